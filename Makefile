@@ -1,0 +1,18 @@
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test bench install
+
+install:
+	$(PIP) -e .
+
+demo: install
+	$(PYTHON) tools/demo.py
+
+test:
+	$(PIP) -e '.[test]'
+	$(PYTHON) -m pytest
+
+bench:
+	$(PIP) -e '.[bench]'
+	$(PYTHON) tools/bench.py
