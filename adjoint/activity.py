@@ -1,0 +1,82 @@
+"""Activity analysis: which names carry derivatives.
+
+A name is *varied* when its value depends, through differentiable
+primitives, on an input being differentiated, and *useful* when the output
+depends on it. Only names that are both (*active*) get adjoints. Values made
+by nondifferentiable primitives (comparisons, ``x.shape``, ``np.sign``),
+inside ``with no_grad():`` or through ``stop_gradient`` are constants.
+
+Guarantees: ``Activity.active`` is exactly varied & useful; an op whose
+result is active and whose primitive has no derivative rule raises
+``NoRuleError`` (or ``UnsupportedSyntaxError`` for a construct) with the
+user's file and line, so nothing is silently treated as a constant.
+"""
+import gast
+
+from . import errors
+from . import rules
+from .normalize import NONDIFF, OPAQUE, UNPACK
+from . import runtime as rt
+
+STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, UNPACK}
+
+
+class Activity:
+    def __init__(self, varied, useful):
+        self.varied = varied
+        self.useful = useful
+        self.active = varied & useful
+
+
+def carries_derivative(op):
+    if op.no_grad or op.prim is NONDIFF:
+        return False
+    if op.prim in (OPAQUE, None, UNPACK):
+        return True
+    return not rules.is_nondifferentiable(op.prim)
+
+
+def analyze(normalized, wrt, parsed):
+    varied = set(wrt)
+    for op in normalized.ops:
+        if op.targets and carries_derivative(op) and op.reads() & varied:
+            varied.update(op.targets)
+    useful = set()
+    output = normalized.output
+    if isinstance(output, gast.Name):
+        useful.add(output.id)
+    for op in reversed(normalized.ops):
+        if any(t in useful and t in varied for t in op.targets) and carries_derivative(op):
+            useful.update(op.reads() & varied)
+    activity = Activity(varied, useful)
+    for op in normalized.ops:
+        if any(t in activity.active for t in op.targets):
+            check_rule(op, activity, parsed)
+    return activity
+
+
+def check_rule(op, activity, parsed):
+    location = parsed.location(op)
+    if op.prim is OPAQUE:
+        raise errors.UnsupportedSyntaxError(
+            location, op.construct,
+            "it cannot be differentiated, and a value it computes depends on the inputs.",
+            "Rewrite it with NumPy operations, or wrap the value in adjoint.stop_gradient(...).",
+        )
+    if op.prim in STRUCTURAL or op.prim is rt.getitem or op.prim is rt.identity:
+        return
+    if op.prim is None:
+        raise errors.NoRuleError(
+            location, op.construct,
+            "this callable is only known when the code runs, so adjoint cannot choose a "
+            "derivative for it.",
+            "Call a function defined at module level, or register its derivative with "
+            "adjoint.defvjp.",
+        )
+    if rules.lookup(op.prim) is None:
+        raise errors.NoRuleError(
+            location, op.construct,
+            "adjoint has no derivative rule for this function, and the value it computes "
+            "depends on the inputs being differentiated.",
+            errors.no_rule_fix(op.construct),
+        )

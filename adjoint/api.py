@@ -1,0 +1,372 @@
+"""The transforms of SPEC.md: argument checks, pytrees and the chunk loop.
+
+``jacrev`` runs the generated forward function once, then the generated
+backward function over chunks of rows of the output's identity basis (each
+chunk built directly, never the full identity). ``vjp`` and ``grad`` drive
+the same compiled code. Errors about the user's code are re-raised here with
+the library's internal frames dropped, so the traceback ends at the user's
+call.
+"""
+import functools
+import linecache
+
+import numpy as np
+
+from . import cache, errors, rules
+from . import pytree
+
+
+class no_grad:
+    """``with adjoint.no_grad():`` inside a differentiated function makes
+    everything computed in the block a constant for differentiation. Outside
+    of one it does nothing: transforms are pure functions of their inputs."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+def stop_gradient(x):
+    """Return ``x`` unchanged; no derivative flows through the result."""
+    return x
+
+
+rules.nondifferentiable(stop_gradient)
+
+
+def defvjp(fn, *vjp_makers, batched=False):
+    """Register the derivative of ``fn`` (a primitive for adjoint from now on).
+
+    One maker per positional argument of ``fn`` (None for an argument that
+    gets no derivative). Each maker is called as ``maker(ans, *args,
+    **kwargs)`` and returns ``g -> contribution``. With ``batched=False`` ``g``
+    is one cotangent shaped like ``ans``; with ``batched=True`` it has a
+    leading batch axis and so must the contribution.
+    """
+    if not callable(fn):
+        raise TypeError(f"defvjp needs a function, got {type(fn).__name__}.")
+    for position, maker in enumerate(vjp_makers):
+        if maker is not None and not callable(maker):
+            raise TypeError(f"defvjp: maker {position} of {getattr(fn, '__name__', fn)} is not callable.")
+    rules.CUSTOM_VJPS[fn] = rules.CustomVJP(fn, vjp_makers, bool(batched))
+    cache.clear()
+    return fn
+
+
+# ------------------------------------------------------------------ checks
+
+def _check_chunk_size(chunk_size):
+    if chunk_size is None:
+        return
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise errors.chunk_size_error(chunk_size)
+
+
+def _check_argnums(argnums, nargs):
+    """Positions as a tuple, wrapped Python-style, validated per SPEC.md."""
+    if isinstance(argnums, bool) or not isinstance(argnums, (int, tuple)):
+        raise errors.argnums_type_error(argnums)
+    as_tuple = argnums if isinstance(argnums, tuple) else (argnums,)
+    if not as_tuple:
+        raise errors.argnums_empty_error()
+    positions = []
+    for argnum in as_tuple:
+        if isinstance(argnum, bool) or not isinstance(argnum, int):
+            raise errors.argnum_element_error(argnum)
+        if not -nargs <= argnum < nargs:
+            raise errors.argnum_range_error(argnum, nargs)
+        positions.append(argnum % nargs)
+    if len(set(positions)) != len(positions):
+        raise errors.argnums_unique_error(argnums)
+    return tuple(positions)
+
+
+def _as_input_leaf(leaf, argnum, path):
+    if isinstance(leaf, float) and not isinstance(leaf, np.floating):
+        return np.float64(leaf)
+    dtype = getattr(leaf, "dtype", None)
+    if dtype is None or not isinstance(leaf, (np.ndarray, np.generic)):
+        raise errors.not_float_input_error(argnum, path, type(leaf).__name__)
+    if np.issubdtype(dtype, np.complexfloating):
+        raise errors.complex_error(f"argument {argnum}", path)
+    if not np.issubdtype(dtype, np.floating):
+        raise errors.not_float_input_error(argnum, path, dtype)
+    return leaf
+
+
+class _Inputs:
+    """The selected arguments, flattened, checked, floats made 0-d arrays."""
+
+    def __init__(self, args, positions):
+        self.args = list(args)
+        self.positions = positions
+        self.treedefs = []
+        self.leaves = []
+        for position in positions:
+            leaves, treedef = pytree.flatten(self.args[position])
+            paths = pytree.leaf_paths(treedef)
+            leaves = [_as_input_leaf(leaf, position, path) for leaf, path in zip(leaves, paths, strict=True)]
+            self.args[position] = pytree.unflatten(treedef, leaves)
+            self.treedefs.append(treedef)
+            self.leaves.append(leaves)
+        self.leaf_flags = tuple(t.kind == "leaf" for t in self.treedefs)
+
+
+def _output_leaves(output):
+    leaves, treedef = pytree.flatten(output)
+    if not leaves:
+        raise errors.empty_output_error()
+    paths = pytree.leaf_paths(treedef)
+    arrays = []
+    for leaf, path in zip(leaves, paths, strict=True):
+        if isinstance(leaf, (bool, np.bool_)) or leaf is None or isinstance(leaf, (str, bytes)):
+            raise errors.not_array_output_error(path, leaf)
+        if isinstance(leaf, (int, np.integer)):
+            raise errors.integer_output_error(path, type(leaf).__name__)
+        if not isinstance(leaf, (float, complex, np.ndarray, np.generic)):
+            raise errors.not_array_output_error(path, leaf)
+        array = np.asarray(leaf)
+        if np.issubdtype(array.dtype, np.complexfloating):
+            raise errors.complex_error("output", path)
+        if not np.issubdtype(array.dtype, np.floating):
+            raise errors.integer_output_error(path, array.dtype)
+        arrays.append(array)
+    return arrays, treedef
+
+
+def _leaf_adjoints(adjoint, treedef):
+    """Flatten a parameter's adjoint along its primal structure; None holes
+    stay None (zero)."""
+    if treedef.kind == "leaf":
+        return [adjoint]
+    if adjoint is None:
+        return [None] * treedef.num_leaves
+    if treedef.kind == "dict":
+        items = [adjoint[k] for k in treedef.meta]
+    else:
+        items = list(adjoint)
+    out = []
+    for item, child in zip(items, treedef.children, strict=True):
+        out.extend(_leaf_adjoints(item, child))
+    return out
+
+
+def _user_errors(fn):
+    """Re-raise adjoint's errors about user code without library frames."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (errors.TransformError, errors.SourceUnavailableError) as exc:
+            raise exc.with_traceback(None) from None
+
+    return wrapper
+
+
+# ------------------------------------------------------------------ primitives
+
+_wrappers = {}
+
+
+def _differentiable(func, nargs):
+    """``func`` itself, or for a function without source that has a rule
+    (``np.sin``) a one-line Python wrapper that calls it."""
+    if hasattr(func, "__code__"):
+        return func
+    if rules.lookup(func) is None:
+        raise errors.SourceUnavailableError(
+            f"{func!r} has no Python source and no derivative rule. Register one with "
+            "adjoint.defvjp, or differentiate a Python function that calls it."
+        )
+    key = (func, nargs)
+    if key not in _wrappers:
+        name = getattr(func, "__name__", "primitive")
+        params = ", ".join(f"x{i}" for i in range(nargs))
+        filename = f"<adjoint wrapper of {name}>"
+        text = f"def {name}({params}):\n    return primitive({params})\n"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = {"primitive": func}
+        exec(compile(text, filename, "exec"), namespace)
+        _wrappers[key] = namespace[name]
+    return _wrappers[key]
+
+
+def _compiled(func, args, positions, has_aux, leaf_flags):
+    return cache.get_vjp(_differentiable(func, len(args)), positions, has_aux, leaf_flags)
+
+
+# ------------------------------------------------------------------ jacrev
+
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
+    """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
+    by reverse mode: one forward pass, then the generated backward pass over
+    chunks of ``chunk_size`` rows of the output's identity basis."""
+    _check_chunk_size(chunk_size)
+
+    @functools.wraps(func)
+    def jacobian_fn(*args):
+        return _jacrev_call(func, argnums, has_aux, chunk_size, args)
+
+    return jacobian_fn
+
+
+@_user_errors
+def _jacrev_call(func, argnums, has_aux, chunk_size, args):
+    positions = _check_argnums(argnums, len(args))
+    inputs = _Inputs(args, positions)
+    compiled = _compiled(func, inputs.args, positions, has_aux, inputs.leaf_flags)
+    result, residuals = compiled.forward(*inputs.args)
+    output, aux = result if has_aux else (result, None)
+    out_leaves, out_treedef = _output_leaves(output)
+    jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size)
+    blocks = _assemble(jacobian, out_leaves, out_treedef, inputs, isinstance(argnums, int))
+    return (blocks, aux) if has_aux else blocks
+
+
+def _basis_chunk(out_leaves, out_treedef, start, stop):
+    """Rows ``start:stop`` of the identity over all output elements, one
+    array per output leaf, shaped ``(rows,) + leaf.shape``."""
+    rows = stop - start
+    seeds = []
+    offset = 0
+    for leaf in out_leaves:
+        size = leaf.size
+        seed = np.zeros((rows, size), dtype=leaf.dtype)
+        first, last = max(start, offset), min(stop, offset + size)
+        if first < last:
+            picked = np.arange(first, last)
+            seed[picked - start, picked - offset] = 1
+        seeds.append(seed.reshape((rows,) + leaf.shape))
+        offset += size
+    return pytree.unflatten(out_treedef, seeds)
+
+
+def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size):
+    """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix."""
+    total = sum(leaf.size for leaf in out_leaves)
+    chunk = total if chunk_size is None else min(chunk_size, total)
+    matrices = [
+        [np.zeros((total, leaf.size), dtype=np.result_type(leaf)) for leaf in leaves]
+        for leaves in inputs.leaves
+    ]
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        seed = _basis_chunk(out_leaves, out_treedef, start, stop)
+        adjoints = compiled.backward(residuals, seed)
+        for param_bar, treedef, param_matrices in zip(adjoints, inputs.treedefs, matrices, strict=True):
+            for bar, matrix in zip(_leaf_adjoints(param_bar, treedef), param_matrices, strict=True):
+                if bar is not None:
+                    matrix[start:stop] = np.reshape(bar, (stop - start, -1))
+    return matrices
+
+
+def _assemble(matrices, out_leaves, out_treedef, inputs, single):
+    blocks_per_output = []
+    offset = 0
+    for leaf in out_leaves:
+        rows = slice(offset, offset + leaf.size)
+        per_arg = []
+        for treedef, leaves, param_matrices in zip(inputs.treedefs, inputs.leaves, matrices, strict=True):
+            in_blocks = [
+                matrix[rows].reshape(leaf.shape + np.shape(in_leaf))
+                for matrix, in_leaf in zip(param_matrices, leaves, strict=True)
+            ]
+            per_arg.append(pytree.unflatten(treedef, in_blocks))
+        blocks_per_output.append(per_arg[0] if single else tuple(per_arg))
+        offset += leaf.size
+    return pytree.unflatten(out_treedef, blocks_per_output)
+
+
+# ------------------------------------------------------------------ vjp, grad
+
+def vjp(func, *primals, has_aux=False):
+    """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with has_aux): the
+    forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
+    number of times and returns one adjoint per primal."""
+    return _vjp_call(func, primals, has_aux)
+
+
+@_user_errors
+def _vjp_call(func, primals, has_aux):
+    positions = tuple(range(len(primals)))
+    inputs = _Inputs(primals, positions)
+    compiled = _compiled(func, inputs.args, positions, has_aux, inputs.leaf_flags)
+    result, residuals = compiled.forward(*inputs.args)
+    output, aux = result if has_aux else (result, None)
+    out_leaves, out_treedef = _output_leaves(output)
+
+    def vjp_fn(cotangent):
+        ct_leaves, ct_treedef = pytree.flatten(cotangent)
+        shapes = [np.shape(c) for c in ct_leaves]
+        expected = [leaf.shape for leaf in out_leaves]
+        if ct_treedef != out_treedef or shapes != expected:
+            raise errors.cotangent_mismatch_error(
+                f"{out_treedef!r} with shapes {expected}", f"{ct_treedef!r} with shapes {shapes}"
+            )
+        seeds = [np.asarray(c, dtype=leaf.dtype)[None] for c, leaf in zip(ct_leaves, out_leaves, strict=True)]
+        adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
+        per_primal = []
+        for bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True):
+            leaf_bars = [
+                np.zeros(np.shape(leaf), dtype=np.result_type(leaf)) if b is None
+                else np.asarray(b[0], dtype=np.result_type(leaf))
+                for b, leaf in zip(_leaf_adjoints(bar, treedef), leaves, strict=True)
+            ]
+            per_primal.append(pytree.unflatten(treedef, leaf_bars))
+        return tuple(per_primal)
+
+    return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
+
+
+def grad(func, argnums=0, *, has_aux=False):
+    """The gradient of ``func``, whose output must be a single 0-d value."""
+
+    @functools.wraps(func)
+    def grad_fn(*args):
+        return _grad_call(func, argnums, has_aux, args)
+
+    return grad_fn
+
+
+@_user_errors
+def _grad_call(func, argnums, has_aux, args):
+    positions = _check_argnums(argnums, len(args))
+    inputs = _Inputs(args, positions)
+    compiled = _compiled(func, inputs.args, positions, has_aux, inputs.leaf_flags)
+    result, residuals = compiled.forward(*inputs.args)
+    output, aux = result if has_aux else (result, None)
+    out_leaves, out_treedef = _output_leaves(output)
+    if out_treedef.kind != "leaf" or out_leaves[0].ndim != 0:
+        shape = out_leaves[0].shape if out_treedef.kind == "leaf" else f"a {out_treedef!r} container"
+        raise errors.non_scalar_grad_error(shape)
+    matrices = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, None)
+    gradients = _assemble(matrices, out_leaves, out_treedef, inputs, isinstance(argnums, int))
+    return (gradients, aux) if has_aux else gradients
+
+
+# ------------------------------------------------------------------ source
+
+@_user_errors
+def source(func, argnums=0, *, mode="vjp", has_aux=False):
+    """The generated derivative code of ``func`` as Python source text."""
+    if mode != "vjp":
+        raise ValueError(
+            f"mode={mode!r}: only mode='vjp' (reverse mode) is available; forward-mode "
+            "source (mode='jvp') is not implemented yet."
+        )
+    positions = argnums if isinstance(argnums, tuple) else (argnums,)
+    func = _differentiable(func, _positional_count(func))
+    count = _positional_count(func)
+    positions = _check_argnums(argnums, count) if count else positions
+    return cache.get_vjp(func, positions, has_aux, (True,) * len(positions)).source
+
+
+def _positional_count(func):
+    code = getattr(func, "__code__", None)
+    if code is None:
+        nin = getattr(func, "nin", None)
+        return nin or 1
+    return code.co_argcount

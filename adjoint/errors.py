@@ -1,0 +1,167 @@
+"""Every exception adjoint raises, and every user-facing message it builds.
+
+Errors about the user's code carry a location (file and line of the user's
+source) and read: ``file:line: what went wrong. why. what to do.``  Errors
+about argument values keep the standard ``TypeError`` / ``ValueError`` types
+(as torch.func does) so ``except TypeError`` in user code keeps working.
+"""
+
+
+class AdjointError(Exception):
+    """Base class of the errors that only adjoint raises."""
+
+
+class SourceLocation:
+    """A place in the user's source: file, line and the text of that line."""
+
+    __slots__ = ("filename", "lineno", "line")
+
+    def __init__(self, filename, lineno, line=""):
+        self.filename = filename
+        self.lineno = lineno
+        self.line = line.strip()
+
+    def __str__(self):
+        return f"{self.filename}:{self.lineno}"
+
+
+class TransformError(AdjointError):
+    """The user's function cannot be transformed.
+
+    ``location`` is the user's file and line, ``construct`` what was found
+    there, ``reason`` why it cannot be differentiated and ``fix`` what to do.
+    """
+
+    def __init__(self, location, construct, reason, fix=""):
+        self.location = location
+        self.construct = construct
+        self.reason = reason
+        self.fix = fix
+        where = f"{location}: " if location is not None else ""
+        text = f"{where}{construct}: {reason}"
+        if fix:
+            text += f" {fix}"
+        if location is not None and location.line:
+            text += f"\n    {location.line}"
+        super().__init__(text)
+
+
+class UnsupportedSyntaxError(TransformError):
+    """A Python construct outside the subset that adjoint differentiates."""
+
+
+class NoRuleError(TransformError):
+    """A function applied to a differentiated value has no derivative rule."""
+
+
+class SourceUnavailableError(AdjointError):
+    """The source of a function cannot be read (built-in, REPL, exec)."""
+
+
+def no_rule_fix(name):
+    return (
+        f"Register a derivative with adjoint.defvjp({name}, ...) "
+        "(one maker per positional argument), or wrap the value in "
+        "adjoint.stop_gradient(...) if no derivative should flow through it."
+    )
+
+
+# ----- messages of SPEC.md section 2; the phrases are part of the contract.
+
+def argnums_type_error(argnums):
+    return TypeError(
+        "argnums must be int or Tuple[int, ...], "
+        f"got {type(argnums).__name__} ({argnums!r})."
+    )
+
+
+def argnum_element_error(argnum):
+    return TypeError(
+        f"argnum must be int, got {type(argnum).__name__} ({argnum!r}) in argnums."
+    )
+
+
+def argnum_range_error(argnum, nargs):
+    return ValueError(
+        f"Got argnum={argnum}, but only {nargs} positional inputs were passed "
+        "to the function."
+    )
+
+
+def argnums_empty_error():
+    return ValueError("argnums must be non-empty: select at least one argument.")
+
+
+def argnums_unique_error(argnums):
+    return ValueError(
+        f"argnums elements must be unique, got {argnums!r} "
+        "(negative values wrap before the check)."
+    )
+
+
+def chunk_size_error(chunk_size):
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+        return TypeError(
+            f"chunk_size must be None or an int, got {type(chunk_size).__name__} "
+            f"({chunk_size!r})."
+        )
+    return ValueError(f"chunk_size should be greater than 0, got {chunk_size}.")
+
+
+def aux_error(result):
+    return TypeError(
+        "With has_aux=True, the output of func should be a tuple: (output, aux) "
+        f"if has_aux is True; got {type(result).__name__}."
+    )
+
+
+def not_float_input_error(argnum, path, dtype):
+    return TypeError(
+        f"only floating point inputs can be differentiated: argument {argnum}"
+        f"{path} has dtype {dtype}. Convert it with .astype(float), or leave it "
+        "out of argnums."
+    )
+
+
+def not_array_output_error(path, value):
+    return TypeError(
+        f"expected func to return only arrays (or floats) but output{path} is "
+        f"{type(value).__name__}. Return NumPy arrays, or use has_aux=True for "
+        "other values."
+    )
+
+
+def integer_output_error(path, dtype):
+    return TypeError(
+        f"outputs of func must be floating-point to be differentiated, but "
+        f"output{path} has dtype {dtype}. Convert it with .astype(float)."
+    )
+
+
+def complex_error(where, path):
+    return TypeError(
+        f"complex values are not supported yet: {where}{path} is complex. "
+        "Split it into real and imaginary parts."
+    )
+
+
+def empty_output_error():
+    return ValueError(
+        "jacrev needs a non-empty output: func returned no array (None or an "
+        "empty container)."
+    )
+
+
+def non_scalar_grad_error(shape):
+    return ValueError(
+        f"grad requires func to return a single 0-d value, got an output of "
+        f"shape {shape}. Use jacrev for the full Jacobian, or reduce the output "
+        "(for example with .sum())."
+    )
+
+
+def cotangent_mismatch_error(expected, got):
+    return ValueError(
+        "The cotangent passed to vjp_fn must have the structure and shapes of "
+        f"the output: expected {expected}, got {got}."
+    )

@@ -1,0 +1,512 @@
+"""A-normal form: one primitive application per assignment.
+
+``normalize(parsed, resolver, namer, has_aux)`` turns the body of the user's
+function into a flat list of ``Op``s. Each ``Op`` assigns the result of one
+primitive (a NumPy function, an operator, an indexing, a container literal)
+applied to atoms (names and constants) to fresh names, in SSA form: a name
+assigned twice gets a new version (``h``, ``h_1``), so every value the
+backward pass needs is still there when the forward pass ends.
+
+Guarantees: every ``Op.value`` is an expression over atoms that computes what
+the user's code computed; ``Op.prim`` is the live object a rule is looked up
+under (``np.multiply`` for ``*``, ``rt.getitem`` for ``x[i]``), ``NONDIFF``
+for values that carry no derivative by construction, ``OPAQUE`` for
+expressions kept whole (their derivative, if ever needed, is an error), or
+None for calls to callables unknown until run time. Syntax outside the
+supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
+"""
+import copy
+import operator
+
+import gast
+import numpy as np
+
+from . import errors
+from . import runtime as rt
+from .resolve import UNRESOLVED
+
+#: marks values that never carry a derivative (comparisons, ``x.shape``).
+NONDIFF = "nondifferentiable"
+#: marks ``a, b = value``; its adjoint is built by the transformer.
+UNPACK = "unpack"
+#: marks expressions kept whole in the forward pass (comprehensions, and/or).
+OPAQUE = "opaque"
+
+BINARY_OPERATORS = {
+    gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
+    gast.Div: np.divide, gast.Pow: np.power, gast.MatMult: np.matmul,
+    gast.Mod: np.mod, gast.FloorDiv: np.floor_divide,
+    gast.BitAnd: np.bitwise_and, gast.BitOr: np.bitwise_or, gast.BitXor: np.bitwise_xor,
+}
+UNARY_OPERATORS = {
+    gast.USub: np.negative, gast.UAdd: np.positive, gast.Not: operator.not_,
+    gast.Invert: np.invert,
+}
+COMPARISONS = {
+    gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
+    gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal,
+}
+#: array methods -> the NumPy function with the same meaning (array first).
+ARRAY_METHODS = {
+    "sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min,
+    "reshape": np.reshape, "ravel": np.ravel, "flatten": np.ravel,
+    "transpose": np.transpose, "swapaxes": np.swapaxes, "squeeze": np.squeeze,
+    "dot": np.dot, "clip": np.clip, "copy": np.copy,
+    "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
+    "any": np.any, "all": np.all,
+}
+#: methods whose positional arguments after the first form one tuple.
+VARARG_METHODS = {"reshape", "transpose"}
+NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+
+
+class Op:
+    """One step of the normalized function.
+
+    kind: "assign" (``targets[0] = value``), "unpack" (``t1, t2 = value``),
+    "expr" (a call run for its effect) or "stmt" (a statement kept as is).
+    """
+
+    __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
+                 "no_grad", "construct", "keys", "statement")
+
+    def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
+                 no_grad=False, construct="", keys=None, statement=None):
+        self.kind = kind
+        self.targets = list(targets)
+        self.value = value
+        self.prim = prim
+        self.args = list(args)
+        self.kwargs = dict(kwargs or {})
+        self.lineno = lineno
+        self.no_grad = no_grad
+        self.construct = construct
+        self.keys = keys
+        self.statement = statement
+
+    def reads(self):
+        node = self.statement if self.statement is not None else self.value
+        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+class Normalized:
+    """The result of ``normalize``: the ops and what the function returns."""
+
+    def __init__(self, name, params, ops, output, result):
+        self.name = name
+        self.params = params
+        self.ops = ops
+        self.output = output  # the atom that is differentiated
+        self.result = result  # the expression the forward pass returns
+
+
+def load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def constant(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def is_atom(node):
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.Attribute):
+        return is_atom(node.value) and isinstance(node.value, (gast.Name, gast.Attribute))
+    return False
+
+
+class Normalizer:
+    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name):
+        self.rt_name = rt_name
+        self.parsed = parsed
+        self.resolver = resolver
+        self.namer = namer
+        self.has_aux = has_aux
+        self.np_name = np_name
+        self.ops = []
+        self.version = {}
+        self.lineno = parsed.node.lineno
+        self.no_grad = False
+        self.output = None
+        self.result = None
+
+    # ------------------------------------------------------------ errors
+
+    def unsupported(self, node, construct, reason, fix):
+        return errors.UnsupportedSyntaxError(self.parsed.location(node), construct, reason, fix)
+
+    # ------------------------------------------------------------ names
+
+    def read(self, name):
+        return self.version.get(name, name)
+
+    def bind(self, name):
+        """A new SSA version for an assignment to the user's ``name``."""
+        if name in self.version:
+            new = self.namer.fresh(name)
+        else:
+            new = name
+        self.version[name] = new
+        return new
+
+    def emit(self, value, prim, args=(), kwargs=None, target=None, construct="", keys=None):
+        target = target or self.namer.temp()
+        self.ops.append(Op("assign", [target], value, prim, args, kwargs, self.lineno,
+                           self.no_grad, construct, keys))
+        return load(target)
+
+    # ------------------------------------------------------------ statements
+
+    def function(self):
+        node = self.parsed.node
+        args = node.args
+        if args.vararg is not None or args.kwarg is not None:
+            raise self.unsupported(node, "*args / **kwargs parameters",
+                                   "a transformed function needs named parameters.",
+                                   "Name each parameter.")
+        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        for name in params:
+            self.version[name] = name
+        self.block(node.body)
+        if self.output is None:
+            self.output = constant(None)
+            self.result = constant(None)
+        return Normalized(node.name, params, self.ops, self.output, self.result)
+
+    def block(self, body):
+        for position, stmt in enumerate(body):
+            if self.output is not None:
+                raise self.unsupported(stmt, "code after return", "it never runs.",
+                                       "Remove it.")
+            self.lineno = stmt.lineno
+            self.statement(stmt, last=position == len(body) - 1)
+
+    def statement(self, stmt, last):
+        if isinstance(stmt, gast.Assign):
+            if len(stmt.targets) == 1:
+                self.assign(stmt.targets[0], stmt.value)
+            else:
+                value = self.atom(stmt.value)
+                for target in stmt.targets:
+                    self.assign(target, value)
+        elif isinstance(stmt, gast.AnnAssign):
+            if stmt.value is not None:
+                self.assign(stmt.target, stmt.value)
+        elif isinstance(stmt, gast.AugAssign):
+            if not isinstance(stmt.target, gast.Name):
+                raise self.in_place(stmt)
+            current = load(stmt.target.id)
+            self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
+        elif isinstance(stmt, gast.Expr):
+            if isinstance(stmt.value, gast.Constant):
+                return  # a docstring or a bare constant does nothing
+            value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
+            self.ops.append(Op("expr", [], value, prim, args, kwargs, self.lineno,
+                               self.no_grad, construct, keys))
+        elif isinstance(stmt, gast.Return):
+            if not last or self.no_grad:
+                raise self.unsupported(stmt, "return before the end of the function",
+                                       "early returns are not supported yet.",
+                                       "Assign the value and return it once, at the end.")
+            self.returns(stmt)
+        elif isinstance(stmt, gast.With):
+            self.with_block(stmt)
+        elif isinstance(stmt, gast.Pass):
+            return
+        elif isinstance(stmt, gast.Assert):
+            kept = self.rename_opaque(stmt)
+            self.ops.append(Op("stmt", [], None, NONDIFF, lineno=self.lineno,
+                               construct="assert", statement=kept))
+        elif isinstance(stmt, (gast.If, gast.For, gast.While)):
+            kind = type(stmt).__name__.lower()
+            raise self.unsupported(stmt, f"{kind} statement",
+                                   "control flow is not supported by the transformer yet.",
+                                   "Write the computation without it (np.where for a "
+                                   "branch on data, vectorized NumPy for a loop).")
+        else:
+            construct = type(stmt).__name__
+            raise self.unsupported(stmt, f"{construct} statement",
+                                   "this statement is not supported inside a "
+                                   "differentiated function.",
+                                   "Move it out of the function, or compute the "
+                                   "value outside and pass it in.")
+
+    def in_place(self, stmt):
+        return self.unsupported(stmt, "in-place update of an element or attribute",
+                                "assignments to x[...] or x.attr are not supported yet.",
+                                "Build the new value instead (np.where, np.concatenate).")
+
+    def assign(self, target, value):
+        if isinstance(target, gast.Name):
+            if is_atom(value) or isinstance(value, gast.Name):
+                atom = self.atom(value)
+                prim = rt.identity if self.is_local(atom) else NONDIFF
+                self.emit(atom, prim, [atom], target=self.bind(target.id), construct="copy")
+            else:
+                self.expression(value, target=None, user_name=target.id)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            atom = self.atom(value)
+            self.unpack(target, atom)
+        else:
+            raise self.in_place(target)
+
+    def unpack(self, target, atom):
+        names = []
+        nested = []
+        for element in target.elts:
+            if isinstance(element, gast.Name):
+                names.append(element.id)
+            elif isinstance(element, (gast.Tuple, gast.List)):
+                temp = self.namer.temp()
+                names.append(None)
+                nested.append((temp, element))
+                names[-1] = temp
+            else:
+                raise self.unsupported(element, "starred or subscripted unpacking target",
+                                       "only names and nested tuples of names can be unpacked into.",
+                                       "Unpack into names first.")
+        nested_temps = {temp for temp, _ in nested}
+        targets = [n if n in nested_temps else self.bind(n) for n in names]
+        statement = gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in targets], ctx=gast.Store())],
+                                value=atom, type_comment=None)
+        self.ops.append(Op("unpack", targets, atom, UNPACK, [atom], None, self.lineno,
+                           self.no_grad, "unpacking", statement=statement))
+        for temp, element in nested:
+            self.unpack(element, load(temp))
+
+    def returns(self, stmt):
+        value = stmt.value if stmt.value is not None else constant(None)
+        if self.has_aux and isinstance(value, gast.Tuple) and len(value.elts) == 2:
+            output = self.atom(value.elts[0])
+            aux = self.atom(value.elts[1])
+            self.output = output
+            self.result = gast.Tuple(elts=[output, aux], ctx=gast.Load())
+            return
+        result = self.atom(value)
+        self.result = result
+        if self.has_aux:
+            check = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_aux_result",
+                                                  ctx=gast.Load()), args=[result], keywords=[])
+            self.ops.append(Op("expr", [], check, NONDIFF, [result], lineno=self.lineno,
+                               construct="has_aux check"))
+            index = constant(0)
+            self.output = self.emit(gast.Subscript(value=result, slice=index, ctx=gast.Load()),
+                                    rt.getitem, [result, index], construct="indexing")
+        else:
+            self.output = result
+
+    def with_block(self, stmt):
+        from .api import no_grad
+
+        items = stmt.items
+        context = items[0].context_expr if len(items) == 1 else None
+        if isinstance(context, gast.Call) and not context.args and not context.keywords:
+            context = context.func
+        if context is None or self.resolver.value_of(context) is not no_grad:
+            raise self.unsupported(stmt, "with statement",
+                                   "only `with adjoint.no_grad():` is supported inside a "
+                                   "differentiated function.",
+                                   "Move other context managers out of the function.")
+        if items[0].optional_vars is not None:
+            raise self.unsupported(stmt, "with no_grad() as ...", "no_grad() binds no value.",
+                                   "Drop the `as` part.")
+        outer = self.no_grad
+        self.no_grad = True
+        self.block(stmt.body)
+        self.no_grad = outer
+
+    # ------------------------------------------------------------ expressions
+
+    def is_local(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in set(self.version.values())
+
+    def atom(self, node):
+        """The expression as an atom, emitting ops for its parts."""
+        if isinstance(node, gast.Constant):
+            return node
+        if isinstance(node, gast.Name):
+            if node.id in self.resolver.locals and node.id not in self.version:
+                raise self.unsupported(node, f"name {node.id!r}",
+                                       "it is read before it is assigned.",
+                                       "Assign it first.")
+            return load(self.read(node.id))
+        if isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED:
+            return copy.deepcopy(node)
+        return self.expression(node)
+
+    def expression(self, node, target=None, user_name=None):
+        value, prim, args, kwargs, construct, keys = self.operation(node)
+        if user_name is not None:
+            target = self.bind(user_name)
+        return self.emit(value, prim, args, kwargs, target=target, construct=construct, keys=keys)
+
+    def operation(self, node):
+        """(value, prim, args, kwargs, construct, keys) for one expression."""
+        if isinstance(node, gast.BinOp):
+            left, right = self.atom(node.left), self.atom(node.right)
+            prim = BINARY_OPERATORS.get(type(node.op), NONDIFF)
+            value = gast.BinOp(left=left, op=node.op, right=right)
+            return value, prim, [left, right], {}, f"operator {_symbol(node.op)}", None
+        if isinstance(node, gast.UnaryOp):
+            operand = self.atom(node.operand)
+            prim = UNARY_OPERATORS[type(node.op)]
+            return gast.UnaryOp(op=node.op, operand=operand), prim, [operand], {}, "unary operator", None
+        if isinstance(node, gast.Compare):
+            left = self.atom(node.left)
+            rights = [self.atom(c) for c in node.comparators]
+            value = gast.Compare(left=left, ops=node.ops, comparators=rights)
+            return value, NONDIFF, [left] + rights, {}, "comparison", None
+        if isinstance(node, gast.Call):
+            return self.call(node)
+        if isinstance(node, gast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, gast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            elements = []
+            for element in node.elts:
+                if isinstance(element, gast.Starred):
+                    raise self.unsupported(element, "starred element in a literal",
+                                           "not supported yet.", "Build the container with + instead.")
+                elements.append(self.atom(element))
+            kind = gast.Tuple if isinstance(node, gast.Tuple) else gast.List
+            prim = rt.make_tuple if kind is gast.Tuple else rt.make_list
+            value = kind(elts=elements, ctx=gast.Load())
+            return value, prim, elements, {}, "container literal", list(range(len(elements)))
+        if isinstance(node, gast.Dict):
+            keys, values = [], []
+            for key, item in zip(node.keys, node.values, strict=True):
+                if key is None:
+                    raise self.unsupported(node, "**mapping in a dict literal",
+                                           "not supported yet.", "Write the keys out.")
+                keys.append(self.atom(key))
+                values.append(self.atom(item))
+            value = gast.Dict(keys=keys, values=values)
+            return value, rt.make_dict, values, {}, "dict literal", keys
+        if isinstance(node, (gast.Constant, gast.Name)) or is_atom(node):
+            atom = self.atom(node)
+            return atom, rt.identity if self.is_local(atom) else NONDIFF, [atom], {}, "copy", None
+        if isinstance(node, (gast.Yield, gast.YieldFrom, gast.Await)):
+            raise self.unsupported(node, type(node).__name__.lower(),
+                                   "generators and coroutines cannot be differentiated.",
+                                   "Return the values instead.")
+        if isinstance(node, gast.NamedExpr):
+            raise self.unsupported(node, "assignment expression (:=)", "not supported.",
+                                   "Use a separate assignment.")
+        if isinstance(node, gast.IfExp):
+            raise self.unsupported(node, "conditional expression (a if c else b)",
+                                   "control flow is not supported by the transformer yet.",
+                                   "Use np.where(c, a, b).")
+        construct = {
+            gast.BoolOp: "and/or", gast.ListComp: "list comprehension",
+            gast.GeneratorExp: "generator expression", gast.DictComp: "dict comprehension",
+            gast.SetComp: "set comprehension", gast.Lambda: "lambda", gast.Set: "set literal",
+            gast.JoinedStr: "f-string",
+        }.get(type(node), type(node).__name__)
+        return self.rename_opaque(node), OPAQUE, [], {}, construct, None
+
+    def rename_opaque(self, node):
+        """A copy of ``node`` reading the current versions of the user's names."""
+        node = copy.deepcopy(node)
+        bound = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        for child in gast.walk(node):
+            if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in bound:
+                child.id = self.read(child.id)
+        return node
+
+    def call(self, node):
+        for arg in node.args:
+            if isinstance(arg, gast.Starred):
+                raise self.unsupported(arg, "*args in a call", "not supported yet.",
+                                       "Pass the arguments one by one.")
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
+                                       "Pass the keyword arguments one by one.")
+        func = node.func
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
+            return self.method_call(node)
+        callee = self.resolver.value_of(func)
+        args = [self.atom(a) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
+        value = gast.Call(func=copy.deepcopy(func) if callee is not UNRESOLVED else self.atom(func),
+                          args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        prim = None if callee is UNRESOLVED else callee
+        name = _callable_name(callee) if callee is not UNRESOLVED else _dotted(func)
+        return value, prim, args, kwargs, name, None
+
+    def method_call(self, node):
+        func = node.func
+        receiver = self.atom(func.value)
+        args = [self.atom(a) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
+        value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
+                          args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        prim = ARRAY_METHODS.get(func.attr)
+        rule_args = list(args)
+        if func.attr in VARARG_METHODS and len(args) > 1:
+            rule_args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
+        return value, prim, [receiver] + rule_args, kwargs, f"method .{func.attr}()", None
+
+    def subscript(self, node):
+        container = self.atom(node.value)
+        index = self.index(node.slice)
+        value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
+        return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
+
+    def index(self, node):
+        if isinstance(node, gast.Slice):
+            parts = [None if p is None else self.atom(p) for p in (node.lower, node.upper, node.step)]
+            return gast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+        if isinstance(node, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
+        return self.atom(node)
+
+    def index_value(self, index):
+        """The index as an expression usable outside brackets (``np.s_[...]``)."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        if any(isinstance(p, gast.Slice) for p in parts):
+            return gast.Subscript(value=gast.Attribute(value=load(self.np_name), attr="s_", ctx=gast.Load()),
+                                  slice=copy.deepcopy(index), ctx=gast.Load())
+        return copy.deepcopy(index)
+
+    def attribute(self, node):
+        receiver = self.atom(node.value)
+        value = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
+        if node.attr == "T":
+            return value, rt.transpose_attribute, [receiver], {}, "attribute .T", None
+        if node.attr in NONDIFF_ATTRIBUTES:
+            return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
+        return value, None, [receiver], {}, f"attribute .{node.attr}", None
+
+
+def _symbol(op):
+    return {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+            gast.MatMult: "@", gast.Mod: "%", gast.FloorDiv: "//"}.get(type(op), type(op).__name__)
+
+
+def _dotted(node):
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return type(node).__name__
+
+
+def _callable_name(obj):
+    module = getattr(obj, "__module__", None) or ""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    if module.startswith("numpy"):
+        return f"np.{name}" if getattr(np, name, None) is obj else f"{module}.{name}"
+    if module == "builtins":
+        return name
+    return f"{module}.{name}" if module else name
+
+
+def normalize(parsed, resolver, namer, has_aux, np_name, rt_name):
+    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name).function()

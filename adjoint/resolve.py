@@ -1,0 +1,97 @@
+"""Names and attributes -> live objects.
+
+``Resolver(func, node)`` knows which names are local to the function (its
+parameters and every name it assigns) and resolves every other name the way
+Python would when the function runs: closure cells, then globals, then
+builtins. ``value_of(expr)`` returns the live object of a ``Name`` or of an
+attribute chain on one (``np.linalg.norm``), or ``UNRESOLVED`` for values
+only known at run time (locals, calls).
+"""
+import builtins
+
+import gast
+
+UNRESOLVED = object()
+
+
+def local_names(node):
+    """Parameters and names assigned anywhere in the function's own scope."""
+    names = set()
+    args = node.args
+    for arg in args.posonlyargs + args.args + args.kwonlyargs:
+        names.add(arg.id)
+    for arg in (args.vararg, args.kwarg):
+        if arg is not None:
+            names.add(arg.id)
+    stack = list(node.body)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            names.add(child.name)
+            continue
+        if isinstance(child, gast.Lambda):
+            continue
+        if isinstance(child, gast.Name) and isinstance(child.ctx, (gast.Store, gast.Del)):
+            names.add(child.id)
+        if isinstance(child, (gast.Import, gast.ImportFrom)):
+            for alias in child.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        stack.extend(gast.iter_child_nodes(child))
+    return names
+
+
+class Resolver:
+    def __init__(self, func, node):
+        self.func = func
+        self.locals = local_names(node)
+        code = getattr(func, "__code__", None)
+        cells = getattr(func, "__closure__", None) or ()
+        self.cells = {}
+        if code is not None:
+            self.cells = dict(zip(code.co_freevars, cells, strict=True))
+        self.globals = getattr(func, "__globals__", {})
+        #: free names the function reads, with where they come from.
+        self.free = {}
+
+    def lookup(self, name):
+        if name in self.locals:
+            return UNRESOLVED
+        if name in self.cells:
+            try:
+                value = self.cells[name].cell_contents
+            except ValueError:  # an empty cell: the name is not bound yet
+                return UNRESOLVED
+            self.free[name] = "closure"
+            return value
+        if name in self.globals:
+            self.free[name] = "global"
+            return self.globals[name]
+        if hasattr(builtins, name):
+            self.free[name] = "builtin"
+            return getattr(builtins, name)
+        return UNRESOLVED
+
+    def value_of(self, expr):
+        if isinstance(expr, gast.Name):
+            return self.lookup(expr.id)
+        if isinstance(expr, gast.Attribute):
+            base = self.value_of(expr.value)
+            if base is UNRESOLVED:
+                return UNRESOLVED
+            try:
+                return getattr(base, expr.attr)
+            except AttributeError:
+                return UNRESOLVED
+        return UNRESOLVED
+
+    def refresh(self):
+        """Current values of the free names (globals may be re-bound)."""
+        values = {}
+        for name, where in self.free.items():
+            if where == "closure":
+                values[name] = self.cells[name].cell_contents
+            elif where == "global":
+                values[name] = self.globals.get(name, getattr(builtins, name, None))
+            else:
+                values[name] = getattr(builtins, name)
+        return values

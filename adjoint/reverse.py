@@ -1,0 +1,188 @@
+"""The reverse-mode transformer: normalized ops -> forward and backward functions.
+
+Given the ops of ``normalize`` and the ``activity`` sets, ``build_vjp``
+returns two gast ``FunctionDef``s:
+
+* ``<name>_forward(<the user's parameters>)`` runs the user's computation once
+  and returns ``(result, residuals)``: what the function returns, and the
+  tuple of values the backward pass reads (nothing more);
+* ``<name>_backward(residuals, <output>_bar)`` takes the output's cotangent
+  with a leading batch axis (DESIGN.md convention 1) and returns one adjoint
+  per differentiated parameter, ``None`` where the output does not depend on
+  it. It only reads ``residuals``, so it can be called again and again.
+
+Each rule is expanded from its template; contributions to one adjoint are
+summed, inactive inputs get none, and zero adjoints are never built.
+"""
+import gast
+
+from . import errors
+from . import rules
+from . import runtime as rt
+from .activity import STRUCTURAL
+from .normalize import UNPACK, constant, load, store
+from .templates import template_for
+
+#: primitives whose result is an ndarray (so adjoints add with ``+``).
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity}
+
+COMMENT = "__adjoint_comment_{}__"
+
+
+class Comments:
+    """Comment lines for generated code; astor cannot print comments, so a
+    marker statement stands in for each and ``compile`` substitutes them."""
+
+    def __init__(self):
+        self.texts = []
+
+    def marker(self, text):
+        self.texts.append(text)
+        return gast.Expr(value=load(COMMENT.format(len(self.texts) - 1)))
+
+
+class VJPBuilder:
+    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments):
+        self.parsed = parsed
+        self.normalized = normalized
+        self.activity = activity
+        self.wrt = wrt
+        self.namer = namer
+        self.module_names = module_names
+        self.comments = comments
+        self.bar_names = {}
+        self.has_bar = set()
+        self.array_names = set()
+        self.extra_globals = {}
+        self.body = []
+
+    # ------------------------------------------------------------ helpers
+
+    def bar_of(self, name):
+        if name not in self.bar_names:
+            self.bar_names[name] = self.namer.fresh(f"{name}_bar")
+        return self.bar_names[name]
+
+    def rt_call(self, helper, *args):
+        func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
+        return gast.Call(func=func, args=list(args), keywords=[])
+
+    def contribute(self, name, expr):
+        bar = self.bar_of(name)
+        if name not in self.has_bar:
+            value = expr
+            self.has_bar.add(name)
+        elif name in self.array_names:
+            value = gast.BinOp(left=load(bar), op=gast.Add(), right=expr)
+        else:
+            value = self.rt_call("add_bar", load(bar), expr)
+        self.body.append(gast.Assign(targets=[store(bar)], value=value, type_comment=None))
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.activity.active
+
+    def location(self, op):
+        return self.parsed.location(op)
+
+    # ------------------------------------------------------------ building
+
+    def build(self):
+        normalized = self.normalized
+        for op in normalized.ops:
+            if op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim in rules.ADJOINT_RULES:
+                self.array_names.update(op.targets)
+        output = normalized.output
+        seed = self.bar_of(output.id) if isinstance(output, gast.Name) else self.namer.fresh("output_bar")
+        if isinstance(output, gast.Name):
+            self.has_bar.add(output.id)
+        lineno = None
+        for op in reversed(normalized.ops):
+            if not any(t in self.activity.active for t in op.targets):
+                continue
+            if op.lineno != lineno:
+                lineno = op.lineno
+                self.body.append(self.comments.marker(self.line_comment(lineno)))
+            self.adjoint_of(op)
+        returns = [load(self.bar_names[p]) if p in self.has_bar else constant(None) for p in self.wrt]
+        return seed, returns
+
+    def line_comment(self, lineno):
+        text = self.parsed.lines[lineno - 1].strip() if 0 < lineno <= len(self.parsed.lines) else ""
+        return f"line {lineno}: {text}"
+
+    def adjoint_of(self, op):
+        if op.prim is UNPACK:
+            return self.unpack_adjoint(op)
+        target = op.targets[0]
+        if target not in self.has_bar:
+            return  # only reached through a container element that got no cotangent
+        result_bar = load(self.bar_of(target))
+        if op.prim in (rt.make_tuple, rt.make_list, rt.make_dict):
+            for key, element in zip(op.keys, op.args, strict=True):
+                if self.is_active(element):
+                    key_node = key if isinstance(key, gast.AST) else constant(key)
+                    self.contribute(element.id, self.rt_call("element_bar", result_bar, key_node, load(element.id)))
+            return
+        rule = rules.lookup(op.prim)
+        if isinstance(rule, rules.CustomVJP):
+            return self.custom_adjoint(op, rule, result_bar)
+        self.template_adjoint(op, rule, result_bar)
+
+    def template_adjoint(self, op, rule, result_bar):
+        template = template_for(rule)
+        try:
+            bindings, supplied = template.bind(op.args, op.kwargs)
+        except TypeError as exc:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                f"the derivative rule does not handle this call ({exc}).",
+                "Call it with the arguments NumPy documents, or register a rule with adjoint.defvjp.",
+            ) from None
+        active = {p for p, atom in bindings.items() if self.is_active(atom)}
+        missing = active - template.contributed
+        if missing:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                f"no derivative with respect to argument {sorted(missing)[0]!r} is defined.",
+                "Wrap that argument in adjoint.stop_gradient(...) or register a rule with adjoint.defvjp.",
+            )
+        prelude, contributions = template.expand(
+            load(op.targets[0]), result_bar, bindings, supplied, active, self.namer, self.module_names
+        )
+        self.body.extend(prelude)
+        for param in template.params:
+            if param in contributions:
+                self.contribute(bindings[param].id, contributions[param])
+
+    def custom_adjoint(self, op, rule, result_bar):
+        if any(self.is_active(v) for v in op.kwargs.values()):
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "a differentiated value is passed by keyword to a function with a defvjp rule.",
+                "Pass it positionally: defvjp makers are matched to positional arguments.",
+            )
+        name = getattr(rule.primitive, "__name__", "custom")
+        for position, atom in enumerate(op.args):
+            if not self.is_active(atom):
+                continue
+            maker = rule.makers[position] if position < len(rule.makers) else None
+            if maker is None:
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    f"its defvjp rule gives no derivative for positional argument {position}.",
+                    "Add a maker for that argument, or wrap it in adjoint.stop_gradient(...).",
+                )
+            maker_name = self.namer.fresh(f"{name}_vjp_{position}")
+            self.extra_globals[maker_name] = maker
+            call = self.rt_call("call_vjp", load(maker_name), constant(rule.batched), result_bar,
+                                load(op.targets[0]), *op.args)
+            call.keywords = [gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()]
+            self.contribute(atom.id, call)
+
+    def unpack_adjoint(self, op):
+        bars = [load(self.bar_names[t]) if t in self.has_bar else constant(None) for t in op.targets]
+        if all(isinstance(b, gast.Constant) for b in bars):
+            return
+        value = op.args[0]
+        self.contribute(value.id, self.rt_call("unpack_bar", load(value.id),
+                                               gast.Tuple(elts=bars, ctx=gast.Load())))

@@ -1,0 +1,97 @@
+"""The rule registry: derivative rules are plain Python templates.
+
+An adjoint rule is a function whose first parameter is the primitive's result
+and whose other parameters are the primitive's own, with NumPy's names and
+defaults. Its body states each input's contribution with the ``bar`` marker::
+
+    @adjoint_rule(np.multiply)
+    def multiply_adjoint(z, x1, x2):
+        bar[x1] = rt.unbroadcast(bar[z] * x2, x1)
+        bar[x2] = rt.unbroadcast(bar[z] * x1, x2)
+
+Templates are never called: the transformer reads their source and expands it
+into generated code (``adjoint.templates``). ``bar[z]`` has the batched shape
+``(B,) + z.shape`` and each ``bar[x]`` must have shape ``(B,) + x.shape``.
+A keyword argument written ``name=name`` in a template call is left out of the
+generated code when the user did not pass ``name``, so the callee's default
+must equal the template's.
+
+A call the user makes with an argument the template does not name fails at
+transform time: a rule only accepts what it differentiates correctly.
+"""
+import inspect
+
+
+class _BarMarker:
+    """``bar[x]`` in a template: the adjoint of ``x``. Only read, never run."""
+
+    def __getitem__(self, key):
+        raise RuntimeError("bar[...] only has meaning inside a rule template.")
+
+    def __setitem__(self, key, value):
+        raise RuntimeError("bar[...] only has meaning inside a rule template.")
+
+
+bar = _BarMarker()
+
+#: primitive -> template function, for reverse mode.
+ADJOINT_RULES = {}
+#: functions whose results never carry a derivative (sign, argmax, shape...).
+NONDIFFERENTIABLE = set()
+#: primitive -> CustomVJP, registered by users through adjoint.defvjp.
+CUSTOM_VJPS = {}
+
+
+def adjoint_rule(*primitives):
+    """Register the decorated template as the adjoint rule of ``primitives``."""
+
+    def register(template):
+        parameters = list(inspect.signature(template).parameters)
+        if len(parameters) < 2:
+            raise TypeError(f"{template.__name__}: a rule takes the result, then the inputs.")
+        for primitive in primitives:
+            ADJOINT_RULES[primitive] = template
+        return template
+
+    return register
+
+
+def nondifferentiable(*functions):
+    """Declare that the results of ``functions`` carry no derivative."""
+    NONDIFFERENTIABLE.update(functions)
+
+
+class CustomVJP:
+    """A rule registered with ``adjoint.defvjp``: one maker per positional
+    argument (None for an argument without derivative)."""
+
+    def __init__(self, primitive, makers, batched):
+        self.primitive = primitive
+        self.makers = tuple(makers)
+        self.batched = batched
+
+
+def lookup(primitive):
+    """The rule for ``primitive``: a CustomVJP, a template, or None."""
+    try:
+        if primitive in CUSTOM_VJPS:
+            return CUSTOM_VJPS[primitive]
+        return ADJOINT_RULES.get(primitive)
+    except TypeError:  # unhashable callables have no rule
+        return None
+
+
+def is_nondifferentiable(primitive):
+    try:
+        return primitive in NONDIFFERENTIABLE and primitive not in CUSTOM_VJPS
+    except TypeError:
+        return False
+
+
+def registered_adjoints():
+    """Every primitive that has a built-in adjoint rule."""
+    return dict(ADJOINT_RULES)
+
+
+# Importing the families registers their rules.
+from . import operators, ufuncs, reductions, shape, linalg, structure  # noqa: E402,F401

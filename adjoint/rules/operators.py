@@ -1,0 +1,63 @@
+"""Rules of the arithmetic operators (``+ - * / ** @``, unary ``-``) and the
+comparisons, which carry no derivative. Operators map to the NumPy ufuncs
+they call (``a * b`` is ``np.multiply(a, b)``)."""
+import operator
+
+import numpy as np
+
+from .. import runtime as rt
+from . import adjoint_rule, bar, nondifferentiable
+
+
+@adjoint_rule(np.add)
+def add_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z], x1)
+    bar[x2] = rt.unbroadcast(bar[z], x2)
+
+
+@adjoint_rule(np.subtract)
+def subtract_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z], x1)
+    bar[x2] = rt.unbroadcast(-bar[z], x2)
+
+
+@adjoint_rule(np.multiply)
+def multiply_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z] * x2, x1)
+    bar[x2] = rt.unbroadcast(bar[z] * x1, x2)
+
+
+@adjoint_rule(np.divide)
+def divide_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z] / x2, x1)
+    bar[x2] = rt.unbroadcast(-bar[z] * z / x2, x2)
+
+
+@adjoint_rule(np.negative)
+def negative_adjoint(z, x):
+    bar[x] = -bar[z]
+
+
+@adjoint_rule(np.positive)
+def positive_adjoint(z, x):
+    bar[x] = bar[z]
+
+
+@adjoint_rule(np.power)
+def power_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z] * x2 * x1 ** (x2 - 1), x1)
+    bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
+
+
+@adjoint_rule(np.mod)
+def mod_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z], x1)
+    bar[x2] = rt.unbroadcast(-bar[z] * np.floor_divide(x1, x2), x2)
+
+
+nondifferentiable(
+    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
+    np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
+    np.floor_divide, np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor,
+    operator.not_, operator.contains,
+)

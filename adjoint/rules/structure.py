@@ -1,0 +1,10 @@
+"""Rules of the syntax that is not a call: indexing ``x[i]`` (arrays and
+containers) and plain copies ``y = x``. Container literals and unpacking are
+expanded by the transformer itself, element by element."""
+from .. import runtime as rt
+from . import adjoint_rule, bar
+
+
+@adjoint_rule(rt.getitem)
+def getitem_adjoint(z, value, index):
+    bar[value] = rt.getitem_adjoint(bar[z], value, index)

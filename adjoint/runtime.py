@@ -1,0 +1,375 @@
+"""The helpers that generated derivative code calls, as ``rt.<name>``.
+
+Conventions (DESIGN.md): a cotangent ``g`` carries one leading batch axis, so
+for a primal ``x`` of shape ``s`` its adjoint has shape ``(B,) + s``. Every
+helper here takes and returns adjoints in that form, never mutates its
+arguments, and imports nothing but NumPy, so an exported derivative module can
+carry these helpers along and run with NumPy alone.
+
+``None`` stands for a zero adjoint inside containers (a tuple adjoint whose
+second element never received a contribution); leaf adjoints handed to rules
+are always arrays.
+"""
+import numpy as np
+
+
+# ----------------------------------------------------------- broadcasting
+
+def unbroadcast(g, x):
+    """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch)."""
+    shape = np.shape(x)
+    if g.shape[1:] == shape:
+        return g
+    extra = g.ndim - 1 - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(1, 1 + extra)))
+    axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(a % ndim for a in axis))
+    return (axis % ndim,)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast the cotangent of a reduction back to ``(B,) + x.shape``."""
+    shape = np.shape(x)
+    if not keepdims:
+        axes = normalize_axes(axis, len(shape))
+        g = np.reshape(g, g.shape[:1] + tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return np.broadcast_to(g, g.shape[:1] + shape)
+
+
+def reduced_count(x, axis=None):
+    """How many elements of ``x`` each output of a reduction over ``axis`` sees."""
+    shape = np.shape(x)
+    count = 1
+    for a in normalize_axes(axis, len(shape)):
+        count *= shape[a]
+    return count
+
+
+def prod_others(x, axis=None, keepdims=False):
+    """For each element, the product of the other elements reduced with it.
+
+    Exact when ``x`` holds zeros (no division): the product of the elements
+    before and after each one along the flattened reduced axes.
+    """
+    x = np.asarray(x)
+    axes = normalize_axes(axis, x.ndim)
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    moved = np.transpose(x, kept + axes)
+    flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (before * after).reshape(moved.shape)
+    return np.transpose(others, np.argsort(kept + axes))
+
+
+def extremum_adjoint(g, x, z, axis=None, keepdims=False):
+    """Adjoint of max/min: the cotangent is shared equally among the ties."""
+    x = np.asarray(x)
+    axes = normalize_axes(axis, x.ndim)
+    z_kept = z if keepdims else np.reshape(z, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    hits = (x == z_kept).astype(g.dtype)
+    share = hits / hits.sum(axis=axes, keepdims=True)
+    return unreduce(g, x, axis, keepdims) * share
+
+
+# ----------------------------------------------------------- elementwise
+
+def log_base(x):
+    """``log(x)`` for the exponent's derivative of ``x ** y``; 0 where x is 0
+    (there ``x ** y`` is flat in ``y`` for positive ``y``)."""
+    return np.log(np.where(np.equal(x, 0), 1.0, x))
+
+
+def balanced_eq(x, z, other):
+    """1 where ``x`` is the result of max/min, 1/2 where both inputs tie."""
+    return np.equal(x, z) / (1.0 + np.equal(x, other))
+
+
+def inside_bounds(a, a_min=None, a_max=None):
+    """1.0 where ``np.clip`` passed ``a`` through, 0.0 where it clipped."""
+    inside = np.ones(np.shape(a), dtype=bool)
+    if a_min is not None:
+        inside = inside & (np.greater_equal(a, a_min))
+    if a_max is not None:
+        inside = inside & (np.less_equal(a, a_max))
+    return inside.astype(np.result_type(a, np.float16))
+
+
+# ----------------------------------------------------------- linear algebra
+
+def matmul_adjoint_left(g, x, y):
+    """Adjoint of ``x`` in ``x @ y`` (any NumPy matmul ranks, batched ``g``)."""
+    x_nd, y_nd = np.ndim(x), np.ndim(y)
+    if y_nd == 1:
+        y = y[:, None]
+        g = g[..., None]
+    if x_nd == 1:
+        g = np.expand_dims(g, -2)
+    x_bar = np.matmul(g, np.swapaxes(y, -1, -2))
+    if x_nd == 1:
+        x_bar = x_bar[..., 0, :]
+    return unbroadcast(x_bar, x)
+
+
+def matmul_adjoint_right(g, x, y):
+    """Adjoint of ``y`` in ``x @ y`` (any NumPy matmul ranks, batched ``g``)."""
+    x_nd, y_nd = np.ndim(x), np.ndim(y)
+    if x_nd == 1:
+        x = x[None, :]
+        g = np.expand_dims(g, -2)
+    if y_nd == 1:
+        g = g[..., None]
+    y_bar = np.matmul(np.swapaxes(x, -1, -2), g)
+    if y_nd == 1:
+        y_bar = y_bar[..., 0]
+    return unbroadcast(y_bar, y)
+
+
+def dot_adjoint_left(g, a, b):
+    """Adjoint of ``a`` in ``np.dot(a, b)`` for every rank NumPy allows."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return unbroadcast(g * b, a)
+    a_pre = a_nd - 1
+    # g axes: batch, a's leading axes, then b's axes without the contracted one.
+    b_rest = [i for i in range(b_nd) if i != max(b_nd - 2, 0)]
+    g_axes = list(range(1 + a_pre, g.ndim))
+    return np.tensordot(g, b, axes=(g_axes, b_rest))
+
+
+def dot_adjoint_right(g, a, b):
+    """Adjoint of ``b`` in ``np.dot(a, b)`` for every rank NumPy allows."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return unbroadcast(g * a, b)
+    a_pre = a_nd - 1
+    # result axes: batch, then b's axes without the contracted one, then k.
+    b_bar = np.tensordot(g, a, axes=(list(range(1, 1 + a_pre)), list(range(a_pre))))
+    if b_nd >= 2:
+        b_bar = np.moveaxis(b_bar, -1, -2)
+    return b_bar
+
+
+def outer_adjoint_left(g, a, b):
+    flat = np.reshape(g, g.shape[:1] + (np.size(a), np.size(b)))
+    return np.reshape(flat @ np.ravel(b), g.shape[:1] + np.shape(a))
+
+
+def outer_adjoint_right(g, a, b):
+    flat = np.reshape(g, g.shape[:1] + (np.size(a), np.size(b)))
+    return np.reshape(np.ravel(a) @ flat, g.shape[:1] + np.shape(b))
+
+
+# ----------------------------------------------------------- shapes
+
+def reshape_adjoint(g, x):
+    return np.reshape(g, g.shape[:1] + np.shape(x))
+
+
+def array_adjoint(g, a):
+    """Adjoint of ``np.array(a)``: ``a`` an array, or a list of arrays."""
+    if isinstance(a, (list, tuple)):
+        return rebuild_like(a, [array_adjoint(g[:, i], item) for i, item in enumerate(a)])
+    return np.reshape(g, g.shape[:1] + np.shape(a))
+
+
+def transpose_adjoint(g, axes=None):
+    nd = g.ndim - 1
+    if axes is None:
+        inverse = tuple(range(nd - 1, -1, -1))
+    else:
+        inverse = tuple(np.argsort([a % nd for a in axes]))
+    return np.transpose(g, (0,) + tuple(a + 1 for a in inverse))
+
+
+def swapaxes_adjoint(g, axis1, axis2):
+    nd = g.ndim - 1
+    return np.swapaxes(g, axis1 % nd + 1, axis2 % nd + 1)
+
+
+def concatenate_adjoint(g, arrays, axis=0):
+    """Split the cotangent of ``np.concatenate(arrays, axis)`` per input."""
+    if axis is None:
+        sizes = [np.size(a) for a in arrays]
+        pieces = np.split(g, np.cumsum(sizes)[:-1], axis=1)
+        return [np.reshape(p, g.shape[:1] + np.shape(a)) for p, a in zip(pieces, arrays, strict=True)]
+    ndim = np.ndim(arrays[0])
+    sizes = [np.shape(a)[axis % ndim] for a in arrays]
+    return np.split(g, np.cumsum(sizes)[:-1], axis=axis % ndim + 1)
+
+
+def stack_adjoint(g, arrays, axis=0):
+    """Unstack the cotangent of ``np.stack(arrays, axis)`` per input."""
+    axis = axis % (np.ndim(arrays[0]) + 1)
+    return [np.take(g, i, axis=axis + 1) for i in range(len(arrays))]
+
+
+# ----------------------------------------------------------- indexing
+
+def _batched_index(index):
+    if not isinstance(index, tuple):
+        index = (index,)
+    expanded = []
+    for part in index:
+        if isinstance(part, list):
+            part = np.asarray(part)
+        if isinstance(part, np.ndarray) and part.dtype == bool:
+            expanded.extend(np.nonzero(part))
+        else:
+            expanded.append(part)
+    return (slice(None),) + tuple(expanded)
+
+
+def _is_advanced(index):
+    return any(isinstance(p, np.ndarray) for p in index)
+
+
+def getitem_adjoint(g, x, index):
+    """Adjoint of ``x[index]``: arrays scatter-add (repeated indices
+    accumulate); tuples, lists and dicts get ``g`` at ``index``, None elsewhere."""
+    if isinstance(x, (tuple, list, dict)):
+        return item_bar(x, index, g)
+    batched = _batched_index(index)
+    x_bar = np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype)
+    if _is_advanced(batched):
+        np.add.at(x_bar, batched, g)
+    else:
+        x_bar[batched] = g
+    return x_bar
+
+
+def item_bar(container, key, g):
+    """A container adjoint shaped like ``container`` with ``g`` at ``key``."""
+    if isinstance(container, dict):
+        return {k: (g if k == key else None) for k in container}
+    bars = [None] * len(container)
+    if isinstance(key, slice):
+        for position, bar in zip(range(*key.indices(len(container))), g, strict=True):
+            bars[position] = bar
+    else:
+        bars[key] = g
+    return rebuild_like(container, bars)
+
+
+def rebuild_like(container, items):
+    if isinstance(container, tuple) and hasattr(type(container), "_fields"):
+        return type(container)(*items)
+    return type(container)(items) if isinstance(container, (tuple, list)) else items
+
+
+def batch_size(bar):
+    """The batch size of an adjoint that may be a container with None holes."""
+    if isinstance(bar, dict):
+        bar = list(bar.values())
+    if isinstance(bar, (tuple, list)):
+        for item in bar:
+            size = batch_size(item)
+            if size is not None:
+                return size
+        return None
+    return None if bar is None else np.shape(bar)[0]
+
+
+def zeros_bar(like, batch):
+    """A zero adjoint for ``like`` (a leaf or a container of leaves)."""
+    if isinstance(like, dict):
+        return {k: zeros_bar(v, batch) for k, v in like.items()}
+    if isinstance(like, (tuple, list)):
+        return rebuild_like(like, [zeros_bar(v, batch) for v in like])
+    return np.zeros((batch,) + np.shape(like), dtype=np.result_type(like, np.float64) if np.ndim(like) == 0 and not isinstance(like, np.ndarray) else np.asarray(like).dtype)
+
+
+def element_bar(container_bar, key, like):
+    """The adjoint of one element of a container; zeros if it got none."""
+    bar = container_bar[key]
+    if bar is None:
+        return zeros_bar(like, batch_size(container_bar))
+    return bar
+
+
+def add_bar(a, b):
+    """Sum two adjoints where None is zero and containers add elementwise."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):
+        return {k: add_bar(a[k], b[k]) for k in a}
+    if isinstance(a, (tuple, list)):
+        return rebuild_like(a, [add_bar(x, y) for x, y in zip(a, b, strict=True)])
+    return a + b
+
+
+def unpack_bar(value, bars):
+    """Adjoint of ``a, b, ... = value`` from the targets' adjoints."""
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, list(bars))
+    batch = batch_size(list(bars))
+    value_bar = np.zeros((batch,) + np.shape(value), dtype=np.result_type(value, np.float64))
+    for position, bar in enumerate(bars):
+        if bar is not None:
+            value_bar[:, position] = bar
+    return value_bar
+
+
+# ----------------------------------------------------------- user rules
+
+def call_vjp(maker, batched, g, ans, *args, **kwargs):
+    """Apply a rule registered with ``adjoint.defvjp``.
+
+    An unbatched maker's function sees one cotangent at a time; its results
+    are stacked along the batch axis.
+    """
+    vjp = maker(ans, *args, **kwargs)
+    if batched:
+        return vjp(g)
+    return np.stack([np.asarray(vjp(row)) for row in g])
+
+
+# ----------------------------------------------------------- primitives
+# Syntax that is not a function call (``x[i]``, ``(a, b)``, ``y = x``) is
+# looked up in the rule registry under these functions. Generated code keeps
+# the original syntax; these exist so every primitive has one identity.
+
+def check_aux_result(result):
+    """With has_aux, the function must return ``(output, aux)``."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        from .errors import aux_error
+
+        raise aux_error(result)
+
+
+def getitem(value, index):
+    return value[index]
+
+
+def identity(value):
+    return value
+
+
+def make_tuple(*items):
+    return tuple(items)
+
+
+def make_list(*items):
+    return list(items)
+
+
+def make_dict(keys, *values):
+    return dict(zip(keys, values, strict=True))
+
+
+def transpose_attribute(value):
+    return value.T

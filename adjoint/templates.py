@@ -1,0 +1,129 @@
+"""Expanding a rule template into generated statements.
+
+``template_for(fn)`` parses a rule template once. ``Template.expand`` binds
+the template's parameters to the atoms of one call, replaces ``bar[z]`` by
+the result's adjoint and every parameter by its atom, renames the template's
+own temporaries to fresh names, and returns the prelude statements and one
+contribution expression per active input. Keyword arguments written
+``name=name`` are dropped when the user did not pass ``name`` (the callee's
+default applies), which keeps generated calls short.
+"""
+import copy
+import functools
+import inspect
+import textwrap
+
+import gast
+
+from . import errors
+
+
+def load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+class Template:
+    def __init__(self, fn):
+        self.fn = fn
+        source = textwrap.dedent(inspect.getsource(fn))
+        node = gast.parse(source).body[0]
+        self.signature = inspect.signature(fn)
+        names = list(self.signature.parameters)
+        self.result_param = names[0]
+        self.params = names[1:]
+        self.defaults = {
+            name: p.default for name, p in self.signature.parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        self.body = node.body
+        self.contributed = set()
+        for stmt in self.body:
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
+            if _is_bar(target):
+                self.contributed.add(target.slice.id)
+
+    def bind(self, args, kwargs):
+        """Map parameters to atoms; raise TypeError if the call does not fit."""
+        bound = inspect.Signature(list(self.signature.parameters.values())[1:]).bind(*args, **kwargs)
+        supplied = set(bound.arguments)
+        bindings = dict(bound.arguments)
+        for name in self.params:
+            if name not in bindings:
+                bindings[name] = gast.Constant(value=self.defaults[name], kind=None)
+        return bindings, supplied
+
+    def expand(self, result, result_bar, bindings, supplied, active, namer, module_names):
+        """Prelude statements and ``{param: expression}`` for active params."""
+        renames = {}
+        prelude = []
+        contributions = {}
+        substitute = _Substitute(self, result, result_bar, bindings, supplied, renames, module_names)
+        for stmt in self.body:
+            if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+                continue
+            target = stmt.targets[0]
+            if _is_bar(target):
+                param = target.slice.id
+                if param in active:
+                    contributions[param] = substitute.visit(copy.deepcopy(stmt.value))
+                continue
+            value = substitute.visit(copy.deepcopy(stmt.value))
+            renames[target.id] = namer.temp()
+            prelude.append(gast.Assign(targets=[gast.Name(id=renames[target.id], ctx=gast.Store(),
+                                                          annotation=None, type_comment=None)],
+                                       value=value, type_comment=None))
+        return prelude, contributions
+
+
+def _is_bar(node):
+    return (
+        isinstance(node, gast.Subscript)
+        and isinstance(node.value, gast.Name)
+        and node.value.id == "bar"
+        and isinstance(node.slice, gast.Name)
+    )
+
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, template, result, result_bar, bindings, supplied, renames, module_names):
+        self.template = template
+        self.result = result
+        self.result_bar = result_bar
+        self.bindings = bindings
+        self.supplied = supplied
+        self.renames = renames
+        self.module_names = module_names
+
+    def visit_Subscript(self, node):
+        if _is_bar(node):
+            if node.slice.id != self.template.result_param:
+                raise errors.AdjointError(
+                    f"rule {self.template.fn.__name__}: bar[...] may only be read for the result."
+                )
+            return copy.deepcopy(self.result_bar)
+        return self.generic_visit(node)
+
+    def visit_Call(self, node):
+        node.keywords = [
+            k for k in node.keywords
+            if not (isinstance(k.value, gast.Name) and k.value.id == k.arg
+                    and k.arg in self.template.params and k.arg not in self.supplied)
+        ]
+        return self.generic_visit(node)
+
+    def visit_Name(self, node):
+        name = node.id
+        if name == self.template.result_param:
+            return copy.deepcopy(self.result)
+        if name in self.bindings:
+            return copy.deepcopy(self.bindings[name])
+        if name in self.renames:
+            return load(self.renames[name])
+        if name in self.module_names:
+            return load(self.module_names[name])
+        return node
+
+
+@functools.lru_cache(maxsize=None)
+def template_for(fn):
+    return Template(fn)

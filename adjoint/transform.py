@@ -1,0 +1,170 @@
+"""The pipeline of DESIGN.md, end to end, for one function and one set of
+options: parse -> resolve -> normalize -> activity -> reverse -> optimize ->
+compile. ``vjp_transform`` returns a ``CompiledVJP`` holding the generated
+source and the live forward and backward functions.
+"""
+import builtins
+
+import gast
+import numpy as np
+
+from . import activity as activity_pass
+from . import optimize, runtime
+from .compile import load_module, to_source
+from .naming import Namer, names_in
+from .normalize import normalize, load, store, constant
+from .parse import parse_function
+from .resolve import Resolver
+from .reverse import Comments, VJPBuilder
+
+#: how many times the pipeline ran; tests use it to prove the cache works.
+TRANSFORM_COUNT = {"vjp": 0}
+
+
+class CompiledVJP:
+    """The generated forward and backward functions of one transform."""
+
+    def __init__(self, func, forward, backward, source, filename, params, wrt,
+                 namespace, resolver, callees, rt_name):
+        self.func = func
+        self.forward = forward
+        self.backward = backward
+        self.source = source
+        self.filename = filename
+        self.params = params
+        self.wrt = wrt
+        self.namespace = namespace
+        self.resolver = resolver
+        self.callees = callees
+        self.rt_name = rt_name
+
+    def is_current(self):
+        """Re-read the function's free names; False if a callee changed
+        (its derivative was chosen for the old one, so transform again)."""
+        values = self.resolver.refresh()
+        for name, obj in self.callees.items():
+            if values.get(name) is not obj:
+                return False
+        self.namespace.update(values)
+        return True
+
+
+def module_name(resolver, taken, namer, preferred, module):
+    if preferred in taken and resolver.lookup(preferred) is not module:
+        return namer.fresh(preferred)
+    namer.taken.add(preferred)
+    return preferred
+
+
+def vjp_transform(func, wrt_positions, has_aux, leaf_flags=None):
+    TRANSFORM_COUNT["vjp"] += 1
+    parsed = parse_function(func)
+    node = parsed.node
+    resolver = Resolver(func, node)
+    taken = names_in(node)
+    namer = Namer(taken)
+    np_name = module_name(resolver, taken, namer, "np", np)
+    rt_name = module_name(resolver, taken, namer, "rt", runtime)
+    module_names = {"np": np_name, "rt": rt_name}
+
+    normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name)
+    positional = [a.id for a in node.args.posonlyargs + node.args.args]
+    wrt = [positional[i] for i in wrt_positions]
+    activity = activity_pass.analyze(normalized, wrt, parsed)
+
+    comments = Comments()
+    builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments)
+    # Parameters known to be arrays (not containers) sum adjoints with ``+``.
+    builder.array_names.update(p for p, leaf in zip(wrt, leaf_flags or [False] * len(wrt), strict=True) if leaf)
+    seed, returns = builder.build()
+    back_body = builder.body
+    return_names = {r.id for r in returns if isinstance(r, gast.Name)}
+    back_body = optimize.eliminate_dead_code(back_body, return_names)
+    back_body = optimize.forward_copies(back_body, protected=return_names | {seed})
+
+    primal_names = set(normalized.params)
+    for op in normalized.ops:
+        primal_names.update(op.targets)
+    assigned = {n.id for s in back_body for n in gast.walk(s)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    read = set().union(*(optimize.reads(s) for s in back_body)) if back_body else set()
+    read |= {r.id for r in returns if isinstance(r, gast.Name)}
+    residuals = sorted((read - assigned - {seed}) & primal_names, key=_order(normalized))
+
+    name = node.name
+    forward_name = namer.fresh(f"{name}_forward")
+    backward_name = namer.fresh(f"{name}_backward")
+    residual_tuple = gast.Tuple(elts=[load(r) for r in residuals], ctx=gast.Load())
+
+    forward_body = [comments.marker(f"forward pass of {name}, {parsed.filename}:{node.lineno}")]
+    lineno = None
+    for op in normalized.ops:
+        if op.lineno != lineno:
+            lineno = op.lineno
+            forward_body.append(comments.marker(builder.line_comment(lineno)))
+        forward_body.append(_forward_statement(op))
+    forward_body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, residual_tuple], ctx=gast.Load())))
+    forward = gast.FunctionDef(name=forward_name, args=node.args, body=forward_body,
+                               decorator_list=[], returns=None, type_comment=None, type_params=[])
+
+    backward_body = [comments.marker(f"backward pass: adjoints of {', '.join(wrt)}")]
+    if residuals:
+        unpack = gast.Tuple(elts=[store(r) for r in residuals], ctx=gast.Store())
+        backward_body.append(gast.Assign(targets=[unpack], value=load("residuals"), type_comment=None))
+    backward_body.extend(back_body)
+    result = returns[0] if len(returns) == 1 else gast.Tuple(elts=returns, ctx=gast.Load())
+    backward_body.append(gast.Return(value=gast.Tuple(elts=returns, ctx=gast.Load())
+                                     if len(returns) != 1 else gast.Tuple(elts=[result], ctx=gast.Load())))
+    backward_args = gast.arguments(
+        args=[gast.Name(id="residuals", ctx=gast.Param(), annotation=None, type_comment=None),
+              gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    backward = gast.FunctionDef(name=backward_name, args=backward_args, body=backward_body,
+                                decorator_list=[], returns=None, type_comment=None, type_params=[])
+
+    module = gast.Module(body=[forward, backward], type_ignores=[])
+    source = to_source(module, comments.texts)
+
+    # Defaults of the user's parameters are evaluated in the namespace too.
+    for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
+        for n in gast.walk(default):
+            if isinstance(n, gast.Name):
+                resolver.lookup(n.id)
+    namespace = {"__builtins__": builtins, np_name: np, rt_name: runtime}
+    namespace.update(resolver.refresh())
+    namespace.update(builder.extra_globals)
+    callees = {}
+    for op in normalized.ops:
+        func_node = op.value.func if isinstance(op.value, gast.Call) else None
+        while isinstance(func_node, gast.Attribute):
+            func_node = func_node.value
+        if isinstance(func_node, gast.Name) and func_node.id in resolver.free:
+            callees[func_node.id] = namespace[func_node.id]
+    filename = f"<adjoint vjp of {name} at {parsed.filename}:{node.lineno}>"
+    load_module(source, filename, namespace)
+    forward_fn = namespace[forward_name]
+    code_func = getattr(func, "__code__", None) and func
+    if code_func is not None:
+        forward_fn.__defaults__ = func.__defaults__
+        forward_fn.__kwdefaults__ = func.__kwdefaults__
+    return CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
+                       normalized.params, wrt, namespace, resolver, callees, rt_name)
+
+
+def _order(normalized):
+    position = {p: i for i, p in enumerate(normalized.params)}
+    for op in normalized.ops:
+        for target in op.targets:
+            position.setdefault(target, len(position))
+    return lambda name: position[name]
+
+
+def _forward_statement(op):
+    if op.statement is not None:
+        return op.statement
+    if op.kind == "expr":
+        return gast.Expr(value=op.value)
+    return gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
+
+
+__all__ = ["vjp_transform", "CompiledVJP", "constant"]
