@@ -1,4 +1,5 @@
 PYTHON ?= python3
+export PIP_ROOT_USER_ACTION := ignore
 PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
 .PHONY: demo test bench install

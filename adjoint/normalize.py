@@ -287,7 +287,10 @@ class Normalizer:
             self.output = output
             self.result = gast.Tuple(elts=[output, aux], ctx=gast.Load())
             return
-        result = self.atom(value)
+        if is_atom(value) or isinstance(value, gast.Constant):
+            result = self.atom(value)
+        else:
+            result = self.expression(value, target=self.namer.fresh("out"))
         self.result = result
         if self.has_aux:
             check = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_aux_result",

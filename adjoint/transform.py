@@ -4,6 +4,7 @@ compile. ``vjp_transform`` returns a ``CompiledVJP`` holding the generated
 source and the live forward and backward functions.
 """
 import builtins
+import os
 
 import gast
 import numpy as np
@@ -96,7 +97,7 @@ def vjp_transform(func, wrt_positions, has_aux, leaf_flags=None):
     backward_name = namer.fresh(f"{name}_backward")
     residual_tuple = gast.Tuple(elts=[load(r) for r in residuals], ctx=gast.Load())
 
-    forward_body = [comments.marker(f"forward pass of {name}, {parsed.filename}:{node.lineno}")]
+    forward_body = [comments.marker(f"forward pass of {name} ({os.path.basename(parsed.filename)}:{node.lineno})")]
     lineno = None
     for op in normalized.ops:
         if op.lineno != lineno:
@@ -125,6 +126,13 @@ def vjp_transform(func, wrt_positions, has_aux, leaf_flags=None):
     module = gast.Module(body=[forward, backward], type_ignores=[])
     source = to_source(module, comments.texts)
 
+    # Every free name the forward pass reads is bound in its namespace.
+    for op in normalized.ops:
+        for read_name in op.reads() - primal_names - {rt_name}:
+            resolver.lookup(read_name)
+    for node_ in gast.walk(normalized.result):
+        if isinstance(node_, gast.Name) and node_.id not in primal_names:
+            resolver.lookup(node_.id)
     # Defaults of the user's parameters are evaluated in the namespace too.
     for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
         for n in gast.walk(default):

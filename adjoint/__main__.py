@@ -1,0 +1,115 @@
+"""The command line: ``python -m adjoint show FILE.py:FUNC`` (or ``adjoint show``).
+
+Prints the generated derivative code of a function, or writes it with
+``-o OUT.py`` as a standalone module that needs NumPy alone. Every failure is
+one line on stderr and a non-zero exit status.
+"""
+import argparse
+import importlib.util
+import os
+import sys
+
+from . import api, cache, errors
+from .compile import ExportError, export_module
+
+USAGE_EXAMPLES = """examples:
+  adjoint show model.py:loss                  print the reverse-mode code of loss
+  adjoint show model.py:mlp --argnums 0,1     with respect to arguments 0 and 1
+  adjoint show model.py:mlp -o mlp_grad.py    write a standalone module (NumPy only)
+"""
+
+
+class CommandError(Exception):
+    pass
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="adjoint",
+        description="Differentiate NumPy code by source transformation and show the generated code.",
+        epilog=USAGE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    show = commands.add_parser(
+        "show", help="print (or write) the derivative code of a function",
+        description="Print the generated derivative code of FILE.py:FUNC.",
+        epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("target", metavar="FILE.py:FUNC",
+                      help="the Python file and the name of a function defined at its top level")
+    show.add_argument("--argnums", default="0", metavar="I[,J...]",
+                      help="comma-separated positions of the arguments to differentiate (default: 0)")
+    show.add_argument("--mode", choices=["vjp", "jvp"], default="vjp",
+                      help="vjp: reverse mode (default); jvp: forward mode")
+    show.add_argument("--has-aux", action="store_true",
+                      help="FUNC returns (output, aux); only output is differentiated")
+    show.add_argument("-o", "--output", metavar="OUT.py",
+                      help="write a standalone module (imports NumPy only) instead of printing")
+    return top
+
+
+def load_function(target):
+    path, sep, name = target.rpartition(":")
+    if not sep or not path or not name:
+        raise CommandError(f"expected FILE.py:FUNC, got {target!r}")
+    if not os.path.isfile(path):
+        raise CommandError(f"no such file: {path}")
+    module_name = "_adjoint_cli_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None:
+        raise CommandError(f"cannot import {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module failed while importing
+        raise CommandError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    func = getattr(module, name, None)
+    if func is None:
+        raise CommandError(f"{path} has no function named {name!r}")
+    if not callable(func):
+        raise CommandError(f"{path}: {name!r} is a {type(func).__name__}, not a function")
+    return func
+
+
+def parse_argnums(text):
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise CommandError(f"--argnums expects integers separated by commas, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
+def show(args):
+    func = load_function(args.target)
+    argnums = parse_argnums(args.argnums)
+    source = api.source(func, argnums, mode=args.mode, has_aux=args.has_aux)
+    if args.output is None:
+        sys.stdout.write(source)
+        return
+    positions = argnums if isinstance(argnums, tuple) else (argnums,)
+    count = api._positional_count(func)
+    positions = api._check_argnums(argnums, count)
+    compiled = cache.get_vjp(func, positions, args.has_aux, (True,) * len(positions))
+    text = export_module(compiled)
+    with open(args.output, "w") as handle:
+        handle.write(text)
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        show(args)
+    except (CommandError, ExportError, errors.AdjointError, TypeError, ValueError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"adjoint: error: {first_line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
