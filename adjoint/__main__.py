@@ -93,7 +93,7 @@ def show(args):
     positions = argnums if isinstance(argnums, tuple) else (argnums,)
     count = api._positional_count(func)
     positions = api._check_argnums(argnums, count)
-    compiled = cache.get_vjp(func, positions, args.has_aux, (True,) * len(positions))
+    compiled = cache.get_vjp(func, positions, args.has_aux)
     text = export_module(compiled)
     with open(args.output, "w") as handle:
         handle.write(text)

@@ -111,7 +111,6 @@ class _Inputs:
             self.args[position] = pytree.unflatten(treedef, leaves)
             self.treedefs.append(treedef)
             self.leaves.append(leaves)
-        self.leaf_flags = tuple(t.kind == "leaf" for t in self.treedefs)
 
 
 def _output_leaves(output):
@@ -194,8 +193,8 @@ def _differentiable(func, nargs):
     return _wrappers[key]
 
 
-def _compiled(func, args, positions, has_aux, leaf_flags):
-    return cache.get_vjp(_differentiable(func, len(args)), positions, has_aux, leaf_flags)
+def _compiled(func, args, positions, has_aux):
+    return cache.get_vjp(_differentiable(func, len(args)), positions, has_aux)
 
 
 # ------------------------------------------------------------------ jacrev
@@ -217,7 +216,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 def _jacrev_call(func, argnums, has_aux, chunk_size, args):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
-    compiled = _compiled(func, inputs.args, positions, has_aux, inputs.leaf_flags)
+    compiled = _compiled(func, inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
@@ -293,7 +292,7 @@ def vjp(func, *primals, has_aux=False):
 def _vjp_call(func, primals, has_aux):
     positions = tuple(range(len(primals)))
     inputs = _Inputs(primals, positions)
-    compiled = _compiled(func, inputs.args, positions, has_aux, inputs.leaf_flags)
+    compiled = _compiled(func, inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
@@ -335,7 +334,7 @@ def grad(func, argnums=0, *, has_aux=False):
 def _grad_call(func, argnums, has_aux, args):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
-    compiled = _compiled(func, inputs.args, positions, has_aux, inputs.leaf_flags)
+    compiled = _compiled(func, inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
@@ -361,7 +360,7 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
     func = _differentiable(func, _positional_count(func))
     count = _positional_count(func)
     positions = _check_argnums(argnums, count) if count else positions
-    return cache.get_vjp(func, positions, has_aux, (True,) * len(positions)).source
+    return cache.get_vjp(func, positions, has_aux).source
 
 
 def _positional_count(func):

@@ -2,8 +2,7 @@
 
 Entries are kept per function (weakly, so a cached transform never keeps a
 function alive) and per options: the transform, the differentiated argument
-positions, has_aux, and which of those arguments are plain arrays rather than
-containers. Shapes and dtypes are not part of the key: the generated code is
+positions, and has_aux. Shapes and dtypes are not part of the key: the generated code is
 shape-polymorphic. An entry is dropped and rebuilt when a function it calls
 has been re-bound since (``CompiledVJP.is_current``).
 """
@@ -22,12 +21,12 @@ def _entries(func):
         return _unweakrefable.setdefault(func, {})
 
 
-def get_vjp(func, wrt_positions, has_aux, leaf_flags):
+def get_vjp(func, wrt_positions, has_aux):
     entries = _entries(func)
-    key = ("vjp", wrt_positions, has_aux, leaf_flags)
+    key = ("vjp", wrt_positions, has_aux)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = vjp_transform(func, wrt_positions, has_aux, leaf_flags)
+        compiled = vjp_transform(func, wrt_positions, has_aux)
         entries[key] = compiled
     return compiled
 

@@ -23,7 +23,8 @@ _MARKER = re.compile(r"^(\s*)__adjoint_comment_(\d+)__$")
 def to_source(module, comments):
     tree = gast.gast_to_ast(module)
     ast.fix_missing_locations(tree)
-    text = astor.to_source(tree)
+    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts))
     lines = []
     for line in text.splitlines():
         match = _MARKER.match(line)

@@ -130,6 +130,7 @@ class Normalizer:
         self.np_name = np_name
         self.ops = []
         self.version = {}
+        self.defined = set()  # every name the normalized code assigns
         self.lineno = parsed.node.lineno
         self.no_grad = False
         self.output = None
@@ -152,10 +153,12 @@ class Normalizer:
         else:
             new = name
         self.version[name] = new
+        self.defined.add(new)
         return new
 
     def emit(self, value, prim, args=(), kwargs=None, target=None, construct="", keys=None):
         target = target or self.namer.temp()
+        self.defined.add(target)
         self.ops.append(Op("assign", [target], value, prim, args, kwargs, self.lineno,
                            self.no_grad, construct, keys))
         return load(target)
@@ -172,6 +175,7 @@ class Normalizer:
         params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
         for name in params:
             self.version[name] = name
+            self.defined.add(name)
         self.block(node.body)
         if self.output is None:
             self.output = constant(None)
@@ -250,10 +254,38 @@ class Normalizer:
             else:
                 self.expression(value, target=None, user_name=target.id)
         elif isinstance(target, (gast.Tuple, gast.List)):
+            if (isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts)
+                    and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)):
+                self.parallel_assign(target.elts, value.elts)
+                return
             atom = self.atom(value)
             self.unpack(target, atom)
         else:
             raise self.in_place(target)
+
+    def parallel_assign(self, targets, values):
+        """``a, b = e1, e2``: every value is computed before any name is bound
+        (so ``a, b = b, a`` swaps), each straight into its target's name."""
+        if not all(isinstance(t, gast.Name) for t in targets):
+            atoms = [self.atom(v) for v in values]
+            for target, atom in zip(targets, atoms, strict=True):
+                self.assign(target, atom)
+            return
+        names = []
+        for target, value in zip(targets, values, strict=True):
+            name = self.namer.fresh(target.id) if target.id in self.version else target.id
+            if name == target.id:
+                self.namer.taken.add(name)
+            if is_atom(value):
+                atom = self.atom(value)
+                prim = rt.identity if self.is_local(atom) else NONDIFF
+                self.emit(atom, prim, [atom], target=name, construct="copy")
+            else:
+                self.expression(value, target=name)
+            names.append((target.id, name))
+        for user_name, name in names:
+            self.version[user_name] = name
+            self.defined.add(name)
 
     def unpack(self, target, atom):
         names = []
@@ -272,6 +304,7 @@ class Normalizer:
                                        "Unpack into names first.")
         nested_temps = {temp for temp, _ in nested}
         targets = [n if n in nested_temps else self.bind(n) for n in names]
+        self.defined.update(targets)
         statement = gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in targets], ctx=gast.Store())],
                                 value=atom, type_comment=None)
         self.ops.append(Op("unpack", targets, atom, UNPACK, [atom], None, self.lineno,
@@ -326,7 +359,7 @@ class Normalizer:
     # ------------------------------------------------------------ expressions
 
     def is_local(self, atom):
-        return isinstance(atom, gast.Name) and atom.id in set(self.version.values())
+        return isinstance(atom, gast.Name) and atom.id in self.defined
 
     def atom(self, node):
         """The expression as an atom, emitting ops for its parts."""

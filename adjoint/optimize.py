@@ -2,7 +2,8 @@
 
 ``eliminate_dead_code`` drops assignments whose names nothing later reads,
 then drops comment markers left with no statement under them.
-``forward_copies`` replaces names that merely copy another name
+``fold_constants`` evaluates arithmetic on literal numbers (``2 - 1``) and
+drops ``x ** 1`` and ``x * 1``. ``forward_copies`` replaces names that merely copy another name
 (``x_bar = t_bar``) by the original. Both keep the meaning of the code.
 """
 import gast
@@ -75,3 +76,28 @@ def forward_copies(body, protected):
             continue
         result.append(stmt)
     return result
+
+
+_FOLDABLE = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+             gast.Mult: lambda a, b: a * b}
+
+
+def _number(node):
+    return (isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool))
+
+
+class _Fold(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        fold = _FOLDABLE.get(type(node.op))
+        if fold and _number(left) and _number(right):
+            return gast.Constant(value=fold(left.value, right.value), kind=None)
+        if _number(right) and right.value == 1 and isinstance(node.op, (gast.Pow, gast.Mult)):
+            return left
+        return node
+
+
+def fold_constants(stmt):
+    return _Fold().visit(stmt)

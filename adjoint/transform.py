@@ -57,7 +57,7 @@ def module_name(resolver, taken, namer, preferred, module):
     return preferred
 
 
-def vjp_transform(func, wrt_positions, has_aux, leaf_flags=None):
+def vjp_transform(func, wrt_positions, has_aux):
     TRANSFORM_COUNT["vjp"] += 1
     parsed = parse_function(func)
     node = parsed.node
@@ -75,13 +75,12 @@ def vjp_transform(func, wrt_positions, has_aux, leaf_flags=None):
 
     comments = Comments()
     builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments)
-    # Parameters known to be arrays (not containers) sum adjoints with ``+``.
-    builder.array_names.update(p for p, leaf in zip(wrt, leaf_flags or [False] * len(wrt), strict=True) if leaf)
     seed, returns = builder.build()
     back_body = builder.body
     return_names = {r.id for r in returns if isinstance(r, gast.Name)}
-    back_body = optimize.eliminate_dead_code(back_body, return_names)
     back_body = optimize.forward_copies(back_body, protected=return_names | {seed})
+    back_body = optimize.eliminate_dead_code(back_body, return_names)
+    back_body = [optimize.fold_constants(stmt) for stmt in back_body]
 
     primal_names = set(normalized.params)
     for op in normalized.ops:
