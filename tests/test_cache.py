@@ -1,0 +1,66 @@
+"""The cache: the second call of a transformed function neither parses nor
+transforms again; options and re-bound globals are respected."""
+import numpy as np
+
+import adjoint
+from adjoint import parse, transform
+
+SCALE = 2.0
+
+
+def scaled(x):
+    return SCALE * np.sin(x)
+
+
+def test_second_call_does_not_parse_or_transform(monkeypatch):
+    jac = adjoint.jacrev(scaled)
+    x = np.linspace(0.1, 1.0, 4)
+    first = jac(x)
+    calls = []
+    monkeypatch.setattr(parse, "parse_function", lambda f: calls.append(f))
+    monkeypatch.setattr(transform, "parse_function", lambda f: calls.append(f))
+    count = transform.TRANSFORM_COUNT["vjp"]
+    second = jac(x * 2)  # other values, same shapes
+    third = jac(np.ones((2, 3)))  # other shapes: generated code is shape-polymorphic
+    assert calls == []
+    assert transform.TRANSFORM_COUNT["vjp"] == count
+    np.testing.assert_allclose(first, np.diag(SCALE * np.cos(x)))
+    np.testing.assert_allclose(second, np.diag(SCALE * np.cos(2 * x)))
+    assert third.shape == (2, 3, 2, 3)
+
+
+def product(x, y):
+    return x * y
+
+
+def test_different_options_are_cached_separately():
+    x, y = np.array([0.3, 0.7]), np.array([1.5, 2.0])
+    count = transform.TRANSFORM_COUNT["vjp"]
+    adjoint.jacrev(product)(x, y)
+    adjoint.jacrev(product, argnums=0)(x, y)  # the same options: cached
+    assert transform.TRANSFORM_COUNT["vjp"] == count + 1
+    adjoint.jacrev(product, argnums=1)(x, y)
+    adjoint.jacrev(product, argnums=(0, 1))(x, y)
+    assert transform.TRANSFORM_COUNT["vjp"] == count + 3
+
+
+def test_rebound_global_constant_is_read_at_call_time(monkeypatch):
+    x = np.array([0.5])
+    jac = adjoint.jacrev(scaled)
+    np.testing.assert_allclose(jac(x), [[2.0 * np.cos(0.5)]])
+    monkeypatch.setattr(__import__(__name__), "SCALE", 3.0)
+    np.testing.assert_allclose(jac(x), [[3.0 * np.cos(0.5)]])
+
+
+act = np.sin
+
+
+def uses_act(x):
+    return act(x) * 2.0
+
+
+def test_rebound_callee_is_transformed_again(monkeypatch):
+    x = np.array([0.5])
+    np.testing.assert_allclose(adjoint.jacrev(uses_act)(x), [[2 * np.cos(0.5)]])
+    monkeypatch.setattr(__import__(__name__), "act", np.cos)
+    np.testing.assert_allclose(adjoint.jacrev(uses_act)(x), [[-2 * np.sin(0.5)]])

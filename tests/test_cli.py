@@ -1,0 +1,110 @@
+"""The command line (SPEC.md section 6): show, -o export, errors."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+MODEL = textwrap.dedent('''
+    import numpy as np
+
+    SCALE = 0.5
+    OFFSETS = np.array([1.0, -2.0])
+
+
+    def mlp(x, W1, b1, W2, b2):
+        hidden = np.tanh(W1 @ x + b1)
+        return SCALE * (W2 @ hidden + b2) + OFFSETS
+
+
+    def branchy(x):
+        if x.sum() > 0:
+            return x
+        return -x
+''')
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "adjoint", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+@pytest.fixture
+def model(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(MODEL)
+    return path
+
+
+def test_show_prints_valid_code(model):
+    result = run_cli("show", f"{model}:mlp", "--argnums", "0,1")
+    assert result.returncode == 0, result.stderr
+    assert "def mlp_forward(x, W1, b1, W2, b2):" in result.stdout
+    assert "def mlp_backward(residuals, out_bar):" in result.stdout
+    assert "return x_bar, W1_bar" in result.stdout
+    compile(result.stdout, "<shown>", "exec")
+
+
+def test_export_runs_with_numpy_alone(model, tmp_path):
+    out = tmp_path / "mlp_grad.py"
+    result = run_cli("show", f"{model}:mlp", "--argnums", "0,1", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rng = np.random.default_rng(1)
+    values = {
+        "x": rng.standard_normal(3), "W1": rng.standard_normal((4, 3)),
+        "b1": rng.standard_normal(4), "W2": rng.standard_normal((2, 4)),
+        "b2": rng.standard_normal(2),
+    }
+    np.savez(tmp_path / "values.npz", **values)
+    # adjoint is installed in this environment, so the script blocks it: any
+    # import of adjoint (by the exported module or NumPy) then fails.
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import mlp_grad
+        v = np.load({str(tmp_path / "values.npz")!r})
+        jx, jw = mlp_grad.mlp_jacobian(v["x"], v["W1"], v["b1"], v["W2"], v["b2"])
+        assert not any(name.startswith("adjoint") for name in sys.modules if sys.modules[name])
+        np.save({str(tmp_path / "jx.npy")!r}, jx)
+        np.save({str(tmp_path / "jw.npy")!r}, jw)
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    jx, jw = np.load(tmp_path / "jx.npy"), np.load(tmp_path / "jw.npy")
+    x, W1, b1, W2 = values["x"], values["W1"], values["b1"], values["W2"]
+    slope = 1 - np.tanh(W1 @ x + b1) ** 2  # the Jacobian by hand
+    np.testing.assert_allclose(jx, 0.5 * W2 @ (slope[:, None] * W1))
+    np.testing.assert_allclose(jw, 0.5 * np.einsum("ij,j,k->ijk", W2, slope, x))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["show", "missing_file.py:f"], "no such file: missing_file.py"),
+    (["show", "{model}:nothere"], "has no function named 'nothere'"),
+    (["show", "{model}:branchy"], "model.py:14: if statement"),
+    (["show", "{model}"], "expected FILE.py:FUNC"),
+    (["show", "{model}:mlp", "--argnums", "a"], "--argnums expects integers"),
+    (["show", "{model}:mlp", "--argnums", "7"], "Got argnum=7"),
+])
+def test_errors_are_one_line_and_nonzero(model, args, message):
+    result = run_cli(*[a.format(model=model) for a in args])
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_help_documents_every_option():
+    result = run_cli("show", "--help")
+    assert result.returncode == 0
+    for option in ("--argnums", "--mode", "--has-aux", "-o"):
+        assert option in result.stdout
+
+
+def test_console_script_is_declared():
+    setup_cfg = open(os.path.join(os.path.dirname(__file__), "..", "setup.cfg")).read()
+    assert "adjoint = adjoint.__main__:main" in setup_cfg
