@@ -546,3 +546,21 @@ def _callable_name(obj):
 
 def normalize(parsed, resolver, namer, has_aux, np_name, rt_name):
     return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name).function()
+
+
+def render(normalized):
+    """The normalized body as Python text, one op per line (for tests and
+    debugging; the forward pass prints the same statements)."""
+    import astor
+
+    lines = []
+    for op in normalized.ops:
+        if op.statement is not None:
+            node = op.statement
+        elif op.kind == "expr":
+            node = gast.Expr(value=op.value)
+        else:
+            node = gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
+        lines.append(astor.to_source(gast.gast_to_ast(node)).strip())
+    lines.append(f"return {astor.to_source(gast.gast_to_ast(gast.Expr(value=normalized.result))).strip()}")
+    return "\n".join(lines)
