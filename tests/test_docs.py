@@ -1,0 +1,23 @@
+"""The documentation lists every primitive that has a rule, and the README
+shows the two set-up commands."""
+import pathlib
+
+import pytest
+
+from adjoint import rules
+
+ROOT = pathlib.Path(__file__).parent.parent
+INTERNAL = {"getitem", "identity", "transpose_attribute"}  # reached through syntax
+
+
+@pytest.mark.parametrize("primitive", list(rules.ADJOINT_RULES), ids=lambda p: getattr(p, "__name__", repr(p)))
+def test_every_rule_is_documented(primitive):
+    name = primitive.__name__
+    if name in INTERNAL:
+        return
+    assert name in (ROOT / "docs" / "supported.md").read_text()
+
+
+def test_readme_shows_the_setup_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
