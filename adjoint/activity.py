@@ -63,7 +63,7 @@ def check_rule(op, activity, parsed):
             "it cannot be differentiated, and a value it computes depends on the inputs.",
             "Rewrite it with NumPy operations, or wrap the value in adjoint.stop_gradient(...).",
         )
-    if op.prim in STRUCTURAL or op.prim is rt.getitem or op.prim is rt.identity:
+    if op.prim in STRUCTURAL or op.prim in (rt.getitem, rt.identity, rt.attribute):
         return
     if op.prim is None:
         raise errors.NoRuleError(

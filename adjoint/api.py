@@ -114,6 +114,8 @@ class _Inputs:
 
 
 def _output_leaves(output):
+    if output is None:
+        raise errors.empty_output_error()
     leaves, treedef = pytree.flatten(output)
     if not leaves:
         raise errors.empty_output_error()
@@ -173,7 +175,7 @@ _wrappers = {}
 def _differentiable(func, nargs):
     """``func`` itself, or for a function without source that has a rule
     (``np.sin``) a one-line Python wrapper that calls it."""
-    if hasattr(func, "__code__"):
+    if hasattr(func, "__code__") and not _has_custom_rule(func):
         return func
     if rules.lookup(func) is None:
         raise errors.SourceUnavailableError(
@@ -191,6 +193,13 @@ def _differentiable(func, nargs):
         exec(compile(text, filename, "exec"), namespace)
         _wrappers[key] = namespace[name]
     return _wrappers[key]
+
+
+def _has_custom_rule(func):
+    try:
+        return func in rules.CUSTOM_VJPS
+    except TypeError:
+        return False
 
 
 def _compiled(func, args, positions, has_aux):

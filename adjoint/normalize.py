@@ -472,6 +472,11 @@ class Normalizer:
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=copy.deepcopy(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
+            # A namedtuple built from values: a container literal with named slots.
+            fields = list(callee._fields)
+            keys = list(range(len(args))) + [fields.index(k) if k in fields else k for k in kwargs]
+            return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
         prim = None if callee is UNRESOLVED else callee
         name = _callable_name(callee) if callee is not UNRESOLVED else _dotted(func)
         return value, prim, args, kwargs, name, None
@@ -518,7 +523,7 @@ class Normalizer:
             return value, rt.transpose_attribute, [receiver], {}, "attribute .T", None
         if node.attr in NONDIFF_ATTRIBUTES:
             return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
-        return value, None, [receiver], {}, f"attribute .{node.attr}", None
+        return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
 
 
 def _symbol(op):

@@ -21,10 +21,11 @@ from . import rules
 from . import runtime as rt
 from .activity import STRUCTURAL
 from .normalize import UNPACK, constant, load, store
+from .shapes import same_shape_classes
 from .templates import template_for
 
 #: primitives whose result is an ndarray (so adjoints add with ``+``).
-_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity}
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute}
 
 COMMENT = "__adjoint_comment_{}__"
 
@@ -55,6 +56,7 @@ class VJPBuilder:
         self.array_names = set()
         self.extra_globals = {}
         self.body = []
+        self.shapes = same_shape_classes(normalized.ops)
 
     # ------------------------------------------------------------ helpers
 
@@ -88,9 +90,14 @@ class VJPBuilder:
 
     def build(self):
         normalized = self.normalized
+        maybe_containers = set()
         for op in normalized.ops:
             if op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim in rules.ADJOINT_RULES:
                 self.array_names.update(op.targets)
+            if op.prim in (rt.getitem, rt.identity, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
+                maybe_containers.add(op.args[0].id)
+        # A parameter only ever passed to NumPy functions is an array.
+        self.array_names.update(p for p in normalized.params if p not in maybe_containers)
         output = normalized.output
         seed = self.bar_of(output.id) if isinstance(output, gast.Name) else self.namer.fresh("output_bar")
         if isinstance(output, gast.Name):
@@ -152,7 +159,17 @@ class VJPBuilder:
         self.body.extend(prelude)
         for param in template.params:
             if param in contributions:
-                self.contribute(bindings[param].id, contributions[param])
+                name = bindings[param].id
+                self.contribute(name, self.without_noop_unbroadcast(contributions[param], name, op.targets[0]))
+
+    def without_noop_unbroadcast(self, expr, name, result):
+        """``rt.unbroadcast(e, x)`` is ``e`` when x has the result's shape."""
+        if (isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute)
+                and expr.func.attr == "unbroadcast"
+                and isinstance(expr.func.value, gast.Name) and expr.func.value.id == self.module_names["rt"]
+                and self.shapes.same(name, result)):
+            return expr.args[0]
+        return expr
 
     def custom_adjoint(self, op, rule, result_bar):
         if any(self.is_active(v) for v in op.kwargs.values()):

@@ -236,6 +236,16 @@ def _is_advanced(index):
     return any(isinstance(p, np.ndarray) for p in index)
 
 
+def _separated_advanced_ndim(index):
+    """For advanced indices separated by a slice, None or ``...``, NumPy puts
+    their broadcast dimensions first; return how many, else 0."""
+    positions = [i for i, p in enumerate(index)
+                 if isinstance(p, np.ndarray) or isinstance(p, (int, np.integer))]
+    if not positions or positions[-1] - positions[0] + 1 == len(positions):
+        return 0
+    return np.broadcast(*[index[i] for i in positions]).ndim
+
+
 def getitem_adjoint(g, x, index):
     """Adjoint of ``x[index]``: arrays scatter-add (repeated indices
     accumulate); tuples, lists and dicts get ``g`` at ``index``, None elsewhere."""
@@ -244,10 +254,24 @@ def getitem_adjoint(g, x, index):
     batched = _batched_index(index)
     x_bar = np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype)
     if _is_advanced(batched):
+        leading = _separated_advanced_ndim(batched)
+        if leading:
+            g = np.moveaxis(g, 0, leading)
         np.add.at(x_bar, batched, g)
     else:
         x_bar[batched] = g
     return x_bar
+
+
+def attribute_adjoint(g, value, name):
+    """Adjoint of ``value.name``: a namedtuple field."""
+    fields = getattr(type(value), "_fields", None)
+    if fields is None or name not in fields:
+        raise TypeError(
+            f"cannot differentiate the attribute .{name} of a {type(value).__name__}: only "
+            "namedtuple fields and the array attribute .T carry derivatives."
+        )
+    return item_bar(value, fields.index(name), g)
 
 
 def item_bar(container, key, g):
@@ -369,6 +393,10 @@ def make_list(*items):
 
 def make_dict(keys, *values):
     return dict(zip(keys, values, strict=True))
+
+
+def attribute(value, name):
+    return getattr(value, name)
 
 
 def transpose_attribute(value):

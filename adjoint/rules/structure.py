@@ -8,3 +8,8 @@ from . import adjoint_rule, bar
 @adjoint_rule(rt.getitem)
 def getitem_adjoint(z, value, index):
     bar[value] = rt.getitem_adjoint(bar[z], value, index)
+
+
+@adjoint_rule(rt.attribute)
+def attribute_adjoint(z, value, name):
+    bar[value] = rt.attribute_adjoint(bar[z], value, name)

@@ -1,0 +1,67 @@
+"""Static shape equalities between names, without knowing any shape.
+
+``same_shape_classes(ops)`` groups names whose arrays are certain to have the
+same shape whatever the inputs: a unary elementwise function keeps its
+input's shape, an arithmetic operator with a Python number on one side keeps
+the other side's shape, two operands already known to match give their
+shape to the result, and a copy is its source. The reverse transformer uses
+this to drop ``rt.unbroadcast`` where it is certain to do nothing, and the
+optimizer to merge scalings of adjoints that have the same shape.
+"""
+import gast
+import numpy as np
+
+from . import runtime as rt
+
+UNARY_ELEMENTWISE = {
+    np.sin, np.cos, np.tan, np.arcsin, np.arccos, np.arctan, np.sinh, np.cosh,
+    np.tanh, np.exp, np.exp2, np.log, np.log2, np.log10, np.log1p, np.expm1,
+    np.sqrt, np.square, np.reciprocal, np.abs, np.negative, np.positive,
+    rt.identity, np.copy, np.sign,
+}
+BINARY_ELEMENTWISE = {
+    np.add, np.subtract, np.multiply, np.divide, np.power, np.maximum,
+    np.minimum, np.arctan2, np.mod,
+}
+
+
+def _is_number(node):
+    return (isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool))
+
+
+class ShapeClasses:
+    def __init__(self):
+        self.parent = {}
+
+    def find(self, name):
+        root = name
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        return root
+
+    def union(self, a, b):
+        self.parent[self.find(a)] = self.find(b)
+
+    def same(self, a, b):
+        return a == b or self.find(a) == self.find(b)
+
+
+def same_shape_classes(ops):
+    classes = ShapeClasses()
+    for op in ops:
+        if op.kind != "assign" or not op.args:
+            continue
+        target = op.targets[0]
+        names = [a for a in op.args if isinstance(a, gast.Name)]
+        if op.prim in UNARY_ELEMENTWISE and len(op.args) == 1 and names and not op.kwargs:
+            classes.union(target, names[0].id)
+        elif op.prim in BINARY_ELEMENTWISE and len(op.args) == 2 and not op.kwargs:
+            left, right = op.args
+            if isinstance(left, gast.Name) and _is_number(right):
+                classes.union(target, left.id)
+            elif isinstance(right, gast.Name) and _is_number(left):
+                classes.union(target, right.id)
+            elif len(names) == 2 and classes.same(names[0].id, names[1].id):
+                classes.union(target, names[0].id)
+    return classes
