@@ -1,0 +1,127 @@
+"""Shared test helpers: pytree flattening and a finite-difference Jacobian.
+
+``numerical_jacobian`` is independent of adjoint (plain NumPy, central
+differences) and returns its result in jacrev's layout (output structure
+outside, the selected argument's structure inside), so tests can compare the
+two leaf by leaf. ``jacobian_matrix`` flattens that layout into one
+``(output elements, input elements)`` matrix, the form autograd produces for
+a function of a flat vector.
+"""
+import numpy as np
+
+
+def tree_leaves(tree):
+    """Leaves of a pytree of dict (insertion order), list, tuple, namedtuple."""
+    if isinstance(tree, dict):
+        return [leaf for value in tree.values() for leaf in tree_leaves(value)]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in tree_leaves(item)]
+    return [tree]
+
+
+def tree_unflatten(like, leaves):
+    """``like``'s structure with its leaves taken, in order, from ``leaves``."""
+    leaves = iter(leaves)
+
+    def build(node):
+        if isinstance(node, dict):
+            return {key: build(value) for key, value in node.items()}
+        if isinstance(node, tuple) and hasattr(type(node), "_fields"):
+            return type(node)(*[build(item) for item in node])
+        if isinstance(node, (list, tuple)):
+            return type(node)(build(item) for item in node)
+        return next(leaves)
+
+    return build(like)
+
+
+def _subtrees_at_leaves(tree, like):
+    """The subtrees of ``tree`` sitting where ``like`` has its leaves."""
+    if isinstance(like, dict):
+        assert isinstance(tree, dict) and list(tree) == list(like), (tree, like)
+        return [sub for key in like for sub in _subtrees_at_leaves(tree[key], like[key])]
+    if isinstance(like, (list, tuple)):
+        assert type(tree) is type(like) and len(tree) == len(like), (type(tree), type(like))
+        return [sub for t, l in zip(tree, like, strict=True) for sub in _subtrees_at_leaves(t, l)]
+    return [tree]
+
+
+def flat_vector(tree):
+    return np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in tree_leaves(tree)])
+
+
+def from_flat_vector(like, vector):
+    leaves, offset = [], 0
+    for leaf in tree_leaves(like):
+        shape = np.shape(leaf)
+        size = int(np.prod(shape))
+        leaves.append(vector[offset:offset + size].reshape(shape))
+        offset += size
+    return tree_unflatten(like, leaves)
+
+
+def numerical_jacobian(func, args, argnum=0, eps=1e-6):
+    """Central-difference Jacobian of ``func(*args)`` with respect to
+    ``args[argnum]`` (a leaf or a pytree), in jacrev's layout."""
+    args = list(args)
+    point = args[argnum]
+    base = flat_vector(point)
+
+    def flat_output(vector):
+        args[argnum] = from_flat_vector(point, vector)
+        return flat_vector(func(*args))
+
+    output = func(*args)
+    columns = []
+    for index in range(base.size):
+        step = np.zeros_like(base)
+        step[index] = eps
+        columns.append((flat_output(base + step) - flat_output(base - step)) / (2 * eps))
+    args[argnum] = point
+    matrix = np.stack(columns, axis=1)
+    return matrix_to_jacobian(matrix, output, point)
+
+
+def matrix_to_jacobian(matrix, output, point):
+    """An ``(N_out, N_in)`` matrix in jacrev's layout for ``output`` and ``point``."""
+    blocks, row = [], 0
+    for out_leaf in tree_leaves(output):
+        out_shape = np.shape(out_leaf)
+        out_size = int(np.prod(out_shape))
+        in_blocks, column = [], 0
+        for in_leaf in tree_leaves(point):
+            in_shape = np.shape(in_leaf)
+            in_size = int(np.prod(in_shape))
+            block = matrix[row:row + out_size, column:column + in_size]
+            in_blocks.append(block.reshape(out_shape + in_shape))
+            column += in_size
+        blocks.append(tree_unflatten(point, in_blocks))
+        row += out_size
+    return tree_unflatten(output, blocks)
+
+
+def jacobian_matrix(jacobian, output, point):
+    """Inverse of ``matrix_to_jacobian``: jacrev's layout -> one matrix."""
+    rows = []
+    per_output = _subtrees_at_leaves(jacobian, output)
+    for out_leaf, in_tree in zip(tree_leaves(output), per_output, strict=True):
+        out_size = int(np.prod(np.shape(out_leaf)))
+        in_blocks = _subtrees_at_leaves(in_tree, point)
+        rows.append(np.concatenate([np.reshape(b, (out_size, -1)) for b in in_blocks], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def assert_trees_close(actual, expected, rtol=1e-6, atol=1e-8):
+    """Same pytree structure (container types included) and close leaves."""
+    assert _structure(actual) == _structure(expected), (_structure(actual), _structure(expected))
+    for got, want in zip(tree_leaves(actual), tree_leaves(expected), strict=True):
+        assert np.shape(got) == np.shape(want), (np.shape(got), np.shape(want))
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+def _structure(tree):
+    if isinstance(tree, dict):
+        return ("dict", tuple((k, _structure(v)) for k, v in tree.items()))
+    if isinstance(tree, (list, tuple)):
+        return (type(tree).__name__, tuple(_structure(item) for item in tree))
+    return "leaf"

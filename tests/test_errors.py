@@ -1,0 +1,206 @@
+"""What adjoint cannot differentiate yet fails loudly, at the user's line.
+
+Every unsupported construct raises a ``TransformError`` subclass whose message
+names this file and the line of the construct (found from the source with
+``inspect``, never hard-coded), for jacrev, vjp and grad alike, and the
+traceback does not drag the library's internals along.
+"""
+import inspect
+import os
+import traceback
+
+import numpy as np
+import pytest
+
+import adjoint
+
+THIS_FILE = os.path.basename(__file__)
+PACKAGE_DIR = os.path.dirname(os.path.abspath(adjoint.__file__))
+
+
+def line_of(func, marker):
+    """The line number in this file of the first line of ``func`` containing
+    ``marker``."""
+    lines, first = inspect.getsourcelines(func)
+    for offset, text in enumerate(lines):
+        if marker in text:
+            return first + offset
+    raise AssertionError(f"{marker!r} not in the source of {func.__name__}")
+
+
+# ----------------------------------------------------------------- programs
+
+def helper(x):
+    return np.sin(x) * 2.0
+
+
+def with_if(x):
+    y = np.sin(x)
+    if np.sum(y) > 0:  # MARK
+        y = y * 2.0
+    return y
+
+
+def with_for(x):
+    total = x
+    for _ in range(3):  # MARK
+        total = total * x
+    return total
+
+
+def with_while(x):
+    total = x
+    count = 0
+    while count < 3:  # MARK
+        total = total * x
+        count = count + 1
+    return total
+
+
+def with_conditional_expression(x):
+    y = np.sin(x)
+    z = y * 2.0 if np.sum(y) > 0 else -y  # MARK
+    return z
+
+
+def with_user_call(x):
+    y = x * 3.0
+    return helper(y)  # MARK
+
+
+def with_nested_def(x):
+    def inner(value):  # MARK: nested functions are not supported yet
+        return value ** 2
+
+    y = np.cos(x)
+    return inner(y) + 1.0
+
+
+def with_lambda_call(x):
+    square = lambda value: value ** 2  # noqa: E731
+    return square(x)  # MARK
+
+
+def with_subscript_assignment(x):
+    y = np.zeros(3)
+    y[0] = x[1]  # MARK
+    return y
+
+
+def with_augmented_subscript_assignment(x):
+    y = np.ones((2, 3))
+    y[:, 0] += x[:2]  # MARK
+    return y
+
+
+def with_early_return(x):
+    y = np.sin(x)
+    return y  # MARK
+    z = y * 2.0
+    return z
+
+
+def with_yield(x):
+    y = np.sin(x)
+    yield y  # MARK
+
+
+def with_list_comprehension(x):
+    rows = [row * 2.0 for row in x]  # MARK
+    return np.stack(rows)
+
+
+def with_sinc(x):
+    y = x * 2.0
+    return np.sinc(y)  # MARK
+
+
+UNSUPPORTED = [
+    with_if, with_for, with_while, with_conditional_expression, with_user_call,
+    with_nested_def, with_lambda_call, with_subscript_assignment,
+    with_augmented_subscript_assignment, with_early_return, with_yield,
+    with_list_comprehension, with_sinc,
+]
+
+TRANSFORMS = {
+    "jacrev": lambda func, x: adjoint.jacrev(func)(x),
+    "jacrev_chunk_1": lambda func, x: adjoint.jacrev(func, chunk_size=1)(x),
+    "vjp": lambda func, x: adjoint.vjp(func, x)[1](np.ones(3)),
+    "grad": lambda func, x: adjoint.grad(func)(x),
+}
+
+
+def _raise(transform, func):
+    x = np.array([0.1, 0.2, 0.3])
+    with pytest.raises(adjoint.TransformError) as info:
+        result = TRANSFORMS[transform](func, x)
+        pytest.fail(f"returned {result!r} instead of raising")
+    return info.value
+
+
+@pytest.mark.parametrize("transform", list(TRANSFORMS))
+@pytest.mark.parametrize("func", UNSUPPORTED, ids=[f.__name__ for f in UNSUPPORTED])
+def test_unsupported_construct_names_file_and_line(func, transform):
+    error = _raise(transform, func)
+    assert f"{THIS_FILE}:{line_of(func, '# MARK')}" in str(error)
+    assert isinstance(error, (adjoint.UnsupportedSyntaxError, adjoint.NoRuleError))
+
+
+def test_missing_rule_is_a_no_rule_error_naming_the_function():
+    error = _raise("jacrev", with_sinc)
+    assert isinstance(error, adjoint.NoRuleError)
+    assert "sinc" in str(error) and "defvjp" in str(error)
+
+
+def test_user_function_call_names_the_callee():
+    error = _raise("jacrev", with_user_call)
+    assert "helper" in str(error)
+
+
+@pytest.mark.parametrize("func", [with_if, with_for, with_while], ids=lambda f: f.__name__)
+def test_control_flow_is_unsupported_syntax(func):
+    assert isinstance(_raise("jacrev", func), adjoint.UnsupportedSyntaxError)
+
+
+@pytest.mark.parametrize("func", UNSUPPORTED, ids=[f.__name__ for f in UNSUPPORTED])
+def test_traceback_drops_library_frames(func):
+    error = _raise("jacrev", func)
+    frames = traceback.extract_tb(error.__traceback__)
+    inside = [frame for frame in frames if os.path.abspath(frame.filename).startswith(PACKAGE_DIR)]
+    assert len(inside) <= 2, "".join(traceback.format_list(inside))
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+# ----------------------------------------------------------------- source unavailable
+
+_EXEC_SOURCE = "def made_by_exec(x):\n    return x * 2.0\n"
+
+
+def _exec_function():
+    namespace = {}
+    exec(compile(_EXEC_SOURCE, "<generated by a test>", "exec"), namespace)
+    return namespace["made_by_exec"]
+
+
+@pytest.mark.parametrize("transform", ["jacrev", "grad", "vjp"])
+def test_function_without_source(transform):
+    func = _exec_function()
+    with pytest.raises(adjoint.SourceUnavailableError) as info:
+        if transform == "jacrev":
+            adjoint.jacrev(func)(np.ones(3))
+        elif transform == "grad":
+            adjoint.grad(func)(np.float64(1.0))
+        else:
+            adjoint.vjp(func, np.ones(3))
+    message = str(info.value)
+    assert "made_by_exec" in message and "source" in message
+    frames = traceback.extract_tb(info.value.__traceback__)
+    inside = [frame for frame in frames if os.path.abspath(frame.filename).startswith(PACKAGE_DIR)]
+    assert len(inside) <= 2, "".join(traceback.format_list(inside))
+
+
+def test_source_unavailable_is_an_adjoint_error():
+    """SourceUnavailableError is an AdjointError, catchable as such."""
+    func = _exec_function()
+    with pytest.raises(adjoint.AdjointError):
+        adjoint.jacrev(func)(np.ones(3))
