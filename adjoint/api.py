@@ -64,8 +64,22 @@ def _check_chunk_size(chunk_size):
         raise errors.chunk_size_error(chunk_size)
 
 
+_checked_argnums = {}
+
+
 def _check_argnums(argnums, nargs):
     """Positions as a tuple, wrapped Python-style, validated per SPEC.md."""
+    key = (argnums, nargs)
+    cached = _checked_argnums.get(key) if type(argnums) is int else None
+    if cached is not None:
+        return cached
+    positions = _validate_argnums(argnums, nargs)
+    if type(argnums) is int:  # 0.0 == 0 and True == 1: only cache real ints
+        _checked_argnums[key] = positions
+    return positions
+
+
+def _validate_argnums(argnums, nargs):
     if isinstance(argnums, bool) or not isinstance(argnums, (int, tuple)):
         raise errors.argnums_type_error(argnums)
     as_tuple = argnums if isinstance(argnums, tuple) else (argnums,)
@@ -105,7 +119,12 @@ class _Inputs:
         self.treedefs = []
         self.leaves = []
         for position in positions:
-            leaves, treedef = pytree.flatten(self.args[position])
+            arg = self.args[position]
+            if type(arg) is np.ndarray and arg.dtype.kind == "f":  # the common case, fast
+                self.treedefs.append(pytree.LEAF)
+                self.leaves.append([arg])
+                continue
+            leaves, treedef = pytree.flatten(arg)
             paths = pytree.leaf_paths(treedef)
             leaves = [_as_input_leaf(leaf, position, path) for leaf, path in zip(leaves, paths, strict=True)]
             self.args[position] = pytree.unflatten(treedef, leaves)
@@ -114,6 +133,8 @@ class _Inputs:
 
 
 def _output_leaves(output):
+    if (type(output) is np.ndarray or type(output) is np.float64) and output.dtype.kind == "f":
+        return [np.asarray(output)], pytree.LEAF
     if output is None:
         raise errors.empty_output_error()
     leaves, treedef = pytree.flatten(output)
@@ -238,6 +259,9 @@ def _basis_chunk(out_leaves, out_treedef, start, stop):
     """Rows ``start:stop`` of the identity over all output elements, one
     array per output leaf, shaped ``(rows,) + leaf.shape``."""
     rows = stop - start
+    if len(out_leaves) == 1 and rows == out_leaves[0].size:
+        leaf = out_leaves[0]
+        return pytree.unflatten(out_treedef, [np.eye(rows, dtype=leaf.dtype).reshape((rows,) + leaf.shape)])
     seeds = []
     offset = 0
     for leaf in out_leaves:
@@ -256,6 +280,16 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
     """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix."""
     total = sum(leaf.size for leaf in out_leaves)
     chunk = total if chunk_size is None else min(chunk_size, total)
+    if chunk == total:  # one batched call: its adjoints are the matrices
+        adjoints = compiled.backward(residuals, _basis_chunk(out_leaves, out_treedef, 0, total))
+        return [
+            [
+                np.zeros((total, np.size(leaf)), dtype=np.result_type(leaf)) if bar is None
+                else np.reshape(bar, (total, -1)).astype(np.result_type(leaf), copy=False)
+                for bar, leaf in zip(_leaf_adjoints(param_bar, treedef), leaves, strict=True)
+            ]
+            for param_bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True)
+        ]
     matrices = [
         [np.zeros((total, leaf.size), dtype=np.result_type(leaf)) for leaf in leaves]
         for leaves in inputs.leaves

@@ -97,14 +97,17 @@ def balanced_eq(x, z, other):
     return np.equal(x, z) / (1.0 + np.equal(x, other))
 
 
-def inside_bounds(a, a_min=None, a_max=None):
-    """1.0 where ``np.clip`` passed ``a`` through, 0.0 where it clipped."""
+def inside_bounds(a, a_min=None, a_max=None, lower=None, upper=None):
+    """1.0 where ``np.clip`` passed ``a`` through, 0.0 where it clipped
+    (``lower``/``upper`` are NumPy's keyword spellings ``min=``/``max=``)."""
+    a_min = lower if a_min is None else a_min
+    a_max = upper if a_max is None else a_max
     inside = np.ones(np.shape(a), dtype=bool)
     if a_min is not None:
         inside = inside & (np.greater_equal(a, a_min))
     if a_max is not None:
         inside = inside & (np.less_equal(a, a_max))
-    return inside.astype(np.result_type(a, np.float16))
+    return inside.astype(np.result_type(np.asarray(a), np.float16))
 
 
 # ----------------------------------------------------------- linear algebra
@@ -316,7 +319,12 @@ def zeros_bar(like, batch):
 
 
 def element_bar(container_bar, key, like):
-    """The adjoint of one element of a container; zeros if it got none."""
+    """The adjoint of one element of a container; zeros if it got none.
+
+    A list that NumPy read as an array (``np.dot([x, y], w)``) gets an array
+    adjoint; its element ``key`` is then a slice after the batch axis."""
+    if isinstance(container_bar, np.ndarray):
+        return container_bar[:, key]
     bar = container_bar[key]
     if bar is None:
         return zeros_bar(like, batch_size(container_bar))

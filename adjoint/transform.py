@@ -38,15 +38,27 @@ class CompiledVJP:
         self.resolver = resolver
         self.callees = callees
         self.rt_name = rt_name
+        # How to re-read each free name cheaply: globals from the function's
+        # module, closure variables from their cells; builtins never change.
+        globals_get = resolver.globals.get
+        self.readers = []
+        for name, where in resolver.free.items():
+            if where == "global":
+                self.readers.append((name, globals_get))
+            elif where == "closure":
+                cell = resolver.cells[name]
+                self.readers.append((name, lambda _name, cell=cell: cell.cell_contents))
 
     def is_current(self):
         """Re-read the function's free names; False if a callee changed
         (its derivative was chosen for the old one, so transform again)."""
-        values = self.resolver.refresh()
-        for name, obj in self.callees.items():
-            if values.get(name) is not obj:
-                return False
-        self.namespace.update(values)
+        namespace = self.namespace
+        for name, read in self.readers:
+            value = read(name)
+            if value is not namespace[name]:
+                if name in self.callees:
+                    return False
+                namespace[name] = value
         return True
 
 

@@ -124,8 +124,8 @@ def minimum_adjoint(z, x1, x2):
 
 
 @adjoint_rule(np.clip)
-def clip_adjoint(z, a, a_min=None, a_max=None):
-    bar[a] = rt.unbroadcast(bar[z] * rt.inside_bounds(a, a_min, a_max), a)
+def clip_adjoint(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    bar[a] = rt.unbroadcast(bar[z] * rt.inside_bounds(a, a_min, a_max, min, max), a)
 
 
 @adjoint_rule(np.where)
