@@ -101,3 +101,173 @@ class _Fold(gast.NodeTransformer):
 
 def fold_constants(stmt):
     return _Fold().visit(stmt)
+
+
+# ----------------------------------------------------------------- scalings
+
+#: a factor larger than this many nodes is computed once into a name, which
+#: also bounds the size of every expression this pass writes.
+MAX_FACTOR_NODES = 24
+
+
+def _size(node):
+    return sum(1 for _ in gast.walk(node))
+
+
+def _mul(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return gast.BinOp(left=a, op=gast.Mult(), right=b)
+
+
+def _negate(a):
+    if a is None:
+        return gast.Constant(value=-1, kind=None)
+    return gast.UnaryOp(op=gast.USub(), operand=a)
+
+
+def _add(a, b):
+    one = gast.Constant(value=1, kind=None)
+    return gast.BinOp(left=one if a is None else a, op=gast.Add(), right=one if b is None else b)
+
+
+class _Scalings:
+    """Rewrites chains of elementwise scalings of adjoints.
+
+    In generated backward code most statements scale an adjoint by primal
+    values (``t1_bar = out_bar * t4``, ``x_bar = t1_bar * np.cos(x)``) or add
+    such terms. Each costs a pass over a batched array of shape
+    ``(B,) + shape``. This pass keeps such values symbolic, as sums of
+    ``adjoint * factor`` with factors that only read primal values, and
+    writes each adjoint out once, when something else reads it:
+    ``x_bar = out_bar * (t4 * np.cos(x) + ...)``. The factors are arrays of
+    the primal's shape, so a chain of k scalings costs one batched pass
+    instead of k. Multiplication and addition of NumPy arrays are
+    associative and distributive under broadcasting, and every term of an
+    adjoint already has the adjoint's full shape, so the result is the same
+    up to rounding.
+    """
+
+    def __init__(self, batched, namer):
+        self.batched = batched
+        self.namer = namer
+        self.pending = {}  # adjoint name -> {adjoint read: factor or None}
+        self.out = []
+
+    # forms -------------------------------------------------------------
+
+    def form(self, node):
+        """``{adjoint: factor}`` if ``node`` is linear in adjoints, else None."""
+        if isinstance(node, gast.Name) and node.id in self.batched:
+            if node.id in self.pending:
+                return dict(self.pending[node.id])
+            return {node.id: None}
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            inner = self.form(node.operand)
+            return None if inner is None else {k: _negate(f) for k, f in inner.items()}
+        if isinstance(node, gast.BinOp):
+            if isinstance(node.op, (gast.Add, gast.Sub)):
+                left, right = self.form(node.left), self.form(node.right)
+                if left is None or right is None:
+                    return None
+                if isinstance(node.op, gast.Sub):
+                    right = {k: _negate(f) for k, f in right.items()}
+                for key, factor in right.items():
+                    left[key] = _add(left[key], factor) if key in left else factor
+                return left
+            if isinstance(node.op, gast.Mult):
+                for linear, scale in ((node.left, node.right), (node.right, node.left)):
+                    if self.is_primal(scale):
+                        inner = self.form(linear)
+                        if inner is not None:
+                            return {k: _mul(f, scale) for k, f in inner.items()}
+                return None
+            if isinstance(node.op, gast.Div) and self.is_primal(node.right):
+                inner = self.form(node.left)
+                if inner is None:
+                    return None
+                one = gast.Constant(value=1.0, kind=None)
+                return {k: gast.BinOp(left=one if f is None else f, op=gast.Div(), right=node.right)
+                        for k, f in inner.items()}
+        return None
+
+    def is_primal(self, node):
+        return not any(isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(node))
+
+    def bounded(self, target, form):
+        """Factors over the size limit are computed once, into names."""
+        for key, factor in form.items():
+            if factor is not None and _size(factor) > MAX_FACTOR_NODES:
+                base = target[:-4] if target.endswith("_bar") else target
+                name = self.namer.fresh(f"{base}_factor")
+                self.out.append(gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                                               type_comment=None)],
+                                            value=factor, type_comment=None))
+                form[key] = gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+        return form
+
+    # writing ------------------------------------------------------------
+
+    def expression(self, form):
+        terms = []
+        for key, factor in form.items():
+            name = gast.Name(id=key, ctx=gast.Load(), annotation=None, type_comment=None)
+            terms.append(self.term(name, factor))
+        result = terms[0]
+        for term in terms[1:]:
+            result = gast.BinOp(left=result, op=gast.Add(), right=term)
+        return result
+
+    @staticmethod
+    def term(name, factor):
+        """``name * factor``, written as a person would: ``-g``, ``g / d``."""
+        if factor is None:
+            return name
+        if isinstance(factor, gast.Constant) and factor.value == -1:
+            return gast.UnaryOp(op=gast.USub(), operand=name)
+        if (isinstance(factor, gast.BinOp) and isinstance(factor.op, gast.Div)
+                and isinstance(factor.left, gast.Constant) and factor.left.value == 1):
+            return gast.BinOp(left=name, op=gast.Div(), right=factor.right)
+        return gast.BinOp(left=name, op=gast.Mult(), right=factor)
+
+    def materialize(self, name):
+        form = self.pending.pop(name)
+        self.before_write(name)
+        self.out.append(gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                                       type_comment=None)],
+                                    value=self.expression(form), type_comment=None))
+
+    def before_write(self, name):
+        """Pending values that read the current ``name`` are written out
+        before ``name`` changes."""
+        for other in [o for o, form in self.pending.items() if name in form and o != name]:
+            self.materialize(other)
+
+    def run(self, body, live_out):
+        for stmt in body:
+            target = None
+            if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], gast.Name)):
+                target = stmt.targets[0].id
+            form = self.form(stmt.value) if target in self.batched else None
+            if form is not None:
+                self.before_write(target)
+                self.pending[target] = self.bounded(target, form)
+                continue
+            for name in reads(stmt):
+                if name in self.pending:
+                    self.materialize(name)
+            if target is not None:
+                self.before_write(target)
+                self.pending.pop(target, None)
+            self.out.append(stmt)
+        for name in sorted(live_out):
+            if name in self.pending:
+                self.materialize(name)
+        return self.out
+
+
+def fuse_scalings(body, batched, live_out, namer):
+    return _Scalings(set(batched), namer).run(body, live_out)

@@ -93,6 +93,9 @@ def vjp_transform(func, wrt_positions, has_aux):
     back_body = optimize.forward_copies(back_body, protected=return_names | {seed})
     back_body = optimize.eliminate_dead_code(back_body, return_names)
     back_body = [optimize.fold_constants(stmt) for stmt in back_body]
+    batched = set(builder.bar_names.values()) | {seed}
+    back_body = optimize.fuse_scalings(back_body, batched, return_names, namer)
+    back_body = optimize.eliminate_dead_code(back_body, return_names)
 
     primal_names = set(normalized.params)
     for op in normalized.ops:

@@ -1,0 +1,569 @@
+"""Every built-in adjoint rule, checked by a table of cases.
+
+A row names the registered primitive it exercises, a function that reaches
+it (by a call, an operator, a method or plain syntax), the shapes of the
+function's arguments and the interval their values are drawn from. Each row
+is checked with the adjoint identity and against a finite-difference
+Jacobian (``checker``), and against autograd where autograd has the
+operation. ``test_every_rule_has_a_row`` keeps the table covering the
+registry, and ``test_row_reaches_its_primitive`` keeps each row honest about
+the primitive it claims.
+
+Functions are lambdas, one per line, or closures made by the factories
+below: adjoint reads their source.
+"""
+import types
+import zlib
+from collections import namedtuple
+from dataclasses import dataclass
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint import runtime as rt
+from adjoint.rules import ADJOINT_RULES
+from checker import check_jacobian, check_vjp
+
+WIDE = (-2.0, 2.0)
+POSITIVE = (0.2, 3.0)
+UNIT = (-0.9, 0.9)
+AWAY_FROM_ZERO = (0.5, 2.0)
+
+
+@dataclass
+class Row:
+    prim: object  # the registry key this row exercises
+    label: str
+    func: object
+    shapes: tuple  # one shape per argument; every argument is differentiated
+    domain: object = WIDE  # (low, high) for every argument, or one pair per argument
+    autograd: bool = True  # autograd has this operation with the same meaning
+    values: tuple = None  # explicit arguments instead of random ones
+
+    @property
+    def id(self):
+        if self.values is not None:
+            return self.label
+        shapes = "-".join("x".join(map(str, shape)) or "0d" for shape in self.shapes)
+        return f"{self.label}-{shapes}"
+
+    def arguments(self):
+        if self.values is not None:
+            return [np.asarray(v, dtype=np.float64) for v in self.values]
+        rng = np.random.default_rng(zlib.crc32(self.id.encode()))  # fixed per row, independent of order
+        domains = self.domain if isinstance(self.domain[0], tuple) else [self.domain] * len(self.shapes)
+        return [rng.uniform(low, high, shape) for shape, (low, high) in zip(self.shapes, domains, strict=True)]
+
+
+def each(prim, label, func, shape_list, **options):
+    """One row per entry of ``shape_list`` (tuples of argument shapes)."""
+    return [Row(prim, label, func, shapes, **options) for shapes in shape_list]
+
+
+# ----------------------------------------------------------------- operators
+
+#: every broadcast NumPy allows between two operands, 0-d included.
+BROADCASTS = [
+    ((3, 4), (3, 4)), ((3, 4), ()), ((), (3, 4)), ((3, 1), (1, 4)),
+    ((4,), (3, 4)), ((2, 3, 4), (3, 1)), ((), ()),
+]
+ONE = [((3, 4),), ((),)]
+
+OPERATOR_ROWS = [
+    *each(np.add, "x+y", lambda x, y: x + y, BROADCASTS),
+    *each(np.add, "x+float", lambda x: x + 2.5, ONE),
+    *each(np.add, "float+x", lambda x: 2.5 + x, ONE),
+    *each(np.add, "np.add", lambda x, y: np.add(x, y), BROADCASTS[3:5]),
+    *each(np.add, "x+x", lambda x: x + x, ONE),
+    *each(np.subtract, "x-y", lambda x, y: x - y, BROADCASTS),
+    *each(np.subtract, "x-float", lambda x: x - 2.5, ONE),
+    *each(np.subtract, "float-x", lambda x: 2.5 - x, ONE),
+    *each(np.subtract, "np.subtract", lambda x, y: np.subtract(x, y), BROADCASTS[3:5]),
+    *each(np.multiply, "x*y", lambda x, y: x * y, BROADCASTS),
+    *each(np.multiply, "x*float", lambda x: x * 2.5, ONE),
+    *each(np.multiply, "float*x", lambda x: 2.5 * x, ONE),
+    *each(np.multiply, "np.multiply", lambda x, y: np.multiply(x, y), BROADCASTS[3:5]),
+    *each(np.multiply, "x*x", lambda x: x * x, ONE),
+    *each(np.divide, "x/y", lambda x, y: x / y, BROADCASTS, domain=(WIDE, AWAY_FROM_ZERO)),
+    *each(np.divide, "x/float", lambda x: x / 2.5, ONE),
+    *each(np.divide, "float/x", lambda x: 2.5 / x, ONE, domain=AWAY_FROM_ZERO),
+    *each(np.divide, "np.divide", lambda x, y: np.divide(x, y), BROADCASTS[3:5], domain=(WIDE, AWAY_FROM_ZERO)),
+    *each(np.divide, "x/x", lambda x: x / x, ONE, domain=AWAY_FROM_ZERO),
+    *each(np.power, "x**y", lambda x, y: x ** y, BROADCASTS, domain=POSITIVE),
+    *each(np.power, "x**float", lambda x: x ** 3.0, ONE),
+    *each(np.power, "x**int", lambda x: x ** 2, ONE),
+    *each(np.power, "x**half", lambda x: x ** 0.5, ONE, domain=POSITIVE),
+    *each(np.power, "float**x", lambda x: 2.0 ** x, ONE),
+    *each(np.power, "np.power", lambda x, y: np.power(x, y), BROADCASTS[3:5], domain=POSITIVE),
+    *each(np.power, "x**x", lambda x: x ** x, ONE, domain=POSITIVE),
+    *each(np.negative, "-x", lambda x: -x, ONE),
+    *each(np.negative, "np.negative", lambda x: np.negative(x), ONE),
+    *each(np.negative, "-(x*y)", lambda x, y: -(x * y), BROADCASTS[3:4]),
+    # autograd has no unary + on its boxes and no rule for np.positive.
+    *each(np.positive, "+x", lambda x: +x, ONE, autograd=False),
+    *each(np.positive, "np.positive", lambda x: np.positive(x), ONE, autograd=False),
+    # x / y stays inside (1, 2), away from the jumps of floor(x / y).
+    *each(np.mod, "x%y", lambda x, y: x % y, [((3, 4), (3, 4)), ((3, 1), (1, 4))], domain=((2.2, 2.6), (1.5, 2.0))),
+    *each(np.mod, "x%float", lambda x: x % 1.0, ONE, domain=(0.1, 0.9)),
+    *each(np.mod, "np.mod", lambda x, y: np.mod(x, y), [((3, 4), ())], domain=((2.2, 2.6), (1.5, 2.0))),
+]
+
+# ----------------------------------------------------------------- elementwise
+
+UNARY_UFUNC_ROWS = [
+    *each(np.sin, "np.sin", lambda x: np.sin(x), ONE),
+    *each(np.cos, "np.cos", lambda x: np.cos(x), ONE),
+    *each(np.tan, "np.tan", lambda x: np.tan(x), ONE, domain=(-1.2, 1.2)),
+    *each(np.arcsin, "np.arcsin", lambda x: np.arcsin(x), ONE, domain=UNIT),
+    *each(np.arccos, "np.arccos", lambda x: np.arccos(x), ONE, domain=UNIT),
+    *each(np.arctan, "np.arctan", lambda x: np.arctan(x), ONE),
+    *each(np.sinh, "np.sinh", lambda x: np.sinh(x), ONE),
+    *each(np.cosh, "np.cosh", lambda x: np.cosh(x), ONE),
+    *each(np.tanh, "np.tanh", lambda x: np.tanh(x), ONE),
+    *each(np.exp, "np.exp", lambda x: np.exp(x), ONE),
+    *each(np.exp2, "np.exp2", lambda x: np.exp2(x), ONE),
+    *each(np.log, "np.log", lambda x: np.log(x), ONE, domain=POSITIVE),
+    *each(np.log2, "np.log2", lambda x: np.log2(x), ONE, domain=POSITIVE),
+    *each(np.log10, "np.log10", lambda x: np.log10(x), ONE, domain=POSITIVE),
+    *each(np.log1p, "np.log1p", lambda x: np.log1p(x), ONE, domain=(-0.5, 3.0)),
+    *each(np.expm1, "np.expm1", lambda x: np.expm1(x), ONE),
+    *each(np.sqrt, "np.sqrt", lambda x: np.sqrt(x), ONE, domain=POSITIVE),
+    *each(np.square, "np.square", lambda x: np.square(x), ONE),
+    *each(np.reciprocal, "np.reciprocal", lambda x: np.reciprocal(x), ONE, domain=AWAY_FROM_ZERO),
+    *each(np.abs, "np.abs", lambda x: np.abs(x), ONE),
+    *each(np.absolute, "np.absolute", lambda x: np.absolute(x), ONE),
+    *each(abs, "abs", lambda x: abs(x), ONE),
+    *each(np.sin, "np.sin(np.cos)", lambda x: np.sin(np.cos(x)) * np.exp(x), ONE),
+]
+
+BINARY_UFUNC_ROWS = [
+    *each(np.arctan2, "np.arctan2", lambda x, y: np.arctan2(x, y), BROADCASTS[:5]),
+    *each(np.maximum, "np.maximum", lambda x, y: np.maximum(x, y), BROADCASTS),
+    *each(np.maximum, "np.maximum-float", lambda x: np.maximum(x, 0.0), ONE),
+    *each(np.minimum, "np.minimum", lambda x, y: np.minimum(x, y), BROADCASTS),
+    *each(np.minimum, "np.minimum-float", lambda x: np.minimum(0.5, x), ONE),
+    *each(np.clip, "np.clip", lambda x: np.clip(x, -0.5, 0.7), ONE),
+    *each(np.clip, "np.clip-no-max", lambda x: np.clip(x, -0.5, None), ONE),
+    *each(np.clip, "np.clip-no-min", lambda x: np.clip(x, None, 0.7), ONE),
+    *each(np.clip, "x.clip", lambda x: x.clip(-0.5, 0.7), ONE),
+    # NumPy 2.1 names the bounds min and max (ndarray.clip always did); autograd does not.
+    *each(np.clip, "np.clip(min=,max=)", lambda x: np.clip(x, min=-0.5, max=0.7), ONE, autograd=False),
+    *each(np.clip, "x.clip(max=)", lambda x: x.clip(max=0.7), ONE, autograd=False),
+    *each(np.where, "np.where", lambda x, y: np.where(x > 0.0, x, y), [((3, 4), (3, 4)), ((), ())]),
+    # autograd's np.where rule does not sum broadcast cotangents back.
+    *each(np.where, "np.where-broadcast", lambda x, y: np.where(x > 0.0, x, y), BROADCASTS[1:6], autograd=False),
+    *each(np.where, "np.where-float", lambda x: np.where(x > 0.0, x * x, 0.0), ONE),
+    *each(np.where, "np.where-const-condition", lambda x, y: np.where(WHERE_CONDITION, x, y), [((3, 4), (4,))], autograd=False),
+]
+WHERE_CONDITION = np.array([[True, False, True, False]] * 3)
+
+# ----------------------------------------------------------------- reductions
+
+
+def reducer(reduce, axis, keepdims):
+    def reduction(x):
+        return reduce(x, axis=axis, keepdims=keepdims)
+
+    return reduction
+
+
+AXES = [None, 0, 1, -1, (0, 2), (2, -3), (0, 1, 2), ()]
+REDUCTIONS = [
+    (np.sum, WIDE), (np.mean, WIDE), (np.prod, (-1.5, 1.5)),
+    (np.max, WIDE), (np.amax, WIDE), (np.min, WIDE), (np.amin, WIDE),
+]
+REDUCTION_ROWS = [
+    Row(reduce, f"np.{reduce.__name__}-axis={axis}-keepdims={keepdims}", reducer(reduce, axis, keepdims), ((2, 3, 4),), domain)
+    for reduce, domain in REDUCTIONS
+    for axis in AXES
+    for keepdims in (False, True)
+] + [
+    *each(np.sum, "np.sum", lambda x: np.sum(x), [((5,),), ((),)]),
+    *each(np.sum, "np.sum(x,0)", lambda x: np.sum(x, 0), [((3, 4),)]),
+    *each(np.max, "np.max-0d", lambda x: np.max(x), [((),)]),
+    *each(np.prod, "np.prod-0d", lambda x: np.prod(x), [((),)]),
+    *each(np.sum, "x.sum(axis=0)", lambda x: x.sum(axis=0), [((3, 4),)]),
+    *each(np.sum, "x.sum()", lambda x: x.sum(), [((3, 4),)]),
+    *each(np.mean, "x.mean(axis=-1)", lambda x: x.mean(axis=-1), [((3, 4),)]),
+    *each(np.prod, "x.prod(axis=1)", lambda x: x.prod(axis=1), [((3, 4),)]),
+    *each(np.max, "x.max(axis=1)", lambda x: x.max(axis=1), [((3, 4),)]),
+    *each(np.max, "x.max(1)", lambda x: x.max(1), [((3, 4),)]),
+    *each(np.min, "x.min(keepdims)", lambda x: x.min(keepdims=True), [((3, 4),)]),
+    # autograd divides by x in its np.prod rule: nan at zeros.
+    # dtype is the third positional parameter of sum, mean and prod (autograd reads it as keepdims).
+    *each(np.sum, "np.sum(x,0,dtype)", lambda x: np.sum(x, 0, np.float64), [((2, 3),)], autograd=False),
+    *each(np.sum, "x.sum(1,dtype)", lambda x: x.sum(1, np.float64), [((2, 3),)], autograd=False),
+    *each(np.mean, "np.mean(x,1,dtype)", lambda x: np.mean(x, 1, np.float64), [((2, 3),)], autograd=False),
+    *each(np.prod, "np.prod(x,0,dtype)", lambda x: np.prod(x, 0, np.float64), [((2, 3),)], autograd=False),
+    Row(np.prod, "np.prod-one-zero", lambda x: np.prod(x), None, values=([1.5, 0.0, -2.0, 0.7],), autograd=False),
+    Row(np.prod, "np.prod-two-zeros", lambda x: np.prod(x), None, values=([1.5, 0.0, -2.0, 0.0],), autograd=False),
+    Row(np.prod, "np.prod-zero-axis=1", lambda x: np.prod(x, axis=1), None, values=([[1.5, 0.0, -2.0], [0.7, 1.2, 0.9]],), autograd=False),
+    Row(np.prod, "np.prod-zeros-axis=0", lambda x: np.prod(x, axis=0), None, values=([[0.0, 0.0, -2.0], [0.7, 0.0, 0.9]],), autograd=False),
+]
+
+# ----------------------------------------------------------------- products
+
+MATMUL_SHAPES = [
+    ((4,), (4,)), ((4,), (4, 3)), ((3, 4), (4,)), ((3, 4), (4, 2)),
+    ((2, 3, 4), (4,)), ((4,), (2, 4, 3)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)),
+    ((2, 3, 4), (2, 4, 5)), ((1, 3, 4), (2, 4, 2)), ((2, 1, 3, 4), (3, 4, 2)),
+]
+DOT_SHAPES = [
+    ((), ()), ((), (3, 4)), ((3, 4), ()), ((4,), ()), ((4,), (4,)), ((4,), (4, 3)),
+    ((3, 4), (4,)), ((3, 4), (4, 2)), ((2, 3, 4), (4,)), ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (5, 4, 2)),
+]
+OUTER_SHAPES = [((3,), (4,)), ((2, 3), (4,)), ((), (3,)), ((3,), ()), ((2, 2), (3, 2))]
+
+PRODUCT_ROWS = [
+    *each(np.matmul, "x@y", lambda x, y: x @ y, MATMUL_SHAPES),
+    *each(np.matmul, "np.matmul", lambda x, y: np.matmul(x, y), MATMUL_SHAPES[:4]),
+    *each(np.matmul, "x@x", lambda x: x @ x, [((3, 3),)]),
+    *each(np.matmul, "x@x.T", lambda x: x @ x.T, [((3, 4),)]),
+    *each(np.dot, "np.dot", lambda x, y: np.dot(x, y), DOT_SHAPES),
+    # autograd's boxes have no .dot method.
+    *each(np.dot, "x.dot(y)", lambda x, y: x.dot(y), [((3, 4), (4, 2)), ((4,), (4,))], autograd=False),
+    *each(np.dot, "np.dot(x,x)", lambda x: np.dot(x, x), [((3, 3),), ((4,),)]),
+    *each(np.outer, "np.outer", lambda x, y: np.outer(x, y), OUTER_SHAPES[:4:2]),
+    # autograd's np.outer rule does not flatten inputs of other ranks.
+    *each(np.outer, "np.outer-flattens", lambda x, y: np.outer(x, y), OUTER_SHAPES[1::2] + OUTER_SHAPES[4:], autograd=False),
+    *each(np.outer, "np.outer(x,x)", lambda x: np.outer(x, x), [((3,),)]),
+]
+
+# ----------------------------------------------------------------- shapes
+
+SHAPE_ROWS = [
+    *each(np.reshape, "np.reshape", lambda x: np.reshape(x, (3, 4)), [((2, 6),), ((12,),)]),
+    *each(np.reshape, "np.reshape(-1)", lambda x: np.reshape(x, -1), [((2, 3, 2),)]),
+    *each(np.reshape, "np.reshape(shape=)", lambda x: np.reshape(x, shape=(3, 2)), [((2, 3),)]),
+    *each(np.reshape, "x.reshape(-1)", lambda x: x.reshape(-1), [((2, 3),)]),
+    *each(np.reshape, "x.reshape(3,4)", lambda x: x.reshape(3, 4), [((4, 3),)]),
+    *each(np.reshape, "x.reshape((2,-1))", lambda x: x.reshape((2, -1)), [((12,),)]),
+    *each(np.reshape, "x.reshape(shape)", lambda x, y: x.reshape(y.shape) * y, [((12,), (3, 4))]),
+    *each(np.ravel, "np.ravel", lambda x: np.ravel(x), [((3, 4),), ((2, 3, 2),)]),
+    *each(np.ravel, "x.ravel", lambda x: x.ravel(), [((3, 4),)]),
+    *each(np.ravel, "x.flatten", lambda x: x.flatten(), [((3, 4),)]),
+    *each(np.atleast_1d, "np.atleast_1d", lambda x: np.atleast_1d(x), [((),), ((3,),)]),
+    *each(np.atleast_2d, "np.atleast_2d", lambda x: np.atleast_2d(x), [((),), ((3,),), ((2, 3),)]),
+    *each(float, "float", lambda x, y: float(x) * y, [((), (3,))], autograd=False),
+    *each(np.squeeze, "np.squeeze", lambda x: np.squeeze(x), [((1, 3, 1, 4),)]),
+    *each(np.squeeze, "np.squeeze(axis=2)", lambda x: np.squeeze(x, axis=2), [((1, 3, 1, 4),)]),
+    *each(np.squeeze, "np.squeeze(axis=(0,2))", lambda x: np.squeeze(x, axis=(0, 2)), [((1, 3, 1, 2),)]),
+    *each(np.squeeze, "x.squeeze", lambda x: x.squeeze(), [((3, 1),)]),
+    *each(np.expand_dims, "np.expand_dims(0)", lambda x: np.expand_dims(x, 0), [((3, 4),)]),
+    *each(np.expand_dims, "np.expand_dims(-1)", lambda x: np.expand_dims(x, axis=-1), [((3, 4),)]),
+    *each(np.expand_dims, "np.expand_dims((0,2))", lambda x: np.expand_dims(x, (0, 2)), [((3, 4),)]),
+    *each(np.transpose, "np.transpose", lambda x: np.transpose(x), [((3, 4),), ((2, 3, 4),), ((4,),)]),
+    *each(np.transpose, "np.transpose(1,0,2)", lambda x: np.transpose(x, (1, 0, 2)), [((2, 3, 4),)]),
+    *each(np.transpose, "np.transpose([1,0,2])", lambda x: np.transpose(x, [1, 0, 2]), [((2, 3, 4),)]),
+    *each(np.transpose, "np.transpose(2,0,1)", lambda x: np.transpose(x, axes=(2, 0, 1)), [((2, 3, 4),)]),
+    # autograd inverts negative axes wrongly, and its boxes take no .transpose(*axes).
+    *each(np.transpose, "np.transpose(-1,0,1)", lambda x: np.transpose(x, (-1, 0, 1)), [((2, 3, 4),)], autograd=False),
+    *each(np.transpose, "x.transpose(2,0,1)", lambda x: x.transpose(2, 0, 1), [((2, 3, 4),)], autograd=False),
+    *each(np.transpose, "x.transpose((1,0))", lambda x: x.transpose((1, 0)), [((2, 3),)]),
+    *each(np.transpose, "x.transpose()", lambda x: x.transpose(), [((2, 3, 4),)]),
+    *each(rt.transpose_attribute, "x.T", lambda x: x.T, [((3, 4),), ((2, 3, 4),), ((4,),)]),
+    *each(rt.transpose_attribute, "x.T*y", lambda x, y: x.T * y, [((3, 4), (4, 3))]),
+    *each(np.swapaxes, "np.swapaxes(0,2)", lambda x: np.swapaxes(x, 0, 2), [((2, 3, 4),)]),
+    *each(np.swapaxes, "np.swapaxes(-1,0)", lambda x: np.swapaxes(x, -1, 0), [((2, 3, 4),)]),
+    *each(np.swapaxes, "np.swapaxes(axis1=,axis2=)", lambda x: np.swapaxes(x, axis1=0, axis2=1), [((2, 3),)]),
+    *each(np.swapaxes, "x.swapaxes(0,1)", lambda x: x.swapaxes(0, 1), [((3, 4),)]),
+    *each(np.concatenate, "np.concatenate", lambda x, y: np.concatenate([x, y]), [((2, 3), (4, 3)), ((2,), (3,))]),
+    *each(np.concatenate, "np.concatenate(x,y,-2)", lambda x, y: np.concatenate([x, y], -2), [((2, 3), (1, 3))]),
+    *each(np.concatenate, "np.concatenate(axis=1)", lambda x, y: np.concatenate([x, y], axis=1), [((2, 3), (2, 1))]),
+    *each(np.concatenate, "np.concatenate(axis=-1)", lambda x, y: np.concatenate((x, y), axis=-1), [((2, 3, 2), (2, 3, 1))]),
+    # autograd's np.concatenate rule needs an integer axis.
+    *each(np.concatenate, "np.concatenate(axis=None)", lambda x, y: np.concatenate([x, y], axis=None), [((2, 3), (4,))], autograd=False),
+    *each(np.concatenate, "np.concatenate(3)", lambda x, y, z: np.concatenate([x, y, z], 1), [((2, 1), (2, 3), (2, 2))]),
+    *each(np.concatenate, "np.concatenate(x,x)", lambda x: np.concatenate([x, x * 2.0]), [((2, 3),)]),
+    *each(np.concatenate, "np.concatenate(x,const)", lambda x: np.concatenate([x, CONSTANT_ROW]), [((2, 3),)]),
+    *each(np.stack, "np.stack", lambda x, y: np.stack([x, y]), [((2, 3), (2, 3))]),
+    *each(np.stack, "np.stack(axis=1)", lambda x, y: np.stack((x, y), axis=1), [((2, 3), (2, 3))]),
+    *each(np.stack, "np.stack(axis=-1)", lambda x, y, z: np.stack([x, y, z], axis=-1), [((4,), (4,), (4,))]),
+    *each(np.stack, "np.stack(axis=-2)", lambda x, y: np.stack([x, y], axis=-2), [((2, 3), (2, 3))]),
+    *each(np.stack, "np.stack(x,x)", lambda x: np.stack([x, x]), [((3,),)]),
+    # autograd has no rule for np.copy or np.asarray, and no .copy method.
+    *each(np.copy, "np.copy", lambda x: np.copy(x) * x, [((3, 4),)], autograd=False),
+    *each(np.copy, "x.copy", lambda x: x.copy(), [((3, 4),)], autograd=False),
+    *each(np.asarray, "np.asarray", lambda x: np.asarray(x), [((3, 4),)], autograd=False),
+    *each(np.array, "np.array", lambda x: np.array(x), [((3, 4),)]),
+    *each(np.array, "np.array([x,y])", lambda x, y: np.array([x, y]), [((3,), (3,)), ((), ())]),
+    *each(np.array, "np.array([[x,y],[y,x]])", lambda x, y: np.array([[x, y], [y, x]]), [((), ())]),
+    *each(np.asarray, "np.asarray([x,y])", lambda x, y: np.asarray([x, y]), [((2,), (2,))], autograd=False),
+]
+CONSTANT_ROW = np.array([[1.0, 2.0, 3.0]])
+
+# ----------------------------------------------------------------- syntax
+
+
+def alias(x):
+    y = x
+    return y
+
+
+def alias_then_use(x, y):
+    z = x
+    z = z * y
+    w = z
+    return w + z
+
+
+def item_of_tuple(x, y):
+    pair = (x, y)
+    return pair[0] * pair[1]
+
+
+def item_of_list(x, y):
+    items = [x, y, x]
+    return items[0] + items[-1] * items[1]
+
+
+def item_of_dict(x, y):
+    named = {"a": x, "b": y}
+    return named["a"] - named["b"]
+
+
+Pair = namedtuple("Pair", ["first", "second"])
+
+
+def field_of_namedtuple(x, y):
+    pair = Pair(x, second=y)
+    return pair.first * pair.second - pair.first
+
+
+INDEX = np.array([0, 2, 2, 1])
+INDEX_ROWS = np.array([0, 1, 1])
+INDEX_COLUMNS = np.array([4, 0, 4])
+INDEX_2D = np.array([[0, 1], [3, 3]])
+A_SLICE = slice(1, 4)
+MASK = np.array([[True, False, True, False, True]] * 4)
+MASK_COLUMNS = np.array([True, False, True, True, False])
+
+SYNTAX_ROWS = [
+    *each(rt.identity, "y=x", alias, [((3, 4),), ((),)]),
+    *each(rt.identity, "y=x-reassigned", alias_then_use, [((3,), (3,))]),
+    *each(rt.getitem, "x[1]", lambda x: x[1], [((4, 5),)]),
+    *each(rt.getitem, "x[-1]", lambda x: x[-1], [((4, 5),)]),
+    *each(rt.getitem, "x[1:3]", lambda x: x[1:3], [((4, 5),)]),
+    *each(rt.getitem, "x[::2]", lambda x: x[::2], [((5,),)]),
+    *each(rt.getitem, "x[::-1]", lambda x: x[::-1], [((4, 5),)]),
+    *each(rt.getitem, "x[-3:-1]", lambda x: x[-3:-1], [((5,),)]),
+    *each(rt.getitem, "x[4:0:-2]", lambda x: x[4:0:-2], [((5,),)]),
+    *each(rt.getitem, "x[1,2]", lambda x: x[1, 2], [((4, 5),)]),
+    *each(rt.getitem, "x[:,1]", lambda x: x[:, 1], [((4, 5),)]),
+    *each(rt.getitem, "x[1:,::-2]", lambda x: x[1:, ::-2], [((4, 5),)]),
+    *each(rt.getitem, "x[None]", lambda x: x[None], [((4, 5),)]),
+    *each(rt.getitem, "x[:,None,::2]", lambda x: x[:, None, ::2], [((4, 5),)]),
+    *each(rt.getitem, "x[None]", lambda x: x[None], [((),)]),
+    *each(rt.getitem, "x[()]", lambda x: x[()], [((),)]),
+    *each(rt.getitem, "x[...,None]", lambda x: x[..., None], [((2, 4),)]),
+    *each(rt.getitem, "x[1,...,::2]", lambda x: x[1, ..., ::2], [((2, 3, 4),)]),
+    *each(rt.getitem, "x[slice-variable]", lambda x: x[A_SLICE], [((5,),)]),
+    *each(rt.getitem, "x[...,1]", lambda x: x[..., 1], [((2, 4, 5),)]),
+    *each(rt.getitem, "x[1,...]", lambda x: x[1, ...], [((2, 4, 5),)]),
+    *each(rt.getitem, "x[int-array]", lambda x: x[INDEX], [((4, 5),), ((4,),)]),
+    *each(rt.getitem, "x[list]", lambda x: x[[0, 0, 1]], [((4, 5),)]),
+    *each(rt.getitem, "x[negative-list]", lambda x: x[[-1, 0, -1]], [((4,),)]),
+    *each(rt.getitem, "x[rows,cols]", lambda x: x[INDEX_ROWS, INDEX_COLUMNS], [((4, 5),)]),
+    *each(rt.getitem, "x[2d-int-array]", lambda x: x[INDEX_2D], [((4, 5),)]),
+    *each(rt.getitem, "x[list,1:]", lambda x: x[[0, 2], 1:], [((4, 5),)]),
+    *each(rt.getitem, "x[:,rows,cols]", lambda x: x[:, INDEX_ROWS, INDEX_ROWS], [((2, 3, 4),)]),
+    # Advanced indices apart (split by a slice or None): NumPy puts their axis first.
+    *each(rt.getitem, "x[rows,:,cols]", lambda x: x[INDEX_ROWS, :, INDEX_ROWS], [((2, 3, 4),)]),
+    *each(rt.getitem, "x[0,:,rows]", lambda x: x[0, :, INDEX_ROWS], [((2, 3, 4),)]),
+    *each(rt.getitem, "x[rows,None,cols]", lambda x: x[INDEX_ROWS, None, INDEX_ROWS], [((2, 3, 4),)]),
+    *each(rt.getitem, "x[rows,...,cols]", lambda x: x[INDEX_ROWS, ..., INDEX_ROWS], [((3, 4),), ((2, 3, 4),)]),
+    *each(rt.getitem, "x[mask,:,0]", lambda x: x[MASK_COLUMNS[:3], :, 0], [((3, 2, 4),)]),
+    *each(rt.getitem, "x[1:,list]", lambda x: x[1:, [0, 2, 0]], [((4, 5),)]),
+    *each(rt.getitem, "x[mask]", lambda x: x[MASK], [((4, 5),)]),
+    *each(rt.getitem, "x[x>0]", lambda x: x[x > 0.0], [((4, 5),)]),
+    *each(rt.getitem, "x[:,mask]", lambda x: x[:, MASK_COLUMNS], [((4, 5),)]),
+    *each(rt.getitem, "x[i]*x[j]", lambda x: x[0] * x[1] + x[0], [((3, 2),)]),
+    *each(rt.getitem, "tuple[i]", item_of_tuple, [((3,), (3,))]),
+    *each(rt.getitem, "list[i]", item_of_list, [((3,), (3,))]),
+    *each(rt.getitem, "dict[key]", item_of_dict, [((3,), (3,))]),
+    *each(rt.attribute, "namedtuple.field", field_of_namedtuple, [((3,), (3,))]),
+]
+
+# ----------------------------------------------------------------- array_like lists
+
+# NumPy takes a list or tuple of arrays wherever it takes an array. autograd
+# does not (it wants anp.array), so these rows rest on finite differences.
+LIST_SHAPES = [((3,), (3,)), ((2,), (2,))]
+LIST_ROWS = [
+    *each(np.sum, "np.sum([x,y],axis=0)", lambda x, y: np.sum([x, y], axis=0), LIST_SHAPES, autograd=False),
+    *each(np.sum, "np.sum([x,y])", lambda x, y: np.sum([x, y]), LIST_SHAPES[:1], autograd=False),
+    *each(np.mean, "np.mean((x,y),axis=0)", lambda x, y: np.mean((x, y), axis=0), LIST_SHAPES[:1], autograd=False),
+    *each(np.max, "np.max([x,y],axis=0)", lambda x, y: np.max([x, y], axis=0), LIST_SHAPES[:1], autograd=False),
+    *each(np.sin, "np.sin([x,y])", lambda x, y: np.sin([x, y]), LIST_SHAPES[:1], autograd=False),
+    *each(np.multiply, "np.multiply([x,y],y)", lambda x, y: np.multiply([x, y], y), LIST_SHAPES[:1], autograd=False),
+    *each(np.maximum, "np.maximum([x,y],0.5)", lambda x, y: np.maximum([x, y], 0.5), LIST_SHAPES[:1], autograd=False),
+    *each(np.clip, "np.clip([x,y])", lambda x, y: np.clip([x, y], 0.2, 0.8), LIST_SHAPES[:1], autograd=False),
+    *each(np.where, "np.where(c,[x,y],0)", lambda x, y: np.where(WHERE_CONDITION[:2, :3], [x, y], 0.0), LIST_SHAPES[:1], autograd=False),
+    *each(np.dot, "np.dot([x,y],y)", lambda x, y: np.dot([x, y], y), LIST_SHAPES[:1], autograd=False),
+    *each(np.reshape, "np.reshape([x,y],-1)", lambda x, y: np.reshape([x, y], -1), LIST_SHAPES[:1], autograd=False),
+    *each(np.transpose, "np.transpose([x,y])", lambda x, y: np.transpose([x, y]), LIST_SHAPES[:1], autograd=False),
+    *each(np.concatenate, "np.concatenate([[x],[y]])", lambda x, y: np.concatenate([[x], [y]]), LIST_SHAPES[:1], autograd=False),
+]
+
+ROWS = (OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
+        + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS)
+ROWS_BY_ID = {row.id: row for row in ROWS}
+
+
+def as_autograd(func):
+    """``func`` running on autograd.numpy: its global ``np`` and any NumPy
+    function it closes over are swapped for autograd's."""
+    cells = None
+    if func.__closure__:
+        cells = tuple(
+            types.CellType(getattr(anp, cell.cell_contents.__name__))
+            if getattr(cell.cell_contents, "__module__", "").startswith("numpy") else cell
+            for cell in func.__closure__
+        )
+    namespace = dict(func.__globals__, np=anp)
+    return types.FunctionType(func.__code__, namespace, func.__name__, func.__defaults__, cells)
+
+
+def fresh_copy(func):
+    """A new function object with ``func``'s code: adjoint transforms it anew."""
+    return types.FunctionType(func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
+
+
+def test_row_ids_are_unique():
+    assert len(ROWS_BY_ID) == len(ROWS)
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_rule(row):
+    args = row.arguments()
+    argnums = tuple(range(len(args)))
+    check_vjp(row.func, args)
+    blocks = check_jacobian(row.func, args, argnums)
+    if row.autograd:
+        expected = [autograd.jacobian(as_autograd(row.func), i)(*args) for i in argnums]
+        for block, reference, argnum in zip(blocks, expected, argnums, strict=True):
+            np.testing.assert_allclose(block, reference, rtol=1e-9, atol=1e-12, err_msg=f"argument {argnum} vs autograd")
+
+
+def test_every_rule_has_a_row():
+    covered = {id(row.prim) for row in ROWS}
+    missing = [prim for prim in ADJOINT_RULES if id(prim) not in covered]
+    assert not missing, f"registered rules without a row in tests/test_rules.py: {missing}"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+def test_row_reaches_its_primitive(row, monkeypatch):
+    looked_up = []
+    real_lookup = adjoint.rules.lookup
+
+    def recording_lookup(primitive):
+        looked_up.append(primitive)
+        return real_lookup(primitive)
+
+    monkeypatch.setattr(adjoint.rules, "lookup", recording_lookup)
+    adjoint.source(fresh_copy(row.func), argnums=tuple(range(len(row.arguments()))))
+    assert any(prim is row.prim for prim in looked_up), f"{row.id} never reaches {row.prim!r}"
+
+
+# ----------------------------------------------------------------- special cases
+
+TIES = np.array([1.0, 3.0, 3.0, 2.0])
+TIES_2D = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, 2.0]])
+
+
+def test_max_shares_the_cotangent_equally_among_ties():
+    np.testing.assert_array_equal(adjoint.jacrev(np.max)(TIES), [0.0, 0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(adjoint.jacrev(max_of_rows)(TIES_2D),
+                                  [[[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.5, 0.0, 0.5]]])
+
+
+def test_min_shares_the_cotangent_equally_among_ties():
+    np.testing.assert_array_equal(adjoint.jacrev(min_of_all)(-TIES), [0.0, 0.5, 0.5, 0.0])
+
+
+def test_maximum_and_minimum_share_ties_equally():
+    x = np.array([1.0, 2.0, 3.0])
+    y = np.array([1.0, 2.5, 2.0])
+    jac_x, jac_y = adjoint.jacrev(elementwise_max, argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(np.diag(jac_x), [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(np.diag(jac_y), [0.5, 1.0, 0.0])
+    jac_x, jac_y = adjoint.jacrev(elementwise_min, argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(np.diag(jac_x), [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(np.diag(jac_y), [0.5, 0.0, 1.0])
+
+
+def max_of_rows(x):
+    return np.max(x, axis=1)
+
+
+def min_of_all(x):
+    return x.min()
+
+
+def elementwise_max(x, y):
+    return np.maximum(x, y)
+
+
+def elementwise_min(x, y):
+    return np.minimum(x, y)
+
+
+def test_repeated_indices_accumulate():
+    x = np.arange(4.0)
+    np.testing.assert_array_equal(adjoint.grad(sum_of_repeated_items)(x), [2.0, 1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(adjoint.jacrev(repeated_items)(x), [[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]])
+
+
+def sum_of_repeated_items(x):
+    return np.sum(x[[0, 0, 1, 3]])
+
+
+def repeated_items(x):
+    return x[np.array([0, 0, 1])]
+
+
+# ----------------------------------------------------------------- no derivative
+
+VECTOR = np.array([-1.3, 0.4, 2.6, -0.2, 1.1])
+
+NONDIFFERENTIABLE_ROWS = [
+    ("sign", lambda x: x * np.sign(x), lambda x: np.diag(np.sign(x))),
+    ("floor", lambda x: x * np.floor(x), lambda x: np.diag(np.floor(x))),
+    ("ceil", lambda x: np.ceil(x) * x, lambda x: np.diag(np.ceil(x))),
+    ("round", lambda x: x * np.round(x), lambda x: np.diag(np.round(x))),
+    ("rint", lambda x: x * np.rint(x), lambda x: np.diag(np.rint(x))),
+    ("trunc", lambda x: x * np.trunc(x), lambda x: np.diag(np.trunc(x))),
+    ("x>0", lambda x: x * (x > 0.0), lambda x: np.diag((x > 0.0) * 1.0)),
+    ("x<=y", lambda x: np.where(x <= 0.5, x, 2.0 * x), lambda x: np.diag(np.where(x <= 0.5, 1.0, 2.0))),
+    ("x==x", lambda x: x * (x == x), lambda x: np.eye(x.size)),
+    ("argmax", lambda x: x * np.argmax(x), lambda x: np.argmax(x) * np.eye(x.size)),
+    ("x.argmin", lambda x: x * x.argmin(), lambda x: np.argmin(x) * np.eye(x.size)),
+    ("x[argmax]", lambda x: x[np.argmax(x)] * 2.0, lambda x: 2.0 * (np.arange(x.size) == np.argmax(x))),
+    ("x.shape", lambda x: x * x.shape[0], lambda x: x.size * np.eye(x.size)),
+    ("np.shape", lambda x: x * np.shape(x)[0], lambda x: x.size * np.eye(x.size)),
+    ("len", lambda x: x * len(x), lambda x: x.size * np.eye(x.size)),
+    ("x.size", lambda x: x / x.size, lambda x: np.eye(x.size) / x.size),
+    ("ones_like", lambda x: np.ones_like(x) * x, lambda x: np.eye(x.size)),
+    ("zeros_like", lambda x: np.zeros_like(x) + x, lambda x: np.eye(x.size)),
+    ("sign-only", lambda x: np.sign(x) * 1.0, lambda x: np.zeros((x.size, x.size))),
+    ("argmax-only", lambda x: np.argmax(x) * 1.0, lambda x: np.zeros(x.size)),
+]
+
+
+@pytest.mark.parametrize("label, func, expected", NONDIFFERENTIABLE_ROWS, ids=[row[0] for row in NONDIFFERENTIABLE_ROWS])
+def test_nondifferentiable_values_contribute_no_derivative(label, func, expected):
+    jacobian = adjoint.jacrev(func)(VECTOR)
+    np.testing.assert_allclose(jacobian, expected(VECTOR), rtol=0, atol=1e-15)
+    check_jacobian(func, [VECTOR])
+
+
+def test_stop_gradient_contributes_no_derivative():
+    np.testing.assert_array_equal(adjoint.jacrev(stopped_square)(VECTOR), np.diag(VECTOR))
+
+
+def stopped_square(x):
+    return adjoint.stop_gradient(x) * x

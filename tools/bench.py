@@ -1,0 +1,430 @@
+"""`make bench`: adjoint against the hand-written derivative and its peers.
+
+For every workload of ``tools/workloads.py`` this measures, in one run, the
+median time of one Jacobian (or gradient) computed by: the derivative written
+by hand in NumPy (the reference), adjoint (transform cached by a warm-up
+call), ``autograd.jacobian`` / ``autograd.grad``, ``jax.jacrev`` /
+``jax.grad`` eager, and the same under ``jax.jit`` after its compilation.
+Every method's result is first checked against the reference; a mismatch is
+reported and the run exits with status 1. Then it measures first calls
+(transform or trace, compile and run): adjoint after ``adjoint.cache.clear()``
+and jax.jit after ``jax.clear_caches()`` per workload, and both on fresh
+10-line functions imported from new module files.
+
+Everything runs in float64 on one thread. Repeats are adaptive: each median
+comes from about ``--budget`` seconds of calls (batches of several calls when
+one call is short), the methods of a workload taking turns batch by batch,
+with the garbage collector off while timing, as timeit does.
+
+    python tools/bench.py [--quick] [--filter NAME] [--budget SECONDS]
+"""
+import os
+
+# Before NumPy or jax is imported: their thread pools are sized at import.
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
+os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import importlib.metadata  # noqa: E402
+import importlib.util  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import textwrap  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import adjoint  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import workloads  # noqa: E402
+
+try:
+    import autograd
+    import autograd.numpy as autograd_numpy
+except ImportError:
+    autograd = None
+
+try:
+    import jax
+    import jax.numpy as jax_numpy
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:
+    jax = None
+
+NOT_INSTALLED = "not installed"
+METHODS = ("hand", "adjoint", "autograd", "jax", "jax.jit")
+
+
+# ------------------------------------------------------------------ timing
+
+def _batch_time(call, number):
+    start = time.perf_counter()
+    for _ in range(number):
+        call()
+    return (time.perf_counter() - start) / number
+
+
+def median_times(calls, budget, min_repeats):
+    """Name -> median seconds per call of each ``calls[name]()``, from about
+    ``budget`` seconds of calls each.
+
+    Calls shorter than a twentieth of the budget are timed in batches, so the
+    clock's resolution and loop overhead do not count. The methods take turns,
+    batch by batch, so a burst of load from elsewhere on the machine hits them
+    all alike instead of one method's whole measurement."""
+    if not calls:
+        return {}
+    numbers, repeats = {}, {}
+    for name, call in calls.items():
+        single = max(_batch_time(call, 1), 1e-9)
+        numbers[name] = max(1, int(budget / 20 / single))
+        repeats[name] = max(min_repeats, round(budget / (numbers[name] * single)))
+    rounds = max(repeats.values())
+    samples = {name: [] for name in calls}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for turn in range(rounds):
+            for name, call in calls.items():
+                # Spread each method's repeats evenly over the rounds.
+                if (turn + 1) * repeats[name] // rounds > turn * repeats[name] // rounds:
+                    samples[name].append(_batch_time(call, numbers[name]))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def first_call_time(prepare, call, samples):
+    """Median of ``samples`` times of ``call()`` right after ``prepare()``."""
+    times = []
+    for _ in range(samples):
+        prepare()
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ------------------------------------------------------------------ methods
+
+def jax_derivative(function, argnum, scalar_output):
+    transform = jax.grad if scalar_output else jax.jacrev
+    return transform(workloads.with_numpy(function, jax_numpy), argnums=argnum)
+
+
+def blocking(function, args):
+    """A call of ``function(*args)`` that waits for jax's asynchronous result."""
+    return lambda: jax.block_until_ready(function(*args))
+
+
+def method_calls(workload, args):
+    """Method name -> zero-argument call returning the derivative, or
+    NOT_INSTALLED."""
+    derivative = workload.adjoint_derivative()
+    calls = {
+        "hand": lambda: workload.derivative(*args),
+        "adjoint": lambda: derivative(*args),
+    }
+    if autograd is None:
+        calls["autograd"] = NOT_INSTALLED
+    else:
+        transform = autograd.grad if workload.scalar_output else autograd.jacobian
+        autograd_derivative = transform(workloads.with_numpy(workload.function, autograd_numpy), workload.argnum)
+        calls["autograd"] = lambda: autograd_derivative(*args)
+    if jax is None:
+        calls["jax"] = calls["jax.jit"] = NOT_INSTALLED
+    else:
+        jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
+        eager = jax_derivative(workload.function, workload.argnum, workload.scalar_output)
+        calls["jax"] = blocking(eager, jax_args)
+        calls["jax.jit"] = blocking(jax.jit(eager), jax_args)
+    return calls
+
+
+def first_calls(workload, args, samples):
+    """adjoint's and jax.jit's first call, caches cleared, in seconds."""
+    times = {}
+    derivative = workload.adjoint_derivative()
+    times["adjoint"] = first_call_time(adjoint.cache.clear, lambda: derivative(*args), samples)
+    if jax is None:
+        times["jax.jit"] = NOT_INSTALLED
+    else:
+        jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
+        jitted = {}
+
+        def fresh_jit():
+            jax.clear_caches()
+            jitted["call"] = jax.jit(jax_derivative(workload.function, workload.argnum, workload.scalar_output))
+
+        times["jax.jit"] = first_call_time(fresh_jit, lambda: jax.block_until_ready(jitted["call"](*jax_args)), samples)
+    return times
+
+
+# ------------------------------------------------------------------ fresh functions
+
+FRESH_FUNCTION = "fresh 10-line function"
+FRESH_SOURCE = textwrap.dedent('''\
+    import numpy as np
+
+
+    def layer_{serial}(x, W):
+        hidden = np.tanh(W @ x)
+        wave = np.sin(hidden) * np.exp(-hidden ** 2)
+        soft = np.log(1.0 + hidden * hidden)
+        mixed = wave * soft + hidden ** 3
+        centred = mixed - mixed.max()
+        scale = np.sqrt(np.sum(mixed * mixed) / mixed.shape[0] + 1.0)
+        normalised = centred / scale
+        gated = normalised * (1.0 / (1.0 + np.exp(-mixed)))
+        return gated + 0.5 * np.cos(hidden) * wave
+''')
+
+
+class FreshFunctions:
+    """Never-seen functions for first-call timings: each ``next()`` writes the
+    same 10-line body under a new name to a new module file and imports it
+    (adjoint needs real source, and a new function defeats every cache)."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.serial = 0
+
+    def next(self):
+        self.serial += 1
+        name = f"adjoint_bench_fresh_{self.serial}"
+        path = self.directory / f"{name}.py"
+        path.write_text(FRESH_SOURCE.format(serial=self.serial))
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return getattr(module, f"layer_{self.serial}")
+
+
+def fresh_function_times(samples, budget, min_repeats):
+    """Rows (method, first call, later calls) for a new 10-line function."""
+    rng = np.random.default_rng(1)
+    args = (rng.standard_normal(30), rng.standard_normal((20, 30)) / np.sqrt(30))
+    first, later = {}, {}
+    with tempfile.TemporaryDirectory() as directory:
+        fresh = FreshFunctions(directory)
+        current = {}
+
+        def new_adjoint():
+            current["adjoint"] = adjoint.jacrev(fresh.next())
+
+        later["adjoint"] = lambda: current["adjoint"](*args)
+        first["adjoint"] = first_call_time(new_adjoint, later["adjoint"], samples)
+        if jax is None:
+            first["jax.jit"] = NOT_INSTALLED
+        else:
+            jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
+
+            def new_jit():
+                jax.clear_caches()
+                current["jax.jit"] = jax.jit(jax.jacrev(workloads.with_numpy(fresh.next(), jax_numpy)))
+
+            later["jax.jit"] = lambda: jax.block_until_ready(current["jax.jit"](*jax_args))
+            first["jax.jit"] = first_call_time(new_jit, later["jax.jit"], samples)
+        later = median_times(later, budget, min_repeats)
+    return [
+        (label, first[method], later.get(method, NOT_INSTALLED))
+        for label, method in (("adjoint.jacrev", "adjoint"), ("jax.jit(jax.jacrev)", "jax.jit"))
+    ]
+
+
+# ------------------------------------------------------------------ one workload
+
+class Failures:
+    """Mismatches and exceptions, reported after the tables."""
+
+    def __init__(self):
+        self.messages = []
+
+    def add(self, message):
+        self.messages.append(message)
+
+    def add_exception(self, workload_name, method):
+        self.messages.append(f"{workload_name}: {method} raised\n{traceback.format_exc()}")
+
+
+def run_workload(workload, budget, min_repeats, first_call_samples, failures):
+    """Method -> seconds per call (or a status string), and first-call times."""
+    args = workload.arguments()
+    reference = workload.derivative(*args)
+    times, checked = {}, {}
+    for method, call in method_calls(workload, args).items():
+        if call == NOT_INSTALLED:
+            times[method] = NOT_INSTALLED
+            continue
+        try:
+            result = call()  # the warm-up: adjoint's transform, jax's compilation
+            workloads.check_close(method, workload.name, result, reference)
+        except workloads.DerivativeMismatch as mismatch:
+            times[method] = "WRONG"
+            failures.add(str(mismatch))
+            continue
+        except Exception:
+            times[method] = "FAILED"
+            failures.add_exception(workload.name, method)
+            continue
+        checked[method] = call
+    times.update(median_times(checked, budget, min_repeats))
+    try:
+        first = first_calls(workload, args, first_call_samples)
+    except Exception:
+        failures.add_exception(workload.name, "the first-call measurement")
+        first = {"adjoint": "FAILED", "jax.jit": "FAILED"}
+    return times, first
+
+
+# ------------------------------------------------------------------ report
+
+def format_time(seconds):
+    if isinstance(seconds, str):
+        return seconds
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def format_ratio(numerator, denominator):
+    if isinstance(numerator, str):
+        return numerator
+    if isinstance(denominator, str):
+        return denominator
+    return f"{numerator / denominator:.2f}x"
+
+
+def time_and_ratio(seconds, reference):
+    if isinstance(seconds, str):
+        return seconds
+    return f"{format_time(seconds)} ({format_ratio(seconds, reference)})"
+
+
+def print_table(header, rows):
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [header, ["-" * width for width in widths], *rows]
+    for line in lines:
+        cells = [str(cell).ljust(width) if i == 0 else str(cell).rjust(width)
+                 for i, (cell, width) in enumerate(zip(line, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+
+
+def installed_version(distribution, imported=True):
+    try:
+        version = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        imported = False
+    return f"{distribution} {version if imported else NOT_INSTALLED}"
+
+
+def print_environment(args):
+    versions = ", ".join([
+        installed_version("numpy"),
+        installed_version("adjoint"),
+        installed_version("autograd", autograd is not None),
+        installed_version("jax", jax is not None),
+    ])
+    print(f"Python {platform.python_version()}, {versions}")
+    print(f"float64, one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1, XLA_FLAGS={os.environ['XLA_FLAGS']!r})")
+    print(f"median of about {args.budget:g} s of calls per method; "
+          "ratios are time / time of the hand-written derivative")
+    print()
+
+
+def report(results, fresh_rows):
+    if not results:
+        return print_fresh_function(fresh_rows)
+    print_table(
+        ["workload", *METHODS],
+        [
+            [name, format_time(times["hand"])]
+            + [time_and_ratio(times[method], times["hand"]) for method in METHODS[1:]]
+            for name, (times, _) in results.items()
+        ],
+    )
+    print()
+    print_table(
+        ["workload", "adjoint/autograd", "adjoint/jax", "adjoint/jax.jit", "adjoint 1st call", "jax.jit 1st call"],
+        [
+            [
+                name,
+                format_ratio(times["adjoint"], times["autograd"]),
+                format_ratio(times["adjoint"], times["jax"]),
+                format_ratio(times["adjoint"], times["jax.jit"]),
+                format_time(first["adjoint"]),
+                format_time(first["jax.jit"]),
+            ]
+            for name, (times, first) in results.items()
+        ],
+    )
+    if fresh_rows:
+        print()
+        print_fresh_function(fresh_rows)
+
+
+def print_fresh_function(rows):
+    print(f"A {FRESH_FUNCTION} (Jacobian 20x30); first call = transform or trace, compile, run:")
+    print_table(
+        ["method", "1st call", "later calls"],
+        [[method, format_time(first), format_time(later)] for method, first, later in rows],
+    )
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repeats: a smoke test, not a measurement")
+    parser.add_argument("--filter", metavar="NAME", default="",
+                        help="only the workloads whose name contains NAME (case-insensitive)")
+    parser.add_argument("--budget", type=float, default=None,
+                        help="seconds of calls per median (default 0.2, 0.01 with --quick)")
+    args = parser.parse_args(argv)
+    if args.budget is None:
+        args.budget = 0.01 if args.quick else 0.2
+    return args
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    min_repeats = 1 if args.quick else 5
+    first_call_samples = 1 if args.quick else 3
+    selected = [workload for workload in workloads.WORKLOADS if args.filter.lower() in workload.name.lower()]
+    with_fresh_function = args.filter.lower() in FRESH_FUNCTION.lower()
+    if not selected and not with_fresh_function:
+        names = ", ".join([workload.name for workload in workloads.WORKLOADS] + [FRESH_FUNCTION])
+        sys.exit(f"--filter {args.filter!r} matches no workload; the workloads are: {names}")
+    print_environment(args)
+    failures = Failures()
+    results = {}
+    for workload in selected:
+        results[workload.name] = run_workload(workload, args.budget, min_repeats, first_call_samples, failures)
+    fresh_rows = []
+    if with_fresh_function:
+        try:
+            fresh_rows = fresh_function_times(first_call_samples, args.budget, min_repeats)
+        except Exception:
+            failures.add_exception(FRESH_FUNCTION, "the first-call measurement")
+    report(results, fresh_rows)
+    if failures.messages:
+        print(file=sys.stderr)
+        print(f"{len(failures.messages)} failure(s):", file=sys.stderr)
+        for message in failures.messages:
+            print(message.rstrip(), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
