@@ -350,15 +350,10 @@ def _vjp_call(func, primals, has_aux):
             )
         seeds = [np.asarray(c, dtype=leaf.dtype)[None] for c, leaf in zip(ct_leaves, out_leaves, strict=True)]
         adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
-        per_primal = []
-        for bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True):
-            leaf_bars = [
-                np.zeros(np.shape(leaf), dtype=np.result_type(leaf)) if b is None
-                else np.asarray(b[0], dtype=np.result_type(leaf))
-                for b, leaf in zip(_leaf_adjoints(bar, treedef), leaves, strict=True)
-            ]
-            per_primal.append(pytree.unflatten(treedef, leaf_bars))
-        return tuple(per_primal)
+        return tuple(
+            _strip_batch(bar, treedef, leaves)
+            for bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True)
+        )
 
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
@@ -384,9 +379,30 @@ def _grad_call(func, argnums, has_aux, args):
     if out_treedef.kind != "leaf" or out_leaves[0].ndim != 0:
         shape = out_leaves[0].shape if out_treedef.kind == "leaf" else f"a {out_treedef!r} container"
         raise errors.non_scalar_grad_error(shape)
-    matrices = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, None)
-    gradients = _assemble(matrices, out_leaves, out_treedef, inputs, isinstance(argnums, int))
+    adjoints = compiled.backward(residuals, np.ones((1,), dtype=out_leaves[0].dtype))
+    gradients = tuple(
+        _strip_batch(bar, treedef, leaves)
+        for bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True)
+    )
+    if isinstance(argnums, int):
+        gradients = gradients[0]
     return (gradients, aux) if has_aux else gradients
+
+
+def _strip_batch(param_bar, treedef, leaves):
+    """A parameter's adjoint for a batch of one, without the batch axis, with
+    the parameter's structure, dtypes and zeros where it got no adjoint."""
+    if treedef is pytree.LEAF:
+        leaf = leaves[0]
+        if param_bar is None:
+            return np.zeros(np.shape(leaf), dtype=np.result_type(leaf))
+        return np.reshape(param_bar, np.shape(leaf)).astype(np.result_type(leaf), copy=False)
+    leaf_bars = [
+        np.zeros(np.shape(leaf), dtype=np.result_type(leaf)) if bar is None
+        else np.reshape(bar, np.shape(leaf)).astype(np.result_type(leaf), copy=False)
+        for bar, leaf in zip(_leaf_adjoints(param_bar, treedef), leaves, strict=True)
+    ]
+    return pytree.unflatten(treedef, leaf_bars)
 
 
 # ------------------------------------------------------------------ source

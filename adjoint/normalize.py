@@ -365,6 +365,11 @@ class Normalizer:
         """The expression as an atom, emitting ops for its parts."""
         if isinstance(node, gast.Constant):
             return node
+        if (isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd))
+                and isinstance(node.operand, gast.Constant)
+                and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool)):
+            value = node.operand.value
+            return constant(-value if isinstance(node.op, gast.USub) else value)
         if isinstance(node, gast.Name):
             if node.id in self.resolver.locals and node.id not in self.version:
                 raise self.unsupported(node, f"name {node.id!r}",

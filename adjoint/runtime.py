@@ -10,6 +10,8 @@ carry these helpers along and run with NumPy alone.
 second element never received a contribution); leaf adjoints handed to rules
 are always arrays.
 """
+import math
+
 import numpy as np
 
 
@@ -41,10 +43,23 @@ def normalize_axes(axis, ndim):
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the cotangent of a reduction back to ``(B,) + x.shape``."""
     shape = np.shape(x)
-    if not keepdims:
+    if axis is None and not keepdims:  # a full reduction: one value per batch row
+        g = np.reshape(g, g.shape[:1] + (1,) * len(shape))
+    elif not keepdims:
         axes = normalize_axes(axis, len(shape))
         g = np.reshape(g, g.shape[:1] + tuple(1 if i in axes else n for i, n in enumerate(shape)))
-    return np.broadcast_to(g, g.shape[:1] + shape)
+    return _broadcast(g, g.shape[:1] + shape)
+
+
+def _broadcast(g, shape):
+    """``g`` broadcast to ``shape``: a read-only view when large, a small
+    copy otherwise (np.broadcast_to costs more than copying a few thousand
+    numbers)."""
+    if math.prod(shape) > 4096:
+        return np.broadcast_to(g, shape)
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
 
 
 def reduced_count(x, axis=None):
@@ -254,8 +269,11 @@ def getitem_adjoint(g, x, index):
     accumulate); tuples, lists and dicts get ``g`` at ``index``, None elsewhere."""
     if isinstance(x, (tuple, list, dict)):
         return item_bar(x, index, g)
-    batched = _batched_index(index)
     x_bar = np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype)
+    if type(index) is slice or type(index) is int:  # basic indexing, the common case
+        x_bar[:, index] = g
+        return x_bar
+    batched = _batched_index(index)
     if _is_advanced(batched):
         leading = _separated_advanced_ndim(batched)
         if leading:
