@@ -21,7 +21,7 @@ import operator
 import gast
 import numpy as np
 
-from . import errors
+from . import errors, rules
 from . import runtime as rt
 from .resolve import UNRESOLVED
 
@@ -131,6 +131,7 @@ class Normalizer:
         self.ops = []
         self.version = {}
         self.defined = set()  # every name the normalized code assigns
+        self.computed = {}  # (primitive, expression text) -> the name holding it
         self.lineno = parsed.node.lineno
         self.no_grad = False
         self.output = None
@@ -157,7 +158,20 @@ class Normalizer:
         return new
 
     def emit(self, value, prim, args=(), kwargs=None, target=None, construct="", keys=None):
+        # The same pure primitive on the same values is computed once
+        # (``x[:-1]`` written twice); names are SSA, so equal text is equal value.
+        key = None
+        if not self.no_grad and rules.lookup(prim) is not None and not isinstance(
+                rules.lookup(prim), rules.CustomVJP):
+            key = (id(prim), gast.dump(value))
+            if key in self.computed:
+                previous = load(self.computed[key])
+                if target is None:
+                    return previous
+                return self.emit(previous, rt.identity, [previous], target=target, construct="copy")
         target = target or self.namer.temp()
+        if key is not None:
+            self.computed[key] = target
         self.defined.add(target)
         self.ops.append(Op("assign", [target], value, prim, args, kwargs, self.lineno,
                            self.no_grad, construct, keys))

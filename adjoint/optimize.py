@@ -150,7 +150,8 @@ class _Scalings:
     up to rounding.
     """
 
-    def __init__(self, batched, namer):
+    def __init__(self, batched, namer, rt_name):
+        self.rt_name = rt_name
         self.batched = batched
         self.namer = namer
         self.pending = {}  # adjoint name -> {adjoint read: factor or None}
@@ -167,6 +168,15 @@ class _Scalings:
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
             inner = self.form(node.operand)
             return None if inner is None else {k: _negate(f) for k, f in inner.items()}
+        if self.is_add_bar(node):
+            # rt.add_bar(a, b) is a + b for arrays, and a term scaled by a
+            # factor is certainly an array (containers are never multiplied).
+            left, right = self.form(node.args[0]), self.form(node.args[1])
+            if left is None or right is None:
+                return None
+            if all(f is None for f in list(left.values()) + list(right.values())):
+                return None
+            return self.merge(left, right)
         if isinstance(node, gast.BinOp):
             if isinstance(node.op, (gast.Add, gast.Sub)):
                 left, right = self.form(node.left), self.form(node.right)
@@ -174,9 +184,7 @@ class _Scalings:
                     return None
                 if isinstance(node.op, gast.Sub):
                     right = {k: _negate(f) for k, f in right.items()}
-                for key, factor in right.items():
-                    left[key] = _add(left[key], factor) if key in left else factor
-                return left
+                return self.merge(left, right)
             if isinstance(node.op, gast.Mult):
                 for linear, scale in ((node.left, node.right), (node.right, node.left)):
                     if self.is_primal(scale):
@@ -192,6 +200,17 @@ class _Scalings:
                 return {k: gast.BinOp(left=one if f is None else f, op=gast.Div(), right=node.right)
                         for k, f in inner.items()}
         return None
+
+    @staticmethod
+    def merge(left, right):
+        for key, factor in right.items():
+            left[key] = _add(left[key], factor) if key in left else factor
+        return left
+
+    def is_add_bar(self, node):
+        return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr == "add_bar" and isinstance(node.func.value, gast.Name)
+                and node.func.value.id == self.rt_name and len(node.args) == 2)
 
     def is_primal(self, node):
         return not any(isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(node))
@@ -269,5 +288,5 @@ class _Scalings:
         return self.out
 
 
-def fuse_scalings(body, batched, live_out, namer):
-    return _Scalings(set(batched), namer).run(body, live_out)
+def fuse_scalings(body, batched, live_out, namer, rt_name):
+    return _Scalings(set(batched), namer, rt_name).run(body, live_out)

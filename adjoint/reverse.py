@@ -56,6 +56,8 @@ class VJPBuilder:
         self.array_names = set()
         self.extra_globals = {}
         self.body = []
+        #: adjoints whose array was created by this backward pass (safe to update in place)
+        self.fresh = set()
         self.shapes = same_shape_classes(normalized.ops)
 
     # ------------------------------------------------------------ helpers
@@ -69,11 +71,23 @@ class VJPBuilder:
         func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
         return gast.Call(func=func, args=list(args), keywords=[])
 
+    def is_rt_call(self, expr, helper):
+        return (isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute)
+                and expr.func.attr == helper and isinstance(expr.func.value, gast.Name)
+                and expr.func.value.id == self.module_names["rt"])
+
     def contribute(self, name, expr):
         bar = self.bar_of(name)
+        scatter = self.is_rt_call(expr, "getitem_adjoint")
         if name not in self.has_bar:
             value = expr
             self.has_bar.add(name)
+            if scatter:
+                self.fresh.add(name)
+        elif scatter and name in self.fresh:
+            # x_bar is an array this backward pass made: add in place.
+            g, value_atom, index = expr.args
+            value = self.rt_call("scatter_add", load(bar), g, value_atom, index)
         elif name in self.array_names:
             value = gast.BinOp(left=load(bar), op=gast.Add(), right=expr)
         else:

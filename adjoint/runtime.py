@@ -130,6 +130,10 @@ def inside_bounds(a, a_min=None, a_max=None, lower=None, upper=None):
 def matmul_adjoint_left(g, x, y):
     """Adjoint of ``x`` in ``x @ y`` (any NumPy matmul ranks, batched ``g``)."""
     x_nd, y_nd = np.ndim(x), np.ndim(y)
+    if x_nd == 2 and y_nd == 1:  # matrix @ vector, the common case: an outer product
+        return g[:, :, None] * y
+    if x_nd == 2 and y_nd == 2:
+        return g @ y.T
     if y_nd == 1:
         y = y[:, None]
         g = g[..., None]
@@ -144,6 +148,10 @@ def matmul_adjoint_left(g, x, y):
 def matmul_adjoint_right(g, x, y):
     """Adjoint of ``y`` in ``x @ y`` (any NumPy matmul ranks, batched ``g``)."""
     x_nd, y_nd = np.ndim(x), np.ndim(y)
+    if x_nd == 2 and y_nd == 1:  # matrix @ vector: rows of g times the matrix
+        return g @ x
+    if x_nd == 2 and y_nd == 2:
+        return x.T @ g
     if x_nd == 1:
         x = x[None, :]
         g = np.expand_dims(g, -2)
@@ -295,6 +303,25 @@ def attribute_adjoint(g, value, name):
     return item_bar(value, fields.index(name), g)
 
 
+def scatter_add(x_bar, g, x, index):
+    """``x_bar + getitem_adjoint(g, x, index)``, adding in place into
+    ``x_bar``, an array that the backward pass itself created."""
+    if not isinstance(x_bar, np.ndarray):
+        return add_bar(x_bar, getitem_adjoint(g, x, index))
+    if type(index) is slice or type(index) is int:
+        x_bar[:, index] += g
+        return x_bar
+    batched = _batched_index(index)
+    if _is_advanced(batched):
+        leading = _separated_advanced_ndim(batched)
+        if leading:
+            g = np.moveaxis(g, 0, leading)
+        np.add.at(x_bar, batched, g)
+    else:
+        x_bar[batched] += g
+    return x_bar
+
+
 def item_bar(container, key, g):
     """A container adjoint shaped like ``container`` with ``g`` at ``key``."""
     if isinstance(container, dict):
@@ -351,6 +378,8 @@ def element_bar(container_bar, key, like):
 
 def add_bar(a, b):
     """Sum two adjoints where None is zero and containers add elementwise."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return a + b
     if a is None:
         return b
     if b is None:

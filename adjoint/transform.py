@@ -94,7 +94,8 @@ def vjp_transform(func, wrt_positions, has_aux):
     back_body = optimize.eliminate_dead_code(back_body, return_names)
     back_body = [optimize.fold_constants(stmt) for stmt in back_body]
     batched = set(builder.bar_names.values()) | {seed}
-    back_body = optimize.fuse_scalings(back_body, batched, return_names, namer)
+    back_body = optimize.fuse_scalings(back_body, batched, return_names, namer, rt_name)
+    back_body = [optimize.fold_constants(stmt) for stmt in back_body]
     back_body = optimize.eliminate_dead_code(back_body, return_names)
 
     primal_names = set(normalized.params)
