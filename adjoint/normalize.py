@@ -15,13 +15,13 @@ expressions kept whole (their derivative, if ever needed, is an error), or
 None for calls to callables unknown until run time. Syntax outside the
 supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
 """
-import copy
 import operator
 
 import gast
 import numpy as np
 
 from . import errors, rules
+from .gastutil import clone, constant, load, store
 from . import runtime as rt
 from .resolve import UNRESOLVED
 
@@ -98,18 +98,6 @@ class Normalized:
         self.ops = ops
         self.output = output  # the atom that is differentiated
         self.result = result  # the expression the forward pass returns
-
-
-def load(name):
-    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
-
-
-def store(name):
-    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
-
-
-def constant(value):
-    return gast.Constant(value=value, kind=None)
 
 
 def is_atom(node):
@@ -391,7 +379,7 @@ class Normalizer:
                                        "Assign it first.")
             return load(self.read(node.id))
         if isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED:
-            return copy.deepcopy(node)
+            return clone(node)
         return self.expression(node)
 
     def expression(self, node, target=None, user_name=None):
@@ -467,7 +455,7 @@ class Normalizer:
 
     def rename_opaque(self, node):
         """A copy of ``node`` reading the current versions of the user's names."""
-        node = copy.deepcopy(node)
+        node = clone(node)
         bound = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in bound:
@@ -489,7 +477,7 @@ class Normalizer:
         callee = self.resolver.value_of(func)
         args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
-        value = gast.Call(func=copy.deepcopy(func) if callee is not UNRESOLVED else self.atom(func),
+        value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
         if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
             # A namedtuple built from values: a container literal with named slots.
@@ -532,8 +520,8 @@ class Normalizer:
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
         if any(isinstance(p, gast.Slice) for p in parts):
             return gast.Subscript(value=gast.Attribute(value=load(self.np_name), attr="s_", ctx=gast.Load()),
-                                  slice=copy.deepcopy(index), ctx=gast.Load())
-        return copy.deepcopy(index)
+                                  slice=clone(index), ctx=gast.Load())
+        return clone(index)
 
     def attribute(self, node):
         receiver = self.atom(node.value)

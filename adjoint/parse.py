@@ -16,6 +16,7 @@ import linecache
 import gast
 
 from . import errors
+from .gastutil import clone
 
 
 class ParsedFunction:
@@ -79,9 +80,8 @@ def parse_function(func):
 
 def _copy(node):
     # gast nodes are shared by the file cache; transforms get their own copy.
-    import copy
-
-    return copy.deepcopy(node)
+    
+    return clone(node)
 
 
 def _find_def(module, code, filename):

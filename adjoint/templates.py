@@ -8,7 +8,6 @@ contribution expression per active input. Keyword arguments written
 ``name=name`` are dropped when the user did not pass ``name`` (the callee's
 default applies), which keeps generated calls short.
 """
-import copy
 import functools
 import inspect
 import textwrap
@@ -16,10 +15,7 @@ import textwrap
 import gast
 
 from . import errors
-
-
-def load(name):
-    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+from .gastutil import clone, load
 
 
 class Template:
@@ -65,9 +61,9 @@ class Template:
             if _is_bar(target):
                 param = target.slice.id
                 if param in active:
-                    contributions[param] = substitute.visit(copy.deepcopy(stmt.value))
+                    contributions[param] = substitute.visit(clone(stmt.value))
                 continue
-            value = substitute.visit(copy.deepcopy(stmt.value))
+            value = substitute.visit(clone(stmt.value))
             renames[target.id] = namer.temp()
             prelude.append(gast.Assign(targets=[gast.Name(id=renames[target.id], ctx=gast.Store(),
                                                           annotation=None, type_comment=None)],
@@ -100,7 +96,7 @@ class _Substitute(gast.NodeTransformer):
                 raise errors.AdjointError(
                     f"rule {self.template.fn.__name__}: bar[...] may only be read for the result."
                 )
-            return copy.deepcopy(self.result_bar)
+            return clone(self.result_bar)
         return self.generic_visit(node)
 
     def visit_Call(self, node):
@@ -114,9 +110,9 @@ class _Substitute(gast.NodeTransformer):
     def visit_Name(self, node):
         name = node.id
         if name == self.template.result_param:
-            return copy.deepcopy(self.result)
+            return clone(self.result)
         if name in self.bindings:
-            return copy.deepcopy(self.bindings[name])
+            return clone(self.bindings[name])
         if name in self.renames:
             return load(self.renames[name])
         if name in self.module_names:
