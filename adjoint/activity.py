@@ -15,7 +15,7 @@ import gast
 
 from . import errors
 from . import rules
-from .normalize import NONDIFF, OPAQUE, UNPACK
+from .normalize import NONDIFF, OPAQUE, UNPACK, walk_ops
 from . import runtime as rt
 
 STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, UNPACK}
@@ -37,20 +37,34 @@ def carries_derivative(op):
 
 
 def analyze(normalized, wrt, parsed):
+    # Loops carry values from one iteration to the next through their phi
+    # names, so both sets are computed to a fixed point.
+    ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     varied = set(wrt)
-    for op in normalized.ops:
-        if op.targets and carries_derivative(op) and op.reads() & varied:
-            varied.update(op.targets)
+    changed = True
+    while changed:
+        changed = False
+        for op in ops:
+            if op.targets and carries_derivative(op) and op.reads() & varied:
+                if not varied.issuperset(op.targets):
+                    varied.update(op.targets)
+                    changed = True
     useful = set()
     output = normalized.output
     if isinstance(output, gast.Name):
         useful.add(output.id)
-    for op in reversed(normalized.ops):
-        if any(t in useful and t in varied for t in op.targets) and carries_derivative(op):
-            useful.update(op.reads() & varied)
+    changed = True
+    while changed:
+        changed = False
+        for op in reversed(ops):
+            if any(t in useful and t in varied for t in op.targets) and carries_derivative(op):
+                new = (op.reads() & varied) - useful
+                if new:
+                    useful.update(new)
+                    changed = True
     activity = Activity(varied, useful)
-    for op in normalized.ops:
-        if any(t in activity.active for t in op.targets):
+    for op in walk_ops(normalized.ops):
+        if any(t in activity.active for t in op.targets) and not op.compound:
             check_rule(op, activity, parsed)
     return activity
 

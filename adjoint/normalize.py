@@ -22,6 +22,7 @@ import numpy as np
 
 from . import errors, rules
 from .gastutil import clone, constant, load, store
+from .lower import lower_jumps, lower_returns
 from . import runtime as rt
 from .resolve import UNRESOLVED
 
@@ -64,11 +65,19 @@ class Op:
     """One step of the normalized function.
 
     kind: "assign" (``targets[0] = value``), "unpack" (``t1, t2 = value``),
-    "expr" (a call run for its effect) or "stmt" (a statement kept as is).
+    "expr" (a call run for its effect), "stmt" (a statement kept as is),
+    "break", or a compound op: "if" (``value`` is the test atom, ops in
+    ``body`` and ``orelse``), "for" (``targets[0]`` the loop variable,
+    ``value`` the iterable) and "while" (``value`` the test name). A loop's
+    ``body`` holds the user's statements; its ``latch`` the copies that carry
+    values to the next iteration (and, for ``while``, the test computed
+    again); its ``exit_check`` the final ``if broke: break``, if any.
+    ``carried`` names the loop-carried names (the phi names of SSA).
     """
 
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
-                 "no_grad", "construct", "keys", "statement")
+                 "no_grad", "construct", "keys", "statement", "body", "orelse",
+                 "latch", "exit_check", "carried", "tape", "tape_values")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -83,10 +92,48 @@ class Op:
         self.construct = construct
         self.keys = keys
         self.statement = statement
+        self.body = []
+        self.orelse = []
+        self.latch = []
+        self.exit_check = []
+        self.carried = []
+        self.tape = None
+        self.tape_values = []
+
+    @property
+    def compound(self):
+        return self.kind in ("if", "for", "while")
 
     def reads(self):
+        if self.kind == "break":
+            return set()
         node = self.statement if self.statement is not None else self.value
         return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def walk_ops(ops):
+    """Every op, nested ones included, in program order."""
+    for op in ops:
+        yield op
+        if op.compound:
+            yield from walk_ops(op.body)
+            yield from walk_ops(op.orelse)
+            yield from walk_ops(op.latch)
+            yield from walk_ops(op.exit_check)
+
+
+def assigned_names(stmts):
+    """User names assigned anywhere in ``stmts`` (same function)."""
+    names = set()
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
+            continue
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+        stack.extend(gast.iter_child_nodes(node))
+    return names
 
 
 class Normalized:
@@ -178,6 +225,7 @@ class Normalizer:
         for name in params:
             self.version[name] = name
             self.defined.add(name)
+        lower_returns(node, self.namer)
         self.block(node.body)
         if self.output is None:
             self.output = constant(None)
@@ -228,12 +276,23 @@ class Normalizer:
             kept = self.rename_opaque(stmt)
             self.ops.append(Op("stmt", [], None, NONDIFF, lineno=self.lineno,
                                construct="assert", statement=kept))
-        elif isinstance(stmt, (gast.If, gast.For, gast.While)):
-            kind = type(stmt).__name__.lower()
-            raise self.unsupported(stmt, f"{kind} statement",
-                                   "control flow is not supported by the transformer yet.",
-                                   "Write the computation without it (np.where for a "
-                                   "branch on data, vectorized NumPy for a loop).")
+        elif isinstance(stmt, gast.If):
+            self.if_statement(stmt)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            if stmt.orelse:
+                raise self.unsupported(stmt, f"{type(stmt).__name__.lower()} ... else",
+                                       "a loop's else clause is not supported.",
+                                       "Use a flag set before break instead.")
+            before, stmt = lower_jumps(stmt, self.namer)
+            for flag_init in before:
+                self.statement(flag_init, last=False)
+            self.lineno = stmt.lineno
+            if isinstance(stmt, gast.For):
+                self.for_statement(stmt)
+            else:
+                self.while_statement(stmt)
+        elif isinstance(stmt, gast.Break):
+            self.ops.append(Op("break", [], None, NONDIFF, lineno=self.lineno, construct="break"))
         else:
             construct = type(stmt).__name__
             raise self.unsupported(stmt, f"{construct} statement",
@@ -241,6 +300,205 @@ class Normalizer:
                                    "differentiated function.",
                                    "Move it out of the function, or compute the "
                                    "value outside and pass it in.")
+
+    # ------------------------------------------------------------ control flow
+
+    def region(self, build):
+        """Run ``build()`` collecting the ops it emits into a new list; values
+        computed inside are not reused outside (they may not exist there)."""
+        outer_ops, outer_computed = self.ops, self.computed
+        self.ops, self.computed = [], dict(outer_computed)
+        try:
+            build()
+            return self.ops
+        finally:
+            self.ops, self.computed = outer_ops, outer_computed
+
+    def copy_op(self, target, source):
+        atom = load(source) if isinstance(source, str) else source
+        prim = rt.identity if self.is_local(atom) else NONDIFF
+        self.defined.add(target)
+        return Op("assign", [target], atom, prim, [atom], lineno=self.lineno, no_grad=self.no_grad,
+                  construct="copy")
+
+    def if_statement(self, stmt):
+        test = self.atom(stmt.test)
+        lineno = stmt.lineno
+        before = dict(self.version)
+        body = self.region(lambda: self.block(stmt.body))
+        after_body, self.version = self.version, dict(before)
+        orelse = self.region(lambda: self.block(stmt.orelse))
+        after_else = self.version
+        self.lineno = lineno
+        self.version = self.merge(before, [(body, after_body), (orelse, after_else)])
+        op = Op("if", [], test, NONDIFF, [test], lineno=lineno, construct="if")
+        op.body, op.orelse = body, orelse
+        self.ops.append(op)
+
+    def merge(self, before, paths):
+        """Versions after paths that join: a name bound differently on the
+        paths gets a new version, assigned at the end of each path."""
+        merged = dict(before)
+        names = sorted(set().union(*(versions for _, versions in paths)))
+        for name in names:
+            versions = [v.get(name) for _, v in paths]
+            if all(v == versions[0] for v in versions):
+                merged[name] = versions[0]
+                continue
+            new = self.namer.fresh(name)
+            for (ops, _), version in zip(paths, versions, strict=True):
+                if version is None:  # unbound on this path, as in Python
+                    ops.append(Op("assign", [new], constant(None), NONDIFF, [], lineno=self.lineno,
+                                  construct="unbound"))
+                else:
+                    ops.append(self.copy_op(new, version))
+            self.defined.add(new)
+            merged[name] = new
+        return merged
+
+    def conditional_expression(self, node, target):
+        test = self.atom(node.test)
+        lineno = self.lineno
+        body = self.region(lambda: self.assign_to(target, node.body))
+        orelse = self.region(lambda: self.assign_to(target, node.orelse))
+        op = Op("if", [], test, NONDIFF, [test], lineno=lineno, construct="conditional expression")
+        op.body, op.orelse = body, orelse
+        self.ops.append(op)
+        self.defined.add(target)
+        return load(target)
+
+    def assign_to(self, target, node):
+        if is_atom(node):
+            self.ops.append(self.copy_op(target, self.atom(node)))
+        else:
+            self.expression(node, target=target)
+
+    def loop_carried(self, stmt):
+        """Phi names for the user's names that the loop body re-binds and
+        that exist before the loop: ``h_1 = h`` before the loop."""
+        carried = {}
+        for name in sorted(assigned_names(stmt.body)):
+            if name in self.version:
+                phi = self.namer.fresh(name)
+                self.ops.append(self.copy_op(phi, self.version[name]))
+                self.version[name] = phi
+                carried[name] = phi
+        return carried
+
+    def latch(self, carried):
+        """Copies that carry this iteration's values into the phi names."""
+        for name, phi in carried.items():
+            if self.version.get(name) != phi:
+                self.ops.append(self.copy_op(phi, self.version[name]))
+            self.version[name] = phi
+        # Values over the phi names change from here on.
+        self.computed = {}
+
+    def for_statement(self, stmt):
+        lineno = stmt.lineno
+        iterable = stmt.iter
+        callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED
+        prefix = None
+        if callee is range and isinstance(stmt.target, gast.Name) and not iterable.keywords:
+            loop_iter = gast.Call(func=clone(iterable.func), args=[self.atom(a) for a in iterable.args],
+                                  keywords=[])
+        else:
+            loop_iter, prefix = self.indexed_iteration(stmt, callee)
+        carried = self.loop_carried(stmt)
+        body_exit = []
+
+        def build_body():
+            if prefix is None:
+                target = self.bind(stmt.target.id)
+                loop_target.append(target)
+            else:
+                loop_target.append(prefix[0])
+                prefix[1]()
+            self.block(stmt.body)
+            body_exit.append(self.split_exit_check())
+
+        loop_target = []
+        body = self.region(build_body)
+        latch = self.region(lambda: self.latch(carried))
+        self.lineno = lineno
+        op = Op("for", [loop_target[0]], loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
+        op.body, op.latch, op.exit_check = body, latch, body_exit[0]
+        op.carried = list(carried.values())
+        self.ops.append(op)
+
+    def split_exit_check(self):
+        """Take the trailing ``if broke: break`` (from lower_jumps) off the body."""
+        last = self.ops[-1] if self.ops else None
+        if (last is not None and last.kind == "if" and len(last.body) == 1
+                and last.body[0].kind == "break" and not last.orelse):
+            return [self.ops.pop()]
+        return []
+
+    def indexed_iteration(self, stmt, callee):
+        """``for target in seq`` as ``for index in range(n): target = seq[index]``,
+        so values taken from a differentiated sequence get derivatives."""
+        iterable = stmt.iter
+        start = None
+        if callee is zip and not iterable.keywords:
+            sequences = [self.atom(a) for a in iterable.args]
+        elif callee is enumerate:
+            sequences = [self.atom(iterable.args[0])]
+            start = self.atom(iterable.args[1]) if len(iterable.args) > 1 else None
+            for keyword in iterable.keywords:
+                if keyword.arg == "start":
+                    start = self.atom(keyword.value)
+        else:
+            sequences = [self.atom(iterable)]
+        length = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="loop_length",
+                                                           ctx=gast.Load()),
+                                     args=list(sequences), keywords=[]), NONDIFF, sequences,
+                           construct="loop length")
+        index = self.namer.fresh("index")
+        self.defined.add(index)
+        loop_iter = gast.Call(func=load("range"), args=[length], keywords=[])
+
+        def bind_items():
+            items = []
+            for sequence in sequences:
+                item = gast.Subscript(value=sequence, slice=load(index), ctx=gast.Load())
+                items.append((item, sequence))
+            values = [gast.Subscript(value=seq, slice=load(index), ctx=gast.Load()) for seq in sequences]
+            if callee is zip:
+                value_node = gast.Tuple(elts=values, ctx=gast.Load())
+            elif callee is enumerate:
+                counter = load(index) if start is None else gast.BinOp(left=load(index), op=gast.Add(),
+                                                                        right=start)
+                value_node = gast.Tuple(elts=[counter, values[0]], ctx=gast.Load())
+            else:
+                value_node = values[0]
+            self.assign(stmt.target, value_node)
+
+        return loop_iter, (index, bind_items)
+
+    def while_statement(self, stmt):
+        lineno = stmt.lineno
+        carried = self.loop_carried(stmt)
+        test_name = self.namer.fresh("loop_test")
+        self.assign_to(test_name, stmt.test)
+        body_exit = []
+
+        def build_body():
+            self.block(stmt.body)
+            body_exit.append(self.split_exit_check())
+
+        def build_latch():
+            self.latch(carried)
+            self.lineno = lineno
+            self.assign_to(test_name, stmt.test)
+
+        body = self.region(build_body)
+        latch = self.region(build_latch)
+        self.lineno = lineno
+        op = Op("while", [], load(test_name), NONDIFF, [load(test_name)], lineno=lineno,
+                construct="while loop")
+        op.body, op.latch, op.exit_check = body, latch, body_exit[0]
+        op.carried = list(carried.values())
+        self.ops.append(op)
 
     def in_place(self, stmt):
         return self.unsupported(stmt, "in-place update of an element or attribute",
@@ -383,6 +641,10 @@ class Normalizer:
         return self.expression(node)
 
     def expression(self, node, target=None, user_name=None):
+        if isinstance(node, gast.IfExp):
+            if user_name is not None:
+                target = self.bind(user_name)
+            return self.conditional_expression(node, target or self.namer.temp())
         value, prim, args, kwargs, construct, keys = self.operation(node)
         if user_name is not None:
             target = self.bind(user_name)
@@ -441,10 +703,6 @@ class Normalizer:
         if isinstance(node, gast.NamedExpr):
             raise self.unsupported(node, "assignment expression (:=)", "not supported.",
                                    "Use a separate assignment.")
-        if isinstance(node, gast.IfExp):
-            raise self.unsupported(node, "conditional expression (a if c else b)",
-                                   "control flow is not supported by the transformer yet.",
-                                   "Use np.where(c, a, b).")
         construct = {
             gast.BoolOp: "and/or", gast.ListComp: "list comprehension",
             gast.GeneratorExp: "generator expression", gast.DictComp: "dict comprehension",

@@ -29,11 +29,54 @@ def _assigned(stmt):
     return set()
 
 
+def free_reads(body, assigned=None):
+    """Names ``body`` reads before assigning them (what it needs from outside)."""
+    assigned = set() if assigned is None else assigned
+    free = set()
+    for stmt in body:
+        if isinstance(stmt, gast.If):
+            free |= reads(stmt.test) - assigned
+            then_assigned, else_assigned = set(assigned), set(assigned)
+            free |= free_reads(stmt.body, then_assigned) | free_reads(stmt.orelse, else_assigned)
+            assigned |= then_assigned | else_assigned
+        elif isinstance(stmt, (gast.For, gast.While)):
+            header = stmt.iter if isinstance(stmt, gast.For) else stmt.test
+            free |= reads(header) - assigned
+            inner = set(assigned)
+            if isinstance(stmt, gast.For):
+                inner |= {n.id for n in gast.walk(stmt.target) if isinstance(n, gast.Name)}
+            free |= free_reads(stmt.body, inner)
+            assigned |= inner
+        else:
+            free |= reads(stmt) - assigned
+            assigned |= _assigned(stmt)
+    return free
+
+
+def _is_compound(stmt):
+    return isinstance(stmt, (gast.If, gast.For, gast.While))
+
+
 def eliminate_dead_code(body, live):
+    """Drop assignments nothing reads later. Inside a loop everything is
+    kept (a later iteration may read it); a branch is cleaned with what is
+    live after it."""
     live = set(live)
     kept = []
     for stmt in reversed(body):
         if _is_comment(stmt):
+            kept.append(stmt)
+            continue
+        if isinstance(stmt, gast.If):
+            stmt.body = eliminate_dead_code(stmt.body, live) or [gast.Pass()]
+            stmt.orelse = eliminate_dead_code(stmt.orelse, live)
+            live |= reads(stmt)
+            kept.append(stmt)
+            continue
+        if _is_compound(stmt):
+            # A later iteration may read what an earlier one wrote.
+            stmt.body = eliminate_dead_code(stmt.body, live | reads(stmt)) or [gast.Pass()]
+            live |= reads(stmt)
             kept.append(stmt)
             continue
         targets = _assigned(stmt)
@@ -53,12 +96,15 @@ def eliminate_dead_code(body, live):
 
 
 def forward_copies(body, protected):
-    """Replace ``a = b`` copies (b a plain name assigned once) by ``b``."""
+    """Replace ``a = b`` copies by ``b`` where both are assigned once (at the
+    top level, not in a branch or loop)."""
     aliases = {}
     assigned_count = {}
     for stmt in body:
-        for name in _assigned(stmt):
-            assigned_count[name] = assigned_count.get(name, 0) + 1
+        names = ([n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+                 if _is_compound(stmt) else _assigned(stmt))
+        for name in names:
+            assigned_count[name] = assigned_count.get(name, 0) + (2 if _is_compound(stmt) else 1)
     result = []
     for stmt in body:
         for node in gast.walk(stmt):
@@ -71,6 +117,7 @@ def forward_copies(body, protected):
             and isinstance(stmt.value, gast.Name)
             and stmt.targets[0].id not in protected
             and assigned_count.get(stmt.targets[0].id) == 1
+            and assigned_count.get(stmt.value.id, 0) <= 1
         ):
             aliases[stmt.targets[0].id] = stmt.value.id
             continue
@@ -264,8 +311,24 @@ class _Scalings:
         for other in [o for o, form in self.pending.items() if name in form and o != name]:
             self.materialize(other)
 
+    def flush(self):
+        for name in list(self.pending):
+            if name in self.pending:
+                self.materialize(name)
+
     def run(self, body, live_out):
         for stmt in body:
+            if _is_compound(stmt):
+                # Branches and loops are written out as they are, each body
+                # fused on its own; nothing pending crosses them.
+                self.flush()
+                for field in ("body", "orelse"):
+                    inner = getattr(stmt, field, None)
+                    if inner:
+                        nested = _Scalings(self.batched, self.namer, self.rt_name)
+                        setattr(stmt, field, nested.run(inner, live_out=set(nested.batched)))
+                self.out.append(stmt)
+                continue
             target = None
             if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1
                     and isinstance(stmt.targets[0], gast.Name)):

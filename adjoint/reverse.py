@@ -20,7 +20,8 @@ from . import errors
 from . import rules
 from . import runtime as rt
 from .activity import STRUCTURAL
-from .normalize import UNPACK, constant, load, store
+from .gastutil import clone
+from .normalize import UNPACK, constant, load, store, walk_ops
 from .shapes import same_shape_classes
 from .templates import template_for
 
@@ -58,6 +59,10 @@ class VJPBuilder:
         self.body = []
         #: adjoints whose array was created by this backward pass (safe to update in place)
         self.fresh = set()
+        #: (loop op, backward For node): the tape's contents are chosen after optimization
+        self.loops = []
+        self.uses_batch = False
+        self.batch_name = namer.fresh("batch")
         self.shapes = same_shape_classes(normalized.ops)
 
     # ------------------------------------------------------------ helpers
@@ -105,7 +110,7 @@ class VJPBuilder:
     def build(self):
         normalized = self.normalized
         maybe_containers = set()
-        for op in normalized.ops:
+        for op in walk_ops(normalized.ops):
             if op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim in rules.ADJOINT_RULES:
                 self.array_names.update(op.targets)
             if op.prim in (rt.getitem, rt.identity, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
@@ -116,16 +121,90 @@ class VJPBuilder:
         seed = self.bar_of(output.id) if isinstance(output, gast.Name) else self.namer.fresh("output_bar")
         if isinstance(output, gast.Name):
             self.has_bar.add(output.id)
+        self.seed = seed
+        self.body = self.reverse_block(normalized.ops)
+        returns = [load(self.bar_names[p]) if p in self.has_bar else constant(None) for p in self.wrt]
+        return seed, returns
+
+    def reverse_block(self, ops):
+        """Backward statements for ``ops`` (in reverse order). ``has_bar`` on
+        entry says which adjoints exist after the ops; on exit, before them.
+        An op's result has no adjoint before the op, so it is dropped there."""
+        outer, self.body = self.body, []
         lineno = None
-        for op in reversed(normalized.ops):
+        for op in reversed(ops):
+            if op.kind == "if":
+                self.reverse_if(op)
+                lineno = None
+                continue
+            if op.kind in ("for", "while"):
+                self.reverse_loop(op)
+                lineno = None
+                continue
             if not any(t in self.activity.active for t in op.targets):
                 continue
             if op.lineno != lineno:
                 lineno = op.lineno
                 self.body.append(self.comments.marker(self.line_comment(lineno)))
             self.adjoint_of(op)
-        returns = [load(self.bar_names[p]) if p in self.has_bar else constant(None) for p in self.wrt]
-        return seed, returns
+            for target in op.targets:
+                self.has_bar.discard(target)
+                self.fresh.discard(target)
+        body, self.body = self.body, outer
+        return body
+
+    def zero_init(self, name):
+        """``x_bar = zeros``: an adjoint that must exist on every path."""
+        self.uses_batch = True
+        self.has_bar.add(name)
+        return gast.Assign(targets=[store(self.bar_of(name))],
+                           value=self.rt_call("zeros_bar", load(name), load(self.batch_name)),
+                           type_comment=None)
+
+    def reverse_if(self, op):
+        self.fresh.clear()
+        before = set(self.has_bar)
+        then_body = self.reverse_block(op.body)
+        after_then, self.has_bar = self.has_bar, set(before)
+        else_body = self.reverse_block(op.orelse)
+        after_else = self.has_bar
+        then_body.extend(self.zero_init(n) for n in sorted(after_else - after_then))
+        else_body.extend(self.zero_init(n) for n in sorted(after_then - after_else))
+        self.has_bar = after_then | after_else
+        self.fresh.clear()
+        if not then_body and not else_body:
+            return
+        self.body.append(self.comments.marker(f"{self.line_comment(op.lineno)} (the branch taken)"))
+        self.body.append(gast.If(test=clone(op.value), body=then_body or [gast.Pass()], orelse=else_body))
+
+    def reverse_loop(self, op):
+        """The loop backwards, over the values each iteration saved on its tape."""
+        self.fresh.clear()
+        inner_ops = list(walk_ops(op.body + op.latch))
+        defined = {t for o in inner_ops for t in o.targets}
+        read = set().union(*(o.reads() for o in inner_ops if not o.compound)) if inner_ops else set()
+        active = self.activity.active
+        carried_in = {n for n in (read - defined) | set(op.carried) if n in active}
+        if not any(t in active for o in inner_ops for t in o.targets):
+            return
+        before = set(self.has_bar)
+        init = [self.zero_init(n) for n in sorted(carried_in - before)]
+        entry = before | carried_in
+        self.has_bar = set(entry)
+        body = self.reverse_block(op.body + op.latch)
+        body.extend(self.zero_init(n) for n in sorted(entry - self.has_bar))
+        self.has_bar = entry
+        self.fresh.clear()
+        op.tape = self.namer.fresh("tape")
+        loop = gast.For(target=gast.Tuple(elts=[], ctx=gast.Store()),
+                        iter=gast.Subscript(value=load(op.tape),
+                                            slice=gast.Slice(lower=None, upper=None, step=constant(-1)),
+                                            ctx=gast.Load()),
+                        body=body or [gast.Pass()], orelse=[], type_comment=None)
+        self.loops.append((op, loop))
+        self.body.extend(init)
+        self.body.append(self.comments.marker(f"{self.line_comment(op.lineno)} (iterations in reverse)"))
+        self.body.append(loop)
 
     def line_comment(self, lineno):
         text = self.parsed.lines[lineno - 1].strip() if 0 < lineno <= len(self.parsed.lines) else ""

@@ -422,6 +422,11 @@ def call_vjp(maker, batched, g, ans, *args, **kwargs):
 # looked up in the rule registry under these functions. Generated code keeps
 # the original syntax; these exist so every primitive has one identity.
 
+def loop_length(*sequences):
+    """How many times ``for`` runs over ``sequences`` (zip stops at the shortest)."""
+    return min(len(sequence) for sequence in sequences)
+
+
 def check_aux_result(result):
     """With has_aux, the function must return ``(output, aux)``."""
     if not (isinstance(result, tuple) and len(result) == 2):

@@ -13,7 +13,7 @@ from . import activity as activity_pass
 from . import optimize, runtime
 from .compile import load_module, to_source
 from .naming import Namer, names_in
-from .normalize import normalize, load, store, constant
+from .normalize import normalize, load, store, constant, walk_ops
 from .parse import parse_function
 from .resolve import Resolver
 from .reverse import Comments, VJPBuilder
@@ -99,13 +99,21 @@ def vjp_transform(func, wrt_positions, has_aux):
     back_body = optimize.eliminate_dead_code(back_body, return_names)
 
     primal_names = set(normalized.params)
-    for op in normalized.ops:
+    for op in walk_ops(normalized.ops):
         primal_names.update(op.targets)
-    assigned = {n.id for s in back_body for n in gast.walk(s)
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    read = set().union(*(optimize.reads(s) for s in back_body)) if back_body else set()
-    read |= {r.id for r in returns if isinstance(r, gast.Name)}
-    residuals = sorted((read - assigned - {seed}) & primal_names, key=_order(normalized))
+    primal_names.update(op.tape for op, _ in builder.loops)
+
+    # What each loop saves per iteration: what its backward body reads that
+    # the iteration computed (read before written there).
+    for op, loop in builder.loops:
+        inner = set(op.targets) | {op.tape for op in walk_ops(op.body + op.latch) if op.tape}
+        inner.update(t for o in walk_ops(op.body + op.latch) for t in o.targets)
+        saved = sorted(optimize.free_reads(loop.body) & inner, key=_order(normalized))
+        loop.target.elts = [store(n) for n in saved] or [store("_")]
+        op.tape_values = saved
+
+    read = optimize.free_reads(back_body) | {r.id for r in returns if isinstance(r, gast.Name)}
+    residuals = sorted((read - {seed}) & primal_names, key=_order(normalized))
 
     name = node.name
     forward_name = namer.fresh(f"{name}_forward")
@@ -113,12 +121,7 @@ def vjp_transform(func, wrt_positions, has_aux):
     residual_tuple = gast.Tuple(elts=[load(r) for r in residuals], ctx=gast.Load())
 
     forward_body = [comments.marker(f"forward pass of {name} ({os.path.basename(parsed.filename)}:{node.lineno})")]
-    lineno = None
-    for op in normalized.ops:
-        if op.lineno != lineno:
-            lineno = op.lineno
-            forward_body.append(comments.marker(builder.line_comment(lineno)))
-        forward_body.append(_forward_statement(op))
+    forward_body.extend(_forward_block(normalized.ops, comments, builder))
     forward_body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, residual_tuple], ctx=gast.Load())))
     forward = gast.FunctionDef(name=forward_name, args=node.args, body=forward_body,
                                decorator_list=[], returns=None, type_comment=None, type_params=[])
@@ -127,6 +130,12 @@ def vjp_transform(func, wrt_positions, has_aux):
     if residuals:
         unpack = gast.Tuple(elts=[store(r) for r in residuals], ctx=gast.Store())
         backward_body.append(gast.Assign(targets=[unpack], value=load("residuals"), type_comment=None))
+    if builder.uses_batch and builder.batch_name in optimize.free_reads(back_body):
+        backward_body.append(gast.Assign(
+            targets=[store(builder.batch_name)],
+            value=gast.Call(func=gast.Attribute(value=load(rt_name), attr="batch_size", ctx=gast.Load()),
+                            args=[load(seed)], keywords=[]),
+            type_comment=None))
     backward_body.extend(back_body)
     result = returns[0] if len(returns) == 1 else gast.Tuple(elts=returns, ctx=gast.Load())
     backward_body.append(gast.Return(value=gast.Tuple(elts=returns, ctx=gast.Load())
@@ -142,7 +151,7 @@ def vjp_transform(func, wrt_positions, has_aux):
     source = to_source(module, comments.texts)
 
     # Every free name the forward pass reads is bound in its namespace.
-    for op in normalized.ops:
+    for op in walk_ops(normalized.ops):
         for read_name in op.reads() - primal_names - {rt_name}:
             resolver.lookup(read_name)
     for node_ in gast.walk(normalized.result):
@@ -157,7 +166,7 @@ def vjp_transform(func, wrt_positions, has_aux):
     namespace.update(resolver.refresh())
     namespace.update(builder.extra_globals)
     callees = {}
-    for op in normalized.ops:
+    for op in walk_ops(normalized.ops):
         func_node = op.value.func if isinstance(op.value, gast.Call) else None
         while isinstance(func_node, gast.Attribute):
             func_node = func_node.value
@@ -176,13 +185,60 @@ def vjp_transform(func, wrt_positions, has_aux):
 
 def _order(normalized):
     position = {p: i for i, p in enumerate(normalized.params)}
-    for op in normalized.ops:
+    for op in walk_ops(normalized.ops):
+        if op.tape:
+            position.setdefault(op.tape, len(position))
         for target in op.targets:
             position.setdefault(target, len(position))
     return lambda name: position[name]
 
 
+def _forward_block(ops, comments, builder):
+    """The forward pass: the user's computation, plus a tape per loop that
+    the backward pass reads."""
+    statements = []
+    lineno = None
+    for op in ops:
+        if op.lineno != lineno and not op.compound:
+            lineno = op.lineno
+            statements.append(comments.marker(builder.line_comment(lineno)))
+        if op.compound:
+            lineno = None
+            statements.extend(_forward_compound(op, comments, builder))
+        else:
+            statements.append(_forward_statement(op))
+    return statements
+
+
+def _forward_compound(op, comments, builder):
+    if op.kind == "if":
+        body = _forward_block(op.body, comments, builder) or [gast.Pass()]
+        orelse = _forward_block(op.orelse, comments, builder)
+        return [comments.marker(builder.line_comment(op.lineno)),
+                gast.If(test=op.value, body=body, orelse=orelse)]
+    body = _forward_block(op.body, comments, builder)
+    before = [comments.marker(builder.line_comment(op.lineno))]
+    if op.tape:
+        values = getattr(op, "tape_values", [])
+        record = gast.Tuple(elts=[load(v) for v in values], ctx=gast.Load())
+        before.append(gast.Assign(targets=[store(op.tape)], value=gast.List(elts=[], ctx=gast.Load()),
+                                  type_comment=None))
+        body.append(gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=load(op.tape), attr="append", ctx=gast.Load()),
+            args=[record], keywords=[])))
+    body.extend(_forward_block(op.latch, comments, builder))
+    body.extend(_forward_block(op.exit_check, comments, builder))
+    if op.kind == "for":
+        loop = gast.For(target=store(op.targets[0]), iter=op.value, body=body or [gast.Pass()],
+                        orelse=[], type_comment=None)
+    else:
+        loop = gast.While(test=op.value, body=body or [gast.Pass()], orelse=[])
+    return before + [loop]
+
+
 def _forward_statement(op):
+    if op.kind == "break":
+        return gast.Break()
     if op.statement is not None:
         return op.statement
     if op.kind == "expr":
