@@ -15,7 +15,7 @@ import gast
 
 from . import errors
 from . import rules
-from .normalize import NONDIFF, OPAQUE, UNPACK, walk_ops
+from .normalize import NONDIFF, OPAQUE, UNPACK, UserCall, walk_ops
 from . import runtime as rt
 
 STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, UNPACK}
@@ -78,6 +78,8 @@ def check_rule(op, activity, parsed):
             "Rewrite it with NumPy operations, or wrap the value in adjoint.stop_gradient(...).",
         )
     if op.prim in STRUCTURAL or op.prim in (rt.getitem, rt.identity, rt.attribute):
+        return
+    if isinstance(op.prim, UserCall):
         return
     if op.prim is None:
         raise errors.NoRuleError(

@@ -21,14 +21,32 @@ def _entries(func):
         return _unweakrefable.setdefault(func, {})
 
 
-def get_vjp(func, wrt_positions, has_aux):
+def get_vjp(func, wrt_positions, has_aux, for_caller=False):
+    """The compiled VJP of ``func``. ``for_caller``: the version another
+    transformed function calls, whose backward returns zeros (not None) for
+    arguments the output does not depend on."""
     entries = _entries(func)
-    key = ("vjp", wrt_positions, has_aux)
+    key = ("vjp", wrt_positions, has_aux, for_caller)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = vjp_transform(func, wrt_positions, has_aux)
+        compiled = vjp_transform(func, wrt_positions, has_aux, for_caller)
         entries[key] = compiled
     return compiled
+
+
+class LazyCallee:
+    """The forward or backward function of a recursive call's transform,
+    compiled on first use (the transform is still being built when the
+    recursive call is met)."""
+
+    def __init__(self, function, positions, which):
+        self.function = function
+        self.positions = positions
+        self.which = which
+
+    def __call__(self, *args, **kwargs):
+        compiled = get_vjp(self.function, self.positions, False, for_caller=True)
+        return getattr(compiled, self.which)(*args, **kwargs)
 
 
 def clear():

@@ -15,7 +15,9 @@ expressions kept whole (their derivative, if ever needed, is an error), or
 None for calls to callables unknown until run time. Syntax outside the
 supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
 """
+import functools
 import operator
+import types
 
 import gast
 import numpy as np
@@ -77,7 +79,7 @@ class Op:
 
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
-                 "latch", "exit_check", "carried", "tape", "tape_values")
+                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -99,6 +101,7 @@ class Op:
         self.carried = []
         self.tape = None
         self.tape_values = []
+        self.call_forward = None
 
     @property
     def compound(self):
@@ -208,8 +211,13 @@ class Normalizer:
         if key is not None:
             self.computed[key] = target
         self.defined.add(target)
-        self.ops.append(Op("assign", [target], value, prim, args, kwargs, self.lineno,
-                           self.no_grad, construct, keys))
+        op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
+        if isinstance(prim, UserCall):
+            # The callee's residuals, kept for its backward pass.
+            saved = self.namer.fresh(f"{prim.name}_saved")
+            self.defined.add(saved)
+            op.targets.append(saved)
+        self.ops.append(op)
         return load(target)
 
     # ------------------------------------------------------------ statements
@@ -744,7 +752,32 @@ class Normalizer:
             return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
         prim = None if callee is UNRESOLVED else callee
         name = _callable_name(callee) if callee is not UNRESOLVED else _dotted(func)
+        if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
+            call = self.user_call(callee, func)
+            if call is not None:
+                return value, call, call.leading + args, kwargs, name, None
         return value, prim, args, kwargs, name, None
+
+    def user_call(self, callee, func):
+        """A UserCall if ``callee`` is the user's own Python code."""
+        leading = []
+        bound = {}
+        while isinstance(callee, functools.partial):
+            if callee.keywords:
+                return None
+            for value in reversed(callee.args):
+                name = self.namer.fresh("partial_arg")
+                bound[name] = value
+                leading.insert(0, load(name))
+            callee = callee.func
+        if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType):
+            if not isinstance(func, gast.Attribute):
+                return None
+            leading.insert(0, self.atom(func.value))
+            callee = callee.__func__
+        if not isinstance(callee, types.FunctionType) or _is_library(callee):
+            return None
+        return UserCall(callee, leading, bound)
 
     def method_call(self, node):
         func = node.func
@@ -789,6 +822,24 @@ class Normalizer:
         if node.attr in NONDIFF_ATTRIBUTES:
             return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
+
+
+class UserCall:
+    """The primitive of a call to the user's own Python function: it is
+    differentiated by transforming that function in turn. ``leading`` are the
+    atoms passed before the call's own arguments (a bound method's object, a
+    functools.partial's arguments, bound in the namespace as ``bound``)."""
+
+    def __init__(self, function, leading, bound):
+        self.function = function
+        self.leading = leading
+        self.bound = bound
+        self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
+
+
+def _is_library(function):
+    module = getattr(function, "__module__", "") or ""
+    return module.split(".")[0] in ("numpy", "adjoint", "autograd", "jax")
 
 
 def _symbol(op):

@@ -14,6 +14,8 @@ returns two gast ``FunctionDef``s:
 Each rule is expanded from its template; contributions to one adjoint are
 summed, inactive inputs get none, and zero adjoints are never built.
 """
+import inspect
+
 import gast
 
 from . import errors
@@ -21,7 +23,7 @@ from . import rules
 from . import runtime as rt
 from .activity import STRUCTURAL
 from .gastutil import clone
-from .normalize import UNPACK, constant, load, store, walk_ops
+from .normalize import UNPACK, UserCall, constant, load, store, walk_ops
 from .shapes import same_shape_classes
 from .templates import template_for
 
@@ -223,6 +225,8 @@ class VJPBuilder:
                     key_node = key if isinstance(key, gast.AST) else constant(key)
                     self.contribute(element.id, self.rt_call("element_bar", result_bar, key_node, load(element.id)))
             return
+        if isinstance(op.prim, UserCall):
+            return self.user_call_adjoint(op, result_bar)
         rule = rules.lookup(op.prim)
         if isinstance(rule, rules.CustomVJP):
             return self.custom_adjoint(op, rule, result_bar)
@@ -288,6 +292,61 @@ class VJPBuilder:
                                 load(op.targets[0]), *op.args)
             call.keywords = [gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()]
             self.contribute(atom.id, call)
+
+    def user_call_adjoint(self, op, result_bar):
+        """A call of the user's function: its own transform's backward pass,
+        compiled for the arguments that carry derivatives here."""
+        call = op.prim
+        function = call.function
+        code = function.__code__
+        positional = list(code.co_varnames[: code.co_argcount])
+        try:
+            bound = inspect.signature(function).bind(*op.args, **op.kwargs)
+        except TypeError as exc:
+            raise errors.TransformError(self.location(op), op.construct, f"the call does not match "
+                                        f"the function's parameters ({exc}).", "Fix the call.") from None
+        positions, atoms = [], []
+        for name, atom in bound.arguments.items():
+            if isinstance(atom, gast.AST) and self.is_active(atom):
+                if name not in positional:
+                    raise errors.NoRuleError(
+                        self.location(op), op.construct,
+                        f"a differentiated value is passed to its keyword-only or variadic parameter {name!r}.",
+                        "Pass it to a positional parameter.")
+                positions.append(positional.index(name))
+                atoms.append(atom)
+        if not positions:
+            return
+        order = sorted(range(len(positions)), key=positions.__getitem__)
+        positions = tuple(positions[i] for i in order)
+        atoms = [atoms[i] for i in order]
+        forward, backward = self.callee_functions(call, positions)
+        op.call_forward = forward
+        self.extra_globals.update(call.bound)
+        parts = [self.namer.fresh(f"{a.id}_bar_from_{call.name}") for a in atoms]
+        self.body.append(gast.Assign(
+            targets=[gast.Tuple(elts=[store(p) for p in parts], ctx=gast.Store())],
+            value=gast.Call(func=load(backward), args=[load(op.targets[1]), result_bar], keywords=[]),
+            type_comment=None))
+        for atom, part in zip(atoms, parts, strict=True):
+            self.contribute(atom.id, load(part))
+
+    def callee_functions(self, call, positions):
+        """Names bound to the callee's forward and backward functions."""
+        from . import cache
+        from .transform import IN_PROGRESS
+
+        function = call.function
+        forward = self.namer.fresh(f"{call.name}_forward")
+        backward = self.namer.fresh(f"{call.name}_backward")
+        if function in IN_PROGRESS:  # recursion: compiled when first called
+            self.extra_globals[forward] = cache.LazyCallee(function, positions, "forward")
+            self.extra_globals[backward] = cache.LazyCallee(function, positions, "backward")
+        else:
+            compiled = cache.get_vjp(function, positions, False, for_caller=True)
+            self.extra_globals[forward] = compiled.forward
+            self.extra_globals[backward] = compiled.backward
+        return forward, backward
 
     def unpack_adjoint(self, op):
         bars = [load(self.bar_names[t]) if t in self.has_bar else constant(None) for t in op.targets]

@@ -13,7 +13,7 @@ from . import activity as activity_pass
 from . import optimize, runtime
 from .compile import load_module, to_source
 from .naming import Namer, names_in
-from .normalize import normalize, load, store, constant, walk_ops
+from .normalize import UserCall, normalize, load, store, constant, walk_ops
 from .parse import parse_function
 from .resolve import Resolver
 from .reverse import Comments, VJPBuilder
@@ -69,8 +69,20 @@ def module_name(resolver, taken, namer, preferred, module):
     return preferred
 
 
-def vjp_transform(func, wrt_positions, has_aux):
+#: functions whose transform is being built (a call to one of them is recursive).
+IN_PROGRESS = set()
+
+
+def vjp_transform(func, wrt_positions, has_aux, for_caller=False):
     TRANSFORM_COUNT["vjp"] += 1
+    IN_PROGRESS.add(func)
+    try:
+        return _vjp_transform(func, wrt_positions, has_aux, for_caller)
+    finally:
+        IN_PROGRESS.discard(func)
+
+
+def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     parsed = parse_function(func)
     node = parsed.node
     resolver = Resolver(func, node)
@@ -88,6 +100,9 @@ def vjp_transform(func, wrt_positions, has_aux):
     comments = Comments()
     builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments)
     seed, returns = builder.build()
+    if for_caller:  # a caller adds these adjoints up: zeros, not None
+        returns = [builder.zero_init(p).value if isinstance(r, gast.Constant) else r
+                   for p, r in zip(wrt, returns, strict=True)]
     back_body = builder.body
     return_names = {r.id for r in returns if isinstance(r, gast.Name)}
     back_body = optimize.forward_copies(back_body, protected=return_names | {seed})
@@ -112,7 +127,7 @@ def vjp_transform(func, wrt_positions, has_aux):
         loop.target.elts = [store(n) for n in saved] or [store("_")]
         op.tape_values = saved
 
-    read = optimize.free_reads(back_body) | {r.id for r in returns if isinstance(r, gast.Name)}
+    read = optimize.free_reads(back_body) | optimize.reads(gast.Tuple(elts=returns, ctx=gast.Load()))
     residuals = sorted((read - {seed}) & primal_names, key=_order(normalized))
 
     name = node.name
@@ -121,6 +136,13 @@ def vjp_transform(func, wrt_positions, has_aux):
     residual_tuple = gast.Tuple(elts=[load(r) for r in residuals], ctx=gast.Load())
 
     forward_body = [comments.marker(f"forward pass of {name} ({os.path.basename(parsed.filename)}:{node.lineno})")]
+    # A saved value that only some branches compute must still exist on the others.
+    saved_names = set(residuals).union(*(op.tape_values for op, _ in builder.loops))
+    branch_only = sorted(saved_names & _assigned_in_branches(normalized.ops), key=_order(normalized))
+    if branch_only:
+        forward_body.append(comments.marker("values that only some branches compute"))
+        forward_body.append(gast.Assign(targets=[store(n) for n in branch_only], value=constant(None),
+                                        type_comment=None))
     forward_body.extend(_forward_block(normalized.ops, comments, builder))
     forward_body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, residual_tuple], ctx=gast.Load())))
     forward = gast.FunctionDef(name=forward_name, args=node.args, body=forward_body,
@@ -130,7 +152,8 @@ def vjp_transform(func, wrt_positions, has_aux):
     if residuals:
         unpack = gast.Tuple(elts=[store(r) for r in residuals], ctx=gast.Store())
         backward_body.append(gast.Assign(targets=[unpack], value=load("residuals"), type_comment=None))
-    if builder.uses_batch and builder.batch_name in optimize.free_reads(back_body):
+    returned = gast.Tuple(elts=returns, ctx=gast.Load())
+    if builder.uses_batch and builder.batch_name in optimize.free_reads(back_body) | optimize.reads(returned):
         backward_body.append(gast.Assign(
             targets=[store(builder.batch_name)],
             value=gast.Call(func=gast.Attribute(value=load(rt_name), attr="batch_size", ctx=gast.Load()),
@@ -165,6 +188,9 @@ def vjp_transform(func, wrt_positions, has_aux):
     namespace = {"__builtins__": builtins, np_name: np, rt_name: runtime}
     namespace.update(resolver.refresh())
     namespace.update(builder.extra_globals)
+    for op in walk_ops(normalized.ops):
+        if isinstance(op.prim, UserCall):
+            namespace.update(op.prim.bound)
     callees = {}
     for op in walk_ops(normalized.ops):
         func_node = op.value.func if isinstance(op.value, gast.Call) else None
@@ -191,6 +217,14 @@ def _order(normalized):
         for target in op.targets:
             position.setdefault(target, len(position))
     return lambda name: position[name]
+
+
+def _assigned_in_branches(ops):
+    names = set()
+    for op in walk_ops(ops):
+        if op.kind == "if":
+            names.update(t for o in walk_ops(op.body + op.orelse) for t in o.targets)
+    return names
 
 
 def _forward_block(ops, comments, builder):
@@ -239,6 +273,14 @@ def _forward_compound(op, comments, builder):
 def _forward_statement(op):
     if op.kind == "break":
         return gast.Break()
+    if op.call_forward is not None:
+        # A call of the user's function whose result carries derivatives:
+        # its forward pass also returns what its backward pass needs.
+        call = op.value
+        value = gast.Call(func=load(op.call_forward), args=list(op.args),
+                          keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
+        targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+        return gast.Assign(targets=[targets], value=value, type_comment=None)
     if op.statement is not None:
         return op.statement
     if op.kind == "expr":
