@@ -52,14 +52,19 @@ def _walk_same_function(node, loops=True):
         stack.extend(gast.iter_child_nodes(child))
 
 
+_SCOPES = (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)
+
+
 def contains_return(node):
+    if isinstance(node, _SCOPES):
+        return False
     return isinstance(node, gast.Return) or any(isinstance(n, gast.Return) for n in _walk_same_function(node))
 
 
 def contains_jump(node):
     if isinstance(node, (gast.Break, gast.Continue)):
         return True
-    if isinstance(node, (gast.For, gast.While)):
+    if isinstance(node, (gast.For, gast.While) + _SCOPES):
         return False
     return any(isinstance(n, (gast.Break, gast.Continue)) for n in _walk_same_function(node, loops=False))
 

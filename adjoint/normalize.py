@@ -26,7 +26,7 @@ from . import errors, rules
 from .gastutil import clone, constant, load, store
 from .lower import lower_jumps, lower_returns
 from . import runtime as rt
-from .resolve import UNRESOLVED
+from .resolve import UNRESOLVED, local_names
 
 #: marks values that never carry a derivative (comparisons, ``x.shape``).
 NONDIFF = "nondifferentiable"
@@ -171,6 +171,9 @@ class Normalizer:
         self.defined = set()  # every name the normalized code assigns
         self.computed = {}  # (primitive, expression text) -> the name holding it
         self.lineno = parsed.node.lineno
+        self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
+        self.inline_stack = []  # nested functions being inlined (to catch recursion)
+        self.inlining = []  # where each inlined function's return value goes
         self.no_grad = False
         self.output = None
         self.result = None
@@ -301,6 +304,16 @@ class Normalizer:
                 self.while_statement(stmt)
         elif isinstance(stmt, gast.Break):
             self.ops.append(Op("break", [], None, NONDIFF, lineno=self.lineno, construct="break"))
+        elif isinstance(stmt, gast.FunctionDef) and not stmt.decorator_list:
+            # A nested function: its calls are inlined where they happen, so
+            # its closure over the enclosing function's values differentiates.
+            self.local_functions[self.bind(stmt.name)] = stmt
+        elif isinstance(stmt, (gast.Global, gast.Nonlocal)):
+            kind = type(stmt).__name__.lower()
+            raise self.unsupported(stmt, f"{kind} statement",
+                                   f"a differentiated function cannot write {kind} variables: the "
+                                   "derivative would miss the values they carry.",
+                                   "Pass the value in as an argument and return the new value.")
         else:
             construct = type(stmt).__name__
             raise self.unsupported(stmt, f"{construct} statement",
@@ -514,6 +527,9 @@ class Normalizer:
                                 "Build the new value instead (np.where, np.concatenate).")
 
     def assign(self, target, value):
+        if isinstance(target, gast.Name) and isinstance(value, gast.Lambda):
+            self.local_functions[self.bind(target.id)] = lambda_as_def(value)
+            return
         if isinstance(target, gast.Name):
             if is_atom(value) or isinstance(value, gast.Name):
                 atom = self.atom(value)
@@ -582,6 +598,9 @@ class Normalizer:
 
     def returns(self, stmt):
         value = stmt.value if stmt.value is not None else constant(None)
+        if self.inlining:
+            self.assign_to(self.inlining[-1], value)
+            return
         if self.has_aux and isinstance(value, gast.Tuple) and len(value.elts) == 2:
             output = self.atom(value.elts[0])
             aux = self.atom(value.elts[1])
@@ -738,6 +757,14 @@ class Normalizer:
                 raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
                                        "Pass the keyword arguments one by one.")
         func = node.func
+        local = None
+        if isinstance(func, gast.Lambda):
+            local = lambda_as_def(func)
+        elif isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
+            local = self.local_functions[self.read(func.id)]
+        if local is not None:
+            result = self.inline(local, node)
+            return result, rt.identity, [result], {}, "call of a nested function", None
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         callee = self.resolver.value_of(func)
@@ -757,6 +784,55 @@ class Normalizer:
             if call is not None:
                 return value, call, call.leading + args, kwargs, name, None
         return value, prim, args, kwargs, name, None
+
+    def inline(self, function, call):
+        """The body of a nested function or lambda, in place of its call."""
+        if function in self.inline_stack:
+            raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
+                                   "nested functions are inlined where they are called.",
+                                   "Define the function at module level; recursion works there.")
+        node = clone(function)
+        renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
+        for child in gast.walk(node):
+            if isinstance(child, gast.Name) and child.id in renames:
+                child.id = renames[child.id]
+        params = [a.id for a in node.args.posonlyargs + node.args.args]
+        args = [self.atom(a) for a in call.args]
+        keywords = {k.arg: k.value for k in call.keywords}
+        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults))
+        if len(args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
+            raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                   "only positional and keyword arguments matching its parameters "
+                                   "are supported.", "Pass one argument per parameter.")
+        outer_version = dict(self.version)
+        for position, param in enumerate(params):
+            if position < len(args):
+                value = args[position]
+            elif param in keywords:
+                value = keywords[param]
+            elif param in defaults:
+                value = defaults[param]
+            else:
+                raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                       f"parameter {param!r} gets no value.", "Pass it.")
+            self.assign_to(param, value)
+            self.version[param] = param
+        lower_returns(node, self.namer)
+        result = self.namer.temp()
+        self.defined.add(result)
+        self.inline_stack.append(function)
+        self.inlining.append(result)
+        try:
+            self.block(node.body)
+        finally:
+            self.inlining.pop()
+            self.inline_stack.pop()
+            # The callee's names are its own; the caller's are unchanged by the call.
+            self.version = {name: version for name, version in self.version.items()
+                            if name in outer_version or name not in renames.values()}
+            for name, version in outer_version.items():
+                self.version[name] = version
+        return load(result)
 
     def user_call(self, callee, func):
         """A UserCall if ``callee`` is the user's own Python code."""
@@ -822,6 +898,13 @@ class Normalizer:
         if node.attr in NONDIFF_ATTRIBUTES:
             return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
+
+
+def lambda_as_def(node):
+    body = gast.copy_location(gast.Return(value=node.body), node.body)
+    function = gast.FunctionDef(name="lambda", args=node.args, body=[body], decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+    return gast.copy_location(function, node)
 
 
 class UserCall:
