@@ -15,6 +15,7 @@ expressions kept whole (their derivative, if ever needed, is an error), or
 None for calls to callables unknown until run time. Syntax outside the
 supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
 """
+import builtins
 import functools
 import operator
 import types
@@ -61,6 +62,19 @@ ARRAY_METHODS = {
 #: methods whose positional arguments after the first form one tuple.
 VARARG_METHODS = {"reshape", "transpose"}
 NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+
+
+#: functions whose result is a new array or list nobody else holds.
+OWNED_RESULTS = {
+    np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.eye,
+    np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
+    list,
+}
+#: functions whose result may share memory with an argument.
+VIEW_RESULTS = {
+    np.reshape, np.ravel, np.transpose, rt.transpose_attribute, np.squeeze, np.expand_dims,
+    np.swapaxes, np.asarray, np.atleast_1d, np.atleast_2d,
+}
 
 
 class Op:
@@ -135,6 +149,13 @@ def assigned_names(stmts):
             continue
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.add(node.id)
+        # In-place updates give the updated name a new version too.
+        if (isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store)
+                and isinstance(node.value, gast.Name)):
+            names.add(node.value.id)
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr == "append" and isinstance(node.func.value, gast.Name)):
+            names.add(node.func.value.id)
         stack.extend(gast.iter_child_nodes(node))
     return names
 
@@ -172,6 +193,8 @@ class Normalizer:
         self.computed = {}  # (primitive, expression text) -> the name holding it
         self.lineno = parsed.node.lineno
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
+        self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
+        self.params = set()
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes
         self.no_grad = False
@@ -221,6 +244,7 @@ class Normalizer:
             self.defined.add(saved)
             op.targets.append(saved)
         self.ops.append(op)
+        self.track_ownership(op)
         return load(target)
 
     # ------------------------------------------------------------ statements
@@ -233,6 +257,7 @@ class Normalizer:
                                    "a transformed function needs named parameters.",
                                    "Name each parameter.")
         params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.params = set(params)
         for name in params:
             self.version[name] = name
             self.defined.add(name)
@@ -263,13 +288,24 @@ class Normalizer:
             if stmt.value is not None:
                 self.assign(stmt.target, stmt.value)
         elif isinstance(stmt, gast.AugAssign):
-            if not isinstance(stmt.target, gast.Name):
+            if isinstance(stmt.target, gast.Name):
+                current = load(stmt.target.id)
+                self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
+            elif isinstance(stmt.target, gast.Subscript):
+                read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
+                                      ctx=gast.Load())
+                self.setitem(stmt.target, gast.BinOp(left=read, op=stmt.op, right=stmt.value))
+            else:
                 raise self.in_place(stmt)
-            current = load(stmt.target.id)
-            self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
         elif isinstance(stmt, gast.Expr):
             if isinstance(stmt.value, gast.Constant):
                 return  # a docstring or a bare constant does nothing
+            call = stmt.value
+            if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                    and call.func.attr == "append" and isinstance(call.func.value, gast.Name)
+                    and call.func.value.id in self.version and len(call.args) == 1 and not call.keywords):
+                self.list_append(call)
+                return
             value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
             self.ops.append(Op("expr", [], value, prim, args, kwargs, self.lineno,
                                self.no_grad, construct, keys))
@@ -335,12 +371,16 @@ class Normalizer:
         finally:
             self.ops, self.computed = outer_ops, outer_computed
 
-    def copy_op(self, target, source):
+    def copy_op(self, target, source, construct="phi"):
+        """A copy the normalizer adds (phi, merge): it moves the value, so
+        ownership passes on."""
         atom = load(source) if isinstance(source, str) else source
         prim = rt.identity if self.is_local(atom) else NONDIFF
         self.defined.add(target)
-        return Op("assign", [target], atom, prim, [atom], lineno=self.lineno, no_grad=self.no_grad,
-                  construct="copy")
+        op = Op("assign", [target], atom, prim, [atom], lineno=self.lineno, no_grad=self.no_grad,
+                construct=construct)
+        self.track_ownership(op)
+        return op
 
     def if_statement(self, stmt):
         test = self.atom(stmt.test)
@@ -544,8 +584,82 @@ class Normalizer:
                 return
             atom = self.atom(value)
             self.unpack(target, atom)
+        elif isinstance(target, gast.Subscript):
+            self.setitem(target, value)
         else:
             raise self.in_place(target)
+
+    # ------------------------------------------------------------ in-place updates
+
+    def check_owned(self, name, version, node, what):
+        """An update in place is exact only on a value this function made and
+        shared with nothing: elsewhere NumPy would change the other holders too."""
+        if self.owners.get(version) == "owned":
+            return
+        if version in self.version.values() and version == name and name in self.params:
+            why = f"{name!r} is an argument of the function, so the caller's value would change too."
+        else:
+            why = (f"{name!r} may share memory with another value (an argument, a view, "
+                   "another name or a container), and NumPy would change that value too.")
+        raise self.unsupported(node, f"{what} of {name!r}", why,
+                               f"Work on a copy made in the function: {name} = {name}.copy() "
+                               "(for a list: list(...)).")
+
+    def setitem(self, target, value):
+        if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
+            raise self.in_place(target)
+        name = target.value.id
+        new_value = self.atom(value)
+        version = self.read(name)
+        self.check_owned(name, version, target, "in-place update")
+        index = self.index_value(self.index(target.slice))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="setitem", ctx=gast.Load()),
+                         args=[load(version), index, new_value], keywords=[])
+        new = self.bind(name)
+        self.emit(call, rt.setitem, [load(version), index, new_value], target=new, construct="in-place update")
+        self.owners[new] = "owned"
+
+    def list_append(self, call):
+        name = call.func.value.id
+        version = self.read(name)
+        self.check_owned(name, version, call, "append to list")
+        item = self.atom(call.args[0])
+        position = self.emit(gast.Call(func=load("len"), args=[load(version)], keywords=[]), NONDIFF,
+                             [load(version)], construct="len")
+        append = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="append", ctx=gast.Load()),
+                           args=[load(version), item], keywords=[])
+        new = self.bind(name)
+        self.emit(append, rt.append, [load(version), item, position], target=new, construct="list.append")
+        self.owners[new] = "owned"
+
+    def track_ownership(self, op):
+        """Which values are owned by this function alone (may be updated in place)."""
+        prim, target = op.prim, op.targets[0] if op.targets else None
+        if target is None:
+            return
+        if op.construct in ("phi", "merge"):
+            source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
+            if source is not None and self.owners.get(source) == "owned":
+                self.owners[target] = "owned"
+            return
+        if prim in OWNED_RESULTS or (prim in rules.ADJOINT_RULES and prim not in VIEW_RESULTS
+                                     and prim not in (rt.getitem, rt.identity, rt.attribute)):
+            self.owners[target] = "owned"
+        if prim is rt.getitem:
+            # A view kept under a user's name shares memory with its source;
+            # one used right away (``y[i] + 1``) does not outlive the statement.
+            source = op.args[0]
+            if isinstance(source, gast.Name) and target in self.version.values():
+                self.owners[source.id] = "shared"
+            return
+        for arg in op.args:
+            if isinstance(arg, gast.Name) and arg.id != target:
+                if prim in (rt.setitem, rt.append) and arg is op.args[0]:
+                    continue
+                if prim in rules.ADJOINT_RULES and prim not in VIEW_RESULTS and prim not in (
+                        rt.identity, rt.attribute, rt.setitem, rt.append):
+                    continue  # arithmetic reads a value without keeping it
+                self.owners[arg.id] = "shared"
 
     def parallel_assign(self, targets, values):
         """``a, b = e1, e2``: every value is computed before any name is bound
@@ -768,6 +882,9 @@ class Normalizer:
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         callee = self.resolver.value_of(func)
+        if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
+            # max(a, b) is max((a, b)): one rule covers both forms.
+            node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
         args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),

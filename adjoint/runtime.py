@@ -322,6 +322,54 @@ def scatter_add(x_bar, g, x, index):
     return x_bar
 
 
+def setitem(array, index, value):
+    """``array[index] = value`` as a new array: the forward pass keeps the
+    old value, which the backward pass may need, and only arrays the function
+    made itself are updated (the transformer checks), so no one else sees
+    the difference."""
+    updated = array.copy()
+    updated[index] = value
+    return updated
+
+
+def overwritten_adjoint(g, index):
+    """Adjoint of the array in ``array[index] = value``: what was overwritten
+    gets nothing."""
+    g = g.copy()
+    if type(index) is slice or type(index) is int:
+        g[:, index] = 0
+    else:
+        g[_batched_index(index)] = 0
+    return g
+
+
+def batched_getitem(g, index):
+    """``g[index]`` on every batch row: shape ``(B,) + x[index].shape``."""
+    if type(index) is slice or type(index) is int:
+        return g[:, index]
+    batched = _batched_index(index)
+    out = g[batched]
+    if _is_advanced(batched):
+        leading = _separated_advanced_ndim(batched)
+        if leading:
+            out = np.moveaxis(out, leading, 0)
+    return out
+
+
+def append(items, value):
+    """``items.append(value)``, returning the list (the transformer gives
+    each version of a list its own name)."""
+    items.append(value)
+    return items
+
+
+def list_head(g, length):
+    """Adjoint of a list before an append: the first ``length`` entries."""
+    if g is None:
+        return None
+    return list(g[:length])
+
+
 def item_bar(container, key, g):
     """A container adjoint shaped like ``container`` with ``g`` at ``key``."""
     if isinstance(container, dict):
@@ -386,6 +434,11 @@ def add_bar(a, b):
         return a
     if isinstance(a, dict):
         return {k: add_bar(a[k], b[k]) for k in a}
+    if isinstance(a, list) and len(a) != len(b):
+        # Adjoints of a list taken before and after appends: the shorter one
+        # has no contribution for the later items.
+        longest = max(len(a), len(b))
+        a, b = a + [None] * (longest - len(a)), list(b) + [None] * (longest - len(b))
     if isinstance(a, (tuple, list)):
         return rebuild_like(a, [add_bar(x, y) for x, y in zip(a, b, strict=True)])
     return a + b
@@ -401,6 +454,20 @@ def unpack_bar(value, bars):
         if bar is not None:
             value_bar[:, position] = bar
     return value_bar
+
+
+def sum_of_items_adjoint(g, items):
+    """Adjoint of Python's ``sum(items)``: every item gets ``g``, summed
+    down to its own shape."""
+    return rebuild_like(items, [unbroadcast(g, item) for item in items])
+
+
+def extremum_of_items_adjoint(g, items, z):
+    """Adjoint of Python's ``max(items)`` / ``min(items)``: the first item
+    equal to the result gets ``g``."""
+    winner = next(i for i, item in enumerate(items) if np.all(item == z))
+    return rebuild_like(items, [unbroadcast(g, item) if i == winner else zeros_bar(item, g.shape[0])
+                                for i, item in enumerate(items)])
 
 
 # ----------------------------------------------------------- user rules

@@ -223,7 +223,10 @@ def _assigned_in_branches(ops):
     names = set()
     for op in walk_ops(ops):
         if op.kind == "if":
-            names.update(t for o in walk_ops(op.body + op.orelse) for t in o.targets)
+            for inner in walk_ops(op.body + op.orelse):
+                names.update(inner.targets)
+                if inner.tape:
+                    names.add(inner.tape)
     return names
 
 

@@ -14,6 +14,8 @@ below: adjoint reads their source.
 """
 import types
 import zlib
+import builtins
+import math
 from collections import namedtuple
 from dataclasses import dataclass
 
@@ -388,6 +390,93 @@ SYNTAX_ROWS = [
     *each(rt.attribute, "namedtuple.field", field_of_namedtuple, [((3,), (3,))]),
 ]
 
+def set_row(x, y):
+    out = x * 1.0
+    out[1] = y[0] * 2.0
+    return out
+
+
+def add_to_column(x, y):
+    out = x + 0.0
+    out[:, 0] += y
+    return out
+
+
+def set_masked(x):
+    out = x * 3.0
+    out[out > 0.0] = 0.5
+    return out
+
+
+def set_fancy(x, y):
+    out = np.zeros((2, 3, 4))
+    out[INDEX_ROWS[:2], :, INDEX_ROWS[:2]] = y
+    return out + x
+
+
+def appended(x, y):
+    items = []
+    items.append(x)
+    items.append(np.sin(y))
+    items.append(x * y)
+    return np.stack(items)
+
+
+IN_PLACE_ROWS = [
+    *each(rt.setitem, "out[1]=v", set_row, [((3, 4), (4,))], autograd=False),
+    *each(rt.setitem, "out[:,0]+=v", add_to_column, [((3, 4), (3,))], autograd=False),
+    *each(rt.setitem, "out[mask]=c", set_masked, [((3, 4),)], autograd=False),
+    *each(rt.setitem, "out[rows,:,rows]=v", set_fancy, [((2, 3, 4), (2, 3))], autograd=False),
+    *each(rt.append, "list.append", appended, [((3,), (3,))]),
+]
+
+
+def python_sum(x, y):
+    return sum([x, y * 2.0, x * y])
+
+
+def python_max(x, y):
+    return max(x * 2.0, y) + min(x, y * 3.0, 0.5)
+
+
+def python_max_of_list(x):
+    return max([np.sum(x), np.sum(x ** 2)])
+
+
+def math_functions(x):
+    a = float(x)
+    return math.sin(a) * math.exp(a) + math.sqrt(a + 2.0) + math.log(a + 3.0) + math.tanh(a)
+
+
+def math_two_arguments(x, y):
+    return math.pow(float(x) + 2.0, float(y)) + math.atan2(float(x), float(y) + 2.0)
+
+
+def math_inverse(x):
+    a = float(x) * 0.5
+    return (math.asin(a) + math.acos(a) + math.atan(a) + math.sinh(a) + math.cosh(a)
+            + math.tan(a) + math.log2(a + 1.0) + math.log10(a + 1.0) + math.log1p(a + 1.0)
+            + math.expm1(a) + math.fabs(a) + math.cos(a))
+
+
+BUILTIN_ROWS = [
+    *each(builtins.sum, "sum([x,y])", python_sum, [((3,), (3,)), ((), ())]),
+    *each(builtins.max, "max(a,b)+min(a,b,c)", python_max, [((), ())], autograd=False),
+    *each(builtins.min, "min(a,b,c)", python_max, [((), ())], autograd=False),
+    *each(builtins.max, "max([s1,s2])", python_max_of_list, [((3,),)], autograd=False),
+    *each(float, "float(x)", math_functions, [((),)], autograd=False),
+    *each(math.sin, "math.sin", math_functions, [((),)], autograd=False),
+    *each(math.exp, "math.exp", math_functions, [((),)], autograd=False),
+    *each(math.sqrt, "math.sqrt", math_functions, [((),)], autograd=False),
+    *each(math.log, "math.log", math_functions, [((),)], autograd=False),
+    *each(math.tanh, "math.tanh", math_functions, [((),)], autograd=False),
+    *each(math.pow, "math.pow", math_two_arguments, [((), ())], autograd=False),
+    *each(math.atan2, "math.atan2", math_two_arguments, [((), ())], autograd=False),
+    *[row for fn in (math.asin, math.acos, math.atan, math.sinh, math.cosh, math.tan, math.log2,
+                     math.log10, math.log1p, math.expm1, math.fabs, math.cos)
+      for row in each(fn, f"math.{fn.__name__}", math_inverse, [((),)], autograd=False)],
+]
+
 # ----------------------------------------------------------------- array_like lists
 
 # NumPy takes a list or tuple of arrays wherever it takes an array. autograd
@@ -409,7 +498,7 @@ LIST_ROWS = [
     *each(np.concatenate, "np.concatenate([[x],[y]])", lambda x, y: np.concatenate([[x], [y]]), LIST_SHAPES[:1], autograd=False),
 ]
 
-ROWS = (OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
+ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 

@@ -94,4 +94,4 @@ def registered_adjoints():
 
 
 # Importing the families registers their rules.
-from . import operators, ufuncs, reductions, shape, linalg, structure  # noqa: E402,F401
+from . import operators, ufuncs, reductions, shape, linalg, structure, builtins  # noqa: E402,F401

@@ -13,3 +13,15 @@ def getitem_adjoint(z, value, index):
 @adjoint_rule(rt.attribute)
 def attribute_adjoint(z, value, name):
     bar[value] = rt.attribute_adjoint(bar[z], value, name)
+
+
+@adjoint_rule(rt.setitem)
+def setitem_adjoint(z, array, index, value):
+    bar[array] = rt.overwritten_adjoint(bar[z], index)
+    bar[value] = rt.unbroadcast(rt.batched_getitem(bar[z], index), value)
+
+
+@adjoint_rule(rt.append)
+def append_adjoint(z, items, value, position):
+    bar[items] = rt.list_head(bar[z], position)
+    bar[value] = rt.element_bar(bar[z], position, value)
