@@ -40,12 +40,14 @@ def analyze(normalized, wrt, parsed):
     # Loops carry values from one iteration to the next through their phi
     # names, so both sets are computed to a fixed point.
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
+    # A loop over an iterator binds its target names itself.
+    iterator_loops = [op for op in walk_ops(normalized.ops) if op.kind == "for" and isinstance(op.keys, gast.AST)]
     varied = set(wrt)
     changed = True
     while changed:
         changed = False
-        for op in ops:
-            if op.targets and carries_derivative(op) and op.reads() & varied:
+        for op in ops + iterator_loops:
+            if op.targets and (carries_derivative(op) or op.compound) and op.reads() & varied:
                 if not varied.issuperset(op.targets):
                     varied.update(op.targets)
                     changed = True
@@ -64,6 +66,12 @@ def analyze(normalized, wrt, parsed):
                     changed = True
     activity = Activity(varied, useful)
     for op in walk_ops(normalized.ops):
+        if op.kind == "for" and isinstance(op.keys, gast.AST) and op.reads() & varied:
+            if any(t in useful for t in op.targets):
+                raise errors.UnsupportedSyntaxError(
+                    parsed.location(op), "for loop over an iterator of differentiated values",
+                    "the items of this kind of iterable cannot carry derivatives.",
+                    "Loop over the sequence itself, or over range(len(...)) and index it.")
         if any(t in activity.active for t in op.targets) and not op.compound:
             check_rule(op, activity, parsed)
     return activity

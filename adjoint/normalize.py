@@ -350,6 +350,15 @@ class Normalizer:
                                    f"a differentiated function cannot write {kind} variables: the "
                                    "derivative would miss the values they carry.",
                                    "Pass the value in as an argument and return the new value.")
+        elif isinstance(stmt, gast.Try):
+            raise self.unsupported(stmt, "try statement",
+                                   "which statements ran would depend on exceptions, and the "
+                                   "derivative cannot follow them.",
+                                   "Test the condition with if, or move the try out of the function.")
+        elif isinstance(stmt, gast.Delete):
+            raise self.unsupported(stmt, "del statement",
+                                   "deleting names or items is not supported in a differentiated function.",
+                                   "Remove it; names go away when the function returns.")
         else:
             construct = type(stmt).__name__
             raise self.unsupported(stmt, f"{construct} statement",
@@ -460,16 +469,31 @@ class Normalizer:
         iterable = stmt.iter
         callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED
         prefix = None
+        plain_target = None
         if callee is range and isinstance(stmt.target, gast.Name) and not iterable.keywords:
             loop_iter = gast.Call(func=clone(iterable.func), args=[self.atom(a) for a in iterable.args],
                                   keywords=[])
-        else:
+        elif callee in (zip, enumerate) or isinstance(iterable, (gast.Name, gast.Attribute, gast.Subscript,
+                                                                   gast.List, gast.Tuple)):
             loop_iter, prefix = self.indexed_iteration(stmt, callee)
+        else:
+            # Any other iterable (reversed(...), d.items(), an iterator) is run
+            # as written; its items carry no derivative (checked by activity).
+            loop_iter = self.atom(iterable)
+            plain_target = stmt.target
         carried = self.loop_carried(stmt)
         body_exit = []
 
         def build_body():
-            if prefix is None:
+            if plain_target is not None:
+                names = [n for n in gast.walk(plain_target) if isinstance(n, gast.Name)]
+                target_node = clone(plain_target)
+                for name_node in gast.walk(target_node):
+                    if isinstance(name_node, gast.Name):
+                        name_node.id = self.bind(name_node.id)
+                loop_target.append(target_node)
+                del names
+            elif prefix is None:
                 target = self.bind(stmt.target.id)
                 loop_target.append(target)
             else:
@@ -482,7 +506,13 @@ class Normalizer:
         body = self.region(build_body)
         latch = self.region(lambda: self.latch(carried))
         self.lineno = lineno
-        op = Op("for", [loop_target[0]], loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
+        target = loop_target[0]
+        if isinstance(target, gast.AST):  # a loop over an iterator: its own target names
+            target_names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+            op = Op("for", target_names, loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
+            op.keys = target
+        else:
+            op = Op("for", [target], loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
         op.body, op.latch, op.exit_check = body, latch, body_exit[0]
         op.carried = list(carried.values())
         self.ops.append(op)
@@ -500,16 +530,33 @@ class Normalizer:
         so values taken from a differentiated sequence get derivatives."""
         iterable = stmt.iter
         start = None
+        zipped = False
         if callee is zip and not iterable.keywords:
             sequences = [self.atom(a) for a in iterable.args]
         elif callee is enumerate:
-            sequences = [self.atom(iterable.args[0])]
+            inner = iterable.args[0]
+            if (isinstance(inner, gast.Call) and not inner.keywords
+                    and self.resolver.value_of(inner.func) is zip):
+                sequences = [self.atom(a) for a in inner.args]
+                zipped = True
+            else:
+                sequences = [self.atom(inner)]
             start = self.atom(iterable.args[1]) if len(iterable.args) > 1 else None
             for keyword in iterable.keywords:
                 if keyword.arg == "start":
                     start = self.atom(keyword.value)
         else:
             sequences = [self.atom(iterable)]
+        # The loop reads the sequences as they were when it started, even if
+        # the body re-binds their names.
+        snapshots = []
+        for sequence in sequences:
+            if isinstance(sequence, gast.Name) and sequence.id in self.version:
+                snapshot = self.namer.fresh(f"{sequence.id}_items")
+                self.ops.append(self.copy_op(snapshot, sequence, construct="copy"))
+                sequence = load(snapshot)
+            snapshots.append(sequence)
+        sequences = snapshots
         length = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="loop_length",
                                                            ctx=gast.Load()),
                                      args=list(sequences), keywords=[]), NONDIFF, sequences,
@@ -529,7 +576,8 @@ class Normalizer:
             elif callee is enumerate:
                 counter = load(index) if start is None else gast.BinOp(left=load(index), op=gast.Add(),
                                                                         right=start)
-                value_node = gast.Tuple(elts=[counter, values[0]], ctx=gast.Load())
+                item = gast.Tuple(elts=values, ctx=gast.Load()) if zipped else values[0]
+                value_node = gast.Tuple(elts=[counter, item], ctx=gast.Load())
             else:
                 value_node = values[0]
             self.assign(stmt.target, value_node)
@@ -783,9 +831,15 @@ class Normalizer:
 
     def expression(self, node, target=None, user_name=None):
         if isinstance(node, gast.IfExp):
-            if user_name is not None:
-                target = self.bind(user_name)
-            return self.conditional_expression(node, target or self.namer.temp())
+            if user_name is None:
+                return self.conditional_expression(node, target or self.namer.temp())
+            # Both arms read the name's current version; the new one is bound after.
+            new = self.namer.fresh(user_name) if user_name in self.version else user_name
+            self.namer.taken.add(new)
+            result = self.conditional_expression(node, new)
+            self.version[user_name] = new
+            self.defined.add(new)
+            return result
         value, prim, args, kwargs, construct, keys = self.operation(node)
         if user_name is not None:
             target = self.bind(user_name)

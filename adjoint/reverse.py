@@ -223,7 +223,9 @@ class VJPBuilder:
             for key, element in zip(op.keys, op.args, strict=True):
                 if self.is_active(element):
                     key_node = key if isinstance(key, gast.AST) else constant(key)
-                    self.contribute(element.id, self.rt_call("element_bar", result_bar, key_node, load(element.id)))
+                    self.uses_batch = True
+                    self.contribute(element.id, self.rt_call("element_bar", result_bar, key_node,
+                                                             load(element.id), load(self.batch_name)))
             return
         if isinstance(op.prim, UserCall):
             return self.user_call_adjoint(op, result_bar)

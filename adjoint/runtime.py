@@ -411,16 +411,20 @@ def zeros_bar(like, batch):
     return np.zeros((batch,) + np.shape(like), dtype=np.result_type(like, np.float64) if np.ndim(like) == 0 and not isinstance(like, np.ndarray) else np.asarray(like).dtype)
 
 
-def element_bar(container_bar, key, like):
-    """The adjoint of one element of a container; zeros if it got none.
+def element_bar(container_bar, key, like, batch=None):
+    """The adjoint of one element of a container; zeros if it got none
+    (``batch`` rows of them when the container's adjoint holds no array).
 
     A list that NumPy read as an array (``np.dot([x, y], w)``) gets an array
     adjoint; its element ``key`` is then a slice after the batch axis."""
     if isinstance(container_bar, np.ndarray):
         return container_bar[:, key]
-    bar = container_bar[key]
+    bar = None
+    if container_bar is not None and (isinstance(container_bar, dict) or key < len(container_bar)):
+        bar = container_bar[key]
     if bar is None:
-        return zeros_bar(like, batch_size(container_bar))
+        rows = batch_size(container_bar)
+        return zeros_bar(like, batch if rows is None else rows)
     return bar
 
 

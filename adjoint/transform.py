@@ -12,6 +12,7 @@ import numpy as np
 from . import activity as activity_pass
 from . import optimize, runtime
 from .compile import load_module, to_source
+from .gastutil import clone
 from .naming import Namer, names_in
 from .normalize import UserCall, normalize, load, store, constant, walk_ops
 from .parse import parse_function
@@ -266,7 +267,8 @@ def _forward_compound(op, comments, builder):
     body.extend(_forward_block(op.latch, comments, builder))
     body.extend(_forward_block(op.exit_check, comments, builder))
     if op.kind == "for":
-        loop = gast.For(target=store(op.targets[0]), iter=op.value, body=body or [gast.Pass()],
+        target = clone(op.keys) if isinstance(op.keys, gast.AST) else store(op.targets[0])
+        loop = gast.For(target=target, iter=op.value, body=body or [gast.Pass()],
                         orelse=[], type_comment=None)
     else:
         loop = gast.While(test=op.value, body=body or [gast.Pass()], orelse=[])

@@ -25,3 +25,14 @@ def params_tree(params, x):
     W, b = params["W"], params["b"]
     y = np.exp(W @ x + b)
     return {"y": y, "norm": np.sqrt(np.sum(y ** 2))}
+
+
+def damped_iteration(x, steps):
+    total = 0.0
+    for _ in range(steps):
+        if np.sum(x) > 1.0:
+            x = x * 0.5
+        else:
+            x = np.sin(x) + x
+        total = total + np.sum(x ** 2)
+    return total

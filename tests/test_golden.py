@@ -15,6 +15,7 @@ CASES = {
     "softmax_cross_entropy": (programs.softmax_cross_entropy, 0),
     "reassigned": (programs.reassigned, 0),
     "params_tree": (programs.params_tree, 0),
+    "damped_iteration": (programs.damped_iteration, 0),
 }
 
 

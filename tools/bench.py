@@ -134,6 +134,7 @@ def method_calls(workload, args):
     calls = {
         "hand": lambda: workload.derivative(*args),
         "adjoint": lambda: derivative(*args),
+        "function": lambda: workload.function(*args),  # one plain run, for scale
     }
     if autograd is None:
         calls["autograd"] = NOT_INSTALLED
@@ -357,13 +358,15 @@ def report(results, fresh_rows):
     )
     print()
     print_table(
-        ["workload", "adjoint/autograd", "adjoint/jax", "adjoint/jax.jit", "adjoint 1st call", "jax.jit 1st call"],
+        ["workload", "adjoint/autograd", "adjoint/jax", "adjoint/jax.jit", "adjoint/f", "adjoint 1st call",
+         "jax.jit 1st call"],
         [
             [
                 name,
                 format_ratio(times["adjoint"], times["autograd"]),
                 format_ratio(times["adjoint"], times["jax"]),
                 format_ratio(times["adjoint"], times["jax.jit"]),
+                format_ratio(times["adjoint"], times["function"]),
                 format_time(first["adjoint"]),
                 format_time(first["jax.jit"]),
             ]

@@ -43,8 +43,13 @@ class Workload:
 
 
 def with_numpy(function, numpy_module):
-    """``function``'s code with its global ``np`` bound to ``numpy_module``."""
+    """``function``'s code with its global ``np`` bound to ``numpy_module``,
+    and so are the functions of this module that it calls."""
     namespace = dict(function.__globals__, np=numpy_module)
+    for name, value in function.__globals__.items():
+        if isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
+            namespace[name] = types.FunctionType(value.__code__, namespace, value.__name__,
+                                                 value.__defaults__, value.__closure__)
     return types.FunctionType(
         function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
     )
@@ -186,6 +191,56 @@ def pairwise_energy_args(rng, points=50):
     return rng.standard_normal((points, 3)), np.eye(points), np.triu(np.ones((points, points)), 1)
 
 
+# ------------------------------------------------------------------ Lorenz system
+
+SIGMA, RHO, BETA = 10.0, 28.0, 8.0 / 3.0
+
+
+def lorenz_rate(state):
+    x, y, z = state[0], state[1], state[2]
+    return np.array([SIGMA * (y - x), x * (RHO - z) - y, x * y - BETA * z])
+
+
+def lorenz(state, steps=200, dt=0.01):
+    """200 steps of fourth-order Runge-Kutta, in a Python loop."""
+    for _ in range(steps):
+        k1 = lorenz_rate(state)
+        k2 = lorenz_rate(state + 0.5 * dt * k1)
+        k3 = lorenz_rate(state + 0.5 * dt * k2)
+        k4 = lorenz_rate(state + dt * k3)
+        state = state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return state
+
+
+def _lorenz_rate_jacobian(state):
+    x, y, z = state
+    return np.array([[-SIGMA, SIGMA, 0.0], [RHO - z, -1.0, -x], [y, x, -BETA]])
+
+
+def lorenz_jacobian(state, steps=200, dt=0.01):
+    """Tangent propagation by hand: the 3x3 Jacobian rides along each stage."""
+    tangent = np.eye(3)
+    for _ in range(steps):
+        k1 = lorenz_rate(state)
+        d1 = _lorenz_rate_jacobian(state) @ tangent
+        s2 = state + 0.5 * dt * k1
+        k2 = lorenz_rate(s2)
+        d2 = _lorenz_rate_jacobian(s2) @ (tangent + 0.5 * dt * d1)
+        s3 = state + 0.5 * dt * k2
+        k3 = lorenz_rate(s3)
+        d3 = _lorenz_rate_jacobian(s3) @ (tangent + 0.5 * dt * d2)
+        s4 = state + dt * k3
+        k4 = lorenz_rate(s4)
+        d4 = _lorenz_rate_jacobian(s4) @ (tangent + dt * d3)
+        state = state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+        tangent = tangent + dt / 6.0 * (d1 + 2.0 * d2 + 2.0 * d3 + d4)
+    return tangent
+
+
+def lorenz_args(rng):
+    return (np.array([1.0, 1.0, 1.0]) + 0.1 * rng.standard_normal(3),)
+
+
 WORKLOADS = (
     Workload("elementwise n=10", elementwise, elementwise_jacobian, elementwise_args(10), 0, False),
     Workload("elementwise n=100", elementwise, elementwise_jacobian, elementwise_args(100), 0, False),
@@ -196,4 +251,5 @@ WORKLOADS = (
     Workload("softmax xent d/dW", softmax_cross_entropy, softmax_cross_entropy_gradient,
              softmax_cross_entropy_args, 0, True),
     Workload("pairwise 1/r n=50", pairwise_energy, pairwise_energy_gradient, pairwise_energy_args, 0, True),
+    Workload("lorenz rk4 x200", lorenz, lorenz_jacobian, lorenz_args, 0, False),
 )
