@@ -117,8 +117,23 @@ class VJPBuilder:
                 self.array_names.update(op.targets)
             if op.prim in (rt.getitem, rt.identity, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)
-        # A parameter only ever passed to NumPy functions is an array.
+        # A parameter only ever passed to NumPy functions is an array, and so
+        # is a copy (phi, merge) whose every source is an array.
         self.array_names.update(p for p in normalized.params if p not in maybe_containers)
+        sources = {}
+        for op in walk_ops(normalized.ops):
+            if op.kind == "assign" and op.prim is rt.identity:
+                sources.setdefault(op.targets[0], []).append(op.args[0])
+            elif op.targets and op.kind != "for":
+                sources.setdefault(op.targets[0], []).append(None)
+        changed = True
+        while changed:
+            changed = False
+            for name, froms in sources.items():
+                if name not in self.array_names and name not in maybe_containers and all(
+                        isinstance(f, gast.Name) and f.id in self.array_names for f in froms):
+                    self.array_names.add(name)
+                    changed = True
         output = normalized.output
         seed = self.bar_of(output.id) if isinstance(output, gast.Name) else self.namer.fresh("output_bar")
         if isinstance(output, gast.Name):

@@ -19,7 +19,7 @@ import numpy as np
 
 def unbroadcast(g, x):
     """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch)."""
-    shape = np.shape(x)
+    shape = x.shape if isinstance(x, (np.ndarray, np.generic)) else np.shape(x)
     if g.shape[1:] == shape:
         return g
     extra = g.ndim - 1 - len(shape)
@@ -207,7 +207,8 @@ def reshape_adjoint(g, x):
 def array_adjoint(g, a):
     """Adjoint of ``np.array(a)``: ``a`` an array, or a list of arrays."""
     if isinstance(a, (list, tuple)):
-        return rebuild_like(a, [array_adjoint(g[:, i], item) for i, item in enumerate(a)])
+        return rebuild_like(a, [g[:, i] if isinstance(item, (float, np.generic)) else array_adjoint(g[:, i], item)
+                                for i, item in enumerate(a)])
     return np.reshape(g, g.shape[:1] + np.shape(a))
 
 
