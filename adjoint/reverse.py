@@ -46,7 +46,9 @@ class Comments:
 
 
 class VJPBuilder:
-    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments):
+    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver):
+        self.resolver = resolver
+        self.defined_names = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.parsed = parsed
         self.normalized = normalized
         self.activity = activity
@@ -65,9 +67,21 @@ class VJPBuilder:
         self.loops = []
         self.uses_batch = False
         self.batch_name = namer.fresh("batch")
-        self.shapes = same_shape_classes(normalized.ops)
+        self.number_globals = {}
+        self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
 
     # ------------------------------------------------------------ helpers
+
+    def is_number_global(self, name):
+        """A free name bound to a Python number now (recorded: the compiled
+        code is rebuilt if it stops being one)."""
+        if name in self.defined_names:
+            return False
+        value = self.resolver.lookup(name)
+        if type(value) in (int, float):
+            self.number_globals[name] = type(value)
+            return True
+        return False
 
     def bar_of(self, name):
         if name not in self.bar_names:

@@ -26,6 +26,7 @@ BINARY_ELEMENTWISE = {
 
 
 def _is_number(node):
+    """A literal number, or ``-literal``."""
     return (isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
             and not isinstance(node.value, bool))
 
@@ -47,21 +48,22 @@ class ShapeClasses:
         return a == b or self.find(a) == self.find(b)
 
 
-def same_shape_classes(ops):
+def same_shape_classes(ops, is_number=lambda name: False):
+    """``is_number(name)``: the name is a global bound to a Python number
+    (a constant for shapes; the compiled code checks it stays one)."""
     classes = ShapeClasses()
     for op in ops:
         if op.kind != "assign" or not op.args:
             continue
         target = op.targets[0]
-        names = [a for a in op.args if isinstance(a, gast.Name)]
+        names = [a for a in op.args if isinstance(a, gast.Name) and not is_number(a.id)]
+        numbers = [a for a in op.args if _is_number(a) or (isinstance(a, gast.Name) and is_number(a.id))]
         if op.prim in UNARY_ELEMENTWISE and len(op.args) == 1 and names and not op.kwargs:
             classes.union(target, names[0].id)
         elif op.prim in BINARY_ELEMENTWISE and len(op.args) == 2 and not op.kwargs:
-            left, right = op.args
-            if isinstance(left, gast.Name) and _is_number(right):
-                classes.union(target, left.id)
-            elif isinstance(right, gast.Name) and _is_number(left):
-                classes.union(target, right.id)
+            if len(names) == 1 and len(numbers) == 1:
+                classes.union(target, names[0].id)
             elif len(names) == 2 and classes.same(names[0].id, names[1].id):
                 classes.union(target, names[0].id)
     return classes
+

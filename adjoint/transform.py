@@ -59,6 +59,8 @@ class CompiledVJP:
             if value is not namespace[name]:
                 if name in self.callees:
                     return False
+                if name in self.number_globals and type(value) is not self.number_globals[name]:
+                    return False  # the generated code assumed a number's shape
                 namespace[name] = value
         return True
 
@@ -99,7 +101,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     activity = activity_pass.analyze(normalized, wrt, parsed)
 
     comments = Comments()
-    builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments)
+    builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver)
     seed, returns = builder.build()
     if for_caller:  # a caller adds these adjoints up: zeros, not None
         returns = [builder.zero_init(p).value if isinstance(r, gast.Constant) else r
@@ -125,7 +127,10 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
         inner = set(op.targets) | {op.tape for op in walk_ops(op.body + op.latch) if op.tape}
         inner.update(t for o in walk_ops(op.body + op.latch) for t in o.targets)
         saved = sorted(optimize.free_reads(loop.body) & inner, key=_order(normalized))
-        loop.target.elts = [store(n) for n in saved] or [store("_")]
+        if saved:
+            loop.target.elts = [store(n) for n in saved]
+        else:  # the iteration needs no value, only to happen
+            loop.target = store(namer.fresh("_"))
         op.tape_values = saved
 
     read = optimize.free_reads(back_body) | optimize.reads(gast.Tuple(elts=returns, ctx=gast.Load()))
@@ -206,8 +211,10 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     if code_func is not None:
         forward_fn.__defaults__ = func.__defaults__
         forward_fn.__kwdefaults__ = func.__kwdefaults__
-    return CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
-                       normalized.params, wrt, namespace, resolver, callees, rt_name)
+    compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
+                           normalized.params, wrt, namespace, resolver, callees, rt_name)
+    compiled.number_globals = builder.number_globals
+    return compiled
 
 
 def _order(normalized):
