@@ -29,7 +29,10 @@ def to_source(module, comments):
     for line in text.splitlines():
         match = _MARKER.match(line)
         if match:
-            lines.append(f"{match.group(1)}# {comments[int(match.group(2))]}")
+            comment = f"{match.group(1)}# {comments[int(match.group(2))]}"
+            if lines and lines[-1] == comment:
+                continue  # the same line's comment twice in a row says nothing new
+            lines.append(comment)
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"

@@ -300,6 +300,8 @@ class _Scalings:
 
     def materialize(self, name):
         form = self.pending.pop(name)
+        if form == {name: None}:
+            return  # ``x_bar = x_bar``: the value is already there
         self.before_write(name)
         self.out.append(gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
                                                        type_comment=None)],

@@ -228,11 +228,14 @@ def _order(normalized):
 
 
 def _assigned_in_branches(ops):
+    """Names that some path through a branch leaves unassigned."""
     names = set()
     for op in walk_ops(ops):
         if op.kind == "if":
+            everywhere = ({t for o in op.body if not o.compound for t in o.targets}
+                          & {t for o in op.orelse if not o.compound for t in o.targets})
             for inner in walk_ops(op.body + op.orelse):
-                names.update(inner.targets)
+                names.update(set(inner.targets) - everywhere)
                 if inner.tape:
                     names.add(inner.tape)
     return names
