@@ -143,8 +143,9 @@ def export_module(compiled):
     for name, value in sorted(compiled.namespace.items()):
         if name not in compiled.resolver.free and name not in skip and name not in ("np",):
             raise ExportError(
-                f"the derivative code calls {name!r}, a rule registered with "
-                "adjoint.defvjp, which cannot be written into a standalone module."
+                f"the derivative code calls {name!r} (the transform of another function, or a "
+                "rule registered with adjoint.defvjp), which is not written into standalone "
+                "modules yet. Export the functions it calls, or inline them."
             )
     lines.extend(["", "", compiled.source.rstrip(), "", ""])
     params = ", ".join(compiled.params)

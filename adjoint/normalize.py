@@ -194,6 +194,7 @@ class Normalizer:
         self.lineno = parsed.node.lineno
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
         self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
+        self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.params = set()
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes
@@ -245,6 +246,8 @@ class Normalizer:
             op.targets.append(saved)
         self.ops.append(op)
         self.track_ownership(op)
+        if prim in (rt.make_tuple, rt.make_list) and not kwargs:
+            self.literal_items[target] = list(args)
         return load(target)
 
     # ------------------------------------------------------------ statements
@@ -915,11 +918,25 @@ class Normalizer:
                 child.id = self.read(child.id)
         return node
 
+    def starred_items(self, starred):
+        """The items of ``*seq`` in a call, when the function built ``seq``
+        from a literal (so their number is known)."""
+        value = starred.value
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return list(value.elts)
+        if isinstance(value, gast.Name) and self.read(value.id) in self.literal_items:
+            return list(self.literal_items[self.read(value.id)])
+        raise self.unsupported(starred, "*args in a call",
+                               "the number of arguments must be known when the function is "
+                               "transformed, and this sequence was not built here from a literal.",
+                               "Pass the arguments one by one, or build the tuple in the function.")
+
     def call(self, node):
-        for arg in node.args:
-            if isinstance(arg, gast.Starred):
-                raise self.unsupported(arg, "*args in a call", "not supported yet.",
-                                       "Pass the arguments one by one.")
+        if any(isinstance(arg, gast.Starred) for arg in node.args):
+            args = []
+            for arg in node.args:
+                args.extend(self.starred_items(arg) if isinstance(arg, gast.Starred) else [arg])
+            node = gast.Call(func=node.func, args=args, keywords=node.keywords)
         for keyword in node.keywords:
             if keyword.arg is None:
                 raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
@@ -953,7 +970,7 @@ class Normalizer:
         if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
             call = self.user_call(callee, func)
             if call is not None:
-                return value, call, call.leading + args, kwargs, name, None
+                return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
         return value, prim, args, kwargs, name, None
 
     def inline(self, function, call):
@@ -1009,13 +1026,17 @@ class Normalizer:
         """A UserCall if ``callee`` is the user's own Python code."""
         leading = []
         bound = {}
+        keywords = {}
         while isinstance(callee, functools.partial):
-            if callee.keywords:
-                return None
             for value in reversed(callee.args):
                 name = self.namer.fresh("partial_arg")
                 bound[name] = value
                 leading.insert(0, load(name))
+            for key, value in callee.keywords.items():
+                if key not in keywords:
+                    name = self.namer.fresh(f"partial_{key}")
+                    bound[name] = value
+                    keywords[key] = load(name)
             callee = callee.func
         if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType):
             if not isinstance(func, gast.Attribute):
@@ -1024,7 +1045,7 @@ class Normalizer:
             callee = callee.__func__
         if not isinstance(callee, types.FunctionType) or _is_library(callee):
             return None
-        return UserCall(callee, leading, bound)
+        return UserCall(callee, leading, bound, keywords)
 
     def method_call(self, node):
         func = node.func
@@ -1084,10 +1105,11 @@ class UserCall:
     atoms passed before the call's own arguments (a bound method's object, a
     functools.partial's arguments, bound in the namespace as ``bound``)."""
 
-    def __init__(self, function, leading, bound):
+    def __init__(self, function, leading, bound, keywords=None):
         self.function = function
         self.leading = leading
         self.bound = bound
+        self.keywords = keywords or {}
         self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
 
 

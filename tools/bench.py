@@ -4,19 +4,29 @@ For every workload of ``tools/workloads.py`` this measures, in one run, the
 median time of one Jacobian (or gradient) computed by: the derivative written
 by hand in NumPy (the reference), adjoint (transform cached by a warm-up
 call), ``autograd.jacobian`` / ``autograd.grad``, ``jax.jacrev`` /
-``jax.grad`` eager, and the same under ``jax.jit`` after its compilation.
+``jax.grad`` eager, and the same under ``jax.jit`` after its compilation;
+also one plain run of the function, for scale (the "adjoint/f" column).
 Every method's result is first checked against the reference; a mismatch is
 reported and the run exits with status 1. Then it measures first calls
 (transform or trace, compile and run): adjoint after ``adjoint.cache.clear()``
 and jax.jit after ``jax.clear_caches()`` per workload, and both on fresh
 10-line functions imported from new module files.
 
+jax.jit is measured in a child process per workload (first call, result,
+later calls), killed when its first call (compile and run) takes longer than
+``--jit-timeout`` seconds: unrolling a Python loop of a few hundred steps can
+make XLA compile for many minutes. The table then says "compile > N s".
+
 Everything runs in float64 on one thread. Repeats are adaptive: each median
 comes from about ``--budget`` seconds of calls (batches of several calls when
 one call is short), the methods of a workload taking turns batch by batch,
-with the garbage collector off while timing, as timeit does.
+with the garbage collector off while timing, as timeit does. A method takes
+at least 5 samples unless they would take more than SLOW_SECONDS; a slower
+method takes as many single calls as fit in SLOW_SECONDS, at least one (the
+call that sized its batches). A first call longer than SLOW_FIRST_CALL is
+measured once instead of 3 times.
 
-    python tools/bench.py [--quick] [--filter NAME] [--budget SECONDS]
+    python tools/bench.py [--quick] [--filter NAME] [--budget SECONDS] [--jit-timeout SECONDS]
 """
 import os
 
@@ -30,8 +40,10 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import importlib.metadata  # noqa: E402
 import importlib.util  # noqa: E402
+import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import textwrap  # noqa: E402
@@ -63,6 +75,24 @@ except ImportError:
 NOT_INSTALLED = "not installed"
 METHODS = ("hand", "adjoint", "autograd", "jax", "jax.jit")
 
+SLOW_SECONDS = 2.0
+"""A method whose minimum number of samples would take longer than this (or
+than the budget, if larger) takes fewer: as many single calls as fit, at least
+one. jax.jacrev eager takes ~10 s per call on the Lorenz workload."""
+
+SLOW_FIRST_CALL = 1.0
+"""A first call longer than this many seconds is measured once, not 3 times."""
+
+JIT_TIMEOUT = 120.0
+"""Default ``--jit-timeout``: seconds allowed to jax.jit's first call (trace,
+compile, run) of one workload, and again to the rest of its measurement."""
+
+QUICK_JIT_TIMEOUT = 20.0
+"""Default ``--jit-timeout`` with ``--quick``."""
+
+JIT_START_TIMEOUT = 60.0
+"""Seconds allowed to jax.jit's child process to import jax and warm it up."""
+
 
 # ------------------------------------------------------------------ timing
 
@@ -73,26 +103,35 @@ def _batch_time(call, number):
     return (time.perf_counter() - start) / number
 
 
-def median_times(calls, budget, min_repeats):
+def median_times(calls, budget, min_repeats, slow_seconds=SLOW_SECONDS):
     """Name -> median seconds per call of each ``calls[name]()``, from about
     ``budget`` seconds of calls each.
 
     Calls shorter than a twentieth of the budget are timed in batches, so the
     clock's resolution and loop overhead do not count. The methods take turns,
     batch by batch, so a burst of load from elsewhere on the machine hits them
-    all alike instead of one method's whole measurement."""
+    all alike instead of one method's whole measurement.
+
+    A method whose ``min_repeats`` samples would take longer than
+    ``max(slow_seconds, budget)`` is slow: it takes as many single calls as
+    fit in that time, at least one, and the call that measured it counts."""
     if not calls:
         return {}
+    patience = max(slow_seconds, budget)
     numbers, repeats = {}, {}
-    for name, call in calls.items():
-        single = max(_batch_time(call, 1), 1e-9)
-        numbers[name] = max(1, int(budget / 20 / single))
-        repeats[name] = max(min_repeats, round(budget / (numbers[name] * single)))
-    rounds = max(repeats.values())
     samples = {name: [] for name in calls}
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
+        for name, call in calls.items():
+            single = max(_batch_time(call, 1), 1e-9)
+            numbers[name] = max(1, int(budget / 20 / single))
+            repeats[name] = max(min_repeats, round(budget / (numbers[name] * single)))
+            if numbers[name] * single * repeats[name] > patience:
+                numbers[name] = 1
+                samples[name].append(single)
+                repeats[name] = max(1, min(repeats[name], int(patience / single))) - 1
+        rounds = max(repeats.values())
         for turn in range(rounds):
             for name, call in calls.items():
                 # Spread each method's repeats evenly over the rounds.
@@ -104,14 +143,20 @@ def median_times(calls, budget, min_repeats):
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
-def first_call_time(prepare, call, samples):
-    """Median of ``samples`` times of ``call()`` right after ``prepare()``."""
+def first_call_time(prepare, call, samples, on_first=None):
+    """Median of ``samples`` times of ``call()`` right after ``prepare()``;
+    one time only if the first is longer than SLOW_FIRST_CALL. ``on_first``,
+    if given, receives the first time and the first call's result."""
     times = []
     for _ in range(samples):
         prepare()
         start = time.perf_counter()
-        call()
+        result = call()
         times.append(time.perf_counter() - start)
+        if on_first is not None and len(times) == 1:
+            on_first(times[0], result)
+        if times[0] > SLOW_FIRST_CALL:
+            break
     return statistics.median(times)
 
 
@@ -129,12 +174,11 @@ def blocking(function, args):
 
 def method_calls(workload, args):
     """Method name -> zero-argument call returning the derivative, or
-    NOT_INSTALLED."""
+    NOT_INSTALLED. Not jax.jit: see ``jit_measurement``."""
     derivative = workload.adjoint_derivative()
     calls = {
         "hand": lambda: workload.derivative(*args),
         "adjoint": lambda: derivative(*args),
-        "function": lambda: workload.function(*args),  # one plain run, for scale
     }
     if autograd is None:
         calls["autograd"] = NOT_INSTALLED
@@ -143,32 +187,118 @@ def method_calls(workload, args):
         autograd_derivative = transform(workloads.with_numpy(workload.function, autograd_numpy), workload.argnum)
         calls["autograd"] = lambda: autograd_derivative(*args)
     if jax is None:
-        calls["jax"] = calls["jax.jit"] = NOT_INSTALLED
+        calls["jax"] = NOT_INSTALLED
     else:
         jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
         eager = jax_derivative(workload.function, workload.argnum, workload.scalar_output)
         calls["jax"] = blocking(eager, jax_args)
-        calls["jax.jit"] = blocking(jax.jit(eager), jax_args)
     return calls
 
 
-def first_calls(workload, args, samples):
-    """adjoint's and jax.jit's first call, caches cleared, in seconds."""
-    times = {}
+def adjoint_first_call(workload, args, samples):
+    """adjoint's first call, its cache cleared, in seconds."""
     derivative = workload.adjoint_derivative()
-    times["adjoint"] = first_call_time(adjoint.cache.clear, lambda: derivative(*args), samples)
+    return first_call_time(adjoint.cache.clear, lambda: derivative(*args), samples)
+
+
+# ------------------------------------------------------------------ jax.jit in a child process
+
+JIT_CHILD_CODE = (
+    "import sys; sys.path.insert(0, {tools!r}); import bench; bench.jit_child(sys.argv[1])"
+).format(tools=str(Path(__file__).resolve().parent))
+
+
+def _write_json(path, value):
+    """Write ``value`` to ``path`` whole or not at all (the parent polls it)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(value))
+    os.replace(partial, path)
+
+
+def jit_child(directory):
+    """The child's side of ``jit_measurement``: reads job.json and args.npz
+    in ``directory``; writes ready.json once jax is warm, result.npy and
+    first.json after the first call, done.json at the end."""
+    directory = Path(directory)
+    job = json.loads((directory / "job.json").read_text())
+    workload = {workload.name: workload for workload in workloads.WORKLOADS}[job["workload"]]
+    with np.load(directory / "args.npz") as saved:
+        args = tuple(saved[f"arg_{i}"] for i in range(len(saved.files)))
+    jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
+    # jax's tracing, lowering and compiling machinery, warmed on another function
+    # as it is in a process that has used jax before.
+    warm = jax.jit(jax.jacrev(lambda x: jax_numpy.sin(x) * x))
+    jax.block_until_ready(warm(jax_numpy.ones(3)))
+    _write_json(directory / "ready.json", {})
+    jitted = {}
+
+    def fresh_jit():
+        jax.clear_caches()
+        jitted["call"] = jax.jit(jax_derivative(workload.function, workload.argnum, workload.scalar_output))
+
+    def call():
+        return jax.block_until_ready(jitted["call"](*jax_args))
+
+    def first_done(seconds, result):
+        np.save(directory / "result.npy", np.asarray(result))
+        _write_json(directory / "first.json", {"first": seconds})
+
+    first = first_call_time(fresh_jit, call, job["samples"], on_first=first_done)
+    later = median_times({"jax.jit": call}, job["budget"], job["min_repeats"])["jax.jit"]
+    _write_json(directory / "done.json", {"first": first, "later": later})
+
+
+def _wait_for_child(process, directory, timeout, poll=0.05):
+    """Wait for the child; kill it when a stage outlasts its time: "start"
+    (import, warm-up) JIT_START_TIMEOUT, "compile" (the first call) and
+    "later" (the rest) ``timeout`` seconds. None if it exited by itself, else
+    the stage it was killed in."""
+    stage, limit = "start", time.monotonic() + JIT_START_TIMEOUT
+    while True:
+        try:
+            process.wait(timeout=poll)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if stage == "start" and (directory / "ready.json").exists():
+            stage, limit = "compile", now + timeout
+        if stage == "compile" and (directory / "first.json").exists():
+            stage, limit = "later", now + timeout
+        if now > limit:
+            process.kill()
+            process.wait()
+            return stage
+
+
+def jit_measurement(workload, args, budget, min_repeats, samples, timeout):
+    """jax.jit's later calls and first call (seconds, or a status string), its
+    result (None if there is none), and the child's error output if it failed."""
     if jax is None:
-        times["jax.jit"] = NOT_INSTALLED
-    else:
-        jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
-        jitted = {}
-
-        def fresh_jit():
-            jax.clear_caches()
-            jitted["call"] = jax.jit(jax_derivative(workload.function, workload.argnum, workload.scalar_output))
-
-        times["jax.jit"] = first_call_time(fresh_jit, lambda: jax.block_until_ready(jitted["call"](*jax_args)), samples)
-    return times
+        return NOT_INSTALLED, NOT_INSTALLED, None, None
+    with tempfile.TemporaryDirectory(prefix="adjoint-bench-jit-") as name:
+        directory = Path(name)
+        np.savez(directory / "args.npz", **{f"arg_{i}": np.asarray(arg) for i, arg in enumerate(args)})
+        _write_json(directory / "job.json", {
+            "workload": workload.name, "budget": budget, "min_repeats": min_repeats, "samples": samples,
+        })
+        with open(directory / "output.txt", "wb") as output:
+            process = subprocess.Popen([sys.executable, "-c", JIT_CHILD_CODE, str(directory)],
+                                       stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+            killed_in = _wait_for_child(process, directory, timeout)
+        result = np.load(directory / "result.npy") if (directory / "first.json").exists() else None
+        if killed_in == "start":
+            return f"start > {JIT_START_TIMEOUT:g} s", f"start > {JIT_START_TIMEOUT:g} s", None, None
+        if killed_in == "compile":
+            return f"compile > {timeout:g} s", f"compile > {timeout:g} s", None, None
+        if killed_in == "later":
+            first = json.loads((directory / "first.json").read_text())["first"]
+            return f"later > {timeout:g} s", first, result, None
+        if process.returncode != 0 or not (directory / "done.json").exists():
+            error = (directory / "output.txt").read_text(errors="replace")
+            return "FAILED", "FAILED", None, f"exit status {process.returncode}\n{error}"
+        done = json.loads((directory / "done.json").read_text())
+        return done["later"], done["first"], result, None
 
 
 # ------------------------------------------------------------------ fresh functions
@@ -258,11 +388,14 @@ class Failures:
         self.messages.append(f"{workload_name}: {method} raised\n{traceback.format_exc()}")
 
 
-def run_workload(workload, budget, min_repeats, first_call_samples, failures):
+def run_workload(workload, budget, min_repeats, first_call_samples, jit_timeout, failures):
     """Method -> seconds per call (or a status string), and first-call times."""
     args = workload.arguments()
     reference = workload.derivative(*args)
-    times, checked = {}, {}
+    times = {}
+    # One plain run of the function, for scale: no derivative, nothing to check.
+    checked = {"function": lambda: workload.function(*args)}
+    checked["function"]()
     for method, call in method_calls(workload, args).items():
         if call == NOT_INSTALLED:
             times[method] = NOT_INSTALLED
@@ -280,11 +413,27 @@ def run_workload(workload, budget, min_repeats, first_call_samples, failures):
             continue
         checked[method] = call
     times.update(median_times(checked, budget, min_repeats))
+    first = {}
     try:
-        first = first_calls(workload, args, first_call_samples)
+        first["adjoint"] = adjoint_first_call(workload, args, first_call_samples)
     except Exception:
-        failures.add_exception(workload.name, "the first-call measurement")
-        first = {"adjoint": "FAILED", "jax.jit": "FAILED"}
+        failures.add_exception(workload.name, "adjoint's first-call measurement")
+        first["adjoint"] = "FAILED"
+    try:
+        times["jax.jit"], first["jax.jit"], result, error = jit_measurement(
+            workload, args, budget, min_repeats, first_call_samples, jit_timeout)
+    except Exception:
+        failures.add_exception(workload.name, "jax.jit's measurement")
+        times["jax.jit"] = first["jax.jit"] = "FAILED"
+        result = error = None
+    if error is not None:
+        failures.add(f"{workload.name}: jax.jit's child process failed, {error}")
+    if result is not None:
+        try:
+            workloads.check_close("jax.jit", workload.name, result, reference)
+        except workloads.DerivativeMismatch as mismatch:
+            times["jax.jit"] = "WRONG"
+            failures.add(str(mismatch))
     return times, first
 
 
@@ -301,10 +450,12 @@ def format_time(seconds):
 
 
 def format_ratio(numerator, denominator):
+    """``numerator / denominator``; adjoint's status if it has no time, "n/a"
+    if the other method has none (not installed, timed out, failed)."""
     if isinstance(numerator, str):
         return numerator
     if isinstance(denominator, str):
-        return denominator
+        return "n/a"
     return f"{numerator / denominator:.2f}x"
 
 
@@ -340,8 +491,12 @@ def print_environment(args):
     ])
     print(f"Python {platform.python_version()}, {versions}")
     print(f"float64, one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1, XLA_FLAGS={os.environ['XLA_FLAGS']!r})")
-    print(f"median of about {args.budget:g} s of calls per method; "
-          "ratios are time / time of the hand-written derivative")
+    print(f"median of about {args.budget:g} s of calls per method, at least {args.min_repeats} sample(s) "
+          f"unless they take over {max(SLOW_SECONDS, args.budget):g} s (then as many single calls as fit, "
+          f"at least 1); first calls: median of {args.first_call_samples}, 1 if over {SLOW_FIRST_CALL:g} s")
+    print(f"jax.jit measured in a child process per workload, its first call (trace, compile, run) "
+          f"stopped after {args.jit_timeout:g} s")
+    print("ratios in parentheses are time / time of the hand-written derivative")
     print()
 
 
@@ -357,6 +512,8 @@ def report(results, fresh_rows):
         ],
     )
     print()
+    print("adjoint/X = adjoint's time / X's time (below 1x: adjoint is faster); "
+          "adjoint/f = adjoint's time / one plain run of the function")
     print_table(
         ["workload", "adjoint/autograd", "adjoint/jax", "adjoint/jax.jit", "adjoint/f", "adjoint 1st call",
          "jax.jit 1st call"],
@@ -393,16 +550,23 @@ def parse_arguments(argv):
                         help="only the workloads whose name contains NAME (case-insensitive)")
     parser.add_argument("--budget", type=float, default=None,
                         help="seconds of calls per median (default 0.2, 0.01 with --quick)")
+    parser.add_argument("--jit-timeout", type=float, default=None, metavar="SECONDS",
+                        help=f"seconds allowed to jax.jit's first call (trace, compile, run) of a workload "
+                             f"(default {JIT_TIMEOUT:g}, {QUICK_JIT_TIMEOUT:g} with --quick)")
     args = parser.parse_args(argv)
     if args.budget is None:
         args.budget = 0.01 if args.quick else 0.2
+    if args.jit_timeout is None:
+        args.jit_timeout = QUICK_JIT_TIMEOUT if args.quick else JIT_TIMEOUT
+    args.min_repeats = 1 if args.quick else 5
+    args.first_call_samples = 1 if args.quick else 3
     return args
 
 
 def main(argv=None):
     args = parse_arguments(argv)
-    min_repeats = 1 if args.quick else 5
-    first_call_samples = 1 if args.quick else 3
+    min_repeats = args.min_repeats
+    first_call_samples = args.first_call_samples
     selected = [workload for workload in workloads.WORKLOADS if args.filter.lower() in workload.name.lower()]
     with_fresh_function = args.filter.lower() in FRESH_FUNCTION.lower()
     if not selected and not with_fresh_function:
@@ -412,7 +576,8 @@ def main(argv=None):
     failures = Failures()
     results = {}
     for workload in selected:
-        results[workload.name] = run_workload(workload, args.budget, min_repeats, first_call_samples, failures)
+        results[workload.name] = run_workload(workload, args.budget, min_repeats, first_call_samples,
+                                              args.jit_timeout, failures)
     fresh_rows = []
     if with_fresh_function:
         try:

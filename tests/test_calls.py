@@ -1,0 +1,195 @@
+"""Calls inside differentiated functions (issue: real Python programs):
+the user's functions transformed in turn, recursion, methods, partials,
+``*args``, nested functions and closures, and what stays an error.
+Every program is checked against central finite differences, and with
+chunk sizes None and 1."""
+import functools
+import inspect
+
+import numpy as np
+import pytest
+
+import adjoint
+from callee_module import Spring, squash
+from conftest import numerical_jacobian
+
+X = np.array([0.3, -0.2, 0.5])
+
+
+def scaled_sin(z, factor=2.0):
+    return np.sin(z) * factor
+
+
+def calls_module_function(x):
+    return scaled_sin(x) + scaled_sin(x * x, factor=0.5)
+
+
+def calls_imported_function(x):
+    return squash(x, slope=0.7) * x
+
+
+spring = Spring(3.0)
+
+
+def calls_method(x):
+    return spring.energy(x) + x
+
+
+def shrink(x):
+    if np.sum(x ** 2) < 0.05:  # data-dependent stop
+        return x
+    return shrink(x * 0.5) + np.sin(x)
+
+
+def calls_recursion(x):
+    return shrink(x) * 2.0
+
+
+def weighted(x, y, weight=1.0, power=2):
+    return (x * y * weight) ** power
+
+
+half_weight = functools.partial(weighted, weight=0.5)
+with_x_fixed = functools.partial(weighted, X)
+
+
+def calls_partials(x):
+    return half_weight(x, np.cos(x)) + with_x_fixed(x, power=3)
+
+
+def calls_with_starred_arguments(x):
+    pair = (x, np.sin(x))
+    return weighted(*pair) + weighted(*[x, x], power=1)
+
+
+def step(state, dt):
+    return state + dt * np.sin(state)
+
+
+def calls_in_a_loop(x):
+    for _ in range(25):
+        x = step(x, 0.1)
+    return x
+
+
+def nested_closure(x, w):
+    scale = w * 2.0
+
+    def inner(t, power=2):
+        return np.sin(t * scale) ** power
+
+    double = lambda t: t * x  # noqa: E731 (a lambda under test)
+    return inner(x) + double(w) + (lambda z: z ** 3)(x) + inner(x, 3)
+
+
+def nested_function_with_branch_and_loop(x):
+    def body(h, k):
+        if k > 1:
+            return np.tanh(h) * k
+        return h
+
+    for k in range(4):
+        x = body(x, k)
+    return x
+
+
+def calls_inactive_helper(x):
+    n = len(x)  # a call whose result carries no derivative
+    return x * float(n)
+
+
+PROGRAMS = [
+    calls_module_function, calls_imported_function, calls_method, calls_recursion,
+    calls_partials, calls_with_starred_arguments, calls_in_a_loop,
+    nested_function_with_branch_and_loop, calls_inactive_helper,
+]
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda f: f.__name__)
+def test_matches_finite_differences(program):
+    expected = numerical_jacobian(program, (X,), 0)
+    for chunk_size in (None, 1):
+        np.testing.assert_allclose(adjoint.jacrev(program, chunk_size=chunk_size)(X), expected,
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_closures_over_differentiated_values():
+    w = np.array([1.5, 0.5, -1.0])
+    for argnum, args in ((0, (X, w)), (1, (X, w))):
+        expected = numerical_jacobian(nested_closure, args, argnum)
+        np.testing.assert_allclose(adjoint.jacrev(nested_closure, argnums=argnum)(*args), expected,
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_matches_autograd_on_a_call_in_a_loop():
+    autograd = pytest.importorskip("autograd")
+    anp = pytest.importorskip("autograd.numpy")
+
+    def step_ag(state, dt):
+        return state + dt * anp.sin(state)
+
+    def loop_ag(x):
+        for _ in range(25):
+            x = step_ag(x, 0.1)
+        return x
+
+    np.testing.assert_allclose(adjoint.jacrev(calls_in_a_loop)(X), autograd.jacobian(loop_ag)(X), rtol=1e-12)
+
+
+def test_callee_is_transformed_once_per_argument_set():
+    from adjoint import transform
+
+    adjoint.jacrev(calls_module_function)(X)
+    count = transform.TRANSFORM_COUNT["vjp"]
+    adjoint.jacrev(calls_module_function)(X * 2)
+    assert transform.TRANSFORM_COUNT["vjp"] == count
+    source = adjoint.source(calls_module_function)
+    assert "scaled_sin_forward" in source and "scaled_sin_backward" in source
+
+
+# ------------------------------------------------------------------ errors
+
+def mutates_argument(x):
+    x[0] = 1.0
+    return x * 2.0
+
+
+def mutates_a_view(x):
+    y = x * 2.0
+    row = y[0:2]
+    y[0] = 5.0
+    return row
+
+
+def appends_to_argument(items, x):
+    items.append(x)
+    return np.stack(items)
+
+
+def applies_unknown_callable(x, fn):
+    return fn(x)
+
+
+def recursive_nested(x):
+    def again(t):
+        return again(t * 0.5)
+
+    return again(x)
+
+
+def line_of(function, text):
+    lines, start = inspect.getsourcelines(function)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+@pytest.mark.parametrize("program, args, argnums, text", [
+    (mutates_argument, (X.copy(),), 0, "x[0] = 1.0"),
+    (mutates_a_view, (X,), 0, "y[0] = 5.0"),
+    (appends_to_argument, ([X], X), 1, "items.append(x)"),
+    (applies_unknown_callable, (X, np.sin), 0, "return fn(x)"),
+    (recursive_nested, (X,), 0, "return again(t * 0.5)"),
+], ids=["argument", "view", "list-argument", "unknown-callable", "recursive-nested"])
+def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
+    with pytest.raises(adjoint.TransformError) as error:
+        adjoint.jacrev(program, argnums=argnums)(*args)
+    assert f"test_calls.py:{line_of(program, text)}" in str(error.value)
