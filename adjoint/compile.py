@@ -50,7 +50,7 @@ def runtime_helpers(source, rt_name):
     wanted = set(re.findall(rf"\b{re.escape(rt_name)}\.(\w+)", source))
     functions = {
         name: obj for name, obj in vars(runtime).items()
-        if inspect.isfunction(obj) and obj.__module__ == runtime.__name__
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == runtime.__name__
     }
     order = list(functions)
     needed = set()
@@ -61,7 +61,7 @@ def runtime_helpers(source, rt_name):
             continue
         needed.add(name)
         body = inspect.getsource(functions[name])
-        pending.extend(n for n in re.findall(r"\b(\w+)\(", body) if n in functions)
+        pending.extend(n for n in re.findall(r"\b(\w+)\b", body) if n in functions)
     return [(name, inspect.getsource(functions[name])) for name in order if name in needed]
 
 

@@ -355,3 +355,48 @@ class _Scalings:
 
 def fuse_scalings(body, batched, live_out, namer, rt_name):
     return _Scalings(set(batched), namer, rt_name).run(body, live_out)
+
+
+#: runtime helpers that read only the shape of the argument at this position.
+SHAPE_ONLY_ARGUMENTS = {"unbroadcast": 1, "unreduce": 1, "reduced_count": 0, "reshape_adjoint": 1}
+
+
+def shape_only_reads(body, rt_name):
+    """Names the backward pass reads only for their shapes."""
+    shape_reads = set()
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Call) and _is_shape_helper(node.func, rt_name):
+                argument = node.args[SHAPE_ONLY_ARGUMENTS[node.func.attr]] if len(
+                    node.args) > SHAPE_ONLY_ARGUMENTS[node.func.attr] else None
+                if isinstance(argument, gast.Name):
+                    shape_reads.add(argument.id)
+    return shape_reads - _plain_reads(body, rt_name)
+
+
+def _is_shape_helper(func, rt_name):
+    return (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+            and func.value.id == rt_name and func.attr in SHAPE_ONLY_ARGUMENTS)
+
+
+def _plain_reads(body, rt_name):
+    """Names read anywhere except directly as arguments of the shape helpers."""
+    found = set()
+
+    def visit(node):
+        if isinstance(node, gast.Call) and _is_shape_helper(node.func, rt_name):
+            position = SHAPE_ONLY_ARGUMENTS[node.func.attr]
+            for i, arg in enumerate(node.args):
+                if not (i == position and isinstance(arg, gast.Name)):
+                    visit(arg)
+            for keyword in node.keywords:
+                visit(keyword.value)
+            return
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            found.add(node.id)
+        for child in gast.iter_child_nodes(node):
+            visit(child)
+
+    for stmt in body:
+        visit(stmt)
+    return found

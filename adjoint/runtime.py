@@ -17,9 +17,33 @@ import numpy as np
 
 # ----------------------------------------------------------- broadcasting
 
+class Shape:
+    """What a residual keeps of an array whose values the backward pass does
+    not read: its shape alone (so the array itself can be freed)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __repr__(self):
+        return f"Shape{self.shape}"
+
+
+def shape_of(value):
+    """The residual for a value read only for its shape."""
+    return Shape(np.shape(value))
+
+
+def _shape(x):
+    if isinstance(x, (np.ndarray, np.generic, Shape)):
+        return x.shape
+    return np.shape(x)
+
+
 def unbroadcast(g, x):
     """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch)."""
-    shape = x.shape if isinstance(x, (np.ndarray, np.generic)) else np.shape(x)
+    shape = _shape(x)
     if g.shape[1:] == shape:
         return g
     extra = g.ndim - 1 - len(shape)
@@ -42,7 +66,7 @@ def normalize_axes(axis, ndim):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the cotangent of a reduction back to ``(B,) + x.shape``."""
-    shape = np.shape(x)
+    shape = _shape(x)
     if axis is None and not keepdims:  # a full reduction: one value per batch row
         g = np.reshape(g, g.shape[:1] + (1,) * len(shape))
     elif not keepdims:
@@ -64,7 +88,7 @@ def _broadcast(g, shape):
 
 def reduced_count(x, axis=None):
     """How many elements of ``x`` each output of a reduction over ``axis`` sees."""
-    shape = np.shape(x)
+    shape = _shape(x)
     count = 1
     for a in normalize_axes(axis, len(shape)):
         count *= shape[a]
@@ -201,7 +225,7 @@ def outer_adjoint_right(g, a, b):
 # ----------------------------------------------------------- shapes
 
 def reshape_adjoint(g, x):
-    return np.reshape(g, g.shape[:1] + np.shape(x))
+    return np.reshape(g, g.shape[:1] + _shape(x))
 
 
 def array_adjoint(g, a):

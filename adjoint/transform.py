@@ -135,10 +135,17 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
 
     read = optimize.free_reads(back_body) | optimize.reads(gast.Tuple(elts=returns, ctx=gast.Load()))
     residuals = sorted((read - {seed}) & primal_names, key=_order(normalized))
+    # What the backward pass reads only for its shape can be saved as a shape.
+    shape_only = optimize.shape_only_reads(back_body + [gast.Return(value=gast.Tuple(
+        elts=returns, ctx=gast.Load()))], rt_name)
+    builder.shape_only = shape_only
 
     name = node.name
     forward_name = namer.fresh(f"{name}_forward")
     backward_name = namer.fresh(f"{name}_backward")
+    # (At function level the arrays are kept: one reference each costs less
+    # than taking shapes on every call. Tapes grow with the iterations, so
+    # there only the shape is saved; see _forward_compound.)
     residual_tuple = gast.Tuple(elts=[load(r) for r in residuals], ctx=gast.Load())
 
     forward_body = [comments.marker(f"forward pass of {name} ({os.path.basename(parsed.filename)}:{node.lineno})")]
@@ -227,6 +234,13 @@ def _order(normalized):
     return lambda name: position[name]
 
 
+def _saved(name, shape_only, rt_name):
+    if name in shape_only:
+        return gast.Call(func=gast.Attribute(value=load(rt_name), attr="shape_of", ctx=gast.Load()),
+                         args=[load(name)], keywords=[])
+    return load(name)
+
+
 def _assigned_in_branches(ops):
     """Names that some path through a branch leaves unassigned."""
     names = set()
@@ -268,7 +282,8 @@ def _forward_compound(op, comments, builder):
     before = [comments.marker(builder.line_comment(op.lineno))]
     if op.tape:
         values = getattr(op, "tape_values", [])
-        record = gast.Tuple(elts=[load(v) for v in values], ctx=gast.Load())
+        record = gast.Tuple(elts=[_saved(v, builder.shape_only, builder.module_names["rt"]) for v in values],
+                            ctx=gast.Load())
         before.append(gast.Assign(targets=[store(op.tape)], value=gast.List(elts=[], ctx=gast.Load()),
                                   type_comment=None))
         body.append(gast.Expr(value=gast.Call(

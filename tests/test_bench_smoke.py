@@ -1,8 +1,12 @@
 """The benchmark's workloads are right before they are timed: adjoint and the
 hand-written reference agree on every workload, the reference agrees with
 autograd (an independent library) on the same code, and the comparison the
-benchmark relies on fails on a wrong derivative. No timing, no jax."""
+benchmark relies on fails on a wrong derivative. Then the harness's own
+bounds: a slow call is timed few times, and jax.jit's measurement is cut off
+at its timeout (that one needs jax)."""
 import importlib.util
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,3 +56,74 @@ def test_check_close_rejects_a_wrong_derivative(wrong):
     reference = np.arange(6.0).reshape(2, 3)
     with pytest.raises(workloads.DerivativeMismatch):
         workloads.check_close("method", "workload", wrong(reference), reference)
+
+
+# ------------------------------------------------------------------ the harness
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """tools/bench.py as a module; it sets thread variables in os.environ for
+    itself (and its children), which are restored here."""
+    environment = dict(os.environ)
+    spec = importlib.util.spec_from_file_location("bench", WORKLOADS_PATH.with_name("bench.py"))
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+    return module
+
+
+def counting(seconds):
+    calls = []
+
+    def call():
+        calls.append(None)
+        time.sleep(seconds)
+
+    return call, calls
+
+
+def test_a_slow_call_is_timed_once_and_a_fast_one_at_least_min_repeats_times(bench):
+    slow, slow_calls = counting(0.03)
+    fast, fast_calls = counting(0.0)
+    times = bench.median_times({"slow": slow, "fast": fast}, budget=0.001, min_repeats=5, slow_seconds=0.05)
+    assert len(slow_calls) == 1
+    assert times["slow"] >= 0.03
+    assert len(fast_calls) >= 5
+
+
+def test_a_slow_first_call_is_measured_once(bench, monkeypatch):
+    monkeypatch.setattr(bench, "SLOW_FIRST_CALL", 0.01)
+    call, calls = counting(0.02)
+    assert bench.first_call_time(lambda: None, call, samples=3) >= 0.02
+    assert len(calls) == 1
+
+
+def test_ratios_against_a_missing_time_say_so(bench):
+    assert bench.format_ratio(2.0, 1.0) == "2.00x"
+    assert bench.format_ratio(1.0, "compile > 120 s") == "n/a"
+    assert bench.format_ratio("WRONG", 1.0) == "WRONG"
+
+
+def test_jax_jit_measurement_stops_at_its_timeout(bench):
+    pytest.importorskip("jax")
+    workload = workloads.WORKLOADS[0]
+    start = time.monotonic()
+    later, first, result, error = bench.jit_measurement(
+        workload, workload.arguments(), budget=0.01, min_repeats=1, samples=1, timeout=0.001)
+    assert (later, first, result, error) == ("compile > 0.001 s", "compile > 0.001 s", None, None)
+    assert time.monotonic() - start < bench.JIT_START_TIMEOUT
+
+
+def test_jax_jit_measurement_returns_its_times_and_result(bench):
+    pytest.importorskip("jax")
+    workload = workloads.WORKLOADS[0]
+    args = workload.arguments()
+    later, first, result, error = bench.jit_measurement(
+        workload, args, budget=0.01, min_repeats=1, samples=1, timeout=60)
+    assert error is None
+    assert later > 0 and first > 0
+    workloads.check_close("jax.jit", workload.name, result, workload.derivative(*args))
