@@ -119,6 +119,7 @@ def export_module(compiled):
         f"where the output does not depend on it). {func_name}_jacobian(...) uses",
         "both to return the Jacobian of an array-valued function.",
         '"""',
+        "import math",
         "import types",
         "",
         f"import numpy as {np_module}" if np_module != "numpy" else "import numpy",

@@ -19,6 +19,13 @@ MODEL = textwrap.dedent('''
         return SCALE * (W2 @ hidden + b2) + OFFSETS
 
 
+    def looped(x, W):
+        total = 0.0
+        for i in range(3):
+            total = total + np.sum(np.tanh(W @ x) ** 2) * i
+        return total
+
+
     def branchy(x):
         try:
             return np.sin(x)
@@ -86,7 +93,7 @@ def test_export_runs_with_numpy_alone(model, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["show", "missing_file.py:f"], "no such file: missing_file.py"),
     (["show", "{model}:nothere"], "has no function named 'nothere'"),
-    (["show", "{model}:branchy"], "model.py:14: try statement"),
+    (["show", "{model}:branchy"], "model.py:21: try statement"),
     (["show", "{model}"], "expected FILE.py:FUNC"),
     (["show", "{model}:mlp", "--argnums", "a"], "--argnums expects integers"),
     (["show", "{model}:mlp", "--argnums", "7"], "Got argnum=7"),
@@ -109,3 +116,25 @@ def test_help_documents_every_option():
 def test_console_script_is_declared():
     setup_cfg = open(os.path.join(os.path.dirname(__file__), "..", "setup.cfg")).read()
     assert "adjoint = adjoint.__main__:main" in setup_cfg
+
+
+def test_export_of_a_loop_runs_with_numpy_alone(model, tmp_path):
+    out = tmp_path / "looped_grad.py"
+    result = run_cli("show", f"{model}:looped", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    x, W = np.array([0.1, -0.3, 0.2]), np.arange(6.0).reshape(2, 3) / 6.0
+    np.savez(tmp_path / "values.npz", x=x, W=W)
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import looped_grad
+        v = np.load({str(tmp_path / "values.npz")!r})
+        np.save({str(tmp_path / "g.npy")!r}, looped_grad.looped_jacobian(v["x"], v["W"])[0])
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    hidden = np.tanh(W @ x)  # d/dx of 3 * sum(tanh(W x)^2), by hand
+    np.testing.assert_allclose(np.load(tmp_path / "g.npy"), 3 * W.T @ (2 * hidden * (1 - hidden ** 2)))
