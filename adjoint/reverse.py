@@ -67,6 +67,8 @@ class VJPBuilder:
         self.loops = []
         self.uses_batch = False
         self.batch_name = namer.fresh("batch")
+        #: compiled transforms of the user's functions this one calls
+        self.callee_transforms = []
         self.number_globals = {}
         self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
 
@@ -375,6 +377,7 @@ class VJPBuilder:
             self.extra_globals[backward] = cache.LazyCallee(function, positions, "backward")
         else:
             compiled = cache.get_vjp(function, positions, False, for_caller=True)
+            self.callee_transforms.append(compiled)
             self.extra_globals[forward] = compiled.forward
             self.extra_globals[backward] = compiled.backward
         return forward, backward

@@ -39,6 +39,8 @@ class CompiledVJP:
         self.resolver = resolver
         self.callees = callees
         self.rt_name = rt_name
+        self.number_globals = {}
+        self.callee_transforms = []
         # How to re-read each free name cheaply: globals from the function's
         # module, closure variables from their cells; builtins never change.
         globals_get = resolver.globals.get
@@ -62,7 +64,9 @@ class CompiledVJP:
                 if name in self.number_globals and type(value) is not self.number_globals[name]:
                     return False  # the generated code assumed a number's shape
                 namespace[name] = value
-        return True
+        # The functions this one calls read their own globals; a callee that
+        # must be rebuilt means this one must be too.
+        return all(callee.is_current() for callee in self.callee_transforms)
 
 
 def module_name(resolver, taken, namer, preferred, module):
@@ -221,6 +225,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
                            normalized.params, wrt, namespace, resolver, callees, rt_name)
     compiled.number_globals = builder.number_globals
+    compiled.callee_transforms = builder.callee_transforms
     return compiled
 
 

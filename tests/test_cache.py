@@ -64,3 +64,22 @@ def test_rebound_callee_is_transformed_again(monkeypatch):
     np.testing.assert_allclose(adjoint.jacrev(uses_act)(x), [[2 * np.cos(0.5)]])
     monkeypatch.setattr(__import__(__name__), "act", np.cos)
     np.testing.assert_allclose(adjoint.jacrev(uses_act)(x), [[-2 * np.sin(0.5)]])
+
+
+FACTOR = 2.0
+
+
+def uses_factor(x):
+    return np.sin(x) * FACTOR
+
+
+def calls_uses_factor(x):
+    return uses_factor(x) + x
+
+
+def test_rebound_global_of_a_callee_is_read_at_call_time(monkeypatch):
+    x = np.array([0.5])
+    jac = adjoint.jacrev(calls_uses_factor)
+    np.testing.assert_allclose(jac(x), [[2.0 * np.cos(0.5) + 1.0]])
+    monkeypatch.setattr(__import__(__name__), "FACTOR", 5.0)
+    np.testing.assert_allclose(jac(x), [[5.0 * np.cos(0.5) + 1.0]])
