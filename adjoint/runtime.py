@@ -302,9 +302,13 @@ def getitem_adjoint(g, x, index):
     accumulate); tuples, lists and dicts get ``g`` at ``index``, None elsewhere."""
     if isinstance(x, (tuple, list, dict)):
         return item_bar(x, index, g)
-    x_bar = np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype)
+    return _scatter(np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype), g, index)
+
+
+def _scatter(x_bar, g, index):
+    """Add ``g`` into ``x_bar[:, index]`` in place (repeated indices add up)."""
     if type(index) is slice or type(index) is int:  # basic indexing, the common case
-        x_bar[:, index] = g
+        x_bar[:, index] += g
         return x_bar
     batched = _batched_index(index)
     if _is_advanced(batched):
@@ -313,7 +317,7 @@ def getitem_adjoint(g, x, index):
             g = np.moveaxis(g, 0, leading)
         np.add.at(x_bar, batched, g)
     else:
-        x_bar[batched] = g
+        x_bar[batched] += g
     return x_bar
 
 
@@ -333,18 +337,7 @@ def scatter_add(x_bar, g, x, index):
     ``x_bar``, an array that the backward pass itself created."""
     if not isinstance(x_bar, np.ndarray):
         return add_bar(x_bar, getitem_adjoint(g, x, index))
-    if type(index) is slice or type(index) is int:
-        x_bar[:, index] += g
-        return x_bar
-    batched = _batched_index(index)
-    if _is_advanced(batched):
-        leading = _separated_advanced_ndim(batched)
-        if leading:
-            g = np.moveaxis(g, 0, leading)
-        np.add.at(x_bar, batched, g)
-    else:
-        x_bar[batched] += g
-    return x_bar
+    return _scatter(x_bar, g, index)
 
 
 def setitem(array, index, value):
