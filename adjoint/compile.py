@@ -141,7 +141,7 @@ def export_module(compiled):
         definition = _global_definition(name, compiled.namespace[name], np_module)
         if definition:
             lines.append(definition)
-    for name, value in sorted(compiled.namespace.items()):
+    for name in sorted(compiled.namespace):
         if name not in compiled.resolver.free and name not in skip and name not in ("np",):
             raise ExportError(
                 f"the derivative code calls {name!r} (the transform of another function, or a "

@@ -489,13 +489,11 @@ class Normalizer:
 
         def build_body():
             if plain_target is not None:
-                names = [n for n in gast.walk(plain_target) if isinstance(n, gast.Name)]
                 target_node = clone(plain_target)
                 for name_node in gast.walk(target_node):
                     if isinstance(name_node, gast.Name):
                         name_node.id = self.bind(name_node.id)
                 loop_target.append(target_node)
-                del names
             elif prefix is None:
                 target = self.bind(stmt.target.id)
                 loop_target.append(target)
@@ -987,7 +985,7 @@ class Normalizer:
         params = [a.id for a in node.args.posonlyargs + node.args.args]
         args = [self.atom(a) for a in call.args]
         keywords = {k.arg: k.value for k in call.keywords}
-        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults))
+        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
         if len(args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
             raise self.unsupported(call, f"call of nested function {function.name!r}",
                                    "only positional and keyword arguments matching its parameters "

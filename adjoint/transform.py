@@ -311,7 +311,6 @@ def _forward_statement(op):
     if op.call_forward is not None:
         # A call of the user's function whose result carries derivatives:
         # its forward pass also returns what its backward pass needs.
-        call = op.value
         value = gast.Call(func=load(op.call_forward), args=list(op.args),
                           keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
         targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
