@@ -98,12 +98,41 @@ def _global_definition(name, value, np_module):
     )
 
 
+def _mentions(source, name):
+    """Whether generated code (its comments aside) uses ``name``."""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return re.search(rf"\b{re.escape(name)}\b", code) is not None
+
+
+def _transforms_reached(compiled):
+    """``compiled`` and every transform its generated code calls, in order."""
+    from . import cache
+
+    found, pending = [], [compiled]
+    while pending:
+        current = pending.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend(current.callee_transforms)
+        for value in current.namespace.values():
+            if isinstance(value, cache.LazyCallee):  # a recursive call
+                pending.append(cache.get_vjp(value.function, value.positions, False, for_caller=True))
+    return found
+
+
 def export_module(compiled):
-    """Standalone module text for a compiled VJP: NumPy is all it imports."""
+    """Standalone module text for a compiled VJP and the transforms of the
+    functions it calls: NumPy is all it imports."""
     import numpy as np
 
+    from . import cache
+
+    transforms = _transforms_reached(compiled)
     np_module = next((n for n, v in compiled.namespace.items() if v is np), "np")
-    helpers = runtime_helpers(compiled.source, compiled.rt_name)
+    if len({t.rt_name for t in transforms}) != 1:
+        raise ExportError("the functions involved use different names for the runtime helpers.")
+    helpers = runtime_helpers("\n".join(t.source for t in transforms), compiled.rt_name)
     func_name = compiled.forward.__name__[: -len("_forward")]
     wrt = ", ".join(compiled.wrt)
     lines = [
@@ -134,21 +163,47 @@ def export_module(compiled):
     members = ", ".join(f"{name}={name}" for name, _ in helpers)
     lines.append(f"{compiled.rt_name} = types.SimpleNamespace({members})")
     lines.append("")
-    skip = {compiled.rt_name, np_module, "__builtins__", compiled.forward.__name__, compiled.backward.__name__}
-    for name in sorted(compiled.resolver.free):
-        if name in skip:
-            continue
-        definition = _global_definition(name, compiled.namespace[name], np_module)
-        if definition:
-            lines.append(definition)
-    for name in sorted(compiled.namespace):
-        if name not in compiled.resolver.free and name not in skip and name not in ("np",):
-            raise ExportError(
-                f"the derivative code calls {name!r} (the transform of another function, or a "
-                "rule registered with adjoint.defvjp), which is not written into standalone "
-                "modules yet. Export the functions it calls, or inline them."
-            )
-    lines.extend(["", "", compiled.source.rstrip(), "", ""])
+
+    generated = {}  # function object -> its name in the module
+    for transform in transforms:
+        for function in (transform.forward, transform.backward):
+            if function.__name__ in generated.values():
+                raise ExportError(
+                    f"two transforms define {function.__name__!r} (one function differentiated "
+                    "with respect to different arguments); export them separately."
+                )
+            generated[function] = function.__name__
+    definitions, aliases = {}, {}
+    for transform in transforms:
+        skip = {transform.rt_name, np_module, "np", "__builtins__"}
+        for name, value in sorted(transform.namespace.items()):
+            if name in skip or name in generated.values() and generated.get(value) == name:
+                continue
+            if isinstance(value, cache.LazyCallee):
+                target = cache.get_vjp(value.function, value.positions, False, for_caller=True)
+                value = getattr(target, value.which)
+            if value in generated:
+                text = None if generated[value] == name else f"{name} = {generated[value]}"
+                target_dict = aliases
+            elif name in transform.resolver.free:
+                if not _mentions(transform.source, name):
+                    continue  # resolved for the transform, not used by the generated code
+                text = _global_definition(name, value, np_module)
+                target_dict = definitions
+            else:
+                raise ExportError(
+                    f"the derivative code calls {name!r}, a rule registered with adjoint.defvjp, "
+                    "which cannot be written into a standalone module."
+                )
+            if text is None:
+                continue
+            if target_dict.get(name, text) != text:
+                raise ExportError(f"{name!r} means different things in the functions involved.")
+            target_dict[name] = text
+    lines.extend(definitions[name] for name in sorted(definitions))
+    for transform in reversed(transforms):
+        lines.extend(["", "", transform.source.rstrip()])
+    lines.extend(["", ""] + [aliases[name] for name in sorted(aliases)] + ["", ""])
     params = ", ".join(compiled.params)
     forward, backward = compiled.forward.__name__, compiled.backward.__name__
     lines.extend([

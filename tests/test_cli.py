@@ -26,6 +26,22 @@ MODEL = textwrap.dedent('''
         return total
 
 
+    def rate(s, k=1.0):
+        return np.sin(s) * SCALE * k
+
+
+    def shrink(x):
+        if np.sum(x ** 2) < 0.05:
+            return x
+        return shrink(x * 0.5) + np.sin(x)
+
+
+    def simulate(x):
+        for _ in range(5):
+            x = x + 0.1 * rate(x, k=0.5)
+        return shrink(x)
+
+
     def branchy(x):
         try:
             return np.sin(x)
@@ -93,7 +109,7 @@ def test_export_runs_with_numpy_alone(model, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["show", "missing_file.py:f"], "no such file: missing_file.py"),
     (["show", "{model}:nothere"], "has no function named 'nothere'"),
-    (["show", "{model}:branchy"], "model.py:21: try statement"),
+    (["show", "{model}:branchy"], "model.py:37: try statement"),
     (["show", "{model}"], "expected FILE.py:FUNC"),
     (["show", "{model}:mlp", "--argnums", "a"], "--argnums expects integers"),
     (["show", "{model}:mlp", "--argnums", "7"], "Got argnum=7"),
@@ -138,3 +154,25 @@ def test_export_of_a_loop_runs_with_numpy_alone(model, tmp_path):
     assert done.returncode == 0, done.stderr
     hidden = np.tanh(W @ x)  # d/dx of 3 * sum(tanh(W x)^2), by hand
     np.testing.assert_allclose(np.load(tmp_path / "g.npy"), 3 * W.T @ (2 * hidden * (1 - hidden ** 2)))
+
+
+def test_export_carries_the_functions_it_calls(model, tmp_path):
+    out = tmp_path / "simulate_grad.py"
+    result = run_cli("show", f"{model}:simulate", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import simulate_grad
+        np.save({str(tmp_path / "j.npy")!r}, simulate_grad.simulate_jacobian(np.array([0.3, -0.2, 0.5]))[0])
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    namespace = {}
+    exec(compile(MODEL, str(model), "exec"), namespace)
+    simulate, x, eps = namespace["simulate"], np.array([0.3, -0.2, 0.5]), 1e-6
+    expected = np.stack([(simulate(x + eps * e) - simulate(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
+    np.testing.assert_allclose(np.load(tmp_path / "j.npy"), expected, rtol=1e-6, atol=1e-8)
