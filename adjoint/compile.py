@@ -164,7 +164,7 @@ def export_module(compiled):
     lines.append(f"{compiled.rt_name} = types.SimpleNamespace({members})")
     lines.append("")
 
-    generated = {}  # function object -> its name in the module
+    generated = {}  # id of a generated function -> its name in the module
     for transform in transforms:
         for function in (transform.forward, transform.backward):
             if function.__name__ in generated.values():
@@ -172,18 +172,18 @@ def export_module(compiled):
                     f"two transforms define {function.__name__!r} (one function differentiated "
                     "with respect to different arguments); export them separately."
                 )
-            generated[function] = function.__name__
+            generated[id(function)] = function.__name__
     definitions, aliases = {}, {}
     for transform in transforms:
         skip = {transform.rt_name, np_module, "np", "__builtins__"}
         for name, value in sorted(transform.namespace.items()):
-            if name in skip or name in generated.values() and generated.get(value) == name:
-                continue
             if isinstance(value, cache.LazyCallee):
                 target = cache.get_vjp(value.function, value.positions, False, for_caller=True)
                 value = getattr(target, value.which)
-            if value in generated:
-                text = None if generated[value] == name else f"{name} = {generated[value]}"
+            if name in skip or generated.get(id(value)) == name:
+                continue
+            if id(value) in generated:
+                text = f"{name} = {generated[id(value)]}"
                 target_dict = aliases
             elif name in transform.resolver.free:
                 if not _mentions(transform.source, name):
