@@ -123,6 +123,118 @@ def extremum_adjoint(g, x, z, axis=None, keepdims=False):
     return unreduce(g, x, axis, keepdims) * share
 
 
+# ----------------------------------------------------------- statistics and scans
+
+def var_adjoint(g, a, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.var(a, axis, ddof=ddof)``: ``2 (a - mean) / (N - ddof)``
+    per element (the mean's own derivative drops out: deviations sum to zero)."""
+    a = np.asarray(a)
+    deviations = a - np.mean(a, axis=normalize_axes(axis, a.ndim), keepdims=True)
+    return unreduce(g, a, axis, keepdims) * (deviations * (2.0 / (reduced_count(a, axis) - ddof)))
+
+
+def std_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``z = np.std(a, axis, ddof=ddof)``: the variance's, divided
+    by ``2 z`` (infinite where ``z`` is 0, as the derivative of sqrt is)."""
+    return var_adjoint(g / (2.0 * z), a, axis, ddof, keepdims)
+
+
+def _scan_axis(g, axis):
+    """The axis of the batched cotangent ``g`` that a scan over ``axis`` of
+    the primal ran along (None: the flattened input, so ``g`` is ``(B, N)``)."""
+    return 1 if axis is None else axis % (g.ndim - 1) + 1
+
+
+def reverse_cumsum(g, axis=None):
+    """Adjoint of ``np.cumsum`` along ``axis``: each element gets the sum of
+    the cotangents at and after its position (reshape for ``axis=None``)."""
+    axis = _scan_axis(g, axis)
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def cumprod_adjoint(g, a, axis=None):
+    """Adjoint of ``np.cumprod`` along ``axis``, exact when ``a`` holds zeros
+    (no division).
+
+    With ``z_i = a_0 ... a_i``, ``a_bar_k = (a_0 ... a_{k-1}) S_k`` where
+    ``S_k = sum_{i >= k} g_i a_{k+1} ... a_i`` obeys ``S_k = g_k + a_{k+1} S_{k+1}``:
+    one vectorised step per position along the axis.
+    """
+    a = np.asarray(a)
+    shape = a.shape
+    if axis is None:
+        a = np.ravel(a)
+        axis = 0
+    axis = axis % a.ndim
+    factors = np.moveaxis(a, axis, -1)
+    g = np.moveaxis(g, axis + 1, -1)
+    n = factors.shape[-1]
+    suffix = np.empty(np.broadcast_shapes(g.shape, factors.shape), dtype=np.result_type(g, factors))
+    if n:
+        suffix[..., n - 1] = g[..., n - 1]
+    for k in range(n - 2, -1, -1):
+        suffix[..., k] = g[..., k] + factors[..., k + 1] * suffix[..., k + 1]
+    ones = np.ones(factors.shape[:-1] + (1,), dtype=factors.dtype)
+    before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
+    a_bar = np.moveaxis(before * suffix, -1, axis + 1)
+    return np.reshape(a_bar, a_bar.shape[:1] + shape)
+
+
+def diff_adjoint(g, n=1, axis=-1):
+    """Adjoint of ``np.diff(a, n, axis)``: ``n`` times, each element gets the
+    cotangent of the difference that ends at it minus that of the one that
+    starts at it."""
+    axis = axis % (g.ndim - 1) + 1
+    for _ in range(n):
+        edge = np.zeros(g.shape[:axis] + (1,) + g.shape[axis + 1:], dtype=g.dtype)
+        g = -np.diff(np.concatenate([edge, g, edge], axis=axis), axis=axis)
+    return g
+
+
+def trace_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.trace(a, offset, axis1, axis2)``: the cotangent on the
+    traced diagonal of every matrix, zero off it."""
+    shape = _shape(a)
+    axis1, axis2 = axis1 % len(shape), axis2 % len(shape)
+    diagonal = np.eye(shape[axis1], shape[axis2], k=offset, dtype=g.dtype)
+    return np.moveaxis(g[..., None, None] * diagonal, (-2, -1), (axis1 + 1, axis2 + 1))
+
+
+def norm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm(x, ord, axis, keepdims)``.
+
+    Vector norms (``x`` 1-d or ``axis`` an int): ``ord`` None, 2, 1, inf,
+    -inf, or a finite ``p >= 1``. Matrix norms (``x`` 2-d or ``axis`` a pair):
+    ``ord`` None or ``'fro'``. The 2-norm of a zero vector gets 0 (a
+    subgradient); inf-norms share the cotangent equally among ties.
+    """
+    x = np.asarray(x)
+    if axis is None:
+        axes = tuple(range(x.ndim))
+        matrix = x.ndim == 2
+        if ord is not None and x.ndim not in (1, 2):
+            raise ValueError(f"np.linalg.norm: ord={ord!r} needs a 1-d or 2-d array or an axis.")
+    else:
+        axes = normalize_axes(axis, x.ndim)
+        matrix = len(axes) == 2
+    if matrix and ord not in (None, "fro"):
+        raise ValueError(f"the derivative of the matrix norm with ord={ord!r} is not implemented; "
+                         "ord=None and ord='fro' are.")
+    if not matrix and (isinstance(ord, str) or (ord is not None and not (ord >= 1 or ord == -np.inf))):
+        raise ValueError(f"the derivative of the vector norm with ord={ord!r} is not implemented; "
+                         "ord=None, 1, 2, a finite p >= 1, np.inf and -np.inf are.")
+    if ord in (None, 2, "fro"):
+        return unreduce(g / np.where(np.equal(z, 0), 1.0, z), x, axes, keepdims) * x
+    if ord == 1:
+        return unreduce(g, x, axes, keepdims) * np.sign(x)
+    if np.isinf(ord):
+        magnitudes = np.abs(x)
+        return extremum_adjoint(g, magnitudes, z, axes, keepdims) * np.sign(x)
+    z_kept = z if keepdims else np.reshape(z, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
+    ratio = np.abs(x) / np.where(np.equal(z_kept, 0), 1.0, z_kept)
+    return unreduce(g, x, axes, keepdims) * (np.sign(x) * ratio ** (ord - 1))
+
+
 # ----------------------------------------------------------- elementwise
 
 def log_base(x):
@@ -222,6 +334,196 @@ def outer_adjoint_right(g, a, b):
     return np.reshape(np.ravel(a) @ flat, g.shape[:1] + np.shape(b))
 
 
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_explicit(subscripts, shapes):
+    """``np.einsum`` subscripts with ``...`` spelled out in letters and the
+    output made explicit: ``(input terms, output term, a free letter)``.
+
+    Ellipses broadcast right-aligned as in NumPy; the implicit output is
+    the ellipsis then the letters used once, in alphabetical order.
+    """
+    if not isinstance(subscripts, str):
+        raise TypeError("the derivative of np.einsum takes its subscripts as a string "
+                        "(not the interleaved operand, sublist form).")
+    subscripts = subscripts.replace(" ", "")
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"np.einsum subscripts {subscripts!r} name {len(terms)} operands, got {len(shapes)}.")
+    free = [c for c in _EINSUM_LETTERS if c not in subscripts]
+    ranks = [len(shape) - len(term.replace("...", "")) for term, shape in zip(terms, shapes, strict=True)]
+    width = max([r for r, term in zip(ranks, terms, strict=True) if "..." in term], default=0)
+    if len(free) <= width:
+        raise ValueError(f"np.einsum subscripts {subscripts!r} leave too few letters free for the derivative.")
+    ellipsis = "".join(free[:width])
+    spelled = [term.replace("...", ellipsis[width - rank:]) for term, rank in zip(terms, ranks, strict=True)]
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:
+        letters = inputs.replace(",", "").replace(".", "")
+        output = ellipsis + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return spelled, output, free[width]
+
+
+#: above this many multiply-adds per batch row, an einsum goes through BLAS.
+_EINSUM_DIRECT_WORK = 4096
+
+
+def _contract(spec, g, others):
+    """``np.einsum(spec, g, *others)`` where ``g`` carries the batch letter.
+
+    Large or many-operand contractions follow a path (pairwise, through
+    BLAS where it applies) chosen for one batch row, so that every row is
+    computed the same way whatever the batch size."""
+    g_term, *terms = spec.split("->")[0].split(",")
+    sizes = dict(zip(g_term[1:], g.shape[1:], strict=True))
+    for term, array in zip(terms, others, strict=True):
+        sizes.update(zip(term, np.shape(array), strict=True))
+    if len(others) < 2 and math.prod(sizes.values()) <= _EINSUM_DIRECT_WORK:
+        return np.einsum(spec, g, *others)
+    path = np.einsum_path(spec, g[:1], *others, optimize="greedy")[0]
+    return np.einsum(spec, g, *others, optimize=path)
+
+
+def einsum_operands(operand0, operand1=None, operand2=None, operand3=None, operand4=None, operand5=None):
+    """The operands of one ``np.einsum`` call as arrays (the rule names six)."""
+    return [np.asarray(o) for o in (operand0, operand1, operand2, operand3, operand4, operand5) if o is not None]
+
+
+def einsum_adjoint(g, subscripts, operands, position):
+    """Adjoint of ``operands[position]`` in ``np.einsum(subscripts, *operands)``.
+
+    The cotangent contracted with the other operands gives the operand's
+    distinct letters; letters only the operand has (summed away in the
+    forward pass) get the cotangent broadcast; size-1 axes that NumPy
+    broadcast are summed back; a repeated letter (a diagonal) puts the
+    result on that diagonal and zeros elsewhere.
+    """
+    terms, output, batch = einsum_explicit(subscripts, [o.shape for o in operands])
+    term, x = terms[position], operands[position]
+    distinct = "".join(dict.fromkeys(term))
+    others = [(t, o) for i, (t, o) in enumerate(zip(terms, operands, strict=True)) if i != position]
+    reached = set(output).union(*(set(t) for t, _ in others))
+    present = "".join(c for c in distinct if c in reached)
+    spec = ",".join([batch + output] + [t for t, _ in others]) + "->" + batch + present
+    part = _contract(spec, g, [o for _, o in others])
+    part = np.reshape(part, part.shape[:1] + tuple(
+        part.shape[1 + present.index(c)] if c in present else 1 for c in distinct))
+    sizes = dict(zip(term, x.shape, strict=True))
+    summed = tuple(i + 1 for i, c in enumerate(distinct) if sizes[c] == 1 and part.shape[i + 1] != 1)
+    if summed:
+        part = part.sum(axis=summed, keepdims=True)
+    if distinct == term:
+        return _broadcast(part, part.shape[:1] + x.shape)
+    x_bar = np.zeros(part.shape[:1] + x.shape, dtype=part.dtype)
+    diagonal = np.einsum(f"{batch}{term}->{batch}{distinct}", x_bar)  # a writeable view
+    diagonal[...] = part
+    return x_bar
+
+
+def _tensordot_axes(a_ndim, b_ndim, axes):
+    """The contracted axes of ``np.tensordot(a, b, axes)`` as two lists."""
+    if isinstance(axes, (int, np.integer)):
+        return list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if isinstance(a_axes, (int, np.integer)) else list(a_axes)
+    b_axes = [b_axes] if isinstance(b_axes, (int, np.integer)) else list(b_axes)
+    return [i % a_ndim for i in a_axes], [i % b_ndim for i in b_axes]
+
+
+def tensordot_adjoint_left(g, a, b, axes=2):
+    """Adjoint of ``a`` in ``np.tensordot(a, b, axes)``."""
+    a_axes, b_axes = _tensordot_axes(np.ndim(a), np.ndim(b), axes)
+    a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
+    b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
+    part = np.tensordot(g, b, axes=(list(range(1 + len(a_free), g.ndim)), b_free))
+    # part: batch, a's free axes, then b's contracted axes in increasing order.
+    order = a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
+    return np.transpose(part, (0,) + tuple(1 + int(i) for i in np.argsort(order)))
+
+
+def tensordot_adjoint_right(g, a, b, axes=2):
+    """Adjoint of ``b`` in ``np.tensordot(a, b, axes)``."""
+    a_axes, b_axes = _tensordot_axes(np.ndim(a), np.ndim(b), axes)
+    a_free = [i for i in range(np.ndim(a)) if i not in a_axes]
+    b_free = [i for i in range(np.ndim(b)) if i not in b_axes]
+    part = np.tensordot(g, a, axes=(list(range(1, 1 + len(a_free))), a_free))
+    # part: batch, b's free axes, then a's contracted axes in increasing order.
+    order = b_free + [b_axes[a_axes.index(i)] for i in sorted(a_axes)]
+    return np.transpose(part, (0,) + tuple(1 + int(i) for i in np.argsort(order)))
+
+
+def inv_adjoint(g, z):
+    """Adjoint of ``z = np.linalg.inv(a)``: ``-z^T g z^T`` per matrix."""
+    z_t = np.swapaxes(z, -1, -2)
+    return -(z_t @ g @ z_t)
+
+
+def solve_transposed(a, g, b):
+    """``solve(a^T, g)`` for every batch row of ``g``: the adjoint of ``b`` in
+    ``np.linalg.solve(a, b)`` before broadcast axes are summed (``b`` 1-d is
+    one vector, otherwise a stack of columns, as in NumPy 2).
+
+    ``a`` is inverted once and each row multiplied by the inverse on its own,
+    so a row's result does not depend on how many rows the batch has (a
+    solve with many right-hand sides rounds differently from one with one).
+    """
+    inverse_t = np.swapaxes(np.linalg.inv(a), -1, -2)
+    if np.ndim(b) == 1:
+        return (inverse_t @ g[..., None])[..., 0]
+    return inverse_t @ g
+
+
+def solve_adjoint_matrix(b_bar, z, a, b):
+    """Adjoint of ``a`` in ``z = np.linalg.solve(a, b)`` from ``b_bar``, the
+    output of ``solve_transposed``: ``-b_bar z^T``."""
+    if np.ndim(b) == 1:
+        return unbroadcast(-b_bar[..., :, None] * z[..., None, :], a)
+    return unbroadcast(-(b_bar @ np.swapaxes(z, -1, -2)), a)
+
+
+def det_adjoint(g, z, a):
+    """Adjoint of ``z = np.linalg.det(a)``: ``g z inv(a)^T`` (so ``a`` must be
+    invertible; NumPy raises LinAlgError for a singular one)."""
+    return (g * z)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+
+
+def diag_adjoint(g, v, k=0):
+    """Adjoint of ``np.diag(v, k)``: a 1-d ``v`` gets the ``k``-th diagonal of
+    the cotangent; a 2-d ``v`` gets the cotangent on its ``k``-th diagonal."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, offset=k, axis1=1, axis2=2).copy()
+    positions = np.arange(g.shape[1])
+    v_bar = np.zeros(g.shape[:1] + _shape(v), dtype=g.dtype)
+    v_bar[:, positions + max(-k, 0), positions + max(k, 0)] = g
+    return v_bar
+
+
+def _kron_blocks(g, a, b):
+    """The cotangent of ``np.kron(a, b)`` with every axis split in two (``a``'s
+    index, then ``b``'s), and ``a``, ``b`` with as many axes as the result."""
+    a_shape, b_shape = _shape(a), _shape(b)
+    ndim = max(len(a_shape), len(b_shape))
+    a_full = (1,) * (ndim - len(a_shape)) + a_shape
+    b_full = (1,) * (ndim - len(b_shape)) + b_shape
+    split = tuple(n for pair in zip(a_full, b_full, strict=True) for n in pair)
+    return np.reshape(g, g.shape[:1] + split), np.reshape(a, a_full), np.reshape(b, b_full)
+
+
+def kron_adjoint_left(g, a, b):
+    blocks, _, b_full = _kron_blocks(g, a, b)
+    part = np.tensordot(blocks, b_full, axes=(list(range(2, blocks.ndim, 2)), list(range(b_full.ndim))))
+    return np.reshape(part, g.shape[:1] + _shape(a))
+
+
+def kron_adjoint_right(g, a, b):
+    blocks, a_full, _ = _kron_blocks(g, a, b)
+    part = np.tensordot(blocks, a_full, axes=(list(range(1, blocks.ndim, 2)), list(range(a_full.ndim))))
+    return np.reshape(part, g.shape[:1] + _shape(b))
+
+
 # ----------------------------------------------------------- shapes
 
 def reshape_adjoint(g, x):
@@ -265,6 +567,140 @@ def stack_adjoint(g, arrays, axis=0):
     """Unstack the cotangent of ``np.stack(arrays, axis)`` per input."""
     axis = axis % (np.ndim(arrays[0]) + 1)
     return [np.take(g, i, axis=axis + 1) for i in range(len(arrays))]
+
+
+def hstack_adjoint(g, tup):
+    """Split the cotangent of ``np.hstack(tup)`` per input: 0-d and 1-d
+    inputs were joined end to end, others along their second axis."""
+    shapes = [np.shape(a) for a in tup]
+    if len(shapes[0]) <= 1:
+        sizes, axis = [shape[0] if shape else 1 for shape in shapes], 1
+    else:
+        sizes, axis = [shape[1] for shape in shapes], 2
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [np.reshape(p, g.shape[:1] + s) for p, s in zip(pieces, shapes, strict=True)]
+
+
+def vstack_adjoint(g, tup):
+    """Split the cotangent of ``np.vstack(tup)`` per input: each input was
+    made at least 2-d (a 1-d one is a row) and joined along the first axis."""
+    shapes = [np.shape(a) for a in tup]
+    sizes = [shape[0] if len(shape) >= 2 else 1 for shape in shapes]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=1)
+    return [np.reshape(p, g.shape[:1] + s) for p, s in zip(pieces, shapes, strict=True)]
+
+
+def _batched_axes(axis, g):
+    """``axis`` (an int or a sequence, negatives allowed) of a primal with
+    ``g``'s shape, as axes of the batched ``g``."""
+    ndim = g.ndim - 1
+    if isinstance(axis, (tuple, list)):
+        return tuple(a % ndim + 1 for a in axis)
+    return axis % ndim + 1
+
+
+def flip_adjoint(g, axis=None):
+    """Adjoint of ``np.flip(m, axis)``: the cotangent flipped back."""
+    return np.flip(g, tuple(range(1, g.ndim)) if axis is None else _batched_axes(axis, g))
+
+
+def roll_adjoint(g, shift, axis=None):
+    """Adjoint of ``np.roll(a, shift, axis)``: the cotangent rolled back."""
+    if axis is None:  # NumPy rolls the flattened array
+        rows = np.reshape(g, (g.shape[0], -1))
+        return np.reshape(np.roll(rows, np.negative(shift), axis=1), g.shape)
+    return np.roll(g, np.negative(shift), axis=_batched_axes(axis, g))
+
+
+def tile_adjoint(g, A, reps):
+    """Adjoint of ``np.tile(A, reps)``: the cotangent of every copy, summed."""
+    shape = _shape(A)
+    reps = (reps,) if isinstance(reps, (int, np.integer)) else tuple(reps)
+    ndim = max(len(reps), len(shape))
+    reps = (1,) * (ndim - len(reps)) + reps
+    full = (1,) * (ndim - len(shape)) + shape
+    blocks = np.reshape(g, g.shape[:1] + tuple(n for pair in zip(reps, full, strict=True) for n in pair))
+    return np.reshape(blocks.sum(axis=tuple(range(1, blocks.ndim, 2))), g.shape[:1] + shape)
+
+
+def repeat_adjoint(g, a, repeats, axis=None):
+    """Adjoint of ``np.repeat(a, repeats, axis)``: each element gets the sum
+    of the cotangents of its copies (``repeats`` an int or one per element)."""
+    shape = _shape(a)
+    if axis is None:  # NumPy repeats the flattened array
+        axis, count = 1, math.prod(shape)
+    else:
+        axis, count = axis % len(shape) + 1, shape[axis % len(shape)]
+    if np.size(repeats) == 1:
+        copies = int(np.ravel(repeats)[0])
+        blocks = np.reshape(g, g.shape[:axis] + (count, copies) + g.shape[axis + 1:])
+        summed = blocks.sum(axis=axis + 1)
+    else:
+        owners = np.repeat(np.arange(count), repeats)
+        summed = np.zeros(g.shape[:axis] + (count,) + g.shape[axis + 1:], dtype=g.dtype)
+        np.add.at(summed, (slice(None),) * axis + (owners,), g)
+    return np.reshape(summed, g.shape[:1] + shape)
+
+
+def take_adjoint(g, a, indices, axis=None, mode="raise"):
+    """Adjoint of ``np.take(a, indices, axis, mode=mode)``: the cotangent
+    scattered back (repeated indices add up)."""
+    shape = _shape(a)
+    if axis is None:  # NumPy takes from the flattened array
+        lead, count = 1, math.prod(shape)
+        a_bar = np.zeros((g.shape[0], count), dtype=g.dtype)
+    else:
+        lead, count = axis % len(shape) + 1, shape[axis % len(shape)]
+        a_bar = np.zeros(g.shape[:1] + shape, dtype=g.dtype)
+    indices = np.asarray(indices)
+    if mode == "wrap":
+        indices = np.mod(indices, count)
+    elif mode == "clip":
+        indices = np.clip(indices, 0, count - 1)
+    np.add.at(a_bar, (slice(None),) * lead + (indices,), g)
+    return np.reshape(a_bar, g.shape[:1] + shape)
+
+
+def moveaxis_adjoint(g, source, destination):
+    """Adjoint of ``np.moveaxis(a, source, destination)``: the axes moved back."""
+    return np.moveaxis(g, _batched_axes(destination, g), _batched_axes(source, g))
+
+
+def sort_adjoint(g, a, axis=-1):
+    """Adjoint of ``np.sort(a, axis)``: each element gets the cotangent of the
+    position it was sorted to (ties are told apart by a stable sort)."""
+    a = np.asarray(a)
+    if axis is None:  # NumPy sorts the flattened array
+        order = np.argsort(a, axis=None, kind="stable")
+        ranks = np.empty_like(order)
+        ranks[order] = np.arange(order.size)
+        return np.reshape(g[:, ranks], g.shape[:1] + a.shape)
+    order = np.argsort(a, axis=axis, kind="stable")
+    ranks = np.argsort(order, axis=axis)
+    return np.take_along_axis(g, ranks[None], axis=axis % a.ndim + 1)
+
+
+#: ``np.pad`` modes that only copy elements of the input.
+_COPYING_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad_adjoint(g, array, pad_width, mode="constant"):
+    """Adjoint of ``np.pad(array, pad_width, mode)``: for ``'constant'`` the
+    cotangent of the interior; for the modes that copy input elements into
+    the border (edge, reflect, symmetric, wrap), their cotangents added back
+    to the elements they copy."""
+    shape = _shape(array)
+    if mode == "constant":
+        widths = np.broadcast_to(np.asarray(pad_width), (len(shape), 2))
+        return g[(slice(None),) + tuple(slice(int(before), int(before) + n)
+                                        for (before, _), n in zip(widths, shape, strict=True))]
+    if mode not in _COPYING_PAD_MODES:
+        raise ValueError(f"the derivative of np.pad with mode={mode!r} is not implemented; "
+                         f"mode='constant' and {', '.join(map(repr, _COPYING_PAD_MODES))} are.")
+    sources = np.pad(np.arange(math.prod(shape)).reshape(shape), pad_width, mode=mode)
+    array_bar = np.zeros((g.shape[0], math.prod(shape)), dtype=g.dtype)
+    np.add.at(array_bar, (slice(None), np.ravel(sources)), np.reshape(g, (g.shape[0], -1)))
+    return np.reshape(array_bar, g.shape[:1] + shape)
 
 
 # ----------------------------------------------------------- indexing

@@ -477,6 +477,219 @@ BUILTIN_ROWS = [
       for row in each(fn, f"math.{fn.__name__}", math_inverse, [((),)], autograd=False)],
 ]
 
+# ----------------------------------------------------------------- statistics and scans
+
+STATISTICS = [np.var, np.std]
+STATISTICS_ROWS = [
+    Row(reduce, f"np.{reduce.__name__}-axis={axis}-keepdims={keepdims}", reducer(reduce, axis, keepdims), ((2, 3, 4),))
+    for reduce in STATISTICS
+    for axis in (None, 0, -1, (0, 2))
+    for keepdims in (False, True)
+] + [
+    *each(np.var, "np.var", lambda x: np.var(x), [((5,),), ((),)]),
+    *each(np.var, "np.var(ddof=1)", lambda x: np.var(x, ddof=1), [((5,),)]),
+    *each(np.var, "np.var(x,1,ddof=1,keepdims)", lambda x: np.var(x, 1, ddof=1, keepdims=True), [((3, 4),)]),
+    *each(np.std, "np.std", lambda x: np.std(x), [((5,),)]),
+    *each(np.std, "np.std(ddof=1)", lambda x: np.std(x, axis=0, ddof=1), [((4, 3),)]),
+    *each(np.std, "np.std(axis=(0,1),ddof=2)", lambda x: np.std(x, axis=(0, 1), ddof=2), [((2, 3, 2),)]),
+]
+
+SCAN_ROWS = [
+    *each(np.cumsum, "np.cumsum", lambda x: np.cumsum(x), [((5,),), ((2, 3),), ((),)]),
+    *each(np.cumsum, "np.cumsum(axis=0)", lambda x: np.cumsum(x, axis=0), [((3, 4),)]),
+    *each(np.cumsum, "np.cumsum(x,-1)", lambda x: np.cumsum(x, -1), [((2, 3, 4),)]),
+    *each(np.cumsum, "np.cumsum(axis=1)", lambda x: np.cumsum(x, axis=1), [((2, 3, 4),)]),
+    # autograd has no rule for np.cumprod. Ours is exact at zeros (no division).
+    *each(np.cumprod, "np.cumprod", lambda x: np.cumprod(x), [((5,),), ((2, 3),)], autograd=False),
+    *each(np.cumprod, "np.cumprod(axis=0)", lambda x: np.cumprod(x, axis=0), [((3, 4),)], autograd=False),
+    *each(np.cumprod, "np.cumprod(axis=-1)", lambda x: np.cumprod(x, axis=-1), [((2, 3, 4),)], autograd=False),
+    Row(np.cumprod, "np.cumprod-one-zero", lambda x: np.cumprod(x), None, values=([1.5, 0.0, -2.0, 0.7],), autograd=False),
+    Row(np.cumprod, "np.cumprod-two-zeros", lambda x: np.cumprod(x), None, values=([0.0, 1.5, 0.0, -2.0],), autograd=False),
+    Row(np.cumprod, "np.cumprod-zeros-axis=1", lambda x: np.cumprod(x, axis=1), None,
+        values=([[1.5, 0.0, -2.0], [0.0, 0.0, 0.9]],), autograd=False),
+    *each(np.diff, "np.diff", lambda x: np.diff(x), [((5,),), ((3, 4),)]),
+    *each(np.diff, "np.diff(axis=0)", lambda x: np.diff(x, axis=0), [((3, 4),)]),
+    *each(np.diff, "np.diff(x,2)", lambda x: np.diff(x, 2), [((5,),), ((2, 5),)]),
+    *each(np.diff, "np.diff(n=3,axis=1)", lambda x: np.diff(x, n=3, axis=1), [((2, 5, 3),)]),
+    *each(np.diff, "np.diff(n=0)", lambda x: np.diff(x, n=0) * 1.0, [((4,),)]),
+]
+
+# ----------------------------------------------------------------- matrices
+
+#: added to a random matrix, keeps it far from singular.
+SHIFT = 4.0 * np.eye(3)
+
+LINALG_ROWS = [
+    *each(np.trace, "np.trace", lambda x: np.trace(x), [((3, 3),), ((3, 4),)]),
+    *each(np.trace, "np.trace(offset=1)", lambda x: np.trace(x, offset=1), [((3, 4),)]),
+    *each(np.trace, "np.trace(x,-1)", lambda x: np.trace(x, -1), [((4, 3),)]),
+    # autograd's np.trace takes no axis1 and axis2.
+    *each(np.trace, "np.trace(axis1=1,axis2=2)", lambda x: np.trace(x, axis1=1, axis2=2), [((2, 3, 3),)], autograd=False),
+    *each(np.trace, "np.trace(axis1=-1,axis2=0)", lambda x: np.trace(x, axis1=-1, axis2=0), [((3, 2, 3),)], autograd=False),
+    *each(np.linalg.norm, "norm", lambda x: np.linalg.norm(x), [((5,),), ((3, 4),), ((2, 3, 4),)]),
+    *each(np.linalg.norm, "norm(ord=2)", lambda x: np.linalg.norm(x, ord=2), [((5,),)]),
+    # autograd has no derivative for ord=1 and -inf, and gives nan for ord=inf.
+    *each(np.linalg.norm, "norm(ord=1)", lambda x: np.linalg.norm(x, ord=1), [((5,),)], autograd=False),
+    *each(np.linalg.norm, "norm(ord=inf)", lambda x: np.linalg.norm(x, ord=np.inf), [((5,),)], autograd=False),
+    *each(np.linalg.norm, "norm(ord=-inf)", lambda x: np.linalg.norm(x, -np.inf), [((5,),)], autograd=False),
+    *each(np.linalg.norm, "norm(ord=3)", lambda x: np.linalg.norm(x, 3), [((5,),)]),
+    *each(np.linalg.norm, "norm(ord=fro)", lambda x: np.linalg.norm(x, "fro"), [((3, 4),)]),
+    *each(np.linalg.norm, "norm(axis=1)", lambda x: np.linalg.norm(x, axis=1), [((3, 4),)]),
+    *each(np.linalg.norm, "norm(ord=1,axis=0)", lambda x: np.linalg.norm(x, ord=1, axis=0), [((3, 4),)], autograd=False),
+    *each(np.linalg.norm, "norm(ord=inf,axis=-1,keepdims)", lambda x: np.linalg.norm(x, np.inf, -1, True), [((3, 4),)],
+          autograd=False),
+    *each(np.linalg.norm, "norm(axis=(0,2))", lambda x: np.linalg.norm(x, axis=(0, 2)), [((2, 3, 4),)]),
+    *each(np.linalg.norm, "norm(fro,axis=(2,0),keepdims)", lambda x: np.linalg.norm(x, "fro", (2, 0), keepdims=True),
+          [((2, 3, 4),)]),
+    *each(np.linalg.norm, "norm(keepdims)", lambda x: np.linalg.norm(x, keepdims=True), [((3, 4),)]),
+    Row(np.linalg.norm, "norm-zero-vector", lambda x: np.linalg.norm(x, axis=1), None,
+        values=([[0.0, 0.0], [3.0, 4.0]],), autograd=False),
+    *each(np.linalg.inv, "inv", lambda x: np.linalg.inv(x + SHIFT), [((3, 3),), ((2, 3, 3),)]),
+    *each(np.linalg.inv, "inv(x)@x", lambda x: np.linalg.inv(x + SHIFT) @ x, [((3, 3),)]),
+    *each(np.linalg.solve, "solve", lambda a, b: np.linalg.solve(a + SHIFT, b), [((3, 3), (3,)), ((3, 3), (3, 2))]),
+    # NumPy 2 reads a 1-d b as one vector for a stack of matrices and broadcasts a 2-d a
+    # over a stack of b; autograd follows NumPy 1.
+    *each(np.linalg.solve, "solve-broadcast", lambda a, b: np.linalg.solve(a + SHIFT, b),
+          [((2, 3, 3), (3,)), ((2, 3, 3), (2, 3, 2)), ((3, 3), (2, 3, 2)), ((2, 3, 3), (3, 1))], autograd=False),
+    *each(np.linalg.solve, "solve(x,x)", lambda a: np.linalg.solve(a + SHIFT, a), [((3, 3),)]),
+    *each(np.linalg.det, "det", lambda x: np.linalg.det(x + SHIFT), [((3, 3),), ((2, 3, 3),)]),
+    *each(np.linalg.det, "det-1x1", lambda x: np.linalg.det(x), [((1, 1),)]),
+]
+
+# ----------------------------------------------------------------- contractions
+
+CONTRACTION_ROWS = [
+    *each(np.einsum, "einsum(ij,jk->ik)", lambda x, y: np.einsum("ij,jk->ik", x, y), [((2, 3), (3, 4))]),
+    *each(np.einsum, "einsum(ij,ij->)", lambda x, y: np.einsum("ij,ij->", x, y), [((2, 3), (2, 3))]),
+    *each(np.einsum, "einsum(i,j->ij)", lambda x, y: np.einsum("i,j->ij", x, y), [((2,), (3,))]),
+    *each(np.einsum, "einsum(bij,bjk->bik)", lambda x, y: np.einsum("bij,bjk->bik", x, y), [((2, 2, 3), (2, 3, 2))]),
+    *each(np.einsum, "einsum(ij,jk->ki)", lambda x, y: np.einsum("ij,jk->ki", x, y), [((2, 3), (3, 4))]),
+    *each(np.einsum, "einsum(ij,jk,kl->il)", lambda x, y, z: np.einsum("ij,jk,kl->il", x, y, z),
+          [((2, 3), (3, 4), (4, 2))]),
+    *each(np.einsum, "einsum(i,i,i->)", lambda x, y, z: np.einsum("i,i,i->", x, y, z), [((3,), (3,), (3,))]),
+    *each(np.einsum, "einsum(ij,jk) implicit", lambda x, y: np.einsum("ij,jk", x, y), [((2, 3), (3, 4))]),
+    *each(np.einsum, "einsum(Ba,aC) implicit", lambda x, y: np.einsum("Ba,aC", x, y), [((2, 3), (3, 4))]),
+    *each(np.einsum, "einsum(ba,ca) implicit", lambda x, y: np.einsum("ba,ca", x, y), [((2, 3), (4, 3))]),
+    *each(np.einsum, "einsum(ij->i)", lambda x: np.einsum("ij->i", x), [((2, 3),)]),
+    *each(np.einsum, "einsum(ij->ji)", lambda x: np.einsum("ij->ji", x), [((2, 3),)]),
+    # autograd's rule fails on a letter repeated within one operand (a diagonal).
+    *each(np.einsum, "einsum(ii->i)", lambda x: np.einsum("ii->i", x), [((3, 3),)], autograd=False),
+    *each(np.einsum, "einsum(ii)", lambda x: np.einsum("ii", x), [((3, 3),)], autograd=False),
+    *each(np.einsum, "einsum(iij,j->i)", lambda x, y: np.einsum("iij,j->i", x, y), [((3, 3, 2), (2,))], autograd=False),
+    *each(np.einsum, "einsum(ij,jk->k)", lambda x, y: np.einsum("ij,jk->k", x, y), [((2, 3), (3, 4))]),
+    *each(np.einsum, "einsum(i j, j k -> i k)", lambda x, y: np.einsum("i j, j k -> i k", x, y), [((2, 3), (3, 4))]),
+    *each(np.einsum, "einsum(...ij,...jk->...ik)", lambda x, y: np.einsum("...ij,...jk->...ik", x, y),
+          [((2, 3, 4), (4, 2)), ((3, 4), (2, 4, 2)), ((2, 2, 3), (2, 3, 2))]),
+    *each(np.einsum, "einsum(...i,...i)", lambda x, y: np.einsum("...i,...i", x, y), [((2, 3), (3,))]),
+    *each(np.einsum, "einsum(i...->...)", lambda x: np.einsum("i...->...", x), [((2, 3, 4),)]),
+    *each(np.einsum, "einsum(ij,jk->ik,optimize)", lambda x, y, z: np.einsum("ij,jk,k->i", x, y, z, optimize=True),
+          [((2, 3), (3, 4), (4,))]),
+    *each(np.einsum, "einsum(x,x)", lambda x: np.einsum("ij,jk->ik", x, x), [((3, 3),)]),
+    *each(np.einsum, "einsum(x,const)", lambda x: np.einsum("ij,j->i", x, CONSTANT_VECTOR), [((2, 3),)]),
+    # NumPy broadcasts a size-1 axis against its letter; autograd does not sum it back.
+    *each(np.einsum, "einsum-size-1", lambda x, y: np.einsum("ij,jk->ik", x, y), [((2, 1), (3, 4))], autograd=False),
+    *each(np.einsum, "einsum(...,size-1)", lambda x, y: np.einsum("...i,...i->...", x, y), [((2, 1, 3), (4, 3))],
+          autograd=False),
+    *each(np.tensordot, "np.tensordot", lambda x, y: np.tensordot(x, y), [((2, 3, 4), (3, 4, 2)), ((3, 4), (3, 4))]),
+    *each(np.tensordot, "np.tensordot(axes=1)", lambda x, y: np.tensordot(x, y, axes=1), [((2, 3), (3, 4)), ((2, 3, 4), (4,))]),
+    *each(np.tensordot, "np.tensordot(x,y,0)", lambda x, y: np.tensordot(x, y, 0), [((2, 3), (2,))]),
+    *each(np.tensordot, "np.tensordot(axes=([1,0],[0,1]))", lambda x, y: np.tensordot(x, y, axes=([1, 0], [0, 1])),
+          [((2, 3, 4), (3, 2))]),
+    *each(np.tensordot, "np.tensordot(axes=([2,0],[1,0]))", lambda x, y: np.tensordot(x, y, axes=([2, 0], [1, 0])),
+          [((2, 3, 4), (2, 4, 3))]),
+    *each(np.tensordot, "np.tensordot(axes=(1,0))", lambda x, y: np.tensordot(x, y, axes=(1, 0)), [((2, 3), (3, 4))]),
+    # autograd's rule reads negative axes as positions counted from the front.
+    *each(np.tensordot, "np.tensordot(axes=([-1],[-2]))", lambda x, y: np.tensordot(x, y, axes=([-1], [-2])),
+          [((2, 3), (2, 3, 4))], autograd=False),
+    *each(np.kron, "np.kron", lambda x, y: np.kron(x, y), [((2, 3), (3, 2)), ((3,), (2,)), ((2,), (2, 3)), ((2, 1, 2), (2, 3))]),
+    *each(np.kron, "np.kron(x,x)", lambda x: np.kron(x, x), [((2, 2),)]),
+    *each(np.diag, "np.diag", lambda x: np.diag(x), [((3,),), ((3, 3),)]),
+    *each(np.diag, "np.diag(k=1)", lambda x: np.diag(x, k=1), [((3,),)]),
+    *each(np.diag, "np.diag(x,-2)", lambda x: np.diag(x, -2), [((3,),)]),
+    # autograd's rule for the diagonal of a matrix assumes a square one.
+    *each(np.diag, "np.diag-rectangle", lambda x: np.diag(x), [((3, 4),)], autograd=False),
+    *each(np.diag, "np.diag(k=1)-rectangle", lambda x: np.diag(x, k=1), [((3, 4),)], autograd=False),
+    *each(np.diag, "np.diag(x,-2)-rectangle", lambda x: np.diag(x, -2), [((4, 3),)], autograd=False),
+]
+CONSTANT_VECTOR = np.array([0.5, -1.0, 2.0])
+
+# ----------------------------------------------------------------- rearrangements
+
+PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def pad_in_mode(mode):
+    def padded(x):
+        return np.pad(x, (2, 1), mode=mode)
+
+    return padded
+
+REARRANGE_ROWS = [
+    *each(np.hstack, "np.hstack", lambda x, y: np.hstack([x, y]), [((2,), (3,)), ((2, 3), (2, 1)), ((2, 1, 2), (2, 3, 2))]),
+    *each(np.hstack, "np.hstack-0d", lambda x, y, z: np.hstack((x, y, z)), [((), (2,), ())]),
+    *each(np.hstack, "np.hstack(x,x)", lambda x: np.hstack([x, x * 2.0]), [((2, 3),)]),
+    *each(np.vstack, "np.vstack", lambda x, y: np.vstack([x, y]), [((3,), (3,)), ((2, 3), (1, 3)), ((3,), (2, 3)),
+                                                                    ((2, 2, 3), (1, 2, 3))]),
+    *each(np.vstack, "np.vstack-0d", lambda x, y: np.vstack((x, y)), [((), ())]),
+    # autograd has no rule for np.flip.
+    *each(np.flip, "np.flip", lambda x: np.flip(x), [((4,),), ((2, 3),)], autograd=False),
+    *each(np.flip, "np.flip(axis=0)", lambda x: np.flip(x, axis=0), [((2, 3),)], autograd=False),
+    *each(np.flip, "np.flip(x,-1)", lambda x: np.flip(x, -1), [((2, 3, 4),)], autograd=False),
+    *each(np.flip, "np.flip(axis=(0,2))", lambda x: np.flip(x, axis=(0, 2)), [((2, 3, 4),)], autograd=False),
+    *each(np.roll, "np.roll", lambda x: np.roll(x, 2), [((5,),), ((2, 3),)]),
+    *each(np.roll, "np.roll(axis=1)", lambda x: np.roll(x, -1, axis=1), [((2, 3),)]),
+    # autograd's rule negates the shift with unary minus, which a tuple does not have.
+    *each(np.roll, "np.roll((1,2),(0,-1))", lambda x: np.roll(x, (1, 2), (0, -1)), [((2, 3, 4),)], autograd=False),
+    *each(np.roll, "np.roll(2,(0,1))", lambda x: np.roll(x, 2, axis=(0, 1)), [((2, 3),)]),
+    *each(np.tile, "np.tile", lambda x: np.tile(x, 2), [((3,),), ((),)]),
+    *each(np.tile, "np.tile((2,1))", lambda x: np.tile(x, (2, 1)), [((2, 3),)]),
+    *each(np.tile, "np.tile(reps=(2,1,3))", lambda x: np.tile(x, reps=(2, 1, 3)), [((2, 3),)]),
+    # autograd's rule sums the wrong axes when reps has fewer entries than x has axes.
+    *each(np.tile, "np.tile-short-reps", lambda x: np.tile(x, 2), [((2, 3),)], autograd=False),
+    *each(np.tile, "np.tile((2,))", lambda x: np.tile(x, (2,)), [((2, 3),)], autograd=False),
+    *each(np.repeat, "np.repeat", lambda x: np.repeat(x, 2), [((3,),), ((2, 3),)]),
+    *each(np.repeat, "np.repeat(axis=0)", lambda x: np.repeat(x, 3, axis=0), [((2, 3),)]),
+    # autograd's rule fails on a 0-d array and sums the wrong axis for a negative one;
+    # it takes an integer repeats only.
+    *each(np.repeat, "np.repeat-0d", lambda x: np.repeat(x, 2), [((),)], autograd=False),
+    *each(np.repeat, "np.repeat(x,2,-1)", lambda x: np.repeat(x, 2, -1), [((2, 3, 2),)], autograd=False),
+    *each(np.repeat, "np.repeat([1,0,2],axis=1)", lambda x: np.repeat(x, [1, 0, 2], axis=1), [((2, 3),)], autograd=False),
+    *each(np.repeat, "np.repeat([2,1,1,0])", lambda x: np.repeat(x, [2, 1, 1, 0]), [((2, 2),)], autograd=False),
+    # autograd has no rule for np.take.
+    *each(np.take, "np.take", lambda x: np.take(x, [0, 2, 2, -1]), [((5,),), ((2, 3),)], autograd=False),
+    *each(np.take, "np.take(axis=1)", lambda x: np.take(x, INDEX_ROWS, axis=1), [((2, 3),), ((2, 3, 4),)], autograd=False),
+    *each(np.take, "np.take(2d,axis=0)", lambda x: np.take(x, INDEX_2D, axis=0), [((4, 3),)], autograd=False),
+    *each(np.take, "np.take(int)", lambda x: np.take(x, 1, axis=-1), [((2, 3),)], autograd=False),
+    *each(np.take, "np.take(x,1)", lambda x: np.take(x, 1), [((2, 3),)], autograd=False),
+    *each(np.take, "np.take(mode=wrap)", lambda x: np.take(x, [5, -7, 1], mode="wrap"), [((3,),)], autograd=False),
+    *each(np.take, "np.take(mode=clip)", lambda x: np.take(x, [5, -7, 1], axis=0, mode="clip"), [((3, 2),)], autograd=False),
+    *each(np.broadcast_to, "np.broadcast_to", lambda x: np.broadcast_to(x, (2, 3)), [((1, 3),)]),
+    # autograd's rule fails when broadcasting adds leading axes, and on shape= by keyword.
+    *each(np.broadcast_to, "np.broadcast_to-new-axes", lambda x: np.broadcast_to(x, (2, 3)), [((3,),), ((),)], autograd=False),
+    *each(np.broadcast_to, "np.broadcast_to(shape=)", lambda x: np.broadcast_to(x, shape=(2, 3, 4)), [((3, 1),)], autograd=False),
+    *each(np.broadcast_to, "np.broadcast_to(x,y.shape)", lambda x, y: np.broadcast_to(x, y.shape) * y, [((4,), (3, 4))],
+          autograd=False),
+    *each(np.moveaxis, "np.moveaxis(0,-1)", lambda x: np.moveaxis(x, 0, -1), [((2, 3, 4),)]),
+    *each(np.moveaxis, "np.moveaxis(-1,0)", lambda x: np.moveaxis(x, -1, 0), [((2, 3, 4),)]),
+    *each(np.moveaxis, "np.moveaxis([0,1],[-1,-2])", lambda x: np.moveaxis(x, [0, 1], [-1, -2]), [((2, 3, 4),)]),
+    *each(np.moveaxis, "np.moveaxis(source=,destination=)", lambda x: np.moveaxis(x, source=1, destination=0), [((2, 3),)]),
+    *each(np.sort, "np.sort", lambda x: np.sort(x), [((5,),)]),
+    # autograd sorts only 1-d arrays.
+    *each(np.sort, "np.sort-2d", lambda x: np.sort(x), [((3, 4),)], autograd=False),
+    *each(np.sort, "np.sort(axis=0)", lambda x: np.sort(x, axis=0), [((3, 4),)], autograd=False),
+    *each(np.sort, "np.sort(x,1)", lambda x: np.sort(x, 1), [((2, 3, 4),)], autograd=False),
+    *each(np.sort, "np.sort(axis=None)", lambda x: np.sort(x, axis=None), [((3, 4),)], autograd=False),
+    *each(np.sort, "np.sort(kind=stable)", lambda x: np.sort(x, kind="stable"), [((5,),)], autograd=False),
+    # autograd's rule needs mode passed by position.
+    *each(np.pad, "np.pad", lambda x: np.pad(x, 1), [((3,),), ((2, 3),)], autograd=False),
+    *each(np.pad, "np.pad(((1,2),(0,3)))", lambda x: np.pad(x, ((1, 2), (0, 3)), "constant"), [((2, 3),)]),
+    *each(np.pad, "np.pad((2,1))", lambda x: np.pad(x, (2, 1), "constant"), [((2, 3),)]),
+    *each(np.pad, "np.pad(constant_values=)", lambda x: np.pad(x, 1, "constant", constant_values=1.5), [((2, 3),)]),
+    # autograd pads in constant mode only.
+    *[row for mode in PAD_MODES
+      for row in each(np.pad, f"np.pad(mode={mode})", pad_in_mode(mode), [((4,),), ((2, 3),)], autograd=False)],
+]
+
 # ----------------------------------------------------------------- array_like lists
 
 # NumPy takes a list or tuple of arrays wherever it takes an array. autograd
@@ -499,7 +712,8 @@ LIST_ROWS = [
 ]
 
 ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
-        + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS)
+        + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
+        + CONTRACTION_ROWS + REARRANGE_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 
@@ -613,6 +827,58 @@ def sum_of_repeated_items(x):
 
 def repeated_items(x):
     return x[np.array([0, 0, 1])]
+
+
+# ----------------------------------------------------------------- unimplemented options
+
+# A rule leaves out what it does not differentiate: the transform then
+# refuses the call (NoRuleError). Options only known from their values fail
+# with ValueError when the derivative is taken.
+REJECTED = [
+    ("np.var(where=)", lambda x: np.var(x, where=x > 0.0), (4,), adjoint.NoRuleError),
+    ("np.std(correction=)", lambda x: np.std(x, correction=1), (4,), adjoint.NoRuleError),
+    ("np.diff(prepend=)", lambda x: np.diff(x, prepend=0.0), (4,), adjoint.NoRuleError),
+    ("np.sort(order=)", lambda x: np.sort(x, order=None), (4,), adjoint.NoRuleError),
+    ("np.einsum-sublists", lambda x: np.einsum(x, [0, 1], x, [1, 2]), (3, 3), adjoint.NoRuleError),
+    ("np.einsum-7-operands", lambda x: np.einsum("i,i,i,i,i,i,i->", x, x, x, x, x, x, x), (3,), adjoint.NoRuleError),
+    ("np.pad(constant_values=x)", lambda x: np.pad(x, 1, constant_values=x[0]), (3,), adjoint.NoRuleError),
+    ("np.pad(reflect_type=)", lambda x: np.pad(x, 1, "reflect", reflect_type="odd"), (3,), adjoint.NoRuleError),
+    ("np.pad(mode=mean)", lambda x: np.pad(x, 1, mode="mean"), (3,), ValueError),
+    ("norm(ord=2)-matrix", lambda x: np.linalg.norm(x, 2), (3, 3), ValueError),
+    ("norm(ord=nuc)", lambda x: np.linalg.norm(x, "nuc"), (3, 3), ValueError),
+    ("norm(ord=1,axis=(0,1))", lambda x: np.linalg.norm(x, 1, axis=(0, 1)), (3, 3), ValueError),
+    ("norm(ord=0)", lambda x: np.linalg.norm(x, 0), (3,), ValueError),
+]
+
+
+@pytest.mark.parametrize("label, func, shape, error", REJECTED, ids=[row[0] for row in REJECTED])
+def test_unimplemented_options_fail_loudly(label, func, shape, error):
+    with pytest.raises(error):
+        adjoint.jacrev(func)(np.linspace(0.5, 1.5, math.prod(shape)).reshape(shape))
+
+
+def test_cumprod_is_exact_at_zeros():
+    x = np.array([2.0, 0.0, 3.0, 0.5])
+    expected = [[1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0], [0.0, 6.0, 0.0, 0.0], [0.0, 3.0, 0.0, 0.0]]
+    np.testing.assert_array_equal(adjoint.jacrev(cumulative_product)(x), expected)
+
+
+def cumulative_product(x):
+    return np.cumprod(x)
+
+
+def test_sort_sends_each_cotangent_to_the_element_sorted_there():
+    x = np.array([[3.0, 1.0, 2.0], [0.5, 0.7, 0.1]])
+    jacobian = adjoint.jacrev(sorted_rows)(x)
+    for row in range(2):
+        for position, source in enumerate(np.argsort(x[row])):
+            expected = np.zeros_like(x)
+            expected[row, source] = 1.0
+            np.testing.assert_array_equal(jacobian[row, position], expected)
+
+
+def sorted_rows(x):
+    return np.sort(x)
 
 
 # ----------------------------------------------------------------- no derivative

@@ -1,6 +1,8 @@
-"""Rules of the reductions: sum, mean, prod, max, min (``axis`` int, tuple,
-negative or None; ``keepdims``). Parameters follow NumPy's positional order;
-``out`` is not accepted (a rule never writes into the user's arrays)."""
+"""Rules of the reductions: sum, mean, prod, max, min, var, std, trace and
+np.linalg.norm (``axis`` int, tuple, negative or None; ``keepdims``), and of
+the scans cumsum, cumprod and diff. Parameters follow NumPy's positional
+order; ``out`` is not accepted (a rule never writes into the user's arrays),
+so a parameter NumPy places after ``out`` is keyword-only here."""
 import numpy as np
 
 from .. import runtime as rt
@@ -25,6 +27,41 @@ def prod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 @adjoint_rule(np.max, np.amax, np.min, np.amin)
 def max_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.extremum_adjoint(bar[z], a, z, axis=axis, keepdims=keepdims)
+
+
+@adjoint_rule(np.var)
+def var_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    bar[a] = rt.var_adjoint(bar[z], a, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@adjoint_rule(np.std)
+def std_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    bar[a] = rt.std_adjoint(bar[z], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@adjoint_rule(np.trace)
+def trace_adjoint(z, a, offset=0, axis1=0, axis2=1, dtype=None):
+    bar[a] = rt.trace_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+@adjoint_rule(np.linalg.norm)
+def norm_adjoint(z, x, ord=None, axis=None, keepdims=False):
+    bar[x] = rt.norm_adjoint(bar[z], x, z, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@adjoint_rule(np.cumsum)
+def cumsum_adjoint(z, a, axis=None, dtype=None):
+    bar[a] = rt.reshape_adjoint(rt.reverse_cumsum(bar[z], axis=axis), a)
+
+
+@adjoint_rule(np.cumprod)
+def cumprod_adjoint(z, a, axis=None, dtype=None):
+    bar[a] = rt.cumprod_adjoint(bar[z], a, axis=axis)
+
+
+@adjoint_rule(np.diff)
+def diff_adjoint(z, a, n=1, axis=-1):
+    bar[a] = rt.diff_adjoint(bar[z], n=n, axis=axis)
 
 
 nondifferentiable(

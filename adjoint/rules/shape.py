@@ -1,6 +1,7 @@
 """Rules of the functions that move elements without arithmetic: reshape,
-transpose, concatenate, stack, copies, and the shape queries that carry no
-derivative."""
+transpose, concatenate, stack, hstack, vstack, flip, roll, tile, repeat,
+take, broadcast_to, moveaxis, sort, pad, copies, and the shape queries that
+carry no derivative."""
 import numpy as np
 
 from .. import runtime as rt
@@ -50,6 +51,61 @@ def concatenate_adjoint(z, arrays, axis=0):
 @adjoint_rule(np.stack)
 def stack_adjoint(z, arrays, axis=0):
     bar[arrays] = rt.stack_adjoint(bar[z], arrays, axis=axis)
+
+
+@adjoint_rule(np.hstack)
+def hstack_adjoint(z, tup):
+    bar[tup] = rt.hstack_adjoint(bar[z], tup)
+
+
+@adjoint_rule(np.vstack)
+def vstack_adjoint(z, tup):
+    bar[tup] = rt.vstack_adjoint(bar[z], tup)
+
+
+@adjoint_rule(np.flip)
+def flip_adjoint(z, m, axis=None):
+    bar[m] = rt.flip_adjoint(bar[z], axis=axis)
+
+
+@adjoint_rule(np.roll)
+def roll_adjoint(z, a, shift, axis=None):
+    bar[a] = rt.roll_adjoint(bar[z], shift, axis=axis)
+
+
+@adjoint_rule(np.tile)
+def tile_adjoint(z, A, reps):
+    bar[A] = rt.tile_adjoint(bar[z], A, reps)
+
+
+@adjoint_rule(np.repeat)
+def repeat_adjoint(z, a, repeats, axis=None):
+    bar[a] = rt.repeat_adjoint(bar[z], a, repeats, axis=axis)
+
+
+@adjoint_rule(np.take)
+def take_adjoint(z, a, indices, axis=None, *, mode="raise"):
+    bar[a] = rt.take_adjoint(bar[z], a, indices, axis=axis, mode=mode)
+
+
+@adjoint_rule(np.broadcast_to)
+def broadcast_to_adjoint(z, array, shape):
+    bar[array] = rt.unbroadcast(bar[z], array)
+
+
+@adjoint_rule(np.moveaxis)
+def moveaxis_adjoint(z, a, source, destination):
+    bar[a] = rt.moveaxis_adjoint(bar[z], source, destination)
+
+
+@adjoint_rule(np.sort)
+def sort_adjoint(z, a, axis=-1, kind=None):
+    bar[a] = rt.sort_adjoint(bar[z], a, axis=axis)
+
+
+@adjoint_rule(np.pad)
+def pad_adjoint(z, array, pad_width, mode="constant", *, constant_values=0):
+    bar[array] = rt.pad_adjoint(bar[z], array, pad_width, mode=mode)
 
 
 @adjoint_rule(np.copy, np.asarray, np.array)
