@@ -841,10 +841,29 @@ class Normalizer:
             self.version[user_name] = new
             self.defined.add(new)
             return result
+        local = self.local_function(node.func) if isinstance(node, gast.Call) else None
+        if local is not None:
+            # The body of a nested function, its result straight into the target.
+            if user_name is None:
+                return self.inline(local, node, target)
+            new = self.namer.fresh(user_name) if user_name in self.version else user_name
+            self.namer.taken.add(new)
+            result = self.inline(local, node, new)
+            self.version[user_name] = new
+            self.defined.add(new)
+            return result
         value, prim, args, kwargs, construct, keys = self.operation(node)
         if user_name is not None:
             target = self.bind(user_name)
         return self.emit(value, prim, args, kwargs, target=target, construct=construct, keys=keys)
+
+    def local_function(self, func):
+        """The FunctionDef of a lambda or nested function called by ``func``."""
+        if isinstance(func, gast.Lambda):
+            return lambda_as_def(func)
+        if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
+            return self.local_functions[self.read(func.id)]
+        return None
 
     def operation(self, node):
         """(value, prim, args, kwargs, construct, keys) for one expression."""
@@ -940,12 +959,8 @@ class Normalizer:
                 raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
                                        "Pass the keyword arguments one by one.")
         func = node.func
-        local = None
-        if isinstance(func, gast.Lambda):
-            local = lambda_as_def(func)
-        elif isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
-            local = self.local_functions[self.read(func.id)]
-        if local is not None:
+        local = self.local_function(func)
+        if local is not None:  # a call in statement position
             result = self.inline(local, node)
             return result, rt.identity, [result], {}, "call of a nested function", None
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
@@ -971,7 +986,7 @@ class Normalizer:
                 return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
         return value, prim, args, kwargs, name, None
 
-    def inline(self, function, call):
+    def inline(self, function, call, result=None):
         """The body of a nested function or lambda, in place of its call."""
         if function in self.inline_stack:
             raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
@@ -1004,7 +1019,7 @@ class Normalizer:
             self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)
-        result = self.namer.temp()
+        result = result or self.namer.temp()
         self.defined.add(result)
         self.inline_stack.append(function)
         self.inlining.append(result)
