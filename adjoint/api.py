@@ -298,7 +298,10 @@ def _basis_chunk(out_leaves, out_treedef, start, stop):
 def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size):
     """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix."""
     total = sum(leaf.size for leaf in out_leaves)
-    chunk = total if chunk_size is None else min(chunk_size, total)
+    chunk = total if chunk_size is None else max(1, min(chunk_size, total))
+    if total == 0:  # an empty output: an empty Jacobian, no pass needed
+        return [[np.zeros((0, np.size(leaf)), dtype=np.result_type(leaf)) for leaf in leaves]
+                for leaves in inputs.leaves]
     if chunk == total:  # one batched call: its adjoints are the matrices
         adjoints = compiled.backward(residuals, _basis_chunk(out_leaves, out_treedef, 0, total))
         return [

@@ -57,7 +57,9 @@ ARRAY_METHODS = {
     "transpose": np.transpose, "swapaxes": np.swapaxes, "squeeze": np.squeeze,
     "dot": np.dot, "clip": np.clip, "copy": np.copy,
     "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
-    "any": np.any, "all": np.all,
+    "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
+    "cumprod": np.cumprod, "trace": np.trace, "repeat": np.repeat, "take": np.take,
+    "round": np.round,
 }
 #: methods whose positional arguments after the first form one tuple.
 VARARG_METHODS = {"reshape", "transpose"}
@@ -70,11 +72,24 @@ OWNED_RESULTS = {
     np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
     list,
 }
-#: functions whose result may share memory with an argument.
-VIEW_RESULTS = {
-    np.reshape, np.ravel, np.transpose, rt.transpose_attribute, np.squeeze, np.expand_dims,
-    np.swapaxes, np.asarray, np.atleast_1d, np.atleast_2d,
+#: functions (besides ufuncs) whose result is always a new array, never a
+#: view of an argument. Anything else may share memory with its arguments
+#: (np.flip, np.einsum, np.diag, ... can return views), so an in-place update
+#: of either is refused.
+FRESH_RESULTS = {
+    np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, np.var, np.std, np.cumsum,
+    np.cumprod, np.trace, np.linalg.norm, np.dot, np.matmul, np.outer, np.tensordot, np.kron,
+    np.linalg.inv, np.linalg.solve, np.linalg.det, np.concatenate, np.stack, np.hstack, np.vstack,
+    np.where, np.clip, np.tile, np.repeat, np.take, np.sort, np.pad, np.roll, np.copy, np.array,
+    float, abs,
 }
+
+
+def fresh_result(prim):
+    try:
+        return isinstance(prim, np.ufunc) or prim in FRESH_RESULTS or prim in OWNED_RESULTS
+    except TypeError:  # unhashable
+        return False
 
 
 class Op:
@@ -691,8 +706,7 @@ class Normalizer:
             if source is not None and self.owners.get(source) == "owned":
                 self.owners[target] = "owned"
             return
-        if prim in OWNED_RESULTS or (prim in rules.ADJOINT_RULES and prim not in VIEW_RESULTS
-                                     and prim not in (rt.getitem, rt.identity, rt.attribute)):
+        if fresh_result(prim):
             self.owners[target] = "owned"
         if prim is rt.getitem:
             # A view kept under a user's name shares memory with its source;
@@ -705,8 +719,7 @@ class Normalizer:
             if isinstance(arg, gast.Name) and arg.id != target:
                 if prim in (rt.setitem, rt.append) and arg is op.args[0]:
                     continue
-                if prim in rules.ADJOINT_RULES and prim not in VIEW_RESULTS and prim not in (
-                        rt.identity, rt.attribute, rt.setitem, rt.append):
+                if fresh_result(prim) and prim not in (rt.setitem, rt.append, rt.make_list):
                     continue  # arithmetic reads a value without keeping it
                 self.owners[arg.id] = "shared"
 

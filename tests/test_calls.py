@@ -193,3 +193,35 @@ def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, arg
     with pytest.raises(adjoint.TransformError) as error:
         adjoint.jacrev(program, argnums=argnums)(*args)
     assert f"test_calls.py:{line_of(program, text)}" in str(error.value)
+
+
+def mutates_a_flipped_view(x):
+    y = x * 1.0
+    v = np.flip(y)  # a view of y in NumPy
+    v[0] = 0.0
+    return y * 2.0
+
+
+def test_update_of_a_possible_view_fails_with_a_location():
+    with pytest.raises(adjoint.TransformError) as error:
+        adjoint.jacrev(mutates_a_flipped_view)(X)
+    assert f"test_calls.py:{line_of(mutates_a_flipped_view, 'v[0] = 0.0')}" in str(error.value)
+
+
+def empty_output(x):
+    return x[:0] * 1.0
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 2])
+def test_empty_output_gives_an_empty_jacobian(chunk_size):
+    jacobian = adjoint.jacrev(empty_output, chunk_size=chunk_size)(X)
+    assert jacobian.shape == (0, 3)
+
+
+def uses_statistics_methods(x):
+    return x.var() * x.std(ddof=1) + x.cumsum() * x.cumprod()
+
+
+def test_array_methods_map_to_their_functions():
+    np.testing.assert_allclose(adjoint.jacrev(uses_statistics_methods)(X),
+                               numerical_jacobian(uses_statistics_methods, (X,), 0), rtol=1e-6, atol=1e-8)
