@@ -15,7 +15,7 @@ import gast
 
 from . import errors
 from . import rules
-from .normalize import NONDIFF, OPAQUE, UNPACK, UserCall, walk_ops
+from .ir import NONDIFF, OPAQUE, UNPACK, UserCall, walk_ops
 from . import runtime as rt
 
 STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, UNPACK}

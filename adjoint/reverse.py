@@ -22,8 +22,8 @@ from . import errors
 from . import rules
 from . import runtime as rt
 from .activity import STRUCTURAL
-from .gastutil import clone
-from .normalize import UNPACK, UserCall, constant, load, store, walk_ops
+from .gastutil import clone, constant, load, store
+from .ir import UNPACK, UserCall, walk_ops
 from .shapes import same_shape_classes
 from .templates import template_for
 

@@ -12,9 +12,10 @@ import numpy as np
 from . import activity as activity_pass
 from . import optimize, runtime
 from .compile import load_module, to_source
-from .gastutil import clone
+from .gastutil import clone, constant, load, store
 from .naming import Namer, names_in
-from .normalize import UserCall, normalize, load, store, constant, walk_ops
+from .ir import UserCall, walk_ops
+from .normalize import normalize
 from .parse import parse_function
 from .resolve import Resolver
 from .reverse import Comments, VJPBuilder

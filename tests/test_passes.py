@@ -3,7 +3,7 @@ import textwrap
 
 import numpy as np
 
-from adjoint import activity, normalize, parse, resolve
+from adjoint import activity, ir, normalize, parse, resolve
 from adjoint.naming import Namer, names_in
 
 
@@ -15,7 +15,7 @@ def normalized(func, has_aux=False):
 
 
 def text_of(func, has_aux=False):
-    return normalize.render(normalized(func, has_aux)[1])
+    return ir.render(normalized(func, has_aux)[1])
 
 
 def nested(x, W, b):
@@ -71,7 +71,7 @@ def indexes(x):
 
 def test_indexing_keeps_slices_and_records_the_index_value():
     parsed, result = normalized(indexes)
-    assert normalize.render(result) == textwrap.dedent("""\
+    assert ir.render(result) == textwrap.dedent("""\
         y = x[1:, None]
         t1 = y[..., 0]
         out = t1.T
@@ -90,7 +90,7 @@ def with_aux(x):
 
 def test_has_aux_literal_splits_output_and_aux():
     parsed, result = normalized(with_aux, has_aux=True)
-    assert normalize.render(result).endswith("t2 = {'norm': t1}\nreturn y, t2")
+    assert ir.render(result).endswith("t2 = {'norm': t1}\nreturn y, t2")
     assert result.output.id == "y"
 
 

@@ -1,0 +1,165 @@
+"""A-normal form of calls: primitives, the user's own functions (a
+``UserCall``, transformed in turn), nested functions and lambdas (inlined),
+array methods, ``*args`` from literals."""
+import builtins
+import functools
+import types
+
+import gast
+
+from . import rules
+from . import runtime as rt
+from .gastutil import clone, load
+from .ir import ARRAY_METHODS, VARARG_METHODS, UserCall, callable_name, dotted, is_library, lambda_as_def
+from .lower import lower_returns
+from .resolve import UNRESOLVED, local_names
+
+
+class Calls:
+    """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
+
+    def starred_items(self, starred):
+        """The items of ``*seq`` in a call, when the function built ``seq``
+        from a literal (so their number is known)."""
+        value = starred.value
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return list(value.elts)
+        if isinstance(value, gast.Name) and self.read(value.id) in self.literal_items:
+            return list(self.literal_items[self.read(value.id)])
+        raise self.unsupported(starred, "*args in a call",
+                               "the number of arguments must be known when the function is "
+                               "transformed, and this sequence was not built here from a literal.",
+                               "Pass the arguments one by one, or build the tuple in the function.")
+
+    def call(self, node):
+        if any(isinstance(arg, gast.Starred) for arg in node.args):
+            args = []
+            for arg in node.args:
+                args.extend(self.starred_items(arg) if isinstance(arg, gast.Starred) else [arg])
+            node = gast.Call(func=node.func, args=args, keywords=node.keywords)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
+                                       "Pass the keyword arguments one by one.")
+        func = node.func
+        local = self.local_function(func)
+        if local is not None:  # a call in statement position
+            result = self.inline(local, node)
+            return result, rt.identity, [result], {}, "call of a nested function", None
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
+            return self.method_call(node)
+        callee = self.resolver.value_of(func)
+        if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
+            # max(a, b) is max((a, b)): one rule covers both forms.
+            node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
+        args = [self.atom(a) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
+        value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
+                          args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
+            # A namedtuple built from values: a container literal with named slots.
+            fields = list(callee._fields)
+            keys = list(range(len(args))) + [fields.index(k) if k in fields else k for k in kwargs]
+            return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
+        prim = None if callee is UNRESOLVED else callee
+        name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
+        if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
+            call = self.user_call(callee, func)
+            if call is not None:
+                return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
+        return value, prim, args, kwargs, name, None
+
+    def inline(self, function, call, result=None):
+        """The body of a nested function or lambda, in place of its call."""
+        if function in self.inline_stack:
+            raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
+                                   "nested functions are inlined where they are called.",
+                                   "Define the function at module level; recursion works there.")
+        node = clone(function)
+        renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
+        for child in gast.walk(node):
+            if isinstance(child, gast.Name) and child.id in renames:
+                child.id = renames[child.id]
+        params = [a.id for a in node.args.posonlyargs + node.args.args]
+        args = [self.atom(a) for a in call.args]
+        keywords = {k.arg: k.value for k in call.keywords}
+        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
+        if len(args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
+            raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                   "only positional and keyword arguments matching its parameters "
+                                   "are supported.", "Pass one argument per parameter.")
+        outer_version = dict(self.version)
+        for position, param in enumerate(params):
+            if position < len(args):
+                value = args[position]
+            elif param in keywords:
+                value = keywords[param]
+            elif param in defaults:
+                value = defaults[param]
+            else:
+                raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                       f"parameter {param!r} gets no value.", "Pass it.")
+            self.assign_to(param, value)
+            self.version[param] = param
+        lower_returns(node, self.namer)
+        result = result or self.namer.temp()
+        self.defined.add(result)
+        self.inline_stack.append(function)
+        self.inlining.append(result)
+        try:
+            self.block(node.body)
+        finally:
+            self.inlining.pop()
+            self.inline_stack.pop()
+            # The callee's names are its own; the caller's are unchanged by the call.
+            self.version = {name: version for name, version in self.version.items()
+                            if name in outer_version or name not in renames.values()}
+            for name, version in outer_version.items():
+                self.version[name] = version
+        return load(result)
+
+    def local_function(self, func):
+        """The FunctionDef of a lambda or nested function called by ``func``."""
+        if isinstance(func, gast.Lambda):
+            return lambda_as_def(func)
+        if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
+            return self.local_functions[self.read(func.id)]
+        return None
+
+    def user_call(self, callee, func):
+        """A UserCall if ``callee`` is the user's own Python code."""
+        leading = []
+        bound = {}
+        keywords = {}
+        while isinstance(callee, functools.partial):
+            for value in reversed(callee.args):
+                name = self.namer.fresh("partial_arg")
+                bound[name] = value
+                leading.insert(0, load(name))
+            for key, value in callee.keywords.items():
+                if key not in keywords:
+                    name = self.namer.fresh(f"partial_{key}")
+                    bound[name] = value
+                    keywords[key] = load(name)
+            callee = callee.func
+        if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType):
+            if not isinstance(func, gast.Attribute):
+                return None
+            leading.insert(0, self.atom(func.value))
+            callee = callee.__func__
+        if not isinstance(callee, types.FunctionType) or is_library(callee):
+            return None
+        return UserCall(callee, leading, bound, keywords)
+
+    def method_call(self, node):
+        func = node.func
+        receiver = self.atom(func.value)
+        args = [self.atom(a) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
+        value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
+                          args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        prim = ARRAY_METHODS.get(func.attr)
+        rule_args = list(args)
+        if func.attr in VARARG_METHODS and len(args) > 1:
+            rule_args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
+        return value, prim, [receiver] + rule_args, kwargs, f"method .{func.attr}()", None

@@ -1,0 +1,81 @@
+"""A-normal form of in-place updates (``y[i] = v``, ``items.append(v)``) and
+the ownership analysis that makes them exact: an update is allowed only on
+a value this function made and shared with nothing."""
+
+import gast
+
+from . import runtime as rt
+from .gastutil import load
+from .ir import NONDIFF, fresh_result
+
+
+class InPlace:
+    """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
+
+    def check_owned(self, name, version, node, what):
+        """An update in place is exact only on a value this function made and
+        shared with nothing: elsewhere NumPy would change the other holders too."""
+        if self.owners.get(version) == "owned":
+            return
+        if version in self.version.values() and version == name and name in self.params:
+            why = f"{name!r} is an argument of the function, so the caller's value would change too."
+        else:
+            why = (f"{name!r} may share memory with another value (an argument, a view, "
+                   "another name or a container), and NumPy would change that value too.")
+        raise self.unsupported(node, f"{what} of {name!r}", why,
+                               f"Work on a copy made in the function: {name} = {name}.copy() "
+                               "(for a list: list(...)).")
+
+    def setitem(self, target, value):
+        if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
+            raise self.in_place(target)
+        name = target.value.id
+        new_value = self.atom(value)
+        version = self.read(name)
+        self.check_owned(name, version, target, "in-place update")
+        index = self.index_value(self.index(target.slice))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="setitem", ctx=gast.Load()),
+                         args=[load(version), index, new_value], keywords=[])
+        new = self.bind(name)
+        self.emit(call, rt.setitem, [load(version), index, new_value], target=new, construct="in-place update")
+        self.owners[new] = "owned"
+
+    def list_append(self, call):
+        name = call.func.value.id
+        version = self.read(name)
+        self.check_owned(name, version, call, "append to list")
+        item = self.atom(call.args[0])
+        position = self.emit(gast.Call(func=load("len"), args=[load(version)], keywords=[]), NONDIFF,
+                             [load(version)], construct="len")
+        append = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="append", ctx=gast.Load()),
+                           args=[load(version), item], keywords=[])
+        new = self.bind(name)
+        self.emit(append, rt.append, [load(version), item, position], target=new, construct="list.append")
+        self.owners[new] = "owned"
+
+    def track_ownership(self, op):
+        """Which values are owned by this function alone (may be updated in place)."""
+        prim, target = op.prim, op.targets[0] if op.targets else None
+        if target is None:
+            return
+        if op.construct in ("phi", "merge"):
+            source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
+            if source is not None and self.owners.get(source) == "owned":
+                self.owners[target] = "owned"
+            return
+        if fresh_result(prim):
+            self.owners[target] = "owned"
+        if prim is rt.getitem:
+            # A view kept under a user's name shares memory with its source;
+            # one used right away (``y[i] + 1``) does not outlive the statement.
+            source = op.args[0]
+            if isinstance(source, gast.Name) and target in self.version.values():
+                self.owners[source.id] = "shared"
+            return
+        for arg in op.args:
+            if isinstance(arg, gast.Name) and arg.id != target:
+                if prim in (rt.setitem, rt.append) and arg is op.args[0]:
+                    continue
+                if fresh_result(prim) and prim not in (rt.setitem, rt.append, rt.make_list):
+                    continue  # arithmetic reads a value without keeping it
+                self.owners[arg.id] = "shared"
