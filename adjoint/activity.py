@@ -89,6 +89,13 @@ def check_rule(op, activity, parsed):
         return
     if isinstance(op.prim, UserCall):
         return
+    if op.prim is None and op.construct.startswith("method ."):
+        raise errors.NoRuleError(
+            location, op.construct,
+            "adjoint has no derivative for this method of a differentiated value.",
+            "Call the NumPy function instead (np.name(x, ...)) if adjoint has a rule for it "
+            "(docs/supported.md lists them), or compute the value another way.",
+        )
     if op.prim is None:
         raise errors.NoRuleError(
             location, op.construct,

@@ -39,7 +39,7 @@ ARRAY_METHODS = {
     "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
     "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
     "cumprod": np.cumprod, "trace": np.trace, "repeat": np.repeat, "take": np.take,
-    "round": np.round,
+    "round": np.round, "astype": rt.astype,
 }
 #: methods whose positional arguments after the first form one tuple.
 VARARG_METHODS = {"reshape", "transpose"}

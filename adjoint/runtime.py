@@ -980,6 +980,19 @@ def make_dict(keys, *values):
     return dict(zip(keys, values, strict=True))
 
 
+def astype(value, dtype):
+    """``value.astype(dtype)``, the primitive of the array method."""
+    return value.astype(dtype)
+
+
+def cast_adjoint(g, dtype):
+    """Adjoint of a cast: the cotangent itself to a floating type; nothing
+    through a cast to integers or booleans, which is flat."""
+    if np.issubdtype(np.dtype(dtype), np.floating):
+        return g
+    return np.zeros_like(g)
+
+
 def attribute(value, name):
     return getattr(value, name)
 

@@ -7,7 +7,7 @@ import pytest
 from adjoint import rules
 
 ROOT = pathlib.Path(__file__).parent.parent
-INTERNAL = {"getitem", "identity", "transpose_attribute", "attribute", "setitem", "append"}  # reached through syntax
+INTERNAL = {"getitem", "identity", "transpose_attribute", "attribute", "setitem", "append", "astype"}  # reached through syntax
 
 
 DOCUMENTED = [p.__name__ for p in rules.ADJOINT_RULES if p.__name__ not in INTERNAL]

@@ -422,7 +422,12 @@ def appended(x, y):
     return np.stack(items)
 
 
+def cast_twice(x):
+    return x.astype(np.float64) * 2.0 + x.astype(int)
+
+
 IN_PLACE_ROWS = [
+    *each(rt.astype, "x.astype(float)+x.astype(int)", cast_twice, [((3,),)], autograd=False),
     *each(rt.setitem, "out[1]=v", set_row, [((3, 4), (4,))], autograd=False),
     *each(rt.setitem, "out[:,0]+=v", add_to_column, [((3, 4), (3,))], autograd=False),
     *each(rt.setitem, "out[mask]=c", set_masked, [((3, 4),)], autograd=False),

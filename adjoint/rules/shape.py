@@ -124,3 +124,8 @@ nondifferentiable(
     np.linspace, np.result_type,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
+
+
+@adjoint_rule(rt.astype)
+def astype_adjoint(z, value, dtype):
+    bar[value] = rt.cast_adjoint(bar[z], dtype)
