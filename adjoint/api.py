@@ -441,7 +441,11 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
     func = _differentiable(func, _positional_count(func))
     count = _positional_count(func)
     positions = _check_argnums(argnums, count) if count else positions
-    return cache.get_vjp(func, positions, has_aux).source
+    compiled = cache.get_vjp(func, positions, has_aux)
+    # The code of the user's functions it calls follows, as they are called.
+    from .compile import transforms_reached
+
+    return "\n\n".join(transform.source for transform in transforms_reached(compiled))
 
 
 def _positional_count(func):

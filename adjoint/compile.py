@@ -104,7 +104,7 @@ def _mentions(source, name):
     return re.search(rf"\b{re.escape(name)}\b", code) is not None
 
 
-def _transforms_reached(compiled):
+def transforms_reached(compiled):
     """``compiled`` and every transform its generated code calls, in order."""
     from . import cache
 
@@ -128,7 +128,7 @@ def export_module(compiled):
 
     from . import cache
 
-    transforms = _transforms_reached(compiled)
+    transforms = transforms_reached(compiled)
     np_module = next((n for n, v in compiled.namespace.items() if v is np), "np")
     if len({t.rt_name for t in transforms}) != 1:
         raise ExportError("the functions involved use different names for the runtime helpers.")

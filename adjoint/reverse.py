@@ -69,6 +69,10 @@ class VJPBuilder:
         self.batch_name = namer.fresh("batch")
         #: compiled transforms of the user's functions this one calls
         self.callee_transforms = []
+        #: (function, positions) -> the names its forward and backward are bound to
+        self.callee_names = {}
+        #: adjoints returned by callees' backward functions (batched, like bar names)
+        self.call_adjoints = set()
         self.number_globals = {}
         self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
 
@@ -357,6 +361,7 @@ class VJPBuilder:
         op.call_forward = forward
         self.extra_globals.update(call.bound)
         parts = [self.namer.fresh(f"{a.id}_bar_from_{call.name}") for a in atoms]
+        self.call_adjoints.update(parts)
         self.body.append(gast.Assign(
             targets=[gast.Tuple(elts=[store(p) for p in parts], ctx=gast.Store())],
             value=gast.Call(func=load(backward), args=[load(op.targets[1]), result_bar], keywords=[]),
@@ -370,8 +375,12 @@ class VJPBuilder:
         from .transform import IN_PROGRESS
 
         function = call.function
+        key = (function, positions)
+        if key in self.callee_names:  # called again with the same arguments differentiated
+            return self.callee_names[key]
         forward = self.namer.fresh(f"{call.name}_forward")
         backward = self.namer.fresh(f"{call.name}_backward")
+        self.callee_names[key] = forward, backward
         if function in IN_PROGRESS:  # recursion: compiled when first called
             self.extra_globals[forward] = cache.LazyCallee(function, positions, "forward")
             self.extra_globals[backward] = cache.LazyCallee(function, positions, "backward")
