@@ -135,17 +135,28 @@ class VJPBuilder:
         for op in walk_ops(normalized.ops):
             if op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim in rules.ADJOINT_RULES:
                 self.array_names.update(op.targets)
-            if op.prim in (rt.getitem, rt.identity, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
+            if op.prim in (rt.getitem, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)
-        # A parameter only ever passed to NumPy functions is an array, and so
-        # is a copy (phi, merge) whose every source is an array.
-        self.array_names.update(p for p in normalized.params if p not in maybe_containers)
         sources = {}
         for op in walk_ops(normalized.ops):
             if op.kind == "assign" and op.prim is rt.identity:
                 sources.setdefault(op.targets[0], []).append(op.args[0])
             elif op.targets and op.kind != "for":
                 sources.setdefault(op.targets[0], []).append(None)
+        # A copy of a value that is indexed like a container may be one, and
+        # so may what it was copied from.
+        changed = True
+        while changed:
+            changed = False
+            for name, froms in sources.items():
+                if name in maybe_containers:
+                    for source in froms:
+                        if isinstance(source, gast.Name) and source.id not in maybe_containers:
+                            maybe_containers.add(source.id)
+                            changed = True
+        # A parameter only ever passed to NumPy functions is an array, and so
+        # is a copy (phi, merge) whose every source is an array.
+        self.array_names.update(p for p in normalized.params if p not in maybe_containers)
         changed = True
         while changed:
             changed = False

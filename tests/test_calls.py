@@ -225,3 +225,19 @@ def uses_statistics_methods(x):
 def test_array_methods_map_to_their_functions():
     np.testing.assert_allclose(adjoint.jacrev(uses_statistics_methods)(X),
                                numerical_jacobian(uses_statistics_methods, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def dict_parameters_copied_into_a_loop(params, x):
+    q = params
+    for _ in range(2):
+        x = np.tanh(q["W"] @ x + q["b"])
+    return x
+
+
+def test_container_parameter_copied_then_indexed_in_a_loop():
+    params = {"W": np.eye(3) * 0.5 + 0.1, "b": np.array([0.1, -0.2, 0.3])}
+    x = np.array([0.4, 0.1, -0.5])
+    jacobian = adjoint.jacrev(dict_parameters_copied_into_a_loop)(params, x)
+    expected = numerical_jacobian(dict_parameters_copied_into_a_loop, (params, x), 0)
+    for key in params:
+        np.testing.assert_allclose(jacobian[key], expected[key], rtol=1e-6, atol=1e-8)
