@@ -15,7 +15,7 @@ import gast
 
 from . import errors
 from . import rules
-from .ir import NONDIFF, OPAQUE, UNPACK, UserCall, walk_ops
+from .ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
 from . import runtime as rt
 
 STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, UNPACK}
@@ -88,6 +88,16 @@ def check_rule(op, activity, parsed):
     if op.prim in STRUCTURAL or op.prim in (rt.getitem, rt.identity, rt.attribute):
         return
     if isinstance(op.prim, UserCall):
+        return
+    if isinstance(op.prim, MethodCall):
+        receiver = op.args[0]
+        if isinstance(receiver, gast.Name) and receiver.id in activity.varied:
+            raise errors.NoRuleError(
+                location, op.construct,
+                "adjoint has no derivative for this method of a differentiated value.",
+                "Call the NumPy function instead (np.name(x, ...)) if adjoint has a rule for it "
+                "(docs/supported.md lists them), or compute the value another way.",
+            )
         return
     if op.prim is None and op.construct.startswith("method ."):
         raise errors.NoRuleError(

@@ -129,6 +129,12 @@ def export_module(compiled):
     from . import cache
 
     transforms = transforms_reached(compiled)
+    if any(_mentions(t.source, "method_forward") for t in transforms):
+        raise ExportError(
+            "the derivative calls methods of objects known only at run time; they are "
+            "transformed when called, which a standalone module cannot do. Call a "
+            "module-level function instead."
+        )
     np_module = next((n for n, v in compiled.namespace.items() if v is np), "np")
     if len({t.rt_name for t in transforms}) != 1:
         raise ExportError("the functions involved use different names for the runtime helpers.")

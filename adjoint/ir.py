@@ -195,6 +195,15 @@ class UserCall:
         self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
 
 
+class MethodCall:
+    """The primitive of ``obj.name(...)`` on a value known only when the code
+    runs (an object passed in as an argument): its method is looked up and
+    transformed then (``rt.method_forward``), like a UserCall."""
+
+    def __init__(self, name):
+        self.name = name
+
+
 def is_library(function):
     module = getattr(function, "__module__", "") or ""
     return module.split(".")[0] in ("numpy", "adjoint", "autograd", "jax")

@@ -32,7 +32,7 @@ from .normalize_calls import Calls
 from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace
 from .ir import (
-    BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, Normalized, Op,
+    BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
     UserCall, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
@@ -105,7 +105,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.computed[key] = target
         self.defined.add(target)
         op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
-        if isinstance(prim, UserCall):
+        if isinstance(prim, (UserCall, MethodCall)):
             # The callee's residuals, kept for its backward pass.
             saved = self.namer.fresh(f"{prim.name}_saved")
             self.defined.add(saved)

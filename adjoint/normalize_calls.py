@@ -10,7 +10,9 @@ import gast
 from . import rules
 from . import runtime as rt
 from .gastutil import clone, load
-from .ir import ARRAY_METHODS, VARARG_METHODS, UserCall, callable_name, dotted, is_library, lambda_as_def
+from .ir import (
+    ARRAY_METHODS, VARARG_METHODS, MethodCall, UserCall, callable_name, dotted, is_library, lambda_as_def,
+)
 from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
 
@@ -159,6 +161,8 @@ class Calls:
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
         prim = ARRAY_METHODS.get(func.attr)
+        if prim is None and func.attr not in ARRAY_METHODS:
+            prim = MethodCall(func.attr)
         rule_args = list(args)
         if func.attr in VARARG_METHODS and len(args) > 1:
             rule_args = [gast.Tuple(elts=list(args), ctx=gast.Load())]

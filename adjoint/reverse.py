@@ -23,7 +23,7 @@ from . import rules
 from . import runtime as rt
 from .activity import STRUCTURAL
 from .gastutil import clone, constant, load, store
-from .ir import UNPACK, UserCall, walk_ops
+from .ir import UNPACK, MethodCall, UserCall, walk_ops
 from .shapes import same_shape_classes
 from .templates import template_for
 
@@ -275,6 +275,8 @@ class VJPBuilder:
             return
         if isinstance(op.prim, UserCall):
             return self.user_call_adjoint(op, result_bar)
+        if isinstance(op.prim, MethodCall):
+            return self.method_call_adjoint(op, result_bar)
         rule = rules.lookup(op.prim)
         if isinstance(rule, rules.CustomVJP):
             return self.custom_adjoint(op, rule, result_bar)
@@ -378,6 +380,29 @@ class VJPBuilder:
             value=gast.Call(func=load(backward), args=[load(op.targets[1]), result_bar], keywords=[]),
             type_comment=None))
         for atom, part in zip(atoms, parts, strict=True):
+            self.contribute(atom.id, load(part))
+
+    def method_call_adjoint(self, op, result_bar):
+        """``obj.name(args)`` on an object known only at run time: the method is
+        transformed when first called, for the positional arguments that carry
+        derivatives here (the object itself is position 0 and carries none)."""
+        if any(self.is_active(v) for v in op.kwargs.values()):
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "a differentiated value is passed by keyword to a method known only at run time.",
+                "Pass it positionally.")
+        active = [(i, a) for i, a in enumerate(op.args) if i > 0 and self.is_active(a)]
+        if not active:
+            return
+        positions = tuple(i for i, _ in active)
+        op.call_forward = ("method", op.prim.name, positions)
+        parts = [self.namer.fresh(f"{a.id}_bar_from_{op.prim.name}") for _, a in active]
+        self.call_adjoints.update(parts)
+        self.body.append(gast.Assign(
+            targets=[gast.Tuple(elts=[store(p) for p in parts], ctx=gast.Store())],
+            value=self.rt_call("method_backward", load(op.targets[1]), result_bar),
+            type_comment=None))
+        for (_, atom), part in zip(active, parts, strict=True):
             self.contribute(atom.id, load(part))
 
     def callee_functions(self, call, positions):

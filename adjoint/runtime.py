@@ -930,6 +930,30 @@ def extremum_of_items_adjoint(g, items, z):
 
 # ----------------------------------------------------------- user rules
 
+def method_forward(name, positions, receiver, *args, **kwargs):
+    """Forward pass of ``receiver.name(*args)`` when the object is known only
+    at run time: its method is transformed (and cached) for the argument
+    ``positions`` that carry derivatives (0 is the object itself)."""
+    from .cache import get_vjp  # the transformer, needed only for this dynamic case
+
+    method = getattr(receiver, name)
+    function = getattr(method, "__func__", None)
+    if function is None or not hasattr(function, "__code__"):
+        raise TypeError(
+            f"cannot differentiate through {type(receiver).__name__}.{name}(): it is not a "
+            "Python method with source. Register its derivative with adjoint.defvjp."
+        )
+    compiled = get_vjp(function, positions, False, for_caller=True)
+    result, residuals = compiled.forward(receiver, *args, **kwargs)
+    return result, (compiled, residuals)
+
+
+def method_backward(saved, g):
+    """Backward pass of a call made by ``method_forward``."""
+    compiled, residuals = saved
+    return compiled.backward(residuals, g)
+
+
 def call_vjp(maker, batched, g, ans, *args, **kwargs):
     """Apply a rule registered with ``adjoint.defvjp``.
 

@@ -274,7 +274,7 @@ def _forward_block(ops, comments, builder):
             lineno = None
             statements.extend(_forward_compound(op, comments, builder))
         else:
-            statements.append(_forward_statement(op))
+            statements.append(_forward_statement(op, builder.module_names["rt"]))
     return statements
 
 
@@ -306,9 +306,17 @@ def _forward_compound(op, comments, builder):
     return before + [loop]
 
 
-def _forward_statement(op):
+def _forward_statement(op, rt_name):
     if op.kind == "break":
         return gast.Break()
+    if isinstance(op.call_forward, tuple):
+        # A method of an object known only at run time, transformed then.
+        _, method, positions = op.call_forward
+        value = gast.Call(func=gast.Attribute(value=load(rt_name), attr="method_forward", ctx=gast.Load()),
+                          args=[constant(method), constant(positions)] + list(op.args),
+                          keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
+        targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+        return gast.Assign(targets=[targets], value=value, type_comment=None)
     if op.call_forward is not None:
         # A call of the user's function whose result carries derivatives:
         # its forward pass also returns what its backward pass needs.

@@ -241,3 +241,36 @@ def test_container_parameter_copied_then_indexed_in_a_loop():
     expected = numerical_jacobian(dict_parameters_copied_into_a_loop, (params, x), 0)
     for key in params:
         np.testing.assert_allclose(jacobian[key], expected[key], rtol=1e-6, atol=1e-8)
+
+
+class Layer:
+    def __init__(self, weights):
+        self.weights = weights
+
+    def predict(self, x, scale=1.0):
+        return np.tanh(self.weights @ x) * scale
+
+    def loss(self, x):
+        return np.sum(self.predict(x) ** 2)  # a method calling a method
+
+
+def uses_an_object_argument(model, x):
+    return model.predict(x, scale=2.0) + model.loss(x)
+
+
+def test_methods_of_an_object_passed_as_argument():
+    model = Layer(np.array([[1.0, 0.5, -0.2], [0.2, -0.3, 0.4]]))
+    expected = numerical_jacobian(uses_an_object_argument, (model, X), 1)
+    for chunk_size in (None, 1):
+        jacobian = adjoint.jacrev(uses_an_object_argument, argnums=1, chunk_size=chunk_size)(model, X)
+        np.testing.assert_allclose(jacobian, expected, rtol=1e-6, atol=1e-8)
+
+
+def calls_an_unknown_method_of_an_array(x):
+    return x.searchsorted(0.0) * x
+
+
+def test_unknown_method_of_a_differentiated_array_fails_with_a_location():
+    with pytest.raises(adjoint.NoRuleError) as error:
+        adjoint.jacrev(calls_an_unknown_method_of_an_array)(X)
+    assert f"test_calls.py:{line_of(calls_an_unknown_method_of_an_array, 'searchsorted')}" in str(error.value)
