@@ -91,7 +91,7 @@ def check_rule(op, activity, parsed):
         return
     if isinstance(op.prim, MethodCall):
         receiver = op.args[0]
-        if isinstance(receiver, gast.Name) and receiver.id in activity.varied:
+        if op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
             raise errors.NoRuleError(
                 location, op.construct,
                 "adjoint has no derivative for this method of a differentiated value.",

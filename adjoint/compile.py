@@ -129,7 +129,8 @@ def export_module(compiled):
     from . import cache
 
     transforms = transforms_reached(compiled)
-    if any(_mentions(t.source, "method_forward") for t in transforms):
+    if any(_mentions(t.source, "method_forward") or _mentions(t.source, "function_forward")
+           for t in transforms):
         raise ExportError(
             "the derivative calls methods of objects known only at run time; they are "
             "transformed when called, which a standalone module cannot do. Call a "

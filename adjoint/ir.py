@@ -196,12 +196,18 @@ class UserCall:
 
 
 class MethodCall:
-    """The primitive of ``obj.name(...)`` on a value known only when the code
-    runs (an object passed in as an argument): its method is looked up and
-    transformed then (``rt.method_forward``), like a UserCall."""
+    """The primitive of a call whose callee is known only when the code runs:
+    ``obj.name(...)`` on an object passed in (``name`` the method), or
+    ``fn(...)`` with ``fn`` a function passed in (``name`` None; the callee is
+    the first argument). It is looked up and transformed then
+    (``rt.method_forward``, ``rt.function_forward``), like a UserCall."""
 
     def __init__(self, name):
         self.name = name
+
+    @property
+    def label(self):
+        return self.name or "function"
 
 
 def is_library(function):

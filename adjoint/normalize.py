@@ -107,7 +107,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
         if isinstance(prim, (UserCall, MethodCall)):
             # The callee's residuals, kept for its backward pass.
-            saved = self.namer.fresh(f"{prim.name}_saved")
+            saved = self.namer.fresh(f"{getattr(prim, 'label', prim.name)}_saved")
             self.defined.add(saved)
             op.targets.append(saved)
         self.ops.append(op)

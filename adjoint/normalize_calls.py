@@ -65,6 +65,9 @@ class Calls:
             return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
+        if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
+            # A function passed in (or computed): looked up when the code runs.
+            return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None
         if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
             call = self.user_call(callee, func)
             if call is not None:

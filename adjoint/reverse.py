@@ -394,13 +394,16 @@ class VJPBuilder:
         active = [(i, a) for i, a in enumerate(op.args) if i > 0 and self.is_active(a)]
         if not active:
             return
-        positions = tuple(i for i, _ in active)
+        # A method's object is its parameter 0; a function passed in is not
+        # one of its own parameters.
+        shift = 0 if op.prim.name is not None else 1
+        positions = tuple(i - shift for i, _ in active)
         op.call_forward = ("method", op.prim.name, positions)
-        parts = [self.namer.fresh(f"{a.id}_bar_from_{op.prim.name}") for _, a in active]
+        parts = [self.namer.fresh(f"{a.id}_bar_from_{op.prim.label}") for _, a in active]
         self.call_adjoints.update(parts)
         self.body.append(gast.Assign(
             targets=[gast.Tuple(elts=[store(p) for p in parts], ctx=gast.Store())],
-            value=self.rt_call("method_backward", load(op.targets[1]), result_bar),
+            value=self.rt_call("call_backward", load(op.targets[1]), result_bar),
             type_comment=None))
         for (_, atom), part in zip(active, parts, strict=True):
             self.contribute(atom.id, load(part))

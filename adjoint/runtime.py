@@ -948,8 +948,21 @@ def method_forward(name, positions, receiver, *args, **kwargs):
     return result, (compiled, residuals)
 
 
-def method_backward(saved, g):
-    """Backward pass of a call made by ``method_forward``."""
+def function_forward(positions, function, *args, **kwargs):
+    """Forward pass of ``function(*args)`` when the function is known only at
+    run time (passed in as an argument): a Python function is transformed (and
+    cached) for the argument ``positions`` that carry derivatives; a NumPy
+    function with a rule gets a one-line wrapper first."""
+    from .api import _differentiable  # the transformer, needed only for this dynamic case
+    from .cache import get_vjp
+
+    compiled = get_vjp(_differentiable(function, len(args)), positions, False, for_caller=True)
+    result, residuals = compiled.forward(*args, **kwargs)
+    return result, (compiled, residuals)
+
+
+def call_backward(saved, g):
+    """Backward pass of a call made by ``method_forward`` or ``function_forward``."""
     compiled, residuals = saved
     return compiled.backward(residuals, g)
 

@@ -312,8 +312,12 @@ def _forward_statement(op, rt_name):
     if isinstance(op.call_forward, tuple):
         # A method of an object known only at run time, transformed then.
         _, method, positions = op.call_forward
-        value = gast.Call(func=gast.Attribute(value=load(rt_name), attr="method_forward", ctx=gast.Load()),
-                          args=[constant(method), constant(positions)] + list(op.args),
+        if method is None:
+            helper, leading = "function_forward", [constant(positions)]
+        else:
+            helper, leading = "method_forward", [constant(method), constant(positions)]
+        value = gast.Call(func=gast.Attribute(value=load(rt_name), attr=helper, ctx=gast.Load()),
+                          args=leading + list(op.args),
                           keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
         targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
         return gast.Assign(targets=[targets], value=value, type_comment=None)
