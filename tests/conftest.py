@@ -125,3 +125,20 @@ def _structure(tree):
     if isinstance(tree, (list, tuple)):
         return (type(tree).__name__, tuple(_structure(item) for item in tree))
     return "leaf"
+
+
+def autograd_jacobian_matrix(twin, args, argnum):
+    """autograd's Jacobian of ``twin`` as a function of the flattened
+    argument at ``argnum`` and of its flattened output (autograd is the
+    independent oracle; ``twin`` is the program written with autograd.numpy)."""
+    import autograd
+    import autograd.numpy as anp
+
+    point = args[argnum]
+
+    def flat_function(vector):
+        call_args = list(args)
+        call_args[argnum] = from_flat_vector(point, vector)
+        return anp.concatenate([anp.ravel(leaf) for leaf in tree_leaves(twin(*call_args))])
+
+    return autograd.jacobian(flat_function)(flat_vector(point))

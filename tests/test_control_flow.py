@@ -24,11 +24,10 @@ from autograd.tracer import getval
 import adjoint
 from conftest import (
     assert_trees_close,
+    autograd_jacobian_matrix,
     flat_vector,
-    from_flat_vector,
     jacobian_matrix,
     numerical_jacobian,
-    tree_leaves,
 )
 
 #: appended to by ``logged_forward`` every time its forward pass runs.
@@ -888,19 +887,6 @@ PROGRAMS = [
     Program(f"return_inside_while_{name}", return_inside_while, return_inside_while_ag, lambda x=x: (x,), 0)
     for name, x in WHILE_RETURNS.items()
 ]
-
-
-def autograd_jacobian_matrix(twin, args, argnum):
-    """autograd's Jacobian of ``twin`` as a function of the flattened
-    argument at ``argnum`` and of its flattened output."""
-    point = args[argnum]
-
-    def flat_function(vector):
-        call_args = list(args)
-        call_args[argnum] = from_flat_vector(point, vector)
-        return anp.concatenate([anp.ravel(leaf) for leaf in tree_leaves(twin(*call_args))])
-
-    return autograd.jacobian(flat_function)(flat_vector(point))
 
 
 @pytest.fixture(params=PROGRAMS, ids=[p.name for p in PROGRAMS])

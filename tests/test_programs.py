@@ -7,7 +7,6 @@ New construct = new row in ``PROGRAMS``.
 """
 import collections
 
-import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
@@ -15,11 +14,10 @@ import pytest
 import adjoint
 from conftest import (
     assert_trees_close,
+    autograd_jacobian_matrix,
     flat_vector,
-    from_flat_vector,
     jacobian_matrix,
     numerical_jacobian,
-    tree_leaves,
 )
 
 #: a module-level constant read by ``weighted_exp_sum``.
@@ -388,19 +386,6 @@ PROGRAMS = [
     Program("outer_and_powers_wrt_y", outer_and_powers, outer_and_powers_ag,
             lambda: (_rng(27).normal(size=3), _rng(28).normal(size=4)), 1),
 ]
-
-
-def autograd_jacobian_matrix(twin, args, argnum):
-    """autograd's Jacobian of ``twin`` as a function of the flattened
-    argument at ``argnum`` and of its flattened output."""
-    point = args[argnum]
-
-    def flat_function(vector):
-        call_args = list(args)
-        call_args[argnum] = from_flat_vector(point, vector)
-        return anp.concatenate([anp.ravel(leaf) for leaf in tree_leaves(twin(*call_args))])
-
-    return autograd.jacobian(flat_function)(flat_vector(point))
 
 
 @pytest.fixture(params=PROGRAMS, ids=[p.name for p in PROGRAMS])
