@@ -65,6 +65,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
         self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
+        self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.params = set()
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes

@@ -17,6 +17,11 @@ class InPlace:
         shared with nothing: elsewhere NumPy would change the other holders too."""
         if self.owners.get(version) == "owned":
             return
+        if self.owners.get(version) == "read whole":
+            raise self.unsupported(node, f"{what} of {name!r}",
+                                   f"{name!r} was already used as a whole, and the derivative of "
+                                   "that use reads it again after the forward pass.",
+                                   f"Collect every item first, or append to a copy: {name} = list({name}).")
         if version in self.version.values() and version == name and name in self.params:
             why = f"{name!r} is an argument of the function, so the caller's value would change too."
         else:
@@ -62,9 +67,19 @@ class InPlace:
             source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
             if source is not None and self.owners.get(source) == "owned":
                 self.owners[target] = "owned"
+            if source in self.list_versions:
+                self.list_versions.add(target)
             return
         if fresh_result(prim):
             self.owners[target] = "owned"
+        if prim in (rt.make_list, rt.append):
+            self.list_versions.add(target)
+        # A list read whole (np.stack(items)) is read again by the backward
+        # pass, so it must not grow afterwards: later appends are refused.
+        if prim is not rt.getitem and prim is not NONDIFF and prim is not rt.append:
+            for arg in op.args:
+                if isinstance(arg, gast.Name) and arg.id in self.list_versions:
+                    self.owners[arg.id] = "read whole"
         if prim is rt.getitem:
             # A view kept under a user's name shares memory with its source;
             # one used right away (``y[i] + 1``) does not outlive the statement.

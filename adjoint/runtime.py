@@ -920,6 +920,18 @@ def sum_of_items_adjoint(g, items):
     return rebuild_like(items, [unbroadcast(g, item) for item in items])
 
 
+def sequence_adjoint(g, items):
+    """Adjoint of ``list(items)`` / ``tuple(items)``: the same entries, in
+    the shape of ``items`` (a sequence, or an array split along its first axis)."""
+    if isinstance(g, np.ndarray):  # the copy was read as one array
+        g = [g[:, i] for i in range(len(items))]
+    if isinstance(items, (list, tuple)):
+        return rebuild_like(items, list(g) + [None] * (len(items) - len(g)))
+    batch = batch_size(list(g))
+    rows = [zeros_bar(item, batch) if bar is None else bar for bar, item in zip(g, items, strict=True)]
+    return np.stack(rows, axis=1)
+
+
 def extremum_of_items_adjoint(g, items, z):
     """Adjoint of Python's ``max(items)`` / ``min(items)``: the first item
     equal to the result gets ``g``."""

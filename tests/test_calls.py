@@ -301,3 +301,26 @@ def test_functions_passed_as_arguments():
     direct = adjoint.jacrev(integrate_with, argnums=1)(rate_of_change, X)
     np.testing.assert_allclose(direct, numerical_jacobian(integrate_with, (rate_of_change, X), 1),
                                rtol=1e-6, atol=1e-8)
+
+
+def appends_after_stacking(x):
+    items = [x, x * 2.0]
+    first = np.stack(items).sum(axis=0)
+    items.append(np.sin(x))
+    return first + np.stack(items).sum(axis=0)
+
+
+def appends_to_a_copy_after_stacking(x):
+    items = [x, x * 2.0]
+    first = np.stack(items).sum(axis=0)
+    items = list(items)
+    items.append(np.sin(x))
+    return first + np.stack(items).sum(axis=0)
+
+
+def test_append_after_a_whole_list_use_is_refused_and_a_copy_works():
+    with pytest.raises(adjoint.UnsupportedSyntaxError) as error:
+        adjoint.jacrev(appends_after_stacking)(X)
+    assert f"test_calls.py:{line_of(appends_after_stacking, 'items.append')}" in str(error.value)
+    np.testing.assert_allclose(adjoint.jacrev(appends_to_a_copy_after_stacking)(X),
+                               numerical_jacobian(appends_to_a_copy_after_stacking, (X,), 0), rtol=1e-6, atol=1e-8)

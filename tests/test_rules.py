@@ -464,7 +464,15 @@ def math_inverse(x):
             + math.expm1(a) + math.fabs(a) + math.cos(a))
 
 
+def copies_sequences(x, y):
+    pair = list((x, y * 2.0))
+    rows = tuple(np.stack([x, y]))
+    return pair[0] * pair[1] + rows[1] + np.sum(list((x, y)), axis=0)
+
+
 BUILTIN_ROWS = [
+    *each(list, "list(seq)", copies_sequences, [((3,), (3,))], autograd=False),
+    *each(tuple, "tuple(array)", copies_sequences, [((3,), (3,))], autograd=False),
     *each(builtins.sum, "sum([x,y])", python_sum, [((3,), (3,)), ((), ())]),
     *each(builtins.max, "max(a,b)+min(a,b,c)", python_max, [((), ())], autograd=False),
     *each(builtins.min, "min(a,b,c)", python_max, [((), ())], autograd=False),

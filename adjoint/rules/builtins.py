@@ -22,6 +22,11 @@ def extremum_of_items_adjoint(z, iterable):
     bar[iterable] = rt.extremum_of_items_adjoint(bar[z], iterable, z)
 
 
+@adjoint_rule(list, tuple)
+def sequence_adjoint(z, iterable):
+    bar[iterable] = rt.sequence_adjoint(bar[z], iterable)
+
+
 MATH_TWINS = {
     math.sin: np.sin, math.cos: np.cos, math.tan: np.tan, math.asin: np.arcsin,
     math.acos: np.arccos, math.atan: np.arctan, math.sinh: np.sinh, math.cosh: np.cosh,
