@@ -116,11 +116,17 @@ def prod_others(x, axis=None, keepdims=False):
 def extremum_adjoint(g, x, z, axis=None, keepdims=False):
     """Adjoint of max/min: the cotangent is shared equally among the ties."""
     x = np.asarray(x)
-    axes = normalize_axes(axis, x.ndim)
-    z_kept = z if keepdims else np.reshape(z, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
-    hits = (x == z_kept).astype(g.dtype)
-    share = hits / hits.sum(axis=axes, keepdims=True)
-    return unreduce(g, x, axis, keepdims) * share
+    if keepdims:
+        z_kept = z
+    else:
+        axes = normalize_axes(axis, x.ndim)
+        kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        z_kept = np.reshape(z, kept_shape)
+        g = np.reshape(g, g.shape[:1] + kept_shape)
+    hits = x == z_kept
+    counts = hits.sum(axis=normalize_axes(axis, x.ndim), keepdims=True)
+    # g has the reduced shape (size-1 axes), so the product broadcasts it back.
+    return g * (hits / counts)
 
 
 # ----------------------------------------------------------- statistics and scans
