@@ -211,7 +211,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         elif isinstance(stmt, gast.FunctionDef) and not stmt.decorator_list:
             # A nested function: its calls are inlined where they happen, so
             # its closure over the enclosing function's values differentiates.
-            self.local_functions[self.bind(stmt.name)] = stmt
+            self.local_functions[self.bind(stmt.name)] = self.with_evaluated_defaults(stmt)
         elif isinstance(stmt, (gast.Global, gast.Nonlocal)):
             kind = type(stmt).__name__.lower()
             raise self.unsupported(stmt, f"{kind} statement",
@@ -242,7 +242,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
 
     def assign(self, target, value):
         if isinstance(target, gast.Name) and isinstance(value, gast.Lambda):
-            self.local_functions[self.bind(target.id)] = lambda_as_def(value)
+            self.local_functions[self.bind(target.id)] = self.with_evaluated_defaults(lambda_as_def(value))
             return
         if isinstance(target, gast.Name):
             if is_atom(value) or isinstance(value, gast.Name):

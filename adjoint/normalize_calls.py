@@ -123,10 +123,27 @@ class Calls:
                 self.version[name] = version
         return load(result)
 
+    def with_evaluated_defaults(self, function):
+        """A nested function whose default values are computed now, where it
+        is defined (as Python does), not where it is called."""
+        function = clone(function)
+        defaults = []
+        for default in function.args.defaults:
+            atom = self.atom(default)
+            if isinstance(atom, gast.Name):
+                # Held under a name of its own: the user's name may be re-bound
+                # before the call.
+                held = self.namer.temp()
+                self.ops.append(self.copy_op(held, atom, construct="copy"))
+                atom = load(held)
+            defaults.append(atom)
+        function.args.defaults = defaults
+        return function
+
     def local_function(self, func):
         """The FunctionDef of a lambda or nested function called by ``func``."""
         if isinstance(func, gast.Lambda):
-            return lambda_as_def(func)
+            return self.with_evaluated_defaults(lambda_as_def(func))
         if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
             return self.local_functions[self.read(func.id)]
         return None

@@ -201,6 +201,10 @@ class ControlFlow:
                 sequence = load(snapshot)
             snapshots.append(sequence)
         sequences = snapshots
+        if isinstance(start, gast.Name) and start.id in self.version:
+            held = self.namer.temp()
+            self.ops.append(self.copy_op(held, start, construct="copy"))
+            start = load(held)
         length = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="loop_length",
                                                            ctx=gast.Load()),
                                      args=list(sequences), keywords=[]), NONDIFF, sequences,

@@ -324,3 +324,30 @@ def test_append_after_a_whole_list_use_is_refused_and_a_copy_works():
     assert f"test_calls.py:{line_of(appends_after_stacking, 'items.append')}" in str(error.value)
     np.testing.assert_allclose(adjoint.jacrev(appends_to_a_copy_after_stacking)(X),
                                numerical_jacobian(appends_to_a_copy_after_stacking, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def nested_default_taken_at_definition(x):
+    s = x * 1.0
+
+    def scaled(t, k=s):  # k is s as it is here, as in Python
+        return t * k
+
+    s = x * 3.0
+    return scaled(x) + s
+
+
+def enumerate_start_rebound(x):
+    start = 1
+    total = x * 0.0
+    for i, v in enumerate(x, start):
+        start = 10  # does not change the counter
+        total = total + i * v
+    return total
+
+
+@pytest.mark.parametrize("program", [nested_default_taken_at_definition, enumerate_start_rebound],
+                         ids=lambda f: f.__name__)
+def test_values_are_taken_when_python_takes_them(program):
+    np.testing.assert_allclose(adjoint.vjp(program, X)[0], program(X))
+    np.testing.assert_allclose(adjoint.jacrev(program)(X), numerical_jacobian(program, (X,), 0),
+                               rtol=1e-6, atol=1e-8)
