@@ -41,7 +41,7 @@ def analyze(normalized, wrt, parsed):
     # names, so both sets are computed to a fixed point.
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     # A loop over an iterator binds its target names itself.
-    iterator_loops = [op for op in walk_ops(normalized.ops) if op.kind == "for" and isinstance(op.keys, gast.AST)]
+    iterator_loops = [op for op in walk_ops(normalized.ops) if op.loop_target is not None]
     varied = set(wrt)
     changed = True
     while changed:
@@ -66,7 +66,7 @@ def analyze(normalized, wrt, parsed):
                     changed = True
     activity = Activity(varied, useful)
     for op in walk_ops(normalized.ops):
-        if op.kind == "for" and isinstance(op.keys, gast.AST) and op.reads() & varied:
+        if op.loop_target is not None and op.reads() & varied:
             if any(t in useful for t in op.targets):
                 raise errors.UnsupportedSyntaxError(
                     parsed.location(op), "for loop over an iterator of differentiated values",

@@ -83,12 +83,13 @@ class Op:
     ``body`` holds the user's statements; its ``latch`` the copies that carry
     values to the next iteration (and, for ``while``, the test computed
     again); its ``exit_check`` the final ``if broke: break``, if any.
-    ``carried`` names the loop-carried names (the phi names of SSA).
+    ``carried`` names the loop-carried names (the phi names of SSA);
+    ``loop_target`` is the user's own target of a loop run over an iterator.
     """
 
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
-                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward")
+                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -111,6 +112,7 @@ class Op:
         self.tape = None
         self.tape_values = []
         self.call_forward = None
+        self.loop_target = None  # a loop over an iterator: its own target (names, tuples)
 
     @property
     def compound(self):

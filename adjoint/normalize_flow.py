@@ -154,7 +154,7 @@ class ControlFlow:
         if isinstance(target, gast.AST):  # a loop over an iterator: its own target names
             target_names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
             op = Op("for", target_names, loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
-            op.keys = target
+            op.loop_target = target
         else:
             op = Op("for", [target], loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
         op.body, op.latch, op.exit_check = body, latch, body_exit[0]

@@ -868,7 +868,10 @@ def zeros_bar(like, batch):
         return {k: zeros_bar(v, batch) for k, v in like.items()}
     if isinstance(like, (tuple, list)):
         return rebuild_like(like, [zeros_bar(v, batch) for v in like])
-    return np.zeros((batch,) + np.shape(like), dtype=np.result_type(like, np.float64) if np.ndim(like) == 0 and not isinstance(like, np.ndarray) else np.asarray(like).dtype)
+    dtype = np.asarray(like).dtype
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.float64
+    return np.zeros((batch,) + np.shape(like), dtype=dtype)
 
 
 def element_bar(container_bar, key, like, batch=None):

@@ -298,7 +298,7 @@ def _forward_compound(op, comments, builder):
     body.extend(_forward_block(op.latch, comments, builder))
     body.extend(_forward_block(op.exit_check, comments, builder))
     if op.kind == "for":
-        target = clone(op.keys) if isinstance(op.keys, gast.AST) else store(op.targets[0])
+        target = clone(op.loop_target) if op.loop_target is not None else store(op.targets[0])
         loop = gast.For(target=target, iter=op.value, body=body or [gast.Pass()],
                         orelse=[], type_comment=None)
     else:
@@ -334,5 +334,3 @@ def _forward_statement(op, rt_name):
         return gast.Expr(value=op.value)
     return gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
 
-
-__all__ = ["vjp_transform", "CompiledVJP", "constant"]
