@@ -121,6 +121,21 @@ def transforms_reached(compiled):
     return found
 
 
+def _signature_and_call(source, name):
+    """The parameter list of function ``name`` in ``source``, defaults
+    included, and the arguments that pass each parameter on."""
+    definition = next(node for node in ast.parse(source).body
+                      if isinstance(node, ast.FunctionDef) and node.name == name)
+    args = definition.args
+    call = [a.arg for a in args.posonlyargs + args.args]
+    if args.vararg:
+        call.append("*" + args.vararg.arg)
+    call.extend(f"{a.arg}={a.arg}" for a in args.kwonlyargs)
+    if args.kwarg:
+        call.append("**" + args.kwarg.arg)
+    return ast.unparse(args), ", ".join(call)
+
+
 def export_module(compiled):
     """Standalone module text for a compiled VJP and the transforms of the
     functions it calls: NumPy is all it imports."""
@@ -211,13 +226,13 @@ def export_module(compiled):
     for transform in reversed(transforms):
         lines.extend(["", "", transform.source.rstrip()])
     lines.extend(["", ""] + [aliases[name] for name in sorted(aliases)] + ["", ""])
-    params = ", ".join(compiled.params)
     forward, backward = compiled.forward.__name__, compiled.backward.__name__
+    signature, call = _signature_and_call(compiled.source, forward)
     lines.extend([
-        f"def {func_name}_jacobian({params}):",
+        f"def {func_name}_jacobian({signature}):",
         f'    """Jacobian of {func_name} with respect to {wrt}: a tuple with one',
         '    block per argument, shaped output.shape + argument.shape."""',
-        f"    result, residuals = {forward}({params})",
+        f"    result, residuals = {forward}({call})",
         "    output = np.asarray(result)",
         "    basis = np.eye(output.size, dtype=output.dtype).reshape((output.size,) + output.shape)",
         f"    adjoints = {backward}(residuals, basis)",

@@ -30,6 +30,10 @@ MODEL = textwrap.dedent('''
         return np.sin(s) * SCALE * k
 
 
+    def damped(x, *, gain=2.0):
+        return gain * np.tanh(x)
+
+
     def shrink(x):
         if np.sum(x ** 2) < 0.05:
             return x
@@ -109,7 +113,7 @@ def test_export_runs_with_numpy_alone(model, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["show", "missing_file.py:f"], "no such file: missing_file.py"),
     (["show", "{model}:nothere"], "has no function named 'nothere'"),
-    (["show", "{model}:branchy"], "model.py:37: try statement"),
+    (["show", "{model}:branchy"], "model.py:41: try statement"),
     (["show", "{model}"], "expected FILE.py:FUNC"),
     (["show", "{model}:mlp", "--argnums", "a"], "--argnums expects integers"),
     (["show", "{model}:mlp", "--argnums", "7"], "Got argnum=7"),
@@ -176,3 +180,27 @@ def test_export_carries_the_functions_it_calls(model, tmp_path):
     simulate, x, eps = namespace["simulate"], np.array([0.3, -0.2, 0.5]), 1e-6
     expected = np.stack([(simulate(x + eps * e) - simulate(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
     np.testing.assert_allclose(np.load(tmp_path / "j.npy"), expected, rtol=1e-6, atol=1e-8)
+
+
+def test_exported_jacobian_keeps_defaults_and_keyword_only_parameters(model, tmp_path):
+    for func in ("rate", "damped"):
+        result = run_cli("show", f"{model}:{func}", "-o", str(tmp_path / f"{func}_grad.py"))
+        assert result.returncode == 0, result.stderr
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import damped_grad, rate_grad
+        s = np.array([0.3, -0.2])
+        np.save({str(tmp_path / "j.npy")!r}, np.stack([
+            rate_grad.rate_jacobian(s)[0], rate_grad.rate_jacobian(s, 3.0)[0],
+            damped_grad.damped_jacobian(s)[0], damped_grad.damped_jacobian(s, gain=-1.0)[0]]))
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    s = np.array([0.3, -0.2])
+    expected = [np.diag(np.cos(s) * 0.5), np.diag(np.cos(s) * 0.5 * 3.0),
+                np.diag(2.0 * (1 - np.tanh(s) ** 2)), np.diag(-1.0 * (1 - np.tanh(s) ** 2))]
+    np.testing.assert_allclose(np.load(tmp_path / "j.npy"), np.stack(expected), rtol=1e-12)
