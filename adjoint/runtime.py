@@ -32,18 +32,26 @@ class Shape:
 
 def shape_of(value):
     """The residual for a value read only for its shape."""
-    return Shape(np.shape(value))
+    try:  # arrays and NumPy scalars; this runs once per loop iteration
+        return Shape(value.shape)
+    except AttributeError:
+        return Shape(np.shape(value))
 
 
 def _shape(x):
-    if isinstance(x, (np.ndarray, np.generic, Shape)):
+    """The shape of an array, NumPy scalar, ``Shape``, Python number or list."""
+    try:
         return x.shape
-    return np.shape(x)
+    except AttributeError:
+        return np.shape(x)
 
 
 def unbroadcast(g, x):
     """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch)."""
-    shape = _shape(x)
+    try:  # inlined _shape: most calls return g unchanged, and they are many
+        shape = x.shape
+    except AttributeError:
+        shape = np.shape(x)
     if g.shape[1:] == shape:
         return g
     extra = g.ndim - 1 - len(shape)
@@ -538,6 +546,8 @@ def reshape_adjoint(g, x):
 
 def array_adjoint(g, a):
     """Adjoint of ``np.array(a)``: ``a`` an array, or a list of arrays."""
+    if type(a) is list and all(type(item) is float or type(item) is np.float64 for item in a):
+        return [g[:, i] for i in range(len(a))]  # a list of scalars, the common case
     if isinstance(a, (list, tuple)):
         return rebuild_like(a, [g[:, i] if isinstance(item, (float, np.generic)) else array_adjoint(g[:, i], item)
                                 for i, item in enumerate(a)])
@@ -742,6 +752,8 @@ def _separated_advanced_ndim(index):
 def getitem_adjoint(g, x, index):
     """Adjoint of ``x[index]``: arrays scatter-add (repeated indices
     accumulate); tuples, lists and dicts get ``g`` at ``index``, None elsewhere."""
+    if type(x) is np.ndarray:
+        return _scatter(np.zeros(g.shape[:1] + x.shape, dtype=g.dtype), g, index)
     if isinstance(x, (tuple, list, dict)):
         return item_bar(x, index, g)
     return _scatter(np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype), g, index)
@@ -777,9 +789,9 @@ def attribute_adjoint(g, value, name):
 def scatter_add(x_bar, g, x, index):
     """``x_bar + getitem_adjoint(g, x, index)``, adding in place into
     ``x_bar``, an array that the backward pass itself created."""
-    if not isinstance(x_bar, np.ndarray):
-        return add_bar(x_bar, getitem_adjoint(g, x, index))
-    return _scatter(x_bar, g, index)
+    if type(x_bar) is np.ndarray or isinstance(x_bar, np.ndarray):
+        return _scatter(x_bar, g, index)
+    return add_bar(x_bar, getitem_adjoint(g, x, index))
 
 
 def setitem(array, index, value):
@@ -851,6 +863,8 @@ def rebuild_like(container, items):
 
 def batch_size(bar):
     """The batch size of an adjoint that may be a container with None holes."""
+    if type(bar) is np.ndarray:
+        return bar.shape[0]
     if isinstance(bar, dict):
         bar = list(bar.values())
     if isinstance(bar, (tuple, list)):
