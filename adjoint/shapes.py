@@ -1,7 +1,9 @@
 """Static shape equalities between names, without knowing any shape.
 
 ``same_shape_classes(ops)`` groups names whose arrays are certain to have the
-same shape whatever the inputs: a unary elementwise function keeps its
+same shape whatever the inputs. Only names assigned once count (a name
+that merges branches or carries a value between loop iterations may take
+values of different shapes). A unary elementwise function keeps its
 input's shape, an arithmetic operator with a Python number on one side keeps
 the other side's shape, two operands already known to match give their
 shape to the result, and a copy is its source. The reverse transformer uses
@@ -52,10 +54,19 @@ def same_shape_classes(ops, is_number=lambda name: False):
     """``is_number(name)``: the name is a global bound to a Python number
     (a constant for shapes; the compiled code checks it stays one)."""
     classes = ShapeClasses()
+    definitions = {}
+    for op in ops:
+        for target in op.targets:
+            if isinstance(target, str):
+                definitions[target] = definitions.get(target, 0) + 1
     for op in ops:
         if op.kind != "assign" or not op.args:
             continue
         target = op.targets[0]
+        if definitions[target] > 1:
+            # A merge of branches or a loop-carried name: its values come from
+            # several places (or iterations) whose shapes may differ.
+            continue
         names = [a for a in op.args if isinstance(a, gast.Name) and not is_number(a.id)]
         numbers = [a for a in op.args if _is_number(a) or (isinstance(a, gast.Name) and is_number(a.id))]
         if op.prim in UNARY_ELEMENTWISE and len(op.args) == 1 and names and not op.kwargs:

@@ -740,6 +740,43 @@ def scalar_loop_loss_ag(w, x):
     return loss
 
 
+def shape_grows_in_loop(x):
+    # y's shape changes between iterations, so y * x broadcasts differently
+    # in each of them (x has one element).
+    y = x
+    total = 0.0
+    for _ in range(3):
+        total = total + np.sum(np.sin(y * x))
+        y = np.concatenate([y, y])
+    return total
+
+
+def shape_grows_in_loop_ag(x):
+    y = x
+    total = 0.0
+    for _ in range(3):
+        total = total + anp.sum(anp.sin(y * x))
+        y = anp.concatenate([y, y])
+    return total
+
+
+def branches_of_different_shapes(x):
+    # The merged name is a row on one side and a scalar on the other.
+    if np.sum(x) > 0:
+        y = x[0]
+    else:
+        y = np.sum(x, axis=0)
+    return np.tanh(y * x)
+
+
+def branches_of_different_shapes_ag(x):
+    if anp.sum(x) > 0:
+        y = x[0]
+    else:
+        y = anp.sum(x, axis=0)
+    return anp.tanh(y * x)
+
+
 # ----------------------------------------------------------------- the table
 
 Program = collections.namedtuple("Program", "name func twin make_args argnum")
@@ -880,6 +917,12 @@ PROGRAMS = [
     Program("in_place_update_in_loop", in_place_update_in_loop, in_place_update_in_loop_ag,
             lambda: (_vec(0.5, -0.4, 0.3, -0.2),), 0),
     Program("append_in_loop", append_in_loop, append_in_loop_ag, lambda: (CONTINUE_ROWS,), 0),
+    # a name whose shape differs between iterations or branches
+    Program("shape_grows_in_loop", shape_grows_in_loop, shape_grows_in_loop_ag, lambda: (_vec(0.7),), 0),
+    Program("branches_of_different_shapes_row", branches_of_different_shapes,
+            branches_of_different_shapes_ag, lambda: (np.array([[0.5, 0.2], [0.1, -0.3]]),), 0),
+    Program("branches_of_different_shapes_sum", branches_of_different_shapes,
+            branches_of_different_shapes_ag, lambda: (np.array([[-0.5, 0.2], [0.1, -0.3]]),), 0),
 ] + [
     Program(f"several_returns_{name}", several_returns, several_returns_ag, lambda x=x: (x,), 0)
     for name, x in RETURNS.items()
