@@ -760,6 +760,21 @@ def shape_grows_in_loop_ag(x):
     return total
 
 
+def accumulator_becomes_an_array(x):
+    # total starts as the number 0.0 and takes x's shape in the first iteration.
+    total = 0.0
+    for i in range(3):
+        total = total + np.sin(x) * (i + 1.0)
+    return total
+
+
+def accumulator_becomes_an_array_ag(x):
+    total = 0.0
+    for i in range(3):
+        total = total + anp.sin(x) * (i + 1.0)
+    return total
+
+
 def branches_of_different_shapes(x):
     # The merged name is a row on one side and a scalar on the other.
     if np.sum(x) > 0:
@@ -919,6 +934,8 @@ PROGRAMS = [
     Program("append_in_loop", append_in_loop, append_in_loop_ag, lambda: (CONTINUE_ROWS,), 0),
     # a name whose shape differs between iterations or branches
     Program("shape_grows_in_loop", shape_grows_in_loop, shape_grows_in_loop_ag, lambda: (_vec(0.7),), 0),
+    Program("accumulator_becomes_an_array", accumulator_becomes_an_array, accumulator_becomes_an_array_ag,
+            lambda: (_vec(0.3, -0.4),), 0),
     Program("branches_of_different_shapes_row", branches_of_different_shapes,
             branches_of_different_shapes_ag, lambda: (np.array([[0.5, 0.2], [0.1, -0.3]]),), 0),
     Program("branches_of_different_shapes_sum", branches_of_different_shapes,

@@ -3,7 +3,7 @@ import textwrap
 
 import numpy as np
 
-from adjoint import activity, ir, normalize, parse, resolve
+from adjoint import activity, ir, normalize, parse, resolve, shapes
 from adjoint.naming import Namer, names_in
 
 
@@ -109,3 +109,56 @@ def test_activity_varied_and_useful():
     assert "unused" in info.varied and "unused" not in info.useful
     assert "scale" not in info.active
     assert {"x", "y"} <= info.active
+
+
+# ----------------------------------------------------------------- shapes
+
+def accumulates(x, steps):
+    total = 0.0
+    grows = 0.0
+    for _ in range(steps):
+        total = total + np.sum(x ** 2) * 0.5
+        grows = grows + x
+    return total, grows
+
+
+def test_scalar_names_hold_loop_accumulators_of_scalars_only():
+    _, ops = normalized(accumulates)
+    scalars = shapes.scalar_names(ir.walk_ops(ops.ops))
+    # total = 0.0 then total + sum(...) * 0.5 stays scalar; grows + x takes x's shape.
+    assert {"total", "total_1", "total_2"} <= scalars
+    assert "grows" in scalars  # the 0.0 before the loop
+    assert not {"grows_1", "grows_2"} & scalars  # then grows + x
+    assert "x" not in scalars and "steps" not in scalars
+
+
+def carried(x):
+    y = x
+    for _ in range(3):
+        z = y * x
+        y = np.concatenate([y, z])
+    return y
+
+
+def test_loop_carried_names_take_no_shape_from_their_copies():
+    _, ops = normalized(carried)
+    classes = shapes.same_shape_classes(ir.walk_ops(ops.ops))
+    # y_1 is x in the first iteration and longer afterwards; so z is not x's shape.
+    assert not classes.same("y_1", "x")
+    assert not classes.same("z", "x")
+
+
+def reductions(x):
+    a = np.sum(x)
+    b = np.sum(x, axis=0)
+    c = x.mean(axis=None)
+    d = np.max(x, keepdims=True)
+    e = np.sum(x, 0)
+    return a + b + c + d + e
+
+
+def test_only_full_reductions_are_scalars():
+    _, ops = normalized(reductions)
+    scalars = shapes.scalar_names(ir.walk_ops(ops.ops))
+    assert {"a", "c"} <= scalars
+    assert not {"b", "d", "e"} & scalars  # axis=0 (equal to False!), keepdims, positional axis
