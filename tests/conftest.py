@@ -6,7 +6,14 @@ outside, the selected argument's structure inside), so tests can compare the
 two leaf by leaf. ``jacobian_matrix`` flattens that layout into one
 ``(output elements, input elements)`` matrix, the form autograd produces for
 a function of a flat vector.
+
+``Program`` and the ``check_*`` functions are the harness of the program
+catalogues (test_programs, test_control_flow): each program is checked
+against finite differences, against autograd running its twin, and across
+chunk sizes.
 """
+import collections
+
 import numpy as np
 
 
@@ -142,3 +149,42 @@ def autograd_jacobian_matrix(twin, args, argnum):
         return anp.concatenate([anp.ravel(leaf) for leaf in tree_leaves(twin(*call_args))])
 
     return autograd.jacobian(flat_function)(flat_vector(point))
+
+
+# ----------------------------------------------------------------- catalogues
+
+#: a catalogue row: ``func(*make_args())`` differentiated at ``argnum``;
+#: ``twin`` is the same program written with autograd.numpy.
+Program = collections.namedtuple("Program", "name func twin make_args argnum")
+
+
+def check_against_finite_differences(program):
+    import adjoint
+
+    args = program.make_args()
+    jacobian = adjoint.jacrev(program.func, argnums=program.argnum)(*args)
+    expected = numerical_jacobian(program.func, args, program.argnum)
+    assert_trees_close(jacobian, expected, rtol=1e-5, atol=1e-6)
+
+
+def check_against_autograd(program):
+    import adjoint
+
+    args = program.make_args()
+    jacobian = adjoint.jacrev(program.func, argnums=program.argnum)(*args)
+    output = program.func(*args)
+    expected = autograd_jacobian_matrix(program.twin, args, program.argnum)
+    # The twin must compute the same values, or the comparison proves nothing.
+    np.testing.assert_allclose(flat_vector(program.twin(*args)), flat_vector(output), rtol=1e-12)
+    np.testing.assert_allclose(jacobian_matrix(jacobian, output, args[program.argnum]), expected,
+                               rtol=1e-9, atol=1e-11)
+
+
+def check_chunk_sizes_agree(program, chunk_sizes):
+    import adjoint
+
+    args = program.make_args()
+    all_rows = adjoint.jacrev(program.func, argnums=program.argnum)(*args)
+    for chunk_size in chunk_sizes:
+        chunked = adjoint.jacrev(program.func, argnums=program.argnum, chunk_size=chunk_size)(*args)
+        assert_trees_close(chunked, all_rows, rtol=1e-12, atol=1e-14)

@@ -12,7 +12,6 @@ reach every side.
 
 New construct = new row in ``PROGRAMS``.
 """
-import collections
 import time
 
 import autograd
@@ -23,10 +22,11 @@ from autograd.tracer import getval
 
 import adjoint
 from conftest import (
+    Program,
     assert_trees_close,
-    autograd_jacobian_matrix,
-    flat_vector,
-    jacobian_matrix,
+    check_against_autograd,
+    check_against_finite_differences,
+    check_chunk_sizes_agree,
     numerical_jacobian,
 )
 
@@ -794,9 +794,6 @@ def branches_of_different_shapes_ag(x):
 
 # ----------------------------------------------------------------- the table
 
-Program = collections.namedtuple("Program", "name func twin make_args argnum")
-
-
 def _rng(seed):
     return np.random.default_rng(seed)
 
@@ -955,29 +952,15 @@ def program(request):
 
 
 def test_matches_finite_differences(program):
-    args = program.make_args()
-    jacobian = adjoint.jacrev(program.func, argnums=program.argnum)(*args)
-    expected = numerical_jacobian(program.func, args, program.argnum)
-    assert_trees_close(jacobian, expected, rtol=1e-5, atol=1e-6)
+    check_against_finite_differences(program)
 
 
 def test_matches_autograd(program):
-    args = program.make_args()
-    jacobian = adjoint.jacrev(program.func, argnums=program.argnum)(*args)
-    output = program.func(*args)
-    expected = autograd_jacobian_matrix(program.twin, args, program.argnum)
-    # The twin must compute the same values, or the comparison proves nothing.
-    np.testing.assert_allclose(flat_vector(program.twin(*args)), flat_vector(output), rtol=1e-12)
-    np.testing.assert_allclose(jacobian_matrix(jacobian, output, args[program.argnum]), expected,
-                               rtol=1e-9, atol=1e-11)
+    check_against_autograd(program)
 
 
 def test_chunk_sizes_agree(program):
-    args = program.make_args()
-    all_rows = adjoint.jacrev(program.func, argnums=program.argnum)(*args)
-    for chunk_size in (1, 3):
-        chunked = adjoint.jacrev(program.func, argnums=program.argnum, chunk_size=chunk_size)(*args)
-        assert_trees_close(chunked, all_rows, rtol=1e-12, atol=1e-14)
+    check_chunk_sizes_agree(program, (1, 3))
 
 
 def test_catalogue_names_are_unique():
