@@ -81,29 +81,38 @@ class Calls:
                                    "nested functions are inlined where they are called.",
                                    "Define the function at module level; recursion works there.")
         node = clone(function)
+        # The parameters as the user named them (keywords at the call use
+        # these names), then the callee's names are made its own.
+        user_params = [a.id for a in node.args.posonlyargs + node.args.args]
         renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and child.id in renames:
                 child.id = renames[child.id]
         params = [a.id for a in node.args.posonlyargs + node.args.args]
-        args = [self.atom(a) for a in call.args]
-        keywords = {k.arg: k.value for k in call.keywords}
-        defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
-        if len(args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
+        if len(call.args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
             raise self.unsupported(call, f"call of nested function {function.name!r}",
                                    "only positional and keyword arguments matching its parameters "
                                    "are supported.", "Pass one argument per parameter.")
+        unknown = [k.arg for k in call.keywords if k.arg not in user_params[len(call.args):]]
+        if unknown:
+            raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                   f"it has no parameter {unknown[0]!r} left to take that keyword.",
+                                   "Pass one argument per parameter, by position or by its name.")
+        # Arguments are evaluated in the order they are written, as Python does.
+        args = [self.atom(a) for a in call.args]
+        keywords = {k.arg: self.atom(k.value) for k in call.keywords}
+        defaults = dict(zip(user_params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
         outer_version = dict(self.version)
-        for position, param in enumerate(params):
+        for position, (user_param, param) in enumerate(zip(user_params, params, strict=True)):
             if position < len(args):
                 value = args[position]
-            elif param in keywords:
-                value = keywords[param]
-            elif param in defaults:
-                value = defaults[param]
+            elif user_param in keywords:
+                value = keywords[user_param]
+            elif user_param in defaults:
+                value = defaults[user_param]
             else:
                 raise self.unsupported(call, f"call of nested function {function.name!r}",
-                                       f"parameter {param!r} gets no value.", "Pass it.")
+                                       f"parameter {user_param!r} gets no value.", "Pass it.")
             self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)

@@ -98,8 +98,17 @@ def calls_inactive_helper(x):
     return x * float(n)
 
 
+def nested_keyword_arguments(x):
+    # Keywords name the parameters as written, defaults fill the rest.
+    def power(t, p=2, shift=0.0):
+        return (t + shift) ** p
+
+    scale = lambda t, s=2.0: t * s  # noqa: E731 (a lambda under test)
+    return power(x, p=3) + power(shift=0.5, t=x) + scale(x, s=4.0) + scale(x)
+
+
 PROGRAMS = [
-    calls_module_function, calls_imported_function, calls_method, calls_recursion,
+    nested_keyword_arguments, calls_module_function, calls_imported_function, calls_method, calls_recursion,
     calls_partials, calls_with_starred_arguments, calls_in_a_loop,
     nested_function_with_branch_and_loop, calls_inactive_helper,
 ]
