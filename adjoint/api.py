@@ -239,6 +239,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     def jacobian_fn(*args):
         return _jacrev_call(func, argnums, has_aux, chunk_size, args)
 
+    jacobian_fn.__adjoint_transform__ = "jacrev"
     return jacobian_fn
 
 
@@ -387,6 +388,7 @@ def grad(func, argnums=0, *, has_aux=False):
     def grad_fn(*args):
         return _grad_call(func, argnums, has_aux, args)
 
+    grad_fn.__adjoint_transform__ = "grad"
     return grad_fn
 
 

@@ -17,6 +17,14 @@ from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
 
 
+def _is_adjoint_transform(callee):
+    """adjoint.jacrev / grad / vjp themselves, or a function they made."""
+    if getattr(callee, "__adjoint_transform__", None) is not None:
+        return True
+    return (getattr(callee, "__module__", None) == "adjoint.api"
+            and getattr(callee, "__name__", None) in ("jacrev", "grad", "vjp"))
+
+
 class Calls:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
 
@@ -65,6 +73,12 @@ class Calls:
             return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
+        if callee is not UNRESOLVED and _is_adjoint_transform(callee):
+            raise self.unsupported(node, f"call of {dotted(func)}",
+                                   "a derivative taken inside a differentiated function (a "
+                                   "higher-order derivative) is not supported yet.",
+                                   "Write the inner derivative as Python code, or compute it "
+                                   "outside and pass it in as an argument.")
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
             # A function passed in (or computed): looked up when the code runs.
             return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None

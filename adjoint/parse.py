@@ -10,7 +10,6 @@ primitives without Python source get a one-line wrapper (``jacrev(np.sin)``).
 Whole files are parsed once and kept, keyed by file name and text.
 """
 import functools
-import inspect
 import linecache
 
 import gast
@@ -52,7 +51,17 @@ def _source_of(func):
 
 def parse_function(func):
     """Parse ``func``; raise SourceUnavailableError when it has no source."""
-    func = inspect.unwrap(func, stop=lambda f: hasattr(f, "__adjoint_transform__"))
+    # A wrapper made with functools.wraps is differentiated as the wrapper
+    # it is (its code calls the function it wraps), never as that function.
+    made_by = getattr(func, "__adjoint_transform__", None)
+    if made_by is not None:
+        raise errors.TransformError(
+            None, f"adjoint.{made_by}({getattr(func, '__qualname__', func)})",
+            "differentiating a derivative (a higher-order derivative, or adjoint.grad / jacrev "
+            "called inside a differentiated function) is not supported yet.",
+            "Differentiate the original function, or write the derivative you need as a "
+            "Python function of its own and differentiate that.",
+        )
     found = _source_of(func)
     if found is None:
         raise errors.SourceUnavailableError(

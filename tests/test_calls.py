@@ -98,6 +98,24 @@ def calls_inactive_helper(x):
     return x * float(n)
 
 
+def times_ten(fn):
+    @functools.wraps(fn)
+    def wrapper(z):
+        return 10.0 * fn(z)
+
+    return wrapper
+
+
+@times_ten
+def decorated(z):
+    return np.sin(z)
+
+
+def calls_decorated_function(x):
+    # The wrapper's code runs (and is differentiated), not just the function it wraps.
+    return decorated(x) * x
+
+
 def nested_keyword_arguments(x):
     # Keywords name the parameters as written, defaults fill the rest.
     def power(t, p=2, shift=0.0):
@@ -108,7 +126,7 @@ def nested_keyword_arguments(x):
 
 
 PROGRAMS = [
-    nested_keyword_arguments, calls_module_function, calls_imported_function, calls_method, calls_recursion,
+    decorated, calls_decorated_function, nested_keyword_arguments, calls_module_function, calls_imported_function, calls_method, calls_recursion,
     calls_partials, calls_with_starred_arguments, calls_in_a_loop,
     nested_function_with_branch_and_loop, calls_inactive_helper,
 ]

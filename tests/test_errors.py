@@ -107,8 +107,17 @@ def with_sinc(x):
     return np.sinc(y)  # MARK
 
 
+def _cubes(x):
+    return np.sum(x ** 3)
+
+
+def with_inner_grad(x):
+    slope = adjoint.grad(_cubes)(x)  # MARK
+    return slope * x
+
+
 UNSUPPORTED = [
-    with_yield, generator_of_values, with_try_except, with_global_write,
+    with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
     with_list_comprehension, with_sinc,
 ]
@@ -166,6 +175,21 @@ def test_traceback_drops_library_frames(func):
     inside = [frame for frame in frames if os.path.abspath(frame.filename).startswith(PACKAGE_DIR)]
     assert len(inside) <= 2, "".join(traceback.format_list(inside))
     assert error.__cause__ is None and error.__suppress_context__
+
+
+@pytest.mark.parametrize("outer", ["jacrev", "grad", "vjp"])
+@pytest.mark.parametrize("inner", ["jacrev", "grad"])
+def test_differentiating_a_derivative_is_refused_not_miscomputed(outer, inner):
+    # The derivative function wraps _cubes with functools.wraps; it must not be
+    # mistaken for _cubes itself (that would return a first derivative).
+    derivative = getattr(adjoint, inner)(_cubes)
+    x = np.array([0.1, 0.2, 0.3])
+    with pytest.raises(adjoint.TransformError) as info:
+        if outer == "vjp":
+            adjoint.vjp(derivative, x)
+        else:
+            getattr(adjoint, outer)(derivative)(x)
+    assert f"adjoint.{inner}(_cubes)" in str(info.value) and "not supported yet" in str(info.value)
 
 
 # ----------------------------------------------------------------- source unavailable
