@@ -137,6 +137,11 @@ class VJPBuilder:
                 self.array_names.update(op.targets)
             if op.prim in (rt.getitem, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)
+            if isinstance(op.prim, (UserCall, MethodCall)):
+                # The user's code may take any argument as a container; its
+                # adjoint comes back with the argument's structure.
+                maybe_containers.update(a.id for a in list(op.args) + list(op.kwargs.values())
+                                        if isinstance(a, gast.Name))
         sources = {}
         for op in walk_ops(normalized.ops):
             if op.kind == "assign" and op.prim is rt.identity:

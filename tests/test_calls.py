@@ -11,7 +11,7 @@ import pytest
 
 import adjoint
 from callee_module import Spring, squash
-from conftest import numerical_jacobian
+from conftest import assert_trees_close, numerical_jacobian
 
 X = np.array([0.3, -0.2, 0.5])
 
@@ -378,3 +378,45 @@ def test_values_are_taken_when_python_takes_them(program):
     np.testing.assert_allclose(adjoint.vjp(program, X)[0], program(X))
     np.testing.assert_allclose(adjoint.jacrev(program)(X), numerical_jacobian(program, (X,), 0),
                                rtol=1e-6, atol=1e-8)
+
+
+def product_of_pair(p):
+    return p[0] * p[1]
+
+
+def pair_used_twice(p):
+    return product_of_pair(p) + product_of_pair(p)
+
+
+def pair_built_then_used_twice(x):
+    return pair_used_twice((x, 3.0 * x))
+
+
+def damped_rate(s, params):
+    return -params["k"] * s + params["c"] * np.sin(s)
+
+
+def midpoint_steps(s, params):
+    # The usual ODE shape: a dict of parameters handed to the rate at every stage.
+    for _ in range(3):
+        k1 = damped_rate(s, params)
+        k2 = damped_rate(s + 0.05 * k1, params)
+        s = s + 0.1 * k2
+    return s
+
+
+def test_container_argument_passed_to_several_calls():
+    # Each call returns an adjoint shaped like the container; they add up
+    # element by element (a + on tuples would concatenate them).
+    params = {"k": np.array(0.5), "c": np.array([0.2, 0.3, -0.1])}
+    cases = [
+        (pair_built_then_used_twice, (X,), 0),
+        (pair_used_twice, ((X, 3.0 * X),), 0),
+        (midpoint_steps, (X, params), 0),
+        (midpoint_steps, (X, params), 1),
+    ]
+    for func, args, argnum in cases:
+        expected = numerical_jacobian(func, args, argnum)
+        for chunk_size in (None, 1):
+            actual = adjoint.jacrev(func, argnums=argnum, chunk_size=chunk_size)(*args)
+            assert_trees_close(actual, expected, rtol=1e-6, atol=1e-8)
