@@ -64,6 +64,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.lineno = parsed.node.lineno
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
         self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
+        self.rebindable = set()  # versions that ``name op= v`` may re-bind (see InPlace)
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.params = set()
@@ -157,6 +158,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 self.assign(stmt.target, stmt.value)
         elif isinstance(stmt, gast.AugAssign):
             if isinstance(stmt.target, gast.Name):
+                self.check_rebinding_update(stmt)
                 current = load(stmt.target.id)
                 self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
             elif isinstance(stmt.target, gast.Subscript):

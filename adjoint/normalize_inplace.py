@@ -4,9 +4,10 @@ a value this function made and shared with nothing."""
 
 import gast
 
+from . import rules
 from . import runtime as rt
 from .gastutil import load
-from .ir import NONDIFF, fresh_result
+from .ir import NONDIFF, fresh_result, symbol
 
 
 class InPlace:
@@ -30,6 +31,25 @@ class InPlace:
         raise self.unsupported(node, f"{what} of {name!r}", why,
                                f"Work on a copy made in the function: {name} = {name}.copy() "
                                "(for a list: list(...)).")
+
+    def check_rebinding_update(self, stmt):
+        """``y += v`` updates an array in place, so every other holder of that
+        array sees the change; the derivative code computes ``y = y + v``.
+        The two agree when nothing else holds y's value: y was made here and
+        is shared with nothing, or is an argument no other name holds (only
+        the caller's copy would differ), or is a number or flag."""
+        name = stmt.target.id
+        version = self.read(name)
+        if name not in self.version or version in self.rebindable or self.owners.get(version) == "owned":
+            return
+        if self.owners.get(version) != "shared" and version == name and name in self.params:
+            return
+        raise self.unsupported(
+            stmt, f"augmented assignment to {name!r}",
+            f"{name!r} may hold an array that another value also holds (a view, another name, "
+            "a container, a value returned by a call), and NumPy would change that value too.",
+            f"Write {name} = {name} {symbol(stmt.op)} ... to make a new value, or make a copy "
+            f"first: {name} = {name}.copy().")
 
     def setitem(self, target, value):
         if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
@@ -63,10 +83,16 @@ class InPlace:
         prim, target = op.prim, op.targets[0] if op.targets else None
         if target is None:
             return
+        holds_nothing = prim is NONDIFF or (rules.is_nondifferentiable(prim)
+                                            and getattr(prim, "__name__", "") != "stop_gradient")
+        if holds_nothing:
+            self.rebindable.add(target)  # numbers, flags, comparisons, len(...): nothing else holds them
         if op.construct in ("phi", "merge"):
             source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
             if source is not None and self.owners.get(source) == "owned":
                 self.owners[target] = "owned"
+            if source in self.rebindable or (source in self.params and self.owners.get(source) != "shared"):
+                self.rebindable.add(target)
             if source in self.list_versions:
                 self.list_versions.add(target)
             return
@@ -91,6 +117,6 @@ class InPlace:
             if isinstance(arg, gast.Name) and arg.id != target:
                 if prim in (rt.setitem, rt.append) and arg is op.args[0]:
                     continue
-                if fresh_result(prim) and prim not in (rt.setitem, rt.append, rt.make_list):
-                    continue  # arithmetic reads a value without keeping it
+                if (fresh_result(prim) or holds_nothing) and prim not in (rt.setitem, rt.append, rt.make_list):
+                    continue  # arithmetic, len(x), x > 0 read a value without keeping it
                 self.owners[arg.id] = "shared"

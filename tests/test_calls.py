@@ -116,6 +116,31 @@ def calls_decorated_function(x):
     return decorated(x) * x
 
 
+def augmented_assignments_that_rebind(x):
+    # Each value below is held by its name alone, so y op= v is y = y op v.
+    total = 0.0
+    count = 0
+    size = len(x)
+    for _ in range(3):
+        total += np.sum(x ** 2)
+        count += 1
+        size += 1
+    y = np.tanh(x)
+    y *= 2.0
+    return total * y / count / size
+
+
+def augments_its_argument(x):
+    x += 1.0  # NumPy changes the caller's array too; the result is the same
+    return np.sin(x) * x
+
+
+def test_augmented_assignment_to_an_argument_gives_the_same_result():
+    expected = numerical_jacobian(lambda v: augments_its_argument(v.copy()), (X,), 0)
+    x = X.copy()
+    np.testing.assert_allclose(adjoint.jacrev(augments_its_argument)(x), expected, rtol=1e-6, atol=1e-8)
+
+
 def nested_keyword_arguments(x):
     # Keywords name the parameters as written, defaults fill the rest.
     def power(t, p=2, shift=0.0):
@@ -126,7 +151,7 @@ def nested_keyword_arguments(x):
 
 
 PROGRAMS = [
-    decorated, calls_decorated_function, nested_keyword_arguments, calls_module_function, calls_imported_function, calls_method, calls_recursion,
+    decorated, calls_decorated_function, nested_keyword_arguments, augmented_assignments_that_rebind, calls_module_function, calls_imported_function, calls_method, calls_recursion,
     calls_partials, calls_with_starred_arguments, calls_in_a_loop,
     nested_function_with_branch_and_loop, calls_inactive_helper,
 ]
@@ -213,12 +238,36 @@ def line_of(function, text):
     return start + next(i for i, line in enumerate(lines) if text in line)
 
 
+def augments_an_alias(x):
+    z = x * 1.0
+    w = z
+    w *= 2.0  # NumPy doubles z too
+    return z
+
+
+def augments_a_copy_of_an_argument(x, c):
+    w = c
+    w += 1.0  # NumPy changes c (and the caller's array) too
+    return x * c
+
+
+def augments_a_slice(x):
+    y = x * 1.0
+    v = y[1:]
+    v *= 2.0  # a view: NumPy changes y too
+    return y
+
+
 @pytest.mark.parametrize("program, args, argnums, text", [
     (mutates_argument, (X.copy(),), 0, "x[0] = 1.0"),
     (mutates_a_view, (X,), 0, "y[0] = 5.0"),
     (appends_to_argument, ([X], X), 1, "items.append(x)"),
     (recursive_nested, (X,), 0, "return again(t * 0.5)"),
-], ids=["argument", "view", "list-argument", "recursive-nested"])
+    (augments_an_alias, (X,), 0, "w *= 2.0"),
+    (augments_a_copy_of_an_argument, (X, X.copy()), 0, "w += 1.0"),
+    (augments_a_slice, (X,), 0, "v *= 2.0"),
+], ids=["argument", "view", "list-argument", "recursive-nested", "augmented-alias",
+        "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
     with pytest.raises(adjoint.TransformError) as error:
         adjoint.jacrev(program, argnums=argnums)(*args)
