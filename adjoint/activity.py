@@ -91,6 +91,14 @@ def check_rule(op, activity, parsed):
         return
     if isinstance(op.prim, MethodCall):
         receiver = op.args[0]
+        if op.prim.name is None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
+            raise errors.UnsupportedSyntaxError(
+                location, op.construct,
+                "the function called here was made from differentiated values (a closure "
+                "returned by another call, for instance), and the values it captured would get "
+                "no derivative.",
+                "Pass those values to it as arguments, or call a function defined at module level.",
+            )
         if op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
             raise errors.NoRuleError(
                 location, op.construct,

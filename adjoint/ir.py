@@ -227,6 +227,10 @@ def dotted(node):
         return node.id
     if isinstance(node, gast.Attribute):
         return f"{dotted(node.value)}.{node.attr}"
+    if isinstance(node, gast.Call):
+        return f"{dotted(node.func)}(...)"
+    if isinstance(node, gast.Subscript):
+        return f"{dotted(node.value)}[...]"
     return type(node).__name__
 
 

@@ -258,7 +258,23 @@ def augments_a_slice(x):
     return y
 
 
+def make_scaler(w):
+    def scale(t):
+        return w * t
+
+    return scale
+
+
+def calls_a_returned_closure(x, w):
+    return make_scaler(w)(x)  # w, captured by scale, would get no derivative
+
+
+def test_a_returned_closure_over_inactive_values_works():
+    np.testing.assert_allclose(adjoint.jacrev(calls_a_returned_closure)(X, 3.0), 3.0 * np.eye(3))
+
+
 @pytest.mark.parametrize("program, args, argnums, text", [
+    (calls_a_returned_closure, (X, np.array(3.0)), 1, "return make_scaler(w)(x)"),
     (mutates_argument, (X.copy(),), 0, "x[0] = 1.0"),
     (mutates_a_view, (X,), 0, "y[0] = 5.0"),
     (appends_to_argument, ([X], X), 1, "items.append(x)"),
@@ -266,7 +282,7 @@ def augments_a_slice(x):
     (augments_an_alias, (X,), 0, "w *= 2.0"),
     (augments_a_copy_of_an_argument, (X, X.copy()), 0, "w += 1.0"),
     (augments_a_slice, (X,), 0, "v *= 2.0"),
-], ids=["argument", "view", "list-argument", "recursive-nested", "augmented-alias",
+], ids=["returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
         "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
     with pytest.raises(adjoint.TransformError) as error:
