@@ -9,6 +9,7 @@ call.
 """
 import functools
 import linecache
+import types
 
 import numpy as np
 
@@ -223,8 +224,56 @@ def _has_custom_rule(func):
         return False
 
 
+def _callable_parts(func):
+    """``(function, leading, keywords)``: the Python function that calling
+    ``func`` runs, with the arguments that go in front of the caller's (a
+    bound method's object, a functools.partial's arguments, a callable
+    object itself) and the keywords a partial fixes."""
+    leading, keywords = (), {}
+    while True:
+        if isinstance(func, functools.partial):
+            leading = tuple(func.args) + leading
+            keywords = {**func.keywords, **keywords}
+            func = func.func
+        elif isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType):
+            leading = (func.__self__,) + leading
+            func = func.__func__
+        elif not isinstance(func, (types.FunctionType, type)) and isinstance(
+                getattr(type(func), "__call__", None), types.FunctionType):
+            leading = (func,) + leading  # an object whose class defines __call__ in Python
+            func = type(func).__call__
+        else:
+            return func, leading, keywords
+
+
+class _FixedArguments:
+    """The compiled VJP of a function called with arguments fixed in front
+    and keywords fixed: the forward pass takes the remaining arguments. The
+    backward pass returns ``skipped`` zero (None) adjoints first, for
+    arguments the caller counts but the function does not take."""
+
+    def __init__(self, compiled, leading, keywords, skipped=0):
+        self.compiled = compiled
+        self.forward = functools.partial(compiled.forward, *leading, **keywords)
+        self.backward = compiled.backward
+        if skipped:
+            self.backward = lambda residuals, g: (None,) * skipped + tuple(compiled.backward(residuals, g))
+
+
+def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0):
+    """The compiled VJP of calling ``func`` with ``nargs`` positional
+    arguments, differentiated at ``positions`` (counted among those)."""
+    function, leading, keywords = _callable_parts(func)
+    if (leading or keywords) and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
+        shifted = tuple(p + len(leading) for p in positions)
+        compiled = cache.get_vjp(function, shifted, has_aux, for_caller)
+        return _FixedArguments(compiled, leading, keywords, skipped)
+    compiled = cache.get_vjp(_differentiable(func, nargs), positions, has_aux, for_caller)
+    return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
+
+
 def _compiled(func, args, positions, has_aux):
-    return cache.get_vjp(_differentiable(func, len(args)), positions, has_aux)
+    return compiled_call(func, len(args), positions, has_aux)
 
 
 # ------------------------------------------------------------------ jacrev
@@ -440,9 +489,16 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
             "source (mode='jvp') is not implemented yet."
         )
     positions = argnums if isinstance(argnums, tuple) else (argnums,)
-    func = _differentiable(func, _positional_count(func))
-    count = _positional_count(func)
-    positions = _check_argnums(argnums, count) if count else positions
+    function, leading, _ = _callable_parts(func)
+    if leading and isinstance(function, types.FunctionType):
+        # A bound method or partial: argnums count the arguments the caller passes.
+        count = _positional_count(function) - len(leading)
+        positions = tuple(p + len(leading) for p in _check_argnums(argnums, count))
+        func = function
+    else:
+        func = _differentiable(func, _positional_count(func))
+        count = _positional_count(func)
+        positions = _check_argnums(argnums, count) if count else positions
     compiled = cache.get_vjp(func, positions, has_aux)
     # The code of the user's functions it calls follows, as they are called.
     from .compile import transforms_reached

@@ -187,11 +187,21 @@ class Calls:
                     bound[name] = value
                     keywords[key] = load(name)
             callee = callee.func
+        receiver = None
         if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType):
-            if not isinstance(func, gast.Attribute):
-                return None
-            leading.insert(0, self.atom(func.value))
-            callee = callee.__func__
+            receiver, callee = callee.__self__, callee.__func__
+        elif (not isinstance(callee, (types.FunctionType, type, functools.partial))
+              and isinstance(getattr(type(callee), "__call__", None), types.FunctionType)):
+            receiver, callee = callee, type(callee).__call__  # an object whose class defines __call__
+        if receiver is not None:
+            if isinstance(func, gast.Attribute) and callee is getattr(type(receiver), func.attr, None):
+                leading.insert(0, self.atom(func.value))  # obj.method(...): obj as written
+            elif callee is getattr(type(receiver), "__call__", None) and isinstance(func, gast.Name):
+                leading.insert(0, self.atom(func))  # model(x): the object is its own first argument
+            else:  # a bound method held by a name
+                name = self.namer.fresh("bound_self")
+                bound[name] = receiver
+                leading.insert(0, load(name))
         if not isinstance(callee, types.FunctionType) or is_library(callee):
             return None
         return UserCall(callee, leading, bound, keywords)

@@ -64,11 +64,17 @@ def unbroadcast(g, x):
 
 
 def normalize_axes(axis, ndim):
-    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple."""
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple.
+
+    NumPy lets a reduction of a 0-d array name ``axis=0`` or ``axis=-1`` (an
+    int, not a tuple) and reduces nothing: that is the empty tuple here.
+    """
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(a % ndim for a in axis))
+    if ndim == 0:
+        return ()
     return (axis % ndim,)
 
 
@@ -110,6 +116,8 @@ def prod_others(x, axis=None, keepdims=False):
     before and after each one along the flattened reduced axes.
     """
     x = np.asarray(x)
+    if x.size == 0:  # nothing to multiply (and no length-0 axis to split)
+        return np.ones(x.shape, dtype=np.result_type(x, np.float64))
     axes = normalize_axes(axis, x.ndim)
     kept = tuple(a for a in range(x.ndim) if a not in axes)
     moved = np.transpose(x, kept + axes)
@@ -176,7 +184,7 @@ def cumprod_adjoint(g, a, axis=None):
     """
     a = np.asarray(a)
     shape = a.shape
-    if axis is None:
+    if axis is None or a.ndim == 0:  # flattened (NumPy scans a 0-d array as one element)
         a = np.ravel(a)
         axis = 0
     axis = axis % a.ndim
@@ -662,13 +670,13 @@ def take_adjoint(g, a, indices, axis=None, mode="raise"):
     """Adjoint of ``np.take(a, indices, axis, mode=mode)``: the cotangent
     scattered back (repeated indices add up)."""
     shape = _shape(a)
-    if axis is None:  # NumPy takes from the flattened array
+    if axis is None or not shape:  # NumPy takes from the flattened array (a 0-d one for any axis)
         lead, count = 1, math.prod(shape)
         a_bar = np.zeros((g.shape[0], count), dtype=g.dtype)
     else:
         lead, count = axis % len(shape) + 1, shape[axis % len(shape)]
         a_bar = np.zeros(g.shape[:1] + shape, dtype=g.dtype)
-    indices = np.asarray(indices)
+    indices = _integer_index(indices)
     if mode == "wrap":
         indices = np.mod(indices, count)
     elif mode == "clip":
@@ -721,13 +729,22 @@ def pad_adjoint(g, array, pad_width, mode="constant"):
 
 # ----------------------------------------------------------- indexing
 
+def _integer_index(part):
+    """An index list as an array. NumPy reads an empty list as an empty
+    integer index, but ``np.asarray([])`` is float, which no index accepts."""
+    part = np.asarray(part)
+    if part.size == 0 and part.dtype != bool:
+        return part.astype(np.intp)
+    return part
+
+
 def _batched_index(index):
     if not isinstance(index, tuple):
         index = (index,)
     expanded = []
     for part in index:
-        if isinstance(part, list):
-            part = np.asarray(part)
+        if isinstance(part, list) or (isinstance(part, np.ndarray) and part.size == 0):
+            part = _integer_index(part)
         if isinstance(part, np.ndarray) and part.dtype == bool:
             expanded.extend(np.nonzero(part))
         else:
@@ -973,7 +990,17 @@ def method_forward(name, positions, receiver, *args, **kwargs):
 
     method = getattr(receiver, name)
     function = getattr(method, "__func__", None)
-    if function is None or not hasattr(function, "__code__"):
+    if function is None or getattr(method, "__self__", None) is not receiver:
+        # Not a method bound to this object: a static method, or a function
+        # or callable stored on it. It does not take the object.
+        from .api import compiled_call
+
+        skipped = 1 if 0 in positions else 0
+        compiled = compiled_call(method, len(args), tuple(p - 1 for p in positions if p > 0),
+                                 for_caller=True, skipped=skipped)
+        result, residuals = compiled.forward(*args, **kwargs)
+        return result, (compiled, residuals)
+    if not hasattr(function, "__code__"):
         raise TypeError(
             f"cannot differentiate through {type(receiver).__name__}.{name}(): it is not a "
             "Python method with source. Register its derivative with adjoint.defvjp."
@@ -988,10 +1015,9 @@ def function_forward(positions, function, *args, **kwargs):
     run time (passed in as an argument): a Python function is transformed (and
     cached) for the argument ``positions`` that carry derivatives; a NumPy
     function with a rule gets a one-line wrapper first."""
-    from .api import _differentiable  # the transformer, needed only for this dynamic case
-    from .cache import get_vjp
+    from .api import compiled_call  # the transformer, needed only for this dynamic case
 
-    compiled = get_vjp(_differentiable(function, len(args)), positions, False, for_caller=True)
+    compiled = compiled_call(function, len(args), positions, for_caller=True)
     result, residuals = compiled.forward(*args, **kwargs)
     return result, (compiled, residuals)
 

@@ -485,3 +485,86 @@ def test_container_argument_passed_to_several_calls():
         for chunk_size in (None, 1):
             actual = adjoint.jacrev(func, argnums=argnum, chunk_size=chunk_size)(*args)
             assert_trees_close(actual, expected, rtol=1e-6, atol=1e-8)
+
+
+class Model:
+    def __init__(self, w):
+        self.w = w
+
+    def predict(self, x):
+        return np.tanh(self.w * x)
+
+    def __call__(self, x):
+        return self.predict(x) * 2.0
+
+    @staticmethod
+    def square(t):
+        return t * t
+
+
+def huber(x, delta=1.0):
+    return np.where(np.abs(x) < delta, 0.5 * x ** 2, delta * (np.abs(x) - 0.5 * delta))
+
+
+def applies(fn, x):
+    return fn(x)
+
+
+def calls_a_local_bound_method(model, x):
+    predict = model.predict
+    return predict(x)
+
+
+def calls_a_static_method_on_an_instance(model, x):
+    return model.square(x)
+
+
+def calls_a_partial_made_here(x):
+    robust = functools.partial(huber, delta=0.5)
+    return robust(x)
+
+
+def calls_an_object(model, x):
+    return model(x)
+
+
+MODEL = Model(np.array([1.0, 2.0, -0.5]))
+PREDICT = MODEL.predict
+
+
+def calls_a_global_bound_method(x):
+    return PREDICT(x)
+
+
+def calls_a_global_object(x):
+    return MODEL(x)
+
+
+@pytest.mark.parametrize("func, args, argnum", [
+    (MODEL.predict, (X,), 0),
+    (MODEL, (X,), 0),
+    (functools.partial(huber, delta=0.5), (X,), 0),
+    (applies, (MODEL.predict, X), 1),
+    (applies, (functools.partial(huber, delta=0.5), X), 1),
+    (calls_a_local_bound_method, (MODEL, X), 1),
+    (calls_a_static_method_on_an_instance, (MODEL, X), 1),
+    (calls_a_partial_made_here, (X,), 0),
+    (calls_an_object, (MODEL, X), 1),
+    (calls_a_global_bound_method, (X,), 0),
+    (calls_a_global_object, (X,), 0),
+], ids=["bound-method", "callable-object", "partial", "bound-method-passed-in", "partial-passed-in",
+        "local-bound-method", "static-method-on-instance", "partial-made-here", "object-passed-in",
+        "global-bound-method", "global-object"])
+def test_bound_methods_partials_and_callable_objects(func, args, argnum):
+    expected = numerical_jacobian(func, args, argnum)
+    for chunk_size in (None, 1):
+        actual = adjoint.jacrev(func, argnums=argnum, chunk_size=chunk_size)(*args)
+        assert_trees_close(actual, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_vjp_and_source_of_a_bound_method_count_the_callers_arguments():
+    output, vjp_fn = adjoint.vjp(MODEL.predict, X)
+    np.testing.assert_allclose(output, MODEL.predict(X))
+    (x_bar,) = vjp_fn(np.ones(3))
+    np.testing.assert_allclose(x_bar, MODEL.w * (1.0 - np.tanh(MODEL.w * X) ** 2))
+    assert "adjoints of x" in adjoint.source(MODEL.predict)
