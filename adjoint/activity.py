@@ -79,6 +79,13 @@ def analyze(normalized, wrt, parsed):
 
 def check_rule(op, activity, parsed):
     location = parsed.location(op)
+    if op.prim is OPAQUE and op.construct == "lambda":
+        raise errors.UnsupportedSyntaxError(
+            location, "lambda used as a value",
+            "it captures differentiated values, and a lambda that is passed on or stored (not "
+            "called here) is not differentiated, so they would get no derivative.",
+            "Pass those values to it as arguments, or call the lambda here.",
+        )
     if op.prim is OPAQUE:
         raise errors.UnsupportedSyntaxError(
             location, op.construct,

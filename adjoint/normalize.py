@@ -378,6 +378,12 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 raise self.unsupported(node, f"name {node.id!r}",
                                        "it is read before it is assigned.",
                                        "Assign it first.")
+            if self.read(node.id) in self.local_functions:
+                raise self.unsupported(node, f"nested function {node.id!r} used as a value",
+                                       "nested functions and lambdas are inlined where they are "
+                                       "called, so they cannot be passed to other functions or stored.",
+                                       "Define the function at module level and pass the values it "
+                                       "uses as arguments (functools.partial fixes some of them).")
             return load(self.read(node.id))
         if isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED:
             return clone(node)

@@ -273,7 +273,37 @@ def test_a_returned_closure_over_inactive_values_works():
     np.testing.assert_allclose(adjoint.jacrev(calls_a_returned_closure)(X, 3.0), 3.0 * np.eye(3))
 
 
+def integrate(rate, y):
+    for _ in range(3):
+        y = y + 0.1 * rate(y)
+    return y
+
+
+def passes_a_nested_function(y):
+    def decay(s):
+        return -s * s
+
+    return integrate(decay, y)
+
+
+def decay_rate(s, k):
+    return -k * s
+
+
+def passes_a_lambda_over_a_differentiated_value(y, k):
+    return integrate(lambda s: decay_rate(s, k), y)
+
+
+def test_a_lambda_passed_on_works_when_it_captures_no_differentiated_value():
+    k = np.array(0.5)
+    expected = numerical_jacobian(passes_a_lambda_over_a_differentiated_value, (X, k), 0)
+    np.testing.assert_allclose(adjoint.jacrev(passes_a_lambda_over_a_differentiated_value)(X, k), expected,
+                               rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("program, args, argnums, text", [
+    (passes_a_nested_function, (X,), 0, "return integrate(decay, y)"),
+    (passes_a_lambda_over_a_differentiated_value, (X, np.array(0.5)), 1, "return integrate(lambda s"),
     (calls_a_returned_closure, (X, np.array(3.0)), 1, "return make_scaler(w)(x)"),
     (mutates_argument, (X.copy(),), 0, "x[0] = 1.0"),
     (mutates_a_view, (X,), 0, "y[0] = 5.0"),
@@ -282,7 +312,7 @@ def test_a_returned_closure_over_inactive_values_works():
     (augments_an_alias, (X,), 0, "w *= 2.0"),
     (augments_a_copy_of_an_argument, (X, X.copy()), 0, "w += 1.0"),
     (augments_a_slice, (X,), 0, "v *= 2.0"),
-], ids=["returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
+], ids=["nested-function-passed-on", "lambda-passed-on", "returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
         "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
     with pytest.raises(adjoint.TransformError) as error:
