@@ -204,6 +204,16 @@ REDUCTION_ROWS = [
     Row(np.prod, "np.prod-two-zeros", lambda x: np.prod(x), None, values=([1.5, 0.0, -2.0, 0.0],), autograd=False),
     Row(np.prod, "np.prod-zero-axis=1", lambda x: np.prod(x, axis=1), None, values=([[1.5, 0.0, -2.0], [0.7, 1.2, 0.9]],), autograd=False),
     Row(np.prod, "np.prod-zeros-axis=0", lambda x: np.prod(x, axis=0), None, values=([[0.0, 0.0, -2.0], [0.7, 0.0, 0.9]],), autograd=False),
+    # Empty arrays and empty reduced axes: a product of nothing is 1, with derivative nothing.
+    *each(np.prod, "np.prod(axis=0)-empty", lambda x: np.prod(x, axis=0), [((0, 3),), ((2, 0),)], autograd=False),
+    *each(np.prod, "np.prod-empty", lambda x: np.prod(x), [((0,),), ((2, 0),)], autograd=False),
+    *each(np.prod, "np.prod(axis=1,keepdims)-empty", lambda x: np.prod(x, axis=1, keepdims=True), [((2, 0),)], autograd=False),
+    # NumPy lets a 0-d array be reduced (or scanned) along axis 0 or -1.
+    *each(np.sum, "np.sum(axis=0)-0d", lambda x: np.sum(x, axis=0), [((),)], autograd=False),
+    *each(np.sum, "np.sum(axis=-1,keepdims)-0d", lambda x: np.sum(x, axis=-1, keepdims=True), [((),)], autograd=False),
+    *each(np.min, "np.min(x,-1)-0d", lambda x: np.min(x, -1), [((),)], autograd=False),
+    *each(np.max, "x.max(axis=0)-0d", lambda x: x.max(axis=0), [((),)], autograd=False),
+    *each(np.prod, "x.prod(-1)-0d", lambda x: x.prod(-1), [((),)], autograd=False),
 ]
 
 # ----------------------------------------------------------------- products
@@ -369,6 +379,8 @@ SYNTAX_ROWS = [
     *each(rt.getitem, "x[int-array]", lambda x: x[INDEX], [((4, 5),), ((4,),)]),
     *each(rt.getitem, "x[list]", lambda x: x[[0, 0, 1]], [((4, 5),)]),
     *each(rt.getitem, "x[negative-list]", lambda x: x[[-1, 0, -1]], [((4,),)]),
+    *each(rt.getitem, "x[[]]", lambda x: x[[]], [((3,),), ((2, 3),)], autograd=False),
+    *each(rt.getitem, "concatenate(x[[]],x)", lambda x: np.concatenate([x[[]], x * 2.0]), [((3,),)], autograd=False),
     *each(rt.getitem, "x[rows,cols]", lambda x: x[INDEX_ROWS, INDEX_COLUMNS], [((4, 5),)]),
     *each(rt.getitem, "x[2d-int-array]", lambda x: x[INDEX_2D], [((4, 5),)]),
     *each(rt.getitem, "x[list,1:]", lambda x: x[[0, 2], 1:], [((4, 5),)]),
@@ -520,6 +532,8 @@ SCAN_ROWS = [
     Row(np.cumprod, "np.cumprod-two-zeros", lambda x: np.cumprod(x), None, values=([0.0, 1.5, 0.0, -2.0],), autograd=False),
     Row(np.cumprod, "np.cumprod-zeros-axis=1", lambda x: np.cumprod(x, axis=1), None,
         values=([[1.5, 0.0, -2.0], [0.0, 0.0, 0.9]],), autograd=False),
+    *each(np.cumprod, "np.cumprod(axis=0)-0d", lambda x: np.cumprod(x, axis=0), [((),)], autograd=False),
+    *each(np.cumsum, "np.cumsum(axis=-1)-0d", lambda x: np.cumsum(x, axis=-1), [((),)], autograd=False),
     *each(np.diff, "np.diff", lambda x: np.diff(x), [((5,),), ((3, 4),)]),
     *each(np.diff, "np.diff(axis=0)", lambda x: np.diff(x, axis=0), [((3, 4),)]),
     *each(np.diff, "np.diff(x,2)", lambda x: np.diff(x, 2), [((5,),), ((2, 5),)]),
@@ -676,6 +690,10 @@ REARRANGE_ROWS = [
     *each(np.take, "np.take(x,1)", lambda x: np.take(x, 1), [((2, 3),)], autograd=False),
     *each(np.take, "np.take(mode=wrap)", lambda x: np.take(x, [5, -7, 1], mode="wrap"), [((3,),)], autograd=False),
     *each(np.take, "np.take(mode=clip)", lambda x: np.take(x, [5, -7, 1], axis=0, mode="clip"), [((3, 2),)], autograd=False),
+    # An empty index list: NumPy reads it as integers (np.asarray([]) is float).
+    *each(np.take, "np.take(x,[])", lambda x: np.take(x, []), [((3,),)], autograd=False),
+    *each(np.take, "np.take(x,[],axis=1)+x", lambda x: np.take(x, [], axis=1).sum(axis=1) + x[:, 0], [((2, 3),)], autograd=False),
+    *each(np.take, "np.take(x,0,axis=0)-0d", lambda x: np.take(x, 0, axis=0), [((),)], autograd=False),
     *each(np.broadcast_to, "np.broadcast_to", lambda x: np.broadcast_to(x, (2, 3)), [((1, 3),)]),
     # autograd's rule fails when broadcasting adds leading axes, and on shape= by keyword.
     *each(np.broadcast_to, "np.broadcast_to-new-axes", lambda x: np.broadcast_to(x, (2, 3)), [((3,),), ((),)], autograd=False),
