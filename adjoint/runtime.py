@@ -832,6 +832,41 @@ def overwritten_adjoint(g, index):
     return g
 
 
+def assigned_adjoint(g, index):
+    """Adjoint of the value in ``array[index] = value``, shaped like
+    ``array[index]`` (broadcasting is summed back by the rule): ``g`` at the
+    written positions.
+
+    An integer-array index may name one element more than once
+    (``y[[0, 0]] = v``, or ``3`` and ``-1`` in a length-4 array). NumPy then
+    keeps one of the writes (the last, in practice) and the others reach
+    nothing, so only the position whose write was kept gets the cotangent.
+    Which one is found by replaying the assignment with position numbers,
+    so this follows NumPy's choice whatever it is. Slices, integers and
+    masks never repeat an element and skip that work.
+    """
+    out = batched_getitem(g, index)
+    if type(index) is slice or type(index) is int or not _has_integer_array(index):
+        return out
+    shape = out.shape[1:]
+    positions = np.arange(math.prod(shape)).reshape(shape)
+    landed = np.empty(g.shape[1:], dtype=positions.dtype)
+    landed[index] = positions
+    kept = landed[index] == positions
+    if kept.all():  # no element written twice
+        return out
+    return out * kept
+
+
+def _has_integer_array(index):
+    """Whether ``index`` has an integer array (or list) part, the only kind
+    of index that can name one element twice."""
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, (list, np.ndarray)) and np.asarray(part).dtype != bool:
+            return True
+    return False
+
+
 def batched_getitem(g, index):
     """``g[index]`` on every batch row: shape ``(B,) + x[index].shape``."""
     if type(index) is slice or type(index) is int:

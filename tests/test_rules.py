@@ -426,6 +426,54 @@ def set_fancy(x, y):
     return out + x
 
 
+def set_repeated(x):
+    y = np.zeros(2)
+    y[[0, 0]] = x
+    return y
+
+
+def add_repeated(x, y):
+    out = y * 1.0
+    out[[0, 0]] += x
+    return out
+
+
+def set_negative_alias(x):
+    y = np.zeros(4)
+    y[np.array([3, -1])] = x
+    return y
+
+
+def set_repeated_2d(x):
+    y = np.zeros((2, 3))
+    y[[0, 0, 1], [1, 1, 2]] = x[:3]
+    return y
+
+
+def set_repeated_rows_broadcast(x):
+    y = np.ones((2, 3))
+    y[[0, 0], :] = x[None] * np.array([[1.0], [2.0]])
+    return y
+
+
+def set_repeated_scalar(x):
+    y = np.zeros(4)
+    y[[1, 1, 2]] = x
+    return y * 2.0
+
+
+def set_repeated_columns(x):
+    y = np.zeros((2, 3))
+    y[:, [2, 0, 2]] = x
+    return y
+
+
+def set_empty(x):
+    y = x * 2.0
+    y[[]] = x[:0]
+    return y
+
+
 def appended(x, y):
     items = []
     items.append(x)
@@ -439,6 +487,15 @@ def cast_twice(x):
 
 
 IN_PLACE_ROWS = [
+    # NumPy keeps one write (the last) where an index names an element twice.
+    *each(rt.setitem, "y[[0,0]]=v", set_repeated, [((2,),)], autograd=False),
+    *each(rt.setitem, "y[[0,0]]+=v", add_repeated, [((2,), (2,))], autograd=False),
+    *each(rt.setitem, "y[[3,-1]]=v", set_negative_alias, [((2,),)], autograd=False),
+    *each(rt.setitem, "y[rows,cols]=v-repeated", set_repeated_2d, [((4,),)], autograd=False),
+    *each(rt.setitem, "y[[0,0],:]=broadcast", set_repeated_rows_broadcast, [((3,),)], autograd=False),
+    *each(rt.setitem, "y[[1,1,2]]=scalar", set_repeated_scalar, [((),)], autograd=False),
+    *each(rt.setitem, "y[:,[2,0,2]]=v", set_repeated_columns, [((2, 3),)], autograd=False),
+    *each(rt.setitem, "y[[]]=v", set_empty, [((3,),)], autograd=False),
     *each(rt.astype, "x.astype(float)+x.astype(int)", cast_twice, [((3,),)], autograd=False),
     *each(rt.setitem, "out[1]=v", set_row, [((3, 4), (4,))], autograd=False),
     *each(rt.setitem, "out[:,0]+=v", add_to_column, [((3, 4), (3,))], autograd=False),
@@ -850,6 +907,46 @@ def test_repeated_indices_accumulate():
     x = np.arange(4.0)
     np.testing.assert_array_equal(adjoint.grad(sum_of_repeated_items)(x), [2.0, 1.0, 0.0, 1.0])
     np.testing.assert_array_equal(adjoint.jacrev(repeated_items)(x), [[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]])
+
+
+def test_numpy_keeps_the_last_of_repeated_writes():
+    # What the derivative of an assignment through a repeated index rests on.
+    y = np.zeros(2)
+    y[[0, 0]] = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(y, [2.0, 0.0])
+    y = np.zeros((2, 3))
+    y[[0, 0, 1], [1, 1, 2]] = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(y, [[0.0, 2.0, 0.0], [0.0, 0.0, 3.0]])
+
+
+def test_repeated_writes_derive_from_the_last():
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(adjoint.jacrev(set_repeated)(x), [[0.0, 1.0], [0.0, 0.0]])
+    jac_x, jac_y = adjoint.jacrev(add_repeated, argnums=(0, 1))(x, np.array([5.0, 7.0]))
+    np.testing.assert_array_equal(jac_x, [[0.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(jac_y, np.eye(2))
+    np.testing.assert_array_equal(adjoint.jacrev(set_negative_alias)(x), [[0, 0], [0, 0], [0, 0], [0, 1]])
+    np.testing.assert_array_equal(adjoint.grad(sum_of_scalar_writes)(np.array(0.5)), 4.0)
+
+
+def sum_of_scalar_writes(x):
+    return np.sum(set_repeated_scalar(x))
+
+
+def test_empty_index_has_an_empty_jacobian():
+    x = np.array([0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(adjoint.jacrev(empty_items)(x), np.zeros((0, 3)))
+    np.testing.assert_array_equal(adjoint.jacrev(empty_take)(x), np.zeros((0, 3)))
+    _, vjp_fn = adjoint.vjp(empty_items, x)
+    np.testing.assert_array_equal(vjp_fn(np.zeros(0))[0], np.zeros(3))
+
+
+def empty_items(x):
+    return x[[]]
+
+
+def empty_take(x):
+    return np.take(x, [])
 
 
 def sum_of_repeated_items(x):

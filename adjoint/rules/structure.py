@@ -18,7 +18,8 @@ def attribute_adjoint(z, value, name):
 @adjoint_rule(rt.setitem)
 def setitem_adjoint(z, array, index, value):
     bar[array] = rt.overwritten_adjoint(bar[z], index)
-    bar[value] = rt.unbroadcast(rt.batched_getitem(bar[z], index), value)
+    # An element written twice keeps one write: only that one gets a derivative.
+    bar[value] = rt.unbroadcast(rt.assigned_adjoint(bar[z], index), value)
 
 
 @adjoint_rule(rt.append)
