@@ -354,7 +354,8 @@ class VJPBuilder:
         call = op.prim
         function = call.function
         code = function.__code__
-        positional = list(code.co_varnames[: code.co_argcount])
+        # Positions count the positional parameters, then the keyword-only ones.
+        positional = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
         try:
             bound = inspect.signature(function).bind(*op.args, **op.kwargs)
         except TypeError as exc:
@@ -366,7 +367,7 @@ class VJPBuilder:
                 if name not in positional:
                     raise errors.NoRuleError(
                         self.location(op), op.construct,
-                        f"a differentiated value is passed to its keyword-only or variadic parameter {name!r}.",
+                        f"a differentiated value is passed to its variadic parameter {name!r}.",
                         "Pass it to a positional parameter.")
                 positions.append(positional.index(name))
                 atoms.append(atom)

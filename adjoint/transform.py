@@ -101,7 +101,9 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     module_names = {"np": np_name, "rt": rt_name}
 
     normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name)
-    positional = [a.id for a in node.args.posonlyargs + node.args.args]
+    # Calls from other transformed functions may differentiate keyword-only
+    # parameters too: they are counted after the positional ones.
+    positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
     wrt = [positional[i] for i in wrt_positions]
     activity = activity_pass.analyze(normalized, wrt, parsed)
 

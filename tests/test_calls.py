@@ -598,3 +598,19 @@ def test_vjp_and_source_of_a_bound_method_count_the_callers_arguments():
     (x_bar,) = vjp_fn(np.ones(3))
     np.testing.assert_allclose(x_bar, MODEL.w * (1.0 - np.tanh(MODEL.w * X) ** 2))
     assert "adjoints of x" in adjoint.source(MODEL.predict)
+
+
+def shifted_sine(x, *, shift=0.0, scale=1.0):
+    return np.sin(x + shift) * scale
+
+
+def passes_keyword_only_arguments(x, s):
+    return shifted_sine(x, shift=s) + shifted_sine(s * x, scale=s)
+
+
+def test_differentiated_values_passed_to_keyword_only_parameters():
+    s = np.array([0.3, 0.7, -0.2])
+    for argnum in (0, 1):
+        expected = numerical_jacobian(passes_keyword_only_arguments, (X, s), argnum)
+        actual = adjoint.jacrev(passes_keyword_only_arguments, argnums=argnum)(X, s)
+        np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-8)
