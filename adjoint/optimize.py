@@ -2,8 +2,9 @@
 
 ``eliminate_dead_code`` drops assignments whose names nothing later reads,
 then drops comment markers left with no statement under them.
-``fold_constants`` evaluates arithmetic on literal numbers (``2 - 1``) and
-drops ``x ** 1`` and ``x * 1``. ``forward_copies`` replaces names that merely copy another name
+``fold_constants`` evaluates arithmetic on literal numbers (``2 - 1``),
+picks the branch of ``np.where`` on literal numbers, and drops ``x ** 1``
+and ``x * 1``. ``forward_copies`` replaces names that merely copy another name
 (``x_bar = t_bar``) by the original. Both keep the meaning of the code.
 """
 import gast
@@ -143,6 +144,15 @@ class _Fold(gast.NodeTransformer):
             return gast.Constant(value=fold(left.value, right.value), kind=None)
         if _number(right) and right.value == 1 and isinstance(node.op, (gast.Pow, gast.Mult)):
             return left
+        return node
+
+    def visit_Call(self, node):
+        # np.where(c, a, b) on literal numbers, as rule templates write it for
+        # a literal argument (power's ``np.where(x2, x2 - 1, 1)``): the chosen one.
+        self.generic_visit(node)
+        if (isinstance(node.func, gast.Attribute) and node.func.attr == "where"
+                and len(node.args) == 3 and not node.keywords and all(_number(a) for a in node.args)):
+            return node.args[1] if node.args[0].value else node.args[2]
         return node
 
 

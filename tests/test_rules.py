@@ -101,6 +101,12 @@ OPERATOR_ROWS = [
     *each(np.power, "float**x", lambda x: 2.0 ** x, ONE),
     *each(np.power, "np.power", lambda x, y: np.power(x, y), BROADCASTS[3:5], domain=POSITIVE),
     *each(np.power, "x**x", lambda x: x ** x, ONE, domain=POSITIVE),
+    # x ** 0 is 1 everywhere, 0 included: slope 0 there, not 0 * 0 ** -1 (nan).
+    Row(np.power, "x**0-at-zero", lambda x: x ** 0, None, values=([0.0, 1.5, -2.0],)),
+    Row(np.power, "np.power(x,0.0)-at-zero", lambda x: np.power(x, 0.0), None, values=([[0.0, 0.7], [-1.2, 0.0]],)),
+    Row(np.power, "x**exponents-with-zeros", lambda x: x ** EXPONENTS_WITH_ZEROS, None, values=([0.0, 0.0, -1.5, 0.0],)),
+    # one base broadcast over the exponents: a nan at one exponent would reach every row.
+    Row(np.power, "x**exponents-broadcast-base", lambda x: x ** EXPONENTS_WITH_ZEROS, None, values=([0.0],)),
     *each(np.negative, "-x", lambda x: -x, ONE),
     *each(np.negative, "np.negative", lambda x: np.negative(x), ONE),
     *each(np.negative, "-(x*y)", lambda x, y: -(x * y), BROADCASTS[3:4]),
@@ -112,6 +118,7 @@ OPERATOR_ROWS = [
     *each(np.mod, "x%float", lambda x: x % 1.0, ONE, domain=(0.1, 0.9)),
     *each(np.mod, "np.mod", lambda x, y: np.mod(x, y), [((3, 4), ())], domain=((2.2, 2.6), (1.5, 2.0))),
 ]
+EXPONENTS_WITH_ZEROS = np.array([0.0, 2.0, 0.0, 3.0])
 
 # ----------------------------------------------------------------- elementwise
 

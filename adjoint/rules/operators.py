@@ -45,7 +45,10 @@ def positive_adjoint(z, x):
 
 @adjoint_rule(np.power)
 def power_adjoint(z, x1, x2):
-    bar[x1] = rt.unbroadcast(bar[z] * x2 * x1 ** (x2 - 1), x1)
+    # x ** 0 is 1 for every x, 0 included: its slope is 0, not 0 * 0 ** -1 (nan).
+    # The exponent 1 where x2 is 0 keeps x1 ** ... finite (as autograd does); for a
+    # literal x2 the optimizer picks the branch, so x ** 3 still gives 3 * x ** 2.
+    bar[x1] = rt.unbroadcast(bar[z] * x2 * x1 ** np.where(x2, x2 - 1, 1), x1)
     bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
 
 
