@@ -270,17 +270,51 @@ def balanced_eq(x, z, other):
     return np.equal(x, z) / (1.0 + np.equal(x, other))
 
 
-def inside_bounds(a, a_min=None, a_max=None, lower=None, upper=None):
-    """1.0 where ``np.clip`` passed ``a`` through, 0.0 where it clipped
-    (``lower``/``upper`` are NumPy's keyword spellings ``min=``/``max=``)."""
+def _clip_bounds(a, a_min, a_max, lower, upper):
+    """``np.clip``'s bounds, given as ``a_min``/``a_max`` or by NumPy's keyword
+    spellings ``min=``/``max=``, and ``a`` raised to the lower one."""
     a_min = lower if a_min is None else a_min
     a_max = upper if a_max is None else a_max
-    inside = np.ones(np.shape(a), dtype=bool)
+    raised = a if a_min is None else np.maximum(a, a_min)
+    return a_min, a_max, raised
+
+
+def _clip_factor(factor, a):
+    """A derivative factor of ``np.clip`` in ``a``'s floating type."""
+    return np.asarray(factor, dtype=np.result_type(np.asarray(a), np.float16))
+
+
+# np.clip(a, a_min, a_max) is np.minimum(np.maximum(a, a_min), a_max), a
+# missing bound left out (so a_max wins where a_min > a_max). Its derivatives
+# are those of that composition, with ties shared equally as the rules of
+# np.maximum and np.minimum share them (balanced_eq).
+
+def clip_wrt_a(a, z, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    """d np.clip(a, a_min, a_max) / d a: 1 where ``a`` passed through, 0
+    where a bound was taken, 1/2 (or 1/4) where ``a`` ties with a bound."""
+    a_min, a_max, raised = _clip_bounds(a, a_min, a_max, min, max)
+    factor = 1.0
     if a_min is not None:
-        inside = inside & (np.greater_equal(a, a_min))
+        factor = balanced_eq(a, raised, a_min)
     if a_max is not None:
-        inside = inside & (np.less_equal(a, a_max))
-    return inside.astype(np.result_type(np.asarray(a), np.float16))
+        factor = factor * balanced_eq(raised, z, a_max)
+    return _clip_factor(factor, a)
+
+
+def clip_wrt_min(a, z, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    """d np.clip(a, a_min, a_max) / d a_min: 1 where the lower bound was
+    taken (broadcast against ``a``; the rule sums it back)."""
+    a_min, a_max, raised = _clip_bounds(a, a_min, a_max, min, max)
+    factor = balanced_eq(a_min, raised, a)
+    if a_max is not None:
+        factor = factor * balanced_eq(raised, z, a_max)
+    return _clip_factor(factor, a)
+
+
+def clip_wrt_max(a, z, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    """d np.clip(a, a_min, a_max) / d a_max: 1 where the upper bound was taken."""
+    a_min, a_max, raised = _clip_bounds(a, a_min, a_max, min, max)
+    return _clip_factor(balanced_eq(a_max, z, raised), a)
 
 
 # ----------------------------------------------------------- linear algebra

@@ -161,6 +161,20 @@ BINARY_UFUNC_ROWS = [
     # NumPy 2.1 names the bounds min and max (ndarray.clip always did); autograd does not.
     *each(np.clip, "np.clip(min=,max=)", lambda x: np.clip(x, min=-0.5, max=0.7), ONE, autograd=False),
     *each(np.clip, "x.clip(max=)", lambda x: x.clip(max=0.7), ONE, autograd=False),
+    # Differentiated bounds (autograd differentiates clip in its first argument only).
+    *each(np.clip, "np.clip(x,lo,float)", lambda x, lo: np.clip(x, lo, 0.9), [((3, 4), ()), ((3, 4), (4,)), ((), ())],
+          domain=(WIDE, (-1.0, 0.0)), autograd=False),
+    *each(np.clip, "np.clip(x,float,hi)", lambda x, hi: np.clip(x, -0.9, hi), [((3, 4), (3, 1))],
+          domain=(WIDE, (0.0, 1.0)), autograd=False),
+    *each(np.clip, "np.clip(x,lo,hi)", lambda x, lo, hi: np.clip(x, lo, hi), [((3, 4), (4,), ()), ((), (3, 1), (4,))],
+          domain=(WIDE, (-1.0, 0.0), (0.0, 1.0)), autograd=False),
+    # a_min above a_max: NumPy gives a_max everywhere.
+    *each(np.clip, "np.clip(x,lo>hi)", lambda x, lo, hi: np.clip(x, lo, hi), [((3, 4), (), (4,))],
+          domain=(WIDE, (0.5, 1.0), (-1.0, 0.0)), autograd=False),
+    *each(np.clip, "np.clip(x,None,hi)", lambda x, hi: np.clip(x, None, hi), [((3, 4), ())], domain=(WIDE, (0.0, 1.0)),
+          autograd=False),
+    *each(np.clip, "x.clip(min=lo,max=hi)", lambda x, lo, hi: x.clip(min=lo, max=hi), [((3, 4), (), (3, 4))],
+          domain=(WIDE, (-1.0, 0.0), (0.0, 1.0)), autograd=False),
     *each(np.where, "np.where", lambda x, y: np.where(x > 0.0, x, y), [((3, 4), (3, 4)), ((), ())]),
     # autograd's np.where rule does not sum broadcast cotangents back.
     *each(np.where, "np.where-broadcast", lambda x, y: np.where(x > 0.0, x, y), BROADCASTS[1:6], autograd=False),
@@ -892,6 +906,21 @@ def test_maximum_and_minimum_share_ties_equally():
     jac_x, jac_y = adjoint.jacrev(elementwise_min, argnums=(0, 1))(x, y)
     np.testing.assert_array_equal(np.diag(jac_x), [0.5, 1.0, 0.0])
     np.testing.assert_array_equal(np.diag(jac_y), [0.5, 0.0, 1.0])
+
+
+def test_clip_shares_ties_as_maximum_and_minimum_do():
+    # np.clip(x, lo, hi) is np.minimum(np.maximum(x, lo), hi); at a tie each side gets half.
+    x = np.array([0.2, 0.5, 0.8, 1.0, -1.0, 0.5])
+    lo = np.array([0.2, 0.2, 0.2, 0.2, 0.2, 0.9])  # the last lower bound is above the upper one
+    hi = np.array([0.8, 0.8, 0.8, 0.8, 0.8, 0.8])
+    jac_x, jac_lo, jac_hi = adjoint.jacrev(clipped, argnums=(0, 1, 2))(x, lo, hi)
+    np.testing.assert_array_equal(np.diag(jac_x), [0.5, 1.0, 0.5, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(np.diag(jac_lo), [0.5, 0.0, 0.0, 0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(np.diag(jac_hi), [0.0, 0.0, 0.5, 1.0, 0.0, 1.0])
+
+
+def clipped(x, lo, hi):
+    return np.clip(x, lo, hi)
 
 
 def max_of_rows(x):

@@ -125,7 +125,12 @@ def minimum_adjoint(z, x1, x2):
 
 @adjoint_rule(np.clip)
 def clip_adjoint(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
-    bar[a] = rt.unbroadcast(bar[z] * rt.inside_bounds(a, a_min, a_max, min, max), a)
+    # np.clip is np.minimum(np.maximum(a, a_min), a_max): ties share as those do.
+    bar[a] = rt.unbroadcast(bar[z] * rt.clip_wrt_a(a, z, a_min, a_max, min=min, max=max), a)
+    bar[a_min] = rt.unbroadcast(bar[z] * rt.clip_wrt_min(a, z, a_min, a_max, min=min, max=max), a_min)
+    bar[a_max] = rt.unbroadcast(bar[z] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max), a_max)
+    bar[min] = rt.unbroadcast(bar[z] * rt.clip_wrt_min(a, z, a_min, a_max, min=min, max=max), min)
+    bar[max] = rt.unbroadcast(bar[z] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max), max)
 
 
 @adjoint_rule(np.where)
