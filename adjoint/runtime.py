@@ -586,6 +586,34 @@ def reshape_adjoint(g, x):
     return np.reshape(g, g.shape[:1] + _shape(x))
 
 
+def full_adjoint(g, fill_value, dtype=None):
+    """Adjoint of ``fill_value`` in ``np.full(shape, fill_value, dtype)``,
+    which broadcasts it to ``shape``: the cotangent summed down to the fill
+    value's shape (nothing through a cast to integers or booleans)."""
+    if dtype is not None:
+        g = cast_adjoint(g, dtype)
+    return unbroadcast(g, fill_value)
+
+
+def linspace_adjoint(g, bound, num, endpoint=True, dtype=None, axis=0, stop=False):
+    """Adjoint of ``start`` (or, with ``stop=True``, of ``stop``) in
+    ``np.linspace(start, stop, num, endpoint, dtype=dtype, axis=axis)``.
+
+    Sample ``i`` is ``start * (1 - t_i) + stop * t_i`` with ``t_i = i / (num - 1)``
+    (``i / num`` without the endpoint; 0 for a single sample), so each bound
+    gets the cotangent of every sample weighted by its share, summed down to
+    its own shape (array bounds broadcast against each other). A cast to
+    integers (``dtype=int``) is flat: nothing.
+    """
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        return np.zeros(g.shape[:1] + _shape(bound), dtype=g.dtype)
+    g = np.moveaxis(g, axis % (g.ndim - 1) + 1, 1)  # the samples' axis, after the batch
+    steps = num - 1 if endpoint else num
+    shares = np.arange(num) / steps if steps > 0 else np.zeros(num)
+    weights = shares if stop else 1.0 - shares
+    return unbroadcast(np.tensordot(g, weights, axes=([1], [0])), bound)
+
+
 def array_adjoint(g, a):
     """Adjoint of ``np.array(a)``: ``a`` an array, or a list of arrays."""
     if type(a) is list and all(type(item) is float or type(item) is np.float64 for item in a):

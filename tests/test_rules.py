@@ -326,6 +326,23 @@ SHAPE_ROWS = [
     *each(np.array, "np.array([x,y])", lambda x, y: np.array([x, y]), [((3,), (3,)), ((), ())]),
     *each(np.array, "np.array([[x,y],[y,x]])", lambda x, y: np.array([[x, y], [y, x]]), [((), ())]),
     *each(np.asarray, "np.asarray([x,y])", lambda x, y: np.asarray([x, y]), [((2,), (2,))], autograd=False),
+    # autograd treats np.full and np.linspace as constants.
+    *each(np.full, "np.full", lambda v: np.full((2, 3), v), [((),), ((3,),), ((2, 1),)], autograd=False),
+    *each(np.full, "np.full(x.shape,v)*x", lambda x, v: np.full(x.shape, v) * x, [((3, 4), ())], autograd=False),
+    *each(np.full, "np.full(dtype=float)", lambda v: np.full(3, v, dtype=np.float64), [((),)], autograd=False),
+    *each(np.full, "np.full(fill_value=)", lambda v: np.full(shape=(2,), fill_value=v), [((),)], autograd=False),
+    Row(np.full, "np.full(dtype=int)", lambda v: np.full(3, v, dtype=int) * v, None, values=(1.5,), autograd=False),
+    *each(np.linspace, "np.linspace", lambda a, b: np.linspace(a, b, 5), [((), ()), ((2,), (2,)), ((2, 1), (3,))],
+          autograd=False),
+    *each(np.linspace, "np.linspace-num-50", lambda a, b: np.linspace(a, b), [((), ())], autograd=False),
+    *each(np.linspace, "np.linspace(endpoint=False)", lambda a, b: np.linspace(a, b, 4, endpoint=False),
+          [((), ()), ((3,), ())], autograd=False),
+    *each(np.linspace, "np.linspace(num=1)", lambda a, b: np.linspace(a, b, num=1), [((), ())], autograd=False),
+    *each(np.linspace, "np.linspace(axis=1)", lambda a, b: np.linspace(a, b, 3, axis=1), [((2,), (2,))], autograd=False),
+    *each(np.linspace, "np.linspace(axis=-1)", lambda a, b: np.linspace(a, b, 3, axis=-1), [((2, 1), (3,))], autograd=False),
+    *each(np.linspace, "np.linspace(x,const)", lambda a: np.linspace(a, 2.0, 3) * a, [((),)], autograd=False),
+    Row(np.linspace, "np.linspace(dtype=int)", lambda a, b: np.linspace(a, b, 4, dtype=int) * a, None,
+        values=(0.3, 3.6), autograd=False),
 ]
 CONSTANT_ROW = np.array([[1.0, 2.0, 3.0]])
 
@@ -1008,6 +1025,8 @@ REJECTED = [
     ("np.pad(constant_values=x)", lambda x: np.pad(x, 1, constant_values=x[0]), (3,), adjoint.NoRuleError),
     ("np.pad(reflect_type=)", lambda x: np.pad(x, 1, "reflect", reflect_type="odd"), (3,), adjoint.NoRuleError),
     ("np.pad(mode=mean)", lambda x: np.pad(x, 1, mode="mean"), (3,), ValueError),
+    ("np.linspace(retstep=)", lambda x: np.linspace(x[0], x[1], 3, retstep=True)[0], (2,), adjoint.NoRuleError),
+    ("np.linspace(retstep)-positional", lambda x: np.linspace(x[0], x[1], 3, True, True)[0], (2,), adjoint.NoRuleError),
     ("norm(ord=2)-matrix", lambda x: np.linalg.norm(x, 2), (3, 3), ValueError),
     ("norm(ord=nuc)", lambda x: np.linalg.norm(x, "nuc"), (3, 3), ValueError),
     ("norm(ord=1,axis=(0,1))", lambda x: np.linalg.norm(x, 1, axis=(0, 1)), (3, 3), ValueError),

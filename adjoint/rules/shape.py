@@ -1,6 +1,7 @@
 """Rules of the functions that move elements without arithmetic: reshape,
 transpose, concatenate, stack, hstack, vstack, flip, roll, tile, repeat,
-take, broadcast_to, moveaxis, sort, pad, copies, and the shape queries that
+take, broadcast_to, moveaxis, sort, pad, copies; of the constructors whose
+values come from arguments (full, linspace); and the shape queries that
 carry no derivative."""
 import numpy as np
 
@@ -113,6 +114,19 @@ def array_adjoint(z, a):
     bar[a] = rt.array_adjoint(bar[z], a)
 
 
+@adjoint_rule(np.full)
+def full_adjoint(z, shape, fill_value, dtype=None, order="C"):
+    bar[fill_value] = rt.full_adjoint(bar[z], fill_value, dtype=dtype)
+
+
+# NumPy places dtype and axis after retstep, which is not accepted (its result
+# is a pair), so they are keyword-only here.
+@adjoint_rule(np.linspace)
+def linspace_adjoint(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=0):
+    bar[start] = rt.linspace_adjoint(bar[z], start, num, endpoint=endpoint, dtype=dtype, axis=axis)
+    bar[stop] = rt.linspace_adjoint(bar[z], stop, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
+
+
 @adjoint_rule(rt.identity)
 def identity_adjoint(z, value):
     bar[value] = bar[z]
@@ -120,8 +134,7 @@ def identity_adjoint(z, value):
 
 nondifferentiable(
     np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
-    np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange,
-    np.linspace, np.result_type,
+    np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.result_type,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
 
