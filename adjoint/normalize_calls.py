@@ -11,7 +11,8 @@ from . import rules
 from . import runtime as rt
 from .gastutil import clone, load
 from .ir import (
-    ARRAY_METHODS, VARARG_METHODS, MethodCall, UserCall, callable_name, dotted, is_library, lambda_as_def,
+    ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UserCall, callable_name, dotted, is_library,
+    lambda_as_def,
 )
 from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
@@ -214,7 +215,9 @@ class Calls:
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
         prim = ARRAY_METHODS.get(func.attr)
-        if prim is None and func.attr not in ARRAY_METHODS:
+        if func.attr == "keys" and not args and not kwargs:
+            prim = NONDIFF  # a dict's keys carry no derivative: for k in params.keys()
+        elif prim is None and func.attr not in ARRAY_METHODS:
             prim = MethodCall(func.attr)
         rule_args = list(args)
         if func.attr in VARARG_METHODS and len(args) > 1:

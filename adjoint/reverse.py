@@ -299,6 +299,14 @@ class VJPBuilder:
             ) from None
         active = {p for p, atom in bindings.items() if self.is_active(atom)}
         missing = active - template.contributed
+        if missing and op.prim is rt.getitem:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "the index depends on the differentiated values (an item of a differentiated "
+                "container: for k in params: makes k one), and an index has no derivative.",
+                "Loop over params.keys() or range(len(...)) for indices, or wrap the index in "
+                "adjoint.stop_gradient(...).",
+            )
         if missing:
             raise errors.NoRuleError(
                 self.location(op), op.construct,

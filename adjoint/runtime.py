@@ -1143,7 +1143,15 @@ def call_vjp(maker, batched, g, ans, *args, **kwargs):
 # the original syntax; these exist so every primitive has one identity.
 
 def loop_length(*sequences):
-    """How many times ``for`` runs over ``sequences`` (zip stops at the shortest)."""
+    """How many times ``for`` runs over ``sequences`` (zip stops at the shortest).
+    The loop reads ``sequence[i]``, which is the i-th item only of a sequence."""
+    for sequence in sequences:
+        if not isinstance(sequence, (list, tuple, np.ndarray)):
+            raise TypeError(
+                f"a for loop over a {type(sequence).__name__} that holds differentiated values: "
+                "adjoint loops over lists, tuples and arrays by position. For a dict, loop over "
+                "d.keys() and index it (for k in d.keys(): ... d[k] ...)."
+            )
     return min(len(sequence) for sequence in sequences)
 
 

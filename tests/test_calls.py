@@ -614,3 +614,46 @@ def test_differentiated_values_passed_to_keyword_only_parameters():
         expected = numerical_jacobian(passes_keyword_only_arguments, (X, s), argnum)
         actual = adjoint.jacrev(passes_keyword_only_arguments, argnums=argnum)(X, s)
         np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-8)
+
+
+def l2_over_keys(params):
+    total = 0.0
+    for key in sorted(params.keys()):
+        total = total + np.sum(params[key] ** 2)
+    return total
+
+
+def l2_over_dict(params):
+    total = 0.0
+    for key in params:  # key is an item of a differentiated container
+        total = total + np.sum(params[key] ** 2)
+    return total
+
+
+def counts_dict_entries(params):
+    count = 0.0
+    for _ in params:
+        count = count + 1.0
+    return np.sum(params["a"]) * count
+
+
+def test_loops_over_a_dict_of_differentiated_values():
+    params = {"b": np.array([1.0, 2.0]), "a": np.array(3.0)}
+    gradient = adjoint.grad(l2_over_keys)(params)
+    np.testing.assert_allclose(gradient["a"], 6.0)
+    np.testing.assert_allclose(gradient["b"], [2.0, 4.0])
+    with pytest.raises(adjoint.NoRuleError, match="params.keys()") as error:
+        adjoint.grad(l2_over_dict)(params)
+    assert f"test_calls.py:{line_of(l2_over_dict, 'params[key] ** 2')}" in str(error.value)
+    with pytest.raises(TypeError, match="For a dict, loop over d.keys"):
+        adjoint.grad(counts_dict_entries)(params)
+    # A dict whose keys are 0, 1, ... must not be read as a list either.
+    with pytest.raises(TypeError, match="For a dict, loop over d.keys"):
+        adjoint.grad(sums_items)({0: np.array(1.0), 1: np.array(2.0)})
+
+
+def sums_items(items):
+    total = 0.0
+    for item in items:
+        total = total + item
+    return total * items[0]
