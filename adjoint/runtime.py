@@ -1132,9 +1132,32 @@ def call_vjp(maker, batched, g, ans, *args, **kwargs):
     are stacked along the batch axis.
     """
     vjp = maker(ans, *args, **kwargs)
+    position = getattr(maker, "position", None)  # set by the rule registry
+    expected = None if position is None else _shape(args[position])
     if batched:
-        return vjp(g)
-    return np.stack([np.asarray(vjp(row)) for row in g])
+        contribution = vjp(g)
+        if expected is not None and _shape(contribution) != g.shape[:1] + expected:
+            raise _contribution_error(maker, _shape(contribution), g.shape[:1] + expected, batched)
+        return contribution
+    rows = []
+    for row in g:
+        contribution = np.asarray(vjp(row))
+        if expected is not None and contribution.shape != expected:
+            raise _contribution_error(maker, contribution.shape, expected, batched)
+        rows.append(contribution)
+    return np.stack(rows)
+
+
+def _contribution_error(maker, got, expected, batched):
+    """A defvjp maker returned a contribution of the wrong shape (typically
+    shaped like the cotangent, for an argument the function broadcast)."""
+    shape = "the batch size followed by that argument's shape" if batched else "that argument's shape"
+    return ValueError(
+        f"the defvjp rule of {maker.rule_name}: the function made by the maker for positional "
+        f"argument {maker.position} returned a contribution of shape {got}, but it must have "
+        f"{shape}, {expected}. If {maker.rule_name} broadcasts that argument, sum the "
+        "cotangent over the broadcast axes."
+    )
 
 
 # ----------------------------------------------------------- primitives

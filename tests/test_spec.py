@@ -765,6 +765,32 @@ def test_defvjp_none_maker(restore_rules):
     np.testing.assert_allclose(jacobian, np.diag(6.0 * x ** 2), rtol=1e-14)
 
 
+def scaled_rows(x, y):
+    """``x`` broadcast against ``y``: its rule must sum the cotangent back."""
+    return x * y
+
+
+def calls_scaled_rows(x, y):
+    return scaled_rows(x, y) + 1.0
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_defvjp_contribution_of_the_wrong_shape_is_named(restore_rules, batched):
+    # The maker for x forgets that x was broadcast: it returns g * y, shaped like g.
+    adjoint.defvjp(scaled_rows, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x,
+                   batched=batched)
+    x, y = np.ones(3), np.ones((2, 3, 3))
+    batch = r"\d+, " if batched else ""  # batched shapes lead with the batch size
+    message = (rf"defvjp rule of scaled_rows.*positional argument 0.*shape \({batch}2, 3, 3\).*"
+               rf"argument's shape, \({batch}3,?\)")
+    for call in (lambda: adjoint.jacrev(calls_scaled_rows)(x, y),
+                 lambda: adjoint.vjp(calls_scaled_rows, x, y)[1](np.ones((2, 3, 3)))):
+        with pytest.raises(ValueError, match=message) as info:
+            call()
+        assert "reshape" not in str(info.value)
+
+
+FORWARD_CALLS = []
 FORWARD_CALLS = []
 
 

@@ -67,8 +67,26 @@ class CustomVJP:
 
     def __init__(self, primitive, makers, batched):
         self.primitive = primitive
-        self.makers = tuple(makers)
+        name = getattr(primitive, "__name__", repr(primitive))
+        self.makers = tuple(None if maker is None else Maker(maker, name, position)
+                            for position, maker in enumerate(makers))
         self.batched = batched
+
+
+class Maker:
+    """One maker of a defvjp rule, called like the user's, which also knows
+    the rule and the argument it serves: ``rt.call_vjp`` names them when the
+    contribution it returns does not have the argument's shape."""
+
+    __slots__ = ("maker", "rule_name", "position")
+
+    def __init__(self, maker, rule_name, position):
+        self.maker = maker
+        self.rule_name = rule_name
+        self.position = position
+
+    def __call__(self, ans, *args, **kwargs):
+        return self.maker(ans, *args, **kwargs)
 
 
 def lookup(primitive):
