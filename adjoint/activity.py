@@ -18,7 +18,7 @@ from . import rules
 from .ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
 from . import runtime as rt
 
-STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, UNPACK}
+STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.replace_item, UNPACK}
 
 
 class Activity:

@@ -35,7 +35,7 @@ ARRAY_METHODS = {
     "sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min,
     "reshape": np.reshape, "ravel": np.ravel, "flatten": np.ravel,
     "transpose": np.transpose, "swapaxes": np.swapaxes, "squeeze": np.squeeze,
-    "dot": np.dot, "clip": np.clip, "copy": np.copy,
+    "dot": np.dot, "clip": np.clip, "copy": rt.copy,
     "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
     "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
     "cumprod": np.cumprod, "trace": np.trace, "repeat": np.repeat, "take": np.take,
@@ -50,7 +50,7 @@ NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 OWNED_RESULTS = {
     np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.eye,
     np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
-    list,
+    rt.make_dict, rt.replace_item, rt.copy, list, dict,
 }
 #: functions (besides ufuncs) whose result is always a new array, never a
 #: view of an argument. Anything else may share memory with its arguments

@@ -67,6 +67,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.rebindable = set()  # versions that ``name op= v`` may re-bind (see InPlace)
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.list_versions = set()  # versions of lists made here (by literals and appends)
+        self.container_versions = set()  # versions of lists and dicts made here (item assignment)
         self.params = set()
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes

@@ -59,10 +59,13 @@ class InPlace:
         version = self.read(name)
         self.check_owned(name, version, target, "in-place update")
         index = self.index_value(self.index(target.slice))
-        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="setitem", ctx=gast.Load()),
+        # A list or dict made here gets its item replaced; anything else is an array.
+        helper, prim = (("replace_item", rt.replace_item) if version in self.container_versions
+                        else ("setitem", rt.setitem))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr=helper, ctx=gast.Load()),
                          args=[load(version), index, new_value], keywords=[])
         new = self.bind(name)
-        self.emit(call, rt.setitem, [load(version), index, new_value], target=new, construct="in-place update")
+        self.emit(call, prim, [load(version), index, new_value], target=new, construct="in-place update")
         self.owners[new] = "owned"
 
     def list_append(self, call):
@@ -95,11 +98,15 @@ class InPlace:
                 self.rebindable.add(target)
             if source in self.list_versions:
                 self.list_versions.add(target)
+            if source in self.container_versions:
+                self.container_versions.add(target)
             return
         if fresh_result(prim):
             self.owners[target] = "owned"
         if prim in (rt.make_list, rt.append):
             self.list_versions.add(target)
+        if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, list, dict):
+            self.container_versions.add(target)
         # A list read whole (np.stack(items)) is read again by the backward
         # pass, so it must not grow afterwards: later appends are refused.
         if prim is not rt.getitem and prim is not NONDIFF and prim is not rt.append:

@@ -28,7 +28,8 @@ from .shapes import same_shape_classes
 from .templates import template_for
 
 #: primitives whose result is an ndarray (so adjoints add with ``+``).
-_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute}
+#: primitives whose result may be a container (its adjoints add with rt.add_bar).
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict}
 
 COMMENT = "__adjoint_comment_{}__"
 
@@ -135,7 +136,7 @@ class VJPBuilder:
         for op in walk_ops(normalized.ops):
             if op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim in rules.ADJOINT_RULES:
                 self.array_names.update(op.targets)
-            if op.prim in (rt.getitem, rt.attribute, UNPACK) and isinstance(op.args[0], gast.Name):
+            if op.prim in (rt.getitem, rt.attribute, UNPACK, rt.replace_item) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)
             if isinstance(op.prim, (UserCall, MethodCall)):
                 # The user's code may take any argument as a container; its
@@ -270,6 +271,15 @@ class VJPBuilder:
         if target not in self.has_bar:
             return  # only reached through a container element that got no cotangent
         result_bar = load(self.bar_of(target))
+        if op.prim is rt.replace_item:  # container[key] = value on a list or dict
+            container, key, value = op.args
+            if self.is_active(container):
+                self.contribute(container.id, self.rt_call("without_item", result_bar, key, load(container.id)))
+            if self.is_active(value):
+                self.uses_batch = True
+                self.contribute(value.id, self.rt_call("element_bar", result_bar, key, load(value.id),
+                                                       load(self.batch_name)))
+            return
         if op.prim in (rt.make_tuple, rt.make_list, rt.make_dict):
             for key, element in zip(op.keys, op.args, strict=True):
                 if self.is_active(element):

@@ -883,9 +883,19 @@ def setitem(array, index, value):
     return updated
 
 
+def _require_array_adjoint(g):
+    if not isinstance(g, np.ndarray):
+        raise TypeError(
+            "item assignment on a list or dict that adjoint cannot tell was built in the "
+            "differentiated function (a .copy() of an argument, for instance). Build it there "
+            "([...], {...}) or copy it with list(...) / dict(...)."
+        )
+
+
 def overwritten_adjoint(g, index):
     """Adjoint of the array in ``array[index] = value``: what was overwritten
     gets nothing."""
+    _require_array_adjoint(g)
     g = g.copy()
     if type(index) is slice or type(index) is int:
         g[:, index] = 0
@@ -907,6 +917,7 @@ def assigned_adjoint(g, index):
     so this follows NumPy's choice whatever it is. Slices, integers and
     masks never repeat an element and skip that work.
     """
+    _require_array_adjoint(g)
     out = batched_getitem(g, index)
     if type(index) is slice or type(index) is int or not _has_integer_array(index):
         return out
@@ -969,6 +980,37 @@ def item_bar(container, key, g):
     return rebuild_like(container, bars)
 
 
+def replace_item(container, key, value):
+    """``container[key] = value`` on a list or dict the function made, as a
+    new container: the forward pass keeps the old one for the backward pass,
+    and nothing else holds it (the transformer checks), so no one sees the
+    difference."""
+    updated = container.copy()
+    updated[key] = value
+    return updated
+
+
+def without_item(g, key, container):
+    """Adjoint of the container in ``container[key] = value``: the item that
+    was replaced reaches nothing (a key the dict did not have is dropped)."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):  # a list that NumPy read as an array
+        g = g.copy()
+        g[:, key] = 0
+        return g
+    if isinstance(g, dict):
+        return {k: (None if k == key else g.get(k)) for k in container}
+    g = list(g)
+    g[key] = None
+    return rebuild_like(container, g)
+
+
+def copy(value):
+    """``value.copy()`` for arrays, lists and dicts alike."""
+    return value.copy()
+
+
 def rebuild_like(container, items):
     if isinstance(container, tuple) and hasattr(type(container), "_fields"):
         return type(container)(*items)
@@ -1027,8 +1069,8 @@ def add_bar(a, b):
         return b
     if b is None:
         return a
-    if isinstance(a, dict):
-        return {k: add_bar(a[k], b[k]) for k in a}
+    if isinstance(a, dict):  # keys may differ: a dict adjoint taken before an item was added
+        return {k: add_bar(a.get(k), b.get(k)) for k in {**a, **b}}
     if isinstance(a, list) and len(a) != len(b):
         # Adjoints of a list taken before and after appends: the shorter one
         # has no contribution for the later items.
@@ -1067,6 +1109,14 @@ def sequence_adjoint(g, items):
     batch = batch_size(list(g))
     rows = [zeros_bar(item, batch) if bar is None else bar for bar, item in zip(g, items, strict=True)]
     return np.stack(rows, axis=1)
+
+
+def mapping_adjoint(g, mapping):
+    """Adjoint of ``dict(mapping)``, a copy of a dict: the same entries (keys
+    the copy gained later are dropped)."""
+    if not isinstance(mapping, dict):
+        raise TypeError("dict(...) is differentiated only as the copy of a dict: dict(d).")
+    return {key: g.get(key) for key in mapping}
 
 
 def extremum_of_items_adjoint(g, items, z):

@@ -657,3 +657,41 @@ def sums_items(items):
     for item in items:
         total = total + item
     return total * items[0]
+
+
+def fills_a_list(x):
+    buffer = [0.0, 0.0, 0.0]
+    buffer[0] = x[0] ** 2
+    buffer[2] = x[1] * x[2]
+    return np.array(buffer)
+
+
+def fills_a_dict(x):
+    parts = {}
+    parts["sin"] = np.sin(x)
+    parts["cos"] = np.cos(x)
+    parts["sin"] = parts["sin"] * 2.0
+    return parts["sin"] * parts["cos"]
+
+
+def halves_large_entries(x):
+    y = x * 2.0
+    large = y > 0.5  # a new array of flags, shared with nothing
+    y[large] = y[large] * 0.5
+    return y
+
+
+def updates_a_copy_of_a_dict_argument(params, x):
+    copied = params.copy()  # could be anything's copy: adjoint cannot tell it is a dict
+    copied["a"] = copied["a"] * x
+    return copied["a"]
+
+
+def test_item_assignment_on_lists_and_dicts_made_here():
+    for func in (fills_a_list, fills_a_dict, halves_large_entries):
+        expected = numerical_jacobian(func, (X,), 0)
+        for chunk_size in (None, 1):
+            np.testing.assert_allclose(adjoint.jacrev(func, chunk_size=chunk_size)(X), expected,
+                                       rtol=1e-6, atol=1e-8)
+    with pytest.raises(TypeError, match="copy it with list"):
+        adjoint.jacrev(updates_a_copy_of_a_dict_argument, argnums=1)({"a": X}, X)

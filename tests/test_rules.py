@@ -320,7 +320,7 @@ SHAPE_ROWS = [
     *each(np.stack, "np.stack(x,x)", lambda x: np.stack([x, x]), [((3,),)]),
     # autograd has no rule for np.copy or np.asarray, and no .copy method.
     *each(np.copy, "np.copy", lambda x: np.copy(x) * x, [((3, 4),)], autograd=False),
-    *each(np.copy, "x.copy", lambda x: x.copy(), [((3, 4),)], autograd=False),
+    *each(rt.copy, "x.copy", lambda x: x.copy(), [((3, 4),)], autograd=False),
     *each(np.asarray, "np.asarray", lambda x: np.asarray(x), [((3, 4),)], autograd=False),
     *each(np.array, "np.array", lambda x: np.array(x), [((3, 4),)]),
     *each(np.array, "np.array([x,y])", lambda x, y: np.array([x, y]), [((3,), (3,)), ((), ())]),
@@ -577,7 +577,28 @@ def copies_sequences(x, y):
     return pair[0] * pair[1] + rows[1] + np.sum(list((x, y)), axis=0)
 
 
+def copies_and_updates_a_dict(x, y):
+    params = {"w": x, "b": y}
+    scaled = dict(params)
+    scaled["w"] = scaled["w"] * y  # an item replaced
+    scaled["extra"] = np.sin(x)  # an item added
+    return scaled["w"] + scaled["b"] * scaled["extra"]
+
+
+def replaces_list_items(x, y):
+    rows = [x, y, x * y]
+    rows[1] = np.sin(rows[1])
+    copied = list(rows)
+    for i in range(3):
+        copied[i] = copied[i] * (i + 1.0)
+    built = {}
+    built["first"] = copied[0]
+    return np.stack(copied) + built["first"]
+
+
 BUILTIN_ROWS = [
+    *each(dict, "dict(d)+d[k]=v", copies_and_updates_a_dict, [((3,), (3,))], autograd=False),
+    *each(list, "list[i]=v", replaces_list_items, [((3,), (3,))], autograd=False),
     *each(list, "list(seq)", copies_sequences, [((3,), (3,))], autograd=False),
     *each(tuple, "tuple(array)", copies_sequences, [((3,), (3,))], autograd=False),
     *each(builtins.sum, "sum([x,y])", python_sum, [((3,), (3,)), ((), ())]),

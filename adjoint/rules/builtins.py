@@ -27,6 +27,11 @@ def sequence_adjoint(z, iterable):
     bar[iterable] = rt.sequence_adjoint(bar[z], iterable)
 
 
+@adjoint_rule(dict)
+def mapping_adjoint(z, mapping):
+    bar[mapping] = rt.mapping_adjoint(bar[z], mapping)
+
+
 MATH_TWINS = {
     math.sin: np.sin, math.cos: np.cos, math.tan: np.tan, math.asin: np.arcsin,
     math.acos: np.arccos, math.atan: np.arctan, math.sinh: np.sinh, math.cosh: np.cosh,

@@ -127,7 +127,7 @@ def linspace_adjoint(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=
     bar[stop] = rt.linspace_adjoint(bar[z], stop, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
 
 
-@adjoint_rule(rt.identity)
+@adjoint_rule(rt.identity, rt.copy)
 def identity_adjoint(z, value):
     bar[value] = bar[z]
 
