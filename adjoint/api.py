@@ -450,8 +450,9 @@ def _grad_call(func, argnums, has_aux, args):
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     if out_treedef.kind != "leaf" or out_leaves[0].ndim != 0:
-        shape = out_leaves[0].shape if out_treedef.kind == "leaf" else f"a {out_treedef!r} container"
-        raise errors.non_scalar_grad_error(shape)
+        what = (f"shape {out_leaves[0].shape}" if out_treedef.kind == "leaf"
+                else f"a {out_treedef!r} container")
+        raise errors.non_scalar_grad_error(what)
     adjoints = compiled.backward(residuals, np.ones((1,), dtype=out_leaves[0].dtype))
     gradients = tuple(
         _strip_batch(bar, treedef, leaves)

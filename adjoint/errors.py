@@ -152,10 +152,11 @@ def empty_output_error():
     )
 
 
-def non_scalar_grad_error(shape):
+def non_scalar_grad_error(what):
+    """``what``: "shape (3,)", or the container the function returned."""
     return ValueError(
         f"grad requires func to return a single 0-d value, got an output of "
-        f"shape {shape}. Use jacrev for the full Jacobian, or reduce the output "
+        f"{what}. Use jacrev for the full Jacobian, or reduce the output "
         "(for example with .sum())."
     )
 

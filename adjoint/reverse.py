@@ -17,6 +17,7 @@ summed, inactive inputs get none, and zero adjoints are never built.
 import inspect
 
 import gast
+import numpy as np
 
 from . import errors
 from . import rules
@@ -304,8 +305,9 @@ class VJPBuilder:
         except TypeError as exc:
             raise errors.NoRuleError(
                 self.location(op), op.construct,
-                f"the derivative rule does not handle this call ({exc}).",
-                "Call it with the arguments NumPy documents, or register a rule with adjoint.defvjp.",
+                f"adjoint's derivative rule does not take this form of the call ({exc}).",
+                "Call it with the arguments the rule takes (docs/supported.md lists them), or "
+                "register a rule with adjoint.defvjp.",
             ) from None
         active = {p for p, atom in bindings.items() if self.is_active(atom)}
         missing = active - template.contributed
@@ -316,6 +318,12 @@ class VJPBuilder:
                 "container: for k in params: makes k one), and an index has no derivative.",
                 "Loop over params.keys() or range(len(...)) for indices, or wrap the index in "
                 "adjoint.stop_gradient(...).",
+            )
+        if missing and op.prim is np.einsum and "subscripts" in missing:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "the operand / sublist form of einsum (einsum(x, [0, 1], y, [1, 2])) has no rule.",
+                "Write the subscripts string: np.einsum('ij,jk->ik', x, y).",
             )
         if missing:
             raise errors.NoRuleError(

@@ -6,6 +6,7 @@ names this file and the line of the construct (found from the source with
 traceback does not drag the library's internals along.
 """
 import inspect
+import math
 import os
 import traceback
 
@@ -116,8 +117,16 @@ def with_inner_grad(x):
     return slope * x
 
 
+def with_log_base(x):
+    return math.log(float(x[0]), 3.0)  # MARK
+
+
+def with_einsum_sublists(x):
+    return np.einsum(x, [0], x, [0])  # MARK
+
+
 UNSUPPORTED = [
-    with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
+    with_log_base, with_einsum_sublists, with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
     with_list_comprehension, with_sinc,
 ]
@@ -225,3 +234,9 @@ def test_source_unavailable_is_an_adjoint_error():
     func = _exec_function()
     with pytest.raises(adjoint.AdjointError):
         adjoint.jacrev(func)(np.ones(3))
+
+
+def test_rule_messages_name_the_form_the_rule_takes():
+    message = str(_raise("jacrev", with_log_base))
+    assert "docs/supported.md" in message and "NumPy documents" not in message
+    assert "subscripts string" in str(_raise("jacrev", with_einsum_sublists))

@@ -573,10 +573,17 @@ def test_grad_has_aux():
     assert aux == (2,)
 
 
+def sum_in_a_tuple(x):
+    return (np.sum(x),)
+
+
 def test_grad_of_non_scalar_output():
     with pytest.raises(ValueError, match="jacrev|sum") as info:
         adjoint.grad(sin_of)(np.array([0.1, 0.2]))
-    assert "(2,)" in str(info.value)
+    assert "of shape (2,)" in str(info.value)
+    with pytest.raises(ValueError, match="got an output of a ") as info:
+        adjoint.grad(sum_in_a_tuple)(np.array([0.1, 0.2]))
+    assert "shape a" not in str(info.value)
 
 
 # ----------------------------------------------------------------- stop_gradient, no_grad
