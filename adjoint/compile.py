@@ -98,6 +98,17 @@ def _global_definition(name, value, np_module):
     )
 
 
+def _is_custom_rule(value):
+    from . import rules
+
+    try:
+        if value in rules.CUSTOM_VJPS:
+            return True
+    except TypeError:  # unhashable
+        pass
+    return isinstance(value, (rules.CustomVJP, rules.Maker))
+
+
 def _mentions(source, name):
     """Whether generated code (its comments aside) uses ``name``."""
     code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
@@ -212,11 +223,24 @@ def export_module(compiled):
                     continue  # resolved for the transform, not used by the generated code
                 text = _global_definition(name, value, np_module)
                 target_dict = definitions
-            else:
+            elif _is_custom_rule(value):
                 raise ExportError(
                     f"the derivative code calls {name!r}, a rule registered with adjoint.defvjp, "
                     "which cannot be written into a standalone module."
                 )
+            else:  # a value fixed at transform time: a partial's argument, a bound method's object
+                if not _mentions(transform.source, name):
+                    continue
+                try:
+                    text = _global_definition(name, value, np_module)
+                except ExportError:
+                    raise ExportError(
+                        f"the derivative code uses {name!r}, a {type(value).__name__} fixed when the "
+                        "function was transformed (a functools.partial argument or the object of a "
+                        "bound method), which cannot be written into a standalone module. Call a "
+                        "module-level function and pass the object as an argument."
+                    ) from None
+                target_dict = definitions
             if text is None:
                 continue
             if target_dict.get(name, text) != text:

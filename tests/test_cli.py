@@ -51,6 +51,21 @@ MODEL = textwrap.dedent('''
             return np.sin(x)
         except ValueError:
             return x
+
+
+    class Scaler:
+        def __init__(self, k):
+            self.k = k
+
+        def apply(self, x):
+            return x * self.k
+
+
+    DOUBLE = Scaler(2.0).apply
+
+
+    def uses_bound_method(x):
+        return DOUBLE(x)
 ''')
 
 
@@ -117,6 +132,7 @@ def test_export_runs_with_numpy_alone(model, tmp_path):
     (["show", "{model}"], "expected FILE.py:FUNC"),
     (["show", "{model}:mlp", "--argnums", "a"], "--argnums expects integers"),
     (["show", "{model}:mlp", "--argnums", "7"], "Got argnum=7"),
+    (["show", "{model}:uses_bound_method", "-o", "{model}.out.py"], "a Scaler fixed when the function"),
 ])
 def test_errors_are_one_line_and_nonzero(model, args, message):
     result = run_cli(*[a.format(model=model) for a in args])
