@@ -198,14 +198,31 @@ def export_module(compiled):
     lines.append("")
 
     generated = {}  # id of a generated function -> its name in the module
+    sources = {id(t): t.source for t in transforms}  # with functions renamed where needed
+    defined = {}
     for transform in transforms:
         for function in (transform.forward, transform.backward):
-            if function.__name__ in generated.values():
-                raise ExportError(
-                    f"two transforms define {function.__name__!r} (one function differentiated "
-                    "with respect to different arguments); export them separately."
-                )
-            generated[id(function)] = function.__name__
+            defined.setdefault(function.__name__, []).append(transform)
+    everything = "\n".join(sources.values())
+    for transform in transforms:
+        for function in (transform.forward, transform.backward):
+            name = function.__name__
+            if len(defined[name]) > 1:
+                # One function differentiated with respect to different
+                # arguments: each version gets a name of its own, and the
+                # callers reach them through the aliases written below.
+                source = sources[id(transform)]
+                if _mentions(re.sub(rf"^def {name}\(.*$", "", source, flags=re.M), name):
+                    raise ExportError(
+                        f"two transforms define {name!r} (one function differentiated with "
+                        "respect to different arguments) and one calls itself; export them separately."
+                    )
+                number = 1
+                while f"{name}_v{number}" in generated.values() or _mentions(everything, f"{name}_v{number}"):
+                    number += 1
+                sources[id(transform)] = re.sub(rf"^def {name}\(", f"def {name}_v{number}(", source, flags=re.M)
+                name = f"{name}_v{number}"
+            generated[id(function)] = name
     definitions, aliases = {}, {}
     for transform in transforms:
         skip = {transform.rt_name, np_module, "np", "__builtins__"}
@@ -216,6 +233,8 @@ def export_module(compiled):
             if name in skip or generated.get(id(value)) == name:
                 continue
             if id(value) in generated:
+                if not _mentions(sources[id(transform)], name):
+                    continue  # its own (renamed) functions, or a name the code does not use
                 text = f"{name} = {generated[id(value)]}"
                 target_dict = aliases
             elif name in transform.resolver.free:
@@ -248,10 +267,10 @@ def export_module(compiled):
             target_dict[name] = text
     lines.extend(definitions[name] for name in sorted(definitions))
     for transform in reversed(transforms):
-        lines.extend(["", "", transform.source.rstrip()])
+        lines.extend(["", "", sources[id(transform)].rstrip()])
     lines.extend(["", ""] + [aliases[name] for name in sorted(aliases)] + ["", ""])
-    forward, backward = compiled.forward.__name__, compiled.backward.__name__
-    signature, call = _signature_and_call(compiled.source, forward)
+    forward, backward = generated[id(compiled.forward)], generated[id(compiled.backward)]
+    signature, call = _signature_and_call(sources[id(compiled)], forward)
     lines.extend([
         f"def {func_name}_jacobian({signature}):",
         f'    """Jacobian of {func_name} with respect to {wrt}: a tuple with one',

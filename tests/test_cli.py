@@ -66,6 +66,15 @@ MODEL = textwrap.dedent('''
 
     def uses_bound_method(x):
         return DOUBLE(x)
+
+
+    def weighted(x, w, power=2):
+        return (x * w) ** power
+
+
+    def uses_weighted_twice(x):
+        # weighted is differentiated with respect to x here, and to w there.
+        return weighted(x, 0.5) + weighted(np.array([1.0, 2.0]), x, power=3)
 ''')
 
 
@@ -220,3 +229,24 @@ def test_exported_jacobian_keeps_defaults_and_keyword_only_parameters(model, tmp
     expected = [np.diag(np.cos(s) * 0.5), np.diag(np.cos(s) * 0.5 * 3.0),
                 np.diag(2.0 * (1 - np.tanh(s) ** 2)), np.diag(-1.0 * (1 - np.tanh(s) ** 2))]
     np.testing.assert_allclose(np.load(tmp_path / "j.npy"), np.stack(expected), rtol=1e-12)
+
+
+def test_export_of_a_function_differentiated_for_different_arguments(model, tmp_path):
+    result = run_cli("show", f"{model}:uses_weighted_twice", "-o", str(tmp_path / "twice_grad.py"))
+    assert result.returncode == 0, result.stderr
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import twice_grad
+        np.save({str(tmp_path / "j.npy")!r}, twice_grad.uses_weighted_twice_jacobian(np.array([0.5, 1.0]))[0])
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    namespace = {}
+    exec(compile(MODEL, str(model), "exec"), namespace)
+    func, x, eps = namespace["uses_weighted_twice"], np.array([0.5, 1.0]), 1e-6
+    expected = np.stack([(func(x + eps * e) - func(x - eps * e)) / (2 * eps) for e in np.eye(2)], axis=1)
+    np.testing.assert_allclose(np.load(tmp_path / "j.npy"), expected, rtol=1e-6, atol=1e-8)
