@@ -65,6 +65,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
         self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
         self.rebindable = set()  # versions that ``name op= v`` may re-bind (see InPlace)
+        self.merged = set()  # phi and merge names seen (ownership is met over their sources)
+        self.assigned = set()  # names some op has assigned (ownership is met over their definitions)
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)

@@ -85,7 +85,11 @@ class ControlFlow:
 
     def assign_to(self, target, node):
         if is_atom(node):
-            self.ops.append(self.copy_op(target, self.atom(node)))
+            atom = self.atom(node)
+            # A value that a user's name still holds is shared, not moved:
+            # b = a if c else ..., or a nested function's parameter.
+            live = isinstance(atom, gast.Name) and atom.id in self.version.values()
+            self.ops.append(self.copy_op(target, atom, construct="copy" if live else "phi"))
         else:
             self.expression(node, target=target)
 

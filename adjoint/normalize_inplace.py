@@ -10,6 +10,26 @@ from .gastutil import load
 from .ir import NONDIFF, fresh_result, symbol
 
 
+#: functions that return Python numbers (immutable: y += 1 re-binds them).
+_SCALAR_FUNCTIONS = {len, int, float, round, bool}
+
+
+def _python_scalar(op, immutable):
+    """Whether ``op`` makes a value no one can change in place: a number
+    literal, len(...), float(...), a math function, an item of an immutable
+    value (x.shape[0])."""
+    prim = op.prim
+    if prim is NONDIFF:
+        return ((len(op.args) == 1 and isinstance(op.args[0], gast.Constant))
+                or op.construct in ("attribute .shape", "attribute .ndim", "attribute .size"))
+    if prim is rt.getitem:
+        return isinstance(op.args[0], gast.Name) and op.args[0].id in immutable
+    try:
+        return prim in _SCALAR_FUNCTIONS or getattr(prim, "__module__", None) == "math"
+    except TypeError:
+        return False
+
+
 class InPlace:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
 
@@ -82,20 +102,47 @@ class InPlace:
         self.owners[new] = "owned"
 
     def track_ownership(self, op):
-        """Which values are owned by this function alone (may be updated in place)."""
+        """Which values are owned by this function alone (may be updated in
+        place). A name that both arms of ``a if c else b`` (or a phi) define
+        is owned only if every definition is."""
+        target = op.targets[0] if op.targets else None
+        again = target in self.assigned
+        before = self.owners.get(target)
+        self._track_ownership(op)
+        if target is not None:
+            self.assigned.add(target)
+            if again and before != "owned" and self.owners.get(target) == "owned":
+                if before is None:
+                    del self.owners[target]
+                else:
+                    self.owners[target] = before
+
+    def _track_ownership(self, op):
         prim, target = op.prim, op.targets[0] if op.targets else None
         if target is None:
             return
         holds_nothing = prim is NONDIFF or (rules.is_nondifferentiable(prim)
                                             and getattr(prim, "__name__", "") != "stop_gradient")
-        if holds_nothing:
-            self.rebindable.add(target)  # numbers, flags, comparisons, len(...): nothing else holds them
+        if _python_scalar(op, self.rebindable):
+            self.rebindable.add(target)  # numbers, len(...), x.shape[0]: immutable values
         if op.construct in ("phi", "merge"):
+            # A name merged from several places is owned (or safe to re-bind)
+            # only if the values from all of them are.
             source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
-            if source is not None and self.owners.get(source) == "owned":
-                self.owners[target] = "owned"
-            if source in self.rebindable or (source in self.params and self.owners.get(source) != "shared"):
-                self.rebindable.add(target)
+            owned = source is not None and self.owners.get(source) == "owned"
+            safe = (owned or source in self.rebindable or isinstance(op.args[0], gast.Constant)
+                    or (source in self.params and self.owners.get(source) != "shared"))
+            if target not in self.merged:
+                self.merged.add(target)
+                if owned:
+                    self.owners[target] = "owned"
+                if safe:
+                    self.rebindable.add(target)
+            else:
+                if not owned and self.owners.get(target) == "owned":
+                    del self.owners[target]
+                if not safe:
+                    self.rebindable.discard(target)
             if source in self.list_versions:
                 self.list_versions.add(target)
             if source in self.container_versions:

@@ -301,7 +301,42 @@ def test_a_lambda_passed_on_works_when_it_captures_no_differentiated_value():
                                rtol=1e-6, atol=1e-8)
 
 
+def augments_an_array_another_name_holds(x):
+    y = np.zeros(3)
+    z = y
+    y += x  # NumPy changes z too
+    return z
+
+
+def augments_an_array_a_list_holds(x):
+    y = np.zeros(3)
+    held = [y]
+    y += x  # NumPy changes held[0] too
+    return held[0]
+
+
+def updates_a_conditional_alias(x):
+    a = x * 2.0
+    b = a if np.sum(x) > -10.0 else a * 2.0  # b is a on this path
+    b[0] = 1.0
+    return a
+
+
+def updates_an_alias_made_by_a_nested_function(x):
+    def same(t):
+        return t
+
+    a = x * 2.0
+    b = same(a)
+    b[0] = 1.0
+    return a
+
+
 @pytest.mark.parametrize("program, args, argnums, text", [
+    (augments_an_array_another_name_holds, (X,), 0, "y += x"),
+    (augments_an_array_a_list_holds, (X,), 0, "y += x"),
+    (updates_a_conditional_alias, (X,), 0, "b[0] = 1.0"),
+    (updates_an_alias_made_by_a_nested_function, (X,), 0, "b[0] = 1.0"),
     (passes_a_nested_function, (X,), 0, "return integrate(decay, y)"),
     (passes_a_lambda_over_a_differentiated_value, (X, np.array(0.5)), 1, "return integrate(lambda s"),
     (calls_a_returned_closure, (X, np.array(3.0)), 1, "return make_scaler(w)(x)"),
@@ -312,7 +347,8 @@ def test_a_lambda_passed_on_works_when_it_captures_no_differentiated_value():
     (augments_an_alias, (X,), 0, "w *= 2.0"),
     (augments_a_copy_of_an_argument, (X, X.copy()), 0, "w += 1.0"),
     (augments_a_slice, (X,), 0, "v *= 2.0"),
-], ids=["nested-function-passed-on", "lambda-passed-on", "returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
+], ids=["augmented-alias-of-zeros", "augmented-array-in-list", "conditional-alias",
+        "nested-function-alias", "nested-function-passed-on", "lambda-passed-on", "returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
         "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
     with pytest.raises(adjoint.TransformError) as error:
