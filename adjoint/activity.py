@@ -78,6 +78,8 @@ def analyze(normalized, wrt, parsed):
 
 
 def check_rule(op, activity, parsed):
+    if op.prim is NONDIFF:  # a name left unbound on one path of a branch: no value, no derivative
+        return
     location = parsed.location(op)
     if op.prim is OPAQUE and op.construct == "lambda":
         raise errors.UnsupportedSyntaxError(

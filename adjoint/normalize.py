@@ -63,6 +63,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.computed = {}  # (primitive, expression text) -> the name holding it
         self.lineno = parsed.node.lineno
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
+        self.ambiguous_functions = set()  # versions bound to different nested functions on different paths
         self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
         self.rebindable = set()  # versions that ``name op= v`` may re-bind (see InPlace)
         self.merged = set()  # phi and merge names seen (ownership is met over their sources)
@@ -85,7 +86,9 @@ class Normalizer(ControlFlow, InPlace, Calls):
 
     def bind(self, name):
         """A new SSA version for an assignment to the user's ``name``."""
-        if name in self.version:
+        if name in self.version or name in self.local_functions:
+            # (a nested function bound on another path under the same name
+            # must keep its own version: each is inlined where it is called)
             new = self.namer.fresh(name)
         else:
             new = name
@@ -367,6 +370,15 @@ class Normalizer(ControlFlow, InPlace, Calls):
     def is_local(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.defined
 
+    def check_unambiguous_function(self, node):
+        if self.read(node.id) in self.ambiguous_functions:
+            raise self.unsupported(node, f"nested function {node.id!r}",
+                                   "it is defined differently on different paths (in the branches of "
+                                   "an if, or again in a loop) and used after them, but nested "
+                                   "functions are inlined where they are called.",
+                                   "Call it on each path where it is defined, or define module-level "
+                                   "functions and choose between them: act = np.sin if c else np.cos.")
+
     def atom(self, node):
         """The expression as an atom, emitting ops for its parts."""
         if isinstance(node, gast.Constant):
@@ -381,6 +393,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 raise self.unsupported(node, f"name {node.id!r}",
                                        "it is read before it is assigned.",
                                        "Assign it first.")
+            self.check_unambiguous_function(node)
             if self.read(node.id) in self.local_functions:
                 raise self.unsupported(node, f"nested function {node.id!r} used as a value",
                                        "nested functions and lambdas are inlined where they are "

@@ -103,6 +103,8 @@ class Calls:
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and child.id in renames:
                 child.id = renames[child.id]
+            elif isinstance(child, gast.FunctionDef) and child is not node and child.name in renames:
+                child.name = renames[child.name]  # a def inside it: its name is a local too
         params = [a.id for a in node.args.posonlyargs + node.args.args]
         if len(call.args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
             raise self.unsupported(call, f"call of nested function {function.name!r}",
@@ -168,6 +170,8 @@ class Calls:
         """The FunctionDef of a lambda or nested function called by ``func``."""
         if isinstance(func, gast.Lambda):
             return self.with_evaluated_defaults(lambda_as_def(func))
+        if isinstance(func, gast.Name):
+            self.check_unambiguous_function(func)
         if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
             return self.local_functions[self.read(func.id)]
         return None

@@ -62,6 +62,13 @@ class ControlFlow:
                 merged[name] = versions[0]
                 continue
             new = self.namer.fresh(name)
+            if any(v in self.local_functions for v in versions):
+                # Nested functions are inlined where they are called; one
+                # chosen by the path taken has no single body to inline.
+                self.ambiguous_functions.add(new)
+                self.defined.add(new)
+                merged[name] = new
+                continue
             for (ops, _), version in zip(paths, versions, strict=True):
                 if version is None:  # unbound on this path, as in Python
                     ops.append(Op("assign", [new], constant(None), NONDIFF, [], lineno=self.lineno,
@@ -100,7 +107,10 @@ class ControlFlow:
         for name in sorted(assigned_names(stmt.body)):
             if name in self.version:
                 phi = self.namer.fresh(name)
-                self.ops.append(self.copy_op(phi, self.version[name]))
+                if self.version[name] in self.local_functions:
+                    self.ambiguous_functions.add(phi)  # re-bound in the loop: which one runs varies
+                else:
+                    self.ops.append(self.copy_op(phi, self.version[name]))
                 self.version[name] = phi
                 carried[name] = phi
         return carried
@@ -108,7 +118,9 @@ class ControlFlow:
     def latch(self, carried):
         """Copies that carry this iteration's values into the phi names."""
         for name, phi in carried.items():
-            if self.version.get(name) != phi:
+            if self.version.get(name) in self.local_functions or phi in self.ambiguous_functions:
+                self.ambiguous_functions.add(phi)
+            elif self.version.get(name) != phi:
                 self.ops.append(self.copy_op(phi, self.version[name]))
             self.version[name] = phi
         # Values over the phi names change from here on.

@@ -24,7 +24,7 @@ from . import rules
 from . import runtime as rt
 from .activity import STRUCTURAL
 from .gastutil import clone, constant, load, store
-from .ir import UNPACK, MethodCall, UserCall, walk_ops
+from .ir import NONDIFF, UNPACK, MethodCall, UserCall, walk_ops
 from .shapes import same_shape_classes
 from .templates import template_for
 
@@ -269,8 +269,10 @@ class VJPBuilder:
         if op.prim is UNPACK:
             return self.unpack_adjoint(op)
         target = op.targets[0]
-        if target not in self.has_bar:
-            return  # only reached through a container element that got no cotangent
+        if target not in self.has_bar or op.prim is NONDIFF:
+            # Only reached through a container element that got no cotangent,
+            # or a name left unbound on this path of a branch.
+            return
         result_bar = load(self.bar_of(target))
         if op.prim is rt.replace_item:  # container[key] = value on a list or dict
             container, key, value = op.args
