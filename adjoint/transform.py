@@ -14,10 +14,10 @@ from . import optimize, runtime
 from .compile import load_module, to_source
 from .gastutil import clone, constant, load, store
 from .naming import Namer, names_in
-from .ir import UserCall, walk_ops
+from .ir import UserCall, is_library, walk_ops
 from .normalize import normalize
 from .parse import parse_function
-from .resolve import Resolver
+from .resolve import UNRESOLVED, Resolver
 from .reverse import Comments, VJPBuilder
 
 #: how many times the pipeline ran; tests use it to prove the cache works.
@@ -41,6 +41,7 @@ class CompiledVJP:
         self.callees = callees
         self.rt_name = rt_name
         self.number_globals = {}
+        self.attribute_callees = []
         self.callee_transforms = []
         # How to re-read each free name cheaply: globals from the function's
         # module, closure variables from their cells; builtins never change.
@@ -65,6 +66,17 @@ class CompiledVJP:
                 if name in self.number_globals and type(value) is not self.number_globals[name]:
                     return False  # the generated code assumed a number's shape
                 namespace[name] = value
+        # A callee reached through attributes (mylib.act, MODEL.predict) may
+        # have been replaced on its module or class.
+        for root, attributes, value in self.attribute_callees:
+            current = namespace[root]
+            try:
+                for attribute in attributes:
+                    current = getattr(current, attribute)
+            except AttributeError:
+                return False
+            if current is not value and current != value:  # bound methods are made anew, and equal
+                return False
         # The functions this one calls read their own globals; a callee that
         # must be rebuilt means this one must be too.
         return all(callee.is_current() for callee in self.callee_transforms)
@@ -212,12 +224,21 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
         if isinstance(op.prim, UserCall):
             namespace.update(op.prim.bound)
     callees = {}
+    attribute_callees = []  # (root name, attribute names, value): mylib.act, MODEL.predict
     for op in walk_ops(normalized.ops):
         func_node = op.value.func if isinstance(op.value, gast.Call) else None
+        attributes = []
+        called = func_node
         while isinstance(func_node, gast.Attribute):
+            attributes.insert(0, func_node.attr)
             func_node = func_node.value
         if isinstance(func_node, gast.Name) and func_node.id in resolver.free:
             callees[func_node.id] = namespace[func_node.id]
+            root = namespace[func_node.id]
+            if attributes and not is_library(root):
+                value = resolver.value_of(called)
+                if value is not UNRESOLVED:
+                    attribute_callees.append((func_node.id, tuple(attributes), value))
     filename = f"<adjoint vjp of {name} at {parsed.filename}:{node.lineno}>"
     load_module(source, filename, namespace)
     forward_fn = namespace[forward_name]
@@ -228,6 +249,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
                            normalized.params, wrt, namespace, resolver, callees, rt_name)
     compiled.number_globals = builder.number_globals
+    compiled.attribute_callees = attribute_callees
     compiled.callee_transforms = builder.callee_transforms
     return compiled
 

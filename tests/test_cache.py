@@ -3,6 +3,7 @@ transforms again; options and re-bound globals are respected."""
 import numpy as np
 
 import adjoint
+import callee_module
 from adjoint import parse, transform
 
 SCALE = 2.0
@@ -83,3 +84,25 @@ def test_rebound_global_of_a_callee_is_read_at_call_time(monkeypatch):
     np.testing.assert_allclose(jac(x), [[2.0 * np.cos(0.5) + 1.0]])
     monkeypatch.setattr(__import__(__name__), "FACTOR", 5.0)
     np.testing.assert_allclose(jac(x), [[5.0 * np.cos(0.5) + 1.0]])
+
+
+def uses_module_attribute(x):
+    return callee_module.squash(x) * 2.0
+
+
+SPRING = callee_module.Spring(3.0)
+
+
+def uses_method_of_global(x):
+    return SPRING.energy(x)
+
+
+def test_callee_replaced_on_its_module_or_class_is_transformed_again(monkeypatch):
+    x = np.array([0.5, -0.2])
+    np.testing.assert_allclose(adjoint.jacrev(uses_module_attribute)(x),
+                               np.diag(2.0 * 1.5 * (1.0 - np.tanh(x) ** 2)))
+    monkeypatch.setattr(callee_module, "squash", lambda z: np.sin(z))
+    np.testing.assert_allclose(adjoint.jacrev(uses_module_attribute)(x), np.diag(2.0 * np.cos(x)))
+    np.testing.assert_allclose(adjoint.grad(uses_method_of_global)(x), 3.0 * x)
+    monkeypatch.setattr(callee_module.Spring, "energy", lambda self, y: np.sum(y ** 3))
+    np.testing.assert_allclose(adjoint.grad(uses_method_of_global)(x), 3.0 * x ** 2)
