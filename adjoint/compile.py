@@ -75,6 +75,12 @@ def _global_definition(name, value, np_module):
     import types
 
     if isinstance(value, types.ModuleType):
+        if value.__name__.split(".")[0] not in ("numpy", "math"):
+            raise ExportError(
+                f"the derivative code reads the module {value.__name__!r} (as {name!r}), which a "
+                "module that runs with NumPy alone cannot import. Read the values you need from it "
+                "into globals of your file, or pass them as arguments."
+            )
         if value.__name__ == name:
             return f"import {name}"
         return f"import {value.__name__} as {name}"
@@ -113,6 +119,13 @@ def _mentions(source, name):
     """Whether generated code (its comments aside) uses ``name``."""
     code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
     return re.search(rf"\b{re.escape(name)}\b", code) is not None
+
+
+def _reads(source, name):
+    """Whether generated code reads the variable ``name`` (``np.linalg.norm``
+    does not read a global ``norm``)."""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", code) is not None
 
 
 def transforms_reached(compiled):
@@ -166,7 +179,7 @@ def export_module(compiled):
     if len({t.rt_name for t in transforms}) != 1:
         raise ExportError("the functions involved use different names for the runtime helpers.")
     helpers = runtime_helpers("\n".join(t.source for t in transforms), compiled.rt_name)
-    func_name = compiled.forward.__name__[: -len("_forward")]
+    func_name = getattr(compiled.func, "__name__", None) or compiled.forward.__name__[: -len("_forward")]
     wrt = ", ".join(compiled.wrt)
     lines = [
         f'"""Reverse-mode derivative of {func_name} with respect to {wrt}.',
@@ -233,12 +246,12 @@ def export_module(compiled):
             if name in skip or generated.get(id(value)) == name:
                 continue
             if id(value) in generated:
-                if not _mentions(sources[id(transform)], name):
+                if not _reads(sources[id(transform)], name):
                     continue  # its own (renamed) functions, or a name the code does not use
                 text = f"{name} = {generated[id(value)]}"
                 target_dict = aliases
             elif name in transform.resolver.free:
-                if not _mentions(transform.source, name):
+                if not _reads(transform.source, name):
                     continue  # resolved for the transform, not used by the generated code
                 text = _global_definition(name, value, np_module)
                 target_dict = definitions
@@ -248,7 +261,7 @@ def export_module(compiled):
                     "which cannot be written into a standalone module."
                 )
             else:  # a value fixed at transform time: a partial's argument, a bound method's object
-                if not _mentions(transform.source, name):
+                if not _reads(transform.source, name):
                     continue
                 try:
                     text = _global_definition(name, value, np_module)
@@ -265,25 +278,43 @@ def export_module(compiled):
             if target_dict.get(name, text) != text:
                 raise ExportError(f"{name!r} means different things in the functions involved.")
             target_dict[name] = text
+    taken = {name: "a generated function" for name in generated.values()}
+    taken.update({name: "a runtime helper" for name, _ in helpers})
+    taken.update({compiled.rt_name: "the runtime helpers", "math": "the math module", "types": "the types module"})
+    for name in definitions:
+        if name in taken:
+            raise ExportError(
+                f"the global {name!r} that the derivative code reads has the name of {taken[name]} in "
+                "the exported module. Rename it in your code to export."
+            )
     lines.extend(definitions[name] for name in sorted(definitions))
     for transform in reversed(transforms):
         lines.extend(["", "", sources[id(transform)].rstrip()])
     lines.extend(["", ""] + [aliases[name] for name in sorted(aliases)] + ["", ""])
     forward, backward = generated[id(compiled.forward)], generated[id(compiled.backward)]
     signature, call = _signature_and_call(sources[id(compiled)], forward)
+    # The wrapper's own names keep clear of the function's parameters.
+    local = {}
+    for word in ("result", "residuals", "output", "basis", "adjoints", "arguments", "bar", "argument"):
+        name = word
+        while name in compiled.params or name in local.values():
+            name += "_"
+        local[word] = name
+    v = local
     lines.extend([
         f"def {func_name}_jacobian({signature}):",
         f'    """Jacobian of {func_name} with respect to {wrt}: a tuple with one',
         '    block per argument, shaped output.shape + argument.shape."""',
-        f"    result, residuals = {forward}({call})",
-        "    output = np.asarray(result)",
-        "    basis = np.eye(output.size, dtype=output.dtype).reshape((output.size,) + output.shape)",
-        f"    adjoints = {backward}(residuals, basis)",
-        f"    arguments = ({', '.join(compiled.wrt)},)",
+        f"    {v['result']}, {v['residuals']} = {forward}({call})",
+        f"    {v['output']} = np.asarray({v['result']})",
+        f"    {v['basis']} = np.eye({v['output']}.size, dtype={v['output']}.dtype).reshape("
+        f"({v['output']}.size,) + {v['output']}.shape)",
+        f"    {v['adjoints']} = {backward}({v['residuals']}, {v['basis']})",
+        f"    {v['arguments']} = ({', '.join(compiled.wrt)},)",
         "    return tuple(",
-        "        np.zeros(output.shape + np.shape(argument)) if bar is None",
-        "        else np.reshape(bar, output.shape + np.shape(argument))",
-        "        for bar, argument in zip(adjoints, arguments)",
+        f"        np.zeros({v['output']}.shape + np.shape({v['argument']})) if {v['bar']} is None",
+        f"        else np.reshape({v['bar']}, {v['output']}.shape + np.shape({v['argument']}))",
+        f"        for {v['bar']}, {v['argument']} in zip({v['adjoints']}, {v['arguments']})",
         "    )",
         "",
     ])

@@ -250,3 +250,68 @@ def test_export_of_a_function_differentiated_for_different_arguments(model, tmp_
     func, x, eps = namespace["uses_weighted_twice"], np.array([0.5, 1.0]), 1e-6
     expected = np.stack([(func(x + eps * e) - func(x - eps * e)) / (2 * eps) for e in np.eye(2)], axis=1)
     np.testing.assert_allclose(np.load(tmp_path / "j.npy"), expected, rtol=1e-6, atol=1e-8)
+
+
+NAMES = textwrap.dedent('''
+    import numpy as np
+    import settings
+
+    g_forward = 2.0
+
+
+    def g(x):
+        return np.sin(x)
+
+
+    def clobbers(x):
+        return g(x) * g_forward
+
+
+    def parameters_named_like_locals(residuals, basis):
+        return np.cos(residuals * basis) * residuals
+
+
+    def norm(v):
+        return np.sqrt(np.sum(v * v))
+
+
+    def two_norms(x):
+        return np.linalg.norm(x) + norm(x) * x
+
+
+    def reads_a_user_module(x):
+        return settings.K * np.sin(x)
+''')
+
+
+def test_export_keeps_names_apart_or_says_why(tmp_path):
+    (tmp_path / "settings.py").write_text("K = 2.0\n")
+    (tmp_path / "names.py").write_text(NAMES)
+    source = tmp_path / "names.py"
+    for func, argnums in (("parameters_named_like_locals", "0,1"), ("two_norms", "0")):
+        result = run_cli("show", f"{source}:{func}", "--argnums", argnums, "-o", str(tmp_path / f"{func}_out.py"))
+        assert result.returncode == 0, result.stderr
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import parameters_named_like_locals_out as a, two_norms_out as b
+        x, y = np.array([0.5, 1.0, 2.0]), np.array([0.3, 0.2, 0.1])
+        ja, jb = a.parameters_named_like_locals_jacobian(x, y), b.two_norms_jacobian(x)
+        np.save({str(tmp_path / "j.npy")!r}, np.stack([ja[0], ja[1], jb[0]]))
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    x, y = np.array([0.5, 1.0, 2.0]), np.array([0.3, 0.2, 0.1])
+    d_residuals = np.diag(-np.sin(x * y) * y * x + np.cos(x * y))
+    d_basis = np.diag(-np.sin(x * y) * x * x)
+    size = np.linalg.norm(x)
+    d_norms = np.outer(np.ones(3) + x, x) / size + size * np.eye(3)
+    np.testing.assert_allclose(np.load(tmp_path / "j.npy"), np.stack([d_residuals, d_basis, d_norms]),
+                               rtol=1e-12)
+    for func, message in (("clobbers", "has the name of a generated function"),
+                          ("reads_a_user_module", "reads the module 'settings'")):
+        result = run_cli("show", f"{source}:{func}", "-o", str(tmp_path / "refused.py"), cwd=tmp_path)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
