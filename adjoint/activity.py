@@ -66,6 +66,7 @@ def analyze(normalized, wrt, parsed):
                     changed = True
     activity = Activity(varied, useful)
     for op in walk_ops(normalized.ops):
+        check_effects(op, varied, parsed)
         if op.loop_target is not None and op.reads() & varied:
             if any(t in useful for t in op.targets):
                 raise errors.UnsupportedSyntaxError(
@@ -75,6 +76,31 @@ def analyze(normalized, wrt, parsed):
         if any(t in activity.active for t in op.targets) and not op.compound:
             check_rule(op, activity, parsed)
     return activity
+
+
+def check_effects(op, varied, parsed):
+    """Changes made in place to differentiated values are invisible to the
+    derivative: ``out=`` arguments, and calls whose result is dropped
+    (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
+    reads = op.reads() & varied
+    if not reads or op.prim is NONDIFF:
+        return
+    if "out" in op.kwargs:
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), f"{op.construct} with out=",
+            "it writes into an existing array, and adjoint cannot follow changes made in place "
+            "to differentiated values.",
+            "Use the result instead: y = np.exp(y).",
+        )
+    if op.kind == "expr" and op.prim is not print:
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), f"{op.construct} (its result unused)",
+            "a call on differentiated values whose result is dropped matters only if it changes "
+            "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()), and adjoint "
+            "cannot follow such changes.",
+            "Use a function that returns the new value (np.sort(x), y = y + ..., np.where), or "
+            "wrap the arguments in adjoint.stop_gradient(...) if the call only reads them.",
+        )
 
 
 def check_rule(op, activity, parsed):

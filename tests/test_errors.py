@@ -125,15 +125,33 @@ def with_einsum_sublists(x):
     return np.einsum(x, [0], x, [0])  # MARK
 
 
+def with_add_at(x):
+    y = np.zeros(2)
+    np.add.at(y, [0, 1, 0], x)  # MARK
+    return y
+
+
+def with_sort_in_place(x):
+    y = x * 1.0
+    y.sort()  # MARK
+    return y
+
+
+def with_out_argument(x):
+    y = x * 1.0
+    np.exp(y, out=y)  # MARK
+    return y
+
+
 UNSUPPORTED = [
-    with_log_base, with_einsum_sublists, with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
+    with_add_at, with_sort_in_place, with_out_argument, with_log_base, with_einsum_sublists, with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
     with_list_comprehension, with_sinc,
 ]
 
 #: Python statements outside the subset: UnsupportedSyntaxError, never NoRuleError.
 UNSUPPORTED_SYNTAX = [
-    with_yield, generator_of_values, with_try_except, with_global_write,
+    with_add_at, with_sort_in_place, with_out_argument, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
 ]
 
