@@ -68,6 +68,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.rebindable = set()  # versions that ``name op= v`` may re-bind (see InPlace)
         self.merged = set()  # phi and merge names seen (ownership is met over their sources)
         self.assigned = set()  # names some op has assigned (ownership is met over their definitions)
+        self.views = {}  # temporary x[...] -> x (it may be a view of x)
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)

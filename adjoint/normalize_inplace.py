@@ -166,8 +166,14 @@ class InPlace:
             source = op.args[0]
             if isinstance(source, gast.Name) and target in self.version.values():
                 self.owners[source.id] = "shared"
+            elif isinstance(source, gast.Name):
+                self.views[target] = source.id
             return
         for arg in op.args:
+            if (prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item)
+                    and isinstance(arg, gast.Name) and arg.id in self.views):
+                # A view put in a container outlives the statement: rows.append(u[:]).
+                self.owners[self.views[arg.id]] = "shared"
             if isinstance(arg, gast.Name) and arg.id != target:
                 if prim in (rt.setitem, rt.append) and arg is op.args[0]:
                     continue

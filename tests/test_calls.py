@@ -368,7 +368,25 @@ def test_names_bound_on_some_paths_and_defs_inside_nested_functions():
     np.testing.assert_allclose(adjoint.jacrev(nested_def_in_a_nested_function)(X), np.diag(2.0 * X + 1.0))
 
 
+def keeps_a_view_in_a_list(x):
+    y = x * 1.0
+    rows = [y[0:2]]  # a view of y, in NumPy
+    y[0] = 0.0  # changes rows[0] too
+    return np.concatenate(rows)
+
+
+def appends_a_view(x):
+    y = x * 1.0
+    snapshots = []
+    for _ in range(2):
+        snapshots.append(y[:])
+        y[1:] = y[1:] * 0.5
+    return np.stack(snapshots)
+
+
 @pytest.mark.parametrize("program, args, argnums, text", [
+    (keeps_a_view_in_a_list, (X,), 0, "y[0] = 0.0"),
+    (appends_a_view, (X,), 0, "y[1:] = y[1:] * 0.5"),
     (picks_a_lambda_in_a_branch, (X, "sin"), 0, "return act(x)"),
     (rebinds_a_lambda_in_a_loop, (X, 2), 0, "return scale(x)"),
     (augments_an_array_another_name_holds, (X,), 0, "y += x"),
@@ -385,7 +403,7 @@ def test_names_bound_on_some_paths_and_defs_inside_nested_functions():
     (augments_an_alias, (X,), 0, "w *= 2.0"),
     (augments_a_copy_of_an_argument, (X, X.copy()), 0, "w += 1.0"),
     (augments_a_slice, (X,), 0, "v *= 2.0"),
-], ids=["lambda-per-branch", "lambda-rebound-in-loop", "augmented-alias-of-zeros", "augmented-array-in-list", "conditional-alias",
+], ids=["view-in-a-list", "view-appended", "lambda-per-branch", "lambda-rebound-in-loop", "augmented-alias-of-zeros", "augmented-array-in-list", "conditional-alias",
         "nested-function-alias", "nested-function-passed-on", "lambda-passed-on", "returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
         "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
