@@ -344,11 +344,11 @@ def matmul_adjoint_right(g, x, y):
         return g @ x
     if x_nd == 2 and y_nd == 2:
         return x.T @ g
+    if y_nd == 1:  # first: g gets y's missing column axis, then x's missing row axis
+        g = g[..., None]
     if x_nd == 1:
         x = x[None, :]
         g = np.expand_dims(g, -2)
-    if y_nd == 1:
-        g = g[..., None]
     y_bar = np.matmul(np.swapaxes(x, -1, -2), g)
     if y_nd == 1:
         y_bar = y_bar[..., 0]

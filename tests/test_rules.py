@@ -255,6 +255,9 @@ PRODUCT_ROWS = [
     *each(np.matmul, "x@y", lambda x, y: x @ y, MATMUL_SHAPES),
     *each(np.matmul, "np.matmul", lambda x, y: np.matmul(x, y), MATMUL_SHAPES[:4]),
     *each(np.matmul, "x@x", lambda x: x @ x, [((3, 3),)]),
+    # a 0-d product inside a vector output: several batch rows reach it
+    *each(np.matmul, "x*(x@x)", lambda x: x * (x @ x), [((3,),)]),
+    *each(np.matmul, "y*(x@y)", lambda x, y: y * (x @ y), [((3,), (3,))]),
     *each(np.matmul, "x@x.T", lambda x: x @ x.T, [((3, 4),)]),
     *each(np.dot, "np.dot", lambda x, y: np.dot(x, y), DOT_SHAPES),
     # autograd's boxes have no .dot method.
