@@ -1184,16 +1184,30 @@ def call_vjp(maker, batched, g, ans, *args, **kwargs):
     vjp = maker(ans, *args, **kwargs)
     position = getattr(maker, "position", None)  # set by the rule registry
     expected = None if position is None else _shape(args[position])
+    if isinstance(ans, (tuple, list)):
+        # A function returning several values (np.linalg.slogdet): g is shaped
+        # like ans, with zeros for the values that got no cotangent.
+        batch = batch_size(g)
+        g = rebuild_like(ans, [zeros_bar(a, batch) if b is None else b
+                               for a, b in zip(ans, list(g), strict=True)])
+        if not batched:
+            rows = [rebuild_like(ans, [leaf[row] for leaf in g]) for row in range(batch)]
+            return _stack_contributions([vjp(row) for row in rows], maker, expected)
     if batched:
         contribution = vjp(g)
-        if expected is not None and _shape(contribution) != g.shape[:1] + expected:
-            raise _contribution_error(maker, _shape(contribution), g.shape[:1] + expected, batched)
+        if expected is not None and _shape(contribution) != (batch_size(g),) + expected:
+            raise _contribution_error(maker, _shape(contribution), (batch_size(g),) + expected, batched)
         return contribution
+    return _stack_contributions([vjp(row) for row in g], maker, expected)
+
+
+def _stack_contributions(contributions, maker, expected):
+    """An unbatched maker's contributions, one per cotangent row, stacked."""
     rows = []
-    for row in g:
-        contribution = np.asarray(vjp(row))
+    for contribution in contributions:
+        contribution = np.asarray(contribution)
         if expected is not None and contribution.shape != expected:
-            raise _contribution_error(maker, contribution.shape, expected, batched)
+            raise _contribution_error(maker, contribution.shape, expected, False)
         rows.append(contribution)
     return np.stack(rows)
 

@@ -731,6 +731,30 @@ def test_defvjp_unbatched_ufunc(restore_rules, chunk_size):
     assert seen_shapes and set(seen_shapes) == {x.shape}  # one cotangent at a time
 
 
+def log_volume(A):
+    sign, logdet = np.linalg.slogdet(A @ A.T + np.eye(3))
+    return 2.0 * logdet * A
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_defvjp_of_a_function_returning_a_tuple(restore_rules, batched):
+    # slogdet returns (sign, logdet); only logdet is used, so the sign's
+    # cotangent reaches the maker's function as zeros.
+    def slogdet_vjp(ans, S):
+        def pull_back(g):
+            g_sign, g_logdet = g
+            assert np.shape(g_sign) == np.shape(g_logdet)
+            scale = g_logdet[:, None, None] if batched else g_logdet
+            return scale * np.linalg.inv(S).T
+        return pull_back
+
+    adjoint.defvjp(np.linalg.slogdet, slogdet_vjp, batched=batched)
+    A = np.random.default_rng(3).standard_normal((3, 3))
+    for chunk_size in (None, 1):
+        np.testing.assert_allclose(adjoint.jacrev(log_volume, chunk_size=chunk_size)(A),
+                                   numerical_jacobian(log_volume, (A,)), rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("chunk_size", [None, 2])
 def test_defvjp_batched_ufunc(restore_rules, chunk_size):
     seen_shapes = []
