@@ -196,10 +196,12 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.with_block(stmt)
         elif isinstance(stmt, gast.Pass):
             return
-        elif isinstance(stmt, gast.Assert):
+        elif isinstance(stmt, (gast.Assert, gast.Raise)):
+            # Checks of the input: they run in the forward pass, and carry no derivative.
             kept = self.rename_opaque(stmt)
             self.ops.append(Op("stmt", [], None, NONDIFF, lineno=self.lineno,
-                               construct="assert", statement=kept))
+                               construct="assert" if isinstance(stmt, gast.Assert) else "raise",
+                               statement=kept))
         elif isinstance(stmt, gast.If):
             self.if_statement(stmt)
         elif isinstance(stmt, (gast.For, gast.While)):

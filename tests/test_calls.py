@@ -787,3 +787,19 @@ def test_item_assignment_on_lists_and_dicts_made_here():
                                        rtol=1e-6, atol=1e-8)
     with pytest.raises(TypeError, match="copy it with list"):
         adjoint.jacrev(updates_a_copy_of_a_dict_argument, argnums=1)({"a": X}, X)
+
+
+def validates_its_input(v, scale):
+    if v.ndim != 1:
+        raise ValueError(f"expected a vector, got shape {v.shape}")
+    if scale <= 0:
+        raise ValueError("scale must be positive")
+    return np.sin(v) * scale
+
+
+def test_raise_statements_check_the_input():
+    np.testing.assert_allclose(adjoint.jacrev(validates_its_input)(X, 2.0), np.diag(2.0 * np.cos(X)))
+    with pytest.raises(ValueError, match="expected a vector"):
+        adjoint.jacrev(validates_its_input)(np.ones((2, 2)), 2.0)
+    with pytest.raises(ValueError, match="scale must be positive"):
+        adjoint.grad(lambda v: np.sum(validates_its_input(v, -1.0)))(X)
