@@ -3,6 +3,7 @@
 markers for values without derivative, the tables that map syntax to
 primitives, and ``render`` (the ops as text, for tests and debugging)."""
 import operator
+import sys
 
 import gast
 import numpy as np
@@ -212,9 +213,15 @@ class MethodCall:
         return self.name or "function"
 
 
+#: packages whose functions are primitives (a rule or adjoint.defvjp), never
+#: transformed: their source is not the user's to differentiate line by line.
+LIBRARIES = {"numpy", "adjoint", "autograd", "jax", "scipy", "sklearn", "pandas", "torch",
+             "tensorflow", "numba", "numexpr"}
+
+
 def is_library(function):
-    module = getattr(function, "__module__", "") or ""
-    return module.split(".")[0] in ("numpy", "adjoint", "autograd", "jax")
+    module = (getattr(function, "__module__", "") or "").split(".")[0]
+    return module in LIBRARIES or module in sys.stdlib_module_names
 
 
 def symbol(op):
