@@ -285,19 +285,19 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     _check_chunk_size(chunk_size)
 
     @functools.wraps(func)
-    def jacobian_fn(*args):
-        return _jacrev_call(func, argnums, has_aux, chunk_size, args)
+    def jacobian_fn(*args, **kwargs):
+        return _jacrev_call(func, argnums, has_aux, chunk_size, args, kwargs)
 
     jacobian_fn.__adjoint_transform__ = "jacrev"
     return jacobian_fn
 
 
 @_user_errors
-def _jacrev_call(func, argnums, has_aux, chunk_size, args):
+def _jacrev_call(func, argnums, has_aux, chunk_size, args, kwargs):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = _compiled(func, inputs.args, positions, has_aux)
-    result, residuals = compiled.forward(*inputs.args)
+    result, residuals = compiled.forward(*inputs.args, **kwargs)
     if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
         jacobian = _array_jacobian(compiled, residuals, result, inputs.leaves[0][0])
         if jacobian is not None:
@@ -434,19 +434,19 @@ def grad(func, argnums=0, *, has_aux=False):
     """The gradient of ``func``, whose output must be a single 0-d value."""
 
     @functools.wraps(func)
-    def grad_fn(*args):
-        return _grad_call(func, argnums, has_aux, args)
+    def grad_fn(*args, **kwargs):
+        return _grad_call(func, argnums, has_aux, args, kwargs)
 
     grad_fn.__adjoint_transform__ = "grad"
     return grad_fn
 
 
 @_user_errors
-def _grad_call(func, argnums, has_aux, args):
+def _grad_call(func, argnums, has_aux, args, kwargs):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = _compiled(func, inputs.args, positions, has_aux)
-    result, residuals = compiled.forward(*inputs.args)
+    result, residuals = compiled.forward(*inputs.args, **kwargs)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     if out_treedef.kind != "leaf" or out_leaves[0].ndim != 0:

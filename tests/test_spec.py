@@ -873,3 +873,21 @@ def test_source_with_tuple_argnums():
     text = adjoint.source(readable, argnums=(0, 1))
     ast.parse(text)
     assert "weights" in text
+
+
+def ridge_loss(w, X, y, lam=0.1):
+    return np.sum((X @ w - y) ** 2) + lam * np.sum(w ** 2)
+
+
+def scaled_prediction(w, X, *, scale=1.0):
+    return scale * np.tanh(X @ w)
+
+
+def test_keyword_arguments_are_passed_through_undifferentiated():
+    rng = np.random.default_rng(7)
+    w, X, y = rng.standard_normal(3), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    np.testing.assert_allclose(adjoint.grad(ridge_loss)(w, X, y, lam=0.5),
+                               2.0 * X.T @ (X @ w - y) + 2.0 * 0.5 * w)
+    expected = 3.0 * (1.0 - np.tanh(X @ w) ** 2)[:, None] * X
+    np.testing.assert_allclose(adjoint.jacrev(scaled_prediction)(w, X, scale=3.0), expected)
+    np.testing.assert_allclose(adjoint.jacrev(scaled_prediction, chunk_size=1)(w, X, scale=3.0), expected)
