@@ -33,7 +33,7 @@ from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    UserCall, is_atom, lambda_as_def, symbol,
+    UserCall, assigned_names, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED
@@ -225,6 +225,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.local_functions[self.bind(stmt.name)] = self.with_evaluated_defaults(stmt)
         elif isinstance(stmt, (gast.Global, gast.Nonlocal)):
             kind = type(stmt).__name__.lower()
+            if not set(stmt.names) & assigned_names(self.parsed.node.body):
+                return  # a declaration of names the function only reads
             raise self.unsupported(stmt, f"{kind} statement",
                                    f"a differentiated function cannot write {kind} variables: the "
                                    "derivative would miss the values they carry.",

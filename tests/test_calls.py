@@ -803,3 +803,15 @@ def test_raise_statements_check_the_input():
         adjoint.jacrev(validates_its_input)(np.ones((2, 2)), 2.0)
     with pytest.raises(ValueError, match="scale must be positive"):
         adjoint.grad(lambda v: np.sum(validates_its_input(v, -1.0)))(X)
+
+
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def declares_a_global_it_only_reads(x):
+    global WEIGHTS
+    return x * WEIGHTS
+
+
+def test_a_global_declaration_for_reading_is_fine():
+    np.testing.assert_allclose(adjoint.jacrev(declares_a_global_it_only_reads)(X), np.diag(WEIGHTS))
