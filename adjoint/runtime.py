@@ -31,7 +31,10 @@ class Shape:
 
 
 def shape_of(value):
-    """The residual for a value read only for its shape."""
+    """The residual for a value read only for its shape (a container is
+    kept whole: its structure is what the backward pass reads)."""
+    if isinstance(value, (list, tuple, dict)):
+        return value
     try:  # arrays and NumPy scalars; this runs once per loop iteration
         return Shape(value.shape)
     except AttributeError:
@@ -835,7 +838,7 @@ def getitem_adjoint(g, x, index):
         return _scatter(np.zeros(g.shape[:1] + x.shape, dtype=g.dtype), g, index)
     if isinstance(x, (tuple, list, dict)):
         return item_bar(x, index, g)
-    return _scatter(np.zeros(g.shape[:1] + np.shape(x), dtype=g.dtype), g, index)
+    return _scatter(np.zeros(g.shape[:1] + _shape(x), dtype=g.dtype), g, index)
 
 
 def _scatter(x_bar, g, index):
