@@ -111,8 +111,8 @@ class VJPBuilder:
         if name not in self.has_bar:
             value = expr
             self.has_bar.add(name)
-            if scatter:
-                self.fresh.add(name)
+            if scatter or self.is_rt_call(expr, "overwritten_adjoint"):
+                self.fresh.add(name)  # a new array: later scatters may add into it in place
         elif scatter and name in self.fresh:
             # x_bar is an array this backward pass made: add in place.
             g, value_atom, index = expr.args
