@@ -43,10 +43,17 @@ class LazyCallee:
         self.function = function
         self.positions = positions
         self.which = which
+        self.target = None
 
     def __call__(self, *args, **kwargs):
-        compiled = get_vjp(self.function, self.positions, False, for_caller=True)
-        return getattr(compiled, self.which)(*args, **kwargs)
+        # Found once: the caller's own transform is rebuilt if the function
+        # is re-bound, which makes a new LazyCallee. Each level of recursion
+        # then costs one frame here and one in the generated code.
+        target = self.target
+        if target is None:
+            target = self.target = getattr(get_vjp(self.function, self.positions, False, for_caller=True),
+                                           self.which)
+        return target(*args, **kwargs)
 
 
 def clear():
