@@ -47,6 +47,35 @@ class Comments:
         return gast.Expr(value=load(COMMENT.format(len(self.texts) - 1)))
 
 
+class _CopyInstead(gast.NodeTransformer):
+    """In-place updates of adjoints turned back into copies."""
+
+    def __init__(self, rt_name):
+        self.rt_name = rt_name
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id == self.rt_name):
+            return node
+        if func.attr == "overwritten_adjoint":
+            node.keywords = [k for k in node.keywords if k.arg != "in_place"]
+        elif func.attr == "scatter_add":  # x_bar + the scattered part, as a new array
+            x_bar, g, x, index = node.args
+            scattered = gast.Call(func=gast.Attribute(value=gast.Name(id=self.rt_name, ctx=gast.Load(),
+                                                                      annotation=None, type_comment=None),
+                                                      attr="getitem_adjoint", ctx=gast.Load()),
+                                  args=[g, x, index], keywords=[])
+            node = gast.Call(func=gast.Attribute(value=func.value, attr="add_bar", ctx=gast.Load()),
+                             args=[x_bar, scattered], keywords=[])
+        return node
+
+
+def _without_in_place(stmt, rt_name):
+    return _CopyInstead(rt_name).visit(stmt)
+
+
 class VJPBuilder:
     def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver):
         self.resolver = resolver
@@ -113,6 +142,10 @@ class VJPBuilder:
             self.has_bar.add(name)
             if scatter or self.is_rt_call(expr, "overwritten_adjoint"):
                 self.fresh.add(name)  # a new array: later scatters may add into it in place
+            elif isinstance(expr, gast.Name) and expr.id in self.fresh_bars():
+                # An adjoint handed on whole (x = y read backwards): the array moves,
+                # since nothing reads the other name's adjoint after this.
+                self.fresh.add(name)
         elif scatter and name in self.fresh:
             # x_bar is an array this backward pass made: add in place.
             g, value_atom, index = expr.args
@@ -122,6 +155,25 @@ class VJPBuilder:
         else:
             value = self.rt_call("add_bar", load(bar), expr)
         self.body.append(gast.Assign(targets=[store(bar)], value=value, type_comment=None))
+
+    def fresh_bars(self):
+        return {self.bar_names[n] for n in self.fresh if n in self.bar_names}
+
+    def setitem_in_place(self, op, result_bar):
+        """``y_1 = rt.setitem(y, i, v)`` backwards, when y_1's adjoint is an
+        array this backward pass made that nothing reads afterwards: the
+        value's part is copied out first, then the written part is zeroed in
+        place (a copy of the whole adjoint per update made loops that fill
+        an array quadratic)."""
+        array, index, value = op.args
+        if self.is_active(value):
+            part = self.rt_call("unbroadcast", self.rt_call("assigned_adjoint", result_bar, index,
+                                                            constant(True)), load(value.id))
+            self.contribute(value.id, self.without_noop_unbroadcast(part, value.id, op.targets[0]))
+        if self.is_active(array):
+            call = self.rt_call("overwritten_adjoint", result_bar, index)
+            call.keywords = [gast.keyword(arg="in_place", value=constant(True))]
+            self.contribute(array.id, call)
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.activity.active
@@ -234,6 +286,7 @@ class VJPBuilder:
 
     def reverse_loop(self, op):
         """The loop backwards, over the values each iteration saved on its tape."""
+        fresh_before = set(self.fresh)
         self.fresh.clear()
         inner_ops = list(walk_ops(op.body + op.latch))
         defined = {t for o in inner_ops for t in o.targets}
@@ -246,7 +299,14 @@ class VJPBuilder:
         init = [self.zero_init(n) for n in sorted(carried_in - before)]
         entry = before | carried_in
         self.has_bar = set(entry)
+        # An adjoint carried into the loop is an array this backward pass made
+        # if it was one before the loop (or starts as zeros) and every
+        # iteration leaves it one; assumed here, checked after the body.
+        assumed = {n for n in carried_in if n not in before or n in fresh_before}
+        self.fresh = set(assumed)
         body = self.reverse_block(op.body + op.latch)
+        if not all(n in self.fresh or n not in self.has_bar for n in assumed):
+            body = [_without_in_place(stmt, self.module_names["rt"]) for stmt in body]
         body.extend(self.zero_init(n) for n in sorted(entry - self.has_bar))
         self.has_bar = entry
         self.fresh.clear()
@@ -291,6 +351,8 @@ class VJPBuilder:
                     self.contribute(element.id, self.rt_call("element_bar", result_bar, key_node,
                                                              load(element.id), load(self.batch_name)))
             return
+        if op.prim is rt.setitem and target in self.fresh:
+            return self.setitem_in_place(op, result_bar)
         if isinstance(op.prim, UserCall):
             return self.user_call_adjoint(op, result_bar)
         if isinstance(op.prim, MethodCall):

@@ -895,11 +895,14 @@ def _require_array_adjoint(g):
         )
 
 
-def overwritten_adjoint(g, index):
+def overwritten_adjoint(g, index, in_place=False):
     """Adjoint of the array in ``array[index] = value``: what was overwritten
-    gets nothing."""
+    gets nothing. ``in_place``: ``g`` is an array the backward pass made and
+    nothing else reads any more (the transformer knows), so it is updated
+    instead of copied: a loop of updates then costs what the updates do."""
     _require_array_adjoint(g)
-    g = g.copy()
+    if not in_place:
+        g = g.copy()
     if type(index) is slice or type(index) is int:
         g[:, index] = 0
     else:
@@ -907,7 +910,7 @@ def overwritten_adjoint(g, index):
     return g
 
 
-def assigned_adjoint(g, index):
+def assigned_adjoint(g, index, copy=False):
     """Adjoint of the value in ``array[index] = value``, shaped like
     ``array[index]`` (broadcasting is summed back by the rule): ``g`` at the
     written positions.
@@ -923,7 +926,7 @@ def assigned_adjoint(g, index):
     _require_array_adjoint(g)
     out = batched_getitem(g, index)
     if type(index) is slice or type(index) is int or not _has_integer_array(index):
-        return out
+        return out.copy() if copy else out  # a copy when g is about to be updated in place
     shape = out.shape[1:]
     positions = np.arange(math.prod(shape)).reshape(shape)
     landed = np.empty(g.shape[1:], dtype=positions.dtype)
