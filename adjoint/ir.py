@@ -39,7 +39,7 @@ ARRAY_METHODS = {
     "dot": np.dot, "clip": np.clip, "copy": rt.copy,
     "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
     "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
-    "cumprod": np.cumprod, "trace": np.trace, "repeat": np.repeat, "take": np.take,
+    "cumprod": np.cumprod, "trace": np.trace, "diagonal": np.diagonal, "repeat": np.repeat, "take": np.take,
     "round": np.round, "astype": rt.astype,
 }
 #: methods whose positional arguments after the first form one tuple.

@@ -164,6 +164,134 @@ def std_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):
     return var_adjoint(g / (2.0 * z), a, axis, ddof, keepdims)
 
 
+def _average_weights(a, weights, axis):
+    """``np.average``'s weights shaped to broadcast against ``a``: a 1-d
+    weight per position along an int ``axis`` when their shapes differ."""
+    weights = np.asarray(weights)
+    shape = _shape(a)
+    if weights.shape != shape and axis is not None:
+        axes = normalize_axes(axis, len(shape))
+        kept = [n if i in axes else 1 for i, n in enumerate(shape)]
+        weights = np.reshape(weights, kept)
+    return weights
+
+
+def average_adjoint(g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False):
+    """Adjoint of ``a`` (or, with ``wrt_weights=True``, of ``weights``) in
+    ``z = np.average(a, axis, weights, keepdims=keepdims)``, which is
+    ``sum(w a) / sum(w)``: ``abar = g w / sum(w)``,
+    ``wbar = g (a - z) / sum(w)``."""
+    if weights is None:
+        return unreduce(g, a, axis=axis, keepdims=keepdims) / reduced_count(a, axis=axis)
+    w = _average_weights(a, weights, axis)
+    total = np.sum(np.broadcast_to(w, _shape(a)), axis=None if axis is None else normalize_axes(axis, np.ndim(a)),
+                   keepdims=True)
+    g_full = unreduce(g, a, axis=axis, keepdims=keepdims)
+    if not wrt_weights:
+        return g_full * (w / total)
+    z_kept = np.reshape(z, total.shape) if np.ndim(z) != np.ndim(total) else z
+    w_bar = unbroadcast(g_full * ((a - z_kept) / total), w)
+    return np.reshape(w_bar, g.shape[:1] + np.shape(weights))
+
+
+def trapezoid_adjoint(g, y, x=None, dx=1.0, axis=-1):
+    """Adjoint of ``y`` in ``np.trapezoid(y, x, dx, axis)``: sample ``i`` gets
+    half the widths of the intervals on either side of it."""
+    shape = _shape(y)
+    axis = axis % len(shape)
+    count = shape[axis]
+    widths = _trapezoid_widths(y, x, dx, axis)  # broadcasts against y with the axis last
+    half = np.zeros(np.shape(widths)[:-1] + (count,), dtype=np.result_type(widths, float))
+    half[..., :-1] += 0.5 * widths
+    half[..., 1:] += 0.5 * widths
+    y_bar = np.expand_dims(g, -1) * half
+    moved = Shape(shape[:axis] + shape[axis + 1:] + (count,))  # y's shape with the axis last
+    return np.moveaxis(unbroadcast(y_bar, moved), -1, axis + 1)
+
+
+def _trapezoid_widths(y, x, dx, axis):
+    """The interval widths of ``np.trapezoid``, with the integration axis last."""
+    if x is None:
+        return np.multiply(np.ones(max(_shape(y)[axis] - 1, 0)), dx)
+    x = np.asarray(x)
+    if x.ndim == 1:
+        return np.diff(x)
+    return np.diff(np.moveaxis(x, axis, -1), axis=-1)
+
+
+def trapezoid_adjoint_x(g, y, x, axis=-1):
+    """Adjoint of ``x`` in ``np.trapezoid(y, x, axis=axis)``: the integral is
+    ``sum_i (y[i] + y[i+1]) / 2 * (x[i+1] - x[i])``, so ``x[i]`` gets the mean
+    height of the interval ending at it minus that of the one starting there."""
+    axis = axis % np.ndim(y)
+    heights = 0.5 * (np.moveaxis(y, axis, -1)[..., 1:] + np.moveaxis(y, axis, -1)[..., :-1])
+    per_width = np.expand_dims(g, -1) * heights  # the cotangent of each width
+    zero = np.zeros(per_width.shape[:-1] + (1,), dtype=per_width.dtype)
+    x_bar = np.concatenate([zero, per_width], axis=-1) - np.concatenate([per_width, zero], axis=-1)
+    if np.ndim(x) == 1:
+        return np.reshape(np.sum(x_bar, axis=tuple(range(1, x_bar.ndim - 1))), g.shape[:1] + np.shape(x))
+    shape = np.shape(x)
+    moved = Shape(shape[:axis] + shape[axis + 1:] + (shape[axis],))  # x's shape with the axis last
+    return np.moveaxis(unbroadcast(x_bar, moved), -1, axis + 1)
+
+
+def trapezoid_adjoint_dx(g, y, dx, axis=-1):
+    """Adjoint of ``dx`` in ``np.trapezoid(y, dx=dx, axis=axis)``, which is
+    ``dx`` times the sum of the intervals' mean heights."""
+    moved = np.moveaxis(y, axis, -1)
+    heights = np.sum(0.5 * (moved[..., 1:] + moved[..., :-1]), axis=-1)
+    return unbroadcast(g * heights, dx)
+
+
+def _interp_segments(x, xp):
+    """For each ``x``: the segment of ``xp`` it falls in (clipped to the first
+    and last), its share ``t`` of the way along it, and where it is below
+    ``xp[0]`` or above ``xp[-1]``."""
+    x = np.asarray(x, dtype=float)
+    xp = np.asarray(xp, dtype=float)
+    if xp.size < 2:
+        zeros = np.zeros(x.shape, dtype=int)
+        return zeros, np.zeros(x.shape), x < xp[0], x > xp[0]
+    segment = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, xp.size - 2)
+    t = (x - xp[segment]) / (xp[segment + 1] - xp[segment])
+    return segment, t, x < xp[0], x > xp[-1]
+
+
+def interp_adjoint_x(g, x, xp, fp, left=None, right=None):
+    """Adjoint of ``x`` in ``np.interp(x, xp, fp)``: the slope of the segment
+    ``x`` falls in (the right one at a knot), 0 outside ``xp``'s range where
+    a constant is returned."""
+    xp = np.asarray(xp, dtype=float)
+    fp = np.asarray(fp)
+    if xp.size < 2:
+        return np.zeros(g.shape, dtype=g.dtype)
+    segment, _, below, above = _interp_segments(x, xp)
+    slope = (fp[segment + 1] - fp[segment]) / (xp[segment + 1] - xp[segment])
+    return g * np.where(below | above, 0.0, slope)
+
+
+def interp_adjoint_fp(g, x, xp, fp, left=None, right=None):
+    """Adjoint of ``fp`` in ``np.interp(x, xp, fp, left, right)``: each ``x``
+    sends ``1 - t`` of its cotangent to the left end of its segment and ``t``
+    to the right; outside the range, all of it to ``fp[0]`` (or ``fp[-1]``)
+    unless ``left`` (or ``right``) replaced that value."""
+    segment, t, below, above = _interp_segments(x, xp)
+    g_rows = np.reshape(g, (g.shape[0], -1))
+    segment, t, below, above = (np.ravel(v) for v in (segment, t, below, above))
+    inside = ~(below | above)
+    low = np.where(inside, 1.0 - t, 0.0)
+    high = np.where(inside, t, 0.0)
+    count = np.size(fp)
+    fp_bar = np.zeros((g.shape[0], count), dtype=g.dtype)
+    np.add.at(fp_bar, (slice(None), segment), g_rows * low)
+    if count > 1:
+        np.add.at(fp_bar, (slice(None), segment + 1), g_rows * high)
+    if left is None:
+        fp_bar[:, 0] += np.sum(g_rows * below, axis=1)
+    if right is None:
+        fp_bar[:, -1] += np.sum(g_rows * above, axis=1)
+    return fp_bar
+
 def _scan_axis(g, axis):
     """The axis of the batched cotangent ``g`` that a scan over ``axis`` of
     the primal ran along (None: the flattened input, so ``g`` is ``(B, N)``)."""
@@ -272,6 +400,31 @@ def balanced_eq(x, z, other):
     """1 where ``x`` is the result of max/min, 1/2 where both inputs tie."""
     return np.equal(x, z) / (1.0 + np.equal(x, other))
 
+
+
+def sinc_derivative(x, z):
+    """The slope of ``z = np.sinc(x) = sin(pi x) / (pi x)``: ``(cos(pi x) - z) / x``,
+    which cancels catastrophically near 0, so the Taylor series is used for
+    ``|x| < 1e-2`` (0 at 0, where the peak is flat)."""
+    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    small = np.abs(x) < 1e-2
+    safe = np.where(small, 1.0, x)
+    direct = (np.cos(np.pi * safe) - np.where(small, 1.0, z)) / safe
+    p2 = np.pi * np.pi * x * x
+    series = -np.pi * np.pi * x / 3.0 * (1.0 - p2 / 10.0 + p2 * p2 / 280.0)
+    return np.where(small, series, direct)
+
+
+def copysign_factor(x1, x2):
+    """The slope of ``np.copysign(x1, x2)`` in ``x1``: +1 where the signs (sign
+    bits, so -0.0 counts as negative) agree, -1 where they differ."""
+    return np.where(np.signbit(x1) == np.signbit(x2), 1.0, -1.0)
+
+
+def fmod_quotient(x1, x2, z):
+    """The integer quotient ``trunc(x1 / x2)`` that ``z = np.fmod(x1, x2)``
+    subtracted, read back from ``z`` so it matches NumPy's rounding."""
+    return np.round((x1 - z) / x2)
 
 def _clip_bounds(a, a_min, a_max, lower, upper):
     """``np.clip``'s bounds, given as ``a_min``/``a_max`` or by NumPy's keyword
@@ -549,6 +702,158 @@ def det_adjoint(g, z, a):
     return (g * z)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
 
 
+
+def _mT(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _triangle_read(full, upper=False):
+    """The adjoint of a symmetric matrix function that reads one triangle of
+    its input (LAPACK's cholesky and eigh do): ``full`` is the gradient for a
+    symmetric perturbation; the entries off the read triangle get nothing,
+    and each entry in it stands for itself and its mirror image."""
+    folded = full + _mT(full)
+    diagonal = np.einsum("...ii->...i", full)
+    if upper:
+        folded = np.triu(folded, 1)
+    else:
+        folded = np.tril(folded, -1)
+    return folded + diagonal[..., None] * np.eye(full.shape[-1], dtype=full.dtype)
+
+
+def cholesky_adjoint(g, z, upper=False):
+    """Adjoint of ``z = np.linalg.cholesky(a)`` (``a = L L^T``, ``L`` lower; with
+    ``upper=True``, ``z = L^T``).
+
+    With ``Phi(X)`` the lower triangle of ``X`` with its diagonal halved, the
+    gradient for a symmetric perturbation is the symmetric part of
+    ``S = L^-T Phi(L^T Lbar) L^-1`` (Murray, 2016). NumPy reads only one
+    triangle of ``a`` (the lower, or the upper with ``upper=True``), so
+    ``_triangle_read`` gives the derivative of the function NumPy computes:
+    for a symmetric input built from differentiated values it adds up to the
+    symmetric gradient other libraries report."""
+    if upper:
+        z, g = _mT(z), _mT(g)
+    phi = np.tril(_mT(z) @ g)
+    phi = phi - 0.5 * np.einsum("...ii->...i", phi)[..., None] * np.eye(z.shape[-1], dtype=phi.dtype)
+    inverse = np.linalg.inv(z)
+    s = _mT(inverse) @ phi @ inverse
+    return _triangle_read(0.5 * (s + _mT(s)), upper=upper)
+
+
+def _result_bars(g, count, function, fix):
+    """The cotangents of the ``count`` values a function returned as a tuple
+    or list, None for those that got none. A list or tuple of another length
+    means the adjoints of several uses were joined end to end instead of
+    added (a tuple result indexed in more than one way), which is refused
+    rather than answered wrongly."""
+    if isinstance(g, np.ndarray):  # the values were read as one array
+        return [g[:, i] for i in range(count)]
+    if not isinstance(g, (tuple, list)) or len(g) != count:
+        raise ValueError(
+            f"the derivative of {function} got a cotangent of the wrong structure: its "
+            f"result was used in several ways (e.g. both r[1] and r.{fix[0]}). Unpack the "
+            f"result once ({fix[1]}) and use the names.")
+    return list(g)
+
+
+def slogdet_adjoint(g, a):
+    """Adjoint of ``np.linalg.slogdet(a)``, a (sign, logabsdet) pair: the sign
+    is piecewise constant (no derivative); ``logabsdet`` has slope
+    ``inv(a)^T``, so ``a`` must be invertible."""
+    _, g_logdet = _result_bars(g, 2, "np.linalg.slogdet", ("logabsdet", "sign, logdet = np.linalg.slogdet(a)"))
+    if g_logdet is None:
+        return zeros_bar(a, batch_size(g))
+    return g_logdet[..., None, None] * _mT(np.linalg.inv(a))
+
+
+def eigh_adjoint(g, z, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """Adjoint of ``w, v = np.linalg.eigh(a)`` for a real symmetric ``a``.
+
+    For a symmetric perturbation, ``abar = v (diag(wbar) + F * (v^T vbar)) v^T``
+    with ``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal and 0 on it: the
+    eigenvectors' derivative is infinite where eigenvalues repeat (a
+    degenerate eigenspace has no unique basis), so their cotangent gives inf
+    or nan there; the eigenvalues alone are fine. NumPy reads one triangle
+    of ``a`` (``UPLO``), and the result is the derivative of that function
+    (see ``_triangle_read``)."""
+    g_w, g_v = _result_bars(g, 2, "np.linalg.eigh", ("eigenvalues", "w, v = np.linalg.eigh(a)"))
+    w, v = z
+    if g_w is None and g_v is None:
+        return zeros_bar(v, batch_size(g))
+    inner = 0.0
+    if g_w is not None:
+        inner = g_w[..., None, :] * np.eye(w.shape[-1], dtype=g_w.dtype)
+    if g_v is not None:
+        gaps = w[..., None, :] - w[..., :, None]
+        off = ~np.eye(w.shape[-1], dtype=bool)
+        with np.errstate(divide="ignore"):
+            f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+        inner = inner + f * (_mT(v) @ g_v)
+    full = v @ inner @ _mT(v)
+    return _triangle_read(full, upper=UPLO.upper() == "U")
+
+
+def pinv_adjoint(g, a, z):
+    """Adjoint of ``z = np.linalg.pinv(a)`` where the rank of ``a`` does not
+    change nearby (full rank, typically): from Golub and Pereyra's
+    ``dz = -z da z + z z^T da^T (1 - a z) + (1 - z a) da^T z^T z``,
+    ``abar = -z^T g z^T + (1 - a z) g^T z z^T + z^T z g^T (1 - z a)``."""
+    z_t = _mT(z)
+    g_t = _mT(g)
+    left = np.eye(a.shape[-2], dtype=z.dtype) - a @ z
+    right = np.eye(a.shape[-1], dtype=z.dtype) - z @ a
+    return unbroadcast(-(z_t @ g @ z_t) + left @ g_t @ (z @ z_t) + (z_t @ z) @ g_t @ right, a)
+
+
+def _chain_product(matrices, size):
+    """The product of ``matrices`` (2-d), the identity of ``size`` if none."""
+    if not matrices:
+        return np.eye(size)
+    if len(matrices) == 1:
+        return matrices[0]
+    return np.linalg.multi_dot(matrices)
+
+
+def multi_dot_adjoint(g, arrays):
+    """Adjoint of ``np.linalg.multi_dot(arrays)``: each matrix gets
+    ``left^T g right^T``, with ``left`` and ``right`` the products of the
+    matrices before and after it (a 1-d first array is a row, a 1-d last
+    array a column, as NumPy reads them)."""
+    shapes = [np.shape(x) for x in arrays]
+    matrices = [np.asarray(x) for x in arrays]
+    if matrices[0].ndim == 1:
+        matrices[0] = matrices[0][None, :]
+    if matrices[-1].ndim == 1:
+        matrices[-1] = matrices[-1][:, None]
+    g = np.reshape(g, g.shape[:1] + (matrices[0].shape[0], matrices[-1].shape[1]))
+    bars = []
+    for i, (matrix, shape) in enumerate(zip(matrices, shapes, strict=True)):
+        left = _chain_product(matrices[:i], matrix.shape[0])
+        right = _chain_product(matrices[i + 1:], matrix.shape[1])
+        bars.append(np.reshape(left.T @ g @ right.T, g.shape[:1] + shape))
+    return bars
+
+
+def matrix_power_adjoint(g, a, n):
+    """Adjoint of ``np.linalg.matrix_power(a, n)`` (stacks too): for ``n > 0``,
+    ``sum_k (a^T)^k g (a^T)^(n-1-k)``; for ``n < 0`` the same for the power
+    ``-n`` of ``m = inv(a)``, then through the inverse (``-m^T mbar m^T``);
+    ``n = 0`` is the identity, which does not depend on ``a``."""
+    if n == 0:
+        return zeros_bar(a, g.shape[0])
+    base = np.linalg.inv(a) if n < 0 else np.asarray(a)
+    count = abs(n)
+    powers = [np.broadcast_to(np.eye(base.shape[-1], dtype=base.dtype), base.shape)]
+    base_t = _mT(base)
+    for _ in range(count - 1):
+        powers.append(powers[-1] @ base_t)
+    bar = sum(powers[k] @ g @ powers[count - 1 - k] for k in range(count))
+    if n < 0:
+        bar = -(base_t @ bar @ base_t)
+    return bar
+
+
 def diag_adjoint(g, v, k=0):
     """Adjoint of ``np.diag(v, k)``: a 1-d ``v`` gets the ``k``-th diagonal of
     the cotangent; a 2-d ``v`` gets the cotangent on its ``k``-th diagonal."""
@@ -597,6 +902,12 @@ def full_adjoint(g, fill_value, dtype=None):
         g = cast_adjoint(g, dtype)
     return unbroadcast(g, fill_value)
 
+
+def full_like_adjoint(g, a, fill_value, dtype=None):
+    """Adjoint of ``fill_value`` in ``np.full_like(a, fill_value, dtype)``: as
+    ``np.full``, with ``a``'s dtype when ``dtype`` is not given (nothing
+    through integers or booleans)."""
+    return full_adjoint(g, fill_value, dtype=np.result_type(a) if dtype is None else dtype)
 
 def linspace_adjoint(g, bound, num, endpoint=True, dtype=None, axis=0, stop=False):
     """Adjoint of ``start`` (or, with ``stop=True``, of ``stop``) in
@@ -749,6 +1060,119 @@ def take_adjoint(g, a, indices, axis=None, mode="raise"):
     np.add.at(a_bar, (slice(None),) * lead + (indices,), g)
     return np.reshape(a_bar, g.shape[:1] + shape)
 
+
+def diagonal_adjoint(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.diagonal(a, offset, axis1, axis2)``, whose last axis
+    runs along the diagonal: the cotangent on that diagonal, zero off it."""
+    shape = _shape(a)
+    axis1, axis2 = axis1 % len(shape), axis2 % len(shape)
+    a_bar = np.zeros(g.shape[:1] + shape, dtype=g.dtype)
+    moved = np.moveaxis(a_bar, (axis1 + 1, axis2 + 1), (-2, -1))  # a view: writes reach a_bar
+    positions = np.arange(g.shape[-1])
+    moved[..., positions + max(-offset, 0), positions + max(offset, 0)] = g
+    return a_bar
+
+
+def triangle_adjoint(g, m, k=0, upper=False):
+    """Adjoint of ``np.tril(m, k)`` / ``np.triu(m, k)``: the cotangent where the
+    triangle kept the input, zero elsewhere. A 1-d ``m`` was repeated as the
+    rows of a square matrix, so its adjoint sums the kept rows."""
+    kept = np.triu(g, k) if upper else np.tril(g, k)
+    if np.ndim(m) == 1:
+        return kept.sum(axis=1)
+    return kept
+
+
+def cross_adjoint(g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False):
+    """Adjoint of ``a`` (or, with ``wrt_b=True``, of ``b``) in
+    ``c = np.cross(a, b, ...)`` for 3-vectors: ``abar = b x cbar`` and
+    ``bbar = cbar x a``, summed down to the operand's broadcast shape."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a_moved, b_moved = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    if a_moved.shape[-1] != 3 or b_moved.shape[-1] != 3:
+        raise ValueError("np.cross is differentiated for 3-vectors only (2-vectors are deprecated in NumPy 2).")
+    g_moved = np.moveaxis(g, axisc % (g.ndim - 1) + 1, -1)
+    if wrt_b:
+        bar, own, own_axis = np.cross(g_moved, a_moved), b_moved, axisb
+    else:
+        bar, own, own_axis = np.cross(b_moved, g_moved), a_moved, axisa
+    return np.moveaxis(unbroadcast(bar, own), -1, own_axis % own.ndim + 1)
+
+
+def _split_along(g, arrays, sizes, axis):
+    """``g`` split along its (batched) ``axis`` into pieces of ``sizes``, each
+    reshaped to the shape of its array (which gained size-1 axes when joined)."""
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [np.reshape(p, g.shape[:1] + np.shape(x)) for p, x in zip(pieces, arrays, strict=True)]
+
+
+def column_stack_adjoint(g, tup):
+    """Adjoint of ``np.column_stack(tup)``: 0-d and 1-d inputs became
+    columns, others were joined along their second axis."""
+    sizes = [1 if np.ndim(x) < 2 else np.shape(x)[1] for x in tup]
+    return _split_along(g, tup, sizes, 2)
+
+
+def dstack_adjoint(g, tup):
+    """Adjoint of ``np.dstack(tup)``: each input was made at least 3-d (size-1
+    axes added) and joined along the third axis."""
+    sizes = [1 if np.ndim(x) < 3 else np.shape(x)[2] for x in tup]
+    return _split_along(g, tup, sizes, 3)
+
+
+def append_adjoint(g, arr, values, axis=None, wrt_values=False):
+    """Adjoint of ``arr`` (or, with ``wrt_values=True``, of ``values``) in
+    ``np.append(arr, values, axis)``: the cotangent's first part, or its
+    rest (``axis=None`` joined the flattened arrays)."""
+    if axis is None:
+        pieces = np.split(np.reshape(g, (g.shape[0], -1)), [np.size(arr)], axis=1)
+    else:
+        axis = axis % np.ndim(arr)
+        pieces = np.split(g, [np.shape(arr)[axis]], axis=axis + 1)
+    if wrt_values:
+        return np.reshape(pieces[1], g.shape[:1] + np.shape(values))
+    return np.reshape(pieces[0], g.shape[:1] + np.shape(arr))
+
+
+def take_along_axis_adjoint(g, arr, indices, axis=-1):
+    """Adjoint of ``np.take_along_axis(arr, indices, axis)``: the cotangent
+    scattered back (repeated indices add up)."""
+    shape = _shape(arr)
+    indices = np.asarray(indices)
+    if axis is None:  # NumPy takes from the flattened array
+        a_bar = np.zeros((g.shape[0], math.prod(shape)), dtype=g.dtype)
+        np.add.at(a_bar, (slice(None), indices), g)
+        return np.reshape(a_bar, g.shape[:1] + shape)
+    axis = axis % len(shape)
+    out_shape = g.shape[1:]
+    index = []
+    for d in range(len(shape)):
+        if d == axis:
+            index.append(np.broadcast_to(indices, out_shape))
+        else:
+            along = np.arange(out_shape[d]) if shape[d] != 1 else np.zeros(out_shape[d], dtype=int)
+            index.append(np.reshape(along, (-1,) + (1,) * (len(shape) - 1 - d)))
+    a_bar = np.zeros(g.shape[:1] + shape, dtype=g.dtype)
+    np.add.at(a_bar, (slice(None),) + tuple(index), g)
+    return a_bar
+
+
+def split_adjoint(g, ary, indices_or_sections, axis=0):
+    """Adjoint of ``np.split`` / ``np.array_split(ary, indices_or_sections,
+    axis)``, a list of pieces: each piece's cotangent put back where it was
+    cut from (zeros for pieces that got none; overlapping pieces, from
+    indices out of order, add up)."""
+    shape = _shape(ary)
+    axis = axis % len(shape)
+    positions = np.array_split(np.arange(shape[axis]), indices_or_sections)
+    bars = _result_bars(g, len(positions), "np.split", ("append(...)", "a, b = np.split(x, 2)"))
+    a_bar = np.zeros((batch_size(g),) + shape, dtype=np.result_type(ary, np.float64))
+    lead = (slice(None),) * (axis + 1)
+    for piece, bar in zip(positions, bars, strict=True):
+        if bar is not None and piece.size:
+            a_bar[lead + (slice(piece[0], piece[-1] + 1),)] += bar
+    return a_bar
 
 def moveaxis_adjoint(g, source, destination):
     """Adjoint of ``np.moveaxis(a, source, destination)``: the axes moved back."""

@@ -1,6 +1,7 @@
 """Rules of the products: dot, matmul (``@``), outer, for every combination
-of ranks NumPy accepts; einsum, tensordot, kron, diag; and the matrix
-functions np.linalg.inv, solve and det (stacks of matrices too)."""
+of ranks NumPy accepts; einsum, tensordot, kron, cross, diag, multi_dot; and the
+matrix functions np.linalg.inv, solve, det, slogdet, cholesky, eigh, pinv
+and matrix_power (stacks of matrices too)."""
 import numpy as np
 
 from .. import runtime as rt
@@ -45,6 +46,14 @@ def tensordot_adjoint(z, a, b, axes=2):
     bar[b] = rt.tensordot_adjoint_right(bar[z], a, b, axes=axes)
 
 
+# 3-vectors only (NumPy 2 deprecates 2-vectors); the vectors lie along axisa,
+# axisb and axisc, or all along axis.
+@adjoint_rule(np.cross)
+def cross_adjoint(z, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    bar[a] = rt.cross_adjoint(bar[z], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis)
+    bar[b] = rt.cross_adjoint(bar[z], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis, wrt_b=True)
+
+
 @adjoint_rule(np.kron)
 def kron_adjoint(z, a, b):
     bar[a] = rt.kron_adjoint_left(bar[z], a, b)
@@ -71,3 +80,38 @@ def solve_adjoint(z, a, b):
 @adjoint_rule(np.linalg.det)
 def det_adjoint(z, a):
     bar[a] = rt.det_adjoint(bar[z], z, a)
+
+
+@adjoint_rule(np.linalg.slogdet)
+def slogdet_adjoint(z, a):
+    # z is the pair (sign, logabsdet); only logabsdet has a derivative.
+    bar[a] = rt.slogdet_adjoint(bar[z], a)
+
+
+@adjoint_rule(np.linalg.cholesky)
+def cholesky_adjoint(z, a, *, upper=False):
+    bar[a] = rt.cholesky_adjoint(bar[z], z, upper=upper)
+
+
+@adjoint_rule(np.linalg.eigh)
+def eigh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    # z is the pair (eigenvalues, eigenvectors); repeated eigenvalues make the
+    # eigenvectors' derivative infinite (see rt.eigh_adjoint).
+    bar[a] = rt.eigh_adjoint(bar[z], z, UPLO=UPLO)
+
+
+# hermitian=True computes through eigh, which reads one triangle: not accepted.
+# rcond and rtol only decide the rank, which the derivative assumes constant.
+@adjoint_rule(np.linalg.pinv)
+def pinv_adjoint(z, a, rcond=None, *, rtol=None):
+    bar[a] = rt.pinv_adjoint(bar[z], a, z)
+
+
+@adjoint_rule(np.linalg.multi_dot)
+def multi_dot_adjoint(z, arrays):
+    bar[arrays] = rt.multi_dot_adjoint(bar[z], arrays)
+
+
+@adjoint_rule(np.linalg.matrix_power)
+def matrix_power_adjoint(z, a, n):
+    bar[a] = rt.matrix_power_adjoint(bar[z], a, n)

@@ -1,6 +1,7 @@
-"""Rules of the reductions: sum, mean, prod, max, min, var, std, trace and
-np.linalg.norm (``axis`` int, tuple, negative or None; ``keepdims``), and of
-the scans cumsum, cumprod and diff. Parameters follow NumPy's positional
+"""Rules of the reductions: sum, mean, prod, max, min, var, std, average,
+trace and np.linalg.norm (``axis`` int, tuple, negative or None;
+``keepdims``); of the scans cumsum, cumprod and diff; of the integral
+trapezoid and of np.interp. Parameters follow NumPy's positional
 order; ``out`` is not accepted (a rule never writes into the user's arrays),
 so a parameter NumPy places after ``out`` is keyword-only here."""
 import numpy as np
@@ -37,6 +38,28 @@ def var_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 @adjoint_rule(np.std)
 def std_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.std_adjoint(bar[z], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+# returned=True makes a pair (average, sum of weights): not accepted.
+@adjoint_rule(np.average)
+def average_adjoint(z, a, axis=None, weights=None, *, keepdims=False):
+    bar[a] = rt.average_adjoint(bar[z], a, z, axis=axis, weights=weights, keepdims=keepdims)
+    bar[weights] = rt.average_adjoint(bar[z], a, z, axis=axis, weights=weights, keepdims=keepdims, wrt_weights=True)
+
+
+@adjoint_rule(np.trapezoid)
+def trapezoid_adjoint(z, y, x=None, dx=1.0, axis=-1):
+    bar[y] = rt.trapezoid_adjoint(bar[z], y, x=x, dx=dx, axis=axis)
+    bar[x] = rt.trapezoid_adjoint_x(bar[z], y, x, axis=axis)
+    bar[dx] = rt.trapezoid_adjoint_dx(bar[z], y, dx, axis=axis)
+
+
+# No derivative in xp (the knots) nor in left and right: a call that
+# differentiates them is refused. period= is not accepted.
+@adjoint_rule(np.interp)
+def interp_adjoint(z, x, xp, fp, left=None, right=None):
+    bar[x] = rt.interp_adjoint_x(bar[z], x, xp, fp)
+    bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
 
 
 @adjoint_rule(np.trace)

@@ -1,8 +1,9 @@
 """Rules of the functions that move elements without arithmetic: reshape,
-transpose, concatenate, stack, hstack, vstack, flip, roll, tile, repeat,
-take, broadcast_to, moveaxis, sort, pad, copies; of the constructors whose
-values come from arguments (full, linspace); and the shape queries that
-carry no derivative."""
+transpose, concatenate, stack, hstack, vstack, column_stack, dstack, append,
+split, array_split, flip, roll, tile, repeat, take, take_along_axis,
+diagonal, tril, triu, broadcast_to, moveaxis, sort, pad, copies; of the
+constructors whose values come from arguments (full, full_like, linspace);
+and the shape and search queries that carry no derivative."""
 import numpy as np
 
 from .. import runtime as rt
@@ -64,6 +65,48 @@ def vstack_adjoint(z, tup):
     bar[tup] = rt.vstack_adjoint(bar[z], tup)
 
 
+@adjoint_rule(np.column_stack)
+def column_stack_adjoint(z, tup):
+    bar[tup] = rt.column_stack_adjoint(bar[z], tup)
+
+
+@adjoint_rule(np.dstack)
+def dstack_adjoint(z, tup):
+    bar[tup] = rt.dstack_adjoint(bar[z], tup)
+
+
+@adjoint_rule(np.append)
+def append_adjoint(z, arr, values, axis=None):
+    bar[arr] = rt.append_adjoint(bar[z], arr, values, axis=axis)
+    bar[values] = rt.append_adjoint(bar[z], arr, values, axis=axis, wrt_values=True)
+
+
+@adjoint_rule(np.split, np.array_split)
+def split_adjoint(z, ary, indices_or_sections, axis=0):
+    # z is a list of pieces; those the function did not use have no cotangent.
+    bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=axis)
+
+
+@adjoint_rule(np.diagonal)
+def diagonal_adjoint(z, a, offset=0, axis1=0, axis2=1):
+    bar[a] = rt.diagonal_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+@adjoint_rule(np.tril)
+def tril_adjoint(z, m, k=0):
+    bar[m] = rt.triangle_adjoint(bar[z], m, k=k)
+
+
+@adjoint_rule(np.triu)
+def triu_adjoint(z, m, k=0):
+    bar[m] = rt.triangle_adjoint(bar[z], m, k=k, upper=True)
+
+
+@adjoint_rule(np.take_along_axis)
+def take_along_axis_adjoint(z, arr, indices, axis=-1):
+    bar[arr] = rt.take_along_axis_adjoint(bar[z], arr, indices, axis=axis)
+
+
 @adjoint_rule(np.flip)
 def flip_adjoint(z, m, axis=None):
     bar[m] = rt.flip_adjoint(bar[z], axis=axis)
@@ -119,6 +162,13 @@ def full_adjoint(z, shape, fill_value, dtype=None, order="C"):
     bar[fill_value] = rt.full_adjoint(bar[z], fill_value, dtype=dtype)
 
 
+# The derivative is in fill_value only: a gives the shape and the dtype.
+@adjoint_rule(np.full_like)
+def full_like_adjoint(z, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    bar[a] = rt.zeros_bar(a, rt.batch_size(bar[z]))
+    bar[fill_value] = rt.full_like_adjoint(bar[z], a, fill_value, dtype=dtype)
+
+
 # NumPy places dtype and axis after retstep, which is not accepted (its result
 # is a pair), so they are keyword-only here.
 @adjoint_rule(np.linspace)
@@ -135,6 +185,7 @@ def identity_adjoint(z, value):
 nondifferentiable(
     np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
     np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.result_type,
+    np.searchsorted, np.digitize,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
 

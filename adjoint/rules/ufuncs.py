@@ -111,6 +111,89 @@ def abs_adjoint(z, x):
     bar[x] = bar[z] * np.sign(x)
 
 
+@adjoint_rule(np.arcsinh)
+def arcsinh_adjoint(z, x):
+    bar[x] = bar[z] / np.sqrt(x * x + 1.0)
+
+
+@adjoint_rule(np.arccosh)
+def arccosh_adjoint(z, x):
+    # Defined for x >= 1; infinite at x = 1, as the function's slope is.
+    bar[x] = bar[z] / np.sqrt(x * x - 1.0)
+
+
+@adjoint_rule(np.arctanh)
+def arctanh_adjoint(z, x):
+    bar[x] = bar[z] / (1.0 - x * x)
+
+
+@adjoint_rule(np.deg2rad, np.radians)
+def deg2rad_adjoint(z, x):
+    bar[x] = bar[z] * (np.pi / 180.0)
+
+
+@adjoint_rule(np.rad2deg, np.degrees)
+def rad2deg_adjoint(z, x):
+    bar[x] = bar[z] * (180.0 / np.pi)
+
+
+@adjoint_rule(np.cbrt)
+def cbrt_adjoint(z, x):
+    # Infinite at x = 0, where the cube root is vertical.
+    bar[x] = bar[z] / (3.0 * z * z)
+
+
+@adjoint_rule(np.sinc)
+def sinc_adjoint(z, x):
+    # sinc(x) = sin(pi x) / (pi x), 1 at 0 with slope 0 there (a series near 0).
+    bar[x] = bar[z] * rt.sinc_derivative(x, z)
+
+
+@adjoint_rule(np.logaddexp)
+def logaddexp_adjoint(z, x1, x2):
+    # z = log(exp(x1) + exp(x2)): the slopes exp(x1 - z) and exp(x2 - z) are the
+    # softmax weights of the two inputs, never overflowing.
+    bar[x1] = rt.unbroadcast(bar[z] * np.exp(x1 - z), x1)
+    bar[x2] = rt.unbroadcast(bar[z] * np.exp(x2 - z), x2)
+
+
+@adjoint_rule(np.logaddexp2)
+def logaddexp2_adjoint(z, x1, x2):
+    # z = log2(2 ** x1 + 2 ** x2): the slopes are 2 ** (x1 - z) and 2 ** (x2 - z).
+    bar[x1] = rt.unbroadcast(bar[z] * np.exp2(x1 - z), x1)
+    bar[x2] = rt.unbroadcast(bar[z] * np.exp2(x2 - z), x2)
+
+
+@adjoint_rule(np.hypot)
+def hypot_adjoint(z, x1, x2):
+    # Undefined (nan) where both inputs are 0, the tip of the cone.
+    bar[x1] = rt.unbroadcast(bar[z] * x1 / z, x1)
+    bar[x2] = rt.unbroadcast(bar[z] * x2 / z, x2)
+
+
+@adjoint_rule(np.copysign)
+def copysign_adjoint(z, x1, x2):
+    # |x1| with x2's sign: slope +1 or -1 in x1 (one-sided at x1 = 0, where the
+    # sign bit of 0.0 or -0.0 decides), and 0 in x2 wherever it is defined.
+    bar[x1] = rt.unbroadcast(bar[z] * rt.copysign_factor(x1, x2), x1)
+    bar[x2] = rt.zeros_bar(x2, rt.batch_size(bar[z]))
+
+
+@adjoint_rule(np.fmod)
+def fmod_adjoint(z, x1, x2):
+    # fmod(x1, x2) = x1 - x2 * trunc(x1 / x2): like %, with the quotient
+    # rounded toward zero; the jumps where x1 / x2 is an integer have no slope.
+    bar[x1] = rt.unbroadcast(bar[z], x1)
+    bar[x2] = rt.unbroadcast(-bar[z] * rt.fmod_quotient(x1, x2, z), x2)
+
+
+@adjoint_rule(np.float_power)
+def float_power_adjoint(z, x1, x2):
+    # As np.power (x ** 0 has slope 0 at x = 0), in float64.
+    bar[x1] = rt.unbroadcast(bar[z] * x2 * np.float_power(x1, np.where(x2, x2 - 1, 1)), x1)
+    bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
+
+
 @adjoint_rule(np.maximum)
 def maximum_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z] * rt.balanced_eq(x1, z, x2), x1)
@@ -142,4 +225,6 @@ def where_adjoint(z, condition, x, y):
 nondifferentiable(
     np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix,
     np.isnan, np.isinf, np.isfinite, np.signbit,
+    # A step function: slope 0 everywhere but at 0, where it has none.
+    np.heaviside, np.isclose, np.allclose,
 )
