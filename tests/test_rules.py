@@ -932,6 +932,11 @@ def logdet_item(a):
     return np.linalg.slogdet(a + SHIFT)[1]
 
 
+def slogdet_two_ways(a):
+    result = np.linalg.slogdet(a + SHIFT)
+    return result.logabsdet * result[0] + result[1]
+
+
 def logdet_field(a):
     return np.linalg.slogdet(a + SHIFT).logabsdet * 2.0
 
@@ -980,6 +985,8 @@ MORE_LINALG_ROWS = [
     *each(np.linalg.slogdet, "slogdet[1]", logdet_item, [((3, 3),), ((2, 3, 3),)]),
     *each(np.linalg.slogdet, "slogdet.logabsdet", logdet_field, [((3, 3),)], autograd=False),
     *each(np.linalg.slogdet, "sign*x", sign_times_x, [((3, 3),)]),
+    # A tuple result reached two ways: its adjoints add item by item.
+    *each(np.linalg.slogdet, "slogdet-item-and-field", slogdet_two_ways, [((3, 3),)], autograd=False),
     # autograd symmetrizes the cotangent of cholesky and eigh: it agrees on symmetric inputs.
     *each(np.linalg.cholesky, "cholesky-of-symmetric", lambda x: np.linalg.cholesky(symmetric(x)), [((3, 3),), ((3, 2),)]),
     *each(np.linalg.cholesky, "cholesky-stack", lambda x: np.linalg.cholesky(symmetric_stack(x)), [((2, 3, 3),)]),
@@ -1345,11 +1352,6 @@ def repeated_items(x):
 
 # ----------------------------------------------------------------- unimplemented options
 
-def slogdet_two_ways(a):
-    result = np.linalg.slogdet(a + SHIFT)
-    return result.logabsdet * result[0] + result[1]
-
-
 # A rule leaves out what it does not differentiate: the transform then
 # refuses the call (NoRuleError). Options only known from their values fail
 # with ValueError when the derivative is taken.
@@ -1376,9 +1378,6 @@ REJECTED = [
     ("pinv(hermitian=True)", lambda x: np.linalg.pinv(x, hermitian=True), (3, 3), adjoint.NoRuleError),
     ("np.cross-2-vectors", lambda x: np.cross(x, x[::-1]), (2,), ValueError),
     ("np.full_like(x,y,order=)", lambda x: np.full_like(x, 1.0, order="C", device="cpu"), (3,), adjoint.NoRuleError),
-    # A tuple result used through two different spellings: its adjoints would be
-    # joined end to end instead of added, so the rule refuses.
-    ("slogdet-item-and-field", slogdet_two_ways, (3, 3), ValueError),
 ]
 
 
