@@ -98,6 +98,8 @@ class VJPBuilder:
         #: (loop op, backward For node): the tape's contents are chosen after optimization
         self.loops = []
         self.uses_batch = False
+        #: the op being read backwards is a copy (its adjoint moves to its source)
+        self.moving = False
         self.batch_name = namer.fresh("batch")
         #: compiled transforms of the user's functions this one calls
         self.callee_transforms = []
@@ -143,9 +145,11 @@ class VJPBuilder:
             self.has_bar.add(name)
             if scatter or self.is_rt_call(expr, "overwritten_adjoint"):
                 self.fresh.add(name)  # a new array: later scatters may add into it in place
-            elif isinstance(expr, gast.Name) and expr.id in self.fresh_bars():
-                # An adjoint handed on whole (x = y read backwards): the array moves,
-                # since nothing reads the other name's adjoint after this.
+            elif self.moving and isinstance(expr, gast.Name) and expr.id in self.fresh_bars():
+                # A copy read backwards (x = y, a phi, a loop's latch) hands its
+                # adjoint on whole: the array moves, since nothing reads the
+                # copy's adjoint after this. (Not so for z = a + b, which hands
+                # the same adjoint to both a and b.)
                 self.fresh.add(name)
         elif scatter and name in self.fresh:
             # x_bar is an array this backward pass made: add in place.
@@ -327,6 +331,7 @@ class VJPBuilder:
         return f"line {lineno}: {text}"
 
     def adjoint_of(self, op):
+        self.moving = op.prim is rt.identity and len(op.args) == 1
         if op.prim is UNPACK:
             return self.unpack_adjoint(op)
         target = op.targets[0]

@@ -1195,3 +1195,17 @@ def test_filling_an_array_updates_its_adjoint_in_place_and_stays_exact():
     cotangent = np.ones((3, 2))
     adjoint.vjp(returns_the_filled_array, x)[1](cotangent)
     assert np.array_equal(cotangent, np.ones((3, 2)))
+
+
+def hands_one_adjoint_to_two_names(x):
+    a = np.sin(x)
+    b = np.cos(x)
+    head = a[0:1]
+    total = a + b  # a's and b's adjoints are the same array here
+    return total[0:2] + head  # ... and a's gets more added in place
+
+
+def test_an_adjoint_handed_to_two_names_is_not_updated_in_place():
+    x = np.array([0.3, -0.7, 0.5])
+    assert_trees_close(adjoint.jacrev(hands_one_adjoint_to_two_names)(x),
+                       numerical_jacobian(hands_one_adjoint_to_two_names, (x,), 0), rtol=1e-6, atol=1e-8)
