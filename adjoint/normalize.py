@@ -70,6 +70,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.assigned = set()  # names some op has assigned (ownership is met over their definitions)
         self.views = {}  # temporary x[...] -> x (it may be a view of x)
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
+        self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)
         self.params = set()
@@ -123,6 +124,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.track_ownership(op)
         if prim in (rt.make_tuple, rt.make_list) and not kwargs:
             self.literal_items[target] = list(args)
+        elif prim is rt.make_dict and all(isinstance(k, gast.Constant) for k in keys):
+            self.dict_items[target] = {k.value: v for k, v in zip(keys, args, strict=True)}
         return load(target)
 
     def function(self):
@@ -169,6 +172,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 current = load(stmt.target.id)
                 self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
             elif isinstance(stmt.target, gast.Subscript):
+                self.check_item_update(stmt)
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
                                       ctx=gast.Load())
                 self.setitem(stmt.target, gast.BinOp(left=read, op=stmt.op, right=stmt.value))

@@ -71,6 +71,32 @@ class InPlace:
             f"Write {name} = {name} {symbol(stmt.op)} ... to make a new value, or make a copy "
             f"first: {name} = {name}.copy().")
 
+    def check_item_update(self, stmt):
+        """``d[k] += v`` on a list or dict: NumPy updates the item itself in
+        place, so a name that holds the same array sees the change; the
+        derivative code puts ``d[k] + v`` in a new container. The two agree
+        unless the item is an array some name still holds."""
+        target = stmt.target
+        if not isinstance(target.value, gast.Name):
+            return
+        version = self.read(target.value.id)
+        if version not in self.container_versions:
+            return
+        key = target.slice.value if isinstance(target.slice, gast.Constant) else None
+        items = self.literal_items.get(version)
+        item = items[key] if isinstance(items, list) and isinstance(key, int) and -len(items) <= key < len(items) \
+            else self.dict_items.get(version, {}).get(key)
+        if isinstance(item, gast.Name) and item.id not in self.version.values():
+            return  # an item only the container holds
+        if isinstance(item, gast.Constant):
+            return
+        name = target.value.id
+        raise self.unsupported(
+            stmt, f"augmented assignment to an item of {name!r}",
+            "the item may be an array that a name also holds, and NumPy would update it in place.",
+            f"Write {name}[...] = {name}[...] {symbol(stmt.op)} ... with a copy of the item, or build "
+            "the item in the container (no other name for it).")
+
     def setitem(self, target, value):
         if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
             raise self.in_place(target)
@@ -162,21 +188,35 @@ class InPlace:
                     self.owners[arg.id] = "read whole"
         if prim is rt.getitem:
             # A view kept under a user's name shares memory with its source;
-            # one used right away (``y[i] + 1``) does not outlive the statement.
+            # one used right away (``y[i] + 1``) does not outlive the statement,
+            # unless something keeps it: its source is remembered for that.
             source = op.args[0]
             if isinstance(source, gast.Name) and target in self.version.values():
-                self.owners[source.id] = "shared"
+                self.share(source.id)
             elif isinstance(source, gast.Name):
-                self.views[target] = source.id
+                self.views[target] = {source.id}
             return
+        keeps = prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item)
         for arg in op.args:
-            if (prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item)
-                    and isinstance(arg, gast.Name) and arg.id in self.views):
-                # A view put in a container outlives the statement: rows.append(u[:]).
-                self.owners[self.views[arg.id]] = "shared"
-            if isinstance(arg, gast.Name) and arg.id != target:
-                if prim in (rt.setitem, rt.append) and arg is op.args[0]:
-                    continue
-                if (fresh_result(prim) or holds_nothing) and prim not in (rt.setitem, rt.append, rt.make_list):
-                    continue  # arithmetic, len(x), x > 0 read a value without keeping it
-                self.owners[arg.id] = "shared"
+            if not isinstance(arg, gast.Name) or arg.id == target:
+                continue
+            if prim in (rt.setitem, rt.append, rt.replace_item) and arg is op.args[0]:
+                continue  # the array or container being updated
+            if prim is rt.setitem:
+                continue  # y[i] = v copies v's values into y
+            if not keeps and (fresh_result(prim) or holds_nothing):
+                continue  # arithmetic, len(x), x > 0 read a value without keeping it
+            # Kept in a container, or possibly viewed by the result
+            # (np.reshape(y[1:], ...)): shared, with what it views.
+            self.share(arg.id)
+            if not keeps:
+                self.views[target] = self.views.get(target, set()) | {arg.id}
+
+    def share(self, name):
+        """``name``'s value, and every value it may view, is held elsewhere too."""
+        pending = [name]
+        while pending:
+            name = pending.pop()
+            if self.owners.get(name) != "shared":
+                self.owners[name] = "shared"
+                pending.extend(self.views.get(name, ()))

@@ -384,7 +384,51 @@ def appends_a_view(x):
     return np.stack(snapshots)
 
 
+def keeps_an_array_in_a_dict(x):
+    y = x * 2.0
+    held = {"y": y}
+    y += x  # NumPy changes held["y"] too
+    return held["y"]
+
+
+def keeps_a_view_made_in_an_expression(x):
+    y = x * 2.0
+    z = np.reshape(y[1:], (2,))  # a view of y
+    y *= x
+    return z
+
+
+def updates_a_dict_held_by_another_dict(x):
+    inner = {"k": x}
+    outer = {"o": inner}
+    inner["k"] = np.sin(x)  # outer["o"] is inner
+    return outer["o"]["k"]
+
+
+def augments_a_list_item_a_name_holds(x):
+    y = x * 2.0
+    items = [y]
+    items[0] += x  # NumPy updates y itself
+    return y
+
+
+def accumulates_into_dict_items(x):
+    totals = {"s": 0.0, "v": np.zeros(3)}
+    totals["s"] += np.sum(x)
+    totals["v"] += np.sin(x)
+    return totals["v"] * totals["s"]
+
+
+def test_augmented_assignment_to_items_only_the_container_holds():
+    np.testing.assert_allclose(adjoint.jacrev(accumulates_into_dict_items)(X),
+                               numerical_jacobian(accumulates_into_dict_items, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("program, args, argnums, text", [
+    (keeps_an_array_in_a_dict, (X,), 0, "y += x"),
+    (keeps_a_view_made_in_an_expression, (X,), 0, "y *= x"),
+    (updates_a_dict_held_by_another_dict, (X,), 0, 'inner["k"] = np.sin(x)'),
+    (augments_a_list_item_a_name_holds, (X,), 0, "items[0] += x"),
     (keeps_a_view_in_a_list, (X,), 0, "y[0] = 0.0"),
     (appends_a_view, (X,), 0, "y[1:] = y[1:] * 0.5"),
     (picks_a_lambda_in_a_branch, (X, "sin"), 0, "return act(x)"),
@@ -403,7 +447,8 @@ def appends_a_view(x):
     (augments_an_alias, (X,), 0, "w *= 2.0"),
     (augments_a_copy_of_an_argument, (X, X.copy()), 0, "w += 1.0"),
     (augments_a_slice, (X,), 0, "v *= 2.0"),
-], ids=["view-in-a-list", "view-appended", "lambda-per-branch", "lambda-rebound-in-loop", "augmented-alias-of-zeros", "augmented-array-in-list", "conditional-alias",
+], ids=["array-in-a-dict", "view-in-an-expression", "dict-in-a-dict", "list-item-augmented",
+        "view-in-a-list", "view-appended", "lambda-per-branch", "lambda-rebound-in-loop", "augmented-alias-of-zeros", "augmented-array-in-list", "conditional-alias",
         "nested-function-alias", "nested-function-passed-on", "lambda-passed-on", "returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
         "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
