@@ -113,6 +113,15 @@ class InPlace:
         new = self.bind(name)
         self.emit(call, prim, [load(version), index, new_value], target=new, construct="in-place update")
         self.owners[new] = "owned"
+        # What each item of the new container is, where known (for d[k] += v).
+        key = index.value if isinstance(index, gast.Constant) else None
+        if prim is rt.replace_item and version in self.dict_items and key is not None:
+            self.dict_items[new] = {**self.dict_items[version], key: new_value}
+        elif prim is rt.replace_item and version in self.literal_items and isinstance(key, int):
+            items = list(self.literal_items[version])
+            if -len(items) <= key < len(items):
+                items[key] = new_value
+                self.literal_items[new] = items
 
     def list_append(self, call):
         name = call.func.value.id
