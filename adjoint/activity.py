@@ -12,6 +12,7 @@ result is active and whose primitive has no derivative rule raises
 user's file and line, so nothing is silently treated as a constant.
 """
 import gast
+import numpy as np
 
 from . import errors
 from . import rules
@@ -78,6 +79,25 @@ def analyze(normalized, wrt, parsed):
     return activity
 
 
+#: NumPy functions and array methods that write into their first argument.
+IN_PLACE_FUNCTIONS = {np.fill_diagonal, np.copyto, np.put, np.place, np.putmask, np.put_along_axis}
+IN_PLACE_METHODS = {"sort", "fill", "put", "itemset", "resize", "partition", "setfield", "byteswap"}
+
+
+def _changes_arguments(op):
+    prim = op.prim
+    if isinstance(prim, MethodCall):
+        return prim.name in IN_PLACE_METHODS
+    if getattr(prim, "__name__", None) == "at" and isinstance(getattr(prim, "__self__", None), np.ufunc):
+        return True  # np.add.at(y, i, v)
+    if isinstance(prim, np.ufunc) and len(op.args) > prim.nin:
+        return True  # an output array passed by position: np.negative(x, y)
+    try:
+        return prim in IN_PLACE_FUNCTIONS
+    except TypeError:
+        return False
+
+
 def check_effects(op, varied, parsed):
     """Changes made in place to differentiated values are invisible to the
     derivative: ``out=`` arguments, and calls whose result is dropped
@@ -85,6 +105,13 @@ def check_effects(op, varied, parsed):
     reads = op.reads() & varied
     if not reads or op.prim is NONDIFF:
         return
+    if _changes_arguments(op):
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), op.construct,
+            "it changes its arguments in place, and adjoint cannot follow changes made in place "
+            "to differentiated values.",
+            "Use a function that returns the new value (np.sort(x), np.where, y = y + ...).",
+        )
     if "out" in op.kwargs:
         raise errors.UnsupportedSyntaxError(
             parsed.location(op), f"{op.construct} with out=",

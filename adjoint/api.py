@@ -264,7 +264,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     """The compiled VJP of calling ``func`` with ``nargs`` positional
     arguments, differentiated at ``positions`` (counted among those)."""
     function, leading, keywords = _callable_parts(func)
-    if (leading or keywords) and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
+    if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)
         compiled = cache.get_vjp(function, shifted, has_aux, for_caller)
         return _FixedArguments(compiled, leading, keywords, skipped)

@@ -3,6 +3,7 @@ the ownership analysis that makes them exact: an update is allowed only on
 a value this function made and shared with nothing."""
 
 import gast
+import numpy as np
 
 from . import rules
 from . import runtime as rt
@@ -189,6 +190,12 @@ class InPlace:
             self.list_versions.add(target)
         if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, list, dict):
             self.container_versions.add(target)
+        containers = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.container_versions]
+        if prim is rt.copy and containers:
+            self.container_versions.add(target)  # items.copy() of a list or dict made here
+        if prim is np.multiply and containers and any(
+                isinstance(a, gast.Constant) and isinstance(a.value, int) for a in op.args):
+            self.container_versions.add(target)  # [0.0] * n
         # A list read whole (np.stack(items)) is read again by the backward
         # pass, so it must not grow afterwards: later appends are refused.
         if prim is not rt.getitem and prim is not NONDIFF and prim is not rt.append:

@@ -860,3 +860,29 @@ def declares_a_global_it_only_reads(x):
 
 def test_a_global_declaration_for_reading_is_fine():
     np.testing.assert_allclose(adjoint.jacrev(declares_a_global_it_only_reads)(X), np.diag(WEIGHTS))
+
+
+def fills_a_repeated_list(x):
+    buffer = [0.0] * 3
+    buffer[0] = x[0] ** 2
+    buffer[2] = x[1] * x[2]
+    return np.array(buffer)
+
+
+def updates_a_copy_of_a_list(x):
+    pair = [x, x * 2.0]
+    copied = pair.copy()
+    copied[0] = np.sin(copied[0])
+    return copied[0] * copied[1]
+
+
+def cube(t):
+    return t ** 3
+
+
+def test_list_buffers_copies_and_bare_partials():
+    for func, args in ((fills_a_repeated_list, (X,)), (updates_a_copy_of_a_list, (X,)),
+                       (applies, (functools.partial(cube), X))):
+        argnum = len(args) - 1
+        np.testing.assert_allclose(adjoint.jacrev(func, argnums=argnum)(*args),
+                                   numerical_jacobian(func, args, argnum), rtol=1e-6, atol=1e-8)

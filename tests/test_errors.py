@@ -148,15 +148,27 @@ def with_library_python_function(x):
     return statistics.fmean(np.sin(x))  # MARK
 
 
+def with_sort_result_kept(x):
+    y = np.sin(x)
+    _ = y.sort()  # MARK
+    return y
+
+
+def with_output_by_position(x):
+    y = np.sin(x)
+    np.negative(x, y)  # MARK
+    return y
+
+
 UNSUPPORTED = [
-    with_library_python_function, with_add_at, with_sort_in_place, with_out_argument, with_log_base, with_einsum_sublists, with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
+    with_sort_result_kept, with_output_by_position, with_library_python_function, with_add_at, with_sort_in_place, with_out_argument, with_log_base, with_einsum_sublists, with_inner_grad, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
     with_list_comprehension, with_i0,
 ]
 
 #: Python statements outside the subset: UnsupportedSyntaxError, never NoRuleError.
 UNSUPPORTED_SYNTAX = [
-    with_add_at, with_sort_in_place, with_out_argument, with_yield, generator_of_values, with_try_except, with_global_write,
+    with_sort_result_kept, with_output_by_position, with_add_at, with_sort_in_place, with_out_argument, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
 ]
 
