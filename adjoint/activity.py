@@ -19,7 +19,8 @@ from . import rules
 from .ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
 from . import runtime as rt
 
-STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.replace_item, UNPACK}
+STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.replace_item, rt.concat_items, rt.repeat_items,
+              UNPACK}
 
 
 class Activity:
@@ -105,6 +106,12 @@ def check_effects(op, varied, parsed):
     reads = op.reads() & varied
     if not reads or op.prim is NONDIFF:
         return
+    if op.prim in (np.bitwise_or, np.bitwise_and, np.bitwise_xor) and not op.no_grad:
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), op.construct,
+            "on differentiated values it can only merge dicts or sets, which is not differentiated.",
+            "Build the dict with a literal, dict(d) and item assignment (d[k] = v).",
+        )
     if _changes_arguments(op):
         raise errors.UnsupportedSyntaxError(
             parsed.location(op), op.construct,

@@ -51,7 +51,7 @@ NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 OWNED_RESULTS = {
     np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.eye,
     np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
-    rt.make_dict, rt.replace_item, rt.copy, list, dict,
+    rt.make_dict, rt.replace_item, rt.copy, rt.concat_items, rt.repeat_items, list, dict,
 }
 #: functions (besides ufuncs) whose result is always a new array, never a
 #: view of an argument. Anything else may share memory with its arguments
@@ -226,7 +226,8 @@ def is_library(function):
 
 def symbol(op):
     return {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
-            gast.MatMult: "@", gast.Mod: "%", gast.FloorDiv: "//"}.get(type(op), type(op).__name__)
+            gast.MatMult: "@", gast.Mod: "%", gast.FloorDiv: "//", gast.BitOr: "|", gast.BitAnd: "&",
+            gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}.get(type(op), type(op).__name__)
 
 
 def dotted(node):

@@ -447,6 +447,14 @@ class Normalizer(ControlFlow, InPlace, Calls):
             left, right = self.atom(node.left), self.atom(node.right)
             prim = BINARY_OPERATORS.get(type(node.op), NONDIFF)
             value = gast.BinOp(left=left, op=node.op, right=right)
+            lists = [a for a in (left, right) if isinstance(a, gast.Name) and a.id in self.container_versions]
+            if lists and isinstance(node.op, gast.Add):
+                # states + [h]: a list made here joined with another, not arithmetic
+                return value, rt.concat_items, [left, right], {}, "list concatenation", None
+            if lists and isinstance(node.op, gast.Mult) and any(
+                    isinstance(a, gast.Constant) and type(a.value) is int for a in (left, right)):
+                count = left if isinstance(left, gast.Constant) else right
+                return value, rt.repeat_items, [lists[0], count], {}, "list repetition", None
             return value, prim, [left, right], {}, f"operator {symbol(node.op)}", None
         if isinstance(node, gast.UnaryOp):
             operand = self.atom(node.operand)

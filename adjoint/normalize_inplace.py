@@ -188,7 +188,8 @@ class InPlace:
             self.owners[target] = "owned"
         if prim in (rt.make_list, rt.append):
             self.list_versions.add(target)
-        if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, list, dict):
+        if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, rt.concat_items, rt.repeat_items,
+                    list, dict):
             self.container_versions.add(target)
         containers = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.container_versions]
         if prim is rt.copy and containers:
@@ -212,7 +213,8 @@ class InPlace:
             elif isinstance(source, gast.Name):
                 self.views[target] = {source.id}
             return
-        keeps = prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item)
+        keeps = prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item,
+                         rt.concat_items, rt.repeat_items)
         for arg in op.args:
             if not isinstance(arg, gast.Name) or arg.id == target:
                 continue

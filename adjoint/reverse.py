@@ -340,6 +340,19 @@ class VJPBuilder:
             # or a name left unbound on this path of a branch.
             return
         result_bar = load(self.bar_of(target))
+        if op.prim is rt.concat_items:  # a + b on lists
+            for which, part in enumerate(op.args):
+                if self.is_active(part):
+                    self.contribute(part.id, self.rt_call("concat_items_adjoint", result_bar, load(op.args[0].id)
+                                                          if isinstance(op.args[0], gast.Name) else op.args[0],
+                                                          load(op.args[1].id) if isinstance(op.args[1], gast.Name)
+                                                          else op.args[1], constant(which)))
+            return
+        if op.prim is rt.repeat_items:  # items * n on a list
+            items, count = op.args
+            if self.is_active(items):
+                self.contribute(items.id, self.rt_call("repeat_items_adjoint", result_bar, load(items.id), count))
+            return
         if op.prim is rt.replace_item:  # container[key] = value on a list or dict
             container, key, value = op.args
             if self.is_active(container):

@@ -55,8 +55,15 @@ def unbroadcast(g, x):
         shape = x.shape
     except AttributeError:
         shape = np.shape(x)
-    if g.shape[1:] == shape:
-        return g
+    try:
+        if g.shape[1:] == shape:
+            return g
+    except AttributeError:  # g is a list's adjoint: the operator joined or repeated lists
+        raise TypeError(
+            "an operator joined or repeated lists or tuples (a + b, items * n) that adjoint "
+            "could not tell were lists when it transformed the function. Build them in the "
+            "function ([...], list(...)) before joining them, or append to a list."
+        ) from None
     extra = g.ndim - 1 - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(1, 1 + extra)))
@@ -1439,6 +1446,39 @@ def without_item(g, key, container):
 def copy(value):
     """``value.copy()`` for arrays, lists and dicts alike."""
     return value.copy()
+
+
+def concat_items(a, b):
+    """``a + b`` on lists (or tuples) the function made."""
+    return a + b
+
+
+def repeat_items(items, count):
+    """``items * count`` on a list (or tuple) the function made."""
+    return items * count
+
+
+def _item_bars(g, length):
+    """A sequence adjoint as a list of ``length`` item adjoints (None: zero)."""
+    if isinstance(g, np.ndarray):  # the joined list was read as one array
+        return [g[:, i] for i in range(length)]
+    return list(g)
+
+
+def concat_items_adjoint(g, a, b, which):
+    """The part of ``(a + b)``'s adjoint that belongs to ``a`` (which=0) or ``b``."""
+    bars = _item_bars(g, len(a) + len(b))
+    part = bars[:len(a)] if which == 0 else bars[len(a):]
+    return rebuild_like(a if which == 0 else b, part)
+
+
+def repeat_items_adjoint(g, items, count):
+    """Adjoint of ``items * count``: each item's adjoints from every repeat, added."""
+    bars = _item_bars(g, len(items) * count)
+    total = [None] * len(items)
+    for position, bar in enumerate(bars):
+        total[position % len(items)] = add_bar(total[position % len(items)], bar)
+    return rebuild_like(items, total)
 
 
 def rebuild_like(container, items):

@@ -886,3 +886,39 @@ def test_list_buffers_copies_and_bare_partials():
         argnum = len(args) - 1
         np.testing.assert_allclose(adjoint.jacrev(func, argnums=argnum)(*args),
                                    numerical_jacobian(func, args, argnum), rtol=1e-6, atol=1e-8)
+
+
+def collects_states_by_concatenation(x):
+    states = []
+    h = x
+    for _ in range(3):
+        h = np.tanh(h * 1.5)
+        states = states + [h]
+    return np.stack(states)
+
+
+def repeats_a_pair(x):
+    pair = [x, x * 2.0]
+    four = pair * 2
+    return four[0] * four[3] + four[1]
+
+
+def joins_an_argument_list(items, x):
+    return np.stack(items + [x])
+
+
+def merges_dicts(x):
+    d = {"a": x}
+    d = d | {"a": x * 3.0}
+    return d["a"]
+
+
+def test_lists_joined_and_repeated():
+    for func, args, argnum in ((collects_states_by_concatenation, (X,), 0), (repeats_a_pair, (X,), 0),
+                               (joins_an_argument_list, ([X], X), 0), (joins_an_argument_list, ([X], X), 1)):
+        expected = numerical_jacobian(func, args, argnum)
+        for chunk_size in (None, 1):
+            assert_trees_close(adjoint.jacrev(func, argnums=argnum, chunk_size=chunk_size)(*args), expected,
+                               rtol=1e-6, atol=1e-8)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="merge dicts"):
+        adjoint.jacrev(merges_dicts)(X)
