@@ -406,11 +406,16 @@ def vjp(func, *primals, has_aux=False):
 @_user_errors
 def _vjp_call(func, primals, has_aux):
     positions = tuple(range(len(primals)))
+    # vjp_fn may be called long after this returns: it keeps its own copies
+    # of the primals, and hands out a copy of the output, so that changing
+    # either in place later cannot change its results.
+    primals = tuple(pytree.map_leaves(_copy_array, p) for p in primals)
     inputs = _Inputs(primals, positions)
     compiled = _compiled(func, inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
+    output = pytree.map_leaves(_copy_array, output)
 
     def vjp_fn(cotangent):
         ct_leaves, ct_treedef = pytree.flatten(cotangent)
@@ -420,7 +425,10 @@ def _vjp_call(func, primals, has_aux):
             raise errors.cotangent_mismatch_error(
                 f"{out_treedef!r} with shapes {expected}", f"{ct_treedef!r} with shapes {shapes}"
             )
-        seeds = [np.asarray(c, dtype=leaf.dtype)[None] for c, leaf in zip(ct_leaves, out_leaves, strict=True)]
+        for path, leaf in enumerate(ct_leaves):
+            if np.iscomplexobj(leaf):
+                raise errors.complex_error("cotangent leaf ", path)
+        seeds = [np.array(c, dtype=leaf.dtype)[None] for c, leaf in zip(ct_leaves, out_leaves, strict=True)]
         adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
         return tuple(
             _strip_batch(bar, treedef, leaves)
@@ -461,6 +469,10 @@ def _grad_call(func, argnums, has_aux, args, kwargs):
     if isinstance(argnums, int):
         gradients = gradients[0]
     return (gradients, aux) if has_aux else gradients
+
+
+def _copy_array(leaf):
+    return leaf.copy() if isinstance(leaf, np.ndarray) else leaf
 
 
 def _strip_batch(param_bar, treedef, leaves):

@@ -149,7 +149,8 @@ def extremum_adjoint(g, x, z, axis=None, keepdims=False):
         kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
         z_kept = np.reshape(z, kept_shape)
         g = np.reshape(g, g.shape[:1] + kept_shape)
-    hits = x == z_kept
+    # A NaN is the extremum NumPy returns when there is one: it gets the cotangent.
+    hits = (x == z_kept) | (np.isnan(x) & np.isnan(z_kept)) if x.dtype.kind == "f" else x == z_kept
     counts = hits.sum(axis=normalize_axes(axis, x.ndim), keepdims=True)
     # g has the reduced shape (size-1 axes), so the product broadcasts it back.
     return g * (hits / counts)

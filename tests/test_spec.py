@@ -892,3 +892,36 @@ def test_keyword_arguments_are_passed_through_undifferentiated():
     expected = 3.0 * (1.0 - np.tanh(X @ w) ** 2)[:, None] * X
     np.testing.assert_allclose(adjoint.jacrev(scaled_prediction)(w, X, scale=3.0), expected)
     np.testing.assert_allclose(adjoint.jacrev(scaled_prediction, chunk_size=1)(w, X, scale=3.0), expected)
+
+
+def squares(x):
+    return x * x
+
+
+def exponentials(x):
+    return np.exp(x)
+
+
+def test_vjp_fn_is_not_changed_by_later_in_place_changes():
+    x = np.array([1.0, 2.0])
+    _, vjp_fn = adjoint.vjp(squares, x)
+    x[:] = 10.0
+    np.testing.assert_allclose(vjp_fn(np.ones(2))[0], [2.0, 4.0])
+    output, vjp_fn = adjoint.vjp(exponentials, np.array([1.0, 2.0]))
+    output[:] = 0.0
+    np.testing.assert_allclose(vjp_fn(np.ones(2))[0], np.exp([1.0, 2.0]))
+
+
+def test_complex_cotangent_is_refused():
+    _, vjp_fn = adjoint.vjp(squares, np.array([1.0, 2.0]))
+    with pytest.raises(TypeError, match="complex"):
+        vjp_fn(np.array([1.0 + 5.0j, 1.0]))
+
+
+def largest(x):
+    return np.max(x)
+
+
+def test_max_with_a_nan_sends_the_derivative_to_the_nan():
+    # NumPy's max is the NaN; as in torch, the NaN's position gets the cotangent.
+    np.testing.assert_allclose(adjoint.grad(largest)(np.array([np.nan, 1.0, 2.0])), [1.0, 0.0, 0.0])
