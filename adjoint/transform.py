@@ -177,6 +177,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
                                         type_comment=None))
     forward_body.extend(_forward_block(normalized.ops, comments, builder))
     forward_body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, residual_tuple], ctx=gast.Load())))
+    default_values = _defaults_by_value(func, node.args, resolver, namer)
     forward = gast.FunctionDef(name=forward_name, args=node.args, body=forward_body,
                                decorator_list=[], returns=None, type_comment=None, type_params=[])
 
@@ -219,6 +220,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
                 resolver.lookup(n.id)
     namespace = {"__builtins__": builtins, np_name: np, rt_name: runtime}
     namespace.update(resolver.refresh())
+    namespace.update(default_values)
     namespace.update(builder.extra_globals)
     for op in walk_ops(normalized.ops):
         if isinstance(op.prim, UserCall):
@@ -252,6 +254,32 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     compiled.attribute_callees = attribute_callees
     compiled.callee_transforms = builder.callee_transforms
     return compiled
+
+
+def _defaults_by_value(func, args, resolver, namer):
+    """Defaults written with names the generated module cannot see (``lambda
+    t, k=k: ...`` in a loop, a local of the enclosing function) become names
+    bound to the values the function holds: ``k=k_default``."""
+    values = {}
+    positional = args.posonlyargs + args.args
+    held = getattr(func, "__defaults__", None) or ()
+    held_keywords = getattr(func, "__kwdefaults__", None) or {}
+
+    def unseen(expr):
+        return any(isinstance(n, gast.Name) and resolver.lookup(n.id) is UNRESOLVED for n in gast.walk(expr))
+
+    for i, default in enumerate(args.defaults):
+        if unseen(default) and len(held) == len(args.defaults):
+            param = positional[len(positional) - len(args.defaults) + i].id
+            name = namer.fresh(f"{param}_default")
+            values[name] = held[i]
+            args.defaults[i] = load(name)
+    for i, (param, default) in enumerate(zip(args.kwonlyargs, args.kw_defaults, strict=True)):
+        if default is not None and unseen(default) and param.id in held_keywords:
+            name = namer.fresh(f"{param.id}_default")
+            values[name] = held_keywords[param.id]
+            args.kw_defaults[i] = load(name)
+    return values
 
 
 def _order(normalized):

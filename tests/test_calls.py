@@ -922,3 +922,27 @@ def test_lists_joined_and_repeated():
                                rtol=1e-6, atol=1e-8)
     with pytest.raises(adjoint.UnsupportedSyntaxError, match="merge dicts"):
         adjoint.jacrev(merges_dicts)(X)
+
+
+def make_multiplier(k):
+    return lambda t, k=k: t * k  # noqa: E731 (the default names a local of make_multiplier)
+
+
+def calls_a_made_lambda(x):
+    return make_multiplier(3.0)(x)
+
+
+def calls_lambdas_made_in_a_loop(x):
+    scalings = []
+    for i in range(3):
+        scalings.append(lambda t, i=i: t * (i + 1.0))  # noqa: E731
+    total = 0.0
+    for scale in scalings:
+        total = total + scale(x)
+    return total
+
+
+def test_functions_whose_defaults_name_local_values():
+    for func in (calls_a_made_lambda, calls_lambdas_made_in_a_loop):
+        np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0),
+                                   rtol=1e-6, atol=1e-8)
