@@ -94,7 +94,7 @@ def show(args):
     count = api._positional_count(func)
     positions = api._check_argnums(argnums, count)
     compiled = cache.get_vjp(func, positions, args.has_aux)
-    text = export_module(compiled)
+    text = export_module(compiled, has_aux=args.has_aux)
     with open(args.output, "w") as handle:
         handle.write(text)
     print(f"wrote {args.output}", file=sys.stderr)

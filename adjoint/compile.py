@@ -160,7 +160,7 @@ def _signature_and_call(source, name):
     return ast.unparse(args), ", ".join(call)
 
 
-def export_module(compiled):
+def export_module(compiled, has_aux=False):
     """Standalone module text for a compiled VJP and the transforms of the
     functions it calls: NumPy is all it imports."""
     import numpy as np
@@ -295,27 +295,35 @@ def export_module(compiled):
     signature, call = _signature_and_call(sources[id(compiled)], forward)
     # The wrapper's own names keep clear of the function's parameters.
     local = {}
-    for word in ("result", "residuals", "output", "basis", "adjoints", "arguments", "bar", "argument"):
+    for word in ("result", "residuals", "output", "basis", "adjoints", "arguments", "bar", "argument", "blocks"):
         name = word
         while name in compiled.params or name in local.values():
             name += "_"
         local[word] = name
     v = local
+    output = f"{v['result']}[0]" if has_aux else v['result']
     lines.extend([
         f"def {func_name}_jacobian({signature}):",
         f'    """Jacobian of {func_name} with respect to {wrt}: a tuple with one',
-        '    block per argument, shaped output.shape + argument.shape."""',
+        '    block per argument, shaped output.shape + argument.shape' + (
+            ', and the aux value."""' if has_aux else '."""'),
         f"    {v['result']}, {v['residuals']} = {forward}({call})",
-        f"    {v['output']} = np.asarray({v['result']})",
+        f"    if not isinstance({output}, (np.ndarray, float)) or not all(",
+        f"            isinstance({v['argument']}, (np.ndarray, float)) for {v['argument']} in ({', '.join(compiled.wrt)},)):",
+        f"        raise TypeError('{func_name}_jacobian takes arrays and returns the Jacobian of one array; '",
+        f"                        'for containers, call {forward} and {backward} directly.')",
+        f"    {v['output']} = np.asarray({output})",
         f"    {v['basis']} = np.eye({v['output']}.size, dtype={v['output']}.dtype).reshape("
         f"({v['output']}.size,) + {v['output']}.shape)",
         f"    {v['adjoints']} = {backward}({v['residuals']}, {v['basis']})",
         f"    {v['arguments']} = ({', '.join(compiled.wrt)},)",
-        "    return tuple(",
-        f"        np.zeros({v['output']}.shape + np.shape({v['argument']})) if {v['bar']} is None",
+        f"    {v['blocks']} = tuple(",
+        f"        np.zeros({v['output']}.shape + np.shape({v['argument']}), dtype=np.result_type({v['argument']}))",
+        f"        if {v['bar']} is None",
         f"        else np.reshape({v['bar']}, {v['output']}.shape + np.shape({v['argument']}))",
         f"        for {v['bar']}, {v['argument']} in zip({v['adjoints']}, {v['arguments']})",
         "    )",
+        f"    return ({v['blocks']}, {v['result']}[1])" if has_aux else f"    return {v['blocks']}",
         "",
     ])
     return "\n".join(lines)

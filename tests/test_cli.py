@@ -72,6 +72,14 @@ MODEL = textwrap.dedent('''
         return (x * w) ** power
 
 
+    def with_aux(x):
+        return np.sin(x), {"steps": 3}
+
+
+    def returns_a_dict(x):
+        return {"a": np.sin(x), "b": np.sum(x)}
+
+
     def uses_weighted_twice(x):
         # weighted is differentiated with respect to x here, and to w there.
         return weighted(x, 0.5) + weighted(np.array([1.0, 2.0]), x, power=3)
@@ -315,3 +323,29 @@ def test_export_keeps_names_apart_or_says_why(tmp_path):
                           ("reads_a_user_module", "reads the module 'settings'")):
         result = run_cli("show", f"{source}:{func}", "-o", str(tmp_path / "refused.py"), cwd=tmp_path)
         assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_exported_jacobian_with_aux_and_its_limits(model, tmp_path):
+    for func, extra in (("with_aux", ["--has-aux"]), ("returns_a_dict", [])):
+        result = run_cli("show", f"{model}:{func}", *extra, "-o", str(tmp_path / f"{func}_grad.py"))
+        assert result.returncode == 0, result.stderr
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import with_aux_grad, returns_a_dict_grad
+        (block,), aux = with_aux_grad.with_aux_jacobian(np.array([0.3, 0.7]))
+        assert aux == {{"steps": 3}}, aux
+        np.save({str(tmp_path / "j.npy")!r}, block)
+        try:
+            returns_a_dict_grad.returns_a_dict_jacobian(np.array([0.3, 0.7]))
+        except TypeError as error:
+            assert "returns_a_dict_forward" in str(error)
+        else:
+            raise AssertionError("a dict output was not refused")
+    ''')
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "j.npy"), np.diag(np.cos([0.3, 0.7])), rtol=1e-12)
