@@ -99,6 +99,29 @@ def _changes_arguments(op):
         return False
 
 
+def _transforms_cleanly(op, varied):
+    """Whether the user's function called for its effect (``report(y)``)
+    transforms with respect to the differentiated values it gets: its
+    transform refuses in-place changes of them, so then it has none."""
+    import inspect
+
+    from . import cache
+
+    function = op.prim.function
+    positional = list(function.__code__.co_varnames[:function.__code__.co_argcount
+                                                      + function.__code__.co_kwonlyargcount])
+    try:
+        bound = inspect.signature(function).bind(*op.args, **op.kwargs)
+    except TypeError:
+        return False
+    positions = tuple(sorted(positional.index(name) for name, atom in bound.arguments.items()
+                             if name in positional and isinstance(atom, gast.Name) and atom.id in varied))
+    if not positions:
+        return True
+    cache.get_vjp(function, positions, False, for_caller=True)  # raises, at the callee's line, if not
+    return True
+
+
 def check_effects(op, varied, parsed):
     """Changes made in place to differentiated values are invisible to the
     derivative: ``out=`` arguments, and calls whose result is dropped
@@ -126,6 +149,8 @@ def check_effects(op, varied, parsed):
             "to differentiated values.",
             "Use the result instead: y = np.exp(y).",
         )
+    if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied):
+        return  # the user's function, transformed: it cannot change its arguments in place
     if op.kind == "expr" and op.prim is not print:
         raise errors.UnsupportedSyntaxError(
             parsed.location(op), f"{op.construct} (its result unused)",

@@ -946,3 +946,35 @@ def test_functions_whose_defaults_name_local_values():
     for func in (calls_a_made_lambda, calls_lambdas_made_in_a_loop):
         np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0),
                                    rtol=1e-6, atol=1e-8)
+
+
+REPORTED = []
+
+
+def report(values):
+    REPORTED.append(float(np.sum(values ** 2)))
+
+
+def zero_first(values):
+    values[0] = 0.0
+
+
+def reports_as_it_goes(x):
+    y = np.sin(x)
+    report(y)  # called for its effect: fine, it changes nothing
+    return y * 2.0
+
+
+def changes_through_a_helper(x):
+    y = np.sin(x)
+    zero_first(y)  # would change y in place
+    return y
+
+
+def test_user_functions_called_for_their_effect():
+    REPORTED.clear()
+    np.testing.assert_allclose(adjoint.jacrev(reports_as_it_goes)(X), np.diag(2.0 * np.cos(X)))
+    assert REPORTED == [float(np.sum(np.sin(X) ** 2))]  # once: the forward pass runs once
+    with pytest.raises(adjoint.UnsupportedSyntaxError) as error:
+        adjoint.jacrev(changes_through_a_helper)(X)
+    assert f"test_calls.py:{line_of(zero_first, 'values[0] = 0.0')}" in str(error.value)
