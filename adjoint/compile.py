@@ -26,14 +26,21 @@ def to_source(module, comments):
     # One statement per line, never wrapped: long lines read better than astor's breaks.
     text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts))
     lines = []
+    last = {}  # indentation -> the last comment written at it
     for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        for depth in [d for d in last if d > indent]:
+            del last[depth]  # a block ended: its comments no longer apply
         match = _MARKER.match(line)
         if match:
             comment = f"{match.group(1)}# {comments[int(match.group(2))]}"
-            if lines and lines[-1] == comment:
-                continue  # the same line's comment twice in a row says nothing new
+            if last.get(indent) == comment:
+                continue  # the statements below still belong to the line just named
+            last[indent] = comment
             lines.append(comment)
         else:
+            if line.rstrip().endswith(":"):
+                last.pop(indent, None)  # a compound statement: its body starts afresh
             lines.append(line)
     return "\n".join(lines) + "\n"
 
