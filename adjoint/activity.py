@@ -38,9 +38,10 @@ def carries_derivative(op):
     return not rules.is_nondifferentiable(op.prim)
 
 
-def analyze(normalized, wrt, parsed):
-    # Loops carry values from one iteration to the next through their phi
-    # names, so both sets are computed to a fixed point.
+def varied_from(normalized, wrt):
+    """Names whose values depend on ``wrt`` through differentiable
+    primitives. Loops carry values from one iteration to the next through
+    their phi names, so this is a fixed point."""
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     # A loop over an iterator binds its target names itself.
     iterator_loops = [op for op in walk_ops(normalized.ops) if op.loop_target is not None]
@@ -53,6 +54,31 @@ def analyze(normalized, wrt, parsed):
                 if not varied.issuperset(op.targets):
                     varied.update(op.targets)
                     changed = True
+    return varied
+
+
+def independent_outputs(normalized, wrt):
+    """For a function that returns a literal (``return a, b`` or ``{"a": a,
+    ...}``): the pairs (item, argument) where the item cannot depend on the
+    argument. Their Jacobian blocks are exact zeros, even where the other
+    items' derivatives are NaN (0 * NaN would be NaN)."""
+    output = normalized.output
+    literal = next((op for op in walk_ops(normalized.ops) if op.targets == [getattr(output, "id", None)]
+                    and op.prim in (rt.make_tuple, rt.make_list, rt.make_dict)), None)
+    if literal is None:
+        return None
+    pairs = set()
+    for position, name in enumerate(wrt):
+        varied = varied_from(normalized, {name})
+        for item, atom in enumerate(literal.args):
+            if not (isinstance(atom, gast.Name) and atom.id in varied):
+                pairs.add((item, position))
+    return len(literal.args), pairs
+
+
+def analyze(normalized, wrt, parsed):
+    ops = [op for op in walk_ops(normalized.ops) if not op.compound]
+    varied = varied_from(normalized, wrt)
     useful = set()
     output = normalized.output
     if isinstance(output, gast.Name):

@@ -305,6 +305,7 @@ def _jacrev_call(func, argnums, has_aux, chunk_size, args, kwargs):
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size)
+    _zero_independent_blocks(jacobian, getattr(compiled, "independent", None), output)
     blocks = _assemble(jacobian, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
 
@@ -375,6 +376,25 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
                 if bar is not None:
                     matrix[start:stop] = np.reshape(bar, (stop - start, -1))
     return matrices
+
+
+def _zero_independent_blocks(matrices, independent, output):
+    """Exact zeros for the blocks of returned items that cannot depend on an
+    argument (the batched backward pass multiplies their zero rows by the
+    other items' partial derivatives, which may be infinite or NaN)."""
+    if independent is None:
+        return
+    count, pairs = independent
+    if not pairs or not isinstance(output, (tuple, list, dict)) or len(output) != count:
+        return
+    items = list(output.values()) if isinstance(output, dict) else list(output)
+    offsets = [0]
+    for item in items:
+        offsets.append(offsets[-1] + sum(np.size(leaf) for leaf in pytree.flatten(item)[0]))
+    for item, argument in pairs:
+        if argument < len(matrices):
+            for matrix in matrices[argument]:
+                matrix[offsets[item]:offsets[item + 1]] = 0
 
 
 def _assemble(matrices, out_leaves, out_treedef, inputs, single):

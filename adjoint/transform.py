@@ -42,6 +42,8 @@ class CompiledVJP:
         self.rt_name = rt_name
         self.number_globals = {}
         self.attribute_callees = []
+        #: (number of returned items, {(item, argument)}) that cannot depend on each other
+        self.independent = None
         self.callee_transforms = []
         # How to re-read each free name cheaply: globals from the function's
         # module, closure variables from their cells; builtins never change.
@@ -252,6 +254,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
                            normalized.params, wrt, namespace, resolver, callees, rt_name)
     compiled.number_globals = builder.number_globals
     compiled.attribute_callees = attribute_callees
+    compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.callee_transforms = builder.callee_transforms
     return compiled
 

@@ -925,3 +925,23 @@ def largest(x):
 def test_max_with_a_nan_sends_the_derivative_to_the_nan():
     # NumPy's max is the NaN; as in torch, the NaN's position gets the cotangent.
     np.testing.assert_allclose(adjoint.grad(largest)(np.array([np.nan, 1.0, 2.0])), [1.0, 0.0, 0.0])
+
+
+def two_items(x, y):
+    return np.sin(x), y * 2.0
+
+
+def item_without_input(x):
+    return {"a": np.sqrt(x), "b": np.ones(2) * 3.0}
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1])
+def test_blocks_of_items_that_cannot_depend_on_an_input_are_exact_zeros(chunk_size):
+    # NaN and infinite partial derivatives elsewhere must not leak into them (0 * nan).
+    with np.errstate(all="ignore"):
+        blocks = adjoint.jacrev(two_items, argnums=(0, 1), chunk_size=chunk_size)(
+            np.array([np.nan, 1.0]), np.array([1.0, 2.0]))
+        assert np.array_equal(blocks[1][0], np.zeros((2, 2))) and np.array_equal(blocks[0][1], np.zeros((2, 2)))
+        assert np.isnan(blocks[0][0][0, 0])
+        constant = adjoint.jacrev(item_without_input, chunk_size=chunk_size)(np.array([-1.0, 0.0]))
+        assert np.array_equal(constant["b"], np.zeros((2, 2)))
