@@ -137,7 +137,7 @@ def _transforms_cleanly(op, varied):
     positional = list(function.__code__.co_varnames[:function.__code__.co_argcount
                                                       + function.__code__.co_kwonlyargcount])
     try:
-        bound = inspect.signature(function).bind(*op.args, **op.kwargs)
+        bound = inspect.signature(function, follow_wrapped=False).bind(*op.args, **op.kwargs)
     except TypeError:
         return False
     positions = tuple(sorted(positional.index(name) for name, atom in bound.arguments.items()

@@ -522,6 +522,15 @@ class Normalizer(ControlFlow, InPlace, Calls):
     def subscript(self, node):
         container = self.atom(node.value)
         index = self.index(node.slice)
+        if (isinstance(container, gast.Name) and container.id in self.list_versions
+                and not (isinstance(index, gast.Constant) and isinstance(index.value, int) and index.value >= 0)):
+            # A list made here may grow by appends later, in place: the
+            # backward pass must know which item this was, counted from the
+            # front (xs[-1] is not the last item of the longer list).
+            index = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="item_position",
+                                                            ctx=gast.Load()),
+                                        args=[container, index], keywords=[]),
+                              NONDIFF, [container, index], construct="position in the list")
         value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
         return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
 

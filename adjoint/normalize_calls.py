@@ -60,6 +60,14 @@ class Calls:
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         callee = self.resolver.value_of(func)
+        if callee is builtins.super and not node.args and not node.keywords and self.parsed.node.args.args:
+            # super() reads the method's __class__ cell, which generated code has
+            # no cell for: name both arguments (the cell's value is resolved as a closure).
+            first = self.parsed.node.args.args[0].id
+            node = gast.Call(func=node.func, args=[gast.Name(id="__class__", ctx=gast.Load(), annotation=None,
+                                                             type_comment=None),
+                                                   gast.Name(id=first, ctx=gast.Load(), annotation=None,
+                                                             type_comment=None)], keywords=[])
         if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
             # max(a, b) is max((a, b)): one rule covers both forms.
             node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])

@@ -199,7 +199,7 @@ class InPlace:
             self.container_versions.add(target)  # [0.0] * n
         # A list read whole (np.stack(items)) is read again by the backward
         # pass, so it must not grow afterwards: later appends are refused.
-        if prim is not rt.getitem and prim is not NONDIFF and prim is not rt.append:
+        if prim is not rt.getitem and not holds_nothing and prim is not rt.append:
             for arg in op.args:
                 if isinstance(arg, gast.Name) and arg.id in self.list_versions:
                     self.owners[arg.id] = "read whole"
@@ -208,6 +208,8 @@ class InPlace:
             # one used right away (``y[i] + 1``) does not outlive the statement,
             # unless something keeps it: its source is remembered for that.
             source = op.args[0]
+            if isinstance(source, gast.Name) and source.id in self.container_versions:
+                return  # an item of a list or dict: re-binding the slot later leaves it alone
             if isinstance(source, gast.Name) and target in self.version.values():
                 self.share(source.id)
             elif isinstance(source, gast.Name):

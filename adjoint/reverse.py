@@ -466,7 +466,7 @@ class VJPBuilder:
         # Positions count the positional parameters, then the keyword-only ones.
         positional = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
         try:
-            bound = inspect.signature(function).bind(*op.args, **op.kwargs)
+            bound = inspect.signature(function, follow_wrapped=False).bind(*op.args, **op.kwargs)
         except TypeError as exc:
             raise errors.TransformError(self.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None

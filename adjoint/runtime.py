@@ -1418,6 +1418,16 @@ def item_bar(container, key, g):
     return rebuild_like(container, bars)
 
 
+def item_position(items, key):
+    """``key`` (an int or a slice) counted from the front of ``items`` as it
+    is now: the same items however long the list grows afterwards."""
+    if isinstance(key, slice):
+        return slice(*key.indices(len(items)))
+    if isinstance(key, (int, np.integer)) and key < 0:
+        return key + len(items)
+    return key
+
+
 def replace_item(container, key, value):
     """``container[key] = value`` on a list or dict the function made, as a
     new container: the forward pass keeps the old one for the backward pass,

@@ -975,3 +975,36 @@ def test_user_functions_called_for_their_effect(capsys):
     with pytest.raises(adjoint.UnsupportedSyntaxError) as error:
         adjoint.jacrev(changes_through_a_helper)(X)
     assert f"test_calls.py:{line_of(zero_first, 'values[0] = 0.0')}" in str(error.value)
+
+
+class Energy:
+    def energy(self, x):
+        return np.sum(x ** 2)
+
+
+class DoubledEnergy(Energy):
+    def energy(self, x):
+        return 2.0 * super().energy(x)  # super() without arguments
+
+
+def rolls_out_from_the_last_state(x):
+    states = [x]
+    while len(states) < 4:
+        states.append(np.sin(states[-1]))  # [-1]: the last item now, not of the longer list
+    return np.stack(states)
+
+
+def rewrites_list_items(x):
+    parts = [x * 1.0, x * 2.0]
+    for i in range(len(parts)):
+        item = parts[i]
+        parts[i] = np.tanh(item)  # the slot is re-bound; item is left alone
+    return np.concatenate(parts)
+
+
+def test_super_lists_that_grow_and_list_slots():
+    np.testing.assert_allclose(adjoint.grad(DoubledEnergy().energy)(X), 4.0 * X)
+    for func in (rolls_out_from_the_last_state, rewrites_list_items):
+        for chunk_size in (None, 1):
+            np.testing.assert_allclose(adjoint.jacrev(func, chunk_size=chunk_size)(X),
+                                       numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)

@@ -616,6 +616,8 @@ BUILTIN_ROWS = [
     *each(math.tanh, "math.tanh", math_functions, [((),)], autograd=False),
     *each(math.pow, "math.pow", math_two_arguments, [((), ())], autograd=False),
     *each(math.atan2, "math.atan2", math_two_arguments, [((), ())], autograd=False),
+    *each(math.hypot, "math.hypot", lambda x, y: math.hypot(float(x), float(y) + 1.0), [((), ())],
+          autograd=False),
     *[row for fn in (math.asin, math.acos, math.atan, math.sinh, math.cosh, math.tan, math.log2,
                      math.log10, math.log1p, math.expm1, math.fabs, math.cos)
       for row in each(fn, f"math.{fn.__name__}", math_inverse, [((),)], autograd=False)],

@@ -37,7 +37,7 @@ MATH_TWINS = {
     math.acos: np.arccos, math.atan: np.arctan, math.sinh: np.sinh, math.cosh: np.cosh,
     math.tanh: np.tanh, math.exp: np.exp, math.log: np.log, math.log2: np.log2,
     math.log10: np.log10, math.log1p: np.log1p, math.expm1: np.expm1, math.sqrt: np.sqrt,
-    math.fabs: np.abs, math.pow: np.power, math.atan2: np.arctan2,
+    math.fabs: np.abs, math.pow: np.power, math.atan2: np.arctan2, math.hypot: np.hypot,
 }
 for math_function, numpy_function in MATH_TWINS.items():
     ADJOINT_RULES[math_function] = ADJOINT_RULES[numpy_function]
