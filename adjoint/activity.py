@@ -28,6 +28,22 @@ class Activity:
         self.varied = varied
         self.useful = useful
         self.active = varied & useful
+        #: ops inside a branch whose derivative is missing: an error only if
+        #: the branch is taken (id(op) -> the NoRuleError to raise then)
+        self.deferred = {}
+        self.in_branches = set()
+
+
+def _ops_in_branches(ops, inside=False, found=None):
+    found = set() if found is None else found
+    for op in ops:
+        if inside:
+            found.add(id(op))
+        if op.compound:
+            branch = inside or op.kind == "if"
+            for block in (op.body, op.orelse, op.latch, op.exit_check):
+                _ops_in_branches(block, branch, found)
+    return found
 
 
 def carries_derivative(op):
@@ -93,6 +109,7 @@ def analyze(normalized, wrt, parsed):
                     useful.update(new)
                     changed = True
     activity = Activity(varied, useful)
+    activity.in_branches = _ops_in_branches(normalized.ops)
     for op in walk_ops(normalized.ops):
         check_effects(op, varied, parsed)
         if op.loop_target is not None and op.reads() & varied:
@@ -101,8 +118,16 @@ def analyze(normalized, wrt, parsed):
                     parsed.location(op), "for loop over an iterator of differentiated values",
                     "the items of this kind of iterable cannot carry derivatives.",
                     "Loop over the sequence itself, or over range(len(...)) and index it.")
+    for op in walk_ops(normalized.ops):
         if any(t in activity.active for t in op.targets) and not op.compound:
-            check_rule(op, activity, parsed)
+            try:
+                check_rule(op, activity, parsed)
+            except errors.NoRuleError as error:
+                if id(op) not in activity.in_branches:
+                    raise
+                # A branch an option selects (if robust: np.median(x)) may never
+                # run: its missing derivative is an error when it does.
+                activity.deferred[id(op)] = error
     return activity
 
 

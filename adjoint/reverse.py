@@ -331,6 +331,24 @@ class VJPBuilder:
         return f"line {lineno}: {text}"
 
     def adjoint_of(self, op):
+        try:
+            self._adjoint_of(op)
+        except errors.NoRuleError as error:
+            if id(op) not in self.activity.in_branches:
+                raise
+            self.activity.deferred[id(op)] = error
+        if id(op) in self.activity.deferred:
+            self.missing_rule(op)
+
+    def missing_rule(self, op):
+        """The backward pass of a branch whose derivative is missing: an
+        error that names the user's line, raised only if the branch ran."""
+        message = str(self.activity.deferred[id(op)]).splitlines()[0]
+        self.body.append(gast.Expr(value=self.rt_call("missing_rule", constant(message))))
+
+    def _adjoint_of(self, op):
+        if id(op) in self.activity.deferred:
+            return
         self.moving = op.prim is rt.identity and len(op.args) == 1
         if op.prim is UNPACK:
             return self.unpack_adjoint(op)

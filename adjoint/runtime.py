@@ -1418,6 +1418,16 @@ def item_bar(container, key, g):
     return rebuild_like(container, bars)
 
 
+class MissingRule(TypeError):
+    """A derivative rule is missing for a call in a branch that ran."""
+
+
+def missing_rule(message):
+    """Raised by the backward pass of a branch whose derivative is missing,
+    if that branch ran: ``message`` names the user's line and what to do."""
+    raise MissingRule(message)
+
+
 def item_position(items, key):
     """``key`` (an int or a slice) counted from the front of ``items`` as it
     is now: the same items however long the list grows afterwards."""

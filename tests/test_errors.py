@@ -283,3 +283,19 @@ def test_a_library_function_with_source_is_a_primitive_to_register():
     error = _raise("jacrev", with_library_python_function)
     assert isinstance(error, adjoint.NoRuleError)
     assert "defvjp" in str(error) and "statistics.py" not in str(error)
+
+
+def centred(x, robust=False):
+    if robust:
+        centre = np.i0(x).mean()  # MARK: no rule
+    else:
+        centre = np.mean(x)
+    return x - centre
+
+
+def test_a_missing_rule_in_a_branch_fails_only_if_the_branch_runs():
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(adjoint.jacrev(centred)(x), np.eye(3) - 1.0 / 3.0)
+    with pytest.raises(TypeError) as info:
+        adjoint.jacrev(centred)(x, robust=True)
+    assert f"{THIS_FILE}:{line_of(centred, '# MARK')}" in str(info.value) and "defvjp" in str(info.value)
