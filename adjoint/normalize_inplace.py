@@ -84,19 +84,46 @@ class InPlace:
         if version not in self.container_versions:
             return
         key = target.slice.value if isinstance(target.slice, gast.Constant) else None
+        if self.item_only_in_container(version, key):
+            if version in self.merged:
+                # A loop's phi: what the next iterations bring is checked at the latch.
+                self.item_assumptions.setdefault(version, []).append((key, stmt))
+            return
+        raise self.item_update_error(stmt)
+
+    def item_only_in_container(self, version, key):
         items = self.literal_items.get(version)
         item = items[key] if isinstance(items, list) and isinstance(key, int) and -len(items) <= key < len(items) \
             else self.dict_items.get(version, {}).get(key)
-        if isinstance(item, gast.Name) and item.id not in self.version.values():
-            return  # an item only the container holds
-        if isinstance(item, gast.Constant):
-            return
-        name = target.value.id
-        raise self.unsupported(
+        # A number, or a value no user's name holds (a temporary).
+        return isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
+                                                   and item.id not in self.version.values())
+
+    def item_update_error(self, stmt):
+        name = stmt.target.value.id
+        return self.unsupported(
             stmt, f"augmented assignment to an item of {name!r}",
             "the item may be an array that a name also holds, and NumPy would update it in place.",
             f"Write {name}[...] = {name}[...] {symbol(stmt.op)} ... with a copy of the item, or build "
             "the item in the container (no other name for it).")
+
+    def merge_items(self, target, source, first):
+        """What the items of a phi or merge name are: known only where every
+        source agrees they are held by the container alone."""
+        for table in (self.dict_items, self.literal_items):
+            if first:
+                if source in table:
+                    table[target] = table[source] if isinstance(table[source], dict) else list(table[source])
+                continue
+            if target not in table:
+                continue
+            keys = list(table[target]) if isinstance(table[target], dict) else range(len(table[target]))
+            for key in keys:
+                if not self.item_only_in_container(source, key):
+                    table[target][key] = None  # unknown from here on
+        for key, stmt in self.item_assumptions.get(target, []) if not first else []:
+            if not self.item_only_in_container(source, key):
+                raise self.item_update_error(stmt)
 
     def setitem(self, target, value):
         if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
@@ -168,6 +195,7 @@ class InPlace:
             owned = source is not None and self.owners.get(source) == "owned"
             safe = (owned or source in self.rebindable or isinstance(op.args[0], gast.Constant)
                     or (source in self.params and self.owners.get(source) != "shared"))
+            self.merge_items(target, source, target not in self.merged)
             if target not in self.merged:
                 self.merged.add(target)
                 if owned:

@@ -1008,3 +1008,29 @@ def test_super_lists_that_grow_and_list_slots():
         for chunk_size in (None, 1):
             np.testing.assert_allclose(adjoint.jacrev(func, chunk_size=chunk_size)(X),
                                        numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def accumulates_in_a_loop(x):
+    totals = {"g": 0.0, "v": np.zeros(3)}
+    for i in range(3):
+        totals["g"] += np.sum(x ** 2) * i
+        totals["v"] += np.sin(x) * i
+    return totals["v"] * totals["g"]
+
+
+def accumulates_into_an_item_a_name_holds_later(x):
+    y = x * 2.0
+    totals = {"v": np.zeros(3)}
+    for _ in range(2):
+        totals["v"] += np.sin(x)  # in the second iteration the item is y: NumPy changes y
+        totals["v"] = y
+    return totals["v"] + y
+
+
+def test_dict_items_accumulated_in_a_loop():
+    np.testing.assert_allclose(adjoint.jacrev(accumulates_in_a_loop)(X),
+                               numerical_jacobian(accumulates_in_a_loop, (X,), 0), rtol=1e-6, atol=1e-8)
+    with pytest.raises(adjoint.UnsupportedSyntaxError) as error:
+        adjoint.jacrev(accumulates_into_an_item_a_name_holds_later)(X)
+    assert f"test_calls.py:{line_of(accumulates_into_an_item_a_name_holds_later, 'NumPy changes y')}" \
+        in str(error.value)
