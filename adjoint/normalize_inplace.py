@@ -95,9 +95,10 @@ class InPlace:
         items = self.literal_items.get(version)
         item = items[key] if isinstance(items, list) and isinstance(key, int) and -len(items) <= key < len(items) \
             else self.dict_items.get(version, {}).get(key)
-        # A number, or a value no user's name holds (a temporary).
+        # A number, or a value no user's name and no other container holds.
         return isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
-                                                   and item.id not in self.version.values())
+                                                   and item.id not in self.version.values()
+                                                   and item.id not in self.container_held)
 
     def item_update_error(self, stmt):
         name = stmt.target.value.id
@@ -193,8 +194,9 @@ class InPlace:
             # only if the values from all of them are.
             source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
             owned = source is not None and self.owners.get(source) == "owned"
-            safe = (owned or source in self.rebindable or isinstance(op.args[0], gast.Constant)
-                    or (source in self.params and self.owners.get(source) != "shared"))
+            # Safe to re-bind in place of an update: numbers and flags only; an
+            # array's safety is its ownership, which aliasing later withdraws.
+            safe = source in self.rebindable or isinstance(op.args[0], gast.Constant)
             self.merge_items(target, source, target not in self.merged)
             if target not in self.merged:
                 self.merged.add(target)
@@ -227,7 +229,7 @@ class InPlace:
             self.container_versions.add(target)  # [0.0] * n
         # A list read whole (np.stack(items)) is read again by the backward
         # pass, so it must not grow afterwards: later appends are refused.
-        if prim is not rt.getitem and not holds_nothing and prim is not rt.append:
+        if prim not in (rt.getitem, rt.append, rt.replace_item) and not holds_nothing:
             for arg in op.args:
                 if isinstance(arg, gast.Name) and arg.id in self.list_versions:
                     self.owners[arg.id] = "read whole"
@@ -237,7 +239,10 @@ class InPlace:
             # unless something keeps it: its source is remembered for that.
             source = op.args[0]
             if isinstance(source, gast.Name) and source.id in self.container_versions:
-                return  # an item of a list or dict: re-binding the slot later leaves it alone
+                # An item of a list or dict: re-binding the slot later leaves it
+                # alone, but the item itself is held by the container too.
+                self.container_held.add(target)
+                return
             if isinstance(source, gast.Name) and target in self.version.values():
                 self.share(source.id)
             elif isinstance(source, gast.Name):

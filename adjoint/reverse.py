@@ -30,7 +30,7 @@ from .templates import template_for
 
 #: primitives whose result is an ndarray (so adjoints add with ``+``).
 #: primitives whose result may be a container (its adjoints add with rt.add_bar).
-_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict,
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, rt.append, list, tuple, dict,
                                   np.linalg.slogdet, np.linalg.eigh, np.split, np.array_split}
 
 COMMENT = "__adjoint_comment_{}__"
@@ -358,6 +358,15 @@ class VJPBuilder:
             # or a name left unbound on this path of a branch.
             return
         result_bar = load(self.bar_of(target))
+        if op.prim is rt.append:  # items.append(value): the batch size fills a missing adjoint
+            items, value, position = op.args
+            if self.is_active(items):
+                self.contribute(items.id, self.rt_call("list_head", result_bar, position))
+            if self.is_active(value):
+                self.uses_batch = True
+                self.contribute(value.id, self.rt_call("element_bar", result_bar, position, load(value.id),
+                                                       load(self.batch_name)))
+            return
         if op.prim is rt.concat_items:  # a + b on lists
             for which, part in enumerate(op.args):
                 if self.is_active(part):

@@ -1457,11 +1457,17 @@ def without_item(g, key, container):
         g = g.copy()
         g[:, key] = 0
         return g
+    # The replaced item's adjoint becomes zeros of its shape (not None), so
+    # the batch size stays known to whatever reads the old item later.
     if isinstance(g, dict):
-        return {k: (None if k == key else g.get(k)) for k in container}
+        return {k: (_zeros_like_bar(g.get(k)) if k == key else g.get(k)) for k in container}
     g = list(g)
-    g[key] = None
+    g[key] = _zeros_like_bar(g[key])
     return rebuild_like(container, g)
+
+
+def _zeros_like_bar(bar):
+    return np.zeros_like(bar) if isinstance(bar, np.ndarray) else None
 
 
 def copy(value):

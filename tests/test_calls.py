@@ -1034,3 +1034,50 @@ def test_dict_items_accumulated_in_a_loop():
         adjoint.jacrev(accumulates_into_an_item_a_name_holds_later)(X)
     assert f"test_calls.py:{line_of(accumulates_into_an_item_a_name_holds_later, 'NumPy changes y')}" \
         in str(error.value)
+
+
+def replaces_an_appended_item(x):
+    items = []
+    items.append(x)
+    items[0] = x * 2.0  # the appended x reaches nothing
+    return np.stack(items)
+
+
+def last_of_appended(x):
+    items = []
+    for _ in range(2):
+        items.append(x * 2.0)
+    return items[-1] * 1.0
+
+
+def reads_an_appended_list_twice(x):
+    items = []
+    items.append(np.sin(x))
+    return items[0] + np.sum(np.stack(items))
+
+
+def alias_after_a_loop(x):
+    y = np.ones(3)
+    for _ in range(2):
+        y *= x
+    z = y
+    y += 1.0  # NumPy changes z too
+    return z
+
+
+def item_of_a_dict_put_in_another(x):
+    y = np.ones(3)
+    first = {"b": y}
+    second = {"a": first["b"]}
+    second["a"] += x  # it is y: NumPy changes first["b"] too
+    return first["b"]
+
+
+def test_found_by_fuzzing_lists_and_aliases():
+    for func in (replaces_an_appended_item, last_of_appended, reads_an_appended_list_twice):
+        for chunk_size in (None, 1):
+            np.testing.assert_allclose(adjoint.jacrev(func, chunk_size=chunk_size)(X),
+                                       numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+    for func in (alias_after_a_loop, item_of_a_dict_put_in_another):
+        with pytest.raises(adjoint.UnsupportedSyntaxError):
+            adjoint.jacrev(func)(X)
