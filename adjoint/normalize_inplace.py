@@ -38,6 +38,9 @@ class InPlace:
         """An update in place is exact only on a value this function made and
         shared with nothing: elsewhere NumPy would change the other holders too."""
         if self.owners.get(version) == "owned":
+            if version in self.merged:
+                # A loop's phi: the value the next iteration brings is checked at the latch.
+                self.owner_assumptions.setdefault(version, []).append((name, node, what))
             return
         if self.owners.get(version) == "read whole":
             raise self.unsupported(node, f"{what} of {name!r}",
@@ -61,7 +64,10 @@ class InPlace:
         the caller's copy would differ), or is a number or flag."""
         name = stmt.target.id
         version = self.read(name)
-        if name not in self.version or version in self.rebindable or self.owners.get(version) == "owned":
+        if name not in self.version or version in self.rebindable or self.owners.get(version) == "owned" or (
+                version in self.rebind_ok and self.owners.get(version) != "shared"):
+            if name in self.version and version in self.merged:
+                self.owner_assumptions.setdefault(version, []).append((name, stmt, "augmented assignment"))
             return
         if self.owners.get(version) != "shared" and version == name and name in self.params:
             return
@@ -198,17 +204,32 @@ class InPlace:
             # array's safety is its ownership, which aliasing later withdraws.
             safe = source in self.rebindable or isinstance(op.args[0], gast.Constant)
             self.merge_items(target, source, target not in self.merged)
+            rebind_ok = owned or safe or source in self.rebind_ok
             if target not in self.merged:
                 self.merged.add(target)
                 if owned:
                     self.owners[target] = "owned"
                 if safe:
                     self.rebindable.add(target)
+                if rebind_ok:
+                    self.rebind_ok.add(target)
             else:
+                # An update made in the loop's body assumed the value was its
+                # own (or a number); the next iteration may bring one that is not.
+                for name, node, what in self.owner_assumptions.get(target, []):
+                    if not (rebind_ok if what == "augmented assignment" else owned):
+                        raise self.unsupported(
+                            node, f"{what} of {name!r}",
+                            f"in a later iteration {name!r} holds a value that another name, a view or "
+                            "a container also holds (it is re-bound further down the loop), and NumPy "
+                            "would change that value too.",
+                            f"Work on a copy: {name} = {name}.copy() where it is re-bound.")
                 if not owned and self.owners.get(target) == "owned":
                     del self.owners[target]
                 if not safe:
                     self.rebindable.discard(target)
+                if not rebind_ok:
+                    self.rebind_ok.discard(target)
             if source in self.list_versions:
                 self.list_versions.add(target)
             if source in self.container_versions:

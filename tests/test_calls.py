@@ -1081,3 +1081,39 @@ def test_found_by_fuzzing_lists_and_aliases():
     for func in (alias_after_a_loop, item_of_a_dict_put_in_another):
         with pytest.raises(adjoint.UnsupportedSyntaxError):
             adjoint.jacrev(func)(X)
+
+
+def updates_what_the_next_iteration_aliases(x):
+    y = x * 1.0
+    z = x * 2.0
+    for _ in range(2):
+        y[0] = 5.0  # in the second iteration y is z: NumPy changes z
+        y = z
+    return z
+
+
+def augments_what_the_next_iteration_aliases(x):
+    y = np.ones(3)
+    for _ in range(2):
+        y *= 2.0  # in the second iteration y is the argument x
+        y = x
+    return x
+
+
+def counts_with_a_break(x):
+    y = x
+    n = 0
+    while n < 10:
+        y = np.cos(y) + x
+        if np.max(y) > 1.5:
+            break
+        n += 1  # a number: fine whatever path brought it
+    return y * (n + 1)
+
+
+def test_aliases_made_at_the_end_of_an_iteration():
+    for func in (updates_what_the_next_iteration_aliases, augments_what_the_next_iteration_aliases):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="later iteration"):
+            adjoint.jacrev(func)(X.copy())
+    np.testing.assert_allclose(adjoint.jacrev(counts_with_a_break)(X),
+                               numerical_jacobian(counts_with_a_break, (X,), 0), rtol=1e-6, atol=1e-8)
