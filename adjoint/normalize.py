@@ -128,6 +128,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.track_ownership(op)
         if prim in (rt.make_tuple, rt.make_list) and not kwargs:
             self.literal_items[target] = list(args)
+        elif (prim is rt.repeat_items and isinstance(args[0], gast.Name) and args[0].id in self.literal_items
+              and isinstance(args[1], gast.Constant) and all(isinstance(a, gast.Constant)
+                                                            for a in self.literal_items[args[0].id])):
+            self.literal_items[target] = self.literal_items[args[0].id] * args[1].value  # [0.0] * n
         elif prim is rt.make_dict and all(isinstance(k, gast.Constant) for k in keys):
             self.dict_items[target] = {k.value: v for k, v in zip(keys, args, strict=True)}
         return load(target)

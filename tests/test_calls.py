@@ -1117,3 +1117,16 @@ def test_aliases_made_at_the_end_of_an_iteration():
             adjoint.jacrev(func)(X.copy())
     np.testing.assert_allclose(adjoint.jacrev(counts_with_a_break)(X),
                                numerical_jacobian(counts_with_a_break, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def accumulates_into_a_repeated_list(x):
+    buffer = [0.0] * 3
+    buffer[2] += x[0]
+    buffer[0] += x[1] * 2.0
+    return np.array(buffer)
+
+
+def test_augmented_assignment_to_items_of_a_list_of_numbers():
+    np.testing.assert_allclose(adjoint.jacrev(accumulates_into_a_repeated_list)(X),
+                               numerical_jacobian(accumulates_into_a_repeated_list, (X,), 0),
+                               rtol=1e-6, atol=1e-8)
