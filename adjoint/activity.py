@@ -154,22 +154,17 @@ def _transforms_cleanly(op, varied):
     """Whether the user's function called for its effect (``report(y)``)
     transforms with respect to the differentiated values it gets: its
     transform refuses in-place changes of them, so then it has none."""
-    import inspect
-
     from . import cache
 
-    function = op.prim.function
-    positional = list(function.__code__.co_varnames[:function.__code__.co_argcount
-                                                      + function.__code__.co_kwonlyargcount])
     try:
-        bound = inspect.signature(function, follow_wrapped=False).bind(*op.args, **op.kwargs)
+        found = op.prim.differentiated(op.args, op.kwargs,
+                                       lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
     except TypeError:
         return False
-    positions = tuple(sorted(positional.index(name) for name, atom in bound.arguments.items()
-                             if name in positional and isinstance(atom, gast.Name) and atom.id in varied))
-    if not positions:
-        return True
-    cache.get_vjp(function, positions, False, for_caller=True)  # raises, at the callee's line, if not
+    if any(position is None for position, _, _ in found):
+        return False
+    if found:  # raises, at the callee's line, if the callee changes them in place
+        cache.get_vjp(op.prim.function, tuple(p for p, _, _ in found), False, for_caller=True)
     return True
 
 

@@ -2,6 +2,7 @@
 ``Op`` (one primitive application, or a branch or loop holding ops), the
 markers for values without derivative, the tables that map syntax to
 primitives, and ``render`` (the ops as text, for tests and debugging)."""
+import inspect
 import operator
 import sys
 
@@ -196,6 +197,18 @@ class UserCall:
         self.bound = bound
         self.keywords = keywords or {}
         self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
+
+    def differentiated(self, args, kwargs, carries):
+        """``(position, parameter, atom)`` for each argument of this call that
+        ``carries(atom)`` selects, in parameter order. Positions count the
+        positional parameters, then the keyword-only ones (None: a variadic
+        one). TypeError if the call does not match the parameters."""
+        code = self.function.__code__
+        named = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        bound = inspect.signature(self.function, follow_wrapped=False).bind(*args, **kwargs)
+        found = [(named.index(name) if name in named else None, name, atom)
+                 for name, atom in bound.arguments.items() if isinstance(atom, gast.AST) and carries(atom)]
+        return sorted(found, key=lambda item: -1 if item[0] is None else item[0])
 
 
 class MethodCall:

@@ -14,7 +14,6 @@ returns two gast ``FunctionDef``s:
 Each rule is expanded from its template; contributions to one adjoint are
 summed, inactive inputs get none, and zero adjoints are never built.
 """
-import inspect
 
 import gast
 import numpy as np
@@ -488,30 +487,21 @@ class VJPBuilder:
         """A call of the user's function: its own transform's backward pass,
         compiled for the arguments that carry derivatives here."""
         call = op.prim
-        function = call.function
-        code = function.__code__
-        # Positions count the positional parameters, then the keyword-only ones.
-        positional = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
         try:
-            bound = inspect.signature(function, follow_wrapped=False).bind(*op.args, **op.kwargs)
+            found = call.differentiated(op.args, op.kwargs, self.is_active)
         except TypeError as exc:
             raise errors.TransformError(self.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None
-        positions, atoms = [], []
-        for name, atom in bound.arguments.items():
-            if isinstance(atom, gast.AST) and self.is_active(atom):
-                if name not in positional:
-                    raise errors.NoRuleError(
-                        self.location(op), op.construct,
-                        f"a differentiated value is passed to its variadic parameter {name!r}.",
-                        "Pass it to a positional parameter.")
-                positions.append(positional.index(name))
-                atoms.append(atom)
-        if not positions:
+        for position, name, _ in found:
+            if position is None:
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    f"a differentiated value is passed to its variadic parameter {name!r}.",
+                    "Pass it to a positional parameter.")
+        if not found:
             return
-        order = sorted(range(len(positions)), key=positions.__getitem__)
-        positions = tuple(positions[i] for i in order)
-        atoms = [atoms[i] for i in order]
+        positions = tuple(position for position, _, _ in found)
+        atoms = [atom for _, _, atom in found]
         forward, backward = self.callee_functions(call, positions)
         op.call_forward = forward
         self.extra_globals.update(call.bound)
