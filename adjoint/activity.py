@@ -19,8 +19,10 @@ from . import rules
 from .ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
 from . import runtime as rt
 
-STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.replace_item, rt.concat_items, rt.repeat_items,
-              UNPACK}
+#: container operations whose adjoints the reverse transformer writes itself
+#: (they need the batch size for items without an adjoint).
+STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
+              rt.repeat_items, UNPACK}
 
 
 class Activity:

@@ -29,7 +29,7 @@ from .templates import template_for
 
 #: primitives whose result is an ndarray (so adjoints add with ``+``).
 #: primitives whose result may be a container (its adjoints add with rt.add_bar).
-_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, rt.append, list, tuple, dict,
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict,
                                   np.linalg.slogdet, np.linalg.eigh, np.split, np.array_split}
 
 COMMENT = "__adjoint_comment_{}__"

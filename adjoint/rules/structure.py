@@ -21,8 +21,3 @@ def setitem_adjoint(z, array, index, value):
     # An element written twice keeps one write: only that one gets a derivative.
     bar[value] = rt.unbroadcast(rt.assigned_adjoint(bar[z], index), value)
 
-
-@adjoint_rule(rt.append)
-def append_adjoint(z, items, value, position):
-    bar[items] = rt.list_head(bar[z], position)
-    bar[value] = rt.element_bar(bar[z], position, value)
