@@ -715,8 +715,8 @@ def test_i0_has_no_rule():
     assert "i0" in message and "defvjp" in message and f"{THIS_FILE}:{line}" in message
 
 
-@pytest.mark.parametrize("chunk_size", [None, 1, 2])
-def test_defvjp_unbatched_ufunc(restore_rules, chunk_size):
+@pytest.mark.parametrize("batched, chunk_size", [(False, None), (False, 1), (False, 2), (True, None), (True, 2)])
+def test_defvjp_ufunc(restore_rules, batched, chunk_size):
     seen_shapes = []
 
     def fabs_vjp(ans, x):
@@ -725,11 +725,15 @@ def test_defvjp_unbatched_ufunc(restore_rules, chunk_size):
             return g * np.sign(x)
         return pull_back
 
-    adjoint.defvjp(np.fabs, fabs_vjp)
+    adjoint.defvjp(np.fabs, fabs_vjp, batched=batched)
     x = np.array([1.0, -8.0, 27.0])
     jacobian = adjoint.jacrev(calls_fabs, chunk_size=chunk_size)(x)
     np.testing.assert_allclose(jacobian, numerical_jacobian(calls_fabs, (x,)), rtol=1e-6)
-    assert seen_shapes and set(seen_shapes) == {x.shape}  # one cotangent at a time
+    if not batched:
+        expected = {x.shape}  # one cotangent at a time
+    else:
+        expected = {(3, 3)} if chunk_size is None else {(2, 3), (1, 3)}  # the chunk's leading batch axis
+    assert set(seen_shapes) == expected
 
 
 def log_volume(A):
@@ -754,24 +758,6 @@ def test_defvjp_of_a_function_returning_a_tuple(restore_rules, batched):
     for chunk_size in (None, 1):
         np.testing.assert_allclose(adjoint.jacrev(log_volume, chunk_size=chunk_size)(A),
                                    numerical_jacobian(log_volume, (A,)), rtol=1e-6, atol=1e-8)
-
-
-@pytest.mark.parametrize("chunk_size", [None, 2])
-def test_defvjp_batched_ufunc(restore_rules, chunk_size):
-    seen_shapes = []
-
-    def fabs_vjp(ans, x):
-        def pull_back(g):
-            seen_shapes.append(np.shape(g))
-            return g * np.sign(x)
-        return pull_back
-
-    adjoint.defvjp(np.fabs, fabs_vjp, batched=True)
-    x = np.array([1.0, -8.0, 27.0])
-    jacobian = adjoint.jacrev(calls_fabs, chunk_size=chunk_size)(x)
-    np.testing.assert_allclose(jacobian, numerical_jacobian(calls_fabs, (x,)), rtol=1e-6)
-    expected = {(3, 3)} if chunk_size is None else {(2, 3), (1, 3)}
-    assert set(seen_shapes) == expected  # the leading batch axis of the chunk
 
 
 def test_defvjp_through_broadcast_and_two_inputs(restore_rules):
