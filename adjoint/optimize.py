@@ -160,6 +160,39 @@ def fold_constants(stmt):
     return _Fold().visit(stmt)
 
 
+class _ScalarsOutOfReductions(gast.NodeTransformer):
+    """``rt.unbroadcast(-g, x)`` is ``-rt.unbroadcast(g, x)``, and so for
+    scalings by a literal number (``2.0 * g``, ``g / 3``): ``unbroadcast``
+    sums over the broadcast axes, so scaling its result touches fewer
+    numbers, never more."""
+
+    def __init__(self, rt_name):
+        self.rt_name = rt_name
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if not (isinstance(node.func, gast.Attribute) and node.func.attr == "unbroadcast"
+                and isinstance(node.func.value, gast.Name) and node.func.value.id == self.rt_name
+                and len(node.args) == 2 and not node.keywords):
+            return node
+        inner = node.args[0]
+        if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
+            node.args[0] = inner.operand
+            return gast.UnaryOp(op=gast.USub(), operand=self.visit_Call(node))
+        if isinstance(inner, gast.BinOp) and isinstance(inner.op, (gast.Mult, gast.Div)):
+            if _number(inner.right):
+                node.args[0] = inner.left
+                return gast.BinOp(left=self.visit_Call(node), op=inner.op, right=inner.right)
+            if isinstance(inner.op, gast.Mult) and _number(inner.left):
+                node.args[0] = inner.right
+                return gast.BinOp(left=inner.left, op=inner.op, right=self.visit_Call(node))
+        return node
+
+
+def scalars_out_of_reductions(stmt, rt_name):
+    return _ScalarsOutOfReductions(rt_name).visit(stmt)
+
+
 # ----------------------------------------------------------------- scalings
 
 #: a factor larger than this many nodes is computed once into a name, which

@@ -149,11 +149,17 @@ def extremum_adjoint(g, x, z, axis=None, keepdims=False):
         kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
         z_kept = np.reshape(z, kept_shape)
         g = np.reshape(g, g.shape[:1] + kept_shape)
-    # A NaN is the extremum NumPy returns when there is one: it gets the cotangent.
-    hits = (x == z_kept) | (np.isnan(x) & np.isnan(z_kept)) if x.dtype.kind == "f" else x == z_kept
-    counts = hits.sum(axis=normalize_axes(axis, x.ndim), keepdims=True)
-    # g has the reduced shape (size-1 axes), so the product broadcasts it back.
-    return g * (hits / counts)
+    hits = x == z_kept
+    axes = axis if type(axis) is int else normalize_axes(axis, x.ndim)
+    counts = hits.sum(axis=axes, keepdims=True)
+    if not counts.all():
+        # Only a NaN extremum equals none of its elements. NumPy returns a NaN
+        # when there is one: it gets the cotangent.
+        hits |= np.isnan(x) & np.isnan(z_kept)
+        counts = hits.sum(axis=axes, keepdims=True)
+    # g and counts have the reduced shape (size-1 axes): share g among the
+    # ties there, then the product with hits broadcasts it back.
+    return (g / counts) * hits
 
 
 # ----------------------------------------------------------- statistics and scans
