@@ -272,8 +272,26 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
 
 
-def _compiled(func, args, positions, has_aux):
-    return compiled_call(func, len(args), positions, has_aux)
+class _Finder:
+    """Finds the compiled VJP that a wrapper made by jacrev/grad/vjp runs.
+    For a plain Python function the last one found per argument count and
+    positions is remembered, and only checked (``is_current``) on each call."""
+
+    def __init__(self, func):
+        self.func = func
+        self.plain = type(func) is types.FunctionType
+        self.found = {}
+
+    def __call__(self, args, positions, has_aux):
+        if not self.plain:
+            return compiled_call(self.func, len(args), positions, has_aux)
+        key = (len(args), positions, has_aux)
+        found = self.found.get(key)
+        if found is not None and found[0] == cache.generation and found[1].is_current():
+            return found[1]
+        compiled = compiled_call(self.func, len(args), positions, has_aux)
+        self.found[key] = (cache.generation, compiled)
+        return compiled
 
 
 # ------------------------------------------------------------------ jacrev
@@ -284,19 +302,21 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     chunks of ``chunk_size`` rows of the output's identity basis."""
     _check_chunk_size(chunk_size)
 
+    find = _Finder(func)
+
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacrev_call(func, argnums, has_aux, chunk_size, args, kwargs)
+        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs)
 
     jacobian_fn.__adjoint_transform__ = "jacrev"
     return jacobian_fn
 
 
 @_user_errors
-def _jacrev_call(func, argnums, has_aux, chunk_size, args, kwargs):
+def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
-    compiled = _compiled(func, inputs.args, positions, has_aux)
+    compiled = find(inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args, **kwargs)
     if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
         jacobian = _array_jacobian(compiled, residuals, result, inputs.leaves[0][0])
@@ -322,7 +342,15 @@ def _array_jacobian(compiled, residuals, output, x):
     dtype = np.result_type(x)
     if bar is None:
         return np.zeros(shape, dtype=dtype)
-    return np.reshape(bar, shape).astype(dtype, copy=False)
+    return _result(bar, shape, dtype)
+
+
+def _result(bar, shape, dtype):
+    """An adjoint the backward pass returned, as an array of ``shape`` and
+    ``dtype`` that the caller owns: a cotangent broadcast back by a
+    reduction is a read-only view, copied here."""
+    result = np.reshape(bar, shape).astype(dtype, copy=False)
+    return result if result.flags.writeable else result.copy()
 
 
 def _basis_chunk(out_leaves, out_treedef, start, stop):
@@ -358,7 +386,7 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
         return [
             [
                 np.zeros((total, np.size(leaf)), dtype=np.result_type(leaf)) if bar is None
-                else np.reshape(bar, (total, -1)).astype(np.result_type(leaf), copy=False)
+                else _result(bar, (total, -1), np.result_type(leaf))
                 for bar, leaf in zip(_leaf_adjoints(param_bar, treedef), leaves, strict=True)
             ]
             for param_bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True)
@@ -420,18 +448,18 @@ def vjp(func, *primals, has_aux=False):
     """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with has_aux): the
     forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
     number of times and returns one adjoint per primal."""
-    return _vjp_call(func, primals, has_aux)
+    return _vjp_call(_Finder(func), primals, has_aux)
 
 
 @_user_errors
-def _vjp_call(func, primals, has_aux):
+def _vjp_call(find, primals, has_aux):
     positions = tuple(range(len(primals)))
     # vjp_fn may be called long after this returns: it keeps its own copies
     # of the primals, and hands out a copy of the output, so that changing
     # either in place later cannot change its results.
     primals = tuple(pytree.map_leaves(_copy_array, p) for p in primals)
     inputs = _Inputs(primals, positions)
-    compiled = _compiled(func, inputs.args, positions, has_aux)
+    compiled = find(inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
@@ -461,20 +489,35 @@ def _vjp_call(func, primals, has_aux):
 def grad(func, argnums=0, *, has_aux=False):
     """The gradient of ``func``, whose output must be a single 0-d value."""
 
+    find = _Finder(func)
+
     @functools.wraps(func)
     def grad_fn(*args, **kwargs):
-        return _grad_call(func, argnums, has_aux, args, kwargs)
+        return _grad_call(find, argnums, has_aux, args, kwargs)
 
     grad_fn.__adjoint_transform__ = "grad"
     return grad_fn
 
 
 @_user_errors
-def _grad_call(func, argnums, has_aux, args, kwargs):
+def _grad_call(find, argnums, has_aux, args, kwargs):
     positions = _check_argnums(argnums, len(args))
-    inputs = _Inputs(args, positions)
-    compiled = _compiled(func, inputs.args, positions, has_aux)
-    result, residuals = compiled.forward(*inputs.args, **kwargs)
+    x = args[positions[0]] if type(argnums) is int and not has_aux else None
+    if type(x) is np.ndarray and x.dtype == np.float64:
+        # The common case, one float64 array in and a float64 out, without
+        # the pytree bookkeeping.
+        compiled = find(args, positions, False)
+        result, residuals = compiled.forward(*args, **kwargs)
+        if type(result) is np.float64:
+            bar, = compiled.backward(residuals, np.ones(1))
+            if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.writeable:
+                return bar.reshape(x.shape)
+            return _strip_batch(bar, pytree.LEAF, [x])
+        inputs = _Inputs(args, positions)  # takes the arguments as they are
+    else:
+        inputs = _Inputs(args, positions)
+        compiled = find(inputs.args, positions, has_aux)
+        result, residuals = compiled.forward(*inputs.args, **kwargs)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     if out_treedef.kind != "leaf" or out_leaves[0].ndim != 0:
@@ -502,10 +545,10 @@ def _strip_batch(param_bar, treedef, leaves):
         leaf = leaves[0]
         if param_bar is None:
             return np.zeros(np.shape(leaf), dtype=np.result_type(leaf))
-        return np.reshape(param_bar, np.shape(leaf)).astype(np.result_type(leaf), copy=False)
+        return _result(param_bar, np.shape(leaf), np.result_type(leaf))
     leaf_bars = [
         np.zeros(np.shape(leaf), dtype=np.result_type(leaf)) if bar is None
-        else np.reshape(bar, np.shape(leaf)).astype(np.result_type(leaf), copy=False)
+        else _result(bar, np.shape(leaf), np.result_type(leaf))
         for bar, leaf in zip(_leaf_adjoints(param_bar, treedef), leaves, strict=True)
     ]
     return pytree.unflatten(treedef, leaf_bars)

@@ -56,7 +56,13 @@ class LazyCallee:
         return target(*args, **kwargs)
 
 
+#: bumped by clear(): a transform found before then must be looked up again.
+generation = 0
+
+
 def clear():
     """Forget every compiled transform (after a new rule is registered)."""
+    global generation
+    generation += 1
     _by_function.clear()
     _unweakrefable.clear()

@@ -106,3 +106,40 @@ def test_callee_replaced_on_its_module_or_class_is_transformed_again(monkeypatch
     np.testing.assert_allclose(adjoint.grad(uses_method_of_global)(x), 3.0 * x)
     monkeypatch.setattr(callee_module.Spring, "energy", lambda self, y: np.sum(y ** 3))
     np.testing.assert_allclose(adjoint.grad(uses_method_of_global)(x), 3.0 * x ** 2)
+
+
+def cubed(x):
+    return x ** 3
+
+
+def sums_cubed(x):
+    return np.sum(cubed(x))
+
+
+def test_one_wrapper_sees_a_rebound_callee_and_a_rule_registered_later(monkeypatch):
+    # A jacrev/grad wrapper remembers the transform it found; a later call
+    # must still notice a callee re-bound, a rule registered, and the
+    # registry cleared.
+    from adjoint import rules
+
+    x = np.array([0.5, -1.5])
+    gradient = adjoint.grad(sums_cubed)
+    jacobian = adjoint.jacrev(cubed)
+    np.testing.assert_allclose(gradient(x), 3 * x ** 2)
+    np.testing.assert_allclose(jacobian(x), np.diag(3 * x ** 2))
+    monkeypatch.setattr(__import__(__name__), "cubed", lambda z: np.sin(z))
+    np.testing.assert_allclose(gradient(x), np.cos(x))
+    monkeypatch.undo()
+    np.testing.assert_allclose(gradient(x), 3 * x ** 2)
+    saved = dict(rules.CUSTOM_VJPS)
+    try:
+        # A rule that is deliberately not the derivative, so that its use shows.
+        adjoint.defvjp(cubed, lambda ans, z: lambda g: g * 7.0)
+        np.testing.assert_allclose(gradient(x), [7.0, 7.0])
+        np.testing.assert_allclose(jacobian(x), np.diag([7.0, 7.0]))
+    finally:
+        rules.CUSTOM_VJPS.clear()
+        rules.CUSTOM_VJPS.update(saved)
+        adjoint.cache.clear()
+    np.testing.assert_allclose(gradient(x), 3 * x ** 2)
+    np.testing.assert_allclose(jacobian(x), np.diag(3 * x ** 2))

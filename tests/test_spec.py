@@ -563,6 +563,35 @@ def test_grad_of_scalar_function():
     np.testing.assert_allclose(x_grad, gradient, rtol=1e-14)
 
 
+def plain_sum(x):
+    return np.sum(x)
+
+
+def column_sums(x):
+    return np.sum(x, axis=0)
+
+
+def item_sum(params):
+    return np.sum(params["a"])
+
+
+def test_results_are_arrays_the_caller_can_write():
+    # The adjoint of a sum is its cotangent broadcast back; a large one is a
+    # read-only view inside the backward pass, never in what the user gets.
+    x = np.ones(5000)
+    gradient = adjoint.grad(plain_sum)(x)
+    _, vjp_fn = adjoint.vjp(plain_sum, x)
+    pulled, = vjp_fn(np.float64(2.0))
+    results = [gradient, pulled, adjoint.grad(plain_sum, argnums=(0,))(x)[0],
+               adjoint.jacrev(column_sums)(np.ones((5000, 2))),
+               adjoint.jacrev(column_sums, chunk_size=1)(np.ones((5000, 2))),
+               adjoint.grad(item_sum)({"a": x})["a"]]
+    for result in results:
+        assert result.flags.writeable
+        result.flat[0] = 5.0  # in a view with stride 0 every entry would change
+        assert np.count_nonzero(result == 5.0) == 1
+
+
 def scalar_with_aux(x):
     return np.sum(x ** 2), x.shape
 
