@@ -204,11 +204,15 @@ class InPlace:
             # array's safety is its ownership, which aliasing later withdraws.
             safe = source in self.rebindable or isinstance(op.args[0], gast.Constant)
             self.merge_items(target, source, target not in self.merged)
-            rebind_ok = owned or safe or source in self.rebind_ok
+            # A value another name came to hold after it was found safe is no longer.
+            shared = self.owners.get(source) == "shared"
+            rebind_ok = owned or safe or (source in self.rebind_ok and not shared)
             if target not in self.merged:
                 self.merged.add(target)
                 if owned:
                     self.owners[target] = "owned"
+                if shared:
+                    self.owners[target] = "shared"
                 if safe:
                     self.rebindable.add(target)
                 if rebind_ok:
@@ -224,7 +228,9 @@ class InPlace:
                             "a container also holds (it is re-bound further down the loop), and NumPy "
                             "would change that value too.",
                             f"Work on a copy: {name} = {name}.copy() where it is re-bound.")
-                if not owned and self.owners.get(target) == "owned":
+                if shared:
+                    self.owners[target] = "shared"
+                elif not owned and self.owners.get(target) == "owned":
                     del self.owners[target]
                 if not safe:
                     self.rebindable.discard(target)
@@ -237,8 +243,10 @@ class InPlace:
             return
         if fresh_result(prim):
             self.owners[target] = "owned"
-        if prim in (rt.make_list, rt.append):
-            self.list_versions.add(target)
+        lists = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.list_versions]
+        if prim in (rt.make_list, rt.append, list) or (lists and prim in (
+                rt.concat_items, rt.repeat_items, rt.copy, np.multiply)):
+            self.list_versions.add(target)  # a list made here, which appends may grow
         if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, rt.concat_items, rt.repeat_items,
                     list, dict):
             self.container_versions.add(target)

@@ -1118,3 +1118,61 @@ def test_augmented_assignment_to_items_of_a_list_of_numbers():
     np.testing.assert_allclose(adjoint.jacrev(accumulates_into_a_repeated_list)(X),
                                numerical_jacobian(accumulates_into_a_repeated_list, (X,), 0),
                                rtol=1e-6, atol=1e-8)
+
+
+def alias_of_a_branch_merge_updated_in_a_loop(x):
+    y = np.zeros(3)
+    if np.sum(x) > 100.0:
+        y = y * 0.5
+    z = y
+    for _ in range(1):
+        y -= x  # z is y: NumPy changes z
+    return z
+
+
+def alias_of_a_loop_result_updated_in_a_loop(x):
+    y = np.ones(3)
+    for _ in range(2):
+        y = y * 0.5
+    held = {"y": y}
+    for _ in range(1):
+        y += x  # held["y"] is y
+    return held["y"]
+
+
+def view_of_a_branch_merge_updated_in_a_loop(x):
+    y = x * 1.0
+    if x[0] > -100.0:
+        y[1:] = (x[0] * y)[1:]
+    flipped = y[::-1]
+    for _ in range(1):
+        y -= x[2]  # flipped views y
+    return flipped
+
+
+def last_of_a_joined_list_then_appended(x):
+    items = [] + [np.tanh(x)]
+    items.append(items[-1] * x + 1.0)  # items[-1]: the joined list's last item
+    return np.stack(items)
+
+
+def stacked_copy_of_a_list(x):
+    items = list([x * 2.0])
+    total = np.stack(items)
+    items.append(x)  # total's derivative reads items as they were
+    return total
+
+
+def test_found_by_fuzzing_aliases_of_merged_values_and_joined_lists():
+    # A name merged from a branch or loop, then held by another name, a dict
+    # or a view, was updated in place in a later loop as if it were its own.
+    for func in (alias_of_a_branch_merge_updated_in_a_loop, alias_of_a_loop_result_updated_in_a_loop,
+                 view_of_a_branch_merge_updated_in_a_loop):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment"):
+            adjoint.jacrev(func)(X.copy())
+    # A list made by joining lists grows in place by appends, like any other.
+    np.testing.assert_allclose(adjoint.jacrev(last_of_a_joined_list_then_appended)(X),
+                               numerical_jacobian(last_of_a_joined_list_then_appended, (X,), 0),
+                               rtol=1e-6, atol=1e-8)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="already used as a whole"):
+        adjoint.jacrev(stacked_copy_of_a_list)(X)
