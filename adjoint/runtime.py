@@ -150,6 +150,12 @@ def extremum_adjoint(g, x, z, axis=None, keepdims=False):
         z_kept = np.reshape(z, kept_shape)
         g = np.reshape(g, g.shape[:1] + kept_shape)
     hits = x == z_kept
+    z_flat = np.ravel(z_kept)
+    # Without a NaN extremum every slot has a hit, so as many hits as slots
+    # means no ties: each extremum gets its cotangent whole. (A sum of
+    # squares is NaN only if a square is.)
+    if (x.dtype.kind != "f" or not math.isnan(z_flat.dot(z_flat))) and np.count_nonzero(hits) == z_flat.size:
+        return g * hits
     axes = axis if type(axis) is int else normalize_axes(axis, x.ndim)
     counts = hits.sum(axis=axes, keepdims=True)
     if not counts.all():

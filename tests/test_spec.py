@@ -942,6 +942,22 @@ def test_max_with_a_nan_sends_the_derivative_to_the_nan():
     np.testing.assert_allclose(adjoint.grad(largest)(np.array([np.nan, 1.0, 2.0])), [1.0, 0.0, 0.0])
 
 
+def row_maxima(x):
+    return np.max(x, axis=1)
+
+
+def test_max_along_an_axis_with_a_nan_row_and_a_tied_row():
+    # As many hits as rows, but not one per row: the NaN row has none, the
+    # tied row two. The NaN gets its row's cotangent; the ties share theirs.
+    x = np.array([[np.nan, 1.0, 0.0], [2.0, 2.0, 1.0], [0.0, 3.0, 1.0]])
+    expected = np.zeros((3, 3, 3))
+    expected[0, 0, 0] = 1.0
+    expected[1, 1, :2] = 0.5
+    expected[2, 2, 1] = 1.0
+    np.testing.assert_array_equal(adjoint.jacrev(row_maxima)(x), expected)
+    np.testing.assert_array_equal(adjoint.jacrev(row_maxima)(x[1:]), expected[1:, 1:])
+
+
 def two_items(x, y):
     return np.sin(x), y * 2.0
 
