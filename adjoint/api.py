@@ -168,6 +168,10 @@ def _leaf_adjoints(adjoint, treedef):
         return [None] * treedef.num_leaves
     if treedef.kind == "dict":
         items = [adjoint[k] for k in treedef.meta]
+    elif isinstance(adjoint, np.ndarray):
+        # A list or tuple that NumPy read as one array (np.sin(p)): one
+        # adjoint, whose items follow the batch axis.
+        items = [adjoint[:, i] for i in range(len(treedef.children))]
     else:
         items = list(adjoint)
     out = []
@@ -282,6 +286,16 @@ class _Finder:
         self.plain = type(func) is types.FunctionType
         self.found = {}
 
+    def check_keywords(self, kwargs):
+        """Keyword arguments go to Python functions only; a primitive's
+        generated wrapper takes its arguments by position."""
+        function = _callable_parts(self.func)[0]
+        if kwargs and (not hasattr(function, "__code__") or _has_custom_rule(function)):
+            name = getattr(function, "__name__", repr(function))
+            if getattr(np, name, None) is function:
+                name = f"np.{name}"
+            raise errors.primitive_keywords_error(name, list(kwargs))
+
     def __call__(self, args, positions, has_aux):
         if not self.plain:
             return compiled_call(self.func, len(args), positions, has_aux)
@@ -315,6 +329,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 @_user_errors
 def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
     positions = _check_argnums(argnums, len(args))
+    if kwargs:
+        find.check_keywords(kwargs)
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args, **kwargs)
@@ -502,6 +518,8 @@ def grad(func, argnums=0, *, has_aux=False):
 @_user_errors
 def _grad_call(find, argnums, has_aux, args, kwargs):
     positions = _check_argnums(argnums, len(args))
+    if kwargs:
+        find.check_keywords(kwargs)
     x = args[positions[0]] if type(argnums) is int and not has_aux else None
     if type(x) is np.ndarray and x.dtype == np.float64:
         # The common case, one float64 array in and a float64 out, without

@@ -535,10 +535,11 @@ class Normalizer(ControlFlow, InPlace, Calls):
             # A list made here may grow by appends later, in place: the
             # backward pass must know which item this was, counted from the
             # front (xs[-1] is not the last item of the longer list).
+            key = self.index_value(index)  # a slice as np.s_[...]
             index = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="item_position",
                                                             ctx=gast.Load()),
-                                        args=[container, index], keywords=[]),
-                              NONDIFF, [container, index], construct="position in the list")
+                                        args=[container, key], keywords=[]),
+                              NONDIFF, [container, clone(key)], construct="position in the list")
         value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
         return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
 

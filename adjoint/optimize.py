@@ -223,6 +223,11 @@ def _add(a, b):
     return gast.BinOp(left=one if a is None else a, op=gast.Add(), right=one if b is None else b)
 
 
+#: runtime helpers whose result is always an array.
+ARRAY_HELPERS = {"unbroadcast", "unreduce", "extremum_adjoint", "matmul_adjoint_left", "matmul_adjoint_right",
+                 "transpose_adjoint", "reshape_adjoint"}
+
+
 class _Scalings:
     """Rewrites chains of elementwise scalings of adjoints.
 
@@ -245,6 +250,7 @@ class _Scalings:
         self.batched = batched
         self.namer = namer
         self.pending = {}  # adjoint name -> {adjoint read: factor or None}
+        self.arrays = set()  # adjoint names certain to hold arrays now
         self.out = []
 
     # forms -------------------------------------------------------------
@@ -259,12 +265,15 @@ class _Scalings:
             inner = self.form(node.operand)
             return None if inner is None else {k: _negate(f) for k, f in inner.items()}
         if self.is_add_bar(node):
-            # rt.add_bar(a, b) is a + b for arrays, and a term scaled by a
-            # factor is certainly an array (containers are never multiplied).
+            # rt.add_bar(a, b) is a + b for arrays. A term scaled by a factor
+            # is certainly an array (containers are never multiplied), and so
+            # are the names in self.arrays; any other adjoint may be a list's
+            # (a list NumPy read as an array has both kinds: keep add_bar).
             left, right = self.form(node.args[0]), self.form(node.args[1])
             if left is None or right is None:
                 return None
-            if all(f is None for f in list(left.values()) + list(right.values())):
+            factors = list(left.items()) + list(right.items())
+            if any(f is None and k not in self.arrays for k, f in factors):
                 return None
             return self.merge(left, right)
         if isinstance(node, gast.BinOp):
@@ -301,6 +310,16 @@ class _Scalings:
         return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
                 and node.func.attr == "add_bar" and isinstance(node.func.value, gast.Name)
                 and node.func.value.id == self.rt_name and len(node.args) == 2)
+
+    def makes_array(self, node):
+        """Whether an adjoint's value ``node`` is certainly an array: NumPy's
+        functions and operators give arrays, and so do the helpers that
+        reduce or broadcast an adjoint to an array's shape."""
+        if isinstance(node, (gast.BinOp, gast.UnaryOp)):
+            return True
+        return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and isinstance(node.func.value, gast.Name)
+                and node.func.attr in ARRAY_HELPERS and node.func.value.id == self.rt_name)
 
     def is_primal(self, node):
         return not any(isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(node))
@@ -346,6 +365,10 @@ class _Scalings:
         if form == {name: None}:
             return  # ``x_bar = x_bar``: the value is already there
         self.before_write(name)
+        if any(factor is not None or key in self.arrays for key, factor in form.items()):
+            self.arrays.add(name)
+        else:
+            self.arrays.discard(name)
         self.out.append(gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
                                                        type_comment=None)],
                                     value=self.expression(form), type_comment=None))
@@ -389,6 +412,9 @@ class _Scalings:
             if target is not None:
                 self.before_write(target)
                 self.pending.pop(target, None)
+                self.arrays.discard(target)
+                if self.makes_array(stmt.value):
+                    self.arrays.add(target)
             self.out.append(stmt)
         for name in sorted(live_out):
             if name in self.pending:

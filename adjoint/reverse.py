@@ -195,6 +195,8 @@ class VJPBuilder:
                 self.array_names.update(op.targets)
             if op.prim in (rt.getitem, rt.attribute, UNPACK, rt.replace_item) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)
+            if op.prim in rules.SEQUENCE_RULES and op.args and isinstance(op.args[0], gast.Name):
+                maybe_containers.add(op.args[0].id)  # np.stack(items): items may be a list
             if isinstance(op.prim, (UserCall, MethodCall)):
                 # The user's code may take any argument as a container; its
                 # adjoint comes back with the argument's structure.

@@ -1580,6 +1580,12 @@ def add_bar(a, b):
         return a
     if isinstance(a, dict):  # keys may differ: a dict adjoint taken before an item was added
         return {k: add_bar(a.get(k), b.get(k)) for k in {**a, **b}}
+    # A list that NumPy read as one array (np.sin(items)) has one array
+    # adjoint, whose items follow the batch axis; other uses give it items.
+    if isinstance(a, np.ndarray) and isinstance(b, (tuple, list)):
+        a = rebuild_like(b, [a[:, i] for i in range(len(b))])
+    elif isinstance(b, np.ndarray) and isinstance(a, (tuple, list)):
+        b = rebuild_like(a, [b[:, i] for i in range(len(a))])
     if isinstance(a, list) and len(a) != len(b):
         # Adjoints of a list taken before and after appends: the shorter one
         # has no contribution for the later items.

@@ -1176,3 +1176,21 @@ def test_found_by_fuzzing_aliases_of_merged_values_and_joined_lists():
                                rtol=1e-6, atol=1e-8)
     with pytest.raises(adjoint.UnsupportedSyntaxError, match="already used as a whole"):
         adjoint.jacrev(stacked_copy_of_a_list)(X)
+
+
+def stacks_a_slice_of_a_list(x):
+    items = [x, x * 2.0, x * 3.0]
+    return np.stack(items[-2:]) + np.stack(items[:2]) * np.stack(items[::2])
+
+
+def stacks_a_slice_of_appended_items(x):
+    items = []
+    for i in range(4):
+        items.append(x * i)
+    return np.stack(items[1:3]) * np.sin(x)
+
+
+def test_slices_of_lists_made_in_the_function():
+    for func in (stacks_a_slice_of_a_list, stacks_a_slice_of_appended_items):
+        np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0),
+                                   rtol=1e-6, atol=1e-8)

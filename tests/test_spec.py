@@ -976,3 +976,47 @@ def test_blocks_of_items_that_cannot_depend_on_an_input_are_exact_zeros(chunk_si
         assert np.isnan(blocks[0][0][0, 0])
         constant = adjoint.jacrev(item_without_input, chunk_size=chunk_size)(np.array([-1.0, 0.0]))
         assert np.array_equal(constant["b"], np.zeros((2, 2)))
+
+
+# ----------------------------------------------------------------- lists read as arrays
+
+MIXING = np.array([[1.0, 2.0], [3.0, 4.0]])
+
+
+def mixes_sines(p):
+    return MIXING @ np.sin(p)
+
+
+def weighted_sum_of_items(ps):
+    return np.sum(ps, axis=0) * np.array([1.0, 2.0, 3.0])
+
+
+def sine_times_itself(p):
+    return np.sum(np.sin(p) * np.asarray(p))
+
+
+def test_a_list_argument_that_numpy_reads_as_an_array():
+    # The list's adjoint comes back as one array (batch, items): each block
+    # is the derivative by one item, not a row of the Jacobian.
+    p = [0.3, 1.2]
+    blocks = adjoint.jacrev(mixes_sines)(p)
+    np.testing.assert_allclose(np.stack(blocks, axis=-1), MIXING * np.cos(p), rtol=1e-14)
+    ps = [np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.5, 0.0])]
+    for block in adjoint.jacrev(weighted_sum_of_items)(ps):
+        np.testing.assert_allclose(block, np.diag([1.0, 2.0, 3.0]))
+    # Read both as an array (np.sin) and item by item (np.asarray): the two
+    # kinds of adjoint add up item by item.
+    expected = np.sin(p) + np.array(p) * np.cos(p)
+    for result in (adjoint.grad(sine_times_itself)(p), adjoint.jacrev(sine_times_itself)(p),
+                   adjoint.vjp(sine_times_itself, p)[1](np.float64(1.0))[0]):
+        assert isinstance(result, list) and len(result) == 2
+        np.testing.assert_allclose(np.array(result), expected, rtol=1e-14)
+
+
+def test_keyword_arguments_to_a_primitive_are_refused_clearly():
+    x = np.ones((2, 3))
+    assert adjoint.jacrev(np.sum)(x, 0).shape == (3, 2, 3)  # by position: fine
+    with pytest.raises(TypeError, match=r"keyword arguments \(axis\) cannot be passed to np.sum"):
+        adjoint.jacrev(np.sum)(x, axis=0)
+    with pytest.raises(TypeError, match="by position"):
+        adjoint.grad(np.sum)(x, axis=None)

@@ -42,8 +42,14 @@ NONDIFFERENTIABLE = set()
 CUSTOM_VJPS = {}
 
 
-def adjoint_rule(*primitives):
-    """Register the decorated template as the adjoint rule of ``primitives``."""
+#: primitives whose rule gives an argument that is a list or tuple of
+#: arrays (np.stack(items)) an adjoint with its structure, one per item.
+SEQUENCE_RULES = set()
+
+
+def adjoint_rule(*primitives, sequences=False):
+    """Register the decorated template as the adjoint rule of ``primitives``
+    (``sequences``: it gives list or tuple arguments list or tuple adjoints)."""
 
     def register(template):
         parameters = list(inspect.signature(template).parameters)
@@ -51,6 +57,8 @@ def adjoint_rule(*primitives):
             raise TypeError(f"{template.__name__}: a rule takes the result, then the inputs.")
         for primitive in primitives:
             ADJOINT_RULES[primitive] = template
+            if sequences:
+                SEQUENCE_RULES.add(primitive)
         return template
 
     return register

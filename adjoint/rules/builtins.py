@@ -11,18 +11,18 @@ from .. import runtime as rt
 from . import ADJOINT_RULES, adjoint_rule, bar, nondifferentiable
 
 
-@adjoint_rule(builtins.sum)
+@adjoint_rule(builtins.sum, sequences=True)
 def sum_of_items_adjoint(z, iterable, start=0):
     bar[iterable] = rt.sum_of_items_adjoint(bar[z], iterable)
     bar[start] = rt.unbroadcast(bar[z], start)
 
 
-@adjoint_rule(builtins.max, builtins.min)
+@adjoint_rule(builtins.max, builtins.min, sequences=True)
 def extremum_of_items_adjoint(z, iterable):
     bar[iterable] = rt.extremum_of_items_adjoint(bar[z], iterable, z)
 
 
-@adjoint_rule(list, tuple)
+@adjoint_rule(list, tuple, sequences=True)
 def sequence_adjoint(z, iterable):
     bar[iterable] = rt.sequence_adjoint(bar[z], iterable)
 

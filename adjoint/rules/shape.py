@@ -45,32 +45,32 @@ def swapaxes_adjoint(z, a, axis1, axis2):
     bar[a] = rt.swapaxes_adjoint(bar[z], axis1, axis2)
 
 
-@adjoint_rule(np.concatenate)
+@adjoint_rule(np.concatenate, sequences=True)
 def concatenate_adjoint(z, arrays, axis=0):
     bar[arrays] = rt.concatenate_adjoint(bar[z], arrays, axis=axis)
 
 
-@adjoint_rule(np.stack)
+@adjoint_rule(np.stack, sequences=True)
 def stack_adjoint(z, arrays, axis=0):
     bar[arrays] = rt.stack_adjoint(bar[z], arrays, axis=axis)
 
 
-@adjoint_rule(np.hstack)
+@adjoint_rule(np.hstack, sequences=True)
 def hstack_adjoint(z, tup):
     bar[tup] = rt.hstack_adjoint(bar[z], tup)
 
 
-@adjoint_rule(np.vstack)
+@adjoint_rule(np.vstack, sequences=True)
 def vstack_adjoint(z, tup):
     bar[tup] = rt.vstack_adjoint(bar[z], tup)
 
 
-@adjoint_rule(np.column_stack)
+@adjoint_rule(np.column_stack, sequences=True)
 def column_stack_adjoint(z, tup):
     bar[tup] = rt.column_stack_adjoint(bar[z], tup)
 
 
-@adjoint_rule(np.dstack)
+@adjoint_rule(np.dstack, sequences=True)
 def dstack_adjoint(z, tup):
     bar[tup] = rt.dstack_adjoint(bar[z], tup)
 
@@ -152,7 +152,7 @@ def pad_adjoint(z, array, pad_width, mode="constant", *, constant_values=0):
     bar[array] = rt.pad_adjoint(bar[z], array, pad_width, mode=mode)
 
 
-@adjoint_rule(np.copy, np.asarray, np.array)
+@adjoint_rule(np.copy, np.asarray, np.array, sequences=True)
 def array_adjoint(z, a):
     bar[a] = rt.array_adjoint(bar[z], a)
 
