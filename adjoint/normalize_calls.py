@@ -9,10 +9,10 @@ import gast
 
 from . import rules
 from . import runtime as rt
-from .gastutil import clone, load
+from .gastutil import clone, load, store
 from .ir import (
-    ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UserCall, callable_name, dotted, is_library,
-    lambda_as_def,
+    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, UserCall, callable_name, dotted,
+    is_library, lambda_as_def,
 )
 from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
@@ -36,7 +36,18 @@ class Calls:
         if isinstance(value, (gast.Tuple, gast.List)):
             return list(value.elts)
         if isinstance(value, gast.Name) and self.read(value.id) in self.literal_items:
-            return list(self.literal_items[self.read(value.id)])
+            # Its length is known; its items are read from the value itself
+            # (a branch or an earlier iteration may have replaced them), by
+            # unpacking, which also fails loudly if the length is not that.
+            version = self.read(value.id)
+            temps = [self.namer.temp() for _ in self.literal_items[version]]
+            if temps:
+                self.defined.update(temps)
+                statement = gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())],
+                                        value=load(version), type_comment=None)
+                self.ops.append(Op("unpack", temps, load(version), UNPACK, [load(version)], None, self.lineno,
+                                   self.no_grad, "unpacking", statement=statement))
+            return [load(t) for t in temps]
         raise self.unsupported(starred, "*args in a call",
                                "the number of arguments must be known when the function is "
                                "transformed, and this sequence was not built here from a literal.",

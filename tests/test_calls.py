@@ -1194,3 +1194,35 @@ def test_slices_of_lists_made_in_the_function():
     for func in (stacks_a_slice_of_a_list, stacks_a_slice_of_appended_items):
         np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0),
                                    rtol=1e-6, atol=1e-8)
+
+
+def product_plus_first(a, b):
+    return a * b + a
+
+
+def spreads_a_list_filled_in_a_loop(x):
+    buffer = [0.0, 0.0]
+    total = 0.0
+    for _ in range(2):
+        total = total + product_plus_first(*buffer)  # the second time: x's items
+        buffer[0] = x[0]
+        buffer[1] = x[1] * 2.0
+    return total
+
+
+def spreads_a_list_made_in_a_branch(x):
+    if x[0] > 0.0:
+        pair = [x[0] * 3.0, 1.0]
+    else:
+        pair = [x[1] * 5.0, 2.0]
+    return product_plus_first(*pair)
+
+
+def test_starred_list_whose_items_were_replaced_or_chosen_by_a_branch():
+    # *items passed the items the list was first made with (zeros from the
+    # loop's entry; the first branch's items, unbound on the other branch).
+    for func in (spreads_a_list_filled_in_a_loop, spreads_a_list_made_in_a_branch):
+        for x in (X, -X):
+            np.testing.assert_allclose(adjoint.vjp(func, x)[0], func(x))
+            np.testing.assert_allclose(adjoint.grad(func)(x), numerical_jacobian(func, (x,), 0),
+                                       rtol=1e-6, atol=1e-8)
