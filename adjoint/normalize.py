@@ -74,6 +74,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.owner_assumptions = {}  # phi version -> [(name, node, what)]: updates checked again at the latch
         self.rebind_ok = set()  # merged versions every source of which is owned or a number
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
+        self.item_views = {}  # a value read out of a list or dict -> the items it may be
+        self.held_elsewhere = set()  # items of a list or dict that something else also holds
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)

@@ -104,7 +104,21 @@ class InPlace:
         # A number, or a value no user's name and no other container holds.
         return isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
                                                    and item.id not in self.version.values()
-                                                   and item.id not in self.container_held)
+                                                   and item.id not in self.container_held
+                                                   and item.id not in self.held_elsewhere)
+
+    def items_read(self, version, index):
+        """The names of the items ``version[index]`` may be, where known
+        (every named item when the key is not a constant)."""
+        key = index.value if isinstance(index, gast.Constant) else None
+        items = self.literal_items.get(version)
+        if isinstance(items, list):
+            if isinstance(key, int) and -len(items) <= key < len(items):
+                items = [items[key]]
+        else:
+            items = self.dict_items.get(version, {})
+            items = [items[key]] if key in items else list(items.values())
+        return {item.id for item in items if isinstance(item, gast.Name)}
 
     def item_update_error(self, stmt):
         name = stmt.target.value.id
@@ -269,8 +283,13 @@ class InPlace:
             source = op.args[0]
             if isinstance(source, gast.Name) and source.id in self.container_versions:
                 # An item of a list or dict: re-binding the slot later leaves it
-                # alone, but the item itself is held by the container too.
+                # alone, but the item itself is held by the container too. The
+                # result is the item itself: whoever keeps it holds the item.
                 self.container_held.add(target)
+                items = self.items_read(source.id, op.args[1])
+                self.item_views[target] = items
+                if target in self.version.values():
+                    self.held_elsewhere.update(items)
                 return
             if isinstance(source, gast.Name) and target in self.version.values():
                 self.share(source.id)
@@ -299,6 +318,8 @@ class InPlace:
         pending = [name]
         while pending:
             name = pending.pop()
+            # An item read out of a list or dict is now held outside it too.
+            self.held_elsewhere.update(self.item_views.get(name, ()))
             if self.owners.get(name) != "shared":
                 self.owners[name] = "shared"
                 pending.extend(self.views.get(name, ()))

@@ -1226,3 +1226,47 @@ def test_starred_list_whose_items_were_replaced_or_chosen_by_a_branch():
             np.testing.assert_allclose(adjoint.vjp(func, x)[0], func(x))
             np.testing.assert_allclose(adjoint.grad(func)(x), numerical_jacobian(func, (x,), 0),
                                        rtol=1e-6, atol=1e-8)
+
+
+def item_put_in_a_dict_then_updated(x):
+    items = [np.cos(x), x]
+    held = {"c": items[0], "a": x}
+    items[0] += np.sin(x)  # it is held["c"]: NumPy changes it too
+    return held["c"]
+
+
+def item_named_then_updated(x):
+    items = [np.cos(x), x]
+    first = items[0]
+    items[0] += np.sin(x)
+    return first
+
+
+def dict_item_put_in_a_list_then_updated(x):
+    d = {"c": np.cos(x)}
+    other = [d["c"]]
+    d["c"] += x
+    return other[0]
+
+
+def item_at_an_unknown_position_kept(x):
+    items = [np.cos(x), np.sin(x)]
+    i = 1
+    held = [items[i]]
+    items[1] += x
+    return held[0]
+
+
+def item_updated_from_itself(x):
+    items = [np.cos(x), x]
+    items[0] += items[0] * 2.0  # read for arithmetic only: nothing else holds it
+    return items[0]
+
+
+def test_found_by_fuzzing_items_held_outside_their_container():
+    for func in (item_put_in_a_dict_then_updated, item_named_then_updated,
+                 dict_item_put_in_a_list_then_updated, item_at_an_unknown_position_kept):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
+            adjoint.jacrev(func)(X)
+    np.testing.assert_allclose(adjoint.jacrev(item_updated_from_itself)(X),
+                               numerical_jacobian(item_updated_from_itself, (X,), 0), rtol=1e-6, atol=1e-8)
