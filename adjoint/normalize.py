@@ -75,6 +75,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.rebind_ok = set()  # merged versions every source of which is owned or a number
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.item_views = {}  # a value read out of a list or dict -> the items it may be
+        self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
         self.held_elsewhere = set()  # items of a list or dict that something else also holds
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
         self.list_versions = set()  # versions of lists made here (by literals and appends)
@@ -131,9 +132,11 @@ class Normalizer(ControlFlow, InPlace, Calls):
         if prim in (rt.make_tuple, rt.make_list) and not kwargs:
             self.literal_items[target] = list(args)
         elif (prim is rt.repeat_items and isinstance(args[0], gast.Name) and args[0].id in self.literal_items
-              and isinstance(args[1], gast.Constant) and all(isinstance(a, gast.Constant)
-                                                            for a in self.literal_items[args[0].id])):
-            self.literal_items[target] = self.literal_items[args[0].id] * args[1].value  # [0.0] * n
+              and all(isinstance(a, gast.Constant) for a in self.literal_items[args[0].id])):
+            if isinstance(args[1], gast.Constant):
+                self.literal_items[target] = self.literal_items[args[0].id] * args[1].value  # [0.0] * 3
+            else:
+                self.possible_items[target] = tuple(self.literal_items[args[0].id])  # [0.0] * n
         elif prim is rt.make_dict and all(isinstance(k, gast.Constant) for k in keys):
             self.dict_items[target] = {k.value: v for k, v in zip(keys, args, strict=True)}
         return load(target)
@@ -461,9 +464,9 @@ class Normalizer(ControlFlow, InPlace, Calls):
             if lists and isinstance(node.op, gast.Add):
                 # states + [h]: a list made here joined with another, not arithmetic
                 return value, rt.concat_items, [left, right], {}, "list concatenation", None
-            if lists and isinstance(node.op, gast.Mult) and any(
-                    isinstance(a, gast.Constant) and type(a.value) is int for a in (left, right)):
-                count = left if isinstance(left, gast.Constant) else right
+            if len(lists) == 1 and isinstance(node.op, gast.Mult):
+                # items * n: Python repeats a list by an int (and refuses anything else)
+                count = right if lists[0] is left else left
                 return value, rt.repeat_items, [lists[0], count], {}, "list repetition", None
             return value, prim, [left, right], {}, f"operator {symbol(node.op)}", None
         if isinstance(node, gast.UnaryOp):

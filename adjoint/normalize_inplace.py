@@ -98,27 +98,42 @@ class InPlace:
         raise self.item_update_error(stmt)
 
     def item_only_in_container(self, version, key):
+        """Whether the item at ``key`` (None: a key not known when the
+        function is transformed) is a number, or a value no user's name
+        and nothing outside the container holds."""
+        items = self.items_at(version, key)
+        return items is not None and all(
+            isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
+                                                and item.id not in self.version.values()
+                                                and item.id not in self.container_held
+                                                and item.id not in self.held_elsewhere)
+            for item in items)
+
+    def items_at(self, version, key):
+        """The atoms the item of ``version`` at ``key`` may be: one where its
+        position is known, every item where not; None if they are unknown."""
         items = self.literal_items.get(version)
-        item = items[key] if isinstance(items, list) and isinstance(key, int) and -len(items) <= key < len(items) \
-            else self.dict_items.get(version, {}).get(key)
-        # A number, or a value no user's name and no other container holds.
-        return isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
-                                                   and item.id not in self.version.values()
-                                                   and item.id not in self.container_held
-                                                   and item.id not in self.held_elsewhere)
+        if key is not None and version not in self.possible_items:
+            if isinstance(items, list) and isinstance(key, int) and -len(items) <= key < len(items):
+                return [items[key]]
+            if version in self.dict_items:
+                return [self.dict_items[version].get(key)]
+        return self.all_items(version)
+
+    def all_items(self, version):
+        """Every atom an item of ``version`` may be, or None if unknown."""
+        if version in self.possible_items:
+            return list(self.possible_items[version])
+        if version in self.literal_items:
+            return list(self.literal_items[version])
+        if version in self.dict_items:
+            return list(self.dict_items[version].values())
+        return None
 
     def items_read(self, version, index):
-        """The names of the items ``version[index]`` may be, where known
-        (every named item when the key is not a constant)."""
-        key = index.value if isinstance(index, gast.Constant) else None
-        items = self.literal_items.get(version)
-        if isinstance(items, list):
-            if isinstance(key, int) and -len(items) <= key < len(items):
-                items = [items[key]]
-        else:
-            items = self.dict_items.get(version, {})
-            items = [items[key]] if key in items else list(items.values())
-        return {item.id for item in items if isinstance(item, gast.Name)}
+        """The names of the items ``version[index]`` may be, where known."""
+        items = self.items_at(version, index.value if isinstance(index, gast.Constant) else None)
+        return {item.id for item in items or () if isinstance(item, gast.Name)}
 
     def item_update_error(self, stmt):
         name = stmt.target.value.id
@@ -131,10 +146,18 @@ class InPlace:
     def merge_items(self, target, source, first):
         """What the items of a phi or merge name are: known only where every
         source agrees they are held by the container alone."""
+        if first and source in self.possible_items:
+            self.possible_items[target] = self.possible_items[source]
+        elif not first and (target in self.possible_items or source in self.possible_items):
+            # Where items are somewhere in the container, the merge may hold either's.
+            before, after = self.all_items(target), self.all_items(source)
+            self.possible_items.pop(target, None)
+            if before is not None and after is not None:
+                self.possible_items[target] = tuple(before) + tuple(after)
         for table in (self.dict_items, self.literal_items):
             if first:
                 if source in table:
-                    table[target] = table[source] if isinstance(table[source], dict) else list(table[source])
+                    table[target] = dict(table[source]) if isinstance(table[source], dict) else list(table[source])
                 continue
             if target not in table:
                 continue
@@ -166,11 +189,16 @@ class InPlace:
         key = index.value if isinstance(index, gast.Constant) else None
         if prim is rt.replace_item and version in self.dict_items and key is not None:
             self.dict_items[new] = {**self.dict_items[version], key: new_value}
-        elif prim is rt.replace_item and version in self.literal_items and isinstance(key, int):
+        elif (prim is rt.replace_item and version in self.literal_items and version not in self.possible_items
+              and isinstance(key, int) and -len(self.literal_items[version]) <= key < len(self.literal_items[version])):
             items = list(self.literal_items[version])
-            if -len(items) <= key < len(items):
-                items[key] = new_value
-                self.literal_items[new] = items
+            items[key] = new_value
+            self.literal_items[new] = items
+        elif prim is rt.replace_item and self.all_items(version) is not None:
+            # The slot is not known: the new item may be anywhere.
+            self.possible_items[new] = tuple(self.all_items(version)) + (new_value,)
+            if version in self.literal_items:
+                self.literal_items[new] = list(self.literal_items[version])  # its length, for *items
 
     def list_append(self, call):
         name = call.func.value.id

@@ -1270,3 +1270,40 @@ def test_found_by_fuzzing_items_held_outside_their_container():
             adjoint.jacrev(func)(X)
     np.testing.assert_allclose(adjoint.jacrev(item_updated_from_itself)(X),
                                numerical_jacobian(item_updated_from_itself, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def accumulates_at_loop_indices(x):
+    n = len(x)
+    buffer = [0.0] * n  # a count known only when the function runs
+    for i in range(n):
+        buffer[i] += np.sin(x[i])
+        buffer[n - 1 - i] += x[i] ** 2
+    for i in range(n):
+        buffer[i] += x[(i + 1) % n] * buffer[i]
+    return np.array(buffer)
+
+
+def accumulates_in_a_dict_by_variable_keys(x):
+    totals = {"a": 0.0, "b": 0.0}
+    for key in ["a", "b"]:
+        totals[key] += x[0] * 3.0
+    totals["a"] += x[1]
+    return np.array([totals["a"], totals["b"]])
+
+
+def keeps_an_item_after_an_update_at_an_unknown_slot(x):
+    rows = [np.zeros(2), np.zeros(2)]
+    i = 1
+    rows[i] += x[:2]
+    kept = rows[0]
+    rows[0] += x[2:4]  # kept is rows[0]: NumPy changes it
+    return kept
+
+
+def test_augmented_assignment_to_items_at_keys_known_only_when_running():
+    for func in (accumulates_at_loop_indices, accumulates_in_a_dict_by_variable_keys):
+        np.testing.assert_allclose(adjoint.vjp(func, X)[0], func(X))
+        np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0),
+                                   rtol=1e-6, atol=1e-8)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
+        adjoint.jacrev(keeps_an_item_after_an_update_at_an_unknown_slot)(np.arange(4.0))
