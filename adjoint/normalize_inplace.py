@@ -300,10 +300,15 @@ class InPlace:
             self.container_versions.add(target)  # [0.0] * n
         # A list read whole (np.stack(items)) is read again by the backward
         # pass, so it must not grow afterwards: later appends are refused.
+        # Whatever reads a list or dict whole (dict(d), d.copy(), a call) may
+        # keep its items.
         if prim not in (rt.getitem, rt.append, rt.replace_item) and not holds_nothing:
-            for arg in op.args:
+            for arg in list(op.args) + list(op.kwargs.values()):
                 if isinstance(arg, gast.Name) and arg.id in self.list_versions:
                     self.owners[arg.id] = "read whole"
+                if isinstance(arg, gast.Name) and arg.id in self.container_versions:
+                    self.held_elsewhere.update(item.id for item in self.all_items(arg.id) or ()
+                                               if isinstance(item, gast.Name))
         if prim is rt.getitem:
             # A view kept under a user's name shares memory with its source;
             # one used right away (``y[i] + 1``) does not outlive the statement,

@@ -1257,6 +1257,20 @@ def item_at_an_unknown_position_kept(x):
     return held[0]
 
 
+def item_of_a_copied_dict_updated(x):
+    original = {"a": np.cos(x)}
+    copied = dict(original)
+    original["a"] += x  # copied["a"] is the same array
+    return copied["a"]
+
+
+def item_of_a_sliced_list_updated(x):
+    original = [np.cos(x), x * 2.0]
+    copied = original[:]
+    original[0] += x
+    return copied[0]
+
+
 def item_updated_from_itself(x):
     items = [np.cos(x), x]
     items[0] += items[0] * 2.0  # read for arithmetic only: nothing else holds it
@@ -1265,7 +1279,8 @@ def item_updated_from_itself(x):
 
 def test_found_by_fuzzing_items_held_outside_their_container():
     for func in (item_put_in_a_dict_then_updated, item_named_then_updated,
-                 dict_item_put_in_a_list_then_updated, item_at_an_unknown_position_kept):
+                 dict_item_put_in_a_list_then_updated, item_at_an_unknown_position_kept,
+                 item_of_a_copied_dict_updated, item_of_a_sliced_list_updated):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
             adjoint.jacrev(func)(X)
     np.testing.assert_allclose(adjoint.jacrev(item_updated_from_itself)(X),
