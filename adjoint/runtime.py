@@ -1414,6 +1414,8 @@ def list_head(g, length):
     """Adjoint of a list before an append: the first ``length`` entries."""
     if g is None:
         return None
+    if isinstance(g, np.ndarray):  # the longer list was read as one array
+        return [g[:, i] for i in range(length)]
     return list(g[:length])
 
 
@@ -1423,7 +1425,10 @@ def item_bar(container, key, g):
         return {k: (g if k == key else None) for k in container}
     bars = [None] * len(container)
     if isinstance(key, slice):
-        for position, bar in zip(range(*key.indices(len(container))), g, strict=True):
+        positions = range(*key.indices(len(container)))
+        if isinstance(g, np.ndarray):  # the slice was read as one array
+            g = [g[:, i] for i in range(len(positions))]
+        for position, bar in zip(positions, g, strict=True):
             bars[position] = bar
     else:
         bars[key] = g
@@ -1804,3 +1809,273 @@ def attribute(value, name):
 
 def transpose_attribute(value):
     return value.T
+
+
+# ----------------------------------------------------------- convolutions, quantiles, NaN-ignoring reductions,
+# ----------------------------------------------------------- more rearrangements and products
+
+def _convolve_mode(mode):
+    """A convolution ``mode`` as NumPy reads it: 'valid', 'same', 'full' or
+    the integers 0, 1, 2 for them."""
+    if isinstance(mode, str) and mode in ("valid", "same", "full"):
+        return mode
+    if not isinstance(mode, str) and mode in (0, 1, 2):
+        return ("valid", "same", "full")[mode]
+    raise ValueError(f"np.convolve / np.correlate: mode {mode!r} is not one of 'valid', 'same', 'full'.")
+
+
+def _convolve_full_cotangent(g, n, m, mode, correlate):
+    """The cotangent of a 1-d convolution's output embedded in the full
+    output (length ``n + m - 1``), zeros where the mode cut it off.
+
+    'valid' starts at ``min(n, m) - 1``; 'same' (length ``max(n, m)``) at
+    ``(min(n, m) - 1) // 2``, except for np.correlate with the second
+    argument longer: NumPy swaps the arguments and reverses the result, so
+    the odd element is cut from the other end (``min(n, m) // 2``)."""
+    mode = _convolve_mode(mode)
+    if mode == "full":
+        return g
+    short = min(n, m)
+    if mode == "valid":
+        start = short - 1
+    elif correlate and n < m:
+        start = short // 2
+    else:
+        start = (short - 1) // 2
+    full = np.zeros((g.shape[0], n + m - 1), dtype=g.dtype)
+    full[:, start:start + g.shape[1]] = g
+    return full
+
+
+def _slide(full, values):
+    """``out[b, j] = sum_i full[b, i + j] * values[i]`` (a batched
+    correlation in 'valid' mode), one matrix product."""
+    windows = np.lib.stride_tricks.sliding_window_view(full, values.shape[0], axis=1)
+    return windows @ values
+
+
+def convolve_adjoint(g, a, v, mode="full", wrt_v=False, correlate=False):
+    """Adjoint of ``a`` (or, ``wrt_v=True``, of ``v``) in ``np.convolve(a, v,
+    mode)`` (``correlate=True``: ``np.correlate(a, v, mode)``, which is the
+    convolution with ``v`` reversed, cut differently in 'same' mode).
+
+    For the full convolution ``z[k] = sum_i a[i] w[k - i]``:
+    ``abar[i] = sum_j zbar[i + j] w[j]`` and ``wbar[j] = sum_i zbar[i + j] a[i]``."""
+    a_flat = np.ravel(a)
+    v_flat = np.ravel(v)
+    n, m = a_flat.shape[0], v_flat.shape[0]
+    full = _convolve_full_cotangent(g, n, m, mode, correlate)
+    w = v_flat[::-1] if correlate else v_flat
+    if wrt_v:
+        w_bar = _slide(full, a_flat)
+        bar = w_bar[:, ::-1] if correlate else w_bar
+        return np.reshape(bar, g.shape[:1] + _shape(v))
+    return np.reshape(_slide(full, w), g.shape[:1] + _shape(a))
+
+
+def correlate_adjoint(g, a, v, mode="valid", wrt_v=False):
+    """Adjoint of ``a`` (or ``v``) in ``np.correlate(a, v, mode)``, whose
+    mode defaults to 'valid' (see ``convolve_adjoint``)."""
+    return convolve_adjoint(g, a, v, mode, wrt_v=wrt_v, correlate=True)
+
+
+def _check_linear_method(method, function):
+    if method != "linear":
+        raise ValueError(
+            f"the derivative of {function} with method={method!r} is not implemented; "
+            f"only the default method='linear' is.")
+
+
+def quantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0,
+                     function="np.quantile"):
+    """Adjoint of ``a`` in ``np.quantile(a, q, axis, keepdims=keepdims)``
+    (``scale=100``: np.percentile; ``q=0.5`` without q's axes: np.median).
+
+    NumPy's value is ``(1 - t) s[lo] + t s[hi]`` for the sorted slice ``s``,
+    ``lo = floor(q (n - 1))``, ``hi = lo + 1`` (both ``n - 1`` at the top) and
+    ``t = q (n - 1) - lo``: the slope ``1 - t`` goes to the element at ``lo``
+    and ``t`` to the one at ``hi``. Where several elements equal ``s[lo]`` (or
+    ``s[hi]``) any of them could be the one sorted there, and its slope is
+    shared equally among them, as ``np.max``'s rule shares ties (so the 0th
+    and 100th percentiles have max's and min's derivatives). A slice holding
+    a NaN has a NaN value, and its cotangent goes to its NaNs, as for
+    ``np.max``."""
+    _check_linear_method(method, function)
+    a = np.asarray(a)
+    q = np.asarray(q)
+    axes = normalize_axes(axis, a.ndim)
+    kept = tuple(d for d in range(a.ndim) if d not in axes)
+    kept_shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape))
+    # The reduced axes last, flattened: (kept..., n), sorted along n.
+    moved = np.transpose(a, kept + axes)
+    n = math.prod(a.shape[d] for d in axes)
+    ordered = np.sort(np.reshape(moved, moved.shape[:len(kept)] + (n,)), axis=-1)
+    virtual = (q / scale) * (n - 1)
+    lo = np.clip(np.floor(virtual), 0, n - 1).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    t = virtual - np.floor(virtual)
+    q_axes = q.ndim
+    expand = (1,) * a.ndim
+
+    def values_at(index):  # s[index] shaped q.shape + kept_shape
+        picked = ordered[..., index]  # kept... + q.shape
+        picked = np.moveaxis(picked, tuple(range(len(kept))), tuple(range(q_axes, q_axes + len(kept))))
+        return np.reshape(picked, q.shape + kept_shape)
+
+    def share(value):  # 1 / ties at the elements equal to value, 0 elsewhere
+        hits = a == value
+        counts = np.sum(hits, axis=tuple(d + q_axes for d in axes), keepdims=True)
+        return hits / np.maximum(counts, 1)
+
+    t = np.reshape(t, q.shape + expand)
+    weights = (1.0 - t) * share(values_at(lo)) + t * share(values_at(hi))
+    if a.dtype.kind in "fc":
+        nans = np.isnan(a)
+        nan_counts = np.sum(nans, axis=axes, keepdims=True)
+        if nan_counts.any():
+            weights = np.where(nan_counts > 0, nans / np.maximum(nan_counts, 1), weights)
+    # g: (B,) + q.shape + the reduced shape, kept as size-1 axes.
+    g = np.reshape(g, g.shape[:1] + q.shape + kept_shape)
+    contributions = g * weights
+    if q_axes:
+        contributions = np.sum(np.reshape(contributions, g.shape[:1] + (-1,) + a.shape), axis=1)
+    return contributions
+
+
+def nan_reduced(g, a, axis=None, keepdims=False):
+    """The cotangent of a NaN-ignoring reduction broadcast back, 0 at NaNs."""
+    return np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims))
+
+
+def _not_nan_counts(a, axis):
+    return np.sum(~np.isnan(a), axis=normalize_axes(axis, np.ndim(a)), keepdims=True)
+
+
+def nanmean_adjoint(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.nanmean``: the cotangent over the count of non-NaN
+    elements, 0 at NaNs (an all-NaN slice gets nothing)."""
+    a = np.asarray(a)
+    return nan_reduced(g, a, axis, keepdims) / np.maximum(_not_nan_counts(a, axis), 1)
+
+
+def nan_extremum_adjoint(g, a, z, axis=None, keepdims=False):
+    """Adjoint of ``np.nanmax`` / ``np.nanmin``: the cotangent shared equally
+    among the elements equal to the extremum; NaNs (and all-NaN slices) get
+    nothing."""
+    a = np.asarray(a)
+    axes = normalize_axes(axis, a.ndim)
+    kept_shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape))
+    hits = a == np.reshape(z, kept_shape)
+    counts = np.sum(hits, axis=axes, keepdims=True)
+    return (np.reshape(g, g.shape[:1] + kept_shape) / np.maximum(counts, 1)) * hits
+
+
+def nanvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``np.nanvar(a, axis, ddof=ddof)``: ``2 (a - mean) / (N - ddof)``
+    with ``N`` the count of non-NaN elements and the mean theirs; 0 at NaNs."""
+    a = np.asarray(a)
+    axes = normalize_axes(axis, a.ndim)
+    nans = np.isnan(a)
+    counts = _not_nan_counts(a, axis)
+    mean = np.sum(np.where(nans, 0.0, a), axis=axes, keepdims=True) / np.maximum(counts, 1)
+    deviations = np.where(nans, 0.0, a - mean)
+    with np.errstate(divide="ignore", invalid="ignore"):  # N <= ddof: NumPy's value is inf or nan too
+        return unreduce(g, a, axis, keepdims) * (deviations * (2.0 / (counts - ddof)))
+
+
+def nanstd_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):
+    """Adjoint of ``z = np.nanstd(a, ...)``: nanvar's over ``2 z``."""
+    return nanvar_adjoint(g / (2.0 * z), a, axis, ddof, keepdims)
+
+
+def nanprod_adjoint(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.nanprod``: the product of the other non-NaN elements
+    (NaNs count as 1, as NumPy treats them; exact at zeros), 0 at NaNs."""
+    a = np.asarray(a)
+    ones = np.where(np.isnan(a), 1.0, a)
+    return nan_reduced(g, a, axis, keepdims) * prod_others(ones, axis=axis)
+
+
+def ptp_adjoint(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.ptp`` (max - min): max's adjoint minus min's, ties
+    shared equally as those rules share them."""
+    a = np.asarray(a)
+    axes = axis if axis is None or type(axis) is int else tuple(axis)
+    high = np.max(a, axis=axes, keepdims=keepdims)
+    low = np.min(a, axis=axes, keepdims=keepdims)
+    return extremum_adjoint(g, a, high, axis, keepdims) - extremum_adjoint(g, a, low, axis, keepdims)
+
+
+def ediff1d_adjoint(g, ary, to_begin=None):
+    """Adjoint of ``ary`` in ``np.ediff1d(ary, to_end, to_begin)``: the
+    differences' cotangent (after the ``to_begin`` values, before the
+    ``to_end`` ones) through ``np.diff`` of the flattened array."""
+    shape = _shape(ary)
+    size = math.prod(shape)
+    start = 0 if to_begin is None else np.size(to_begin)
+    differences = g[:, start:start + max(size - 1, 0)]
+    if size == 0:
+        return np.zeros(g.shape[:1] + shape, dtype=g.dtype)
+    return np.reshape(diff_adjoint(differences, 1, -1), g.shape[:1] + shape)
+
+
+def diagflat_adjoint(g, v, k=0):
+    """Adjoint of ``np.diagflat(v, k)``: the ``k``-th diagonal of the
+    cotangent, shaped like ``v``."""
+    return np.reshape(np.diagonal(g, offset=k, axis1=1, axis2=2).copy(), g.shape[:1] + _shape(v))
+
+
+def rot90_adjoint(g, k=1, axes=(0, 1)):
+    """Adjoint of ``np.rot90(m, k, axes)``: the cotangent rotated back."""
+    return np.rot90(g, -k, axes=_batched_axes(axes, g))
+
+
+def rollaxis_adjoint(g, a, axis, start=0):
+    """Adjoint of ``np.rollaxis(a, axis, start)``: the axes of the cotangent
+    put back (NumPy's permutation, inverted)."""
+    ndim = len(_shape(a))
+    axes = list(range(ndim))
+    axis = axis % ndim
+    if start < 0:
+        start += ndim
+    if axis < start:
+        start -= 1
+    if axis != start:
+        axes.remove(axis)
+        axes.insert(start, axis)
+    inverse = np.argsort(axes)
+    return np.transpose(g, (0,) + tuple(int(i) + 1 for i in inverse))
+
+
+def inner_adjoint(g, a, b, wrt_b=False):
+    """Adjoint of ``a`` (or ``b``) in ``np.inner(a, b)``: the product over the
+    last axes, ``z[I, J] = sum_k a[I, k] b[J, k]`` (a 0-d argument multiplies)."""
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        other = a if wrt_b else b
+        return unbroadcast(g * other, b if wrt_b else a)
+    k = a.shape[-1]
+    a_rows = np.reshape(a, (-1, k))
+    b_rows = np.reshape(b, (-1, k))
+    g_rows = np.reshape(g, (g.shape[0], a_rows.shape[0], b_rows.shape[0]))
+    if wrt_b:
+        return np.reshape(np.swapaxes(g_rows, 1, 2) @ a_rows, g.shape[:1] + b.shape)
+    return np.reshape(g_rows @ b_rows, g.shape[:1] + a.shape)
+
+
+def vdot_adjoint(g, other, like):
+    """Adjoint of one argument of ``np.vdot(a, b)`` for real arrays (the sum
+    of the flattened products): the other argument times the cotangent."""
+    return np.reshape(g, (-1,) + (1,) * len(_shape(like))) * np.reshape(other, _shape(like))
+
+
+def fmax_factor(x, z, other, first=False):
+    """The slope of ``z = np.fmax(x, other)`` (or fmin) in ``x``: 1 where
+    ``x`` is the result, 1/2 where both tie (as np.maximum's rule), 0 where
+    ``x`` is NaN and ``other`` is not (NumPy returns ``other``); where both
+    are NaN NumPy returns the first argument, which gets it (``first``)."""
+    factor = balanced_eq(x, z, other)
+    if first:
+        factor = factor + (np.isnan(x) & np.isnan(other))
+    return factor

@@ -1179,9 +1179,152 @@ MORE_SHAPE_ROWS = [
           [((7,), (5,))], domain=((-0.7, 3.7), WIDE), autograd=False),
 ]
 
+# ----------------------------------------------------------------- convolutions
+
+CONVOLVE_SHAPES = [((5,), (3,)), ((3,), (5,)), ((4,), (4,)), ((1,), (3,)), ((2,), (5,)), ((4,), (6,)), ((6,), (4,)),
+                   ((5,), (2,))]
+
+
+def convolution(function, mode):
+    def convolved(a, v):
+        return function(a, v, mode=mode)
+
+    return convolved
+
+
+# autograd has no rule for np.convolve and np.correlate.
+CONVOLUTION_ROWS = [
+    *[row for function in (np.convolve, np.correlate) for mode in ("full", "same", "valid")
+      for row in each(function, f"np.{function.__name__}(mode={mode})", convolution(function, mode), CONVOLVE_SHAPES,
+                      autograd=False)],
+    *each(np.convolve, "np.convolve", lambda a, v: np.convolve(a, v), [((4,), (3,)), ((), (3,))], autograd=False),
+    *each(np.convolve, "np.convolve(a,v,1)", lambda a, v: np.convolve(a, v, 1), [((4,), (3,))], autograd=False),
+    *each(np.convolve, "np.convolve(x,const)", lambda a: np.convolve(a, CONSTANT_VECTOR, "same"), [((5,),)], autograd=False),
+    *each(np.convolve, "np.convolve(x,x)", lambda a: np.convolve(a, a[::-1] * 2.0), [((4,),)], autograd=False),
+    *each(np.correlate, "np.correlate", lambda a, v: np.correlate(a, v), [((5,), (3,)), ((3,), (5,))], autograd=False),
+    *each(np.correlate, "np.correlate(a,v,'full')", lambda a, v: np.correlate(a, v, "full"), [((2,), (3,))],
+          autograd=False),
+    *each(np.correlate, "np.correlate(const,x)", lambda v: np.correlate(CONSTANT_VECTOR, v, mode="same"), [((4,),)],
+          autograd=False),
+]
+
+# ----------------------------------------------------------------- order statistics
+
+
+def quantile_of(function, q, axis, keepdims):
+    def statistic(x):
+        return function(x, q, axis=axis, keepdims=keepdims)
+
+    return statistic
+
+
+PERCENTS = np.array([[0.0, 25.0], [62.5, 100.0]])
+
+# autograd has no rule for np.median, np.percentile and np.quantile. The
+# random values have no ties, where the derivative does not exist.
+ORDER_ROWS = [
+    *[Row(np.median, f"np.median-axis={axis}-keepdims={keepdims}", reducer(np.median, axis, keepdims), ((2, 3, 4),),
+          autograd=False)
+      for axis in (None, 0, 1, -1, (0, 2), (2, -3)) for keepdims in (False, True)],
+    *each(np.median, "np.median", lambda x: np.median(x), [((5,),), ((4,),), ((1,),), ((),)], autograd=False),
+    *each(np.median, "np.median(x,0)", lambda x: np.median(x, 0), [((4, 3),), ((3, 2),)], autograd=False),
+    *[Row(function, f"np.{function.__name__}(q={q!r})-axis={axis}-keepdims={keepdims}",
+          quantile_of(function, q, axis, keepdims), ((3, 4, 5),), autograd=False)
+      for function, qs in ((np.percentile, (30.0, 100.0, [10.0, 50.0, 95.0], PERCENTS)),
+                           (np.quantile, (0.3, 0.0, [0.25, 0.5], PERCENTS / 100.0)))
+      for q in qs for axis, keepdims in ((None, False), (1, False), (-1, True), ((0, 2), False), ((0, 2), True))],
+    *each(np.percentile, "np.percentile(x,40)", lambda x: np.percentile(x, 40), [((6,),), ((2, 5),)], autograd=False),
+    *each(np.quantile, "np.quantile(x,q,0,method=linear)", lambda x: np.quantile(x, 0.7, 0, method="linear"),
+          [((5, 2),)], autograd=False),
+]
+
+# ----------------------------------------------------------------- NaN-ignoring reductions
+
+NAN_REDUCTIONS = [np.nansum, np.nanmean, np.nanprod, np.nanmax, np.nanmin, np.nanvar, np.nanstd]
+WITH_NANS = np.array([[0.3, np.nan, -1.2, 0.8], [np.nan, 1.1, 0.5, 1.5], [2.0, -0.7, np.nan, 0.4]])
+
+# autograd has none of them. NaN positions get no derivative (finite differences see none).
+NAN_ROWS = [
+    *[Row(reduce, f"np.{reduce.__name__}-axis={axis}-keepdims={keepdims}", reducer(reduce, axis, keepdims),
+          ((2, 3, 4),), (-1.5, 1.5), autograd=False)
+      for reduce in NAN_REDUCTIONS for axis in (None, 0, -1, (0, 2)) for keepdims in (False, True)],
+    *[Row(reduce, f"np.{reduce.__name__}-nans-axis={axis}", reducer(reduce, axis, False), None, values=(WITH_NANS,),
+          autograd=False)
+      for reduce in NAN_REDUCTIONS for axis in (None, 0, 1)],
+    *each(np.nansum, "np.nansum", lambda x: np.nansum(x), [((5,),), ((),)], autograd=False),
+    *each(np.nanmean, "np.nanmean(x,1)", lambda x: np.nanmean(x, 1), [((2, 3),)], autograd=False),
+    *each(np.nanvar, "np.nanvar(ddof=1)", lambda x: np.nanvar(x, ddof=1), [((5,),)], autograd=False),
+    *each(np.nanstd, "np.nanstd(x,0,ddof=1,keepdims)", lambda x: np.nanstd(x, 0, ddof=1, keepdims=True), [((4, 3),)],
+          autograd=False),
+    Row(np.nanvar, "np.nanvar(ddof=1)-nans", lambda x: np.nanvar(x, axis=1, ddof=1), None, values=(WITH_NANS,),
+        autograd=False),
+    Row(np.nanstd, "np.nanstd(ddof=1)-nans", lambda x: np.nanstd(x, axis=1, ddof=1), None, values=(WITH_NANS[[0, 2]],),
+        autograd=False),
+    Row(np.nanprod, "np.nanprod-zero-and-nan", lambda x: np.nanprod(x, axis=1), None,
+        values=([[0.0, np.nan, 2.0], [0.0, 0.0, np.nan]],), autograd=False),
+]
+
+# ----------------------------------------------------------------- more rearrangements and products
+
+ROT90_AXES = [(0, 1), (1, 2), (2, 0), (-1, 0)]
+
+MORE_REARRANGE_ROWS = [
+    *each(np.fliplr, "np.fliplr", lambda x: np.fliplr(x), [((3, 4),), ((2, 3, 4),)]),
+    *each(np.flipud, "np.flipud", lambda x: np.flipud(x), [((4,),), ((3, 4),), ((2, 3, 4),)]),
+    *each(np.rot90, "np.rot90", lambda x: np.rot90(x), [((3, 4),), ((2, 3, 4),)]),
+    *[row for k in (0, 1, 2, 3, -1, 5) for axes in ROT90_AXES
+      for row in each(np.rot90, f"np.rot90(k={k},axes={axes})", (lambda k, axes: lambda x: np.rot90(x, k, axes))(k, axes),
+                      [((2, 3, 4),)], autograd=False)],
+    *each(np.rot90, "np.rot90(x,2)", lambda x: np.rot90(x, 2), [((3, 4),)]),
+    *each(np.rollaxis, "np.rollaxis(x,2)", lambda x: np.rollaxis(x, 2), [((2, 3, 4),)]),
+    *each(np.rollaxis, "np.rollaxis(x,0,3)", lambda x: np.rollaxis(x, 0, 3), [((2, 3, 4),)]),
+    *each(np.rollaxis, "np.rollaxis(x,1,start=3)", lambda x: np.rollaxis(x, 1, start=3), [((2, 3, 4, 5),)]),
+    # autograd's rule reads a negative axis or start wrongly.
+    *each(np.rollaxis, "np.rollaxis(x,-1,1)", lambda x: np.rollaxis(x, -1, 1), [((2, 3, 4),)], autograd=False),
+    *each(np.rollaxis, "np.rollaxis(x,0,-1)", lambda x: np.rollaxis(x, 0, -1), [((2, 3, 4),)], autograd=False),
+    *each(np.rollaxis, "np.rollaxis(x,1,1)", lambda x: np.rollaxis(x, 1, 1), [((2, 3, 4),)], autograd=False),
+    *each(np.rollaxis, "np.rollaxis(x,2,2)", lambda x: np.rollaxis(x, 2, 2), [((2, 3, 4),)], autograd=False),
+    *each(np.atleast_3d, "np.atleast_3d", lambda x: np.atleast_3d(x), [((),), ((3,),), ((2, 3),), ((2, 3, 4),)]),
+    *each(np.diagflat, "np.diagflat", lambda x: np.diagflat(x), [((3,),), ((2, 2),), ((),)], autograd=False),
+    *each(np.diagflat, "np.diagflat(k=1)", lambda x: np.diagflat(x, k=1), [((3,),)], autograd=False),
+    *each(np.diagflat, "np.diagflat(x,-2)", lambda x: np.diagflat(x, -2), [((2, 2),)], autograd=False),
+    *each(np.ediff1d, "np.ediff1d", lambda x: np.ediff1d(x), [((5,),), ((2, 3),), ((1,),)], autograd=False),
+    *each(np.ediff1d, "np.ediff1d(to_begin=,to_end=)", lambda x: np.ediff1d(x, to_begin=[1.0, 2.0], to_end=3.0),
+          [((4,),), ((2, 2),), ((1,),)], autograd=False),
+    *each(np.ediff1d, "np.ediff1d(x,[0.5,0.5])", lambda x: np.ediff1d(x, [0.5, 0.5]), [((3,),)], autograd=False),
+    *each(np.ediff1d, "np.ediff1d(to_begin=0.0)", lambda x: np.ediff1d(x, to_begin=0.0), [((3,),)], autograd=False),
+    *[Row(np.ptp, f"np.ptp-axis={axis}-keepdims={keepdims}", reducer(np.ptp, axis, keepdims), ((2, 3, 4),),
+          autograd=False)
+      for axis in (None, 0, -1, (0, 2)) for keepdims in (False, True)],
+    *each(np.ptp, "np.ptp", lambda x: np.ptp(x), [((5,),), ((),)], autograd=False),
+    Row(np.ptp, "np.ptp-ties", lambda x: np.ptp(x, axis=1), None, values=([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0]],),
+        autograd=False),
+    *each(np.inner, "np.inner", lambda x, y: np.inner(x, y),
+          [((4,), (4,)), ((3, 4), (4,)), ((4,), (2, 4)), ((3, 4), (2, 4)), ((2, 3, 4), (5, 4)), ((), (3,)), ((3, 2), ())]),
+    *each(np.inner, "np.inner(x,x)", lambda x: np.inner(x, x), [((3, 4),)]),
+    # autograd has no rule for np.vdot.
+    *each(np.vdot, "np.vdot", lambda x, y: np.vdot(x, y), [((4,), (4,)), ((2, 3), (6,)), ((2, 3), (3, 2)), ((), ())],
+          autograd=False),
+    *each(np.vdot, "np.vdot(x,x)", lambda x: np.vdot(x, x), [((2, 3),)], autograd=False),
+    *each(np.fmax, "np.fmax", lambda x, y: np.fmax(x, y), BROADCASTS),
+    *each(np.fmin, "np.fmin", lambda x, y: np.fmin(x, y), BROADCASTS),
+    *each(np.fmax, "np.fmax(x,float)", lambda x: np.fmax(x, 0.0), ONE),
+    # One input NaN: the other is the result.
+    Row(np.fmax, "np.fmax-nans", lambda x, y: np.fmax(x, y), None,
+        values=([1.0, np.nan, 2.0, np.nan], [np.nan, 0.5, 3.0, -1.0]), autograd=False),
+    Row(np.fmin, "np.fmin-nans", lambda x, y: np.fmin(x, y), None,
+        values=([1.0, np.nan, 2.0, 0.7], [np.nan, 0.5, 3.0, 0.7]), autograd=False),
+    *each(np.nan_to_num, "np.nan_to_num", lambda x: np.nan_to_num(x), ONE),
+    Row(np.nan_to_num, "np.nan_to_num-replaced", lambda x: np.nan_to_num(x, nan=1.0, posinf=5.0, neginf=-5.0) * 2.0,
+        None, values=([0.5, np.nan, np.inf, -np.inf, -1.5],), autograd=False),
+    Row(np.nan_to_num, "np.nan_to_num-defaults", lambda x: np.nan_to_num(x), None,
+        values=([[0.5, np.nan], [np.inf, -2.0]],), autograd=False),
+]
+
 ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
-        + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS)
+        + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS
+        + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 
@@ -1379,6 +1522,11 @@ REJECTED = [
     ("np.average(returned=True)", lambda x: np.average(x, returned=True)[0], (3,), adjoint.NoRuleError),
     ("pinv(hermitian=True)", lambda x: np.linalg.pinv(x, hermitian=True), (3, 3), adjoint.NoRuleError),
     ("np.cross-2-vectors", lambda x: np.cross(x, x[::-1]), (2,), ValueError),
+    ("np.median(overwrite_input=)", lambda x: np.median(x, overwrite_input=True), (4,), adjoint.NoRuleError),
+    ("np.percentile(method=nearest)", lambda x: np.percentile(x, 30.0, method="nearest"), (4,), ValueError),
+    ("np.quantile(q=x)", lambda x: np.quantile(x, x[0] / 2.0), (4,), adjoint.NoRuleError),
+    ("np.ediff1d(to_end=x)", lambda x: np.ediff1d(x, to_end=x[0]), (4,), adjoint.NoRuleError),
+    ("np.nan_to_num(copy=False)", lambda x: np.nan_to_num(x * 1.0, copy=False), (4,), adjoint.NoRuleError),
     ("np.full_like(x,y,order=)", lambda x: np.full_like(x, 1.0, order="C", device="cpu"), (3,), adjoint.NoRuleError),
 ]
 
@@ -1514,3 +1662,66 @@ def test_split_pieces_without_cotangent_get_zeros():
 
 def sum_of_middle_piece(x):
     return np.sum(np.split(x, 3)[1])
+
+
+# ----------------------------------------------------------------- order statistics, special cases
+# At ties and NaNs the derivative does not exist (random directions give
+# different slopes), so these are checked value by value.
+
+TIED = np.array([1.0, 3.0, 3.0, 2.0, 0.5, 3.0])
+
+
+def median_of(x):
+    return np.median(x)
+
+
+def percentiles_of(x):
+    return np.percentile(x, [0.0, 30.0, 90.0])
+
+
+def median_of_columns(x):
+    return np.median(x, axis=0)
+
+
+def test_median_shares_the_derivative_among_ties():
+    # sorted: 0.5 1 2 3 3 3; the median is halfway from the 2 to a 3, any of three.
+    np.testing.assert_allclose(adjoint.jacrev(median_of)(TIED), [0, 1 / 6, 1 / 6, 0.5, 0, 1 / 6], rtol=1e-15)
+    np.testing.assert_allclose(adjoint.jacrev(median_of)(np.array([1.0, 3.0, 3.0, 2.0, 3.0])), [0, 1 / 3, 1 / 3, 0, 1 / 3],
+                               rtol=1e-15)
+
+
+def test_percentile_derivative_goes_to_the_elements_interpolated():
+    expected = [[0, 0, 0, 0, 1, 0], [0.5, 0, 0, 0.5, 0, 0], [0, 1 / 3, 1 / 3, 0, 0, 1 / 3]]
+    np.testing.assert_allclose(adjoint.jacrev(percentiles_of)(TIED), expected, rtol=1e-15)
+
+
+def test_median_of_a_slice_with_nan_goes_to_the_nan():
+    x = np.array([[1.0, np.nan], [2.0, 5.0], [np.nan, 4.0], [0.5, 3.0]])
+    jacobian = adjoint.jacrev(median_of_columns)(x)
+    np.testing.assert_array_equal(jacobian[0], np.where(np.isnan(x), [1.0, 0.0], 0.0))
+    np.testing.assert_array_equal(jacobian[1], np.where(np.isnan(x), [0.0, 1.0], 0.0))
+
+
+def both_nan_fmax(x, y):
+    return np.fmax(x, y) + np.fmin(y, x)
+
+
+def test_fmax_of_two_nans_derives_from_the_first():
+    x, y = np.array([np.nan, 1.0]), np.array([np.nan, 1.0])
+    jx, jy = adjoint.jacrev(both_nan_fmax, argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(jx, [[1.0, 0.0], [0.0, 1.0]])  # fmax's first argument; a tie with fmin's
+    np.testing.assert_array_equal(jy, [[1.0, 0.0], [0.0, 1.0]])
+
+
+def row_maxima_ignoring_nans(x):
+    return np.nanmax(x, axis=1)
+
+
+def test_nanmax_shares_ties_and_skips_nans():
+    x = np.array([[1.0, np.nan, 3.0, 3.0], [2.0, 2.0, 2.0, np.nan], [np.nan, np.nan, np.nan, np.nan]])
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):  # NumPy warns of the all-NaN row
+        jacobian = adjoint.jacrev(row_maxima_ignoring_nans)(x)
+    expected = np.zeros((3,) + x.shape)
+    expected[0, 0, 2:] = 0.5
+    expected[1, 1, :3] = 1 / 3
+    np.testing.assert_array_equal(jacobian, expected)

@@ -1,5 +1,6 @@
 """Rules of the products: dot, matmul (``@``), outer, for every combination
-of ranks NumPy accepts; einsum, tensordot, kron, cross, diag, multi_dot; and the
+of ranks NumPy accepts; einsum, tensordot, kron, cross, diag, diagflat, inner,
+vdot, multi_dot; the 1-d convolve and correlate; and the
 matrix functions np.linalg.inv, solve, det, slogdet, cholesky, eigh, pinv
 and matrix_power (stacks of matrices too)."""
 import numpy as np
@@ -115,3 +116,34 @@ def multi_dot_adjoint(z, arrays):
 @adjoint_rule(np.linalg.matrix_power)
 def matrix_power_adjoint(z, a, n):
     bar[a] = rt.matrix_power_adjoint(bar[z], a, n)
+
+
+@adjoint_rule(np.convolve)
+def convolve_adjoint(z, a, v, mode="full"):
+    bar[a] = rt.convolve_adjoint(bar[z], a, v, mode=mode)
+    bar[v] = rt.convolve_adjoint(bar[z], a, v, mode=mode, wrt_v=True)
+
+
+# Real arrays (np.correlate conjugates a complex v).
+@adjoint_rule(np.correlate)
+def correlate_adjoint(z, a, v, mode="valid"):
+    bar[a] = rt.correlate_adjoint(bar[z], a, v, mode=mode)
+    bar[v] = rt.correlate_adjoint(bar[z], a, v, mode=mode, wrt_v=True)
+
+
+@adjoint_rule(np.inner)
+def inner_adjoint(z, a, b):
+    bar[a] = rt.inner_adjoint(bar[z], a, b)
+    bar[b] = rt.inner_adjoint(bar[z], a, b, wrt_b=True)
+
+
+# Real arrays (np.vdot conjugates a complex a).
+@adjoint_rule(np.vdot)
+def vdot_adjoint(z, a, b):
+    bar[a] = rt.vdot_adjoint(bar[z], b, a)
+    bar[b] = rt.vdot_adjoint(bar[z], a, b)
+
+
+@adjoint_rule(np.diagflat)
+def diagflat_adjoint(z, v, k=0):
+    bar[v] = rt.diagflat_adjoint(bar[z], v, k=k)

@@ -1,7 +1,9 @@
 """Rules of the reductions: sum, mean, prod, max, min, var, std, average,
 trace and np.linalg.norm (``axis`` int, tuple, negative or None;
 ``keepdims``); of the scans cumsum, cumprod and diff; of the integral
-trapezoid and of np.interp. Parameters follow NumPy's positional
+trapezoid and of np.interp; of the order statistics median, quantile and
+percentile; of the NaN-ignoring reductions (nansum, nanmean, nanprod, nanmax,
+nanmin, nanvar, nanstd); of ptp and ediff1d. Parameters follow NumPy's positional
 order; ``out`` is not accepted (a rule never writes into the user's arrays),
 so a parameter NumPy places after ``out`` is keyword-only here."""
 import numpy as np
@@ -85,6 +87,68 @@ def cumprod_adjoint(z, a, axis=None, dtype=None):
 @adjoint_rule(np.diff)
 def diff_adjoint(z, a, n=1, axis=-1):
     bar[a] = rt.diff_adjoint(bar[z], n=n, axis=axis)
+
+
+
+# Order statistics, linear interpolation only (another method= fails when the
+# derivative is taken); not overwrite_input (it reorders the user's array).
+@adjoint_rule(np.median)
+def median_adjoint(z, a, axis=None, *, keepdims=False):
+    bar[a] = rt.quantile_adjoint(bar[z], a, axis=axis, keepdims=keepdims, function="np.median")
+
+
+# No derivative in q: a call that differentiates it is refused.
+@adjoint_rule(np.quantile)
+def quantile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
+    bar[a] = rt.quantile_adjoint(bar[z], a, q, axis=axis, method=method, keepdims=keepdims)
+
+
+@adjoint_rule(np.percentile)
+def percentile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
+    bar[a] = rt.quantile_adjoint(bar[z], a, q, axis=axis, method=method, keepdims=keepdims, scale=100.0,
+                                 function="np.percentile")
+
+
+# NaN-ignoring reductions: NaN positions get no derivative.
+@adjoint_rule(np.nansum)
+def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
+    bar[a] = rt.nan_reduced(bar[z], a, axis=axis, keepdims=keepdims)
+
+
+@adjoint_rule(np.nanmean)
+def nanmean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
+    bar[a] = rt.nanmean_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
+
+
+@adjoint_rule(np.nanprod)
+def nanprod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
+    bar[a] = rt.nanprod_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
+
+
+@adjoint_rule(np.nanmax, np.nanmin)
+def nanmax_adjoint(z, a, axis=None, *, keepdims=False):
+    bar[a] = rt.nan_extremum_adjoint(bar[z], a, z, axis=axis, keepdims=keepdims)
+
+
+@adjoint_rule(np.nanvar)
+def nanvar_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    bar[a] = rt.nanvar_adjoint(bar[z], a, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@adjoint_rule(np.nanstd)
+def nanstd_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    bar[a] = rt.nanstd_adjoint(bar[z], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@adjoint_rule(np.ptp)
+def ptp_adjoint(z, a, axis=None, *, keepdims=False):
+    bar[a] = rt.ptp_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
+
+
+# to_end and to_begin are constants: a call that differentiates them is refused.
+@adjoint_rule(np.ediff1d)
+def ediff1d_adjoint(z, ary, to_end=None, to_begin=None):
+    bar[ary] = rt.ediff1d_adjoint(bar[z], ary, to_begin=to_begin)
 
 
 nondifferentiable(

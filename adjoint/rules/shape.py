@@ -1,6 +1,6 @@
 """Rules of the functions that move elements without arithmetic: reshape,
 transpose, concatenate, stack, hstack, vstack, column_stack, dstack, append,
-split, array_split, flip, roll, tile, repeat, take, take_along_axis,
+split, array_split, flip, fliplr, flipud, rot90, rollaxis, atleast_3d, roll, tile, repeat, take, take_along_axis,
 diagonal, tril, triu, broadcast_to, moveaxis, sort, pad, copies; of the
 constructors whose values come from arguments (full, full_like, linspace);
 and the shape and search queries that carry no derivative."""
@@ -111,6 +111,32 @@ def take_along_axis_adjoint(z, arr, indices, axis=-1):
 def flip_adjoint(z, m, axis=None):
     bar[m] = rt.flip_adjoint(bar[z], axis=axis)
 
+
+
+@adjoint_rule(np.fliplr)
+def fliplr_adjoint(z, m):
+    bar[m] = rt.flip_adjoint(bar[z], axis=1)
+
+
+@adjoint_rule(np.flipud)
+def flipud_adjoint(z, m):
+    bar[m] = rt.flip_adjoint(bar[z], axis=0)
+
+
+@adjoint_rule(np.rot90)
+def rot90_adjoint(z, m, k=1, axes=(0, 1)):
+    bar[m] = rt.rot90_adjoint(bar[z], k=k, axes=axes)
+
+
+@adjoint_rule(np.rollaxis)
+def rollaxis_adjoint(z, a, axis, start=0):
+    bar[a] = rt.rollaxis_adjoint(bar[z], a, axis, start=start)
+
+
+# One array (several return a list of them: not accepted).
+@adjoint_rule(np.atleast_3d)
+def atleast_3d_adjoint(z, arys):
+    bar[arys] = rt.reshape_adjoint(bar[z], arys)
 
 @adjoint_rule(np.roll)
 def roll_adjoint(z, a, shift, axis=None):

@@ -206,6 +206,21 @@ def minimum_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * rt.balanced_eq(x2, z, x1), x2)
 
 
+
+# NaN-ignoring: where one input is NaN the other is the result and gets the
+# derivative; where both are, NumPy returns the first.
+@adjoint_rule(np.fmax, np.fmin)
+def fmax_adjoint(z, x1, x2):
+    bar[x1] = rt.unbroadcast(bar[z] * rt.fmax_factor(x1, z, x2, first=True), x1)
+    bar[x2] = rt.unbroadcast(bar[z] * rt.fmax_factor(x2, z, x1), x2)
+
+
+# Slope 1 where x is finite, 0 where NumPy replaced it; the replacements are
+# constants. copy=False (which writes into x) is not accepted.
+@adjoint_rule(np.nan_to_num)
+def nan_to_num_adjoint(z, x, *, nan=0.0, posinf=None, neginf=None):
+    bar[x] = bar[z] * np.isfinite(x)
+
 @adjoint_rule(np.clip)
 def clip_adjoint(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
     # np.clip is np.minimum(np.maximum(a, a_min), a_max): ties share as those do.
