@@ -2079,3 +2079,120 @@ def fmax_factor(x, z, other, first=False):
     if first:
         factor = factor + (np.isnan(x) & np.isnan(other))
     return factor
+
+
+def eigvalsh_adjoint(g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """Adjoint of ``np.linalg.eigvalsh(a, UPLO)``: eigh's for the eigenvalues
+    alone, ``v diag(wbar) v^T`` read back through the triangle NumPy reads."""
+    return eigh_adjoint((g, None), np.linalg.eigh(a, UPLO=UPLO), UPLO=UPLO)
+
+
+def singular_values_adjoint(g, a, compute_uv=True):
+    """Adjoint of ``s = np.linalg.svd(a, compute_uv=False)``: ``u diag(sbar) vh``
+    with the reduced factors (differentiable where the singular values are
+    nonzero; repeated ones are fine). The factors' own derivative
+    (``compute_uv=True``) is not implemented."""
+    if compute_uv:
+        raise ValueError(
+            "the derivative of np.linalg.svd is implemented for the singular values alone: "
+            "call np.linalg.svd(a, compute_uv=False), or np.linalg.svdvals(a).")
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return (u * g[..., None, :]) @ vh
+
+
+def _cov_rows(m, rowvar):
+    """``np.cov``'s observations matrix: one variable per row, and whether
+    ``m`` was transposed to get it."""
+    x = np.array(m, ndmin=2, dtype=np.result_type(m, np.float64))
+    transposed = not rowvar and np.ndim(m) != 1
+    return (x.T if transposed else x), transposed
+
+
+def cov_adjoint(g, m, rowvar=True, bias=False, ddof=None):
+    """Adjoint of ``C = np.cov(m, rowvar=rowvar, bias=bias, ddof=ddof)`` for one
+    array ``m``: with ``X`` the centred observations (a variable per row) and
+    ``f = N - ddof``, ``C = X X^T / f`` and ``mbar = (Cbar + Cbar^T) X / f``
+    (the mean's derivative drops out: each row of ``X`` sums to zero)."""
+    x, transposed = _cov_rows(m, rowvar)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    centred = x - np.mean(x, axis=1, keepdims=True)
+    count = x.shape[0]
+    c_bar = np.reshape(g, (g.shape[0], count, count))
+    x_bar = ((c_bar + np.swapaxes(c_bar, 1, 2)) @ centred) / (x.shape[1] - ddof)
+    if transposed:
+        x_bar = np.swapaxes(x_bar, 1, 2)
+    return np.reshape(x_bar, g.shape[:1] + _shape(m))
+
+
+def corrcoef_adjoint(g, x, rowvar=True):
+    """Adjoint of ``R = np.corrcoef(x, rowvar=rowvar)`` for one array: with
+    ``C`` the covariance and ``s = sqrt(diag(C))``, ``R = C / (s s^T)``, so
+    ``Cbar = Rbar / (s s^T) - diag(sum_j (Rbar + Rbar^T)[i, j] R[i, j]) / (2 s_i^2)``,
+    then the covariance's adjoint (NumPy clips R to [-1, 1]: a perfect
+    correlation has no derivative, and gets this formula's)."""
+    c = np.atleast_2d(np.cov(x, rowvar=rowvar))
+    s = np.sqrt(np.diagonal(c))
+    outer = s[:, None] * s[None, :]
+    r = c / outer
+    r_bar = np.reshape(g, (g.shape[0],) + c.shape)
+    sym = r_bar + np.swapaxes(r_bar, 1, 2)
+    diagonal = -np.sum(sym * r, axis=2) / (2.0 * s * s)
+    c_bar = r_bar / outer + diagonal[:, :, None] * np.eye(c.shape[0])
+    return cov_adjoint(c_bar, x, rowvar=rowvar)
+
+
+def lstsq_adjoint(g, a, b, wrt_b=False):
+    """Adjoint of ``a`` (or ``b``) in ``x = np.linalg.lstsq(a, b)[0]`` where
+    ``a`` has full rank (tall, square or wide): ``x = pinv(a) b``, so
+    ``bbar = pinv(a)^T xbar`` and ``abar`` is pinv's adjoint for the
+    cotangent ``xbar b^T``. The residuals, rank and singular values that
+    lstsq also returns have no derivative here: a use of the residuals is
+    refused."""
+    bars = _result_bars(g, 4, "np.linalg.lstsq", ("residuals", "x, residuals, rank, sv = np.linalg.lstsq(a, b)"))
+    x_bar = bars[0]
+    if bars[1] is not None or bars[3] is not None:
+        raise ValueError(
+            "the derivative of np.linalg.lstsq is implemented for the solution x alone; its "
+            "residuals and singular values were used. Compute them from x (np.sum((a @ x - b) ** 2, axis=0)).")
+    like = b if wrt_b else a
+    if x_bar is None:
+        return zeros_bar(like, batch_size(g))
+    a = np.asarray(a)
+    b = np.asarray(b)
+    inverse = np.linalg.pinv(a)
+    if wrt_b:
+        return _mT(inverse) @ x_bar if b.ndim == 2 else (x_bar @ inverse)
+    if b.ndim == 1:
+        p_bar = x_bar[:, :, None] * b[None, None, :]
+    else:
+        p_bar = x_bar @ b.T
+    return pinv_adjoint(p_bar, a, inverse)
+
+
+def qr_adjoint(g, a, z, mode="reduced"):
+    """Adjoint of ``q, r = np.linalg.qr(a)`` (reduced, ``a`` square or tall with
+    full column rank, stacks too), as in TensorFlow's QR gradient:
+    ``abar = q (rbar + tril(q^T qbar - qbar^T q + r rbar^T - rbar r^T) r^-T)
+    + (qbar - q q^T qbar) r^-T``."""
+    if mode != "reduced":
+        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' only, not {mode!r}.")
+    a = np.asarray(a)
+    if a.shape[-2] < a.shape[-1]:
+        raise ValueError(
+            "the derivative of np.linalg.qr is implemented for square or tall matrices "
+            f"(rows >= columns); this one is {a.shape[-2]}x{a.shape[-1]}.")
+    q_bar, r_bar = _result_bars(g, 2, "np.linalg.qr", ("Q", "q, r = np.linalg.qr(a)"))
+    q, r = z
+    if q_bar is None and r_bar is None:
+        return zeros_bar(a, batch_size(g))
+    if q_bar is None:
+        q_bar = np.zeros(r_bar.shape[:1] + q.shape, dtype=r_bar.dtype)
+    if r_bar is None:
+        r_bar = np.zeros(q_bar.shape[:1] + r.shape, dtype=q_bar.dtype)
+    q_t = _mT(q)
+    qdq = q_t @ q_bar
+    rdr = r @ _mT(r_bar)
+    lower = np.tril(qdq - _mT(qdq) + rdr - _mT(rdr))
+    r_inverse_t = _mT(np.linalg.inv(r))
+    return q @ (r_bar + lower @ r_inverse_t) + (q_bar - q @ qdq) @ r_inverse_t

@@ -1321,10 +1321,83 @@ MORE_REARRANGE_ROWS = [
         values=([[0.5, np.nan], [np.inf, -2.0]],), autograd=False),
 ]
 
+# ----------------------------------------------------------------- statistics of matrices, decompositions
+
+
+def eigvalsh_of_symmetric(x):
+    return np.linalg.eigvalsh(symmetric(x))
+
+
+def eigvalsh_of_stack(x):
+    return np.linalg.eigvalsh(symmetric_stack(x))
+
+
+def qr_of(a):
+    # q's columns and r's rows have the signs Householder gives: smooth nearby.
+    q, r = np.linalg.qr(a)
+    return q * 2.0 + np.sum(r, axis=-2, keepdims=True)
+
+
+def qr_r_only(a):
+    return np.linalg.qr(a)[1]
+
+
+def qr_q_only(a):
+    result = np.linalg.qr(a)
+    return result.Q
+
+
+def lstsq_solution(a, b):
+    x, residuals, rank, sv = np.linalg.lstsq(a, b)
+    return x
+
+
+def lstsq_item(a, b):
+    return np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def lstsq_const_rhs(a):
+    x, _, _, _ = np.linalg.lstsq(a, CONSTANT_VECTOR)
+    return x
+
+
+# autograd has none of these but svd.
+DECOMPOSITION_ROWS = [
+    *each(np.cov, "np.cov", lambda x: np.cov(x), [((3, 5),), ((5,),), ((1, 4),), ((2, 2),)], autograd=False),
+    *each(np.cov, "np.cov(rowvar=False)", lambda x: np.cov(x, rowvar=False), [((5, 3),), ((4,),), ((4, 1),)],
+          autograd=False),
+    *each(np.cov, "np.cov(bias=True)", lambda x: np.cov(x, bias=True), [((3, 4),)], autograd=False),
+    *each(np.cov, "np.cov(ddof=2,rowvar=False)", lambda x: np.cov(x, ddof=2, rowvar=False), [((5, 2),)], autograd=False),
+    *each(np.cov, "np.cov(x*x)", lambda x: np.cov(x * x)[0, 1] * x, [((2, 4),)], autograd=False),
+    *each(np.corrcoef, "np.corrcoef", lambda x: np.corrcoef(x), [((3, 5),), ((2, 4),), ((1, 4),), ((5,),)],
+          autograd=False),
+    *each(np.corrcoef, "np.corrcoef(rowvar=False)", lambda x: np.corrcoef(x, rowvar=False), [((6, 3),)],
+          autograd=False),
+    *each(np.linalg.eigvalsh, "eigvalsh", eigvalsh_of_symmetric, [((3, 3),), ((3, 2),)], autograd=False),
+    *each(np.linalg.eigvalsh, "eigvalsh-stack", eigvalsh_of_stack, [((2, 3, 3),)], autograd=False),
+    # NumPy reads the lower triangle only (the upper one with UPLO='U').
+    Row(np.linalg.eigvalsh, "eigvalsh-reads-lower", lambda a: np.linalg.eigvalsh(a), None, values=(SYMMETRIC,),
+        autograd=False),
+    Row(np.linalg.eigvalsh, "eigvalsh(UPLO=U)", lambda a: np.linalg.eigvalsh(a, UPLO="U"), None, values=(SYMMETRIC,),
+        autograd=False),
+    *each(np.linalg.svd, "svd(compute_uv=False)", lambda a: np.linalg.svd(a, compute_uv=False),
+          [((3, 2),), ((2, 4),), ((3, 3),), ((2, 3, 2),)]),
+    *each(np.linalg.svd, "svd(a,False,False)", lambda a: np.linalg.svd(a, False, False), [((3, 2),)]),
+    *each(np.linalg.svdvals, "svdvals", lambda a: np.linalg.svdvals(a), [((3, 2),), ((2, 2, 3),)], autograd=False),
+    *each(np.linalg.qr, "qr", qr_of, [((3, 3),), ((4, 2),), ((2, 4, 3),)], autograd=False),
+    *each(np.linalg.qr, "qr[1]", qr_r_only, [((4, 3),)], autograd=False),
+    *each(np.linalg.qr, "qr.Q", qr_q_only, [((4, 3),)], autograd=False),
+    *each(np.linalg.qr, "qr(mode=reduced)", lambda a: np.linalg.qr(a, mode="reduced")[0], [((3, 2),)], autograd=False),
+    *each(np.linalg.lstsq, "lstsq", lstsq_solution, [((4, 2), (4,)), ((4, 2), (4, 3)), ((3, 3), (3,)), ((2, 4), (2,)),
+                                                    ((2, 3), (2, 2))], autograd=False),
+    *each(np.linalg.lstsq, "lstsq[0]", lstsq_item, [((5, 3), (5,))], autograd=False),
+    *each(np.linalg.lstsq, "lstsq(x,const)", lstsq_const_rhs, [((3, 2),)], autograd=False),
+]
+
 ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
         + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS
-        + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS)
+        + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS + DECOMPOSITION_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 
@@ -1527,6 +1600,12 @@ REJECTED = [
     ("np.quantile(q=x)", lambda x: np.quantile(x, x[0] / 2.0), (4,), adjoint.NoRuleError),
     ("np.ediff1d(to_end=x)", lambda x: np.ediff1d(x, to_end=x[0]), (4,), adjoint.NoRuleError),
     ("np.nan_to_num(copy=False)", lambda x: np.nan_to_num(x * 1.0, copy=False), (4,), adjoint.NoRuleError),
+    ("svd-factors", lambda x: np.linalg.svd(x)[1], (3, 2), ValueError),
+    ("svd(hermitian=True)", lambda x: np.linalg.svd(x, compute_uv=False, hermitian=True), (2, 2), adjoint.NoRuleError),
+    ("qr-wide", lambda x: np.linalg.qr(x)[1], (2, 3), ValueError),
+    ("qr(mode=complete)", lambda x: np.linalg.qr(x, mode="complete")[1], (3, 2), ValueError),
+    ("lstsq-residuals", lambda x: np.linalg.lstsq(x, x[:, 0] + 1.0)[1], (3, 2), ValueError),
+    ("np.cov(x,y)", lambda x: np.cov(x, x * 2.0), (4,), adjoint.NoRuleError),
     ("np.full_like(x,y,order=)", lambda x: np.full_like(x, 1.0, order="C", device="cpu"), (3,), adjoint.NoRuleError),
 ]
 

@@ -1,8 +1,10 @@
 """Rules of the products: dot, matmul (``@``), outer, for every combination
 of ranks NumPy accepts; einsum, tensordot, kron, cross, diag, diagflat, inner,
-vdot, multi_dot; the 1-d convolve and correlate; and the
-matrix functions np.linalg.inv, solve, det, slogdet, cholesky, eigh, pinv
-and matrix_power (stacks of matrices too)."""
+vdot, multi_dot; the 1-d convolve and correlate; cov and corrcoef of one
+array; and the matrix functions np.linalg.inv, solve, det, slogdet,
+cholesky, eigh, eigvalsh, pinv, matrix_power, svd (singular values only),
+svdvals, qr (reduced) and lstsq (the solution only), stacks of matrices too
+where NumPy takes them."""
 import numpy as np
 
 from .. import runtime as rt
@@ -147,3 +149,44 @@ def vdot_adjoint(z, a, b):
 @adjoint_rule(np.diagflat)
 def diagflat_adjoint(z, v, k=0):
     bar[v] = rt.diagflat_adjoint(bar[z], v, k=k)
+
+
+@adjoint_rule(np.linalg.eigvalsh)
+def eigvalsh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    bar[a] = rt.eigvalsh_adjoint(bar[z], a, UPLO=UPLO)
+
+
+# The singular values only: compute_uv=True (the default) fails when the
+# derivative is taken. hermitian=True (through eigh) is not accepted.
+@adjoint_rule(np.linalg.svd)
+def svd_adjoint(z, a, full_matrices=True, compute_uv=True):
+    bar[a] = rt.singular_values_adjoint(bar[z], a, compute_uv=compute_uv)
+
+
+@adjoint_rule(np.linalg.svdvals)
+def svdvals_adjoint(z, x):
+    bar[x] = rt.singular_values_adjoint(bar[z], x, compute_uv=False)
+
+
+# One array (not y, fweights, aweights); the rest by keyword.
+@adjoint_rule(np.cov)
+def cov_adjoint(z, m, *, rowvar=True, bias=False, ddof=None):
+    bar[m] = rt.cov_adjoint(bar[z], m, rowvar=rowvar, bias=bias, ddof=ddof)
+
+
+@adjoint_rule(np.corrcoef)
+def corrcoef_adjoint(z, x, *, rowvar=True):
+    bar[x] = rt.corrcoef_adjoint(bar[z], x, rowvar=rowvar)
+
+
+# The solution x alone, for a of full rank; rcond only decides the rank.
+@adjoint_rule(np.linalg.lstsq)
+def lstsq_adjoint(z, a, b, rcond=None):
+    bar[a] = rt.lstsq_adjoint(bar[z], a, b)
+    bar[b] = rt.lstsq_adjoint(bar[z], a, b, wrt_b=True)
+
+
+# mode='reduced', square or tall matrices of full column rank (stacks too).
+@adjoint_rule(np.linalg.qr)
+def qr_adjoint(z, a, mode="reduced"):
+    bar[a] = rt.qr_adjoint(bar[z], a, z, mode=mode)
