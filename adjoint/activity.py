@@ -14,7 +14,7 @@ user's file and line, so nothing is silently treated as a constant.
 import gast
 import numpy as np
 
-from . import errors
+from . import errors, shapes
 from . import rules
 from .ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
 from . import runtime as rt
@@ -112,8 +112,12 @@ def analyze(normalized, wrt, parsed):
                     changed = True
     activity = Activity(varied, useful)
     activity.in_branches = _ops_in_branches(normalized.ops)
+    # Numbers and flags, and values of shape () (NumPy gives scalars for
+    # them): a callee's ``p += v`` re-binds them, changing nothing in place.
+    immutable = normalized.immutable | shapes.scalar_names(ops)
     for op in walk_ops(normalized.ops):
         check_effects(op, varied, parsed)
+        check_callee_changes(op, varied, immutable, parsed)
         if op.loop_target is not None and op.reads() & varied:
             if any(t in useful for t in op.targets):
                 raise errors.UnsupportedSyntaxError(
@@ -168,6 +172,41 @@ def _transforms_cleanly(op, varied):
     if found:  # raises, at the callee's line, if the callee changes them in place
         cache.get_vjp(op.prim.function, tuple(p for p, _, _ in found), False, for_caller=True)
     return True
+
+
+def check_callee_changes(op, varied, immutable, parsed):
+    """A call of the user's function that gets differentiated values: NumPy
+    would see the callee change them in place, the derivative would not.
+    Its transform refuses item updates and appends on them; ``p += v`` on a
+    parameter is exact inside the callee, so it is refused here, where an
+    array the caller may read again is passed to it."""
+    from . import cache, transform
+
+    if not isinstance(op.prim, UserCall) or op.compound or op.prim.function in transform.IN_PROGRESS:
+        return  # (a recursive call: its transform is the one being built)
+    try:
+        found = op.prim.differentiated(op.args, op.kwargs,
+                                       lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
+        mutable = op.prim.differentiated(op.args, op.kwargs,
+                                         lambda atom: isinstance(atom, gast.Name) and atom.id not in immutable)
+    except TypeError:
+        return  # the call does not match the function: an error of its own, elsewhere
+    if not found or any(position is None for position, _, _ in found):
+        return
+    try:
+        compiled = cache.get_vjp(op.prim.function, tuple(p for p, _, _ in found), False, for_caller=True)
+    except errors.ArgumentChangedError:
+        raise
+    except errors.TransformError:
+        return  # not differentiated here (its result is not needed), and checked where it is
+    for _, parameter, _ in mutable:
+        if parameter in compiled.augmented_params:
+            raise errors.UnsupportedSyntaxError(
+                parsed.location(op), f"call of {op.prim.name}",
+                f"{op.prim.name} changes its argument {parameter!r} in place "
+                f"({compiled.augmented_params[parameter]}: {parameter} += ...), so NumPy changes "
+                "the value passed here too, and adjoint cannot follow changes made in place.",
+                f"In {op.prim.name}, write {parameter} = {parameter} + ... to make a new value.")
 
 
 def check_effects(op, varied, parsed):

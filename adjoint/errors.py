@@ -50,6 +50,10 @@ class UnsupportedSyntaxError(TransformError):
     """A Python construct outside the subset that adjoint differentiates."""
 
 
+class ArgumentChangedError(UnsupportedSyntaxError):
+    """A function changes one of its arguments in place (its caller's value)."""
+
+
 class NoRuleError(TransformError):
     """A function applied to a differentiated value has no derivative rule."""
 

@@ -168,6 +168,8 @@ class Normalized:
         self.ops = ops
         self.output = output  # the atom that is differentiated
         self.result = result  # the expression the forward pass returns
+        self.augmented_params = {}  # parameter -> location of ``param += v`` on it
+        self.immutable = set()  # names certain to hold numbers or flags
 
 
 def is_atom(node):

@@ -76,6 +76,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.item_views = {}  # a value read out of a list or dict -> the items it may be
         self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
+        self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
+        self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
         self.held_elsewhere = set()  # items of a list or dict that something else also holds
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
         self.list_versions = set()  # versions of lists made here (by literals and appends)
@@ -158,7 +160,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
         if self.output is None:
             self.output = constant(None)
             self.result = constant(None)
-        return Normalized(node.name, params, self.ops, self.output, self.result)
+        normalized = Normalized(node.name, params, self.ops, self.output, self.result)
+        normalized.augmented_params = self.augmented_params
+        normalized.immutable = set(self.rebindable)
+        return normalized
 
     def block(self, body):
         for position, stmt in enumerate(body):

@@ -41,6 +41,8 @@ class Calls:
             # unpacking, which also fails loudly if the length is not that.
             version = self.read(value.id)
             temps = [self.namer.temp() for _ in self.literal_items[version]]
+            if version in self.merged:  # a loop's phi: the next iterations must keep the length
+                self.starred_assumptions.setdefault(version, []).append((len(temps), starred))
             if temps:
                 self.defined.update(temps)
                 statement = gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())],

@@ -5,7 +5,7 @@ a value this function made and shared with nothing."""
 import gast
 import numpy as np
 
-from . import rules
+from . import errors, rules
 from . import runtime as rt
 from .gastutil import load
 from .ir import NONDIFF, fresh_result, symbol
@@ -47,14 +47,14 @@ class InPlace:
                                    f"{name!r} was already used as a whole, and the derivative of "
                                    "that use reads it again after the forward pass.",
                                    f"Collect every item first, or append to a copy: {name} = list({name}).")
+        fix = f"Work on a copy made in the function: {name} = {name}.copy() (for a list: list(...))."
         if version in self.version.values() and version == name and name in self.params:
-            why = f"{name!r} is an argument of the function, so the caller's value would change too."
-        else:
-            why = (f"{name!r} may share memory with another value (an argument, a view, "
-                   "another name or a container), and NumPy would change that value too.")
-        raise self.unsupported(node, f"{what} of {name!r}", why,
-                               f"Work on a copy made in the function: {name} = {name}.copy() "
-                               "(for a list: list(...)).")
+            raise errors.ArgumentChangedError(
+                self.parsed.location(node), f"{what} of {name!r}",
+                f"{name!r} is an argument of the function, so the caller's value would change too.", fix)
+        raise self.unsupported(node, f"{what} of {name!r}",
+                               f"{name!r} may share memory with another value (an argument, a view, "
+                               "another name or a container), and NumPy would change that value too.", fix)
 
     def check_rebinding_update(self, stmt):
         """``y += v`` updates an array in place, so every other holder of that
@@ -70,6 +70,9 @@ class InPlace:
                 self.owner_assumptions.setdefault(version, []).append((name, stmt, "augmented assignment"))
             return
         if self.owners.get(version) != "shared" and version == name and name in self.params:
+            # Exact for this function; a caller that passes an array it reads
+            # again sees NumPy change it, which the caller checks.
+            self.augmented_params.setdefault(name, self.parsed.location(stmt))
             return
         raise self.unsupported(
             stmt, f"augmented assignment to {name!r}",
@@ -161,6 +164,9 @@ class InPlace:
                 continue
             if target not in table:
                 continue
+            if table is self.literal_items and len(table.get(source, ())) != len(table[target]):
+                del table[target]  # its length differs between the sources (or is unknown)
+                continue
             keys = list(table[target]) if isinstance(table[target], dict) else range(len(table[target]))
             for key in keys:
                 if not self.item_only_in_container(source, key):
@@ -168,6 +174,12 @@ class InPlace:
         for key, stmt in self.item_assumptions.get(target, []) if not first else []:
             if not self.item_only_in_container(source, key):
                 raise self.item_update_error(stmt)
+        for count, node in self.starred_assumptions.get(target, []) if not first else []:
+            if source not in self.literal_items or len(self.literal_items[source]) != count:
+                raise self.unsupported(node, "*args in a call",
+                                       "the list changes length from one iteration of the loop to the "
+                                       "next, so the number of arguments is not known when the function "
+                                       "is transformed.", "Pass the arguments one by one.")
 
     def setitem(self, target, value):
         if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
@@ -287,7 +299,7 @@ class InPlace:
             self.owners[target] = "owned"
         lists = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.list_versions]
         if prim in (rt.make_list, rt.append, list) or (lists and prim in (
-                rt.concat_items, rt.repeat_items, rt.copy, np.multiply)):
+                rt.concat_items, rt.repeat_items, rt.copy, np.multiply, rt.replace_item)):
             self.list_versions.add(target)  # a list made here, which appends may grow
         if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, rt.concat_items, rt.repeat_items,
                     list, dict):

@@ -44,6 +44,8 @@ class CompiledVJP:
         self.attribute_callees = []
         #: (number of returned items, {(item, argument)}) that cannot depend on each other
         self.independent = None
+        #: parameter -> where ``param += v`` changes in place the array a caller passes
+        self.augmented_params = {}
         self.callee_transforms = []
         # How to re-read each free name cheaply: globals from the function's
         # module, closure variables from their cells; builtins never change.
@@ -255,6 +257,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     compiled.number_globals = builder.number_globals
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
+    compiled.augmented_params = normalized.augmented_params
     compiled.callee_transforms = builder.callee_transforms
     return compiled
 

@@ -1322,3 +1322,90 @@ def test_augmented_assignment_to_items_at_keys_known_only_when_running():
                                    rtol=1e-6, atol=1e-8)
     with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
         adjoint.jacrev(keeps_an_item_after_an_update_at_an_unknown_slot)(np.arange(4.0))
+
+
+def sums_a_slice_of_a_list(x):
+    items = [x, np.sin(x), x * x]
+    return np.sum(items[1:], axis=0)
+
+
+def sums_a_list_after_an_append(x):
+    items = [x]
+    items.append(np.sin(x))
+    return np.sum(items, axis=0) + np.max(items, axis=0)
+
+
+def last_item_after_a_replacement_then_appended(x):
+    items = [x]
+    items[0] = np.cos(x)
+    items.append(items[-1] * x)  # items[-1] is cos(x), not the appended item
+    return np.stack(items)
+
+
+def scaled_and_shifted(a, scale=1.0, shift=0.0):
+    return a * scale + shift
+
+
+def spread_inside_a_loop_that_appends(x):
+    items = [x]
+    total = 0.0
+    for _ in range(2):
+        total = total + scaled_and_shifted(*items)  # one argument, then two
+        items.append(np.sin(x))
+    return total
+
+
+def test_found_by_fuzzing_lists_read_as_arrays_and_grown():
+    for func in (sums_a_slice_of_a_list, sums_a_list_after_an_append, last_item_after_a_replacement_then_appended):
+        np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="changes length from one iteration"):
+        adjoint.jacrev(spread_inside_a_loop_that_appends)(X)
+
+
+def adds_in_place(a, b):
+    a += b  # exact for adds_in_place itself; NumPy changes the caller's array
+    return a
+
+
+def passes_an_array_to_a_function_that_adds_in_place(x):
+    y = np.sin(x)
+    total = adds_in_place(y, x)
+    return np.concatenate([total, y])
+
+
+def passes_its_argument_to_a_function_that_adds_in_place(x):
+    y = np.cos(x)
+    adds_in_place(x, x)  # NumPy doubles the caller's x, which y's derivative reads
+    return y
+
+
+def advance(t, dt):
+    t += dt
+    return t * t
+
+
+def passes_numbers_to_a_function_that_adds(x):
+    elapsed = advance(np.sum(x), 0.5)  # np.sum gives a number: += re-binds it
+    return elapsed + advance(1.0, x[0])
+
+
+def scales_first_item(items, w):
+    items[0] = items[0] * w
+    return w
+
+
+def passes_a_list_to_a_function_that_replaces_an_item(x):
+    items = [x * 1.0]
+    unused = scales_first_item(items, x[2])
+    return np.stack(items)
+
+
+def test_found_by_fuzzing_callees_that_change_their_arguments():
+    for func in (passes_an_array_to_a_function_that_adds_in_place,
+                 passes_its_argument_to_a_function_that_adds_in_place):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"changes its argument 'a' in place \(.*:\d+: a \+="):
+            adjoint.jacrev(func)(X.copy())
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="the caller's value would change too"):
+        adjoint.jacrev(passes_a_list_to_a_function_that_replaces_an_item)(X.copy())
+    func = passes_numbers_to_a_function_that_adds
+    np.testing.assert_allclose(adjoint.grad(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)

@@ -12,6 +12,7 @@ the primitive it claims.
 Functions are lambdas, one per line, or closures made by the factories
 below: adjoint reads their source.
 """
+import inspect
 import types
 import zlib
 import builtins
@@ -1440,6 +1441,44 @@ def test_every_rule_has_a_row():
     covered = {id(row.prim) for row in ROWS}
     missing = [prim for prim in ADJOINT_RULES if id(prim) not in covered]
     assert not missing, f"registered rules without a row in tests/test_rules.py: {missing}"
+
+
+def _same_default(a, b):
+    return type(a) is type(b) and a == b
+
+
+def test_rule_defaults_are_the_primitive_and_helper_defaults():
+    # A keyword the user leaves out is left out of the generated call too
+    # (rt.helper(g, x, axis=axis) becomes rt.helper(g, x)), so the helper's
+    # default applies: it must be the template's, and the template's must be
+    # the NumPy function's, or the derivative is of another call.
+    import gast
+    from adjoint.templates import template_for
+
+    problems = []
+    for prim, fn in ADJOINT_RULES.items():
+        template = template_for(fn)
+        try:
+            own = inspect.signature(prim).parameters
+        except (TypeError, ValueError):
+            own = {}
+        for name, default in template.defaults.items():
+            theirs = own[name].default if name in own else inspect.Parameter.empty
+            if theirs not in (inspect.Parameter.empty, np._NoValue) and not _same_default(theirs, default):
+                problems.append(f"{prim}: {fn.__name__} has {name}={default!r}, the function {theirs!r}")
+        for node in (n for stmt in template.body for n in gast.walk(stmt)):
+            if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                    and isinstance(node.func.value, gast.Name) and node.func.value.id == "rt"):
+                continue
+            helper = inspect.signature(getattr(rt, node.func.attr)).parameters
+            for keyword in node.keywords:
+                if (isinstance(keyword.value, gast.Name) and keyword.value.id == keyword.arg
+                        and keyword.arg in template.defaults):
+                    default = helper[keyword.arg].default if keyword.arg in helper else None
+                    if not _same_default(default, template.defaults[keyword.arg]):
+                        problems.append(f"{fn.__name__}: rt.{node.func.attr} has {keyword.arg}={default!r}, "
+                                        f"the template {template.defaults[keyword.arg]!r}")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
