@@ -79,6 +79,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
         self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
         self.held_elsewhere = set()  # items of a list or dict that something else also holds
+        self.in_slots = set()  # values put in a slot of a list, tuple or dict
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)

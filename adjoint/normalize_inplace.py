@@ -301,8 +301,8 @@ class InPlace:
         if prim in (rt.make_list, rt.append, list) or (lists and prim in (
                 rt.concat_items, rt.repeat_items, rt.copy, np.multiply, rt.replace_item)):
             self.list_versions.add(target)  # a list made here, which appends may grow
-        if prim in (rt.make_list, rt.append, rt.make_dict, rt.replace_item, rt.concat_items, rt.repeat_items,
-                    list, dict):
+        if prim in (rt.make_list, rt.make_tuple, rt.append, rt.make_dict, rt.replace_item, rt.concat_items,
+                    rt.repeat_items, list, dict):
             self.container_versions.add(target)
         containers = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.container_versions]
         if prim is rt.copy and containers:
@@ -337,12 +337,21 @@ class InPlace:
                     self.held_elsewhere.update(items)
                 return
             if isinstance(source, gast.Name) and target in self.version.values():
-                self.share(source.id)
+                self.hold(source.id)
             elif isinstance(source, gast.Name):
                 self.views[target] = {source.id}
             return
         keeps = prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item,
                          rt.concat_items, rt.repeat_items)
+        if prim in (rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item):
+            # A value put in a second slot (``[y, y]``, or in two containers):
+            # an update through one slot changes it in the other.
+            inserted = op.args[1:2] if prim is rt.append else op.args[2:3] if prim is rt.replace_item else op.args
+            for arg in inserted:
+                if isinstance(arg, gast.Name):
+                    if arg.id in self.in_slots:
+                        self.held_elsewhere.add(arg.id)
+                    self.in_slots.add(arg.id)
         for arg in op.args:
             if not isinstance(arg, gast.Name) or arg.id == target:
                 continue
@@ -354,9 +363,24 @@ class InPlace:
                 continue  # arithmetic, len(x), x > 0 read a value without keeping it
             # Kept in a container, or possibly viewed by the result
             # (np.reshape(y[1:], ...)): shared, with what it views.
-            self.share(arg.id)
-            if not keeps:
+            if keeps:
+                self.share(arg.id)
+            else:
+                self.hold(arg.id)
                 self.views[target] = self.views.get(target, set()) | {arg.id}
+
+    def hold(self, name):
+        """``name``'s value is kept by a user's name or a view: shared, and
+        if it (or what it views) is an item of a list or dict, held outside it."""
+        pending, seen = [name], set()
+        while pending:
+            held = pending.pop()
+            if held not in seen:
+                seen.add(held)
+                self.held_elsewhere.add(held)
+                pending.extend(self.views.get(held, ()))
+                pending.extend(self.item_views.get(held, ()))
+        self.share(name)
 
     def share(self, name):
         """``name``'s value, and every value it may view, is held elsewhere too."""

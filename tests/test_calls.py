@@ -1409,3 +1409,33 @@ def test_found_by_fuzzing_callees_that_change_their_arguments():
         adjoint.jacrev(passes_a_list_to_a_function_that_replaces_an_item)(X.copy())
     func = passes_numbers_to_a_function_that_adds
     np.testing.assert_allclose(adjoint.grad(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def one_array_in_two_slots(x):
+    y = np.zeros_like(x)
+    items = [y, y]
+    y = y * 0.5
+    items[0] -= x  # items[1] is the same array
+    return np.stack(items)
+
+
+def view_of_an_item_kept_under_a_name(x):
+    y = np.zeros(3)
+    items = [y]
+    y = y.T  # a view of the item
+    for _ in range(1):
+        items[0] -= np.tanh(x)
+    return y
+
+
+def item_of_a_tuple_put_twice_in_a_list(x):
+    pair = (x * 1.0, x * 2.0)
+    held = [pair[0], pair[0]]
+    held[-1] *= x
+    return sum(pair)
+
+
+def test_found_by_fuzzing_items_in_two_slots_and_views_of_items():
+    for func in (one_array_in_two_slots, view_of_an_item_kept_under_a_name, item_of_a_tuple_put_twice_in_a_list):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
+            adjoint.jacrev(func)(X.copy())
