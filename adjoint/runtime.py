@@ -417,8 +417,14 @@ def log_base(x):
 
 
 def balanced_eq(x, z, other):
-    """1 where ``x`` is the result of max/min, 1/2 where both inputs tie."""
-    return np.equal(x, z) / (1.0 + np.equal(x, other))
+    """1 where ``x`` is the result of max/min, 1/2 where both inputs tie.
+    A NaN is the result NumPy gives where an input is one, as for np.max:
+    the NaN input gets it (both share where both are NaN)."""
+    z = np.asarray(z)
+    if z.dtype.kind != "f" or not math.isnan(np.vdot(z, z)):  # a sum of squares: NaN only if z has one
+        return np.equal(x, z) / (1.0 + np.equal(x, other))
+    x_nan, other_nan = np.isnan(x), np.isnan(other)
+    return (np.equal(x, z) | x_nan) / (1.0 + (np.equal(x, other) | (x_nan & other_nan)))
 
 
 
@@ -2075,7 +2081,7 @@ def fmax_factor(x, z, other, first=False):
     ``x`` is the result, 1/2 where both tie (as np.maximum's rule), 0 where
     ``x`` is NaN and ``other`` is not (NumPy returns ``other``); where both
     are NaN NumPy returns the first argument, which gets it (``first``)."""
-    factor = balanced_eq(x, z, other)
+    factor = np.equal(x, z) / (1.0 + np.equal(x, other))  # NaN inputs: nothing, here
     if first:
         factor = factor + (np.isnan(x) & np.isnan(other))
     return factor

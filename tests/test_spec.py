@@ -942,6 +942,23 @@ def test_max_with_a_nan_sends_the_derivative_to_the_nan():
     np.testing.assert_allclose(adjoint.grad(largest)(np.array([np.nan, 1.0, 2.0])), [1.0, 0.0, 0.0])
 
 
+def rectified(x):
+    return np.maximum(x, 0.0)
+
+
+def smaller(x, y):
+    return np.minimum(x, y)
+
+
+def test_maximum_and_minimum_send_the_derivative_to_a_nan_as_max_does():
+    np.testing.assert_array_equal(adjoint.jacrev(rectified)(np.array([np.nan, -1.0, 2.0, 0.0])),
+                                  np.diag([1.0, 0.0, 1.0, 0.5]))
+    dx, dy = adjoint.jacrev(smaller, argnums=(0, 1))(np.array([np.nan, 1.0, np.nan]),
+                                                     np.array([1.0, np.nan, np.nan]))
+    np.testing.assert_array_equal(dx, np.diag([1.0, 0.0, 0.5]))
+    np.testing.assert_array_equal(dy, np.diag([0.0, 1.0, 0.5]))
+
+
 def row_maxima(x):
     return np.max(x, axis=1)
 
