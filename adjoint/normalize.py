@@ -541,16 +541,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
     def subscript(self, node):
         container = self.atom(node.value)
         index = self.index(node.slice)
-        if (isinstance(container, gast.Name) and container.id in self.list_versions
-                and not (isinstance(index, gast.Constant) and isinstance(index.value, int) and index.value >= 0)):
-            # A list made here may grow by appends later, in place: the
-            # backward pass must know which item this was, counted from the
-            # front (xs[-1] is not the last item of the longer list).
-            key = self.index_value(index)  # a slice as np.s_[...]
-            index = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="item_position",
-                                                            ctx=gast.Load()),
-                                        args=[container, key], keywords=[]),
-                              NONDIFF, [container, clone(key)], construct="position in the list")
+        if isinstance(container, gast.Name):
+            index = self.from_the_front(container.id, index)
         value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
         return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from . import errors, rules
 from . import runtime as rt
-from .gastutil import load
+from .gastutil import clone, load
 from .ir import NONDIFF, fresh_result, symbol
 
 
@@ -188,7 +188,7 @@ class InPlace:
         new_value = self.atom(value)
         version = self.read(name)
         self.check_owned(name, version, target, "in-place update")
-        index = self.index_value(self.index(target.slice))
+        index = self.index_value(self.from_the_front(version, self.index(target.slice)))
         # A list or dict made here gets its item replaced; anything else is an array.
         helper, prim = (("replace_item", rt.replace_item) if version in self.container_versions
                         else ("setitem", rt.setitem))
@@ -211,6 +211,20 @@ class InPlace:
             self.possible_items[new] = tuple(self.all_items(version)) + (new_value,)
             if version in self.literal_items:
                 self.literal_items[new] = list(self.literal_items[version])  # its length, for *items
+
+    def from_the_front(self, version, index):
+        """``index`` into a list made here, counted from the front: the list
+        may grow by appends later, in place, and the backward pass must know
+        which item was read or replaced (xs[-1] is not the last item of the
+        longer list)."""
+        if version not in self.list_versions or (isinstance(index, gast.Constant)
+                                                 and isinstance(index.value, int) and index.value >= 0):
+            return index
+        key = self.index_value(index)  # a slice as np.s_[...]
+        return self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="item_position",
+                                                       ctx=gast.Load()),
+                                   args=[load(version), key], keywords=[]),
+                         NONDIFF, [load(version), clone(key)], construct="position in the list")
 
     def list_append(self, call):
         name = call.func.value.id

@@ -1439,3 +1439,16 @@ def test_found_by_fuzzing_items_in_two_slots_and_views_of_items():
     for func in (one_array_in_two_slots, view_of_an_item_kept_under_a_name, item_of_a_tuple_put_twice_in_a_list):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
             adjoint.jacrev(func)(X.copy())
+
+
+def replaces_the_last_item_then_appends(x):
+    items = [x * 1.0]
+    items[-1] = np.tanh(x) + items[0]  # the last item now; the first once the list grows
+    for i in range(1):
+        items.append(items[-1] * 0.5 + np.sin(items[i]))
+    return np.mean(items, axis=0)
+
+
+def test_found_by_fuzzing_negative_keys_of_a_list_that_grows():
+    func = replaces_the_last_item_then_appends
+    np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
