@@ -117,8 +117,9 @@ class InPlace:
         position is known, every item where not; None if they are unknown."""
         items = self.literal_items.get(version)
         if key is not None and version not in self.possible_items:
-            if isinstance(items, list) and isinstance(key, int) and -len(items) <= key < len(items):
-                return [items[key]]
+            if isinstance(items, list) and isinstance(key, int):
+                # (a key outside the list: what it holds is not what was tracked)
+                return [items[key]] if -len(items) <= key < len(items) else None
             if version in self.dict_items:
                 return [self.dict_items[version].get(key)]
         return self.all_items(version)
@@ -164,7 +165,7 @@ class InPlace:
                 continue
             if target not in table:
                 continue
-            if table is self.literal_items and len(table.get(source, ())) != len(table[target]):
+            if table is self.literal_items and (source not in table or len(table[source]) != len(table[target])):
                 del table[target]  # its length differs between the sources (or is unknown)
                 continue
             keys = list(table[target]) if isinstance(table[target], dict) else range(len(table[target]))

@@ -1452,3 +1452,18 @@ def replaces_the_last_item_then_appends(x):
 def test_found_by_fuzzing_negative_keys_of_a_list_that_grows():
     func = replaces_the_last_item_then_appends
     np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def appends_the_argument_in_a_loop_then_updates_the_last(x):
+    items = []
+    count = 0
+    while count < 3:
+        items.append(x)  # the caller's array, three times
+        count += 1
+    items[-1] -= np.square(items[0])
+    return x
+
+
+def test_found_by_fuzzing_updates_of_items_a_loop_appended():
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
+        adjoint.jacrev(appends_the_argument_in_a_loop_then_updates_the_last)(X.copy())
