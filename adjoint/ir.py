@@ -148,10 +148,14 @@ def assigned_names(stmts):
             continue
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.add(node.id)
-        # In-place updates give the updated name a new version too.
-        if (isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store)
-                and isinstance(node.value, gast.Name)):
-            names.add(node.value.id)
+        # In-place updates give the updated name a new version too
+        # (``items[k][i] = v`` updates ``items``).
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, gast.Subscript):
+                base = base.value
+            if isinstance(base, gast.Name):
+                names.add(base.id)
         if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
                 and node.func.attr == "append" and isinstance(node.func.value, gast.Name)):
             names.add(node.func.value.id)

@@ -96,7 +96,7 @@ class InPlace:
         if self.item_only_in_container(version, key):
             if version in self.merged:
                 # A loop's phi: what the next iterations bring is checked at the latch.
-                self.item_assumptions.setdefault(version, []).append((key, stmt))
+                self.item_assumptions.setdefault(version, []).append((key, lambda: self.item_update_error(stmt)))
             return
         raise self.item_update_error(stmt)
 
@@ -172,9 +172,9 @@ class InPlace:
             for key in keys:
                 if not self.item_only_in_container(source, key):
                     table[target][key] = None  # unknown from here on
-        for key, stmt in self.item_assumptions.get(target, []) if not first else []:
+        for key, error in self.item_assumptions.get(target, []) if not first else []:
             if not self.item_only_in_container(source, key):
-                raise self.item_update_error(stmt)
+                raise error()
         for count, node in self.starred_assumptions.get(target, []) if not first else []:
             if source not in self.literal_items or len(self.literal_items[source]) != count:
                 raise self.unsupported(node, "*args in a call",
@@ -183,6 +183,8 @@ class InPlace:
                                        "is transformed.", "Pass the arguments one by one.")
 
     def setitem(self, target, value):
+        if isinstance(target.value, gast.Subscript):
+            return self.setitem_of_an_item(target, value)
         if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
             raise self.in_place(target)
         name = target.value.id
@@ -212,6 +214,45 @@ class InPlace:
             self.possible_items[new] = tuple(self.all_items(version)) + (new_value,)
             if version in self.literal_items:
                 self.literal_items[new] = list(self.literal_items[version])  # its length, for *items
+
+    def setitem_of_an_item(self, target, value):
+        """``items[k][i] = v`` on a list or dict made here whose item at ``k``
+        nothing else holds: a new item with ``[i] = v``, put back at ``k``
+        (NumPy updates the item in place; no one else can tell)."""
+        outer = target.value
+        if not (isinstance(outer.value, gast.Name) and outer.value.id in self.version
+                and self.read(outer.value.id) in self.container_versions
+                and not isinstance(outer.slice, (gast.Slice, gast.Tuple))):
+            raise self.in_place(target)
+        name = outer.value.id
+        version = self.read(name)
+        self.check_owned(name, version, target, "in-place update")
+        slot = self.atom(outer.slice)  # evaluated once, as Python does
+        key = slot.value if isinstance(slot, gast.Constant) else None
+
+        def error():
+            return self.unsupported(
+                target, f"in-place update of an item of {name!r}",
+                "the item may be an array that a name or another container also holds, and NumPy "
+                "would update it in place.",
+                f"Build the new item and put it back: row = {name}[...].copy(); row[...] = ...; "
+                f"{name}[...] = row.")
+
+        if not self.item_only_in_container(version, key):
+            raise error()
+        if version in self.merged:  # a loop's phi: what the next iterations bring is checked at the latch
+            self.item_assumptions.setdefault(version, []).append((key, error))
+        new_value = self.atom(value)
+        # The item is a list or dict made here (a grid of lists), or an array.
+        nested = all(isinstance(atom, gast.Name) and atom.id in self.container_versions
+                     for atom in self.items_at(version, key) or [None])
+        helper, prim = ("replace_item", rt.replace_item) if nested else ("setitem", rt.setitem)
+        item = self.atom(gast.Subscript(value=load(name), slice=clone(slot), ctx=gast.Load()))
+        index = self.index_value(self.index(target.slice))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr=helper, ctx=gast.Load()),
+                         args=[item, index, new_value], keywords=[])
+        new_item = self.emit(call, prim, [item, index, new_value], construct="in-place update")
+        self.setitem(gast.Subscript(value=load(name), slice=clone(slot), ctx=gast.Store()), new_item)
 
     def from_the_front(self, version, index):
         """``index`` into a list made here, counted from the front: the list

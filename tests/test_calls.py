@@ -1467,3 +1467,60 @@ def appends_the_argument_in_a_loop_then_updates_the_last(x):
 def test_found_by_fuzzing_updates_of_items_a_loop_appended():
     with pytest.raises(adjoint.UnsupportedSyntaxError, match="augmented assignment to an item"):
         adjoint.jacrev(appends_the_argument_in_a_loop_then_updates_the_last)(X.copy())
+
+
+def steps_a_state_dict_in_place(x):
+    state = {"pos": x * 1.0, "vel": np.zeros(3)}
+    for i in range(3):
+        state["vel"][i] += x[i] * 2.0
+        state["pos"][i] = state["pos"][i] + state["vel"][i] * 0.1
+    return state["pos"] + state["vel"]
+
+
+def fills_rows_of_a_list(x):
+    rows = [np.zeros(3), x * 2.0]
+    for i in range(3):
+        rows[i % 2][i] = x[i] * x[(i + 1) % 3]
+    rows[1][0] *= x[1]
+    return np.stack(rows)
+
+
+def fills_a_grid_of_numbers(x):
+    grid = [[0.0, 0.0], [0.0, 0.0]]
+    grid[0][1] = x[0] * 2.0
+    grid[1][0] += x[1] * x[2]
+    return np.array([grid[0][1], grid[1][0], grid[1][1]])
+
+
+def updates_a_row_held_twice(x):
+    row = x * 1.0
+    rows = [row, row]
+    rows[0][1] = 5.0  # rows[1] is the same array
+    return rows[1]
+
+
+def updates_a_row_a_name_holds(x):
+    row = x * 1.0
+    rows = [row]
+    rows[0][1] = 5.0
+    return row
+
+
+def updates_what_the_next_iteration_put_back(x):
+    state = {"a": x * 1.0}
+    other = x * 2.0
+    for _ in range(2):
+        state["a"][0] += x[1]  # the second time state["a"] is other
+        state["a"] = other
+    return other
+
+
+def test_in_place_updates_of_items_of_lists_and_dicts():
+    for func in (steps_a_state_dict_in_place, fills_rows_of_a_list, fills_a_grid_of_numbers):
+        np.testing.assert_allclose(adjoint.vjp(func, X)[0], func(X.copy()))
+        for chunk_size in (None, 1):
+            np.testing.assert_allclose(adjoint.jacrev(func, chunk_size=chunk_size)(X),
+                                       numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+    for func in (updates_a_row_held_twice, updates_a_row_a_name_holds, updates_what_the_next_iteration_put_back):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="in-place update of an item"):
+            adjoint.jacrev(func)(X.copy())
