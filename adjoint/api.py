@@ -198,9 +198,10 @@ def _user_errors(fn):
 _wrappers = {}
 
 
-def _differentiable(func, nargs):
+def _differentiable(func, nargs, keywords=()):
     """``func`` itself, or for a function without source that has a rule
-    (``np.sin``) a one-line Python wrapper that calls it."""
+    (``np.sin``) a one-line Python wrapper that calls it, with ``nargs``
+    positional arguments and the ``keywords`` the caller passes."""
     if hasattr(func, "__code__") and not _has_custom_rule(func):
         return func
     if rules.lookup(func) is None:
@@ -208,12 +209,16 @@ def _differentiable(func, nargs):
             f"{func!r} has no Python source and no derivative rule. Register one with "
             "adjoint.defvjp, or differentiate a Python function that calls it."
         )
-    key = (func, nargs)
+    key = (func, nargs, keywords)
     if key not in _wrappers:
         name = getattr(func, "__name__", "primitive")
-        params = ", ".join(f"x{i}" for i in range(nargs))
+        positional = [f"x{i}" for i in range(nargs)]
+        if any(not k.isidentifier() or k in positional or k == "primitive" for k in keywords):
+            raise TypeError(f"cannot pass the keyword arguments {', '.join(keywords)} to {name}.")
+        params = ", ".join(positional + (["*"] + list(keywords) if keywords else []))
+        arguments = ", ".join(positional + [f"{k}={k}" for k in keywords])
         filename = f"<adjoint wrapper of {name}>"
-        text = f"def {name}({params}):\n    return primitive({params})\n"
+        text = f"def {name}({params}):\n    return primitive({arguments})\n"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = {"primitive": func}
         exec(compile(text, filename, "exec"), namespace)
@@ -264,15 +269,22 @@ class _FixedArguments:
             self.backward = lambda residuals, g: (None,) * skipped + tuple(compiled.backward(residuals, g))
 
 
-def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0):
+def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=()):
     """The compiled VJP of calling ``func`` with ``nargs`` positional
-    arguments, differentiated at ``positions`` (counted among those)."""
-    function, leading, keywords = _callable_parts(func)
+    arguments and ``keywords``, differentiated at ``positions`` (counted
+    among the positional ones)."""
+    function, leading, fixed = _callable_parts(func)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)
         compiled = cache.get_vjp(function, shifted, has_aux, for_caller)
-        return _FixedArguments(compiled, leading, keywords, skipped)
-    compiled = cache.get_vjp(_differentiable(func, nargs), positions, has_aux, for_caller)
+        return _FixedArguments(compiled, leading, fixed, skipped)
+    if function is not func and rules.lookup(function) is not None:
+        # A partial (or method) of a NumPy function: its wrapper takes every argument.
+        names = tuple(dict.fromkeys(tuple(fixed) + tuple(keywords)))
+        wrapper = _differentiable(function, nargs + len(leading), names)
+        shifted = tuple(p + len(leading) for p in positions)
+        return _FixedArguments(cache.get_vjp(wrapper, shifted, has_aux, for_caller), leading, fixed, skipped)
+    compiled = cache.get_vjp(_differentiable(func, nargs, keywords), positions, has_aux, for_caller)
     return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
 
 
@@ -286,24 +298,14 @@ class _Finder:
         self.plain = type(func) is types.FunctionType
         self.found = {}
 
-    def check_keywords(self, kwargs):
-        """Keyword arguments go to Python functions only; a primitive's
-        generated wrapper takes its arguments by position."""
-        function = _callable_parts(self.func)[0]
-        if kwargs and (not hasattr(function, "__code__") or _has_custom_rule(function)):
-            name = getattr(function, "__name__", repr(function))
-            if getattr(np, name, None) is function:
-                name = f"np.{name}"
-            raise errors.primitive_keywords_error(name, list(kwargs))
-
-    def __call__(self, args, positions, has_aux):
+    def __call__(self, args, positions, has_aux, keywords=()):
         if not self.plain:
-            return compiled_call(self.func, len(args), positions, has_aux)
-        key = (len(args), positions, has_aux)
+            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords)
+        key = (len(args), positions, has_aux, keywords)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
             return found[1]
-        compiled = compiled_call(self.func, len(args), positions, has_aux)
+        compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords)
         self.found[key] = (cache.generation, compiled)
         return compiled
 
@@ -329,10 +331,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 @_user_errors
 def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
     positions = _check_argnums(argnums, len(args))
-    if kwargs:
-        find.check_keywords(kwargs)
     inputs = _Inputs(args, positions)
-    compiled = find(inputs.args, positions, has_aux)
+    compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     result, residuals = compiled.forward(*inputs.args, **kwargs)
     if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
         jacobian = _array_jacobian(compiled, residuals, result, inputs.leaves[0][0])
@@ -518,13 +518,11 @@ def grad(func, argnums=0, *, has_aux=False):
 @_user_errors
 def _grad_call(find, argnums, has_aux, args, kwargs):
     positions = _check_argnums(argnums, len(args))
-    if kwargs:
-        find.check_keywords(kwargs)
     x = args[positions[0]] if type(argnums) is int and not has_aux else None
     if type(x) is np.ndarray and x.dtype == np.float64:
         # The common case, one float64 array in and a float64 out, without
         # the pytree bookkeeping.
-        compiled = find(args, positions, False)
+        compiled = find(args, positions, False, tuple(kwargs))
         result, residuals = compiled.forward(*args, **kwargs)
         if type(result) is np.float64:
             bar, = compiled.backward(residuals, np.ones(1))
@@ -534,7 +532,7 @@ def _grad_call(find, argnums, has_aux, args, kwargs):
         inputs = _Inputs(args, positions)  # takes the arguments as they are
     else:
         inputs = _Inputs(args, positions)
-        compiled = find(inputs.args, positions, has_aux)
+        compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
         result, residuals = compiled.forward(*inputs.args, **kwargs)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)

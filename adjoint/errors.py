@@ -170,13 +170,3 @@ def cotangent_mismatch_error(expected, got):
         "The cotangent passed to vjp_fn must have the structure and shapes of "
         f"the output: expected {expected}, got {got}."
     )
-
-
-def primitive_keywords_error(name, keywords):
-    return TypeError(
-        f"keyword arguments ({', '.join(keywords)}) cannot be passed to {name}: adjoint "
-        "differentiates it as a primitive (a NumPy function, or one registered with "
-        "defvjp), whose derivative takes positional arguments only. Pass them by "
-        "position, or differentiate a Python function that calls it "
-        f"(def f(x): return {name}(x, {keywords[0]}=...))."
-    )

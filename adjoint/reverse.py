@@ -27,10 +27,9 @@ from .ir import NONDIFF, UNPACK, MethodCall, UserCall, walk_ops
 from .shapes import same_shape_classes
 from .templates import template_for
 
-#: primitives whose result is an ndarray (so adjoints add with ``+``).
-#: primitives whose result may be a container (its adjoints add with rt.add_bar).
-_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict,
-                                  np.linalg.slogdet, np.linalg.eigh, np.split, np.array_split}
+#: primitives whose result may be a container (its adjoints add with
+#: rt.add_bar; other rules give arrays, whose adjoints add with ``+``).
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict}
 
 COMMENT = "__adjoint_comment_{}__"
 
@@ -191,7 +190,8 @@ class VJPBuilder:
         normalized = self.normalized
         maybe_containers = set()
         for op in walk_ops(normalized.ops):
-            if op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim in rules.ADJOINT_RULES:
+            if (op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim not in rules.TUPLE_RESULTS
+                    and op.prim in rules.ADJOINT_RULES):
                 self.array_names.update(op.targets)
             if op.prim in (rt.getitem, rt.attribute, UNPACK, rt.replace_item) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)

@@ -1670,7 +1670,7 @@ def method_forward(name, positions, receiver, *args, **kwargs):
 
         skipped = 1 if 0 in positions else 0
         compiled = compiled_call(method, len(args), tuple(p - 1 for p in positions if p > 0),
-                                 for_caller=True, skipped=skipped)
+                                 for_caller=True, skipped=skipped, keywords=tuple(kwargs))
         result, residuals = compiled.forward(*args, **kwargs)
         return result, (compiled, residuals)
     if not hasattr(function, "__code__"):
@@ -1690,7 +1690,7 @@ def function_forward(positions, function, *args, **kwargs):
     function with a rule gets a one-line wrapper first."""
     from .api import compiled_call  # the transformer, needed only for this dynamic case
 
-    compiled = compiled_call(function, len(args), positions, for_caller=True)
+    compiled = compiled_call(function, len(args), positions, for_caller=True, keywords=tuple(kwargs))
     result, residuals = compiled.forward(*args, **kwargs)
     return result, (compiled, residuals)
 

@@ -1843,3 +1843,29 @@ def test_nanmax_shares_ties_and_skips_nans():
     expected[0, 0, 2:] = 0.5
     expected[1, 1, :3] = 1 / 3
     np.testing.assert_array_equal(jacobian, expected)
+
+
+def qr_fields_together(a):
+    factors = np.linalg.qr(a)
+    return factors.R[0] + factors.Q[1]
+
+
+def lstsq_items_together(a, b):
+    result = np.linalg.lstsq(a, b, rcond=None)
+    return result[0] * 2.0 + np.linalg.lstsq(a, b, rcond=None)[0]
+
+
+def split_pieces_together(x):
+    pieces = np.split(x, 2)
+    return pieces[0] * pieces[1] + pieces[1]
+
+
+def test_results_that_are_tuples_read_in_several_ways():
+    # The adjoints of a tuple result's items add up item by item (they were
+    # joined as tuples: a crash).
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(4, 3)), rng.normal(size=4)
+    check_jacobian(qr_fields_together, (a,), 0)
+    for argnum in (0, 1):
+        check_jacobian(lstsq_items_together, (a, b), argnum)
+    check_jacobian(split_pieces_together, (rng.normal(size=6),), 0)

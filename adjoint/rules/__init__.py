@@ -45,11 +45,15 @@ CUSTOM_VJPS = {}
 #: primitives whose rule gives an argument that is a list or tuple of
 #: arrays (np.stack(items)) an adjoint with its structure, one per item.
 SEQUENCE_RULES = set()
+#: primitives that return a tuple or list of arrays (np.linalg.qr, np.split):
+#: the adjoints of their results add up item by item.
+TUPLE_RESULTS = set()
 
 
-def adjoint_rule(*primitives, sequences=False):
+def adjoint_rule(*primitives, sequences=False, tuple_result=False):
     """Register the decorated template as the adjoint rule of ``primitives``
-    (``sequences``: it gives list or tuple arguments list or tuple adjoints)."""
+    (``sequences``: it gives list or tuple arguments list or tuple adjoints;
+    ``tuple_result``: the primitive returns a tuple or list of arrays)."""
 
     def register(template):
         parameters = list(inspect.signature(template).parameters)
@@ -59,6 +63,8 @@ def adjoint_rule(*primitives, sequences=False):
             ADJOINT_RULES[primitive] = template
             if sequences:
                 SEQUENCE_RULES.add(primitive)
+            if tuple_result:
+                TUPLE_RESULTS.add(primitive)
         return template
 
     return register

@@ -85,7 +85,7 @@ def det_adjoint(z, a):
     bar[a] = rt.det_adjoint(bar[z], z, a)
 
 
-@adjoint_rule(np.linalg.slogdet)
+@adjoint_rule(np.linalg.slogdet, tuple_result=True)
 def slogdet_adjoint(z, a):
     # z is the pair (sign, logabsdet); only logabsdet has a derivative.
     bar[a] = rt.slogdet_adjoint(bar[z], a)
@@ -96,7 +96,7 @@ def cholesky_adjoint(z, a, *, upper=False):
     bar[a] = rt.cholesky_adjoint(bar[z], z, upper=upper)
 
 
-@adjoint_rule(np.linalg.eigh)
+@adjoint_rule(np.linalg.eigh, tuple_result=True)
 def eigh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     # z is the pair (eigenvalues, eigenvectors); repeated eigenvalues make the
     # eigenvectors' derivative infinite (see rt.eigh_adjoint).
@@ -158,7 +158,7 @@ def eigvalsh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
 
 # The singular values only: compute_uv=True (the default) fails when the
 # derivative is taken. hermitian=True (through eigh) is not accepted.
-@adjoint_rule(np.linalg.svd)
+@adjoint_rule(np.linalg.svd, tuple_result=True)
 def svd_adjoint(z, a, full_matrices=True, compute_uv=True):
     bar[a] = rt.singular_values_adjoint(bar[z], a, compute_uv=compute_uv)
 
@@ -180,13 +180,13 @@ def corrcoef_adjoint(z, x, *, rowvar=True):
 
 
 # The solution x alone, for a of full rank; rcond only decides the rank.
-@adjoint_rule(np.linalg.lstsq)
+@adjoint_rule(np.linalg.lstsq, tuple_result=True)
 def lstsq_adjoint(z, a, b, rcond=None):
     bar[a] = rt.lstsq_adjoint(bar[z], a, b)
     bar[b] = rt.lstsq_adjoint(bar[z], a, b, wrt_b=True)
 
 
 # mode='reduced', square or tall matrices of full column rank (stacks too).
-@adjoint_rule(np.linalg.qr)
+@adjoint_rule(np.linalg.qr, tuple_result=True)
 def qr_adjoint(z, a, mode="reduced"):
     bar[a] = rt.qr_adjoint(bar[z], a, z, mode=mode)

@@ -81,7 +81,7 @@ def append_adjoint(z, arr, values, axis=None):
     bar[values] = rt.append_adjoint(bar[z], arr, values, axis=axis, wrt_values=True)
 
 
-@adjoint_rule(np.split, np.array_split)
+@adjoint_rule(np.split, np.array_split, tuple_result=True)
 def split_adjoint(z, ary, indices_or_sections, axis=0):
     # z is a list of pieces; those the function did not use have no cotangent.
     bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=axis)
