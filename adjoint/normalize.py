@@ -75,6 +75,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.rebind_ok = set()  # merged versions every source of which is owned or a number
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms
         self.item_views = {}  # a value read out of a list or dict -> the items it may be
+        self.local_partials = {}  # version of g = functools.partial(f, ...) -> (f, args, keywords)
+        self.nested_partials = set()  # those of them whose f is a nested function (no object)
         self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
         self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
         self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
@@ -280,6 +282,9 @@ class Normalizer(ControlFlow, InPlace, Calls):
         if isinstance(target, gast.Name) and isinstance(value, gast.Lambda):
             self.local_functions[self.bind(target.id)] = self.with_evaluated_defaults(lambda_as_def(value))
             return
+        if isinstance(target, gast.Name) and self.is_partial_call(value):
+            self.local_partial(target.id, value)
+            return
         if isinstance(target, gast.Name):
             if is_atom(value) or isinstance(value, gast.Name):
                 atom = self.atom(value)
@@ -422,7 +427,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                                        "it is read before it is assigned.",
                                        "Assign it first.")
             self.check_unambiguous_function(node)
-            if self.read(node.id) in self.local_functions:
+            if self.read(node.id) in self.local_functions or self.read(node.id) in self.nested_partials:
                 raise self.unsupported(node, f"nested function {node.id!r} used as a value",
                                        "nested functions and lambdas are inlined where they are "
                                        "called, so they cannot be passed to other functions or stored.",
@@ -444,6 +449,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.version[user_name] = new
             self.defined.add(new)
             return result
+        node = self.without_partial(node)
         local = self.local_function(node.func) if isinstance(node, gast.Call) else None
         if local is not None:
             # The body of a nested function, its result straight into the target.

@@ -55,7 +55,53 @@ class Calls:
                                "transformed, and this sequence was not built here from a literal.",
                                "Pass the arguments one by one, or build the tuple in the function.")
 
+    def is_partial_call(self, node):
+        return (isinstance(node, gast.Call) and self.resolver.value_of(node.func) is functools.partial
+                and node.args and not any(isinstance(a, gast.Starred) for a in node.args)
+                and all(k.arg is not None for k in node.keywords))
+
+    def local_partial(self, name, node):
+        """``g = functools.partial(f, a, k=v)`` in the function: its values
+        are taken now, and each call ``g(x)`` is differentiated as
+        ``f(a, x, k=v)``. The partial object is made too, for other uses."""
+        func = node.args[0]
+        if not (isinstance(func, gast.Name) or self.resolver.value_of(func) is not UNRESOLVED):
+            func = self.atom(func)
+        args = [self.bound_value(a) for a in node.args[1:]]
+        keywords = {k.arg: self.bound_value(k.value) for k in node.keywords}
+        if self.local_function(func) is not None:
+            # Of a nested function, which is inlined where it is called: no
+            # object, so only calls of it can be differentiated.
+            version = self.bind(name)
+            self.nested_partials.add(version)
+        else:
+            made = gast.Call(func=node.func, args=[func] + args,
+                             keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+            self.expression(made, target=None, user_name=name)
+            version = self.read(name)
+        self.local_partials[version] = (func, args, keywords)
+
+    def bound_value(self, node):
+        """A value a partial binds, under a name of its own: the user's name
+        may be re-bound before the partial is called."""
+        atom = self.atom(node)
+        if isinstance(atom, gast.Name) and atom.id in self.version.values():
+            return self.emit(atom, rt.identity, [atom], construct="copy")
+        return atom
+
+    def without_partial(self, node):
+        """A call of a partial made in the function, as the call it stands for."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and self.read(node.func.id) in self.local_partials):
+            return node
+        func, args, keywords = self.local_partials[self.read(node.func.id)]
+        keywords = {**keywords, **{k.arg: k.value for k in node.keywords}}
+        return gast.copy_location(
+            gast.Call(func=clone(func), args=[clone(a) for a in args] + list(node.args),
+                      keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()]), node)
+
     def call(self, node):
+        node = self.without_partial(node)
         if any(isinstance(arg, gast.Starred) for arg in node.args):
             args = []
             for arg in node.args:

@@ -1524,3 +1524,29 @@ def test_in_place_updates_of_items_of_lists_and_dicts():
     for func in (updates_a_row_held_twice, updates_a_row_a_name_holds, updates_what_the_next_iteration_put_back):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match="in-place update of an item"):
             adjoint.jacrev(func)(X.copy())
+
+
+def sine_of_offset(x, b, scale=1.0):
+    return scale * (x * b + np.sin(b))
+
+
+def partial_of_differentiated_values(x):
+    w = x * 2.0
+    g = functools.partial(sine_of_offset, b=w)  # w is bound now
+    w = w + 100.0  # ...so this does not reach g
+    return g(x) + g(x, scale=3.0)
+
+
+def partial_of_a_numpy_function_and_a_nested_one(x):
+    def inner(a, b):
+        return a * np.cos(b)
+
+    column_sums = functools.partial(np.sum, axis=0)
+    h = functools.partial(inner, x)
+    return column_sums(np.outer(x, x)) + h(x * x)
+
+
+def test_partials_made_in_the_function_bind_differentiated_values():
+    for func in (partial_of_differentiated_values, partial_of_a_numpy_function_and_a_nested_one):
+        np.testing.assert_allclose(adjoint.vjp(func, X)[0], func(X))
+        np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
