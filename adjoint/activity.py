@@ -11,6 +11,8 @@ result is active and whose primitive has no derivative rule raises
 ``NoRuleError`` (or ``UnsupportedSyntaxError`` for a construct) with the
 user's file and line, so nothing is silently treated as a constant.
 """
+import functools
+
 import gast
 import numpy as np
 
@@ -268,6 +270,14 @@ def check_rule(op, activity, parsed):
         )
     if op.prim in STRUCTURAL or op.prim in (rt.getitem, rt.identity, rt.attribute):
         return
+    if op.prim is functools.partial:
+        raise errors.UnsupportedSyntaxError(
+            location, "functools.partial of differentiated values used as a value",
+            "a partial made in the function is differentiated where it is called under the name it "
+            "was made with; this one is chosen by a branch or a loop, passed on, stored or returned, "
+            "so the values it binds would get no derivative.",
+            "Call it where it is made, or pass those values to the function as arguments.",
+        )
     if isinstance(op.prim, UserCall):
         return
     if isinstance(op.prim, MethodCall):

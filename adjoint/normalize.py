@@ -77,6 +77,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.item_views = {}  # a value read out of a list or dict -> the items it may be
         self.local_partials = {}  # version of g = functools.partial(f, ...) -> (f, args, keywords)
         self.nested_partials = set()  # those of them whose f is a nested function (no object)
+        self.made_here = set()  # values a function that returns new arrays made (no views)
         self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
         self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
         self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
@@ -142,6 +143,13 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 self.literal_items[target] = self.literal_items[args[0].id] * args[1].value  # [0.0] * 3
             else:
                 self.possible_items[target] = tuple(self.literal_items[args[0].id])  # [0.0] * n
+        elif prim is rt.concat_items and all(isinstance(a, gast.Name) and self.all_items(a.id) is not None
+                                             for a in args):
+            first, second = (a.id for a in args)  # [0.0] * n + [1.0]: what each part holds, joined
+            if all(v in self.literal_items and v not in self.possible_items for v in (first, second)):
+                self.literal_items[target] = self.literal_items[first] + self.literal_items[second]
+            else:
+                self.possible_items[target] = tuple(self.all_items(first)) + tuple(self.all_items(second))
         elif prim is rt.make_dict and all(isinstance(k, gast.Constant) for k in keys):
             self.dict_items[target] = {k.value: v for k, v in zip(keys, args, strict=True)}
         return load(target)

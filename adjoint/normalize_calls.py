@@ -69,16 +69,17 @@ class Calls:
             func = self.atom(func)
         args = [self.bound_value(a) for a in node.args[1:]]
         keywords = {k.arg: self.bound_value(k.value) for k in node.keywords}
+        version = self.namer.fresh(name)  # its own, even where another path binds the name
         if self.local_function(func) is not None:
             # Of a nested function, which is inlined where it is called: no
             # object, so only calls of it can be differentiated.
-            version = self.bind(name)
             self.nested_partials.add(version)
         else:
             made = gast.Call(func=node.func, args=[func] + args,
                              keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
-            self.expression(made, target=None, user_name=name)
-            version = self.read(name)
+            self.expression(made, target=version)
+        self.version[name] = version
+        self.defined.add(version)
         self.local_partials[version] = (func, args, keywords)
 
     def bound_value(self, node):

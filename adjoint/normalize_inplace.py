@@ -13,6 +13,13 @@ from .ir import NONDIFF, fresh_result, symbol
 
 #: functions that return Python numbers (immutable: y += 1 re-binds them).
 _SCALAR_FUNCTIONS = {len, int, float, round, bool}
+#: operators that give a number from numbers (i + 1 with i a loop counter).
+_NUMBER_ARITHMETIC = {np.add, np.subtract, np.multiply, np.divide, np.floor_divide, np.mod, np.power,
+                      np.negative, np.positive}
+
+
+def _immutable_atom(atom, immutable):
+    return isinstance(atom, gast.Constant) or (isinstance(atom, gast.Name) and atom.id in immutable)
 
 
 def _python_scalar(op, immutable):
@@ -25,6 +32,8 @@ def _python_scalar(op, immutable):
                 or op.construct in ("attribute .shape", "attribute .ndim", "attribute .size"))
     if prim is rt.getitem:
         return isinstance(op.args[0], gast.Name) and op.args[0].id in immutable
+    if prim is rt.identity or prim in _NUMBER_ARITHMETIC:  # a copy of a number, arithmetic on numbers
+        return not op.kwargs and all(_immutable_atom(a, immutable) for a in op.args)
     try:
         return prim in _SCALAR_FUNCTIONS or getattr(prim, "__module__", None) == "math"
     except TypeError:
@@ -107,6 +116,7 @@ class InPlace:
         items = self.items_at(version, key)
         return items is not None and all(
             isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
+                                                and (item.id in self.made_here or item.id in self.rebindable)
                                                 and item.id not in self.version.values()
                                                 and item.id not in self.container_held
                                                 and item.id not in self.held_elsewhere)
@@ -353,6 +363,7 @@ class InPlace:
             return
         if fresh_result(prim):
             self.owners[target] = "owned"
+            self.made_here.add(target)  # a new value, not a view of another
         lists = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.list_versions]
         if prim in (rt.make_list, rt.append, list) or (lists and prim in (
                 rt.concat_items, rt.repeat_items, rt.copy, np.multiply, rt.replace_item)):
@@ -408,7 +419,7 @@ class InPlace:
                     if arg.id in self.in_slots:
                         self.held_elsewhere.add(arg.id)
                     self.in_slots.add(arg.id)
-        for arg in op.args:
+        for arg in list(op.args) + list(op.kwargs.values()):
             if not isinstance(arg, gast.Name) or arg.id == target:
                 continue
             if prim in (rt.setitem, rt.append, rt.replace_item) and arg is op.args[0]:

@@ -1550,3 +1550,85 @@ def test_partials_made_in_the_function_bind_differentiated_values():
     for func in (partial_of_differentiated_values, partial_of_a_numpy_function_and_a_nested_one):
         np.testing.assert_allclose(adjoint.vjp(func, X)[0], func(X))
         np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def view_put_in_a_slot_then_updated(x):
+    rows = [np.zeros(3), np.zeros(3)]
+    rows[0] = rows[1].reshape(3)  # a view of rows[1]
+    rows[0][1] = x[0]  # NumPy changes rows[1] too
+    return rows[1] * x
+
+
+def views_in_a_list_literal_updated(x):
+    y = np.zeros((2, 3))
+    rows = [y[0], y[1]]  # views of y's rows
+    rows[0][1] = x[0]
+    return y[0] * x
+
+
+def view_of_the_argument_in_a_dict_updated(x):
+    state = {"vel": x.reshape(3)}
+    state["vel"][1] += 5.0  # NumPy changes x
+    return state["vel"] * x
+
+
+def partial_bound_to_an_item_then_item_updated(x):
+    d = {"w": x * 2.0}
+    g = functools.partial(sine_of_offset, b=d["w"])
+    d["w"][0] = x[2] * 7.0  # g's b is the same array
+    return g(x)
+
+
+def partial_bound_to_a_view_then_base_updated(x):
+    w = np.zeros(3)
+    g = functools.partial(sine_of_offset, b=w[:])
+    w[0] = x[1] * 4.0
+    return g(x)
+
+
+def partial_chosen_by_a_branch(x):
+    if x[0] > 0:
+        g = functools.partial(sine_of_offset, b=x * 2.0)
+    else:
+        g = functools.partial(sine_of_offset, b=x * 3.0)
+    return g(x)
+
+
+def reducer_chosen_by_a_branch(x, mean):
+    if mean:
+        reduce = functools.partial(np.mean, axis=0)
+    else:
+        reduce = functools.partial(np.sum, axis=0)
+    return reduce(np.outer(x, x))
+
+
+def counter_read_in_an_index(x):
+    total = 0.0
+    i = 0
+    while i < 2:
+        total = total + x[i + 1]  # i + 1 is computed once, here and in i += 1
+        i += 1
+    return total
+
+
+def joined_list_of_numbers_filled(x):
+    buffer = [0.0] * len(x) + [1.0]
+    for i in range(len(x)):
+        buffer[i] += x[i] * x[0]
+    return np.array(buffer)
+
+
+def test_found_by_hunting_views_in_slots_partials_and_counters():
+    for func in (view_put_in_a_slot_then_updated, views_in_a_list_literal_updated,
+                 view_of_the_argument_in_a_dict_updated, partial_bound_to_an_item_then_item_updated):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="in-place update of an item"):
+            adjoint.jacrev(func)(X.copy())
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="in-place update of 'w'"):
+        adjoint.jacrev(partial_bound_to_a_view_then_base_updated)(X.copy())
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="functools.partial of differentiated values"):
+        adjoint.jacrev(partial_chosen_by_a_branch)(X.copy())
+    for mean in (True, False):  # a partial of constants chosen by a branch is a value like any other
+        np.testing.assert_allclose(adjoint.jacrev(reducer_chosen_by_a_branch)(X, mean),
+                                   numerical_jacobian(reducer_chosen_by_a_branch, (X, mean), 0), rtol=1e-6, atol=1e-8)
+    for func in (counter_read_in_an_index, joined_list_of_numbers_filled):
+        np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
