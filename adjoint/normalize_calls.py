@@ -65,7 +65,10 @@ class Calls:
         are taken now, and each call ``g(x)`` is differentiated as
         ``f(a, x, k=v)``. The partial object is made too, for other uses."""
         func = node.args[0]
-        if not (isinstance(func, gast.Name) or self.resolver.value_of(func) is not UNRESOLVED):
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func) is UNRESOLVED:
+            # m.method of an object known when the code runs: the object as it is now
+            func = gast.Attribute(value=self.bound_value(func.value), attr=func.attr, ctx=gast.Load())
+        elif not (isinstance(func, gast.Name) or self.resolver.value_of(func) is not UNRESOLVED):
             func = self.atom(func)
         args = [self.bound_value(a) for a in node.args[1:]]
         keywords = {k.arg: self.bound_value(k.value) for k in node.keywords}
