@@ -9,7 +9,7 @@ import importlib.util
 import os
 import sys
 
-from . import api, cache, errors
+from . import api, errors
 from .compile import ExportError, export_module
 
 USAGE_EXAMPLES = """examples:
@@ -63,7 +63,7 @@ def load_function(target):
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # the user's module failed while importing
+    except (Exception, SystemExit) as exc:  # the user's module failed (or exited) while importing
         raise CommandError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
@@ -90,13 +90,13 @@ def show(args):
     if args.output is None:
         sys.stdout.write(source)
         return
-    positions = argnums if isinstance(argnums, tuple) else (argnums,)
-    count = api._positional_count(func)
-    positions = api._check_argnums(argnums, count)
-    compiled = cache.get_vjp(func, positions, args.has_aux)
+    compiled = api.compiled_for_source(func, argnums, args.has_aux)
     text = export_module(compiled, has_aux=args.has_aux)
-    with open(args.output, "w") as handle:
-        handle.write(text)
+    try:
+        with open(args.output, "w") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"wrote {args.output}", file=sys.stderr)
 
 

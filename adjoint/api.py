@@ -8,12 +8,13 @@ the library's internal frames dropped, so the traceback ends at the user's
 call.
 """
 import functools
+import inspect
 import linecache
 import types
 
 import numpy as np
 
-from . import cache, errors, rules
+from . import cache, errors, rules, runtime
 from . import pytree
 
 
@@ -189,6 +190,8 @@ def _user_errors(fn):
             return fn(*args, **kwargs)
         except (errors.TransformError, errors.SourceUnavailableError) as exc:
             raise exc.with_traceback(None) from None
+        except runtime.MissingRule as exc:  # a branch without a derivative rule ran
+            raise errors.no_rule_that_ran(str(exc)) from None
 
     return wrapper
 
@@ -202,9 +205,10 @@ def _differentiable(func, nargs, keywords=()):
     """``func`` itself, or for a function without source that has a rule
     (``np.sin``) a one-line Python wrapper that calls it, with ``nargs``
     positional arguments and the ``keywords`` the caller passes."""
-    if hasattr(func, "__code__") and not _has_custom_rule(func):
+    constant = rules.is_nondifferentiable(func)  # stop_gradient, np.floor: no derivative
+    if hasattr(func, "__code__") and not _has_custom_rule(func) and not constant:
         return func
-    if rules.lookup(func) is None:
+    if rules.lookup(func) is None and not constant:
         raise errors.SourceUnavailableError(
             f"{func!r} has no Python source and no derivative rule. Register one with "
             "adjoint.defvjp, or differentiate a Python function that calls it."
@@ -288,6 +292,18 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
 
 
+def _check_call(func, args, keywords):
+    """A call that does not fit ``func``'s parameters fails here, naming
+    ``func``, not in the generated forward function (checked once per
+    number of arguments and keywords)."""
+    try:
+        inspect.signature(func, follow_wrapped=False).bind(*args, **dict.fromkeys(keywords))
+    except TypeError as error:
+        raise TypeError(f"{getattr(func, '__name__', func)}(): {error}") from None
+    except ValueError:
+        pass  # no signature to check against (some built-ins)
+
+
 class _Finder:
     """Finds the compiled VJP that a wrapper made by jacrev/grad/vjp runs.
     For a plain Python function the last one found per argument count and
@@ -305,6 +321,7 @@ class _Finder:
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
             return found[1]
+        _check_call(self.func, args, keywords)
         compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords)
         self.found[key] = (cache.generation, compiled)
         return compiled
@@ -365,6 +382,8 @@ def _result(bar, shape, dtype):
     """An adjoint the backward pass returned, as an array of ``shape`` and
     ``dtype`` that the caller owns: a cotangent broadcast back by a
     reduction is a read-only view, copied here."""
+    if np.iscomplexobj(bar):
+        raise errors.complex_derivative_error()
     result = np.reshape(bar, shape).astype(dtype, copy=False)
     return result if result.flags.writeable else result.copy()
 
@@ -418,6 +437,8 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
         for param_bar, treedef, param_matrices in zip(adjoints, inputs.treedefs, matrices, strict=True):
             for bar, matrix in zip(_leaf_adjoints(param_bar, treedef), param_matrices, strict=True):
                 if bar is not None:
+                    if np.iscomplexobj(bar):
+                        raise errors.complex_derivative_error()
                     matrix[start:stop] = np.reshape(bar, (stop - start, -1))
     return matrices
 
@@ -492,8 +513,13 @@ def _vjp_call(find, primals, has_aux):
         for path, leaf in enumerate(ct_leaves):
             if np.iscomplexobj(leaf):
                 raise errors.complex_error("cotangent leaf ", path)
+            if not isinstance(leaf, (int, float, np.ndarray, np.generic)) or np.asarray(leaf).dtype.kind not in "fiub":
+                raise errors.cotangent_leaf_error(path, leaf)
         seeds = [np.array(c, dtype=leaf.dtype)[None] for c, leaf in zip(ct_leaves, out_leaves, strict=True)]
-        adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
+        try:
+            adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
+        except runtime.MissingRule as exc:
+            raise errors.no_rule_that_ran(str(exc)) from None
         return tuple(
             _strip_batch(bar, treedef, leaves)
             for bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True)
@@ -580,22 +606,24 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
             f"mode={mode!r}: only mode='vjp' (reverse mode) is available; forward-mode "
             "source (mode='jvp') is not implemented yet."
         )
-    positions = argnums if isinstance(argnums, tuple) else (argnums,)
-    function, leading, _ = _callable_parts(func)
-    if leading and isinstance(function, types.FunctionType):
-        # A bound method or partial: argnums count the arguments the caller passes.
-        count = _positional_count(function) - len(leading)
-        positions = tuple(p + len(leading) for p in _check_argnums(argnums, count))
-        func = function
-    else:
-        func = _differentiable(func, _positional_count(func))
-        count = _positional_count(func)
-        positions = _check_argnums(argnums, count) if count else positions
-    compiled = cache.get_vjp(func, positions, has_aux)
+    compiled = compiled_for_source(func, argnums, has_aux)
     # The code of the user's functions it calls follows, as they are called.
     from .compile import transforms_reached
 
     return "\n\n".join(transform.source for transform in transforms_reached(compiled))
+
+
+def compiled_for_source(func, argnums, has_aux):
+    """The transform ``source`` prints and the CLI exports: of the Python
+    function that runs, with argnums counted as the caller passes them (a
+    bound method's or partial's fixed arguments come first)."""
+    function, leading, _ = _callable_parts(func)
+    if leading and isinstance(function, types.FunctionType):
+        count = _positional_count(function) - len(leading)
+        positions = tuple(p + len(leading) for p in _check_argnums(argnums, count))
+        return cache.get_vjp(function, positions, has_aux)
+    func = _differentiable(func, _positional_count(func))
+    return cache.get_vjp(func, _check_argnums(argnums, _positional_count(func)), has_aux)
 
 
 def _positional_count(func):

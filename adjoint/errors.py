@@ -62,6 +62,14 @@ class SourceUnavailableError(AdjointError):
     """The source of a function cannot be read (built-in, REPL, exec)."""
 
 
+def no_rule_that_ran(message):
+    """A NoRuleError for a call without a rule in a branch that ran
+    (``message`` names the user's line and what to do)."""
+    error = NoRuleError(None, "", message)
+    error.args = (message,)
+    return error
+
+
 def no_rule_fix(name):
     return (
         f"Register a derivative with adjoint.defvjp({name}, ...) "
@@ -146,6 +154,21 @@ def complex_error(where, path):
     return TypeError(
         f"complex values are not supported yet: {where}{path} is complex. "
         "Split it into real and imaginary parts."
+    )
+
+
+def complex_derivative_error():
+    return TypeError(
+        "a derivative came out complex: a value computed from the differentiated inputs became "
+        "complex (1j * x, np.sqrt(x + 0j), a rule returning complex values), and complex values "
+        "are not supported yet. Keep the computation real, or split it into real and imaginary parts."
+    )
+
+
+def cotangent_leaf_error(path, leaf):
+    return TypeError(
+        f"cotangent leaf {path} is {type(leaf).__name__}: vjp_fn needs a float array (or a "
+        "number) for each leaf of the output."
     )
 
 

@@ -123,6 +123,11 @@ class Calls:
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         callee = self.resolver.value_of(func)
+        if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
+            raise self.unsupported(node, f"{callee.__name__}()",
+                                   "the values it reads are not visible in the source, so their "
+                                   "derivatives cannot be followed.",
+                                   "Use the names themselves (x * 2.0, not eval('x * 2.0')).")
         if callee is builtins.super and not node.args and not node.keywords and self.parsed.node.args.args:
             # super() reads the method's __class__ cell, which generated code has
             # no cell for: name both arguments (the cell's value is resolved as a closure).

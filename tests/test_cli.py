@@ -349,3 +349,25 @@ def test_exported_jacobian_with_aux_and_its_limits(model, tmp_path):
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr
     np.testing.assert_allclose(np.load(tmp_path / "j.npy"), np.diag(np.cos([0.3, 0.7])), rtol=1e-12)
+
+
+def test_unwritable_output_and_a_module_that_exits_are_one_line_errors(tmp_path):
+    module = tmp_path / "exits.py"
+    module.write_text("import sys\nsys.exit(3)\n")
+    done = run_cli("show", f"{module}:f")
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "SystemExit" in done.stderr
+    good = tmp_path / "good.py"
+    good.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sin(x)\n")
+    done = run_cli("show", f"{good}:f", "-o", str(tmp_path / "missing_dir" / "out.py"))
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "cannot write" in done.stderr
+
+
+def test_export_of_a_bound_method_is_with_respect_to_the_callers_arguments(tmp_path):
+    module = tmp_path / "bound.py"
+    module.write_text(
+        "import numpy as np\n\n\nclass Model:\n    def __init__(self, w):\n        self.w = w\n\n"
+        "    def predict(self, x):\n        return np.sin(x) * self.w\n\n\npredict = Model(2.0).predict\n")
+    out = tmp_path / "out.py"
+    done = run_cli("show", f"{module}:predict", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "with respect to x" in out.read_text()

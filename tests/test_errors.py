@@ -296,6 +296,81 @@ def centred(x, robust=False):
 def test_a_missing_rule_in_a_branch_fails_only_if_the_branch_runs():
     x = np.array([0.1, 0.2, 0.3])
     np.testing.assert_allclose(adjoint.jacrev(centred)(x), np.eye(3) - 1.0 / 3.0)
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(adjoint.NoRuleError) as info:
         adjoint.jacrev(centred)(x, robust=True)
     assert f"{THIS_FILE}:{line_of(centred, '# MARK')}" in str(info.value) and "defvjp" in str(info.value)
+
+
+# ----------------------------------------------------------------- found by a hunt for unclear errors
+
+def complex_on_the_way(x):
+    return np.abs(np.exp(1j * x) + x)
+
+
+def reads_through_eval(x):
+    return eval("x * 2.0")
+
+
+def reads_through_locals(x):
+    return locals()["x"] * 2.0
+
+
+def one_argument(x):
+    return x * 2.0
+
+
+def no_arguments():
+    return np.ones(2)
+
+
+def cubed_by_rule(x):
+    return x ** 3
+
+
+def test_complex_values_on_the_way_are_refused_not_cast():
+    with pytest.raises(TypeError, match="a derivative came out complex"):
+        adjoint.jacrev(complex_on_the_way)(np.array([0.3]))
+    with pytest.raises(TypeError, match="a derivative came out complex"):
+        adjoint.jacrev(complex_on_the_way, chunk_size=1)(np.array([0.3, 0.4]))
+
+
+def test_values_read_through_eval_or_locals_are_refused():
+    for func in (reads_through_eval, reads_through_locals):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match=f"{THIS_FILE}:\\d+: (eval|locals)\\(\\)"):
+            adjoint.jacrev(func)(np.ones(2))
+
+
+def test_cotangent_leaves_must_be_numbers():
+    _, vjp_fn = adjoint.vjp(np.sum, np.ones(3))
+    for bad in (None, "1.0", [None]):
+        with pytest.raises((TypeError, ValueError)):
+            vjp_fn(bad)
+
+
+def test_stop_gradient_differentiated_directly_has_no_derivative():
+    np.testing.assert_array_equal(adjoint.jacrev(adjoint.stop_gradient)(np.ones(2)), np.zeros((2, 2)))
+    assert adjoint.grad(adjoint.stop_gradient)(1.0) == 0.0
+
+
+def test_calls_that_do_not_fit_the_function_name_it():
+    with pytest.raises(TypeError, match=r"one_argument\(\): too many positional arguments"):
+        adjoint.vjp(one_argument, np.ones(2), np.ones(2))
+    with pytest.raises(TypeError, match=r"one_argument\(\): got an unexpected keyword argument 'z'"):
+        adjoint.jacrev(one_argument)(np.ones(2), z=1.0)
+    with pytest.raises(ValueError, match="but only 0 positional inputs"):
+        adjoint.source(no_arguments)
+
+
+def test_makers_that_do_not_fit_are_named():
+    saved = dict(adjoint.rules.CUSTOM_VJPS)
+    try:
+        adjoint.defvjp(cubed_by_rule, lambda ans, x: None)
+        with pytest.raises(TypeError, match="maker for argument 0 returned NoneType"):
+            adjoint.jacrev(cubed_by_rule)(np.ones(2))
+        adjoint.defvjp(cubed_by_rule, lambda g: g)
+        with pytest.raises(TypeError, match=r"could not be called as maker\(ans, \*args"):
+            adjoint.jacrev(cubed_by_rule)(np.ones(2))
+    finally:
+        adjoint.rules.CUSTOM_VJPS.clear()
+        adjoint.rules.CUSTOM_VJPS.update(saved)
+        adjoint.cache.clear()

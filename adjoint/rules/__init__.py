@@ -100,7 +100,22 @@ class Maker:
         self.position = position
 
     def __call__(self, ans, *args, **kwargs):
-        return self.maker(ans, *args, **kwargs)
+        try:
+            vjp = self.maker(ans, *args, **kwargs)
+        except TypeError as error:
+            if "positional argument" in str(error) or "keyword argument" in str(error):
+                raise TypeError(
+                    f"defvjp rule of {self.rule_name}: the maker for argument {self.position} could not "
+                    f"be called as maker(ans, *args, **kwargs) ({error}). A maker takes the result, "
+                    "then the function's arguments, and returns g -> contribution."
+                ) from error
+            raise
+        if not callable(vjp):
+            raise TypeError(
+                f"defvjp rule of {self.rule_name}: the maker for argument {self.position} returned "
+                f"{type(vjp).__name__}, not a function g -> contribution."
+            )
+        return vjp
 
 
 def lookup(primitive):
