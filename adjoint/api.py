@@ -221,7 +221,7 @@ def _differentiable(func, nargs, keywords=()):
             raise TypeError(f"cannot pass the keyword arguments {', '.join(keywords)} to {name}.")
         params = ", ".join(positional + (["*"] + list(keywords) if keywords else []))
         arguments = ", ".join(positional + [f"{k}={k}" for k in keywords])
-        filename = f"<adjoint wrapper of {name}>"
+        filename = f"<adjoint wrapper of {name}({params})>"  # one text per wrapper, for linecache
         text = f"def {name}({params}):\n    return primitive({arguments})\n"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         namespace = {"primitive": func}
