@@ -372,6 +372,10 @@ class InPlace:
                     rt.repeat_items, list, dict):
             self.container_versions.add(target)
         containers = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.container_versions]
+        if prim is rt.identity and containers:
+            self.container_versions.add(target)  # z = items: the same list
+            if lists:
+                self.list_versions.add(target)
         if prim is rt.copy and containers:
             self.container_versions.add(target)  # items.copy() of a list or dict made here
         if prim is np.multiply and containers and any(

@@ -1632,3 +1632,16 @@ def test_found_by_hunting_views_in_slots_partials_and_counters():
                                    numerical_jacobian(reducer_chosen_by_a_branch, (X, mean), 0), rtol=1e-6, atol=1e-8)
     for func in (counter_read_in_an_index, joined_list_of_numbers_filled):
         np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def repeats_a_list_under_another_name(x):
+    items = []
+    for _ in range(2):
+        items = items + [x * np.sin(x[0])]
+    same = items
+    return np.stack(same * 2)  # list repetition, not arithmetic
+
+
+def test_found_by_fuzzing_a_list_under_another_name_is_a_list():
+    func = repeats_a_list_under_another_name
+    np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
