@@ -174,7 +174,7 @@ def cotangent_leaf_error(path, leaf):
 
 def empty_output_error():
     return ValueError(
-        "jacrev needs a non-empty output: func returned no array (None or an "
+        "a derivative needs a non-empty output: func returned no array (None or an "
         "empty container)."
     )
 
