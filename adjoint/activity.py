@@ -251,6 +251,10 @@ def check_effects(op, varied, parsed):
         )
 
 
+#: ndarray attributes that are not namedtuple fields a user would name so.
+ARRAY_ONLY_ATTRIBUTES = {"real", "imag", "flat", "base", "strides", "data", "ctypes", "flags", "mT"}
+
+
 def check_rule(op, activity, parsed):
     if op.prim is NONDIFF:  # a name left unbound on one path of a branch: no value, no derivative
         return
@@ -267,6 +271,14 @@ def check_rule(op, activity, parsed):
             location, op.construct,
             "it cannot be differentiated, and a value it computes depends on the inputs.",
             "Rewrite it with NumPy operations, or wrap the value in adjoint.stop_gradient(...).",
+        )
+    if (op.prim is rt.attribute and isinstance(op.args[1], gast.Constant)
+            and op.args[1].value in ARRAY_ONLY_ATTRIBUTES):
+        raise errors.UnsupportedSyntaxError(
+            location, f"attribute .{op.args[1].value}",
+            "it has no derivative rule on a differentiated array.",
+            "Use a supported form instead (x.ravel()[i] for x.flat[i]; a real array is its own "
+            ".real), or wrap the value in adjoint.stop_gradient(...).",
         )
     if op.prim in STRUCTURAL or op.prim in (rt.getitem, rt.identity, rt.attribute):
         return

@@ -374,3 +374,17 @@ def test_makers_that_do_not_fit_are_named():
         adjoint.rules.CUSTOM_VJPS.clear()
         adjoint.rules.CUSTOM_VJPS.update(saved)
         adjoint.cache.clear()
+
+
+def reads_flat(x):
+    return x.flat[0] * 2.0 + x
+
+
+def reads_real(x):
+    return x.real * 2.0
+
+
+def test_array_attributes_without_a_rule_are_refused_at_the_users_line():
+    for func in (reads_flat, reads_real):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match=f"{THIS_FILE}:\\d+: attribute \\.(flat|real)"):
+            adjoint.jacrev(func)(np.ones(2))
