@@ -251,8 +251,9 @@ def check_effects(op, varied, parsed):
         )
 
 
-#: ndarray attributes that are not namedtuple fields a user would name so.
-ARRAY_ONLY_ATTRIBUTES = {"real", "imag", "flat", "base", "strides", "data", "ctypes", "flags", "mT"}
+#: ndarray attributes with no rule, unlikely as namedtuple field names
+#: (``.data`` or ``.base`` may well be fields, so they are left to run time).
+ARRAY_ONLY_ATTRIBUTES = {"real", "imag", "flat"}
 
 
 def check_rule(op, activity, parsed):
