@@ -382,10 +382,16 @@ def _result(bar, shape, dtype):
     """An adjoint the backward pass returned, as an array of ``shape`` and
     ``dtype`` that the caller owns: a cotangent broadcast back by a
     reduction is a read-only view, copied here."""
+    result = np.reshape(_real(bar), shape).astype(dtype, copy=False)
+    return result if result.flags.writeable else result.copy()
+
+
+def _real(bar):
+    """``bar``, refused if a complex value reached it (casting would drop
+    the imaginary part silently)."""
     if np.iscomplexobj(bar):
         raise errors.complex_derivative_error()
-    result = np.reshape(bar, shape).astype(dtype, copy=False)
-    return result if result.flags.writeable else result.copy()
+    return bar
 
 
 def _basis_chunk(out_leaves, out_treedef, start, stop):
@@ -437,9 +443,7 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
         for param_bar, treedef, param_matrices in zip(adjoints, inputs.treedefs, matrices, strict=True):
             for bar, matrix in zip(_leaf_adjoints(param_bar, treedef), param_matrices, strict=True):
                 if bar is not None:
-                    if np.iscomplexobj(bar):
-                        raise errors.complex_derivative_error()
-                    matrix[start:stop] = np.reshape(bar, (stop - start, -1))
+                    matrix[start:stop] = np.reshape(_real(bar), (stop - start, -1))
     return matrices
 
 

@@ -70,7 +70,6 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.assigned = set()  # names some op has assigned (ownership is met over their definitions)
         self.views = {}  # temporary x[...] -> x (it may be a view of x)
         self.item_assumptions = {}  # phi version -> [(key, statement)] checked again at the latch
-        self.container_held = set()  # values read out of a list or dict (the container holds them too)
         self.owner_assumptions = {}  # phi version -> [(name, node, what)]: updates checked again at the latch
         self.rebind_ok = set()  # merged versions every source of which is owned or a number
         self.literal_items = {}  # version of a tuple/list literal -> its item atoms

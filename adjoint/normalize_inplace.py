@@ -111,14 +111,14 @@ class InPlace:
 
     def item_only_in_container(self, version, key):
         """Whether the item at ``key`` (None: a key not known when the
-        function is transformed) is a number, or a value no user's name
+        function is transformed) is a number, or a new value this function
+        made (not a view, not read out of a container) that no user's name
         and nothing outside the container holds."""
         items = self.items_at(version, key)
         return items is not None and all(
             isinstance(item, gast.Constant) or (isinstance(item, gast.Name)
                                                 and (item.id in self.made_here or item.id in self.rebindable)
                                                 and item.id not in self.version.values()
-                                                and item.id not in self.container_held
                                                 and item.id not in self.held_elsewhere)
             for item in items)
 
@@ -401,7 +401,6 @@ class InPlace:
                 # An item of a list or dict: re-binding the slot later leaves it
                 # alone, but the item itself is held by the container too. The
                 # result is the item itself: whoever keeps it holds the item.
-                self.container_held.add(target)
                 items = self.items_read(source.id, op.args[1])
                 self.item_views[target] = items
                 if target in self.version.values():
