@@ -2,7 +2,7 @@
 
 The public names of SPEC.md. Rule writers use ``adjoint.rules``.
 """
-from .api import defvjp, grad, jacrev, no_grad, source, stop_gradient, vjp
+from .api import defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, vjp
 from .errors import (
     AdjointError,
     NoRuleError,
@@ -12,7 +12,8 @@ from .errors import (
 )
 
 __all__ = [
-    "jacrev", "vjp", "grad", "source", "defvjp", "stop_gradient", "no_grad",
+    "jacrev", "jacfwd", "jvp", "vjp", "grad", "hessian", "source", "defvjp", "defjvp",
+    "stop_gradient", "no_grad",
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError",
 ]

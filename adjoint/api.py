@@ -57,6 +57,21 @@ def defvjp(fn, *vjp_makers, batched=False):
     return fn
 
 
+def defjvp(fn, *jvp_makers):
+    """Register the forward-mode derivative of ``fn``: one maker per
+    positional argument (None for an argument without derivative), called
+    as ``maker(ans, *args, **kwargs)``, returning ``t -> contribution`` for
+    one tangent shaped like that argument (adjoint calls it per tangent row)."""
+    if not callable(fn):
+        raise TypeError(f"defjvp needs a function, got {type(fn).__name__}.")
+    for position, maker in enumerate(jvp_makers):
+        if maker is not None and not callable(maker):
+            raise TypeError(f"defjvp: maker {position} of {getattr(fn, '__name__', fn)} is not callable.")
+    rules.CUSTOM_JVPS[fn] = rules.CustomJVP(fn, jvp_makers)
+    cache.clear()
+    return fn
+
+
 # ------------------------------------------------------------------ checks
 
 def _check_chunk_size(chunk_size):
@@ -232,7 +247,7 @@ def _differentiable(func, nargs, keywords=()):
 
 def _has_custom_rule(func):
     try:
-        return func in rules.CUSTOM_VJPS
+        return func in rules.CUSTOM_VJPS or func in rules.CUSTOM_JVPS
     except TypeError:
         return False
 
@@ -260,35 +275,50 @@ def _callable_parts(func):
 
 
 class _FixedArguments:
-    """The compiled VJP of a function called with arguments fixed in front
-    and keywords fixed: the forward pass takes the remaining arguments. The
-    backward pass returns ``skipped`` zero (None) adjoints first, for
+    """The compiled VJP (or JVP) of a function called with arguments fixed in
+    front and keywords fixed: the forward pass takes the remaining arguments.
+    The backward pass returns ``skipped`` zero (None) adjoints first, for
     arguments the caller counts but the function does not take."""
 
     def __init__(self, compiled, leading, keywords, skipped=0):
         self.compiled = compiled
+        self.independent = getattr(compiled, "independent", None)
+        if getattr(compiled, "jvp", None) is not None:
+            jvp = compiled.jvp
+            self.jvp = lambda tangents, *args, **kwargs: jvp(
+                tuple(tangents)[skipped:], *leading, *args, **{**keywords, **kwargs})
+            self.forward = self.backward = None
+            return
         self.forward = functools.partial(compiled.forward, *leading, **keywords)
         self.backward = compiled.backward
         if skipped:
             self.backward = lambda residuals, g: (None,) * skipped + tuple(compiled.backward(residuals, g))
 
+    def is_current(self):
+        return self.compiled.is_current()
 
-def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=()):
-    """The compiled VJP of calling ``func`` with ``nargs`` positional
-    arguments and ``keywords``, differentiated at ``positions`` (counted
-    among the positional ones)."""
+
+def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp"):
+    """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
+    ``nargs`` positional arguments and ``keywords``, differentiated at
+    ``positions`` (counted among the positional ones)."""
+    if mode == "jvp":
+        def get(function, wrt):
+            return cache.get_jvp(function, wrt, has_aux)
+    else:
+        def get(function, wrt):
+            return cache.get_vjp(function, wrt, has_aux, for_caller)
     function, leading, fixed = _callable_parts(func)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)
-        compiled = cache.get_vjp(function, shifted, has_aux, for_caller)
-        return _FixedArguments(compiled, leading, fixed, skipped)
+        return _FixedArguments(get(function, shifted), leading, fixed, skipped)
     if function is not func and rules.lookup(function) is not None:
         # A partial (or method) of a NumPy function: its wrapper takes every argument.
         names = tuple(dict.fromkeys(tuple(fixed) + tuple(keywords)))
         wrapper = _differentiable(function, nargs + len(leading), names)
         shifted = tuple(p + len(leading) for p in positions)
-        return _FixedArguments(cache.get_vjp(wrapper, shifted, has_aux, for_caller), leading, fixed, skipped)
-    compiled = cache.get_vjp(_differentiable(func, nargs, keywords), positions, has_aux, for_caller)
+        return _FixedArguments(get(wrapper, shifted), leading, fixed, skipped)
+    compiled = get(_differentiable(func, nargs, keywords), positions)
     return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
 
 
@@ -309,20 +339,21 @@ class _Finder:
     For a plain Python function the last one found per argument count and
     positions is remembered, and only checked (``is_current``) on each call."""
 
-    def __init__(self, func):
+    def __init__(self, func, mode="vjp"):
         self.func = func
+        self.mode = mode
         self.plain = type(func) is types.FunctionType
         self.found = {}
 
     def __call__(self, args, positions, has_aux, keywords=()):
         if not self.plain:
-            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords)
+            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
         key = (len(args), positions, has_aux, keywords)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
             return found[1]
         _check_call(self.func, args, keywords)
-        compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords)
+        compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
         self.found[key] = (cache.generation, compiled)
         return compiled
 
@@ -342,6 +373,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
         return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs)
 
     jacobian_fn.__adjoint_transform__ = "jacrev"
+    jacobian_fn.__adjoint_of__ = (func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
@@ -483,6 +515,128 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
     return pytree.unflatten(out_treedef, blocks_per_output)
 
 
+# ------------------------------------------------------------------ forward mode
+
+def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None):
+    """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
+    by forward mode: the generated tangent code runs over chunks of
+    ``chunk_size`` columns of the inputs' identity basis (all at once by
+    default). Same arguments, checks and result structure as ``jacrev``;
+    prefer it when the inputs are fewer than the outputs."""
+    _check_chunk_size(chunk_size)
+    find = _Finder(func, mode="jvp")
+
+    @functools.wraps(func)
+    def jacobian_fn(*args, **kwargs):
+        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs)
+
+    jacobian_fn.__adjoint_transform__ = "jacfwd"
+    jacobian_fn.__adjoint_of__ = (func, "jacfwd", argnums, has_aux)
+    return jacobian_fn
+
+
+def _input_basis(inputs, start, stop):
+    """Columns ``start:stop`` of the identity over every selected input
+    element: one tangent per argument, shaped like it with a leading axis."""
+    rows = stop - start
+    tangents = []
+    offset = 0
+    for treedef, leaves in zip(inputs.treedefs, inputs.leaves, strict=True):
+        leaf_tangents = []
+        for leaf in leaves:
+            size = np.size(leaf)
+            seed = np.zeros((rows, size), dtype=np.result_type(leaf))
+            first, last = max(start, offset), min(stop, offset + size)
+            if first < last:
+                picked = np.arange(first, last)
+                seed[picked - start, picked - offset] = 1
+            leaf_tangents.append(seed.reshape((rows,) + np.shape(leaf)))
+            offset += size
+        tangents.append(pytree.unflatten(treedef, leaf_tangents))
+    return tuple(tangents)
+
+
+@_user_errors
+def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
+    positions = _check_argnums(argnums, len(args))
+    inputs = _Inputs(args, positions)
+    compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
+    in_sizes = [np.size(leaf) for leaves in inputs.leaves for leaf in leaves]
+    total = sum(in_sizes)
+    chunk = total if chunk_size is None else max(1, min(chunk_size, total))
+    columns = []  # per output leaf: list of (rows, out.size) blocks
+    output = aux = None
+    out_leaves = out_treedef = None
+    for start in range(0, max(total, 1), max(chunk, 1)):
+        stop = min(start + chunk, total)
+        result, out_dot = compiled.jvp(_input_basis(inputs, start, stop), *inputs.args, **kwargs)
+        if out_leaves is None:
+            output, aux = result if has_aux else (result, None)
+            out_leaves, out_treedef = _output_leaves(output)
+        dots = _leaf_adjoints(out_dot, out_treedef)
+        columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
+                        else np.reshape(_real(dot), (stop - start, -1))
+                        for dot, leaf in zip(dots, out_leaves, strict=True)])
+    # (out.size, in_total) per output leaf, split into one matrix per input leaf
+    matrices = []
+    per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
+    offset = 0
+    for leaves in inputs.leaves:
+        per_arg = []
+        for leaf in leaves:
+            size = np.size(leaf)
+            per_arg.append(np.concatenate([m[:, offset:offset + size] for m in per_out], axis=0)
+                           .astype(np.result_type(leaf), copy=False))
+            offset += size
+        matrices.append(per_arg)
+    _zero_independent_blocks(matrices, getattr(compiled, "independent", None), output)
+    blocks = _assemble(matrices, out_leaves, out_treedef, inputs, isinstance(argnums, int))
+    return (blocks, aux) if has_aux else blocks
+
+
+def jvp(func, primals, tangents, *, has_aux=False):
+    """``(output, tangent_out)`` (``(output, tangent_out, aux)`` with has_aux):
+    the Jacobian of ``func`` at ``primals`` applied to ``tangents``, by the
+    generated forward-mode code. ``primals`` and ``tangents`` are tuples with
+    one entry per argument, of the same structure and shapes."""
+    return _jvp_call(_Finder(func, mode="jvp"), primals, tangents, has_aux)
+
+
+@_user_errors
+def _jvp_call(find, primals, tangents, has_aux):
+    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
+        raise TypeError("jvp: expected primals and tangents to be tuples, one entry per argument "
+                        f"(got {type(primals).__name__} and {type(tangents).__name__}).")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: expected as many tangents as primals (got {len(tangents)} tangents "
+                         f"for {len(primals)} primals).")
+    positions = tuple(range(len(primals)))
+    inputs = _Inputs(primals, positions)
+    batched = []
+    for position, (tangent, treedef, leaves) in enumerate(zip(tangents, inputs.treedefs, inputs.leaves,
+                                                              strict=True)):
+        t_leaves, t_treedef = pytree.flatten(tangent)
+        shapes = [np.shape(t) for t in t_leaves]
+        expected = [np.shape(leaf) for leaf in leaves]
+        if t_treedef != treedef or shapes != expected:
+            raise errors.cotangent_mismatch_error(
+                f"{treedef!r} with shapes {expected}", f"{t_treedef!r} with shapes {shapes}",
+                what=f"tangent {position}")
+        batched.append(pytree.unflatten(treedef, [
+            np.array(t, dtype=np.result_type(leaf))[None] for t, leaf in zip(t_leaves, leaves, strict=True)]))
+    compiled = find(inputs.args, positions, has_aux)
+    result, out_dot = compiled.jvp(tuple(batched), *inputs.args)
+    output, aux = result if has_aux else (result, None)
+    out_leaves, out_treedef = _output_leaves(output)
+    tangent_out = _strip_batch(out_dot, out_treedef, out_leaves)
+    return (output, tangent_out, aux) if has_aux else (output, tangent_out)
+
+
+def hessian(func, argnums=0):
+    """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``."""
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
 # ------------------------------------------------------------------ vjp, grad
 
 def vjp(func, *primals, has_aux=False):
@@ -542,6 +696,7 @@ def grad(func, argnums=0, *, has_aux=False):
         return _grad_call(find, argnums, has_aux, args, kwargs)
 
     grad_fn.__adjoint_transform__ = "grad"
+    grad_fn.__adjoint_of__ = (func, "grad", argnums, has_aux)
     return grad_fn
 
 

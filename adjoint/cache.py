@@ -8,7 +8,7 @@ has been re-bound since (``CompiledVJP.is_current``).
 """
 import weakref
 
-from .transform import vjp_transform
+from .transform import jvp_transform, vjp_transform
 
 _by_function = weakref.WeakKeyDictionary()
 _unweakrefable = {}
@@ -34,12 +34,24 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False):
     return compiled
 
 
+def get_jvp(func, wrt_positions, has_aux):
+    """The compiled forward-mode transform of ``func``."""
+    entries = _entries(func)
+    key = ("jvp", wrt_positions, has_aux)
+    compiled = entries.get(key)
+    if compiled is None or not compiled.is_current():
+        compiled = jvp_transform(func, wrt_positions, has_aux)
+        entries[key] = compiled
+    return compiled
+
+
 class LazyCallee:
     """The forward or backward function of a recursive call's transform,
     compiled on first use (the transform is still being built when the
     recursive call is met)."""
 
-    def __init__(self, function, positions, which):
+    def __init__(self, function, positions, which, mode="vjp"):
+        self.mode = mode
         self.function = function
         self.positions = positions
         self.which = which
@@ -51,8 +63,11 @@ class LazyCallee:
         # then costs one frame here and one in the generated code.
         target = self.target
         if target is None:
-            target = self.target = getattr(get_vjp(self.function, self.positions, False, for_caller=True),
-                                           self.which)
+            if self.mode == "jvp":
+                compiled = get_jvp(self.function, self.positions, False)
+            else:
+                compiled = get_vjp(self.function, self.positions, False, for_caller=True)
+            target = self.target = getattr(compiled, self.which)
         return target(*args, **kwargs)
 
 

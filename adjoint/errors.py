@@ -188,7 +188,11 @@ def non_scalar_grad_error(what):
     )
 
 
-def cotangent_mismatch_error(expected, got):
+def cotangent_mismatch_error(expected, got, what=None):
+    if what is not None:
+        return ValueError(
+            f"jvp: {what} must have the structure and shapes of its primal: expected {expected}, got {got}."
+        )
     return ValueError(
         "The cotangent passed to vjp_fn must have the structure and shapes of "
         f"the output: expected {expected}, got {got}."

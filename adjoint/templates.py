@@ -71,17 +71,63 @@ class Template:
         return prelude, contributions
 
 
-def _is_bar(node):
+def _is_bar(node, marker="bar"):
     return (
         isinstance(node, gast.Subscript)
         and isinstance(node.value, gast.Name)
-        and node.value.id == "bar"
+        and node.value.id == marker
         and isinstance(node.slice, gast.Name)
     )
 
 
+class TangentTemplate(Template):
+    """A forward-mode template: each ``dot[z] = expr`` is one contribution,
+    belonging to the inputs whose ``dot[x]`` it reads."""
+
+    def __init__(self, fn):
+        super().__init__(fn)
+        self.contributed = set()
+        for stmt in self.body:
+            target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
+            if _is_bar(target, "dot"):
+                reads = {n.slice.id for n in gast.walk(stmt.value) if _is_bar(n, "dot")}
+                if len(reads) != 1 or target.slice.id != self.result_param:
+                    raise errors.AdjointError(
+                        f"rule {fn.__name__}: each dot[{self.result_param}] = ... must read the tangent "
+                        "of exactly one input.")
+                self.contributed.update(reads)
+
+    def expand(self, result, tangents, bindings, supplied, active, namer, module_names):
+        """Prelude statements and the contributions of active inputs, as
+        ``[(param, expression)]`` in template order. ``tangents(param)``
+        gives the expression that stands for ``dot[param]``."""
+        renames = {}
+        prelude = []
+        contributions = []
+        substitute = _Substitute(self, result, None, bindings, supplied, renames, module_names, tangents)
+        for stmt in self.body:
+            if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+                continue
+            target = stmt.targets[0]
+            if _is_bar(target, "dot"):
+                param = next(n.slice.id for n in gast.walk(stmt.value) if _is_bar(n, "dot"))
+                if param in active:
+                    contributions.append((param, substitute.visit(clone(stmt.value))))
+                continue
+            if any(_is_bar(n, "dot") for n in gast.walk(stmt.value)):
+                raise errors.AdjointError(f"rule {self.fn.__name__}: dot[...] may only be read in dot[z] = ...")
+            value = substitute.visit(clone(stmt.value))
+            renames[target.id] = namer.temp()
+            prelude.append(gast.Assign(targets=[gast.Name(id=renames[target.id], ctx=gast.Store(),
+                                                          annotation=None, type_comment=None)],
+                                       value=value, type_comment=None))
+        return prelude, contributions
+
+
 class _Substitute(gast.NodeTransformer):
-    def __init__(self, template, result, result_bar, bindings, supplied, renames, module_names):
+    def __init__(self, template, result, result_bar, bindings, supplied, renames, module_names,
+                 tangents=None):
+        self.tangents = tangents
         self.template = template
         self.result = result
         self.result_bar = result_bar
@@ -91,6 +137,8 @@ class _Substitute(gast.NodeTransformer):
         self.module_names = module_names
 
     def visit_Subscript(self, node):
+        if self.tangents is not None and _is_bar(node, "dot"):
+            return self.tangents(node.slice.id)
         if _is_bar(node):
             if node.slice.id != self.template.result_param:
                 raise errors.AdjointError(
@@ -123,3 +171,8 @@ class _Substitute(gast.NodeTransformer):
 @functools.lru_cache(maxsize=None)
 def template_for(fn):
     return Template(fn)
+
+
+@functools.lru_cache(maxsize=None)
+def tangent_template_for(fn):
+    return TangentTemplate(fn)

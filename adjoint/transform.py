@@ -18,10 +18,11 @@ from .ir import UserCall, is_library, walk_ops
 from .normalize import normalize
 from .parse import parse_function
 from .resolve import UNRESOLVED, Resolver
+from .forward import JVPBuilder
 from .reverse import Comments, VJPBuilder
 
 #: how many times the pipeline ran; tests use it to prove the cache works.
-TRANSFORM_COUNT = {"vjp": 0}
+TRANSFORM_COUNT = {"vjp": 0, "jvp": 0}
 
 
 class CompiledVJP:
@@ -106,22 +107,33 @@ def vjp_transform(func, wrt_positions, has_aux, for_caller=False):
         IN_PROGRESS.discard(func)
 
 
-def _vjp_transform(func, wrt_positions, has_aux, for_caller):
-    parsed = parse_function(func)
-    node = parsed.node
-    resolver = Resolver(func, node)
-    taken = names_in(node)
-    namer = Namer(taken)
-    np_name = module_name(resolver, taken, namer, "np", np)
-    rt_name = module_name(resolver, taken, namer, "rt", runtime)
-    module_names = {"np": np_name, "rt": rt_name}
+class FrontEnd:
+    """What every transform shares: the parsed, resolved, normalized function
+    and its activity with respect to ``wrt_positions``."""
 
-    normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name)
-    # Calls from other transformed functions may differentiate keyword-only
-    # parameters too: they are counted after the positional ones.
-    positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
-    wrt = [positional[i] for i in wrt_positions]
-    activity = activity_pass.analyze(normalized, wrt, parsed)
+    def __init__(self, func, wrt_positions, has_aux):
+        self.parsed = parsed = parse_function(func)
+        self.node = node = parsed.node
+        self.resolver = resolver = Resolver(func, node)
+        taken = names_in(node)
+        self.namer = namer = Namer(taken)
+        np_name = module_name(resolver, taken, namer, "np", np)
+        rt_name = module_name(resolver, taken, namer, "rt", runtime)
+        self.module_names = {"np": np_name, "rt": rt_name}
+        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name)
+        # Calls from other transformed functions may differentiate keyword-only
+        # parameters too: they are counted after the positional ones.
+        positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+        self.wrt = [positional[i] for i in wrt_positions]
+        self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed)
+
+
+def _vjp_transform(func, wrt_positions, has_aux, for_caller):
+    front = FrontEnd(func, wrt_positions, has_aux)
+    parsed, node, resolver, namer = front.parsed, front.node, front.resolver, front.namer
+    module_names, normalized, wrt, activity = front.module_names, front.normalized, front.wrt, front.activity
+    rt_name = module_names["rt"]
+    np_name = module_names["np"]
 
     comments = Comments()
     builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver)
@@ -210,6 +222,80 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     module = gast.Module(body=[forward, backward], type_ignores=[])
     source = to_source(module, comments.texts)
 
+    namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
+    filename = f"<adjoint vjp of {name} at {parsed.filename}:{node.lineno}>"
+    load_module(source, filename, namespace)
+    forward_fn = namespace[forward_name]
+    code_func = getattr(func, "__code__", None) and func
+    if code_func is not None:
+        forward_fn.__defaults__ = func.__defaults__
+        forward_fn.__kwdefaults__ = func.__kwdefaults__
+    compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
+                           normalized.params, wrt, namespace, resolver, callees, rt_name)
+    compiled.number_globals = builder.number_globals
+    compiled.attribute_callees = attribute_callees
+    compiled.independent = activity_pass.independent_outputs(normalized, wrt)
+    compiled.augmented_params = normalized.augmented_params
+    compiled.callee_transforms = builder.callee_transforms
+    return compiled
+
+
+def jvp_transform(func, wrt_positions, has_aux):
+    TRANSFORM_COUNT["jvp"] += 1
+    key = (func, "jvp")
+    IN_PROGRESS.add(key)
+    try:
+        return _jvp_transform(func, wrt_positions, has_aux)
+    finally:
+        IN_PROGRESS.discard(key)
+
+
+def _jvp_transform(func, wrt_positions, has_aux):
+    front = FrontEnd(func, wrt_positions, has_aux)
+    parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
+    comments = Comments()
+    builder = JVPBuilder(parsed, normalized, front.activity, front.wrt, namer, front.module_names, comments,
+                         front.resolver)
+    body, output_dot = builder.build()
+    name = node.name
+    jvp_name = namer.fresh(f"{name}_jvp")
+    marker = comments.marker(f"forward mode: tangents of {', '.join(front.wrt) or 'nothing'} "
+                             f"({os.path.basename(parsed.filename)}:{node.lineno})")
+    body = [marker] + body
+    body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, output_dot], ctx=gast.Load())))
+    default_values = _defaults_by_value(func, node.args, front.resolver, namer)
+    args = node.args
+    tangents = gast.Name(id=builder.tangents_name, ctx=gast.Param(), annotation=None, type_comment=None)
+    args.posonlyargs = [tangents] + list(args.posonlyargs)
+    function = gast.FunctionDef(name=jvp_name, args=args, body=body, decorator_list=[], returns=None,
+                                type_comment=None, type_params=[])
+    source = to_source(gast.Module(body=[function], type_ignores=[]), comments.texts)
+    primal_names = set(normalized.params)
+    for op in walk_ops(normalized.ops):
+        primal_names.update(op.targets)
+    namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
+    filename = f"<adjoint jvp of {name} at {parsed.filename}:{node.lineno}>"
+    load_module(source, filename, namespace)
+    jvp_fn = namespace[jvp_name]
+    if getattr(func, "__code__", None) is not None:
+        jvp_fn.__defaults__ = func.__defaults__
+        jvp_fn.__kwdefaults__ = func.__kwdefaults__
+    compiled = CompiledVJP(func, None, None, source, filename, normalized.params, front.wrt, namespace,
+                           front.resolver, callees, front.module_names["rt"])
+    compiled.jvp = jvp_fn
+    compiled.number_globals = builder.number_globals
+    compiled.attribute_callees = attribute_callees
+    compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
+    compiled.callee_transforms = builder.callee_transforms
+    return compiled
+
+
+def _namespace(front, builder, primal_names, default_values):
+    """The generated module's globals: every free name the function reads,
+    bound as the function sees it, plus what the builder added; and the
+    callees whose re-binding makes the transform stale."""
+    normalized, resolver, node, namer = front.normalized, front.resolver, front.node, front.namer
+    np_name, rt_name = front.module_names["np"], front.module_names["rt"]
     # Every free name the forward pass reads is bound in its namespace.
     for op in walk_ops(normalized.ops):
         for read_name in op.reads() - primal_names - {rt_name}:
@@ -245,21 +331,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
                 value = resolver.value_of(called)
                 if value is not UNRESOLVED:
                     attribute_callees.append((func_node.id, tuple(attributes), value))
-    filename = f"<adjoint vjp of {name} at {parsed.filename}:{node.lineno}>"
-    load_module(source, filename, namespace)
-    forward_fn = namespace[forward_name]
-    code_func = getattr(func, "__code__", None) and func
-    if code_func is not None:
-        forward_fn.__defaults__ = func.__defaults__
-        forward_fn.__kwdefaults__ = func.__kwdefaults__
-    compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
-                           normalized.params, wrt, namespace, resolver, callees, rt_name)
-    compiled.number_globals = builder.number_globals
-    compiled.attribute_callees = attribute_callees
-    compiled.independent = activity_pass.independent_outputs(normalized, wrt)
-    compiled.augmented_params = normalized.augmented_params
-    compiled.callee_transforms = builder.callee_transforms
-    return compiled
+    return namespace, callees, attribute_callees
 
 
 def _defaults_by_value(func, args, resolver, namer):

@@ -34,8 +34,28 @@ class _BarMarker:
 
 bar = _BarMarker()
 
+
+class _DotMarker:
+    """``dot[x]`` in a tangent template: the tangent of ``x``. Only read, never run."""
+
+    def __getitem__(self, key):
+        raise RuntimeError("dot[...] only has meaning inside a rule template.")
+
+    def __setitem__(self, key, value):
+        raise RuntimeError("dot[...] only has meaning inside a rule template.")
+
+
+dot = _DotMarker()
+
 #: primitive -> template function, for reverse mode.
 ADJOINT_RULES = {}
+#: primitive -> template function, for forward mode.
+TANGENT_RULES = {}
+#: primitives whose tangent template reads each ``dot[x]`` lifted to the
+#: result's shape (elementwise functions, which broadcast).
+ELEMENTWISE_TANGENTS = set()
+#: primitive -> CustomJVP, registered by users through adjoint.defjvp.
+CUSTOM_JVPS = {}
 #: functions whose results never carry a derivative (sign, argmax, shape...).
 NONDIFFERENTIABLE = set()
 #: primitive -> CustomVJP, registered by users through adjoint.defvjp.
@@ -65,6 +85,28 @@ def adjoint_rule(*primitives, sequences=False, tuple_result=False):
                 SEQUENCE_RULES.add(primitive)
             if tuple_result:
                 TUPLE_RESULTS.add(primitive)
+        return template
+
+    return register
+
+
+def tangent_rule(*primitives, elementwise=False):
+    """Register the decorated template as the tangent (forward-mode) rule of
+    ``primitives``. Each ``dot[z] = ...`` statement is the contribution of
+    the one input whose ``dot[x]`` it reads; the transformer keeps those of
+    active inputs and adds them. ``dot[x]`` has shape ``(B,) + x.shape``
+    and each contribution must have shape ``(B,) + z.shape``. With
+    ``elementwise`` every ``dot[x]`` is first lifted to ``(B,) + z.shape``
+    (broadcast like ``x`` is), so the template may ignore broadcasting."""
+
+    def register(template):
+        parameters = list(inspect.signature(template).parameters)
+        if len(parameters) < 2:
+            raise TypeError(f"{template.__name__}: a rule takes the result, then the inputs.")
+        for primitive in primitives:
+            TANGENT_RULES[primitive] = template
+            if elementwise:
+                ELEMENTWISE_TANGENTS.add(primitive)
         return template
 
     return register
@@ -128,6 +170,29 @@ def lookup(primitive):
         return None
 
 
+def lookup_tangent(primitive):
+    """The forward rule for ``primitive``: a CustomJVP, a template, a
+    CustomVJP (used through its transpose), or None."""
+    try:
+        if primitive in CUSTOM_JVPS:
+            return CUSTOM_JVPS[primitive]
+        if primitive in CUSTOM_VJPS:
+            return CUSTOM_VJPS[primitive]
+        return TANGENT_RULES.get(primitive)
+    except TypeError:
+        return None
+
+
+class CustomJVP:
+    """A rule registered with ``adjoint.defjvp``: one maker per positional
+    argument (None for an argument without derivative); ``maker(ans, *args,
+    **kwargs)`` returns ``t -> contribution`` for one unbatched tangent."""
+
+    def __init__(self, primitive, makers):
+        self.primitive = primitive
+        self.makers = tuple(makers)
+
+
 def is_nondifferentiable(primitive):
     try:
         return primitive in NONDIFFERENTIABLE and primitive not in CUSTOM_VJPS
@@ -138,6 +203,11 @@ def is_nondifferentiable(primitive):
 def registered_adjoints():
     """Every primitive that has a built-in adjoint rule."""
     return dict(ADJOINT_RULES)
+
+
+def registered_tangents():
+    """Every primitive that has a built-in tangent rule."""
+    return dict(TANGENT_RULES)
 
 
 # Importing the families registers their rules.

@@ -6,7 +6,7 @@ import operator
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, nondifferentiable
+from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(np.add)
@@ -15,10 +15,22 @@ def add_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z], x2)
 
 
+@tangent_rule(np.add, elementwise=True)
+def add_tangent(z, x1, x2):
+    dot[z] = dot[x1]
+    dot[z] = dot[x2]
+
+
 @adjoint_rule(np.subtract)
 def subtract_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z], x1)
     bar[x2] = rt.unbroadcast(-bar[z], x2)
+
+
+@tangent_rule(np.subtract, elementwise=True)
+def subtract_tangent(z, x1, x2):
+    dot[z] = dot[x1]
+    dot[z] = -dot[x2]
 
 
 @adjoint_rule(np.multiply)
@@ -27,10 +39,22 @@ def multiply_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * x1, x2)
 
 
+@tangent_rule(np.multiply, elementwise=True)
+def multiply_tangent(z, x1, x2):
+    dot[z] = dot[x1] * x2
+    dot[z] = x1 * dot[x2]
+
+
 @adjoint_rule(np.divide)
 def divide_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z] / x2, x1)
     bar[x2] = rt.unbroadcast(-bar[z] * z / x2, x2)
+
+
+@tangent_rule(np.divide, elementwise=True)
+def divide_tangent(z, x1, x2):
+    dot[z] = dot[x1] / x2
+    dot[z] = -dot[x2] * z / x2
 
 
 @adjoint_rule(np.negative)
@@ -38,9 +62,19 @@ def negative_adjoint(z, x):
     bar[x] = -bar[z]
 
 
+@tangent_rule(np.negative, elementwise=True)
+def negative_tangent(z, x):
+    dot[z] = -dot[x]
+
+
 @adjoint_rule(np.positive)
 def positive_adjoint(z, x):
     bar[x] = bar[z]
+
+
+@tangent_rule(np.positive, elementwise=True)
+def positive_tangent(z, x):
+    dot[z] = dot[x]
 
 
 @adjoint_rule(np.power)
@@ -52,10 +86,22 @@ def power_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
 
 
+@tangent_rule(np.power, elementwise=True)
+def power_tangent(z, x1, x2):
+    dot[z] = dot[x1] * (x2 * x1 ** np.where(x2, x2 - 1, 1))
+    dot[z] = dot[x2] * (z * rt.log_base(x1))
+
+
 @adjoint_rule(np.mod)
 def mod_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z], x1)
     bar[x2] = rt.unbroadcast(-bar[z] * np.floor_divide(x1, x2), x2)
+
+
+@tangent_rule(np.mod, elementwise=True)
+def mod_tangent(z, x1, x2):
+    dot[z] = dot[x1]
+    dot[z] = -dot[x2] * np.floor_divide(x1, x2)
 
 
 nondifferentiable(
