@@ -14,7 +14,7 @@ import types
 
 import numpy as np
 
-from . import cache, errors, rules, runtime
+from . import cache, derivatives, errors, rules, runtime
 from . import pytree
 
 
@@ -308,6 +308,8 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     else:
         def get(function, wrt):
             return cache.get_vjp(function, wrt, has_aux, for_caller)
+    if derivatives.of(func) is not None:  # a derivative differentiated again: its code
+        func = derivatives.derivative_function(func, nargs)
     function, leading, fixed = _callable_parts(func)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)

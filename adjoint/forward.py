@@ -251,7 +251,7 @@ class JVPBuilder:
                 "register a rule with adjoint.defjvp.",
             ) from None
         active = {p for p, atom in bindings.items() if self.is_active(atom)}
-        missing = active - template.contributed
+        missing = active - template.contributed - rules.TANGENT_CONSTANTS.get(op.prim, frozenset())
         if missing:
             raise errors.NoRuleError(
                 self.location(op), op.construct,
@@ -273,6 +273,8 @@ class JVPBuilder:
         total = None
         for _, expr in contributions:
             total = expr if total is None else gast.BinOp(left=total, op=gast.Add(), right=expr)
+        if total is None:  # only constant arguments are active: a zero tangent
+            return [self.zeros(target)]
         return prelude + [self.assign(self.dot_of(target), total)]
 
     def custom_tangent(self, op, rule, helper):

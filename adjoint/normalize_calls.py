@@ -7,7 +7,7 @@ import types
 
 import gast
 
-from . import rules
+from . import derivatives, rules
 from . import runtime as rt
 from .gastutil import clone, load, store
 from .ir import (
@@ -16,14 +16,6 @@ from .ir import (
 )
 from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
-
-
-def _is_adjoint_transform(callee):
-    """adjoint.jacrev / grad / vjp themselves, or a function they made."""
-    if getattr(callee, "__adjoint_transform__", None) is not None:
-        return True
-    return (getattr(callee, "__module__", None) == "adjoint.api"
-            and getattr(callee, "__name__", None) in ("jacrev", "grad", "vjp"))
 
 
 class Calls:
@@ -148,14 +140,15 @@ class Calls:
             fields = list(callee._fields)
             keys = list(range(len(args))) + [fields.index(k) if k in fields else k for k in kwargs]
             return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
+        if callee is not UNRESOLVED and derivatives.of(callee) is not None:
+            # A derivative called here (grad(f)(x) * x): its code is differentiated.
+            if kwargs or any(isinstance(a, gast.Starred) for a in node.args):
+                raise self.unsupported(node, f"call of {dotted(func)}",
+                                       "a derivative called with keyword or * arguments cannot be "
+                                       "differentiated again.", "Pass its arguments by position.")
+            callee = derivatives.derivative_function(callee, len(args))
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
-        if callee is not UNRESOLVED and _is_adjoint_transform(callee):
-            raise self.unsupported(node, f"call of {dotted(func)}",
-                                   "a derivative taken inside a differentiated function (a "
-                                   "higher-order derivative) is not supported yet.",
-                                   "Write the inner derivative as Python code, or compute it "
-                                   "outside and pass it in as an argument.")
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
             # A function passed in (or computed): looked up when the code runs.
             return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None

@@ -54,6 +54,9 @@ TANGENT_RULES = {}
 #: primitives whose tangent template reads each ``dot[x]`` lifted to the
 #: result's shape (elementwise functions, which broadcast).
 ELEMENTWISE_TANGENTS = set()
+#: primitive -> parameters whose tangent contributes nothing (shapes,
+#: masks, piecewise-constant choices: ``rt.unbroadcast(g, x)`` reads only x's shape).
+TANGENT_CONSTANTS = {}
 #: primitive -> CustomJVP, registered by users through adjoint.defjvp.
 CUSTOM_JVPS = {}
 #: functions whose results never carry a derivative (sign, argmax, shape...).
@@ -90,21 +93,27 @@ def adjoint_rule(*primitives, sequences=False, tuple_result=False):
     return register
 
 
-def tangent_rule(*primitives, elementwise=False):
+def tangent_rule(*primitives, elementwise=False, constant=()):
     """Register the decorated template as the tangent (forward-mode) rule of
     ``primitives``. Each ``dot[z] = ...`` statement is the contribution of
     the one input whose ``dot[x]`` it reads; the transformer keeps those of
     active inputs and adds them. ``dot[x]`` has shape ``(B,) + x.shape``
     and each contribution must have shape ``(B,) + z.shape``. With
     ``elementwise`` every ``dot[x]`` is first lifted to ``(B,) + z.shape``
-    (broadcast like ``x`` is), so the template may ignore broadcasting."""
+    (broadcast like ``x`` is), so the template may ignore broadcasting.
+    ``constant`` names parameters whose tangent contributes nothing (read
+    for their shape, or a piecewise-constant choice)."""
 
     def register(template):
         parameters = list(inspect.signature(template).parameters)
         if len(parameters) < 2:
             raise TypeError(f"{template.__name__}: a rule takes the result, then the inputs.")
+        unknown = set(constant) - set(parameters[1:])
+        if unknown:
+            raise TypeError(f"{template.__name__}: constant names unknown parameters {sorted(unknown)}.")
         for primitive in primitives:
             TANGENT_RULES[primitive] = template
+            TANGENT_CONSTANTS[primitive] = frozenset(constant)
             if elementwise:
                 ELEMENTWISE_TANGENTS.add(primitive)
         return template

@@ -2,7 +2,7 @@
 containers) and plain copies ``y = x``. Container literals and unpacking are
 expanded by the transformer itself, element by element."""
 from .. import runtime as rt
-from . import adjoint_rule, bar
+from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(rt.getitem)
@@ -21,3 +21,38 @@ def setitem_adjoint(z, array, index, value):
     # An element written twice keeps one write: only that one gets a derivative.
     bar[value] = rt.unbroadcast(rt.assigned_adjoint(bar[z], index), value)
 
+
+
+# The functions derivatives.py writes call these to build Jacobians.
+
+@adjoint_rule(rt.jacobian_from_rows)
+def jacobian_from_rows_adjoint(z, bar_rows, out, x):
+    bar[bar_rows] = rt.rows_from_jacobian(bar[z], out, x)
+
+
+@tangent_rule(rt.jacobian_from_rows)
+def jacobian_from_rows_tangent(z, bar_rows, out, x):
+    dot[z] = rt.batched_reshape(dot[bar_rows], z)
+
+
+@adjoint_rule(rt.gradient_from_row)
+def gradient_from_row_adjoint(z, bar_row, out, x):
+    bar[bar_row] = rt.batched_reshape(bar[z], bar_row)
+
+
+@tangent_rule(rt.gradient_from_row)
+def gradient_from_row_tangent(z, bar_row, out, x):
+    dot[z] = rt.batched_reshape(dot[bar_row], z)
+
+
+@adjoint_rule(rt.jacobian_from_columns)
+def jacobian_from_columns_adjoint(z, out_dot, out, x, offset):
+    bar[out_dot] = rt.columns_adjoint(bar[z], out_dot, out, x, offset)
+
+
+@tangent_rule(rt.jacobian_from_columns)
+def jacobian_from_columns_tangent(z, out_dot, out, x, offset):
+    dot[z] = rt.jacobian_from_columns_tangent(dot[out_dot], out, x, offset)
+
+
+nondifferentiable(rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)

@@ -1,0 +1,125 @@
+"""Derivatives as Python functions that can be transformed again.
+
+A function made by ``jacrev``, ``jacfwd`` or ``grad`` is, to the API, a
+wrapper around a chunk loop. To differentiate it again (``jacfwd(jacrev(f))``,
+``grad(grad(f))``, ``def g(x): return grad(f)(x) * x``), the transformer is
+handed instead the function that ``derivative_function`` writes: a few lines
+of Python source that call the generated code of the first transform and
+build the Jacobian from it::
+
+    def f_jacrev(x):
+        out, residuals = f_forward(x)
+        x_bar, = f_backward(residuals, rt.output_basis(out))
+        return rt.jacobian_from_rows(x_bar, out, x)
+
+``f_forward`` and ``f_backward`` are the generated functions themselves (their
+source is registered with linecache), so the next transform reads and
+differentiates them like any other code: higher order is source
+transformation all the way down (DESIGN.md convention 3).
+
+Guarantees: the function takes the positional parameters of the original
+function (and its defaults) and returns what the wrapper returns for array
+arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
+"""
+import inspect
+import linecache
+
+from . import runtime as rt
+
+#: (wrapper, number of arguments) -> the derivative function
+_made = {}
+
+
+def of(wrapper):
+    """``(func, kind, argnums, has_aux)`` if ``wrapper`` was made by a transform."""
+    return getattr(wrapper, "__adjoint_of__", None)
+
+
+def derivative_function(wrapper, nargs):
+    """The Python function computing ``wrapper(*args)`` for ``nargs``
+    positional arguments, written over the generated code it runs."""
+    key = (wrapper, nargs)
+    made = _made.get(key)
+    if made is not None and made[1].is_current():
+        return made[0]
+    func, kind, argnums, has_aux = of(wrapper)
+    from . import api
+
+    positions = api._check_argnums(argnums, nargs)
+    params = _parameters(func, nargs)
+    name = getattr(func, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    if kind == "jacfwd":
+        compiled = api.compiled_call(func, nargs, positions, has_aux, mode="jvp")
+        text, namespace = _forward_text(name, params, positions, argnums, has_aux, compiled)
+    else:
+        compiled = api.compiled_call(func, nargs, positions, has_aux, for_caller=True)
+        text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
+    filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace.update({"rt": rt, "__name__": "adjoint_generated"})
+    exec(compile(text, filename, "exec"), namespace)
+    function = namespace[f"{name}_{kind}"]
+    function.__defaults__ = _defaults(func, nargs)
+    _made[key] = (function, compiled)
+    return function
+
+
+def _parameters(func, nargs):
+    code = getattr(func, "__code__", None)
+    if code is not None and code.co_argcount >= nargs and not code.co_flags & inspect.CO_VARARGS:
+        names = list(code.co_varnames[:nargs])
+        if all(n.isidentifier() and not n.startswith("_adjoint") for n in names):
+            return [n if n not in ("rt", "residuals", "tangents") else f"{n}_arg" for n in names]
+    return [f"x{i}" for i in range(nargs)]
+
+
+def _defaults(func, nargs):
+    return None  # every argument is passed: the wrapper is called with nargs of them
+
+
+def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled):
+    forward, backward = f"{name}_forward", f"{name}_backward"
+    namespace = {forward: compiled.forward, backward: compiled.backward}
+    args = ", ".join(params)
+    bars = [f"{params[p]}_bar" for p in positions]
+    lines = [f"def {name}_{kind}({args}):"]
+    result = "result" if has_aux else "out"
+    lines.append(f"    {result}, residuals = {forward}({args})")
+    if has_aux:
+        lines.append("    out, aux = result")
+    seed = "rt.scalar_seed(out)" if kind == "grad" else "rt.output_basis(out)"
+    lines.append(f"    {', '.join(bars)}, = {backward}(residuals, {seed})")
+    helper = "gradient_from_row" if kind == "grad" else "jacobian_from_rows"
+    blocks = [f"rt.{helper}({bar}, out, {params[p]})" for bar, p in zip(bars, positions, strict=True)]
+    value = blocks[0] if isinstance(argnums, int) else f"({', '.join(blocks)},)"
+    lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
+    return "\n".join(lines) + "\n", namespace
+
+
+def _forward_text(name, params, positions, argnums, has_aux, compiled):
+    jvp = f"{name}_jvp"
+    namespace = {jvp: compiled.jvp}
+    args = ", ".join(params)
+    dots = [f"{params[p]}_dot" for p in positions]
+    lines = [f"def {name}_jacfwd({args}):"]
+    sizes = " + ".join(f"rt.size_of({params[p]})" for p in positions)
+    lines.append(f"    total = {sizes}")
+    offset = "0"
+    for dot, p in zip(dots, positions, strict=True):
+        lines.append(f"    {dot} = rt.input_basis({params[p]}, {offset}, total)")
+        offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
+    result = "result" if has_aux else "out"
+    lines.append(f"    {result}, out_dot = {jvp}(({', '.join(dots)},), {args})")
+    if has_aux:
+        lines.append("    out, aux = result")
+    # the tangent of all inputs at once, split into one block per argument
+    offset = "0"
+    blocks = []
+    for p in positions:
+        blocks.append(f"rt.jacobian_from_columns(out_dot, out, {params[p]}, {offset})")
+        offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
+    value = blocks[0] if isinstance(argnums, int) else f"({', '.join(blocks)},)"
+    lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
+    return "\n".join(lines) + "\n", namespace
+
