@@ -96,7 +96,7 @@ def independent_outputs(normalized, wrt):
     return len(literal.args), pairs
 
 
-def analyze(normalized, wrt, parsed):
+def analyze(normalized, wrt, parsed, mode="vjp"):
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     varied = varied_from(normalized, wrt)
     useful = set()
@@ -129,7 +129,7 @@ def analyze(normalized, wrt, parsed):
     for op in walk_ops(normalized.ops):
         if any(t in activity.active for t in op.targets) and not op.compound:
             try:
-                check_rule(op, activity, parsed)
+                check_rule(op, activity, parsed, mode)
             except errors.NoRuleError as error:
                 if id(op) not in activity.in_branches:
                     raise
@@ -256,7 +256,7 @@ def check_effects(op, varied, parsed):
 ARRAY_ONLY_ATTRIBUTES = {"real", "imag", "flat"}
 
 
-def check_rule(op, activity, parsed):
+def check_rule(op, activity, parsed, mode="vjp"):
     if op.prim is NONDIFF:  # a name left unbound on one path of a branch: no value, no derivative
         return
     location = parsed.location(op)
@@ -326,7 +326,14 @@ def check_rule(op, activity, parsed):
             "Call a function defined at module level, or register its derivative with "
             "adjoint.defvjp.",
         )
-    if rules.lookup(op.prim) is None:
+    if mode == "jvp" and rules.lookup_tangent(op.prim) is None:
+        raise errors.NoRuleError(
+            location, op.construct,
+            "adjoint has no forward-mode (tangent) rule for this function, and the value it "
+            "computes depends on the inputs being differentiated.",
+            f"Use jacrev, or register a tangent rule with adjoint.defjvp({op.construct}, ...).",
+        )
+    if mode == "vjp" and rules.lookup(op.prim) is None:
         raise errors.NoRuleError(
             location, op.construct,
             "adjoint has no derivative rule for this function, and the value it computes "

@@ -29,7 +29,12 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False):
     key = ("vjp", wrt_positions, has_aux, for_caller)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = vjp_transform(func, wrt_positions, has_aux, for_caller)
+        if getattr(func, "__adjoint_derivative__", None) is not None:
+            from .derivatives import JacobianVJP
+
+            compiled = JacobianVJP(func, wrt_positions, has_aux)
+        else:
+            compiled = vjp_transform(func, wrt_positions, has_aux, for_caller)
         entries[key] = compiled
     return compiled
 

@@ -60,7 +60,7 @@ def derivative_function(wrapper, nargs):
     namespace.update({"rt": rt, "__name__": "adjoint_generated"})
     exec(compile(text, filename, "exec"), namespace)
     function = namespace[f"{name}_{kind}"]
-    function.__defaults__ = _defaults(func, nargs)
+    function.__adjoint_derivative__ = compiled
     _made[key] = (function, compiled)
     return function
 
@@ -72,10 +72,6 @@ def _parameters(func, nargs):
         if all(n.isidentifier() and not n.startswith("_adjoint") for n in names):
             return [n if n not in ("rt", "residuals", "tangents") else f"{n}_arg" for n in names]
     return [f"x{i}" for i in range(nargs)]
-
-
-def _defaults(func, nargs):
-    return None  # every argument is passed: the wrapper is called with nargs of them
 
 
 def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled):
@@ -123,3 +119,56 @@ def _forward_text(name, params, positions, argnums, has_aux, compiled):
     lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
     return "\n".join(lines) + "\n", namespace
 
+
+
+class JacobianVJP:
+    """The reverse-mode transform of a derivative function, carried out by
+    forward mode over it: its forward pass computes the value and, by the
+    generated tangent code, the Jacobian blocks of the differentiated
+    arguments; its backward pass contracts cotangents with those blocks.
+    (The Jacobian is the same whichever mode computes it; for a Hessian,
+    forward over reverse is also the cheaper order.) It has the interface of
+    a compiled VJP: ``forward``, ``backward``, ``is_current``, ``source``."""
+
+    independent = None
+    augmented_params = {}
+    callee_transforms = ()
+    number_globals = {}
+
+    def __init__(self, function, positions, has_aux):
+        from . import api
+
+        self.function = function
+        self.positions = positions
+        self.has_aux = has_aux
+        self.jacobian = api.jacfwd(function, argnums=tuple(positions), has_aux=has_aux)
+        self.source = "".join(linecache.getlines(function.__code__.co_filename))
+        self.rt_name = "rt"
+
+    def is_current(self):
+        return self.function.__adjoint_derivative__.is_current()
+
+    def forward(self, *args):
+        found = self.jacobian(*args)
+        blocks, aux = found if self.has_aux else (found, None)
+        # one output leaf (an array) or a tuple of them (tuple argnums inside)
+        value = self.function(*args)
+        output = value[0] if self.has_aux else value
+        return value, (blocks, output)
+
+    def backward(self, residuals, g):
+        import numpy as np
+
+        blocks, output = residuals
+        outputs = output if isinstance(output, tuple) else (output,)
+        per_output = blocks if isinstance(output, tuple) else (blocks,)
+        cotangents = g if isinstance(output, tuple) else (g,)
+        contributions = [None] * len(self.positions)
+        for out, out_blocks, cotangent in zip(outputs, per_output, cotangents, strict=True):
+            if cotangent is None:
+                continue
+            for i, block in enumerate(out_blocks):
+                part = np.tensordot(cotangent, block, axes=np.ndim(out))
+                contributions[i] = part if contributions[i] is None else contributions[i] + part
+        return tuple(np.zeros((rt.batch_size(g),) + np.shape(block)[np.ndim(outputs[0]):])
+                     if c is None else c for c, block in zip(contributions, per_output[0], strict=True))

@@ -115,6 +115,8 @@ class Calls:
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         callee = self.resolver.value_of(func)
+        if isinstance(func, gast.Call):
+            callee = self.derivative_made_here(func)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
             raise self.unsupported(node, f"{callee.__name__}()",
                                    "the values it reads are not visible in the source, so their "
@@ -244,6 +246,35 @@ class Calls:
         if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
             return self.local_functions[self.read(func.id)]
         return None
+
+    def derivative_made_here(self, node):
+        """``adjoint.grad(f)(x)`` written in place: the derivative of a
+        function known now, with constant options, made at transform time
+        (its code is then differentiated like any derivative's)."""
+        from . import api
+
+        maker = self.resolver.value_of(node.func)
+        if maker not in (api.jacrev, api.jacfwd, api.grad, api.hessian):
+            return UNRESOLVED
+
+        def known(expr):
+            if isinstance(expr, gast.Constant):
+                return expr.value
+            if isinstance(expr, gast.Tuple) and all(isinstance(e, gast.Constant) for e in expr.elts):
+                return tuple(e.value for e in expr.elts)
+            value = self.resolver.value_of(expr)
+            if value is UNRESOLVED:
+                raise self.unsupported(node, f"{dotted(node.func)}(...)",
+                                       "a derivative made in the function must be of a function and with "
+                                       "options known when it is transformed (names of the module, "
+                                       "constants).",
+                                       "Make the derivative at module level (df = adjoint.grad(f)) and "
+                                       "call df here.")
+            return value
+
+        args = [known(a) for a in node.args]
+        keywords = {k.arg: known(k.value) for k in node.keywords}
+        return maker(*args, **keywords)
 
     def user_call(self, callee, func):
         """A UserCall if ``callee`` is the user's own Python code."""

@@ -421,7 +421,7 @@ class VJPBuilder:
                 "register a rule with adjoint.defvjp.",
             ) from None
         active = {p for p, atom in bindings.items() if self.is_active(atom)}
-        missing = active - template.contributed
+        missing = active - template.contributed - rules.ADJOINT_CONSTANTS.get(op.prim, frozenset())
         if missing and op.prim is rt.getitem:
             raise errors.NoRuleError(
                 self.location(op), op.construct,

@@ -111,7 +111,7 @@ class FrontEnd:
     """What every transform shares: the parsed, resolved, normalized function
     and its activity with respect to ``wrt_positions``."""
 
-    def __init__(self, func, wrt_positions, has_aux):
+    def __init__(self, func, wrt_positions, has_aux, mode="vjp"):
         self.parsed = parsed = parse_function(func)
         self.node = node = parsed.node
         self.resolver = resolver = Resolver(func, node)
@@ -125,7 +125,7 @@ class FrontEnd:
         # parameters too: they are counted after the positional ones.
         positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
         self.wrt = [positional[i] for i in wrt_positions]
-        self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed)
+        self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed, mode)
 
 
 def _vjp_transform(func, wrt_positions, has_aux, for_caller):
@@ -251,7 +251,7 @@ def jvp_transform(func, wrt_positions, has_aux):
 
 
 def _jvp_transform(func, wrt_positions, has_aux):
-    front = FrontEnd(func, wrt_positions, has_aux)
+    front = FrontEnd(func, wrt_positions, has_aux, mode="jvp")
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     comments = Comments()
     builder = JVPBuilder(parsed, normalized, front.activity, front.wrt, namer, front.module_names, comments,

@@ -73,7 +73,11 @@ SEQUENCE_RULES = set()
 TUPLE_RESULTS = set()
 
 
-def adjoint_rule(*primitives, sequences=False, tuple_result=False):
+#: primitive -> parameters whose adjoint contribution is zero (read only for shapes).
+ADJOINT_CONSTANTS = {}
+
+
+def adjoint_rule(*primitives, sequences=False, tuple_result=False, constant=()):
     """Register the decorated template as the adjoint rule of ``primitives``
     (``sequences``: it gives list or tuple arguments list or tuple adjoints;
     ``tuple_result``: the primitive returns a tuple or list of arrays)."""
@@ -84,6 +88,8 @@ def adjoint_rule(*primitives, sequences=False, tuple_result=False):
             raise TypeError(f"{template.__name__}: a rule takes the result, then the inputs.")
         for primitive in primitives:
             ADJOINT_RULES[primitive] = template
+            if constant:
+                ADJOINT_CONSTANTS[primitive] = frozenset(constant)
             if sequences:
                 SEQUENCE_RULES.add(primitive)
             if tuple_result:
@@ -220,4 +226,4 @@ def registered_tangents():
 
 
 # Importing the families registers their rules.
-from . import operators, ufuncs, reductions, shape, linalg, structure, builtins  # noqa: E402,F401
+from . import operators, ufuncs, reductions, shape, linalg, structure, builtins, forward_helpers  # noqa: E402,F401

@@ -25,32 +25,32 @@ def setitem_adjoint(z, array, index, value):
 
 # The functions derivatives.py writes call these to build Jacobians.
 
-@adjoint_rule(rt.jacobian_from_rows)
+@adjoint_rule(rt.jacobian_from_rows, constant=("out", "x"))
 def jacobian_from_rows_adjoint(z, bar_rows, out, x):
     bar[bar_rows] = rt.rows_from_jacobian(bar[z], out, x)
 
 
-@tangent_rule(rt.jacobian_from_rows)
+@tangent_rule(rt.jacobian_from_rows, constant=("out", "x"))
 def jacobian_from_rows_tangent(z, bar_rows, out, x):
     dot[z] = rt.batched_reshape(dot[bar_rows], z)
 
 
-@adjoint_rule(rt.gradient_from_row)
+@adjoint_rule(rt.gradient_from_row, constant=("out", "x"))
 def gradient_from_row_adjoint(z, bar_row, out, x):
     bar[bar_row] = rt.batched_reshape(bar[z], bar_row)
 
 
-@tangent_rule(rt.gradient_from_row)
+@tangent_rule(rt.gradient_from_row, constant=("out", "x"))
 def gradient_from_row_tangent(z, bar_row, out, x):
     dot[z] = rt.batched_reshape(dot[bar_row], z)
 
 
-@adjoint_rule(rt.jacobian_from_columns)
+@adjoint_rule(rt.jacobian_from_columns, constant=("out", "x"))
 def jacobian_from_columns_adjoint(z, out_dot, out, x, offset):
     bar[out_dot] = rt.columns_adjoint(bar[z], out_dot, out, x, offset)
 
 
-@tangent_rule(rt.jacobian_from_columns)
+@tangent_rule(rt.jacobian_from_columns, constant=("out", "x"))
 def jacobian_from_columns_tangent(z, out_dot, out, x, offset):
     dot[z] = rt.jacobian_from_columns_tangent(dot[out_dot], out, x, offset)
 

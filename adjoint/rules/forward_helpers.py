@@ -1,0 +1,69 @@
+"""Rules of the runtime helpers that generated tangent code calls, so that
+forward-mode code can be differentiated again (``jacfwd(jacfwd(f))``,
+``jacrev(jacfwd(f))``). In tangent code a tangent ``t`` has shape
+``(B,) + x.shape``; the next transform adds its own leading axis."""
+from .. import runtime as rt
+from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+
+
+@adjoint_rule(rt.lift, constant=("like",))
+def lift_adjoint(z, t, like):
+    bar[t] = rt.unlift(bar[z], t)
+
+
+@tangent_rule(rt.lift, constant=("like",))
+def lift_tangent(z, t, like):
+    dot[z] = rt.merged(rt.lift, dot[t], like)
+
+
+@adjoint_rule(rt.batched_getitem)
+def batched_getitem_adjoint(z, g, index):
+    bar[g] = rt.batched_getitem_adjoint(bar[z], g, index)
+
+
+@tangent_rule(rt.batched_getitem)
+def batched_getitem_tangent(z, g, index):
+    dot[z] = rt.merged(rt.batched_getitem, dot[g], index)
+
+
+@adjoint_rule(rt.batched_reshape, constant=("like",))
+def batched_reshape_adjoint(z, t, like):
+    bar[t] = rt.batched_reshape(bar[z], t)
+
+
+@tangent_rule(rt.batched_reshape, constant=("like",))
+def batched_reshape_tangent(z, t, like):
+    dot[z] = rt.merged(rt.batched_reshape, dot[t], like)
+
+
+@adjoint_rule(rt.jacobian_from_columns_tangent, constant=("out", "x"))
+def jacobian_from_columns_tangent_adjoint(z, t, out, x, offset):
+    bar[t] = rt.merged(rt.columns_adjoint, bar[z], t[0], out, x, offset)
+
+
+@tangent_rule(rt.jacobian_from_columns_tangent, constant=("out", "x"))
+def jacobian_from_columns_tangent_tangent(z, t, out, x, offset):
+    dot[z] = rt.merged(rt.jacobian_from_columns_tangent, dot[t], out, x, offset)
+
+
+@adjoint_rule(rt.rows_from_jacobian, constant=("out", "x"))
+def rows_from_jacobian_adjoint(z, g, out, x):
+    bar[g] = rt.batched_reshape(bar[z], g)
+
+
+@tangent_rule(rt.rows_from_jacobian, constant=("out", "x"))
+def rows_from_jacobian_tangent(z, g, out, x):
+    dot[z] = rt.merged(rt.rows_from_jacobian, dot[g], out, x)
+
+
+@adjoint_rule(rt.columns_adjoint, constant=("out_dot", "out", "x"))
+def columns_adjoint_adjoint(z, g, out_dot, out, x, offset):
+    bar[g] = rt.jacobian_from_columns_tangent(bar[z], out, x, offset)
+
+
+@tangent_rule(rt.columns_adjoint, constant=("out_dot", "out", "x"))
+def columns_adjoint_tangent(z, g, out_dot, out, x, offset):
+    dot[z] = rt.merged(rt.columns_adjoint, dot[g], out_dot, out, x, offset)
+
+
+nondifferentiable(rt.batch_axes, rt.batch_axis)
