@@ -90,6 +90,9 @@ def show(args):
     if args.output is None:
         sys.stdout.write(source)
         return
+    if args.mode != "vjp":
+        raise CommandError("-o writes reverse-mode modules (with a jacobian function); "
+                           "print forward-mode code without -o.")
     compiled = api.compiled_for_source(func, argnums, args.has_aux)
     text = export_module(compiled, has_aux=args.has_aux)
     try:

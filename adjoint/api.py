@@ -761,30 +761,39 @@ def _strip_batch(param_bar, treedef, leaves):
 
 @_user_errors
 def source(func, argnums=0, *, mode="vjp", has_aux=False):
-    """The generated derivative code of ``func`` as Python source text."""
-    if mode != "vjp":
-        raise ValueError(
-            f"mode={mode!r}: only mode='vjp' (reverse mode) is available; forward-mode "
-            "source (mode='jvp') is not implemented yet."
-        )
-    compiled = compiled_for_source(func, argnums, has_aux)
+    """The generated derivative code of ``func`` as Python source text:
+    ``mode="vjp"`` the reverse-mode forward and backward functions,
+    ``mode="jvp"`` the forward-mode (tangent) function; followed by the code
+    of the user's functions it calls. A derivative made by jacrev, jacfwd or
+    grad shows the function written over its generated code first."""
+    if mode not in ("vjp", "jvp"):
+        raise ValueError(f"mode={mode!r}: expected 'vjp' (reverse mode) or 'jvp' (forward mode).")
+    compiled = compiled_for_source(func, argnums, has_aux, mode)
     # The code of the user's functions it calls follows, as they are called.
     from .compile import transforms_reached
 
     return "\n\n".join(transform.source for transform in transforms_reached(compiled))
 
 
-def compiled_for_source(func, argnums, has_aux):
+def compiled_for_source(func, argnums, has_aux, mode="vjp"):
     """The transform ``source`` prints and the CLI exports: of the Python
     function that runs, with argnums counted as the caller passes them (a
     bound method's or partial's fixed arguments come first)."""
+    def get(function, positions):
+        if mode == "jvp":
+            return cache.get_jvp(function, positions, has_aux)
+        return cache.get_vjp(function, positions, has_aux)
+
+    if derivatives.of(func) is not None:
+        count = _positional_count(derivatives.of(func)[0])
+        func = derivatives.derivative_function(func, count)
     function, leading, _ = _callable_parts(func)
     if leading and isinstance(function, types.FunctionType):
         count = _positional_count(function) - len(leading)
         positions = tuple(p + len(leading) for p in _check_argnums(argnums, count))
-        return cache.get_vjp(function, positions, has_aux)
+        return get(function, positions)
     func = _differentiable(func, _positional_count(func))
-    return cache.get_vjp(func, _check_argnums(argnums, _positional_count(func)), has_aux)
+    return get(func, _check_argnums(argnums, _positional_count(func)))
 
 
 def _positional_count(func):

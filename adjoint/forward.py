@@ -180,14 +180,23 @@ class JVPBuilder:
             return [gast.Assign(targets=[unpack], value=self.rt_call(
                 "unpack_tangent", load(self.dot_of(value.id)), load(value.id), constant(len(op.targets)),
                 load(self.batch_name)), type_comment=None)]
-        if prim in (rt.make_tuple, rt.make_list):
-            helper = "make_tuple" if prim is rt.make_tuple else "make_list"
+        if prim is rt.make_list:
             return [self.assign(self.dot_of(target), self.rt_call(
-                helper, *[self.tangent_atom(a) for a in op.args]))]
+                "make_list", *[self.tangent_atom(a) for a in op.args]))]
+        if prim is rt.make_tuple:  # a tuple or a namedtuple (keys: the slots the items fill)
+            keys = op.keys if op.keys is not None else list(range(len(op.args)))
+            if list(keys) == list(range(len(op.args))):
+                return [self.assign(self.dot_of(target), self.rt_call(
+                    "tuple_tangent", load(target), *[self.tangent_atom(a) for a in op.args]))]
+            slots = gast.Tuple(elts=[clone(k) if isinstance(k, gast.AST) else constant(k) for k in keys],
+                               ctx=gast.Load())
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "tuple_tangent", load(target), *[self.tangent_atom(a) for a in op.args], slots=slots))]
         if prim is rt.make_dict:
-            keys, *values = op.args
+            keys = gast.Tuple(elts=[clone(k) if isinstance(k, gast.AST) else constant(k) for k in op.keys],
+                              ctx=gast.Load())
             return [self.assign(self.dot_of(target), self.rt_call(
-                "make_dict", clone(keys), *[self.tangent_atom(a) for a in values]))]
+                "make_dict", keys, *[self.tangent_atom(a) for a in op.args]))]
         if prim is rt.identity or prim is rt.copy:
             return [self.assign(self.dot_of(target), load(self.dot_of(op.args[0].id)))]
         if prim is rt.getitem or prim is rt.attribute:

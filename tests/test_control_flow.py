@@ -27,6 +27,8 @@ from conftest import (
     check_against_autograd,
     check_against_finite_differences,
     check_chunk_sizes_agree,
+    check_forward_mode,
+    check_second_derivative,
     numerical_jacobian,
 )
 
@@ -961,6 +963,16 @@ def test_matches_autograd(program):
 
 def test_chunk_sizes_agree(program):
     check_chunk_sizes_agree(program, (1, 3))
+
+
+def test_forward_mode_equals_reverse_mode(program):
+    check_forward_mode(program)
+
+
+def test_second_derivative(program):
+    if not isinstance(program.make_args()[program.argnum], np.ndarray):
+        pytest.skip("a pytree argument: second derivatives are taken of array arguments")
+    check_second_derivative(program)
 
 
 def test_catalogue_names_are_unique():
