@@ -49,9 +49,11 @@ def derivative_function(wrapper, nargs):
     params = _parameters(func, nargs)
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
-    if kind == "jacfwd":
+    if kind == "jacfwd" or of(func) is not None:
+        # (A derivative of a derivative is written in forward mode: its
+        # reverse transform is itself forward mode, see JacobianVJP.)
         compiled = api.compiled_call(func, nargs, positions, has_aux, mode="jvp")
-        text, namespace = _forward_text(name, params, positions, argnums, has_aux, compiled)
+        text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled)
     else:
         compiled = api.compiled_call(func, nargs, positions, has_aux, for_caller=True)
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
@@ -93,12 +95,12 @@ def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled):
     return "\n".join(lines) + "\n", namespace
 
 
-def _forward_text(name, params, positions, argnums, has_aux, compiled):
+def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
     jvp = f"{name}_jvp"
     namespace = {jvp: compiled.jvp}
     args = ", ".join(params)
     dots = [f"{params[p]}_dot" for p in positions]
-    lines = [f"def {name}_jacfwd({args}):"]
+    lines = [f"def {name}_{kind}({args}):"]
     sizes = " + ".join(f"rt.size_of({params[p]})" for p in positions)
     lines.append(f"    total = {sizes}")
     offset = "0"

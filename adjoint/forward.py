@@ -26,6 +26,11 @@ from .shapes import same_shape_classes
 from .templates import tangent_template_for
 
 
+#: primitives whose tangent this builder writes itself (indexing, attributes,
+#: item updates, copies), not from a rule template.
+BUILT_IN_TANGENTS = frozenset({rt.getitem, rt.attribute, rt.setitem, rt.identity, rt.copy})
+
+
 class JVPBuilder:
     def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver):
         self.parsed = parsed
@@ -185,6 +190,11 @@ class JVPBuilder:
                 "make_list", *[self.tangent_atom(a) for a in op.args]))]
         if prim is rt.make_tuple:  # a tuple or a namedtuple (keys: the slots the items fill)
             keys = op.keys if op.keys is not None else list(range(len(op.args)))
+            namedtuple_call = isinstance(op.value, gast.Call) and not (
+                isinstance(op.value.func, gast.Attribute) and op.value.func.attr == "make_tuple")
+            if not namedtuple_call:
+                return [self.assign(self.dot_of(target), self.rt_call(
+                    "make_tuple", *[self.tangent_atom(a) for a in op.args]))]
             if list(keys) == list(range(len(op.args))):
                 return [self.assign(self.dot_of(target), self.rt_call(
                     "tuple_tangent", load(target), *[self.tangent_atom(a) for a in op.args]))]

@@ -391,7 +391,8 @@ class VJPBuilder:
                                                        load(self.batch_name)))
             return
         if op.prim in (rt.make_tuple, rt.make_list, rt.make_dict):
-            for key, element in zip(op.keys, op.args, strict=True):
+            keys = op.keys if op.keys is not None else range(len(op.args))  # rt.make_tuple(...) in generated code
+            for key, element in zip(keys, op.args, strict=True):
                 if self.is_active(element):
                     key_node = key if isinstance(key, gast.AST) else constant(key)
                     self.uses_batch = True

@@ -2320,3 +2320,2160 @@ def call_jvp(maker, t, ans, *args, **kwargs):
 
 
 zeros_tangent = zeros_bar
+
+
+# ------------------------------------------------------------ derivatives as code
+# What the functions of ``derivatives.py`` call to turn the generated code's
+# adjoints and tangents into Jacobians (each has an adjoint and a tangent rule).
+
+def size_of(x):
+    """The number of elements of ``x``."""
+    return int(np.size(x))
+
+
+def output_basis(out):
+    """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
+    size = int(np.size(out))
+    dtype = np.result_type(out, np.float32)
+    return np.eye(size, dtype=dtype).reshape((size,) + np.shape(out))
+
+
+def scalar_seed(out):
+    """The cotangent 1 of a 0-d output, batched: ``(1,)``."""
+    if np.ndim(out) != 0:
+        raise ValueError(f"grad of a function whose output has shape {np.shape(out)}: the output "
+                         "must be a single 0-d value. Use jacrev, or sum the output.")
+    return np.ones((1,), dtype=np.result_type(out, np.float32))
+
+
+def input_basis(x, offset, total):
+    """Columns ``offset:offset + x.size`` of the identity over ``total``
+    input elements, as tangents of ``x``: ``(total,) + x.shape``."""
+    size = int(np.size(x))
+    seed = np.zeros((total, size), dtype=np.result_type(x, np.float32))
+    seed[offset + np.arange(size), np.arange(size)] = 1
+    return seed.reshape((total,) + np.shape(x))
+
+
+def jacobian_from_rows(bar, out, x):
+    """Adjoints ``(N,) + x.shape`` of the output basis -> ``out.shape + x.shape``."""
+    if bar is None:
+        return np.zeros(np.shape(out) + np.shape(x), dtype=np.result_type(x, np.float32))
+    return np.reshape(bar, np.shape(out) + np.shape(x))
+
+
+def rows_from_jacobian(g, out, x):
+    """Adjoint of ``jacobian_from_rows``: ``(B,) + out.shape + x.shape`` -> ``(B, N) + x.shape``."""
+    return np.reshape(g, (g.shape[0], int(np.size(out))) + np.shape(x))
+
+
+def gradient_from_row(bar, out, x):
+    """The adjoint ``(1,) + x.shape`` of a 0-d output's seed -> ``x.shape``."""
+    if bar is None:
+        return np.zeros(np.shape(x), dtype=np.result_type(x, np.float32))
+    return np.reshape(bar, np.shape(x))
+
+
+def jacobian_from_columns(out_dot, out, x, offset):
+    """Tangents ``(total,) + out.shape``; the columns of ``x`` (from
+    ``offset``) -> ``out.shape + x.shape``."""
+    size = int(np.size(x))
+    part = out_dot[offset:offset + size]
+    return np.moveaxis(part, 0, -1).reshape(np.shape(out) + np.shape(x))
+
+
+def jacobian_from_columns_tangent(t, out, x, offset):
+    """``jacobian_from_columns`` on every row of a batch ``(B, total) + out.shape``."""
+    size = int(np.size(x))
+    part = t[:, offset:offset + size]
+    return np.moveaxis(part, 1, -1).reshape((t.shape[0],) + np.shape(out) + np.shape(x))
+
+
+def columns_adjoint(g, out_dot, out, x, offset):
+    """Adjoint of ``jacobian_from_columns``: ``(B,) + out.shape + x.shape``
+    -> ``(B,) + out_dot.shape``, zero outside ``x``'s columns."""
+    size = int(np.size(x))
+    batch = g.shape[0]
+    result = np.zeros((batch,) + np.shape(out_dot), dtype=g.dtype)
+    part = np.reshape(g, (batch,) + np.shape(out) + (size,))
+    result[:, offset:offset + size] = np.moveaxis(part, -1, 1)
+    return result
+
+
+def batched_reshape(t, z):
+    """A tangent or adjoint ``(B, ...)`` reshaped to ``(B,) + z.shape``."""
+    return np.reshape(t, (t.shape[0],) + np.shape(z))
+
+
+# ------------------------------------------------------------ tangents of the backward helpers
+# Forward mode over generated backward code (a Hessian as jacfwd(jacrev(f))):
+# an adjoint there has shape (B,) + x.shape and its tangent (T, B) + x.shape.
+
+def merged(helper, t, *args, **kwargs):
+    """``helper(g, *args)`` is linear in its batched first argument ``g``:
+    apply it to a tangent ``(T, B) + shape`` of ``g`` by merging the two
+    leading axes into one batch and splitting them again."""
+    if t is None:
+        return None
+    if not isinstance(t, np.ndarray):
+        return [merged(helper, item, *args, **kwargs) for item in t]
+    outer, inner = t.shape[0], t.shape[1]
+    result = helper(t.reshape((outer * inner,) + t.shape[2:]), *args, **kwargs)
+    if result is None:
+        return None
+    return np.reshape(result, (outer, inner) + np.shape(result)[1:])
+
+
+def over_tangent(helper, position, t, *args, **kwargs):
+    """The tangent through ``helper(*args)`` of the argument at ``position``,
+    where ``helper`` is linear in that argument: ``helper`` applied with each
+    tangent row ``t[i]`` in its place, stacked along a new leading axis."""
+    rows = []
+    for row in t:
+        replaced = list(args)
+        replaced[position] = row
+        rows.append(helper(*replaced, **kwargs))
+    return np.stack(rows)
+
+
+# ---- tangent helpers: reductions
+# A reduction's tangent is the sum, over the reduced axes, of the tangent
+# times a weight per element of the input; the weights are the adjoint rule's
+# answer to a unit cotangent, so forward and reverse mode share one
+# convention (ties of max/min shared equally, NaN positions, zeros of prod).
+
+def tangent_axes(axis, x):
+    """``axis`` of a reduction of ``x`` (None, an int, a tuple, negatives
+    allowed; ``axis=0`` or ``-1`` of a 0-d ``x`` reduces nothing) as a tuple
+    of axes of the batched tangent ``(B,) + x.shape``."""
+    return tuple(a + 1 for a in normalize_axes(axis, np.ndim(x)))
+
+
+def unit_cotangent(z):
+    """One cotangent of ``z`` (batch of 1) that is 1 everywhere: a
+    reduction's adjoint helper maps it to the weight of each input element
+    in the output it reaches (row 0 of the result)."""
+    return np.ones((1,) + np.shape(z))
+
+
+def reduce_tangent(t, weights, z, axis=None):
+    """The tangent ``(B,) + z.shape`` of a reduction over ``axis`` from the
+    input's tangent ``t`` (``(B,) + x.shape``): the sum over the reduced axes
+    of ``t * weights``. ``weights`` has ``x``'s shape, or extra leading axes
+    first (one per axis of quantile's ``q``), which lead the result too."""
+    ndim = t.ndim - 1
+    weights = np.asarray(weights)
+    extra = weights.ndim - ndim
+    reduced = normalize_axes(axis, ndim)
+    if weights.shape[extra:] != t.shape[1:]:
+        weights = np.broadcast_to(weights, weights.shape[:extra] + t.shape[1:])
+    labels = list(range(1, ndim + 1))
+    extra_labels = list(range(ndim + 1, ndim + 1 + extra))
+    out = [0] + extra_labels + [label for i, label in enumerate(labels) if i not in reduced]
+    result = np.einsum(t, [0] + labels, weights, extra_labels + labels, out)
+    return np.reshape(result, t.shape[:1] + np.shape(z))
+
+
+def quantile_tangent(t, a, z, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0,
+                     function="np.quantile"):
+    """Tangent of ``z = np.quantile(a, q, axis, keepdims=keepdims)`` (see
+    ``quantile_adjoint``, whose weights it uses: ties and NaNs are treated the
+    same way): one weight array per entry of ``q``."""
+    q = np.asarray(q)
+    count = q.size
+    basis = np.eye(count).reshape((count,) + q.shape + (1,) * (np.ndim(z) - q.ndim))
+    basis = np.broadcast_to(basis, (count,) + np.shape(z))
+    weights = quantile_adjoint(basis, a, q, axis=axis, method=method, keepdims=keepdims, scale=scale,
+                               function=function)
+    return reduce_tangent(t, np.reshape(weights, q.shape + np.shape(a)), z, axis)
+
+
+def average_tangent_weights(t, a, z, axis=None, weights=None, keepdims=False):
+    """Tangent of ``z = np.average(a, axis, weights)`` from the tangent ``t``
+    of ``weights``: ``sum(t (a - z)) / sum(w)`` over the reduced axes."""
+    a = np.asarray(a)
+    w = _average_weights(a, weights, axis)
+    axes = None if axis is None else normalize_axes(axis, a.ndim)
+    total = np.sum(np.broadcast_to(w, a.shape), axis=axes, keepdims=True)
+    z_kept = np.reshape(z, total.shape)
+    t = np.broadcast_to(np.reshape(t, t.shape[:1] + w.shape), t.shape[:1] + a.shape)
+    return reduce_tangent(t, (a - z_kept) / total, z, axis)
+
+
+def negative_axis(axis, x):
+    """``axis`` of ``x`` counted from the end: the same axis of ``x``'s
+    batched tangent, and of anything that broadcasts against ``x``."""
+    return axis % np.ndim(x) - np.ndim(x)
+
+
+def trapezoid_heights(y, axis=-1):
+    """The sum of the mean heights of ``np.trapezoid``'s intervals (the
+    integral with unit widths): ``np.trapezoid``'s derivative in ``dx``."""
+    moved = np.moveaxis(y, axis, -1)
+    return np.sum(0.5 * (moved[..., 1:] + moved[..., :-1]), axis=-1)
+
+
+def trapezoid_tangent_x(t, y, x, axis=-1):
+    """Tangent of ``np.trapezoid(y, x, axis=axis)`` from the tangent ``t`` of
+    the sample points ``x``: each interval's mean height times the change of
+    its width."""
+    axis = axis % np.ndim(y)
+    moved = np.moveaxis(y, axis, -1)
+    heights = 0.5 * (moved[..., 1:] + moved[..., :-1])  # y's shape, the axis last
+    if np.ndim(x) == 1:
+        widths = np.diff(t, axis=-1)  # (B, n - 1)
+        return np.moveaxis(heights @ widths.T, -1, 0)
+    t = np.reshape(t, t.shape[:1] + (1,) * (np.ndim(y) - np.ndim(x)) + np.shape(x))
+    widths = np.diff(np.moveaxis(t, axis + 1, -1), axis=-1)
+    return np.sum(widths * heights, axis=-1)
+
+
+def interp_slope(x, xp, fp):
+    """``d np.interp(x, xp, fp) / dx``: the slope of the segment ``x`` falls
+    in (the right one at a knot), 0 outside ``xp``'s range (see
+    ``interp_adjoint_x``)."""
+    xp = np.asarray(xp, dtype=float)
+    fp = np.asarray(fp)
+    if xp.size < 2:
+        return np.zeros(np.shape(x))
+    segment, _, below, above = _interp_segments(x, xp)
+    slope = (fp[segment + 1] - fp[segment]) / (xp[segment + 1] - xp[segment])
+    return np.where(below | above, 0.0, slope)
+
+
+def interp_tangent_fp(t, x, xp, fp, left=None, right=None):
+    """Tangent of ``np.interp(x, xp, fp, left, right)`` from the tangent ``t``
+    (``(B, len(fp))``) of ``fp``: the interpolation of the tangent's values,
+    with the conventions of ``interp_adjoint_fp``."""
+    segment, share, below, above = _interp_segments(x, xp)
+    inside = ~(below | above)
+    low = np.where(inside, 1.0 - share, 0.0)
+    high = np.where(inside, share, 0.0)
+    if left is None:
+        low = low + below  # below the range: fp[0], and segment is 0 there
+    if t.shape[1] < 2:
+        if right is None:
+            low = low + above
+        return t[:, segment] * low
+    if right is None:
+        high = high + above  # above the range: fp[-1], the end of the last segment
+    return t[:, segment] * low + t[:, segment + 1] * high
+
+
+def cumsum_tangent(t, axis=None):
+    """Tangent of ``np.cumsum(a, axis)``: the cumulative sum of the tangent
+    (of each flattened row for ``axis=None`` or a 0-d ``a``)."""
+    if axis is None or t.ndim == 1:
+        return np.cumsum(np.reshape(t, (t.shape[0], -1)), axis=1)
+    return np.cumsum(t, axis=axis % (t.ndim - 1) + 1)
+
+
+def cumprod_tangent(t, a, z, axis=None):
+    """Tangent of ``z = np.cumprod(a, axis)``, exact when ``a`` holds zeros
+    (no division): ``dz_k = dz_{k-1} a_k + z_{k-1} da_k``, one vectorised
+    step per position along the axis."""
+    a = np.asarray(a)
+    if axis is None or a.ndim == 0:  # flattened (z too)
+        a = np.ravel(a)
+        t = np.reshape(t, (t.shape[0], -1))
+        axis = 0
+    axis = axis % a.ndim
+    factors = np.moveaxis(a, axis, -1)
+    products = np.moveaxis(np.reshape(z, a.shape), axis, -1)
+    moved = np.moveaxis(t, axis + 1, -1)
+    out = np.empty(moved.shape, dtype=np.result_type(moved, factors))
+    n = factors.shape[-1]
+    if n:
+        out[..., 0] = moved[..., 0]
+    for k in range(1, n):
+        out[..., k] = out[..., k - 1] * factors[..., k] + products[..., k - 1] * moved[..., k]
+    return np.moveaxis(out, -1, axis + 1)
+
+
+def ediff1d_tangent(t, to_end=None, to_begin=None):
+    """Tangent of ``np.ediff1d(ary, to_end, to_begin)``: the differences of
+    the flattened tangent, zeros where the constants ``to_begin`` and
+    ``to_end`` go."""
+    rows = np.reshape(t, (t.shape[0], -1))
+    parts = [np.diff(rows, axis=1)]
+    if to_begin is not None:
+        parts.insert(0, np.zeros((t.shape[0], np.size(to_begin)), dtype=rows.dtype))
+    if to_end is not None:
+        parts.append(np.zeros((t.shape[0], np.size(to_end)), dtype=rows.dtype))
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+# ---- tangent helpers: shapes
+# Tangents of the functions that move elements (rules/shape.py). An argument
+# NumPy reads as array_like may be a list or tuple, whose tangent is a list
+# of item tangents with None for constant items: ``as_tangent`` makes it one
+# batched array.
+
+def as_tangent(t, like, batch=None):
+    """The tangent of the array_like ``like`` as one array of shape
+    ``(B,) + np.shape(like)``: ``t`` itself when it is an array; for a list
+    or tuple, its items' tangents stacked after the batch axis, zeros for
+    constant items (None). ``batch`` is ``B`` when ``t`` may hold no array."""
+    if type(t) is np.ndarray:
+        return t
+    if batch is None:
+        batch = batch_size(t)
+    if t is None:
+        return np.zeros((batch,) + _shape(like))
+    if isinstance(t, (list, tuple)):
+        if not t:
+            return np.zeros((batch,) + _shape(like))
+        return np.stack([as_tangent(item_t, item, batch) for item_t, item in zip(t, like, strict=True)], axis=1)
+    return np.asarray(t)
+
+
+def tangent_items(t, items):
+    """The tangents of the arrays of a sequence argument (``np.stack(arrays)``,
+    ``np.concatenate(arrays)``, ...), one batched array per item: zeros for
+    constant items (None); the rows of the tangent when the argument is one array."""
+    if type(t) is np.ndarray:
+        return [t[:, i] for i in range(t.shape[1])]
+    batch = batch_size(t)
+    return [as_tangent(item_t, item, batch) for item_t, item in zip(t, items, strict=True)]
+
+
+def reshape_tangent(t, x, z):
+    """The tangent of ``z``, which holds ``x``'s elements in order under
+    another shape (reshape, ravel, squeeze, expand_dims, atleast_nd, float)."""
+    t = as_tangent(t, x)
+    return np.reshape(t, t.shape[:1] + _shape(z))
+
+
+def transpose_tangent(t, x, axes=None):
+    """The tangent of ``np.transpose(x, axes)`` (``x.T`` without axes): the
+    tangent's axes permuted after the batch axis."""
+    t = as_tangent(t, x)
+    ndim = t.ndim - 1
+    if axes is None:
+        return np.transpose(t, (0,) + tuple(range(ndim, 0, -1)))
+    return np.transpose(t, (0,) + tuple(a % ndim + 1 for a in axes))
+
+
+def concatenate_tangent(t, arrays, axis=0):
+    """The tangent of ``np.concatenate(arrays, axis)``: the items' tangents
+    joined (flattened first when ``axis`` is None)."""
+    items = tangent_items(t, arrays)
+    if axis is None:
+        return np.concatenate([np.reshape(item, (item.shape[0], -1)) for item in items], axis=1)
+    return np.concatenate(items, axis=batch_axis(axis))
+
+
+def _join_tangents(t, tup, shapes, axis):
+    """The items' tangents of ``tup``, each reshaped to ``(B,) + shape``
+    (``shapes``: the item shapes after NumPy adds its size-1 axes), joined
+    along the batched ``axis``."""
+    items = tangent_items(t, tup)
+    return np.concatenate([np.reshape(item, item.shape[:1] + shape)
+                           for item, shape in zip(items, shapes, strict=True)], axis=axis)
+
+
+def hstack_tangent(t, tup):
+    """The tangent of ``np.hstack(tup)``: 0-d and 1-d items joined end to
+    end, others along their second axis."""
+    if np.ndim(tup[0]) <= 1:
+        return _join_tangents(t, tup, [(int(np.size(x)),) for x in tup], 1)
+    return _join_tangents(t, tup, [np.shape(x) for x in tup], 2)
+
+
+def vstack_tangent(t, tup):
+    """The tangent of ``np.vstack(tup)``: items made at least 2-d (a 1-d one
+    is a row), joined along the first axis."""
+    return _join_tangents(t, tup, [np.shape(np.atleast_2d(x)) for x in tup], 1)
+
+
+def column_stack_tangent(t, tup):
+    """The tangent of ``np.column_stack(tup)``: 0-d and 1-d items made
+    columns, joined along the second axis."""
+    shapes = []
+    for x in tup:
+        shape = np.shape(x)
+        shapes.append(shape if len(shape) >= 2 else (shape[0] if shape else 1, 1))
+    return _join_tangents(t, tup, shapes, 2)
+
+
+def dstack_tangent(t, tup):
+    """The tangent of ``np.dstack(tup)``: items made at least 3-d, joined
+    along the third axis."""
+    return _join_tangents(t, tup, [np.shape(np.atleast_3d(x)) for x in tup], 3)
+
+
+def append_arrays_tangent(t, z, arr, values, axis=None, wrt_values=False):
+    """The contribution of ``arr`` (or, with ``wrt_values=True``, of
+    ``values``) to the tangent of ``z = np.append(arr, values, axis)``: its
+    tangent in its own part of ``z``, zeros in the other (``axis=None``
+    joined the flattened arrays)."""
+    t = as_tangent(t, values if wrt_values else arr)
+    batch = t.shape[0]
+    if axis is None:
+        flat = np.reshape(t, (batch, -1))
+        zeros = np.zeros((batch, int(np.size(arr if wrt_values else values))), dtype=t.dtype)
+        return np.concatenate([zeros, flat] if wrt_values else [flat, zeros], axis=1)
+    axis = axis % np.ndim(z)
+    shape = list(np.shape(z))
+    before = np.shape(arr)[axis]
+    shape[axis] = before if wrt_values else shape[axis] - before
+    zeros = np.zeros((batch,) + tuple(shape), dtype=t.dtype)
+    return np.concatenate([zeros, t] if wrt_values else [t, zeros], axis=axis + 1)
+
+
+def take_along_axis_tangent(t, arr, indices, axis=-1):
+    """The tangent of ``np.take_along_axis(arr, indices, axis)``: the same
+    elements of the tangent (the flattened one when ``axis`` is None)."""
+    t = as_tangent(t, arr)
+    indices = _integer_index(indices)[None]
+    if axis is None:
+        return np.take_along_axis(np.reshape(t, (t.shape[0], -1)), indices, axis=1)
+    return np.take_along_axis(t, indices, axis=batch_axis(axis))
+
+
+def roll_tangent(t, a, shift, axis=None):
+    """The tangent of ``np.roll(a, shift, axis)``: the tangent rolled alike
+    (the flattened one when ``axis`` is None)."""
+    t = as_tangent(t, a)
+    if axis is None:
+        return np.reshape(np.roll(np.reshape(t, (t.shape[0], -1)), shift, axis=1), t.shape)
+    return np.roll(t, shift, axis=batch_axes(axis, a))
+
+
+def tile_tangent(t, A, reps):
+    """The tangent of ``np.tile(A, reps)``: the tangent tiled alike (axes of
+    ``A`` and ``reps`` aligned on the right, as NumPy does)."""
+    t = as_tangent(t, A)
+    shape = t.shape[1:]
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(reps)
+    ndim = max(len(reps), len(shape))
+    t = np.reshape(t, t.shape[:1] + (1,) * (ndim - len(shape)) + shape)
+    return np.tile(t, (1,) * (1 + ndim - len(reps)) + reps)
+
+
+def repeat_tangent(t, a, repeats, axis=None):
+    """The tangent of ``np.repeat(a, repeats, axis)``: the tangent repeated
+    alike (the flattened one when ``axis`` is None)."""
+    t = as_tangent(t, a)
+    if axis is None:
+        return np.repeat(np.reshape(t, (t.shape[0], -1)), repeats, axis=1)
+    return np.repeat(t, repeats, axis=batch_axis(axis))
+
+
+def take_tangent(t, a, indices, axis=None, mode="raise"):
+    """The tangent of ``np.take(a, indices, axis, mode=mode)``: the same
+    elements of the tangent (the flattened one when ``axis`` is None or
+    ``a`` is 0-d)."""
+    t = as_tangent(t, a)
+    if axis is None or t.ndim == 1:
+        return np.take(np.reshape(t, (t.shape[0], -1)), _integer_index(indices), axis=1, mode=mode)
+    return np.take(t, _integer_index(indices), axis=batch_axis(axis), mode=mode)
+
+
+def sort_tangent(t, a, axis=-1):
+    """The tangent of ``np.sort(a, axis)``: each position gets the tangent of
+    the element sorted to it (ties told apart by a stable sort, as in
+    ``sort_adjoint``)."""
+    t = as_tangent(t, a)
+    if axis is None:  # NumPy sorts the flattened array
+        order = np.argsort(a, axis=None, kind="stable")
+        return np.reshape(t, (t.shape[0], -1))[:, order]
+    order = np.argsort(a, axis=axis, kind="stable")
+    return np.take_along_axis(t, order[None], axis=batch_axis(axis))
+
+
+def pad_tangent(t, array, pad_width, mode="constant"):
+    """The tangent of ``np.pad(array, pad_width, mode)``: the tangent padded
+    with zeros for ``'constant'`` (constant values carry no derivative), or
+    in the same copying mode (edge, reflect, symmetric, wrap); never along
+    the batch axis."""
+    t = as_tangent(t, array)
+    if mode != "constant" and mode not in _COPYING_PAD_MODES:
+        raise ValueError(f"the derivative of np.pad with mode={mode!r} is not implemented; "
+                         f"mode='constant' and {', '.join(map(repr, _COPYING_PAD_MODES))} are.")
+    widths = np.broadcast_to(np.asarray(pad_width), (t.ndim - 1, 2))
+    widths = ((0, 0),) + tuple((int(before), int(after)) for before, after in widths)
+    if mode == "constant":
+        return np.pad(t, widths)
+    return np.pad(t, widths, mode=mode)
+
+
+def full_tangent(t, fill_value, z):
+    """The tangent of ``z = np.full(shape, fill_value, dtype)`` (or
+    ``np.full_like``) from ``fill_value``'s: broadcast to ``z``'s shape;
+    zeros through a cast to integers or booleans, which is flat."""
+    t = as_tangent(t, fill_value)
+    if not np.issubdtype(np.result_type(z), np.floating):
+        return np.zeros(t.shape[:1] + np.shape(z), dtype=t.dtype)
+    return lift(t, z)
+
+
+def linspace_tangent(t, bound, z, num, endpoint=True, dtype=None, axis=0, stop=False):
+    """The contribution of ``start`` (or, with ``stop=True``, of ``stop``) to
+    the tangent of ``z = np.linspace(start, stop, num, endpoint, dtype=dtype,
+    axis=axis)``: sample ``i`` is ``start * (1 - s_i) + stop * s_i`` (see
+    ``linspace_adjoint``), so the bound's tangent, broadcast to the bounds'
+    common shape, times its share of each sample. Zeros for integer samples."""
+    t = as_tangent(t, bound)
+    shape = np.shape(z)
+    batch = t.shape[0]
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        return np.zeros((batch,) + shape, dtype=t.dtype)
+    axis = axis % len(shape)
+    bounds_shape = shape[:axis] + shape[axis + 1:]
+    missing = len(bounds_shape) - (t.ndim - 1)
+    t = np.reshape(t, t.shape[:1] + (1,) * missing + t.shape[1:])
+    t = np.broadcast_to(t, (batch,) + bounds_shape)
+    steps = num - 1 if endpoint else num
+    shares = np.arange(num) / steps if steps > 0 else np.zeros(num)
+    weights = shares if stop else 1.0 - shares
+    return np.expand_dims(t, axis + 1) * np.reshape(weights, (num,) + (1,) * (len(bounds_shape) - axis))
+
+
+def cast_tangent(t, dtype):
+    """The tangent of ``value.astype(dtype)``: the tangent itself to a
+    floating type; zeros through a cast to integers or booleans (as
+    ``cast_adjoint``)."""
+    return cast_adjoint(t, dtype)
+
+
+def sum_to(g, shape):
+    """``g`` of shape ``(C,) + full`` summed down to ``(C,) + shape`` (same
+    number of axes, ``shape`` 1 where ``full`` was broadcast)."""
+    axes = tuple(i + 1 for i, (have, want) in enumerate(zip(g.shape[1:], shape, strict=True))
+                 if want == 1 and have != 1)
+    return np.sum(g, axis=axes, keepdims=True) if axes else g
+
+
+def unlift(g, t):
+    """Adjoint of ``lift(t, z)``: ``(C, B) + z.shape`` -> ``(C,) + t.shape``."""
+    missing = (g.ndim - 2) - (t.ndim - 1)
+    lifted = (t.shape[0],) + (1,) * missing + t.shape[1:]
+    return np.reshape(sum_to(g, lifted), (g.shape[0],) + t.shape)
+
+
+def batched_getitem_adjoint(g, t, index):
+    """Adjoint of ``batched_getitem(t, index)``: ``(C, B) + x[index].shape``
+    -> ``(C,) + t.shape``, one batch row of ``t`` at a time."""
+    result = np.zeros((g.shape[0],) + t.shape, dtype=np.result_type(g, t))
+    for row in range(t.shape[0]):
+        result[:, row] = getitem_adjoint(g[:, row], t[row], index)
+    return result
+
+
+# ---- tangent helpers: linalg
+# Tangents ``t`` carry a leading batch axis, ``(B,) + x.shape``; each helper
+# returns the contribution ``(B,) + z.shape`` of one input to the tangent of
+# ``z``. The products are bilinear, so their tangents are the product with
+# the batched tangent in place of the input, its batch axis kept in front.
+
+def _lead(t, ndim):
+    """``t`` (batch axis first) with size-1 axes after the batch axis so that
+    it has ``ndim`` axes besides the batch axis: the batch axis then stays in
+    front when the primal shapes broadcast against other operands."""
+    missing = ndim - (t.ndim - 1)
+    if missing <= 0:
+        return t
+    return np.reshape(t, t.shape[:1] + (1,) * missing + t.shape[1:])
+
+
+def _scaled_tangent(t, own, other):
+    """``own * other`` along ``t``, the tangent of ``own``, when one of them is
+    0-d (np.dot and np.inner multiply then)."""
+    return _lead(t, np.ndim(other) + np.ndim(own)) * other if np.ndim(own) == 0 else t * other
+
+
+def matmul_tangent_left(t, x1, x2):
+    """Tangent of ``x1 @ x2`` along ``t``, the tangent of ``x1``: ``t @ x2`` per
+    batch row, for every rank NumPy's matmul takes (a 1-d ``x1`` is a row, a
+    1-d ``x2`` a column, stacks broadcast)."""
+    t = as_tangent(t, x1)
+    x2 = np.asarray(x2)
+    x1_nd, x2_nd = np.ndim(x1), x2.ndim
+    if x1_nd == 1:
+        if x2_nd <= 2:  # (B, k) @ (k,) or (B, k) @ (k, m): one product
+            return t @ x2
+        row = np.reshape(t, t.shape[:1] + (1,) * (x2_nd - 1) + t.shape[-1:])
+        return (row @ x2)[..., 0, :]
+    if x2_nd == 1:  # (B, ..., n, k) @ (k,)
+        return t @ x2
+    if x2_nd == 2:  # every row of every matrix times x2: one product
+        rows = np.reshape(t, (math.prod(t.shape[:-1]), t.shape[-1]))
+        return np.reshape(rows @ x2, t.shape[:-1] + x2.shape[-1:])
+    return _lead(t, x2_nd) @ x2
+
+
+def matmul_tangent_right(t, x1, x2):
+    """Tangent of ``x1 @ x2`` along ``t``, the tangent of ``x2``: ``x1 @ t`` per
+    batch row, for every rank NumPy's matmul takes."""
+    t = as_tangent(t, x2)
+    x1 = np.asarray(x1)
+    x1_nd, x2_nd = x1.ndim, np.ndim(x2)
+    if x2_nd == 1:
+        if x1_nd == 1:
+            return t @ x1
+        if x1_nd == 2:
+            return t @ x1.T
+        return np.tensordot(t, x1, axes=([1], [x1_nd - 1]))  # (B, ..., n)
+    if x1_nd == 1:  # (k,) @ (B, ..., k, m)
+        return x1 @ t
+    return x1 @ _lead(t, x1_nd)
+
+
+def dot_tangent_left(t, a, b):
+    """Tangent of ``np.dot(a, b)`` along ``t``, the tangent of ``a``."""
+    t = as_tangent(t, a)
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _scaled_tangent(t, a, b)
+    return np.dot(t, b)
+
+
+def dot_tangent_right(t, a, b):
+    """Tangent of ``np.dot(a, b)`` along ``t``, the tangent of ``b``."""
+    t = as_tangent(t, b)
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return _scaled_tangent(t, b, a)
+    if b_nd == 1:
+        return t @ a if a_nd == 1 else np.tensordot(t, a, axes=([1], [a_nd - 1]))
+    if a_nd <= 2 and b_nd == 2:  # np.dot is matmul here
+        return np.asarray(a) @ t
+    # np.dot(a, t): a's leading axes, then the batch axis and b's other axes
+    return np.moveaxis(np.dot(a, t), a_nd - 1, 0)
+
+
+def outer_tangent_left(t, a, b):
+    """Tangent of ``np.outer(a, b)`` along ``t``, the tangent of ``a``."""
+    t = as_tangent(t, a)
+    return np.reshape(t, (t.shape[0], np.size(a), 1)) * np.ravel(b)
+
+
+def outer_tangent_right(t, a, b):
+    """Tangent of ``np.outer(a, b)`` along ``t``, the tangent of ``b``."""
+    t = as_tangent(t, b)
+    return np.ravel(a)[:, None] * np.reshape(t, (t.shape[0], 1, np.size(b)))
+
+
+def inner_tangent(t, a, b, wrt_b=False):
+    """Tangent of ``np.inner(a, b)`` along ``t``, the tangent of ``a`` (or of
+    ``b``): the product over the last axes (a 0-d argument multiplies)."""
+    t = as_tangent(t, b if wrt_b else a)
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return _scaled_tangent(t, b, a) if wrt_b else _scaled_tangent(t, a, b)
+    if wrt_b:
+        return np.moveaxis(np.inner(a, t), np.ndim(a) - 1, 0)
+    return np.inner(t, b)
+
+
+def vdot_tangent(t, own, other):
+    """Tangent of ``np.vdot(a, b)`` (real arrays) along ``t``, the tangent of
+    ``own``, one argument: the flattened tangent times the other argument."""
+    t = as_tangent(t, own)
+    return np.reshape(t, (t.shape[0], np.size(other))) @ np.ravel(other)
+
+
+def einsum_tangent(t, subscripts, operands, position):
+    """Tangent of ``np.einsum(subscripts, *operands)`` along ``t``, the tangent
+    of ``operands[position]``: the same contraction with a batch letter
+    added to that operand and to the output. Large or many-operand
+    contractions follow a path chosen for one batch row."""
+    terms, output, batch = einsum_explicit(subscripts, [o.shape for o in operands])
+    terms = list(terms)
+    terms[position] = batch + terms[position]
+    spec = ",".join(terms) + "->" + batch + output
+    arrays = list(operands)
+    arrays[position] = t = as_tangent(t, operands[position])
+    sizes = {}
+    for term, array in zip(terms, arrays, strict=True):
+        for letter, size in zip(term, np.shape(array), strict=True):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    sizes.pop(batch)
+    if len(arrays) < 3 and math.prod(sizes.values()) <= _EINSUM_DIRECT_WORK:
+        return np.einsum(spec, *arrays)
+    row = list(arrays)
+    row[position] = t[:1]
+    path = np.einsum_path(spec, *row, optimize="greedy")[0]
+    return np.einsum(spec, *arrays, optimize=path)
+
+
+def tensordot_tangent_left(t, a, b, axes=2):
+    """Tangent of ``np.tensordot(a, b, axes)`` along ``t``, the tangent of ``a``."""
+    t = as_tangent(t, a)
+    a_axes, b_axes = _tensordot_axes(np.ndim(a), np.ndim(b), axes)
+    return np.tensordot(t, b, axes=([i + 1 for i in a_axes], b_axes))
+
+
+def tensordot_tangent_right(t, a, b, axes=2):
+    """Tangent of ``np.tensordot(a, b, axes)`` along ``t``, the tangent of ``b``."""
+    t = as_tangent(t, b)
+    a_axes, b_axes = _tensordot_axes(np.ndim(a), np.ndim(b), axes)
+    part = np.tensordot(a, t, axes=(a_axes, [j + 1 for j in b_axes]))
+    return np.moveaxis(part, np.ndim(a) - len(a_axes), 0)
+
+
+def _kron_tangent(t, a, b, wrt_b):
+    t = as_tangent(t, b if wrt_b else a)
+    a_shape, b_shape = _shape(a), _shape(b)
+    ndim = max(len(a_shape), len(b_shape))
+    a_full = (1,) * (ndim - len(a_shape)) + a_shape
+    b_full = (1,) * (ndim - len(b_shape)) + b_shape
+    # every axis split in two, a's index then b's: (B, a0, b0, a1, b1, ...)
+    a_split = tuple(n for size in a_full for n in (size, 1))
+    b_split = tuple(n for size in b_full for n in (1, size))
+    if wrt_b:
+        product = np.reshape(a, a_split) * np.reshape(t, t.shape[:1] + b_split)
+    else:
+        product = np.reshape(t, t.shape[:1] + a_split) * np.reshape(b, b_split)
+    return np.reshape(product, t.shape[:1] + tuple(p * q for p, q in zip(a_full, b_full, strict=True)))
+
+
+def kron_tangent_left(t, a, b):
+    """Tangent of ``np.kron(a, b)`` along ``t``, the tangent of ``a``."""
+    return _kron_tangent(t, a, b, wrt_b=False)
+
+
+def kron_tangent_right(t, a, b):
+    """Tangent of ``np.kron(a, b)`` along ``t``, the tangent of ``b``."""
+    return _kron_tangent(t, a, b, wrt_b=True)
+
+
+def cross_tangent(t, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False):
+    """Tangent of ``np.cross(a, b, ...)`` along ``t``, the tangent of ``a`` (or
+    ``b``): the cross product with the batched tangent, whose axes (and the
+    result's) are shifted past the batch axis."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    own, other = (b, a) if wrt_b else (a, b)
+    t = as_tangent(t, own)
+    pad = max(np.ndim(other) - np.ndim(own), 0)
+    t = _lead(t, np.ndim(own) + pad)
+    shifted = 1 + pad
+    axisc = axisc + 1 if axisc >= 0 else axisc
+    if wrt_b:
+        return np.cross(a, t, axisa=axisa, axisb=axisb + shifted if axisb >= 0 else axisb, axisc=axisc)
+    return np.cross(t, b, axisa=axisa + shifted if axisa >= 0 else axisa, axisb=axisb, axisc=axisc)
+
+
+def diag_tangent(t, v, k=0):
+    """Tangent of ``np.diag(v, k)`` along ``t``: a 1-d ``v`` puts the tangent on
+    the ``k``-th diagonal; a 2-d ``v`` gives its ``k``-th diagonal."""
+    t = as_tangent(t, v)
+    if np.ndim(v) == 2:
+        return np.diagonal(t, offset=k, axis1=1, axis2=2)
+    count = t.shape[1]
+    size = count + abs(k)
+    result = np.zeros((t.shape[0], size, size), dtype=np.result_type(t, np.float64))
+    positions = np.arange(count)
+    result[:, positions + max(-k, 0), positions + max(k, 0)] = t
+    return result
+
+
+def diagflat_tangent(t, v, k=0):
+    """Tangent of ``np.diagflat(v, k)``: the flattened tangent on the diagonal."""
+    t = as_tangent(t, v)
+    return diag_tangent(np.reshape(t, (t.shape[0], np.size(v))), np.ravel(v), k=k)
+
+
+def _convolve_start(n, m, mode, correlate):
+    """Where a convolution's ``mode`` cuts its output from the full one
+    (see ``_convolve_full_cotangent``)."""
+    mode = _convolve_mode(mode)
+    if mode == "full":
+        return 0
+    short = min(n, m)
+    if mode == "valid":
+        return short - 1
+    if correlate and n < m:
+        return short // 2
+    return (short - 1) // 2
+
+
+def convolve_tangent(t, a, v, z, mode="full", wrt_v=False, correlate=False):
+    """Tangent of ``z = np.convolve(a, v, mode)`` (``correlate=True``:
+    ``np.correlate``, the convolution with ``v`` reversed) along ``t``, the
+    tangent of ``a`` (or ``v``): the full convolution of each tangent row
+    with the other argument, cut as the mode cuts ``z``."""
+    a_flat, v_flat = np.ravel(a), np.ravel(v)
+    n, m = a_flat.shape[0], v_flat.shape[0]
+    rows = np.reshape(as_tangent(t, v if wrt_v else a), (batch_size(t), m if wrt_v else n))
+    if wrt_v:
+        rows, fixed = (rows[:, ::-1] if correlate else rows), a_flat
+    else:
+        fixed = v_flat[::-1] if correlate else v_flat
+    width = fixed.shape[0]
+    padded = np.pad(rows, ((0, 0), (width - 1, width - 1)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=1)
+    full = windows @ fixed[::-1]  # full[:, k] = sum_i rows[:, i] fixed[k - i]
+    start = _convolve_start(n, m, mode, correlate)
+    return full[:, start:start + np.shape(z)[0]]
+
+
+def correlate_tangent(t, a, v, z, mode="valid", wrt_v=False):
+    """Tangent of ``np.correlate(a, v, mode)`` (real arrays), along the
+    tangent of ``a`` (or ``v``); see ``convolve_tangent``."""
+    return convolve_tangent(t, a, v, z, mode, wrt_v=wrt_v, correlate=True)
+
+
+def inv_tangent(t, z):
+    """Tangent of ``z = np.linalg.inv(a)``: ``-z t z`` per matrix."""
+    t = as_tangent(t, z)
+    return -(z @ t @ z)
+
+
+def det_tangent(t, z, a):
+    """Tangent of ``z = np.linalg.det(a)``: ``z tr(inv(a) t)`` (``a`` must be
+    invertible, as for ``det_adjoint``)."""
+    t = as_tangent(t, a)
+    return z * np.einsum("...ji,b...ij->b...", np.linalg.inv(a), t)
+
+
+def slogdet_tangent(t, z, a):
+    """Tangent of ``np.linalg.slogdet(a)``: the sign is piecewise constant
+    (None: no tangent); ``logabsdet`` moves by ``tr(inv(a) t)``."""
+    t = as_tangent(t, a)
+    return rebuild_like(z, [None, np.einsum("...ji,b...ij->b...", np.linalg.inv(a), t)])
+
+
+def solve_tangent(t, inverse, a, b, z, wrt_a=False):
+    """Tangent of ``z = np.linalg.solve(a, b)`` along ``t``, the tangent of
+    ``b`` (or, ``wrt_a=True``, of ``a``): ``inverse @ t`` (or
+    ``-inverse @ t @ z``) with ``inverse = inv(a)``, per batch row; ``b``
+    1-d is one vector, otherwise a stack of columns, as in NumPy 2."""
+    t = as_tangent(t, a if wrt_a else b)
+    if np.ndim(b) == 1:
+        column = (t @ z[..., None])[..., 0] if wrt_a else _lead(t, np.ndim(z))
+        if inverse.ndim == 2:
+            part = column @ inverse.T
+        else:
+            part = (inverse @ column[..., None])[..., 0]
+    else:
+        part = inverse @ (_lead(t, np.ndim(z)) @ z if wrt_a else _lead(t, np.ndim(z)))
+    return -part if wrt_a else part
+
+
+def _symmetric_read(t, upper=False):
+    """The symmetric matrices that a function reading one triangle of its
+    input (LAPACK's cholesky, eigh) sees, from the tangent of that input."""
+    if upper:
+        return np.triu(t) + _mT(np.triu(t, 1))
+    return np.tril(t) + _mT(np.tril(t, -1))
+
+
+def cholesky_tangent(t, z, upper=False):
+    """Tangent of ``z = np.linalg.cholesky(a)`` (``a = L L^T``; ``z = L^T`` with
+    ``upper=True``): ``L Phi(L^-1 dA L^-T)``, ``Phi`` the lower triangle with
+    its diagonal halved, ``dA`` the symmetric matrix of the triangle NumPy
+    reads (as ``cholesky_adjoint``)."""
+    t = as_tangent(t, z)
+    lower = _mT(z) if upper else z
+    inverse = np.linalg.inv(lower)
+    inner = inverse @ _symmetric_read(t, upper=upper) @ _mT(inverse)
+    phi = np.tril(inner) - 0.5 * np.einsum("...ii->...i", inner)[..., None] * np.eye(z.shape[-1])
+    part = lower @ phi
+    return _mT(part) if upper else part
+
+
+def eigh_tangent(t, z, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """Tangent of ``w, v = np.linalg.eigh(a)`` for a real symmetric ``a``:
+    ``dw = diag(v^T dA v)``, ``dv = v (F * (v^T dA v))`` with ``F[i, j] = 1 /
+    (w[j] - w[i])`` off the diagonal, 0 on it (so repeated eigenvalues give
+    inf or nan in ``dv`` only), ``dA`` read from NumPy's triangle."""
+    w, v = z
+    t = as_tangent(t, v)
+    inner = _mT(v) @ _symmetric_read(t, upper=UPLO.upper() == "U") @ v
+    w_dot = np.einsum("...ii->...i", inner).copy()
+    gaps = w[..., None, :] - w[..., :, None]
+    off = ~np.eye(w.shape[-1], dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+        v_dot = v @ (f * inner)
+    return rebuild_like(z, [w_dot, v_dot])
+
+
+def eigvalsh_tangent(t, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """Tangent of ``np.linalg.eigvalsh(a, UPLO)``: ``diag(v^T dA v)``."""
+    _, v = np.linalg.eigh(a, UPLO=UPLO)
+    return np.sum((_symmetric_read(t, upper=UPLO.upper() == "U") @ v) * v, axis=-2)
+
+
+def pinv_tangent(t, a, z):
+    """Tangent of ``z = np.linalg.pinv(a)`` where the rank of ``a`` does not
+    change nearby: ``-z t z + z z^T t^T (1 - a z) + (1 - z a) t^T z^T z``
+    (Golub and Pereyra)."""
+    t = as_tangent(t, a)
+    t = as_tangent(t, a)
+    t_t = _mT(t)
+    z_t = _mT(z)
+    left = np.eye(np.shape(a)[-2], dtype=z.dtype) - a @ z
+    right = np.eye(np.shape(a)[-1], dtype=z.dtype) - z @ a
+    return -(z @ t @ z) + (z @ z_t) @ t_t @ left + right @ t_t @ (z_t @ z)
+
+
+def multi_dot_tangent(t, arrays, z):
+    """Tangent of ``z = np.linalg.multi_dot(arrays)`` along ``t``, the tangents
+    of the arrays (None for a constant): ``left t_i right`` for each, with
+    ``left`` and ``right`` the products before and after (a 1-d first array
+    is a row, a 1-d last array a column)."""
+    matrices = [np.asarray(x) for x in arrays]
+    batch = batch_size(t)
+    if isinstance(t, np.ndarray):  # the list was read as one array
+        t = [t[:, i] for i in range(len(matrices))]
+    t = [None if item is None else as_tangent(item, x, batch) for item, x in zip(t, arrays, strict=True)]
+    if matrices[0].ndim == 1:
+        matrices[0] = matrices[0][None, :]
+    if matrices[-1].ndim == 1:
+        matrices[-1] = matrices[-1][:, None]
+    count = len(matrices)
+    before = [None] * count  # before[i]: the product of matrices[:i]
+    after = [None] * count  # after[i]: the product of matrices[i + 1:]
+    for i in range(1, count):
+        before[i] = matrices[0] if i == 1 else before[i - 1] @ matrices[i - 1]
+    for i in range(count - 2, -1, -1):
+        after[i] = matrices[-1] if i == count - 2 else matrices[i + 1] @ after[i + 1]
+    total = None
+    for i, item in enumerate(t):
+        if item is None:
+            continue
+        part = np.reshape(item, (batch,) + matrices[i].shape)
+        if after[i] is not None:
+            part = part @ after[i]
+        if before[i] is not None:
+            part = before[i] @ part
+        total = part if total is None else total + part
+    if total is None:
+        return zeros_bar(z, batch)
+    return np.reshape(total, (batch,) + np.shape(z))
+
+
+def matrix_power_tangent(t, a, n):
+    """Tangent of ``np.linalg.matrix_power(a, n)`` (stacks too):
+    ``d(b^(j+1)) = d(b^j) b + b^j db`` from ``b = a`` (or, ``n < 0``,
+    ``b = inv(a)``, ``db = -b t b``); 0 for ``n = 0``."""
+    t = as_tangent(t, a)
+    if n == 0:
+        return np.zeros(t.shape, dtype=np.result_type(t, np.float64))
+    base = np.asarray(a)
+    step = t
+    if n < 0:
+        base = np.linalg.inv(base)
+        step = -(base @ t @ base)
+    power, tangent = base, step
+    for _ in range(abs(n) - 1):
+        tangent = tangent @ base + power @ step
+        power = power @ base
+    return tangent
+
+
+def singular_values_tangent(t, a, compute_uv=True):
+    """Tangent of ``s = np.linalg.svd(a, compute_uv=False)``: ``ds_k = u_k^T
+    dA v_k`` with the reduced factors (see ``singular_values_adjoint``)."""
+    t = as_tangent(t, a)
+    if compute_uv:
+        singular_values_adjoint(t, a, compute_uv=True)  # raises, with the message
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum((_mT(u) @ t) * vh, axis=-1)
+
+
+def cov_tangent(t, m, z, rowvar=True, bias=False, ddof=None):
+    """Tangent of ``C = np.cov(m, rowvar=rowvar, bias=bias, ddof=ddof)`` for
+    one array: with ``X`` the centred observations (a variable per row),
+    ``dC = S + S^T``, ``S = dM X^T / f`` (the mean's tangent drops out: the
+    rows of ``X`` sum to zero)."""
+    t = as_tangent(t, m)
+    x, transposed = _cov_rows(m, rowvar)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    centred = x - np.mean(x, axis=1, keepdims=True)
+    rows = np.reshape(t, t.shape[:1] + (x.shape[::-1] if transposed else x.shape))
+    if transposed:
+        rows = np.swapaxes(rows, 1, 2)
+    s = (rows @ centred.T) / (x.shape[1] - ddof)
+    return np.reshape(s + np.swapaxes(s, 1, 2), t.shape[:1] + np.shape(z))
+
+
+def corrcoef_tangent(t, x, z, rowvar=True):
+    """Tangent of ``R = np.corrcoef(x, rowvar=rowvar)`` for one array: with
+    ``C`` the covariance and ``s = sqrt(diag(C))``,
+    ``dR = dC / (s s^T) - R (d_i + d_j)``, ``d_i = dC_ii / (2 s_i^2)``."""
+    t = as_tangent(t, x)
+    c = np.atleast_2d(np.cov(x, rowvar=rowvar))
+    s = np.sqrt(np.diagonal(c))
+    outer = s[:, None] * s[None, :]
+    c_dot = cov_tangent(t, x, c, rowvar=rowvar)
+    d = np.diagonal(c_dot, axis1=1, axis2=2) / (2.0 * s * s)
+    r_dot = c_dot / outer - (c / outer) * (d[:, :, None] + d[:, None, :])
+    return np.reshape(r_dot, t.shape[:1] + np.shape(z))
+
+
+class ItemwiseTangent(tuple):
+    """One input's contribution to the tangent of a tuple result (lstsq with
+    both arguments differentiated). The transformer adds contributions with
+    ``+``: two contributions of the same call add item by item (None is
+    zero); with anything else ``+`` joins tuples, as for a plain tuple."""
+
+    def __add__(self, other):
+        call = getattr(self, "call", None)
+        if (type(other) is ItemwiseTangent and other is not self and call is not None
+                and getattr(other, "call", None) is call and len(other) == len(self)):
+            return rebuild_like(call, [add_bar(x, y) for x, y in zip(self, other, strict=True)])
+        return tuple.__add__(self, other)
+
+
+def _itemwise(items, result):
+    tangent = ItemwiseTangent(items)
+    tangent.call = result
+    return tangent
+
+
+def lstsq_tangent(t, a, b, z, wrt_b=False):
+    """Tangent of ``x, residuals, rank, sv = np.linalg.lstsq(a, b)`` along
+    ``t``, the tangent of ``a`` (or ``b``), ``a`` of full rank: ``x = P b``
+    with ``P = pinv(a)``, so ``dx = P db``, or ``dP b`` (Golub and Pereyra)
+    for ``da``; the residuals ``sum(r^2)``, ``r = b - a x``, move by
+    ``2 sum(r (db - da x))`` (``a^T r = 0``); ``sv`` by ``u_k^T da v_k``;
+    the rank has no tangent."""
+    x, residuals, _, _ = z
+    t = as_tangent(t, b if wrt_b else a)
+    a = np.asarray(a)
+    b = np.asarray(b)
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    inverse = _mT(vh) @ (_mT(u) / s[:, None])
+    column = b.ndim == 1
+    xs = x[:, None] if column else x
+    r = (b[:, None] if column else b) - a @ xs
+    if wrt_b:
+        db = t[..., None] if column else t
+        x_dot = inverse @ db
+        change = db
+        sv_dot = None
+    else:
+        t_t = _mT(t)
+        change = -(t @ xs)
+        x_dot = (inverse @ change + (inverse @ inverse.T) @ (t_t @ r)
+                 + (np.eye(a.shape[1]) - inverse @ a) @ (t_t @ (inverse.T @ xs)))
+        sv_dot = np.sum((u.T @ t) * vh, axis=-1)
+    if np.size(residuals):
+        residuals_dot = np.reshape(2.0 * np.sum(r * change, axis=-2), t.shape[:1] + np.shape(residuals))
+    else:
+        residuals_dot = np.zeros(t.shape[:1] + np.shape(residuals))
+    return _itemwise((np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, None, sv_dot), z)
+
+
+def qr_tangent(t, a, z, mode="reduced"):
+    """Tangent of ``q, r = np.linalg.qr(a)`` (reduced, ``a`` square or tall of
+    full column rank, stacks too): with ``C = q^T dA r^-1`` and ``W`` its
+    strictly lower part, ``dr = (C - W + W^T) r`` and
+    ``dq = dA r^-1 - q (C - W + W^T)``."""
+    t = as_tangent(t, a)
+    if mode != "reduced":
+        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' only, not {mode!r}.")
+    if np.shape(a)[-2] < np.shape(a)[-1]:
+        raise ValueError(
+            "the derivative of np.linalg.qr is implemented for square or tall matrices "
+            f"(rows >= columns); this one is {np.shape(a)[-2]}x{np.shape(a)[-1]}.")
+    q, r = z
+    moved = t @ np.linalg.inv(r)
+    c = _mT(q) @ moved
+    lower = np.tril(c, -1)
+    upper = c - lower + _mT(lower)
+    return rebuild_like(z, [moved - q @ upper, upper @ r])
+
+
+# ---- tangents of backward helpers: runtime_arrays
+# Forward mode over generated backward code (jacfwd(jacrev(f))): an adjoint
+# ``g`` there is ``(B,) + x.shape`` and its tangent ``(T, B) + x.shape``; the
+# tangent of a primal argument is ``(T,) + shape``. Each helper below returns
+# one contribution ``(T, B) + result.shape`` to the tangent of a backward
+# helper's result: ``..._tangent(t, <the helper's arguments>)`` is the
+# contribution of the argument whose tangent is ``t``.
+
+def _ra_map(function, tree):
+    """``function`` applied to every array leaf of a list / tuple tree (None kept)."""
+    if tree is None:
+        return None
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_ra_map(function, item) for item in tree)
+    return function(np.asarray(tree))
+
+
+def _ra_leading(tree):
+    """The two leading axes ``(T, B)`` of the first array leaf of ``tree``."""
+    if tree is None:
+        return None
+    if isinstance(tree, (list, tuple)):
+        for item in tree:
+            lead = _ra_leading(item)
+            if lead is not None:
+                return lead
+        return None
+    return np.shape(tree)[:2]
+
+
+def merged_tree(helper, t, *args, **kwargs):
+    """``merged`` for helpers whose adjoint argument or result is a list or
+    tuple of adjoints with None holes (a tuple result's cotangent, the
+    pieces of a split): every array leaf of the tangent ``t`` has its two
+    leading axes ``(T, B)`` merged before the call, and every array leaf of
+    the result has them split again."""
+    lead = _ra_leading(t)
+    if lead is None:
+        return None
+    result = helper(_ra_map(lambda a: np.reshape(a, (-1,) + a.shape[2:]), t), *args, **kwargs)
+    return _ra_map(lambda a: np.reshape(a, tuple(lead) + a.shape[1:]), result)
+
+
+def _ra_over(t, ndim):
+    """A primal tangent ``(T,) + shape`` as ``(T, 1) + shape``, with size-1
+    axes after those two so that ``shape`` has ``ndim`` axes: it then
+    broadcasts against adjoints ``(1, B) + ...`` of results with ``ndim`` axes."""
+    missing = max(ndim - (t.ndim - 1), 0)
+    return np.reshape(t, t.shape[:1] + (1,) * (1 + missing) + t.shape[1:])
+
+
+def _ra_unbroadcast(r, x):
+    """``unbroadcast`` of a contribution with two leading axes ``(T, B)``."""
+    lead = r.shape[:2]
+    summed = unbroadcast(np.reshape(r, (-1,) + r.shape[2:]), x)
+    return np.reshape(summed, lead + _shape(x))
+
+
+def _ra_zeros(t, g, like):
+    """A zero contribution ``(T, B) + like.shape``."""
+    dtype = np.result_type(np.asarray(t).dtype if t is not None else np.float64, np.float64)
+    return np.zeros((np.shape(t)[0], batch_size(g)) + _shape(like), dtype=dtype)
+
+
+class TangentItems(list):
+    """The tangent of a list that a backward helper built from several
+    values (``einsum_operands``): one contribution per value, None
+    elsewhere; contributions add item by item."""
+
+    def __add__(self, other):
+        return TangentItems(a if b is None else b if a is None else a + b
+                            for a, b in zip(self, other, strict=True))
+
+
+def einsum_operands_tangent(t, position, operands):
+    """The contribution of operand ``position`` to the tangent of
+    ``einsum_operands(...)``: its tangent at its place, None elsewhere."""
+    items = TangentItems([None] * len(operands))
+    items[position] = t
+    return items
+
+
+def _ra_einsum_pair(t, g, subscripts, operands, position, wrt):
+    """``einsum_adjoint(g, subscripts, operands, position)`` with
+    ``operands[wrt]`` replaced by each row of its tangent ``t``:
+    ``(T, B) + operands[position].shape``."""
+    operands = [np.asarray(o) for o in operands]
+    terms, output, batch = einsum_explicit(subscripts, [o.shape for o in operands])
+    used = set("".join(terms)) | set(output) | {batch}
+    lead = next(c for c in _EINSUM_LETTERS if c not in used)
+    term, x = terms[position], operands[position]
+    distinct = "".join(dict.fromkeys(term))
+    specs, arrays = [], []
+    for i, (s, o) in enumerate(zip(terms, operands, strict=True)):
+        if i == position:
+            continue
+        specs.append(lead + s if i == wrt else s)
+        arrays.append(t if i == wrt else o)
+    reached = set(output).union(*(set(s) for i, s in enumerate(terms) if i != position))
+    present = "".join(c for c in distinct if c in reached)
+    spec = ",".join([batch + output] + specs) + "->" + lead + batch + present
+    part = np.einsum(spec, g, *arrays, optimize="greedy")
+    pair = part.shape[:2]
+    part = np.reshape(part, pair + tuple(
+        part.shape[2 + present.index(c)] if c in present else 1 for c in distinct))
+    sizes = dict(zip(term, x.shape, strict=True))
+    summed = tuple(i + 2 for i, c in enumerate(distinct) if sizes[c] == 1 and part.shape[i + 2] != 1)
+    if summed:
+        part = part.sum(axis=summed, keepdims=True)
+    if distinct == term:
+        return _broadcast(part, pair + x.shape)
+    x_bar = np.zeros(pair + x.shape, dtype=part.dtype)
+    diagonal = np.einsum(f"{lead}{batch}{term}->{lead}{batch}{distinct}", x_bar)  # a writeable view
+    diagonal[...] = part
+    return x_bar
+
+
+def einsum_adjoint_tangent(t, g, subscripts, operands, position):
+    """Tangent of ``einsum_adjoint(g, subscripts, operands, position)`` from
+    the tangent ``t`` of ``operands`` (one item per operand, None for
+    constants): the adjoint with each other operand replaced by its tangent,
+    added up (the operand at ``position`` is read only for its shape)."""
+    total = None
+    for wrt, item in enumerate(t):
+        if item is None or wrt == position:
+            continue
+        part = _ra_einsum_pair(item, g, subscripts, operands, position, wrt)
+        total = part if total is None else total + part
+    if total is None:
+        first = next(item for item in t if item is not None)
+        return _ra_zeros(first, g, operands[position])
+    return total
+
+
+def _ra_matmul_subscripts(x_nd, y_nd):
+    if x_nd == 1 and y_nd == 1:
+        return "j,j->"
+    if x_nd == 1:
+        return "j,...jk->...k"
+    if y_nd == 1:
+        return "...ij,j->...i"
+    return "...ij,...jk->...ik"
+
+
+def matmul_adjoint_left_tangent(t, g, x, y):
+    """Tangent of ``matmul_adjoint_left(g, x, y)`` (``g y^T``) from the
+    tangent ``t`` of ``y``."""
+    return _ra_einsum_pair(t, g, _ra_matmul_subscripts(np.ndim(x), np.ndim(y)), [x, y], 0, 1)
+
+
+def matmul_adjoint_right_tangent(t, g, x, y):
+    """Tangent of ``matmul_adjoint_right(g, x, y)`` (``x^T g``) from the
+    tangent ``t`` of ``x``."""
+    return _ra_einsum_pair(t, g, _ra_matmul_subscripts(np.ndim(x), np.ndim(y)), [x, y], 1, 0)
+
+
+def _ra_scaled(t, g, like):
+    """``unbroadcast(g * other, like)`` with ``other`` replaced by each row
+    of its tangent ``t`` (the products of a 0-d operand)."""
+    return _ra_unbroadcast(g[None] * _ra_over(t, g.ndim - 1), like)
+
+
+def _ra_dot_subscripts(a_nd, b_nd):
+    letters = "abcdefghijklmnopqrstuvw"
+    pre = letters[:a_nd - 1]
+    if b_nd == 1:
+        return f"{pre}K,K->{pre}"
+    rest = letters[a_nd - 1:a_nd - 1 + b_nd - 1]
+    return f"{pre}K,{rest[:-1]}K{rest[-1]}->{pre}{rest}"
+
+
+def dot_adjoint_left_tangent(t, g, a, b):
+    """Tangent of ``dot_adjoint_left(g, a, b)`` from the tangent ``t`` of ``b``."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return _ra_scaled(t, g, a)
+    return _ra_einsum_pair(t, g, _ra_dot_subscripts(a_nd, b_nd), [a, b], 0, 1)
+
+
+def dot_adjoint_right_tangent(t, g, a, b):
+    """Tangent of ``dot_adjoint_right(g, a, b)`` from the tangent ``t`` of ``a``."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return _ra_scaled(t, g, b)
+    return _ra_einsum_pair(t, g, _ra_dot_subscripts(a_nd, b_nd), [a, b], 1, 0)
+
+
+def outer_adjoint_left_tangent(t, g, a, b):
+    """Tangent of ``outer_adjoint_left(g, a, b)`` from the tangent ``t`` of ``b``."""
+    flat = np.reshape(g, g.shape[:1] + (np.size(a), np.size(b)))
+    rows = np.reshape(t, (t.shape[0], np.size(b)))
+    return np.reshape(np.einsum("bij,tj->tbi", flat, rows), (t.shape[0],) + g.shape[:1] + _shape(a))
+
+
+def outer_adjoint_right_tangent(t, g, a, b):
+    """Tangent of ``outer_adjoint_right(g, a, b)`` from the tangent ``t`` of ``a``."""
+    flat = np.reshape(g, g.shape[:1] + (np.size(a), np.size(b)))
+    rows = np.reshape(t, (t.shape[0], np.size(a)))
+    return np.reshape(np.einsum("bij,ti->tbj", flat, rows), (t.shape[0],) + g.shape[:1] + _shape(b))
+
+
+def _ra_tensordot_subscripts(a_nd, b_nd, axes):
+    a_axes, b_axes = _tensordot_axes(a_nd, b_nd, axes)
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    a_term = [next(letters) for _ in range(a_nd)]
+    b_term = [a_term[a_axes[b_axes.index(j)]] if j in b_axes else next(letters) for j in range(b_nd)]
+    output = [c for i, c in enumerate(a_term) if i not in a_axes] + \
+        [c for j, c in enumerate(b_term) if j not in b_axes]
+    return "".join(a_term) + "," + "".join(b_term) + "->" + "".join(output)
+
+
+def tensordot_adjoint_left_tangent(t, g, a, b, axes=2):
+    """Tangent of ``tensordot_adjoint_left(g, a, b, axes)`` from the tangent ``t`` of ``b``."""
+    return _ra_einsum_pair(t, g, _ra_tensordot_subscripts(np.ndim(a), np.ndim(b), axes), [a, b], 0, 1)
+
+
+def tensordot_adjoint_right_tangent(t, g, a, b, axes=2):
+    """Tangent of ``tensordot_adjoint_right(g, a, b, axes)`` from the tangent ``t`` of ``a``."""
+    return _ra_einsum_pair(t, g, _ra_tensordot_subscripts(np.ndim(a), np.ndim(b), axes), [a, b], 1, 0)
+
+
+def inner_adjoint_tangent(t, g, a, b, wrt_b=False, of_b=False):
+    """Tangent of ``inner_adjoint(g, a, b, wrt_b)`` from the tangent ``t`` of
+    ``b`` (``of_b=True``) or of ``a``: the adjoint of one argument is linear
+    in the other and reads its own only for the shape."""
+    like = b if wrt_b else a
+    if of_b == wrt_b:
+        return _ra_zeros(t, g, like)
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return _ra_scaled(t, g, like)
+    letters = "abcdefghijklmnopqrstuvw"
+    pre_a, pre_b = letters[:a_nd - 1], letters[a_nd - 1:a_nd + b_nd - 2]
+    subscripts = f"{pre_a}K,{pre_b}K->{pre_a}{pre_b}"
+    if wrt_b:
+        return _ra_einsum_pair(t, g, subscripts, [a, b], 1, 0)
+    return _ra_einsum_pair(t, g, subscripts, [a, b], 0, 1)
+
+
+def vdot_adjoint_tangent(t, g, other, like):
+    """Tangent of ``vdot_adjoint(g, other, like)`` from the tangent ``t`` of ``other``."""
+    shape = _shape(like)
+    return np.reshape(g, (1, -1) + (1,) * len(shape)) * np.reshape(t, (t.shape[0], 1) + shape)
+
+
+def _ra_kron_labels(a, b):
+    ndim = max(np.ndim(a), np.ndim(b))
+    a_labels = [1 + 2 * i for i in range(ndim)]
+    b_labels = [2 + 2 * i for i in range(ndim)]
+    return ndim, a_labels, b_labels
+
+
+def kron_adjoint_left_tangent(t, g, a, b):
+    """Tangent of ``kron_adjoint_left(g, a, b)`` from the tangent ``t`` of ``b``."""
+    blocks, _, b_full = _kron_blocks(g, a, b)
+    ndim, a_labels, b_labels = _ra_kron_labels(a, b)
+    rows = np.reshape(t, t.shape[:1] + b_full.shape)
+    lead = 2 * ndim + 1
+    part = np.einsum(blocks, [0] + [n for pair in zip(a_labels, b_labels) for n in pair],
+                     rows, [lead] + b_labels, [lead, 0] + a_labels, optimize="greedy")
+    return np.reshape(part, part.shape[:2] + _shape(a))
+
+
+def kron_adjoint_right_tangent(t, g, a, b):
+    """Tangent of ``kron_adjoint_right(g, a, b)`` from the tangent ``t`` of ``a``."""
+    blocks, a_full, _ = _kron_blocks(g, a, b)
+    ndim, a_labels, b_labels = _ra_kron_labels(a, b)
+    rows = np.reshape(t, t.shape[:1] + a_full.shape)
+    lead = 2 * ndim + 1
+    part = np.einsum(blocks, [0] + [n for pair in zip(a_labels, b_labels) for n in pair],
+                     rows, [lead] + a_labels, [lead, 0] + b_labels, optimize="greedy")
+    return np.reshape(part, part.shape[:2] + _shape(b))
+
+
+def cross_adjoint_tangent(t, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False, of_b=False):
+    """Tangent of ``cross_adjoint(g, a, b, ..., wrt_b)`` from the tangent
+    ``t`` of ``b`` (``of_b=True``) or of ``a``: ``abar = b x cbar`` is linear
+    in ``b``, ``bbar = cbar x a`` in ``a``; each reads its own operand only
+    for the shape."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    own, own_axis = (b, axisb) if wrt_b else (a, axisa)
+    if of_b == wrt_b:
+        return _ra_zeros(t, g, own)
+    own_moved = np.moveaxis(np.asarray(own), own_axis, -1)
+    t_axis = (axisa if wrt_b else axisb) % (t.ndim - 1) + 1
+    g_moved = np.moveaxis(g, axisc % (g.ndim - 1) + 1, -1)
+    t_moved = _ra_over(np.moveaxis(t, t_axis, -1), g_moved.ndim - 1)
+    bar = np.cross(g_moved[None], t_moved) if wrt_b else np.cross(t_moved, g_moved[None])
+    return np.moveaxis(_ra_unbroadcast(bar, own_moved), -1, own_axis % own_moved.ndim + 2)
+
+
+def inv_adjoint_tangent(t, g, z):
+    """Tangent of ``inv_adjoint(g, z) = -z^T g z^T`` from the tangent ``t`` of ``z``."""
+    z_t = _mT(z)
+    t_t = _mT(t)[:, None]
+    return -(t_t @ g[None] @ z_t + z_t @ g[None] @ t_t)
+
+
+def solve_transposed_tangent(t, a, g, b):
+    """Tangent of ``r = solve_transposed(a, g, b) = inv(a)^T g`` from the
+    tangent ``t`` of ``a``: ``-inv(a)^T t^T r``."""
+    inverse_t = np.swapaxes(np.linalg.inv(a), -1, -2)
+    r = solve_transposed(a, g, b)
+    if np.ndim(b) == 1:
+        r = r[..., None]
+    t_t = _ra_over(_mT(t), r.ndim - 1)
+    result = -(inverse_t @ (t_t @ r[None]))
+    return result[..., 0] if np.ndim(b) == 1 else result
+
+
+def solve_adjoint_matrix_tangent(t, b_bar, z, a, b):
+    """Tangent of ``solve_adjoint_matrix(b_bar, z, a, b) = -b_bar z^T`` from
+    the tangent ``t`` of ``z``."""
+    if np.ndim(b) == 1:
+        return _ra_unbroadcast(-b_bar[None, ..., :, None] * t[:, None, ..., None, :], a)
+    return _ra_unbroadcast(-(b_bar[None] @ _mT(t)[:, None]), a)
+
+
+def _ra_inverse_tangent_t(t, a):
+    """``d(inv(a)^T)`` along each row of ``t``: ``-inv(a)^T t^T inv(a)^T``, ``(T,) + a.shape``."""
+    inverse_t = _mT(np.linalg.inv(a))
+    return -(inverse_t @ _mT(t) @ inverse_t)
+
+
+def det_adjoint_tangent(t, g, z, a, of_a=False):
+    """Tangent of ``det_adjoint(g, z, a) = g z inv(a)^T`` from the tangent
+    ``t`` of ``z``, or of ``a`` (``of_a=True``)."""
+    if of_a:
+        return (g * z)[None, ..., None, None] * _ra_inverse_tangent_t(t, a)[:, None]
+    return (g[None] * t[:, None])[..., None, None] * _mT(np.linalg.inv(a))
+
+
+def slogdet_adjoint_tangent(t, g, a):
+    """Tangent of ``slogdet_adjoint(g, a)`` from the tangent ``t`` of ``a``."""
+    _, g_logdet = _result_bars(g, 2, "np.linalg.slogdet", ("logabsdet", "sign, logdet = np.linalg.slogdet(a)"))
+    if g_logdet is None:
+        return _ra_zeros(t, g, a)
+    return g_logdet[None, ..., None, None] * _ra_inverse_tangent_t(t, a)[:, None]
+
+
+def _ra_phi(x):
+    """The lower triangle of ``x`` with its diagonal halved (last two axes)."""
+    lower = np.tril(x)
+    return lower - 0.5 * np.einsum("...ii->...i", lower)[..., None] * np.eye(x.shape[-1], dtype=lower.dtype)
+
+
+def cholesky_adjoint_tangent(t, g, z, upper=False):
+    """Tangent of ``cholesky_adjoint(g, z, upper)`` from the tangent ``t`` of
+    ``z`` (the product rule through ``phi = Phi(L^T g)`` and ``L^-1``)."""
+    if upper:
+        z, g, t = _mT(z), _mT(g), _mT(t)
+    g = g[None]
+    t = t[:, None]
+    phi = _ra_phi(_mT(z) @ g)
+    d_phi = _ra_phi(_mT(t) @ g)
+    inverse = np.linalg.inv(z)
+    d_inverse = -(inverse @ t @ inverse)
+    d_s = _mT(d_inverse) @ phi @ inverse + _mT(inverse) @ d_phi @ inverse + _mT(inverse) @ phi @ d_inverse
+    return _triangle_read(0.5 * (d_s + _mT(d_s)), upper=upper)
+
+
+def _ra_pair_items(t, count):
+    """The items of a pair's tangent (None for a missing one)."""
+    if t is None:
+        return [None] * count
+    if isinstance(t, np.ndarray):
+        return [t[:, i] for i in range(count)]
+    return list(t)
+
+
+def eigh_adjoint_tangent(t, g, z, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """Tangent of ``eigh_adjoint(g, z, UPLO)`` from the tangent ``t = (dw, dv)``
+    of ``z = (w, v)``: the product rule through
+    ``v (diag(wbar) + F * (v^T vbar)) v^T``, with ``dF = -F^2 (dw_j - dw_i)``."""
+    g_w, g_v = _result_bars(g, 2, "np.linalg.eigh", ("eigenvalues", "w, v = np.linalg.eigh(a)"))
+    w, v = z
+    t_w, t_v = _ra_pair_items(t, 2)
+    lead = t_w if t_w is not None else t_v
+    if (g_w is None and g_v is None) or (t_v is None and (t_w is None or g_v is None)):
+        return _ra_zeros(lead, g, v)
+    n = w.shape[-1]
+    eye = np.eye(n)
+    gaps = w[..., None, :] - w[..., :, None]
+    off = ~np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore"):
+        f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+    inner = 0.0
+    if g_w is not None:
+        inner = g_w[None, ..., None, :] * eye
+    d_inner = 0.0
+    if g_v is not None:
+        vg = _mT(v) @ g_v[None]
+        inner = inner + f * vg
+        if t_w is not None:
+            t_w = t_w[:, None]
+            d_inner = d_inner - f * f * (t_w[..., None, :] - t_w[..., :, None]) * vg
+        if t_v is not None:
+            d_inner = d_inner + f * (_mT(t_v[:, None]) @ g_v[None])
+    full = 0.0 if np.ndim(d_inner) == 0 else v @ d_inner @ _mT(v)
+    if t_v is not None:
+        t_v = t_v[:, None]
+        full = full + t_v @ inner @ _mT(v) + v @ inner @ _mT(t_v)
+    full = np.broadcast_to(full, (lead.shape[0], batch_size(g)) + v.shape)
+    return _triangle_read(full, upper=UPLO.upper() == "U")
+
+
+def eigvalsh_adjoint_tangent(t, g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """Tangent of ``eigvalsh_adjoint(g, a, UPLO)`` from the tangent ``t`` of
+    ``a``: the eigenvectors' tangent ``v (F * (v^T da v))`` for the
+    symmetric matrix NumPy reads from one triangle of ``a``."""
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    if UPLO.upper() == "U":
+        symmetric = np.triu(t) + _mT(np.triu(t, 1))
+    else:
+        symmetric = np.tril(t) + _mT(np.tril(t, -1))
+    n = w.shape[-1]
+    gaps = w[..., None, :] - w[..., :, None]
+    off = ~np.eye(n, dtype=bool)
+    with np.errstate(divide="ignore"):
+        f = np.where(off, 1.0 / np.where(off, gaps, 1.0), 0.0)
+    t_v = v @ (f * (_mT(v) @ symmetric @ v))
+    return eigh_adjoint_tangent((None, t_v), (g, None), (w, v), UPLO=UPLO)
+
+
+def _ra_pinv_parts(g, a, z):
+    z_t = _mT(z)
+    left = np.eye(a.shape[-2], dtype=z.dtype) - a @ z
+    right = np.eye(a.shape[-1], dtype=z.dtype) - z @ a
+    return z_t, left, right
+
+
+def pinv_adjoint_tangent(t, g, a, z, of_z=False):
+    """Tangent of ``pinv_adjoint(g, a, z)`` from the tangent ``t`` of ``a``,
+    or of ``z`` (``of_z=True``), by the product rule through
+    ``-z^T g z^T + (1 - a z) g^T z z^T + z^T z g^T (1 - z a)``."""
+    a = np.asarray(a)
+    z_t, left, right = _ra_pinv_parts(g, a, z)
+    g_b = g[None]
+    g_t = _mT(g)[None]
+    t = _ra_over(t, max(a.ndim, z.ndim))
+    if not of_z:
+        result = -(t @ z) @ g_t @ (z @ z_t) - (z_t @ z) @ g_t @ (z @ t)
+        return _ra_unbroadcast(result, a)
+    t_t = _mT(t)
+    result = (-(t_t @ g_b @ z_t + z_t @ g_b @ t_t)
+              - (a @ t) @ g_t @ (z @ z_t)
+              + left @ g_t @ (t @ z_t + z @ t_t)
+              + (t_t @ z + z_t @ t) @ g_t @ right
+              - (z_t @ z) @ g_t @ (t @ a))
+    return _ra_unbroadcast(result, a)
+
+
+def _ra_pinv_tangent(t, a, p):
+    """``d pinv(a)`` along each row of ``t`` (full rank): Golub and Pereyra's formula."""
+    t_t = _mT(t)
+    left = np.eye(a.shape[-2], dtype=p.dtype) - a @ p
+    right = np.eye(a.shape[-1], dtype=p.dtype) - p @ a
+    return -(p @ t @ p) + p @ _mT(p) @ t_t @ left + right @ t_t @ _mT(p) @ p
+
+
+def lstsq_adjoint_tangent(t, g, a, b, wrt_b=False, of_b=False):
+    """Tangent of ``lstsq_adjoint(g, a, b, wrt_b)`` from the tangent ``t`` of
+    ``b`` (``of_b=True``) or of ``a``."""
+    bars = _result_bars(g, 4, "np.linalg.lstsq", ("residuals", "x, residuals, rank, sv = np.linalg.lstsq(a, b)"))
+    x_bar = bars[0]
+    like = b if wrt_b else a
+    if x_bar is None or (wrt_b and of_b):
+        return _ra_zeros(t, g, like)
+    a = np.asarray(a)
+    b = np.asarray(b)
+    inverse = np.linalg.pinv(a)
+    if wrt_b:  # pinv(a)^T xbar, from the tangent of a
+        d_inverse = _ra_pinv_tangent(t, a, inverse)[:, None]
+        return _mT(d_inverse) @ x_bar[None] if b.ndim == 2 else np.einsum("bi,tij->tbj", x_bar, d_inverse[:, 0])
+    if of_b:  # pinv_adjoint(xbar b^T), linear in b
+        if b.ndim == 1:
+            p_bar = x_bar[None, :, :, None] * t[:, None, None, :]
+        else:
+            p_bar = x_bar[None] @ _mT(t)[:, None]
+        return merged(pinv_adjoint, p_bar, a, inverse)
+    p_bar = x_bar[:, :, None] * b[None, None, :] if b.ndim == 1 else x_bar @ b.T
+    d_inverse = _ra_pinv_tangent(t, a, inverse)
+    return (pinv_adjoint_tangent(t, p_bar, a, inverse)
+            + pinv_adjoint_tangent(d_inverse, p_bar, a, inverse, of_z=True))
+
+
+def multi_dot_adjoint_tangent(t, g, arrays):
+    """Tangent of ``multi_dot_adjoint(g, arrays)`` from the tangent ``t`` of
+    ``arrays`` (one item per array, None for constants): each matrix's
+    adjoint ``left^T g right^T`` with one other matrix at a time replaced by
+    its tangent, added up."""
+    shapes = [np.shape(x) for x in arrays]
+    matrices = [np.asarray(x) for x in arrays]
+    tangents = [t[:, i] for i in range(len(arrays))] if isinstance(t, np.ndarray) else list(t)
+    if matrices[0].ndim == 1:
+        matrices[0] = matrices[0][None, :]
+        if tangents[0] is not None:
+            tangents[0] = tangents[0][:, None, :]
+    if matrices[-1].ndim == 1:
+        matrices[-1] = matrices[-1][:, None]
+        if tangents[-1] is not None:
+            tangents[-1] = tangents[-1][..., None]
+    tangents = [None if x is None else x[:, None] for x in tangents]
+    lead = next(x for x in tangents if x is not None).shape[0]
+    g = np.reshape(g, g.shape[:1] + (matrices[0].shape[0], matrices[-1].shape[1]))[None]
+
+    def chain(items, size):
+        if not items:
+            return np.eye(size)
+        product = items[0]
+        for item in items[1:]:
+            product = product @ item
+        return product
+
+    results = []
+    for i, (matrix, shape) in enumerate(zip(matrices, shapes, strict=True)):
+        total = np.zeros((lead,) + g.shape[1:2] + matrix.shape)
+        for j, tangent in enumerate(tangents):
+            if tangent is None or j == i:
+                continue
+            replaced = matrices[:j] + [tangent] + matrices[j + 1:]
+            left = chain(replaced[:i], matrix.shape[0])
+            right = chain(replaced[i + 1:], matrix.shape[1])
+            total = total + _mT(left) @ g @ _mT(right)
+        results.append(np.reshape(total, (lead,) + g.shape[1:2] + shape))
+    return results
+
+
+def matrix_power_adjoint_tangent(t, g, a, n):
+    """Tangent of ``matrix_power_adjoint(g, a, n)`` from the tangent ``t`` of
+    ``a``: the product rule through the powers of ``a^T`` (of ``inv(a)^T``
+    and the final ``-m^T mbar m^T`` for ``n < 0``)."""
+    if n == 0:
+        return _ra_zeros(t, g, a)
+    a = np.asarray(a)
+    g = g[None]
+    if n < 0:
+        base = np.linalg.inv(a)
+        d_base = -(base @ t @ base)[:, None]
+    else:
+        base = a
+        d_base = t[:, None]
+    count = abs(n)
+    base_t, d_base_t = _mT(base), _mT(d_base)
+    powers = [np.broadcast_to(np.eye(base.shape[-1], dtype=base.dtype), base.shape)]
+    d_powers = [np.zeros(d_base.shape[:1] + (1,) + base.shape)]
+    for _ in range(count - 1):
+        d_powers.append(d_powers[-1] @ base_t + powers[-1] @ d_base_t)
+        powers.append(powers[-1] @ base_t)
+    d_bar = sum(d_powers[k] @ g @ powers[count - 1 - k] + powers[k] @ g @ d_powers[count - 1 - k]
+                for k in range(count))
+    if n < 0:
+        bar = sum(powers[k] @ g @ powers[count - 1 - k] for k in range(count))
+        d_bar = -(d_base_t @ bar @ base_t + base_t @ d_bar @ base_t + base_t @ bar @ d_base_t)
+    return np.broadcast_to(d_bar, (t.shape[0],) + g.shape[1:2] + a.shape)
+
+
+def qr_adjoint_tangent(t, g, a, z, mode="reduced"):
+    """Tangent of ``qr_adjoint(g, a, z)`` from the tangent ``t = (dq, dr)`` of
+    ``z = (q, r)``: the product rule through
+    ``q (rbar + tril(q^T qbar - qbar^T q + r rbar^T - rbar r^T) r^-T) + (qbar - q q^T qbar) r^-T``."""
+    q_bar, r_bar = _result_bars(g, 2, "np.linalg.qr", ("Q", "q, r = np.linalg.qr(a)"))
+    q, r = z
+    t_q, t_r = _ra_pair_items(t, 2)
+    lead = t_q if t_q is not None else t_r
+    if q_bar is None and r_bar is None:
+        return _ra_zeros(lead, g, a)
+    if q_bar is None:
+        q_bar = np.zeros(r_bar.shape[:1] + q.shape, dtype=r_bar.dtype)
+    if r_bar is None:
+        r_bar = np.zeros(q_bar.shape[:1] + r.shape, dtype=q_bar.dtype)
+    q_bar, r_bar = q_bar[None], r_bar[None]
+    t_q = np.zeros((1, 1) + q.shape) if t_q is None else t_q[:, None]
+    t_r = np.zeros((1, 1) + r.shape) if t_r is None else t_r[:, None]
+    q_t = _mT(q)
+    qdq = q_t @ q_bar
+    rdr = r @ _mT(r_bar)
+    lower = np.tril(qdq - _mT(qdq) + rdr - _mT(rdr))
+    r_inverse_t = _mT(np.linalg.inv(r))
+    d_qdq = _mT(t_q) @ q_bar
+    d_rdr = t_r @ _mT(r_bar)
+    d_lower = np.tril(d_qdq - _mT(d_qdq) + d_rdr - _mT(d_rdr))
+    d_r_inverse_t = -(r_inverse_t @ _mT(t_r) @ r_inverse_t)
+    result = (t_q @ (r_bar + lower @ r_inverse_t)
+              + q @ (d_lower @ r_inverse_t + lower @ d_r_inverse_t)
+              - (t_q @ qdq + q @ d_qdq) @ r_inverse_t
+              + (q_bar - q @ qdq) @ d_r_inverse_t)
+    return np.broadcast_to(result, (lead.shape[0], batch_size(g)) + q.shape[:-2] + a.shape[-2:])
+
+
+def singular_values_adjoint_tangent(t, g, a, compute_uv=True):
+    """Tangent of ``singular_values_adjoint(g, a) = u diag(g) vh`` from the
+    tangent ``t`` of ``a`` (distinct nonzero singular values): with
+    ``dP = u^T da v`` and ``F[i, j] = 1 / (s_j^2 - s_i^2)``,
+    ``du = u (F * (dP S + S dP^T)) + (1 - u u^T) da v S^-1`` and
+    ``dv = v (F * (S dP + dP^T S)) + (1 - v v^T) da^T u S^-1``."""
+    a = np.asarray(a)
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    v = _mT(vh)
+    k = s.shape[-1]
+    squares = s[..., None, :] ** 2 - s[..., :, None] ** 2
+    off = ~np.eye(k, dtype=bool)
+    with np.errstate(divide="ignore"):
+        f = np.where(off, 1.0 / np.where(off, squares, 1.0), 0.0)
+    t = _ra_over(t, a.ndim)[:, 0]  # (T,) + a.shape
+    d_p = _mT(u) @ t @ v
+    s_row = s[..., None, :]
+    s_col = s[..., :, None]
+    d_u = u @ (f * (d_p * s_row + s_col * _mT(d_p))) + \
+        (np.eye(a.shape[-2]) - u @ _mT(u)) @ t @ (v / s_row)
+    d_v = v @ (f * (s_col * d_p + _mT(d_p) * s_row)) + \
+        (np.eye(a.shape[-1]) - v @ vh) @ _mT(t) @ (u / s_row)
+    scaled = g[None, ..., None, :]
+    return (d_u[:, None] * scaled) @ vh + (u * scaled) @ _mT(d_v[:, None])
+
+
+def _ra_cov_tangent_rows(t, m, rowvar):
+    """The tangent ``(T,) + m.shape`` of ``m`` as the tangent of cov's centred
+    observations (a variable per row)."""
+    x, transposed = _cov_rows(m, rowvar)
+    rows = np.reshape(t, t.shape[:1] + (np.swapaxes(x, 0, 1).shape if transposed else x.shape))
+    if transposed:
+        rows = np.swapaxes(rows, 1, 2)
+    return rows - np.mean(rows, axis=2, keepdims=True)
+
+
+def cov_adjoint_tangent(t, g, m, rowvar=True, bias=False, ddof=None):
+    """Tangent of ``cov_adjoint(g, m, ...) = (Cbar + Cbar^T) X / f`` from the
+    tangent ``t`` of ``m`` (linear in the centred observations ``X``)."""
+    x, transposed = _cov_rows(m, rowvar)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    count = x.shape[0]
+    c_bar = np.reshape(g, (g.shape[0], count, count))
+    rows = _ra_cov_tangent_rows(t, m, rowvar)
+    x_bar = ((c_bar + np.swapaxes(c_bar, 1, 2))[None] @ rows[:, None]) / (x.shape[1] - ddof)
+    if transposed:
+        x_bar = np.swapaxes(x_bar, 2, 3)
+    return np.reshape(x_bar, (t.shape[0], g.shape[0]) + _shape(m))
+
+
+def corrcoef_adjoint_tangent(t, g, x, rowvar=True):
+    """Tangent of ``corrcoef_adjoint(g, x)`` from the tangent ``t`` of ``x``:
+    the product rule through ``R = C / (s s^T)`` and the covariance's adjoint."""
+    c = np.atleast_2d(np.cov(x, rowvar=rowvar))
+    xs, _ = _cov_rows(x, rowvar)
+    centred = xs - np.mean(xs, axis=1, keepdims=True)
+    rows = _ra_cov_tangent_rows(t, x, rowvar)  # (T, n, N)
+    d_c = (rows @ centred.T + centred @ np.swapaxes(rows, 1, 2)) / (xs.shape[1] - 1)
+    s = np.sqrt(np.diagonal(c))
+    d_s = np.diagonal(d_c, axis1=1, axis2=2) / (2.0 * s)
+    outer = s[:, None] * s[None, :]
+    d_outer = d_s[:, :, None] * s[None, :] + s[:, None] * d_s[:, None, :]
+    r = c / outer
+    d_r = d_c / outer - r * d_outer / outer
+    r_bar = np.reshape(g, (g.shape[0],) + c.shape)
+    sym = r_bar + np.swapaxes(r_bar, 1, 2)
+    total = np.sum(sym * r, axis=2)  # (B, n)
+    d_total = np.sum(sym[None] * d_r[:, None], axis=3)  # (T, B, n)
+    d_diagonal = -d_total / (2.0 * s * s) + total[None] * (d_s / s ** 3)[:, None]
+    d_c_bar = (-r_bar[None] * (d_outer / outer ** 2)[:, None]
+               + d_diagonal[..., None] * np.eye(c.shape[0]))
+    diagonal = -total / (2.0 * s * s)
+    c_bar = r_bar / outer + diagonal[:, :, None] * np.eye(c.shape[0])
+    return merged(cov_adjoint, d_c_bar, x, rowvar=rowvar) + cov_adjoint_tangent(t, c_bar, x, rowvar=rowvar)
+
+
+def convolve_adjoint_tangent(t, g, a, v, mode="full", wrt_v=False, correlate=False, of_v=False):
+    """Tangent of ``convolve_adjoint(g, a, v, mode, wrt_v, correlate)`` from
+    the tangent ``t`` of ``v`` (``of_v=True``) or of ``a``: ``a``'s adjoint
+    is linear in ``v`` and ``v``'s in ``a``; each reads its own only for the shape."""
+    like = v if wrt_v else a
+    if of_v == wrt_v:
+        return _ra_zeros(t, g, like)
+    n, m = np.size(a), np.size(v)
+    full = _convolve_full_cotangent(g, n, m, mode, correlate)
+    rows = np.reshape(t, (t.shape[0], -1))
+    if not wrt_v and correlate:
+        rows = rows[:, ::-1]
+    windows = np.lib.stride_tricks.sliding_window_view(full, rows.shape[1], axis=1)
+    part = np.moveaxis(windows @ rows.T, -1, 0)  # (T, B, length)
+    if wrt_v and correlate:
+        part = part[..., ::-1]
+    return np.reshape(part, part.shape[:2] + _shape(like))
+
+
+def correlate_adjoint_tangent(t, g, a, v, mode="valid", wrt_v=False, of_v=False):
+    """Tangent of ``correlate_adjoint(g, a, v, mode, wrt_v)`` (see ``convolve_adjoint_tangent``)."""
+    return convolve_adjoint_tangent(t, g, a, v, mode, wrt_v=wrt_v, correlate=True, of_v=of_v)
+
+
+# ---- tangents of backward helpers: runtime_math.py
+# Forward mode over generated backward code: an adjoint ``g`` has shape
+# ``(B,) + x.shape`` there and its tangent ``(T, B) + x.shape``; a residual
+# ``x`` has the tangent ``(T,) + x.shape``. Helpers linear in ``g`` go
+# through ``merged`` (or ``merged_items`` for container adjoints); these
+# give the other contributions, where a helper depends on a primal value.
+
+def _map_leaves(function, tree):
+    """``function`` applied to every array of a container adjoint (None stays)."""
+    if tree is None:
+        return None
+    if isinstance(tree, dict):
+        return {k: _map_leaves(function, v) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return rebuild_like(tree, [_map_leaves(function, v) for v in tree])
+    return function(tree)
+
+
+def merged_items(helper, t, *args, **kwargs):
+    """``merged`` for adjoints that may be containers (lists, tuples, dicts
+    with None holes): every array of the tangent ``t`` has its two leading
+    axes merged, ``helper`` runs once, and every array of its result is
+    split again. None when ``t`` holds no array (no tangent at all)."""
+    outer = batch_size(t)
+    if outer is None:
+        return None
+    merged_t = _map_leaves(lambda a: np.reshape(a, (-1,) + np.shape(a)[2:]), t)
+    result = helper(merged_t, *args, **kwargs)
+    return _map_leaves(lambda a: np.reshape(a, (outer, -1) + np.shape(a)[1:]), result)
+
+
+def _leading_zeros(t, g, shape):
+    """A zero contribution ``(T, B) + shape`` (a read-only broadcast)."""
+    return np.broadcast_to(np.zeros((), dtype=np.result_type(t, g, np.float64)),
+                           (t.shape[0], g.shape[0]) + tuple(shape))
+
+
+def _outer(g_full, d):
+    """``(T, B) + shape``: the adjoint part ``g_full`` (``(B,) + shape``)
+    times the tangent part ``d`` (``(T,) + shape``), row by row."""
+    return g_full[None] * d[:, None]
+
+
+def log_base_slope(x):
+    """The slope of ``log_base``: ``1 / x``, 0 where ``x`` is 0 (where
+    ``log_base`` is the constant 0)."""
+    return 1.0 / np.where(np.equal(x, 0), np.inf, x)
+
+
+def sinc_derivative_slope_x(x, z):
+    """The partial slope of ``sinc_derivative(x, z)`` in ``x`` (``z`` held):
+    ``(-pi sin(pi x) - s) / x`` with ``s = (cos(pi x) - z) / x``, and the
+    series' own slope for ``|x| < 1e-2``."""
+    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    small = np.abs(x) < 1e-2
+    safe = np.where(small, 1.0, x)
+    slope = (np.cos(np.pi * safe) - np.where(small, 1.0, z)) / safe
+    direct = (-np.pi * np.sin(np.pi * safe) - slope) / safe
+    p2 = np.pi * np.pi * x * x
+    series = -np.pi * np.pi / 3.0 * (1.0 - 3.0 * p2 / 10.0 + 5.0 * p2 * p2 / 280.0)
+    return np.where(small, series, direct)
+
+
+def sinc_derivative_slope_z(x):
+    """The partial slope of ``sinc_derivative(x, z)`` in ``z``: ``-1 / x``,
+    0 for ``|x| < 1e-2`` (the series there does not read ``z``)."""
+    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    small = np.abs(x) < 1e-2
+    return np.where(small, 0.0, -1.0 / np.where(small, 1.0, x))
+
+
+def _shifted_axes(axis, ndim):
+    """A reduction's ``axis`` over ``ndim`` axes as axes of a tangent with
+    one leading axis."""
+    return tuple(a + 1 for a in normalize_axes(axis, ndim))
+
+
+def var_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
+    """Tangent of ``var_adjoint(g, a, ...)`` from the tangent ``t`` of ``a``
+    (it is linear in ``a``): ``unreduce(g) * 2 (t - mean(t)) / (N - ddof)``."""
+    a = np.asarray(a)
+    deviations = t - np.mean(t, axis=_shifted_axes(axis, a.ndim), keepdims=True)
+    scale = 2.0 / (reduced_count(a, axis) - ddof)
+    return _outer(unreduce(g, a, axis, keepdims), deviations * scale)
+
+
+def std_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
+    """Tangent of ``std_adjoint(g, a, z, ...) = var_adjoint(g / (2 z), a, ...)``
+    from the tangent ``t`` of ``z``: ``g / (2 z)`` changes by ``-g t / (2 z^2)``."""
+    return merged(var_adjoint, _outer(g, t / (-2.0 * np.square(z))), a, axis, ddof, keepdims)
+
+
+def nanvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
+    """Tangent of ``nanvar_adjoint(g, a, ...)`` from the tangent ``t`` of
+    ``a``: the deviations of ``t`` from its mean over the non-NaN elements,
+    0 at NaNs (the helper is linear in ``a`` there)."""
+    a = np.asarray(a)
+    nans = np.isnan(a)
+    counts = _not_nan_counts(a, axis)
+    masked = np.where(nans, 0.0, t)
+    mean = np.sum(masked, axis=_shifted_axes(axis, a.ndim), keepdims=True) / np.maximum(counts, 1)
+    deviations = np.where(nans, 0.0, masked - mean)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _outer(unreduce(g, a, axis, keepdims), deviations * (2.0 / (counts - ddof)))
+
+
+def nanstd_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
+    """Tangent of ``nanstd_adjoint(g, a, z, ...)`` from the tangent ``t`` of ``z``."""
+    return merged(nanvar_adjoint, _outer(g, t / (-2.0 * np.square(z))), a, axis, ddof, keepdims)
+
+
+def _reduced_last(x, axis):
+    """``x`` with the reduced axes moved last and flattened, and the order
+    of axes that does it."""
+    axes = normalize_axes(axis, x.ndim)
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    moved = np.transpose(x, kept + axes)
+    return moved.reshape(moved.shape[:len(kept)] + (-1,)), kept + axes, moved.shape
+
+
+def prod_others_tangent(t, x, axis=None):
+    """Tangent of ``prod_others(x, axis)`` from the tangent ``t`` of ``x``:
+    for each element, ``sum_{j != i} t_j prod_{k != i, j} x_k``. Without
+    zeros in ``x``, ``prod_others * sum_{j != i} t_j / x_j`` (the sums of the
+    others by prefix and suffix sums, not a total minus one's own); with
+    zeros, exact: prefix and suffix products and their tangents, one step
+    per position along the reduced axes."""
+    x = np.asarray(x)
+    dtype = np.result_type(t, x, np.float64)
+    if x.size == 0:
+        return np.zeros(t.shape, dtype=dtype)
+    flat, order, moved_shape = _reduced_last(x, axis)
+    t_flat = np.transpose(t, (0,) + tuple(a + 1 for a in order)).reshape(t.shape[:1] + flat.shape)
+    n = flat.shape[-1]
+    if np.all(flat != 0):
+        ratios = t_flat / flat
+        zero = np.zeros(ratios.shape[:-1] + (1,), dtype=dtype)
+        before = np.cumsum(np.concatenate([zero, ratios[..., :-1]], axis=-1), axis=-1)
+        after = np.cumsum(np.concatenate([zero, ratios[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        out = prod_others(flat, axis=-1) * (before + after)
+    else:
+        prefix = np.empty(flat.shape, dtype=dtype)
+        suffix = np.empty(flat.shape, dtype=dtype)
+        prefix_t = np.empty(t_flat.shape, dtype=dtype)
+        suffix_t = np.empty(t_flat.shape, dtype=dtype)
+        for positions, values, tangents in ((range(n), prefix, prefix_t),
+                                            (range(n - 1, -1, -1), suffix, suffix_t)):
+            running = np.ones(flat.shape[:-1], dtype=dtype)
+            running_t = np.zeros(t_flat.shape[:-1], dtype=dtype)
+            for i in positions:
+                values[..., i] = running
+                tangents[..., i] = running_t
+                running_t = running_t * flat[..., i] + running * t_flat[..., i]
+                running = running * flat[..., i]
+        out = prefix_t * suffix + prefix * suffix_t
+    out = out.reshape(t.shape[:1] + moved_shape)
+    return np.transpose(out, (0,) + tuple(int(i) + 1 for i in np.argsort(order)))
+
+
+def nanprod_adjoint_tangent(t, g, a, axis=None, keepdims=False):
+    """Tangent of ``nanprod_adjoint(g, a, ...)`` from the tangent ``t`` of
+    ``a``: NaNs count as the constant 1."""
+    a = np.asarray(a)
+    nans = np.isnan(a)
+    others = prod_others_tangent(np.where(nans, 0.0, t), np.where(nans, 1.0, a), axis=axis)
+    return _outer(nan_reduced(g, a, axis, keepdims), others)
+
+
+def cumprod_adjoint_tangent(t, g, a, axis=None):
+    """Tangent of ``cumprod_adjoint(g, a, axis)`` from the tangent ``t`` of
+    ``a``: the recurrences of ``cumprod_adjoint`` (``a_bar_k = before_k S_k``,
+    ``S_k = g_k + a_{k+1} S_{k+1}``) differentiated, exact at zeros."""
+    a = np.asarray(a)
+    shape = a.shape
+    if axis is None or a.ndim == 0:
+        a = np.ravel(a)
+        t = np.reshape(t, (t.shape[0], -1))
+        axis = 0
+    axis = axis % a.ndim
+    factors = np.moveaxis(a, axis, -1)
+    factors_t = np.moveaxis(t, axis + 1, -1)[:, None]  # (T, 1, ..., n)
+    g = np.moveaxis(g, axis + 1, -1)  # (B, ..., n)
+    n = factors.shape[-1]
+    dtype = np.result_type(g, factors, t, np.float64)
+    suffix = np.empty(np.broadcast_shapes(g.shape, factors.shape), dtype=dtype)
+    suffix_t = np.zeros((t.shape[0],) + suffix.shape, dtype=dtype)
+    if n:
+        suffix[..., n - 1] = g[..., n - 1]
+    for k in range(n - 2, -1, -1):
+        suffix[..., k] = g[..., k] + factors[..., k + 1] * suffix[..., k + 1]
+        suffix_t[..., k] = factors_t[..., k + 1] * suffix[..., k + 1] + factors[..., k + 1] * suffix_t[..., k + 1]
+    before = np.empty(factors.shape, dtype=dtype)
+    before_t = np.empty(factors_t.shape, dtype=dtype)
+    running = np.ones(factors.shape[:-1], dtype=dtype)
+    running_t = np.zeros(factors_t.shape[:-1], dtype=dtype)
+    for k in range(n):
+        before[..., k] = running
+        before_t[..., k] = running_t
+        running_t = running_t * factors[..., k] + running * factors_t[..., k]
+        running = running * factors[..., k]
+    out = before_t * suffix + before * suffix_t  # (T, B, ..., n)
+    out = np.moveaxis(out, -1, axis + 2)
+    return np.reshape(out, out.shape[:2] + shape)
+
+
+def average_adjoint_tangent(t, g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False, wrt="a"):
+    """Tangent of ``average_adjoint(g, a, z, ...)`` from the tangent ``t``
+    of ``a``, ``z`` or ``weights`` (``wrt``). Without weights it reads ``a``
+    and ``z`` for their shapes only; ``abar = g w / sum(w)`` reads only the
+    weights; ``wbar = g (a - z) / sum(w)`` reads all three."""
+    a = np.asarray(a)
+    shape = np.shape(weights) if wrt_weights else a.shape
+    if weights is None or (wrt != "weights" and not wrt_weights):
+        return _leading_zeros(t, g, shape)
+    w = _average_weights(a, weights, axis)
+    axes = None if axis is None else normalize_axes(axis, a.ndim)
+    total = np.sum(np.broadcast_to(w, a.shape), axis=axes, keepdims=True)
+    g_full = unreduce(g, a, axis=axis, keepdims=keepdims)
+    if wrt == "weights":
+        w_t = np.reshape(t, t.shape[:1] + w.shape)
+        total_t = np.sum(np.broadcast_to(w_t, t.shape[:1] + a.shape), axis=_shifted_axes(axis, a.ndim),
+                         keepdims=True)
+    if not wrt_weights:
+        return _outer(g_full, w_t / total - w * (total_t / (total * total)))
+    z_kept = np.reshape(z, total.shape) if np.ndim(z) != np.ndim(total) else z
+    if wrt == "a":
+        d = t / total
+    elif wrt == "z":
+        d = -np.reshape(t, t.shape[:1] + total.shape) / total
+    else:
+        d = -(a - z_kept) * (total_t / (total * total))
+    part = np.broadcast_to(_outer(g_full, d), (t.shape[0],) + g_full.shape)
+    return merged(_unbroadcast_reshaped, part, w, np.shape(weights))
+
+
+def _unbroadcast_reshaped(g, w, shape):
+    return np.reshape(unbroadcast(g, w), g.shape[:1] + shape)
+
+
+def interp_adjoint_fp_tangent_x(t, g, x, xp, fp, left=None, right=None):
+    """Tangent of ``interp_adjoint_fp(g, x, xp, fp, ...)`` from the tangent
+    ``t`` of ``x``: inside ``xp``'s range the share ``(x - xp[i]) / (xp[i+1] -
+    xp[i])`` moves with ``x``, taking from the left end and giving to the right."""
+    xp = np.asarray(xp, dtype=float)
+    count = np.size(fp)
+    rows, batch = t.shape[0], g.shape[0]
+    out = np.zeros((rows * batch, count), dtype=np.result_type(g, t, np.float64))
+    if xp.size < 2 or count < 2:
+        return out.reshape((rows, batch, count))
+    segment, _, below, above = _interp_segments(x, xp)
+    rate = np.where(below | above, 0.0, 1.0 / (xp[segment + 1] - xp[segment]))
+    moved = _outer(np.reshape(g, (batch, -1)), np.reshape(t * rate, (rows, -1)))
+    moved = moved.reshape(rows * batch, -1)
+    segment = np.ravel(segment)
+    np.add.at(out, (slice(None), segment), -moved)
+    np.add.at(out, (slice(None), segment + 1), moved)
+    return out.reshape((rows, batch, count))
+
+
+def norm_adjoint_tangent(t, g, x, z, ord=None, axis=None, keepdims=False, wrt="x"):  # noqa: A002
+    """Tangent of ``norm_adjoint(g, x, z, ...)`` from the tangent ``t`` of
+    ``x`` (or of ``z``: ``wrt="z"``). The adjoint is ``unreduce(g) F(x, z)``
+    with ``F = x / z`` (2-norms; 0-norm vectors divide by 1), ``sign(x)``
+    (1-norm) or ``sign(x) (|x| / z)^(p-1)``; inf-norms and the 1-norm are
+    piecewise constant."""
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim)
+    if ord == 1 or (ord is not None and not isinstance(ord, str) and np.isinf(ord)):
+        return _leading_zeros(t, g, x.shape)
+    kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    z_kept = z if keepdims else np.reshape(z, kept_shape)
+    if wrt == "z" and not keepdims:
+        t = np.reshape(t, t.shape[:1] + kept_shape)
+    zero = np.equal(z_kept, 0)
+    safe = np.where(zero, 1.0, z_kept)
+    g_full = unreduce(g, x, axes, keepdims)
+    if ord in (None, 2, "fro"):
+        if wrt == "x":
+            return _outer(g_full, t / safe)
+        return _outer(g_full, np.where(zero, 0.0, -t * x / (safe * safe)))
+    ratio = np.abs(x) / safe
+    if wrt == "x":
+        return _outer(g_full, t * ((ord - 1) * ratio ** (ord - 2) / safe))
+    return _outer(g_full, np.where(zero, 0.0, -t * ((ord - 1) * np.sign(x) * ratio ** (ord - 1) / safe)))
+
+
+class _AddedList(list):
+    """A list tangent that a second contribution adds to item by item
+    (two contributions of ``add_bar`` are joined with ``+``)."""
+
+    __array_ufunc__ = None  # ``array + this`` comes here too
+
+    def __add__(self, other):
+        return add_bar(list(self), other)
+
+    def __radd__(self, other):
+        return add_bar(other, list(self))
+
+
+class _AddedTuple(tuple):
+    """A tuple tangent that adds item by item (see ``_AddedList``)."""
+
+    __array_ufunc__ = None
+
+    def __add__(self, other):
+        return add_bar(tuple(self), other)
+
+    def __radd__(self, other):
+        return add_bar(other, tuple(self))
+
+
+class _AddedDict(dict):
+    """A dict tangent that adds key by key (see ``_AddedList``)."""
+
+    __array_ufunc__ = None
+
+    def __add__(self, other):
+        return add_bar(dict(self), other)
+
+    def __radd__(self, other):
+        return add_bar(other, dict(self))
+
+
+def add_bar_tangent(t, value, other):
+    """The contribution of ``value``'s tangent ``t`` to the tangent of
+    ``add_bar(value, other)``: ``t`` in the result's structure (an array
+    adjoint of a list is split into items when the other adjoint has items),
+    as a container that adds item by item to the other contribution."""
+    if t is None:
+        return None
+    if isinstance(value, np.ndarray) and isinstance(other, (tuple, list)) and isinstance(t, np.ndarray):
+        t = rebuild_like(other, [t[:, :, i] for i in range(len(other))])
+    if type(t) is list:
+        return _AddedList(t)
+    if type(t) is tuple:
+        return _AddedTuple(t)
+    if type(t) is dict:
+        return _AddedDict(t)
+    return t
+
+
+def _unpack_bar_of(bars, value):
+    return unpack_bar(value, bars)
+
+
+def unpack_bar_tangent(t, value):
+    """Tangent of ``unpack_bar(value, bars)`` from the tangent ``t`` of ``bars``."""
+    return merged_items(_unpack_bar_of, t, value)
+
+
+def tuple_tangent(value, *tangents, slots=None):
+    """The tangent of a tuple or namedtuple ``value`` built from items whose
+    tangents are ``tangents`` (None: no derivative), filling ``slots``."""
+    items = [None] * len(value)
+    for slot, tangent in zip(range(len(tangents)) if slots is None else slots, tangents, strict=True):
+        items[slot] = tangent
+    return rebuild_like(value, items)
+
+
+def _outer_zeros(tt, batch, like):
+    """Zeros ``(S, batch) + like.shape`` for an item whose tangent ``tt``
+    (with the outer batch S) holds no array."""
+    outer = batch_size(tt)
+    return np.zeros((outer or 1, batch) + np.shape(like), dtype=np.result_type(like, np.float32))
+
+
+def item_tangent_tangent(tt, t, item, key, batch):
+    """Tangent of ``item_tangent(t, item, key, batch)`` (linear in ``t``)."""
+    if isinstance(tt, np.ndarray):
+        return merged(item_tangent, tt, item, key, batch)
+    picked = None if tt is None else tt[key]
+    return _outer_zeros(tt, batch, item) if picked is None else picked
+
+
+def item_tangent_adjoint(g, t, key):
+    """Adjoint of ``item_tangent(t, item, key, batch)`` with respect to ``t``."""
+    if isinstance(t, np.ndarray):
+        return batched_getitem_adjoint(g, t, key)
+    if isinstance(t, dict):
+        holes = dict.fromkeys(t)
+        holes[key] = g
+        return holes
+    holes = [None] * len(t)
+    holes[key] = g
+    return rebuild_like(t, holes)
+
+
+def unpack_tangent_tangent(tt, t, value, count, batch):
+    """Tangent of ``unpack_tangent(t, value, count, batch)``."""
+    if isinstance(tt, np.ndarray):
+        return [tt[:, :, i] for i in range(count)]
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    holes = list(tt.values()) if isinstance(tt, dict) else list(tt)
+    return [_outer_zeros(tt, batch, item) if h is None else h for h, item in zip(holes, items, strict=True)]
+
+
+def unpack_tangent_adjoint(bars, t):
+    """Adjoint of ``unpack_tangent`` with respect to ``t`` from the targets' adjoints."""
+    if isinstance(t, np.ndarray):
+        batch = batch_size(list(bars))
+        result = np.zeros((batch,) + t.shape, dtype=t.dtype)
+        for position, bar in enumerate(bars):
+            if bar is not None:
+                result[:, :, position] = bar
+        return result
+    return rebuild_like(t, list(bars)) if not isinstance(t, dict) else dict(zip(t, bars, strict=True))

@@ -192,3 +192,59 @@ def test_source_shows_forward_code():
     assert "y_dot" in text
     with pytest.raises(ValueError, match="expected 'vjp'"):
         adjoint.source(poly, mode="fwd")
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_ag(x):
+    return anp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def test_hessians_by_every_composition_agree_with_autograd():
+    x = np.linspace(-1.0, 1.2, 7)
+    expected = autograd.hessian(rosenbrock_ag)(x)
+    compositions = {
+        "hessian": adjoint.hessian(rosenbrock),
+        "jacfwd(jacrev)": adjoint.jacfwd(adjoint.jacrev(rosenbrock)),
+        "jacrev(jacrev)": adjoint.jacrev(adjoint.jacrev(rosenbrock)),
+        "jacfwd(grad)": adjoint.jacfwd(adjoint.grad(rosenbrock)),
+        "jacrev(grad)": adjoint.jacrev(adjoint.grad(rosenbrock)),
+        "jacfwd(jacfwd)": adjoint.jacfwd(adjoint.jacfwd(rosenbrock)),
+        "jacrev(jacfwd)": adjoint.jacrev(adjoint.jacfwd(rosenbrock)),
+    }
+    for name, function in compositions.items():
+        np.testing.assert_allclose(function(x), expected, rtol=1e-10, atol=1e-9, err_msg=name)
+
+
+def test_grad_of_grad_and_third_derivatives():
+    def g(t):
+        return np.sin(t) * t ** 3
+
+    def g_ag(t):
+        return anp.sin(t) * t ** 3
+
+    t = 0.7
+    assert np.isclose(adjoint.grad(adjoint.grad(g))(t), autograd.grad(autograd.grad(g_ag))(t), rtol=1e-12)
+    third = adjoint.grad(adjoint.grad(adjoint.grad(g)))(t)
+    assert np.isclose(third, autograd.grad(autograd.grad(autograd.grad(g_ag)))(t), rtol=1e-10)
+
+
+def test_hessian_with_argnums_and_a_loop():
+    def energy(x, k):
+        total = 0.0
+        for i in range(len(x) - 1):
+            total = total + k * (x[i + 1] - x[i]) ** 2 * np.cos(x[i])
+        return total
+
+    def energy_ag(x, k):
+        total = 0.0
+        for i in range(len(x) - 1):
+            total = total + k * (x[i + 1] - x[i]) ** 2 * anp.cos(x[i])
+        return total
+
+    x, k = np.array([0.1, 0.5, -0.3, 0.8]), np.array(1.5)
+    np.testing.assert_allclose(adjoint.hessian(energy)(x, k), autograd.hessian(energy_ag)(x, k), rtol=1e-10)
+    np.testing.assert_allclose(adjoint.hessian(energy, argnums=1)(x, k),
+                               autograd.hessian(energy_ag, 1)(x, k), rtol=1e-10)

@@ -1514,7 +1514,9 @@ def _unflat_like(tree, leaves):
 
 
 def test_every_adjoint_rule_has_a_tangent_rule():
-    missing = [prim for prim in ADJOINT_RULES if prim not in TANGENT_RULES]
+    from adjoint.forward import BUILT_IN_TANGENTS
+
+    missing = [prim for prim in ADJOINT_RULES if prim not in TANGENT_RULES and prim not in BUILT_IN_TANGENTS]
     extra = [prim for prim in TANGENT_RULES if prim not in ADJOINT_RULES]
     assert not missing, f"adjoint rules without a tangent rule: {missing}"
     assert not extra, f"tangent rules without an adjoint rule: {extra}"

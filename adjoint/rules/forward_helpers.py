@@ -67,3 +67,18 @@ def columns_adjoint_tangent(z, g, out_dot, out, x, offset):
 
 
 nondifferentiable(rt.batch_axes, rt.batch_axis)
+
+
+@adjoint_rule(rt.item_tangent, constant=("item",))
+def item_tangent_adjoint(z, t, item, key, batch):
+    bar[t] = rt.item_tangent_adjoint(bar[z], t, key)
+
+
+@tangent_rule(rt.item_tangent, constant=("item",))
+def item_tangent_tangent(z, t, item, key, batch):
+    dot[z] = rt.item_tangent_tangent(dot[t], t, item, key, batch)
+
+
+@tangent_rule(rt.unpack_tangent, constant=("value",))
+def unpack_tangent_tangent(z, t, value, count, batch):
+    dot[z] = rt.unpack_tangent_tangent(dot[t], t, value, count, batch)

@@ -8,7 +8,7 @@ where NumPy takes them."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar
+from . import adjoint_rule, bar, dot, tangent_rule
 
 
 @adjoint_rule(np.matmul)
@@ -17,16 +17,34 @@ def matmul_adjoint(z, x1, x2):
     bar[x2] = rt.matmul_adjoint_right(bar[z], x1, x2)
 
 
+@tangent_rule(np.matmul)
+def matmul_tangent(z, x1, x2):
+    dot[z] = rt.matmul_tangent_left(dot[x1], x1, x2)
+    dot[z] = rt.matmul_tangent_right(dot[x2], x1, x2)
+
+
 @adjoint_rule(np.dot)
 def dot_adjoint(z, a, b):
     bar[a] = rt.dot_adjoint_left(bar[z], a, b)
     bar[b] = rt.dot_adjoint_right(bar[z], a, b)
 
 
+@tangent_rule(np.dot)
+def dot_tangent(z, a, b):
+    dot[z] = rt.dot_tangent_left(dot[a], a, b)
+    dot[z] = rt.dot_tangent_right(dot[b], a, b)
+
+
 @adjoint_rule(np.outer)
 def outer_adjoint(z, a, b):
     bar[a] = rt.outer_adjoint_left(bar[z], a, b)
     bar[b] = rt.outer_adjoint_right(bar[z], a, b)
+
+
+@tangent_rule(np.outer)
+def outer_tangent(z, a, b):
+    dot[z] = rt.outer_tangent_left(dot[a], a, b)
+    dot[z] = rt.outer_tangent_right(dot[b], a, b)
 
 
 @adjoint_rule(np.einsum)
@@ -43,10 +61,31 @@ def einsum_adjoint(z, subscripts, operand0, operand1=None, operand2=None, operan
     bar[operand5] = rt.einsum_adjoint(bar[z], subscripts, operands, 5)
 
 
+@tangent_rule(np.einsum)
+def einsum_tangent(z, subscripts, operand0, operand1=None, operand2=None, operand3=None,
+                   operand4=None, operand5=None, *, optimize=False):
+    # Each operand's term and the output get a batch letter (optimize only
+    # chooses the order of the primal's contraction).
+    operands = rt.einsum_operands(operand0, operand1=operand1, operand2=operand2, operand3=operand3,
+                                  operand4=operand4, operand5=operand5)
+    dot[z] = rt.einsum_tangent(dot[operand0], subscripts, operands, 0)
+    dot[z] = rt.einsum_tangent(dot[operand1], subscripts, operands, 1)
+    dot[z] = rt.einsum_tangent(dot[operand2], subscripts, operands, 2)
+    dot[z] = rt.einsum_tangent(dot[operand3], subscripts, operands, 3)
+    dot[z] = rt.einsum_tangent(dot[operand4], subscripts, operands, 4)
+    dot[z] = rt.einsum_tangent(dot[operand5], subscripts, operands, 5)
+
+
 @adjoint_rule(np.tensordot)
 def tensordot_adjoint(z, a, b, axes=2):
     bar[a] = rt.tensordot_adjoint_left(bar[z], a, b, axes=axes)
     bar[b] = rt.tensordot_adjoint_right(bar[z], a, b, axes=axes)
+
+
+@tangent_rule(np.tensordot)
+def tensordot_tangent(z, a, b, axes=2):
+    dot[z] = rt.tensordot_tangent_left(dot[a], a, b, axes=axes)
+    dot[z] = rt.tensordot_tangent_right(dot[b], a, b, axes=axes)
 
 
 # 3-vectors only (NumPy 2 deprecates 2-vectors); the vectors lie along axisa,
@@ -57,10 +96,22 @@ def cross_adjoint(z, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     bar[b] = rt.cross_adjoint(bar[z], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis, wrt_b=True)
 
 
+@tangent_rule(np.cross)
+def cross_tangent(z, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    dot[z] = rt.cross_tangent(dot[a], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis)
+    dot[z] = rt.cross_tangent(dot[b], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis, wrt_b=True)
+
+
 @adjoint_rule(np.kron)
 def kron_adjoint(z, a, b):
     bar[a] = rt.kron_adjoint_left(bar[z], a, b)
     bar[b] = rt.kron_adjoint_right(bar[z], a, b)
+
+
+@tangent_rule(np.kron)
+def kron_tangent(z, a, b):
+    dot[z] = rt.kron_tangent_left(dot[a], a, b)
+    dot[z] = rt.kron_tangent_right(dot[b], a, b)
 
 
 @adjoint_rule(np.diag)
@@ -68,9 +119,19 @@ def diag_adjoint(z, v, k=0):
     bar[v] = rt.diag_adjoint(bar[z], v, k=k)
 
 
+@tangent_rule(np.diag)
+def diag_tangent(z, v, k=0):
+    dot[z] = rt.diag_tangent(dot[v], v, k=k)
+
+
 @adjoint_rule(np.linalg.inv)
 def inv_adjoint(z, a):
     bar[a] = rt.inv_adjoint(bar[z], z)
+
+
+@tangent_rule(np.linalg.inv)
+def inv_tangent(z, a):
+    dot[z] = rt.inv_tangent(dot[a], z)
 
 
 @adjoint_rule(np.linalg.solve)
@@ -80,9 +141,22 @@ def solve_adjoint(z, a, b):
     bar[b] = rt.unbroadcast(b_bar, b)
 
 
+@tangent_rule(np.linalg.solve)
+def solve_tangent(z, a, b):
+    # inv(a) once, applied to each row: a row's tangent does not depend on the batch size.
+    inverse = np.linalg.inv(a)
+    dot[z] = rt.solve_tangent(dot[a], inverse, a, b, z, wrt_a=True)
+    dot[z] = rt.solve_tangent(dot[b], inverse, a, b, z)
+
+
 @adjoint_rule(np.linalg.det)
 def det_adjoint(z, a):
     bar[a] = rt.det_adjoint(bar[z], z, a)
+
+
+@tangent_rule(np.linalg.det)
+def det_tangent(z, a):
+    dot[z] = rt.det_tangent(dot[a], z, a)
 
 
 @adjoint_rule(np.linalg.slogdet, tuple_result=True)
@@ -91,9 +165,19 @@ def slogdet_adjoint(z, a):
     bar[a] = rt.slogdet_adjoint(bar[z], a)
 
 
+@tangent_rule(np.linalg.slogdet)
+def slogdet_tangent(z, a):
+    dot[z] = rt.slogdet_tangent(dot[a], z, a)
+
+
 @adjoint_rule(np.linalg.cholesky)
 def cholesky_adjoint(z, a, *, upper=False):
     bar[a] = rt.cholesky_adjoint(bar[z], z, upper=upper)
+
+
+@tangent_rule(np.linalg.cholesky)
+def cholesky_tangent(z, a, *, upper=False):
+    dot[z] = rt.cholesky_tangent(dot[a], z, upper=upper)
 
 
 @adjoint_rule(np.linalg.eigh, tuple_result=True)
@@ -103,6 +187,11 @@ def eigh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     bar[a] = rt.eigh_adjoint(bar[z], z, UPLO=UPLO)
 
 
+@tangent_rule(np.linalg.eigh)
+def eigh_tangent(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    dot[z] = rt.eigh_tangent(dot[a], z, UPLO=UPLO)
+
+
 # hermitian=True computes through eigh, which reads one triangle: not accepted.
 # rcond and rtol only decide the rank, which the derivative assumes constant.
 @adjoint_rule(np.linalg.pinv)
@@ -110,9 +199,19 @@ def pinv_adjoint(z, a, rcond=None, *, rtol=None):
     bar[a] = rt.pinv_adjoint(bar[z], a, z)
 
 
+@tangent_rule(np.linalg.pinv)
+def pinv_tangent(z, a, rcond=None, *, rtol=None):
+    dot[z] = rt.pinv_tangent(dot[a], a, z)
+
+
 @adjoint_rule(np.linalg.multi_dot)
 def multi_dot_adjoint(z, arrays):
     bar[arrays] = rt.multi_dot_adjoint(bar[z], arrays)
+
+
+@tangent_rule(np.linalg.multi_dot)
+def multi_dot_tangent(z, arrays):
+    dot[z] = rt.multi_dot_tangent(dot[arrays], arrays, z)
 
 
 @adjoint_rule(np.linalg.matrix_power)
@@ -120,10 +219,21 @@ def matrix_power_adjoint(z, a, n):
     bar[a] = rt.matrix_power_adjoint(bar[z], a, n)
 
 
+@tangent_rule(np.linalg.matrix_power)
+def matrix_power_tangent(z, a, n):
+    dot[z] = rt.matrix_power_tangent(dot[a], a, n)
+
+
 @adjoint_rule(np.convolve)
 def convolve_adjoint(z, a, v, mode="full"):
     bar[a] = rt.convolve_adjoint(bar[z], a, v, mode=mode)
     bar[v] = rt.convolve_adjoint(bar[z], a, v, mode=mode, wrt_v=True)
+
+
+@tangent_rule(np.convolve)
+def convolve_tangent(z, a, v, mode="full"):
+    dot[z] = rt.convolve_tangent(dot[a], a, v, z, mode=mode)
+    dot[z] = rt.convolve_tangent(dot[v], a, v, z, mode=mode, wrt_v=True)
 
 
 # Real arrays (np.correlate conjugates a complex v).
@@ -133,10 +243,22 @@ def correlate_adjoint(z, a, v, mode="valid"):
     bar[v] = rt.correlate_adjoint(bar[z], a, v, mode=mode, wrt_v=True)
 
 
+@tangent_rule(np.correlate)
+def correlate_tangent(z, a, v, mode="valid"):
+    dot[z] = rt.correlate_tangent(dot[a], a, v, z, mode=mode)
+    dot[z] = rt.correlate_tangent(dot[v], a, v, z, mode=mode, wrt_v=True)
+
+
 @adjoint_rule(np.inner)
 def inner_adjoint(z, a, b):
     bar[a] = rt.inner_adjoint(bar[z], a, b)
     bar[b] = rt.inner_adjoint(bar[z], a, b, wrt_b=True)
+
+
+@tangent_rule(np.inner)
+def inner_tangent(z, a, b):
+    dot[z] = rt.inner_tangent(dot[a], a, b)
+    dot[z] = rt.inner_tangent(dot[b], a, b, wrt_b=True)
 
 
 # Real arrays (np.vdot conjugates a complex a).
@@ -146,14 +268,30 @@ def vdot_adjoint(z, a, b):
     bar[b] = rt.vdot_adjoint(bar[z], a, b)
 
 
+@tangent_rule(np.vdot)
+def vdot_tangent(z, a, b):
+    dot[z] = rt.vdot_tangent(dot[a], a, b)
+    dot[z] = rt.vdot_tangent(dot[b], b, a)
+
+
 @adjoint_rule(np.diagflat)
 def diagflat_adjoint(z, v, k=0):
     bar[v] = rt.diagflat_adjoint(bar[z], v, k=k)
 
 
+@tangent_rule(np.diagflat)
+def diagflat_tangent(z, v, k=0):
+    dot[z] = rt.diagflat_tangent(dot[v], v, k=k)
+
+
 @adjoint_rule(np.linalg.eigvalsh)
 def eigvalsh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     bar[a] = rt.eigvalsh_adjoint(bar[z], a, UPLO=UPLO)
+
+
+@tangent_rule(np.linalg.eigvalsh)
+def eigvalsh_tangent(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    dot[z] = rt.eigvalsh_tangent(dot[a], a, UPLO=UPLO)
 
 
 # The singular values only: compute_uv=True (the default) fails when the
@@ -163,9 +301,19 @@ def svd_adjoint(z, a, full_matrices=True, compute_uv=True):
     bar[a] = rt.singular_values_adjoint(bar[z], a, compute_uv=compute_uv)
 
 
+@tangent_rule(np.linalg.svd)
+def svd_tangent(z, a, full_matrices=True, compute_uv=True):
+    dot[z] = rt.singular_values_tangent(dot[a], a, compute_uv=compute_uv)
+
+
 @adjoint_rule(np.linalg.svdvals)
 def svdvals_adjoint(z, x):
     bar[x] = rt.singular_values_adjoint(bar[z], x, compute_uv=False)
+
+
+@tangent_rule(np.linalg.svdvals)
+def svdvals_tangent(z, x):
+    dot[z] = rt.singular_values_tangent(dot[x], x, compute_uv=False)
 
 
 # One array (not y, fweights, aweights); the rest by keyword.
@@ -174,9 +322,19 @@ def cov_adjoint(z, m, *, rowvar=True, bias=False, ddof=None):
     bar[m] = rt.cov_adjoint(bar[z], m, rowvar=rowvar, bias=bias, ddof=ddof)
 
 
+@tangent_rule(np.cov)
+def cov_tangent(z, m, *, rowvar=True, bias=False, ddof=None):
+    dot[z] = rt.cov_tangent(dot[m], m, z, rowvar=rowvar, bias=bias, ddof=ddof)
+
+
 @adjoint_rule(np.corrcoef)
 def corrcoef_adjoint(z, x, *, rowvar=True):
     bar[x] = rt.corrcoef_adjoint(bar[z], x, rowvar=rowvar)
+
+
+@tangent_rule(np.corrcoef)
+def corrcoef_tangent(z, x, *, rowvar=True):
+    dot[z] = rt.corrcoef_tangent(dot[x], x, z, rowvar=rowvar)
 
 
 # The solution x alone, for a of full rank; rcond only decides the rank.
@@ -186,7 +344,19 @@ def lstsq_adjoint(z, a, b, rcond=None):
     bar[b] = rt.lstsq_adjoint(bar[z], a, b, wrt_b=True)
 
 
+@tangent_rule(np.linalg.lstsq)
+def lstsq_tangent(z, a, b, rcond=None):
+    # The tangents of x, the residuals and sv (the rank has none).
+    dot[z] = rt.lstsq_tangent(dot[a], a, b, z)
+    dot[z] = rt.lstsq_tangent(dot[b], a, b, z, wrt_b=True)
+
+
 # mode='reduced', square or tall matrices of full column rank (stacks too).
 @adjoint_rule(np.linalg.qr, tuple_result=True)
 def qr_adjoint(z, a, mode="reduced"):
     bar[a] = rt.qr_adjoint(bar[z], a, z, mode=mode)
+
+
+@tangent_rule(np.linalg.qr)
+def qr_tangent(z, a, mode="reduced"):
+    dot[z] = rt.qr_tangent(dot[a], a, z, mode=mode)

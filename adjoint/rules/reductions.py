@@ -9,7 +9,7 @@ so a parameter NumPy places after ``out`` is keyword-only here."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, nondifferentiable
+from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(np.sum)
@@ -17,9 +17,19 @@ def sum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims)
 
 
+@tangent_rule(np.sum)
+def sum_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
+    dot[z] = np.sum(dot[a], axis=rt.tangent_axes(axis, a), keepdims=keepdims)
+
+
 @adjoint_rule(np.mean)
 def mean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims) / rt.reduced_count(a, axis=axis)
+
+
+@tangent_rule(np.mean)
+def mean_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
+    dot[z] = np.mean(dot[a], axis=rt.tangent_axes(axis, a), keepdims=keepdims)
 
 
 @adjoint_rule(np.prod)
@@ -27,9 +37,20 @@ def prod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims) * rt.prod_others(a, axis=axis)
 
 
+@tangent_rule(np.prod)
+def prod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
+    dot[z] = rt.reduce_tangent(dot[a], rt.prod_others(a, axis=axis), z, axis=axis)
+
+
 @adjoint_rule(np.max, np.amax, np.min, np.amin)
 def max_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.extremum_adjoint(bar[z], a, z, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(np.max, np.amax, np.min, np.amin)
+def max_tangent(z, a, axis=None, *, keepdims=False):
+    w = rt.extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
 
 
 @adjoint_rule(np.var)
@@ -37,9 +58,21 @@ def var_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.var_adjoint(bar[z], a, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
+@tangent_rule(np.var)
+def var_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    w = rt.var_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+
+
 @adjoint_rule(np.std)
 def std_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.std_adjoint(bar[z], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@tangent_rule(np.std)
+def std_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    w = rt.std_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
 
 
 # returned=True makes a pair (average, sum of weights): not accepted.
@@ -49,11 +82,26 @@ def average_adjoint(z, a, axis=None, weights=None, *, keepdims=False):
     bar[weights] = rt.average_adjoint(bar[z], a, z, axis=axis, weights=weights, keepdims=keepdims, wrt_weights=True)
 
 
+@tangent_rule(np.average)
+def average_tangent(z, a, axis=None, weights=None, *, keepdims=False):
+    dot[z] = rt.reduce_tangent(
+        dot[a], rt.average_adjoint(rt.unit_cotangent(z), a, z, axis=axis, weights=weights, keepdims=keepdims)[0],
+        z, axis=axis)
+    dot[z] = rt.average_tangent_weights(dot[weights], a, z, axis=axis, weights=weights, keepdims=keepdims)
+
+
 @adjoint_rule(np.trapezoid)
 def trapezoid_adjoint(z, y, x=None, dx=1.0, axis=-1):
     bar[y] = rt.trapezoid_adjoint(bar[z], y, x=x, dx=dx, axis=axis)
     bar[x] = rt.trapezoid_adjoint_x(bar[z], y, x, axis=axis)
     bar[dx] = rt.trapezoid_adjoint_dx(bar[z], y, dx, axis=axis)
+
+
+@tangent_rule(np.trapezoid)
+def trapezoid_tangent(z, y, x=None, dx=1.0, axis=-1):
+    dot[z] = np.trapezoid(dot[y], x=x, dx=dx, axis=rt.negative_axis(axis, y))
+    dot[z] = rt.trapezoid_tangent_x(dot[x], y, x, axis=axis)
+    dot[z] = rt.lift(dot[dx], z) * rt.trapezoid_heights(y, axis=axis)
 
 
 # No derivative in xp (the knots) nor in left and right: a call that
@@ -64,9 +112,20 @@ def interp_adjoint(z, x, xp, fp, left=None, right=None):
     bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
 
 
+@tangent_rule(np.interp)
+def interp_tangent(z, x, xp, fp, left=None, right=None):
+    dot[z] = dot[x] * rt.interp_slope(x, xp, fp)
+    dot[z] = rt.interp_tangent_fp(dot[fp], x, xp, fp, left=left, right=right)
+
+
 @adjoint_rule(np.trace)
 def trace_adjoint(z, a, offset=0, axis1=0, axis2=1, dtype=None):
     bar[a] = rt.trace_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+@tangent_rule(np.trace)
+def trace_tangent(z, a, offset=0, axis1=0, axis2=1, dtype=None):
+    dot[z] = np.trace(dot[a], offset=offset, axis1=rt.batch_axis(axis1), axis2=rt.batch_axis(axis2))
 
 
 @adjoint_rule(np.linalg.norm)
@@ -74,9 +133,20 @@ def norm_adjoint(z, x, ord=None, axis=None, keepdims=False):
     bar[x] = rt.norm_adjoint(bar[z], x, z, ord=ord, axis=axis, keepdims=keepdims)
 
 
+@tangent_rule(np.linalg.norm)
+def norm_tangent(z, x, ord=None, axis=None, keepdims=False):
+    w = rt.norm_adjoint(rt.unit_cotangent(z), x, z, ord=ord, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[x], w[0], z, axis=axis)
+
+
 @adjoint_rule(np.cumsum)
 def cumsum_adjoint(z, a, axis=None, dtype=None):
     bar[a] = rt.reshape_adjoint(rt.reverse_cumsum(bar[z], axis=axis), a)
+
+
+@tangent_rule(np.cumsum)
+def cumsum_tangent(z, a, axis=None, dtype=None):
+    dot[z] = rt.cumsum_tangent(dot[a], axis=axis)
 
 
 @adjoint_rule(np.cumprod)
@@ -84,9 +154,19 @@ def cumprod_adjoint(z, a, axis=None, dtype=None):
     bar[a] = rt.cumprod_adjoint(bar[z], a, axis=axis)
 
 
+@tangent_rule(np.cumprod)
+def cumprod_tangent(z, a, axis=None, dtype=None):
+    dot[z] = rt.cumprod_tangent(dot[a], a, z, axis=axis)
+
+
 @adjoint_rule(np.diff)
 def diff_adjoint(z, a, n=1, axis=-1):
     bar[a] = rt.diff_adjoint(bar[z], n=n, axis=axis)
+
+
+@tangent_rule(np.diff)
+def diff_tangent(z, a, n=1, axis=-1):
+    dot[z] = np.diff(dot[a], n=n, axis=rt.batch_axis(axis))
 
 
 
@@ -97,15 +177,31 @@ def median_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.quantile_adjoint(bar[z], a, axis=axis, keepdims=keepdims, function="np.median")
 
 
+@tangent_rule(np.median)
+def median_tangent(z, a, axis=None, *, keepdims=False):
+    dot[z] = rt.quantile_tangent(dot[a], a, z, axis=axis, keepdims=keepdims, function="np.median")
+
+
 # No derivative in q: a call that differentiates it is refused.
 @adjoint_rule(np.quantile)
 def quantile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
     bar[a] = rt.quantile_adjoint(bar[z], a, q, axis=axis, method=method, keepdims=keepdims)
 
 
+@tangent_rule(np.quantile)
+def quantile_tangent(z, a, q, axis=None, *, method="linear", keepdims=False):
+    dot[z] = rt.quantile_tangent(dot[a], a, z, q, axis=axis, method=method, keepdims=keepdims)
+
+
 @adjoint_rule(np.percentile)
 def percentile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
     bar[a] = rt.quantile_adjoint(bar[z], a, q, axis=axis, method=method, keepdims=keepdims, scale=100.0,
+                                 function="np.percentile")
+
+
+@tangent_rule(np.percentile)
+def percentile_tangent(z, a, q, axis=None, *, method="linear", keepdims=False):
+    dot[z] = rt.quantile_tangent(dot[a], a, z, q, axis=axis, method=method, keepdims=keepdims, scale=100.0,
                                  function="np.percentile")
 
 
@@ -115,9 +211,21 @@ def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.nan_reduced(bar[z], a, axis=axis, keepdims=keepdims)
 
 
+@tangent_rule(np.nansum)
+def nansum_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
+    w = rt.nan_reduced(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+
+
 @adjoint_rule(np.nanmean)
 def nanmean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.nanmean_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(np.nanmean)
+def nanmean_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
+    w = rt.nanmean_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
 
 
 @adjoint_rule(np.nanprod)
@@ -125,9 +233,21 @@ def nanprod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.nanprod_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
 
 
+@tangent_rule(np.nanprod)
+def nanprod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
+    w = rt.nanprod_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+
+
 @adjoint_rule(np.nanmax, np.nanmin)
 def nanmax_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.nan_extremum_adjoint(bar[z], a, z, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(np.nanmax, np.nanmin)
+def nanmax_tangent(z, a, axis=None, *, keepdims=False):
+    w = rt.nan_extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
 
 
 @adjoint_rule(np.nanvar)
@@ -135,14 +255,32 @@ def nanvar_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.nanvar_adjoint(bar[z], a, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
+@tangent_rule(np.nanvar)
+def nanvar_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    w = rt.nanvar_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+
+
 @adjoint_rule(np.nanstd)
 def nanstd_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.nanstd_adjoint(bar[z], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
+@tangent_rule(np.nanstd)
+def nanstd_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    w = rt.nanstd_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+
+
 @adjoint_rule(np.ptp)
 def ptp_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.ptp_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(np.ptp)
+def ptp_tangent(z, a, axis=None, *, keepdims=False):
+    w = rt.ptp_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
+    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
 
 
 # to_end and to_begin are constants: a call that differentiates them is refused.
@@ -151,6 +289,12 @@ def ediff1d_adjoint(z, ary, to_end=None, to_begin=None):
     bar[ary] = rt.ediff1d_adjoint(bar[z], ary, to_begin=to_begin)
 
 
+@tangent_rule(np.ediff1d)
+def ediff1d_tangent(z, ary, to_end=None, to_begin=None):
+    dot[z] = rt.ediff1d_tangent(dot[ary], to_end=to_end, to_begin=to_begin)
+
+
 nondifferentiable(
     np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
+    rt.tangent_axes, rt.negative_axis, rt.unit_cotangent,
 )

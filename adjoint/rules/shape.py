@@ -7,7 +7,7 @@ and the shape and search queries that carry no derivative."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, nondifferentiable
+from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(np.reshape)
@@ -15,9 +15,19 @@ def reshape_adjoint(z, a, shape=None):
     bar[a] = rt.reshape_adjoint(bar[z], a)
 
 
+@tangent_rule(np.reshape)
+def reshape_tangent(z, a, shape=None):
+    dot[z] = rt.reshape_tangent(dot[a], a, z)
+
+
 @adjoint_rule(np.ravel, np.atleast_1d, np.atleast_2d, float)
 def ravel_adjoint(z, a):
     bar[a] = rt.reshape_adjoint(bar[z], a)
+
+
+@tangent_rule(np.ravel, np.atleast_1d, np.atleast_2d, float)
+def ravel_tangent(z, a):
+    dot[z] = rt.reshape_tangent(dot[a], a, z)
 
 
 @adjoint_rule(np.squeeze)
@@ -25,9 +35,19 @@ def squeeze_adjoint(z, a, axis=None):
     bar[a] = rt.reshape_adjoint(bar[z], a)
 
 
+@tangent_rule(np.squeeze)
+def squeeze_tangent(z, a, axis=None):
+    dot[z] = rt.reshape_tangent(dot[a], a, z)
+
+
 @adjoint_rule(np.expand_dims)
 def expand_dims_adjoint(z, a, axis):
     bar[a] = rt.reshape_adjoint(bar[z], a)
+
+
+@tangent_rule(np.expand_dims)
+def expand_dims_tangent(z, a, axis):
+    dot[z] = rt.reshape_tangent(dot[a], a, z)
 
 
 @adjoint_rule(np.transpose)
@@ -35,9 +55,19 @@ def transpose_adjoint(z, a, axes=None):
     bar[a] = rt.transpose_adjoint(bar[z], axes=axes)
 
 
+@tangent_rule(np.transpose)
+def transpose_tangent(z, a, axes=None):
+    dot[z] = rt.transpose_tangent(dot[a], a, axes=axes)
+
+
 @adjoint_rule(rt.transpose_attribute)
 def transpose_attribute_adjoint(z, value):
     bar[value] = rt.transpose_adjoint(bar[z])
+
+
+@tangent_rule(rt.transpose_attribute)
+def transpose_attribute_tangent(z, value):
+    dot[z] = rt.transpose_tangent(dot[value], value)
 
 
 @adjoint_rule(np.swapaxes)
@@ -45,9 +75,19 @@ def swapaxes_adjoint(z, a, axis1, axis2):
     bar[a] = rt.swapaxes_adjoint(bar[z], axis1, axis2)
 
 
+@tangent_rule(np.swapaxes)
+def swapaxes_tangent(z, a, axis1, axis2):
+    dot[z] = np.swapaxes(rt.as_tangent(dot[a], a), rt.batch_axis(axis1), rt.batch_axis(axis2))
+
+
 @adjoint_rule(np.concatenate, sequences=True)
 def concatenate_adjoint(z, arrays, axis=0):
     bar[arrays] = rt.concatenate_adjoint(bar[z], arrays, axis=axis)
+
+
+@tangent_rule(np.concatenate)
+def concatenate_tangent(z, arrays, axis=0):
+    dot[z] = rt.concatenate_tangent(dot[arrays], arrays, axis=axis)
 
 
 @adjoint_rule(np.stack, sequences=True)
@@ -55,9 +95,19 @@ def stack_adjoint(z, arrays, axis=0):
     bar[arrays] = rt.stack_adjoint(bar[z], arrays, axis=axis)
 
 
+@tangent_rule(np.stack)
+def stack_tangent(z, arrays, axis=0):
+    dot[z] = np.stack(rt.tangent_items(dot[arrays], arrays), axis=rt.batch_axis(axis))
+
+
 @adjoint_rule(np.hstack, sequences=True)
 def hstack_adjoint(z, tup):
     bar[tup] = rt.hstack_adjoint(bar[z], tup)
+
+
+@tangent_rule(np.hstack)
+def hstack_tangent(z, tup):
+    dot[z] = rt.hstack_tangent(dot[tup], tup)
 
 
 @adjoint_rule(np.vstack, sequences=True)
@@ -65,14 +115,29 @@ def vstack_adjoint(z, tup):
     bar[tup] = rt.vstack_adjoint(bar[z], tup)
 
 
+@tangent_rule(np.vstack)
+def vstack_tangent(z, tup):
+    dot[z] = rt.vstack_tangent(dot[tup], tup)
+
+
 @adjoint_rule(np.column_stack, sequences=True)
 def column_stack_adjoint(z, tup):
     bar[tup] = rt.column_stack_adjoint(bar[z], tup)
 
 
+@tangent_rule(np.column_stack)
+def column_stack_tangent(z, tup):
+    dot[z] = rt.column_stack_tangent(dot[tup], tup)
+
+
 @adjoint_rule(np.dstack, sequences=True)
 def dstack_adjoint(z, tup):
     bar[tup] = rt.dstack_adjoint(bar[z], tup)
+
+
+@tangent_rule(np.dstack)
+def dstack_tangent(z, tup):
+    dot[z] = rt.dstack_tangent(dot[tup], tup)
 
 
 @adjoint_rule(np.append)
@@ -81,10 +146,22 @@ def append_adjoint(z, arr, values, axis=None):
     bar[values] = rt.append_adjoint(bar[z], arr, values, axis=axis, wrt_values=True)
 
 
+@tangent_rule(np.append)
+def append_tangent(z, arr, values, axis=None):
+    dot[z] = rt.append_arrays_tangent(dot[arr], z, arr, values, axis=axis)
+    dot[z] = rt.append_arrays_tangent(dot[values], z, arr, values, axis=axis, wrt_values=True)
+
+
 @adjoint_rule(np.split, np.array_split, tuple_result=True)
 def split_adjoint(z, ary, indices_or_sections, axis=0):
     # z is a list of pieces; those the function did not use have no cotangent.
     bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=axis)
+
+
+# The pieces' tangents, a list: np.array_split cuts where np.split does.
+@tangent_rule(np.split, np.array_split)
+def split_tangent(z, ary, indices_or_sections, axis=0):
+    dot[z] = np.array_split(rt.as_tangent(dot[ary], ary), indices_or_sections, axis=rt.batch_axis(axis))
 
 
 @adjoint_rule(np.diagonal)
@@ -92,9 +169,21 @@ def diagonal_adjoint(z, a, offset=0, axis1=0, axis2=1):
     bar[a] = rt.diagonal_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)
 
 
+@tangent_rule(np.diagonal)
+def diagonal_tangent(z, a, offset=0, axis1=0, axis2=1):
+    dot[z] = np.diagonal(rt.as_tangent(dot[a], a), offset=offset, axis1=rt.batch_axis(axis1),
+                         axis2=rt.batch_axis(axis2))
+
+
 @adjoint_rule(np.tril)
 def tril_adjoint(z, m, k=0):
     bar[m] = rt.triangle_adjoint(bar[z], m, k=k)
+
+
+# A 1-d m is repeated as the rows of a square matrix: its tangent too (lift).
+@tangent_rule(np.tril)
+def tril_tangent(z, m, k=0):
+    dot[z] = np.tril(rt.lift(rt.as_tangent(dot[m], m), z), k=k)
 
 
 @adjoint_rule(np.triu)
@@ -102,14 +191,29 @@ def triu_adjoint(z, m, k=0):
     bar[m] = rt.triangle_adjoint(bar[z], m, k=k, upper=True)
 
 
+@tangent_rule(np.triu)
+def triu_tangent(z, m, k=0):
+    dot[z] = np.triu(rt.lift(rt.as_tangent(dot[m], m), z), k=k)
+
+
 @adjoint_rule(np.take_along_axis)
 def take_along_axis_adjoint(z, arr, indices, axis=-1):
     bar[arr] = rt.take_along_axis_adjoint(bar[z], arr, indices, axis=axis)
 
 
+@tangent_rule(np.take_along_axis)
+def take_along_axis_tangent(z, arr, indices, axis=-1):
+    dot[z] = rt.take_along_axis_tangent(dot[arr], arr, indices, axis=axis)
+
+
 @adjoint_rule(np.flip)
 def flip_adjoint(z, m, axis=None):
     bar[m] = rt.flip_adjoint(bar[z], axis=axis)
+
+
+@tangent_rule(np.flip)
+def flip_tangent(z, m, axis=None):
+    dot[z] = np.flip(rt.as_tangent(dot[m], m), rt.batch_axes(axis, m))
 
 
 
@@ -118,9 +222,19 @@ def fliplr_adjoint(z, m):
     bar[m] = rt.flip_adjoint(bar[z], axis=1)
 
 
+@tangent_rule(np.fliplr)
+def fliplr_tangent(z, m):
+    dot[z] = np.flip(rt.as_tangent(dot[m], m), 2)
+
+
 @adjoint_rule(np.flipud)
 def flipud_adjoint(z, m):
     bar[m] = rt.flip_adjoint(bar[z], axis=0)
+
+
+@tangent_rule(np.flipud)
+def flipud_tangent(z, m):
+    dot[z] = np.flip(rt.as_tangent(dot[m], m), 1)
 
 
 @adjoint_rule(np.rot90)
@@ -128,9 +242,20 @@ def rot90_adjoint(z, m, k=1, axes=(0, 1)):
     bar[m] = rt.rot90_adjoint(bar[z], k=k, axes=axes)
 
 
+@tangent_rule(np.rot90)
+def rot90_tangent(z, m, k=1, axes=(0, 1)):
+    dot[z] = np.rot90(rt.as_tangent(dot[m], m), k=k, axes=rt.batch_axes(axes, m))
+
+
 @adjoint_rule(np.rollaxis)
 def rollaxis_adjoint(z, a, axis, start=0):
     bar[a] = rt.rollaxis_adjoint(bar[z], a, axis, start=start)
+
+
+# A negative start counts from the end, so it is the same on the tangent.
+@tangent_rule(np.rollaxis)
+def rollaxis_tangent(z, a, axis, start=0):
+    dot[z] = np.rollaxis(rt.as_tangent(dot[a], a), rt.batch_axis(axis), rt.batch_axis(start))
 
 
 # One array (several return a list of them: not accepted).
@@ -138,9 +263,19 @@ def rollaxis_adjoint(z, a, axis, start=0):
 def atleast_3d_adjoint(z, arys):
     bar[arys] = rt.reshape_adjoint(bar[z], arys)
 
+
+@tangent_rule(np.atleast_3d)
+def atleast_3d_tangent(z, arys):
+    dot[z] = rt.reshape_tangent(dot[arys], arys, z)
+
 @adjoint_rule(np.roll)
 def roll_adjoint(z, a, shift, axis=None):
     bar[a] = rt.roll_adjoint(bar[z], shift, axis=axis)
+
+
+@tangent_rule(np.roll)
+def roll_tangent(z, a, shift, axis=None):
+    dot[z] = rt.roll_tangent(dot[a], a, shift, axis=axis)
 
 
 @adjoint_rule(np.tile)
@@ -148,9 +283,19 @@ def tile_adjoint(z, A, reps):
     bar[A] = rt.tile_adjoint(bar[z], A, reps)
 
 
+@tangent_rule(np.tile)
+def tile_tangent(z, A, reps):
+    dot[z] = rt.tile_tangent(dot[A], A, reps)
+
+
 @adjoint_rule(np.repeat)
 def repeat_adjoint(z, a, repeats, axis=None):
     bar[a] = rt.repeat_adjoint(bar[z], a, repeats, axis=axis)
+
+
+@tangent_rule(np.repeat)
+def repeat_tangent(z, a, repeats, axis=None):
+    dot[z] = rt.repeat_tangent(dot[a], a, repeats, axis=axis)
 
 
 @adjoint_rule(np.take)
@@ -158,9 +303,19 @@ def take_adjoint(z, a, indices, axis=None, *, mode="raise"):
     bar[a] = rt.take_adjoint(bar[z], a, indices, axis=axis, mode=mode)
 
 
+@tangent_rule(np.take)
+def take_tangent(z, a, indices, axis=None, *, mode="raise"):
+    dot[z] = rt.take_tangent(dot[a], a, indices, axis=axis, mode=mode)
+
+
 @adjoint_rule(np.broadcast_to)
 def broadcast_to_adjoint(z, array, shape):
     bar[array] = rt.unbroadcast(bar[z], array)
+
+
+@tangent_rule(np.broadcast_to)
+def broadcast_to_tangent(z, array, shape):
+    dot[z] = rt.lift(rt.as_tangent(dot[array], array), z)
 
 
 @adjoint_rule(np.moveaxis)
@@ -168,9 +323,19 @@ def moveaxis_adjoint(z, a, source, destination):
     bar[a] = rt.moveaxis_adjoint(bar[z], source, destination)
 
 
+@tangent_rule(np.moveaxis)
+def moveaxis_tangent(z, a, source, destination):
+    dot[z] = np.moveaxis(rt.as_tangent(dot[a], a), rt.batch_axes(source, a), rt.batch_axes(destination, a))
+
+
 @adjoint_rule(np.sort)
 def sort_adjoint(z, a, axis=-1, kind=None):
     bar[a] = rt.sort_adjoint(bar[z], a, axis=axis)
+
+
+@tangent_rule(np.sort)
+def sort_tangent(z, a, axis=-1, kind=None):
+    dot[z] = rt.sort_tangent(dot[a], a, axis=axis)
 
 
 @adjoint_rule(np.pad)
@@ -178,9 +343,19 @@ def pad_adjoint(z, array, pad_width, mode="constant", *, constant_values=0):
     bar[array] = rt.pad_adjoint(bar[z], array, pad_width, mode=mode)
 
 
+@tangent_rule(np.pad)
+def pad_tangent(z, array, pad_width, mode="constant", *, constant_values=0):
+    dot[z] = rt.pad_tangent(dot[array], array, pad_width, mode=mode)
+
+
 @adjoint_rule(np.copy, np.asarray, np.array, sequences=True)
 def array_adjoint(z, a):
     bar[a] = rt.array_adjoint(bar[z], a)
+
+
+@tangent_rule(np.copy, np.asarray, np.array)
+def array_tangent(z, a):
+    dot[z] = rt.as_tangent(dot[a], a)
 
 
 @adjoint_rule(np.full)
@@ -188,11 +363,22 @@ def full_adjoint(z, shape, fill_value, dtype=None, order="C"):
     bar[fill_value] = rt.full_adjoint(bar[z], fill_value, dtype=dtype)
 
 
+@tangent_rule(np.full)
+def full_tangent(z, shape, fill_value, dtype=None, order="C"):
+    dot[z] = rt.full_tangent(dot[fill_value], fill_value, z)
+
+
 # The derivative is in fill_value only: a gives the shape and the dtype.
 @adjoint_rule(np.full_like)
 def full_like_adjoint(z, a, fill_value, dtype=None, order="K", subok=True, shape=None):
     bar[a] = rt.zeros_bar(a, rt.batch_size(bar[z]))
     bar[fill_value] = rt.full_like_adjoint(bar[z], a, fill_value, dtype=dtype)
+
+
+@tangent_rule(np.full_like)
+def full_like_tangent(z, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    dot[z] = rt.zeros_tangent(z, rt.batch_size(dot[a]))
+    dot[z] = rt.full_tangent(dot[fill_value], fill_value, z)
 
 
 # NumPy places dtype and axis after retstep, which is not accepted (its result
@@ -203,9 +389,20 @@ def linspace_adjoint(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=
     bar[stop] = rt.linspace_adjoint(bar[z], stop, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
 
 
+@tangent_rule(np.linspace)
+def linspace_tangent(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=0):
+    dot[z] = rt.linspace_tangent(dot[start], start, z, num, endpoint=endpoint, dtype=dtype, axis=axis)
+    dot[z] = rt.linspace_tangent(dot[stop], stop, z, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
+
+
 @adjoint_rule(rt.identity, rt.copy)
 def identity_adjoint(z, value):
     bar[value] = bar[z]
+
+
+@tangent_rule(rt.identity, rt.copy)
+def identity_tangent(z, value):
+    dot[z] = dot[value]
 
 
 nondifferentiable(
@@ -219,3 +416,8 @@ nondifferentiable(
 @adjoint_rule(rt.astype)
 def astype_adjoint(z, value, dtype):
     bar[value] = rt.cast_adjoint(bar[z], dtype)
+
+
+@tangent_rule(rt.astype)
+def astype_tangent(z, value, dtype):
+    dot[z] = rt.cast_tangent(dot[value], dtype)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, nondifferentiable
+from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(np.sin)
@@ -10,9 +10,19 @@ def sin_adjoint(z, x):
     bar[x] = bar[z] * np.cos(x)
 
 
+@tangent_rule(np.sin, elementwise=True)
+def sin_tangent(z, x):
+    dot[z] = dot[x] * np.cos(x)
+
+
 @adjoint_rule(np.cos)
 def cos_adjoint(z, x):
     bar[x] = -bar[z] * np.sin(x)
+
+
+@tangent_rule(np.cos, elementwise=True)
+def cos_tangent(z, x):
+    dot[z] = dot[x] * -np.sin(x)
 
 
 @adjoint_rule(np.tan)
@@ -20,9 +30,19 @@ def tan_adjoint(z, x):
     bar[x] = bar[z] * (1.0 + z * z)
 
 
+@tangent_rule(np.tan, elementwise=True)
+def tan_tangent(z, x):
+    dot[z] = dot[x] * (1.0 + z * z)
+
+
 @adjoint_rule(np.arcsin)
 def arcsin_adjoint(z, x):
     bar[x] = bar[z] / np.sqrt(1.0 - x * x)
+
+
+@tangent_rule(np.arcsin, elementwise=True)
+def arcsin_tangent(z, x):
+    dot[z] = dot[x] / np.sqrt(1.0 - x * x)
 
 
 @adjoint_rule(np.arccos)
@@ -30,9 +50,19 @@ def arccos_adjoint(z, x):
     bar[x] = -bar[z] / np.sqrt(1.0 - x * x)
 
 
+@tangent_rule(np.arccos, elementwise=True)
+def arccos_tangent(z, x):
+    dot[z] = dot[x] * (-1.0 / np.sqrt(1.0 - x * x))
+
+
 @adjoint_rule(np.arctan)
 def arctan_adjoint(z, x):
     bar[x] = bar[z] / (1.0 + x * x)
+
+
+@tangent_rule(np.arctan, elementwise=True)
+def arctan_tangent(z, x):
+    dot[z] = dot[x] / (1.0 + x * x)
 
 
 @adjoint_rule(np.arctan2)
@@ -41,9 +71,21 @@ def arctan2_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(-bar[z] * x1 / (x1 * x1 + x2 * x2), x2)
 
 
+@tangent_rule(np.arctan2, elementwise=True)
+def arctan2_tangent(z, x1, x2):
+    r2 = x1 * x1 + x2 * x2
+    dot[z] = dot[x1] * (x2 / r2)
+    dot[z] = dot[x2] * (-x1 / r2)
+
+
 @adjoint_rule(np.sinh)
 def sinh_adjoint(z, x):
     bar[x] = bar[z] * np.cosh(x)
+
+
+@tangent_rule(np.sinh, elementwise=True)
+def sinh_tangent(z, x):
+    dot[z] = dot[x] * np.cosh(x)
 
 
 @adjoint_rule(np.cosh)
@@ -51,9 +93,19 @@ def cosh_adjoint(z, x):
     bar[x] = bar[z] * np.sinh(x)
 
 
+@tangent_rule(np.cosh, elementwise=True)
+def cosh_tangent(z, x):
+    dot[z] = dot[x] * np.sinh(x)
+
+
 @adjoint_rule(np.tanh)
 def tanh_adjoint(z, x):
     bar[x] = bar[z] * (1.0 - z * z)
+
+
+@tangent_rule(np.tanh, elementwise=True)
+def tanh_tangent(z, x):
+    dot[z] = dot[x] * (1.0 - z * z)
 
 
 @adjoint_rule(np.exp)
@@ -61,9 +113,19 @@ def exp_adjoint(z, x):
     bar[x] = bar[z] * z
 
 
+@tangent_rule(np.exp, elementwise=True)
+def exp_tangent(z, x):
+    dot[z] = dot[x] * z
+
+
 @adjoint_rule(np.exp2)
 def exp2_adjoint(z, x):
     bar[x] = bar[z] * z * np.log(2.0)
+
+
+@tangent_rule(np.exp2, elementwise=True)
+def exp2_tangent(z, x):
+    dot[z] = dot[x] * (z * np.log(2.0))
 
 
 @adjoint_rule(np.log)
@@ -71,9 +133,19 @@ def log_adjoint(z, x):
     bar[x] = bar[z] / x
 
 
+@tangent_rule(np.log, elementwise=True)
+def log_tangent(z, x):
+    dot[z] = dot[x] / x
+
+
 @adjoint_rule(np.log2)
 def log2_adjoint(z, x):
     bar[x] = bar[z] / (x * np.log(2.0))
+
+
+@tangent_rule(np.log2, elementwise=True)
+def log2_tangent(z, x):
+    dot[z] = dot[x] / (x * np.log(2.0))
 
 
 @adjoint_rule(np.log10)
@@ -81,9 +153,19 @@ def log10_adjoint(z, x):
     bar[x] = bar[z] / (x * np.log(10.0))
 
 
+@tangent_rule(np.log10, elementwise=True)
+def log10_tangent(z, x):
+    dot[z] = dot[x] / (x * np.log(10.0))
+
+
 @adjoint_rule(np.log1p)
 def log1p_adjoint(z, x):
     bar[x] = bar[z] / (1.0 + x)
+
+
+@tangent_rule(np.log1p, elementwise=True)
+def log1p_tangent(z, x):
+    dot[z] = dot[x] / (1.0 + x)
 
 
 @adjoint_rule(np.expm1)
@@ -91,9 +173,19 @@ def expm1_adjoint(z, x):
     bar[x] = bar[z] * (z + 1.0)
 
 
+@tangent_rule(np.expm1, elementwise=True)
+def expm1_tangent(z, x):
+    dot[z] = dot[x] * (z + 1.0)
+
+
 @adjoint_rule(np.sqrt)
 def sqrt_adjoint(z, x):
     bar[x] = bar[z] / (2.0 * z)
+
+
+@tangent_rule(np.sqrt, elementwise=True)
+def sqrt_tangent(z, x):
+    dot[z] = dot[x] / (2.0 * z)
 
 
 @adjoint_rule(np.square)
@@ -101,9 +193,19 @@ def square_adjoint(z, x):
     bar[x] = bar[z] * (2.0 * x)
 
 
+@tangent_rule(np.square, elementwise=True)
+def square_tangent(z, x):
+    dot[z] = dot[x] * (2.0 * x)
+
+
 @adjoint_rule(np.reciprocal)
 def reciprocal_adjoint(z, x):
     bar[x] = -bar[z] * (z * z)
+
+
+@tangent_rule(np.reciprocal, elementwise=True)
+def reciprocal_tangent(z, x):
+    dot[z] = dot[x] * -(z * z)
 
 
 @adjoint_rule(np.abs, abs)
@@ -111,9 +213,19 @@ def abs_adjoint(z, x):
     bar[x] = bar[z] * np.sign(x)
 
 
+@tangent_rule(np.abs, abs, elementwise=True)
+def abs_tangent(z, x):
+    dot[z] = dot[x] * np.sign(x)
+
+
 @adjoint_rule(np.arcsinh)
 def arcsinh_adjoint(z, x):
     bar[x] = bar[z] / np.sqrt(x * x + 1.0)
+
+
+@tangent_rule(np.arcsinh, elementwise=True)
+def arcsinh_tangent(z, x):
+    dot[z] = dot[x] / np.sqrt(x * x + 1.0)
 
 
 @adjoint_rule(np.arccosh)
@@ -122,9 +234,19 @@ def arccosh_adjoint(z, x):
     bar[x] = bar[z] / np.sqrt(x * x - 1.0)
 
 
+@tangent_rule(np.arccosh, elementwise=True)
+def arccosh_tangent(z, x):
+    dot[z] = dot[x] / np.sqrt(x * x - 1.0)
+
+
 @adjoint_rule(np.arctanh)
 def arctanh_adjoint(z, x):
     bar[x] = bar[z] / (1.0 - x * x)
+
+
+@tangent_rule(np.arctanh, elementwise=True)
+def arctanh_tangent(z, x):
+    dot[z] = dot[x] / (1.0 - x * x)
 
 
 @adjoint_rule(np.deg2rad, np.radians)
@@ -132,9 +254,19 @@ def deg2rad_adjoint(z, x):
     bar[x] = bar[z] * (np.pi / 180.0)
 
 
+@tangent_rule(np.deg2rad, np.radians, elementwise=True)
+def deg2rad_tangent(z, x):
+    dot[z] = dot[x] * (np.pi / 180.0)
+
+
 @adjoint_rule(np.rad2deg, np.degrees)
 def rad2deg_adjoint(z, x):
     bar[x] = bar[z] * (180.0 / np.pi)
+
+
+@tangent_rule(np.rad2deg, np.degrees, elementwise=True)
+def rad2deg_tangent(z, x):
+    dot[z] = dot[x] * (180.0 / np.pi)
 
 
 @adjoint_rule(np.cbrt)
@@ -143,10 +275,20 @@ def cbrt_adjoint(z, x):
     bar[x] = bar[z] / (3.0 * z * z)
 
 
+@tangent_rule(np.cbrt, elementwise=True)
+def cbrt_tangent(z, x):
+    dot[z] = dot[x] / (3.0 * z * z)
+
+
 @adjoint_rule(np.sinc)
 def sinc_adjoint(z, x):
     # sinc(x) = sin(pi x) / (pi x), 1 at 0 with slope 0 there (a series near 0).
     bar[x] = bar[z] * rt.sinc_derivative(x, z)
+
+
+@tangent_rule(np.sinc, elementwise=True)
+def sinc_tangent(z, x):
+    dot[z] = dot[x] * rt.sinc_derivative(x, z)
 
 
 @adjoint_rule(np.logaddexp)
@@ -157,6 +299,12 @@ def logaddexp_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * np.exp(x2 - z), x2)
 
 
+@tangent_rule(np.logaddexp, elementwise=True)
+def logaddexp_tangent(z, x1, x2):
+    dot[z] = dot[x1] * np.exp(x1 - z)
+    dot[z] = dot[x2] * np.exp(x2 - z)
+
+
 @adjoint_rule(np.logaddexp2)
 def logaddexp2_adjoint(z, x1, x2):
     # z = log2(2 ** x1 + 2 ** x2): the slopes are 2 ** (x1 - z) and 2 ** (x2 - z).
@@ -164,11 +312,23 @@ def logaddexp2_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * np.exp2(x2 - z), x2)
 
 
+@tangent_rule(np.logaddexp2, elementwise=True)
+def logaddexp2_tangent(z, x1, x2):
+    dot[z] = dot[x1] * np.exp2(x1 - z)
+    dot[z] = dot[x2] * np.exp2(x2 - z)
+
+
 @adjoint_rule(np.hypot)
 def hypot_adjoint(z, x1, x2):
     # Undefined (nan) where both inputs are 0, the tip of the cone.
     bar[x1] = rt.unbroadcast(bar[z] * x1 / z, x1)
     bar[x2] = rt.unbroadcast(bar[z] * x2 / z, x2)
+
+
+@tangent_rule(np.hypot, elementwise=True)
+def hypot_tangent(z, x1, x2):
+    dot[z] = dot[x1] * (x1 / z)
+    dot[z] = dot[x2] * (x2 / z)
 
 
 @adjoint_rule(np.copysign)
@@ -179,12 +339,24 @@ def copysign_adjoint(z, x1, x2):
     bar[x2] = rt.zeros_bar(x2, rt.batch_size(bar[z]))
 
 
+@tangent_rule(np.copysign, elementwise=True)
+def copysign_tangent(z, x1, x2):
+    dot[z] = dot[x1] * rt.copysign_factor(x1, x2)
+    dot[z] = np.zeros_like(dot[x2])
+
+
 @adjoint_rule(np.fmod)
 def fmod_adjoint(z, x1, x2):
     # fmod(x1, x2) = x1 - x2 * trunc(x1 / x2): like %, with the quotient
     # rounded toward zero; the jumps where x1 / x2 is an integer have no slope.
     bar[x1] = rt.unbroadcast(bar[z], x1)
     bar[x2] = rt.unbroadcast(-bar[z] * rt.fmod_quotient(x1, x2, z), x2)
+
+
+@tangent_rule(np.fmod, elementwise=True)
+def fmod_tangent(z, x1, x2):
+    dot[z] = dot[x1]
+    dot[z] = dot[x2] * -rt.fmod_quotient(x1, x2, z)
 
 
 @adjoint_rule(np.float_power)
@@ -194,10 +366,22 @@ def float_power_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
 
 
+@tangent_rule(np.float_power, elementwise=True)
+def float_power_tangent(z, x1, x2):
+    dot[z] = dot[x1] * (x2 * np.float_power(x1, np.where(x2, x2 - 1, 1)))
+    dot[z] = dot[x2] * (z * rt.log_base(x1))
+
+
 @adjoint_rule(np.maximum)
 def maximum_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z] * rt.balanced_eq(x1, z, x2), x1)
     bar[x2] = rt.unbroadcast(bar[z] * rt.balanced_eq(x2, z, x1), x2)
+
+
+@tangent_rule(np.maximum, elementwise=True)
+def maximum_tangent(z, x1, x2):
+    dot[z] = dot[x1] * rt.balanced_eq(x1, z, x2)
+    dot[z] = dot[x2] * rt.balanced_eq(x2, z, x1)
 
 
 @adjoint_rule(np.minimum)
@@ -205,6 +389,11 @@ def minimum_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z] * rt.balanced_eq(x1, z, x2), x1)
     bar[x2] = rt.unbroadcast(bar[z] * rt.balanced_eq(x2, z, x1), x2)
 
+
+@tangent_rule(np.minimum, elementwise=True)
+def minimum_tangent(z, x1, x2):
+    dot[z] = dot[x1] * rt.balanced_eq(x1, z, x2)
+    dot[z] = dot[x2] * rt.balanced_eq(x2, z, x1)
 
 
 # NaN-ignoring: where one input is NaN the other is the result and gets the
@@ -215,11 +404,23 @@ def fmax_adjoint(z, x1, x2):
     bar[x2] = rt.unbroadcast(bar[z] * rt.fmax_factor(x2, z, x1), x2)
 
 
+@tangent_rule(np.fmax, np.fmin, elementwise=True)
+def fmax_tangent(z, x1, x2):
+    dot[z] = dot[x1] * rt.fmax_factor(x1, z, x2, first=True)
+    dot[z] = dot[x2] * rt.fmax_factor(x2, z, x1)
+
+
 # Slope 1 where x is finite, 0 where NumPy replaced it; the replacements are
 # constants. copy=False (which writes into x) is not accepted.
 @adjoint_rule(np.nan_to_num)
 def nan_to_num_adjoint(z, x, *, nan=0.0, posinf=None, neginf=None):
     bar[x] = bar[z] * np.isfinite(x)
+
+
+@tangent_rule(np.nan_to_num, elementwise=True)
+def nan_to_num_tangent(z, x, *, nan=0.0, posinf=None, neginf=None):
+    dot[z] = dot[x] * np.isfinite(x)
+
 
 @adjoint_rule(np.clip)
 def clip_adjoint(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
@@ -231,10 +432,25 @@ def clip_adjoint(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A00
     bar[max] = rt.unbroadcast(bar[z] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max), max)
 
 
+@tangent_rule(np.clip, elementwise=True)
+def clip_tangent(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    dot[z] = dot[a] * rt.clip_wrt_a(a, z, a_min, a_max, min=min, max=max)
+    dot[z] = dot[a_min] * rt.clip_wrt_min(a, z, a_min, a_max, min=min, max=max)
+    dot[z] = dot[a_max] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max)
+    dot[z] = dot[min] * rt.clip_wrt_min(a, z, a_min, a_max, min=min, max=max)
+    dot[z] = dot[max] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max)
+
+
 @adjoint_rule(np.where)
 def where_adjoint(z, condition, x, y):
     bar[x] = rt.unbroadcast(np.where(condition, bar[z], 0.0), x)
     bar[y] = rt.unbroadcast(np.where(condition, 0.0, bar[z]), y)
+
+
+@tangent_rule(np.where, elementwise=True)
+def where_tangent(z, condition, x, y):
+    dot[z] = np.where(condition, dot[x], 0.0)
+    dot[z] = np.where(condition, 0.0, dot[y])
 
 
 nondifferentiable(

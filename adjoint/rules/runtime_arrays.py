@@ -1,0 +1,390 @@
+"""Tangent rules of the runtime helpers that generated backward code calls
+for shape manipulation and linear algebra, so that generated code can be
+differentiated again.
+
+In backward code an adjoint ``g`` has shape ``(B,) + x.shape`` and its
+tangent ``(T, B) + x.shape``: a helper linear in ``g`` gets its tangent
+through ``rt.merged`` (``rt.merged_tree`` when the adjoint or the result is a
+list or tuple). Arguments read only for their shape, axes or ordering are
+``constant``. The products are bilinear in ``g`` and the other operand; the
+matrix functions' adjoints are nonlinear in the primal values they read, and
+their tangents follow the product rule (``rt.<helper>_tangent``).
+"""
+from .. import runtime as rt
+from . import dot, tangent_rule
+
+# ---------------------------------------------------------------- rearrangements
+
+
+@tangent_rule(rt.transpose_adjoint)
+def transpose_adjoint_tangent(z, g, axes=None):
+    dot[z] = rt.merged(rt.transpose_adjoint, dot[g], axes=axes)
+
+
+@tangent_rule(rt.swapaxes_adjoint)
+def swapaxes_adjoint_tangent(z, g, axis1, axis2):
+    dot[z] = rt.merged(rt.swapaxes_adjoint, dot[g], axis1, axis2)
+
+
+@tangent_rule(rt.moveaxis_adjoint)
+def moveaxis_adjoint_tangent(z, g, source, destination):
+    dot[z] = rt.merged(rt.moveaxis_adjoint, dot[g], source, destination)
+
+
+@tangent_rule(rt.rollaxis_adjoint, constant=("a",))
+def rollaxis_adjoint_tangent(z, g, a, axis, start=0):
+    dot[z] = rt.merged(rt.rollaxis_adjoint, dot[g], a, axis, start=start)
+
+
+@tangent_rule(rt.flip_adjoint)
+def flip_adjoint_tangent(z, g, axis=None):
+    dot[z] = rt.merged(rt.flip_adjoint, dot[g], axis=axis)
+
+
+@tangent_rule(rt.roll_adjoint)
+def roll_adjoint_tangent(z, g, shift, axis=None):
+    dot[z] = rt.merged(rt.roll_adjoint, dot[g], shift, axis=axis)
+
+
+@tangent_rule(rt.rot90_adjoint)
+def rot90_adjoint_tangent(z, g, k=1, axes=(0, 1)):
+    dot[z] = rt.merged(rt.rot90_adjoint, dot[g], k=k, axes=axes)
+
+
+@tangent_rule(rt.tile_adjoint, constant=("A",))
+def tile_adjoint_tangent(z, g, A, reps):  # noqa: N803 (NumPy's name)
+    dot[z] = rt.merged(rt.tile_adjoint, dot[g], A, reps)
+
+
+@tangent_rule(rt.repeat_adjoint, constant=("a",))
+def repeat_adjoint_tangent(z, g, a, repeats, axis=None):
+    dot[z] = rt.merged(rt.repeat_adjoint, dot[g], a, repeats, axis=axis)
+
+
+@tangent_rule(rt.take_adjoint, constant=("a",))
+def take_adjoint_tangent(z, g, a, indices, axis=None, mode="raise"):
+    dot[z] = rt.merged(rt.take_adjoint, dot[g], a, indices, axis=axis, mode=mode)
+
+
+@tangent_rule(rt.take_along_axis_adjoint, constant=("arr",))
+def take_along_axis_adjoint_tangent(z, g, arr, indices, axis=-1):
+    dot[z] = rt.merged(rt.take_along_axis_adjoint, dot[g], arr, indices, axis=axis)
+
+
+# The order is piecewise constant in a: only the cotangent moves.
+@tangent_rule(rt.sort_adjoint, constant=("a",))
+def sort_adjoint_tangent(z, g, a, axis=-1):
+    dot[z] = rt.merged(rt.sort_adjoint, dot[g], a, axis=axis)
+
+
+@tangent_rule(rt.pad_adjoint, constant=("array",))
+def pad_adjoint_tangent(z, g, array, pad_width, mode="constant"):
+    dot[z] = rt.merged(rt.pad_adjoint, dot[g], array, pad_width, mode=mode)
+
+
+@tangent_rule(rt.diagonal_adjoint, constant=("a",))
+def diagonal_adjoint_tangent(z, g, a, offset=0, axis1=0, axis2=1):
+    dot[z] = rt.merged(rt.diagonal_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+@tangent_rule(rt.triangle_adjoint, constant=("m",))
+def triangle_adjoint_tangent(z, g, m, k=0, upper=False):
+    dot[z] = rt.merged(rt.triangle_adjoint, dot[g], m, k=k, upper=upper)
+
+
+@tangent_rule(rt.diag_adjoint, constant=("v",))
+def diag_adjoint_tangent(z, g, v, k=0):
+    dot[z] = rt.merged(rt.diag_adjoint, dot[g], v, k=k)
+
+
+@tangent_rule(rt.diagflat_adjoint, constant=("v",))
+def diagflat_adjoint_tangent(z, g, v, k=0):
+    dot[z] = rt.merged(rt.diagflat_adjoint, dot[g], v, k=k)
+
+
+@tangent_rule(rt.append_adjoint, constant=("arr", "values"))
+def append_adjoint_tangent(z, g, arr, values, axis=None, wrt_values=False):
+    dot[z] = rt.merged(rt.append_adjoint, dot[g], arr, values, axis=axis, wrt_values=wrt_values)
+
+
+@tangent_rule(rt.full_adjoint, constant=("fill_value",))
+def full_adjoint_tangent(z, g, fill_value, dtype=None):
+    dot[z] = rt.merged(rt.full_adjoint, dot[g], fill_value, dtype=dtype)
+
+
+@tangent_rule(rt.full_like_adjoint, constant=("a", "fill_value"))
+def full_like_adjoint_tangent(z, g, a, fill_value, dtype=None):
+    dot[z] = rt.merged(rt.full_like_adjoint, dot[g], a, fill_value, dtype=dtype)
+
+
+@tangent_rule(rt.linspace_adjoint, constant=("bound",))
+def linspace_adjoint_tangent(z, g, bound, num, endpoint=True, dtype=None, axis=0, stop=False):
+    dot[z] = rt.merged(rt.linspace_adjoint, dot[g], bound, num, endpoint=endpoint, dtype=dtype, axis=axis,
+                       stop=stop)
+
+
+# The helpers that return one adjoint per joined array (or take one per piece).
+
+@tangent_rule(rt.concatenate_adjoint, constant=("arrays",))
+def concatenate_adjoint_tangent(z, g, arrays, axis=0):
+    dot[z] = rt.merged_tree(rt.concatenate_adjoint, dot[g], arrays, axis=axis)
+
+
+@tangent_rule(rt.stack_adjoint, constant=("arrays",))
+def stack_adjoint_tangent(z, g, arrays, axis=0):
+    dot[z] = rt.merged_tree(rt.stack_adjoint, dot[g], arrays, axis=axis)
+
+
+@tangent_rule(rt.hstack_adjoint, constant=("tup",))
+def hstack_adjoint_tangent(z, g, tup):
+    dot[z] = rt.merged_tree(rt.hstack_adjoint, dot[g], tup)
+
+
+@tangent_rule(rt.vstack_adjoint, constant=("tup",))
+def vstack_adjoint_tangent(z, g, tup):
+    dot[z] = rt.merged_tree(rt.vstack_adjoint, dot[g], tup)
+
+
+@tangent_rule(rt.column_stack_adjoint, constant=("tup",))
+def column_stack_adjoint_tangent(z, g, tup):
+    dot[z] = rt.merged_tree(rt.column_stack_adjoint, dot[g], tup)
+
+
+@tangent_rule(rt.dstack_adjoint, constant=("tup",))
+def dstack_adjoint_tangent(z, g, tup):
+    dot[z] = rt.merged_tree(rt.dstack_adjoint, dot[g], tup)
+
+
+@tangent_rule(rt.split_adjoint, constant=("ary",))
+def split_adjoint_tangent(z, g, ary, indices_or_sections, axis=0):
+    dot[z] = rt.merged_tree(rt.split_adjoint, dot[g], ary, indices_or_sections, axis=axis)
+
+
+@tangent_rule(rt.array_adjoint, constant=("a",))
+def array_adjoint_tangent(z, g, a):
+    dot[z] = rt.merged_tree(rt.array_adjoint, dot[g], a)
+
+
+# ---------------------------------------------------------------- products
+# Bilinear: the adjoint of one operand is linear in g and in the other
+# operand, and reads its own only for the shape.
+
+@tangent_rule(rt.matmul_adjoint_left, constant=("x",))
+def matmul_adjoint_left_tangent(z, g, x, y):
+    dot[z] = rt.merged(rt.matmul_adjoint_left, dot[g], x, y)
+    dot[z] = rt.matmul_adjoint_left_tangent(dot[y], g, x, y)
+
+
+@tangent_rule(rt.matmul_adjoint_right, constant=("y",))
+def matmul_adjoint_right_tangent(z, g, x, y):
+    dot[z] = rt.merged(rt.matmul_adjoint_right, dot[g], x, y)
+    dot[z] = rt.matmul_adjoint_right_tangent(dot[x], g, x, y)
+
+
+@tangent_rule(rt.dot_adjoint_left, constant=("a",))
+def dot_adjoint_left_tangent(z, g, a, b):
+    dot[z] = rt.merged(rt.dot_adjoint_left, dot[g], a, b)
+    dot[z] = rt.dot_adjoint_left_tangent(dot[b], g, a, b)
+
+
+@tangent_rule(rt.dot_adjoint_right, constant=("b",))
+def dot_adjoint_right_tangent(z, g, a, b):
+    dot[z] = rt.merged(rt.dot_adjoint_right, dot[g], a, b)
+    dot[z] = rt.dot_adjoint_right_tangent(dot[a], g, a, b)
+
+
+@tangent_rule(rt.outer_adjoint_left, constant=("a",))
+def outer_adjoint_left_tangent(z, g, a, b):
+    dot[z] = rt.merged(rt.outer_adjoint_left, dot[g], a, b)
+    dot[z] = rt.outer_adjoint_left_tangent(dot[b], g, a, b)
+
+
+@tangent_rule(rt.outer_adjoint_right, constant=("b",))
+def outer_adjoint_right_tangent(z, g, a, b):
+    dot[z] = rt.merged(rt.outer_adjoint_right, dot[g], a, b)
+    dot[z] = rt.outer_adjoint_right_tangent(dot[a], g, a, b)
+
+
+@tangent_rule(rt.tensordot_adjoint_left, constant=("a",))
+def tensordot_adjoint_left_tangent(z, g, a, b, axes=2):
+    dot[z] = rt.merged(rt.tensordot_adjoint_left, dot[g], a, b, axes=axes)
+    dot[z] = rt.tensordot_adjoint_left_tangent(dot[b], g, a, b, axes=axes)
+
+
+@tangent_rule(rt.tensordot_adjoint_right, constant=("b",))
+def tensordot_adjoint_right_tangent(z, g, a, b, axes=2):
+    dot[z] = rt.merged(rt.tensordot_adjoint_right, dot[g], a, b, axes=axes)
+    dot[z] = rt.tensordot_adjoint_right_tangent(dot[a], g, a, b, axes=axes)
+
+
+# The list of einsum's operands: each operand's tangent in its place.
+@tangent_rule(rt.einsum_operands)
+def einsum_operands_tangent(z, operand0, operand1=None, operand2=None, operand3=None, operand4=None,
+                            operand5=None):
+    dot[z] = rt.einsum_operands_tangent(dot[operand0], 0, z)
+    dot[z] = rt.einsum_operands_tangent(dot[operand1], 1, z)
+    dot[z] = rt.einsum_operands_tangent(dot[operand2], 2, z)
+    dot[z] = rt.einsum_operands_tangent(dot[operand3], 3, z)
+    dot[z] = rt.einsum_operands_tangent(dot[operand4], 4, z)
+    dot[z] = rt.einsum_operands_tangent(dot[operand5], 5, z)
+
+
+@tangent_rule(rt.einsum_adjoint, constant=("subscripts", "position"))
+def einsum_adjoint_tangent(z, g, subscripts, operands, position):
+    dot[z] = rt.merged(rt.einsum_adjoint, dot[g], subscripts, operands, position)
+    dot[z] = rt.einsum_adjoint_tangent(dot[operands], g, subscripts, operands, position)
+
+
+@tangent_rule(rt.inner_adjoint)
+def inner_adjoint_tangent(z, g, a, b, wrt_b=False):
+    dot[z] = rt.merged(rt.inner_adjoint, dot[g], a, b, wrt_b=wrt_b)
+    dot[z] = rt.inner_adjoint_tangent(dot[a], g, a, b, wrt_b=wrt_b)
+    dot[z] = rt.inner_adjoint_tangent(dot[b], g, a, b, wrt_b=wrt_b, of_b=True)
+
+
+@tangent_rule(rt.vdot_adjoint, constant=("like",))
+def vdot_adjoint_tangent(z, g, other, like):
+    dot[z] = rt.merged(rt.vdot_adjoint, dot[g], other, like)
+    dot[z] = rt.vdot_adjoint_tangent(dot[other], g, other, like)
+
+
+@tangent_rule(rt.kron_adjoint_left, constant=("a",))
+def kron_adjoint_left_tangent(z, g, a, b):
+    dot[z] = rt.merged(rt.kron_adjoint_left, dot[g], a, b)
+    dot[z] = rt.kron_adjoint_left_tangent(dot[b], g, a, b)
+
+
+@tangent_rule(rt.kron_adjoint_right, constant=("b",))
+def kron_adjoint_right_tangent(z, g, a, b):
+    dot[z] = rt.merged(rt.kron_adjoint_right, dot[g], a, b)
+    dot[z] = rt.kron_adjoint_right_tangent(dot[a], g, a, b)
+
+
+@tangent_rule(rt.cross_adjoint)
+def cross_adjoint_tangent(z, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False):
+    dot[z] = rt.merged(rt.cross_adjoint, dot[g], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis,
+                       wrt_b=wrt_b)
+    dot[z] = rt.cross_adjoint_tangent(dot[a], g, a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis,
+                                      wrt_b=wrt_b)
+    dot[z] = rt.cross_adjoint_tangent(dot[b], g, a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis,
+                                      wrt_b=wrt_b, of_b=True)
+
+
+@tangent_rule(rt.multi_dot_adjoint)
+def multi_dot_adjoint_tangent(z, g, arrays):
+    dot[z] = rt.merged_tree(rt.multi_dot_adjoint, dot[g], arrays)
+    dot[z] = rt.multi_dot_adjoint_tangent(dot[arrays], g, arrays)
+
+
+@tangent_rule(rt.convolve_adjoint)
+def convolve_adjoint_tangent(z, g, a, v, mode="full", wrt_v=False, correlate=False):
+    dot[z] = rt.merged(rt.convolve_adjoint, dot[g], a, v, mode=mode, wrt_v=wrt_v, correlate=correlate)
+    dot[z] = rt.convolve_adjoint_tangent(dot[a], g, a, v, mode=mode, wrt_v=wrt_v, correlate=correlate)
+    dot[z] = rt.convolve_adjoint_tangent(dot[v], g, a, v, mode=mode, wrt_v=wrt_v, correlate=correlate,
+                                         of_v=True)
+
+
+@tangent_rule(rt.correlate_adjoint)
+def correlate_adjoint_tangent(z, g, a, v, mode="valid", wrt_v=False):
+    dot[z] = rt.merged(rt.correlate_adjoint, dot[g], a, v, mode=mode, wrt_v=wrt_v)
+    dot[z] = rt.correlate_adjoint_tangent(dot[a], g, a, v, mode=mode, wrt_v=wrt_v)
+    dot[z] = rt.correlate_adjoint_tangent(dot[v], g, a, v, mode=mode, wrt_v=wrt_v, of_v=True)
+
+
+@tangent_rule(rt.cov_adjoint)
+def cov_adjoint_tangent(z, g, m, rowvar=True, bias=False, ddof=None):
+    dot[z] = rt.merged(rt.cov_adjoint, dot[g], m, rowvar=rowvar, bias=bias, ddof=ddof)
+    dot[z] = rt.cov_adjoint_tangent(dot[m], g, m, rowvar=rowvar, bias=bias, ddof=ddof)
+
+
+@tangent_rule(rt.corrcoef_adjoint)
+def corrcoef_adjoint_tangent(z, g, x, rowvar=True):
+    dot[z] = rt.merged(rt.corrcoef_adjoint, dot[g], x, rowvar=rowvar)
+    dot[z] = rt.corrcoef_adjoint_tangent(dot[x], g, x, rowvar=rowvar)
+
+
+# ---------------------------------------------------------------- matrix functions
+# Nonlinear in the primal values they read (the result z, the matrix a):
+# the product rule, with d inv(a) = -inv(a) da inv(a).
+
+@tangent_rule(rt.inv_adjoint)
+def inv_adjoint_tangent(out, g, z):
+    dot[out] = rt.merged(rt.inv_adjoint, dot[g], z)
+    dot[out] = rt.inv_adjoint_tangent(dot[z], g, z)
+
+
+# solve_transposed(a, g, b) = inv(a)^T g broadcasts over any leading axes of g.
+@tangent_rule(rt.solve_transposed, constant=("b",))
+def solve_transposed_tangent(z, a, g, b):
+    dot[z] = rt.solve_transposed(a, dot[g], b)
+    dot[z] = rt.solve_transposed_tangent(dot[a], a, g, b)
+
+
+@tangent_rule(rt.solve_adjoint_matrix, constant=("a", "b"))
+def solve_adjoint_matrix_tangent(out, b_bar, z, a, b):
+    dot[out] = rt.merged(rt.solve_adjoint_matrix, dot[b_bar], z, a, b)
+    dot[out] = rt.solve_adjoint_matrix_tangent(dot[z], b_bar, z, a, b)
+
+
+@tangent_rule(rt.det_adjoint)
+def det_adjoint_tangent(out, g, z, a):
+    dot[out] = rt.merged(rt.det_adjoint, dot[g], z, a)
+    dot[out] = rt.det_adjoint_tangent(dot[z], g, z, a)
+    dot[out] = rt.det_adjoint_tangent(dot[a], g, z, a, of_a=True)
+
+
+@tangent_rule(rt.slogdet_adjoint)
+def slogdet_adjoint_tangent(z, g, a):
+    dot[z] = rt.merged_tree(rt.slogdet_adjoint, dot[g], a)
+    dot[z] = rt.slogdet_adjoint_tangent(dot[a], g, a)
+
+
+@tangent_rule(rt.cholesky_adjoint)
+def cholesky_adjoint_tangent(out, g, z, upper=False):
+    dot[out] = rt.merged(rt.cholesky_adjoint, dot[g], z, upper=upper)
+    dot[out] = rt.cholesky_adjoint_tangent(dot[z], g, z, upper=upper)
+
+
+@tangent_rule(rt.eigh_adjoint)
+def eigh_adjoint_tangent(out, g, z, UPLO="L"):  # noqa: N803 (NumPy's name)
+    dot[out] = rt.merged_tree(rt.eigh_adjoint, dot[g], z, UPLO=UPLO)
+    dot[out] = rt.eigh_adjoint_tangent(dot[z], g, z, UPLO=UPLO)
+
+
+@tangent_rule(rt.eigvalsh_adjoint)
+def eigvalsh_adjoint_tangent(z, g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    dot[z] = rt.merged(rt.eigvalsh_adjoint, dot[g], a, UPLO=UPLO)
+    dot[z] = rt.eigvalsh_adjoint_tangent(dot[a], g, a, UPLO=UPLO)
+
+
+@tangent_rule(rt.pinv_adjoint)
+def pinv_adjoint_tangent(out, g, a, z):
+    dot[out] = rt.merged(rt.pinv_adjoint, dot[g], a, z)
+    dot[out] = rt.pinv_adjoint_tangent(dot[a], g, a, z)
+    dot[out] = rt.pinv_adjoint_tangent(dot[z], g, a, z, of_z=True)
+
+
+@tangent_rule(rt.matrix_power_adjoint)
+def matrix_power_adjoint_tangent(z, g, a, n):
+    dot[z] = rt.merged(rt.matrix_power_adjoint, dot[g], a, n)
+    dot[z] = rt.matrix_power_adjoint_tangent(dot[a], g, a, n)
+
+
+@tangent_rule(rt.lstsq_adjoint)
+def lstsq_adjoint_tangent(z, g, a, b, wrt_b=False):
+    dot[z] = rt.merged_tree(rt.lstsq_adjoint, dot[g], a, b, wrt_b=wrt_b)
+    dot[z] = rt.lstsq_adjoint_tangent(dot[a], g, a, b, wrt_b=wrt_b)
+    dot[z] = rt.lstsq_adjoint_tangent(dot[b], g, a, b, wrt_b=wrt_b, of_b=True)
+
+
+# a is read for its shape only: the factors z carry the derivative.
+@tangent_rule(rt.qr_adjoint, constant=("a",))
+def qr_adjoint_tangent(out, g, a, z, mode="reduced"):
+    dot[out] = rt.merged_tree(rt.qr_adjoint, dot[g], a, z, mode=mode)
+    dot[out] = rt.qr_adjoint_tangent(dot[z], g, a, z, mode=mode)
+
+
+@tangent_rule(rt.singular_values_adjoint)
+def singular_values_adjoint_tangent(z, g, a, compute_uv=True):
+    dot[z] = rt.merged(rt.singular_values_adjoint, dot[g], a, compute_uv=compute_uv)
+    dot[z] = rt.singular_values_adjoint_tangent(dot[a], g, a, compute_uv=compute_uv)

@@ -1,0 +1,303 @@
+"""Tangent rules of the runtime helpers that generated backward code calls for elementwise functions, reductions and containers, so that generated code can be differentiated again.
+
+Forward mode over backward code (``jacfwd(jacrev(f))``): there an adjoint
+``g`` has shape ``(B,) + x.shape`` and its tangent ``(T, B) + x.shape``,
+while a residual ``x`` has the tangent ``(T,) + x.shape``. Every helper
+here is linear in its adjoint argument, whose contribution is the helper
+applied to the tangent with ``T`` and ``B`` merged (``rt.merged``, or
+``rt.merged_items`` when the adjoint may be a list, tuple or dict). Primal
+arguments read for their shape, or for a piecewise-constant choice (which
+element is the max, which segment ``x`` falls in, where the NaNs are), are
+``constant``; the others get their own contribution. Helpers that only
+compute masks, counts and shapes carry no derivative at all.
+"""
+from .. import runtime as rt
+from . import dot, nondifferentiable, tangent_rule
+
+# ----------------------------------------------------------- broadcasting and reductions
+
+
+@tangent_rule(rt.unbroadcast, constant=("x",))
+def unbroadcast_tangent(r, g, x):
+    dot[r] = rt.merged(rt.unbroadcast, dot[g], x)
+
+
+@tangent_rule(rt.unreduce, constant=("x", "axis", "keepdims"))
+def unreduce_tangent(r, g, x, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.unreduce, dot[g], x, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.reshape_adjoint, constant=("x",))
+def reshape_adjoint_tangent(r, g, x):
+    dot[r] = rt.merged(rt.reshape_adjoint, dot[g], x)
+
+
+@tangent_rule(rt.cast_adjoint, constant=("dtype",))
+def cast_adjoint_tangent(r, g, dtype):
+    dot[r] = rt.merged(rt.cast_adjoint, dot[g], dtype)
+
+
+@tangent_rule(rt.extremum_adjoint, constant=("x", "z"))
+def extremum_adjoint_tangent(r, g, x, z, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.extremum_adjoint, dot[g], x, z, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.prod_others)
+def prod_others_tangent(r, x, axis=None, keepdims=False):
+    dot[r] = rt.prod_others_tangent(dot[x], x, axis=axis)
+
+
+@tangent_rule(rt.var_adjoint)
+def var_adjoint_tangent(r, g, a, axis=None, ddof=0, keepdims=False):
+    dot[r] = rt.merged(rt.var_adjoint, dot[g], a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.var_adjoint_tangent(dot[a], g, a, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@tangent_rule(rt.std_adjoint)
+def std_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
+    dot[r] = rt.merged(rt.std_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.var_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.std_adjoint_tangent_z(dot[z], g, a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@tangent_rule(rt.average_adjoint)
+def average_adjoint_tangent(r, g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False):
+    dot[r] = rt.merged(rt.average_adjoint, dot[g], a, z, axis=axis, weights=weights, keepdims=keepdims,
+                       wrt_weights=wrt_weights)
+    dot[r] = rt.average_adjoint_tangent(dot[a], g, a, z, axis=axis, weights=weights, keepdims=keepdims,
+                                        wrt_weights=wrt_weights)
+    dot[r] = rt.average_adjoint_tangent(dot[z], g, a, z, axis=axis, weights=weights, keepdims=keepdims,
+                                        wrt_weights=wrt_weights, wrt="z")
+    dot[r] = rt.average_adjoint_tangent(dot[weights], g, a, z, axis=axis, weights=weights, keepdims=keepdims,
+                                        wrt_weights=wrt_weights, wrt="weights")
+
+
+@tangent_rule(rt.trace_adjoint, constant=("a",))
+def trace_adjoint_tangent(r, g, a, offset=0, axis1=0, axis2=1):
+    dot[r] = rt.merged(rt.trace_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
+
+
+@tangent_rule(rt.norm_adjoint)
+def norm_adjoint_tangent(r, g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
+    dot[r] = rt.merged(rt.norm_adjoint, dot[g], x, z, ord=ord, axis=axis, keepdims=keepdims)
+    dot[r] = rt.norm_adjoint_tangent(dot[x], g, x, z, ord=ord, axis=axis, keepdims=keepdims)
+    dot[r] = rt.norm_adjoint_tangent(dot[z], g, x, z, ord=ord, axis=axis, keepdims=keepdims, wrt="z")
+
+
+# ----------------------------------------------------------- scans, integrals, interpolation
+
+
+@tangent_rule(rt.reverse_cumsum)
+def reverse_cumsum_tangent(r, g, axis=None):
+    dot[r] = rt.merged(rt.reverse_cumsum, dot[g], axis=axis)
+
+
+@tangent_rule(rt.cumprod_adjoint)
+def cumprod_adjoint_tangent(r, g, a, axis=None):
+    dot[r] = rt.merged(rt.cumprod_adjoint, dot[g], a, axis=axis)
+    dot[r] = rt.cumprod_adjoint_tangent(dot[a], g, a, axis=axis)
+
+
+@tangent_rule(rt.diff_adjoint)
+def diff_adjoint_tangent(r, g, n=1, axis=-1):
+    dot[r] = rt.merged(rt.diff_adjoint, dot[g], n=n, axis=axis)
+
+
+@tangent_rule(rt.ediff1d_adjoint, constant=("ary",))
+def ediff1d_adjoint_tangent(r, g, ary, to_begin=None):
+    dot[r] = rt.merged(rt.ediff1d_adjoint, dot[g], ary, to_begin=to_begin)
+
+
+# trapezoid's adjoints are linear in the sample points (through the widths),
+# in dx and in y: each tangent row goes through the helper in their place.
+@tangent_rule(rt.trapezoid_adjoint, constant=("y",))
+def trapezoid_adjoint_tangent(r, g, y, x=None, dx=1.0, axis=-1):
+    dot[r] = rt.merged(rt.trapezoid_adjoint, dot[g], y, x=x, dx=dx, axis=axis)
+    dot[r] = rt.over_tangent(rt.trapezoid_adjoint, 2, dot[x], g, y, x, dx, axis=axis)
+    dot[r] = rt.over_tangent(rt.trapezoid_adjoint, 3, dot[dx], g, y, x, dx, axis=axis)
+
+
+@tangent_rule(rt.trapezoid_adjoint_x, constant=("x",))
+def trapezoid_adjoint_x_tangent(r, g, y, x, axis=-1):
+    dot[r] = rt.merged(rt.trapezoid_adjoint_x, dot[g], y, x, axis=axis)
+    dot[r] = rt.over_tangent(rt.trapezoid_adjoint_x, 1, dot[y], g, y, x, axis=axis)
+
+
+@tangent_rule(rt.trapezoid_adjoint_dx, constant=("dx",))
+def trapezoid_adjoint_dx_tangent(r, g, y, dx, axis=-1):
+    dot[r] = rt.merged(rt.trapezoid_adjoint_dx, dot[g], y, dx, axis=axis)
+    dot[r] = rt.over_tangent(rt.trapezoid_adjoint_dx, 1, dot[y], g, y, dx, axis=axis)
+
+
+# The segment x falls in is a piecewise-constant choice; the slope is linear in fp.
+@tangent_rule(rt.interp_adjoint_x, constant=("x", "xp", "left", "right"))
+def interp_adjoint_x_tangent(r, g, x, xp, fp, left=None, right=None):
+    dot[r] = rt.merged(rt.interp_adjoint_x, dot[g], x, xp, fp, left=left, right=right)
+    dot[r] = rt.over_tangent(rt.interp_adjoint_x, 3, dot[fp], g, x, xp, fp, left=left, right=right)
+
+
+@tangent_rule(rt.interp_adjoint_fp, constant=("xp", "fp", "left", "right"))
+def interp_adjoint_fp_tangent(r, g, x, xp, fp, left=None, right=None):
+    dot[r] = rt.merged(rt.interp_adjoint_fp, dot[g], x, xp, fp, left=left, right=right)
+    dot[r] = rt.interp_adjoint_fp_tangent_x(dot[x], g, x, xp, fp, left=left, right=right)
+
+
+# ----------------------------------------------------------- order statistics, NaN-ignoring reductions
+
+
+@tangent_rule(rt.quantile_adjoint, constant=("a", "q"))
+def quantile_adjoint_tangent(r, g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0,
+                             function="np.quantile"):
+    dot[r] = rt.merged(rt.quantile_adjoint, dot[g], a, q, axis=axis, method=method, keepdims=keepdims,
+                       scale=scale, function=function)
+
+
+@tangent_rule(rt.ptp_adjoint, constant=("a",))
+def ptp_adjoint_tangent(r, g, a, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.ptp_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.nan_reduced, constant=("a",))
+def nan_reduced_tangent(r, g, a, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.nan_reduced, dot[g], a, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.nanmean_adjoint, constant=("a",))
+def nanmean_adjoint_tangent(r, g, a, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.nanmean_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.nan_extremum_adjoint, constant=("a", "z"))
+def nan_extremum_adjoint_tangent(r, g, a, z, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.nan_extremum_adjoint, dot[g], a, z, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.nanprod_adjoint)
+def nanprod_adjoint_tangent(r, g, a, axis=None, keepdims=False):
+    dot[r] = rt.merged(rt.nanprod_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
+    dot[r] = rt.nanprod_adjoint_tangent(dot[a], g, a, axis=axis, keepdims=keepdims)
+
+
+@tangent_rule(rt.nanvar_adjoint)
+def nanvar_adjoint_tangent(r, g, a, axis=None, ddof=0, keepdims=False):
+    dot[r] = rt.merged(rt.nanvar_adjoint, dot[g], a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.nanvar_adjoint_tangent(dot[a], g, a, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@tangent_rule(rt.nanstd_adjoint)
+def nanstd_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
+    dot[r] = rt.merged(rt.nanstd_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.nanvar_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.nanstd_adjoint_tangent_z(dot[z], g, a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+# ----------------------------------------------------------- elementwise
+
+
+@tangent_rule(rt.log_base, elementwise=True)
+def log_base_tangent(r, x):
+    dot[r] = dot[x] * rt.log_base_slope(x)
+
+
+@tangent_rule(rt.sinc_derivative, elementwise=True)
+def sinc_derivative_tangent(r, x, z):
+    dot[r] = dot[x] * rt.sinc_derivative_slope_x(x, z)
+    dot[r] = dot[z] * rt.sinc_derivative_slope_z(x)
+
+
+# ----------------------------------------------------------- Python's sum, max, min, list, tuple, dict
+
+
+@tangent_rule(rt.sum_of_items_adjoint, constant=("items",))
+def sum_of_items_adjoint_tangent(r, g, items):
+    dot[r] = rt.merged_items(rt.sum_of_items_adjoint, dot[g], items)
+
+
+@tangent_rule(rt.extremum_of_items_adjoint, constant=("items", "z"))
+def extremum_of_items_adjoint_tangent(r, g, items, z):
+    dot[r] = rt.merged_items(rt.extremum_of_items_adjoint, dot[g], items, z)
+
+
+@tangent_rule(rt.sequence_adjoint, constant=("items",))
+def sequence_adjoint_tangent(r, g, items):
+    dot[r] = rt.merged_items(rt.sequence_adjoint, dot[g], items)
+
+
+@tangent_rule(rt.mapping_adjoint, constant=("mapping",))
+def mapping_adjoint_tangent(r, g, mapping):
+    dot[r] = rt.merged_items(rt.mapping_adjoint, dot[g], mapping)
+
+
+# ----------------------------------------------------------- what the reverse transformer writes itself
+
+
+@tangent_rule(rt.add_bar)
+def add_bar_tangent(r, a, b):
+    dot[r] = rt.add_bar_tangent(dot[a], a, b)
+    dot[r] = rt.add_bar_tangent(dot[b], b, a)
+
+
+@tangent_rule(rt.element_bar, constant=("key", "like", "batch"))
+def element_bar_tangent(r, container_bar, key, like, batch=None):
+    dot[r] = rt.merged_items(rt.element_bar, dot[container_bar], key, like)
+
+
+@tangent_rule(rt.unpack_bar, constant=("value",))
+def unpack_bar_tangent(r, value, bars):
+    dot[r] = rt.unpack_bar_tangent(dot[bars], value)
+
+
+@tangent_rule(rt.list_head, constant=("length",))
+def list_head_tangent(r, g, length):
+    dot[r] = rt.merged_items(rt.list_head, dot[g], length)
+
+
+@tangent_rule(rt.without_item, constant=("key", "container"))
+def without_item_tangent(r, g, key, container):
+    dot[r] = rt.merged_items(rt.without_item, dot[g], key, container)
+
+
+@tangent_rule(rt.concat_items_adjoint, constant=("a", "b", "which"))
+def concat_items_adjoint_tangent(r, g, a, b, which):
+    dot[r] = rt.merged_items(rt.concat_items_adjoint, dot[g], a, b, which)
+
+
+@tangent_rule(rt.repeat_items_adjoint, constant=("items", "count"))
+def repeat_items_adjoint_tangent(r, g, items, count):
+    dot[r] = rt.merged_items(rt.repeat_items_adjoint, dot[g], items, count)
+
+
+@tangent_rule(rt.getitem_adjoint, constant=("x", "index"))
+def getitem_adjoint_tangent(r, g, x, index):
+    dot[r] = rt.merged_items(rt.getitem_adjoint, dot[g], x, index)
+
+
+@tangent_rule(rt.scatter_add, constant=("x", "index"))
+def scatter_add_tangent(r, x_bar, g, x, index):
+    dot[r] = dot[x_bar]
+    dot[r] = rt.merged_items(rt.getitem_adjoint, dot[g], x, index)
+
+
+@tangent_rule(rt.attribute_adjoint, constant=("value", "name"))
+def attribute_adjoint_tangent(r, g, value, name):
+    dot[r] = rt.merged_items(rt.attribute_adjoint, dot[g], value, name)
+
+
+# in_place is left out: the tangent of g may be read again.
+@tangent_rule(rt.overwritten_adjoint, constant=("index", "in_place"))
+def overwritten_adjoint_tangent(r, g, index, in_place=False):
+    dot[r] = rt.merged(rt.overwritten_adjoint, dot[g], index)
+
+
+@tangent_rule(rt.assigned_adjoint, constant=("index", "copy"))
+def assigned_adjoint_tangent(r, g, index, copy=False):
+    dot[r] = rt.merged(rt.assigned_adjoint, dot[g], index, copy=copy)
+
+
+# Masks, counts, shapes and constants: no derivative. clip_wrt_*, fmax_factor,
+# copysign_factor and fmod_quotient are piecewise constant (ties shared, +-1,
+# an integer quotient); zeros_bar is zeros whatever its arguments.
+nondifferentiable(
+    rt.balanced_eq, rt.reduced_count, rt.shape_of, rt.batch_size, rt.zeros_bar,
+    rt.clip_wrt_a, rt.clip_wrt_min, rt.clip_wrt_max, rt.fmax_factor, rt.copysign_factor, rt.fmod_quotient,
+)
