@@ -3,6 +3,7 @@
 The public names of SPEC.md. Rule writers use ``adjoint.rules``.
 """
 from .api import defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, vjp
+from .vmap_api import vmap
 from .errors import (
     AdjointError,
     NoRuleError,
@@ -13,7 +14,7 @@ from .errors import (
 
 __all__ = [
     "jacrev", "jacfwd", "jvp", "vjp", "grad", "hessian", "source", "defvjp", "defjvp",
-    "stop_gradient", "no_grad",
+    "vmap", "stop_gradient", "no_grad",
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError",
 ]

@@ -8,7 +8,7 @@ has been re-bound since (``CompiledVJP.is_current``).
 """
 import weakref
 
-from .transform import jvp_transform, vjp_transform
+from .transform import jvp_transform, vjp_transform, vmap_transform
 
 _by_function = weakref.WeakKeyDictionary()
 _unweakrefable = {}
@@ -46,6 +46,17 @@ def get_jvp(func, wrt_positions, has_aux):
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         compiled = jvp_transform(func, wrt_positions, has_aux)
+        entries[key] = compiled
+    return compiled
+
+
+def get_vmap(func, batched_positions):
+    """The compiled batched (vmap) transform of ``func``."""
+    entries = _entries(func)
+    key = ("vmap", batched_positions)
+    compiled = entries.get(key)
+    if compiled is None or not compiled.is_current():
+        compiled = vmap_transform(func, batched_positions)
         entries[key] = compiled
     return compiled
 

@@ -126,8 +126,9 @@ class TangentTemplate(Template):
 
 class _Substitute(gast.NodeTransformer):
     def __init__(self, template, result, result_bar, bindings, supplied, renames, module_names,
-                 tangents=None):
+                 tangents=None, marker="dot"):
         self.tangents = tangents
+        self.marker = marker
         self.template = template
         self.result = result
         self.result_bar = result_bar
@@ -137,7 +138,7 @@ class _Substitute(gast.NodeTransformer):
         self.module_names = module_names
 
     def visit_Subscript(self, node):
-        if self.tangents is not None and _is_bar(node, "dot"):
+        if self.tangents is not None and _is_bar(node, self.marker):
             return self.tangents(node.slice.id)
         if _is_bar(node):
             if node.slice.id != self.template.result_param:
@@ -166,6 +167,40 @@ class _Substitute(gast.NodeTransformer):
         if name in self.module_names:
             return load(self.module_names[name])
         return node
+
+
+class BatchTemplate(Template):
+    """A batching template: ``vec[z] = expr``, where ``vec[x]`` is ``x`` with
+    a leading batch axis; ``batch`` is the batch size."""
+
+    def __init__(self, fn):
+        super().__init__(fn)
+        self.batched_params = {n.slice.id for stmt in self.body for n in gast.walk(stmt) if _is_bar(n, "vec")}
+        self.batched_params.discard(self.result_param)
+
+    def expand_batch(self, result, batched, bindings, supplied, namer, module_names):
+        renames = {}
+        prelude = []
+        value = None
+        substitute = _Substitute(self, result, None, bindings, supplied, renames, module_names, batched, "vec")
+        for stmt in self.body:
+            if isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant):
+                continue
+            target = stmt.targets[0]
+            if _is_bar(target, "vec"):
+                value = substitute.visit(clone(stmt.value))
+                continue
+            expr = substitute.visit(clone(stmt.value))
+            renames[target.id] = namer.temp()
+            prelude.append(gast.Assign(targets=[gast.Name(id=renames[target.id], ctx=gast.Store(),
+                                                          annotation=None, type_comment=None)],
+                                       value=expr, type_comment=None))
+        return prelude, value
+
+
+@functools.lru_cache(maxsize=None)
+def batch_template_for(fn):
+    return BatchTemplate(fn)
 
 
 @functools.lru_cache(maxsize=None)

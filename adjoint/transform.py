@@ -18,11 +18,12 @@ from .ir import UserCall, is_library, walk_ops
 from .normalize import normalize
 from .parse import parse_function
 from .resolve import UNRESOLVED, Resolver
+from .batching import BatchBuilder, Unbatchable
 from .forward import JVPBuilder
 from .reverse import Comments, VJPBuilder
 
 #: how many times the pipeline ran; tests use it to prove the cache works.
-TRANSFORM_COUNT = {"vjp": 0, "jvp": 0}
+TRANSFORM_COUNT = {"vjp": 0, "jvp": 0, "vmap": 0}
 
 
 class CompiledVJP:
@@ -293,6 +294,86 @@ def _jvp_transform(func, wrt_positions, has_aux):
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
     compiled.callee_transforms = builder.callee_transforms
     return compiled
+
+
+def vmap_transform(func, batched_positions):
+    """The batched transform of ``func`` for arguments batched at
+    ``batched_positions``: ``compiled.vmap(batch, *args)`` returns the
+    result, with a batch axis if ``compiled.out_batched``. Control flow that
+    depends on batched values makes it a loop over the examples."""
+    TRANSFORM_COUNT["vmap"] += 1
+    front = FrontEnd(func, (), False)
+    parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
+    positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+    batched = [positional[i] for i in batched_positions]
+    comments = Comments()
+    builder = BatchBuilder(parsed, normalized, batched, namer, front.module_names, comments, front.resolver)
+    name = node.name
+    try:
+        body, out_batched = builder.build()
+    except Unbatchable as reason:
+        return LoopedVmap(func, batched_positions, reason)
+    vmap_name = namer.fresh(f"{name}_vmap")
+    marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
+                             f"({os.path.basename(parsed.filename)}:{node.lineno})")
+    body = [marker] + body + [gast.Return(value=normalized.result)]
+    default_values = _defaults_by_value(func, node.args, front.resolver, namer)
+    args = node.args
+    batch = gast.Name(id=builder.batch_name, ctx=gast.Param(), annotation=None, type_comment=None)
+    args.posonlyargs = [batch] + list(args.posonlyargs)
+    function = gast.FunctionDef(name=vmap_name, args=args, body=body, decorator_list=[], returns=None,
+                                type_comment=None, type_params=[])
+    source = to_source(gast.Module(body=[function], type_ignores=[]), comments.texts)
+    primal_names = set(normalized.params)
+    for op in walk_ops(normalized.ops):
+        primal_names.update(op.targets)
+    namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
+    filename = f"<adjoint vmap of {name} at {parsed.filename}:{node.lineno}>"
+    load_module(source, filename, namespace)
+    vmap_fn = namespace[vmap_name]
+    if getattr(func, "__code__", None) is not None:
+        vmap_fn.__defaults__ = func.__defaults__
+        vmap_fn.__kwdefaults__ = func.__kwdefaults__
+    compiled = CompiledVJP(func, None, None, source, filename, normalized.params, batched, namespace,
+                           front.resolver, callees, front.module_names["rt"])
+    compiled.vmap = vmap_fn
+    compiled.out_batched = out_batched
+    compiled.looped = builder.looped
+    compiled.attribute_callees = attribute_callees
+    compiled.callee_transforms = builder.callee_transforms
+    return compiled
+
+
+class LoopedVmap:
+    """A batched transform that calls the function once per example (its
+    control flow depends on the batched values); warns once, naming why."""
+
+    out_batched = True
+    callee_transforms = ()
+    looped = ()
+
+    def __init__(self, func, batched_positions, reason):
+        self.func = func
+        self.positions = batched_positions
+        self.reason = reason
+        self.source = (f"# vmap of {getattr(func, '__name__', func)} runs once per example: "
+                       f"{reason.construct} ({reason.location.filename}:{reason.location.lineno})\n")
+        self.warned = False
+
+    def is_current(self):
+        return True
+
+    def vmap(self, batch, *args, **kwargs):
+        if not self.warned:
+            self.warned = True
+            import warnings
+
+            warnings.warn(f"vmap of {getattr(self.func, '__name__', self.func)}: "
+                          f"{self.reason.location.filename}:{self.reason.location.lineno}: "
+                          f"{self.reason.construct}, so the function runs once per example "
+                          "(a Python loop over the batch).", RuntimeWarning, stacklevel=3)
+        batched = tuple(i in self.positions for i in range(len(args)))
+        return runtime.vmap_loop(batch, self.func, batched, {}, *args, **kwargs)
 
 
 def _namespace(front, builder, primal_names, default_values):

@@ -1,0 +1,329 @@
+"""The batching transformer (vmap): normalized ops -> one batched function.
+
+Given the ops of ``normalize`` and which parameters carry a batch axis,
+``BatchBuilder`` writes ``<name>_vmap(batch, <the user's parameters>)``: the
+user's computation with every value that depends on a batched parameter
+holding the whole batch along a new leading axis (``(B,) + x.shape``), so
+each NumPy call runs once on the whole batch. Values that depend on no
+batched parameter stay as they are; where an op mixes the two, the
+unbatched operands are broadcast (stride-0 views, no copies).
+
+How each primitive is batched, in order: the builder's own handling of
+indexing, item updates, unpacking, containers and calls of the user's
+functions (their own batched transform); a batching rule template
+(``vec[x]`` is ``x`` with its batch axis, see ``rules.batch_rule``);
+elementwise functions by aligning the operands; otherwise a loop over the
+examples for that op alone, with a warning naming it once.
+
+A branch or a loop whose test or bound depends on batched values cannot run
+once for the whole batch: ``Unbatchable`` is raised, and the transform
+falls back to calling the function once per example (with a warning that
+names the construct and the line).
+"""
+import warnings
+
+import gast
+import numpy as np
+
+from . import errors, rules
+from . import runtime as rt
+from .gastutil import clone, constant, load, store
+from .ir import NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
+from .templates import batch_template_for
+
+
+class Unbatchable(Exception):
+    """Control flow that depends on batched values (its location and construct)."""
+
+    def __init__(self, location, construct):
+        super().__init__(f"{location.filename}:{location.lineno}: {construct}")
+        self.location = location
+        self.construct = construct
+
+
+#: primitives whose result describes a shape, the same for every example.
+SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.shape_of, rt.size_of, rt.output_basis,
+                 rt.scalar_seed, rt.input_basis}
+
+
+def _loop_warning(function_name, lineno, construct):
+    warnings.warn(
+        f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
+        "example (a Python loop over the batch).", RuntimeWarning, stacklevel=2)
+
+
+class BatchBuilder:
+    def __init__(self, parsed, normalized, batched_params, namer, module_names, comments, resolver):
+        self.parsed = parsed
+        self.normalized = normalized
+        self.namer = namer
+        self.module_names = module_names
+        self.comments = comments
+        self.resolver = resolver
+        self.batch_name = namer.fresh("batch")
+        self.extra_globals = {}
+        self.callee_transforms = []
+        self.looped = []  # (lineno, construct) of ops run once per example
+        self.batched = self.propagate(set(batched_params))
+
+    # ------------------------------------------------------------ analysis
+
+    def propagate(self, batched):
+        """Every name whose value depends on a batched parameter (a fixed
+        point: loops carry values around)."""
+        ops = list(walk_ops(self.normalized.ops))
+        changed = True
+        while changed:
+            changed = False
+            for op in ops:
+                if not op.targets or self.shape_result(op):
+                    continue
+                if op.reads() & batched and not batched.issuperset(op.targets):
+                    batched.update(op.targets)
+                    changed = True
+        return batched
+
+    def shape_result(self, op):
+        if op.prim is NONDIFF and isinstance(op.value, gast.Attribute) and op.value.attr in NONDIFF_ATTRIBUTES:
+            return True
+        try:
+            return op.prim in SHAPE_RESULTS
+        except TypeError:
+            return False
+
+    # ------------------------------------------------------------ helpers
+
+    def is_batched(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.batched
+
+    def rt_call(self, helper, *args, **keywords):
+        func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
+        return gast.Call(func=func, args=list(args),
+                         keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+
+    def assign(self, target, value):
+        return gast.Assign(targets=[store(target)], value=value, type_comment=None)
+
+    def as_batched(self, atom):
+        """``atom`` with a batch axis: itself if batched, else broadcast."""
+        if self.is_batched(atom):
+            return clone(atom)
+        return self.rt_call("to_batched", clone(atom), load(self.batch_name))
+
+    def line_comment(self, lineno):
+        text = self.parsed.lines[lineno - 1].strip() if 0 < lineno <= len(self.parsed.lines) else ""
+        return f"line {lineno}: {text}"
+
+    # ------------------------------------------------------------ building
+
+    def build(self):
+        body = self.block(self.normalized.ops)
+        result = self.normalized.result
+        if not isinstance(result, (gast.Name, gast.Constant)):
+            raise errors.TransformError(self.parsed.location(self.parsed.node), "return",
+                                        "vmap needs the function to return one value.", "Return one value.")
+        return body, self.is_batched(result)
+
+    def block(self, ops):
+        statements = []
+        lineno = None
+        for op in ops:
+            if op.compound:
+                lineno = None
+                statements.extend(self.compound(op))
+                continue
+            if op.lineno != lineno:
+                lineno = op.lineno
+                statements.append(self.comments.marker(self.line_comment(lineno)))
+            statements.extend(self.statement(op))
+        return statements
+
+    def compound(self, op):
+        location = self.parsed.location(op)
+        if op.kind == "if" and self.is_batched(op.value):
+            raise Unbatchable(location, "an if whose test depends on the batched values")
+        if op.kind == "while" and self.is_batched(op.value):
+            raise Unbatchable(location, "a while loop whose test depends on the batched values")
+        if op.kind == "for" and any(isinstance(n, gast.Name) and n.id in self.batched
+                                    for n in gast.walk(op.value)):
+            raise Unbatchable(location, "a for loop over values that depend on the batched values")
+        marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "if":
+            body = self.block(op.body) or [gast.Pass()]
+            return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]
+        body = self.block(op.body) + self.block(op.latch) + self.block(op.exit_check)
+        if op.kind == "for":
+            target = clone(op.loop_target) if op.loop_target is not None else store(op.targets[0])
+            loop = gast.For(target=target, iter=op.value, body=body or [gast.Pass()], orelse=[],
+                            type_comment=None)
+        else:
+            loop = gast.While(test=op.value, body=body or [gast.Pass()], orelse=[])
+        return [marker, loop]
+
+    def primal(self, op):
+        if op.statement is not None:
+            return op.statement
+        if op.kind == "expr":
+            return gast.Expr(value=op.value)
+        if op.kind == "unpack":
+            targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+            return gast.Assign(targets=[targets], value=op.value, type_comment=None)
+        return gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
+
+    def statement(self, op):
+        if op.kind == "break":
+            return [gast.Break()]
+        reads_batched = bool(op.reads() & self.batched)
+        if not reads_batched:
+            statement = self.primal(op)
+            # a batched name assigned an unbatched value (a merge, a latch)
+            if op.targets and op.targets[0] in self.batched and op.kind == "assign":
+                return [statement, self.assign(op.targets[0], self.as_batched(load(op.targets[0])))]
+            return [statement]
+        if self.shape_result(op):
+            return [self.shape_statement(op)]
+        target = op.targets[0] if op.targets else None
+        prim = op.prim
+        if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
+            return [self.looped_statement(op)]
+        if prim is UNPACK:
+            value = op.args[0]
+            unpack = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+            return [gast.Assign(targets=[unpack], value=self.rt_call(
+                "vmap_unpack", clone(value), constant(len(op.targets))), type_comment=None)]
+        if prim in (rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
+                    rt.repeat_items):
+            return [self.container_statement(op)]
+        if prim in (rt.identity, rt.copy):
+            return [self.primal(op)]
+        if prim is rt.getitem:
+            value, index = op.args
+            if not self.is_batched(index):
+                return [self.assign(target, self.rt_call("vmap_getitem", self.as_batched(value), clone(index)))]
+        if prim is rt.setitem:
+            array, index, value = op.args
+            if not self.is_batched(index):
+                return [self.assign(target, self.rt_call(
+                    "vmap_setitem", self.as_batched(array), clone(index), self.as_batched(value)))]
+        if prim is rt.attribute and not self.is_batched(op.args[1]):
+            return [self.primal(op)]  # a field of a batched container holds batched items
+        if isinstance(prim, UserCall):
+            return self.user_call(op)
+        if prim not in (NONDIFF, OPAQUE, None) and not isinstance(prim, MethodCall):
+            rule = rules.lookup_batch(prim)
+            if rule is not None:
+                statements = self.template_statement(op, rule)
+                if statements is not None:
+                    return statements
+            function = self.function_expression(op)
+            if rules.is_elementwise(prim) and not op.kwargs and function is not None and (
+                    sum(isinstance(a, gast.Name) for a in op.args) == 1):
+                return [self.primal(op)]  # one array operand: it broadcasts as it is
+            if rules.is_elementwise(prim) and not op.kwargs and function is not None:
+                flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in op.args], ctx=gast.Load())
+                aligned = self.rt_call("valign", load(self.batch_name), flags, *[clone(a) for a in op.args])
+                call = gast.Call(func=function, args=[gast.Starred(value=aligned, ctx=gast.Load())],
+                                 keywords=[])
+                return [self.assign(target, call)]
+        return [self.looped_statement(op)]
+
+    def function_expression(self, op):
+        """An expression naming the op's function (``np.multiply`` for ``*``)."""
+        if isinstance(op.value, gast.Call) and not isinstance(op.value.func, gast.Call):
+            return clone(op.value.func)
+        name = getattr(op.prim, "__name__", None)
+        if name is not None and getattr(np, name, None) is op.prim:
+            return gast.Attribute(value=load(self.module_names["np"]), attr=name, ctx=gast.Load())
+        return None
+
+    def shape_statement(self, op):
+        """``x.shape``, ``len(x)``: the same for every example, taken from the first."""
+        value = op.value
+        if isinstance(value, gast.Attribute):
+            return self.assign(op.targets[0], self.rt_call("vmap_attribute", clone(value.value),
+                                                           constant(value.attr)))
+        func = value.func
+        args = [self.rt_call("first_example", clone(a)) if self.is_batched(a) else clone(a) for a in value.args]
+        return self.assign(op.targets[0], gast.Call(func=clone(func), args=args, keywords=clone(value.keywords)))
+
+    def container_statement(self, op):
+        """Containers of batched values hold every item with its batch axis."""
+        value = clone(op.value)
+
+        class Broadcast(gast.NodeTransformer):
+            def visit_Name(inner, node):  # noqa: N805 (the builder is self)
+                if node.id in {a.id for a in op.args if isinstance(a, gast.Name)} and not self.is_batched(node):
+                    if isinstance(node.ctx, gast.Load) and node.id not in (self.module_names["rt"],):
+                        return self.as_batched(node)
+                return node
+
+        if isinstance(value, gast.Call):
+            value.args = [Broadcast().visit(a) for a in value.args]
+        else:
+            value = Broadcast().visit(value)
+        return self.assign(op.targets[0], value)
+
+    def template_statement(self, op, rule):
+        template = batch_template_for(rule)
+        try:
+            bindings, supplied = template.bind(op.args, op.kwargs)
+        except TypeError:
+            return None
+        # Only the arguments a rule reads with vec[...] may carry a batch axis.
+        for param, atom in bindings.items():
+            if param not in template.batched_params and self.is_batched(atom):
+                return None
+        prelude, value = template.expand_batch(
+            load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
+            self.namer, {**self.module_names, "batch": self.batch_name})
+        return prelude + [self.assign(op.targets[0], value)]
+
+    def looped_statement(self, op):
+        """The op once per example: ``rt.vmap_loop`` calls it on each
+        example's slice of the batched operands and stacks the results."""
+        self.looped.append((op.lineno, op.construct))
+        node = op.statement if op.statement is not None else op.value
+        function = self.function_expression(op)
+        if not isinstance(node, gast.Call) and function is not None and op.kind == "assign":
+            node = gast.Call(func=function, args=[clone(a) for a in op.args],
+                             keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
+        if op.kind not in ("assign", "expr") or not isinstance(node, gast.Call) or any(
+                isinstance(a, gast.Starred) for a in node.args):
+            raise Unbatchable(self.parsed.location(op), op.construct or "this statement")
+        flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in node.args], ctx=gast.Load())
+        keyword_flags = gast.Dict(keys=[constant(k.arg) for k in node.keywords],
+                                  values=[constant(self.is_batched(k.value)) for k in node.keywords])
+        call = self.rt_call("vmap_loop", load(self.batch_name), clone(node.func), flags, keyword_flags,
+                            *[clone(a) for a in node.args])
+        call.keywords = clone(node.keywords)
+        if op.kind == "expr":
+            return gast.Expr(value=call)
+        return self.assign(op.targets[0], call)
+
+    def user_call(self, op):
+        from . import cache
+
+        call = op.prim
+        try:
+            found = call.differentiated(op.args, op.kwargs, self.is_batched)
+        except TypeError as exc:
+            raise errors.TransformError(self.parsed.location(op), op.construct, f"the call does not match "
+                                        f"the function's parameters ({exc}).", "Fix the call.") from None
+        if any(position is None for position, _, _ in found):
+            return [self.looped_statement(op)]
+        positions = tuple(position for position, _, _ in found)
+        compiled = cache.get_vmap(call.function, positions)
+        self.callee_transforms.append(compiled)
+        name = self.namer.fresh(f"{call.name}_vmap")
+        self.extra_globals[name] = compiled.vmap
+        self.extra_globals.update(call.bound)
+        value = gast.Call(func=load(name), args=[load(self.batch_name)] + list(op.args),
+                          keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
+        if not compiled.out_batched:
+            value = self.rt_call("to_batched", value, load(self.batch_name))
+        return [self.assign(op.targets[0], value)]
+
+
+def warn_loops(function_name, looped):
+    for lineno, construct in dict.fromkeys(looped):
+        _loop_warning(function_name, lineno, construct)
