@@ -577,7 +577,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
             out_leaves, out_treedef = _output_leaves(output)
         dots = _leaf_adjoints(out_dot, out_treedef)
         columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
-                        else np.reshape(_real(dot), (stop - start, -1))
+                        else np.reshape(_real(dot), (stop - start, leaf.size))
                         for dot, leaf in zip(dots, out_leaves, strict=True)])
     # (out.size, in_total) per output leaf, split into one matrix per input leaf
     matrices = []

@@ -50,6 +50,12 @@ class JVPBuilder:
         self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
         self.batch_name = namer.fresh("batch")
         self.tangents_name = namer.fresh("tangents")
+        #: names that may hold a list or tuple (their tangent is a list of tangents)
+        self.maybe_sequences = set()
+        for op in walk_ops(normalized.ops):
+            if op.prim in (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items,
+                           rt.replace_item, list, tuple):
+                self.maybe_sequences.update(op.targets)
 
     # ------------------------------------------------------------ helpers
 
@@ -279,10 +285,14 @@ class JVPBuilder:
             )
         target = op.targets[0]
         elementwise = op.prim in rules.ELEMENTWISE_TANGENTS
+        takes_sequences = op.prim in rules.SEQUENCE_RULES
 
         def tangent_of(param):
             atom = bindings[param]
             expr = load(self.dot_of(atom.id))
+            if atom.id in self.maybe_sequences and not takes_sequences:
+                # a list NumPy reads as one array (np.sin([x, y])): its items' tangents, stacked
+                expr = self.rt_call("as_tangent", expr, load(atom.id))
             if elementwise and not self.shapes.same(atom.id, target):
                 expr = self.rt_call("lift", expr, load(target))
             return expr
@@ -291,7 +301,12 @@ class JVPBuilder:
             load(target), tangent_of, bindings, supplied, active, self.namer, self.module_names)
         total = None
         for _, expr in contributions:
-            total = expr if total is None else gast.BinOp(left=total, op=gast.Add(), right=expr)
+            if total is None:
+                total = expr
+            elif op.prim in rules.TUPLE_RESULTS:  # tangents of tuple results add item by item
+                total = self.rt_call("add_bar", total, expr)
+            else:
+                total = gast.BinOp(left=total, op=gast.Add(), right=expr)
         if total is None:  # only constant arguments are active: a zero tangent
             return [self.zeros(target)]
         return prelude + [self.assign(self.dot_of(target), total)]

@@ -39,7 +39,8 @@ def prod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 
 @tangent_rule(np.prod)
 def prod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
-    dot[z] = rt.reduce_tangent(dot[a], rt.prod_others(a, axis=axis), z, axis=axis)
+    w = rt.prod_others(a, axis=axis)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.max, np.amax, np.min, np.amin)
@@ -49,8 +50,8 @@ def max_adjoint(z, a, axis=None, *, keepdims=False):
 
 @tangent_rule(np.max, np.amax, np.min, np.amin)
 def max_tangent(z, a, axis=None, *, keepdims=False):
-    w = rt.extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.var)
@@ -60,8 +61,8 @@ def var_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @tangent_rule(np.var)
 def var_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    w = rt.var_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.var_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.std)
@@ -71,8 +72,8 @@ def std_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @tangent_rule(np.std)
 def std_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    w = rt.std_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.std_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 # returned=True makes a pair (average, sum of weights): not accepted.
@@ -84,9 +85,8 @@ def average_adjoint(z, a, axis=None, weights=None, *, keepdims=False):
 
 @tangent_rule(np.average)
 def average_tangent(z, a, axis=None, weights=None, *, keepdims=False):
-    dot[z] = rt.reduce_tangent(
-        dot[a], rt.average_adjoint(rt.unit_cotangent(z), a, z, axis=axis, weights=weights, keepdims=keepdims)[0],
-        z, axis=axis)
+    w = rt.average_adjoint(rt.unit_cotangent(z), a, z, axis=axis, weights=weights, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
     dot[z] = rt.average_tangent_weights(dot[weights], a, z, axis=axis, weights=weights, keepdims=keepdims)
 
 
@@ -135,8 +135,8 @@ def norm_adjoint(z, x, ord=None, axis=None, keepdims=False):
 
 @tangent_rule(np.linalg.norm)
 def norm_tangent(z, x, ord=None, axis=None, keepdims=False):
-    w = rt.norm_adjoint(rt.unit_cotangent(z), x, z, ord=ord, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[x], w[0], z, axis=axis)
+    w = rt.norm_adjoint(rt.unit_cotangent(z), x, z, ord=ord, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(x, w, axis=axis), dot[x], w), z)
 
 
 @adjoint_rule(np.cumsum)
@@ -146,7 +146,7 @@ def cumsum_adjoint(z, a, axis=None, dtype=None):
 
 @tangent_rule(np.cumsum)
 def cumsum_tangent(z, a, axis=None, dtype=None):
-    dot[z] = rt.cumsum_tangent(dot[a], axis=axis)
+    dot[z] = np.cumsum(rt.batched_reshape(dot[a], z), axis=rt.scan_tangent_axis(axis))
 
 
 @adjoint_rule(np.cumprod)
@@ -179,7 +179,8 @@ def median_adjoint(z, a, axis=None, *, keepdims=False):
 
 @tangent_rule(np.median)
 def median_tangent(z, a, axis=None, *, keepdims=False):
-    dot[z] = rt.quantile_tangent(dot[a], a, z, axis=axis, keepdims=keepdims, function="np.median")
+    w = rt.quantile_adjoint(rt.quantile_basis(z), a, axis=axis, keepdims=keepdims, function="np.median")
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 # No derivative in q: a call that differentiates it is refused.
@@ -190,7 +191,8 @@ def quantile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
 
 @tangent_rule(np.quantile)
 def quantile_tangent(z, a, q, axis=None, *, method="linear", keepdims=False):
-    dot[z] = rt.quantile_tangent(dot[a], a, z, q, axis=axis, method=method, keepdims=keepdims)
+    w = rt.quantile_adjoint(rt.quantile_basis(z, q), a, q, axis=axis, method=method, keepdims=keepdims)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.percentile)
@@ -201,8 +203,9 @@ def percentile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
 
 @tangent_rule(np.percentile)
 def percentile_tangent(z, a, q, axis=None, *, method="linear", keepdims=False):
-    dot[z] = rt.quantile_tangent(dot[a], a, z, q, axis=axis, method=method, keepdims=keepdims, scale=100.0,
-                                 function="np.percentile")
+    w = rt.quantile_adjoint(rt.quantile_basis(z, q), a, q, axis=axis, method=method, keepdims=keepdims, scale=100.0,
+                            function="np.percentile")
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 # NaN-ignoring reductions: NaN positions get no derivative.
@@ -213,8 +216,8 @@ def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 
 @tangent_rule(np.nansum)
 def nansum_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
-    w = rt.nan_reduced(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.nan_reduced(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.nanmean)
@@ -224,8 +227,8 @@ def nanmean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 
 @tangent_rule(np.nanmean)
 def nanmean_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
-    w = rt.nanmean_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.nanmean_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.nanprod)
@@ -235,8 +238,8 @@ def nanprod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 
 @tangent_rule(np.nanprod)
 def nanprod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
-    w = rt.nanprod_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.nanprod_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.nanmax, np.nanmin)
@@ -246,8 +249,8 @@ def nanmax_adjoint(z, a, axis=None, *, keepdims=False):
 
 @tangent_rule(np.nanmax, np.nanmin)
 def nanmax_tangent(z, a, axis=None, *, keepdims=False):
-    w = rt.nan_extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.nan_extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.nanvar)
@@ -257,8 +260,8 @@ def nanvar_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @tangent_rule(np.nanvar)
 def nanvar_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    w = rt.nanvar_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.nanvar_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.nanstd)
@@ -268,8 +271,8 @@ def nanstd_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 
 @tangent_rule(np.nanstd)
 def nanstd_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
-    w = rt.nanstd_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.nanstd_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 @adjoint_rule(np.ptp)
@@ -279,8 +282,8 @@ def ptp_adjoint(z, a, axis=None, *, keepdims=False):
 
 @tangent_rule(np.ptp)
 def ptp_tangent(z, a, axis=None, *, keepdims=False):
-    w = rt.ptp_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)
-    dot[z] = rt.reduce_tangent(dot[a], w[0], z, axis=axis)
+    w = rt.ptp_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
 # to_end and to_begin are constants: a call that differentiates them is refused.
@@ -296,5 +299,6 @@ def ediff1d_tangent(z, ary, to_end=None, to_begin=None):
 
 nondifferentiable(
     np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all,
-    rt.tangent_axes, rt.negative_axis, rt.unit_cotangent,
+    rt.tangent_axes, rt.negative_axis, rt.unit_cotangent, rt.reduction_subscripts, rt.quantile_basis,
+    rt.scan_tangent_axis,
 )
