@@ -286,7 +286,7 @@ class _FixedArguments:
         if getattr(compiled, "jvp", None) is not None:
             jvp = compiled.jvp
             self.jvp = lambda tangents, *args, **kwargs: jvp(
-                tuple(tangents)[skipped:], *leading, *args, **{**keywords, **kwargs})
+                tuple(tangents)[:1] + tuple(tangents)[1 + skipped:], *leading, *args, **{**keywords, **kwargs})
             self.forward = self.backward = None
             return
         self.forward = functools.partial(compiled.forward, *leading, **keywords)
@@ -571,7 +571,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
     out_leaves = out_treedef = None
     for start in range(0, max(total, 1), max(chunk, 1)):
         stop = min(start + chunk, total)
-        result, out_dot = compiled.jvp(_input_basis(inputs, start, stop), *inputs.args, **kwargs)
+        result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *inputs.args, **kwargs)
         if out_leaves is None:
             output, aux = result if has_aux else (result, None)
             out_leaves, out_treedef = _output_leaves(output)
@@ -627,7 +627,7 @@ def _jvp_call(find, primals, tangents, has_aux):
         batched.append(pytree.unflatten(treedef, [
             np.array(t, dtype=np.result_type(leaf))[None] for t, leaf in zip(t_leaves, leaves, strict=True)]))
     compiled = find(inputs.args, positions, has_aux)
-    result, out_dot = compiled.jvp(tuple(batched), *inputs.args)
+    result, out_dot = compiled.jvp((1,) + tuple(batched), *inputs.args)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     tangent_out = _strip_batch(out_dot, out_treedef, out_leaves)

@@ -108,7 +108,7 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
         lines.append(f"    {dot} = rt.input_basis({params[p]}, {offset}, total)")
         offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
     result = "result" if has_aux else "out"
-    lines.append(f"    {result}, out_dot = {jvp}(({', '.join(dots)},), {args})")
+    lines.append(f"    {result}, out_dot = {jvp}((total, {', '.join(dots)}), {args})")
     if has_aux:
         lines.append("    out, aux = result")
     # the tangent of all inputs at once, split into one block per argument

@@ -5,8 +5,8 @@ writes the body of ``<name>_jvp(tangents, <the user's parameters>)``: the
 user's computation, statement by statement, each followed by the tangent of
 what it assigned (DESIGN.md convention 1: a tangent has a leading batch
 axis, ``(B,) + x.shape``, so one call pushes ``B`` directions forward at
-once). ``tangents`` is a tuple with one tangent per differentiated
-parameter. The function returns ``(result, output_tangent)``.
+once). ``tangents`` is a tuple: the batch size ``B``, then one tangent
+per differentiated parameter. The function returns ``(result, output_tangent)``.
 
 Branches and loops keep their shape; a name active after a merge gets a
 zero tangent on the paths where its value does not depend on the inputs.
@@ -99,10 +99,13 @@ class JVPBuilder:
     def build(self):
         """The body of the jvp function and the output's tangent expression."""
         body = []
+        # tangents: the batch size, then one tangent per differentiated parameter
+        body.append(self.assign(self.batch_name, self.rt_call("batch_count", load(self.tangents_name))))
         if self.wrt:
             unpack = gast.Tuple(elts=[store(self.dot_of(p)) for p in self.wrt], ctx=gast.Store())
-            body.append(gast.Assign(targets=[unpack], value=load(self.tangents_name), type_comment=None))
-            body.append(self.assign(self.batch_name, self.rt_call("batch_size", load(self.tangents_name))))
+            rest = gast.Subscript(value=load(self.tangents_name), slice=gast.Slice(
+                lower=constant(1), upper=None, step=None), ctx=gast.Load())
+            body.append(gast.Assign(targets=[unpack], value=rest, type_comment=None))
         body.extend(self.block(self.normalized.ops))
         output = self.normalized.output
         if self.is_active(output):
@@ -359,7 +362,8 @@ class JVPBuilder:
         positions = tuple(position for position, _, _ in found)
         function_name = self.callee(call, positions)
         self.extra_globals.update(call.bound)
-        tangents = gast.Tuple(elts=[load(self.dot_of(atom.id)) for _, _, atom in found], ctx=gast.Load())
+        tangents = gast.Tuple(elts=[load(self.batch_name)] + [load(self.dot_of(atom.id)) for _, _, atom in found],
+                              ctx=gast.Load())
         value = gast.Call(func=load(function_name), args=[tangents] + list(op.args),
                           keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
         targets = gast.Tuple(elts=[store(target), store(self.dot_of(target))], ctx=gast.Store())

@@ -259,10 +259,6 @@ def _jvp_transform(func, wrt_positions, has_aux):
                          front.resolver)
     body, output_dot = builder.build()
     body = [optimize.fold_constants(stmt) for stmt in body]
-    returned = gast.Tuple(elts=[normalized.result, output_dot], ctx=gast.Load())
-    if builder.batch_name not in optimize.free_reads(body[2:]) | optimize.reads(returned):
-        body = [stmt for stmt in body if not (isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
-                                              and stmt.targets[0].id == builder.batch_name)]
     name = node.name
     jvp_name = namer.fresh(f"{name}_jvp")
     marker = comments.marker(f"forward mode: tangents of {', '.join(front.wrt) or 'nothing'} "

@@ -15,6 +15,7 @@ chunk sizes.
 import collections
 
 import numpy as np
+import pytest
 
 
 def tree_leaves(tree):
@@ -217,6 +218,10 @@ def check_second_derivative(program, step=1e-5):
 
     args = program.make_args()
     first = adjoint.jacrev(program.func, argnums=program.argnum)
+    if isinstance(program.func(*args), (tuple, list, dict)):  # refused clearly, not yet supported
+        with pytest.raises(TypeError, match="containers are not supported there yet"):
+            adjoint.jacfwd(first, argnums=program.argnum)(*args)
+        return
     second = adjoint.jacfwd(first, argnums=program.argnum)(*args)
     x = np.asarray(args[program.argnum], dtype=np.float64)
     columns = []

@@ -66,7 +66,7 @@ def columns_adjoint_tangent(z, g, out_dot, out, x, offset):
     dot[z] = rt.merged(rt.columns_adjoint, dot[g], out_dot, out, x, offset)
 
 
-nondifferentiable(rt.batch_axes, rt.batch_axis)
+nondifferentiable(rt.batch_axes, rt.batch_axis, rt.batch_count)
 
 
 @adjoint_rule(rt.item_tangent, constant=("item",))
