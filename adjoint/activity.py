@@ -326,6 +326,8 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Call a function defined at module level, or register its derivative with "
             "adjoint.defvjp.",
         )
+    if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
+        return  # the forward builder writes their tangents itself
     if mode == "jvp" and rules.lookup_tangent(op.prim) is None:
         raise errors.NoRuleError(
             location, op.construct,

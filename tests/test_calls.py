@@ -165,6 +165,18 @@ def test_matches_finite_differences(program):
                                    rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda f: f.__name__)
+def test_forward_mode_and_second_derivatives(program):
+    """jacfwd equals jacrev through calls of every kind; the Hessian
+    (forward mode over the generated reverse code) against differences of jacrev."""
+    np.testing.assert_allclose(adjoint.jacfwd(program)(X), adjoint.jacrev(program)(X), rtol=1e-9, atol=1e-12)
+    step = 1e-5
+    first = adjoint.jacrev(program)
+    expected = np.stack([(first(X + step * e) - first(X - step * e)) / (2 * step) for e in np.eye(X.size)],
+                        axis=-1).reshape(first(X).shape + X.shape)
+    np.testing.assert_allclose(adjoint.hessian(program)(X), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_closures_over_differentiated_values():
     w = np.array([1.5, 0.5, -1.0])
     for argnum, args in ((0, (X, w)), (1, (X, w))):
