@@ -450,7 +450,11 @@ class VJPBuilder:
         for param in template.params:
             if param in contributions:
                 name = bindings[param].id
-                self.contribute(name, self.without_noop_unbroadcast(contributions[param], name, op.targets[0]))
+                contribution = self.without_noop_unbroadcast(contributions[param], name, op.targets[0])
+                if op.prim in rules.SEQUENCE_RULES and name in self.normalized.params:
+                    # np.stack(x) of one array x: the items' adjoints, as x's adjoint
+                    contribution = self.rt_call("sequence_adjoint_of", contribution, load(name))
+                self.contribute(name, contribution)
 
     def without_noop_unbroadcast(self, expr, name, result):
         """``rt.unbroadcast(e, x)`` is ``e`` when x has the result's shape."""

@@ -1553,7 +1553,10 @@ def batch_size(bar):
 
 
 def zeros_bar(like, batch):
-    """A zero adjoint for ``like`` (a leaf or a container of leaves)."""
+    """A zero adjoint for ``like`` (a leaf or a container of leaves; None, a
+    hole of a container adjoint, stays None)."""
+    if like is None:
+        return None
     if isinstance(like, dict):
         return {k: zeros_bar(v, batch) for k, v in like.items()}
     if isinstance(like, (tuple, list)):
@@ -2331,8 +2334,22 @@ def size_of(x):
     return int(np.size(x))
 
 
+def batch_count(tangents):
+    """The batch size a forward-mode function is called with (its first entry)."""
+    return tangents[0]
+
+
+def _derivative_value(value, what):
+    if not isinstance(value, (np.ndarray, np.generic, float, int)) or isinstance(value, bool):
+        raise TypeError(
+            f"differentiating a derivative: the function's {what} is a {type(value).__name__}; a derivative "
+            "is differentiated again only for array arguments and an array output (containers are not "
+            "supported there yet).")
+
+
 def output_basis(out):
     """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
+    _derivative_value(out, "output")
     size = int(np.size(out))
     dtype = np.result_type(out, np.float32)
     return np.eye(size, dtype=dtype).reshape((size,) + np.shape(out))
@@ -2340,6 +2357,7 @@ def output_basis(out):
 
 def scalar_seed(out):
     """The cotangent 1 of a 0-d output, batched: ``(1,)``."""
+    _derivative_value(out, "output")
     if np.ndim(out) != 0:
         raise ValueError(f"grad of a function whose output has shape {np.shape(out)}: the output "
                          "must be a single 0-d value. Use jacrev, or sum the output.")
@@ -2349,6 +2367,7 @@ def scalar_seed(out):
 def input_basis(x, offset, total):
     """Columns ``offset:offset + x.size`` of the identity over ``total``
     input elements, as tangents of ``x``: ``(total,) + x.shape``."""
+    _derivative_value(x, "argument")
     size = int(np.size(x))
     seed = np.zeros((total, size), dtype=np.result_type(x, np.float32))
     seed[offset + np.arange(size), np.arange(size)] = 1
@@ -2357,6 +2376,7 @@ def input_basis(x, offset, total):
 
 def jacobian_from_rows(bar, out, x):
     """Adjoints ``(N,) + x.shape`` of the output basis -> ``out.shape + x.shape``."""
+    _derivative_value(x, "argument")
     if bar is None:
         return np.zeros(np.shape(out) + np.shape(x), dtype=np.result_type(x, np.float32))
     return np.reshape(bar, np.shape(out) + np.shape(x))
@@ -2369,6 +2389,7 @@ def rows_from_jacobian(g, out, x):
 
 def gradient_from_row(bar, out, x):
     """The adjoint ``(1,) + x.shape`` of a 0-d output's seed -> ``x.shape``."""
+    _derivative_value(x, "argument")
     if bar is None:
         return np.zeros(np.shape(x), dtype=np.result_type(x, np.float32))
     return np.reshape(bar, np.shape(x))
@@ -2438,7 +2459,8 @@ def over_tangent(helper, position, t, *args, **kwargs):
 
 # ---- tangent helpers: reductions
 # A reduction's tangent is the sum, over the reduced axes, of the tangent
-# times a weight per element of the input; the weights are the adjoint rule's
+# times a weight per element of the input (one np.einsum, whose rules keep
+# the generated code differentiable); the weights are the adjoint helper's
 # answer to a unit cotangent, so forward and reverse mode share one
 # convention (ties of max/min shared equally, NaN positions, zeros of prod).
 
@@ -2456,36 +2478,29 @@ def unit_cotangent(z):
     return np.ones((1,) + np.shape(z))
 
 
-def reduce_tangent(t, weights, z, axis=None):
-    """The tangent ``(B,) + z.shape`` of a reduction over ``axis`` from the
-    input's tangent ``t`` (``(B,) + x.shape``): the sum over the reduced axes
-    of ``t * weights``. ``weights`` has ``x``'s shape, or extra leading axes
-    first (one per axis of quantile's ``q``), which lead the result too."""
-    ndim = t.ndim - 1
-    weights = np.asarray(weights)
-    extra = weights.ndim - ndim
+def reduction_subscripts(x, weights, axis=None):
+    """The ``np.einsum`` subscripts of a reduction's tangent: the batched
+    tangent ``(B,) + x.shape`` times ``weights`` (``x``'s shape, after any
+    extra leading axes, such as quantile's one axis per ``q``), summed over
+    the reduced axes. The result is ``(B,) + extra + kept axes``, which
+    ``batched_reshape`` gives the result's shape (keepdims, ``q``'s shape)."""
+    ndim = np.ndim(x)
+    extra = np.ndim(weights) - ndim
     reduced = normalize_axes(axis, ndim)
-    if weights.shape[extra:] != t.shape[1:]:
-        weights = np.broadcast_to(weights, weights.shape[:extra] + t.shape[1:])
-    labels = list(range(1, ndim + 1))
-    extra_labels = list(range(ndim + 1, ndim + 1 + extra))
-    out = [0] + extra_labels + [label for i, label in enumerate(labels) if i not in reduced]
-    result = np.einsum(t, [0] + labels, weights, extra_labels + labels, out)
-    return np.reshape(result, t.shape[:1] + np.shape(z))
+    letters = "abcdefghijklmnopqrstuvwxy"[:ndim]
+    leading = "ABCDEFGHIJKLMNOPQRSTUVWXY"[:extra]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in reduced)
+    return f"z{letters},{leading}{letters}->z{leading}{kept}"
 
 
-def quantile_tangent(t, a, z, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0,
-                     function="np.quantile"):
-    """Tangent of ``z = np.quantile(a, q, axis, keepdims=keepdims)`` (see
-    ``quantile_adjoint``, whose weights it uses: ties and NaNs are treated the
-    same way): one weight array per entry of ``q``."""
-    q = np.asarray(q)
-    count = q.size
-    basis = np.eye(count).reshape((count,) + q.shape + (1,) * (np.ndim(z) - q.ndim))
-    basis = np.broadcast_to(basis, (count,) + np.shape(z))
-    weights = quantile_adjoint(basis, a, q, axis=axis, method=method, keepdims=keepdims, scale=scale,
-                               function=function)
-    return reduce_tangent(t, np.reshape(weights, q.shape + np.shape(a)), z, axis)
+def quantile_basis(z, q=0.5):
+    """Cotangents of ``z = np.quantile(a, q, ...)``, one per entry of ``q``,
+    each 1 over that entry's slice of ``z``: ``quantile_adjoint`` maps them
+    to the weights of ``a``'s elements in the quantile of each ``q``."""
+    count = np.size(q)
+    shape = np.shape(z)
+    basis = np.eye(count).reshape((count,) + shape[:np.ndim(q)] + (1,) * (len(shape) - np.ndim(q)))
+    return np.broadcast_to(basis, (count,) + shape)
 
 
 def average_tangent_weights(t, a, z, axis=None, weights=None, keepdims=False):
@@ -2497,7 +2512,8 @@ def average_tangent_weights(t, a, z, axis=None, weights=None, keepdims=False):
     total = np.sum(np.broadcast_to(w, a.shape), axis=axes, keepdims=True)
     z_kept = np.reshape(z, total.shape)
     t = np.broadcast_to(np.reshape(t, t.shape[:1] + w.shape), t.shape[:1] + a.shape)
-    return reduce_tangent(t, (a - z_kept) / total, z, axis)
+    slopes = (a - z_kept) / total
+    return batched_reshape(np.einsum(reduction_subscripts(a, slopes, axis), t, slopes), z)
 
 
 def negative_axis(axis, x):
@@ -2560,12 +2576,11 @@ def interp_tangent_fp(t, x, xp, fp, left=None, right=None):
     return t[:, segment] * low + t[:, segment + 1] * high
 
 
-def cumsum_tangent(t, axis=None):
-    """Tangent of ``np.cumsum(a, axis)``: the cumulative sum of the tangent
-    (of each flattened row for ``axis=None`` or a 0-d ``a``)."""
-    if axis is None or t.ndim == 1:
-        return np.cumsum(np.reshape(t, (t.shape[0], -1)), axis=1)
-    return np.cumsum(t, axis=axis % (t.ndim - 1) + 1)
+def scan_tangent_axis(axis=None):
+    """The axis of a scan's batched tangent, reshaped to the result's shape
+    (``batched_reshape``), that ``np.cumsum`` or ``np.cumprod`` runs along:
+    the last for ``axis=None`` (the flattened input)."""
+    return -1 if axis is None else (axis + 1 if axis >= 0 else axis)
 
 
 def cumprod_tangent(t, a, z, axis=None):
@@ -2604,10 +2619,13 @@ def ediff1d_tangent(t, to_end=None, to_begin=None):
 
 
 # ---- tangent helpers: shapes
-# Tangents of the functions that move elements (rules/shape.py). An argument
-# NumPy reads as array_like may be a list or tuple, whose tangent is a list
-# of item tangents with None for constant items: ``as_tangent`` makes it one
-# batched array.
+# Tangents of the functions that move elements (rules/shape.py). Most rules
+# apply the function itself to the batched tangent, with axes shifted by
+# ``batch_axis`` / ``batch_axes`` / ``batch_permutation``; the helpers below
+# do what needs more (axis=None flattening, joins of sequence arguments).
+# A list or tuple argument has a list of item tangents, None for constant
+# items: ``as_tangent`` makes it one batched array, ``tangent_items`` one
+# batched array per item.
 
 def as_tangent(t, like, batch=None):
     """The tangent of the array_like ``like`` as one array of shape
@@ -2637,21 +2655,13 @@ def tangent_items(t, items):
     return [as_tangent(item_t, item, batch) for item_t, item in zip(t, items, strict=True)]
 
 
-def reshape_tangent(t, x, z):
-    """The tangent of ``z``, which holds ``x``'s elements in order under
-    another shape (reshape, ravel, squeeze, expand_dims, atleast_nd, float)."""
-    t = as_tangent(t, x)
-    return np.reshape(t, t.shape[:1] + _shape(z))
-
-
-def transpose_tangent(t, x, axes=None):
-    """The tangent of ``np.transpose(x, axes)`` (``x.T`` without axes): the
-    tangent's axes permuted after the batch axis."""
-    t = as_tangent(t, x)
-    ndim = t.ndim - 1
+def batch_permutation(axes, x):
+    """``axes`` of ``np.transpose(x, axes)`` (None: reversed) as a
+    permutation of the batched tangent, which keeps its batch axis first."""
+    ndim = np.ndim(x)
     if axes is None:
-        return np.transpose(t, (0,) + tuple(range(ndim, 0, -1)))
-    return np.transpose(t, (0,) + tuple(a % ndim + 1 for a in axes))
+        return (0,) + tuple(range(ndim, 0, -1))
+    return (0,) + tuple(a % ndim + 1 for a in axes)
 
 
 def concatenate_tangent(t, arrays, axis=0):
@@ -2707,7 +2717,6 @@ def append_arrays_tangent(t, z, arr, values, axis=None, wrt_values=False):
     ``values``) to the tangent of ``z = np.append(arr, values, axis)``: its
     tangent in its own part of ``z``, zeros in the other (``axis=None``
     joined the flattened arrays)."""
-    t = as_tangent(t, values if wrt_values else arr)
     batch = t.shape[0]
     if axis is None:
         flat = np.reshape(t, (batch, -1))
@@ -2721,29 +2730,27 @@ def append_arrays_tangent(t, z, arr, values, axis=None, wrt_values=False):
     return np.concatenate([zeros, t] if wrt_values else [t, zeros], axis=axis + 1)
 
 
-def take_along_axis_tangent(t, arr, indices, axis=-1):
+def take_along_axis_tangent(t, indices, axis=-1):
     """The tangent of ``np.take_along_axis(arr, indices, axis)``: the same
     elements of the tangent (the flattened one when ``axis`` is None)."""
-    t = as_tangent(t, arr)
     indices = _integer_index(indices)[None]
     if axis is None:
         return np.take_along_axis(np.reshape(t, (t.shape[0], -1)), indices, axis=1)
     return np.take_along_axis(t, indices, axis=batch_axis(axis))
 
 
-def roll_tangent(t, a, shift, axis=None):
+def roll_tangent(t, shift, axis=None):
     """The tangent of ``np.roll(a, shift, axis)``: the tangent rolled alike
     (the flattened one when ``axis`` is None)."""
-    t = as_tangent(t, a)
     if axis is None:
         return np.reshape(np.roll(np.reshape(t, (t.shape[0], -1)), shift, axis=1), t.shape)
-    return np.roll(t, shift, axis=batch_axes(axis, a))
+    axis = tuple(map(batch_axis, axis)) if isinstance(axis, (tuple, list)) else batch_axis(axis)
+    return np.roll(t, shift, axis=axis)
 
 
-def tile_tangent(t, A, reps):
+def tile_tangent(t, reps):
     """The tangent of ``np.tile(A, reps)``: the tangent tiled alike (axes of
     ``A`` and ``reps`` aligned on the right, as NumPy does)."""
-    t = as_tangent(t, A)
     shape = t.shape[1:]
     reps = (int(reps),) if np.ndim(reps) == 0 else tuple(reps)
     ndim = max(len(reps), len(shape))
@@ -2751,20 +2758,18 @@ def tile_tangent(t, A, reps):
     return np.tile(t, (1,) * (1 + ndim - len(reps)) + reps)
 
 
-def repeat_tangent(t, a, repeats, axis=None):
+def repeat_tangent(t, repeats, axis=None):
     """The tangent of ``np.repeat(a, repeats, axis)``: the tangent repeated
     alike (the flattened one when ``axis`` is None)."""
-    t = as_tangent(t, a)
     if axis is None:
         return np.repeat(np.reshape(t, (t.shape[0], -1)), repeats, axis=1)
     return np.repeat(t, repeats, axis=batch_axis(axis))
 
 
-def take_tangent(t, a, indices, axis=None, mode="raise"):
+def take_tangent(t, indices, axis=None, mode="raise"):
     """The tangent of ``np.take(a, indices, axis, mode=mode)``: the same
     elements of the tangent (the flattened one when ``axis`` is None or
     ``a`` is 0-d)."""
-    t = as_tangent(t, a)
     if axis is None or t.ndim == 1:
         return np.take(np.reshape(t, (t.shape[0], -1)), _integer_index(indices), axis=1, mode=mode)
     return np.take(t, _integer_index(indices), axis=batch_axis(axis), mode=mode)
@@ -2774,7 +2779,6 @@ def sort_tangent(t, a, axis=-1):
     """The tangent of ``np.sort(a, axis)``: each position gets the tangent of
     the element sorted to it (ties told apart by a stable sort, as in
     ``sort_adjoint``)."""
-    t = as_tangent(t, a)
     if axis is None:  # NumPy sorts the flattened array
         order = np.argsort(a, axis=None, kind="stable")
         return np.reshape(t, (t.shape[0], -1))[:, order]
@@ -2782,12 +2786,11 @@ def sort_tangent(t, a, axis=-1):
     return np.take_along_axis(t, order[None], axis=batch_axis(axis))
 
 
-def pad_tangent(t, array, pad_width, mode="constant"):
+def pad_tangent(t, pad_width, mode="constant"):
     """The tangent of ``np.pad(array, pad_width, mode)``: the tangent padded
     with zeros for ``'constant'`` (constant values carry no derivative), or
     in the same copying mode (edge, reflect, symmetric, wrap); never along
     the batch axis."""
-    t = as_tangent(t, array)
     if mode != "constant" and mode not in _COPYING_PAD_MODES:
         raise ValueError(f"the derivative of np.pad with mode={mode!r} is not implemented; "
                          f"mode='constant' and {', '.join(map(repr, _COPYING_PAD_MODES))} are.")
@@ -2798,23 +2801,21 @@ def pad_tangent(t, array, pad_width, mode="constant"):
     return np.pad(t, widths, mode=mode)
 
 
-def full_tangent(t, fill_value, z):
+def full_tangent(t, z):
     """The tangent of ``z = np.full(shape, fill_value, dtype)`` (or
     ``np.full_like``) from ``fill_value``'s: broadcast to ``z``'s shape;
     zeros through a cast to integers or booleans, which is flat."""
-    t = as_tangent(t, fill_value)
     if not np.issubdtype(np.result_type(z), np.floating):
         return np.zeros(t.shape[:1] + np.shape(z), dtype=t.dtype)
     return lift(t, z)
 
 
-def linspace_tangent(t, bound, z, num, endpoint=True, dtype=None, axis=0, stop=False):
+def linspace_tangent(t, z, num, endpoint=True, dtype=None, axis=0, stop=False):
     """The contribution of ``start`` (or, with ``stop=True``, of ``stop``) to
     the tangent of ``z = np.linspace(start, stop, num, endpoint, dtype=dtype,
     axis=axis)``: sample ``i`` is ``start * (1 - s_i) + stop * s_i`` (see
     ``linspace_adjoint``), so the bound's tangent, broadcast to the bounds'
     common shape, times its share of each sample. Zeros for integer samples."""
-    t = as_tangent(t, bound)
     shape = np.shape(z)
     batch = t.shape[0]
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
@@ -3392,7 +3393,7 @@ def _ra_map(function, tree):
     if tree is None:
         return None
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_ra_map(function, item) for item in tree)
+        return rebuild_like(tree, [_ra_map(function, item) for item in tree])
     return function(np.asarray(tree))
 
 
@@ -3415,6 +3416,8 @@ def merged_tree(helper, t, *args, **kwargs):
     pieces of a split): every array leaf of the tangent ``t`` has its two
     leading axes ``(T, B)`` merged before the call, and every array leaf of
     the result has them split again."""
+    if isinstance(t, (list, tuple)):  # zero tangents of holes may come as (T,) zeros: holes again
+        t = _ra_map(lambda a: a if a.ndim >= 2 else None, t)
     lead = _ra_leading(t)
     if lead is None:
         return None
@@ -4357,58 +4360,13 @@ def norm_adjoint_tangent(t, g, x, z, ord=None, axis=None, keepdims=False, wrt="x
     return _outer(g_full, np.where(zero, 0.0, -t * ((ord - 1) * np.sign(x) * ratio ** (ord - 1) / safe)))
 
 
-class _AddedList(list):
-    """A list tangent that a second contribution adds to item by item
-    (two contributions of ``add_bar`` are joined with ``+``)."""
-
-    __array_ufunc__ = None  # ``array + this`` comes here too
-
-    def __add__(self, other):
-        return add_bar(list(self), other)
-
-    def __radd__(self, other):
-        return add_bar(other, list(self))
-
-
-class _AddedTuple(tuple):
-    """A tuple tangent that adds item by item (see ``_AddedList``)."""
-
-    __array_ufunc__ = None
-
-    def __add__(self, other):
-        return add_bar(tuple(self), other)
-
-    def __radd__(self, other):
-        return add_bar(other, tuple(self))
-
-
-class _AddedDict(dict):
-    """A dict tangent that adds key by key (see ``_AddedList``)."""
-
-    __array_ufunc__ = None
-
-    def __add__(self, other):
-        return add_bar(dict(self), other)
-
-    def __radd__(self, other):
-        return add_bar(other, dict(self))
-
-
 def add_bar_tangent(t, value, other):
     """The contribution of ``value``'s tangent ``t`` to the tangent of
     ``add_bar(value, other)``: ``t`` in the result's structure (an array
     adjoint of a list is split into items when the other adjoint has items),
-    as a container that adds item by item to the other contribution."""
-    if t is None:
-        return None
+    so that the two contributions add with ``add_bar``."""
     if isinstance(value, np.ndarray) and isinstance(other, (tuple, list)) and isinstance(t, np.ndarray):
-        t = rebuild_like(other, [t[:, :, i] for i in range(len(other))])
-    if type(t) is list:
-        return _AddedList(t)
-    if type(t) is tuple:
-        return _AddedTuple(t)
-    if type(t) is dict:
-        return _AddedDict(t)
+        return rebuild_like(other, [t[:, :, i] for i in range(len(other))])
     return t
 
 
@@ -4477,3 +4435,175 @@ def unpack_tangent_adjoint(bars, t):
                 result[:, :, position] = bar
         return result
     return rebuild_like(t, list(bars)) if not isinstance(t, dict) else dict(zip(t, bars, strict=True))
+
+
+# ---- tangent helpers: ufuncs and builtins
+
+def _item_tangents(t, items):
+    """The tangents of the items of a sequence, from the sequence's tangent
+    ``t``: a list or tuple of them (None for an item without one), or an
+    array whose items follow the batch axis (a sequence that is an array)."""
+    if isinstance(t, np.ndarray):
+        return [t[:, i] for i in range(len(items))]
+    return list(t)
+
+
+def _no_item_tangent(z):
+    """Refuse a sum/max/min over a sequence whose items all lost their
+    derivatives (items replaced by constants): forward mode cannot size a zero
+    tangent for it."""
+    raise ValueError(
+        "sum(), max() or min() of a sequence none of whose items carries a derivative any more "
+        f"(result of shape {np.shape(z)}): forward mode cannot size its zero tangent. Use jacrev, "
+        "or wrap the call in adjoint.stop_gradient(...).")
+
+
+def sum_of_items_tangent(t, items, z):
+    """Tangent of Python's ``sum(items)`` (``z``): the items' tangents added,
+    each broadcast to ``z``'s shape; items without a tangent add nothing."""
+    if isinstance(t, np.ndarray):  # an array summed along its first axis
+        total = np.sum(t, axis=1) if len(items) else np.zeros((t.shape[0],) + np.shape(z), t.dtype)
+        return lift(total, z)
+    total = None
+    for item_t in t:
+        if item_t is not None:
+            total = lift(item_t, z) if total is None else total + lift(item_t, z)
+    if total is None:
+        _no_item_tangent(z)
+    return total
+
+
+def extremum_of_items_tangent(t, items, z):
+    """Tangent of Python's ``max(items)`` / ``min(items)`` (``z``): the tangent
+    of the first item equal to the result, as the adjoint rule chooses."""
+    winner = next(i for i, item in enumerate(items) if np.all(item == z))
+    tangents = _item_tangents(t, items)
+    if tangents[winner] is not None:
+        return lift(tangents[winner], z)
+    batch = batch_size(tangents)
+    if batch is None:
+        _no_item_tangent(z)
+    return zeros_bar(z, batch)
+
+
+def sequence_tangent(t, items, z):
+    """Tangent of ``z = list(items)`` / ``tuple(items)``: the items' tangents
+    in ``z``'s container (an array's items are its rows after the batch axis)."""
+    return rebuild_like(z, _item_tangents(t, items))
+
+
+def mapping_tangent(t, mapping):
+    """Tangent of ``dict(mapping)``, a copy of a dict: the same entries."""
+    if not isinstance(mapping, dict):
+        raise TypeError("dict(...) is differentiated only as the copy of a dict: dict(d).")
+    return {key: t.get(key) for key in mapping}
+
+
+# ------------------------------------------------------------ vmap
+# In batched code a value that depends on a batched argument holds every
+# example along a new leading axis.
+
+def to_batched(value, batch):
+    """``value`` for every example: a stride-0 view with a leading axis."""
+    if isinstance(value, dict):
+        return {k: to_batched(v, batch) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [to_batched(v, batch) for v in value])
+    array = np.asarray(value)
+    return np.broadcast_to(array, (batch,) + array.shape)
+
+
+def example(value, row):
+    """One example of a batched value."""
+    if isinstance(value, dict):
+        return {k: example(v, row) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [example(v, row) for v in value])
+    return value[row]
+
+
+def first_example(value):
+    return example(value, 0)
+
+
+def stack_examples(results):
+    """Per-example results stacked along a new leading axis."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: stack_examples([r[k] for r in results]) for k in first}
+    if isinstance(first, (tuple, list)):
+        return rebuild_like(first, [stack_examples([r[i] for r in results]) for i in range(len(first))])
+    return np.stack([np.asarray(r) for r in results])
+
+
+def valign(batch, batched, *args):
+    """Operands of an elementwise function, batched ones given their batch
+    axis in front of every axis of the result."""
+    ndims = [np.ndim(a) - 1 if b else np.ndim(a) for a, b in zip(args, batched, strict=True)]
+    result_ndim = max(ndims)
+    aligned = []
+    for a, b, ndim in zip(args, batched, ndims, strict=True):
+        if b and ndim < result_ndim:
+            a = np.reshape(a, a.shape[:1] + (1,) * (result_ndim - ndim) + a.shape[1:])
+        aligned.append(a)
+    return aligned
+
+
+def vmap_getitem(value, index):
+    """``value[index]`` of every example."""
+    if isinstance(value, np.ndarray):
+        return batched_getitem(value, index)
+    return value[index]
+
+
+def vmap_setitem(array, index, value):
+    """``array[index] = value`` in every example, as a new array."""
+    updated = np.array(array)
+    region = batched_getitem(updated, index)
+    value = np.asarray(value)
+    missing = region.ndim - value.ndim
+    if missing > 0:
+        value = value.reshape(value.shape[:1] + (1,) * missing + value.shape[1:])
+    value = np.broadcast_to(value, region.shape)
+    batched_index = _batched_index(index)
+    if _is_advanced(batched_index) and _separated_advanced_ndim(batched_index):
+        for row in range(updated.shape[0]):
+            updated[row][index] = value[row]
+        return updated
+    updated[(slice(None),) + (index if isinstance(index, tuple) else (index,))] = value
+    return updated
+
+
+def vmap_unpack(value, count):
+    """``a, b, ... = value`` in every example."""
+    if isinstance(value, np.ndarray):
+        return [value[:, i] for i in range(count)]
+    return list(value.values()) if isinstance(value, dict) else list(value)
+
+
+def vmap_attribute(value, name):
+    """``value.shape`` (``ndim``, ``size``, ...) of one example."""
+    if isinstance(value, np.ndarray):
+        return getattr(value[0], name)
+    return getattr(first_example(value), name)
+
+
+def vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs):
+    """``function(*args, **kwargs)`` once per example, results stacked."""
+    results = []
+    for row in range(batch):
+        example_args = [example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
+        example_kwargs = {k: example(v, row) if keyword_batched.get(k) else v for k, v in kwargs.items()}
+        results.append(function(*example_args, **example_kwargs))
+    return stack_examples(results)
+
+
+
+def sequence_adjoint_of(bar, x):
+    """The adjoint of a sequence argument: item by item for a list or tuple;
+    for one array NumPy read as a sequence of its rows, one array whose rows
+    follow the batch axis."""
+    if isinstance(x, np.ndarray) and isinstance(bar, (list, tuple)):
+        batch = batch_size(bar)
+        return np.stack([np.zeros((batch,) + x.shape[1:], dtype=x.dtype) if b is None else b for b in bar], axis=1)
+    return bar

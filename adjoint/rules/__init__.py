@@ -47,6 +47,53 @@ class _DotMarker:
 
 dot = _DotMarker()
 
+
+class _VecMarker:
+    """``vec[x]`` in a batching template: ``x`` with a leading batch axis."""
+
+    def __getitem__(self, key):
+        raise RuntimeError("vec[...] only has meaning inside a rule template.")
+
+    def __setitem__(self, key, value):
+        raise RuntimeError("vec[...] only has meaning inside a rule template.")
+
+
+vec = _VecMarker()
+
+#: primitive -> batching template (vmap): ``vec[z] = ...`` over ``vec[x]``.
+BATCH_RULES = {}
+
+
+def batch_rule(*primitives):
+    """Register the decorated template as the batching rule of ``primitives``:
+    one statement ``vec[z] = expr`` computing the batched result from the
+    batched arguments ``vec[x]`` (shape ``(B,) + x.shape``); an argument the
+    template does not read through ``vec`` must not carry a batch axis (the
+    op then runs once per example). ``batch`` is the batch size."""
+
+    def register(template):
+        for primitive in primitives:
+            BATCH_RULES[primitive] = template
+        return template
+
+    return register
+
+
+def lookup_batch(primitive):
+    try:
+        return BATCH_RULES.get(primitive)
+    except TypeError:
+        return None
+
+
+def is_elementwise(primitive):
+    """Elementwise functions batch by aligning their operands."""
+    try:
+        return primitive in ELEMENTWISE_TANGENTS or (
+            type(primitive).__name__ == "ufunc" and primitive.signature is None)
+    except TypeError:
+        return False
+
 #: primitive -> template function, for reverse mode.
 ADJOINT_RULES = {}
 #: primitive -> template function, for forward mode.

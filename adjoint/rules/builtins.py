@@ -1,14 +1,15 @@
 """Rules of Python's own functions on numbers and lists: ``sum``, ``max`` and
 ``min`` over a list (or over several arguments), ``abs``, ``float`` and the
 ``math`` module's functions of one or two real numbers. The ``math``
-functions share the templates of their NumPy twins."""
+functions share the templates (adjoint and tangent) of their NumPy twins."""
 import builtins
 import math
 
 import numpy as np
 
 from .. import runtime as rt
-from . import ADJOINT_RULES, adjoint_rule, bar, nondifferentiable
+from . import (ADJOINT_RULES, ELEMENTWISE_TANGENTS, SEQUENCE_RULES, TANGENT_RULES, adjoint_rule, bar,
+               dot, nondifferentiable, tangent_rule)
 
 
 @adjoint_rule(builtins.sum, sequences=True)
@@ -17,9 +18,20 @@ def sum_of_items_adjoint(z, iterable, start=0):
     bar[start] = rt.unbroadcast(bar[z], start)
 
 
+@tangent_rule(builtins.sum)
+def sum_of_items_tangent(z, iterable, start=0):
+    dot[z] = rt.sum_of_items_tangent(dot[iterable], iterable, z)
+    dot[z] = rt.lift(dot[start], z)
+
+
 @adjoint_rule(builtins.max, builtins.min, sequences=True)
 def extremum_of_items_adjoint(z, iterable):
     bar[iterable] = rt.extremum_of_items_adjoint(bar[z], iterable, z)
+
+
+@tangent_rule(builtins.max, builtins.min)
+def extremum_of_items_tangent(z, iterable):
+    dot[z] = rt.extremum_of_items_tangent(dot[iterable], iterable, z)
 
 
 @adjoint_rule(list, tuple, sequences=True)
@@ -27,9 +39,47 @@ def sequence_adjoint(z, iterable):
     bar[iterable] = rt.sequence_adjoint(bar[z], iterable)
 
 
+@tangent_rule(list, tuple)
+def sequence_tangent(z, iterable):
+    dot[z] = rt.sequence_tangent(dot[iterable], iterable, z)
+
+
 @adjoint_rule(dict)
 def mapping_adjoint(z, mapping):
     bar[mapping] = rt.mapping_adjoint(bar[z], mapping)
+
+
+@tangent_rule(dict)
+def mapping_tangent(z, mapping):
+    dot[z] = rt.mapping_tangent(dot[mapping], mapping)
+
+
+# The helpers these tangent rules call are linear in their tangent argument
+# (the items and the result are read for their shapes and for which item won),
+# so forward code that calls them transforms again (jacfwd(jacfwd(f))).
+@tangent_rule(rt.sum_of_items_tangent, constant=("items", "z"))
+def sum_of_items_tangent_tangent(r, t, items, z):
+    dot[r] = rt.merged_items(rt.sum_of_items_tangent, dot[t], items, z)
+
+
+@tangent_rule(rt.extremum_of_items_tangent, constant=("items", "z"))
+def extremum_of_items_tangent_tangent(r, t, items, z):
+    dot[r] = rt.merged_items(rt.extremum_of_items_tangent, dot[t], items, z)
+
+
+@tangent_rule(rt.sequence_tangent, constant=("items", "z"))
+def sequence_tangent_tangent(r, t, items, z):
+    dot[r] = rt.merged_items(rt.sequence_tangent, dot[t], items, z)
+
+
+@tangent_rule(rt.mapping_tangent, constant=("mapping",))
+def mapping_tangent_tangent(r, t, mapping):
+    dot[r] = rt.merged_items(rt.mapping_tangent, dot[t], mapping)
+
+
+# Their tangent argument is a list or tuple of tangents, taken item by item
+# (not stacked into one array as for a list NumPy reads as an array).
+SEQUENCE_RULES.update({rt.sum_of_items_tangent, rt.extremum_of_items_tangent, rt.sequence_tangent})
 
 
 MATH_TWINS = {
@@ -41,6 +91,9 @@ MATH_TWINS = {
 }
 for math_function, numpy_function in MATH_TWINS.items():
     ADJOINT_RULES[math_function] = ADJOINT_RULES[numpy_function]
+    TANGENT_RULES[math_function] = TANGENT_RULES[numpy_function]
+    if numpy_function in ELEMENTWISE_TANGENTS:
+        ELEMENTWISE_TANGENTS.add(math_function)
 
 nondifferentiable(
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.copysign,

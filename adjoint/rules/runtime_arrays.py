@@ -16,108 +16,108 @@ from . import dot, tangent_rule
 # ---------------------------------------------------------------- rearrangements
 
 
-@tangent_rule(rt.transpose_adjoint)
+@tangent_rule(rt.transpose_adjoint, constant=("axes",))
 def transpose_adjoint_tangent(z, g, axes=None):
     dot[z] = rt.merged(rt.transpose_adjoint, dot[g], axes=axes)
 
 
-@tangent_rule(rt.swapaxes_adjoint)
+@tangent_rule(rt.swapaxes_adjoint, constant=("axis1", "axis2"))
 def swapaxes_adjoint_tangent(z, g, axis1, axis2):
     dot[z] = rt.merged(rt.swapaxes_adjoint, dot[g], axis1, axis2)
 
 
-@tangent_rule(rt.moveaxis_adjoint)
+@tangent_rule(rt.moveaxis_adjoint, constant=("source", "destination"))
 def moveaxis_adjoint_tangent(z, g, source, destination):
     dot[z] = rt.merged(rt.moveaxis_adjoint, dot[g], source, destination)
 
 
-@tangent_rule(rt.rollaxis_adjoint, constant=("a",))
+@tangent_rule(rt.rollaxis_adjoint, constant=("a", "axis", "start"))
 def rollaxis_adjoint_tangent(z, g, a, axis, start=0):
     dot[z] = rt.merged(rt.rollaxis_adjoint, dot[g], a, axis, start=start)
 
 
-@tangent_rule(rt.flip_adjoint)
+@tangent_rule(rt.flip_adjoint, constant=("axis",))
 def flip_adjoint_tangent(z, g, axis=None):
     dot[z] = rt.merged(rt.flip_adjoint, dot[g], axis=axis)
 
 
-@tangent_rule(rt.roll_adjoint)
+@tangent_rule(rt.roll_adjoint, constant=("shift", "axis"))
 def roll_adjoint_tangent(z, g, shift, axis=None):
     dot[z] = rt.merged(rt.roll_adjoint, dot[g], shift, axis=axis)
 
 
-@tangent_rule(rt.rot90_adjoint)
+@tangent_rule(rt.rot90_adjoint, constant=("k", "axes"))
 def rot90_adjoint_tangent(z, g, k=1, axes=(0, 1)):
     dot[z] = rt.merged(rt.rot90_adjoint, dot[g], k=k, axes=axes)
 
 
-@tangent_rule(rt.tile_adjoint, constant=("A",))
+@tangent_rule(rt.tile_adjoint, constant=("A", "reps"))
 def tile_adjoint_tangent(z, g, A, reps):  # noqa: N803 (NumPy's name)
     dot[z] = rt.merged(rt.tile_adjoint, dot[g], A, reps)
 
 
-@tangent_rule(rt.repeat_adjoint, constant=("a",))
+@tangent_rule(rt.repeat_adjoint, constant=("a", "repeats", "axis"))
 def repeat_adjoint_tangent(z, g, a, repeats, axis=None):
     dot[z] = rt.merged(rt.repeat_adjoint, dot[g], a, repeats, axis=axis)
 
 
-@tangent_rule(rt.take_adjoint, constant=("a",))
+@tangent_rule(rt.take_adjoint, constant=("a", "indices", "axis", "mode"))
 def take_adjoint_tangent(z, g, a, indices, axis=None, mode="raise"):
     dot[z] = rt.merged(rt.take_adjoint, dot[g], a, indices, axis=axis, mode=mode)
 
 
-@tangent_rule(rt.take_along_axis_adjoint, constant=("arr",))
+@tangent_rule(rt.take_along_axis_adjoint, constant=("arr", "indices", "axis"))
 def take_along_axis_adjoint_tangent(z, g, arr, indices, axis=-1):
     dot[z] = rt.merged(rt.take_along_axis_adjoint, dot[g], arr, indices, axis=axis)
 
 
 # The order is piecewise constant in a: only the cotangent moves.
-@tangent_rule(rt.sort_adjoint, constant=("a",))
+@tangent_rule(rt.sort_adjoint, constant=("a", "axis"))
 def sort_adjoint_tangent(z, g, a, axis=-1):
     dot[z] = rt.merged(rt.sort_adjoint, dot[g], a, axis=axis)
 
 
-@tangent_rule(rt.pad_adjoint, constant=("array",))
+@tangent_rule(rt.pad_adjoint, constant=("array", "pad_width", "mode"))
 def pad_adjoint_tangent(z, g, array, pad_width, mode="constant"):
     dot[z] = rt.merged(rt.pad_adjoint, dot[g], array, pad_width, mode=mode)
 
 
-@tangent_rule(rt.diagonal_adjoint, constant=("a",))
+@tangent_rule(rt.diagonal_adjoint, constant=("a", "offset", "axis1", "axis2"))
 def diagonal_adjoint_tangent(z, g, a, offset=0, axis1=0, axis2=1):
     dot[z] = rt.merged(rt.diagonal_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
 
 
-@tangent_rule(rt.triangle_adjoint, constant=("m",))
+@tangent_rule(rt.triangle_adjoint, constant=("m", "k", "upper"))
 def triangle_adjoint_tangent(z, g, m, k=0, upper=False):
     dot[z] = rt.merged(rt.triangle_adjoint, dot[g], m, k=k, upper=upper)
 
 
-@tangent_rule(rt.diag_adjoint, constant=("v",))
+@tangent_rule(rt.diag_adjoint, constant=("v", "k"))
 def diag_adjoint_tangent(z, g, v, k=0):
     dot[z] = rt.merged(rt.diag_adjoint, dot[g], v, k=k)
 
 
-@tangent_rule(rt.diagflat_adjoint, constant=("v",))
+@tangent_rule(rt.diagflat_adjoint, constant=("v", "k"))
 def diagflat_adjoint_tangent(z, g, v, k=0):
     dot[z] = rt.merged(rt.diagflat_adjoint, dot[g], v, k=k)
 
 
-@tangent_rule(rt.append_adjoint, constant=("arr", "values"))
+@tangent_rule(rt.append_adjoint, constant=("arr", "values", "axis", "wrt_values"))
 def append_adjoint_tangent(z, g, arr, values, axis=None, wrt_values=False):
     dot[z] = rt.merged(rt.append_adjoint, dot[g], arr, values, axis=axis, wrt_values=wrt_values)
 
 
-@tangent_rule(rt.full_adjoint, constant=("fill_value",))
+@tangent_rule(rt.full_adjoint, constant=("fill_value", "dtype"))
 def full_adjoint_tangent(z, g, fill_value, dtype=None):
     dot[z] = rt.merged(rt.full_adjoint, dot[g], fill_value, dtype=dtype)
 
 
-@tangent_rule(rt.full_like_adjoint, constant=("a", "fill_value"))
+@tangent_rule(rt.full_like_adjoint, constant=("a", "fill_value", "dtype"))
 def full_like_adjoint_tangent(z, g, a, fill_value, dtype=None):
     dot[z] = rt.merged(rt.full_like_adjoint, dot[g], a, fill_value, dtype=dtype)
 
 
-@tangent_rule(rt.linspace_adjoint, constant=("bound",))
+@tangent_rule(rt.linspace_adjoint, constant=("bound", "num", "endpoint", "dtype", "axis", "stop"))
 def linspace_adjoint_tangent(z, g, bound, num, endpoint=True, dtype=None, axis=0, stop=False):
     dot[z] = rt.merged(rt.linspace_adjoint, dot[g], bound, num, endpoint=endpoint, dtype=dtype, axis=axis,
                        stop=stop)
@@ -125,12 +125,12 @@ def linspace_adjoint_tangent(z, g, bound, num, endpoint=True, dtype=None, axis=0
 
 # The helpers that return one adjoint per joined array (or take one per piece).
 
-@tangent_rule(rt.concatenate_adjoint, constant=("arrays",))
+@tangent_rule(rt.concatenate_adjoint, constant=("arrays", "axis"))
 def concatenate_adjoint_tangent(z, g, arrays, axis=0):
     dot[z] = rt.merged_tree(rt.concatenate_adjoint, dot[g], arrays, axis=axis)
 
 
-@tangent_rule(rt.stack_adjoint, constant=("arrays",))
+@tangent_rule(rt.stack_adjoint, constant=("arrays", "axis"))
 def stack_adjoint_tangent(z, g, arrays, axis=0):
     dot[z] = rt.merged_tree(rt.stack_adjoint, dot[g], arrays, axis=axis)
 
@@ -155,7 +155,7 @@ def dstack_adjoint_tangent(z, g, tup):
     dot[z] = rt.merged_tree(rt.dstack_adjoint, dot[g], tup)
 
 
-@tangent_rule(rt.split_adjoint, constant=("ary",))
+@tangent_rule(rt.split_adjoint, constant=("ary", "indices_or_sections", "axis"))
 def split_adjoint_tangent(z, g, ary, indices_or_sections, axis=0):
     dot[z] = rt.merged_tree(rt.split_adjoint, dot[g], ary, indices_or_sections, axis=axis)
 
@@ -205,13 +205,13 @@ def outer_adjoint_right_tangent(z, g, a, b):
     dot[z] = rt.outer_adjoint_right_tangent(dot[a], g, a, b)
 
 
-@tangent_rule(rt.tensordot_adjoint_left, constant=("a",))
+@tangent_rule(rt.tensordot_adjoint_left, constant=("a", "axes"))
 def tensordot_adjoint_left_tangent(z, g, a, b, axes=2):
     dot[z] = rt.merged(rt.tensordot_adjoint_left, dot[g], a, b, axes=axes)
     dot[z] = rt.tensordot_adjoint_left_tangent(dot[b], g, a, b, axes=axes)
 
 
-@tangent_rule(rt.tensordot_adjoint_right, constant=("b",))
+@tangent_rule(rt.tensordot_adjoint_right, constant=("b", "axes"))
 def tensordot_adjoint_right_tangent(z, g, a, b, axes=2):
     dot[z] = rt.merged(rt.tensordot_adjoint_right, dot[g], a, b, axes=axes)
     dot[z] = rt.tensordot_adjoint_right_tangent(dot[a], g, a, b, axes=axes)
@@ -235,7 +235,7 @@ def einsum_adjoint_tangent(z, g, subscripts, operands, position):
     dot[z] = rt.einsum_adjoint_tangent(dot[operands], g, subscripts, operands, position)
 
 
-@tangent_rule(rt.inner_adjoint)
+@tangent_rule(rt.inner_adjoint, constant=("wrt_b",))
 def inner_adjoint_tangent(z, g, a, b, wrt_b=False):
     dot[z] = rt.merged(rt.inner_adjoint, dot[g], a, b, wrt_b=wrt_b)
     dot[z] = rt.inner_adjoint_tangent(dot[a], g, a, b, wrt_b=wrt_b)
@@ -260,7 +260,7 @@ def kron_adjoint_right_tangent(z, g, a, b):
     dot[z] = rt.kron_adjoint_right_tangent(dot[a], g, a, b)
 
 
-@tangent_rule(rt.cross_adjoint)
+@tangent_rule(rt.cross_adjoint, constant=("axisa", "axisb", "axisc", "axis", "wrt_b"))
 def cross_adjoint_tangent(z, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False):
     dot[z] = rt.merged(rt.cross_adjoint, dot[g], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis,
                        wrt_b=wrt_b)
@@ -276,7 +276,7 @@ def multi_dot_adjoint_tangent(z, g, arrays):
     dot[z] = rt.multi_dot_adjoint_tangent(dot[arrays], g, arrays)
 
 
-@tangent_rule(rt.convolve_adjoint)
+@tangent_rule(rt.convolve_adjoint, constant=("mode", "wrt_v", "correlate"))
 def convolve_adjoint_tangent(z, g, a, v, mode="full", wrt_v=False, correlate=False):
     dot[z] = rt.merged(rt.convolve_adjoint, dot[g], a, v, mode=mode, wrt_v=wrt_v, correlate=correlate)
     dot[z] = rt.convolve_adjoint_tangent(dot[a], g, a, v, mode=mode, wrt_v=wrt_v, correlate=correlate)
@@ -284,20 +284,20 @@ def convolve_adjoint_tangent(z, g, a, v, mode="full", wrt_v=False, correlate=Fal
                                          of_v=True)
 
 
-@tangent_rule(rt.correlate_adjoint)
+@tangent_rule(rt.correlate_adjoint, constant=("mode", "wrt_v"))
 def correlate_adjoint_tangent(z, g, a, v, mode="valid", wrt_v=False):
     dot[z] = rt.merged(rt.correlate_adjoint, dot[g], a, v, mode=mode, wrt_v=wrt_v)
     dot[z] = rt.correlate_adjoint_tangent(dot[a], g, a, v, mode=mode, wrt_v=wrt_v)
     dot[z] = rt.correlate_adjoint_tangent(dot[v], g, a, v, mode=mode, wrt_v=wrt_v, of_v=True)
 
 
-@tangent_rule(rt.cov_adjoint)
+@tangent_rule(rt.cov_adjoint, constant=("rowvar", "bias", "ddof"))
 def cov_adjoint_tangent(z, g, m, rowvar=True, bias=False, ddof=None):
     dot[z] = rt.merged(rt.cov_adjoint, dot[g], m, rowvar=rowvar, bias=bias, ddof=ddof)
     dot[z] = rt.cov_adjoint_tangent(dot[m], g, m, rowvar=rowvar, bias=bias, ddof=ddof)
 
 
-@tangent_rule(rt.corrcoef_adjoint)
+@tangent_rule(rt.corrcoef_adjoint, constant=("rowvar",))
 def corrcoef_adjoint_tangent(z, g, x, rowvar=True):
     dot[z] = rt.merged(rt.corrcoef_adjoint, dot[g], x, rowvar=rowvar)
     dot[z] = rt.corrcoef_adjoint_tangent(dot[x], g, x, rowvar=rowvar)
@@ -339,19 +339,19 @@ def slogdet_adjoint_tangent(z, g, a):
     dot[z] = rt.slogdet_adjoint_tangent(dot[a], g, a)
 
 
-@tangent_rule(rt.cholesky_adjoint)
+@tangent_rule(rt.cholesky_adjoint, constant=("upper",))
 def cholesky_adjoint_tangent(out, g, z, upper=False):
     dot[out] = rt.merged(rt.cholesky_adjoint, dot[g], z, upper=upper)
     dot[out] = rt.cholesky_adjoint_tangent(dot[z], g, z, upper=upper)
 
 
-@tangent_rule(rt.eigh_adjoint)
+@tangent_rule(rt.eigh_adjoint, constant=("UPLO",))
 def eigh_adjoint_tangent(out, g, z, UPLO="L"):  # noqa: N803 (NumPy's name)
     dot[out] = rt.merged_tree(rt.eigh_adjoint, dot[g], z, UPLO=UPLO)
     dot[out] = rt.eigh_adjoint_tangent(dot[z], g, z, UPLO=UPLO)
 
 
-@tangent_rule(rt.eigvalsh_adjoint)
+@tangent_rule(rt.eigvalsh_adjoint, constant=("UPLO",))
 def eigvalsh_adjoint_tangent(z, g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     dot[z] = rt.merged(rt.eigvalsh_adjoint, dot[g], a, UPLO=UPLO)
     dot[z] = rt.eigvalsh_adjoint_tangent(dot[a], g, a, UPLO=UPLO)
@@ -364,13 +364,13 @@ def pinv_adjoint_tangent(out, g, a, z):
     dot[out] = rt.pinv_adjoint_tangent(dot[z], g, a, z, of_z=True)
 
 
-@tangent_rule(rt.matrix_power_adjoint)
+@tangent_rule(rt.matrix_power_adjoint, constant=("n",))
 def matrix_power_adjoint_tangent(z, g, a, n):
     dot[z] = rt.merged(rt.matrix_power_adjoint, dot[g], a, n)
     dot[z] = rt.matrix_power_adjoint_tangent(dot[a], g, a, n)
 
 
-@tangent_rule(rt.lstsq_adjoint)
+@tangent_rule(rt.lstsq_adjoint, constant=("wrt_b",))
 def lstsq_adjoint_tangent(z, g, a, b, wrt_b=False):
     dot[z] = rt.merged_tree(rt.lstsq_adjoint, dot[g], a, b, wrt_b=wrt_b)
     dot[z] = rt.lstsq_adjoint_tangent(dot[a], g, a, b, wrt_b=wrt_b)
@@ -378,13 +378,13 @@ def lstsq_adjoint_tangent(z, g, a, b, wrt_b=False):
 
 
 # a is read for its shape only: the factors z carry the derivative.
-@tangent_rule(rt.qr_adjoint, constant=("a",))
+@tangent_rule(rt.qr_adjoint, constant=("a", "mode"))
 def qr_adjoint_tangent(out, g, a, z, mode="reduced"):
     dot[out] = rt.merged_tree(rt.qr_adjoint, dot[g], a, z, mode=mode)
     dot[out] = rt.qr_adjoint_tangent(dot[z], g, a, z, mode=mode)
 
 
-@tangent_rule(rt.singular_values_adjoint)
+@tangent_rule(rt.singular_values_adjoint, constant=("compute_uv",))
 def singular_values_adjoint_tangent(z, g, a, compute_uv=True):
     dot[z] = rt.merged(rt.singular_values_adjoint, dot[g], a, compute_uv=compute_uv)
     dot[z] = rt.singular_values_adjoint_tangent(dot[a], g, a, compute_uv=compute_uv)

@@ -12,7 +12,7 @@ element is the max, which segment ``x`` falls in, where the NaNs are), are
 compute masks, counts and shapes carry no derivative at all.
 """
 from .. import runtime as rt
-from . import dot, nondifferentiable, tangent_rule
+from . import SEQUENCE_RULES, TUPLE_RESULTS, dot, nondifferentiable, tangent_rule
 
 # ----------------------------------------------------------- broadcasting and reductions
 
@@ -301,3 +301,13 @@ nondifferentiable(
     rt.balanced_eq, rt.reduced_count, rt.shape_of, rt.batch_size, rt.zeros_bar,
     rt.clip_wrt_a, rt.clip_wrt_min, rt.clip_wrt_max, rt.fmax_factor, rt.copysign_factor, rt.fmod_quotient,
 )
+
+# Adjoints that may be lists, tuples or dicts keep their structure in their
+# tangents (not stacked into one array); the two contributions of add_bar and
+# scatter_add add item by item.
+SEQUENCE_RULES.update({
+    rt.add_bar, rt.scatter_add, rt.element_bar, rt.unpack_bar, rt.list_head, rt.without_item,
+    rt.concat_items_adjoint, rt.repeat_items_adjoint, rt.getitem_adjoint, rt.attribute_adjoint,
+    rt.sum_of_items_adjoint, rt.extremum_of_items_adjoint, rt.sequence_adjoint, rt.mapping_adjoint,
+})
+TUPLE_RESULTS.update({rt.add_bar, rt.scatter_add})

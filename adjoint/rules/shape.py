@@ -3,7 +3,13 @@ transpose, concatenate, stack, hstack, vstack, column_stack, dstack, append,
 split, array_split, flip, fliplr, flipud, rot90, rollaxis, atleast_3d, roll, tile, repeat, take, take_along_axis,
 diagonal, tril, triu, broadcast_to, moveaxis, sort, pad, copies; of the
 constructors whose values come from arguments (full, full_like, linspace);
-and the shape and search queries that carry no derivative."""
+and the shape and search queries that carry no derivative.
+
+Each tangent rule sits below its adjoint rule. These functions are linear, so
+a tangent is mostly the function itself applied to the batched tangent, its
+axes shifted past the batch axis (``rt.batch_axis``), which keeps tangent
+code differentiable again; ``rt.*_tangent`` helpers do what needs more
+(``axis=None`` flattening, joining the items of a sequence argument)."""
 import numpy as np
 
 from .. import runtime as rt
@@ -17,7 +23,7 @@ def reshape_adjoint(z, a, shape=None):
 
 @tangent_rule(np.reshape)
 def reshape_tangent(z, a, shape=None):
-    dot[z] = rt.reshape_tangent(dot[a], a, z)
+    dot[z] = rt.batched_reshape(dot[a], z)
 
 
 @adjoint_rule(np.ravel, np.atleast_1d, np.atleast_2d, float)
@@ -27,7 +33,7 @@ def ravel_adjoint(z, a):
 
 @tangent_rule(np.ravel, np.atleast_1d, np.atleast_2d, float)
 def ravel_tangent(z, a):
-    dot[z] = rt.reshape_tangent(dot[a], a, z)
+    dot[z] = rt.batched_reshape(dot[a], z)
 
 
 @adjoint_rule(np.squeeze)
@@ -37,7 +43,7 @@ def squeeze_adjoint(z, a, axis=None):
 
 @tangent_rule(np.squeeze)
 def squeeze_tangent(z, a, axis=None):
-    dot[z] = rt.reshape_tangent(dot[a], a, z)
+    dot[z] = rt.batched_reshape(dot[a], z)
 
 
 @adjoint_rule(np.expand_dims)
@@ -47,7 +53,7 @@ def expand_dims_adjoint(z, a, axis):
 
 @tangent_rule(np.expand_dims)
 def expand_dims_tangent(z, a, axis):
-    dot[z] = rt.reshape_tangent(dot[a], a, z)
+    dot[z] = rt.batched_reshape(dot[a], z)
 
 
 @adjoint_rule(np.transpose)
@@ -57,7 +63,7 @@ def transpose_adjoint(z, a, axes=None):
 
 @tangent_rule(np.transpose)
 def transpose_tangent(z, a, axes=None):
-    dot[z] = rt.transpose_tangent(dot[a], a, axes=axes)
+    dot[z] = np.transpose(dot[a], rt.batch_permutation(axes, a))
 
 
 @adjoint_rule(rt.transpose_attribute)
@@ -67,7 +73,7 @@ def transpose_attribute_adjoint(z, value):
 
 @tangent_rule(rt.transpose_attribute)
 def transpose_attribute_tangent(z, value):
-    dot[z] = rt.transpose_tangent(dot[value], value)
+    dot[z] = np.transpose(dot[value], rt.batch_permutation(None, value))
 
 
 @adjoint_rule(np.swapaxes)
@@ -77,7 +83,7 @@ def swapaxes_adjoint(z, a, axis1, axis2):
 
 @tangent_rule(np.swapaxes)
 def swapaxes_tangent(z, a, axis1, axis2):
-    dot[z] = np.swapaxes(rt.as_tangent(dot[a], a), rt.batch_axis(axis1), rt.batch_axis(axis2))
+    dot[z] = np.swapaxes(dot[a], rt.batch_axis(axis1), rt.batch_axis(axis2))
 
 
 @adjoint_rule(np.concatenate, sequences=True)
@@ -158,10 +164,9 @@ def split_adjoint(z, ary, indices_or_sections, axis=0):
     bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=axis)
 
 
-# The pieces' tangents, a list: np.array_split cuts where np.split does.
 @tangent_rule(np.split, np.array_split)
 def split_tangent(z, ary, indices_or_sections, axis=0):
-    dot[z] = np.array_split(rt.as_tangent(dot[ary], ary), indices_or_sections, axis=rt.batch_axis(axis))
+    dot[z] = np.array_split(dot[ary], indices_or_sections, axis=rt.batch_axis(axis))
 
 
 @adjoint_rule(np.diagonal)
@@ -171,8 +176,7 @@ def diagonal_adjoint(z, a, offset=0, axis1=0, axis2=1):
 
 @tangent_rule(np.diagonal)
 def diagonal_tangent(z, a, offset=0, axis1=0, axis2=1):
-    dot[z] = np.diagonal(rt.as_tangent(dot[a], a), offset=offset, axis1=rt.batch_axis(axis1),
-                         axis2=rt.batch_axis(axis2))
+    dot[z] = np.diagonal(dot[a], offset, rt.batch_axis(axis1), rt.batch_axis(axis2))
 
 
 @adjoint_rule(np.tril)
@@ -180,10 +184,9 @@ def tril_adjoint(z, m, k=0):
     bar[m] = rt.triangle_adjoint(bar[z], m, k=k)
 
 
-# A 1-d m is repeated as the rows of a square matrix: its tangent too (lift).
 @tangent_rule(np.tril)
 def tril_tangent(z, m, k=0):
-    dot[z] = np.tril(rt.lift(rt.as_tangent(dot[m], m), z), k=k)
+    dot[z] = np.tril(rt.lift(dot[m], z), k)
 
 
 @adjoint_rule(np.triu)
@@ -193,7 +196,7 @@ def triu_adjoint(z, m, k=0):
 
 @tangent_rule(np.triu)
 def triu_tangent(z, m, k=0):
-    dot[z] = np.triu(rt.lift(rt.as_tangent(dot[m], m), z), k=k)
+    dot[z] = np.triu(rt.lift(dot[m], z), k)
 
 
 @adjoint_rule(np.take_along_axis)
@@ -203,7 +206,7 @@ def take_along_axis_adjoint(z, arr, indices, axis=-1):
 
 @tangent_rule(np.take_along_axis)
 def take_along_axis_tangent(z, arr, indices, axis=-1):
-    dot[z] = rt.take_along_axis_tangent(dot[arr], arr, indices, axis=axis)
+    dot[z] = rt.take_along_axis_tangent(dot[arr], indices, axis=axis)
 
 
 @adjoint_rule(np.flip)
@@ -213,7 +216,7 @@ def flip_adjoint(z, m, axis=None):
 
 @tangent_rule(np.flip)
 def flip_tangent(z, m, axis=None):
-    dot[z] = np.flip(rt.as_tangent(dot[m], m), rt.batch_axes(axis, m))
+    dot[z] = np.flip(dot[m], rt.batch_axes(axis, m))
 
 
 
@@ -224,7 +227,7 @@ def fliplr_adjoint(z, m):
 
 @tangent_rule(np.fliplr)
 def fliplr_tangent(z, m):
-    dot[z] = np.flip(rt.as_tangent(dot[m], m), 2)
+    dot[z] = np.flip(dot[m], 2)
 
 
 @adjoint_rule(np.flipud)
@@ -234,7 +237,7 @@ def flipud_adjoint(z, m):
 
 @tangent_rule(np.flipud)
 def flipud_tangent(z, m):
-    dot[z] = np.flip(rt.as_tangent(dot[m], m), 1)
+    dot[z] = np.flip(dot[m], 1)
 
 
 @adjoint_rule(np.rot90)
@@ -244,7 +247,7 @@ def rot90_adjoint(z, m, k=1, axes=(0, 1)):
 
 @tangent_rule(np.rot90)
 def rot90_tangent(z, m, k=1, axes=(0, 1)):
-    dot[z] = np.rot90(rt.as_tangent(dot[m], m), k=k, axes=rt.batch_axes(axes, m))
+    dot[z] = np.rot90(dot[m], k, rt.batch_axes(axes, m))
 
 
 @adjoint_rule(np.rollaxis)
@@ -252,10 +255,9 @@ def rollaxis_adjoint(z, a, axis, start=0):
     bar[a] = rt.rollaxis_adjoint(bar[z], a, axis, start=start)
 
 
-# A negative start counts from the end, so it is the same on the tangent.
 @tangent_rule(np.rollaxis)
 def rollaxis_tangent(z, a, axis, start=0):
-    dot[z] = np.rollaxis(rt.as_tangent(dot[a], a), rt.batch_axis(axis), rt.batch_axis(start))
+    dot[z] = np.rollaxis(dot[a], rt.batch_axis(axis), rt.batch_axis(start))
 
 
 # One array (several return a list of them: not accepted).
@@ -266,7 +268,8 @@ def atleast_3d_adjoint(z, arys):
 
 @tangent_rule(np.atleast_3d)
 def atleast_3d_tangent(z, arys):
-    dot[z] = rt.reshape_tangent(dot[arys], arys, z)
+    dot[z] = rt.batched_reshape(dot[arys], z)
+
 
 @adjoint_rule(np.roll)
 def roll_adjoint(z, a, shift, axis=None):
@@ -275,7 +278,7 @@ def roll_adjoint(z, a, shift, axis=None):
 
 @tangent_rule(np.roll)
 def roll_tangent(z, a, shift, axis=None):
-    dot[z] = rt.roll_tangent(dot[a], a, shift, axis=axis)
+    dot[z] = rt.roll_tangent(dot[a], shift, axis=axis)
 
 
 @adjoint_rule(np.tile)
@@ -285,7 +288,7 @@ def tile_adjoint(z, A, reps):
 
 @tangent_rule(np.tile)
 def tile_tangent(z, A, reps):
-    dot[z] = rt.tile_tangent(dot[A], A, reps)
+    dot[z] = rt.tile_tangent(dot[A], reps)
 
 
 @adjoint_rule(np.repeat)
@@ -295,7 +298,7 @@ def repeat_adjoint(z, a, repeats, axis=None):
 
 @tangent_rule(np.repeat)
 def repeat_tangent(z, a, repeats, axis=None):
-    dot[z] = rt.repeat_tangent(dot[a], a, repeats, axis=axis)
+    dot[z] = rt.repeat_tangent(dot[a], repeats, axis=axis)
 
 
 @adjoint_rule(np.take)
@@ -305,7 +308,7 @@ def take_adjoint(z, a, indices, axis=None, *, mode="raise"):
 
 @tangent_rule(np.take)
 def take_tangent(z, a, indices, axis=None, *, mode="raise"):
-    dot[z] = rt.take_tangent(dot[a], a, indices, axis=axis, mode=mode)
+    dot[z] = rt.take_tangent(dot[a], indices, axis=axis, mode=mode)
 
 
 @adjoint_rule(np.broadcast_to)
@@ -315,7 +318,7 @@ def broadcast_to_adjoint(z, array, shape):
 
 @tangent_rule(np.broadcast_to)
 def broadcast_to_tangent(z, array, shape):
-    dot[z] = rt.lift(rt.as_tangent(dot[array], array), z)
+    dot[z] = rt.lift(dot[array], z)
 
 
 @adjoint_rule(np.moveaxis)
@@ -325,7 +328,7 @@ def moveaxis_adjoint(z, a, source, destination):
 
 @tangent_rule(np.moveaxis)
 def moveaxis_tangent(z, a, source, destination):
-    dot[z] = np.moveaxis(rt.as_tangent(dot[a], a), rt.batch_axes(source, a), rt.batch_axes(destination, a))
+    dot[z] = np.moveaxis(dot[a], rt.batch_axes(source, a), rt.batch_axes(destination, a))
 
 
 @adjoint_rule(np.sort)
@@ -345,7 +348,7 @@ def pad_adjoint(z, array, pad_width, mode="constant", *, constant_values=0):
 
 @tangent_rule(np.pad)
 def pad_tangent(z, array, pad_width, mode="constant", *, constant_values=0):
-    dot[z] = rt.pad_tangent(dot[array], array, pad_width, mode=mode)
+    dot[z] = rt.pad_tangent(dot[array], pad_width, mode=mode)
 
 
 @adjoint_rule(np.copy, np.asarray, np.array, sequences=True)
@@ -365,7 +368,7 @@ def full_adjoint(z, shape, fill_value, dtype=None, order="C"):
 
 @tangent_rule(np.full)
 def full_tangent(z, shape, fill_value, dtype=None, order="C"):
-    dot[z] = rt.full_tangent(dot[fill_value], fill_value, z)
+    dot[z] = rt.full_tangent(dot[fill_value], z)
 
 
 # The derivative is in fill_value only: a gives the shape and the dtype.
@@ -375,10 +378,9 @@ def full_like_adjoint(z, a, fill_value, dtype=None, order="K", subok=True, shape
     bar[fill_value] = rt.full_like_adjoint(bar[z], a, fill_value, dtype=dtype)
 
 
-@tangent_rule(np.full_like)
+@tangent_rule(np.full_like, constant=("a",))
 def full_like_tangent(z, a, fill_value, dtype=None, order="K", subok=True, shape=None):
-    dot[z] = rt.zeros_tangent(z, rt.batch_size(dot[a]))
-    dot[z] = rt.full_tangent(dot[fill_value], fill_value, z)
+    dot[z] = rt.full_tangent(dot[fill_value], z)
 
 
 # NumPy places dtype and axis after retstep, which is not accepted (its result
@@ -391,8 +393,8 @@ def linspace_adjoint(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=
 
 @tangent_rule(np.linspace)
 def linspace_tangent(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=0):
-    dot[z] = rt.linspace_tangent(dot[start], start, z, num, endpoint=endpoint, dtype=dtype, axis=axis)
-    dot[z] = rt.linspace_tangent(dot[stop], stop, z, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
+    dot[z] = rt.linspace_tangent(dot[start], z, num, endpoint=endpoint, dtype=dtype, axis=axis)
+    dot[z] = rt.linspace_tangent(dot[stop], z, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
 
 
 @adjoint_rule(rt.identity, rt.copy)
@@ -411,6 +413,9 @@ nondifferentiable(
     np.searchsorted, np.digitize,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
+
+# Axes of batched tangents, computed from shapes.
+nondifferentiable(rt.batch_permutation)
 
 
 @adjoint_rule(rt.astype)

@@ -339,10 +339,10 @@ def copysign_adjoint(z, x1, x2):
     bar[x2] = rt.zeros_bar(x2, rt.batch_size(bar[z]))
 
 
-@tangent_rule(np.copysign, elementwise=True)
+# x2 only chooses the sign: its tangent contributes nothing.
+@tangent_rule(np.copysign, elementwise=True, constant=("x2",))
 def copysign_tangent(z, x1, x2):
     dot[z] = dot[x1] * rt.copysign_factor(x1, x2)
-    dot[z] = np.zeros_like(dot[x2])
 
 
 @adjoint_rule(np.fmod)
@@ -441,13 +441,14 @@ def clip_tangent(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A00
     dot[z] = dot[max] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max)
 
 
-@adjoint_rule(np.where)
+# The condition (a mask, or any array read for its truth) is piecewise constant.
+@adjoint_rule(np.where, constant=("condition",))
 def where_adjoint(z, condition, x, y):
     bar[x] = rt.unbroadcast(np.where(condition, bar[z], 0.0), x)
     bar[y] = rt.unbroadcast(np.where(condition, 0.0, bar[z]), y)
 
 
-@tangent_rule(np.where, elementwise=True)
+@tangent_rule(np.where, elementwise=True, constant=("condition",))
 def where_tangent(z, condition, x, y):
     dot[z] = np.where(condition, dot[x], 0.0)
     dot[z] = np.where(condition, 0.0, dot[y])
