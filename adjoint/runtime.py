@@ -4607,3 +4607,18 @@ def sequence_adjoint_of(bar, x):
         batch = batch_size(bar)
         return np.stack([np.zeros((batch,) + x.shape[1:], dtype=x.dtype) if b is None else b for b in bar], axis=1)
     return bar
+
+
+def vjacobian_from_rows(bar, out, x):
+    """``jacobian_from_rows`` on a batch (every argument batched)."""
+    return np.reshape(bar, bar.shape[:1] + out.shape[1:] + x.shape[1:])
+
+
+def vgradient_from_row(bar, out, x):
+    """``gradient_from_row`` on a batch."""
+    return np.reshape(bar, x.shape)
+
+
+def vjacobian_from_columns(out_dot, out, x, offset):
+    """``jacobian_from_columns`` on a batch: ``(B, total) + out.shape``."""
+    return jacobian_from_columns_tangent(out_dot, out[0], x[0], offset)

@@ -24,8 +24,21 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
     _check_dims_type(in_dims, "in_dims")
     _check_dims_type(out_dims, "out_dims")
 
+    found = {}
+
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
+        if in_dims == 0 and out_dims == 0 and chunk_size is None and all(
+                type(a) is np.ndarray and a.ndim > 0 for a in args) and args:
+            # the common case: arrays mapped over their first axis
+            batch = args[0].shape[0]
+            if all(a.shape[0] == batch for a in args):
+                key = (len(args), cache.generation)
+                run = found.get(key)
+                if run is None or not run.is_current():
+                    run = found[key] = _batched_function(func, len(args), tuple(range(len(args))))
+                result = run(batch, args, kwargs)
+                return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
 
     batched_fn.__adjoint_transform__ = "vmap"
@@ -168,13 +181,19 @@ def _batched_function(func, nargs, positions):
         def looped(batch, args, kwargs):
             flags = tuple(i in positions for i in range(nargs))
             return runtime.vmap_loop(batch, func, flags, {}, *args, **kwargs)
+        looped.is_current = lambda: True
         return looped
     compiled = cache.get_vmap(func, positions)
+    vmap_fn = compiled.vmap
 
-    def run(batch, args, kwargs):
-        result = compiled.vmap(batch, *args, **kwargs)
-        return result if compiled.out_batched else runtime.to_batched(result, batch)
+    if compiled.out_batched:
+        def run(batch, args, kwargs):
+            return vmap_fn(batch, *args, **kwargs)
+    else:
+        def run(batch, args, kwargs):
+            return runtime.to_batched(vmap_fn(batch, *args, **kwargs), batch)
 
+    run.is_current = compiled.is_current
     return run
 
 
@@ -185,53 +204,58 @@ def _nested(inner, nargs, positions):
     func, in_dims, out_dims, chunk_size = inner
 
     def run(outer, args, kwargs):
-        merged_args = []
-        per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
-        inner_size = None
-        for position, (arg, dims) in enumerate(zip(args, per_arg, strict=True)):
-            outer_batched = position in positions
-            example = runtime.example(arg, 0) if outer_batched else arg
-            leaf_dims = _leaf_dims(dims, example, "in_dims", position)
-            if not outer_batched and all(d is None for d in leaf_dims):
-                merged_args.append(arg)  # the same for every example of both batches
-                continue
-            leaves, treedef = pytree.flatten(arg)
-            new_leaves = []
-            for leaf, dim in zip(leaves, leaf_dims, strict=True):
-                array = np.asarray(leaf)
-                if not outer_batched:
-                    array = runtime.to_batched(array, outer)
-                if dim is None:
-                    new_leaves.append(("unmapped", array))
-                    continue
-                axis = dim + 1 if dim >= 0 else dim
-                array = np.moveaxis(array, axis, 1)
-                inner_size = array.shape[1]
-                new_leaves.append(("mapped", array))
-            merged_args.append((treedef, new_leaves))
-        if inner_size is None:
-            raise ValueError("vmap: the inner vmap maps over no argument.")
-        final = []
-        merged_positions = []
-        for position, entry in enumerate(merged_args):
-            if not isinstance(entry, tuple):
-                final.append(entry)
-                continue
-            merged_positions.append(position)
-            treedef, leaves = entry
-            flat = []
-            for kind, array in leaves:
-                if kind == "unmapped":
-                    array = np.broadcast_to(array[:, None], (outer, inner_size) + array.shape[1:])
-                flat.append(array.reshape((outer * inner_size,) + array.shape[2:]))
-            final.append(pytree.unflatten(treedef, flat))
-        result = _batched_function(func, nargs, tuple(merged_positions))(outer * inner_size, final, kwargs)
-        split = pytree.map_leaves(lambda leaf: np.reshape(leaf, (outer, inner_size) + np.shape(leaf)[1:]),
-                                  result)
-        # the inner out_dims place the inner axis within each outer example
-        return _place_inner(split, out_dims)
+        return _run_nested(func, in_dims, out_dims, nargs, positions, outer, args, kwargs)
 
+    run.is_current = lambda: True
     return run
+
+
+def _run_nested(func, in_dims, out_dims, nargs, positions, outer, args, kwargs):
+    merged_args = []
+    per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
+    inner_size = None
+    for position, (arg, dims) in enumerate(zip(args, per_arg, strict=True)):
+        outer_batched = position in positions
+        example = runtime.example(arg, 0) if outer_batched else arg
+        leaf_dims = _leaf_dims(dims, example, "in_dims", position)
+        if not outer_batched and all(d is None for d in leaf_dims):
+            merged_args.append(arg)  # the same for every example of both batches
+            continue
+        leaves, treedef = pytree.flatten(arg)
+        new_leaves = []
+        for leaf, dim in zip(leaves, leaf_dims, strict=True):
+            array = np.asarray(leaf)
+            if not outer_batched:
+                array = runtime.to_batched(array, outer)
+            if dim is None:
+                new_leaves.append(("unmapped", array))
+                continue
+            axis = dim + 1 if dim >= 0 else dim
+            array = np.moveaxis(array, axis, 1)
+            inner_size = array.shape[1]
+            new_leaves.append(("mapped", array))
+        merged_args.append((treedef, new_leaves))
+    if inner_size is None:
+        raise ValueError("vmap: the inner vmap maps over no argument.")
+    final = []
+    merged_positions = []
+    for position, entry in enumerate(merged_args):
+        if not isinstance(entry, tuple):
+            final.append(entry)
+            continue
+        merged_positions.append(position)
+        treedef, leaves = entry
+        flat = []
+        for kind, array in leaves:
+            if kind == "unmapped":
+                array = np.broadcast_to(array[:, None], (outer, inner_size) + array.shape[1:])
+            flat.append(array.reshape((outer * inner_size,) + array.shape[2:]))
+        final.append(pytree.unflatten(treedef, flat))
+    result = _batched_function(func, nargs, tuple(merged_positions))(outer * inner_size, final, kwargs)
+    split = pytree.map_leaves(lambda leaf: np.reshape(leaf, (outer, inner_size) + np.shape(leaf)[1:]),
+                              result)
+    # the inner out_dims place the inner axis within each outer example
+    return _place_inner(split, out_dims)
 
 
 def _place_inner(result, out_dims):

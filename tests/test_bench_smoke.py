@@ -36,8 +36,7 @@ def test_hand_written_derivative_matches_autograd(workload):
 
     args = workload.arguments(seed=1)
     function = workloads.with_numpy(workload.function, autograd_numpy)
-    transform = autograd.grad if workload.scalar_output else autograd.jacobian
-    expected = transform(function, workload.argnum)(*args)
+    expected = workloads.derivative_of(workload, autograd, function)(*args)
     workloads.check_close("autograd", workload.name, expected, workload.derivative(*args))
 
 

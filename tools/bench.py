@@ -162,9 +162,8 @@ def first_call_time(prepare, call, samples, on_first=None):
 
 # ------------------------------------------------------------------ methods
 
-def jax_derivative(function, argnum, scalar_output):
-    transform = jax.grad if scalar_output else jax.jacrev
-    return transform(workloads.with_numpy(function, jax_numpy), argnums=argnum)
+def jax_derivative(workload):
+    return workloads.derivative_of(workload, jax, workloads.with_numpy(workload.function, jax_numpy))
 
 
 def blocking(function, args):
@@ -183,14 +182,14 @@ def method_calls(workload, args):
     if autograd is None:
         calls["autograd"] = NOT_INSTALLED
     else:
-        transform = autograd.grad if workload.scalar_output else autograd.jacobian
-        autograd_derivative = transform(workloads.with_numpy(workload.function, autograd_numpy), workload.argnum)
+        autograd_derivative = workloads.derivative_of(
+            workload, autograd, workloads.with_numpy(workload.function, autograd_numpy))
         calls["autograd"] = lambda: autograd_derivative(*args)
     if jax is None:
         calls["jax"] = NOT_INSTALLED
     else:
         jax_args = tuple(jax_numpy.asarray(arg) for arg in args)
-        eager = jax_derivative(workload.function, workload.argnum, workload.scalar_output)
+        eager = jax_derivative(workload)
         calls["jax"] = blocking(eager, jax_args)
     return calls
 
@@ -234,7 +233,7 @@ def jit_child(directory):
 
     def fresh_jit():
         jax.clear_caches()
-        jitted["call"] = jax.jit(jax_derivative(workload.function, workload.argnum, workload.scalar_output))
+        jitted["call"] = jax.jit(jax_derivative(workload))
 
     def call():
         return jax.block_until_ready(jitted["call"](*jax_args))
@@ -405,7 +404,10 @@ def run_workload(workload, budget, min_repeats, first_call_samples, jit_timeout,
     reference = workload.derivative(*args)
     times = {}
     # One plain run of the function, for scale: no derivative, nothing to check.
-    checked = {"function": lambda: workload.function(*args)}
+    if workload.kind == "vmap(jacrev)":  # for scale: the function on one example
+        checked = {"function": lambda: workload.function(*[arg[0] for arg in args])}
+    else:
+        checked = {"function": lambda: workload.function(*args)}
     checked["function"]()
     for method, call in method_calls(workload, args).items():
         if call == NOT_INSTALLED:

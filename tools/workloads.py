@@ -33,13 +33,47 @@ class Workload:
     make_args: Callable
     argnum: int
     scalar_output: bool
+    #: "first" (a gradient or Jacobian), or a composition of transforms:
+    #: "jacrev(jacrev)", "hessian", "vmap(jacrev)" (over the leading axis of
+    #: every argument), "jacfwd"
+    kind: str = "first"
 
     def arguments(self, seed=0):
         return self.make_args(np.random.default_rng(seed))
 
     def adjoint_derivative(self):
-        transform = adjoint.grad if self.scalar_output else adjoint.jacrev
-        return transform(self.function, argnums=self.argnum)
+        return derivative_of(self, adjoint, self.function)
+
+
+def derivative_of(workload, library, function):
+    """The workload's derivative of ``function`` with ``library``'s
+    transforms (adjoint, autograd or jax; autograd has no vmap and no
+    forward-mode Jacobian: a Python loop over the examples, and its jacobian)."""
+    argnum, kind = workload.argnum, workload.kind
+    name = library.__name__
+    if kind == "first":
+        if name == "autograd":
+            return (library.grad if workload.scalar_output else library.jacobian)(function, argnum)
+        transform = library.grad if workload.scalar_output else library.jacrev
+        return transform(function, argnums=argnum)
+    if kind == "jacrev(jacrev)":
+        if name == "autograd":
+            return library.jacobian(library.jacobian(function, argnum), argnum)
+        return library.jacrev(library.jacrev(function, argnums=argnum), argnums=argnum)
+    if kind == "hessian":
+        if name == "autograd":
+            return library.hessian(function, argnum)
+        return library.hessian(function, argnums=argnum)
+    if kind == "jacfwd":
+        if name == "autograd":
+            return library.jacobian(function, argnum)
+        return library.jacfwd(function, argnums=argnum)
+    if kind == "vmap(jacrev)":
+        if name == "autograd":
+            per_example = library.jacobian(function, argnum)
+            return lambda *args: np.stack([per_example(*example) for example in zip(*args)])
+        return library.vmap(library.jacrev(function, argnums=argnum))
+    raise ValueError(f"unknown workload kind {kind!r}")
 
 
 def with_numpy(function, numpy_module):
@@ -241,6 +275,53 @@ def lorenz_args(rng):
     return (np.array([1.0, 1.0, 1.0]) + 0.1 * rng.standard_normal(3),)
 
 
+def rosenbrock_hessian(x):
+    """The tridiagonal Hessian of the Rosenbrock sum, dense."""
+    n = x.size
+    hessian = np.zeros((n, n))
+    inner = x[:-1]
+    diagonal = np.zeros(n)
+    diagonal[:-1] = 1200.0 * inner ** 2 - 400.0 * x[1:] + 2.0
+    diagonal[1:] += 200.0
+    hessian[np.arange(n), np.arange(n)] = diagonal
+    off = -400.0 * inner
+    hessian[np.arange(n - 1), np.arange(1, n)] = off
+    hessian[np.arange(1, n), np.arange(n - 1)] = off
+    return hessian
+
+
+def rosenbrock_small_args(rng):
+    return (rng.uniform(-1.5, 1.5, 100),)
+
+
+def sin_vector(x):
+    return np.sin(x)
+
+
+def sin_jacobians(X):
+    """Per-example Jacobians of sin: diagonal matrices, (B, n, n)."""
+    batch, n = X.shape
+    jacobians = np.zeros((batch, n, n))
+    jacobians[:, np.arange(n), np.arange(n)] = np.cos(X)
+    return jacobians
+
+
+MLP_A = np.random.default_rng(7).normal(size=(8, 5))
+
+
+def small_mlp(x):
+    return np.tanh(MLP_A @ x)
+
+
+def small_mlp_jacobians(X):
+    hidden = np.tanh(X @ MLP_A.T)
+    return (1.0 - hidden ** 2)[:, :, None] * MLP_A
+
+
+def examples_args(rng):
+    return (rng.normal(size=(64, 5)),)
+
+
 WORKLOADS = (
     Workload("elementwise n=10", elementwise, elementwise_jacobian, elementwise_args(10), 0, False),
     Workload("elementwise n=100", elementwise, elementwise_jacobian, elementwise_args(100), 0, False),
@@ -252,4 +333,12 @@ WORKLOADS = (
              softmax_cross_entropy_args, 0, True),
     Workload("pairwise 1/r n=50", pairwise_energy, pairwise_energy_gradient, pairwise_energy_args, 0, True),
     Workload("lorenz rk4 x200", lorenz, lorenz_jacobian, lorenz_args, 0, False),
+    Workload("rosenbrock hessian n=100 jacrev(jacrev)", rosenbrock, rosenbrock_hessian, rosenbrock_small_args, 0,
+             False, "jacrev(jacrev)"),
+    Workload("rosenbrock hessian n=100 hessian", rosenbrock, rosenbrock_hessian, rosenbrock_small_args, 0, False,
+             "hessian"),
+    Workload("vmap(jacrev(sin)) 64x5", sin_vector, sin_jacobians, examples_args, 0, False, "vmap(jacrev)"),
+    Workload("vmap(jacrev(mlp)) 64x5", small_mlp, small_mlp_jacobians, examples_args, 0, False, "vmap(jacrev)"),
+    Workload("jacfwd elementwise n=100", elementwise, elementwise_jacobian, elementwise_args(100), 0, False,
+             "jacfwd"),
 )

@@ -2,7 +2,7 @@
 containers) and plain copies ``y = x``. Container literals and unpacking are
 expanded by the transformer itself, element by element."""
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(rt.getitem)
@@ -35,6 +35,11 @@ def jacobian_from_rows_tangent(z, bar_rows, out, x):
     dot[z] = rt.batched_reshape(dot[bar_rows], z)
 
 
+@batch_rule(rt.jacobian_from_rows)
+def jacobian_from_rows_batched(z, bar_rows, out, x):
+    vec[z] = rt.vjacobian_from_rows(vec[bar_rows], vec[out], vec[x])
+
+
 @adjoint_rule(rt.gradient_from_row, constant=("out", "x"))
 def gradient_from_row_adjoint(z, bar_row, out, x):
     bar[bar_row] = rt.batched_reshape(bar[z], bar_row)
@@ -45,6 +50,11 @@ def gradient_from_row_tangent(z, bar_row, out, x):
     dot[z] = rt.batched_reshape(dot[bar_row], z)
 
 
+@batch_rule(rt.gradient_from_row)
+def gradient_from_row_batched(z, bar_row, out, x):
+    vec[z] = rt.vgradient_from_row(vec[bar_row], vec[out], vec[x])
+
+
 @adjoint_rule(rt.jacobian_from_columns, constant=("out", "x"))
 def jacobian_from_columns_adjoint(z, out_dot, out, x, offset):
     bar[out_dot] = rt.columns_adjoint(bar[z], out_dot, out, x, offset)
@@ -53,6 +63,12 @@ def jacobian_from_columns_adjoint(z, out_dot, out, x, offset):
 @tangent_rule(rt.jacobian_from_columns, constant=("out", "x"))
 def jacobian_from_columns_tangent(z, out_dot, out, x, offset):
     dot[z] = rt.jacobian_from_columns_tangent(dot[out_dot], out, x, offset)
+
+
+
+@batch_rule(rt.jacobian_from_columns)
+def jacobian_from_columns_batched(z, out_dot, out, x, offset):
+    vec[z] = rt.vjacobian_from_columns(vec[out_dot], vec[out], vec[x], offset)
 
 
 nondifferentiable(rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
