@@ -65,6 +65,13 @@ class BatchBuilder:
         self.callee_transforms = []
         self.looped = []  # (lineno, construct) of ops run once per example
         self.batched = self.propagate(set(batched_params))
+        #: names certain to hold a tuple or list (a literal, a call's results)
+        self.containers = set()
+        for op in walk_ops(normalized.ops):
+            if op.prim in (rt.make_tuple, rt.make_list) or (isinstance(op.prim, UserCall) and any(
+                    o.prim is UNPACK and o.args and getattr(o.args[0], "id", None) == op.targets[0]
+                    for o in walk_ops(normalized.ops))):
+                self.containers.update(op.targets[:1])
 
     # ------------------------------------------------------------ analysis
 
@@ -188,6 +195,8 @@ class BatchBuilder:
             return [self.looped_statement(op)]
         if prim is UNPACK:
             value = op.args[0]
+            if isinstance(value, gast.Name) and value.id in self.containers:
+                return [self.primal(op)]  # a tuple of batched items unpacks as it is
             unpack = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
             return [gast.Assign(targets=[unpack], value=self.rt_call(
                 "vmap_unpack", clone(value), constant(len(op.targets))), type_comment=None)]
@@ -220,11 +229,17 @@ class BatchBuilder:
                     sum(isinstance(a, gast.Name) for a in op.args) == 1):
                 return [self.primal(op)]  # one array operand: it broadcasts as it is
             if rules.is_elementwise(prim) and not op.kwargs and function is not None:
+                # batched operands get singleton axes after the batch axis, up to the result's rank
+                names = [a for a in op.args if isinstance(a, gast.Name)]
+                if len({a.id for a in names}) == 1:
+                    return [self.primal(op)]  # x * x
                 flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in op.args], ctx=gast.Load())
-                aligned = self.rt_call("valign", load(self.batch_name), flags, *[clone(a) for a in op.args])
-                call = gast.Call(func=function, args=[gast.Starred(value=aligned, ctx=gast.Load())],
-                                 keywords=[])
-                return [self.assign(target, call)]
+                rank = self.namer.temp()
+                statements = [self.assign(rank, self.rt_call("result_rank", flags, *[clone(a) for a in op.args]))]
+                operands = [self.rt_call("vlift", clone(a), load(rank)) if self.is_batched(a) else clone(a)
+                            for a in op.args]
+                statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=[])))
+                return statements
         return [self.looped_statement(op)]
 
     def function_expression(self, op):

@@ -24,6 +24,7 @@ arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
 import inspect
 import linecache
 
+from . import errors, rules
 from . import runtime as rt
 
 #: (wrapper, number of arguments) -> the derivative function
@@ -31,8 +32,13 @@ _made = {}
 
 
 def of(wrapper):
-    """``(func, kind, argnums, has_aux)`` if ``wrapper`` was made by a transform."""
-    return getattr(wrapper, "__adjoint_of__", None)
+    """``(func, kind, argnums, has_aux)`` if ``wrapper`` was made by a
+    transform (for vmap: ``(func, "vmap", in_dims, out_dims)``)."""
+    made = getattr(wrapper, "__adjoint_of__", None)
+    if made is None and getattr(wrapper, "__adjoint_vmap__", None) is not None:
+        func, in_dims, out_dims, _ = wrapper.__adjoint_vmap__
+        return func, "vmap", in_dims, out_dims
+    return made
 
 
 def derivative_function(wrapper, nargs):
@@ -45,6 +51,10 @@ def derivative_function(wrapper, nargs):
     func, kind, argnums, has_aux = of(wrapper)
     from . import api
 
+    if kind == "vmap":
+        function, compiled = _vmapped(func, argnums, has_aux, nargs)
+        _made[key] = (function, compiled)
+        return function
     positions = api._check_argnums(argnums, nargs)
     params = _parameters(func, nargs)
     name = getattr(func, "__name__", "f")
@@ -121,6 +131,59 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
     lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
     return "\n".join(lines) + "\n", namespace
 
+
+
+def _vmapped(func, in_dims, out_dims, nargs):
+    """The function a ``vmap`` wrapper computes, written over the batched
+    code: batch axes moved to the front, the batched function, the result's
+    batch axis moved to ``out_dims``."""
+    from . import cache
+
+    per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
+    if len(per_arg) != nargs or any(d is not None and not isinstance(d, int) for d in per_arg) or not (
+            isinstance(out_dims, int)):
+        raise errors.TransformError(
+            None, "a vmap differentiated", "a vmap is differentiated for in_dims given as ints or None per "
+            "argument and an int out_dims only.", "Move the batch axes yourself, or use in_dims=0.")
+    params = _parameters(func, nargs)
+    positions = tuple(i for i, d in enumerate(per_arg) if d is not None)
+    if not positions:
+        raise ValueError("vmap: every input has in_dims None; at least one argument must be mapped over.")
+    if not isinstance(func, type(_parameters)) and rules.lookup(func) is not None:
+        from .api import _differentiable
+
+        func = _differentiable(func, nargs)
+    compiled = cache.get_vmap(func, positions)
+    if getattr(compiled, "source", "").startswith("# vmap of") or not hasattr(compiled, "namespace"):
+        raise errors.TransformError(
+            None, "a vmap differentiated", "its function runs once per example (control flow on the "
+            "batched values), and that loop is not differentiated.", "Differentiate the function, then vmap it.")
+    name = getattr(func, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    batched_name = f"{name}_vmap"
+    lines = [f"def {name}_vmapped({', '.join(params)}):"]
+    first = positions[0]
+    lines.append(f"    batch = rt.size_along({params[first]}, {per_arg[first]})")
+    moved = []
+    for param, dim in zip(params, per_arg, strict=True):
+        if dim is None or dim == 0:
+            moved.append(param)
+        else:
+            lines.append(f"    {param}_mapped = np.moveaxis({param}, {dim}, 0)")
+            moved.append(f"{param}_mapped")
+    call = f"{batched_name}(batch, {', '.join(moved)})"
+    lines.append(f"    out = {call}" if compiled.out_batched else f"    out = rt.to_batched({call}, batch)")
+    lines.append("    return out" if out_dims == 0 else f"    return np.moveaxis(out, 0, {out_dims})")
+    text = "\n".join(lines) + "\n"
+    filename = f"<adjoint vmap of {name}({', '.join(params)}), in_dims={in_dims!r}, out_dims={out_dims!r}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    import numpy as np
+
+    namespace = {"rt": rt, "np": np, "__name__": "adjoint_generated", batched_name: compiled.vmap}
+    exec(compile(text, filename, "exec"), namespace)
+    function = namespace[f"{name}_vmapped"]
+    function.__adjoint_derivative__ = compiled
+    return function, compiled
 
 
 class JacobianVJP:

@@ -82,3 +82,39 @@ def item_tangent_tangent(z, t, item, key, batch):
 @tangent_rule(rt.unpack_tangent, constant=("value",))
 def unpack_tangent_tangent(z, t, value, count, batch):
     dot[z] = rt.unpack_tangent_tangent(dot[t], t, value, count, batch)
+
+
+# Batched (vmap) code differentiated again: jacrev(vmap(f)).
+
+@adjoint_rule(rt.vlift)
+def vlift_adjoint(z, value, rank):
+    bar[value] = rt.vunlift(bar[z], value)
+
+
+@tangent_rule(rt.vlift)
+def vlift_tangent(z, value, rank):
+    dot[z] = rt.merged(rt.vlift, dot[value], rank)
+
+
+@adjoint_rule(rt.to_batched)
+def to_batched_adjoint(z, value, batch):
+    bar[value] = rt.to_batched_adjoint(bar[z], value)
+
+
+@tangent_rule(rt.to_batched)
+def to_batched_tangent(z, value, batch):
+    dot[z] = rt.merged(rt.to_batched, dot[value], batch)
+
+
+@adjoint_rule(rt.vmap_getitem)
+def vmap_getitem_adjoint(z, value, index):
+    bar[value] = rt.vmap_getitem_adjoint(bar[z], value, index)
+
+
+@tangent_rule(rt.vmap_getitem)
+def vmap_getitem_tangent(z, value, index):
+    dot[z] = rt.vmap_getitem_tangent(dot[value], index)
+
+
+nondifferentiable(rt.result_rank, rt.vmap_attribute, rt.first_example)
+nondifferentiable(rt.size_along)
