@@ -28,7 +28,10 @@ import numpy as np
 from . import errors, rules
 from . import runtime as rt
 from .gastutil import clone, constant, load, store
-from .ir import NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
+from .ir import (
+    BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
+    walk_ops,
+)
 from .templates import batch_template_for
 
 
@@ -185,7 +188,8 @@ class BatchBuilder:
             statement = self.primal(op)
             # a batched name assigned an unbatched value (a merge, a latch)
             if op.targets and op.targets[0] in self.batched and op.kind == "assign":
-                return [statement, self.assign(op.targets[0], self.as_batched(load(op.targets[0])))]
+                return [statement, self.assign(op.targets[0], self.rt_call(
+                    "to_batched", load(op.targets[0]), load(self.batch_name)))]
             return [statement]
         if self.shape_result(op):
             return [self.shape_statement(op)]
@@ -218,6 +222,8 @@ class BatchBuilder:
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
             return self.user_call(op)
+        if prim is NONDIFF:  # comparisons and other operators without derivative
+            prim = self.operator_function(op.value)
         if prim not in (NONDIFF, OPAQUE, None) and not isinstance(prim, MethodCall):
             rule = rules.lookup_batch(prim)
             if rule is not None:
@@ -242,12 +248,23 @@ class BatchBuilder:
                 return statements
         return [self.looped_statement(op)]
 
+    def operator_function(self, value):
+        """The NumPy function of an operator expression (``a < b`` is np.less), or None."""
+        if isinstance(value, gast.Compare) and len(value.ops) == 1:
+            return COMPARISONS.get(type(value.ops[0]))
+        if isinstance(value, gast.BinOp):
+            return BINARY_OPERATORS.get(type(value.op))
+        if isinstance(value, gast.UnaryOp):
+            return UNARY_OPERATORS.get(type(value.op))
+        return None
+
     def function_expression(self, op):
         """An expression naming the op's function (``np.multiply`` for ``*``)."""
         if isinstance(op.value, gast.Call) and not isinstance(op.value.func, gast.Call):
             return clone(op.value.func)
-        name = getattr(op.prim, "__name__", None)
-        if name is not None and getattr(np, name, None) is op.prim:
+        prim = op.prim if op.prim is not NONDIFF else self.operator_function(op.value)
+        name = getattr(prim, "__name__", None)
+        if name is not None and getattr(np, name, None) is prim:
             return gast.Attribute(value=load(self.module_names["np"]), attr=name, ctx=gast.Load())
         return None
 

@@ -1,0 +1,187 @@
+"""vmap (SPEC.md section 3): batched code that runs NumPy once per op on
+the whole batch, torch.func's in_dims/out_dims/chunk_size meaning, clear
+errors, the per-example fallback for control flow on batched values, and
+compositions with the derivative transforms. Every result is checked
+against a Python loop over the examples."""
+import warnings
+
+import numpy as np
+import pytest
+
+import adjoint
+from conftest import Program  # noqa: F401 (the catalogues below reuse the test programs)
+
+import test_control_flow
+import test_programs
+
+RNG = np.random.default_rng(11)
+A = RNG.normal(size=(8, 5))
+
+
+def mlp(x):
+    return np.tanh(A @ x)
+
+
+def two_args(x, y):
+    z = np.sin(x) * y + x ** 2
+    return z / 2.0 - y
+
+
+def with_branch(x):
+    if np.sum(x) > 0:
+        return x * 2.0
+    return -x
+
+
+def indexing_and_update(x):
+    y = np.zeros(4)
+    y[0] = x[0] * x[1]
+    y[1:3] = x[1:3] ** 2
+    return y + x[2]
+
+
+def looped_sum(x):
+    total = 0.0
+    for i in range(3):
+        total = total + x[i] * np.cos(x)
+    return total
+
+
+def _loop(func, in_dims, args):
+    """The reference: func called on each example, stacked on axis 0."""
+    per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    size = next(np.shape(a)[d] for a, d in zip(args, per_arg, strict=True) if d is not None)
+    results = []
+    for i in range(size):
+        example = [a if d is None else np.take(a, i, axis=d) for a, d in zip(args, per_arg, strict=True)]
+        results.append(func(*example))
+    return np.stack(results)
+
+
+def _no_loop_warnings():
+    catcher = warnings.catch_warnings()
+    catcher.__enter__()
+    warnings.simplefilter("error", RuntimeWarning)
+    return catcher
+
+
+@pytest.mark.parametrize("func, in_dims, shapes", [
+    (mlp, 0, [(6, 5)]),
+    (two_args, (0, None), [(6, 3), (3,)]),
+    (two_args, (1, 0), [(3, 6), (6, 3)]),
+    (two_args, (None, 0), [(3,), (6, 3)]),
+    (indexing_and_update, 0, [(6, 4)]),
+    (looped_sum, -1, [(3, 6)]),
+])
+def test_vmap_equals_a_loop_over_examples(func, in_dims, shapes):
+    args = [RNG.normal(size=shape) for shape in shapes]
+    expected = _loop(func, in_dims, args)
+    for chunk_size in (None, 1, 4):
+        got = adjoint.vmap(func, in_dims=in_dims, chunk_size=chunk_size)(*args)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_out_dims_place_the_batch_axis():
+    x = RNG.normal(size=(6, 3))
+    got = adjoint.vmap(two_args, in_dims=(0, None), out_dims=1)(x, np.ones(3))
+    np.testing.assert_allclose(got, _loop(two_args, (0, None), [x, np.ones(3)]).T)
+
+
+def test_pytree_in_dims_prefix():
+    def weighted(params, x):
+        return params["w"] * x + params["b"]
+
+    params = {"w": RNG.normal(size=(5, 3)), "b": np.array([1.0, 2.0, 3.0])}
+    x = RNG.normal(size=(5, 3))
+    got = adjoint.vmap(weighted, in_dims=({"w": 0, "b": None}, 0))(params, x)
+    expected = np.stack([params["w"][i] * x[i] + params["b"] for i in range(5)])
+    np.testing.assert_allclose(got, expected)
+
+
+def test_control_flow_on_batched_values_runs_per_example_with_a_warning():
+    x = np.array([[1.0, 2.0], [-3.0, 1.0], [0.5, -2.0]])
+    with pytest.warns(RuntimeWarning, match="an if whose test depends on the batched values"):
+        got = adjoint.vmap(with_branch)(x)
+    np.testing.assert_allclose(got, _loop(with_branch, 0, [x]))
+
+
+def test_errors_are_clear():
+    x = np.ones((4, 3))
+    with pytest.raises(ValueError, match="different sizes"):
+        adjoint.vmap(two_args)(x, np.ones((5, 3)))
+    with pytest.raises(ValueError, match="in_dims=2 for argument 0"):
+        adjoint.vmap(mlp, in_dims=2)(np.ones((4, 5)))
+    with pytest.raises(ValueError, match="at least one argument must be mapped over"):
+        adjoint.vmap(mlp, in_dims=None)(np.ones(5))
+    with pytest.raises(ValueError, match="one entry per argument"):
+        adjoint.vmap(two_args, in_dims=(0,))(x, x)
+    with pytest.raises(ValueError, match="must be an int, None"):
+        adjoint.vmap(mlp, in_dims="0")
+    with pytest.raises(ValueError, match="chunk_size should be greater than 0"):
+        adjoint.vmap(mlp, chunk_size=0)
+
+
+def test_vmap_of_vmap_merges_the_batch_axes():
+    x = RNG.normal(size=(2, 4, 3))
+    got = adjoint.vmap(adjoint.vmap(two_args, in_dims=(0, None)), in_dims=(0, None))(x, np.ones(3))
+    expected = np.stack([_loop(two_args, (0, None), [x[i], np.ones(3)]) for i in range(2)])
+    np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd", "grad", "hessian"])
+def test_per_example_derivatives(transform):
+    X = RNG.normal(size=(7, 5))
+
+    def energy(x):
+        return np.sum(np.tanh(A @ x) ** 2)
+
+    func = energy if transform in ("grad", "hessian") else mlp
+    derivative = getattr(adjoint, transform)(func)
+    got = adjoint.vmap(derivative)(X)
+    np.testing.assert_allclose(got, np.stack([derivative(x) for x in X]), rtol=1e-10, atol=1e-12)
+
+
+def test_per_example_jacobians_are_vectorised():
+    X = RNG.normal(size=(16, 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no per-example loop anywhere
+        for derivative in (adjoint.jacrev(np.sin), adjoint.jacrev(mlp)):
+            got = adjoint.vmap(derivative)(X)
+            np.testing.assert_allclose(got, np.stack([derivative(x) for x in X]), rtol=1e-12)
+
+
+def test_derivatives_of_vmap():
+    X, y = RNG.normal(size=(4, 3)), np.array([1.0, 2.0, 0.5])
+    batched = adjoint.vmap(two_args, in_dims=(0, None))
+    step = 1e-6
+    numeric = np.stack([(batched(X + step * e.reshape(X.shape), y) - batched(X - step * e.reshape(X.shape), y))
+                        / (2 * step) for e in np.eye(X.size)], axis=-1).reshape(X.shape + X.shape)
+    np.testing.assert_allclose(adjoint.jacrev(batched)(X, y), numeric, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.jacfwd(batched)(X, y), numeric, rtol=1e-6, atol=1e-8)
+
+
+ARRAY_PROGRAMS = [p for p in test_programs.PROGRAMS + test_control_flow.PROGRAMS
+                  if all(isinstance(a, np.ndarray) for a in p.make_args())]
+
+
+@pytest.mark.parametrize("program", ARRAY_PROGRAMS, ids=[p.name for p in ARRAY_PROGRAMS])
+def test_catalogue_programs_batch_exactly(program):
+    """vmap(f)(X) == stack([f(x) for x in X]) on every program of the
+    catalogues (loops and branches inside; a per-example fallback allowed)."""
+    args = program.make_args()
+    batched_args = [np.stack([a, a * 0.9 + 0.05, a * 1.1]) for a in args]
+    expected = [program.func(*[b[i] for b in batched_args]) for i in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = adjoint.vmap(program.func)(*batched_args)
+    for i in range(3):
+        for got_leaf, expected_leaf in zip(_leaves(got, i), _leaves(expected[i]), strict=True):
+            np.testing.assert_allclose(got_leaf, expected_leaf, rtol=1e-12, atol=1e-14)
+
+
+def _leaves(tree, row=None):
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _leaves(item, row)]
+    return [np.asarray(tree if row is None else tree[row])]
