@@ -4391,8 +4391,13 @@ def tuple_tangent(value, *tangents, slots=None):
 def _outer_zeros(tt, batch, like):
     """Zeros ``(S, batch) + like.shape`` for an item whose tangent ``tt``
     (with the outer batch S) holds no array."""
+    if isinstance(like, dict):
+        return {k: _outer_zeros(tt, batch, v) for k, v in like.items()}
+    if isinstance(like, (tuple, list)):
+        return rebuild_like(like, [_outer_zeros(tt, batch, v) for v in like])
     outer = batch_size(tt)
-    return np.zeros((outer or 1, batch) + np.shape(like), dtype=np.result_type(like, np.float32))
+    dtype = np.result_type(np.asarray(like).dtype, np.float32) if like is not None else np.float64
+    return np.zeros((outer or 1, batch) + np.shape(like), dtype=dtype)
 
 
 def item_tangent_tangent(tt, t, item, key, batch):
@@ -4931,3 +4936,98 @@ def vmap_getitem_tangent(t, index):
 def size_along(value, axis):
     """The size of ``value`` along ``axis`` (a vmap's batch size)."""
     return np.shape(value)[axis]
+
+
+def vreshape_adjoint(g, x):
+    """``reshape_adjoint`` on a batched cotangent ``(B, G) + shape``: to ``(B, G) + x``'s example shape."""
+    return np.reshape(g, g.shape[:2] + example_shape(x).shape)
+
+
+def _vreduced_axes(axis, b):
+    """The reduced axes of one example of the batched ``b``, as axes of ``b`` (a tuple)."""
+    return tuple(a + 1 for a in normalize_axes(axis, np.ndim(b) - 1))
+
+
+def vptp_adjoint(g, a, axis=None, keepdims=False):
+    """``ptp_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
+    a = vasarray(a)
+    axes = _vreduced_axes(axis, a)
+    high = np.max(a, axis=axes, keepdims=keepdims)
+    low = np.min(a, axis=axes, keepdims=keepdims)
+    return vextremum_adjoint(g, a, high, axis, keepdims) - vextremum_adjoint(g, a, low, axis, keepdims)
+
+
+def vnan_reduced(g, a, axis=None, keepdims=False):
+    """``nan_reduced`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
+    a = vasarray(a)
+    return np.where(np.isnan(a)[:, None], 0.0, vunreduce(g, a, axis, keepdims))
+
+
+def vnanmean_adjoint(g, a, axis=None, keepdims=False):
+    """``nanmean_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
+    a = vasarray(a)
+    counts = np.sum(~np.isnan(a), axis=_vreduced_axes(axis, a), keepdims=True)
+    return vnan_reduced(g, a, axis, keepdims) / np.maximum(counts, 1)[:, None]
+
+
+def vnan_extremum_adjoint(g, a, z, axis=None, keepdims=False):
+    """``nan_extremum_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` and ``z`` batched."""
+    a = vasarray(a)
+    axes = normalize_axes(axis, a.ndim - 1)
+    kept_shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape[1:]))
+    hits = a == np.reshape(z, a.shape[:1] + kept_shape)
+    counts = np.sum(hits, axis=tuple(d + 1 for d in axes), keepdims=True)
+    return (np.reshape(g, g.shape[:2] + kept_shape) / np.maximum(counts, 1)[:, None]) * hits[:, None]
+
+
+def vnorm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
+    """``norm_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``x`` and ``z`` batched."""
+    x = vasarray(x)
+    ndim = x.ndim - 1
+    if axis is None:
+        axes = tuple(range(ndim))
+        matrix = ndim == 2
+        if ord is not None and ndim not in (1, 2):
+            raise ValueError(f"np.linalg.norm: ord={ord!r} needs a 1-d or 2-d array or an axis.")
+    else:
+        axes = normalize_axes(axis, ndim)
+        matrix = len(axes) == 2
+    if matrix and ord not in (None, "fro"):
+        raise ValueError(f"the derivative of the matrix norm with ord={ord!r} is not implemented; "
+                         "ord=None and ord='fro' are.")
+    if not matrix and (isinstance(ord, str) or (ord is not None and not (ord >= 1 or ord == -np.inf))):
+        raise ValueError(f"the derivative of the vector norm with ord={ord!r} is not implemented; "
+                         "ord=None, 1, 2, a finite p >= 1, np.inf and -np.inf are.")
+    z = np.asarray(z)
+    if ord in (None, 2, "fro"):
+        return vunreduce(g / np.where(np.equal(z, 0), 1.0, z)[:, None], x, axes, keepdims) * x[:, None]
+    if ord == 1:
+        return vunreduce(g, x, axes, keepdims) * np.sign(x)[:, None]
+    if np.isinf(ord):
+        return vextremum_adjoint(g, np.abs(x), z, axes, keepdims) * np.sign(x)[:, None]
+    kept = x.shape[:1] + tuple(1 if i in axes else n for i, n in enumerate(x.shape[1:]))
+    z_kept = np.reshape(z, kept)
+    ratio = np.abs(x) / np.where(np.equal(z_kept, 0), 1.0, z_kept)
+    return vunreduce(g, x, axes, keepdims) * (np.sign(x) * ratio ** (ord - 1))[:, None]
+
+
+def vcumprod_adjoint(g, a, axis=None):
+    """``cumprod_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
+    a = vasarray(a)
+    shape = a.shape[1:]
+    if axis is None or a.ndim == 1:  # flattened examples
+        a = a.reshape(a.shape[0], -1)
+        axis = 0
+    axis = axis % (a.ndim - 1)
+    factors = np.moveaxis(a, axis + 1, -1)[:, None]
+    g = np.moveaxis(g, axis + 2, -1)
+    n = factors.shape[-1]
+    suffix = np.empty(np.broadcast_shapes(g.shape, factors.shape), dtype=np.result_type(g, factors))
+    if n:
+        suffix[..., n - 1] = g[..., n - 1]
+    for k in range(n - 2, -1, -1):
+        suffix[..., k] = g[..., k] + factors[..., k + 1] * suffix[..., k + 1]
+    ones = np.ones(factors.shape[:-1] + (1,), dtype=factors.dtype)
+    before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
+    a_bar = np.moveaxis(before * suffix, -1, axis + 2)
+    return np.reshape(a_bar, a_bar.shape[:2] + shape)
