@@ -451,7 +451,7 @@ class VJPBuilder:
             if param in contributions:
                 name = bindings[param].id
                 contribution = self.without_noop_unbroadcast(contributions[param], name, op.targets[0])
-                if op.prim in rules.SEQUENCE_RULES and name in self.normalized.params:
+                if op.prim in rules.SEQUENCE_RULES and (name in self.normalized.params or name in self.array_names):
                     # np.stack(x) of one array x: the items' adjoints, as x's adjoint
                     contribution = self.rt_call("sequence_adjoint_of", contribution, load(name))
                 self.contribute(name, contribution)

@@ -4610,6 +4610,8 @@ def sequence_adjoint_of(bar, x):
     follow the batch axis."""
     if isinstance(x, np.ndarray) and isinstance(bar, (list, tuple)):
         batch = batch_size(bar)
+        if not bar:  # an empty array: no rows
+            return np.zeros((0 if batch is None else batch,) + x.shape, dtype=x.dtype)
         return np.stack([np.zeros((batch,) + x.shape[1:], dtype=x.dtype) if b is None else b for b in bar], axis=1)
     return bar
 

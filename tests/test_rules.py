@@ -2004,3 +2004,24 @@ def test_one_array_read_as_a_sequence_of_its_rows(func):
     x = np.arange(6.0).reshape(2, 3) / 5.0 + 0.5
     check_jacobian(func, [x], (0,))
     np.testing.assert_allclose(adjoint.jacfwd(func)(x), adjoint.jacrev(func)(x), rtol=1e-12)
+
+
+def _python_sum_of_array(x):
+    return sum(x ** 2)
+
+
+def _python_max_of_array(x):
+    return max(x * 3.0)
+
+
+def _python_sum_of_rows(x):
+    return sum(x * 2.0)
+
+
+@pytest.mark.parametrize("func, shape", [(_python_sum_of_array, (4,)), (_python_max_of_array, (4,)),
+                                         (_python_sum_of_rows, (2, 3))])
+def test_python_sum_and_max_over_an_array(func, shape):
+    """Python's sum and max iterate over an array's rows: the rows' adjoints
+    form one array (jacrev raised, reshaping a list of rows)."""
+    x = np.array([0.5, -1.0, 2.0, 0.1, 0.7, -0.3])[:int(np.prod(shape))].reshape(shape)
+    check_jacobian(func, [x], (0,))
