@@ -137,6 +137,12 @@ class Calls:
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if callee in (rt.make_tuple, rt.make_list) and not kwargs:
+            # a container literal written by generated code: its items fill slots 0, 1, ...
+            return value, callee, args, {}, "literal", list(range(len(args)))
+        if (callee is rt.make_dict and not kwargs and node.args and isinstance(node.args[0], gast.Tuple)
+                and all(isinstance(k, gast.Constant) for k in node.args[0].elts)):
+            return value, callee, args[1:], {}, "literal", [clone(k) for k in node.args[0].elts]
         if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
             # A namedtuple built from values: a container literal with named slots.
             fields = list(callee._fields)
@@ -149,6 +155,12 @@ class Calls:
                                        "a derivative called with keyword or * arguments cannot be "
                                        "differentiated again.", "Pass its arguments by position.")
             callee = derivatives.derivative_function(callee, len(args))
+        from .cache import LazyCallee  # (here: the cache imports the transforms, which import this)
+
+        if isinstance(callee, LazyCallee):
+            # A recursive call in generated code: the generated function it
+            # stands for, differentiated like any function of the user's.
+            callee = callee.resolve()
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
