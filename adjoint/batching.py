@@ -46,7 +46,11 @@ class Unbatchable(Exception):
 
 #: primitives whose result describes a shape, the same for every example.
 SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.shape_of, rt.size_of, rt.output_basis,
-                 rt.scalar_seed, rt.input_basis}
+                 rt.scalar_seed, rt.input_basis, rt.batch_count}
+#: runtime helpers of generated code that read only shapes and options
+SHAPE_RESULTS.update(getattr(rt, name) for name in (
+    "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
+    "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along") if hasattr(rt, name))
 
 
 def _loop_warning(function_name, lineno, construct):
@@ -67,6 +71,8 @@ class BatchBuilder:
         self.extra_globals = {}
         self.callee_transforms = []
         self.looped = []  # (lineno, construct) of ops run once per example
+        #: names the function assigns (a method call on one of them is bound to a batched value)
+        self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.batched = self.propagate(set(batched_params))
         #: names certain to hold a tuple or list (a literal, a call's results)
         self.containers = set()
@@ -259,8 +265,12 @@ class BatchBuilder:
         return None
 
     def function_expression(self, op):
-        """An expression naming the op's function (``np.multiply`` for ``*``)."""
-        if isinstance(op.value, gast.Call) and not isinstance(op.value.func, gast.Call):
+        """An expression naming the op's function (``np.multiply`` for ``*``,
+        ``np.sum`` for ``x.sum``: a method bound to a batched value would see
+        the whole batch), or None."""
+        method = (isinstance(op.value, gast.Call) and isinstance(op.value.func, gast.Attribute)
+                  and isinstance(op.value.func.value, gast.Name) and op.value.func.value.id in self.defined)
+        if isinstance(op.value, gast.Call) and not isinstance(op.value.func, gast.Call) and not method:
             return clone(op.value.func)
         prim = op.prim if op.prim is not NONDIFF else self.operator_function(op.value)
         name = getattr(prim, "__name__", None)
@@ -316,9 +326,16 @@ class BatchBuilder:
         self.looped.append((op.lineno, op.construct))
         node = op.statement if op.statement is not None else op.value
         function = self.function_expression(op)
-        if not isinstance(node, gast.Call) and function is not None and op.kind == "assign":
+        method = (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                  and isinstance(node.func.value, gast.Name) and node.func.value.id in self.defined)
+        if (not isinstance(node, gast.Call) or method) and function is not None and op.kind == "assign":
             node = gast.Call(func=function, args=[clone(a) for a in op.args],
                              keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
+        elif method:  # receiver.name(...) on each example's receiver
+            node = gast.Call(func=gast.Attribute(value=load(self.module_names["rt"]), attr="call_method",
+                                                 ctx=gast.Load()),
+                             args=[clone(node.func.value), constant(node.func.attr)] + clone(node.args),
+                             keywords=clone(node.keywords))
         if op.kind not in ("assign", "expr") or not isinstance(node, gast.Call) or any(
                 isinstance(a, gast.Starred) for a in node.args):
             raise Unbatchable(self.parsed.location(op), op.construct or "this statement")

@@ -5033,3 +5033,22 @@ def vcumprod_adjoint(g, a, axis=None):
     before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
     a_bar = np.moveaxis(before * suffix, -1, axis + 2)
     return np.reshape(a_bar, a_bar.shape[:2] + shape)
+
+
+def call_method(receiver, name, *args, **kwargs):
+    """``receiver.name(*args, **kwargs)`` (a method called once per example)."""
+    return getattr(receiver, name)(*args, **kwargs)
+
+
+def vasarray_tangent(t):
+    """Tangent of ``vasarray``: a list's items' tangents stacked after both leading axes."""
+    if isinstance(t, np.ndarray):
+        return t
+    return np.stack([vasarray_tangent(item) for item in t], axis=2)
+
+
+def vasarray_adjoint(g, b):
+    """Adjoint of ``vasarray``: the array's adjoint, or one per item of a list."""
+    if isinstance(b, np.ndarray):
+        return g
+    return rebuild_like(b, [vasarray_adjoint(g[:, :, i], item) for i, item in enumerate(b)])

@@ -11,14 +11,14 @@ import numpy as np
 
 from . import activity as activity_pass
 from . import optimize, runtime
-from .compile import load_module, to_source
+from .compile import load_module, to_source, unique_filename
 from .gastutil import clone, constant, load, store
 from .naming import Namer, names_in
 from .ir import UserCall, is_library, walk_ops
 from .normalize import normalize
 from .parse import parse_function
 from .resolve import UNRESOLVED, Resolver
-from .batching import BatchBuilder, Unbatchable
+from .batching import BatchBuilder, Unbatchable, warn_loops
 from .forward import JVPBuilder
 from .reverse import Comments, VJPBuilder
 
@@ -225,6 +225,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
 
     namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
     filename = f"<adjoint vjp of {name} at {parsed.filename}:{node.lineno}>"
+    filename = unique_filename(filename, source)
     load_module(source, filename, namespace)
     forward_fn = namespace[forward_name]
     code_func = getattr(func, "__code__", None) and func
@@ -277,6 +278,7 @@ def _jvp_transform(func, wrt_positions, has_aux):
         primal_names.update(op.targets)
     namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
     filename = f"<adjoint jvp of {name} at {parsed.filename}:{node.lineno}>"
+    filename = unique_filename(filename, source)
     load_module(source, filename, namespace)
     jvp_fn = namespace[jvp_name]
     if getattr(func, "__code__", None) is not None:
@@ -325,6 +327,7 @@ def vmap_transform(func, batched_positions):
         primal_names.update(op.targets)
     namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
     filename = f"<adjoint vmap of {name} at {parsed.filename}:{node.lineno}>"
+    filename = unique_filename(filename, source)
     load_module(source, filename, namespace)
     vmap_fn = namespace[vmap_name]
     if getattr(func, "__code__", None) is not None:
@@ -335,6 +338,7 @@ def vmap_transform(func, batched_positions):
     compiled.vmap = vmap_fn
     compiled.out_batched = out_batched
     compiled.looped = builder.looped
+    warn_loops(name, builder.looped)
     compiled.attribute_callees = attribute_callees
     compiled.callee_transforms = builder.callee_transforms
     return compiled

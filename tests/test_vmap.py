@@ -185,3 +185,21 @@ def _leaves(tree, row=None):
     if isinstance(tree, (tuple, list)):
         return [leaf for item in tree for leaf in _leaves(item, row)]
     return [np.asarray(tree if row is None else tree[row])]
+
+
+def method_calls(x):
+    return x.sum(axis=0) * x.std() + x.max()
+
+
+def test_methods_of_batched_values_see_one_example():
+    """x.sum(axis=0) on a batched x reduces each example's first axis (a
+    method bound to the whole batch reduced over the batch axis)."""
+    X = RNG.normal(size=(5, 3, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = adjoint.vmap(method_calls)(X)
+    np.testing.assert_allclose(got, _loop(method_calls, 0, [X]), rtol=1e-12)
+    jacobian = adjoint.jacrev(adjoint.vmap(method_calls))(X)  # block diagonal over the examples
+    for i in range(len(X)):
+        np.testing.assert_allclose(jacobian[i, :, i], adjoint.jacrev(method_calls)(X[i]), rtol=1e-10, atol=1e-12)
+        np.testing.assert_array_equal(jacobian[i, :, (i + 1) % len(X)], 0.0)

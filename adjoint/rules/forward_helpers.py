@@ -118,3 +118,14 @@ def vmap_getitem_tangent(z, value, index):
 
 nondifferentiable(rt.result_rank, rt.vmap_attribute, rt.first_example)
 nondifferentiable(rt.size_along)
+
+
+@adjoint_rule(rt.vasarray)
+def vasarray_adjoint(z, b):
+    bar[b] = rt.vasarray_adjoint(bar[z], b)
+
+
+@tangent_rule(rt.vasarray)
+def vasarray_tangent(z, b):
+    dot[z] = rt.vasarray_tangent(dot[b])
+nondifferentiable(rt.vaxes, rt.example_shape)

@@ -8,7 +8,7 @@ where NumPy takes them."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 
 @adjoint_rule(np.matmul)
@@ -23,6 +23,11 @@ def matmul_tangent(z, x1, x2):
     dot[z] = rt.matmul_tangent_right(dot[x2], x1, x2)
 
 
+@batch_rule(np.matmul)
+def matmul_batched(z, x1, x2):
+    vec[z] = rt.vmatmul(vec[x1], vec[x2])
+
+
 @adjoint_rule(np.dot)
 def dot_adjoint(z, a, b):
     bar[a] = rt.dot_adjoint_left(bar[z], a, b)
@@ -35,6 +40,11 @@ def dot_tangent(z, a, b):
     dot[z] = rt.dot_tangent_right(dot[b], a, b)
 
 
+@batch_rule(np.dot)
+def dot_batched(z, a, b):
+    vec[z] = rt.vnpdot(vec[a], vec[b])
+
+
 @adjoint_rule(np.outer)
 def outer_adjoint(z, a, b):
     bar[a] = rt.outer_adjoint_left(bar[z], a, b)
@@ -45,6 +55,11 @@ def outer_adjoint(z, a, b):
 def outer_tangent(z, a, b):
     dot[z] = rt.outer_tangent_left(dot[a], a, b)
     dot[z] = rt.outer_tangent_right(dot[b], a, b)
+
+
+@batch_rule(np.outer)
+def outer_batched(z, a, b):
+    vec[z] = rt.vouter(vec[a], vec[b])
 
 
 @adjoint_rule(np.einsum)
@@ -76,6 +91,15 @@ def einsum_tangent(z, subscripts, operand0, operand1=None, operand2=None, operan
     dot[z] = rt.einsum_tangent(dot[operand5], subscripts, operands, 5)
 
 
+# Each batched operand's term and the output get a batch letter (operands
+# the user did not pass arrive as None given a batch axis, which rt.veinsum drops).
+@batch_rule(np.einsum)
+def einsum_batched(z, subscripts, operand0, operand1=None, operand2=None, operand3=None,
+                   operand4=None, operand5=None, *, optimize=False):
+    vec[z] = rt.veinsum(subscripts, vec[operand0], vec[operand1], vec[operand2], vec[operand3], vec[operand4],
+                        vec[operand5], optimize=optimize)
+
+
 @adjoint_rule(np.tensordot)
 def tensordot_adjoint(z, a, b, axes=2):
     bar[a] = rt.tensordot_adjoint_left(bar[z], a, b, axes=axes)
@@ -86,6 +110,11 @@ def tensordot_adjoint(z, a, b, axes=2):
 def tensordot_tangent(z, a, b, axes=2):
     dot[z] = rt.tensordot_tangent_left(dot[a], a, b, axes=axes)
     dot[z] = rt.tensordot_tangent_right(dot[b], a, b, axes=axes)
+
+
+@batch_rule(np.tensordot)
+def tensordot_batched(z, a, b, axes=2):
+    vec[z] = rt.vtensordot(vec[a], vec[b], axes=axes)
 
 
 # 3-vectors only (NumPy 2 deprecates 2-vectors); the vectors lie along axisa,
@@ -102,6 +131,11 @@ def cross_tangent(z, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     dot[z] = rt.cross_tangent(dot[b], a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis, wrt_b=True)
 
 
+@batch_rule(np.cross)
+def cross_batched(z, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    vec[z] = rt.vcross(vec[a], vec[b], axisa=axisa, axisb=axisb, axisc=axisc, axis=axis)
+
+
 @adjoint_rule(np.kron)
 def kron_adjoint(z, a, b):
     bar[a] = rt.kron_adjoint_left(bar[z], a, b)
@@ -114,6 +148,11 @@ def kron_tangent(z, a, b):
     dot[z] = rt.kron_tangent_right(dot[b], a, b)
 
 
+@batch_rule(np.kron)
+def kron_batched(z, a, b):
+    vec[z] = rt.vkron(vec[a], vec[b])
+
+
 @adjoint_rule(np.diag)
 def diag_adjoint(z, v, k=0):
     bar[v] = rt.diag_adjoint(bar[z], v, k=k)
@@ -124,6 +163,11 @@ def diag_tangent(z, v, k=0):
     dot[z] = rt.diag_tangent(dot[v], v, k=k)
 
 
+@batch_rule(np.diag)
+def diag_batched(z, v, k=0):
+    vec[z] = rt.vdiag(vec[v], k=k)
+
+
 @adjoint_rule(np.linalg.inv)
 def inv_adjoint(z, a):
     bar[a] = rt.inv_adjoint(bar[z], z)
@@ -132,6 +176,11 @@ def inv_adjoint(z, a):
 @tangent_rule(np.linalg.inv)
 def inv_tangent(z, a):
     dot[z] = rt.inv_tangent(dot[a], z)
+
+
+@batch_rule(np.linalg.inv)
+def inv_batched(z, a):
+    vec[z] = np.linalg.inv(vec[a])
 
 
 @adjoint_rule(np.linalg.solve)
@@ -149,6 +198,11 @@ def solve_tangent(z, a, b):
     dot[z] = rt.solve_tangent(dot[b], inverse, a, b, z)
 
 
+@batch_rule(np.linalg.solve)
+def solve_batched(z, a, b):
+    vec[z] = rt.vsolve(vec[a], vec[b])
+
+
 @adjoint_rule(np.linalg.det)
 def det_adjoint(z, a):
     bar[a] = rt.det_adjoint(bar[z], z, a)
@@ -157,6 +211,11 @@ def det_adjoint(z, a):
 @tangent_rule(np.linalg.det)
 def det_tangent(z, a):
     dot[z] = rt.det_tangent(dot[a], z, a)
+
+
+@batch_rule(np.linalg.det)
+def det_batched(z, a):
+    vec[z] = np.linalg.det(vec[a])
 
 
 @adjoint_rule(np.linalg.slogdet, tuple_result=True)
@@ -170,6 +229,11 @@ def slogdet_tangent(z, a):
     dot[z] = rt.slogdet_tangent(dot[a], z, a)
 
 
+@batch_rule(np.linalg.slogdet)
+def slogdet_batched(z, a):
+    vec[z] = np.linalg.slogdet(vec[a])
+
+
 @adjoint_rule(np.linalg.cholesky)
 def cholesky_adjoint(z, a, *, upper=False):
     bar[a] = rt.cholesky_adjoint(bar[z], z, upper=upper)
@@ -178,6 +242,11 @@ def cholesky_adjoint(z, a, *, upper=False):
 @tangent_rule(np.linalg.cholesky)
 def cholesky_tangent(z, a, *, upper=False):
     dot[z] = rt.cholesky_tangent(dot[a], z, upper=upper)
+
+
+@batch_rule(np.linalg.cholesky)
+def cholesky_batched(z, a, *, upper=False):
+    vec[z] = np.linalg.cholesky(vec[a], upper=upper)
 
 
 @adjoint_rule(np.linalg.eigh, tuple_result=True)
@@ -192,6 +261,11 @@ def eigh_tangent(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     dot[z] = rt.eigh_tangent(dot[a], z, UPLO=UPLO)
 
 
+@batch_rule(np.linalg.eigh)
+def eigh_batched(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    vec[z] = np.linalg.eigh(vec[a], UPLO=UPLO)
+
+
 # hermitian=True computes through eigh, which reads one triangle: not accepted.
 # rcond and rtol only decide the rank, which the derivative assumes constant.
 @adjoint_rule(np.linalg.pinv)
@@ -204,6 +278,11 @@ def pinv_tangent(z, a, rcond=None, *, rtol=None):
     dot[z] = rt.pinv_tangent(dot[a], a, z)
 
 
+@batch_rule(np.linalg.pinv)
+def pinv_batched(z, a, rcond=None, hermitian=False, *, rtol=None):
+    vec[z] = np.linalg.pinv(vec[a], rcond=rcond, hermitian=hermitian, rtol=rtol)
+
+
 @adjoint_rule(np.linalg.multi_dot)
 def multi_dot_adjoint(z, arrays):
     bar[arrays] = rt.multi_dot_adjoint(bar[z], arrays)
@@ -212,6 +291,11 @@ def multi_dot_adjoint(z, arrays):
 @tangent_rule(np.linalg.multi_dot)
 def multi_dot_tangent(z, arrays):
     dot[z] = rt.multi_dot_tangent(dot[arrays], arrays, z)
+
+
+@batch_rule(np.linalg.multi_dot)
+def multi_dot_batched(z, arrays):
+    vec[z] = rt.vmulti_dot(vec[arrays])
 
 
 @adjoint_rule(np.linalg.matrix_power)
@@ -224,6 +308,11 @@ def matrix_power_tangent(z, a, n):
     dot[z] = rt.matrix_power_tangent(dot[a], a, n)
 
 
+@batch_rule(np.linalg.matrix_power)
+def matrix_power_batched(z, a, n):
+    vec[z] = np.linalg.matrix_power(vec[a], n)
+
+
 @adjoint_rule(np.convolve)
 def convolve_adjoint(z, a, v, mode="full"):
     bar[a] = rt.convolve_adjoint(bar[z], a, v, mode=mode)
@@ -234,6 +323,11 @@ def convolve_adjoint(z, a, v, mode="full"):
 def convolve_tangent(z, a, v, mode="full"):
     dot[z] = rt.convolve_tangent(dot[a], a, v, z, mode=mode)
     dot[z] = rt.convolve_tangent(dot[v], a, v, z, mode=mode, wrt_v=True)
+
+
+@batch_rule(np.convolve)
+def convolve_batched(z, a, v, mode="full"):
+    vec[z] = rt.vconvolve(vec[a], vec[v], mode=mode)
 
 
 # Real arrays (np.correlate conjugates a complex v).
@@ -249,6 +343,11 @@ def correlate_tangent(z, a, v, mode="valid"):
     dot[z] = rt.correlate_tangent(dot[v], a, v, z, mode=mode, wrt_v=True)
 
 
+@batch_rule(np.correlate)
+def correlate_batched(z, a, v, mode="valid"):
+    vec[z] = rt.vcorrelate(vec[a], vec[v], mode=mode)
+
+
 @adjoint_rule(np.inner)
 def inner_adjoint(z, a, b):
     bar[a] = rt.inner_adjoint(bar[z], a, b)
@@ -259,6 +358,11 @@ def inner_adjoint(z, a, b):
 def inner_tangent(z, a, b):
     dot[z] = rt.inner_tangent(dot[a], a, b)
     dot[z] = rt.inner_tangent(dot[b], a, b, wrt_b=True)
+
+
+@batch_rule(np.inner)
+def inner_batched(z, a, b):
+    vec[z] = rt.vinner(vec[a], vec[b])
 
 
 # Real arrays (np.vdot conjugates a complex a).
@@ -274,6 +378,11 @@ def vdot_tangent(z, a, b):
     dot[z] = rt.vdot_tangent(dot[b], b, a)
 
 
+@batch_rule(np.vdot)
+def vdot_batched(z, a, b):
+    vec[z] = rt.vvdot(vec[a], vec[b])
+
+
 @adjoint_rule(np.diagflat)
 def diagflat_adjoint(z, v, k=0):
     bar[v] = rt.diagflat_adjoint(bar[z], v, k=k)
@@ -284,6 +393,11 @@ def diagflat_tangent(z, v, k=0):
     dot[z] = rt.diagflat_tangent(dot[v], v, k=k)
 
 
+@batch_rule(np.diagflat)
+def diagflat_batched(z, v, k=0):
+    vec[z] = rt.vdiagflat(vec[v], k=k)
+
+
 @adjoint_rule(np.linalg.eigvalsh)
 def eigvalsh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     bar[a] = rt.eigvalsh_adjoint(bar[z], a, UPLO=UPLO)
@@ -292,6 +406,11 @@ def eigvalsh_adjoint(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
 @tangent_rule(np.linalg.eigvalsh)
 def eigvalsh_tangent(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     dot[z] = rt.eigvalsh_tangent(dot[a], a, UPLO=UPLO)
+
+
+@batch_rule(np.linalg.eigvalsh)
+def eigvalsh_batched(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    vec[z] = np.linalg.eigvalsh(vec[a], UPLO=UPLO)
 
 
 # The singular values only: compute_uv=True (the default) fails when the
@@ -306,6 +425,11 @@ def svd_tangent(z, a, full_matrices=True, compute_uv=True):
     dot[z] = rt.singular_values_tangent(dot[a], a, compute_uv=compute_uv)
 
 
+@batch_rule(np.linalg.svd)
+def svd_batched(z, a, full_matrices=True, compute_uv=True, hermitian=False):
+    vec[z] = np.linalg.svd(vec[a], full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
+
+
 @adjoint_rule(np.linalg.svdvals)
 def svdvals_adjoint(z, x):
     bar[x] = rt.singular_values_adjoint(bar[z], x, compute_uv=False)
@@ -314,6 +438,11 @@ def svdvals_adjoint(z, x):
 @tangent_rule(np.linalg.svdvals)
 def svdvals_tangent(z, x):
     dot[z] = rt.singular_values_tangent(dot[x], x, compute_uv=False)
+
+
+@batch_rule(np.linalg.svdvals)
+def svdvals_batched(z, x):
+    vec[z] = np.linalg.svdvals(vec[x])
 
 
 # One array (not y, fweights, aweights); the rest by keyword.
@@ -327,6 +456,11 @@ def cov_tangent(z, m, *, rowvar=True, bias=False, ddof=None):
     dot[z] = rt.cov_tangent(dot[m], m, z, rowvar=rowvar, bias=bias, ddof=ddof)
 
 
+@batch_rule(np.cov)
+def cov_batched(z, m, *, rowvar=True, bias=False, ddof=None):
+    vec[z] = rt.vcov(vec[m], rowvar=rowvar, bias=bias, ddof=ddof)
+
+
 @adjoint_rule(np.corrcoef)
 def corrcoef_adjoint(z, x, *, rowvar=True):
     bar[x] = rt.corrcoef_adjoint(bar[z], x, rowvar=rowvar)
@@ -335,6 +469,11 @@ def corrcoef_adjoint(z, x, *, rowvar=True):
 @tangent_rule(np.corrcoef)
 def corrcoef_tangent(z, x, *, rowvar=True):
     dot[z] = rt.corrcoef_tangent(dot[x], x, z, rowvar=rowvar)
+
+
+@batch_rule(np.corrcoef)
+def corrcoef_batched(z, x, *, rowvar=True):
+    vec[z] = rt.vcorrcoef(vec[x], rowvar=rowvar)
 
 
 # The solution x alone, for a of full rank; rcond only decides the rank.
@@ -351,6 +490,12 @@ def lstsq_tangent(z, a, b, rcond=None):
     dot[z] = rt.lstsq_tangent(dot[b], a, b, z, wrt_b=True)
 
 
+# One lstsq for a constant a (the examples' b as columns), else one per example.
+@batch_rule(np.linalg.lstsq)
+def lstsq_batched(z, a, b, rcond=None):
+    vec[z] = rt.vlstsq(vec[a], vec[b], rcond=rcond)
+
+
 # mode='reduced', square or tall matrices of full column rank (stacks too).
 @adjoint_rule(np.linalg.qr, tuple_result=True)
 def qr_adjoint(z, a, mode="reduced"):
@@ -360,3 +505,8 @@ def qr_adjoint(z, a, mode="reduced"):
 @tangent_rule(np.linalg.qr)
 def qr_tangent(z, a, mode="reduced"):
     dot[z] = rt.qr_tangent(dot[a], a, z, mode=mode)
+
+
+@batch_rule(np.linalg.qr)
+def qr_batched(z, a, mode="reduced"):
+    vec[z] = np.linalg.qr(vec[a], mode=mode)

@@ -9,7 +9,7 @@ so a parameter NumPy places after ``out`` is keyword-only here."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(np.sum)
@@ -22,6 +22,12 @@ def sum_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     dot[z] = np.sum(dot[a], axis=rt.tangent_axes(axis, a), keepdims=keepdims)
 
 
+@batch_rule(np.sum)
+def sum_batched(z, a, axis=None, dtype=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.sum(t, axis=rt.vaxes(axis, t), dtype=dtype, keepdims=keepdims)
+
+
 @adjoint_rule(np.mean)
 def mean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims) / rt.reduced_count(a, axis=axis)
@@ -30,6 +36,12 @@ def mean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 @tangent_rule(np.mean)
 def mean_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     dot[z] = np.mean(dot[a], axis=rt.tangent_axes(axis, a), keepdims=keepdims)
+
+
+@batch_rule(np.mean)
+def mean_batched(z, a, axis=None, dtype=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.mean(t, axis=rt.vaxes(axis, t), dtype=dtype, keepdims=keepdims)
 
 
 @adjoint_rule(np.prod)
@@ -43,6 +55,12 @@ def prod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.prod)
+def prod_batched(z, a, axis=None, dtype=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.prod(t, axis=rt.vaxes(axis, t), dtype=dtype, keepdims=keepdims)
+
+
 @adjoint_rule(np.max, np.amax, np.min, np.amin)
 def max_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.extremum_adjoint(bar[z], a, z, axis=axis, keepdims=keepdims)
@@ -52,6 +70,18 @@ def max_adjoint(z, a, axis=None, *, keepdims=False):
 def max_tangent(z, a, axis=None, *, keepdims=False):
     w = rt.extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)[0]
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
+
+
+@batch_rule(np.max, np.amax)
+def max_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.max(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
+
+
+@batch_rule(np.min, np.amin)
+def min_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.min(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
 
 
 @adjoint_rule(np.var)
@@ -65,6 +95,12 @@ def var_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.var)
+def var_batched(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.var(t, axis=rt.vaxes(axis, t), dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+
 @adjoint_rule(np.std)
 def std_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.std_adjoint(bar[z], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -74,6 +110,12 @@ def std_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 def std_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     w = rt.std_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)[0]
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
+
+
+@batch_rule(np.std)
+def std_batched(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.std(t, axis=rt.vaxes(axis, t), dtype=dtype, ddof=ddof, keepdims=keepdims)
 
 
 # returned=True makes a pair (average, sum of weights): not accepted.
@@ -90,6 +132,11 @@ def average_tangent(z, a, axis=None, weights=None, *, keepdims=False):
     dot[z] = rt.average_tangent_weights(dot[weights], a, z, axis=axis, weights=weights, keepdims=keepdims)
 
 
+@batch_rule(np.average)
+def average_batched(z, a, axis=None, weights=None, *, keepdims=False):
+    vec[z] = rt.vaverage(vec[a], axis=axis, weights=vec[weights], keepdims=keepdims)
+
+
 @adjoint_rule(np.trapezoid)
 def trapezoid_adjoint(z, y, x=None, dx=1.0, axis=-1):
     bar[y] = rt.trapezoid_adjoint(bar[z], y, x=x, dx=dx, axis=axis)
@@ -102,6 +149,11 @@ def trapezoid_tangent(z, y, x=None, dx=1.0, axis=-1):
     dot[z] = np.trapezoid(dot[y], x=x, dx=dx, axis=rt.negative_axis(axis, y))
     dot[z] = rt.trapezoid_tangent_x(dot[x], y, x, axis=axis)
     dot[z] = rt.lift(dot[dx], z) * rt.trapezoid_heights(y, axis=axis)
+
+
+@batch_rule(np.trapezoid)
+def trapezoid_batched(z, y, x=None, dx=1.0, axis=-1):
+    vec[z] = rt.vtrapezoid(vec[y], vec[x], vec[dx], axis=axis)
 
 
 # No derivative in xp (the knots) nor in left and right: a call that
@@ -118,6 +170,12 @@ def interp_tangent(z, x, xp, fp, left=None, right=None):
     dot[z] = rt.interp_tangent_fp(dot[fp], x, xp, fp, left=left, right=right)
 
 
+# xp, fp, left and right the same for every example (else once per example).
+@batch_rule(np.interp)
+def interp_batched(z, x, xp, fp, left=None, right=None, period=None):
+    vec[z] = np.interp(vec[x], xp, fp, left=left, right=right, period=period)
+
+
 @adjoint_rule(np.trace)
 def trace_adjoint(z, a, offset=0, axis1=0, axis2=1, dtype=None):
     bar[a] = rt.trace_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)
@@ -126,6 +184,12 @@ def trace_adjoint(z, a, offset=0, axis1=0, axis2=1, dtype=None):
 @tangent_rule(np.trace)
 def trace_tangent(z, a, offset=0, axis1=0, axis2=1, dtype=None):
     dot[z] = np.trace(dot[a], offset=offset, axis1=rt.batch_axis(axis1), axis2=rt.batch_axis(axis2))
+
+
+@batch_rule(np.trace)
+def trace_batched(z, a, offset=0, axis1=0, axis2=1, dtype=None):
+    vec[z] = np.trace(vec[a], offset=offset, axis1=rt.vaxes(axis1, vec[a]), axis2=rt.vaxes(axis2, vec[a]),
+                      dtype=dtype)
 
 
 @adjoint_rule(np.linalg.norm)
@@ -139,6 +203,11 @@ def norm_tangent(z, x, ord=None, axis=None, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(x, w, axis=axis), dot[x], w), z)
 
 
+@batch_rule(np.linalg.norm)
+def norm_batched(z, x, ord=None, axis=None, keepdims=False):
+    vec[z] = rt.vnorm(vec[x], ord=ord, axis=axis, keepdims=keepdims)
+
+
 @adjoint_rule(np.cumsum)
 def cumsum_adjoint(z, a, axis=None, dtype=None):
     bar[a] = rt.reshape_adjoint(rt.reverse_cumsum(bar[z], axis=axis), a)
@@ -147,6 +216,11 @@ def cumsum_adjoint(z, a, axis=None, dtype=None):
 @tangent_rule(np.cumsum)
 def cumsum_tangent(z, a, axis=None, dtype=None):
     dot[z] = np.cumsum(rt.batched_reshape(dot[a], z), axis=rt.scan_tangent_axis(axis))
+
+
+@batch_rule(np.cumsum)
+def cumsum_batched(z, a, axis=None, dtype=None):
+    vec[z] = rt.vscan(np.cumsum, vec[a], axis=axis, dtype=dtype)
 
 
 @adjoint_rule(np.cumprod)
@@ -159,6 +233,11 @@ def cumprod_tangent(z, a, axis=None, dtype=None):
     dot[z] = rt.cumprod_tangent(dot[a], a, z, axis=axis)
 
 
+@batch_rule(np.cumprod)
+def cumprod_batched(z, a, axis=None, dtype=None):
+    vec[z] = rt.vscan(np.cumprod, vec[a], axis=axis, dtype=dtype)
+
+
 @adjoint_rule(np.diff)
 def diff_adjoint(z, a, n=1, axis=-1):
     bar[a] = rt.diff_adjoint(bar[z], n=n, axis=axis)
@@ -167,6 +246,12 @@ def diff_adjoint(z, a, n=1, axis=-1):
 @tangent_rule(np.diff)
 def diff_tangent(z, a, n=1, axis=-1):
     dot[z] = np.diff(dot[a], n=n, axis=rt.batch_axis(axis))
+
+
+@batch_rule(np.diff)
+def diff_batched(z, a, n=1, axis=-1):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.diff(t, n=n, axis=rt.vaxes(axis, t))
 
 
 
@@ -183,6 +268,11 @@ def median_tangent(z, a, axis=None, *, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.median)
+def median_batched(z, a, axis=None, *, keepdims=False):
+    vec[z] = rt.vquantile(np.median, vec[a], None, axis=axis, keepdims=keepdims)
+
+
 # No derivative in q: a call that differentiates it is refused.
 @adjoint_rule(np.quantile)
 def quantile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
@@ -193,6 +283,11 @@ def quantile_adjoint(z, a, q, axis=None, *, method="linear", keepdims=False):
 def quantile_tangent(z, a, q, axis=None, *, method="linear", keepdims=False):
     w = rt.quantile_adjoint(rt.quantile_basis(z, q), a, q, axis=axis, method=method, keepdims=keepdims)
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
+
+
+@batch_rule(np.quantile)
+def quantile_batched(z, a, q, axis=None, *, method="linear", keepdims=False):
+    vec[z] = rt.vquantile(np.quantile, vec[a], q, axis=axis, method=method, keepdims=keepdims)
 
 
 @adjoint_rule(np.percentile)
@@ -208,6 +303,11 @@ def percentile_tangent(z, a, q, axis=None, *, method="linear", keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.percentile)
+def percentile_batched(z, a, q, axis=None, *, method="linear", keepdims=False):
+    vec[z] = rt.vquantile(np.percentile, vec[a], q, axis=axis, method=method, keepdims=keepdims)
+
+
 # NaN-ignoring reductions: NaN positions get no derivative.
 @adjoint_rule(np.nansum)
 def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
@@ -218,6 +318,12 @@ def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 def nansum_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     w = rt.nan_reduced(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
+
+
+@batch_rule(np.nansum)
+def nansum_batched(z, a, axis=None, dtype=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nansum(t, axis=rt.vaxes(axis, t), dtype=dtype, keepdims=keepdims)
 
 
 @adjoint_rule(np.nanmean)
@@ -231,6 +337,12 @@ def nanmean_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.nanmean)
+def nanmean_batched(z, a, axis=None, dtype=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nanmean(t, axis=rt.vaxes(axis, t), dtype=dtype, keepdims=keepdims)
+
+
 @adjoint_rule(np.nanprod)
 def nanprod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.nanprod_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
@@ -240,6 +352,12 @@ def nanprod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 def nanprod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     w = rt.nanprod_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
+
+
+@batch_rule(np.nanprod)
+def nanprod_batched(z, a, axis=None, dtype=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nanprod(t, axis=rt.vaxes(axis, t), dtype=dtype, keepdims=keepdims)
 
 
 @adjoint_rule(np.nanmax, np.nanmin)
@@ -253,6 +371,18 @@ def nanmax_tangent(z, a, axis=None, *, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.nanmax)
+def nanmax_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nanmax(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
+
+
+@batch_rule(np.nanmin)
+def nanmin_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nanmin(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
+
+
 @adjoint_rule(np.nanvar)
 def nanvar_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     bar[a] = rt.nanvar_adjoint(bar[z], a, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -262,6 +392,12 @@ def nanvar_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 def nanvar_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     w = rt.nanvar_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)[0]
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
+
+
+@batch_rule(np.nanvar)
+def nanvar_batched(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nanvar(t, axis=rt.vaxes(axis, t), dtype=dtype, ddof=ddof, keepdims=keepdims)
 
 
 @adjoint_rule(np.nanstd)
@@ -275,6 +411,12 @@ def nanstd_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.nanstd)
+def nanstd_batched(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.nanstd(t, axis=rt.vaxes(axis, t), dtype=dtype, ddof=ddof, keepdims=keepdims)
+
+
 @adjoint_rule(np.ptp)
 def ptp_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.ptp_adjoint(bar[z], a, axis=axis, keepdims=keepdims)
@@ -286,6 +428,12 @@ def ptp_tangent(z, a, axis=None, *, keepdims=False):
     dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), dot[a], w), z)
 
 
+@batch_rule(np.ptp)
+def ptp_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.ptp(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
+
+
 # to_end and to_begin are constants: a call that differentiates them is refused.
 @adjoint_rule(np.ediff1d)
 def ediff1d_adjoint(z, ary, to_end=None, to_begin=None):
@@ -295,6 +443,45 @@ def ediff1d_adjoint(z, ary, to_end=None, to_begin=None):
 @tangent_rule(np.ediff1d)
 def ediff1d_tangent(z, ary, to_end=None, to_begin=None):
     dot[z] = rt.ediff1d_tangent(dot[ary], to_end=to_end, to_begin=to_begin)
+
+
+@batch_rule(np.ediff1d)
+def ediff1d_batched(z, ary, to_end=None, to_begin=None):
+    vec[z] = rt.vediff1d(vec[ary], to_end=to_end, to_begin=to_begin)
+
+
+# Without derivatives, but batched: indices, counts and truth values of every example.
+@batch_rule(np.argmax)
+def argmax_batched(z, a, axis=None, *, keepdims=False):
+    vec[z] = rt.varg(np.argmax, vec[a], axis=axis, keepdims=keepdims)
+
+
+@batch_rule(np.argmin)
+def argmin_batched(z, a, axis=None, *, keepdims=False):
+    vec[z] = rt.varg(np.argmin, vec[a], axis=axis, keepdims=keepdims)
+
+
+@batch_rule(np.argsort)
+def argsort_batched(z, a, axis=-1, kind=None, order=None, *, stable=None):
+    vec[z] = rt.vargsort(vec[a], axis=axis, kind=kind, order=order, stable=stable)
+
+
+@batch_rule(np.count_nonzero)
+def count_nonzero_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.count_nonzero(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
+
+
+@batch_rule(np.any)
+def any_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.any(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
+
+
+@batch_rule(np.all)
+def all_batched(z, a, axis=None, *, keepdims=False):
+    t = rt.vasarray(vec[a])
+    vec[z] = np.all(t, axis=rt.vaxes(axis, t), keepdims=keepdims)
 
 
 nondifferentiable(

@@ -11,7 +11,7 @@ matrix functions' adjoints are nonlinear in the primal values they read, and
 their tangents follow the product rule (``rt.<helper>_tangent``).
 """
 from .. import runtime as rt
-from . import dot, tangent_rule
+from . import batch_rule, dot, tangent_rule, vec
 
 # ---------------------------------------------------------------- rearrangements
 
@@ -175,10 +175,22 @@ def matmul_adjoint_left_tangent(z, g, x, y):
     dot[z] = rt.matmul_adjoint_left_tangent(dot[y], g, x, y)
 
 
+# Batched (vmap of backward code): g is (B, N) + z.shape, its own rows after the
+# batch axis; the other operands (B,) + shape.
+@batch_rule(rt.matmul_adjoint_left)
+def matmul_adjoint_left_batched(z, g, x, y):
+    vec[z] = rt.vmatmul_adjoint_left(vec[g], vec[x], vec[y])
+
+
 @tangent_rule(rt.matmul_adjoint_right, constant=("y",))
 def matmul_adjoint_right_tangent(z, g, x, y):
     dot[z] = rt.merged(rt.matmul_adjoint_right, dot[g], x, y)
     dot[z] = rt.matmul_adjoint_right_tangent(dot[x], g, x, y)
+
+
+@batch_rule(rt.matmul_adjoint_right)
+def matmul_adjoint_right_batched(z, g, x, y):
+    vec[z] = rt.vmatmul_adjoint_right(vec[g], vec[x], vec[y])
 
 
 @tangent_rule(rt.dot_adjoint_left, constant=("a",))
@@ -187,10 +199,20 @@ def dot_adjoint_left_tangent(z, g, a, b):
     dot[z] = rt.dot_adjoint_left_tangent(dot[b], g, a, b)
 
 
+@batch_rule(rt.dot_adjoint_left)
+def dot_adjoint_left_batched(z, g, a, b):
+    vec[z] = rt.vdot_adjoint_left(vec[g], vec[a], vec[b])
+
+
 @tangent_rule(rt.dot_adjoint_right, constant=("b",))
 def dot_adjoint_right_tangent(z, g, a, b):
     dot[z] = rt.merged(rt.dot_adjoint_right, dot[g], a, b)
     dot[z] = rt.dot_adjoint_right_tangent(dot[a], g, a, b)
+
+
+@batch_rule(rt.dot_adjoint_right)
+def dot_adjoint_right_batched(z, g, a, b):
+    vec[z] = rt.vdot_adjoint_right(vec[g], vec[a], vec[b])
 
 
 @tangent_rule(rt.outer_adjoint_left, constant=("a",))
@@ -199,10 +221,20 @@ def outer_adjoint_left_tangent(z, g, a, b):
     dot[z] = rt.outer_adjoint_left_tangent(dot[b], g, a, b)
 
 
+@batch_rule(rt.outer_adjoint_left)
+def outer_adjoint_left_batched(z, g, a, b):
+    vec[z] = rt.vouter_adjoint_left(vec[g], vec[a], vec[b])
+
+
 @tangent_rule(rt.outer_adjoint_right, constant=("b",))
 def outer_adjoint_right_tangent(z, g, a, b):
     dot[z] = rt.merged(rt.outer_adjoint_right, dot[g], a, b)
     dot[z] = rt.outer_adjoint_right_tangent(dot[a], g, a, b)
+
+
+@batch_rule(rt.outer_adjoint_right)
+def outer_adjoint_right_batched(z, g, a, b):
+    vec[z] = rt.vouter_adjoint_right(vec[g], vec[a], vec[b])
 
 
 @tangent_rule(rt.tensordot_adjoint_left, constant=("a", "axes"))
@@ -211,10 +243,20 @@ def tensordot_adjoint_left_tangent(z, g, a, b, axes=2):
     dot[z] = rt.tensordot_adjoint_left_tangent(dot[b], g, a, b, axes=axes)
 
 
+@batch_rule(rt.tensordot_adjoint_left)
+def tensordot_adjoint_left_batched(z, g, a, b, axes=2):
+    vec[z] = rt.vtensordot_adjoint_left(vec[g], vec[a], vec[b], axes=axes)
+
+
 @tangent_rule(rt.tensordot_adjoint_right, constant=("b", "axes"))
 def tensordot_adjoint_right_tangent(z, g, a, b, axes=2):
     dot[z] = rt.merged(rt.tensordot_adjoint_right, dot[g], a, b, axes=axes)
     dot[z] = rt.tensordot_adjoint_right_tangent(dot[a], g, a, b, axes=axes)
+
+
+@batch_rule(rt.tensordot_adjoint_right)
+def tensordot_adjoint_right_batched(z, g, a, b, axes=2):
+    vec[z] = rt.vtensordot_adjoint_right(vec[g], vec[a], vec[b], axes=axes)
 
 
 # The list of einsum's operands: each operand's tangent in its place.
@@ -313,11 +355,21 @@ def inv_adjoint_tangent(out, g, z):
     dot[out] = rt.inv_adjoint_tangent(dot[z], g, z)
 
 
+@batch_rule(rt.inv_adjoint)
+def inv_adjoint_batched(out, g, z):
+    vec[out] = rt.vinv_adjoint(vec[g], vec[z])
+
+
 # solve_transposed(a, g, b) = inv(a)^T g broadcasts over any leading axes of g.
 @tangent_rule(rt.solve_transposed, constant=("b",))
 def solve_transposed_tangent(z, a, g, b):
     dot[z] = rt.solve_transposed(a, dot[g], b)
     dot[z] = rt.solve_transposed_tangent(dot[a], a, g, b)
+
+
+@batch_rule(rt.solve_transposed)
+def solve_transposed_batched(z, a, g, b):
+    vec[z] = rt.vsolve_transposed(vec[a], vec[g], vec[b])
 
 
 @tangent_rule(rt.solve_adjoint_matrix, constant=("a", "b"))
@@ -326,11 +378,21 @@ def solve_adjoint_matrix_tangent(out, b_bar, z, a, b):
     dot[out] = rt.solve_adjoint_matrix_tangent(dot[z], b_bar, z, a, b)
 
 
+@batch_rule(rt.solve_adjoint_matrix)
+def solve_adjoint_matrix_batched(out, b_bar, z, a, b):
+    vec[out] = rt.vsolve_adjoint_matrix(vec[b_bar], vec[z], vec[a], vec[b])
+
+
 @tangent_rule(rt.det_adjoint)
 def det_adjoint_tangent(out, g, z, a):
     dot[out] = rt.merged(rt.det_adjoint, dot[g], z, a)
     dot[out] = rt.det_adjoint_tangent(dot[z], g, z, a)
     dot[out] = rt.det_adjoint_tangent(dot[a], g, z, a, of_a=True)
+
+
+@batch_rule(rt.det_adjoint)
+def det_adjoint_batched(out, g, z, a):
+    vec[out] = rt.vdet_adjoint(vec[g], vec[z], vec[a])
 
 
 @tangent_rule(rt.slogdet_adjoint)

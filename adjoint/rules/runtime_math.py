@@ -12,7 +12,7 @@ element is the max, which segment ``x`` falls in, where the NaNs are), are
 compute masks, counts and shapes carry no derivative at all.
 """
 from .. import runtime as rt
-from . import SEQUENCE_RULES, TUPLE_RESULTS, dot, nondifferentiable, tangent_rule
+from . import SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 # ----------------------------------------------------------- broadcasting and reductions
 
@@ -22,14 +22,31 @@ def unbroadcast_tangent(r, g, x):
     dot[r] = rt.merged(rt.unbroadcast, dot[g], x)
 
 
+# vmap of backward code: g is (B, G) + shape (the vmap batch, then the
+# cotangent's own), and x is read for its example shape only.
+@batch_rule(rt.unbroadcast)
+def unbroadcast_batched(r, g, x):
+    vec[r] = rt.vunbroadcast(vec[g], vec[x])
+
+
 @tangent_rule(rt.unreduce, constant=("x", "axis", "keepdims"))
 def unreduce_tangent(r, g, x, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.unreduce, dot[g], x, axis=axis, keepdims=keepdims)
 
 
+@batch_rule(rt.unreduce)
+def unreduce_batched(r, g, x, axis=None, keepdims=False):
+    vec[r] = rt.vunreduce(vec[g], vec[x], axis=axis, keepdims=keepdims)
+
+
 @tangent_rule(rt.reshape_adjoint, constant=("x",))
 def reshape_adjoint_tangent(r, g, x):
     dot[r] = rt.merged(rt.reshape_adjoint, dot[g], x)
+
+
+@batch_rule(rt.reshape_adjoint)
+def reshape_adjoint_batched(r, g, x):
+    vec[r] = rt.vreshape_adjoint(vec[g], vec[x])
 
 
 @tangent_rule(rt.cast_adjoint, constant=("dtype",))
@@ -42,9 +59,24 @@ def extremum_adjoint_tangent(r, g, x, z, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.extremum_adjoint, dot[g], x, z, axis=axis, keepdims=keepdims)
 
 
+@batch_rule(rt.extremum_adjoint)
+def extremum_adjoint_batched(r, g, x, z, axis=None, keepdims=False):
+    vec[r] = rt.vextremum_adjoint(vec[g], vec[x], vec[z], axis=axis, keepdims=keepdims)
+
+
 @tangent_rule(rt.prod_others)
 def prod_others_tangent(r, x, axis=None, keepdims=False):
     dot[r] = rt.prod_others_tangent(dot[x], x, axis=axis)
+
+
+@batch_rule(rt.prod_others)
+def prod_others_batched(r, x, axis=None, keepdims=False):
+    vec[r] = rt.vprod_others(vec[x], axis=axis, keepdims=keepdims)
+
+
+@batch_rule(rt.reduced_count)
+def reduced_count_batched(r, x, axis=None):
+    vec[r] = rt.vreduced_count(vec[x], batch, axis=axis)
 
 
 @tangent_rule(rt.var_adjoint)
@@ -53,11 +85,21 @@ def var_adjoint_tangent(r, g, a, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.var_adjoint_tangent(dot[a], g, a, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
+@batch_rule(rt.var_adjoint)
+def var_adjoint_batched(r, g, a, axis=None, ddof=0, keepdims=False):
+    vec[r] = rt.vvar_adjoint(vec[g], vec[a], axis=axis, ddof=ddof, keepdims=keepdims)
+
+
 @tangent_rule(rt.std_adjoint)
 def std_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.std_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.var_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.std_adjoint_tangent_z(dot[z], g, a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@batch_rule(rt.std_adjoint)
+def std_adjoint_batched(r, g, a, z, axis=None, ddof=0, keepdims=False):
+    vec[r] = rt.vstd_adjoint(vec[g], vec[a], vec[z], axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 @tangent_rule(rt.average_adjoint)
@@ -77,11 +119,22 @@ def trace_adjoint_tangent(r, g, a, offset=0, axis1=0, axis2=1):
     dot[r] = rt.merged(rt.trace_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
 
 
-@tangent_rule(rt.norm_adjoint)
+@batch_rule(rt.trace_adjoint)
+def trace_adjoint_batched(r, g, a, offset=0, axis1=0, axis2=1):
+    vec[r] = rt.vmerged(rt.trace_adjoint, vec[g], rt.example_shape(vec[a]), offset=offset, axis1=axis1,
+                        axis2=axis2)
+
+
+@tangent_rule(rt.norm_adjoint, constant=("ord", "axis", "keepdims"))
 def norm_adjoint_tangent(r, g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
     dot[r] = rt.merged(rt.norm_adjoint, dot[g], x, z, ord=ord, axis=axis, keepdims=keepdims)
     dot[r] = rt.norm_adjoint_tangent(dot[x], g, x, z, ord=ord, axis=axis, keepdims=keepdims)
     dot[r] = rt.norm_adjoint_tangent(dot[z], g, x, z, ord=ord, axis=axis, keepdims=keepdims, wrt="z")
+
+
+@batch_rule(rt.norm_adjoint)
+def norm_adjoint_batched(r, g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)
+    vec[r] = rt.vnorm_adjoint(vec[g], vec[x], vec[z], ord=ord, axis=axis, keepdims=keepdims)
 
 
 # ----------------------------------------------------------- scans, integrals, interpolation
@@ -92,10 +145,20 @@ def reverse_cumsum_tangent(r, g, axis=None):
     dot[r] = rt.merged(rt.reverse_cumsum, dot[g], axis=axis)
 
 
+@batch_rule(rt.reverse_cumsum)
+def reverse_cumsum_batched(r, g, axis=None):
+    vec[r] = rt.vreverse_cumsum(vec[g], axis=axis)
+
+
 @tangent_rule(rt.cumprod_adjoint)
 def cumprod_adjoint_tangent(r, g, a, axis=None):
     dot[r] = rt.merged(rt.cumprod_adjoint, dot[g], a, axis=axis)
     dot[r] = rt.cumprod_adjoint_tangent(dot[a], g, a, axis=axis)
+
+
+@batch_rule(rt.cumprod_adjoint)
+def cumprod_adjoint_batched(r, g, a, axis=None):
+    vec[r] = rt.vcumprod_adjoint(vec[g], vec[a], axis=axis)
 
 
 @tangent_rule(rt.diff_adjoint)
@@ -103,9 +166,19 @@ def diff_adjoint_tangent(r, g, n=1, axis=-1):
     dot[r] = rt.merged(rt.diff_adjoint, dot[g], n=n, axis=axis)
 
 
-@tangent_rule(rt.ediff1d_adjoint, constant=("ary",))
+@batch_rule(rt.diff_adjoint)
+def diff_adjoint_batched(r, g, n=1, axis=-1):
+    vec[r] = rt.vmerged(rt.diff_adjoint, vec[g], n=n, axis=axis)
+
+
+@tangent_rule(rt.ediff1d_adjoint, constant=("ary", "to_begin"))
 def ediff1d_adjoint_tangent(r, g, ary, to_begin=None):
     dot[r] = rt.merged(rt.ediff1d_adjoint, dot[g], ary, to_begin=to_begin)
+
+
+@batch_rule(rt.ediff1d_adjoint)
+def ediff1d_adjoint_batched(r, g, ary, to_begin=None):
+    vec[r] = rt.vmerged(rt.ediff1d_adjoint, vec[g], rt.example_shape(vec[ary]), to_begin=to_begin)
 
 
 # trapezoid's adjoints are linear in the sample points (through the widths),
@@ -157,9 +230,19 @@ def ptp_adjoint_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.ptp_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
 
 
+@batch_rule(rt.ptp_adjoint)
+def ptp_adjoint_batched(r, g, a, axis=None, keepdims=False):
+    vec[r] = rt.vptp_adjoint(vec[g], vec[a], axis=axis, keepdims=keepdims)
+
+
 @tangent_rule(rt.nan_reduced, constant=("a",))
 def nan_reduced_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nan_reduced, dot[g], a, axis=axis, keepdims=keepdims)
+
+
+@batch_rule(rt.nan_reduced)
+def nan_reduced_batched(r, g, a, axis=None, keepdims=False):
+    vec[r] = rt.vnan_reduced(vec[g], vec[a], axis=axis, keepdims=keepdims)
 
 
 @tangent_rule(rt.nanmean_adjoint, constant=("a",))
@@ -167,9 +250,19 @@ def nanmean_adjoint_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nanmean_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
 
 
+@batch_rule(rt.nanmean_adjoint)
+def nanmean_adjoint_batched(r, g, a, axis=None, keepdims=False):
+    vec[r] = rt.vnanmean_adjoint(vec[g], vec[a], axis=axis, keepdims=keepdims)
+
+
 @tangent_rule(rt.nan_extremum_adjoint, constant=("a", "z"))
 def nan_extremum_adjoint_tangent(r, g, a, z, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nan_extremum_adjoint, dot[g], a, z, axis=axis, keepdims=keepdims)
+
+
+@batch_rule(rt.nan_extremum_adjoint)
+def nan_extremum_adjoint_batched(r, g, a, z, axis=None, keepdims=False):
+    vec[r] = rt.vnan_extremum_adjoint(vec[g], vec[a], vec[z], axis=axis, keepdims=keepdims)
 
 
 @tangent_rule(rt.nanprod_adjoint)

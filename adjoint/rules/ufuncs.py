@@ -368,8 +368,9 @@ def float_power_adjoint(z, x1, x2):
 
 @tangent_rule(np.float_power, elementwise=True)
 def float_power_tangent(z, x1, x2):
-    dot[z] = dot[x1] * (x2 * np.float_power(x1, np.where(x2, x2 - 1, 1)))
-    dot[z] = dot[x2] * (z * rt.log_base(x1))
+    # As np.power: a zero tangent contributes 0 even where the partial is inf or nan.
+    dot[z] = np.where(np.equal(dot[x1], 0), 0.0, dot[x1] * (x2 * np.float_power(x1, np.where(x2, x2 - 1, 1))))
+    dot[z] = np.where(np.equal(dot[x2], 0), 0.0, dot[x2] * (z * rt.log_base(x1)))
 
 
 @adjoint_rule(np.maximum)
