@@ -374,8 +374,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     def jacobian_fn(*args, **kwargs):
         return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs)
 
-    jacobian_fn.__adjoint_transform__ = "jacrev"
-    jacobian_fn.__adjoint_of__ = (func, "jacrev", argnums, has_aux)
+    derivatives.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
@@ -532,8 +531,7 @@ def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None):
     def jacobian_fn(*args, **kwargs):
         return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs)
 
-    jacobian_fn.__adjoint_transform__ = "jacfwd"
-    jacobian_fn.__adjoint_of__ = (func, "jacfwd", argnums, has_aux)
+    derivatives.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn
 
 
@@ -697,8 +695,7 @@ def grad(func, argnums=0, *, has_aux=False):
     def grad_fn(*args, **kwargs):
         return _grad_call(find, argnums, has_aux, args, kwargs)
 
-    grad_fn.__adjoint_transform__ = "grad"
-    grad_fn.__adjoint_of__ = (func, "grad", argnums, has_aux)
+    derivatives.register(grad_fn, func, "grad", argnums, has_aux)
     return grad_fn
 
 

@@ -110,7 +110,11 @@ class BatchBuilder:
     # ------------------------------------------------------------ helpers
 
     def is_batched(self, atom):
-        return isinstance(atom, gast.Name) and atom.id in self.batched
+        """Whether ``atom`` (a name, or an index expression over names) depends on the batch."""
+        if isinstance(atom, gast.Name):
+            return atom.id in self.batched
+        return isinstance(atom, gast.AST) and any(
+            isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(atom))
 
     def rt_call(self, helper, *args, **keywords):
         func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
@@ -237,10 +241,11 @@ class BatchBuilder:
                 if statements is not None:
                     return statements
             function = self.function_expression(op)
-            if rules.is_elementwise(prim) and not op.kwargs and function is not None and (
+            elementwise = rules.is_elementwise(prim) and not (prim is np.where and len(op.args) != 3)
+            if elementwise and not op.kwargs and function is not None and (
                     sum(isinstance(a, gast.Name) for a in op.args) == 1):
                 return [self.primal(op)]  # one array operand: it broadcasts as it is
-            if rules.is_elementwise(prim) and not op.kwargs and function is not None:
+            if elementwise and not op.kwargs and function is not None:
                 # batched operands get singleton axes after the batch axis, up to the result's rank
                 names = [a for a in op.args if isinstance(a, gast.Name)]
                 if len({a.id for a in names}) == 1:
@@ -293,6 +298,11 @@ class BatchBuilder:
         value = clone(op.value)
 
         class Broadcast(gast.NodeTransformer):
+            def visit_Constant(inner, node):  # noqa: N805 (a number among batched items)
+                if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+                    return self.as_batched(node)
+                return node
+
             def visit_Name(inner, node):  # noqa: N805 (the builder is self)
                 if node.id in {a.id for a in op.args if isinstance(a, gast.Name)} and not self.is_batched(node):
                     if isinstance(node.ctx, gast.Load) and node.id not in (self.module_names["rt"],):
@@ -362,6 +372,9 @@ class BatchBuilder:
             return [self.looped_statement(op)]
         positions = tuple(position for position, _, _ in found)
         compiled = cache.get_vmap(call.function, positions)
+        if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
+            raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
+                              f"({compiled.reason.construct})")
         self.callee_transforms.append(compiled)
         name = self.namer.fresh(f"{call.name}_vmap")
         self.extra_globals[name] = compiled.vmap

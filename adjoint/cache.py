@@ -79,12 +79,19 @@ class LazyCallee:
         # then costs one frame here and one in the generated code.
         target = self.target
         if target is None:
+            target = self.resolve()
+        return target(*args, **kwargs)
+
+    def resolve(self):
+        """The generated function this stands for (compiled now if it is not
+        yet): what a transform of the generated code calls and follows."""
+        if self.target is None:
             if self.mode == "jvp":
                 compiled = get_jvp(self.function, self.positions, False)
             else:
                 compiled = get_vjp(self.function, self.positions, False, for_caller=True)
-            target = self.target = getattr(compiled, self.which)
-        return target(*args, **kwargs)
+            self.target = getattr(compiled, self.which)
+        return self.target
 
 
 #: bumped by clear(): a transform found before then must be looked up again.

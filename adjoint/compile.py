@@ -20,11 +20,49 @@ from . import runtime
 _MARKER = re.compile(r"^(\s*)__adjoint_comment_(\d+)__$")
 
 
+class _SourceGenerator(astor.code_gen.SourceGenerator):
+    """astor's printer, with positional-only parameters placed right: astor
+    0.8.1 gives them the first defaults even when the defaults belong to the
+    last ordinary parameters (``def f(tangents, /, t, p=2)`` came out as
+    ``def f(tangents=2, /, t, p)``)."""
+
+    def visit_arguments(self, node):
+        posonly = list(getattr(node, "posonlyargs", []) or [])
+        if not posonly:
+            return super().visit_arguments(node)
+        want_comma = []
+
+        def write_comma():
+            if want_comma:
+                self.write(", ")
+            else:
+                want_comma.append(True)
+
+        positional = posonly + list(node.args)
+        defaults = [None] * (len(positional) - len(node.defaults)) + list(node.defaults)
+        astor.code_gen.set_precedence(astor.code_gen.Precedence.Comma, node.defaults)
+        for i, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
+            self.write(write_comma, arg)
+            self.conditional_write("=", default)
+            if i == len(posonly) - 1:
+                self.write(write_comma, "/")
+        self.conditional_write(write_comma, "*", node.vararg)
+        kwonlyargs = self.get_kwonlyargs(node)
+        if kwonlyargs:
+            if node.vararg is None:
+                self.write(write_comma, "*")
+            astor.code_gen.set_precedence(astor.code_gen.Precedence.Comma, node.kw_defaults)
+            for arg, default in zip(kwonlyargs, node.kw_defaults, strict=True):
+                self.write(write_comma, arg)
+                self.conditional_write("=", default)
+        self.conditional_write(write_comma, "**", node.kwarg)
+
+
 def to_source(module, comments):
     tree = gast.gast_to_ast(module)
     ast.fix_missing_locations(tree)
     # One statement per line, never wrapped: long lines read better than astor's breaks.
-    text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts))
+    text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts), source_generator_class=_SourceGenerator)
     lines = []
     last = {}  # indentation -> the last comment written at it
     for line in text.splitlines():
@@ -43,6 +81,21 @@ def to_source(module, comments):
                 last.pop(indent, None)  # a compound statement: its body starts afresh
             lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def unique_filename(filename, source):
+    """``filename``, or ``filename`` numbered (``<... #2>``) if linecache
+    already holds another text under it: two transforms of one function
+    (other arguments differentiated, for a caller or not) or two lambdas
+    named alike each keep their own text, which the next transform of the
+    generated code reads back."""
+    base, number = filename, 1
+    while True:
+        entry = linecache.cache.get(filename)
+        if entry is None or len(entry) < 3 or "".join(entry[2]) == source:
+            return filename
+        number += 1
+        filename = f"{base[:-1]} #{number}>" if base.endswith(">") else f"{base} #{number}"
 
 
 def load_module(source, filename, namespace):

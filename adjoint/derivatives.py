@@ -23,22 +23,42 @@ arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
 """
 import inspect
 import linecache
+import weakref
 
 from . import errors, rules
 from . import runtime as rt
 
 #: (wrapper, number of arguments) -> the derivative function
 _made = {}
+#: the functions jacrev, jacfwd, grad and vmap made -> what they compute. Kept
+#: here, not as attributes, which functools.wraps would copy to a function
+#: wrapping one of them (a user's decorator, or the next transform).
+_wrappers = weakref.WeakKeyDictionary()
+
+
+def register(wrapper, func, kind, options, more):
+    """Record that ``wrapper`` computes ``kind`` (jacrev, jacfwd, grad, vmap) of ``func``."""
+    _wrappers[wrapper] = (func, kind, options, more)
 
 
 def of(wrapper):
     """``(func, kind, argnums, has_aux)`` if ``wrapper`` was made by a
     transform (for vmap: ``(func, "vmap", in_dims, out_dims)``)."""
-    made = getattr(wrapper, "__adjoint_of__", None)
-    if made is None and getattr(wrapper, "__adjoint_vmap__", None) is not None:
-        func, in_dims, out_dims, _ = wrapper.__adjoint_vmap__
-        return func, "vmap", in_dims, out_dims
-    return made
+    try:
+        return _wrappers.get(wrapper)
+    except TypeError:  # unhashable
+        return None
+
+
+def vmap_of(wrapper):
+    """``(func, in_dims, out_dims, chunk_size)`` if ``wrapper`` was made by vmap."""
+    made = of(wrapper)
+    if made is None or made[1] != "vmap":
+        return None
+    return made[0], made[2], made[3], _vmap_chunks.get(wrapper)
+
+
+_vmap_chunks = weakref.WeakKeyDictionary()
 
 
 def derivative_function(wrapper, nargs):
@@ -68,6 +88,9 @@ def derivative_function(wrapper, nargs):
         compiled = api.compiled_call(func, nargs, positions, has_aux, for_caller=True)
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
     filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
+    from .compile import unique_filename
+
+    filename = unique_filename(filename, text)
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace.update({"rt": rt, "__name__": "adjoint_generated"})
     exec(compile(text, filename, "exec"), namespace)
@@ -139,6 +162,8 @@ def _vmapped(func, in_dims, out_dims, nargs):
     batch axis moved to ``out_dims``."""
     from . import cache
 
+    if of(func) is not None:  # a vmap of a derivative or of a vmap: its code
+        func = derivative_function(func, nargs)
     per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
     if len(per_arg) != nargs or any(d is not None and not isinstance(d, int) for d in per_arg) or not (
             isinstance(out_dims, int)):

@@ -19,6 +19,7 @@ code transforms again cleanly (``jacrev(jacfwd(f))``, ``jacfwd(jacfwd(f))``).
 import gast
 
 from . import errors, rules
+from .activity import carries_derivative
 from . import runtime as rt
 from .gastutil import clone, constant, load, store
 from .ir import NONDIFF, UNPACK, MethodCall, UserCall, walk_ops
@@ -153,7 +154,9 @@ class JVPBuilder:
         if op.kind == "break":
             return [gast.Break()]
         active_targets = [t for t in op.targets if t in self.activity.active]
-        if not active_targets or op.prim is NONDIFF:
+        if not active_targets or op.prim is NONDIFF or not carries_derivative(op):
+            # (a nondifferentiable function's result, active as a phi of a
+            # branch whose other path assigns a derivative: zeros here)
             primal = self.primal(op)
             zeros = [self.zeros(t) for t in active_targets]
             return [primal] + zeros

@@ -377,7 +377,10 @@ class _Scalings:
         """Pending values that read the current ``name`` are written out
         before ``name`` changes."""
         for other in [o for o, form in self.pending.items() if name in form and o != name]:
-            self.materialize(other)
+            # (one written out just before may have written this one first:
+            # it read the value this one is about to replace)
+            if other in self.pending:
+                self.materialize(other)
 
     def flush(self):
         for name in list(self.pending):

@@ -53,7 +53,10 @@ def parse_function(func):
     """Parse ``func``; raise SourceUnavailableError when it has no source."""
     # A wrapper made with functools.wraps is differentiated as the wrapper
     # it is (its code calls the function it wraps), never as that function.
-    made_by = getattr(func, "__adjoint_transform__", None)
+    from .derivatives import of
+
+    made = of(func)
+    made_by = made[1] if made is not None else None
     if made_by is not None:
         raise errors.TransformError(
             None, f"adjoint.{made_by}({getattr(func, '__qualname__', func)})",

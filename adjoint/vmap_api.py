@@ -41,8 +41,8 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
                 return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
 
-    batched_fn.__adjoint_transform__ = "vmap"
-    batched_fn.__adjoint_vmap__ = (func, in_dims, out_dims, chunk_size)
+    derivatives.register(batched_fn, func, "vmap", in_dims, out_dims)
+    derivatives._vmap_chunks[batched_fn] = chunk_size
     return batched_fn
 
 
@@ -168,7 +168,7 @@ def _place_outputs(result, out_dims):
 def _batched_function(func, nargs, positions):
     """``run(batch, args, kwargs)``: ``func`` on batched arguments (batch
     axis first at ``positions``), returning results with a batch axis."""
-    inner = getattr(func, "__adjoint_vmap__", None)
+    inner = derivatives.vmap_of(func)
     if inner is not None:
         return _nested(inner, nargs, positions)
     if derivatives.of(func) is not None:
@@ -267,6 +267,9 @@ def _place_inner(result, out_dims):
             placed.append(leaf[:, 0])
             continue
         per_example_ndim = leaf.ndim - 1
+        if not -per_example_ndim <= dim < per_example_ndim:
+            raise ValueError(f"vmap: out_dims={dim} but an output has {per_example_ndim - 1} dimensions "
+                             "per example.")
         axis = (dim % per_example_ndim) + 1
         placed.append(np.moveaxis(leaf, 1, axis))
     return pytree.unflatten(treedef, placed)

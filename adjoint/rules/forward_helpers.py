@@ -3,7 +3,7 @@ forward-mode code can be differentiated again (``jacfwd(jacfwd(f))``,
 ``jacrev(jacfwd(f))``). In tangent code a tangent ``t`` has shape
 ``(B,) + x.shape``; the next transform adds its own leading axis."""
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(rt.lift, constant=("like",))
@@ -129,3 +129,15 @@ def vasarray_adjoint(z, b):
 def vasarray_tangent(z, b):
     dot[z] = rt.vasarray_tangent(dot[b])
 nondifferentiable(rt.vaxes, rt.example_shape)
+
+
+# Batched (vmap of tangent code): t is (B, T) + x.shape, its own rows after the
+# batch axis. With a constant other operand the batch and rows merge: one GEMM.
+@batch_rule(rt.matmul_tangent_left)
+def matmul_tangent_left_batched(z, t, x1, x2):
+    vec[z] = rt.vmatmul_tangent_left(vec[t], vec[x1], vec[x2])
+
+
+@batch_rule(rt.matmul_tangent_right)
+def matmul_tangent_right_batched(z, t, x1, x2):
+    vec[z] = rt.vmatmul_tangent_right(vec[t], vec[x1], vec[x2])

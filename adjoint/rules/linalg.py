@@ -283,7 +283,7 @@ def pinv_batched(z, a, rcond=None, hermitian=False, *, rtol=None):
     vec[z] = np.linalg.pinv(vec[a], rcond=rcond, hermitian=hermitian, rtol=rtol)
 
 
-@adjoint_rule(np.linalg.multi_dot)
+@adjoint_rule(np.linalg.multi_dot, sequences=True)  # the arrays' adjoints (tangents) item by item
 def multi_dot_adjoint(z, arrays):
     bar[arrays] = rt.multi_dot_adjoint(bar[z], arrays)
 

@@ -54,7 +54,7 @@ def cast_adjoint_tangent(r, g, dtype):
     dot[r] = rt.merged(rt.cast_adjoint, dot[g], dtype)
 
 
-@tangent_rule(rt.extremum_adjoint, constant=("x", "z"))
+@tangent_rule(rt.extremum_adjoint, constant=("x", "z", "axis", "keepdims"))
 def extremum_adjoint_tangent(r, g, x, z, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.extremum_adjoint, dot[g], x, z, axis=axis, keepdims=keepdims)
 
@@ -64,7 +64,7 @@ def extremum_adjoint_batched(r, g, x, z, axis=None, keepdims=False):
     vec[r] = rt.vextremum_adjoint(vec[g], vec[x], vec[z], axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(rt.prod_others)
+@tangent_rule(rt.prod_others, constant=("axis", "keepdims"))
 def prod_others_tangent(r, x, axis=None, keepdims=False):
     dot[r] = rt.prod_others_tangent(dot[x], x, axis=axis)
 
@@ -79,7 +79,7 @@ def reduced_count_batched(r, x, axis=None):
     vec[r] = rt.vreduced_count(vec[x], batch, axis=axis)
 
 
-@tangent_rule(rt.var_adjoint)
+@tangent_rule(rt.var_adjoint, constant=("axis", "ddof", "keepdims"))
 def var_adjoint_tangent(r, g, a, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.var_adjoint, dot[g], a, axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.var_adjoint_tangent(dot[a], g, a, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -90,7 +90,7 @@ def var_adjoint_batched(r, g, a, axis=None, ddof=0, keepdims=False):
     vec[r] = rt.vvar_adjoint(vec[g], vec[a], axis=axis, ddof=ddof, keepdims=keepdims)
 
 
-@tangent_rule(rt.std_adjoint)
+@tangent_rule(rt.std_adjoint, constant=("axis", "ddof", "keepdims"))
 def std_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.std_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.var_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -102,7 +102,7 @@ def std_adjoint_batched(r, g, a, z, axis=None, ddof=0, keepdims=False):
     vec[r] = rt.vstd_adjoint(vec[g], vec[a], vec[z], axis=axis, ddof=ddof, keepdims=keepdims)
 
 
-@tangent_rule(rt.average_adjoint)
+@tangent_rule(rt.average_adjoint, constant=("axis", "keepdims", "wrt_weights"))
 def average_adjoint_tangent(r, g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False):
     dot[r] = rt.merged(rt.average_adjoint, dot[g], a, z, axis=axis, weights=weights, keepdims=keepdims,
                        wrt_weights=wrt_weights)
@@ -114,7 +114,7 @@ def average_adjoint_tangent(r, g, a, z, axis=None, weights=None, keepdims=False,
                                         wrt_weights=wrt_weights, wrt="weights")
 
 
-@tangent_rule(rt.trace_adjoint, constant=("a",))
+@tangent_rule(rt.trace_adjoint, constant=("a", "offset", "axis1", "axis2"))
 def trace_adjoint_tangent(r, g, a, offset=0, axis1=0, axis2=1):
     dot[r] = rt.merged(rt.trace_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
 
@@ -140,7 +140,7 @@ def norm_adjoint_batched(r, g, x, z, ord=None, axis=None, keepdims=False):  # no
 # ----------------------------------------------------------- scans, integrals, interpolation
 
 
-@tangent_rule(rt.reverse_cumsum)
+@tangent_rule(rt.reverse_cumsum, constant=("axis",))
 def reverse_cumsum_tangent(r, g, axis=None):
     dot[r] = rt.merged(rt.reverse_cumsum, dot[g], axis=axis)
 
@@ -150,7 +150,7 @@ def reverse_cumsum_batched(r, g, axis=None):
     vec[r] = rt.vreverse_cumsum(vec[g], axis=axis)
 
 
-@tangent_rule(rt.cumprod_adjoint)
+@tangent_rule(rt.cumprod_adjoint, constant=("axis",))
 def cumprod_adjoint_tangent(r, g, a, axis=None):
     dot[r] = rt.merged(rt.cumprod_adjoint, dot[g], a, axis=axis)
     dot[r] = rt.cumprod_adjoint_tangent(dot[a], g, a, axis=axis)
@@ -161,7 +161,7 @@ def cumprod_adjoint_batched(r, g, a, axis=None):
     vec[r] = rt.vcumprod_adjoint(vec[g], vec[a], axis=axis)
 
 
-@tangent_rule(rt.diff_adjoint)
+@tangent_rule(rt.diff_adjoint, constant=("n", "axis"))
 def diff_adjoint_tangent(r, g, n=1, axis=-1):
     dot[r] = rt.merged(rt.diff_adjoint, dot[g], n=n, axis=axis)
 
@@ -183,20 +183,20 @@ def ediff1d_adjoint_batched(r, g, ary, to_begin=None):
 
 # trapezoid's adjoints are linear in the sample points (through the widths),
 # in dx and in y: each tangent row goes through the helper in their place.
-@tangent_rule(rt.trapezoid_adjoint, constant=("y",))
+@tangent_rule(rt.trapezoid_adjoint, constant=("y", "axis"))
 def trapezoid_adjoint_tangent(r, g, y, x=None, dx=1.0, axis=-1):
     dot[r] = rt.merged(rt.trapezoid_adjoint, dot[g], y, x=x, dx=dx, axis=axis)
     dot[r] = rt.over_tangent(rt.trapezoid_adjoint, 2, dot[x], g, y, x, dx, axis=axis)
     dot[r] = rt.over_tangent(rt.trapezoid_adjoint, 3, dot[dx], g, y, x, dx, axis=axis)
 
 
-@tangent_rule(rt.trapezoid_adjoint_x, constant=("x",))
+@tangent_rule(rt.trapezoid_adjoint_x, constant=("x", "axis"))
 def trapezoid_adjoint_x_tangent(r, g, y, x, axis=-1):
     dot[r] = rt.merged(rt.trapezoid_adjoint_x, dot[g], y, x, axis=axis)
     dot[r] = rt.over_tangent(rt.trapezoid_adjoint_x, 1, dot[y], g, y, x, axis=axis)
 
 
-@tangent_rule(rt.trapezoid_adjoint_dx, constant=("dx",))
+@tangent_rule(rt.trapezoid_adjoint_dx, constant=("dx", "axis"))
 def trapezoid_adjoint_dx_tangent(r, g, y, dx, axis=-1):
     dot[r] = rt.merged(rt.trapezoid_adjoint_dx, dot[g], y, dx, axis=axis)
     dot[r] = rt.over_tangent(rt.trapezoid_adjoint_dx, 1, dot[y], g, y, dx, axis=axis)
@@ -218,14 +218,14 @@ def interp_adjoint_fp_tangent(r, g, x, xp, fp, left=None, right=None):
 # ----------------------------------------------------------- order statistics, NaN-ignoring reductions
 
 
-@tangent_rule(rt.quantile_adjoint, constant=("a", "q"))
+@tangent_rule(rt.quantile_adjoint, constant=("a", "q", "axis", "method", "keepdims", "scale", "function"))
 def quantile_adjoint_tangent(r, g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0,
                              function="np.quantile"):
     dot[r] = rt.merged(rt.quantile_adjoint, dot[g], a, q, axis=axis, method=method, keepdims=keepdims,
                        scale=scale, function=function)
 
 
-@tangent_rule(rt.ptp_adjoint, constant=("a",))
+@tangent_rule(rt.ptp_adjoint, constant=("a", "axis", "keepdims"))
 def ptp_adjoint_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.ptp_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
 
@@ -235,7 +235,7 @@ def ptp_adjoint_batched(r, g, a, axis=None, keepdims=False):
     vec[r] = rt.vptp_adjoint(vec[g], vec[a], axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(rt.nan_reduced, constant=("a",))
+@tangent_rule(rt.nan_reduced, constant=("a", "axis", "keepdims"))
 def nan_reduced_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nan_reduced, dot[g], a, axis=axis, keepdims=keepdims)
 
@@ -245,7 +245,7 @@ def nan_reduced_batched(r, g, a, axis=None, keepdims=False):
     vec[r] = rt.vnan_reduced(vec[g], vec[a], axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(rt.nanmean_adjoint, constant=("a",))
+@tangent_rule(rt.nanmean_adjoint, constant=("a", "axis", "keepdims"))
 def nanmean_adjoint_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nanmean_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
 
@@ -255,7 +255,7 @@ def nanmean_adjoint_batched(r, g, a, axis=None, keepdims=False):
     vec[r] = rt.vnanmean_adjoint(vec[g], vec[a], axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(rt.nan_extremum_adjoint, constant=("a", "z"))
+@tangent_rule(rt.nan_extremum_adjoint, constant=("a", "z", "axis", "keepdims"))
 def nan_extremum_adjoint_tangent(r, g, a, z, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nan_extremum_adjoint, dot[g], a, z, axis=axis, keepdims=keepdims)
 
@@ -265,19 +265,19 @@ def nan_extremum_adjoint_batched(r, g, a, z, axis=None, keepdims=False):
     vec[r] = rt.vnan_extremum_adjoint(vec[g], vec[a], vec[z], axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(rt.nanprod_adjoint)
+@tangent_rule(rt.nanprod_adjoint, constant=("axis", "keepdims"))
 def nanprod_adjoint_tangent(r, g, a, axis=None, keepdims=False):
     dot[r] = rt.merged(rt.nanprod_adjoint, dot[g], a, axis=axis, keepdims=keepdims)
     dot[r] = rt.nanprod_adjoint_tangent(dot[a], g, a, axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(rt.nanvar_adjoint)
+@tangent_rule(rt.nanvar_adjoint, constant=("axis", "ddof", "keepdims"))
 def nanvar_adjoint_tangent(r, g, a, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.nanvar_adjoint, dot[g], a, axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.nanvar_adjoint_tangent(dot[a], g, a, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
-@tangent_rule(rt.nanstd_adjoint)
+@tangent_rule(rt.nanstd_adjoint, constant=("axis", "ddof", "keepdims"))
 def nanstd_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.nanstd_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.nanvar_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
@@ -387,12 +387,18 @@ def assigned_adjoint_tangent(r, g, index, copy=False):
     dot[r] = rt.merged(rt.assigned_adjoint, dot[g], index, copy=copy)
 
 
+@tangent_rule(rt.sequence_adjoint_of, constant=("x",))
+def sequence_adjoint_of_tangent(r, bar, x):
+    dot[r] = rt.merged_items(rt.sequence_adjoint_of, dot[bar], x)
+
+
 # Masks, counts, shapes and constants: no derivative. clip_wrt_*, fmax_factor,
 # copysign_factor and fmod_quotient are piecewise constant (ties shared, +-1,
 # an integer quotient); zeros_bar is zeros whatever its arguments.
 nondifferentiable(
     rt.balanced_eq, rt.reduced_count, rt.shape_of, rt.batch_size, rt.zeros_bar,
     rt.clip_wrt_a, rt.clip_wrt_min, rt.clip_wrt_max, rt.fmax_factor, rt.copysign_factor, rt.fmod_quotient,
+    rt.item_position,
 )
 
 # Adjoints that may be lists, tuples or dicts keep their structure in their
@@ -402,5 +408,6 @@ SEQUENCE_RULES.update({
     rt.add_bar, rt.scatter_add, rt.element_bar, rt.unpack_bar, rt.list_head, rt.without_item,
     rt.concat_items_adjoint, rt.repeat_items_adjoint, rt.getitem_adjoint, rt.attribute_adjoint,
     rt.sum_of_items_adjoint, rt.extremum_of_items_adjoint, rt.sequence_adjoint, rt.mapping_adjoint,
+    rt.sequence_adjoint_of,
 })
 TUPLE_RESULTS.update({rt.add_bar, rt.scatter_add})
