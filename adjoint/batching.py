@@ -35,6 +35,10 @@ from .ir import (
 from .templates import batch_template_for
 
 
+#: functions whose result's size depends on the values (per example: no common batch shape)
+RAGGED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract}
+
+
 class Unbatchable(Exception):
     """Control flow that depends on batched values (its location and construct)."""
 
@@ -223,6 +227,10 @@ class BatchBuilder:
             value, index = op.args
             if not self.is_batched(index):
                 return [self.assign(target, self.rt_call("vmap_getitem", self.as_batched(value), clone(index)))]
+            # an index computed from the example (a mask's selection may differ in size)
+            raise Unbatchable(self.parsed.location(op), "indexing with an index that depends on the batched values")
+        if prim in RAGGED or (prim is np.where and len(op.args) == 1):
+            raise Unbatchable(self.parsed.location(op), f"{op.construct}, whose result's size depends on the values")
         if prim is rt.setitem:
             array, index, value = op.args
             if not self.is_batched(index):

@@ -203,3 +203,46 @@ def test_methods_of_batched_values_see_one_example():
     for i in range(len(X)):
         np.testing.assert_allclose(jacobian[i, :, i], adjoint.jacrev(method_calls)(X[i]), rtol=1e-10, atol=1e-12)
         np.testing.assert_array_equal(jacobian[i, :, (i + 1) % len(X)], 0.0)
+
+
+def _sin(x):
+    return np.sin(x)
+
+
+def _gather_argmax(x):
+    j = np.argmax(x, axis=1)
+    return x[np.arange(3), j]
+
+
+def _column_of_argmin(x):
+    k = np.argmin(x[0])
+    return x[:, k]
+
+
+def _count_positive(x):
+    return np.where(x > 0)[0].size + x.sum()
+
+
+def test_found_by_hunting_for_wrong_numbers():
+    """Each of these gave wrong values silently."""
+    # a transform of a vmap took the vmap's markers (functools.wraps copied them) and ran the vmap
+    A = np.arange(12.0).reshape(2, 3, 2) / 10
+    inner = adjoint.jacrev(adjoint.vmap(_sin))
+    got = adjoint.vmap(inner)(A)
+    assert got.shape == (2, 3, 2, 3, 2)
+    np.testing.assert_allclose(got, np.stack([inner(a) for a in A]))
+    # an index expression mixing a batched index with a fixed one
+    X = np.arange(24.0).reshape(2, 3, 4) % 5
+    np.testing.assert_allclose(adjoint.vmap(_gather_argmax)(X), _loop(_gather_argmax, 0, [X]))
+    X = np.array([[[1.0, 0.0], [5.0, 6.0]], [[0.0, 1.0], [7.0, 8.0]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(adjoint.vmap(_column_of_argmin)(X), _loop(_column_of_argmin, 0, [X]))
+        # np.where of one argument is not elementwise: its results differ in size per example
+        X = np.array([[1.0, -2.0, 3.0, 4.0, 5.0], [-1.0, -2.0, 3.0, -4.0, -5.0]])
+        with pytest.raises(ValueError):  # ragged per-example results cannot form one batch
+            adjoint.vmap(lambda x: np.where(x > 0)[0])(X)
+        np.testing.assert_allclose(adjoint.vmap(_count_positive)(X), _loop(_count_positive, 0, [X]))
+    # an inner out_dims out of range is refused, as for a single vmap
+    with pytest.raises(ValueError, match="out_dims=2"):
+        adjoint.vmap(adjoint.vmap(_sin, out_dims=2))(np.ones((2, 4, 3)))
