@@ -53,10 +53,18 @@ class JVPBuilder:
         self.tangents_name = namer.fresh("tangents")
         #: names that may hold a list or tuple (their tangent is a list of tangents)
         self.maybe_sequences = set()
+        #: names that may hold a list taken from a container or returned by a
+        #: call: stacked for NumPy's functions, not for the runtime helpers
+        #: (written for the tangents of the lists and tuples they take)
+        self.held_sequences = set()
         for op in walk_ops(normalized.ops):
             if op.prim in (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items,
                            rt.replace_item, list, tuple):
                 self.maybe_sequences.update(op.targets)
+            elif op.prim in (UNPACK, rt.getitem, rt.attribute) or isinstance(op.prim, (UserCall, MethodCall)):
+                # an item of a container, or a call's result, may be a list too
+                # (a list saved in the residuals of generated reverse code)
+                self.held_sequences.update(op.targets)
 
     # ------------------------------------------------------------ helpers
 
@@ -291,12 +299,14 @@ class JVPBuilder:
             )
         target = op.targets[0]
         elementwise = op.prim in rules.ELEMENTWISE_TANGENTS
-        takes_sequences = op.prim in rules.SEQUENCE_RULES
+        # (runtime helpers of generated code take containers of tangents as they are)
+        takes_sequences = op.prim in rules.SEQUENCE_RULES or getattr(op.prim, "__module__", "") == rt.__name__
 
         def tangent_of(param):
             atom = bindings[param]
             expr = load(self.dot_of(atom.id))
-            if atom.id in self.maybe_sequences and not takes_sequences:
+            held = atom.id in self.held_sequences and getattr(op.prim, "__module__", None) != rt.__name__
+            if (atom.id in self.maybe_sequences or held) and not takes_sequences:
                 # a list NumPy reads as one array (np.sin([x, y])): its items' tangents, stacked
                 expr = self.rt_call("as_tangent", expr, load(atom.id))
             if elementwise and not self.shapes.same(atom.id, target):

@@ -137,6 +137,11 @@ class Calls:
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if callee is rt.append and len(args) == 2 and not kwargs:
+            # items.append(value) as generated code writes it: the position it fills, as for the method
+            position = self.emit(gast.Call(func=load("len"), args=[clone(args[0])], keywords=[]), NONDIFF,
+                                 [clone(args[0])], construct="len")
+            return value, rt.append, args + [position], {}, "list.append", None
         if callee in (rt.make_tuple, rt.make_list) and not kwargs:
             # a container literal written by generated code: its items fill slots 0, 1, ...
             return value, callee, args, {}, "literal", list(range(len(args)))

@@ -4097,12 +4097,26 @@ def merged_items(helper, t, *args, **kwargs):
     with None holes): every array of the tangent ``t`` has its two leading
     axes merged, ``helper`` runs once, and every array of its result is
     split again. None when ``t`` holds no array (no tangent at all)."""
-    outer = batch_size(t)
-    if outer is None:
+    leaf = _first_leaf(t)
+    if leaf is None:
         return None
-    merged_t = _map_leaves(lambda a: np.reshape(a, (-1,) + np.shape(a)[2:]), t)
+    outer, inner = leaf.shape[:2]
+    merged_t = _map_leaves(lambda a: np.reshape(a, (outer * inner,) + np.shape(a)[2:]), t)
     result = helper(merged_t, *args, **kwargs)
-    return _map_leaves(lambda a: np.reshape(a, (outer, -1) + np.shape(a)[1:]), result)
+    return _map_leaves(lambda a: np.reshape(a, (outer, inner) + np.shape(a)[1:]), result)
+
+
+def _first_leaf(tree):
+    """The first array of a container adjoint, or None."""
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (tuple, list)):
+        for item in tree:
+            leaf = _first_leaf(item)
+            if leaf is not None:
+                return leaf
+        return None
+    return tree
 
 
 def _leading_zeros(t, g, shape):
@@ -5695,3 +5709,22 @@ def vmatmul_tangent_right(t, x1, x2):
     if _vconst(x1):
         return _vrows_merged(matmul_tangent_right, t, x1[0], x2[0])
     return _vmatmul_lead2(x1[:, None], t, x1.ndim - 1, x2.ndim - 1)
+
+
+def as_tangent_tangent(tt, t, like):
+    """Tangent of ``as_tangent(t, like)``: an array's tangent as it is; a
+    list's items' tangents stacked after both leading axes."""
+    if isinstance(t, np.ndarray):
+        return tt
+    outer = batch_size(tt)
+    items = [as_tangent_tangent(item_tt, item_t, item_like) if item_tt is not None
+             else np.zeros((outer or 1, batch_size(t) or 1) + np.shape(item_like))
+             for item_tt, item_t, item_like in zip(tt, t, like, strict=True)]
+    return np.stack(items, axis=2)
+
+
+def as_tangent_adjoint(g, t):
+    """Adjoint of ``as_tangent`` with respect to ``t``."""
+    if isinstance(t, np.ndarray):
+        return g
+    return rebuild_like(t, [g[:, :, i] for i in range(len(t))])

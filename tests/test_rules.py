@@ -1478,12 +1478,19 @@ def test_tangent_rule(row):
     assert np.isclose(left, right, rtol=1e-9, atol=1e-10), (left, right)
 
 
+#: rows placed on purpose where the derivative is discontinuous
+AT_A_KINK = {"norm-zero-vector", "np.ptp-ties", "np.fmin-nans"}
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_second_derivative(row):
     """Forward mode over the generated reverse code (the Hessian as
     jacfwd(jacrev(f))) against central differences of jacrev, for each
     argument: this runs the tangent rules of every helper the backward pass
     of this row calls."""
+    if row.id in AT_A_KINK:
+        pytest.skip("the row is evaluated where the first derivative jumps (a tie, a NaN, a zero "
+                    "vector): differences of jacrev are not a reference there")
     args = row.arguments()
     step = 1e-5
     for argnum in range(len(args)):
@@ -1543,7 +1550,10 @@ def test_every_adjoint_rule_has_a_tangent_rule():
 
 def test_every_rule_has_a_row():
     covered = {id(row.prim) for row in ROWS}
-    missing = [prim for prim in ADJOINT_RULES if id(prim) not in covered]
+    # (the runtime helpers of generated code are checked through the second
+    # derivatives of the rows whose generated code calls them)
+    missing = [prim for prim in ADJOINT_RULES if id(prim) not in covered
+               and getattr(prim, "__module__", "") != "adjoint.runtime"]
     assert not missing, f"registered rules without a row in tests/test_rules.py: {missing}"
 
 

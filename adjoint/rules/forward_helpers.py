@@ -141,3 +141,13 @@ def matmul_tangent_left_batched(z, t, x1, x2):
 @batch_rule(rt.matmul_tangent_right)
 def matmul_tangent_right_batched(z, t, x1, x2):
     vec[z] = rt.vmatmul_tangent_right(vec[t], vec[x1], vec[x2])
+
+
+@adjoint_rule(rt.as_tangent, constant=("like",))
+def as_tangent_adjoint(z, t, like, batch=None):
+    bar[t] = rt.as_tangent_adjoint(bar[z], t)
+
+
+@tangent_rule(rt.as_tangent, constant=("like",))
+def as_tangent_tangent(z, t, like, batch=None):
+    dot[z] = rt.as_tangent_tangent(dot[t], t, like)
