@@ -1,0 +1,53 @@
+"""What differs between the Python and NumPy versions adjoint runs on.
+
+Picking a lambda out of several on one line (Python 3.11+ reads columns from
+the code object, 3.10 the names the lambda uses), the message for a function
+that has no source because it was typed at the prompt or given to python -c,
+and the rules of functions NumPy 1 does not have.
+"""
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint import parse
+from adjoint.rules import ADJOINT_RULES
+
+TWO_ON_A_LINE = [lambda x: x * np.sin(x), lambda x: np.cos(x) * 2.0]
+SAME_NAMES = [lambda x: x * 2.0, lambda x: x * 3.0]
+
+
+def without_positions(code):
+    """``code`` as Python 3.10 shows it: no ``co_positions``."""
+    fields = ("co_name", "co_filename", "co_firstlineno", "co_argcount", "co_varnames",
+              "co_names", "co_freevars", "co_consts")
+    return types.SimpleNamespace(**{name: getattr(code, name) for name in fields})
+
+
+def test_jacrev_of_lambdas_taken_from_a_list():
+    x = np.array([0.3, -1.2])
+    np.testing.assert_allclose(adjoint.jacrev(TWO_ON_A_LINE[0])(x), np.diag(np.sin(x) + x * np.cos(x)))
+    np.testing.assert_allclose(adjoint.jacrev(TWO_ON_A_LINE[1])(x), np.diag(-2.0 * np.sin(x)))
+
+
+@pytest.mark.parametrize("columns", [True, False], ids=["co_positions", "names (Python 3.10)"])
+def test_each_lambda_on_a_line_is_found(columns):
+    if columns and not hasattr(TWO_ON_A_LINE[0].__code__, "co_positions"):
+        pytest.skip("Python 3.10 code objects have no co_positions")
+    for func, marker in zip(TWO_ON_A_LINE, ["np.sin", "np.cos"], strict=True):
+        code = func.__code__ if columns else without_positions(func.__code__)
+        lines = open(code.co_filename).readlines()
+        module = parse._parse_file(code.co_filename, "".join(lines))
+        node = parse._find_lambda(module, code, code.co_filename)
+        assert marker in lines[code.co_firstlineno - 1][node.col_offset:node.end_col_offset]
+
+
+def test_lambdas_using_the_same_names_are_refused_without_columns():
+    code = without_positions(SAME_NAMES[1].__code__)
+    module = parse._parse_file(code.co_filename, "".join(open(code.co_filename).readlines()))
+    with pytest.raises(adjoint.SourceUnavailableError, match="several lambdas on this line"):
+        parse._find_lambda(module, code, code.co_filename)
