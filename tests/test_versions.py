@@ -51,3 +51,15 @@ def test_lambdas_using_the_same_names_are_refused_without_columns():
     module = parse._parse_file(code.co_filename, "".join(open(code.co_filename).readlines()))
     with pytest.raises(adjoint.SourceUnavailableError, match="several lambdas on this line"):
         parse._find_lambda(module, code, code.co_filename)
+
+
+def test_rules_exist_for_what_this_numpy_has():
+    assert (np.trapezoid in ADJOINT_RULES) if hasattr(np, "trapezoid") else True
+    assert (np.linalg.svdvals in ADJOINT_RULES) if hasattr(np.linalg, "svdvals") else True
+    assert np.linalg.solve in ADJOINT_RULES and np.linalg.svd in ADJOINT_RULES
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) >= "2.0.0", reason="NumPy 1 only: np.trapz")
+def test_numpy_1_trapz_has_no_rule_and_says_so():
+    with pytest.raises(adjoint.NoRuleError):
+        adjoint.jacrev(lambda y: np.trapz(y))(np.ones(3))
