@@ -50,6 +50,16 @@ def _source_of(func):
     return filename, lines
 
 
+#: co_filename of code typed at the REPL (<python-input-N> from Python 3.13,
+#: <console> in code.interact) or given to python -c (<string>).
+_INTERACTIVE = ("<stdin>", "<string>", "<console>", "<python-input-")
+
+
+def _typed_interactively(func):
+    filename = getattr(getattr(func, "__code__", None), "co_filename", "")
+    return filename.startswith(_INTERACTIVE)
+
+
 def parse_function(func):
     """Parse ``func``; raise SourceUnavailableError when it has no source."""
     # A wrapper made with functools.wraps is differentiated as the wrapper
@@ -64,6 +74,13 @@ def parse_function(func):
             "Python function of its own and differentiate that.",
         )
     found = _source_of(func)
+    if found is None and _typed_interactively(func):
+        raise errors.SourceUnavailableError(
+            f"cannot read the source of {getattr(func, '__qualname__', func)!r}: it was typed at the "
+            "interactive prompt or given to python -c, which keep no source, and adjoint transforms "
+            "Python source. Put the function in a file (a module you import, or a script you run) "
+            "and differentiate it from there."
+        )
     if found is None:
         raise errors.SourceUnavailableError(
             f"cannot read the source of {getattr(func, '__qualname__', func)!r}: "

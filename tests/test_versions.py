@@ -53,6 +53,39 @@ def test_lambdas_using_the_same_names_are_refused_without_columns():
         parse._find_lambda(module, code, code.co_filename)
 
 
+PROGRAM = (
+    "import numpy as np, adjoint\n"
+    "def f(x):\n"
+    "    return np.sin(x)\n"
+    "print(adjoint.jacrev(f)(np.zeros(2)).tolist())\n"
+)
+NO_SOURCE = "typed at the interactive prompt or given to python -c"
+
+
+def run(args, stdin=None):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(adjoint.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, *args], input=stdin, capture_output=True, text=True,
+                          env=env, cwd=root, timeout=120)
+
+
+def test_python_c_says_to_put_the_function_in_a_file():
+    done = run(["-c", PROGRAM])
+    if sys.version_info >= (3, 13):  # python -c keeps its source for tracebacks: it just works
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "[[1.0, 0.0], [0.0, 1.0]]"
+        return
+    assert done.returncode != 0
+    assert NO_SOURCE in done.stderr and "Put the function in a file" in done.stderr, done.stderr
+    assert "defvjp" not in done.stderr
+
+
+def test_a_program_read_from_stdin_says_to_put_the_function_in_a_file():
+    done = run(["-"], stdin=PROGRAM)
+    assert done.returncode != 0
+    assert NO_SOURCE in done.stderr and "Put the function in a file" in done.stderr, done.stderr
+
+
 def test_rules_exist_for_what_this_numpy_has():
     assert (np.trapezoid in ADJOINT_RULES) if hasattr(np, "trapezoid") else True
     assert (np.linalg.svdvals in ADJOINT_RULES) if hasattr(np.linalg, "svdvals") else True
