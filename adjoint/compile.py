@@ -8,9 +8,12 @@ same code as a standalone module that needs NumPy alone: the runtime helpers
 it calls are copied into it.
 """
 import ast
+import functools
 import inspect
 import linecache
+import math
 import re
+import warnings
 
 import astor
 import gast
@@ -58,11 +61,129 @@ class _SourceGenerator(astor.code_gen.SourceGenerator):
         self.conditional_write(write_comma, "**", node.kwarg)
 
 
+class _AstorStyle(ast._Unparser):
+    """``ast.unparse`` writing the text astor writes for the trees adjoint
+    generates, the same on Python 3.10 to 3.14: a tuple whose place allows it
+    (a return value, either side of ``=``, a ``for`` target) goes without
+    parentheses, and a def after other statements is set off by two blank
+    lines at the top level and one inside a block."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._signed_exponents = set()
+
+    def visit_Return(self, node):
+        if node.value is not None:
+            self.set_precedence(ast._Precedence.TUPLE, node.value)
+        super().visit_Return(node)
+
+    def visit_Assign(self, node):
+        self.set_precedence(ast._Precedence.TUPLE, node.value, *node.targets)
+        super().visit_Assign(node)
+
+    def visit_comprehension(self, node):
+        self.set_precedence(ast._Precedence.TUPLE, node.target)
+        super().visit_comprehension(node)
+
+    def visit_For(self, node):
+        self.set_precedence(ast._Precedence.TUPLE, node.target)
+        super().visit_For(node)
+
+    def visit_Tuple(self, node):
+        # As Python 3.11+ writes it (3.10 puts every tuple in parentheses).
+        with self.delimit_if("(", ")", not node.elts or self.get_precedence(node) > ast._Precedence.TUPLE):
+            self.items_view(self.traverse, node.elts)
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, ast.Pow) and isinstance(node.right, ast.UnaryOp):
+            self._signed_exponents.add(id(node.right))  # 2 ** -x, not 2 ** (-x)
+        super().visit_BinOp(node)
+
+    def visit_UnaryOp(self, node):
+        if id(node) in self._signed_exponents:
+            self.set_precedence(ast._Precedence.FACTOR, node)
+        super().visit_UnaryOp(node)
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Tuple):
+            self.fill()
+            self.set_precedence(ast._Precedence.TUPLE, node.value)
+            self.traverse(node.value)
+        else:
+            super().visit_Expr(node)
+
+    def _write_constant(self, value):
+        if isinstance(value, (float, complex)):
+            self.write(_astor_number(value))
+        else:
+            super()._write_constant(value)
+
+    def visit_Attribute(self, node):
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, (int, float, complex)):
+            # (3).bit_length(), not 3 .bit_length()
+            self.write(f"({_astor_number(node.value.value)}).{node.attr}")
+            return
+        super().visit_Attribute(node)
+
+    def _function_helper(self, node, fill_suffix):
+        if self._source and not self._indent:
+            self.write("\n")  # ast.unparse sets a def off by one blank line; astor by two at the top level
+        super()._function_helper(node, fill_suffix)
+
+
+def _astor_number(value):
+    """A float or complex as astor writes it: infinities as 1e1000, 1.0j
+    for 1j, a complex with a real part in parentheses."""
+    def part(x, suffix=""):
+        if math.isinf(x):
+            return ("-1e1000" if x < 0 else "1e1000") + suffix
+        if math.isnan(x):
+            return f"(1e1000{suffix}-1e1000{suffix})"
+        return repr(x) + suffix
+
+    if not isinstance(value, complex):
+        return part(value)
+    imag = part(value.imag, "j")
+    if value.real == 0:
+        return imag
+    if value.imag == 0:
+        return f"({part(value.real)}+0j)"
+    return f"({part(value.real)}{'' if imag.startswith('-') else '+'}{imag})"
+
+
+def _unparse(tree):
+    return _AstorStyle().visit(ast.fix_missing_locations(tree)) + "\n"
+
+
+def _astor(tree):
+    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    return astor.to_source(tree, pretty_source=lambda parts: "".join(parts), source_generator_class=_SourceGenerator)
+
+
+def unparse(tree):
+    """Python source of an ``ast`` tree: astor's, or where astor no longer
+    works (it renders through ast.Num and ast.Str, which Python 3.14 removed)
+    the same text from ``ast.unparse``."""
+    return _astor(tree) if _astor_works() else _unparse(tree)
+
+
+@functools.cache
+def _astor_works():
+    probe = ast.parse("def f(x, s=-1.5):\n    y = x[1:, None] * 2 ** -s\n    return y, f'{x}', 'a'\n")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # ast.Str, Python 3.12 and 3.13
+            _astor(probe)
+    except Exception:  # noqa: BLE001 (astor failing in any way means: do not use it)
+        return False
+    return True
+
+
 def to_source(module, comments):
     tree = gast.gast_to_ast(module)
     ast.fix_missing_locations(tree)
-    # One statement per line, never wrapped: long lines read better than astor's breaks.
-    text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts), source_generator_class=_SourceGenerator)
+    text = unparse(tree)
     lines = []
     last = {}  # indentation -> the last comment written at it
     for line in text.splitlines():

@@ -274,7 +274,7 @@ def callable_name(obj):
 def render(normalized):
     """The normalized body as Python text, one op per line (for tests and
     debugging; the forward pass prints the same statements)."""
-    import astor
+    from .compile import unparse
 
     lines = []
     for op in normalized.ops:
@@ -284,7 +284,7 @@ def render(normalized):
             node = gast.Expr(value=op.value)
         else:
             node = gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
-        lines.append(astor.to_source(gast.gast_to_ast(node)).strip())
-    lines.append(f"return {astor.to_source(gast.gast_to_ast(gast.Expr(value=normalized.result))).strip()}")
+        lines.append(unparse(gast.gast_to_ast(node)).strip())
+    lines.append(f"return {unparse(gast.gast_to_ast(gast.Expr(value=normalized.result))).strip()}")
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ Whole files are parsed once and kept, keyed by file name and text.
 """
 import functools
 import linecache
+import types
 
 import gast
 
@@ -49,6 +50,16 @@ def _source_of(func):
     return filename, lines
 
 
+#: co_filename of code typed at the REPL (<python-input-N> from Python 3.13,
+#: <console> in code.interact) or given to python -c (<string>).
+_INTERACTIVE = ("<stdin>", "<string>", "<console>", "<python-input-")
+
+
+def _typed_interactively(func):
+    filename = getattr(getattr(func, "__code__", None), "co_filename", "")
+    return filename.startswith(_INTERACTIVE)
+
+
 def parse_function(func):
     """Parse ``func``; raise SourceUnavailableError when it has no source."""
     # A wrapper made with functools.wraps is differentiated as the wrapper
@@ -66,6 +77,13 @@ def parse_function(func):
             "Python function of its own and differentiate that.",
         )
     found = _source_of(func)
+    if found is None and _typed_interactively(func):
+        raise errors.SourceUnavailableError(
+            f"cannot read the source of {getattr(func, '__qualname__', func)!r}: it was typed at the "
+            "interactive prompt or given to python -c, which keep no source, and adjoint transforms "
+            "Python source. Put the function in a file (a module you import, or a script you run) "
+            "and differentiate it from there."
+        )
     if found is None:
         raise errors.SourceUnavailableError(
             f"cannot read the source of {getattr(func, '__qualname__', func)!r}: "
@@ -115,6 +133,22 @@ def _find_def(module, code, filename):
     )
 
 
+def _names_in_code(code):
+    """Names a code object and the code nested in it use (locals, globals,
+    attributes, free variables); the compiler's own (``.0``) left out."""
+    names = set(code.co_names) | set(code.co_varnames) | set(code.co_freevars)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_in_code(const)
+    return {name for name in names if not name.startswith(".")}
+
+
+def _names_in_node(node):
+    """The same names, read from a lambda's tree."""
+    return ({n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+            | {n.attr for n in gast.walk(node) if isinstance(n, gast.Attribute)})
+
+
 def _find_lambda(module, code, filename):
     arg_names = code.co_varnames[: code.co_argcount]
     candidates = [
@@ -124,9 +158,12 @@ def _find_lambda(module, code, filename):
         and node.lineno == code.co_firstlineno
         and tuple(a.id for a in node.args.args) == arg_names
     ]
-    if len(candidates) > 1:
+    if len(candidates) > 1 and hasattr(code, "co_positions"):  # Python 3.11+: columns
         columns = {p[2] for p in code.co_positions() if p[2] is not None}
         candidates = [n for n in candidates if n.body.col_offset in columns] or candidates
+    elif len(candidates) > 1:  # Python 3.10 records no columns: the names each lambda uses
+        names = _names_in_code(code)
+        candidates = [n for n in candidates if _names_in_node(n) == names] or candidates
     if len(candidates) != 1:
         raise errors.SourceUnavailableError(
             f"{filename}:{code.co_firstlineno}: cannot tell which of several lambdas "

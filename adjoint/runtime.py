@@ -699,17 +699,27 @@ def inv_adjoint(g, z):
     return -(z_t @ g @ z_t)
 
 
+def _solve_reads_vectors(a, b):
+    """Whether ``np.linalg.solve(a, b)`` reads ``b`` as vectors rather than
+    columns: NumPy 2 when ``b`` is 1-d, NumPy 1 when ``b`` has one dimension
+    fewer than ``a``."""
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+        return np.ndim(b) == 1
+    return np.ndim(b) == np.ndim(a) - 1
+
+
 def solve_transposed(a, g, b):
     """``solve(a^T, g)`` for every batch row of ``g``: the adjoint of ``b`` in
-    ``np.linalg.solve(a, b)`` before broadcast axes are summed (``b`` 1-d is
-    one vector, otherwise a stack of columns, as in NumPy 2).
+    ``np.linalg.solve(a, b)`` before broadcast axes are summed (``b`` a
+    vector or a stack of vectors, or else a stack of columns, as the
+    installed NumPy reads it).
 
     ``a`` is inverted once and each row multiplied by the inverse on its own,
     so a row's result does not depend on how many rows the batch has (a
     solve with many right-hand sides rounds differently from one with one).
     """
     inverse_t = np.swapaxes(np.linalg.inv(a), -1, -2)
-    if np.ndim(b) == 1:
+    if _solve_reads_vectors(a, b):
         return (inverse_t @ g[..., None])[..., 0]
     return inverse_t @ g
 
@@ -717,7 +727,7 @@ def solve_transposed(a, g, b):
 def solve_adjoint_matrix(b_bar, z, a, b):
     """Adjoint of ``a`` in ``z = np.linalg.solve(a, b)`` from ``b_bar``, the
     output of ``solve_transposed``: ``-b_bar z^T``."""
-    if np.ndim(b) == 1:
+    if _solve_reads_vectors(a, b):
         return unbroadcast(-b_bar[..., :, None] * z[..., None, :], a)
     return unbroadcast(-(b_bar @ np.swapaxes(z, -1, -2)), a)
 

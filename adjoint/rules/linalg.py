@@ -430,25 +430,26 @@ def svd_batched(z, a, full_matrices=True, compute_uv=True, hermitian=False):
     vec[z] = np.linalg.svd(vec[a], full_matrices=full_matrices, compute_uv=compute_uv, hermitian=hermitian)
 
 
-@adjoint_rule(np.linalg.svdvals)
-def svdvals_adjoint(z, x):
-    bar[x] = rt.singular_values_adjoint(bar[z], x, compute_uv=False)
+if hasattr(np.linalg, "svdvals"):  # NumPy >= 2.0
+    @adjoint_rule(np.linalg.svdvals)
+    def svdvals_adjoint(z, x):
+        bar[x] = rt.singular_values_adjoint(bar[z], x, compute_uv=False)
 
 
-@tangent_rule(np.linalg.svdvals)
-def svdvals_tangent(z, x):
-    dot[z] = rt.singular_values_tangent(dot[x], x, compute_uv=False)
+    @tangent_rule(np.linalg.svdvals)
+    def svdvals_tangent(z, x):
+        dot[z] = rt.singular_values_tangent(dot[x], x, compute_uv=False)
 
 
-@batch_rule(np.linalg.svdvals)
-def svdvals_batched(z, x):
-    vec[z] = np.linalg.svdvals(vec[x])
+    @batch_rule(np.linalg.svdvals)
+    def svdvals_batched(z, x):
+        vec[z] = np.linalg.svdvals(vec[x])
 
 
-# One array (not y, fweights, aweights); the rest by keyword.
-@adjoint_rule(np.cov)
-def cov_adjoint(z, m, *, rowvar=True, bias=False, ddof=None):
-    bar[m] = rt.cov_adjoint(bar[z], m, rowvar=rowvar, bias=bias, ddof=ddof)
+    # One array (not y, fweights, aweights); the rest by keyword.
+    @adjoint_rule(np.cov)
+    def cov_adjoint(z, m, *, rowvar=True, bias=False, ddof=None):
+        bar[m] = rt.cov_adjoint(bar[z], m, rowvar=rowvar, bias=bias, ddof=ddof)
 
 
 @tangent_rule(np.cov)

@@ -137,31 +137,32 @@ def average_batched(z, a, axis=None, weights=None, *, keepdims=False):
     vec[z] = rt.vaverage(vec[a], axis=axis, weights=vec[weights], keepdims=keepdims)
 
 
-@adjoint_rule(np.trapezoid)
-def trapezoid_adjoint(z, y, x=None, dx=1.0, axis=-1):
-    bar[y] = rt.trapezoid_adjoint(bar[z], y, x=x, dx=dx, axis=axis)
-    bar[x] = rt.trapezoid_adjoint_x(bar[z], y, x, axis=axis)
-    bar[dx] = rt.trapezoid_adjoint_dx(bar[z], y, dx, axis=axis)
+if hasattr(np, "trapezoid"):  # NumPy >= 2.0: rules only for what the installed NumPy has
+    @adjoint_rule(np.trapezoid)
+    def trapezoid_adjoint(z, y, x=None, dx=1.0, axis=-1):
+        bar[y] = rt.trapezoid_adjoint(bar[z], y, x=x, dx=dx, axis=axis)
+        bar[x] = rt.trapezoid_adjoint_x(bar[z], y, x, axis=axis)
+        bar[dx] = rt.trapezoid_adjoint_dx(bar[z], y, dx, axis=axis)
 
 
-@tangent_rule(np.trapezoid)
-def trapezoid_tangent(z, y, x=None, dx=1.0, axis=-1):
-    dot[z] = np.trapezoid(dot[y], x=x, dx=dx, axis=rt.negative_axis(axis, y))
-    dot[z] = rt.trapezoid_tangent_x(dot[x], y, x, axis=axis)
-    dot[z] = rt.lift(dot[dx], z) * rt.trapezoid_heights(y, axis=axis)
+    @tangent_rule(np.trapezoid)
+    def trapezoid_tangent(z, y, x=None, dx=1.0, axis=-1):
+        dot[z] = np.trapezoid(dot[y], x=x, dx=dx, axis=rt.negative_axis(axis, y))
+        dot[z] = rt.trapezoid_tangent_x(dot[x], y, x, axis=axis)
+        dot[z] = rt.lift(dot[dx], z) * rt.trapezoid_heights(y, axis=axis)
 
 
-@batch_rule(np.trapezoid)
-def trapezoid_batched(z, y, x=None, dx=1.0, axis=-1):
-    vec[z] = rt.vtrapezoid(vec[y], vec[x], vec[dx], axis=axis)
+    @batch_rule(np.trapezoid)
+    def trapezoid_batched(z, y, x=None, dx=1.0, axis=-1):
+        vec[z] = rt.vtrapezoid(vec[y], vec[x], vec[dx], axis=axis)
 
 
-# No derivative in xp (the knots) nor in left and right: a call that
-# differentiates them is refused. period= is not accepted.
-@adjoint_rule(np.interp)
-def interp_adjoint(z, x, xp, fp, left=None, right=None):
-    bar[x] = rt.interp_adjoint_x(bar[z], x, xp, fp)
-    bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
+    # No derivative in xp (the knots) nor in left and right: a call that
+    # differentiates them is refused. period= is not accepted.
+    @adjoint_rule(np.interp)
+    def interp_adjoint(z, x, xp, fp, left=None, right=None):
+        bar[x] = rt.interp_adjoint_x(bar[z], x, xp, fp)
+        bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
 
 
 @tangent_rule(np.interp)
