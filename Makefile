@@ -2,7 +2,14 @@ PYTHON ?= python3
 export PIP_ROOT_USER_ACTION := ignore
 PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test bench install
+# The versions `make test` also runs the suite on, one virtual environment
+# each under .venv-matrix/ (tools/matrix.sh): py<Python>-numpy<NumPy>.
+# NumPy 1.26 has wheels up to Python 3.12.
+MATRIX = py3.10-numpy1.26 py3.12-numpy2 py3.13-numpy2
+# Test runs at once (2 cores: two suites side by side).
+JOBS ?= 2
+
+.PHONY: demo test test-current bench install matrix-setup $(addprefix matrix-test-,$(MATRIX))
 
 install:
 	$(PIP) -e .
@@ -10,9 +17,24 @@ install:
 demo: install
 	$(PYTHON) tools/demo.py
 
+# The suite on the current interpreter and on every entry of MATRIX. The
+# environments are set up one after the other (pip writes into the source
+# tree), then the suites run JOBS at a time, each one's output printed whole
+# when it ends.
 test:
 	$(PIP) -e '.[test]'
-	$(PYTHON) -m pytest
+	$(MAKE) --no-print-directory matrix-setup
+	$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-current $(addprefix matrix-test-,$(MATRIX))
+
+test-current:
+	@echo "current: $$($(PYTHON) -c 'import sys, numpy; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}")')"
+	$(PYTHON) -m pytest -rs
+
+matrix-setup:
+	@for name in $(MATRIX); do tools/matrix.sh setup $$name || exit 1; done
+
+$(addprefix matrix-test-,$(MATRIX)): matrix-test-%:
+	@tools/matrix.sh test $*
 
 bench:
 	$(PIP) -e '.[bench]'
