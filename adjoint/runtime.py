@@ -3565,6 +3565,7 @@ def _ra_dot_subscripts(a_nd, b_nd):
 
 def dot_adjoint_left_tangent(t, g, a, b):
     """Tangent of ``dot_adjoint_left(g, a, b)`` from the tangent ``t`` of ``b``."""
+    t = as_tangent(t, b)  # (b a list NumPy reads as an array: its items' tangents)
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 0 or b_nd == 0:
         return _ra_scaled(t, g, a)
@@ -3573,6 +3574,7 @@ def dot_adjoint_left_tangent(t, g, a, b):
 
 def dot_adjoint_right_tangent(t, g, a, b):
     """Tangent of ``dot_adjoint_right(g, a, b)`` from the tangent ``t`` of ``a``."""
+    t = as_tangent(t, a)  # (a a list NumPy reads as an array: its items' tangents)
     a_nd, b_nd = np.ndim(a), np.ndim(b)
     if a_nd == 0 or b_nd == 0:
         return _ra_scaled(t, g, b)
