@@ -96,7 +96,7 @@ def independent_outputs(normalized, wrt):
     return len(literal.args), pairs
 
 
-def analyze(normalized, wrt, parsed, mode="vjp"):
+def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     varied = varied_from(normalized, wrt)
     useful = set()
@@ -118,8 +118,8 @@ def analyze(normalized, wrt, parsed, mode="vjp"):
     # them): a callee's ``p += v`` re-binds them, changing nothing in place.
     immutable = normalized.immutable | shapes.scalar_names(ops)
     for op in walk_ops(normalized.ops):
-        check_effects(op, varied, parsed)
-        check_callee_changes(op, varied, immutable, parsed)
+        check_effects(op, varied, parsed, callees)
+        check_callee_changes(op, varied, immutable, parsed, callees)
         if op.loop_target is not None and op.reads() & varied:
             if any(t in useful for t in op.targets):
                 raise errors.UnsupportedSyntaxError(
@@ -158,12 +158,10 @@ def _changes_arguments(op):
         return False
 
 
-def _transforms_cleanly(op, varied):
+def _transforms_cleanly(op, varied, callees):
     """Whether the user's function called for its effect (``report(y)``)
     transforms with respect to the differentiated values it gets: its
     transform refuses in-place changes of them, so then it has none."""
-    from . import cache
-
     try:
         found = op.prim.differentiated(op.args, op.kwargs,
                                        lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
@@ -172,19 +170,17 @@ def _transforms_cleanly(op, varied):
     if any(position is None for position, _, _ in found):
         return False
     if found:  # raises, at the callee's line, if the callee changes them in place
-        cache.get_vjp(op.prim.function, tuple(p for p, _, _ in found), False, for_caller=True)
+        callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
     return True
 
 
-def check_callee_changes(op, varied, immutable, parsed):
+def check_callee_changes(op, varied, immutable, parsed, callees):
     """A call of the user's function that gets differentiated values: NumPy
     would see the callee change them in place, the derivative would not.
     Its transform refuses item updates and appends on them; ``p += v`` on a
     parameter is exact inside the callee, so it is refused here, where an
     array the caller may read again is passed to it."""
-    from . import cache, transform
-
-    if not isinstance(op.prim, UserCall) or op.compound or op.prim.function in transform.IN_PROGRESS:
+    if not isinstance(op.prim, UserCall) or op.compound or callees.in_progress(op.prim.function):
         return  # (a recursive call: its transform is the one being built)
     try:
         found = op.prim.differentiated(op.args, op.kwargs,
@@ -196,7 +192,7 @@ def check_callee_changes(op, varied, immutable, parsed):
     if not found or any(position is None for position, _, _ in found):
         return
     try:
-        compiled = cache.get_vjp(op.prim.function, tuple(p for p, _, _ in found), False, for_caller=True)
+        compiled = callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
     except errors.ArgumentChangedError:
         raise
     except errors.TransformError:
@@ -211,7 +207,7 @@ def check_callee_changes(op, varied, immutable, parsed):
                 f"In {op.prim.name}, write {parameter} = {parameter} + ... to make a new value.")
 
 
-def check_effects(op, varied, parsed):
+def check_effects(op, varied, parsed, callees):
     """Changes made in place to differentiated values are invisible to the
     derivative: ``out=`` arguments, and calls whose result is dropped
     (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
@@ -238,7 +234,7 @@ def check_effects(op, varied, parsed):
             "to differentiated values.",
             "Use the result instead: y = np.exp(y).",
         )
-    if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied):
+    if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees):
         return  # the user's function, transformed: it cannot change its arguments in place
     if op.kind == "expr" and op.prim is not print:
         raise errors.UnsupportedSyntaxError(

@@ -14,26 +14,11 @@ import types
 
 import numpy as np
 
-from . import cache, derivatives, errors, rules, runtime
+from . import cache, derivatives, errors, made, rules, runtime
 from . import pytree
 
 
-class no_grad:
-    """``with adjoint.no_grad():`` inside a differentiated function makes
-    everything computed in the block a constant for differentiation. Outside
-    of one it does nothing: transforms are pure functions of their inputs."""
-
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc_info):
-        return False
-
-
-def stop_gradient(x):
-    """Return ``x`` unchanged; no derivative flows through the result."""
-    return x
-
+from .constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
 
 rules.nondifferentiable(stop_gradient)
 
@@ -308,7 +293,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     else:
         def get(function, wrt):
             return cache.get_vjp(function, wrt, has_aux, for_caller)
-    if derivatives.of(func) is not None:  # a derivative differentiated again: its code
+    if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, nargs)
     function, leading, fixed = _callable_parts(func)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
@@ -374,7 +359,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     def jacobian_fn(*args, **kwargs):
         return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs)
 
-    derivatives.register(jacobian_fn, func, "jacrev", argnums, has_aux)
+    made.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
@@ -531,7 +516,7 @@ def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None):
     def jacobian_fn(*args, **kwargs):
         return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs)
 
-    derivatives.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
+    made.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn
 
 
@@ -695,7 +680,7 @@ def grad(func, argnums=0, *, has_aux=False):
     def grad_fn(*args, **kwargs):
         return _grad_call(find, argnums, has_aux, args, kwargs)
 
-    derivatives.register(grad_fn, func, "grad", argnums, has_aux)
+    made.register(grad_fn, func, "grad", argnums, has_aux)
     return grad_fn
 
 
@@ -781,8 +766,8 @@ def compiled_for_source(func, argnums, has_aux, mode="vjp"):
             return cache.get_jvp(function, positions, has_aux)
         return cache.get_vjp(function, positions, has_aux)
 
-    if derivatives.of(func) is not None:
-        count = _positional_count(derivatives.of(func)[0])
+    if made.of(func) is not None:
+        count = _positional_count(made.of(func)[0])
         func = derivatives.derivative_function(func, count)
     function, leading, _ = _callable_parts(func)
     if leading and isinstance(function, types.FunctionType):
@@ -799,3 +784,13 @@ def _positional_count(func):
         nin = getattr(func, "nin", None)
         return nin or 1
     return code.co_argcount
+
+
+# What the layers below ask the API for, handed to them here so that none
+# of them imports it: the transformer for callees known only when generated
+# code runs, and what a derivative made by a transform computes.
+runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call)
+cache.CALLEES.derivative_function = derivatives.derivative_function
+cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian)
+derivatives.API.update(check_argnums=_check_argnums, compiled_call=compiled_call, differentiable=_differentiable,
+                       jacfwd=jacfwd, get_vmap=cache.get_vmap)

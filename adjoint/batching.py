@@ -64,7 +64,8 @@ def _loop_warning(function_name, lineno, construct):
 
 
 class BatchBuilder:
-    def __init__(self, parsed, normalized, batched_params, namer, module_names, comments, resolver):
+    def __init__(self, parsed, normalized, batched_params, namer, module_names, comments, resolver, callees):
+        self.callees = callees
         self.parsed = parsed
         self.normalized = normalized
         self.namer = namer
@@ -368,8 +369,6 @@ class BatchBuilder:
         return self.assign(op.targets[0], call)
 
     def user_call(self, op):
-        from . import cache
-
         call = op.prim
         try:
             found = call.differentiated(op.args, op.kwargs, self.is_batched)
@@ -379,7 +378,7 @@ class BatchBuilder:
         if any(position is None for position, _, _ in found):
             return [self.looped_statement(op)]
         positions = tuple(position for position, _, _ in found)
-        compiled = cache.get_vmap(call.function, positions)
+        compiled = self.callees.vmap(call.function, positions)
         if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
             raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
                               f"({compiled.reason.construct})")

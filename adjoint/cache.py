@@ -21,6 +21,54 @@ def _entries(func):
         return _unweakrefable.setdefault(func, {})
 
 
+class Callees:
+    """What a transform being built asks about the functions its code calls,
+    handed to the pipeline (transform.py) and by it to the front end, the
+    analyses and the builders, so that none of them imports the cache: their
+    own transforms (cached), a lazy stand-in for a recursive call, and the
+    function a derivative made by a transform computes (installed by the API)."""
+
+    def __init__(self):
+        #: (function, mode) of the transforms being built (a call of one is recursive)
+        self.building = set()
+        #: (wrapper, number of arguments) -> a Python function; set by the API
+        self.derivative_function = None
+        #: the API's transforms (jacrev, jacfwd, grad, hessian), which a
+        #: function may call in place: adjoint.grad(f)(x); set by the API
+        self.makers = ()
+
+    def vjp(self, function, positions):
+        return get_vjp(function, positions, False, for_caller=True)
+
+    def jvp(self, function, positions):
+        return get_jvp(function, positions, False)
+
+    def vmap(self, function, positions):
+        return get_vmap(function, positions)
+
+    def in_progress(self, function, mode="vjp"):
+        return (function, mode) in self.building
+
+    def lazy(self, function, positions, which, mode="vjp"):
+        return LazyCallee(function, positions, which, mode)
+
+    def resolve(self, callee):
+        """A recursive call's stand-in in generated code -> the generated
+        function it stands for; anything else as it is."""
+        return callee.resolve() if isinstance(callee, LazyCallee) else callee
+
+
+CALLEES = Callees()
+
+
+def _building(func, mode, build):
+    CALLEES.building.add((func, mode))
+    try:
+        return build()
+    finally:
+        CALLEES.building.discard((func, mode))
+
+
 def get_vjp(func, wrt_positions, has_aux, for_caller=False):
     """The compiled VJP of ``func``. ``for_caller``: the version another
     transformed function calls, whose backward returns zeros (not None) for
@@ -29,12 +77,12 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False):
     key = ("vjp", wrt_positions, has_aux, for_caller)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        if getattr(func, "__adjoint_derivative__", None) is not None:
-            from .derivatives import JacobianVJP
-
-            compiled = JacobianVJP(func, wrt_positions, has_aux)
+        made_by_derivatives = getattr(func, "__adjoint_vjp__", None)
+        if made_by_derivatives is not None:  # a derivative: reverse mode through its forward mode
+            compiled = made_by_derivatives(wrt_positions, has_aux)
         else:
-            compiled = vjp_transform(func, wrt_positions, has_aux, for_caller)
+            compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
+                                                                     CALLEES))
         entries[key] = compiled
     return compiled
 
@@ -45,7 +93,7 @@ def get_jvp(func, wrt_positions, has_aux):
     key = ("jvp", wrt_positions, has_aux)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = jvp_transform(func, wrt_positions, has_aux)
+        compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES))
         entries[key] = compiled
     return compiled
 
@@ -56,7 +104,7 @@ def get_vmap(func, batched_positions):
     key = ("vmap", batched_positions)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = vmap_transform(func, batched_positions)
+        compiled = _building(func, "vmap", lambda: vmap_transform(func, batched_positions, CALLEES))
         entries[key] = compiled
     return compiled
 
@@ -81,6 +129,12 @@ class LazyCallee:
         if target is None:
             target = self.resolve()
         return target(*args, **kwargs)
+
+    def compiled_transform(self):
+        """The compiled transform this stands for (listing and export find it so)."""
+        if self.mode == "jvp":
+            return get_jvp(self.function, self.positions, False)
+        return get_vjp(self.function, self.positions, False, for_caller=True)
 
     def resolve(self):
         """The generated function this stands for (compiled now if it is not

@@ -311,8 +311,6 @@ def _reads(source, name):
 
 def transforms_reached(compiled):
     """``compiled`` and every transform its generated code calls, in order."""
-    from . import cache
-
     found, pending = [], [compiled]
     while pending:
         current = pending.pop(0)
@@ -321,8 +319,9 @@ def transforms_reached(compiled):
         found.append(current)
         pending.extend(current.callee_transforms)
         for value in current.namespace.values():
-            if isinstance(value, cache.LazyCallee):  # a recursive call
-                pending.append(cache.get_vjp(value.function, value.positions, False, for_caller=True))
+            reached = getattr(value, "compiled_transform", None)
+            if reached is not None:  # a recursive call's stand-in
+                pending.append(reached())
     return found
 
 
@@ -345,8 +344,6 @@ def export_module(compiled, has_aux=False):
     """Standalone module text for a compiled VJP and the transforms of the
     functions it calls: NumPy is all it imports."""
     import numpy as np
-
-    from . import cache
 
     transforms = transforms_reached(compiled)
     if any(_mentions(t.source, "method_forward") or _mentions(t.source, "function_forward")
@@ -421,9 +418,8 @@ def export_module(compiled, has_aux=False):
     for transform in transforms:
         skip = {transform.rt_name, np_module, "np", "__builtins__"}
         for name, value in sorted(transform.namespace.items()):
-            if isinstance(value, cache.LazyCallee):
-                target = cache.get_vjp(value.function, value.positions, False, for_caller=True)
-                value = getattr(target, value.which)
+            if getattr(value, "compiled_transform", None) is not None:  # a recursive call's stand-in
+                value = value.resolve()
             if name in skip or generated.get(id(value)) == name:
                 continue
             if id(value) in generated:

@@ -23,42 +23,18 @@ arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
 """
 import inspect
 import linecache
-import weakref
 
 from . import errors, rules
 from . import runtime as rt
 
 #: (wrapper, number of arguments) -> the derivative function
 _made = {}
-#: the functions jacrev, jacfwd, grad and vmap made -> what they compute. Kept
-#: here, not as attributes, which functools.wraps would copy to a function
-#: wrapping one of them (a user's decorator, or the next transform).
-_wrappers = weakref.WeakKeyDictionary()
+from .made import of, register, vmap_of  # noqa: E402,F401 (what transforms made)
 
-
-def register(wrapper, func, kind, options, more):
-    """Record that ``wrapper`` computes ``kind`` (jacrev, jacfwd, grad, vmap) of ``func``."""
-    _wrappers[wrapper] = (func, kind, options, more)
-
-
-def of(wrapper):
-    """``(func, kind, argnums, has_aux)`` if ``wrapper`` was made by a
-    transform (for vmap: ``(func, "vmap", in_dims, out_dims)``)."""
-    try:
-        return _wrappers.get(wrapper)
-    except TypeError:  # unhashable
-        return None
-
-
-def vmap_of(wrapper):
-    """``(func, in_dims, out_dims, chunk_size)`` if ``wrapper`` was made by vmap."""
-    made = of(wrapper)
-    if made is None or made[1] != "vmap":
-        return None
-    return made[0], made[2], made[3], _vmap_chunks.get(wrapper)
-
-
-_vmap_chunks = weakref.WeakKeyDictionary()
+#: what this module needs of the API and the cache, installed by adjoint.api
+#: (compiled_call, check_argnums, differentiable, jacfwd, get_vmap), so that
+#: neither imports the other both ways
+API = {}
 
 
 def derivative_function(wrapper, nargs):
@@ -69,23 +45,21 @@ def derivative_function(wrapper, nargs):
     if made is not None and made[1].is_current():
         return made[0]
     func, kind, argnums, has_aux = of(wrapper)
-    from . import api
-
     if kind == "vmap":
         function, compiled = _vmapped(func, argnums, has_aux, nargs)
         _made[key] = (function, compiled)
         return function
-    positions = api._check_argnums(argnums, nargs)
+    positions = API["check_argnums"](argnums, nargs)
     params = _parameters(func, nargs)
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
     if kind == "jacfwd" or of(func) is not None:
         # (A derivative of a derivative is written in forward mode: its
         # reverse transform is itself forward mode, see JacobianVJP.)
-        compiled = api.compiled_call(func, nargs, positions, has_aux, mode="jvp")
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, mode="jvp")
         text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled)
     else:
-        compiled = api.compiled_call(func, nargs, positions, has_aux, for_caller=True)
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True)
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
     filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
     from .compile import unique_filename
@@ -96,6 +70,7 @@ def derivative_function(wrapper, nargs):
     exec(compile(text, filename, "exec"), namespace)
     function = namespace[f"{name}_{kind}"]
     function.__adjoint_derivative__ = compiled
+    function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
     _made[key] = (function, compiled)
     return function
 
@@ -160,8 +135,6 @@ def _vmapped(func, in_dims, out_dims, nargs):
     """The function a ``vmap`` wrapper computes, written over the batched
     code: batch axes moved to the front, the batched function, the result's
     batch axis moved to ``out_dims``."""
-    from . import cache
-
     if of(func) is not None:  # a vmap of a derivative or of a vmap: its code
         func = derivative_function(func, nargs)
     per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
@@ -175,10 +148,8 @@ def _vmapped(func, in_dims, out_dims, nargs):
     if not positions:
         raise ValueError("vmap: every input has in_dims None; at least one argument must be mapped over.")
     if not isinstance(func, type(_parameters)) and rules.lookup(func) is not None:
-        from .api import _differentiable
-
-        func = _differentiable(func, nargs)
-    compiled = cache.get_vmap(func, positions)
+        func = API["differentiable"](func, nargs)
+    compiled = API["get_vmap"](func, positions)
     if getattr(compiled, "source", "").startswith("# vmap of") or not hasattr(compiled, "namespace"):
         raise errors.TransformError(
             None, "a vmap differentiated", "its function runs once per example (control flow on the "
@@ -208,6 +179,7 @@ def _vmapped(func, in_dims, out_dims, nargs):
     exec(compile(text, filename, "exec"), namespace)
     function = namespace[f"{name}_vmapped"]
     function.__adjoint_derivative__ = compiled
+    function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
     return function, compiled
 
 
@@ -226,12 +198,10 @@ class JacobianVJP:
     number_globals = {}
 
     def __init__(self, function, positions, has_aux):
-        from . import api
-
         self.function = function
         self.positions = positions
         self.has_aux = has_aux
-        self.jacobian = api.jacfwd(function, argnums=tuple(positions), has_aux=has_aux)
+        self.jacobian = API["jacfwd"](function, argnums=tuple(positions), has_aux=has_aux)
         self.source = "".join(linecache.getlines(function.__code__.co_filename))
         self.rt_name = "rt"
 

@@ -33,7 +33,8 @@ BUILT_IN_TANGENTS = frozenset({rt.getitem, rt.attribute, rt.setitem, rt.identity
 
 
 class JVPBuilder:
-    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver):
+    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees):
+        self.callees = callees
         self.parsed = parsed
         self.normalized = normalized
         self.activity = activity
@@ -383,19 +384,16 @@ class JVPBuilder:
         return [gast.Assign(targets=[targets], value=value, type_comment=None)]
 
     def callee(self, call, positions):
-        from . import cache
-        from .transform import IN_PROGRESS
-
         function = call.function
         key = (function, positions)
         if key in self.callee_names:
             return self.callee_names[key]
         name = self.namer.fresh(f"{call.name}_jvp")
         self.callee_names[key] = name
-        if (function, "jvp") in IN_PROGRESS:
-            self.extra_globals[name] = cache.LazyCallee(function, positions, "jvp", mode="jvp")
+        if self.callees.in_progress(function, "jvp"):
+            self.extra_globals[name] = self.callees.lazy(function, positions, "jvp", mode="jvp")
         else:
-            compiled = cache.get_jvp(function, positions, False)
+            compiled = self.callees.jvp(function, positions)
             self.callee_transforms.append(compiled)
             self.extra_globals[name] = compiled.jvp
         return name

@@ -50,7 +50,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
     (nested functions and lambdas by name), ``namer`` and ``resolver``.
     """
 
-    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name):
+    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees):
+        self.callees = callees
         self.rt_name = rt_name
         self.parsed = parsed
         self.resolver = resolver
@@ -388,7 +389,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.output = result
 
     def with_block(self, stmt):
-        from .api import no_grad
+        from .constants import no_grad
 
         items = stmt.items
         context = items[0].context_expr if len(items) == 1 else None
@@ -585,6 +586,6 @@ class Normalizer(ControlFlow, InPlace, Calls):
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
 
 
-def normalize(parsed, resolver, namer, has_aux, np_name, rt_name):
-    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name).function()
+def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees):
+    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees).function()
 

@@ -7,7 +7,7 @@ import types
 
 import gast
 
-from . import derivatives, rules
+from . import made, rules
 from . import runtime as rt
 from .gastutil import clone, load, store
 from .ir import (
@@ -153,19 +153,16 @@ class Calls:
             fields = list(callee._fields)
             keys = list(range(len(args))) + [fields.index(k) if k in fields else k for k in kwargs]
             return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
-        if callee is not UNRESOLVED and derivatives.of(callee) is not None:
+        if callee is not UNRESOLVED and made.of(callee) is not None:
             # A derivative called here (grad(f)(x) * x): its code is differentiated.
             if kwargs or any(isinstance(a, gast.Starred) for a in node.args):
                 raise self.unsupported(node, f"call of {dotted(func)}",
                                        "a derivative called with keyword or * arguments cannot be "
                                        "differentiated again.", "Pass its arguments by position.")
-            callee = derivatives.derivative_function(callee, len(args))
-        from .cache import LazyCallee  # (here: the cache imports the transforms, which import this)
-
-        if isinstance(callee, LazyCallee):
-            # A recursive call in generated code: the generated function it
-            # stands for, differentiated like any function of the user's.
-            callee = callee.resolve()
+            callee = self.callees.derivative_function(callee, len(args))
+        # A recursive call in generated code: the generated function it
+        # stands for, differentiated like any function of the user's.
+        callee = self.callees.resolve(callee)
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
@@ -268,10 +265,8 @@ class Calls:
         """``adjoint.grad(f)(x)`` written in place: the derivative of a
         function known now, with constant options, made at transform time
         (its code is then differentiated like any derivative's)."""
-        from . import api
-
         maker = self.resolver.value_of(node.func)
-        if maker not in (api.jacrev, api.jacfwd, api.grad, api.hessian):
+        if maker is UNRESOLVED or not any(maker is known for known in self.callees.makers):
             return UNRESOLVED
 
         def known(expr):

@@ -16,6 +16,7 @@ import types
 import gast
 
 from . import errors
+from .made import of
 from .gastutil import clone
 
 
@@ -64,8 +65,6 @@ def parse_function(func):
     """Parse ``func``; raise SourceUnavailableError when it has no source."""
     # A wrapper made with functools.wraps is differentiated as the wrapper
     # it is (its code calls the function it wraps), never as that function.
-    from .derivatives import of
-
     made = of(func)
     made_by = made[1] if made is not None else None
     if made_by is not None:

@@ -76,7 +76,8 @@ def _without_in_place(stmt, rt_name):
 
 
 class VJPBuilder:
-    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver):
+    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees):
+        self.callees = callees
         self.resolver = resolver
         self.defined_names = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.parsed = parsed
@@ -549,9 +550,6 @@ class VJPBuilder:
 
     def callee_functions(self, call, positions):
         """Names bound to the callee's forward and backward functions."""
-        from . import cache
-        from .transform import IN_PROGRESS
-
         function = call.function
         key = (function, positions)
         if key in self.callee_names:  # called again with the same arguments differentiated
@@ -559,11 +557,11 @@ class VJPBuilder:
         forward = self.namer.fresh(f"{call.name}_forward")
         backward = self.namer.fresh(f"{call.name}_backward")
         self.callee_names[key] = forward, backward
-        if function in IN_PROGRESS:  # recursion: compiled when first called
-            self.extra_globals[forward] = cache.LazyCallee(function, positions, "forward")
-            self.extra_globals[backward] = cache.LazyCallee(function, positions, "backward")
+        if self.callees.in_progress(function):  # recursion: compiled when first called
+            self.extra_globals[forward] = self.callees.lazy(function, positions, "forward")
+            self.extra_globals[backward] = self.callees.lazy(function, positions, "backward")
         else:
-            compiled = cache.get_vjp(function, positions, False, for_caller=True)
+            compiled = self.callees.vjp(function, positions)
             self.callee_transforms.append(compiled)
             self.extra_globals[forward] = compiled.forward
             self.extra_globals[backward] = compiled.backward

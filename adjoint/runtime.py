@@ -1668,19 +1668,22 @@ def extremum_of_items_adjoint(g, items, z):
 
 # ----------------------------------------------------------- user rules
 
+#: the transformer, for callees known only when generated code runs (a method
+#: of an object passed in, a function passed in): installed by adjoint.api,
+#: so that the runtime imports nothing of adjoint (exported modules carry it).
+DYNAMIC = {}
+
+
 def method_forward(name, positions, receiver, *args, **kwargs):
     """Forward pass of ``receiver.name(*args)`` when the object is known only
     at run time: its method is transformed (and cached) for the argument
     ``positions`` that carry derivatives (0 is the object itself)."""
-    from .cache import get_vjp  # the transformer, needed only for this dynamic case
-
+    get_vjp, compiled_call = DYNAMIC["get_vjp"], DYNAMIC["compiled_call"]
     method = getattr(receiver, name)
     function = getattr(method, "__func__", None)
     if function is None or getattr(method, "__self__", None) is not receiver:
         # Not a method bound to this object: a static method, or a function
         # or callable stored on it. It does not take the object.
-        from .api import compiled_call
-
         skipped = 1 if 0 in positions else 0
         compiled = compiled_call(method, len(args), tuple(p - 1 for p in positions if p > 0),
                                  for_caller=True, skipped=skipped, keywords=tuple(kwargs))
@@ -1701,9 +1704,7 @@ def function_forward(positions, function, *args, **kwargs):
     run time (passed in as an argument): a Python function is transformed (and
     cached) for the argument ``positions`` that carry derivatives; a NumPy
     function with a rule gets a one-line wrapper first."""
-    from .api import compiled_call  # the transformer, needed only for this dynamic case
-
-    compiled = compiled_call(function, len(args), positions, for_caller=True, keywords=tuple(kwargs))
+    compiled = DYNAMIC["compiled_call"](function, len(args), positions, for_caller=True, keywords=tuple(kwargs))
     result, residuals = compiled.forward(*args, **kwargs)
     return result, (compiled, residuals)
 

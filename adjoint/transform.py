@@ -95,24 +95,18 @@ def module_name(resolver, taken, namer, preferred, module):
     return preferred
 
 
-#: functions whose transform is being built (a call to one of them is recursive).
-IN_PROGRESS = set()
-
-
-def vjp_transform(func, wrt_positions, has_aux, for_caller=False):
+def vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
+    """The reverse-mode transform; ``callees`` (cache.Callees) gives the
+    transforms of the functions its code calls."""
     TRANSFORM_COUNT["vjp"] += 1
-    IN_PROGRESS.add(func)
-    try:
-        return _vjp_transform(func, wrt_positions, has_aux, for_caller)
-    finally:
-        IN_PROGRESS.discard(func)
+    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees)
 
 
 class FrontEnd:
     """What every transform shares: the parsed, resolved, normalized function
     and its activity with respect to ``wrt_positions``."""
 
-    def __init__(self, func, wrt_positions, has_aux, mode="vjp"):
+    def __init__(self, func, wrt_positions, has_aux, callees, mode="vjp"):
         self.parsed = parsed = parse_function(func)
         self.node = node = parsed.node
         self.resolver = resolver = Resolver(func, node)
@@ -121,23 +115,24 @@ class FrontEnd:
         np_name = module_name(resolver, taken, namer, "np", np)
         rt_name = module_name(resolver, taken, namer, "rt", runtime)
         self.module_names = {"np": np_name, "rt": rt_name}
-        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name)
+        self.callees = callees
+        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees)
         # Calls from other transformed functions may differentiate keyword-only
         # parameters too: they are counted after the positional ones.
         positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
         self.wrt = [positional[i] for i in wrt_positions]
-        self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed, mode)
+        self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed, callees, mode)
 
 
-def _vjp_transform(func, wrt_positions, has_aux, for_caller):
-    front = FrontEnd(func, wrt_positions, has_aux)
+def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
+    front = FrontEnd(func, wrt_positions, has_aux, callees)
     parsed, node, resolver, namer = front.parsed, front.node, front.resolver, front.namer
     module_names, normalized, wrt, activity = front.module_names, front.normalized, front.wrt, front.activity
     rt_name = module_names["rt"]
     np_name = module_names["np"]
 
     comments = Comments()
-    builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver)
+    builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees)
     seed, returns = builder.build()
     if for_caller:  # a caller adds these adjoints up: zeros, not None
         returns = [builder.zero_init(p).value if isinstance(r, gast.Constant) else r
@@ -242,22 +237,14 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller):
     return compiled
 
 
-def jvp_transform(func, wrt_positions, has_aux):
+def jvp_transform(func, wrt_positions, has_aux, callees):
+    """The forward-mode transform (see vjp_transform for ``callees``)."""
     TRANSFORM_COUNT["jvp"] += 1
-    key = (func, "jvp")
-    IN_PROGRESS.add(key)
-    try:
-        return _jvp_transform(func, wrt_positions, has_aux)
-    finally:
-        IN_PROGRESS.discard(key)
-
-
-def _jvp_transform(func, wrt_positions, has_aux):
-    front = FrontEnd(func, wrt_positions, has_aux, mode="jvp")
+    front = FrontEnd(func, wrt_positions, has_aux, callees, mode="jvp")
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     comments = Comments()
     builder = JVPBuilder(parsed, normalized, front.activity, front.wrt, namer, front.module_names, comments,
-                         front.resolver)
+                         front.resolver, callees)
     body, output_dot = builder.build()
     body = [optimize.fold_constants(stmt) for stmt in body]
     name = node.name
@@ -294,18 +281,19 @@ def _jvp_transform(func, wrt_positions, has_aux):
     return compiled
 
 
-def vmap_transform(func, batched_positions):
+def vmap_transform(func, batched_positions, callees):
     """The batched transform of ``func`` for arguments batched at
     ``batched_positions``: ``compiled.vmap(batch, *args)`` returns the
     result, with a batch axis if ``compiled.out_batched``. Control flow that
     depends on batched values makes it a loop over the examples."""
     TRANSFORM_COUNT["vmap"] += 1
-    front = FrontEnd(func, (), False)
+    front = FrontEnd(func, (), False, callees)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
     batched = [positional[i] for i in batched_positions]
     comments = Comments()
-    builder = BatchBuilder(parsed, normalized, batched, namer, front.module_names, comments, front.resolver)
+    builder = BatchBuilder(parsed, normalized, batched, namer, front.module_names, comments, front.resolver,
+                           callees)
     name = node.name
     try:
         body, out_batched = builder.build()

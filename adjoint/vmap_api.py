@@ -9,7 +9,7 @@ import types
 
 import numpy as np
 
-from . import cache, derivatives, errors, pytree, rules, runtime
+from . import cache, derivatives, errors, made, pytree, rules, runtime
 
 
 def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
@@ -41,8 +41,7 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
                 return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
 
-    derivatives.register(batched_fn, func, "vmap", in_dims, out_dims)
-    derivatives._vmap_chunks[batched_fn] = chunk_size
+    made.register(batched_fn, func, "vmap", in_dims, out_dims, chunk_size)
     return batched_fn
 
 
@@ -168,10 +167,10 @@ def _place_outputs(result, out_dims):
 def _batched_function(func, nargs, positions):
     """``run(batch, args, kwargs)``: ``func`` on batched arguments (batch
     axis first at ``positions``), returning results with a batch axis."""
-    inner = derivatives.vmap_of(func)
+    inner = made.vmap_of(func)
     if inner is not None:
         return _nested(inner, nargs, positions)
-    if derivatives.of(func) is not None:
+    if made.of(func) is not None:
         func = derivatives.derivative_function(func, nargs)
     elif not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .api import _differentiable
