@@ -1510,7 +1510,7 @@ def test_rule(row):
             np.testing.assert_allclose(block, reference, rtol=1e-9, atol=1e-12, err_msg=f"argument {argnum} vs autograd")
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+@pytest.mark.parametrize("row", row_params(ROWS))
 def test_tangent_rule(row):
     """Forward mode against reverse mode (checked against finite differences
     above): the Jacobians agree, with every chunk size, and the tangent and
@@ -1539,7 +1539,7 @@ def test_tangent_rule(row):
 AT_A_KINK = {"norm-zero-vector", "np.ptp-ties", "np.fmin-nans"}
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
+@pytest.mark.parametrize("row", row_params(ROWS))
 def test_second_derivative(row):
     """Forward mode over the generated reverse code (the Hessian as
     jacfwd(jacrev(f))) against central differences of jacrev, for each
