@@ -4914,9 +4914,12 @@ def varg(function, a, axis=None, keepdims=False):
 def vargsort(a, axis=-1, kind=None, order=None, stable=None):
     """``np.argsort`` of every example (``axis=None``: of the flattened example)."""
     a = vasarray(a)
+    options = {"kind": kind, "order": order}
+    if stable is not None:  # NumPy >= 2.0 only
+        options["stable"] = stable
     if axis is None or a.ndim == 1:
-        return np.argsort(a.reshape(a.shape[0], -1), axis=1, kind=kind, order=order, stable=stable)
-    return np.argsort(a, axis=_vaxis(axis, a.ndim - 1), kind=kind, order=order, stable=stable)
+        return np.argsort(a.reshape(a.shape[0], -1), axis=1, **options)
+    return np.argsort(a, axis=_vaxis(axis, a.ndim - 1), **options)
 
 
 def vreverse_cumsum(g, axis=None):

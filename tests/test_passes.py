@@ -3,7 +3,7 @@ import textwrap
 
 import numpy as np
 
-from adjoint import activity, ir, normalize, parse, resolve, shapes
+from adjoint import activity, cache, ir, normalize, parse, resolve, shapes
 from adjoint.naming import Namer, names_in
 
 
@@ -11,7 +11,7 @@ def normalized(func, has_aux=False):
     parsed = parse.parse_function(func)
     resolver = resolve.Resolver(func, parsed.node)
     namer = Namer(names_in(parsed.node))
-    return parsed, normalize.normalize(parsed, resolver, namer, has_aux, "np", "rt")
+    return parsed, normalize.normalize(parsed, resolver, namer, has_aux, "np", "rt", cache.CALLEES)
 
 
 def text_of(func, has_aux=False):
@@ -105,7 +105,7 @@ def mixed(x, n):
 
 def test_activity_varied_and_useful():
     parsed, result = normalized(mixed)
-    info = activity.analyze(result, ["x"], parsed)
+    info = activity.analyze(result, ["x"], parsed, cache.CALLEES)
     assert "s" not in info.varied  # sign carries no derivative
     assert "unused" in info.varied and "unused" not in info.useful
     assert "scale" not in info.active

@@ -446,10 +446,10 @@ if hasattr(np.linalg, "svdvals"):  # NumPy >= 2.0
         vec[z] = np.linalg.svdvals(vec[x])
 
 
-    # One array (not y, fweights, aweights); the rest by keyword.
-    @adjoint_rule(np.cov)
-    def cov_adjoint(z, m, *, rowvar=True, bias=False, ddof=None):
-        bar[m] = rt.cov_adjoint(bar[z], m, rowvar=rowvar, bias=bias, ddof=ddof)
+# One array (not y, fweights, aweights); the rest by keyword.
+@adjoint_rule(np.cov)
+def cov_adjoint(z, m, *, rowvar=True, bias=False, ddof=None):
+    bar[m] = rt.cov_adjoint(bar[z], m, rowvar=rowvar, bias=bias, ddof=ddof)
 
 
 @tangent_rule(np.cov)

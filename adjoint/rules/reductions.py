@@ -157,12 +157,12 @@ if hasattr(np, "trapezoid"):  # NumPy >= 2.0: rules only for what the installed 
         vec[z] = rt.vtrapezoid(vec[y], vec[x], vec[dx], axis=axis)
 
 
-    # No derivative in xp (the knots) nor in left and right: a call that
-    # differentiates them is refused. period= is not accepted.
-    @adjoint_rule(np.interp)
-    def interp_adjoint(z, x, xp, fp, left=None, right=None):
-        bar[x] = rt.interp_adjoint_x(bar[z], x, xp, fp)
-        bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
+# No derivative in xp (the knots) nor in left and right: a call that
+# differentiates them is refused. period= is not accepted.
+@adjoint_rule(np.interp)
+def interp_adjoint(z, x, xp, fp, left=None, right=None):
+    bar[x] = rt.interp_adjoint_x(bar[z], x, xp, fp)
+    bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
 
 
 @tangent_rule(np.interp)
