@@ -2350,6 +2350,14 @@ def batch_count(tangents):
     return tangents[0]
 
 
+def _float_dtype(value):
+    """The floating dtype of a derivative of ``value``: its own if it is
+    floating, else float64 (by dtype: NumPy 1 would cast a float64 scalar's
+    value down to float32)."""
+    dtype = np.asarray(value).dtype
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
 def _derivative_value(value, what):
     if not isinstance(value, (np.ndarray, np.generic, float, int)) or isinstance(value, bool):
         raise TypeError(
@@ -2362,7 +2370,7 @@ def output_basis(out):
     """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
     _derivative_value(out, "output")
     size = int(np.size(out))
-    dtype = np.result_type(out, np.float32)
+    dtype = _float_dtype(out)
     return np.eye(size, dtype=dtype).reshape((size,) + np.shape(out))
 
 
@@ -2372,7 +2380,7 @@ def scalar_seed(out):
     if np.ndim(out) != 0:
         raise ValueError(f"grad of a function whose output has shape {np.shape(out)}: the output "
                          "must be a single 0-d value. Use jacrev, or sum the output.")
-    return np.ones((1,), dtype=np.result_type(out, np.float32))
+    return np.ones((1,), dtype=_float_dtype(out))
 
 
 def input_basis(x, offset, total):
@@ -2380,7 +2388,7 @@ def input_basis(x, offset, total):
     input elements, as tangents of ``x``: ``(total,) + x.shape``."""
     _derivative_value(x, "argument")
     size = int(np.size(x))
-    seed = np.zeros((total, size), dtype=np.result_type(x, np.float32))
+    seed = np.zeros((total, size), dtype=_float_dtype(x))
     seed[offset + np.arange(size), np.arange(size)] = 1
     return seed.reshape((total,) + np.shape(x))
 
@@ -2389,7 +2397,7 @@ def jacobian_from_rows(bar, out, x):
     """Adjoints ``(N,) + x.shape`` of the output basis -> ``out.shape + x.shape``."""
     _derivative_value(x, "argument")
     if bar is None:
-        return np.zeros(np.shape(out) + np.shape(x), dtype=np.result_type(x, np.float32))
+        return np.zeros(np.shape(out) + np.shape(x), dtype=_float_dtype(x))
     return np.reshape(bar, np.shape(out) + np.shape(x))
 
 
@@ -2402,7 +2410,7 @@ def gradient_from_row(bar, out, x):
     """The adjoint ``(1,) + x.shape`` of a 0-d output's seed -> ``x.shape``."""
     _derivative_value(x, "argument")
     if bar is None:
-        return np.zeros(np.shape(x), dtype=np.result_type(x, np.float32))
+        return np.zeros(np.shape(x), dtype=_float_dtype(x))
     return np.reshape(bar, np.shape(x))
 
 
@@ -3150,9 +3158,9 @@ def solve_tangent(t, inverse, a, b, z, wrt_a=False):
     """Tangent of ``z = np.linalg.solve(a, b)`` along ``t``, the tangent of
     ``b`` (or, ``wrt_a=True``, of ``a``): ``inverse @ t`` (or
     ``-inverse @ t @ z``) with ``inverse = inv(a)``, per batch row; ``b``
-    1-d is one vector, otherwise a stack of columns, as in NumPy 2."""
+    read as vectors or as columns as the installed NumPy reads it."""
     t = as_tangent(t, a if wrt_a else b)
-    if np.ndim(b) == 1:
+    if _solve_reads_vectors(a, b):
         column = (t @ z[..., None])[..., 0] if wrt_a else _lead(t, np.ndim(z))
         if inverse.ndim == 2:
             part = column @ inverse.T
