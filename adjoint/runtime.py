@@ -2369,9 +2369,19 @@ def _derivative_value(value, what):
 def output_basis(out):
     """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
     _derivative_value(out, "output")
-    size = int(np.size(out))
-    dtype = _float_dtype(out)
-    return np.eye(size, dtype=dtype).reshape((size,) + np.shape(out))
+    key = (np.shape(out), _float_dtype(out))
+    basis = _BASES.get(key)
+    if basis is None:
+        size = int(np.size(out))
+        basis = np.eye(size, dtype=key[1]).reshape((size,) + key[0])
+        basis.flags.writeable = False  # shared by every call: nothing may write into it
+        if len(_BASES) < 64 and size * size <= 1 << 16:  # small ones only: memory stays bounded
+            _BASES[key] = basis
+    return basis
+
+
+#: identity bases already built, by shape and dtype (small ones are asked for again and again)
+_BASES = {}
 
 
 def scalar_seed(out):
@@ -4550,6 +4560,11 @@ def to_batched(value, batch):
     if isinstance(value, (tuple, list)):
         return rebuild_like(value, [to_batched(v, batch) for v in value])
     array = np.asarray(value)
+    if array.flags.c_contiguous and array.dtype != object:
+        # the view built directly: np.broadcast_to costs several times more
+        view = np.ndarray((batch,) + array.shape, array.dtype, array, 0, (0,) + array.strides)
+        view.flags.writeable = False
+        return view
     return np.broadcast_to(array, (batch,) + array.shape)
 
 
