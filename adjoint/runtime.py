@@ -325,6 +325,22 @@ def reverse_cumsum(g, axis=None):
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
+def _cumprod_pullback(g, factors):
+    """The cotangent ``g`` of a cumulative product along the last axis of
+    ``factors`` pulled back to them, exact at zeros (no division): element
+    k gets the product of the factors before it times the suffix sum of
+    ``g`` weighted by the factors after it."""
+    n = factors.shape[-1]
+    suffix = np.empty(np.broadcast_shapes(g.shape, factors.shape), dtype=np.result_type(g, factors))
+    if n:
+        suffix[..., n - 1] = g[..., n - 1]
+    for k in range(n - 2, -1, -1):
+        suffix[..., k] = g[..., k] + factors[..., k + 1] * suffix[..., k + 1]
+    ones = np.ones(factors.shape[:-1] + (1,), dtype=factors.dtype)
+    before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
+    return before * suffix
+
+
 def cumprod_adjoint(g, a, axis=None):
     """Adjoint of ``np.cumprod`` along ``axis``, exact when ``a`` holds zeros
     (no division).
@@ -341,15 +357,7 @@ def cumprod_adjoint(g, a, axis=None):
     axis = axis % a.ndim
     factors = np.moveaxis(a, axis, -1)
     g = np.moveaxis(g, axis + 1, -1)
-    n = factors.shape[-1]
-    suffix = np.empty(np.broadcast_shapes(g.shape, factors.shape), dtype=np.result_type(g, factors))
-    if n:
-        suffix[..., n - 1] = g[..., n - 1]
-    for k in range(n - 2, -1, -1):
-        suffix[..., k] = g[..., k] + factors[..., k + 1] * suffix[..., k + 1]
-    ones = np.ones(factors.shape[:-1] + (1,), dtype=factors.dtype)
-    before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
-    a_bar = np.moveaxis(before * suffix, -1, axis + 1)
+    a_bar = np.moveaxis(_cumprod_pullback(g, factors), -1, axis + 1)
     return np.reshape(a_bar, a_bar.shape[:1] + shape)
 
 
@@ -4591,19 +4599,6 @@ def stack_examples(results):
     return np.stack([np.asarray(r) for r in results])
 
 
-def valign(batch, batched, *args):
-    """Operands of an elementwise function, batched ones given their batch
-    axis in front of every axis of the result."""
-    ndims = [np.ndim(a) - 1 if b else np.ndim(a) for a, b in zip(args, batched, strict=True)]
-    result_ndim = max(ndims)
-    aligned = []
-    for a, b, ndim in zip(args, batched, ndims, strict=True):
-        if b and ndim < result_ndim:
-            a = np.reshape(a, a.shape[:1] + (1,) * (result_ndim - ndim) + a.shape[1:])
-        aligned.append(a)
-    return aligned
-
-
 def vmap_getitem(value, index):
     """``value[index]`` of every example."""
     if isinstance(value, np.ndarray):
@@ -5076,15 +5071,7 @@ def vcumprod_adjoint(g, a, axis=None):
     axis = axis % (a.ndim - 1)
     factors = np.moveaxis(a, axis + 1, -1)[:, None]
     g = np.moveaxis(g, axis + 2, -1)
-    n = factors.shape[-1]
-    suffix = np.empty(np.broadcast_shapes(g.shape, factors.shape), dtype=np.result_type(g, factors))
-    if n:
-        suffix[..., n - 1] = g[..., n - 1]
-    for k in range(n - 2, -1, -1):
-        suffix[..., k] = g[..., k] + factors[..., k + 1] * suffix[..., k + 1]
-    ones = np.ones(factors.shape[:-1] + (1,), dtype=factors.dtype)
-    before = np.cumprod(np.concatenate([ones, factors[..., :-1]], axis=-1), axis=-1)
-    a_bar = np.moveaxis(before * suffix, -1, axis + 2)
+    a_bar = np.moveaxis(_cumprod_pullback(g, factors), -1, axis + 2)
     return np.reshape(a_bar, a_bar.shape[:2] + shape)
 
 
