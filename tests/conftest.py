@@ -218,7 +218,8 @@ def check_second_derivative(program, step=1e-5):
 
     args = program.make_args()
     first = adjoint.jacrev(program.func, argnums=program.argnum)
-    if isinstance(program.func(*args), (tuple, list, dict)):  # refused clearly, not yet supported
+    if isinstance(program.func(*args), (tuple, list, dict)) or not isinstance(args[program.argnum], np.ndarray):
+        # a container argument or output: refused clearly, not yet supported
         with pytest.raises(TypeError, match="containers are not supported there yet"):
             adjoint.jacfwd(first, argnums=program.argnum)(*args)
         return
