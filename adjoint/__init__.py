@@ -2,8 +2,8 @@
 
 The public names of SPEC.md. Rule writers use ``adjoint.rules``.
 """
-from .api import defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, vjp
-from .vmap_api import vmap
+from .api.jacobians import defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, vjp
+from .api.vmap import vmap
 from .errors import (
     AdjointError,
     NoRuleError,

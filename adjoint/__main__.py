@@ -9,8 +9,9 @@ import importlib.util
 import os
 import sys
 
-from . import api, errors
-from .compile import ExportError, export_module
+from .api import jacobians as api
+from . import errors
+from .backend.compile import ExportError, export_module
 
 USAGE_EXAMPLES = """examples:
   adjoint show model.py:loss                  print the reverse-mode code of loss

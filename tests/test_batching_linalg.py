@@ -18,7 +18,8 @@ import pytest
 import adjoint
 
 NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
-from adjoint import cache, derivatives
+from adjoint.api import derivatives
+from adjoint.backend import cache
 from adjoint import runtime as rt
 
 B = 4

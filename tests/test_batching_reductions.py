@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import adjoint
-from adjoint import cache
+from adjoint.backend import cache
 
 B = 5
 
@@ -266,7 +266,7 @@ DERIVATIVE_CASES = [
 @pytest.mark.parametrize("transform", ["grad", "jacrev"])
 @pytest.mark.parametrize("case, scalar", DERIVATIVE_CASES, ids=[c.label for c, _ in DERIVATIVE_CASES])
 def test_vmap_of_derivative(case, scalar, transform):
-    from adjoint import derivatives
+    from adjoint.api import derivatives
 
     d = adjoint.grad(scalar) if transform == "grad" else adjoint.jacrev(case.func)
     examples = case.examples()

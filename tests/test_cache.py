@@ -4,7 +4,8 @@ import numpy as np
 
 import adjoint
 import callee_module
-from adjoint import parse, transform
+from adjoint.backend import pipeline as transform
+from adjoint.frontend import parse
 
 SCALE = 2.0
 
@@ -140,6 +141,6 @@ def test_one_wrapper_sees_a_rebound_callee_and_a_rule_registered_later(monkeypat
     finally:
         rules.CUSTOM_VJPS.clear()
         rules.CUSTOM_VJPS.update(saved)
-        adjoint.cache.clear()
+        adjoint.backend.cache.clear()
     np.testing.assert_allclose(gradient(x), 3 * x ** 2)
     np.testing.assert_allclose(jacobian(x), np.diag(3 * x ** 2))

@@ -377,7 +377,7 @@ def test_makers_that_do_not_fit_are_named():
     finally:
         adjoint.rules.CUSTOM_VJPS.clear()
         adjoint.rules.CUSTOM_VJPS.update(saved)
-        adjoint.cache.clear()
+        adjoint.backend.cache.clear()
 
 
 def reads_flat(x):

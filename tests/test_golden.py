@@ -33,7 +33,7 @@ def test_generated_source_matches_golden(name):
 def test_generated_source_is_deterministic_and_valid_python(name):
     func, argnums = CASES[name]
     first = adjoint.source(func, argnums=argnums)
-    adjoint.cache.clear()
+    adjoint.backend.cache.clear()
     assert adjoint.source(func, argnums=argnums) == first
     compile(first, "<golden>", "exec")
 

@@ -9,7 +9,8 @@ import gast
 import pytest
 
 import adjoint
-from adjoint import compile as render
+from adjoint.backend import compile as render
+from adjoint.backend import cache
 import golden_programs as programs
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
@@ -40,11 +41,11 @@ SNIPPETS = [
 
 def generated(name):
     func, argnums = CASES[name]
-    adjoint.cache.clear()
+    cache.clear()
     try:
         return adjoint.source(func, argnums=argnums)
     finally:
-        adjoint.cache.clear()
+        cache.clear()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

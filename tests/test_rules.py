@@ -1597,13 +1597,13 @@ def _unflat_like(tree, leaves):
 
 
 def test_every_adjoint_rule_has_a_tangent_rule():
-    from adjoint.forward import BUILT_IN_TANGENTS
+    from adjoint.transforms.forward import BUILT_IN_TANGENTS
 
     missing = [prim for prim in ADJOINT_RULES if prim not in TANGENT_RULES and prim not in BUILT_IN_TANGENTS]
     # (runtime helpers of generated code may have a tangent rule alone: forward
     # mode over generated reverse code needs it, reverse mode over it does not)
     extra = [prim for prim in TANGENT_RULES if prim not in ADJOINT_RULES
-             and getattr(prim, "__module__", "") != "adjoint.runtime"]
+             and not getattr(prim, "__module__", "").startswith("adjoint.runtime")]
     assert not missing, f"adjoint rules without a tangent rule: {missing}"
     assert not extra, f"tangent rules without an adjoint rule: {extra}"
 
@@ -1613,7 +1613,7 @@ def test_every_rule_has_a_row():
     # (the runtime helpers of generated code are checked through the second
     # derivatives of the rows whose generated code calls them)
     missing = [prim for prim in ADJOINT_RULES if id(prim) not in covered
-               and getattr(prim, "__module__", "") != "adjoint.runtime"]
+               and not getattr(prim, "__module__", "").startswith("adjoint.runtime")]
     assert not missing, f"registered rules without a row in tests/test_rules.py: {missing}"
 
 
@@ -1627,7 +1627,7 @@ def test_rule_defaults_are_the_primitive_and_helper_defaults():
     # default applies: it must be the template's, and the template's must be
     # the NumPy function's, or the derivative is of another call.
     import gast
-    from adjoint.templates import template_for
+    from adjoint.transforms.templates import template_for
 
     problems = []
     for prim, fn in ADJOINT_RULES.items():

@@ -657,7 +657,7 @@ def restore_rules():
     yield
     rules.CUSTOM_VJPS.clear()
     rules.CUSTOM_VJPS.update(saved)
-    adjoint.cache.clear()
+    adjoint.backend.cache.clear()
 
 
 MAKER_CALLS = []

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import adjoint
-from adjoint import parse
+from adjoint.frontend import parse
 from adjoint.rules import ADJOINT_RULES
 
 TWO_ON_A_LINE = [lambda x: x * np.sin(x), lambda x: np.cos(x) * 2.0]

@@ -246,3 +246,15 @@ def test_found_by_hunting_for_wrong_numbers():
     # an inner out_dims out of range is refused, as for a single vmap
     with pytest.raises(ValueError, match="out_dims=2"):
         adjoint.vmap(adjoint.vmap(_sin, out_dims=2))(np.ones((2, 4, 3)))
+
+
+def test_source_shows_batched_code():
+    text = adjoint.source(two_args, argnums=(0,), mode="vmap")
+    assert "def two_args_vmap(batch, /, x, y):" in text
+    assert "for " not in text  # one NumPy call per op, no loop over examples
+    # the code shown is the code that runs: executing it gives the loop's values
+    X, y = RNG.normal(size=(6, 3)), RNG.normal(size=3)
+    np.testing.assert_allclose(adjoint.vmap(two_args, in_dims=(0, None))(X, y),
+                               np.stack([two_args(x, y) for x in X]), rtol=1e-12)
+    with pytest.raises(ValueError, match="'vmap' \\(batched\\)"):
+        adjoint.source(two_args, mode="batched")

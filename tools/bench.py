@@ -8,7 +8,7 @@ call), ``autograd.jacobian`` / ``autograd.grad``, ``jax.jacrev`` /
 also one plain run of the function, for scale (the "adjoint/f" column).
 Every method's result is first checked against the reference; a mismatch is
 reported and the run exits with status 1. Then it measures first calls
-(transform or trace, compile and run): adjoint after ``adjoint.cache.clear()``
+(transform or trace, compile and run): adjoint after ``adjoint.backend.cache.clear()``
 and jax.jit after ``jax.clear_caches()`` per workload, and both on fresh
 10-line functions imported from new module files.
 
@@ -197,7 +197,7 @@ def method_calls(workload, args):
 def adjoint_first_call(workload, args, samples):
     """adjoint's first call, its cache cleared, in seconds."""
     derivative = workload.adjoint_derivative()
-    return first_call_time(adjoint.cache.clear, lambda: derivative(*args), samples)
+    return first_call_time(adjoint.backend.cache.clear, lambda: derivative(*args), samples)
 
 
 # ------------------------------------------------------------------ jax.jit in a child process

@@ -1,0 +1,341 @@
+"""Activity analysis: which names carry derivatives.
+
+A name is *varied* when its value depends, through differentiable
+primitives, on an input being differentiated, and *useful* when the output
+depends on it. Only names that are both (*active*) get adjoints. Values made
+by nondifferentiable primitives (comparisons, ``x.shape``, ``np.sign``),
+inside ``with no_grad():`` or through ``stop_gradient`` are constants.
+
+Guarantees: ``Activity.active`` is exactly varied & useful; an op whose
+result is active and whose primitive has no derivative rule raises
+``NoRuleError`` (or ``UnsupportedSyntaxError`` for a construct) with the
+user's file and line, so nothing is silently treated as a constant.
+"""
+import functools
+
+import gast
+import numpy as np
+
+from .. import errors
+from . import shapes
+from .. import rules
+from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
+from .. import runtime as rt
+
+#: container operations whose adjoints the reverse transformer writes itself
+#: (they need the batch size for items without an adjoint).
+STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
+              rt.repeat_items, UNPACK}
+
+
+class Activity:
+    def __init__(self, varied, useful):
+        self.varied = varied
+        self.useful = useful
+        self.active = varied & useful
+        #: ops inside a branch whose derivative is missing: an error only if
+        #: the branch is taken (id(op) -> the NoRuleError to raise then)
+        self.deferred = {}
+        self.in_branches = set()
+
+
+def _ops_in_branches(ops, inside=False, found=None):
+    found = set() if found is None else found
+    for op in ops:
+        if inside:
+            found.add(id(op))
+        if op.compound:
+            branch = inside or op.kind == "if"
+            for block in (op.body, op.orelse, op.latch, op.exit_check):
+                _ops_in_branches(block, branch, found)
+    return found
+
+
+def carries_derivative(op):
+    if op.no_grad or op.prim is NONDIFF:
+        return False
+    if op.prim in (OPAQUE, None, UNPACK):
+        return True
+    return not rules.is_nondifferentiable(op.prim)
+
+
+def varied_from(normalized, wrt):
+    """Names whose values depend on ``wrt`` through differentiable
+    primitives. Loops carry values from one iteration to the next through
+    their phi names, so this is a fixed point."""
+    ops = [op for op in walk_ops(normalized.ops) if not op.compound]
+    # A loop over an iterator binds its target names itself.
+    iterator_loops = [op for op in walk_ops(normalized.ops) if op.loop_target is not None]
+    varied = set(wrt)
+    changed = True
+    while changed:
+        changed = False
+        for op in ops + iterator_loops:
+            if op.targets and (carries_derivative(op) or op.compound) and op.reads() & varied:
+                if not varied.issuperset(op.targets):
+                    varied.update(op.targets)
+                    changed = True
+    return varied
+
+
+def independent_outputs(normalized, wrt):
+    """For a function that returns a literal (``return a, b`` or ``{"a": a,
+    ...}``): the pairs (item, argument) where the item cannot depend on the
+    argument. Their Jacobian blocks are exact zeros, even where the other
+    items' derivatives are NaN (0 * NaN would be NaN)."""
+    output = normalized.output
+    literal = next((op for op in walk_ops(normalized.ops) if op.targets == [getattr(output, "id", None)]
+                    and op.prim in (rt.make_tuple, rt.make_list, rt.make_dict)), None)
+    if literal is None:
+        return None
+    pairs = set()
+    for position, name in enumerate(wrt):
+        varied = varied_from(normalized, {name})
+        for item, atom in enumerate(literal.args):
+            if not (isinstance(atom, gast.Name) and atom.id in varied):
+                pairs.add((item, position))
+    return len(literal.args), pairs
+
+
+def analyze(normalized, wrt, parsed, callees, mode="vjp"):
+    ops = [op for op in walk_ops(normalized.ops) if not op.compound]
+    varied = varied_from(normalized, wrt)
+    useful = set()
+    output = normalized.output
+    if isinstance(output, gast.Name):
+        useful.add(output.id)
+    changed = True
+    while changed:
+        changed = False
+        for op in reversed(ops):
+            if any(t in useful and t in varied for t in op.targets) and carries_derivative(op):
+                new = (op.reads() & varied) - useful
+                if new:
+                    useful.update(new)
+                    changed = True
+    activity = Activity(varied, useful)
+    activity.in_branches = _ops_in_branches(normalized.ops)
+    # Numbers and flags, and values of shape () (NumPy gives scalars for
+    # them): a callee's ``p += v`` re-binds them, changing nothing in place.
+    immutable = normalized.immutable | shapes.scalar_names(ops)
+    for op in walk_ops(normalized.ops):
+        check_effects(op, varied, parsed, callees)
+        check_callee_changes(op, varied, immutable, parsed, callees)
+        if op.loop_target is not None and op.reads() & varied:
+            if any(t in useful for t in op.targets):
+                raise errors.UnsupportedSyntaxError(
+                    parsed.location(op), "for loop over an iterator of differentiated values",
+                    "the items of this kind of iterable cannot carry derivatives.",
+                    "Loop over the sequence itself, or over range(len(...)) and index it.")
+    for op in walk_ops(normalized.ops):
+        if any(t in activity.active for t in op.targets) and not op.compound:
+            try:
+                check_rule(op, activity, parsed, mode)
+            except errors.NoRuleError as error:
+                if id(op) not in activity.in_branches:
+                    raise
+                # A branch an option selects (if robust: np.median(x)) may never
+                # run: its missing derivative is an error when it does.
+                activity.deferred[id(op)] = error
+    return activity
+
+
+#: NumPy functions and array methods that write into their first argument.
+IN_PLACE_FUNCTIONS = {np.fill_diagonal, np.copyto, np.put, np.place, np.putmask, np.put_along_axis}
+IN_PLACE_METHODS = {"sort", "fill", "put", "itemset", "resize", "partition", "setfield", "byteswap"}
+
+
+def _changes_arguments(op):
+    prim = op.prim
+    if isinstance(prim, MethodCall):
+        return prim.name in IN_PLACE_METHODS
+    if getattr(prim, "__name__", None) == "at" and isinstance(getattr(prim, "__self__", None), np.ufunc):
+        return True  # np.add.at(y, i, v)
+    if isinstance(prim, np.ufunc) and len(op.args) > prim.nin:
+        return True  # an output array passed by position: np.negative(x, y)
+    try:
+        return prim in IN_PLACE_FUNCTIONS
+    except TypeError:
+        return False
+
+
+def _transforms_cleanly(op, varied, callees):
+    """Whether the user's function called for its effect (``report(y)``)
+    transforms with respect to the differentiated values it gets: its
+    transform refuses in-place changes of them, so then it has none."""
+    try:
+        found = op.prim.differentiated(op.args, op.kwargs,
+                                       lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
+    except TypeError:
+        return False
+    if any(position is None for position, _, _ in found):
+        return False
+    if found:  # raises, at the callee's line, if the callee changes them in place
+        callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
+    return True
+
+
+def check_callee_changes(op, varied, immutable, parsed, callees):
+    """A call of the user's function that gets differentiated values: NumPy
+    would see the callee change them in place, the derivative would not.
+    Its transform refuses item updates and appends on them; ``p += v`` on a
+    parameter is exact inside the callee, so it is refused here, where an
+    array the caller may read again is passed to it."""
+    if not isinstance(op.prim, UserCall) or op.compound or callees.in_progress(op.prim.function):
+        return  # (a recursive call: its transform is the one being built)
+    try:
+        found = op.prim.differentiated(op.args, op.kwargs,
+                                       lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
+        mutable = op.prim.differentiated(op.args, op.kwargs,
+                                         lambda atom: isinstance(atom, gast.Name) and atom.id not in immutable)
+    except TypeError:
+        return  # the call does not match the function: an error of its own, elsewhere
+    if not found or any(position is None for position, _, _ in found):
+        return
+    try:
+        compiled = callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
+    except errors.ArgumentChangedError:
+        raise
+    except errors.TransformError:
+        return  # not differentiated here (its result is not needed), and checked where it is
+    for _, parameter, _ in mutable:
+        if parameter in compiled.augmented_params:
+            raise errors.UnsupportedSyntaxError(
+                parsed.location(op), f"call of {op.prim.name}",
+                f"{op.prim.name} changes its argument {parameter!r} in place "
+                f"({compiled.augmented_params[parameter]}: {parameter} += ...), so NumPy changes "
+                "the value passed here too, and adjoint cannot follow changes made in place.",
+                f"In {op.prim.name}, write {parameter} = {parameter} + ... to make a new value.")
+
+
+def check_effects(op, varied, parsed, callees):
+    """Changes made in place to differentiated values are invisible to the
+    derivative: ``out=`` arguments, and calls whose result is dropped
+    (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
+    reads = op.reads() & varied
+    if not reads or op.prim is NONDIFF:
+        return
+    if op.prim in (np.bitwise_or, np.bitwise_and, np.bitwise_xor) and not op.no_grad:
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), op.construct,
+            "on differentiated values it can only merge dicts or sets, which is not differentiated.",
+            "Build the dict with a literal, dict(d) and item assignment (d[k] = v).",
+        )
+    if _changes_arguments(op):
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), op.construct,
+            "it changes its arguments in place, and adjoint cannot follow changes made in place "
+            "to differentiated values.",
+            "Use a function that returns the new value (np.sort(x), np.where, y = y + ...).",
+        )
+    if "out" in op.kwargs:
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), f"{op.construct} with out=",
+            "it writes into an existing array, and adjoint cannot follow changes made in place "
+            "to differentiated values.",
+            "Use the result instead: y = np.exp(y).",
+        )
+    if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees):
+        return  # the user's function, transformed: it cannot change its arguments in place
+    if op.kind == "expr" and op.prim is not print:
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), f"{op.construct} (its result unused)",
+            "a call on differentiated values whose result is dropped matters only if it changes "
+            "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()), and adjoint "
+            "cannot follow such changes.",
+            "Use a function that returns the new value (np.sort(x), y = y + ..., np.where), or "
+            "wrap the arguments in adjoint.stop_gradient(...) if the call only reads them.",
+        )
+
+
+#: ndarray attributes with no rule, unlikely as namedtuple field names
+#: (``.data`` or ``.base`` may well be fields, so they are left to run time).
+ARRAY_ONLY_ATTRIBUTES = {"real", "imag", "flat"}
+
+
+def check_rule(op, activity, parsed, mode="vjp"):
+    if op.prim is NONDIFF:  # a name left unbound on one path of a branch: no value, no derivative
+        return
+    location = parsed.location(op)
+    if op.prim is OPAQUE and op.construct == "lambda":
+        raise errors.UnsupportedSyntaxError(
+            location, "lambda used as a value",
+            "it captures differentiated values, and a lambda that is passed on or stored (not "
+            "called here) is not differentiated, so they would get no derivative.",
+            "Pass those values to it as arguments, or call the lambda here.",
+        )
+    if op.prim is OPAQUE:
+        raise errors.UnsupportedSyntaxError(
+            location, op.construct,
+            "it cannot be differentiated, and a value it computes depends on the inputs.",
+            "Rewrite it with NumPy operations, or wrap the value in adjoint.stop_gradient(...).",
+        )
+    if (op.prim is rt.attribute and isinstance(op.args[1], gast.Constant)
+            and op.args[1].value in ARRAY_ONLY_ATTRIBUTES):
+        raise errors.UnsupportedSyntaxError(
+            location, f"attribute .{op.args[1].value}",
+            "it has no derivative rule on a differentiated array.",
+            "Use a supported form instead (x.ravel()[i] for x.flat[i]; a real array is its own "
+            ".real), or wrap the value in adjoint.stop_gradient(...).",
+        )
+    if op.prim in STRUCTURAL or op.prim in (rt.getitem, rt.identity, rt.attribute):
+        return
+    if op.prim is functools.partial:
+        raise errors.UnsupportedSyntaxError(
+            location, "functools.partial of differentiated values used as a value",
+            "a partial made in the function is differentiated where it is called under the name it "
+            "was made with; this one is chosen by a branch or a loop, passed on, stored or returned, "
+            "so the values it binds would get no derivative.",
+            "Call it where it is made, or pass those values to the function as arguments.",
+        )
+    if isinstance(op.prim, UserCall):
+        return
+    if isinstance(op.prim, MethodCall):
+        receiver = op.args[0]
+        if op.prim.name is None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
+            raise errors.UnsupportedSyntaxError(
+                location, op.construct,
+                "the function called here was made from differentiated values (a closure "
+                "returned by another call, for instance), and the values it captured would get "
+                "no derivative.",
+                "Pass those values to it as arguments, or call a function defined at module level.",
+            )
+        if op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
+            raise errors.NoRuleError(
+                location, op.construct,
+                "adjoint has no derivative for this method of a differentiated value.",
+                "Call the NumPy function instead (np.name(x, ...)) if adjoint has a rule for it "
+                "(docs/supported.md lists them), or compute the value another way.",
+            )
+        return
+    if op.prim is None and op.construct.startswith("method ."):
+        raise errors.NoRuleError(
+            location, op.construct,
+            "adjoint has no derivative for this method of a differentiated value.",
+            "Call the NumPy function instead (np.name(x, ...)) if adjoint has a rule for it "
+            "(docs/supported.md lists them), or compute the value another way.",
+        )
+    if op.prim is None:
+        raise errors.NoRuleError(
+            location, op.construct,
+            "this callable is only known when the code runs, so adjoint cannot choose a "
+            "derivative for it.",
+            "Call a function defined at module level, or register its derivative with "
+            "adjoint.defvjp.",
+        )
+    if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
+        return  # the forward builder writes their tangents itself
+    if mode == "jvp" and rules.lookup_tangent(op.prim) is None:
+        raise errors.NoRuleError(
+            location, op.construct,
+            "adjoint has no forward-mode (tangent) rule for this function, and the value it "
+            "computes depends on the inputs being differentiated.",
+            f"Use jacrev, or register a tangent rule with adjoint.defjvp({op.construct}, ...).",
+        )
+    if mode == "vjp" and rules.lookup(op.prim) is None:
+        raise errors.NoRuleError(
+            location, op.construct,
+            "adjoint has no derivative rule for this function, and the value it computes "
+            "depends on the inputs being differentiated.",
+            errors.no_rule_fix(op.construct),
+        )

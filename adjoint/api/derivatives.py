@@ -1,0 +1,234 @@
+"""Derivatives as Python functions that can be transformed again.
+
+A function made by ``jacrev``, ``jacfwd`` or ``grad`` is, to the API, a
+wrapper around a chunk loop. To differentiate it again (``jacfwd(jacrev(f))``,
+``grad(grad(f))``, ``def g(x): return grad(f)(x) * x``), the transformer is
+handed instead the function that ``derivative_function`` writes: a few lines
+of Python source that call the generated code of the first transform and
+build the Jacobian from it::
+
+    def f_jacrev(x):
+        out, residuals = f_forward(x)
+        x_bar, = f_backward(residuals, rt.output_basis(out))
+        return rt.jacobian_from_rows(x_bar, out, x)
+
+``f_forward`` and ``f_backward`` are the generated functions themselves (their
+source is registered with linecache), so the next transform reads and
+differentiates them like any other code: higher order is source
+transformation all the way down (DESIGN.md convention 3).
+
+Guarantees: the function takes the positional parameters of the original
+function (and its defaults) and returns what the wrapper returns for array
+arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
+"""
+import inspect
+import linecache
+
+from .. import errors, rules
+from .. import runtime as rt
+
+#: (wrapper, number of arguments) -> the derivative function
+_made = {}
+from ..made import of, register, vmap_of  # noqa: E402,F401 (what transforms made)
+
+#: what this module needs of the API and the cache, installed by adjoint.api
+#: (compiled_call, check_argnums, differentiable, jacfwd, get_vmap), so that
+#: neither imports the other both ways
+API = {}
+
+
+def derivative_function(wrapper, nargs):
+    """The Python function computing ``wrapper(*args)`` for ``nargs``
+    positional arguments, written over the generated code it runs."""
+    key = (wrapper, nargs)
+    made = _made.get(key)
+    if made is not None and made[1].is_current():
+        return made[0]
+    func, kind, argnums, has_aux = of(wrapper)
+    if kind == "vmap":
+        function, compiled = _vmapped(func, argnums, has_aux, nargs)
+        _made[key] = (function, compiled)
+        return function
+    positions = API["check_argnums"](argnums, nargs)
+    params = _parameters(func, nargs)
+    name = getattr(func, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    if kind == "jacfwd" or of(func) is not None:
+        # (A derivative of a derivative is written in forward mode: its
+        # reverse transform is itself forward mode, see JacobianVJP.)
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, mode="jvp")
+        text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled)
+    else:
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True)
+        text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
+    filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
+    from ..backend.compile import unique_filename
+
+    filename = unique_filename(filename, text)
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace.update({"rt": rt, "__name__": "adjoint_generated"})
+    exec(compile(text, filename, "exec"), namespace)
+    function = namespace[f"{name}_{kind}"]
+    function.__adjoint_derivative__ = compiled
+    function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
+    _made[key] = (function, compiled)
+    return function
+
+
+def _parameters(func, nargs):
+    code = getattr(func, "__code__", None)
+    if code is not None and code.co_argcount >= nargs and not code.co_flags & inspect.CO_VARARGS:
+        names = list(code.co_varnames[:nargs])
+        if all(n.isidentifier() and not n.startswith("_adjoint") for n in names):
+            return [n if n not in ("rt", "residuals", "tangents") else f"{n}_arg" for n in names]
+    return [f"x{i}" for i in range(nargs)]
+
+
+def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled):
+    forward, backward = f"{name}_forward", f"{name}_backward"
+    namespace = {forward: compiled.forward, backward: compiled.backward}
+    args = ", ".join(params)
+    bars = [f"{params[p]}_bar" for p in positions]
+    lines = [f"def {name}_{kind}({args}):"]
+    result = "result" if has_aux else "out"
+    lines.append(f"    {result}, residuals = {forward}({args})")
+    if has_aux:
+        lines.append("    out, aux = result")
+    seed = "rt.scalar_seed(out)" if kind == "grad" else "rt.output_basis(out)"
+    lines.append(f"    {', '.join(bars)}, = {backward}(residuals, {seed})")
+    helper = "gradient_from_row" if kind == "grad" else "jacobian_from_rows"
+    blocks = [f"rt.{helper}({bar}, out, {params[p]})" for bar, p in zip(bars, positions, strict=True)]
+    value = blocks[0] if isinstance(argnums, int) else f"({', '.join(blocks)},)"
+    lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
+    return "\n".join(lines) + "\n", namespace
+
+
+def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
+    jvp = f"{name}_jvp"
+    namespace = {jvp: compiled.jvp}
+    args = ", ".join(params)
+    dots = [f"{params[p]}_dot" for p in positions]
+    lines = [f"def {name}_{kind}({args}):"]
+    sizes = " + ".join(f"rt.size_of({params[p]})" for p in positions)
+    lines.append(f"    total = {sizes}")
+    offset = "0"
+    for dot, p in zip(dots, positions, strict=True):
+        lines.append(f"    {dot} = rt.input_basis({params[p]}, {offset}, total)")
+        offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
+    result = "result" if has_aux else "out"
+    lines.append(f"    {result}, out_dot = {jvp}((total, {', '.join(dots)}), {args})")
+    if has_aux:
+        lines.append("    out, aux = result")
+    # the tangent of all inputs at once, split into one block per argument
+    offset = "0"
+    blocks = []
+    for p in positions:
+        blocks.append(f"rt.jacobian_from_columns(out_dot, out, {params[p]}, {offset})")
+        offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
+    value = blocks[0] if isinstance(argnums, int) else f"({', '.join(blocks)},)"
+    lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
+    return "\n".join(lines) + "\n", namespace
+
+
+
+def _vmapped(func, in_dims, out_dims, nargs):
+    """The function a ``vmap`` wrapper computes, written over the batched
+    code: batch axes moved to the front, the batched function, the result's
+    batch axis moved to ``out_dims``."""
+    if of(func) is not None:  # a vmap of a derivative or of a vmap: its code
+        func = derivative_function(func, nargs)
+    per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
+    if len(per_arg) != nargs or any(d is not None and not isinstance(d, int) for d in per_arg) or not (
+            isinstance(out_dims, int)):
+        raise errors.TransformError(
+            None, "a vmap differentiated", "a vmap is differentiated for in_dims given as ints or None per "
+            "argument and an int out_dims only.", "Move the batch axes yourself, or use in_dims=0.")
+    params = _parameters(func, nargs)
+    positions = tuple(i for i, d in enumerate(per_arg) if d is not None)
+    if not positions:
+        raise ValueError("vmap: every input has in_dims None; at least one argument must be mapped over.")
+    if not isinstance(func, type(_parameters)) and rules.lookup(func) is not None:
+        func = API["differentiable"](func, nargs)
+    compiled = API["get_vmap"](func, positions)
+    if getattr(compiled, "source", "").startswith("# vmap of") or not hasattr(compiled, "namespace"):
+        raise errors.TransformError(
+            None, "a vmap differentiated", "its function runs once per example (control flow on the "
+            "batched values), and that loop is not differentiated.", "Differentiate the function, then vmap it.")
+    name = getattr(func, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    batched_name = f"{name}_vmap"
+    lines = [f"def {name}_vmapped({', '.join(params)}):"]
+    first = positions[0]
+    lines.append(f"    batch = rt.size_along({params[first]}, {per_arg[first]})")
+    moved = []
+    for param, dim in zip(params, per_arg, strict=True):
+        if dim is None or dim == 0:
+            moved.append(param)
+        else:
+            lines.append(f"    {param}_mapped = np.moveaxis({param}, {dim}, 0)")
+            moved.append(f"{param}_mapped")
+    call = f"{batched_name}(batch, {', '.join(moved)})"
+    lines.append(f"    out = {call}" if compiled.out_batched else f"    out = rt.to_batched({call}, batch)")
+    lines.append("    return out" if out_dims == 0 else f"    return np.moveaxis(out, 0, {out_dims})")
+    text = "\n".join(lines) + "\n"
+    filename = f"<adjoint vmap of {name}({', '.join(params)}), in_dims={in_dims!r}, out_dims={out_dims!r}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    import numpy as np
+
+    namespace = {"rt": rt, "np": np, "__name__": "adjoint_generated", batched_name: compiled.vmap}
+    exec(compile(text, filename, "exec"), namespace)
+    function = namespace[f"{name}_vmapped"]
+    function.__adjoint_derivative__ = compiled
+    function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
+    return function, compiled
+
+
+class JacobianVJP:
+    """The reverse-mode transform of a derivative function, carried out by
+    forward mode over it: its forward pass computes the value and, by the
+    generated tangent code, the Jacobian blocks of the differentiated
+    arguments; its backward pass contracts cotangents with those blocks.
+    (The Jacobian is the same whichever mode computes it; for a Hessian,
+    forward over reverse is also the cheaper order.) It has the interface of
+    a compiled VJP: ``forward``, ``backward``, ``is_current``, ``source``."""
+
+    independent = None
+    augmented_params = {}
+    callee_transforms = ()
+    number_globals = {}
+
+    def __init__(self, function, positions, has_aux):
+        self.function = function
+        self.positions = positions
+        self.has_aux = has_aux
+        self.jacobian = API["jacfwd"](function, argnums=tuple(positions), has_aux=has_aux)
+        self.source = "".join(linecache.getlines(function.__code__.co_filename))
+        self.rt_name = "rt"
+
+    def is_current(self):
+        return self.function.__adjoint_derivative__.is_current()
+
+    def forward(self, *args):
+        found = self.jacobian(*args)
+        blocks, aux = found if self.has_aux else (found, None)
+        # one output leaf (an array) or a tuple of them (tuple argnums inside)
+        value = self.function(*args)
+        output = value[0] if self.has_aux else value
+        return value, (blocks, output)
+
+    def backward(self, residuals, g):
+        import numpy as np
+
+        blocks, output = residuals
+        outputs = output if isinstance(output, tuple) else (output,)
+        per_output = blocks if isinstance(output, tuple) else (blocks,)
+        cotangents = g if isinstance(output, tuple) else (g,)
+        contributions = [None] * len(self.positions)
+        for out, out_blocks, cotangent in zip(outputs, per_output, cotangents, strict=True):
+            if cotangent is None:
+                continue
+            for i, block in enumerate(out_blocks):
+                part = np.tensordot(cotangent, block, axes=np.ndim(out))
+                contributions[i] = part if contributions[i] is None else contributions[i] + part
+        return tuple(np.zeros((rt.batch_size(g),) + np.shape(block)[np.ndim(outputs[0]):])
+                     if c is None else c for c, block in zip(contributions, per_output[0], strict=True))

@@ -1,0 +1,276 @@
+"""``vmap``: the batching transform of SPEC.md section 3, with torch.func's
+meaning. The arguments' batch dimensions (``in_dims``) are moved to the
+front, the generated batched code runs once on the whole batch (in chunks
+of ``chunk_size`` examples), and the results' batch axes are moved to
+``out_dims``. A vmap of a vmap merges the two batch axes into one, so the
+function's batched code still runs once."""
+import functools
+import types
+
+import numpy as np
+
+from ..backend import cache
+from . import derivatives, pytree
+from .. import errors, made, rules, runtime
+
+
+def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
+    """``func`` mapped over a batch dimension of its arguments: ``in_dims``
+    is an int, None, or a tuple with one entry per positional argument
+    (each an int, None, or a pytree prefix of that argument); ``out_dims``
+    an int (or a tuple, one per output). The batched code calls NumPy once
+    per operation on the whole batch."""
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+                                   or chunk_size <= 0):
+        raise errors.chunk_size_error(chunk_size)
+    _check_dims_type(in_dims, "in_dims")
+    _check_dims_type(out_dims, "out_dims")
+
+    found = {}
+
+    @functools.wraps(func)
+    def batched_fn(*args, **kwargs):
+        if in_dims == 0 and out_dims == 0 and chunk_size is None and all(
+                type(a) is np.ndarray and a.ndim > 0 for a in args) and args:
+            # the common case: arrays mapped over their first axis
+            batch = args[0].shape[0]
+            if all(a.shape[0] == batch for a in args):
+                key = (len(args), cache.generation)
+                run = found.get(key)
+                if run is None or not run.is_current():
+                    run = found[key] = _batched_function(func, len(args), tuple(range(len(args))))
+                result = run(batch, args, kwargs)
+                return result if type(result) is np.ndarray else _place_outputs(result, 0)
+        return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
+
+    made.register(batched_fn, func, "vmap", in_dims, out_dims, chunk_size)
+    return batched_fn
+
+
+def _check_dims_type(dims, what):
+    for leaf in pytree.flatten(dims)[0]:
+        if leaf is not None and (isinstance(leaf, bool) or not isinstance(leaf, int)):
+            raise ValueError(f"vmap: {what} must be an int, None, or a (nested) tuple of them matching "
+                             f"the structure of the {'inputs' if what == 'in_dims' else 'outputs'}, "
+                             f"got {dims!r}.")
+
+
+def _leaf_dims(dims, tree, what, position):
+    """One dim (or None) per leaf of ``tree``, from ``dims``, a prefix of it."""
+    if dims is None or isinstance(dims, int):
+        return [dims] * pytree.flatten(tree)[1].num_leaves
+    kinds = {tuple: "tuple", list: "list", dict: "dict"}
+    if type(dims) in kinds and isinstance(tree, (tuple, list, dict)) and len(dims) == len(tree) and (
+            not isinstance(dims, dict) or set(dims) == set(tree)):
+        items = [(dims[k], tree[k]) for k in tree] if isinstance(tree, dict) else list(zip(dims, tree, strict=True))
+        found = []
+        for sub_dims, sub_tree in items:
+            found.extend(_leaf_dims(sub_dims, sub_tree, what, position))
+        return found
+    raise ValueError(f"vmap: {what} for argument {position} is {dims!r}, which does not match the "
+                     f"structure of that argument ({pytree.flatten(tree)[1]!r}): give an int, None, or a "
+                     "container of the same structure.")
+
+
+def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
+    if not args:
+        raise ValueError("vmap: the function was called without positional arguments; there is nothing "
+                         "to map over.")
+    if isinstance(in_dims, tuple):
+        if len(in_dims) != len(args):
+            raise ValueError(f"vmap: in_dims has {len(in_dims)} entries but the function was called with "
+                             f"{len(args)} positional arguments; give one entry per argument.")
+        per_arg = in_dims
+    else:
+        per_arg = (in_dims,) * len(args)
+    moved, batched, sizes = [], [], []
+    for position, (arg, dims) in enumerate(zip(args, per_arg, strict=True)):
+        leaves, treedef = pytree.flatten(arg)
+        leaf_dims = _leaf_dims(dims, arg, "in_dims", position)
+        new_leaves = []
+        for path, leaf, dim in zip(pytree.leaf_paths(treedef), leaves, leaf_dims, strict=True):
+            if dim is None:
+                new_leaves.append(leaf)
+                continue
+            if not isinstance(leaf, (np.ndarray, np.generic, float, int)) or isinstance(leaf, bool):
+                raise ValueError(f"vmap: argument {position}{path} is a {type(leaf).__name__}, which has no "
+                                 "dimension to map over; give it in_dims None.")
+            array = np.asarray(leaf)
+            if not -array.ndim <= dim < array.ndim:
+                raise ValueError(f"vmap: in_dims={dim} for argument {position}{path}, but it has "
+                                 f"{array.ndim} dimensions (shape {array.shape}).")
+            sizes.append((array.shape[dim], f"argument {position}{path}"))
+            new_leaves.append(np.moveaxis(array, dim, 0))
+        batched.append(any(d is not None for d in leaf_dims))
+        moved.append((treedef, new_leaves, leaf_dims))
+    if not sizes:
+        raise ValueError("vmap: every input has in_dims None; at least one argument must be mapped over.")
+    if len({size for size, _ in sizes}) != 1:
+        described = ", ".join(f"{where}: {size}" for size, where in sizes)
+        raise ValueError(f"vmap: the mapped dimensions have different sizes ({described}); they must "
+                         "all have the same size.")
+    batch = sizes[0][0]
+    final_args = []
+    for (treedef, leaves, leaf_dims), is_batched in zip(moved, batched, strict=True):
+        if is_batched:  # a container mapped in part: its other leaves are the same for every example
+            leaves = [runtime.to_batched(leaf, batch) if dim is None else leaf
+                      for leaf, dim in zip(leaves, leaf_dims, strict=True)]
+        final_args.append(pytree.unflatten(treedef, leaves))
+    positions = tuple(i for i, b in enumerate(batched) if b)
+    run = _batched_function(func, len(args), positions)
+    chunk = batch if chunk_size is None else min(chunk_size, max(batch, 1))
+    if chunk >= batch:
+        result = run(batch, final_args, kwargs)
+    else:
+        parts = []
+        for start in range(0, batch, chunk):
+            stop = min(start + chunk, batch)
+            sliced = [pytree.map_leaves(lambda leaf, a=start, b=stop: leaf[a:b], arg) if flag else arg
+                      for arg, flag in zip(final_args, batched, strict=True)]
+            parts.append(run(stop - start, sliced, kwargs))
+        result = _concatenate(parts)
+    return _place_outputs(result, out_dims)
+
+
+def _concatenate(parts):
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: _concatenate([p[k] for p in parts]) for k in first}
+    if isinstance(first, (tuple, list)):
+        return runtime.rebuild_like(first, [_concatenate([p[i] for p in parts]) for i in range(len(first))])
+    return np.concatenate([np.asarray(p) for p in parts], axis=0)
+
+
+def _place_outputs(result, out_dims):
+    leaves, treedef = pytree.flatten(result)
+    if isinstance(out_dims, (tuple, list)) and treedef.kind in ("tuple", "list", "namedtuple"):
+        if len(out_dims) != len(treedef.children):
+            raise ValueError(f"vmap: out_dims has {len(out_dims)} entries but the function returns "
+                             f"{len(treedef.children)} outputs.")
+        dims = _leaf_dims(tuple(out_dims), tuple(result), "out_dims", "")
+    elif isinstance(out_dims, (tuple, list)):
+        raise ValueError(f"vmap: out_dims={out_dims!r} is a tuple, but the function returns a "
+                         f"{treedef!r}, not a tuple of outputs.")
+    else:
+        dims = [out_dims] * len(leaves)
+    placed = []
+    for leaf, dim in zip(leaves, dims, strict=True):
+        array = np.asarray(leaf)
+        if dim is None:
+            placed.append(array[0])
+            continue
+        if not -array.ndim <= dim < array.ndim:
+            raise ValueError(f"vmap: out_dims={dim} but an output has {array.ndim - 1} dimensions "
+                             "per example.")
+        placed.append(np.moveaxis(array, 0, dim))
+    return pytree.unflatten(treedef, placed)
+
+
+def _batched_function(func, nargs, positions):
+    """``run(batch, args, kwargs)``: ``func`` on batched arguments (batch
+    axis first at ``positions``), returning results with a batch axis."""
+    inner = made.vmap_of(func)
+    if inner is not None:
+        return _nested(inner, nargs, positions)
+    if made.of(func) is not None:
+        func = derivatives.derivative_function(func, nargs)
+    elif not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
+        from .jacobians import _differentiable
+
+        func = _differentiable(func, nargs)
+    if not isinstance(func, types.FunctionType):
+        def looped(batch, args, kwargs):
+            flags = tuple(i in positions for i in range(nargs))
+            return runtime.vmap_loop(batch, func, flags, {}, *args, **kwargs)
+        looped.is_current = lambda: True
+        return looped
+    compiled = cache.get_vmap(func, positions)
+    vmap_fn = compiled.vmap
+
+    if compiled.out_batched:
+        def run(batch, args, kwargs):
+            return vmap_fn(batch, *args, **kwargs)
+    else:
+        def run(batch, args, kwargs):
+            return runtime.to_batched(vmap_fn(batch, *args, **kwargs), batch)
+
+    run.is_current = compiled.is_current
+    return run
+
+
+def _nested(inner, nargs, positions):
+    """The outer vmap of ``vmap(func, in_dims, out_dims)``: the inner batch
+    axis is moved next to the outer one and the two are merged, so ``func``'s
+    batched code runs once for both."""
+    func, in_dims, out_dims, chunk_size = inner
+
+    def run(outer, args, kwargs):
+        return _run_nested(func, in_dims, out_dims, nargs, positions, outer, args, kwargs)
+
+    run.is_current = lambda: True
+    return run
+
+
+def _run_nested(func, in_dims, out_dims, nargs, positions, outer, args, kwargs):
+    merged_args = []
+    per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
+    inner_size = None
+    for position, (arg, dims) in enumerate(zip(args, per_arg, strict=True)):
+        outer_batched = position in positions
+        example = runtime.example(arg, 0) if outer_batched else arg
+        leaf_dims = _leaf_dims(dims, example, "in_dims", position)
+        if not outer_batched and all(d is None for d in leaf_dims):
+            merged_args.append(arg)  # the same for every example of both batches
+            continue
+        leaves, treedef = pytree.flatten(arg)
+        new_leaves = []
+        for leaf, dim in zip(leaves, leaf_dims, strict=True):
+            array = np.asarray(leaf)
+            if not outer_batched:
+                array = runtime.to_batched(array, outer)
+            if dim is None:
+                new_leaves.append(("unmapped", array))
+                continue
+            axis = dim + 1 if dim >= 0 else dim
+            array = np.moveaxis(array, axis, 1)
+            inner_size = array.shape[1]
+            new_leaves.append(("mapped", array))
+        merged_args.append((treedef, new_leaves))
+    if inner_size is None:
+        raise ValueError("vmap: the inner vmap maps over no argument.")
+    final = []
+    merged_positions = []
+    for position, entry in enumerate(merged_args):
+        if not isinstance(entry, tuple):
+            final.append(entry)
+            continue
+        merged_positions.append(position)
+        treedef, leaves = entry
+        flat = []
+        for kind, array in leaves:
+            if kind == "unmapped":
+                array = np.broadcast_to(array[:, None], (outer, inner_size) + array.shape[1:])
+            flat.append(array.reshape((outer * inner_size,) + array.shape[2:]))
+        final.append(pytree.unflatten(treedef, flat))
+    result = _batched_function(func, nargs, tuple(merged_positions))(outer * inner_size, final, kwargs)
+    split = pytree.map_leaves(lambda leaf: np.reshape(leaf, (outer, inner_size) + np.shape(leaf)[1:]),
+                              result)
+    # the inner out_dims place the inner axis within each outer example
+    return _place_inner(split, out_dims)
+
+
+def _place_inner(result, out_dims):
+    leaves, treedef = pytree.flatten(result)
+    dims = list(out_dims) if isinstance(out_dims, (tuple, list)) else [out_dims] * len(leaves)
+    placed = []
+    for leaf, dim in zip(leaves, dims, strict=True):
+        if dim is None:
+            placed.append(leaf[:, 0])
+            continue
+        per_example_ndim = leaf.ndim - 1
+        if not -per_example_ndim <= dim < per_example_ndim:
+            raise ValueError(f"vmap: out_dims={dim} but an output has {per_example_ndim - 1} dimensions "
+                             "per example.")
+        axis = (dim % per_example_ndim) + 1
+        placed.append(np.moveaxis(leaf, 1, axis))
+    return pytree.unflatten(treedef, placed)

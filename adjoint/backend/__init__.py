@@ -1,0 +1,5 @@
+"""After the builders: ``optimize`` (clean-up of generated code), ``naming``,
+``compile`` (source text, code objects, linecache, export), ``pipeline``
+(front end -> analyses -> builder -> back end, for one function) and
+``cache`` (compiled transforms per function and options).
+"""

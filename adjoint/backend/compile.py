@@ -1,0 +1,523 @@
+"""Generated gast tree -> source text -> live functions.
+
+``to_source`` prints a gast module with astor and turns comment markers into
+real comments. ``load_module`` compiles the text once under a file name of its
+own, registers it with ``linecache`` (tracebacks and pdb show the generated
+lines) and executes it in the given namespace. ``export_module`` writes the
+same code as a standalone module that needs NumPy alone: the runtime helpers
+it calls are copied into it.
+"""
+import ast
+import functools
+import inspect
+import linecache
+import math
+import re
+import warnings
+
+import astor
+import gast
+
+from .. import runtime
+from ..frontend.gastutil import store
+
+_MARKER = re.compile(r"^(\s*)__adjoint_comment_(\d+)__$")
+
+
+class _SourceGenerator(astor.code_gen.SourceGenerator):
+    """astor's printer, with positional-only parameters placed right: astor
+    0.8.1 gives them the first defaults even when the defaults belong to the
+    last ordinary parameters (``def f(tangents, /, t, p=2)`` came out as
+    ``def f(tangents=2, /, t, p)``)."""
+
+    def visit_arguments(self, node):
+        posonly = list(getattr(node, "posonlyargs", []) or [])
+        if not posonly:
+            return super().visit_arguments(node)
+        want_comma = []
+
+        def write_comma():
+            if want_comma:
+                self.write(", ")
+            else:
+                want_comma.append(True)
+
+        positional = posonly + list(node.args)
+        defaults = [None] * (len(positional) - len(node.defaults)) + list(node.defaults)
+        astor.code_gen.set_precedence(astor.code_gen.Precedence.Comma, node.defaults)
+        for i, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
+            self.write(write_comma, arg)
+            self.conditional_write("=", default)
+            if i == len(posonly) - 1:
+                self.write(write_comma, "/")
+        self.conditional_write(write_comma, "*", node.vararg)
+        kwonlyargs = self.get_kwonlyargs(node)
+        if kwonlyargs:
+            if node.vararg is None:
+                self.write(write_comma, "*")
+            astor.code_gen.set_precedence(astor.code_gen.Precedence.Comma, node.kw_defaults)
+            for arg, default in zip(kwonlyargs, node.kw_defaults, strict=True):
+                self.write(write_comma, arg)
+                self.conditional_write("=", default)
+        self.conditional_write(write_comma, "**", node.kwarg)
+
+
+class _AstorStyle(ast._Unparser):
+    """``ast.unparse`` writing the text astor writes for the trees adjoint
+    generates, the same on Python 3.10 to 3.14: a tuple whose place allows it
+    (a return value, either side of ``=``, a ``for`` target) goes without
+    parentheses, and a def after other statements is set off by two blank
+    lines at the top level and one inside a block."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._signed_exponents = set()
+
+    def visit_Return(self, node):
+        if node.value is not None:
+            self.set_precedence(ast._Precedence.TUPLE, node.value)
+        super().visit_Return(node)
+
+    def visit_Assign(self, node):
+        self.set_precedence(ast._Precedence.TUPLE, node.value, *node.targets)
+        super().visit_Assign(node)
+
+    def visit_comprehension(self, node):
+        self.set_precedence(ast._Precedence.TUPLE, node.target)
+        super().visit_comprehension(node)
+
+    def visit_For(self, node):
+        self.set_precedence(ast._Precedence.TUPLE, node.target)
+        super().visit_For(node)
+
+    def visit_Tuple(self, node):
+        # As Python 3.11+ writes it (3.10 puts every tuple in parentheses).
+        with self.delimit_if("(", ")", not node.elts or self.get_precedence(node) > ast._Precedence.TUPLE):
+            self.items_view(self.traverse, node.elts)
+
+    def visit_BinOp(self, node):
+        if isinstance(node.op, ast.Pow) and isinstance(node.right, ast.UnaryOp):
+            self._signed_exponents.add(id(node.right))  # 2 ** -x, not 2 ** (-x)
+        super().visit_BinOp(node)
+
+    def visit_UnaryOp(self, node):
+        if id(node) in self._signed_exponents:
+            self.set_precedence(ast._Precedence.FACTOR, node)
+        super().visit_UnaryOp(node)
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Tuple):
+            self.fill()
+            self.set_precedence(ast._Precedence.TUPLE, node.value)
+            self.traverse(node.value)
+        else:
+            super().visit_Expr(node)
+
+    def _write_constant(self, value):
+        if isinstance(value, (float, complex)):
+            self.write(_astor_number(value))
+        else:
+            super()._write_constant(value)
+
+    def visit_Attribute(self, node):
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, (int, float, complex)):
+            # (3).bit_length(), not 3 .bit_length()
+            self.write(f"({_astor_number(node.value.value)}).{node.attr}")
+            return
+        super().visit_Attribute(node)
+
+    def _function_helper(self, node, fill_suffix):
+        if self._source and not self._indent:
+            self.write("\n")  # ast.unparse sets a def off by one blank line; astor by two at the top level
+        super()._function_helper(node, fill_suffix)
+
+
+def _astor_number(value):
+    """A float or complex as astor writes it: infinities as 1e1000, 1.0j
+    for 1j, a complex with a real part in parentheses."""
+    def part(x, suffix=""):
+        if math.isinf(x):
+            return ("-1e1000" if x < 0 else "1e1000") + suffix
+        if math.isnan(x):
+            return f"(1e1000{suffix}-1e1000{suffix})"
+        return repr(x) + suffix
+
+    if not isinstance(value, complex):
+        return part(value)
+    imag = part(value.imag, "j")
+    if value.real == 0:
+        return imag
+    if value.imag == 0:
+        return f"({part(value.real)}+0j)"
+    return f"({part(value.real)}{'' if imag.startswith('-') else '+'}{imag})"
+
+
+def _unparse(tree):
+    return _AstorStyle().visit(ast.fix_missing_locations(tree)) + "\n"
+
+
+def _astor(tree):
+    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    return astor.to_source(tree, pretty_source=lambda parts: "".join(parts), source_generator_class=_SourceGenerator)
+
+
+def unparse(tree):
+    """Python source of an ``ast`` tree: astor's, or where astor no longer
+    works (it renders through ast.Num and ast.Str, which Python 3.14 removed)
+    the same text from ``ast.unparse``."""
+    return _astor(tree) if _astor_works() else _unparse(tree)
+
+
+@functools.cache
+def _astor_works():
+    probe = ast.parse("def f(x, s=-1.5):\n    y = x[1:, None] * 2 ** -s\n    return y, f'{x}', 'a'\n")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # ast.Str, Python 3.12 and 3.13
+            _astor(probe)
+    except Exception:  # noqa: BLE001 (astor failing in any way means: do not use it)
+        return False
+    return True
+
+
+def to_source(module, comments):
+    tree = gast.gast_to_ast(module)
+    ast.fix_missing_locations(tree)
+    text = unparse(tree)
+    lines = []
+    last = {}  # indentation -> the last comment written at it
+    for line in text.splitlines():
+        indent = len(line) - len(line.lstrip())
+        for depth in [d for d in last if d > indent]:
+            del last[depth]  # a block ended: its comments no longer apply
+        match = _MARKER.match(line)
+        if match:
+            comment = f"{match.group(1)}# {comments[int(match.group(2))]}"
+            if last.get(indent) == comment:
+                continue  # the statements below still belong to the line just named
+            last[indent] = comment
+            lines.append(comment)
+        else:
+            if line.rstrip().endswith(":"):
+                last.pop(indent, None)  # a compound statement: its body starts afresh
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def unique_filename(filename, source):
+    """``filename``, or ``filename`` numbered (``<... #2>``) if linecache
+    already holds another text under it: two transforms of one function
+    (other arguments differentiated, for a caller or not) or two lambdas
+    named alike each keep their own text, which the next transform of the
+    generated code reads back."""
+    base, number = filename, 1
+    while True:
+        entry = linecache.cache.get(filename)
+        if entry is None or len(entry) < 3 or "".join(entry[2]) == source:
+            return filename
+        number += 1
+        filename = f"{base[:-1]} #{number}>" if base.endswith(">") else f"{base} #{number}"
+
+
+def load_module(source, filename, namespace):
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(code, namespace)
+    return namespace
+
+
+def runtime_helpers(source, rt_name):
+    """Source of the runtime helpers ``source`` calls, with what they call."""
+    wanted = set(re.findall(rf"\b{re.escape(rt_name)}\.(\w+)", source))
+    functions = {
+        name: obj for name, obj in vars(runtime).items()
+        if (inspect.isfunction(obj) or inspect.isclass(obj)) and runtime.is_helper(obj)
+    }
+    order = list(functions)
+    needed = set()
+    pending = list(wanted)
+    while pending:
+        name = pending.pop()
+        if name in needed or name not in functions:
+            continue
+        needed.add(name)
+        body = inspect.getsource(functions[name])
+        pending.extend(n for n in re.findall(r"\b(\w+)\b", body) if n in functions)
+    return [(name, inspect.getsource(functions[name])) for name in order if name in needed]
+
+
+def normalized_source(normalized):
+    """The normalized body as Python text, one op per line (for tests and
+    debugging; the forward pass prints the same statements)."""
+    lines = []
+    for op in normalized.ops:
+        if op.statement is not None:
+            node = op.statement
+        elif op.kind == "expr":
+            node = gast.Expr(value=op.value)
+        else:
+            node = gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
+        lines.append(unparse(gast.gast_to_ast(node)).strip())
+    lines.append(f"return {unparse(gast.gast_to_ast(gast.Expr(value=normalized.result))).strip()}")
+    return "\n".join(lines)
+
+
+class ExportError(Exception):
+    """The generated code refers to something that cannot be written out."""
+
+
+def _global_definition(name, value, np_module):
+    """A line of Python that re-creates global ``name`` in an exported module."""
+    import numpy as np
+    import types
+
+    if isinstance(value, types.ModuleType):
+        if value.__name__.split(".")[0] not in ("numpy", "math"):
+            raise ExportError(
+                f"the derivative code reads the module {value.__name__!r} (as {name!r}), which a "
+                "module that runs with NumPy alone cannot import. Read the values you need from it "
+                "into globals of your file, or pass them as arguments."
+            )
+        if value.__name__ == name:
+            return f"import {name}"
+        return f"import {value.__name__} as {name}"
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return f"{name} = {value!r}"
+    if isinstance(value, np.generic):
+        return f"{name} = {np_module}.{type(value).__name__}({value.item()!r})"
+    if isinstance(value, np.ndarray):
+        return f"{name} = {np_module}.array({value.tolist()!r}, dtype={np_module}.{value.dtype.name})"
+    if isinstance(value, tuple) and all(isinstance(v, (bool, int, float, str, type(None))) for v in value):
+        return f"{name} = {value!r}"
+    module = getattr(value, "__module__", None) or ""
+    attr = getattr(value, "__name__", None)
+    if module.startswith("numpy") and attr is not None and getattr(np, attr, None) is value:
+        return f"{name} = {np_module}.{attr}"
+    if module == "builtins" and attr == name:
+        return None
+    raise ExportError(
+        f"the derivative code uses the global {name!r} ({type(value).__name__}), which "
+        "cannot be written into a standalone module. Pass it as an argument instead."
+    )
+
+
+def _is_custom_rule(value):
+    from .. import rules
+
+    try:
+        if value in rules.CUSTOM_VJPS:
+            return True
+    except TypeError:  # unhashable
+        pass
+    return isinstance(value, (rules.CustomVJP, rules.Maker))
+
+
+def _mentions(source, name):
+    """Whether generated code (its comments aside) uses ``name``."""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return re.search(rf"\b{re.escape(name)}\b", code) is not None
+
+
+def _reads(source, name):
+    """Whether generated code reads the variable ``name`` (``np.linalg.norm``
+    does not read a global ``norm``)."""
+    code = "\n".join(line.split("#", 1)[0] for line in source.splitlines())
+    return re.search(rf"(?<![\w.]){re.escape(name)}\b", code) is not None
+
+
+def transforms_reached(compiled):
+    """``compiled`` and every transform its generated code calls, in order."""
+    found, pending = [], [compiled]
+    while pending:
+        current = pending.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend(current.callee_transforms)
+        for value in current.namespace.values():
+            reached = getattr(value, "compiled_transform", None)
+            if reached is not None:  # a recursive call's stand-in
+                pending.append(reached())
+    return found
+
+
+def _signature_and_call(source, name):
+    """The parameter list of function ``name`` in ``source``, defaults
+    included, and the arguments that pass each parameter on."""
+    definition = next(node for node in ast.parse(source).body
+                      if isinstance(node, ast.FunctionDef) and node.name == name)
+    args = definition.args
+    call = [a.arg for a in args.posonlyargs + args.args]
+    if args.vararg:
+        call.append("*" + args.vararg.arg)
+    call.extend(f"{a.arg}={a.arg}" for a in args.kwonlyargs)
+    if args.kwarg:
+        call.append("**" + args.kwarg.arg)
+    return ast.unparse(args), ", ".join(call)
+
+
+def export_module(compiled, has_aux=False):
+    """Standalone module text for a compiled VJP and the transforms of the
+    functions it calls: NumPy is all it imports."""
+    import numpy as np
+
+    transforms = transforms_reached(compiled)
+    if any(_mentions(t.source, "method_forward") or _mentions(t.source, "function_forward")
+           for t in transforms):
+        raise ExportError(
+            "the derivative calls methods of objects known only at run time; they are "
+            "transformed when called, which a standalone module cannot do. Call a "
+            "module-level function instead."
+        )
+    np_module = next((n for n, v in compiled.namespace.items() if v is np), "np")
+    if len({t.rt_name for t in transforms}) != 1:
+        raise ExportError("the functions involved use different names for the runtime helpers.")
+    helpers = runtime_helpers("\n".join(t.source for t in transforms), compiled.rt_name)
+    func_name = getattr(compiled.func, "__name__", None) or compiled.forward.__name__[: -len("_forward")]
+    wrt = ", ".join(compiled.wrt)
+    lines = [
+        f'"""Reverse-mode derivative of {func_name} with respect to {wrt}.',
+        "",
+        "Generated by adjoint; needs NumPy alone.",
+        "",
+        f"{compiled.forward.__name__}(...) runs the function once and returns",
+        "(result, residuals). "
+        f"{compiled.backward.__name__}(residuals, output_bar) takes cotangents",
+        "with a leading batch axis, shape (B,) + output.shape, and returns one",
+        "adjoint per differentiated argument, shape (B,) + argument.shape (None",
+        f"where the output does not depend on it). {func_name}_jacobian(...) uses",
+        "both to return the Jacobian of an array-valued function.",
+        '"""',
+        "import math",
+        "import types",
+        "",
+        f"import numpy as {np_module}" if np_module != "numpy" else "import numpy",
+        "",
+    ]
+    if np_module != "np":
+        lines.append("np = " + np_module)
+    else:
+        lines.append("")
+    for _, text in helpers:
+        lines.extend(["", text.rstrip(), ""])
+    members = ", ".join(f"{name}={name}" for name, _ in helpers)
+    lines.append(f"{compiled.rt_name} = types.SimpleNamespace({members})")
+    lines.append("")
+
+    generated = {}  # id of a generated function -> its name in the module
+    sources = {id(t): t.source for t in transforms}  # with functions renamed where needed
+    defined = {}
+    for transform in transforms:
+        for function in (transform.forward, transform.backward):
+            defined.setdefault(function.__name__, []).append(transform)
+    everything = "\n".join(sources.values())
+    for transform in transforms:
+        for function in (transform.forward, transform.backward):
+            name = function.__name__
+            if len(defined[name]) > 1:
+                # One function differentiated with respect to different
+                # arguments: each version gets a name of its own, and the
+                # callers reach them through the aliases written below.
+                source = sources[id(transform)]
+                if _mentions(re.sub(rf"^def {name}\(.*$", "", source, flags=re.M), name):
+                    raise ExportError(
+                        f"two transforms define {name!r} (one function differentiated with "
+                        "respect to different arguments) and one calls itself; export them separately."
+                    )
+                number = 1
+                while f"{name}_v{number}" in generated.values() or _mentions(everything, f"{name}_v{number}"):
+                    number += 1
+                sources[id(transform)] = re.sub(rf"^def {name}\(", f"def {name}_v{number}(", source, flags=re.M)
+                name = f"{name}_v{number}"
+            generated[id(function)] = name
+    definitions, aliases = {}, {}
+    for transform in transforms:
+        skip = {transform.rt_name, np_module, "np", "__builtins__"}
+        for name, value in sorted(transform.namespace.items()):
+            if getattr(value, "compiled_transform", None) is not None:  # a recursive call's stand-in
+                value = value.resolve()
+            if name in skip or generated.get(id(value)) == name:
+                continue
+            if id(value) in generated:
+                if not _reads(sources[id(transform)], name):
+                    continue  # its own (renamed) functions, or a name the code does not use
+                text = f"{name} = {generated[id(value)]}"
+                target_dict = aliases
+            elif name in transform.resolver.free:
+                if not _reads(transform.source, name):
+                    continue  # resolved for the transform, not used by the generated code
+                text = _global_definition(name, value, np_module)
+                target_dict = definitions
+            elif _is_custom_rule(value):
+                raise ExportError(
+                    f"the derivative code calls {name!r}, a rule registered with adjoint.defvjp, "
+                    "which cannot be written into a standalone module."
+                )
+            else:  # a value fixed at transform time: a partial's argument, a bound method's object
+                if not _reads(transform.source, name):
+                    continue
+                try:
+                    text = _global_definition(name, value, np_module)
+                except ExportError:
+                    raise ExportError(
+                        f"the derivative code uses {name!r}, a {type(value).__name__} fixed when the "
+                        "function was transformed (a functools.partial argument or the object of a "
+                        "bound method), which cannot be written into a standalone module. Call a "
+                        "module-level function and pass the object as an argument."
+                    ) from None
+                target_dict = definitions
+            if text is None:
+                continue
+            if target_dict.get(name, text) != text:
+                raise ExportError(f"{name!r} means different things in the functions involved.")
+            target_dict[name] = text
+    taken = {name: "a generated function" for name in generated.values()}
+    taken.update({name: "a runtime helper" for name, _ in helpers})
+    taken.update({compiled.rt_name: "the runtime helpers", "math": "the math module", "types": "the types module"})
+    for name in definitions:
+        if name in taken:
+            raise ExportError(
+                f"the global {name!r} that the derivative code reads has the name of {taken[name]} in "
+                "the exported module. Rename it in your code to export."
+            )
+    lines.extend(definitions[name] for name in sorted(definitions))
+    for transform in reversed(transforms):
+        lines.extend(["", "", sources[id(transform)].rstrip()])
+    lines.extend(["", ""] + [aliases[name] for name in sorted(aliases)] + ["", ""])
+    forward, backward = generated[id(compiled.forward)], generated[id(compiled.backward)]
+    signature, call = _signature_and_call(sources[id(compiled)], forward)
+    # The wrapper's own names keep clear of the function's parameters.
+    local = {}
+    for word in ("result", "residuals", "output", "basis", "adjoints", "arguments", "bar", "argument", "blocks"):
+        name = word
+        while name in compiled.params or name in local.values():
+            name += "_"
+        local[word] = name
+    v = local
+    output = f"{v['result']}[0]" if has_aux else v['result']
+    lines.extend([
+        f"def {func_name}_jacobian({signature}):",
+        f'    """Jacobian of {func_name} with respect to {wrt}: a tuple with one',
+        '    block per argument, shaped output.shape + argument.shape' + (
+            ', and the aux value."""' if has_aux else '."""'),
+        f"    {v['result']}, {v['residuals']} = {forward}({call})",
+        f"    if not isinstance({output}, (np.ndarray, float)) or not all(",
+        f"            isinstance({v['argument']}, (np.ndarray, float)) for {v['argument']} in ({', '.join(compiled.wrt)},)):",
+        f"        raise TypeError('{func_name}_jacobian takes arrays and returns the Jacobian of one array; '",
+        f"                        'for containers, call {forward} and {backward} directly.')",
+        f"    {v['output']} = np.asarray({output})",
+        f"    {v['basis']} = np.eye({v['output']}.size, dtype={v['output']}.dtype).reshape("
+        f"({v['output']}.size,) + {v['output']}.shape)",
+        f"    {v['adjoints']} = {backward}({v['residuals']}, {v['basis']})",
+        f"    {v['arguments']} = ({', '.join(compiled.wrt)},)",
+        f"    {v['blocks']} = tuple(",
+        f"        np.zeros({v['output']}.shape + np.shape({v['argument']}), dtype=np.result_type({v['argument']}))",
+        f"        if {v['bar']} is None",
+        f"        else np.reshape({v['bar']}, {v['output']}.shape + np.shape({v['argument']}))",
+        f"        for {v['bar']}, {v['argument']} in zip({v['adjoints']}, {v['arguments']})",
+        "    )",
+        f"    return ({v['blocks']}, {v['result']}[1])" if has_aux else f"    return {v['blocks']}",
+        "",
+    ])
+    return "\n".join(lines)

@@ -1,0 +1,9 @@
+"""The front end: a Python function -> the normalized form every transform reads.
+
+``parse`` (function -> gast tree), ``resolve`` (names -> live objects),
+``lower`` (early returns, break and continue as flags), ``normalize`` with
+``normalize_calls``, ``normalize_flow`` and ``normalize_inplace`` (A-normal
+form: one primitive application per assignment, SSA versions through
+branches and loops, in-place updates as ops) and ``ir`` (the ops that form
+produces). Nothing here knows which transform will run.
+"""

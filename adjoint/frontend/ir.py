@@ -1,0 +1,273 @@
+"""The intermediate form that ``normalize`` produces and later passes read:
+``Op`` (one primitive application, or a branch or loop holding ops), the
+markers for values without derivative, the tables that map syntax to
+primitives, and ``render`` (the ops as text, for tests and debugging)."""
+import inspect
+import operator
+import sys
+
+import gast
+import numpy as np
+
+from .. import runtime as rt
+
+NONDIFF = "nondifferentiable"
+#: marks ``a, b = value``; its adjoint is built by the transformer.
+UNPACK = "unpack"
+#: marks expressions kept whole in the forward pass (comprehensions, and/or).
+OPAQUE = "opaque"
+
+BINARY_OPERATORS = {
+    gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
+    gast.Div: np.divide, gast.Pow: np.power, gast.MatMult: np.matmul,
+    gast.Mod: np.mod, gast.FloorDiv: np.floor_divide,
+    gast.BitAnd: np.bitwise_and, gast.BitOr: np.bitwise_or, gast.BitXor: np.bitwise_xor,
+}
+UNARY_OPERATORS = {
+    gast.USub: np.negative, gast.UAdd: np.positive, gast.Not: operator.not_,
+    gast.Invert: np.invert,
+}
+COMPARISONS = {
+    gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
+    gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal,
+}
+#: array methods -> the NumPy function with the same meaning (array first).
+ARRAY_METHODS = {
+    "sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min,
+    "reshape": np.reshape, "ravel": np.ravel, "flatten": np.ravel,
+    "transpose": np.transpose, "swapaxes": np.swapaxes, "squeeze": np.squeeze,
+    "dot": np.dot, "clip": np.clip, "copy": rt.copy,
+    "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
+    "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
+    "cumprod": np.cumprod, "trace": np.trace, "diagonal": np.diagonal, "repeat": np.repeat, "take": np.take,
+    "round": np.round, "astype": rt.astype,
+}
+#: methods whose positional arguments after the first form one tuple.
+VARARG_METHODS = {"reshape", "transpose"}
+NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+
+
+#: functions whose result is a new array or list nobody else holds.
+OWNED_RESULTS = {
+    np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.eye,
+    np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
+    rt.make_dict, rt.replace_item, rt.copy, rt.concat_items, rt.repeat_items, list, dict,
+}
+#: functions (besides ufuncs) whose result is always a new array, never a
+#: view of an argument. Anything else may share memory with its arguments
+#: (np.flip, np.einsum, np.diag, ... can return views), so an in-place update
+#: of either is refused.
+FRESH_RESULTS = {
+    np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, np.var, np.std, np.cumsum,
+    np.cumprod, np.trace, np.linalg.norm, np.dot, np.matmul, np.outer, np.tensordot, np.kron,
+    np.linalg.inv, np.linalg.solve, np.linalg.det, np.concatenate, np.stack, np.hstack, np.vstack,
+    np.where, np.clip, np.tile, np.repeat, np.take, np.sort, np.pad, np.roll, np.copy, np.array,
+    float, abs,
+}
+
+
+def fresh_result(prim):
+    try:
+        return isinstance(prim, np.ufunc) or prim in FRESH_RESULTS or prim in OWNED_RESULTS
+    except TypeError:  # unhashable
+        return False
+
+
+class Op:
+    """One step of the normalized function.
+
+    kind: "assign" (``targets[0] = value``), "unpack" (``t1, t2 = value``),
+    "expr" (a call run for its effect), "stmt" (a statement kept as is),
+    "break", or a compound op: "if" (``value`` is the test atom, ops in
+    ``body`` and ``orelse``), "for" (``targets[0]`` the loop variable,
+    ``value`` the iterable) and "while" (``value`` the test name). A loop's
+    ``body`` holds the user's statements; its ``latch`` the copies that carry
+    values to the next iteration (and, for ``while``, the test computed
+    again); its ``exit_check`` the final ``if broke: break``, if any.
+    ``carried`` names the loop-carried names (the phi names of SSA);
+    ``loop_target`` is the user's own target of a loop run over an iterator.
+    """
+
+    __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
+                 "no_grad", "construct", "keys", "statement", "body", "orelse",
+                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target")
+
+    def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
+                 no_grad=False, construct="", keys=None, statement=None):
+        self.kind = kind
+        self.targets = list(targets)
+        self.value = value
+        self.prim = prim
+        self.args = list(args)
+        self.kwargs = dict(kwargs or {})
+        self.lineno = lineno
+        self.no_grad = no_grad
+        self.construct = construct
+        self.keys = keys
+        self.statement = statement
+        self.body = []
+        self.orelse = []
+        self.latch = []
+        self.exit_check = []
+        self.carried = []
+        self.tape = None
+        self.tape_values = []
+        self.call_forward = None
+        self.loop_target = None  # a loop over an iterator: its own target (names, tuples)
+
+    @property
+    def compound(self):
+        return self.kind in ("if", "for", "while")
+
+    def reads(self):
+        if self.kind == "break":
+            return set()
+        node = self.statement if self.statement is not None else self.value
+        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def walk_ops(ops):
+    """Every op, nested ones included, in program order."""
+    for op in ops:
+        yield op
+        if op.compound:
+            yield from walk_ops(op.body)
+            yield from walk_ops(op.orelse)
+            yield from walk_ops(op.latch)
+            yield from walk_ops(op.exit_check)
+
+
+def assigned_names(stmts):
+    """User names assigned anywhere in ``stmts`` (same function)."""
+    names = set()
+    stack = list(stmts)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
+            continue
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            names.add(node.id)
+        # In-place updates give the updated name a new version too
+        # (``items[k][i] = v`` updates ``items``).
+        if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store):
+            base = node.value
+            while isinstance(base, gast.Subscript):
+                base = base.value
+            if isinstance(base, gast.Name):
+                names.add(base.id)
+        if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr == "append" and isinstance(node.func.value, gast.Name)):
+            names.add(node.func.value.id)
+        stack.extend(gast.iter_child_nodes(node))
+    return names
+
+
+class Normalized:
+    """The result of ``normalize``: the ops and what the function returns."""
+
+    def __init__(self, name, params, ops, output, result):
+        self.name = name
+        self.params = params
+        self.ops = ops
+        self.output = output  # the atom that is differentiated
+        self.result = result  # the expression the forward pass returns
+        self.augmented_params = {}  # parameter -> location of ``param += v`` on it
+        self.immutable = set()  # names certain to hold numbers or flags
+
+
+def is_atom(node):
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.Attribute):
+        return is_atom(node.value) and isinstance(node.value, (gast.Name, gast.Attribute))
+    return False
+
+
+def lambda_as_def(node):
+    body = gast.copy_location(gast.Return(value=node.body), node.body)
+    function = gast.FunctionDef(name="lambda", args=node.args, body=[body], decorator_list=[],
+                                returns=None, type_comment=None, type_params=[])
+    return gast.copy_location(function, node)
+
+
+class UserCall:
+    """The primitive of a call to the user's own Python function: it is
+    differentiated by transforming that function in turn. ``leading`` are the
+    atoms passed before the call's own arguments (a bound method's object, a
+    functools.partial's arguments, bound in the namespace as ``bound``)."""
+
+    def __init__(self, function, leading, bound, keywords=None):
+        self.function = function
+        self.leading = leading
+        self.bound = bound
+        self.keywords = keywords or {}
+        self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
+
+    def differentiated(self, args, kwargs, carries):
+        """``(position, parameter, atom)`` for each argument of this call that
+        ``carries(atom)`` selects, in parameter order. Positions count the
+        positional parameters, then the keyword-only ones (None: a variadic
+        one). TypeError if the call does not match the parameters."""
+        code = self.function.__code__
+        named = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        bound = inspect.signature(self.function, follow_wrapped=False).bind(*args, **kwargs)
+        found = [(named.index(name) if name in named else None, name, atom)
+                 for name, atom in bound.arguments.items() if isinstance(atom, gast.AST) and carries(atom)]
+        return sorted(found, key=lambda item: -1 if item[0] is None else item[0])
+
+
+class MethodCall:
+    """The primitive of a call whose callee is known only when the code runs:
+    ``obj.name(...)`` on an object passed in (``name`` the method), or
+    ``fn(...)`` with ``fn`` a function passed in (``name`` None; the callee is
+    the first argument). It is looked up and transformed then
+    (``rt.method_forward``, ``rt.function_forward``), like a UserCall."""
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def label(self):
+        return self.name or "function"
+
+
+#: packages whose functions are primitives (a rule or adjoint.defvjp), never
+#: transformed: their source is not the user's to differentiate line by line.
+LIBRARIES = {"numpy", "adjoint", "autograd", "jax", "scipy", "sklearn", "pandas", "torch",
+             "tensorflow", "numba", "numexpr"}
+
+
+def is_library(function):
+    module = (getattr(function, "__module__", "") or "").split(".")[0]
+    return module in LIBRARIES or module in sys.stdlib_module_names
+
+
+def symbol(op):
+    return {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.Pow: "**",
+            gast.MatMult: "@", gast.Mod: "%", gast.FloorDiv: "//", gast.BitOr: "|", gast.BitAnd: "&",
+            gast.BitXor: "^", gast.LShift: "<<", gast.RShift: ">>"}.get(type(op), type(op).__name__)
+
+
+def dotted(node):
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Attribute):
+        return f"{dotted(node.value)}.{node.attr}"
+    if isinstance(node, gast.Call):
+        return f"{dotted(node.func)}(...)"
+    if isinstance(node, gast.Subscript):
+        return f"{dotted(node.value)}[...]"
+    return type(node).__name__
+
+
+def callable_name(obj):
+    module = getattr(obj, "__module__", None) or ""
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
+    if module.startswith("numpy"):
+        return f"np.{name}" if getattr(np, name, None) is obj else f"{module}.{name}"
+    if module == "builtins":
+        return name
+    if rt.is_helper(obj):
+        return f"rt.{name}"  # as generated code calls it
+    return f"{module}.{name}" if module else name
+

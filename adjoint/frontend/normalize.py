@@ -1,0 +1,591 @@
+"""A-normal form: one primitive application per assignment.
+
+``normalize(parsed, resolver, namer, has_aux, np_name, rt_name)`` turns the
+body of the user's function into a list of ``ir.Op``s. Each ``Op`` assigns
+the result of one primitive (a NumPy function, an operator, an indexing, a
+container literal, a call of the user's own function) applied to atoms
+(names and constants) to fresh names, in SSA form: a name assigned twice
+gets a new version (``h``, ``h_1``), so every value the backward pass needs
+is still there when the forward pass ends. Branches and loops stay
+structured (``Op`` kinds "if", "for", "while"); early returns, break and
+continue are lowered first (``lower.py``).
+
+Guarantees: every ``Op.value`` is an expression over atoms that computes what
+the user's code computed; ``Op.prim`` is the live object a rule is looked up
+under (``np.multiply`` for ``*``, ``rt.getitem`` for ``x[i]``), ``NONDIFF``
+for values that carry no derivative by construction, ``OPAQUE`` for
+expressions kept whole (their derivative, if ever needed, is an error), or
+None for calls to callables unknown until run time. Syntax outside the
+supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
+
+The statements and expressions are here; branches and loops in
+``normalize_flow``, in-place updates in ``normalize_inplace``, calls in
+``normalize_calls``.
+"""
+
+import gast
+
+from .. import errors, rules
+from .. import runtime as rt
+from .gastutil import clone, constant, load, store
+from .normalize_calls import Calls
+from .normalize_flow import ControlFlow
+from .normalize_inplace import InPlace
+from .ir import (
+    BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
+    UserCall, assigned_names, is_atom, lambda_as_def, symbol,
+)
+from .lower import lower_jumps, lower_returns
+from .resolve import UNRESOLVED
+
+
+
+class Normalizer(ControlFlow, InPlace, Calls):
+    """Builds the ops of one function; see the module docstring.
+
+    State shared with the mixins: ``ops`` (the list being filled, swapped by
+    ``region``), ``version`` (user name -> current SSA name), ``defined``
+    (every name assigned), ``computed`` (pure expressions already computed),
+    ``owners`` (which values may be updated in place), ``local_functions``
+    (nested functions and lambdas by name), ``namer`` and ``resolver``.
+    """
+
+    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees):
+        self.callees = callees
+        self.rt_name = rt_name
+        self.parsed = parsed
+        self.resolver = resolver
+        self.namer = namer
+        self.has_aux = has_aux
+        self.np_name = np_name
+        self.ops = []
+        self.version = {}
+        self.defined = set()  # every name the normalized code assigns
+        self.computed = {}  # (primitive, expression text) -> the name holding it
+        self.lineno = parsed.node.lineno
+        self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
+        self.ambiguous_functions = set()  # versions bound to different nested functions on different paths
+        self.owners = {}  # version -> "owned" (made here, shared with nothing) or "shared"
+        self.rebindable = set()  # versions that ``name op= v`` may re-bind (see InPlace)
+        self.merged = set()  # phi and merge names seen (ownership is met over their sources)
+        self.assigned = set()  # names some op has assigned (ownership is met over their definitions)
+        self.views = {}  # temporary x[...] -> x (it may be a view of x)
+        self.item_assumptions = {}  # phi version -> [(key, statement)] checked again at the latch
+        self.owner_assumptions = {}  # phi version -> [(name, node, what)]: updates checked again at the latch
+        self.rebind_ok = set()  # merged versions every source of which is owned or a number
+        self.literal_items = {}  # version of a tuple/list literal -> its item atoms
+        self.item_views = {}  # a value read out of a list or dict -> the items it may be
+        self.local_partials = {}  # version of g = functools.partial(f, ...) -> (f, args, keywords)
+        self.nested_partials = set()  # those of them whose f is a nested function (no object)
+        self.made_here = set()  # values a function that returns new arrays made (no views)
+        self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
+        self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
+        self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
+        self.held_elsewhere = set()  # items of a list or dict that something else also holds
+        self.in_slots = set()  # values put in a slot of a list, tuple or dict
+        self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
+        self.list_versions = set()  # versions of lists made here (by literals and appends)
+        self.container_versions = set()  # versions of lists and dicts made here (item assignment)
+        self.params = set()
+        self.inline_stack = []  # nested functions being inlined (to catch recursion)
+        self.inlining = []  # where each inlined function's return value goes
+        self.no_grad = False
+        self.output = None
+        self.result = None
+
+    def unsupported(self, node, construct, reason, fix):
+        return errors.UnsupportedSyntaxError(self.parsed.location(node), construct, reason, fix)
+
+    def read(self, name):
+        return self.version.get(name, name)
+
+    def bind(self, name):
+        """A new SSA version for an assignment to the user's ``name``."""
+        if name in self.version or name in self.local_functions:
+            # (a nested function bound on another path under the same name
+            # must keep its own version: each is inlined where it is called)
+            new = self.namer.fresh(name)
+        else:
+            new = name
+        self.version[name] = new
+        self.defined.add(new)
+        return new
+
+    def emit(self, value, prim, args=(), kwargs=None, target=None, construct="", keys=None):
+        # The same pure primitive on the same values is computed once
+        # (``x[:-1]`` written twice); names are SSA, so equal text is equal value.
+        key = None
+        if not self.no_grad and rules.lookup(prim) is not None and not isinstance(
+                rules.lookup(prim), rules.CustomVJP):
+            key = (id(prim), gast.dump(value))
+            if key in self.computed:
+                previous = load(self.computed[key])
+                if target is None:
+                    return previous
+                return self.emit(previous, rt.identity, [previous], target=target, construct="copy")
+        target = target or self.namer.temp()
+        if key is not None:
+            self.computed[key] = target
+        self.defined.add(target)
+        op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
+        if isinstance(prim, (UserCall, MethodCall)):
+            # The callee's residuals, kept for its backward pass.
+            saved = self.namer.fresh(f"{getattr(prim, 'label', prim.name)}_saved")
+            self.defined.add(saved)
+            op.targets.append(saved)
+        self.ops.append(op)
+        self.track_ownership(op)
+        if prim in (rt.make_tuple, rt.make_list) and not kwargs:
+            self.literal_items[target] = list(args)
+        elif (prim is rt.repeat_items and isinstance(args[0], gast.Name) and args[0].id in self.literal_items
+              and all(isinstance(a, gast.Constant) for a in self.literal_items[args[0].id])):
+            if isinstance(args[1], gast.Constant):
+                self.literal_items[target] = self.literal_items[args[0].id] * args[1].value  # [0.0] * 3
+            else:
+                self.possible_items[target] = tuple(self.literal_items[args[0].id])  # [0.0] * n
+        elif prim is rt.concat_items and all(isinstance(a, gast.Name) and self.all_items(a.id) is not None
+                                             for a in args):
+            first, second = (a.id for a in args)  # [0.0] * n + [1.0]: what each part holds, joined
+            if all(v in self.literal_items and v not in self.possible_items for v in (first, second)):
+                self.literal_items[target] = self.literal_items[first] + self.literal_items[second]
+            else:
+                self.possible_items[target] = tuple(self.all_items(first)) + tuple(self.all_items(second))
+        elif prim is rt.make_dict and all(isinstance(k, gast.Constant) for k in keys):
+            self.dict_items[target] = {k.value: v for k, v in zip(keys, args, strict=True)}
+        return load(target)
+
+    def function(self):
+        node = self.parsed.node
+        args = node.args
+        if args.vararg is not None or args.kwarg is not None:
+            raise self.unsupported(node, "*args / **kwargs parameters",
+                                   "a transformed function needs named parameters.",
+                                   "Name each parameter.")
+        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.params = set(params)
+        for name in params:
+            self.version[name] = name
+            self.defined.add(name)
+        lower_returns(node, self.namer)
+        self.block(node.body)
+        if self.output is None:
+            self.output = constant(None)
+            self.result = constant(None)
+        normalized = Normalized(node.name, params, self.ops, self.output, self.result)
+        normalized.augmented_params = self.augmented_params
+        normalized.immutable = set(self.rebindable)
+        return normalized
+
+    def block(self, body):
+        for position, stmt in enumerate(body):
+            if self.output is not None:
+                raise self.unsupported(stmt, "code after return", "it never runs.",
+                                       "Remove it.")
+            self.lineno = stmt.lineno
+            self.statement(stmt, last=position == len(body) - 1)
+
+    def statement(self, stmt, last):
+        if isinstance(stmt, gast.Assign):
+            if len(stmt.targets) == 1:
+                self.assign(stmt.targets[0], stmt.value)
+            else:
+                value = self.atom(stmt.value)
+                for target in stmt.targets:
+                    self.assign(target, value)
+        elif isinstance(stmt, gast.AnnAssign):
+            if stmt.value is not None:
+                self.assign(stmt.target, stmt.value)
+        elif isinstance(stmt, gast.AugAssign):
+            if isinstance(stmt.target, gast.Name):
+                self.check_rebinding_update(stmt)
+                current = load(stmt.target.id)
+                self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
+            elif isinstance(stmt.target, gast.Subscript):
+                self.check_item_update(stmt)
+                read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
+                                      ctx=gast.Load())
+                self.setitem(stmt.target, gast.BinOp(left=read, op=stmt.op, right=stmt.value))
+            else:
+                raise self.in_place(stmt)
+        elif isinstance(stmt, gast.Expr):
+            if isinstance(stmt.value, gast.Constant):
+                return  # a docstring or a bare constant does nothing
+            call = stmt.value
+            if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                    and call.func.attr == "append" and isinstance(call.func.value, gast.Name)
+                    and call.func.value.id in self.version and len(call.args) == 1 and not call.keywords):
+                self.list_append(call)
+                return
+            value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
+            self.ops.append(Op("expr", [], value, prim, args, kwargs, self.lineno,
+                               self.no_grad, construct, keys))
+        elif isinstance(stmt, gast.Return):
+            if not last or self.no_grad:
+                raise self.unsupported(stmt, "return before the end of the function",
+                                       "early returns are not supported yet.",
+                                       "Assign the value and return it once, at the end.")
+            self.returns(stmt)
+        elif isinstance(stmt, gast.With):
+            self.with_block(stmt)
+        elif isinstance(stmt, gast.Pass):
+            return
+        elif isinstance(stmt, (gast.Assert, gast.Raise)):
+            # Checks of the input: they run in the forward pass, and carry no derivative.
+            kept = self.rename_opaque(stmt)
+            self.ops.append(Op("stmt", [], None, NONDIFF, lineno=self.lineno,
+                               construct="assert" if isinstance(stmt, gast.Assert) else "raise",
+                               statement=kept))
+        elif isinstance(stmt, gast.If):
+            self.if_statement(stmt)
+        elif isinstance(stmt, (gast.For, gast.While)):
+            if stmt.orelse:
+                raise self.unsupported(stmt, f"{type(stmt).__name__.lower()} ... else",
+                                       "a loop's else clause is not supported.",
+                                       "Use a flag set before break instead.")
+            before, stmt = lower_jumps(stmt, self.namer)
+            for flag_init in before:
+                self.statement(flag_init, last=False)
+            self.lineno = stmt.lineno
+            if isinstance(stmt, gast.For):
+                self.for_statement(stmt)
+            else:
+                self.while_statement(stmt)
+        elif isinstance(stmt, gast.Break):
+            self.ops.append(Op("break", [], None, NONDIFF, lineno=self.lineno, construct="break"))
+        elif isinstance(stmt, gast.FunctionDef) and not stmt.decorator_list:
+            # A nested function: its calls are inlined where they happen, so
+            # its closure over the enclosing function's values differentiates.
+            self.local_functions[self.bind(stmt.name)] = self.with_evaluated_defaults(stmt)
+        elif isinstance(stmt, (gast.Global, gast.Nonlocal)):
+            kind = type(stmt).__name__.lower()
+            if not set(stmt.names) & assigned_names(self.parsed.node.body):
+                return  # a declaration of names the function only reads
+            raise self.unsupported(stmt, f"{kind} statement",
+                                   f"a differentiated function cannot write {kind} variables: the "
+                                   "derivative would miss the values they carry.",
+                                   "Pass the value in as an argument and return the new value.")
+        elif isinstance(stmt, gast.Try):
+            raise self.unsupported(stmt, "try statement",
+                                   "which statements ran would depend on exceptions, and the "
+                                   "derivative cannot follow them.",
+                                   "Test the condition with if, or move the try out of the function.")
+        elif isinstance(stmt, gast.Delete):
+            raise self.unsupported(stmt, "del statement",
+                                   "deleting names or items is not supported in a differentiated function.",
+                                   "Remove it; names go away when the function returns.")
+        else:
+            construct = type(stmt).__name__
+            raise self.unsupported(stmt, f"{construct} statement",
+                                   "this statement is not supported inside a "
+                                   "differentiated function.",
+                                   "Move it out of the function, or compute the "
+                                   "value outside and pass it in.")
+
+    def in_place(self, stmt):
+        return self.unsupported(stmt, "in-place update of an element or attribute",
+                                "assignments to x[...] or x.attr are not supported yet.",
+                                "Build the new value instead (np.where, np.concatenate).")
+
+    def assign(self, target, value):
+        if isinstance(target, gast.Name) and isinstance(value, gast.Lambda):
+            self.local_functions[self.bind(target.id)] = self.with_evaluated_defaults(lambda_as_def(value))
+            return
+        if isinstance(target, gast.Name) and self.is_partial_call(value):
+            self.local_partial(target.id, value)
+            return
+        if isinstance(target, gast.Name):
+            if is_atom(value) or isinstance(value, gast.Name):
+                atom = self.atom(value)
+                prim = rt.identity if self.is_local(atom) else NONDIFF
+                self.emit(atom, prim, [atom], target=self.bind(target.id), construct="copy")
+            else:
+                self.expression(value, target=None, user_name=target.id)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            if (isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts)
+                    and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)):
+                self.parallel_assign(target.elts, value.elts)
+                return
+            atom = self.atom(value)
+            self.unpack(target, atom)
+        elif isinstance(target, gast.Subscript):
+            self.setitem(target, value)
+        else:
+            raise self.in_place(target)
+
+    def parallel_assign(self, targets, values):
+        """``a, b = e1, e2``: every value is computed before any name is bound
+        (so ``a, b = b, a`` swaps), each straight into its target's name."""
+        if not all(isinstance(t, gast.Name) for t in targets):
+            atoms = [self.atom(v) for v in values]
+            for target, atom in zip(targets, atoms, strict=True):
+                self.assign(target, atom)
+            return
+        names = []
+        for target, value in zip(targets, values, strict=True):
+            name = self.namer.fresh(target.id) if target.id in self.version else target.id
+            if name == target.id:
+                self.namer.taken.add(name)
+            if is_atom(value):
+                atom = self.atom(value)
+                prim = rt.identity if self.is_local(atom) else NONDIFF
+                self.emit(atom, prim, [atom], target=name, construct="copy")
+            else:
+                self.expression(value, target=name)
+            names.append((target.id, name))
+        for user_name, name in names:
+            self.version[user_name] = name
+            self.defined.add(name)
+
+    def unpack(self, target, atom):
+        names = []
+        nested = []
+        for element in target.elts:
+            if isinstance(element, gast.Name):
+                names.append(element.id)
+            elif isinstance(element, (gast.Tuple, gast.List)):
+                temp = self.namer.temp()
+                names.append(None)
+                nested.append((temp, element))
+                names[-1] = temp
+            else:
+                raise self.unsupported(element, "starred or subscripted unpacking target",
+                                       "only names and nested tuples of names can be unpacked into.",
+                                       "Unpack into names first.")
+        nested_temps = {temp for temp, _ in nested}
+        targets = [n if n in nested_temps else self.bind(n) for n in names]
+        self.defined.update(targets)
+        statement = gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in targets], ctx=gast.Store())],
+                                value=atom, type_comment=None)
+        self.ops.append(Op("unpack", targets, atom, UNPACK, [atom], None, self.lineno,
+                           self.no_grad, "unpacking", statement=statement))
+        for temp, element in nested:
+            self.unpack(element, load(temp))
+
+    def returns(self, stmt):
+        value = stmt.value if stmt.value is not None else constant(None)
+        if self.inlining:
+            self.assign_to(self.inlining[-1], value)
+            return
+        if self.has_aux and isinstance(value, gast.Tuple) and len(value.elts) == 2:
+            output = self.atom(value.elts[0])
+            aux = self.atom(value.elts[1])
+            self.output = output
+            self.result = gast.Tuple(elts=[output, aux], ctx=gast.Load())
+            return
+        if is_atom(value) or isinstance(value, gast.Constant):
+            result = self.atom(value)
+        else:
+            result = self.expression(value, target=self.namer.fresh("out"))
+        self.result = result
+        if self.has_aux:
+            check = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_aux_result",
+                                                  ctx=gast.Load()), args=[result], keywords=[])
+            self.ops.append(Op("expr", [], check, NONDIFF, [result], lineno=self.lineno,
+                               construct="has_aux check"))
+            index = constant(0)
+            self.output = self.emit(gast.Subscript(value=result, slice=index, ctx=gast.Load()),
+                                    rt.getitem, [result, index], construct="indexing")
+        else:
+            self.output = result
+
+    def with_block(self, stmt):
+        from ..constants import no_grad
+
+        items = stmt.items
+        context = items[0].context_expr if len(items) == 1 else None
+        if isinstance(context, gast.Call) and not context.args and not context.keywords:
+            context = context.func
+        if context is None or self.resolver.value_of(context) is not no_grad:
+            raise self.unsupported(stmt, "with statement",
+                                   "only `with adjoint.no_grad():` is supported inside a "
+                                   "differentiated function.",
+                                   "Move other context managers out of the function.")
+        if items[0].optional_vars is not None:
+            raise self.unsupported(stmt, "with no_grad() as ...", "no_grad() binds no value.",
+                                   "Drop the `as` part.")
+        outer = self.no_grad
+        self.no_grad = True
+        self.block(stmt.body)
+        self.no_grad = outer
+
+    def is_local(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.defined
+
+    def check_unambiguous_function(self, node):
+        if self.read(node.id) in self.ambiguous_functions:
+            raise self.unsupported(node, f"nested function {node.id!r}",
+                                   "it is defined differently on different paths (in the branches of "
+                                   "an if, or again in a loop) and used after them, but nested "
+                                   "functions are inlined where they are called.",
+                                   "Call it on each path where it is defined, or define module-level "
+                                   "functions and choose between them: act = np.sin if c else np.cos.")
+
+    def atom(self, node):
+        """The expression as an atom, emitting ops for its parts."""
+        if isinstance(node, gast.Constant):
+            return node
+        if (isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd))
+                and isinstance(node.operand, gast.Constant)
+                and isinstance(node.operand.value, (int, float)) and not isinstance(node.operand.value, bool)):
+            value = node.operand.value
+            return constant(-value if isinstance(node.op, gast.USub) else value)
+        if isinstance(node, gast.Name):
+            if node.id in self.resolver.locals and node.id not in self.version:
+                raise self.unsupported(node, f"name {node.id!r}",
+                                       "it is read before it is assigned.",
+                                       "Assign it first.")
+            self.check_unambiguous_function(node)
+            if self.read(node.id) in self.local_functions or self.read(node.id) in self.nested_partials:
+                raise self.unsupported(node, f"nested function {node.id!r} used as a value",
+                                       "nested functions and lambdas are inlined where they are "
+                                       "called, so they cannot be passed to other functions or stored.",
+                                       "Define the function at module level and pass the values it "
+                                       "uses as arguments (functools.partial fixes some of them).")
+            return load(self.read(node.id))
+        if isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED:
+            return clone(node)
+        return self.expression(node)
+
+    def expression(self, node, target=None, user_name=None):
+        if isinstance(node, gast.IfExp):
+            if user_name is None:
+                return self.conditional_expression(node, target or self.namer.temp())
+            # Both arms read the name's current version; the new one is bound after.
+            new = self.namer.fresh(user_name) if user_name in self.version else user_name
+            self.namer.taken.add(new)
+            result = self.conditional_expression(node, new)
+            self.version[user_name] = new
+            self.defined.add(new)
+            return result
+        node = self.without_partial(node)
+        local = self.local_function(node.func) if isinstance(node, gast.Call) else None
+        if local is not None:
+            # The body of a nested function, its result straight into the target.
+            if user_name is None:
+                return self.inline(local, node, target)
+            new = self.namer.fresh(user_name) if user_name in self.version else user_name
+            self.namer.taken.add(new)
+            result = self.inline(local, node, new)
+            self.version[user_name] = new
+            self.defined.add(new)
+            return result
+        value, prim, args, kwargs, construct, keys = self.operation(node)
+        if user_name is not None:
+            target = self.bind(user_name)
+        return self.emit(value, prim, args, kwargs, target=target, construct=construct, keys=keys)
+
+    def operation(self, node):
+        """(value, prim, args, kwargs, construct, keys) for one expression."""
+        if isinstance(node, gast.BinOp):
+            left, right = self.atom(node.left), self.atom(node.right)
+            prim = BINARY_OPERATORS.get(type(node.op), NONDIFF)
+            value = gast.BinOp(left=left, op=node.op, right=right)
+            lists = [a for a in (left, right) if isinstance(a, gast.Name) and a.id in self.container_versions]
+            if lists and isinstance(node.op, gast.Add):
+                # states + [h]: a list made here joined with another, not arithmetic
+                return value, rt.concat_items, [left, right], {}, "list concatenation", None
+            if len(lists) == 1 and isinstance(node.op, gast.Mult):
+                # items * n: Python repeats a list by an int (and refuses anything else)
+                count = right if lists[0] is left else left
+                return value, rt.repeat_items, [lists[0], count], {}, "list repetition", None
+            return value, prim, [left, right], {}, f"operator {symbol(node.op)}", None
+        if isinstance(node, gast.UnaryOp):
+            operand = self.atom(node.operand)
+            prim = UNARY_OPERATORS[type(node.op)]
+            return gast.UnaryOp(op=node.op, operand=operand), prim, [operand], {}, "unary operator", None
+        if isinstance(node, gast.Compare):
+            left = self.atom(node.left)
+            rights = [self.atom(c) for c in node.comparators]
+            value = gast.Compare(left=left, ops=node.ops, comparators=rights)
+            return value, NONDIFF, [left] + rights, {}, "comparison", None
+        if isinstance(node, gast.Call):
+            return self.call(node)
+        if isinstance(node, gast.Subscript):
+            return self.subscript(node)
+        if isinstance(node, gast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            elements = []
+            for element in node.elts:
+                if isinstance(element, gast.Starred):
+                    raise self.unsupported(element, "starred element in a literal",
+                                           "not supported yet.", "Build the container with + instead.")
+                elements.append(self.atom(element))
+            kind = gast.Tuple if isinstance(node, gast.Tuple) else gast.List
+            prim = rt.make_tuple if kind is gast.Tuple else rt.make_list
+            value = kind(elts=elements, ctx=gast.Load())
+            return value, prim, elements, {}, "container literal", list(range(len(elements)))
+        if isinstance(node, gast.Dict):
+            keys, values = [], []
+            for key, item in zip(node.keys, node.values, strict=True):
+                if key is None:
+                    raise self.unsupported(node, "**mapping in a dict literal",
+                                           "not supported yet.", "Write the keys out.")
+                keys.append(self.atom(key))
+                values.append(self.atom(item))
+            value = gast.Dict(keys=keys, values=values)
+            return value, rt.make_dict, values, {}, "dict literal", keys
+        if isinstance(node, (gast.Constant, gast.Name)) or is_atom(node):
+            atom = self.atom(node)
+            return atom, rt.identity if self.is_local(atom) else NONDIFF, [atom], {}, "copy", None
+        if isinstance(node, (gast.Yield, gast.YieldFrom, gast.Await)):
+            raise self.unsupported(node, type(node).__name__.lower(),
+                                   "generators and coroutines cannot be differentiated.",
+                                   "Return the values instead.")
+        if isinstance(node, gast.NamedExpr):
+            raise self.unsupported(node, "assignment expression (:=)", "not supported.",
+                                   "Use a separate assignment.")
+        construct = {
+            gast.BoolOp: "and/or", gast.ListComp: "list comprehension",
+            gast.GeneratorExp: "generator expression", gast.DictComp: "dict comprehension",
+            gast.SetComp: "set comprehension", gast.Lambda: "lambda", gast.Set: "set literal",
+            gast.JoinedStr: "f-string",
+        }.get(type(node), type(node).__name__)
+        return self.rename_opaque(node), OPAQUE, [], {}, construct, None
+
+    def rename_opaque(self, node):
+        """A copy of ``node`` reading the current versions of the user's names."""
+        node = clone(node)
+        bound = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        for child in gast.walk(node):
+            if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in bound:
+                child.id = self.read(child.id)
+        return node
+
+    def subscript(self, node):
+        container = self.atom(node.value)
+        index = self.index(node.slice)
+        if isinstance(container, gast.Name):
+            index = self.from_the_front(container.id, index)
+        value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
+        return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
+
+    def index(self, node):
+        if isinstance(node, gast.Slice):
+            parts = [None if p is None else self.atom(p) for p in (node.lower, node.upper, node.step)]
+            return gast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+        if isinstance(node, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e) for e in node.elts], ctx=gast.Load())
+        return self.atom(node)
+
+    def index_value(self, index):
+        """The index as an expression usable outside brackets (``np.s_[...]``)."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        if any(isinstance(p, gast.Slice) for p in parts):
+            return gast.Subscript(value=gast.Attribute(value=load(self.np_name), attr="s_", ctx=gast.Load()),
+                                  slice=clone(index), ctx=gast.Load())
+        return clone(index)
+
+    def attribute(self, node):
+        receiver = self.atom(node.value)
+        value = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
+        if node.attr == "T":
+            return value, rt.transpose_attribute, [receiver], {}, "attribute .T", None
+        if node.attr in NONDIFF_ATTRIBUTES:
+            return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
+        return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
+
+
+def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees):
+    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees).function()
+

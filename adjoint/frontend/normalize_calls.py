@@ -1,0 +1,341 @@
+"""A-normal form of calls: primitives, the user's own functions (a
+``UserCall``, transformed in turn), nested functions and lambdas (inlined),
+array methods, ``*args`` from literals."""
+import builtins
+import functools
+import types
+
+import gast
+
+from .. import made, rules
+from .. import runtime as rt
+from .gastutil import clone, load, store
+from .ir import (
+    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, UserCall, callable_name, dotted,
+    is_library, lambda_as_def,
+)
+from .lower import lower_returns
+from .resolve import UNRESOLVED, local_names
+
+
+class Calls:
+    """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
+
+    def starred_items(self, starred):
+        """The items of ``*seq`` in a call, when the function built ``seq``
+        from a literal (so their number is known)."""
+        value = starred.value
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return list(value.elts)
+        if isinstance(value, gast.Name) and self.read(value.id) in self.literal_items:
+            # Its length is known; its items are read from the value itself
+            # (a branch or an earlier iteration may have replaced them), by
+            # unpacking, which also fails loudly if the length is not that.
+            version = self.read(value.id)
+            temps = [self.namer.temp() for _ in self.literal_items[version]]
+            if version in self.merged:  # a loop's phi: the next iterations must keep the length
+                self.starred_assumptions.setdefault(version, []).append((len(temps), starred))
+            if temps:
+                self.defined.update(temps)
+                statement = gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())],
+                                        value=load(version), type_comment=None)
+                self.ops.append(Op("unpack", temps, load(version), UNPACK, [load(version)], None, self.lineno,
+                                   self.no_grad, "unpacking", statement=statement))
+            return [load(t) for t in temps]
+        raise self.unsupported(starred, "*args in a call",
+                               "the number of arguments must be known when the function is "
+                               "transformed, and this sequence was not built here from a literal.",
+                               "Pass the arguments one by one, or build the tuple in the function.")
+
+    def is_partial_call(self, node):
+        return (isinstance(node, gast.Call) and self.resolver.value_of(node.func) is functools.partial
+                and node.args and not any(isinstance(a, gast.Starred) for a in node.args)
+                and all(k.arg is not None for k in node.keywords))
+
+    def local_partial(self, name, node):
+        """``g = functools.partial(f, a, k=v)`` in the function: its values
+        are taken now, and each call ``g(x)`` is differentiated as
+        ``f(a, x, k=v)``. The partial object is made too, for other uses."""
+        func = node.args[0]
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func) is UNRESOLVED:
+            # m.method of an object known when the code runs: the object as it is now
+            func = gast.Attribute(value=self.bound_value(func.value), attr=func.attr, ctx=gast.Load())
+        elif not (isinstance(func, gast.Name) or self.resolver.value_of(func) is not UNRESOLVED):
+            func = self.atom(func)
+        args = [self.bound_value(a) for a in node.args[1:]]
+        keywords = {k.arg: self.bound_value(k.value) for k in node.keywords}
+        version = self.namer.fresh(name)  # its own, even where another path binds the name
+        if self.local_function(func) is not None:
+            # Of a nested function, which is inlined where it is called: no
+            # object, so only calls of it can be differentiated.
+            self.nested_partials.add(version)
+        else:
+            made = gast.Call(func=node.func, args=[func] + args,
+                             keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+            self.expression(made, target=version)
+        self.version[name] = version
+        self.defined.add(version)
+        self.local_partials[version] = (func, args, keywords)
+
+    def bound_value(self, node):
+        """A value a partial binds, under a name of its own: the user's name
+        may be re-bound before the partial is called."""
+        atom = self.atom(node)
+        if isinstance(atom, gast.Name) and atom.id in self.version.values():
+            return self.emit(atom, rt.identity, [atom], construct="copy")
+        return atom
+
+    def without_partial(self, node):
+        """A call of a partial made in the function, as the call it stands for."""
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and self.read(node.func.id) in self.local_partials):
+            return node
+        func, args, keywords = self.local_partials[self.read(node.func.id)]
+        keywords = {**keywords, **{k.arg: k.value for k in node.keywords}}
+        return gast.copy_location(
+            gast.Call(func=clone(func), args=[clone(a) for a in args] + list(node.args),
+                      keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()]), node)
+
+    def call(self, node):
+        node = self.without_partial(node)
+        if any(isinstance(arg, gast.Starred) for arg in node.args):
+            args = []
+            for arg in node.args:
+                args.extend(self.starred_items(arg) if isinstance(arg, gast.Starred) else [arg])
+            node = gast.Call(func=node.func, args=args, keywords=node.keywords)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
+                                       "Pass the keyword arguments one by one.")
+        func = node.func
+        local = self.local_function(func)
+        if local is not None:  # a call in statement position
+            result = self.inline(local, node)
+            return result, rt.identity, [result], {}, "call of a nested function", None
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
+            return self.method_call(node)
+        callee = self.resolver.value_of(func)
+        if isinstance(func, gast.Call):
+            callee = self.derivative_made_here(func)
+        if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
+            raise self.unsupported(node, f"{callee.__name__}()",
+                                   "the values it reads are not visible in the source, so their "
+                                   "derivatives cannot be followed.",
+                                   "Use the names themselves (x * 2.0, not eval('x * 2.0')).")
+        if callee is builtins.super and not node.args and not node.keywords and self.parsed.node.args.args:
+            # super() reads the method's __class__ cell, which generated code has
+            # no cell for: name both arguments (the cell's value is resolved as a closure).
+            first = self.parsed.node.args.args[0].id
+            node = gast.Call(func=node.func, args=[gast.Name(id="__class__", ctx=gast.Load(), annotation=None,
+                                                             type_comment=None),
+                                                   gast.Name(id=first, ctx=gast.Load(), annotation=None,
+                                                             type_comment=None)], keywords=[])
+        if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
+            # max(a, b) is max((a, b)): one rule covers both forms.
+            node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
+        args = [self.atom(a) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
+        value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
+                          args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if callee is rt.append and len(args) == 2 and not kwargs:
+            # items.append(value) as generated code writes it: the position it fills, as for the method
+            position = self.emit(gast.Call(func=load("len"), args=[clone(args[0])], keywords=[]), NONDIFF,
+                                 [clone(args[0])], construct="len")
+            return value, rt.append, args + [position], {}, "list.append", None
+        if callee in (rt.make_tuple, rt.make_list) and not kwargs:
+            # a container literal written by generated code: its items fill slots 0, 1, ...
+            return value, callee, args, {}, "literal", list(range(len(args)))
+        if (callee is rt.make_dict and not kwargs and node.args and isinstance(node.args[0], gast.Tuple)
+                and all(isinstance(k, gast.Constant) for k in node.args[0].elts)):
+            return value, callee, args[1:], {}, "literal", [clone(k) for k in node.args[0].elts]
+        if isinstance(callee, type) and issubclass(callee, tuple) and hasattr(callee, "_fields"):
+            # A namedtuple built from values: a container literal with named slots.
+            fields = list(callee._fields)
+            keys = list(range(len(args))) + [fields.index(k) if k in fields else k for k in kwargs]
+            return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
+        if callee is not UNRESOLVED and made.of(callee) is not None:
+            # A derivative called here (grad(f)(x) * x): its code is differentiated.
+            if kwargs or any(isinstance(a, gast.Starred) for a in node.args):
+                raise self.unsupported(node, f"call of {dotted(func)}",
+                                       "a derivative called with keyword or * arguments cannot be "
+                                       "differentiated again.", "Pass its arguments by position.")
+            callee = self.callees.derivative_function(callee, len(args))
+        # A recursive call in generated code: the generated function it
+        # stands for, differentiated like any function of the user's.
+        callee = self.callees.resolve(callee)
+        prim = None if callee is UNRESOLVED else callee
+        name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
+        if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
+            # A function passed in (or computed): looked up when the code runs.
+            return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None
+        if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
+            call = self.user_call(callee, func)
+            if call is not None:
+                return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
+        return value, prim, args, kwargs, name, None
+
+    def inline(self, function, call, result=None):
+        """The body of a nested function or lambda, in place of its call."""
+        if function in self.inline_stack:
+            raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
+                                   "nested functions are inlined where they are called.",
+                                   "Define the function at module level; recursion works there.")
+        node = clone(function)
+        # The parameters as the user named them (keywords at the call use
+        # these names), then the callee's names are made its own.
+        user_params = [a.id for a in node.args.posonlyargs + node.args.args]
+        renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
+        for child in gast.walk(node):
+            if isinstance(child, gast.Name) and child.id in renames:
+                child.id = renames[child.id]
+            elif isinstance(child, gast.FunctionDef) and child is not node and child.name in renames:
+                child.name = renames[child.name]  # a def inside it: its name is a local too
+        params = [a.id for a in node.args.posonlyargs + node.args.args]
+        if len(call.args) > len(params) or node.args.vararg or node.args.kwarg or node.args.kwonlyargs:
+            raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                   "only positional and keyword arguments matching its parameters "
+                                   "are supported.", "Pass one argument per parameter.")
+        unknown = [k.arg for k in call.keywords if k.arg not in user_params[len(call.args):]]
+        if unknown:
+            raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                   f"it has no parameter {unknown[0]!r} left to take that keyword.",
+                                   "Pass one argument per parameter, by position or by its name.")
+        # Arguments are evaluated in the order they are written, as Python does.
+        args = [self.atom(a) for a in call.args]
+        keywords = {k.arg: self.atom(k.value) for k in call.keywords}
+        defaults = dict(zip(user_params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
+        outer_version = dict(self.version)
+        for position, (user_param, param) in enumerate(zip(user_params, params, strict=True)):
+            if position < len(args):
+                value = args[position]
+            elif user_param in keywords:
+                value = keywords[user_param]
+            elif user_param in defaults:
+                value = defaults[user_param]
+            else:
+                raise self.unsupported(call, f"call of nested function {function.name!r}",
+                                       f"parameter {user_param!r} gets no value.", "Pass it.")
+            self.assign_to(param, value)
+            self.version[param] = param
+        lower_returns(node, self.namer)
+        result = result or self.namer.temp()
+        self.defined.add(result)
+        self.inline_stack.append(function)
+        self.inlining.append(result)
+        try:
+            self.block(node.body)
+        finally:
+            self.inlining.pop()
+            self.inline_stack.pop()
+            # The callee's names are its own; the caller's are unchanged by the call.
+            self.version = {name: version for name, version in self.version.items()
+                            if name in outer_version or name not in renames.values()}
+            for name, version in outer_version.items():
+                self.version[name] = version
+        return load(result)
+
+    def with_evaluated_defaults(self, function):
+        """A nested function whose default values are computed now, where it
+        is defined (as Python does), not where it is called."""
+        function = clone(function)
+        defaults = []
+        for default in function.args.defaults:
+            atom = self.atom(default)
+            if isinstance(atom, gast.Name):
+                # Held under a name of its own: the user's name may be re-bound
+                # before the call.
+                held = self.namer.temp()
+                self.ops.append(self.copy_op(held, atom, construct="copy"))
+                atom = load(held)
+            defaults.append(atom)
+        function.args.defaults = defaults
+        return function
+
+    def local_function(self, func):
+        """The FunctionDef of a lambda or nested function called by ``func``."""
+        if isinstance(func, gast.Lambda):
+            return self.with_evaluated_defaults(lambda_as_def(func))
+        if isinstance(func, gast.Name):
+            self.check_unambiguous_function(func)
+        if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
+            return self.local_functions[self.read(func.id)]
+        return None
+
+    def derivative_made_here(self, node):
+        """``adjoint.grad(f)(x)`` written in place: the derivative of a
+        function known now, with constant options, made at transform time
+        (its code is then differentiated like any derivative's)."""
+        maker = self.resolver.value_of(node.func)
+        if maker is UNRESOLVED or not any(maker is known for known in self.callees.makers):
+            return UNRESOLVED
+
+        def known(expr):
+            if isinstance(expr, gast.Constant):
+                return expr.value
+            if isinstance(expr, gast.Tuple) and all(isinstance(e, gast.Constant) for e in expr.elts):
+                return tuple(e.value for e in expr.elts)
+            value = self.resolver.value_of(expr)
+            if value is UNRESOLVED:
+                raise self.unsupported(node, f"{dotted(node.func)}(...)",
+                                       "a derivative made in the function must be of a function and with "
+                                       "options known when it is transformed (names of the module, "
+                                       "constants).",
+                                       "Make the derivative at module level (df = adjoint.grad(f)) and "
+                                       "call df here.")
+            return value
+
+        args = [known(a) for a in node.args]
+        keywords = {k.arg: known(k.value) for k in node.keywords}
+        return maker(*args, **keywords)
+
+    def user_call(self, callee, func):
+        """A UserCall if ``callee`` is the user's own Python code."""
+        leading = []
+        bound = {}
+        keywords = {}
+        while isinstance(callee, functools.partial):
+            for value in reversed(callee.args):
+                name = self.namer.fresh("partial_arg")
+                bound[name] = value
+                leading.insert(0, load(name))
+            for key, value in callee.keywords.items():
+                if key not in keywords:
+                    name = self.namer.fresh(f"partial_{key}")
+                    bound[name] = value
+                    keywords[key] = load(name)
+            callee = callee.func
+        receiver = None
+        if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType):
+            receiver, callee = callee.__self__, callee.__func__
+        elif (not isinstance(callee, (types.FunctionType, type, functools.partial))
+              and isinstance(getattr(type(callee), "__call__", None), types.FunctionType)):
+            receiver, callee = callee, type(callee).__call__  # an object whose class defines __call__
+        if receiver is not None:
+            if isinstance(func, gast.Attribute) and callee is getattr(type(receiver), func.attr, None):
+                leading.insert(0, self.atom(func.value))  # obj.method(...): obj as written
+            elif callee is getattr(type(receiver), "__call__", None) and isinstance(func, gast.Name):
+                leading.insert(0, self.atom(func))  # model(x): the object is its own first argument
+            else:  # a bound method held by a name
+                name = self.namer.fresh("bound_self")
+                bound[name] = receiver
+                leading.insert(0, load(name))
+        if not isinstance(callee, types.FunctionType) or is_library(callee):
+            return None
+        return UserCall(callee, leading, bound, keywords)
+
+    def method_call(self, node):
+        func = node.func
+        receiver = self.atom(func.value)
+        args = [self.atom(a) for a in node.args]
+        kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
+        value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
+                          args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        prim = ARRAY_METHODS.get(func.attr)
+        if func.attr == "keys" and not args and not kwargs:
+            prim = NONDIFF  # a dict's keys carry no derivative: for k in params.keys()
+        elif prim is None and func.attr not in ARRAY_METHODS:
+            prim = MethodCall(func.attr)
+        rule_args = list(args)
+        if func.attr in VARARG_METHODS and len(args) > 1:
+            rule_args = [gast.Tuple(elts=list(args), ctx=gast.Load())]
+        return value, prim, [receiver] + rule_args, kwargs, f"method .{func.attr}()", None

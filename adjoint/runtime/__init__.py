@@ -1,0 +1,56 @@
+"""The helpers that generated derivative code calls, as ``rt.<name>``.
+
+Conventions (DESIGN.md): a cotangent ``g`` carries one leading batch axis, so
+for a primal ``x`` of shape ``s`` its adjoint has shape ``(B,) + s``. Every
+helper here takes and returns adjoints in that form, never mutates its
+arguments, and imports nothing but NumPy, so an exported derivative module can
+carry these helpers along and run with NumPy alone.
+
+``None`` stands for a zero adjoint inside containers (a tuple adjoint whose
+second element never received a contribution); leaf adjoints handed to rules
+are always arrays.
+
+The helpers live in one module per family (the families of ``adjoint.rules``)
+and per transform: reverse-mode helpers (``broadcasting`` .. ``structure``),
+forward mode (``tangents``, ``tangent_*``), forward mode over backward code
+(``second_order_*``), derivatives as code (``jacobians``) and vmap
+(``batched*``). Generated code sees them all in this one namespace, ``rt``.
+"""
+from . import (  # noqa: F401 (each family's helpers are re-exported below)
+    broadcasting,
+    reductions,
+    elementwise,
+    linalg,
+    shape,
+    indexing,
+    calls,
+    structure,
+    tangents,
+    jacobians,
+    tangent_reductions,
+    tangent_shape,
+    tangent_linalg,
+    second_order_arrays,
+    second_order_math,
+    tangent_elementwise,
+    batched,
+    batched_reductions,
+    batched_linalg,
+    batched_tangents,
+)
+
+FAMILIES = (
+    broadcasting, reductions, elementwise, linalg, shape, indexing, calls, structure,
+    tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
+    second_order_arrays, second_order_math, tangent_elementwise, batched,
+    batched_reductions, batched_linalg, batched_tangents,
+)
+for _family in FAMILIES:
+    globals().update({name: value for name, value in vars(_family).items()
+                      if not name.startswith("__") and name not in ("np", "math")})
+del _family
+
+
+def is_helper(obj):
+    """Whether ``obj`` is one of the helpers of this package."""
+    return (getattr(obj, "__module__", None) or "").startswith(__name__ + ".")

@@ -1,0 +1,128 @@
+"""vmap: the basic helpers of batched code (a batched value holds every
+example along axis 0; an unbatched one is shared by all).
+"""
+import numpy as np
+
+from .indexing import (
+    _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem,
+    rebuild_like,
+)
+from .jacobians import jacobian_from_columns_tangent
+
+
+# ------------------------------------------------------------ vmap
+# In batched code a value that depends on a batched argument holds every
+# example along a new leading axis.
+
+def to_batched(value, batch):
+    """``value`` for every example: a stride-0 view with a leading axis."""
+    if isinstance(value, dict):
+        return {k: to_batched(v, batch) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [to_batched(v, batch) for v in value])
+    array = np.asarray(value)
+    if array.flags.c_contiguous and array.dtype != object:
+        # the view built directly: np.broadcast_to costs several times more
+        view = np.ndarray((batch,) + array.shape, array.dtype, array, 0, (0,) + array.strides)
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(array, (batch,) + array.shape)
+
+
+def example(value, row):
+    """One example of a batched value."""
+    if isinstance(value, dict):
+        return {k: example(v, row) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [example(v, row) for v in value])
+    return value[row]
+
+
+def first_example(value):
+    return example(value, 0)
+
+
+def stack_examples(results):
+    """Per-example results stacked along a new leading axis."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: stack_examples([r[k] for r in results]) for k in first}
+    if isinstance(first, (tuple, list)):
+        return rebuild_like(first, [stack_examples([r[i] for r in results]) for i in range(len(first))])
+    return np.stack([np.asarray(r) for r in results])
+
+
+def vmap_getitem(value, index):
+    """``value[index]`` of every example."""
+    if isinstance(value, np.ndarray):
+        return batched_getitem(value, index)
+    return value[index]
+
+
+def vmap_setitem(array, index, value):
+    """``array[index] = value`` in every example, as a new array."""
+    updated = np.array(array)
+    region = batched_getitem(updated, index)
+    value = np.asarray(value)
+    missing = region.ndim - value.ndim
+    if missing > 0:
+        value = value.reshape(value.shape[:1] + (1,) * missing + value.shape[1:])
+    value = np.broadcast_to(value, region.shape)
+    batched_index = _batched_index(index)
+    if _is_advanced(batched_index) and _separated_advanced_ndim(batched_index):
+        for row in range(updated.shape[0]):
+            updated[row][index] = value[row]
+        return updated
+    updated[(slice(None),) + (index if isinstance(index, tuple) else (index,))] = value
+    return updated
+
+
+def vmap_unpack(value, count):
+    """``a, b, ... = value`` in every example."""
+    if isinstance(value, np.ndarray):
+        return [value[:, i] for i in range(count)]
+    return list(value.values()) if isinstance(value, dict) else list(value)
+
+
+def vmap_attribute(value, name):
+    """``value.shape`` (``ndim``, ``size``, ...) of one example."""
+    if isinstance(value, np.ndarray):
+        return getattr(value[0], name)
+    return getattr(first_example(value), name)
+
+
+def vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs):
+    """``function(*args, **kwargs)`` once per example, results stacked."""
+    results = []
+    for row in range(batch):
+        example_args = [example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
+        example_kwargs = {k: example(v, row) if keyword_batched.get(k) else v for k, v in kwargs.items()}
+        results.append(function(*example_args, **example_kwargs))
+    return stack_examples(results)
+
+
+def sequence_adjoint_of(bar, x):
+    """The adjoint of a sequence argument: item by item for a list or tuple;
+    for one array NumPy read as a sequence of its rows, one array whose rows
+    follow the batch axis."""
+    if isinstance(x, np.ndarray) and isinstance(bar, (list, tuple)):
+        batch = batch_size(bar)
+        if not bar:  # an empty array: no rows
+            return np.zeros((0 if batch is None else batch,) + x.shape, dtype=x.dtype)
+        return np.stack([np.zeros((batch,) + x.shape[1:], dtype=x.dtype) if b is None else b for b in bar], axis=1)
+    return bar
+
+
+def vjacobian_from_rows(bar, out, x):
+    """``jacobian_from_rows`` on a batch (every argument batched)."""
+    return np.reshape(bar, bar.shape[:1] + out.shape[1:] + x.shape[1:])
+
+
+def vgradient_from_row(bar, out, x):
+    """``gradient_from_row`` on a batch."""
+    return np.reshape(bar, x.shape)
+
+
+def vjacobian_from_columns(out_dot, out, x, offset):
+    """``jacobian_from_columns`` on a batch: ``(B, total) + out.shape``."""
+    return jacobian_from_columns_tangent(out_dot, out[0], x[0], offset)

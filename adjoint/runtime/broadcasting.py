@@ -1,0 +1,159 @@
+"""Broadcasting with a batch axis: ``unbroadcast``, ``unreduce`` and the
+shape helpers every adjoint rule uses.
+"""
+import math
+
+import numpy as np
+
+
+# ----------------------------------------------------------- broadcasting
+
+class Shape:
+    """What a residual keeps of an array whose values the backward pass does
+    not read: its shape alone (so the array itself can be freed)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __repr__(self):
+        return f"Shape{self.shape}"
+
+
+def shape_of(value):
+    """The residual for a value read only for its shape (a container is
+    kept whole: its structure is what the backward pass reads)."""
+    if isinstance(value, (list, tuple, dict)):
+        return value
+    try:  # arrays and NumPy scalars; this runs once per loop iteration
+        return Shape(value.shape)
+    except AttributeError:
+        return Shape(np.shape(value))
+
+
+def _shape(x):
+    """The shape of an array, NumPy scalar, ``Shape``, Python number or list."""
+    try:
+        return x.shape
+    except AttributeError:
+        return np.shape(x)
+
+
+def unbroadcast(g, x):
+    """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch)."""
+    try:  # inlined _shape: most calls return g unchanged, and they are many
+        shape = x.shape
+    except AttributeError:
+        shape = np.shape(x)
+    try:
+        if g.shape[1:] == shape:
+            return g
+    except AttributeError:  # g is a list's adjoint: the operator joined or repeated lists
+        raise TypeError(
+            "an operator joined or repeated lists or tuples (a + b, items * n) that adjoint "
+            "could not tell were lists when it transformed the function. Build them in the "
+            "function ([...], list(...)) before joining them, or append to a list."
+        ) from None
+    extra = g.ndim - 1 - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(1, 1 + extra)))
+    axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple.
+
+    NumPy lets a reduction of a 0-d array name ``axis=0`` or ``axis=-1`` (an
+    int, not a tuple) and reduces nothing: that is the empty tuple here.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(a % ndim for a in axis))
+    if ndim == 0:
+        return ()
+    return (axis % ndim,)
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast the cotangent of a reduction back to ``(B,) + x.shape``."""
+    shape = _shape(x)
+    if axis is None and not keepdims:  # a full reduction: one value per batch row
+        g = np.reshape(g, g.shape[:1] + (1,) * len(shape))
+    elif not keepdims:
+        axes = normalize_axes(axis, len(shape))
+        g = np.reshape(g, g.shape[:1] + tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return _broadcast(g, g.shape[:1] + shape)
+
+
+def _broadcast(g, shape):
+    """``g`` broadcast to ``shape``: a read-only view when large, a small
+    copy otherwise (np.broadcast_to costs more than copying a few thousand
+    numbers)."""
+    if math.prod(shape) > 4096:
+        return np.broadcast_to(g, shape)
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
+def reduced_count(x, axis=None):
+    """How many elements of ``x`` each output of a reduction over ``axis`` sees."""
+    shape = _shape(x)
+    count = 1
+    for a in normalize_axes(axis, len(shape)):
+        count *= shape[a]
+    return count
+
+
+def prod_others(x, axis=None, keepdims=False):
+    """For each element, the product of the other elements reduced with it.
+
+    Exact when ``x`` holds zeros (no division): the product of the elements
+    before and after each one along the flattened reduced axes.
+    """
+    x = np.asarray(x)
+    if x.size == 0:  # nothing to multiply (and no length-0 axis to split)
+        return np.ones(x.shape, dtype=np.result_type(x, np.float64))
+    axes = normalize_axes(axis, x.ndim)
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    moved = np.transpose(x, kept + axes)
+    flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (before * after).reshape(moved.shape)
+    return np.transpose(others, np.argsort(kept + axes))
+
+
+def extremum_adjoint(g, x, z, axis=None, keepdims=False):
+    """Adjoint of max/min: the cotangent is shared equally among the ties."""
+    x = np.asarray(x)
+    if keepdims:
+        z_kept = z
+    else:
+        axes = normalize_axes(axis, x.ndim)
+        kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+        z_kept = np.reshape(z, kept_shape)
+        g = np.reshape(g, g.shape[:1] + kept_shape)
+    hits = x == z_kept
+    z_flat = np.ravel(z_kept)
+    # Without a NaN extremum every slot has a hit, so as many hits as slots
+    # means no ties: each extremum gets its cotangent whole. (A sum of
+    # squares is NaN only if a square is.)
+    if (x.dtype.kind != "f" or not math.isnan(z_flat.dot(z_flat))) and np.count_nonzero(hits) == z_flat.size:
+        return g * hits
+    axes = axis if type(axis) is int else normalize_axes(axis, x.ndim)
+    counts = hits.sum(axis=axes, keepdims=True)
+    if not counts.all():
+        # Only a NaN extremum equals none of its elements. NumPy returns a NaN
+        # when there is one: it gets the cotangent.
+        hits |= np.isnan(x) & np.isnan(z_kept)
+        counts = hits.sum(axis=axes, keepdims=True)
+    # g and counts have the reduced shape (size-1 axes): share g among the
+    # ties there, then the product with hits broadcasts it back.
+    return (g / counts) * hits

@@ -1,0 +1,106 @@
+"""Adjoint helpers of elementwise functions (ufuncs and their relatives).
+"""
+import math
+
+import numpy as np
+
+
+# ----------------------------------------------------------- elementwise
+
+def log_base(x):
+    """``log(x)`` for the exponent's derivative of ``x ** y``; 0 where x is 0
+    (there ``x ** y`` is flat in ``y`` for positive ``y``)."""
+    return np.log(np.where(np.equal(x, 0), 1.0, x))
+
+
+def balanced_eq(x, z, other):
+    """1 where ``x`` is the result of max/min, 1/2 where both inputs tie.
+    A NaN is the result NumPy gives where an input is one, as for np.max:
+    the NaN input gets it (both share where both are NaN)."""
+    z = np.asarray(z)
+    if z.dtype.kind != "f" or not math.isnan(np.vdot(z, z)):  # a sum of squares: NaN only if z has one
+        return np.equal(x, z) / (1.0 + np.equal(x, other))
+    x_nan, other_nan = np.isnan(x), np.isnan(other)
+    return (np.equal(x, z) | x_nan) / (1.0 + (np.equal(x, other) | (x_nan & other_nan)))
+
+
+def sinc_derivative(x, z):
+    """The slope of ``z = np.sinc(x) = sin(pi x) / (pi x)``: ``(cos(pi x) - z) / x``,
+    which cancels catastrophically near 0, so the Taylor series is used for
+    ``|x| < 1e-2`` (0 at 0, where the peak is flat)."""
+    x = np.asarray(x, dtype=np.result_type(x, np.float64))
+    small = np.abs(x) < 1e-2
+    safe = np.where(small, 1.0, x)
+    direct = (np.cos(np.pi * safe) - np.where(small, 1.0, z)) / safe
+    p2 = np.pi * np.pi * x * x
+    series = -np.pi * np.pi * x / 3.0 * (1.0 - p2 / 10.0 + p2 * p2 / 280.0)
+    return np.where(small, series, direct)
+
+
+def copysign_factor(x1, x2):
+    """The slope of ``np.copysign(x1, x2)`` in ``x1``: +1 where the signs (sign
+    bits, so -0.0 counts as negative) agree, -1 where they differ."""
+    return np.where(np.signbit(x1) == np.signbit(x2), 1.0, -1.0)
+
+
+def fmod_quotient(x1, x2, z):
+    """The integer quotient ``trunc(x1 / x2)`` that ``z = np.fmod(x1, x2)``
+    subtracted, read back from ``z`` so it matches NumPy's rounding."""
+    return np.round((x1 - z) / x2)
+
+def _clip_bounds(a, a_min, a_max, lower, upper):
+    """``np.clip``'s bounds, given as ``a_min``/``a_max`` or by NumPy's keyword
+    spellings ``min=``/``max=``, and ``a`` raised to the lower one."""
+    a_min = lower if a_min is None else a_min
+    a_max = upper if a_max is None else a_max
+    raised = a if a_min is None else np.maximum(a, a_min)
+    return a_min, a_max, raised
+
+
+def _clip_factor(factor, a):
+    """A derivative factor of ``np.clip`` in ``a``'s floating type."""
+    return np.asarray(factor, dtype=np.result_type(np.asarray(a), np.float16))
+
+
+# np.clip(a, a_min, a_max) is np.minimum(np.maximum(a, a_min), a_max), a
+# missing bound left out (so a_max wins where a_min > a_max). Its derivatives
+# are those of that composition, with ties shared equally as the rules of
+# np.maximum and np.minimum share them (balanced_eq).
+
+def clip_wrt_a(a, z, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    """d np.clip(a, a_min, a_max) / d a: 1 where ``a`` passed through, 0
+    where a bound was taken, 1/2 (or 1/4) where ``a`` ties with a bound."""
+    a_min, a_max, raised = _clip_bounds(a, a_min, a_max, min, max)
+    factor = 1.0
+    if a_min is not None:
+        factor = balanced_eq(a, raised, a_min)
+    if a_max is not None:
+        factor = factor * balanced_eq(raised, z, a_max)
+    return _clip_factor(factor, a)
+
+
+def clip_wrt_min(a, z, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    """d np.clip(a, a_min, a_max) / d a_min: 1 where the lower bound was
+    taken (broadcast against ``a``; the rule sums it back)."""
+    a_min, a_max, raised = _clip_bounds(a, a_min, a_max, min, max)
+    factor = balanced_eq(a_min, raised, a)
+    if a_max is not None:
+        factor = factor * balanced_eq(raised, z, a_max)
+    return _clip_factor(factor, a)
+
+
+def clip_wrt_max(a, z, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
+    """d np.clip(a, a_min, a_max) / d a_max: 1 where the upper bound was taken."""
+    a_min, a_max, raised = _clip_bounds(a, a_min, a_max, min, max)
+    return _clip_factor(balanced_eq(a_max, z, raised), a)
+
+
+def fmax_factor(x, z, other, first=False):
+    """The slope of ``z = np.fmax(x, other)`` (or fmin) in ``x``: 1 where
+    ``x`` is the result, 1/2 where both tie (as np.maximum's rule), 0 where
+    ``x`` is NaN and ``other`` is not (NumPy returns ``other``); where both
+    are NaN NumPy returns the first argument, which gets it (``first``)."""
+    factor = np.equal(x, z) / (1.0 + np.equal(x, other))  # NaN inputs: nothing, here
+    if first:
+        factor = factor + (np.isnan(x) & np.isnan(other))
+    return factor

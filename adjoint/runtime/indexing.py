@@ -1,0 +1,422 @@
+"""Adjoint helpers of indexing (``x[i]``, ``take``, ``where``, in-place item
+writes) and the small array utilities the other families share.
+"""
+import math
+
+import numpy as np
+
+from .broadcasting import _shape, unbroadcast
+
+
+# ----------------------------------------------------------- indexing
+
+def _integer_index(part):
+    """An index list as an array. NumPy reads an empty list as an empty
+    integer index, but ``np.asarray([])`` is float, which no index accepts."""
+    part = np.asarray(part)
+    if part.size == 0 and part.dtype != bool:
+        return part.astype(np.intp)
+    return part
+
+
+def _batched_index(index):
+    if not isinstance(index, tuple):
+        index = (index,)
+    expanded = []
+    for part in index:
+        if isinstance(part, list) or (isinstance(part, np.ndarray) and part.size == 0):
+            part = _integer_index(part)
+        if isinstance(part, np.ndarray) and part.dtype == bool:
+            expanded.extend(np.nonzero(part))
+        else:
+            expanded.append(part)
+    return (slice(None),) + tuple(expanded)
+
+
+def _is_advanced(index):
+    return any(isinstance(p, np.ndarray) for p in index)
+
+
+def _separated_advanced_ndim(index):
+    """For advanced indices separated by a slice, None or ``...``, NumPy puts
+    their broadcast dimensions first; return how many, else 0."""
+    positions = [i for i, p in enumerate(index)
+                 if isinstance(p, np.ndarray) or isinstance(p, (int, np.integer))]
+    if not positions or positions[-1] - positions[0] + 1 == len(positions):
+        return 0
+    return np.broadcast(*[index[i] for i in positions]).ndim
+
+
+def getitem_adjoint(g, x, index):
+    """Adjoint of ``x[index]``: arrays scatter-add (repeated indices
+    accumulate); tuples, lists and dicts get ``g`` at ``index``, None elsewhere."""
+    if type(x) is np.ndarray:
+        return _scatter(np.zeros(g.shape[:1] + x.shape, dtype=g.dtype), g, index)
+    if isinstance(x, (tuple, list, dict)):
+        return item_bar(x, index, g)
+    return _scatter(np.zeros(g.shape[:1] + _shape(x), dtype=g.dtype), g, index)
+
+
+def _scatter(x_bar, g, index):
+    """Add ``g`` into ``x_bar[:, index]`` in place (repeated indices add up)."""
+    if type(index) is slice or type(index) is int:  # basic indexing, the common case
+        x_bar[:, index] += g
+        return x_bar
+    batched = _batched_index(index)
+    if _is_advanced(batched):
+        leading = _separated_advanced_ndim(batched)
+        if leading:
+            g = np.moveaxis(g, 0, leading)
+        np.add.at(x_bar, batched, g)
+    else:
+        x_bar[batched] += g
+    return x_bar
+
+
+def attribute_adjoint(g, value, name):
+    """Adjoint of ``value.name``: a namedtuple field."""
+    fields = getattr(type(value), "_fields", None)
+    if fields is None or name not in fields:
+        raise TypeError(
+            f"cannot differentiate the attribute .{name} of a {type(value).__name__}: only "
+            "namedtuple fields and the array attribute .T carry derivatives."
+        )
+    return item_bar(value, fields.index(name), g)
+
+
+def scatter_add(x_bar, g, x, index):
+    """``x_bar + getitem_adjoint(g, x, index)``, adding in place into
+    ``x_bar``, an array that the backward pass itself created."""
+    if type(x_bar) is np.ndarray or isinstance(x_bar, np.ndarray):
+        return _scatter(x_bar, g, index)
+    return add_bar(x_bar, getitem_adjoint(g, x, index))
+
+
+def setitem(array, index, value):
+    """``array[index] = value`` as a new array: the forward pass keeps the
+    old value, which the backward pass may need, and only arrays the function
+    made itself are updated (the transformer checks), so no one else sees
+    the difference."""
+    updated = array.copy()
+    updated[index] = value
+    return updated
+
+
+def _require_array_adjoint(g):
+    if not isinstance(g, np.ndarray):
+        raise TypeError(
+            "item assignment on a list or dict that adjoint cannot tell was built in the "
+            "differentiated function (a .copy() of an argument, for instance). Build it there "
+            "([...], {...}) or copy it with list(...) / dict(...)."
+        )
+
+
+def overwritten_adjoint(g, index, in_place=False):
+    """Adjoint of the array in ``array[index] = value``: what was overwritten
+    gets nothing. ``in_place``: ``g`` is an array the backward pass made and
+    nothing else reads any more (the transformer knows), so it is updated
+    instead of copied: a loop of updates then costs what the updates do."""
+    _require_array_adjoint(g)
+    if not in_place:
+        g = g.copy()
+    if type(index) is slice or type(index) is int:
+        g[:, index] = 0
+    else:
+        g[_batched_index(index)] = 0
+    return g
+
+
+def assigned_adjoint(g, index, copy=False):
+    """Adjoint of the value in ``array[index] = value``, shaped like
+    ``array[index]`` (broadcasting is summed back by the rule): ``g`` at the
+    written positions.
+
+    An integer-array index may name one element more than once
+    (``y[[0, 0]] = v``, or ``3`` and ``-1`` in a length-4 array). NumPy then
+    keeps one of the writes (the last, in practice) and the others reach
+    nothing, so only the position whose write was kept gets the cotangent.
+    Which one is found by replaying the assignment with position numbers,
+    so this follows NumPy's choice whatever it is. Slices, integers and
+    masks never repeat an element and skip that work.
+    """
+    _require_array_adjoint(g)
+    out = batched_getitem(g, index)
+    if type(index) is slice or type(index) is int or not _has_integer_array(index):
+        return out.copy() if copy else out  # a copy when g is about to be updated in place
+    shape = out.shape[1:]
+    positions = np.arange(math.prod(shape)).reshape(shape)
+    landed = np.empty(g.shape[1:], dtype=positions.dtype)
+    landed[index] = positions
+    kept = landed[index] == positions
+    if kept.all():  # no element written twice
+        return out
+    return out * kept
+
+
+def _has_integer_array(index):
+    """Whether ``index`` has an integer array (or list) part, the only kind
+    of index that can name one element twice."""
+    for part in index if isinstance(index, tuple) else (index,):
+        if isinstance(part, (list, np.ndarray)) and np.asarray(part).dtype != bool:
+            return True
+    return False
+
+
+def batched_getitem(g, index):
+    """``g[index]`` on every batch row: shape ``(B,) + x[index].shape``."""
+    if type(index) is slice or type(index) is int:
+        return g[:, index]
+    batched = _batched_index(index)
+    out = g[batched]
+    if _is_advanced(batched):
+        leading = _separated_advanced_ndim(batched)
+        if leading:
+            out = np.moveaxis(out, leading, 0)
+    return out
+
+
+def append(items, value):
+    """``items.append(value)``, returning the list (the transformer gives
+    each version of a list its own name)."""
+    items.append(value)
+    return items
+
+
+def list_head(g, length):
+    """Adjoint of a list before an append: the first ``length`` entries."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):  # the longer list was read as one array
+        return [g[:, i] for i in range(length)]
+    return list(g[:length])
+
+
+def item_bar(container, key, g):
+    """A container adjoint shaped like ``container`` with ``g`` at ``key``."""
+    if isinstance(container, dict):
+        return {k: (g if k == key else None) for k in container}
+    bars = [None] * len(container)
+    if isinstance(key, slice):
+        positions = range(*key.indices(len(container)))
+        if isinstance(g, np.ndarray):  # the slice was read as one array
+            g = [g[:, i] for i in range(len(positions))]
+        for position, bar in zip(positions, g, strict=True):
+            bars[position] = bar
+    else:
+        bars[key] = g
+    return rebuild_like(container, bars)
+
+
+class MissingRule(TypeError):
+    """A derivative rule is missing for a call in a branch that ran."""
+
+
+def missing_rule(message):
+    """Raised by the backward pass of a branch whose derivative is missing,
+    if that branch ran: ``message`` names the user's line and what to do."""
+    raise MissingRule(message)
+
+
+def item_position(items, key):
+    """``key`` (an int or a slice) counted from the front of ``items`` as it
+    is now: the same items however long the list grows afterwards."""
+    if isinstance(key, slice):
+        return slice(*key.indices(len(items)))
+    if isinstance(key, (int, np.integer)) and key < 0:
+        return key + len(items)
+    return key
+
+
+def replace_item(container, key, value):
+    """``container[key] = value`` on a list or dict the function made, as a
+    new container: the forward pass keeps the old one for the backward pass,
+    and nothing else holds it (the transformer checks), so no one sees the
+    difference."""
+    updated = container.copy()
+    updated[key] = value
+    return updated
+
+
+def without_item(g, key, container):
+    """Adjoint of the container in ``container[key] = value``: the item that
+    was replaced reaches nothing (a key the dict did not have is dropped)."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):  # a list that NumPy read as an array
+        g = g.copy()
+        g[:, key] = 0
+        return g
+    # The replaced item's adjoint becomes zeros of its shape (not None), so
+    # the batch size stays known to whatever reads the old item later.
+    if isinstance(g, dict):
+        return {k: (_zeros_like_bar(g.get(k)) if k == key else g.get(k)) for k in container}
+    g = list(g)
+    g[key] = _zeros_like_bar(g[key])
+    return rebuild_like(container, g)
+
+
+def _zeros_like_bar(bar):
+    return np.zeros_like(bar) if isinstance(bar, np.ndarray) else None
+
+
+def copy(value):
+    """``value.copy()`` for arrays, lists and dicts alike."""
+    return value.copy()
+
+
+def concat_items(a, b):
+    """``a + b`` on lists (or tuples) the function made."""
+    return a + b
+
+
+def repeat_items(items, count):
+    """``items * count`` on a list (or tuple) the function made."""
+    return items * count
+
+
+def _item_bars(g, length):
+    """A sequence adjoint as a list of ``length`` item adjoints (None: zero)."""
+    if isinstance(g, np.ndarray):  # the joined list was read as one array
+        return [g[:, i] for i in range(length)]
+    return list(g)
+
+
+def concat_items_adjoint(g, a, b, which):
+    """The part of ``(a + b)``'s adjoint that belongs to ``a`` (which=0) or ``b``."""
+    bars = _item_bars(g, len(a) + len(b))
+    part = bars[:len(a)] if which == 0 else bars[len(a):]
+    return rebuild_like(a if which == 0 else b, part)
+
+
+def repeat_items_adjoint(g, items, count):
+    """Adjoint of ``items * count``: each item's adjoints from every repeat, added."""
+    bars = _item_bars(g, len(items) * count)
+    total = [None] * len(items)
+    for position, bar in enumerate(bars):
+        total[position % len(items)] = add_bar(total[position % len(items)], bar)
+    return rebuild_like(items, total)
+
+
+def rebuild_like(container, items):
+    if isinstance(container, tuple) and hasattr(type(container), "_fields"):
+        return type(container)(*items)
+    return type(container)(items) if isinstance(container, (tuple, list)) else items
+
+
+def batch_size(bar):
+    """The batch size of an adjoint that may be a container with None holes."""
+    if type(bar) is np.ndarray:
+        return bar.shape[0]
+    if isinstance(bar, dict):
+        bar = list(bar.values())
+    if isinstance(bar, (tuple, list)):
+        for item in bar:
+            size = batch_size(item)
+            if size is not None:
+                return size
+        return None
+    return None if bar is None else np.shape(bar)[0]
+
+
+def zeros_bar(like, batch):
+    """A zero adjoint for ``like`` (a leaf or a container of leaves; None, a
+    hole of a container adjoint, stays None)."""
+    if like is None:
+        return None
+    if isinstance(like, dict):
+        return {k: zeros_bar(v, batch) for k, v in like.items()}
+    if isinstance(like, (tuple, list)):
+        return rebuild_like(like, [zeros_bar(v, batch) for v in like])
+    dtype = np.asarray(like).dtype
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.float64
+    return np.zeros((batch,) + np.shape(like), dtype=dtype)
+
+
+def element_bar(container_bar, key, like, batch=None):
+    """The adjoint of one element of a container; zeros if it got none
+    (``batch`` rows of them when the container's adjoint holds no array).
+
+    A list that NumPy read as an array (``np.dot([x, y], w)``) gets an array
+    adjoint; its element ``key`` is then a slice after the batch axis."""
+    if isinstance(container_bar, np.ndarray):
+        return container_bar[:, key]
+    bar = None
+    if container_bar is not None and (isinstance(container_bar, dict) or key < len(container_bar)):
+        bar = container_bar[key]
+    if bar is None:
+        rows = batch_size(container_bar)
+        return zeros_bar(like, batch if rows is None else rows)
+    return bar
+
+
+def add_bar(a, b):
+    """Sum two adjoints where None is zero and containers add elementwise."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return a + b
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):  # keys may differ: a dict adjoint taken before an item was added
+        return {k: add_bar(a.get(k), b.get(k)) for k in {**a, **b}}
+    # A list that NumPy read as one array (np.sin(items)) has one array
+    # adjoint, whose items follow the batch axis; other uses give it items.
+    if isinstance(a, np.ndarray) and isinstance(b, (tuple, list)):
+        a = rebuild_like(b, [a[:, i] for i in range(len(b))])
+    elif isinstance(b, np.ndarray) and isinstance(a, (tuple, list)):
+        b = rebuild_like(a, [b[:, i] for i in range(len(a))])
+    if isinstance(a, list) and len(a) != len(b):
+        # Adjoints of a list taken before and after appends: the shorter one
+        # has no contribution for the later items.
+        longest = max(len(a), len(b))
+        a, b = a + [None] * (longest - len(a)), list(b) + [None] * (longest - len(b))
+    if isinstance(a, (tuple, list)):
+        return rebuild_like(a, [add_bar(x, y) for x, y in zip(a, b, strict=True)])
+    return a + b
+
+
+def unpack_bar(value, bars):
+    """Adjoint of ``a, b, ... = value`` from the targets' adjoints."""
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, list(bars))
+    batch = batch_size(list(bars))
+    value_bar = np.zeros((batch,) + np.shape(value), dtype=np.result_type(value, np.float64))
+    for position, bar in enumerate(bars):
+        if bar is not None:
+            value_bar[:, position] = bar
+    return value_bar
+
+
+def sum_of_items_adjoint(g, items):
+    """Adjoint of Python's ``sum(items)``: every item gets ``g``, summed
+    down to its own shape."""
+    return rebuild_like(items, [unbroadcast(g, item) for item in items])
+
+
+def sequence_adjoint(g, items):
+    """Adjoint of ``list(items)`` / ``tuple(items)``: the same entries, in
+    the shape of ``items`` (a sequence, or an array split along its first axis)."""
+    if isinstance(g, np.ndarray):  # the copy was read as one array
+        g = [g[:, i] for i in range(len(items))]
+    if isinstance(items, (list, tuple)):
+        return rebuild_like(items, list(g) + [None] * (len(items) - len(g)))
+    batch = batch_size(list(g))
+    rows = [zeros_bar(item, batch) if bar is None else bar for bar, item in zip(g, items, strict=True)]
+    return np.stack(rows, axis=1)
+
+
+def mapping_adjoint(g, mapping):
+    """Adjoint of ``dict(mapping)``, a copy of a dict: the same entries (keys
+    the copy gained later are dropped)."""
+    if not isinstance(mapping, dict):
+        raise TypeError("dict(...) is differentiated only as the copy of a dict: dict(d).")
+    return {key: g.get(key) for key in mapping}
+
+
+def extremum_of_items_adjoint(g, items, z):
+    """Adjoint of Python's ``max(items)`` / ``min(items)``: the first item
+    equal to the result gets ``g``."""
+    winner = next(i for i, item in enumerate(items) if np.all(item == z))
+    return rebuild_like(items, [unbroadcast(g, item) if i == winner else zeros_bar(item, g.shape[0])
+                                for i, item in enumerate(items)])

@@ -1,0 +1,160 @@
+"""Forward mode: tangents carry a leading batch axis, ``(B,) + x.shape``;
+container tangents keep their structure, with None for a zero. Also the
+generic ways to push a tangent through a helper that is linear in it.
+"""
+import numpy as np
+
+from .indexing import (
+    _batched_index, _is_advanced, _separated_advanced_ndim, batched_getitem, rebuild_like,
+    zeros_bar,
+)
+from .calls import call_vjp
+
+
+# ------------------------------------------------------------ forward mode
+# Tangents carry a leading batch axis, like adjoints: ``(B,) + x.shape``.
+# A container's tangent is a container of the same structure, with None for
+# items that carry no derivative.
+
+def lift(t, z):
+    """A tangent ``(B,) + x.shape`` broadcast to ``(B,) + z.shape`` the way
+    NumPy broadcasts ``x`` against ``z`` (for elementwise functions)."""
+    shape = np.shape(z)
+    if t.shape[1:] == shape:
+        return t
+    missing = len(shape) - (t.ndim - 1)
+    if missing > 0:
+        t = t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
+    return np.broadcast_to(t, t.shape[:1] + shape)
+
+
+def batch_axes(axis, x):
+    """``axis`` of ``x`` as an axis of its batched tangent (None: all of x's axes)."""
+    if axis is None:
+        return tuple(range(1, np.ndim(x) + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(a + 1 if a >= 0 else a for a in axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def batch_axis(axis):
+    """One axis of an array as an axis of its batched tangent."""
+    return axis + 1 if axis >= 0 else axis
+
+
+def tangent_of_item(t, batch, like):
+    return zeros_bar(like, batch) if t is None else t
+
+
+def item_tangent(t, item, key, batch):
+    """The tangent of ``value[key]`` from the tangent ``t`` of ``value``."""
+    if t is None:
+        return zeros_bar(item, batch)
+    if isinstance(t, np.ndarray):
+        return batched_getitem(t, key)
+    return tangent_of_item(t[key], batch, item)
+
+
+def attribute_tangent(t, item, name, batch):
+    """The tangent of ``value.name``: a namedtuple field."""
+    if t is None:
+        return zeros_bar(item, batch)
+    if isinstance(t, np.ndarray):
+        raise TypeError(f"cannot differentiate the attribute .{name} of an array.")
+    return tangent_of_item(getattr(t, name), batch, item)
+
+
+def unpack_tangent(t, value, count, batch):
+    """Tangents of ``a, b, ... = value``."""
+    if isinstance(t, np.ndarray):
+        return [t[:, i] for i in range(count)]
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    holes = list(t.values()) if isinstance(t, dict) else list(t)
+    return [tangent_of_item(h, batch, item) for h, item in zip(holes, items, strict=True)]
+
+
+def no_tangents(container):
+    """A tangent with no derivative in any item, shaped like ``container``."""
+    if isinstance(container, dict):
+        return dict.fromkeys(container)
+    return rebuild_like(container, [None] * len(container))
+
+
+def append_tangent(t, items, value_t):
+    """The tangent of ``items.append(value)`` (a new list)."""
+    base = list(no_tangents(items)[:-1]) if t is None else list(t)
+    return base + [value_t]
+
+
+def replace_item_tangent(t, container, key, value_t):
+    updated = (no_tangents(container) if t is None else t).copy()
+    updated[key] = value_t
+    return updated
+
+
+def setitem_tangent(t, index, value_t, result, batch):
+    """The tangent of ``result = array; result[index] = value``."""
+    updated = zeros_bar(result, batch) if t is None else np.array(t, dtype=np.result_type(t, float))
+    region = batched_getitem(updated, index)
+    if value_t is None:
+        part = np.zeros_like(region)
+    else:
+        part = lift(value_t, region[0])
+    batched = (slice(None),) + (index if isinstance(index, tuple) else (index,))
+    if _is_advanced(_batched_index(index)) and _separated_advanced_ndim(_batched_index(index)):
+        for row in range(updated.shape[0]):
+            updated[row][index] = part[row]
+        return updated
+    updated[batched] = part
+    return updated
+
+
+def jvp_from_vjp(maker, batched, t, ans, *args, **kwargs):
+    """The tangent through a rule registered with ``adjoint.defvjp``: row i
+    of the Jacobian is the VJP of the i-th basis cotangent, so the tangent
+    is those rows applied to ``t`` (one VJP per output element)."""
+    size = int(np.size(ans))
+    basis = np.eye(size).reshape((size,) + np.shape(ans))
+    rows = call_vjp(maker, batched, basis, ans, *args, **kwargs)  # (size,) + x.shape
+    rows = np.reshape(rows, (size, -1))
+    return (np.reshape(t, (t.shape[0], -1)) @ rows.T).reshape((t.shape[0],) + np.shape(ans))
+
+
+def call_jvp(maker, t, ans, *args, **kwargs):
+    """Apply a rule registered with ``adjoint.defjvp`` to each tangent row."""
+    push = maker(ans, *args, **kwargs)
+    return np.stack([np.broadcast_to(push(row), np.shape(ans)) for row in t])
+
+
+zeros_tangent = zeros_bar
+
+
+# ------------------------------------------------------------ tangents of the backward helpers
+# Forward mode over generated backward code (a Hessian as jacfwd(jacrev(f))):
+# an adjoint there has shape (B,) + x.shape and its tangent (T, B) + x.shape.
+
+def merged(helper, t, *args, **kwargs):
+    """``helper(g, *args)`` is linear in its batched first argument ``g``:
+    apply it to a tangent ``(T, B) + shape`` of ``g`` by merging the two
+    leading axes into one batch and splitting them again."""
+    if t is None:
+        return None
+    if not isinstance(t, np.ndarray):
+        return [merged(helper, item, *args, **kwargs) for item in t]
+    outer, inner = t.shape[0], t.shape[1]
+    result = helper(t.reshape((outer * inner,) + t.shape[2:]), *args, **kwargs)
+    if result is None:
+        return None
+    return np.reshape(result, (outer, inner) + np.shape(result)[1:])
+
+
+def over_tangent(helper, position, t, *args, **kwargs):
+    """The tangent through ``helper(*args)`` of the argument at ``position``,
+    where ``helper`` is linear in that argument: ``helper`` applied with each
+    tangent row ``t[i]`` in its place, stacked along a new leading axis."""
+    rows = []
+    for row in t:
+        replaced = list(args)
+        replaced[position] = row
+        rows.append(helper(*replaced, **kwargs))
+    return np.stack(rows)

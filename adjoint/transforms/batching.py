@@ -1,0 +1,398 @@
+"""The batching transformer (vmap): normalized ops -> one batched function.
+
+Given the ops of ``normalize`` and which parameters carry a batch axis,
+``BatchBuilder`` writes ``<name>_vmap(batch, <the user's parameters>)``: the
+user's computation with every value that depends on a batched parameter
+holding the whole batch along a new leading axis (``(B,) + x.shape``), so
+each NumPy call runs once on the whole batch. Values that depend on no
+batched parameter stay as they are; where an op mixes the two, the
+unbatched operands are broadcast (stride-0 views, no copies).
+
+How each primitive is batched, in order: the builder's own handling of
+indexing, item updates, unpacking, containers and calls of the user's
+functions (their own batched transform); a batching rule template
+(``vec[x]`` is ``x`` with its batch axis, see ``rules.batch_rule``);
+elementwise functions by aligning the operands; otherwise a loop over the
+examples for that op alone, with a warning naming it once.
+
+A branch or a loop whose test or bound depends on batched values cannot run
+once for the whole batch: ``Unbatchable`` is raised, and the transform
+falls back to calling the function once per example (with a warning that
+names the construct and the line).
+"""
+import warnings
+
+import gast
+import numpy as np
+
+from .. import errors, rules
+from .. import runtime as rt
+from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.ir import (
+    BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
+    walk_ops,
+)
+from .templates import batch_template_for
+
+
+#: functions whose result's size depends on the values (per example: no common batch shape)
+RAGGED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract}
+
+
+class Unbatchable(Exception):
+    """Control flow that depends on batched values (its location and construct)."""
+
+    def __init__(self, location, construct):
+        super().__init__(f"{location.filename}:{location.lineno}: {construct}")
+        self.location = location
+        self.construct = construct
+
+
+#: primitives whose result describes a shape, the same for every example.
+SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.shape_of, rt.size_of, rt.output_basis,
+                 rt.scalar_seed, rt.input_basis, rt.batch_count}
+#: runtime helpers of generated code that read only shapes and options
+SHAPE_RESULTS.update(getattr(rt, name) for name in (
+    "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
+    "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along") if hasattr(rt, name))
+
+
+def _loop_warning(function_name, lineno, construct):
+    warnings.warn(
+        f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
+        "example (a Python loop over the batch).", RuntimeWarning, stacklevel=2)
+
+
+class BatchBuilder:
+    def __init__(self, parsed, normalized, batched_params, namer, module_names, comments, resolver, callees):
+        self.callees = callees
+        self.parsed = parsed
+        self.normalized = normalized
+        self.namer = namer
+        self.module_names = module_names
+        self.comments = comments
+        self.resolver = resolver
+        self.batch_name = namer.fresh("batch")
+        self.extra_globals = {}
+        self.callee_transforms = []
+        self.looped = []  # (lineno, construct) of ops run once per example
+        #: names the function assigns (a method call on one of them is bound to a batched value)
+        self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
+        self.batched = self.propagate(set(batched_params))
+        #: names certain to hold a tuple or list (a literal, a call's results)
+        self.containers = set()
+        for op in walk_ops(normalized.ops):
+            if op.prim in (rt.make_tuple, rt.make_list) or (isinstance(op.prim, UserCall) and any(
+                    o.prim is UNPACK and o.args and getattr(o.args[0], "id", None) == op.targets[0]
+                    for o in walk_ops(normalized.ops))):
+                self.containers.update(op.targets[:1])
+
+    # ------------------------------------------------------------ analysis
+
+    def propagate(self, batched):
+        """Every name whose value depends on a batched parameter (a fixed
+        point: loops carry values around)."""
+        ops = list(walk_ops(self.normalized.ops))
+        changed = True
+        while changed:
+            changed = False
+            for op in ops:
+                if not op.targets or self.shape_result(op):
+                    continue
+                if op.reads() & batched and not batched.issuperset(op.targets):
+                    batched.update(op.targets)
+                    changed = True
+        return batched
+
+    def shape_result(self, op):
+        if op.prim is NONDIFF and isinstance(op.value, gast.Attribute) and op.value.attr in NONDIFF_ATTRIBUTES:
+            return True
+        try:
+            return op.prim in SHAPE_RESULTS
+        except TypeError:
+            return False
+
+    # ------------------------------------------------------------ helpers
+
+    def is_batched(self, atom):
+        """Whether ``atom`` (a name, or an index expression over names) depends on the batch."""
+        if isinstance(atom, gast.Name):
+            return atom.id in self.batched
+        return isinstance(atom, gast.AST) and any(
+            isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(atom))
+
+    def rt_call(self, helper, *args, **keywords):
+        func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
+        return gast.Call(func=func, args=list(args),
+                         keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+
+    def assign(self, target, value):
+        return gast.Assign(targets=[store(target)], value=value, type_comment=None)
+
+    def as_batched(self, atom):
+        """``atom`` with a batch axis: itself if batched, else broadcast."""
+        if self.is_batched(atom):
+            return clone(atom)
+        return self.rt_call("to_batched", clone(atom), load(self.batch_name))
+
+    def line_comment(self, lineno):
+        text = self.parsed.lines[lineno - 1].strip() if 0 < lineno <= len(self.parsed.lines) else ""
+        return f"line {lineno}: {text}"
+
+    # ------------------------------------------------------------ building
+
+    def build(self):
+        body = self.block(self.normalized.ops)
+        result = self.normalized.result
+        if not isinstance(result, (gast.Name, gast.Constant)):
+            raise errors.TransformError(self.parsed.location(self.parsed.node), "return",
+                                        "vmap needs the function to return one value.", "Return one value.")
+        return body, self.is_batched(result)
+
+    def block(self, ops):
+        statements = []
+        lineno = None
+        for op in ops:
+            if op.compound:
+                lineno = None
+                statements.extend(self.compound(op))
+                continue
+            if op.lineno != lineno:
+                lineno = op.lineno
+                statements.append(self.comments.marker(self.line_comment(lineno)))
+            statements.extend(self.statement(op))
+        return statements
+
+    def compound(self, op):
+        location = self.parsed.location(op)
+        if op.kind == "if" and self.is_batched(op.value):
+            raise Unbatchable(location, "an if whose test depends on the batched values")
+        if op.kind == "while" and self.is_batched(op.value):
+            raise Unbatchable(location, "a while loop whose test depends on the batched values")
+        if op.kind == "for" and any(isinstance(n, gast.Name) and n.id in self.batched
+                                    for n in gast.walk(op.value)):
+            raise Unbatchable(location, "a for loop over values that depend on the batched values")
+        marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "if":
+            body = self.block(op.body) or [gast.Pass()]
+            return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]
+        body = self.block(op.body) + self.block(op.latch) + self.block(op.exit_check)
+        if op.kind == "for":
+            target = clone(op.loop_target) if op.loop_target is not None else store(op.targets[0])
+            loop = gast.For(target=target, iter=op.value, body=body or [gast.Pass()], orelse=[],
+                            type_comment=None)
+        else:
+            loop = gast.While(test=op.value, body=body or [gast.Pass()], orelse=[])
+        return [marker, loop]
+
+    def primal(self, op):
+        if op.statement is not None:
+            return op.statement
+        if op.kind == "expr":
+            return gast.Expr(value=op.value)
+        if op.kind == "unpack":
+            targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+            return gast.Assign(targets=[targets], value=op.value, type_comment=None)
+        return gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
+
+    def statement(self, op):
+        if op.kind == "break":
+            return [gast.Break()]
+        reads_batched = bool(op.reads() & self.batched)
+        if not reads_batched:
+            statement = self.primal(op)
+            # a batched name assigned an unbatched value (a merge, a latch)
+            if op.targets and op.targets[0] in self.batched and op.kind == "assign":
+                return [statement, self.assign(op.targets[0], self.rt_call(
+                    "to_batched", load(op.targets[0]), load(self.batch_name)))]
+            return [statement]
+        if self.shape_result(op):
+            return [self.shape_statement(op)]
+        target = op.targets[0] if op.targets else None
+        prim = op.prim
+        if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
+            return [self.looped_statement(op)]
+        if prim is UNPACK:
+            value = op.args[0]
+            if isinstance(value, gast.Name) and value.id in self.containers:
+                return [self.primal(op)]  # a tuple of batched items unpacks as it is
+            unpack = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+            return [gast.Assign(targets=[unpack], value=self.rt_call(
+                "vmap_unpack", clone(value), constant(len(op.targets))), type_comment=None)]
+        if prim in (rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
+                    rt.repeat_items):
+            return [self.container_statement(op)]
+        if prim in (rt.identity, rt.copy):
+            return [self.primal(op)]
+        if prim is rt.getitem:
+            value, index = op.args
+            if not self.is_batched(index):
+                return [self.assign(target, self.rt_call("vmap_getitem", self.as_batched(value), clone(index)))]
+            # an index computed from the example (a mask's selection may differ in size)
+            raise Unbatchable(self.parsed.location(op), "indexing with an index that depends on the batched values")
+        if prim in RAGGED or (prim is np.where and len(op.args) == 1):
+            raise Unbatchable(self.parsed.location(op), f"{op.construct}, whose result's size depends on the values")
+        if prim is rt.setitem:
+            array, index, value = op.args
+            if not self.is_batched(index):
+                return [self.assign(target, self.rt_call(
+                    "vmap_setitem", self.as_batched(array), clone(index), self.as_batched(value)))]
+        if prim is rt.attribute and not self.is_batched(op.args[1]):
+            return [self.primal(op)]  # a field of a batched container holds batched items
+        if isinstance(prim, UserCall):
+            return self.user_call(op)
+        if prim is NONDIFF:  # comparisons and other operators without derivative
+            prim = self.operator_function(op.value)
+        if prim not in (NONDIFF, OPAQUE, None) and not isinstance(prim, MethodCall):
+            rule = rules.lookup_batch(prim)
+            if rule is not None:
+                statements = self.template_statement(op, rule)
+                if statements is not None:
+                    return statements
+            function = self.function_expression(op)
+            elementwise = rules.is_elementwise(prim) and not (prim is np.where and len(op.args) != 3)
+            if elementwise and not op.kwargs and function is not None and (
+                    sum(isinstance(a, gast.Name) for a in op.args) == 1):
+                return [self.primal(op)]  # one array operand: it broadcasts as it is
+            if elementwise and not op.kwargs and function is not None:
+                # batched operands get singleton axes after the batch axis, up to the result's rank
+                names = [a for a in op.args if isinstance(a, gast.Name)]
+                if len({a.id for a in names}) == 1:
+                    return [self.primal(op)]  # x * x
+                flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in op.args], ctx=gast.Load())
+                rank = self.namer.temp()
+                statements = [self.assign(rank, self.rt_call("result_rank", flags, *[clone(a) for a in op.args]))]
+                operands = [self.rt_call("vlift", clone(a), load(rank)) if self.is_batched(a) else clone(a)
+                            for a in op.args]
+                statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=[])))
+                return statements
+        return [self.looped_statement(op)]
+
+    def operator_function(self, value):
+        """The NumPy function of an operator expression (``a < b`` is np.less), or None."""
+        if isinstance(value, gast.Compare) and len(value.ops) == 1:
+            return COMPARISONS.get(type(value.ops[0]))
+        if isinstance(value, gast.BinOp):
+            return BINARY_OPERATORS.get(type(value.op))
+        if isinstance(value, gast.UnaryOp):
+            return UNARY_OPERATORS.get(type(value.op))
+        return None
+
+    def function_expression(self, op):
+        """An expression naming the op's function (``np.multiply`` for ``*``,
+        ``np.sum`` for ``x.sum``: a method bound to a batched value would see
+        the whole batch), or None."""
+        method = (isinstance(op.value, gast.Call) and isinstance(op.value.func, gast.Attribute)
+                  and isinstance(op.value.func.value, gast.Name) and op.value.func.value.id in self.defined)
+        if isinstance(op.value, gast.Call) and not isinstance(op.value.func, gast.Call) and not method:
+            return clone(op.value.func)
+        prim = op.prim if op.prim is not NONDIFF else self.operator_function(op.value)
+        name = getattr(prim, "__name__", None)
+        if name is not None and getattr(np, name, None) is prim:
+            return gast.Attribute(value=load(self.module_names["np"]), attr=name, ctx=gast.Load())
+        return None
+
+    def shape_statement(self, op):
+        """``x.shape``, ``len(x)``: the same for every example, taken from the first."""
+        value = op.value
+        if isinstance(value, gast.Attribute):
+            return self.assign(op.targets[0], self.rt_call("vmap_attribute", clone(value.value),
+                                                           constant(value.attr)))
+        func = value.func
+        args = [self.rt_call("first_example", clone(a)) if self.is_batched(a) else clone(a) for a in value.args]
+        return self.assign(op.targets[0], gast.Call(func=clone(func), args=args, keywords=clone(value.keywords)))
+
+    def container_statement(self, op):
+        """Containers of batched values hold every item with its batch axis."""
+        value = clone(op.value)
+
+        class Broadcast(gast.NodeTransformer):
+            def visit_Constant(inner, node):  # noqa: N805 (a number among batched items)
+                if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+                    return self.as_batched(node)
+                return node
+
+            def visit_Name(inner, node):  # noqa: N805 (the builder is self)
+                if node.id in {a.id for a in op.args if isinstance(a, gast.Name)} and not self.is_batched(node):
+                    if isinstance(node.ctx, gast.Load) and node.id not in (self.module_names["rt"],):
+                        return self.as_batched(node)
+                return node
+
+        if isinstance(value, gast.Call):
+            value.args = [Broadcast().visit(a) for a in value.args]
+        else:
+            value = Broadcast().visit(value)
+        return self.assign(op.targets[0], value)
+
+    def template_statement(self, op, rule):
+        template = batch_template_for(rule)
+        try:
+            bindings, supplied = template.bind(op.args, op.kwargs)
+        except TypeError:
+            return None
+        # Only the arguments a rule reads with vec[...] may carry a batch axis.
+        for param, atom in bindings.items():
+            if param not in template.batched_params and self.is_batched(atom):
+                return None
+        prelude, value = template.expand_batch(
+            load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
+            self.namer, {**self.module_names, "batch": self.batch_name})
+        return prelude + [self.assign(op.targets[0], value)]
+
+    def looped_statement(self, op):
+        """The op once per example: ``rt.vmap_loop`` calls it on each
+        example's slice of the batched operands and stacks the results."""
+        self.looped.append((op.lineno, op.construct))
+        node = op.statement if op.statement is not None else op.value
+        function = self.function_expression(op)
+        method = (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                  and isinstance(node.func.value, gast.Name) and node.func.value.id in self.defined)
+        if (not isinstance(node, gast.Call) or method) and function is not None and op.kind == "assign":
+            node = gast.Call(func=function, args=[clone(a) for a in op.args],
+                             keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
+        elif method:  # receiver.name(...) on each example's receiver
+            node = gast.Call(func=gast.Attribute(value=load(self.module_names["rt"]), attr="call_method",
+                                                 ctx=gast.Load()),
+                             args=[clone(node.func.value), constant(node.func.attr)] + clone(node.args),
+                             keywords=clone(node.keywords))
+        if op.kind not in ("assign", "expr") or not isinstance(node, gast.Call) or any(
+                isinstance(a, gast.Starred) for a in node.args):
+            raise Unbatchable(self.parsed.location(op), op.construct or "this statement")
+        flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in node.args], ctx=gast.Load())
+        keyword_flags = gast.Dict(keys=[constant(k.arg) for k in node.keywords],
+                                  values=[constant(self.is_batched(k.value)) for k in node.keywords])
+        call = self.rt_call("vmap_loop", load(self.batch_name), clone(node.func), flags, keyword_flags,
+                            *[clone(a) for a in node.args])
+        call.keywords = clone(node.keywords)
+        if op.kind == "expr":
+            return gast.Expr(value=call)
+        return self.assign(op.targets[0], call)
+
+    def user_call(self, op):
+        call = op.prim
+        try:
+            found = call.differentiated(op.args, op.kwargs, self.is_batched)
+        except TypeError as exc:
+            raise errors.TransformError(self.parsed.location(op), op.construct, f"the call does not match "
+                                        f"the function's parameters ({exc}).", "Fix the call.") from None
+        if any(position is None for position, _, _ in found):
+            return [self.looped_statement(op)]
+        positions = tuple(position for position, _, _ in found)
+        compiled = self.callees.vmap(call.function, positions)
+        if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
+            raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
+                              f"({compiled.reason.construct})")
+        self.callee_transforms.append(compiled)
+        name = self.namer.fresh(f"{call.name}_vmap")
+        self.extra_globals[name] = compiled.vmap
+        self.extra_globals.update(call.bound)
+        value = gast.Call(func=load(name), args=[load(self.batch_name)] + list(op.args),
+                          keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
+        if not compiled.out_batched:
+            value = self.rt_call("to_batched", value, load(self.batch_name))
+        return [self.assign(op.targets[0], value)]
+
+
+def warn_loops(function_name, looped):
+    for lineno, construct in dict.fromkeys(looped):
+        _loop_warning(function_name, lineno, construct)

@@ -1,0 +1,400 @@
+"""The forward-mode (tangent) transformer: normalized ops -> one function.
+
+Given the ops of ``normalize`` and the ``activity`` sets, ``JVPBuilder``
+writes the body of ``<name>_jvp(tangents, <the user's parameters>)``: the
+user's computation, statement by statement, each followed by the tangent of
+what it assigned (DESIGN.md convention 1: a tangent has a leading batch
+axis, ``(B,) + x.shape``, so one call pushes ``B`` directions forward at
+once). ``tangents`` is a tuple: the batch size ``B``, then one tangent
+per differentiated parameter. The function returns ``(result, output_tangent)``.
+
+Branches and loops keep their shape; a name active after a merge gets a
+zero tangent on the paths where its value does not depend on the inputs.
+Each primitive's tangent is expanded from its template (``rules``); the
+contributions of active inputs are added. Calls of the user's functions
+call their own forward-mode transform. Nothing here needs a tape: forward
+mode reads values as they are computed, which is also why the generated
+code transforms again cleanly (``jacrev(jacfwd(f))``, ``jacfwd(jacfwd(f))``).
+"""
+import gast
+
+from .. import errors, rules
+from ..analysis.activity import carries_derivative
+from .. import runtime as rt
+from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.ir import NONDIFF, UNPACK, MethodCall, UserCall, walk_ops
+from ..analysis.shapes import same_shape_classes
+from .templates import tangent_template_for
+
+
+#: primitives whose tangent this builder writes itself (indexing, attributes,
+#: item updates, copies), not from a rule template.
+BUILT_IN_TANGENTS = frozenset({rt.getitem, rt.attribute, rt.setitem, rt.identity, rt.copy})
+
+
+class JVPBuilder:
+    def __init__(self, parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees):
+        self.callees = callees
+        self.parsed = parsed
+        self.normalized = normalized
+        self.activity = activity
+        self.wrt = wrt
+        self.namer = namer
+        self.module_names = module_names
+        self.comments = comments
+        self.resolver = resolver
+        self.dot_names = {}
+        self.extra_globals = {}
+        self.callee_transforms = []
+        self.callee_names = {}
+        self.number_globals = {}
+        self.defined_names = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
+        self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
+        self.batch_name = namer.fresh("batch")
+        self.tangents_name = namer.fresh("tangents")
+        #: names that may hold a list or tuple (their tangent is a list of tangents)
+        self.maybe_sequences = set()
+        #: names that may hold a list taken from a container or returned by a
+        #: call: stacked for NumPy's functions, not for the runtime helpers
+        #: (written for the tangents of the lists and tuples they take)
+        self.held_sequences = set()
+        for op in walk_ops(normalized.ops):
+            if op.prim in (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items,
+                           rt.replace_item, list, tuple):
+                self.maybe_sequences.update(op.targets)
+            elif op.prim in (UNPACK, rt.getitem, rt.attribute) or isinstance(op.prim, (UserCall, MethodCall)):
+                # an item of a container, or a call's result, may be a list too
+                # (a list saved in the residuals of generated reverse code)
+                self.held_sequences.update(op.targets)
+
+    # ------------------------------------------------------------ helpers
+
+    def is_number_global(self, name):
+        if name in self.defined_names:
+            return False
+        value = self.resolver.lookup(name)
+        if type(value) in (int, float):
+            self.number_globals[name] = type(value)
+            return True
+        return False
+
+    def dot_of(self, name):
+        if name not in self.dot_names:
+            self.dot_names[name] = self.namer.fresh(f"{name}_dot")
+        return self.dot_names[name]
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.activity.active
+
+    def rt_call(self, helper, *args, **keywords):
+        func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
+        return gast.Call(func=func, args=list(args),
+                         keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+
+    def assign(self, target, value):
+        return gast.Assign(targets=[store(target)], value=value, type_comment=None)
+
+    def location(self, op):
+        return self.parsed.location(op)
+
+    def line_comment(self, lineno):
+        text = self.parsed.lines[lineno - 1].strip() if 0 < lineno <= len(self.parsed.lines) else ""
+        return f"line {lineno}: {text}"
+
+    def zeros(self, name):
+        return self.assign(self.dot_of(name), self.rt_call("zeros_bar", load(name), load(self.batch_name)))
+
+    # ------------------------------------------------------------ building
+
+    def build(self):
+        """The body of the jvp function and the output's tangent expression."""
+        body = []
+        # tangents: the batch size, then one tangent per differentiated parameter
+        body.append(self.assign(self.batch_name, self.rt_call("batch_count", load(self.tangents_name))))
+        if self.wrt:
+            unpack = gast.Tuple(elts=[store(self.dot_of(p)) for p in self.wrt], ctx=gast.Store())
+            rest = gast.Subscript(value=load(self.tangents_name), slice=gast.Slice(
+                lower=constant(1), upper=None, step=None), ctx=gast.Load())
+            body.append(gast.Assign(targets=[unpack], value=rest, type_comment=None))
+        body.extend(self.block(self.normalized.ops))
+        output = self.normalized.output
+        if self.is_active(output):
+            output_dot = load(self.dot_of(output.id))
+        else:
+            output_dot = self.rt_call("zeros_bar", clone(output), load(self.batch_name))
+        return body, output_dot
+
+    def block(self, ops):
+        statements = []
+        lineno = None
+        for op in ops:
+            if op.compound:
+                lineno = None
+                statements.extend(self.compound(op))
+                continue
+            if op.lineno != lineno:
+                lineno = op.lineno
+                statements.append(self.comments.marker(self.line_comment(lineno)))
+            statements.extend(self.statement(op))
+        return statements
+
+    def compound(self, op):
+        marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "if":
+            body = self.block(op.body) or [gast.Pass()]
+            return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]
+        if op.loop_target is not None and op.reads() & self.activity.varied and any(
+                t in self.activity.active for t in op.targets):
+            raise errors.UnsupportedSyntaxError(
+                self.location(op), "for loop over an iterator of differentiated values",
+                "the items of this kind of iterable cannot carry derivatives.",
+                "Loop over the sequence itself, or over range(len(...)) and index it.")
+        body = self.block(op.body) + self.block(op.latch) + self.block(op.exit_check)
+        if op.kind == "for":
+            target = clone(op.loop_target) if op.loop_target is not None else store(op.targets[0])
+            loop = gast.For(target=target, iter=op.value, body=body or [gast.Pass()], orelse=[],
+                            type_comment=None)
+        else:
+            loop = gast.While(test=op.value, body=body or [gast.Pass()], orelse=[])
+        return [marker, loop]
+
+    def statement(self, op):
+        """The primal statement of ``op`` and the tangents of its targets."""
+        if op.kind == "break":
+            return [gast.Break()]
+        active_targets = [t for t in op.targets if t in self.activity.active]
+        if not active_targets or op.prim is NONDIFF or not carries_derivative(op):
+            # (a nondifferentiable function's result, active as a phi of a
+            # branch whose other path assigns a derivative: zeros here)
+            primal = self.primal(op)
+            zeros = [self.zeros(t) for t in active_targets]
+            return [primal] + zeros
+        if isinstance(op.prim, UserCall):
+            return self.user_call(op)
+        if isinstance(op.prim, MethodCall):
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "forward mode does not yet follow calls of functions or methods known only when "
+                "the code runs.",
+                "Use jacrev, or call a function defined at module level.")
+        statements = [self.primal(op)]
+        if not any(self.is_active(a) for a in list(op.args) + list(op.kwargs.values())):
+            return statements + [self.zeros(t) for t in active_targets]
+        statements.extend(self.tangent(op))
+        return statements
+
+    def primal(self, op):
+        if op.statement is not None:
+            return op.statement
+        if op.kind == "expr":
+            return gast.Expr(value=op.value)
+        if op.kind == "unpack":
+            targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+            return gast.Assign(targets=[targets], value=op.value, type_comment=None)
+        return gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
+
+    def tangent_atom(self, atom):
+        """The tangent of an argument, or None for a constant (no tangent)."""
+        return load(self.dot_of(atom.id)) if self.is_active(atom) else constant(None)
+
+    def tangent(self, op):
+        target = op.targets[0]
+        prim = op.prim
+        if prim is UNPACK:
+            value = op.args[0]
+            unpack = gast.Tuple(elts=[store(self.dot_of(t)) for t in op.targets], ctx=gast.Store())
+            return [gast.Assign(targets=[unpack], value=self.rt_call(
+                "unpack_tangent", load(self.dot_of(value.id)), load(value.id), constant(len(op.targets)),
+                load(self.batch_name)), type_comment=None)]
+        if prim is rt.make_list:
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "make_list", *[self.tangent_atom(a) for a in op.args]))]
+        if prim is rt.make_tuple:  # a tuple or a namedtuple (keys: the slots the items fill)
+            keys = op.keys if op.keys is not None else list(range(len(op.args)))
+            namedtuple_call = isinstance(op.value, gast.Call) and not (
+                isinstance(op.value.func, gast.Attribute) and op.value.func.attr == "make_tuple")
+            if not namedtuple_call:
+                return [self.assign(self.dot_of(target), self.rt_call(
+                    "make_tuple", *[self.tangent_atom(a) for a in op.args]))]
+            if list(keys) == list(range(len(op.args))):
+                return [self.assign(self.dot_of(target), self.rt_call(
+                    "tuple_tangent", load(target), *[self.tangent_atom(a) for a in op.args]))]
+            slots = gast.Tuple(elts=[clone(k) if isinstance(k, gast.AST) else constant(k) for k in keys],
+                               ctx=gast.Load())
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "tuple_tangent", load(target), *[self.tangent_atom(a) for a in op.args], slots=slots))]
+        if prim is rt.make_dict:
+            keys = gast.Tuple(elts=[clone(k) if isinstance(k, gast.AST) else constant(k) for k in op.keys],
+                              ctx=gast.Load())
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "make_dict", keys, *[self.tangent_atom(a) for a in op.args]))]
+        if prim is rt.identity or prim is rt.copy:
+            return [self.assign(self.dot_of(target), load(self.dot_of(op.args[0].id)))]
+        if prim is rt.getitem or prim is rt.attribute:
+            value, key = op.args
+            helper = "item_tangent" if prim is rt.getitem else "attribute_tangent"
+            return [self.assign(self.dot_of(target), self.rt_call(
+                helper, self.tangent_atom(value), load(target), clone(key), load(self.batch_name)))]
+        if prim is rt.append:
+            items, value, _position = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "append_tangent", self.tangent_atom(items), self.container_atom(items),
+                self.tangent_atom(value)))]
+        if prim is rt.replace_item:
+            container, key, value = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "replace_item_tangent", self.tangent_atom(container), self.container_atom(container),
+                clone(key), self.tangent_atom(value)))]
+        if prim is rt.concat_items:
+            a, b = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "concat_items", self.tangent_or_holes(a), self.tangent_or_holes(b)))]
+        if prim is rt.repeat_items:
+            items, count = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "repeat_items", load(self.dot_of(items.id)), clone(count)))]
+        if prim is rt.setitem:
+            array, index, value = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "setitem_tangent", self.tangent_atom(array), clone(index), self.tangent_atom(value),
+                load(target), load(self.batch_name)))]
+        rule = rules.lookup_tangent(prim)
+        if isinstance(rule, rules.CustomJVP):
+            return self.custom_tangent(op, rule, "call_jvp")
+        if isinstance(rule, rules.CustomVJP):
+            return self.custom_tangent(op, rule, "jvp_from_vjp")
+        if rule is None:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "adjoint has no forward-mode (tangent) rule for this function, and the value it "
+                "computes depends on the inputs being differentiated.",
+                "Use jacrev for this function, or register a tangent rule with adjoint.defjvp.")
+        return self.template_tangent(op, rule)
+
+    def container_atom(self, atom):
+        return clone(atom) if isinstance(atom, gast.AST) else constant(atom)
+
+    def tangent_or_holes(self, atom):
+        if self.is_active(atom):
+            return load(self.dot_of(atom.id))
+        return self.rt_call("no_tangents", clone(atom))
+
+    def template_tangent(self, op, rule):
+        template = tangent_template_for(rule)
+        try:
+            bindings, supplied = template.bind(op.args, op.kwargs)
+        except TypeError as exc:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                f"adjoint's derivative rule does not take this form of the call ({exc}).",
+                "Call it with the arguments the rule takes (docs/supported.md lists them), or "
+                "register a rule with adjoint.defjvp.",
+            ) from None
+        active = {p for p, atom in bindings.items() if self.is_active(atom)}
+        missing = active - template.contributed - rules.TANGENT_CONSTANTS.get(op.prim, frozenset())
+        if missing:
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                f"no derivative with respect to argument {sorted(missing)[0]!r} is defined.",
+                "Wrap that argument in adjoint.stop_gradient(...) or register a rule with adjoint.defjvp.",
+            )
+        target = op.targets[0]
+        elementwise = op.prim in rules.ELEMENTWISE_TANGENTS
+        # (runtime helpers of generated code take containers of tangents as they are)
+        takes_sequences = op.prim in rules.SEQUENCE_RULES or rt.is_helper(op.prim)
+
+        def tangent_of(param):
+            atom = bindings[param]
+            expr = load(self.dot_of(atom.id))
+            held = atom.id in self.held_sequences and not rt.is_helper(op.prim)
+            if (atom.id in self.maybe_sequences or held) and not takes_sequences:
+                # a list NumPy reads as one array (np.sin([x, y])): its items' tangents, stacked
+                expr = self.rt_call("as_tangent", expr, load(atom.id))
+            if elementwise and not self.shapes.same(atom.id, target):
+                expr = self.rt_call("lift", expr, load(target))
+            return expr
+
+        prelude, contributions = template.expand(
+            load(target), tangent_of, bindings, supplied, active, self.namer, self.module_names)
+        total = None
+        for _, expr in contributions:
+            if total is None:
+                total = expr
+            elif op.prim in rules.TUPLE_RESULTS:  # tangents of tuple results add item by item
+                total = self.rt_call("add_bar", total, expr)
+            else:
+                total = gast.BinOp(left=total, op=gast.Add(), right=expr)
+        if total is None:  # only constant arguments are active: a zero tangent
+            return [self.zeros(target)]
+        return prelude + [self.assign(self.dot_of(target), total)]
+
+    def custom_tangent(self, op, rule, helper):
+        if any(self.is_active(v) for v in op.kwargs.values()):
+            raise errors.NoRuleError(
+                self.location(op), op.construct,
+                "a differentiated value is passed by keyword to a function with a custom rule.",
+                "Pass it positionally: custom rules are matched to positional arguments.")
+        name = getattr(rule.primitive, "__name__", "custom")
+        total = None
+        for position, atom in enumerate(op.args):
+            if not self.is_active(atom):
+                continue
+            maker = rule.makers[position] if position < len(rule.makers) else None
+            if maker is None:
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    f"its custom rule gives no derivative for positional argument {position}.",
+                    "Add a maker for that argument, or wrap it in adjoint.stop_gradient(...).")
+            maker_name = self.namer.fresh(f"{name}_rule_{position}")
+            self.extra_globals[maker_name] = maker
+            leading = [load(maker_name)]
+            if helper == "jvp_from_vjp":
+                leading.append(constant(rule.batched))
+            call = self.rt_call(helper, *leading, load(self.dot_of(atom.id)), load(op.targets[0]), *op.args)
+            call.keywords = [gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()]
+            total = call if total is None else gast.BinOp(left=total, op=gast.Add(), right=call)
+        return [self.assign(self.dot_of(op.targets[0]), total)]
+
+    def user_call(self, op):
+        """``z = g(a, b)`` with differentiated arguments: ``z, z_dot =
+        g_jvp((a_dot,), a, b)``, g's own forward-mode transform."""
+        call = op.prim
+        try:
+            found = call.differentiated(op.args, op.kwargs, self.is_active)
+        except TypeError as exc:
+            raise errors.TransformError(self.location(op), op.construct, f"the call does not match "
+                                        f"the function's parameters ({exc}).", "Fix the call.") from None
+        for position, name, _ in found:
+            if position is None:
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    f"a differentiated value is passed to its variadic parameter {name!r}.",
+                    "Pass it to a positional parameter.")
+        target = op.targets[0]
+        if not found:
+            return [self.primal(op), self.zeros(target)]
+        positions = tuple(position for position, _, _ in found)
+        function_name = self.callee(call, positions)
+        self.extra_globals.update(call.bound)
+        tangents = gast.Tuple(elts=[load(self.batch_name)] + [load(self.dot_of(atom.id)) for _, _, atom in found],
+                              ctx=gast.Load())
+        value = gast.Call(func=load(function_name), args=[tangents] + list(op.args),
+                          keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
+        targets = gast.Tuple(elts=[store(target), store(self.dot_of(target))], ctx=gast.Store())
+        return [gast.Assign(targets=[targets], value=value, type_comment=None)]
+
+    def callee(self, call, positions):
+        function = call.function
+        key = (function, positions)
+        if key in self.callee_names:
+            return self.callee_names[key]
+        name = self.namer.fresh(f"{call.name}_jvp")
+        self.callee_names[key] = name
+        if self.callees.in_progress(function, "jvp"):
+            self.extra_globals[name] = self.callees.lazy(function, positions, "jvp", mode="jvp")
+        else:
+            compiled = self.callees.jvp(function, positions)
+            self.callee_transforms.append(compiled)
+            self.extra_globals[name] = compiled.jvp
+        return name
+
