@@ -59,23 +59,40 @@ def carries_derivative(op):
     return not rules.is_nondifferentiable(op.prim)
 
 
-def varied_from(normalized, wrt):
+def varied_from(normalized, wrt, mode="vjp"):
     """Names whose values depend on ``wrt`` through differentiable
     primitives. Loops carry values from one iteration to the next through
-    their phi names, so this is a fixed point."""
+    their phi names, so this is a fixed point. In forward mode an argument
+    that a tangent rule declares constant carries nothing to the result
+    (``rt.unreduce(g, x)`` reads only x's shape), so second derivatives
+    through backward code skip the zero tangents of the cotangents."""
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     # A loop over an iterator binds its target names itself.
     iterator_loops = [op for op in walk_ops(normalized.ops) if op.loop_target is not None]
+    reads = {id(op): _derivative_reads(op) if mode == "jvp" else op.reads() for op in ops + iterator_loops}
     varied = set(wrt)
     changed = True
     while changed:
         changed = False
         for op in ops + iterator_loops:
-            if op.targets and (carries_derivative(op) or op.compound) and op.reads() & varied:
+            if op.targets and (carries_derivative(op) or op.compound) and reads[id(op)] & varied:
                 if not varied.issuperset(op.targets):
                     varied.update(op.targets)
                     changed = True
     return varied
+
+
+def _derivative_reads(op):
+    """The names an op reads whose derivatives can reach its targets."""
+    if op.compound or op.statement is not None or op.prim in (OPAQUE, None, UNPACK, NONDIFF):
+        return op.reads()
+    if not rules.TANGENT_CONSTANTS.get(op.prim) or isinstance(op.prim, (UserCall, MethodCall)):
+        return op.reads()
+    atoms = rules.tangent_reads(op.prim, op.args, op.kwargs)
+    if atoms is None:
+        return op.reads()
+    return {n.id for atom in atoms if isinstance(atom, gast.AST)
+            for n in gast.walk(atom) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def independent_outputs(normalized, wrt):
@@ -99,7 +116,7 @@ def independent_outputs(normalized, wrt):
 
 def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
-    varied = varied_from(normalized, wrt)
+    varied = varied_from(normalized, wrt, mode)
     useful = set()
     output = normalized.output
     if isinstance(output, gast.Name):

@@ -227,8 +227,22 @@ class JacobianVJP:
         for out, out_blocks, cotangent in zip(outputs, per_output, cotangents, strict=True):
             if cotangent is None:
                 continue
+            identity = _is_identity(cotangent, np.size(out))
             for i, block in enumerate(out_blocks):
-                part = np.tensordot(cotangent, block, axes=np.ndim(out))
+                if identity:  # the whole Jacobian asked for (jacrev of a derivative): no product needed
+                    part = np.array(np.reshape(block, (np.size(out),) + np.shape(block)[np.ndim(out):]))
+                else:
+                    part = np.tensordot(cotangent, block, axes=np.ndim(out))
                 contributions[i] = part if contributions[i] is None else contributions[i] + part
         return tuple(np.zeros((rt.batch_size(g),) + np.shape(block)[np.ndim(outputs[0]):])
                      if c is None else c for c, block in zip(contributions, per_output[0], strict=True))
+
+
+def _is_identity(cotangent, size):
+    """Whether a batch of cotangents is every row of the identity, in order."""
+    import numpy as np
+
+    if not isinstance(cotangent, np.ndarray) or cotangent.shape[:1] != (size,) or cotangent.size != size * size:
+        return False
+    rows = cotangent.reshape(size, size)
+    return bool(np.all(rows.diagonal() == 1)) and np.count_nonzero(rows) == size

@@ -153,7 +153,42 @@ class _Fold(gast.NodeTransformer):
         if (isinstance(node.func, gast.Attribute) and node.func.attr == "where"
                 and len(node.args) == 3 and not node.keywords and all(_number(a) for a in node.args)):
             return node.args[1] if node.args[0].value else node.args[2]
+        return _unguarded(node)
+
+
+def _unguarded(node):
+    """``np.where(np.equal(t, 0), 0.0, t * p)`` is ``t * p`` when the partial
+    ``p`` is a polynomial (names, numbers, ``+ - *`` and whole non-negative
+    powers): the guard keeps a zero tangent from meeting an infinite partial
+    (``x ** 0.5`` at 0), and a polynomial is finite wherever its inputs are.
+    Tangent templates write the guard for every exponent; ``x ** 2`` no
+    longer pays for it."""
+    if not (isinstance(node.func, gast.Attribute) and node.func.attr == "where"
+            and len(node.args) == 3 and not node.keywords):
         return node
+    test, zero, product = node.args
+    if not (isinstance(test, gast.Call) and isinstance(test.func, gast.Attribute) and test.func.attr == "equal"
+            and len(test.args) == 2 and _number(test.args[1]) and test.args[1].value == 0
+            and _number(zero) and zero.value == 0
+            and isinstance(product, gast.BinOp) and isinstance(product.op, gast.Mult)):
+        return node
+    if gast.dump(product.left) == gast.dump(test.args[0]) and _polynomial(product.right):
+        return product
+    return node
+
+
+def _polynomial(node):
+    if _number(node) or isinstance(node, gast.Name):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _polynomial(node.operand)
+    if isinstance(node, gast.BinOp):
+        if isinstance(node.op, (gast.Add, gast.Sub, gast.Mult)):
+            return _polynomial(node.left) and _polynomial(node.right)
+        if isinstance(node.op, gast.Pow):
+            whole = _number(node.right) and node.right.value >= 0 and float(node.right.value).is_integer()
+            return whole and _polynomial(node.left)
+    return False
 
 
 def fold_constants(stmt):

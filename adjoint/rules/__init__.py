@@ -146,6 +146,33 @@ def adjoint_rule(*primitives, sequences=False, tuple_result=False, constant=()):
     return register
 
 
+def tangent_reads(primitive, args, kwargs):
+    """The arguments of a call of ``primitive`` whose tangents reach its
+    result: all of them, except those its tangent rule declares ``constant``
+    (read for a shape or a piecewise-constant choice). None when the call
+    does not fit the rule (the transformer then reports it)."""
+    constant = TANGENT_CONSTANTS.get(primitive)
+    if not constant:
+        return list(args) + list(kwargs.values())
+    parameters = list(inspect.signature(TANGENT_RULES[primitive]).parameters.values())[1:]
+    try:
+        bound = inspect.Signature(parameters).bind(*args, **kwargs)
+    except TypeError:
+        return None
+    reads = []
+    for name, value in bound.arguments.items():
+        if name in constant:
+            continue
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            reads.extend(value)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            reads.extend(value.values())
+        else:
+            reads.append(value)
+    return reads
+
+
 def tangent_rule(*primitives, elementwise=False, constant=()):
     """Register the decorated template as the tangent (forward-mode) rule of
     ``primitives``. Each ``dot[z] = ...`` statement is the contribution of
