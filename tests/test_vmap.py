@@ -258,3 +258,53 @@ def test_source_shows_batched_code():
                                np.stack([two_args(x, y) for x in X]), rtol=1e-12)
     with pytest.raises(ValueError, match="'vmap' \\(batched\\)"):
         adjoint.source(two_args, mode="batched")
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def softmax_reversed(x):
+    e = np.exp(x - np.max(x))
+    return e[::-1] / np.sum(e)
+
+
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd", "hessian"])
+@pytest.mark.parametrize("func", [rosenbrock, softmax_reversed, indexing_and_update, mlp])
+def test_vmap_of_derivatives_with_indexing_is_vectorised(transform, func):
+    """The derivative code's helpers (lifting, indexing adjoints, zeros,
+    containers of tangents, helpers applied to tangents of cotangents) batch
+    without a per-example loop."""
+    X = RNG.normal(size=(6, 5))
+    if func is indexing_and_update:
+        X = X[:, :4]
+    if transform == "hessian" and func is not rosenbrock:
+        derivative = adjoint.jacfwd(adjoint.jacrev(func))
+    else:
+        derivative = getattr(adjoint, transform)(func)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no per-example loop anywhere
+        got = adjoint.vmap(derivative)(X)
+    np.testing.assert_allclose(got, np.stack([derivative(x) for x in X]), rtol=1e-10, atol=1e-12)
+
+
+SINGLE_ARRAY_PROGRAMS = [p for p in ARRAY_PROGRAMS if len(p.make_args()) == 1]
+
+
+@pytest.mark.parametrize("program", SINGLE_ARRAY_PROGRAMS, ids=[p.name for p in SINGLE_ARRAY_PROGRAMS])
+def test_vmap_of_derivatives_on_the_catalogues(program):
+    """vmap(jacrev(f)), vmap(jacfwd(f)) and vmap(hessian(f)) equal a loop of
+    the derivative over the examples (a per-example fallback allowed where
+    control flow depends on the values); a container output is refused."""
+    a, = program.make_args()
+    X = np.stack([a, a * 0.9 + 0.05, a * 1.1])
+    for transform in (adjoint.jacrev, adjoint.jacfwd, adjoint.hessian):
+        derivative = transform(program.func)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if not isinstance(program.func(a), np.ndarray) and not np.isscalar(program.func(a)):
+                with pytest.raises(TypeError, match="containers are not supported there yet"):
+                    adjoint.vmap(derivative)(X)
+                continue
+            got = adjoint.vmap(derivative)(X)
+        np.testing.assert_allclose(got, np.stack([derivative(x) for x in X]), rtol=1e-9, atol=1e-11)

@@ -79,6 +79,31 @@ def batch_rule(*primitives):
     return register
 
 
+#: primitive -> name of a runtime helper that batches it given which of its
+#: arguments are batched (called as ``rt.vmap_loop`` is: ``batch, flags,
+#: keyword_flags, *args``), for helpers that take other helpers as values
+#: (``rt.merged(rt.unbroadcast, t, x)``): it merges the vmap axis into the
+#: helper's own batch where the arguments allow, and loops where they do not.
+FLAG_BATCHED = {}
+#: helpers that batch like elementwise functions (operands aligned by rank)
+ELEMENTWISE_HELPERS = set()
+
+
+def batched_by_flags(primitive, helper_name):
+    FLAG_BATCHED[primitive] = helper_name
+
+
+def batched_by_flags_helper(primitive):
+    try:
+        return FLAG_BATCHED.get(primitive)
+    except TypeError:
+        return None
+
+
+def elementwise_helpers(*primitives):
+    ELEMENTWISE_HELPERS.update(primitives)
+
+
 def lookup_batch(primitive):
     try:
         return BATCH_RULES.get(primitive)
@@ -89,7 +114,7 @@ def lookup_batch(primitive):
 def is_elementwise(primitive):
     """Elementwise functions batch by aligning their operands."""
     try:
-        return primitive in ELEMENTWISE_TANGENTS or (
+        return primitive in ELEMENTWISE_TANGENTS or primitive in ELEMENTWISE_HELPERS or (
             type(primitive).__name__ == "ufunc" and primitive.signature is None)
     except TypeError:
         return False

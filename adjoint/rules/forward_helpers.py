@@ -3,7 +3,7 @@ forward-mode code can be differentiated again (``jacfwd(jacfwd(f))``,
 ``jacrev(jacfwd(f))``). In tangent code a tangent ``t`` has shape
 ``(B,) + x.shape``; the next transform adds its own leading axis."""
 from .. import runtime as rt
-from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
+from . import adjoint_rule, bar, batch_rule, batched_by_flags, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(rt.lift, constant=("like",))
@@ -151,3 +151,48 @@ def as_tangent_adjoint(z, t, like, batch=None):
 @tangent_rule(rt.as_tangent, constant=("like",))
 def as_tangent_tangent(z, t, like, batch=None):
     dot[z] = rt.as_tangent_tangent(dot[t], t, like)
+
+
+# vmap of forward code (vmap(jacfwd(f)), vmap(hessian(f))): a tangent there
+# is (V, T) + x.shape, the vmap axis first; primal values are (V,) + x.shape
+# and are read for their shapes.
+
+@batch_rule(rt.lift)
+def lift_batched(r, t, like):
+    vec[r] = rt.vtangent_lift(vec[t], vec[like])
+
+
+@batch_rule(rt.batched_reshape)
+def batched_reshape_batched(r, t, like):
+    vec[r] = rt.vbatched_reshape(vec[t], vec[like])
+
+
+@batch_rule(rt.item_tangent)
+def item_tangent_batched(r, t, item, key, rows):
+    vec[r] = rt.vitem_tangent(vec[t], vec[item], key, rows, batch)
+
+
+@batch_rule(rt.unpack_tangent)
+def unpack_tangent_batched(r, t, value, count, rows):
+    vec[r] = rt.vunpack_tangent(vec[t], vec[value], count, rows, batch)
+
+
+@batch_rule(rt.as_tangent)
+def as_tangent_batched(r, t, like, rows=None):
+    vec[r] = rt.vas_tangent(vec[t], vec[like], rows, batch)
+
+
+@batch_rule(rt.setitem_tangent)
+def setitem_tangent_batched(r, t, index, value_t, result, rows):
+    vec[r] = rt.vsetitem_tangent(vec[t], index, vec[value_t], vec[result], rows)
+
+
+@batch_rule(rt.append_tangent)
+def append_tangent_batched(r, t, items, value_t):
+    vec[r] = rt.append_tangent(vec[t], vec[items], vec[value_t])
+
+
+# rt.merged(helper, t, *args) applies a helper to a tangent of a cotangent;
+# batched, the vmap axis joins the tangent's where the arguments allow.
+batched_by_flags(rt.merged, "vmerged_merged")
+batched_by_flags(rt.merged_items, "vmerged_items")

@@ -12,7 +12,8 @@ element is the max, which segment ``x`` falls in, where the NaNs are), are
 compute masks, counts and shapes carry no derivative at all.
 """
 from .. import runtime as rt
-from . import SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, dot, nondifferentiable, tangent_rule, vec
+from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, dot, elementwise_helpers, nondifferentiable,
+               tangent_rule, vec)
 
 # ----------------------------------------------------------- broadcasting and reductions
 
@@ -330,9 +331,11 @@ def add_bar_tangent(r, a, b):
     dot[r] = rt.add_bar_tangent(dot[b], b, a)
 
 
-@tangent_rule(rt.element_bar, constant=("key", "like", "batch"))
-def element_bar_tangent(r, container_bar, key, like, batch=None):
-    dot[r] = rt.merged_items(rt.element_bar, dot[container_bar], key, like)
+# ``rows`` (element_bar's own ``batch``) is named apart from ``batch``, the
+# number of tangents in a tangent template.
+@tangent_rule(rt.element_bar, constant=("key", "like", "rows"))
+def element_bar_tangent(r, container_bar, key, like, rows=None):
+    dot[r] = rt.element_bar_tangent(dot[container_bar], key, like, r, batch)
 
 
 @tangent_rule(rt.unpack_bar, constant=("value",))
@@ -390,6 +393,56 @@ def assigned_adjoint_tangent(r, g, index, copy=False):
 @tangent_rule(rt.sequence_adjoint_of, constant=("x",))
 def sequence_adjoint_of_tangent(r, bar, x):
     dot[r] = rt.merged_items(rt.sequence_adjoint_of, dot[bar], x)
+
+
+# vmap of backward code (vmap(jacrev(f))): an adjoint there is (V, B) + x.shape.
+
+@batch_rule(rt.add_bar)
+def add_bar_batched(r, a, b):
+    vec[r] = rt.vadd_bar(vec[a], vec[b])
+
+
+@batch_rule(rt.add_bar_tangent)
+def add_bar_tangent_batched(r, t, value, other):
+    vec[r] = rt.vadd_bar_tangent(vec[t], vec[value], vec[other])
+
+
+@batch_rule(rt.element_bar)
+def element_bar_batched(r, container_bar, key, like, rows=None):
+    vec[r] = rt.velement_bar(vec[container_bar], key, vec[like], rows, batch)
+
+
+@batch_rule(rt.unpack_bar)
+def unpack_bar_batched(r, value, bars):
+    vec[r] = rt.vunpack_bar(vec[value], vec[bars])
+
+
+@batch_rule(rt.getitem_adjoint)
+def getitem_adjoint_batched(r, g, x, index):
+    vec[r] = rt.vgetitem_adjoint(vec[g], vec[x], index)
+
+
+@batch_rule(rt.scatter_add)
+def scatter_add_batched(r, x_bar, g, x, index):
+    vec[r] = rt.vscatter_add(vec[x_bar], vec[g], vec[x], index)
+
+
+@batch_rule(rt.zeros_bar)
+def zeros_bar_batched(r, like, rows):
+    vec[r] = rt.vzeros_bar(vec[like], rows, batch)
+
+
+@batch_rule(rt.overwritten_adjoint)
+def overwritten_adjoint_batched(r, g, index, in_place=False):
+    vec[r] = rt.vmerged(rt.overwritten_adjoint, vec[g], index, in_place=in_place)
+
+
+@batch_rule(rt.assigned_adjoint)
+def assigned_adjoint_batched(r, g, index, copy=False):
+    vec[r] = rt.vmerged(rt.assigned_adjoint, vec[g], index, copy=copy)
+
+
+elementwise_helpers(rt.balanced_eq)
 
 
 # Masks, counts, shapes and constants: no derivative. clip_wrt_*, fmax_factor,

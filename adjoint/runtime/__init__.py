@@ -37,18 +37,23 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_reductions,
     batched_linalg,
     batched_tangents,
+    batched_derivatives,
 )
 
 FAMILIES = (
     broadcasting, reductions, elementwise, linalg, shape, indexing, calls, structure,
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
-    batched_reductions, batched_linalg, batched_tangents,
+    batched_reductions, batched_linalg, batched_tangents, batched_derivatives,
 )
 for _family in FAMILIES:
-    globals().update({name: value for name, value in vars(_family).items()
-                      if not name.startswith("__") and name not in ("np", "math")})
-del _family
+    for _name, _value in vars(_family).items():
+        if _name.startswith("__") or _name in ("np", "math"):
+            continue
+        if globals().get(_name, _value) is not _value:  # two families may not define one name
+            raise ImportError(f"adjoint.runtime: {_name!r} is defined in {_family.__name__} and elsewhere.")
+        globals()[_name] = _value
+del _family, _name, _value
 
 
 def is_helper(obj):

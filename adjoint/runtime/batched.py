@@ -7,7 +7,7 @@ from .indexing import (
     _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem,
     rebuild_like,
 )
-from .jacobians import jacobian_from_columns_tangent
+from .jacobians import _derivative_value, jacobian_from_columns_tangent
 
 
 # ------------------------------------------------------------ vmap
@@ -15,7 +15,10 @@ from .jacobians import jacobian_from_columns_tangent
 # example along a new leading axis.
 
 def to_batched(value, batch):
-    """``value`` for every example: a stride-0 view with a leading axis."""
+    """``value`` for every example: a stride-0 view with a leading axis
+    (None, a zero tangent or adjoint, stays None)."""
+    if value is None:
+        return None
     if isinstance(value, dict):
         return {k: to_batched(v, batch) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
@@ -30,7 +33,9 @@ def to_batched(value, batch):
 
 
 def example(value, row):
-    """One example of a batched value."""
+    """One example of a batched value (None, a zero tangent or adjoint, stays None)."""
+    if value is None:
+        return None
     if isinstance(value, dict):
         return {k: example(v, row) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
@@ -43,8 +48,10 @@ def first_example(value):
 
 
 def stack_examples(results):
-    """Per-example results stacked along a new leading axis."""
+    """Per-example results stacked along a new leading axis (None where every example has None)."""
     first = results[0]
+    if first is None and all(r is None for r in results):
+        return None
     if isinstance(first, dict):
         return {k: stack_examples([r[k] for r in results]) for k in first}
     if isinstance(first, (tuple, list)):
@@ -125,4 +132,5 @@ def vgradient_from_row(bar, out, x):
 
 def vjacobian_from_columns(out_dot, out, x, offset):
     """``jacobian_from_columns`` on a batch: ``(B, total) + out.shape``."""
+    _derivative_value(out, "output")
     return jacobian_from_columns_tangent(out_dot, out[0], x[0], offset)

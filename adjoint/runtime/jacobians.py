@@ -30,9 +30,9 @@ def _float_dtype(value):
 def _derivative_value(value, what):
     if not isinstance(value, (np.ndarray, np.generic, float, int)) or isinstance(value, bool):
         raise TypeError(
-            f"differentiating a derivative: the function's {what} is a {type(value).__name__}; a derivative "
-            "is differentiated again only for array arguments and an array output (containers are not "
-            "supported there yet).")
+            f"transforming a derivative again (a further derivative, or vmap of it): the function's {what} is a "
+            f"{type(value).__name__}; a derivative is transformed again only for array arguments and an array "
+            "output (containers are not supported there yet).")
 
 
 def output_basis(out):
@@ -96,6 +96,7 @@ def gradient_from_row(bar, out, x):
 def jacobian_from_columns(out_dot, out, x, offset):
     """Tangents ``(total,) + out.shape``; the columns of ``x`` (from
     ``offset``) -> ``out.shape + x.shape``."""
+    _derivative_value(out, "output")
     size = int(np.size(x))
     part = out_dot[offset:offset + size]
     return np.moveaxis(part, 0, -1).reshape(np.shape(out) + np.shape(x))

@@ -8,7 +8,7 @@ from .reductions import (
     _average_weights, _interp_segments, _not_nan_counts, nan_reduced, nanvar_adjoint,
     var_adjoint,
 )
-from .indexing import batch_size, rebuild_like, unpack_bar
+from .indexing import batch_size, element_bar, rebuild_like, unpack_bar, zeros_bar
 from .tangents import item_tangent, merged
 from .tangent_shape import batched_getitem_adjoint
 
@@ -43,6 +43,14 @@ def merged_items(helper, t, *args, **kwargs):
     merged_t = _map_leaves(lambda a: np.reshape(a, (outer * inner,) + np.shape(a)[2:]), t)
     result = helper(merged_t, *args, **kwargs)
     return _map_leaves(lambda a: np.reshape(a, (outer, inner) + np.shape(a)[1:]), result)
+
+
+def element_bar_tangent(t, key, like, bar, batch):
+    """The tangent of ``bar = element_bar(container_bar, key, like)`` from the
+    container's tangent ``t``: zeros ``(batch,) + bar.shape`` where the item
+    got no tangent (a cotangent that carries no derivative, a hole)."""
+    found = merged_items(element_bar, t, key, like)
+    return zeros_bar(bar, batch) if found is None else found
 
 
 def _first_leaf(tree):

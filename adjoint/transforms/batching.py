@@ -244,6 +244,9 @@ class BatchBuilder:
         if prim is NONDIFF:  # comparisons and other operators without derivative
             prim = self.operator_function(op.value)
         if prim not in (NONDIFF, OPAQUE, None) and not isinstance(prim, MethodCall):
+            flagged = rules.batched_by_flags_helper(prim)
+            if flagged is not None:
+                return [self.looped_statement(op, flagged)]
             rule = rules.lookup_batch(prim)
             if rule is not None:
                 statements = self.template_statement(op, rule)
@@ -339,10 +342,13 @@ class BatchBuilder:
             self.namer, {**self.module_names, "batch": self.batch_name})
         return prelude + [self.assign(op.targets[0], value)]
 
-    def looped_statement(self, op):
+    def looped_statement(self, op, flagged=None):
         """The op once per example: ``rt.vmap_loop`` calls it on each
-        example's slice of the batched operands and stacks the results."""
-        self.looped.append((op.lineno, op.construct))
+        example's slice of the batched operands and stacks the results.
+        ``flagged``: the runtime helper that batches this op given which
+        operands are batched (rules.FLAG_BATCHED), called the same way."""
+        if flagged is None:
+            self.looped.append((op.lineno, op.construct))
         node = op.statement if op.statement is not None else op.value
         function = self.function_expression(op)
         method = (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
@@ -361,8 +367,11 @@ class BatchBuilder:
         flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in node.args], ctx=gast.Load())
         keyword_flags = gast.Dict(keys=[constant(k.arg) for k in node.keywords],
                                   values=[constant(self.is_batched(k.value)) for k in node.keywords])
-        call = self.rt_call("vmap_loop", load(self.batch_name), clone(node.func), flags, keyword_flags,
-                            *[clone(a) for a in node.args])
+        if flagged is not None:
+            call = self.rt_call(flagged, load(self.batch_name), flags, keyword_flags, *[clone(a) for a in node.args])
+        else:
+            call = self.rt_call("vmap_loop", load(self.batch_name), clone(node.func), flags, keyword_flags,
+                                *[clone(a) for a in node.args])
         call.keywords = clone(node.keywords)
         if op.kind == "expr":
             return gast.Expr(value=call)

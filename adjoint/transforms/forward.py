@@ -315,7 +315,8 @@ class JVPBuilder:
             return expr
 
         prelude, contributions = template.expand(
-            load(target), tangent_of, bindings, supplied, active, self.namer, self.module_names)
+            load(target), tangent_of, bindings, supplied, active, self.namer,
+            {**self.module_names, "batch": self.batch_name})
         total = None
         for _, expr in contributions:
             if total is None:

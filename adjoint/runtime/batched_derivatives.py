@@ -1,0 +1,273 @@
+"""vmap of derivative code: batched forms of the helpers that generated
+forward and backward code calls to move tangents and adjoints around
+(lifting, indexing, containers, zeros), so that ``vmap(jacrev(f))``,
+``vmap(jacfwd(f))`` and ``vmap(hessian(f))`` run NumPy once per op.
+
+In batched derivative code a tangent or adjoint has the vmap axis first and
+its own batch axis second: ``(V, B) + x.shape``; a primal value has
+``(V,) + x.shape``. A helper that reads a primal value only for its shape
+or type reads one example of it (every example has the same shape).
+"""
+import numpy as np
+
+from .broadcasting import unbroadcast, unreduce
+from .indexing import _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, rebuild_like, zeros_bar
+from .shape import reshape_adjoint
+from .tangents import lift, merged, setitem_tangent
+from .jacobians import batched_reshape
+from .tangent_shape import as_tangent
+from .second_order_math import _map_leaves, merged_items
+from .batched import example, first_example, stack_examples
+from .batched_reductions import vmerged
+
+
+def vtangent_lift(t, z):
+    """``lift`` on a batch: ``t`` is ``(V, B) + x.shape``, ``z`` batched (read for its shape)."""
+    if t.shape[2:] == np.shape(z)[1:]:
+        return t
+    return vmerged(lift, t, z[0])
+
+
+def vas_tangent(t, like, rows=None, batch=None):
+    """``as_tangent`` on a batch: an array tangent is itself; a container's
+    (its items' tangents, None for constant ones) is built per example."""
+    if type(t) is np.ndarray:
+        return t
+    return stack_examples([as_tangent(example(t, v), example(like, v), rows) for v in range(batch)])
+
+
+def vitem_tangent(t, item, key, rows, batch):
+    """``item_tangent`` on a batch: the tangent of ``value[key]``."""
+    if t is None:
+        return vzeros_bar(item, rows, batch)
+    if isinstance(t, np.ndarray):
+        return vmerged(batched_getitem, t, key)
+    found = t[key]
+    return vzeros_bar(item, rows, batch) if found is None else found
+
+
+def vunpack_tangent(t, value, count, rows, batch):
+    """``unpack_tangent`` on a batch: tangents of ``a, b, ... = value``."""
+    if isinstance(t, np.ndarray):
+        return [t[:, :, i] for i in range(count)]
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    holes = list(t.values()) if isinstance(t, dict) else list(t)
+    return [vzeros_bar(item, rows, batch) if h is None else h for h, item in zip(holes, items, strict=True)]
+
+
+def vzeros_bar(like, rows, batch):
+    """``zeros_bar`` on a batch: zeros ``(V, rows) + shape`` for each leaf of ``like``."""
+    if like is None:
+        return None
+    if isinstance(like, dict):
+        return {k: vzeros_bar(v, rows, batch) for k, v in like.items()}
+    if isinstance(like, (tuple, list)):
+        return rebuild_like(like, [vzeros_bar(v, rows, batch) for v in like])
+    one = zeros_bar(first_example(like), rows)
+    return np.zeros((batch,) + one.shape, dtype=one.dtype)
+
+
+def velement_bar(container_bar, key, like, rows=None, batch=None):
+    """``element_bar`` on a batch: one element's adjoint, zeros if it got none."""
+    if isinstance(container_bar, np.ndarray):
+        return container_bar[:, :, key]
+    bar = None
+    if container_bar is not None and (isinstance(container_bar, dict) or key < len(container_bar)):
+        bar = container_bar[key]
+    if bar is None:
+        found = _rows(container_bar)
+        return vzeros_bar(like, rows if found is None else found, batch)
+    return bar
+
+
+def _rows(bar):
+    """The cotangent batch size (axis 1) of a batched adjoint that may be a container."""
+    size = batch_size(bar)
+    if size is None:
+        return None
+    leaf = _leaf(bar)
+    return None if leaf is None else leaf.shape[1]
+
+
+def _leaf(bar):
+    if isinstance(bar, np.ndarray):
+        return bar
+    if isinstance(bar, dict):
+        bar = list(bar.values())
+    if isinstance(bar, (tuple, list)):
+        for item in bar:
+            leaf = _leaf(item)
+            if leaf is not None:
+                return leaf
+    return None
+
+
+def vadd_bar(a, b):
+    """``add_bar`` on a batch: arrays add; containers add item by item."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return a + b
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, np.ndarray) and isinstance(b, (tuple, list)):
+        a = rebuild_like(b, [a[:, :, i] for i in range(len(b))])
+    elif isinstance(b, np.ndarray) and isinstance(a, (tuple, list)):
+        b = rebuild_like(a, [b[:, :, i] for i in range(len(a))])
+    if isinstance(a, (dict, list, tuple)):
+        # the item structure is the same as without vmap: add_bar's own
+        # bookkeeping (dict keys, lists of different lengths) applies
+        return add_bar(a, b) if not _any_array_item_mismatch(a, b) else _per_example(add_bar, a, b)
+    return a + b
+
+
+def _any_array_item_mismatch(a, b):
+    """Whether ``add_bar`` would split an array adjoint against a list (its
+    split is along axis 1, which here is the cotangent batch)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return any(_any_array_item_mismatch(a.get(k), b.get(k)) for k in {**a, **b})
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return any(_any_array_item_mismatch(x, y) for x, y in zip(a, b))
+    return (isinstance(a, np.ndarray) and isinstance(b, (tuple, list))) or (
+        isinstance(b, np.ndarray) and isinstance(a, (tuple, list)))
+
+
+def _per_example(helper, *args):
+    count = _leaf(args).shape[0]
+    return stack_examples([helper(*[example(a, v) for a in args]) for v in range(count)])
+
+
+def vadd_bar_tangent(t, value, other):
+    """``add_bar_tangent`` on a batch: ``t`` is ``(V, T, B) + shape``."""
+    if isinstance(value, np.ndarray) and isinstance(other, (tuple, list)) and isinstance(t, np.ndarray):
+        return rebuild_like(other, [t[:, :, :, i] for i in range(len(other))])
+    return t
+
+
+def vunpack_bar(value, bars):
+    """``unpack_bar`` on a batch: the adjoint of ``a, b, ... = value``."""
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, list(bars))
+    leaf = _leaf(list(bars))
+    value_bar = np.zeros(leaf.shape[:2] + np.shape(value)[1:], dtype=np.result_type(value, np.float64))
+    for position, bar in enumerate(bars):
+        if bar is not None:
+            value_bar[:, :, position] = bar
+    return value_bar
+
+
+def vsetitem_tangent(t, index, value_t, result, rows):
+    """``setitem_tangent`` on a batch, the index the same for every example:
+    the vmap axis joins the tangent's, ``(V * T) + shape``."""
+    outer = np.shape(result)[0]
+    one = first_example(result)
+
+    def joined(tangent):
+        if tangent is None:
+            return None
+        return np.reshape(tangent, (outer * tangent.shape[1],) + tangent.shape[2:])
+
+    found = setitem_tangent(joined(t), index, joined(value_t), one, outer * rows)
+    return np.reshape(found, (outer, rows) + found.shape[1:])
+
+
+def vbatched_reshape(t, z):
+    """``batched_reshape`` on a batch: ``(V, B, ...)`` to ``(V, B) + z``'s example shape."""
+    return np.reshape(t, t.shape[:2] + np.shape(z)[1:])
+
+
+def vgetitem_adjoint(g, x, index):
+    """``getitem_adjoint`` on a batch, the index the same for every example:
+    ``g`` is ``(V, B) + item shape``, ``x`` batched (read for its shape)."""
+    if isinstance(g, np.ndarray) and isinstance(x, np.ndarray):
+        return vmerged(getitem_adjoint, g, x[0], index)
+    return _per_example(lambda g_, x_: getitem_adjoint(g_, x_, index), g, x)
+
+
+def vscatter_add(x_bar, g, x, index):
+    """``scatter_add`` on a batch: ``x_bar + getitem_adjoint(g, x, index)``,
+    in place when ``x_bar`` is an array this backward pass made."""
+    if (type(x_bar) is np.ndarray and type(g) is np.ndarray and x_bar.flags.writeable
+            and x_bar.flags.c_contiguous):
+        outer, inner = x_bar.shape[:2]
+        _scatter(x_bar.reshape((outer * inner,) + x_bar.shape[2:]), g.reshape((outer * inner,) + g.shape[2:]),
+                 index)
+        return x_bar
+    return vadd_bar(x_bar, vgetitem_adjoint(g, x, index))
+
+
+#: helper -> positions (after the cotangent) of the arguments it reads only
+#: for their shape or type: one example of them stands for every example
+SHAPE_ONLY = {}
+
+
+def shape_only(helper, *positions):
+    SHAPE_ONLY[helper] = frozenset(positions)
+
+
+def vmerged_merged(batch, flags, keyword_flags, helper, t, *args, **kwargs):
+    """``rt.merged`` on a batch (see ``vmerged_call``)."""
+    return vmerged_call(batch, flags, keyword_flags, merged, helper, t, *args, **kwargs)
+
+
+def vmerged_items(batch, flags, keyword_flags, helper, t, *args, **kwargs):
+    """``rt.merged_items`` on a batch (see ``vmerged_call``)."""
+    return vmerged_call(batch, flags, keyword_flags, merged_items, helper, t, *args, **kwargs)
+
+
+def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs):
+    """``merge(helper, t, *args, **kwargs)`` (``rt.merged`` or
+    ``rt.merged_items``: ``helper`` linear in its cotangent, applied to a
+    tangent ``(T, B) + shape``) on a batch; ``flags`` say which of ``merge,
+    helper, t, *args`` are batched, as ``rt.vmap_loop`` takes them. Where
+    every batched argument is the same for every example, or read only for
+    its shape, the vmap axis joins the tangent axis and ``merge`` runs once;
+    otherwise once per example (exact, slower)."""
+    flags = (False,) + tuple(flags)  # merge itself is never batched
+    arg_flags = flags[3:]
+    shape_positions = SHAPE_ONLY.get(helper, frozenset())
+    per_example = any(f and i not in shape_positions and not _shared(a)
+                      for i, (a, f) in enumerate(zip(args, arg_flags, strict=True)))
+    per_example = per_example or any(keyword_flags.get(k) and not _shared(v) for k, v in kwargs.items())
+    if t is None:
+        return None
+    if not per_example:
+        args = [first_example(a) if f else a for a, f in zip(args, arg_flags, strict=True)]
+        kwargs = {k: first_example(v) if keyword_flags.get(k) else v for k, v in kwargs.items()}
+        if not flags[2]:  # the tangent is the same for every example, and so is the result
+            result = merge(helper, t, *args, **kwargs)
+            return _map_leaves(lambda a: np.broadcast_to(a, (batch,) + a.shape), result)
+        leaf = _leaf(t)
+        if leaf is None:
+            return None
+        outer, inner = leaf.shape[:2]
+        joined = _map_leaves(lambda a: np.reshape(a, (outer * inner,) + a.shape[2:]), t)
+        result = merge(helper, joined, *args, **kwargs)
+        return _map_leaves(lambda a: np.reshape(a, (outer, inner) + np.shape(a)[1:]), result)
+    results = []
+    for row in range(batch):
+        row_args = [example(a, row) if f else a for a, f in zip(args, arg_flags, strict=True)]
+        row_kwargs = {k: example(v, row) if keyword_flags.get(k) else v for k, v in kwargs.items()}
+        results.append(merge(helper, example(t, row) if flags[2] else t, *row_args, **row_kwargs))
+    if all(r is None for r in results):
+        return None
+    return stack_examples(results)
+
+
+def _shared(value):
+    """Whether a batched value is the same for every example (stride 0)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 or value.strides[0] == 0
+    if isinstance(value, (tuple, list)):
+        return all(_shared(v) for v in value)
+    if isinstance(value, dict):
+        return all(_shared(v) for v in value.values())
+    return value is None
+
+
+shape_only(unbroadcast, 0)
+shape_only(unreduce, 0)
+shape_only(reshape_adjoint, 0)
+shape_only(lift, 0)
+shape_only(batched_reshape, 0)
+shape_only(getitem_adjoint, 0)
