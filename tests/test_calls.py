@@ -1657,3 +1657,18 @@ def repeats_a_list_under_another_name(x):
 def test_found_by_fuzzing_a_list_under_another_name_is_a_list():
     func = repeats_a_list_under_another_name
     np.testing.assert_allclose(adjoint.jacrev(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+def _star_args_callee(*xs):
+    return xs[0] * 2.0
+
+
+def _calls_star_args(x):
+    return _star_args_callee(x) + x
+
+
+@pytest.mark.parametrize("transform", ["jacrev", "jacfwd"])
+def test_a_differentiated_value_passed_to_star_args_is_refused(transform):
+    # (it was ignored: the Jacobian of x -> 3 x came out as the identity)
+    with pytest.raises(adjoint.NoRuleError, match="variadic parameter 'xs'"):
+        getattr(adjoint, transform)(_calls_star_args)(np.array([0.3, 0.5]))

@@ -342,6 +342,8 @@ def check_rule(op, activity, parsed, mode="vjp"):
         )
     if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
         return  # the forward builder writes their tangents itself
+    if mode == "jvp" and rules.helper_by_source(op.prim):
+        return  # the forward builder transforms the helper's own source
     if mode == "jvp" and rules.lookup_tangent(op.prim) is None:
         raise errors.NoRuleError(
             location, op.construct,

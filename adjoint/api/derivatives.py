@@ -125,7 +125,8 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
     for p in positions:
         blocks.append(f"rt.jacobian_from_columns(out_dot, out, {params[p]}, {offset})")
         offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
-    value = blocks[0] if isinstance(argnums, int) else f"({', '.join(blocks)},)"
+    # (an output container holds a tuple of blocks per leaf, as jacfwd returns them)
+    value = blocks[0] if isinstance(argnums, int) else f"rt.jacobian_blocks(({', '.join(blocks)},), out)"
     lines.append(f"    return {value}, aux" if has_aux else f"    return {value}")
     return "\n".join(lines) + "\n", namespace
 
@@ -190,7 +191,24 @@ class JacobianVJP:
     arguments; its backward pass contracts cotangents with those blocks.
     (The Jacobian is the same whichever mode computes it; for a Hessian,
     forward over reverse is also the cheaper order.) It has the interface of
-    a compiled VJP: ``forward``, ``backward``, ``is_current``, ``source``."""
+    a compiled VJP: ``forward``, ``backward``, ``is_current``, ``source``.
+
+    ``forward`` and ``backward`` are written as Python source over the
+    derivative function and its ``jacfwd`` (itself a derivative function),
+    so that a function calling a derivative can be differentiated again:
+    forward mode reads them like any code (the call of the ``jacfwd``
+    wrapper, as a derivative called in a function) (``hessian(g)`` with
+    ``g(x) = grad(f)(x) * x``)::
+
+        def f_grad_forward(x):
+            value = f_grad(x)
+            blocks = f_grad_jacfwd(x)
+            return value, (blocks, value)
+
+        def f_grad_backward(residuals, g):
+            blocks, output = residuals
+            return (rt.contract_blocks(g, blocks, output, 0),)
+    """
 
     independent = None
     augmented_params = {}
@@ -201,48 +219,39 @@ class JacobianVJP:
         self.function = function
         self.positions = positions
         self.has_aux = has_aux
+        nargs = function.__code__.co_argcount
+        # (called, the jacfwd wrapper takes any pytree; transformed again, its
+        # call is differentiated through the derivative function it computes)
         self.jacobian = API["jacfwd"](function, argnums=tuple(positions), has_aux=has_aux)
-        self.source = "".join(linecache.getlines(function.__code__.co_filename))
+        params = _parameters(function, nargs)
+        params = [p if p not in ("value", "blocks", "output", "g") else f"{p}_arg" for p in params]
+        name = function.__name__ if function.__name__.isidentifier() else "f"
+        args = ", ".join(params)
+        value = "value, aux" if has_aux else "value"
+        lines = [f"def {name}_forward({args}):",
+                 f"    result = {name}({args})",
+                 f"    {value} = result" if has_aux else "    value = result",
+                 f"    blocks, _ = {name}_jacfwd({args})" if has_aux else f"    blocks = {name}_jacfwd({args})",
+                 "    return result, (blocks, value)",
+                 "",
+                 "",
+                 f"def {name}_backward(residuals, g):",
+                 "    blocks, output = residuals",
+                 "    return (" + "".join(f"rt.contract_blocks(g, blocks, output, {i}), "
+                                         for i in range(len(positions))) + ")",
+                 ""]
+        self.source = "\n".join(lines)
+        filename = f"<adjoint vjp of {name}({', '.join(params)}), positions={tuple(positions)!r}>"
+        from ..backend.compile import unique_filename
+
+        filename = unique_filename(filename, self.source)
+        linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
+        namespace = {"rt": rt, "__name__": "adjoint_generated", name: function,
+                     f"{name}_jacfwd": self.jacobian}
+        exec(compile(self.source, filename, "exec"), namespace)
+        self.forward = namespace[f"{name}_forward"]
+        self.backward = namespace[f"{name}_backward"]
         self.rt_name = "rt"
 
     def is_current(self):
         return self.function.__adjoint_derivative__.is_current()
-
-    def forward(self, *args):
-        found = self.jacobian(*args)
-        blocks, aux = found if self.has_aux else (found, None)
-        # one output leaf (an array) or a tuple of them (tuple argnums inside)
-        value = self.function(*args)
-        output = value[0] if self.has_aux else value
-        return value, (blocks, output)
-
-    def backward(self, residuals, g):
-        import numpy as np
-
-        blocks, output = residuals
-        outputs = output if isinstance(output, tuple) else (output,)
-        per_output = blocks if isinstance(output, tuple) else (blocks,)
-        cotangents = g if isinstance(output, tuple) else (g,)
-        contributions = [None] * len(self.positions)
-        for out, out_blocks, cotangent in zip(outputs, per_output, cotangents, strict=True):
-            if cotangent is None:
-                continue
-            identity = _is_identity(cotangent, np.size(out))
-            for i, block in enumerate(out_blocks):
-                if identity:  # the whole Jacobian asked for (jacrev of a derivative): no product needed
-                    part = np.array(np.reshape(block, (np.size(out),) + np.shape(block)[np.ndim(out):]))
-                else:
-                    part = np.tensordot(cotangent, block, axes=np.ndim(out))
-                contributions[i] = part if contributions[i] is None else contributions[i] + part
-        return tuple(np.zeros((rt.batch_size(g),) + np.shape(block)[np.ndim(outputs[0]):])
-                     if c is None else c for c, block in zip(contributions, per_output[0], strict=True))
-
-
-def _is_identity(cotangent, size):
-    """Whether a batch of cotangents is every row of the identity, in order."""
-    import numpy as np
-
-    if not isinstance(cotangent, np.ndarray) or cotangent.shape[:1] != (size,) or cotangent.size != size * size:
-        return False
-    rows = cotangent.reshape(size, size)
-    return bool(np.all(rows.diagonal() == 1)) and np.count_nonzero(rows) == size

@@ -148,9 +148,11 @@ def _place_outputs(result, out_dims):
             raise ValueError(f"vmap: out_dims has {len(out_dims)} entries but the function returns "
                              f"{len(treedef.children)} outputs.")
         dims = _leaf_dims(tuple(out_dims), tuple(result), "out_dims", "")
-    elif isinstance(out_dims, (tuple, list)):
-        raise ValueError(f"vmap: out_dims={out_dims!r} is a tuple, but the function returns a "
-                         f"{treedef!r}, not a tuple of outputs.")
+    elif isinstance(out_dims, dict) and isinstance(result, dict):
+        dims = _leaf_dims(out_dims, result, "out_dims", "")  # one dim per item (or a prefix of it)
+    elif isinstance(out_dims, (tuple, list, dict)):
+        raise ValueError(f"vmap: out_dims={out_dims!r} is a {type(out_dims).__name__}, but the function "
+                         f"returns a {treedef!r}: give an int, or a container of the output's structure.")
     else:
         dims = [out_dims] * len(leaves)
     placed = []

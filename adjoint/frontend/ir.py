@@ -211,8 +211,12 @@ class UserCall:
         code = self.function.__code__
         named = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
         bound = inspect.signature(self.function, follow_wrapped=False).bind(*args, **kwargs)
-        found = [(named.index(name) if name in named else None, name, atom)
-                 for name, atom in bound.arguments.items() if isinstance(atom, gast.AST) and carries(atom)]
+        found = []
+        for name, atom in bound.arguments.items():
+            # (a variadic parameter binds a tuple, or a dict, of atoms)
+            atoms = atom.values() if isinstance(atom, dict) else atom if isinstance(atom, tuple) else (atom,)
+            if any(isinstance(a, gast.AST) and carries(a) for a in atoms):
+                found.append((named.index(name) if name in named else None, name, atom))
         return sorted(found, key=lambda item: -1 if item[0] is None else item[0])
 
 

@@ -307,6 +307,21 @@ class CustomJVP:
         self.makers = tuple(makers)
 
 
+def helper_by_source(primitive):
+    """Whether forward mode differentiates ``primitive``, a runtime helper of
+    generated code with no tangent rule (the tangent helpers of forward code,
+    met again by ``jacfwd(jacfwd(f))``), by transforming its own source: it is
+    NumPy code like the user's. (Reverse mode over it is forward mode too:
+    a derivative of a derivative is written in forward mode.)"""
+    import types
+
+    from .. import runtime
+
+    return (isinstance(primitive, types.FunctionType) and runtime.is_helper(primitive)
+            and primitive not in TANGENT_RULES and primitive not in CUSTOM_JVPS
+            and primitive not in CUSTOM_VJPS and primitive not in NONDIFFERENTIABLE)
+
+
 def is_nondifferentiable(primitive):
     try:
         return primitive in NONDIFFERENTIABLE and primitive not in CUSTOM_VJPS

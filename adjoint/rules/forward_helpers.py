@@ -3,7 +3,8 @@ forward-mode code can be differentiated again (``jacfwd(jacfwd(f))``,
 ``jacrev(jacfwd(f))``). In tangent code a tangent ``t`` has shape
 ``(B,) + x.shape``; the next transform adds its own leading axis."""
 from .. import runtime as rt
-from . import adjoint_rule, bar, batch_rule, batched_by_flags, dot, nondifferentiable, tangent_rule, vec
+from . import (TUPLE_RESULTS, adjoint_rule, bar, batch_rule, batched_by_flags, dot, nondifferentiable, tangent_rule,
+               vec)
 
 
 @adjoint_rule(rt.lift, constant=("like",))
@@ -196,3 +197,89 @@ def append_tangent_batched(r, t, items, value_t):
 # batched, the vmap axis joins the tangent's where the arguments allow.
 batched_by_flags(rt.merged, "vmerged_merged")
 batched_by_flags(rt.merged_items, "vmerged_items")
+
+
+# Tangent code differentiated again (jacfwd(jacfwd(f)), jacrev(jacfwd(f))):
+# the helpers that join tangents and update their items are linear in the
+# tangents they take; their other arguments are read for shapes and slots.
+# (Helpers without a rule here are differentiated through their own source,
+# see rules.helper_by_source.)
+
+@tangent_rule(rt.concatenate_tangent, constant=("arrays", "axis"))
+def concatenate_tangent_tangent(z, t, arrays, axis=0):
+    dot[z] = rt.merged_items(rt.concatenate_tangent, dot[t], arrays, axis=axis)
+
+
+@tangent_rule(rt.tangent_items, constant=("items",))
+def tangent_items_tangent(z, t, items):
+    dot[z] = rt.merged_items(rt.tangent_items, dot[t], items)
+
+
+@tangent_rule(rt.setitem_tangent, constant=("index", "result", "batch"))
+def setitem_tangent_tangent(z, t, index, value_t, result, batch):
+    dot[z] = rt.merged(rt.setitem_cleared, dot[t], index)
+    dot[z] = rt.merged(rt.setitem_into_zeros, dot[value_t], index, result)
+
+
+@tangent_rule(rt.setitem_cleared, constant=("index",))
+def setitem_cleared_tangent(z, t, index):
+    dot[z] = rt.merged(rt.setitem_cleared, dot[t], index)
+
+
+@tangent_rule(rt.setitem_into_zeros, constant=("index", "result"))
+def setitem_into_zeros_tangent(z, value_t, index, result):
+    dot[z] = rt.merged(rt.setitem_into_zeros, dot[value_t], index, result)
+
+
+@tangent_rule(rt.append_tangent, constant=("items",))
+def append_tangent_tangent(z, t, items, value_t):
+    dot[z] = rt.merged_items(rt.append_tangent, dot[t], items, None)
+    dot[z] = rt.append_tangent(None, items, dot[value_t])
+
+
+@tangent_rule(rt.replace_item_tangent, constant=("container", "key"))
+def replace_item_tangent_tangent(z, t, container, key, value_t):
+    dot[z] = rt.merged_items(rt.replace_item_tangent, dot[t], container, key, None)
+    dot[z] = rt.replace_item_tangent(None, container, key, dot[value_t])
+
+
+# (their two contributions are lists and dicts of tangents: added item by item)
+TUPLE_RESULTS.update((rt.append_tangent, rt.replace_item_tangent))
+nondifferentiable(rt.no_tangents)
+
+
+@tangent_rule(rt.merge_axes, constant=("axis",))
+def merge_axes_tangent(z, t, axis=0):
+    dot[z] = rt.merge_axes(dot[t], axis + 1)
+
+
+@tangent_rule(rt.split_axes, constant=("like", "axis"))
+def split_axes_tangent(z, r, like, axis=0):
+    dot[z] = rt.split_axes(dot[r], like, axis + 1)
+
+
+# Reverse mode over a derivative (derivatives.JacobianVJP) differentiated
+# again: contract_blocks is linear in the cotangents and in the blocks.
+@tangent_rule(rt.contract_blocks, constant=("output", "position"))
+def contract_blocks_tangent(z, g, blocks, output, position):
+    dot[z] = rt.merged_items(rt.contract_blocks, dot[g], blocks, output, position)
+    dot[z] = rt.contract_blocks_tangent(dot[blocks], g, output, position)
+
+
+TUPLE_RESULTS.add(rt.contract_blocks)  # (a contribution may be None: they add as adjoints)
+
+
+# Fourth order: the tangents of the tangents of items, linear in ``tt``.
+@tangent_rule(rt.item_tangent_tangent, constant=("t", "item", "key", "batch"))
+def item_tangent_tangent_tangent(z, tt, t, item, key, batch):
+    dot[z] = rt.merged_items(rt.item_tangent_tangent, dot[tt], t, item, key, batch)
+
+
+@tangent_rule(rt.unpack_tangent_tangent, constant=("t", "value", "count", "batch"))
+def unpack_tangent_tangent_tangent(z, tt, t, value, count, batch):
+    dot[z] = rt.merged_items(rt.unpack_tangent_tangent, dot[tt], t, value, count, batch)
+
+
+@tangent_rule(rt.as_tangent_tangent, constant=("t", "like"))
+def as_tangent_tangent_tangent(z, tt, t, like):
+    dot[z] = rt.merged_items(rt.as_tangent_tangent, dot[tt], t, like)

@@ -72,3 +72,8 @@ def jacobian_from_columns_batched(z, out_dot, out, x, offset):
 
 
 nondifferentiable(rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
+
+
+@tangent_rule(rt.jacobian_blocks, constant=("out",))
+def jacobian_blocks_tangent(z, blocks, out):
+    dot[z] = rt.jacobian_blocks(dot[blocks], out)

@@ -7,7 +7,7 @@ from .indexing import (
     _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem,
     rebuild_like,
 )
-from .jacobians import _derivative_value, jacobian_from_columns_tangent
+from .jacobians import _tree_map, jacobian_from_columns_tangent
 
 
 # ------------------------------------------------------------ vmap
@@ -40,6 +40,8 @@ def example(value, row):
         return {k: example(v, row) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         return rebuild_like(value, [example(v, row) for v in value])
+    if value is None:  # a hole of a container of tangents or adjoints: the same in every example
+        return None
     return value[row]
 
 
@@ -56,6 +58,8 @@ def stack_examples(results):
         return {k: stack_examples([r[k] for r in results]) for k in first}
     if isinstance(first, (tuple, list)):
         return rebuild_like(first, [stack_examples([r[i] for r in results]) for i in range(len(first))])
+    if first is None and all(r is None for r in results):  # a hole in every example
+        return None
     return np.stack([np.asarray(r) for r in results])
 
 
@@ -122,15 +126,23 @@ def sequence_adjoint_of(bar, x):
 
 def vjacobian_from_rows(bar, out, x):
     """``jacobian_from_rows`` on a batch (every argument batched)."""
+    if isinstance(x, (dict, list, tuple)):
+        return _tree_map(lambda leaf, leaf_bar: vjacobian_from_rows(
+            np.zeros(leaf.shape[:1] + out.shape[1:] + leaf.shape[1:]) if leaf_bar is None else leaf_bar,
+            out, leaf), x, bar)
     return np.reshape(bar, bar.shape[:1] + out.shape[1:] + x.shape[1:])
 
 
 def vgradient_from_row(bar, out, x):
     """``gradient_from_row`` on a batch."""
+    if isinstance(x, (dict, list, tuple)):
+        return _tree_map(lambda leaf, leaf_bar: vgradient_from_row(
+            np.zeros(np.shape(leaf)) if leaf_bar is None else leaf_bar, out, leaf), x, bar)
     return np.reshape(bar, x.shape)
 
 
 def vjacobian_from_columns(out_dot, out, x, offset):
     """``jacobian_from_columns`` on a batch: ``(B, total) + out.shape``."""
-    _derivative_value(out, "output")
-    return jacobian_from_columns_tangent(out_dot, out[0], x[0], offset)
+    def first(tree):
+        return _tree_map(lambda leaf, _: leaf[0], tree, None)
+    return jacobian_from_columns_tangent(out_dot, first(out), first(x), offset)

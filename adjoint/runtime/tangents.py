@@ -158,3 +158,44 @@ def over_tangent(helper, position, t, *args, **kwargs):
         replaced[position] = row
         rows.append(helper(*replaced, **kwargs))
     return np.stack(rows)
+
+
+# ------------------------------------------------------------ tangents of the tangent helpers
+# Forward mode over generated forward (or forward-over-reverse) code: third
+# order through ``merged``, second order through the item updates of
+# tangent code. Each helper here is linear in its first argument.
+
+def apply_merged(t, merge, helper, *args, **kwargs):
+    """``merge(helper, t, *args, **kwargs)`` with the tangent first: the
+    tangent of a ``merged`` call is ``merged`` of this (one more leading axis)."""
+    return merge(helper, t, *args, **kwargs)
+
+
+def merge_axes(t, axis=0):
+    """Axes ``axis`` and ``axis + 1`` of ``t`` merged into one."""
+    shape = np.shape(t)
+    return np.reshape(t, shape[:axis] + (shape[axis] * shape[axis + 1],) + shape[axis + 2:])
+
+
+def split_axes(r, like, axis=0):
+    """Axis ``axis`` of ``r`` split into the two leading axes of ``like``."""
+    shape = np.shape(r)
+    return np.reshape(r, shape[:axis] + np.shape(like)[:2] + shape[axis + 1:])
+
+
+def setitem_cleared(t, index):
+    """The part of ``setitem_tangent(t, index, value_t, ...)`` that comes
+    from ``t``: ``t`` with the updated region zero."""
+    updated = np.array(t, dtype=np.result_type(t, float))
+    if _is_advanced(_batched_index(index)) and _separated_advanced_ndim(_batched_index(index)):
+        for row in range(updated.shape[0]):
+            updated[row][index] = 0
+        return updated
+    updated[(slice(None),) + (index if isinstance(index, tuple) else (index,))] = 0
+    return updated
+
+
+def setitem_into_zeros(value_t, index, result):
+    """The part of ``setitem_tangent`` that comes from ``value_t``: zeros
+    shaped like ``result`` with ``value_t`` in the updated region."""
+    return setitem_tangent(None, index, value_t, result, value_t.shape[0])

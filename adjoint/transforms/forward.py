@@ -16,13 +16,15 @@ call their own forward-mode transform. Nothing here needs a tape: forward
 mode reads values as they are computed, which is also why the generated
 code transforms again cleanly (``jacrev(jacfwd(f))``, ``jacfwd(jacfwd(f))``).
 """
+import inspect
+
 import gast
 
 from .. import errors, rules
 from ..analysis.activity import carries_derivative
 from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
-from ..frontend.ir import NONDIFF, UNPACK, MethodCall, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, UNPACK, MethodCall, Op, UserCall, walk_ops
 from ..analysis.shapes import same_shape_classes
 from .templates import tangent_template_for
 
@@ -30,6 +32,10 @@ from .templates import tangent_template_for
 #: primitives whose tangent this builder writes itself (indexing, attributes,
 #: item updates, copies), not from a rule template.
 BUILT_IN_TANGENTS = frozenset({rt.getitem, rt.attribute, rt.setitem, rt.identity, rt.copy})
+
+#: helpers that apply a helper linear in its adjoint to one with two leading
+#: axes merged (``rt.merged``): their tangent is written by ``merged_tangent``
+MERGING = frozenset({rt.merged, rt.merged_items, rt.merged_tree, rt.vmerged})
 
 
 class JVPBuilder:
@@ -258,7 +264,15 @@ class JVPBuilder:
             return [self.assign(self.dot_of(target), self.rt_call(
                 "setitem_tangent", self.tangent_atom(array), clone(index), self.tangent_atom(value),
                 load(target), load(self.batch_name)))]
+        if prim in MERGING:
+            return self.merged_tangent(op)
         rule = rules.lookup_tangent(prim)
+        if rule is None and rules.helper_by_source(prim):
+            # a helper of generated code without a tangent rule (the tangent
+            # helpers of forward code, differentiated again): its own source
+            # is NumPy code, transformed like a function of the user's
+            return self.user_call(Op(op.kind, op.targets, op.value, UserCall(prim, [], {}), op.args,
+                                     op.kwargs, op.lineno, op.no_grad, op.construct))
         if isinstance(rule, rules.CustomJVP):
             return self.custom_tangent(op, rule, "call_jvp")
         if isinstance(rule, rules.CustomVJP):
@@ -270,6 +284,84 @@ class JVPBuilder:
                 "computes depends on the inputs being differentiated.",
                 "Use jacrev for this function, or register a tangent rule with adjoint.defjvp.")
         return self.template_tangent(op, rule)
+
+    def merged_tangent(self, op):
+        """``z = rt.merged(helper, t, *args)`` (or another helper of MERGING):
+        ``helper`` applied with the two leading axes of ``t`` merged, linear
+        in ``t``. Along ``t`` the tangent is the same call one axis further
+        out, ``merged(rt.apply_merged, t_dot, merged, helper, *args)``; along
+        an argument ``helper``'s own tangent rule makes it, on ``t`` merged
+        and split again. (Third order through forward-over-reverse code.)"""
+        merge = op.prim
+        helper_atom, t, *rest = op.args
+        target = op.targets[0]
+        kwargs = op.kwargs
+        terms = []
+        prelude = []
+
+        def ref(name):
+            return gast.Attribute(value=load(self.module_names["rt"]), attr=name, ctx=gast.Load())
+
+        if self.is_active(t):
+            terms.append(self.rt_call(merge.__name__, ref("apply_merged"), load(self.dot_of(t.id)),
+                                      ref(merge.__name__), clone(helper_atom), *[clone(a) for a in rest],
+                                      **{k: clone(v) for k, v in kwargs.items()}))
+        helper, inner_rest = self.resolver.value_of(helper_atom), rest
+        while helper is rt.apply_merged and len(inner_rest) >= 2:  # the tangent of a tangent of merged
+            helper, inner_rest = self.resolver.value_of(inner_rest[1]), inner_rest[2:]
+        rule = rules.lookup_tangent(helper)
+        name = getattr(helper, "__name__", "the helper")
+        template = None
+        if callable(rule) and not isinstance(rule, (rules.CustomJVP, rules.CustomVJP)):
+            template = tangent_template_for(rule)
+        varying = {}
+        if rest or kwargs:
+            try:  # the helper's parameters as its tangent rule names them
+                bound = (template.bind([t] + list(inner_rest), kwargs)[0] if template is not None
+                         else inspect.signature(helper).bind(t, *inner_rest, **kwargs).arguments)
+            except (TypeError, ValueError):  # not known: every argument may carry a derivative
+                bound = {f"argument {i + 1}": atom for i, atom in enumerate(inner_rest)}
+            constants = rules.TANGENT_CONSTANTS.get(helper, frozenset()) if template is not None else frozenset()
+            for position, (param, value) in enumerate(bound.items()):
+                atoms = list(value.values()) if isinstance(value, dict) else (
+                    list(value) if isinstance(value, tuple) else [value])
+                if position and param not in constants and any(
+                        isinstance(a, gast.Name) and self.is_active(a) for a in atoms):
+                    varying[param] = value
+        if varying:
+            simple = (merge in (rt.merged, rt.vmerged) and inner_rest is rest and template is not None
+                      and isinstance(t, gast.Name) and all(isinstance(v, gast.Name) for v in varying.values()))
+            if not simple:
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    f"a derivative of this order through rt.{name} with respect to its argument "
+                    f"{sorted(varying)[0]!r} is not supported yet (only with respect to the adjoint "
+                    "it carries).",
+                    "Compute one order less with adjoint and take the last derivative by finite "
+                    "differences, or use jacrev for the outermost derivative.")
+            merged_t, merged_z = self.namer.temp(), self.namer.temp()
+            prelude.append(self.assign(merged_t, self.rt_call("merge_axes", load(t.id))))
+            prelude.append(self.assign(merged_z, self.rt_call("merge_axes", load(target))))
+            bindings, supplied = template.bind([load(merged_t)] + list(rest), kwargs)
+            active = set(varying) & set(bindings)
+            missing = active - template.contributed
+            if missing:
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    f"no derivative of rt.{name} with respect to argument {sorted(missing)[0]!r} is defined.",
+                    "Use jacrev for the outermost derivative.")
+            expanded, contributions = template.expand(
+                load(merged_z), lambda param: load(self.dot_of(bindings[param].id)), bindings, supplied,
+                active, self.namer, self.module_names)
+            prelude.extend(expanded)
+            for _, expr in contributions:
+                terms.append(self.rt_call("split_axes", expr, load(t.id), constant(1)))
+        if not terms:
+            return [self.zeros(target)]
+        total = terms[0]
+        for term in terms[1:]:
+            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+        return prelude + [self.assign(self.dot_of(target), total)]
 
     def container_atom(self, atom):
         return clone(atom) if isinstance(atom, gast.AST) else constant(atom)
@@ -398,4 +490,5 @@ class JVPBuilder:
             self.callee_transforms.append(compiled)
             self.extra_globals[name] = compiled.jvp
         return name
+
 
