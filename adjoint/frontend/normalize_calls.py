@@ -75,6 +75,7 @@ class Calls:
                              keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
             self.expression(made, target=version)
         self.version[name] = version
+        self.user_versions[version] = name
         self.defined.add(version)
         self.local_partials[version] = (func, args, keywords)
 
@@ -246,6 +247,7 @@ class Calls:
             else:
                 raise self.unsupported(call, f"call of nested function {function.name!r}",
                                        f"parameter {user_param!r} gets no value.", "Pass it.")
+            self.user_versions[param] = user_param
             self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)
