@@ -170,6 +170,29 @@ def test_dict_calls_build_dicts_of_values():
     check(builds_a_dict_from_zip, X)
 
 
+# ----- 7. y[i][j] = v on arrays
+
+def fills_a_grid_item_by_item(x):
+    y = np.zeros((3, 2))
+    for i in range(3):
+        y[i][1] = x[i] ** 2
+    y[0][0] = x[0] * x[1]
+    y[1:][1] = x[:2]  # the row after the first
+    return y
+
+
+def indexes_with_an_array_then_sets(x):
+    y = np.zeros((3, 2))
+    rows = np.array([0, 1])
+    y[rows][0] = x[:2]  # NumPy sets an item of a copy: y stays zero
+    return y + x[:, None]
+
+
+def test_item_of_an_item_of_an_array():
+    check(fills_a_grid_item_by_item, X)
+    refused(indexes_with_an_array_then_sets, X, "y[rows][0] = x[:2]", "indexed with an array, which makes a copy")
+
+
 # ----- 8. aliasing decided when the code runs
 
 def adds_the_rest_to_the_first(x):

@@ -245,6 +245,9 @@ class InPlace:
         nothing else holds: a new item with ``[i] = v``, put back at ``k``
         (NumPy updates the item in place; no one else can tell)."""
         outer = target.value
+        if (isinstance(outer.value, gast.Name) and outer.value.id in self.version
+                and self.read(outer.value.id) not in self.container_versions):
+            return self.setitem_of_a_view(target, value)
         if not (isinstance(outer.value, gast.Name) and outer.value.id in self.version
                 and self.read(outer.value.id) in self.container_versions
                 and not isinstance(outer.slice, (gast.Slice, gast.Tuple))):
@@ -277,6 +280,45 @@ class InPlace:
         call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr=helper, ctx=gast.Load()),
                          args=[item, index, new_value], keywords=[])
         new_item = self.emit(call, prim, [item, index, new_value], construct="in-place update")
+        self.setitem(gast.Subscript(value=load(name), slice=clone(slot), ctx=gast.Store()), new_item)
+
+    def setitem_of_a_view(self, target, value):
+        """``y[i][j] = v`` on an array: ``y[i]`` is a view of y where ``i``
+        is a basic index (numbers and slices), so this is ``row = y[i];
+        row[j] = v; y[i] = row``. An index array would give a copy, which
+        NumPy updates and drops (y unchanged): refused, when the code runs
+        for an index only known then."""
+        outer = target.value
+        name = outer.value.id
+        self.check_owned(name, self.read(name), target, "in-place update")
+        slot = self.index(outer.slice)
+        parts = slot.elts if isinstance(slot, gast.Tuple) else [slot]
+        for part in parts:
+            if isinstance(part, gast.Slice) or (isinstance(part, gast.Constant) and (
+                    part.value is None or part.value is Ellipsis
+                    or (isinstance(part.value, int) and not isinstance(part.value, bool)))):
+                continue
+            if not isinstance(part, gast.Name):
+                raise self.in_place(target)
+            message = str(self.unsupported(
+                target, f"in-place update of an item of {name!r}",
+                f"here {name}[...] is indexed with an array, which makes a copy: NumPy updates the copy "
+                f"and leaves {name!r} as it was.",
+                f"Index with numbers and slices ({name}[i, j] = ...), or write {name}[...] = ... with the "
+                "index you mean."))
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_basic_index",
+                                                 ctx=gast.Load()),
+                             args=[clone(part), constant(message)], keywords=[])
+            self.ops.append(Op("expr", [], call, NONDIFF, [clone(part)], lineno=self.lineno,
+                               no_grad=self.no_grad, construct="index check"))
+        index = self.index_value(slot)
+        item = self.emit(gast.Subscript(value=load(self.read(name)), slice=clone(slot), ctx=gast.Load()),
+                         rt.getitem, [load(self.read(name)), index], construct="indexing")
+        new_value = self.atom(value)
+        inner = self.index_value(self.index(target.slice))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="setitem", ctx=gast.Load()),
+                         args=[item, inner, new_value], keywords=[])
+        new_item = self.emit(call, rt.setitem, [item, inner, new_value], construct="in-place update")
         self.setitem(gast.Subscript(value=load(name), slice=clone(slot), ctx=gast.Store()), new_item)
 
     def from_the_front(self, version, index):

@@ -490,3 +490,9 @@ def check_not_array(value, message, batched=False):
     if isinstance(value, np.ndarray) and not (batched and value.ndim <= 1):
         raise InPlaceRefused(message)
 
+
+def check_basic_index(index, message):
+    """Raise ``InPlaceRefused(message)`` unless ``index`` selects a view
+    (an int or a slice): ``y[index][j] = v`` then changes y."""
+    if not isinstance(index, (int, np.integer, slice)) or isinstance(index, (bool, np.bool_)):
+        raise InPlaceRefused(message)
