@@ -263,3 +263,39 @@ def test_aliasing_seen_when_the_code_runs():
         refused(func, X, "q += ", "'q' may hold an array that another value also holds")
     refused(adds_to_a_view_of_a_module_array, X, "a += x[:2]", "it shares memory with HELD")
     np.testing.assert_array_equal(HELD, [1.0, 2.0, 3.0])
+
+
+# ----- found while looking for more of the same kind
+
+def updates_after_its_alias_is_rebound(x):
+    v = x.copy()
+    w = v
+    w = w * 2.0  # w no longer holds v's array
+    v[0] = 3.0
+    return v * w
+
+
+def adds_to_a_number_in_a_dict(x):
+    d = {}
+    d["a"] = x[0]
+    d["a"] += 1.0
+    return d["a"] * x
+
+
+def adds_to_an_item_of_a_list_of_an_array(x):
+    vals = list(x)
+    vals[0] += 1.0
+    return vals[0] * vals[1] * x
+
+
+def test_more_updates_that_share_nothing():
+    check(updates_after_its_alias_is_rebound, X)
+    check(adds_to_a_number_in_a_dict, X)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        np.testing.assert_allclose(transform(adds_to_an_item_of_a_list_of_an_array)(X.copy()),
+                                   numerical_jacobian(adds_to_an_item_of_a_list_of_an_array, (X.copy(),), 0),
+                                   rtol=1e-6, atol=1e-8)
+    # Rows of a 2-d x are views: NumPy would change x.
+    refused(adds_to_a_number_in_a_dict, X2, 'd["a"] += 1.0', "the item is an array and it shares memory with x")
+    refused(adds_to_an_item_of_a_list_of_an_array, X2, "vals[0] += 1.0",
+            "the item is an array and it shares memory with x", (adjoint.jacrev, adjoint.jacfwd))

@@ -122,6 +122,16 @@ class InPlace:
                 # A loop's phi: what the next iterations bring is checked at the latch.
                 self.item_assumptions.setdefault(version, []).append((key, lambda: self.item_update_error(stmt)))
             return
+        if version not in self.merged:
+            # A number (x[0] put in a dict) is re-bound in its slot, an array
+            # changed in place: which one it is is seen when the code runs.
+            name = target.value.id
+            item = self.expression(gast.Subscript(value=load(name), slice=clone(target.slice), ctx=gast.Load()))
+            if self.runtime_check(stmt, version, f"augmented assignment to an item of {name!r}",
+                                  "here the item is an array and {other}, so NumPy would change that value "
+                                  "too.", f"Write {name}[...] = {name}[...] {symbol(stmt.op)} ... to make a new "
+                                  "value.", value=item, slot=(load(version), self.index_value(self.index(target.slice)))):
+                return
         raise self.item_update_error(stmt)
 
     def item_only_in_container(self, version, key):
@@ -595,15 +605,21 @@ class InPlace:
                     pending.append(other)
         if component & self.untracked:
             return None
-        local = sorted((n, self.user_versions[n]) for n in component - {version} if n in self.user_versions)
+        # Only what a name holds now, or the caller's arguments: a value a
+        # name held before it was re-bound is gone (w = v; w = w * 2.0).
+        held = set(self.version.values()) | self.params
+        local = sorted((n, self.user_versions[n]) for n in component - {version}
+                       if n in self.user_versions and n in held)
         free = sorted(n for n in component if n not in self.defined and n not in self.params)
         return local, free
 
-    def runtime_check(self, node, version, construct, reason, fix):
+    def runtime_check(self, node, version, construct, reason, fix, value=None, slot=None):
         """A check, made when the code runs, that ``version``'s value shares
         memory with none of the values it may share it with (where that is
         not known when the function is transformed); False if those values
-        are not all visible here."""
+        are not all visible here. ``value``: the atom checked, if not
+        ``version`` itself (an item of it); ``slot``: (the container,
+        the key) it is read from, whose other slots may hold it too."""
         candidates = self.alias_candidates(version)
         if candidates is None:
             return False
@@ -611,11 +627,14 @@ class InPlace:
         message = str(errors.UnsupportedSyntaxError(self.parsed.location(node), construct, reason, fix))
         names = gast.Tuple(elts=[gast.Tuple(elts=[constant(n), constant(label)], ctx=gast.Load())
                                  for n, label in local], ctx=gast.Load())
-        args = [load(version), constant(message), gast.Call(func=load("locals"), args=[], keywords=[]), names]
+        value = load(version) if value is None else clone(value)
+        args = [value, constant(message), gast.Call(func=load("locals"), args=[], keywords=[]), names]
         args += [gast.Tuple(elts=[constant(n), load(n)], ctx=gast.Load()) for n in free]
+        keywords = [] if slot is None else [gast.keyword(arg="slot", value=gast.Tuple(elts=list(slot),
+                                                                                      ctx=gast.Load()))]
         call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_unshared", ctx=gast.Load()),
-                         args=args, keywords=[])
-        self.ops.append(Op("expr", [], call, NONDIFF, [load(version)], lineno=self.lineno,
+                         args=args, keywords=keywords)
+        self.ops.append(Op("expr", [], call, NONDIFF, [clone(value)], lineno=self.lineno,
                            no_grad=self.no_grad, construct="alias check"))
         return True
 

@@ -461,7 +461,7 @@ def _overlaps(array, other):
         return True
 
 
-def check_unshared(value, message, scope, names, *others, batched=False):
+def check_unshared(value, message, scope, names, *others, batched=False, slot=None):
     """Raise ``InPlaceRefused(message)`` if updating ``value`` in place
     would change another value NumPy lets the function see: an array that
     shares memory with an array of ``scope[name]`` for ``(name, label)`` in
@@ -470,14 +470,23 @@ def check_unshared(value, message, scope, names, *others, batched=False):
     label, True)`` carries a batch axis: an example's value is an array
     only if it has more than that axis (else it is a number, a copy). Numbers,
     NumPy scalars and tuples are re-bound by ``+=``, never changed.
-    ``batched``: ``value`` carries a leading batch axis (vmap); an example's
-    value is then an array only if it has more than that axis."""
+    ``batched``: ``value`` carries a leading batch axis (vmap), likewise. ``slot``:
+    (container, key) that ``value`` was read from; the container's other
+    slots count too."""
     if isinstance(value, (list, dict, set)):
-        raise InPlaceRefused(message.replace("{other}", "it is a list, dict or set, which the update changes in place"))
+        raise InPlaceRefused(message.replace("{other}", "it is a list, dict or set, which is changed in place"))
     if not isinstance(value, np.ndarray) or (batched and value.ndim <= 1):
         return
     found = [(label, scope[name]) for name, label, *on_batch in names
              if name in scope and not (on_batch and on_batch[0] and np.ndim(scope[name]) <= 1)]
+    if slot is not None:
+        container, key = slot
+        if isinstance(container, dict):
+            rest = [item for k, item in container.items() if k != key]
+        else:
+            position = key % len(container) if isinstance(key, (int, np.integer)) and container else None
+            rest = [item for i, item in enumerate(container) if i != position]
+        found.append(("another item of the same container", rest))
     for label, held in found + list(others):
         for array in _arrays_in(held, set()):
             if array is value or _overlaps(value, array):

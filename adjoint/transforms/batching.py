@@ -200,7 +200,7 @@ class BatchBuilder:
             return [gast.Break()]
         if op.construct == "alias check":  # (normalize_inplace) on the batch, told which values carry its axis
             call = clone(op.value)
-            call.keywords = [gast.keyword(arg="batched", value=constant(self.is_batched(op.args[0])))]
+            call.keywords = call.keywords + [gast.keyword(arg="batched", value=constant(self.is_batched(op.args[0])))]
             if len(call.args) > 3:  # the names it may share memory with: (name, label, batched)
                 names = [gast.Tuple(elts=pair.elts + [constant(pair.elts[0].value in self.batched)], ctx=gast.Load())
                          for pair in call.args[3].elts]
