@@ -70,6 +70,14 @@ def no_rule_that_ran(message):
     return error
 
 
+def refused_that_ran(message):
+    """An UnsupportedSyntaxError for an in-place update that a check made
+    when the code ran refused (``message`` names the user's line and what to do)."""
+    error = UnsupportedSyntaxError(None, "", message)
+    error.args = (message,)
+    return error
+
+
 def no_rule_fix(name):
     return (
         f"Register a derivative with adjoint.defvjp({name}, ...) "

@@ -19,7 +19,8 @@ import numpy as np
 from .. import errors
 from . import shapes
 from .. import rules
-from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
+from ..frontend.gastutil import clone
+from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall, walk_ops
 from .. import runtime as rt
 
 #: container operations whose adjoints the reverse transformer writes itself
@@ -135,15 +136,19 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     # Numbers and flags, and values of shape () (NumPy gives scalars for
     # them): a callee's ``p += v`` re-binds them, changing nothing in place.
     immutable = normalized.immutable | shapes.scalar_names(ops)
+    checks = []
     for op in walk_ops(normalized.ops):
         check_effects(op, varied, parsed, callees)
-        check_callee_changes(op, varied, immutable, parsed, callees)
+        checks.extend((op, check) for check in check_callee_changes(
+            op, varied, immutable, parsed, callees, normalized.rt_name) or ())
         if op.loop_target is not None and op.reads() & varied:
             if any(t in useful for t in op.targets):
                 raise errors.UnsupportedSyntaxError(
                     parsed.location(op), "for loop over an iterator of differentiated values",
                     "the items of this kind of iterable cannot carry derivatives.",
                     "Loop over the sequence itself, or over range(len(...)) and index it.")
+    for op, check in checks:
+        _insert_before(normalized.ops, op, check)
     for op in walk_ops(normalized.ops):
         if any(t in activity.active for t in op.targets) and not op.compound:
             try:
@@ -192,12 +197,14 @@ def _transforms_cleanly(op, varied, callees):
     return True
 
 
-def check_callee_changes(op, varied, immutable, parsed, callees):
+def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
     """A call of the user's function that gets differentiated values: NumPy
     would see the callee change them in place, the derivative would not.
     Its transform refuses item updates and appends on them; ``p += v`` on a
     parameter is exact inside the callee, so it is refused here, where an
-    array the caller may read again is passed to it."""
+    array the caller may read again is passed to it: the checks returned,
+    run before the call, refuse it if an array is passed (a number is
+    re-bound by ``p += v``, which changes nothing)."""
     if not isinstance(op.prim, UserCall) or op.compound or callees.in_progress(op.prim.function):
         return  # (a recursive call: its transform is the one being built)
     try:
@@ -207,22 +214,49 @@ def check_callee_changes(op, varied, immutable, parsed, callees):
                                          lambda atom: isinstance(atom, gast.Name) and atom.id not in immutable)
     except TypeError:
         return  # the call does not match the function: an error of its own, elsewhere
-    if not found or any(position is None for position, _, _ in found):
+    if any(position is None for position, _, _ in found):
         return
-    try:
-        compiled = callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
-    except errors.ArgumentChangedError:
-        raise
-    except errors.TransformError:
-        return  # not differentiated here (its result is not needed), and checked where it is
-    for _, parameter, _ in mutable:
-        if parameter in compiled.augmented_params:
-            raise errors.UnsupportedSyntaxError(
+    if found:
+        try:
+            augmented = callees.vjp(op.prim.function, tuple(p for p, _, _ in found)).augmented_params
+        except errors.ArgumentChangedError:
+            raise
+        except errors.TransformError:
+            return  # not differentiated here (its result is not needed), and checked where it is
+    else:  # nothing differentiated is passed (or a batched transform): its changes still count
+        from ..frontend.normalize_inplace import callee_facts
+        augmented = callee_facts(op.prim.function, callees)[1]
+    checks = []
+    for _, parameter, atom in mutable:
+        if parameter in augmented:
+            where, operator = augmented[parameter]
+            message = str(errors.UnsupportedSyntaxError(
                 parsed.location(op), f"call of {op.prim.name}",
                 f"{op.prim.name} changes its argument {parameter!r} in place "
-                f"({compiled.augmented_params[parameter]}: {parameter} += ...), so NumPy changes "
-                "the value passed here too, and adjoint cannot follow changes made in place.",
-                f"In {op.prim.name}, write {parameter} = {parameter} + ... to make a new value.")
+                f"({where}: {parameter} {operator}= ...), and the value passed here is an array, so NumPy "
+                "changes it here too, and adjoint cannot follow changes made in place.",
+                f"In {op.prim.name}, write {parameter} = {parameter} {operator} ... to make a new value."))
+            # A number (x[0] of a 1-d x) is re-bound there, an array changed:
+            # which one is passed is seen when the code runs.
+            call = gast.Call(func=gast.Attribute(value=gast.Name(id=rt_name, ctx=gast.Load(), annotation=None,
+                                                                 type_comment=None),
+                                                 attr="check_not_array", ctx=gast.Load()),
+                             args=[clone(atom), gast.Constant(value=message, kind=None)], keywords=[])
+            checks.append(Op("expr", [], call, NONDIFF, [clone(atom)], lineno=op.lineno, no_grad=op.no_grad,
+                             construct="alias check"))
+    return checks
+
+
+def _insert_before(ops, op, new):
+    """Put ``new`` right before ``op`` in the block (at any depth) that holds it."""
+    for position, other in enumerate(ops):
+        if other is op:
+            ops.insert(position, new)
+            return True
+        if other.compound and any(_insert_before(block, op, new)
+                                  for block in (other.body, other.orelse, other.latch, other.exit_check)):
+            return True
+    return False
 
 
 def check_effects(op, varied, parsed, callees):

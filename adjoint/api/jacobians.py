@@ -194,6 +194,8 @@ def _user_errors(fn):
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None
+        except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
+            raise errors.refused_that_ran(str(exc)) from None
 
     return wrapper
 

@@ -30,6 +30,12 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
 
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
+        try:
+            return _batched_call(args, kwargs)
+        except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
+            raise errors.refused_that_ran(str(exc)) from None
+
+    def _batched_call(args, kwargs):
         if in_dims == 0 and out_dims == 0 and chunk_size is None and all(
                 type(a) is np.ndarray and a.ndim > 0 for a in args) and args:
             # the common case: arrays mapped over their first axis

@@ -86,6 +86,9 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)
+        self.user_versions = {}  # every version bound to a user's name -> that name
+        self.aliases = {}  # version -> the versions whose values it may share memory with (both ways)
+        self.untracked = set()  # values whose other holders are not visible here (a callee's result)
         self.params = set()
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes
@@ -108,6 +111,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         else:
             new = name
         self.version[name] = new
+        self.user_versions[new] = name
         self.defined.add(new)
         return new
 
@@ -165,6 +169,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.params = set(params)
         for name in params:
             self.version[name] = name
+            self.user_versions[name] = name
             self.defined.add(name)
         lower_returns(node, self.namer)
         self.block(node.body)
@@ -174,6 +179,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
+        normalized.rt_name = self.rt_name
+        # (a caller may update in place what this returns: nothing else holds it)
+        normalized.returns_new_value = (isinstance(self.result, gast.Name) and not self.has_aux
+                                        and self.owners.get(self.result.id) == "owned")
         return normalized
 
     def block(self, body):
@@ -325,6 +334,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             name = self.namer.fresh(target.id) if target.id in self.version else target.id
             if name == target.id:
                 self.namer.taken.add(name)
+            self.user_versions[name] = target.id  # (bound once every value is computed)
             if is_atom(value):
                 atom = self.atom(value)
                 prim = rt.identity if self.is_local(atom) else NONDIFF
@@ -358,6 +368,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                                 value=atom, type_comment=None)
         self.ops.append(Op("unpack", targets, atom, UNPACK, [atom], None, self.lineno,
                            self.no_grad, "unpacking", statement=statement))
+        self.track_unpacking(targets, atom)
         for temp, element in nested:
             self.unpack(element, load(temp))
 
@@ -453,6 +464,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             # Both arms read the name's current version; the new one is bound after.
             new = self.namer.fresh(user_name) if user_name in self.version else user_name
             self.namer.taken.add(new)
+            self.user_versions[new] = user_name
             result = self.conditional_expression(node, new)
             self.version[user_name] = new
             self.defined.add(new)
@@ -465,6 +477,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 return self.inline(local, node, target)
             new = self.namer.fresh(user_name) if user_name in self.version else user_name
             self.namer.taken.add(new)
+            self.user_versions[new] = user_name
             result = self.inline(local, node, new)
             self.version[user_name] = new
             self.defined.add(new)

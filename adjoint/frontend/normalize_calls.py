@@ -6,6 +6,7 @@ import functools
 import types
 
 import gast
+import numpy as np
 
 from .. import made, rules
 from .. import runtime as rt
@@ -74,6 +75,7 @@ class Calls:
                              keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()])
             self.expression(made, target=version)
         self.version[name] = version
+        self.user_versions[version] = name
         self.defined.add(version)
         self.local_partials[version] = (func, args, keywords)
 
@@ -114,6 +116,9 @@ class Calls:
             return result, rt.identity, [result], {}, "call of a nested function", None
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
+        if (isinstance(func, gast.Attribute) and func.attr in ARRAY_METHODS
+                and isinstance(self.resolver.value_of(func.value), np.ndarray)):
+            return self.method_call(node)  # C.dot(x) with C an array of the module: np.dot(C, x)
         callee = self.resolver.value_of(func)
         if isinstance(func, gast.Call):
             callee = self.derivative_made_here(func)
@@ -130,6 +135,9 @@ class Calls:
                                                              type_comment=None),
                                                    gast.Name(id=first, ctx=gast.Load(), annotation=None,
                                                              type_comment=None)], keywords=[])
+        literal = self.dict_call_as_literal(callee, node)
+        if literal is not None:
+            return self.operation(literal)
         if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
             # max(a, b) is max((a, b)): one rule covers both forms.
             node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
@@ -174,6 +182,30 @@ class Calls:
                 return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
         return value, prim, args, kwargs, name, None
 
+    def dict_call_as_literal(self, callee, node):
+        """``dict(a=u, b=v)``, ``dict(zip([k1, k2], [u, v]))`` and
+        ``dict([(k1, u), (k2, v)])`` as the dict literal they build (the
+        keys and values written out, evaluated in the same order)."""
+        if callee is not builtins.dict:
+            return None
+        if not node.args and node.keywords:
+            return gast.Dict(keys=[gast.Constant(value=k.arg, kind=None) for k in node.keywords],
+                             values=[k.value for k in node.keywords])
+        if len(node.args) != 1 or node.keywords:
+            return None
+        arg = node.args[0]
+        sequences = (gast.List, gast.Tuple)
+        if (isinstance(arg, gast.Call) and self.resolver.value_of(arg.func) is builtins.zip
+                and len(arg.args) == 2 and not arg.keywords and all(isinstance(a, sequences) for a in arg.args)
+                and len(arg.args[0].elts) == len(arg.args[1].elts)
+                and all(isinstance(k, gast.Constant) for k in arg.args[0].elts)):
+            return gast.Dict(keys=list(arg.args[0].elts), values=list(arg.args[1].elts))
+        if (isinstance(arg, sequences) and arg.elts
+                and all(isinstance(e, sequences) and len(e.elts) == 2 and isinstance(e.elts[0], gast.Constant)
+                        for e in arg.elts)):
+            return gast.Dict(keys=[e.elts[0] for e in arg.elts], values=[e.elts[1] for e in arg.elts])
+        return None
+
     def inline(self, function, call, result=None):
         """The body of a nested function or lambda, in place of its call."""
         if function in self.inline_stack:
@@ -215,6 +247,7 @@ class Calls:
             else:
                 raise self.unsupported(call, f"call of nested function {function.name!r}",
                                        f"parameter {user_param!r} gets no value.", "Pass it.")
+            self.user_versions[param] = user_param
             self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)

@@ -62,6 +62,7 @@ class ControlFlow:
                 merged[name] = versions[0]
                 continue
             new = self.namer.fresh(name)
+            self.user_versions[new] = name
             if any(v in self.local_functions for v in versions):
                 # Nested functions are inlined where they are called; one
                 # chosen by the path taken has no single body to inline.
@@ -107,6 +108,7 @@ class ControlFlow:
         for name in sorted(assigned_names(stmt.body)):
             if name in self.version:
                 phi = self.namer.fresh(name)
+                self.user_versions[phi] = name
                 if self.version[name] in self.local_functions:
                     self.ambiguous_functions.add(phi)  # re-bound in the loop: which one runs varies
                 else:

@@ -2,13 +2,15 @@
 the ownership analysis that makes them exact: an update is allowed only on
 a value this function made and shared with nothing."""
 
+import weakref
+
 import gast
 import numpy as np
 
 from .. import errors, rules
 from .. import runtime as rt
-from .gastutil import clone, load
-from .ir import NONDIFF, fresh_result, symbol
+from .gastutil import clone, constant, load
+from .ir import ARRAY_METHODS, NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall, fresh_result, symbol
 
 
 #: functions that return Python numbers (immutable: y += 1 re-binds them).
@@ -61,6 +63,12 @@ class InPlace:
             raise errors.ArgumentChangedError(
                 self.parsed.location(node), f"{what} of {name!r}",
                 f"{name!r} is an argument of the function, so the caller's value would change too.", fix)
+        # Whether it shares memory with anything (a view made in a branch
+        # that did not run) is seen when the code runs.
+        if (what == "in-place update" and version not in self.container_versions and version not in self.merged
+                and self.runtime_check(node, version, f"{what} of {name!r}",
+                                       f"{{other}}, and NumPy would change that value too.", fix)):
+            return
         raise self.unsupported(node, f"{what} of {name!r}",
                                f"{name!r} may share memory with another value (an argument, a view, "
                                "another name or a container), and NumPy would change that value too.", fix)
@@ -81,14 +89,21 @@ class InPlace:
         if self.owners.get(version) != "shared" and version == name and name in self.params:
             # Exact for this function; a caller that passes an array it reads
             # again sees NumPy change it, which the caller checks.
-            self.augmented_params.setdefault(name, self.parsed.location(stmt))
+            self.augmented_params.setdefault(name, (self.parsed.location(stmt), symbol(stmt.op)))
+            return
+        construct = f"augmented assignment to {name!r}"
+        fix = (f"Write {name} = {name} {symbol(stmt.op)} ... to make a new value, or make a copy "
+               f"first: {name} = {name}.copy().")
+        # A number (x[0] of a 1-d x) is re-bound, an array changed in place:
+        # which one it is, and what it shares memory with, is seen when the code runs.
+        if version not in self.container_versions and version not in self.merged and self.runtime_check(
+                stmt, version, construct, f"here {name!r} is an array and {{other}}, so NumPy would "
+                "change that value too.", fix):
             return
         raise self.unsupported(
-            stmt, f"augmented assignment to {name!r}",
+            stmt, construct,
             f"{name!r} may hold an array that another value also holds (a view, another name, "
-            "a container, a value returned by a call), and NumPy would change that value too.",
-            f"Write {name} = {name} {symbol(stmt.op)} ... to make a new value, or make a copy "
-            f"first: {name} = {name}.copy().")
+            "a container, a value returned by a call), and NumPy would change that value too.", fix)
 
     def check_item_update(self, stmt):
         """``d[k] += v`` on a list or dict: NumPy updates the item itself in
@@ -107,6 +122,16 @@ class InPlace:
                 # A loop's phi: what the next iterations bring is checked at the latch.
                 self.item_assumptions.setdefault(version, []).append((key, lambda: self.item_update_error(stmt)))
             return
+        if version not in self.merged:
+            # A number (x[0] put in a dict) is re-bound in its slot, an array
+            # changed in place: which one it is is seen when the code runs.
+            name = target.value.id
+            item = self.expression(gast.Subscript(value=load(name), slice=clone(target.slice), ctx=gast.Load()))
+            if self.runtime_check(stmt, version, f"augmented assignment to an item of {name!r}",
+                                  "here the item is an array and {other}, so NumPy would change that value "
+                                  "too.", f"Write {name}[...] = {name}[...] {symbol(stmt.op)} ... to make a new "
+                                  "value.", value=item, slot=(load(version), self.index_value(self.index(target.slice)))):
+                return
         raise self.item_update_error(stmt)
 
     def item_only_in_container(self, version, key):
@@ -230,6 +255,9 @@ class InPlace:
         nothing else holds: a new item with ``[i] = v``, put back at ``k``
         (NumPy updates the item in place; no one else can tell)."""
         outer = target.value
+        if (isinstance(outer.value, gast.Name) and outer.value.id in self.version
+                and self.read(outer.value.id) not in self.container_versions):
+            return self.setitem_of_a_view(target, value)
         if not (isinstance(outer.value, gast.Name) and outer.value.id in self.version
                 and self.read(outer.value.id) in self.container_versions
                 and not isinstance(outer.slice, (gast.Slice, gast.Tuple))):
@@ -262,6 +290,45 @@ class InPlace:
         call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr=helper, ctx=gast.Load()),
                          args=[item, index, new_value], keywords=[])
         new_item = self.emit(call, prim, [item, index, new_value], construct="in-place update")
+        self.setitem(gast.Subscript(value=load(name), slice=clone(slot), ctx=gast.Store()), new_item)
+
+    def setitem_of_a_view(self, target, value):
+        """``y[i][j] = v`` on an array: ``y[i]`` is a view of y where ``i``
+        is a basic index (numbers and slices), so this is ``row = y[i];
+        row[j] = v; y[i] = row``. An index array would give a copy, which
+        NumPy updates and drops (y unchanged): refused, when the code runs
+        for an index only known then."""
+        outer = target.value
+        name = outer.value.id
+        self.check_owned(name, self.read(name), target, "in-place update")
+        slot = self.index(outer.slice)
+        parts = slot.elts if isinstance(slot, gast.Tuple) else [slot]
+        for part in parts:
+            if isinstance(part, gast.Slice) or (isinstance(part, gast.Constant) and (
+                    part.value is None or part.value is Ellipsis
+                    or (isinstance(part.value, int) and not isinstance(part.value, bool)))):
+                continue
+            if not isinstance(part, gast.Name):
+                raise self.in_place(target)
+            message = str(self.unsupported(
+                target, f"in-place update of an item of {name!r}",
+                f"here {name}[...] is indexed with an array, which makes a copy: NumPy updates the copy "
+                f"and leaves {name!r} as it was.",
+                f"Index with numbers and slices ({name}[i, j] = ...), or write {name}[...] = ... with the "
+                "index you mean."))
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_basic_index",
+                                                 ctx=gast.Load()),
+                             args=[clone(part), constant(message)], keywords=[])
+            self.ops.append(Op("expr", [], call, NONDIFF, [clone(part)], lineno=self.lineno,
+                               no_grad=self.no_grad, construct="index check"))
+        index = self.index_value(slot)
+        item = self.emit(gast.Subscript(value=load(self.read(name)), slice=clone(slot), ctx=gast.Load()),
+                         rt.getitem, [load(self.read(name)), index], construct="indexing")
+        new_value = self.atom(value)
+        inner = self.index_value(self.index(target.slice))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="setitem", ctx=gast.Load()),
+                         args=[item, inner, new_value], keywords=[])
+        new_item = self.emit(call, rt.setitem, [item, inner, new_value], construct="in-place update")
         self.setitem(gast.Subscript(value=load(name), slice=clone(slot), ctx=gast.Store()), new_item)
 
     def from_the_front(self, version, index):
@@ -313,6 +380,8 @@ class InPlace:
             return
         holds_nothing = prim is NONDIFF or (rules.is_nondifferentiable(prim)
                                             and getattr(prim, "__name__", "") != "stop_gradient")
+        fresh = fresh_result(prim) or self.returns_new_value(prim)
+        self.track_aliases(op, fresh or (holds_nothing and prim is not rt.identity))
         if _python_scalar(op, self.rebindable):
             self.rebindable.add(target)  # numbers, len(...), x.shape[0]: immutable values
         if op.construct in ("phi", "merge"):
@@ -361,7 +430,7 @@ class InPlace:
             if source in self.container_versions:
                 self.container_versions.add(target)
             return
-        if fresh_result(prim):
+        if fresh:
             self.owners[target] = "owned"
             self.made_here.add(target)  # a new value, not a view of another
         lists = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.list_versions]
@@ -403,10 +472,10 @@ class InPlace:
                 # result is the item itself: whoever keeps it holds the item.
                 items = self.items_read(source.id, op.args[1])
                 self.item_views[target] = items
-                if target in self.version.values():
+                if target in self.user_versions:
                     self.held_elsewhere.update(items)
                 return
-            if isinstance(source, gast.Name) and target in self.version.values():
+            if isinstance(source, gast.Name) and target in self.user_versions:
                 self.hold(source.id)
             elif isinstance(source, gast.Name):
                 self.views[target] = {source.id}
@@ -429,15 +498,36 @@ class InPlace:
                 continue  # the array or container being updated
             if prim is rt.setitem:
                 continue  # y[i] = v copies v's values into y
-            if not keeps and (fresh_result(prim) or holds_nothing):
+            if not keeps and (fresh or holds_nothing):
                 continue  # arithmetic, len(x), x > 0 read a value without keeping it
             # Kept in a container, or possibly viewed by the result
-            # (np.reshape(y[1:], ...)): shared, with what it views.
+            # (np.reshape(y[1:], ...)): shared, with what it views. A view
+            # used right away (np.sum(y.T)) does not outlive the statement,
+            # unless something keeps it: its source is remembered for that.
             if keeps:
                 self.share(arg.id)
             else:
-                self.hold(arg.id)
+                if target in self.user_versions or not self.tracked(prim):
+                    self.hold(arg.id)
                 self.views[target] = self.views.get(target, set()) | {arg.id}
+
+    def track_unpacking(self, targets, atom):
+        """``a, b = value``: the items of a tuple of numbers (x.shape) are
+        numbers; anything else's items may be views of it (rows of an array)
+        or arrays it holds."""
+        if not isinstance(atom, gast.Name):
+            return
+        source = atom.id
+        for target in targets:
+            if source in self.rebindable:
+                self.rebindable.add(target)
+                continue
+            self.aliases.setdefault(target, set()).add(source)
+            self.aliases.setdefault(source, set()).add(target)
+            if source in self.untracked:
+                self.untracked.add(target)
+        if source not in self.rebindable:
+            self.hold(source)
 
     def hold(self, name):
         """``name``'s value is kept by a user's name or a view: shared, and
@@ -462,3 +552,137 @@ class InPlace:
             if self.owners.get(name) != "shared":
                 self.owners[name] = "shared"
                 pending.extend(self.views.get(name, ()))
+
+    # ----- which values may share memory, for the checks made when the code runs
+
+    def track_aliases(self, op, fresh):
+        """Link ``op``'s result with the values it may share memory with
+        (those it may view or hold, and what holds them), and note results
+        whose other holders are not visible here (a callee may return an
+        array it keeps elsewhere)."""
+        target = op.targets[0]
+        if not self.tracked(op.prim):
+            self.untracked.add(target)
+        if fresh and op.prim not in _HOLD_ITEMS:
+            return
+        links = list(op.args) + list(op.kwargs.values())
+        if op.prim is rt.setitem:
+            links = op.args[:1]  # y[i] = v copies v's values into y
+        for arg in links:
+            if isinstance(arg, gast.Name) and arg.id != target:
+                self.aliases.setdefault(target, set()).add(arg.id)
+                self.aliases.setdefault(arg.id, set()).add(target)
+
+    def tracked(self, prim):
+        """Whether a result of ``prim`` can share memory only with its
+        arguments: NumPy, adjoint's own helpers, Python's builtins."""
+        if isinstance(prim, UserCall):
+            return self.returns_new_value(prim)
+        if prim is None or prim is OPAQUE or isinstance(prim, MethodCall):
+            return False
+        if prim is NONDIFF or prim is UNPACK:
+            return True
+        module = getattr(prim, "__module__", None) or ""
+        return (isinstance(prim, np.ufunc) or module.split(".")[0] in ("numpy", "builtins", "math")
+                or rt.is_helper(prim) or prim in ARRAY_METHODS.values())
+
+    def returns_new_value(self, prim):
+        """Whether ``prim`` is the user's function and returns a new value
+        its arguments, globals or anything else do not hold."""
+        if not isinstance(prim, UserCall) or prim.bound:
+            return False
+        return callee_facts(prim.function, self.callees)[0]
+
+    def alias_candidates(self, version):
+        """The names whose values the value of ``version`` may share memory
+        with, as (name, the user's name) pairs, and the free names
+        (globals, closures) among them; None where some are not visible."""
+        component, pending = {version}, [version]
+        while pending:
+            for other in self.aliases.get(pending.pop(), ()):
+                if other not in component:
+                    component.add(other)
+                    pending.append(other)
+        if component & self.untracked:
+            return None
+        # Only what a name holds now, or the caller's arguments: a value a
+        # name held before it was re-bound is gone (w = v; w = w * 2.0).
+        held = set(self.version.values()) | self.params
+        local = sorted((n, self.user_versions[n]) for n in component - {version}
+                       if n in self.user_versions and n in held)
+        free = sorted(n for n in component if n not in self.defined and n not in self.params)
+        return local, free
+
+    def runtime_check(self, node, version, construct, reason, fix, value=None, slot=None):
+        """A check, made when the code runs, that ``version``'s value shares
+        memory with none of the values it may share it with (where that is
+        not known when the function is transformed); False if those values
+        are not all visible here. ``value``: the atom checked, if not
+        ``version`` itself (an item of it); ``slot``: (the container,
+        the key) it is read from, whose other slots may hold it too."""
+        candidates = self.alias_candidates(version)
+        if candidates is None:
+            return False
+        local, free = candidates
+        message = str(errors.UnsupportedSyntaxError(self.parsed.location(node), construct, reason, fix))
+        names = gast.Tuple(elts=[gast.Tuple(elts=[constant(n), constant(label)], ctx=gast.Load())
+                                 for n, label in local], ctx=gast.Load())
+        value = load(version) if value is None else clone(value)
+        args = [value, constant(message), gast.Call(func=load("locals"), args=[], keywords=[]), names]
+        args += [gast.Tuple(elts=[constant(n), load(n)], ctx=gast.Load()) for n in free]
+        keywords = [] if slot is None else [gast.keyword(arg="slot", value=gast.Tuple(elts=list(slot),
+                                                                                      ctx=gast.Load()))]
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_unshared", ctx=gast.Load()),
+                         args=args, keywords=keywords)
+        self.ops.append(Op("expr", [], call, NONDIFF, [clone(value)], lineno=self.lineno,
+                           no_grad=self.no_grad, construct="alias check"))
+        return True
+
+
+#: functions whose result holds their arguments (containers) or may (copies of lists)
+_HOLD_ITEMS = {rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
+               rt.repeat_items, list, dict, tuple, rt.copy}
+
+#: function -> (its code, its facts)
+_CALLEE_FACTS = weakref.WeakKeyDictionary()
+_IN_PROGRESS = set()
+
+
+def callee_facts(function, callees):
+    """What a caller of ``function`` (the user's) needs to know about it:
+    whether it returns a value it made and shared with nothing (the caller
+    may update it in place), and its parameters that ``p += v`` may change
+    in place (parameter -> (location, operator)). Read from its normalized
+    form, made once per code object."""
+    unknown = (False, {})
+    try:
+        code, known = _CALLEE_FACTS[function]
+        if code is function.__code__:
+            return known
+    except (KeyError, TypeError, AttributeError):
+        pass
+    if function in _IN_PROGRESS:
+        return unknown  # a recursive call: not known yet
+    from ..backend.naming import Namer, names_in
+    from .normalize import normalize
+    from .parse import parse_function
+    from .resolve import Resolver
+
+    _IN_PROGRESS.add(function)
+    try:
+        parsed = parse_function(function)
+        resolver = Resolver(function, parsed.node)
+        taken = names_in(parsed.node)
+        namer = Namer(taken)
+        np_name, rt_name = (namer.fresh(n) if n in taken else n for n in ("np", "rt"))
+        normalized = normalize(parsed, resolver, namer, False, np_name, rt_name, callees)
+        known = (normalized.returns_new_value, normalized.augmented_params)
+    except Exception:  # noqa: BLE001 (its own transform says what is wrong with it)
+        known = unknown
+    finally:
+        _IN_PROGRESS.discard(function)
+    try:
+        _CALLEE_FACTS[function] = (function.__code__, known)
+    except TypeError:
+        pass
+    return known

@@ -198,6 +198,14 @@ class BatchBuilder:
     def statement(self, op):
         if op.kind == "break":
             return [gast.Break()]
+        if op.construct == "alias check":  # (normalize_inplace) on the batch, told which values carry its axis
+            call = clone(op.value)
+            call.keywords = call.keywords + [gast.keyword(arg="batched", value=constant(self.is_batched(op.args[0])))]
+            if len(call.args) > 3:  # the names it may share memory with: (name, label, batched)
+                names = [gast.Tuple(elts=pair.elts + [constant(pair.elts[0].value in self.batched)], ctx=gast.Load())
+                         for pair in call.args[3].elts]
+                call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
+            return [gast.Expr(value=call)]
         reads_batched = bool(op.reads() & self.batched)
         if not reads_batched:
             statement = self.primal(op)
