@@ -197,3 +197,29 @@ def cotangent_mismatch_error(expected, got, what=None):
         "The cotangent passed to vjp_fn must have the structure and shapes of "
         f"the output: expected {expected}, got {got}."
     )
+
+
+def user_line_note(filename, lineno):
+    """The note added to an error raised while generated code ran: where in
+    the user's code (the generated file's own line is in the traceback)."""
+    import linecache
+
+    text = linecache.getline(filename, lineno).strip()
+    note = f"adjoint: raised at {filename}:{lineno} in your code, while running its derivative code"
+    return f"{note}:\n    {text}" if text else note + "."
+
+
+def add_user_line_note(exc, place):
+    """Add ``user_line_note`` to ``exc`` once (``add_note`` from Python 3.11;
+    on 3.10 the note is appended to a string message)."""
+    if place is None or getattr(exc, "_adjoint_user_line", False):
+        return
+    note = user_line_note(*place)
+    try:
+        exc._adjoint_user_line = True
+    except AttributeError:
+        return
+    if callable(getattr(exc, "add_note", None)):
+        exc.add_note(note)
+    elif exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]

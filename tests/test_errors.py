@@ -392,3 +392,60 @@ def test_array_attributes_without_a_rule_are_refused_at_the_users_line():
     for func in (reads_flat, reads_real):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match=f"{THIS_FILE}:\\d+: attribute \\.(flat|real)"):
             adjoint.jacrev(func)(np.ones(2))
+
+
+# ------------------------------------------- errors raised while generated code runs
+
+def shape_error_in_users_operation(x, A):
+    y = np.sin(x)
+    z = A @ y  # MARK
+    return z
+
+
+def index_error_in_a_loop(x):
+    total = np.sum(x)
+    for k in range(2):
+        if k == 1:
+            total = total + x[int(np.sum(x > 0)) + 5]  # MARK
+    return total
+
+
+def _message_and_notes(exc):
+    return "\n".join([str(exc)] + list(getattr(exc, "__notes__", [])))
+
+
+def test_errors_raised_in_generated_code_name_the_users_line():
+    """An error NumPy raises in the user's own operation while the generated
+    code runs names the user's file and line (the traceback alone shows the
+    generated file's line)."""
+    shape_line = line_of(shape_error_in_users_operation, "MARK")
+    index_line = line_of(index_error_in_a_loop, "MARK")
+    x, A = np.ones(3), np.ones((2, 4))
+    cases = [
+        (ValueError, shape_line, lambda: adjoint.jacrev(shape_error_in_users_operation)(x, A)),
+        (ValueError, shape_line, lambda: adjoint.jacfwd(shape_error_in_users_operation)(x, A)),
+        (ValueError, shape_line, lambda: adjoint.vjp(shape_error_in_users_operation, x, A)),
+        (ValueError, shape_line, lambda: adjoint.jvp(shape_error_in_users_operation, (x, A),
+                                                     (x, A))),
+        (IndexError, index_line, lambda: adjoint.grad(index_error_in_a_loop)(x)),
+        (IndexError, index_line, lambda: adjoint.hessian(index_error_in_a_loop)(x)),
+        (IndexError, index_line, lambda: adjoint.jacrev(adjoint.jacrev(index_error_in_a_loop))(x)),
+        (IndexError, index_line, lambda: adjoint.vmap(adjoint.grad(index_error_in_a_loop))(np.ones((2, 3)))),
+    ]
+    for kind, line, run in cases:
+        with pytest.raises(kind) as caught:
+            run()
+        text = _message_and_notes(caught.value)
+        assert f"{__file__}:{line}" in text, text
+        assert text.count("adjoint: raised at") == 1, text
+
+
+def test_user_line_note_without_add_note():
+    """Python 3.10 has no ``add_note``: the note goes into the message."""
+    class OldStyleError(ValueError):
+        add_note = None
+
+    error = OldStyleError("shapes do not match")
+    adjoint.errors.add_user_line_note(error, (__file__, line_of(shape_error_in_users_operation, "MARK")))
+    assert str(error).startswith("shapes do not match\nadjoint: raised at ")
+    assert "z = A @ y" in str(error)

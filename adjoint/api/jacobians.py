@@ -18,6 +18,7 @@ from ..backend import cache
 from . import derivatives
 from .. import errors, made, rules, runtime
 from . import pytree
+from ..backend.compile import user_line_of_traceback
 
 
 from ..constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
@@ -194,6 +195,9 @@ def _user_errors(fn):
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None
+        except Exception as exc:  # raised in the generated code: name the user's line
+            errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
+            raise
 
     return wrapper
 
@@ -647,6 +651,7 @@ def _vjp_call(find, primals, has_aux):
     out_leaves, out_treedef = _output_leaves(output)
     output = pytree.map_leaves(_copy_array, output)
 
+    @_user_errors
     def vjp_fn(cotangent):
         ct_leaves, ct_treedef = pytree.flatten(cotangent)
         shapes = [np.shape(c) for c in ct_leaves]
