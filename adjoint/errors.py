@@ -223,3 +223,11 @@ def add_user_line_note(exc, place):
         exc.add_note(note)
     elif exc.args and isinstance(exc.args[0], str):
         exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]
+
+
+def stale_source_error(name, filename, lineno):
+    return SourceUnavailableError(
+        f"{filename}:{lineno}: the source of {name} in {filename} changed after it was imported, so "
+        "the code that runs is not the text in the file, and adjoint differentiates the text. "
+        "Reload the module (importlib.reload, or restart Python), or undo the edit."
+    )
