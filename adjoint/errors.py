@@ -231,3 +231,22 @@ def stale_source_error(name, filename, lineno):
         "the code that runs is not the text in the file, and adjoint differentiates the text. "
         "Reload the module (importlib.reload, or restart Python), or undo the edit."
     )
+
+
+def changed_argument_twice_error(name, kind, parameter, location):
+    return TransformError(
+        location, f"a derivative of adjoint.{kind}({name})",
+        f"{name} changes its argument {parameter!r} in place, and the passes of a derivative of its "
+        "derivative would each change the caller's array again.",
+        f"To differentiate it twice, work on a copy in {name}: {parameter} = {parameter}.copy().",
+    )
+
+
+def changed_argument_at_call_error(location, callee, parameter, where):
+    return UnsupportedSyntaxError(
+        location, f"call of {callee}",
+        f"{callee} changes its argument {parameter!r} in place ({where}: {where.line}), so NumPy "
+        "changes the value passed here too, and adjoint cannot follow changes made in place.",
+        f"In {callee}, work on a copy ({parameter} = {parameter}.copy()) or make a new value "
+        f"({parameter} = {parameter} + ...).",
+    )

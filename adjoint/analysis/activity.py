@@ -217,12 +217,8 @@ def check_callee_changes(op, varied, immutable, parsed, callees):
         return  # not differentiated here (its result is not needed), and checked where it is
     for _, parameter, _ in mutable:
         if parameter in compiled.augmented_params:
-            raise errors.UnsupportedSyntaxError(
-                parsed.location(op), f"call of {op.prim.name}",
-                f"{op.prim.name} changes its argument {parameter!r} in place "
-                f"({compiled.augmented_params[parameter]}: {parameter} += ...), so NumPy changes "
-                "the value passed here too, and adjoint cannot follow changes made in place.",
-                f"In {op.prim.name}, write {parameter} = {parameter} + ... to make a new value.")
+            raise errors.changed_argument_at_call_error(parsed.location(op), op.prim.name, parameter,
+                                                        compiled.augmented_params[parameter])
 
 
 def check_effects(op, varied, parsed, callees):
@@ -230,7 +226,7 @@ def check_effects(op, varied, parsed, callees):
     derivative: ``out=`` arguments, and calls whose result is dropped
     (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
     reads = op.reads() & varied
-    if not reads or op.prim is NONDIFF:
+    if not reads or op.prim is NONDIFF or op.prim is rt.write_back:  # (the caller's argument, written back)
         return
     if op.prim in (np.bitwise_or, np.bitwise_and, np.bitwise_xor) and not op.no_grad:
         raise errors.UnsupportedSyntaxError(

@@ -275,6 +275,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees):
     compiled = CompiledVJP(func, None, None, source, filename, normalized.params, front.wrt, namespace,
                            front.resolver, callees, front.module_names["rt"])
     compiled.jvp = jvp_fn
+    compiled.augmented_params = normalized.augmented_params
     compiled.number_globals = builder.number_globals
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
@@ -325,6 +326,7 @@ def vmap_transform(func, batched_positions, callees):
     compiled = CompiledVJP(func, None, None, source, filename, normalized.params, batched, namespace,
                            front.resolver, callees, front.module_names["rt"])
     compiled.vmap = vmap_fn
+    compiled.augmented_params = normalized.augmented_params
     compiled.out_batched = out_batched
     compiled.looped = builder.looped
     warn_loops(name, builder.looped)

@@ -420,3 +420,37 @@ def extremum_of_items_adjoint(g, items, z):
     winner = next(i for i, item in enumerate(items) if np.all(item == z))
     return rebuild_like(items, [unbroadcast(g, item) if i == winner else zeros_bar(item, g.shape[0])
                                 for i, item in enumerate(items)])
+
+
+# ----------------------------------------------------------------------------
+# In-place updates of arguments (SPEC.md section 4: torch.func's meaning).
+# The generated code works on a copy of the argument made at entry (the
+# derivative reads the values at entry) and writes each new value back
+# into the caller's object, which so changes as the plain call changes it.
+
+def entry_value(value):
+    """The value of an argument at entry, apart from the caller's object
+    (which the function changes in place)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def write_back(caller, value):
+    """Make the caller's array hold ``value``, as the update in place that
+    the function's code makes does (numbers and tuples are not changed in
+    place: ``x += 1`` re-binds them)."""
+    if caller is value:
+        return
+    if isinstance(caller, np.ndarray):
+        np.copyto(caller, value)
+    elif isinstance(caller, (list, dict)):
+        # (jacrev and friends hand the function containers of their own, not the caller's)
+        raise TypeError(
+            f"in-place update of an argument that is a {type(caller).__name__}: adjoint changes the "
+            "caller's arrays in place as the plain call does, but not its lists and dicts. Work on "
+            "a copy made in the function (items = list(items), d = dict(d)) and return it.")
