@@ -205,3 +205,56 @@ def cotangent_mismatch_error(expected, got, what=None):
         "The cotangent passed to vjp_fn must have the structure and shapes of "
         f"the output: expected {expected}, got {got}."
     )
+
+
+def user_line_note(filename, lineno):
+    """The note added to an error raised while generated code ran: where in
+    the user's code (the generated file's own line is in the traceback)."""
+    import linecache
+
+    text = linecache.getline(filename, lineno).strip()
+    note = f"adjoint: raised at {filename}:{lineno} in your code, while running its derivative code"
+    return f"{note}:\n    {text}" if text else note + "."
+
+
+def add_user_line_note(exc, place):
+    """Add ``user_line_note`` to ``exc`` once (``add_note`` from Python 3.11;
+    on 3.10 the note is appended to a string message)."""
+    if place is None or getattr(exc, "_adjoint_user_line", False):
+        return
+    note = user_line_note(*place)
+    try:
+        exc._adjoint_user_line = True
+    except AttributeError:
+        return
+    if callable(getattr(exc, "add_note", None)):
+        exc.add_note(note)
+    elif exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{exc.args[0]}\n{note}",) + exc.args[1:]
+
+
+def stale_source_error(name, filename, lineno):
+    return SourceUnavailableError(
+        f"{filename}:{lineno}: the source of {name} in {filename} changed after it was imported, so "
+        "the code that runs is not the text in the file, and adjoint differentiates the text. "
+        "Reload the module (importlib.reload, or restart Python), or undo the edit."
+    )
+
+
+def changed_argument_twice_error(name, kind, parameter, location):
+    return TransformError(
+        location, f"a derivative of adjoint.{kind}({name})",
+        f"{name} changes its argument {parameter!r} in place, and the passes of a derivative of its "
+        "derivative would each change the caller's array again.",
+        f"To differentiate it twice, work on a copy in {name}: {parameter} = {parameter}.copy().",
+    )
+
+
+def changed_argument_at_call_error(location, callee, parameter, where):
+    return UnsupportedSyntaxError(
+        location, f"call of {callee}",
+        f"{callee} changes its argument {parameter!r} in place ({where}: {where.line}), so NumPy "
+        "changes the value passed here too, and adjoint cannot follow changes made in place.",
+        f"In {callee}, work on a copy ({parameter} = {parameter}.copy()) or make a new value "
+        f"({parameter} = {parameter} + ...).",
+    )

@@ -213,11 +213,6 @@ def test_callee_is_transformed_once_per_argument_set():
 
 # ------------------------------------------------------------------ errors
 
-def mutates_argument(x):
-    x[0] = 1.0
-    return x * 2.0
-
-
 def mutates_a_view(x):
     y = x * 2.0
     row = y[0:2]
@@ -452,7 +447,6 @@ def test_augmented_assignment_to_items_only_the_container_holds():
     (passes_a_nested_function, (X,), 0, "return integrate(decay, y)"),
     (passes_a_lambda_over_a_differentiated_value, (X, np.array(0.5)), 1, "return integrate(lambda s"),
     (calls_a_returned_closure, (X, np.array(3.0)), 1, "return make_scaler(w)(x)"),
-    (mutates_argument, (X.copy(),), 0, "x[0] = 1.0"),
     (mutates_a_view, (X,), 0, "y[0] = 5.0"),
     (appends_to_argument, ([X], X), 1, "items.append(x)"),
     (recursive_nested, (X,), 0, "return again(t * 0.5)"),
@@ -461,7 +455,7 @@ def test_augmented_assignment_to_items_only_the_container_holds():
     (augments_a_slice, (X,), 0, "v *= 2.0"),
 ], ids=["array-in-a-dict", "view-in-an-expression", "dict-in-a-dict", "list-item-augmented",
         "view-in-a-list", "view-appended", "lambda-per-branch", "lambda-rebound-in-loop", "augmented-alias-of-zeros", "augmented-array-in-list", "conditional-alias",
-        "nested-function-alias", "nested-function-passed-on", "lambda-passed-on", "returned-closure", "argument", "view", "list-argument", "recursive-nested", "augmented-alias",
+        "nested-function-alias", "nested-function-passed-on", "lambda-passed-on", "returned-closure", "view", "list-argument", "recursive-nested", "augmented-alias",
         "augmented-argument-alias", "augmented-view"])
 def test_unsupported_calls_and_mutations_fail_with_a_location(program, args, argnums, text):
     with pytest.raises(adjoint.TransformError) as error:
@@ -1417,7 +1411,7 @@ def test_found_by_fuzzing_callees_that_change_their_arguments():
                  passes_its_argument_to_a_function_that_adds_in_place):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"changes its argument 'a' in place \(.*:\d+: a \+="):
             adjoint.jacrev(func)(X.copy())
-    with pytest.raises(adjoint.UnsupportedSyntaxError, match="the caller's value would change too"):
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"changes its argument 'items' in place \(.*:\d+: items\[0\] ="):
         adjoint.jacrev(passes_a_list_to_a_function_that_replaces_an_item)(X.copy())
     func = passes_numbers_to_a_function_that_adds
     np.testing.assert_allclose(adjoint.grad(func)(X), numerical_jacobian(func, (X,), 0), rtol=1e-6, atol=1e-8)

@@ -794,6 +794,41 @@ def branches_of_different_shapes_ag(x):
     return anp.tanh(y * x)
 
 
+def mlp_logits(params, inputs):
+    # outputs is bound only in the body and read after the loop; its shape
+    # changes with each layer's width.
+    for W, b in params:
+        outputs = inputs @ W + b
+        inputs = np.tanh(outputs)
+    return outputs - np.log(np.sum(np.exp(outputs)))
+
+
+def mlp_logits_ag(params, inputs):
+    for W, b in params:
+        outputs = anp.dot(inputs, W) + b
+        inputs = anp.tanh(outputs)
+    return outputs - anp.log(anp.sum(anp.exp(outputs)))
+
+
+def prefix_grows_in_loop(x):
+    for i in range(1, 4):
+        y = np.outer(x[:i], x[:i])
+        z = np.sum(y)
+    return y * z
+
+
+def prefix_grows_in_loop_ag(x):
+    for i in range(1, 4):
+        y = anp.outer(x[:i], x[:i])
+        z = anp.sum(y)
+    return y * z
+
+
+def _mlp_params(seed, widths):
+    rng = _rng(seed)
+    return [(rng.normal(size=(m, n)) / np.sqrt(m), rng.normal(size=n)) for m, n in zip(widths[:-1], widths[1:])]
+
+
 # ----------------------------------------------------------------- the table
 
 def _rng(seed):
@@ -939,6 +974,17 @@ PROGRAMS = [
             branches_of_different_shapes_ag, lambda: (np.array([[0.5, 0.2], [0.1, -0.3]]),), 0),
     Program("branches_of_different_shapes_sum", branches_of_different_shapes,
             branches_of_different_shapes_ag, lambda: (np.array([[-0.5, 0.2], [0.1, -0.3]]),), 0),
+    # widths 3, 4, 2: the shapes do not broadcast; 3, 1, 3: they do (silently wrong)
+    Program("mlp_logits_wrt_input", mlp_logits, mlp_logits_ag,
+            lambda: (_mlp_params(23, [3, 4, 2]), _rng(24).normal(size=3)), 1),
+    Program("mlp_logits_wrt_params", mlp_logits, mlp_logits_ag,
+            lambda: (_mlp_params(23, [3, 4, 2]), _rng(24).normal(size=3)), 0),
+    Program("mlp_logits_width_one_wrt_input", mlp_logits, mlp_logits_ag,
+            lambda: (_mlp_params(25, [3, 1, 3]), _rng(26).normal(size=(2, 3))), 1),
+    Program("mlp_logits_width_one_wrt_params", mlp_logits, mlp_logits_ag,
+            lambda: (_mlp_params(25, [3, 1, 3]), _rng(26).normal(size=(2, 3))), 0),
+    Program("prefix_grows_in_loop", prefix_grows_in_loop, prefix_grows_in_loop_ag,
+            lambda: (_vec(0.3, -0.5, 0.7),), 0),
 ] + [
     Program(f"several_returns_{name}", several_returns, several_returns_ag, lambda x=x: (x,), 0)
     for name, x in RETURNS.items()

@@ -392,3 +392,114 @@ def test_array_attributes_without_a_rule_are_refused_at_the_users_line():
     for func in (reads_flat, reads_real):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match=f"{THIS_FILE}:\\d+: attribute \\.(flat|real)"):
             adjoint.jacrev(func)(np.ones(2))
+
+
+# ------------------------------------------- errors raised while generated code runs
+
+def shape_error_in_users_operation(x, A):
+    y = np.sin(x)
+    z = A @ y  # MARK
+    return z
+
+
+def index_error_in_a_loop(x):
+    total = np.sum(x)
+    for k in range(2):
+        if k == 1:
+            total = total + x[int(np.sum(x > 0)) + 5]  # MARK
+    return total
+
+
+def _message_and_notes(exc):
+    return "\n".join([str(exc)] + list(getattr(exc, "__notes__", [])))
+
+
+def test_errors_raised_in_generated_code_name_the_users_line():
+    """An error NumPy raises in the user's own operation while the generated
+    code runs names the user's file and line (the traceback alone shows the
+    generated file's line)."""
+    shape_line = line_of(shape_error_in_users_operation, "MARK")
+    index_line = line_of(index_error_in_a_loop, "MARK")
+    x, A = np.ones(3), np.ones((2, 4))
+    cases = [
+        (ValueError, shape_line, lambda: adjoint.jacrev(shape_error_in_users_operation)(x, A)),
+        (ValueError, shape_line, lambda: adjoint.jacfwd(shape_error_in_users_operation)(x, A)),
+        (ValueError, shape_line, lambda: adjoint.vjp(shape_error_in_users_operation, x, A)),
+        (ValueError, shape_line, lambda: adjoint.jvp(shape_error_in_users_operation, (x, A),
+                                                     (x, A))),
+        (IndexError, index_line, lambda: adjoint.grad(index_error_in_a_loop)(x)),
+        (IndexError, index_line, lambda: adjoint.hessian(index_error_in_a_loop)(x)),
+        (IndexError, index_line, lambda: adjoint.jacrev(adjoint.jacrev(index_error_in_a_loop))(x)),
+        (IndexError, index_line, lambda: adjoint.vmap(adjoint.grad(index_error_in_a_loop))(np.ones((2, 3)))),
+    ]
+    for kind, line, run in cases:
+        with pytest.raises(kind) as caught:
+            run()
+        text = _message_and_notes(caught.value)
+        assert f"{__file__}:{line}" in text, text
+        assert text.count("adjoint: raised at") == 1, text
+
+
+def test_user_line_note_without_add_note():
+    """Python 3.10 has no ``add_note``: the note goes into the message."""
+    class OldStyleError(ValueError):
+        add_note = None
+
+    error = OldStyleError("shapes do not match")
+    adjoint.errors.add_user_line_note(error, (__file__, line_of(shape_error_in_users_operation, "MARK")))
+    assert str(error).startswith("shapes do not match\nadjoint: raised at ")
+    assert "z = A @ y" in str(error)
+
+
+# ------------------------------------------- a module edited after it was imported
+
+STALE_MODULE = "import numpy as np\n\n\ndef f(x):\n    return np.sin(x) * 0.5\n"
+
+
+@pytest.mark.parametrize("edit", [("np.sin", "np.cos"), ("0.5", "0.7"), ("* 0.5", "* 0.5 + x")])
+def test_source_edited_after_import_is_refused(tmp_path, monkeypatch, edit):
+    """The function runs the code it was imported with; differentiating the
+    new text would give the derivative of another function."""
+    import importlib
+    import sys
+
+    name = f"stale_module_{abs(hash(edit))}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(STALE_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module(name)
+    path.write_text(STALE_MODULE.replace(*edit))
+    for transform in (adjoint.jacrev, adjoint.jacfwd, adjoint.vmap):
+        with pytest.raises(adjoint.SourceUnavailableError,
+                           match=rf"{path}:4: the source of f in .* changed after it was imported.*Reload"):
+            transform(module.f)(np.array([0.3]))
+    module = importlib.reload(module)  # now the text is the code
+    x = np.array([0.3])
+    expected = (module.f(x + 1e-6) - module.f(x - 1e-6)) / 2e-6
+    np.testing.assert_allclose(adjoint.jacrev(module.f)(x), [expected], rtol=1e-6)
+    sys.modules.pop(name, None)
+
+
+def _asserting(x):
+    assert x.ndim == 1, "a vector"  # rewritten by pytest at import
+    return np.sin(x) * 2.0
+
+
+def test_code_that_pytest_rewrote_is_not_stale():
+    assert any(name.startswith("@") for name in _asserting.__code__.co_varnames + _asserting.__code__.co_names)
+    np.testing.assert_allclose(adjoint.jacrev(_asserting)(np.array([0.3])), [[2.0 * np.cos(0.3)]])
+
+
+def test_code_registered_with_linecache_is_not_stale():
+    """Notebook cells and exec'd strings registered with linecache: their
+    text is the code."""
+    import linecache
+
+    text = "import numpy as np\ndef g(x):\n    return np.sin(x) * 2.0\nh = lambda x: np.cos(x) * 3.0\n"
+    filename = "<notebook-cell-stale-check>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {}
+    exec(compile(text, filename, "exec"), namespace)
+    np.testing.assert_allclose(adjoint.jacrev(namespace["g"])(np.array([0.3])), [[2.0 * np.cos(0.3)]])
+    np.testing.assert_allclose(adjoint.jacrev(namespace["h"])(np.array([0.3])), [[-3.0 * np.sin(0.3)]])

@@ -87,7 +87,7 @@ def test_a_number_updated_in_place_by_a_callee():
     # A row of a 2-d x is an array: NumPy doubles it in x. The message names
     # the operator the callee uses.
     refused(passes_an_item_to_a_function_that_scales_it, X2, "return doubles_its_scale(x, x[0])",
-            "test_plain_code.py:%d: scale *= ...), and the value passed here is an array"
+            "test_plain_code.py:%d: scale *= 2.0), so NumPy changes the value passed here too"
             % line_of(doubles_its_scale, "scale *= 2.0"))
 
 

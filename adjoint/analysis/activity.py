@@ -229,13 +229,8 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
     checks = []
     for _, parameter, atom in mutable:
         if parameter in augmented:
-            where, operator = augmented[parameter]
-            message = str(errors.UnsupportedSyntaxError(
-                parsed.location(op), f"call of {op.prim.name}",
-                f"{op.prim.name} changes its argument {parameter!r} in place "
-                f"({where}: {parameter} {operator}= ...), and the value passed here is an array, so NumPy "
-                "changes it here too, and adjoint cannot follow changes made in place.",
-                f"In {op.prim.name}, write {parameter} = {parameter} {operator} ... to make a new value."))
+            message = str(errors.changed_argument_at_call_error(
+                parsed.location(op), op.prim.name, parameter, augmented[parameter]))
             # A number (x[0] of a 1-d x) is re-bound there, an array changed:
             # which one is passed is seen when the code runs.
             call = gast.Call(func=gast.Attribute(value=gast.Name(id=rt_name, ctx=gast.Load(), annotation=None,
@@ -264,7 +259,7 @@ def check_effects(op, varied, parsed, callees):
     derivative: ``out=`` arguments, and calls whose result is dropped
     (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
     reads = op.reads() & varied
-    if not reads or op.prim is NONDIFF:
+    if not reads or op.prim is NONDIFF or op.prim is rt.write_back:  # (the caller's argument, written back)
         return
     if op.prim in (np.bitwise_or, np.bitwise_and, np.bitwise_xor) and not op.no_grad:
         raise errors.UnsupportedSyntaxError(

@@ -61,6 +61,11 @@ def derivative_function(wrapper, nargs):
     else:
         compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True)
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
+    changed = getattr(compiled, "augmented_params", None)
+    if changed:
+        # (each pass of the next transform would change the caller's array again)
+        parameter, location = next(iter(changed.items()))
+        raise errors.changed_argument_twice_error(name, kind, parameter, location)
     filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
     from ..backend.compile import unique_filename
 

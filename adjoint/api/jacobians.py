@@ -7,6 +7,7 @@ the same compiled code. Errors about the user's code are re-raised here with
 the library's internal frames dropped, so the traceback ends at the user's
 call.
 """
+import copy
 import functools
 import inspect
 import linecache
@@ -18,6 +19,7 @@ from ..backend import cache
 from . import derivatives
 from .. import errors, made, rules, runtime
 from . import pytree
+from ..backend.compile import user_line_of_traceback
 
 
 from ..constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
@@ -196,6 +198,9 @@ def _user_errors(fn):
             raise errors.no_rule_that_ran(str(exc)) from None
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
+        except Exception as exc:  # raised in the generated code: name the user's line
+            errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
+            raise
 
     return wrapper
 
@@ -272,6 +277,7 @@ class _FixedArguments:
     def __init__(self, compiled, leading, keywords, skipped=0):
         self.compiled = compiled
         self.independent = getattr(compiled, "independent", None)
+        self.augmented_params = getattr(compiled, "augmented_params", {})
         if getattr(compiled, "jvp", None) is not None:
             jvp = compiled.jvp
             self.jvp = lambda tangents, *args, **kwargs: jvp(
@@ -556,9 +562,14 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
     columns = []  # per output leaf: list of (rows, out.size) blocks
     output = aux = None
     out_leaves = out_treedef = None
+    # A function that changes its arguments in place changes the caller's
+    # arrays once, as the plain call does: every chunk but the last runs on copies.
+    changes_arguments = bool(getattr(compiled, "augmented_params", None))
     for start in range(0, max(total, 1), max(chunk, 1)):
         stop = min(start + chunk, total)
-        result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *inputs.args, **kwargs)
+        args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
+                          else copy.deepcopy((inputs.args, kwargs)))
+        result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
         if out_leaves is None:
             output, aux = result if has_aux else (result, None)
             out_leaves, out_treedef = _output_leaves(output)
@@ -641,14 +652,23 @@ def _vjp_call(find, primals, has_aux):
     # vjp_fn may be called long after this returns: it keeps its own copies
     # of the primals, and hands out a copy of the output, so that changing
     # either in place later cannot change its results.
+    given = primals
     primals = tuple(pytree.map_leaves(_copy_array, p) for p in primals)
     inputs = _Inputs(primals, positions)
     compiled = find(inputs.args, positions, has_aux)
     result, residuals = compiled.forward(*inputs.args)
+    if getattr(compiled, "augmented_params", None):
+        # The function changed its arguments in place (our copies): the
+        # caller's arrays change as the plain call changes them.
+        for caller, copied in zip(given, primals, strict=True):
+            for leaf, new in zip(pytree.flatten(caller)[0], pytree.flatten(copied)[0], strict=True):
+                if isinstance(leaf, np.ndarray) and leaf is not new:
+                    np.copyto(leaf, new)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     output = pytree.map_leaves(_copy_array, output)
 
+    @_user_errors
     def vjp_fn(cotangent):
         ct_leaves, ct_treedef = pytree.flatten(cotangent)
         shapes = [np.shape(c) for c in ct_leaves]

@@ -10,6 +10,7 @@ import types
 import numpy as np
 
 from ..backend import cache
+from ..backend.compile import user_line_of_traceback
 from . import derivatives, pytree
 from .. import errors, made, rules, runtime
 
@@ -34,6 +35,9 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
             return _batched_call(args, kwargs)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
+        except Exception as exc:  # raised in the generated code: name the user's line
+            errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
+            raise
 
     def _batched_call(args, kwargs):
         if in_dims == 0 and out_dims == 0 and chunk_size is None and all(

@@ -220,11 +220,75 @@ def unique_filename(filename, source):
         filename = f"{base[:-1]} #{number}>" if base.endswith(">") else f"{base} #{number}"
 
 
-def load_module(source, filename, namespace):
+def load_module(source, filename, namespace, user_file=None):
+    """Compile and run ``source`` under ``filename``, registered with
+    linecache; ``user_file``: the file its ``# line N:`` comments point into
+    (see ``user_line``)."""
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    if user_file is not None:
+        register_lines(filename, source, user_file)
     exec(code, namespace)
     return namespace
+
+
+# --------------------------------------------------- generated line -> user's line
+
+_LINE_COMMENT = re.compile(r"^(\s*)# line (\d+): ")
+#: generated file name -> (the file its comments name, {generated line: line there})
+_USER_LINES = {}
+
+
+def register_lines(filename, source, user_file):
+    """Which line of ``user_file`` each line of the generated ``source``
+    comes from: the ``# line N:`` comment above it at its indentation or an
+    enclosing one (the comment heads the statements that follow at its
+    depth, and the blocks nested in them)."""
+    lines = {}
+    comments = []  # (indent, user line) of the comments in force
+    for number, line in enumerate(source.splitlines(), start=1):
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        match = _LINE_COMMENT.match(line)
+        if match is None and line.lstrip().startswith("#"):
+            continue
+        while comments and comments[-1][0] > indent:
+            comments.pop()  # a deeper block ended
+        if match is not None:
+            if comments and comments[-1][0] == indent:
+                comments.pop()
+            comments.append((indent, int(match.group(2))))
+            continue
+        if comments:
+            lines[number] = comments[-1][1]
+    _USER_LINES[filename] = (user_file, lines)
+
+
+def user_line(filename, lineno):
+    """``(file, line)`` of the user's code that line ``lineno`` of the
+    generated ``filename`` comes from (following generated code made from
+    generated code back to the user's), or None."""
+    found = None
+    for _ in range(32):
+        entry = _USER_LINES.get(filename)
+        if entry is None or lineno not in entry[1]:
+            return found
+        filename, lineno = entry[0], entry[1][lineno]
+        found = (filename, lineno)
+    return found
+
+
+def user_line_of_traceback(tb):
+    """The user's ``(file, line)`` of the innermost frame of ``tb`` that runs
+    generated code, or None."""
+    found = None
+    while tb is not None:
+        place = user_line(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        if place is not None:
+            found = place
+        tb = tb.tb_next
+    return found
 
 
 def runtime_helpers(source, rt_name):

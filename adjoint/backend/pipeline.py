@@ -222,7 +222,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
     namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
     filename = f"<adjoint vjp of {name} at {parsed.filename}:{node.lineno}>"
     filename = unique_filename(filename, source)
-    load_module(source, filename, namespace)
+    load_module(source, filename, namespace, user_file=parsed.filename)
     forward_fn = namespace[forward_name]
     code_func = getattr(func, "__code__", None) and func
     if code_func is not None:
@@ -267,7 +267,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees):
     namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
     filename = f"<adjoint jvp of {name} at {parsed.filename}:{node.lineno}>"
     filename = unique_filename(filename, source)
-    load_module(source, filename, namespace)
+    load_module(source, filename, namespace, user_file=parsed.filename)
     jvp_fn = namespace[jvp_name]
     if getattr(func, "__code__", None) is not None:
         jvp_fn.__defaults__ = func.__defaults__
@@ -275,6 +275,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees):
     compiled = CompiledVJP(func, None, None, source, filename, normalized.params, front.wrt, namespace,
                            front.resolver, callees, front.module_names["rt"])
     compiled.jvp = jvp_fn
+    compiled.augmented_params = normalized.augmented_params
     compiled.number_globals = builder.number_globals
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
@@ -317,7 +318,7 @@ def vmap_transform(func, batched_positions, callees):
     namespace, callees, attribute_callees = _namespace(front, builder, primal_names, default_values)
     filename = f"<adjoint vmap of {name} at {parsed.filename}:{node.lineno}>"
     filename = unique_filename(filename, source)
-    load_module(source, filename, namespace)
+    load_module(source, filename, namespace, user_file=parsed.filename)
     vmap_fn = namespace[vmap_name]
     if getattr(func, "__code__", None) is not None:
         vmap_fn.__defaults__ = func.__defaults__
@@ -325,6 +326,7 @@ def vmap_transform(func, batched_positions, callees):
     compiled = CompiledVJP(func, None, None, source, filename, normalized.params, batched, namespace,
                            front.resolver, callees, front.module_names["rt"])
     compiled.vmap = vmap_fn
+    compiled.augmented_params = normalized.augmented_params
     compiled.out_batched = out_batched
     compiled.looped = builder.looped
     warn_loops(name, builder.looped)

@@ -80,7 +80,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.made_here = set()  # values a function that returns new arrays made (no views)
         self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
         self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
-        self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
+        self.augmented_params = {}  # parameter -> where an update in place may change the caller's object
+        self.caller_objects = {}  # version -> the parameter whose caller's object it is (see InPlace)
+        self.caller_mixed = set()  # versions that are the caller's object on some paths only
+        self.caller_assumptions = {}  # a loop's phi -> [(name, node)]: updates that took it for the caller's
         self.held_elsewhere = set()  # items of a list or dict that something else also holds
         self.in_slots = set()  # values put in a slot of a list, tuple or dict
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
@@ -171,6 +174,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.version[name] = name
             self.user_versions[name] = name
             self.defined.add(name)
+        self.values_at_entry(node, params)
         lower_returns(node, self.namer)
         self.block(node.body)
         if self.output is None:
@@ -207,8 +211,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
         elif isinstance(stmt, gast.AugAssign):
             if isinstance(stmt.target, gast.Name):
                 self.check_rebinding_update(stmt)
+                before = self.read(stmt.target.id)
                 current = load(stmt.target.id)
                 self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
+                self.changed_in_place(stmt, stmt.target.id, before)
             elif isinstance(stmt.target, gast.Subscript):
                 self.check_item_update(stmt)
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),

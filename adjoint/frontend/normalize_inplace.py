@@ -42,6 +42,37 @@ def _python_scalar(op, immutable):
         return False
 
 
+def _changed_in_place(node, params):
+    """The parameters ``node``'s body updates in place: ``x[...] = v``,
+    ``x[...] op= v`` and ``x op= v`` (which re-binds a number, and changes an
+    array, a list or a dict in place)."""
+    found = set()
+    for stmt in gast.walk(node):
+        if isinstance(stmt, gast.AugAssign):
+            targets = [stmt.target]
+        elif isinstance(stmt, gast.Assign):
+            targets = list(stmt.targets)
+        else:
+            continue
+        while targets:
+            target = targets.pop()
+            if isinstance(target, (gast.Tuple, gast.List)):
+                targets.extend(target.elts)
+                continue
+            if isinstance(target, gast.Starred):
+                targets.append(target.value)
+                continue
+            if isinstance(target, gast.Name):
+                if isinstance(stmt, gast.AugAssign) and target.id in params:
+                    found.add(target.id)
+                continue
+            while isinstance(target, gast.Subscript):
+                target = target.value
+            if isinstance(target, gast.Name) and target.id in params:
+                found.add(target.id)
+    return found
+
+
 class InPlace:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
 
@@ -73,6 +104,69 @@ class InPlace:
                                f"{name!r} may share memory with another value (an argument, a view, "
                                "another name or a container), and NumPy would change that value too.", fix)
 
+    # ------------------------------------------------ the caller's objects
+
+    def values_at_entry(self, node, params):
+        """A parameter that the function updates in place (``x[i] = v``,
+        ``x += v``) is read from a copy made at entry: the derivative is that
+        of the values at entry (torch.func's meaning), and each update is
+        written back into the caller's object (``changed_in_place``)."""
+        changed = _changed_in_place(node, set(params))
+        for name in params:
+            if name not in changed:
+                continue
+            copy = self.namer.fresh(name)
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="entry_value", ctx=gast.Load()),
+                             args=[load(name)], keywords=[])
+            self.emit(call, rt.copy, [load(name)], target=copy, construct="the argument's value at entry")
+            self.version[name] = copy
+            self.owners[copy] = "owned"
+            self.caller_objects[copy] = name
+
+    def changed_in_place(self, node, name, before):
+        """``name`` was updated in place from version ``before``: if that is
+        the caller's object, the new value is written back into it."""
+        if before in self.caller_mixed:
+            raise self.unsupported(
+                node, f"in-place update of {name!r}",
+                f"{name!r} is the caller's argument on some paths and a new value on others, so whether "
+                "the caller's array changes depends on the path taken.",
+                f"Make a copy first on every path ({name} = {name}.copy()), or re-bind {name} on every path.")
+        param = self.caller_objects.get(before)
+        if param is None:
+            return
+        new = self.read(name)
+        self.caller_objects[new] = param
+        if before in self.merged:  # a loop's phi: what the next iterations bring is checked at the latch
+            self.caller_assumptions.setdefault(before, []).append((name, node))
+        self.augmented_params.setdefault(param, self.parsed.location(node))
+        args = [load(param), load(new)]
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="write_back", ctx=gast.Load()),
+                         args=[load(param), load(new)], keywords=[])
+        self.ops.append(Op("expr", [], call, rt.write_back, args, lineno=self.lineno, no_grad=self.no_grad,
+                           construct="the caller's argument changed in place"))
+
+    def merge_caller_object(self, target, source, first):
+        """A phi or merge is the caller's object if each of its sources is."""
+        param = self.caller_objects.get(source) if isinstance(source, str) else None
+        mixed = isinstance(source, str) and source in self.caller_mixed
+        if first:
+            if param is not None:
+                self.caller_objects[target] = param
+            elif mixed:
+                self.caller_mixed.add(target)
+            return
+        if target in self.caller_mixed or (param == self.caller_objects.get(target) and not mixed):
+            return
+        for name, node in self.caller_assumptions.get(target, []):
+            raise self.unsupported(
+                node, f"in-place update of {name!r}",
+                f"in a later iteration {name!r} is no longer the caller's argument (it is re-bound further "
+                "down the loop), so whether the caller's array changes depends on the iteration.",
+                f"Make a copy before the loop ({name} = {name}.copy()), or re-bind {name} before updating it.")
+        self.caller_objects.pop(target, None)
+        self.caller_mixed.add(target)
+
     def check_rebinding_update(self, stmt):
         """``y += v`` updates an array in place, so every other holder of that
         array sees the change; the derivative code computes ``y = y + v``.
@@ -89,7 +183,7 @@ class InPlace:
         if self.owners.get(version) != "shared" and version == name and name in self.params:
             # Exact for this function; a caller that passes an array it reads
             # again sees NumPy change it, which the caller checks.
-            self.augmented_params.setdefault(name, (self.parsed.location(stmt), symbol(stmt.op)))
+            self.augmented_params.setdefault(name, self.parsed.location(stmt))
             return
         construct = f"augmented assignment to {name!r}"
         fix = (f"Write {name} = {name} {symbol(stmt.op)} ... to make a new value, or make a copy "
@@ -235,6 +329,7 @@ class InPlace:
         new = self.bind(name)
         self.emit(call, prim, [load(version), index, new_value], target=new, construct="in-place update")
         self.owners[new] = "owned"
+        self.changed_in_place(target, name, version)
         # What each item of the new container is, where known (for d[k] += v).
         key = index.value if isinstance(index, gast.Constant) else None
         if prim is rt.replace_item and version in self.dict_items and key is not None:
@@ -388,6 +483,7 @@ class InPlace:
             # A name merged from several places is owned (or safe to re-bind)
             # only if the values from all of them are.
             source = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
+            self.merge_caller_object(target, source, target not in self.merged)
             owned = source is not None and self.owners.get(source) == "owned"
             # Safe to re-bind in place of an update: numbers and flags only; an
             # array's safety is its ownership, which aliasing later withdraws.

@@ -102,9 +102,79 @@ def parse_function(func):
         node = _find_lambda(module, code, filename)
     else:
         node = _find_def(module, code, filename)
+    if not _source_runs(code, filename, "".join(lines)):
+        raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
+                                        code.co_firstlineno)
     node = _copy(node)
     node.decorator_list = []
     return ParsedFunction(func, node, filename, lines)
+
+
+# ------------------------------------------- is the source the code that runs?
+
+@functools.lru_cache(maxsize=64)
+def _compiled_file(filename, text):
+    """Code objects of ``text`` compiled as ``filename`` was, keyed by
+    (name, first line); None if it does not compile on its own."""
+    try:
+        module = compile(text, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return None
+    found = {}
+    stack = [module]
+    while stack:
+        code = stack.pop()
+        found.setdefault((code.co_name, code.co_firstlineno), []).append(code)
+        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return found
+
+
+def _same_code(a, b):
+    if (a.co_code != b.co_code or a.co_names != b.co_names or a.co_varnames != b.co_varnames
+            or a.co_freevars != b.co_freevars or len(a.co_consts) != len(b.co_consts)):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType) or isinstance(y, types.CodeType):
+            if not (isinstance(x, types.CodeType) and isinstance(y, types.CodeType) and _same_code(x, y)):
+                return False
+        elif type(x) is not type(y) or (x != y and x == x):  # (nan != nan: the same constant)
+            return False
+    return True
+
+
+def _names_and_constants(code):
+    names = set(code.co_names) | set(code.co_varnames) | set(code.co_freevars)
+    constants = set()
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            inner_names, inner_constants = _names_and_constants(const)
+            names |= inner_names
+            constants |= inner_constants
+        else:
+            constants.add((type(const).__name__, repr(const)))
+    return names, constants
+
+
+def _source_runs(code, filename, text):
+    """Whether ``code`` is what ``text`` compiles to: a module edited after
+    it was imported runs its old code, and its new text must not be
+    differentiated in its place. Code that a tool rewrote at import (pytest
+    rewrites assert statements, with names that start with "@") must still
+    hold every name and constant of the text."""
+    compiled = _compiled_file(filename, text)
+    if compiled is None:
+        return True  # (text that only runs in a context of its own: nothing to compare)
+    candidates = compiled.get((code.co_name, code.co_firstlineno), [])
+    if any(_same_code(code, candidate) for candidate in candidates):
+        return True
+    names, constants = _names_and_constants(code)
+    if not any(name.startswith("@") for name in names):
+        return False
+    for candidate in candidates:  # (the rewriting adds names and constants, and removes none)
+        text_names, text_constants = _names_and_constants(candidate)
+        if text_names <= names and text_constants <= constants:
+            return True
+    return False
 
 
 def _copy(node):

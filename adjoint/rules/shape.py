@@ -397,14 +397,17 @@ def linspace_tangent(z, start, stop, num=50, endpoint=True, *, dtype=None, axis=
     dot[z] = rt.linspace_tangent(dot[stop], z, num, endpoint=endpoint, dtype=dtype, axis=axis, stop=True)
 
 
-@adjoint_rule(rt.identity, rt.copy)
+@adjoint_rule(rt.identity, rt.copy, rt.entry_value)
 def identity_adjoint(z, value):
     bar[value] = bar[z]
 
 
-@tangent_rule(rt.identity, rt.copy)
+@tangent_rule(rt.identity, rt.copy, rt.entry_value)
 def identity_tangent(z, value):
     dot[z] = dot[value]
+
+
+nondifferentiable(rt.write_back)  # (the caller's array made to hold a value: an effect)
 
 
 nondifferentiable(

@@ -8,6 +8,7 @@ from .indexing import (
     rebuild_like,
 )
 from .jacobians import _tree_map, jacobian_from_columns_tangent
+from .indexing import write_back
 
 
 # ------------------------------------------------------------ vmap
@@ -146,3 +147,12 @@ def vjacobian_from_columns(out_dot, out, x, offset):
     def first(tree):
         return _tree_map(lambda leaf, _: leaf[0], tree, None)
     return jacobian_from_columns_tangent(out_dot, first(out), first(x), offset)
+
+
+def vwrite_back(caller, value):
+    """``write_back`` on a batch. An example of a batched array with no axis
+    but the batch axis is a number, which ``x *= 2`` re-binds instead of
+    changing (``x[0]`` of a 1-d array is a copy), so nothing is written."""
+    if isinstance(caller, np.ndarray) and caller.ndim <= 1:
+        return
+    write_back(caller, value)

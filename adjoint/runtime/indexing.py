@@ -494,9 +494,10 @@ def check_unshared(value, message, scope, names, *others, batched=False, slot=No
 
 
 def check_not_array(value, message, batched=False):
-    """Raise ``InPlaceRefused(message)`` if ``value`` is an array (one the
-    callee's ``p += v`` would change in place, where its caller sees it)."""
-    if isinstance(value, np.ndarray) and not (batched and value.ndim <= 1):
+    """Raise ``InPlaceRefused(message)`` if ``value`` is an array, list or
+    dict (one the callee's ``p += v`` or ``p[0] = v`` would change in place,
+    where its caller sees it); numbers and tuples are re-bound instead."""
+    if isinstance(value, (list, dict)) or (isinstance(value, np.ndarray) and not (batched and value.ndim <= 1)):
         raise InPlaceRefused(message)
 
 
@@ -505,3 +506,37 @@ def check_basic_index(index, message):
     (an int or a slice): ``y[index][j] = v`` then changes y."""
     if not isinstance(index, (int, np.integer, slice)) or isinstance(index, (bool, np.bool_)):
         raise InPlaceRefused(message)
+
+
+# ----------------------------------------------------------------------------
+# In-place updates of arguments (SPEC.md section 4: torch.func's meaning).
+# The generated code works on a copy of the argument made at entry (the
+# derivative reads the values at entry) and writes each new value back
+# into the caller's object, which so changes as the plain call changes it.
+
+def entry_value(value):
+    """The value of an argument at entry, apart from the caller's object
+    (which the function changes in place)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+def write_back(caller, value):
+    """Make the caller's array hold ``value``, as the update in place that
+    the function's code makes does (numbers and tuples are not changed in
+    place: ``x += 1`` re-binds them)."""
+    if caller is value:
+        return
+    if isinstance(caller, np.ndarray):
+        np.copyto(caller, value)
+    elif isinstance(caller, (list, dict)):
+        # (jacrev and friends hand the function containers of their own, not the caller's)
+        raise TypeError(
+            f"in-place update of an argument that is a {type(caller).__name__}: adjoint changes the "
+            "caller's arrays in place as the plain call does, but not its lists and dicts. Work on "
+            "a copy made in the function (items = list(items), d = dict(d)) and return it.")

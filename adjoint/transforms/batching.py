@@ -218,6 +218,9 @@ class BatchBuilder:
             return [self.shape_statement(op)]
         target = op.targets[0] if op.targets else None
         prim = op.prim
+        if prim is rt.write_back and all(self.is_batched(a) for a in op.args):
+            # the caller's batched array takes the batched value
+            return [gast.Expr(value=self.rt_call("vwrite_back", *[clone(a) for a in op.args]))]
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -230,7 +233,7 @@ class BatchBuilder:
         if prim in (rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
                     rt.repeat_items):
             return [self.container_statement(op)]
-        if prim in (rt.identity, rt.copy):
+        if prim in (rt.identity, rt.copy, rt.entry_value):
             return [self.primal(op)]
         if prim is rt.getitem:
             value, index = op.args

@@ -275,6 +275,12 @@ class VJPBuilder:
                            value=self.rt_call("zeros_bar", load(name), load(self.batch_name)),
                            type_comment=None)
 
+    def zero_if_none(self, name):
+        """``if x_bar is None: x_bar = zeros``: the adjoint of a value that
+        the first iteration backwards receives and later ones start at zero."""
+        test = gast.Compare(left=load(self.bar_of(name)), ops=[gast.Is()], comparators=[constant(None)])
+        return gast.If(test=test, body=[self.zero_init(name)], orelse=[])
+
     def reverse_if(self, op):
         self.fresh.clear()
         before = set(self.has_bar)
@@ -314,7 +320,19 @@ class VJPBuilder:
         body = self.reverse_block(op.body + op.latch)
         if not all(n in self.fresh or n not in self.has_bar for n in assumed):
             body = [_without_in_place(stmt, self.module_names["rt"]) for stmt in body]
-        body.extend(self.zero_init(n) for n in sorted(entry - self.has_bar))
+        # The next iteration backwards needs the adjoints the body consumed
+        # again, as zeros shaped like that iteration's values (a loop may
+        # change a value's shape: the layers of an MLP). A carried name's
+        # saved value is the one it held when its iteration began, the shape
+        # the earlier iteration ended with. A name only the body binds holds
+        # this iteration's value instead: its adjoint is left None here and
+        # made from the saved value at the top of the next iteration.
+        consumed = sorted(entry - self.has_bar)
+        per_iteration = [n for n in consumed if n not in op.carried]
+        body = [self.zero_if_none(n) for n in per_iteration] + body
+        body.extend(self.zero_init(n) for n in consumed if n in op.carried)
+        body.extend(gast.Assign(targets=[store(self.bar_of(n))], value=constant(None), type_comment=None)
+                    for n in per_iteration)
         self.has_bar = entry
         self.fresh.clear()
         op.tape = self.namer.fresh("tape")
