@@ -258,3 +258,22 @@ def test_source_shows_batched_code():
                                np.stack([two_args(x, y) for x in X]), rtol=1e-12)
     with pytest.raises(ValueError, match="'vmap' \\(batched\\)"):
         adjoint.source(two_args, mode="batched")
+
+
+def replaces_list_and_dict_items(x):
+    items = [x, x]
+    items[0] = x * 2.0
+    d = {}
+    for k in ("a", "b"):
+        d[k] = x * items[0]
+    return items[0] + items[1] + d["a"] * d["b"]
+
+
+def test_item_assignment_on_containers_made_here_keeps_its_key():
+    """items[0] = v and d[k] = v on a list or dict the function made: the
+    position or key is the same for every example, not broadcast over the batch."""
+    X = RNG.normal(size=(4, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no per-example loop
+        got = adjoint.vmap(replaces_list_and_dict_items)(X)
+    np.testing.assert_allclose(got, _loop(replaces_list_and_dict_items, 0, (X,)), rtol=1e-12)

@@ -303,8 +303,15 @@ class BatchBuilder:
         return self.assign(op.targets[0], gast.Call(func=clone(func), args=args, keywords=clone(value.keywords)))
 
     def container_statement(self, op):
-        """Containers of batched values hold every item with its batch axis."""
+        """Containers of batched values hold every item with its batch axis
+        (the key of ``d[k] = v`` stays a key)."""
         value = clone(op.value)
+        if op.prim is rt.replace_item and isinstance(value, gast.Call) and len(value.args) == 3:
+            if self.is_batched(value.args[1]):
+                raise Unbatchable(self.parsed.location(op), "an item assignment whose key or position depends "
+                                                            "on the batched values")
+            container, index, item = value.args
+            value.args = [container, item]
 
         class Broadcast(gast.NodeTransformer):
             def visit_Constant(inner, node):  # noqa: N805 (a number among batched items)
@@ -320,6 +327,8 @@ class BatchBuilder:
 
         if isinstance(value, gast.Call):
             value.args = [Broadcast().visit(a) for a in value.args]
+            if op.prim is rt.replace_item and len(value.args) == 2:
+                value.args.insert(1, index)
         else:
             value = Broadcast().visit(value)
         return self.assign(op.targets[0], value)
