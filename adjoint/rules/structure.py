@@ -72,3 +72,6 @@ def jacobian_from_columns_batched(z, out_dot, out, x, offset):
 
 
 nondifferentiable(rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
+# How many times and over which keys a loop runs, and in which order sorted(), max() and min() put items: no derivative.
+nondifferentiable(rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.sort_order, rt.extremum_position,
+                  rt.check_keys_unchanged)

@@ -49,7 +49,7 @@ class Unbatchable(Exception):
 
 
 #: primitives whose result describes a shape, the same for every example.
-SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.shape_of, rt.size_of, rt.output_basis,
+SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.shape_of, rt.size_of, rt.output_basis,
                  rt.scalar_seed, rt.input_basis, rt.batch_count}
 #: runtime helpers of generated code that read only shapes and options
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
