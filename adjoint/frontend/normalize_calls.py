@@ -130,6 +130,8 @@ class Calls:
                                                              type_comment=None),
                                                    gast.Name(id=first, ctx=gast.Load(), annotation=None,
                                                              type_comment=None)], keywords=[])
+        node = self.consumed_iterables(node, callee)  # sum(x * w for ...): the list it produces
+        func = node.func
         if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
             # max(a, b) is max((a, b)): one rule covers both forms.
             node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
