@@ -531,3 +531,17 @@ def test_loops_that_cannot_be_read_as_over_keys_fail_clearly():
     # read as a loop over indices, but the items are floats (Python raises a TypeError too)
     with pytest.raises(TypeError, match="floating-point values"):
         adjoint.jacrev(indexes_a_list_by_its_floats)(np.array([0.3, 0.5]), [0.0, 1.0])
+
+
+def sorts_with_a_lambda_whose_parameter_shadows(x):
+    x = x * 2.0
+    order = sorted([3, 1, 2], key=lambda x: -x)
+    return x * order[0]
+
+
+def test_a_lambda_parameter_is_not_read_as_the_enclosing_name():
+    """key=lambda x: -x in a function that re-binds x: the lambda's x is its
+    own (it was refused as capturing the differentiated x)."""
+    x = np.array([0.3, 0.5])
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        np.testing.assert_allclose(transform(sorts_with_a_lambda_whose_parameter_shadows)(x), 6.0 * np.eye(2))
