@@ -768,8 +768,15 @@ def l2_over_keys(params):
 
 def l2_over_dict(params):
     total = 0.0
-    for key in params:  # key is an item of a differentiated container
+    for key in params:  # indexes params: read as a loop over the dict's keys
         total = total + np.sum(params[key] ** 2)
+    return total
+
+
+def scales_by_key(params, scales):
+    total = 0.0
+    for key in params:  # key is an item of a differentiated container, not known to be a key
+        total = total + np.sum(params["a"]) * scales[key]
     return total
 
 
@@ -785,9 +792,12 @@ def test_loops_over_a_dict_of_differentiated_values():
     gradient = adjoint.grad(l2_over_keys)(params)
     np.testing.assert_allclose(gradient["a"], 6.0)
     np.testing.assert_allclose(gradient["b"], [2.0, 4.0])
+    gradient = adjoint.grad(l2_over_dict)(params)
+    np.testing.assert_allclose(gradient["a"], 6.0)
+    np.testing.assert_allclose(gradient["b"], [2.0, 4.0])
     with pytest.raises(adjoint.NoRuleError, match="params.keys()") as error:
-        adjoint.grad(l2_over_dict)(params)
-    assert f"test_calls.py:{line_of(l2_over_dict, 'params[key] ** 2')}" in str(error.value)
+        adjoint.grad(scales_by_key)(params, {"a": 1.0, "b": 2.0})
+    assert f"test_calls.py:{line_of(scales_by_key, 'scales[key]')}" in str(error.value)
     with pytest.raises(TypeError, match="For a dict, loop over d.keys"):
         adjoint.grad(counts_dict_entries)(params)
     # A dict whose keys are 0, 1, ... must not be read as a list either.

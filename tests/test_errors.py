@@ -99,9 +99,14 @@ def with_del(x):
     return z
 
 
-def with_list_comprehension(x):
-    rows = [row * 2.0 for row in x]  # MARK
-    return np.stack(rows)
+def with_set_comprehension(x):
+    values = {v * 2.0 for v in x}  # MARK
+    return sum(values)
+
+
+def with_generator_kept(x):
+    rows = (row * 2.0 for row in x)  # MARK
+    return np.stack(list(rows))
 
 
 def with_i0(x):
@@ -158,7 +163,7 @@ def with_output_by_position(x):
 UNSUPPORTED = [
     with_sort_result_kept, with_output_by_position, with_library_python_function, with_add_at, with_sort_in_place, with_out_argument, with_log_base, with_einsum_sublists, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
-    with_list_comprehension, with_i0,
+    with_set_comprehension, with_generator_kept, with_i0,
 ]
 
 #: Python statements outside the subset: UnsupportedSyntaxError, never NoRuleError.

@@ -314,3 +314,22 @@ def test_vmap_of_derivatives_on_the_catalogues(program):
         for i in range(3):
             for got_leaf, expected_leaf in zip(_leaves(got, i), _leaves(expected[i]), strict=True):
                 np.testing.assert_allclose(got_leaf, expected_leaf, rtol=1e-9, atol=1e-11)
+
+
+def replaces_list_and_dict_items(x):
+    items = [x, x]
+    items[0] = x * 2.0
+    d = {}
+    for k in ("a", "b"):
+        d[k] = x * items[0]
+    return items[0] + items[1] + d["a"] * d["b"]
+
+
+def test_item_assignment_on_containers_made_here_keeps_its_key():
+    """items[0] = v and d[k] = v on a list or dict the function made: the
+    position or key is the same for every example, not broadcast over the batch."""
+    X = RNG.normal(size=(4, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no per-example loop
+        got = adjoint.vmap(replaces_list_and_dict_items)(X)
+    np.testing.assert_allclose(got, _loop(replaces_list_and_dict_items, 0, (X,)), rtol=1e-12)

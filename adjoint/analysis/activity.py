@@ -261,6 +261,8 @@ def check_effects(op, varied, parsed, callees):
     reads = op.reads() & varied
     if not reads or op.prim is NONDIFF or op.prim is rt.write_back:  # (the caller's argument, written back)
         return
+    if rt.is_helper(op.prim) and rules.is_nondifferentiable(op.prim):
+        return  # a check generated code makes (rt.check_keys_unchanged): it changes nothing
     if op.prim in (np.bitwise_or, np.bitwise_and, np.bitwise_xor) and not op.no_grad:
         raise errors.UnsupportedSyntaxError(
             parsed.location(op), op.construct,
@@ -309,6 +311,19 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "it captures differentiated values, and a lambda that is passed on or stored (not "
             "called here) is not differentiated, so they would get no derivative.",
             "Pass those values to it as arguments, or call the lambda here.",
+        )
+    if op.prim is OPAQUE and op.construct == "generator expression":
+        raise errors.UnsupportedSyntaxError(
+            location, "generator expression of differentiated values",
+            "Python runs a generator lazily, item by item, for whoever reads it; adjoint differentiates "
+            "one only where sum, max, min, list, tuple, sorted or dict reads it at once.",
+            "Use a list comprehension [...] instead, or hand the generator straight to one of those.",
+        )
+    if op.prim is OPAQUE and op.construct == "set comprehension":
+        raise errors.UnsupportedSyntaxError(
+            location, "set comprehension of differentiated values",
+            "a set has no order for derivatives to follow, and equal values merge into one.",
+            "Use a list comprehension [...] (or a dict comprehension) instead.",
         )
     if op.prim is OPAQUE:
         raise errors.UnsupportedSyntaxError(

@@ -145,6 +145,9 @@ def assigned_names(stmts):
         node = stack.pop()
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
             continue
+        if isinstance(node, gast.comprehension):  # its variables are its own
+            stack.extend([node.iter] + node.ifs)
+            continue
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             names.add(node.id)
         # In-place updates give the updated name a new version too

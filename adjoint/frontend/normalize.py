@@ -31,6 +31,7 @@ from .gastutil import clone, constant, load, store
 from .normalize_calls import Calls
 from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace
+from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
     UserCall, assigned_names, is_atom, lambda_as_def, symbol,
@@ -40,7 +41,7 @@ from .resolve import UNRESOLVED
 
 
 
-class Normalizer(ControlFlow, InPlace, Calls):
+class Normalizer(ControlFlow, InPlace, Calls, Iteration):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
@@ -92,6 +93,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.user_versions = {}  # every version bound to a user's name -> that name
         self.aliases = {}  # version -> the versions whose values it may share memory with (both ways)
         self.untracked = set()  # values whose other holders are not visible here (a callee's result)
+        self.mapping_versions = set()  # versions of dicts made here (for k in d visits their keys)
         self.params = set()
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes
@@ -142,6 +144,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             op.targets.append(saved)
         self.ops.append(op)
         self.track_ownership(op)
+        self.track_mapping(target, prim, args, construct)
         if prim in (rt.make_tuple, rt.make_list) and not kwargs:
             self.literal_items[target] = list(args)
         elif (prim is rt.repeat_items and isinstance(args[0], gast.Name) and args[0].id in self.literal_items
@@ -225,6 +228,9 @@ class Normalizer(ControlFlow, InPlace, Calls):
         elif isinstance(stmt, gast.Expr):
             if isinstance(stmt.value, gast.Constant):
                 return  # a docstring or a bare constant does nothing
+            if isinstance(stmt.value, (gast.ListComp, gast.SetComp, gast.DictComp)):
+                self.comprehension_statement(stmt.value)
+                return
             call = stmt.value
             if (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                     and call.func.attr == "append" and isinstance(call.func.value, gast.Name)
@@ -475,6 +481,9 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.version[user_name] = new
             self.defined.add(new)
             return result
+        lowered = self.lowered_expression(node, target, user_name)
+        if lowered is not None:  # comprehensions, and/or, sorted: ops of their own
+            return lowered
         node = self.without_partial(node)
         local = self.local_function(node.func) if isinstance(node, gast.Call) else None
         if local is not None:
@@ -551,6 +560,13 @@ class Normalizer(ControlFlow, InPlace, Calls):
             raise self.unsupported(node, type(node).__name__.lower(),
                                    "generators and coroutines cannot be differentiated.",
                                    "Return the values instead.")
+        if isinstance(node, LOWERED_COMPREHENSIONS) or (isinstance(node, gast.BoolOp)
+                                                        and not self.plainly_boolean(node)):
+            atom = self.expression(node)  # a statement of its own: [print(v) for v in xs]
+            return atom, rt.identity if self.is_local(atom) else NONDIFF, [atom], {}, "copy", None
+        if isinstance(node, gast.BoolOp):
+            # comparisons and `not` joined by and/or, kept as written: a flag, no derivative
+            return self.rename_opaque(node), NONDIFF, [], {}, "and/or", None
         if isinstance(node, gast.NamedExpr):
             raise self.unsupported(node, "assignment expression (:=)", "not supported.",
                                    "Use a separate assignment.")
@@ -565,7 +581,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
     def rename_opaque(self, node):
         """A copy of ``node`` reading the current versions of the user's names."""
         node = clone(node)
-        bound = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        bound = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+                 and isinstance(n.ctx, (gast.Store, gast.Param))}  # (a lambda's parameters too)
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in bound:
                 child.id = self.read(child.id)

@@ -135,6 +135,8 @@ class Calls:
                                                              type_comment=None),
                                                    gast.Name(id=first, ctx=gast.Load(), annotation=None,
                                                              type_comment=None)], keywords=[])
+        node = self.consumed_iterables(node, callee)  # sum(x * w for ...): the list it produces
+        func = node.func
         literal = self.dict_call_as_literal(callee, node)
         if literal is not None:
             return self.operation(literal)

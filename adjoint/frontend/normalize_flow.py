@@ -35,6 +35,7 @@ class ControlFlow:
         op = Op("assign", [target], atom, prim, [atom], lineno=self.lineno, no_grad=self.no_grad,
                 construct=construct)
         self.track_ownership(op)
+        self.track_mapping(target, prim, [atom], construct)
         return op
 
     def if_statement(self, stmt):
@@ -137,14 +138,15 @@ class ControlFlow:
         if callee is range and isinstance(stmt.target, gast.Name) and not iterable.keywords:
             loop_iter = gast.Call(func=clone(iterable.func), args=[self.atom(a) for a in iterable.args],
                                   keywords=[])
-        elif callee in (zip, enumerate) or isinstance(iterable, (gast.Name, gast.Attribute, gast.Subscript,
-                                                                   gast.List, gast.Tuple)):
-            loop_iter, prefix = self.indexed_iteration(stmt, callee)
         else:
-            # Any other iterable (reversed(...), d.items(), an iterator) is run
-            # as written; its items carry no derivative (checked by activity).
-            loop_iter = self.atom(iterable)
-            plain_target = stmt.target
+            source = self.iteration(stmt)  # sequences, dicts, zip, enumerate, reversed, comprehensions
+            if source is not None:
+                loop_iter, prefix = source
+            else:
+                # Any other iterable (reversed(range(n)), d.keys(), an iterator) is run
+                # as written; its items carry no derivative (checked by activity).
+                loop_iter = self.atom(iterable)
+                plain_target = stmt.target
         carried = self.loop_carried(stmt)
         body_exit = []
 
@@ -178,6 +180,8 @@ class ControlFlow:
         op.body, op.latch, op.exit_check = body, latch, body_exit[0]
         op.carried = list(carried.values())
         self.ops.append(op)
+        if prefix is not None and len(prefix) > 2 and prefix[2] is not None:
+            prefix[2]()  # a check after the loop (a dict changed while it was iterated)
 
     def split_exit_check(self):
         """Take the trailing ``if broke: break`` (from lower_jumps) off the body."""
@@ -187,28 +191,12 @@ class ControlFlow:
             return [self.ops.pop()]
         return []
 
-    def indexed_iteration(self, stmt, callee):
+    def indexed_iteration(self, stmt, sequences, kind=None, start=None, zipped=False, backwards=False):
         """``for target in seq`` as ``for index in range(n): target = seq[index]``,
-        so values taken from a differentiated sequence get derivatives."""
-        iterable = stmt.iter
-        start = None
-        zipped = False
-        if callee is zip and not iterable.keywords:
-            sequences = [self.atom(a) for a in iterable.args]
-        elif callee is enumerate:
-            inner = iterable.args[0]
-            if (isinstance(inner, gast.Call) and not inner.keywords
-                    and self.resolver.value_of(inner.func) is zip):
-                sequences = [self.atom(a) for a in inner.args]
-                zipped = True
-            else:
-                sequences = [self.atom(inner)]
-            start = self.atom(iterable.args[1]) if len(iterable.args) > 1 else None
-            for keyword in iterable.keywords:
-                if keyword.arg == "start":
-                    start = self.atom(keyword.value)
-        else:
-            sequences = [self.atom(iterable)]
+        so values taken from a differentiated sequence get derivatives.
+        ``kind`` is "zip" or "enumerate" for the items of those (``zipped``:
+        enumerate(zip(...))); ``backwards`` reads the sequence from its end
+        (``reversed(seq)``)."""
         # The loop reads the sequences as they were when it started, even if
         # the body re-binds their names.
         snapshots = []
@@ -232,14 +220,14 @@ class ControlFlow:
         loop_iter = gast.Call(func=load("range"), args=[length], keywords=[])
 
         def bind_items():
-            items = []
-            for sequence in sequences:
-                item = gast.Subscript(value=sequence, slice=load(index), ctx=gast.Load())
-                items.append((item, sequence))
-            values = [gast.Subscript(value=seq, slice=load(index), ctx=gast.Load()) for seq in sequences]
-            if callee is zip:
+            position = load(index)
+            if backwards:
+                position = self.atom(gast.BinOp(left=gast.BinOp(left=length, op=gast.Sub(), right=load(index)),
+                                                op=gast.Sub(), right=constant(1)))
+            values = [gast.Subscript(value=seq, slice=clone(position), ctx=gast.Load()) for seq in sequences]
+            if kind == "zip":
                 value_node = gast.Tuple(elts=values, ctx=gast.Load())
-            elif callee is enumerate:
+            elif kind == "enumerate":
                 counter = load(index) if start is None else gast.BinOp(left=load(index), op=gast.Add(),
                                                                         right=start)
                 item = gast.Tuple(elts=values, ctx=gast.Load()) if zipped else values[0]

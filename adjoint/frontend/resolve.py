@@ -31,6 +31,10 @@ def local_names(node):
             continue
         if isinstance(child, gast.Lambda):
             continue
+        if isinstance(child, gast.comprehension):
+            # Its variables are the comprehension's own (Python 3), not the function's.
+            stack.extend([child.iter] + child.ifs)
+            continue
         if isinstance(child, gast.Name) and isinstance(child.ctx, (gast.Store, gast.Del)):
             names.add(child.id)
         if isinstance(child, (gast.Import, gast.ImportFrom)):

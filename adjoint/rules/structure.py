@@ -77,3 +77,8 @@ nondifferentiable(rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
 @tangent_rule(rt.jacobian_blocks, constant=("out",))
 def jacobian_blocks_tangent(z, blocks, out):
     dot[z] = rt.jacobian_blocks(dot[blocks], out)
+
+
+# How many times and over which keys a loop runs, and in which order sorted(), max() and min() put items: no derivative.
+nondifferentiable(rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.sort_order, rt.extremum_position,
+                  rt.check_keys_unchanged)

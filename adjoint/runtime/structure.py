@@ -13,13 +13,71 @@ def loop_length(*sequences):
     """How many times ``for`` runs over ``sequences`` (zip stops at the shortest).
     The loop reads ``sequence[i]``, which is the i-th item only of a sequence."""
     for sequence in sequences:
-        if not isinstance(sequence, (list, tuple, np.ndarray)):
+        if not isinstance(sequence, (list, tuple, np.ndarray, range)):
             raise TypeError(
                 f"a for loop over a {type(sequence).__name__} that holds differentiated values: "
                 "adjoint loops over lists, tuples and arrays by position. For a dict, loop over "
-                "d.keys() and index it (for k in d.keys(): ... d[k] ...)."
+                "d.keys() or d.items() (for k in d.keys(): ... d[k] ...)."
             )
     return min(len(sequence) for sequence in sequences)
+
+
+def mapping_keys(mapping):
+    """The keys a loop over ``d.items()`` or ``d.values()`` visits, in order:
+    the loop reads ``d[k]`` for each, which is what Python's views yield."""
+    if not (hasattr(mapping, "keys") and hasattr(mapping, "__getitem__")):
+        raise TypeError(
+            f"a for loop over .items() or .values() of a {type(mapping).__name__}: adjoint reads these "
+            "loops as loops over a dict's keys (d[k] for each key), and this value has no keys()."
+        )
+    return list(mapping.keys())
+
+
+def loop_keys(sequence):
+    """The items of ``for k in d`` whose body reads ``d[k]``: a dict's keys,
+    or the integers (or strings) of a sequence used as its own indices. They
+    carry no derivative, so a sequence of differentiable numbers is refused."""
+    if hasattr(sequence, "keys") and hasattr(sequence, "__getitem__") and not isinstance(sequence, np.ndarray):
+        return list(sequence.keys())
+    items = list(sequence)
+    for item in items:
+        if isinstance(item, (float, complex, np.inexact)) or (
+                isinstance(item, np.ndarray) and np.issubdtype(item.dtype, np.inexact)):
+            raise TypeError(
+                f"a for loop over a {type(sequence).__name__} of numbers whose items index it (for k in d: "
+                "... d[k] ...): adjoint reads such a loop as one over a dict's keys or over indices, which "
+                "carry no derivative, but these items are floating-point values. Loop over "
+                "range(len(...)) and index the sequence instead."
+            )
+    return items
+
+
+def check_keys_unchanged(mapping, keys):
+    """Python's dict iterators refuse to go on once the dict gained or lost
+    keys; a loop over the keys adjoint took first checks it the same way."""
+    if not hasattr(mapping, "keys"):
+        return  # a sequence indexed by its own items: Python does not check lists
+    if len(mapping) != len(keys):
+        raise RuntimeError("dictionary changed size during iteration")
+    if list(mapping) != keys:
+        raise RuntimeError("dictionary keys changed during iteration")
+
+
+def sort_order(items, key, reverse):
+    """The positions of ``items`` in the order ``sorted(items, key=key,
+    reverse=reverse)`` puts them (Python's stable sort, the same comparisons)."""
+    if key is None:
+        return sorted(range(len(items)), key=items.__getitem__, reverse=reverse)
+    return sorted(range(len(items)), key=lambda position: key(items[position]), reverse=reverse)
+
+
+def extremum_position(items, key, largest):
+    """The position of the item ``max(items, key=key)`` (or ``min``) returns:
+    the first one whose key is largest (smallest)."""
+    if not len(items):
+        raise ValueError(f"{'max' if largest else 'min'}() iterable argument is empty")
+    choose = max if largest else min
+    return choose(range(len(items)), key=lambda position: key(items[position]))
 
 
 def check_aux_result(result):

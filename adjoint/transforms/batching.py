@@ -49,7 +49,7 @@ class Unbatchable(Exception):
 
 
 #: primitives whose result describes a shape, the same for every example.
-SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.shape_of, rt.size_of, rt.output_basis,
+SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.shape_of, rt.size_of, rt.output_basis,
                  rt.scalar_seed, rt.input_basis, rt.batch_count}
 #: runtime helpers of generated code that read only shapes and options
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
@@ -317,8 +317,15 @@ class BatchBuilder:
         return self.assign(op.targets[0], gast.Call(func=clone(func), args=args, keywords=clone(value.keywords)))
 
     def container_statement(self, op):
-        """Containers of batched values hold every item with its batch axis."""
+        """Containers of batched values hold every item with its batch axis
+        (the key of ``d[k] = v`` stays a key)."""
         value = clone(op.value)
+        if op.prim is rt.replace_item and isinstance(value, gast.Call) and len(value.args) == 3:
+            if self.is_batched(value.args[1]):
+                raise Unbatchable(self.parsed.location(op), "an item assignment whose key or position depends "
+                                                            "on the batched values")
+            container, index, item = value.args
+            value.args = [container, item]
 
         class Broadcast(gast.NodeTransformer):
             def visit_Constant(inner, node):  # noqa: N805 (a number among batched items)
@@ -334,6 +341,8 @@ class BatchBuilder:
 
         if isinstance(value, gast.Call):
             value.args = [Broadcast().visit(a) for a in value.args]
+            if op.prim is rt.replace_item and len(value.args) == 2:
+                value.args.insert(1, index)
         else:
             value = Broadcast().visit(value)
         return self.assign(op.targets[0], value)

@@ -446,9 +446,11 @@ class VJPBuilder:
             raise errors.NoRuleError(
                 self.location(op), op.construct,
                 "the index depends on the differentiated values (an item of a differentiated "
-                "container: for k in params: makes k one), and an index has no derivative.",
-                "Loop over params.keys() or range(len(...)) for indices, or wrap the index in "
-                "adjoint.stop_gradient(...).",
+                "container: for k in params: or sorted(params) makes k one), and an index has no "
+                "derivative.",
+                "Loop over params.keys() or params.items() (or index the dict you loop over: "
+                "for k in params: ... params[k] ...), over range(len(...)) for indices, or wrap the "
+                "index in adjoint.stop_gradient(...).",
             )
         if missing and op.prim is np.einsum and "subscripts" in missing:
             raise errors.NoRuleError(
