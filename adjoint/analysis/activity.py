@@ -19,7 +19,7 @@ import numpy as np
 from .. import errors
 from . import shapes
 from .. import rules
-from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from .. import runtime as rt
 
 #: container operations whose adjoints the reverse transformer writes itself
@@ -185,10 +185,8 @@ def _transforms_cleanly(op, varied, callees):
                                        lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
     except TypeError:
         return False
-    if any(position is None for position, _, _ in found):
-        return False
     if found:  # raises, at the callee's line, if the callee changes them in place
-        callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
+        callees.vjp(op.prim.function, tuple(p for p, _, _ in found), op.prim.arity)
     return True
 
 
@@ -207,10 +205,10 @@ def check_callee_changes(op, varied, immutable, parsed, callees):
                                          lambda atom: isinstance(atom, gast.Name) and atom.id not in immutable)
     except TypeError:
         return  # the call does not match the function: an error of its own, elsewhere
-    if not found or any(position is None for position, _, _ in found):
+    if not found:
         return
     try:
-        compiled = callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
+        compiled = callees.vjp(op.prim.function, tuple(p for p, _, _ in found), op.prim.arity)
     except errors.ArgumentChangedError:
         raise
     except errors.TransformError:
@@ -305,7 +303,7 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "so the values it binds would get no derivative.",
             "Call it where it is made, or pass those values to the function as arguments.",
         )
-    if isinstance(op.prim, UserCall):
+    if isinstance(op.prim, (UserCall, StarredCall)):
         return
     if isinstance(op.prim, MethodCall):
         receiver = op.args[0]

@@ -173,6 +173,7 @@ class Normalized:
         self.result = result  # the expression the forward pass returns
         self.augmented_params = {}  # parameter -> location of ``param += v`` on it
         self.immutable = set()  # names certain to hold numbers or flags
+        self.prologue = []  # statements run first: *args and **kwargs taken apart
 
 
 def is_atom(node):
@@ -202,18 +203,71 @@ class UserCall:
         self.bound = bound
         self.keywords = keywords or {}
         self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
+        #: for a function with *args or **kwargs: (number of positional
+        #: arguments, keyword names) of this call, its transform's specialization
+        self.arity = None
 
     def differentiated(self, args, kwargs, carries):
         """``(position, parameter, atom)`` for each argument of this call that
         ``carries(atom)`` selects, in parameter order. Positions count the
-        positional parameters, then the keyword-only ones (None: a variadic
-        one). TypeError if the call does not match the parameters."""
-        code = self.function.__code__
-        named = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        parameters of ``specialized_parameters`` (for a function without *args
+        and **kwargs: the positional parameters, then the keyword-only ones).
+        TypeError if the call does not match the parameters."""
+        names = specialized_parameters(self.function, len(args), tuple(kwargs))
         bound = inspect.signature(self.function, follow_wrapped=False).bind(*args, **kwargs)
-        found = [(named.index(name) if name in named else None, name, atom)
-                 for name, atom in bound.arguments.items() if isinstance(atom, gast.AST) and carries(atom)]
-        return sorted(found, key=lambda item: -1 if item[0] is None else item[0])
+        code = self.function.__code__
+        star = code.co_varnames[code.co_argcount + code.co_kwonlyargcount] if code.co_flags & inspect.CO_VARARGS \
+            else None
+        found = []
+        for name, value in bound.arguments.items():
+            if name == star:
+                items = [(f"{name}[{i}]", atom) for i, atom in enumerate(value)]
+            elif isinstance(value, dict):  # **kwargs
+                items = [(f"{name}[{key!r}]", atom) for key, atom in value.items()]
+            else:
+                items = [(name, value)]
+            for label, atom in items:
+                if isinstance(atom, gast.AST) and carries(atom):
+                    found.append((names.index(label), label, atom))
+        return sorted(found, key=lambda item: item[0])
+
+
+def is_variadic(function):
+    """Whether a Python function has ``*args`` or ``**kwargs`` parameters."""
+    code = getattr(function, "__code__", None)
+    return code is not None and bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
+
+
+def arity_of(function, nargs, keywords):
+    """The specialization of ``function``'s transform for a call with
+    ``nargs`` positional arguments and ``keywords``: None for a function
+    without ``*args`` / ``**kwargs`` (one transform serves every call)."""
+    if not is_variadic(function):
+        return None
+    return (nargs, tuple(keywords))
+
+
+def specialized_parameters(function, nargs, keywords):
+    """The parameters a transform of ``function`` differentiates, for a call
+    with ``nargs`` positional arguments and ``keywords``: the positional
+    ones, one per item of ``*args`` (``"args[0]"``, ...), the keyword-only
+    ones, then one per keyword that ``**kwargs`` takes (``"kwargs['k']"``)."""
+    code = function.__code__
+    positional = list(code.co_varnames[:code.co_argcount])
+    kwonly = list(code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount])
+    position = code.co_argcount + code.co_kwonlyargcount
+    names = list(positional)
+    if code.co_flags & inspect.CO_VARARGS:
+        star = code.co_varnames[position]
+        position += 1
+        names += [f"{star}[{i}]" for i in range(max(0, nargs - len(positional)))]
+    names += kwonly
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        double = code.co_varnames[position]
+        posonly = set(positional[:code.co_posonlyargcount])
+        named = (set(positional) - posonly) | set(kwonly)
+        names += [f"{double}[{key!r}]" for key in keywords if key not in named]
+    return names
 
 
 class MethodCall:
@@ -229,6 +283,25 @@ class MethodCall:
     @property
     def label(self):
         return self.name or "function"
+
+
+class StarredCall:
+    """The primitive of a call whose arguments are laid out only when it runs:
+    ``f(*seq)`` or ``f(**mapping)`` over a sequence or mapping whose length
+    or keys the transform cannot know. ``spec`` says what each argument atom
+    is (``""`` an argument, ``"*"`` a sequence, ``"**"`` a mapping, a name: a
+    keyword argument; ``"self"`` first: the call is of the method ``method``
+    of that atom); ``callee`` is the expression of the function (None for a
+    method). The function is transformed when the code runs, for the
+    arguments that carry derivatives (``rt.starred_forward``,
+    ``rt.starred_jvp``)."""
+
+    def __init__(self, spec, callee, method=None):
+        self.spec = tuple(spec)
+        self.callee = callee
+        self.method = method
+        self.name = method or "call"
+        self.label = "call"
 
 
 #: packages whose functions are primitives (a rule or adjoint.defvjp), never

@@ -33,7 +33,7 @@ from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    UserCall, assigned_names, is_atom, lambda_as_def, symbol,
+    StarredCall, UserCall, assigned_names, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED
@@ -50,8 +50,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
     (nested functions and lambdas by name), ``namer`` and ``resolver``.
     """
 
-    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees):
+    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):
         self.callees = callees
+        self.arity = arity  # (positional count, keyword names) of the call a variadic function is made for
+        self.prologue = []  # statements that take *args and **kwargs apart (see parameters)
         self.rt_name = rt_name
         self.parsed = parsed
         self.resolver = resolver
@@ -80,6 +82,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.made_here = set()  # values a function that returns new arrays made (no views)
         self.possible_items = {}  # a list or dict version -> every item it may hold, positions unknown
         self.starred_assumptions = {}  # a loop's phi -> (its length, the *items that relied on it)
+        self.mapping_assumptions = {}  # a loop's phi -> (its keys, the **items that relied on them)
         self.augmented_params = {}  # parameter -> where ``param += v`` may change the caller's array
         self.held_elsewhere = set()  # items of a list or dict that something else also holds
         self.in_slots = set()  # values put in a slot of a list, tuple or dict
@@ -128,7 +131,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.computed[key] = target
         self.defined.add(target)
         op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
-        if isinstance(prim, (UserCall, MethodCall)):
+        if isinstance(prim, (UserCall, MethodCall, StarredCall)):
             # The callee's residuals, kept for its backward pass.
             saved = self.namer.fresh(f"{getattr(prim, 'label', prim.name)}_saved")
             self.defined.add(saved)
@@ -157,24 +160,70 @@ class Normalizer(ControlFlow, InPlace, Calls):
     def function(self):
         node = self.parsed.node
         args = node.args
-        if args.vararg is not None or args.kwarg is not None:
-            raise self.unsupported(node, "*args / **kwargs parameters",
-                                   "a transformed function needs named parameters.",
-                                   "Name each parameter.")
-        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        params = self.parameters()
         self.params = set(params)
-        for name in params:
-            self.version[name] = name
-            self.defined.add(name)
         lower_returns(node, self.namer)
         self.block(node.body)
         if self.output is None:
             self.output = constant(None)
             self.result = constant(None)
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
+        normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
         return normalized
+
+    def parameters(self):
+        """The parameters the transform differentiates, in the order of
+        ``ir.specialized_parameters``. ``*args`` and ``**kwargs`` are
+        specialized for the call (``self.arity``): each item gets a name of
+        its own, taken out of the tuple or dict by the ``prologue`` (which
+        checks that the call has that form), and the user's name is bound to
+        a tuple or dict literal of them, so ``*args`` and ``kwargs["k"]`` in
+        the body are items of a container of known length and keys."""
+        args = self.parsed.node.args
+        positional = [a.id for a in args.posonlyargs + args.args]
+        kwonly = [a.id for a in args.kwonlyargs]
+        nargs, keywords = self.arity if self.arity is not None else (len(positional), ())
+        star_items, double_items, double_keys = [], [], []
+        if args.vararg is not None:
+            star_items = [self.namer.fresh(f"{args.vararg.id}_{i}") for i in range(max(0, nargs - len(positional)))]
+        if args.kwarg is not None:
+            named = {a.id for a in args.args} | set(kwonly)
+            double_keys = [k for k in keywords if k not in named]
+            double_items = [self.namer.fresh(f"{args.kwarg.id}_{k}") for k in double_keys]
+        params = positional + star_items + kwonly + double_items
+        for name in params:
+            self.version[name] = name
+            self.defined.add(name)
+        self.namer.taken.update(params)
+        rt_helper = lambda name: gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())  # noqa: E731
+        if args.vararg is not None:
+            star = args.vararg.id
+            self.prologue.append(gast.Assign(
+                targets=[gast.Tuple(elts=[store(n) for n in star_items], ctx=gast.Store())],
+                value=gast.Call(func=rt_helper("variadic_items"),
+                                args=[load(star), constant(len(star_items)), constant(star)], keywords=[]),
+                type_comment=None))
+            self.version[star] = self.namer.fresh(star)
+            self.emit(gast.Tuple(elts=[load(n) for n in star_items], ctx=gast.Load()), rt.make_tuple,
+                      [load(n) for n in star_items], target=self.version[star], construct=f"*{star}",
+                      keys=list(range(len(star_items))))
+        if args.kwarg is not None:
+            double = args.kwarg.id
+            self.prologue.append(gast.Assign(
+                targets=[gast.Tuple(elts=[store(n) for n in double_items], ctx=gast.Store())],
+                value=gast.Call(func=rt_helper("keyword_items"),
+                                args=[load(double), gast.Tuple(elts=[constant(k) for k in double_keys],
+                                                                ctx=gast.Load()), constant(double)],
+                                keywords=[]),
+                type_comment=None))
+            self.version[double] = self.namer.fresh(double)
+            keys = [constant(k) for k in double_keys]
+            self.emit(gast.Dict(keys=keys, values=[load(n) for n in double_items]), rt.make_dict,
+                      [load(n) for n in double_items], target=self.version[double], construct=f"**{double}",
+                      keys=[constant(k) for k in double_keys])
+        return params
 
     def block(self, body):
         for position, stmt in enumerate(body):
@@ -505,11 +554,17 @@ class Normalizer(ControlFlow, InPlace, Calls):
         if isinstance(node, gast.Attribute):
             return self.attribute(node)
         if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) and not self.known_starred(e.value) for e in node.elts):
+                # (*x.shape, 1): built as written; an error if its value needs a derivative
+                elements = [gast.Starred(value=self.atom(e.value), ctx=gast.Load()) if isinstance(e, gast.Starred)
+                            else self.atom(e) for e in node.elts]
+                value = type(node)(elts=elements, ctx=gast.Load())
+                return value, OPAQUE, [], {}, "starred element in a literal", None
             elements = []
             for element in node.elts:
                 if isinstance(element, gast.Starred):
-                    raise self.unsupported(element, "starred element in a literal",
-                                           "not supported yet.", "Build the container with + instead.")
+                    elements.extend(self.starred_items(element))
+                    continue
                 elements.append(self.atom(element))
             kind = gast.Tuple if isinstance(node, gast.Tuple) else gast.List
             prim = rt.make_tuple if kind is gast.Tuple else rt.make_list
@@ -586,6 +641,6 @@ class Normalizer(ControlFlow, InPlace, Calls):
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
 
 
-def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees):
-    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees).function()
+def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):
+    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity).function()
 

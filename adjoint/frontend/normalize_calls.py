@@ -9,9 +9,10 @@ import gast
 
 from .. import made, rules
 from .. import runtime as rt
-from .gastutil import clone, load, store
+from .gastutil import clone, constant, load, store
 from .ir import (
-    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, UserCall, callable_name, dotted,
+    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UserCall, arity_of, callable_name,
+    dotted,
     is_library, lambda_as_def,
 )
 from .lower import lower_returns
@@ -96,17 +97,106 @@ class Calls:
             gast.Call(func=clone(func), args=[clone(a) for a in args] + list(node.args),
                       keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()]), node)
 
+    def known_starred(self, value):
+        """Whether the items of ``*value`` are known here (a literal)."""
+        return isinstance(value, (gast.Tuple, gast.List)) and not any(
+            isinstance(e, gast.Starred) for e in value.elts) or (
+            isinstance(value, gast.Name) and self.read(value.id) in self.literal_items)
+
+    def known_mapping(self, value):
+        """Whether the keys of ``**value`` are known here (a literal with constant keys)."""
+        if isinstance(value, gast.Dict):
+            return all(isinstance(k, gast.Constant) and isinstance(k.value, str) for k in value.keys)
+        return (isinstance(value, gast.Name) and self.read(value.id) in self.dict_items
+                and all(isinstance(k, str) for k in self.dict_items[self.read(value.id)]))
+
+    def mapping_keywords(self, value):
+        """The keyword arguments ``**value`` stands for, when its keys are known."""
+        if isinstance(value, gast.Dict):
+            return [gast.keyword(arg=k.value, value=v) for k, v in zip(value.keys, value.values, strict=True)]
+        version = self.read(value.id)
+        if version in self.merged:  # a loop's phi: the next iterations must keep the keys
+            self.mapping_assumptions.setdefault(version, []).append((list(self.dict_items[version]), value))
+        keywords = []
+        for key in self.dict_items[version]:
+            index = constant(key)
+            item = self.emit(gast.Subscript(value=load(version), slice=index, ctx=gast.Load()), rt.getitem,
+                             [load(version), index], construct="indexing")
+            keywords.append(gast.keyword(arg=key, value=item))
+        return keywords
+
+    def starred_call(self, node):
+        """A call with ``*seq`` or ``**mapping`` whose items are known only
+        when it runs: laid out and differentiated then (ir.StarredCall)."""
+        func = node.func
+        if self.local_function(func) is not None:
+            raise self.unsupported(node, "*args or **kwargs in a call of a nested function or lambda",
+                                   "the number of arguments must be known when the function is "
+                                   "transformed, and this sequence was not built here from a literal.",
+                                   "Pass the arguments one by one, build the tuple in the function, or "
+                                   "define the function at module level.")
+        spec, pieces, method = [], [], None
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
+            method = func.attr
+            spec.append("self")
+            pieces.append(self.atom(func.value))
+            callee = None
+        elif self.resolver.value_of(func) is not UNRESOLVED:
+            callee = clone(func)
+        else:
+            callee = self.atom(func)
+        for arg in node.args:
+            if isinstance(arg, gast.Starred):
+                spec.append("*")
+                pieces.append(self.atom(arg.value))
+            else:
+                spec.append("")
+                pieces.append(self.atom(arg))
+        for keyword in node.keywords:
+            spec.append("**" if keyword.arg is None else keyword.arg)
+            pieces.append(self.atom(keyword.value))
+        args, keywords = [], []
+        for kind, piece in zip(spec, pieces, strict=True):
+            if kind == "":
+                args.append(piece)
+            elif kind == "*":
+                args.append(gast.Starred(value=piece, ctx=gast.Load()))
+            elif kind != "self":
+                keywords.append(gast.keyword(arg=None if kind == "**" else kind, value=piece))
+        function = gast.Attribute(value=pieces[0], attr=method, ctx=gast.Load()) if method else callee
+        value = gast.Call(func=function, args=args, keywords=keywords)
+        called = self.resolver.value_of(func)
+        name = dotted(func)
+        if called is not UNRESOLVED and rules.is_nondifferentiable(called):
+            return value, NONDIFF, pieces, {}, name, None
+        return value, StarredCall(spec, callee, method), pieces, {}, f"call of {name}", None
+
     def call(self, node):
         node = self.without_partial(node)
+        if (isinstance(node.func, gast.Attribute) and node.func.attr in VARARG_METHODS and len(node.args) == 1
+                and isinstance(node.args[0], gast.Starred) and not node.keywords
+                and self.resolver.value_of(node.func.value) is UNRESOLVED):
+            # x.reshape(*shape) is x.reshape(shape)
+            node = gast.Call(func=node.func, args=[node.args[0].value], keywords=[])
+        if not all(self.known_starred(a.value) for a in node.args if isinstance(a, gast.Starred)) or not all(
+                self.known_mapping(k.value) for k in node.keywords if k.arg is None):
+            return self.starred_call(node)
         if any(isinstance(arg, gast.Starred) for arg in node.args):
             args = []
             for arg in node.args:
                 args.extend(self.starred_items(arg) if isinstance(arg, gast.Starred) else [arg])
             node = gast.Call(func=node.func, args=args, keywords=node.keywords)
-        for keyword in node.keywords:
-            if keyword.arg is None:
-                raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
-                                       "Pass the keyword arguments one by one.")
+        if any(keyword.arg is None for keyword in node.keywords):
+            keywords = []
+            for keyword in node.keywords:
+                keywords.extend(self.mapping_keywords(keyword.value) if keyword.arg is None else [keyword])
+            names = [k.arg for k in keywords]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise self.unsupported(node, f"keyword argument {repeated[0]!r} given twice",
+                                       "Python raises TypeError for this call.",
+                                       "Pass each keyword once.")
+            node = gast.Call(func=node.func, args=node.args, keywords=keywords)
         func = node.func
         local = self.local_function(func)
         if local is not None:  # a call in statement position
@@ -171,6 +261,7 @@ class Calls:
         if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
             call = self.user_call(callee, func)
             if call is not None:
+                self.specialize(call, args, kwargs)
                 return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
         return value, prim, args, kwargs, name, None
 
@@ -323,9 +414,27 @@ class Calls:
             return None
         return UserCall(callee, leading, bound, keywords)
 
+    def specialize(self, call, args, kwargs):
+        """A call of a function with *args or **kwargs: its transform is made
+        for this call's number of arguments and keywords."""
+        if isinstance(call, UserCall):
+            call.arity = arity_of(call.function, len(call.leading) + len(args), tuple({**call.keywords, **kwargs}))
+        return call
+
     def method_call(self, node):
         func = node.func
         receiver = self.atom(func.value)
+        if (func.attr == "get" and isinstance(receiver, gast.Name) and receiver.id in self.dict_items
+                and 1 <= len(node.args) <= 2 and not node.keywords and isinstance(node.args[0], gast.Constant)):
+            # d.get("k", default) on a dict whose keys are known here (a literal,
+            # **kwargs): the item, or the default
+            key = node.args[0]
+            if key.value in self.dict_items[receiver.id]:
+                index = constant(key.value)
+                value = gast.Subscript(value=receiver, slice=index, ctx=gast.Load())
+                return value, rt.getitem, [receiver, index], {}, "indexing", None
+            default = self.atom(node.args[1]) if len(node.args) > 1 else constant(None)
+            return default, rt.identity if self.is_local(default) else NONDIFF, [default], {}, "copy", None
         args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),

@@ -375,10 +375,8 @@ class BatchBuilder:
         except TypeError as exc:
             raise errors.TransformError(self.parsed.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None
-        if any(position is None for position, _, _ in found):
-            return [self.looped_statement(op)]
         positions = tuple(position for position, _, _ in found)
-        compiled = self.callees.vmap(call.function, positions)
+        compiled = self.callees.vmap(call.function, positions, call.arity)
         if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
             raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
                               f"({compiled.reason.construct})")
