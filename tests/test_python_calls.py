@@ -276,3 +276,52 @@ def test_forward_mode_of_an_object_passed_in():
     np.testing.assert_allclose(got, np.diag(2.0 * MODEL.w * np.cos(X)))
     got = adjoint.jacrev(calls_given_object)(X, MODEL)
     np.testing.assert_allclose(got, np.diag(2.0 * MODEL.w * np.cos(X)))
+
+
+# ---------------------------------------------------------------- map and filter
+
+def scale_by_three(v):
+    return 3.0 * np.sin(v)
+
+
+def map_of_a_lambda(x):
+    return sum(map(lambda v: v * v, [x, 2.0 * x, np.cos(x)]))
+
+
+def map_of_a_module_function(x):
+    return np.stack(list(map(scale_by_three, [x, x ** 2])))
+
+
+def map_over_two_sequences(x):
+    weights = [1.0, 2.0, 3.0]
+    return sum(map(lambda w, v: w * v, weights, [x, np.sin(x), x * x]))
+
+
+def map_of_a_closure_over_differentiated_values(x):
+    shift = np.tanh(x)
+    return np.stack(tuple(map(lambda v: v + shift * v, [x, 2.0 * x])))
+
+
+def map_of_a_numpy_function_in_a_loop(x):
+    total = 0.0
+    for y in map(np.exp, [x, -x]):
+        total = total + y
+    return total
+
+
+def filter_of_items(x):
+    kept = list(filter(lambda v: v is not None, [x, None, 2.0 * x]))
+    return kept[0] * kept[1]
+
+
+def filter_by_value(x):
+    # which items pass depends on the values: the path taken is followed
+    kept = list(filter(lambda v: np.sum(v) > 0.0, [x, -x, x * x]))
+    return sum(kept)
+
+
+@pytest.mark.parametrize("program", [map_of_a_lambda, map_of_a_module_function, map_over_two_sequences,
+                                     map_of_a_closure_over_differentiated_values,
+                                     map_of_a_numpy_function_in_a_loop, filter_of_items, filter_by_value])
+def test_map_and_filter(program):
+    check(program, X)

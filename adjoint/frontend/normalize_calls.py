@@ -171,8 +171,72 @@ class Calls:
             return value, NONDIFF, pieces, {}, name, None
         return value, StarredCall(spec, callee, method), pieces, {}, f"call of {name}", None
 
+    def map_or_filter(self, node, callee):
+        """``map(f, xs, ...)`` and ``filter(f, xs)`` as the loop they stand
+        for, building a list (which every consumer of the iterator accepts):
+        each call of ``f`` is then differentiated like any call, a lambda's
+        or nested function's inlined."""
+        name = callee.__name__
+        if node.keywords or any(isinstance(a, gast.Starred) for a in node.args) or len(node.args) < 2 or (
+                callee is builtins.filter and len(node.args) != 2):
+            raise self.unsupported(node, f"{name}(...)", "only map(f, iterable, ...) and filter(f, iterable) "
+                                   "with their arguments written out are differentiated.",
+                                   "Write the loop out, or pass the iterables one by one.")
+        func = node.args[0]
+        if isinstance(func, gast.Constant) and func.value is None and callee is builtins.filter:
+            func = None
+        elif not (isinstance(func, gast.Lambda) or self.local_function(func) is not None
+                  or self.resolver.value_of(func) is not UNRESOLVED):
+            func = self.atom(func)  # evaluated once, before the items
+        sequences = [self.atom(a) for a in node.args[1:]]
+        result = self.namer.fresh(f"{name}_result")
+        items = [self.namer.fresh("item") for _ in sequences]
+
+        def name_node(identifier, ctx=None):
+            return gast.Name(id=identifier, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+        def located(tree):
+            for child in gast.walk(tree):
+                if "lineno" in child._attributes:
+                    gast.copy_location(child, node)
+            return tree
+
+        if len(items) == 1:
+            target, iterable = name_node(items[0], gast.Store()), sequences[0]
+        else:
+            target = gast.Tuple(elts=[name_node(i, gast.Store()) for i in items], ctx=gast.Store())
+            iterable = gast.Call(func=name_node("zip"), args=list(sequences), keywords=[])
+        if func is None:
+            called = name_node(items[0])
+        else:
+            called = gast.Call(func=clone(func), args=[name_node(i) for i in items], keywords=[])
+
+        def append(value):
+            return gast.Expr(value=gast.Call(func=gast.Attribute(value=name_node(result), attr="append",
+                                                                 ctx=gast.Load()), args=[value], keywords=[]))
+
+        if callee is builtins.map:
+            body = [append(called)]
+        else:
+            body = [gast.If(test=called, body=[append(name_node(items[0]))], orelse=[])]
+        statements = [gast.Assign(targets=[name_node(result, gast.Store())], value=gast.List(elts=[], ctx=gast.Load()),
+                                  type_comment=None),
+                      gast.For(target=target, iter=iterable, body=body, orelse=[], type_comment=None)]
+        zip_shadowed = len(items) > 1 and self.resolver.lookup("zip") is not builtins.zip
+        if zip_shadowed:
+            raise self.unsupported(node, f"{name}(...) over several iterables",
+                                   "the name zip is bound to something else here.", "Write the loop out.")
+        lineno = self.lineno
+        for statement in statements:
+            self.statement(located(statement), last=False)
+            self.lineno = lineno
+        return load(self.read(result))
+
     def call(self, node):
         node = self.without_partial(node)
+        if self.resolver.value_of(node.func) in (builtins.map, builtins.filter):
+            result = self.map_or_filter(node, self.resolver.value_of(node.func))
+            return result, rt.identity, [result], {}, "copy", None
         if (isinstance(node.func, gast.Attribute) and node.func.attr in VARARG_METHODS and len(node.args) == 1
                 and isinstance(node.args[0], gast.Starred) and not node.keywords
                 and self.resolver.value_of(node.func.value) is UNRESOLVED):

@@ -130,6 +130,10 @@ class ControlFlow:
         lineno = stmt.lineno
         iterable = stmt.iter
         callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED
+        if callee in (map, filter):  # the list they stand for (see map_or_filter), then its items
+            stmt = gast.copy_location(gast.For(target=stmt.target, iter=self.atom(iterable), body=stmt.body,
+                                               orelse=stmt.orelse, type_comment=None), stmt)
+            iterable, callee = stmt.iter, UNRESOLVED
         prefix = None
         plain_target = None
         if callee is range and isinstance(stmt.target, gast.Name) and not iterable.keywords:
