@@ -325,3 +325,186 @@ def filter_by_value(x):
                                      map_of_a_numpy_function_in_a_loop, filter_of_items, filter_by_value])
 def test_map_and_filter(program):
     check(program, X)
+
+
+# ---------------------------------------------------------------- try / except / finally
+
+def fallback(x):
+    return 2.0 * x + np.sin(x)
+
+
+def matrix_of(x, shift):
+    return np.outer(x, x) + shift * np.eye(x.shape[0])
+
+
+def cholesky_or_fallback(x, shift):
+    try:
+        y = np.linalg.cholesky(matrix_of(x, shift))[:, 0]
+    except np.linalg.LinAlgError:
+        y = fallback(x)
+    return y * x
+
+
+def several_statements_and_clauses(x, shift):
+    scale = 1.5
+    try:
+        L = np.linalg.cholesky(matrix_of(x, shift))
+        scale = np.sum(np.diag(L))  # not reached when cholesky raises
+        y = L @ x
+    except (ValueError, np.linalg.LinAlgError) as error:
+        message = str(error)
+        y = fallback(x) * len(message) / len(message)
+    else:
+        y = y * 2.0
+    finally:
+        y = y + scale * x
+    return y
+
+
+def which_handler(x, shift):
+    try:
+        y = np.linalg.cholesky(matrix_of(x, shift))[:, 1]
+    except KeyError:
+        y = x * 100.0
+    except np.linalg.LinAlgError:
+        y = np.cos(x)
+    except Exception:
+        y = x * 1000.0
+    return y * np.tanh(x)
+
+
+def returns_inside_try(x, shift):
+    try:
+        return np.linalg.cholesky(matrix_of(x, shift))[:, 0] * x
+    except np.linalg.LinAlgError:
+        pass
+    return fallback(x)
+
+
+def try_in_a_loop(x, shift):
+    total = np.zeros_like(x)
+    for k in range(3):
+        try:
+            total = total + np.linalg.cholesky(matrix_of(x * (k + 1), shift + k))[:, 0]
+        except np.linalg.LinAlgError:
+            total = total + np.sin(x) * k
+    return total
+
+
+def inverse_or_pinv(x, shift):
+    A = np.diag(x) * shift
+    try:
+        B = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        B = np.eye(3) * np.sum(x)
+    return B @ x
+
+
+TRY_PROGRAMS = [cholesky_or_fallback, several_statements_and_clauses, which_handler, returns_inside_try,
+                try_in_a_loop]
+
+
+@pytest.mark.parametrize("program", TRY_PROGRAMS)
+@pytest.mark.parametrize("shift", [10.0, -10.0], ids=["no_exception", "caught"])
+def test_try_follows_the_path_taken(program, shift):
+    check(lambda x: program(x, shift), X)
+
+
+def test_exception_raised_in_the_forward_pass_picks_the_handler():
+    # A(x) is not positive definite: the derivative is the fallback's
+    expected = np.diag(2.0 + np.cos(X)) * X[:, None] + np.diag(fallback(X))
+    np.testing.assert_allclose(adjoint.jacrev(cholesky_or_fallback)(X, -10.0), expected)
+    np.testing.assert_allclose(adjoint.jacfwd(cholesky_or_fallback)(X, -10.0), expected)
+    # at a singular point (finite differences would step off it): B = sum(x) I, y = sum(x) x
+    singular = np.array([0.3, 0.0, 0.5])
+    expected = np.sum(singular) * np.eye(3) + np.outer(singular, np.ones(3))
+    np.testing.assert_allclose(adjoint.jacrev(inverse_or_pinv)(singular, 1.0), expected)
+    np.testing.assert_allclose(adjoint.jacfwd(inverse_or_pinv)(singular, 1.0), expected)
+    check(lambda x: inverse_or_pinv(x, 1.0), X)
+
+
+def test_second_derivatives_through_try():
+    def scalar(x):
+        return np.sum(cholesky_or_fallback(x, -10.0) ** 2)
+
+    def reference(x):
+        return np.sum((fallback(x) * x) ** 2)
+
+    np.testing.assert_allclose(adjoint.hessian(scalar)(X), adjoint.hessian(reference)(X))
+    expected = numerical_jacobian(adjoint.grad(reference), (X,))
+    np.testing.assert_allclose(adjoint.hessian(scalar)(X), expected, rtol=1e-5)
+
+
+def test_uncaught_exception_propagates():
+    def raises(x):
+        try:
+            y = np.linalg.cholesky(-np.eye(3) * np.sum(x))
+        except KeyError:
+            y = x
+        return y
+
+    with pytest.raises(np.linalg.LinAlgError):
+        adjoint.jacrev(raises)(X)
+    with pytest.raises(np.linalg.LinAlgError):
+        adjoint.jacfwd(raises)(X)
+
+
+def test_exception_caught_inside_a_block_of_the_try_is_an_error_at_its_line():
+    def loop_in_try(x):
+        y = x
+        try:
+            for k in range(3):
+                y = y * 2.0
+                if k == 1:
+                    y = np.linalg.cholesky(-np.eye(3))[:, 0] * y
+        except np.linalg.LinAlgError:
+            y = y + 1.0
+        return y
+
+    line = inspect.getsourcelines(loop_in_try)[1] + 3
+    with pytest.raises(RuntimeError, match=rf"test_python_calls.py:{line}: the exception LinAlgError"):
+        adjoint.jacrev(loop_in_try)(X)
+    with pytest.raises(RuntimeError, match="cannot tell which of that block's assignments ran"):
+        adjoint.jacfwd(loop_in_try)(X)
+
+
+# ---------------------------------------------------------------- with blocks
+
+def log_with_errstate(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log(x * x) + np.sqrt(np.abs(x))
+    return y * np.cos(x)
+
+
+def with_several_context_managers(x):
+    with warnings.catch_warnings(), np.errstate(all="ignore") as state:
+        warnings.simplefilter("ignore")
+        y = np.sin(x) / x
+        settings = state
+    return y * 2.0
+
+
+def with_in_a_loop_and_branch(x):
+    h = x
+    for _ in range(2):
+        with np.errstate(over="ignore"):
+            if np.sum(h) > 0:
+                h = np.exp(h) * 0.5
+            else:
+                h = h * h
+    return h
+
+
+@pytest.mark.parametrize("program", [log_with_errstate, with_several_context_managers, with_in_a_loop_and_branch])
+def test_with_blocks(program):
+    check(program, X)
+
+
+def test_errstate_holds_in_the_forward_pass():
+    def divides(x):
+        with np.errstate(divide="raise"):
+            return np.sum(1.0 / x)
+
+    with pytest.raises(FloatingPointError):
+        adjoint.grad(divides)(np.array([1.0, 0.0]))
+    np.testing.assert_allclose(adjoint.grad(divides)(X), -1.0 / X ** 2)

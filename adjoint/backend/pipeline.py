@@ -15,7 +15,7 @@ from .. import runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
 from .naming import Namer, names_in
-from ..frontend.ir import UserCall, is_library, walk_ops
+from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
 from ..frontend.normalize import normalize
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
@@ -487,6 +487,16 @@ def _forward_block(ops, comments, builder):
 
 
 def _forward_compound(op, comments, builder):
+    if op.kind == "with":
+        return [comments.marker(builder.line_comment(op.lineno)),
+                with_statement(op, _forward_block(op.body, comments, builder))]
+    if op.kind == "if" and op.guard is not None:
+        count = op.guard.count
+        guarded = _forward_block(op.body[:count], comments, builder)
+        rest = _forward_block(op.body[count:], comments, builder)
+        orelse = _forward_block(op.orelse, comments, builder)
+        return [comments.marker(builder.line_comment(op.lineno))] + try_statements(
+            op, guarded, rest, orelse, builder.module_names["rt"])
     if op.kind == "if":
         body = _forward_block(op.body, comments, builder) or [gast.Pass()]
         orelse = _forward_block(op.orelse, comments, builder)

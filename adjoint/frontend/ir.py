@@ -79,7 +79,9 @@ class Op:
     kind: "assign" (``targets[0] = value``), "unpack" (``t1, t2 = value``),
     "expr" (a call run for its effect), "stmt" (a statement kept as is),
     "break", or a compound op: "if" (``value`` is the test atom, ops in
-    ``body`` and ``orelse``), "for" (``targets[0]`` the loop variable,
+    ``body`` and ``orelse``; ``guard`` set for a try statement), "with"
+    (ops in ``body``; ``args`` the context managers, ``targets`` the names
+    bound by ``as``, ``statement`` the With to wrap the body in), "for" (``targets[0]`` the loop variable,
     ``value`` the iterable) and "while" (``value`` the test name). A loop's
     ``body`` holds the user's statements; its ``latch`` the copies that carry
     values to the next iteration (and, for ``while``, the test computed
@@ -90,7 +92,8 @@ class Op:
 
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
-                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target")
+                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target",
+                 "guard")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -114,16 +117,78 @@ class Op:
         self.tape_values = []
         self.call_forward = None
         self.loop_target = None  # a loop over an iterator: its own target (names, tuples)
+        self.guard = None  # an "if" made from try/except: see Guard
 
     @property
     def compound(self):
-        return self.kind in ("if", "for", "while")
+        return self.kind in ("if", "for", "while", "with")
 
     def reads(self):
         if self.kind == "break":
             return set()
         node = self.statement if self.statement is not None else self.value
         return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+class Guard:
+    """An "if" op that stands for one statement of a try block: the forward
+    pass runs its body's first ``count`` ops (the statement) in ``try:``, sets
+    the test name when they finish, and otherwise runs the handler the
+    exception matches: ``handlers`` is one ``(type atom or None, flag name or
+    None, name bound by ``as`` or None)`` per except clause; the flag of each
+    but the last is set when it is the one taken (``orelse`` tests them in
+    order). ``compound``: the statement is a block (if, loop, with), whose
+    assignments before the exception the derivative cannot tell apart, so an
+    exception caught there is an error at run time."""
+
+    def __init__(self, count, handlers, compound, location):
+        self.count = count
+        self.handlers = handlers
+        self.compound = compound
+        self.location = location
+
+
+def try_statements(op, guarded, rest, orelse, rt_name):
+    """The forward statements of an "if" op with a ``guard``: ``try:`` around
+    ``guarded`` (the statement's code), then ``if test: rest else: orelse``."""
+    test = op.value.id
+    guard = op.guard
+    clauses = []
+    for position, (kind, flag, bound) in enumerate(guard.handlers):
+        caught = f"{test}_exception_{position}"
+        if guard.compound:
+            body = [gast.Raise(exc=gast.Call(
+                func=gast.Attribute(value=gast.Name(id=rt_name, ctx=gast.Load(), annotation=None, type_comment=None),
+                                    attr="exception_in_block", ctx=gast.Load()),
+                args=[gast.Constant(value=guard.location, kind=None),
+                      gast.Name(id=caught, ctx=gast.Load(), annotation=None, type_comment=None)], keywords=[]),
+                cause=None)]
+        else:
+            body = []
+            if flag is not None:
+                body.append(gast.Assign(targets=[gast.Name(id=flag, ctx=gast.Store(), annotation=None,
+                                                           type_comment=None)],
+                                        value=gast.Constant(value=True, kind=None), type_comment=None))
+            if bound is not None:
+                body.append(gast.Assign(targets=[gast.Name(id=bound, ctx=gast.Store(), annotation=None,
+                                                           type_comment=None)],
+                                        value=gast.Name(id=caught, ctx=gast.Load(), annotation=None,
+                                                        type_comment=None), type_comment=None))
+            body = body or [gast.Pass()]
+        clauses.append(gast.ExceptHandler(type=kind, name=gast.Name(id=caught, ctx=gast.Store(), annotation=None,
+                                                                    type_comment=None), body=body))
+    done = gast.Assign(targets=[gast.Name(id=test, ctx=gast.Store(), annotation=None, type_comment=None)],
+                       value=gast.Constant(value=True, kind=None), type_comment=None)
+    attempt = gast.Try(body=list(guarded) + [done], handlers=clauses, orelse=[], finalbody=[])
+    return [attempt, gast.If(test=op.value, body=list(rest) or [gast.Pass()], orelse=list(orelse))]
+
+
+def with_statement(op, body):
+    """The forward statement of a "with" op around ``body``."""
+    statement = op.statement
+    items = [gast.withitem(context_expr=item.context_expr, optional_vars=item.optional_vars)
+             for item in statement.items]
+    return gast.With(items=items, body=list(body) or [gast.Pass()], type_comment=None)
 
 
 def walk_ops(ops):

@@ -314,10 +314,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
                                    "derivative would miss the values they carry.",
                                    "Pass the value in as an argument and return the new value.")
         elif isinstance(stmt, gast.Try):
-            raise self.unsupported(stmt, "try statement",
-                                   "which statements ran would depend on exceptions, and the "
-                                   "derivative cannot follow them.",
-                                   "Test the condition with if, or move the try out of the function.")
+            self.try_statement(stmt)
         elif isinstance(stmt, gast.Delete):
             raise self.unsupported(stmt, "del statement",
                                    "deleting names or items is not supported in a differentiated function.",
@@ -445,10 +442,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
         if isinstance(context, gast.Call) and not context.args and not context.keywords:
             context = context.func
         if context is None or self.resolver.value_of(context) is not no_grad:
-            raise self.unsupported(stmt, "with statement",
-                                   "only `with adjoint.no_grad():` is supported inside a "
-                                   "differentiated function.",
-                                   "Move other context managers out of the function.")
+            return self.context_block(stmt)
         if items[0].optional_vars is not None:
             raise self.unsupported(stmt, "with no_grad() as ...", "no_grad() binds no value.",
                                    "Drop the `as` part.")

@@ -268,3 +268,22 @@ def starred_jvp(spec, active, callee, batch, tangents, *pieces):
         item_tangents.append(zeros_bar(item, batch) if t is None else t)
     ordered = tuple(item_tangents[index] for index in order)
     return compiled.jvp((batch,) + ordered, *call_args, **call_kwargs)
+
+
+# ----------------------------------------------------------- try statements
+
+class ExceptionInBlock(RuntimeError):
+    """An exception that a try statement of differentiated code catches was
+    raised inside a block (if, loop, with) of its try body."""
+
+
+def exception_in_block(location, exception):
+    """The error to raise instead of handling ``exception``: which of the
+    block's assignments ran before it is not known to the derivative."""
+    error = ExceptionInBlock(
+        f"{location}: the exception {type(exception).__name__}({exception}) was raised inside an if, a loop "
+        "or a with statement of this try block, and adjoint cannot tell which of that block's assignments "
+        "ran before it, so the derivative cannot follow the handler. Put the try around the single "
+        "statement that may raise (inside the loop or branch).")
+    error.__cause__ = exception
+    return error

@@ -30,6 +30,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
+    with_statement,
     walk_ops,
 )
 from .templates import batch_template_for
@@ -172,7 +173,11 @@ class BatchBuilder:
         if op.kind == "for" and any(isinstance(n, gast.Name) and n.id in self.batched
                                     for n in gast.walk(op.value)):
             raise Unbatchable(location, "a for loop over values that depend on the batched values")
+        if op.kind == "if" and op.guard is not None:
+            raise Unbatchable(location, "a try statement (an exception of one example must not stop the others)")
         marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "with":
+            return [marker, with_statement(op, self.block(op.body))]
         if op.kind == "if":
             body = self.block(op.body) or [gast.Pass()]
             return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]

@@ -22,7 +22,7 @@ from .. import errors, rules
 from ..analysis.activity import carries_derivative
 from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
-from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, try_statements, walk_ops, with_statement
 from ..analysis.shapes import same_shape_classes
 from .templates import tangent_template_for
 
@@ -141,6 +141,12 @@ class JVPBuilder:
 
     def compound(self, op):
         marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "with":
+            return [marker, with_statement(op, self.block(op.body))]
+        if op.kind == "if" and op.guard is not None:
+            count = op.guard.count
+            return [marker] + try_statements(op, self.block(op.body[:count]), self.block(op.body[count:]),
+                                             self.block(op.orelse), self.module_names["rt"])
         if op.kind == "if":
             body = self.block(op.body) or [gast.Pass()]
             return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]

@@ -246,7 +246,7 @@ class VJPBuilder:
         An op's result has no adjoint before the op, so it is dropped there."""
         outer, self.body = self.body, []
         lineno = None
-        for op in reversed(ops):
+        for op in reversed(_without_with(ops)):
             if op.kind == "if":
                 self.reverse_if(op)
                 lineno = None
@@ -589,3 +589,15 @@ class VJPBuilder:
         value = op.args[0]
         self.contribute(value.id, self.rt_call("unpack_bar", load(value.id),
                                                gast.Tuple(elts=bars, ctx=gast.Load())))
+
+
+def _without_with(ops):
+    """The ops with the bodies of "with" ops in their place: a context manager
+    changes how the forward pass runs, not what the backward pass does."""
+    flat = []
+    for op in ops:
+        if op.kind == "with":
+            flat.extend(_without_with(op.body))
+        else:
+            flat.append(op)
+    return flat
