@@ -508,3 +508,55 @@ def test_errstate_holds_in_the_forward_pass():
     with pytest.raises(FloatingPointError):
         adjoint.grad(divides)(np.array([1.0, 0.0]))
     np.testing.assert_allclose(adjoint.grad(divides)(X), -1.0 / X ** 2)
+
+
+# ---------------------------------------------------------------- closures made by factories
+
+def make(scale):
+    return lambda x: scale * x
+
+
+def make_layer(weight, bias):
+    shifted = bias + 1.0
+
+    def layer(h):
+        return np.tanh(weight * h + shifted)
+
+    return layer
+
+
+def make_late(scale):
+    f = lambda x: scale * x  # noqa: E731
+    scale = scale * 2.0  # a closure reads its cell when called: the doubled value
+    return f
+
+
+def closure_of_a_differentiated_value(s, x):
+    g = make(s)
+    return g(x)
+
+
+def closure_called_in_place(s, x):
+    return make(np.sin(s))(x) + make_layer(s, x)(x)
+
+
+def closures_in_a_loop(s, x):
+    h = x
+    for k in range(3):
+        layer = make_layer(s * (k + 1.0), s)
+        h = layer(h)
+    return h
+
+
+def late_binding(s, x):
+    return make_late(s)(x)
+
+
+@pytest.mark.parametrize("program", [closure_of_a_differentiated_value, closure_called_in_place,
+                                     closures_in_a_loop, late_binding])
+def test_closures_made_by_factories(program):
+    check(program, X, Y, argnums=(0, 1))
+
+
+def test_closure_value_is_what_python_computes():
+    np.testing.assert_allclose(adjoint.jacrev(late_binding)(X, Y), np.diag(2.0 * Y))

@@ -410,6 +410,16 @@ class Normalizer(ControlFlow, InPlace, Calls):
     def returns(self, stmt):
         value = stmt.value if stmt.value is not None else constant(None)
         if self.inlining:
+            returned = None
+            if isinstance(value, gast.Lambda):
+                returned = self.with_evaluated_defaults(lambda_as_def(value))
+            elif isinstance(value, gast.Name) and self.read(value.id) in self.local_functions:
+                self.check_unambiguous_function(value)
+                returned = self.local_functions[self.read(value.id)]
+            if returned is not None:  # a closure returned by a function inlined here: inlined where called
+                self.local_functions[self.inlining[-1]] = self.frozen(returned)
+                self.defined.add(self.inlining[-1])
+                return
             self.assign_to(self.inlining[-1], value)
             return
         if self.has_aux and isinstance(value, gast.Tuple) and len(value.elts) == 2:
@@ -502,6 +512,8 @@ class Normalizer(ControlFlow, InPlace, Calls):
             return result
         node = self.without_partial(node)
         local = self.local_function(node.func) if isinstance(node, gast.Call) else None
+        if local is None and isinstance(node, gast.Call) and user_name is not None:
+            local = self.factory(node.func)  # g = make(s): make's closure is inlined where g is called
         if local is not None:
             # The body of a nested function, its result straight into the target.
             if user_name is None:

@@ -7,7 +7,7 @@ import types
 
 import gast
 
-from .. import made, rules
+from .. import errors, made, rules
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .ir import (
@@ -414,7 +414,73 @@ class Calls:
             self.check_unambiguous_function(func)
         if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
             return self.local_functions[self.read(func.id)]
+        if isinstance(func, gast.Call) and not any(isinstance(a, gast.Starred) for a in func.args) and all(
+                k.arg is not None for k in func.keywords):
+            maker = self.factory(func.func)
+            if maker is not None:  # make(s)(x): the closure make returns, inlined
+                made_here = self.namer.temp()
+                self.inline(maker, func, made_here)
+                return self.local_functions.get(made_here)
         return None
+
+    def same_module_function(self, callee):
+        """The FunctionDef of ``callee``, one of the user's functions that can
+        be inlined here: defined in this function's module and file (so its
+        names resolve as this function's do), without closure, and reading no
+        name this function binds; None otherwise."""
+        from .parse import parse_function
+        from .resolve import local_names
+
+        if (not isinstance(callee, types.FunctionType) or is_library(callee) or callee.__closure__
+                or callee.__globals__ is not self.resolver.globals or callee is self.parsed.func
+                or callee.__code__.co_filename != self.parsed.func.__code__.co_filename
+                or callee.__code__.co_flags & 0x2C):  # generators, coroutines, *args / **kwargs
+            return None
+        try:
+            node = parse_function(callee).node
+        except errors.AdjointError:
+            return None
+        if node.args.vararg is not None or node.args.kwarg is not None or node.args.kwonlyargs:
+            return None
+        own = local_names(node) | {n.id for n in gast.walk(node)
+                                   if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+        free = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and n.id not in own}
+        if free & (self.resolver.locals | set(self.resolver.cells)):
+            return None
+        return node
+
+    def factory(self, func):
+        """``make(s)``, a function of the user's module that returns a lambda
+        or a nested function: inlined, so that the closure it returns is
+        inlined where it is called, its captured values differentiated."""
+        if not isinstance(func, gast.Name) and not isinstance(func, gast.Attribute):
+            return None
+        callee = self.resolver.value_of(func)
+        if callee is UNRESOLVED or (rules.lookup(callee) is not None) or rules.is_nondifferentiable(callee):
+            return None
+        node = self.same_module_function(callee)
+        if node is None or not node.body or not isinstance(node.body[-1], gast.Return):
+            return None
+        value = node.body[-1].value
+        nested = {s.name for s in node.body if isinstance(s, gast.FunctionDef)} | {
+            s.targets[0].id for s in node.body if isinstance(s, gast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Lambda)}
+        if not (isinstance(value, gast.Lambda) or isinstance(value, gast.Name) and value.id in nested):
+            return None
+        return self.with_evaluated_defaults(node)
+
+    def frozen(self, function):
+        """A closure being returned by an inlined factory, its free names read
+        as they are now (the factory's frame is over when it is called)."""
+        from .resolve import local_names
+
+        function = clone(function)
+        own = local_names(function)
+        for child in gast.walk(function):
+            if (isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in own
+                    and child.id in self.version):
+                child.id = self.read(child.id)
+        return function
 
     def derivative_made_here(self, node):
         """``adjoint.grad(f)(x)`` written in place: the derivative of a
