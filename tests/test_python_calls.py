@@ -560,3 +560,89 @@ def test_closures_made_by_factories(program):
 
 def test_closure_value_is_what_python_computes():
     np.testing.assert_allclose(adjoint.jacrev(late_binding)(X, Y), np.diag(2.0 * Y))
+
+
+# ---------------------------------------------------------------- objects
+
+import dataclasses  # noqa: E402
+
+
+@dataclasses.dataclass
+class Dense:
+    weight: np.ndarray
+    bias: np.ndarray
+    calls: int = 0
+
+    def __call__(self, h):
+        self.calls = self.calls + 1  # an attribute set to a value without derivative
+        return np.tanh(self.weight @ h + self.bias)
+
+    def twice(self, h):
+        return self(self(h))
+
+
+LAYER = Dense(np.array([[0.5, -0.2, 0.1], [0.3, 0.8, -0.5], [0.0, 0.4, 0.9]]), np.array([0.1, -0.1, 0.2]))
+
+
+def uses_a_dataclass_model(x):
+    return LAYER.twice(x) + LAYER(x)
+
+
+def model_given_as_argument(x, model):
+    return model(x) * 2.0
+
+
+def test_objects_with_call_and_attributes():
+    check(uses_a_dataclass_model, X)
+    layer = Dense(LAYER.weight * 2.0, LAYER.bias)
+    expected = numerical_jacobian(model_given_as_argument, (X, layer), 0)
+    np.testing.assert_allclose(adjoint.jacrev(model_given_as_argument)(X, layer), expected, rtol=1e-6)
+    np.testing.assert_allclose(adjoint.jacfwd(model_given_as_argument)(X, layer), expected, rtol=1e-6)
+    assert layer.calls > 0  # the forward pass did what the plain call does
+
+
+class Stateful:
+    def __init__(self, w):
+        self.w = w
+
+    def apply(self, x):
+        self.h = np.sin(self.w * x)  # MARK: set
+        return self.h
+
+
+def object_made_from_differentiated_values(x):
+    model = Stateful(x)  # MARK: made
+    return model.apply(x)
+
+
+def method_stores_a_differentiated_value(x):
+    return Stateful(2.0).apply(x)
+
+
+def dataclass_made_from_differentiated_values(x):
+    layer = Dense(np.outer(x, x), x)  # MARK: dataclass
+    return layer(x)
+
+
+def line_of(func, marker):
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, text in enumerate(lines) if marker in text)
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_objects_holding_differentiated_values_are_refused_at_the_line(transform):
+    line = line_of(object_made_from_differentiated_values, "MARK: made")
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"py:{line}: an object of class Stateful made from"):
+        transform(object_made_from_differentiated_values)(X)
+    line = line_of(dataclass_made_from_differentiated_values, "MARK: dataclass")
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"py:{line}: an object of class Dense made from"):
+        transform(dataclass_made_from_differentiated_values)(X)
+    line = line_of(Stateful.apply, "MARK: set")
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"py:{line}: attribute .h set to a differentiated"):
+        transform(method_stores_a_differentiated_value)(X)
+
+
+def test_vmap_of_objects_made_per_example_runs_once_per_example():
+    with pytest.warns(RuntimeWarning, match="an object of class Dense made from batched values"):
+        got = adjoint.vmap(dataclass_made_from_differentiated_values)(np.stack([X, Y]))
+    np.testing.assert_allclose(got, np.stack([dataclass_made_from_differentiated_values(v) for v in (X, Y)]))

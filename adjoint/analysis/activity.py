@@ -19,7 +19,7 @@ import numpy as np
 from .. import errors
 from . import shapes
 from .. import rules
-from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, StarredCall, UserCall, is_library, walk_ops
 from .. import runtime as rt
 
 #: container operations whose adjoints the reverse transformer writes itself
@@ -236,6 +236,15 @@ def check_effects(op, varied, parsed, callees):
             "on differentiated values it can only merge dicts or sets, which is not differentiated.",
             "Build the dict with a literal, dict(d) and item assignment (d[k] = v).",
         )
+    if op.prim is rt.set_attribute:
+        if isinstance(op.args[2], gast.Name) and op.args[2].id in varied:
+            raise errors.UnsupportedSyntaxError(
+                parsed.location(op), f"{op.construct} to a differentiated value",
+                "an object's attributes carry no derivative, so code that reads it back (here or in "
+                "another function) would get none.",
+                "Keep the value in a local name or return it; objects may hold values that are not "
+                "differentiated (settings, counters, arrays given as constants).")
+        return
     if _changes_arguments(op):
         raise errors.UnsupportedSyntaxError(
             parsed.location(op), op.construct,
@@ -338,6 +347,13 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Call a function defined at module level, or register its derivative with "
             "adjoint.defvjp.",
         )
+    if isinstance(op.prim, type) and not is_library(op.prim) and rules.lookup(op.prim) is None:
+        raise errors.UnsupportedSyntaxError(
+            location, f"an object of class {op.prim.__name__} made from differentiated values",
+            "an object's attributes carry no derivative, so the values its methods read from it "
+            "would get none.",
+            "Pass the arrays to its methods as arguments (model.apply(params, x)), or make the object "
+            "outside the function and differentiate with respect to the arrays its methods take.")
     if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
         return  # the forward builder writes their tangents itself
     if mode == "jvp" and rules.lookup_tangent(op.prim) is None:

@@ -355,6 +355,14 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.unpack(target, atom)
         elif isinstance(target, gast.Subscript):
             self.setitem(target, value)
+        elif isinstance(target, gast.Attribute):
+            # obj.attr = value: done in the forward pass; a differentiated value
+            # stored so is refused (activity), as its readers would miss its derivative
+            receiver, stored = self.atom(target.value), self.atom(value)
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="set_attribute", ctx=gast.Load()),
+                             args=[receiver, constant(target.attr), stored], keywords=[])
+            self.ops.append(Op("expr", [], call, rt.set_attribute, [receiver, constant(target.attr), stored],
+                               lineno=self.lineno, no_grad=self.no_grad, construct=f"attribute .{target.attr} set"))
         else:
             raise self.in_place(target)
 

@@ -30,7 +30,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
-    with_statement,
+    is_library, with_statement,
     walk_ops,
 )
 from .templates import batch_template_for
@@ -246,6 +246,10 @@ class BatchBuilder:
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
             return self.user_call(op)
+        if isinstance(prim, type) and not is_library(prim) and rules.lookup_batch(prim) is None:
+            # one object per example cannot be stacked into one batched value
+            raise Unbatchable(self.parsed.location(op), f"an object of class {prim.__name__} made from batched "
+                              "values")
         if prim is NONDIFF:  # comparisons and other operators without derivative
             prim = self.operator_function(op.value)
         if prim not in (NONDIFF, OPAQUE, None) and not isinstance(prim, MethodCall):
