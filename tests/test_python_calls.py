@@ -574,7 +574,7 @@ class Dense:
     calls: int = 0
 
     def __call__(self, h):
-        self.calls = self.calls + 1  # an attribute set to a value without derivative
+        self.calls += 1  # an attribute set to a value without derivative
         return np.tanh(self.weight @ h + self.bias)
 
     def twice(self, h):

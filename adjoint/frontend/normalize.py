@@ -254,6 +254,15 @@ class Normalizer(ControlFlow, InPlace, Calls):
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
                                       ctx=gast.Load())
                 self.setitem(stmt.target, gast.BinOp(left=read, op=stmt.op, right=stmt.value))
+            elif isinstance(stmt.target, gast.Attribute):
+                # obj.n += v, as Python does it (an array attribute is updated in
+                # place); like obj.n = v, refused where v carries a derivative
+                receiver, value = self.atom(stmt.target.value), self.atom(stmt.value)
+                kept = gast.AugAssign(target=gast.Attribute(value=receiver, attr=stmt.target.attr, ctx=gast.Store()),
+                                      op=stmt.op, value=value)
+                self.ops.append(Op("stmt", [], None, rt.set_attribute, [receiver, constant(stmt.target.attr), value],
+                                   lineno=self.lineno, no_grad=self.no_grad,
+                                   construct=f"attribute .{stmt.target.attr} set", statement=kept))
             else:
                 raise self.in_place(stmt)
         elif isinstance(stmt, gast.Expr):
