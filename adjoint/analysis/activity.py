@@ -20,7 +20,7 @@ from .. import errors
 from . import shapes
 from .. import rules
 from ..frontend.gastutil import clone
-from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, StarredCall, UserCall, is_library, walk_ops
 from .. import runtime as rt
 
 #: container operations whose adjoints the reverse transformer writes itself
@@ -190,10 +190,8 @@ def _transforms_cleanly(op, varied, callees):
                                        lambda atom: isinstance(atom, gast.Name) and atom.id in varied)
     except TypeError:
         return False
-    if any(position is None for position, _, _ in found):
-        return False
     if found:  # raises, at the callee's line, if the callee changes them in place
-        callees.vjp(op.prim.function, tuple(p for p, _, _ in found))
+        callees.vjp(op.prim.function, tuple(p for p, _, _ in found), op.prim.arity)
     return True
 
 
@@ -218,7 +216,8 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
         return
     if found:
         try:
-            augmented = callees.vjp(op.prim.function, tuple(p for p, _, _ in found)).augmented_params
+            augmented = callees.vjp(op.prim.function, tuple(p for p, _, _ in found),
+                                   op.prim.arity).augmented_params
         except errors.ArgumentChangedError:
             raise
         except errors.TransformError:
@@ -260,6 +259,15 @@ def check_effects(op, varied, parsed, callees):
     (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
     reads = op.reads() & varied
     if not reads or op.prim is NONDIFF or op.prim is rt.write_back:  # (the caller's argument, written back)
+        return
+    if op.prim is rt.set_attribute:
+        if isinstance(op.args[2], gast.Name) and op.args[2].id in varied:
+            raise errors.UnsupportedSyntaxError(
+                parsed.location(op), f"{op.construct} to a differentiated value",
+                "an object's attributes carry no derivative, so code that reads it back (here or in "
+                "another function) would get none.",
+                "Keep the value in a local name or return it; objects may hold values that are not "
+                "differentiated (settings, counters, arrays given as constants).")
         return
     if rt.is_helper(op.prim) and rules.is_nondifferentiable(op.prim):
         return  # a check generated code makes (rt.check_keys_unchanged): it changes nothing
@@ -349,7 +357,7 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "so the values it binds would get no derivative.",
             "Call it where it is made, or pass those values to the function as arguments.",
         )
-    if isinstance(op.prim, UserCall):
+    if isinstance(op.prim, (UserCall, StarredCall)):
         return
     if isinstance(op.prim, MethodCall):
         receiver = op.args[0]
@@ -384,6 +392,13 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Call a function defined at module level, or register its derivative with "
             "adjoint.defvjp.",
         )
+    if isinstance(op.prim, type) and not is_library(op.prim) and rules.lookup(op.prim) is None:
+        raise errors.UnsupportedSyntaxError(
+            location, f"an object of class {op.prim.__name__} made from differentiated values",
+            "an object's attributes carry no derivative, so the values its methods read from it "
+            "would get none.",
+            "Pass the arrays to its methods as arguments (model.apply(params, x)), or make the object "
+            "outside the function and differentiate with respect to the arrays its methods take.")
     if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
         return  # the forward builder writes their tangents itself
     if mode == "jvp" and rules.helper_by_source(op.prim):

@@ -18,6 +18,7 @@ import numpy as np
 from ..backend import cache
 from . import derivatives
 from .. import errors, made, rules, runtime
+from ..frontend.ir import arity_of, specialized_parameters
 from . import pytree
 from ..backend.compile import user_line_of_traceback
 
@@ -298,25 +299,72 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     ``nargs`` positional arguments and ``keywords``, differentiated at
     ``positions`` (counted among the positional ones)."""
     if mode == "jvp":
-        def get(function, wrt):
-            return cache.get_jvp(function, wrt, has_aux)
+        def get(function, wrt, arity=None):
+            return cache.get_jvp(function, wrt, has_aux, arity=arity)
     else:
-        def get(function, wrt):
-            return cache.get_vjp(function, wrt, has_aux, for_caller)
+        def get(function, wrt, arity=None):
+            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity)
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, nargs)
     function, leading, fixed = _callable_parts(func)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)
-        return _FixedArguments(get(function, shifted), leading, fixed, skipped)
+        arity = arity_of(function, nargs + len(leading), tuple({**fixed, **dict.fromkeys(keywords)}))
+        return _FixedArguments(get(function, shifted, arity), leading, fixed, skipped)
     if function is not func and rules.lookup(function) is not None:
         # A partial (or method) of a NumPy function: its wrapper takes every argument.
         names = tuple(dict.fromkeys(tuple(fixed) + tuple(keywords)))
         wrapper = _differentiable(function, nargs + len(leading), names)
         shifted = tuple(p + len(leading) for p in positions)
         return _FixedArguments(get(wrapper, shifted), leading, fixed, skipped)
-    compiled = get(_differentiable(func, nargs, keywords), positions)
+    func = _differentiable(func, nargs, keywords)
+    compiled = get(func, positions, arity_of(func, nargs, keywords))
     return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
+
+
+def transform_call(func, args, kwargs, differentiated, mode="vjp"):
+    """For ``func(*args, **kwargs)`` in generated code, where the callee or the
+    number of arguments is known only when it runs: ``(compiled, call_args,
+    call_kwargs, order)``, the transform (reverse mode for another transformed
+    function's caller, or forward mode) of the Python function that the call
+    runs, the arguments to call it with (a bound method's object and a
+    partial's arguments in front), and ``order``: the entries of
+    ``differentiated`` (positional indices into ``args``, or keyword names)
+    in the order of the transform's differentiated parameters."""
+    if made.of(func) is not None:  # a derivative differentiated again: its code
+        func = derivatives.derivative_function(func, len(args))
+    function, leading, fixed = _callable_parts(func)
+    call_args, call_kwargs = list(leading) + list(args), {**fixed, **kwargs}
+    if isinstance(function, types.FunctionType) and not _has_custom_rule(function) and not rules.is_nondifferentiable(
+            function):
+        target = function
+    elif function is not func and rules.lookup(function) is not None:
+        target = _differentiable(function, len(call_args), tuple(call_kwargs))
+    else:
+        call_args, call_kwargs = list(args), dict(kwargs)
+        leading = ()
+        target = _differentiable(func, len(call_args), tuple(call_kwargs))
+    _check_call(target, call_args, call_kwargs)
+    names = specialized_parameters(target, len(call_args), tuple(call_kwargs))
+    code = target.__code__
+    double = None
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        double = code.co_varnames[code.co_argcount + code.co_kwonlyargcount
+                                  + (1 if code.co_flags & inspect.CO_VARARGS else 0)]
+    positions = []
+    for ref in differentiated:
+        if isinstance(ref, int):
+            positions.append(ref + len(leading))
+        else:
+            positions.append(names.index(ref) if ref in names else names.index(f"{double}[{ref!r}]"))
+    order = sorted(range(len(positions)), key=lambda k: positions[k])
+    wrt = tuple(positions[k] for k in order)
+    arity = arity_of(target, len(call_args), tuple(call_kwargs))
+    if mode == "jvp":
+        compiled = cache.get_jvp(target, wrt, False, arity=arity)
+    else:
+        compiled = cache.get_vjp(target, wrt, False, for_caller=True, arity=arity)
+    return compiled, call_args, call_kwargs, order
 
 
 def _check_call(func, args, keywords):
@@ -818,7 +866,8 @@ def _positional_count(func):
 # What the layers below ask the API for, handed to them here so that none
 # of them imports it: the transformer for callees known only when generated
 # code runs, and what a derivative made by a transform computes.
-runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call)
+runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call, arity_of=arity_of,
+                       transform_call=transform_call)
 cache.CALLEES.derivative_function = derivatives.derivative_function
 cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian)
 derivatives.API.update(check_argnums=_check_argnums, compiled_call=compiled_call, differentiable=_differentiable,

@@ -13,6 +13,7 @@ from ..backend import cache
 from ..backend.compile import user_line_of_traceback
 from . import derivatives, pytree
 from .. import errors, made, rules, runtime
+from ..frontend.ir import arity_of
 
 
 def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
@@ -45,10 +46,10 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
             # the common case: arrays mapped over their first axis
             batch = args[0].shape[0]
             if all(a.shape[0] == batch for a in args):
-                key = (len(args), cache.generation)
+                key = (len(args), cache.generation, tuple(kwargs))
                 run = found.get(key)
                 if run is None or not run.is_current():
-                    run = found[key] = _batched_function(func, len(args), tuple(range(len(args))))
+                    run = found[key] = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
                 result = run(batch, args, kwargs)
                 return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
@@ -127,7 +128,7 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
                       for leaf, dim in zip(leaves, leaf_dims, strict=True)]
         final_args.append(pytree.unflatten(treedef, leaves))
     positions = tuple(i for i, b in enumerate(batched) if b)
-    run = _batched_function(func, len(args), positions)
+    run = _batched_function(func, len(args), positions, tuple(kwargs))
     chunk = batch if chunk_size is None else min(chunk_size, max(batch, 1))
     if chunk >= batch:
         result = run(batch, final_args, kwargs)
@@ -178,7 +179,7 @@ def _place_outputs(result, out_dims):
     return pytree.unflatten(treedef, placed)
 
 
-def _batched_function(func, nargs, positions):
+def _batched_function(func, nargs, positions, keywords=()):
     """``run(batch, args, kwargs)``: ``func`` on batched arguments (batch
     axis first at ``positions``), returning results with a batch axis."""
     inner = made.vmap_of(func)
@@ -196,7 +197,7 @@ def _batched_function(func, nargs, positions):
             return runtime.vmap_loop(batch, func, flags, {}, *args, **kwargs)
         looped.is_current = lambda: True
         return looped
-    compiled = cache.get_vmap(func, positions)
+    compiled = cache.get_vmap(func, positions, arity=arity_of(func, nargs, keywords))
     vmap_fn = compiled.vmap
 
     if compiled.out_batched:
@@ -264,7 +265,7 @@ def _run_nested(func, in_dims, out_dims, nargs, positions, outer, args, kwargs):
                 array = np.broadcast_to(array[:, None], (outer, inner_size) + array.shape[1:])
             flat.append(array.reshape((outer * inner_size,) + array.shape[2:]))
         final.append(pytree.unflatten(treedef, flat))
-    result = _batched_function(func, nargs, tuple(merged_positions))(outer * inner_size, final, kwargs)
+    result = _batched_function(func, nargs, tuple(merged_positions), tuple(kwargs))(outer * inner_size, final, kwargs)
     split = pytree.map_leaves(lambda leaf: np.reshape(leaf, (outer, inner_size) + np.shape(leaf)[1:]),
                               result)
     # the inner out_dims place the inner axis within each outer example

@@ -37,20 +37,20 @@ class Callees:
         #: function may call in place: adjoint.grad(f)(x); set by the API
         self.makers = ()
 
-    def vjp(self, function, positions):
-        return get_vjp(function, positions, False, for_caller=True)
+    def vjp(self, function, positions, arity=None):
+        return get_vjp(function, positions, False, for_caller=True, arity=arity)
 
-    def jvp(self, function, positions):
-        return get_jvp(function, positions, False)
+    def jvp(self, function, positions, arity=None):
+        return get_jvp(function, positions, False, arity=arity)
 
-    def vmap(self, function, positions):
-        return get_vmap(function, positions)
+    def vmap(self, function, positions, arity=None):
+        return get_vmap(function, positions, arity=arity)
 
     def in_progress(self, function, mode="vjp"):
         return (function, mode) in self.building
 
-    def lazy(self, function, positions, which, mode="vjp"):
-        return LazyCallee(function, positions, which, mode)
+    def lazy(self, function, positions, which, mode="vjp", arity=None):
+        return LazyCallee(function, positions, which, mode, arity)
 
     def resolve(self, callee):
         """A recursive call's stand-in in generated code -> the generated
@@ -69,12 +69,14 @@ def _building(func, mode, build):
         CALLEES.building.discard((func, mode))
 
 
-def get_vjp(func, wrt_positions, has_aux, for_caller=False):
+def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None):
     """The compiled VJP of ``func``. ``for_caller``: the version another
     transformed function calls, whose backward returns zeros (not None) for
-    arguments the output does not depend on."""
+    arguments the output does not depend on. ``arity``: for a function with
+    *args or **kwargs, the (positional count, keyword names) of the calls
+    it is made for (``ir.arity_of``); part of the key."""
     entries = _entries(func)
-    key = ("vjp", wrt_positions, has_aux, for_caller)
+    key = ("vjp", wrt_positions, has_aux, for_caller) + ((arity,) if arity is not None else ())
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         made_by_derivatives = getattr(func, "__adjoint_vjp__", None)
@@ -82,29 +84,29 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False):
             compiled = made_by_derivatives(wrt_positions, has_aux)
         else:
             compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
-                                                                     CALLEES))
+                                                                     CALLEES, arity))
         entries[key] = compiled
     return compiled
 
 
-def get_jvp(func, wrt_positions, has_aux):
-    """The compiled forward-mode transform of ``func``."""
+def get_jvp(func, wrt_positions, has_aux, arity=None):
+    """The compiled forward-mode transform of ``func`` (``arity``: see get_vjp)."""
     entries = _entries(func)
-    key = ("jvp", wrt_positions, has_aux)
+    key = ("jvp", wrt_positions, has_aux) + ((arity,) if arity is not None else ())
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES))
+        compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES, arity))
         entries[key] = compiled
     return compiled
 
 
-def get_vmap(func, batched_positions):
-    """The compiled batched (vmap) transform of ``func``."""
+def get_vmap(func, batched_positions, arity=None):
+    """The compiled batched (vmap) transform of ``func`` (``arity``: see get_vjp)."""
     entries = _entries(func)
-    key = ("vmap", batched_positions)
+    key = ("vmap", batched_positions) + ((arity,) if arity is not None else ())
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = _building(func, "vmap", lambda: vmap_transform(func, batched_positions, CALLEES))
+        compiled = _building(func, "vmap", lambda: vmap_transform(func, batched_positions, CALLEES, arity))
         entries[key] = compiled
     return compiled
 
@@ -114,7 +116,8 @@ class LazyCallee:
     compiled on first use (the transform is still being built when the
     recursive call is met)."""
 
-    def __init__(self, function, positions, which, mode="vjp"):
+    def __init__(self, function, positions, which, mode="vjp", arity=None):
+        self.arity = arity
         self.mode = mode
         self.function = function
         self.positions = positions
@@ -133,17 +136,17 @@ class LazyCallee:
     def compiled_transform(self):
         """The compiled transform this stands for (listing and export find it so)."""
         if self.mode == "jvp":
-            return get_jvp(self.function, self.positions, False)
-        return get_vjp(self.function, self.positions, False, for_caller=True)
+            return get_jvp(self.function, self.positions, False, arity=self.arity)
+        return get_vjp(self.function, self.positions, False, for_caller=True, arity=self.arity)
 
     def resolve(self):
         """The generated function this stands for (compiled now if it is not
         yet): what a transform of the generated code calls and follows."""
         if self.target is None:
             if self.mode == "jvp":
-                compiled = get_jvp(self.function, self.positions, False)
+                compiled = get_jvp(self.function, self.positions, False, arity=self.arity)
             else:
-                compiled = get_vjp(self.function, self.positions, False, for_caller=True)
+                compiled = get_vjp(self.function, self.positions, False, for_caller=True, arity=self.arity)
             self.target = getattr(compiled, self.which)
         return self.target
 

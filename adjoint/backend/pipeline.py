@@ -15,7 +15,7 @@ from .. import runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
 from .naming import Namer, names_in
-from ..frontend.ir import UserCall, is_library, walk_ops
+from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
 from ..frontend.normalize import normalize
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
@@ -96,18 +96,19 @@ def module_name(resolver, taken, namer, preferred, module):
     return preferred
 
 
-def vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
+def vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None):
     """The reverse-mode transform; ``callees`` (cache.Callees) gives the
-    transforms of the functions its code calls."""
+    transforms of the functions its code calls; ``arity`` (positional count,
+    keyword names) the calls a function with *args or **kwargs is made for."""
     TRANSFORM_COUNT["vjp"] += 1
-    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees)
+    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity)
 
 
 class FrontEnd:
     """What every transform shares: the parsed, resolved, normalized function
     and its activity with respect to ``wrt_positions``."""
 
-    def __init__(self, func, wrt_positions, has_aux, callees, mode="vjp"):
+    def __init__(self, func, wrt_positions, has_aux, callees, mode="vjp", arity=None):
         self.parsed = parsed = parse_function(func)
         self.node = node = parsed.node
         self.resolver = resolver = Resolver(func, node)
@@ -117,16 +118,17 @@ class FrontEnd:
         rt_name = module_name(resolver, taken, namer, "rt", runtime)
         self.module_names = {"np": np_name, "rt": rt_name}
         self.callees = callees
-        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees)
+        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity)
         # Calls from other transformed functions may differentiate keyword-only
-        # parameters too: they are counted after the positional ones.
-        positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+        # parameters too: they are counted after the positional ones (and the
+        # items of *args), as ir.specialized_parameters says.
+        positional = self.normalized.params
         self.wrt = [positional[i] for i in wrt_positions]
         self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed, callees, mode)
 
 
-def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
-    front = FrontEnd(func, wrt_positions, has_aux, callees)
+def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None):
+    front = FrontEnd(func, wrt_positions, has_aux, callees, arity=arity)
     parsed, node, resolver, namer = front.parsed, front.node, front.resolver, front.namer
     module_names, normalized, wrt, activity = front.module_names, front.normalized, front.wrt, front.activity
     rt_name = module_names["rt"]
@@ -188,6 +190,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
         forward_body.append(comments.marker("values that only some branches compute"))
         forward_body.append(gast.Assign(targets=[store(n) for n in branch_only], value=constant(None),
                                         type_comment=None))
+    forward_body.extend(clone(s) for s in normalized.prologue)
     forward_body.extend(_forward_block(normalized.ops, comments, builder))
     forward_body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, residual_tuple], ctx=gast.Load())))
     default_values = _defaults_by_value(func, node.args, resolver, namer)
@@ -238,10 +241,10 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees):
     return compiled
 
 
-def jvp_transform(func, wrt_positions, has_aux, callees):
-    """The forward-mode transform (see vjp_transform for ``callees``)."""
+def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
+    """The forward-mode transform (see vjp_transform for ``callees`` and ``arity``)."""
     TRANSFORM_COUNT["jvp"] += 1
-    front = FrontEnd(func, wrt_positions, has_aux, callees, mode="jvp")
+    front = FrontEnd(func, wrt_positions, has_aux, callees, mode="jvp", arity=arity)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     comments = Comments()
     builder = JVPBuilder(parsed, normalized, front.activity, front.wrt, namer, front.module_names, comments,
@@ -252,7 +255,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees):
     jvp_name = namer.fresh(f"{name}_jvp")
     marker = comments.marker(f"forward mode: tangents of {', '.join(front.wrt) or 'nothing'} "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")
-    body = [marker] + body
+    body = [marker] + [clone(s) for s in normalized.prologue] + body
     body.append(gast.Return(value=gast.Tuple(elts=[normalized.result, output_dot], ctx=gast.Load())))
     default_values = _defaults_by_value(func, node.args, front.resolver, namer)
     args = node.args
@@ -283,15 +286,15 @@ def jvp_transform(func, wrt_positions, has_aux, callees):
     return compiled
 
 
-def vmap_transform(func, batched_positions, callees):
+def vmap_transform(func, batched_positions, callees, arity=None):
     """The batched transform of ``func`` for arguments batched at
     ``batched_positions``: ``compiled.vmap(batch, *args)`` returns the
     result, with a batch axis if ``compiled.out_batched``. Control flow that
     depends on batched values makes it a loop over the examples."""
     TRANSFORM_COUNT["vmap"] += 1
-    front = FrontEnd(func, (), False, callees)
+    front = FrontEnd(func, (), False, callees, arity=arity)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
-    positional = [a.id for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+    positional = normalized.params
     batched = [positional[i] for i in batched_positions]
     comments = Comments()
     builder = BatchBuilder(parsed, normalized, batched, namer, front.module_names, comments, front.resolver,
@@ -304,7 +307,7 @@ def vmap_transform(func, batched_positions, callees):
     vmap_name = namer.fresh(f"{name}_vmap")
     marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")
-    body = [marker] + body + [gast.Return(value=normalized.result)]
+    body = [marker] + [clone(s) for s in normalized.prologue] + body + [gast.Return(value=normalized.result)]
     default_values = _defaults_by_value(func, node.args, front.resolver, namer)
     args = node.args
     batch = gast.Name(id=builder.batch_name, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -486,6 +489,16 @@ def _forward_block(ops, comments, builder):
 
 
 def _forward_compound(op, comments, builder):
+    if op.kind == "with":
+        return [comments.marker(builder.line_comment(op.lineno)),
+                with_statement(op, _forward_block(op.body, comments, builder))]
+    if op.kind == "if" and op.guard is not None:
+        count = op.guard.count
+        guarded = _forward_block(op.body[:count], comments, builder)
+        rest = _forward_block(op.body[count:], comments, builder)
+        orelse = _forward_block(op.orelse, comments, builder)
+        return [comments.marker(builder.line_comment(op.lineno))] + try_statements(
+            op, guarded, rest, orelse, builder.module_names["rt"])
     if op.kind == "if":
         body = _forward_block(op.body, comments, builder) or [gast.Pass()]
         orelse = _forward_block(op.orelse, comments, builder)
@@ -516,6 +529,16 @@ def _forward_compound(op, comments, builder):
 def _forward_statement(op, rt_name):
     if op.kind == "break":
         return gast.Break()
+    if isinstance(op.call_forward, tuple) and op.call_forward[0] == "starred":
+        # A call laid out when it runs: its callee is transformed then.
+        _, prim, active = op.call_forward
+        callee = constant(prim.method) if prim.method is not None else clone(prim.callee)
+        value = gast.Call(func=gast.Attribute(value=load(rt_name), attr="starred_forward", ctx=gast.Load()),
+                          args=[constant(prim.spec), constant(active), callee] + list(op.args), keywords=[])
+        targets = gast.Tuple(elts=[store(t) for t in op.targets], ctx=gast.Store())
+        if op.kind == "expr":
+            return gast.Expr(value=value)
+        return gast.Assign(targets=[targets], value=value, type_comment=None)
     if isinstance(op.call_forward, tuple):
         # A method of an object known only at run time, transformed then.
         _, method, positions = op.call_forward

@@ -79,7 +79,9 @@ class Op:
     kind: "assign" (``targets[0] = value``), "unpack" (``t1, t2 = value``),
     "expr" (a call run for its effect), "stmt" (a statement kept as is),
     "break", or a compound op: "if" (``value`` is the test atom, ops in
-    ``body`` and ``orelse``), "for" (``targets[0]`` the loop variable,
+    ``body`` and ``orelse``; ``guard`` set for a try statement), "with"
+    (ops in ``body``; ``args`` the context managers, ``targets`` the names
+    bound by ``as``, ``statement`` the With to wrap the body in), "for" (``targets[0]`` the loop variable,
     ``value`` the iterable) and "while" (``value`` the test name). A loop's
     ``body`` holds the user's statements; its ``latch`` the copies that carry
     values to the next iteration (and, for ``while``, the test computed
@@ -90,7 +92,8 @@ class Op:
 
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
-                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target")
+                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target",
+                 "guard")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -114,16 +117,78 @@ class Op:
         self.tape_values = []
         self.call_forward = None
         self.loop_target = None  # a loop over an iterator: its own target (names, tuples)
+        self.guard = None  # an "if" made from try/except: see Guard
 
     @property
     def compound(self):
-        return self.kind in ("if", "for", "while")
+        return self.kind in ("if", "for", "while", "with")
 
     def reads(self):
         if self.kind == "break":
             return set()
         node = self.statement if self.statement is not None else self.value
         return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+class Guard:
+    """An "if" op that stands for one statement of a try block: the forward
+    pass runs its body's first ``count`` ops (the statement) in ``try:``, sets
+    the test name when they finish, and otherwise runs the handler the
+    exception matches: ``handlers`` is one ``(type atom or None, flag name or
+    None, name bound by ``as`` or None)`` per except clause; the flag of each
+    but the last is set when it is the one taken (``orelse`` tests them in
+    order). ``compound``: the statement is a block (if, loop, with), whose
+    assignments before the exception the derivative cannot tell apart, so an
+    exception caught there is an error at run time."""
+
+    def __init__(self, count, handlers, compound, location):
+        self.count = count
+        self.handlers = handlers
+        self.compound = compound
+        self.location = location
+
+
+def try_statements(op, guarded, rest, orelse, rt_name):
+    """The forward statements of an "if" op with a ``guard``: ``try:`` around
+    ``guarded`` (the statement's code), then ``if test: rest else: orelse``."""
+    test = op.value.id
+    guard = op.guard
+    clauses = []
+    for position, (kind, flag, bound) in enumerate(guard.handlers):
+        caught = f"{test}_exception_{position}"
+        if guard.compound:
+            body = [gast.Raise(exc=gast.Call(
+                func=gast.Attribute(value=gast.Name(id=rt_name, ctx=gast.Load(), annotation=None, type_comment=None),
+                                    attr="exception_in_block", ctx=gast.Load()),
+                args=[gast.Constant(value=guard.location, kind=None),
+                      gast.Name(id=caught, ctx=gast.Load(), annotation=None, type_comment=None)], keywords=[]),
+                cause=None)]
+        else:
+            body = []
+            if flag is not None:
+                body.append(gast.Assign(targets=[gast.Name(id=flag, ctx=gast.Store(), annotation=None,
+                                                           type_comment=None)],
+                                        value=gast.Constant(value=True, kind=None), type_comment=None))
+            if bound is not None:
+                body.append(gast.Assign(targets=[gast.Name(id=bound, ctx=gast.Store(), annotation=None,
+                                                           type_comment=None)],
+                                        value=gast.Name(id=caught, ctx=gast.Load(), annotation=None,
+                                                        type_comment=None), type_comment=None))
+            body = body or [gast.Pass()]
+        clauses.append(gast.ExceptHandler(type=kind, name=gast.Name(id=caught, ctx=gast.Store(), annotation=None,
+                                                                    type_comment=None), body=body))
+    done = gast.Assign(targets=[gast.Name(id=test, ctx=gast.Store(), annotation=None, type_comment=None)],
+                       value=gast.Constant(value=True, kind=None), type_comment=None)
+    attempt = gast.Try(body=list(guarded) + [done], handlers=clauses, orelse=[], finalbody=[])
+    return [attempt, gast.If(test=op.value, body=list(rest) or [gast.Pass()], orelse=list(orelse))]
+
+
+def with_statement(op, body):
+    """The forward statement of a "with" op around ``body``."""
+    statement = op.statement
+    items = [gast.withitem(context_expr=item.context_expr, optional_vars=item.optional_vars)
+             for item in statement.items]
+    return gast.With(items=items, body=list(body) or [gast.Pass()], type_comment=None)
 
 
 def walk_ops(ops):
@@ -176,6 +241,7 @@ class Normalized:
         self.result = result  # the expression the forward pass returns
         self.augmented_params = {}  # parameter -> location of ``param += v`` on it
         self.immutable = set()  # names certain to hold numbers or flags
+        self.prologue = []  # statements run first: *args and **kwargs taken apart
 
 
 def is_atom(node):
@@ -205,22 +271,71 @@ class UserCall:
         self.bound = bound
         self.keywords = keywords or {}
         self.name = function.__name__ if function.__name__ != "<lambda>" else "lambda"
+        #: for a function with *args or **kwargs: (number of positional
+        #: arguments, keyword names) of this call, its transform's specialization
+        self.arity = None
 
     def differentiated(self, args, kwargs, carries):
         """``(position, parameter, atom)`` for each argument of this call that
         ``carries(atom)`` selects, in parameter order. Positions count the
-        positional parameters, then the keyword-only ones (None: a variadic
-        one). TypeError if the call does not match the parameters."""
-        code = self.function.__code__
-        named = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        parameters of ``specialized_parameters`` (for a function without *args
+        and **kwargs: the positional parameters, then the keyword-only ones).
+        TypeError if the call does not match the parameters."""
+        names = specialized_parameters(self.function, len(args), tuple(kwargs))
         bound = inspect.signature(self.function, follow_wrapped=False).bind(*args, **kwargs)
+        code = self.function.__code__
+        star = code.co_varnames[code.co_argcount + code.co_kwonlyargcount] if code.co_flags & inspect.CO_VARARGS \
+            else None
         found = []
-        for name, atom in bound.arguments.items():
-            # (a variadic parameter binds a tuple, or a dict, of atoms)
-            atoms = atom.values() if isinstance(atom, dict) else atom if isinstance(atom, tuple) else (atom,)
-            if any(isinstance(a, gast.AST) and carries(a) for a in atoms):
-                found.append((named.index(name) if name in named else None, name, atom))
-        return sorted(found, key=lambda item: -1 if item[0] is None else item[0])
+        for name, value in bound.arguments.items():
+            if name == star:
+                items = [(f"{name}[{i}]", atom) for i, atom in enumerate(value)]
+            elif isinstance(value, dict):  # **kwargs
+                items = [(f"{name}[{key!r}]", atom) for key, atom in value.items()]
+            else:
+                items = [(name, value)]
+            for label, atom in items:
+                if isinstance(atom, gast.AST) and carries(atom):
+                    found.append((names.index(label), label, atom))
+        return sorted(found, key=lambda item: item[0])
+
+
+def is_variadic(function):
+    """Whether a Python function has ``*args`` or ``**kwargs`` parameters."""
+    code = getattr(function, "__code__", None)
+    return code is not None and bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
+
+
+def arity_of(function, nargs, keywords):
+    """The specialization of ``function``'s transform for a call with
+    ``nargs`` positional arguments and ``keywords``: None for a function
+    without ``*args`` / ``**kwargs`` (one transform serves every call)."""
+    if not is_variadic(function):
+        return None
+    return (nargs, tuple(keywords))
+
+
+def specialized_parameters(function, nargs, keywords):
+    """The parameters a transform of ``function`` differentiates, for a call
+    with ``nargs`` positional arguments and ``keywords``: the positional
+    ones, one per item of ``*args`` (``"args[0]"``, ...), the keyword-only
+    ones, then one per keyword that ``**kwargs`` takes (``"kwargs['k']"``)."""
+    code = function.__code__
+    positional = list(code.co_varnames[:code.co_argcount])
+    kwonly = list(code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount])
+    position = code.co_argcount + code.co_kwonlyargcount
+    names = list(positional)
+    if code.co_flags & inspect.CO_VARARGS:
+        star = code.co_varnames[position]
+        position += 1
+        names += [f"{star}[{i}]" for i in range(max(0, nargs - len(positional)))]
+    names += kwonly
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        double = code.co_varnames[position]
+        posonly = set(positional[:code.co_posonlyargcount])
+        named = (set(positional) - posonly) | set(kwonly)
+        names += [f"{double}[{key!r}]" for key in keywords if key not in named]
+    return names
 
 
 class MethodCall:
@@ -236,6 +351,25 @@ class MethodCall:
     @property
     def label(self):
         return self.name or "function"
+
+
+class StarredCall:
+    """The primitive of a call whose arguments are laid out only when it runs:
+    ``f(*seq)`` or ``f(**mapping)`` over a sequence or mapping whose length
+    or keys the transform cannot know. ``spec`` says what each argument atom
+    is (``""`` an argument, ``"*"`` a sequence, ``"**"`` a mapping, a name: a
+    keyword argument; ``"self"`` first: the call is of the method ``method``
+    of that atom); ``callee`` is the expression of the function (None for a
+    method). The function is transformed when the code runs, for the
+    arguments that carry derivatives (``rt.starred_forward``,
+    ``rt.starred_jvp``)."""
+
+    def __init__(self, spec, callee, method=None):
+        self.spec = tuple(spec)
+        self.callee = callee
+        self.method = method
+        self.name = method or "call"
+        self.label = "call"
 
 
 #: packages whose functions are primitives (a rule or adjoint.defvjp), never

@@ -109,6 +109,15 @@ class _ReturnLowering:
                 stmt.body = self.block(stmt.body, in_loop=True)
             elif isinstance(stmt, gast.With):
                 stmt.body = self.block(stmt.body, in_loop)
+            elif isinstance(stmt, gast.Try):
+                returned_in_body = any(contains_return(s) for s in stmt.body)
+                stmt.body = self.block(stmt.body, in_loop)
+                for handler in stmt.handlers:
+                    handler.body = self.block(handler.body, in_loop)
+                stmt.orelse = self.block(stmt.orelse, in_loop)
+                if returned_in_body and stmt.orelse:  # else runs only if the try block did not return
+                    stmt.orelse = [_if(_not(self.flag, stmt.orelse[0]), stmt.orelse, stmt.orelse[0])]
+                stmt.finalbody = self.block(stmt.finalbody, in_loop)
             out.append(stmt)
             if returns:
                 if in_loop and isinstance(stmt, (gast.For, gast.While)):
@@ -165,6 +174,15 @@ class _JumpLowering:
                 stmt.orelse = self.block(stmt.orelse)
             elif isinstance(stmt, gast.With):
                 stmt.body = self.block(stmt.body)
+            elif isinstance(stmt, gast.Try):
+                jumped_in_body = any(contains_jump(s) for s in stmt.body)
+                stmt.body = self.block(stmt.body)
+                for handler in stmt.handlers:
+                    handler.body = self.block(handler.body)
+                stmt.orelse = self.block(stmt.orelse)
+                if jumped_in_body and stmt.orelse:  # else runs only if the try block did not jump
+                    stmt.orelse = [_if(self.test(stmt.orelse[0]), stmt.orelse, stmt.orelse[0])]
+                stmt.finalbody = self.block(stmt.finalbody)
             out.append(stmt)
             if jumps:
                 rest = self.block(stmts[position + 1:])

@@ -34,7 +34,7 @@ from .normalize_inplace import InPlace
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    UserCall, assigned_names, is_atom, lambda_as_def, symbol,
+    StarredCall, UserCall, assigned_names, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED
@@ -51,8 +51,10 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
     (nested functions and lambdas by name), ``namer`` and ``resolver``.
     """
 
-    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees):
+    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):
         self.callees = callees
+        self.arity = arity  # (positional count, keyword names) of the call a variadic function is made for
+        self.prologue = []  # statements that take *args and **kwargs apart (see parameters)
         self.rt_name = rt_name
         self.parsed = parsed
         self.resolver = resolver
@@ -85,6 +87,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         self.caller_objects = {}  # version -> the parameter whose caller's object it is (see InPlace)
         self.caller_mixed = set()  # versions that are the caller's object on some paths only
         self.caller_assumptions = {}  # a loop's phi -> [(name, node)]: updates that took it for the caller's
+        self.mapping_assumptions = {}  # a loop's phi -> (its keys, the **items that relied on them)
         self.held_elsewhere = set()  # items of a list or dict that something else also holds
         self.in_slots = set()  # values put in a slot of a list, tuple or dict
         self.dict_items = {}  # version of a dict literal with constant keys -> {key: item atom}
@@ -137,7 +140,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
             self.computed[key] = target
         self.defined.add(target)
         op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
-        if isinstance(prim, (UserCall, MethodCall)):
+        if isinstance(prim, (UserCall, MethodCall, StarredCall)):
             # The callee's residuals, kept for its backward pass.
             saved = self.namer.fresh(f"{getattr(prim, 'label', prim.name)}_saved")
             self.defined.add(saved)
@@ -167,16 +170,10 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
     def function(self):
         node = self.parsed.node
         args = node.args
-        if args.vararg is not None or args.kwarg is not None:
-            raise self.unsupported(node, "*args / **kwargs parameters",
-                                   "a transformed function needs named parameters.",
-                                   "Name each parameter.")
-        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        params = self.parameters()
         self.params = set(params)
         for name in params:
-            self.version[name] = name
             self.user_versions[name] = name
-            self.defined.add(name)
         self.values_at_entry(node, params)
         lower_returns(node, self.namer)
         self.block(node.body)
@@ -184,6 +181,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
             self.output = constant(None)
             self.result = constant(None)
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
+        normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
         normalized.rt_name = self.rt_name
@@ -191,6 +189,58 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         normalized.returns_new_value = (isinstance(self.result, gast.Name) and not self.has_aux
                                         and self.owners.get(self.result.id) == "owned")
         return normalized
+
+    def parameters(self):
+        """The parameters the transform differentiates, in the order of
+        ``ir.specialized_parameters``. ``*args`` and ``**kwargs`` are
+        specialized for the call (``self.arity``): each item gets a name of
+        its own, taken out of the tuple or dict by the ``prologue`` (which
+        checks that the call has that form), and the user's name is bound to
+        a tuple or dict literal of them, so ``*args`` and ``kwargs["k"]`` in
+        the body are items of a container of known length and keys."""
+        args = self.parsed.node.args
+        positional = [a.id for a in args.posonlyargs + args.args]
+        kwonly = [a.id for a in args.kwonlyargs]
+        nargs, keywords = self.arity if self.arity is not None else (len(positional), ())
+        star_items, double_items, double_keys = [], [], []
+        if args.vararg is not None:
+            star_items = [self.namer.fresh(f"{args.vararg.id}_{i}") for i in range(max(0, nargs - len(positional)))]
+        if args.kwarg is not None:
+            named = {a.id for a in args.args} | set(kwonly)
+            double_keys = [k for k in keywords if k not in named]
+            double_items = [self.namer.fresh(f"{args.kwarg.id}_{k}") for k in double_keys]
+        params = positional + star_items + kwonly + double_items
+        for name in params:
+            self.version[name] = name
+            self.defined.add(name)
+        self.namer.taken.update(params)
+        rt_helper = lambda name: gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())  # noqa: E731
+        if args.vararg is not None:
+            star = args.vararg.id
+            self.prologue.append(gast.Assign(
+                targets=[gast.Tuple(elts=[store(n) for n in star_items], ctx=gast.Store())],
+                value=gast.Call(func=rt_helper("variadic_items"),
+                                args=[load(star), constant(len(star_items)), constant(star)], keywords=[]),
+                type_comment=None))
+            self.version[star] = self.namer.fresh(star)
+            self.emit(gast.Tuple(elts=[load(n) for n in star_items], ctx=gast.Load()), rt.make_tuple,
+                      [load(n) for n in star_items], target=self.version[star], construct=f"*{star}",
+                      keys=list(range(len(star_items))))
+        if args.kwarg is not None:
+            double = args.kwarg.id
+            self.prologue.append(gast.Assign(
+                targets=[gast.Tuple(elts=[store(n) for n in double_items], ctx=gast.Store())],
+                value=gast.Call(func=rt_helper("keyword_items"),
+                                args=[load(double), gast.Tuple(elts=[constant(k) for k in double_keys],
+                                                                ctx=gast.Load()), constant(double)],
+                                keywords=[]),
+                type_comment=None))
+            self.version[double] = self.namer.fresh(double)
+            keys = [constant(k) for k in double_keys]
+            self.emit(gast.Dict(keys=keys, values=[load(n) for n in double_items]), rt.make_dict,
+                      [load(n) for n in double_items], target=self.version[double], construct=f"**{double}",
+                      keys=[constant(k) for k in double_keys])
+        return params
 
     def block(self, body):
         for position, stmt in enumerate(body):
@@ -223,6 +273,15 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
                                       ctx=gast.Load())
                 self.setitem(stmt.target, gast.BinOp(left=read, op=stmt.op, right=stmt.value))
+            elif isinstance(stmt.target, gast.Attribute):
+                # obj.n += v, as Python does it (an array attribute is updated in
+                # place); like obj.n = v, refused where v carries a derivative
+                receiver, value = self.atom(stmt.target.value), self.atom(stmt.value)
+                kept = gast.AugAssign(target=gast.Attribute(value=receiver, attr=stmt.target.attr, ctx=gast.Store()),
+                                      op=stmt.op, value=value)
+                self.ops.append(Op("stmt", [], None, rt.set_attribute, [receiver, constant(stmt.target.attr), value],
+                                   lineno=self.lineno, no_grad=self.no_grad,
+                                   construct=f"attribute .{stmt.target.attr} set", statement=kept))
             else:
                 raise self.in_place(stmt)
         elif isinstance(stmt, gast.Expr):
@@ -286,10 +345,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                                    "derivative would miss the values they carry.",
                                    "Pass the value in as an argument and return the new value.")
         elif isinstance(stmt, gast.Try):
-            raise self.unsupported(stmt, "try statement",
-                                   "which statements ran would depend on exceptions, and the "
-                                   "derivative cannot follow them.",
-                                   "Test the condition with if, or move the try out of the function.")
+            self.try_statement(stmt)
         elif isinstance(stmt, gast.Delete):
             raise self.unsupported(stmt, "del statement",
                                    "deleting names or items is not supported in a differentiated function.",
@@ -330,6 +386,14 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
             self.unpack(target, atom)
         elif isinstance(target, gast.Subscript):
             self.setitem(target, value)
+        elif isinstance(target, gast.Attribute):
+            # obj.attr = value: done in the forward pass; a differentiated value
+            # stored so is refused (activity), as its readers would miss its derivative
+            receiver, stored = self.atom(target.value), self.atom(value)
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="set_attribute", ctx=gast.Load()),
+                             args=[receiver, constant(target.attr), stored], keywords=[])
+            self.ops.append(Op("expr", [], call, rt.set_attribute, [receiver, constant(target.attr), stored],
+                               lineno=self.lineno, no_grad=self.no_grad, construct=f"attribute .{target.attr} set"))
         else:
             raise self.in_place(target)
 
@@ -387,6 +451,16 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
     def returns(self, stmt):
         value = stmt.value if stmt.value is not None else constant(None)
         if self.inlining:
+            returned = None
+            if isinstance(value, gast.Lambda):
+                returned = self.with_evaluated_defaults(lambda_as_def(value))
+            elif isinstance(value, gast.Name) and self.read(value.id) in self.local_functions:
+                self.check_unambiguous_function(value)
+                returned = self.local_functions[self.read(value.id)]
+            if returned is not None:  # a closure returned by a function inlined here: inlined where called
+                self.local_functions[self.inlining[-1]] = self.frozen(returned)
+                self.defined.add(self.inlining[-1])
+                return
             self.assign_to(self.inlining[-1], value)
             return
         if self.has_aux and isinstance(value, gast.Tuple) and len(value.elts) == 2:
@@ -419,10 +493,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         if isinstance(context, gast.Call) and not context.args and not context.keywords:
             context = context.func
         if context is None or self.resolver.value_of(context) is not no_grad:
-            raise self.unsupported(stmt, "with statement",
-                                   "only `with adjoint.no_grad():` is supported inside a "
-                                   "differentiated function.",
-                                   "Move other context managers out of the function.")
+            return self.context_block(stmt)
         if items[0].optional_vars is not None:
             raise self.unsupported(stmt, "with no_grad() as ...", "no_grad() binds no value.",
                                    "Drop the `as` part.")
@@ -486,6 +557,8 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
             return lowered
         node = self.without_partial(node)
         local = self.local_function(node.func) if isinstance(node, gast.Call) else None
+        if local is None and isinstance(node, gast.Call) and user_name is not None:
+            local = self.factory(node.func)  # g = make(s): make's closure is inlined where g is called
         if local is not None:
             # The body of a nested function, its result straight into the target.
             if user_name is None:
@@ -533,11 +606,17 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         if isinstance(node, gast.Attribute):
             return self.attribute(node)
         if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) and not self.known_starred(e.value) for e in node.elts):
+                # (*x.shape, 1): built as written; an error if its value needs a derivative
+                elements = [gast.Starred(value=self.atom(e.value), ctx=gast.Load()) if isinstance(e, gast.Starred)
+                            else self.atom(e) for e in node.elts]
+                value = type(node)(elts=elements, ctx=gast.Load())
+                return value, OPAQUE, [], {}, "starred element in a literal", None
             elements = []
             for element in node.elts:
                 if isinstance(element, gast.Starred):
-                    raise self.unsupported(element, "starred element in a literal",
-                                           "not supported yet.", "Build the container with + instead.")
+                    elements.extend(self.starred_items(element))
+                    continue
                 elements.append(self.atom(element))
             kind = gast.Tuple if isinstance(node, gast.Tuple) else gast.List
             prim = rt.make_tuple if kind is gast.Tuple else rt.make_list
@@ -622,6 +701,6 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
 
 
-def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees):
-    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees).function()
+def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):
+    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity).function()
 

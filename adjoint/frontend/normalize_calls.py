@@ -8,11 +8,12 @@ import types
 import gast
 import numpy as np
 
-from .. import made, rules
+from .. import errors, made, rules
 from .. import runtime as rt
-from .gastutil import clone, load, store
+from .gastutil import clone, constant, load, store
 from .ir import (
-    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, UserCall, callable_name, dotted,
+    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UserCall, arity_of, callable_name,
+    dotted,
     is_library, lambda_as_def,
 )
 from .lower import lower_returns
@@ -98,17 +99,170 @@ class Calls:
             gast.Call(func=clone(func), args=[clone(a) for a in args] + list(node.args),
                       keywords=[gast.keyword(arg=k, value=v) for k, v in keywords.items()]), node)
 
+    def known_starred(self, value):
+        """Whether the items of ``*value`` are known here (a literal)."""
+        return isinstance(value, (gast.Tuple, gast.List)) and not any(
+            isinstance(e, gast.Starred) for e in value.elts) or (
+            isinstance(value, gast.Name) and self.read(value.id) in self.literal_items)
+
+    def known_mapping(self, value):
+        """Whether the keys of ``**value`` are known here (a literal with constant keys)."""
+        if isinstance(value, gast.Dict):
+            return all(isinstance(k, gast.Constant) and isinstance(k.value, str) for k in value.keys)
+        return (isinstance(value, gast.Name) and self.read(value.id) in self.dict_items
+                and all(isinstance(k, str) for k in self.dict_items[self.read(value.id)]))
+
+    def mapping_keywords(self, value):
+        """The keyword arguments ``**value`` stands for, when its keys are known."""
+        if isinstance(value, gast.Dict):
+            return [gast.keyword(arg=k.value, value=v) for k, v in zip(value.keys, value.values, strict=True)]
+        version = self.read(value.id)
+        if version in self.merged:  # a loop's phi: the next iterations must keep the keys
+            self.mapping_assumptions.setdefault(version, []).append((list(self.dict_items[version]), value))
+        keywords = []
+        for key in self.dict_items[version]:
+            index = constant(key)
+            item = self.emit(gast.Subscript(value=load(version), slice=index, ctx=gast.Load()), rt.getitem,
+                             [load(version), index], construct="indexing")
+            keywords.append(gast.keyword(arg=key, value=item))
+        return keywords
+
+    def starred_call(self, node):
+        """A call with ``*seq`` or ``**mapping`` whose items are known only
+        when it runs: laid out and differentiated then (ir.StarredCall)."""
+        func = node.func
+        if self.local_function(func) is not None:
+            raise self.unsupported(node, "*args or **kwargs in a call of a nested function or lambda",
+                                   "the number of arguments must be known when the function is "
+                                   "transformed, and this sequence was not built here from a literal.",
+                                   "Pass the arguments one by one, build the tuple in the function, or "
+                                   "define the function at module level.")
+        spec, pieces, method = [], [], None
+        if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
+            method = func.attr
+            spec.append("self")
+            pieces.append(self.atom(func.value))
+            callee = None
+        elif self.resolver.value_of(func) is not UNRESOLVED:
+            callee = clone(func)
+        else:
+            callee = self.atom(func)
+        for arg in node.args:
+            if isinstance(arg, gast.Starred):
+                spec.append("*")
+                pieces.append(self.atom(arg.value))
+            else:
+                spec.append("")
+                pieces.append(self.atom(arg))
+        for keyword in node.keywords:
+            spec.append("**" if keyword.arg is None else keyword.arg)
+            pieces.append(self.atom(keyword.value))
+        args, keywords = [], []
+        for kind, piece in zip(spec, pieces, strict=True):
+            if kind == "":
+                args.append(piece)
+            elif kind == "*":
+                args.append(gast.Starred(value=piece, ctx=gast.Load()))
+            elif kind != "self":
+                keywords.append(gast.keyword(arg=None if kind == "**" else kind, value=piece))
+        function = gast.Attribute(value=pieces[0], attr=method, ctx=gast.Load()) if method else callee
+        value = gast.Call(func=function, args=args, keywords=keywords)
+        called = self.resolver.value_of(func)
+        name = dotted(func)
+        if called is not UNRESOLVED and rules.is_nondifferentiable(called):
+            return value, NONDIFF, pieces, {}, name, None
+        return value, StarredCall(spec, callee, method), pieces, {}, f"call of {name}", None
+
+    def map_or_filter(self, node, callee):
+        """``map(f, xs, ...)`` and ``filter(f, xs)`` as the loop they stand
+        for, building a list (which every consumer of the iterator accepts):
+        each call of ``f`` is then differentiated like any call, a lambda's
+        or nested function's inlined."""
+        name = callee.__name__
+        if node.keywords or any(isinstance(a, gast.Starred) for a in node.args) or len(node.args) < 2 or (
+                callee is builtins.filter and len(node.args) != 2):
+            raise self.unsupported(node, f"{name}(...)", "only map(f, iterable, ...) and filter(f, iterable) "
+                                   "with their arguments written out are differentiated.",
+                                   "Write the loop out, or pass the iterables one by one.")
+        func = node.args[0]
+        if isinstance(func, gast.Constant) and func.value is None and callee is builtins.filter:
+            func = None
+        elif not (isinstance(func, gast.Lambda) or self.local_function(func) is not None
+                  or self.resolver.value_of(func) is not UNRESOLVED):
+            func = self.atom(func)  # evaluated once, before the items
+        sequences = [self.atom(a) for a in node.args[1:]]
+        result = self.namer.fresh(f"{name}_result")
+        items = [self.namer.fresh("item") for _ in sequences]
+
+        def name_node(identifier, ctx=None):
+            return gast.Name(id=identifier, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+        def located(tree):
+            for child in gast.walk(tree):
+                if "lineno" in child._attributes:
+                    gast.copy_location(child, node)
+            return tree
+
+        if len(items) == 1:
+            target, iterable = name_node(items[0], gast.Store()), sequences[0]
+        else:
+            target = gast.Tuple(elts=[name_node(i, gast.Store()) for i in items], ctx=gast.Store())
+            iterable = gast.Call(func=name_node("zip"), args=list(sequences), keywords=[])
+        if func is None:
+            called = name_node(items[0])
+        else:
+            called = gast.Call(func=clone(func), args=[name_node(i) for i in items], keywords=[])
+
+        def append(value):
+            return gast.Expr(value=gast.Call(func=gast.Attribute(value=name_node(result), attr="append",
+                                                                 ctx=gast.Load()), args=[value], keywords=[]))
+
+        if callee is builtins.map:
+            body = [append(called)]
+        else:
+            body = [gast.If(test=called, body=[append(name_node(items[0]))], orelse=[])]
+        statements = [gast.Assign(targets=[name_node(result, gast.Store())], value=gast.List(elts=[], ctx=gast.Load()),
+                                  type_comment=None),
+                      gast.For(target=target, iter=iterable, body=body, orelse=[], type_comment=None)]
+        zip_shadowed = len(items) > 1 and self.resolver.lookup("zip") is not builtins.zip
+        if zip_shadowed:
+            raise self.unsupported(node, f"{name}(...) over several iterables",
+                                   "the name zip is bound to something else here.", "Write the loop out.")
+        lineno = self.lineno
+        for statement in statements:
+            self.statement(located(statement), last=False)
+            self.lineno = lineno
+        return load(self.read(result))
+
     def call(self, node):
         node = self.without_partial(node)
+        if self.resolver.value_of(node.func) in (builtins.map, builtins.filter):
+            result = self.map_or_filter(node, self.resolver.value_of(node.func))
+            return result, rt.identity, [result], {}, "copy", None
+        if (isinstance(node.func, gast.Attribute) and node.func.attr in VARARG_METHODS and len(node.args) == 1
+                and isinstance(node.args[0], gast.Starred) and not node.keywords
+                and self.resolver.value_of(node.func.value) is UNRESOLVED):
+            # x.reshape(*shape) is x.reshape(shape)
+            node = gast.Call(func=node.func, args=[node.args[0].value], keywords=[])
+        if not all(self.known_starred(a.value) for a in node.args if isinstance(a, gast.Starred)) or not all(
+                self.known_mapping(k.value) for k in node.keywords if k.arg is None):
+            return self.starred_call(node)
         if any(isinstance(arg, gast.Starred) for arg in node.args):
             args = []
             for arg in node.args:
                 args.extend(self.starred_items(arg) if isinstance(arg, gast.Starred) else [arg])
             node = gast.Call(func=node.func, args=args, keywords=node.keywords)
-        for keyword in node.keywords:
-            if keyword.arg is None:
-                raise self.unsupported(node, "**kwargs in a call", "not supported yet.",
-                                       "Pass the keyword arguments one by one.")
+        if any(keyword.arg is None for keyword in node.keywords):
+            keywords = []
+            for keyword in node.keywords:
+                keywords.extend(self.mapping_keywords(keyword.value) if keyword.arg is None else [keyword])
+            names = [k.arg for k in keywords]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise self.unsupported(node, f"keyword argument {repeated[0]!r} given twice",
+                                       "Python raises TypeError for this call.",
+                                       "Pass each keyword once.")
+            node = gast.Call(func=node.func, args=node.args, keywords=keywords)
         func = node.func
         local = self.local_function(func)
         if local is not None:  # a call in statement position
@@ -181,6 +335,7 @@ class Calls:
         if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
             call = self.user_call(callee, func)
             if call is not None:
+                self.specialize(call, args, kwargs)
                 return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
         return value, prim, args, kwargs, name, None
 
@@ -294,7 +449,73 @@ class Calls:
             self.check_unambiguous_function(func)
         if isinstance(func, gast.Name) and self.read(func.id) in self.local_functions:
             return self.local_functions[self.read(func.id)]
+        if isinstance(func, gast.Call) and not any(isinstance(a, gast.Starred) for a in func.args) and all(
+                k.arg is not None for k in func.keywords):
+            maker = self.factory(func.func)
+            if maker is not None:  # make(s)(x): the closure make returns, inlined
+                made_here = self.namer.temp()
+                self.inline(maker, func, made_here)
+                return self.local_functions.get(made_here)
         return None
+
+    def same_module_function(self, callee):
+        """The FunctionDef of ``callee``, one of the user's functions that can
+        be inlined here: defined in this function's module and file (so its
+        names resolve as this function's do), without closure, and reading no
+        name this function binds; None otherwise."""
+        from .parse import parse_function
+        from .resolve import local_names
+
+        if (not isinstance(callee, types.FunctionType) or is_library(callee) or callee.__closure__
+                or callee.__globals__ is not self.resolver.globals or callee is self.parsed.func
+                or callee.__code__.co_filename != self.parsed.func.__code__.co_filename
+                or callee.__code__.co_flags & 0x2C):  # generators, coroutines, *args / **kwargs
+            return None
+        try:
+            node = parse_function(callee).node
+        except errors.AdjointError:
+            return None
+        if node.args.vararg is not None or node.args.kwarg is not None or node.args.kwonlyargs:
+            return None
+        own = local_names(node) | {n.id for n in gast.walk(node)
+                                   if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+        free = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and n.id not in own}
+        if free & (self.resolver.locals | set(self.resolver.cells)):
+            return None
+        return node
+
+    def factory(self, func):
+        """``make(s)``, a function of the user's module that returns a lambda
+        or a nested function: inlined, so that the closure it returns is
+        inlined where it is called, its captured values differentiated."""
+        if not isinstance(func, gast.Name) and not isinstance(func, gast.Attribute):
+            return None
+        callee = self.resolver.value_of(func)
+        if callee is UNRESOLVED or (rules.lookup(callee) is not None) or rules.is_nondifferentiable(callee):
+            return None
+        node = self.same_module_function(callee)
+        if node is None or not node.body or not isinstance(node.body[-1], gast.Return):
+            return None
+        value = node.body[-1].value
+        nested = {s.name for s in node.body if isinstance(s, gast.FunctionDef)} | {
+            s.targets[0].id for s in node.body if isinstance(s, gast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Lambda)}
+        if not (isinstance(value, gast.Lambda) or isinstance(value, gast.Name) and value.id in nested):
+            return None
+        return self.with_evaluated_defaults(node)
+
+    def frozen(self, function):
+        """A closure being returned by an inlined factory, its free names read
+        as they are now (the factory's frame is over when it is called)."""
+        from .resolve import local_names
+
+        function = clone(function)
+        own = local_names(function)
+        for child in gast.walk(function):
+            if (isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in own
+                    and child.id in self.version):
+                child.id = self.read(child.id)
+        return function
 
     def derivative_made_here(self, node):
         """``adjoint.grad(f)(x)`` written in place: the derivative of a
@@ -358,9 +579,27 @@ class Calls:
             return None
         return UserCall(callee, leading, bound, keywords)
 
+    def specialize(self, call, args, kwargs):
+        """A call of a function with *args or **kwargs: its transform is made
+        for this call's number of arguments and keywords."""
+        if isinstance(call, UserCall):
+            call.arity = arity_of(call.function, len(call.leading) + len(args), tuple({**call.keywords, **kwargs}))
+        return call
+
     def method_call(self, node):
         func = node.func
         receiver = self.atom(func.value)
+        if (func.attr == "get" and isinstance(receiver, gast.Name) and receiver.id in self.dict_items
+                and 1 <= len(node.args) <= 2 and not node.keywords and isinstance(node.args[0], gast.Constant)):
+            # d.get("k", default) on a dict whose keys are known here (a literal,
+            # **kwargs): the item, or the default
+            key = node.args[0]
+            if key.value in self.dict_items[receiver.id]:
+                index = constant(key.value)
+                value = gast.Subscript(value=receiver, slice=index, ctx=gast.Load())
+                return value, rt.getitem, [receiver, index], {}, "indexing", None
+            default = self.atom(node.args[1]) if len(node.args) > 1 else constant(None)
+            return default, rt.identity if self.is_local(default) else NONDIFF, [default], {}, "copy", None
         args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),

@@ -81,6 +81,121 @@ class ControlFlow:
             merged[name] = new
         return merged
 
+    def context_block(self, stmt):
+        """``with cm as v: body`` (a context manager other than no_grad): the
+        forward pass runs the body's code inside it (np.errstate, warnings
+        filters, timers); the derivative passes through. What ``__enter__``
+        returns carries no derivative."""
+        lineno = stmt.lineno
+        items, targets = [], []
+        for item in stmt.items:
+            context = self.atom(item.context_expr)
+            bound = None
+            if item.optional_vars is not None:
+                if not isinstance(item.optional_vars, gast.Name):
+                    raise self.unsupported(item.optional_vars, "with ... as (a, b)",
+                                           "only a name can take what the context manager gives.",
+                                           "Bind it to one name and unpack it in the block.")
+                name = self.bind(item.optional_vars.id)
+                bound = gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+                targets.append(name)
+            items.append(gast.withitem(context_expr=context, optional_vars=bound))
+        body = self.region(lambda: self.block(stmt.body))
+        self.lineno = lineno
+        contexts = [item.context_expr for item in items]
+        op = Op("with", targets, gast.Tuple(elts=[clone(c) for c in contexts], ctx=gast.Load()), NONDIFF,
+                contexts, lineno=lineno, construct="with statement",
+                statement=gast.With(items=items, body=[gast.Pass()], type_comment=None))
+        op.body = body
+        self.ops.append(op)
+
+    def try_statement(self, stmt):
+        """``try``: each statement of the try block is an "if" on whether it
+        finished (ir.Guard), whose other path is the handler, so the backward
+        pass follows the path the forward pass took, an exception caught
+        included. The else clause runs after the last statement; finally
+        after the whole."""
+        if not stmt.handlers:  # try/finally: an exception propagates, so the statements run in order
+            self.block(stmt.body + stmt.orelse + stmt.finalbody)
+            return
+        lineno = stmt.lineno
+        types = []
+        for handler in stmt.handlers:
+            if handler.type is None:
+                types.append(None)
+            elif isinstance(handler.type, gast.Tuple):
+                types.append(gast.Tuple(elts=[self.atom(e) for e in handler.type.elts], ctx=gast.Load()))
+            else:
+                types.append(self.atom(handler.type))
+        self.guarded(stmt, types, 0)
+        self.lineno = lineno
+        self.block(stmt.finalbody)
+
+    def guarded(self, stmt, types, position):
+        """Statement ``position`` of the try block as an "if" with a guard,
+        and the rest of the block (or its else clause) on its finished path."""
+        from .ir import Guard
+
+        statement = stmt.body[position]
+        lineno = statement.lineno
+        test = self.namer.fresh("finished")
+        self.ops.append(Op("assign", [test], constant(False), NONDIFF, [], lineno=lineno, construct="try"))
+        self.defined.add(test)
+        flags = []
+        for _ in stmt.handlers[:-1]:
+            flag = self.namer.fresh("caught")
+            self.ops.append(Op("assign", [flag], constant(False), NONDIFF, [], lineno=lineno, construct="try"))
+            self.defined.add(flag)
+            flags.append(flag)
+        flags.append(None)
+        before = dict(self.version)
+        count = []
+
+        def build_body():
+            self.lineno = lineno
+            self.statement(statement, last=False)
+            count.append(len(self.ops))
+            if position + 1 < len(stmt.body):
+                self.guarded(stmt, types, position + 1)
+            else:
+                self.block(stmt.orelse)
+
+        bound = [None] * len(stmt.handlers)
+
+        def build_handlers(index=0):
+            handler = stmt.handlers[index]
+            if index == len(stmt.handlers) - 1:
+                if handler.name is not None:
+                    bound[index] = self.bind(handler.name.id)
+                self.block(handler.body)
+                return
+            handler_before = dict(self.version)
+            first = self.region(lambda: (handler.name is not None and bound.__setitem__(
+                index, self.bind(handler.name.id)), self.block(handler.body)))
+            after_first, self.version = self.version, dict(handler_before)
+            rest = self.region(lambda: build_handlers(index + 1))
+            after_rest = self.version
+            self.lineno = handler.lineno
+            self.version = self.merge(handler_before, [(first, after_first), (rest, after_rest)])
+            choice = Op("if", [], load(flags[index]), NONDIFF, [load(flags[index])], lineno=handler.lineno,
+                        construct="except")
+            choice.body, choice.orelse = first, rest
+            self.ops.append(choice)
+
+        body = self.region(build_body)
+        after_body, self.version = self.version, dict(before)
+        orelse = self.region(build_handlers)
+        after_else = self.version
+        self.lineno = lineno
+        self.version = self.merge(before, [(body, after_body), (orelse, after_else)])
+        op = Op("if", [], load(test), NONDIFF, [load(test)], lineno=lineno, construct="try")
+        op.body, op.orelse = body, orelse
+        compound = any(o.compound for o in body[:count[0]])
+        op.guard = Guard(count[0], [(clone(t) if t is not None else None, f, b)
+                                    for t, f, b in zip(types, flags, bound, strict=True)],
+                         compound, str(self.parsed.location(statement)))
+        self.ops.append(op)
+
     def conditional_expression(self, node, target):
         test = self.atom(node.test)
         lineno = self.lineno
@@ -133,6 +248,10 @@ class ControlFlow:
         lineno = stmt.lineno
         iterable = stmt.iter
         callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED
+        if callee in (map, filter):  # the list they stand for (see map_or_filter), then its items
+            stmt = gast.copy_location(gast.For(target=stmt.target, iter=self.atom(iterable), body=stmt.body,
+                                               orelse=stmt.orelse, type_comment=None), stmt)
+            iterable, callee = stmt.iter, UNRESOLVED
         prefix = None
         plain_target = None
         if callee is range and isinstance(stmt.target, gast.Name) and not iterable.keywords:

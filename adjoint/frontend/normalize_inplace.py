@@ -297,6 +297,9 @@ class InPlace:
             if table is self.literal_items and (source not in table or len(table[source]) != len(table[target])):
                 del table[target]  # its length differs between the sources (or is unknown)
                 continue
+            if table is self.dict_items and (source not in table or set(table[source]) != set(table[target])):
+                del table[target]  # its keys differ between the sources (or are unknown)
+                continue
             keys = list(table[target]) if isinstance(table[target], dict) else range(len(table[target]))
             for key in keys:
                 if not self.item_only_in_container(source, key):
@@ -304,6 +307,12 @@ class InPlace:
         for key, error in self.item_assumptions.get(target, []) if not first else []:
             if not self.item_only_in_container(source, key):
                 raise error()
+        for keys, node in self.mapping_assumptions.get(target, []) if not first else []:
+            if source not in self.dict_items or set(self.dict_items[source]) != set(keys):
+                raise self.unsupported(node, "**mapping in a call",
+                                       "the dict changes keys from one iteration of the loop to the next, "
+                                       "so the keyword arguments are not known when the function is "
+                                       "transformed.", "Pass the keyword arguments one by one.")
         for count, node in self.starred_assumptions.get(target, []) if not first else []:
             if source not in self.literal_items or len(self.literal_items[source]) != count:
                 raise self.unsupported(node, "*args in a call",

@@ -71,7 +71,7 @@ def jacobian_from_columns_batched(z, out_dot, out, x, offset):
     vec[z] = rt.vjacobian_from_columns(vec[out_dot], vec[out], vec[x], offset)
 
 
-nondifferentiable(rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
+nondifferentiable(rt.set_attribute, rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
 
 
 @tangent_rule(rt.jacobian_blocks, constant=("out",))

@@ -35,7 +35,8 @@ def method_forward(name, positions, receiver, *args, **kwargs):
             f"cannot differentiate through {type(receiver).__name__}.{name}(): it is not a "
             "Python method with source. Register its derivative with adjoint.defvjp."
         )
-    compiled = get_vjp(function, positions, False, for_caller=True)
+    compiled = get_vjp(function, positions, False, for_caller=True,
+                       arity=DYNAMIC["arity_of"](function, 1 + len(args), tuple(kwargs)))
     result, residuals = compiled.forward(receiver, *args, **kwargs)
     return result, (compiled, residuals)
 
@@ -103,3 +104,186 @@ def _contribution_error(maker, got, expected, batched):
         f"{shape}, {expected}. If {maker.rule_name} broadcasts that argument, sum the "
         "cotangent over the broadcast axes."
     )
+
+
+# ----------------------------------------------------------- *args, **kwargs
+
+def variadic_items(values, count, name):
+    """The items of a ``*name`` parameter, for a transform made for calls
+    that pass ``count`` of them."""
+    if len(values) != count:
+        raise TypeError(
+            f"this transform was made for calls passing {count} values to *{name}, but this call "
+            f"passes {len(values)}; calls with another number of arguments get a transform of "
+            "their own when the function is called through adjoint (jacrev, grad, jvp, ...)."
+        )
+    return values
+
+
+def keyword_items(mapping, keys, name):
+    """The values of a ``**name`` parameter, for a transform made for calls
+    that pass exactly the keywords ``keys`` to it."""
+    if set(mapping) != set(keys):
+        raise TypeError(
+            f"this transform was made for calls passing the keywords {sorted(keys)} to **{name}, "
+            f"but this call passes {sorted(mapping)}."
+        )
+    return tuple(mapping[k] for k in keys)
+
+
+# ----------------------------------------------- calls laid out when they run
+
+def _carries(value):
+    """Whether a value can carry a derivative (a float, or a container of some)."""
+    if isinstance(value, (float, np.floating)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "f"
+    if isinstance(value, (tuple, list)):
+        return any(_carries(v) for v in value)
+    if isinstance(value, dict):
+        return any(_carries(v) for v in value.values())
+    return False
+
+
+def _layout(spec, active, callee, pieces):
+    """The call ``callee(...)`` written with the ``pieces`` as ``spec`` says
+    (``""`` an argument, ``"*"`` a sequence unpacked, ``"**"`` a mapping
+    unpacked, a name: a keyword argument; ``"self"`` first: ``callee`` is the
+    name of a method of that piece): ``(function, args, kwargs, wanted)``,
+    ``wanted`` listing, for the pieces that are ``active``, which arguments
+    carry derivatives: ``(piece, key in it or None, position or keyword)``."""
+    function, args, kwargs, wanted = callee, [], {}, []
+    for i, (kind, flag, piece) in enumerate(zip(spec, active, pieces, strict=True)):
+        if kind == "self":
+            method = getattr(piece, callee)
+            inner = getattr(method, "__func__", None)
+            if getattr(method, "__self__", None) is piece and inner is not None and hasattr(inner, "__code__"):
+                function = inner
+                if flag and _carries(piece):
+                    wanted.append((i, None, len(args)))
+                args.append(piece)
+            else:
+                if flag and _carries(piece):
+                    raise TypeError(
+                        f"cannot differentiate {type(piece).__name__}.{callee}() with its arguments "
+                        "unpacked from a sequence or mapping: it is not a Python method with source. "
+                        "Pass the arguments one by one, or call the NumPy function.")
+                function = method
+        elif kind == "":
+            if flag and _carries(piece):
+                wanted.append((i, None, len(args)))
+            args.append(piece)
+        elif kind == "*":
+            for j, item in enumerate(piece):
+                if flag and _carries(item):
+                    wanted.append((i, j, len(args)))
+                args.append(item)
+        else:
+            items = piece.items() if kind == "**" else [(kind, piece)]
+            for key, item in items:
+                if key in kwargs:
+                    raise TypeError(f"{getattr(function, '__name__', function)}() got multiple values for "
+                                    f"keyword argument {key!r}")
+                if flag and _carries(item):
+                    wanted.append((i, key if kind == "**" else None, key))
+                kwargs[key] = item
+    return function, args, kwargs, wanted
+
+
+def starred_forward(spec, active, callee, *pieces):
+    """Forward pass of a call whose arguments are laid out only when it runs
+    (``f(*seq)``, ``g(**mapping)`` over values built anywhere, see
+    ``_layout``): the Python function it runs is transformed then, for the
+    arguments that carry derivatives."""
+    function, args, kwargs, wanted = _layout(spec, active, callee, pieces)
+    if not wanted:
+        return function(*args, **kwargs), (None, spec, pieces, wanted, None)
+    compiled, call_args, call_kwargs, order = DYNAMIC["transform_call"](
+        function, args, kwargs, [w[2] for w in wanted])
+    result, residuals = compiled.forward(*call_args, **call_kwargs)
+    return result, ((compiled, residuals), spec, pieces, wanted, order)
+
+
+def _piece_adjoints(spec, active, pieces, wanted, parts, batch):
+    """One adjoint per piece (None for pieces that are not active) from the
+    adjoints ``parts`` of the arguments in ``wanted``."""
+    found = {}
+    for (i, key, _), part in zip(wanted, parts, strict=True):
+        found[(i, key)] = part
+    result = []
+    for i, (kind, flag, piece) in enumerate(zip(spec, active, pieces, strict=True)):
+        if not flag:
+            result.append(None)
+        elif kind == "*" or kind == "**":
+            keys = list(piece) if kind == "**" else range(len(piece))
+            items = {k: found.get((i, k)) for k in keys}
+            if isinstance(piece, np.ndarray):
+                bar = np.zeros((batch,) + piece.shape, dtype=np.result_type(piece, np.float64))
+                for k, part in items.items():
+                    if part is not None:
+                        bar[:, k] = part
+                result.append(bar)
+            elif kind == "**":
+                result.append({k: zeros_bar(piece[k], batch) if v is None else v for k, v in items.items()})
+            else:
+                result.append(rebuild_like(piece, [zeros_bar(piece[k], batch) if v is None else v
+                                                   for k, v in items.items()]))
+        else:
+            part = found.get((i, None))
+            result.append(zeros_bar(piece, batch) if part is None else part)
+    return tuple(result)
+
+
+def starred_backward(saved, active, g):
+    """Backward pass of a call made by ``starred_forward``: one adjoint per
+    piece of the call (None for those that are not ``active``)."""
+    call, spec, pieces, wanted, order = saved
+    parts = []
+    if call is not None:
+        compiled, residuals = call
+        bars = compiled.backward(residuals, g)
+        parts = [None] * len(wanted)
+        for k, index in enumerate(order):
+            parts[index] = bars[k]
+    return _piece_adjoints(spec, active, pieces, wanted, parts, batch_size(g))
+
+
+def starred_jvp(spec, active, callee, batch, tangents, *pieces):
+    """Forward mode of a call laid out when it runs (see ``starred_forward``):
+    ``(result, tangent of the result)`` from the ``tangents`` of the pieces
+    (None for a piece without one)."""
+    function, args, kwargs, wanted = _layout(spec, active, callee, pieces)
+    if not wanted:
+        result = function(*args, **kwargs)
+        return result, zeros_bar(result, batch)
+    compiled, call_args, call_kwargs, order = DYNAMIC["transform_call"](
+        function, args, kwargs, [w[2] for w in wanted], "jvp")
+    item_tangents = []
+    for i, key, _ in wanted:
+        t, piece = tangents[i], pieces[i]
+        item = piece if key is None else piece[key]
+        if t is not None and key is not None:
+            t = t[:, key] if isinstance(t, np.ndarray) else t[key]
+        item_tangents.append(zeros_bar(item, batch) if t is None else t)
+    ordered = tuple(item_tangents[index] for index in order)
+    return compiled.jvp((batch,) + ordered, *call_args, **call_kwargs)
+
+
+# ----------------------------------------------------------- try statements
+
+class ExceptionInBlock(RuntimeError):
+    """An exception that a try statement of differentiated code catches was
+    raised inside a block (if, loop, with) of its try body."""
+
+
+def exception_in_block(location, exception):
+    """The error to raise instead of handling ``exception``: which of the
+    block's assignments ran before it is not known to the derivative."""
+    error = ExceptionInBlock(
+        f"{location}: the exception {type(exception).__name__}({exception}) was raised inside an if, a loop "
+        "or a with statement of this try block, and adjoint cannot tell which of that block's assignments "
+        "ran before it, so the derivative cannot follow the handler. Put the try around the single "
+        "statement that may raise (inside the loop or branch).")
+    error.__cause__ = exception
+    return error

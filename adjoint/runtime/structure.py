@@ -125,5 +125,10 @@ def attribute(value, name):
     return getattr(value, name)
 
 
+def set_attribute(value, name, item):
+    """``value.name = item`` (an attribute that carries no derivative)."""
+    setattr(value, name, item)
+
+
 def transpose_attribute(value):
     return value.T

@@ -30,6 +30,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
+    is_library, with_statement,
     walk_ops,
 )
 from .templates import batch_template_for
@@ -172,7 +173,11 @@ class BatchBuilder:
         if op.kind == "for" and any(isinstance(n, gast.Name) and n.id in self.batched
                                     for n in gast.walk(op.value)):
             raise Unbatchable(location, "a for loop over values that depend on the batched values")
+        if op.kind == "if" and op.guard is not None:
+            raise Unbatchable(location, "a try statement (an exception of one example must not stop the others)")
         marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "with":
+            return [marker, with_statement(op, self.block(op.body))]
         if op.kind == "if":
             body = self.block(op.body) or [gast.Pass()]
             return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]
@@ -252,6 +257,10 @@ class BatchBuilder:
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
             return self.user_call(op)
+        if isinstance(prim, type) and not is_library(prim) and rules.lookup_batch(prim) is None:
+            # one object per example cannot be stacked into one batched value
+            raise Unbatchable(self.parsed.location(op), f"an object of class {prim.__name__} made from batched "
+                              "values")
         if prim is NONDIFF:  # comparisons and other operators without derivative
             prim = self.operator_function(op.value)
         if prim not in (NONDIFF, OPAQUE, None) and not isinstance(prim, MethodCall):
@@ -404,10 +413,8 @@ class BatchBuilder:
         except TypeError as exc:
             raise errors.TransformError(self.parsed.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None
-        if any(position is None for position, _, _ in found):
-            return [self.looped_statement(op)]
         positions = tuple(position for position, _, _ in found)
-        compiled = self.callees.vmap(call.function, positions)
+        compiled = self.callees.vmap(call.function, positions, call.arity)
         if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
             raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
                               f"({compiled.reason.construct})")

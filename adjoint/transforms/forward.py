@@ -24,7 +24,8 @@ from .. import errors, rules
 from ..analysis.activity import carries_derivative
 from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
-from ..frontend.ir import NONDIFF, UNPACK, MethodCall, Op, UserCall, walk_ops
+from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, try_statements, walk_ops,
+                           with_statement)
 from ..analysis.shapes import same_shape_classes
 from .templates import tangent_template_for
 
@@ -68,7 +69,8 @@ class JVPBuilder:
             if op.prim in (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items,
                            rt.replace_item, list, tuple):
                 self.maybe_sequences.update(op.targets)
-            elif op.prim in (UNPACK, rt.getitem, rt.attribute) or isinstance(op.prim, (UserCall, MethodCall)):
+            elif op.prim in (UNPACK, rt.getitem, rt.attribute) or isinstance(op.prim, (UserCall, MethodCall,
+                                                                                      StarredCall)):
                 # an item of a container, or a call's result, may be a list too
                 # (a list saved in the residuals of generated reverse code)
                 self.held_sequences.update(op.targets)
@@ -146,6 +148,12 @@ class JVPBuilder:
 
     def compound(self, op):
         marker = self.comments.marker(self.line_comment(op.lineno))
+        if op.kind == "with":
+            return [marker, with_statement(op, self.block(op.body))]
+        if op.kind == "if" and op.guard is not None:
+            count = op.guard.count
+            return [marker] + try_statements(op, self.block(op.body[:count]), self.block(op.body[count:]),
+                                             self.block(op.orelse), self.module_names["rt"])
         if op.kind == "if":
             body = self.block(op.body) or [gast.Pass()]
             return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]
@@ -177,12 +185,8 @@ class JVPBuilder:
             return [primal] + zeros
         if isinstance(op.prim, UserCall):
             return self.user_call(op)
-        if isinstance(op.prim, MethodCall):
-            raise errors.NoRuleError(
-                self.location(op), op.construct,
-                "forward mode does not yet follow calls of functions or methods known only when "
-                "the code runs.",
-                "Use jacrev, or call a function defined at module level.")
+        if isinstance(op.prim, (MethodCall, StarredCall)):
+            return self.dynamic_call(op)
         statements = [self.primal(op)]
         if not any(self.is_active(a) for a in list(op.args) + list(op.kwargs.values())):
             return statements + [self.zeros(t) for t in active_targets]
@@ -457,12 +461,6 @@ class JVPBuilder:
         except TypeError as exc:
             raise errors.TransformError(self.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None
-        for position, name, _ in found:
-            if position is None:
-                raise errors.NoRuleError(
-                    self.location(op), op.construct,
-                    f"a differentiated value is passed to its variadic parameter {name!r}.",
-                    "Pass it to a positional parameter.")
         target = op.targets[0]
         if not found:
             return [self.primal(op), self.zeros(target)]
@@ -476,17 +474,49 @@ class JVPBuilder:
         targets = gast.Tuple(elts=[store(target), store(self.dot_of(target))], ctx=gast.Store())
         return [gast.Assign(targets=[targets], value=value, type_comment=None)]
 
+    def dynamic_call(self, op):
+        """A call whose callee is known only when the code runs (a function
+        or an object passed in, ``obj.method(...)``), or whose arguments are
+        laid out then (``f(*seq)``): ``z, z_dot = rt.starred_jvp(...)``
+        transforms the callee when it runs, for the arguments that carry
+        derivatives here."""
+        prim = op.prim
+        if isinstance(prim, MethodCall):
+            if any(self.is_active(v) for v in op.kwargs.values()):
+                raise errors.NoRuleError(
+                    self.location(op), op.construct,
+                    "a differentiated value is passed by keyword to a function known only at run time.",
+                    "Pass it positionally.")
+            receiver, args = op.args[0], list(op.args[1:])
+            if prim.name is None:  # a function passed in: the callee is the first atom
+                spec, callee, pieces = [""] * len(args), receiver, args
+            else:
+                spec, callee, pieces = ["self"] + [""] * len(args), constant(prim.name), [receiver] + args
+            spec += list(op.kwargs)
+            pieces += list(op.kwargs.values())
+        else:
+            spec, pieces = list(prim.spec), list(op.args)
+            callee = constant(prim.method) if prim.method is not None else clone(prim.callee)
+        active = tuple(self.is_active(a) for a in pieces)
+        tangents = gast.Tuple(elts=[self.tangent_atom(a) if flag else constant(None)
+                                    for a, flag in zip(pieces, active, strict=True)], ctx=gast.Load())
+        value = self.rt_call("starred_jvp", constant(tuple(spec)), constant(active), callee,
+                             load(self.batch_name), tangents, *pieces)
+        target = op.targets[0]
+        targets = gast.Tuple(elts=[store(target), store(self.dot_of(target))], ctx=gast.Store())
+        return [gast.Assign(targets=[targets], value=value, type_comment=None)]
+
     def callee(self, call, positions):
         function = call.function
-        key = (function, positions)
+        key = (function, positions, call.arity)
         if key in self.callee_names:
             return self.callee_names[key]
         name = self.namer.fresh(f"{call.name}_jvp")
         self.callee_names[key] = name
         if self.callees.in_progress(function, "jvp"):
-            self.extra_globals[name] = self.callees.lazy(function, positions, "jvp", mode="jvp")
+            self.extra_globals[name] = self.callees.lazy(function, positions, "jvp", mode="jvp", arity=call.arity)
         else:
-            compiled = self.callees.jvp(function, positions)
+            compiled = self.callees.jvp(function, positions, call.arity)
             self.callee_transforms.append(compiled)
             self.extra_globals[name] = compiled.jvp
         return name

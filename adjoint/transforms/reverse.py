@@ -23,7 +23,7 @@ from .. import rules
 from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL
 from ..frontend.gastutil import clone, constant, load, store
-from ..frontend.ir import NONDIFF, UNPACK, MethodCall, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from ..analysis.shapes import same_shape_classes
 from .templates import template_for
 
@@ -198,7 +198,7 @@ class VJPBuilder:
                 maybe_containers.add(op.args[0].id)
             if op.prim in rules.SEQUENCE_RULES and op.args and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)  # np.stack(items): items may be a list
-            if isinstance(op.prim, (UserCall, MethodCall)):
+            if isinstance(op.prim, (UserCall, MethodCall, StarredCall)):
                 # The user's code may take any argument as a container; its
                 # adjoint comes back with the argument's structure.
                 maybe_containers.update(a.id for a in list(op.args) + list(op.kwargs.values())
@@ -246,7 +246,7 @@ class VJPBuilder:
         An op's result has no adjoint before the op, so it is dropped there."""
         outer, self.body = self.body, []
         lineno = None
-        for op in reversed(ops):
+        for op in reversed(_without_with(ops)):
             if op.kind == "if":
                 self.reverse_if(op)
                 lineno = None
@@ -424,6 +424,8 @@ class VJPBuilder:
             return self.user_call_adjoint(op, result_bar)
         if isinstance(op.prim, MethodCall):
             return self.method_call_adjoint(op, result_bar)
+        if isinstance(op.prim, StarredCall):
+            return self.starred_call_adjoint(op, result_bar)
         rule = rules.lookup(op.prim)
         if isinstance(rule, rules.CustomVJP):
             return self.custom_adjoint(op, rule, result_bar)
@@ -520,12 +522,6 @@ class VJPBuilder:
         except TypeError as exc:
             raise errors.TransformError(self.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None
-        for position, name, _ in found:
-            if position is None:
-                raise errors.NoRuleError(
-                    self.location(op), op.construct,
-                    f"a differentiated value is passed to its variadic parameter {name!r}.",
-                    "Pass it to a positional parameter.")
         if not found:
             return
         positions = tuple(position for position, _, _ in found)
@@ -568,20 +564,39 @@ class VJPBuilder:
         for (_, atom), part in zip(active, parts, strict=True):
             self.contribute(atom.id, load(part))
 
+    def starred_call_adjoint(self, op, result_bar):
+        """A call laid out when it runs (``f(*seq)``, ``g(**mapping)``): the
+        callee is transformed then (``rt.starred_forward``), and its backward
+        pass gives one adjoint per argument atom (``rt.starred_backward``)."""
+        active = tuple(self.is_active(a) for a in op.args)
+        if not any(active):
+            return
+        op.call_forward = ("starred", op.prim, active)
+        parts = [self.namer.fresh(f"{a.id}_bar_from_call") if flag else self.namer.fresh("_")
+                 for a, flag in zip(op.args, active, strict=True)]
+        self.call_adjoints.update(p for p, flag in zip(parts, active, strict=True) if flag)
+        self.body.append(gast.Assign(
+            targets=[gast.Tuple(elts=[store(p) for p in parts], ctx=gast.Store())],
+            value=self.rt_call("starred_backward", load(op.targets[1]), constant(active), result_bar),
+            type_comment=None))
+        for atom, part, flag in zip(op.args, parts, active, strict=True):
+            if flag:
+                self.contribute(atom.id, load(part))
+
     def callee_functions(self, call, positions):
         """Names bound to the callee's forward and backward functions."""
         function = call.function
-        key = (function, positions)
+        key = (function, positions, call.arity)
         if key in self.callee_names:  # called again with the same arguments differentiated
             return self.callee_names[key]
         forward = self.namer.fresh(f"{call.name}_forward")
         backward = self.namer.fresh(f"{call.name}_backward")
         self.callee_names[key] = forward, backward
         if self.callees.in_progress(function):  # recursion: compiled when first called
-            self.extra_globals[forward] = self.callees.lazy(function, positions, "forward")
-            self.extra_globals[backward] = self.callees.lazy(function, positions, "backward")
+            self.extra_globals[forward] = self.callees.lazy(function, positions, "forward", arity=call.arity)
+            self.extra_globals[backward] = self.callees.lazy(function, positions, "backward", arity=call.arity)
         else:
-            compiled = self.callees.vjp(function, positions)
+            compiled = self.callees.vjp(function, positions, call.arity)
             self.callee_transforms.append(compiled)
             self.extra_globals[forward] = compiled.forward
             self.extra_globals[backward] = compiled.backward
@@ -594,3 +609,15 @@ class VJPBuilder:
         value = op.args[0]
         self.contribute(value.id, self.rt_call("unpack_bar", load(value.id),
                                                gast.Tuple(elts=bars, ctx=gast.Load())))
+
+
+def _without_with(ops):
+    """The ops with the bodies of "with" ops in their place: a context manager
+    changes how the forward pass runs, not what the backward pass does."""
+    flat = []
+    for op in ops:
+        if op.kind == "with":
+            flat.extend(_without_with(op.body))
+        else:
+            flat.append(op)
+    return flat
