@@ -152,13 +152,40 @@ def _astor_number(value):
     return f"({part(value.real)}{'' if imag.startswith('-') else '+'}{imag})"
 
 
+def _negative(value):
+    """Whether a number constant is written with a leading minus sign."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+        return False
+    if isinstance(value, complex):
+        # written as a bare imaginary part only when the real part is zero
+        return value.real == 0 and not math.isnan(value.imag) and math.copysign(1.0, value.imag) < 0
+    return not math.isnan(value) and math.copysign(1.0, value) < 0
+
+
+class _SignedConstants(ast.NodeTransformer):
+    """A negative number constant (folded by the transform, or a rule's
+    default) as the unary minus it is printed as: both printers write a
+    Constant's text as it is, so ``Constant(-2.0) ** 2`` came out as
+    ``-2.0 ** 2``, which Python reads as ``-(2.0 ** 2)``. As a UnaryOp the
+    printers put the parentheses that operator precedence needs."""
+
+    def visit_Constant(self, node):
+        if _negative(node.value):
+            return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value)), node)
+        return node
+
+
+def _signed(tree):
+    return ast.fix_missing_locations(_SignedConstants().visit(tree))
+
+
 def _unparse(tree):
-    return _AstorStyle().visit(ast.fix_missing_locations(tree)) + "\n"
+    return _AstorStyle().visit(_signed(ast.fix_missing_locations(tree))) + "\n"
 
 
 def _astor(tree):
     # One statement per line, never wrapped: long lines read better than astor's breaks.
-    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    tree = _signed(tree)
     return astor.to_source(tree, pretty_source=lambda parts: "".join(parts), source_generator_class=_SourceGenerator)
 
 
