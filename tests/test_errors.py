@@ -155,7 +155,13 @@ def with_output_by_position(x):
     return y
 
 
+def with_starred_sequence_of_unknown_length(x):
+    parts = np.split(x, 3)
+    return np.add(*parts[:2]) * x  # MARK
+
+
 UNSUPPORTED = [
+    with_starred_sequence_of_unknown_length,
     with_sort_result_kept, with_output_by_position, with_library_python_function, with_add_at, with_sort_in_place, with_out_argument, with_log_base, with_einsum_sublists, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
     with_list_comprehension, with_i0,
@@ -163,6 +169,7 @@ UNSUPPORTED = [
 
 #: Python statements outside the subset: UnsupportedSyntaxError, never NoRuleError.
 UNSUPPORTED_SYNTAX = [
+    with_starred_sequence_of_unknown_length,
     with_sort_result_kept, with_output_by_position, with_add_at, with_sort_in_place, with_out_argument, with_yield, generator_of_values, with_try_except, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,
 ]
@@ -392,3 +399,8 @@ def test_array_attributes_without_a_rule_are_refused_at_the_users_line():
     for func in (reads_flat, reads_real):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match=f"{THIS_FILE}:\\d+: attribute \\.(flat|real)"):
             adjoint.jacrev(func)(np.ones(2))
+
+
+def test_a_starred_sequence_of_unknown_length_says_why_and_what_to_do():
+    message = str(_raise("jacrev", with_starred_sequence_of_unknown_length))
+    assert "*args in a call" in message and "Pass the arguments one by one" in message

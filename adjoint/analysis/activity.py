@@ -20,7 +20,7 @@ from .. import errors
 from . import shapes
 from .. import rules
 from ..frontend.gastutil import clone
-from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall, walk_ops
+from ..frontend.ir import NONDIFF, OPAQUE, STARRED_CALL, UNPACK, MethodCall, Op, UserCall, walk_ops
 from .. import runtime as rt
 
 #: container operations whose adjoints the reverse transformer writes itself
@@ -314,6 +314,13 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "it captures differentiated values, and a lambda that is passed on or stored (not "
             "called here) is not differentiated, so they would get no derivative.",
             "Pass those values to it as arguments, or call the lambda here.",
+        )
+    if op.prim is OPAQUE and op.construct == STARRED_CALL:
+        raise errors.UnsupportedSyntaxError(
+            location, STARRED_CALL,
+            "the number of arguments must be known when the function is transformed to differentiate "
+            "the call, and this sequence was not built here from a literal.",
+            "Pass the arguments one by one, or build the tuple in the function.",
         )
     if op.prim is OPAQUE:
         raise errors.UnsupportedSyntaxError(

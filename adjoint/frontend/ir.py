@@ -16,6 +16,8 @@ NONDIFF = "nondifferentiable"
 UNPACK = "unpack"
 #: marks expressions kept whole in the forward pass (comprehensions, and/or).
 OPAQUE = "opaque"
+#: the construct of an OPAQUE call with *args of a length not known when transformed
+STARRED_CALL = "*args in a call"
 
 BINARY_OPERATORS = {
     gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,

@@ -12,7 +12,8 @@ from .. import made, rules
 from .. import runtime as rt
 from .gastutil import clone, load, store
 from .ir import (
-    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, UserCall, callable_name, dotted,
+    ARRAY_METHODS, NONDIFF, OPAQUE, STARRED_CALL, UNPACK, VARARG_METHODS, MethodCall, Op, UserCall,
+    callable_name, dotted,
     is_library, lambda_as_def,
 )
 from .lower import lower_returns
@@ -21,6 +22,24 @@ from .resolve import UNRESOLVED, local_names
 
 class Calls:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
+
+    def starred_known(self, starred):
+        """Whether the number of items of ``*seq`` is known here."""
+        value = starred.value
+        return (isinstance(value, (gast.Tuple, gast.List))
+                or isinstance(value, gast.Name) and self.read(value.id) in self.literal_items)
+
+    def starred_call(self, node):
+        """A call with ``*seq`` of a length not known here (a global, an
+        argument): run as written, its value carries no derivative; activity
+        refuses it where that value depends on differentiated inputs."""
+        args = [gast.Starred(value=self.atom(a.value), ctx=gast.Load()) if isinstance(a, gast.Starred)
+                else self.atom(a) for a in node.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in node.keywords]
+        func = node.func
+        func = clone(func) if self.resolver.value_of(func) is not UNRESOLVED else self.atom(func)
+        value = gast.Call(func=func, args=args, keywords=keywords)
+        return value, OPAQUE, [], {}, STARRED_CALL, None
 
     def starred_items(self, starred):
         """The items of ``*seq`` in a call, when the function built ``seq``
@@ -100,6 +119,8 @@ class Calls:
 
     def call(self, node):
         node = self.without_partial(node)
+        if any(isinstance(arg, gast.Starred) and not self.starred_known(arg) for arg in node.args):
+            return self.starred_call(node)
         if any(isinstance(arg, gast.Starred) for arg in node.args):
             args = []
             for arg in node.args:

@@ -137,13 +137,13 @@ class ControlFlow:
         if callee is range and isinstance(stmt.target, gast.Name) and not iterable.keywords:
             loop_iter = gast.Call(func=clone(iterable.func), args=[self.atom(a) for a in iterable.args],
                                   keywords=[])
-        elif callee in (zip, enumerate) or isinstance(iterable, (gast.Name, gast.Attribute, gast.Subscript,
-                                                                   gast.List, gast.Tuple)):
+        elif ((callee in (zip, enumerate) and self.items_known(iterable))
+              or isinstance(iterable, (gast.Name, gast.Attribute, gast.Subscript, gast.List, gast.Tuple))):
             loop_iter, prefix = self.indexed_iteration(stmt, callee)
         else:
             # Any other iterable (reversed(...), d.items(), an iterator) is run
             # as written; its items carry no derivative (checked by activity).
-            loop_iter = self.atom(iterable)
+            loop_iter = self.iterator(iterable)
             plain_target = stmt.target
         carried = self.loop_carried(stmt)
         body_exit = []
@@ -187,6 +187,41 @@ class ControlFlow:
             return [self.ops.pop()]
         return []
 
+    def iterator(self, iterable):
+        """The iterable of a loop over an iterator: a call of a library
+        function stays in the loop's header (``for a in reversed(t1):``), so
+        that the generated code, differentiated again, still loops over an
+        iterator and does not index a name bound to one."""
+        if isinstance(iterable, gast.Call) and self.local_function(iterable.func) is None:
+            inner = iterable.args[0] if iterable.args else None
+            if (self.resolver.value_of(iterable.func) is enumerate and isinstance(inner, gast.Call)
+                    and self.resolver.value_of(inner.func) is zip):
+                # enumerate(zip(*seqs)): the zip stays in the header too (its
+                # items are the loop's, so this changes no derivative)
+                value = self.iterator(inner)
+                rest = [self.atom(a) for a in iterable.args[1:]]
+                keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in iterable.keywords]
+                return gast.Call(func=clone(iterable.func), args=[value] + rest, keywords=keywords)
+            return self.operation(self.without_partial(iterable))[0]
+        return self.atom(iterable)
+
+    def items_known(self, iterable):
+        """Whether the sequences a ``zip(...)`` or ``enumerate(...)`` reads are
+        known here: ``*seq`` of a length not known (a global, an argument)
+        leaves the loop to run over the iterator as written."""
+        calls = [iterable]
+        if self.resolver.value_of(iterable.func) is enumerate and iterable.args:
+            calls.append(iterable.args[0])
+        return not any(isinstance(a, gast.Starred) and not self.starred_known(a)
+                       for call in calls if isinstance(call, gast.Call) for a in call.args)
+
+    def sequence_args(self, args):
+        """The atoms of a call's arguments, ``*literal`` spread into its items."""
+        expanded = []
+        for arg in args:
+            expanded.extend(self.starred_items(arg) if isinstance(arg, gast.Starred) else [arg])
+        return [self.atom(a) for a in expanded]
+
     def indexed_iteration(self, stmt, callee):
         """``for target in seq`` as ``for index in range(n): target = seq[index]``,
         so values taken from a differentiated sequence get derivatives."""
@@ -194,12 +229,12 @@ class ControlFlow:
         start = None
         zipped = False
         if callee is zip and not iterable.keywords:
-            sequences = [self.atom(a) for a in iterable.args]
+            sequences = self.sequence_args(iterable.args)
         elif callee is enumerate:
             inner = iterable.args[0]
             if (isinstance(inner, gast.Call) and not inner.keywords
                     and self.resolver.value_of(inner.func) is zip):
-                sequences = [self.atom(a) for a in inner.args]
+                sequences = self.sequence_args(inner.args)
                 zipped = True
             else:
                 sequences = [self.atom(inner)]

@@ -13,7 +13,7 @@ def loop_length(*sequences):
     """How many times ``for`` runs over ``sequences`` (zip stops at the shortest).
     The loop reads ``sequence[i]``, which is the i-th item only of a sequence."""
     for sequence in sequences:
-        if not isinstance(sequence, (list, tuple, np.ndarray)):
+        if not isinstance(sequence, (list, tuple, range, np.ndarray)):
             raise TypeError(
                 f"a for loop over a {type(sequence).__name__} that holds differentiated values: "
                 "adjoint loops over lists, tuples and arrays by position. For a dict, loop over "
