@@ -32,3 +32,66 @@ def test_nan_to_num_of_a_difference_whose_masks_meet(transform):
     np.testing.assert_array_equal(transform(cancels)(x), np.zeros((3, 3)))
     np.testing.assert_allclose(transform(masks_add)(x), np.eye(3) * (4.0 - 3.0), rtol=1e-12)
     np.testing.assert_allclose(transform(masks_add)(x), numerical_jacobian(masks_add, (x,)), rtol=1e-6)
+
+
+# ------------------------------------------------- std / var over one element
+
+def _std_programs():
+    def std_of_one(x):
+        return np.std(x[:1]) + np.var(x[1:2])
+
+    def length_one_axis(x):
+        m = x.reshape(3, 1)
+        return np.std(m, axis=1) + np.var(m, axis=1, keepdims=True)[:, 0] + np.nanstd(m, axis=-1)
+
+    def ddof_then_one(x):
+        # np.std(x, ddof=1) is finite; a single element with ddof=0 is constant 0
+        return np.std(x, ddof=1) * np.std(x[2:], ddof=0) + np.std(x, ddof=1)
+
+    return [std_of_one, length_one_axis, ddof_then_one]
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS + [adjoint.hessian], ids=lambda t: t.__name__)
+@pytest.mark.parametrize("program", _std_programs(), ids=lambda f: f.__name__)
+def test_std_and_var_over_a_single_element_have_derivative_zero(program, transform):
+    # np.std of one element is identically 0; its derivative was 0 / 0 = NaN.
+    x = np.array([0.7, -1.2, 2.5])
+    got = np.asarray(transform(program)(x))
+    assert np.all(np.isfinite(got))
+    if transform is adjoint.hessian:
+        first = adjoint.jacrev(program)
+        expected = numerical_jacobian(first, (x,), eps=1e-5)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_allclose(got, numerical_jacobian(program, (x,)), rtol=1e-6, atol=1e-8)
+
+
+def test_std_with_ddof_matches_autograd_and_a_single_element_adds_nothing():
+    def f(x):
+        return np.std(x, ddof=1) + np.std(x[:1]) * x[0]
+
+    def f_ag(x):
+        return anp.std(x, ddof=1)
+
+    x = np.array([0.7, -1.2, 2.5, 0.1])
+    for transform in TRANSFORMS:
+        np.testing.assert_allclose(transform(f)(x), autograd.grad(f_ag)(x), rtol=1e-12)
+
+
+def test_std_of_equal_elements_gets_the_subgradient_zero_and_no_dof_gets_nan():
+    # Equal elements: std is a norm of the deviations, at its kink; 0 is the
+    # subgradient (as for np.linalg.norm of a zero vector). N <= ddof: NumPy's
+    # value is inf or nan, and so is the derivative, never a finite number.
+    def equal_rows(x):
+        return np.std(np.stack([x, x * 0.0 + 1.0]), axis=1)
+
+    def no_dof(x):
+        return np.var(x[:2], ddof=3)
+
+    x = np.array([0.7, -1.2, 2.5])
+    for transform in TRANSFORMS:
+        jac = transform(equal_rows)(x)
+        np.testing.assert_allclose(jac[0], numerical_jacobian(lambda v: np.std(v), (x,)), rtol=1e-6)
+        np.testing.assert_array_equal(jac[1], np.zeros(3))
+        with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+            assert np.isnan(transform(no_dof)(x)[:2]).all()
