@@ -95,3 +95,28 @@ def test_std_of_equal_elements_gets_the_subgradient_zero_and_no_dof_gets_nan():
         np.testing.assert_array_equal(jac[1], np.zeros(3))
         with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
             assert np.isnan(transform(no_dof)(x)[:2]).all()
+
+
+# ------------------------------------------- the user's statements as written
+
+def test_forward_mode_keeps_a_multiplication_by_one_that_changes_the_type():
+    # jvp's code dropped "* 1" and "* 1.0" from the user's statements: a mask
+    # stayed boolean (m + m became a logical or) and integers stayed integers
+    # (a float written into them was truncated).
+    def mask_times_one(x):
+        m = (x > 0) * 1
+        return x * (m + m)
+
+    def floats_from_integers(x):
+        v = np.arange(3) * 1.0
+        v[0] = x[0]
+        return v * x
+
+    x = np.array([1.5, -2.0, 3.0])
+    for f, value, jac in ((mask_times_one, x * np.array([2.0, 0.0, 2.0]), np.diag([2.0, 0.0, 2.0])),
+                          (floats_from_integers, np.array([1.5 ** 2, -2.0, 6.0]), np.diag([3.0, 1.0, 2.0]))):
+        out, tangent = adjoint.jvp(f, (x,), (np.ones(3),))
+        np.testing.assert_allclose(out, value, rtol=1e-12)
+        np.testing.assert_allclose(tangent, jac.sum(axis=1), rtol=1e-12)
+        np.testing.assert_allclose(adjoint.jacfwd(f)(x), jac, rtol=1e-12)
+        np.testing.assert_allclose(adjoint.jacrev(f)(x), jac, rtol=1e-12)

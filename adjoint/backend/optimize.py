@@ -136,6 +136,14 @@ def _number(node):
 
 
 class _Fold(gast.NodeTransformer):
+    # A statement of the user's (forward mode marks them adjoint_as_written)
+    # is left as written: m * 1 there is no copy of m when m is boolean (it
+    # makes integers), an integer (* 1.0 makes floats) or a list (a new one).
+    def visit(self, node):
+        if getattr(node, "adjoint_as_written", False):
+            return node
+        return super().visit(node)
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right = node.left, node.right

@@ -190,6 +190,14 @@ class JVPBuilder:
         return statements
 
     def primal(self, op):
+        # left as written by the backend's constant folding (m * 1 is no copy
+        # of a boolean, integer or list m)
+        stmt = self.primal_statement(op)
+        stmt.adjoint_as_written = True
+        return stmt
+
+    @staticmethod
+    def primal_statement(op):
         if op.statement is not None:
             return op.statement
         if op.kind == "expr":
