@@ -120,3 +120,78 @@ def test_forward_mode_keeps_a_multiplication_by_one_that_changes_the_type():
         np.testing.assert_allclose(tangent, jac.sum(axis=1), rtol=1e-12)
         np.testing.assert_allclose(adjoint.jacfwd(f)(x), jac, rtol=1e-12)
         np.testing.assert_allclose(adjoint.jacrev(f)(x), jac, rtol=1e-12)
+
+
+# --------------------------------------------- integer and boolean casts: flat
+
+def writes_into_integers(x):
+    out = np.zeros(3, dtype=int)
+    out[0] = x[0] * 2.6
+    out[1:] = x[1:] ** 2
+    out[2] += x[2]
+    flags = np.zeros(3, dtype=bool)
+    flags[0] = x[0]
+    return out * x + flags * 1.0 + x[1]
+
+
+def writes_into_integers_in_a_loop(x):
+    out = np.zeros(3, dtype=np.int32)
+    for i in range(3):
+        out[i] = x[i] * 2.6
+    return out * x
+
+
+def reductions_with_an_integer_dtype(x):
+    y = x * 2.6
+    return (np.sum(y, dtype=int) * x + np.cumsum(y, dtype=int) + np.mean(y, dtype=np.int32) * x
+            + y.sum(dtype="int64") + y.cumsum(dtype=np.int16) + np.prod(y, dtype=int) + np.trace(
+                np.outer(y, y), dtype=int) + y.astype(int) * x + y.astype(bool) * 1.0
+            + np.array(y, dtype=int) + np.asarray(y, dtype=np.uint8) + np.full(3, y[0], dtype=int))
+
+
+def _written_integers(x):
+    """``out`` of writes_into_integers: constant near x (truncated)."""
+    return np.array([np.trunc(x[0] * 2.6), np.trunc(x[1] ** 2), np.trunc(np.trunc(x[2] ** 2) + x[2])])
+
+
+CAST_CASES = {
+    # function: its Jacobian, every truncated value a constant
+    "writes_into_integers": (writes_into_integers, lambda x: np.diag(_written_integers(x))
+                             + np.outer(np.ones(3), [0.0, 1.0, 0.0])),
+    "writes_into_integers_in_a_loop": (writes_into_integers_in_a_loop, lambda x: np.diag(np.trunc(x * 2.6))),
+    "reductions_with_an_integer_dtype": (
+        reductions_with_an_integer_dtype,
+        lambda x: np.eye(3) * (np.trunc(x * 2.6).sum() + np.trunc(np.trunc(x * 2.6).sum() / 3)
+                               + np.trunc(x * 2.6))),
+}
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("name", sorted(CAST_CASES))
+def test_derivative_through_an_integer_or_boolean_cast_is_zero(name, transform):
+    # The cast truncates: a slope of 1 there was wrong.
+    func, expected = CAST_CASES[name]
+    x = np.array([1.3, 2.1, 3.05])
+    np.testing.assert_allclose(transform(func)(x), expected(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [int, bool, np.int8, float, np.float32])
+def test_a_dtype_known_only_when_the_code_runs(dtype):
+    def summed(x, dt):
+        y = x * 2.6
+        return np.sum(y, dtype=dt) * x + y.astype(dt) + np.cumsum(y, dtype=dt)
+
+    def summed_ag(x, dt):
+        y = x * 2.6
+        return anp.sum(y) * x + y + anp.cumsum(y)
+
+    x = np.array([1.3, 2.1, 3.05])
+    if np.dtype(dtype).kind in "biu":
+        expected = np.eye(3) * np.sum(x * 2.6, dtype=dtype)
+    else:
+        expected = autograd.jacobian(summed_ag)(x, dtype)
+    rtol = 1e-6 if dtype is np.float32 else 1e-12
+    for transform in TRANSFORMS:
+        np.testing.assert_allclose(transform(summed)(x, dtype), expected, rtol=rtol)
+    if np.dtype(dtype).kind in "biu":
+        np.testing.assert_allclose(adjoint.hessian(summed)(x, dtype), np.zeros((3, 3, 3)), atol=0)

@@ -474,7 +474,7 @@ def fuse_scalings(body, batched, live_out, namer, rt_name):
 
 #: runtime helpers that read only the shape of the argument at this position.
 SHAPE_ONLY_ARGUMENTS = {"unbroadcast": 1, "unreduce": 1, "reduced_count": 0, "reshape_adjoint": 1,
-                        "getitem_adjoint": 1, "scatter_add": 2}
+                        "getitem_adjoint": 1, "scatter_add": 2, "written_adjoint": 1}
 
 
 def shape_only_reads(body, rt_name):

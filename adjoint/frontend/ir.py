@@ -92,7 +92,8 @@ class Op:
 
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
-                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target")
+                 "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target",
+                 "cast")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -116,6 +117,9 @@ class Op:
         self.tape_values = []
         self.call_forward = None
         self.loop_target = None  # a loop over an iterator: its own target (names, tuples)
+        # the dtype= argument of a primitive when it is known only when the code runs: its
+        # derivative is then cast (nothing through integers or booleans, see normalize.cast_to)
+        self.cast = None
 
     @property
     def compound(self):

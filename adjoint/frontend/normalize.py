@@ -23,7 +23,10 @@ The statements and expressions are here; branches and loops in
 ``normalize_calls``.
 """
 
+import inspect
+
 import gast
+import numpy as np
 
 from .. import errors, rules
 from .. import runtime as rt
@@ -132,6 +135,7 @@ class Normalizer(ControlFlow, InPlace, Calls):
             self.computed[key] = target
         self.defined.add(target)
         op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
+        self.cast_to(op)
         if isinstance(prim, (UserCall, MethodCall)):
             # The callee's residuals, kept for its backward pass.
             saved = self.namer.fresh(f"{getattr(prim, 'label', prim.name)}_saved")
@@ -418,6 +422,43 @@ class Normalizer(ControlFlow, InPlace, Calls):
         self.no_grad = True
         self.block(stmt.body)
         self.no_grad = outer
+
+    def cast_to(self, op):
+        """A primitive whose rule takes ``dtype`` (``np.sum(x, dtype=int)``,
+        ``x.astype(bool)``, ``np.cumsum``, ``np.full``, ...) computes in that
+        type: through integers or booleans its result is flat, so its
+        derivative is 0 (a slope of 1 would be wrong: the cast truncates).
+        A dtype written in the source makes the op carry no derivative; one
+        known only when the code runs (``dtype=x.dtype``) is kept in
+        ``op.cast`` for the builders, which cast the derivative with it."""
+        rule = rules.lookup(op.prim)
+        if rule is None or isinstance(rule, rules.CustomVJP):
+            return
+        try:
+            parameters = list(inspect.signature(rule).parameters.values())[1:]  # (z, the arguments...)
+            if not any(p.name == "dtype" for p in parameters):
+                return
+            supplied = inspect.Signature(parameters).bind(*op.args, **op.kwargs).arguments
+        except (TypeError, ValueError):
+            return  # the builders say what does not fit
+        if "dtype" not in supplied:
+            return
+        dtype = supplied["dtype"]
+        if isinstance(dtype, gast.Constant):
+            value = dtype.value
+        elif self.is_local(dtype):
+            value = UNRESOLVED
+        else:
+            value = self.resolver.value_of(dtype)
+        if value is UNRESOLVED:
+            op.cast = dtype
+            return
+        try:
+            flat = value is not None and np.dtype(value).kind in "biu"
+        except TypeError:
+            return  # NumPy refuses it when the code runs
+        if flat:
+            op.no_grad = True
 
     def is_local(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.defined

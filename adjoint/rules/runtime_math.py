@@ -467,3 +467,17 @@ SEQUENCE_RULES.update({
     rt.sequence_adjoint_of,
 })
 TUPLE_RESULTS.update({rt.add_bar, rt.scatter_add})
+
+
+# A value written into integers or booleans: its part of the cotangent, or nothing.
+@tangent_rule(rt.written_adjoint, constant=("array",))
+def written_adjoint_tangent(r, g, array):
+    dot[r] = rt.merged(rt.written_adjoint, dot[g], array)
+
+
+@batch_rule(rt.written_adjoint)
+def written_adjoint_batched(r, g, array):
+    vec[r] = rt.written_adjoint(vec[g], vec[array])
+
+
+nondifferentiable(rt.holds_integers)

@@ -351,13 +351,25 @@ def pad_tangent(z, array, pad_width, mode="constant", *, constant_values=0):
     dot[z] = rt.pad_tangent(dot[array], pad_width, mode=mode)
 
 
-@adjoint_rule(np.copy, np.asarray, np.array, sequences=True)
-def array_adjoint(z, a):
+@adjoint_rule(np.copy, sequences=True)
+def copy_adjoint(z, a):
     bar[a] = rt.array_adjoint(bar[z], a)
 
 
-@tangent_rule(np.copy, np.asarray, np.array)
-def array_tangent(z, a):
+@tangent_rule(np.copy)
+def copy_tangent(z, a):
+    dot[z] = rt.as_tangent(dot[a], a)
+
+
+# copy= decides whether the result may share memory with a (normalize tracks
+# that), not its values; a dtype of integers or booleans leaves no derivative.
+@adjoint_rule(np.asarray, np.array, sequences=True)
+def array_adjoint(z, a, dtype=None, *, copy=None):
+    bar[a] = rt.array_adjoint(bar[z], a)
+
+
+@tangent_rule(np.asarray, np.array)
+def array_tangent(z, a, dtype=None, *, copy=None):
     dot[z] = rt.as_tangent(dot[a], a)
 
 

@@ -425,6 +425,8 @@ class JVPBuilder:
                 total = self.rt_call("add_bar", total, expr)
             else:
                 total = gast.BinOp(left=total, op=gast.Add(), right=expr)
+        if total is not None and op.cast is not None:
+            total = self.rt_call("cast_tangent", total, clone(op.cast))  # dtype= known only now
         if total is None:  # only constant arguments are active: a zero tangent
             return [self.zeros(target)]
         return prelude + [self.assign(self.dot_of(target), total)]
