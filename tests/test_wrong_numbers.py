@@ -195,3 +195,66 @@ def test_a_dtype_known_only_when_the_code_runs(dtype):
         np.testing.assert_allclose(transform(summed)(x, dtype), expected, rtol=rtol)
     if np.dtype(dtype).kind in "biu":
         np.testing.assert_allclose(adjoint.hessian(summed)(x, dtype), np.zeros((3, 3, 3)), atol=0)
+
+
+# ----------------------------------------------- np.array(copy=False) aliases
+
+def _line(func, text):
+    import inspect
+
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def writes_through_array_without_copy(x):
+    y = x * 1.0
+    z = np.array(y, copy=False)  # y itself: NumPy need not copy
+    z[0] = 5.0  # WRITE
+    return y * 2.0
+
+
+def writes_through_array_copy_if_needed(x):
+    y = x * 1.0
+    z = np.array(y, copy=None)
+    z[0] = 5.0  # WRITE
+    return y * 2.0
+
+
+def writes_through_asarray(x):
+    y = x * 1.0
+    z = np.asarray(y)
+    z[1] += y[0]  # WRITE
+    return y * 2.0
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("func", [writes_through_array_without_copy, writes_through_array_copy_if_needed,
+                                  writes_through_asarray], ids=lambda f: f.__name__)
+def test_a_write_through_an_array_that_may_share_memory_is_refused_at_its_line(func, transform):
+    # NumPy changes y too; derivative code updated a copy (y kept x's slope).
+    x = np.array([0.5, -1.0, 2.0])
+    assert not np.allclose(func(x.copy()), 2.0 * x)  # the plain call does change y
+    with pytest.raises(adjoint.UnsupportedSyntaxError) as error:
+        transform(func)(x)
+    assert f"test_wrong_numbers.py:{_line(func, '# WRITE')}" in str(error.value)
+    assert "memory" in str(error.value) and "copy" in str(error.value)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS, ids=lambda t: t.__name__)
+def test_array_with_copy_true_or_a_dtype_is_a_copy_that_may_be_written(transform):
+    def copies(x):
+        y = x * 1.0
+        z = np.array(y, copy=True)
+        z[0] = 5.0
+        w = np.asarray(y, copy=True)
+        w[1] = w[2] * 3.0
+        return y * 2.0 + z * w
+
+    def copies_ag(x):
+        y = x * 1.0
+        z = anp.concatenate([anp.array([5.0]), y[1:]])
+        w = anp.stack([y[0], y[2] * 3.0, y[2]])
+        return y * 2.0 + z * w
+
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(transform(copies)(x), autograd.jacobian(copies_ag)(x), rtol=1e-12)

@@ -68,7 +68,15 @@ FRESH_RESULTS = {
 }
 
 
-def fresh_result(prim):
+def fresh_result(prim, kwargs=None):
+    """Whether ``prim`` called with ``kwargs`` (atoms) returns a new value.
+    ``np.array(x, copy=False)`` (or ``copy=None``, or a copy flag known only
+    when the code runs) returns ``x`` itself when NumPy need not copy, as
+    ``np.asarray(x)`` does; ``np.asarray(x, copy=True)`` copies."""
+    if prim is np.array or prim is np.asarray:
+        copy = (kwargs or {}).get("copy")
+        if copy is not None or prim is np.asarray:
+            return isinstance(copy, gast.Constant) and copy.value is True
     try:
         return isinstance(prim, np.ufunc) or prim in FRESH_RESULTS or prim in OWNED_RESULTS
     except TypeError:  # unhashable
