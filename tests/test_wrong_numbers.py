@@ -258,3 +258,35 @@ def test_array_with_copy_true_or_a_dtype_is_a_copy_that_may_be_written(transform
 
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(transform(copies)(x), autograd.jacobian(copies_ag)(x), rtol=1e-12)
+
+
+# ----------------------------------------------------- index tricks: r_ and c_
+
+C = np.array([3.0, -1.0])
+
+
+def r_arrays_and_constants(x):
+    return np.r_[x, C] * np.r_[x[0], x ** 2, 0:1]
+
+
+def r_with_slices_and_directives(x):
+    return np.r_[x, C, 1:3] + np.r_[0:1:4j, x] * np.r_["0,2", x, x * 2].sum(axis=0)[0] + np.r_[x[1]].sum()
+
+
+def c_columns(x):
+    return np.c_[x, C * x[0], x] @ np.r_[x[:2], 1.5] + np.c_[np.outer(x[:2], x[1:]), x[:2]].sum(axis=1)
+
+
+@pytest.mark.parametrize("transform", TRANSFORMS + [adjoint.hessian], ids=lambda t: t.__name__)
+@pytest.mark.parametrize("func", [r_arrays_and_constants, r_with_slices_and_directives, c_columns],
+                         ids=lambda f: f.__name__)
+def test_index_tricks_are_differentiated_as_the_join_they_make(func, transform):
+    # np.r_[x, c] was an index of np.r_, and an index has no derivative: all zeros.
+    x = np.array([0.7, -1.2])
+    got = transform(func)(x)
+    if transform is adjoint.hessian:
+        expected = numerical_jacobian(adjoint.jacrev(func), (x,), eps=1e-5)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    else:
+        np.testing.assert_allclose(got, numerical_jacobian(func, (x,)), rtol=1e-6, atol=1e-8)
+        assert np.abs(got).sum() > 0

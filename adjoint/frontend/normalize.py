@@ -36,7 +36,7 @@ from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    UserCall, assigned_names, is_atom, lambda_as_def, symbol,
+    UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED
@@ -607,12 +607,33 @@ class Normalizer(ControlFlow, InPlace, Calls):
         return node
 
     def subscript(self, node):
+        if isinstance(self.resolver.value_of(node.value), INDEX_TRICKS):
+            return self.index_trick(node)
         container = self.atom(node.value)
         index = self.index(node.slice)
         if isinstance(container, gast.Name):
             index = self.from_the_front(container.id, index)
         value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
         return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
+
+    def index_trick(self, node):
+        """``np.r_[a, b, 1:10]`` (or ``np.c_``) joins its items: it is
+        ``rt.index_trick(np.r_, (a, b, np.s_[1:10]))``, differentiated in
+        each item, not an index (which has no derivative)."""
+        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        items = []
+        for part in parts:
+            if isinstance(part, gast.Slice):
+                items.append(self.emit(self.index_value(self.index(part)), NONDIFF, [], construct="slice"))
+            else:
+                items.append(self.atom(part))
+        keys = list(range(len(items)))
+        joined = self.emit(gast.Tuple(elts=items, ctx=gast.Load()), rt.make_tuple, items,
+                           construct="container literal", keys=keys)
+        trick = clone(node.value)
+        value = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="index_trick", ctx=gast.Load()),
+                          args=[trick, joined], keywords=[])
+        return value, rt.index_trick, [trick, joined], {}, f"{dotted(node.value)}[...]", None
 
     def index(self, node):
         if isinstance(node, gast.Slice):
@@ -638,6 +659,10 @@ class Normalizer(ControlFlow, InPlace, Calls):
         if node.attr in NONDIFF_ATTRIBUTES:
             return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
+
+
+#: np.r_ and np.c_ (and any other AxisConcatenator): indexing them joins arrays.
+INDEX_TRICKS = (type(np.r_).__mro__[1],)
 
 
 def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees):

@@ -438,3 +438,15 @@ def astype_adjoint(z, value, dtype):
 @tangent_rule(rt.astype)
 def astype_tangent(z, value, dtype):
     dot[z] = rt.cast_tangent(dot[value], dtype)
+
+
+# np.r_[...] and np.c_[...]: the items joined (normalize writes them as
+# rt.index_trick(np.r_, (a, b, np.s_[1:10]))); each item's derivative is its part.
+@adjoint_rule(rt.index_trick, sequences=True)
+def index_trick_adjoint(z, trick, items):
+    bar[items] = rt.index_trick_adjoint(bar[z], trick, items)
+
+
+@tangent_rule(rt.index_trick)
+def index_trick_tangent(z, trick, items):
+    dot[z] = rt.index_trick_tangent(dot[items], trick, items, z)
