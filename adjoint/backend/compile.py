@@ -294,6 +294,19 @@ class ExportError(Exception):
     """The generated code refers to something that cannot be written out."""
 
 
+def _literal(value):
+    """Python source for a number, string, or list or tuple of them: repr,
+    but infinities and NaN as expressions (repr writes ``inf``, a name the
+    exported module does not have)."""
+    if isinstance(value, (float, complex)) and not isinstance(value, bool):
+        return _astor_number(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
 def _global_definition(name, value, np_module):
     """A line of Python that re-creates global ``name`` in an exported module."""
     import numpy as np
@@ -309,14 +322,14 @@ def _global_definition(name, value, np_module):
         if value.__name__ == name:
             return f"import {name}"
         return f"import {value.__name__} as {name}"
+    if isinstance(value, np.generic):  # before float: np.float64 is one, and divides by 0 differently
+        return f"{name} = {np_module}.{type(value).__name__}({_literal(value.item())})"
     if value is None or isinstance(value, (bool, int, float, complex, str)):
-        return f"{name} = {value!r}"
-    if isinstance(value, np.generic):
-        return f"{name} = {np_module}.{type(value).__name__}({value.item()!r})"
+        return f"{name} = {_literal(value)}"
     if isinstance(value, np.ndarray):
-        return f"{name} = {np_module}.array({value.tolist()!r}, dtype={np_module}.{value.dtype.name})"
+        return f"{name} = {np_module}.array({_literal(value.tolist())}, dtype={np_module}.{value.dtype.name})"
     if isinstance(value, tuple) and all(isinstance(v, (bool, int, float, str, type(None))) for v in value):
-        return f"{name} = {value!r}"
+        return f"{name} = {_literal(value)}"
     module = getattr(value, "__module__", None) or ""
     attr = getattr(value, "__name__", None)
     if module.startswith("numpy") and attr is not None and getattr(np, attr, None) is value:
