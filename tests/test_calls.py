@@ -62,6 +62,32 @@ def calls_with_starred_arguments(x):
     return weighted(*pair) + weighted(*[x, x], power=1)
 
 
+AXES = ([0, 1, 2], [2, 0, 1])
+PAIR = (0.5, 2.0)
+
+
+def calls_with_starred_global_sequence(x):
+    # *AXES: its length is not known from the source, so the calls run as
+    # written (their values carry no derivative); this did not compile (t = *AXES).
+    s = 0.0
+    for a, b in zip(*AXES):
+        s = s + x[a] * np.sin(x[b])
+    for i, (a, b) in enumerate(zip(*AXES)):
+        s = s + i * x[a] * x[b]
+    pairs = list(zip(*AXES))
+    return s * np.add(*PAIR) + x[pairs[0][1]] * x
+
+
+def loops_over_zip_of_a_starred_literal(x):
+    rows = [x, np.cos(x)]
+    s = 0.0
+    for a, b in zip(*rows):
+        s = s + a * b
+    for a, b in zip(*[x, x ** 2]):
+        s = s + a * b
+    return s
+
+
 def step(state, dt):
     return state + dt * np.sin(state)
 
@@ -153,6 +179,7 @@ def nested_keyword_arguments(x):
 PROGRAMS = [
     decorated, calls_decorated_function, nested_keyword_arguments, augmented_assignments_that_rebind, calls_module_function, calls_imported_function, calls_method, calls_recursion,
     calls_partials, calls_with_starred_arguments, calls_in_a_loop,
+    calls_with_starred_global_sequence, loops_over_zip_of_a_starred_literal,
     nested_function_with_branch_and_loop, calls_inactive_helper,
 ]
 
@@ -1678,3 +1705,16 @@ def test_a_differentiated_value_passed_to_star_args_is_differentiated(transform)
     # (it was ignored once: the Jacobian of x -> 3 x came out as the identity)
     np.testing.assert_allclose(getattr(adjoint, transform)(_calls_star_args)(np.array([0.3, 0.5])),
                                3.0 * np.eye(2), rtol=1e-12)
+
+
+def test_starred_argument_of_a_length_known_only_when_the_code_runs():
+    def pairs_from_an_argument(x, axes):
+        s = 0.0
+        for a, b in zip(*axes):
+            s = s + x[a] * x[b] ** 2
+        return s
+
+    axes = ([0, 1, 2, 0], [1, 2, 0, 0])
+    expected = numerical_jacobian(pairs_from_an_argument, (X, axes), 0)
+    np.testing.assert_allclose(adjoint.jacrev(pairs_from_an_argument)(X, axes), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.jacfwd(pairs_from_an_argument)(X, axes), expected, rtol=1e-6, atol=1e-8)

@@ -371,3 +371,17 @@ def test_export_of_a_bound_method_is_with_respect_to_the_callers_arguments(tmp_p
     done = run_cli("show", f"{module}:predict", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert "with respect to x" in out.read_text()
+
+
+def test_exported_globals_with_infinities_and_nan_are_valid_python():
+    # repr writes inf and nan, names an exported module does not have.
+    from adjoint.backend.compile import _global_definition
+
+    values = {"a": float("inf"), "b": -float("inf"), "c": float("nan"), "d": np.float64(-np.inf),
+              "e": np.array([1.0, np.inf, -np.inf]), "f": (1.5, float("inf")), "g": complex(0, -np.inf),
+              "h": np.array([[np.nan]])}
+    for name, value in values.items():
+        scope = {"np": np}
+        exec(_global_definition(name, value, "np"), scope)
+        np.testing.assert_array_equal(scope[name], value)
+        assert type(scope[name]) is type(value)

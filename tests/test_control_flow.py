@@ -608,6 +608,28 @@ def damped_step_ag(y, x):
     return anp.sin(y) + x
 
 
+def loops_over_iterators(x):
+    # reversed(...) is looped over as an iterator; its generated code, differentiated
+    # again (Hessians), must not index a name bound to the iterator
+    s = 0.0
+    for i in reversed(range(3)):
+        s = s * x[i] + np.sin(x[i])
+    r = range(2)
+    for i in r:
+        s = s + x[i] * x[i + 1]
+    return s
+
+
+def loops_over_iterators_ag(x):
+    s = 0.0
+    for i in reversed(range(3)):
+        s = s * x[i] + anp.sin(x[i])
+    r = range(2)
+    for i in r:
+        s = s + x[i] * x[i + 1]
+    return s
+
+
 def user_function_in_loop(x):
     y = x
     for _ in range(5):
@@ -961,6 +983,8 @@ PROGRAMS = [
     # control flow across calls, in-place updates and list.append
     Program("user_function_in_loop", user_function_in_loop, user_function_in_loop_ag,
             lambda: (_vec(0.9, 0.3, 0.2),), 0),
+    Program("loops_over_iterators", loops_over_iterators, loops_over_iterators_ag,
+            lambda: (_vec(0.9, -0.3, 0.4),), 0),
     Program("power_by_recursion", power_by_recursion, power_by_recursion_ag,
             lambda: (_rng(22).normal(size=3), 4), 0),
     Program("in_place_update_in_loop", in_place_update_in_loop, in_place_update_in_loop_ag,

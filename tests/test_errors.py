@@ -161,6 +161,11 @@ def with_output_by_position(x):
     return y
 
 
+def with_starred_sequence_of_unknown_length(x):
+    parts = np.split(x, 3)
+    return np.add(*parts[:2]) * x  # MARK
+
+
 UNSUPPORTED = [
     with_sort_result_kept, with_output_by_position, with_library_python_function, with_add_at, with_sort_in_place, with_out_argument, with_log_base, with_einsum_sublists, with_yield, generator_of_values, with_capturing_lambda_passed_on, with_global_write,
     with_nonlocal_write, with_for_else, with_while_else, with_del,

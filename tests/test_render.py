@@ -6,6 +6,7 @@ import copy
 import pathlib
 
 import gast
+import numpy as np
 import pytest
 
 import adjoint
@@ -117,3 +118,51 @@ def test_astor_works_while_the_ast_module_has_str():
     # Python 3.10 to 3.13 keep ast.Str (3.12 and 3.13 deprecate it): astor is used there.
     if hasattr(ast, "Str"):
         assert ASTOR_WORKS
+
+
+PRECEDENCE_PLACES = ["z = N ** 2", "z = N ** N", "z = x ** N", "z = -N", "z = x - N", "z = N.real", "z = N * x",
+                     "z = N ** x ** N", "z = +N", "z = ~N", "z = x ** -N", "z = (N,)"]
+
+
+@pytest.mark.parametrize("printer", ["_unparse", "_astor"])
+@pytest.mark.parametrize("place", PRECEDENCE_PLACES)
+def test_negative_constants_are_printed_with_the_parentheses_precedence_needs(printer, place):
+    # A folded constant can be negative: Constant(-2.0) ** 2 was written
+    # "-2.0 ** 2", which Python reads as -(2.0 ** 2).
+    if printer == "_astor" and not ASTOR_WORKS:
+        pytest.skip("astor does not work on this Python")
+    values = [-1, -2, -1.5, -0.0, -float("inf"), -2j, complex(-1, -2), 3, 2.5]
+    if "~" in place:
+        values = [-1, -2, 3]
+    for value in values:
+        tree = ast.parse(place)
+        for node in ast.walk(tree):
+            for field, child in ast.iter_fields(node):
+                if isinstance(child, ast.Name) and child.id == "N":
+                    setattr(node, field, ast.Constant(value))
+                elif isinstance(child, list):
+                    child[:] = [ast.Constant(value) if isinstance(c, ast.Name) and c.id == "N" else c for c in child]
+        ast.fix_missing_locations(tree)
+        scope = {"x": 3, "f": lambda *a, **k: a}
+        exec(compile(copy.deepcopy(tree), "<tree>", "exec"), dict(scope), expected := {})
+        text = getattr(render, printer)(copy.deepcopy(tree))
+        exec(compile(text, "<text>", "exec"), dict(scope), got := {})
+        assert repr(got["z"]) == repr(expected["z"]), (value, text)
+
+
+def test_a_negative_literal_raised_to_a_power_is_differentiated_as_written():
+    def scaled(x):
+        return x * (-2.0) ** 2
+
+    def alternating(x):
+        s = 0.0
+        for i in range(5):
+            s = s + (-1) ** i * x ** i
+        return s
+
+    x = 0.7
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        assert transform(scaled)(np.array([x]))[0, 0] == pytest.approx(4.0)
+        # 1 - x + x**2 - x**3 + x**4; derivative -1 + 2x - 3x**2 + 4x**3
+        assert transform(alternating)(x) == pytest.approx(-1 + 2 * x - 3 * x ** 2 + 4 * x ** 3)
+    assert adjoint.vjp(alternating, x)[0] == pytest.approx(1 - x + x ** 2 - x ** 3 + x ** 4)

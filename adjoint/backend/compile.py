@@ -152,13 +152,40 @@ def _astor_number(value):
     return f"({part(value.real)}{'' if imag.startswith('-') else '+'}{imag})"
 
 
+def _negative(value):
+    """Whether a number constant is written with a leading minus sign."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+        return False
+    if isinstance(value, complex):
+        # written as a bare imaginary part only when the real part is zero
+        return value.real == 0 and not math.isnan(value.imag) and math.copysign(1.0, value.imag) < 0
+    return not math.isnan(value) and math.copysign(1.0, value) < 0
+
+
+class _SignedConstants(ast.NodeTransformer):
+    """A negative number constant (folded by the transform, or a rule's
+    default) as the unary minus it is printed as: both printers write a
+    Constant's text as it is, so ``Constant(-2.0) ** 2`` came out as
+    ``-2.0 ** 2``, which Python reads as ``-(2.0 ** 2)``. As a UnaryOp the
+    printers put the parentheses that operator precedence needs."""
+
+    def visit_Constant(self, node):
+        if _negative(node.value):
+            return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value)), node)
+        return node
+
+
+def _signed(tree):
+    return ast.fix_missing_locations(_SignedConstants().visit(tree))
+
+
 def _unparse(tree):
-    return _AstorStyle().visit(ast.fix_missing_locations(tree)) + "\n"
+    return _AstorStyle().visit(_signed(ast.fix_missing_locations(tree))) + "\n"
 
 
 def _astor(tree):
     # One statement per line, never wrapped: long lines read better than astor's breaks.
-    # One statement per line, never wrapped: long lines read better than astor's breaks.
+    tree = _signed(tree)
     return astor.to_source(tree, pretty_source=lambda parts: "".join(parts), source_generator_class=_SourceGenerator)
 
 
@@ -331,6 +358,19 @@ class ExportError(Exception):
     """The generated code refers to something that cannot be written out."""
 
 
+def _literal(value):
+    """Python source for a number, string, or list or tuple of them: repr,
+    but infinities and NaN as expressions (repr writes ``inf``, a name the
+    exported module does not have)."""
+    if isinstance(value, (float, complex)) and not isinstance(value, bool):
+        return _astor_number(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
 def _global_definition(name, value, np_module):
     """A line of Python that re-creates global ``name`` in an exported module."""
     import numpy as np
@@ -346,14 +386,14 @@ def _global_definition(name, value, np_module):
         if value.__name__ == name:
             return f"import {name}"
         return f"import {value.__name__} as {name}"
+    if isinstance(value, np.generic):  # before float: np.float64 is one, and divides by 0 differently
+        return f"{name} = {np_module}.{type(value).__name__}({_literal(value.item())})"
     if value is None or isinstance(value, (bool, int, float, complex, str)):
-        return f"{name} = {value!r}"
-    if isinstance(value, np.generic):
-        return f"{name} = {np_module}.{type(value).__name__}({value.item()!r})"
+        return f"{name} = {_literal(value)}"
     if isinstance(value, np.ndarray):
-        return f"{name} = {np_module}.array({value.tolist()!r}, dtype={np_module}.{value.dtype.name})"
+        return f"{name} = {np_module}.array({_literal(value.tolist())}, dtype={np_module}.{value.dtype.name})"
     if isinstance(value, tuple) and all(isinstance(v, (bool, int, float, str, type(None))) for v in value):
-        return f"{name} = {value!r}"
+        return f"{name} = {_literal(value)}"
     module = getattr(value, "__module__", None) or ""
     attr = getattr(value, "__name__", None)
     if module.startswith("numpy") and attr is not None and getattr(np, attr, None) is value:

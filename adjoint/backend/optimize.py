@@ -136,6 +136,14 @@ def _number(node):
 
 
 class _Fold(gast.NodeTransformer):
+    # A statement of the user's (forward mode marks them adjoint_as_written)
+    # is left as written: m * 1 there is no copy of m when m is boolean (it
+    # makes integers), an integer (* 1.0 makes floats) or a list (a new one).
+    def visit(self, node):
+        if getattr(node, "adjoint_as_written", False):
+            return node
+        return super().visit(node)
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right = node.left, node.right
@@ -466,7 +474,7 @@ def fuse_scalings(body, batched, live_out, namer, rt_name):
 
 #: runtime helpers that read only the shape of the argument at this position.
 SHAPE_ONLY_ARGUMENTS = {"unbroadcast": 1, "unreduce": 1, "reduced_count": 0, "reshape_adjoint": 1,
-                        "getitem_adjoint": 1, "scatter_add": 2}
+                        "getitem_adjoint": 1, "scatter_add": 2, "written_adjoint": 1}
 
 
 def shape_only_reads(body, rt_name):

@@ -16,6 +16,7 @@ NONDIFF = "nondifferentiable"
 UNPACK = "unpack"
 #: marks expressions kept whole in the forward pass (comprehensions, and/or).
 OPAQUE = "opaque"
+#: the construct of an OPAQUE call with *args of a length not known when transformed
 
 BINARY_OPERATORS = {
     gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -66,7 +67,15 @@ FRESH_RESULTS = {
 }
 
 
-def fresh_result(prim):
+def fresh_result(prim, kwargs=None):
+    """Whether ``prim`` called with ``kwargs`` (atoms) returns a new value.
+    ``np.array(x, copy=False)`` (or ``copy=None``, or a copy flag known only
+    when the code runs) returns ``x`` itself when NumPy need not copy, as
+    ``np.asarray(x)`` does; ``np.asarray(x, copy=True)`` copies."""
+    if prim is np.array or prim is np.asarray:
+        copy = (kwargs or {}).get("copy")
+        if copy is not None or prim is np.asarray:
+            return isinstance(copy, gast.Constant) and copy.value is True
     try:
         return isinstance(prim, np.ufunc) or prim in FRESH_RESULTS or prim in OWNED_RESULTS
     except TypeError:  # unhashable
@@ -93,7 +102,7 @@ class Op:
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
                  "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target",
-                 "guard")
+                 "guard", "cast")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -118,6 +127,9 @@ class Op:
         self.call_forward = None
         self.loop_target = None  # a loop over an iterator: its own target (names, tuples)
         self.guard = None  # an "if" made from try/except: see Guard
+        # the dtype= argument of a primitive when it is known only when the code runs: its
+        # derivative is then cast (nothing through integers or booleans, see normalize.cast_to)
+        self.cast = None
 
     @property
     def compound(self):

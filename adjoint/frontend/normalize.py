@@ -23,7 +23,10 @@ The statements and expressions are here; branches and loops in
 ``normalize_calls``.
 """
 
+import inspect
+
 import gast
+import numpy as np
 
 from .. import errors, rules
 from .. import runtime as rt
@@ -34,7 +37,7 @@ from .normalize_inplace import InPlace
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    StarredCall, UserCall, assigned_names, is_atom, lambda_as_def, symbol,
+    StarredCall, UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED
@@ -140,6 +143,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
             self.computed[key] = target
         self.defined.add(target)
         op = Op("assign", [target], value, prim, args, kwargs, self.lineno, self.no_grad, construct, keys)
+        self.cast_to(op)
         if isinstance(prim, (UserCall, MethodCall, StarredCall)):
             # The callee's residuals, kept for its backward pass.
             saved = self.namer.fresh(f"{getattr(prim, 'label', prim.name)}_saved")
@@ -502,6 +506,43 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         self.block(stmt.body)
         self.no_grad = outer
 
+    def cast_to(self, op):
+        """A primitive whose rule takes ``dtype`` (``np.sum(x, dtype=int)``,
+        ``x.astype(bool)``, ``np.cumsum``, ``np.full``, ...) computes in that
+        type: through integers or booleans its result is flat, so its
+        derivative is 0 (a slope of 1 would be wrong: the cast truncates).
+        A dtype written in the source makes the op carry no derivative; one
+        known only when the code runs (``dtype=x.dtype``) is kept in
+        ``op.cast`` for the builders, which cast the derivative with it."""
+        rule = rules.lookup(op.prim)
+        if rule is None or isinstance(rule, rules.CustomVJP):
+            return
+        try:
+            parameters = list(inspect.signature(rule).parameters.values())[1:]  # (z, the arguments...)
+            if not any(p.name == "dtype" for p in parameters):
+                return
+            supplied = inspect.Signature(parameters).bind(*op.args, **op.kwargs).arguments
+        except (TypeError, ValueError):
+            return  # the builders say what does not fit
+        if "dtype" not in supplied:
+            return
+        dtype = supplied["dtype"]
+        if isinstance(dtype, gast.Constant):
+            value = dtype.value
+        elif self.is_local(dtype):
+            value = UNRESOLVED
+        else:
+            value = self.resolver.value_of(dtype)
+        if value is UNRESOLVED:
+            op.cast = dtype
+            return
+        try:
+            flat = value is not None and np.dtype(value).kind in "biu"
+        except TypeError:
+            return  # NumPy refuses it when the code runs
+        if flat:
+            op.no_grad = True
+
     def is_local(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.defined
 
@@ -668,12 +709,33 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         return node
 
     def subscript(self, node):
+        if isinstance(self.resolver.value_of(node.value), INDEX_TRICKS):
+            return self.index_trick(node)
         container = self.atom(node.value)
         index = self.index(node.slice)
         if isinstance(container, gast.Name):
             index = self.from_the_front(container.id, index)
         value = gast.Subscript(value=container, slice=index, ctx=gast.Load())
         return value, rt.getitem, [container, self.index_value(index)], {}, "indexing", None
+
+    def index_trick(self, node):
+        """``np.r_[a, b, 1:10]`` (or ``np.c_``) joins its items: it is
+        ``rt.index_trick(np.r_, (a, b, np.s_[1:10]))``, differentiated in
+        each item, not an index (which has no derivative)."""
+        parts = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        items = []
+        for part in parts:
+            if isinstance(part, gast.Slice):
+                items.append(self.emit(self.index_value(self.index(part)), NONDIFF, [], construct="slice"))
+            else:
+                items.append(self.atom(part))
+        keys = list(range(len(items)))
+        joined = self.emit(gast.Tuple(elts=items, ctx=gast.Load()), rt.make_tuple, items,
+                           construct="container literal", keys=keys)
+        trick = clone(node.value)
+        value = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="index_trick", ctx=gast.Load()),
+                          args=[trick, joined], keywords=[])
+        return value, rt.index_trick, [trick, joined], {}, f"{dotted(node.value)}[...]", None
 
     def index(self, node):
         if isinstance(node, gast.Slice):
@@ -699,6 +761,10 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         if node.attr in NONDIFF_ATTRIBUTES:
             return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
+
+
+#: np.r_ and np.c_ (and any other AxisConcatenator): indexing them joins arrays.
+INDEX_TRICKS = (type(np.r_).__mro__[1],)
 
 
 def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):

@@ -12,8 +12,8 @@ from .. import errors, made, rules
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .ir import (
-    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UserCall, arity_of, callable_name,
-    dotted,
+    ARRAY_METHODS, NONDIFF, OPAQUE, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UserCall,
+    arity_of, callable_name, dotted,
     is_library, lambda_as_def,
 )
 from .lower import lower_returns

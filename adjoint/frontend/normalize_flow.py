@@ -264,7 +264,7 @@ class ControlFlow:
             else:
                 # Any other iterable (reversed(range(n)), d.keys(), an iterator) is run
                 # as written; its items carry no derivative (checked by activity).
-                loop_iter = self.atom(iterable)
+                loop_iter = self.iterator(iterable)
                 plain_target = stmt.target
         carried = self.loop_carried(stmt)
         body_exit = []
@@ -309,6 +309,24 @@ class ControlFlow:
                 and last.body[0].kind == "break" and not last.orelse):
             return [self.ops.pop()]
         return []
+
+    def iterator(self, iterable):
+        """The iterable of a loop over an iterator: a call of a library
+        function stays in the loop's header (``for a in reversed(t1):``), so
+        that the generated code, differentiated again, still loops over an
+        iterator and does not index a name bound to one."""
+        if isinstance(iterable, gast.Call) and self.local_function(iterable.func) is None:
+            inner = iterable.args[0] if iterable.args else None
+            if (self.resolver.value_of(iterable.func) is enumerate and isinstance(inner, gast.Call)
+                    and self.resolver.value_of(inner.func) is zip):
+                # enumerate(zip(*seqs)): the zip stays in the header too (its
+                # items are the loop's, so this changes no derivative)
+                value = self.iterator(inner)
+                rest = [self.atom(a) for a in iterable.args[1:]]
+                keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in iterable.keywords]
+                return gast.Call(func=clone(iterable.func), args=[value] + rest, keywords=keywords)
+            return self.operation(self.without_partial(iterable))[0]
+        return self.atom(iterable)
 
     def indexed_iteration(self, stmt, sequences, kind=None, start=None, zipped=False, backwards=False):
         """``for target in seq`` as ``for index in range(n): target = seq[index]``,

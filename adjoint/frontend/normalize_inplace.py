@@ -484,7 +484,7 @@ class InPlace:
             return
         holds_nothing = prim is NONDIFF or (rules.is_nondifferentiable(prim)
                                             and getattr(prim, "__name__", "") != "stop_gradient")
-        fresh = fresh_result(prim) or self.returns_new_value(prim)
+        fresh = fresh_result(prim, op.kwargs) or self.returns_new_value(prim)
         self.track_aliases(op, fresh or (holds_nothing and prim is not rt.identity))
         if _python_scalar(op, self.rebindable):
             self.rebindable.add(target)  # numbers, len(...), x.shape[0]: immutable values

@@ -353,6 +353,19 @@ class Iteration:
 
     # ------------------------------------------------------------ loops
 
+    def spread(self, args):
+        """The arguments of a call with ``*literal`` spread into its items;
+        None where a ``*seq`` has a length not known here."""
+        spread = []
+        for arg in args:
+            if isinstance(arg, gast.Starred):
+                if not self.known_starred(arg.value):
+                    return None
+                spread.extend(self.starred_items(arg))
+            else:
+                spread.append(arg)
+        return spread
+
     def iteration(self, stmt):
         """How ``for`` runs over ``stmt.iter``: (the iterable the loop runs
         over, (the loop variable, a function binding the user's target in
@@ -386,12 +399,18 @@ class Iteration:
         if iterable.keywords and callee is not enumerate:
             return None
         if callee is zip:
-            return self.indexed_iteration(stmt, [self.iterated(a) for a in iterable.args], kind="zip")
+            sequences = self.spread(iterable.args)
+            if sequences is None:
+                return None  # zip(*seq) of a length not known here: run as written
+            return self.indexed_iteration(stmt, [self.iterated(a) for a in sequences], kind="zip")
         if callee is enumerate:
             inner = iterable.args[0]
             zipped = (isinstance(inner, gast.Call) and not inner.keywords
                       and self.resolver.value_of(inner.func) is zip)
-            sequences = [self.iterated(a) for a in inner.args] if zipped else [self.iterated(inner)]
+            spread = self.spread(inner.args) if zipped else [inner]
+            if spread is None:
+                return None
+            sequences = [self.iterated(a) for a in spread]
             start = self.atom(iterable.args[1]) if len(iterable.args) > 1 else None
             for keyword in iterable.keywords:
                 if keyword.arg == "start":

@@ -450,3 +450,9 @@ def qr_adjoint_tangent(out, g, a, z, mode="reduced"):
 def singular_values_adjoint_tangent(z, g, a, compute_uv=True):
     dot[z] = rt.merged(rt.singular_values_adjoint, dot[g], a, compute_uv=compute_uv)
     dot[z] = rt.singular_values_adjoint_tangent(dot[a], g, a, compute_uv=compute_uv)
+
+
+# np.r_[...] / np.c_[...]: one adjoint per item, linear in the cotangent.
+@tangent_rule(rt.index_trick_adjoint, constant=("trick", "items"))
+def index_trick_adjoint_tangent(z, g, trick, items):
+    dot[z] = rt.merged_tree(rt.index_trick_adjoint, dot[g], trick, items)

@@ -94,7 +94,9 @@ def var_adjoint_batched(r, g, a, axis=None, ddof=0, keepdims=False):
 @tangent_rule(rt.std_adjoint, constant=("axis", "ddof", "keepdims"))
 def std_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.std_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
-    dot[r] = rt.var_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
+    # z's zeros divide as inf (rt.std_divisor): there every deviation is 0, and so is the slope
+    dot[r] = rt.var_adjoint_tangent(dot[a], g / (2.0 * np.where(np.equal(z, 0), np.inf, z)), a, axis=axis,
+                                    ddof=ddof, keepdims=keepdims)
     dot[r] = rt.std_adjoint_tangent_z(dot[z], g, a, z, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
@@ -281,7 +283,8 @@ def nanvar_adjoint_tangent(r, g, a, axis=None, ddof=0, keepdims=False):
 @tangent_rule(rt.nanstd_adjoint, constant=("axis", "ddof", "keepdims"))
 def nanstd_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.merged(rt.nanstd_adjoint, dot[g], a, z, axis=axis, ddof=ddof, keepdims=keepdims)
-    dot[r] = rt.nanvar_adjoint_tangent(dot[a], g / (2.0 * z), a, axis=axis, ddof=ddof, keepdims=keepdims)
+    dot[r] = rt.nanvar_adjoint_tangent(dot[a], g / (2.0 * np.where(np.equal(z, 0), np.inf, z)), a,
+                                       axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.nanstd_adjoint_tangent_z(dot[z], g, a, z, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
@@ -464,3 +467,17 @@ SEQUENCE_RULES.update({
     rt.sequence_adjoint_of,
 })
 TUPLE_RESULTS.update({rt.add_bar, rt.scatter_add})
+
+
+# A value written into integers or booleans: its part of the cotangent, or nothing.
+@tangent_rule(rt.written_adjoint, constant=("array",))
+def written_adjoint_tangent(r, g, array):
+    dot[r] = rt.merged(rt.written_adjoint, dot[g], array)
+
+
+@batch_rule(rt.written_adjoint)
+def written_adjoint_batched(r, g, array):
+    vec[r] = rt.written_adjoint(vec[g], vec[array])
+
+
+nondifferentiable(rt.holds_integers)

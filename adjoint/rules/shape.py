@@ -351,13 +351,25 @@ def pad_tangent(z, array, pad_width, mode="constant", *, constant_values=0):
     dot[z] = rt.pad_tangent(dot[array], pad_width, mode=mode)
 
 
-@adjoint_rule(np.copy, np.asarray, np.array, sequences=True)
-def array_adjoint(z, a):
+@adjoint_rule(np.copy, sequences=True)
+def copy_adjoint(z, a):
     bar[a] = rt.array_adjoint(bar[z], a)
 
 
-@tangent_rule(np.copy, np.asarray, np.array)
-def array_tangent(z, a):
+@tangent_rule(np.copy)
+def copy_tangent(z, a):
+    dot[z] = rt.as_tangent(dot[a], a)
+
+
+# copy= decides whether the result may share memory with a (normalize tracks
+# that), not its values; a dtype of integers or booleans leaves no derivative.
+@adjoint_rule(np.asarray, np.array, sequences=True)
+def array_adjoint(z, a, dtype=None, *, copy=None):
+    bar[a] = rt.array_adjoint(bar[z], a)
+
+
+@tangent_rule(np.asarray, np.array)
+def array_tangent(z, a, dtype=None, *, copy=None):
     dot[z] = rt.as_tangent(dot[a], a)
 
 
@@ -429,3 +441,15 @@ def astype_adjoint(z, value, dtype):
 @tangent_rule(rt.astype)
 def astype_tangent(z, value, dtype):
     dot[z] = rt.cast_tangent(dot[value], dtype)
+
+
+# np.r_[...] and np.c_[...]: the items joined (normalize writes them as
+# rt.index_trick(np.r_, (a, b, np.s_[1:10]))); each item's derivative is its part.
+@adjoint_rule(rt.index_trick, sequences=True)
+def index_trick_adjoint(z, trick, items):
+    bar[items] = rt.index_trick_adjoint(bar[z], trick, items)
+
+
+@tangent_rule(rt.index_trick)
+def index_trick_tangent(z, trick, items):
+    dot[z] = rt.index_trick_tangent(dot[items], trick, items, z)

@@ -19,7 +19,8 @@ def attribute_adjoint(z, value, name):
 def setitem_adjoint(z, array, index, value):
     bar[array] = rt.overwritten_adjoint(bar[z], index)
     # An element written twice keeps one write: only that one gets a derivative.
-    bar[value] = rt.unbroadcast(rt.assigned_adjoint(bar[z], index), value)
+    # Written into integers or booleans, it is truncated: no derivative.
+    bar[value] = rt.unbroadcast(rt.assigned_adjoint(rt.written_adjoint(bar[z], z), index), value)
 
 
 

@@ -412,15 +412,18 @@ def fmax_tangent(z, x1, x2):
 
 
 # Slope 1 where x is finite, 0 where NumPy replaced it; the replacements are
-# constants. copy=False (which writes into x) is not accepted.
+# constants. copy=False (which writes into x) is not accepted. Selected with
+# np.where, not scaled by the boolean mask: a boolean factor does not survive
+# the arithmetic generated code does on factors (-mask raises, mask + mask is
+# logical or).
 @adjoint_rule(np.nan_to_num)
 def nan_to_num_adjoint(z, x, *, nan=0.0, posinf=None, neginf=None):
-    bar[x] = bar[z] * np.isfinite(x)
+    bar[x] = np.where(np.isfinite(x), bar[z], 0.0)
 
 
 @tangent_rule(np.nan_to_num, elementwise=True)
 def nan_to_num_tangent(z, x, *, nan=0.0, posinf=None, neginf=None):
-    dot[z] = dot[x] * np.isfinite(x)
+    dot[z] = np.where(np.isfinite(x), dot[x], 0.0)
 
 
 @adjoint_rule(np.clip)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .broadcasting import Shape, normalize_axes, prod_others, reduced_count, unbroadcast, unreduce
-from .reductions import _cumprod_pullback, reverse_cumsum
+from .reductions import _cumprod_pullback, reverse_cumsum, std_divisor, var_scale
 from .indexing import batch_size, batched_getitem, rebuild_like
 from .tangents import merged
 from .tangent_shape import batched_getitem_adjoint
@@ -133,12 +133,13 @@ def vvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     a = vasarray(a)
     deviations = a - np.mean(a, axis=tuple(i + 1 for i in normalize_axes(axis, a.ndim - 1)), keepdims=True)
     count = reduced_count(Shape(a.shape[1:]), axis)
-    return vunreduce(g, a, axis, keepdims) * (deviations * (2.0 / (count - ddof)))[:, None]
+    with np.errstate(invalid="ignore"):
+        return vunreduce(g, a, axis, keepdims) * (deviations * var_scale(count, ddof))[:, None]
 
 
 def vstd_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):
     """``std_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` and ``z`` batched."""
-    return vvar_adjoint(g / (2.0 * z)[:, None], a, axis, ddof, keepdims)
+    return vvar_adjoint(g / (2.0 * std_divisor(z))[:, None], a, axis, ddof, keepdims)
 
 
 def vprod_others(x, axis=None, keepdims=False):

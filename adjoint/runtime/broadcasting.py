@@ -10,12 +10,14 @@ import numpy as np
 
 class Shape:
     """What a residual keeps of an array whose values the backward pass does
-    not read: its shape alone (so the array itself can be freed)."""
+    not read: its shape (and its dtype, where known) alone, so the array
+    itself can be freed."""
 
-    __slots__ = ("shape",)
+    __slots__ = ("shape", "dtype")
 
-    def __init__(self, shape):
+    def __init__(self, shape, dtype=None):
         self.shape = shape
+        self.dtype = dtype
 
     def __repr__(self):
         return f"Shape{self.shape}"
@@ -27,9 +29,9 @@ def shape_of(value):
     if isinstance(value, (list, tuple, dict)):
         return value
     try:  # arrays and NumPy scalars; this runs once per loop iteration
-        return Shape(value.shape)
+        return Shape(value.shape, value.dtype)
     except AttributeError:
-        return Shape(np.shape(value))
+        return Shape(np.shape(value), np.result_type(value))
 
 
 def _shape(x):

@@ -327,10 +327,11 @@ def zeros_bar(like, batch):
         return {k: zeros_bar(v, batch) for k, v in like.items()}
     if isinstance(like, (tuple, list)):
         return rebuild_like(like, [zeros_bar(v, batch) for v in like])
-    dtype = np.asarray(like).dtype
+    like = np.asarray(like)  # (np.shape(np.float32), a dtype passed along, is no shape)
+    dtype = like.dtype
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.float64
-    return np.zeros((batch,) + np.shape(like), dtype=dtype)
+    return np.zeros((batch,) + like.shape, dtype=dtype)
 
 
 def element_bar(container_bar, key, like, batch=None):
@@ -540,3 +541,22 @@ def write_back(caller, value):
             f"in-place update of an argument that is a {type(caller).__name__}: adjoint changes the "
             "caller's arrays in place as the plain call does, but not its lists and dicts. Work on "
             "a copy made in the function (items = list(items), d = dict(d)) and return it.")
+
+
+# ----------------------------------------------------------- values cast to integers or booleans
+# A value written into an integer or boolean array is truncated (or tested)
+# there: the result is flat in it, so its derivative is 0, not 1.
+
+def holds_integers(like):
+    """Whether ``like`` (an array, a NumPy scalar or a ``Shape``) holds
+    integers or booleans, which are flat in any value cast to them."""
+    # (a list or dict has no dtype: NumPy does not cast what is written into it)
+    return getattr(getattr(like, "dtype", None), "kind", "f") in "biu"
+
+
+def written_adjoint(g, array):
+    """The cotangent ``g`` of ``array`` after ``array[index] = value``, as
+    the value's part of it: nothing when ``array`` holds integers or booleans."""
+    if holds_integers(array):
+        return np.zeros_like(g)
+    return g

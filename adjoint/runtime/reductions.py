@@ -13,18 +13,35 @@ from .broadcasting import (
 
 # ----------------------------------------------------------- statistics and scans
 
+def var_scale(count, ddof):
+    """``2 / (N - ddof)``, the variance's slope per deviation; NaN where
+    ``N <= ddof``: NumPy divides by 0 there (its value is inf or nan, a
+    slope has no meaning), never by a negative count."""
+    dof = np.asarray(count, dtype=np.float64) - ddof
+    return np.where(dof > 0, 2.0 / np.where(dof > 0, dof, 1.0), np.nan)
+
+
+def std_divisor(z):
+    """``z`` where a standard deviation's derivative divides by it, with inf
+    for 0: where ``z`` is 0 every deviation is 0, so the derivative is 0 (a
+    single element, or a length-1 axis, gives a constant 0; equal elements
+    the subgradient 0, as np.linalg.norm of a zero vector), not 0 / 0."""
+    return np.where(np.equal(z, 0), np.inf, z)
+
+
 def var_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     """Adjoint of ``np.var(a, axis, ddof=ddof)``: ``2 (a - mean) / (N - ddof)``
     per element (the mean's own derivative drops out: deviations sum to zero)."""
     a = np.asarray(a)
     deviations = a - np.mean(a, axis=normalize_axes(axis, a.ndim), keepdims=True)
-    return unreduce(g, a, axis, keepdims) * (deviations * (2.0 / (reduced_count(a, axis) - ddof)))
+    with np.errstate(invalid="ignore"):  # N <= ddof: NumPy's value is inf or nan too
+        return unreduce(g, a, axis, keepdims) * (deviations * var_scale(reduced_count(a, axis), ddof))
 
 
 def std_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):
     """Adjoint of ``z = np.std(a, axis, ddof=ddof)``: the variance's, divided
-    by ``2 z`` (infinite where ``z`` is 0, as the derivative of sqrt is)."""
-    return var_adjoint(g / (2.0 * z), a, axis, ddof, keepdims)
+    by ``2 z`` (0 where ``z`` is 0: see ``std_divisor``)."""
+    return var_adjoint(g / (2.0 * std_divisor(z)), a, axis, ddof, keepdims)
 
 
 def _average_weights(a, weights, axis):
@@ -428,12 +445,12 @@ def nanvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     mean = np.sum(np.where(nans, 0.0, a), axis=axes, keepdims=True) / np.maximum(counts, 1)
     deviations = np.where(nans, 0.0, a - mean)
     with np.errstate(divide="ignore", invalid="ignore"):  # N <= ddof: NumPy's value is inf or nan too
-        return unreduce(g, a, axis, keepdims) * (deviations * (2.0 / (counts - ddof)))
+        return unreduce(g, a, axis, keepdims) * (deviations * var_scale(counts, ddof))
 
 
 def nanstd_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):
-    """Adjoint of ``z = np.nanstd(a, ...)``: nanvar's over ``2 z``."""
-    return nanvar_adjoint(g / (2.0 * z), a, axis, ddof, keepdims)
+    """Adjoint of ``z = np.nanstd(a, ...)``: nanvar's over ``2 z`` (0 where ``z`` is 0)."""
+    return nanvar_adjoint(g / (2.0 * std_divisor(z)), a, axis, ddof, keepdims)
 
 
 def nanprod_adjoint(g, a, axis=None, keepdims=False):

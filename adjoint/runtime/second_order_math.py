@@ -6,7 +6,7 @@ import numpy as np
 from .broadcasting import normalize_axes, prod_others, reduced_count, unbroadcast, unreduce
 from .reductions import (
     _average_weights, _interp_segments, _not_nan_counts, nan_reduced, nanvar_adjoint,
-    var_adjoint,
+    std_divisor, var_adjoint, var_scale,
 )
 from .indexing import batch_size, element_bar, rebuild_like, unpack_bar, zeros_bar
 from .tangents import item_tangent, merged
@@ -117,14 +117,15 @@ def var_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
     (it is linear in ``a``): ``unreduce(g) * 2 (t - mean(t)) / (N - ddof)``."""
     a = np.asarray(a)
     deviations = t - np.mean(t, axis=_shifted_axes(axis, a.ndim), keepdims=True)
-    scale = 2.0 / (reduced_count(a, axis) - ddof)
-    return _outer(unreduce(g, a, axis, keepdims), deviations * scale)
+    scale = var_scale(reduced_count(a, axis), ddof)
+    with np.errstate(invalid="ignore"):
+        return _outer(unreduce(g, a, axis, keepdims), deviations * scale)
 
 
 def std_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
     """Tangent of ``std_adjoint(g, a, z, ...) = var_adjoint(g / (2 z), a, ...)``
     from the tangent ``t`` of ``z``: ``g / (2 z)`` changes by ``-g t / (2 z^2)``."""
-    return merged(var_adjoint, _outer(g, t / (-2.0 * np.square(z))), a, axis, ddof, keepdims)
+    return merged(var_adjoint, _outer(g, t / (-2.0 * np.square(std_divisor(z)))), a, axis, ddof, keepdims)
 
 
 def nanvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
@@ -138,12 +139,12 @@ def nanvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
     mean = np.sum(masked, axis=_shifted_axes(axis, a.ndim), keepdims=True) / np.maximum(counts, 1)
     deviations = np.where(nans, 0.0, masked - mean)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _outer(unreduce(g, a, axis, keepdims), deviations * (2.0 / (counts - ddof)))
+        return _outer(unreduce(g, a, axis, keepdims), deviations * var_scale(counts, ddof))
 
 
 def nanstd_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
     """Tangent of ``nanstd_adjoint(g, a, z, ...)`` from the tangent ``t`` of ``z``."""
-    return merged(nanvar_adjoint, _outer(g, t / (-2.0 * np.square(z))), a, axis, ddof, keepdims)
+    return merged(nanvar_adjoint, _outer(g, t / (-2.0 * np.square(std_divisor(z)))), a, axis, ddof, keepdims)
 
 
 def _reduced_last(x, axis):

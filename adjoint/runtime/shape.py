@@ -379,3 +379,61 @@ def rollaxis_adjoint(g, a, axis, start=0):
         axes.insert(start, axis)
     inverse = np.argsort(axes)
     return np.transpose(g, (0,) + tuple(int(i) + 1 for i in inverse))
+
+
+# ----------------------------------------------------------- index tricks: np.r_[...], np.c_[...]
+# trick[items] joins its array and scalar items (slices become ranges,
+# strings are directives): linear in each of them, so an item's derivative
+# is the part of the result its elements land in, found by numbering them.
+
+def _trick_item(item):
+    """Whether an item of ``np.r_[...]`` is data (not a slice or a directive)."""
+    return not isinstance(item, (slice, str))
+
+
+def index_trick(trick, items):
+    """``trick[items]`` (``np.r_[a, b, 1:10]`` is ``index_trick(np.r_, (a, b, np.s_[1:10]))``)."""
+    return trick[tuple(items)]
+
+
+def _index_trick_places(trick, items):
+    """For each position of ``trick[items]`` (flattened): the number of the
+    item element that lands there, counted over the data items in order, or
+    -1 for a number a slice made. Two joins, numbered ``k`` and ``k + 0.5``,
+    tell the items' numbers from the slices' (which do not move)."""
+    numbered, halves = [], []
+    count = 0
+    for item in items:
+        if _trick_item(item):
+            size = int(np.size(item))
+            ids = np.arange(count, count + size, dtype=np.float64).reshape(np.shape(item))
+            numbered.append(ids)
+            halves.append(ids + 0.5)
+            count += size
+        else:
+            numbered.append(item)
+            halves.append(item)
+    first = np.ravel(np.asarray(trick[tuple(numbered)], dtype=np.float64))
+    second = np.ravel(np.asarray(trick[tuple(halves)], dtype=np.float64))
+    return np.where(second != first, first, -1.0).astype(np.intp)
+
+
+def index_trick_adjoint(g, trick, items):
+    """Adjoints of the items of ``trick[items]``: each data item gets the
+    cotangent at the positions its elements landed in (None for slices and
+    directives)."""
+    places = _index_trick_places(trick, items)
+    flat = np.reshape(g, (g.shape[0], -1))
+    adjoints = []
+    count = 0
+    for item in items:
+        if not _trick_item(item):
+            adjoints.append(None)
+            continue
+        size = int(np.size(item))
+        where = np.nonzero((places >= count) & (places < count + size))[0]
+        part = np.zeros((g.shape[0], size), dtype=g.dtype)
+        np.add.at(part, (slice(None), places[where] - count), flat[:, where])
+        adjoints.append(np.reshape(part, g.shape[:1] + np.shape(item)))
+        count += size
+    return adjoints

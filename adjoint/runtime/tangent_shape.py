@@ -3,7 +3,7 @@
 import numpy as np
 
 from .broadcasting import _shape
-from .shape import _COPYING_PAD_MODES
+from .shape import _COPYING_PAD_MODES, _index_trick_places, _trick_item
 from .indexing import _integer_index, batch_size, getitem_adjoint
 from .structure import cast_adjoint
 from .tangents import batch_axis, lift
@@ -251,3 +251,25 @@ def batched_getitem_adjoint(g, t, index):
     for row in range(t.shape[0]):
         result[:, row] = getitem_adjoint(g[:, row], t[row], index)
     return result
+
+
+# ----------------------------------------------------------- index tricks: np.r_[...], np.c_[...]
+
+def index_trick_tangent(t, trick, items, z):
+    """The tangent of ``z = trick[items]``: each data item's tangent placed
+    where its elements landed."""
+    places = _index_trick_places(trick, items)
+    tangents = t if isinstance(t, (list, tuple)) else [t[:, i] for i in range(t.shape[1])]
+    batch = batch_size(t)
+    out = np.zeros((batch, places.size), dtype=np.result_type(np.asarray(z).dtype, np.float64))
+    count = 0
+    for item, item_t in zip(items, tangents, strict=True):
+        if not _trick_item(item):
+            continue
+        size = int(np.size(item))
+        if item_t is not None:
+            where = np.nonzero((places >= count) & (places < count + size))[0]
+            rows = np.reshape(as_tangent(item_t, item, batch), (batch, size))
+            out[:, where] = rows[:, places[where] - count]
+        count += size
+    return np.reshape(out, (batch,) + np.shape(z))

@@ -5,7 +5,7 @@ generic ways to push a tangent through a helper that is linear in it.
 import numpy as np
 
 from .indexing import (
-    _batched_index, _is_advanced, _separated_advanced_ndim, batched_getitem, rebuild_like,
+    _batched_index, _is_advanced, _separated_advanced_ndim, batched_getitem, holds_integers, rebuild_like,
     zeros_bar,
 )
 from .calls import call_vjp
@@ -93,10 +93,11 @@ def replace_item_tangent(t, container, key, value_t):
 
 
 def setitem_tangent(t, index, value_t, result, batch):
-    """The tangent of ``result = array; result[index] = value``."""
+    """The tangent of ``result = array; result[index] = value`` (nothing from
+    ``value`` when ``result`` holds integers or booleans, see ``written_adjoint``)."""
     updated = zeros_bar(result, batch) if t is None else np.array(t, dtype=np.result_type(t, float))
     region = batched_getitem(updated, index)
-    if value_t is None:
+    if value_t is None or holds_integers(result):
         part = np.zeros_like(region)
     else:
         part = lift(value_t, region[0])

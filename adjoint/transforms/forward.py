@@ -194,6 +194,14 @@ class JVPBuilder:
         return statements
 
     def primal(self, op):
+        # left as written by the backend's constant folding (m * 1 is no copy
+        # of a boolean, integer or list m)
+        stmt = self.primal_statement(op)
+        stmt.adjoint_as_written = True
+        return stmt
+
+    @staticmethod
+    def primal_statement(op):
         if op.statement is not None:
             return op.statement
         if op.kind == "expr":
@@ -421,6 +429,8 @@ class JVPBuilder:
                 total = self.rt_call("add_bar", total, expr)
             else:
                 total = gast.BinOp(left=total, op=gast.Add(), right=expr)
+        if total is not None and op.cast is not None:
+            total = self.rt_call("cast_tangent", total, clone(op.cast))  # dtype= known only now
         if total is None:  # only constant arguments are active: a zero tangent
             return [self.zeros(target)]
         return prelude + [self.assign(self.dot_of(target), total)]

@@ -171,7 +171,8 @@ class VJPBuilder:
         an array quadratic)."""
         array, index, value = op.args
         if self.is_active(value):
-            part = self.rt_call("unbroadcast", self.rt_call("assigned_adjoint", result_bar, index,
+            written = self.rt_call("written_adjoint", result_bar, load(op.targets[0]))
+            part = self.rt_call("unbroadcast", self.rt_call("assigned_adjoint", written, index,
                                                             constant(True)), load(value.id))
             self.contribute(value.id, self.without_noop_unbroadcast(part, value.id, op.targets[0]))
         if self.is_active(array):
@@ -466,6 +467,12 @@ class VJPBuilder:
                 f"no derivative with respect to argument {sorted(missing)[0]!r} is defined.",
                 "Wrap that argument in adjoint.stop_gradient(...) or register a rule with adjoint.defvjp.",
             )
+        if op.cast is not None:
+            # dtype= known only now: nothing through integers or booleans
+            cast = self.namer.fresh(f"{op.targets[0]}_bar_cast")
+            self.body.append(gast.Assign(targets=[store(cast)], value=self.rt_call(
+                "cast_adjoint", result_bar, clone(op.cast)), type_comment=None))
+            result_bar = load(cast)
         prelude, contributions = template.expand(
             load(op.targets[0]), result_bar, bindings, supplied, active, self.namer, self.module_names
         )
