@@ -218,11 +218,13 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
         try:
             augmented = callees.vjp(op.prim.function, tuple(p for p, _, _ in found),
                                    op.prim.arity).augmented_params
-        except errors.ArgumentChangedError:
-            raise
+        except errors.InPlaceChangeError:
+            raise  # (ArgumentChangedError among them) the call matters even if its result is unused
         except errors.TransformError:
-            return  # not differentiated here (its result is not needed), and checked where it is
-    else:  # nothing differentiated is passed (or a batched transform): its changes still count
+            # Not differentiated here (its result is not needed), and checked
+            # where it is; what it changes in place counts all the same.
+            found = []
+    if not found:  # nothing differentiated is passed (or a batched transform): its changes still count
         from ..frontend.normalize_inplace import callee_facts
         augmented = callee_facts(op.prim.function, callees)[1]
     checks = []
@@ -278,14 +280,14 @@ def check_effects(op, varied, parsed, callees):
             "Build the dict with a literal, dict(d) and item assignment (d[k] = v).",
         )
     if _changes_arguments(op):
-        raise errors.UnsupportedSyntaxError(
+        raise errors.InPlaceChangeError(
             parsed.location(op), op.construct,
             "it changes its arguments in place, and adjoint cannot follow changes made in place "
             "to differentiated values.",
             "Use a function that returns the new value (np.sort(x), np.where, y = y + ...).",
         )
     if "out" in op.kwargs:
-        raise errors.UnsupportedSyntaxError(
+        raise errors.InPlaceChangeError(
             parsed.location(op), f"{op.construct} with out=",
             "it writes into an existing array, and adjoint cannot follow changes made in place "
             "to differentiated values.",
@@ -294,7 +296,7 @@ def check_effects(op, varied, parsed, callees):
     if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees):
         return  # the user's function, transformed: it cannot change its arguments in place
     if op.kind == "expr" and op.prim is not print:
-        raise errors.UnsupportedSyntaxError(
+        raise errors.InPlaceChangeError(
             parsed.location(op), f"{op.construct} (its result unused)",
             "a call on differentiated values whose result is dropped matters only if it changes "
             "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()), and adjoint "

@@ -221,7 +221,7 @@ class ControlFlow:
         """Phi names for the user's names that the loop body re-binds and
         that exist before the loop: ``h_1 = h`` before the loop."""
         carried = {}
-        for name in sorted(assigned_names(stmt.body)):
+        for name in sorted(assigned_names(stmt.body) | self.changed_by_local_calls(stmt.body)):
             if name in self.version:
                 phi = self.namer.fresh(name)
                 self.user_versions[phi] = name
@@ -232,6 +232,32 @@ class ControlFlow:
                 self.version[name] = phi
                 carried[name] = phi
         return carried
+
+    def changed_by_local_calls(self, stmts):
+        """Names that nested functions called in ``stmts`` may change in place
+        (``y[0] = v``, ``items.append(v)`` on a value of their closure): their
+        calls are inlined, so the loop carries those names too. Every nested
+        function known here counts, and every one made in ``stmts``."""
+        functions = []
+        calls_local = False
+        for node in (n for stmt in stmts for n in gast.walk(stmt)):
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+                functions.append(node)
+            elif (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
+                  and (self.version.get(node.id) in self.local_functions
+                       or self.version.get(node.id) in self.local_partials)):
+                calls_local = True
+        if calls_local:
+            functions.extend(self.local_functions.values())
+        changed = set()
+        for function in functions:
+            body = function.body if isinstance(function, gast.FunctionDef) else [function.body]
+            for inner in (n for stmt in body for n in gast.walk(stmt)):
+                if isinstance(inner, (gast.FunctionDef, gast.Lambda)):
+                    changed |= assigned_names(inner.body if isinstance(inner, gast.FunctionDef)
+                                              else [inner.body])
+            changed |= assigned_names(body)
+        return changed
 
     def latch(self, carried):
         """Copies that carry this iteration's values into the phi names."""
