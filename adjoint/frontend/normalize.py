@@ -99,6 +99,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         self.mapping_versions = set()  # versions of dicts made here (for k in d visits their keys)
         self.params = set()
         self.user_names = {}  # an inlined function's renamed local -> the name its user wrote
+        self.loop_inits = set()  # ids of the ops that bind, before a loop, what it may leave unbound
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes
         self.no_grad = False
@@ -181,6 +182,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         if self.output is None:
             self.output = constant(None)
             self.result = constant(None)
+        self.without_unread_loop_inits(self.ops)
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params

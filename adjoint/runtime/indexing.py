@@ -246,17 +246,19 @@ def without_item(g, key, container):
         g = g.copy()
         g[:, key] = 0
         return g
-    # The replaced item's adjoint becomes zeros of its shape (not None), so
-    # the batch size stays known to whatever reads the old item later.
+    # The replaced item's adjoint becomes zeros of the old item's shape (not
+    # None, and not of the new item's shape, which may differ), so the batch
+    # size stays known to whatever reads the old item later.
     if isinstance(g, dict):
-        return {k: (_zeros_like_bar(g.get(k)) if k == key else g.get(k)) for k in container}
+        return {k: (_zeros_like_bar(g.get(k), container[k]) if k == key else g.get(k)) for k in container}
     g = list(g)
-    g[key] = _zeros_like_bar(g[key])
+    g[key] = _zeros_like_bar(g[key], container[key])
     return rebuild_like(container, g)
 
 
-def _zeros_like_bar(bar):
-    return np.zeros_like(bar) if isinstance(bar, np.ndarray) else None
+def _zeros_like_bar(bar, old):
+    """Zeros for the adjoint of ``old``, an item that ``bar``'s item replaced."""
+    return zeros_bar(old, bar.shape[0]) if isinstance(bar, np.ndarray) else None
 
 
 def copy(value):
