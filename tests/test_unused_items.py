@@ -1,0 +1,104 @@
+"""Items of tuples, lists and dicts that the output does not depend on:
+nobody reads them, or they are replaced before they are read. Their
+derivatives are not computed at all; a zero adjoint pulled back through a
+rule with an infinite slope (np.cbrt, np.sqrt at 0) would give 0 * inf =
+NaN where the answer is finite. Checked at points where those slopes are
+infinite, against central finite differences (the unused items do not
+enter the output, so differences are exact there) and analytic values."""
+import collections
+
+import numpy as np
+import pytest
+
+import adjoint
+from conftest import assert_trees_close, numerical_jacobian
+
+#: the first entry sits where cbrt and sqrt have infinite slopes
+X = np.array([0.0, 0.7, -0.4])
+Pair = collections.namedtuple("Pair", "steep plain")
+
+
+def tuple_item_unused(x):
+    pair = (np.cbrt(x), 2 * x)
+    return pair[1]
+
+
+def list_item_unused(x):
+    pair = [np.cbrt(x), 2 * x]
+    return pair[1]
+
+
+def dict_item_unused(x):
+    d = {"steep": np.sqrt(np.abs(x)), "plain": 2 * x}
+    return d["plain"]
+
+
+def list_item_replaced_then_read(x):
+    pair = [np.cbrt(x), 2 * x]
+    pair[0] = 3 * x
+    return pair[0] + pair[1]
+
+
+def dict_item_replaced_then_returned(x):
+    d = {"steep": np.cbrt(x), "plain": 2 * x}
+    d["steep"] = 3 * x
+    return d
+
+
+def unpacked_name_unused(x):
+    pair = (np.cbrt(x), 2 * x)
+    steep, plain = pair
+    return plain
+
+
+def appended_item_unused(x):
+    items = []
+    items.append(np.cbrt(x))
+    items.append(2 * x)
+    return items[-1]
+
+
+def tuple_read_in_a_loop(x):
+    pair = (np.cbrt(x), 2 * x)
+    total = 0.0
+    for _ in range(2):
+        total = total + pair[1]
+    return total
+
+
+def namedtuple_item_unused(x):
+    pair = Pair(np.cbrt(x), 2 * x)
+    return pair[1] * x
+
+
+EXPECTED = {
+    tuple_item_unused: 2.0, list_item_unused: 2.0, dict_item_unused: 2.0,
+    list_item_replaced_then_read: 5.0, unpacked_name_unused: 2.0, appended_item_unused: 2.0,
+    tuple_read_in_a_loop: 4.0,
+}
+
+
+@pytest.mark.parametrize("func", list(EXPECTED) + [dict_item_replaced_then_returned, namedtuple_item_unused],
+                         ids=lambda f: f.__name__)
+def test_items_nobody_reads_get_no_derivative(func):
+    expected = numerical_jacobian(func, (X,), 0)
+    if func in EXPECTED:  # the analytic Jacobian: a multiple of the identity
+        np.testing.assert_allclose(expected, EXPECTED[func] * np.eye(3), atol=1e-6)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        with np.errstate(divide="ignore", invalid="ignore"):  # the primal cbrt'(0) itself is not computed
+            jacobian = transform(func)(X)
+        assert_trees_close(jacobian, expected, rtol=1e-6, atol=1e-8)
+
+
+def items_read_whole_and_one_by_one(x):
+    inner = (np.sin(x), 2 * x)
+    outer = [inner]
+    return inner[1] + outer[0][0]  # inner's first item through outer: still read
+
+
+def test_an_item_read_through_another_container_keeps_its_derivative():
+    func = items_read_whole_and_one_by_one
+    expected = numerical_jacobian(func, (X,), 0)
+    np.testing.assert_allclose(expected, np.diag(np.cos(X)) + 2 * np.eye(3), atol=1e-6)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        assert_trees_close(transform(func)(X), expected, rtol=1e-6, atol=1e-8)
