@@ -102,3 +102,69 @@ def test_an_item_read_through_another_container_keeps_its_derivative():
     np.testing.assert_allclose(expected, np.diag(np.cos(X)) + 2 * np.eye(3), atol=1e-6)
     for transform in (adjoint.jacrev, adjoint.jacfwd):
         assert_trees_close(transform(func)(X), expected, rtol=1e-6, atol=1e-8)
+
+
+# ----- values that the path taken does not use: their adjoints are zeros
+# on that path, which a rule with an infinite slope pulls back to zeros too
+
+def branch_takes_the_plain_value(x):
+    steep = np.cbrt(x)
+    plain = 2 * x
+    if np.sum(x) >= 0:
+        r = plain
+    else:
+        r = steep
+    return r
+
+
+def early_return_skips_a_steep_value(x):
+    steep = np.sqrt(np.abs(x))
+    if np.sum(x) >= 0:
+        return 2 * x
+    return steep
+
+
+def early_return_skips_a_container(x):
+    pair = (np.cbrt(x), 2 * x)
+    if np.sum(x) >= 0:
+        return pair[1]
+    return pair[0] + pair[1]
+
+
+def branch_reads_the_other_item(x):
+    pair = [np.cbrt(x), 2 * x]
+    if np.sum(x) >= 0:
+        r = pair[1]
+    else:
+        r = pair[0]
+    return r
+
+
+def abs_rule_on_an_untaken_path(x):
+    steep = np.sqrt(np.abs(x))
+    kink = np.abs(steep - 1.0)  # np.abs's rule selects with np.where
+    if np.sum(x) >= 0:
+        return 2 * x
+    return kink
+
+
+@pytest.mark.parametrize("func", [
+    branch_takes_the_plain_value, early_return_skips_a_steep_value, early_return_skips_a_container,
+    branch_reads_the_other_item, abs_rule_on_an_untaken_path,
+], ids=lambda f: f.__name__)
+def test_values_the_path_taken_does_not_use_get_no_nan(func):
+    expected = numerical_jacobian(func, (X,), 0)
+    np.testing.assert_allclose(expected, 2.0 * np.eye(3), atol=1e-6)  # analytic: the path taken is 2 * x
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jacobian = transform(func)(X)
+        assert type(jacobian) is np.ndarray
+        assert_trees_close(jacobian, expected, rtol=1e-6, atol=1e-8)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gradient = adjoint.grad(lambda v: np.sum(func(v)))(X)
+    assert type(gradient) is np.ndarray
+    np.testing.assert_allclose(gradient, 2.0 * np.ones(3), atol=1e-8)
+    for outer in (adjoint.jacfwd, adjoint.jacrev):  # second derivatives of 2 * x: zeros
+        with np.errstate(divide="ignore", invalid="ignore"):
+            second = outer(adjoint.jacrev(func))(X)
+        np.testing.assert_array_equal(second, np.zeros((3, 3, 3)))

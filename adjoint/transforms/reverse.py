@@ -281,6 +281,14 @@ class VJPBuilder:
         test = gast.Compare(left=load(self.bar_of(name)), ops=[gast.Is()], comparators=[constant(None)])
         return gast.If(test=test, body=[self.zero_init(name)], orelse=[])
 
+
+    def absent_init(self, name):
+        """``x_bar = absent zeros``: the adjoint of a value the branch taken
+        did not use; its rule pulls them back to zeros (never 0 * inf)."""
+        init = self.zero_init(name)
+        init.value.func.attr = "absent_bar"
+        return init
+
     def reverse_if(self, op):
         self.fresh.clear()
         before = set(self.has_bar)
@@ -288,8 +296,8 @@ class VJPBuilder:
         after_then, self.has_bar = self.has_bar, set(before)
         else_body = self.reverse_block(op.orelse)
         after_else = self.has_bar
-        then_body.extend(self.zero_init(n) for n in sorted(after_else - after_then))
-        else_body.extend(self.zero_init(n) for n in sorted(after_then - after_else))
+        then_body.extend(self.absent_init(n) for n in sorted(after_else - after_then))
+        else_body.extend(self.absent_init(n) for n in sorted(after_then - after_else))
         self.has_bar = after_then | after_else
         self.fresh.clear()
         if not then_body and not else_body:
