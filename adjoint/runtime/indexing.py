@@ -87,7 +87,11 @@ def attribute_adjoint(g, value, name):
 def scatter_add(x_bar, g, x, index):
     """``x_bar + getitem_adjoint(g, x, index)``, adding in place into
     ``x_bar``, an array that the backward pass itself created."""
-    if type(x_bar) is np.ndarray or isinstance(x_bar, np.ndarray):
+    if type(x_bar) is np.ndarray:
+        return _scatter(x_bar, g, index)
+    if isinstance(x_bar, AbsentBar):  # no adjoint yet: never written into (it would stay "absent")
+        return getitem_adjoint(g, x, index)
+    if isinstance(x_bar, np.ndarray):
         return _scatter(x_bar, g, index)
     return add_bar(x_bar, getitem_adjoint(g, x, index))
 
@@ -582,7 +586,7 @@ class AbsentBar(np.ndarray):
         with np.errstate(all="ignore"):
             result = getattr(ufunc, method)(*plain, **kwargs)
         if out is not None:
-            return result  # (no AbsentBar is updated in place: none is ever fresh)
+            return result  # (scatter_add never adds into an AbsentBar in place)
         absent = [isinstance(i, AbsentBar) for i in inputs]
         if method == "__call__":
             if ufunc in AbsentBar.ANY and any(absent):
