@@ -50,7 +50,14 @@ class UnsupportedSyntaxError(TransformError):
     """A Python construct outside the subset that adjoint differentiates."""
 
 
-class ArgumentChangedError(UnsupportedSyntaxError):
+class InPlaceChangeError(UnsupportedSyntaxError):
+    """A change made in place that the derivative cannot follow: NumPy would
+    change a value that something else (the caller, a view, another name)
+    also holds. A call of a function that raises it changes what it is given,
+    so the call matters even where its result is not used."""
+
+
+class ArgumentChangedError(InPlaceChangeError):
     """A function changes one of its arguments in place (its caller's value)."""
 
 

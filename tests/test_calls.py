@@ -1718,3 +1718,162 @@ def test_starred_argument_of_a_length_known_only_when_the_code_runs():
     expected = numerical_jacobian(pairs_from_an_argument, (X, axes), 0)
     np.testing.assert_allclose(adjoint.jacrev(pairs_from_an_argument)(X, axes), expected, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(adjoint.jacfwd(pairs_from_an_argument)(X, axes), expected, rtol=1e-6, atol=1e-8)
+
+
+# ----- found by fuzzing: nested functions that change the enclosing
+# function's containers, and callees that change their arguments in place
+
+def nested_writes_an_item_of_the_closure(x):
+    y = np.zeros(3)
+
+    def g(t):
+        y[0] = np.sum(t)
+        return t
+    z = g(x)
+    return y + np.sum(z)
+
+
+def nested_replaces_a_dict_item(x):
+    d = {"a": x}
+
+    def g(t):
+        d["a"] = np.sin(t)
+        return t
+    z = g(x)
+    return d["a"] + z
+
+
+def nested_adds_a_dict_key(x):
+    d = {"a": x}
+
+    def g(k, v):
+        d[k] = v  # no return: the call's value is None
+    g("b", np.cos(x))
+    return d["a"] * d["b"]
+
+
+def nested_appends_to_the_closure(x):
+    items = [x]
+
+    def g(t):
+        items.append(np.sin(t))
+    g(x)
+    g(x * x)
+    return items[-1] + items[1] * items[0]
+
+
+def lambda_appends_to_the_closure(x):
+    items = []
+    push = lambda v: items.append(np.sin(v))  # noqa: E731
+    push(x)
+    push(x * 2.0)
+    return items[0] * items[1]
+
+
+def nested_accumulates_in_a_loop(x):
+    y = np.zeros(3)
+
+    def g(t):
+        for i in range(3):
+            y[i] = y[i] + t[i] ** 2
+    for _ in range(3):
+        g(x)
+    return y
+
+
+def nested_writes_in_a_branch(x):
+    y = np.ones(3)
+
+    def g(t):
+        if np.sum(t) > 0:
+            y[1] = np.prod(t)
+    g(x)
+    g(-x)
+    return y * x
+
+
+def nested_twice_writes_the_closure(x):
+    y = np.zeros(3)
+
+    def outer(t):
+        def inner(s):
+            y[2] = np.sum(s ** 3)
+        inner(t)
+        return t
+    outer(x)
+    return y + x
+
+
+def appends_in_an_expression(x):
+    items = []
+    unused = items.append(np.sin(x))  # noqa: F841
+    return items[0] * x
+
+
+@pytest.mark.parametrize("func", [
+    nested_writes_an_item_of_the_closure, nested_replaces_a_dict_item, nested_adds_a_dict_key,
+    nested_appends_to_the_closure, lambda_appends_to_the_closure, nested_accumulates_in_a_loop,
+    nested_writes_in_a_branch, nested_twice_writes_the_closure, appends_in_an_expression,
+], ids=lambda f: f.__name__)
+def test_found_by_fuzzing_nested_functions_change_the_closure(func):
+    expected = numerical_jacobian(func, (X,), 0)
+    np.testing.assert_allclose(adjoint.jacrev(func)(X), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.jacfwd(func)(X), expected, rtol=1e-6, atol=1e-8)
+
+
+def nested_changes_its_parameter(x):
+    y = x * 1.0
+
+    def g(t):
+        t[0] = np.sum(x)
+    g(y)  # NumPy changes y
+    return y
+
+
+def nested_divides_its_parameter(x):
+    y = x * 1.0
+
+    def g(t):
+        t /= 2.0
+    g(y)
+    return y
+
+
+def test_nested_functions_changing_their_parameters_are_refused_with_the_users_names():
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"test_calls.py:\d+: in-place update of 't'"):
+        adjoint.jacrev(nested_changes_its_parameter)(X)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"augmented assignment to 't'"):
+        adjoint.jacfwd(nested_divides_its_parameter)(X)
+
+
+def halves_in_a_loop(p):
+    for _ in range(2):
+        p /= 2.0
+    return p
+
+
+def scales_and_takes_mantissas(p):
+    p *= 2.0
+    return np.frexp(p)[0]  # no derivative: fine while the result is not needed
+
+
+def result_unused_callee_halves_in_a_loop(x):
+    y = x * 1.0
+    unused = halves_in_a_loop(y)  # noqa: F841  (NumPy changes y)
+    return y * x
+
+
+def result_unused_callee_scales_in_place(x):
+    y = x * 1.0
+    unused = scales_and_takes_mantissas(y)  # noqa: F841
+    return y * x
+
+
+def test_found_by_fuzzing_a_callee_changing_its_argument_matters_when_its_result_is_unused():
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        with pytest.raises(adjoint.UnsupportedSyntaxError,
+                           match=r"test_calls.py:\d+: call of halves_in_a_loop: .* changes its argument 'p' in place"):
+            transform(result_unused_callee_halves_in_a_loop)(X.copy())
+        with pytest.raises(adjoint.UnsupportedSyntaxError,
+                           match=r"changes its argument 'p' in place \(.*:\d+: p \*= 2\.0\)"):
+            transform(result_unused_callee_scales_in_place)(X.copy())

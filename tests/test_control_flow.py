@@ -1289,3 +1289,68 @@ def test_an_adjoint_handed_to_two_names_is_not_updated_in_place():
     x = np.array([0.3, -0.7, 0.5])
     assert_trees_close(adjoint.jacrev(hands_one_adjoint_to_two_names)(x),
                        numerical_jacobian(hands_one_adjoint_to_two_names, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+# ----- found by fuzzing: crashes in generated code after an early return
+
+def nested_def_in_a_branch_after_an_early_return(x):
+    if np.sum(x) > 10.0:
+        return x
+    if np.sum(x) > 0.0:
+        def double(t):
+            return t * 2.0
+        y = double(x)
+    else:
+        y = x
+    return y
+
+
+def while_that_runs_zero_times_after_an_early_return(x):
+    if np.sum(x) > 10.0:
+        return x
+    i = 0
+    while i < 0:
+        z = x * 2.0  # first bound in the loop: unbound after it
+        i = i + 1
+    return x * 3.0
+
+
+def for_that_runs_zero_times_after_an_early_return(x):
+    if np.sum(x) > 10.0:
+        return x
+    for i in range(0):
+        z = x * 2.0  # noqa: F841
+    return np.sin(x)
+
+
+def loop_target_keeps_its_value_when_the_loop_runs_zero_times(x):
+    item = x * 2.0
+    if np.sum(x) > 10.0:
+        return x
+    for item in [x * 3.0, x * 4.0][:0]:
+        pass
+    return x * item
+
+
+def dict_item_rebound_to_another_shape_and_returned(x):
+    d = {"a": x, "b": x * 2.0}
+    d["a"] = np.outer(x, x)
+    return d
+
+
+def list_item_rebound_to_another_shape_and_read(x):
+    items = [x, np.sin(x)]
+    items[0] = np.stack([x, x * x])
+    return items[0] * items[1]
+
+
+@pytest.mark.parametrize("func", [
+    nested_def_in_a_branch_after_an_early_return, while_that_runs_zero_times_after_an_early_return,
+    for_that_runs_zero_times_after_an_early_return, loop_target_keeps_its_value_when_the_loop_runs_zero_times,
+    dict_item_rebound_to_another_shape_and_returned, list_item_rebound_to_another_shape_and_read,
+], ids=lambda f: f.__name__)
+def test_found_by_fuzzing_crashes_after_early_returns_and_rebound_items(func):
+    x = np.array([0.3, -0.7, 0.5])
+    expected = numerical_jacobian(func, (x,), 0)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        assert_trees_close(transform(func)(x), expected, rtol=1e-6, atol=1e-8)

@@ -115,19 +115,159 @@ def independent_outputs(normalized, wrt):
     return len(literal.args), pairs
 
 
+# ----- which items of tuples, lists and dicts the output depends on
+#
+# An item nobody reads (pair = (np.cbrt(x), 2 * x); return pair[1]), or one
+# replaced before it is read (d["a"] = v), needs no derivative: were it
+# given a zero adjoint, its rule would pull the zero back, and 0 * inf (the
+# slope of cbrt at 0) is NaN. A set of keys is (negated, keys): the keys
+# themselves, or (negated) every key but those.
+
+_NONE = (False, frozenset())
+_ALL = (True, frozenset())
+
+
+def _union(a, b):
+    if not a[0] and not b[0]:
+        return (False, a[1] | b[1])
+    if a[0] and b[0]:
+        return (True, a[1] & b[1])
+    positive, negative = (a, b) if not a[0] else (b, a)
+    return (True, negative[1] - positive[1])
+
+
+def _has(keys, key):
+    return (key not in keys[1]) if keys[0] else (key in keys[1])
+
+
+def _without(keys, key):
+    return (True, keys[1] | {key}) if keys[0] else (False, keys[1] - {key})
+
+
+def _constant_key(atom):
+    if isinstance(atom, gast.Constant) and type(atom.value) in (int, str):
+        return True, atom.value
+    return False, None
+
+
+class _ItemsRead:
+    """For each container name, the keys of its items that the output
+    depends on (grown to a fixed point with usefulness)."""
+
+    def __init__(self, ops):
+        self.keys = {}
+        definitions = {}
+        for op in ops:
+            for target in op.targets:
+                definitions[target] = definitions.get(target, 0) + 1
+        # Lengths of tuples and lists bound once (literals and appends on
+        # them), and the append positions they give (len(items) before it).
+        self.length = {}
+        self.position = {}
+        for op in ops:
+            if len(op.targets) != 1 or definitions[op.targets[0]] != 1:
+                continue
+            target = op.targets[0]
+            first = op.args[0].id if op.args and isinstance(op.args[0], gast.Name) else None
+            if op.prim in (rt.make_tuple, rt.make_list) and not op.kwargs:
+                self.length[target] = len(op.args)
+            elif op.prim is rt.append and first in self.length:
+                self.length[target] = self.length[first] + 1
+            elif op.prim is rt.replace_item and first in self.length:
+                self.length[target] = self.length[first]
+            elif (op.prim is NONDIFF and op.construct == "len" and first in self.length
+                  and isinstance(op.value, gast.Call) and len(op.value.args) == 1):
+                self.position[target] = self.length[first]
+            elif op.prim is NONDIFF and op.construct == "position in the list" and first in self.length:
+                known, key = _constant_key(op.args[1])  # items[-1]: counted from the front
+                if known and isinstance(key, int) and -self.length[first] <= key < self.length[first]:
+                    self.position[target] = key % self.length[first]
+
+    def want(self, name, keys):
+        before = self.keys.get(name, _NONE)
+        after = _union(before, keys)
+        if after == before:
+            return False
+        self.keys[name] = after
+        return True
+
+    def key(self, container, atom):
+        known, key = _constant_key(atom)
+        if isinstance(atom, gast.Name) and atom.id in self.position:
+            return True, self.position[atom.id]
+        if known and isinstance(key, int) and key < 0:
+            length = self.length.get(container)
+            return (True, key + length) if length is not None and key + length >= 0 else (False, None)
+        return known, key
+
+    def needed(self, op, useful):
+        """(names whose derivatives ``op``'s useful targets need, [(container, keys) read])."""
+        reads = op.reads()
+        prim = op.prim
+        target = op.targets[0] if op.targets else None
+        wanted = self.keys.get(target, _ALL)
+        first = op.args[0] if op.args else None
+        container = first.id if isinstance(first, gast.Name) else None
+        if prim in (rt.make_tuple, rt.make_list, rt.make_dict) and len(op.targets) == 1 and not op.kwargs:
+            keys = op.keys if op.keys is not None else range(len(op.args))
+            needed = set()
+            for key, atom in zip(keys, op.args, strict=True):
+                key = key.value if isinstance(key, gast.Constant) else key
+                if _has(wanted, key) and isinstance(atom, gast.Name):
+                    needed.add(atom.id)
+            return needed, [(name, _ALL) for name in needed]  # an item read is read whole
+        if prim is rt.getitem and container is not None and len(op.args) == 2:
+            known, key = self.key(container, op.args[1])
+            if known:
+                return {container}, [(container, (False, frozenset([key])))]
+        if prim is rt.replace_item and container is not None and len(op.args) == 3:
+            known, key = self.key(container, op.args[1])
+            value = op.args[2]
+            needed = set(n for n in reads if n != container)
+            rest = _without(wanted, key) if known else wanted
+            if known and not _has(wanted, key) and isinstance(value, gast.Name):
+                needed.discard(value.id)
+            whole = [(name, _ALL) for name in needed]
+            if rest != _NONE:
+                needed.add(container)
+            return needed, [(container, rest)] + whole
+        if prim is rt.append and container is not None and len(op.args) == 3:
+            items, value, position = op.args
+            known, key = self.key(container, position)
+            needed = set(n for n in reads if n != container)
+            if known and not _has(wanted, key) and isinstance(value, gast.Name):
+                needed.discard(value.id)
+            rest = _without(wanted, key) if known else wanted
+            whole = [(name, _ALL) for name in needed]
+            if rest != _NONE:
+                needed.add(container)
+            return needed, [(container, rest)] + whole
+        if prim is rt.identity and container is not None and len(op.args) == 1 and len(op.targets) == 1:
+            return {container}, [(container, wanted)]
+        if prim is UNPACK and container is not None:
+            keys = frozenset(i for i, t in enumerate(op.targets) if t in useful)
+            return {container}, [(container, (False, keys))]
+        return reads, [(name, _ALL) for name in reads]
+
+
 def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     ops = [op for op in walk_ops(normalized.ops) if not op.compound]
     varied = varied_from(normalized, wrt, mode)
     useful = set()
     output = normalized.output
+    items = _ItemsRead(ops)
     if isinstance(output, gast.Name):
         useful.add(output.id)
+        items.want(output.id, _ALL)
     changed = True
     while changed:
         changed = False
         for op in reversed(ops):
             if any(t in useful and t in varied for t in op.targets) and carries_derivative(op):
-                new = (op.reads() & varied) - useful
+                needed, wanted = items.needed(op, useful)
+                for name, keys in wanted:
+                    changed |= items.want(name, keys)
+                new = (needed & varied) - useful
                 if new:
                     useful.update(new)
                     changed = True
@@ -218,11 +358,13 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
         try:
             augmented = callees.vjp(op.prim.function, tuple(p for p, _, _ in found),
                                    op.prim.arity).augmented_params
-        except errors.ArgumentChangedError:
-            raise
+        except errors.InPlaceChangeError:
+            raise  # (ArgumentChangedError among them) the call matters even if its result is unused
         except errors.TransformError:
-            return  # not differentiated here (its result is not needed), and checked where it is
-    else:  # nothing differentiated is passed (or a batched transform): its changes still count
+            # Not differentiated here (its result is not needed), and checked
+            # where it is; what it changes in place counts all the same.
+            found = []
+    if not found:  # nothing differentiated is passed (or a batched transform): its changes still count
         from ..frontend.normalize_inplace import callee_facts
         augmented = callee_facts(op.prim.function, callees)[1]
     checks = []
@@ -278,14 +420,14 @@ def check_effects(op, varied, parsed, callees):
             "Build the dict with a literal, dict(d) and item assignment (d[k] = v).",
         )
     if _changes_arguments(op):
-        raise errors.UnsupportedSyntaxError(
+        raise errors.InPlaceChangeError(
             parsed.location(op), op.construct,
             "it changes its arguments in place, and adjoint cannot follow changes made in place "
             "to differentiated values.",
             "Use a function that returns the new value (np.sort(x), np.where, y = y + ...).",
         )
     if "out" in op.kwargs:
-        raise errors.UnsupportedSyntaxError(
+        raise errors.InPlaceChangeError(
             parsed.location(op), f"{op.construct} with out=",
             "it writes into an existing array, and adjoint cannot follow changes made in place "
             "to differentiated values.",
@@ -294,7 +436,7 @@ def check_effects(op, varied, parsed, callees):
     if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees):
         return  # the user's function, transformed: it cannot change its arguments in place
     if op.kind == "expr" and op.prim is not print:
-        raise errors.UnsupportedSyntaxError(
+        raise errors.InPlaceChangeError(
             parsed.location(op), f"{op.construct} (its result unused)",
             "a call on differentiated values whose result is dropped matters only if it changes "
             "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()), and adjoint "

@@ -458,7 +458,7 @@ def _result(bar, shape, dtype):
     """An adjoint the backward pass returned, as an array of ``shape`` and
     ``dtype`` that the caller owns: a cotangent broadcast back by a
     reduction is a read-only view, copied here."""
-    result = np.reshape(_real(bar), shape).astype(dtype, copy=False)
+    result = np.reshape(np.asarray(_real(bar)), shape).astype(dtype, copy=False)  # (an absent adjoint: zeros)
     return result if result.flags.writeable else result.copy()
 
 

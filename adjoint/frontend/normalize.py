@@ -101,6 +101,8 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         self.untracked = set()  # values whose other holders are not visible here (a callee's result)
         self.mapping_versions = set()  # versions of dicts made here (for k in d visits their keys)
         self.params = set()
+        self.user_names = {}  # an inlined function's renamed local -> the name its user wrote
+        self.loop_inits = set()  # ids of the ops that bind, before a loop, what it may leave unbound
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes
         self.no_grad = False
@@ -184,6 +186,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         if self.output is None:
             self.output = constant(None)
             self.result = constant(None)
+        self.without_unread_loop_inits(self.ops)
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
@@ -301,6 +304,8 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                 self.list_append(call)
                 return
             value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
+            if construct == "call of a nested function":
+                return  # inlined: its body's ops, changes in place included, are the call
             self.ops.append(Op("expr", [], value, prim, args, kwargs, self.lineno,
                                self.no_grad, construct, keys))
         elif isinstance(stmt, gast.Return):
@@ -362,8 +367,13 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                                    "Move it out of the function, or compute the "
                                    "value outside and pass it in.")
 
+    def in_place_refusal(self, node, construct, reason, fix):
+        """An update in place refused: NumPy would change a value something
+        else holds (a call of this function changes what it is given)."""
+        return errors.InPlaceChangeError(self.parsed.location(node), construct, reason, fix)
+
     def in_place(self, stmt):
-        return self.unsupported(stmt, "in-place update of an element or attribute",
+        return self.in_place_refusal(stmt, "in-place update of an element or attribute",
                                 "assignments to x[...] or x.attr are not supported yet.",
                                 "Build the new value instead (np.where, np.concatenate).")
 

@@ -374,6 +374,7 @@ class Calls:
         # these names), then the callee's names are made its own.
         user_params = [a.id for a in node.args.posonlyargs + node.args.args]
         renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
+        self.user_names.update({new: name for name, new in renames.items()})
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and child.id in renames:
                 child.id = renames[child.id]
@@ -408,6 +409,10 @@ class Calls:
             self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)
+        if not isinstance(node.body[-1], gast.Return):
+            # No return at the end (none at all, or only inside a with block):
+            # the call's value is None, as in Python.
+            node.body.append(gast.copy_location(gast.Return(value=None), node.body[-1]))
         result = result or self.namer.temp()
         self.defined.add(result)
         self.inline_stack.append(function)
@@ -417,11 +422,12 @@ class Calls:
         finally:
             self.inlining.pop()
             self.inline_stack.pop()
-            # The callee's names are its own; the caller's are unchanged by the call.
+            # The callee's names are its own. It cannot re-bind the caller's
+            # (global and nonlocal are refused), so a caller's name with a new
+            # version was changed in place there (y[0] = v, d[k] = v,
+            # items.append(v) on a value of the closure): the caller sees it.
             self.version = {name: version for name, version in self.version.items()
                             if name in outer_version or name not in renames.values()}
-            for name, version in outer_version.items():
-                self.version[name] = version
         return load(result)
 
     def with_evaluated_defaults(self, function):
@@ -588,6 +594,12 @@ class Calls:
 
     def method_call(self, node):
         func = node.func
+        if (func.attr == "append" and isinstance(func.value, gast.Name) and func.value.id in self.version
+                and len(node.args) == 1 and not node.keywords):
+            # items.append(v) inside an expression (a lambda's body, z = items.append(v)):
+            # the append as a statement, then its value, None.
+            self.list_append(node)
+            return constant(None), NONDIFF, [], {}, "list.append", None
         receiver = self.atom(func.value)
         if (func.attr == "get" and isinstance(receiver, gast.Name) and receiver.id in self.dict_items
                 and 1 <= len(node.args) <= 2 and not node.keywords and isinstance(node.args[0], gast.Constant)):

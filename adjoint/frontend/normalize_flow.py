@@ -8,7 +8,7 @@ import gast
 
 from .. import runtime as rt
 from .gastutil import clone, constant, load
-from .ir import NONDIFF, Op, assigned_names, is_atom
+from .ir import NONDIFF, Op, assigned_names, is_atom, walk_ops
 from .resolve import UNRESOLVED
 
 
@@ -64,7 +64,7 @@ class ControlFlow:
                 continue
             new = self.namer.fresh(name)
             self.user_versions[new] = name
-            if any(v in self.local_functions for v in versions):
+            if any(v in self.local_functions or v in self.ambiguous_functions for v in versions):
                 # Nested functions are inlined where they are called; one
                 # chosen by the path taken has no single body to inline.
                 self.ambiguous_functions.add(new)
@@ -221,11 +221,11 @@ class ControlFlow:
         """Phi names for the user's names that the loop body re-binds and
         that exist before the loop: ``h_1 = h`` before the loop."""
         carried = {}
-        for name in sorted(assigned_names(stmt.body)):
+        for name in sorted(assigned_names(stmt.body) | self.changed_by_local_calls(stmt.body)):
             if name in self.version:
                 phi = self.namer.fresh(name)
                 self.user_versions[phi] = name
-                if self.version[name] in self.local_functions:
+                if self.version[name] in self.local_functions or self.version[name] in self.ambiguous_functions:
                     self.ambiguous_functions.add(phi)  # re-bound in the loop: which one runs varies
                 else:
                     self.ops.append(self.copy_op(phi, self.version[name]))
@@ -233,10 +233,37 @@ class ControlFlow:
                 carried[name] = phi
         return carried
 
+    def changed_by_local_calls(self, stmts):
+        """Names that nested functions called in ``stmts`` may change in place
+        (``y[0] = v``, ``items.append(v)`` on a value of their closure): their
+        calls are inlined, so the loop carries those names too. Every nested
+        function known here counts, and every one made in ``stmts``."""
+        functions = []
+        calls_local = False
+        for node in (n for stmt in stmts for n in gast.walk(stmt)):
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)):
+                functions.append(node)
+            elif (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
+                  and (self.version.get(node.id) in self.local_functions
+                       or self.version.get(node.id) in self.local_partials)):
+                calls_local = True
+        if calls_local:
+            functions.extend(self.local_functions.values())
+        changed = set()
+        for function in functions:
+            body = function.body if isinstance(function, gast.FunctionDef) else [function.body]
+            for inner in (n for stmt in body for n in gast.walk(stmt)):
+                if isinstance(inner, (gast.FunctionDef, gast.Lambda)):
+                    changed |= assigned_names(inner.body if isinstance(inner, gast.FunctionDef)
+                                              else [inner.body])
+            changed |= assigned_names(body)
+        return changed
+
     def latch(self, carried):
         """Copies that carry this iteration's values into the phi names."""
         for name, phi in carried.items():
-            if self.version.get(name) in self.local_functions or phi in self.ambiguous_functions:
+            if (self.version.get(name) in self.local_functions or self.version.get(name) in self.ambiguous_functions
+                    or phi in self.ambiguous_functions):
                 self.ambiguous_functions.add(phi)
             elif self.version.get(name) != phi:
                 self.ops.append(self.copy_op(phi, self.version[name]))
@@ -267,6 +294,7 @@ class ControlFlow:
                 loop_iter = self.iterator(iterable)
                 plain_target = stmt.target
         carried = self.loop_carried(stmt)
+        before = dict(self.version)
         body_exit = []
 
         def build_body():
@@ -289,6 +317,7 @@ class ControlFlow:
         body = self.region(build_body)
         latch = self.region(lambda: self.latch(carried))
         self.lineno = lineno
+        self.bound_before_loop(before)
         target = loop_target[0]
         if isinstance(target, gast.AST):  # a loop over an iterator: its own target names
             target_names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
@@ -301,6 +330,44 @@ class ControlFlow:
         self.ops.append(op)
         if prefix is not None and len(prefix) > 2 and prefix[2] is not None:
             prefix[2]()  # a check after the loop (a dict changed while it was iterated)
+
+    def bound_before_loop(self, before):
+        """A loop may run zero times: the versions its body leaves to the
+        code after it (its target, names first bound in it) are bound before
+        it too, to the value the name had (or None where it had none, as
+        after a branch that does not bind it), so a merge or a read after the
+        loop finds what Python would."""
+        for name, version in sorted(self.version.items()):
+            if before.get(name) == version or version in self.local_functions or (
+                    version in self.ambiguous_functions or version in self.local_partials):
+                continue
+            if before.get(name) is None:
+                op = Op("assign", [version], constant(None), NONDIFF, [], lineno=self.lineno, construct="unbound")
+                self.defined.add(version)
+            else:
+                op = self.copy_op(version, before[name], construct="copy")
+            self.ops.append(op)
+            self.loop_inits.add(id(op))  # dropped at the end if nothing reads the version
+
+    def without_unread_loop_inits(self, ops):
+        """The ops without the bindings ``bound_before_loop`` made of versions
+        nothing reads (most loops' targets)."""
+        while True:
+            read = set().union(*(op.reads() for op in walk_ops(ops)))
+            for atom in (self.output, self.result):
+                if atom is not None:
+                    read.update(n.id for n in gast.walk(atom) if isinstance(n, gast.Name))
+            unread = {id(op) for op in walk_ops(ops) if id(op) in self.loop_inits and op.targets[0] not in read}
+            if not unread:
+                return ops
+
+            def prune(block):
+                block[:] = [op for op in block if id(op) not in unread]
+                for op in block:
+                    if op.compound:
+                        for inner in (op.body, op.orelse, op.latch, op.exit_check):
+                            prune(inner)
+            prune(ops)
 
     def split_exit_check(self):
         """Take the trailing ``if broke: break`` (from lower_jumps) off the body."""
@@ -391,9 +458,11 @@ class ControlFlow:
             self.lineno = lineno
             self.assign_to(test_name, stmt.test)
 
+        before = dict(self.version)
         body = self.region(build_body)
         latch = self.region(build_latch)
         self.lineno = lineno
+        self.bound_before_loop(before)
         op = Op("while", [], load(test_name), NONDIFF, [load(test_name)], lineno=lineno,
                 construct="while loop")
         op.body, op.latch, op.exit_check = body, latch, body_exit[0]

@@ -84,13 +84,15 @@ class InPlace:
                 # A loop's phi: the value the next iteration brings is checked at the latch.
                 self.owner_assumptions.setdefault(version, []).append((name, node, what))
             return
+        param = name
+        name = self.user_names.get(name, name)  # a nested function's own name, as its user wrote it
+        fix = f"Work on a copy made in the function: {name} = {name}.copy() (for a list: list(...))."
         if self.owners.get(version) == "read whole":
-            raise self.unsupported(node, f"{what} of {name!r}",
+            raise self.in_place_refusal(node, f"{what} of {name!r}",
                                    f"{name!r} was already used as a whole, and the derivative of "
                                    "that use reads it again after the forward pass.",
                                    f"Collect every item first, or append to a copy: {name} = list({name}).")
-        fix = f"Work on a copy made in the function: {name} = {name}.copy() (for a list: list(...))."
-        if version in self.version.values() and version == name and name in self.params:
+        if version in self.version.values() and version == param and param in self.params:
             raise errors.ArgumentChangedError(
                 self.parsed.location(node), f"{what} of {name!r}",
                 f"{name!r} is an argument of the function, so the caller's value would change too.", fix)
@@ -185,6 +187,7 @@ class InPlace:
             # again sees NumPy change it, which the caller checks.
             self.augmented_params.setdefault(name, self.parsed.location(stmt))
             return
+        name = self.user_names.get(name, name)  # a nested function's own name, as its user wrote it
         construct = f"augmented assignment to {name!r}"
         fix = (f"Write {name} = {name} {symbol(stmt.op)} ... to make a new value, or make a copy "
                f"first: {name} = {name}.copy().")
@@ -270,7 +273,7 @@ class InPlace:
 
     def item_update_error(self, stmt):
         name = stmt.target.value.id
-        return self.unsupported(
+        return self.in_place_refusal(
             stmt, f"augmented assignment to an item of {name!r}",
             "the item may be an array that a name also holds, and NumPy would update it in place.",
             f"Write {name}[...] = {name}[...] {symbol(stmt.op)} ... with a copy of the item, or build "
@@ -373,7 +376,7 @@ class InPlace:
         key = slot.value if isinstance(slot, gast.Constant) else None
 
         def error():
-            return self.unsupported(
+            return self.in_place_refusal(
                 target, f"in-place update of an item of {name!r}",
                 "the item may be an array that a name or another container also holds, and NumPy "
                 "would update it in place.",
@@ -515,8 +518,9 @@ class InPlace:
                 # An update made in the loop's body assumed the value was its
                 # own (or a number); the next iteration may bring one that is not.
                 for name, node, what in self.owner_assumptions.get(target, []):
+                    name = self.user_names.get(name, name)
                     if not (rebind_ok if what == "augmented assignment" else owned):
-                        raise self.unsupported(
+                        raise self.in_place_refusal(
                             node, f"{what} of {name!r}",
                             f"in a later iteration {name!r} holds a value that another name, a view or "
                             "a container also holds (it is re-bound further down the loop), and NumPy "

@@ -450,9 +450,9 @@ elementwise_helpers(rt.balanced_eq)
 
 # Masks, counts, shapes and constants: no derivative. clip_wrt_*, fmax_factor,
 # copysign_factor and fmod_quotient are piecewise constant (ties shared, +-1,
-# an integer quotient); zeros_bar is zeros whatever its arguments.
+# an integer quotient); zeros_bar and absent_bar are zeros whatever their arguments.
 nondifferentiable(
-    rt.balanced_eq, rt.reduced_count, rt.shape_of, rt.batch_size, rt.zeros_bar,
+    rt.balanced_eq, rt.reduced_count, rt.shape_of, rt.batch_size, rt.zeros_bar, rt.absent_bar,
     rt.clip_wrt_a, rt.clip_wrt_min, rt.clip_wrt_max, rt.fmax_factor, rt.copysign_factor, rt.fmod_quotient,
     rt.item_position,
 )

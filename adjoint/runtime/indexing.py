@@ -87,7 +87,11 @@ def attribute_adjoint(g, value, name):
 def scatter_add(x_bar, g, x, index):
     """``x_bar + getitem_adjoint(g, x, index)``, adding in place into
     ``x_bar``, an array that the backward pass itself created."""
-    if type(x_bar) is np.ndarray or isinstance(x_bar, np.ndarray):
+    if type(x_bar) is np.ndarray:
+        return _scatter(x_bar, g, index)
+    if isinstance(x_bar, AbsentBar):  # no adjoint yet: never written into (it would stay "absent")
+        return getitem_adjoint(g, x, index)
+    if isinstance(x_bar, np.ndarray):
         return _scatter(x_bar, g, index)
     return add_bar(x_bar, getitem_adjoint(g, x, index))
 
@@ -246,17 +250,19 @@ def without_item(g, key, container):
         g = g.copy()
         g[:, key] = 0
         return g
-    # The replaced item's adjoint becomes zeros of its shape (not None), so
-    # the batch size stays known to whatever reads the old item later.
+    # The replaced item's adjoint becomes zeros of the old item's shape (not
+    # None, and not of the new item's shape, which may differ), so the batch
+    # size stays known to whatever reads the old item later.
     if isinstance(g, dict):
-        return {k: (_zeros_like_bar(g.get(k)) if k == key else g.get(k)) for k in container}
+        return {k: (_zeros_like_bar(g.get(k), container[k]) if k == key else g.get(k)) for k in container}
     g = list(g)
-    g[key] = _zeros_like_bar(g[key])
+    g[key] = _zeros_like_bar(g[key], container[key])
     return rebuild_like(container, g)
 
 
-def _zeros_like_bar(bar):
-    return np.zeros_like(bar) if isinstance(bar, np.ndarray) else None
+def _zeros_like_bar(bar, old):
+    """Zeros for the adjoint of ``old``, an item that ``bar``'s item replaced."""
+    return absent_bar(old, bar.shape[0]) if isinstance(bar, np.ndarray) else None
 
 
 def copy(value):
@@ -345,9 +351,9 @@ def element_bar(container_bar, key, like, batch=None):
     bar = None
     if container_bar is not None and (isinstance(container_bar, dict) or key < len(container_bar)):
         bar = container_bar[key]
-    if bar is None:
+    if bar is None:  # no adjoint: zeros that stay zeros (see absent_bar)
         rows = batch_size(container_bar)
-        return zeros_bar(like, batch if rows is None else rows)
+        return absent_bar(like, batch if rows is None else rows)
     return bar
 
 
@@ -560,3 +566,109 @@ def written_adjoint(g, array):
     if holds_integers(array):
         return np.zeros_like(g)
     return g
+
+
+# ----------------------------------------------------------- absent adjoints
+#
+# A value that no path taken gave an adjoint (an item of a container nobody
+# read here, a name the branch taken did not use) still gets one, of zeros,
+# so that the code after it has an array to add to. Pulled back through a
+# rule with an infinite slope (np.cbrt, np.sqrt at 0) those zeros became
+# 0 * inf = NaN where the answer is finite. They are ``AbsentBar`` arrays:
+# zeros whose products, quotients, reductions and reshapes stay exact zeros
+# (a rule's pullback is linear in the adjoint, so the pullback of no
+# adjoint is none), and which sums with a real adjoint turn into it.
+
+class AbsentBar(np.ndarray):
+    """Zeros standing for "no adjoint": every rule pulls them back to zeros."""
+
+    # (kept on the class: an exported module carries the runtime's functions
+    # and classes, not its other globals)
+    #: ufuncs whose result is no adjoint if any argument is none
+    ANY = frozenset({np.multiply, np.matmul})
+    #: ... if their first argument is none (a / b)
+    FIRST = frozenset({np.true_divide, np.floor_divide})
+    #: ... if every argument is none (or a zero number)
+    ALL = frozenset({np.add, np.subtract, np.negative, np.positive, np.conjugate})
+    #: NumPy functions linear in each of their arguments
+    PRODUCTS = frozenset({np.dot, np.tensordot, np.einsum, np.outer, np.inner, np.kron, np.vdot, np.matmul})
+    #: NumPy functions linear in their first argument
+    LINEAR = frozenset({np.sum, np.mean, np.reshape, np.transpose, np.moveaxis, np.swapaxes, np.expand_dims,
+                        np.squeeze, np.broadcast_to, np.ravel, np.take, np.diagonal, np.trace, np.cumsum,
+                        np.flip, np.roll, np.tile, np.repeat, np.real, np.conj, np.copy,
+                        np.ascontiguousarray})
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
+        plain = [_present(i) for i in inputs]
+        if out is not None:
+            kwargs["out"] = tuple(_present(o) for o in out)
+        with np.errstate(all="ignore"):
+            result = getattr(ufunc, method)(*plain, **kwargs)
+        if out is not None:
+            return result  # (scatter_add never adds into an AbsentBar in place)
+        absent = [isinstance(i, AbsentBar) for i in inputs]
+        if method == "__call__":
+            if ufunc in AbsentBar.ANY and any(absent):
+                return _absent_like(result)
+            if ufunc in AbsentBar.FIRST and absent[0]:
+                return _absent_like(result)
+            if ufunc in AbsentBar.ALL and all(a or np.ndim(i) == 0 and not np.any(i)
+                                            for a, i in zip(absent, inputs, strict=True)):
+                return _absent_like(result)
+        elif method == "reduce" and ufunc is np.add and absent[0]:
+            return _absent_like(result)
+        return result
+
+    def __array_function__(self, func, types, args, kwargs):
+        plain_args = _present_tree(args)
+        plain_kwargs = _present_tree(kwargs)
+        with np.errstate(all="ignore"):
+            result = func(*plain_args, **plain_kwargs)
+        if func in AbsentBar.PRODUCTS and any(isinstance(a, AbsentBar) for a in _leaves_of(args)):
+            return _absent_like(result)
+        if func in AbsentBar.LINEAR and args and isinstance(args[0], AbsentBar):
+            return _absent_like(result)
+        if func is np.where and len(args) == 3 and all(
+                isinstance(a, AbsentBar) or (np.ndim(a) == 0 and not np.any(a)) for a in args[1:]):
+            return _absent_like(result)  # np.where(mask, g, 0) in a rule
+        return result
+
+
+def _present(value):
+    return value.view(np.ndarray) if isinstance(value, AbsentBar) else value
+
+
+def _present_tree(value):
+    if isinstance(value, (list, tuple)):
+        return type(value)(_present_tree(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _present_tree(v) for k, v in value.items()}
+    return _present(value)
+
+
+def _leaves_of(value):
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in _leaves_of(v)]
+    return [value]
+
+
+def _absent_like(result):
+    if not isinstance(result, (np.ndarray, np.generic)):
+        return result
+    return np.zeros(np.shape(result), dtype=np.result_type(result)).view(AbsentBar)
+
+
+def absent_bar(like, batch):
+    """``zeros_bar`` for a value that gets no adjoint on this path: zeros
+    that every rule pulls back to zeros (0 * inf is not NaN here)."""
+    bar = zeros_bar(like, batch)
+    return _absent_tree(bar)
+
+
+def _absent_tree(bar):
+    if isinstance(bar, dict):
+        return {k: _absent_tree(v) for k, v in bar.items()}
+    if isinstance(bar, (tuple, list)):
+        return rebuild_like(bar, [_absent_tree(v) for v in bar])
+    return bar.view(AbsentBar) if isinstance(bar, np.ndarray) else bar

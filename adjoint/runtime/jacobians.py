@@ -85,7 +85,7 @@ def jacobian_from_rows(bar, out, x):
     _derivative_value(x, "argument")
     if bar is None:
         return np.zeros(np.shape(out) + np.shape(x), dtype=_float_dtype(x))
-    return np.reshape(bar, np.shape(out) + np.shape(x))
+    return np.reshape(np.asarray(bar), np.shape(out) + np.shape(x))  # (an absent adjoint: plain zeros)
 
 
 def rows_from_jacobian(g, out, x):
@@ -100,7 +100,7 @@ def gradient_from_row(bar, out, x):
     _derivative_value(x, "argument")
     if bar is None:
         return np.zeros(np.shape(x), dtype=_float_dtype(x))
-    return np.reshape(bar, np.shape(x))
+    return np.reshape(np.asarray(bar), np.shape(x))
 
 
 def jacobian_from_columns(out_dot, out, x, offset):

@@ -182,6 +182,9 @@ class JVPBuilder:
             # branch whose other path assigns a derivative: zeros here)
             primal = self.primal(op)
             zeros = [self.zeros(t) for t in active_targets]
+            if op.prim is rt.absent_bar:  # no adjoint (reverse-mode code): its tangent is none too
+                for statement in zeros:
+                    statement.value.func.attr = "absent_bar"
             return [primal] + zeros
         if isinstance(op.prim, UserCall):
             return self.user_call(op)

@@ -280,7 +280,15 @@ class VJPBuilder:
         """``if x_bar is None: x_bar = zeros``: the adjoint of a value that
         the first iteration backwards receives and later ones start at zero."""
         test = gast.Compare(left=load(self.bar_of(name)), ops=[gast.Is()], comparators=[constant(None)])
-        return gast.If(test=test, body=[self.zero_init(name)], orelse=[])
+        return gast.If(test=test, body=[self.absent_init(name)], orelse=[])
+
+
+    def absent_init(self, name):
+        """``x_bar = absent zeros``: the adjoint of a value the branch taken
+        did not use; its rule pulls them back to zeros (never 0 * inf)."""
+        init = self.zero_init(name)
+        init.value.func.attr = "absent_bar"
+        return init
 
     def reverse_if(self, op):
         self.fresh.clear()
@@ -289,8 +297,8 @@ class VJPBuilder:
         after_then, self.has_bar = self.has_bar, set(before)
         else_body = self.reverse_block(op.orelse)
         after_else = self.has_bar
-        then_body.extend(self.zero_init(n) for n in sorted(after_else - after_then))
-        else_body.extend(self.zero_init(n) for n in sorted(after_then - after_else))
+        then_body.extend(self.absent_init(n) for n in sorted(after_else - after_then))
+        else_body.extend(self.absent_init(n) for n in sorted(after_then - after_else))
         self.has_bar = after_then | after_else
         self.fresh.clear()
         if not then_body and not else_body:
@@ -310,7 +318,7 @@ class VJPBuilder:
         if not any(t in active for o in inner_ops for t in o.targets):
             return
         before = set(self.has_bar)
-        init = [self.zero_init(n) for n in sorted(carried_in - before)]
+        init = [self.absent_init(n) for n in sorted(carried_in - before)]
         entry = before | carried_in
         self.has_bar = set(entry)
         # An adjoint carried into the loop is an array this backward pass made
@@ -331,7 +339,7 @@ class VJPBuilder:
         consumed = sorted(entry - self.has_bar)
         per_iteration = [n for n in consumed if n not in op.carried]
         body = [self.zero_if_none(n) for n in per_iteration] + body
-        body.extend(self.zero_init(n) for n in consumed if n in op.carried)
+        body.extend(self.absent_init(n) for n in consumed if n in op.carried)
         body.extend(gast.Assign(targets=[store(self.bar_of(n))], value=constant(None), type_comment=None)
                     for n in per_iteration)
         self.has_bar = entry
