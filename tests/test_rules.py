@@ -1459,10 +1459,99 @@ DECOMPOSITION_ROWS = [
     *each(np.linalg.lstsq, "lstsq(x,const)", lstsq_const_rhs, [((3, 2),)], autograd=False),
 ]
 
+# ----------------------------------------------------------------- more NumPy forms real programs use
+
+ADD_AT_INDEX = np.array([0, 2, 2, 1, 2])
+
+
+def add_at_repeated(x, v):
+    out = x * 1.0
+    np.add.at(out, ADD_AT_INDEX, v)
+    return out
+
+
+def add_at_scalar(x):
+    out = np.zeros(3)
+    np.add.at(out, ADD_AT_INDEX, x)  # one value added at every index
+    return out
+
+
+def add_at_rows(x, v):
+    out = x.copy()
+    np.add.at(out, (ADD_AT_INDEX[:3], slice(None)), v)  # v broadcast over the rows picked
+    return out * out
+
+
+def add_at_separated(x, v):
+    out = x.copy()
+    np.add.at(out, (ADD_AT_INDEX[:2], slice(None), ADD_AT_INDEX[:2]), v)
+    return out
+
+
+def hsplit_pieces(x):
+    left, right = np.hsplit(x, 2)
+    return left * right
+
+
+def vsplit_at(x):
+    top, bottom = np.vsplit(x, [1])
+    return np.sum(top) * bottom
+
+
+def dsplit_middle(x):
+    return np.dsplit(x, [1, 3])[1] ** 2
+
+
+def cast_to_float_and_int(x):
+    return np.asarray(x, dtype=float) ** 2 + np.asarray(x, dtype=int) * x
+
+
+FORM_ROWS = [
+    # einsum's operand / sublist form, read as the subscripts string it stands for.
+    *each(np.einsum, "einsum(x,[0,1],y,[1,2],[0,2])", lambda x, y: np.einsum(x, [0, 1], y, [1, 2], [0, 2]),
+          [((2, 3), (3, 4))], autograd=False),
+    *each(np.einsum, "einsum(x,[0,1],y,[1,2]) implicit", lambda x, y: np.einsum(x, [0, 1], y, [1, 2]),
+          [((2, 3), (3, 4))], autograd=False),
+    *each(np.einsum, "einsum(x,[...,0,0])", lambda x: np.einsum(x, [..., 0, 0]), [((2, 3, 3),)], autograd=False),
+    *each(np.einsum, "einsum(x,[0,1],[1])", lambda x: np.einsum(x, (0, 1), [1]), [((2, 3),)], autograd=False),
+    # ufunc methods with the meaning of a reduction: their axis defaults to 0.
+    *each(np.sum, "np.add.reduce", lambda x: np.add.reduce(x), [((3, 4),), ((4,),)], autograd=False),
+    *each(np.sum, "np.add.reduce(axis=1)", lambda x: np.add.reduce(x, axis=1), [((3, 4),)], autograd=False),
+    *each(np.sum, "np.add.reduce(axis=None)", lambda x: np.add.reduce(x, axis=None), [((3, 4),)],
+          autograd=False),
+    *each(np.prod, "np.multiply.reduce", lambda x: np.multiply.reduce(x, 1), [((3, 4),)], autograd=False),
+    *each(np.max, "np.maximum.reduce", lambda x: np.maximum.reduce(x), [((3, 4),)], autograd=False),
+    *each(np.min, "np.minimum.reduce(axis=-1)", lambda x: np.minimum.reduce(x, axis=-1), [((3, 4),)],
+          autograd=False),
+    *each(np.cumsum, "np.add.accumulate", lambda x: np.add.accumulate(x), [((3, 4),), ((4,),)], autograd=False),
+    *each(np.cumsum, "np.add.accumulate(axis=1)", lambda x: np.add.accumulate(x, axis=1), [((3, 4),)],
+          autograd=False),
+    *each(np.cumprod, "np.multiply.accumulate", lambda x: np.multiply.accumulate(x), [((3, 4),)],
+          autograd=False),
+    # np.add.at on an array the function made: repeated indices add up.
+    *each(rt.add_at, "np.add.at", add_at_repeated, [((3,), (5,)), ((3,), ())], autograd=False),
+    *each(rt.add_at, "np.add.at-scalar", add_at_scalar, [((),)], autograd=False),
+    *each(rt.add_at, "np.add.at-rows", add_at_rows, [((3, 4), (4,)), ((3, 4), (3, 4))], autograd=False),
+    *each(rt.add_at, "np.add.at-separated", add_at_separated, [((3, 2, 3), (2,))], autograd=False),
+    *each(np.conjugate, "np.conj", lambda x: np.conj(x) * x, ONE),
+    *each(np.conjugate, "np.conjugate", lambda x: np.conjugate(x), ONE),
+    *each(np.conjugate, "x.conj()", lambda x: x.conj() + x.conjugate(), ONE, autograd=False),
+    *each(np.hsplit, "np.hsplit", hsplit_pieces, [((3, 4),), ((4,),), ((2, 4, 3),)], autograd=False),
+    *each(np.vsplit, "np.vsplit", vsplit_at, [((3, 4),), ((3, 2, 2),)], autograd=False),
+    *each(np.dsplit, "np.dsplit", dsplit_middle, [((2, 2, 4),)], autograd=False),
+    *each(np.asarray, "np.asarray(dtype=float)", lambda x: np.asarray(x, dtype=float) * x, [((3, 4),), ((),)],
+          autograd=False),
+    *each(np.asarray, "np.asarray(float,int)", cast_to_float_and_int, [((3,),)], autograd=False),
+    *each(np.array, "np.array(dtype=np.float64)", lambda x: np.array(x, dtype=np.float64) ** 2, [((3,),)],
+          autograd=False),
+    *each(np.array, "np.array([x,y],dtype=float)", lambda x, y: np.array([x, y], dtype=float), [((2,), (2,))],
+          autograd=False),
+]
+
 ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
         + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS
-        + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS + DECOMPOSITION_ROWS)
+        + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS + DECOMPOSITION_ROWS + FORM_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 
@@ -1791,12 +1880,13 @@ def repeated_items(x):
 # A rule leaves out what it does not differentiate: the transform then
 # refuses the call (NoRuleError). Options only known from their values fail
 # with ValueError when the derivative is taken.
+SUBLIST_01 = [0, 1]
 REJECTED = [
     ("np.var(where=)", lambda x: np.var(x, where=x > 0.0), (4,), adjoint.NoRuleError),
     ("np.std(correction=)", lambda x: np.std(x, correction=1), (4,), adjoint.NoRuleError),
     ("np.diff(prepend=)", lambda x: np.diff(x, prepend=0.0), (4,), adjoint.NoRuleError),
     ("np.sort(order=)", lambda x: np.sort(x, order=None), (4,), adjoint.NoRuleError),
-    ("np.einsum-sublists", lambda x: np.einsum(x, [0, 1], x, [1, 2]), (3, 3), adjoint.NoRuleError),
+    ("np.einsum-sublists-not-literal", lambda x: np.einsum(x, SUBLIST_01, x, [1, 2]), (3, 3), adjoint.NoRuleError),
     ("np.einsum-7-operands", lambda x: np.einsum("i,i,i,i,i,i,i->", x, x, x, x, x, x, x), (3,), adjoint.NoRuleError),
     ("np.pad(constant_values=x)", lambda x: np.pad(x, 1, constant_values=x[0]), (3,), adjoint.NoRuleError),
     ("np.pad(reflect_type=)", lambda x: np.pad(x, 1, "reflect", reflect_type="odd"), (3,), adjoint.NoRuleError),

@@ -30,7 +30,7 @@ from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .normalize_calls import Calls
 from .normalize_flow import ControlFlow
-from .normalize_inplace import InPlace
+from .normalize_inplace import InPlace, _is_add_at
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
@@ -295,6 +295,9 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                     and call.func.attr == "append" and isinstance(call.func.value, gast.Name)
                     and call.func.value.id in self.version and len(call.args) == 1 and not call.keywords):
                 self.list_append(call)
+                return
+            if (isinstance(call, gast.Call) and _is_add_at(self.resolver.value_of(call.func))
+                    and self.add_at(call)):
                 return
             value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
             self.ops.append(Op("expr", [], value, prim, args, kwargs, self.lineno,

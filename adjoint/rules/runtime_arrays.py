@@ -160,9 +160,9 @@ def split_adjoint_tangent(z, g, ary, indices_or_sections, axis=0):
     dot[z] = rt.merged_tree(rt.split_adjoint, dot[g], ary, indices_or_sections, axis=axis)
 
 
-@tangent_rule(rt.array_adjoint, constant=("a",))
-def array_adjoint_tangent(z, g, a):
-    dot[z] = rt.merged_tree(rt.array_adjoint, dot[g], a)
+@tangent_rule(rt.array_adjoint, constant=("a", "dtype"))
+def array_adjoint_tangent(z, g, a, dtype=None):
+    dot[z] = rt.merged_tree(rt.array_adjoint, dot[g], a, dtype=dtype)
 
 
 # ---------------------------------------------------------------- products

@@ -457,8 +457,9 @@ class VJPBuilder:
         if missing and op.prim is np.einsum and "subscripts" in missing:
             raise errors.NoRuleError(
                 self.location(op), op.construct,
-                "the operand / sublist form of einsum (einsum(x, [0, 1], y, [1, 2])) has no rule.",
-                "Write the subscripts string: np.einsum('ij,jk->ik', x, y).",
+                "the operand / sublist form of einsum (einsum(x, [0, 1], y, [1, 2])) is differentiated "
+                "only with its sublists written as literal lists of integers.",
+                "Write the sublists in the call, or the subscripts string: np.einsum('ij,jk->ik', x, y).",
             )
         if missing:
             raise errors.NoRuleError(
