@@ -1506,7 +1506,30 @@ def cast_to_float_and_int(x):
     return np.asarray(x, dtype=float) ** 2 + np.asarray(x, dtype=int) * x
 
 
+MATRIX_NORM_SHAPES = [((3, 4),), ((4, 3),), ((3, 3),)]
+
 FORM_ROWS = [
+    # Matrix norms of 2-d arrays: singular values (2, -2, 'nuc'), column sums (1, -1), row sums (inf, -inf).
+    *each(np.linalg.norm, "norm(ord=2)-matrix", lambda x: np.linalg.norm(x, 2), MATRIX_NORM_SHAPES, autograd=False),
+    *each(np.linalg.norm, "norm(ord=-2)-matrix", lambda x: np.linalg.norm(x, -2), MATRIX_NORM_SHAPES,
+          autograd=False),
+    *each(np.linalg.norm, "norm(ord=nuc)", lambda x: np.linalg.norm(x, "nuc"), MATRIX_NORM_SHAPES),
+    *each(np.linalg.norm, "norm(ord=1)-matrix", lambda x: np.linalg.norm(x, 1), MATRIX_NORM_SHAPES[:2],
+          autograd=False),
+    *each(np.linalg.norm, "norm(ord=-1)-matrix", lambda x: np.linalg.norm(x, ord=-1), MATRIX_NORM_SHAPES[:1],
+          autograd=False),
+    *each(np.linalg.norm, "norm(ord=inf)-matrix", lambda x: np.linalg.norm(x, np.inf), MATRIX_NORM_SHAPES[:2],
+          autograd=False),
+    *each(np.linalg.norm, "norm(ord=-inf)-matrix", lambda x: np.linalg.norm(x, -np.inf), MATRIX_NORM_SHAPES[:1],
+          autograd=False),
+    *each(np.linalg.norm, "norm(ord=2,axis=(1,0))", lambda x: np.linalg.norm(x, 2, axis=(1, 0)),
+          MATRIX_NORM_SHAPES[:1], autograd=False),
+    *each(np.linalg.norm, "norm(ord=1,axis=(1,0),keepdims)", lambda x: np.linalg.norm(x, 1, (1, 0), True),
+          MATRIX_NORM_SHAPES[:1], autograd=False),
+    *each(np.linalg.norm, "norm(ord=nuc)*x", lambda x: np.linalg.norm(x, "nuc") * x, MATRIX_NORM_SHAPES[:1]),
+    # Ties between columns (sums 3 and 3) share the slope.
+    Row(np.linalg.norm, "norm(ord=1)-tied-columns", lambda x: np.linalg.norm(x, 1), None,
+        values=([[1.0, -2.0, 0.5], [2.0, 1.0, 0.25]],), autograd=False),
     # einsum's operand / sublist form, read as the subscripts string it stands for.
     *each(np.einsum, "einsum(x,[0,1],y,[1,2],[0,2])", lambda x, y: np.einsum(x, [0, 1], y, [1, 2], [0, 2]),
           [((2, 3), (3, 4))], autograd=False),
@@ -1625,7 +1648,7 @@ def test_tangent_rule(row):
 
 
 #: rows placed on purpose where the derivative is discontinuous
-AT_A_KINK = {"norm-zero-vector", "np.ptp-ties", "np.fmin-nans"}
+AT_A_KINK = {"norm-zero-vector", "np.ptp-ties", "np.fmin-nans", "norm(ord=1)-tied-columns"}
 
 
 @pytest.mark.parametrize("row", row_params(ROWS))
@@ -1893,9 +1916,9 @@ REJECTED = [
     ("np.pad(mode=mean)", lambda x: np.pad(x, 1, mode="mean"), (3,), ValueError),
     ("np.linspace(retstep=)", lambda x: np.linspace(x[0], x[1], 3, retstep=True)[0], (2,), adjoint.NoRuleError),
     ("np.linspace(retstep)-positional", lambda x: np.linspace(x[0], x[1], 3, True, True)[0], (2,), adjoint.NoRuleError),
-    ("norm(ord=2)-matrix", lambda x: np.linalg.norm(x, 2), (3, 3), ValueError),
-    ("norm(ord=nuc)", lambda x: np.linalg.norm(x, "nuc"), (3, 3), ValueError),
-    ("norm(ord=1,axis=(0,1))", lambda x: np.linalg.norm(x, 1, axis=(0, 1)), (3, 3), ValueError),
+    ("norm(ord=2)-stack-of-matrices", lambda x: np.linalg.norm(x, 2, axis=(1, 2)), (2, 3, 3), ValueError),
+    ("norm(ord=nuc)-stack-of-matrices", lambda x: np.linalg.norm(x, "nuc", axis=(0, 1)), (3, 3, 2), ValueError),
+    ("norm(ord=3)-matrix", lambda x: np.linalg.norm(x, 3, axis=(0, 1)), (3, 3), ValueError),
     ("norm(ord=0)", lambda x: np.linalg.norm(x, 0), (3,), ValueError),
     ("np.interp(x,xp=x)", lambda x: np.interp(0.7, x, x * 2.0), (3,), adjoint.NoRuleError),
     ("np.interp(left=x)", lambda x: np.interp(x, KNOTS, KNOTS, left=x[0]), (3,), adjoint.NoRuleError),
