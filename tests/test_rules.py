@@ -1508,7 +1508,46 @@ def cast_to_float_and_int(x):
 
 MATRIX_NORM_SHAPES = [((3, 4),), ((4, 3),), ((3, 3),)]
 
+
+def svd_factors(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return u * s[0] + np.sum(vt ** 3)
+
+
+def svd_u_only(a):
+    return np.linalg.svd(a, full_matrices=False)[0] ** 3
+
+
+def svd_vt_only(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return vt
+
+
+def svd_values_of_factors(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return s * 2.0
+
+
+def svd_rebuilt(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return (u * s ** 2) @ vt
+
+
+def svd_square_full(a):
+    u, s, vt = np.linalg.svd(a)  # full_matrices=True of a square matrix: the reduced factors
+    return u[:, 0] * vt[1]
+
+
+SVD_SHAPES = [((4, 3),), ((3, 4),), ((3, 3),)]
+
 FORM_ROWS = [
+    # np.linalg.svd's factors, where the singular values are distinct.
+    *each(np.linalg.svd, "svd-factors", svd_factors, SVD_SHAPES),
+    *each(np.linalg.svd, "svd-u", svd_u_only, SVD_SHAPES[:2]),
+    *each(np.linalg.svd, "svd-vt", svd_vt_only, SVD_SHAPES[:2] + [((2, 4, 3),)]),
+    *each(np.linalg.svd, "svd-s-of-factors", svd_values_of_factors, SVD_SHAPES[:1]),
+    *each(np.linalg.svd, "svd-rebuilt", svd_rebuilt, SVD_SHAPES[:2]),
+    *each(np.linalg.svd, "svd-full-square", svd_square_full, [((3, 3),)], autograd=False),  # autograd refuses it
     # Matrix norms of 2-d arrays: singular values (2, -2, 'nuc'), column sums (1, -1), row sums (inf, -inf).
     *each(np.linalg.norm, "norm(ord=2)-matrix", lambda x: np.linalg.norm(x, 2), MATRIX_NORM_SHAPES, autograd=False),
     *each(np.linalg.norm, "norm(ord=-2)-matrix", lambda x: np.linalg.norm(x, -2), MATRIX_NORM_SHAPES,

@@ -450,3 +450,13 @@ def qr_adjoint_tangent(out, g, a, z, mode="reduced"):
 def singular_values_adjoint_tangent(z, g, a, compute_uv=True):
     dot[z] = rt.merged(rt.singular_values_adjoint, dot[g], a, compute_uv=compute_uv)
     dot[z] = rt.singular_values_adjoint_tangent(dot[a], g, a, compute_uv=compute_uv)
+
+
+# With the factors, the adjoint reads z = (u, s, vh) (a only for its shape);
+# with the singular values alone, it reads a (the other contribution is zero).
+@tangent_rule(rt.svd_adjoint, constant=("full_matrices", "compute_uv"))
+def svd_adjoint_tangent(out, g, a, z, full_matrices=True, compute_uv=True):
+    dot[out] = rt.merged_tree(rt.svd_adjoint, dot[g], a, z, full_matrices=full_matrices, compute_uv=compute_uv)
+    dot[out] = rt.svd_adjoint_tangent(dot[a], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv,
+                                      wrt="a")
+    dot[out] = rt.svd_adjoint_tangent(dot[z], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv)
