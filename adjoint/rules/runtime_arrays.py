@@ -460,3 +460,15 @@ def svd_adjoint_tangent(out, g, a, z, full_matrices=True, compute_uv=True):
     dot[out] = rt.svd_adjoint_tangent(dot[a], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv,
                                       wrt="a")
     dot[out] = rt.svd_adjoint_tangent(dot[z], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+# The triangle scipy.linalg.solve_triangular reads acts on the last two
+# axes: tangents with leading axes go through it (and its adjoint) as they are.
+@tangent_rule(rt.solved_triangle, constant=("lower", "trans"))
+def solved_triangle_tangent(r, a, lower=False, trans=0):
+    dot[r] = rt.solved_triangle(dot[a], lower=lower, trans=trans)
+
+
+@tangent_rule(rt.solved_triangle_adjoint, constant=("lower", "trans"))
+def solved_triangle_adjoint_tangent(r, g, lower=False, trans=0):
+    dot[r] = rt.solved_triangle_adjoint(dot[g], lower=lower, trans=trans)

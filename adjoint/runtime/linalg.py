@@ -475,6 +475,32 @@ def singular_values_adjoint(g, a, compute_uv=True):
     return (u * g[..., None, :]) @ vh
 
 
+def _transposed_solve(trans):
+    """Whether scipy.linalg.solve_triangular's ``trans`` solves with a^T."""
+    if trans in (0, "N", "n"):
+        return False
+    if trans in (1, 2, "T", "t", "C", "c"):
+        return True
+    raise ValueError(f"solve_triangular: trans={trans!r} is not one of 0, 1, 2, 'N', 'T', 'C'.")
+
+
+def solved_triangle(a, lower=False, trans=0):
+    """The matrix scipy.linalg.solve_triangular(a, b, trans, lower) solves
+    with: the triangle of ``a`` it reads, transposed for ``trans`` 1 or 2
+    (real arrays), on the last two axes (so tangents and adjoints with
+    leading batch axes go through it as they are)."""
+    part = np.tril(a) if lower else np.triu(a)
+    return np.swapaxes(part, -1, -2) if _transposed_solve(trans) else part
+
+
+def solved_triangle_adjoint(g, lower=False, trans=0):
+    """Adjoint of ``solved_triangle(a, lower, trans)``: transposed back, then the
+    triangle read (the other entries of ``a`` get nothing)."""
+    if _transposed_solve(trans):
+        g = np.swapaxes(g, -1, -2)
+    return np.tril(g) if lower else np.triu(g)
+
+
 def _svd_gaps(s):
     """``F[i, j] = 1 / (s_j^2 - s_i^2)`` off the diagonal, 0 on it (infinite
     where singular values repeat: the factors have no derivative there)."""

@@ -449,6 +449,26 @@ def svd_tangent(t, a, z, full_matrices=True, compute_uv=True):
     return rebuild_like(z, [d_u, d_s, _mT(d_v)])
 
 
+def frechet_block(a, e):
+    """``[[a, e], [0, a]]`` on the last two axes (``a`` broadcast to the
+    leading axes of ``e``): the exponential of this block has the Frechet
+    derivative of the exponential at ``a`` along ``e`` in its upper right
+    block (``frechet_corner``)."""
+    a = np.broadcast_to(a, np.shape(e))
+    n = a.shape[-1]
+    block = np.zeros(a.shape[:-2] + (2 * n, 2 * n), dtype=np.result_type(a, e))
+    block[..., :n, :n] = a
+    block[..., n:, n:] = a
+    block[..., :n, n:] = e
+    return block
+
+
+def frechet_corner(block):
+    """The upper right quarter of ``block`` (see ``frechet_block``)."""
+    n = block.shape[-1] // 2
+    return block[..., :n, n:]
+
+
 def cov_tangent(t, m, z, rowvar=True, bias=False, ddof=None):
     """Tangent of ``C = np.cov(m, rowvar=rowvar, bias=bias, ddof=ddof)`` for
     one array: with ``X`` the centred observations (a variable per row),

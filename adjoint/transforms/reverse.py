@@ -25,7 +25,7 @@ from ..analysis.activity import STRUCTURAL
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from ..analysis.shapes import same_shape_classes
-from .templates import template_for
+from .templates import names_for, template_for
 
 #: primitives whose result may be a container (its adjoints add with
 #: rt.add_bar; other rules give arrays, whose adjoints add with ``+``).
@@ -468,7 +468,8 @@ class VJPBuilder:
                 "Wrap that argument in adjoint.stop_gradient(...) or register a rule with adjoint.defvjp.",
             )
         prelude, contributions = template.expand(
-            load(op.targets[0]), result_bar, bindings, supplied, active, self.namer, self.module_names
+            load(op.targets[0]), result_bar, bindings, supplied, active, self.namer,
+            names_for(template, self.module_names, self.namer, self.extra_globals)
         )
         self.body.extend(prelude)
         for param in template.params:
