@@ -378,8 +378,18 @@ LIBRARIES = {"numpy", "adjoint", "autograd", "jax", "scipy", "sklearn", "pandas"
              "tensorflow", "numba", "numexpr"}
 
 
+#: functions of those packages written in NumPy, differentiated from their
+#: source like the user's own: module -> function names.
+TRANSFORMED_LIBRARY_FUNCTIONS = {
+    "scipy.optimize._optimize": {"rosen", "rosen_der"},
+}
+
+
 def is_library(function):
-    module = (getattr(function, "__module__", "") or "").split(".")[0]
+    full = getattr(function, "__module__", "") or ""
+    if getattr(function, "__name__", None) in TRANSFORMED_LIBRARY_FUNCTIONS.get(full, ()):
+        return False
+    module = full.split(".")[0]
     return module in LIBRARIES or module in sys.stdlib_module_names
 
 

@@ -24,11 +24,12 @@ The statements and expressions are here; branches and loops in
 """
 
 import gast
+import numpy as np
 
 from .. import errors, rules
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
-from .normalize_calls import Calls
+from .normalize_calls import Calls, is_array_namespace
 from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace, _is_add_at
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
@@ -367,6 +368,12 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                                 "Build the new value instead (np.where, np.concatenate).")
 
     def assign(self, target, value):
+        if (isinstance(target, gast.Name) and isinstance(value, gast.Call)
+                and is_array_namespace(self.resolver.value_of(value.func))):
+            # xp = array_namespace(x) (SciPy's array API code): NumPy's functions
+            # for NumPy arrays, which is what xp.sum(...) then resolves to.
+            self.resolver.constants[target.id] = np
+            return
         if isinstance(target, gast.Name) and isinstance(value, gast.Lambda):
             self.local_functions[self.bind(target.id)] = self.with_evaluated_defaults(lambda_as_def(value))
             return

@@ -40,6 +40,19 @@ _UFUNC_METHODS = {
 }
 
 
+def _array_api_function(value, name):
+    """Whether ``value`` is the function ``name`` of SciPy's array API
+    support (scipy._lib._array_api, or the array_api_compat it wraps)."""
+    module = getattr(value, "__module__", None) or ""
+    return (getattr(value, "__name__", None) == name
+            and module.startswith(("scipy._lib", "array_api_compat")))
+
+
+def is_array_namespace(value):
+    """``array_namespace(x)``, which gives NumPy's namespace for NumPy arrays."""
+    return _array_api_function(value, "array_namespace")
+
+
 def _sublist_term(node):
     """One einsum sublist (a literal list or tuple of integers and ``...``)
     as its letters (0-25 are A-Z, 26-51 a-z, NumPy's order), else None."""
@@ -338,6 +351,9 @@ class Calls:
             return self.operation(literal)
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
+        if _array_api_function(callee, "xp_promote") and len(node.args) == 1:
+            node, callee = self.as_promoted(node), np.asarray
+            func = node.func
         reduction = _UFUNC_METHODS.get(_ufunc_method(callee))
         if reduction is not None:
             node, callee = self.as_reduction(node, reduction)
@@ -434,6 +450,22 @@ class Calls:
             subscripts += "->" + terms[-1]
         return gast.Call(func=node.func, args=[gast.Constant(value=subscripts, kind=None)] + list(operands),
                          keywords=node.keywords)
+
+    def as_promoted(self, node):
+        """SciPy's ``xp_promote(x, force_floating=True, xp=xp)`` of one array:
+        ``np.asarray(x, dtype=rt.floating_type(x))`` (``np.asarray(x)``
+        without force_floating), which the rules of np.asarray take."""
+        keywords = []
+        value = self.atom(node.args[0])
+        force = next((k.value for k in node.keywords if k.arg == "force_floating"), None)
+        if force is not None:
+            force = self.atom(force)
+            dtype = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="floating_type", ctx=gast.Load()),
+                              args=[clone(value), clone(force)], keywords=[])
+            dtype = self.emit(dtype, NONDIFF, [clone(value), clone(force)], construct="xp_promote's dtype")
+            keywords.append(gast.keyword(arg="dtype", value=dtype))
+        func = gast.Attribute(value=load(self.np_name), attr="asarray", ctx=gast.Load())
+        return gast.Call(func=func, args=[value], keywords=keywords)
 
     def as_reduction(self, node, reduction):
         """``np.add.reduce(x, axis)`` and the other ufunc methods with the

@@ -456,7 +456,7 @@ nondifferentiable(rt.write_back)  # (the caller's array made to hold a value: an
 nondifferentiable(
     np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
     np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.result_type,
-    np.searchsorted, np.digitize, rt.hsplit_axis,
+    np.searchsorted, np.digitize, rt.hsplit_axis, rt.floating_type,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
 
