@@ -88,6 +88,7 @@ def _parameters(template):
 
 def rows():
     """(family, names, reverse, forward, vmap, parameters) for every function with a rule."""
+    _namespaces()  # imports SciPy's modules, if installed, so that their rules are registered
     rules.load_optional_rules()
     registry = {p: t for p, t in rules.ADJOINT_RULES.items()
                 if not (getattr(p, "__module__", None) or "").startswith("adjoint.runtime")}
