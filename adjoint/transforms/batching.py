@@ -368,7 +368,8 @@ class BatchBuilder:
                 return None
         prelude, value = template.expand_batch(
             load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
-            self.namer, {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
+            self.namer,
+            {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
         return prelude + [self.assign(op.targets[0], value)]
 
     def looped_statement(self, op, flagged=None):
