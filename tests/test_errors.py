@@ -123,12 +123,15 @@ def with_log_base(x):
     return math.log(float(x[0]), 3.0)  # MARK
 
 
+SUBLIST = [0]
+
+
 def with_einsum_sublists(x):
-    return np.einsum(x, [0], x, [0])  # MARK
+    return np.einsum(x, SUBLIST, x, SUBLIST)  # MARK (sublists not written as literal lists)
 
 
 def with_add_at(x):
-    y = np.zeros(2)
+    y = x[:2]  # a view of x: np.add.at would change x too
     np.add.at(y, [0, 1, 0], x)  # MARK
     return y
 
@@ -514,3 +517,9 @@ def test_code_registered_with_linecache_is_not_stale():
     exec(compile(text, filename, "exec"), namespace)
     np.testing.assert_allclose(adjoint.jacrev(namespace["g"])(np.array([0.3])), [[2.0 * np.cos(0.3)]])
     np.testing.assert_allclose(adjoint.jacrev(namespace["h"])(np.array([0.3])), [[-3.0 * np.sin(0.3)]])
+
+
+def test_add_at_on_a_value_not_made_here_says_to_copy():
+    error = _raise("jacrev", with_add_at)
+    assert isinstance(error, adjoint.UnsupportedSyntaxError)
+    assert "y.copy()" in str(error) and "np.add.at" in str(error)

@@ -419,6 +419,15 @@ def check_effects(op, varied, parsed, callees):
             "on differentiated values it can only merge dicts or sets, which is not differentiated.",
             "Build the dict with a literal, dict(d) and item assignment (d[k] = v).",
         )
+    if (getattr(op.prim, "__self__", None) is np.add and getattr(op.prim, "__name__", None) == "at"
+            and op.args and isinstance(op.args[0], gast.Name)):
+        raise errors.UnsupportedSyntaxError(
+            parsed.location(op), op.construct,
+            "it adds into its first argument in place, which is differentiated only on an array "
+            "made in the function and held by no other name (it may share memory with an argument, "
+            "a view or another value, and NumPy would change that value too).",
+            "Work on a copy made in the function: y = y.copy() (or np.zeros(...)), then np.add.at(y, ...).",
+        )
     if _changes_arguments(op):
         raise errors.InPlaceChangeError(
             parsed.location(op), op.construct,

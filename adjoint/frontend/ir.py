@@ -41,7 +41,7 @@ ARRAY_METHODS = {
     "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort,
     "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
     "cumprod": np.cumprod, "trace": np.trace, "diagonal": np.diagonal, "repeat": np.repeat, "take": np.take,
-    "round": np.round, "astype": rt.astype,
+    "round": np.round, "astype": rt.astype, "conj": np.conjugate, "conjugate": np.conjugate,
 }
 #: methods whose positional arguments after the first form one tuple.
 VARARG_METHODS = {"reshape", "transpose"}
@@ -52,7 +52,7 @@ NONDIFF_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 OWNED_RESULTS = {
     np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.eye,
     np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
-    rt.make_dict, rt.replace_item, rt.copy, rt.concat_items, rt.repeat_items, list, dict,
+    rt.make_dict, rt.replace_item, rt.copy, rt.add_at, rt.concat_items, rt.repeat_items, list, dict,
 }
 #: functions (besides ufuncs) whose result is always a new array, never a
 #: view of an argument. Anything else may share memory with its arguments
@@ -390,8 +390,18 @@ LIBRARIES = {"numpy", "adjoint", "autograd", "jax", "scipy", "sklearn", "pandas"
              "tensorflow", "numba", "numexpr"}
 
 
+#: functions of those packages written in NumPy, differentiated from their
+#: source like the user's own: module -> function names.
+TRANSFORMED_LIBRARY_FUNCTIONS = {
+    "scipy.optimize._optimize": {"rosen", "rosen_der"},
+}
+
+
 def is_library(function):
-    module = (getattr(function, "__module__", "") or "").split(".")[0]
+    full = getattr(function, "__module__", "") or ""
+    if getattr(function, "__name__", None) in TRANSFORMED_LIBRARY_FUNCTIONS.get(full, ()):
+        return False
+    module = full.split(".")[0]
     return module in LIBRARIES or module in sys.stdlib_module_names
 
 

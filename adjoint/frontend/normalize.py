@@ -31,9 +31,9 @@ import numpy as np
 from .. import errors, rules
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
-from .normalize_calls import Calls
+from .normalize_calls import Calls, is_array_namespace
 from .normalize_flow import ControlFlow
-from .normalize_inplace import InPlace
+from .normalize_inplace import InPlace, _is_add_at
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
@@ -303,6 +303,9 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                     and call.func.value.id in self.version and len(call.args) == 1 and not call.keywords):
                 self.list_append(call)
                 return
+            if (isinstance(call, gast.Call) and _is_add_at(self.resolver.value_of(call.func))
+                    and self.add_at(call)):
+                return
             value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
             if construct == "call of a nested function":
                 return  # inlined: its body's ops, changes in place included, are the call
@@ -378,6 +381,12 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                                 "Build the new value instead (np.where, np.concatenate).")
 
     def assign(self, target, value):
+        if (isinstance(target, gast.Name) and isinstance(value, gast.Call)
+                and is_array_namespace(self.resolver.value_of(value.func))):
+            # xp = array_namespace(x) (SciPy's array API code): NumPy's functions
+            # for NumPy arrays, which is what xp.sum(...) then resolves to.
+            self.resolver.constants[target.id] = np
+            return
         if isinstance(target, gast.Name) and isinstance(value, gast.Lambda):
             self.local_functions[self.bind(target.id)] = self.with_evaluated_defaults(lambda_as_def(value))
             return

@@ -20,6 +20,61 @@ from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
 
 
+def _ufunc_method(value):
+    """``(ufunc, method name)`` for a method of a ufunc (``np.add.reduce``), else None."""
+    owner = getattr(value, "__self__", None)
+    if isinstance(owner, np.ufunc):
+        return owner, getattr(value, "__name__", None)
+    return None
+
+
+#: ufunc methods with the meaning of a reduction or a scan: the function
+#: computed instead, and whether it takes dtype as its third positional argument.
+_UFUNC_METHODS = {
+    (np.add, "reduce"): (np.sum, True),
+    (np.multiply, "reduce"): (np.prod, True),
+    (np.maximum, "reduce"): (np.max, False),
+    (np.minimum, "reduce"): (np.min, False),
+    (np.add, "accumulate"): (np.cumsum, True),
+    (np.multiply, "accumulate"): (np.cumprod, True),
+}
+
+
+def _array_api_function(value, name):
+    """Whether ``value`` is the function ``name`` of SciPy's array API
+    support (scipy._lib._array_api, or the array_api_compat it wraps)."""
+    module = getattr(value, "__module__", None) or ""
+    return (getattr(value, "__name__", None) == name
+            and module.startswith(("scipy._lib", "array_api_compat")))
+
+
+def is_array_namespace(value):
+    """``array_namespace(x)``, which gives NumPy's namespace for NumPy arrays."""
+    return _array_api_function(value, "array_namespace")
+
+
+def _sublist_term(node):
+    """One einsum sublist (a literal list or tuple of integers and ``...``)
+    as its letters (0-25 are A-Z, 26-51 a-z, NumPy's order), else None."""
+    if not isinstance(node, (gast.List, gast.Tuple)):
+        return None
+    letters = []
+    for element in node.elts:
+        if isinstance(element, gast.Name) and element.id == "Ellipsis":
+            letters.append("...")
+            continue
+        if not isinstance(element, gast.Constant):
+            return None
+        if element.value is Ellipsis:
+            letters.append("...")
+        elif type(element.value) is int and 0 <= element.value < 52:
+            letters.append(chr(ord("A") + element.value) if element.value < 26
+                           else chr(ord("a") + element.value - 26))
+        else:
+            return None
+    return "".join(letters)
+
+
 class Calls:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
 
@@ -294,6 +349,15 @@ class Calls:
         literal = self.dict_call_as_literal(callee, node)
         if literal is not None:
             return self.operation(literal)
+        if callee is np.einsum:
+            node = self.einsum_with_subscripts(node)
+        if _array_api_function(callee, "xp_promote") and len(node.args) == 1:
+            node, callee = self.as_promoted(node), np.asarray
+            func = node.func
+        reduction = _UFUNC_METHODS.get(_ufunc_method(callee))
+        if reduction is not None:
+            node, callee = self.as_reduction(node, reduction)
+            func = node.func
         if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
             # max(a, b) is max((a, b)): one rule covers both forms.
             node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
@@ -362,6 +426,62 @@ class Calls:
                         for e in arg.elts)):
             return gast.Dict(keys=[e.elts[0] for e in arg.elts], values=[e.elts[1] for e in arg.elts])
         return None
+
+    def einsum_with_subscripts(self, node):
+        """``np.einsum(x, [0, 1], y, [1, 2], [0, 2])``, the operand / sublist
+        form, as the same call with a subscripts string
+        (``np.einsum('AB,BC->AC', x, y)``): the rules take that form. Sublists
+        must be literal lists of integers (and ``...``); any other form is
+        left as it is (and refused where it is differentiated)."""
+        args = node.args
+        if len(args) < 2 or (isinstance(args[0], gast.Constant) and isinstance(args[0].value, str)):
+            return node
+        operands, sublists = args[0::2], args[1::2]
+        output = None
+        if len(args) % 2:  # an output sublist last
+            output, operands = operands[-1], operands[:-1]
+        terms = [_sublist_term(sublist) for sublist in sublists]
+        if output is not None:
+            terms.append(_sublist_term(output))
+        if any(term is None for term in terms):
+            return node
+        subscripts = ",".join(terms[:len(operands)])
+        if output is not None:
+            subscripts += "->" + terms[-1]
+        return gast.Call(func=node.func, args=[gast.Constant(value=subscripts, kind=None)] + list(operands),
+                         keywords=node.keywords)
+
+    def as_promoted(self, node):
+        """SciPy's ``xp_promote(x, force_floating=True, xp=xp)`` of one array:
+        ``np.asarray(x, dtype=rt.floating_type(x))`` (``np.asarray(x)``
+        without force_floating), which the rules of np.asarray take."""
+        keywords = []
+        value = self.atom(node.args[0])
+        force = next((k.value for k in node.keywords if k.arg == "force_floating"), None)
+        if force is not None:
+            force = self.atom(force)
+            dtype = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="floating_type", ctx=gast.Load()),
+                              args=[clone(value), clone(force)], keywords=[])
+            dtype = self.emit(dtype, NONDIFF, [clone(value), clone(force)], construct="xp_promote's dtype")
+            keywords.append(gast.keyword(arg="dtype", value=dtype))
+        func = gast.Attribute(value=load(self.np_name), attr="asarray", ctx=gast.Load())
+        return gast.Call(func=func, args=[value], keywords=keywords)
+
+    def as_reduction(self, node, reduction):
+        """``np.add.reduce(x, axis)`` and the other ufunc methods with the
+        meaning of a reduction (``_UFUNC_METHODS``), as that reduction:
+        ``np.sum(x, axis)``. Their ``axis`` defaults to 0, the functions' to
+        None, so it is passed explicitly. Forms the function does not take
+        (np.maximum.reduce's dtype by position) are left as they are."""
+        function, takes_dtype = reduction
+        if not node.args or len(node.args) > (3 if takes_dtype else 2) or any(
+                isinstance(a, gast.Starred) for a in node.args):
+            return node, self.resolver.value_of(node.func)
+        keywords = list(node.keywords)
+        if len(node.args) < 2 and not any(k.arg == "axis" for k in keywords):
+            keywords.append(gast.keyword(arg="axis", value=gast.Constant(value=0, kind=None)))
+        func = gast.Attribute(value=load(self.np_name), attr=function.__name__, ctx=gast.Load())
+        return gast.Call(func=func, args=list(node.args), keywords=keywords), function
 
     def inline(self, function, call, result=None):
         """The body of a nested function or lambda, in place of its call."""

@@ -73,6 +73,11 @@ def _changed_in_place(node, params):
     return found
 
 
+def _is_add_at(value):
+    """Whether ``value`` is ``np.add.at``, NumPy's unbuffered scatter-add."""
+    return getattr(value, "__self__", None) is np.add and getattr(value, "__name__", None) == "at"
+
+
 class InPlace:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
 
@@ -451,6 +456,29 @@ class InPlace:
                                                        ctx=gast.Load()),
                                    args=[load(version), key], keywords=[]),
                          NONDIFF, [load(version), clone(key)], construct="position in the list")
+
+    def add_at(self, call):
+        """``np.add.at(y, indices, v)`` on an array ``y`` this function made and
+        shares with nothing: ``y = rt.add_at(y, indices, v)``, which adds ``v``
+        at every index, once per occurrence of a repeated one, into a new
+        array (no one else held y, so no one can tell). Returns False for any
+        other form (an array not owned here stays a call changing its argument
+        in place, refused where its values are differentiated)."""
+        if len(call.args) != 3 or call.keywords or not isinstance(call.args[0], gast.Name):
+            return False
+        name = call.args[0].id
+        version = self.read(name)
+        if name not in self.version or self.owners.get(version) != "owned":
+            return False
+        self.check_owned(name, version, call, "np.add.at")
+        index = self.atom(call.args[1])
+        value = self.atom(call.args[2])
+        added = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="add_at", ctx=gast.Load()),
+                          args=[load(version), index, value], keywords=[])
+        new = self.bind(name)
+        self.emit(added, rt.add_at, [load(version), clone(index), clone(value)], target=new, construct="np.add.at")
+        self.owners[new] = "owned"
+        return True
 
     def list_append(self, call):
         name = call.func.value.id

@@ -56,8 +56,14 @@ class Resolver:
         self.globals = getattr(func, "__globals__", {})
         #: free names the function reads, with where they come from.
         self.free = {}
+        #: local names the normalizer found bound to a known constant for the
+        #: whole function (``xp = array_namespace(x)``: NumPy), read as globals.
+        self.constants = {}
 
     def lookup(self, name):
+        if name in self.constants:
+            self.free[name] = "constant"
+            return self.constants[name]
         if name in self.locals:
             return UNRESOLVED
         if name in self.cells:
@@ -92,7 +98,9 @@ class Resolver:
         """Current values of the free names (globals may be re-bound)."""
         values = {}
         for name, where in self.free.items():
-            if where == "closure":
+            if where == "constant":
+                values[name] = self.constants[name]
+            elif where == "closure":
                 values[name] = self.cells[name].cell_contents
             elif where == "global":
                 values[name] = self.globals.get(name, getattr(builtins, name, None))

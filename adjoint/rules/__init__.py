@@ -19,7 +19,9 @@ must equal the template's.
 A call the user makes with an argument the template does not name fails at
 transform time: a rule only accepts what it differentiates correctly.
 """
+import importlib
 import inspect
+import sys
 
 
 class _BarMarker:
@@ -105,6 +107,8 @@ def elementwise_helpers(*primitives):
 
 
 def lookup_batch(primitive):
+    if _pending_families:
+        load_optional_rules()
     try:
         return BATCH_RULES.get(primitive)
     except TypeError:
@@ -274,8 +278,32 @@ class Maker:
         return vjp
 
 
+#: optional libraries' rule modules, registered once the library's module is
+#: imported (by the user's code, or anything else): module -> rule module.
+OPTIONAL_FAMILIES = {
+    "scipy.special": "scipy_special",
+    "scipy.stats": "scipy_stats",
+    "scipy.linalg": "scipy_linalg",
+}
+_pending_families = dict(OPTIONAL_FAMILIES)
+
+
+def load_optional_rules():
+    """Register the rules of the optional families whose library module is
+    imported. Called on every lookup: SciPy's rules are there as soon as a
+    function of SciPy can be, and ``import adjoint`` never imports SciPy."""
+    if not _pending_families or "scipy" not in sys.modules:
+        return
+    for module, family in list(_pending_families.items()):
+        if module in sys.modules:
+            del _pending_families[module]
+            importlib.import_module(f"{__name__}.{family}")
+
+
 def lookup(primitive):
     """The rule for ``primitive``: a CustomVJP, a template, or None."""
+    if _pending_families:
+        load_optional_rules()
     try:
         if primitive in CUSTOM_VJPS:
             return CUSTOM_VJPS[primitive]
@@ -287,6 +315,8 @@ def lookup(primitive):
 def lookup_tangent(primitive):
     """The forward rule for ``primitive``: a CustomJVP, a template, a
     CustomVJP (used through its transpose), or None."""
+    if _pending_families:
+        load_optional_rules()
     try:
         if primitive in CUSTOM_JVPS:
             return CUSTOM_JVPS[primitive]
@@ -323,6 +353,8 @@ def helper_by_source(primitive):
 
 
 def is_nondifferentiable(primitive):
+    if _pending_families:
+        load_optional_rules()
     try:
         return primitive in NONDIFFERENTIABLE and primitive not in CUSTOM_VJPS
     except TypeError:
@@ -331,11 +363,13 @@ def is_nondifferentiable(primitive):
 
 def registered_adjoints():
     """Every primitive that has a built-in adjoint rule."""
+    load_optional_rules()
     return dict(ADJOINT_RULES)
 
 
 def registered_tangents():
     """Every primitive that has a built-in tangent rule."""
+    load_optional_rules()
     return dict(TANGENT_RULES)
 
 

@@ -2,7 +2,7 @@
 of ranks NumPy accepts; einsum, tensordot, kron, cross, diag, diagflat, inner,
 vdot, multi_dot; the 1-d convolve and correlate; cov and corrcoef of one
 array; and the matrix functions np.linalg.inv, solve, det, slogdet,
-cholesky, eigh, eigvalsh, pinv, matrix_power, svd (singular values only),
+cholesky, eigh, eigvalsh, pinv, matrix_power, svd (reduced factors, or the singular values),
 svdvals, qr (reduced) and lstsq (the solution only), stacks of matrices too
 where NumPy takes them."""
 import numpy as np
@@ -413,16 +413,17 @@ def eigvalsh_batched(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     vec[z] = np.linalg.eigvalsh(vec[a], UPLO=UPLO)
 
 
-# The singular values only: compute_uv=True (the default) fails when the
-# derivative is taken. hermitian=True (through eigh) is not accepted.
+# The factors u, s, vh where the singular values are distinct and nonzero
+# (full_matrices=False, or a square matrix), or the singular values alone
+# (compute_uv=False). hermitian=True (through eigh) is not accepted.
 @adjoint_rule(np.linalg.svd, tuple_result=True)
 def svd_adjoint(z, a, full_matrices=True, compute_uv=True):
-    bar[a] = rt.singular_values_adjoint(bar[z], a, compute_uv=compute_uv)
+    bar[a] = rt.svd_adjoint(bar[z], a, z, full_matrices=full_matrices, compute_uv=compute_uv)
 
 
 @tangent_rule(np.linalg.svd)
 def svd_tangent(z, a, full_matrices=True, compute_uv=True):
-    dot[z] = rt.singular_values_tangent(dot[a], a, compute_uv=compute_uv)
+    dot[z] = rt.svd_tangent(dot[a], a, z, full_matrices=full_matrices, compute_uv=compute_uv)
 
 
 @batch_rule(np.linalg.svd)

@@ -160,9 +160,9 @@ def split_adjoint_tangent(z, g, ary, indices_or_sections, axis=0):
     dot[z] = rt.merged_tree(rt.split_adjoint, dot[g], ary, indices_or_sections, axis=axis)
 
 
-@tangent_rule(rt.array_adjoint, constant=("a",))
-def array_adjoint_tangent(z, g, a):
-    dot[z] = rt.merged_tree(rt.array_adjoint, dot[g], a)
+@tangent_rule(rt.array_adjoint, constant=("a", "dtype"))
+def array_adjoint_tangent(z, g, a, dtype=None):
+    dot[z] = rt.merged_tree(rt.array_adjoint, dot[g], a, dtype=dtype)
 
 
 # ---------------------------------------------------------------- products
@@ -456,3 +456,25 @@ def singular_values_adjoint_tangent(z, g, a, compute_uv=True):
 @tangent_rule(rt.index_trick_adjoint, constant=("trick", "items"))
 def index_trick_adjoint_tangent(z, g, trick, items):
     dot[z] = rt.merged_tree(rt.index_trick_adjoint, dot[g], trick, items)
+
+
+# With the factors, the adjoint reads z = (u, s, vh) (a only for its shape);
+# with the singular values alone, it reads a (the other contribution is zero).
+@tangent_rule(rt.svd_adjoint, constant=("full_matrices", "compute_uv"))
+def svd_adjoint_tangent(out, g, a, z, full_matrices=True, compute_uv=True):
+    dot[out] = rt.merged_tree(rt.svd_adjoint, dot[g], a, z, full_matrices=full_matrices, compute_uv=compute_uv)
+    dot[out] = rt.svd_adjoint_tangent(dot[a], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv,
+                                      wrt="a")
+    dot[out] = rt.svd_adjoint_tangent(dot[z], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+# The triangle scipy.linalg.solve_triangular reads acts on the last two
+# axes: tangents with leading axes go through it (and its adjoint) as they are.
+@tangent_rule(rt.solved_triangle, constant=("lower", "trans"))
+def solved_triangle_tangent(r, a, lower=False, trans=0):
+    dot[r] = rt.solved_triangle(dot[a], lower=lower, trans=trans)
+
+
+@tangent_rule(rt.solved_triangle_adjoint, constant=("lower", "trans"))
+def solved_triangle_adjoint_tangent(r, g, lower=False, trans=0):
+    dot[r] = rt.solved_triangle_adjoint(dot[g], lower=lower, trans=trans)

@@ -169,6 +169,37 @@ def split_tangent(z, ary, indices_or_sections, axis=0):
     dot[z] = np.array_split(dot[ary], indices_or_sections, axis=rt.batch_axis(axis))
 
 
+# hsplit cuts along axis 1 (axis 0 of a 1-d array), vsplit along 0, dsplit along 2.
+@adjoint_rule(np.hsplit, tuple_result=True)
+def hsplit_adjoint(z, ary, indices_or_sections):
+    bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=rt.hsplit_axis(ary))
+
+
+@tangent_rule(np.hsplit)
+def hsplit_tangent(z, ary, indices_or_sections):
+    dot[z] = np.array_split(dot[ary], indices_or_sections, axis=rt.batch_axis(rt.hsplit_axis(ary)))
+
+
+@adjoint_rule(np.vsplit, tuple_result=True)
+def vsplit_adjoint(z, ary, indices_or_sections):
+    bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=0)
+
+
+@tangent_rule(np.vsplit)
+def vsplit_tangent(z, ary, indices_or_sections):
+    dot[z] = np.array_split(dot[ary], indices_or_sections, axis=1)
+
+
+@adjoint_rule(np.dsplit, tuple_result=True)
+def dsplit_adjoint(z, ary, indices_or_sections):
+    bar[ary] = rt.split_adjoint(bar[z], ary, indices_or_sections, axis=2)
+
+
+@tangent_rule(np.dsplit)
+def dsplit_tangent(z, ary, indices_or_sections):
+    dot[z] = np.array_split(dot[ary], indices_or_sections, axis=3)
+
+
 @adjoint_rule(np.diagonal)
 def diagonal_adjoint(z, a, offset=0, axis1=0, axis2=1):
     bar[a] = rt.diagonal_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)
@@ -361,16 +392,17 @@ def copy_tangent(z, a):
     dot[z] = rt.as_tangent(dot[a], a)
 
 
-# copy= decides whether the result may share memory with a (normalize tracks
-# that), not its values; a dtype of integers or booleans leaves no derivative.
+# dtype: a cast to a floating type passes the derivative on, a cast to
+# integers or booleans none (as x.astype(dtype)). copy= decides whether the
+# result may share memory with a (normalize tracks that), not its values.
 @adjoint_rule(np.asarray, np.array, sequences=True)
 def array_adjoint(z, a, dtype=None, *, copy=None):
-    bar[a] = rt.array_adjoint(bar[z], a)
+    bar[a] = rt.array_adjoint(bar[z], a, dtype=dtype)
 
 
 @tangent_rule(np.asarray, np.array)
 def array_tangent(z, a, dtype=None, *, copy=None):
-    dot[z] = rt.as_tangent(dot[a], a)
+    dot[z] = rt.cast_tangent(rt.as_tangent(dot[a], a), dtype)
 
 
 @adjoint_rule(np.full)
@@ -425,7 +457,7 @@ nondifferentiable(rt.write_back)  # (the caller's array made to hold a value: an
 nondifferentiable(
     np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
     np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.result_type,
-    np.searchsorted, np.digitize,
+    np.searchsorted, np.digitize, rt.hsplit_axis, rt.floating_type,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
 

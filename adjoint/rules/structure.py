@@ -23,6 +23,34 @@ def setitem_adjoint(z, array, index, value):
     bar[value] = rt.unbroadcast(rt.assigned_adjoint(rt.written_adjoint(bar[z], z), index), value)
 
 
+# np.add.at(a, indices, b) on an array the function made (y = rt.add_at(y, ...)):
+# b's elements are added at the indices, repeated ones once per occurrence.
+@adjoint_rule(rt.add_at)
+def add_at_adjoint(z, a, indices, b):
+    bar[a] = bar[z]
+    bar[b] = rt.add_at_adjoint(bar[z], indices, b)
+
+
+@tangent_rule(rt.add_at)
+def add_at_tangent(z, a, indices, b):
+    dot[z] = dot[a]
+    dot[z] = rt.scatter_added(dot[b], z, indices)
+
+
+@batch_rule(rt.add_at)
+def add_at_batched(z, a, indices, b):
+    vec[z] = rt.vadd_at(vec[a], indices, vec[b])
+
+
+@tangent_rule(rt.add_at_adjoint, constant=("indices", "b"))
+def add_at_adjoint_tangent(r, g, indices, b):
+    dot[r] = rt.merged(rt.add_at_adjoint, dot[g], indices, b)
+
+
+@tangent_rule(rt.scatter_added, constant=("like", "indices"))
+def scatter_added_tangent(r, t, like, indices):
+    dot[r] = rt.merged(rt.scatter_added, dot[t], like, indices)
+
 
 # The functions derivatives.py writes call these to build Jacobians.
 

@@ -458,6 +458,17 @@ def where_tangent(z, condition, x, y):
     dot[z] = np.where(condition, 0.0, dot[y])
 
 
+# np.conjugate (np.conj, x.conj()): a real array is its own conjugate.
+@adjoint_rule(np.conjugate)
+def conjugate_adjoint(z, x):
+    bar[x] = np.conjugate(bar[z])
+
+
+@tangent_rule(np.conjugate, elementwise=True)
+def conjugate_tangent(z, x):
+    dot[z] = np.conjugate(dot[x])
+
+
 nondifferentiable(
     np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix,
     np.isnan, np.isinf, np.isfinite, np.signbit,

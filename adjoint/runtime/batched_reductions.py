@@ -5,7 +5,9 @@ import math
 import numpy as np
 
 from .broadcasting import Shape, normalize_axes, prod_others, reduced_count, unbroadcast, unreduce
-from .reductions import _cumprod_pullback, reverse_cumsum, std_divisor, var_scale
+from .reductions import (
+    _cumprod_pullback, matrix_axes, matrix_norm_slope, reverse_cumsum, std_divisor, var_scale,
+)
 from .indexing import batch_size, batched_getitem, rebuild_like
 from .tangents import merged
 from .tangent_shape import batched_getitem_adjoint
@@ -381,8 +383,8 @@ def vnorm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (
         axes = normalize_axes(axis, ndim)
         matrix = len(axes) == 2
     if matrix and ord not in (None, "fro"):
-        raise ValueError(f"the derivative of the matrix norm with ord={ord!r} is not implemented; "
-                         "ord=None and ord='fro' are.")
+        slopes = np.stack([matrix_norm_slope(example, ord, matrix_axes(axis, ndim)) for example in x])
+        return vunreduce(g, x, axes, keepdims) * slopes[:, None]
     if not matrix and (isinstance(ord, str) or (ord is not None and not (ord >= 1 or ord == -np.inf))):
         raise ValueError(f"the derivative of the vector norm with ord={ord!r} is not implemented; "
                          "ord=None, 1, 2, a finite p >= 1, np.inf and -np.inf are.")

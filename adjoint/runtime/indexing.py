@@ -106,6 +106,53 @@ def setitem(array, index, value):
     return updated
 
 
+def add_at(a, indices, b):
+    """``np.add.at(a, indices, b)`` as a new array: ``b`` added at every
+    index, once per occurrence of a repeated one. Only arrays the function
+    made itself are updated (the transformer checks), and the forward pass
+    keeps the old value, as ``setitem`` does."""
+    updated = a.copy()
+    np.add.at(updated, indices, b)
+    return updated
+
+
+def add_at_adjoint(g, indices, b):
+    """Adjoint of ``b`` in ``np.add.at(a, indices, b)``: ``g`` gathered at
+    the indices (a repeated index reads its cotangent each time it occurs),
+    summed over the axes where ``b`` was broadcast."""
+    return unbroadcast(batched_getitem(g, indices), b)
+
+
+def _add_rows_at(out, indices, values):
+    """``np.add.at`` on every batch row of ``out`` (updated and returned):
+    ``values`` (a leading batch axis, then ``b``'s shape) broadcast to each
+    row's ``out[indices]``."""
+    batched = _batched_index(indices)
+    target = batched_getitem(out, indices).shape
+    values = np.asarray(values)
+    values = np.reshape(values, values.shape[:1] + (1,) * (len(target) - values.ndim) + values.shape[1:])
+    values = np.broadcast_to(values, target)
+    if _is_advanced(batched):
+        leading = _separated_advanced_ndim(batched)
+        if leading:  # batched_getitem moved the batch axis first: put it back where NumPy has it
+            values = np.moveaxis(values, 0, leading)
+    np.add.at(out, batched, values)
+    return out
+
+
+def scatter_added(t, like, indices):
+    """Tangent of ``np.add.at(a, indices, b)`` from the tangent ``t`` of ``b``
+    (shape ``(B,) + b.shape``): zeros shaped like ``like`` with each row of
+    ``t`` added at the indices."""
+    out = np.zeros((t.shape[0],) + np.shape(like), dtype=np.result_type(t, like, np.float64))
+    return _add_rows_at(out, indices, t)
+
+
+def vadd_at(a, indices, b):
+    """``add_at`` of every example: ``a`` and ``b`` carry a leading batch axis."""
+    return _add_rows_at(np.array(a), indices, b)
+
+
 def _require_array_adjoint(g):
     if not isinstance(g, np.ndarray):
         raise TypeError(

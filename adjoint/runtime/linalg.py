@@ -475,6 +475,97 @@ def singular_values_adjoint(g, a, compute_uv=True):
     return (u * g[..., None, :]) @ vh
 
 
+def _transposed_solve(trans):
+    """Whether scipy.linalg.solve_triangular's ``trans`` solves with a^T."""
+    if trans in (0, "N", "n"):
+        return False
+    if trans in (1, 2, "T", "t", "C", "c"):
+        return True
+    raise ValueError(f"solve_triangular: trans={trans!r} is not one of 0, 1, 2, 'N', 'T', 'C'.")
+
+
+def solved_triangle(a, lower=False, trans=0):
+    """The matrix scipy.linalg.solve_triangular(a, b, trans, lower) solves
+    with: the triangle of ``a`` it reads, transposed for ``trans`` 1 or 2
+    (real arrays), on the last two axes (so tangents and adjoints with
+    leading batch axes go through it as they are)."""
+    part = np.tril(a) if lower else np.triu(a)
+    return np.swapaxes(part, -1, -2) if _transposed_solve(trans) else part
+
+
+def solved_triangle_adjoint(g, lower=False, trans=0):
+    """Adjoint of ``solved_triangle(a, lower, trans)``: transposed back, then the
+    triangle read (the other entries of ``a`` get nothing)."""
+    if _transposed_solve(trans):
+        g = np.swapaxes(g, -1, -2)
+    return np.tril(g) if lower else np.triu(g)
+
+
+def _svd_gaps(s):
+    """``F[i, j] = 1 / (s_j^2 - s_i^2)`` off the diagonal, 0 on it (infinite
+    where singular values repeat: the factors have no derivative there)."""
+    k = s.shape[-1]
+    squares = s[..., None, :] ** 2 - s[..., :, None] ** 2
+    off = ~np.eye(k, dtype=bool)
+    with np.errstate(divide="ignore"):
+        return np.where(off, 1.0 / np.where(off, squares, 1.0), 0.0)
+
+
+def _svd_factors_check(a, full_matrices, function="np.linalg.svd"):
+    shape = np.shape(a)
+    if full_matrices and shape[-2] != shape[-1]:
+        raise ValueError(
+            f"the derivative of {function}'s factors is implemented for full_matrices=False (the "
+            f"extra columns of a full {shape[-2]}x{shape[-1]} factorization are not unique): call "
+            "np.linalg.svd(a, full_matrices=False).")
+
+
+def svd_pullback(u, s, v, u_bar, s_bar, v_bar):
+    """``abar`` from the cotangents of the reduced factors of ``a = u diag(s) v^T``
+    (``u`` m x k, ``v`` n x k, k = min(m, n); cotangents with leading axes that
+    broadcast against the factors'). With ``F[i, j] = 1 / (s_j^2 - s_i^2)``
+    (Townsend, "Differentiating the singular value decomposition", 2016):
+    ``abar = u (F * (u^T ubar - ubar^T u) S + diag(sbar) + S F * (v^T vbar - vbar^T v)) v^T
+    + (1 - u u^T) ubar S^-1 v^T + u S^-1 vbar^T (1 - v v^T)``.
+    Written with products, sums and quotients only, so that it is analytic in
+    every argument (its tangent is taken by a complex step)."""
+    f = _svd_gaps(s)
+    s_row = s[..., None, :]
+    u_t, v_t = _mT(u), _mT(v)
+    inner = s_bar[..., None, :] * np.eye(s.shape[-1])
+    inner = inner + (f * (u_t @ u_bar - _mT(u_bar) @ u)) * s_row
+    inner = inner + s[..., :, None] * (f * (v_t @ v_bar - _mT(v_bar) @ v))
+    result = u @ inner @ v_t
+    result = result + (u_bar - u @ (u_t @ u_bar)) @ (v_t / s[..., :, None])
+    result = result + (u / s_row) @ (_mT(v_bar) - (_mT(v_bar) @ v) @ v_t)
+    return result
+
+
+def svd_adjoint(g, a, z, full_matrices=True, compute_uv=True):
+    """Adjoint of ``np.linalg.svd(a, full_matrices, compute_uv)``: of the
+    singular values alone (``compute_uv=False``, see
+    ``singular_values_adjoint``), or of the factors ``u, s, vh`` (reduced, or
+    full of a square matrix: ``svd_pullback``), where the singular values are
+    distinct and nonzero. Factors without a cotangent contribute nothing;
+    with ``s`` alone the formula is ``u diag(sbar) vh``, fine at repeated values."""
+    if not compute_uv:
+        return singular_values_adjoint(g, a, compute_uv=False)
+    _svd_factors_check(a, full_matrices)
+    u_bar, s_bar, vh_bar = _result_bars(g, 3, "np.linalg.svd", ("S", "u, s, vh = np.linalg.svd(a)"))
+    u, s, vh = z
+    if u_bar is None and vh_bar is None:
+        if s_bar is None:
+            return zeros_bar(a, batch_size(g))
+        return (u * s_bar[..., None, :]) @ vh
+    batch = batch_size(g)
+    if u_bar is None:
+        u_bar = np.zeros((batch,) + u.shape)
+    if s_bar is None:
+        s_bar = np.zeros((batch,) + s.shape)
+    v_bar = np.zeros((batch,) + _mT(vh).shape) if vh_bar is None else _mT(vh_bar)
+    return svd_pullback(u, s, _mT(vh), u_bar, s_bar, v_bar)
+
+
 def _cov_rows(m, rowvar):
     """``np.cov``'s observations matrix: one variable per row, and whether
     ``m`` was transposed to get it."""

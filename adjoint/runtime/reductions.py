@@ -259,8 +259,7 @@ def norm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):
         axes = normalize_axes(axis, x.ndim)
         matrix = len(axes) == 2
     if matrix and ord not in (None, "fro"):
-        raise ValueError(f"the derivative of the matrix norm with ord={ord!r} is not implemented; "
-                         "ord=None and ord='fro' are.")
+        return unreduce(g, x, axes, keepdims) * matrix_norm_slope(x, ord, matrix_axes(axis, x.ndim))
     if not matrix and (isinstance(ord, str) or (ord is not None and not (ord >= 1 or ord == -np.inf))):
         raise ValueError(f"the derivative of the vector norm with ord={ord!r} is not implemented; "
                          "ord=None, 1, 2, a finite p >= 1, np.inf and -np.inf are.")
@@ -274,6 +273,65 @@ def norm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):
     z_kept = z if keepdims else np.reshape(z, tuple(1 if i in axes else n for i, n in enumerate(x.shape)))
     ratio = np.abs(x) / np.where(np.equal(z_kept, 0), 1.0, z_kept)
     return unreduce(g, x, axes, keepdims) * (np.sign(x) * ratio ** (ord - 1))
+
+
+#: matrix norms other than Frobenius: ord -> (reduce the rows (axis 0) or the
+#: columns (axis 1) of |x|, or the singular values (None); np.max or np.min).
+MATRIX_NORMS = {1: (0, np.max), -1: (0, np.min), np.inf: (1, np.max), -np.inf: (1, np.min),
+                2: (None, np.max), -2: (None, np.min), "nuc": (None, np.sum)}
+
+
+def matrix_axes(axis, ndim):
+    """The row and column axes of a matrix norm, in the order given (not sorted)."""
+    return (0, 1) if axis is None else tuple(a % ndim for a in axis)
+
+
+def _matrix_norm_parts(x, ord, axes):  # noqa: A002 (NumPy's name)
+    """``x`` as the matrix the norm reads (its axes in the order of ``axes``),
+    and the entry of ``MATRIX_NORMS``."""
+    if ord not in MATRIX_NORMS or isinstance(ord, bool):
+        raise ValueError(f"np.linalg.norm: the matrix norm with ord={ord!r} has no derivative rule; "
+                         "ord=None, 'fro', 'nuc', 1, -1, 2, -2, np.inf and -np.inf have.")
+    if x.ndim != 2:
+        raise ValueError(f"the derivative of the matrix norm with ord={ord!r} is implemented for 2-d "
+                         f"arrays; this one has {x.ndim} dimensions. Compute the norm of each matrix "
+                         "in a loop, or use ord=None.")
+    return (x if tuple(axes) == (0, 1) else x.T), MATRIX_NORMS[ord]
+
+
+def _shares(values, extremum, axis=-1):
+    """1 at the entries of ``values`` where ``extremum`` is reached along
+    ``axis``, shared equally among ties; all ones for a sum."""
+    if extremum is np.sum:
+        return np.ones_like(values)
+    hits = np.equal(values, extremum(values, axis=axis, keepdims=True))
+    return hits / np.sum(hits, axis=axis, keepdims=True)
+
+
+def matrix_norm_slope(x, ord, axes=(0, 1)):  # noqa: A002 (NumPy's name)
+    """The slope of ``np.linalg.norm(x, ord)`` for a 2-d ``x`` and a matrix
+    norm other than Frobenius, shaped like ``x`` (``axes``: the order of the
+    norm's row and column axes). ord=1 (-1) is the largest (smallest) column
+    sum of ``|x|``, np.inf (-np.inf) the row sum: the slope is ``sign(x)`` on
+    the column (row) that reaches it. ord=2 (-2) is the largest (smallest)
+    singular value, with slope ``u_k v_k^T``, and 'nuc' their sum, with slope
+    ``u v^T``. Ties share the slope equally (a subgradient)."""
+    x = np.asarray(x)
+    matrix, (summed, extremum) = _matrix_norm_parts(x, ord, axes)
+    if summed is None:
+        u, s, vh = np.linalg.svd(matrix, full_matrices=False)
+        slope = (u * _shares(s, extremum)) @ vh
+    else:
+        totals = np.sum(np.abs(matrix), axis=summed, keepdims=True)
+        slope = np.sign(matrix) * _shares(totals, extremum, axis=1 - summed)
+    return slope if tuple(axes) == (0, 1) else slope.T
+
+
+def matrix_norm_weights(x, ord, axes=(0, 1)):  # noqa: A002 (NumPy's name)
+    """The weights of the singular values in a norm that reads them (ord 2,
+    -2, 'nuc'): the slope is ``u diag(weights) v^T``."""
+    matrix, (_, extremum) = _matrix_norm_parts(np.asarray(x), ord, axes)
+    return _shares(np.linalg.svd(matrix, compute_uv=False), extremum)
 
 
 # ----------------------------------------------------------- convolutions, quantiles, NaN-ignoring reductions,

@@ -8,7 +8,7 @@ from .broadcasting import _broadcast, _shape, unbroadcast
 from .reductions import _convolve_full_cotangent
 from .linalg import (
     _EINSUM_LETTERS, _cov_rows, _kron_blocks, _mT, _result_bars, _tensordot_axes,
-    _triangle_read, cov_adjoint, einsum_explicit, pinv_adjoint, solve_transposed,
+    _triangle_read, cov_adjoint, einsum_explicit, pinv_adjoint, solve_transposed, svd_pullback,
 )
 from .indexing import batch_size, rebuild_like
 from .tangents import merged
@@ -634,6 +634,44 @@ def singular_values_adjoint_tangent(t, g, a, compute_uv=True):
         (np.eye(a.shape[-1]) - v @ vh) @ _mT(t) @ (u / s_row)
     scaled = g[None, ..., None, :]
     return (d_u[:, None] * scaled) @ vh + (u * scaled) @ _mT(d_v[:, None])
+
+
+#: the step of the complex-step derivative: exact to rounding (no difference
+#: is taken), as long as the function is analytic in the stepped argument.
+_COMPLEX_STEP = 1e-30
+
+
+def svd_adjoint_tangent(t, g, a, z, full_matrices=True, compute_uv=True, wrt="z"):
+    """Tangent of ``svd_adjoint(g, a, z, ...)`` from the tangent ``t`` of the
+    factors ``z = (u, s, vh)`` (``wrt="z"``, with ``compute_uv``), or of ``a``
+    (``wrt="a"``, singular values alone: ``singular_values_adjoint_tangent``);
+    the other one is zero. ``svd_pullback`` is products, sums and quotients
+    of the factors, so its derivative along ``t`` is the imaginary part of
+    its value at ``z + i h t`` over ``h``, exact for a small enough ``h``."""
+    if not compute_uv:
+        if wrt == "z":
+            return _ra_zeros(t[0] if isinstance(t, (tuple, list)) else t, g, a)
+        return singular_values_adjoint_tangent(t, g, a, compute_uv=False)
+    lead = t if isinstance(t, np.ndarray) else next(item for item in t if item is not None)
+    if wrt == "a":
+        return _ra_zeros(lead, g, a)
+    u_bar, s_bar, vh_bar = _result_bars(g, 3, "np.linalg.svd", ("S", "u, s, vh = np.linalg.svd(a)"))
+    u, s, vh = z
+    t_u, t_s, t_vh = (np.zeros((lead.shape[0],) + np.shape(item)) if d is None else d
+                      for d, item in zip(_ra_pair_items(t, 3), (u, s, vh), strict=True))
+    if u_bar is None and vh_bar is None:  # u diag(sbar) vh: its tangent through u and vh
+        if s_bar is None:
+            return _ra_zeros(lead, g, a)
+        scaled = s_bar[None, ..., None, :]
+        return (t_u[:, None] * scaled) @ vh + (u * scaled) @ t_vh[:, None]
+    batch = batch_size(g)
+    u_bar = np.zeros((batch,) + u.shape) if u_bar is None else u_bar
+    s_bar = np.zeros((batch,) + s.shape) if s_bar is None else s_bar
+    v_bar = np.zeros((batch,) + _mT(vh).shape) if vh_bar is None else _mT(vh_bar)
+    h = _COMPLEX_STEP
+    stepped = svd_pullback((u + 1j * h * t_u)[:, None], (s + 1j * h * t_s)[:, None],
+                           _mT(vh + 1j * h * t_vh)[:, None], u_bar[None], s_bar[None], v_bar[None])
+    return stepped.imag / h
 
 
 def _ra_cov_tangent_rows(t, m, rowvar):

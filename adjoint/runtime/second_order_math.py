@@ -5,8 +5,8 @@ import numpy as np
 
 from .broadcasting import normalize_axes, prod_others, reduced_count, unbroadcast, unreduce
 from .reductions import (
-    _average_weights, _interp_segments, _not_nan_counts, nan_reduced, nanvar_adjoint,
-    std_divisor, var_adjoint, var_scale,
+    MATRIX_NORMS, _average_weights, _interp_segments, _not_nan_counts, matrix_axes, matrix_norm_weights,
+    nan_reduced, nanvar_adjoint, std_divisor, var_adjoint, var_scale,
 )
 from .indexing import batch_size, element_bar, rebuild_like, unpack_bar, zeros_bar
 from .tangents import item_tangent, merged
@@ -303,6 +303,18 @@ def norm_adjoint_tangent(t, g, x, z, ord=None, axis=None, keepdims=False, wrt="x
     piecewise constant."""
     x = np.asarray(x)
     axes = tuple(range(x.ndim)) if axis is None else normalize_axes(axis, x.ndim)
+    if len(axes) == 2 and ord not in (None, "fro"):
+        # Matrix norms: the slopes of 1, -1, inf and -inf are piecewise
+        # constant; those of 2, -2 and 'nuc' are u diag(weights) v^T.
+        if wrt == "z" or MATRIX_NORMS[ord][0] is not None:
+            return _leading_zeros(t, g, x.shape)
+        axes = matrix_axes(axis, x.ndim)
+        from .second_order_arrays import singular_values_adjoint_tangent
+
+        matrix_t = t if axes == (0, 1) else np.swapaxes(t, 1, 2)
+        weights = np.reshape(g, (g.shape[0], 1)) * matrix_norm_weights(x, ord, axes)
+        result = singular_values_adjoint_tangent(matrix_t, weights, x if axes == (0, 1) else x.T)
+        return result if axes == (0, 1) else np.swapaxes(result, 2, 3)
     if ord == 1 or (ord is not None and not isinstance(ord, str) and np.isinf(ord)):
         return _leading_zeros(t, g, x.shape)
     kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))

@@ -52,8 +52,11 @@ def linspace_adjoint(g, bound, num, endpoint=True, dtype=None, axis=0, stop=Fals
     return unbroadcast(np.tensordot(g, weights, axes=([1], [0])), bound)
 
 
-def array_adjoint(g, a):
-    """Adjoint of ``np.array(a)``: ``a`` an array, or a list of arrays."""
+def array_adjoint(g, a, dtype=None):
+    """Adjoint of ``np.array(a, dtype)``: ``a`` an array, or a list of arrays;
+    nothing flows through a cast to integers or booleans."""
+    if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
+        g = np.zeros_like(g)
     if type(a) is list and all(type(item) is float or type(item) is np.float64 for item in a):
         return [g[:, i] for i in range(len(a))]  # a list of scalars, the common case
     if isinstance(a, (list, tuple)):
@@ -297,6 +300,11 @@ def split_adjoint(g, ary, indices_or_sections, axis=0):
         if bar is not None and piece.size:
             a_bar[lead + (slice(piece[0], piece[-1] + 1),)] += bar
     return a_bar
+
+def hsplit_axis(ary):
+    """The axis np.hsplit cuts along: 1, or 0 for a 1-d array."""
+    return 1 if len(_shape(ary)) > 1 else 0
+
 
 def moveaxis_adjoint(g, source, destination):
     """Adjoint of ``np.moveaxis(a, source, destination)``: the axes moved back."""

@@ -113,6 +113,15 @@ def astype(value, dtype):
     return value.astype(dtype)
 
 
+def floating_type(x, force_floating=True):
+    """The dtype SciPy's ``xp_promote(x, force_floating=...)`` gives one
+    array: its own if inexact (or not forced), else the default float."""
+    dtype = np.asarray(x).dtype
+    if not force_floating or np.issubdtype(dtype, np.inexact):
+        return dtype
+    return np.dtype(np.float64)
+
+
 def cast_adjoint(g, dtype):
     """Adjoint of a cast: the cotangent itself to a floating type; nothing
     through a cast to integers or booleans, which is flat."""

@@ -7,8 +7,8 @@ import numpy as np
 from .broadcasting import _shape
 from .reductions import _convolve_mode
 from .linalg import (
-    _EINSUM_DIRECT_WORK, _cov_rows, _mT, _solve_reads_vectors, _tensordot_axes,
-    einsum_explicit, singular_values_adjoint,
+    _EINSUM_DIRECT_WORK, _cov_rows, _mT, _solve_reads_vectors, _svd_factors_check, _svd_gaps,
+    _tensordot_axes, einsum_explicit, singular_values_adjoint,
 )
 from .indexing import add_bar, batch_size, rebuild_like, zeros_bar
 from .tangent_shape import as_tangent
@@ -425,6 +425,48 @@ def singular_values_tangent(t, a, compute_uv=True):
         singular_values_adjoint(t, a, compute_uv=True)  # raises, with the message
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     return np.sum((_mT(u) @ t) * vh, axis=-1)
+
+
+def svd_tangent(t, a, z, full_matrices=True, compute_uv=True):
+    """Tangent of ``np.linalg.svd(a, full_matrices, compute_uv)``: of the
+    singular values alone (``singular_values_tangent``), or of the factors
+    (distinct nonzero singular values): with ``dP = u^T dA v`` and
+    ``F[i, j] = 1 / (s_j^2 - s_i^2)``, ``ds = diag(dP)``,
+    ``du = u (F * (dP S + S dP^T)) + (1 - u u^T) dA v S^-1`` and
+    ``dv = v (F * (S dP + dP^T S)) + (1 - v v^T) dA^T u S^-1``."""
+    if not compute_uv:
+        return singular_values_tangent(t, a, compute_uv=False)
+    _svd_factors_check(a, full_matrices)
+    t = as_tangent(t, a)
+    u, s, vh = z
+    v = _mT(vh)
+    f = _svd_gaps(s)
+    d_p = _mT(u) @ t @ v
+    s_row, s_col = s[..., None, :], s[..., :, None]
+    d_s = np.diagonal(d_p, axis1=-2, axis2=-1)
+    d_u = u @ (f * (d_p * s_row + s_col * _mT(d_p))) + (t @ v - u @ d_p) / s_row
+    d_v = v @ (f * (s_col * d_p + _mT(d_p) * s_row)) + (_mT(t) @ u - v @ _mT(d_p)) / s_row
+    return rebuild_like(z, [d_u, d_s, _mT(d_v)])
+
+
+def frechet_block(a, e):
+    """``[[a, e], [0, a]]`` on the last two axes (``a`` broadcast to the
+    leading axes of ``e``): the exponential of this block has the Frechet
+    derivative of the exponential at ``a`` along ``e`` in its upper right
+    block (``frechet_corner``)."""
+    a = np.broadcast_to(a, np.shape(e))
+    n = a.shape[-1]
+    block = np.zeros(a.shape[:-2] + (2 * n, 2 * n), dtype=np.result_type(a, e))
+    block[..., :n, :n] = a
+    block[..., n:, n:] = a
+    block[..., :n, n:] = e
+    return block
+
+
+def frechet_corner(block):
+    """The upper right quarter of ``block`` (see ``frechet_block``)."""
+    n = block.shape[-1] // 2
+    return block[..., :n, n:]
 
 
 def cov_tangent(t, m, z, rowvar=True, bias=False, ddof=None):

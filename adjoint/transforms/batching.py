@@ -33,7 +33,7 @@ from ..frontend.ir import (
     is_library, with_statement,
     walk_ops,
 )
-from .templates import batch_template_for
+from .templates import batch_template_for, names_for
 
 
 #: functions whose result's size depends on the values (per example: no common batch shape)
@@ -368,7 +368,8 @@ class BatchBuilder:
                 return None
         prelude, value = template.expand_batch(
             load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
-            self.namer, {**self.module_names, "batch": self.batch_name})
+            self.namer,
+            {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
         return prelude + [self.assign(op.targets[0], value)]
 
     def looped_statement(self, op, flagged=None):

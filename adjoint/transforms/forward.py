@@ -27,7 +27,7 @@ from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, try_statements, walk_ops,
                            with_statement)
 from ..analysis.shapes import same_shape_classes
-from .templates import tangent_template_for
+from .templates import names_for, tangent_template_for
 
 
 #: primitives whose tangent this builder writes itself (indexing, attributes,
@@ -423,7 +423,7 @@ class JVPBuilder:
 
         prelude, contributions = template.expand(
             load(target), tangent_of, bindings, supplied, active, self.namer,
-            {**self.module_names, "batch": self.batch_name})
+            {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
         total = None
         for _, expr in contributions:
             if total is None:

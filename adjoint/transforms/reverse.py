@@ -25,7 +25,7 @@ from ..analysis.activity import STRUCTURAL
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from ..analysis.shapes import same_shape_classes
-from .templates import template_for
+from .templates import names_for, template_for
 
 #: primitives whose result may be a container (its adjoints add with
 #: rt.add_bar; other rules give arrays, whose adjoints add with ``+``).
@@ -466,8 +466,9 @@ class VJPBuilder:
         if missing and op.prim is np.einsum and "subscripts" in missing:
             raise errors.NoRuleError(
                 self.location(op), op.construct,
-                "the operand / sublist form of einsum (einsum(x, [0, 1], y, [1, 2])) has no rule.",
-                "Write the subscripts string: np.einsum('ij,jk->ik', x, y).",
+                "the operand / sublist form of einsum (einsum(x, [0, 1], y, [1, 2])) is differentiated "
+                "only with its sublists written as literal lists of integers.",
+                "Write the sublists in the call, or the subscripts string: np.einsum('ij,jk->ik', x, y).",
             )
         if missing:
             raise errors.NoRuleError(
@@ -482,7 +483,8 @@ class VJPBuilder:
                 "cast_adjoint", result_bar, clone(op.cast)), type_comment=None))
             result_bar = load(cast)
         prelude, contributions = template.expand(
-            load(op.targets[0]), result_bar, bindings, supplied, active, self.namer, self.module_names
+            load(op.targets[0]), result_bar, bindings, supplied, active, self.namer,
+            names_for(template, self.module_names, self.namer, self.extra_globals)
         )
         self.body.extend(prelude)
         for param in template.params:

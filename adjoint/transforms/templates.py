@@ -32,6 +32,7 @@ class Template:
             if p.default is not inspect.Parameter.empty
         }
         self.body = node.body
+        self.global_values = _template_globals(fn, node.body, set(names))
         self.contributed = set()
         for stmt in self.body:
             target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
@@ -69,6 +70,40 @@ class Template:
                                                           annotation=None, type_comment=None)],
                                        value=value, type_comment=None))
         return prelude, contributions
+
+
+#: names every template reads without binding them in the generated code's namespace.
+_MARKERS = {"bar", "dot", "vec", "batch", "np", "rt"}
+
+
+def _template_globals(fn, body, params):
+    """The modules and functions a template reads from its own module
+    (``special`` in ``special.digamma(x)`` of a SciPy rule), by name: the
+    generated code gets them bound under fresh names (``names_for``)."""
+    assigned = {t.id for stmt in body if isinstance(stmt, gast.Assign) for t in stmt.targets
+                if isinstance(t, gast.Name)}
+    found = {}
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in params
+                    and node.id not in assigned and node.id not in _MARKERS and node.id in fn.__globals__):
+                found[node.id] = fn.__globals__[node.id]
+    return found
+
+
+def names_for(template, module_names, namer, extra_globals):
+    """``module_names`` extended with the names the generated code reaches
+    ``template``'s own globals by (bound in ``extra_globals``, once per value)."""
+    if not template.global_values:
+        return module_names
+    names = dict(module_names)
+    for name, value in template.global_values.items():
+        bound = next((n for n, v in extra_globals.items() if v is value and n.startswith(name)), None)
+        if bound is None:
+            bound = namer.fresh(name)
+            extra_globals[bound] = value
+        names[name] = bound
+    return names
 
 
 def _is_bar(node, marker="bar"):

@@ -1,0 +1,60 @@
+"""Rules of scipy.linalg's solve_triangular, cholesky and expm, registered
+when SciPy is imported (``adjoint.rules.load_optional_rules``).
+
+solve_triangular is np.linalg.solve with the triangle it reads
+(``rt.solved_triangle``), and uses solve's helpers; cholesky is NumPy's
+with the other default (``lower=False``: the upper factor). expm's derivative is the
+Frechet derivative ``L(A, E)``, the upper right block of
+``expm([[A, E], [0, A]])`` (``L(A^T, G)`` for the adjoint), written with
+functions that have rules, expm included, so the generated code can be
+differentiated again."""
+import numpy as np
+from scipy import linalg
+
+from .. import runtime as rt
+from . import adjoint_rule, bar, dot, tangent_rule
+
+# unit_diagonal, overwrite_b and check_finite are not accepted.
+
+
+@adjoint_rule(linalg.solve_triangular)
+def solve_triangular_adjoint(z, a, b, trans=0, lower=False):
+    matrix = rt.solved_triangle(a, lower=lower, trans=trans)
+    b_bar = rt.solve_transposed(matrix, bar[z], b)
+    bar[a] = rt.solved_triangle_adjoint(rt.solve_adjoint_matrix(b_bar, z, matrix, b), lower=lower,
+                                        trans=trans)
+    bar[b] = rt.unbroadcast(b_bar, b)
+
+
+@tangent_rule(linalg.solve_triangular)
+def solve_triangular_tangent(z, a, b, trans=0, lower=False):
+    matrix = rt.solved_triangle(a, lower=lower, trans=trans)
+    inverse = np.linalg.inv(matrix)
+    dot[z] = rt.solve_tangent(rt.solved_triangle(dot[a], lower=lower, trans=trans), inverse, matrix, b, z,
+                              wrt_a=True)
+    dot[z] = rt.solve_tangent(dot[b], inverse, matrix, b, z)
+
+
+# overwrite_a and check_finite are not accepted.
+@adjoint_rule(linalg.cholesky)
+def cholesky_adjoint(z, a, lower=False):
+    bar[a] = rt.cholesky_adjoint(bar[z], z, upper=not lower)
+
+
+@tangent_rule(linalg.cholesky)
+def cholesky_tangent(z, a, lower=False):
+    dot[z] = rt.cholesky_tangent(dot[a], z, upper=not lower)
+
+
+@adjoint_rule(linalg.expm)
+def expm_adjoint(z, A):  # noqa: N803 (SciPy's name)
+    a_t = np.broadcast_to(np.swapaxes(A, -1, -2), np.shape(bar[z]))
+    n = np.shape(A)[-1]
+    block = np.concatenate([np.concatenate([a_t, bar[z]], axis=-1),
+                            np.concatenate([np.zeros_like(a_t), a_t], axis=-1)], axis=-2)
+    bar[A] = linalg.expm(block)[..., :n, n:]
+
+
+@tangent_rule(linalg.expm)
+def expm_tangent(z, A):  # noqa: N803 (SciPy's name)
+    dot[z] = rt.frechet_corner(linalg.expm(rt.frechet_block(A, dot[A])))

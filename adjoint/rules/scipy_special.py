@@ -1,0 +1,146 @@
+"""Rules of scipy.special, registered when SciPy is imported
+(``adjoint.rules.load_optional_rules``): gammaln, digamma, polygamma, erf,
+erfc, expit, logit, xlogy, betaln (elementwise), logsumexp, softmax and
+log_softmax (reductions along ``axis``).
+
+Each derivative is written with scipy.special's own functions, whose rules
+are here too, so the generated code can be differentiated again."""
+import numpy as np
+from scipy import special
+
+from .. import runtime as rt
+from . import adjoint_rule, bar, dot, tangent_rule
+
+# ----------------------------------------------------------------- elementwise
+
+
+@adjoint_rule(special.gammaln)
+def gammaln_adjoint(z, x):
+    bar[x] = bar[z] * special.digamma(x)
+
+
+@tangent_rule(special.gammaln, elementwise=True)
+def gammaln_tangent(z, x):
+    dot[z] = dot[x] * special.digamma(x)
+
+
+@adjoint_rule(special.digamma, special.psi)
+def digamma_adjoint(z, x):
+    bar[x] = bar[z] * special.polygamma(1, x)
+
+
+@tangent_rule(special.digamma, special.psi, elementwise=True)
+def digamma_tangent(z, x):
+    dot[z] = dot[x] * special.polygamma(1, x)
+
+
+# The order n is an integer: it carries no derivative.
+@adjoint_rule(special.polygamma, constant=("n",))
+def polygamma_adjoint(z, n, x):
+    bar[x] = rt.unbroadcast(bar[z] * special.polygamma(n + 1, x), x)
+
+
+@tangent_rule(special.polygamma, elementwise=True, constant=("n",))
+def polygamma_tangent(z, n, x):
+    dot[z] = dot[x] * special.polygamma(n + 1, x)
+
+
+@adjoint_rule(special.erf)
+def erf_adjoint(z, x):
+    bar[x] = bar[z] * (1.1283791670955126 * np.exp(-x * x))  # 2 / sqrt(pi)
+
+
+@tangent_rule(special.erf, elementwise=True)
+def erf_tangent(z, x):
+    dot[z] = dot[x] * (1.1283791670955126 * np.exp(-x * x))
+
+
+@adjoint_rule(special.erfc)
+def erfc_adjoint(z, x):
+    bar[x] = bar[z] * (-1.1283791670955126 * np.exp(-x * x))
+
+
+@tangent_rule(special.erfc, elementwise=True)
+def erfc_tangent(z, x):
+    dot[z] = dot[x] * (-1.1283791670955126 * np.exp(-x * x))
+
+
+@adjoint_rule(special.expit)
+def expit_adjoint(z, x):
+    bar[x] = bar[z] * (z * (1.0 - z))
+
+
+@tangent_rule(special.expit, elementwise=True)
+def expit_tangent(z, x):
+    dot[z] = dot[x] * (z * (1.0 - z))
+
+
+@adjoint_rule(special.logit)
+def logit_adjoint(z, x):
+    bar[x] = bar[z] / (x * (1.0 - x))
+
+
+@tangent_rule(special.logit, elementwise=True)
+def logit_tangent(z, x):
+    dot[z] = dot[x] / (x * (1.0 - x))
+
+
+# x * log(y), 0 where x is 0: slopes log(y) and x / y (y > 0).
+@adjoint_rule(special.xlogy)
+def xlogy_adjoint(z, x, y):
+    bar[x] = rt.unbroadcast(bar[z] * np.log(y), x)
+    bar[y] = rt.unbroadcast(bar[z] * (x / y), y)
+
+
+@tangent_rule(special.xlogy, elementwise=True)
+def xlogy_tangent(z, x, y):
+    dot[z] = dot[x] * np.log(y)
+    dot[z] = dot[y] * (x / y)
+
+
+@adjoint_rule(special.betaln)
+def betaln_adjoint(z, a, b):
+    bar[a] = rt.unbroadcast(bar[z] * (special.digamma(a) - special.digamma(a + b)), a)
+    bar[b] = rt.unbroadcast(bar[z] * (special.digamma(b) - special.digamma(a + b)), b)
+
+
+@tangent_rule(special.betaln, elementwise=True)
+def betaln_tangent(z, a, b):
+    dot[z] = dot[a] * (special.digamma(a) - special.digamma(a + b))
+    dot[z] = dot[b] * (special.digamma(b) - special.digamma(a + b))
+
+
+# ----------------------------------------------------------------- along an axis
+
+# The weights b and return_sign are not accepted: the call then fails when
+# the derivative is taken. The slope is the softmax of a along axis.
+@adjoint_rule(special.logsumexp)
+def logsumexp_adjoint(z, a, axis=None, *, keepdims=False):
+    bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims) * special.softmax(a, axis=axis)
+
+
+@tangent_rule(special.logsumexp)
+def logsumexp_tangent(z, a, axis=None, *, keepdims=False):
+    dot[z] = np.sum(dot[a] * special.softmax(a, axis=axis), axis=rt.batch_axes(axis, a), keepdims=keepdims)
+
+
+# The Jacobian of softmax, diag(z) - z z^T along axis, is symmetric: the
+# adjoint and the tangent are the same product.
+@adjoint_rule(special.softmax)
+def softmax_adjoint(z, x, axis=None):
+    bar[x] = z * (bar[z] - np.sum(bar[z] * z, axis=rt.batch_axes(axis, x), keepdims=True))
+
+
+@tangent_rule(special.softmax)
+def softmax_tangent(z, x, axis=None):
+    dot[z] = z * (dot[x] - np.sum(dot[x] * z, axis=rt.batch_axes(axis, x), keepdims=True))
+
+
+@adjoint_rule(special.log_softmax)
+def log_softmax_adjoint(z, x, axis=None):
+    bar[x] = bar[z] - np.exp(z) * np.sum(bar[z], axis=rt.batch_axes(axis, x), keepdims=True)
+
+
+@tangent_rule(special.log_softmax)
+def log_softmax_tangent(z, x, axis=None):
+    dot[z] = dot[x] - np.sum(np.exp(z) * dot[x], axis=rt.batch_axes(axis, x), keepdims=True)
