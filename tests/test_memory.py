@@ -1,0 +1,209 @@
+"""Memory of long-running programs: the cache of compiled transforms never
+keeps a function (or the arrays its closure captured) alive, and is bounded;
+Jacobians are computed in chunks under a memory budget; large constants are
+exported beside the module.
+
+Derivatives are checked against analytic values or central finite
+differences (conftest.numerical_jacobian), never against adjoint itself."""
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint.backend import cache
+from adjoint.backend import pipeline as transform
+
+
+def make_loss(data):
+    def loss(w):
+        return np.sum((data @ w) ** 2)
+    return loss
+
+
+def loss_gradient(data, w):
+    return 2.0 * data.T @ (data @ w)
+
+
+def make_map(data):
+    def mapped(w):
+        return np.tanh(data @ w)
+    return mapped
+
+
+def make_recursive(data):
+    def power(w, n):
+        if n == 0:
+            return np.sum(data * w)
+        return power(w * w, n - 1)
+    return power
+
+
+def make_caller(data):
+    def inner(w):
+        return data @ w
+
+    def outer(w):
+        return np.sum(np.sin(inner(w)))
+    return outer
+
+
+def _collected(run):
+    """Run ``run(data)`` on a fresh array and closure; whether the closure
+    and the array are freed once dropped."""
+    data = np.random.default_rng(0).normal(size=(50, 4))
+    func_ref, data_ref = run(data)
+    del data
+    gc.collect()
+    return func_ref() is None, data_ref() is None
+
+
+W = np.array([0.3, -0.2, 0.5, 0.1])
+
+
+def _grad(data):
+    loss = make_loss(data)
+    np.testing.assert_allclose(adjoint.grad(loss)(W), loss_gradient(data, W), rtol=1e-10)
+    return weakref.ref(loss), weakref.ref(data)
+
+
+def _jacrev(data):
+    mapped = make_map(data)
+    expected = (1 - np.tanh(data @ W) ** 2)[:, None] * data
+    np.testing.assert_allclose(adjoint.jacrev(mapped)(W), expected, rtol=1e-10)
+    return weakref.ref(mapped), weakref.ref(data)
+
+
+def _jacfwd(data):
+    mapped = make_map(data)
+    expected = (1 - np.tanh(data @ W) ** 2)[:, None] * data
+    np.testing.assert_allclose(adjoint.jacfwd(mapped)(W), expected, rtol=1e-10)
+    return weakref.ref(mapped), weakref.ref(data)
+
+
+def _hessian(data):
+    loss = make_loss(data)
+    np.testing.assert_allclose(adjoint.hessian(loss)(W), 2.0 * data.T @ data, rtol=1e-10)
+    return weakref.ref(loss), weakref.ref(data)
+
+
+def _vmap(data):
+    mapped = make_map(data)
+    batch = np.stack([W, 2 * W, -W])
+    np.testing.assert_allclose(adjoint.vmap(mapped)(batch), np.tanh(batch @ data.T), rtol=1e-12)
+    return weakref.ref(mapped), weakref.ref(data)
+
+
+def _vmap_of_grad(data):
+    loss = make_loss(data)
+    batch = np.stack([W, 2 * W])
+    expected = np.stack([loss_gradient(data, w) for w in batch])
+    np.testing.assert_allclose(adjoint.vmap(adjoint.grad(loss))(batch), expected, rtol=1e-10)
+    return weakref.ref(loss), weakref.ref(data)
+
+
+def _recursive(data):
+    power = make_recursive(data)
+    # power(w, 2) = sum(data * w**4): gradient 4 w**3 * sum(data, axis=0)
+    np.testing.assert_allclose(adjoint.grad(power)(W, 2), 4 * W ** 3 * data.sum(axis=0), rtol=1e-10)
+    return weakref.ref(power), weakref.ref(data)
+
+
+def _caller(data):
+    outer = make_caller(data)
+    np.testing.assert_allclose(adjoint.grad(outer)(W), data.T @ np.cos(data @ W), rtol=1e-10)
+    return weakref.ref(outer), weakref.ref(data)
+
+
+@pytest.mark.parametrize("run", [_grad, _jacrev, _jacfwd, _hessian, _vmap, _vmap_of_grad, _recursive, _caller],
+                         ids=lambda run: run.__name__.strip("_"))
+def test_closure_and_its_data_are_freed(run):
+    assert _collected(run) == (True, True)
+
+
+def test_memory_stays_flat_over_many_closures():
+    # 40 closures over ~2 MB arrays, one transform each: a cache that kept
+    # them would grow by 80 MB; the bound leaves room for a few arrays.
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=128)
+    tracemalloc.start()
+    try:
+        for i in range(40):
+            data = rng.normal(size=(2048, 128))  # 2 MiB
+            gradient = adjoint.grad(make_loss(data))(w)
+            if i == 0:
+                np.testing.assert_allclose(gradient, loss_gradient(data, w), rtol=1e-9)
+            del data, gradient
+            if i == 4:
+                gc.collect()
+                start = tracemalloc.get_traced_memory()[0]
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert growth < 6 * 2 ** 20, f"memory grew by {growth / 2 ** 20:.1f} MiB over 35 closures"
+
+
+def test_the_cache_still_hits_for_the_same_function():
+    data = np.random.default_rng(2).normal(size=(20, 4))
+    loss = make_loss(data)
+    adjoint.grad(loss)(W)
+    count = dict(transform.TRANSFORM_COUNT)
+    for _ in range(3):
+        np.testing.assert_allclose(adjoint.grad(loss)(W), loss_gradient(data, W), rtol=1e-10)  # new wrappers
+    mapped = make_map(data)
+    adjoint.jacfwd(mapped)(W)
+    adjoint.vmap(mapped)(np.stack([W, W]))
+    after = dict(transform.TRANSFORM_COUNT)
+    adjoint.jacfwd(mapped)(W)
+    adjoint.vmap(mapped)(np.stack([W, W]))
+    assert transform.TRANSFORM_COUNT == after
+    assert after["vjp"] == count["vjp"]
+
+
+def test_the_cache_is_bounded_per_code_object(monkeypatch):
+    monkeypatch.setattr(cache, "MAX_FUNCTIONS_PER_CODE", 4)
+    rng = np.random.default_rng(3)
+    datas = [rng.normal(size=(10, 4)) for _ in range(7)]
+    losses = [make_loss(d) for d in datas]  # all kept alive
+    for loss in losses:
+        adjoint.grad(loss)(W)
+    kept = cache.cached_functions(make_loss(datas[0]).__code__)
+    assert len(kept) == 4
+    assert kept == losses[-4:]  # the least recently used lost theirs
+    # An evicted function is transformed again, right.
+    count = transform.TRANSFORM_COUNT["vjp"]
+    np.testing.assert_allclose(adjoint.grad(losses[0])(W), loss_gradient(datas[0], W), rtol=1e-10)
+    assert transform.TRANSFORM_COUNT["vjp"] == count + 1
+    # A function used again moves to the back of the line.
+    adjoint.grad(losses[4])(W)
+    adjoint.grad(make_loss(datas[1]))(W)
+    assert losses[4] in cache.cached_functions(losses[4].__code__)
+
+
+def test_a_wrapper_made_with_functools_wraps_has_transforms_of_its_own():
+    import functools
+
+    data = np.random.default_rng(4).normal(size=(6, 4))
+    loss = make_loss(data)
+    adjoint.grad(loss)(W)
+
+    @functools.wraps(loss)  # copies loss.__dict__, the cache entries with it
+    def doubled(w):
+        return 2.0 * loss(w)
+
+    np.testing.assert_allclose(adjoint.grad(doubled)(W), 2.0 * loss_gradient(data, W), rtol=1e-10)
+    np.testing.assert_allclose(adjoint.grad(loss)(W), loss_gradient(data, W), rtol=1e-10)
+
+
+def test_a_pickled_function_carries_no_transforms():
+    import pickle
+
+    data = np.random.default_rng(5).normal(size=(6, 4))
+    loss = make_loss(data)
+    adjoint.grad(loss)(W)
+    entries = loss.__dict__[cache._SLOT]
+    assert len(entries) == 1
+    assert len(pickle.loads(pickle.dumps(entries))) == 0
