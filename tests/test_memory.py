@@ -207,3 +207,122 @@ def test_a_pickled_function_carries_no_transforms():
     entries = loss.__dict__[cache._SLOT]
     assert len(entries) == 1
     assert len(pickle.loads(pickle.dumps(entries))) == 0
+
+
+# ------------------------------------------------------------------ memory budget
+
+TALL_A = np.random.default_rng(10).normal(size=(60000, 3))
+
+
+def tall(p):
+    return np.sin(TALL_A @ p) * p[0]
+
+
+def tall_jacobian(p):
+    expected = (np.cos(TALL_A @ p) * p[0])[:, None] * TALL_A
+    expected[:, 0] += np.sin(TALL_A @ p)
+    return expected
+
+
+@pytest.fixture
+def budget():
+    """Set the memory budget for one test; restored after it."""
+    previous = adjoint.set_memory_budget(None)
+    yield adjoint.set_memory_budget
+    adjoint.set_memory_budget(previous)
+
+
+def test_tall_jacobian_by_forward_mode():
+    # The reverse basis would be 60,000 x 60,000 (26.8 GiB); forward mode needs 3 columns.
+    p = np.array([0.3, -0.1, 0.7])
+    np.testing.assert_allclose(adjoint.jacfwd(tall)(p), tall_jacobian(p), rtol=1e-12, atol=1e-12)
+
+
+def test_tall_jacobian_over_budget_by_reverse_mode_is_a_clear_error(budget):
+    # The Jacobian (1.4 MB) fits in 3 MiB, and so does a forward pass over one
+    # column (~1 MB); a reverse pass over one basis row (60,000 outputs and
+    # the adjoints it flows through, ~1.8 MB) does not.
+    p = np.array([0.3, -0.1, 0.7])
+    budget(3 * 2 ** 20)
+    with pytest.raises(adjoint.MemoryBudgetError) as caught:
+        adjoint.jacrev(tall)(p)
+    message = str(caught.value)
+    assert "jacrev of tall" in message and "60,000" in message and "3 MiB" in message
+    assert "adjoint.jacfwd" in message and "set_memory_budget" in message
+    assert isinstance(caught.value, MemoryError)  # (never NumPy's own, but still a MemoryError)
+    np.testing.assert_allclose(adjoint.jacfwd(tall)(p), tall_jacobian(p), rtol=1e-12, atol=1e-12)
+
+
+def test_a_jacobian_larger_than_the_budget_names_its_size(budget):
+    p = np.array([0.3, -0.1, 0.7])
+    budget(2 ** 20)  # the Jacobian is 60,000 x 3 float64: 1.4 MB
+    for transform_ in (adjoint.jacrev, adjoint.jacfwd):
+        with pytest.raises(adjoint.MemoryBudgetError, match=r"60,000 x 3 = 180,000 elements \(1\.4 MiB\)"):
+            transform_(tall)(p)
+
+
+def wide(x):
+    return np.tanh(x[:40] * x[10:]) @ np.ones((40, 3)) + np.sum(x ** 2)
+
+
+def wide_jacobian(x):
+    d = 1 - np.tanh(x[:40] * x[10:]) ** 2
+    inner = np.zeros((40, 50))
+    inner[np.arange(40), np.arange(40)] += d * x[10:]
+    inner[np.arange(40), np.arange(10, 50)] += d * x[:40]
+    return np.ones((3, 40)) @ inner + 2 * x
+
+
+def test_chunks_under_a_small_budget_give_the_unchunked_jacobian(budget, monkeypatch):
+    from adjoint.api import jacobians
+
+    x = np.linspace(-1.0, 1.2, 50)
+    expected = wide_jacobian(x)
+    unchunked_rev, unchunked_fwd = adjoint.jacrev(wide)(x), adjoint.jacfwd(wide)(x)
+    np.testing.assert_allclose(unchunked_rev, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(unchunked_fwd, expected, rtol=1e-12, atol=1e-12)
+    rows, columns = [], []
+    basis_chunk, input_basis = jacobians._basis_chunk, jacobians._input_basis
+    monkeypatch.setattr(jacobians, "_basis_chunk", lambda *a: rows.append(a[3] - a[2]) or basis_chunk(*a))
+    monkeypatch.setattr(jacobians, "_input_basis", lambda *a: columns.append(a[2] - a[1]) or input_basis(*a))
+    budget(8192)  # the 3 x 50 Jacobian is 1,200 bytes: a few passes per chunk
+    np.testing.assert_allclose(adjoint.jacrev(wide)(x), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(wide)(x), expected, rtol=1e-12, atol=1e-12)
+    assert len(rows) > 1 and sum(rows) == 3
+    assert len(columns) > 2 and sum(columns) == 50
+    # Finite differences agree too.
+    from conftest import numerical_jacobian
+
+    np.testing.assert_allclose(adjoint.jacfwd(wide)(x), numerical_jacobian(wide, (x,)), atol=1e-6)
+
+
+def test_reverse_mode_chunked_over_a_tall_output_warns(budget):
+    x = np.linspace(-1.0, 1.2, 4)
+
+    def many(x):
+        return np.outer(np.sin(x), np.ones(300)).ravel()
+
+    expected = np.kron(np.diag(np.cos(x)), np.ones((300, 1)))
+    budget(128 * 2 ** 10)
+    with pytest.warns(RuntimeWarning, match=r"jacrev of .*many: the reverse pass runs over 1,200 basis rows"):
+        jacobian = adjoint.jacrev(many)(x)
+    np.testing.assert_allclose(jacobian, expected, rtol=1e-12)
+
+
+def test_memory_budget_from_the_environment(budget, monkeypatch):
+    monkeypatch.setenv("ADJOINT_MEMORY_BUDGET", "512MiB")
+    assert adjoint.get_memory_budget() == 512 * 2 ** 20
+    monkeypatch.setenv("ADJOINT_MEMORY_BUDGET", "1000")
+    assert adjoint.get_memory_budget() == 1000
+    budget(2 ** 20)  # set explicitly: wins
+    assert adjoint.get_memory_budget() == 2 ** 20
+    budget(None)
+    monkeypatch.setenv("ADJOINT_MEMORY_BUDGET", "lots")
+    with pytest.raises(ValueError, match="ADJOINT_MEMORY_BUDGET='lots' is not a memory size"):
+        adjoint.get_memory_budget()
+    monkeypatch.delenv("ADJOINT_MEMORY_BUDGET")
+    assert adjoint.get_memory_budget() == 256 * 2 ** 20
+    with pytest.raises(ValueError, match="greater than 0"):
+        adjoint.set_memory_budget(0)
+    with pytest.raises(TypeError, match="number of bytes"):
+        adjoint.set_memory_budget(1.5e9)
