@@ -326,3 +326,63 @@ def test_memory_budget_from_the_environment(budget, monkeypatch):
         adjoint.set_memory_budget(0)
     with pytest.raises(TypeError, match="number of bytes"):
         adjoint.set_memory_budget(1.5e9)
+
+
+# ------------------------------------------------------------------ export of large constants
+
+LARGE_MODEL = '''
+import numpy as np
+
+WEIGHTS = np.random.default_rng(7).normal(size=(300, 200))  # 60,000 elements: beside the module
+OFFSET = np.array([0.5, -0.25, 1.0])                        # small: a literal
+
+
+def layer(x):
+    return np.tanh(WEIGHTS @ x)[:3] * OFFSET
+'''
+
+
+def test_export_writes_large_constants_beside_the_module(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    from conftest import numerical_jacobian
+
+    model = tmp_path / "large_model.py"
+    model.write_text(LARGE_MODEL)
+    out = tmp_path / "layer_grad.py"
+    done = subprocess.run([sys.executable, "-m", "adjoint", "show", f"{model}:layer", "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 .npy file" in done.stderr
+    text = out.read_text()
+    assert out.stat().st_size < 30_000  # the literal alone would be over 1 MB
+    assert "WEIGHTS = _load_constant('layer_grad_WEIGHTS.npy')" in text
+    assert "OFFSET = np.array([0.5, -0.25, 1.0]" in text
+    assert (tmp_path / "layer_grad_WEIGHTS.npy").exists()
+    x = np.linspace(-0.01, 0.02, 200)
+    np.save(tmp_path / "x.npy", x)
+    # Imported from elsewhere, without adjoint: the constant is found beside the module.
+    script = textwrap.dedent(f'''
+        import sys
+        sys.modules["adjoint"] = None
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        import layer_grad
+        jx, = layer_grad.layer_jacobian(np.load({str(tmp_path / "x.npy")!r}))
+        np.save({str(tmp_path / "jx.npy")!r}, jx)
+    ''')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True,
+                          cwd=elsewhere, timeout=120)
+    assert done.returncode == 0, done.stderr
+    exported = np.load(tmp_path / "jx.npy")
+    namespace = {}
+    exec(compile(LARGE_MODEL, str(model), "exec"), namespace)
+    weights, offset = namespace["WEIGHTS"], namespace["OFFSET"]
+    by_hand = ((1 - np.tanh(weights @ x) ** 2)[:3] * offset)[:, None] * weights[:3]
+    np.testing.assert_allclose(exported, by_hand, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(exported, numerical_jacobian(namespace["layer"], (x,)), atol=1e-7)
+    np.testing.assert_allclose(exported, adjoint.jacrev(namespace["layer"])(x), rtol=1e-12, atol=1e-14)
