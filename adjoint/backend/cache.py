@@ -44,7 +44,7 @@ class _Entries(dict):
     the entries name the function they belong to (weakly) and the cache
     generation they were made in; a pickled function carries none."""
 
-    __slots__ = ("owner", "generation", "__weakref__")
+    __slots__ = ("owner", "generation", "recent", "__weakref__")
 
     def __reduce__(self):
         return (_Entries, ())
@@ -74,9 +74,10 @@ def _entries(func):
     if type(func) is types.FunctionType:
         found = stored_on(func, _SLOT)
         if found is not None:
-            recent = _recent.get(func.__code__)
-            if recent is not None and id(func) in recent:
-                recent.move_to_end(id(func))
+            try:
+                found.recent.move_to_end(id(func))
+            except (AttributeError, KeyError):  # not counted (yet, or any more)
+                pass
             return found
         return _new_entries(func)
     try:
@@ -99,6 +100,7 @@ def _new_entries(func):
         recent.pop(key, None)
 
     recent[key] = weakref.ref(func, forget)
+    entries.recent = recent
     recent.move_to_end(key)
     while len(recent) > MAX_FUNCTIONS_PER_CODE:
         _, oldest = recent.popitem(last=False)
