@@ -2,10 +2,12 @@
 
 The public names of SPEC.md. Rule writers use ``adjoint.rules``.
 """
-from .api.jacobians import defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, vjp
+from .api.jacobians import (defjvp, defvjp, get_memory_budget, grad, hessian, jacfwd, jacrev, jvp, no_grad,
+                            set_memory_budget, source, stop_gradient, vjp)
 from .api.vmap import vmap
 from .errors import (
     AdjointError,
+    MemoryBudgetError,
     NoRuleError,
     SourceUnavailableError,
     TransformError,
@@ -16,6 +18,6 @@ __all__ = [
     "jacrev", "jacfwd", "jvp", "vjp", "grad", "hessian", "source", "defvjp", "defjvp",
     "vmap", "stop_gradient", "no_grad",
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
-    "SourceUnavailableError",
+    "SourceUnavailableError", "MemoryBudgetError", "set_memory_budget", "get_memory_budget",
 ]
 __version__ = "0.1.0"

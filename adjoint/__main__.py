@@ -1,13 +1,17 @@
 """The command line: ``python -m adjoint show FILE.py:FUNC`` (or ``adjoint show``).
 
 Prints the generated derivative code of a function, or writes it with
-``-o OUT.py`` as a standalone module that needs NumPy alone. Every failure is
-one line on stderr and a non-zero exit status.
+``-o OUT.py`` as a standalone module that needs NumPy alone; the numeric
+arrays of more than 1,000 elements it reads are written beside it as
+``OUT_NAME.npy`` and loaded from there. Every failure is one line on stderr
+and a non-zero exit status.
 """
 import argparse
 import importlib.util
 import os
 import sys
+
+import numpy as np
 
 from .api import jacobians as api
 from . import errors
@@ -46,7 +50,8 @@ def parser():
     show.add_argument("--has-aux", action="store_true",
                       help="FUNC returns (output, aux); only output is differentiated")
     show.add_argument("-o", "--output", metavar="OUT.py",
-                      help="write a standalone module (imports NumPy only) instead of printing")
+                      help="write a standalone module (imports NumPy only) instead of printing; "
+                           "arrays of more than 1,000 elements it reads go beside it as OUT_NAME.npy")
     return top
 
 
@@ -95,13 +100,21 @@ def show(args):
         raise CommandError("-o writes reverse-mode modules (with a jacobian function); "
                            "print forward-mode code without -o.")
     compiled = api.compiled_for_source(func, argnums, args.has_aux)
-    text = export_module(compiled, has_aux=args.has_aux)
+    # Large arrays go beside the module as .npy files (a literal of a
+    # million floats is 20 MB of text that takes seconds to import).
+    arrays = {}
+    prefix = os.path.splitext(os.path.basename(args.output))[0]
+    text = export_module(compiled, has_aux=args.has_aux, arrays=arrays, prefix=prefix)
+    directory = os.path.dirname(os.path.abspath(args.output))
     try:
+        for filename, array in arrays.items():
+            np.save(os.path.join(directory, filename), array, allow_pickle=False)
         with open(args.output, "w") as handle:
             handle.write(text)
     except OSError as exc:
-        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    print(f"wrote {args.output}", file=sys.stderr)
+        raise CommandError(f"cannot write {exc.filename or args.output}: {exc.strerror or exc}") from None
+    beside = f" and {len(arrays)} .npy file{'s' if len(arrays) != 1 else ''} of constants beside it" if arrays else ""
+    print(f"wrote {args.output}{beside}", file=sys.stderr)
 
 
 def main(argv=None):

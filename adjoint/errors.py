@@ -69,6 +69,12 @@ class SourceUnavailableError(AdjointError):
     """The source of a function cannot be read (built-in, REPL, exec)."""
 
 
+class MemoryBudgetError(AdjointError, MemoryError):
+    """A Jacobian, or one chunk of the passes that compute it, does not fit
+    in the memory budget (``adjoint.set_memory_budget``). A MemoryError, so
+    that ``except MemoryError`` still catches it."""
+
+
 def no_rule_that_ran(message):
     """A NoRuleError for a call without a rule in a branch that ran
     (``message`` names the user's line and what to do)."""
@@ -265,3 +271,70 @@ def changed_argument_at_call_error(location, callee, parameter, where):
         f"In {callee}, work on a copy ({parameter} = {parameter}.copy()) or make a new value "
         f"({parameter} = {parameter} + ...).",
     )
+
+
+# ------------------------------------------------------------------ memory
+
+def format_bytes(count):
+    """``268435456`` -> ``'256 MiB'``."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= size:
+            value = count / size
+            return f"{value:.0f} {unit}" if value >= 100 or value == int(value) else f"{value:.1f} {unit}"
+    return f"{count} bytes"
+
+
+_RAISE_BUDGET = ("or raise the budget: adjoint.set_memory_budget(bytes), or the ADJOINT_MEMORY_BUDGET "
+                 "environment variable")
+
+
+def _other_mode(mode, n_out, n_in):
+    """Advice to use the other mode when it needs fewer passes."""
+    if mode == "jacrev" and n_out > n_in:
+        return (f"The function has many more outputs ({n_out:,}) than inputs ({n_in:,}): forward mode, "
+                f"adjoint.jacfwd, computes the same Jacobian in {n_in:,} columns of {n_out:,} values "
+                "instead of reverse mode's rows over every output. ")
+    if mode == "jacfwd" and n_in > n_out:
+        return (f"The function has many more inputs ({n_in:,}) than outputs ({n_out:,}): reverse mode, "
+                f"adjoint.jacrev, computes the same Jacobian in {n_out:,} rows "
+                "instead of forward mode's columns over every input. ")
+    return ""
+
+
+def jacobian_too_large_error(mode, name, n_out, n_in, nbytes, budget):
+    return MemoryBudgetError(
+        f"{mode} of {name}: the Jacobian has {n_out:,} x {n_in:,} = {n_out * n_in:,} elements "
+        f"({format_bytes(nbytes)}), more than the memory budget of {format_bytes(budget)}. "
+        "Differentiate a smaller output or fewer inputs, use adjoint.vjp or adjoint.jvp for products "
+        f"with the Jacobian without forming it, {_RAISE_BUDGET}."
+    )
+
+
+def chunk_too_large_error(mode, name, n_out, n_in, per_pass, left, budget):
+    what = ("one row of the reverse pass (a basis row over every output and the batched adjoints "
+            "it flows through)" if mode == "jacrev" else
+            "one column of the forward pass (a basis column over every input and the batched "
+            "tangents it flows through)")
+    return MemoryBudgetError(
+        f"{mode} of {name}: {what} needs about {format_bytes(per_pass)}, more than the "
+        f"{format_bytes(left)} of the memory budget ({format_bytes(budget)}) that the Jacobian "
+        f"({n_out:,} x {n_in:,}) leaves. {_other_mode(mode, n_out, n_in)}Otherwise differentiate a "
+        f"smaller output, pass chunk_size=1 to run one pass at a time whatever it costs, {_RAISE_BUDGET}."
+    )
+
+
+def out_of_memory_error(mode, name, n_out, n_in, chunk, error):
+    """``n_out``: None if the output's size is not known yet."""
+    outputs = "?" if n_out is None else f"{n_out:,}"
+    return MemoryBudgetError(
+        f"{mode} of {name}: ran out of memory in a chunk of {chunk:,} "
+        f"{'rows' if mode == 'jacrev' else 'columns'} of the {outputs} x {n_in:,} Jacobian ({error}). "
+        f"{_other_mode(mode, n_out or 0, n_in)}Pass a smaller chunk_size, or lower the memory budget "
+        "(adjoint.set_memory_budget) so that chunks are chosen smaller."
+    )
+
+
+def tall_reverse_warning(name, n_out, n_in, chunks, budget):
+    return (f"jacrev of {name}: the reverse pass runs over {n_out:,} basis rows, in {chunks:,} chunks to "
+            f"stay under the memory budget ({format_bytes(budget)}), for only {n_in:,} inputs: forward mode, "
+            f"adjoint.jacfwd, computes the same Jacobian in {n_in:,} columns.")

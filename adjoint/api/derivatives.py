@@ -23,12 +23,17 @@ arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
 """
 import inspect
 import linecache
+import types
+import weakref
 
 from .. import errors, rules
 from .. import runtime as rt
 
-#: (wrapper, number of arguments) -> the derivative function
-_made = {}
+#: wrapper -> {number of arguments: (the derivative function, its compiled
+#: transform)}, kept by the wrapper itself (see backend.cache.stored_on) or,
+#: for a wrapper that is not a Python function, weakly: never by this module
+_SLOT = "__adjoint_derivative_functions__"
+_made = weakref.WeakKeyDictionary()
 from ..made import of, register, vmap_of  # noqa: E402,F401 (what transforms made)
 
 #: what this module needs of the API and the cache, installed by adjoint.api
@@ -40,14 +45,15 @@ API = {}
 def derivative_function(wrapper, nargs):
     """The Python function computing ``wrapper(*args)`` for ``nargs``
     positional arguments, written over the generated code it runs."""
-    key = (wrapper, nargs)
-    made = _made.get(key)
+    made_for = _made_for(wrapper)
+    key = nargs
+    made = made_for.get(key)
     if made is not None and made[1].is_current():
         return made[0]
     func, kind, argnums, has_aux = of(wrapper)
     if kind == "vmap":
         function, compiled = _vmapped(func, argnums, has_aux, nargs)
-        _made[key] = (function, compiled)
+        made_for[key] = (function, compiled)
         return function
     positions = API["check_argnums"](argnums, nargs)
     params = _parameters(func, nargs)
@@ -76,8 +82,17 @@ def derivative_function(wrapper, nargs):
     function = namespace[f"{name}_{kind}"]
     function.__adjoint_derivative__ = compiled
     function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
-    _made[key] = (function, compiled)
+    made_for[key] = (function, compiled)
     return function
+
+
+def _made_for(wrapper):
+    """The derivative functions already written for ``wrapper``, by number of arguments."""
+    from ..backend import cache
+
+    if type(wrapper) is types.FunctionType:
+        return cache.stored_on(wrapper, _SLOT) or cache.store_on(wrapper, _SLOT)
+    return _made.setdefault(wrapper, {})
 
 
 def _parameters(func, nargs):

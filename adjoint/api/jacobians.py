@@ -11,7 +11,9 @@ import copy
 import functools
 import inspect
 import linecache
+import os
 import types
+import warnings
 
 import numpy as np
 
@@ -69,6 +71,95 @@ def _check_chunk_size(chunk_size):
         return
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
         raise errors.chunk_size_error(chunk_size)
+
+
+# ------------------------------------------------------------------ memory budget
+
+#: bytes jacrev and jacfwd may use by default with chunk_size=None (see set_memory_budget)
+DEFAULT_MEMORY_BUDGET = 256 * 2 ** 20
+_UNITS = {"": 1, "b": 1, "k": 2 ** 10, "kb": 2 ** 10, "kib": 2 ** 10, "m": 2 ** 20, "mb": 2 ** 20,
+          "mib": 2 ** 20, "g": 2 ** 30, "gb": 2 ** 30, "gib": 2 ** 30}
+#: the budget set by set_memory_budget; None: ADJOINT_MEMORY_BUDGET, or the default
+_budget = None
+
+
+def set_memory_budget(nbytes):
+    """Set how many bytes ``jacrev`` and ``jacfwd`` may use for one Jacobian
+    with ``chunk_size=None``: the Jacobian itself, plus the identity basis of
+    one chunk and the batched pass over it (an estimate from the sizes of the
+    output, the inputs and the values the backward pass reads). Chunks are
+    chosen to stay under it; a Jacobian larger than the budget, or a pass
+    over a single row (column) that does not fit beside it, raises
+    ``adjoint.MemoryBudgetError`` naming the sizes. ``None`` restores the
+    default: the ``ADJOINT_MEMORY_BUDGET`` environment variable (bytes, or
+    a number with a unit: ``512M``, ``2GiB``) if set, else 256 MiB. Returns
+    the budget in force before."""
+    global _budget
+    if nbytes is not None and (isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer))):
+        raise TypeError(f"set_memory_budget takes a number of bytes (an int) or None, got "
+                        f"{type(nbytes).__name__} ({nbytes!r}).")
+    if nbytes is not None and nbytes <= 0:
+        raise ValueError(f"set_memory_budget: the budget must be greater than 0 bytes, got {nbytes}.")
+    previous = get_memory_budget()
+    _budget = None if nbytes is None else int(nbytes)
+    return previous
+
+
+def get_memory_budget():
+    """The memory budget of ``jacrev`` and ``jacfwd`` in bytes (see set_memory_budget)."""
+    if _budget is not None:
+        return _budget
+    text = os.environ.get("ADJOINT_MEMORY_BUDGET", "").strip()
+    if not text:
+        return DEFAULT_MEMORY_BUDGET
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+    unit = text[len(number):].strip().lower()
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        value = 0
+    if not value >= 1:
+        raise ValueError(f"ADJOINT_MEMORY_BUDGET={text!r} is not a memory size: give a number of bytes, "
+                         "or a number with a unit (512M, 512MiB, 2G).")
+    return int(value)
+
+
+def _array_elements(value):
+    """How many array elements ``value`` (residuals: arrays, lists and tuples
+    of them) holds."""
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, (tuple, list)):
+        return sum(_array_elements(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_array_elements(item) for item in value.values())
+    return 0
+
+
+def _jacobian_bytes(n_out, inputs):
+    return n_out * sum(np.size(leaf) * np.result_type(leaf).itemsize for leaves in inputs.leaves
+                       for leaf in leaves)
+
+
+def _passes_per_chunk(mode, name, n_out, n_in, itemsize, jacobian_bytes, others):
+    """How many rows (jacrev) or columns (jacfwd) of the basis one chunk may
+    take under the memory budget: each costs its basis vector and a batched
+    copy of the output, of the inputs and of the ``others`` values the pass
+    goes through (an estimate). Raises MemoryBudgetError if the Jacobian
+    does not fit, or not even one row (column) fits beside it."""
+    budget = get_memory_budget()
+    if jacobian_bytes > budget:
+        raise errors.jacobian_too_large_error(mode, name, n_out, n_in, jacobian_bytes, budget)
+    basis = n_out if mode == "jacrev" else n_in
+    per_pass = itemsize * (basis + n_out + n_in + others)
+    fits = (budget - jacobian_bytes) // per_pass
+    if fits < 1:
+        raise errors.chunk_too_large_error(mode, name, n_out, n_in, per_pass, budget - jacobian_bytes, budget)
+    return fits
+
+
+def _name(func):
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
 
 
 _checked_argnums = {}
@@ -193,7 +284,7 @@ def _user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (errors.TransformError, errors.SourceUnavailableError) as exc:
+        except (errors.TransformError, errors.SourceUnavailableError, errors.MemoryBudgetError) as exc:
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None
@@ -427,13 +518,33 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     result, residuals = compiled.forward(*inputs.args, **kwargs)
-    if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
-        jacobian = _array_jacobian(compiled, residuals, result, inputs.leaves[0][0])
-        if jacobian is not None:
-            return jacobian
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
-    jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size)
+    total = sum(leaf.size for leaf in out_leaves)
+    n_in = sum(np.size(leaf) for leaves in inputs.leaves for leaf in leaves)
+    name = _name(find.func)
+    jacobian_bytes = _jacobian_bytes(total, inputs)
+    if chunk_size is None and total:
+        itemsize = max(leaf.dtype.itemsize for leaf in out_leaves)
+        chunk_size = _passes_per_chunk("jacrev", name, total, n_in, itemsize, jacobian_bytes,
+                                       _array_elements(residuals))
+        if chunk_size >= total:
+            chunk_size = None
+        elif total > n_in:
+            warnings.warn(errors.tall_reverse_warning(name, total, n_in, -(-total // chunk_size),
+                                                      get_memory_budget()), RuntimeWarning, stacklevel=4)
+    elif jacobian_bytes > get_memory_budget():
+        raise errors.jacobian_too_large_error("jacrev", name, total, n_in, jacobian_bytes, get_memory_budget())
+    try:
+        if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
+            jacobian = _array_jacobian(compiled, residuals, output, inputs.leaves[0][0])
+            if jacobian is not None:
+                return jacobian
+        jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size)
+    except MemoryError as error:
+        if isinstance(error, errors.MemoryBudgetError):
+            raise
+        raise errors.out_of_memory_error("jacrev", name, total, n_in, chunk_size or total, error) from None
     _zero_independent_blocks(jacobian, getattr(compiled, "independent", None), output)
     blocks = _assemble(jacobian, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
@@ -606,25 +717,49 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     in_sizes = [np.size(leaf) for leaves in inputs.leaves for leaf in leaves]
     total = sum(in_sizes)
-    chunk = total if chunk_size is None else max(1, min(chunk_size, total))
+    name = _name(find.func)
+    itemsize = max([np.result_type(leaf).itemsize for leaves in inputs.leaves for leaf in leaves] or [8])
+    if chunk_size is not None:
+        chunk = max(1, min(chunk_size, total))
+    else:
+        # The output's size is known after the first chunk: until then it
+        # is taken to be the inputs' (all columns at once for small inputs).
+        chunk = max(1, min(total, get_memory_budget() // (itemsize * 4 * max(total, 1))))
     columns = []  # per output leaf: list of (rows, out.size) blocks
     output = aux = None
     out_leaves = out_treedef = None
     # A function that changes its arguments in place changes the caller's
     # arrays once, as the plain call does: every chunk but the last runs on copies.
     changes_arguments = bool(getattr(compiled, "augmented_params", None))
-    for start in range(0, max(total, 1), max(chunk, 1)):
+    start = 0
+    while True:
         stop = min(start + chunk, total)
         args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
                           else copy.deepcopy((inputs.args, kwargs)))
-        result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
+        try:
+            result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
+        except MemoryError as error:
+            if isinstance(error, errors.MemoryBudgetError):
+                raise
+            n_out = None if out_leaves is None else sum(leaf.size for leaf in out_leaves)
+            raise errors.out_of_memory_error("jacfwd", name, n_out, total, stop - start, error) from None
         if out_leaves is None:
             output, aux = result if has_aux else (result, None)
             out_leaves, out_treedef = _output_leaves(output)
+            n_out = sum(leaf.size for leaf in out_leaves)
+            jacobian_bytes = _jacobian_bytes(n_out, inputs)
+            if chunk_size is None and n_out and total:
+                chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out)
+            elif jacobian_bytes > get_memory_budget():
+                raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
+                                                      get_memory_budget())
         dots = _leaf_adjoints(out_dot, out_treedef)
         columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
                         else np.reshape(_real(dot), (stop - start, leaf.size))
                         for dot, leaf in zip(dots, out_leaves, strict=True)])
+        start = stop
+        if start >= total:
+            break
     # (out.size, in_total) per output leaf, split into one matrix per input leaf
     matrices = []
     per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]

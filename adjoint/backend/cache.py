@@ -1,24 +1,120 @@
 """The cache of compiled transforms.
 
-Entries are kept per function (weakly, so a cached transform never keeps a
-function alive) and per options: the transform, the differentiated argument
-positions, and has_aux. Shapes and dtypes are not part of the key: the generated code is
-shape-polymorphic. An entry is dropped and rebuilt when a function it calls
-has been re-bound since (``CompiledVJP.is_current``).
+Entries are kept per function and per options: the transform, the
+differentiated argument positions, and has_aux. Shapes and dtypes are not
+part of the key: the generated code is shape-polymorphic. An entry is
+dropped and rebuilt when a function it calls has been re-bound since
+(``CompiledVJP.is_current``).
+
+A cached transform never keeps its function alive. The generated code holds
+the function (``CompiledVJP.func``, its resolver) and what it reads (a
+closure's captured arrays are globals of the generated module), so the
+entries of a Python function are stored on the function itself
+(``__adjoint_transforms__`` in its ``__dict__``): they form a cycle with it
+that the garbage collector frees with it, and no module-level table holds
+either. Other callables (rare: the API unwraps bound methods, partials and
+callable objects to their Python functions) are keys of a
+``WeakKeyDictionary``.
+
+The cache is bounded: at most ``MAX_FUNCTIONS_PER_CODE`` functions made
+from one code object (the closures ``make_loss(data)`` returns, one per
+call) keep their transforms; the least recently used one beyond that loses
+them and is transformed again if it is differentiated again.
 """
+import collections
+import types
 import weakref
 
 from .pipeline import jvp_transform, vjp_transform, vmap_transform
 
+#: how many functions sharing one code object keep their compiled transforms
+#: (least recently used first out); see the module docstring.
+MAX_FUNCTIONS_PER_CODE = 32
+
+_SLOT = "__adjoint_transforms__"
 _by_function = weakref.WeakKeyDictionary()
 _unweakrefable = {}
+#: code object -> OrderedDict(id(function) -> weakref to it), least recently used first
+_recent = weakref.WeakKeyDictionary()
+
+
+class _Entries(dict):
+    """The transforms of one Python function, kept in its ``__dict__``.
+    ``functools.wraps`` copies a function's ``__dict__`` to its wrapper, so
+    the entries name the function they belong to (weakly) and the cache
+    generation they were made in; a pickled function carries none."""
+
+    __slots__ = ("owner", "generation", "recent", "__weakref__")
+
+    def __reduce__(self):
+        return (_Entries, ())
+
+
+def stored_on(func, slot):
+    """The dict that ``func`` (a Python function) keeps under ``slot`` in its
+    ``__dict__`` for adjoint, or None: None too for one copied from another
+    function by ``functools.wraps``, or made before the last ``clear()``."""
+    found = func.__dict__.get(slot)
+    if type(found) is _Entries and found.generation == generation and found.owner() is func:
+        return found
+    return None
+
+
+def store_on(func, slot):
+    """A new empty dict kept by ``func`` under ``slot`` (see stored_on): it
+    lives and dies with ``func``, and may refer to it."""
+    entries = _Entries()
+    entries.owner = weakref.ref(func)
+    entries.generation = generation
+    func.__dict__[slot] = entries
+    return entries
 
 
 def _entries(func):
+    if type(func) is types.FunctionType:
+        found = stored_on(func, _SLOT)
+        if found is not None:
+            try:
+                found.recent.move_to_end(id(func))
+            except (AttributeError, KeyError):  # not counted (yet, or any more)
+                pass
+            return found
+        return _new_entries(func)
     try:
         return _by_function.setdefault(func, {})
     except TypeError:
         return _unweakrefable.setdefault(func, {})
+
+
+def _new_entries(func):
+    """Fresh entries stored on ``func``, counted among its code object's
+    functions (the least recently used beyond the bound lose theirs)."""
+    entries = store_on(func, _SLOT)
+    code = func.__code__
+    recent = _recent.get(code)
+    if recent is None:
+        recent = _recent[code] = collections.OrderedDict()
+    key = id(func)
+
+    def forget(_, recent=recent, key=key):
+        recent.pop(key, None)
+
+    recent[key] = weakref.ref(func, forget)
+    entries.recent = recent
+    recent.move_to_end(key)
+    while len(recent) > MAX_FUNCTIONS_PER_CODE:
+        _, oldest = recent.popitem(last=False)
+        old = oldest()
+        if old is not None and stored_on(old, _SLOT) is not None:
+            del old.__dict__[_SLOT]
+    return entries
+
+
+def cached_functions(code):
+    """The live functions made from ``code`` that hold compiled transforms
+    (least recently used first)."""
+    recent = _recent.get(code) or {}
+    return [f for f in (ref() for ref in list(recent.values())) if f is not None and stored_on(f, _SLOT)]
 
 
 class Callees:
@@ -161,3 +257,4 @@ def clear():
     generation += 1
     _by_function.clear()
     _unweakrefable.clear()
+    _recent.clear()  # (the entries stored on functions are of an older generation now)

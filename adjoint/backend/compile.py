@@ -371,10 +371,31 @@ def _literal(value):
     return repr(value)
 
 
-def _global_definition(name, value, np_module):
-    """A line of Python that re-creates global ``name`` in an exported module."""
+#: arrays with more elements than this are written by export_module beside
+#: the module as .npy files (when it is given ``arrays``) instead of as literals
+LARGE_CONSTANT = 1000
+
+#: the function an exported module loads its large constants with
+_LOADER = "_load_constant"
+
+
+def _global_definition(name, value, np_module, arrays=None, prefix="constants"):
+    """A line of Python that re-creates global ``name`` in an exported module.
+    ``arrays``: a dict that receives ``{file name: array}`` for a numeric
+    array of more than LARGE_CONSTANT elements, which the line then loads
+    from that file beside the module (None: every array a literal)."""
     import numpy as np
     import types
+
+    if (arrays is not None and isinstance(value, np.ndarray) and value.size > LARGE_CONSTANT
+            and value.dtype.kind in "biufc"):
+        filename = f"{prefix}_{name}.npy"
+        held = arrays.get(filename)
+        if held is not None and held is not value and not (
+                held.shape == value.shape and held.dtype == value.dtype and np.array_equal(held, value)):
+            raise ExportError(f"{name!r} means different things in the functions involved.")
+        arrays[filename] = value
+        return f"{name} = {_LOADER}({filename!r})"
 
     if isinstance(value, types.ModuleType):
         if value.__name__.split(".")[0] not in ("numpy", "math"):
@@ -461,9 +482,14 @@ def _signature_and_call(source, name):
     return ast.unparse(args), ", ".join(call)
 
 
-def export_module(compiled, has_aux=False):
+def export_module(compiled, has_aux=False, arrays=None, prefix="constants"):
     """Standalone module text for a compiled VJP and the transforms of the
-    functions it calls: NumPy is all it imports."""
+    functions it calls: NumPy is all it imports. ``arrays``: a dict that
+    receives ``{file name: array}`` for the numeric arrays of more than
+    LARGE_CONSTANT elements the code reads, which the module loads with
+    ``np.load`` from files of those names beside itself (``prefix`` starts
+    their names; the caller writes them); None writes every array as a
+    literal."""
     import numpy as np
 
     transforms = transforms_reached(compiled)
@@ -551,7 +577,7 @@ def export_module(compiled, has_aux=False):
             elif name in transform.resolver.free:
                 if not _reads(transform.source, name):
                     continue  # resolved for the transform, not used by the generated code
-                text = _global_definition(name, value, np_module)
+                text = _global_definition(name, value, np_module, arrays, prefix)
                 target_dict = definitions
             elif _is_custom_rule(value):
                 raise ExportError(
@@ -562,7 +588,7 @@ def export_module(compiled, has_aux=False):
                 if not _reads(transform.source, name):
                     continue
                 try:
-                    text = _global_definition(name, value, np_module)
+                    text = _global_definition(name, value, np_module, arrays, prefix)
                 except ExportError:
                     raise ExportError(
                         f"the derivative code uses {name!r}, a {type(value).__name__} fixed when the "
@@ -579,6 +605,18 @@ def export_module(compiled, has_aux=False):
     taken = {name: "a generated function" for name in generated.values()}
     taken.update({name: "a runtime helper" for name, _ in helpers})
     taken.update({compiled.rt_name: "the runtime helpers", "math": "the math module", "types": "the types module"})
+    if any(text.startswith(f"{name} = {_LOADER}(") for name, text in definitions.items()):
+        taken[_LOADER] = "the function that loads large constants"
+        lines.extend([
+            f"def {_LOADER}(filename):",
+            '    """A large constant, saved beside this module (a .npy file)."""',
+            "    import os",
+            "",
+            f"    return {np_module}.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), filename),",
+            "                   allow_pickle=False)",
+            "",
+            "",
+        ])
     for name in definitions:
         if name in taken:
             raise ExportError(
