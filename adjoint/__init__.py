@@ -2,7 +2,9 @@
 
 The public names of SPEC.md. Rule writers use ``adjoint.rules``.
 """
-from .api.jacobians import defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, vjp
+from .api.jacobians import (
+    defjvp, defvjp, grad, hessian, jacfwd, jacrev, jvp, no_grad, source, stop_gradient, value_and_grad, vjp,
+)
 from .api.vmap import vmap
 from .errors import (
     AdjointError,
@@ -13,7 +15,7 @@ from .errors import (
 )
 
 __all__ = [
-    "jacrev", "jacfwd", "jvp", "vjp", "grad", "hessian", "source", "defvjp", "defjvp",
+    "jacrev", "jacfwd", "jvp", "vjp", "grad", "value_and_grad", "hessian", "source", "defvjp", "defjvp",
     "vmap", "stop_gradient", "no_grad",
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError",

@@ -17,8 +17,9 @@ import numpy as np
 
 from ..backend import cache
 from . import derivatives
+from . import progress as _progress
 from .. import errors, made, rules, runtime
-from ..frontend.ir import arity_of, specialized_parameters
+from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
 from . import pytree
 from ..backend.compile import user_line_of_traceback
 
@@ -63,6 +64,16 @@ def defjvp(fn, *jvp_makers):
 
 
 # ------------------------------------------------------------------ checks
+
+def _check_function(func, transform):
+    if not callable(func):
+        raise errors.not_a_function_error(transform, func)
+
+
+def _check_progress(progress):
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {type(progress).__name__} ({progress!r}).")
+
 
 def _check_chunk_size(chunk_size):
     if chunk_size is None:
@@ -109,7 +120,7 @@ def _as_input_leaf(leaf, argnum, path):
         return np.float64(leaf)
     dtype = getattr(leaf, "dtype", None)
     if dtype is None or not isinstance(leaf, (np.ndarray, np.generic)):
-        raise errors.not_float_input_error(argnum, path, type(leaf).__name__)
+        raise errors.not_array_input_error(argnum, path, leaf)
     if np.issubdtype(dtype, np.complexfloating):
         raise errors.complex_error(f"argument {argnum}", path)
     if not np.issubdtype(dtype, np.floating):
@@ -194,6 +205,10 @@ def _user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (errors.TransformError, errors.SourceUnavailableError) as exc:
+            if isinstance(exc, errors.TransformError) and exc.location is None and exc.construct:
+                place = user_line_of_traceback(exc.__traceback__)  # refused while generated code ran
+                if place is not None:
+                    errors.with_location(exc, place)
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None
@@ -238,6 +253,18 @@ def _differentiable(func, nargs, keywords=()):
         exec(compile(text, filename, "exec"), namespace)
         _wrappers[key] = namespace[name]
     return _wrappers[key]
+
+
+def _refuse_library_callable(func, function):
+    """``func`` is an object (``np.vectorize(f)``) whose ``__call__`` is
+    NumPy's (or another library's) own Python code: refused, not transformed."""
+    if (function is not func and isinstance(function, types.FunctionType) and is_library(function)
+            and not (function.__module__ or "").startswith("adjoint") and not _has_custom_rule(func)
+            and rules.lookup(func) is None):
+        vectorized = isinstance(func, np.vectorize)
+        pyfunc = getattr(getattr(func, "pyfunc", None), "__name__", None)
+        name = f"np.vectorize({pyfunc})" if vectorized and pyfunc else callable_name(func)
+        raise errors.library_callable_error(None, name, vectorized)
 
 
 def _has_custom_rule(func):
@@ -307,6 +334,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, nargs)
     function, leading, fixed = _callable_parts(func)
+    _refuse_library_callable(func, function)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)
         arity = arity_of(function, nargs + len(leading), tuple({**fixed, **dict.fromkeys(keywords)}))
@@ -334,6 +362,7 @@ def transform_call(func, args, kwargs, differentiated, mode="vjp"):
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, len(args))
     function, leading, fixed = _callable_parts(func)
+    _refuse_library_callable(func, function)
     call_args, call_kwargs = list(leading) + list(args), {**fixed, **kwargs}
     if isinstance(function, types.FunctionType) and not _has_custom_rule(function) and not rules.is_nondifferentiable(
             function):
@@ -405,35 +434,39 @@ class _Finder:
 
 # ------------------------------------------------------------------ jacrev
 
-def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
     by reverse mode: one forward pass, then the generated backward pass over
     chunks of ``chunk_size`` rows of the output's identity basis."""
+    _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
+    _check_progress(progress)
 
     find = _Finder(func)
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs)
+        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
 
     made.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
 @_user_errors
-def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
+def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     result, residuals = compiled.forward(*inputs.args, **kwargs)
-    if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
+    if (type(argnums) is int and not has_aux and chunk_size is None and not progress
+            and inputs.treedefs[0] is pytree.LEAF):
         jacobian = _array_jacobian(compiled, residuals, result, inputs.leaves[0][0])
         if jacobian is not None:
             return jacobian
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
-    jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size)
+    with _progress.Progress(progress, "jacrev", getattr(find.func, "__name__", "f")) as report:
+        jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size, report)
     _zero_independent_blocks(jacobian, getattr(compiled, "independent", None), output)
     blocks = _assemble(jacobian, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
@@ -491,8 +524,9 @@ def _basis_chunk(out_leaves, out_treedef, start, stop):
     return pytree.unflatten(out_treedef, seeds)
 
 
-def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size):
-    """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix."""
+def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size, report=None):
+    """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix
+    (``report(done, total)`` is told of each chunk pulled back)."""
     total = sum(leaf.size for leaf in out_leaves)
     chunk = total if chunk_size is None else max(1, min(chunk_size, total))
     if total == 0:  # an empty output: an empty Jacobian, no pass needed
@@ -500,6 +534,8 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
                 for leaves in inputs.leaves]
     if chunk == total:  # one batched call: its adjoints are the matrices
         adjoints = compiled.backward(residuals, _basis_chunk(out_leaves, out_treedef, 0, total))
+        if report is not None:
+            report(total, total)
         return [
             [
                 np.zeros((total, np.size(leaf)), dtype=np.result_type(leaf)) if bar is None
@@ -520,6 +556,8 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
             for bar, matrix in zip(_leaf_adjoints(param_bar, treedef), param_matrices, strict=True):
                 if bar is not None:
                     matrix[start:stop] = np.reshape(_real(bar), (stop - start, -1))
+        if report is not None:
+            report(stop, total)
     return matrices
 
 
@@ -561,18 +599,20 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 
 # ------------------------------------------------------------------ forward mode
 
-def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None):
+def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
     by forward mode: the generated tangent code runs over chunks of
     ``chunk_size`` columns of the inputs' identity basis (all at once by
     default). Same arguments, checks and result structure as ``jacrev``;
     prefer it when the inputs are fewer than the outputs."""
+    _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
+    _check_progress(progress)
     find = _Finder(func, mode="jvp")
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs)
+        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
 
     made.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn
@@ -600,7 +640,7 @@ def _input_basis(inputs, start, stop):
 
 
 @_user_errors
-def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
+def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -613,18 +653,20 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
     # A function that changes its arguments in place changes the caller's
     # arrays once, as the plain call does: every chunk but the last runs on copies.
     changes_arguments = bool(getattr(compiled, "augmented_params", None))
-    for start in range(0, max(total, 1), max(chunk, 1)):
-        stop = min(start + chunk, total)
-        args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
-                          else copy.deepcopy((inputs.args, kwargs)))
-        result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
-        if out_leaves is None:
-            output, aux = result if has_aux else (result, None)
-            out_leaves, out_treedef = _output_leaves(output)
-        dots = _leaf_adjoints(out_dot, out_treedef)
-        columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
-                        else np.reshape(_real(dot), (stop - start, leaf.size))
-                        for dot, leaf in zip(dots, out_leaves, strict=True)])
+    with _progress.Progress(progress, "jacfwd", getattr(find.func, "__name__", "f")) as report:
+        for start in range(0, max(total, 1), max(chunk, 1)):
+            stop = min(start + chunk, total)
+            args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
+                              else copy.deepcopy((inputs.args, kwargs)))
+            result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
+            if out_leaves is None:
+                output, aux = result if has_aux else (result, None)
+                out_leaves, out_treedef = _output_leaves(output)
+            dots = _leaf_adjoints(out_dot, out_treedef)
+            columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
+                            else np.reshape(_real(dot), (stop - start, leaf.size))
+                            for dot, leaf in zip(dots, out_leaves, strict=True)])
+            report(stop, total)
     # (out.size, in_total) per output leaf, split into one matrix per input leaf
     matrices = []
     per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
@@ -647,6 +689,7 @@ def jvp(func, primals, tangents, *, has_aux=False):
     the Jacobian of ``func`` at ``primals`` applied to ``tangents``, by the
     generated forward-mode code. ``primals`` and ``tangents`` are tuples with
     one entry per argument, of the same structure and shapes."""
+    _check_function(func, "jvp")
     return _jvp_call(_Finder(func, mode="jvp"), primals, tangents, has_aux)
 
 
@@ -682,6 +725,7 @@ def _jvp_call(find, primals, tangents, has_aux):
 
 def hessian(func, argnums=0):
     """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``."""
+    _check_function(func, "hessian")
     return jacfwd(jacrev(func, argnums), argnums)
 
 
@@ -691,6 +735,7 @@ def vjp(func, *primals, has_aux=False):
     """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with has_aux): the
     forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
     number of times and returns one adjoint per primal."""
+    _check_function(func, "vjp")
     return _vjp_call(_Finder(func), primals, has_aux)
 
 
@@ -745,7 +790,7 @@ def _vjp_call(find, primals, has_aux):
 
 def grad(func, argnums=0, *, has_aux=False):
     """The gradient of ``func``, whose output must be a single 0-d value."""
-
+    _check_function(func, "grad")
     find = _Finder(func)
 
     @functools.wraps(func)
@@ -756,8 +801,21 @@ def grad(func, argnums=0, *, has_aux=False):
     return grad_fn
 
 
+def value_and_grad(func, argnums=0, *, has_aux=False):
+    """``grad``, returning the value of ``func`` too, from the same forward pass."""
+    _check_function(func, "value_and_grad")
+    find = _Finder(func)
+
+    @functools.wraps(func)
+    def value_and_grad_fn(*args, **kwargs):
+        return _grad_call(find, argnums, has_aux, args, kwargs, with_value=True)
+
+    made.register(value_and_grad_fn, func, "value_and_grad", argnums, has_aux)
+    return value_and_grad_fn
+
+
 @_user_errors
-def _grad_call(find, argnums, has_aux, args, kwargs):
+def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
     positions = _check_argnums(argnums, len(args))
     x = args[positions[0]] if type(argnums) is int and not has_aux else None
     if type(x) is np.ndarray and x.dtype == np.float64:
@@ -768,8 +826,10 @@ def _grad_call(find, argnums, has_aux, args, kwargs):
         if type(result) is np.float64:
             bar, = compiled.backward(residuals, np.ones(1))
             if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.writeable:
-                return bar.reshape(x.shape)
-            return _strip_batch(bar, pytree.LEAF, [x])
+                gradient = bar.reshape(x.shape)
+            else:
+                gradient = _strip_batch(bar, pytree.LEAF, [x])
+            return (result, gradient) if with_value else gradient
         inputs = _Inputs(args, positions)  # takes the arguments as they are
     else:
         inputs = _Inputs(args, positions)
@@ -788,6 +848,9 @@ def _grad_call(find, argnums, has_aux, args, kwargs):
     )
     if isinstance(argnums, int):
         gradients = gradients[0]
+    if with_value:
+        value = pytree.map_leaves(_copy_array, output)
+        return ((value, aux), gradients) if has_aux else (value, gradients)
     return (gradients, aux) if has_aux else gradients
 
 
@@ -822,6 +885,7 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
     first axis; followed by the code of the user's functions it calls. A
     derivative made by jacrev, jacfwd or grad shows the function written over
     its generated code first."""
+    _check_function(func, "source")
     if mode not in ("vjp", "jvp", "vmap"):
         raise ValueError(f"mode={mode!r}: expected 'vjp' (reverse mode), 'jvp' (forward mode) "
                          "or 'vmap' (batched).")
@@ -869,6 +933,6 @@ def _positional_count(func):
 runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call, arity_of=arity_of,
                        transform_call=transform_call)
 cache.CALLEES.derivative_function = derivatives.derivative_function
-cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian)
+cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian, value_and_grad)
 derivatives.API.update(check_argnums=_check_argnums, compiled_call=compiled_call, differentiable=_differentiable,
                        jacfwd=jacfwd, get_vmap=cache.get_vmap)

@@ -22,6 +22,8 @@ def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
     (each an int, None, or a pytree prefix of that argument); ``out_dims``
     an int (or a tuple, one per output). The batched code calls NumPy once
     per operation on the whole batch."""
+    if not callable(func):
+        raise errors.not_a_function_error("vmap", func)
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size <= 0):
         raise errors.chunk_size_error(chunk_size)
