@@ -205,3 +205,34 @@ def test_a_block_that_does_not_raise_what_it_shows_is_reported(tmp_path):
     (tmp_path / "run").mkdir()
     with pytest.raises(AssertionError, match="shows"):
         run_markdown(page, tmp_path / "run")
+
+
+# ------------------------------------------------------------------ docstrings
+
+PUBLIC = [getattr(adjoint, name) for name in adjoint.__all__ if not isinstance(getattr(adjoint, name), type)
+          or name == "no_grad"]
+
+
+@pytest.mark.parametrize("obj", PUBLIC, ids=lambda obj: obj.__name__)
+def test_public_functions_document_their_parameters_results_and_an_example(obj):
+    doc = obj.__doc__ or ""
+    assert ">>> " in doc, f"{obj.__name__}: no example"
+    if obj is not adjoint.no_grad:
+        for section in ("Returns:",):
+            assert section in doc, f"{obj.__name__}: no {section}"
+        assert "Args:" in doc or not list(__import__("inspect").signature(obj).parameters)
+
+
+@pytest.mark.parametrize("obj", PUBLIC, ids=lambda obj: obj.__name__)
+def test_docstring_examples_run(obj):
+    """The examples of the API reference, run by doctest (the docstrings'
+    functions are read by adjoint through doctest's own linecache entries)."""
+    finder = doctest.DocTestFinder(recurse=False)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    with _registries_restored():
+        tests = finder.find(obj, obj.__name__, globs={})
+        assert tests and any(test.examples for test in tests)
+        for test in tests:
+            runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0 and result.attempted > 0, f"{obj.__name__}: {result}"

@@ -30,13 +30,32 @@ rules.nondifferentiable(stop_gradient)
 
 
 def defvjp(fn, *vjp_makers, batched=False):
-    """Register the derivative of ``fn`` (a primitive for adjoint from now on).
+    """Register the reverse-mode derivative of ``fn``, which adjoint then treats
+    as a primitive (its rule wins over its source).
 
-    One maker per positional argument of ``fn`` (None for an argument that
-    gets no derivative). Each maker is called as ``maker(ans, *args,
-    **kwargs)`` and returns ``g -> contribution``. With ``batched=False`` ``g``
-    is one cotangent shaped like ``ans``; with ``batched=True`` it has a
-    leading batch axis and so must the contribution.
+    Args:
+        fn: The function (one without Python source, or one to keep opaque).
+        *vjp_makers: One per positional argument of ``fn`` (``None`` for an
+            argument without derivative), each called as ``maker(ans, *args,
+            **kwargs)`` with ``fn``'s result and arguments, returning
+            ``g -> contribution``.
+        batched: With ``False``, ``g`` is one cotangent shaped like ``ans``
+            (called once per row of a chunk); with ``True`` it has a leading
+            batch axis, and so must the contribution (one call per chunk).
+
+    Returns:
+        ``fn`` itself.
+
+    Raises:
+        TypeError: ``fn`` or a maker is not callable.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def softplus(x):
+        ...     return np.log1p(np.exp(x))
+        >>> _ = adjoint.defvjp(softplus, lambda ans, x: lambda g: g / (1.0 + np.exp(-x)))
+        >>> adjoint.grad(lambda x: np.sum(softplus(x)))(np.array([0.0]))
+        array([0.5])
     """
     if not callable(fn):
         raise TypeError(f"defvjp needs a function, got {type(fn).__name__}.")
@@ -49,10 +68,29 @@ def defvjp(fn, *vjp_makers, batched=False):
 
 
 def defjvp(fn, *jvp_makers):
-    """Register the forward-mode derivative of ``fn``: one maker per
-    positional argument (None for an argument without derivative), called
-    as ``maker(ans, *args, **kwargs)``, returning ``t -> contribution`` for
-    one tangent shaped like that argument (adjoint calls it per tangent row)."""
+    """Register the forward-mode derivative of ``fn``.
+
+    Args:
+        fn: The function.
+        *jvp_makers: One per positional argument (``None`` for an argument
+            without derivative), each called as ``maker(ans, *args, **kwargs)``,
+            returning ``t -> contribution`` for one tangent ``t`` shaped like that
+            argument (adjoint calls it per tangent row).
+
+    Returns:
+        ``fn`` itself.
+
+    Raises:
+        TypeError: ``fn`` or a maker is not callable.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def cube(x):
+        ...     return x ** 3
+        >>> _ = adjoint.defjvp(cube, lambda ans, x: lambda t: 3.0 * x ** 2 * t)
+        >>> adjoint.jacfwd(lambda x: cube(x) + x)(np.array([2.0]))
+        array([[13.]])
+    """
     if not callable(fn):
         raise TypeError(f"defjvp needs a function, got {type(fn).__name__}.")
     for position, maker in enumerate(jvp_makers):
@@ -435,9 +473,54 @@ class _Finder:
 # ------------------------------------------------------------------ jacrev
 
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
-    """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
-    by reverse mode: one forward pass, then the generated backward pass over
-    chunks of ``chunk_size`` rows of the output's identity basis."""
+    """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by
+    reverse mode: one forward pass, then the generated backward pass over
+    chunks of ``chunk_size`` rows of the output's identity basis.
+
+    Means what ``torch.func.jacrev`` means, on NumPy arrays. Usable as a
+    decorator (``@jacrev``, ``@partial(jacrev, argnums=1)``); the result keeps
+    ``func``'s name and docstring.
+
+    Args:
+        func: A Python function (or a NumPy function with a rule, a bound
+            method, a ``functools.partial``, an object with ``__call__``) of
+            arrays, floats and pytrees (tuples, lists, dicts, namedtuples) of them.
+        argnums: The position of the argument to differentiate with respect to
+            (an int, negative values wrap), or a non-empty tuple of positions.
+        has_aux: ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+        chunk_size: Rows of the output's identity basis per backward call:
+            ``None`` all at once, ``1`` one at a time. The result does not depend on it.
+        progress: Report progress over the chunks on stderr (a bar through
+            ``tqdm`` when it is installed, a plain line otherwise).
+
+    Returns:
+        A function taking ``func``'s arguments and returning the Jacobian: one
+        block of shape ``output.shape + input.shape`` (the input's dtype) per
+        output leaf and selected input leaf, structured as the output, each
+        output leaf holding the argument's structure (a tuple of them for tuple
+        ``argnums``); ``(jacobian, aux)`` with ``has_aux``.
+
+    Raises:
+        TypeError: ``func`` is not callable, ``argnums`` or ``chunk_size`` has
+            the wrong type, a selected argument is not a float array, or the
+            output is not made of float arrays.
+        ValueError: ``argnums`` out of range, empty or repeated, ``chunk_size``
+            not positive, or an empty output.
+        adjoint.TransformError: ``func`` cannot be differentiated (the message
+            names the file and line, what was found and what to do).
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x, y):
+        ...     return np.sin(x) * y
+        >>> adjoint.jacrev(f)(np.array([0.0, 1.0]), 2.0)
+        array([[2.        , 0.        ],
+               [0.        , 1.08060461]])
+        >>> dx, dy = adjoint.jacrev(f, argnums=(0, 1))(np.array([0.0, 1.0]), 2.0)
+        >>> dy
+        array([0.        , 0.84147098])
+    """
     _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
@@ -600,11 +683,37 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 # ------------------------------------------------------------------ forward mode
 
 def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
-    """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
-    by forward mode: the generated tangent code runs over chunks of
-    ``chunk_size`` columns of the inputs' identity basis (all at once by
-    default). Same arguments, checks and result structure as ``jacrev``;
-    prefer it when the inputs are fewer than the outputs."""
+    """The Jacobian of ``func`` by forward mode: the generated tangent code runs
+    over chunks of ``chunk_size`` columns of the inputs' identity basis (all at
+    once by default).
+
+    Same arguments, checks and result structure as ``jacrev``; prefer it when
+    the inputs have fewer elements than the outputs.
+
+    Args:
+        func: The function to differentiate (as for ``jacrev``).
+        argnums: An int or a non-empty tuple of ints: the arguments differentiated.
+        has_aux: ``func`` returns ``(output, aux)``.
+        chunk_size: Columns of the inputs' identity basis per call of the
+            tangent code (``None``: all at once).
+        progress: Report progress over the chunks on stderr.
+
+    Returns:
+        A function returning the Jacobian, laid out as ``jacrev``'s
+        (``(jacobian, aux)`` with ``has_aux``).
+
+    Raises:
+        TypeError: As ``jacrev``.
+        ValueError: As ``jacrev``.
+        adjoint.NoRuleError: A function ``func`` calls has no forward-mode rule.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def circle(t):
+        ...     return np.stack([np.cos(t), np.sin(t), t ** 2])
+        >>> np.round(adjoint.jacfwd(circle)(1.0), 3)
+        array([-0.841,  0.54 ,  2.   ])
+    """
     _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
@@ -685,10 +794,30 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
 
 
 def jvp(func, primals, tangents, *, has_aux=False):
-    """``(output, tangent_out)`` (``(output, tangent_out, aux)`` with has_aux):
-    the Jacobian of ``func`` at ``primals`` applied to ``tangents``, by the
-    generated forward-mode code. ``primals`` and ``tangents`` are tuples with
-    one entry per argument, of the same structure and shapes."""
+    """The output of ``func`` at ``primals`` and its Jacobian applied to
+    ``tangents``, by the generated forward-mode code.
+
+    Args:
+        func: The function to differentiate.
+        primals: A tuple with one entry per positional argument of ``func``.
+        tangents: A tuple of the same structure and shapes as ``primals``.
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        ``(output, tangent_out)``, or ``(output, tangent_out, aux)`` with ``has_aux``.
+
+    Raises:
+        TypeError: ``primals`` or ``tangents`` is not a tuple, or a primal is
+            not a float array.
+        ValueError: The tangents do not match the primals in number,
+            structure or shapes.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> out, tangent = adjoint.jvp(np.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 1.0]),))
+        >>> tangent
+        array([1.        , 0.54030231])
+    """
     _check_function(func, "jvp")
     return _jvp_call(_Finder(func, mode="jvp"), primals, tangents, has_aux)
 
@@ -724,7 +853,30 @@ def _jvp_call(find, primals, tangents, has_aux):
 
 
 def hessian(func, argnums=0):
-    """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``."""
+    """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``,
+    forward mode over the generated reverse-mode code.
+
+    Args:
+        func: A function with a single 0-d output (for a vector output each
+            output element gets its own Hessian).
+        argnums: An int or a tuple of ints.
+
+    Returns:
+        A function returning the Hessian, of shape ``output.shape +
+        input.shape + input.shape``.
+
+    Raises:
+        TypeError: As ``jacrev``.
+        ValueError: As ``jacrev``.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x):
+        ...     return x[0] ** 2 * x[1]
+        >>> adjoint.hessian(f)(np.array([1.0, 3.0]))
+        array([[6., 2.],
+               [2., 0.]])
+    """
     _check_function(func, "hessian")
     return jacfwd(jacrev(func, argnums), argnums)
 
@@ -732,9 +884,33 @@ def hessian(func, argnums=0):
 # ------------------------------------------------------------------ vjp, grad
 
 def vjp(func, *primals, has_aux=False):
-    """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with has_aux): the
-    forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
-    number of times and returns one adjoint per primal."""
+    """The output of ``func`` at ``primals``, and a function pulling cotangents
+    back through it (the vector-Jacobian product).
+
+    The forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
+    number of times and returns one adjoint per primal.
+
+    Args:
+        func: The function to differentiate (every argument is differentiated).
+        *primals: The arguments, float arrays or pytrees of them.
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        ``(output, vjp_fn)``, or ``(output, vjp_fn, aux)`` with ``has_aux``.
+        ``vjp_fn`` takes a cotangent with the output's structure and shapes and
+        returns a tuple with one entry per primal, shaped like it.
+
+    Raises:
+        TypeError: A primal is not a float array.
+        ValueError: (from ``vjp_fn``) the cotangent's structure or shapes
+            differ from the output's.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> out, vjp_fn = adjoint.vjp(np.multiply, np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+        >>> vjp_fn(np.array([1.0, 10.0]))
+        (array([ 3., 40.]), array([ 1., 20.]))
+    """
     _check_function(func, "vjp")
     return _vjp_call(_Finder(func), primals, has_aux)
 
@@ -789,7 +965,30 @@ def _vjp_call(find, primals, has_aux):
 
 
 def grad(func, argnums=0, *, has_aux=False):
-    """The gradient of ``func``, whose output must be a single 0-d value."""
+    """The gradient of ``func``, whose output must be a single 0-d value.
+
+    Args:
+        func: A function returning one number (a 0-d array or NumPy scalar).
+        argnums: An int, or a non-empty tuple of ints (negative values wrap).
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        A function returning the gradient, shaped (and structured) like the
+        argument at ``argnums`` (a tuple of them for tuple ``argnums``);
+        ``(gradient, aux)`` with ``has_aux``.
+
+    Raises:
+        TypeError: As ``jacrev``.
+        ValueError: As ``jacrev``, and when the output is not a single 0-d
+            value (use ``jacrev``, or reduce the output).
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def energy(x):
+        ...     return np.sum(x ** 2) / 2.0
+        >>> adjoint.grad(energy)(np.array([1.0, -2.0]))
+        array([ 1., -2.])
+    """
     _check_function(func, "grad")
     find = _Finder(func)
 
@@ -802,7 +1001,32 @@ def grad(func, argnums=0, *, has_aux=False):
 
 
 def value_and_grad(func, argnums=0, *, has_aux=False):
-    """``grad``, returning the value of ``func`` too, from the same forward pass."""
+    """``grad``, returning the value of ``func`` too, from the same forward pass.
+
+    The convention is JAX's (``jax.value_and_grad``); ``torch.func.grad_and_value``
+    returns the pair the other way round.
+
+    Args:
+        func: A function returning one number (a 0-d array or NumPy scalar).
+        argnums: An int, or a non-empty tuple of ints (negative values wrap).
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        A function returning ``(value, gradient)``, or ``((value, aux),
+        gradient)`` with ``has_aux``; the gradient as ``grad`` gives it.
+
+    Raises:
+        TypeError: As ``grad``.
+        ValueError: As ``grad``.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def loss(w):
+        ...     return np.sum((w - 1.0) ** 2)
+        >>> value, gradient = adjoint.value_and_grad(loss)(np.array([0.0, 3.0]))
+        >>> float(value), gradient
+        (5.0, array([-2.,  4.]))
+    """
     _check_function(func, "value_and_grad")
     find = _Finder(func)
 
@@ -878,13 +1102,36 @@ def _strip_batch(param_bar, treedef, leaves):
 
 @_user_errors
 def source(func, argnums=0, *, mode="vjp", has_aux=False):
-    """The generated derivative code of ``func`` as Python source text:
-    ``mode="vjp"`` the reverse-mode forward and backward functions,
-    ``mode="jvp"`` the forward-mode (tangent) function, ``mode="vmap"`` the
-    batched function with the arguments at ``argnums`` batched along their
-    first axis; followed by the code of the user's functions it calls. A
-    derivative made by jacrev, jacfwd or grad shows the function written over
-    its generated code first."""
+    """The generated derivative code of ``func`` as Python source text.
+
+    A derivative made by ``jacrev``, ``jacfwd`` or ``grad`` shows the function
+    written over its generated code first. The code of your functions that it
+    calls follows.
+
+    Args:
+        func: A function (or a derivative made by a transform).
+        argnums: The arguments differentiated (or batched, for ``mode="vmap"``).
+        mode: ``"vjp"`` the reverse-mode forward and backward functions,
+            ``"jvp"`` the forward-mode (tangent) function, ``"vmap"`` the batched
+            function (arguments batched along their first axis).
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        The source text (a str).
+
+    Raises:
+        ValueError: An unknown ``mode``.
+        adjoint.TransformError: ``func`` cannot be transformed.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x):
+        ...     return np.sin(x) * x
+        >>> print(adjoint.source(f).split("def f_backward")[1])  # doctest: +ELLIPSIS
+        (residuals, out_bar):
+            # backward pass: adjoints of x
+        ...
+    """
     _check_function(func, "source")
     if mode not in ("vjp", "jvp", "vmap"):
         raise ValueError(f"mode={mode!r}: expected 'vjp' (reverse mode), 'jvp' (forward mode) "
@@ -893,6 +1140,14 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
     # The code of the user's functions it calls follows, as they are called.
     from ..backend.compile import transforms_reached
 
+    if isinstance(compiled, derivatives.JacobianVJP):
+        # reverse mode of a derivative (source(grad(f))): the function written
+        # over the generated code of f, then that code (its reverse transform
+        # is forward mode over that function, see derivatives.JacobianVJP)
+        function = compiled.function
+        parts = [inspect.getsource(function).rstrip("\n")]
+        parts += [t.source for t in transforms_reached(function.__adjoint_derivative__)]
+        return "\n\n".join(parts)
     return "\n\n".join(transform.source for transform in transforms_reached(compiled))
 
 
