@@ -107,7 +107,8 @@ def _exception_text(pytb):
     lines = pytb.code.rstrip().splitlines()
     for index, line in enumerate(lines):
         if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Warning)\b", line):
-            return "\n".join(lines[index:])
+            # (Python prints the class with its module: adjoint.errors.NoRuleError)
+            return re.sub(r"^[\w.]*\.(?=\w+:)", "", "\n".join(lines[index:]))
     raise AssertionError(f"line {pytb.lineno}: a pytb block must end with the exception it shows")
 
 
