@@ -9,7 +9,7 @@ MATRIX = py3.10-numpy1.26 py3.12-numpy2 py3.13-numpy2
 # Test runs at once (2 cores: two suites side by side).
 JOBS ?= 2
 
-.PHONY: demo test test-current bench install matrix-setup $(addprefix matrix-test-,$(MATRIX))
+.PHONY: demo test test-current docs docs-check bench install matrix-setup $(addprefix matrix-test-,$(MATRIX))
 
 install:
 	$(PIP) -e .
@@ -22,9 +22,9 @@ demo: install
 # tree), then the suites run JOBS at a time, each one's output printed whole
 # when it ends.
 test:
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,docs]'
 	$(MAKE) --no-print-directory matrix-setup
-	$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-current $(addprefix matrix-test-,$(MATRIX))
+	$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-current docs-check $(addprefix matrix-test-,$(MATRIX))
 
 test-current:
 	@echo "current: $$($(PYTHON) -c 'import sys, numpy; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}")')"
@@ -35,6 +35,18 @@ matrix-setup:
 
 $(addprefix matrix-test-,$(MATRIX)): matrix-test-%:
 	@tools/matrix.sh test $*
+
+# The documentation site (MkDocs; the API reference is generated from the
+# docstrings by mkdocstrings) in build/site/.
+docs:
+	$(PIP) -e '.[docs]'
+	$(PYTHON) -m mkdocs build --strict
+
+# A job of `make test`: the site builds without a warning (a broken link, a
+# docstring that names a parameter the function lacks).
+docs-check:
+	@echo "docs: mkdocs build --strict"
+	$(PYTHON) -m mkdocs build --strict --quiet --site-dir build/site-check
 
 bench:
 	$(PIP) -e '.[bench]'

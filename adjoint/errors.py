@@ -65,6 +65,11 @@ class NoRuleError(TransformError):
     """A function applied to a differentiated value has no derivative rule."""
 
 
+class UndefinedNameError(TransformError, NameError):
+    """A name the function calls is bound nowhere: Python's NameError, with
+    the user's file and line."""
+
+
 class SourceUnavailableError(AdjointError):
     """The source of a function cannot be read (built-in, REPL, exec)."""
 
@@ -91,7 +96,34 @@ def refused_that_ran(message):
     return error
 
 
+#: functions with rules that compute what a method of a ufunc computes
+UFUNC_METHOD_ALTERNATIVES = {
+    "np.multiply.outer": "x[..., None] * y (np.outer for vectors)",
+    "np.add.outer": "x[..., None] + y", "np.subtract.outer": "x[..., None] - y",
+}
+
+
+def _is_ufunc_method(name):
+    parts = name.split(".")
+    return len(parts) == 3 and parts[0] == "np" and parts[2] in ("reduce", "accumulate", "outer", "reduceat", "at")
+
+
+def no_tangent_rule_fix(name):
+    if _is_ufunc_method(name):
+        return no_rule_fix(name)
+    return f"Use jacrev, or register a tangent rule with adjoint.defjvp({name}, ...)."
+
+
 def no_rule_fix(name):
+    if _is_ufunc_method(name):
+        instead = UFUNC_METHOD_ALTERNATIVES.get(name)
+        use = f"Use {instead} instead" if instead else (
+            "Write it with functions that have rules (np.sum, np.prod, np.cumsum, broadcasting; "
+            "docs/supported.md lists them)")
+        return (
+            f"{use}, or wrap the value in adjoint.stop_gradient(...) if no derivative should flow "
+            "through it."
+        )
     return (
         f"Register a derivative with adjoint.defvjp({name}, ...) "
         "(one maker per positional argument), or wrap the value in "
@@ -153,6 +185,28 @@ def not_float_input_error(argnum, path, dtype):
         f"only floating point inputs can be differentiated: argument {argnum}"
         f"{path} has dtype {dtype}. Convert it with .astype(float), or leave it "
         "out of argnums."
+    )
+
+
+def not_array_input_error(argnum, path, value):
+    """A selected argument (or leaf) that is not an array at all: a Python
+    int, None, a string, an object of the user's class."""
+    kind = type(value).__name__
+    if isinstance(value, (int, bool)):
+        return TypeError(
+            f"only floating point inputs can be differentiated: argument {argnum}{path} is the "
+            f"{kind} {value!r}. Pass a float ({float(value)!r}) or a float array, or leave it out of argnums."
+        )
+    if value is None or isinstance(value, (str, bytes, complex)):
+        return TypeError(
+            f"only floating point inputs can be differentiated: argument {argnum}{path} is "
+            f"{value!r} ({kind}), not an array. Pass a float array, or leave it out of argnums."
+        )
+    return TypeError(
+        f"only floating point inputs can be differentiated: argument {argnum}{path} is a {kind} "
+        "object, not an array. adjoint differentiates float arrays, floats, and tuples, lists, dicts "
+        "and namedtuples of them: pass the arrays the object holds (as a tuple or a dict) and build "
+        "the object inside the function, or leave the argument out of argnums."
     )
 
 
@@ -338,3 +392,82 @@ def tall_reverse_warning(name, n_out, n_in, chunks, budget):
     return (f"jacrev of {name}: the reverse pass runs over {n_out:,} basis rows, in {chunks:,} chunks to "
             f"stay under the memory budget ({format_bytes(budget)}), for only {n_in:,} inputs: forward mode, "
             f"adjoint.jacfwd, computes the same Jacobian in {n_in:,} columns.")
+
+
+def value_and_grad_transformed_error(name, location=None):
+    return UnsupportedSyntaxError(
+        location, f"adjoint.value_and_grad({name})",
+        "its result is a pair (value, gradient), and a derivative is transformed again only as one "
+        "that returns an array.",
+        f"Transform adjoint.grad({name}) instead, and compute the value with {name} itself.",
+    )
+
+
+def undefined_name_error(location, name):
+    error = UndefinedNameError(
+        location, f"name {name!r} is not defined",
+        f"the function calls {name}, which is not a parameter, a local name, a global of its module "
+        "or a builtin.",
+        f"Define or import {name} in the function's module (or pass it as an argument), or fix the "
+        "spelling.",
+    )
+    error.name = name
+    return error
+
+
+def library_callable_error(location, name, vectorized=False):
+    """A callable object of NumPy (or another library) whose Python code is
+    that library's internals: ``np.vectorize(f)`` above all."""
+    if vectorized:
+        return NoRuleError(
+            location, name,
+            "np.vectorize runs the function it wraps element by element in NumPy's own Python loop, "
+            "which adjoint does not differentiate.",
+            "Call the function on the whole array instead (NumPy operations and adjoint's rules work "
+            "elementwise already), or map it over an axis with adjoint.vmap(func).",
+        )
+    return NoRuleError(
+        location, name,
+        "it is a library's callable object: its Python code is the library's internals, which "
+        "adjoint does not differentiate.",
+        f"Register its derivative with adjoint.defvjp({name.split('(')[0]}, ...) (one maker per positional "
+        "argument), or call a function of your own instead.",
+    )
+
+
+def with_location(error, place):
+    """``error`` (a TransformError raised without a location, while
+    generated code ran) naming the user's ``(file, line)``."""
+    import linecache
+
+    filename, lineno = place
+    location = SourceLocation(filename, lineno, linecache.getline(filename, lineno))
+    error.__init__(location, error.construct, error.reason, error.fix)
+    return error
+
+
+def outside_item_update_error(location, name):
+    """``counts["f"] += 1`` where ``counts`` is not the function's own
+    (a global, a closure's value): an update of state kept outside it."""
+    return UnsupportedSyntaxError(
+        location, f"update of an item of {name!r}",
+        f"{name} is not made by the function (it is a global or a closure's value), and adjoint "
+        "updates items in place only in arrays, lists and dicts that the differentiated function makes "
+        "itself: its derivative code would not run the update as Python does.",
+        f"Keep such state outside the differentiated function (update {name} in a function that calls "
+        "it, or after the call), or in an attribute (obj.calls += 1), which runs as written; a value "
+        "that is differentiated is better returned.",
+    )
+
+
+def not_a_function_error(transform, func):
+    """``adjoint.jacrev(f(x))``: a transform handed a value, not a function."""
+    kind = type(func).__name__
+    right, wrong = {"vjp": ("adjoint.vjp(f, x)", "adjoint.vjp(f(x), x)"),
+                    "jvp": ("adjoint.jvp(f, (x,), (t,))", "adjoint.jvp(f(x), (x,), (t,))"),
+                    "source": ("adjoint.source(f)", "adjoint.source(f(x))")}.get(
+        transform, (f"adjoint.{transform}(f)(x)", f"adjoint.{transform}(f(x))"))
+    return TypeError(
+        f"adjoint.{transform} expects a function, got a value of type {kind} (the result of calling "
+        f"a function, perhaps). Pass the function itself: {right}, not {wrong}."
+    )

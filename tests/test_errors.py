@@ -8,6 +8,7 @@ traceback does not drag the library's internals along.
 import inspect
 import math
 import os
+import re
 import statistics
 import traceback
 
@@ -523,3 +524,183 @@ def test_add_at_on_a_value_not_made_here_says_to_copy():
     error = _raise("jacrev", with_add_at)
     assert isinstance(error, adjoint.UnsupportedSyntaxError)
     assert "y.copy()" in str(error) and "np.add.at" in str(error)
+
+
+# ------------------------------------------- messages found misleading (issue 10)
+
+def calls_an_undefined_name(x):
+    return undefined_function_of_the_test(x) * 2.0  # MARK  # noqa: F821
+
+
+def calls_an_undefined_name_on_a_constant(x):
+    return x * undefined_function_of_the_test(2.0)  # MARK  # noqa: F821
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd, adjoint.grad])
+def test_an_undefined_name_called_is_a_name_error_at_the_users_line(transform):
+    line = line_of(calls_an_undefined_name, "MARK")
+    with pytest.raises(NameError, match=rf"{THIS_FILE}:{line}: name 'undefined_function_of_the_test' is "
+                                        r"not defined.*Define or import") as info:
+        transform(lambda x: np.sum(calls_an_undefined_name(x)))(np.array([1.0, 2.0]))
+    assert not isinstance(info.value, adjoint.NoRuleError)
+    assert info.value.name == "undefined_function_of_the_test"
+
+
+def test_an_undefined_name_called_on_constants_raises_pythons_name_error_when_it_runs():
+    with pytest.raises(NameError, match="undefined_function_of_the_test") as info:
+        adjoint.jacrev(calls_an_undefined_name_on_a_constant)(np.array([1.0, 2.0]))
+    line = line_of(calls_an_undefined_name_on_a_constant, "MARK")
+    assert f"{THIS_FILE}:{line}" in "".join(traceback.format_exception(info.value))
+
+
+def calls_a_parameter_and_a_nested_helper(x, fn):
+    def helper(g, y):
+        return g(y)
+    return helper(np.sin, x) + fn(x)
+
+
+def test_names_bound_as_parameters_and_in_nested_functions_are_not_undefined():
+    x = np.array([0.5, 1.0])
+    expected = np.diag(np.cos(x) + 3.0)
+    np.testing.assert_allclose(adjoint.jacrev(calls_a_parameter_and_a_nested_helper)(x, lambda v: 3.0 * v),
+                               expected)
+
+
+VECTORIZED = np.vectorize(lambda t: t * 2.0)
+
+
+def with_vectorize_made_inside(x):
+    doubled = np.vectorize(lambda t: t * 2.0)
+    return np.sum(doubled(x))  # MARK
+
+
+def with_vectorize_of_the_module(x):
+    return np.sum(VECTORIZED(x))  # MARK
+
+
+@pytest.mark.parametrize("func", [with_vectorize_made_inside, with_vectorize_of_the_module])
+@pytest.mark.parametrize("transform", [adjoint.grad, adjoint.jacfwd])
+def test_np_vectorize_is_refused_at_the_users_line_not_in_numpy(func, transform):
+    line = line_of(func, "MARK")
+    with pytest.raises(adjoint.NoRuleError,
+                       match=rf"{THIS_FILE}:{line}: np.vectorize\(<lambda>\): .*element by "
+                             r"element.*adjoint.vmap") as info:
+        transform(func)(np.array([1.0, 2.0]))
+    assert str(info.value).startswith(os.path.abspath(__file__))  # not a line of NumPy's source
+
+
+def test_np_vectorize_given_to_a_transform_is_refused():
+    with pytest.raises(adjoint.NoRuleError, match=r"np.vectorize\(<lambda>\): .*adjoint.vmap") as info:
+        adjoint.jacrev(VECTORIZED)(np.array([1.0, 2.0]))
+    assert "_function_base" not in str(info.value)
+
+
+CALL_COUNTS = {"f": 0}
+
+
+def counts_its_calls_in_a_dict(x):
+    CALL_COUNTS["f"] += 1  # MARK
+    return np.sum(x ** 2)
+
+
+def counts_its_calls_with_an_assignment(x):
+    CALL_COUNTS["f"] = CALL_COUNTS["f"] + 1  # MARK
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("func", [counts_its_calls_in_a_dict, counts_its_calls_with_an_assignment])
+def test_a_counter_in_a_global_dict_gets_advice_about_state_not_np_where(func):
+    line = line_of(func, "MARK")
+    with pytest.raises(adjoint.UnsupportedSyntaxError,
+                       match=rf"{THIS_FILE}:{line}: update of an item of 'CALL_COUNTS': CALL_COUNTS is not made "
+                             r"by the function.*outside the differentiated function.*obj.calls \+= 1") as info:
+        adjoint.grad(func)(np.array([1.0, 2.0]))
+    assert "np.where" not in str(info.value)
+
+
+class CountingModel:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return np.sum(x ** 2)
+
+
+def test_a_counter_in_an_attribute_works():
+    model = CountingModel()
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(adjoint.grad(model)(x), 2.0 * x)
+    assert model.calls == 1
+
+
+class Parameters:
+    def __init__(self):
+        self.w = np.ones(2)
+
+
+def loss_of_parameters(params):
+    return np.sum(params.w ** 2)
+
+
+def test_an_object_where_an_array_is_expected_is_not_told_to_use_astype():
+    with pytest.raises(TypeError, match="only floating point inputs can be differentiated: argument 0 is a "
+                                        "Parameters object, not an array.*as a tuple or a dict") as info:
+        adjoint.grad(loss_of_parameters)(Parameters())
+    assert "astype" not in str(info.value) and "dtype" not in str(info.value)
+
+
+@pytest.mark.parametrize("value, shown", [(3, r"the int 3\. Pass a float \(3\.0\)"),
+                                          (None, r"None \(NoneType\), not an array"),
+                                          ("ab", r"'ab' \(str\), not an array")])
+def test_python_values_where_an_array_is_expected(value, shown):
+    with pytest.raises(TypeError, match=shown) as info:
+        adjoint.grad(np.sin)(value)
+    assert "astype" not in str(info.value)
+
+
+def test_an_integer_array_is_still_told_to_use_astype():
+    with pytest.raises(TypeError, match=r"dtype int64\. Convert it with \.astype\(float\)"):
+        adjoint.grad(lambda x: np.sum(x))(np.arange(3, dtype=np.int64))
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd, adjoint.grad, adjoint.value_and_grad,
+                                       adjoint.hessian, adjoint.vmap])
+def test_a_value_instead_of_a_function_says_so(transform):
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match=rf"adjoint.{transform.__name__} expects a function, got a value of "
+                                        rf"type ndarray.*adjoint.{transform.__name__}\(f\)\(x\), not "
+                                        rf"adjoint.{transform.__name__}\(f\(x\)\)") as info:
+        transform(np.sin(x))
+    assert "Python source" not in str(info.value)
+
+
+def test_a_value_instead_of_a_function_in_vjp_and_jvp():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"adjoint.vjp expects a function.*adjoint.vjp\(f, x\)"):
+        adjoint.vjp(np.sin(x), x)
+    with pytest.raises(TypeError, match=r"adjoint.jvp expects a function.*adjoint.jvp\(f, \(x,\), \(t,\)\)"):
+        adjoint.jvp(np.sin(x), (x,), (x,))
+
+
+def with_add_outer(x):
+    return np.sum(np.add.outer(x, x))  # MARK
+
+
+def with_maximum_accumulate(x):
+    return np.sum(np.maximum.accumulate(x))  # MARK
+
+
+# (np.add.reduce and the other reductions and scans of ufuncs have rules:
+# they are differentiated as np.sum, np.cumsum, ...)
+@pytest.mark.parametrize("func, name, advice", [
+    (with_add_outer, "np.add.outer", "Use x[..., None] + y instead"),
+    (with_maximum_accumulate, "np.maximum.accumulate", "Write it with functions that have rules"),
+])
+@pytest.mark.parametrize("transform", [adjoint.grad, adjoint.jacfwd])
+def test_a_ufunc_method_is_named_as_written_and_not_suggested_as_code(func, name, advice, transform):
+    line = line_of(func, "MARK")
+    with pytest.raises(adjoint.NoRuleError, match=rf"{THIS_FILE}:{line}: {re.escape(name)}: .*{re.escape(advice)}") \
+            as info:
+        transform(func)(np.array([1.0, 2.0]))
+    assert "ufunc." not in str(info.value) and "defvjp" not in str(info.value) and "defjvp" not in str(info.value)

@@ -20,7 +20,7 @@ from .. import errors
 from . import shapes
 from .. import rules
 from ..frontend.gastutil import clone
-from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, StarredCall, UserCall, is_library, walk_ops
+from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, StarredCall, UndefinedName, UserCall, is_library, walk_ops
 from .. import runtime as rt
 
 #: container operations whose adjoints the reverse transformer writes itself
@@ -535,6 +535,8 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Call the NumPy function instead (np.name(x, ...)) if adjoint has a rule for it "
             "(docs/supported.md lists them), or compute the value another way.",
         )
+    if op.prim is None and isinstance(op.construct, UndefinedName):
+        raise errors.undefined_name_error(location, str(op.construct))
     if op.prim is None:
         raise errors.NoRuleError(
             location, op.construct,
@@ -550,6 +552,9 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "would get none.",
             "Pass the arrays to its methods as arguments (model.apply(params, x)), or make the object "
             "outside the function and differentiate with respect to the arrays its methods take.")
+    if isinstance(op.prim, np.vectorize) and rules.lookup(op.prim) is None:
+        pyfunc = getattr(op.prim.pyfunc, "__name__", None)
+        raise errors.library_callable_error(location, f"np.vectorize({pyfunc})" if pyfunc else op.construct, True)
     if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
         return  # the forward builder writes their tangents itself
     if mode == "jvp" and rules.helper_by_source(op.prim):
@@ -559,7 +564,7 @@ def check_rule(op, activity, parsed, mode="vjp"):
             location, op.construct,
             "adjoint has no forward-mode (tangent) rule for this function, and the value it "
             "computes depends on the inputs being differentiated.",
-            f"Use jacrev, or register a tangent rule with adjoint.defjvp({op.construct}, ...).",
+            errors.no_tangent_rule_fix(op.construct),
         )
     if mode == "vjp" and rules.lookup(op.prim) is None:
         raise errors.NoRuleError(

@@ -51,6 +51,8 @@ def derivative_function(wrapper, nargs):
     if made is not None and made[1].is_current():
         return made[0]
     func, kind, argnums, has_aux = of(wrapper)
+    if kind == "value_and_grad":
+        raise errors.value_and_grad_transformed_error(getattr(func, "__name__", "f"))
     if kind == "vmap":
         function, compiled = _vmapped(func, argnums, has_aux, nargs)
         made_for[key] = (function, compiled)

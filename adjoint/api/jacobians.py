@@ -19,8 +19,9 @@ import numpy as np
 
 from ..backend import cache
 from . import derivatives
+from . import progress as _progress
 from .. import errors, made, rules, runtime
-from ..frontend.ir import arity_of, specialized_parameters
+from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
 from . import pytree
 from ..backend.compile import user_line_of_traceback
 
@@ -31,13 +32,32 @@ rules.nondifferentiable(stop_gradient)
 
 
 def defvjp(fn, *vjp_makers, batched=False):
-    """Register the derivative of ``fn`` (a primitive for adjoint from now on).
+    """Register the reverse-mode derivative of ``fn``, which adjoint then treats
+    as a primitive (its rule wins over its source).
 
-    One maker per positional argument of ``fn`` (None for an argument that
-    gets no derivative). Each maker is called as ``maker(ans, *args,
-    **kwargs)`` and returns ``g -> contribution``. With ``batched=False`` ``g``
-    is one cotangent shaped like ``ans``; with ``batched=True`` it has a
-    leading batch axis and so must the contribution.
+    Args:
+        fn: The function (one without Python source, or one to keep opaque).
+        *vjp_makers: One per positional argument of ``fn`` (``None`` for an
+            argument without derivative), each called as ``maker(ans, *args,
+            **kwargs)`` with ``fn``'s result and arguments, returning
+            ``g -> contribution``.
+        batched: With ``False``, ``g`` is one cotangent shaped like ``ans``
+            (called once per row of a chunk); with ``True`` it has a leading
+            batch axis, and so must the contribution (one call per chunk).
+
+    Returns:
+        ``fn`` itself.
+
+    Raises:
+        TypeError: ``fn`` or a maker is not callable.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def softplus(x):
+        ...     return np.log1p(np.exp(x))
+        >>> _ = adjoint.defvjp(softplus, lambda ans, x: lambda g: g / (1.0 + np.exp(-x)))
+        >>> adjoint.grad(lambda x: np.sum(softplus(x)))(np.array([0.0]))
+        array([0.5])
     """
     if not callable(fn):
         raise TypeError(f"defvjp needs a function, got {type(fn).__name__}.")
@@ -50,10 +70,29 @@ def defvjp(fn, *vjp_makers, batched=False):
 
 
 def defjvp(fn, *jvp_makers):
-    """Register the forward-mode derivative of ``fn``: one maker per
-    positional argument (None for an argument without derivative), called
-    as ``maker(ans, *args, **kwargs)``, returning ``t -> contribution`` for
-    one tangent shaped like that argument (adjoint calls it per tangent row)."""
+    """Register the forward-mode derivative of ``fn``.
+
+    Args:
+        fn: The function.
+        *jvp_makers: One per positional argument (``None`` for an argument
+            without derivative), each called as ``maker(ans, *args, **kwargs)``,
+            returning ``t -> contribution`` for one tangent ``t`` shaped like that
+            argument (adjoint calls it per tangent row).
+
+    Returns:
+        ``fn`` itself.
+
+    Raises:
+        TypeError: ``fn`` or a maker is not callable.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def cube(x):
+        ...     return x ** 3
+        >>> _ = adjoint.defjvp(cube, lambda ans, x: lambda t: 3.0 * x ** 2 * t)
+        >>> adjoint.jacfwd(lambda x: cube(x) + x)(np.array([2.0]))
+        array([[13.]])
+    """
     if not callable(fn):
         raise TypeError(f"defjvp needs a function, got {type(fn).__name__}.")
     for position, maker in enumerate(jvp_makers):
@@ -65,6 +104,16 @@ def defjvp(fn, *jvp_makers):
 
 
 # ------------------------------------------------------------------ checks
+
+def _check_function(func, transform):
+    if not callable(func):
+        raise errors.not_a_function_error(transform, func)
+
+
+def _check_progress(progress):
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {type(progress).__name__} ({progress!r}).")
+
 
 def _check_chunk_size(chunk_size):
     if chunk_size is None:
@@ -88,12 +137,32 @@ def set_memory_budget(nbytes):
     with ``chunk_size=None``: the Jacobian itself, plus the identity basis of
     one chunk and the batched pass over it (an estimate from the sizes of the
     output, the inputs and the values the backward pass reads). Chunks are
-    chosen to stay under it; a Jacobian larger than the budget, or a pass
-    over a single row (column) that does not fit beside it, raises
-    ``adjoint.MemoryBudgetError`` naming the sizes. ``None`` restores the
-    default: the ``ADJOINT_MEMORY_BUDGET`` environment variable (bytes, or
-    a number with a unit: ``512M``, ``2GiB``) if set, else 256 MiB. Returns
-    the budget in force before."""
+    chosen to stay under it.
+
+    Args:
+        nbytes: The budget in bytes (an int greater than 0), or ``None`` for
+            the default: the ``ADJOINT_MEMORY_BUDGET`` environment variable
+            (bytes, or a number with a unit: ``512M``, ``2GiB``) if set,
+            else 256 MiB.
+
+    Returns:
+        The budget in force before (what ``get_memory_budget()`` returned).
+
+    Raises:
+        TypeError: ``nbytes`` is not an int or None.
+        ValueError: ``nbytes`` is not greater than 0.
+
+    A Jacobian larger than the budget, or a pass over a single row (column)
+    that does not fit beside it, raises ``adjoint.MemoryBudgetError`` naming
+    the sizes.
+
+    Examples:
+        >>> import adjoint
+        >>> before = adjoint.set_memory_budget(64 * 2**20)
+        >>> adjoint.get_memory_budget()
+        67108864
+        >>> _ = adjoint.set_memory_budget(None)
+    """
     global _budget
     if nbytes is not None and (isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer))):
         raise TypeError(f"set_memory_budget takes a number of bytes (an int) or None, got "
@@ -106,7 +175,20 @@ def set_memory_budget(nbytes):
 
 
 def get_memory_budget():
-    """The memory budget of ``jacrev`` and ``jacfwd`` in bytes (see set_memory_budget)."""
+    """The memory budget of ``jacrev`` and ``jacfwd`` (see ``set_memory_budget``).
+
+    Returns:
+        The budget in bytes.
+
+    Raises:
+        ValueError: ``ADJOINT_MEMORY_BUDGET`` is set to something that is
+            not a memory size.
+
+    Examples:
+        >>> import adjoint
+        >>> adjoint.get_memory_budget() > 0
+        True
+    """
     if _budget is not None:
         return _budget
     text = os.environ.get("ADJOINT_MEMORY_BUDGET", "").strip()
@@ -200,7 +282,7 @@ def _as_input_leaf(leaf, argnum, path):
         return np.float64(leaf)
     dtype = getattr(leaf, "dtype", None)
     if dtype is None or not isinstance(leaf, (np.ndarray, np.generic)):
-        raise errors.not_float_input_error(argnum, path, type(leaf).__name__)
+        raise errors.not_array_input_error(argnum, path, leaf)
     if np.issubdtype(dtype, np.complexfloating):
         raise errors.complex_error(f"argument {argnum}", path)
     if not np.issubdtype(dtype, np.floating):
@@ -285,6 +367,10 @@ def _user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except (errors.TransformError, errors.SourceUnavailableError, errors.MemoryBudgetError) as exc:
+            if isinstance(exc, errors.TransformError) and exc.location is None and exc.construct:
+                place = user_line_of_traceback(exc.__traceback__)  # refused while generated code ran
+                if place is not None:
+                    errors.with_location(exc, place)
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None
@@ -329,6 +415,18 @@ def _differentiable(func, nargs, keywords=()):
         exec(compile(text, filename, "exec"), namespace)
         _wrappers[key] = namespace[name]
     return _wrappers[key]
+
+
+def _refuse_library_callable(func, function):
+    """``func`` is an object (``np.vectorize(f)``) whose ``__call__`` is
+    NumPy's (or another library's) own Python code: refused, not transformed."""
+    if (function is not func and isinstance(function, types.FunctionType) and is_library(function)
+            and not (function.__module__ or "").startswith("adjoint") and not _has_custom_rule(func)
+            and rules.lookup(func) is None):
+        vectorized = isinstance(func, np.vectorize)
+        pyfunc = getattr(getattr(func, "pyfunc", None), "__name__", None)
+        name = f"np.vectorize({pyfunc})" if vectorized and pyfunc else callable_name(func)
+        raise errors.library_callable_error(None, name, vectorized)
 
 
 def _has_custom_rule(func):
@@ -398,6 +496,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, nargs)
     function, leading, fixed = _callable_parts(func)
+    _refuse_library_callable(func, function)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
         shifted = tuple(p + len(leading) for p in positions)
         arity = arity_of(function, nargs + len(leading), tuple({**fixed, **dict.fromkeys(keywords)}))
@@ -425,6 +524,7 @@ def transform_call(func, args, kwargs, differentiated, mode="vjp"):
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, len(args))
     function, leading, fixed = _callable_parts(func)
+    _refuse_library_callable(func, function)
     call_args, call_kwargs = list(leading) + list(args), {**fixed, **kwargs}
     if isinstance(function, types.FunctionType) and not _has_custom_rule(function) and not rules.is_nondifferentiable(
             function):
@@ -496,24 +596,71 @@ class _Finder:
 
 # ------------------------------------------------------------------ jacrev
 
-def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
-    """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
-    by reverse mode: one forward pass, then the generated backward pass over
-    chunks of ``chunk_size`` rows of the output's identity basis."""
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
+    """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by
+    reverse mode: one forward pass, then the generated backward pass over
+    chunks of ``chunk_size`` rows of the output's identity basis.
+
+    Means what ``torch.func.jacrev`` means, on NumPy arrays. Usable as a
+    decorator (``@jacrev``, ``@partial(jacrev, argnums=1)``); the result keeps
+    ``func``'s name and docstring.
+
+    Args:
+        func: A Python function (or a NumPy function with a rule, a bound
+            method, a ``functools.partial``, an object with ``__call__``) of
+            arrays, floats and pytrees (tuples, lists, dicts, namedtuples) of them.
+        argnums: The position of the argument to differentiate with respect to
+            (an int, negative values wrap), or a non-empty tuple of positions.
+        has_aux: ``func`` returns ``(output, aux)``; ``aux`` is passed through
+            undifferentiated.
+        chunk_size: Rows of the output's identity basis per backward call:
+            ``None`` all at once, ``1`` one at a time. The result does not depend on it.
+        progress: Report progress over the chunks on stderr (a bar through
+            ``tqdm`` when it is installed, a plain line otherwise).
+
+    Returns:
+        A function taking ``func``'s arguments and returning the Jacobian: one
+        block of shape ``output.shape + input.shape`` (the input's dtype) per
+        output leaf and selected input leaf, structured as the output, each
+        output leaf holding the argument's structure (a tuple of them for tuple
+        ``argnums``); ``(jacobian, aux)`` with ``has_aux``.
+
+    Raises:
+        TypeError: ``func`` is not callable, ``argnums`` or ``chunk_size`` has
+            the wrong type, a selected argument is not a float array, or the
+            output is not made of float arrays.
+        ValueError: ``argnums`` out of range, empty or repeated, ``chunk_size``
+            not positive, or an empty output.
+        adjoint.TransformError: ``func`` cannot be differentiated (the message
+            names the file and line, what was found and what to do).
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x, y):
+        ...     return np.sin(x) * y
+        >>> adjoint.jacrev(f)(np.array([0.0, 1.0]), 2.0)
+        array([[2.        , 0.        ],
+               [0.        , 1.08060461]])
+        >>> dx, dy = adjoint.jacrev(f, argnums=(0, 1))(np.array([0.0, 1.0]), 2.0)
+        >>> dy
+        array([0.        , 0.84147098])
+    """
+    _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
+    _check_progress(progress)
 
     find = _Finder(func)
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs)
+        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
 
     made.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
 @_user_errors
-def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
+def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -536,11 +683,13 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs):
     elif jacobian_bytes > get_memory_budget():
         raise errors.jacobian_too_large_error("jacrev", name, total, n_in, jacobian_bytes, get_memory_budget())
     try:
-        if type(argnums) is int and not has_aux and chunk_size is None and inputs.treedefs[0] is pytree.LEAF:
+        if (type(argnums) is int and not has_aux and chunk_size is None and not progress
+                and inputs.treedefs[0] is pytree.LEAF):
             jacobian = _array_jacobian(compiled, residuals, output, inputs.leaves[0][0])
             if jacobian is not None:
                 return jacobian
-        jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size)
+        with _progress.Progress(progress, "jacrev", name) as report:
+            jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size, report)
     except MemoryError as error:
         if isinstance(error, errors.MemoryBudgetError):
             raise
@@ -602,8 +751,9 @@ def _basis_chunk(out_leaves, out_treedef, start, stop):
     return pytree.unflatten(out_treedef, seeds)
 
 
-def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size):
-    """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix."""
+def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size, report=None):
+    """For every input leaf, the Jacobian as an ``(N, leaf.size)`` matrix
+    (``report(done, total)`` is told of each chunk pulled back)."""
     total = sum(leaf.size for leaf in out_leaves)
     chunk = total if chunk_size is None else max(1, min(chunk_size, total))
     if total == 0:  # an empty output: an empty Jacobian, no pass needed
@@ -611,6 +761,8 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
                 for leaves in inputs.leaves]
     if chunk == total:  # one batched call: its adjoints are the matrices
         adjoints = compiled.backward(residuals, _basis_chunk(out_leaves, out_treedef, 0, total))
+        if report is not None:
+            report(total, total)
         return [
             [
                 np.zeros((total, np.size(leaf)), dtype=np.result_type(leaf)) if bar is None
@@ -631,6 +783,8 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
             for bar, matrix in zip(_leaf_adjoints(param_bar, treedef), param_matrices, strict=True):
                 if bar is not None:
                     matrix[start:stop] = np.reshape(_real(bar), (stop - start, -1))
+        if report is not None:
+            report(stop, total)
     return matrices
 
 
@@ -672,18 +826,46 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 
 # ------------------------------------------------------------------ forward mode
 
-def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None):
-    """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
-    by forward mode: the generated tangent code runs over chunks of
-    ``chunk_size`` columns of the inputs' identity basis (all at once by
-    default). Same arguments, checks and result structure as ``jacrev``;
-    prefer it when the inputs are fewer than the outputs."""
+def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
+    """The Jacobian of ``func`` by forward mode: the generated tangent code runs
+    over chunks of ``chunk_size`` columns of the inputs' identity basis (all at
+    once by default).
+
+    Same arguments, checks and result structure as ``jacrev``; prefer it when
+    the inputs have fewer elements than the outputs.
+
+    Args:
+        func: The function to differentiate (as for ``jacrev``).
+        argnums: An int or a non-empty tuple of ints: the arguments differentiated.
+        has_aux: ``func`` returns ``(output, aux)``.
+        chunk_size: Columns of the inputs' identity basis per call of the
+            tangent code (``None``: all at once).
+        progress: Report progress over the chunks on stderr.
+
+    Returns:
+        A function returning the Jacobian, laid out as ``jacrev``'s
+        (``(jacobian, aux)`` with ``has_aux``).
+
+    Raises:
+        TypeError: As ``jacrev``.
+        ValueError: As ``jacrev``.
+        adjoint.NoRuleError: A function ``func`` calls has no forward-mode rule.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def circle(t):
+        ...     return np.stack([np.cos(t), np.sin(t), t ** 2])
+        >>> np.round(adjoint.jacfwd(circle)(1.0), 3)
+        array([-0.841,  0.54 ,  2.   ])
+    """
+    _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
+    _check_progress(progress)
     find = _Finder(func, mode="jvp")
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs)
+        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
 
     made.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn
@@ -711,7 +893,7 @@ def _input_basis(inputs, start, stop):
 
 
 @_user_errors
-def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
+def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -731,35 +913,37 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
     # A function that changes its arguments in place changes the caller's
     # arrays once, as the plain call does: every chunk but the last runs on copies.
     changes_arguments = bool(getattr(compiled, "augmented_params", None))
-    start = 0
-    while True:
-        stop = min(start + chunk, total)
-        args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
-                          else copy.deepcopy((inputs.args, kwargs)))
-        try:
-            result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
-        except MemoryError as error:
-            if isinstance(error, errors.MemoryBudgetError):
-                raise
-            n_out = None if out_leaves is None else sum(leaf.size for leaf in out_leaves)
-            raise errors.out_of_memory_error("jacfwd", name, n_out, total, stop - start, error) from None
-        if out_leaves is None:
-            output, aux = result if has_aux else (result, None)
-            out_leaves, out_treedef = _output_leaves(output)
-            n_out = sum(leaf.size for leaf in out_leaves)
-            jacobian_bytes = _jacobian_bytes(n_out, inputs)
-            if chunk_size is None and n_out and total:
-                chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out)
-            elif jacobian_bytes > get_memory_budget():
-                raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
-                                                      get_memory_budget())
-        dots = _leaf_adjoints(out_dot, out_treedef)
-        columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
-                        else np.reshape(_real(dot), (stop - start, leaf.size))
-                        for dot, leaf in zip(dots, out_leaves, strict=True)])
-        start = stop
-        if start >= total:
-            break
+    with _progress.Progress(progress, "jacfwd", name) as report:
+        start = 0
+        while True:
+            stop = min(start + chunk, total)
+            args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
+                              else copy.deepcopy((inputs.args, kwargs)))
+            try:
+                result, out_dot = compiled.jvp((stop - start,) + _input_basis(inputs, start, stop), *args, **keywords)
+            except MemoryError as error:
+                if isinstance(error, errors.MemoryBudgetError):
+                    raise
+                n_out = None if out_leaves is None else sum(leaf.size for leaf in out_leaves)
+                raise errors.out_of_memory_error("jacfwd", name, n_out, total, stop - start, error) from None
+            if out_leaves is None:
+                output, aux = result if has_aux else (result, None)
+                out_leaves, out_treedef = _output_leaves(output)
+                n_out = sum(leaf.size for leaf in out_leaves)
+                jacobian_bytes = _jacobian_bytes(n_out, inputs)
+                if chunk_size is None and n_out and total:
+                    chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out)
+                elif jacobian_bytes > get_memory_budget():
+                    raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
+                                                          get_memory_budget())
+            dots = _leaf_adjoints(out_dot, out_treedef)
+            columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
+                            else np.reshape(_real(dot), (stop - start, leaf.size))
+                            for dot, leaf in zip(dots, out_leaves, strict=True)])
+            report(stop, total)
+            start = stop
+            if start >= total:
+                break
     # (out.size, in_total) per output leaf, split into one matrix per input leaf
     matrices = []
     per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
@@ -778,10 +962,31 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
 
 
 def jvp(func, primals, tangents, *, has_aux=False):
-    """``(output, tangent_out)`` (``(output, tangent_out, aux)`` with has_aux):
-    the Jacobian of ``func`` at ``primals`` applied to ``tangents``, by the
-    generated forward-mode code. ``primals`` and ``tangents`` are tuples with
-    one entry per argument, of the same structure and shapes."""
+    """The output of ``func`` at ``primals`` and its Jacobian applied to
+    ``tangents``, by the generated forward-mode code.
+
+    Args:
+        func: The function to differentiate.
+        primals: A tuple with one entry per positional argument of ``func``.
+        tangents: A tuple of the same structure and shapes as ``primals``.
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        ``(output, tangent_out)``, or ``(output, tangent_out, aux)`` with ``has_aux``.
+
+    Raises:
+        TypeError: ``primals`` or ``tangents`` is not a tuple, or a primal is
+            not a float array.
+        ValueError: The tangents do not match the primals in number,
+            structure or shapes.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> out, tangent = adjoint.jvp(np.sin, (np.array([0.0, 1.0]),), (np.array([1.0, 1.0]),))
+        >>> tangent
+        array([1.        , 0.54030231])
+    """
+    _check_function(func, "jvp")
     return _jvp_call(_Finder(func, mode="jvp"), primals, tangents, has_aux)
 
 
@@ -816,16 +1021,65 @@ def _jvp_call(find, primals, tangents, has_aux):
 
 
 def hessian(func, argnums=0):
-    """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``."""
+    """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``,
+    forward mode over the generated reverse-mode code.
+
+    Args:
+        func: A function with a single 0-d output (for a vector output each
+            output element gets its own Hessian).
+        argnums: An int or a tuple of ints.
+
+    Returns:
+        A function returning the Hessian, of shape ``output.shape +
+        input.shape + input.shape``.
+
+    Raises:
+        TypeError: As ``jacrev``.
+        ValueError: As ``jacrev``.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x):
+        ...     return x[0] ** 2 * x[1]
+        >>> adjoint.hessian(f)(np.array([1.0, 3.0]))
+        array([[6., 2.],
+               [2., 0.]])
+    """
+    _check_function(func, "hessian")
     return jacfwd(jacrev(func, argnums), argnums)
 
 
 # ------------------------------------------------------------------ vjp, grad
 
 def vjp(func, *primals, has_aux=False):
-    """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with has_aux): the
-    forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
-    number of times and returns one adjoint per primal."""
+    """The output of ``func`` at ``primals``, and a function pulling cotangents
+    back through it (the vector-Jacobian product).
+
+    The forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
+    number of times and returns one adjoint per primal.
+
+    Args:
+        func: The function to differentiate (every argument is differentiated).
+        *primals: The arguments, float arrays or pytrees of them.
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        ``(output, vjp_fn)``, or ``(output, vjp_fn, aux)`` with ``has_aux``.
+        ``vjp_fn`` takes a cotangent with the output's structure and shapes and
+        returns a tuple with one entry per primal, shaped like it.
+
+    Raises:
+        TypeError: A primal is not a float array.
+        ValueError: (from ``vjp_fn``) the cotangent's structure or shapes
+            differ from the output's.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> out, vjp_fn = adjoint.vjp(np.multiply, np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+        >>> vjp_fn(np.array([1.0, 10.0]))
+        (array([ 3., 40.]), array([ 1., 20.]))
+    """
+    _check_function(func, "vjp")
     return _vjp_call(_Finder(func), primals, has_aux)
 
 
@@ -879,8 +1133,31 @@ def _vjp_call(find, primals, has_aux):
 
 
 def grad(func, argnums=0, *, has_aux=False):
-    """The gradient of ``func``, whose output must be a single 0-d value."""
+    """The gradient of ``func``, whose output must be a single 0-d value.
 
+    Args:
+        func: A function returning one number (a 0-d array or NumPy scalar).
+        argnums: An int, or a non-empty tuple of ints (negative values wrap).
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        A function returning the gradient, shaped (and structured) like the
+        argument at ``argnums`` (a tuple of them for tuple ``argnums``);
+        ``(gradient, aux)`` with ``has_aux``.
+
+    Raises:
+        TypeError: As ``jacrev``.
+        ValueError: As ``jacrev``, and when the output is not a single 0-d
+            value (use ``jacrev``, or reduce the output).
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def energy(x):
+        ...     return np.sum(x ** 2) / 2.0
+        >>> adjoint.grad(energy)(np.array([1.0, -2.0]))
+        array([ 1., -2.])
+    """
+    _check_function(func, "grad")
     find = _Finder(func)
 
     @functools.wraps(func)
@@ -891,8 +1168,46 @@ def grad(func, argnums=0, *, has_aux=False):
     return grad_fn
 
 
+def value_and_grad(func, argnums=0, *, has_aux=False):
+    """``grad``, returning the value of ``func`` too, from the same forward pass.
+
+    The convention is JAX's (``jax.value_and_grad``); ``torch.func.grad_and_value``
+    returns the pair the other way round.
+
+    Args:
+        func: A function returning one number (a 0-d array or NumPy scalar).
+        argnums: An int, or a non-empty tuple of ints (negative values wrap).
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        A function returning ``(value, gradient)``, or ``((value, aux),
+        gradient)`` with ``has_aux``; the gradient as ``grad`` gives it.
+
+    Raises:
+        TypeError: As ``grad``.
+        ValueError: As ``grad``.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def loss(w):
+        ...     return np.sum((w - 1.0) ** 2)
+        >>> value, gradient = adjoint.value_and_grad(loss)(np.array([0.0, 3.0]))
+        >>> float(value), gradient
+        (5.0, array([-2.,  4.]))
+    """
+    _check_function(func, "value_and_grad")
+    find = _Finder(func)
+
+    @functools.wraps(func)
+    def value_and_grad_fn(*args, **kwargs):
+        return _grad_call(find, argnums, has_aux, args, kwargs, with_value=True)
+
+    made.register(value_and_grad_fn, func, "value_and_grad", argnums, has_aux)
+    return value_and_grad_fn
+
+
 @_user_errors
-def _grad_call(find, argnums, has_aux, args, kwargs):
+def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
     positions = _check_argnums(argnums, len(args))
     x = args[positions[0]] if type(argnums) is int and not has_aux else None
     if type(x) is np.ndarray and x.dtype == np.float64:
@@ -903,8 +1218,10 @@ def _grad_call(find, argnums, has_aux, args, kwargs):
         if type(result) is np.float64:
             bar, = compiled.backward(residuals, np.ones(1))
             if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.writeable:
-                return bar.reshape(x.shape)
-            return _strip_batch(bar, pytree.LEAF, [x])
+                gradient = bar.reshape(x.shape)
+            else:
+                gradient = _strip_batch(bar, pytree.LEAF, [x])
+            return (result, gradient) if with_value else gradient
         inputs = _Inputs(args, positions)  # takes the arguments as they are
     else:
         inputs = _Inputs(args, positions)
@@ -923,6 +1240,9 @@ def _grad_call(find, argnums, has_aux, args, kwargs):
     )
     if isinstance(argnums, int):
         gradients = gradients[0]
+    if with_value:
+        value = pytree.map_leaves(_copy_array, output)
+        return ((value, aux), gradients) if has_aux else (value, gradients)
     return (gradients, aux) if has_aux else gradients
 
 
@@ -950,13 +1270,37 @@ def _strip_batch(param_bar, treedef, leaves):
 
 @_user_errors
 def source(func, argnums=0, *, mode="vjp", has_aux=False):
-    """The generated derivative code of ``func`` as Python source text:
-    ``mode="vjp"`` the reverse-mode forward and backward functions,
-    ``mode="jvp"`` the forward-mode (tangent) function, ``mode="vmap"`` the
-    batched function with the arguments at ``argnums`` batched along their
-    first axis; followed by the code of the user's functions it calls. A
-    derivative made by jacrev, jacfwd or grad shows the function written over
-    its generated code first."""
+    """The generated derivative code of ``func`` as Python source text.
+
+    A derivative made by ``jacrev``, ``jacfwd`` or ``grad`` shows the function
+    written over its generated code first. The code of your functions that it
+    calls follows.
+
+    Args:
+        func: A function (or a derivative made by a transform).
+        argnums: The arguments differentiated (or batched, for ``mode="vmap"``).
+        mode: ``"vjp"`` the reverse-mode forward and backward functions,
+            ``"jvp"`` the forward-mode (tangent) function, ``"vmap"`` the batched
+            function (arguments batched along their first axis).
+        has_aux: ``func`` returns ``(output, aux)``.
+
+    Returns:
+        The source text (a str).
+
+    Raises:
+        ValueError: An unknown ``mode``.
+        adjoint.TransformError: ``func`` cannot be transformed.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x):
+        ...     return np.sin(x) * x
+        >>> print(adjoint.source(f).split("def f_backward")[1])  # doctest: +ELLIPSIS
+        (residuals, out_bar):
+            # backward pass: adjoints of x
+        ...
+    """
+    _check_function(func, "source")
     if mode not in ("vjp", "jvp", "vmap"):
         raise ValueError(f"mode={mode!r}: expected 'vjp' (reverse mode), 'jvp' (forward mode) "
                          "or 'vmap' (batched).")
@@ -964,6 +1308,14 @@ def source(func, argnums=0, *, mode="vjp", has_aux=False):
     # The code of the user's functions it calls follows, as they are called.
     from ..backend.compile import transforms_reached
 
+    if isinstance(compiled, derivatives.JacobianVJP):
+        # reverse mode of a derivative (source(grad(f))): the function written
+        # over the generated code of f, then that code (its reverse transform
+        # is forward mode over that function, see derivatives.JacobianVJP)
+        function = compiled.function
+        parts = [inspect.getsource(function).rstrip("\n")]
+        parts += [t.source for t in transforms_reached(function.__adjoint_derivative__)]
+        return "\n\n".join(parts)
     return "\n\n".join(transform.source for transform in transforms_reached(compiled))
 
 
@@ -1004,6 +1356,6 @@ def _positional_count(func):
 runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call, arity_of=arity_of,
                        transform_call=transform_call)
 cache.CALLEES.derivative_function = derivatives.derivative_function
-cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian)
+cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian, value_and_grad)
 derivatives.API.update(check_argnums=_check_argnums, compiled_call=compiled_call, differentiable=_differentiable,
                        jacfwd=jacfwd, get_vmap=cache.get_vmap)

@@ -17,11 +17,40 @@ from ..frontend.ir import arity_of
 
 
 def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
-    """``func`` mapped over a batch dimension of its arguments: ``in_dims``
-    is an int, None, or a tuple with one entry per positional argument
-    (each an int, None, or a pytree prefix of that argument); ``out_dims``
-    an int (or a tuple, one per output). The batched code calls NumPy once
-    per operation on the whole batch."""
+    """``func`` mapped over a batch dimension of its arguments, as
+    ``torch.func.vmap``: the generated batched code calls NumPy once per
+    operation on the whole batch.
+
+    Args:
+        func: The function to map (a derivative made by a transform too).
+        in_dims: An int, None, or a tuple with one entry per positional argument
+            (each an int, None, or a pytree prefix of that argument): the axis
+            mapped over, None for an argument shared by the whole batch.
+        out_dims: An int (or a tuple, one per output): where the batch axis
+            goes in the results.
+        chunk_size: Examples per call of the batched code (``None``: all).
+
+    Returns:
+        The batched function.
+
+    Raises:
+        TypeError: ``func`` is not callable, or ``in_dims``, ``out_dims`` or
+            ``chunk_size`` has the wrong type.
+        ValueError: Mapped arguments disagree on the batch size, or
+            ``chunk_size`` is not positive.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def norm(x):
+        ...     return np.sqrt(np.sum(x ** 2))
+        >>> adjoint.vmap(norm)(np.array([[3.0, 4.0], [6.0, 8.0]]))
+        array([ 5., 10.])
+        >>> adjoint.vmap(adjoint.grad(norm))(np.array([[3.0, 4.0], [6.0, 8.0]]))
+        array([[0.6, 0.8],
+               [0.6, 0.8]])
+    """
+    if not callable(func):
+        raise errors.not_a_function_error("vmap", func)
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size <= 0):
         raise errors.chunk_size_error(chunk_size)

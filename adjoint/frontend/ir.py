@@ -397,6 +397,11 @@ TRANSFORMED_LIBRARY_FUNCTIONS = {
 }
 
 
+class UndefinedName(str):
+    """The construct of a call of a name bound nowhere (``undefined_fn(x)``):
+    Python raises NameError there when it runs."""
+
+
 def is_library(function):
     full = getattr(function, "__module__", "") or ""
     if getattr(function, "__name__", None) in TRANSFORMED_LIBRARY_FUNCTIONS.get(full, ()):
@@ -424,6 +429,9 @@ def dotted(node):
 
 
 def callable_name(obj):
+    owner = getattr(obj, "__self__", None)
+    if isinstance(owner, np.ufunc) and getattr(np, owner.__name__, None) is owner:
+        return f"np.{owner.__name__}.{obj.__name__}"  # np.add.reduce, as the user wrote it
     module = getattr(obj, "__module__", None) or ""
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     if module.startswith("numpy"):

@@ -12,7 +12,7 @@ from .. import errors, made, rules
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .ir import (
-    ARRAY_METHODS, NONDIFF, OPAQUE, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UserCall,
+    ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UndefinedName, UserCall,
     arity_of, callable_name, dotted,
     is_library, lambda_as_def,
 )
@@ -383,6 +383,9 @@ class Calls:
             return value, rt.make_tuple, args + list(kwargs.values()), {}, f"{callee.__name__}(...)", keys
         if callee is not UNRESOLVED and made.of(callee) is not None:
             # A derivative called here (grad(f)(x) * x): its code is differentiated.
+            if made.of(callee)[1] == "value_and_grad":
+                raise errors.value_and_grad_transformed_error(
+                    getattr(made.of(callee)[0], "__name__", "f"), self.parsed.location(node))
             if kwargs or any(isinstance(a, gast.Starred) for a in node.args):
                 raise self.unsupported(node, f"call of {dotted(func)}",
                                        "a derivative called with keyword or * arguments cannot be "
@@ -396,6 +399,8 @@ class Calls:
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
             # A function passed in (or computed): looked up when the code runs.
             return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None
+        if callee is UNRESOLVED and isinstance(func, gast.Name) and self.resolver.is_undefined(func.id):
+            name = UndefinedName(name)  # NameError when it runs (refused if it is differentiated)
         if callee is not UNRESOLVED and rules.lookup(callee) is None and not rules.is_nondifferentiable(callee):
             call = self.user_call(callee, func)
             if call is not None:

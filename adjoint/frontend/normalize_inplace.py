@@ -331,6 +331,9 @@ class InPlace:
     def setitem(self, target, value):
         if isinstance(target.value, gast.Subscript):
             return self.setitem_of_an_item(target, value)
+        if isinstance(target.value, gast.Name) and target.value.id not in self.version:
+            # counts["f"] += 1 on a dict of the module: state kept outside the function
+            raise errors.outside_item_update_error(self.parsed.location(target), target.value.id)
         if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
             raise self.in_place(target)
         name = target.value.id

@@ -81,6 +81,13 @@ class Resolver:
             return getattr(builtins, name)
         return UNRESOLVED
 
+    def is_undefined(self, name):
+        """``name`` is bound nowhere: not local, not a closure cell, not a
+        global of the function's module, not a builtin (Python would raise
+        NameError when it is read)."""
+        return (name not in self.locals and name not in self.cells and name not in self.globals
+                and not hasattr(builtins, name))
+
     def value_of(self, expr):
         if isinstance(expr, gast.Name):
             return self.lookup(expr.id)
