@@ -417,9 +417,12 @@ def test_catalogue_jacobian(realistic, transform):
                                    err_msg=f"{transform}, chunk_size={chunk_size}")
 
 
+SCALAR = [p for p in CATALOGUE if _is_scalar(p)]
+BATCHED = [p for p in CATALOGUE if p.batch is not None]
+
+
+@pytest.mark.parametrize("realistic", SCALAR, ids=[p.name for p in SCALAR])
 def test_catalogue_grad(realistic):
-    if not _is_scalar(realistic):
-        pytest.skip("the output is not a scalar: grad does not apply (jacobians are tested)")
     args = realistic.make_args()
     gradient = adjoint.grad(_func(realistic), argnums=realistic.argnum)(*args)
     assert_trees_close(gradient, from_flat_vector(args[realistic.argnum], _reference_matrix(realistic, args)[0]),
@@ -453,10 +456,9 @@ def _reference_gradient(program, args):
 HESSIAN_REFUSED = {"double_star_config": r"g\(\*\*mapping\) of a value made elsewhere\) is not supported yet"}
 
 
+@pytest.mark.parametrize("realistic", SCALAR, ids=[p.name for p in SCALAR])
 def test_catalogue_hessian(realistic):
     """adjoint.hessian against central differences of the gradient."""
-    if not _is_scalar(realistic):
-        pytest.skip("the output is not a scalar: the Hessian is tested on scalar programs")
     args = realistic.make_args()
     point = args[realistic.argnum]
     if realistic.name in HESSIAN_REFUSED:
@@ -480,11 +482,10 @@ def test_catalogue_hessian(realistic):
     np.testing.assert_allclose(got, got.T, rtol=1e-7, atol=1e-9 * scale)
 
 
+@pytest.mark.parametrize("realistic", BATCHED, ids=[p.name for p in BATCHED])
 def test_catalogue_vmap(realistic):
     """vmap over a batch of one argument equals a Python loop, for the
     function and for its Jacobian."""
-    if realistic.batch is None:
-        pytest.skip("no argument of this program makes a natural batch")
     args = realistic.make_args()
     func = _func(realistic)
     rng = _rng(7)
@@ -509,3 +510,4 @@ def test_catalogue_size_and_names():
     names = [p.name for p in CATALOGUE]
     assert len(names) == len(set(names))
     assert len({p.program for p in CATALOGUE}) >= 30
+    assert len(SCALAR) >= 30 and len(BATCHED) >= 20
