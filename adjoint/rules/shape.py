@@ -372,6 +372,43 @@ def sort_tangent(z, a, axis=-1, kind=None):
     dot[z] = rt.sort_tangent(dot[a], a, axis=axis)
 
 
+# np.partition is the elements of a taken in an order that depends on a
+# (piecewise constant): take_along_axis with that order.
+@adjoint_rule(np.partition)
+def partition_adjoint(z, a, kth, axis=-1, kind="introselect", order=None):
+    bar[a] = rt.take_along_axis_adjoint(bar[z], a, rt.partition_order(a, z, axis), axis=axis)
+
+
+@tangent_rule(np.partition)
+def partition_tangent(z, a, kth, axis=-1, kind="introselect", order=None):
+    dot[z] = rt.take_along_axis_tangent(dot[a], rt.partition_order(a, z, axis), axis=axis)
+
+
+nondifferentiable(rt.partition_order)
+
+
+# np.fft.fftshift and ifftshift roll each axis by half its length: each is
+# the other's transpose.
+@adjoint_rule(np.fft.fftshift)
+def fftshift_adjoint(z, x, axes=None):
+    bar[x] = np.fft.ifftshift(bar[z], axes=rt.batch_axes(axes, x))
+
+
+@tangent_rule(np.fft.fftshift)
+def fftshift_tangent(z, x, axes=None):
+    dot[z] = np.fft.fftshift(dot[x], axes=rt.batch_axes(axes, x))
+
+
+@adjoint_rule(np.fft.ifftshift)
+def ifftshift_adjoint(z, x, axes=None):
+    bar[x] = np.fft.fftshift(bar[z], axes=rt.batch_axes(axes, x))
+
+
+@tangent_rule(np.fft.ifftshift)
+def ifftshift_tangent(z, x, axes=None):
+    dot[z] = np.fft.ifftshift(dot[x], axes=rt.batch_axes(axes, x))
+
+
 @adjoint_rule(np.pad)
 def pad_adjoint(z, array, pad_width, mode="constant", *, constant_values=0):
     bar[array] = rt.pad_adjoint(bar[z], array, pad_width, mode=mode)

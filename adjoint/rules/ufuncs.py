@@ -208,12 +208,12 @@ def reciprocal_tangent(z, x):
     dot[z] = dot[x] * -(z * z)
 
 
-@adjoint_rule(np.abs, abs)
+@adjoint_rule(np.abs, abs, np.fabs)
 def abs_adjoint(z, x):
     bar[x] = bar[z] * np.sign(x)
 
 
-@tangent_rule(np.abs, abs, elementwise=True)
+@tangent_rule(np.abs, abs, np.fabs, elementwise=True)
 def abs_tangent(z, x):
     dot[z] = dot[x] * np.sign(x)
 
@@ -474,4 +474,27 @@ nondifferentiable(
     np.isnan, np.isinf, np.isfinite, np.signbit,
     # A step function: slope 0 everywhere but at 0, where it has none.
     np.heaviside, np.isclose, np.allclose,
+    # of a real value (complex values are not supported): 0, and 0 or pi.
+    np.imag, np.angle,
 )
+
+
+# The real part of a real value is the value (complex values are not supported).
+@adjoint_rule(np.real)
+def real_adjoint(z, val):
+    bar[val] = bar[z]
+
+
+@tangent_rule(np.real, elementwise=True)
+def real_tangent(z, val):
+    dot[z] = dot[val]
+
+
+@adjoint_rule(np.real_if_close)
+def real_if_close_adjoint(z, a, tol=100):
+    bar[a] = bar[z]
+
+
+@tangent_rule(np.real_if_close, elementwise=True)
+def real_if_close_tangent(z, a, tol=100):
+    dot[z] = dot[a]

@@ -445,3 +445,18 @@ def index_trick_adjoint(g, trick, items):
         adjoints.append(np.reshape(part, g.shape[:1] + np.shape(item)))
         count += size
     return adjoints
+
+
+def partition_order(a, z, axis=-1):
+    """Indices taking ``z = np.partition(a, kth, axis)`` from ``a`` along
+    ``axis`` (``np.take_along_axis(a, indices, axis) == z``): each position
+    of ``z`` gets the element of ``a`` of equal rank, tied elements in order
+    (as stable sorts give them)."""
+    a, z = np.asarray(a), np.asarray(z)
+    if axis is None:  # NumPy partitions the flattened array
+        a, z, axis = a.ravel(), z.ravel(), 0
+    order_a = np.argsort(a, axis=axis, kind="stable")
+    order_z = np.argsort(z, axis=axis, kind="stable")
+    indices = np.empty_like(order_a)
+    np.put_along_axis(indices, order_z, order_a, axis=axis)
+    return indices
