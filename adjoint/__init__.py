@@ -18,4 +18,4 @@ __all__ = [
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError",
 ]
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402 (setup.cfg's version)

@@ -11,6 +11,7 @@ import sys
 
 from .api import jacobians as api
 from . import errors
+from ._version import __version__
 from .backend.compile import ExportError, export_module
 
 USAGE_EXAMPLES = """examples:
@@ -31,6 +32,8 @@ def parser():
         epilog=USAGE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    top.add_argument("--version", action="version", version=f"adjoint {__version__}",
+                     help="print the version of adjoint and exit")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     show = commands.add_parser(
         "show", help="print (or write) the derivative code of a function",
