@@ -45,11 +45,12 @@ def parser():
     show.add_argument("--argnums", default="0", metavar="I[,J...]",
                       help="comma-separated positions of the arguments to differentiate (default: 0)")
     show.add_argument("--mode", choices=["vjp", "jvp"], default="vjp",
-                      help="vjp: reverse mode (default); jvp: forward mode")
+                      help="vjp: reverse mode (default); jvp: forward mode (printed only: -o needs vjp)")
     show.add_argument("--has-aux", action="store_true",
                       help="FUNC returns (output, aux); only output is differentiated")
     show.add_argument("-o", "--output", metavar="OUT.py",
-                      help="write a standalone module (imports NumPy only) instead of printing")
+                      help="write a standalone module (imports NumPy only) with FUNC_jacobian "
+                           "instead of printing; reverse mode only")
     return top
 
 
@@ -88,15 +89,15 @@ def parse_argnums(text):
 
 
 def show(args):
+    if args.output is not None and args.mode != "vjp":  # before the user's module runs
+        raise CommandError("-o writes reverse-mode modules (with a jacobian function); "
+                           "print forward-mode code without -o.")
     func = load_function(args.target)
     argnums = parse_argnums(args.argnums)
     source = api.source(func, argnums, mode=args.mode, has_aux=args.has_aux)
     if args.output is None:
         sys.stdout.write(source)
         return
-    if args.mode != "vjp":
-        raise CommandError("-o writes reverse-mode modules (with a jacobian function); "
-                           "print forward-mode code without -o.")
     compiled = api.compiled_for_source(func, argnums, args.has_aux)
     text = export_module(compiled, has_aux=args.has_aux)
     try:
