@@ -12,6 +12,7 @@ import functools
 import inspect
 import linecache
 import types
+from typing import Any, Optional
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from .. import errors, made, rules, runtime
 from ..frontend.ir import arity_of, specialized_parameters
 from . import pytree
 from ..backend.compile import user_line_of_traceback
+from .hints import ArgNums, F, Function, Maker, Mode
 
 
 from ..constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
@@ -28,7 +30,7 @@ from ..constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
 rules.nondifferentiable(stop_gradient)
 
 
-def defvjp(fn, *vjp_makers, batched=False):
+def defvjp(fn: F, *vjp_makers: Maker, batched: bool = False) -> F:
     """Register the derivative of ``fn`` (a primitive for adjoint from now on).
 
     One maker per positional argument of ``fn`` (None for an argument that
@@ -47,7 +49,7 @@ def defvjp(fn, *vjp_makers, batched=False):
     return fn
 
 
-def defjvp(fn, *jvp_makers):
+def defjvp(fn: F, *jvp_makers: Maker) -> F:
     """Register the forward-mode derivative of ``fn``: one maker per
     positional argument (None for an argument without derivative), called
     as ``maker(ans, *args, **kwargs)``, returning ``t -> contribution`` for
@@ -405,7 +407,8 @@ class _Finder:
 
 # ------------------------------------------------------------------ jacrev
 
-def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
+def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
+           chunk_size: Optional[int] = None) -> Function:
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
     by reverse mode: one forward pass, then the generated backward pass over
     chunks of ``chunk_size`` rows of the output's identity basis."""
@@ -561,7 +564,8 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 
 # ------------------------------------------------------------------ forward mode
 
-def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None):
+def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
+           chunk_size: Optional[int] = None) -> Function:
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``,
     by forward mode: the generated tangent code runs over chunks of
     ``chunk_size`` columns of the inputs' identity basis (all at once by
@@ -642,7 +646,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs):
     return (blocks, aux) if has_aux else blocks
 
 
-def jvp(func, primals, tangents, *, has_aux=False):
+def jvp(func: Function, primals: tuple[Any, ...], tangents: tuple[Any, ...], *,
+        has_aux: bool = False) -> tuple[Any, ...]:
     """``(output, tangent_out)`` (``(output, tangent_out, aux)`` with has_aux):
     the Jacobian of ``func`` at ``primals`` applied to ``tangents``, by the
     generated forward-mode code. ``primals`` and ``tangents`` are tuples with
@@ -680,14 +685,14 @@ def _jvp_call(find, primals, tangents, has_aux):
     return (output, tangent_out, aux) if has_aux else (output, tangent_out)
 
 
-def hessian(func, argnums=0):
+def hessian(func: Function, argnums: ArgNums = 0) -> Function:
     """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``."""
     return jacfwd(jacrev(func, argnums), argnums)
 
 
 # ------------------------------------------------------------------ vjp, grad
 
-def vjp(func, *primals, has_aux=False):
+def vjp(func: Function, *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with has_aux): the
     forward pass runs now, once; ``vjp_fn(cotangent)`` may be called any
     number of times and returns one adjoint per primal."""
@@ -743,7 +748,7 @@ def _vjp_call(find, primals, has_aux):
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
-def grad(func, argnums=0, *, has_aux=False):
+def grad(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False) -> Function:
     """The gradient of ``func``, whose output must be a single 0-d value."""
 
     find = _Finder(func)
@@ -814,7 +819,7 @@ def _strip_batch(param_bar, treedef, leaves):
 # ------------------------------------------------------------------ source
 
 @_user_errors
-def source(func, argnums=0, *, mode="vjp", has_aux=False):
+def source(func: Function, argnums: ArgNums = 0, *, mode: Mode = "vjp", has_aux: bool = False) -> str:
     """The generated derivative code of ``func`` as Python source text:
     ``mode="vjp"`` the reverse-mode forward and backward functions,
     ``mode="jvp"`` the forward-mode (tangent) function, ``mode="vmap"`` the
