@@ -15,18 +15,20 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _installed_version():
-    """The metadata's version, if that distribution installed this very copy."""
-    try:
-        dist = metadata.distribution(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return None
-    installed = os.path.join(str(dist.locate_file("")), "adjoint", "__init__.py")
+    """The version of the distribution that installed this very copy, if any.
+
+    Several may be on sys.path (an unpacked sdist's ``adjoint.egg-info`` in
+    the current folder, another checkout's editable install): the one whose
+    files are this copy's counts."""
     here = os.path.join(PACKAGE_DIR, "__init__.py")
-    try:
-        same = os.path.samefile(installed, here)
-    except OSError:  # the distribution's files are elsewhere (an editable install's finder)
-        same = False
-    return dist.version if same else None
+    for dist in metadata.distributions(name=DISTRIBUTION):
+        installed = os.path.join(str(dist.locate_file("")), "adjoint", "__init__.py")
+        try:
+            if os.path.samefile(installed, here):
+                return dist.version
+        except OSError:  # its files are elsewhere (an editable install's finder)
+            continue
+    return None
 
 
 def _checkout_version():

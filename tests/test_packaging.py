@@ -108,6 +108,26 @@ def test_version_of_a_copy_no_distribution_installed(tmp_path, beside, expected)
     assert done.stdout.split() == [expected, str(package / "_version.py")]
 
 
+def test_version_of_the_distribution_that_installed_this_copy(tmp_path):
+    # An unpacked sdist's adjoint.egg-info in the current folder comes first on
+    # sys.path (python -m pytest run there): its package is elsewhere, so the
+    # installed copy keeps the version of the distribution that installed it.
+    unpacked, site = tmp_path / "unpacked", tmp_path / "site"
+    (unpacked / "adjoint.egg-info").mkdir(parents=True)
+    (unpacked / "adjoint.egg-info" / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: adjoint\nVersion: 1.0\n")
+    (site / "adjoint").mkdir(parents=True)
+    (site / "adjoint" / "__init__.py").write_text("")
+    (site / "adjoint" / "_version.py").write_text(
+        importlib.resources.files("adjoint").joinpath("_version.py").read_text())
+    (site / "adjoint-2.0.dist-info").mkdir()
+    (site / "adjoint-2.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: adjoint\nVersion: 2.0\n")
+    script = (f"import sys; sys.path[:0] = [{str(unpacked)!r}, {str(site)!r}]; "
+              "import adjoint._version as v; print(v.__version__)")
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2.0"]
+
+
 def test_py_typed_ships_as_package_data():
     assert importlib.resources.files("adjoint").joinpath("py.typed").is_file()
     assert "py.typed" in setup_cfg().get("options.package_data", "adjoint").split()
