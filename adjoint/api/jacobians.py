@@ -12,7 +12,7 @@ import functools
 import inspect
 import linecache
 import types
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import numpy as np
 
@@ -188,8 +188,9 @@ def _leaf_adjoints(adjoint, treedef):
     return out
 
 
-def _user_errors(fn):
-    """Re-raise adjoint's errors about user code without library frames."""
+def _user_errors(fn: F) -> F:
+    """Re-raise adjoint's errors about user code without library frames
+    (the signature of ``fn`` is kept: ``source``'s is public)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -205,7 +206,7 @@ def _user_errors(fn):
             errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
             raise
 
-    return wrapper
+    return cast(F, wrapper)
 
 
 # ------------------------------------------------------------------ primitives
