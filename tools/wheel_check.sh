@@ -12,7 +12,8 @@
 #          environment, its own tests run there against the installed
 #          package (the unpacked copy of the package is deleted first).
 #
-#   tools/wheel_check.sh            PYTHON (default python3) makes the environments
+#   tools/wheel_check.sh                 (or make wheel-check)
+#   PYTHON=python3.12 tools/wheel_check.sh   the interpreter of the environments (default python3)
 #
 # Everything happens in a temporary folder, removed at the end; the
 # repository is only read (the build runs on a copy of it, since building
@@ -30,7 +31,7 @@ sdist_tests="tests/test_spec.py tests/test_packaging.py tests/test_golden.py"
 
 say() { echo "wheel-check: [${SECONDS}s] $*"; }
 fail() { echo "wheel-check: FAILED: $*" >&2; exit 1; }
-pip() {  # pip ENV COMMAND ARGS...: PYTHON's pip working on a virtual environment, its output shown on failure
+pip_in() {  # pip_in ENV COMMAND ARGS...: PYTHON's pip working on a virtual environment, its output shown on failure
     local env=$1
     shift
     PIP_ROOT_USER_ACTION=ignore "$python" -m pip --python "$env/bin/python" "$@" \
@@ -65,21 +66,20 @@ say "building the sdist and the wheel of adjoint $version with $("$python" --ver
 # asks for (build checks it is there). The sdist's install below builds in
 # the isolation pip gives it, from pyproject.toml alone.
 new_env "$work/build-env"
-# shellcheck disable=SC2086 # one word per requirement
-pip "$work/build-env" download --dest "$work/wheelhouse" build $build_requires
-# shellcheck disable=SC2086
-pip "$work/build-env" install "${offline[@]}" build $build_requires
+# $build_requires unquoted: one word per requirement.
+pip_in "$work/build-env" download --dest "$work/wheelhouse" build $build_requires
+pip_in "$work/build-env" install "${offline[@]}" build $build_requires
 "$work/build-env/bin/python" -m build --no-isolation --outdir "$work/dist" "$work/src" >"$work/build.log" 2>&1 ||
     { cat "$work/build.log" >&2; fail "python -m build"; }
 ! grep -i -A8 "deprecat" "$work/build.log" >&2 || fail "the build warns that the configuration uses something deprecated"
 sdist=$(ls "$work"/dist/adjoint-"$version".tar.gz)
 wheel=$(ls "$work"/dist/adjoint-"$version"-py3-none-any.whl)
-pip "$work/build-env" download --dest "$work/wheelhouse" "$wheel[test]"
+pip_in "$work/build-env" download --dest "$work/wheelhouse" "$wheel[test]"
 say "built; dependencies downloaded"
 
 # ------------------------------------------------------------------ the wheel
 new_env "$work/wheel-env"
-pip "$work/wheel-env" install "${offline[@]}" "$wheel"
+pip_in "$work/wheel-env" install "${offline[@]}" "$wheel"
 bin=$work/wheel-env/bin
 cd "$work/outside"
 [ "$("$bin/adjoint" --version)" = "adjoint $version" ] || fail "adjoint --version printed $("$bin/adjoint" --version)"
@@ -133,7 +133,7 @@ missing=$(comm -23 "$work/needed-files" "$work/sdist-files")
 [ -z "$missing" ] || fail "the sdist lacks: $(echo $missing)"
 
 new_env "$work/sdist-env"
-pip "$work/sdist-env" install "${offline[@]}" "$sdist[test]"
+pip_in "$work/sdist-env" install "${offline[@]}" "$sdist[test]"
 mkdir "$work/unpacked"
 tar -xzf "$sdist" -C "$work/unpacked"
 unpacked=$work/unpacked/adjoint-$version
