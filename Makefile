@@ -9,7 +9,7 @@ MATRIX = py3.10-numpy1.26 py3.12-numpy2 py3.13-numpy2
 # Test runs at once (2 cores: two suites side by side).
 JOBS ?= 2
 
-.PHONY: demo test test-current docs docs-check bench install matrix-setup $(addprefix matrix-test-,$(MATRIX))
+.PHONY: demo test test-current docs docs-check wheel-check bench install matrix-setup $(addprefix matrix-test-,$(MATRIX))
 
 install:
 	$(PIP) -e .
@@ -17,18 +17,26 @@ install:
 demo: install
 	$(PYTHON) tools/demo.py
 
-# The suite on the current interpreter and on every entry of MATRIX. The
+# The suite on the current interpreter and on every entry of MATRIX, and the
+# wheel and sdist checked from fresh environments (wheel-check). The
 # environments are set up one after the other (pip writes into the source
-# tree), then the suites run JOBS at a time, each one's output printed whole
-# when it ends.
+# tree), then the jobs run JOBS at a time, each one's output printed whole
+# when it ends. wheel-check goes first: it mostly waits on the package index
+# and on pip, so the first suite has the CPU meanwhile.
 test:
 	$(PIP) -e '.[test,docs]'
 	$(MAKE) --no-print-directory matrix-setup
-	$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target test-current docs-check $(addprefix matrix-test-,$(MATRIX))
+	$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target wheel-check test-current docs-check $(addprefix matrix-test-,$(MATRIX))
 
 test-current:
 	@echo "current: $$($(PYTHON) -c 'import sys, numpy; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}")')"
 	$(PYTHON) -m pytest -rs
+
+# Build the wheel and the sdist from a copy of the tree, install each in a
+# fresh virtual environment under a temporary folder, and run the CLI, a
+# Jacobian and the sdist's own tests there (tools/wheel_check.sh).
+wheel-check:
+	@PYTHON=$(PYTHON) tools/wheel_check.sh
 
 matrix-setup:
 	@for name in $(MATRIX); do tools/matrix.sh setup $$name || exit 1; done

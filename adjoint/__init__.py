@@ -22,4 +22,4 @@ __all__ = [
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError", "MemoryBudgetError", "set_memory_budget", "get_memory_budget",
 ]
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402 (setup.cfg's version)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .api import jacobians as api
 from . import errors
+from ._version import __version__
 from .backend.compile import ExportError, export_module
 
 USAGE_EXAMPLES = """examples:
@@ -35,6 +36,8 @@ def parser():
         epilog=USAGE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    top.add_argument("--version", action="version", version=f"adjoint {__version__}",
+                     help="print the version of adjoint and exit")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     show = commands.add_parser(
         "show", help="print (or write) the derivative code of a function",
@@ -46,12 +49,13 @@ def parser():
     show.add_argument("--argnums", default="0", metavar="I[,J...]",
                       help="comma-separated positions of the arguments to differentiate (default: 0)")
     show.add_argument("--mode", choices=["vjp", "jvp"], default="vjp",
-                      help="vjp: reverse mode (default); jvp: forward mode")
+                      help="vjp: reverse mode (default); jvp: forward mode (printed only: -o needs vjp)")
     show.add_argument("--has-aux", action="store_true",
                       help="FUNC returns (output, aux); only output is differentiated")
     show.add_argument("-o", "--output", metavar="OUT.py",
-                      help="write a standalone module (imports NumPy only) instead of printing; "
-                           "arrays of more than 1,000 elements it reads go beside it as OUT_NAME.npy")
+                      help="write a standalone module (imports NumPy only) with FUNC_jacobian "
+                           "instead of printing; reverse mode only; arrays of more than 1,000 elements "
+                           "it reads go beside it as OUT_NAME.npy")
     return top
 
 
@@ -90,15 +94,15 @@ def parse_argnums(text):
 
 
 def show(args):
+    if args.output is not None and args.mode != "vjp":  # before the user's module runs
+        raise CommandError("-o writes reverse-mode modules (with a jacobian function); "
+                           "print forward-mode code without -o.")
     func = load_function(args.target)
     argnums = parse_argnums(args.argnums)
     source = api.source(func, argnums, mode=args.mode, has_aux=args.has_aux)
     if args.output is None:
         sys.stdout.write(source)
         return
-    if args.mode != "vjp":
-        raise CommandError("-o writes reverse-mode modules (with a jacobian function); "
-                           "print forward-mode code without -o.")
     compiled = api.compiled_for_source(func, argnums, args.has_aux)
     # Large arrays go beside the module as .npy files (a literal of a
     # million floats is 20 MB of text that takes seconds to import).

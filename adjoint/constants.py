@@ -1,6 +1,9 @@
 """``stop_gradient`` and ``no_grad``: what makes values constants for
 differentiation. Their own module, so that the normalizer recognises them
 without importing the API."""
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 
 class no_grad:  # noqa: N801 (torch's name)
@@ -19,14 +22,14 @@ class no_grad:  # noqa: N801 (torch's name)
         array([3., 3.])
     """
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> Literal[False]:
         return False
 
 
-def stop_gradient(x):
+def stop_gradient(x: T) -> T:
     """Return ``x`` unchanged; no derivative flows through the result.
 
     Args:

@@ -1,5 +1,6 @@
 """The command line (SPEC.md section 6): show, -o export, errors."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -159,11 +160,45 @@ def test_errors_are_one_line_and_nonzero(model, args, message):
     assert "Traceback" not in result.stderr
 
 
-def test_help_documents_every_option():
+# Every option `adjoint show --help` lists, with a command line using it and
+# what that prints (on stdout, or into the file -o names).
+WORKING_OPTIONS = {
+    "-h": (["-h"], "usage: adjoint show"),
+    "--help": (["--help"], "usage: adjoint show"),
+    "--argnums": (["{model}:mlp", "--argnums", "0,1"], "return x_bar, W1_bar"),
+    "--mode": (["{model}:mlp", "--mode", "jvp"], "def mlp_jvp(tangents, /, x, W1, b1, W2, b2):"),
+    "--has-aux": (["{model}:with_aux", "--has-aux"], "def with_aux_backward(residuals, t1_bar):"),
+    "-o": (["{model}:mlp", "-o", "{tmp}/o.py"], "def mlp_jacobian(x, W1, b1, W2, b2):"),
+    "--output": (["{model}:mlp", "--output", "{tmp}/output.py"], "def mlp_jacobian(x, W1, b1, W2, b2):"),
+}
+
+
+def test_help_lists_only_options_that_work(model, tmp_path):
     result = run_cli("show", "--help")
-    assert result.returncode == 0
-    for option in ("--argnums", "--mode", "--has-aux", "-o"):
-        assert option in result.stdout
+    assert result.returncode == 0, result.stderr
+    options = result.stdout.split("\noptions:\n")[1].split("\n\n")[0]
+    listed = set(re.findall(r"(?:^  |, )(--?[a-z][a-z-]*)", options, re.M))
+    assert listed == set(WORKING_OPTIONS)
+    for option in sorted(listed):
+        args, printed = WORKING_OPTIONS[option]
+        done = run_cli("show", *[a.format(model=model, tmp=tmp_path) for a in args])
+        assert done.returncode == 0, (option, done.stderr)
+        written = args[-1].format(tmp=tmp_path) if args[-2:-1] in (["-o"], ["--output"]) else None
+        assert printed in (open(written).read() if written else done.stdout), option
+    # Each --mode it names works, and what -o refuses is said there.
+    said = " ".join(options.split())  # as wrapped for any terminal width
+    assert "--mode {vjp,jvp}" in said and "-o needs vjp" in said and "reverse mode only" in said
+    for mode, header in (("vjp", "def mlp_backward(residuals, out_bar):"), ("jvp", "def mlp_jvp(")):
+        done = run_cli("show", f"{model}:mlp", "--mode", mode)
+        assert done.returncode == 0 and header in done.stdout, done.stderr
+
+
+def test_output_in_forward_mode_is_refused_before_the_module_runs(tmp_path):
+    module = tmp_path / "noisy.py"
+    module.write_text("import numpy as np\nprint('the module ran')\n\n\ndef f(x):\n    return np.sin(x)\n")
+    done = run_cli("show", f"{module}:f", "--mode", "jvp", "-o", str(tmp_path / "out.py"))
+    assert done.returncode == 1 and "-o writes reverse-mode modules" in done.stderr
+    assert "the module ran" not in done.stdout and not (tmp_path / "out.py").exists()
 
 
 def test_console_script_is_declared():

@@ -690,7 +690,11 @@ def calls_weighted_cube(x):
 
 
 def calls_fabs(x):
-    return np.fabs(x) * 2.0  # a ufunc without a built-in rule
+    return np.fabs(x) * 2.0  # a ufunc with a built-in rule, replaced by defvjp below
+
+
+def calls_ldexp(x):
+    return np.ldexp(x, 2) * 2.0  # a ufunc without a built-in rule
 
 
 def calls_fabs_mixed(x, y):
@@ -726,12 +730,12 @@ def test_registered_rule_receives_keyword_arguments(restore_rules):
 
 
 def test_ufunc_without_rule_is_an_error_before_registration():
-    assert np.fabs not in rules.ADJOINT_RULES and np.fabs not in rules.CUSTOM_VJPS
-    line = inspect.getsourcelines(calls_fabs)[1] + 1
+    assert np.ldexp not in rules.ADJOINT_RULES and np.ldexp not in rules.CUSTOM_VJPS
+    line = inspect.getsourcelines(calls_ldexp)[1] + 1
     with pytest.raises(adjoint.NoRuleError) as info:
-        adjoint.jacrev(calls_fabs)(np.array([1.0, -8.0]))
+        adjoint.jacrev(calls_ldexp)(np.array([1.0, -8.0]))
     message = str(info.value)
-    assert "fabs" in message and "defvjp" in message
+    assert "ldexp" in message and "defvjp" in message
     assert f"{THIS_FILE}:{line}" in message
 
 

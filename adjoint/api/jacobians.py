@@ -14,6 +14,7 @@ import linecache
 import os
 import types
 import warnings
+from typing import Any, Optional, cast
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from .. import errors, made, rules, runtime
 from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
 from . import pytree
 from ..backend.compile import user_line_of_traceback
+from .hints import ArgNums, F, Function, Maker, Mode
 
 
 from ..constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
@@ -31,7 +33,7 @@ from ..constants import no_grad, stop_gradient  # noqa: E402 (re-exported)
 rules.nondifferentiable(stop_gradient)
 
 
-def defvjp(fn, *vjp_makers, batched=False):
+def defvjp(fn: F, *vjp_makers: Maker, batched: bool = False) -> F:
     """Register the reverse-mode derivative of ``fn``, which adjoint then treats
     as a primitive (its rule wins over its source).
 
@@ -69,7 +71,7 @@ def defvjp(fn, *vjp_makers, batched=False):
     return fn
 
 
-def defjvp(fn, *jvp_makers):
+def defjvp(fn: F, *jvp_makers: Maker) -> F:
     """Register the forward-mode derivative of ``fn``.
 
     Args:
@@ -359,8 +361,9 @@ def _leaf_adjoints(adjoint, treedef):
     return out
 
 
-def _user_errors(fn):
-    """Re-raise adjoint's errors about user code without library frames."""
+def _user_errors(fn: F) -> F:
+    """Re-raise adjoint's errors about user code without library frames
+    (the signature of ``fn`` is kept: ``source``'s is public)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -380,7 +383,7 @@ def _user_errors(fn):
             errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
             raise
 
-    return wrapper
+    return cast(F, wrapper)
 
 
 # ------------------------------------------------------------------ primitives
@@ -596,7 +599,8 @@ class _Finder:
 
 # ------------------------------------------------------------------ jacrev
 
-def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
+def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
+           chunk_size: Optional[int] = None, progress: bool = False) -> Function:
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by
     reverse mode: one forward pass, then the generated backward pass over
     chunks of ``chunk_size`` rows of the output's identity basis.
@@ -826,7 +830,8 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 
 # ------------------------------------------------------------------ forward mode
 
-def jacfwd(func, argnums=0, *, has_aux=False, chunk_size=None, progress=False):
+def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
+           chunk_size: Optional[int] = None, progress: bool = False) -> Function:
     """The Jacobian of ``func`` by forward mode: the generated tangent code runs
     over chunks of ``chunk_size`` columns of the inputs' identity basis (all at
     once by default).
@@ -961,7 +966,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     return (blocks, aux) if has_aux else blocks
 
 
-def jvp(func, primals, tangents, *, has_aux=False):
+def jvp(func: Function, primals: tuple[Any, ...], tangents: tuple[Any, ...], *,
+        has_aux: bool = False) -> tuple[Any, ...]:
     """The output of ``func`` at ``primals`` and its Jacobian applied to
     ``tangents``, by the generated forward-mode code.
 
@@ -1020,7 +1026,7 @@ def _jvp_call(find, primals, tangents, has_aux):
     return (output, tangent_out, aux) if has_aux else (output, tangent_out)
 
 
-def hessian(func, argnums=0):
+def hessian(func: Function, argnums: ArgNums = 0) -> Function:
     """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``,
     forward mode over the generated reverse-mode code.
 
@@ -1051,7 +1057,7 @@ def hessian(func, argnums=0):
 
 # ------------------------------------------------------------------ vjp, grad
 
-def vjp(func, *primals, has_aux=False):
+def vjp(func: Function, *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """The output of ``func`` at ``primals``, and a function pulling cotangents
     back through it (the vector-Jacobian product).
 
@@ -1132,7 +1138,7 @@ def _vjp_call(find, primals, has_aux):
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
-def grad(func, argnums=0, *, has_aux=False):
+def grad(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False) -> Function:
     """The gradient of ``func``, whose output must be a single 0-d value.
 
     Args:
@@ -1269,7 +1275,7 @@ def _strip_batch(param_bar, treedef, leaves):
 # ------------------------------------------------------------------ source
 
 @_user_errors
-def source(func, argnums=0, *, mode="vjp", has_aux=False):
+def source(func: Function, argnums: ArgNums = 0, *, mode: Mode = "vjp", has_aux: bool = False) -> str:
     """The generated derivative code of ``func`` as Python source text.
 
     A derivative made by ``jacrev``, ``jacfwd`` or ``grad`` shows the function

@@ -6,17 +6,20 @@ of ``chunk_size`` examples), and the results' batch axes are moved to
 function's batched code still runs once."""
 import functools
 import types
+from typing import Optional
 
 import numpy as np
 
 from ..backend import cache
 from ..backend.compile import user_line_of_traceback
 from . import derivatives, pytree
+from .hints import Dims, Function
 from .. import errors, made, rules, runtime
 from ..frontend.ir import arity_of
 
 
-def vmap(func, in_dims=0, out_dims=0, *, chunk_size=None):
+def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
+         chunk_size: Optional[int] = None) -> Function:
     """``func`` mapped over a batch dimension of its arguments, as
     ``torch.func.vmap``: the generated batched code calls NumPy once per
     operation on the whole batch.
