@@ -22,7 +22,27 @@ class SourceLocation:
         self.line = line.strip()
 
     def __str__(self):
+        cell = notebook_cell(self.filename)
+        if cell is not None:
+            return f"Cell In[{cell}], line {self.lineno}"
         return f"{self.filename}:{self.lineno}"
+
+
+def notebook_cell(filename):
+    """The number of the notebook cell (IPython's ``In[n]``) whose code
+    IPython compiled under ``filename`` (a file of the kernel's temporary
+    folder), or None: a place in a cell is named as IPython's own
+    tracebacks name it, not by that file."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return None
+    try:
+        shell = ipython.get_ipython()
+        return shell.compile._filename_map.get(filename) if shell is not None else None
+    except (AttributeError, TypeError):
+        return None
 
 
 class TransformError(AdjointError):

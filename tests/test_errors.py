@@ -10,6 +10,7 @@ import math
 import os
 import re
 import statistics
+import sys
 import traceback
 
 import numpy as np
@@ -730,3 +731,25 @@ def test_second_derivative_through_a_call_laid_out_at_run_time_is_refused_at_the
     assert f"{THIS_FILE}:{line_of(with_mapping_unpacked, 'MARK')}" in message
     assert "not supported yet" in message and "**{" in message
     np.testing.assert_allclose(adjoint.hessian(with_literal_unpacked)(w, config), np.diag(1.8 * np.abs(w)))
+
+
+def test_errors_in_a_notebook_cell_name_the_cell(monkeypatch):
+    """IPython compiles each cell into a temporary file and keeps which cell
+    each file holds; a location in a cell is named as IPython names it."""
+    import linecache
+    import types
+
+    filename = "/tmp/ipykernel_4242/123456789.py"
+    source = "import numpy as np\n\ndef cell_function(x):\n    return np.sum(np.linalg.eig(x)[0])\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {}
+    exec(compile(source, filename, "exec"), namespace)
+    shell = types.SimpleNamespace(compile=types.SimpleNamespace(_filename_map={filename: 7}))
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    try:
+        with pytest.raises(adjoint.NoRuleError) as info:
+            adjoint.jacrev(namespace["cell_function"])(np.eye(2))
+    finally:
+        del linecache.cache[filename]
+    assert str(info.value).startswith("Cell In[7], line 4: "), str(info.value)
+    assert filename not in str(info.value)
