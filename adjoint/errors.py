@@ -491,3 +491,36 @@ def not_a_function_error(transform, func):
         f"adjoint.{transform} expects a function, got a value of type {kind} (the result of calling "
         f"a function, perhaps). Pass the function itself: {right}, not {wrong}."
     )
+
+
+# ------------------------------------------------------------------ generated lines -> user lines
+
+#: generated file name -> (the user's file, {generated line: user line}),
+#: written when generated code is compiled (backend.compile)
+USER_LINES = {}
+
+
+def user_line(filename, lineno):
+    """``(file, line)`` of the user's code that line ``lineno`` of the
+    generated ``filename`` comes from (following generated code made from
+    generated code back to the user's), or None."""
+    found = None
+    for _ in range(32):
+        entry = USER_LINES.get(filename)
+        if entry is None or lineno not in entry[1]:
+            return found
+        filename, lineno = entry[0], entry[1][lineno]
+        found = (filename, lineno)
+    return found
+
+
+def user_line_of_traceback(tb):
+    """The user's ``(file, line)`` of the innermost frame of ``tb`` that runs
+    generated code, or None."""
+    found = None
+    while tb is not None:
+        place = user_line(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        if place is not None:
+            found = place
+        tb = tb.tb_next
+    return found

@@ -7,7 +7,7 @@ from adjoint.analysis import activity, shapes
 from adjoint.backend import cache
 from adjoint.frontend import ir, normalize, parse, resolve
 from adjoint.backend.compile import normalized_source
-from adjoint.backend.naming import Namer, names_in
+from adjoint.frontend.naming import Namer, names_in
 
 
 def normalized(func, has_aux=False):

@@ -365,8 +365,7 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
             # where it is; what it changes in place counts all the same.
             found = []
     if not found:  # nothing differentiated is passed (or a batched transform): its changes still count
-        from ..frontend.normalize_inplace import callee_facts
-        augmented = callee_facts(op.prim.function, callees)[1]
+        augmented = callees.facts(op.prim.function)[1]
     checks = []
     for _, parameter, atom in mutable:
         if parameter in augmented:
@@ -558,9 +557,7 @@ def check_rule(op, activity, parsed, mode="vjp"):
     if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
         return  # the forward builder writes their tangents itself
     if mode == "jvp" and op.prim in (rt.starred_forward, rt.starred_backward):
-        from ..backend.compile import user_line
-
-        place = user_line(location.filename, location.lineno)
+        place = errors.user_line(location.filename, location.lineno)
         if place is not None:  # generated code: the user's line it comes from
             import linecache
 

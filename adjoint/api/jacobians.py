@@ -24,7 +24,6 @@ from . import progress as _progress
 from .. import errors, made, rules, runtime
 from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
 from . import pytree
-from ..backend.compile import user_line_of_traceback
 from .hints import ArgNums, F, Function, Maker, Mode
 
 
@@ -371,7 +370,7 @@ def _user_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (errors.TransformError, errors.SourceUnavailableError, errors.MemoryBudgetError) as exc:
             if isinstance(exc, errors.TransformError) and exc.location is None and exc.construct:
-                place = user_line_of_traceback(exc.__traceback__)  # refused while generated code ran
+                place = errors.user_line_of_traceback(exc.__traceback__)  # refused while generated code ran
                 if place is not None:
                     errors.with_location(exc, place)
             raise exc.with_traceback(None) from None
@@ -380,7 +379,7 @@ def _user_errors(fn: F) -> F:
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
         except Exception as exc:  # raised in the generated code: name the user's line
-            errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
+            errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))
             raise
 
     return cast(F, wrapper)

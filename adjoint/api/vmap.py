@@ -11,7 +11,6 @@ from typing import Optional
 import numpy as np
 
 from ..backend import cache
-from ..backend.compile import user_line_of_traceback
 from . import derivatives, pytree
 from .hints import Dims, Function
 from .. import errors, made, rules, runtime
@@ -69,7 +68,7 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
         except Exception as exc:  # raised in the generated code: name the user's line
-            errors.add_user_line_note(exc, user_line_of_traceback(exc.__traceback__))
+            errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))
             raise
 
     def _batched_call(args, kwargs):

@@ -25,7 +25,7 @@ import collections
 import types
 import weakref
 
-from .pipeline import jvp_transform, vjp_transform, vmap_transform
+from .pipeline import callee_facts, jvp_transform, vjp_transform, vmap_transform
 
 #: how many functions sharing one code object keep their compiled transforms
 #: (least recently used first out); see the module docstring.
@@ -147,6 +147,12 @@ class Callees:
 
     def lazy(self, function, positions, which, mode="vjp", arity=None):
         return LazyCallee(function, positions, which, mode, arity)
+
+    def facts(self, function):
+        """What a caller of the user's ``function`` needs to know of it
+        (pipeline.callee_facts): whether it returns a value it made, and
+        which parameters it changes in place."""
+        return callee_facts(function, self)
 
     def resolve(self, callee):
         """A recursive call's stand-in in generated code -> the generated

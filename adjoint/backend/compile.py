@@ -18,7 +18,7 @@ import warnings
 import astor
 import gast
 
-from .. import runtime
+from .. import errors, runtime
 from ..frontend.gastutil import store
 
 _MARKER = re.compile(r"^(\s*)__adjoint_comment_(\d+)__$")
@@ -250,7 +250,7 @@ def unique_filename(filename, source):
 def load_module(source, filename, namespace, user_file=None):
     """Compile and run ``source`` under ``filename``, registered with
     linecache; ``user_file``: the file its ``# line N:`` comments point into
-    (see ``user_line``)."""
+    (see ``errors.user_line``)."""
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     if user_file is not None:
@@ -263,7 +263,6 @@ def load_module(source, filename, namespace, user_file=None):
 
 _LINE_COMMENT = re.compile(r"^(\s*)# line (\d+): ")
 #: generated file name -> (the file its comments name, {generated line: line there})
-_USER_LINES = {}
 
 
 def register_lines(filename, source, user_file):
@@ -289,33 +288,7 @@ def register_lines(filename, source, user_file):
             continue
         if comments:
             lines[number] = comments[-1][1]
-    _USER_LINES[filename] = (user_file, lines)
-
-
-def user_line(filename, lineno):
-    """``(file, line)`` of the user's code that line ``lineno`` of the
-    generated ``filename`` comes from (following generated code made from
-    generated code back to the user's), or None."""
-    found = None
-    for _ in range(32):
-        entry = _USER_LINES.get(filename)
-        if entry is None or lineno not in entry[1]:
-            return found
-        filename, lineno = entry[0], entry[1][lineno]
-        found = (filename, lineno)
-    return found
-
-
-def user_line_of_traceback(tb):
-    """The user's ``(file, line)`` of the innermost frame of ``tb`` that runs
-    generated code, or None."""
-    found = None
-    while tb is not None:
-        place = user_line(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
-        if place is not None:
-            found = place
-        tb = tb.tb_next
-    return found
+    errors.USER_LINES[filename] = (user_file, lines)
 
 
 def runtime_helpers(source, rt_name):

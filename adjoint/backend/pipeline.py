@@ -5,6 +5,7 @@ source and the live forward and backward functions.
 """
 import builtins
 import os
+import weakref
 
 import gast
 import numpy as np
@@ -14,7 +15,7 @@ from . import optimize
 from .. import runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
-from .naming import Namer, names_in
+from ..frontend.naming import Namer, names_in
 from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
 from ..frontend.normalize import normalize
 from ..frontend.parse import parse_function
@@ -564,3 +565,44 @@ def _forward_statement(op, rt_name):
         return gast.Expr(value=op.value)
     return gast.Assign(targets=[store(op.targets[0])], value=op.value, type_comment=None)
 
+
+# ------------------------------------------------------------ facts about callees
+
+#: function -> (its code, its facts)
+_CALLEE_FACTS = weakref.WeakKeyDictionary()
+_IN_PROGRESS = set()
+
+
+def callee_facts(function, callees):
+    """What a caller of ``function`` (the user's) needs to know about it:
+    whether it returns a value it made and shared with nothing (the caller
+    may update it in place), and its parameters that ``p += v`` may change
+    in place (parameter -> (location, operator)). Read from its normalized
+    form, made once per code object."""
+    unknown = (False, {})
+    try:
+        code, known = _CALLEE_FACTS[function]
+        if code is function.__code__:
+            return known
+    except (KeyError, TypeError, AttributeError):
+        pass
+    if function in _IN_PROGRESS:
+        return unknown  # a recursive call: not known yet
+    _IN_PROGRESS.add(function)
+    try:
+        parsed = parse_function(function)
+        resolver = Resolver(function, parsed.node)
+        taken = names_in(parsed.node)
+        namer = Namer(taken)
+        np_name, rt_name = (namer.fresh(n) if n in taken else n for n in ("np", "rt"))
+        normalized = normalize(parsed, resolver, namer, False, np_name, rt_name, callees)
+        known = (normalized.returns_new_value, normalized.augmented_params)
+    except Exception:  # noqa: BLE001 (its own transform says what is wrong with it)
+        known = unknown
+    finally:
+        _IN_PROGRESS.discard(function)
+    try:
+        _CALLEE_FACTS[function] = (function.__code__, known)
+    except TypeError:
+        pass
+    return known

@@ -5,5 +5,6 @@
 ``normalize_calls``, ``normalize_flow`` and ``normalize_inplace`` (A-normal
 form: one primitive application per assignment, SSA versions through
 branches and loops, in-place updates as ops) and ``ir`` (the ops that form
-produces). Nothing here knows which transform will run.
+produces), ``naming`` (readable, unique names for the code written).
+Nothing here knows which transform will run.
 """

@@ -2,7 +2,6 @@
 the ownership analysis that makes them exact: an update is allowed only on
 a value this function made and shared with nothing."""
 
-import weakref
 
 import gast
 import numpy as np
@@ -731,7 +730,7 @@ class InPlace:
         its arguments, globals or anything else do not hold."""
         if not isinstance(prim, UserCall) or prim.bound:
             return False
-        return callee_facts(prim.function, self.callees)[0]
+        return self.callees.facts(prim.function)[0]
 
     def alias_candidates(self, version):
         """The names whose values the value of ``version`` may share memory
@@ -782,47 +781,3 @@ class InPlace:
 #: functions whose result holds their arguments (containers) or may (copies of lists)
 _HOLD_ITEMS = {rt.make_list, rt.make_tuple, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
                rt.repeat_items, list, dict, tuple, rt.copy}
-
-#: function -> (its code, its facts)
-_CALLEE_FACTS = weakref.WeakKeyDictionary()
-_IN_PROGRESS = set()
-
-
-def callee_facts(function, callees):
-    """What a caller of ``function`` (the user's) needs to know about it:
-    whether it returns a value it made and shared with nothing (the caller
-    may update it in place), and its parameters that ``p += v`` may change
-    in place (parameter -> (location, operator)). Read from its normalized
-    form, made once per code object."""
-    unknown = (False, {})
-    try:
-        code, known = _CALLEE_FACTS[function]
-        if code is function.__code__:
-            return known
-    except (KeyError, TypeError, AttributeError):
-        pass
-    if function in _IN_PROGRESS:
-        return unknown  # a recursive call: not known yet
-    from ..backend.naming import Namer, names_in
-    from .normalize import normalize
-    from .parse import parse_function
-    from .resolve import Resolver
-
-    _IN_PROGRESS.add(function)
-    try:
-        parsed = parse_function(function)
-        resolver = Resolver(function, parsed.node)
-        taken = names_in(parsed.node)
-        namer = Namer(taken)
-        np_name, rt_name = (namer.fresh(n) if n in taken else n for n in ("np", "rt"))
-        normalized = normalize(parsed, resolver, namer, False, np_name, rt_name, callees)
-        known = (normalized.returns_new_value, normalized.augmented_params)
-    except Exception:  # noqa: BLE001 (its own transform says what is wrong with it)
-        known = unknown
-    finally:
-        _IN_PROGRESS.discard(function)
-    try:
-        _CALLEE_FACTS[function] = (function.__code__, known)
-    except TypeError:
-        pass
-    return known
