@@ -195,3 +195,23 @@ def test_item_updates_of_list_arguments_are_refused():
     items = [np.array([0.3]), np.array([0.5])]
     with pytest.raises(TypeError, match="argument that is a list"):
         adjoint.jacrev(replaces_an_item_of_a_list)(items)
+
+
+def fills_the_second_from_the_first(x, y):
+    y[:] = 2.0 * x
+    return np.sum(x * y)
+
+
+@pytest.mark.parametrize("transform", ["grad", "jacrev", "jacfwd"])
+def test_an_argument_changed_in_place_that_shares_memory_with_another_is_refused(transform):
+    """f(a, a) where f writes into its second argument: NumPy changes the
+    first too while f runs, so the derivative at the entry values would not
+    be the plain call's (it was computed as if they were apart)."""
+    a, b = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    derivative = getattr(adjoint, transform)(fills_the_second_from_the_first)
+    np.testing.assert_allclose(np.ravel(derivative(a.copy(), b.copy())), 4.0 * a)  # apart: d/dx 2 x.x
+    with pytest.raises(adjoint.UnsupportedSyntaxError,
+                       match="the array passed as 'y' shares memory with the one passed as 'x'"):
+        derivative(a, a)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="shares memory"):
+        derivative(a, a[::-1])  # a view of it

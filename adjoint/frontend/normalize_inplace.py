@@ -121,6 +121,23 @@ class InPlace:
         for name in params:
             if name not in changed:
                 continue
+            others = [p for p in params if p != name]
+            if others:
+                # y[:] = 2 * x called as f(a, a): NumPy changes the other argument too
+                location = self.parsed.location(node)
+                message = str(errors.UnsupportedSyntaxError(
+                    location, f"in-place update of the argument {name!r}",
+                    f"the array passed as {name!r} shares memory with the one passed as {{other}}, so the "
+                    f"function's changes to {name!r} change {{other}} too while it runs, and the derivative "
+                    "of the values at entry is not what the plain call computes.",
+                    f"Pass a copy ({name}.copy()) for one of them."))
+                call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_arguments_apart",
+                                                     ctx=gast.Load()),
+                                 args=[load(name), constant(message),
+                                       gast.Dict(keys=[constant(o) for o in others], values=[load(o) for o in others])],
+                                 keywords=[])
+                self.ops.append(Op("expr", [], call, NONDIFF, [load(name)] + [load(o) for o in others],
+                                   lineno=self.lineno, no_grad=self.no_grad, construct="alias check"))
             copy = self.namer.fresh(name)
             call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="entry_value", ctx=gast.Load()),
                              args=[load(name)], keywords=[])

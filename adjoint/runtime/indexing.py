@@ -547,6 +547,20 @@ def check_unshared(value, message, scope, names, *others, batched=False, slot=No
                 raise InPlaceRefused(message.replace("{other}", f"it shares memory with {label}"))
 
 
+def check_arguments_apart(value, message, others, batched=False):
+    """Raise ``InPlaceRefused`` if the argument ``value``, which the function
+    changes in place, shares memory with another argument (``others``: name
+    -> value; ``{other}`` in ``message`` becomes that name). ``batched``:
+    ``value`` carries vmap's batch axis (examples with no other axis are
+    numbers, which nothing changes in place)."""
+    if not isinstance(value, np.ndarray) or (batched and value.ndim <= 1):
+        return
+    for name, other in others.items():
+        for array in _arrays_in(other, set()):
+            if _overlaps(value, array):
+                raise InPlaceRefused(message.replace("{other}", repr(name)))
+
+
 def check_not_array(value, message, batched=False):
     """Raise ``InPlaceRefused(message)`` if ``value`` is an array, list or
     dict (one the callee's ``p += v`` or ``p[0] = v`` would change in place,
