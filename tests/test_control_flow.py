@@ -1354,3 +1354,20 @@ def test_found_by_fuzzing_crashes_after_early_returns_and_rebound_items(func):
     expected = numerical_jacobian(func, (x,), 0)
     for transform in (adjoint.jacrev, adjoint.jacfwd):
         assert_trees_close(transform(func)(x), expected, rtol=1e-6, atol=1e-8)
+
+
+def bound_in_a_branch_of_a_loop(x):
+    for i in range(3):
+        if i < 2:
+            y = np.sin(x) * (i + 1)  # the last iteration keeps the previous y
+    return y
+
+
+def test_a_name_bound_in_a_branch_of_a_loop_keeps_its_value_where_the_branch_does_not_run():
+    """It became None on the iteration whose branch did not run ("returned no array")."""
+    x = np.array([0.3, 0.7])
+    expected = np.diag(2.0 * np.cos(x))
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        np.testing.assert_allclose(transform(bound_in_a_branch_of_a_loop)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.vmap(bound_in_a_branch_of_a_loop)(np.stack([x, 2 * x])),
+                               np.stack([bound_in_a_branch_of_a_loop(x), bound_in_a_branch_of_a_loop(2 * x)]))

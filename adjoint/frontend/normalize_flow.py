@@ -231,6 +231,17 @@ class ControlFlow:
                     self.ops.append(self.copy_op(phi, self.version[name]))
                 self.version[name] = phi
                 carried[name] = phi
+        # A name first bound in the loop under a branch (or an inner loop)
+        # keeps its value from one iteration to the next where that branch
+        # does not run: it is carried too, unbound (None) before the loop.
+        for name in sorted(_bound_conditionally(stmt.body) - set(self.version)):
+            phi = self.namer.fresh(name)
+            self.user_versions[phi] = name
+            self.ops.append(Op("assign", [phi], constant(None), NONDIFF, [], lineno=self.lineno,
+                               construct="unbound"))
+            self.defined.add(phi)
+            self.version[name] = phi
+            carried[name] = phi
         return carried
 
     def changed_by_local_calls(self, stmts):
@@ -468,3 +479,15 @@ class ControlFlow:
         op.body, op.latch, op.exit_check = body, latch, body_exit[0]
         op.carried = list(carried.values())
         self.ops.append(op)
+
+
+def _bound_conditionally(stmts):
+    """Names that ``stmts`` bind only on some paths: inside a branch, a
+    ``try``, a ``with`` or an inner loop (which may run zero times)."""
+    names = set()
+    for stmt in stmts:
+        if isinstance(stmt, (gast.If, gast.For, gast.While, gast.Try)):
+            names |= assigned_names([stmt])
+        elif isinstance(stmt, gast.With):
+            names |= _bound_conditionally(stmt.body)
+    return names
