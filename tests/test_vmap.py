@@ -333,3 +333,18 @@ def test_item_assignment_on_containers_made_here_keeps_its_key():
         warnings.simplefilter("error", RuntimeWarning)  # no per-example loop
         got = adjoint.vmap(replaces_list_and_dict_items)(X)
     np.testing.assert_allclose(got, _loop(replaces_list_and_dict_items, 0, (X,)), rtol=1e-12)
+
+
+def updates_a_dict(x):
+    d = dict(a=x[0])
+    d.update(b=x[1])
+    return d["a"] * d["b"]
+
+
+def test_a_method_that_changes_its_receiver_runs_the_function_per_example():
+    """d.update(...) run on each example's copy of d changed nothing the
+    function read again (KeyError 'b')."""
+    X = RNG.normal(size=(4, 3))
+    with pytest.warns(RuntimeWarning, match=r"\.update\(\.\.\.\), which changes its receiver"):
+        got = adjoint.vmap(updates_a_dict)(X)
+    np.testing.assert_allclose(got, [updates_a_dict(x) for x in X], rtol=1e-14)

@@ -58,6 +58,11 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along") if hasattr(rt, name))
 
 
+#: methods of lists, dicts and sets that change their receiver in place
+CHANGES_RECEIVER = {"update", "append", "extend", "insert", "pop", "popitem", "remove", "clear", "setdefault",
+                    "sort", "reverse", "add", "discard"}
+
+
 def _loop_warning(function_name, lineno, construct):
     warnings.warn(
         f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
@@ -387,6 +392,11 @@ class BatchBuilder:
             node = gast.Call(func=function, args=[clone(a) for a in op.args],
                              keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
         elif method:  # receiver.name(...) on each example's receiver
+            if op.kind == "expr" and node.func.attr in CHANGES_RECEIVER:
+                # d.update(...) on each example's copy of d would change nothing the
+                # function reads again: the whole function runs per example instead
+                raise Unbatchable(self.parsed.location(op), f"the method .{node.func.attr}(...), which changes "
+                                  "its receiver in place")
             node = gast.Call(func=gast.Attribute(value=load(self.module_names["rt"]), attr="call_method",
                                                  ctx=gast.Load()),
                              args=[clone(node.func.value), constant(node.func.attr)] + clone(node.args),
