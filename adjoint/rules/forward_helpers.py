@@ -283,3 +283,10 @@ def unpack_tangent_tangent_tangent(z, tt, t, value, count, batch):
 @tangent_rule(rt.as_tangent_tangent, constant=("t", "like"))
 def as_tangent_tangent_tangent(z, tt, t, like):
     dot[z] = rt.merged_items(rt.as_tangent_tangent, dot[tt], t, like)
+
+
+# A container rebuilt like another (a namedtuple result of np.linalg.eigh,
+# slogdet): its tangent is the items' tangents rebuilt the same way.
+@tangent_rule(rt.rebuild_like, constant=("container",))
+def rebuild_like_tangent(r, container, items):
+    dot[r] = rt.rebuild_like(container, dot[items])
