@@ -31,3 +31,50 @@ def test_nested_function_defined_after_early_returns(transform):
         got = transform(nested_def_after_early_returns, argnums=argnum)(x, y)
         np.testing.assert_allclose(got, numerical_jacobian(nested_def_after_early_returns, (x, y), argnum),
                                    rtol=1e-6, atol=1e-8)
+
+
+def shared_update_by_batch(x, y):
+    y += x
+    return y * 1.0
+
+
+def shared_update_by_batch_looped(x, y):
+    for _ in x:  # a loop over batched values: vmap runs the function once per example
+        pass
+    y += x
+    return y * 1.0
+
+
+@pytest.mark.parametrize("func", [shared_update_by_batch, shared_update_by_batch_looped])
+def test_vmap_refuses_a_shared_argument_updated_per_example(func):
+    # y (in_dims None) is one array for every example: each example wrote
+    # its own value into it, the last (or all, one after the other) won
+    X, y = np.arange(6.0).reshape(3, 2), np.array([10.0, 20.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"test_fuzz_findings.py:\d+: in-place update "
+                           r"of argument 'y'.*under vmap.*in_dims None"):
+            adjoint.vmap(func, in_dims=(0, None))(X, y)
+
+
+def shared_update_looped(x, y):
+    for _ in x:
+        pass
+    y += 1.0
+    y[0] = y[0] * 2.0
+    return y * x
+
+
+def test_vmap_once_per_example_updates_a_shared_argument_once():
+    # the per-example loop handed every example the caller's y, which each
+    # example changed again: example k saw y changed k + 1 times
+    X, y = np.arange(6.0).reshape(3, 2), np.array([10.0, 20.0])
+    expected, changed = [], None
+    for row in X:  # the reference: each example gets the value y had at the call
+        changed = y.copy()
+        expected.append(shared_update_looped(row, changed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = adjoint.vmap(shared_update_looped, in_dims=(0, None))(X, y)
+    np.testing.assert_array_equal(got, np.stack(expected))
+    np.testing.assert_array_equal(y, changed)  # the caller's array changed once, as each example changed it

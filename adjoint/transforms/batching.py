@@ -226,6 +226,14 @@ class BatchBuilder:
         if prim is rt.write_back and all(self.is_batched(a) for a in op.args):
             # the caller's batched array takes the batched value
             return [gast.Expr(value=self.rt_call("vwrite_back", *[clone(a) for a in op.args]))]
+        if prim is rt.write_back and self.is_batched(op.args[1]):
+            # the caller's array is one for every example: it takes the value
+            # only if every example gives it the same one
+            caller = op.args[0]
+            what = f"argument {caller.id!r}" if isinstance(caller, gast.Name) else "an argument"
+            message = str(errors.vmap_changed_shared_argument(self.parsed.location(op), what))
+            return [gast.Expr(value=self.rt_call("vwrite_back_shared", *[clone(a) for a in op.args],
+                                                 constant(message)))]
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
