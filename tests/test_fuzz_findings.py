@@ -78,3 +78,30 @@ def test_vmap_once_per_example_updates_a_shared_argument_once():
         got = adjoint.vmap(shared_update_looped, in_dims=(0, None))(X, y)
     np.testing.assert_array_equal(got, np.stack(expected))
     np.testing.assert_array_equal(y, changed)  # the caller's array changed once, as each example changed it
+
+
+def updates_a_name_that_may_alias(x):
+    w = np.sin(x)
+    if x[0] > 0:
+        v = w  # w and v are one array on this path only
+    else:
+        v = x * 3.0
+    u = v * 2.0
+    w += 1.0
+    return np.sum(w * u)
+
+
+SECOND_ORDER = [adjoint.hessian, lambda f: adjoint.jacrev(adjoint.jacrev(f)),
+                lambda f: adjoint.jacfwd(adjoint.jacfwd(f))]
+
+
+@pytest.mark.parametrize("second", SECOND_ORDER, ids=["hessian", "jacrev2", "jacfwd2"])
+def test_second_order_of_an_update_checked_for_aliasing_when_it_runs(second):
+    # the first-order code checks w's aliasing with rt.check_unshared(...,
+    # locals(), ...), which differentiating it again refused (locals())
+    x = np.array([-0.3, 0.5, 0.7])
+    # x[0] < 0: sum(6 x (sin x + 1)), whose Hessian is diag(6 (2 cos x - x sin x))
+    np.testing.assert_allclose(second(updates_a_name_that_may_alias)(x),
+                               np.diag(6.0 * (2.0 * np.cos(x) - x * np.sin(x))), rtol=1e-10, atol=1e-12)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="shares memory with v"):
+        second(updates_a_name_that_may_alias)(-x)  # still checked in the derivative of the derivative

@@ -331,6 +331,8 @@ class Calls:
         callee = self.resolver.value_of(func)
         if isinstance(func, gast.Call):
             callee = self.derivative_made_here(func)
+        if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
+            node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
             raise self.unsupported(node, f"{callee.__name__}()",
                                    "the values it reads are not visible in the source, so their "
@@ -571,6 +573,28 @@ class Calls:
             defaults.append(atom)
         function.args.defaults = defaults
         return function
+
+    def _is_locals_call(self, node):
+        return (isinstance(node, gast.Call) and not node.args and not node.keywords
+                and self.resolver.value_of(node.func) is builtins.locals)
+
+    def _explicit_scope(self, node):
+        """``rt.check_unshared(value, message, locals(), names, ...)`` of
+        generated code that is differentiated again: ``locals()`` becomes a
+        dict of the names it is read for that are bound here (a name not
+        bound on this path is skipped, as ``locals()`` skips it)."""
+        names = node.args[3]
+        keys, values = [], []
+        if isinstance(names, gast.Tuple):
+            for item in names.elts:
+                name = item.elts[0].value if isinstance(item, gast.Tuple) and item.elts and isinstance(
+                    item.elts[0], gast.Constant) else None
+                if isinstance(name, str) and name in self.version:
+                    keys.append(constant(name))
+                    values.append(load(name))
+        scope = gast.Dict(keys=keys, values=values)
+        return gast.Call(func=node.func, args=[node.args[0], node.args[1], scope] + list(node.args[3:]),
+                         keywords=node.keywords)
 
     def local_function(self, func):
         """The FunctionDef of a lambda or nested function called by ``func``."""
