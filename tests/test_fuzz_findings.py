@@ -125,3 +125,29 @@ def test_third_order_through_the_outer_product():
     third = adjoint.jacfwd(adjoint.hessian(outer_mean))(x)
     expected = numerical_jacobian(autograd.hessian(twin), (x,), 0, eps=1e-5)
     np.testing.assert_allclose(third, expected, rtol=1e-6, atol=1e-7)
+
+
+def scales_the_tail(x, y):
+    x[1:] *= 2.0
+    return np.sum(x * y)
+
+
+def adds_in_place(x, y):
+    x += y
+    return x * y
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd, adjoint.grad])
+def test_argument_changed_in_place_that_shares_memory_with_another_is_refused(transform):
+    # f(a, a[::-1]): x's update changed y too, and the derivative (of the
+    # values at entry, each argument apart) read y after the change:
+    # [1.4, -2.0, 0.6] where the derivative of the values at entry is [0.7, -1.0, 0.6]
+    a = np.array([0.3, -0.5, 0.7])
+    func = scales_the_tail if transform is adjoint.grad else adds_in_place
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="argument 'x'.*shares memory with argument 'y'"):
+        transform(func)(a, a[::-1])
+    np.testing.assert_array_equal(a, [0.3, -0.5, 0.7])  # refused before anything changed
+    # arrays that do not share memory: the derivative of the values at entry
+    x, y = a.copy(), a[::-1].copy()
+    expected = numerical_jacobian(lambda x, y: func(x.copy(), y), (x, y), 0)
+    np.testing.assert_allclose(transform(func)(x, y), expected, rtol=1e-6, atol=1e-8)

@@ -126,9 +126,33 @@ class InPlace:
             call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="entry_value", ctx=gast.Load()),
                              args=[load(name)], keywords=[])
             self.emit(call, rt.copy, [load(name)], target=copy, construct="the argument's value at entry")
+            self.entry_alias_check(node, name, [p for p in params if p != name])
             self.version[name] = copy
             self.owners[copy] = "owned"
             self.caller_objects[copy] = name
+
+    def entry_alias_check(self, node, name, others):
+        """A check, made when the code runs, that the argument ``name``,
+        which the function changes in place, shares memory with no other
+        argument (``f(a, a)``, ``f(a[:2], a)``): NumPy would change that
+        one too, and the derivative, of each argument's value at entry,
+        would not be that of the values the function reads."""
+        if not others:
+            return
+        message = str(errors.UnsupportedSyntaxError(
+            self.parsed.location(node), f"in-place update of argument {name!r}",
+            f"{name!r} is changed in place and {{other}}, so NumPy changes that argument too, and the "
+            "derivative (of each argument's value at entry, apart) would not be that of the values "
+            "the function reads.",
+            f"Pass arrays that do not share memory (a copy: .copy()), or work on a copy in the "
+            f"function: {name} = {name}.copy()."))
+        held = [gast.Tuple(elts=[constant(f"argument {other!r}"), load(other)], ctx=gast.Load())
+                for other in others]
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_unshared", ctx=gast.Load()),
+                         args=[load(name), constant(message), gast.Dict(keys=[], values=[]),
+                               gast.Tuple(elts=[], ctx=gast.Load())] + held, keywords=[])
+        self.ops.append(Op("expr", [], call, NONDIFF, [load(name)], lineno=node.lineno,
+                           no_grad=self.no_grad, construct="alias check"))
 
     def changed_in_place(self, node, name, before):
         """``name`` was updated in place from version ``before``: if that is
