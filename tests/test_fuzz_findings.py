@@ -151,3 +151,29 @@ def test_argument_changed_in_place_that_shares_memory_with_another_is_refused(tr
     x, y = a.copy(), a[::-1].copy()
     expected = numerical_jacobian(lambda x, y: func(x.copy(), y), (x, y), 0)
     np.testing.assert_allclose(transform(func)(x, y), expected, rtol=1e-6, atol=1e-8)
+
+
+def scales_an_int_array(x, n):
+    m = n * 1.0  # a new float array
+    m[0] = 0.5
+    return x * m
+
+
+def scales_a_range(x):
+    m = np.arange(3) ** 1 * 1.0
+    m[1] = 0.25
+    return x * m
+
+
+@pytest.mark.parametrize("func, args", [
+    (scales_an_int_array, (np.array([0.3, -0.5, 0.7]), np.array([1, 2, 3]))),
+    (scales_a_range, (np.array([0.3, -0.5, 0.7]),)),
+])
+def test_forward_mode_keeps_the_users_multiplication_by_one(func, args):
+    # forward mode simplified the user's n * 1.0 to n: m stayed an int array
+    # and m[0] = 0.5 stored 0 (value and Jacobian silently wrong)
+    expected = numerical_jacobian(func, args, 0)
+    np.testing.assert_allclose(adjoint.jacfwd(func)(*args), expected, rtol=1e-6, atol=1e-8)
+    value, tangent = adjoint.jvp(lambda x: func(x, *args[1:]), (args[0],), (np.ones(3),))
+    np.testing.assert_array_equal(value, func(*args))
+    np.testing.assert_allclose(tangent, expected.sum(axis=1), rtol=1e-6, atol=1e-8)
