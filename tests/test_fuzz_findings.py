@@ -177,3 +177,20 @@ def test_forward_mode_keeps_the_users_multiplication_by_one(func, args):
     value, tangent = adjoint.jvp(lambda x: func(x, *args[1:]), (args[0],), (np.ones(3),))
     np.testing.assert_array_equal(value, func(*args))
     np.testing.assert_allclose(tangent, expected.sum(axis=1), rtol=1e-6, atol=1e-8)
+
+
+def cube_of_the_larger(x):
+    v = sorted([x, x * 2.0], key=lambda r: r[0])[1]
+    return np.sum(v ** 3)
+
+
+def test_third_order_of_sorted_with_a_key():
+    # the second-order code passed the key lambda by a name (t = lambda ...),
+    # which differentiating it again refused as a nested function used as a value
+    x = np.array([0.3, -0.5, 0.7])  # x[0] > 0: the larger is 2 x, and the function is 8 sum(x ** 3)
+    third = adjoint.jacfwd(adjoint.hessian(cube_of_the_larger))(x)
+    expected = np.zeros((3, 3, 3))
+    expected[np.arange(3), np.arange(3), np.arange(3)] = 48.0
+    np.testing.assert_allclose(third, expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(adjoint.jacrev(adjoint.jacrev(adjoint.grad(cube_of_the_larger)))(x), expected,
+                               rtol=1e-10, atol=1e-10)

@@ -363,7 +363,12 @@ class Calls:
         if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
             # max(a, b) is max((a, b)): one rule covers both forms.
             node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
-        args = [self.atom(a) for a in node.args]
+        if callee in (rt.sort_order, rt.extremum_position) and len(node.args) == 3 and not node.keywords:
+            # generated code's order of sorted / max / min (differentiated again): the key
+            # stays as written (a lambda), as for the user's key= (key_function)
+            args = [self.atom(node.args[0]), self.key_function(node, node.args[1]), self.atom(node.args[2])]
+        else:
+            args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
