@@ -194,3 +194,21 @@ def test_third_order_of_sorted_with_a_key():
     np.testing.assert_allclose(third, expected, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(adjoint.jacrev(adjoint.jacrev(adjoint.grad(cube_of_the_larger)))(x), expected,
                                rtol=1e-10, atol=1e-10)
+
+
+def zips_names_and_values(x, y):
+    items = {k: v for k, v in zip("abc", x)}
+    total = 0.0
+    for name, v in zip("ab", y):
+        total = total + v * items[name]
+    return max(items.values()) * y + total
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_zip_over_a_string(transform):
+    # zip("abc", x) was refused when it ran: "a for loop over a str that
+    # holds differentiated values" (a str is a sequence of its characters)
+    x, y = np.array([0.3, -0.5, 0.7]), np.array([0.9, 0.4, -0.6])
+    for argnum in (0, 1):
+        np.testing.assert_allclose(transform(zips_names_and_values, argnums=argnum)(x, y),
+                                   numerical_jacobian(zips_names_and_values, (x, y), argnum), rtol=1e-6, atol=1e-8)
