@@ -212,3 +212,23 @@ def test_zip_over_a_string(transform):
     for argnum in (0, 1):
         np.testing.assert_allclose(transform(zips_names_and_values, argnums=argnum)(x, y),
                                    numerical_jacobian(zips_names_and_values, (x, y), argnum), rtol=1e-6, atol=1e-8)
+
+
+def reads_a_list_backwards(x, y):
+    items = [x, y, x * y, y * 2.0]
+    back = items[::-1]
+    every_other = items[-1::-2]
+    head = items[2::-1]
+    return sum(back[1:]) + every_other[1] * 2.0 + head[0] * head[-1]
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_list_slices_with_a_negative_step(transform):
+    # items[::-1] of a list was read as items[len - 1:-1:-1], an empty list:
+    # the value (vjp's too) and the derivative were silently wrong
+    x, y = np.array([0.3, -0.5, 0.7]), np.array([0.9, 0.4, -0.6])
+    value, _ = adjoint.vjp(reads_a_list_backwards, x, y)
+    np.testing.assert_array_equal(value, reads_a_list_backwards(x, y))
+    for argnum in (0, 1):
+        np.testing.assert_allclose(transform(reads_a_list_backwards, argnums=argnum)(x, y),
+                                   numerical_jacobian(reads_a_list_backwards, (x, y), argnum), rtol=1e-6, atol=1e-8)

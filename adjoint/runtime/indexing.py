@@ -272,7 +272,10 @@ def item_position(items, key):
     """``key`` (an int or a slice) counted from the front of ``items`` as it
     is now: the same items however long the list grows afterwards."""
     if isinstance(key, slice):
-        return slice(*key.indices(len(items)))
+        start, stop, step = key.indices(len(items))
+        if stop < 0:  # a step back to the front: slice(n - 1, -1, -1) would read from the end
+            stop = None
+        return slice(start, stop, step)
     if isinstance(key, (int, np.integer)) and key < 0:
         return key + len(items)
     return key
