@@ -1,6 +1,7 @@
 """Wrong numbers and crashes found by the random-program fuzzer
 (tools/fuzz_transforms.py), each shrunk to a few lines and checked against
 an independent reference (central differences, a Python loop for vmap)."""
+import math
 import warnings
 
 import numpy as np
@@ -232,3 +233,51 @@ def test_list_slices_with_a_negative_step(transform):
     for argnum in (0, 1):
         np.testing.assert_allclose(transform(reads_a_list_backwards, argnums=argnum)(x, y),
                                    numerical_jacobian(reads_a_list_backwards, (x, y), argnum), rtol=1e-6, atol=1e-8)
+
+
+def extends_a_list(x, y):
+    items = [x]
+    items.extend([y, x * y])
+    return sum(items)
+
+
+def inserts_and_pops(x, y):
+    items = [x, y, x * y]
+    items.insert(0, y * 2.0)
+    last = items.pop()
+    return (items[0] + items[1] * 3.0) * last
+
+
+def updates_a_dict(x, y):
+    d = {"a": x}
+    d.update({"b": y * 3.0})
+    d.setdefault("c", x * y)
+    return d["a"] + d["b"] * d["c"]
+
+
+def repeats_a_list(x, y):
+    items = [x, y] * 2
+    return np.stack(items).sum(axis=0) + items[3]
+
+
+def calls_math(x, y):
+    return math.exp(x[0]) * y + math.atan2(x[1], 2.0)
+
+
+@pytest.mark.parametrize("func", [extends_a_list, inserts_and_pops, updates_a_dict, repeats_a_list, calls_math])
+def test_vmap_of_list_and_dict_methods_and_math(func):
+    # vmap ran items.extend(...) / .pop() / d.update(...) on each example's
+    # copy of the list (the update was lost: silently wrong values, or a
+    # KeyError), multiplied [x, y] * 2 by a batch of 2s, and called math.exp
+    # on a batch (TypeError)
+    X = np.array([[0.3, -0.5, 0.7], [0.9, 0.1, -0.2], [-0.4, 0.8, 0.6]])
+    Y = np.array([[0.9, 0.4, -0.6], [0.2, -0.7, 0.5], [0.1, 0.3, -0.9]])
+    expected = np.stack([func(a, b) for a, b in zip(X, Y)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(adjoint.vmap(func)(X, Y), expected, rtol=1e-12, atol=1e-12)
+        if func not in (repeats_a_list, calls_math):
+            return  # (list and dict methods that update are not differentiated)
+        expected_jacobians = np.stack([numerical_jacobian(func, (a, b), 0) for a, b in zip(X, Y)])
+        np.testing.assert_allclose(adjoint.vmap(adjoint.jacfwd(func))(X, Y), expected_jacobians,
+                                   rtol=1e-6, atol=1e-8)
