@@ -281,3 +281,44 @@ def test_vmap_of_list_and_dict_methods_and_math(func):
         expected_jacobians = np.stack([numerical_jacobian(func, (a, b), 0) for a, b in zip(X, Y)])
         np.testing.assert_allclose(adjoint.vmap(adjoint.jacfwd(func))(X, Y), expected_jacobians,
                                    rtol=1e-6, atol=1e-8)
+
+
+def loops_in_a_branch(x, n):
+    if x[0] > 0:
+        for i in range(n):  # no iteration when n == 0: i and t stay unbound
+            t = x * i
+    return x * 2.0
+
+
+def loop_variable_kept_from_before(x, n):
+    i = 1.0
+    s = x * 1.0
+    if x[0] > 0:
+        for i in range(n):
+            s = s + np.sin(x) * i
+    return s * i  # n == 0: the i from before the loop
+
+
+def while_after_an_early_return(x, n):
+    if np.max(x) > 5.0:
+        return x
+    for _ in range(2):
+        k = 0
+        while np.sum(x ** 2) * n > 100.0 and k < 4:  # no iteration
+            k += 1
+    return x * x
+
+
+@pytest.mark.parametrize("func", [loops_in_a_branch, loop_variable_kept_from_before, while_after_an_early_return])
+@pytest.mark.parametrize("n", [0, 3])
+def test_loop_with_no_iteration_inside_a_branch(func, n):
+    # the merge after the branch copied the loop's own names (its target, its
+    # body's), which a loop that runs no iteration leaves unbound:
+    # UnboundLocalError in the generated code, at first order or at second
+    x = np.array([0.3, -0.5, 0.7])
+    expected = numerical_jacobian(func, (x, n), 0)
+    np.testing.assert_allclose(adjoint.jacrev(func)(x, n), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.jacfwd(func)(x, n), expected, rtol=1e-6, atol=1e-8)
+    jacobian = adjoint.jacrev(func)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacrev(func))(x, n),
+                               numerical_jacobian(jacobian, (x, n), 0, eps=1e-5), rtol=1e-5, atol=1e-6)
