@@ -322,3 +322,57 @@ def test_loop_with_no_iteration_inside_a_branch(func, n):
     jacobian = adjoint.jacrev(func)
     np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacrev(func))(x, n),
                                numerical_jacobian(jacobian, (x, n), 0, eps=1e-5), rtol=1e-5, atol=1e-6)
+
+
+def make_scale(c):
+    return lambda t: t * c + np.sin(t)
+
+
+def make_scale_of_a_copy(c):
+    kept = c * 1.0
+    return lambda t: t * kept
+
+
+def updates_what_a_closure_keeps(x):
+    c = x * 2.0
+    g = make_scale(c)
+    c[0] = 10.0  # g's c is this array: Python's g reads 10.0
+    return g(x)
+
+
+def adds_to_what_a_closure_keeps(x):
+    c = x * 2.0
+    g = make_scale(c)
+    c += 1.0
+    return g(x)
+
+
+def updates_after_a_closure_of_a_copy(x):
+    c = x * 2.0
+    g = make_scale_of_a_copy(c)
+    c[0] = 10.0  # g keeps its own copy
+    return g(x) + c
+
+
+def rebinds_after_making_a_closure(x):
+    c = x * 2.0
+    g = make_scale(c)
+    c = x * 3.0  # a new value: g keeps the old one
+    return g(x) * c
+
+
+@pytest.mark.parametrize("func", [updates_what_a_closure_keeps, adds_to_what_a_closure_keeps])
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd, lambda f: adjoint.vmap(f)])
+def test_update_in_place_of_a_value_a_factory_closure_keeps_is_refused(func, transform):
+    # the inlined closure read c's value before the update (Python's reads
+    # the updated array): value and derivative silently wrong
+    x = np.array([0.3, -0.5, 0.7])
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="shares memory with the value 'c' of a closure"):
+        transform(func)(x if transform in (adjoint.jacrev, adjoint.jacfwd) else x[None])
+
+
+@pytest.mark.parametrize("func", [updates_after_a_closure_of_a_copy, rebinds_after_making_a_closure])
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_closures_of_copies_and_rebound_names_are_exact(func, transform):
+    x = np.array([0.3, -0.5, 0.7])
+    np.testing.assert_allclose(transform(func)(x), numerical_jacobian(func, (x,), 0), rtol=1e-6, atol=1e-8)

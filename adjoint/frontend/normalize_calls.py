@@ -671,10 +671,12 @@ class Calls:
 
         function = clone(function)
         own = local_names(function)
+        kept = self.__dict__.setdefault("closure_held", set())
         for child in gast.walk(function):
             if (isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in own
                     and child.id in self.version):
                 child.id = self.read(child.id)
+                kept.add(child.id)  # the closure keeps this value: an update in place changes what it reads
         return function
 
     def derivative_made_here(self, node):
