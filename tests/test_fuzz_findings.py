@@ -376,3 +376,42 @@ def test_update_in_place_of_a_value_a_factory_closure_keeps_is_refused(func, tra
 def test_closures_of_copies_and_rebound_names_are_exact(func, transform):
     x = np.array([0.3, -0.5, 0.7])
     np.testing.assert_allclose(transform(func)(x), numerical_jacobian(func, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+def updates_a_default_value(x):
+    c = x * 2.0
+
+    def h(t, k=c):  # k is c's array, evaluated once, where h is defined
+        return t * k
+    c[0] = 10.0
+    return h(x)
+
+
+def adds_to_a_lambdas_default(x):
+    c = x * 2.0
+    h = lambda t, k=c: t * k  # noqa: E731
+    c += 1.0
+    return h(x)
+
+
+def rebinds_after_a_default_value(x):
+    c = x * 2.0
+    h = lambda t, k=c: t * k  # noqa: E731
+    c = x * 3.0  # h keeps the old array
+    return h(x) * c
+
+
+@pytest.mark.parametrize("func", [updates_a_default_value, adds_to_a_lambdas_default])
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_update_in_place_of_a_default_value_is_refused(func, transform):
+    # the default (evaluated where the function is defined, as Python does)
+    # was copied under a name of its own, and the update did not reach it
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="shares memory with the default value of"):
+        transform(func)(np.array([0.3, -0.5, 0.7]))
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_default_value_kept_when_the_name_is_rebound(transform):
+    x = np.array([0.3, -0.5, 0.7])
+    np.testing.assert_allclose(transform(rebinds_after_a_default_value)(x),
+                               numerical_jacobian(rebinds_after_a_default_value, (x,), 0), rtol=1e-6, atol=1e-8)

@@ -574,6 +574,12 @@ class Calls:
                 # before the call.
                 held = self.namer.temp()
                 self.ops.append(self.copy_op(held, atom, construct="copy"))
+                # the function keeps this value: an update in place changes what it reads
+                name = getattr(function, "name", "lambda")
+                self.__dict__.setdefault("closure_held", {})[held] = (
+                    f"the default value of {'a lambda' if name == 'lambda' else repr(name)} (kept since it "
+                    "was defined)")
+                self.hold(atom.id)
                 atom = load(held)
             defaults.append(atom)
         function.args.defaults = defaults
@@ -671,12 +677,16 @@ class Calls:
 
         function = clone(function)
         own = local_names(function)
-        kept = self.__dict__.setdefault("closure_held", set())
+        kept = self.__dict__.setdefault("closure_held", {})
         for child in gast.walk(function):
             if (isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in own
                     and child.id in self.version):
+                user = child.id
                 child.id = self.read(child.id)
-                kept.add(child.id)  # the closure keeps this value: an update in place changes what it reads
+                # the closure keeps this value: an update in place changes what it reads
+                kept[child.id] = (f"the value {self.user_versions.get(child.id, user)!r} of a closure made by a "
+                                  "function called here")
+                self.hold(child.id)
         return function
 
     def derivative_made_here(self, node):

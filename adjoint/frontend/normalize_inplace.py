@@ -771,11 +771,10 @@ class InPlace:
             return None
         # Only what a name holds now, or the caller's arguments: a value a
         # name held before it was re-bound is gone (w = v; w = w * 2.0).
-        closures = getattr(self, "closure_held", set())
-        held = set(self.version.values()) | self.params | closures
-        local = sorted((n, self.user_versions[n] if n not in closures else
-                        f"the value {self.user_versions[n]!r} of a closure made by a function called here")
-                       for n in component - {version} if n in self.user_versions and n in held)
+        closures = getattr(self, "closure_held", {})  # values functions made here keep
+        held = set(self.version.values()) | self.params
+        local = sorted((n, closures.get(n) or self.user_versions[n]) for n in component - {version}
+                       if (n in self.user_versions and n in held) or n in closures)
         free = sorted(n for n in component if n not in self.defined and n not in self.params)
         return local, free
 
