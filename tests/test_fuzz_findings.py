@@ -255,6 +255,12 @@ def updates_a_dict(x, y):
     return d["a"] + d["b"] * d["c"]
 
 
+def appends_to_a_list_in_a_dict(x, y):
+    d = {"a": [x, y], "b": [y]}
+    d["a"].append(x * y)
+    return sum(d["a"]) + d["b"][0]
+
+
 def repeats_a_list(x, y):
     items = [x, y] * 2
     return np.stack(items).sum(axis=0) + items[3]
@@ -264,7 +270,8 @@ def calls_math(x, y):
     return math.exp(x[0]) * y + math.atan2(x[1], 2.0)
 
 
-@pytest.mark.parametrize("func", [extends_a_list, inserts_and_pops, updates_a_dict, repeats_a_list, calls_math])
+@pytest.mark.parametrize("func", [extends_a_list, inserts_and_pops, updates_a_dict, appends_to_a_list_in_a_dict,
+                                  repeats_a_list, calls_math])
 def test_vmap_of_list_and_dict_methods_and_math(func):
     # vmap ran items.extend(...) / .pop() / d.update(...) on each example's
     # copy of the list (the update was lost: silently wrong values, or a

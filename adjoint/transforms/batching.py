@@ -44,7 +44,7 @@ RAGGED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract}
 
 
 #: methods of lists, dicts and sets that change them in place
-CONTAINER_UPDATES = {"extend", "insert", "pop", "remove", "clear", "update", "setdefault", "popitem",
+CONTAINER_UPDATES = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "popitem",
                      "sort", "reverse", "add", "discard", "difference_update", "intersection_update",
                      "symmetric_difference_update", "__setitem__", "__delitem__", "__iadd__"}
 
