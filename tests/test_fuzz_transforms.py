@@ -23,7 +23,7 @@ def _fuzzer():
 CHECKS = ["jacrev", "jacfwd", "jvp", "vjp", "hessian", "vmap", "vmap2"]
 
 
-@pytest.mark.parametrize("seed", [3, 11, 28, 442])
+@pytest.mark.parametrize("seed", [1, 7, 11, 13])
 def test_random_program_in_every_transform(seed, tmp_path):
     fuzz = _fuzzer()
     source = fuzz.Builder(np.random.default_rng(seed)).program(8)

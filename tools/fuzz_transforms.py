@@ -149,7 +149,7 @@ class Builder:
 
     # --- statements -----------------------------------------------------
     def statement(self, ind, in_loop=False):
-        kind = self.r(32)
+        kind = self.r(38)
         if kind >= 22:
             self.statement_more(ind, kind)
             return
@@ -411,6 +411,38 @@ class Builder:
             defined.append(acc)
         elif kind == 30:  # module constant and a helper with *args and a loop
             defined.append(self.assign_vec(ind, f"chain({a}, {b}, {self.vec()}) * SCALE"))
+        elif kind == 32:  # list slices, negative steps
+            lst = f"lst{self.count}"
+            self.emit(ind, f"{lst} = [{a}, {b}, {a} * {b}, {self.vec()}]")
+            value = self.choice([f"sum({lst}[::-1][1:])", f"{lst}[-1::-2][1] * 2.0 + {lst}[2::-1][0]",
+                                 f"sum({lst}[1:3]) - {lst}[-2]"])
+            defined.append(self.assign_vec(ind, value))
+        elif kind == 33:  # zip with a string, enumerate with start
+            acc = self.new()
+            self.emit(ind, f"{acc} = {a} * 0.0")
+            self.emit(ind, f"for name{self.count}, (k{self.count}, v{self.count}) in zip('abc', enumerate([{a}, {b}, {self.vec()}], start=1)):")
+            self.emit(ind + 1, f"{acc} = {acc} + v{self.count} * k{self.count} * 0.3")
+            defined.append(acc)
+        elif kind == 34:  # a loop that may run no iteration, inside a branch
+            acc = self.new()
+            self.emit(ind, f"{acc} = {a} * 1.0")
+            self.emit(ind, f"if {self.sca()} > -0.5:")
+            self.emit(ind + 1, f"for i{self.count} in range(int({self.sca()} > 0.0) * 2):")
+            self.emit(ind + 2, f"t{self.count} = np.sin({acc}) * i{self.count}")
+            self.emit(ind + 2, f"{acc} = {acc} + t{self.count} * 0.5")
+            defined.append(acc)
+        elif kind == 35:  # default values of nested functions and lambdas
+            h = f"h{self.count}"
+            self.emit(ind, f"{h} = lambda t, k={a}: t * k + {b}")
+            defined.append(self.assign_vec(ind, f"{h}({self.vec()}) + {h}({self.vec()}, {self.sca()})"))
+        elif kind == 36:  # list methods
+            lst = f"lst{self.count}"
+            self.emit(ind, f"{lst} = [{a}, {b}]")
+            self.emit(ind, f"{lst} = {lst} + [{self.vec()} * 2.0]")
+            self.emit(ind, f"{lst} += [{self.vec()}]")
+            defined.append(self.assign_vec(ind, f"{lst}[0] + {lst}[-1] * {lst}[2]"))
+        elif kind == 37:  # math functions of numbers
+            defined.append(self.assign_vec(ind, f"math.exp({a}[0] * 0.5) * {b} + math.sin({self.sca()}) * {self.vec()}"))
         else:  # augmented assignment on a name it owns, in a branch
             w = self.new()
             self.emit(ind, f"{w} = {a} * 2.0")
@@ -452,7 +484,7 @@ class Builder:
         body = "\n".join(self.lines)
         scalar_of = {0: "np.sum(out * np.cos(out))", 1: "np.sum(out[0] ** 2) + out[1] * 0.5",
                      2: "np.sum(out['u'] * out['v']) + np.sum(out['u'])", 3: "out * out"}[out_kind]
-        return (f"import numpy as np\n{HELPERS}\n\ndef program(x, y):\n{body}\n\n\n"
+        return (f"import math\n\nimport numpy as np\n{HELPERS}\n\ndef program(x, y):\n{body}\n\n\n"
                 f"def scalar(x, y):\n    out = program(x * 1.0, y * 1.0)\n    return {scalar_of}\n")
 
 
