@@ -422,3 +422,26 @@ def test_default_value_kept_when_the_name_is_rebound(transform):
     x = np.array([0.3, -0.5, 0.7])
     np.testing.assert_allclose(transform(rebinds_after_a_default_value)(x),
                                numerical_jacobian(rebinds_after_a_default_value, (x,), 0), rtol=1e-6, atol=1e-8)
+
+
+def stack_all(*vs, w=1.0):
+    return w * np.stack(vs).sum(axis=0)
+
+
+def star_call_of_a_grown_list(x, y):
+    parts = [x, y]
+    if np.sum(x) > 0:
+        parts.append(x * y)
+    return np.sum(stack_all(*parts, w=0.5) ** 2)
+
+
+@pytest.mark.parametrize("second", SECOND_ORDER, ids=["hessian", "jacrev2", "jacfwd2"])
+def test_second_order_of_a_star_call_laid_out_at_run_time_is_refused(second):
+    # the helper that lays the call out was differentiated by its source
+    # with no specialization for its *pieces: IndexError deep in the transform
+    x, y = np.array([0.3, -0.5, 0.7]), np.array([0.9, 0.4, -0.6])
+    np.testing.assert_allclose(adjoint.grad(star_call_of_a_grown_list)(x, y),
+                               numerical_jacobian(star_call_of_a_grown_list, (x, y), 0), rtol=1e-6, atol=1e-8)
+    with pytest.raises(adjoint.NoRuleError, match=r"\*args or \*\*kwargs are laid out when the code runs: its "
+                                                  "derivative of second order is not supported yet"):
+        second(star_call_of_a_grown_list)(x, y)
