@@ -445,3 +445,18 @@ def test_second_order_of_a_star_call_laid_out_at_run_time_is_refused(second):
     with pytest.raises(adjoint.NoRuleError, match=r"\*args or \*\*kwargs are laid out when the code runs: its "
                                                   "derivative of second order is not supported yet"):
         second(star_call_of_a_grown_list)(x, y)
+
+
+def cube_if_any_large(x):
+    if any(v > 0.5 for v in x) and all(abs(v) < 2 for v in x):
+        return np.sum(x ** 3)
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("second", SECOND_ORDER, ids=["hessian", "jacrev2", "jacfwd2"])
+def test_second_order_of_any_and_all_over_a_generator(second):
+    # generated code keeps (v > 0.5 for v in x) under a name of its own,
+    # which differentiating it again refused as a generator kept as a value
+    x = np.array([0.3, -0.5, 0.7])  # x[2] > 0.5: the sum of cubes, whose Hessian is diag(6 x)
+    np.testing.assert_allclose(second(cube_if_any_large)(x), np.diag(6.0 * x), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(second(cube_if_any_large)(x * 0.1), 2.0 * np.eye(3), rtol=1e-10, atol=1e-12)
