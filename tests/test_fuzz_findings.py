@@ -460,3 +460,25 @@ def test_second_order_of_any_and_all_over_a_generator(second):
     x = np.array([0.3, -0.5, 0.7])  # x[2] > 0.5: the sum of cubes, whose Hessian is diag(6 x)
     np.testing.assert_allclose(second(cube_if_any_large)(x), np.diag(6.0 * x), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(second(cube_if_any_large)(x * 0.1), 2.0 * np.eye(3), rtol=1e-10, atol=1e-12)
+
+
+def sums_squares_from_a_numpy_zero(x):
+    total = np.float64(0.0)
+    for v in x:
+        total += v ** 2  # a NumPy number: += re-binds it
+    return total
+
+
+def starts_from_a_numpy_number(x):
+    total = np.float64(x[0])
+    total += x[1]
+    return total * x
+
+
+@pytest.mark.parametrize("func", [sums_squares_from_a_numpy_zero, starts_from_a_numpy_number])
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_numpy_number_accumulators(func, transform):
+    # total = np.float64(0.0); total += v was refused (total "may hold an
+    # array"), and np.float64(x[0]) had no rule
+    x = np.array([0.3, -0.5, 0.7])
+    np.testing.assert_allclose(transform(func)(x), numerical_jacobian(func, (x,), 0), rtol=1e-6, atol=1e-8)

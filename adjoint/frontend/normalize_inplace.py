@@ -15,6 +15,7 @@ from .ir import ARRAY_METHODS, NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall
 
 #: functions that return Python numbers (immutable: y += 1 re-binds them).
 _SCALAR_FUNCTIONS = {len, int, float, round, bool}
+_NUMPY_SCALAR_TYPES = {np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8, np.bool_}
 #: operators that give a number from numbers (i + 1 with i a loop counter).
 _NUMBER_ARITHMETIC = {np.add, np.subtract, np.multiply, np.divide, np.floor_divide, np.mod, np.power,
                       np.negative, np.positive}
@@ -34,6 +35,8 @@ def _python_scalar(op, immutable):
                 or op.construct in ("attribute .shape", "attribute .ndim", "attribute .size"))
     if prim is rt.getitem:
         return isinstance(op.args[0], gast.Name) and op.args[0].id in immutable
+    if prim in _NUMPY_SCALAR_TYPES:  # np.float64(0.0): a NumPy number (of an array it is an array)
+        return not op.kwargs and all(_immutable_atom(a, immutable) for a in op.args)
     if prim is rt.identity or prim in _NUMBER_ARITHMETIC:  # a copy of a number, arithmetic on numbers
         return not op.kwargs and all(_immutable_atom(a, immutable) for a in op.args)
     try:
