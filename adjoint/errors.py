@@ -524,3 +524,15 @@ def user_line_of_traceback(tb):
             found = place
         tb = tb.tb_next
     return found
+
+
+def vmap_changed_shared_argument(location, what):
+    """An in-place update, under vmap, of an argument that is the same array
+    for every example (in_dims None) to values that differ between examples."""
+    return UnsupportedSyntaxError(
+        location, f"in-place update of {what} under vmap",
+        "that argument is one array shared by every example (in_dims None), and the examples give it "
+        "different values, which one array cannot hold (torch.func's vmap refuses this too).",
+        "Give that argument a batch dimension (in_dims=0, with one row per example), or work on a copy "
+        "in the function (y = y.copy()) and return it.",
+    )

@@ -333,6 +333,7 @@ SHAPE_ROWS = [
     *each(np.atleast_1d, "np.atleast_1d", lambda x: np.atleast_1d(x), [((),), ((3,),)]),
     *each(np.atleast_2d, "np.atleast_2d", lambda x: np.atleast_2d(x), [((),), ((3,),), ((2, 3),)]),
     *each(float, "float", lambda x, y: float(x) * y, [((), (3,))], autograd=False),
+    *each(np.float64, "np.float64", lambda x, y: np.float64(x) * y, [((), (3,)), ((3,), (3,))], autograd=False),
     *each(np.squeeze, "np.squeeze", lambda x: np.squeeze(x), [((1, 3, 1, 4),)]),
     *each(np.squeeze, "np.squeeze(axis=2)", lambda x: np.squeeze(x, axis=2), [((1, 3, 1, 4),)]),
     *each(np.squeeze, "np.squeeze(axis=(0,2))", lambda x: np.squeeze(x, axis=(0, 2)), [((1, 3, 1, 2),)]),

@@ -368,7 +368,8 @@ class LoopedVmap:
                           f"{self.reason.construct}, so the function runs once per example "
                           "(a Python loop over the batch).", RuntimeWarning, stacklevel=3)
         batched = tuple(i in self.positions for i in range(len(args)))
-        return runtime.vmap_loop(batch, self.func, batched, {}, *args, **kwargs)
+        return runtime.vmap_loop_shared(batch, self.func, batched, getattr(self.func, "__name__", "the function"),
+                                        *args, **kwargs)
 
 
 def _namespace(front, builder, primal_names, default_values):

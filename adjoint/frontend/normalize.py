@@ -709,6 +709,11 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         if isinstance(node, gast.NamedExpr):
             raise self.unsupported(node, "assignment expression (:=)", "not supported.",
                                    "Use a separate assignment.")
+        if (isinstance(node, gast.GeneratorExp) and self.plainly_boolean(node.elt)
+                and all(self.plainly_boolean(test) for generator in node.generators for test in generator.ifs)):
+            # flags (v > 0.5 for v in x), for any() or all(): no derivative (generated code keeps
+            # them under a name of their own, which differentiating it again reads)
+            return self.rename_opaque(node), NONDIFF, [], {}, "generator of flags", None
         construct = {
             gast.BoolOp: "and/or", gast.ListComp: "list comprehension",
             gast.GeneratorExp: "generator expression", gast.DictComp: "dict comprehension",

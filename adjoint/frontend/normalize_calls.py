@@ -331,6 +331,8 @@ class Calls:
         callee = self.resolver.value_of(func)
         if isinstance(func, gast.Call):
             callee = self.derivative_made_here(func)
+        if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
+            node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
             raise self.unsupported(node, f"{callee.__name__}()",
                                    "the values it reads are not visible in the source, so their "
@@ -361,7 +363,12 @@ class Calls:
         if callee in (builtins.max, builtins.min) and len(node.args) > 1 and not node.keywords:
             # max(a, b) is max((a, b)): one rule covers both forms.
             node = gast.Call(func=func, args=[gast.Tuple(elts=node.args, ctx=gast.Load())], keywords=[])
-        args = [self.atom(a) for a in node.args]
+        if callee in (rt.sort_order, rt.extremum_position) and len(node.args) == 3 and not node.keywords:
+            # generated code's order of sorted / max / min (differentiated again): the key
+            # stays as written (a lambda), as for the user's key= (key_function)
+            args = [self.atom(node.args[0]), self.key_function(node, node.args[1]), self.atom(node.args[2])]
+        else:
+            args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
@@ -567,10 +574,38 @@ class Calls:
                 # before the call.
                 held = self.namer.temp()
                 self.ops.append(self.copy_op(held, atom, construct="copy"))
+                # the function keeps this value: an update in place changes what it reads
+                name = getattr(function, "name", "lambda")
+                self.__dict__.setdefault("closure_held", {})[held] = (
+                    f"the default value of {'a lambda' if name == 'lambda' else repr(name)} (kept since it "
+                    "was defined)")
+                self.hold(atom.id)
                 atom = load(held)
             defaults.append(atom)
         function.args.defaults = defaults
         return function
+
+    def _is_locals_call(self, node):
+        return (isinstance(node, gast.Call) and not node.args and not node.keywords
+                and self.resolver.value_of(node.func) is builtins.locals)
+
+    def _explicit_scope(self, node):
+        """``rt.check_unshared(value, message, locals(), names, ...)`` of
+        generated code that is differentiated again: ``locals()`` becomes a
+        dict of the names it is read for that are bound here (a name not
+        bound on this path is skipped, as ``locals()`` skips it)."""
+        names = node.args[3]
+        keys, values = [], []
+        if isinstance(names, gast.Tuple):
+            for item in names.elts:
+                name = item.elts[0].value if isinstance(item, gast.Tuple) and item.elts and isinstance(
+                    item.elts[0], gast.Constant) else None
+                if isinstance(name, str) and name in self.version:
+                    keys.append(constant(name))
+                    values.append(load(name))
+        scope = gast.Dict(keys=keys, values=values)
+        return gast.Call(func=node.func, args=[node.args[0], node.args[1], scope] + list(node.args[3:]),
+                         keywords=node.keywords)
 
     def local_function(self, func):
         """The FunctionDef of a lambda or nested function called by ``func``."""
@@ -642,10 +677,16 @@ class Calls:
 
         function = clone(function)
         own = local_names(function)
+        kept = self.__dict__.setdefault("closure_held", {})
         for child in gast.walk(function):
             if (isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in own
                     and child.id in self.version):
+                user = child.id
                 child.id = self.read(child.id)
+                # the closure keeps this value: an update in place changes what it reads
+                kept[child.id] = (f"the value {self.user_versions.get(child.id, user)!r} of a closure made by a "
+                                  "function called here")
+                self.hold(child.id)
         return function
 
     def derivative_made_here(self, node):

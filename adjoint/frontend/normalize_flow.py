@@ -66,7 +66,8 @@ class ControlFlow:
             self.user_versions[new] = name
             if any(v in self.local_functions or v in self.ambiguous_functions for v in versions):
                 # Nested functions are inlined where they are called; one
-                # chosen by the path taken has no single body to inline.
+                # chosen by the path taken has no single body to inline
+                # (nor has one already chosen by an inner branch).
                 self.ambiguous_functions.add(new)
                 self.defined.add(new)
                 merged[name] = new

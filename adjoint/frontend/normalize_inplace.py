@@ -14,6 +14,7 @@ from .ir import ARRAY_METHODS, NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall
 
 #: functions that return Python numbers (immutable: y += 1 re-binds them).
 _SCALAR_FUNCTIONS = {len, int, float, round, bool}
+_NUMPY_SCALAR_TYPES = {np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8, np.bool_}
 #: operators that give a number from numbers (i + 1 with i a loop counter).
 _NUMBER_ARITHMETIC = {np.add, np.subtract, np.multiply, np.divide, np.floor_divide, np.mod, np.power,
                       np.negative, np.positive}
@@ -33,6 +34,8 @@ def _python_scalar(op, immutable):
                 or op.construct in ("attribute .shape", "attribute .ndim", "attribute .size"))
     if prim is rt.getitem:
         return isinstance(op.args[0], gast.Name) and op.args[0].id in immutable
+    if prim in _NUMPY_SCALAR_TYPES:  # np.float64(0.0): a NumPy number (of an array it is an array)
+        return not op.kwargs and all(_immutable_atom(a, immutable) for a in op.args)
     if prim is rt.identity or prim in _NUMBER_ARITHMETIC:  # a copy of a number, arithmetic on numbers
         return not op.kwargs and all(_immutable_atom(a, immutable) for a in op.args)
     try:
@@ -121,30 +124,37 @@ class InPlace:
         for name in params:
             if name not in changed:
                 continue
-            others = [p for p in params if p != name]
-            if others:
-                # y[:] = 2 * x called as f(a, a): NumPy changes the other argument too
-                location = self.parsed.location(node)
-                message = str(errors.UnsupportedSyntaxError(
-                    location, f"in-place update of the argument {name!r}",
-                    f"the array passed as {name!r} shares memory with the one passed as {{other}}, so the "
-                    f"function's changes to {name!r} change {{other}} too while it runs, and the derivative "
-                    "of the values at entry is not what the plain call computes.",
-                    f"Pass a copy ({name}.copy()) for one of them."))
-                call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_arguments_apart",
-                                                     ctx=gast.Load()),
-                                 args=[load(name), constant(message),
-                                       gast.Dict(keys=[constant(o) for o in others], values=[load(o) for o in others])],
-                                 keywords=[])
-                self.ops.append(Op("expr", [], call, NONDIFF, [load(name)] + [load(o) for o in others],
-                                   lineno=self.lineno, no_grad=self.no_grad, construct="alias check"))
             copy = self.namer.fresh(name)
             call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="entry_value", ctx=gast.Load()),
                              args=[load(name)], keywords=[])
             self.emit(call, rt.copy, [load(name)], target=copy, construct="the argument's value at entry")
+            self.entry_alias_check(node, name, [p for p in params if p != name])
             self.version[name] = copy
             self.owners[copy] = "owned"
             self.caller_objects[copy] = name
+
+    def entry_alias_check(self, node, name, others):
+        """A check, made when the code runs, that the argument ``name``,
+        which the function changes in place, shares memory with no other
+        argument (``f(a, a)``, ``f(a[:2], a)``): NumPy would change that
+        one too, and the derivative, of each argument's value at entry,
+        would not be that of the values the function reads."""
+        if not others:
+            return
+        message = str(errors.UnsupportedSyntaxError(
+            self.parsed.location(node), f"in-place update of argument {name!r}",
+            f"{name!r} is changed in place and {{other}}, so NumPy changes that argument too, and the "
+            "derivative (of each argument's value at entry, apart) would not be that of the values "
+            "the function reads.",
+            f"Pass arrays that do not share memory (a copy: .copy()), or work on a copy in the "
+            f"function: {name} = {name}.copy()."))
+        held = [gast.Tuple(elts=[constant(f"argument {other!r}"), load(other)], ctx=gast.Load())
+                for other in others]
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_unshared", ctx=gast.Load()),
+                         args=[load(name), constant(message), gast.Dict(keys=[], values=[]),
+                               gast.Tuple(elts=[], ctx=gast.Load())] + held, keywords=[])
+        self.ops.append(Op("expr", [], call, NONDIFF, [load(name)], lineno=node.lineno,
+                           no_grad=self.no_grad, construct="alias check"))
 
     def changed_in_place(self, node, name, before):
         """``name`` was updated in place from version ``before``: if that is
@@ -763,9 +773,10 @@ class InPlace:
             return None
         # Only what a name holds now, or the caller's arguments: a value a
         # name held before it was re-bound is gone (w = v; w = w * 2.0).
+        closures = getattr(self, "closure_held", {})  # values functions made here keep
         held = set(self.version.values()) | self.params
-        local = sorted((n, self.user_versions[n]) for n in component - {version}
-                       if n in self.user_versions and n in held)
+        local = sorted((n, closures.get(n) or self.user_versions[n]) for n in component - {version}
+                       if (n in self.user_versions and n in held) or n in closures)
         free = sorted(n for n in component if n not in self.defined and n not in self.params)
         return local, free
 

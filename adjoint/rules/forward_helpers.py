@@ -130,6 +130,9 @@ def vasarray_adjoint(z, b):
 def vasarray_tangent(z, b):
     dot[z] = rt.vasarray_tangent(dot[b])
 nondifferentiable(rt.vaxes, rt.example_shape)
+# The shape helper that runtime helpers call: a shape, no derivative (the
+# helpers' own source is differentiated for third order).
+nondifferentiable(rt._shape)
 
 
 # Batched (vmap of tangent code): t is (B, T) + x.shape, its own rows after the

@@ -26,12 +26,12 @@ def reshape_tangent(z, a, shape=None):
     dot[z] = rt.batched_reshape(dot[a], z)
 
 
-@adjoint_rule(np.ravel, np.atleast_1d, np.atleast_2d, float)
+@adjoint_rule(np.ravel, np.atleast_1d, np.atleast_2d, float, np.float64)
 def ravel_adjoint(z, a):
     bar[a] = rt.reshape_adjoint(bar[z], a)
 
 
-@tangent_rule(np.ravel, np.atleast_1d, np.atleast_2d, float)
+@tangent_rule(np.ravel, np.atleast_1d, np.atleast_2d, float, np.float64)
 def ravel_tangent(z, a):
     dot[z] = rt.batched_reshape(dot[a], z)
 

@@ -111,3 +111,5 @@ def jacobian_blocks_tangent(z, blocks, out):
 # How many times and over which keys a loop runs, and in which order sorted(), max() and min() put items: no derivative.
 nondifferentiable(rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.sort_order, rt.extremum_position,
                   rt.check_keys_unchanged)
+# Checks made when generated code runs (an update in place that NumPy would show elsewhere): no derivative.
+nondifferentiable(rt.check_unshared, rt.check_not_array, rt.check_basic_index)

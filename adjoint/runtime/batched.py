@@ -8,7 +8,7 @@ from .indexing import (
     rebuild_like,
 )
 from .jacobians import _tree_map, jacobian_from_columns_tangent
-from .indexing import write_back
+from .indexing import InPlaceRefused, write_back
 
 
 # ------------------------------------------------------------ vmap
@@ -111,6 +111,64 @@ def vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs):
         example_kwargs = {k: example(v, row) if keyword_batched.get(k) else v for k, v in kwargs.items()}
         results.append(function(*example_args, **example_kwargs))
     return stack_examples(results)
+
+
+def vwrite_back_shared(caller, value, message):
+    """``write_back`` of a batched value into the caller's array that every
+    example shares (in_dims None): made once if every example gives it the
+    same value, refused (``message``) otherwise."""
+    if isinstance(caller, np.ndarray):
+        first = value[0]
+        if not all(_same_values(np.asarray(first), np.asarray(value[row])) for row in range(1, len(value))):
+            raise InPlaceRefused(message)
+        write_back(caller, first)
+    else:
+        write_back(caller, value)
+
+
+def vmap_loop_shared(batch, function, batched, name, *args, **kwargs):
+    """``vmap_loop`` of the user's whole function. An argument that is the
+    same array for every example (in_dims None) is handed to each example
+    as a copy, so an update in place made by one example is not seen by the
+    next; an update that every example makes alike is made once on the
+    caller's array (torch.func's meaning), one that differs is refused."""
+    shared = [i for i, (a, b) in enumerate(zip(args, batched, strict=True)) if not b and isinstance(a, np.ndarray)]
+    shared_keys = [k for k, v in kwargs.items() if isinstance(v, np.ndarray)]
+    first = {}
+    results = []
+    for row in range(batch):
+        example_args = [example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
+        example_kwargs = dict(kwargs)
+        copies = {}
+        for i in shared:
+            copies[i] = example_args[i] = args[i].copy()
+        for k in shared_keys:
+            copies[k] = example_kwargs[k] = kwargs[k].copy()
+        results.append(function(*example_args, **example_kwargs))
+        for key, value in copies.items():
+            if row == 0:
+                first[key] = value
+            elif not _same_values(first[key], value):
+                from ..errors import SourceLocation, vmap_changed_shared_argument
+
+                code = getattr(function, "__code__", None)
+                what = f"argument {key}" if isinstance(key, int) else f"keyword argument {key!r}"
+                if isinstance(key, int) and code is not None and key < code.co_argcount:
+                    what = f"argument {code.co_varnames[key]!r}"
+                location = None if code is None else SourceLocation(code.co_filename, code.co_firstlineno)
+                raise vmap_changed_shared_argument(location, f"{what} of {name}")
+    for key, value in first.items():
+        original = args[key] if isinstance(key, int) else kwargs[key]
+        if not _same_values(original, value):
+            np.copyto(original, value)
+    return stack_examples(results)
+
+
+def _same_values(a, b):
+    try:
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:  # a dtype NaN means nothing to
+        return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 def sequence_adjoint_of(bar, x):

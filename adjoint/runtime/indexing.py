@@ -272,7 +272,10 @@ def item_position(items, key):
     """``key`` (an int or a slice) counted from the front of ``items`` as it
     is now: the same items however long the list grows afterwards."""
     if isinstance(key, slice):
-        return slice(*key.indices(len(items)))
+        start, stop, step = key.indices(len(items))
+        if stop < 0:  # a step back to the front: slice(n - 1, -1, -1) would read from the end
+            stop = None
+        return slice(start, stop, step)
     if isinstance(key, (int, np.integer)) and key < 0:
         return key + len(items)
     return key
@@ -545,20 +548,6 @@ def check_unshared(value, message, scope, names, *others, batched=False, slot=No
         for array in _arrays_in(held, set()):
             if array is value or _overlaps(value, array):
                 raise InPlaceRefused(message.replace("{other}", f"it shares memory with {label}"))
-
-
-def check_arguments_apart(value, message, others, batched=False):
-    """Raise ``InPlaceRefused`` if the argument ``value``, which the function
-    changes in place, shares memory with another argument (``others``: name
-    -> value; ``{other}`` in ``message`` becomes that name). ``batched``:
-    ``value`` carries vmap's batch axis (examples with no other axis are
-    numbers, which nothing changes in place)."""
-    if not isinstance(value, np.ndarray) or (batched and value.ndim <= 1):
-        return
-    for name, other in others.items():
-        for array in _arrays_in(other, set()):
-            if _overlaps(value, array):
-                raise InPlaceRefused(message.replace("{other}", repr(name)))
 
 
 def check_not_array(value, message, batched=False):

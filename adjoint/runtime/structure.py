@@ -1,6 +1,8 @@
 """Helpers of syntax that is not a function call: tuples, lists, dicts,
 unpacking, identity.
 """
+import collections.abc
+
 import numpy as np
 
 
@@ -13,7 +15,8 @@ def loop_length(*sequences):
     """How many times ``for`` runs over ``sequences`` (zip stops at the shortest).
     The loop reads ``sequence[i]``, which is the i-th item only of a sequence."""
     for sequence in sequences:
-        if not isinstance(sequence, (list, tuple, np.ndarray, range)):
+        # (a str, a range or any other Sequence: its i-th item is sequence[i])
+        if not isinstance(sequence, (np.ndarray, collections.abc.Sequence)):
             raise TypeError(
                 f"a for loop over a {type(sequence).__name__} that holds differentiated values: "
                 "adjoint loops over lists, tuples and arrays by position. For a dict, loop over "

@@ -20,6 +20,8 @@ once for the whole batch: ``Unbatchable`` is raised, and the transform
 falls back to calling the function once per example (with a warning that
 names the construct and the line).
 """
+import copy
+import types
 import warnings
 
 import gast
@@ -33,11 +35,18 @@ from ..frontend.ir import (
     is_library, with_statement,
     walk_ops,
 )
+from ..rules.builtins import MATH_TWINS
 from .templates import batch_template_for, names_for
 
 
 #: functions whose result's size depends on the values (per example: no common batch shape)
 RAGGED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract}
+
+
+#: methods of lists, dicts and sets that change them in place
+CONTAINER_UPDATES = {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "popitem",
+                     "sort", "reverse", "add", "discard", "difference_update", "intersection_update",
+                     "symmetric_difference_update", "__setitem__", "__delitem__", "__iadd__"}
 
 
 class Unbatchable(Exception):
@@ -56,11 +65,6 @@ SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_key
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along") if hasattr(rt, name))
-
-
-#: methods of lists, dicts and sets that change their receiver in place
-CHANGES_RECEIVER = {"update", "append", "extend", "insert", "pop", "popitem", "remove", "clear", "setdefault",
-                    "sort", "reverse", "add", "discard"}
 
 
 def _loop_warning(function_name, lineno, construct):
@@ -231,6 +235,14 @@ class BatchBuilder:
         if prim is rt.write_back and all(self.is_batched(a) for a in op.args):
             # the caller's batched array takes the batched value
             return [gast.Expr(value=self.rt_call("vwrite_back", *[clone(a) for a in op.args]))]
+        if prim is rt.write_back and self.is_batched(op.args[1]):
+            # the caller's array is one for every example: it takes the value
+            # only if every example gives it the same one
+            caller = op.args[0]
+            what = f"argument {caller.id!r}" if isinstance(caller, gast.Name) else "an argument"
+            message = str(errors.vmap_changed_shared_argument(self.parsed.location(op), what))
+            return [gast.Expr(value=self.rt_call("vwrite_back_shared", *[clone(a) for a in op.args],
+                                                 constant(message)))]
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -278,6 +290,12 @@ class BatchBuilder:
                 if statements is not None:
                     return statements
             function = self.function_expression(op)
+            twin = MATH_TWINS.get(prim) if isinstance(prim, types.BuiltinFunctionType) else None
+            if twin is not None and function is not None:
+                # math.exp takes one number: the batch of them goes to np.exp
+                function = gast.Attribute(value=load(self.module_names["np"]), attr=twin.__name__, ctx=gast.Load())
+                op = copy.copy(op)
+                op.value = gast.Call(func=function, args=[clone(a) for a in op.args], keywords=[])
             elementwise = rules.is_elementwise(prim) and not (prim is np.where and len(op.args) != 3)
             if elementwise and not op.kwargs and function is not None and (
                     sum(isinstance(a, gast.Name) for a in op.args) == 1):
@@ -334,6 +352,13 @@ class BatchBuilder:
         """Containers of batched values hold every item with its batch axis
         (the key of ``d[k] = v`` stays a key)."""
         value = clone(op.value)
+        if op.prim is rt.repeat_items:
+            # items * n: the items keep their batch axis, the count n stays a number
+            counts = [a for a in op.args if not (isinstance(a, gast.Name) and a.id in self.containers)]
+            if any(self.is_batched(a) for a in counts):
+                raise Unbatchable(self.parsed.location(op), "a list repeated a number of times that depends "
+                                                            "on the batched values")
+            return self.assign(op.targets[0], value)
         if op.prim is rt.replace_item and isinstance(value, gast.Call) and len(value.args) == 3:
             if self.is_batched(value.args[1]):
                 raise Unbatchable(self.parsed.location(op), "an item assignment whose key or position depends "
@@ -392,11 +417,10 @@ class BatchBuilder:
             node = gast.Call(func=function, args=[clone(a) for a in op.args],
                              keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
         elif method:  # receiver.name(...) on each example's receiver
-            if op.kind == "expr" and node.func.attr in CHANGES_RECEIVER:
-                # d.update(...) on each example's copy of d would change nothing the
-                # function reads again: the whole function runs per example instead
-                raise Unbatchable(self.parsed.location(op), f"the method .{node.func.attr}(...), which changes "
-                                  "its receiver in place")
+            if node.func.attr in CONTAINER_UPDATES and self.is_batched(node.func.value):
+                # an example of a list or dict is a new one: the update would be lost
+                raise Unbatchable(self.parsed.location(op), f"a call of .{node.func.attr}() on a value that "
+                                  "holds batched values (it updates that value in place)")
             node = gast.Call(func=gast.Attribute(value=load(self.module_names["rt"]), attr="call_method",
                                                  ctx=gast.Load()),
                              args=[clone(node.func.value), constant(node.func.attr)] + clone(node.args),

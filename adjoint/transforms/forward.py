@@ -24,7 +24,7 @@ from .. import errors, rules
 from ..analysis.activity import carries_derivative
 from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
-from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, try_statements, walk_ops,
+from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, try_statements, walk_ops,
                            with_statement)
 from ..analysis.shapes import same_shape_classes
 from .templates import names_for, tangent_template_for
@@ -286,7 +286,15 @@ class JVPBuilder:
             # a helper of generated code without a tangent rule (the tangent
             # helpers of forward code, differentiated again): its own source
             # is NumPy code, transformed like a function of the user's
-            return self.user_call(Op(op.kind, op.targets, op.value, UserCall(prim, [], {}), op.args,
+            if prim in (rt.starred_forward, rt.starred_backward, rt.starred_jvp):
+                raise errors.NoRuleError(
+                    self.location(op), "a call whose *args or **kwargs are laid out when the code runs",
+                    "its derivative of second order is not supported yet.",
+                    "Pass the arguments one by one (f(a, b)), or build the sequence from a literal in "
+                    "the function (args = [a, b]; f(*args)).")
+            call = UserCall(prim, [], {})
+            call.arity = arity_of(prim, len(op.args), tuple(op.kwargs))  # (helpers with *pieces)
+            return self.user_call(Op(op.kind, op.targets, op.value, call, op.args,
                                      op.kwargs, op.lineno, op.no_grad, op.construct))
         if isinstance(rule, rules.CustomJVP):
             return self.custom_tangent(op, rule, "call_jvp")
