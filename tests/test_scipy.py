@@ -138,6 +138,13 @@ def test_xlogy_slopes_are_log_y_and_x_over_y():
 POINT = np.array([0.5, -0.3, 1.2, 0.8, -1.1])
 
 
+OLD_SCIPY = pytest.mark.skipif(
+    np.lib.NumpyVersion(__import__("scipy").__version__) < "1.16.0",
+    reason="rosen's array-API glue is read as NumPy as SciPy 1.16 and later write it; older SciPy's "
+           "rosen is refused at its line")
+
+
+@OLD_SCIPY
 def test_rosen_is_differentiated_from_its_source():
     # SciPy's own rosen_der and rosen_hess are the analytic reference.
     np.testing.assert_allclose(adjoint.grad(optimize.rosen)(POINT), optimize.rosen_der(POINT), rtol=1e-12)
@@ -150,6 +157,7 @@ def shifted_rosen(x, shift):
     return optimize.rosen(x + shift)
 
 
+@OLD_SCIPY
 def test_rosen_called_from_the_users_code():
     shift = np.array([0.1, 0.2, -0.3, 0.0, 0.4])
     np.testing.assert_allclose(adjoint.grad(shifted_rosen, argnums=(0, 1))(POINT, shift)[1],
