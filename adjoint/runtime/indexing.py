@@ -407,8 +407,10 @@ def element_bar(container_bar, key, like, batch=None):
     return bar
 
 
-def add_bar(a, b):
-    """Sum two adjoints where None is zero and containers add elementwise."""
+def add_bar(a, b, lead=1):
+    """Sum two adjoints where None is zero and containers add elementwise.
+    ``lead``: the batch axes in front of an array adjoint's own (1; 2 for
+    vmap of backward code, where the vmap axis comes first)."""
     if type(a) is np.ndarray and type(b) is np.ndarray:
         return a + b
     if a is None:
@@ -416,20 +418,21 @@ def add_bar(a, b):
     if b is None:
         return a
     if isinstance(a, dict):  # keys may differ: a dict adjoint taken before an item was added
-        return {k: add_bar(a.get(k), b.get(k)) for k in {**a, **b}}
+        return {k: add_bar(a.get(k), b.get(k), lead) for k in {**a, **b}}
     # A list that NumPy read as one array (np.sin(items)) has one array
-    # adjoint, whose items follow the batch axis; other uses give it items.
+    # adjoint, whose items follow the batch axes; other uses give it items.
+    front = (slice(None),) * lead
     if isinstance(a, np.ndarray) and isinstance(b, (tuple, list)):
-        a = rebuild_like(b, [a[:, i] for i in range(len(b))])
+        a = rebuild_like(b, [a[front + (i,)] for i in range(len(b))])
     elif isinstance(b, np.ndarray) and isinstance(a, (tuple, list)):
-        b = rebuild_like(a, [b[:, i] for i in range(len(a))])
+        b = rebuild_like(a, [b[front + (i,)] for i in range(len(a))])
     if isinstance(a, list) and len(a) != len(b):
         # Adjoints of a list taken before and after appends: the shorter one
         # has no contribution for the later items.
         longest = max(len(a), len(b))
         a, b = a + [None] * (longest - len(a)), list(b) + [None] * (longest - len(b))
     if isinstance(a, (tuple, list)):
-        return rebuild_like(a, [add_bar(x, y) for x, y in zip(a, b, strict=True)])
+        return rebuild_like(a, [add_bar(x, y, lead) for x, y in zip(a, b, strict=True)])
     return a + b
 
 
