@@ -41,16 +41,16 @@ def test_each_lambda_on_a_line_is_found(columns):
     for func, marker in zip(TWO_ON_A_LINE, ["np.sin", "np.cos"], strict=True):
         code = func.__code__ if columns else without_positions(func.__code__)
         lines = open(code.co_filename).readlines()
-        module = parse._parse_file(code.co_filename, "".join(lines))
-        node = parse._find_lambda(module, code, code.co_filename)
+        parsed = parse._parse_file(code.co_filename, "".join(lines))
+        node = parse._find_lambda(parsed, code, code.co_filename)
         assert marker in lines[code.co_firstlineno - 1][node.col_offset:node.end_col_offset]
 
 
 def test_lambdas_using_the_same_names_are_refused_without_columns():
     code = without_positions(SAME_NAMES[1].__code__)
-    module = parse._parse_file(code.co_filename, "".join(open(code.co_filename).readlines()))
+    parsed = parse._parse_file(code.co_filename, "".join(open(code.co_filename).readlines()))
     with pytest.raises(adjoint.SourceUnavailableError, match="several lambdas on this line"):
-        parse._find_lambda(module, code, code.co_filename)
+        parse._find_lambda(parsed, code, code.co_filename)
 
 
 PROGRAM = (

@@ -7,7 +7,8 @@ numbers of the user's file and no decorators. A lambda becomes a
 ``FunctionDef`` whose body is one ``return``. NumPy functions and other
 primitives without Python source get a one-line wrapper (``jacrev(np.sin)``).
 
-Whole files are parsed once and kept, keyed by file name and text.
+Whole files are parsed once and kept, keyed by file name and text, with
+their definitions and lambdas indexed by name and line.
 """
 import functools
 import linecache
@@ -35,9 +36,26 @@ class ParsedFunction:
         return errors.SourceLocation(self.filename, lineno, line)
 
 
+class _ParsedFile:
+    """A file's gast tree, with its definitions and lambdas indexed by
+    (name, line) and (line), so that finding one function does not walk the
+    whole tree again."""
+    __slots__ = ("module", "defs", "lambdas")
+
+    def __init__(self, module):
+        self.module = module
+        self.defs = {}
+        self.lambdas = {}
+        for node in gast.walk(module):
+            if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
+                self.defs.setdefault(node.name, []).append(node)
+            elif isinstance(node, gast.Lambda):
+                self.lambdas.setdefault(node.lineno, []).append(node)
+
+
 @functools.lru_cache(maxsize=64)
 def _parse_file(filename, text):
-    return gast.parse(text)
+    return _ParsedFile(gast.parse(text))
 
 
 def _source_of(func):
@@ -92,16 +110,16 @@ def parse_function(func):
         )
     filename, lines = found
     try:
-        module = _parse_file(filename, "".join(lines))
+        parsed = _parse_file(filename, "".join(lines))
     except SyntaxError as exc:
         raise errors.SourceUnavailableError(
             f"cannot parse {filename}: {exc}. Is the file on disk the one that was run?"
         ) from None
     code = func.__code__
     if code.co_name == "<lambda>":
-        node = _find_lambda(module, code, filename)
+        node = _find_lambda(parsed, code, filename)
     else:
-        node = _find_def(module, code, filename)
+        node = _find_def(parsed, code, filename)
     if not _source_runs(code, filename, "".join(lines)):
         raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
                                         code.co_firstlineno)
@@ -183,19 +201,18 @@ def _copy(node):
     return clone(node)
 
 
-def _find_def(module, code, filename):
-    for node in gast.walk(module):
-        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == code.co_name:
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            if code.co_firstlineno in (first, node.lineno):
-                if isinstance(node, gast.AsyncFunctionDef):
-                    raise errors.UnsupportedSyntaxError(
-                        errors.SourceLocation(filename, node.lineno),
-                        f"async def {node.name}",
-                        "coroutines cannot be differentiated.",
-                        "Differentiate a plain def.",
-                    )
-                return node
+def _find_def(parsed, code, filename):
+    for node in parsed.defs.get(code.co_name, ()):
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        if code.co_firstlineno in (first, node.lineno):
+            if isinstance(node, gast.AsyncFunctionDef):
+                raise errors.UnsupportedSyntaxError(
+                    errors.SourceLocation(filename, node.lineno),
+                    f"async def {node.name}",
+                    "coroutines cannot be differentiated.",
+                    "Differentiate a plain def.",
+                )
+            return node
     raise errors.SourceUnavailableError(
         f"cannot find the definition of {code.co_name} at {filename}:{code.co_firstlineno}: "
         "the file changed since it was imported. Reload the module."
@@ -218,14 +235,12 @@ def _names_in_node(node):
             | {n.attr for n in gast.walk(node) if isinstance(n, gast.Attribute)})
 
 
-def _find_lambda(module, code, filename):
+def _find_lambda(parsed, code, filename):
     arg_names = code.co_varnames[: code.co_argcount]
     candidates = [
         node
-        for node in gast.walk(module)
-        if isinstance(node, gast.Lambda)
-        and node.lineno == code.co_firstlineno
-        and tuple(a.id for a in node.args.args) == arg_names
+        for node in parsed.lambdas.get(code.co_firstlineno, ())
+        if tuple(a.id for a in node.args.args) == arg_names
     ]
     if len(candidates) > 1 and hasattr(code, "co_positions"):  # Python 3.11+: columns
         columns = {p[2] for p in code.co_positions() if p[2] is not None}
