@@ -331,20 +331,42 @@ FRESH_SOURCE = textwrap.dedent('''\
 ''')
 
 
+#: Other functions written after the measured one in the "large module"
+#: row, 1,000 lines in all: the first call should not grow with the module.
+FILLER_SOURCE = textwrap.dedent('''\
+
+
+    def filler_{serial}_{index}(x, W):
+        hidden = np.tanh(W @ x + {index}.0)
+        for _ in range(3):
+            hidden = hidden * np.sin(hidden) + x[0]
+        return np.sum(hidden ** 2)
+''')
+LARGE_MODULE_LINES = 1000
+
+
 class FreshFunctions:
     """Never-seen functions for first-call timings: each ``next()`` writes the
     same 10-line body under a new name to a new module file and imports it
-    (adjoint needs real source, and a new function defeats every cache)."""
+    (adjoint needs real source, and a new function defeats every cache).
+    With ``large=True`` the module also holds other functions, 1,000 lines
+    in all."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, large=False):
         self.directory = Path(directory)
         self.serial = 0
+        self.large = large
 
     def next(self):
         self.serial += 1
         name = f"adjoint_bench_fresh_{self.serial}"
         path = self.directory / f"{name}.py"
-        path.write_text(FRESH_SOURCE.format(serial=self.serial))
+        text = FRESH_SOURCE.format(serial=self.serial)
+        index = 0
+        while self.large and text.count("\n") < LARGE_MODULE_LINES:
+            text += FILLER_SOURCE.format(serial=self.serial, index=index)
+            index += 1
+        path.write_text(text)
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
@@ -365,6 +387,14 @@ def fresh_function_times(samples, budget, min_repeats):
 
         later["adjoint"] = lambda: current["adjoint"](*args)
         first["adjoint"] = first_call_time(new_adjoint, later["adjoint"], samples)
+        in_large = FreshFunctions(directory + "/large", large=True)
+        Path(directory, "large").mkdir()
+
+        def new_adjoint_in_large_module():
+            current["adjoint large"] = adjoint.jacrev(in_large.next())
+
+        later["adjoint large"] = lambda: current["adjoint large"](*args)
+        first["adjoint large"] = first_call_time(new_adjoint_in_large_module, later["adjoint large"], samples)
         if jax is None:
             first["jax.jit"] = NOT_INSTALLED
         else:
@@ -379,7 +409,9 @@ def fresh_function_times(samples, budget, min_repeats):
         later = median_times(later, budget, min_repeats)
     return [
         (label, first[method], later.get(method, NOT_INSTALLED))
-        for label, method in (("adjoint.jacrev", "adjoint"), ("jax.jit(jax.jacrev)", "jax.jit"))
+        for label, method in (("adjoint.jacrev", "adjoint"),
+                              (f"adjoint.jacrev, in a {LARGE_MODULE_LINES:,}-line module", "adjoint large"),
+                              ("jax.jit(jax.jacrev)", "jax.jit"))
     ]
 
 

@@ -7,9 +7,11 @@ numbers of the user's file and no decorators. A lambda becomes a
 ``FunctionDef`` whose body is one ``return``. NumPy functions and other
 primitives without Python source get a one-line wrapper (``jacrev(np.sin)``).
 
-Whole files are parsed once and kept, keyed by file name and text, with
-their definitions and lambdas indexed by name and line.
+Whole files are parsed once (by the standard library's parser) and kept,
+keyed by file name and text; only the function transformed is converted to
+gast, found by descending into the nodes that hold its first line.
 """
+import ast
 import functools
 import linecache
 import types
@@ -18,7 +20,6 @@ import gast
 
 from .. import errors
 from ..made import of
-from .gastutil import clone
 
 
 class ParsedFunction:
@@ -36,26 +37,36 @@ class ParsedFunction:
         return errors.SourceLocation(self.filename, lineno, line)
 
 
-class _ParsedFile:
-    """A file's gast tree, with its definitions and lambdas indexed by
-    (name, line) and (line), so that finding one function does not walk the
-    whole tree again."""
-    __slots__ = ("module", "defs", "lambdas")
-
-    def __init__(self, module):
-        self.module = module
-        self.defs = {}
-        self.lambdas = {}
-        for node in gast.walk(module):
-            if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)):
-                self.defs.setdefault(node.name, []).append(node)
-            elif isinstance(node, gast.Lambda):
-                self.lambdas.setdefault(node.lineno, []).append(node)
-
-
 @functools.lru_cache(maxsize=64)
 def _parse_file(filename, text):
-    return _ParsedFile(gast.parse(text))
+    # The standard library's parser (in C); only the function that is
+    # transformed is converted to gast, so the first call does not grow with
+    # the size of the file.
+    return ast.parse(text, filename)
+
+
+def _first_line(node):
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+
+
+def _nodes_on_line(tree, lineno, kinds):
+    """The nodes of ``kinds`` in ``tree`` that start on ``lineno`` (a def
+    starts at its first decorator), found by descending only into the nodes
+    whose lines hold ``lineno``."""
+    found = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            start = getattr(child, "lineno", None)
+            if start is not None:
+                if isinstance(child, kinds) and lineno in (_first_line(child), start):
+                    found.append(child)
+                if not _first_line(child) <= lineno <= (child.end_lineno or start):
+                    continue
+            stack.append(child)
+    found.sort(key=lambda n: (n.lineno, n.col_offset))
+    return found
 
 
 def _source_of(func):
@@ -110,34 +121,26 @@ def parse_function(func):
         )
     filename, lines = found
     try:
-        parsed = _parse_file(filename, "".join(lines))
+        tree = _parse_file(filename, "".join(lines))
     except SyntaxError as exc:
         raise errors.SourceUnavailableError(
             f"cannot parse {filename}: {exc}. Is the file on disk the one that was run?"
         ) from None
     code = func.__code__
     if code.co_name == "<lambda>":
-        node = _find_lambda(parsed, code, filename)
+        node = _find_lambda(tree, code, filename)
     else:
-        node = _find_def(parsed, code, filename)
+        node = _find_def(tree, code, filename)
     if not _source_runs(code, filename, "".join(lines)):
         raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
                                         code.co_firstlineno)
-    node = _copy(node)
-    node.decorator_list = []
+    node.decorator_list = []  # (a fresh gast tree per call: transforms may change it)
     return ParsedFunction(func, node, filename, lines)
 
 
 # ------------------------------------------- is the source the code that runs?
 
-@functools.lru_cache(maxsize=64)
-def _compiled_file(filename, text):
-    """Code objects of ``text`` compiled as ``filename`` was, keyed by
-    (name, first line); None if it does not compile on its own."""
-    try:
-        module = compile(text, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return None
+def _code_objects(module):
     found = {}
     stack = [module]
     while stack:
@@ -145,6 +148,37 @@ def _compiled_file(filename, text):
         found.setdefault((code.co_name, code.co_firstlineno), []).append(code)
         stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
     return found
+
+
+def _has_import(statement):
+    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.walk(statement))
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_statement(filename, text, lineno):
+    """Code objects of the top-level statement of ``text`` that holds line
+    ``lineno``, compiled with the file's imports (the compiler reads how a
+    global name was bound: ``np.sin(x)`` compiles differently when ``np`` is
+    an imported module), keyed by (name, first line); None if it does not
+    compile on its own. A large module need not be compiled whole for one
+    function."""
+    tree = _parse_file(filename, text)
+    body = [s for s in tree.body
+            if (_first_line(s) <= lineno <= (s.end_lineno or s.lineno))
+            or (not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _has_import(s))]
+    try:
+        return _code_objects(compile(ast.Module(body=body, type_ignores=[]), filename, "exec", dont_inherit=True))
+    except (SyntaxError, ValueError):
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_file(filename, text):
+    """The same for the whole file."""
+    try:
+        return _code_objects(compile(text, filename, "exec", dont_inherit=True))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _same_code(a, b):
@@ -176,12 +210,22 @@ def _names_and_constants(code):
 def _source_runs(code, filename, text):
     """Whether ``code`` is what ``text`` compiles to: a module edited after
     it was imported runs its old code, and its new text must not be
-    differentiated in its place. Code that a tool rewrote at import (pytest
-    rewrites assert statements, with names that start with "@") must still
-    hold every name and constant of the text."""
+    differentiated in its place. The top-level statement that holds the
+    function is compiled first; the whole file only when that does not
+    match."""
+    statement = _compiled_statement(filename, text, code.co_firstlineno)
+    if statement is not None and _matches(code, statement):
+        return True
     compiled = _compiled_file(filename, text)
     if compiled is None:
         return True  # (text that only runs in a context of its own: nothing to compare)
+    return _matches(code, compiled)
+
+
+def _matches(code, compiled):
+    """Whether ``compiled`` holds ``code``. Code that a tool rewrote at
+    import (pytest rewrites assert statements, with names that start with
+    "@") must still hold every name and constant of the text."""
     candidates = compiled.get((code.co_name, code.co_firstlineno), [])
     if any(_same_code(code, candidate) for candidate in candidates):
         return True
@@ -195,24 +239,17 @@ def _source_runs(code, filename, text):
     return False
 
 
-def _copy(node):
-    # gast nodes are shared by the file cache; transforms get their own copy.
-    
-    return clone(node)
-
-
-def _find_def(parsed, code, filename):
-    for node in parsed.defs.get(code.co_name, ()):
-        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-        if code.co_firstlineno in (first, node.lineno):
-            if isinstance(node, gast.AsyncFunctionDef):
+def _find_def(tree, code, filename):
+    for node in _nodes_on_line(tree, code.co_firstlineno, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if node.name == code.co_name:
+            if isinstance(node, ast.AsyncFunctionDef):
                 raise errors.UnsupportedSyntaxError(
                     errors.SourceLocation(filename, node.lineno),
                     f"async def {node.name}",
                     "coroutines cannot be differentiated.",
                     "Differentiate a plain def.",
                 )
-            return node
+            return gast.ast_to_gast(node)
     raise errors.SourceUnavailableError(
         f"cannot find the definition of {code.co_name} at {filename}:{code.co_firstlineno}: "
         "the file changed since it was imported. Reload the module."
@@ -235,12 +272,12 @@ def _names_in_node(node):
             | {n.attr for n in gast.walk(node) if isinstance(n, gast.Attribute)})
 
 
-def _find_lambda(parsed, code, filename):
+def _find_lambda(tree, code, filename):
     arg_names = code.co_varnames[: code.co_argcount]
     candidates = [
-        node
-        for node in parsed.lambdas.get(code.co_firstlineno, ())
-        if tuple(a.id for a in node.args.args) == arg_names
+        gast.ast_to_gast(node)
+        for node in _nodes_on_line(tree, code.co_firstlineno, (ast.Lambda,))
+        if node.lineno == code.co_firstlineno and tuple(a.arg for a in node.args.args) == arg_names
     ]
     if len(candidates) > 1 and hasattr(code, "co_positions"):  # Python 3.11+: columns
         columns = {p[2] for p in code.co_positions() if p[2] is not None}
