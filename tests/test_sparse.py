@@ -386,3 +386,50 @@ def test_least_squares_with_a_sparse_jacobian_and_its_sparsity():
     # jac_sparsity alone: SciPy's finite differences grouped by the pattern
     grouped = optimize.least_squares(residuals, x0, jac_sparsity=pattern, method="trf")
     np.testing.assert_allclose(grouped.x, np.ones(20), atol=1e-6)
+
+
+# ------------------------------------------------------------------ many inputs: residue probes
+
+_PICK = np.random.default_rng(7).integers(0, 300, size=(2, 300))
+
+
+def scattered(x):
+    return x[_PICK[0]] * x[_PICK[1]] + np.cos(x)
+
+
+def laplacian(u):
+    grid = u.reshape(17, 17)
+    padded = np.pad(grid, 1)
+    return (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:] - 4.0 * grid).ravel()
+
+
+@pytest.mark.parametrize("f", [stencil, arrowhead, calls_helper, scattered, laplacian, blocks],
+                         ids=lambda f: f.__name__)
+def test_many_inputs_probed_by_residue_classes_give_the_column_by_column_pattern(f, monkeypatch):
+    x = np.random.default_rng(8).normal(size=289 if f is laplacian else 300)
+    assert x.size > sparse_api.SMALL_INPUT
+    probed = adjoint.sparsity(f)(x).toarray()
+    monkeypatch.setattr(sparse_api, "SMALL_INPUT", 10 ** 9)
+    sparse_api._patterns.clear()
+    one_by_one = adjoint.sparsity(f)(x).toarray()
+    np.testing.assert_array_equal(probed, one_by_one)
+    if f in hand_patterns(300):
+        np.testing.assert_array_equal(probed, hand_patterns(300)[f])
+    if f is scattered:
+        expected = np.eye(300, dtype=bool)
+        expected[np.arange(300), _PICK[0]] = True
+        expected[np.arange(300), _PICK[1]] = True
+        np.testing.assert_array_equal(probed, expected)
+    np.testing.assert_array_equal(adjoint.jacfwd(f, sparse=True)(x).toarray(), dense(f, x))
+
+
+def test_residue_candidates_hold_every_true_entry_and_refuse_dense_patterns():
+    rng = np.random.default_rng(9)
+    truth = rng.random((50, 400)) < 0.02
+    primes = coloring.probe_primes(400)
+    marks = {p: np.stack([truth[:, np.arange(400) % p == r].any(axis=1) for r in range(p)]) for p in primes}
+    rows, cols = coloring.residue_candidates(marks, primes, 400, 10 ** 7)
+    candidates = np.zeros_like(truth)
+    candidates[rows, cols] = True
+    assert not np.any(truth & ~candidates)
+    assert coloring.residue_candidates(marks, primes, 400, 10) is None

@@ -44,10 +44,13 @@ _SELECTING_NAMES = [
     "median", "nanmedian", "percentile", "nanpercentile", "quantile", "nanquantile", "partition",
     "argpartition", "nonzero", "flatnonzero", "argwhere", "unique", "searchsorted", "digitize", "extract",
     "compress", "choose", "nan_to_num", "interp", "lexsort", "ptp", "histogram", "bincount", "isfinite",
-    "isnan", "isinf", "heaviside",
+    "isnan", "isinf", "heaviside", "nansum", "nanmean", "nanvar", "nanstd", "nanprod", "nancumsum",
+    "nancumprod",
 ]
 SELECTING = {getattr(np, name) for name in _SELECTING_NAMES if hasattr(np, name)}
 SELECTING |= {builtins.max, builtins.min, builtins.sorted}
+# Its second-order tangent is 0 where the norm is 0 (a convention, not the structure elsewhere).
+SELECTING.add(np.linalg.norm)
 for _name in ("maximum", "minimum", "clip", "where", "sort", "max", "min", "amax", "amin", "argmax", "argmin"):
     if hasattr(rt, _name):
         SELECTING.add(getattr(rt, _name))

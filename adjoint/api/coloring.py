@@ -114,3 +114,44 @@ def seeds(colors, count, dtype=np.float64):
     seed = np.zeros((count, colors.size), dtype=dtype)
     seed[colors, np.arange(colors.size)] = 1
     return seed
+
+
+# ------------------------------------------------------------------ probing a pattern by residue classes
+
+
+def probe_primes(n):
+    """Three distinct primes a little above ``sqrt(n)``: the residue classes
+    ``j mod p`` group ``n`` columns into ``sum(primes)`` probes whose
+    product is far above ``n`` (see ``residue_candidates``)."""
+    primes = []
+    candidate = max(int(np.ceil(1.2 * np.sqrt(max(n, 1)))), 2)
+    while len(primes) < 3:
+        if all(candidate % d for d in range(2, int(np.sqrt(candidate)) + 1)):
+            primes.append(candidate)
+        candidate += 1
+    return primes
+
+
+def residue_candidates(marks, primes, n_cols, limit):
+    """The ``(rows, cols)`` of every entry that may be non-zero, given for
+    each prime ``p`` the ``(p, n_rows)`` boolean ``marks[p]``: row ``i``
+    reached from some column ``j`` with ``j % p == r``. A true non-zero
+    ``(i, j)`` is marked for every prime, so it is among the candidates
+    (``j`` with ``marks[p][j % p, i]`` for all ``p``); columns that only
+    look alike in every residue are false candidates, which a later exact
+    pass removes. None when there would be more than ``limit`` candidates
+    to check (a dense pattern: probe every column instead)."""
+    first = primes[0]
+    residues, rows = np.nonzero(marks[first])
+    steps = -(-n_cols // first)
+    if residues.size * steps > limit:
+        return None
+    cols = residues[:, None] + first * np.arange(steps)[None, :]
+    rows = np.broadcast_to(rows[:, None], cols.shape)
+    keep = cols < n_cols
+    cols, rows = cols[keep], rows[keep]
+    for p in primes[1:]:
+        keep = marks[p][cols % p, rows]
+        cols, rows = cols[keep], rows[keep]
+    order = np.lexsort((cols, rows))
+    return rows[order].astype(np.int64), cols[order].astype(np.int64)

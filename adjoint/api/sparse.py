@@ -5,7 +5,9 @@ passes (SPEC.md section 7).
 the input basis with every seeded tangent NaN (``NaN * 0`` and ``NaN + x``
 are NaN, so every arithmetic path from an input to an output marks it, even
 through a zero coefficient): an output tangent that is NaN marks a
-dependence. That is the pattern at this point. It holds at every point of
+dependence (with many inputs, residue classes of columns first, then one
+pass per colour of the superset they give: see ``_detect``). That is the
+pattern at this point. It holds at every point of
 the same shapes when ``analysis.structure`` finds nothing value-dependent
 deciding the structure (no branch, loop bound or index computed from the
 inputs, no value-selecting primitive); then the pattern and its colourings
@@ -152,18 +154,6 @@ def _warn_value_dependent(found):
 # ------------------------------------------------------------------ pattern detection
 
 
-def _nan_basis(inputs, start, stop):
-    """Columns ``start:stop`` of the inputs' basis with NaN for 1."""
-    tangents = jac._input_basis(inputs, start, stop)
-    out = []
-    for tangent, treedef in zip(tangents, inputs.treedefs, strict=True):
-        leaves = pytree.flatten(tangent)[0] if treedef is not pytree.LEAF else [tangent]
-        for leaf in leaves:
-            leaf[leaf != 0] = np.nan
-        out.append(tangent)
-    return tuple(out)
-
-
 def _chunk_columns(n_in, n_out, itemsize, chunk_size):
     if chunk_size is not None:
         return max(1, min(chunk_size, max(n_in, 1)))
@@ -203,46 +193,117 @@ class _Pattern:
         return self.colorings[kind]
 
     def coo(self):
-        rows = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
-        return rows, self.indices
+        if "coo" not in self.colorings:
+            self.colorings["coo"] = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
+        return self.colorings["coo"], self.indices
+
+    def gather(self, kind):
+        """Where each entry sits in the flattened compressed result of
+        ``kind`` ("columns" or "symmetric": ``(colours, N_out)``; "rows":
+        ``(colours, N_in)``), in the pattern's order."""
+        key = ("gather", kind)
+        if key not in self.colorings:
+            colors, _ = self.coloring(kind)
+            rows, cols = self.coo()
+            self.colorings[key] = (colors[rows] * self.shape[1] + cols if kind == "rows"
+                                   else colors[cols] * self.shape[0] + rows)
+        return self.colorings[key]
+
+
+#: below this many inputs the pattern is probed column by column
+SMALL_INPUT = 128
+#: most candidate entries the residue probes may leave to check
+CANDIDATE_LIMIT = 2 * 10 ** 7
+
+
+class _NanPasses:
+    """Runs the tangent code with NaN seeds: row ``k`` of a group matrix
+    (``groups(start, stop)`` -> ``(stop - start, N_in)`` booleans) seeds NaN
+    on the columns it holds; the result says which outputs each row reached."""
+
+    def __init__(self, compiled, inputs, kwargs, has_aux, chunk_size):
+        self.compiled = compiled
+        self.inputs = inputs
+        self.kwargs = kwargs
+        self.has_aux = has_aux
+        self.chunk_size = chunk_size
+        self.n_in = sum(np.size(leaf) for leaves in inputs.leaves for leaf in leaves)
+        self.itemsize = max([np.result_type(leaf).itemsize for leaves in inputs.leaves for leaf in leaves] or [8])
+        self.n_out = None
+        self.output = self.aux = self.out_leaves = self.out_treedef = None
+        self.changes_arguments = bool(getattr(compiled, "augmented_params", None))
+
+    def run(self, groups, count):
+        """The ``(count, N_out)`` booleans: which outputs each group reached."""
+        marks = []
+        chunk = _chunk_columns(count, self.n_in + (self.n_out or self.n_in), self.itemsize, self.chunk_size)
+        for start in range(0, count, chunk):
+            stop = min(start + chunk, count)
+            rows = stop - start
+            seeded = groups(start, stop)
+            tangents = []
+            offset = 0
+            for treedef, leaves in zip(self.inputs.treedefs, self.inputs.leaves, strict=True):
+                leaf_tangents = []
+                for leaf in leaves:
+                    size = np.size(leaf)
+                    seed = np.where(seeded[:, offset:offset + size], np.nan, 0.0).astype(np.result_type(leaf))
+                    leaf_tangents.append(seed.reshape((rows,) + np.shape(leaf)))
+                    offset += size
+                tangents.append(pytree.unflatten(treedef, leaf_tangents))
+            args, keywords = (copy.deepcopy((self.inputs.args, self.kwargs)) if self.changes_arguments
+                              else (self.inputs.args, self.kwargs))
+            with np.errstate(all="ignore"):
+                result, out_dot = self.compiled.jvp((rows,) + tuple(tangents), *args, **keywords)
+            if self.out_leaves is None:
+                self.output, self.aux = result if self.has_aux else (result, None)
+                self.out_leaves, self.out_treedef = jac._output_leaves(self.output)
+                self.n_out = sum(leaf.size for leaf in self.out_leaves)
+            marks.append(np.isnan(_flat_dots(out_dot, self.out_treedef, self.out_leaves, rows)))
+        return np.concatenate(marks, axis=0) if len(marks) != 1 else marks[0]
 
 
 def _detect(compiled, inputs, kwargs, has_aux, chunk_size):
-    """Run the tangent code over NaN-seeded columns; ``(pattern CSR index
-    arrays, shape, output, aux, out_leaves, out_treedef)``."""
-    n_in = sum(np.size(leaf) for leaves in inputs.leaves for leaf in leaves)
-    itemsize = max([np.result_type(leaf).itemsize for leaves in inputs.leaves for leaf in leaves] or [8])
-    chunk = _chunk_columns(n_in, n_in, itemsize, chunk_size)
-    rows_found, cols_found = [], []
-    out_leaves = out_treedef = output = aux = None
-    start = 0
-    changes_arguments = bool(getattr(compiled, "augmented_params", None))
-    while True:
-        stop = min(start + chunk, n_in)
-        args, keywords = ((inputs.args, kwargs) if not changes_arguments else copy.deepcopy((inputs.args, kwargs)))
-        with np.errstate(all="ignore"):
-            result, out_dot = compiled.jvp((stop - start,) + _nan_basis(inputs, start, stop), *args, **keywords)
-        if out_leaves is None:
-            output, aux = result if has_aux else (result, None)
-            out_leaves, out_treedef = jac._output_leaves(output)
-            n_out = sum(leaf.size for leaf in out_leaves)
-            if chunk_size is None:
-                chunk = max(chunk if start == 0 and stop == n_in else 1,
-                            _chunk_columns(n_in, n_out, itemsize, None))
-        marks = np.isnan(_flat_dots(out_dot, out_treedef, out_leaves, stop - start))  # (columns, N_out)
-        columns, outs = np.nonzero(marks)
-        rows_found.append(outs)
-        cols_found.append(columns + start)
-        start = stop
-        if start >= n_in:
-            break
-    n_out = sum(leaf.size for leaf in out_leaves)
-    rows = np.concatenate(rows_found) if rows_found else np.zeros(0, np.int64)
-    cols = np.concatenate(cols_found) if cols_found else np.zeros(0, np.int64)
-    order = np.lexsort((cols, rows))
-    rows, cols = rows[order], cols[order]
+    """The pattern at this point: ``(indptr, indices, shape, output, aux,
+    out_leaves, out_treedef)``.
+
+    Few inputs: one NaN-seeded column per input. Many: first NaN-seeded
+    residue classes ``j mod p`` for three primes ``p`` near ``sqrt(N_in)``
+    (``coloring.residue_candidates``: a superset of the pattern), then one
+    pass per colour of a column colouring of that superset: in each row a
+    colour holds at most one candidate column, so a NaN there marks exactly
+    that column. Both steps only read which outputs a NaN reached."""
+    passes = _NanPasses(compiled, inputs, kwargs, has_aux, chunk_size)
+    n_in = passes.n_in
+    rows = cols = None
+    primes = coloring.probe_primes(n_in)
+    if n_in > SMALL_INPUT and 2 * sum(primes) < n_in:
+        columns = np.arange(n_in)
+        marks = {}
+        for p in primes:
+            residues = columns % p
+            marks[p] = passes.run(lambda start, stop, residues=residues: (
+                residues[None, :] == np.arange(start, stop)[:, None]), p)
+        candidates = coloring.residue_candidates(marks, primes, n_in, CANDIDATE_LIMIT)
+        if candidates is not None:
+            c_rows, c_cols = candidates
+            c_indptr = np.concatenate([[0], np.cumsum(np.bincount(c_rows, minlength=passes.n_out))])
+            colors, count = coloring.column_coloring(c_indptr, c_cols, (passes.n_out, n_in))
+            if count < n_in:
+                reached = passes.run(lambda start, stop: (
+                    colors[None, :] == np.arange(start, stop)[:, None]), max(count, 1))
+                keep = reached[colors[c_cols], c_rows]
+                rows, cols = c_rows[keep], c_cols[keep]
+    if rows is None:  # every column on its own
+        reached = passes.run(lambda start, stop: (
+            np.arange(n_in)[None, :] == np.arange(start, stop)[:, None]), max(n_in, 1))
+        cols, rows = np.nonzero(reached)
+        order = np.lexsort((cols, rows))
+        rows, cols = rows[order], cols[order]
+    n_out = passes.n_out
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_out))]).astype(np.int64)
-    return indptr, cols.astype(np.int64), (n_out, n_in), output, aux, out_leaves, out_treedef
+    return (indptr, cols.astype(np.int64), (n_out, n_in), passes.output, passes.aux, passes.out_leaves,
+            passes.out_treedef)
 
 
 #: func -> {key: _Pattern}: patterns that hold at every point of their key
@@ -425,8 +486,7 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
                                              pattern.out_leaves, pattern.out_treedef, chunk_size, n_out)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = jac._output_leaves(output)
-    rows, cols = pattern.coo()
-    data = compressed[colors[cols], rows].astype(_result_dtype(inputs), copy=False)
+    data = compressed.reshape(-1)[pattern.gather(coloring_kind)].astype(_result_dtype(inputs), copy=False)
     matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
@@ -480,8 +540,7 @@ def _sparse_reverse_call(func, find_jvp, find_vjp, argnums, has_aux, chunk_size,
                 parts.append(np.zeros((rows, np.size(leaf))) if bar is None
                              else np.reshape(jac._real(bar), (rows, np.size(leaf))))
         compressed[start:stop] = np.concatenate(parts, axis=1) if len(parts) != 1 else parts[0]
-    out_rows, cols = pattern.coo()
-    data = compressed[colors[out_rows], cols].astype(_result_dtype(inputs), copy=False)
+    data = compressed.reshape(-1)[pattern.gather("rows")].astype(_result_dtype(inputs), copy=False)
     matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
