@@ -337,6 +337,8 @@ def test_several_arguments_and_outputs_are_laid_out_as_jacrev_and_has_aux():
 def test_bad_input_gets_clear_errors(monkeypatch):
     with pytest.raises(TypeError, match="sparse must be True or False"):
         adjoint.jacfwd(diagonal, sparse=1)
+    with pytest.raises(ValueError, match="progress=True is not available with sparse=True"):
+        adjoint.jacrev(diagonal, sparse=True, progress=True)
     with pytest.raises(TypeError, match="argnums must be one int"):
         adjoint.hessian(rosenbrock, argnums=(0,), sparse=True)
     with pytest.raises(TypeError, match="floating-point"):

@@ -655,7 +655,7 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
-    if _check_sparse(sparse):
+    if _check_sparse(sparse, progress):
         from . import sparse as _sparse
         return _sparse.sparse_jacrev(func, argnums, has_aux, chunk_size)
 
@@ -875,7 +875,7 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
-    if _check_sparse(sparse):
+    if _check_sparse(sparse, progress):
         from . import sparse as _sparse
         return _sparse.sparse_jacfwd(func, argnums, has_aux, chunk_size)
     find = _Finder(func, mode="jvp")
@@ -1076,9 +1076,12 @@ def hessian(func: Function, argnums: ArgNums = 0, *, sparse: bool = False) -> Fu
     return _sparse.dense_hessian(func, argnums)
 
 
-def _check_sparse(sparse):
+def _check_sparse(sparse, progress=False):
     if not isinstance(sparse, bool):
         raise TypeError(f"sparse must be True or False, got {type(sparse).__name__} ({sparse!r}).")
+    if sparse and progress:
+        raise ValueError("progress=True is not available with sparse=True (a sparse Jacobian takes one pass "
+                         "per colour, usually a few): drop one of them.")
     return sparse
 
 

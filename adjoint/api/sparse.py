@@ -628,7 +628,7 @@ class _DenseHessian:
             self.plans[key] = False
             return False
         if self.gradient is None:
-            self.gradient = jac.jacrev(self.func, self.argnums)
+            self.gradient = made.of(self.dense)[0]  # the dense passes' own jacrev: its code is compiled
             self.find = jac._Finder(self.gradient, mode="jvp")
         positions = jac._check_argnums(self.argnums, len(args))
         found = _value_dependence(self.func, len(args), frozenset(range(len(args))), frozenset())
