@@ -311,6 +311,12 @@ def test_dense_hessian_uses_the_compressed_passes_for_a_sparse_global_pattern(mo
     for _ in range(3):
         np.testing.assert_allclose(h(x), rosenbrock_hessian(x), rtol=1e-12, atol=1e-10)
     assert used == [True, True]  # the first call is dense
+    x32 = x.astype(np.float32)
+    for _ in range(3):
+        result = h(x32)
+        assert result.dtype == np.float32
+        np.testing.assert_array_equal(result, adjoint.jacfwd(adjoint.jacrev(rosenbrock))(x32))
+    assert used[-1] is True
     assert adjoint.jacrev(adjoint.hessian(rosenbrock))(x[:4]).shape == (4, 4, 4)  # still differentiable
 
 

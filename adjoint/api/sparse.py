@@ -653,7 +653,7 @@ class _DenseHessian:
         inputs = jac._Inputs(args, positions)
         compiled = self.find(inputs.args, positions, False, ())
         n = colors.size
-        seed = np.zeros((count, n))
+        seed = np.zeros((count, n), dtype=np.result_type(inputs.leaves[0][0]))
         seed[colors, np.arange(n)] = 1
         _, out_dot = compiled.jvp((count, seed), *inputs.args)
         if out_dot is None:
