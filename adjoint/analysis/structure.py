@@ -8,7 +8,8 @@ of its *tainted* parameters: those whose values are not part of the pattern
 cache's key (the differentiated arrays, and other arrays). Taint flows
 through every op, derivative or not (a comparison of a tainted value is
 tainted), except ops that read only a shape (``x.shape``, ``len(x)``,
-``x.ndim``, ``x.size``, ``np.shape``). Loops are a fixed point.
+``x.ndim``, ``x.size``, ``np.shape``, the length of a loop over items).
+Loops are a fixed point.
 
 The structure is value-dependent (``find`` returns ``(lineno, construct)``
 of the first such op, else None) when:
@@ -78,7 +79,7 @@ def _shape_only(op):
         return True
     construct = op.construct or ""
     if op.prim is NONDIFF and (construct.startswith("attribute .") and construct[len("attribute ."):]
-                               in _SHAPE_ATTRIBUTES or construct == "len"):
+                               in _SHAPE_ATTRIBUTES or construct in ("len", "loop length")):
         return True
     return False
 
@@ -94,22 +95,22 @@ class _Finder:
         self.callee_ir = callee_ir
         self.seen = set()
 
-    def function(self, normalized, tainted_params, filename):
+    def function(self, normalized, tainted_params):
         tainted = {p for i, p in enumerate(normalized.params) if i in tainted_params}
-        return self.block(normalized.ops, tainted, filename)
+        return self.block(normalized.ops, tainted)
 
-    def block(self, ops, tainted, filename):
+    def block(self, ops, tainted):
         """Fixed point of the taint over ``ops`` (loops carry it around);
         the first value-dependent op found, or None."""
         while True:
             before = len(tainted)
-            found = self._pass(ops, tainted, filename)
+            found = self._pass(ops, tainted)
             if found is not None:
                 return found
             if len(tainted) == before:
                 return None
 
-    def _pass(self, ops, tainted, filename):
+    def _pass(self, ops, tainted):
         for op in ops:
             reads = op.reads() if op.kind != "break" else set()
             hit = bool(reads & tainted)
@@ -117,7 +118,7 @@ class _Finder:
                 if op.kind == "if" and _atom_names(op.value) & tainted:
                     return op.lineno, "a branch on a value computed from the inputs"
                 if op.kind == "while":
-                    found = self._loop(op, tainted, filename)
+                    found = self._loop(op, tainted)
                     if found is not None:
                         return found
                     if _atom_names(op.value) & tainted:
@@ -125,15 +126,15 @@ class _Finder:
                     continue
                 if op.kind == "for":
                     if hit and not isinstance(op.value, gast.Name):
-                        return op.lineno, "a for loop over a range computed from the inputs"
+                        return op.lineno, "a for loop whose number of steps is computed from the inputs"
                     if hit:
                         tainted.update(op.targets)
-                    found = self._loop(op, tainted, filename)
+                    found = self._loop(op, tainted)
                     if found is not None:
                         return found
                     continue
                 for block in (op.body, op.orelse, op.latch, op.exit_check):
-                    found = self._pass(block, tainted, filename)
+                    found = self._pass(block, tainted)
                     if found is not None:
                         return found
                 continue
@@ -159,11 +160,11 @@ class _Finder:
             tainted.update(op.targets)
         return None
 
-    def _loop(self, op, tainted, filename):
+    def _loop(self, op, tainted):
         while True:
             before = len(tainted)
             for block in (op.body, op.latch, op.exit_check):
-                found = self._pass(block, tainted, filename)
+                found = self._pass(block, tainted)
                 if found is not None:
                     return found
             if len(tainted) == before:
@@ -201,7 +202,7 @@ class _Finder:
             normalized, filename = self.callee_ir(function, prim.arity)
         except Exception:  # noqa: BLE001 (anything the front end refuses: not known to be safe)
             return op.lineno, f"a call of {prim.name} that the analysis cannot follow"
-        found = self.function(normalized, tainted_positions, filename)
+        found = self.function(normalized, tainted_positions)
         if found is not None:
             lineno, construct = found
             return lineno, construct, filename
@@ -210,6 +211,6 @@ class _Finder:
 
 def find(normalized, tainted_params, callee_ir):
     """``None`` when the pattern cannot depend on the tainted parameters'
-    values, else ``(lineno, construct)`` or ``(lineno, construct, filename)``
+    values, else ``(lineno, construct)`` or ``(lineno, construct)``
     (the last for a construct in a callee): the first value-dependent op."""
-    return _Finder(callee_ir).function(normalized, set(tainted_params), None)
+    return _Finder(callee_ir).function(normalized, set(tainted_params))
