@@ -6,6 +6,7 @@ from .api.jacobians import (
     defjvp, defvjp, get_memory_budget, grad, hessian, jacfwd, jacrev, jvp, no_grad, set_memory_budget, source,
     stop_gradient, value_and_grad, vjp,
 )
+from .api.sparse import sparsity
 from .api.vmap import vmap
 from .errors import (
     AdjointError,
@@ -18,7 +19,7 @@ from .errors import (
 
 __all__ = [
     "jacrev", "jacfwd", "jvp", "vjp", "grad", "value_and_grad", "hessian", "source", "defvjp", "defjvp",
-    "vmap", "stop_gradient", "no_grad",
+    "vmap", "sparsity", "stop_gradient", "no_grad",
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError", "MemoryBudgetError", "set_memory_budget", "get_memory_budget",
 ]

@@ -536,3 +536,29 @@ def vmap_changed_shared_argument(location, what):
         "Give that argument a batch dimension (in_dims=0, with one row per example), or work on a copy "
         "in the function (y = y.copy()) and return it.",
     )
+
+
+# ------------------------------------------------------------------ sparse Jacobians
+
+def scipy_missing_error(what):
+    """SciPy is needed for sparse results and is not installed."""
+    return ImportError(
+        f"{what} returns scipy.sparse matrices, and SciPy is not installed. Install it "
+        "(pip install scipy, or pip install adjoint[scipy]), or call it without sparse=True "
+        "for a dense NumPy Jacobian.")
+
+
+def sparse_structure_error(what, detail):
+    """A function whose inputs or outputs a sparse Jacobian cannot lay out."""
+    return TypeError(f"{what}: {detail}")
+
+
+def value_dependent_pattern_warning(place, construct):
+    """The sparsity pattern may change with the input values: it is found
+    again at every call."""
+    where = f"{place}: " if place else ""
+    return (f"{where}{construct} decides which outputs depend on which inputs, so the Jacobian's "
+            "sparsity pattern may change with the input values. adjoint finds it again at every call "
+            "(exact at that point, at the cost of one extra forward pass over all inputs). To reuse one "
+            "pattern, compute it once with adjoint.sparsity at a point where it is complete, and pass it "
+            "to SciPy yourself.")

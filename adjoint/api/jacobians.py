@@ -599,7 +599,7 @@ class _Finder:
 # ------------------------------------------------------------------ jacrev
 
 def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, progress: bool = False) -> Function:
+           chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False) -> Function:
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by
     reverse mode: one forward pass, then the generated backward pass over
     chunks of ``chunk_size`` rows of the output's identity basis.
@@ -620,6 +620,10 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
             ``None`` all at once, ``1`` one at a time. The result does not depend on it.
         progress: Report progress over the chunks on stderr (a bar through
             ``tqdm`` when it is installed, a plain line otherwise).
+        sparse: Return ``scipy.sparse.csr_matrix`` blocks of shape
+            ``(output size, input size)``, computed by one backward pass per
+            chunk of row colours of the detected sparsity pattern (see
+            ``adjoint.sparsity``; needs SciPy).
 
     Returns:
         A function taking ``func``'s arguments and returning the Jacobian: one
@@ -651,6 +655,9 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
+    if _check_sparse(sparse, progress):
+        from . import sparse as _sparse
+        return _sparse.sparse_jacrev(func, argnums, has_aux, chunk_size)
 
     find = _Finder(func)
 
@@ -830,7 +837,7 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 # ------------------------------------------------------------------ forward mode
 
 def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, progress: bool = False) -> Function:
+           chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False) -> Function:
     """The Jacobian of ``func`` by forward mode: the generated tangent code runs
     over chunks of ``chunk_size`` columns of the inputs' identity basis (all at
     once by default).
@@ -845,6 +852,9 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         chunk_size: Columns of the inputs' identity basis per call of the
             tangent code (``None``: all at once).
         progress: Report progress over the chunks on stderr.
+        sparse: Return ``scipy.sparse.csr_matrix`` blocks, computed by one
+            forward pass per chunk of column colours (Curtis-Powell-Reid) of
+            the detected sparsity pattern (see ``adjoint.sparsity``).
 
     Returns:
         A function returning the Jacobian, laid out as ``jacrev``'s
@@ -865,6 +875,9 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
+    if _check_sparse(sparse, progress):
+        from . import sparse as _sparse
+        return _sparse.sparse_jacfwd(func, argnums, has_aux, chunk_size)
     find = _Finder(func, mode="jvp")
 
     @functools.wraps(func)
@@ -1025,14 +1038,20 @@ def _jvp_call(find, primals, tangents, has_aux):
     return (output, tangent_out, aux) if has_aux else (output, tangent_out)
 
 
-def hessian(func: Function, argnums: ArgNums = 0) -> Function:
+def hessian(func: Function, argnums: ArgNums = 0, *, sparse: bool = False) -> Function:
     """The Hessian of ``func``: ``jacfwd(jacrev(func, argnums), argnums)``,
-    forward mode over the generated reverse-mode code.
+    forward mode over the generated reverse-mode code. For one 1-d array
+    argument whose Hessian pattern holds at every point and needs fewer
+    colours than half its size, calls after the first use compressed
+    passes (one per colour) and return the same dense array.
 
     Args:
         func: A function with a single 0-d output (for a vector output each
             output element gets its own Hessian).
         argnums: An int or a tuple of ints.
+        sparse: Return a ``scipy.sparse.csr_matrix`` (argnums one int, for
+            one array argument), computed by one pass per chunk of colours
+            of a distance-2 colouring of the detected pattern.
 
     Returns:
         A function returning the Hessian, of shape ``output.shape +
@@ -1051,7 +1070,19 @@ def hessian(func: Function, argnums: ArgNums = 0) -> Function:
                [2., 0.]])
     """
     _check_function(func, "hessian")
-    return jacfwd(jacrev(func, argnums), argnums)
+    from . import sparse as _sparse
+    if _check_sparse(sparse):
+        return _sparse.sparse_hessian(func, argnums)
+    return _sparse.dense_hessian(func, argnums)
+
+
+def _check_sparse(sparse, progress=False):
+    if not isinstance(sparse, bool):
+        raise TypeError(f"sparse must be True or False, got {type(sparse).__name__} ({sparse!r}).")
+    if sparse and progress:
+        raise ValueError("progress=True is not available with sparse=True (a sparse Jacobian takes one pass "
+                         "per colour, usually a few): drop one of them.")
+    return sparse
 
 
 # ------------------------------------------------------------------ vjp, grad

@@ -1,0 +1,216 @@
+"""Whether a function's Jacobian sparsity pattern can depend on the values
+of its inputs (for sparse Jacobians: a pattern found at one point holds at
+every point of the same shapes only when nothing value-dependent decides the
+structure).
+
+Takes a normalized function (``frontend.ir.Normalized``) and the positions
+of its *tainted* parameters: those whose values are not part of the pattern
+cache's key (the differentiated arrays, and other arrays). Taint flows
+through every op, derivative or not (a comparison of a tainted value is
+tainted), except ops that read only a shape (``x.shape``, ``len(x)``,
+``x.ndim``, ``x.size``, ``np.shape``, the length of a loop over items).
+Loops are a fixed point.
+
+The structure is value-dependent (``find`` returns ``(lineno, construct)``
+of the first such op, else None) when:
+
+- an ``if`` or ``while`` test, or the iterable of a ``for`` loop built by a
+  call (``range(n)``), is tainted;
+- an index (``x[i]``, ``x[mask]``, ``x[i] = v``) is tainted;
+- a value-selecting primitive (``np.maximum``, ``np.where``, ``np.sort``,
+  ``np.max``, ``np.argmax``, ``np.clip``, ``np.median``, ``max``, ...)
+  reads a tainted value;
+- a call whose callee is known only when it runs, or a construct kept
+  whole (OPAQUE), reads a tainted value (conservative).
+
+A call of the user's own function is analysed in turn with the parameters
+its tainted arguments bind (``callee_ir(function, arity)`` gives its
+normalized IR); its result is taken as tainted when any argument is.
+Conservative by construction: anything not known to be safe is reported.
+"""
+import builtins
+import inspect
+import operator
+
+import gast
+import numpy as np
+
+from ..frontend.ir import NONDIFF, OPAQUE, MethodCall, StarredCall, UserCall
+from .. import runtime as rt
+
+#: primitives whose result (or derivative) selects among values by comparing them
+_SELECTING_NAMES = [
+    "maximum", "minimum", "fmax", "fmin", "clip", "where", "select", "piecewise", "sort", "argsort",
+    "argmax", "argmin", "max", "amax", "min", "amin", "nanmax", "nanmin", "nanargmax", "nanargmin",
+    "median", "nanmedian", "percentile", "nanpercentile", "quantile", "nanquantile", "partition",
+    "argpartition", "nonzero", "flatnonzero", "argwhere", "unique", "searchsorted", "digitize", "extract",
+    "compress", "choose", "nan_to_num", "interp", "lexsort", "ptp", "histogram", "bincount", "isfinite",
+    "isnan", "isinf", "heaviside", "nansum", "nanmean", "nanvar", "nanstd", "nanprod", "nancumsum",
+    "nancumprod",
+]
+SELECTING = {getattr(np, name) for name in _SELECTING_NAMES if hasattr(np, name)}
+SELECTING |= {builtins.max, builtins.min, builtins.sorted}
+# Its second-order tangent is 0 where the norm is 0 (a convention, not the structure elsewhere).
+SELECTING.add(np.linalg.norm)
+for _name in ("maximum", "minimum", "clip", "where", "sort", "max", "min", "amax", "amin", "argmax", "argmin"):
+    if hasattr(rt, _name):
+        SELECTING.add(getattr(rt, _name))
+
+#: primitives whose result is a shape, a length or a number of axes
+SHAPE_ONLY = {builtins.len, np.shape, np.ndim, np.size}
+_SHAPE_ATTRIBUTES = ("shape", "ndim", "size", "dtype", "itemsize", "nbytes")
+
+_INDEXING = {operator.getitem, operator.setitem}
+_INDEXING |= {np.take, np.take_along_axis, np.put, np.put_along_axis}
+for _name in ("getitem", "setitem", "add_at", "replace_item"):
+    if hasattr(rt, _name):
+        _INDEXING.add(getattr(rt, _name))
+
+
+def _is(prim, table):
+    try:
+        return prim in table
+    except TypeError:  # unhashable
+        return False
+
+
+def _shape_only(op):
+    if _is(op.prim, SHAPE_ONLY):
+        return True
+    construct = op.construct or ""
+    if op.prim is NONDIFF and (construct.startswith("attribute .") and construct[len("attribute ."):]
+                               in _SHAPE_ATTRIBUTES or construct in ("len", "loop length")):
+        return True
+    return False
+
+
+def _atom_names(atom):
+    if not isinstance(atom, gast.AST):
+        return set()
+    return {n.id for n in gast.walk(atom) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+class _Finder:
+    def __init__(self, callee_ir):
+        self.callee_ir = callee_ir
+        self.seen = set()
+
+    def function(self, normalized, tainted_params):
+        tainted = {p for i, p in enumerate(normalized.params) if i in tainted_params}
+        return self.block(normalized.ops, tainted)
+
+    def block(self, ops, tainted):
+        """Fixed point of the taint over ``ops`` (loops carry it around);
+        the first value-dependent op found, or None."""
+        while True:
+            before = len(tainted)
+            found = self._pass(ops, tainted)
+            if found is not None:
+                return found
+            if len(tainted) == before:
+                return None
+
+    def _pass(self, ops, tainted):
+        for op in ops:
+            reads = op.reads() if op.kind != "break" else set()
+            hit = bool(reads & tainted)
+            if op.compound:
+                if op.kind == "if" and _atom_names(op.value) & tainted:
+                    return op.lineno, "a branch on a value computed from the inputs"
+                if op.kind == "while":
+                    found = self._loop(op, tainted)
+                    if found is not None:
+                        return found
+                    if _atom_names(op.value) & tainted:
+                        return op.lineno, "a while loop whose test is computed from the inputs"
+                    continue
+                if op.kind == "for":
+                    if hit and not isinstance(op.value, gast.Name):
+                        return op.lineno, "a for loop whose number of steps is computed from the inputs"
+                    if hit:
+                        tainted.update(op.targets)
+                    found = self._loop(op, tainted)
+                    if found is not None:
+                        return found
+                    continue
+                for block in (op.body, op.orelse, op.latch, op.exit_check):
+                    found = self._pass(block, tainted)
+                    if found is not None:
+                        return found
+                continue
+            if not hit:
+                continue
+            if _shape_only(op):
+                continue
+            prim = op.prim
+            if _is(prim, _INDEXING):
+                # getitem(x, index), setitem(x, index, value): the index decides the structure
+                index_names = _atom_names(op.args[1]) if len(op.args) > 1 else set()
+                if index_names & tainted:
+                    return op.lineno, "an index computed from the inputs"
+            elif _is(prim, SELECTING):
+                name = getattr(prim, "__name__", str(prim))
+                return op.lineno, f"{op.construct or name} (it selects values by comparing them)"
+            elif isinstance(prim, UserCall):
+                found = self._user_call(op, prim, tainted)
+                if found is not None:
+                    return found
+            elif isinstance(prim, (MethodCall, StarredCall)) or prim is OPAQUE:
+                return op.lineno, f"{op.construct or 'a call'} (a call known only when it runs)"
+            tainted.update(op.targets)
+        return None
+
+    def _loop(self, op, tainted):
+        while True:
+            before = len(tainted)
+            for block in (op.body, op.latch, op.exit_check):
+                found = self._pass(block, tainted)
+                if found is not None:
+                    return found
+            if len(tainted) == before:
+                return None
+
+    def _user_call(self, op, prim, tainted):
+        function = prim.function
+        leading = list(prim.leading or ())
+        args = leading + list(op.args)
+        flags = [bool(_atom_names(a) & tainted) for a in args]
+        keyword_flags = {k: bool(_atom_names(v) & tainted) for k, v in op.kwargs.items()}
+        try:
+            signature = inspect.signature(function, follow_wrapped=False)
+            bound = signature.bind(*range(len(args)), **{k: -1 - i for i, k in enumerate(op.kwargs)})
+        except (TypeError, ValueError):
+            return op.lineno, f"a call of {prim.name} that the analysis cannot follow"
+        params = list(signature.parameters)
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values()):
+            if any(flags) or any(keyword_flags.values()):
+                return op.lineno, f"a call of {prim.name}, which takes *args or **kwargs"
+            return None
+        tainted_positions = set()
+        keys = list(op.kwargs)
+        for name, value in bound.arguments.items():
+            tainted_here = flags[value] if value >= 0 else keyword_flags[keys[-1 - value]]
+            if tainted_here:
+                tainted_positions.add(params.index(name))
+        if not tainted_positions:
+            return None
+        key = (function, frozenset(tainted_positions))
+        if key in self.seen:  # recursion, or analysed before
+            return None
+        self.seen.add(key)
+        try:
+            normalized, filename = self.callee_ir(function, prim.arity)
+        except Exception:  # noqa: BLE001 (anything the front end refuses: not known to be safe)
+            return op.lineno, f"a call of {prim.name} that the analysis cannot follow"
+        found = self.function(normalized, tainted_positions)
+        if found is not None:
+            lineno, construct = found
+            return lineno, construct, filename
+        return None
+
+
+def find(normalized, tainted_params, callee_ir):
+    """``None`` when the pattern cannot depend on the tainted parameters'
+    values, else ``(lineno, construct)`` or ``(lineno, construct)``
+    (the last for a construct in a callee): the first value-dependent op."""
+    return _Finder(callee_ir).function(normalized, set(tainted_params))
