@@ -25,6 +25,7 @@ import collections
 import types
 import weakref
 
+from ..runtime.batched import to_batched
 from .pipeline import callee_facts, jvp_transform, vjp_transform, vmap_transform
 
 #: how many functions sharing one code object keep their compiled transforms
@@ -239,18 +240,33 @@ class LazyCallee:
         """The compiled transform this stands for (listing and export find it so)."""
         if self.mode == "jvp":
             return get_jvp(self.function, self.positions, False, arity=self.arity)
+        if self.mode == "vmap":
+            return get_vmap(self.function, self.positions, arity=self.arity)
         return get_vjp(self.function, self.positions, False, for_caller=True, arity=self.arity)
 
     def resolve(self):
         """The generated function this stands for (compiled now if it is not
         yet): what a transform of the generated code calls and follows."""
         if self.target is None:
-            if self.mode == "jvp":
-                compiled = get_jvp(self.function, self.positions, False, arity=self.arity)
+            compiled = self.compiled_transform()
+            if self.mode == "vmap":
+                self.target = _always_batched(compiled)
             else:
-                compiled = get_vjp(self.function, self.positions, False, for_caller=True, arity=self.arity)
-            self.target = getattr(compiled, self.which)
+                self.target = getattr(compiled, self.which)
         return self.target
+
+
+def _always_batched(compiled):
+    """A recursive call's batched function, whose result the caller reads as
+    batched (its own transform, being built, cannot tell yet): a result the
+    callee leaves unbatched gets the batch axis."""
+    run = compiled.vmap
+    if compiled.out_batched:
+        return run
+
+    def batched(batch, *args, **kwargs):
+        return to_batched(run(batch, *args, **kwargs), batch)
+    return batched
 
 
 #: bumped by clear(): a transform found before then must be looked up again.

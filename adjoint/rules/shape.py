@@ -13,7 +13,7 @@ code differentiable again; ``rt.*_tangent`` helpers do what needs more
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(np.reshape)
@@ -499,7 +499,28 @@ nondifferentiable(
 )
 
 # Axes of batched tangents, computed from shapes.
-nondifferentiable(rt.batch_permutation)
+nondifferentiable(rt.batch_permutation, rt.vlike)
+
+
+@batch_rule(np.zeros_like)
+def zeros_like_batched(z, a, dtype=None, order="K", subok=True, shape=None):
+    vec[z] = rt.vlike(np.zeros_like, vec[a], batch, dtype=dtype, order=order, subok=subok, shape=shape)
+
+
+@batch_rule(np.ones_like)
+def ones_like_batched(z, a, dtype=None, order="K", subok=True, shape=None):
+    vec[z] = rt.vlike(np.ones_like, vec[a], batch, dtype=dtype, order=order, subok=subok, shape=shape)
+
+
+@batch_rule(np.empty_like)
+def empty_like_batched(z, prototype, dtype=None, order="K", subok=True, shape=None):
+    vec[z] = rt.vlike(np.empty_like, vec[prototype], batch, dtype=dtype, order=order, subok=subok, shape=shape)
+
+
+@batch_rule(np.full_like)
+def full_like_batched(z, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    vec[z] = rt.vlike(np.full_like, vec[a], batch, fill_value=fill_value, dtype=dtype, order=order, subok=subok,
+                      shape=shape)
 
 
 @adjoint_rule(rt.astype)

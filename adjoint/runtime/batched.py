@@ -214,3 +214,12 @@ def vwrite_back(caller, value):
     if isinstance(caller, np.ndarray) and caller.ndim <= 1:
         return
     write_back(caller, value)
+
+
+def vlike(make, a, batch, shape=None, **kwargs):
+    """``make(a, shape=shape, ...)`` (np.zeros_like and its kin) for every
+    example of the batched ``a``: the batch axis kept in front."""
+    if shape is None:
+        return make(a, **kwargs)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return make(a, shape=(batch,) + shape, **kwargs)

@@ -64,7 +64,8 @@ SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_key
 #: runtime helpers of generated code that read only shapes and options
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
-    "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along") if hasattr(rt, name))
+    "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size")
+    if hasattr(rt, name))
 
 
 def _loop_warning(function_name, lineno, construct):
@@ -449,6 +450,14 @@ class BatchBuilder:
             raise errors.TransformError(self.parsed.location(op), op.construct, f"the call does not match "
                                         f"the function's parameters ({exc}).", "Fix the call.") from None
         positions = tuple(position for position, _, _ in found)
+        if self.callees.in_progress(call.function, "vmap"):  # recursion: compiled when first called
+            name = self.namer.fresh(f"{call.name}_vmap")
+            self.extra_globals[name] = self.callees.lazy(call.function, positions, "vmap", mode="vmap",
+                                                         arity=call.arity)
+            self.extra_globals.update(call.bound)
+            value = gast.Call(func=load(name), args=[load(self.batch_name)] + list(op.args),
+                              keywords=[gast.keyword(arg=k, value=v) for k, v in op.kwargs.items()])
+            return [self.assign(op.targets[0], value)]
         compiled = self.callees.vmap(call.function, positions, call.arity)
         if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
             raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
