@@ -116,6 +116,11 @@ def _check_progress(progress):
         raise TypeError(f"progress must be True or False, got {type(progress).__name__} ({progress!r}).")
 
 
+def _check_executor(executor):
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise errors.executor_type_error(executor)
+
+
 def _check_chunk_size(chunk_size):
     if chunk_size is None:
         return
@@ -468,6 +473,7 @@ class _FixedArguments:
 
     def __init__(self, compiled, leading, keywords, skipped=0):
         self.compiled = compiled
+        self.leading, self.keywords, self.skipped = leading, keywords, skipped  # (for parallel.py)
         self.independent = getattr(compiled, "independent", None)
         self.augmented_params = getattr(compiled, "augmented_params", {})
         if getattr(compiled, "jvp", None) is not None:
@@ -599,7 +605,7 @@ class _Finder:
 # ------------------------------------------------------------------ jacrev
 
 def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, progress: bool = False) -> Function:
+           chunk_size: Optional[int] = None, progress: bool = False, executor: Any = None) -> Function:
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by
     reverse mode: one forward pass, then the generated backward pass over
     chunks of ``chunk_size`` rows of the output's identity basis.
@@ -620,6 +626,12 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
             ``None`` all at once, ``1`` one at a time. The result does not depend on it.
         progress: Report progress over the chunks on stderr (a bar through
             ``tqdm`` when it is installed, a plain line otherwise).
+        executor: ``None``, or a ``concurrent.futures.Executor`` (a thread
+            pool, a process pool, a Dask client's executor) that runs the
+            chunks of rows in parallel; the generated code travels to worker
+            processes as source. The result equals the serial one. Give
+            ``chunk_size`` too (``None`` picks chunks by the memory budget
+            alone, often one). See docs/parallel.md.
 
     Returns:
         A function taking ``func``'s arguments and returning the Jacobian: one
@@ -651,19 +663,20 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
+    _check_executor(executor)
 
     find = _Finder(func)
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
+        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
 
     made.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
 @_user_errors
-def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
+def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -687,12 +700,19 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
         raise errors.jacobian_too_large_error("jacrev", name, total, n_in, jacobian_bytes, get_memory_budget())
     try:
         if (type(argnums) is int and not has_aux and chunk_size is None and not progress
-                and inputs.treedefs[0] is pytree.LEAF):
+                and executor is None and inputs.treedefs[0] is pytree.LEAF):
             jacobian = _array_jacobian(compiled, residuals, output, inputs.leaves[0][0])
             if jacobian is not None:
                 return jacobian
         with _progress.Progress(progress, "jacrev", name) as report:
-            jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size, report)
+            if executor is not None:
+                from . import parallel
+
+                jacobian = parallel.jacrev_chunks(executor, compiled, residuals, out_leaves, out_treedef, inputs,
+                                                  max(1, min(chunk_size or total, total)), name, report)
+            else:
+                jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size,
+                                            report)
     except MemoryError as error:
         if isinstance(error, errors.MemoryBudgetError):
             raise
@@ -830,7 +850,7 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 # ------------------------------------------------------------------ forward mode
 
 def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, progress: bool = False) -> Function:
+           chunk_size: Optional[int] = None, progress: bool = False, executor: Any = None) -> Function:
     """The Jacobian of ``func`` by forward mode: the generated tangent code runs
     over chunks of ``chunk_size`` columns of the inputs' identity basis (all at
     once by default).
@@ -845,6 +865,8 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         chunk_size: Columns of the inputs' identity basis per call of the
             tangent code (``None``: all at once).
         progress: Report progress over the chunks on stderr.
+        executor: ``None``, or a ``concurrent.futures.Executor`` running the
+            chunks of columns in parallel (as for ``jacrev``).
 
     Returns:
         A function returning the Jacobian, laid out as ``jacrev``'s
@@ -865,11 +887,12 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
+    _check_executor(executor)
     find = _Finder(func, mode="jvp")
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
+        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
 
     made.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn
@@ -897,7 +920,7 @@ def _input_basis(inputs, start, stop):
 
 
 @_user_errors
-def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
+def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -919,7 +942,19 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     changes_arguments = bool(getattr(compiled, "augmented_params", None))
     with _progress.Progress(progress, "jacfwd", name) as report:
         start = 0
-        while True:
+        if executor is not None:
+            from . import parallel
+
+            bounds = [(start, min(start + chunk, total)) for start in range(0, total, chunk)] or [(0, 0)]
+            result, columns = parallel.jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, bounds, name,
+                                                     report, total)
+            output, aux = result if has_aux else (result, None)
+            out_leaves, out_treedef = _output_leaves(output)
+            jacobian_bytes = _jacobian_bytes(sum(leaf.size for leaf in out_leaves), inputs)
+            if jacobian_bytes > get_memory_budget():
+                raise errors.jacobian_too_large_error("jacfwd", name, sum(leaf.size for leaf in out_leaves), total,
+                                                      jacobian_bytes, get_memory_budget())
+        while executor is None:
             stop = min(start + chunk, total)
             args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
                               else copy.deepcopy((inputs.args, kwargs)))
