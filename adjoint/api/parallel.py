@@ -252,11 +252,8 @@ class _Chunks:
     def result(self, future, start, stop):
         try:
             return future.result()
-        except concurrent.futures.CancelledError as error:
-            failure = error
-        except Exception as error:
-            failure = error
-        self.failures.append(failure)
+        except Exception as error:  # (a cancelled future's CancelledError too)
+            self.failures.append(error)
         return self.local(start, stop)  # raises the serial path's error, if it is the user's
 
     def close(self):
