@@ -135,12 +135,14 @@ _EXPORTS = weakref.WeakKeyDictionary()
 
 
 def _held(transform):
-    return [(t, list(t.namespace.items())) for t in transforms_reached(transform)]
+    # (the transforms by weak reference: the entry must not keep its key alive)
+    return [(weakref.ref(t), list(t.namespace.items())) for t in transforms_reached(transform)]
 
 
 def _same(held, before):
     return len(held) == len(before) and all(
-        t is u and len(items) == len(others) and all(k == j and v is w for (k, v), (j, w) in zip(items, others))
+        t() is u() and len(items) == len(others)
+        and all(k == j and v is w for (k, v), (j, w) in zip(items, others))
         for (t, items), (u, others) in zip(held, before))
 
 
