@@ -293,6 +293,21 @@ def test_partials_and_derivatives_of_derivatives(threads):
         adjoint.jacrev(adjoint.grad(energy), chunk_size=2, executor=PicklingExecutor())(X)
 
 
+def apply(f, x):
+    return f(x) * x
+
+
+def test_callees_transformed_while_threads_run(threads):
+    """The callee is known only when the code runs: the threads reach its
+    transform at the same time (built one at a time)."""
+    x = np.linspace(0.1, 0.8, 8)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        def callee(t):
+            return np.sin(t) ** 2
+        pooled = transform(apply, argnums=1, chunk_size=1, executor=threads)(callee, x)
+        np.testing.assert_allclose(pooled, np.diag(np.sin(x) ** 2 + x * 2 * np.sin(x) * np.cos(x)), rtol=1e-12)
+
+
 def test_lost_chunks_are_computed_again_here():
     ex = PicklingExecutor(broken={1, 2})
     with pytest.warns(RuntimeWarning, match=r"2 of 3 chunks failed on the executor .*BrokenExecutor"):
@@ -309,7 +324,8 @@ def test_shut_down_executor_runs_here():
 
 
 def test_code_that_cannot_travel_as_source_is_refused():
-    with pytest.raises(TypeError, match=r"cannot be sent to worker processes as source.*custom_triple.*ThreadPoolExecutor"):
+    refusal = r"cannot be sent to worker processes as source.*custom_triple.*ThreadPoolExecutor"
+    with pytest.raises(TypeError, match=refusal):
         adjoint.jacrev(uses_custom, chunk_size=2, executor=PicklingExecutor())(X)
 
 

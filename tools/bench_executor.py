@@ -60,7 +60,8 @@ def median_seconds(calls, budget):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=float, default=2.0, help="about this many seconds of calls per method (default 2)")
+    parser.add_argument("--budget", type=float, default=2.0,
+                        help="about this many seconds of calls per method (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="threads in the pool (default 2)")
     parser.add_argument("--processes", action="store_true", help="also a ProcessPoolExecutor (code as source)")
     args = parser.parse_args(argv)
