@@ -365,6 +365,27 @@ def test_error_on_a_process_is_raised_once_with_the_line(processes):
     assert f"test_executor.py:{line}" in error_text(pooled.value)
 
 
+def test_process_pool_worker_killed_mid_run():
+    """A process pool whose worker dies breaks: the chunks it had not
+    returned are computed here, and one warning says so."""
+    x = np.linspace(-1.0, 1.0, 200)
+    serial = adjoint.jacfwd(heavy, chunk_size=40)(x)
+    with cf.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(os.getpid).result()  # started
+
+        class KillingExecutor(cf.Executor):
+            def submit(self, fn, *args):
+                future = pool.submit(fn, *args)
+                if args[1] == 160:  # the last chunk: the first is running, the others queued
+                    for process in list(pool._processes.values()):
+                        os.kill(process.pid, signal.SIGKILL)
+                return future
+
+        with pytest.warns(RuntimeWarning, match="chunks failed on the executor .*BrokenProcessPool"):
+            pooled = adjoint.jacfwd(heavy, chunk_size=40, executor=KillingExecutor())(x)
+    assert_same(pooled, serial)  # (computed here, as the serial one)
+
+
 # ------------------------------------------------------------------ Dask
 
 @pytest.fixture(scope="module")
