@@ -202,6 +202,20 @@ def test_error_in_user_code_names_the_line(threads):
     assert f"test_executor.py:{line}" in error_text(pooled.value)
 
 
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+def test_memory_budget_holds_with_an_executor(threads, transform):
+    big = np.linspace(0.0, 1.0, 300)
+    before = adjoint.set_memory_budget(100_000)  # the 300 x 300 Jacobian takes 720,000 bytes
+    try:
+        with pytest.raises(adjoint.MemoryBudgetError) as serial:
+            transform(np.sin, chunk_size=50)(big)
+        with pytest.raises(adjoint.MemoryBudgetError) as pooled:
+            transform(np.sin, chunk_size=50, executor=threads)(big)
+    finally:
+        adjoint.set_memory_budget(before)
+    assert str(pooled.value) == str(serial.value)
+
+
 @pytest.mark.parametrize("bad", [object(), 4, "threads"])
 def test_bad_executor_is_refused_clearly(bad):
     for transform in (adjoint.jacrev, adjoint.jacfwd):

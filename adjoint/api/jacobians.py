@@ -945,15 +945,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
         if executor is not None:
             from . import parallel
 
-            bounds = [(start, min(start + chunk, total)) for start in range(0, total, chunk)] or [(0, 0)]
-            result, columns = parallel.jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, bounds, name,
-                                                     report, total)
-            output, aux = result if has_aux else (result, None)
-            out_leaves, out_treedef = _output_leaves(output)
-            jacobian_bytes = _jacobian_bytes(sum(leaf.size for leaf in out_leaves), inputs)
-            if jacobian_bytes > get_memory_budget():
-                raise errors.jacobian_too_large_error("jacfwd", name, sum(leaf.size for leaf in out_leaves), total,
-                                                      jacobian_bytes, get_memory_budget())
+            output, aux, out_leaves, out_treedef, columns = parallel.jacfwd_chunks(
+                executor, compiled, inputs, kwargs, has_aux, chunk, name, report)
         while executor is None:
             stop = min(start + chunk, total)
             args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total

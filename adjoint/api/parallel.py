@@ -321,12 +321,17 @@ def jacrev_chunks(executor, compiled, residuals, out_leaves, out_treedef, inputs
     return matrices
 
 
-def jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, bounds, name, report, total):
-    """``(result, columns)`` of ``jacfwd``: the function's result (from the
-    first chunk) and per chunk the list of ``(columns, out.size)`` blocks,
-    the chunks ``bounds`` run on ``executor``. A function that changes its
-    arguments in place changes the caller's arrays once: its last chunk runs
-    here on them, the others on copies."""
+def jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, chunk, name, report):
+    """``(output, aux, out_leaves, out_treedef, columns)`` of ``jacfwd``: the
+    function's output and aux (from the first chunk), its output leaves and
+    their structure, and per chunk
+    of ``chunk`` columns the list of ``(columns, out.size)`` blocks, the
+    chunks run on ``executor``. A function that changes its arguments in
+    place changes the caller's arrays once: its last chunk runs here on
+    them, the others on copies. The Jacobian's size is checked against the
+    memory budget when the first chunk's output is known."""
+    total = sum(np.size(leaf) for leaves in inputs.leaves for leaf in leaves)
+    bounds = [(start, min(start + chunk, total)) for start in range(0, total, chunk)] or [(0, 0)]
     jvp = compiled.jvp
     changes_arguments = bool(getattr(compiled, "augmented_params", None))
     last = len(bounds) - 1
@@ -340,6 +345,21 @@ def jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, bounds, name, rep
     held = None
     results = []
     lite = types.SimpleNamespace(treedefs=list(inputs.treedefs), leaves=inputs.leaves)
+    output = aux = out_leaves = out_treedef = None
+
+    def collect(result, stop):
+        nonlocal output, aux, out_leaves, out_treedef
+        if not results:
+            output, aux = result[0] if has_aux else (result[0], None)
+            out_leaves, out_treedef = _J._output_leaves(output)
+            n_out = sum(leaf.size for leaf in out_leaves)
+            jacobian_bytes = _J._jacobian_bytes(n_out, inputs)
+            if jacobian_bytes > _J.get_memory_budget():
+                raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
+                                                      _J.get_memory_budget())
+        results.append(result[1])
+        report(stop, total)
+
     try:
         remote = bounds[:last] if changes_arguments else bounds
         if _in_process(executor):
@@ -351,15 +371,18 @@ def jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, bounds, name, rep
             sent, held = _scattered(executor, shipment)
             futures = [chunks.submit(shipped_forward_task, sent, start, stop) for start, stop in remote]
         for (start, stop), future in zip(remote, futures, strict=True):
-            results.append(chunks.result(future, start, stop))
-            report(stop, total)
+            collect(chunks.result(future, start, stop), stop)
         if changes_arguments:
             start, stop = bounds[last]
-            results.append(local(start, stop, own=True))
-            report(stop, total)
+            collect(local(start, stop, own=True), stop)
+    except MemoryError as error:
+        if isinstance(error, errors.MemoryBudgetError):
+            raise
+        n_out = None if out_leaves is None else sum(leaf.size for leaf in out_leaves)
+        raise errors.out_of_memory_error("jacfwd", name, n_out, total, chunk, error) from None
     finally:
         chunks.close()
         if held is not None:
             held.release()
     chunks.warn_reruns()
-    return results[0][0], [blocks for _, blocks in results]
+    return output, aux, out_leaves, out_treedef, results
