@@ -12,11 +12,14 @@ Where a chunk runs:
   function itself (NumPy releases the GIL in its kernels).
 - Any other executor (``ProcessPoolExecutor``, a Dask client's executor,
   your own): the generated code travels as source text, the standalone
-  module ``adjoint.backend.compile.export_module`` writes, and each worker
-  process compiles it once (a small cache keyed by the text's SHA-256). The
-  data a chunk needs (the residuals, or the arguments) travels with it: with
+  module ``adjoint.backend.compile.export_module`` writes, with the numeric
+  arrays its globals hold beside it as data (so the text stays small and
+  the same while their values change), and each worker process compiles it
+  once (a small cache keyed by the text's SHA-256). The data a chunk needs
+  (the residuals, or the arguments, and those arrays) travels with it: with
   each task for a plain executor, and once per worker for a Dask executor
-  (``client.scatter(..., broadcast=True)``, the tasks then name it).
+  (``client.scatter(..., broadcast=True)``, the tasks then name it). The
+  workers need NumPy and adjoint (the task functions are adjoint's).
 
 Results are assembled in chunk order, so the Jacobian equals the serial one
 with the same ``chunk_size``. A chunk whose future fails for any reason (an
