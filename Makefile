@@ -59,3 +59,4 @@ docs-check:
 bench:
 	$(PIP) -e '.[bench]'
 	$(PYTHON) tools/bench.py
+	$(PYTHON) tools/bench_executor.py

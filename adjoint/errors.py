@@ -562,3 +562,27 @@ def value_dependent_pattern_warning(place, construct):
             "(exact at that point, at the cost of one extra forward pass over all inputs). To reuse one "
             "pattern, compute it once with adjoint.sparsity at a point where it is complete, and pass it "
             "to SciPy yourself.")
+
+
+# ------------------------------------------------------------------ executors (jacrev/jacfwd executor=)
+
+def executor_type_error(executor):
+    return TypeError(
+        f"executor must be None or a concurrent.futures.Executor (an object with a submit method), got "
+        f"{type(executor).__name__} ({executor!r:.80}). Pass a concurrent.futures.ThreadPoolExecutor, a "
+        "ProcessPoolExecutor, or a Dask client's executor (client.get_executor())."
+    )
+
+
+def executor_source_error(mode, name, reason):
+    return TypeError(
+        f"{mode}(executor=...) of {name}: the derivative code cannot be sent to worker processes as "
+        f"source: {reason} Use a concurrent.futures.ThreadPoolExecutor, which runs the compiled code in "
+        "this process, or no executor."
+    )
+
+
+def executor_rerun_warning(mode, name, count, chunks, first):
+    return (f"{mode} of {name}: {count} of {chunks} chunks failed on the executor and were computed again "
+            f"in this process (the first failure: {type(first).__name__}: {first}). The result is complete; "
+            "check the executor's workers if this recurs.")

@@ -116,6 +116,11 @@ def _check_progress(progress):
         raise TypeError(f"progress must be True or False, got {type(progress).__name__} ({progress!r}).")
 
 
+def _check_executor(executor):
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise errors.executor_type_error(executor)
+
+
 def _check_chunk_size(chunk_size):
     if chunk_size is None:
         return
@@ -468,6 +473,7 @@ class _FixedArguments:
 
     def __init__(self, compiled, leading, keywords, skipped=0):
         self.compiled = compiled
+        self.leading, self.keywords, self.skipped = leading, keywords, skipped  # (for parallel.py)
         self.independent = getattr(compiled, "independent", None)
         self.augmented_params = getattr(compiled, "augmented_params", {})
         if getattr(compiled, "jvp", None) is not None:
@@ -599,7 +605,8 @@ class _Finder:
 # ------------------------------------------------------------------ jacrev
 
 def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False) -> Function:
+           chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False,
+           executor: Any = None) -> Function:
     """The Jacobian of ``func`` with respect to the arguments at ``argnums``, by
     reverse mode: one forward pass, then the generated backward pass over
     chunks of ``chunk_size`` rows of the output's identity basis.
@@ -624,6 +631,12 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
             ``(output size, input size)``, computed by one backward pass per
             chunk of row colours of the detected sparsity pattern (see
             ``adjoint.sparsity``; needs SciPy).
+        executor: ``None``, or a ``concurrent.futures.Executor`` (a thread
+            pool, a process pool, a Dask client's executor) that runs the
+            chunks of rows in parallel; the generated code travels to worker
+            processes as source. The result equals the serial one. Give
+            ``chunk_size`` too (``None`` picks chunks by the memory budget
+            alone, often one). See docs/parallel.md.
 
     Returns:
         A function taking ``func``'s arguments and returning the Jacobian: one
@@ -655,7 +668,8 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacrev")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
-    if _check_sparse(sparse, progress):
+    _check_executor(executor)
+    if _check_sparse(sparse, progress, executor):
         from . import sparse as _sparse
         return _sparse.sparse_jacrev(func, argnums, has_aux, chunk_size)
 
@@ -663,14 +677,14 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
+        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
 
     made.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn
 
 
 @_user_errors
-def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
+def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -694,12 +708,19 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
         raise errors.jacobian_too_large_error("jacrev", name, total, n_in, jacobian_bytes, get_memory_budget())
     try:
         if (type(argnums) is int and not has_aux and chunk_size is None and not progress
-                and inputs.treedefs[0] is pytree.LEAF):
+                and executor is None and inputs.treedefs[0] is pytree.LEAF):
             jacobian = _array_jacobian(compiled, residuals, output, inputs.leaves[0][0])
             if jacobian is not None:
                 return jacobian
         with _progress.Progress(progress, "jacrev", name) as report:
-            jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size, report)
+            if executor is not None:
+                from . import parallel
+
+                jacobian = parallel.jacrev_chunks(executor, compiled, residuals, out_leaves, out_treedef, inputs,
+                                                  max(1, min(chunk_size or total, total)), name, report)
+            else:
+                jacobian = _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk_size,
+                                            report)
     except MemoryError as error:
         if isinstance(error, errors.MemoryBudgetError):
             raise
@@ -837,7 +858,8 @@ def _assemble(matrices, out_leaves, out_treedef, inputs, single):
 # ------------------------------------------------------------------ forward mode
 
 def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
-           chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False) -> Function:
+           chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False,
+           executor: Any = None) -> Function:
     """The Jacobian of ``func`` by forward mode: the generated tangent code runs
     over chunks of ``chunk_size`` columns of the inputs' identity basis (all at
     once by default).
@@ -855,6 +877,8 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         sparse: Return ``scipy.sparse.csr_matrix`` blocks, computed by one
             forward pass per chunk of column colours (Curtis-Powell-Reid) of
             the detected sparsity pattern (see ``adjoint.sparsity``).
+        executor: ``None``, or a ``concurrent.futures.Executor`` running the
+            chunks of columns in parallel (as for ``jacrev``).
 
     Returns:
         A function returning the Jacobian, laid out as ``jacrev``'s
@@ -875,14 +899,15 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     _check_function(func, "jacfwd")
     _check_chunk_size(chunk_size)
     _check_progress(progress)
-    if _check_sparse(sparse, progress):
+    _check_executor(executor)
+    if _check_sparse(sparse, progress, executor):
         from . import sparse as _sparse
         return _sparse.sparse_jacfwd(func, argnums, has_aux, chunk_size)
     find = _Finder(func, mode="jvp")
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress)
+        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
 
     made.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn
@@ -910,7 +935,7 @@ def _input_basis(inputs, start, stop):
 
 
 @_user_errors
-def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False):
+def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
@@ -932,7 +957,12 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     changes_arguments = bool(getattr(compiled, "augmented_params", None))
     with _progress.Progress(progress, "jacfwd", name) as report:
         start = 0
-        while True:
+        if executor is not None:
+            from . import parallel
+
+            output, aux, out_leaves, out_treedef, columns = parallel.jacfwd_chunks(
+                executor, compiled, inputs, kwargs, has_aux, chunk, name, report)
+        while executor is None:
             stop = min(start + chunk, total)
             args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
                               else copy.deepcopy((inputs.args, kwargs)))
@@ -1076,12 +1106,15 @@ def hessian(func: Function, argnums: ArgNums = 0, *, sparse: bool = False) -> Fu
     return _sparse.dense_hessian(func, argnums)
 
 
-def _check_sparse(sparse, progress=False):
+def _check_sparse(sparse, progress=False, executor=None):
     if not isinstance(sparse, bool):
         raise TypeError(f"sparse must be True or False, got {type(sparse).__name__} ({sparse!r}).")
     if sparse and progress:
         raise ValueError("progress=True is not available with sparse=True (a sparse Jacobian takes one pass "
                          "per colour, usually a few): drop one of them.")
+    if sparse and executor is not None:
+        raise ValueError("executor= is not available with sparse=True (a sparse Jacobian takes one pass per "
+                         "colour, usually a few, run here): drop one of them.")
     return sparse
 
 

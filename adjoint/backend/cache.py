@@ -22,6 +22,7 @@ call) keep their transforms; the least recently used one beyond that loses
 them and is transformed again if it is differentiated again.
 """
 import collections
+import threading
 import types
 import weakref
 
@@ -164,12 +165,19 @@ class Callees:
 CALLEES = Callees()
 
 
+#: transforms are built one at a time: CALLEES tracks the ones in progress
+#: (to see recursion), and generated code running on threads (jacrev's and
+#: jacfwd's executor=) may transform its callees when it first reaches them
+_BUILD_LOCK = threading.RLock()
+
+
 def _building(func, mode, build):
-    CALLEES.building.add((func, mode))
-    try:
-        return build()
-    finally:
-        CALLEES.building.discard((func, mode))
+    with _BUILD_LOCK:
+        CALLEES.building.add((func, mode))
+        try:
+            return build()
+        finally:
+            CALLEES.building.discard((func, mode))
 
 
 def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None):
