@@ -223,6 +223,13 @@ def test_bad_executor_is_refused_clearly(bad):
             transform(layer, executor=bad)
 
 
+def test_sparse_results_with_an_executor_are_refused_clearly():
+    with cf.ThreadPoolExecutor(2) as threads:
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            with pytest.raises(ValueError, match="executor= is not available with sparse=True"):
+                transform(layer, sparse=True, executor=threads)
+
+
 # ------------------------------------------------------------------ plain executors: code as source
 
 @pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
