@@ -100,6 +100,19 @@ class MemoryBudgetError(AdjointError, MemoryError):
     that ``except MemoryError`` still catches it."""
 
 
+def memory_error_in_derivative_code(exc, place, transform):
+    """NumPy's MemoryError raised while generated derivative code ran, as a
+    MemoryBudgetError that says where and what to do."""
+    where = f"{place[0]}:{place[1]}: " if place and not str(place[0]).startswith("<adjoint") else ""
+    return MemoryBudgetError(
+        f"{where}{transform}: NumPy could not allocate the memory the derivative code asked for ({exc}). "
+        "A transform of a derivative (vmap(jacrev(f)), jacrev(jacrev(f)), hessian under vmap, ...) builds "
+        "the inner derivative's identity basis and Jacobian in full for every call of it, where the memory "
+        "budget's chunking does not reach. For large inputs, compute products with the Jacobian instead "
+        "(adjoint.vjp / adjoint.jvp, or grad of a weighted sum), map over fewer examples at once "
+        "(vmap(..., chunk_size=k)), or differentiate fewer inputs (argnums).")
+
+
 def no_rule_that_ran(message):
     """A NoRuleError for a call without a rule in a branch that ran
     (``message`` names the user's line and what to do)."""

@@ -383,6 +383,9 @@ def _user_errors(fn: F) -> F:
             raise errors.no_rule_that_ran(str(exc)) from None
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
+        except MemoryError as exc:  # NumPy's own, in generated code (the budget's chunks were not enough)
+            raise errors.memory_error_in_derivative_code(exc, errors.user_line_of_traceback(exc.__traceback__),
+                                             getattr(fn, "__name__", "the transform").strip("_")) from None
         except Exception as exc:  # raised in the generated code: name the user's line
             errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))
             raise

@@ -67,6 +67,14 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             return _batched_call(args, kwargs)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
+        except errors.MemoryBudgetError:
+            raise
+        except MemoryError as exc:  # NumPy's own, in the code of a derivative under vmap
+            if made.of(func) is None:
+                errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))
+                raise
+            raise errors.memory_error_in_derivative_code(exc, errors.user_line_of_traceback(exc.__traceback__),
+                                             f"vmap of {getattr(func, '__name__', 'the function')}") from None
         except Exception as exc:  # raised in the generated code: name the user's line
             errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))
             raise
