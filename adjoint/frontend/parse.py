@@ -151,10 +151,24 @@ def _code_objects(module):
 
 
 def _has_import(statement):
-    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.walk(statement))
+    """Whether a top-level statement binds a module name: an import, or a
+    block (if, try, with, a loop) holding one; expressions are not entered."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False
+    blocks = [getattr(statement, field, None) or [] for field in ("body", "orelse", "finalbody")]
+    blocks += [handler.body for handler in getattr(statement, "handlers", ())]
+    blocks += [case.body for case in getattr(statement, "cases", ())]
+    return any(_has_import(inner) for block in blocks if isinstance(block, list) for inner in block)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
+def _import_statements(filename, text):
+    """Indices of the top-level statements of ``text`` that bind module names."""
+    return frozenset(i for i, s in enumerate(_parse_file(filename, text).body) if _has_import(s))
+
+
 def _compiled_statement(filename, text, lineno):
     """Code objects of the top-level statement of ``text`` that holds line
     ``lineno``, compiled with the file's imports (the compiler reads how a
@@ -163,9 +177,19 @@ def _compiled_statement(filename, text, lineno):
     compile on its own. A large module need not be compiled whole for one
     function."""
     tree = _parse_file(filename, text)
-    body = [s for s in tree.body
-            if (_first_line(s) <= lineno <= (s.end_lineno or s.lineno))
-            or (not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _has_import(s))]
+    for index, statement in enumerate(tree.body):
+        if _first_line(statement) <= lineno <= (statement.end_lineno or statement.lineno):
+            return _compiled_top_level(filename, text, index)
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_top_level(filename, text, index):
+    """``_compiled_statement`` for the top-level statement at ``index`` (kept:
+    the lambdas of one large statement, a table of test cases, share it)."""
+    tree = _parse_file(filename, text)
+    imports = _import_statements(filename, text)
+    body = [s for i, s in enumerate(tree.body) if i == index or i in imports]
     try:
         return _code_objects(compile(ast.Module(body=body, type_ignores=[]), filename, "exec", dont_inherit=True))
     except (SyntaxError, ValueError):
