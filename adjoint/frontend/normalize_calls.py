@@ -40,6 +40,17 @@ _UFUNC_METHODS = {
 }
 
 
+#: functions whose ``*varargs`` a rule template cannot name, called as a
+#: runtime helper that takes them as one tuple (``np.gradient(f, dx, dy,
+#: axis=a)`` is ``rt.numpy_gradient(f, (dx, dy), axis=a)``): the rules are the helper's.
+CALLS_AS_HELPERS = {np.gradient: rt.numpy_gradient}
+
+
+def _helper_for(value):
+    """The helper of CALLS_AS_HELPERS that ``value`` is called as, else None."""
+    return next((helper for function, helper in CALLS_AS_HELPERS.items() if function is value), None)
+
+
 def _array_api_function(value, name):
     """Whether ``value`` is the function ``name`` of SciPy's array API
     support (scipy._lib._array_api, or the array_api_compat it wraps)."""
@@ -291,6 +302,10 @@ class Calls:
 
     def call(self, node):
         node = self.without_partial(node)
+        helper, shown = None, None
+        packed = self.packed_varargs(node)
+        if packed is not None:  # np.gradient(f, dx, *h): called as rt.numpy_gradient(f, (dx, *h))
+            node, helper, shown = packed
         if self.resolver.value_of(node.func) in (builtins.map, builtins.filter):
             result = self.map_or_filter(node, self.resolver.value_of(node.func))
             return result, rt.identity, [result], {}, "copy", None
@@ -353,6 +368,9 @@ class Calls:
             return self.operation(literal)
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
+        if helper is not None:
+            func = gast.Attribute(value=load(self.rt_name), attr=helper.__name__, ctx=gast.Load())
+            node, callee = gast.Call(func=func, args=node.args, keywords=node.keywords), helper
         if _array_api_function(callee, "xp_promote") and len(node.args) == 1:
             node, callee = self.as_promoted(node), np.asarray
             func = node.func
@@ -403,6 +421,7 @@ class Calls:
         callee = self.callees.resolve(callee)
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
+        name = shown or name
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
             # A function passed in (or computed): looked up when the code runs.
             return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None
@@ -462,6 +481,31 @@ class Calls:
             subscripts += "->" + terms[-1]
         return gast.Call(func=node.func, args=[gast.Constant(value=subscripts, kind=None)] + list(operands),
                          keywords=node.keywords)
+
+    def packed_varargs(self, node):
+        """A call of a function of CALLS_AS_HELPERS with its ``*varargs``
+        packed into one tuple (``np.gradient(f, dx, dy)`` as
+        ``np.gradient(f, (dx, dy))``, ``np.gradient(f, *h)`` as
+        ``np.gradient(f, tuple(h))``), the helper it is then called as, and
+        the name the user wrote; None for other calls and forms (a starred
+        first argument, ``**`` keywords, several ``*`` items)."""
+        helper = _helper_for(self.resolver.value_of(node.func))
+        first = next((k for k in node.keywords if k.arg == "f"), None)
+        if helper is not None and not node.args and first is not None:  # np.gradient(f=x)
+            node = gast.Call(func=node.func, args=[first.value],
+                             keywords=[k for k in node.keywords if k is not first])
+        if (helper is None or not node.args or isinstance(node.args[0], gast.Starred)
+                or any(k.arg is None for k in node.keywords)):
+            return None
+        rest = list(node.args[1:])
+        if not any(isinstance(arg, gast.Starred) for arg in rest):
+            packed = gast.Tuple(elts=rest, ctx=gast.Load())
+        elif len(rest) == 1 and self.resolver.value_of(load("tuple")) is builtins.tuple:
+            packed = gast.Call(func=load("tuple"), args=[rest[0].value], keywords=[])
+        else:
+            return None
+        call = gast.Call(func=node.func, args=[node.args[0], packed], keywords=list(node.keywords))
+        return call, helper, dotted(node.func)
 
     def as_promoted(self, node):
         """SciPy's ``xp_promote(x, force_floating=True, xp=xp)`` of one array:
