@@ -6,6 +6,8 @@ Every derivative here is checked against an independent reference: central
 finite differences of the plain function, the adjoint identity
 ``<u, J v>`` computed by forward mode against ``<J^T u, v>`` by reverse mode,
 or autograd where it has the function."""
+import functools
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -207,3 +209,123 @@ def test_gradient_with_differentiated_coordinates_is_refused_at_the_line():
     with pytest.raises(adjoint.errors.NoRuleError, match=r"np\.gradient.*'varargs'") as info:
         adjoint.jacrev(gradient_over_differentiated_coordinates, argnums=1)(RNG.normal(size=6), COORDINATES)
     assert "test_real_programs_more.py" in str(info.value)
+
+
+# ---------------------------------------------------------------- functions made here, passed on
+
+
+def scaled_sine(a, b):
+    return a * np.sin(b)
+
+
+def apply(g, y):
+    return g(y)
+
+
+def apply_to_each(g, items):
+    total = 0.0
+    for item in items:
+        total = total + g(item)
+    return total
+
+
+def compose_twice(g, y):
+    return g(g(y))
+
+
+def keep(g):
+    return g
+
+
+def partial_passed_on(x, y):
+    g = functools.partial(scaled_sine, x)
+    return apply(g, y)
+
+
+def partial_by_keyword_passed_on(x, y):
+    g = functools.partial(scaled_sine, b=x)
+    return apply(g, y)
+
+
+def partial_written_in_the_call(x, y):
+    return apply_to_each(functools.partial(scaled_sine, x), [y, 2.0 * y])
+
+
+def lambda_passed_on(x, y):
+    return apply(lambda t: t * x, y)
+
+
+def nested_function_passed_on(x, y):
+    def layer(t):
+        return np.tanh(t * x)
+
+    return compose_twice(layer, y)
+
+
+def partial_of_a_nested_function_passed_on(x, y):
+    def inner(a, t):
+        return a * t
+
+    return compose_twice(functools.partial(inner, x), y)
+
+
+def partial_mapped(x, y):
+    f = functools.partial(scaled_sine, x)
+    return sum(map(f, [y, y * y]))
+
+
+def lambda_mapped(x, xs):
+    f = lambda t: t * x  # noqa: E731 (the issue's example)
+    return sum(map(f, xs))
+
+
+PASSED_ON = [partial_passed_on, partial_by_keyword_passed_on, partial_written_in_the_call, lambda_passed_on,
+             nested_function_passed_on, partial_of_a_nested_function_passed_on, partial_mapped]
+
+
+def numerical_jacobian_of(f, args, argnum, step=1e-6):
+    return numerical_jacobian(lambda v: f(*args[:argnum], v, *args[argnum + 1:]), args[argnum], step)
+
+
+@pytest.mark.parametrize("f", PASSED_ON, ids=lambda f: f.__name__)
+def test_functions_made_here_and_passed_on_differentiate(f):
+    args = (np.array([0.3, 0.7]), np.array([1.1, -0.4]))
+    for argnum in (0, 1):
+        reference = numerical_jacobian_of(f, args, argnum)
+        np.testing.assert_allclose(adjoint.jacrev(f, argnums=argnum)(*args), reference, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(adjoint.jacfwd(f, argnums=argnum)(*args), reference, rtol=1e-6, atol=1e-8)
+
+
+def test_lambda_mapped_over_a_list_differentiates():
+    x, xs = np.array([0.3, 0.7]), [np.array([1.1, -0.4]), np.array([0.2, 0.5])]
+    np.testing.assert_allclose(adjoint.jacrev(lambda_mapped)(x, xs), np.diag(xs[0] + xs[1]), rtol=1e-12)
+
+
+def test_second_derivative_through_a_partial_passed_on():
+    x, y = np.array([0.3, 0.7]), np.array([1.1, -0.4])
+
+    def loss(v):
+        return np.sum(partial_written_in_the_call(v, y) ** 2)
+
+    reference = numerical_hessian(loss, x)
+    np.testing.assert_allclose(adjoint.hessian(loss)(x), reference, rtol=1e-5, atol=1e-6)
+
+
+def test_capturing_lambda_passed_on_of_the_errors_tests_differentiates():
+    from test_errors import with_capturing_lambda_passed_on
+
+    x = np.array([0.1, 0.2, 0.3])
+    np.testing.assert_allclose(adjoint.jacrev(with_capturing_lambda_passed_on)(x),
+                               numerical_jacobian(with_capturing_lambda_passed_on, x), rtol=1e-6, atol=1e-8)
+
+
+def partial_stored_by_the_callee(x, y):
+    g = functools.partial(scaled_sine, x)
+    k = keep(g)
+    return k(y)
+
+
+def test_a_function_passed_on_and_returned_is_refused_where_it_is_returned():
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="nested function 'g' used as a value") as info:
+        adjoint.jacrev(partial_stored_by_the_callee)(np.array([0.3]), np.array([1.1]))
+    assert "return g" in str(info.value)

@@ -503,9 +503,11 @@ def check_rule(op, activity, parsed, mode="vjp"):
         raise errors.UnsupportedSyntaxError(
             location, "functools.partial of differentiated values used as a value",
             "a partial made in the function is differentiated where it is called under the name it "
-            "was made with; this one is chosen by a branch or a loop, passed on, stored or returned, "
-            "so the values it binds would get no derivative.",
-            "Call it where it is made, or pass those values to the function as arguments.",
+            "was made with, or inside a function of the same module it is passed to; this one is chosen "
+            "by a branch or a loop, passed to a function of another module, stored or returned, so the "
+            "values it binds would get no derivative.",
+            "Call it where it is made (or in a function of this module it is passed to), or pass those "
+            "values to the function as arguments.",
         )
     if isinstance(op.prim, (UserCall, StarredCall)):
         return

@@ -253,8 +253,14 @@ class Calls:
         func = node.args[0]
         if isinstance(func, gast.Constant) and func.value is None and callee is builtins.filter:
             func = None
+        elif self.is_partial_call(func):  # map(functools.partial(h, x), xs): made once, its calls as h's
+            name = self.namer.temp()
+            self.local_partial(name, func)
+            func = load(name)
         elif not (isinstance(func, gast.Lambda) or self.local_function(func) is not None
-                  or self.resolver.value_of(func) is not UNRESOLVED):
+                  or self.resolver.value_of(func) is not UNRESOLVED
+                  or isinstance(func, gast.Name) and func.id in self.version
+                  and self.read(func.id) in self.local_partials):
             func = self.atom(func)  # evaluated once, before the items
         sequences = [self.atom(a) for a in node.args[1:]]
         result = self.namer.fresh(f"{name}_result")
@@ -361,6 +367,10 @@ class Calls:
                                                              type_comment=None),
                                                    gast.Name(id=first, ctx=gast.Load(), annotation=None,
                                                              type_comment=None)], keywords=[])
+        taker = self.function_taker(callee, node)
+        if taker is not None:  # apply(g, y) with g a lambda or partial made here: apply's body inlined
+            result = self.inline(taker, node, callee=callee)
+            return result, rt.identity, [result], {}, f"call of {dotted(func)}", None
         node = self.consumed_iterables(node, callee)  # sum(x * w for ...): the list it produces
         func = node.func
         literal = self.dict_call_as_literal(callee, node)
@@ -539,8 +549,59 @@ class Calls:
         func = gast.Attribute(value=load(self.np_name), attr=function.__name__, ctx=gast.Load())
         return gast.Call(func=func, args=list(node.args), keywords=keywords), function
 
-    def inline(self, function, call, result=None):
-        """The body of a nested function or lambda, in place of its call."""
+    def callable_argument(self, node):
+        """What an argument that is a function made here stands for: the
+        FunctionDef of a lambda or nested function, or the version of a
+        ``functools.partial`` made here (one written in the call is made now);
+        None for any other argument."""
+        if isinstance(node, gast.Lambda):
+            return self.local_function(node)
+        if self.is_partial_call(node):
+            name = self.namer.temp()
+            self.local_partial(name, node)
+            return self.read(name)
+        if isinstance(node, gast.Name) and node.id in self.version:
+            version = self.read(node.id)
+            if version in self.local_functions:
+                return self.local_functions[version]
+            if version in self.local_partials:
+                return version
+        return None
+
+    def function_taker(self, callee, node):
+        """The FunctionDef of ``callee``, one of the user's functions of this
+        module, when this call passes it a lambda, nested function or partial
+        made here (``apply(g, y)``, ``g = functools.partial(h, x)``): its body
+        is then inlined here with that parameter standing for the function
+        passed, so each call of it inside is differentiated as the call it
+        stands for, the values it closes over or binds included. None for
+        other calls (and for a callee already being inlined: recursion)."""
+        if (not isinstance(callee, types.FunctionType) or rules.lookup(callee) is not None
+                or rules.is_nondifferentiable(callee)):
+            return None
+        values = list(node.args) + [k.value for k in node.keywords]
+        if any(isinstance(v, gast.Starred) for v in node.args) or any(k.arg is None for k in node.keywords):
+            return None
+
+        def made_here(value):
+            if isinstance(value, gast.Lambda) or self.is_partial_call(value):
+                return True
+            if isinstance(value, gast.Name) and value.id in self.version:
+                version = self.read(value.id)
+                return version in self.local_functions or version in self.local_partials
+            return False
+
+        if not any(made_here(v) for v in values) or callee in self.__dict__.get("taker_stack", ()):
+            return None
+        definition = self.same_module_function(callee)
+        if definition is None:
+            return None
+        return self.with_evaluated_defaults(definition)
+
+    def inline(self, function, call, result=None, callee=None):
+        """The body of a nested function or lambda, in place of its call
+        (or, with ``callee``, of that function of the module, which is
+        passed a function made here: see ``function_taker``)."""
         if function in self.inline_stack:
             raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
                                    "nested functions are inlined where they are called.",
@@ -566,9 +627,14 @@ class Calls:
             raise self.unsupported(call, f"call of nested function {function.name!r}",
                                    f"it has no parameter {unknown[0]!r} left to take that keyword.",
                                    "Pass one argument per parameter, by position or by its name.")
-        # Arguments are evaluated in the order they are written, as Python does.
-        args = [self.atom(a) for a in call.args]
-        keywords = {k.arg: self.atom(k.value) for k in call.keywords}
+        # Arguments are evaluated in the order they are written, as Python does;
+        # a function made here stands for itself (a FunctionDef, or a partial's version).
+        def argument(node):
+            passed = self.callable_argument(node)
+            return passed if passed is not None else self.atom(node)
+
+        args = [argument(a) for a in call.args]
+        keywords = {k.arg: argument(k.value) for k in call.keywords}
         defaults = dict(zip(user_params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
         outer_version = dict(self.version)
         for position, (user_param, param) in enumerate(zip(user_params, params, strict=True)):
@@ -582,7 +648,15 @@ class Calls:
                 raise self.unsupported(call, f"call of nested function {function.name!r}",
                                        f"parameter {user_param!r} gets no value.", "Pass it.")
             self.user_versions[param] = user_param
-            self.assign_to(param, value)
+            if isinstance(value, gast.FunctionDef):  # a lambda or nested function passed in
+                self.local_functions[param] = value
+                self.defined.add(param)
+            elif isinstance(value, str):  # a partial made here, passed in: called as it stands for
+                self.local_partials[param] = self.local_partials[value]
+                self.nested_partials.add(param)  # (no object under this name: calls only)
+                self.defined.add(param)
+            else:
+                self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)
         if not isinstance(node.body[-1], gast.Return):
@@ -593,9 +667,12 @@ class Calls:
         self.defined.add(result)
         self.inline_stack.append(function)
         self.inlining.append(result)
+        takers = self.__dict__.setdefault("taker_stack", [])
+        takers.append(callee)
         try:
             self.block(node.body)
         finally:
+            takers.pop()
             self.inlining.pop()
             self.inline_stack.pop()
             # The callee's names are its own. It cannot re-bind the caller's
