@@ -329,3 +329,52 @@ def test_a_function_passed_on_and_returned_is_refused_where_it_is_returned():
     with pytest.raises(adjoint.UnsupportedSyntaxError, match="nested function 'g' used as a value") as info:
         adjoint.jacrev(partial_stored_by_the_callee)(np.array([0.3]), np.array([1.1]))
     assert "return g" in str(info.value)
+
+
+# ---------------------------------------------------------------- derivatives of callable objects, again
+
+
+class TanhLayer:
+    def __init__(self, weights):
+        self.weights = weights
+
+    def __call__(self, x):
+        return np.tanh(self.weights @ x)
+
+    def scaled(self, x, scale=1.0):
+        return np.tanh(scale * (self.weights @ x))
+
+
+def tanh_layer(weights, x, scale=1.0):
+    return np.tanh(scale * (weights @ x))
+
+
+LAYER_WEIGHTS = np.array([[0.5, -0.3], [0.2, 0.8], [0.1, 0.4]])
+LAYER_INPUT = np.array([0.3, -0.7])
+
+
+def layer_second_derivative(scale):
+    """d2 tanh(s W x)_i / dx_j dx_k = -2 t_i (1 - t_i^2) s^2 W_ij W_ik, t = tanh(s W x)."""
+    t = np.tanh(scale * LAYER_WEIGHTS @ LAYER_INPUT)
+    return ((-2.0 * t * (1.0 - t ** 2) * scale ** 2)[:, None, None]
+            * LAYER_WEIGHTS[:, :, None] * LAYER_WEIGHTS[:, None, :])
+
+
+SECOND_ORDER = {
+    "hessian": adjoint.hessian,
+    "jacrev(jacrev)": lambda f: adjoint.jacrev(adjoint.jacrev(f)),
+    "jacrev(jacfwd)": lambda f: adjoint.jacrev(adjoint.jacfwd(f)),
+    "jacfwd(jacfwd)": lambda f: adjoint.jacfwd(adjoint.jacfwd(f)),
+    "jacfwd(jacrev)": lambda f: adjoint.jacfwd(adjoint.jacrev(f)),
+}
+
+
+@pytest.mark.parametrize("order", list(SECOND_ORDER))
+@pytest.mark.parametrize("make, scale", [
+    (lambda: TanhLayer(LAYER_WEIGHTS), 1.0),
+    (lambda: TanhLayer(LAYER_WEIGHTS).scaled, 1.0),
+    (lambda: functools.partial(tanh_layer, LAYER_WEIGHTS, scale=2.0), 2.0),
+], ids=["object", "bound-method", "partial"])
+def test_second_derivatives_of_callable_objects_match_the_formula(make, scale, order):
+    np.testing.assert_allclose(SECOND_ORDER[order](make())(LAYER_INPUT), layer_second_derivative(scale),
+                               rtol=1e-12, atol=1e-14)

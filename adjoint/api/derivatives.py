@@ -129,6 +129,23 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
     jvp = f"{name}_jvp"
     namespace = {jvp: compiled.jvp}
     args = ", ".join(params)
+    call_args = args
+    fixed = getattr(compiled, "fixed_call", None)
+    if fixed is not None and not fixed[3]:
+        # A callable object, bound method or partial: its fixed arguments (the
+        # object first) written into the call of the generated JVP itself, so
+        # that the next transform reads that code (the JVP's wrapper is a lambda).
+        raw, leading, keywords, _ = fixed
+        namespace = {jvp: raw}
+        pieces = []
+        for i, value in enumerate(leading):
+            namespace[f"{name}_fixed_{i}"] = value
+            pieces.append(f"{name}_fixed_{i}")
+        pieces.extend(params)
+        for i, (key, value) in enumerate(keywords.items()):
+            namespace[f"{name}_fixed_keyword_{i}"] = value
+            pieces.append(f"{key}={name}_fixed_keyword_{i}")
+        call_args = ", ".join(pieces)
     dots = [f"{params[p]}_dot" for p in positions]
     lines = [f"def {name}_{kind}({args}):"]
     sizes = " + ".join(f"rt.size_of({params[p]})" for p in positions)
@@ -138,7 +155,7 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
         lines.append(f"    {dot} = rt.input_basis({params[p]}, {offset}, total)")
         offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
     result = "result" if has_aux else "out"
-    lines.append(f"    {result}, out_dot = {jvp}((total, {', '.join(dots)}), {args})")
+    lines.append(f"    {result}, out_dot = {jvp}((total, {', '.join(dots)}), {call_args})")
     if has_aux:
         lines.append("    out, aux = result")
     # the tangent of all inputs at once, split into one block per argument
