@@ -378,3 +378,53 @@ SECOND_ORDER = {
 def test_second_derivatives_of_callable_objects_match_the_formula(make, scale, order):
     np.testing.assert_allclose(SECOND_ORDER[order](make())(LAYER_INPUT), layer_second_derivative(scale),
                                rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- a NaN slope meets a zero
+
+
+def log_or_zero(x):
+    return np.nan_to_num(np.log(x))
+
+
+def log_or_zero_weighted(x):
+    return np.sum(np.nan_to_num(np.log(x)) * x)
+
+
+def test_nan_to_num_of_log_at_zero_has_slope_zero_in_both_modes():
+    # nan_to_num has slope 0 where it replaced its input: the infinite slope of
+    # log at 0 before it does not make the product NaN (forward mode masks it last).
+    x = np.array([0.0, 2.0, 0.5])
+    expected = np.diag([0.0, 0.5, 2.0])
+    np.testing.assert_array_equal(adjoint.jacrev(log_or_zero)(x), expected)
+    np.testing.assert_array_equal(adjoint.jacfwd(log_or_zero)(x), expected)
+    away = np.array([2.0, 0.5])  # and away from 0, finite differences agree
+    np.testing.assert_allclose(adjoint.jacrev(log_or_zero)(away), numerical_jacobian(log_or_zero, away), rtol=1e-6)
+
+
+def test_nan_to_num_of_log_at_zero_second_order_agrees_in_every_composition():
+    x = np.array([0.0, 1.0, 2.0])
+    gradient = np.array([np.nan_to_num(-np.inf), 1.0, np.log(2.0) + 1.0])
+    np.testing.assert_array_equal(adjoint.grad(log_or_zero_weighted)(x), gradient)
+    np.testing.assert_array_equal(adjoint.jacfwd(log_or_zero_weighted)(x), gradient)
+    expected = np.diag([0.0, 1.0, 0.5])  # d/dx (log x + 1) = 1/x; 0 where nan_to_num replaced log(0)
+    for order in SECOND_ORDER.values():
+        np.testing.assert_allclose(order(log_or_zero_weighted)(x), expected, rtol=1e-15)
+
+
+def test_nan_to_num_pullback_under_vmap_matches_each_example():
+    xs = np.array([[0.0, 2.0], [1.0, 0.0]])
+    batched = adjoint.vmap(adjoint.grad(lambda x: np.sum(log_or_zero(x))))(xs)
+    np.testing.assert_array_equal(batched, [[0.0, 0.5], [1.0, 0.0]])
+
+
+def log_or_zero_plus_an_item(x):
+    y = np.log(x)
+    return 2.0 * np.nan_to_num(y) + y[1]
+
+
+def test_nan_to_num_pullback_added_to_another_cotangent_keeps_its_zeros():
+    x = np.array([0.0, 2.0])
+    expected = np.array([[0.0, 0.5], [0.0, 1.5]])  # d/dx0 is 0 where nan_to_num replaced log(0)
+    np.testing.assert_array_equal(adjoint.jacrev(log_or_zero_plus_an_item)(x), expected)
+    np.testing.assert_array_equal(adjoint.jacfwd(log_or_zero_plus_an_item)(x), expected)

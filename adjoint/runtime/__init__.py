@@ -40,6 +40,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_derivatives,
     differences,
     cholesky_solve,
+    masked_bars,
 )
 
 FAMILIES = (
@@ -47,7 +48,7 @@ FAMILIES = (
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives,
-    differences, cholesky_solve,
+    differences, cholesky_solve, masked_bars,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():
