@@ -428,3 +428,84 @@ def test_nan_to_num_pullback_added_to_another_cotangent_keeps_its_zeros():
     expected = np.array([[0.0, 0.5], [0.0, 1.5]])  # d/dx0 is 0 where nan_to_num replaced log(0)
     np.testing.assert_array_equal(adjoint.jacrev(log_or_zero_plus_an_item)(x), expected)
     np.testing.assert_array_equal(adjoint.jacfwd(log_or_zero_plus_an_item)(x), expected)
+
+
+def cube_root_unused_through_a_loop(x):
+    s = x
+    for _ in range(2):
+        pair = (np.cbrt(s), 2.0 * s)
+        s = pair[1] + s * s
+    return np.sum(s)
+
+
+def test_unused_infinite_slope_item_at_second_order_through_a_loop_agrees_in_every_composition():
+    # s -> 2 s + s^2 twice; pair[0] (cbrt, infinite slope at 0) is never read.
+    x = np.array([0.0, 1.0])
+    once = 2.0 * x + x ** 2
+    first = (2.0 + 2.0 * once) * (2.0 + 2.0 * x)
+    second = 2.0 * (2.0 + 2.0 * x) ** 2 + (2.0 + 2.0 * once) * 2.0
+    expected = np.diag(second)
+    np.testing.assert_allclose(adjoint.grad(cube_root_unused_through_a_loop)(x), first, rtol=1e-15)
+    np.testing.assert_allclose(adjoint.jacfwd(cube_root_unused_through_a_loop)(x), first, rtol=1e-15)
+    for order in SECOND_ORDER.values():
+        np.testing.assert_allclose(order(cube_root_unused_through_a_loop)(x), expected, rtol=1e-14)
+
+
+# ---------------------------------------------------------------- in-place changes, the fuzzer's last refusals
+
+
+def doubles_in_place(p):
+    p *= 2.0
+    return np.sum(p)
+
+
+def zeroes_its_first_item(p):
+    p[0] = 0.0
+    return p * p
+
+
+def passes_a_scaled_copy(x):
+    return doubles_in_place(x * 1.0)
+
+
+def passes_a_shifted_copy(x):
+    return zeroes_its_first_item(x + 0.0)
+
+
+def passes_a_copy_it_reads_again(x):
+    y = x * 1.0
+    total = doubles_in_place(y)
+    return total + np.sum(y)  # y was doubled by the callee
+
+
+def passes_a_slice(x):
+    return doubles_in_place(x[:2])  # a view: the callee changes x
+
+
+def test_a_temporary_passed_to_a_callee_that_changes_it_in_place_differentiates():
+    x = np.array([0.3, 0.7, 1.1])
+    for f in (passes_a_scaled_copy, passes_a_shifted_copy):
+        reference = numerical_jacobian(f, x)
+        np.testing.assert_allclose(adjoint.jacrev(f)(x), reference, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(adjoint.jacfwd(f)(x), reference, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(x, [0.3, 0.7, 1.1])
+
+
+@pytest.mark.parametrize("f", [passes_a_copy_it_reads_again, passes_a_slice])
+def test_a_value_read_again_or_a_view_passed_to_such_a_callee_stays_refused(f):
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="doubles_in_place changes its argument 'p'"):
+        adjoint.jacrev(f)(np.array([0.3, 0.7, 1.1]))
+
+
+def doubles_its_argument(x):
+    x *= 2.0
+    return np.sin(x)
+
+
+@pytest.mark.parametrize("derivative", [adjoint.jacfwd, adjoint.jacrev])
+def test_vmap_of_a_derivative_of_a_function_that_changes_its_argument_says_vmap(derivative):
+    with pytest.raises(adjoint.TransformError) as info:
+        adjoint.vmap(derivative(doubles_its_argument))(np.ones((2, 3)))
+    message = str(info.value)
+    assert f"vmap of adjoint.{derivative.__name__}(doubles_its_argument)" in message
+    assert "To vmap its derivative" in message and "twice" not in message

@@ -42,9 +42,10 @@ from ..made import of, register, vmap_of  # noqa: E402,F401 (what transforms mad
 API = {}
 
 
-def derivative_function(wrapper, nargs):
+def derivative_function(wrapper, nargs, purpose="derivative"):
     """The Python function computing ``wrapper(*args)`` for ``nargs``
-    positional arguments, written over the generated code it runs."""
+    positional arguments, written over the generated code it runs
+    (``purpose``: what it is for, "derivative" or "vmap", named by errors)."""
     made_for = _made_for(wrapper)
     key = nargs
     made = made_for.get(key)
@@ -73,7 +74,7 @@ def derivative_function(wrapper, nargs):
     if changed:
         # (each pass of the next transform would change the caller's array again)
         parameter, location = next(iter(changed.items()))
-        raise errors.changed_argument_twice_error(name, kind, parameter, location)
+        raise errors.changed_argument_twice_error(name, kind, parameter, location, purpose)
     filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
     from ..backend.compile import unique_filename
 
@@ -176,7 +177,7 @@ def _vmapped(func, in_dims, out_dims, nargs):
     code: batch axes moved to the front, the batched function, the result's
     batch axis moved to ``out_dims``."""
     if of(func) is not None:  # a vmap of a derivative or of a vmap: its code
-        func = derivative_function(func, nargs)
+        func = derivative_function(func, nargs, "vmap")
     per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
     if len(per_arg) != nargs or any(d is not None and not isinstance(d, int) for d in per_arg) or not (
             isinstance(out_dims, int)):
