@@ -341,7 +341,14 @@ def stale_source_error(name, filename, lineno):
     )
 
 
-def changed_argument_twice_error(name, kind, parameter, location):
+def changed_argument_twice_error(name, kind, parameter, location, purpose="derivative"):
+    if purpose == "vmap":
+        return TransformError(
+            location, f"vmap of adjoint.{kind}({name})",
+            f"{name} changes its argument {parameter!r} in place, and vmap batches the code of its "
+            "derivative, which cannot make that change in the caller's array for each example.",
+            f"To vmap its derivative, work on a copy in {name}: {parameter} = {parameter}.copy().",
+        )
     return TransformError(
         location, f"a derivative of adjoint.{kind}({name})",
         f"{name} changes its argument {parameter!r} in place, and the passes of a derivative of its "

@@ -720,6 +720,16 @@ SCAN_ROWS = [
     *each(np.diff, "np.diff(x,2)", lambda x: np.diff(x, 2), [((5,),), ((2, 5),)]),
     *each(np.diff, "np.diff(n=3,axis=1)", lambda x: np.diff(x, n=3, axis=1), [((2, 5, 3),)]),
     *each(np.diff, "np.diff(n=0)", lambda x: np.diff(x, n=0) * 1.0, [((4,),)]),
+    # np.gradient reaches its rules as rt.numpy_gradient (its *varargs named)
+    *each(rt.numpy_gradient, "np.gradient", lambda x: np.gradient(x), [((5,),)]),
+    # (autograd's np.gradient adjoint fails on several axes of different lengths)
+    *each(rt.numpy_gradient, "np.gradient(all axes)", lambda x: np.stack(np.gradient(x ** 2)), [((3, 4),)],
+          autograd=False),
+    *each(rt.numpy_gradient, "np.gradient(axis=0)", lambda x: np.gradient(x, axis=0), [((3, 4),)], autograd=False),
+    *each(rt.numpy_gradient, "np.gradient(dx,dy,edge_order=2)", lambda x: np.gradient(x, 0.5, 2.0, edge_order=2)[1],
+          [((3, 4),)], autograd=False),
+    *each(rt.numpy_gradient, "np.gradient(coordinates)", lambda x: np.gradient(x, np.array([0.0, 0.3, 1.0, 1.2])),
+          [((4,),)], autograd=False),
 ]
 
 # ----------------------------------------------------------------- matrices
@@ -1646,6 +1656,20 @@ else:
     def expm_of_scaled(x):
         return scipy_linalg.expm(0.5 * x)
 
+    def cho_factor_of_spd(x):
+        return scipy_linalg.cho_factor(SPD + x @ x.T)[0]
+
+    def cho_factor_lower(x):
+        c, lower = scipy_linalg.cho_factor(SPD + x @ x.T, lower=True)
+        return c * 1.0
+
+    def cho_solve_of_spd(x, b):
+        return scipy_linalg.cho_solve(scipy_linalg.cho_factor(SPD + x @ x.T), b)
+
+    def cho_solve_lower_pair(x, b):
+        c, lower = scipy_linalg.cho_factor(SPD + x @ x.T, lower=True)
+        return scipy_linalg.cho_solve((c, lower), b)
+
     def triangular_system(a, b):
         return scipy_linalg.solve_triangular(a + SHIFT, b, lower=True)
 
@@ -1694,6 +1718,12 @@ else:
         *each(scipy_linalg.cholesky, "linalg.cholesky", scipy_cholesky_of_spd, [((3, 3),)], autograd=False),
         *each(scipy_linalg.cholesky, "linalg.cholesky(lower)", scipy_cholesky_lower, [((3, 3),)], autograd=False),
         *each(scipy_linalg.expm, "linalg.expm", expm_of_scaled, [((3, 3),), ((2, 2, 2),)], autograd=False),
+        *each(scipy_linalg.cho_factor, "linalg.cho_factor", cho_factor_of_spd, [((3, 3),)], autograd=False),
+        *each(scipy_linalg.cho_factor, "linalg.cho_factor(lower)", cho_factor_lower, [((3, 3),)], autograd=False),
+        *each(scipy_linalg.cho_solve, "linalg.cho_solve", cho_solve_of_spd, [((3, 3), (3,)), ((3, 3), (3, 2))],
+              autograd=False),
+        *each(scipy_linalg.cho_solve, "linalg.cho_solve((c,lower))", cho_solve_lower_pair, [((3, 3), (3, 2))],
+              autograd=False),
     ]
 
 ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS

@@ -275,7 +275,7 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     activity.in_branches = _ops_in_branches(normalized.ops)
     # Numbers and flags, and values of shape () (NumPy gives scalars for
     # them): a callee's ``p += v`` re-binds them, changing nothing in place.
-    immutable = normalized.immutable | shapes.scalar_names(ops)
+    immutable = normalized.immutable | shapes.scalar_names(ops) | _temporary_arguments(normalized)
     checks = []
     for op in walk_ops(normalized.ops):
         check_effects(op, varied, parsed, callees)
@@ -333,6 +333,53 @@ def _transforms_cleanly(op, varied, callees):
     if found:  # raises, at the callee's line, if the callee changes them in place
         callees.vjp(op.prim.function, tuple(p for p, _, _ in found), op.prim.arity)
     return True
+
+
+def _allocates(op):
+    """Whether ``op`` makes a new array (never a view of another): a ufunc
+    called without ``out`` (``x * 1.0``, ``np.exp(x)``), np.copy, np.array."""
+    if op.kind != "assign" or len(op.targets) != 1 or op.compound:
+        return False
+    prim = op.prim
+    if isinstance(prim, np.ufunc):
+        return len(op.args) <= prim.nin and "out" not in op.kwargs
+    return prim is np.copy or (prim is np.array and "copy" not in op.kwargs)
+
+
+def _temporary_arguments(normalized):
+    """Names that hold a new array made only to be passed to one call
+    (``callee(x * 1.0)``): made in the block of the call, before it, and
+    read by that call alone. A callee that changes it in place changes
+    nothing anyone reads again, so it is fine (as a number re-bound is)."""
+    reads = {}
+    for op in walk_ops(normalized.ops):
+        for name in op.reads():
+            reads[name] = reads.get(name, 0) + 1
+    for node in (normalized.output, normalized.result):
+        for name in (n.id for n in gast.walk(node) if isinstance(n, gast.Name)) if node is not None else ():
+            reads[name] = reads.get(name, 0) + 2  # the value returned is read again by the caller
+    found = set()
+
+    def visit(block):
+        made = {}
+        for op in block:
+            if op.compound:
+                for inner in (op.body, op.orelse, op.latch, op.exit_check):
+                    visit(inner)
+                made = {}  # (not across a loop or branch)
+                continue
+            if isinstance(op.prim, UserCall):
+                found.update(a.id for a in list(op.args) + list(op.kwargs.values())
+                             if isinstance(a, gast.Name) and a.id in made and reads.get(a.id) == 1)
+            if _allocates(op):
+                made[op.targets[0]] = op
+
+    visit(normalized.ops)
+    defined = {}
+    for op in walk_ops(normalized.ops):
+        for target in op.targets:
+            defined[target] = defined.get(target, 0) + 1
+    return {name for name in found if defined.get(name) == 1 and name not in normalized.params}
 
 
 def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
@@ -503,9 +550,11 @@ def check_rule(op, activity, parsed, mode="vjp"):
         raise errors.UnsupportedSyntaxError(
             location, "functools.partial of differentiated values used as a value",
             "a partial made in the function is differentiated where it is called under the name it "
-            "was made with; this one is chosen by a branch or a loop, passed on, stored or returned, "
-            "so the values it binds would get no derivative.",
-            "Call it where it is made, or pass those values to the function as arguments.",
+            "was made with, or inside a function of the same module it is passed to; this one is chosen "
+            "by a branch or a loop, passed to a function of another module, stored or returned, so the "
+            "values it binds would get no derivative.",
+            "Call it where it is made (or in a function of this module it is passed to), or pass those "
+            "values to the function as arguments.",
         )
     if isinstance(op.prim, (UserCall, StarredCall)):
         return

@@ -42,9 +42,10 @@ from ..made import of, register, vmap_of  # noqa: E402,F401 (what transforms mad
 API = {}
 
 
-def derivative_function(wrapper, nargs):
+def derivative_function(wrapper, nargs, purpose="derivative"):
     """The Python function computing ``wrapper(*args)`` for ``nargs``
-    positional arguments, written over the generated code it runs."""
+    positional arguments, written over the generated code it runs
+    (``purpose``: what it is for, "derivative" or "vmap", named by errors)."""
     made_for = _made_for(wrapper)
     key = nargs
     made = made_for.get(key)
@@ -73,7 +74,7 @@ def derivative_function(wrapper, nargs):
     if changed:
         # (each pass of the next transform would change the caller's array again)
         parameter, location = next(iter(changed.items()))
-        raise errors.changed_argument_twice_error(name, kind, parameter, location)
+        raise errors.changed_argument_twice_error(name, kind, parameter, location, purpose)
     filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
     from ..backend.compile import unique_filename
 
@@ -129,6 +130,23 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
     jvp = f"{name}_jvp"
     namespace = {jvp: compiled.jvp}
     args = ", ".join(params)
+    call_args = args
+    fixed = getattr(compiled, "fixed_call", None)
+    if fixed is not None and not fixed[3]:
+        # A callable object, bound method or partial: its fixed arguments (the
+        # object first) written into the call of the generated JVP itself, so
+        # that the next transform reads that code (the JVP's wrapper is a lambda).
+        raw, leading, keywords, _ = fixed
+        namespace = {jvp: raw}
+        pieces = []
+        for i, value in enumerate(leading):
+            namespace[f"{name}_fixed_{i}"] = value
+            pieces.append(f"{name}_fixed_{i}")
+        pieces.extend(params)
+        for i, (key, value) in enumerate(keywords.items()):
+            namespace[f"{name}_fixed_keyword_{i}"] = value
+            pieces.append(f"{key}={name}_fixed_keyword_{i}")
+        call_args = ", ".join(pieces)
     dots = [f"{params[p]}_dot" for p in positions]
     lines = [f"def {name}_{kind}({args}):"]
     sizes = " + ".join(f"rt.size_of({params[p]})" for p in positions)
@@ -138,7 +156,7 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
         lines.append(f"    {dot} = rt.input_basis({params[p]}, {offset}, total)")
         offset = f"{offset} + rt.size_of({params[p]})" if offset != "0" else f"rt.size_of({params[p]})"
     result = "result" if has_aux else "out"
-    lines.append(f"    {result}, out_dot = {jvp}((total, {', '.join(dots)}), {args})")
+    lines.append(f"    {result}, out_dot = {jvp}((total, {', '.join(dots)}), {call_args})")
     if has_aux:
         lines.append("    out, aux = result")
     # the tangent of all inputs at once, split into one block per argument
@@ -159,7 +177,7 @@ def _vmapped(func, in_dims, out_dims, nargs):
     code: batch axes moved to the front, the batched function, the result's
     batch axis moved to ``out_dims``."""
     if of(func) is not None:  # a vmap of a derivative or of a vmap: its code
-        func = derivative_function(func, nargs)
+        func = derivative_function(func, nargs, "vmap")
     per_arg = in_dims if isinstance(in_dims, tuple) else (in_dims,) * nargs
     if len(per_arg) != nargs or any(d is not None and not isinstance(d, int) for d in per_arg) or not (
             isinstance(out_dims, int)):

@@ -481,6 +481,8 @@ class _FixedArguments:
         self.augmented_params = getattr(compiled, "augmented_params", {})
         if getattr(compiled, "jvp", None) is not None:
             jvp = compiled.jvp
+            # (derivatives._forward_text writes the call out from these: a derivative differentiated again)
+            self.fixed_call = (jvp, tuple(leading), dict(keywords), skipped)
             self.jvp = lambda tangents, *args, **kwargs: jvp(
                 tuple(tangents)[:1] + tuple(tangents)[1 + skipped:], *leading, *args, **{**keywords, **kwargs})
             self.forward = self.backward = None

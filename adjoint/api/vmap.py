@@ -225,7 +225,7 @@ def _batched_function(func, nargs, positions, keywords=()):
     if inner is not None:
         return _nested(inner, nargs, positions)
     if made.of(func) is not None:
-        func = derivatives.derivative_function(func, nargs)
+        func = derivatives.derivative_function(func, nargs, "vmap")
     elif not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .jacobians import _differentiable
 

@@ -590,7 +590,8 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                                        "Assign it first.")
             self.check_unambiguous_function(node)
             if self.read(node.id) in self.local_functions or self.read(node.id) in self.nested_partials:
-                raise self.unsupported(node, f"nested function {node.id!r} used as a value",
+                name = self.user_names.get(node.id, node.id)  # the name the user wrote
+                raise self.unsupported(node, f"nested function {name!r} used as a value",
                                        "nested functions and lambdas are inlined where they are "
                                        "called, so they cannot be passed to other functions or stored.",
                                        "Define the function at module level and pass the values it "

@@ -40,6 +40,17 @@ _UFUNC_METHODS = {
 }
 
 
+#: functions whose ``*varargs`` a rule template cannot name, called as a
+#: runtime helper that takes them as one tuple (``np.gradient(f, dx, dy,
+#: axis=a)`` is ``rt.numpy_gradient(f, (dx, dy), axis=a)``): the rules are the helper's.
+CALLS_AS_HELPERS = {np.gradient: rt.numpy_gradient}
+
+
+def _helper_for(value):
+    """The helper of CALLS_AS_HELPERS that ``value`` is called as, else None."""
+    return next((helper for function, helper in CALLS_AS_HELPERS.items() if function is value), None)
+
+
 def _array_api_function(value, name):
     """Whether ``value`` is the function ``name`` of SciPy's array API
     support (scipy._lib._array_api, or the array_api_compat it wraps)."""
@@ -242,8 +253,14 @@ class Calls:
         func = node.args[0]
         if isinstance(func, gast.Constant) and func.value is None and callee is builtins.filter:
             func = None
+        elif self.is_partial_call(func):  # map(functools.partial(h, x), xs): made once, its calls as h's
+            name = self.namer.temp()
+            self.local_partial(name, func)
+            func = load(name)
         elif not (isinstance(func, gast.Lambda) or self.local_function(func) is not None
-                  or self.resolver.value_of(func) is not UNRESOLVED):
+                  or self.resolver.value_of(func) is not UNRESOLVED
+                  or isinstance(func, gast.Name) and func.id in self.version
+                  and self.read(func.id) in self.local_partials):
             func = self.atom(func)  # evaluated once, before the items
         sequences = [self.atom(a) for a in node.args[1:]]
         result = self.namer.fresh(f"{name}_result")
@@ -291,6 +308,10 @@ class Calls:
 
     def call(self, node):
         node = self.without_partial(node)
+        helper, shown = None, None
+        packed = self.packed_varargs(node)
+        if packed is not None:  # np.gradient(f, dx, *h): called as rt.numpy_gradient(f, (dx, *h))
+            node, helper, shown = packed
         if self.resolver.value_of(node.func) in (builtins.map, builtins.filter):
             result = self.map_or_filter(node, self.resolver.value_of(node.func))
             return result, rt.identity, [result], {}, "copy", None
@@ -346,6 +367,10 @@ class Calls:
                                                              type_comment=None),
                                                    gast.Name(id=first, ctx=gast.Load(), annotation=None,
                                                              type_comment=None)], keywords=[])
+        taker = self.function_taker(callee, node)
+        if taker is not None:  # apply(g, y) with g a lambda or partial made here: apply's body inlined
+            result = self.inline(taker, node, callee=callee)
+            return result, rt.identity, [result], {}, f"call of {dotted(func)}", None
         node = self.consumed_iterables(node, callee)  # sum(x * w for ...): the list it produces
         func = node.func
         literal = self.dict_call_as_literal(callee, node)
@@ -353,6 +378,9 @@ class Calls:
             return self.operation(literal)
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
+        if helper is not None:
+            func = gast.Attribute(value=load(self.rt_name), attr=helper.__name__, ctx=gast.Load())
+            node, callee = gast.Call(func=func, args=node.args, keywords=node.keywords), helper
         if _array_api_function(callee, "xp_promote") and len(node.args) == 1:
             node, callee = self.as_promoted(node), np.asarray
             func = node.func
@@ -403,6 +431,7 @@ class Calls:
         callee = self.callees.resolve(callee)
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
+        name = shown or name
         if callee is UNRESOLVED and isinstance(value.func, gast.Name) and value.func.id in self.defined:
             # A function passed in (or computed): looked up when the code runs.
             return value, MethodCall(None), [value.func] + args, kwargs, f"call of {name}", None
@@ -463,6 +492,31 @@ class Calls:
         return gast.Call(func=node.func, args=[gast.Constant(value=subscripts, kind=None)] + list(operands),
                          keywords=node.keywords)
 
+    def packed_varargs(self, node):
+        """A call of a function of CALLS_AS_HELPERS with its ``*varargs``
+        packed into one tuple (``np.gradient(f, dx, dy)`` as
+        ``np.gradient(f, (dx, dy))``, ``np.gradient(f, *h)`` as
+        ``np.gradient(f, tuple(h))``), the helper it is then called as, and
+        the name the user wrote; None for other calls and forms (a starred
+        first argument, ``**`` keywords, several ``*`` items)."""
+        helper = _helper_for(self.resolver.value_of(node.func))
+        first = next((k for k in node.keywords if k.arg == "f"), None)
+        if helper is not None and not node.args and first is not None:  # np.gradient(f=x)
+            node = gast.Call(func=node.func, args=[first.value],
+                             keywords=[k for k in node.keywords if k is not first])
+        if (helper is None or not node.args or isinstance(node.args[0], gast.Starred)
+                or any(k.arg is None for k in node.keywords)):
+            return None
+        rest = list(node.args[1:])
+        if not any(isinstance(arg, gast.Starred) for arg in rest):
+            packed = gast.Tuple(elts=rest, ctx=gast.Load())
+        elif len(rest) == 1 and self.resolver.value_of(load("tuple")) is builtins.tuple:
+            packed = gast.Call(func=load("tuple"), args=[rest[0].value], keywords=[])
+        else:
+            return None
+        call = gast.Call(func=node.func, args=[node.args[0], packed], keywords=list(node.keywords))
+        return call, helper, dotted(node.func)
+
     def as_promoted(self, node):
         """SciPy's ``xp_promote(x, force_floating=True, xp=xp)`` of one array:
         ``np.asarray(x, dtype=rt.floating_type(x))`` (``np.asarray(x)``
@@ -495,8 +549,59 @@ class Calls:
         func = gast.Attribute(value=load(self.np_name), attr=function.__name__, ctx=gast.Load())
         return gast.Call(func=func, args=list(node.args), keywords=keywords), function
 
-    def inline(self, function, call, result=None):
-        """The body of a nested function or lambda, in place of its call."""
+    def callable_argument(self, node):
+        """What an argument that is a function made here stands for: the
+        FunctionDef of a lambda or nested function, or the version of a
+        ``functools.partial`` made here (one written in the call is made now);
+        None for any other argument."""
+        if isinstance(node, gast.Lambda):
+            return self.local_function(node)
+        if self.is_partial_call(node):
+            name = self.namer.temp()
+            self.local_partial(name, node)
+            return self.read(name)
+        if isinstance(node, gast.Name) and node.id in self.version:
+            version = self.read(node.id)
+            if version in self.local_functions:
+                return self.local_functions[version]
+            if version in self.local_partials:
+                return version
+        return None
+
+    def function_taker(self, callee, node):
+        """The FunctionDef of ``callee``, one of the user's functions of this
+        module, when this call passes it a lambda, nested function or partial
+        made here (``apply(g, y)``, ``g = functools.partial(h, x)``): its body
+        is then inlined here with that parameter standing for the function
+        passed, so each call of it inside is differentiated as the call it
+        stands for, the values it closes over or binds included. None for
+        other calls (and for a callee already being inlined: recursion)."""
+        if (not isinstance(callee, types.FunctionType) or rules.lookup(callee) is not None
+                or rules.is_nondifferentiable(callee)):
+            return None
+        values = list(node.args) + [k.value for k in node.keywords]
+        if any(isinstance(v, gast.Starred) for v in node.args) or any(k.arg is None for k in node.keywords):
+            return None
+
+        def made_here(value):
+            if isinstance(value, gast.Lambda) or self.is_partial_call(value):
+                return True
+            if isinstance(value, gast.Name) and value.id in self.version:
+                version = self.read(value.id)
+                return version in self.local_functions or version in self.local_partials
+            return False
+
+        if not any(made_here(v) for v in values) or callee in self.__dict__.get("taker_stack", ()):
+            return None
+        definition = self.same_module_function(callee)
+        if definition is None:
+            return None
+        return self.with_evaluated_defaults(definition)
+
+    def inline(self, function, call, result=None, callee=None):
+        """The body of a nested function or lambda, in place of its call
+        (or, with ``callee``, of that function of the module, which is
+        passed a function made here: see ``function_taker``)."""
         if function in self.inline_stack:
             raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
                                    "nested functions are inlined where they are called.",
@@ -522,9 +627,14 @@ class Calls:
             raise self.unsupported(call, f"call of nested function {function.name!r}",
                                    f"it has no parameter {unknown[0]!r} left to take that keyword.",
                                    "Pass one argument per parameter, by position or by its name.")
-        # Arguments are evaluated in the order they are written, as Python does.
-        args = [self.atom(a) for a in call.args]
-        keywords = {k.arg: self.atom(k.value) for k in call.keywords}
+        # Arguments are evaluated in the order they are written, as Python does;
+        # a function made here stands for itself (a FunctionDef, or a partial's version).
+        def argument(node):
+            passed = self.callable_argument(node)
+            return passed if passed is not None else self.atom(node)
+
+        args = [argument(a) for a in call.args]
+        keywords = {k.arg: argument(k.value) for k in call.keywords}
         defaults = dict(zip(user_params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
         outer_version = dict(self.version)
         for position, (user_param, param) in enumerate(zip(user_params, params, strict=True)):
@@ -538,7 +648,15 @@ class Calls:
                 raise self.unsupported(call, f"call of nested function {function.name!r}",
                                        f"parameter {user_param!r} gets no value.", "Pass it.")
             self.user_versions[param] = user_param
-            self.assign_to(param, value)
+            if isinstance(value, gast.FunctionDef):  # a lambda or nested function passed in
+                self.local_functions[param] = value
+                self.defined.add(param)
+            elif isinstance(value, str):  # a partial made here, passed in: called as it stands for
+                self.local_partials[param] = self.local_partials[value]
+                self.nested_partials.add(param)  # (no object under this name: calls only)
+                self.defined.add(param)
+            else:
+                self.assign_to(param, value)
             self.version[param] = param
         lower_returns(node, self.namer)
         if not isinstance(node.body[-1], gast.Return):
@@ -549,9 +667,12 @@ class Calls:
         self.defined.add(result)
         self.inline_stack.append(function)
         self.inlining.append(result)
+        takers = self.__dict__.setdefault("taker_stack", [])
+        takers.append(callee)
         try:
             self.block(node.body)
         finally:
+            takers.pop()
             self.inlining.pop()
             self.inline_stack.pop()
             # The callee's names are its own. It cannot re-bind the caller's

@@ -1,6 +1,6 @@
 """Rules of the reductions: sum, mean, prod, max, min, var, std, average,
 trace and np.linalg.norm (``axis`` int, tuple, negative or None;
-``keepdims``); of the scans cumsum, cumprod and diff; of the integral
+``keepdims``); of the scans cumsum, cumprod and diff; of np.gradient; of the integral
 trapezoid and of np.interp; of the order statistics median, quantile and
 percentile; of the NaN-ignoring reductions (nansum, nanmean, nanprod, nanmax,
 nanmin, nanvar, nanstd); of ptp and ediff1d. Parameters follow NumPy's positional
@@ -253,6 +253,25 @@ def diff_tangent(z, a, n=1, axis=-1):
 def diff_batched(z, a, n=1, axis=-1):
     t = rt.vasarray(vec[a])
     vec[z] = np.diff(t, n=n, axis=rt.vaxes(axis, t))
+
+
+# np.gradient(f, *varargs, axis, edge_order) reaches the rules as
+# rt.numpy_gradient(f, varargs, axis=axis, edge_order=edge_order) (the
+# normalizer names its *varargs, which a template cannot); it is linear in f.
+# The spacings (scalars or coordinates) have no derivative here.
+@adjoint_rule(rt.numpy_gradient, tuple_result=True)  # a tuple when it differentiates along several axes
+def numpy_gradient_adjoint(z, f, varargs=(), axis=None, edge_order=1):
+    bar[f] = rt.numpy_gradient_adjoint(bar[z], f, varargs, axis=axis, edge_order=edge_order)
+
+
+@tangent_rule(rt.numpy_gradient)
+def numpy_gradient_tangent(z, f, varargs=(), axis=None, edge_order=1):
+    dot[z] = rt.numpy_gradient(dot[f], varargs, axis=rt.vaxes(axis, dot[f]), edge_order=edge_order)
+
+
+@batch_rule(rt.numpy_gradient)
+def numpy_gradient_batched(z, f, varargs=(), axis=None, edge_order=1):
+    vec[z] = rt.numpy_gradient(vec[f], varargs, axis=rt.vaxes(axis, vec[f]), edge_order=edge_order)
 
 
 

@@ -174,6 +174,25 @@ def diff_adjoint_batched(r, g, n=1, axis=-1):
     vec[r] = rt.vmerged(rt.diff_adjoint, vec[g], n=n, axis=axis)
 
 
+# np.nan_to_num's pullback: linear in its cotangent, with or without batch
+# axes in front, and its tangent keeps the elements without cotangent none.
+@tangent_rule(rt.masked_bar, constant=("keep",))
+def masked_bar_tangent(r, g, keep):
+    dot[r] = rt.masked_bar(dot[g], keep)
+
+
+@batch_rule(rt.masked_bar)
+def masked_bar_batched(r, g, keep):
+    vec[r] = rt.vmasked_bar(vec[g], vec[keep])
+
+
+# np.gradient's adjoint is linear in its cotangent (a tuple with None holes
+# when np.gradient returned one derivative per axis); f is read for its shape.
+@tangent_rule(rt.numpy_gradient_adjoint, constant=("f", "varargs", "axis", "edge_order"))
+def numpy_gradient_adjoint_tangent(r, g, f, varargs=(), axis=None, edge_order=1):
+    dot[r] = rt.merged_items(rt.numpy_gradient_adjoint, dot[g], f, varargs, axis=axis, edge_order=edge_order)
+
+
 @tangent_rule(rt.ediff1d_adjoint, constant=("ary", "to_begin"))
 def ediff1d_adjoint_tangent(r, g, ary, to_begin=None):
     dot[r] = rt.merged(rt.ediff1d_adjoint, dot[g], ary, to_begin=to_begin)

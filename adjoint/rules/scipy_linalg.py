@@ -1,5 +1,6 @@
-"""Rules of scipy.linalg's solve_triangular, cholesky and expm, registered
-when SciPy is imported (``adjoint.rules.load_optional_rules``).
+"""Rules of scipy.linalg's solve_triangular, cholesky, cho_factor,
+cho_solve and expm, registered when SciPy is imported
+(``adjoint.rules.load_optional_rules``).
 
 solve_triangular is np.linalg.solve with the triangle it reads
 (``rt.solved_triangle``), and uses solve's helpers; cholesky is NumPy's
@@ -7,7 +8,10 @@ with the other default (``lower=False``: the upper factor). expm's derivative is
 Frechet derivative ``L(A, E)``, the upper right block of
 ``expm([[A, E], [0, A]])`` (``L(A^T, G)`` for the adjoint), written with
 functions that have rules, expm included, so the generated code can be
-differentiated again."""
+differentiated again. cho_factor returns the pair ``(c, lower)`` and
+cho_solve takes it as its first argument: their helpers
+(``adjoint.runtime.cholesky_solve``) give the pair's adjoint and tangent
+as pairs with None for ``lower``."""
 import numpy as np
 from scipy import linalg
 
@@ -58,3 +62,28 @@ def expm_adjoint(z, A):  # noqa: N803 (SciPy's name)
 @tangent_rule(linalg.expm)
 def expm_tangent(z, A):  # noqa: N803 (SciPy's name)
     dot[z] = rt.frechet_corner(linalg.expm(rt.frechet_block(A, dot[A])))
+
+
+# overwrite_a is not accepted; check_finite changes no value.
+@adjoint_rule(linalg.cho_factor, tuple_result=True)
+def cho_factor_adjoint(z, a, lower=False, check_finite=True):
+    bar[a] = rt.cho_factor_adjoint(bar[z], z, lower=lower)
+
+
+@tangent_rule(linalg.cho_factor)
+def cho_factor_tangent(z, a, lower=False, check_finite=True):
+    dot[z] = rt.cho_factor_tangent(dot[a], a, z, lower=lower)
+
+
+# overwrite_b is not accepted; check_finite changes no value.
+@adjoint_rule(linalg.cho_solve, sequences=True)
+def cho_solve_adjoint(z, c_and_lower, b, check_finite=True):
+    b_bar = rt.cho_solve_adjoint(bar[z], c_and_lower, b)
+    bar[c_and_lower] = rt.cho_solve_factor_adjoint(b_bar, z, c_and_lower)
+    bar[b] = b_bar
+
+
+@tangent_rule(linalg.cho_solve, constant=("check_finite",))
+def cho_solve_tangent(z, c_and_lower, b, check_finite=True):
+    dot[z] = rt.cho_solve_factor_tangent(dot[c_and_lower], c_and_lower, z)
+    dot[z] = rt.cho_solve_tangent(dot[b], c_and_lower, b)

@@ -415,10 +415,12 @@ def fmax_tangent(z, x1, x2):
 # constants. copy=False (which writes into x) is not accepted. Selected with
 # np.where, not scaled by the boolean mask: a boolean factor does not survive
 # the arithmetic generated code does on factors (-mask raises, mask + mask is
-# logical or).
+# logical or). Where NumPy replaced x there is no cotangent (rt.masked_bar):
+# the rule before, often of infinite slope there (np.log at 0), pulls it back
+# to 0, not 0 * inf = NaN, as forward mode's tangent, masked last, is 0.
 @adjoint_rule(np.nan_to_num)
 def nan_to_num_adjoint(z, x, *, nan=0.0, posinf=None, neginf=None):
-    bar[x] = np.where(np.isfinite(x), bar[z], 0.0)
+    bar[x] = rt.masked_bar(bar[z], np.isfinite(x))
 
 
 @tangent_rule(np.nan_to_num, elementwise=True)

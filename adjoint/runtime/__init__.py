@@ -38,6 +38,9 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_linalg,
     batched_tangents,
     batched_derivatives,
+    differences,
+    cholesky_solve,
+    masked_bars,
 )
 
 FAMILIES = (
@@ -45,6 +48,7 @@ FAMILIES = (
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives,
+    differences, cholesky_solve, masked_bars,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -91,7 +91,7 @@ def scatter_add(x_bar, g, x, index):
         return _scatter(x_bar, g, index)
     if isinstance(x_bar, AbsentBar):  # no adjoint yet: never written into (it would stay "absent")
         return getitem_adjoint(g, x, index)
-    if isinstance(x_bar, np.ndarray):
+    if isinstance(x_bar, np.ndarray) and not hasattr(x_bar, "absent"):  # (a MaskedBar is added to)
         return _scatter(x_bar, g, index)
     return add_bar(x_bar, getitem_adjoint(g, x, index))
 
