@@ -365,6 +365,13 @@ def unpack_bar_tangent(r, value, bars):
     dot[r] = rt.unpack_bar_tangent(dot[bars], value)
 
 
+# (the helper unpack_bar_tangent applies, differentiated again at fourth
+# order: linear in the adjoints, ``value`` read for its structure only)
+@tangent_rule(rt._unpack_bar_of, constant=("value",))
+def unpack_bar_of_tangent(r, bars, value):
+    dot[r] = rt.merged_items(rt._unpack_bar_of, dot[bars], value)
+
+
 @tangent_rule(rt.list_head, constant=("length",))
 def list_head_tangent(r, g, length):
     dot[r] = rt.merged_items(rt.list_head, dot[g], length)

@@ -364,13 +364,17 @@ def tuple_tangent(value, *tangents, slots=None):
 
 def _outer_zeros(tt, batch, like):
     """Zeros ``(S, batch) + like.shape`` for an item whose tangent ``tt``
-    (with the outer batch S) holds no array."""
+    (with the outer batch S) holds no array. A hole of ``like`` (None: an
+    item that has no tangent at the level below) stays None, as in
+    ``zeros_bar``: it has no axes to put S and ``batch`` in front of."""
+    if like is None:
+        return None
     if isinstance(like, dict):
         return {k: _outer_zeros(tt, batch, v) for k, v in like.items()}
     if isinstance(like, (tuple, list)):
         return rebuild_like(like, [_outer_zeros(tt, batch, v) for v in like])
     outer = batch_size(tt)
-    dtype = np.result_type(np.asarray(like).dtype, np.float32) if like is not None else np.float64
+    dtype = np.result_type(np.asarray(like).dtype, np.float32)
     return np.zeros((outer or 1, batch) + np.shape(like), dtype=dtype)
 
 
@@ -396,11 +400,16 @@ def item_tangent_adjoint(g, t, key):
 
 
 def unpack_tangent_tangent(tt, t, value, count, batch):
-    """Tangent of ``unpack_tangent(t, value, count, batch)``."""
+    """Tangent of ``unpack_tangent(t, value, count, batch)``. ``tt`` None
+    (``merged_items`` of a tangent that holds no array: no derivative in any
+    item) is a container of holes, as in ``item_tangent_tangent``."""
     if isinstance(tt, np.ndarray):
         return [tt[:, :, i] for i in range(count)]
     items = list(value.values()) if isinstance(value, dict) else list(value)
-    holes = list(tt.values()) if isinstance(tt, dict) else list(tt)
+    if tt is None:
+        holes = [None] * len(items)
+    else:
+        holes = list(tt.values()) if isinstance(tt, dict) else list(tt)
     return [_outer_zeros(tt, batch, item) if h is None else h for h, item in zip(holes, items, strict=True)]
 
 
