@@ -167,7 +167,11 @@ def prod_others_tangent(t, x, axis=None):
     dtype = np.result_type(t, x, np.float64)
     if x.size == 0:
         return np.zeros(t.shape, dtype=dtype)
-    flat, order, moved_shape = _reduced_last(x, axis)
+    axes = normalize_axes(axis, x.ndim)
+    kept = tuple(a for a in range(x.ndim) if a not in axes)
+    order = kept + axes  # (not read from _reduced_last's tuple, which holds x: third order follows this code)
+    moved_shape = tuple(x.shape[a] for a in order)
+    flat = np.transpose(x, order).reshape(moved_shape[:len(kept)] + (-1,))
     t_flat = np.transpose(t, (0,) + tuple(a + 1 for a in order)).reshape(t.shape[:1] + flat.shape)
     n = flat.shape[-1]
     if np.all(flat != 0):
@@ -176,20 +180,23 @@ def prod_others_tangent(t, x, axis=None):
         before = np.cumsum(np.concatenate([zero, ratios[..., :-1]], axis=-1), axis=-1)
         after = np.cumsum(np.concatenate([zero, ratios[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
         out = prod_others(flat, axis=-1) * (before + after)
-    else:
-        prefix = np.empty(flat.shape, dtype=dtype)
-        suffix = np.empty(flat.shape, dtype=dtype)
-        prefix_t = np.empty(t_flat.shape, dtype=dtype)
-        suffix_t = np.empty(t_flat.shape, dtype=dtype)
-        for positions, values, tangents in ((range(n), prefix, prefix_t),
-                                            (range(n - 1, -1, -1), suffix, suffix_t)):
+    else:  # (lists, not writes into arrays: third order differentiates this code)
+        sides = []
+        for positions in (range(n), range(n - 1, -1, -1)):
             running = np.ones(flat.shape[:-1], dtype=dtype)
             running_t = np.zeros(t_flat.shape[:-1], dtype=dtype)
+            values = []
+            tangents = []
             for i in positions:
-                values[..., i] = running
-                tangents[..., i] = running_t
+                values.append(running)
+                tangents.append(running_t)
                 running_t = running_t * flat[..., i] + running * t_flat[..., i]
                 running = running * flat[..., i]
+            sides.append((values, tangents))
+        prefix = np.stack(sides[0][0], axis=-1)
+        prefix_t = np.stack(sides[0][1], axis=-1)
+        suffix = np.stack(sides[1][0][::-1], axis=-1)
+        suffix_t = np.stack(sides[1][1][::-1], axis=-1)
         out = prefix_t * suffix + prefix * suffix_t
     out = out.reshape(t.shape[:1] + moved_shape)
     return np.transpose(out, (0,) + tuple(int(i) + 1 for i in np.argsort(order)))

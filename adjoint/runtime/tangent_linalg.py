@@ -136,11 +136,11 @@ def einsum_tangent(t, subscripts, operands, position):
     spec = ",".join(terms) + "->" + batch + output
     arrays = list(operands)
     arrays[position] = t = as_tangent(t, operands[position])
-    sizes = {}
-    for term, array in zip(terms, arrays, strict=True):
-        for letter, size in zip(term, np.shape(array), strict=True):
-            sizes[letter] = max(sizes.get(letter, 1), size)
-    sizes.pop(batch)
+    # (no dict written in place: third order differentiates this code)
+    letters = [(letter, size) for term, array in zip(terms, arrays, strict=True)
+               for letter, size in zip(term, np.shape(array), strict=True)]
+    sizes = {letter: max([1] + [s for other, s in letters if other == letter])
+             for letter, _ in letters if letter != batch}
     if len(arrays) < 3 and math.prod(sizes.values()) <= _EINSUM_DIRECT_WORK:
         return np.einsum(spec, *arrays)
     row = list(arrays)
