@@ -452,3 +452,20 @@ def test_residue_candidates_hold_every_true_entry_and_refuse_dense_patterns():
     candidates[rows, cols] = True
     assert not np.any(truth & ~candidates)
     assert coloring.residue_candidates(marks, primes, 400, 10) is None
+
+
+# ------------------------------------------------------------------ module state
+
+FLAG = "diagonal"
+
+
+def switched_by_a_module_flag(x):
+    if FLAG == "diagonal":
+        return np.sum(x ** 3)
+    return np.sum(x) ** 3
+
+
+def test_a_branch_on_module_state_is_not_a_global_pattern():
+    """A global re-bound between calls changes which branch runs: it is not
+    part of the pattern cache's key, so the pattern cannot be reused."""
+    assert sparse_api._value_dependence(switched_by_a_module_flag, 1, frozenset({0}), frozenset()) is not None

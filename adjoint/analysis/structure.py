@@ -9,7 +9,9 @@ cache's key (the differentiated arrays, and other arrays). Taint flows
 through every op, derivative or not (a comparison of a tainted value is
 tainted), except ops that read only a shape (``x.shape``, ``len(x)``,
 ``x.ndim``, ``x.size``, ``np.shape``, the length of a loop over items).
-Loops are a fixed point.
+Loops are a fixed point. The function's globals and closure variables that
+hold values (not modules, classes or functions) are tainted too: they are
+not part of the cache's key either.
 
 The structure is value-dependent (``find`` returns ``(lineno, construct)``
 of the first such op, else None) when:
@@ -35,7 +37,7 @@ import operator
 import gast
 import numpy as np
 
-from ..frontend.ir import NONDIFF, OPAQUE, MethodCall, StarredCall, UserCall
+from ..frontend.ir import NONDIFF, OPAQUE, MethodCall, StarredCall, UserCall, walk_ops
 from .. import runtime as rt
 
 #: primitives whose result (or derivative) selects among values by comparing them
@@ -95,8 +97,9 @@ class _Finder:
         self.callee_ir = callee_ir
         self.seen = set()
 
-    def function(self, normalized, tainted_params):
+    def function(self, normalized, tainted_params, function=None):
         tainted = {p for i, p in enumerate(normalized.params) if i in tainted_params}
+        tainted |= _free_values(normalized, function)
         return self.block(normalized.ops, tainted)
 
     def block(self, ops, tainted):
@@ -202,15 +205,47 @@ class _Finder:
             normalized, filename = self.callee_ir(function, prim.arity)
         except Exception:  # noqa: BLE001 (anything the front end refuses: not known to be safe)
             return op.lineno, f"a call of {prim.name} that the analysis cannot follow"
-        found = self.function(normalized, tainted_positions)
+        found = self.function(normalized, tainted_positions, function)
         if found is not None:
             lineno, construct = found
             return lineno, construct, filename
         return None
 
 
-def find(normalized, tainted_params, callee_ir):
+def find(normalized, tainted_params, callee_ir, function=None):
     """``None`` when the pattern cannot depend on the tainted parameters'
     values, else ``(lineno, construct)`` or ``(lineno, construct)``
-    (the last for a construct in a callee): the first value-dependent op."""
-    return _Finder(callee_ir).function(normalized, set(tainted_params))
+    (the last for a construct in a callee): the first value-dependent op.
+    ``function`` (the Python function ``normalized`` was made from) tells
+    which free names hold values."""
+    return _Finder(callee_ir).function(normalized, set(tainted_params), function)
+
+
+def _free_values(normalized, function):
+    """Names the function reads but neither binds nor takes: its globals and
+    closure variables. Their values are not part of a pattern cache's key
+    (a module flag re-bound between calls changes which branch runs), so
+    they are tainted, except the ones that name code (modules, classes,
+    functions: rebinding those makes the transform again). Names whose
+    value cannot be found are tainted (conservative)."""
+    assigned = set(normalized.params)
+    read = set()
+    for op in walk_ops(normalized.ops):
+        assigned.update(op.targets)
+        read |= op.reads()
+    free = read - assigned - set(normalized.module_names.values())
+    if not free:
+        return set()
+    try:
+        found = inspect.getclosurevars(function)
+        values = {**vars(builtins), **function.__globals__, **found.nonlocals}
+    except (TypeError, ValueError, AttributeError):
+        return free
+    return {name for name in free if name not in values or _holds_value(values[name])}
+
+
+def _holds_value(value):
+    """Whether a free name's value could decide a structure: not a module, a
+    class, or a function (plain, builtin, or a NumPy ufunc)."""
+    return not (inspect.ismodule(value) or inspect.isclass(value) or inspect.isroutine(value)
+                or isinstance(value, np.ufunc))

@@ -133,7 +133,7 @@ def _value_dependence(func, nargs, tainted, tainted_keywords):
         return None, f"{jac._name(function)} (which the analysis cannot read)"
     params = list(normalized.params)
     shifted |= {params.index(k) for k in tainted_keywords | set(fixed) if k in params}
-    found = structure.find(normalized, shifted, _callee_ir)
+    found = structure.find(normalized, shifted, _callee_ir, function)
     if found is not None:
         lineno, construct = found[0], found[1]
         where = found[2] if len(found) > 2 else filename

@@ -120,6 +120,7 @@ class FrontEnd:
         self.module_names = {"np": np_name, "rt": rt_name}
         self.callees = callees
         self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity)
+        self.normalized.module_names = self.module_names
         # Calls from other transformed functions may differentiate keyword-only
         # parameters too: they are counted after the positional ones (and the
         # items of *args), as ir.specialized_parameters says.

@@ -254,6 +254,7 @@ class Normalized:
         self.augmented_params = {}  # parameter -> location of ``param += v`` on it
         self.immutable = set()  # names certain to hold numbers or flags
         self.prologue = []  # statements run first: *args and **kwargs taken apart
+        self.module_names = {}  # "np", "rt" -> the names the normalized code reads them by
 
 
 def is_atom(node):
