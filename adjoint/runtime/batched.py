@@ -18,13 +18,16 @@ from .indexing import InPlaceRefused, write_back
 def to_batched(value, batch):
     """``value`` for every example: a stride-0 view with a leading axis
     (None, a zero tangent or adjoint, stays None)."""
-    if value is None:
+    if type(value) is np.ndarray:
+        array = value
+    elif value is None:
         return None
-    if isinstance(value, dict):
+    elif isinstance(value, dict):
         return {k: to_batched(v, batch) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
+    elif isinstance(value, (tuple, list)):
         return rebuild_like(value, [to_batched(v, batch) for v in value])
-    array = np.asarray(value)
+    else:
+        array = np.asarray(value)
     if array.flags.c_contiguous and array.dtype != object:
         # the view built directly: np.broadcast_to costs several times more
         view = np.ndarray((batch,) + array.shape, array.dtype, array, 0, (0,) + array.strides)
@@ -47,6 +50,8 @@ def example(value, row):
 
 
 def first_example(value):
+    if type(value) is np.ndarray:
+        return value[0]
     return example(value, 0)
 
 
@@ -185,6 +190,8 @@ def sequence_adjoint_of(bar, x):
 
 def vjacobian_from_rows(bar, out, x):
     """``jacobian_from_rows`` on a batch (every argument batched)."""
+    if type(bar) is np.ndarray and type(out) is np.ndarray and type(x) is np.ndarray:  # the common case
+        return bar.reshape(bar.shape[:1] + out.shape[1:] + x.shape[1:])
     if isinstance(x, (dict, list, tuple)):
         return _tree_map(lambda leaf, leaf_bar: vjacobian_from_rows(
             np.zeros(leaf.shape[:1] + out.shape[1:] + leaf.shape[1:]) if leaf_bar is None else leaf_bar,
