@@ -1,13 +1,15 @@
 """vmap: the basic helpers of batched code (a batched value holds every
 example along axis 0; an unbatched one is shared by all).
 """
+import math
+
 import numpy as np
 
 from .indexing import (
     _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem,
     rebuild_like,
 )
-from .jacobians import _tree_map, jacobian_from_columns_tangent
+from .jacobians import _tree_map, is_identity_rows, jacobian_from_columns_tangent
 from .indexing import InPlaceRefused, write_back
 
 
@@ -34,6 +36,46 @@ def to_batched(value, batch):
         view.flags.writeable = False
         return view
     return np.broadcast_to(array, (batch,) + array.shape)
+
+
+def vmultiply_shared(x1, x2):
+    """``np.multiply(x1, x2)``, as batched code writes a product of a value
+    shared by every example and a batched one. The product of the identity
+    basis over an output (``output_basis``: the cotangents of a Jacobian)
+    and a batched factor ``(B, 1) + shape`` is a batch of diagonal matrices,
+    written here directly instead of multiplying the zeros: the same values
+    (a zero may differ in sign), several times faster for small outputs. A
+    factor with an infinite or NaN value takes the product, whose zeros
+    times it are NaN."""
+    if type(x1) is np.ndarray and type(x2) is np.ndarray:
+        if is_identity_rows(x1):
+            diagonal = _diagonal_product(x1, x2)
+        elif is_identity_rows(x2):
+            diagonal = _diagonal_product(x2, x1)
+        else:
+            diagonal = None
+        if diagonal is not None:
+            return diagonal
+    return np.multiply(x1, x2)
+
+
+def _diagonal_product(basis, factor):
+    """``basis * factor`` for an identity basis ``(N,) + shape`` and a factor
+    ``(B, 1) + shape`` of finite values; None for any other factor."""
+    fshape = factor.shape
+    if len(fshape) != basis.ndim + 1 or fshape[1] != 1 or fshape[2:] != basis.shape[1:]:
+        return None
+    dtype = factor.dtype
+    if dtype != basis.dtype or dtype.kind != "f":  # (mixed precisions take the product)
+        return None
+    size = basis.shape[0]
+    batch = fshape[0]
+    flat = factor.reshape(batch, size)
+    if not math.isfinite(np.dot(flat.ravel(), flat.ravel())):  # (an overflow of finite values takes the product too)
+        return None
+    result = np.zeros((batch,) + basis.shape, dtype)
+    result.reshape(batch, size * size)[:, ::size + 1] = flat
+    return result
 
 
 def example(value, row):

@@ -61,11 +61,20 @@ def identity_rows(shape, dtype):
         basis.flags.writeable = False
         if len(_BASES) < 64 and size * size <= 1 << 16:  # small ones only: memory stays bounded
             _BASES[key] = basis
+            _IDENTITIES[id(basis)] = basis
     return basis
+
+
+def is_identity_rows(value):
+    """Whether ``value`` is one of the identity bases ``identity_rows`` keeps
+    (the very object: read-only, so its values are still the identity's)."""
+    return _IDENTITIES.get(id(value)) is value
 
 
 #: identity bases already built, by shape and dtype (small ones are asked for again and again)
 _BASES = {}
+#: the same bases by id, to recognise them (they are never dropped, so an id is never reused)
+_IDENTITIES = {}
 
 
 def scalar_seed(out):
