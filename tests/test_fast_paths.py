@@ -194,3 +194,25 @@ def test_small_jacobians_match_autograd():
     got = adjoint.jacrev(elementwise)(x32)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, autograd.jacobian(elementwise_autograd)(x), rtol=1e-5, atol=1e-6)
+
+
+def test_jacfwd_of_one_array_matches_autograd():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3, 2))
+
+    def rows(m):
+        return np.sin(m) @ A[:, :2].T * 3.0
+
+    def rows_autograd(m):
+        return anp.dot(anp.sin(m), A[:, :2].T) * 3.0
+
+    expected = autograd.jacobian(rows_autograd)(X)
+    got = adjoint.jacfwd(rows)(X)
+    assert got.shape == (3, 4, 3, 2) and got.flags.writeable and got.flags.c_contiguous
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(got, adjoint.jacrev(rows)(X), rtol=1e-14)  # (another order of products)
+    got32 = adjoint.jacfwd(rows)(X.astype(np.float32))
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expected, rtol=1e-5, atol=1e-5)
+    # in chunks, the general assembly: the same numbers
+    np.testing.assert_array_equal(adjoint.jacfwd(rows, chunk_size=4)(X), got)

@@ -890,6 +890,11 @@ def _input_basis(inputs, start, stop):
     """Columns ``start:stop`` of the identity over every selected input
     element: one tangent per argument, shaped like it with a leading axis."""
     rows = stop - start
+    if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and start == 0:
+        leaf = inputs.leaves[0][0]
+        if rows == np.size(leaf):  # the common case, one array, all columns: the identity (the caller's own)
+            seed = np.eye(rows, dtype=np.result_type(leaf)).reshape((rows,) + np.shape(leaf))
+            return (pytree.unflatten(inputs.treedefs[0], [seed]),)
     tangents = []
     offset = 0
     for treedef, leaves in zip(inputs.treedefs, inputs.leaves, strict=True):
@@ -921,7 +926,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     else:
         # The output's size is known after the first chunk: until then it
         # is taken to be the inputs' (all columns at once for small inputs).
-        chunk = max(1, min(total, get_memory_budget() // (itemsize * 4 * max(total, 1))))
+        budget = get_memory_budget()
+        chunk = max(1, min(total, budget // (itemsize * 4 * max(total, 1))))
     columns = []  # per output leaf: list of (rows, out.size) blocks
     output = aux = None
     out_leaves = out_treedef = None
@@ -947,7 +953,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                 n_out = sum(leaf.size for leaf in out_leaves)
                 jacobian_bytes = _jacobian_bytes(n_out, inputs)
                 if chunk_size is None and n_out and total:
-                    chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out)
+                    chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out, budget)
                 elif jacobian_bytes > get_memory_budget():
                     raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
                                                           get_memory_budget())
@@ -959,18 +965,22 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
             start = stop
             if start >= total:
                 break
-    # (out.size, in_total) per output leaf, split into one matrix per input leaf
-    matrices = []
-    per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
-    offset = 0
-    for leaves in inputs.leaves:
-        per_arg = []
-        for leaf in leaves:
-            size = np.size(leaf)
-            per_arg.append(np.concatenate([m[:, offset:offset + size] for m in per_out], axis=0)
-                           .astype(np.result_type(leaf), copy=False))
-            offset += size
-        matrices.append(per_arg)
+    if len(columns) == 1 and len(out_leaves) == 1 and len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1:
+        # one chunk, one output array, one input array: one transposing copy
+        matrices = [[np.array(columns[0][0].T, dtype=np.result_type(inputs.leaves[0][0]), order="C")]]
+    else:
+        # (out.size, in_total) per output leaf, split into one matrix per input leaf
+        matrices = []
+        per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
+        offset = 0
+        for leaves in inputs.leaves:
+            per_arg = []
+            for leaf in leaves:
+                size = np.size(leaf)
+                per_arg.append(np.concatenate([m[:, offset:offset + size] for m in per_out], axis=0)
+                               .astype(np.result_type(leaf), copy=False))
+                offset += size
+            matrices.append(per_arg)
     _zero_independent_blocks(matrices, getattr(compiled, "independent", None), output)
     blocks = _assemble(matrices, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
