@@ -44,7 +44,7 @@ def vmultiply_shared(x1, x2):
     basis over an output (``output_basis``: the cotangents of a Jacobian)
     and a batched factor ``(B, 1) + shape`` is a batch of diagonal matrices,
     written here directly instead of multiplying the zeros: the same values
-    (a zero may differ in sign), several times faster for small outputs. A
+    (a zero may differ in sign), 1.5 to 2 times faster for outputs of 5 to 8 elements. A
     factor with an infinite or NaN value takes the product, whose zeros
     times it are NaN."""
     if type(x1) is np.ndarray and type(x2) is np.ndarray:
