@@ -218,24 +218,32 @@ def _array_elements(value):
     if isinstance(value, np.ndarray):
         return value.size
     if isinstance(value, (tuple, list)):
-        return sum(_array_elements(item) for item in value)
+        total = 0
+        for item in value:
+            total += item.size if type(item) is np.ndarray else _array_elements(item)
+        return total
     if isinstance(value, dict):
         return sum(_array_elements(item) for item in value.values())
     return 0
 
 
 def _jacobian_bytes(n_out, inputs):
+    if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and type(inputs.leaves[0][0]) is np.ndarray:
+        leaf = inputs.leaves[0][0]  # the common case: one array
+        return n_out * leaf.size * leaf.itemsize
     return n_out * sum(np.size(leaf) * np.result_type(leaf).itemsize for leaves in inputs.leaves
                        for leaf in leaves)
 
 
-def _passes_per_chunk(mode, name, n_out, n_in, itemsize, jacobian_bytes, others):
+def _passes_per_chunk(mode, name, n_out, n_in, itemsize, jacobian_bytes, others, budget=None):
     """How many rows (jacrev) or columns (jacfwd) of the basis one chunk may
     take under the memory budget: each costs its basis vector and a batched
     copy of the output, of the inputs and of the ``others`` values the pass
     goes through (an estimate). Raises MemoryBudgetError if the Jacobian
-    does not fit, or not even one row (column) fits beside it."""
-    budget = get_memory_budget()
+    does not fit, or not even one row (column) fits beside it. ``budget``:
+    get_memory_budget(), if the caller has read it already."""
+    if budget is None:
+        budget = get_memory_budget()
     if jacobian_bytes > budget:
         raise errors.jacobian_too_large_error(mode, name, n_out, n_in, jacobian_bytes, budget)
     basis = n_out if mode == "jacrev" else n_in
@@ -700,16 +708,17 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     n_in = sum(np.size(leaf) for leaves in inputs.leaves for leaf in leaves)
     name = _name(find.func)
     jacobian_bytes = _jacobian_bytes(total, inputs)
+    budget = get_memory_budget()
     if chunk_size is None and total:
         itemsize = max(leaf.dtype.itemsize for leaf in out_leaves)
         chunk_size = _passes_per_chunk("jacrev", name, total, n_in, itemsize, jacobian_bytes,
-                                       _array_elements(residuals))
+                                       _array_elements(residuals), budget)
         if chunk_size >= total:
             chunk_size = None
         elif total > n_in:
             warnings.warn(errors.tall_reverse_warning(name, total, n_in, -(-total // chunk_size),
-                                                      get_memory_budget()), RuntimeWarning, stacklevel=4)
-    elif jacobian_bytes > get_memory_budget():
+                                                      budget), RuntimeWarning, stacklevel=4)
+    elif jacobian_bytes > budget:
         raise errors.jacobian_too_large_error("jacrev", name, total, n_in, jacobian_bytes, get_memory_budget())
     try:
         if (type(argnums) is int and not has_aux and chunk_size is None and not progress
@@ -740,13 +749,15 @@ def _array_jacobian(compiled, residuals, output, x):
     the pytree bookkeeping; None if the output is not a float array."""
     if not ((type(output) is np.ndarray or type(output) is np.float64) and output.dtype.kind == "f"):
         return None
-    size = output.size
-    basis = np.eye(size, dtype=output.dtype).reshape((size,) + output.shape)
-    bar, = compiled.backward(residuals, basis)
+    bar, = compiled.backward(residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
     shape = output.shape + np.shape(x)
     dtype = np.result_type(x)
     if bar is None:
         return np.zeros(shape, dtype=dtype)
+    if type(bar) is np.ndarray and bar.dtype == dtype:  # the common case: a float array, nothing to convert
+        result = bar.reshape(shape)
+        # (an adjoint that is the basis itself, or a view of it, is read-only: copied)
+        return result if result.flags.writeable else result.copy()
     return _result(bar, shape, dtype)
 
 
@@ -922,6 +933,11 @@ def _input_basis(inputs, start, stop):
     """Columns ``start:stop`` of the identity over every selected input
     element: one tangent per argument, shaped like it with a leading axis."""
     rows = stop - start
+    if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and start == 0:
+        leaf = inputs.leaves[0][0]
+        if rows == np.size(leaf):  # the common case, one array, all columns: the identity (the caller's own)
+            seed = np.eye(rows, dtype=np.result_type(leaf)).reshape((rows,) + np.shape(leaf))
+            return (pytree.unflatten(inputs.treedefs[0], [seed]),)
     tangents = []
     offset = 0
     for treedef, leaves in zip(inputs.treedefs, inputs.leaves, strict=True):
@@ -953,7 +969,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     else:
         # The output's size is known after the first chunk: until then it
         # is taken to be the inputs' (all columns at once for small inputs).
-        chunk = max(1, min(total, get_memory_budget() // (itemsize * 4 * max(total, 1))))
+        budget = get_memory_budget()
+        chunk = max(1, min(total, budget // (itemsize * 4 * max(total, 1))))
     columns = []  # per output leaf: list of (rows, out.size) blocks
     output = aux = None
     out_leaves = out_treedef = None
@@ -984,7 +1001,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                 n_out = sum(leaf.size for leaf in out_leaves)
                 jacobian_bytes = _jacobian_bytes(n_out, inputs)
                 if chunk_size is None and n_out and total:
-                    chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out)
+                    chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out, budget)
                 elif jacobian_bytes > get_memory_budget():
                     raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
                                                           get_memory_budget())
@@ -996,18 +1013,22 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
             start = stop
             if start >= total:
                 break
-    # (out.size, in_total) per output leaf, split into one matrix per input leaf
-    matrices = []
-    per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
-    offset = 0
-    for leaves in inputs.leaves:
-        per_arg = []
-        for leaf in leaves:
-            size = np.size(leaf)
-            per_arg.append(np.concatenate([m[:, offset:offset + size] for m in per_out], axis=0)
-                           .astype(np.result_type(leaf), copy=False))
-            offset += size
-        matrices.append(per_arg)
+    if len(columns) == 1 and len(out_leaves) == 1 and len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1:
+        # one chunk, one output array, one input array: one transposing copy
+        matrices = [[np.array(columns[0][0].T, dtype=np.result_type(inputs.leaves[0][0]), order="C")]]
+    else:
+        # (out.size, in_total) per output leaf, split into one matrix per input leaf
+        matrices = []
+        per_out = [np.concatenate([c[i] for c in columns], axis=0).T for i in range(len(out_leaves))]
+        offset = 0
+        for leaves in inputs.leaves:
+            per_arg = []
+            for leaf in leaves:
+                size = np.size(leaf)
+                per_arg.append(np.concatenate([m[:, offset:offset + size] for m in per_out], axis=0)
+                               .astype(np.result_type(leaf), copy=False))
+                offset += size
+            matrices.append(per_arg)
     _zero_independent_blocks(matrices, getattr(compiled, "independent", None), output)
     blocks = _assemble(matrices, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks

@@ -60,6 +60,9 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
     _check_dims_type(out_dims, "out_dims")
 
     found = {}
+    # the common case, arrays mapped over their first axis, with no
+    # dims to move or check: decided once, here
+    plain = type(in_dims) is int and in_dims == 0 and type(out_dims) is int and out_dims == 0 and chunk_size is None
 
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
@@ -80,12 +83,14 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             raise
 
     def _batched_call(args, kwargs):
-        if in_dims == 0 and out_dims == 0 and chunk_size is None and all(
-                type(a) is np.ndarray and a.ndim > 0 for a in args) and args:
-            # the common case: arrays mapped over their first axis
-            batch = args[0].shape[0]
-            if all(a.shape[0] == batch for a in args):
-                key = (len(args), cache.generation, tuple(kwargs))
+        if plain and args:
+            batch = None
+            for a in args:
+                if type(a) is not np.ndarray or not a.ndim or (batch is not None and a.shape[0] != batch):
+                    break
+                batch = a.shape[0]
+            else:
+                key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
                 run = found.get(key)
                 if run is None or not run.is_current():
                     run = found[key] = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))

@@ -86,8 +86,12 @@ class CompiledVJP:
             if current is not value and current != value:  # bound methods are made anew, and equal
                 return False
         # The functions this one calls read their own globals; a callee that
-        # must be rebuilt means this one must be too.
-        return all(callee.is_current() for callee in self.callee_transforms)
+        # must be rebuilt means this one must be too. (A loop, not all() over
+        # a generator: this runs on every call of a derivative.)
+        for callee in self.callee_transforms:
+            if not callee.is_current():
+                return False
+        return True
 
 
 def module_name(resolver, taken, namer, preferred, module):

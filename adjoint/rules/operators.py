@@ -6,7 +6,7 @@ import operator
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import adjoint_rule, bar, dot, elementwise_helpers, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(np.add)
@@ -33,16 +33,22 @@ def subtract_tangent(z, x1, x2):
     dot[z] = -dot[x2]
 
 
-@adjoint_rule(np.multiply)
+# (rt.vmultiply_shared is np.multiply as batched code writes a shared value
+# times a batched one: batched code differentiated again, vmap(jacrev(f))
+# transformed once more, has the same rules)
+@adjoint_rule(np.multiply, rt.vmultiply_shared)
 def multiply_adjoint(z, x1, x2):
     bar[x1] = rt.unbroadcast(bar[z] * x2, x1)
     bar[x2] = rt.unbroadcast(bar[z] * x1, x2)
 
 
-@tangent_rule(np.multiply, elementwise=True)
+@tangent_rule(np.multiply, rt.vmultiply_shared, elementwise=True)
 def multiply_tangent(z, x1, x2):
     dot[z] = dot[x1] * x2
     dot[z] = x1 * dot[x2]
+
+
+elementwise_helpers(rt.vmultiply_shared)
 
 
 @adjoint_rule(np.divide)

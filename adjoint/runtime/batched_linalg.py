@@ -444,7 +444,8 @@ def vmatmul_adjoint_left(g, x, y):
 
 def vmatmul_adjoint_right(g, x, y):
     """``matmul_adjoint_right`` of every example."""
-    g, x, y = np.asarray(g), np.asarray(x), np.asarray(y)
+    if type(g) is not np.ndarray or type(x) is not np.ndarray or type(y) is not np.ndarray:
+        g, x, y = np.asarray(g), np.asarray(x), np.asarray(y)
     if x.ndim == 3 and y.ndim == 2 and x.strides[0] == 0 and x.shape[0] > 0 and g.strides[0] != 0:
         # the common case: a constant matrix times vectors; rows of g times the matrix, one GEMM
         return (g.reshape(-1, g.shape[2]) @ x[0]).reshape(g.shape[:2] + y.shape[1:])

@@ -287,6 +287,11 @@ def vreverse_cumsum(g, axis=None):
 
 def result_rank(batched, *args):
     """The rank of one example of an elementwise result."""
+    if len(args) == 2:  # the common case, a binary operator: no generator
+        first, second = args
+        first = first.ndim if type(first) is np.ndarray else np.ndim(first)
+        second = second.ndim if type(second) is np.ndarray else np.ndim(second)
+        return max(first - 1 if batched[0] else first, second - 1 if batched[1] else second)
     return max(np.ndim(a) - 1 if b else np.ndim(a) for a, b in zip(args, batched, strict=True))
 
 

@@ -41,20 +41,40 @@ def _derivative_value(value, what):
 
 def output_basis(out):
     """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
+    if type(out) is np.ndarray and out.dtype.kind == "f":  # the common case: no conversion to check
+        return identity_rows(out.shape, out.dtype)
     _derivative_value(out, "output")
-    key = (np.shape(out), _float_dtype(out))
+    return identity_rows(np.shape(out), _float_dtype(out))
+
+
+def identity_rows(shape, dtype):
+    """The identity over the elements of an array of ``shape``, one row per
+    element: ``(N,) + shape``, read-only; the small ones are built once
+    and shared by every call (nothing may write into them)."""
+    key = (shape, dtype)
     basis = _BASES.get(key)
     if basis is None:
-        size = int(np.size(out))
-        basis = np.eye(size, dtype=key[1]).reshape((size,) + key[0])
-        basis.flags.writeable = False  # shared by every call: nothing may write into it
+        size = 1
+        for length in shape:
+            size *= length
+        basis = np.eye(size, dtype=dtype).reshape((size,) + tuple(shape))
+        basis.flags.writeable = False
         if len(_BASES) < 64 and size * size <= 1 << 16:  # small ones only: memory stays bounded
             _BASES[key] = basis
+            _IDENTITIES[id(basis)] = basis
     return basis
+
+
+def is_identity_rows(value):
+    """Whether ``value`` is one of the identity bases ``identity_rows`` keeps
+    (the very object: read-only, so its values are still the identity's)."""
+    return _IDENTITIES.get(id(value)) is value
 
 
 #: identity bases already built, by shape and dtype (small ones are asked for again and again)
 _BASES = {}
+#: the same bases by id, to recognise them (they are never dropped, so an id is never reused)
+_IDENTITIES = {}
 
 
 def scalar_seed(out):

@@ -13,7 +13,10 @@ from .indexing import batch_size, zeros_bar
 
 def matmul_adjoint_left(g, x, y):
     """Adjoint of ``x`` in ``x @ y`` (any NumPy matmul ranks, batched ``g``)."""
-    x_nd, y_nd = np.ndim(x), np.ndim(y)
+    if type(x) is np.ndarray and type(y) is np.ndarray:  # (np.ndim costs more than the attribute)
+        x_nd, y_nd = x.ndim, y.ndim
+    else:
+        x_nd, y_nd = np.ndim(x), np.ndim(y)
     if x_nd == 2 and y_nd == 1:  # matrix @ vector, the common case: an outer product
         return np.einsum("bi,k->bik", g, y)  # einsum writes it twice as fast as broadcasting
     if x_nd == 2 and y_nd == 2:
@@ -31,7 +34,10 @@ def matmul_adjoint_left(g, x, y):
 
 def matmul_adjoint_right(g, x, y):
     """Adjoint of ``y`` in ``x @ y`` (any NumPy matmul ranks, batched ``g``)."""
-    x_nd, y_nd = np.ndim(x), np.ndim(y)
+    if type(x) is np.ndarray and type(y) is np.ndarray:  # (np.ndim costs more than the attribute)
+        x_nd, y_nd = x.ndim, y.ndim
+    else:
+        x_nd, y_nd = np.ndim(x), np.ndim(y)
     if x_nd == 2 and y_nd == 1:  # matrix @ vector: rows of g times the matrix
         return g @ x
     if x_nd == 2 and y_nd == 2:

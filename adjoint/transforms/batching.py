@@ -311,6 +311,11 @@ class BatchBuilder:
                 statements = [self.assign(rank, self.rt_call("result_rank", flags, *[clone(a) for a in op.args]))]
                 operands = [self.rt_call("vlift", clone(a), load(rank)) if self.is_batched(a) else clone(a)
                             for a in op.args]
+                if prim is np.multiply and len(op.args) == 2 and sum(map(self.is_batched, op.args)) == 1:
+                    # a shared value times a batched one: the shared one may be the identity
+                    # basis of a Jacobian (vmap(jacrev(f))), whose product is written directly
+                    function = gast.Attribute(value=load(self.module_names["rt"]), attr="vmultiply_shared",
+                                              ctx=gast.Load())
                 statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=[])))
                 return statements
         return [self.looped_statement(op)]
