@@ -5,6 +5,7 @@ source and the live forward and backward functions.
 """
 import builtins
 import os
+import types
 import weakref
 
 import gast
@@ -51,6 +52,7 @@ class CompiledVJP:
         #: parameter -> where ``param += v`` changes in place the array a caller passes
         self.augmented_params = {}
         self.callee_transforms = []
+        self.owners = owners_of(func)
         # How to re-read each free name cheaply: globals from the function's
         # module, closure variables from their cells; builtins never change.
         globals_get = resolver.globals.get
@@ -65,6 +67,8 @@ class CompiledVJP:
     def is_current(self):
         """Re-read the function's free names; False if a callee changed
         (its derivative was chosen for the old one, so transform again)."""
+        if not owners_current(self.owners):
+            return False
         namespace = self.namespace
         for name, read in self.readers:
             value = read(name)
@@ -92,6 +96,42 @@ class CompiledVJP:
             if not callee.is_current():
                 return False
         return True
+
+
+def owners_of(func):
+    """The transforms whose namespace ``func`` reads, weakly held: generated
+    code (a transform of it reads its globals from the namespace of the
+    transform that generated it, which only that transform's is_current
+    refreshes) and a derivative function of api/derivatives (the transform
+    whose generated code it runs)."""
+    owners = []
+    owner = getattr(func, "__adjoint_owner__", None)
+    if owner is not None:
+        owners.append(owner)
+    derivative = getattr(func, "__adjoint_derivative__", None)
+    if derivative is not None and hasattr(derivative, "is_current"):
+        owners.append(weakref.ref(derivative))
+    return owners
+
+
+def owners_current(owners):
+    """Refresh ``owners`` (first: their namespaces are read next); False if
+    one must be made again."""
+    for owner in owners:
+        generator = owner()
+        if generator is not None and not generator.is_current():
+            return False
+    return True
+
+
+def own_generated_functions(compiled):
+    """Mark the functions of ``compiled``'s generated code with it (weakly),
+    so that a transform of them refreshes ``compiled``'s namespace first."""
+    owner = weakref.ref(compiled)
+    for value in list(compiled.namespace.values()):
+        if type(value) is types.FunctionType and value.__globals__ is compiled.namespace:
+            value.__adjoint_owner__ = owner
+    return compiled
 
 
 def module_name(resolver, taken, namer, preferred, module):
@@ -244,7 +284,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
     compiled.callee_transforms = builder.callee_transforms
-    return compiled
+    return own_generated_functions(compiled)
 
 
 def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
@@ -289,7 +329,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
     compiled.callee_transforms = builder.callee_transforms
-    return compiled
+    return own_generated_functions(compiled)
 
 
 def vmap_transform(func, batched_positions, callees, arity=None):
@@ -341,7 +381,7 @@ def vmap_transform(func, batched_positions, callees, arity=None):
     warn_loops(name, builder.looped)
     compiled.attribute_callees = attribute_callees
     compiled.callee_transforms = builder.callee_transforms
-    return compiled
+    return own_generated_functions(compiled)
 
 
 class LoopedVmap:
@@ -359,9 +399,10 @@ class LoopedVmap:
         self.source = (f"# vmap of {getattr(func, '__name__', func)} runs once per example: "
                        f"{reason.construct} ({reason.location.filename}:{reason.location.lineno})\n")
         self.warned = False
+        self.owners = owners_of(func)
 
     def is_current(self):
-        return True
+        return owners_current(self.owners)
 
     def vmap(self, batch, *args, **kwargs):
         if not self.warned:
