@@ -26,7 +26,7 @@ from .. import runtime as rt
 #: container operations whose adjoints the reverse transformer writes itself
 #: (they need the batch size for items without an adjoint).
 STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
-              rt.repeat_items, UNPACK}
+              rt.repeat_items, UNPACK, rt.store_attribute, rt.init_attribute}
 
 
 class Activity:

@@ -323,6 +323,9 @@ class Calls:
         if local is not None:  # a call in statement position
             result = self.inline(local, node)
             return result, rt.identity, [result], {}, "call of a nested function", None
+        made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
+        if made_object is not None:
+            return made_object
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         if (isinstance(func, gast.Attribute) and func.attr in ARRAY_METHODS
@@ -497,6 +500,7 @@ class Calls:
 
     def inline(self, function, call, result=None):
         """The body of a nested function or lambda, in place of its call."""
+        receiver, self.inline_receiver = self.inline_receiver, None  # a method's object (normalize_objects)
         if function in self.inline_stack:
             raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
                                    "nested functions are inlined where they are called.",
@@ -540,6 +544,8 @@ class Calls:
             self.user_versions[param] = user_param
             self.assign_to(param, value)
             self.version[param] = param
+        if receiver is not None and params:
+            self.receiver_bindings.add(params[0])
         lower_returns(node, self.namer)
         if not isinstance(node.body[-1], gast.Return):
             # No return at the end (none at all, or only inside a with block):
@@ -554,6 +560,7 @@ class Calls:
         finally:
             self.inlining.pop()
             self.inline_stack.pop()
+            self.inline_final_self = self.version.get(params[0]) if params else None
             # The callee's names are its own. It cannot re-bind the caller's
             # (global and nonlocal are refused), so a caller's name with a new
             # version was changed in place there (y[0] = v, d[k] = v,

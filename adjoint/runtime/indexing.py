@@ -73,9 +73,18 @@ def _scatter(x_bar, g, index):
     return x_bar
 
 
+def is_plain_object(value):
+    """(``runtime.objects.is_plain_object``, kept here to import nothing but NumPy.)"""
+    return (not isinstance(value, (np.ndarray, np.generic, tuple, list, dict, int, float, complex, str))
+            and (hasattr(value, "__dict__") or hasattr(type(value), "__slots__")))
+
+
 def attribute_adjoint(g, value, name):
-    """Adjoint of ``value.name``: a namedtuple field."""
+    """Adjoint of ``value.name``: a namedtuple field, or an attribute of an
+    object of the user's class (a dict adjoint, see ``runtime.objects``)."""
     fields = getattr(type(value), "_fields", None)
+    if fields is None and is_plain_object(value):
+        return {name: g}
     if fields is None or name not in fields:
         raise TypeError(
             f"cannot differentiate the attribute .{name} of a {type(value).__name__}: only "
@@ -381,6 +390,8 @@ def zeros_bar(like, batch):
         return None
     if isinstance(like, dict):
         return {k: zeros_bar(v, batch) for k, v in like.items()}
+    if is_plain_object(like):  # an object of the user's class: no attribute has an adjoint yet
+        return {}
     if isinstance(like, (tuple, list)):
         return rebuild_like(like, [zeros_bar(v, batch) for v in like])
     like = np.asarray(like)  # (np.shape(np.float32), a dtype passed along, is no shape)

@@ -261,6 +261,10 @@ class JVPBuilder:
             return [self.assign(self.dot_of(target), self.rt_call(
                 "append_tangent", self.tangent_atom(items), self.container_atom(items),
                 self.tangent_atom(value)))]
+        if prim in (rt.store_attribute, rt.init_attribute):  # obj.name = value (runtime.objects)
+            obj, name, value = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "store_attribute_tangent", self.tangent_atom(obj), clone(name), self.tangent_atom(value)))]
         if prim is rt.replace_item:
             container, key, value = op.args
             return [self.assign(self.dot_of(target), self.rt_call(
