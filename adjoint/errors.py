@@ -536,3 +536,15 @@ def vmap_changed_shared_argument(location, what):
         "Give that argument a batch dimension (in_dims=0, with one row per example), or work on a copy "
         "in the function (y = y.copy()) and return it.",
     )
+
+
+def outside_object_change_error(location):
+    """A function called by the one being differentiated sets an attribute
+    of an object it did not make (``cell.step(x)`` on a cell of the module)."""
+    return UnsupportedSyntaxError(
+        location, "attribute of an object the function did not make, set to a differentiated value in a "
+        "function that another one calls",
+        "the caller reads the object's attributes as they are when it runs, so this value would reach it "
+        "without its derivative.",
+        "Call the method that changes the object in the function being differentiated itself, or return the "
+        "value from this function and use the returned value.")

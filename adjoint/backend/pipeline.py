@@ -18,6 +18,7 @@ from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.naming import Namer, names_in
 from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
 from ..frontend.normalize import normalize
+from ..frontend.normalize_objects import FOLLOW_OBJECTS
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
 from ..transforms.batching import BatchBuilder, Unbatchable, warn_loops
@@ -126,6 +127,11 @@ class FrontEnd:
         positional = self.normalized.params
         self.wrt = [positional[i] for i in wrt_positions]
         self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed, callees, mode)
+        # Objects of the module changed with differentiated values (normalize_objects):
+        # a caller of this transform would read them without derivative (see cache.py).
+        self.normalized.outside_stores = [
+            location for location, stored in getattr(self.normalized, "outside_stores", ())
+            if isinstance(stored, gast.Name) and stored.id in self.activity.varied]
 
 
 def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None):
@@ -238,6 +244,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
+    compiled.outside_stores = normalized.outside_stores
     compiled.callee_transforms = builder.callee_transforms
     return compiled
 
@@ -280,6 +287,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
                            front.resolver, callees, front.module_names["rt"])
     compiled.jvp = jvp_fn
     compiled.augmented_params = normalized.augmented_params
+    compiled.outside_stores = normalized.outside_stores
     compiled.number_globals = builder.number_globals
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
@@ -293,7 +301,11 @@ def vmap_transform(func, batched_positions, callees, arity=None):
     result, with a batch axis if ``compiled.out_batched``. Control flow that
     depends on batched values makes it a loop over the examples."""
     TRANSFORM_COUNT["vmap"] += 1
-    front = FrontEnd(func, (), False, callees, arity=arity)
+    following = FOLLOW_OBJECTS.set(False)  # objects made from batched values: once per example
+    try:
+        front = FrontEnd(func, (), False, callees, arity=arity)
+    finally:
+        FOLLOW_OBJECTS.reset(following)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     positional = normalized.params
     batched = [positional[i] for i in batched_positions]

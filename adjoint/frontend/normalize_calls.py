@@ -375,6 +375,9 @@ class Calls:
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if callee in (rt.store_attribute, rt.init_attribute) and len(args) == 3 and not kwargs:
+            # obj.name = value as generated code writes it (runtime.objects), differentiated again
+            return value, callee, args, {}, f"attribute .{getattr(args[1], 'value', '?')} set", None
         if callee is rt.append and len(args) == 2 and not kwargs:
             # items.append(value) as generated code writes it: the position it fills, as for the method
             position = self.emit(gast.Call(func=load("len"), args=[clone(args[0])], keywords=[]), NONDIFF,

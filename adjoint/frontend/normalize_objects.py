@@ -22,6 +22,7 @@ not make (a cell of the module) may be changed only by the function being
 differentiated itself: ``Normalized.outside_stores`` lists where, and a
 transform used by a caller that has any is refused (cache.py).
 """
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -34,6 +35,11 @@ from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
 from .resolve import UNRESOLVED
+
+
+#: False while vmap's transform is made: vmap runs a function that makes objects
+#: from batched values once per example, as before (its builder has no rules for them).
+FOLLOW_OBJECTS = contextvars.ContextVar("follow_objects", default=True)
 
 
 def user_class(cls):
@@ -129,6 +135,7 @@ class Objects:
         self.object_handoffs = set()  # a constructor's last ``self``, copied to the caller's name
         self.inline_receiver = None  # (class) for the next inline: its first parameter is an object
         self.inline_final_self = None
+        self.follow_objects = FOLLOW_OBJECTS.get()
 
     # ------------------------------------------------------------ state
 
@@ -162,6 +169,8 @@ class Objects:
         """Objects of the module or closure whose attributes the function
         sets get a version of their own before anything else runs (so a loop
         or a branch that changes them carries them like any name)."""
+        if not self.follow_objects:
+            return
         params = set(self.params)
 
         def local(name):
@@ -228,20 +237,83 @@ class Objects:
 
     # ------------------------------------------------------------ calls
 
+    def method_function(self, method):
+        """The FunctionDef of ``method`` (a function of the user's class) to
+        inline here, its free names read as the method reads them: a name
+        this function binds too, or one its module binds differently (a
+        class of another module), is renamed to a constant of the transform.
+        None for what cannot be inlined: a library's code, a generator,
+        ``*args``/``**kwargs``, a closure (``super()``), no source."""
+        import builtins
+
+        from .parse import parse_function
+        from .resolve import local_names
+
+        if (not isinstance(method, types.FunctionType) or is_library(method) or method.__closure__
+                or method is self.parsed.func or method.__code__.co_flags & 0x2C):
+            return None
+        try:
+            node = clone(parse_function(method).node)
+        except errors.AdjointError:
+            return None
+        if node.args.vararg is not None or node.args.kwarg is not None or node.args.kwonlyargs:
+            return None
+        own = local_names(node) | {n.id for n in gast.walk(node)
+                                   if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
+        renames = {}
+        for child in gast.walk(node):
+            if not isinstance(child, gast.Name) or child.id in own:
+                continue
+            name = child.id
+            if name not in renames:
+                if name in method.__globals__:
+                    value = method.__globals__[name]
+                elif hasattr(builtins, name):
+                    value = getattr(builtins, name)
+                else:
+                    return None  # a NameError when it runs: left to the plain call
+                here = UNRESOLVED
+                if name not in self.resolver.locals and name not in self.resolver.cells and name not in self.version:
+                    here = self.resolver.lookup(name)
+                if here is not UNRESOLVED and here is value:
+                    renames[name] = name
+                else:
+                    fresh = self.namer.fresh(f"{name}_of_{method.__name__}")
+                    self.resolver.constants[fresh] = value
+                    renames[name] = fresh
+            child.id = renames[name]
+        return node
+
     def object_call(self, node):
         """``State(...)`` of a user's class, or ``obj.method(...)`` on a
         followed object: the ops of its inlined code, and the value as
         ``call`` returns it; None when it is not such a call."""
+        if not self.follow_objects:
+            return None
         func = node.func
+        receiver = None
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
-            version = self.read(func.value.id)
+            receiver = func.value
+        elif (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
+              and user_class(self.resolver.value_of(func.value.func))):
+            receiver = self.atom(func.value)  # State(x).energy(): the object made, then its method
+            if not self.object_tokens.get(receiver.id):
+                value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
+                                  args=node.args, keywords=node.keywords)
+                return self.call(value)  # an object not followed (its class's __init__ is not inlined): as before
+        if receiver is not None:
+            version = self.read(receiver.id)
             cls = self.object_class(version)
             if cls is None:
                 return None
             method = method_of(cls, func.attr)
             if method is None:
+                if receiver is not func.value:
+                    value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
+                                      args=node.args, keywords=node.keywords)
+                    return self.call(value)
                 return None  # a callable attribute, a static or class method: as before
-            function = self.same_module_function(method)
+            function = self.method_function(method)
             if function is None:
                 raise self.unsupported(
                     node, f"method .{func.attr}() of an object of class {cls.__name__} holding differentiated "
@@ -251,9 +323,22 @@ class Objects:
                     "no name this function binds.",
                     "Define the class in the module of the function being differentiated, or pass the "
                     "arrays to a function of it as arguments.")
-            return self.inline_method(function, node, func.value, cls)
+            return self.inline_method(function, node, receiver, cls)
         if isinstance(func, gast.Name) and func.id in self.version:
-            return None
+            cls = self.object_class(self.read(func.id))
+            method = method_of(cls, "__call__") if cls is not None else None
+            if method is None:
+                return None
+            function = self.method_function(method)
+            if function is None:
+                raise self.unsupported(
+                    node, f"call of an object of class {cls.__name__} holding differentiated values",
+                    "its __call__ is differentiated by reading its code in place of the call, which needs it "
+                    "defined in this function's module, without super() or a closure, reading no name this "
+                    "function binds.",
+                    "Define the class in the module of the function being differentiated, or pass the "
+                    "arrays to a function of it as arguments.")
+            return self.inline_method(function, node, func, cls)
         cls = self.resolver.value_of(func)
         if cls is UNRESOLVED or not user_class(cls):
             return None
@@ -262,7 +347,7 @@ class Objects:
         init = method_of(cls, "__init__")
         if init is None:
             return None
-        function = self.same_module_function(init)
+        function = self.method_function(init)
         if function is None:
             return None
         made = self.emit(self.new_object_call(func), NONDIFF, [], construct=f"{cls.__name__}(...)")
@@ -312,7 +397,7 @@ class Objects:
         post_init = method_of(cls, "__post_init__")
         post_function = None
         if post_init is not None:
-            post_function = self.same_module_function(post_init)
+            post_function = self.method_function(post_init)
             if post_function is None or len(post_function.args.args) != 1:
                 return None
         values = {}
@@ -414,7 +499,7 @@ class Objects:
                         "holds it there would read the new attribute without its derivative.",
                         "Change the object only through one name (make it, change it, then pass it on), or "
                         "build a new object instead of changing this one.")
-        outside = [self.parsed.location(op) for _, _, held, op in stores if held & self.outside_tokens]
+        outside = [(self.parsed.location(op), op.args[2]) for _, _, held, op in stores if held & self.outside_tokens]
         for held, op in reads:
             if not any(op.args[1].value in stored_names.get(token, ()) for token in held):
                 op.prim = NONDIFF  # an attribute the function never sets: a value from outside

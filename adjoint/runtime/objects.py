@@ -11,7 +11,7 @@ only the attributes that received one.
 """
 import numpy as np
 
-from .indexing import absent_bar, batch_size, is_plain_object  # noqa: F401 (re-exported by indexing)
+from .indexing import absent_bar, batch_size, is_plain_object, zeros_bar  # noqa: F401 (also re-exported by indexing)
 
 
 def new_object(cls):
@@ -41,16 +41,32 @@ def without_attribute(g, name):
     return {key: bar for key, bar in g.items() if key != name}
 
 
-def attribute_bar(g, name, like, batch=None):
-    """The adjoint of the value stored by ``obj.name = value`` (zeros when no
-    later read of the attribute received any)."""
-    bar = None if g is None else g.get(name)
+def attribute_of_bar(g, name):
+    """The adjoint an object's adjoint ``g`` holds for its attribute ``name``, or None."""
+    return None if g is None else g.get(name)
+
+
+def attribute_bar(g, name, like, rows=None):
+    """The adjoint of the value stored by ``obj.name = value`` (zeros, of
+    ``rows`` rows, when no later read of the attribute received any)."""
+    bar = attribute_of_bar(g, name)
     if bar is None:
-        rows = batch_size(g)
-        return absent_bar(like, batch if rows is None else rows)
+        found = batch_size(g)
+        return absent_bar(like, rows if found is None else found)
     return bar
+
+
+def attribute_bar_tangent(t, name, like, bar, batch):
+    """The tangent of ``bar = attribute_bar(g, name, like)`` from the tangent
+    ``t`` of ``g``: zeros ``(batch,) + bar.shape`` where it holds none."""
+    from .second_order_math import merged_items
+
+    found = merged_items(attribute_of_bar, t, name)
+    return zeros_bar(bar, batch) if found is None else found
 
 
 def store_attribute_tangent(t, name, value_t):
     """The tangent of the object after ``obj.name = value``."""
-    return {**({} if t is None else t), name: value_t}
+    updated = {} if t is None else dict(t)
+    updated[name] = value_t
+    return updated

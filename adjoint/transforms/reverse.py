@@ -416,7 +416,7 @@ class VJPBuilder:
                 self.contribute(obj.id, self.rt_call("without_attribute", result_bar, name))
             if self.is_active(value):
                 self.uses_batch = True
-                self.contribute(value.id, self.rt_call("attribute_bar", result_bar, name, load(value.id),
+                self.contribute(value.id, self.rt_call("attribute_bar", result_bar, clone(name), load(value.id),
                                                        load(self.batch_name)))
             return
         if op.prim is rt.replace_item:  # container[key] = value on a list or dict
