@@ -186,18 +186,18 @@ class Objects:
             self.new_token(version, type(value), outside=True)
 
     def changed_by_local_calls(self, stmts):
-        """Also the names of objects whose attributes ``stmts`` set (a loop
-        carries them): ``obj.h = v``, or any method called on a followed object."""
+        """Also the names of objects whose attributes ``stmts`` may set (a
+        loop carries them): ``obj.h = v``, and every name of a followed
+        object that ``stmts`` (or a nested function) mention at all, since any
+        use may call a method that changes it (``cell.step(x)``, ``cell(x)``)."""
         changed = super().changed_by_local_calls(stmts)
         bodies = list(stmts) + [f for f in self.local_functions.values()]
         for child in (n for stmt in bodies for n in gast.walk(stmt)):
             if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                     and isinstance(child.value, gast.Name)):
                 changed.add(child.value.id)
-            elif (isinstance(child, gast.Call) and isinstance(child.func, gast.Attribute)
-                  and isinstance(child.func.value, gast.Name)
-                  and self.object_tokens.get(self.version.get(child.func.value.id))):
-                changed.add(child.func.value.id)
+            elif isinstance(child, gast.Name) and self.object_tokens.get(self.version.get(child.id)):
+                changed.add(child.id)
         return changed
 
     # ------------------------------------------------------------ stores

@@ -73,9 +73,16 @@ def _scatter(x_bar, g, index):
     return x_bar
 
 
+#: modules whose objects are never followed attribute by attribute
+_NOT_USER_MODULES = {"adjoint", "numpy", "builtins", "scipy", "collections", "functools", "types"}
+
+
 def is_plain_object(value):
-    """(``runtime.objects.is_plain_object``, kept here to import nothing but NumPy.)"""
-    return (not isinstance(value, (np.ndarray, np.generic, tuple, list, dict, int, float, complex, str))
+    """An instance of a class of the user's that keeps its attributes itself
+    (not an array, a number, a container, or an object of adjoint, NumPy or
+    Python): its adjoint and tangent are dicts of attributes (runtime.objects)."""
+    return (not isinstance(value, (np.ndarray, np.generic, tuple, list, dict, int, float, complex, str, type))
+            and (type(value).__module__ or "").split(".")[0] not in _NOT_USER_MODULES
             and (hasattr(value, "__dict__") or hasattr(type(value), "__slots__")))
 
 
