@@ -71,6 +71,11 @@ def varied_from(normalized, wrt, mode="vjp"):
     # A loop over an iterator binds its target names itself.
     iterator_loops = [op for op in walk_ops(normalized.ops) if op.loop_target is not None]
     reads = {id(op): _derivative_reads(op) if mode == "jvp" else op.reads() for op in ops + iterator_loops}
+    for op in ops:
+        if op.attribute_sources is not None:
+            # obj.name of an object followed attribute by attribute (normalize_objects):
+            # it varies with the values stored under that name only
+            reads[id(op)] = {a.id for a in op.attribute_sources if isinstance(a, gast.Name)}
     varied = set(wrt)
     changed = True
     while changed:

@@ -467,7 +467,7 @@ class Objects:
                     if op.prim in (rt.store_attribute, rt.init_attribute) and position == 0:
                         stores.append((here, loops, held, op))
                         for token in held:
-                            stored_names.setdefault(token, set()).add(op.args[1].value)
+                            stored_names.setdefault(token, {}).setdefault(op.args[1].value, []).append(op.args[2])
                     elif op.prim is rt.attribute and position == 0:
                         reads.append((held, op))
                     elif op.prim is NONDIFF and op.construct != "copy":
@@ -501,6 +501,12 @@ class Objects:
                         "build a new object instead of changing this one.")
         outside = [(self.parsed.location(op), op.args[2]) for _, _, held, op in stores if held & self.outside_tokens]
         for held, op in reads:
-            if not any(op.args[1].value in stored_names.get(token, ()) for token in held):
+            # What a read may give: the values stored under its name (activity
+            # reads those, not the whole object: weights given as constants
+            # stay constants when another attribute carries a derivative).
+            sources = [value for token in held for value in stored_names.get(token, {}).get(op.args[1].value, ())]
+            if not sources:
                 op.prim = NONDIFF  # an attribute the function never sets: a value from outside
+            else:
+                op.attribute_sources = sources
         return outside
