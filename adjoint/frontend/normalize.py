@@ -788,6 +788,9 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         return clone(index)
 
     def attribute(self, node):
+        found = self.object_attribute(node)  # a property of a followed object: see normalize_objects
+        if found is not None:
+            return found
         receiver = self.atom(node.value)
         value = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
         if node.attr == "T":

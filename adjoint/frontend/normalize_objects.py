@@ -47,6 +47,7 @@ def user_class(cls):
     (not a library's), made by ``object.__new__``, holding its attributes
     itself (not a tuple, list, dict or array subclass)."""
     return (isinstance(cls, type) and not is_library(cls) and cls.__new__ is object.__new__
+            and cls.__getattribute__ is object.__getattribute__ and not hasattr(cls, "__getattr__")
             and not issubclass(cls, (tuple, list, dict, set, BaseException)) and not hasattr(cls, "__array__")
             and (isinstance(cls.__dict__.get("__setattr__", object.__setattr__), type(object.__setattr__))
                  or dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen))
@@ -227,6 +228,8 @@ class Objects:
                 self.version.get(target.value.id)):
             return False
         held = self.namer.fresh(f"{target.value.id}_{target.attr}")
+        receiver = self.user_names.get(target.value.id, target.value.id)
+        self.user_names[held] = f"{receiver}.{target.attr}"  # (as messages name it)
         self.assign(gast.Name(id=held, ctx=gast.Store(), annotation=None, type_comment=None),
                     gast.Attribute(value=clone(target.value), attr=target.attr, ctx=gast.Load()))
         self.statement(gast.copy_location(gast.AugAssign(
@@ -356,6 +359,40 @@ class Objects:
         final = self.inline_final_self
         self.object_handoffs.add(final)
         return load(final), rt.identity, [load(final)], {}, "call of a nested function", None
+
+    def object_attribute(self, node):
+        """``obj.name`` read on a followed object, when it is not a plain
+        attribute: a property (its getter inlined, like a method), else None.
+        ``obj.__dict__`` and other descriptors are refused (their values
+        would be read without derivative)."""
+        if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
+            return None
+        cls = self.object_class(self.read(node.value.id))
+        if cls is None:
+            return None
+        try:
+            static = inspect.getattr_static(cls, node.attr)
+        except AttributeError:
+            static = None
+        if node.attr == "__dict__" or (
+                static is not None and not isinstance(static, (property, types.FunctionType, staticmethod, classmethod))
+                and hasattr(type(static), "__get__")):
+            raise self.unsupported(
+                node, f"attribute .{node.attr} of an object of class {cls.__name__} holding differentiated values",
+                "adjoint follows the attributes such an object stores by name; this one computes its value "
+                "in another way (a descriptor, or the object's whole __dict__), which would carry no derivative.",
+                "Read the attributes by name (obj.a), or compute the value with a method or a property.")
+        if not isinstance(static, property):
+            return None
+        function = self.method_function(static.fget) if static.fget is not None else None
+        if function is None:
+            raise self.unsupported(
+                node, f"property .{node.attr} of an object of class {cls.__name__} holding differentiated values",
+                "a property is differentiated by reading its getter in place of the read, which needs a Python "
+                "function without a closure (super()), *args or **kwargs.",
+                "Compute the value with a method of the class, or from the attributes themselves.")
+        call = gast.Call(func=node, args=[], keywords=[])
+        return self.inline_method(function, call, node.value, cls)
 
     def new_object_call(self, func):
         return gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="new_object", ctx=gast.Load()),

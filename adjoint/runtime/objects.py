@@ -11,7 +11,8 @@ only the attributes that received one.
 """
 import numpy as np
 
-from .indexing import absent_bar, batch_size, is_plain_object, zeros_bar  # noqa: F401 (also re-exported by indexing)
+from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar  # noqa: F401
+from .tangents import attribute_tangent
 
 
 def new_object(cls):
@@ -63,6 +64,17 @@ def attribute_bar_tangent(t, name, like, bar, batch):
 
     found = merged_items(attribute_of_bar, t, name)
     return zeros_bar(bar, batch) if found is None else found
+
+
+def object_attribute_tangent(t, value, item, name, batch):
+    """``attribute_tangent`` of ``value.name``, refused when ``value`` is an
+    object of the user's class whose class computes ``name`` (its tangent
+    would be lost, see ``computed_attribute_error``)."""
+    if isinstance(t, dict) and is_plain_object(value):
+        error = computed_attribute_error(value, name)
+        if error is not None:
+            raise error
+    return attribute_tangent(t, item, name, batch)
 
 
 def store_attribute_tangent(t, name, value_t):
