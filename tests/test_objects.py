@@ -520,3 +520,35 @@ def test_array_attribute_updated_in_place_is_refused_where_numpy_would_change_th
     line = line_of(Shifted.bump, "MARK: bump")
     with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"py:{line}: augmented assignment to 'self.a'"):
         adjoint.jacrev(array_attribute_updated_in_place)(X.copy())
+
+
+class Squares:
+    def __init__(self):
+        self.h = np.zeros(3)
+
+    def step(self, x):
+        self.h = x ** 2
+
+
+class Sines(Squares):
+    def step(self, x):
+        self.h = np.sin(x)
+
+
+HOLDER = Squares()
+
+
+def step_the_holder(x):
+    HOLDER.step(x)
+    return HOLDER.h
+
+
+def test_an_object_of_the_module_replaced_by_another_class_is_transformed_again(monkeypatch):
+    # The inlined methods are the old class's: the transform must not be reused.
+    import test_objects
+
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        monkeypatch.setattr(test_objects, "HOLDER", Squares())
+        np.testing.assert_allclose(transform(step_the_holder)(X), np.diag(2 * X), rtol=1e-12)
+        monkeypatch.setattr(test_objects, "HOLDER", Sines())
+        np.testing.assert_allclose(transform(step_the_holder)(X), np.diag(np.cos(X)), rtol=1e-12)

@@ -240,7 +240,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
         forward_fn.__kwdefaults__ = func.__kwdefaults__
     compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
                            normalized.params, wrt, namespace, resolver, callees, rt_name)
-    compiled.number_globals = builder.number_globals
+    compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
@@ -288,7 +288,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
     compiled.jvp = jvp_fn
     compiled.augmented_params = normalized.augmented_params
     compiled.outside_stores = normalized.outside_stores
-    compiled.number_globals = builder.number_globals
+    compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
     compiled.callee_transforms = builder.callee_transforms

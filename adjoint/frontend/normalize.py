@@ -193,6 +193,7 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         outside_stores = self.check_objects(self.ops)
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.outside_stores = outside_stores
+        normalized.followed_globals = self.followed_globals
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
@@ -606,7 +607,8 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
                                        "uses as arguments (functools.partial fixes some of them).")
             return load(self.read(node.id))
         if (isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED
-                and not (isinstance(node.value, gast.Name) and self.object_tokens.get(self.version.get(node.value.id)))):
+                and not (isinstance(node.value, gast.Name)
+                         and self.object_tokens.get(self.version.get(node.value.id)))):
             return clone(node)  # (an object of the module the function changes is followed: normalize_objects)
         return self.expression(node)
 

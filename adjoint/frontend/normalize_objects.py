@@ -137,6 +137,7 @@ class Objects:
         self.inline_receiver = None  # (class) for the next inline: its first parameter is an object
         self.inline_final_self = None
         self.follow_objects = FOLLOW_OBJECTS.get()
+        self.followed_globals = {}  # name of an object of the module followed -> its class (see bind_outside_objects)
 
     # ------------------------------------------------------------ state
 
@@ -185,6 +186,8 @@ class Objects:
             self.version[name] = version
             self.user_versions[version] = name
             self.new_token(version, type(value), outside=True)
+            # its class's methods are inlined: the transform is stale once the name holds another class's object
+            self.followed_globals[name] = type(value)
 
     def changed_by_local_calls(self, stmts):
         """Also the names of objects whose attributes ``stmts`` may set (a
@@ -395,7 +398,10 @@ class Objects:
         return self.inline_method(function, call, node.value, cls)
 
     def new_object_call(self, func):
-        return gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="new_object", ctx=gast.Load()),
+        """``State.__new__(State)``: the class is called by name, so the
+        transform is stale (made again) once the name holds another class
+        whose methods would be inlined instead."""
+        return gast.Call(func=gast.Attribute(value=clone(func), attr="__new__", ctx=gast.Load()),
                          args=[clone(func)], keywords=[])
 
     def inline_method(self, function, node, receiver, cls):
@@ -438,7 +444,7 @@ class Objects:
             if post_function is None or len(post_function.args.args) != 1:
                 return None
         values = {}
-        for name, arg in zip(names, node.args, strict=False):
+        for name, arg in zip(names[:len(node.args)], node.args, strict=True):
             values[name] = self.atom(arg)
         for keyword in node.keywords:
             values[keyword.arg] = self.atom(keyword.value)

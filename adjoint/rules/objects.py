@@ -5,7 +5,7 @@ of what they write, for derivatives of derivatives."""
 from .. import runtime as rt
 from . import SEQUENCE_RULES, TUPLE_RESULTS, dot, nondifferentiable, tangent_rule
 
-nondifferentiable(rt.new_object, rt.attribute_of_bar, rt.is_plain_object)
+nondifferentiable(rt.attribute_of_bar, rt.is_plain_object)
 
 
 @tangent_rule(rt.without_attribute, constant=("name",))

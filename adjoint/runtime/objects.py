@@ -9,15 +9,9 @@ the same Python object, exactly as in the user's program), and the adjoint
 (and the tangent) of an object is a dict ``{attribute name: adjoint}`` with
 only the attributes that received one.
 """
-import numpy as np
 
-from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar  # noqa: F401
+from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
 from .tangents import attribute_tangent
-
-
-def new_object(cls):
-    """The instance ``cls(...)`` starts from, before its ``__init__`` runs."""
-    return cls.__new__(cls)
 
 
 def store_attribute(obj, name, value):
