@@ -5,6 +5,7 @@ sequence). Checked against autograd (the same program written with
 autograd.numpy) and central finite differences; the forward pass must set
 the attributes as the plain call does. What stays refused is refused at
 the user's line."""
+import collections
 import dataclasses
 import inspect
 
@@ -98,6 +99,18 @@ def dataclasses_of_arrays(x):
 def dataclasses_of_arrays_ag(x):
     unit = x / anp.sqrt(anp.sum(x ** 2))
     return anp.tanh(x * 2.0 * x + 0.5) + anp.tanh(anp.cos(x) + x[0]) + anp.sin(x) * x ** 2 + unit
+
+
+Pose = collections.namedtuple("Pose", "position velocity")
+
+
+def namedtuple_of_arrays(x):
+    pose = Pose(np.sin(x), velocity=x * 2.0)
+    return pose.position * pose.velocity + pose[0]
+
+
+def namedtuple_of_arrays_ag(x):
+    return anp.sin(x) * x * 2.0 + anp.sin(x)
 
 
 # --- (c) self.h = ... in methods: RNN cells
@@ -214,6 +227,7 @@ def accumulate_with_branches_ag(x):
     (state_energy, state_energy_ag),
     (dataclasses_of_arrays, dataclasses_of_arrays_ag),
     (accumulate_with_branches, accumulate_with_branches_ag),
+    (namedtuple_of_arrays, namedtuple_of_arrays_ag),  # (a container already: stays so)
 ])
 def test_objects_made_in_the_function(transform, func, reference):
     for x in (X, -X):
