@@ -101,6 +101,22 @@ def dataclasses_of_arrays_ag(x):
     return anp.tanh(x * 2.0 * x + 0.5) + anp.tanh(anp.cos(x) + x[0]) + anp.sin(x) * x ** 2 + unit
 
 
+def attributes_by_name_and_in_closures(x):
+    s = State(x)
+    setattr(s, "a", getattr(s, "b") * x)
+    scale = lambda t: s.a * t  # noqa: E731 (a closure over the object, inlined)
+
+    def triple():
+        s.b = s.b * 3.0
+
+    triple()
+    return scale(2.0) + s.b
+
+
+def attributes_by_name_and_in_closures_ag(x):
+    return anp.sin(x) * x * 2.0 + anp.sin(x) * 3.0
+
+
 Pose = collections.namedtuple("Pose", "position velocity")
 
 
@@ -228,6 +244,7 @@ def accumulate_with_branches_ag(x):
     (dataclasses_of_arrays, dataclasses_of_arrays_ag),
     (accumulate_with_branches, accumulate_with_branches_ag),
     (namedtuple_of_arrays, namedtuple_of_arrays_ag),  # (a container already: stays so)
+    (attributes_by_name_and_in_closures, attributes_by_name_and_in_closures_ag),
 ])
 def test_objects_made_in_the_function(transform, func, reference):
     for x in (X, -X):

@@ -297,6 +297,9 @@ class Objects:
         if not self.follow_objects:
             return None
         func = node.func
+        by_name = self.attribute_by_name(node)
+        if by_name is not None:
+            return by_name
         receiver = None
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
             receiver = func.value
@@ -362,6 +365,26 @@ class Objects:
         final = self.inline_final_self
         self.object_handoffs.add(final)
         return load(final), rt.identity, [load(final)], {}, "call of a nested function", None
+
+    def attribute_by_name(self, node):
+        """``getattr(obj, "name")`` and ``setattr(obj, "name", value)`` with a
+        literal name on a followed object: ``obj.name`` read or set."""
+        import builtins
+
+        callee = self.resolver.value_of(node.func)
+        if (callee not in (builtins.getattr, builtins.setattr) or node.keywords
+                or len(node.args) != (2 if callee is builtins.getattr else 3)
+                or not isinstance(node.args[0], gast.Name) or node.args[0].id not in self.version
+                or not self.object_tokens.get(self.read(node.args[0].id))
+                or not (isinstance(node.args[1], gast.Constant) and isinstance(node.args[1].value, str))):
+            return None
+        attribute = gast.Attribute(value=node.args[0], attr=node.args[1].value, ctx=gast.Load())
+        gast.copy_location(attribute, node)
+        if callee is builtins.getattr:
+            return self.attribute(attribute)
+        attribute.ctx = gast.Store()
+        self.store_object_attribute(attribute, node.args[2])
+        return constant(None), NONDIFF, [], {}, "call of a nested function", None  # (done: no statement left)
 
     def object_attribute(self, node):
         """``obj.name`` read on a followed object, when it is not a plain
