@@ -606,3 +606,15 @@ def executor_rerun_warning(mode, name, count, chunks, first):
     return (f"{mode} of {name}: {count} of {chunks} chunks failed on the executor and were computed again "
             f"in this process (the first failure: {type(first).__name__}: {first}). The result is complete; "
             "check the executor's workers if this recurs.")
+
+
+def outside_object_change_error(location):
+    """A function called by the one being differentiated sets an attribute
+    of an object it did not make (``cell.step(x)`` on a cell of the module)."""
+    return UnsupportedSyntaxError(
+        location, "attribute of an object the function did not make, set to a differentiated value in a "
+        "function that another one calls",
+        "the caller reads the object's attributes as they are when it runs, so this value would reach it "
+        "without its derivative.",
+        "Call the method that changes the object in the function being differentiated itself, or return the "
+        "value from this function and use the returned value.")

@@ -26,7 +26,7 @@ from .. import runtime as rt
 #: container operations whose adjoints the reverse transformer writes itself
 #: (they need the batch size for items without an adjoint).
 STRUCTURAL = {rt.make_tuple, rt.make_list, rt.make_dict, rt.append, rt.replace_item, rt.concat_items,
-              rt.repeat_items, UNPACK}
+              rt.repeat_items, UNPACK, rt.store_attribute, rt.init_attribute}
 
 
 class Activity:
@@ -71,6 +71,11 @@ def varied_from(normalized, wrt, mode="vjp"):
     # A loop over an iterator binds its target names itself.
     iterator_loops = [op for op in walk_ops(normalized.ops) if op.loop_target is not None]
     reads = {id(op): _derivative_reads(op) if mode == "jvp" else op.reads() for op in ops + iterator_loops}
+    for op in ops:
+        if op.attribute_sources is not None:
+            # obj.name of an object followed attribute by attribute (normalize_objects):
+            # it varies with the values stored under that name only
+            reads[id(op)] = {a.id for a in op.attribute_sources if isinstance(a, gast.Name)}
     varied = set(wrt)
     changed = True
     while changed:
@@ -452,10 +457,13 @@ def check_effects(op, varied, parsed, callees):
         if isinstance(op.args[2], gast.Name) and op.args[2].id in varied:
             raise errors.UnsupportedSyntaxError(
                 parsed.location(op), f"{op.construct} to a differentiated value",
-                "an object's attributes carry no derivative, so code that reads it back (here or in "
-                "another function) would get none.",
-                "Keep the value in a local name or return it; objects may hold values that are not "
-                "differentiated (settings, counters, arrays given as constants).")
+                "adjoint follows the attributes of objects the function makes (State(x), a dataclass) and "
+                "of objects of the module or a closure whose methods it calls (cell.step(x)); this one is "
+                "neither (an argument of the function, an object reached through another object or a "
+                "container, or a method run by a function the differentiated one calls), so code that reads "
+                "the attribute back would get no derivative.",
+                "Make the object in the function, or keep the value in a local name or return it; objects "
+                "may hold values that are not differentiated (settings, counters, arrays given as constants).")
         return
     if rt.is_helper(op.prim) and rules.is_nondifferentiable(op.prim):
         return  # a check generated code makes (rt.check_keys_unchanged): it changes nothing
@@ -494,8 +502,9 @@ def check_effects(op, varied, parsed, callees):
         raise errors.InPlaceChangeError(
             parsed.location(op), f"{op.construct} (its result unused)",
             "a call on differentiated values whose result is dropped matters only if it changes "
-            "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()), and adjoint "
-            "cannot follow such changes.",
+            "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()) or sets attributes "
+            "of its object (self.h = ...; followed only for objects the function makes or that the module "
+            "or a closure holds), and adjoint cannot follow such changes.",
             "Use a function that returns the new value (np.sort(x), y = y + ..., np.where), or "
             "wrap the arguments in adjoint.stop_gradient(...) if the call only reads them.",
         )
@@ -596,8 +605,10 @@ def check_rule(op, activity, parsed, mode="vjp"):
     if isinstance(op.prim, type) and not is_library(op.prim) and rules.lookup(op.prim) is None:
         raise errors.UnsupportedSyntaxError(
             location, f"an object of class {op.prim.__name__} made from differentiated values",
-            "an object's attributes carry no derivative, so the values its methods read from it "
-            "would get none.",
+            "adjoint follows an object's attributes by reading its class's __init__ and methods in place "
+            "of the calls, which this class does not allow (a library's class, super() or another closure, "
+            "*args, a custom __new__, a dataclass field made by a factory, no source), so the values its "
+            "methods read from it would get no derivative.",
             "Pass the arrays to its methods as arguments (model.apply(params, x)), or make the object "
             "outside the function and differentiate with respect to the arrays its methods take.")
     if isinstance(op.prim, np.vectorize) and rules.lookup(op.prim) is None:

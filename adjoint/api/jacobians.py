@@ -510,7 +510,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     ``positions`` (counted among the positional ones)."""
     if mode == "jvp":
         def get(function, wrt, arity=None):
-            return cache.get_jvp(function, wrt, has_aux, arity=arity)
+            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller)
     else:
         def get(function, wrt, arity=None):
             return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity)
@@ -573,7 +573,7 @@ def transform_call(func, args, kwargs, differentiated, mode="vjp"):
     wrt = tuple(positions[k] for k in order)
     arity = arity_of(target, len(call_args), tuple(call_kwargs))
     if mode == "jvp":
-        compiled = cache.get_jvp(target, wrt, False, arity=arity)
+        compiled = cache.get_jvp(target, wrt, False, arity=arity, for_caller=True)
     else:
         compiled = cache.get_vjp(target, wrt, False, for_caller=True, arity=arity)
     return compiled, call_args, call_kwargs, order

@@ -27,6 +27,7 @@ import types
 import weakref
 
 from ..runtime.batched import to_batched
+from .. import errors
 from .pipeline import callee_facts, jvp_transform, vjp_transform, vmap_transform
 
 #: how many functions sharing one code object keep their compiled transforms
@@ -139,7 +140,7 @@ class Callees:
         return get_vjp(function, positions, False, for_caller=True, arity=arity)
 
     def jvp(self, function, positions, arity=None):
-        return get_jvp(function, positions, False, arity=arity)
+        return get_jvp(function, positions, False, arity=arity, for_caller=True)
 
     def vmap(self, function, positions, arity=None):
         return get_vmap(function, positions, arity=arity)
@@ -197,17 +198,32 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None):
             compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
                                                                      CALLEES, arity))
         entries[key] = compiled
+    if for_caller:
+        _refuse_outside_stores(compiled)
     return compiled
 
 
-def get_jvp(func, wrt_positions, has_aux, arity=None):
-    """The compiled forward-mode transform of ``func`` (``arity``: see get_vjp)."""
+def _refuse_outside_stores(compiled):
+    """A transform used by another transformed function must not change the
+    attributes of objects it did not make with differentiated values
+    (normalize_objects): the caller would read them without derivative."""
+    stores = getattr(compiled, "outside_stores", None)
+    if stores:
+        raise errors.outside_object_change_error(stores[0])
+
+
+def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False):
+    """The compiled forward-mode transform of ``func`` (``arity``: see
+    get_vjp; ``for_caller``: another transformed function calls it, which
+    is not part of the key but is refused for some, see _refuse_outside_stores)."""
     entries = _entries(func)
     key = ("jvp", wrt_positions, has_aux) + ((arity,) if arity is not None else ())
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES, arity))
         entries[key] = compiled
+    if for_caller:
+        _refuse_outside_stores(compiled)
     return compiled
 
 
@@ -247,7 +263,7 @@ class LazyCallee:
     def compiled_transform(self):
         """The compiled transform this stands for (listing and export find it so)."""
         if self.mode == "jvp":
-            return get_jvp(self.function, self.positions, False, arity=self.arity)
+            return get_jvp(self.function, self.positions, False, arity=self.arity, for_caller=True)
         if self.mode == "vmap":
             return get_vmap(self.function, self.positions, arity=self.arity)
         return get_vjp(self.function, self.positions, False, for_caller=True, arity=self.arity)

@@ -58,6 +58,17 @@ def _is_compound(stmt):
     return isinstance(stmt, (gast.If, gast.For, gast.While))
 
 
+#: runtime helpers that set an attribute of the object they return (runtime.objects):
+#: the object outlives the call, so the statement stays even when its result is unread.
+ATTRIBUTE_SETTERS = ("store_attribute", "init_attribute")
+
+
+def _sets_attribute(stmt):
+    value = getattr(stmt, "value", None)
+    return (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+            and value.func.attr in ATTRIBUTE_SETTERS)
+
+
 def eliminate_dead_code(body, live):
     """Drop assignments nothing reads later. Inside a loop everything is
     kept (a later iteration may read it); a branch is cleaned with what is
@@ -81,7 +92,7 @@ def eliminate_dead_code(body, live):
             kept.append(stmt)
             continue
         targets = _assigned(stmt)
-        if targets and not targets & live:
+        if targets and not targets & live and not _sets_attribute(stmt):
             continue
         live -= targets
         live |= reads(stmt)

@@ -19,6 +19,7 @@ from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.naming import Namer, names_in
 from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
 from ..frontend.normalize import normalize
+from ..frontend.normalize_objects import FOLLOW_OBJECTS
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
 from ..transforms.batching import BatchBuilder, Unbatchable, warn_loops
@@ -171,6 +172,11 @@ class FrontEnd:
         positional = self.normalized.params
         self.wrt = [positional[i] for i in wrt_positions]
         self.activity = activity_pass.analyze(self.normalized, self.wrt, parsed, callees, mode)
+        # Objects of the module changed with differentiated values (normalize_objects):
+        # a caller of this transform would read them without derivative (see cache.py).
+        self.normalized.outside_stores = [
+            location for location, stored in getattr(self.normalized, "outside_stores", ())
+            if isinstance(stored, gast.Name) and stored.id in self.activity.varied]
 
 
 def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None):
@@ -279,10 +285,11 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
         forward_fn.__kwdefaults__ = func.__kwdefaults__
     compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
                            normalized.params, wrt, namespace, resolver, callees, rt_name)
-    compiled.number_globals = builder.number_globals
+    compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
+    compiled.outside_stores = normalized.outside_stores
     compiled.callee_transforms = builder.callee_transforms
     return own_generated_functions(compiled)
 
@@ -325,7 +332,8 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
                            front.resolver, callees, front.module_names["rt"])
     compiled.jvp = jvp_fn
     compiled.augmented_params = normalized.augmented_params
-    compiled.number_globals = builder.number_globals
+    compiled.outside_stores = normalized.outside_stores
+    compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
     compiled.callee_transforms = builder.callee_transforms
@@ -338,7 +346,11 @@ def vmap_transform(func, batched_positions, callees, arity=None):
     result, with a batch axis if ``compiled.out_batched``. Control flow that
     depends on batched values makes it a loop over the examples."""
     TRANSFORM_COUNT["vmap"] += 1
-    front = FrontEnd(func, (), False, callees, arity=arity)
+    following = FOLLOW_OBJECTS.set(False)  # objects made from batched values: once per example
+    try:
+        front = FrontEnd(func, (), False, callees, arity=arity)
+    finally:
+        FOLLOW_OBJECTS.reset(following)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     positional = normalized.params
     batched = [positional[i] for i in batched_positions]

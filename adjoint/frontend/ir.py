@@ -102,7 +102,7 @@ class Op:
     __slots__ = ("kind", "targets", "value", "prim", "args", "kwargs", "lineno",
                  "no_grad", "construct", "keys", "statement", "body", "orelse",
                  "latch", "exit_check", "carried", "tape", "tape_values", "call_forward", "loop_target",
-                 "guard", "cast")
+                 "guard", "cast", "attribute_sources")
 
     def __init__(self, kind, targets, value, prim, args=(), kwargs=None, lineno=None,
                  no_grad=False, construct="", keys=None, statement=None):
@@ -130,6 +130,9 @@ class Op:
         # the dtype= argument of a primitive when it is known only when the code runs: its
         # derivative is then cast (nothing through integers or booleans, see normalize.cast_to)
         self.cast = None
+        # obj.name of an object followed attribute by attribute: the values stored under
+        # that name (normalize_objects), the only ones the read varies with (activity)
+        self.attribute_sources = None
 
     @property
     def compound(self):

@@ -35,6 +35,7 @@ from .normalize_calls import Calls, is_array_namespace
 from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace, _is_add_at
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
+from .normalize_objects import Objects
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
     StarredCall, UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
@@ -44,7 +45,7 @@ from .resolve import UNRESOLVED
 
 
 
-class Normalizer(ControlFlow, InPlace, Calls, Iteration):
+class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
@@ -108,6 +109,7 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         self.no_grad = False
         self.output = None
         self.result = None
+        self.init_objects()
 
     def unsupported(self, node, construct, reason, fix):
         return errors.UnsupportedSyntaxError(self.parsed.location(node), construct, reason, fix)
@@ -181,13 +183,17 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         for name in params:
             self.user_versions[name] = name
         self.values_at_entry(node, params)
+        self.bind_outside_objects(node)
         lower_returns(node, self.namer)
         self.block(node.body)
         if self.output is None:
             self.output = constant(None)
             self.result = constant(None)
         self.without_unread_loop_inits(self.ops)
+        outside_stores = self.check_objects(self.ops)
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
+        normalized.outside_stores = outside_stores
+        normalized.followed_globals = self.followed_globals
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
@@ -280,6 +286,8 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
                                       ctx=gast.Load())
                 self.setitem(stmt.target, gast.BinOp(left=read, op=stmt.op, right=stmt.value))
+            elif isinstance(stmt.target, gast.Attribute) and self.update_object_attribute(stmt):
+                return
             elif isinstance(stmt.target, gast.Attribute):
                 # obj.n += v, as Python does it (an array attribute is updated in
                 # place); like obj.n = v, refused where v carries a derivative
@@ -409,6 +417,8 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
             self.unpack(target, atom)
         elif isinstance(target, gast.Subscript):
             self.setitem(target, value)
+        elif isinstance(target, gast.Attribute) and self.store_object_attribute(target, value):
+            return
         elif isinstance(target, gast.Attribute):
             # obj.attr = value: done in the forward pass; a differentiated value
             # stored so is refused (activity), as its readers would miss its derivative
@@ -597,8 +607,10 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
                                        "Define the function at module level and pass the values it "
                                        "uses as arguments (functools.partial fixes some of them).")
             return load(self.read(node.id))
-        if isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED:
-            return clone(node)
+        if (isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED
+                and not (isinstance(node.value, gast.Name)
+                         and self.object_tokens.get(self.version.get(node.value.id)))):
+            return clone(node)  # (an object of the module the function changes is followed: normalize_objects)
         return self.expression(node)
 
     def expression(self, node, target=None, user_name=None):
@@ -779,6 +791,9 @@ class Normalizer(ControlFlow, InPlace, Calls, Iteration):
         return clone(index)
 
     def attribute(self, node):
+        found = self.object_attribute(node)  # a property of a followed object: see normalize_objects
+        if found is not None:
+            return found
         receiver = self.atom(node.value)
         value = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
         if node.attr == "T":

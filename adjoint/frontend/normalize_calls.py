@@ -344,6 +344,9 @@ class Calls:
         if local is not None:  # a call in statement position
             result = self.inline(local, node)
             return result, rt.identity, [result], {}, "call of a nested function", None
+        made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
+        if made_object is not None:
+            return made_object
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         if (isinstance(func, gast.Attribute) and func.attr in ARRAY_METHODS
@@ -400,6 +403,9 @@ class Calls:
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=clone(func) if callee is not UNRESOLVED else self.atom(func),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
+        if callee in (rt.store_attribute, rt.init_attribute) and len(args) == 3 and not kwargs:
+            # obj.name = value as generated code writes it (runtime.objects), differentiated again
+            return value, callee, args, {}, f"attribute .{getattr(args[1], 'value', '?')} set", None
         if callee is rt.append and len(args) == 2 and not kwargs:
             # items.append(value) as generated code writes it: the position it fills, as for the method
             position = self.emit(gast.Call(func=load("len"), args=[clone(args[0])], keywords=[]), NONDIFF,
@@ -602,6 +608,7 @@ class Calls:
         """The body of a nested function or lambda, in place of its call
         (or, with ``callee``, of that function of the module, which is
         passed a function made here: see ``function_taker``)."""
+        receiver, self.inline_receiver = self.inline_receiver, None  # a method's object (normalize_objects)
         if function in self.inline_stack:
             raise self.unsupported(call, f"recursive call of nested function {function.name!r}",
                                    "nested functions are inlined where they are called.",
@@ -658,6 +665,8 @@ class Calls:
             else:
                 self.assign_to(param, value)
             self.version[param] = param
+        if receiver is not None and params:
+            self.receiver_bindings.add(params[0])
         lower_returns(node, self.namer)
         if not isinstance(node.body[-1], gast.Return):
             # No return at the end (none at all, or only inside a with block):
@@ -675,6 +684,7 @@ class Calls:
             takers.pop()
             self.inlining.pop()
             self.inline_stack.pop()
+            self.inline_final_self = self.version.get(params[0]) if params else None
             # The callee's names are its own. It cannot re-bind the caller's
             # (global and nonlocal are refused), so a caller's name with a new
             # version was changed in place there (y[0] = v, d[k] = v,

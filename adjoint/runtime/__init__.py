@@ -41,6 +41,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     differences,
     cholesky_solve,
     masked_bars,
+    objects,
 )
 
 FAMILIES = (
@@ -48,7 +49,7 @@ FAMILIES = (
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives,
-    differences, cholesky_solve, masked_bars,
+    differences, cholesky_solve, masked_bars, objects,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -73,9 +73,50 @@ def _scatter(x_bar, g, index):
     return x_bar
 
 
+#: modules whose objects are never followed attribute by attribute
+_NOT_USER_MODULES = {"adjoint", "numpy", "builtins", "scipy", "collections", "functools", "types"}
+
+
+def is_plain_object(value):
+    """An instance of a class of the user's that keeps its attributes itself
+    (not an array, a number, a container, or an object of adjoint, NumPy or
+    Python): its adjoint and tangent are dicts of attributes (runtime.objects)."""
+    return (not isinstance(value, (np.ndarray, np.generic, tuple, list, dict, int, float, complex, str, type))
+            and (type(value).__module__ or "").split(".")[0] not in _NOT_USER_MODULES
+            and (hasattr(value, "__dict__") or hasattr(type(value), "__slots__")))
+
+
+def computed_attribute_error(value, name):
+    """A TypeError if ``value.name`` (``value`` an object of the user's
+    class) is not an attribute the object stores but one its class
+    computes (a property, a descriptor, ``__dict__``): adjoint follows stored
+    attributes only, so its derivative would be lost. None otherwise."""
+    stored = getattr(value, "__dict__", None)
+    if stored is not None and name in stored:
+        return None
+    for klass in type(value).__mro__:
+        if name in vars(klass):
+            found = vars(klass)[name]
+            if hasattr(type(found), "__get__") and type(found).__name__ != "member_descriptor":
+                return TypeError(
+                    f"cannot differentiate .{name} of a {type(value).__name__} read through a container, a "
+                    "call's result or another object: adjoint follows the attributes an object stores, and "
+                    f".{name} is computed by its class (a property or another descriptor). Read it on the name "
+                    "the object was made under in the differentiated function, or compute it from the stored "
+                    "attributes.")
+            return None
+    return None
+
+
 def attribute_adjoint(g, value, name):
-    """Adjoint of ``value.name``: a namedtuple field."""
+    """Adjoint of ``value.name``: a namedtuple field, or an attribute of an
+    object of the user's class (a dict adjoint, see ``runtime.objects``)."""
     fields = getattr(type(value), "_fields", None)
+    if fields is None and is_plain_object(value):
+        error = computed_attribute_error(value, name)
+        if error is not None:
+            raise error
+        return {name: g}
     if fields is None or name not in fields:
         raise TypeError(
             f"cannot differentiate the attribute .{name} of a {type(value).__name__}: only "
@@ -381,6 +422,8 @@ def zeros_bar(like, batch):
         return None
     if isinstance(like, dict):
         return {k: zeros_bar(v, batch) for k, v in like.items()}
+    if is_plain_object(like):  # an object of the user's class: no attribute has an adjoint yet
+        return {}
     if isinstance(like, (tuple, list)):
         return rebuild_like(like, [zeros_bar(v, batch) for v in like])
     like = np.asarray(like)  # (np.shape(np.float32), a dtype passed along, is no shape)

@@ -5,7 +5,7 @@ generic ways to push a tangent through a helper that is linear in it.
 import numpy as np
 
 from .indexing import (
-    _batched_index, _is_advanced, _separated_advanced_ndim, batched_getitem, holds_integers, rebuild_like,
+    _batched_index, _is_advanced, _separated_advanced_ndim, batched_getitem, holds_integers, is_plain_object, rebuild_like,
     zeros_bar,
 )
 from .calls import call_vjp
@@ -61,6 +61,8 @@ def attribute_tangent(t, item, name, batch):
         return zeros_bar(item, batch)
     if isinstance(t, np.ndarray):
         raise TypeError(f"cannot differentiate the attribute .{name} of an array.")
+    if isinstance(t, dict):  # an object of the user's class (see runtime.objects)
+        return tangent_of_item(t.get(name), batch, item)
     return tangent_of_item(getattr(t, name), batch, item)
 
 
@@ -77,6 +79,8 @@ def no_tangents(container):
     """A tangent with no derivative in any item, shaped like ``container``."""
     if isinstance(container, dict):
         return dict.fromkeys(container)
+    if is_plain_object(container):  # an object of the user's class (runtime.objects)
+        return {}
     return rebuild_like(container, [None] * len(container))
 
 

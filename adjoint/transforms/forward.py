@@ -251,6 +251,13 @@ class JVPBuilder:
                 "make_dict", keys, *[self.tangent_atom(a) for a in op.args]))]
         if prim is rt.identity or prim is rt.copy:
             return [self.assign(self.dot_of(target), load(self.dot_of(op.args[0].id)))]
+        if prim is rt.attribute and op.attribute_sources is None and isinstance(op.args[0], gast.Name):
+            # value.name where value may be an object of the user's class read through a
+            # container or a call's result: refused if its class computes name (runtime.objects)
+            value, key = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "object_attribute_tangent", self.tangent_atom(value), load(value.id), load(target), clone(key),
+                load(self.batch_name)))]
         if prim is rt.getitem or prim is rt.attribute:
             value, key = op.args
             helper = "item_tangent" if prim is rt.getitem else "attribute_tangent"
@@ -261,6 +268,10 @@ class JVPBuilder:
             return [self.assign(self.dot_of(target), self.rt_call(
                 "append_tangent", self.tangent_atom(items), self.container_atom(items),
                 self.tangent_atom(value)))]
+        if prim in (rt.store_attribute, rt.init_attribute):  # obj.name = value (runtime.objects)
+            obj, name, value = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "store_attribute_tangent", self.tangent_atom(obj), clone(name), self.tangent_atom(value)))]
         if prim is rt.replace_item:
             container, key, value = op.args
             return [self.assign(self.dot_of(target), self.rt_call(

@@ -195,7 +195,8 @@ class VJPBuilder:
             if (op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim not in rules.TUPLE_RESULTS
                     and op.prim in rules.ADJOINT_RULES):
                 self.array_names.update(op.targets)
-            if op.prim in (rt.getitem, rt.attribute, UNPACK, rt.replace_item) and isinstance(op.args[0], gast.Name):
+            if op.prim in (rt.getitem, rt.attribute, UNPACK, rt.replace_item, rt.store_attribute,
+                           rt.init_attribute) and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)
             if op.prim in rules.SEQUENCE_RULES and op.args and isinstance(op.args[0], gast.Name):
                 maybe_containers.add(op.args[0].id)  # np.stack(items): items may be a list
@@ -408,6 +409,15 @@ class VJPBuilder:
             items, count = op.args
             if self.is_active(items):
                 self.contribute(items.id, self.rt_call("repeat_items_adjoint", result_bar, load(items.id), count))
+            return
+        if op.prim in (rt.store_attribute, rt.init_attribute):  # obj.name = value (runtime.objects)
+            obj, name, value = op.args
+            if self.is_active(obj):
+                self.contribute(obj.id, self.rt_call("without_attribute", result_bar, name))
+            if self.is_active(value):
+                self.uses_batch = True
+                self.contribute(value.id, self.rt_call("attribute_bar", result_bar, clone(name), load(value.id),
+                                                       load(self.batch_name)))
             return
         if op.prim is rt.replace_item:  # container[key] = value on a list or dict
             container, key, value = op.args

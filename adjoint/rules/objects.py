@@ -1,0 +1,30 @@
+"""Rules of the helpers that follow objects of the user's classes
+(runtime.objects): ``obj.name = value`` itself is expanded by the builders
+(reverse.py, forward.py), like a container's item; these are the tangents
+of what they write, for derivatives of derivatives."""
+from .. import runtime as rt
+from . import SEQUENCE_RULES, TUPLE_RESULTS, dot, nondifferentiable, tangent_rule
+
+nondifferentiable(rt.attribute_of_bar, rt.is_plain_object)
+
+
+@tangent_rule(rt.without_attribute, constant=("name",))
+def without_attribute_tangent(r, g, name):
+    dot[r] = rt.merged_items(rt.without_attribute, dot[g], name)
+
+
+# ``rows`` (attribute_bar's own batch size) is named apart from ``batch``,
+# the number of tangents in a tangent template.
+@tangent_rule(rt.attribute_bar, constant=("name", "like", "rows"))
+def attribute_bar_tangent(r, g, name, like, rows=None):
+    dot[r] = rt.attribute_bar_tangent(dot[g], name, like, r, batch)  # noqa: F821 (the template's batch)
+
+
+@tangent_rule(rt.store_attribute_tangent, constant=("name",))
+def store_attribute_tangent_tangent(z, t, name, value_t):
+    dot[z] = rt.merged_items(rt.store_attribute_tangent, dot[t], name, None)
+    dot[z] = rt.store_attribute_tangent(None, name, dot[value_t])
+
+
+SEQUENCE_RULES.update({rt.without_attribute, rt.attribute_bar, rt.store_attribute_tangent})
+TUPLE_RESULTS.update({rt.without_attribute, rt.store_attribute_tangent})

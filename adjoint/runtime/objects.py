@@ -1,0 +1,78 @@
+"""Objects of the user's classes that hold differentiated values.
+
+An object made in the differentiated function (``s = State(x)``), or one it
+was given through a closure whose methods set attributes (``cell.step(x)``
+storing ``self.h``), is followed like a dict whose keys are its attribute
+names: the forward pass really sets the attributes (``store_attribute``
+returns the object itself, so every version of it in the generated code is
+the same Python object, exactly as in the user's program), and the adjoint
+(and the tangent) of an object is a dict ``{attribute name: adjoint}`` with
+only the attributes that received one.
+"""
+
+from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
+from .tangents import attribute_tangent
+
+
+def store_attribute(obj, name, value):
+    """``obj.name = value``, done on ``obj`` itself, which is returned (the
+    next version of it in the generated code)."""
+    setattr(obj, name, value)
+    return obj
+
+
+def init_attribute(obj, name, value):
+    """A field set by a dataclass's ``__init__`` (frozen ones included, as
+    the generated ``__init__`` does with ``object.__setattr__``)."""
+    object.__setattr__(obj, name, value)
+    return obj
+
+
+def without_attribute(g, name):
+    """Adjoint of the object before ``obj.name = value``: the attribute that
+    was replaced reaches nothing from here on."""
+    if g is None:
+        return None
+    return {key: bar for key, bar in g.items() if key != name}
+
+
+def attribute_of_bar(g, name):
+    """The adjoint an object's adjoint ``g`` holds for its attribute ``name``, or None."""
+    return None if g is None else g.get(name)
+
+
+def attribute_bar(g, name, like, rows=None):
+    """The adjoint of the value stored by ``obj.name = value`` (zeros, of
+    ``rows`` rows, when no later read of the attribute received any)."""
+    bar = attribute_of_bar(g, name)
+    if bar is None:
+        found = batch_size(g)
+        return absent_bar(like, rows if found is None else found)
+    return bar
+
+
+def attribute_bar_tangent(t, name, like, bar, batch):
+    """The tangent of ``bar = attribute_bar(g, name, like)`` from the tangent
+    ``t`` of ``g``: zeros ``(batch,) + bar.shape`` where it holds none."""
+    from .second_order_math import merged_items
+
+    found = merged_items(attribute_of_bar, t, name)
+    return zeros_bar(bar, batch) if found is None else found
+
+
+def object_attribute_tangent(t, value, item, name, batch):
+    """``attribute_tangent`` of ``value.name``, refused when ``value`` is an
+    object of the user's class whose class computes ``name`` (its tangent
+    would be lost, see ``computed_attribute_error``)."""
+    if isinstance(t, dict) and is_plain_object(value):
+        error = computed_attribute_error(value, name)
+        if error is not None:
+            raise error
+    return attribute_tangent(t, item, name, batch)
+
+
+def store_attribute_tangent(t, name, value_t):
+    """The tangent of the object after ``obj.name = value``."""
+    updated = {} if t is None else dict(t)
+    updated[name] = value_t
+    return updated
