@@ -2,10 +2,11 @@
 
 The public names of SPEC.md. Rule writers use ``adjoint.rules``.
 """
-from .api.jacobians import (
-    defjvp, defvjp, get_memory_budget, grad, hessian, jacfwd, jacrev, jvp, no_grad, set_memory_budget, source,
-    stop_gradient, value_and_grad, vjp,
+from .api import (
+    defjvp, defvjp, get_memory_budget, grad, hessian, jacfwd, jacrev, jvp, set_memory_budget, source,
+    value_and_grad, vjp,
 )
+from .constants import no_grad, stop_gradient
 from .api.sparse import sparsity
 from .api.vmap import vmap
 from .errors import (

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from .api import jacobians as api
+from .api import source_text as api
 from . import errors
 from ._version import __version__
 from .backend.compile import ExportError, export_module

@@ -274,7 +274,7 @@ def wide_jacobian(x):
 
 
 def test_chunks_under_a_small_budget_give_the_unchunked_jacobian(budget, monkeypatch):
-    from adjoint.api import jacobians
+    from adjoint.api import bases
 
     x = np.linspace(-1.0, 1.2, 50)
     expected = wide_jacobian(x)
@@ -282,9 +282,9 @@ def test_chunks_under_a_small_budget_give_the_unchunked_jacobian(budget, monkeyp
     np.testing.assert_allclose(unchunked_rev, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(unchunked_fwd, expected, rtol=1e-12, atol=1e-12)
     rows, columns = [], []
-    basis_chunk, input_basis = jacobians._basis_chunk, jacobians._input_basis
-    monkeypatch.setattr(jacobians, "_basis_chunk", lambda *a: rows.append(a[3] - a[2]) or basis_chunk(*a))
-    monkeypatch.setattr(jacobians, "_input_basis", lambda *a: columns.append(a[2] - a[1]) or input_basis(*a))
+    basis_chunk, input_basis = bases._basis_chunk, bases._input_basis
+    monkeypatch.setattr(bases, "_basis_chunk", lambda *a: rows.append(a[3] - a[2]) or basis_chunk(*a))
+    monkeypatch.setattr(bases, "_input_basis", lambda *a: columns.append(a[2] - a[1]) or input_basis(*a))
     budget(8192)  # the 3 x 50 Jacobian is 1,200 bytes: a few passes per chunk
     np.testing.assert_allclose(adjoint.jacrev(wide)(x), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(adjoint.jacfwd(wide)(x), expected, rtol=1e-12, atol=1e-12)

@@ -43,7 +43,7 @@ import numpy as np
 
 from .. import errors
 from ..backend.compile import ExportError, export_module, transforms_reached
-from . import jacobians as _J
+from . import bases, budget, calling
 
 # ------------------------------------------------------------------ kinds of executor
 
@@ -179,13 +179,13 @@ def _source_of(transform, mode, name):
 def pull_back_rows(backward, residuals, out_leaves, out_treedef, treedefs, start, stop):
     """Rows ``start:stop`` of the Jacobian by reverse mode: per argument, per
     input leaf, a ``(rows, leaf.size)`` array (None: no adjoint)."""
-    seed = _J._basis_chunk(out_leaves, out_treedef, start, stop)
+    seed = bases._basis_chunk(out_leaves, out_treedef, start, stop)
     adjoints = tuple(backward(residuals, seed))
     if len(adjoints) < len(treedefs):  # arguments the function does not take (see _FixedArguments)
         adjoints = (None,) * (len(treedefs) - len(adjoints)) + adjoints
     return [
-        [None if bar is None else np.reshape(_J._real(bar), (stop - start, -1))
-         for bar in _J._leaf_adjoints(param_bar, treedef)]
+        [None if bar is None else np.reshape(bases._real(bar), (stop - start, -1))
+         for bar in calling._leaf_adjoints(param_bar, treedef)]
         for param_bar, treedef in zip(adjoints, treedefs, strict=True)
     ]
 
@@ -194,12 +194,12 @@ def push_forward_columns(jvp, args, kwargs, inputs, has_aux, start, stop, keep_r
     """Columns ``start:stop`` of the Jacobian by forward mode: ``(result,
     blocks)``, ``result`` the function's (None unless ``keep_result``) and
     per output leaf a ``(columns, leaf.size)`` array."""
-    result, out_dot = jvp((stop - start,) + _J._input_basis(inputs, start, stop), *args, **kwargs)
+    result, out_dot = jvp((stop - start,) + bases._input_basis(inputs, start, stop), *args, **kwargs)
     output = result[0] if has_aux else result
-    out_leaves, out_treedef = _J._output_leaves(output)
+    out_leaves, out_treedef = calling._output_leaves(output)
     blocks = [np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
-              else np.reshape(_J._real(dot), (stop - start, leaf.size))
-              for dot, leaf in zip(_J._leaf_adjoints(out_dot, out_treedef), out_leaves, strict=True)]
+              else np.reshape(bases._real(dot), (stop - start, leaf.size))
+              for dot, leaf in zip(calling._leaf_adjoints(out_dot, out_treedef), out_leaves, strict=True)]
     return (result if keep_result else None), blocks
 
 
@@ -354,12 +354,12 @@ def jacfwd_chunks(executor, compiled, inputs, kwargs, has_aux, chunk, name, repo
         nonlocal output, aux, out_leaves, out_treedef
         if not results:
             output, aux = result[0] if has_aux else (result[0], None)
-            out_leaves, out_treedef = _J._output_leaves(output)
+            out_leaves, out_treedef = calling._output_leaves(output)
             n_out = sum(leaf.size for leaf in out_leaves)
-            jacobian_bytes = _J._jacobian_bytes(n_out, inputs)
-            if jacobian_bytes > _J.get_memory_budget():
+            jacobian_bytes = budget._jacobian_bytes(n_out, inputs)
+            if jacobian_bytes > budget.get_memory_budget():
                 raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
-                                                      _J.get_memory_budget())
+                                                      budget.get_memory_budget())
         results.append(result[1])
         report(stop, total)
 

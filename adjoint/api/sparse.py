@@ -40,7 +40,7 @@ import numpy as np
 from .. import errors, made
 from ..backend import cache
 from . import coloring, pytree
-from . import jacobians as jac
+from . import bases, budget, calling
 
 # ------------------------------------------------------------------ SciPy
 
@@ -110,7 +110,7 @@ def _value_dependence(func, nargs, tainted, tainted_keywords):
     record = made.of(func)
     if record is not None:  # a derivative: the structure of the function it differentiates
         return _value_dependence(record[0], nargs, frozenset(range(nargs)), tainted_keywords)
-    function, leading, fixed = jac._callable_parts(func)
+    function, leading, fixed = calling._callable_parts(func)
     if not isinstance(function, types.FunctionType):
         try:
             selecting = function in structure.SELECTING
@@ -130,7 +130,7 @@ def _value_dependence(func, nargs, tainted, tainted_keywords):
     try:
         normalized, filename = _callee_ir(function, arity_of(function, nargs + len(leading), keywords))
     except Exception:  # noqa: BLE001 (the transform itself reports it when the pattern is computed)
-        return None, f"{jac._name(function)} (which the analysis cannot read)"
+        return None, f"{calling._name(function)} (which the analysis cannot read)"
     params = list(normalized.params)
     shifted |= {params.index(k) for k in tainted_keywords | set(fixed) if k in params}
     found = structure.find(normalized, shifted, _callee_ir, function)
@@ -158,13 +158,13 @@ def _chunk_columns(n_in, n_out, itemsize, chunk_size):
     if chunk_size is not None:
         return max(1, min(chunk_size, max(n_in, 1)))
     per_column = itemsize * 4 * (max(n_in, 1) + max(n_out, 1))
-    return max(1, min(max(n_in, 1), jac.get_memory_budget() // per_column))
+    return max(1, min(max(n_in, 1), budget.get_memory_budget() // per_column))
 
 
 def _flat_dots(out_dot, out_treedef, out_leaves, rows):
     """The output tangents as one ``(rows, N_out)`` array (None: zeros)."""
-    dots = jac._leaf_adjoints(out_dot, out_treedef)
-    parts = [np.zeros((rows, leaf.size)) if dot is None else np.reshape(jac._real(dot), (rows, leaf.size))
+    dots = calling._leaf_adjoints(out_dot, out_treedef)
+    parts = [np.zeros((rows, leaf.size)) if dot is None else np.reshape(bases._real(dot), (rows, leaf.size))
              for dot, leaf in zip(dots, out_leaves, strict=True)]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
@@ -257,7 +257,7 @@ class _NanPasses:
                 result, out_dot = self.compiled.jvp((rows,) + tuple(tangents), *args, **keywords)
             if self.out_leaves is None:
                 self.output, self.aux = result if self.has_aux else (result, None)
-                self.out_leaves, self.out_treedef = jac._output_leaves(self.output)
+                self.out_leaves, self.out_treedef = calling._output_leaves(self.output)
                 self.n_out = sum(leaf.size for leaf in self.out_leaves)
             marks.append(np.isnan(_flat_dots(out_dot, self.out_treedef, self.out_leaves, rows)))
         return np.concatenate(marks, axis=0) if len(marks) != 1 else marks[0]
@@ -322,7 +322,7 @@ def pattern_for(func, find, kind, positions, has_aux, args, kwargs, chunk_size=N
     """``(pattern, output, aux)``: the pattern of ``kind`` ("jacobian" or
     "hessian") of ``func`` at ``args``, cached when it is global; ``output``
     and ``aux`` are those of the detection pass (None when cached)."""
-    inputs = inputs if inputs is not None else jac._Inputs(args, positions)
+    inputs = inputs if inputs is not None else calling._Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     key_args, tainted, tainted_keywords = _call_key(inputs.args, kwargs, positions)
     key = (kind, positions, has_aux, key_args, cache.generation)
@@ -380,8 +380,8 @@ def sparsity(func, argnums=0, *, has_aux=False):
         array([[ True,  True, False],
                [False,  True,  True]])
     """
-    jac._check_function(func, "sparsity")
-    find = jac._Finder(func, mode="jvp")
+    calling._check_function(func, "sparsity")
+    find = calling._Finder(func, mode="jvp")
 
     @functools.wraps(func)
     def sparsity_fn(*args, **kwargs):
@@ -390,11 +390,11 @@ def sparsity(func, argnums=0, *, has_aux=False):
     return sparsity_fn
 
 
-@jac._user_errors
+@calling._user_errors
 def _sparsity_call(func, find, argnums, has_aux, args, kwargs):
     sp = _scipy_sparse("adjoint.sparsity")
-    positions = jac._check_argnums(argnums, len(args))
-    inputs = jac._Inputs(args, positions)
+    positions = calling._check_argnums(argnums, len(args))
+    inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find, "jacobian", positions, has_aux, args, kwargs, inputs=inputs)
     data = np.ones(pattern.indices.size, dtype=bool)
     matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
@@ -463,7 +463,7 @@ def _result_dtype(inputs):
 
 def sparse_jacfwd(func, argnums=0, has_aux=False, chunk_size=None):
     """``jacfwd(func, argnums, sparse=True)``: see the module docstring."""
-    find = jac._Finder(func, mode="jvp")
+    find = calling._Finder(func, mode="jvp")
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
@@ -473,11 +473,11 @@ def sparse_jacfwd(func, argnums=0, has_aux=False, chunk_size=None):
     return jacobian_fn
 
 
-@jac._user_errors
+@calling._user_errors
 def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chunk_size, args, kwargs, what):
     sp = _scipy_sparse(what)
-    positions = jac._check_argnums(argnums, len(args))
-    inputs = jac._Inputs(args, positions)
+    positions = calling._check_argnums(argnums, len(args))
+    inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find, kind, positions, has_aux, args, kwargs, chunk_size, inputs)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     colors, count = pattern.coloring(coloring_kind)
@@ -485,7 +485,7 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
     result, compressed = _forward_compressed(compiled, inputs, kwargs, colors, max(count, 1),
                                              pattern.out_leaves, pattern.out_treedef, chunk_size, n_out)
     output, aux = result if has_aux else (result, None)
-    out_leaves, out_treedef = jac._output_leaves(output)
+    out_leaves, out_treedef = calling._output_leaves(output)
     data = compressed.reshape(-1)[pattern.gather(coloring_kind)].astype(_result_dtype(inputs), copy=False)
     matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
@@ -495,8 +495,8 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
 def sparse_jacrev(func, argnums=0, has_aux=False, chunk_size=None):
     """``jacrev(func, argnums, sparse=True)``: rows coloured, one batched
     backward pass per chunk of colours."""
-    find_jvp = jac._Finder(func, mode="jvp")
-    find_vjp = jac._Finder(func)
+    find_jvp = calling._Finder(func, mode="jvp")
+    find_vjp = calling._Finder(func)
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
@@ -505,16 +505,16 @@ def sparse_jacrev(func, argnums=0, has_aux=False, chunk_size=None):
     return jacobian_fn
 
 
-@jac._user_errors
+@calling._user_errors
 def _sparse_reverse_call(func, find_jvp, find_vjp, argnums, has_aux, chunk_size, args, kwargs):
     sp = _scipy_sparse("jacrev(sparse=True)")
-    positions = jac._check_argnums(argnums, len(args))
-    inputs = jac._Inputs(args, positions)
+    positions = calling._check_argnums(argnums, len(args))
+    inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find_jvp, "jacobian", positions, has_aux, args, kwargs, chunk_size, inputs)
     compiled = find_vjp(inputs.args, positions, has_aux, tuple(kwargs))
     result, residuals = compiled.forward(*inputs.args, **kwargs)
     output, aux = result if has_aux else (result, None)
-    out_leaves, out_treedef = jac._output_leaves(output)
+    out_leaves, out_treedef = calling._output_leaves(output)
     colors, count = pattern.coloring("rows")
     count = max(count, 1)
     n_out, n_in = pattern.shape
@@ -536,9 +536,9 @@ def _sparse_reverse_call(func, find_jvp, find_vjp, argnums, has_aux, chunk_size,
         adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
         parts = []
         for param_bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True):
-            for bar, leaf in zip(jac._leaf_adjoints(param_bar, treedef), leaves, strict=True):
+            for bar, leaf in zip(calling._leaf_adjoints(param_bar, treedef), leaves, strict=True):
                 parts.append(np.zeros((rows, np.size(leaf))) if bar is None
-                             else np.reshape(jac._real(bar), (rows, np.size(leaf))))
+                             else np.reshape(bases._real(bar), (rows, np.size(leaf))))
         compressed[start:stop] = np.concatenate(parts, axis=1) if len(parts) != 1 else parts[0]
     data = compressed.reshape(-1)[pattern.gather("rows")].astype(_result_dtype(inputs), copy=False)
     matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
@@ -556,13 +556,13 @@ def _hessian_argnum(argnums):
             "pack them into one array, or call hessian(sparse=True) once per argument.")
 
 
-def sparse_hessian(func, argnums=0):
+def sparse_hessian(func, argnums, gradient):
     """``hessian(func, argnums, sparse=True)``: forward mode over the
-    gradient's reverse-mode code, one pass per chunk of colours of a
-    distance-2 colouring of the Hessian's pattern."""
+    gradient's reverse-mode code (``gradient``, ``jacrev(func, argnums)``),
+    one pass per chunk of colours of a distance-2 colouring of the Hessian's
+    pattern."""
     _hessian_argnum(argnums)
-    gradient = jac.jacrev(func, argnums)
-    find = jac._Finder(gradient, mode="jvp")
+    find = calling._Finder(gradient, mode="jvp")
 
     @functools.wraps(func)
     def hessian_fn(*args, **kwargs):
@@ -588,10 +588,10 @@ class _DenseHessian:
     inputs. A compressed result with a non-finite entry is computed again
     densely."""
 
-    def __init__(self, func, argnums):
+    def __init__(self, func, argnums, dense):
         self.func = func
         self.argnums = argnums
-        self.dense = jac.jacfwd(jac.jacrev(func, argnums), argnums)
+        self.dense = dense  # jacfwd(jacrev(func, argnums), argnums)
         self.gradient = None
         self.find = None
         #: shape key -> calls seen (int), or a compressed plan, or False
@@ -629,8 +629,8 @@ class _DenseHessian:
             return False
         if self.gradient is None:
             self.gradient = made.of(self.dense)[0]  # the dense passes' own jacrev: its code is compiled
-            self.find = jac._Finder(self.gradient, mode="jvp")
-        positions = jac._check_argnums(self.argnums, len(args))
+            self.find = calling._Finder(self.gradient, mode="jvp")
+        positions = calling._check_argnums(self.argnums, len(args))
         found = _value_dependence(self.func, len(args), frozenset(range(len(args))), frozenset())
         if found is not None:
             self.plans[key] = False
@@ -650,7 +650,7 @@ class _DenseHessian:
 
     def _compressed(self, plan, args):
         positions, pattern, colors, count, take, put = plan
-        inputs = jac._Inputs(args, positions)
+        inputs = calling._Inputs(args, positions)
         compiled = self.find(inputs.args, positions, False, ())
         n = colors.size
         seed = np.zeros((count, n), dtype=np.result_type(inputs.leaves[0][0]))
@@ -668,9 +668,10 @@ class _DenseHessian:
         return hessian.reshape((n, n))
 
 
-def dense_hessian(func, argnums=0):
-    """The function ``hessian(func, argnums)`` returns (see _DenseHessian)."""
-    computer = _DenseHessian(func, argnums)
+def dense_hessian(func, argnums, dense):
+    """The function ``hessian(func, argnums)`` returns (see _DenseHessian),
+    over its dense passes ``dense`` (``jacfwd(jacrev(func, argnums), argnums)``)."""
+    computer = _DenseHessian(func, argnums, dense)
 
     @functools.wraps(func)
     def hessian_fn(*args, **kwargs):

@@ -232,7 +232,7 @@ def _batched_function(func, nargs, positions, keywords=()):
     if made.of(func) is not None:
         func = derivatives.derivative_function(func, nargs, "vmap")
     elif not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
-        from .jacobians import _differentiable
+        from .calling import _differentiable
 
         func = _differentiable(func, nargs)
     if not isinstance(func, types.FunctionType):

@@ -1,0 +1,62 @@
+"""The identity bases the chunk passes run over, and the real part of a
+Jacobian block: shared by reverse and forward mode, the sparse passes and
+the executors' chunks."""
+import numpy as np
+
+from .. import errors
+from . import pytree
+
+
+def _real(bar):
+    """``bar``, refused if a complex value reached it (casting would drop
+    the imaginary part silently)."""
+    if np.iscomplexobj(bar):
+        raise errors.complex_derivative_error()
+    return bar
+
+
+def _basis_chunk(out_leaves, out_treedef, start, stop):
+    """Rows ``start:stop`` of the identity over all output elements, one
+    array per output leaf, shaped ``(rows,) + leaf.shape``."""
+    rows = stop - start
+    if len(out_leaves) == 1 and rows == out_leaves[0].size:
+        leaf = out_leaves[0]
+        return pytree.unflatten(out_treedef, [np.eye(rows, dtype=leaf.dtype).reshape((rows,) + leaf.shape)])
+    seeds = []
+    offset = 0
+    for leaf in out_leaves:
+        size = leaf.size
+        seed = np.zeros((rows, size), dtype=leaf.dtype)
+        first, last = max(start, offset), min(stop, offset + size)
+        if first < last:
+            picked = np.arange(first, last)
+            seed[picked - start, picked - offset] = 1
+        seeds.append(seed.reshape((rows,) + leaf.shape))
+        offset += size
+    return pytree.unflatten(out_treedef, seeds)
+
+
+def _input_basis(inputs, start, stop):
+    """Columns ``start:stop`` of the identity over every selected input
+    element: one tangent per argument, shaped like it with a leading axis."""
+    rows = stop - start
+    if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and start == 0:
+        leaf = inputs.leaves[0][0]
+        if rows == np.size(leaf):  # the common case, one array, all columns: the identity (the caller's own)
+            seed = np.eye(rows, dtype=np.result_type(leaf)).reshape((rows,) + np.shape(leaf))
+            return (pytree.unflatten(inputs.treedefs[0], [seed]),)
+    tangents = []
+    offset = 0
+    for treedef, leaves in zip(inputs.treedefs, inputs.leaves, strict=True):
+        leaf_tangents = []
+        for leaf in leaves:
+            size = np.size(leaf)
+            seed = np.zeros((rows, size), dtype=np.result_type(leaf))
+            first, last = max(start, offset), min(stop, offset + size)
+            if first < last:
+                picked = np.arange(first, last)
+                seed[picked - start, picked - offset] = 1
+            leaf_tangents.append(seed.reshape((rows,) + np.shape(leaf)))
+            offset += size
+        tangents.append(pytree.unflatten(treedef, leaf_tangents))
+    return tuple(tangents)

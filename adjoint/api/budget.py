@@ -1,0 +1,134 @@
+"""The memory budget of ``jacrev`` and ``jacfwd`` (``set_memory_budget``,
+``get_memory_budget``) and the chunk sizes it allows: a Jacobian that cannot
+fit is a MemoryBudgetError naming its size, never NumPy's MemoryError."""
+import os
+
+import numpy as np
+
+from .. import errors
+
+
+# ------------------------------------------------------------------ memory budget
+
+#: bytes jacrev and jacfwd may use by default with chunk_size=None (see set_memory_budget)
+DEFAULT_MEMORY_BUDGET = 256 * 2 ** 20
+_UNITS = {"": 1, "b": 1, "k": 2 ** 10, "kb": 2 ** 10, "kib": 2 ** 10, "m": 2 ** 20, "mb": 2 ** 20,
+          "mib": 2 ** 20, "g": 2 ** 30, "gb": 2 ** 30, "gib": 2 ** 30}
+#: the budget set by set_memory_budget; None: ADJOINT_MEMORY_BUDGET, or the default
+_budget = None
+
+
+def set_memory_budget(nbytes):
+    """Set how many bytes ``jacrev`` and ``jacfwd`` may use for one Jacobian
+    with ``chunk_size=None``: the Jacobian itself, plus the identity basis of
+    one chunk and the batched pass over it (an estimate from the sizes of the
+    output, the inputs and the values the backward pass reads). Chunks are
+    chosen to stay under it.
+
+    Args:
+        nbytes: The budget in bytes (an int greater than 0), or ``None`` for
+            the default: the ``ADJOINT_MEMORY_BUDGET`` environment variable
+            (bytes, or a number with a unit: ``512M``, ``2GiB``) if set,
+            else 256 MiB.
+
+    Returns:
+        The budget in force before (what ``get_memory_budget()`` returned).
+
+    Raises:
+        TypeError: ``nbytes`` is not an int or None.
+        ValueError: ``nbytes`` is not greater than 0.
+
+    A Jacobian larger than the budget, or a pass over a single row (column)
+    that does not fit beside it, raises ``adjoint.MemoryBudgetError`` naming
+    the sizes.
+
+    Examples:
+        >>> import adjoint
+        >>> before = adjoint.set_memory_budget(64 * 2**20)
+        >>> adjoint.get_memory_budget()
+        67108864
+        >>> _ = adjoint.set_memory_budget(None)
+    """
+    global _budget
+    if nbytes is not None and (isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer))):
+        raise TypeError(f"set_memory_budget takes a number of bytes (an int) or None, got "
+                        f"{type(nbytes).__name__} ({nbytes!r}).")
+    if nbytes is not None and nbytes <= 0:
+        raise ValueError(f"set_memory_budget: the budget must be greater than 0 bytes, got {nbytes}.")
+    previous = get_memory_budget()
+    _budget = None if nbytes is None else int(nbytes)
+    return previous
+
+
+def get_memory_budget():
+    """The memory budget of ``jacrev`` and ``jacfwd`` (see ``set_memory_budget``).
+
+    Returns:
+        The budget in bytes.
+
+    Raises:
+        ValueError: ``ADJOINT_MEMORY_BUDGET`` is set to something that is
+            not a memory size.
+
+    Examples:
+        >>> import adjoint
+        >>> adjoint.get_memory_budget() > 0
+        True
+    """
+    if _budget is not None:
+        return _budget
+    text = os.environ.get("ADJOINT_MEMORY_BUDGET", "").strip()
+    if not text:
+        return DEFAULT_MEMORY_BUDGET
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+    unit = text[len(number):].strip().lower()
+    try:
+        value = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        value = 0
+    if not value >= 1:
+        raise ValueError(f"ADJOINT_MEMORY_BUDGET={text!r} is not a memory size: give a number of bytes, "
+                         "or a number with a unit (512M, 512MiB, 2G).")
+    return int(value)
+
+
+def _array_elements(value):
+    """How many array elements ``value`` (residuals: arrays, lists and tuples
+    of them) holds."""
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, (tuple, list)):
+        total = 0
+        for item in value:
+            total += item.size if type(item) is np.ndarray else _array_elements(item)
+        return total
+    if isinstance(value, dict):
+        return sum(_array_elements(item) for item in value.values())
+    return 0
+
+
+def _jacobian_bytes(n_out, inputs):
+    if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and type(inputs.leaves[0][0]) is np.ndarray:
+        leaf = inputs.leaves[0][0]  # the common case: one array
+        return n_out * leaf.size * leaf.itemsize
+    return n_out * sum(np.size(leaf) * np.result_type(leaf).itemsize for leaves in inputs.leaves
+                       for leaf in leaves)
+
+
+def _passes_per_chunk(mode, name, n_out, n_in, itemsize, jacobian_bytes, others, budget=None):
+    """How many rows (jacrev) or columns (jacfwd) of the basis one chunk may
+    take under the memory budget: each costs its basis vector and a batched
+    copy of the output, of the inputs and of the ``others`` values the pass
+    goes through (an estimate). Raises MemoryBudgetError if the Jacobian
+    does not fit, or not even one row (column) fits beside it. ``budget``:
+    get_memory_budget(), if the caller has read it already."""
+    if budget is None:
+        budget = get_memory_budget()
+    if jacobian_bytes > budget:
+        raise errors.jacobian_too_large_error(mode, name, n_out, n_in, jacobian_bytes, budget)
+    basis = n_out if mode == "jacrev" else n_in
+    per_pass = itemsize * (basis + n_out + n_in + others)
+    fits = (budget - jacobian_bytes) // per_pass
+    if fits < 1:
+        raise errors.chunk_too_large_error(mode, name, n_out, n_in, per_pass, budget - jacobian_bytes, budget)
+    return fits
