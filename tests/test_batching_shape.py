@@ -272,6 +272,33 @@ def test_interp_and_gradient_under_vmap_of_jacrev():
         np.testing.assert_array_equal(got, expected)
 
 
+SECOND_ORDER = [
+    lambda x: np.sum(np.sort(x) * np.arange(6.0)),
+    lambda x: np.sum(np.roll(np.reshape(x, (2, 3)), 1, axis=1) ** 2),
+    lambda x: np.sum(np.transpose(np.reshape(x, (-1, 2))) ** 3 * np.arange(6.0).reshape(2, 3)),
+    lambda x: sps.logsumexp(np.pad(x, 1) * np.sum(x)),
+    lambda x: np.sum(np.take(np.tile(x, 2), [0, 7, 11]) ** 2),
+    lambda x: np.sum(np.partition(x, 2)[:3] ** 3),
+    lambda x: np.sum(np.flip(np.stack([x, x ** 2], axis=-1), axis=0) ** 2),
+]
+
+
+@pytest.mark.parametrize("index", range(len(SECOND_ORDER)))
+def test_vmap_of_hessian_and_jacrev_of_vmap(index):
+    func = SECOND_ORDER[index]
+    X = _examples((6,), index)
+    expected = np.stack([adjoint.hessian(func)(x) for x in X])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(adjoint.vmap(adjoint.hessian(func))(X), expected)
+    # the batched code differentiated: its helpers are read as source
+    jacobian = adjoint.jacrev(adjoint.vmap(func))(X)
+    gradients = np.stack([adjoint.grad(func)(x) for x in X])
+    np.testing.assert_allclose(jacobian[np.arange(B), np.arange(B)], gradients, rtol=1e-13, atol=1e-13)
+    off_diagonal = jacobian[~np.eye(B, dtype=bool)]
+    assert not np.any(off_diagonal)
+
+
 def test_a_failure_of_one_example_is_numpys_error():
     with pytest.raises(ValueError):
         adjoint.vmap(lambda x: np.reshape(x, (4, 2)))(_examples((6,), 1))

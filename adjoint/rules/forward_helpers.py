@@ -257,6 +257,37 @@ def cast_tangent_batched(z, t, dtype):
     vec[z] = rt.cast_tangent(vec[t], dtype)
 
 
+@batch_rule(rt.roll_tangent)
+def roll_tangent_batched(z, t, shift, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.roll_tangent, vec[t], (vec[shift],), (True,), axis=vec[axis])
+
+
+@batch_rule(rt.tile_tangent)
+def tile_tangent_batched(z, t, reps):
+    vec[z] = rt.vmerged_where_shared(batch, rt.tile_tangent, vec[t], (vec[reps],), (True,))
+
+
+@batch_rule(rt.repeat_tangent)
+def repeat_tangent_batched(z, t, repeats, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.repeat_tangent, vec[t], (vec[repeats],), (True,), axis=vec[axis])
+
+
+@batch_rule(rt.take_tangent)
+def take_tangent_batched(z, t, indices, axis=None, mode="raise"):
+    vec[z] = rt.vmerged_where_shared(batch, rt.take_tangent, vec[t], (vec[indices],), (True,),
+                                     axis=vec[axis], mode=vec[mode])
+
+
+@batch_rule(rt.pad_tangent)
+def pad_tangent_batched(z, t, pad_width, mode="constant"):
+    vec[z] = rt.vmerged_where_shared(batch, rt.pad_tangent, vec[t], (vec[pad_width],), (True,), mode=vec[mode])
+
+
+# rt.merged_tree (a helper whose adjoint or result is a list of adjoints,
+# under forward mode) batched as rt.merged is.
+batched_by_flags(rt.merged_tree, "vmerged_tree")
+
+
 # Tangent code differentiated again (jacfwd(jacfwd(f)), jacrev(jacfwd(f))):
 # the helpers that join tangents and update their items are linear in the
 # tangents they take; their other arguments are read for shapes and slots.

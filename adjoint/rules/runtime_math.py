@@ -12,8 +12,8 @@ element is the max, which segment ``x`` falls in, where the NaNs are), are
 compute masks, counts and shapes carry no derivative at all.
 """
 from .. import runtime as rt
-from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, dot, elementwise_helpers, nondifferentiable,
-               tangent_rule, vec)
+from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, batched_by_flags, dot, elementwise_helpers,
+               nondifferentiable, tangent_rule, vec)
 
 # ----------------------------------------------------------- broadcasting and reductions
 
@@ -396,6 +396,9 @@ def add_bar_tangent(r, a, b):
 @tangent_rule(rt.element_bar, constant=("key", "like", "rows"))
 def element_bar_tangent(r, container_bar, key, like, rows=None):
     dot[r] = rt.element_bar_tangent(dot[container_bar], key, like, r, batch)
+
+
+batched_by_flags(rt.element_bar_tangent, "velement_bar_tangent")
 
 
 @tangent_rule(rt.unpack_bar, constant=("value",))

@@ -153,8 +153,8 @@ def concatenate_tangent(z, arrays, axis=0):
 
 # Items the examples share are broadcast to the batch (rt.to_batched).
 @batch_rule(np.concatenate)
-def concatenate_batched(z, arrays, axis=0, dtype=None):
-    vec[z] = rt.vconcatenate(vec[arrays], axis=axis, dtype=dtype)
+def concatenate_batched(z, arrays, axis=0):
+    vec[z] = rt.vconcatenate(vec[arrays], axis=axis)
 
 
 @adjoint_rule(np.stack, sequences=True)
@@ -755,6 +755,10 @@ nondifferentiable(
 
 # Axes of batched tangents, computed from shapes.
 nondifferentiable(rt.batch_permutation, rt.vlike)
+# vmap's axes and shapes of the batch, read from shapes (jacrev(vmap(f)) reads
+# the batched code's helpers as source).
+nondifferentiable(rt.vshape, rt.vreversed_shape, rt.vsqueeze_axes, rt.vexpand_axes, rt.vpermutation,
+                  rt.vrollaxis_start, rt.vhsplit_axis)
 
 
 @batch_rule(np.zeros_like)

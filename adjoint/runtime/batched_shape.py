@@ -14,10 +14,6 @@ import numpy as np
 from .batched_reductions import _vaxis
 
 
-def _ex_ndim(b):
-    return np.ndim(b) - 1
-
-
 def _vaxis_keep_negative(axis, ndim):
     """One axis of an example with ``ndim`` axes as a batched axis
     (checked; a negative axis stays negative)."""
@@ -43,14 +39,20 @@ def vshape(shape, b):
 
 
 def vreshape(b, shape, order="C"):
-    """``np.reshape(a, shape, order=order)`` of every example (``-1`` too)."""
+    """``np.reshape(a, shape, order=order)`` of every example (``-1`` too).
+    Fortran order is C order on the example's axes reversed, both ways."""
     if order == "C":
         return np.reshape(b, vshape(shape, b))
-    if order == "F":  # the batch axis last: in Fortran order it varies slowest
-        batch_last = np.moveaxis(b, 0, -1)
-        shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
-        return np.moveaxis(np.reshape(batch_last, tuple(shape) + (np.shape(b)[0],), order="F"), -1, 0)
+    if order == "F":
+        reverse = vpermutation(None, b)
+        flipped = np.reshape(np.transpose(b, reverse), vshape(vreversed_shape(shape), b))
+        return np.transpose(flipped, vpermutation(None, flipped))
     raise ValueError(f"vmap of np.reshape: order={order!r} is not supported (order='C' and 'F' are).")
+
+
+def vreversed_shape(shape):
+    """``shape`` (an int or a sequence) with its entries in reverse order."""
+    return ((shape,) if np.ndim(shape) == 0 else tuple(shape))[::-1]
 
 
 def vravel(b):
@@ -77,7 +79,7 @@ def vfloat(b):
 def vsqueeze_axes(axis, b):
     """``axis`` of ``np.squeeze(a, axis)`` as axes of the batched ``b``
     (None: the example's axes of length 1, never the batch axis)."""
-    ndim = _ex_ndim(b)
+    ndim = (np.ndim(b) - 1)
     if axis is None:
         return tuple(i + 1 for i, size in enumerate(np.shape(b)[1:]) if size == 1)
     if isinstance(axis, (tuple, list)):
@@ -89,7 +91,7 @@ def vexpand_axes(axis, b):
     """``axis`` of ``np.expand_dims(a, axis)`` (axes of the result) as axes
     of the batched result."""
     count = len(axis) if isinstance(axis, (tuple, list)) else 1
-    ndim = _ex_ndim(b) + count
+    ndim = np.ndim(b) - 1 + count
     if isinstance(axis, (tuple, list)):
         return tuple(_vaxis_keep_negative(a, ndim) for a in axis)
     return _vaxis_keep_negative(axis, ndim)
@@ -98,7 +100,7 @@ def vexpand_axes(axis, b):
 def vpermutation(axes, b):
     """``axes`` of ``np.transpose(a, axes)`` (None: reversed) as a
     permutation of the batched ``b``, the batch axis kept first."""
-    ndim = _ex_ndim(b)
+    ndim = (np.ndim(b) - 1)
     if axes is None:
         return (0,) + tuple(range(ndim, 0, -1))
     return (0,) + tuple(_vaxis(a, ndim) for a in axes)
@@ -107,34 +109,35 @@ def vpermutation(axes, b):
 def vrollaxis_start(start, b):
     """``start`` of ``np.rollaxis(a, axis, start)`` as a batched position
     (NumPy lets ``start`` be the number of axes)."""
-    ndim = _ex_ndim(b)
+    ndim = (np.ndim(b) - 1)
     start = int(start)
     if not -ndim <= start <= ndim:
         raise np.exceptions.AxisError(f"'start' arg requires {-ndim} <= start < {ndim + 1}, but {start} was passed in")
     return (start + ndim if start < 0 else start) + 1
 
 
-def vconcatenate(b, axis=0, dtype=None):
+def vconcatenate(b, axis=0):
     """``np.concatenate(arrays, axis)`` of every example (``axis=None``:
     each example's items flattened and joined)."""
     items = vitems(b)
-    kwargs = {} if dtype is None else {"dtype": dtype}
     if axis is None:
-        return np.concatenate([np.reshape(item, (np.shape(item)[0], -1)) for item in items], axis=1, **kwargs)
-    return np.concatenate(items, axis=_vaxis(axis, _ex_ndim(items[0])), **kwargs)
+        items, axis = [np.reshape(item, (np.shape(item)[0], -1)) for item in items], 1
+    else:
+        axis = _vaxis(axis, np.ndim(items[0]) - 1)
+    return np.concatenate(items, axis=axis)
 
 
 def vstack_items(b, axis=0):
     """``np.stack(arrays, axis)`` of every example."""
     items = vitems(b)
-    return np.stack(items, axis=_vaxis(axis, _ex_ndim(items[0]) + 1))
+    return np.stack(items, axis=_vaxis(axis, np.ndim(items[0])))
 
 
 def vhstack(b):
     """``np.hstack(tup)`` of every example: 0-d and 1-d items joined end to
     end, others along their second axis."""
     items = vitems(b)
-    if _ex_ndim(items[0]) <= 1:
+    if np.ndim(items[0]) - 1 <= 1:
         return np.concatenate([np.reshape(item, (np.shape(item)[0], -1)) for item in items], axis=1)
     return np.concatenate(items, axis=2)
 
@@ -148,7 +151,7 @@ def vcolumn_stack(b):
     """``np.column_stack(tup)`` of every example (a 0-d or 1-d item is a column)."""
     columns = []
     for item in vitems(b):
-        if _ex_ndim(item) < 2:
+        if np.ndim(item) - 1 < 2:
             item = np.reshape(item, (np.shape(item)[0], -1, 1))
         columns.append(item)
     return np.concatenate(columns, axis=2)
@@ -163,17 +166,17 @@ def vappend(arr, values, axis=None):
     """``np.append(arr, values, axis)`` of every example (both batched)."""
     if axis is None:
         return np.concatenate([vravel(arr), vravel(values)], axis=1)
-    return np.concatenate([arr, values], axis=_vaxis(axis, _ex_ndim(arr)))
+    return np.concatenate([arr, values], axis=_vaxis(axis, np.ndim(arr) - 1))
 
 
 def vsplit_pieces(function, b, indices_or_sections, axis=0):
     """``np.split`` / ``np.array_split`` of every example: a list of batched pieces."""
-    return function(b, indices_or_sections, axis=_vaxis(axis, _ex_ndim(b)))
+    return function(b, indices_or_sections, axis=_vaxis(axis, (np.ndim(b) - 1)))
 
 
 def vhsplit_axis(b):
     """The batched axis ``np.hsplit`` cuts along (the first of a 1-d example, else the second)."""
-    return 1 if _ex_ndim(b) == 1 else 2
+    return 1 if (np.ndim(b) - 1) == 1 else 2
 
 
 def vtriangle(function, b, k=0):
@@ -189,19 +192,19 @@ def vtake_along_axis(b, indices, axis=-1):
     """``np.take_along_axis(arr, indices, axis)`` of every example (both batched)."""
     if axis is None:
         return np.take_along_axis(vravel(b), indices, axis=1)
-    return np.take_along_axis(b, indices, axis=_vaxis(axis, _ex_ndim(b)))
+    return np.take_along_axis(b, indices, axis=_vaxis(axis, (np.ndim(b) - 1)))
 
 
 def _flat_or_axis(function, b, args, axis, kwargs):
     """``function(a, *args, axis=axis, **kwargs)`` of every example, where
     ``axis=None`` means the flattened example."""
-    if axis is None or (_ex_ndim(b) == 0 and function is np.take):
+    if axis is None or ((np.ndim(b) - 1) == 0 and function is np.take):
         result = function(vravel(b), *args, axis=1, **kwargs)
         return np.reshape(result, np.shape(b)) if function is np.roll else result
     if isinstance(axis, (tuple, list)):
-        axis = tuple(_vaxis_keep_negative(a, _ex_ndim(b)) for a in axis)
+        axis = tuple(_vaxis_keep_negative(a, (np.ndim(b) - 1)) for a in axis)
     else:
-        axis = _vaxis_keep_negative(axis, _ex_ndim(b))
+        axis = _vaxis_keep_negative(axis, (np.ndim(b) - 1))
     return function(b, *args, axis=axis, **kwargs)
 
 
@@ -255,14 +258,14 @@ def vbroadcast_to(b, shape):
 def _batched_widths(widths, ndim):
     """A per-axis ``((before, after), ...)`` option of np.pad for the batched array."""
     per_axis = np.broadcast_to(np.asarray(widths), (ndim, 2))
-    return ((0, 0),) + tuple((before.item(), after.item()) for before, after in per_axis)
+    return ((0, 0),) + tuple((int(before), int(after)) for before, after in per_axis)
 
 
 def vpad(b, pad_width, mode="constant", **kwargs):
     """``np.pad(array, pad_width, mode, ...)`` of every example: nothing is
     added along the batch axis. Per-axis options (constant_values,
     end_values, stat_length) get the batch axis's entry too."""
-    ndim = _ex_ndim(b)
+    ndim = (np.ndim(b) - 1)
     for name in ("constant_values", "end_values", "stat_length"):
         if name in kwargs and kwargs[name] is not None and np.ndim(kwargs[name]) > 0:
             kwargs[name] = _batched_widths(kwargs[name], ndim)
@@ -587,3 +590,62 @@ def vextremum_of_items_tangent(t, items, z):
             lifted = vmerged_g(lift, item_t, one)
             total = np.where(np.reshape(wins, wins.shape + (1,) * (lifted.ndim - 1)), lifted, total)
     return total
+
+
+def vmerged_tree(batch, flags, keyword_flags, helper, t, *args, **kwargs):
+    """``rt.merged_tree`` on a batch (vmap of forward-over-reverse code,
+    ``vmap(hessian(f))``), as ``rt.vmerged_call`` batches ``rt.merged``."""
+    from .batched_derivatives import vmerged_call
+    from .second_order_arrays import merged_tree
+
+    return vmerged_call(batch, flags, keyword_flags, merged_tree, helper, t, *args, **kwargs)
+
+
+def _read_for_shapes():
+    """The backward helpers of the shape family read these arguments (after
+    the cotangent) only for their shapes: batched, one example tells."""
+    from .batched_derivatives import shape_only
+    from . import shape as s, indexing as ix, differences as d, batched as b
+
+    for helper in (s.concatenate_adjoint, s.stack_adjoint, s.hstack_adjoint, s.vstack_adjoint, s.column_stack_adjoint,
+                   s.dstack_adjoint, s.split_adjoint, s.tile_adjoint, s.repeat_adjoint, s.take_adjoint, s.pad_adjoint,
+                   s.diagonal_adjoint, s.triangle_adjoint, s.array_adjoint, s.rollaxis_adjoint, s.full_adjoint,
+                   s.linspace_adjoint, ix.sum_of_items_adjoint, ix.sequence_adjoint, b.sequence_adjoint_of,
+                   d.numpy_gradient_adjoint):
+        shape_only(helper, 0)
+    shape_only(s.append_adjoint, 0, 1)
+
+
+_read_for_shapes()
+
+
+def velement_bar_tangent(batch, flags, keyword_flags, t, key, like, bar, rows):
+    """``element_bar_tangent`` on a batch (met in ``vmap(hessian(f))`` of
+    functions that join or split arrays): ``t`` the tangents of a container's
+    cotangents, ``(V, T, B) + shape`` per item; ``like`` and ``bar`` read for
+    their shapes; ``key`` the same for every example (else once per example).
+    Called as ``rt.vmap_loop`` is (``flags``: which arguments are batched)."""
+    from .batched import example, first_example, stack_examples
+    from .indexing import zeros_bar
+    from .second_order_math import element_bar, element_bar_tangent, merged_items
+
+    t_batched, key_batched, like_batched, bar_batched, rows_batched = flags
+    common_key = _common(key) if key_batched else key
+    if common_key is _DIFFERS or rows_batched:
+        return stack_examples([element_bar_tangent(
+            example(t, v) if t_batched else t, example(key, v) if key_batched else key,
+            example(like, v) if like_batched else like, example(bar, v) if bar_batched else bar, rows)
+            for v in range(batch)])
+    one_like = first_example(like) if like_batched else like
+    one_bar = first_example(bar) if bar_batched else bar
+    found = None
+    if t is not None:
+        if t_batched:
+            found = vmerged_g(lambda merged: merged_items(element_bar, merged, common_key, one_like), t)
+        else:
+            found = merged_items(element_bar, t, common_key, one_like)
+            found = None if found is None else np.broadcast_to(found, (batch,) + np.shape(found))
+    if found is None:
+        zeros = zeros_bar(one_bar, rows)
+        return np.zeros((batch,) + zeros.shape, dtype=zeros.dtype)
+    return found
