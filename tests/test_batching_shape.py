@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg as sla
 import scipy.special as sps
 
 import adjoint
@@ -69,7 +70,7 @@ def _vmap_exact(func, X, in_dims=0, *others):
         np.testing.assert_array_equal(g, e)
 
 
-# (label, function, example shape, differentiate?)
+# (label, function, example shape, differentiate? True: jacrev and jacfwd, "rev": jacrev only)
 CASES = [
     ("reshape", lambda x: np.reshape(x, (2, 3)), (6,), True),
     ("reshape-minus1", lambda x: np.reshape(x, (-1, 2)), (2, 3), True),
@@ -189,6 +190,16 @@ CASES = [
     ("softmax", lambda x: sps.softmax(x, axis=0), (2, 3), True),
     ("softmax-None", lambda x: sps.softmax(x), (2, 3), True),
     ("log_softmax", lambda x: sps.log_softmax(x, axis=1), (2, 3), True),
+    ("cholesky", lambda x: sla.cholesky(x @ x.T + 3.0 * np.eye(3)), (3, 3), True),
+    ("cholesky-lower", lambda x: sla.cholesky(x @ x.T + 3.0 * np.eye(3), lower=True), (3, 3), True),
+    ("expm", lambda x: sla.expm(0.3 * x), (3, 3), True),
+    # ("rev": jacrev only; jacfwd's code calls rt.solve_tangent, np.linalg.solve's, which has no batching rule yet)
+    ("solve_triangular", lambda x: sla.solve_triangular(np.tril(x) + 4.0 * np.eye(3), x[0], lower=True), (3, 3), "rev"),
+    ("solve_triangular-matrix", lambda x: sla.solve_triangular(np.triu(x) + 4.0 * np.eye(3), x, trans=1), (3, 3),
+     "rev"),
+    # (not under jacobians: the backward helpers of cho_factor / cho_solve have no batching rule yet)
+    ("cho_factor", lambda x: sla.cho_factor(x @ x.T + 3.0 * np.eye(3))[0], (3, 3), False),
+    ("cho_solve", lambda x: sla.cho_solve(sla.cho_factor(x @ x.T + 3.0 * np.eye(3)), x[1]), (3, 3), False),
     ("sum-builtin", lambda x: sum([x[0], x[1] * 2.0, x]), (3,), True),
     ("sum-rows", lambda x: sum(x, 1.0), (4,), True),
     ("max-builtin", lambda x: max([x[0], x[1], x[2] * 0.5]), (3,), True),
@@ -216,7 +227,7 @@ DERIVATIVE_CASES = [c for c in CASES if c[3]]
                          ids=[c[0] for c in DERIVATIVE_CASES])
 def test_vmap_of_jacobians_equals_the_loop(label, func, shape, differentiable):
     X = _examples(shape, len(label) + 1)
-    for transform in (adjoint.jacrev, adjoint.jacfwd):
+    for transform in (adjoint.jacrev,) if differentiable == "rev" else (adjoint.jacrev, adjoint.jacfwd):
         d = transform(func)
         expected = _jacobian_loop(transform, func, X)
         with warnings.catch_warnings():
@@ -246,6 +257,9 @@ def test_items_shared_by_every_example_broadcast():
         for func in (lambda x, c: np.stack([x, c], axis=-1), lambda x, c: np.concatenate([c, x], axis=None),
                      lambda x, c: np.vstack([c, x, c]), lambda x, c: np.append(c, x, axis=1)):
             _vmap_exact(func, X, (0, None), shared)
+            spd = shared @ shared.T + 3.0 * np.eye(2)
+        _vmap_exact(lambda x, a: sla.cho_solve(sla.cho_factor(a), x), X, (0, None), spd)
+        _vmap_exact(lambda x, a: sla.solve_triangular(a, x[:, 0], lower=True), X, (0, None), spd)
         # the batch on another axis of the argument
         func = lambda x: np.sort(np.reshape(x, (3, 2)), axis=0)  # noqa: E731 (adjoint reads the line)
         got = adjoint.vmap(func, -1)(np.moveaxis(X, 0, -1))
@@ -333,15 +347,8 @@ NO_BATCHING_RULE = {
 }
 
 
-def _optional_exceptions():
-    import scipy.linalg as sla
-
-    reason = "SciPy's linear algebra: the linalg family's batching rules are not written yet"
-    return {prim: reason for prim in (sla.solve_triangular, sla.cholesky, sla.expm, sla.cho_factor, sla.cho_solve)}
-
-
 def test_every_adjoint_rule_has_a_batching_rule():
-    exceptions = {**NO_BATCHING_RULE, **_optional_exceptions()}
+    exceptions = NO_BATCHING_RULE
     missing = [prim for prim in rules.registered_adjoints()
                if rules.lookup_batch(prim) is None and not rules.is_elementwise(prim)
                and rules.batched_by_flags_helper(prim) is None and prim not in exceptions]

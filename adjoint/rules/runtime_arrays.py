@@ -548,6 +548,17 @@ def cholesky_adjoint_tangent(out, g, z, upper=False):
     dot[out] = rt.cholesky_adjoint_tangent(dot[z], g, z, upper=upper)
 
 
+# (matrix products on the last two axes: the factor broadcasts over the rows of g)
+@batch_rule(rt.cholesky_adjoint)
+def cholesky_adjoint_batched(out, g, z, upper=False):
+    vec[out] = rt.cholesky_adjoint(vec[g], rt.vprimal_matrices(vec[z]), upper=upper)
+
+
+@batch_rule(rt.cholesky_tangent)
+def cholesky_tangent_batched(r, t, z, upper=False):
+    vec[r] = rt.cholesky_tangent(vec[t], rt.vprimal_matrices(vec[z]), upper=upper)
+
+
 @tangent_rule(rt.eigh_adjoint, constant=("UPLO",))
 def eigh_adjoint_tangent(out, g, z, UPLO="L"):  # noqa: N803 (NumPy's name)
     dot[out] = rt.merged_tree(rt.eigh_adjoint, dot[g], z, UPLO=UPLO)
@@ -616,6 +627,16 @@ def solved_triangle_tangent(r, a, lower=False, trans=0):
     dot[r] = rt.solved_triangle(dot[a], lower=lower, trans=trans)
 
 
+@batch_rule(rt.solved_triangle)
+def solved_triangle_batched(r, a, lower=False, trans=0):
+    vec[r] = rt.solved_triangle(vec[a], lower=lower, trans=trans)
+
+
 @tangent_rule(rt.solved_triangle_adjoint, constant=("lower", "trans"))
 def solved_triangle_adjoint_tangent(r, g, lower=False, trans=0):
     dot[r] = rt.solved_triangle_adjoint(dot[g], lower=lower, trans=trans)
+
+
+@batch_rule(rt.solved_triangle_adjoint)
+def solved_triangle_adjoint_batched(r, g, lower=False, trans=0):
+    vec[r] = rt.solved_triangle_adjoint(vec[g], lower=lower, trans=trans)
