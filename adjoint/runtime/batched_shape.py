@@ -525,7 +525,9 @@ def vmerged_where_shared(batch, helper, g, args, values, **options):
 
     common = [_common(arg) if by_value else first_example(arg) for arg, by_value in zip(args, values, strict=True)]
     common_options = {name: _common(value) for name, value in options.items()}
-    if any(found is _DIFFERS for found in common) or any(found is _DIFFERS for found in common_options.values()):
+    if (_merge(g)[1] is None  # no array in g (None holes only): the examples tell the batch
+            or any(found is _DIFFERS for found in common)
+            or any(found is _DIFFERS for found in common_options.values())):
         return stack_examples([
             helper(example(g, v), *[example(a, v) for a in args], **{k: example(o, v) for k, o in options.items()})
             for v in range(batch)])
