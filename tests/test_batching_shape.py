@@ -276,14 +276,19 @@ def test_take_along_axis_with_indices_of_each_example():
         np.testing.assert_array_equal(adjoint.vmap(adjoint.jacrev(func))(X), expected)
 
 
-def test_interp_and_gradient_under_vmap_of_jacrev():
+def test_interp_and_gradient_under_vmap_of_jacobians():
     X = _examples((5,), 5)
     for func in (lambda x: np.interp(x, [-1.0, 0.0, 2.0], [1.0, 3.0, 2.0]), lambda x: np.gradient(x * x, 0.5)):
-        expected = np.stack([adjoint.jacrev(func)(x) for x in X])
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            got = adjoint.vmap(adjoint.jacrev(func))(X)
-        np.testing.assert_array_equal(got, expected)
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            expected = np.stack([transform(func)(x) for x in X])
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                got = adjoint.vmap(transform(func))(X)
+            np.testing.assert_array_equal(got, expected)
+    # an independent reference: the slope of each segment on the diagonal
+    x = np.array([-0.5, 0.5, 1.0, 3.0])
+    got = adjoint.vmap(adjoint.jacrev(lambda x: np.interp(x, [-1.0, 0.0, 2.0], [1.0, 3.0, 2.0])))(x[None])
+    np.testing.assert_array_equal(got[0], np.diag([2.0, -0.5, -0.5, 0.0]))
 
 
 SECOND_ORDER = [

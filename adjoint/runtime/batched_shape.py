@@ -441,24 +441,11 @@ def vtake_along_axis_tangent(t, indices, axis=-1):
     return np.take_along_axis(t, indices[:, None], axis=_vaxis(axis, t.ndim - 2) + 1)
 
 
-def vinterp_slope(x, xp, fp):
-    """The slope of ``np.interp(x, xp, fp)`` at every batched ``x`` (0
-    outside ``xp``'s range), as ``interp_adjoint_x`` takes it."""
-    from .reductions import _interp_segments
-
-    x = np.asarray(x, dtype=float)
-    xp = np.asarray(xp, dtype=float)
-    fp = np.asarray(fp)
-    if xp.size < 2:
-        return np.zeros(x.shape)
-    segment, _, below, above = _interp_segments(x, xp)
-    slope = (fp[segment + 1] - fp[segment]) / (xp[segment + 1] - xp[segment])
-    return np.where(below | above, 0.0, slope)
-
-
 def vinterp_adjoint_x(g, x, xp, fp, left=None, right=None):
     """``interp_adjoint_x`` on a batch: ``g`` is ``(V, G) + x.shape``."""
-    return g * vinterp_slope(x, xp, fp)[:, None]
+    from .tangent_reductions import interp_slope
+
+    return g * interp_slope(x, xp, fp)[:, None]
 
 
 def vinterp_adjoint_fp(g, x, xp, fp, left=None, right=None):
@@ -720,3 +707,15 @@ def vprimal_matrices(z):
     batch axis, so that it broadcasts against cotangents or tangents
     ``(V, G) + shape`` in helpers that act on the last two axes."""
     return np.asarray(z)[:, None]
+
+
+def vinterp_slope(batch, x, xp, fp):
+    """``interp_slope`` (elementwise in ``x``) of every example: one call
+    when the knots and values are the same for every example."""
+    from .batched import example, stack_examples
+    from .tangent_reductions import interp_slope
+
+    common_xp, common_fp = _common(xp), _common(fp)
+    if common_xp is _DIFFERS or common_fp is _DIFFERS:
+        return stack_examples([interp_slope(x[v], example(xp, v), example(fp, v)) for v in range(batch)])
+    return interp_slope(x, common_xp, common_fp)
