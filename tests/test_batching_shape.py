@@ -78,6 +78,7 @@ CASES = [
     ("reshape-int", lambda x: np.reshape(x, 6), (2, 3), True),
     ("reshape-F", lambda x: np.reshape(x, (3, 2), order="F"), (2, 3), False),
     ("reshape-method", lambda x: x.reshape(3, 2), (6,), True),
+    ("reshape-A", lambda x: np.reshape(x, (3, 2), order="A"), (2, 3), False),
     ("ravel", lambda x: np.ravel(x), (2, 3), True),
     ("atleast_1d", lambda x: np.atleast_1d(x), (), True),
     ("atleast_2d", lambda x: np.atleast_2d(x), (3,), True),
@@ -394,3 +395,15 @@ def test_batching_rule_defaults_are_the_helper_defaults():
 def test_builtins_are_python_functions():
     # (the registry keys of sum / max / min are Python's own functions)
     assert rules.lookup_batch(builtins.sum) is not None and rules.lookup_batch(builtins.max) is not None
+
+
+def test_reshape_order_A_follows_the_examples_layout():
+    func = lambda x: np.reshape(x, (3, 2), order="A")  # noqa: E731 (adjoint reads the line)
+    X = _examples((2, 3), 9)
+    fortran = np.asfortranarray(np.moveaxis(X, 0, -1))  # each example Fortran contiguous
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = adjoint.vmap(func, -1)(fortran)
+    assert fortran[..., 0].flags.f_contiguous
+    np.testing.assert_array_equal(got, np.stack([func(fortran[..., i]) for i in range(B)]))
+    assert not np.array_equal(got, np.stack([np.reshape(x, (3, 2)) for x in X]))  # (not C order)

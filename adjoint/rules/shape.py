@@ -757,7 +757,7 @@ nondifferentiable(
 nondifferentiable(rt.batch_permutation, rt.vlike)
 # vmap's axes and shapes of the batch, read from shapes (jacrev(vmap(f)) reads
 # the batched code's helpers as source).
-nondifferentiable(rt.vshape, rt.vreversed_shape, rt.vsqueeze_axes, rt.vexpand_axes, rt.vpermutation,
+nondifferentiable(rt.vshape, rt.vexample_order, rt.vreversed_shape, rt.vsqueeze_axes, rt.vexpand_axes, rt.vpermutation,
                   rt.vrollaxis_start, rt.vhsplit_axis)
 
 

@@ -40,14 +40,26 @@ def vshape(shape, b):
 
 def vreshape(b, shape, order="C"):
     """``np.reshape(a, shape, order=order)`` of every example (``-1`` too).
-    Fortran order is C order on the example's axes reversed, both ways."""
+    Fortran order is C order on the example's axes reversed, both ways;
+    ``order='A'`` is the one of each example's layout (``vexample_order``)."""
+    order = vexample_order(order, b)
     if order == "C":
         return np.reshape(b, vshape(shape, b))
     if order == "F":
         reverse = vpermutation(None, b)
         flipped = np.reshape(np.transpose(b, reverse), vshape(vreversed_shape(shape), b))
         return np.transpose(flipped, vpermutation(None, flipped))
-    raise ValueError(f"vmap of np.reshape: order={order!r} is not supported (order='C' and 'F' are).")
+    raise ValueError(f"np.reshape: order must be 'C', 'F' or 'A', not {order!r}.")
+
+
+def vexample_order(order, b):
+    """``order='A'`` of np.reshape as 'C' or 'F' for the examples of ``b``
+    (every example has the same strides): 'F' when an example is Fortran
+    contiguous and not C contiguous, as NumPy decides; other orders as they are."""
+    if order != "A":
+        return order
+    flags = np.asarray(b)[0].flags if np.shape(b)[0] else None
+    return "F" if flags is not None and flags.f_contiguous and not flags.c_contiguous else "C"
 
 
 def vreversed_shape(shape):
