@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime as rt
 from . import (ADJOINT_RULES, ELEMENTWISE_TANGENTS, SEQUENCE_RULES, TANGENT_RULES, adjoint_rule, bar,
-               dot, nondifferentiable, tangent_rule)
+               batch_rule, dot, nondifferentiable, tangent_rule, vec)
 
 
 @adjoint_rule(builtins.sum, sequences=True)
@@ -24,6 +24,12 @@ def sum_of_items_tangent(z, iterable, start=0):
     dot[z] = rt.lift(dot[start], z)
 
 
+# start the same for every example (else once per example).
+@batch_rule(builtins.sum)
+def sum_of_items_batched(z, iterable, start=0):
+    vec[z] = rt.vsum_items(vec[iterable], start)
+
+
 @adjoint_rule(builtins.max, builtins.min, sequences=True)
 def extremum_of_items_adjoint(z, iterable):
     bar[iterable] = rt.extremum_of_items_adjoint(bar[z], iterable, z)
@@ -32,6 +38,16 @@ def extremum_of_items_adjoint(z, iterable):
 @tangent_rule(builtins.max, builtins.min)
 def extremum_of_items_tangent(z, iterable):
     dot[z] = rt.extremum_of_items_tangent(dot[iterable], iterable, z)
+
+
+@batch_rule(builtins.max)
+def max_of_items_batched(z, iterable):
+    vec[z] = rt.vextremum_items(vec[iterable], True)
+
+
+@batch_rule(builtins.min)
+def min_of_items_batched(z, iterable):
+    vec[z] = rt.vextremum_items(vec[iterable], False)
 
 
 @adjoint_rule(list, tuple, sequences=True)
@@ -44,6 +60,16 @@ def sequence_tangent(z, iterable):
     dot[z] = rt.sequence_tangent(dot[iterable], iterable, z)
 
 
+@batch_rule(list)
+def list_batched(z, iterable):
+    vec[z] = rt.vsequence(vec[iterable], list)
+
+
+@batch_rule(tuple)
+def tuple_batched(z, iterable):
+    vec[z] = rt.vsequence(vec[iterable], tuple)
+
+
 @adjoint_rule(dict)
 def mapping_adjoint(z, mapping):
     bar[mapping] = rt.mapping_adjoint(bar[z], mapping)
@@ -54,6 +80,12 @@ def mapping_tangent(z, mapping):
     dot[z] = rt.mapping_tangent(dot[mapping], mapping)
 
 
+# A dict of batched values (or pairs of a key and a batched value) as it is.
+@batch_rule(dict)
+def mapping_batched(z, mapping):
+    vec[z] = dict(vec[mapping])
+
+
 # The helpers these tangent rules call are linear in their tangent argument
 # (the items and the result are read for their shapes and for which item won),
 # so forward code that calls them transforms again (jacfwd(jacfwd(f))).
@@ -62,14 +94,29 @@ def sum_of_items_tangent_tangent(r, t, items, z):
     dot[r] = rt.merged_items(rt.sum_of_items_tangent, dot[t], items, z)
 
 
+@batch_rule(rt.sum_of_items_tangent)
+def sum_of_items_tangent_batched(z, t, items, result):
+    vec[z] = rt.vmerged_where_shared(batch, rt.sum_of_items_tangent, vec[t], (vec[items], vec[result]), (False, False))
+
+
 @tangent_rule(rt.extremum_of_items_tangent, constant=("items", "z"))
 def extremum_of_items_tangent_tangent(r, t, items, z):
     dot[r] = rt.merged_items(rt.extremum_of_items_tangent, dot[t], items, z)
 
 
+@batch_rule(rt.extremum_of_items_tangent)
+def extremum_of_items_tangent_batched(r, t, items, z):
+    vec[r] = rt.vextremum_of_items_tangent(vec[t], vec[items], vec[z])
+
+
 @tangent_rule(rt.sequence_tangent, constant=("items", "z"))
 def sequence_tangent_tangent(r, t, items, z):
     dot[r] = rt.merged_items(rt.sequence_tangent, dot[t], items, z)
+
+
+@batch_rule(rt.sequence_tangent)
+def sequence_tangent_batched(z, t, items, result):
+    vec[z] = rt.vmerged_where_shared(batch, rt.sequence_tangent, vec[t], (vec[items], vec[result]), (False, False))
 
 
 @tangent_rule(rt.mapping_tangent, constant=("mapping",))

@@ -202,6 +202,92 @@ batched_by_flags(rt.merged, "vmerged_merged")
 batched_by_flags(rt.merged_items, "vmerged_items")
 
 
+# vmap of the forward code of the shape family (vmap(jacfwd(f))): a tangent
+# is (V, T) + x.shape; the primal values, read for their shapes, (V,) + x.shape.
+@batch_rule(rt.hstack_tangent)
+def hstack_tangent_batched(z, t, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.hstack_tangent, vec[t], (vec[tup],), (False,))
+
+
+@batch_rule(rt.vstack_tangent)
+def vstack_tangent_batched(z, t, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.vstack_tangent, vec[t], (vec[tup],), (False,))
+
+
+@batch_rule(rt.column_stack_tangent)
+def column_stack_tangent_batched(z, t, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.column_stack_tangent, vec[t], (vec[tup],), (False,))
+
+
+@batch_rule(rt.dstack_tangent)
+def dstack_tangent_batched(z, t, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.dstack_tangent, vec[t], (vec[tup],), (False,))
+
+
+@batch_rule(rt.append_arrays_tangent)
+def append_arrays_tangent_batched(r, t, z, arr, values, axis=None, wrt_values=False):
+    vec[r] = rt.vmerged_where_shared(batch, rt.append_arrays_tangent, vec[t], (vec[z], vec[arr], vec[values]),
+                                     (False, False, False), axis=vec[axis], wrt_values=vec[wrt_values])
+
+
+# These two read values: each example's own order, its own indices.
+@batch_rule(rt.sort_tangent)
+def sort_tangent_batched(z, t, a, axis=-1):
+    vec[z] = rt.vsort_tangent(vec[t], vec[a], axis)
+
+
+@batch_rule(rt.take_along_axis_tangent)
+def take_along_axis_tangent_batched(z, t, indices, axis=-1):
+    vec[z] = rt.vtake_along_axis_tangent(vec[t], vec[indices], axis)
+
+
+@batch_rule(rt.full_tangent)
+def full_tangent_batched(z, t, result):
+    vec[z] = rt.vmerged_where_shared(batch, rt.full_tangent, vec[t], (vec[result],), (False,))
+
+
+@batch_rule(rt.linspace_tangent)
+def linspace_tangent_batched(z, t, result, num, endpoint=True, dtype=None, axis=0, stop=False):
+    vec[z] = rt.vmerged_where_shared(batch, rt.linspace_tangent, vec[t], (vec[result], vec[num]), (False, True),
+                                     endpoint=vec[endpoint], axis=vec[axis], stop=vec[stop], dtype=dtype)
+
+
+@batch_rule(rt.cast_tangent)
+def cast_tangent_batched(z, t, dtype):
+    vec[z] = rt.cast_tangent(vec[t], dtype)
+
+
+@batch_rule(rt.roll_tangent)
+def roll_tangent_batched(z, t, shift, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.roll_tangent, vec[t], (vec[shift],), (True,), axis=vec[axis])
+
+
+@batch_rule(rt.tile_tangent)
+def tile_tangent_batched(z, t, reps):
+    vec[z] = rt.vmerged_where_shared(batch, rt.tile_tangent, vec[t], (vec[reps],), (True,))
+
+
+@batch_rule(rt.repeat_tangent)
+def repeat_tangent_batched(z, t, repeats, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.repeat_tangent, vec[t], (vec[repeats],), (True,), axis=vec[axis])
+
+
+@batch_rule(rt.take_tangent)
+def take_tangent_batched(z, t, indices, axis=None, mode="raise"):
+    vec[z] = rt.vmerged_where_shared(batch, rt.take_tangent, vec[t], (vec[indices],), (True,),
+                                     axis=vec[axis], mode=vec[mode])
+
+
+@batch_rule(rt.pad_tangent)
+def pad_tangent_batched(z, t, pad_width, mode="constant"):
+    vec[z] = rt.vmerged_where_shared(batch, rt.pad_tangent, vec[t], (vec[pad_width],), (True,), mode=vec[mode])
+
+
+# rt.merged_tree (a helper whose adjoint or result is a list of adjoints,
+# under forward mode) batched as rt.merged is.
+batched_by_flags(rt.merged_tree, "vmerged_tree")
+
+
 # Tangent code differentiated again (jacfwd(jacfwd(f)), jacrev(jacfwd(f))):
 # the helpers that join tangents and update their items are linear in the
 # tangents they take; their other arguments are read for shapes and slots.
@@ -213,9 +299,19 @@ def concatenate_tangent_tangent(z, t, arrays, axis=0):
     dot[z] = rt.merged_items(rt.concatenate_tangent, dot[t], arrays, axis=axis)
 
 
+@batch_rule(rt.concatenate_tangent)
+def concatenate_tangent_batched(z, t, arrays, axis=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.concatenate_tangent, vec[t], (vec[arrays],), (False,), axis=vec[axis])
+
+
 @tangent_rule(rt.tangent_items, constant=("items",))
 def tangent_items_tangent(z, t, items):
     dot[z] = rt.merged_items(rt.tangent_items, dot[t], items)
+
+
+@batch_rule(rt.tangent_items)
+def tangent_items_batched(z, t, items):
+    vec[z] = rt.vmerged_where_shared(batch, rt.tangent_items, vec[t], (vec[items],), (False,))
 
 
 @tangent_rule(rt.setitem_tangent, constant=("index", "result", "batch"))

@@ -177,6 +177,12 @@ def interp_batched(z, x, xp, fp, left=None, right=None, period=None):
     vec[z] = np.interp(vec[x], xp, fp, left=left, right=right, period=period)
 
 
+# The slope of tangent code (vmap(jacfwd(f))): xp and fp as for np.interp.
+@batch_rule(rt.interp_slope)
+def interp_slope_batched(z, x, xp, fp):
+    vec[z] = rt.vinterp_slope(batch, vec[x], vec[xp], vec[fp])
+
+
 @adjoint_rule(np.trace)
 def trace_adjoint(z, a, offset=0, axis1=0, axis2=1, dtype=None):
     bar[a] = rt.trace_adjoint(bar[z], a, offset=offset, axis1=axis1, axis2=axis2)

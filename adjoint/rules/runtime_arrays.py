@@ -21,9 +21,19 @@ def transpose_adjoint_tangent(z, g, axes=None):
     dot[z] = rt.merged(rt.transpose_adjoint, dot[g], axes=axes)
 
 
+@batch_rule(rt.transpose_adjoint)
+def transpose_adjoint_batched(z, g, axes=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.transpose_adjoint, vec[g], (), (), axes=vec[axes])
+
+
 @tangent_rule(rt.swapaxes_adjoint, constant=("axis1", "axis2"))
 def swapaxes_adjoint_tangent(z, g, axis1, axis2):
     dot[z] = rt.merged(rt.swapaxes_adjoint, dot[g], axis1, axis2)
+
+
+@batch_rule(rt.swapaxes_adjoint)
+def swapaxes_adjoint_batched(z, g, axis1, axis2):
+    vec[z] = rt.vmerged_where_shared(batch, rt.swapaxes_adjoint, vec[g], (vec[axis1], vec[axis2]), (True, True))
 
 
 @tangent_rule(rt.moveaxis_adjoint, constant=("source", "destination"))
@@ -31,9 +41,20 @@ def moveaxis_adjoint_tangent(z, g, source, destination):
     dot[z] = rt.merged(rt.moveaxis_adjoint, dot[g], source, destination)
 
 
+@batch_rule(rt.moveaxis_adjoint)
+def moveaxis_adjoint_batched(z, g, source, destination):
+    vec[z] = rt.vmerged_where_shared(batch, rt.moveaxis_adjoint, vec[g], (vec[source], vec[destination]), (True, True))
+
+
 @tangent_rule(rt.rollaxis_adjoint, constant=("a", "axis", "start"))
 def rollaxis_adjoint_tangent(z, g, a, axis, start=0):
     dot[z] = rt.merged(rt.rollaxis_adjoint, dot[g], a, axis, start=start)
+
+
+@batch_rule(rt.rollaxis_adjoint)
+def rollaxis_adjoint_batched(z, g, a, axis, start=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.rollaxis_adjoint, vec[g], (vec[a], vec[axis]), (False, True),
+                                     start=vec[start])
 
 
 @tangent_rule(rt.flip_adjoint, constant=("axis",))
@@ -41,9 +62,19 @@ def flip_adjoint_tangent(z, g, axis=None):
     dot[z] = rt.merged(rt.flip_adjoint, dot[g], axis=axis)
 
 
+@batch_rule(rt.flip_adjoint)
+def flip_adjoint_batched(z, g, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.flip_adjoint, vec[g], (), (), axis=vec[axis])
+
+
 @tangent_rule(rt.roll_adjoint, constant=("shift", "axis"))
 def roll_adjoint_tangent(z, g, shift, axis=None):
     dot[z] = rt.merged(rt.roll_adjoint, dot[g], shift, axis=axis)
+
+
+@batch_rule(rt.roll_adjoint)
+def roll_adjoint_batched(z, g, shift, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.roll_adjoint, vec[g], (vec[shift],), (True,), axis=vec[axis])
 
 
 @tangent_rule(rt.rot90_adjoint, constant=("k", "axes"))
@@ -51,9 +82,19 @@ def rot90_adjoint_tangent(z, g, k=1, axes=(0, 1)):
     dot[z] = rt.merged(rt.rot90_adjoint, dot[g], k=k, axes=axes)
 
 
+@batch_rule(rt.rot90_adjoint)
+def rot90_adjoint_batched(z, g, k=1, axes=(0, 1)):
+    vec[z] = rt.vmerged_where_shared(batch, rt.rot90_adjoint, vec[g], (), (), k=vec[k], axes=vec[axes])
+
+
 @tangent_rule(rt.tile_adjoint, constant=("A", "reps"))
 def tile_adjoint_tangent(z, g, A, reps):  # noqa: N803 (NumPy's name)
     dot[z] = rt.merged(rt.tile_adjoint, dot[g], A, reps)
+
+
+@batch_rule(rt.tile_adjoint)
+def tile_adjoint_batched(z, g, A, reps):  # noqa: N803 (NumPy's name)
+    vec[z] = rt.vmerged_where_shared(batch, rt.tile_adjoint, vec[g], (vec[A], vec[reps]), (False, True))
 
 
 @tangent_rule(rt.repeat_adjoint, constant=("a", "repeats", "axis"))
@@ -61,14 +102,32 @@ def repeat_adjoint_tangent(z, g, a, repeats, axis=None):
     dot[z] = rt.merged(rt.repeat_adjoint, dot[g], a, repeats, axis=axis)
 
 
+@batch_rule(rt.repeat_adjoint)
+def repeat_adjoint_batched(z, g, a, repeats, axis=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.repeat_adjoint, vec[g], (vec[a], vec[repeats]), (False, True),
+                                     axis=vec[axis])
+
+
 @tangent_rule(rt.take_adjoint, constant=("a", "indices", "axis", "mode"))
 def take_adjoint_tangent(z, g, a, indices, axis=None, mode="raise"):
     dot[z] = rt.merged(rt.take_adjoint, dot[g], a, indices, axis=axis, mode=mode)
 
 
+@batch_rule(rt.take_adjoint)
+def take_adjoint_batched(z, g, a, indices, axis=None, mode="raise"):
+    vec[z] = rt.vmerged_where_shared(batch, rt.take_adjoint, vec[g], (vec[a], vec[indices]), (False, True),
+                                     axis=vec[axis], mode=vec[mode])
+
+
 @tangent_rule(rt.take_along_axis_adjoint, constant=("arr", "indices", "axis"))
 def take_along_axis_adjoint_tangent(z, g, arr, indices, axis=-1):
     dot[z] = rt.merged(rt.take_along_axis_adjoint, dot[g], arr, indices, axis=axis)
+
+
+# indices the examples share are broadcast: each example scatters its own.
+@batch_rule(rt.take_along_axis_adjoint)
+def take_along_axis_adjoint_batched(z, g, arr, indices, axis=-1):
+    vec[z] = rt.vtake_along_axis_adjoint(vec[g], vec[arr], vec[indices], axis)
 
 
 # The order is piecewise constant in a: only the cotangent moves.
@@ -77,9 +136,21 @@ def sort_adjoint_tangent(z, g, a, axis=-1):
     dot[z] = rt.merged(rt.sort_adjoint, dot[g], a, axis=axis)
 
 
+# Each example's own order, from its values.
+@batch_rule(rt.sort_adjoint)
+def sort_adjoint_batched(z, g, a, axis=-1):
+    vec[z] = rt.vsort_adjoint(vec[g], vec[a], axis)
+
+
 @tangent_rule(rt.pad_adjoint, constant=("array", "pad_width", "mode"))
 def pad_adjoint_tangent(z, g, array, pad_width, mode="constant"):
     dot[z] = rt.merged(rt.pad_adjoint, dot[g], array, pad_width, mode=mode)
+
+
+@batch_rule(rt.pad_adjoint)
+def pad_adjoint_batched(z, g, array, pad_width, mode="constant"):
+    vec[z] = rt.vmerged_where_shared(batch, rt.pad_adjoint, vec[g], (vec[array], vec[pad_width]), (False, True),
+                                     mode=vec[mode])
 
 
 @tangent_rule(rt.diagonal_adjoint, constant=("a", "offset", "axis1", "axis2"))
@@ -87,9 +158,21 @@ def diagonal_adjoint_tangent(z, g, a, offset=0, axis1=0, axis2=1):
     dot[z] = rt.merged(rt.diagonal_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
 
 
+@batch_rule(rt.diagonal_adjoint)
+def diagonal_adjoint_batched(z, g, a, offset=0, axis1=0, axis2=1):
+    vec[z] = rt.vmerged_where_shared(batch, rt.diagonal_adjoint, vec[g], (vec[a],), (False,),
+                                     offset=vec[offset], axis1=vec[axis1], axis2=vec[axis2])
+
+
 @tangent_rule(rt.triangle_adjoint, constant=("m", "k", "upper"))
 def triangle_adjoint_tangent(z, g, m, k=0, upper=False):
     dot[z] = rt.merged(rt.triangle_adjoint, dot[g], m, k=k, upper=upper)
+
+
+@batch_rule(rt.triangle_adjoint)
+def triangle_adjoint_batched(z, g, m, k=0, upper=False):
+    vec[z] = rt.vmerged_where_shared(batch, rt.triangle_adjoint, vec[g], (vec[m],), (False,),
+                                     k=vec[k], upper=vec[upper])
 
 
 @tangent_rule(rt.diag_adjoint, constant=("v", "k"))
@@ -107,9 +190,20 @@ def append_adjoint_tangent(z, g, arr, values, axis=None, wrt_values=False):
     dot[z] = rt.merged(rt.append_adjoint, dot[g], arr, values, axis=axis, wrt_values=wrt_values)
 
 
+@batch_rule(rt.append_adjoint)
+def append_adjoint_batched(z, g, arr, values, axis=None, wrt_values=False):
+    vec[z] = rt.vmerged_where_shared(batch, rt.append_adjoint, vec[g], (vec[arr], vec[values]), (False, False),
+                                     axis=vec[axis], wrt_values=vec[wrt_values])
+
+
 @tangent_rule(rt.full_adjoint, constant=("fill_value", "dtype"))
 def full_adjoint_tangent(z, g, fill_value, dtype=None):
     dot[z] = rt.merged(rt.full_adjoint, dot[g], fill_value, dtype=dtype)
+
+
+@batch_rule(rt.full_adjoint)
+def full_adjoint_batched(z, g, fill_value, dtype=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.full_adjoint, vec[g], (vec[fill_value],), (False,), dtype=dtype)
 
 
 @tangent_rule(rt.full_like_adjoint, constant=("a", "fill_value", "dtype"))
@@ -123,6 +217,12 @@ def linspace_adjoint_tangent(z, g, bound, num, endpoint=True, dtype=None, axis=0
                        stop=stop)
 
 
+@batch_rule(rt.linspace_adjoint)
+def linspace_adjoint_batched(z, g, bound, num, endpoint=True, dtype=None, axis=0, stop=False):
+    vec[z] = rt.vmerged_where_shared(batch, rt.linspace_adjoint, vec[g], (vec[bound], vec[num]), (False, True),
+                                     endpoint=vec[endpoint], axis=vec[axis], stop=vec[stop], dtype=dtype)
+
+
 # The helpers that return one adjoint per joined array (or take one per piece).
 
 @tangent_rule(rt.concatenate_adjoint, constant=("arrays", "axis"))
@@ -130,9 +230,19 @@ def concatenate_adjoint_tangent(z, g, arrays, axis=0):
     dot[z] = rt.merged_tree(rt.concatenate_adjoint, dot[g], arrays, axis=axis)
 
 
+@batch_rule(rt.concatenate_adjoint)
+def concatenate_adjoint_batched(z, g, arrays, axis=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.concatenate_adjoint, vec[g], (vec[arrays],), (False,), axis=vec[axis])
+
+
 @tangent_rule(rt.stack_adjoint, constant=("arrays", "axis"))
 def stack_adjoint_tangent(z, g, arrays, axis=0):
     dot[z] = rt.merged_tree(rt.stack_adjoint, dot[g], arrays, axis=axis)
+
+
+@batch_rule(rt.stack_adjoint)
+def stack_adjoint_batched(z, g, arrays, axis=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.stack_adjoint, vec[g], (vec[arrays],), (False,), axis=vec[axis])
 
 
 @tangent_rule(rt.hstack_adjoint, constant=("tup",))
@@ -140,9 +250,19 @@ def hstack_adjoint_tangent(z, g, tup):
     dot[z] = rt.merged_tree(rt.hstack_adjoint, dot[g], tup)
 
 
+@batch_rule(rt.hstack_adjoint)
+def hstack_adjoint_batched(z, g, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.hstack_adjoint, vec[g], (vec[tup],), (False,))
+
+
 @tangent_rule(rt.vstack_adjoint, constant=("tup",))
 def vstack_adjoint_tangent(z, g, tup):
     dot[z] = rt.merged_tree(rt.vstack_adjoint, dot[g], tup)
+
+
+@batch_rule(rt.vstack_adjoint)
+def vstack_adjoint_batched(z, g, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.vstack_adjoint, vec[g], (vec[tup],), (False,))
 
 
 @tangent_rule(rt.column_stack_adjoint, constant=("tup",))
@@ -150,9 +270,19 @@ def column_stack_adjoint_tangent(z, g, tup):
     dot[z] = rt.merged_tree(rt.column_stack_adjoint, dot[g], tup)
 
 
+@batch_rule(rt.column_stack_adjoint)
+def column_stack_adjoint_batched(z, g, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.column_stack_adjoint, vec[g], (vec[tup],), (False,))
+
+
 @tangent_rule(rt.dstack_adjoint, constant=("tup",))
 def dstack_adjoint_tangent(z, g, tup):
     dot[z] = rt.merged_tree(rt.dstack_adjoint, dot[g], tup)
+
+
+@batch_rule(rt.dstack_adjoint)
+def dstack_adjoint_batched(z, g, tup):
+    vec[z] = rt.vmerged_where_shared(batch, rt.dstack_adjoint, vec[g], (vec[tup],), (False,))
 
 
 @tangent_rule(rt.split_adjoint, constant=("ary", "indices_or_sections", "axis"))
@@ -160,9 +290,20 @@ def split_adjoint_tangent(z, g, ary, indices_or_sections, axis=0):
     dot[z] = rt.merged_tree(rt.split_adjoint, dot[g], ary, indices_or_sections, axis=axis)
 
 
+@batch_rule(rt.split_adjoint)
+def split_adjoint_batched(z, g, ary, indices_or_sections, axis=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.split_adjoint, vec[g], (vec[ary], vec[indices_or_sections]),
+                                     (False, True),                                      axis=vec[axis])
+
+
 @tangent_rule(rt.array_adjoint, constant=("a", "dtype"))
 def array_adjoint_tangent(z, g, a, dtype=None):
     dot[z] = rt.merged_tree(rt.array_adjoint, dot[g], a, dtype=dtype)
+
+
+@batch_rule(rt.array_adjoint)
+def array_adjoint_batched(z, g, a, dtype=None):
+    vec[z] = rt.vmerged_where_shared(batch, rt.array_adjoint, vec[g], (vec[a],), (False,), dtype=dtype)
 
 
 # ---------------------------------------------------------------- products
@@ -407,6 +548,17 @@ def cholesky_adjoint_tangent(out, g, z, upper=False):
     dot[out] = rt.cholesky_adjoint_tangent(dot[z], g, z, upper=upper)
 
 
+# (matrix products on the last two axes: the factor broadcasts over the rows of g)
+@batch_rule(rt.cholesky_adjoint)
+def cholesky_adjoint_batched(out, g, z, upper=False):
+    vec[out] = rt.cholesky_adjoint(vec[g], rt.vprimal_matrices(vec[z]), upper=upper)
+
+
+@batch_rule(rt.cholesky_tangent)
+def cholesky_tangent_batched(r, t, z, upper=False):
+    vec[r] = rt.cholesky_tangent(vec[t], rt.vprimal_matrices(vec[z]), upper=upper)
+
+
 @tangent_rule(rt.eigh_adjoint, constant=("UPLO",))
 def eigh_adjoint_tangent(out, g, z, UPLO="L"):  # noqa: N803 (NumPy's name)
     dot[out] = rt.merged_tree(rt.eigh_adjoint, dot[g], z, UPLO=UPLO)
@@ -475,6 +627,16 @@ def solved_triangle_tangent(r, a, lower=False, trans=0):
     dot[r] = rt.solved_triangle(dot[a], lower=lower, trans=trans)
 
 
+@batch_rule(rt.solved_triangle)
+def solved_triangle_batched(r, a, lower=False, trans=0):
+    vec[r] = rt.solved_triangle(vec[a], lower=lower, trans=trans)
+
+
 @tangent_rule(rt.solved_triangle_adjoint, constant=("lower", "trans"))
 def solved_triangle_adjoint_tangent(r, g, lower=False, trans=0):
     dot[r] = rt.solved_triangle_adjoint(dot[g], lower=lower, trans=trans)
+
+
+@batch_rule(rt.solved_triangle_adjoint)
+def solved_triangle_adjoint_batched(r, g, lower=False, trans=0):
+    vec[r] = rt.solved_triangle_adjoint(vec[g], lower=lower, trans=trans)

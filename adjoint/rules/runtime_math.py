@@ -12,8 +12,8 @@ element is the max, which segment ``x`` falls in, where the NaNs are), are
 compute masks, counts and shapes carry no derivative at all.
 """
 from .. import runtime as rt
-from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, dot, elementwise_helpers, nondifferentiable,
-               tangent_rule, vec)
+from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, batched_by_flags, dot, elementwise_helpers,
+               nondifferentiable, tangent_rule, vec)
 
 # ----------------------------------------------------------- broadcasting and reductions
 
@@ -193,6 +193,14 @@ def numpy_gradient_adjoint_tangent(r, g, f, varargs=(), axis=None, edge_order=1)
     dot[r] = rt.merged_items(rt.numpy_gradient_adjoint, dot[g], f, varargs, axis=axis, edge_order=edge_order)
 
 
+# The spacings come saved from the forward pass (the same for every example
+# but when they are batched data).
+@batch_rule(rt.numpy_gradient_adjoint)
+def numpy_gradient_adjoint_batched(z, g, f, varargs=(), axis=None, edge_order=1):
+    vec[z] = rt.vmerged_where_shared(batch, rt.numpy_gradient_adjoint, vec[g], (vec[f], vec[varargs]), (False, True),
+                                     axis=vec[axis], edge_order=vec[edge_order])
+
+
 @tangent_rule(rt.ediff1d_adjoint, constant=("ary", "to_begin"))
 def ediff1d_adjoint_tangent(r, g, ary, to_begin=None):
     dot[r] = rt.merged(rt.ediff1d_adjoint, dot[g], ary, to_begin=to_begin)
@@ -231,10 +239,24 @@ def interp_adjoint_x_tangent(r, g, x, xp, fp, left=None, right=None):
     dot[r] = rt.over_tangent(rt.interp_adjoint_x, 3, dot[fp], g, x, xp, fp, left=left, right=right)
 
 
+# xp and fp come saved from the forward pass: the same for every example
+# (else once per example).
+@batch_rule(rt.interp_adjoint_x)
+def interp_adjoint_x_batched(z, g, x, xp, fp, left=None, right=None):
+    vec[z] = rt.vinterp_adjoint(batch, rt.vinterp_adjoint_x, rt.interp_adjoint_x, vec[g], vec[x], vec[xp], vec[fp],
+                                left=left, right=right)
+
+
 @tangent_rule(rt.interp_adjoint_fp, constant=("xp", "fp", "left", "right"))
 def interp_adjoint_fp_tangent(r, g, x, xp, fp, left=None, right=None):
     dot[r] = rt.merged(rt.interp_adjoint_fp, dot[g], x, xp, fp, left=left, right=right)
     dot[r] = rt.interp_adjoint_fp_tangent_x(dot[x], g, x, xp, fp, left=left, right=right)
+
+
+@batch_rule(rt.interp_adjoint_fp)
+def interp_adjoint_fp_batched(z, g, x, xp, fp, left=None, right=None):
+    vec[z] = rt.vinterp_adjoint(batch, rt.vinterp_adjoint_fp, rt.interp_adjoint_fp, vec[g], vec[x], vec[xp], vec[fp],
+                                left=left, right=right)
 
 
 # ----------------------------------------------------------- order statistics, NaN-ignoring reductions
@@ -329,14 +351,30 @@ def sum_of_items_adjoint_tangent(r, g, items):
     dot[r] = rt.merged_items(rt.sum_of_items_adjoint, dot[g], items)
 
 
+@batch_rule(rt.sum_of_items_adjoint)
+def sum_of_items_adjoint_batched(z, g, items):
+    vec[z] = rt.vmerged_where_shared(batch, rt.sum_of_items_adjoint, vec[g], (vec[items],), (False,))
+
+
 @tangent_rule(rt.extremum_of_items_adjoint, constant=("items", "z"))
 def extremum_of_items_adjoint_tangent(r, g, items, z):
     dot[r] = rt.merged_items(rt.extremum_of_items_adjoint, dot[g], items, z)
 
 
+# Which item won is read from each example's values.
+@batch_rule(rt.extremum_of_items_adjoint)
+def extremum_of_items_adjoint_batched(z, g, items, result):
+    vec[z] = rt.vextremum_of_items_adjoint(vec[g], vec[items], vec[result])
+
+
 @tangent_rule(rt.sequence_adjoint, constant=("items",))
 def sequence_adjoint_tangent(r, g, items):
     dot[r] = rt.merged_items(rt.sequence_adjoint, dot[g], items)
+
+
+@batch_rule(rt.sequence_adjoint)
+def sequence_adjoint_batched(z, g, items):
+    vec[z] = rt.vmerged_where_shared(batch, rt.sequence_adjoint, vec[g], (vec[items],), (False,))
 
 
 @tangent_rule(rt.mapping_adjoint, constant=("mapping",))
@@ -358,6 +396,9 @@ def add_bar_tangent(r, a, b):
 @tangent_rule(rt.element_bar, constant=("key", "like", "rows"))
 def element_bar_tangent(r, container_bar, key, like, rows=None):
     dot[r] = rt.element_bar_tangent(dot[container_bar], key, like, r, batch)
+
+
+batched_by_flags(rt.element_bar_tangent, "velement_bar_tangent")
 
 
 @tangent_rule(rt.unpack_bar, constant=("value",))
@@ -422,6 +463,11 @@ def assigned_adjoint_tangent(r, g, index, copy=False):
 @tangent_rule(rt.sequence_adjoint_of, constant=("x",))
 def sequence_adjoint_of_tangent(r, bar, x):
     dot[r] = rt.merged_items(rt.sequence_adjoint_of, dot[bar], x)
+
+
+@batch_rule(rt.sequence_adjoint_of)
+def sequence_adjoint_of_batched(z, bar, x):
+    vec[z] = rt.vmerged_where_shared(batch, rt.sequence_adjoint_of, vec[bar], (vec[x],), (False,))
 
 
 # vmap of backward code (vmap(jacrev(f))): an adjoint there is (V, B) + x.shape.

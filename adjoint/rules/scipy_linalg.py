@@ -16,7 +16,7 @@ import numpy as np
 from scipy import linalg
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 # unit_diagonal, overwrite_b and check_finite are not accepted.
 
@@ -39,6 +39,13 @@ def solve_triangular_tangent(z, a, b, trans=0, lower=False):
     dot[z] = rt.solve_tangent(dot[b], inverse, matrix, b, z)
 
 
+# With SciPy >= 1.15 one call for the whole stack (else once per example,
+# inside the helper); a vector right-hand side is made a column.
+@batch_rule(linalg.solve_triangular)
+def solve_triangular_batched(z, a, b, trans=0, lower=False):
+    vec[z] = rt.vsolve_triangular(linalg.solve_triangular, vec[a], vec[b], trans=trans, lower=lower)
+
+
 # overwrite_a and check_finite are not accepted.
 @adjoint_rule(linalg.cholesky)
 def cholesky_adjoint(z, a, lower=False):
@@ -48,6 +55,11 @@ def cholesky_adjoint(z, a, lower=False):
 @tangent_rule(linalg.cholesky)
 def cholesky_tangent(z, a, lower=False):
     dot[z] = rt.cholesky_tangent(dot[a], z, upper=not lower)
+
+
+@batch_rule(linalg.cholesky)
+def cholesky_batched(z, a, lower=False):
+    vec[z] = rt.vmatrix_function(linalg.cholesky, vec[a], lower=lower)
 
 
 @adjoint_rule(linalg.expm)
@@ -64,6 +76,22 @@ def expm_tangent(z, A):  # noqa: N803 (SciPy's name)
     dot[z] = rt.frechet_corner(linalg.expm(rt.frechet_block(A, dot[A])))
 
 
+@batch_rule(linalg.expm)
+def expm_batched(z, A):  # noqa: N803 (SciPy's name)
+    vec[z] = rt.vmatrix_function(linalg.expm, vec[A])
+
+
+# The Frechet block of expm's tangent: the matrix broadcast over the tangents.
+@batch_rule(rt.frechet_block)
+def frechet_block_batched(r, a, e):
+    vec[r] = rt.frechet_block(rt.vprimal_matrices(vec[a]), vec[e])
+
+
+@batch_rule(rt.frechet_corner)
+def frechet_corner_batched(r, block):
+    vec[r] = rt.frechet_corner(vec[block])
+
+
 # overwrite_a is not accepted; check_finite changes no value.
 @adjoint_rule(linalg.cho_factor, tuple_result=True)
 def cho_factor_adjoint(z, a, lower=False, check_finite=True):
@@ -73,6 +101,13 @@ def cho_factor_adjoint(z, a, lower=False, check_finite=True):
 @tangent_rule(linalg.cho_factor)
 def cho_factor_tangent(z, a, lower=False, check_finite=True):
     dot[z] = rt.cho_factor_tangent(dot[a], a, z, lower=lower)
+
+
+# The pair (c, lower): lower broadcast to the batch, like every item of a
+# batched tuple.
+@batch_rule(linalg.cho_factor)
+def cho_factor_batched(z, a, lower=False, check_finite=True):
+    vec[z] = rt.vcho_factor(linalg.cho_factor, vec[a], lower=lower, check_finite=check_finite)
 
 
 # overwrite_b is not accepted; check_finite changes no value.
@@ -87,3 +122,8 @@ def cho_solve_adjoint(z, c_and_lower, b, check_finite=True):
 def cho_solve_tangent(z, c_and_lower, b, check_finite=True):
     dot[z] = rt.cho_solve_factor_tangent(dot[c_and_lower], c_and_lower, z)
     dot[z] = rt.cho_solve_tangent(dot[b], c_and_lower, b)
+
+
+@batch_rule(linalg.cho_solve)
+def cho_solve_batched(z, c_and_lower, b, check_finite=True):
+    vec[z] = rt.vcho_solve(linalg.cho_solve, vec[c_and_lower], vec[b], check_finite=check_finite)

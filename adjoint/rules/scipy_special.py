@@ -9,7 +9,7 @@ import numpy as np
 from scipy import special
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 # ----------------------------------------------------------------- elementwise
 
@@ -124,6 +124,11 @@ def logsumexp_tangent(z, a, axis=None, *, keepdims=False):
     dot[z] = np.sum(dot[a] * special.softmax(a, axis=axis), axis=rt.batch_axes(axis, a), keepdims=keepdims)
 
 
+@batch_rule(special.logsumexp)
+def logsumexp_batched(z, a, axis=None, *, keepdims=False):
+    vec[z] = special.logsumexp(vec[a], axis=rt.vaxes(axis, vec[a]), keepdims=keepdims)
+
+
 # The Jacobian of softmax, diag(z) - z z^T along axis, is symmetric: the
 # adjoint and the tangent are the same product.
 @adjoint_rule(special.softmax)
@@ -136,6 +141,11 @@ def softmax_tangent(z, x, axis=None):
     dot[z] = z * (dot[x] - np.sum(dot[x] * z, axis=rt.batch_axes(axis, x), keepdims=True))
 
 
+@batch_rule(special.softmax)
+def softmax_batched(z, x, axis=None):
+    vec[z] = special.softmax(vec[x], axis=rt.vaxes(axis, vec[x]))
+
+
 @adjoint_rule(special.log_softmax)
 def log_softmax_adjoint(z, x, axis=None):
     bar[x] = bar[z] - np.exp(z) * np.sum(bar[z], axis=rt.batch_axes(axis, x), keepdims=True)
@@ -144,3 +154,8 @@ def log_softmax_adjoint(z, x, axis=None):
 @tangent_rule(special.log_softmax)
 def log_softmax_tangent(z, x, axis=None):
     dot[z] = dot[x] - np.sum(np.exp(z) * dot[x], axis=rt.batch_axes(axis, x), keepdims=True)
+
+
+@batch_rule(special.log_softmax)
+def log_softmax_batched(z, x, axis=None):
+    vec[z] = special.log_softmax(vec[x], axis=rt.vaxes(axis, vec[x]))

@@ -64,7 +64,8 @@ SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_key
 #: runtime helpers of generated code that read only shapes and options
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
-    "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size")
+    "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
+    "hsplit_axis", "vaxes")
     if hasattr(rt, name))
 
 
