@@ -110,3 +110,14 @@ def test_numpy_running_out_of_memory_in_a_derivative_under_vmap_is_a_clear_error
         with pytest.raises(adjoint.MemoryBudgetError, match=r"vmap of sines: NumPy could not allocate.*"
                                                             r"adjoint.vjp / adjoint.jvp"):
             adjoint.vmap(transform(sines))(np.ones((2, 300_000)))
+
+
+def returns_what_add_at_returns(x):
+    return np.add.at(np.zeros(3), [0, 1, 1], x[:3])
+
+
+def test_a_function_returning_none_under_vmap_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"vmap: the function returned None.*np.add.at.*return the array"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            adjoint.vmap(returns_what_add_at_returns)(np.ones((4, 5)))

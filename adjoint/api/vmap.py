@@ -213,6 +213,11 @@ def _place_outputs(result, out_dims):
     placed = []
     for leaf, dim in zip(leaves, dims, strict=True):
         array = np.asarray(leaf)
+        if array.ndim == 0 or array.dtype == object and leaf is not None and array.shape[:1] and all(
+                item is None for item in array.ravel()):
+            raise ValueError("vmap: the function returned None (or a container holding None) where an array "
+                             "was expected; functions that change an array in place (np.add.at, "
+                             "list.append, ...) return None: return the array they changed.")
         if dim is None:
             placed.append(array[0])
             continue
