@@ -465,7 +465,51 @@ def switched_by_a_module_flag(x):
     return np.sum(x) ** 3
 
 
-def test_a_branch_on_module_state_is_not_a_global_pattern():
-    """A global re-bound between calls changes which branch runs: it is not
-    part of the pattern cache's key, so the pattern cannot be reused."""
-    assert sparse_api._value_dependence(switched_by_a_module_flag, 1, frozenset({0}), frozenset()) is not None
+def test_a_branch_on_module_state_keys_the_pattern(monkeypatch):
+    """A module flag re-bound between calls changes which branch runs: its
+    value is part of the pattern cache's key, so the pattern (and the dense
+    Hessian's compressed passes) follow it."""
+    x = np.linspace(0.1, 1.0, 10)
+    hessian = adjoint.hessian(switched_by_a_module_flag)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for flag, expected in (("diagonal", np.diag(6 * x)), ("sum", np.full((10, 10), 6 * np.sum(x))),
+                               ("diagonal", np.diag(6 * x))):
+            monkeypatch.setattr(sys.modules[__name__], "FLAG", flag)
+            pattern = adjoint.sparsity(adjoint.grad(switched_by_a_module_flag))(x).toarray()
+            np.testing.assert_array_equal(pattern, expected != 0)
+            for _ in range(3):
+                np.testing.assert_allclose(hessian(x), expected, rtol=1e-12)
+
+
+STEPS = 9
+
+
+def chain_over_a_module_constant(x):
+    total = 0.0
+    for i in range(STEPS):
+        total = total + (x[i + 1] - x[i] ** 2) ** 2
+    return total
+
+
+def test_a_module_constant_keys_the_pattern_instead_of_tainting_it(monkeypatch):
+    """A loop bound read from a module constant decides the structure: the
+    pattern is global for each value of the constant, found again when it
+    changes (no warning), and the Hessian is right for both."""
+    x = np.linspace(0.1, 1.0, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = adjoint.sparsity(adjoint.grad(chain_over_a_module_constant))(x).toarray()
+        hessian = adjoint.hessian(chain_over_a_module_constant)
+        for _ in range(4):
+            np.testing.assert_allclose(hessian(x), adjoint.jacfwd(adjoint.jacrev(chain_over_a_module_constant))(x),
+                                       rtol=1e-12, atol=1e-12)
+        monkeypatch.setattr(sys.modules[__name__], "STEPS", 4)
+        second = adjoint.sparsity(adjoint.grad(chain_over_a_module_constant))(x).toarray()
+        for _ in range(4):
+            np.testing.assert_allclose(hessian(x), adjoint.jacfwd(adjoint.jacrev(chain_over_a_module_constant))(x),
+                                       rtol=1e-12, atol=1e-12)
+    tridiagonal = np.abs(np.subtract.outer(np.arange(10), np.arange(10))) <= 1
+    np.testing.assert_array_equal(first, tridiagonal)
+    np.testing.assert_array_equal(second, tridiagonal & (np.add.outer(np.arange(10), np.zeros(10)) <= 4)
+                                  & (np.add.outer(np.zeros(10), np.arange(10)) <= 4))

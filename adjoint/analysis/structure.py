@@ -96,10 +96,14 @@ class _Finder:
     def __init__(self, callee_ir):
         self.callee_ir = callee_ir
         self.seen = set()
+        #: (function, name) of the free names holding numbers, strings or
+        #: tuples of them, read where they could decide a structure: their
+        #: values go into the pattern cache's key instead of being tainted
+        self.keyed = []
 
     def function(self, normalized, tainted_params, function=None):
         tainted = {p for i, p in enumerate(normalized.params) if i in tainted_params}
-        tainted |= _free_values(normalized, function)
+        tainted |= _free_values(normalized, function, self.keyed)
         return self.block(normalized.ops, tainted)
 
     def block(self, ops, tainted):
@@ -119,17 +123,18 @@ class _Finder:
             hit = bool(reads & tainted)
             if op.compound:
                 if op.kind == "if" and _atom_names(op.value) & tainted:
-                    return op.lineno, "a branch on a value computed from the inputs"
+                    return op.lineno, "a branch on a value computed from the inputs or module state"
                 if op.kind == "while":
                     found = self._loop(op, tainted)
                     if found is not None:
                         return found
                     if _atom_names(op.value) & tainted:
-                        return op.lineno, "a while loop whose test is computed from the inputs"
+                        return op.lineno, "a while loop whose test is computed from the inputs or module state"
                     continue
                 if op.kind == "for":
                     if hit and not isinstance(op.value, gast.Name):
-                        return op.lineno, "a for loop whose number of steps is computed from the inputs"
+                        return op.lineno, ("a for loop whose number of steps is computed from the inputs or "
+                                           "module state")
                     if hit:
                         tainted.update(op.targets)
                     found = self._loop(op, tainted)
@@ -150,7 +155,7 @@ class _Finder:
                 # getitem(x, index), setitem(x, index, value): the index decides the structure
                 index_names = _atom_names(op.args[1]) if len(op.args) > 1 else set()
                 if index_names & tainted:
-                    return op.lineno, "an index computed from the inputs"
+                    return op.lineno, "an index computed from the inputs or module state"
             elif _is(prim, SELECTING):
                 name = getattr(prim, "__name__", str(prim))
                 return op.lineno, f"{op.construct or name} (it selects values by comparing them)"
@@ -212,16 +217,45 @@ class _Finder:
         return None
 
 
-def find(normalized, tainted_params, callee_ir, function=None):
+def find(normalized, tainted_params, callee_ir, function=None, keyed=None):
     """``None`` when the pattern cannot depend on the tainted parameters'
     values, else ``(lineno, construct)`` or ``(lineno, construct)``
     (the last for a construct in a callee): the first value-dependent op.
     ``function`` (the Python function ``normalized`` was made from) tells
-    which free names hold values."""
-    return _Finder(callee_ir).function(normalized, set(tainted_params), function)
+    which free names hold values; ``keyed`` (a list) receives the
+    ``(function, name)`` of those holding plain numbers or strings, which are
+    not tainted: the caller keys its cache by their current values
+    (``free_value``)."""
+    finder = _Finder(callee_ir)
+    found = finder.function(normalized, set(tainted_params), function)
+    if keyed is not None:
+        keyed.extend(dict.fromkeys(finder.keyed))
+    return found
 
 
-def _free_values(normalized, function):
+def free_value(function, name):
+    """The current value of the free name ``name`` of ``function`` (a
+    closure variable, a global, a builtin)."""
+    code = function.__code__
+    if name in code.co_freevars:
+        return function.__closure__[code.co_freevars.index(name)].cell_contents
+    namespace = function.__globals__
+    if name in namespace:
+        return namespace[name]
+    return vars(builtins).get(name)
+
+
+_PLAIN = (int, float, complex, str, bytes, bool, type(None), np.generic)
+
+
+def _plain(value):
+    """A number, a string, or a tuple of them: a value a cache can be keyed by."""
+    if isinstance(value, tuple):
+        return all(_plain(item) for item in value)
+    return isinstance(value, _PLAIN)
+
+
+def _free_values(normalized, function, keyed=None):
     """Names the function reads but neither binds nor takes: its globals and
     closure variables. Their values are not part of a pattern cache's key
     (a module flag re-bound between calls changes which branch runs), so
@@ -241,7 +275,15 @@ def _free_values(normalized, function):
         values = {**vars(builtins), **function.__globals__, **found.nonlocals}
     except (TypeError, ValueError, AttributeError):
         return free
-    return {name for name in free if name not in values or _holds_value(values[name])}
+    tainted = set()
+    for name in free:
+        if name in values and not _holds_value(values[name]):
+            continue
+        if name in values and keyed is not None and _plain(values[name]) and function is not None:
+            keyed.append((function, name))  # (its value keys the cache instead)
+            continue
+        tainted.add(name)
+    return tainted
 
 
 def _holds_value(value):

@@ -93,6 +93,10 @@ def _call_key(args, kwargs, positions):
 
 
 _structure_checks = {}
+#: the same key -> ((function, name), ...): free names holding plain values
+#: (numbers, strings) that the structure may depend on; their current values
+#: are part of a pattern's cache key
+_keyed_reads = {}
 _warned = set()
 
 
@@ -133,14 +137,33 @@ def _value_dependence(func, nargs, tainted, tainted_keywords):
         return None, f"{calling._name(function)} (which the analysis cannot read)"
     params = list(normalized.params)
     shifted |= {params.index(k) for k in tainted_keywords | set(fixed) if k in params}
-    found = structure.find(normalized, shifted, _callee_ir, function)
+    keyed = []
+    found = structure.find(normalized, shifted, _callee_ir, function, keyed)
     if found is not None:
         lineno, construct = found[0], found[1]
         where = found[2] if len(found) > 2 else filename
         found = (f"{where}:{lineno}" if lineno is not None else where, construct)
     if key is not None:
         _structure_checks[key] = found
+        _keyed_reads[key] = tuple(keyed)
     return found
+
+
+def _free_values_now(func, nargs, tainted, tainted_keywords):
+    """The current values of the plain free names (module constants such as
+    a grid size) the structure of ``func`` may depend on (see
+    ``_value_dependence``, called first): part of a pattern's cache key."""
+    from ..analysis import structure
+    record = made.of(func)
+    if record is not None:
+        return _free_values_now(record[0], nargs, frozenset(range(nargs)), tainted_keywords)
+    function, leading, fixed = calling._callable_parts(func)
+    key = (function, nargs + len(leading), tuple(sorted(fixed)), tainted, tainted_keywords, cache.generation)
+    try:
+        reads = _keyed_reads.get(key, ())
+    except TypeError:
+        return ()
+    return tuple(structure.free_value(f, name) for f, name in reads)
 
 
 def _warn_value_dependent(found):
@@ -325,12 +348,13 @@ def pattern_for(func, find, kind, positions, has_aux, args, kwargs, chunk_size=N
     inputs = inputs if inputs is not None else calling._Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
     key_args, tainted, tainted_keywords = _call_key(inputs.args, kwargs, positions)
-    key = (kind, positions, has_aux, key_args, cache.generation)
+    found = _value_dependence(func, len(args), tainted, tainted_keywords)
+    free = _free_values_now(func, len(args), tainted, tainted_keywords)
+    key = (kind, positions, has_aux, key_args, free, cache.generation)
     store = _store(func)
     entry = store.get(key)
     if entry is not None and entry[0] is compiled:
         return entry[1], None, None
-    found = _value_dependence(func, len(args), tainted, tainted_keywords)
     if found is not None:
         _warn_value_dependent(found)
     indptr, indices, shape, output, aux, out_leaves, out_treedef = _detect(
@@ -596,6 +620,8 @@ class _DenseHessian:
         self.find = None
         #: shape key -> calls seen (int), or a compressed plan, or False
         self.plans = {}
+        #: whether the structure may depend on module constants (their values join the key)
+        self.keyed = False
 
     def __call__(self, *args, **kwargs):
         plan = None
@@ -605,6 +631,8 @@ class _DenseHessian:
             if type(arg) is np.ndarray and arg.dtype.kind == "f" and arg.ndim == 1 and arg.size >= 8:
                 key = tuple((np.shape(a), getattr(a, "dtype", type(a))) if isinstance(a, np.ndarray)
                             else ("other", type(a)) for a in args)
+                if self.keyed:  # (module constants the structure may depend on: their values now)
+                    key += _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset())
                 plan = self.plans.get(key, 0)
         if key is None or plan is False:
             return self.dense(*args, **kwargs)
@@ -634,6 +662,10 @@ class _DenseHessian:
         found = _value_dependence(self.func, len(args), frozenset(range(len(args))), frozenset())
         if found is not None:
             self.plans[key] = False
+            return False
+        if _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset()) and not self.keyed:
+            self.keyed = True  # from now on the plans are keyed by those values too
+            self.plans.clear()
             return False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
