@@ -308,16 +308,18 @@ class _FixedArguments:
         return self.compiled.is_current()
 
 
-def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp"):
+def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp",
+                  objects=None):
     """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
     ``nargs`` positional arguments and ``keywords``, differentiated at
-    ``positions`` (counted among the positional ones)."""
+    ``positions`` (counted among the positional ones). ``objects``: see
+    ``object_arguments`` (for a plain Python function)."""
     if mode == "jvp":
-        def get(function, wrt, arity=None):
-            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller)
+        def get(function, wrt, arity=None, objects=None):
+            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects)
     else:
-        def get(function, wrt, arity=None):
-            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity)
+        def get(function, wrt, arity=None, objects=None):
+            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects)
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, nargs)
     function, leading, fixed = _callable_parts(func)
@@ -332,8 +334,9 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
         wrapper = _differentiable(function, nargs + len(leading), names)
         shifted = tuple(p + len(leading) for p in positions)
         return _FixedArguments(get(wrapper, shifted), leading, fixed, skipped)
-    func = _differentiable(func, nargs, keywords)
-    compiled = get(func, positions, arity_of(func, nargs, keywords))
+    differentiable = _differentiable(func, nargs, keywords)
+    compiled = get(differentiable, positions, arity_of(differentiable, nargs, keywords),
+                   objects if differentiable is func else None)
     return _FixedArguments(compiled, (), {}, skipped) if skipped else compiled
 
 
@@ -395,6 +398,30 @@ def _check_call(func, args, keywords):
         pass  # no signature to check against (some built-ins)
 
 
+#: argument types that are never objects of the user's classes (checked first: the common case)
+_PLAIN_ARGUMENTS = frozenset({np.ndarray, float, int, bool, complex, tuple, list, dict, type(None), str,
+                              np.float64, np.float32})
+
+
+def object_arguments(func, args, positions):
+    """``((parameter name, class), ...)`` of the arguments of a call of the
+    plain function ``func`` that are objects of the user's classes, outside
+    the differentiated ``positions``: the transform follows those whose
+    methods set attributes (``model.step(x)`` storing ``self.h``,
+    normalize_objects), so it is made for their classes. None when there is
+    none (the common case, checked by type only)."""
+    found = None
+    for position, arg in enumerate(args):
+        if type(arg) in _PLAIN_ARGUMENTS or position in positions:
+            continue
+        from ..frontend.normalize_objects import user_instance
+
+        names = func.__code__.co_varnames[:func.__code__.co_argcount]
+        if position < len(names) and user_instance(arg):
+            found = (found or ()) + ((names[position], type(arg)),)
+    return found
+
+
 class _Finder:
     """Finds the compiled VJP that a wrapper made by jacrev/grad/vjp runs.
     For a plain Python function the last one found per argument count and
@@ -409,11 +436,13 @@ class _Finder:
     def __call__(self, args, positions, has_aux, keywords=()):
         if not self.plain:
             return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
-        key = (len(args), positions, has_aux, keywords)
+        objects = object_arguments(self.func, args, positions)
+        key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
             return found[1]
         _check_call(self.func, args, keywords)
-        compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
+        compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
+                                 objects=objects)
         self.found[key] = (cache.generation, compiled)
         return compiled

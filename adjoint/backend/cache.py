@@ -181,14 +181,18 @@ def _building(func, mode, build):
             CALLEES.building.discard((func, mode))
 
 
-def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None):
+def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=None):
     """The compiled VJP of ``func``. ``for_caller``: the version another
     transformed function calls, whose backward returns zeros (not None) for
     arguments the output does not depend on. ``arity``: for a function with
     *args or **kwargs, the (positional count, keyword names) of the calls
-    it is made for (``ir.arity_of``); part of the key."""
+    it is made for (``ir.arity_of``); part of the key. ``objects``: the
+    objects of the user's classes the call passes in, ((parameter name,
+    class), ...) (``calling.object_arguments``); part of the key."""
     entries = _entries(func)
     key = ("vjp", wrt_positions, has_aux, for_caller) + ((arity,) if arity is not None else ())
+    if objects:
+        key += (("objects", objects),)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         made_by_derivatives = getattr(func, "__adjoint_vjp__", None)
@@ -196,7 +200,7 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None):
             compiled = made_by_derivatives(wrt_positions, has_aux)
         else:
             compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
-                                                                     CALLEES, arity))
+                                                                     CALLEES, arity, objects))
         entries[key] = compiled
     if for_caller:
         _refuse_outside_stores(compiled)
@@ -212,15 +216,18 @@ def _refuse_outside_stores(compiled):
         raise errors.outside_object_change_error(stores[0])
 
 
-def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False):
+def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=None):
     """The compiled forward-mode transform of ``func`` (``arity``: see
     get_vjp; ``for_caller``: another transformed function calls it, which
     is not part of the key but is refused for some, see _refuse_outside_stores)."""
     entries = _entries(func)
     key = ("jvp", wrt_positions, has_aux) + ((arity,) if arity is not None else ())
+    if objects:
+        key += (("objects", objects),)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES, arity))
+        compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES, arity,
+                                                                 objects))
         entries[key] = compiled
     if for_caller:
         _refuse_outside_stores(compiled)

@@ -142,19 +142,21 @@ def module_name(resolver, taken, namer, preferred, module):
     return preferred
 
 
-def vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None):
+def vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None, objects=None):
     """The reverse-mode transform; ``callees`` (cache.Callees) gives the
     transforms of the functions its code calls; ``arity`` (positional count,
-    keyword names) the calls a function with *args or **kwargs is made for."""
+    keyword names) the calls a function with *args or **kwargs is made for;
+    ``objects`` ((parameter name, class), ...) the objects of the user's
+    classes the call passes in (normalize_objects follows those it changes)."""
     TRANSFORM_COUNT["vjp"] += 1
-    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity)
+    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity, objects)
 
 
 class FrontEnd:
     """What every transform shares: the parsed, resolved, normalized function
     and its activity with respect to ``wrt_positions``."""
 
-    def __init__(self, func, wrt_positions, has_aux, callees, mode="vjp", arity=None):
+    def __init__(self, func, wrt_positions, has_aux, callees, mode="vjp", arity=None, objects=None):
         self.parsed = parsed = parse_function(func)
         self.node = node = parsed.node
         self.resolver = resolver = Resolver(func, node)
@@ -164,7 +166,7 @@ class FrontEnd:
         rt_name = module_name(resolver, taken, namer, "rt", runtime)
         self.module_names = {"np": np_name, "rt": rt_name}
         self.callees = callees
-        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity)
+        self.normalized = normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity, objects)
         self.normalized.module_names = self.module_names
         # Calls from other transformed functions may differentiate keyword-only
         # parameters too: they are counted after the positional ones (and the
@@ -179,8 +181,8 @@ class FrontEnd:
             if isinstance(stored, gast.Name) and stored.id in self.activity.varied]
 
 
-def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None):
-    front = FrontEnd(func, wrt_positions, has_aux, callees, arity=arity)
+def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None, objects=None):
+    front = FrontEnd(func, wrt_positions, has_aux, callees, arity=arity, objects=objects)
     parsed, node, resolver, namer = front.parsed, front.node, front.resolver, front.namer
     module_names, normalized, wrt, activity = front.module_names, front.normalized, front.wrt, front.activity
     rt_name = module_names["rt"]
@@ -294,10 +296,10 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     return own_generated_functions(compiled)
 
 
-def jvp_transform(func, wrt_positions, has_aux, callees, arity=None):
-    """The forward-mode transform (see vjp_transform for ``callees`` and ``arity``)."""
+def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=None):
+    """The forward-mode transform (see vjp_transform for ``callees``, ``arity`` and ``objects``)."""
     TRANSFORM_COUNT["jvp"] += 1
-    front = FrontEnd(func, wrt_positions, has_aux, callees, mode="jvp", arity=arity)
+    front = FrontEnd(func, wrt_positions, has_aux, callees, mode="jvp", arity=arity, objects=objects)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     comments = Comments()
     builder = JVPBuilder(parsed, normalized, front.activity, front.wrt, namer, front.module_names, comments,

@@ -55,9 +55,10 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
     (nested functions and lambdas by name), ``namer`` and ``resolver``.
     """
 
-    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):
+    def __init__(self, parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None, objects=None):
         self.callees = callees
         self.arity = arity  # (positional count, keyword names) of the call a variadic function is made for
+        self.object_params = dict(objects or ())  # parameter name -> class of the object the call passes
         self.prologue = []  # statements that take *args and **kwargs apart (see parameters)
         self.rt_name = rt_name
         self.parsed = parsed
@@ -807,6 +808,6 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
 INDEX_TRICKS = (type(np.r_).__mro__[1],)
 
 
-def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None):
-    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity).function()
+def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None, objects=None):
+    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity, objects).function()
 

@@ -124,6 +124,30 @@ def outside_objects_changed(function_node, value_of, local):
     return found
 
 
+def parameter_objects_changed(function_node, classes):
+    """``{name: class}``: the parameters holding objects of the user's
+    classes (``classes``, by parameter name, from the call) whose attributes
+    the function body sets, directly (``model.h = ...``) or by calling a
+    method that does (``model.step(x)``)."""
+    found = {}
+    for child in gast.walk(function_node):
+        if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
+                and isinstance(child.value, gast.Name) and child.value.id in classes):
+            found[child.value.id] = classes[child.value.id]
+        elif (isinstance(child, gast.Call) and isinstance(child.func, gast.Attribute)
+              and isinstance(child.func.value, gast.Name) and child.func.value.id in classes):
+            cls = classes[child.func.value.id]
+            method = method_of(cls, child.func.attr)
+            if method is not None and mutates_self(cls, method):
+                found[child.func.value.id] = cls
+        elif isinstance(child, gast.Call) and isinstance(child.func, gast.Name) and child.func.id in classes:
+            cls = classes[child.func.id]  # model(x): its __call__
+            method = method_of(cls, "__call__")
+            if method is not None and mutates_self(cls, method):
+                found[child.func.id] = cls
+    return found
+
+
 class Objects:
     """Methods of ``normalize.Normalizer`` (see its docstring for the state
     they share), and the state of their own, made by ``init_objects``."""
@@ -188,6 +212,11 @@ class Objects:
             self.new_token(version, type(value), outside=True)
             # its class's methods are inlined: the transform is stale once the name holds another class's object
             self.followed_globals[name] = type(value)
+        # Objects passed in whose methods set attributes (``model.step(x)``): followed
+        # the same way. The transform is made for their classes (the cache's key).
+        for name, cls in sorted(parameter_objects_changed(node, self.object_params).items()):
+            if name in params and self.version.get(name) == name:
+                self.new_token(name, cls, outside=True)
 
     def changed_by_local_calls(self, stmts):
         """Also the names of objects whose attributes ``stmts`` may set (a

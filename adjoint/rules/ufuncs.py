@@ -40,9 +40,18 @@ def arcsin_adjoint(z, x):
     bar[x] = bar[z] / np.sqrt(1.0 - x * x)
 
 
+# Rules whose slope can be infinite (arcsin and arccos at +-1, the logarithms
+# at 0, sqrt and cbrt at 0, ...) guard their product: a tangent that is an exact
+# zero there gives an exact zero (an element of x that the direction does not
+# move, as in the other columns of jacfwd's identity basis), where 0 * inf would
+# be NaN; a nonzero tangent still meets the infinite slope. This is the forward
+# counterpart of reverse mode's masked cotangents (runtime/masked_bars.py), and
+# as np.power's rule does. Rules whose slope is finite wherever the function is
+# (sin, exp, ...) stay plain products: the guard costs two passes over the
+# batched tangent.
 @tangent_rule(np.arcsin, elementwise=True)
 def arcsin_tangent(z, x):
-    dot[z] = dot[x] / np.sqrt(1.0 - x * x)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / np.sqrt(1.0 - x * x))
 
 
 @adjoint_rule(np.arccos)
@@ -52,7 +61,7 @@ def arccos_adjoint(z, x):
 
 @tangent_rule(np.arccos, elementwise=True)
 def arccos_tangent(z, x):
-    dot[z] = dot[x] * (-1.0 / np.sqrt(1.0 - x * x))
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] * (-1.0 / np.sqrt(1.0 - x * x)))
 
 
 @adjoint_rule(np.arctan)
@@ -135,7 +144,7 @@ def log_adjoint(z, x):
 
 @tangent_rule(np.log, elementwise=True)
 def log_tangent(z, x):
-    dot[z] = dot[x] / x
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / x)
 
 
 @adjoint_rule(np.log2)
@@ -145,7 +154,7 @@ def log2_adjoint(z, x):
 
 @tangent_rule(np.log2, elementwise=True)
 def log2_tangent(z, x):
-    dot[z] = dot[x] / (x * np.log(2.0))
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (x * np.log(2.0)))
 
 
 @adjoint_rule(np.log10)
@@ -155,7 +164,7 @@ def log10_adjoint(z, x):
 
 @tangent_rule(np.log10, elementwise=True)
 def log10_tangent(z, x):
-    dot[z] = dot[x] / (x * np.log(10.0))
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (x * np.log(10.0)))
 
 
 @adjoint_rule(np.log1p)
@@ -165,7 +174,7 @@ def log1p_adjoint(z, x):
 
 @tangent_rule(np.log1p, elementwise=True)
 def log1p_tangent(z, x):
-    dot[z] = dot[x] / (1.0 + x)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (1.0 + x))
 
 
 @adjoint_rule(np.expm1)
@@ -185,7 +194,7 @@ def sqrt_adjoint(z, x):
 
 @tangent_rule(np.sqrt, elementwise=True)
 def sqrt_tangent(z, x):
-    dot[z] = dot[x] / (2.0 * z)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (2.0 * z))
 
 
 @adjoint_rule(np.square)
@@ -205,7 +214,7 @@ def reciprocal_adjoint(z, x):
 
 @tangent_rule(np.reciprocal, elementwise=True)
 def reciprocal_tangent(z, x):
-    dot[z] = dot[x] * -(z * z)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] * -(z * z))
 
 
 @adjoint_rule(np.abs, abs, np.fabs)
@@ -236,7 +245,7 @@ def arccosh_adjoint(z, x):
 
 @tangent_rule(np.arccosh, elementwise=True)
 def arccosh_tangent(z, x):
-    dot[z] = dot[x] / np.sqrt(x * x - 1.0)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / np.sqrt(x * x - 1.0))
 
 
 @adjoint_rule(np.arctanh)
@@ -246,7 +255,7 @@ def arctanh_adjoint(z, x):
 
 @tangent_rule(np.arctanh, elementwise=True)
 def arctanh_tangent(z, x):
-    dot[z] = dot[x] / (1.0 - x * x)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (1.0 - x * x))
 
 
 @adjoint_rule(np.deg2rad, np.radians)
@@ -277,7 +286,7 @@ def cbrt_adjoint(z, x):
 
 @tangent_rule(np.cbrt, elementwise=True)
 def cbrt_tangent(z, x):
-    dot[z] = dot[x] / (3.0 * z * z)
+    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (3.0 * z * z))
 
 
 @adjoint_rule(np.sinc)
@@ -327,8 +336,8 @@ def hypot_adjoint(z, x1, x2):
 
 @tangent_rule(np.hypot, elementwise=True)
 def hypot_tangent(z, x1, x2):
-    dot[z] = dot[x1] * (x1 / z)
-    dot[z] = dot[x2] * (x2 / z)
+    dot[z] = np.where(np.equal(dot[x1], 0), 0.0, dot[x1] * (x1 / z))
+    dot[z] = np.where(np.equal(dot[x2], 0), 0.0, dot[x2] * (x2 / z))
 
 
 @adjoint_rule(np.copysign)
