@@ -18,8 +18,10 @@ construct) names the user's line.
 ``jacfwd(..., sparse=True)`` colours the columns (Curtis-Powell-Reid) and
 runs one batched forward pass per chunk of colours; ``jacrev(...,
 sparse=True)`` colours the rows and runs the backward pass; ``hessian(...,
-sparse=True)`` runs forward mode over the reverse-mode gradient with a
-distance-2 colouring of the symmetric pattern. Each result is decompressed
+sparse=True)`` runs forward mode over the reverse-mode gradient with a star
+colouring of the symmetric pattern when it has fewer colours than a
+distance-2 one (else the distance-2 one); a star colouring reads some
+entries ``(i, j)`` as their mirror ``(j, i)``. Each result is decompressed
 into a ``scipy.sparse.csr_matrix`` holding exactly the entries of the
 pattern.
 
@@ -183,14 +185,33 @@ class _Pattern:
         self.colorings = {}
 
     def coloring(self, kind):
+        """``(colors, count)`` of ``kind``: "columns", "rows", "symmetric"
+        (distance-2) or "star" (None when too costly to find: see
+        ``coloring.star_coloring``)."""
         if kind not in self.colorings:
             if kind == "columns":
                 self.colorings[kind] = coloring.column_coloring(self.indptr, self.indices, self.shape)
             elif kind == "rows":
                 self.colorings[kind] = coloring.row_coloring(self.indptr, self.indices, self.shape)
+            elif kind == "star":
+                self.colorings[kind] = coloring.star_coloring(self.indptr, self.indices, self.shape[1])
             else:
                 self.colorings[kind] = coloring.symmetric_coloring(self.indptr, self.indices, self.shape[1])
         return self.colorings[kind]
+
+    def hessian_kind(self):
+        """The colouring a Hessian uses: "star" when it takes fewer colours
+        than the distance-2 one, else "symmetric" (distance-2, whose every
+        value comes from its own row, as in the dense Hessian; a star
+        colouring reads some entries ``(i, j)`` from row ``j``)."""
+        if "hessian kind" not in self.colorings:
+            kind = "symmetric"
+            if self.shape[0] == self.shape[1]:
+                star = self.coloring("star")
+                if star is not None and star[1] < self.coloring("symmetric")[1]:
+                    kind = "star"
+            self.colorings["hessian kind"] = kind
+        return self.colorings["hessian kind"]
 
     def coo(self):
         if "coo" not in self.colorings:
@@ -205,8 +226,11 @@ class _Pattern:
         if key not in self.colorings:
             colors, _ = self.coloring(kind)
             rows, cols = self.coo()
-            self.colorings[key] = (colors[rows] * self.shape[1] + cols if kind == "rows"
-                                   else colors[cols] * self.shape[0] + rows)
+            if kind == "star":
+                self.colorings[key] = coloring.star_gather(self.indptr, self.indices, self.shape[0], colors)
+            else:
+                self.colorings[key] = (colors[rows] * self.shape[1] + cols if kind == "rows"
+                                       else colors[cols] * self.shape[0] + rows)
         return self.colorings[key]
 
 
@@ -480,6 +504,8 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
     inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find, kind, positions, has_aux, args, kwargs, chunk_size, inputs)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
+    if coloring_kind == "hessian":
+        coloring_kind = pattern.hessian_kind()
     colors, count = pattern.coloring(coloring_kind)
     n_out, n_in = pattern.shape
     result, compressed = _forward_compressed(compiled, inputs, kwargs, colors, max(count, 1),
@@ -559,15 +585,16 @@ def _hessian_argnum(argnums):
 def sparse_hessian(func, argnums, gradient):
     """``hessian(func, argnums, sparse=True)``: forward mode over the
     gradient's reverse-mode code (``gradient``, ``jacrev(func, argnums)``),
-    one pass per chunk of colours of a distance-2 colouring of the Hessian's
-    pattern."""
+    one pass per chunk of colours of a star colouring of the Hessian's
+    pattern, or a distance-2 one when that needs no more colours
+    (``_Pattern.hessian_kind``)."""
     _hessian_argnum(argnums)
     find = calling._Finder(gradient, mode="jvp")
 
     @functools.wraps(func)
     def hessian_fn(*args, **kwargs):
         _check_single_array(args, argnums, "hessian(sparse=True)")
-        return _sparse_forward_call(gradient, find, "hessian", "symmetric", argnums, False, None, args, kwargs,
+        return _sparse_forward_call(gradient, find, "hessian", "hessian", argnums, False, None, args, kwargs,
                                     "hessian(sparse=True)")
 
     return hessian_fn
@@ -638,13 +665,17 @@ class _DenseHessian:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pattern, _, _ = pattern_for(self.gradient, self.find, "hessian", positions, False, args, {})
-        colors, count = pattern.coloring("symmetric")
         n_out, n_in = pattern.shape
-        if not pattern.global_ or n_out != n_in or 2 * count >= n_in:
+        if not pattern.global_ or n_out != n_in:
+            self.plans[key] = False
+            return False
+        kind = pattern.hessian_kind()
+        colors, count = pattern.coloring(kind)
+        if 2 * count >= n_in:
             self.plans[key] = False
             return False
         rows, cols = pattern.coo()
-        plan = (positions, pattern, colors, max(count, 1), colors[cols] * n_out + rows, rows * n_in + cols)
+        plan = (positions, pattern, colors, max(count, 1), pattern.gather(kind), rows * n_in + cols)
         self.plans[key] = plan
         return plan
 
