@@ -96,6 +96,7 @@ def test_dense_peers_say_why_they_are_not_measured(bench):
     if bench.autograd is not None:
         assert calls["autograd"] == calls["adjoint dense"]
     assert bench.format_ratio(1.0, calls["adjoint dense"]) == "n/a"
+    assert bench.format_ratio(1.0, 40_000.0) == "2.5e-05x"  # a sparse Jacobian against a dense one
 
 
 def test_dense_adjoint_of_a_small_sparse_workload_is_checked(bench):

@@ -547,7 +547,8 @@ def format_ratio(numerator, denominator):
         return numerator
     if isinstance(denominator, str):
         return "n/a"
-    return f"{numerator / denominator:.2f}x"
+    ratio = numerator / denominator
+    return f"{ratio:.2f}x" if ratio >= 0.01 else f"{ratio:.1e}x"
 
 
 def time_and_ratio(seconds, reference):
