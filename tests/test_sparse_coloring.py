@@ -327,3 +327,21 @@ def test_a_pattern_too_costly_for_star_falls_back_to_distance_2(monkeypatch):
     result = adjoint.hessian(f, sparse=True)(x)
     np.testing.assert_allclose(result.toarray(), autograd.hessian(f_autograd)(x), rtol=1e-12, atol=1e-12)
     assert counts == [distance_2(pattern)[1]]
+
+
+def test_the_compressed_plan_builds_its_seed_once_read_only(monkeypatch):
+    seeds = []
+    original = sparse_api._DenseHessian._compressed
+
+    def spy(self, plan, args):
+        seeds.append(plan[-1])
+        return original(self, plan, args)
+
+    monkeypatch.setattr(sparse_api._DenseHessian, "_compressed", spy)
+    h = adjoint.hessian(arrow_function)
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        x = rng.normal(size=30)
+        np.testing.assert_allclose(h(x), arrow_hessian(x), rtol=1e-12, atol=1e-12)
+    assert len(seeds) == 3 and seeds[0] is seeds[1] is seeds[2]
+    assert not seeds[0].flags.writeable and seeds[0].shape == (2, 30)

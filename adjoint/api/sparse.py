@@ -630,8 +630,8 @@ class _DenseHessian:
         if type(self.argnums) is int and not kwargs and -len(args) <= self.argnums < len(args):
             arg = args[self.argnums]
             if type(arg) is np.ndarray and arg.dtype.kind == "f" and arg.ndim == 1 and arg.size >= 8:
-                key = tuple((np.shape(a), getattr(a, "dtype", type(a))) if isinstance(a, np.ndarray)
-                            else ("other", type(a)) for a in args)
+                key = tuple((a.shape, a.dtype) if isinstance(a, np.ndarray) else ("other", type(a))
+                            for a in args)
                 plan = self.plans.get(key, 0)
         if key is None or plan is False:
             return self.dense(*args, **kwargs)
@@ -675,28 +675,31 @@ class _DenseHessian:
             self.plans[key] = False
             return False
         rows, cols = pattern.coo()
-        plan = (positions, pattern, colors, max(count, 1), pattern.gather(kind), rows * n_in + cols)
+        count = max(count, 1)
+        # Built once per plan: the seed (read-only, so that generated code
+        # that wrote into it would fail and fall back to the dense passes
+        # instead of corrupting the next call) and the index arrays.
+        seed = np.zeros((count, n_in), dtype=np.result_type(args[positions[0]]))
+        seed[colors, np.arange(n_in)] = 1
+        seed.flags.writeable = False
+        plan = (positions, pattern, colors, count, pattern.gather(kind), rows * n_in + cols, seed)
         self.plans[key] = plan
         return plan
 
     def _compressed(self, plan, args):
-        positions, pattern, colors, count, take, put = plan
+        positions, pattern, colors, count, take, put, seed = plan
         inputs = calling._Inputs(args, positions)
         compiled = self.find(inputs.args, positions, False, ())
-        n = colors.size
-        seed = np.zeros((count, n), dtype=np.result_type(inputs.leaves[0][0]))
-        seed[colors, np.arange(n)] = 1
         _, out_dot = compiled.jvp((count, seed), *inputs.args)
         if out_dot is None:
             return None
-        compressed = np.reshape(out_dot, (count * n,))
-        values = compressed[take]
-        if not np.all(np.isfinite(values)):
+        values = np.asarray(out_dot).reshape(-1)[take]
+        if not np.isfinite(values).all():
             return None
-        x = inputs.leaves[0][0]
-        hessian = np.zeros(n * n, dtype=np.result_type(x))
-        hessian[put] = values
-        return hessian.reshape((n, n))
+        n = colors.size
+        hessian = np.zeros((n, n), dtype=seed.dtype)
+        hessian.reshape(-1)[put] = values
+        return hessian
 
 
 def dense_hessian(func, argnums, dense):
