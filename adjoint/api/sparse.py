@@ -213,6 +213,18 @@ class _Pattern:
             self.colorings["hessian kind"] = kind
         return self.colorings["hessian kind"]
 
+    def csr(self, sp, data):
+        """A ``csr_matrix`` of ``data`` (in the pattern's order) with copies
+        of the index arrays, in the index dtype SciPy would choose (int32
+        when it holds them): SciPy then takes them as they are, where int64
+        arrays it would scan and cast at every call."""
+        if "csr index" not in self.colorings:
+            fits = max(self.shape + (self.indices.size,)) < np.iinfo(np.int32).max
+            dtype = np.int32 if fits else np.int64
+            self.colorings["csr index"] = (self.indices.astype(dtype), self.indptr.astype(dtype))
+        indices, indptr = self.colorings["csr index"]
+        return sp.csr_matrix((data, indices.copy(), indptr.copy()), shape=self.shape)
+
     def coo(self):
         if "coo" not in self.colorings:
             self.colorings["coo"] = np.repeat(np.arange(self.shape[0], dtype=np.int64), np.diff(self.indptr))
@@ -421,7 +433,7 @@ def _sparsity_call(func, find, argnums, has_aux, args, kwargs):
     inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find, "jacobian", positions, has_aux, args, kwargs, inputs=inputs)
     data = np.ones(pattern.indices.size, dtype=bool)
-    matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    matrix = pattern.csr(sp, data)
     return _split(sp, matrix, pattern.out_leaves, pattern.out_treedef, inputs, isinstance(argnums, int))
 
 
@@ -513,7 +525,7 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = calling._output_leaves(output)
     data = compressed.reshape(-1)[pattern.gather(coloring_kind)].astype(_result_dtype(inputs), copy=False)
-    matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    matrix = pattern.csr(sp, data)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
 
@@ -567,7 +579,7 @@ def _sparse_reverse_call(func, find_jvp, find_vjp, argnums, has_aux, chunk_size,
                              else np.reshape(bases._real(bar), (rows, np.size(leaf))))
         compressed[start:stop] = np.concatenate(parts, axis=1) if len(parts) != 1 else parts[0]
     data = compressed.reshape(-1)[pattern.gather("rows")].astype(_result_dtype(inputs), copy=False)
-    matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    matrix = pattern.csr(sp, data)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
 
