@@ -12,6 +12,14 @@ reported and the run exits with status 1. Then it measures first calls
 and jax.jit after ``jax.clear_caches()`` per workload, and both on fresh
 10-line functions imported from new module files.
 
+The sparse workloads (names starting "sparse") time adjoint's
+``jacfwd(sparse=True)`` against a sparse Jacobian written by hand with
+``scipy.sparse``, in a table of their own. Their dense Jacobians (10^8
+entries) are measured only with ``--dense``: adjoint's dense ``jacfwd``
+(its memory budget raised to DENSE_MEMORY_BUDGET for the call) and autograd;
+otherwise the table says why they are missing. JAX's dense ``jacfwd``
+(eager and jit) is measured whenever jax is installed.
+
 jax.jit is measured in a child process per workload (first call, result,
 later calls), killed when its first call (compile and run) takes longer than
 ``--jit-timeout`` seconds: unrolling a Python loop of a few hundred steps can
@@ -26,7 +34,7 @@ method takes as many single calls as fit in SLOW_SECONDS, at least one (the
 call that sized its batches). A first call longer than SLOW_FIRST_CALL is
 measured once instead of 3 times.
 
-    python tools/bench.py [--quick] [--filter NAME] [--budget SECONDS] [--jit-timeout SECONDS]
+    python tools/bench.py [--quick] [--filter NAME] [--budget SECONDS] [--jit-timeout SECONDS] [--dense]
 """
 import os
 
@@ -74,6 +82,12 @@ except ImportError:
 
 NOT_INSTALLED = "not installed"
 METHODS = ("hand", "adjoint", "autograd", "jax", "jax.jit")
+SPARSE_METHODS = ("hand", "adjoint", "adjoint dense", "autograd", "jax", "jax.jit")
+
+DENSE_MEMORY_BUDGET = 2 ** 31
+"""adjoint's memory budget (bytes) while it computes a sparse workload's
+Jacobian densely (with ``--dense``): the 10^4 x 10^4 result is 763 MiB, over
+the default budget of 256 MiB; 2 GiB lets it run in a few chunks."""
 
 SLOW_SECONDS = 2.0
 """A method whose minimum number of samples would take longer than this (or
@@ -171,16 +185,48 @@ def blocking(function, args):
     return lambda: jax.block_until_ready(function(*args))
 
 
-def method_calls(workload, args):
-    """Method name -> zero-argument call returning the derivative, or
-    NOT_INSTALLED. Not jax.jit: see ``jit_measurement``."""
+def dense_skipped(args):
+    """Why a sparse workload's dense Jacobian is not measured."""
+    entries = np.prod([np.size(arg) for arg in args[:1]]) ** 2
+    exponent = int(np.log10(entries))
+    exact = 10 ** exponent == entries
+    size = f"10^{exponent}" if exact else f"{entries:,}"
+    return f"n/a: dense {size} entries ({entries * 8 / 2 ** 20:,.0f} MiB; --dense)"
+
+
+def adjoint_dense_call(workload, args):
+    """adjoint's dense ``jacfwd`` of a sparse workload, flattened to the sparse
+    result's shape, its memory budget raised to DENSE_MEMORY_BUDGET for the call."""
+    dense = workloads.derivative_of(workload, adjoint, workload.function, dense=True)
+
+    def call():
+        before = adjoint.get_memory_budget()
+        adjoint.set_memory_budget(DENSE_MEMORY_BUDGET)
+        try:
+            return dense(*args)
+        finally:
+            adjoint.set_memory_budget(before)
+
+    return call
+
+
+def method_calls(workload, args, dense=False):
+    """Method name -> zero-argument call returning the derivative, or a status
+    string (NOT_INSTALLED, or why it is not measured). Not jax.jit: see
+    ``jit_measurement``. A sparse workload has an "adjoint dense" method, and
+    it and autograd run only with ``dense``."""
     derivative = workload.adjoint_derivative()
     calls = {
         "hand": lambda: workload.derivative(*args),
         "adjoint": lambda: derivative(*args),
     }
+    if workload.sparse:
+        calls["adjoint dense"] = adjoint_dense_call(workload, args) if dense else dense_skipped(
+            [args[workload.argnum]])
     if autograd is None:
         calls["autograd"] = NOT_INSTALLED
+    elif workload.sparse and not dense:
+        calls["autograd"] = dense_skipped([args[workload.argnum]])
     else:
         autograd_derivative = workloads.derivative_of(
             workload, autograd, workloads.with_numpy(workload.function, autograd_numpy))
@@ -430,7 +476,7 @@ class Failures:
         self.messages.append(f"{workload_name}: {method} raised\n{traceback.format_exc()}")
 
 
-def run_workload(workload, budget, min_repeats, first_call_samples, jit_timeout, failures):
+def run_workload(workload, budget, min_repeats, first_call_samples, jit_timeout, failures, dense=False):
     """Method -> seconds per call (or a status string), and first-call times."""
     args = workload.arguments()
     reference = workload.derivative(*args)
@@ -441,9 +487,9 @@ def run_workload(workload, budget, min_repeats, first_call_samples, jit_timeout,
     else:
         checked = {"function": lambda: workload.function(*args)}
     checked["function"]()
-    for method, call in method_calls(workload, args).items():
-        if call == NOT_INSTALLED:
-            times[method] = NOT_INSTALLED
+    for method, call in method_calls(workload, args, dense).items():
+        if isinstance(call, str):
+            times[method] = call
             continue
         try:
             result = call()  # the warm-up: adjoint's transform, jax's compilation
@@ -501,7 +547,8 @@ def format_ratio(numerator, denominator):
         return numerator
     if isinstance(denominator, str):
         return "n/a"
-    return f"{numerator / denominator:.2f}x"
+    ratio = numerator / denominator
+    return f"{ratio:.2f}x" if ratio >= 0.01 else f"{ratio:.1e}x"
 
 
 def time_and_ratio(seconds, reference):
@@ -545,9 +592,17 @@ def print_environment(args):
     print()
 
 
-def report(results, fresh_rows):
+def report(results, fresh_rows, sparse=()):
+    """The tables; ``sparse`` names the sparse workloads among ``results``,
+    which have a table of their own (``report_sparse``)."""
+    sparse_results = {name: result for name, result in results.items() if name in sparse}
+    results = {name: result for name, result in results.items() if name not in sparse}
+    if sparse_results:
+        report_sparse(sparse_results)
+        if results or fresh_rows:
+            print()
     if not results:
-        return print_fresh_function(fresh_rows)
+        return print_fresh_function(fresh_rows) if fresh_rows else None
     print_table(
         ["workload", *METHODS],
         [
@@ -580,6 +635,38 @@ def report(results, fresh_rows):
         print_fresh_function(fresh_rows)
 
 
+def report_sparse(results):
+    print("Sparse Jacobians, (output size, input size): adjoint = jacfwd(sparse=True), a scipy.sparse CSR matrix; "
+          "hand = written with scipy.sparse; the others dense")
+    print_table(
+        ["workload", *SPARSE_METHODS],
+        [
+            [name, format_time(times["hand"])]
+            + [time_and_ratio(times[method], times["hand"]) for method in SPARSE_METHODS[1:]]
+            for name, (times, _) in results.items()
+        ],
+    )
+    print()
+    print("adjoint/X = adjoint's sparse Jacobian time / X's time (below 1x: adjoint is faster); "
+          "adjoint/f = adjoint's time / one plain run of the function; 1st call = pattern, colouring, passes")
+    print_table(
+        ["workload", "adjoint/dense", "adjoint/autograd", "adjoint/jax", "adjoint/jax.jit", "adjoint/f",
+         "adjoint 1st call"],
+        [
+            [
+                name,
+                format_ratio(times["adjoint"], times["adjoint dense"]),
+                format_ratio(times["adjoint"], times["autograd"]),
+                format_ratio(times["adjoint"], times["jax"]),
+                format_ratio(times["adjoint"], times["jax.jit"]),
+                format_ratio(times["adjoint"], times["function"]),
+                format_time(first["adjoint"]),
+            ]
+            for name, (times, first) in results.items()
+        ],
+    )
+
+
 def print_fresh_function(rows):
     print(f"A {FRESH_FUNCTION} (Jacobian 20x30); first call = transform or trace, compile, run:")
     print_table(
@@ -598,6 +685,9 @@ def parse_arguments(argv):
     parser.add_argument("--jit-timeout", type=float, default=None, metavar="SECONDS",
                         help=f"seconds allowed to jax.jit's first call (trace, compile, run) of a workload "
                              f"(default {JIT_TIMEOUT:g}, {QUICK_JIT_TIMEOUT:g} with --quick)")
+    parser.add_argument("--dense", action="store_true",
+                        help="also time the sparse workloads' dense Jacobians by adjoint (memory budget raised "
+                             "to 2 GiB) and autograd: 10^8 entries, seconds per call")
     args = parser.parse_args(argv)
     if args.budget is None:
         args.budget = 0.01 if args.quick else 0.2
@@ -622,14 +712,14 @@ def main(argv=None):
     results = {}
     for workload in selected:
         results[workload.name] = run_workload(workload, args.budget, min_repeats, first_call_samples,
-                                              args.jit_timeout, failures)
+                                              args.jit_timeout, failures, args.dense)
     fresh_rows = []
     if with_fresh_function:
         try:
             fresh_rows = fresh_function_times(first_call_samples, args.budget, min_repeats)
         except Exception:
             failures.add_exception(FRESH_FUNCTION, "the first-call measurement")
-    report(results, fresh_rows)
+    report(results, fresh_rows, {workload.name for workload in selected if workload.sparse})
     if failures.messages:
         print(file=sys.stderr)
         print(f"{len(failures.messages)} failure(s):", file=sys.stderr)

@@ -35,22 +35,47 @@ class Workload:
     scalar_output: bool
     #: "first" (a gradient or Jacobian), or a composition of transforms:
     #: "jacrev(jacrev)", "hessian", "vmap(jacrev)" (over the leading axis of
-    #: every argument), "jacfwd"
+    #: every argument), "jacfwd", or "sparse jacfwd" (adjoint's ``jacfwd(...,
+    #: sparse=True)``, a ``scipy.sparse`` matrix of shape ``(output size,
+    #: input size)``, against the dense ``jacfwd`` of the peers)
     kind: str = "first"
+    #: arguments small enough for a dense Jacobian by every peer (the
+    #: correctness test's cross-check with autograd); None: ``make_args``
+    small_args: Callable | None = None
+
+    @property
+    def sparse(self):
+        return self.kind == "sparse jacfwd"
 
     def arguments(self, seed=0):
         return self.make_args(np.random.default_rng(seed))
+
+    def small_arguments(self, seed=0):
+        """Arguments for a cross-check with dense peers (``small_args``, if
+        given, else the benchmark's own)."""
+        return (self.small_args or self.make_args)(np.random.default_rng(seed))
 
     def adjoint_derivative(self):
         return derivative_of(self, adjoint, self.function)
 
 
-def derivative_of(workload, library, function):
+def derivative_of(workload, library, function, dense=False):
     """The workload's derivative of ``function`` with ``library``'s
     transforms (adjoint, autograd or jax; autograd has no vmap and no
-    forward-mode Jacobian: a Python loop over the examples, and its jacobian)."""
+    forward-mode Jacobian: a Python loop over the examples, and its jacobian).
+    For a sparse workload: adjoint's ``jacfwd(sparse=True)``, or with
+    ``dense`` (always, for the peers) the dense ``jacfwd`` reshaped to the
+    sparse result's ``(output size, input size)``."""
     argnum, kind = workload.argnum, workload.kind
     name = library.__name__
+    if kind == "sparse jacfwd" and (dense or name != "adjoint"):
+        jacobian = (library.jacobian(function, argnum) if name == "autograd"
+                    else library.jacfwd(function, argnums=argnum))
+
+        def flat_jacobian(*args):
+            return jacobian(*args).reshape(-1, np.size(args[argnum]))
+
+        return flat_jacobian
     if kind == "first":
         if name == "autograd":
             return (library.grad if workload.scalar_output else library.jacobian)(function, argnum)
@@ -64,6 +89,8 @@ def derivative_of(workload, library, function):
         if name == "autograd":
             return library.hessian(function, argnum)
         return library.hessian(function, argnums=argnum)
+    if kind == "sparse jacfwd":
+        return library.jacfwd(function, argnums=argnum, sparse=True)
     if kind == "jacfwd":
         if name == "autograd":
             return library.jacobian(function, argnum)
@@ -93,9 +120,17 @@ class DerivativeMismatch(AssertionError):
     """A method's derivative differs from the hand-written reference."""
 
 
+def _is_sparse(value):
+    return hasattr(value, "tocoo") and hasattr(value, "nnz")
+
+
 def check_close(method, workload_name, result, reference, rtol=1e-7, atol=1e-10):
     """Raise DerivativeMismatch unless ``result`` has the reference's shape and
-    values (``atol`` scaled by the reference's largest entry)."""
+    values (``atol`` scaled by the reference's largest entry). A
+    ``scipy.sparse`` reference is compared, without densifying it, with a
+    sparse or a dense result (see ``_check_close_sparse``)."""
+    if _is_sparse(reference):
+        return _check_close_sparse(method, workload_name, result, reference, rtol, atol)
     result = np.asarray(result)
     if result.shape != reference.shape:
         raise DerivativeMismatch(
@@ -110,6 +145,49 @@ def check_close(method, workload_name, result, reference, rtol=1e-7, atol=1e-10)
             f"{workload_name}: {method} differs from the hand-written derivative; largest "
             f"difference {error[worst]:.3e} at index {tuple(int(i) for i in worst)} "
             f"({float(result[worst])!r} against {float(reference[worst])!r})."
+        )
+
+
+def _nonzero_positions(matrix):
+    """``(rows, cols)`` of the non-zero entries of a sparse or dense matrix
+    (explicitly stored zeros of a sparse one left out)."""
+    if _is_sparse(matrix):
+        rows, cols = matrix.nonzero()
+    else:
+        rows, cols = np.nonzero(matrix)
+    return rows.astype(np.int64), cols.astype(np.int64)
+
+
+def _values_at(matrix, rows, cols):
+    if _is_sparse(matrix):
+        return np.asarray(matrix.tocsr()[rows, cols]).reshape(-1)
+    return matrix[rows, cols]
+
+
+def _check_close_sparse(method, workload_name, result, reference, rtol, atol):
+    """``check_close`` against a ``scipy.sparse`` reference: the result (sparse
+    or a dense 2-d array) has its shape, and at every position where either
+    has a non-zero the two agree; elsewhere both are zero."""
+    if not _is_sparse(result):
+        result = np.asarray(result)
+    if tuple(result.shape) != tuple(reference.shape):
+        raise DerivativeMismatch(
+            f"{workload_name}: {method} gave shape {tuple(result.shape)}, the hand-written "
+            f"(sparse) derivative has shape {tuple(reference.shape)}."
+        )
+    n_cols = reference.shape[1]
+    keys = np.union1d(*[rows * n_cols + cols for rows, cols in
+                        (_nonzero_positions(result), _nonzero_positions(reference))])
+    rows, cols = keys // n_cols, keys % n_cols
+    got, expected = _values_at(result, rows, cols), _values_at(reference, rows, cols)
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    if not np.allclose(got, expected, rtol=rtol, atol=atol * scale):
+        error = np.abs(got - expected)
+        worst = int(np.argmax(error))
+        raise DerivativeMismatch(
+            f"{workload_name}: {method} differs from the hand-written derivative; largest "
+            f"difference {error[worst]:.3e} at index ({int(rows[worst])}, {int(cols[worst])}) "
+            f"({float(got[worst])!r} against {float(expected[worst])!r})."
         )
 
 
@@ -322,6 +400,81 @@ def examples_args(rng):
     return (rng.normal(size=(64, 5)),)
 
 
+# ------------------------------------------------------------------ sparse Jacobians
+#
+# Jacobians of discretised systems, mostly zeros: adjoint's jacfwd(sparse=True)
+# against the sparse Jacobian written by hand with scipy.sparse (imported
+# when a sparse reference is built, so this module needs SciPy only then).
+
+DIFFUSION, REACTION_ROOT = 50.0, 0.3
+
+
+def diffusion_reaction(u):
+    """A 1-d diffusion-reaction right-hand side (method of lines): second
+    differences with zero boundary values, and a cubic (bistable) reaction.
+    Padded by concatenation, not assignment, so autograd runs it too."""
+    zero = np.zeros(1)
+    padded = np.concatenate([zero, u, zero])
+    second = padded[2:] - 2.0 * u + padded[:-2]
+    return DIFFUSION * second + u * (1.0 - u) * (u - REACTION_ROOT)
+
+
+def diffusion_reaction_jacobian(u):
+    """Tridiagonal: ``DIFFUSION * (1, -2, 1)`` plus the reaction's derivative
+    ``-3 u**2 + 2 (1 + a) u - a`` on the diagonal; CSR."""
+    import scipy.sparse
+
+    n = u.size
+    reaction = -3.0 * u * u + 2.0 * (1.0 + REACTION_ROOT) * u - REACTION_ROOT
+    off = np.full(n - 1, DIFFUSION)
+    return scipy.sparse.diags([off, reaction - 2.0 * DIFFUSION, off], [-1, 0, 1], format="csr")
+
+
+def diffusion_reaction_args(size):
+    return lambda rng: (rng.uniform(0.0, 1.0, size),)
+
+
+BRATU = 2.0
+
+
+def bratu(u):
+    """The 5-point Laplacian of a square grid ``u`` (zero outside it) plus
+    ``BRATU * exp(u)``: the residual of the Bratu problem (padded by
+    concatenation, as ``diffusion_reaction``)."""
+    column = np.zeros((u.shape[0], 1))
+    row = np.zeros((1, u.shape[1] + 2))
+    padded = np.concatenate([row, np.concatenate([column, u, column], axis=1), row], axis=0)
+    laplacian = padded[2:, 1:-1] + padded[:-2, 1:-1] + padded[1:-1, 2:] + padded[1:-1, :-2] - 4.0 * u
+    return laplacian + BRATU * np.exp(u)
+
+
+_LAPLACIANS = {}
+
+
+def _grid_laplacian(m):
+    """The 5-point Laplacian of an ``m x m`` grid as CSR, built once per size
+    (as a careful person would: it does not depend on ``u``)."""
+    if m not in _LAPLACIANS:
+        import scipy.sparse
+
+        second = scipy.sparse.diags([np.ones(m - 1), -2.0 * np.ones(m), np.ones(m - 1)], [-1, 0, 1])
+        eye = scipy.sparse.identity(m)
+        _LAPLACIANS[m] = (scipy.sparse.kron(eye, second) + scipy.sparse.kron(second, eye)).tocsr()
+    return _LAPLACIANS[m]
+
+
+def bratu_jacobian(u):
+    """The grid Laplacian (row ``i * m + j`` for ``u[i, j]``) plus
+    ``BRATU * exp(u)`` on the diagonal; CSR."""
+    import scipy.sparse
+
+    return (_grid_laplacian(u.shape[0]) + scipy.sparse.diags(BRATU * np.exp(u).reshape(-1))).tocsr()
+
+
+def bratu_args(side):
+    return lambda rng: (rng.uniform(0.0, 1.0, (side, side)),)
+
+
 WORKLOADS = (
     Workload("elementwise n=10", elementwise, elementwise_jacobian, elementwise_args(10), 0, False),
     Workload("elementwise n=100", elementwise, elementwise_jacobian, elementwise_args(100), 0, False),
@@ -341,4 +494,8 @@ WORKLOADS = (
     Workload("vmap(jacrev(mlp)) 64x5", small_mlp, small_mlp_jacobians, examples_args, 0, False, "vmap(jacrev)"),
     Workload("jacfwd elementwise n=100", elementwise, elementwise_jacobian, elementwise_args(100), 0, False,
              "jacfwd"),
+    Workload("sparse diffusion-reaction 1-d n=10000", diffusion_reaction, diffusion_reaction_jacobian,
+             diffusion_reaction_args(10_000), 0, False, "sparse jacfwd", diffusion_reaction_args(40)),
+    Workload("sparse bratu 5-point 2-d 100x100", bratu, bratu_jacobian, bratu_args(100), 0, False,
+             "sparse jacfwd", bratu_args(6)),
 )

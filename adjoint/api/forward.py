@@ -230,7 +230,8 @@ def hessian(func: Function, argnums: ArgNums = 0, *, sparse: bool = False) -> Fu
         argnums: An int or a tuple of ints.
         sparse: Return a ``scipy.sparse.csr_matrix`` (argnums one int, for
             one array argument), computed by one pass per chunk of colours
-            of a distance-2 colouring of the detected pattern.
+            of a star colouring of the detected pattern (a distance-2 one
+            when that needs no more colours).
 
     Returns:
         A function returning the Hessian, of shape ``output.shape +

@@ -18,8 +18,10 @@ construct) names the user's line.
 ``jacfwd(..., sparse=True)`` colours the columns (Curtis-Powell-Reid) and
 runs one batched forward pass per chunk of colours; ``jacrev(...,
 sparse=True)`` colours the rows and runs the backward pass; ``hessian(...,
-sparse=True)`` runs forward mode over the reverse-mode gradient with a
-distance-2 colouring of the symmetric pattern. Each result is decompressed
+sparse=True)`` runs forward mode over the reverse-mode gradient with a star
+colouring of the symmetric pattern when it has fewer colours than a
+distance-2 one (else the distance-2 one); a star colouring reads some
+entries ``(i, j)`` as their mirror ``(j, i)``. Each result is decompressed
 into a ``scipy.sparse.csr_matrix`` holding exactly the entries of the
 pattern.
 
@@ -206,14 +208,45 @@ class _Pattern:
         self.colorings = {}
 
     def coloring(self, kind):
+        """``(colors, count)`` of ``kind``: "columns", "rows", "symmetric"
+        (distance-2) or "star" (None when too costly to find: see
+        ``coloring.star_coloring``)."""
         if kind not in self.colorings:
             if kind == "columns":
                 self.colorings[kind] = coloring.column_coloring(self.indptr, self.indices, self.shape)
             elif kind == "rows":
                 self.colorings[kind] = coloring.row_coloring(self.indptr, self.indices, self.shape)
+            elif kind == "star":
+                self.colorings[kind] = coloring.star_coloring(self.indptr, self.indices, self.shape[1])
             else:
                 self.colorings[kind] = coloring.symmetric_coloring(self.indptr, self.indices, self.shape[1])
         return self.colorings[kind]
+
+    def hessian_kind(self):
+        """The colouring a Hessian uses: "star" when it takes fewer colours
+        than the distance-2 one, else "symmetric" (distance-2, whose every
+        value comes from its own row, as in the dense Hessian; a star
+        colouring reads some entries ``(i, j)`` from row ``j``)."""
+        if "hessian kind" not in self.colorings:
+            kind = "symmetric"
+            if self.shape[0] == self.shape[1]:
+                star = self.coloring("star")
+                if star is not None and star[1] < self.coloring("symmetric")[1]:
+                    kind = "star"
+            self.colorings["hessian kind"] = kind
+        return self.colorings["hessian kind"]
+
+    def csr(self, sp, data):
+        """A ``csr_matrix`` of ``data`` (in the pattern's order) with copies
+        of the index arrays, in the index dtype SciPy would choose (int32
+        when it holds them): SciPy then takes them as they are, where int64
+        arrays it would scan and cast at every call."""
+        if "csr index" not in self.colorings:
+            fits = max(self.shape + (self.indices.size,)) < np.iinfo(np.int32).max
+            dtype = np.int32 if fits else np.int64
+            self.colorings["csr index"] = (self.indices.astype(dtype), self.indptr.astype(dtype))
+        indices, indptr = self.colorings["csr index"]
+        return sp.csr_matrix((data, indices.copy(), indptr.copy()), shape=self.shape)
 
     def coo(self):
         if "coo" not in self.colorings:
@@ -228,8 +261,11 @@ class _Pattern:
         if key not in self.colorings:
             colors, _ = self.coloring(kind)
             rows, cols = self.coo()
-            self.colorings[key] = (colors[rows] * self.shape[1] + cols if kind == "rows"
-                                   else colors[cols] * self.shape[0] + rows)
+            if kind == "star":
+                self.colorings[key] = coloring.star_gather(self.indptr, self.indices, self.shape[0], colors)
+            else:
+                self.colorings[key] = (colors[rows] * self.shape[1] + cols if kind == "rows"
+                                       else colors[cols] * self.shape[0] + rows)
         return self.colorings[key]
 
 
@@ -421,7 +457,7 @@ def _sparsity_call(func, find, argnums, has_aux, args, kwargs):
     inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find, "jacobian", positions, has_aux, args, kwargs, inputs=inputs)
     data = np.ones(pattern.indices.size, dtype=bool)
-    matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    matrix = pattern.csr(sp, data)
     return _split(sp, matrix, pattern.out_leaves, pattern.out_treedef, inputs, isinstance(argnums, int))
 
 
@@ -504,6 +540,8 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
     inputs = calling._Inputs(args, positions)
     pattern, _, _ = pattern_for(func, find, kind, positions, has_aux, args, kwargs, chunk_size, inputs)
     compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
+    if coloring_kind == "hessian":
+        coloring_kind = pattern.hessian_kind()
     colors, count = pattern.coloring(coloring_kind)
     n_out, n_in = pattern.shape
     result, compressed = _forward_compressed(compiled, inputs, kwargs, colors, max(count, 1),
@@ -511,7 +549,7 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = calling._output_leaves(output)
     data = compressed.reshape(-1)[pattern.gather(coloring_kind)].astype(_result_dtype(inputs), copy=False)
-    matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    matrix = pattern.csr(sp, data)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
 
@@ -565,7 +603,7 @@ def _sparse_reverse_call(func, find_jvp, find_vjp, argnums, has_aux, chunk_size,
                              else np.reshape(bases._real(bar), (rows, np.size(leaf))))
         compressed[start:stop] = np.concatenate(parts, axis=1) if len(parts) != 1 else parts[0]
     data = compressed.reshape(-1)[pattern.gather("rows")].astype(_result_dtype(inputs), copy=False)
-    matrix = sp.csr_matrix((data, pattern.indices.copy(), pattern.indptr.copy()), shape=pattern.shape)
+    matrix = pattern.csr(sp, data)
     blocks = _split(sp, matrix, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
 
@@ -583,15 +621,16 @@ def _hessian_argnum(argnums):
 def sparse_hessian(func, argnums, gradient):
     """``hessian(func, argnums, sparse=True)``: forward mode over the
     gradient's reverse-mode code (``gradient``, ``jacrev(func, argnums)``),
-    one pass per chunk of colours of a distance-2 colouring of the Hessian's
-    pattern."""
+    one pass per chunk of colours of a star colouring of the Hessian's
+    pattern, or a distance-2 one when that needs no more colours
+    (``_Pattern.hessian_kind``)."""
     _hessian_argnum(argnums)
     find = calling._Finder(gradient, mode="jvp")
 
     @functools.wraps(func)
     def hessian_fn(*args, **kwargs):
         _check_single_array(args, argnums, "hessian(sparse=True)")
-        return _sparse_forward_call(gradient, find, "hessian", "symmetric", argnums, False, None, args, kwargs,
+        return _sparse_forward_call(gradient, find, "hessian", "hessian", argnums, False, None, args, kwargs,
                                     "hessian(sparse=True)")
 
     return hessian_fn
@@ -629,8 +668,8 @@ class _DenseHessian:
         if type(self.argnums) is int and not kwargs and -len(args) <= self.argnums < len(args):
             arg = args[self.argnums]
             if type(arg) is np.ndarray and arg.dtype.kind == "f" and arg.ndim == 1 and arg.size >= 8:
-                key = tuple((np.shape(a), getattr(a, "dtype", type(a))) if isinstance(a, np.ndarray)
-                            else ("other", type(a)) for a in args)
+                key = tuple((a.shape, a.dtype) if isinstance(a, np.ndarray) else ("other", type(a))
+                            for a in args)
                 if self.keyed:  # (module constants the structure may depend on: their values now)
                     key += _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset())
                 plan = self.plans.get(key, 0)
@@ -670,34 +709,41 @@ class _DenseHessian:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pattern, _, _ = pattern_for(self.gradient, self.find, "hessian", positions, False, args, {})
-        colors, count = pattern.coloring("symmetric")
         n_out, n_in = pattern.shape
-        if not pattern.global_ or n_out != n_in or 2 * count >= n_in:
+        if not pattern.global_ or n_out != n_in:
+            self.plans[key] = False
+            return False
+        kind = pattern.hessian_kind()
+        colors, count = pattern.coloring(kind)
+        if 2 * count >= n_in:
             self.plans[key] = False
             return False
         rows, cols = pattern.coo()
-        plan = (positions, pattern, colors, max(count, 1), colors[cols] * n_out + rows, rows * n_in + cols)
+        count = max(count, 1)
+        # Built once per plan: the seed (read-only, so that generated code
+        # that wrote into it would fail and fall back to the dense passes
+        # instead of corrupting the next call) and the index arrays.
+        seed = np.zeros((count, n_in), dtype=np.result_type(args[positions[0]]))
+        seed[colors, np.arange(n_in)] = 1
+        seed.flags.writeable = False
+        plan = (positions, pattern, colors, count, pattern.gather(kind), rows * n_in + cols, seed)
         self.plans[key] = plan
         return plan
 
     def _compressed(self, plan, args):
-        positions, pattern, colors, count, take, put = plan
+        positions, pattern, colors, count, take, put, seed = plan
         inputs = calling._Inputs(args, positions)
         compiled = self.find(inputs.args, positions, False, ())
-        n = colors.size
-        seed = np.zeros((count, n), dtype=np.result_type(inputs.leaves[0][0]))
-        seed[colors, np.arange(n)] = 1
         _, out_dot = compiled.jvp((count, seed), *inputs.args)
         if out_dot is None:
             return None
-        compressed = np.reshape(out_dot, (count * n,))
-        values = compressed[take]
-        if not np.all(np.isfinite(values)):
+        values = np.asarray(out_dot).reshape(-1)[take]
+        if not np.isfinite(values).all():
             return None
-        x = inputs.leaves[0][0]
-        hessian = np.zeros(n * n, dtype=np.result_type(x))
-        hessian[put] = values
-        return hessian.reshape((n, n))
+        n = colors.size
+        hessian = np.zeros((n, n), dtype=seed.dtype)
+        hessian.reshape(-1)[put] = values
+        return hessian
 
 
 def dense_hessian(func, argnums, dense):
