@@ -126,3 +126,70 @@ def test_derivative_of_vmap_of_jacrev_with_two_arguments():
         for got, expected in zip(of_dx, (_central_jacobian(lambda X: batched(X, Y)[0], X),
                                          _central_jacobian(lambda Y: batched(X, Y)[0], Y))):
             np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7, err_msg=outer.__name__)
+
+
+# ---------------------------------------------------------------- solve, cho_factor, cho_solve
+
+import scipy.linalg as sla  # noqa: E402
+
+SOLVERS = [
+    ("solve-vector", lambda x: np.linalg.solve(x.reshape(3, 3) + 4.0 * np.eye(3), np.sin(x[:3])), (9,)),
+    ("solve-columns", lambda x: np.linalg.solve(x.reshape(3, 3) + 4.0 * np.eye(3), x.reshape(3, 3)[:, :2]), (9,)),
+    ("solve-stack", lambda x: np.linalg.solve(x.reshape(2, 3, 3) + 4.0 * np.eye(3), x.reshape(2, 3, 3)[..., :1]),
+     (18,)),
+    ("cho_factor", lambda x: sla.cho_factor(x @ x.T + 3.0 * np.eye(3))[0], (3, 3)),
+    ("cho_factor-lower", lambda x: sla.cho_factor(x @ x.T + 3.0 * np.eye(3), lower=True)[0] * 2.0, (3, 3)),
+    ("cho_solve", lambda x: sla.cho_solve(sla.cho_factor(x @ x.T + 3.0 * np.eye(3)), x[1]), (3, 3)),
+    ("cho_solve-lower-columns", lambda x: sla.cho_solve(sla.cho_factor(x @ x.T + 3.0 * np.eye(3), lower=True), x),
+     (3, 3)),
+]
+
+
+@pytest.mark.parametrize("label, func, shape", SOLVERS, ids=[c[0] for c in SOLVERS])
+def test_vmap_of_jacobians_of_solvers_is_the_loop(label, func, shape):
+    X = _examples(shape, len(label))
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        expected = np.stack([transform(func)(x) for x in X])
+        got = _no_loop(adjoint.vmap(transform(func)), X)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected, err_msg=transform.__name__)
+    # an independent reference for one example: central differences
+    np.testing.assert_allclose(got[0], _central_jacobian(func, X[0]), rtol=1e-6, atol=1e-7)
+
+
+def test_vmap_of_hessian_of_solve():
+    # the backward code's solve_transposed gets the tangent of a cotangent,
+    # (V, T, B) + b's shape (it broadcast the inverse against (V, B) only)
+    f = lambda x: np.sum(np.linalg.solve(x.reshape(3, 3) + 4.0 * np.eye(3), np.sin(x[:3])) ** 2)  # noqa: E731
+    X = _examples((9,), 12)
+    expected = np.stack([adjoint.hessian(f)(x) for x in X])
+    got = adjoint.vmap(adjoint.hessian(f))(X)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got[1], _central_jacobian(adjoint.grad(f), X[1]), rtol=1e-6, atol=1e-6)
+
+
+def test_solver_helpers_batched_directly_match_each_example():
+    # the batched helpers against the unbatched ones, with an unbatched
+    # operand broadcast to the batch (every example the same matrix)
+    from adjoint import runtime as rt
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((B, 3, 3)) + 4.0 * np.eye(3)
+    a[1] = a[0]
+    b, z = rng.standard_normal((B, 3)), rng.standard_normal((B, 3))
+    inverse = np.linalg.inv(a)
+    t_b, t_a = rng.standard_normal((B, 5, 3)), rng.standard_normal((B, 5, 3, 3))
+    np.testing.assert_array_equal(rt.vsolve_tangent(t_b, inverse, a, b, z),
+                                  np.stack([rt.solve_tangent(t_b[v], inverse[v], a[v], b[v], z[v]) for v in range(B)]))
+    np.testing.assert_array_equal(rt.vsolve_tangent(t_a, inverse, a, b, z, wrt_a=True),
+                                  np.stack([rt.solve_tangent(t_a[v], inverse[v], a[v], b[v], z[v], wrt_a=True)
+                                            for v in range(B)]))
+    spd = a @ np.swapaxes(a, -1, -2)
+    c = np.stack([sla.cho_factor(m, lower=True)[0] for m in spd])
+    pair = (c, np.ones(B, dtype=bool))
+    got = rt.vcho_solve_tangent(t_b, pair, b)
+    np.testing.assert_array_equal(got, np.stack([rt.cho_solve_tangent(t_b[v], (c[v], True), b[v]) for v in range(B)]))
+    # lower differing between examples: once per example, the same numbers
+    mixed = (c, np.array([True, False, True, False]))
+    got = rt.vcho_solve_adjoint(t_b, mixed, b)
+    np.testing.assert_array_equal(got, np.stack([rt.cho_solve_adjoint(t_b[v], (c[v], bool(mixed[1][v])), b[v])
+                                                 for v in range(B)]))

@@ -513,6 +513,12 @@ def solve_transposed_batched(z, a, g, b):
     vec[z] = rt.vsolve_transposed(vec[a], vec[g], vec[b])
 
 
+# np.linalg.solve's tangent (its rule inverts a once): one product per example.
+@batch_rule(rt.solve_tangent)
+def solve_tangent_batched(r, t, inverse, a, b, z, wrt_a=False):
+    vec[r] = rt.vsolve_tangent(vec[t], vec[inverse], vec[a], vec[b], vec[z], wrt_a=wrt_a)
+
+
 @tangent_rule(rt.solve_adjoint_matrix, constant=("a", "b"))
 def solve_adjoint_matrix_tangent(out, b_bar, z, a, b):
     dot[out] = rt.merged(rt.solve_adjoint_matrix, dot[b_bar], z, a, b)
