@@ -193,3 +193,55 @@ def test_solver_helpers_batched_directly_match_each_example():
     got = rt.vcho_solve_adjoint(t_b, mixed, b)
     np.testing.assert_array_equal(got, np.stack([rt.cho_solve_adjoint(t_b[v], (c[v], bool(mixed[1][v])), b[v])
                                                  for v in range(B)]))
+
+
+# ---------------------------------------------------------------- svd, norm
+
+SVD_AND_NORM = [
+    ("svd-values", lambda x: np.linalg.svd(x, compute_uv=False) * 2.0, (3, 2)),
+    ("svd-u-s", lambda x: np.linalg.svd(x, full_matrices=False)[0] * np.linalg.svd(x, full_matrices=False)[1], (3, 2)),
+    ("svd-vh-square", lambda x: np.linalg.svd(x)[2] * 2.0, (3, 3)),
+    ("svd-s-only", lambda x: np.linalg.svd(x, full_matrices=False)[1] ** 2, (2, 3)),
+]
+
+
+@pytest.mark.parametrize("label, func, shape", SVD_AND_NORM, ids=[c[0] for c in SVD_AND_NORM])
+def test_vmap_of_jacobians_of_the_svd_is_the_loop(label, func, shape):
+    X = _examples(shape, len(label) + 2)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        expected = np.stack([transform(func)(x) for x in X])
+        got = _no_loop(adjoint.vmap(transform(func)), X)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected, err_msg=transform.__name__)
+    np.testing.assert_allclose(got[0], _central_jacobian(func, X[0]), rtol=1e-5, atol=1e-7)
+
+
+NORM_HESSIANS = [
+    ("norm", lambda x: np.linalg.norm(x) * np.sum(x), (3,)),
+    ("norm-axis", lambda x: np.sum(np.linalg.norm(x, axis=1) ** 3), (2, 3)),
+    ("norm-keepdims", lambda x: np.sum(np.linalg.norm(x, axis=0, keepdims=True) * x), (2, 3)),
+    ("norm-p", lambda x: np.linalg.norm(x, ord=3) * x[0], (3,)),
+    ("norm-p-axis", lambda x: np.sum(np.linalg.norm(x, ord=4, axis=-1) * x[:, 0]), (2, 3)),
+    ("norm-fro", lambda x: np.linalg.norm(x, "fro") ** 3, (2, 3)),
+    ("norm-1", lambda x: np.linalg.norm(x, ord=1) * np.sum(x * x), (3,)),
+]
+
+
+@pytest.mark.parametrize("label, func, shape", NORM_HESSIANS, ids=[c[0] for c in NORM_HESSIANS])
+def test_vmap_of_hessians_of_norms_is_the_loop(label, func, shape):
+    X = _examples(shape, len(label) + 3)
+    expected = np.stack([adjoint.hessian(func)(x) for x in X])
+    got = _no_loop(adjoint.vmap(adjoint.hessian(func)), X)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got[0], _central_jacobian(adjoint.grad(func), X[0]), rtol=1e-5, atol=1e-6)
+
+
+def test_vmap_of_hessian_of_a_matrix_norm_runs_each_example():
+    # the nuclear norm's second derivative goes through the SVD: the batched
+    # helper runs it once per example, and the numbers are the loop's
+    func = lambda x: np.linalg.norm(x, ord="nuc") * x[0, 0]  # noqa: E731 (adjoint reads the line)
+    X = _examples((3, 2), 9)
+    expected = np.stack([adjoint.hessian(func)(x) for x in X])
+    got = _no_loop(adjoint.vmap(adjoint.hessian(func)), X)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got[0], _central_jacobian(adjoint.grad(func), X[0]), rtol=1e-5, atol=1e-6)

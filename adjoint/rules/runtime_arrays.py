@@ -616,6 +616,18 @@ def index_trick_adjoint_tangent(z, g, trick, items):
     dot[z] = rt.merged_tree(rt.index_trick_adjoint, dot[g], trick, items)
 
 
+# vmap of the SVD's derivative code: the factors broadcast against the rows
+# of each example's cotangent or tangent (np.linalg.svd is the batched SVD).
+@batch_rule(rt.svd_adjoint)
+def svd_adjoint_batched(r, g, a, z, full_matrices=True, compute_uv=True):
+    vec[r] = rt.vsvd_adjoint(vec[g], vec[a], vec[z], full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+@batch_rule(rt.svd_tangent)
+def svd_tangent_batched(r, t, a, z, full_matrices=True, compute_uv=True):
+    vec[r] = rt.vsvd_tangent(vec[t], vec[a], vec[z], full_matrices=full_matrices, compute_uv=compute_uv)
+
+
 # With the factors, the adjoint reads z = (u, s, vh) (a only for its shape);
 # with the singular values alone, it reads a (the other contribution is zero).
 @tangent_rule(rt.svd_adjoint, constant=("full_matrices", "compute_uv"))

@@ -140,6 +140,13 @@ def norm_adjoint_batched(r, g, x, z, ord=None, axis=None, keepdims=False):  # no
     vec[r] = rt.vnorm_adjoint(vec[g], vec[x], vec[z], ord=ord, axis=axis, keepdims=keepdims)
 
 
+# vmap of a Hessian's code (its tangents of x and of z).
+@batch_rule(rt.norm_adjoint_tangent)
+def norm_adjoint_tangent_batched(r, t, g, x, z, ord=None, axis=None, keepdims=False, wrt="x"):  # noqa: A002
+    vec[r] = rt.vnorm_adjoint_tangent(vec[t], vec[g], vec[x], vec[z], ord=ord, axis=axis, keepdims=keepdims,
+                                      wrt=wrt)
+
+
 # ----------------------------------------------------------- scans, integrals, interpolation
 
 
