@@ -100,33 +100,19 @@ def jacobian_from_columns_batched(z, out_dot, out, x, offset):
     vec[z] = rt.vjacobian_from_columns(vec[out_dot], vec[out], vec[x], offset)
 
 
-# vmap's batched forms of the three above, so that batched derivative code is
-# differentiated again (jacrev(vmap(jacrev(f)))): each is linear in its first
-# argument and reads the others for their shapes.
-
-@adjoint_rule(rt.vjacobian_from_rows, constant=("out", "x"))
-def vjacobian_from_rows_adjoint(z, bar_rows, out, x):
-    bar[bar_rows] = rt.vrows_from_jacobian(bar[z], bar_rows, out, x)
-
+# vmap's batched forms of the three above: forward mode over batched
+# derivative code (jacfwd(vmap(jacrev(f))); jacrev of it runs forward mode
+# too, so they need no adjoint rule). Each is linear in its first argument
+# and reads the others for their shapes.
 
 @tangent_rule(rt.vjacobian_from_rows, constant=("out", "x"))
 def vjacobian_from_rows_tangent(z, bar_rows, out, x):
     dot[z] = rt.batched_reshape(dot[bar_rows], z)
 
 
-@adjoint_rule(rt.vgradient_from_row, constant=("out", "x"))
-def vgradient_from_row_adjoint(z, bar_row, out, x):
-    bar[bar_row] = rt.batched_reshape(bar[z], bar_row)
-
-
 @tangent_rule(rt.vgradient_from_row, constant=("out", "x"))
 def vgradient_from_row_tangent(z, bar_row, out, x):
     dot[z] = rt.batched_reshape(dot[bar_row], z)
-
-
-@adjoint_rule(rt.vjacobian_from_columns, constant=("out", "x"))
-def vjacobian_from_columns_adjoint(z, out_dot, out, x, offset):
-    bar[out_dot] = rt.vcolumns_adjoint(bar[z], out_dot, out, x, offset)
 
 
 @tangent_rule(rt.vjacobian_from_columns, constant=("out", "x"))

@@ -39,7 +39,6 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_tangents,
     batched_derivatives,
     batched_shape,
-    batched_jacobians,
     batched_linalg_derivatives,
     differences,
     cholesky_solve,
@@ -51,7 +50,7 @@ FAMILIES = (
     broadcasting, reductions, elementwise, linalg, shape, indexing, calls, structure,
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
-    batched_reductions, batched_linalg, batched_tangents, batched_derivatives, batched_shape, batched_jacobians,
+    batched_reductions, batched_linalg, batched_tangents, batched_derivatives, batched_shape,
     batched_linalg_derivatives,
     differences, cholesky_solve, masked_bars, objects,
 )
