@@ -194,13 +194,11 @@ CASES = [
     ("cholesky", lambda x: sla.cholesky(x @ x.T + 3.0 * np.eye(3)), (3, 3), True),
     ("cholesky-lower", lambda x: sla.cholesky(x @ x.T + 3.0 * np.eye(3), lower=True), (3, 3), True),
     ("expm", lambda x: sla.expm(0.3 * x), (3, 3), True),
-    # ("rev": jacrev only; jacfwd's code calls rt.solve_tangent, np.linalg.solve's, which has no batching rule yet)
-    ("solve_triangular", lambda x: sla.solve_triangular(np.tril(x) + 4.0 * np.eye(3), x[0], lower=True), (3, 3), "rev"),
+    ("solve_triangular", lambda x: sla.solve_triangular(np.tril(x) + 4.0 * np.eye(3), x[0], lower=True), (3, 3), True),
     ("solve_triangular-matrix", lambda x: sla.solve_triangular(np.triu(x) + 4.0 * np.eye(3), x, trans=1), (3, 3),
-     "rev"),
-    # (not under jacobians: the backward helpers of cho_factor / cho_solve have no batching rule yet)
-    ("cho_factor", lambda x: sla.cho_factor(x @ x.T + 3.0 * np.eye(3))[0], (3, 3), False),
-    ("cho_solve", lambda x: sla.cho_solve(sla.cho_factor(x @ x.T + 3.0 * np.eye(3)), x[1]), (3, 3), False),
+     True),
+    ("cho_factor", lambda x: sla.cho_factor(x @ x.T + 3.0 * np.eye(3))[0], (3, 3), True),
+    ("cho_solve", lambda x: sla.cho_solve(sla.cho_factor(x @ x.T + 3.0 * np.eye(3)), x[1]), (3, 3), True),
     ("sum-builtin", lambda x: sum([x[0], x[1] * 2.0, x]), (3,), True),
     ("sum-rows", lambda x: sum(x, 1.0), (4,), True),
     ("max-builtin", lambda x: max([x[0], x[1], x[2] * 0.5]), (3,), True),

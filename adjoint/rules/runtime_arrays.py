@@ -513,6 +513,12 @@ def solve_transposed_batched(z, a, g, b):
     vec[z] = rt.vsolve_transposed(vec[a], vec[g], vec[b])
 
 
+# np.linalg.solve's tangent (its rule inverts a once): one product per example.
+@batch_rule(rt.solve_tangent)
+def solve_tangent_batched(r, t, inverse, a, b, z, wrt_a=False):
+    vec[r] = rt.vsolve_tangent(vec[t], vec[inverse], vec[a], vec[b], vec[z], wrt_a=wrt_a)
+
+
 @tangent_rule(rt.solve_adjoint_matrix, constant=("a", "b"))
 def solve_adjoint_matrix_tangent(out, b_bar, z, a, b):
     dot[out] = rt.merged(rt.solve_adjoint_matrix, dot[b_bar], z, a, b)
@@ -608,6 +614,18 @@ def singular_values_adjoint_tangent(z, g, a, compute_uv=True):
 @tangent_rule(rt.index_trick_adjoint, constant=("trick", "items"))
 def index_trick_adjoint_tangent(z, g, trick, items):
     dot[z] = rt.merged_tree(rt.index_trick_adjoint, dot[g], trick, items)
+
+
+# vmap of the SVD's derivative code: the factors broadcast against the rows
+# of each example's cotangent or tangent (np.linalg.svd is the batched SVD).
+@batch_rule(rt.svd_adjoint)
+def svd_adjoint_batched(r, g, a, z, full_matrices=True, compute_uv=True):
+    vec[r] = rt.vsvd_adjoint(vec[g], vec[a], vec[z], full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+@batch_rule(rt.svd_tangent)
+def svd_tangent_batched(r, t, a, z, full_matrices=True, compute_uv=True):
+    vec[r] = rt.vsvd_tangent(vec[t], vec[a], vec[z], full_matrices=full_matrices, compute_uv=compute_uv)
 
 
 # With the factors, the adjoint reads z = (u, s, vh) (a only for its shape);

@@ -140,6 +140,13 @@ def norm_adjoint_batched(r, g, x, z, ord=None, axis=None, keepdims=False):  # no
     vec[r] = rt.vnorm_adjoint(vec[g], vec[x], vec[z], ord=ord, axis=axis, keepdims=keepdims)
 
 
+# vmap of a Hessian's code (its tangents of x and of z).
+@batch_rule(rt.norm_adjoint_tangent)
+def norm_adjoint_tangent_batched(r, t, g, x, z, ord=None, axis=None, keepdims=False, wrt="x"):  # noqa: A002
+    vec[r] = rt.vnorm_adjoint_tangent(vec[t], vec[g], vec[x], vec[z], ord=ord, axis=axis, keepdims=keepdims,
+                                      wrt=wrt)
+
+
 # ----------------------------------------------------------- scans, integrals, interpolation
 
 
@@ -236,7 +243,12 @@ def trapezoid_adjoint_dx_tangent(r, g, y, dx, axis=-1):
 @tangent_rule(rt.interp_adjoint_x, constant=("x", "xp", "left", "right"))
 def interp_adjoint_x_tangent(r, g, x, xp, fp, left=None, right=None):
     dot[r] = rt.merged(rt.interp_adjoint_x, dot[g], x, xp, fp, left=left, right=right)
-    dot[r] = rt.over_tangent(rt.interp_adjoint_x, 3, dot[fp], g, x, xp, fp, left=left, right=right)
+    dot[r] = rt.interp_adjoint_x_tangent_fp(dot[fp], g, x, xp, fp, left=left, right=right)
+
+
+@batch_rule(rt.interp_adjoint_x_tangent_fp)
+def interp_adjoint_x_tangent_fp_batched(r, t, g, x, xp, fp, left=None, right=None):
+    vec[r] = rt.vinterp_adjoint_x_tangent_fp(vec[t], vec[g], vec[x], vec[xp], vec[fp], left=left, right=right)
 
 
 # xp and fp come saved from the forward pass: the same for every example

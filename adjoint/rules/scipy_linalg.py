@@ -127,3 +127,35 @@ def cho_solve_tangent(z, c_and_lower, b, check_finite=True):
 @batch_rule(linalg.cho_solve)
 def cho_solve_batched(z, c_and_lower, b, check_finite=True):
     vec[z] = rt.vcho_solve(linalg.cho_solve, vec[c_and_lower], vec[b], check_finite=check_finite)
+
+
+# vmap of their derivative code (vmap(jacrev(f)), vmap(jacfwd(f))): the
+# helpers above on every example at once (lower the same for every example).
+@batch_rule(rt.cho_factor_adjoint)
+def cho_factor_adjoint_batched(r, g, z, lower=False):
+    vec[r] = rt.vcho_factor_adjoint(vec[g], vec[z], lower=lower)
+
+
+@batch_rule(rt.cho_factor_tangent)
+def cho_factor_tangent_batched(r, t, a, z, lower=False):
+    vec[r] = rt.vcho_factor_tangent(vec[t], vec[a], vec[z], lower=lower)
+
+
+@batch_rule(rt.cho_solve_adjoint)
+def cho_solve_adjoint_batched(r, g, c_and_lower, b):
+    vec[r] = rt.vcho_solve_adjoint(vec[g], vec[c_and_lower], vec[b])
+
+
+@batch_rule(rt.cho_solve_factor_adjoint)
+def cho_solve_factor_adjoint_batched(r, b_bar, z, c_and_lower):
+    vec[r] = rt.vcho_solve_factor_adjoint(vec[b_bar], vec[z], vec[c_and_lower])
+
+
+@batch_rule(rt.cho_solve_tangent)
+def cho_solve_tangent_batched(r, t, c_and_lower, b):
+    vec[r] = rt.vcho_solve_tangent(vec[t], vec[c_and_lower], vec[b])
+
+
+@batch_rule(rt.cho_solve_factor_tangent)
+def cho_solve_factor_tangent_batched(r, t, c_and_lower, z):
+    vec[r] = rt.vcho_solve_factor_tangent(vec[t], vec[c_and_lower], vec[z])

@@ -100,6 +100,26 @@ def jacobian_from_columns_batched(z, out_dot, out, x, offset):
     vec[z] = rt.vjacobian_from_columns(vec[out_dot], vec[out], vec[x], offset)
 
 
+# vmap's batched forms of the three above: forward mode over batched
+# derivative code (jacfwd(vmap(jacrev(f))); jacrev of it runs forward mode
+# too, so they need no adjoint rule). Each is linear in its first argument
+# and reads the others for their shapes.
+
+@tangent_rule(rt.vjacobian_from_rows, constant=("out", "x"))
+def vjacobian_from_rows_tangent(z, bar_rows, out, x):
+    dot[z] = rt.batched_reshape(dot[bar_rows], z)
+
+
+@tangent_rule(rt.vgradient_from_row, constant=("out", "x"))
+def vgradient_from_row_tangent(z, bar_row, out, x):
+    dot[z] = rt.batched_reshape(dot[bar_row], z)
+
+
+@tangent_rule(rt.vjacobian_from_columns, constant=("out", "x"))
+def vjacobian_from_columns_tangent(z, out_dot, out, x, offset):
+    dot[z] = rt.merged(rt.vjacobian_from_columns, dot[out_dot], out, x, offset)
+
+
 nondifferentiable(rt.set_attribute, rt.size_of, rt.output_basis, rt.scalar_seed, rt.input_basis)
 
 

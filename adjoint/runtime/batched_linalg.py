@@ -585,7 +585,12 @@ def vsolve_transposed(a, g, b):
         batch, rows = g.shape[:2]
         merged = solve_transposed(a[0], np.reshape(g, (batch * rows,) + g.shape[2:]), b[0])
         return np.reshape(merged, g.shape)
-    inverse_t = np.swapaxes(np.linalg.inv(a), -1, -2)[:, None]
+    inverse_t = np.swapaxes(np.linalg.inv(a), -1, -2)
+    # g's leading axes: the vmap axis, then one (a cotangent's rows) or two
+    # (the tangent of a cotangent, vmap of a Hessian's code): size-1 axes
+    # after the vmap axis line the inverses up with g's matrices (or vectors)
+    missing = g.ndim + (b.ndim == 2) - inverse_t.ndim
+    inverse_t = np.reshape(inverse_t, inverse_t.shape[:1] + (1,) * missing + inverse_t.shape[1:])
     if b.ndim == 2:
         return (inverse_t @ g[..., None])[..., 0]
     return inverse_t @ g

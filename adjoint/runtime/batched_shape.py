@@ -547,6 +547,35 @@ def vinterp_adjoint(batch, batched_helper, helper, g, x, xp, fp, left=None, righ
     return batched_helper(g, x, common_xp, common_fp, left=left, right=right)
 
 
+def vinterp_adjoint_x_tangent_fp(t, g, x, xp, fp, left=None, right=None):
+    """``interp_adjoint_x_tangent_fp`` on a batch: ``t`` is ``(V, T) +
+    fp.shape`` (or a list's item tangents), ``g`` ``(V, B) + x.shape``. One
+    call when the knots are the same for every example, else once per example."""
+    from .batched import example, stack_examples
+    from .reductions import _interp_segments
+    from .tangent_reductions import interp_adjoint_x_tangent_fp
+
+    x = np.asarray(x)
+    batch = x.shape[0]
+    if isinstance(t, (list, tuple)) and any(type(item) is np.ndarray for item in t):
+        rows = next(item for item in t if type(item) is np.ndarray).shape[:2]
+        t = np.stack([np.zeros(rows) if item is None else np.broadcast_to(item, rows) for item in t], axis=2)
+    common_xp = _common(xp)
+    if common_xp is _DIFFERS or type(t) is not np.ndarray or type(g) is not np.ndarray:
+        return stack_examples([interp_adjoint_x_tangent_fp(example(t, v), example(g, v), x[v], example(xp, v),
+                                                           example(fp, v)) for v in range(batch)])
+    xp = np.asarray(common_xp, dtype=float)
+    if xp.size < 2:
+        return np.zeros(t.shape[:2] + np.shape(g)[1:], dtype=np.result_type(t, g))
+    segment, _, below, above = _interp_segments(x, xp)
+    flat = np.reshape(segment, (batch, 1, -1))
+    index = np.broadcast_to(flat, (batch, t.shape[1], flat.shape[-1]))
+    rise = np.take_along_axis(t, index + 1, axis=2) - np.take_along_axis(t, index, axis=2)
+    width = np.reshape(xp[segment + 1] - xp[segment], (batch, 1, -1))
+    slope = np.reshape(rise / width, t.shape[:2] + x.shape[1:])
+    return g[:, None] * np.where((below | above)[:, None], 0.0, slope)[:, :, None]
+
+
 def vextremum_of_items_adjoint(g, items, z):
     """``extremum_of_items_adjoint`` on a batch: in each example the first
     item equal to the result gets the cotangent, the others zeros."""

@@ -107,6 +107,22 @@ def interp_slope(x, xp, fp):
     return np.where(below | above, 0.0, slope)
 
 
+def interp_adjoint_x_tangent_fp(t, g, x, xp, fp, left=None, right=None):
+    """Tangent of ``interp_adjoint_x(g, x, xp, fp)`` from the tangent ``t``
+    of ``fp`` (``(T,) + fp.shape``, or a list's item tangents): the adjoint is
+    linear in ``fp``, so this is ``g`` times the slope of each tangent row's
+    values, ``(T, B) + x.shape`` (the slopes of ``interp_adjoint_x``)."""
+    from .tangent_shape import as_tangent  # (tangent_shape imports tangents, which this module's callers use)
+
+    xp = np.asarray(xp, dtype=float)
+    t = as_tangent(t, fp)
+    if xp.size < 2:
+        return np.zeros((t.shape[0],) + np.shape(g), dtype=np.result_type(t, g))
+    segment, _, below, above = _interp_segments(x, xp)
+    slope = (t[:, segment + 1] - t[:, segment]) / (xp[segment + 1] - xp[segment])
+    return g[None] * np.where(below | above, 0.0, slope)[:, None]
+
+
 def interp_tangent_fp(t, x, xp, fp, left=None, right=None):
     """Tangent of ``np.interp(x, xp, fp, left, right)`` from the tangent ``t``
     (``(B, len(fp))``) of ``fp``: the interpolation of the tangent's values,

@@ -156,7 +156,13 @@ def merged(helper, t, *args, **kwargs):
 def over_tangent(helper, position, t, *args, **kwargs):
     """The tangent through ``helper(*args)`` of the argument at ``position``,
     where ``helper`` is linear in that argument: ``helper`` applied with each
-    tangent row ``t[i]`` in its place, stacked along a new leading axis."""
+    tangent row ``t[i]`` in its place, stacked along a new leading axis.
+    A list or tuple argument (``np.interp``'s ``fp=[1, 3, 2]``) has a list
+    of item tangents: they are stacked into one ``(T,) + shape`` array
+    first, so a row is the tangent of the whole argument, not of one item."""
+    if not isinstance(t, np.ndarray):
+        from .tangent_shape import as_tangent  # (tangent_shape imports this module)
+        t = as_tangent(t, args[position])
     rows = []
     for row in t:
         replaced = list(args)
