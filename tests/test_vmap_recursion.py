@@ -121,3 +121,17 @@ def test_a_function_returning_none_under_vmap_is_a_clear_error():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             adjoint.vmap(returns_what_add_at_returns)(np.ones((4, 5)))
+
+
+def sine_times_first(x):
+    return np.sin(x) * x[0]
+
+
+def test_source_of_a_vmapped_derivative_and_of_a_derivative_of_vmap():
+    """source() follows the chain of transforms to the user's function's
+    parameters (their wrappers take *args)."""
+    text = adjoint.source(adjoint.vmap(adjoint.jacrev(sine_times_first)))
+    assert "def sine_times_first_jacrev_vmap(batch, /, x):" in text
+    assert "def sine_times_first_forward_vmap(" in text
+    text = adjoint.source(adjoint.jacrev(adjoint.vmap(sine_times_first)))
+    assert "def sine_times_first_vmapped_jvp(" in text

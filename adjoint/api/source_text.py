@@ -76,7 +76,7 @@ def compiled_for_source(func, argnums, has_aux, mode="vjp"):
         return cache.get_vjp(function, positions, has_aux)
 
     if made.of(func) is not None:
-        count = _positional_count(made.of(func)[0])
+        count = _positional_count(_innermost(func))
         func = derivatives.derivative_function(func, count)
     function, leading, _ = _callable_parts(func)
     if leading and isinstance(function, types.FunctionType):
@@ -85,6 +85,16 @@ def compiled_for_source(func, argnums, has_aux, mode="vjp"):
         return get(function, positions)
     func = _differentiable(func, _positional_count(func))
     return get(func, _check_argnums(argnums, _positional_count(func)))
+
+
+def _innermost(func):
+    """The user's function under derivatives and vmaps of it (whose own
+    signature is ``*args``)."""
+    record = made.of(func)
+    while record is not None:
+        func = record[0]
+        record = made.of(func)
+    return func
 
 
 def _positional_count(func):
