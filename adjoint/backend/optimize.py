@@ -176,23 +176,18 @@ class _Fold(gast.NodeTransformer):
 
 
 def _unguarded(node):
-    """``np.where(np.equal(t, 0), 0.0, t * p)`` is ``t * p`` when the partial
-    ``p`` is a polynomial (names, numbers, ``+ - *`` and whole non-negative
-    powers): the guard keeps a zero tangent from meeting an infinite partial
-    (``x ** 0.5`` at 0), and a polynomial is finite wherever its inputs are.
-    Tangent templates write the guard for every exponent; ``x ** 2`` no
-    longer pays for it."""
-    if not (isinstance(node.func, gast.Attribute) and node.func.attr == "where"
-            and len(node.args) == 3 and not node.keywords):
+    """``rt.times_tangent(t, p)`` (``t * p``, 0 where ``t`` is 0) is ``t * p``
+    when the partial ``p`` is a polynomial (names, numbers, ``+ - *`` and
+    whole non-negative powers): the guard keeps a zero tangent from meeting
+    an infinite partial (``x ** 0.5`` at 0), and a polynomial is finite
+    wherever its inputs are. Tangent templates write the guard for every
+    exponent; ``x ** 2`` no longer pays for it."""
+    if not (isinstance(node.func, gast.Attribute) and node.func.attr == "times_tangent"
+            and len(node.args) == 2 and not node.keywords):
         return node
-    test, zero, product = node.args
-    if not (isinstance(test, gast.Call) and isinstance(test.func, gast.Attribute) and test.func.attr == "equal"
-            and len(test.args) == 2 and _number(test.args[1]) and test.args[1].value == 0
-            and _number(zero) and zero.value == 0
-            and isinstance(product, gast.BinOp) and isinstance(product.op, gast.Mult)):
-        return node
-    if gast.dump(product.left) == gast.dump(test.args[0]) and _polynomial(product.right):
-        return product
+    tangent, partial = node.args
+    if _polynomial(partial):
+        return gast.BinOp(left=tangent, op=gast.Mult(), right=partial)
     return node
 
 

@@ -98,8 +98,8 @@ def power_tangent(z, x1, x2):
     # log of a negative base at an integer exponent): in forward mode over generated
     # reverse code an exponent saved as a residual has a zero tangent, and 0 * nan
     # would otherwise poison a whole Hessian row.
-    dot[z] = np.where(np.equal(dot[x1], 0), 0.0, dot[x1] * (x2 * x1 ** np.where(x2, x2 - 1, 1)))
-    dot[z] = np.where(np.equal(dot[x2], 0), 0.0, dot[x2] * (z * rt.log_base(x1)))
+    dot[z] = rt.times_tangent(dot[x1], (x2 * x1 ** np.where(x2, x2 - 1, 1)))
+    dot[z] = rt.times_tangent(dot[x2], (z * rt.log_base(x1)))
 
 
 @adjoint_rule(np.mod)

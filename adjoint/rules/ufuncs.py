@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import adjoint_rule, bar, dot, elementwise_helpers, nondifferentiable, tangent_rule
 
 
 @adjoint_rule(np.sin)
@@ -51,7 +51,7 @@ def arcsin_adjoint(z, x):
 # batched tangent.
 @tangent_rule(np.arcsin, elementwise=True)
 def arcsin_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / np.sqrt(1.0 - x * x))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / (np.sqrt(1.0 - x * x)))
 
 
 @adjoint_rule(np.arccos)
@@ -61,7 +61,7 @@ def arccos_adjoint(z, x):
 
 @tangent_rule(np.arccos, elementwise=True)
 def arccos_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] * (-1.0 / np.sqrt(1.0 - x * x)))
+    dot[z] = rt.times_tangent(dot[x], (-1.0 / np.sqrt(1.0 - x * x)))
 
 
 @adjoint_rule(np.arctan)
@@ -144,7 +144,7 @@ def log_adjoint(z, x):
 
 @tangent_rule(np.log, elementwise=True)
 def log_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / x)
+    dot[z] = rt.times_tangent(dot[x], 1.0 / (x))
 
 
 @adjoint_rule(np.log2)
@@ -154,7 +154,7 @@ def log2_adjoint(z, x):
 
 @tangent_rule(np.log2, elementwise=True)
 def log2_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (x * np.log(2.0)))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / ((x * np.log(2.0))))
 
 
 @adjoint_rule(np.log10)
@@ -164,7 +164,7 @@ def log10_adjoint(z, x):
 
 @tangent_rule(np.log10, elementwise=True)
 def log10_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (x * np.log(10.0)))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / ((x * np.log(10.0))))
 
 
 @adjoint_rule(np.log1p)
@@ -174,7 +174,7 @@ def log1p_adjoint(z, x):
 
 @tangent_rule(np.log1p, elementwise=True)
 def log1p_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (1.0 + x))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / ((1.0 + x)))
 
 
 @adjoint_rule(np.expm1)
@@ -194,7 +194,7 @@ def sqrt_adjoint(z, x):
 
 @tangent_rule(np.sqrt, elementwise=True)
 def sqrt_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (2.0 * z))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / ((2.0 * z)))
 
 
 @adjoint_rule(np.square)
@@ -214,7 +214,7 @@ def reciprocal_adjoint(z, x):
 
 @tangent_rule(np.reciprocal, elementwise=True)
 def reciprocal_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] * -(z * z))
+    dot[z] = rt.times_tangent(dot[x], -(z * z))
 
 
 @adjoint_rule(np.abs, abs, np.fabs)
@@ -245,7 +245,7 @@ def arccosh_adjoint(z, x):
 
 @tangent_rule(np.arccosh, elementwise=True)
 def arccosh_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / np.sqrt(x * x - 1.0))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / (np.sqrt(x * x - 1.0)))
 
 
 @adjoint_rule(np.arctanh)
@@ -255,7 +255,7 @@ def arctanh_adjoint(z, x):
 
 @tangent_rule(np.arctanh, elementwise=True)
 def arctanh_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (1.0 - x * x))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / ((1.0 - x * x)))
 
 
 @adjoint_rule(np.deg2rad, np.radians)
@@ -286,7 +286,7 @@ def cbrt_adjoint(z, x):
 
 @tangent_rule(np.cbrt, elementwise=True)
 def cbrt_tangent(z, x):
-    dot[z] = np.where(np.equal(dot[x], 0), 0.0, dot[x] / (3.0 * z * z))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / ((3.0 * z * z)))
 
 
 @adjoint_rule(np.sinc)
@@ -336,8 +336,8 @@ def hypot_adjoint(z, x1, x2):
 
 @tangent_rule(np.hypot, elementwise=True)
 def hypot_tangent(z, x1, x2):
-    dot[z] = np.where(np.equal(dot[x1], 0), 0.0, dot[x1] * (x1 / z))
-    dot[z] = np.where(np.equal(dot[x2], 0), 0.0, dot[x2] * (x2 / z))
+    dot[z] = rt.times_tangent(dot[x1], (x1 / z))
+    dot[z] = rt.times_tangent(dot[x2], (x2 / z))
 
 
 @adjoint_rule(np.copysign)
@@ -378,8 +378,8 @@ def float_power_adjoint(z, x1, x2):
 @tangent_rule(np.float_power, elementwise=True)
 def float_power_tangent(z, x1, x2):
     # As np.power: a zero tangent contributes 0 even where the partial is inf or nan.
-    dot[z] = np.where(np.equal(dot[x1], 0), 0.0, dot[x1] * (x2 * np.float_power(x1, np.where(x2, x2 - 1, 1))))
-    dot[z] = np.where(np.equal(dot[x2], 0), 0.0, dot[x2] * (z * rt.log_base(x1)))
+    dot[z] = rt.times_tangent(dot[x1], (x2 * np.float_power(x1, np.where(x2, x2 - 1, 1))))
+    dot[z] = rt.times_tangent(dot[x2], (z * rt.log_base(x1)))
 
 
 @adjoint_rule(np.maximum)
@@ -509,3 +509,23 @@ def real_if_close_adjoint(z, a, tol=100):
 @tangent_rule(np.real_if_close, elementwise=True)
 def real_if_close_tangent(z, a, tol=100):
     dot[z] = dot[a]
+
+
+# A tangent times a partial, exactly 0 where the tangent is 0 (the guard of the
+# rules above where a slope can be infinite): its derivatives keep the
+# convention and are exact elsewhere. Along ``t`` the partial where ``t`` is 0
+# too (the slope of a tangent that happens to be 0 is not lost: a second
+# derivative of sqrt(x * x + 1) at 0); along ``partial``, 0 where ``t`` is 0.
+@adjoint_rule(rt.times_tangent)
+def times_tangent_adjoint(z, t, partial):
+    bar[t] = rt.unbroadcast(rt.times_tangent(bar[z], partial), t)
+    bar[partial] = rt.unbroadcast(rt.times_tangent(t, bar[z]), partial)
+
+
+@tangent_rule(rt.times_tangent, elementwise=True)
+def times_tangent_tangent(z, t, partial):
+    dot[z] = rt.times_tangent(dot[t], partial)
+    dot[z] = rt.times_tangent(t, dot[partial])
+
+
+elementwise_helpers(rt.times_tangent)

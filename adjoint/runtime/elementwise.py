@@ -104,3 +104,14 @@ def fmax_factor(x, z, other, first=False):
     if first:
         factor = factor + (np.isnan(x) & np.isnan(other))
     return factor
+
+
+def times_tangent(t, partial):
+    """``t * partial``, exactly 0 where the tangent ``t`` is 0: a zero tangent
+    contributes nothing even where the partial is infinite or undefined
+    (``np.sqrt`` at 0, ``x ** 0.5`` at 0). Its own derivatives (rules in
+    rules/ufuncs.py) keep that convention and are exact elsewhere, so forward
+    mode over code that calls it (a second derivative) still sees the slope
+    of ``t`` where ``t`` happens to be 0."""
+    product = t * partial
+    return np.where(np.equal(t, 0), 0, product)
