@@ -235,14 +235,32 @@ def find(normalized, tainted_params, callee_ir, function=None, keyed=None):
 
 def free_value(function, name):
     """The current value of the free name ``name`` of ``function`` (a
-    closure variable, a global, a builtin)."""
+    closure variable, a global, a builtin), or of a dotted attribute read
+    rooted at one (``"config.N"``: an attribute of a module or a class)."""
+    root, *attributes = name.split(".")
     code = function.__code__
-    if name in code.co_freevars:
-        return function.__closure__[code.co_freevars.index(name)].cell_contents
-    namespace = function.__globals__
-    if name in namespace:
-        return namespace[name]
-    return vars(builtins).get(name)
+    if root in code.co_freevars:
+        value = function.__closure__[code.co_freevars.index(root)].cell_contents
+    elif root in function.__globals__:
+        value = function.__globals__[root]
+    else:
+        value = vars(builtins).get(root)
+    for attribute in attributes:
+        try:
+            value = getattr(value, attribute)
+        except AttributeError:
+            return _MISSING
+    return value
+
+
+class _Missing:
+    """An attribute read that no longer resolves (a key part equal only to itself)."""
+
+    def __repr__(self):
+        return "<missing>"
+
+
+_MISSING = _Missing()
 
 
 _PLAIN = (int, float, complex, str, bytes, bool, type(None), np.generic)
@@ -278,12 +296,61 @@ def _free_values(normalized, function, keyed=None):
     tainted = set()
     for name in free:
         if name in values and not _holds_value(values[name]):
+            # a module, class or function: its attributes the function reads
+            # (``config.N``, ``Grid.n``) may hold values, rebound between calls
+            if _attribute_reads(normalized, name, values[name], function, keyed):
+                tainted.add(name)
             continue
         if name in values and keyed is not None and _plain(values[name]) and function is not None:
             keyed.append((function, name))  # (its value keys the cache instead)
             continue
         tainted.add(name)
     return tainted
+
+
+def _attribute_chains(normalized, root):
+    """The dotted attribute reads rooted at the name ``root`` in the
+    function's ops: tuples of attribute names (``config.grid.n``: ``("grid",
+    "n")`` and ``("grid",)``)."""
+    chains = set()
+    for op in walk_ops(normalized.ops):
+        if op.kind == "break":
+            continue
+        node = op.statement if op.statement is not None else op.value
+        if not isinstance(node, gast.AST):
+            continue
+        for sub in gast.walk(node):
+            if not isinstance(sub, gast.Attribute):
+                continue
+            path = []
+            inner = sub
+            while isinstance(inner, gast.Attribute):
+                path.append(inner.attr)
+                inner = inner.value
+            if isinstance(inner, gast.Name) and inner.id == root and isinstance(inner.ctx, gast.Load):
+                chains.add(tuple(reversed(path)))
+    return chains
+
+
+def _attribute_reads(normalized, root, value, function, keyed):
+    """Whether ``root`` (a free name naming a module, a class or a function)
+    must be tainted: one of its attributes the function reads holds a value
+    the cache cannot key (an array, an object). Those holding plain numbers
+    or strings go to ``keyed`` (as ``"root.attribute"``) instead."""
+    for chain in sorted(_attribute_chains(normalized, root)):
+        current = value
+        for attribute in chain:
+            try:
+                current = getattr(current, attribute)
+            except AttributeError:
+                return True  # (not known now: conservative)
+        if not _holds_value(current):
+            continue
+        if keyed is not None and function is not None and _plain(current):
+            keyed.append((function, ".".join((root,) + chain)))
+            continue
+        return True
+    return False
 
 
 def _holds_value(value):
