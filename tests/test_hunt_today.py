@@ -102,3 +102,82 @@ def test_an_index_array_read_from_a_module_is_value_dependent():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # (the value-dependent pattern's warning)
             np.testing.assert_allclose(jacobian(x).toarray(), want, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ state changed across several passes
+
+
+class Accumulator:
+    def __init__(self, h):
+        self.h = h
+
+    def step(self, x):
+        self.h = self.h + x[1:] * x[:-1]
+        return np.sum(self.h ** 2)
+
+
+ACCUMULATOR = Accumulator(np.zeros(9))
+
+
+def f_changes_object_passed_in(x, acc):
+    return acc.step(x)
+
+
+def f_changes_module_object(x):
+    return ACCUMULATOR.step(x)
+
+
+def _accumulator_gradient(x, h):
+    """Analytic gradient of sum((h + x[1:] * x[:-1]) ** 2), and the new h."""
+    new = h + x[1:] * x[:-1]
+    g = np.zeros_like(x)
+    g[:-1] += 2 * new * x[1:]
+    g[1:] += 2 * new * x[:-1]
+    return g, new
+
+
+_SEVERAL_PASSES = {
+    "jacfwd in chunks of 3": lambda f: adjoint.jacfwd(f, chunk_size=3),
+    "jacfwd(sparse=True)": lambda f: adjoint.jacfwd(f, sparse=True),
+    "jacrev(sparse=True)": lambda f: adjoint.jacrev(f, sparse=True),
+}
+
+
+@pytest.mark.parametrize("transform", sorted(_SEVERAL_PASSES))
+def test_several_passes_over_an_object_passed_in_that_the_function_changes(transform):
+    # Each pass after the first saw the object as the previous pass left it:
+    # the Jacobian was taken at another point and the object changed once per pass.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(10)
+    h0 = rng.standard_normal(9)
+    acc = Accumulator(h0.copy())
+    jacobian = _SEVERAL_PASSES[transform](f_changes_object_passed_in)(x, acc)
+    want, new = _accumulator_gradient(x, h0)
+    got = jacobian.toarray() if hasattr(jacobian, "toarray") else jacobian
+    np.testing.assert_allclose(np.ravel(got), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(acc.h, new, rtol=0, atol=0)  # changed once, as the plain call does
+
+
+@pytest.mark.parametrize("transform", sorted(_SEVERAL_PASSES))
+def test_several_passes_over_a_module_object_that_the_function_changes(transform):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(10)
+    h0 = rng.standard_normal(9)
+    ACCUMULATOR.h = h0.copy()
+    jacobian = _SEVERAL_PASSES[transform](f_changes_module_object)(x)
+    want, new = _accumulator_gradient(x, h0)
+    got = jacobian.toarray() if hasattr(jacobian, "toarray") else jacobian
+    np.testing.assert_allclose(np.ravel(got), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ACCUMULATOR.h, new, rtol=0, atol=0)
+
+
+def test_sparsity_leaves_the_objects_the_function_changes_as_they_were():
+    ACCUMULATOR.h = np.ones(9)
+    acc = Accumulator(np.ones(9))
+    x = np.arange(10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        adjoint.sparsity(f_changes_module_object)(x)
+        adjoint.sparsity(f_changes_object_passed_in)(x, acc)
+    np.testing.assert_array_equal(ACCUMULATOR.h, np.ones(9))
+    np.testing.assert_array_equal(acc.h, np.ones(9))

@@ -2,12 +2,12 @@
 columns of the inputs' identity basis; ``jvp`` pushes given tangents;
 ``hessian`` is forward mode over the generated reverse code (with compressed
 passes where its sparsity pattern allows, api/sparse.py)."""
-import copy
 import functools
 from typing import Any, Optional
 
 import numpy as np
 
+from . import passes as _passes
 from . import progress as _progress
 from .. import errors, made
 from . import bases, pytree
@@ -97,9 +97,10 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     columns = []  # per output leaf: list of (rows, out.size) blocks
     output = aux = None
     out_leaves = out_treedef = None
-    # A function that changes its arguments in place changes the caller's
-    # arrays once, as the plain call does: every chunk but the last runs on copies.
-    changes_arguments = bool(getattr(compiled, "augmented_params", None))
+    # A function that changes its arguments in place, or objects' attributes,
+    # changes them once, as the plain call does: every chunk but the last runs
+    # on copies, and the objects it changed get their attributes back (passes.py).
+    guard = _passes.Guard(find.func, compiled)
     with _progress.Progress(progress, "jacfwd", name) as report:
         start = 0
         if executor is not None:
@@ -109,8 +110,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                 executor, compiled, inputs, kwargs, has_aux, chunk, name, report)
         while executor is None:
             stop = min(start + chunk, total)
-            args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= total
-                              else copy.deepcopy((inputs.args, kwargs)))
+            args, keywords = guard.arguments(inputs.args, kwargs, last=stop >= total)
             try:
                 result, out_dot = compiled.jvp((stop - start,) + bases._input_basis(inputs, start, stop), *args, **keywords)
             except MemoryError as error:
@@ -118,6 +118,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                     raise
                 n_out = None if out_leaves is None else sum(leaf.size for leaf in out_leaves)
                 raise errors.out_of_memory_error("jacfwd", name, n_out, total, stop - start, error) from None
+            finally:
+                guard.restore()
             if out_leaves is None:
                 output, aux = result if has_aux else (result, None)
                 out_leaves, out_treedef = _output_leaves(output)

@@ -31,7 +31,6 @@ second call on for a shape whose pattern is global and has fewer colours
 than half the inputs; a compressed result with a non-finite entry is
 computed again by the dense passes.
 """
-import copy
 import functools
 import types
 import warnings
@@ -43,6 +42,7 @@ from .. import errors, made
 from ..backend import cache
 from . import coloring, pytree
 from . import bases, budget, calling
+from . import passes as _passes
 
 # ------------------------------------------------------------------ SciPy
 
@@ -280,8 +280,9 @@ class _NanPasses:
     (``groups(start, stop)`` -> ``(stop - start, N_in)`` booleans) seeds NaN
     on the columns it holds; the result says which outputs each row reached."""
 
-    def __init__(self, compiled, inputs, kwargs, has_aux, chunk_size):
+    def __init__(self, compiled, inputs, kwargs, has_aux, chunk_size, guard):
         self.compiled = compiled
+        self.guard = guard  # (passes.Guard: these passes leave the arguments and objects as they were)
         self.inputs = inputs
         self.kwargs = kwargs
         self.has_aux = has_aux
@@ -290,7 +291,6 @@ class _NanPasses:
         self.itemsize = max([np.result_type(leaf).itemsize for leaves in inputs.leaves for leaf in leaves] or [8])
         self.n_out = None
         self.output = self.aux = self.out_leaves = self.out_treedef = None
-        self.changes_arguments = bool(getattr(compiled, "augmented_params", None))
 
     def run(self, groups, count):
         """The ``(count, N_out)`` booleans: which outputs each group reached."""
@@ -310,10 +310,12 @@ class _NanPasses:
                     leaf_tangents.append(seed.reshape((rows,) + np.shape(leaf)))
                     offset += size
                 tangents.append(pytree.unflatten(treedef, leaf_tangents))
-            args, keywords = (copy.deepcopy((self.inputs.args, self.kwargs)) if self.changes_arguments
-                              else (self.inputs.args, self.kwargs))
-            with np.errstate(all="ignore"):
-                result, out_dot = self.compiled.jvp((rows,) + tuple(tangents), *args, **keywords)
+            args, keywords = self.guard.arguments(self.inputs.args, self.kwargs)
+            try:
+                with np.errstate(all="ignore"):
+                    result, out_dot = self.compiled.jvp((rows,) + tuple(tangents), *args, **keywords)
+            finally:
+                self.guard.restore()
             if self.out_leaves is None:
                 self.output, self.aux = result if self.has_aux else (result, None)
                 self.out_leaves, self.out_treedef = calling._output_leaves(self.output)
@@ -322,7 +324,7 @@ class _NanPasses:
         return np.concatenate(marks, axis=0) if len(marks) != 1 else marks[0]
 
 
-def _detect(compiled, inputs, kwargs, has_aux, chunk_size):
+def _detect(compiled, inputs, kwargs, has_aux, chunk_size, guard):
     """The pattern at this point: ``(indptr, indices, shape, output, aux,
     out_leaves, out_treedef)``.
 
@@ -332,7 +334,7 @@ def _detect(compiled, inputs, kwargs, has_aux, chunk_size):
     pass per colour of a column colouring of that superset: in each row a
     colour holds at most one candidate column, so a NaN there marks exactly
     that column. Both steps only read which outputs a NaN reached."""
-    passes = _NanPasses(compiled, inputs, kwargs, has_aux, chunk_size)
+    passes = _NanPasses(compiled, inputs, kwargs, has_aux, chunk_size, guard)
     n_in = passes.n_in
     rows = cols = None
     primes = coloring.probe_primes(n_in)
@@ -394,7 +396,7 @@ def pattern_for(func, find, kind, positions, has_aux, args, kwargs, chunk_size=N
     if found is not None:
         _warn_value_dependent(found)
     indptr, indices, shape, output, aux, out_leaves, out_treedef = _detect(
-        compiled, inputs, kwargs, has_aux, chunk_size)
+        compiled, inputs, kwargs, has_aux, chunk_size, _passes.Guard(func, compiled))
     pattern = _Pattern(indptr, indices, shape, out_leaves, out_treedef, found is None)
     if found is None:
         store[key] = (compiled, pattern)
@@ -487,13 +489,13 @@ def _split(sp, matrix, out_leaves, out_treedef, inputs, single):
 # ------------------------------------------------------------------ compressed passes
 
 
-def _forward_compressed(compiled, inputs, kwargs, colors, count, out_leaves, out_treedef, chunk_size, n_out):
+def _forward_compressed(compiled, inputs, kwargs, colors, count, out_leaves, out_treedef, chunk_size, n_out,
+                        guard):
     """The ``(count, N_out)`` compressed Jacobian ``J @ S.T`` by forward mode."""
     n_in = colors.size
     itemsize = max([np.result_type(leaf).itemsize for leaves in inputs.leaves for leaf in leaves] or [8])
     chunk = _chunk_columns(count, n_out + n_in, itemsize, chunk_size)
     compressed = np.empty((count, n_out))
-    changes_arguments = bool(getattr(compiled, "augmented_params", None))
     for start in range(0, count, chunk):
         stop = min(start + chunk, count)
         rows = stop - start
@@ -510,9 +512,11 @@ def _forward_compressed(compiled, inputs, kwargs, colors, count, out_leaves, out
                 leaf_seeds.append(seed.reshape((rows,) + np.shape(leaf)))
                 offset += size
             seeds.append(pytree.unflatten(treedef, leaf_seeds))
-        args, keywords = ((inputs.args, kwargs) if not changes_arguments or stop >= count
-                          else copy.deepcopy((inputs.args, kwargs)))
-        result, out_dot = compiled.jvp((rows,) + tuple(seeds), *args, **keywords)
+        args, keywords = guard.arguments(inputs.args, kwargs, last=stop >= count)
+        try:
+            result, out_dot = compiled.jvp((rows,) + tuple(seeds), *args, **keywords)
+        finally:
+            guard.restore()
         compressed[start:stop] = _flat_dots(out_dot, out_treedef, out_leaves, rows)
     return result, compressed
 
@@ -545,7 +549,8 @@ def _sparse_forward_call(func, find, kind, coloring_kind, argnums, has_aux, chun
     colors, count = pattern.coloring(coloring_kind)
     n_out, n_in = pattern.shape
     result, compressed = _forward_compressed(compiled, inputs, kwargs, colors, max(count, 1),
-                                             pattern.out_leaves, pattern.out_treedef, chunk_size, n_out)
+                                             pattern.out_leaves, pattern.out_treedef, chunk_size, n_out,
+                                             _passes.Guard(func, compiled))
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = calling._output_leaves(output)
     data = compressed.reshape(-1)[pattern.gather(coloring_kind)].astype(_result_dtype(inputs), copy=False)

@@ -292,6 +292,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
     compiled.outside_stores = normalized.outside_stores
+    compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.callee_transforms = builder.callee_transforms
     return own_generated_functions(compiled)
 
@@ -335,6 +336,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     compiled.jvp = jvp_fn
     compiled.augmented_params = normalized.augmented_params
     compiled.outside_stores = normalized.outside_stores
+    compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)

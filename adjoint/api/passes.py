@@ -1,0 +1,66 @@
+"""State a function changes besides its result, across several passes of
+its generated code.
+
+A Jacobian taken in chunks, and a sparse one (its NaN detection passes,
+then its compressed ones), run the function's code more than once. A
+function that changes state as it runs (its array arguments in place
+(``x += v``), attributes of an object passed in (``s.h = ...``,
+``s.step(x)``), of an object of its module or closure (``CELL.step(x)``),
+or of the object a bound method belongs to) would otherwise see at every
+pass after the first the state the previous pass left: the result would be
+taken at another point, and the caller's state changed once per pass. With
+a ``Guard``, every pass but the last runs on copies of the arguments, and
+the objects it changes get back the attributes they had before it; the
+last pass changes the caller's state once, as the plain call does.
+"""
+import copy
+
+from . import calling
+
+
+def changes_state(compiled):
+    """Whether the generated code changes anything besides its result."""
+    return bool(getattr(compiled, "augmented_params", None) or getattr(compiled, "outside_stores", None))
+
+
+def _changed_objects(func, compiled):
+    """The objects, not among the arguments, whose attributes the code may
+    set: those of the function's module or closure it follows, and the
+    object of a bound method or a callable object."""
+    from ..analysis import structure
+
+    function, leading, _ = calling._callable_parts(func)
+    found = [value for value in leading if hasattr(value, "__dict__")]
+    for name in getattr(compiled, "followed_globals", None) or ():
+        try:
+            value = structure.free_value(function, name)
+        except AttributeError:  # (not a plain function)
+            continue
+        if hasattr(value, "__dict__") and not any(value is seen for seen in found):
+            found.append(value)
+    return found
+
+
+class Guard:
+    """``arguments(args, kwargs, last)`` before each pass: the arguments it
+    runs on (copies unless ``last`` when the code changes state); then
+    ``restore()`` once it is done (or failed): the objects it changed get
+    their attributes back (not after the last pass)."""
+
+    def __init__(self, func, compiled):
+        self.changes = changes_state(compiled)
+        self.objects = _changed_objects(func, compiled) if self.changes else []
+        self.saved = []
+
+    def arguments(self, args, kwargs, last=False):
+        if not self.changes or last:
+            return args, kwargs
+        self.saved = [(obj, copy.deepcopy(vars(obj))) for obj in self.objects]
+        return copy.deepcopy((args, kwargs))
+
+    def restore(self):
+        saved, self.saved = self.saved, []
+        for obj, attributes in saved:
+            namespace = vars(obj)
+            namespace.clear()
+            namespace.update(attributes)
