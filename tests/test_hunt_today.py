@@ -181,3 +181,20 @@ def test_sparsity_leaves_the_objects_the_function_changes_as_they_were():
         adjoint.sparsity(f_changes_object_passed_in)(x, acc)
     np.testing.assert_array_equal(ACCUMULATOR.h, np.ones(9))
     np.testing.assert_array_equal(acc.h, np.ones(9))
+
+
+def test_jacfwd_on_an_executor_over_objects_the_function_changes():
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(10)
+    h0 = rng.standard_normal(9)
+    want, new = _accumulator_gradient(x, h0)
+    acc = Accumulator(h0.copy())
+    ACCUMULATOR.h = h0.copy()
+    with ThreadPoolExecutor(2) as executor:
+        passed_in = adjoint.jacfwd(f_changes_object_passed_in, chunk_size=3, executor=executor)(x, acc)
+        module = adjoint.jacfwd(f_changes_module_object, chunk_size=3, executor=executor)(x)
+    for got, state in ((passed_in, acc.h), (module, ACCUMULATOR.h)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(state, new, rtol=0, atol=0)

@@ -43,7 +43,10 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
             forward pass per chunk of column colours (Curtis-Powell-Reid) of
             the detected sparsity pattern (see ``adjoint.sparsity``).
         executor: ``None``, or a ``concurrent.futures.Executor`` running the
-            chunks of columns in parallel (as for ``jacrev``).
+            chunks of columns in parallel (as for ``jacrev``); a function
+            that changes its arguments or objects' attributes runs its
+            chunks here, one after another, each from the state before the
+            call (see ``api/passes.py``).
 
     Returns:
         A function returning the Jacobian, laid out as ``jacrev``'s
@@ -101,6 +104,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     # changes them once, as the plain call does: every chunk but the last runs
     # on copies, and the objects it changed get their attributes back (passes.py).
     guard = _passes.Guard(find.func, compiled)
+    if guard.changes:
+        executor = None  # (its chunks would run at once on the same objects: here, one after another)
     with _progress.Progress(progress, "jacfwd", name) as report:
         start = 0
         if executor is not None:
