@@ -117,10 +117,14 @@ def test_cho_solve_right_hand_side_matches_finite_differences():
     check_both_modes(solve_for_right_hand_side, B_VECTOR)
 
 
-def test_cho_factor_other_triangle_is_the_input_copied():
-    # SciPy leaves a's entries in the triangle the factor does not use: slope 1 there.
-    jac = adjoint.jacrev(factor_itself)(SPD)
-    assert jac[2, 0, 2, 0] == 1.0 and jac[2, 0, 0, 2] == 0.0
+def test_cho_factor_other_triangle_follows_scipy():
+    # SciPy before 1.18 leaves a's entries in the triangle the factor does not
+    # use (slope 1 there); SciPy 1.18 clears them (slope 0).
+    assert SPD[2, 0] != 0
+    copied = linalg.cho_factor(SPD)[0][2, 0] == SPD[2, 0]
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        jac = transform(factor_itself)(SPD)
+        assert jac[2, 0, 2, 0] == (1.0 if copied else 0.0) and jac[2, 0, 0, 2] == 0.0
 
 
 def test_cho_solve_second_derivative_matches_second_differences():

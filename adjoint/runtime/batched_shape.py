@@ -685,8 +685,10 @@ def velement_bar_tangent(batch, flags, keyword_flags, t, key, like, bar, rows):
 # (the function comes as an argument: these helpers import nothing but NumPy)
 
 def _scipy_batches():
-    """Whether the imported SciPy's linalg functions take stacks of matrices
-    (SciPy >= 1.15); older ones are called once per example."""
+    """Whether the imported SciPy's linalg functions may take stacks of
+    matrices (SciPy >= 1.15; a function that still wants one matrix raises
+    ValueError and is called once per example); older ones are called once
+    per example."""
     import sys
 
     try:
@@ -698,7 +700,10 @@ def _scipy_batches():
 def vmatrix_function(function, a, **kwargs):
     """``function(a, **kwargs)`` (scipy.linalg.cholesky, expm) of every example."""
     if _scipy_batches():
-        return function(a, **kwargs)
+        try:
+            return function(a, **kwargs)
+        except ValueError:  # (this function of this SciPy takes one matrix: once per example)
+            pass
     return np.stack([function(a[v], **kwargs) for v in range(np.shape(a)[0])])
 
 
@@ -707,9 +712,13 @@ def _solve_stack(function, first, b, batched_first, **kwargs):
     that is a vector in each example made a one-column matrix."""
     vector = np.ndim(b) == 2 and (np.ndim(first) == 3 if batched_first else True)
     rhs = np.asarray(b)[..., None] if vector else b
+    z = None
     if _scipy_batches():
-        z = function(first, rhs, **kwargs)
-    else:
+        try:
+            z = function(first, rhs, **kwargs)
+        except ValueError:  # (this function of this SciPy takes one matrix: once per example)
+            z = None
+    if z is None:
         z = np.stack([function(first[v] if batched_first else first, rhs[v], **kwargs)
                       for v in range(np.shape(rhs)[0])])
     return z[..., 0] if vector else z

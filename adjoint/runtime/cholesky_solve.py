@@ -2,9 +2,10 @@
 
 ``c, lower = cho_factor(a, lower)`` holds the Cholesky factor in one
 triangle of ``c`` (upper by default: ``a = U^T U``; ``lower=True``:
-``a = L L^T``), read from that triangle of ``a``; SciPy leaves the entries
-of the other triangle as they were in ``a``, so they are a copy of ``a``'s
-(slope 1). ``cho_solve((c, lower), b)`` solves ``A z = b`` with ``A`` the
+``a = L L^T``), read from that triangle of ``a``. SciPy before 1.18 leaves
+the entries of the other triangle as they were in ``a`` (a copy: slope 1);
+SciPy 1.18 clears them (zeros: slope 0). Which one is found once, by
+factoring a 2x2 matrix. ``cho_solve((c, lower), b)`` solves ``A z = b`` with ``A`` the
 matrix of the factor in ``c``'s triangle; it never reads the other
 triangle, which gets no adjoint. Adjoints carry a leading batch axis,
 tangents too; ``b`` is a vector or a matrix of columns."""
@@ -22,8 +23,25 @@ def cho_factor_triangle(c, lower=False):
 
 
 def cho_factor_rest(c, lower=False):
-    """The entries of ``c`` outside the factor's triangle (the rest zero)."""
+    """What ``cho_factor`` passes from ``c`` (an adjoint or a tangent of
+    ``a``) to the other triangle of its result: the entries outside the
+    factor's triangle where SciPy copies ``a`` there, else nothing (zeros)."""
+    if not _rest_copied():
+        return np.zeros_like(c)
     return np.triu(c, 1) if lower else np.tril(c, -1)
+
+
+_REST_COPIED = []
+
+
+def _rest_copied():
+    """Whether this SciPy's cho_factor copies the other triangle of ``a``
+    into its result (before 1.18) or clears it (1.18)."""
+    if not _REST_COPIED:
+        from scipy.linalg import cho_factor
+        c, _ = cho_factor(np.array([[4.0, 2.0], [2.0, 5.0]]))
+        _REST_COPIED.append(bool(c[1, 0] == 2.0))
+    return _REST_COPIED[0]
 
 
 def cho_matrix(c_and_lower):
