@@ -78,3 +78,27 @@ def test_full_svd_factors_still_refused_with_the_message():
 
     with pytest.raises(Exception, match="full_matrices=False"):
         adjoint.jacfwd(factors)(np.arange(6.0) + 1.0)
+
+
+def nan_to_num_program(x):
+    return np.nan_to_num(np.log(x * x)) * x
+
+
+def nan_to_num_program_ag(x):
+    return anp.log(x * x) * x  # finite at the points used: nan_to_num is the identity there
+
+
+def test_vmap_of_a_second_derivative_through_nan_to_num():
+    # rt.vmasked_bar expanded its mask for a (V, B) + shape cotangent only; the
+    # tangent of that cotangent is (V, T, B) + shape, and vmap(hessian(f)) /
+    # vmap(jacfwd(jacrev(f))) crashed in generated code with a broadcast error.
+    xs = np.array([[0.4, 1.5, -0.5], [1.0, 0.2, 2.0]])
+    expected = np.stack([_jac(nan_to_num_program_ag, 2)(xi) for xi in xs])
+    np.testing.assert_allclose(adjoint.vmap(adjoint.jacfwd(adjoint.jacrev(nan_to_num_program)))(xs), expected,
+                               rtol=1e-10, atol=1e-12)
+
+    def scalar(x):
+        return np.sum(nan_to_num_program(x))
+
+    expected = np.stack([autograd.hessian(lambda v: anp.sum(nan_to_num_program_ag(v)))(xi) for xi in xs])
+    np.testing.assert_allclose(adjoint.vmap(adjoint.hessian(scalar))(xs), expected, rtol=1e-10, atol=1e-12)
