@@ -102,3 +102,36 @@ def test_vmap_of_a_second_derivative_through_nan_to_num():
 
     expected = np.stack([autograd.hessian(lambda v: anp.sum(nan_to_num_program_ag(v)))(xi) for xi in xs])
     np.testing.assert_allclose(adjoint.vmap(adjoint.hessian(scalar))(xs), expected, rtol=1e-10, atol=1e-12)
+
+
+def gram_tanh(x):
+    m = x.reshape(2, 2)
+    return np.tanh(m @ m.T).ravel() * np.sum(x ** 2)
+
+
+def gram_tanh_ag(x):
+    m = anp.reshape(x, (2, 2))
+    return anp.ravel(anp.tanh(anp.dot(m, m.T))) * anp.sum(x ** 2)
+
+
+def cholesky_row(x):
+    a = x.reshape(2, 2)
+    return np.linalg.cholesky(a @ a.T + np.eye(2))[1]
+
+
+def cholesky_row_ag(x):
+    a = anp.reshape(x, (2, 2))
+    return anp.linalg.cholesky(anp.dot(a, a.T) + anp.eye(2))[1]
+
+
+@pytest.mark.parametrize("program,reference", [(gram_tanh, gram_tanh_ag), (cholesky_row, cholesky_row_ag)],
+                         ids=["gram", "cholesky"])
+def test_third_order_reverse_through_an_einsum_with_a_repeated_letter(program, reference):
+    # The einsum adjoint's tangent wrote its result through a diagonal view
+    # (x_bar's einsum "ii->i" view, assigned in place) and looped over
+    # zip(...) of differentiated operands: jacrev(jacrev(jacrev(f))) refused
+    # both (UnsupportedSyntaxError naming adjoint/runtime/second_order_arrays.py)
+    # for m @ m.T and np.linalg.cholesky.
+    x = np.array([0.1, -0.4, 0.3, 0.7])
+    np.testing.assert_allclose(adjoint.jacrev(adjoint.jacrev(adjoint.jacrev(program)))(x), _jac(reference, 3)(x),
+                               rtol=1e-9, atol=1e-10)
