@@ -518,7 +518,10 @@ def _svd_gaps(s):
 
 
 def _svd_factors_check(a, full_matrices, function="np.linalg.svd"):
-    shape = np.shape(a)
+    """Refuses the factors of a full SVD of a non-square ``a`` (an array, or
+    its shape as a tuple: derivative code passes the shape, which carries no
+    derivative, so that this call can itself be differentiated)."""
+    shape = a if isinstance(a, tuple) else np.shape(a)
     if full_matrices and shape[-2] != shape[-1]:
         raise ValueError(
             f"the derivative of {function}'s factors is implemented for full_matrices=False (the "

@@ -133,5 +133,9 @@ def masked_bar(g, keep):
 
 def vmasked_bar(g, keep):
     """``masked_bar`` on a batch: ``g`` is ``(V, B) + shape`` (the vmap axis,
-    then the cotangent's), ``keep`` ``(V,) + shape``."""
-    return masked_bar(g, np.expand_dims(keep, 1))
+    then the cotangent's; ``(V, T, B) + shape`` for its tangent, in a vmapped
+    second derivative), ``keep`` ``(V,) + shape``: ``keep`` gets a 1 for each
+    axis ``g`` has between the vmap axis and ``shape``."""
+    keep = np.asarray(keep)
+    extra = max(np.ndim(g) - keep.ndim, 1)
+    return masked_bar(g, np.reshape(keep, keep.shape[:1] + (1,) * extra + keep.shape[1:]))

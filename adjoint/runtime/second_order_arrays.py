@@ -110,11 +110,11 @@ def _ra_einsum_pair(t, g, subscripts, operands, position, wrt):
     term, x = terms[position], operands[position]
     distinct = "".join(dict.fromkeys(term))
     specs, arrays = [], []
-    for i, (s, o) in enumerate(zip(terms, operands, strict=True)):
+    for i in range(len(terms)):  # by index: this code is differentiated again
         if i == position:
             continue
-        specs.append(lead + s if i == wrt else s)
-        arrays.append(t if i == wrt else o)
+        specs.append(lead + terms[i] if i == wrt else terms[i])
+        arrays.append(t if i == wrt else operands[i])
     reached = set(output).union(*(set(s) for i, s in enumerate(terms) if i != position))
     present = "".join(c for c in distinct if c in reached)
     spec = ",".join([batch + output] + specs) + "->" + lead + batch + present
@@ -128,10 +128,27 @@ def _ra_einsum_pair(t, g, subscripts, operands, position, wrt):
         part = part.sum(axis=summed, keepdims=True)
     if distinct == term:
         return _broadcast(part, pair + x.shape)
-    x_bar = np.zeros(pair + x.shape, dtype=part.dtype)
-    diagonal = np.einsum(f"{lead}{batch}{term}->{lead}{batch}{distinct}", x_bar)  # a writeable view
-    diagonal[...] = part
-    return x_bar
+    # x's repeated letters: part on the diagonal, 0 elsewhere. Gathered and
+    # masked rather than written through a diagonal view, so that this code
+    # can be differentiated again (a third derivative).
+    part = _broadcast(part, pair + tuple(sizes[c] for c in distinct))
+    index, on_diagonal = _diagonal_gather(term, distinct, x.shape)
+    return part[index] * on_diagonal
+
+
+def _diagonal_gather(term, distinct, shape):
+    """For an einsum operand with repeated letters (``term``, e.g. ``"ii"``,
+    of ``shape``) and an array ``p`` of shape ``pair + (sizes of distinct)``:
+    the index such that ``p[index]`` has shape ``pair + shape``, reading the
+    distinct letters' positions, and the 0/1 mask of the diagonal (every
+    repeat of a letter at the same position)."""
+    grids = np.indices(shape)
+    first = {c: term.index(c) for c in distinct}
+    index = (slice(None), slice(None)) + tuple(grids[first[c]] for c in distinct)
+    on_diagonal = np.ones(shape, dtype=bool)
+    for i, c in enumerate(term):
+        on_diagonal = on_diagonal & (grids[i] == grids[first[c]])
+    return index, on_diagonal.astype(float)
 
 
 def einsum_adjoint_tangent(t, g, subscripts, operands, position):

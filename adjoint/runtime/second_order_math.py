@@ -11,6 +11,7 @@ from .reductions import (
 from .indexing import batch_size, element_bar, rebuild_like, unpack_bar, zeros_bar
 from .tangents import item_tangent, merged
 from .tangent_shape import batched_getitem_adjoint
+from .second_order_arrays import singular_values_adjoint_tangent
 
 
 # ---- tangents of backward helpers: runtime_math.py
@@ -316,8 +317,6 @@ def norm_adjoint_tangent(t, g, x, z, ord=None, axis=None, keepdims=False, wrt="x
         if wrt == "z" or MATRIX_NORMS[ord][0] is not None:
             return _leading_zeros(t, g, x.shape)
         axes = matrix_axes(axis, x.ndim)
-        from .second_order_arrays import singular_values_adjoint_tangent
-
         matrix_t = t if axes == (0, 1) else np.swapaxes(t, 1, 2)
         weights = np.reshape(g, (g.shape[0], 1)) * matrix_norm_weights(x, ord, axes)
         result = singular_values_adjoint_tangent(matrix_t, weights, x if axes == (0, 1) else x.T)

@@ -422,7 +422,7 @@ def singular_values_tangent(t, a, compute_uv=True):
     dA v_k`` with the reduced factors (see ``singular_values_adjoint``)."""
     t = as_tangent(t, a)
     if compute_uv:
-        singular_values_adjoint(t, a, compute_uv=True)  # raises, with the message
+        singular_values_adjoint(None, None, compute_uv=True)  # raises, with the message
     u, _, vh = np.linalg.svd(a, full_matrices=False)
     return np.sum((_mT(u) @ t) * vh, axis=-1)
 
@@ -436,7 +436,7 @@ def svd_tangent(t, a, z, full_matrices=True, compute_uv=True):
     ``dv = v (F * (S dP + dP^T S)) + (1 - v v^T) dA^T u S^-1``."""
     if not compute_uv:
         return singular_values_tangent(t, a, compute_uv=False)
-    _svd_factors_check(a, full_matrices)
+    _svd_factors_check(np.shape(a), full_matrices)  # the shape: no differentiated value
     t = as_tangent(t, a)
     u, s, vh = z
     v = _mT(vh)
