@@ -1,0 +1,81 @@
+"""Batching rules (vmap) of the linear-algebra helpers that Hessian code
+calls: forward mode's tangents of ``np.linalg.inv`` / ``det`` /
+``slogdet``, ``slogdet``'s adjoint, and the tangents of the backward helpers
+of ``inv``, ``det``, ``slogdet``, ``solve``, ``cholesky``, ``svd`` and
+``@`` (``vmap(hessian(f))``, ``vmap(jacfwd(jacrev(f)))``). Each calls its
+batched form in ``runtime/batched_second_order.py``: one NumPy call per
+helper on the whole batch, the numbers of a loop over the examples.
+"""
+from .. import runtime as rt
+from . import batch_rule, vec
+
+
+@batch_rule(rt.inv_tangent)
+def inv_tangent_batched(r, t, z):
+    vec[r] = rt.vinv_tangent(vec[t], vec[z])
+
+
+@batch_rule(rt.det_tangent)
+def det_tangent_batched(r, t, z, a):
+    vec[r] = rt.vdet_tangent(vec[t], vec[z], vec[a])
+
+
+@batch_rule(rt.slogdet_tangent)
+def slogdet_tangent_batched(r, t, z, a):
+    vec[r] = rt.vslogdet_tangent(vec[t], vec[z], vec[a])
+
+
+@batch_rule(rt.slogdet_adjoint)
+def slogdet_adjoint_batched(r, g, a):
+    vec[r] = rt.vslogdet_adjoint(vec[g], vec[a])
+
+
+@batch_rule(rt.inv_adjoint_tangent)
+def inv_adjoint_tangent_batched(r, t, g, z):
+    vec[r] = rt.vinv_adjoint_tangent(vec[t], vec[g], vec[z])
+
+
+@batch_rule(rt.det_adjoint_tangent)
+def det_adjoint_tangent_batched(r, t, g, z, a, of_a=False):
+    vec[r] = rt.vdet_adjoint_tangent(vec[t], vec[g], vec[z], vec[a], of_a=of_a)
+
+
+@batch_rule(rt.slogdet_adjoint_tangent)
+def slogdet_adjoint_tangent_batched(r, t, g, a):
+    vec[r] = rt.vslogdet_adjoint_tangent(vec[t], vec[g], vec[a])
+
+
+@batch_rule(rt.solve_transposed_tangent)
+def solve_transposed_tangent_batched(r, t, a, g, b):
+    vec[r] = rt.vsolve_transposed_tangent(vec[t], vec[a], vec[g], vec[b])
+
+
+@batch_rule(rt.solve_adjoint_matrix_tangent)
+def solve_adjoint_matrix_tangent_batched(r, t, b_bar, z, a, b):
+    vec[r] = rt.vsolve_adjoint_matrix_tangent(vec[t], vec[b_bar], vec[z], vec[a], vec[b])
+
+
+@batch_rule(rt.cholesky_adjoint_tangent)
+def cholesky_adjoint_tangent_batched(r, t, g, z, upper=False):
+    vec[r] = rt.vcholesky_adjoint_tangent(vec[t], vec[g], vec[z], upper=upper)
+
+
+@batch_rule(rt.svd_adjoint_tangent)
+def svd_adjoint_tangent_batched(r, t, g, a, z, full_matrices=True, compute_uv=True, wrt="z"):
+    vec[r] = rt.vsvd_adjoint_tangent(vec[t], vec[g], vec[a], vec[z], full_matrices=full_matrices,
+                                     compute_uv=compute_uv, wrt=wrt)
+
+
+@batch_rule(rt.matmul_adjoint_left_tangent)
+def matmul_adjoint_left_tangent_batched(r, t, g, x, y):
+    vec[r] = rt.vmatmul_adjoint_left_tangent(vec[t], vec[g], vec[x], vec[y])
+
+
+@batch_rule(rt.matmul_adjoint_right_tangent)
+def matmul_adjoint_right_tangent_batched(r, t, g, x, y):
+    vec[r] = rt.vmatmul_adjoint_right_tangent(vec[t], vec[g], vec[x], vec[y])
+
+
+@batch_rule(rt.unpack_bar_tangent)
+def unpack_bar_tangent_batched(r, t, value):
+    vec[r] = rt.vunpack_bar_tangent(vec[t], vec[value])
