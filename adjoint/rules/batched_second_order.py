@@ -79,3 +79,9 @@ def matmul_adjoint_right_tangent_batched(r, t, g, x, y):
 @batch_rule(rt.unpack_bar_tangent)
 def unpack_bar_tangent_batched(r, t, value):
     vec[r] = rt.vunpack_bar_tangent(vec[t], vec[value])
+
+
+# jacfwd of a jacfwd: the columns of the inner Jacobian's tangent (shapes only)
+@batch_rule(rt.jacobian_from_columns_tangent)
+def jacobian_from_columns_tangent_batched(r, t, out, x, offset):
+    vec[r] = rt.vjacobian_from_columns_tangent(vec[t], vec[out], vec[x], offset)

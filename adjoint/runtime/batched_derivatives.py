@@ -255,7 +255,8 @@ def _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, items):
         return None
     lead = leaf.shape[:3]
     joined = _map_leaves(lambda a: np.reshape(a, (lead[0], lead[1] * lead[2]) + a.shape[3:]), t)
-    batched_args = [a if f else to_batched(a, batch) for a, f in zip(args, arg_flags, strict=True)]
+    batched_args = [to_batched(a, batch) if not f and isinstance(a, (np.ndarray, list, tuple, dict)) else a
+                    for a, f in zip(args, arg_flags, strict=True)]
     result = MERGE_BATCHED[helper](joined, *batched_args, **kwargs)
     return _map_leaves(lambda a: np.reshape(a, lead + np.shape(a)[2:]), result)
 

@@ -44,6 +44,7 @@ from .linalg import (
     matmul_adjoint_right, slogdet_adjoint, solve_adjoint_matrix, svd_adjoint,
 )
 from .indexing import rebuild_like
+from .jacobians import jacobian_from_columns_tangent
 from .second_order_arrays import (
     _ra_einsum_pair, _ra_matmul_subscripts, cholesky_adjoint_tangent, det_adjoint_tangent, inv_adjoint_tangent,
     matmul_adjoint_left_tangent, matmul_adjoint_right_tangent, slogdet_adjoint_tangent, solve_adjoint_matrix_tangent,
@@ -283,6 +284,20 @@ def vunpack_bar_tangent(t, value):
     joined = _map_leaves(lambda x: np.reshape(x, (lead[0], lead[1] * lead[2]) + x.shape[3:]), t)
     result = vunpack_bar(value, joined)
     return _map_leaves(lambda x: np.reshape(x, lead + x.shape[2:]), result)
+
+
+# ---- derivatives as code: jacfwd of a jacfwd
+
+def vjacobian_from_columns_tangent(t, out, x, offset):
+    """``jacobian_from_columns_tangent`` of every example: ``t`` is ``(V, T,
+    total) + out``'s example shape; ``out`` and ``x`` are read for their
+    shapes, so the vmap axis joins the tangent's rows."""
+    if type(t) is not np.ndarray or isinstance(out, (dict, list, tuple)) or isinstance(x, (dict, list, tuple)):
+        return _each_example(lambda *args: jacobian_from_columns_tangent(*args, offset), (t, out, x))
+    lead = t.shape[:2]
+    merged = jacobian_from_columns_tangent(np.reshape(t, (lead[0] * lead[1],) + t.shape[2:]),
+                                           np.asarray(out)[0], np.asarray(x)[0], offset)
+    return np.reshape(merged, lead + merged.shape[1:])
 
 
 # ---- rt.merged on a batch: the batched form of a helper linear in its cotangent
