@@ -205,15 +205,29 @@ def test_vmap_of_hessian_is_autograds_and_the_loops(label, f, f_ag, n, monkeypat
 @pytest.mark.parametrize("label, f, f_ag, n", [CASES[6], CASES[9]], ids=["cholesky", "svd-factors"])
 def test_vmap_of_other_second_derivative_compositions(label, f, f_ag, n, monkeypatch):
     # jacfwd(jacrev(f)) and jacrev(jacrev(f)) write the same backward code's
-    # tangents; each must batch as hessian(f) does
+    # tangents; jacfwd(jacfwd(f)) differentiates the tangent helpers' own code
+    # (cholesky_tangent, svd_tangent); each must batch as hessian(f) does
     X = np.random.default_rng(7).normal(size=(V, n)) * 0.5
     expected = np.stack([autograd.hessian(f_ag)(x) for x in X])
     loops = _Loops(monkeypatch)
-    for compose in (lambda g: adjoint.jacfwd(adjoint.jacrev(g)), lambda g: adjoint.jacrev(adjoint.jacrev(g))):
+    for compose in (lambda g: adjoint.jacfwd(adjoint.jacrev(g)), lambda g: adjoint.jacrev(adjoint.jacrev(g)),
+                    lambda g: adjoint.jacfwd(adjoint.jacfwd(g))):
         adjoint.backend.cache.clear()  # a fresh transform: its loop warning would come once only
         got = _batched_no_loop(compose(f), X)
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     assert loops.calls == []
+
+
+@pytest.mark.parametrize("label, f, f_ag, n", [CASES[0], CASES[5], CASES[8]],
+                         ids=["solve-vector", "slogdet", "svd-values"])
+def test_vmap_of_forward_over_forward(label, f, f_ag, n, monkeypatch):
+    # jacfwd(jacfwd(f)) transforms solve_tangent, slogdet_tangent and
+    # singular_values_tangent from their source: what they call batches too
+    X = np.random.default_rng(13).normal(size=(V, n)) * 0.5
+    loops = _Loops(monkeypatch)
+    got = _batched_no_loop(adjoint.jacfwd(adjoint.jacfwd(f)), X)
+    assert loops.calls == []
+    np.testing.assert_allclose(got, np.stack([autograd.hessian(f_ag)(x) for x in X]), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("label, f, f_ag, n", [CASES[3], CASES[4], CASES[5]], ids=["inv", "det", "slogdet"])

@@ -85,3 +85,67 @@ def unpack_bar_tangent_batched(r, t, value):
 @batch_rule(rt.jacobian_from_columns_tangent)
 def jacobian_from_columns_tangent_batched(r, t, out, x, offset):
     vec[r] = rt.vjacobian_from_columns_tangent(vec[t], vec[out], vec[x], offset)
+
+
+# Helpers that the derivative helpers' own code calls, met when that code is
+# differentiated again and batched (vmap(jacfwd(jacfwd(f)))): the last two
+# axes, size-1 axes after the leading ones, a container rebuilt around items.
+@batch_rule(rt._mT)
+def transposed_matrices_batched(r, x):
+    vec[r] = rt._mT(vec[x])
+
+
+@batch_rule(rt._lead)
+def lead_batched(r, t, ndim):
+    vec[r] = rt._lead_after_two(vec[t], ndim)
+
+
+@batch_rule(rt.rebuild_like)
+def rebuild_like_batched(r, container, items):
+    vec[r] = rt.rebuild_like(vec[container], vec[items])
+
+
+@batch_rule(rt.einsum_operands)
+def einsum_operands_batched(r, operand0, operand1=None, operand2=None, operand3=None, operand4=None, operand5=None):
+    vec[r] = rt.einsum_operands(vec[operand0], vec[operand1], vec[operand2], vec[operand3], vec[operand4],
+                                vec[operand5])
+
+
+@batch_rule(rt.einsum_tangent)
+def einsum_tangent_batched(r, t, subscripts, operands, position):
+    vec[r] = rt.veinsum_tangent(vec[t], subscripts, vec[operands], position)
+
+
+@batch_rule(rt.as_tangent_tangent)
+def as_tangent_tangent_batched(r, tt, t, like):
+    vec[r] = rt.vas_tangent_tangent(vec[tt], vec[t], vec[like])
+
+
+@batch_rule(rt.item_tangent_tangent)
+def item_tangent_tangent_batched(r, tt, t, item, key, batch):
+    vec[r] = rt.vitem_tangent_tangent(vec[tt], vec[t], vec[item], key, batch)
+
+
+@batch_rule(rt.unpack_tangent_tangent)
+def unpack_tangent_tangent_batched(r, tt, t, value, count, batch):
+    vec[r] = rt.vunpack_tangent_tangent(vec[tt], vec[t], vec[value], count, batch)
+
+
+@batch_rule(rt._svd_gaps)
+def svd_gaps_batched(r, s):
+    vec[r] = rt._svd_gaps(vec[s])
+
+
+@batch_rule(rt._symmetric_read)
+def symmetric_read_batched(r, t, upper=False):
+    vec[r] = rt._symmetric_read(vec[t], upper=upper)
+
+
+@batch_rule(rt.singular_values_tangent)
+def singular_values_tangent_batched(r, t, a, compute_uv=True):
+    vec[r] = rt.vsingular_values_tangent(vec[t], vec[a], compute_uv=compute_uv)
+
+
+@batch_rule(rt.tensordot_tangent_right)
+def tensordot_tangent_right_batched(r, t, a, b, axes=2):
+    vec[r] = rt.vtensordot_tangent_right(vec[t], vec[a], vec[b], axes=axes)

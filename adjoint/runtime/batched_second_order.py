@@ -40,24 +40,31 @@ from .batched_linalg import (
 )
 from .batched_linalg_derivatives import vsvd_adjoint
 from .linalg import (
-    _mT, _result_bars, _solve_reads_vectors, cholesky_adjoint, det_adjoint, inv_adjoint, matmul_adjoint_left,
+    _EINSUM_LETTERS, _mT, _tensordot_axes, einsum_explicit, _result_bars, _solve_reads_vectors, cholesky_adjoint, det_adjoint, inv_adjoint, matmul_adjoint_left,
     matmul_adjoint_right, slogdet_adjoint, solve_adjoint_matrix, svd_adjoint,
 )
-from .indexing import rebuild_like
+from .indexing import batched_getitem, rebuild_like
 from .jacobians import jacobian_from_columns_tangent
 from .second_order_arrays import (
     _ra_einsum_pair, _ra_matmul_subscripts, cholesky_adjoint_tangent, det_adjoint_tangent, inv_adjoint_tangent,
     matmul_adjoint_left_tangent, matmul_adjoint_right_tangent, slogdet_adjoint_tangent, solve_adjoint_matrix_tangent,
     solve_transposed_tangent, svd_adjoint_tangent,
 )
-from .second_order_math import _map_leaves, unpack_bar_tangent
-from .tangent_linalg import det_tangent, inv_tangent, slogdet_tangent
+from .second_order_math import _map_leaves, item_tangent_tangent, unpack_bar_tangent, unpack_tangent_tangent
+from .batched_tangents import as_tangent_tangent
+from .tangent_linalg import (
+    det_tangent, einsum_tangent, inv_tangent, singular_values_tangent, slogdet_tangent, tensordot_tangent_right,
+)
+from .batched_linalg_derivatives import vsvd_tangent
 from .batched_shape import vprimal_matrices
 
 
 def _each_example(helper, args, kwargs=None):
-    """``helper`` once per example (the batch size read from the first array), results stacked."""
-    count = next(np.shape(a)[0] for a in args if isinstance(a, np.ndarray))
+    """``helper`` once per example (the batch size read from the first array
+    among the arguments and their items), results stacked."""
+    leaves = []
+    _map_leaves(leaves.append, list(args))
+    count = next(np.shape(a)[0] for a in leaves if isinstance(a, np.ndarray) and np.ndim(a))
     return stack_examples([helper(*[example(a, v) for a in args], **(kwargs or {})) for v in range(count)])
 
 
@@ -298,6 +305,91 @@ def vjacobian_from_columns_tangent(t, out, x, offset):
     merged = jacobian_from_columns_tangent(np.reshape(t, (lead[0] * lead[1],) + t.shape[2:]),
                                            np.asarray(out)[0], np.asarray(x)[0], offset)
     return np.reshape(merged, lead + merged.shape[1:])
+
+
+def veinsum_tangent(t, subscripts, operands, position):
+    """``einsum_tangent`` of every example: one more letter, shared by every
+    operand and the result, runs the vmap axis through the contraction."""
+    if type(t) is not np.ndarray or not _arrays(*operands):
+        return _each_example(lambda t_, operands_: einsum_tangent(t_, subscripts, operands_, position), (t, operands))
+    terms, output, batch = einsum_explicit(subscripts, [o.shape[1:] for o in operands])
+    used = set("".join(terms)) | set(output) | {batch}
+    vmap_letter = next(c for c in _EINSUM_LETTERS if c not in used)
+    terms = [vmap_letter + term for term in terms]
+    terms[position] = vmap_letter + batch + terms[position][1:]
+    arrays = list(operands)
+    arrays[position] = t
+    return np.einsum(",".join(terms) + "->" + vmap_letter + batch + output, *arrays, optimize="greedy")
+
+
+def vtensordot_tangent_right(t, a, b, axes=2):
+    """``tensordot_tangent_right`` of every example, as one einsum: ``a``'s
+    axes, ``b``'s tangent's with the contracted ones shared, and a letter for
+    the vmap axis in all three."""
+    if type(t) is not np.ndarray:
+        return _each_example(lambda *args: tensordot_tangent_right(*args, axes=axes), (t, a, b))
+    a = np.asarray(a)
+    a_ndim, b_ndim = a.ndim - 1, t.ndim - 2
+    a_axes, b_axes = _tensordot_axes(a_ndim, b_ndim, axes)
+    letters = iter(_EINSUM_LETTERS[2:])
+    vmap_letter, row = _EINSUM_LETTERS[:2]
+    a_term = [next(letters) for _ in range(a_ndim)]
+    b_term = [next(letters) for _ in range(b_ndim)]
+    for i, j in zip(a_axes, b_axes, strict=True):
+        b_term[j] = a_term[i]
+    free = [c for i, c in enumerate(a_term) if i not in a_axes] + [c for j, c in enumerate(b_term) if j not in b_axes]
+    spec = f"{vmap_letter}{''.join(a_term)},{vmap_letter}{row}{''.join(b_term)}->{vmap_letter}{row}{''.join(free)}"
+    return np.einsum(spec, a, t, optimize="greedy")
+
+
+def vsingular_values_tangent(t, a, compute_uv=True):
+    """``singular_values_tangent`` of every example (``compute_uv=True`` is refused as it is there)."""
+    if compute_uv:
+        return singular_values_tangent(t, a, compute_uv=True)  # raises, with the message
+    return vsvd_tangent(t, a, None, full_matrices=False, compute_uv=False)
+
+
+# ---- tangents of forward mode's structural helpers (jacfwd of a jacfwd):
+# an array tangent of a tangent is (V, S, B) + shape
+
+def vas_tangent_tangent(tt, t, like):
+    """``as_tangent_tangent`` of every example: an array tangent's tangent as it is."""
+    if type(t) is np.ndarray:
+        return tt
+    return _each_example(as_tangent_tangent, (tt, t, like))
+
+
+def vitem_tangent_tangent(tt, t, item, key, batch):
+    """``item_tangent_tangent`` of every example, ``key`` the same for all:
+    the three leading axes of an array ``tt`` join, one ``batched_getitem``;
+    a container's item is its own (once per example where it is a hole)."""
+    if type(tt) is np.ndarray:
+        lead = tt.shape[:3]
+        picked = batched_getitem(np.reshape(tt, (-1,) + tt.shape[3:]), key)
+        return np.reshape(picked, lead + picked.shape[1:])
+    picked = None if tt is None else tt[key]
+    if picked is not None:  # an item's tangent of a container: batched as it is
+        return picked
+    return _each_example(lambda tt_, t_, item_: item_tangent_tangent(tt_, t_, item_, key, batch), (tt, t, item))
+
+
+def vunpack_tangent_tangent(tt, t, value, count, batch):
+    """``unpack_tangent_tangent`` of every example: an array ``tt``'s items
+    along its fourth axis; a container's items as they are (once per example
+    where one is a hole, whose zeros take the example's shape)."""
+    if type(tt) is np.ndarray:
+        return [tt[:, :, :, i] for i in range(count)]
+    holes = None if tt is None else list(tt.values()) if isinstance(tt, dict) else list(tt)
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    leaves = [h for h in holes or () if type(h) is np.ndarray]
+    if leaves and all(h is not None or type(item) is np.ndarray for h, item in zip(holes, items, strict=True)):
+        # every item's tangent batched as it is; a hole's zeros (V, S, batch) + the item's shape
+        # (_outer_zeros of every example)
+        outer = leaves[0].shape[1]
+        return [np.zeros((item.shape[0], outer, batch) + item.shape[1:], dtype=np.result_type(item.dtype, np.float32))
+                if h is None else h for h, item in zip(holes, items, strict=True)]
+    return _each_example(lambda tt_, t_, value_: unpack_tangent_tangent(tt_, t_, value_, count, batch),
+                         (tt, t, value))
 
 
 # ---- rt.merged on a batch: the batched form of a helper linear in its cotangent
