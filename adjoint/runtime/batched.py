@@ -88,6 +88,8 @@ def example(value, row):
         return rebuild_like(value, [example(v, row) for v in value])
     if value is None:  # a hole of a container of tangents or adjoints: the same in every example
         return None
+    if isinstance(value, (str, bytes, slice)):  # a directive of np.r_ / np.c_, a slice: not batched
+        return value
     return value[row]
 
 
