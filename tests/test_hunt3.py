@@ -45,3 +45,29 @@ def test_sparse_hessian_of_float16_input_is_a_usable_float32_matrix():
     want[0, :] += np.cos(xd)
     want[:, 0] += np.cos(xd)
     np.testing.assert_allclose(hess.toarray(), want, rtol=1e-2, atol=1e-2)
+
+
+# ---------------------------------------------------------------- vmap of second derivatives of dict-building code
+
+autograd = pytest.importorskip("autograd")
+anp = pytest.importorskip("autograd.numpy")
+
+
+def _dict_program(np):
+    def f(x):
+        d = {"a": x[:2], "b": [x[2], x[3:]]}
+        d["a"] = d["a"] * d["b"][0]
+        return np.sum(d["a"] * np.exp(0.3 * x[:2])) + np.sum(d["b"][1] ** 3) * d["a"][1]
+    return f
+
+
+BATCH = np.random.default_rng(0).uniform(-1.0, 1.0, (3, 5))
+
+
+def test_vmap_hessian_of_a_function_building_a_dict():
+    # The batched tangent of a dict's cotangent reached rt.vmerged_g, which
+    # merged the leading axes of lists and tuples only: IndexError inside
+    # the library.
+    got = adjoint.vmap(adjoint.hessian(_dict_program(np)))(BATCH)
+    want = np.stack([autograd.hessian(_dict_program(anp))(row) for row in BATCH])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -349,6 +349,10 @@ def vsequence(b, kind):
 def _merge(g):
     if g is None:
         return None, None
+    if isinstance(g, dict):  # a dict's cotangent (vmap(hessian(f)) of f building a dict)
+        merged = {key: _merge(item) for key, item in g.items()}
+        lead = next((m[1] for m in merged.values() if m[1] is not None), None)
+        return {key: m[0] for key, m in merged.items()}, lead
     if isinstance(g, (list, tuple)):
         merged = [_merge(item) for item in g]
         lead = next((m[1] for m in merged if m[1] is not None), None)
@@ -360,6 +364,8 @@ def _merge(g):
 def _unmerge(result, lead):
     if result is None:
         return None
+    if isinstance(result, dict):
+        return {key: _unmerge(item, lead) for key, item in result.items()}
     if isinstance(result, (list, tuple)):
         items = [_unmerge(item, lead) for item in result]
         return items if isinstance(result, list) else tuple(items)
