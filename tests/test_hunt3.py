@@ -61,6 +61,13 @@ def _dict_program(np):
     return f
 
 
+def _nested_dict_program(np):
+    def f(x):
+        d = {"p": x[:3] ** 2, "q": {"r": np.sin(x[3:]), "s": (x[0], x[1] * x[4])}}
+        return np.sum(d["p"] * d["q"]["r"][0]) + d["q"]["s"][0] * d["q"]["s"][1] ** 2
+    return f
+
+
 BATCH = np.random.default_rng(0).uniform(-1.0, 1.0, (3, 5))
 
 
@@ -71,3 +78,14 @@ def test_vmap_hessian_of_a_function_building_a_dict():
     got = adjoint.vmap(adjoint.hessian(_dict_program(np)))(BATCH)
     want = np.stack([autograd.hessian(_dict_program(anp))(row) for row in BATCH])
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_vmap_jacfwd_jacfwd_of_a_function_building_nested_dicts():
+    # Forward over forward code makes dicts by rt.make_dict(keys, *values);
+    # vmap broadcast the keys tuple as if it were a batched item
+    # (TypeError: unhashable type), after the normaliser had crashed on the
+    # call form having no literal keys.
+    for program in (_dict_program, _nested_dict_program):
+        got = adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(program(np))))(BATCH)
+        want = np.stack([autograd.hessian(program(anp))(row) for row in BATCH])
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
