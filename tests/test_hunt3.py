@@ -89,3 +89,53 @@ def test_vmap_jacfwd_jacfwd_of_a_function_building_nested_dicts():
         got = adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(program(np))))(BATCH)
         want = np.stack([autograd.hessian(program(anp))(row) for row in BATCH])
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- forward mode: sum/max of list items without a tangent
+
+
+def _sum_of_slice(np):
+    def f(x, y):
+        items = [x, x * 2.0, x * x, y]
+        total = sum(items[::-1][1:])  # only y carries a tangent in jacfwd(f, argnums=1), and it is sliced off
+        return total * y + np.sin(y)
+    return f
+
+
+def _max_of_slice(np):
+    def f(x, y):
+        items = [x[0] * 1.0, x[1] * 2.0, y[0]]
+        return max(items[:2]) * y
+    return f
+
+
+X3 = np.array([0.1, 0.2, 0.3])
+Y3 = np.array([0.5, -0.4, 0.7])
+
+
+@pytest.mark.parametrize("program", [_sum_of_slice, _max_of_slice])
+def test_jacfwd_of_sum_or_max_over_items_none_of_which_has_a_tangent(program):
+    # sum(items[1:]) where no remaining item depends on the differentiated
+    # argument: the forward helper raised 'forward mode cannot size its zero
+    # tangent' though the generated code knows the number of tangents.
+    f, fa = program(np), program(anp)
+    for argnum in (0, 1):
+        np.testing.assert_allclose(adjoint.jacfwd(f, argnums=argnum)(X3, Y3),
+                                   autograd.jacobian(fa, argnum)(X3, Y3), rtol=1e-12, atol=1e-12)
+    want = autograd.jacobian(autograd.jacobian(fa, 1), 0)(X3, Y3)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(f, argnums=1), argnums=0)(X3, Y3), want,
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adjoint.jacrev(adjoint.jacfwd(f, argnums=1), argnums=0)(X3, Y3), want,
+                               rtol=1e-12, atol=1e-12)
+    batch = np.stack([X3, 2.0 * X3, -X3])
+    got = adjoint.vmap(adjoint.jacfwd(f, argnums=1), in_dims=(0, None))(batch, Y3)
+    np.testing.assert_allclose(got, np.stack([autograd.jacobian(fa, 1)(row, Y3) for row in batch]),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_batched_sum_of_items_tangent_without_item_tangents_is_zero():
+    # The vmap rule of the helper (vmap of forward code): zeros (V, rows) + shape.
+    from adjoint import runtime as rt
+    z = np.arange(6.0).reshape(2, 3)
+    got = rt.vsum_of_items_tangent(2, [None, None], [z, z], z, 4)
+    assert got.shape == (2, 4, 3) and not got.any()

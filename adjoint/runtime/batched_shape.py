@@ -602,7 +602,7 @@ def vextremum_of_items_adjoint(g, items, z):
     return rebuild_like(items, bars)
 
 
-def vextremum_of_items_tangent(t, items, z):
+def vextremum_of_items_tangent(t, items, z, rows=None):
     """``extremum_of_items_tangent`` on a batch: in each example the tangent
     of the first item equal to the result (``t`` is ``(V, T) + shape`` per
     item, None for constant items, or one array of the items' tangents)."""
@@ -612,11 +612,11 @@ def vextremum_of_items_tangent(t, items, z):
     z = np.asarray(z)
     batched = [np.asarray(item) for item in vitems(items)]
     tangents = [t[:, :, i] for i in range(len(batched))] if isinstance(t, np.ndarray) else list(t)
-    rows = next((np.shape(item_t)[:2] for item_t in tangents if item_t is not None), None)
-    if rows is None:
+    lead = next((np.shape(item_t)[:2] for item_t in tangents if item_t is not None), None)
+    if lead is None and rows is None:
         raise ValueError("max() / min(): no item has a tangent")
     one = first_example(z)
-    total = np.zeros(rows + np.shape(one))
+    total = np.zeros((lead or (z.shape[0], rows)) + np.shape(one))
     taken = np.zeros(z.shape[0], dtype=bool)
     for item, item_t in zip(batched, tangents, strict=True):
         found = np.all(np.reshape(item == z, (z.shape[0], -1)), axis=1)
