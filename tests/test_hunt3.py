@@ -139,3 +139,26 @@ def test_batched_sum_of_items_tangent_without_item_tangents_is_zero():
     z = np.arange(6.0).reshape(2, 3)
     got = rt.vsum_of_items_tangent(2, [None, None], [z, z], z, 4)
     assert got.shape == (2, 4, 3) and not got.any()
+
+
+def _max_of_sliced_products(np):
+    def f(x):
+        items = [x[0] * 1.0, x[1] * 2.0, x[3] * x[4]]
+        return max(items[:2]) * x[4] ** 2 + x[3] ** 3
+    return f
+
+
+def test_second_and_third_forward_derivatives_of_max_over_a_sliced_list():
+    # The items left by the slice are linear in x, so their second tangents
+    # are holes; the tangent of rt.extremum_of_items_tangent was then None
+    # and the next line of jacfwd(jacfwd(f)) crashed inside generated code
+    # ('NoneType' object has no attribute 'shape').
+    f, fa = _max_of_sliced_products(np), _max_of_sliced_products(anp)
+    x = np.array([0.3, -0.6, 0.2, 0.5, -0.8])
+    hess = autograd.hessian(fa)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(f))(x), hess(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adjoint.jacrev(adjoint.jacfwd(adjoint.jacfwd(f)))(x), autograd.jacobian(hess)(x),
+                               rtol=1e-12, atol=1e-12)
+    batch = np.stack([x, -x])
+    np.testing.assert_allclose(adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(f)))(batch),
+                               np.stack([hess(row) for row in batch]), rtol=1e-12, atol=1e-12)

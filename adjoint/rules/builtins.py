@@ -91,7 +91,7 @@ def mapping_batched(z, mapping):
 # so forward code that calls them transforms again (jacfwd(jacfwd(f))).
 @tangent_rule(rt.sum_of_items_tangent, constant=("items", "z", "rows"))
 def sum_of_items_tangent_tangent(r, t, items, z, rows=None):
-    dot[r] = rt.merged_items(rt.sum_of_items_tangent, dot[t], items, z)
+    dot[r] = rt.sum_of_items_tangent_tangent(dot[t], items, z, rows)
 
 
 @batch_rule(rt.sum_of_items_tangent)
@@ -101,12 +101,23 @@ def sum_of_items_tangent_batched(z, t, items, result, rows=None):
 
 @tangent_rule(rt.extremum_of_items_tangent, constant=("items", "z", "rows"))
 def extremum_of_items_tangent_tangent(r, t, items, z, rows=None):
-    dot[r] = rt.merged_items(rt.extremum_of_items_tangent, dot[t], items, z)
+    dot[r] = rt.extremum_of_items_tangent_tangent(dot[t], items, z, rows)
 
 
 @batch_rule(rt.extremum_of_items_tangent)
 def extremum_of_items_tangent_batched(r, t, items, z, rows=None):
     vec[r] = rt.vextremum_of_items_tangent(vec[t], vec[items], vec[z], rows)
+
+
+# Fourth order: their tangents, linear in the tangent of tangents too.
+@tangent_rule(rt.sum_of_items_tangent_tangent, constant=("items", "z", "rows"))
+def sum_of_items_tangent_tangent_tangent(r, tt, items, z, rows=None):
+    dot[r] = rt.merged_items(rt.sum_of_items_tangent_tangent, dot[tt], items, z, rows)
+
+
+@tangent_rule(rt.extremum_of_items_tangent_tangent, constant=("items", "z", "rows"))
+def extremum_of_items_tangent_tangent_tangent(r, tt, items, z, rows=None):
+    dot[r] = rt.merged_items(rt.extremum_of_items_tangent_tangent, dot[tt], items, z, rows)
 
 
 @tangent_rule(rt.sequence_tangent, constant=("items", "z"))
@@ -126,7 +137,8 @@ def mapping_tangent_tangent(r, t, mapping):
 
 # Their tangent argument is a list or tuple of tangents, taken item by item
 # (not stacked into one array as for a list NumPy reads as an array).
-SEQUENCE_RULES.update({rt.sum_of_items_tangent, rt.extremum_of_items_tangent, rt.sequence_tangent})
+SEQUENCE_RULES.update({rt.sum_of_items_tangent, rt.extremum_of_items_tangent, rt.sequence_tangent,
+                       rt.sum_of_items_tangent_tangent, rt.extremum_of_items_tangent_tangent})
 
 
 MATH_TWINS = {
