@@ -203,3 +203,30 @@ def test_forward_over_forward_reads_attributes_of_an_object_the_function_made(ou
     # library's runtime/tangents.py as the user's line.
     got = getattr(adjoint, outer)(adjoint.jacfwd(_accumulate))(X5)
     np.testing.assert_allclose(got, _accumulate_hessian(X5), rtol=1e-12, atol=1e-12)
+
+
+_Pair = __import__("collections").namedtuple("_Pair", "a b")
+
+
+def _pair_program(np):
+    def f(x):
+        p = _Pair(b=np.sin(x[3:]), a=x[:2] * x[2])  # keywords: the tangent fills slots
+        q = _Pair(p.a * 2.0, p.b)
+        a, b = q
+        return np.sum(a ** 2 * b[0]) + np.sum(q.b ** 3)
+    return f
+
+
+@pytest.mark.parametrize("order", ["ff", "rf", "fff", "rrf"])
+def test_forward_code_building_a_namedtuple_differentiated_again(order):
+    # Forward code makes a namedtuple's tangent with rt.tuple_tangent, which
+    # had no rule: differentiating it again followed its source and refused
+    # its for loop, naming the library's runtime/second_order_math.py.
+    transforms = {"f": adjoint.jacfwd, "r": adjoint.jacrev}
+    f = _pair_program(np)
+    for letter in reversed(order):  # the last letter is the innermost transform
+        f = transforms[letter](f)
+    want = autograd.hessian(_pair_program(anp))
+    if len(order) == 3:
+        want = autograd.jacobian(want)
+    np.testing.assert_allclose(f(X5), want(X5), rtol=1e-12, atol=1e-12)
