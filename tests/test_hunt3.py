@@ -230,3 +230,46 @@ def test_forward_code_building_a_namedtuple_differentiated_again(order):
     if len(order) == 3:
         want = autograd.jacobian(want)
     np.testing.assert_allclose(f(X5), want(X5), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- derivatives of vmap(f) when f's output ignores the batch
+
+
+def _ignores_batch(x, y):
+    return x * 2.0
+
+
+def test_jacfwd_of_vmap_whose_output_does_not_depend_on_the_mapped_argument():
+    # vmap broadcasts such an output with rt.to_batched(value, batch); its
+    # tangent rule merged the two leading axes of the tangent as if it were
+    # the tangent of an adjoint ((T, B) + shape), but it is (T,) + shape. When
+    # the sizes happened to fit (here T = x.size = 2, batch = 4) the result
+    # was silently wrong: rows of 2's in place of 2 * identity per example;
+    # otherwise a reshape error inside the library.
+    x = np.array([0.3, -0.6])
+    ys = np.ones((4, 3))
+    want = np.broadcast_to(2.0 * np.eye(2), (4, 2, 2))
+    for transform in (adjoint.jacfwd, adjoint.jacrev):
+        got = transform(adjoint.vmap(_ignores_batch, in_dims=(None, 0)))(x, ys)
+        np.testing.assert_array_equal(got, want)
+
+
+def _sum_of_squares_times_first(x, y):
+    return np.sum(np.sin(x) ** 2) * x[0]
+
+
+def _sum_of_squares_times_first_batched(x, ys):
+    return anp.stack([anp.sum(anp.sin(x) ** 2) * x[0] for _ in range(ys.shape[0])])
+
+
+@pytest.mark.parametrize("order", ["f", "r", "ff", "rf", "fr", "rff"])
+def test_derivatives_of_vmap_whose_scalar_output_ignores_the_mapped_argument(order):
+    transforms = {"f": adjoint.jacfwd, "r": adjoint.jacrev}
+    f = adjoint.vmap(_sum_of_squares_times_first, in_dims=(None, 0))
+    want = _sum_of_squares_times_first_batched
+    for letter in reversed(order):
+        f = transforms[letter](f)
+        want = autograd.jacobian(want)
+    x = np.array([0.3, -0.6, 0.2])
+    ys = np.ones((2, 4))
+    np.testing.assert_allclose(f(x, ys), want(x, ys), rtol=1e-12, atol=1e-12)
