@@ -385,7 +385,12 @@ class BatchBuilder:
                         return self.as_batched(node)
                 return node
 
-        if isinstance(value, gast.Call):
+        if isinstance(value, gast.Call) and op.prim is rt.make_dict and value.args:
+            # rt.make_dict(keys, *values) (generated code's form): the keys stay keys
+            if self.is_batched(value.args[0]):
+                raise Unbatchable(self.parsed.location(op), "a dict whose keys depend on the batched values")
+            value.args = value.args[:1] + [Broadcast().visit(a) for a in value.args[1:]]
+        elif isinstance(value, gast.Call):
             value.args = [Broadcast().visit(a) for a in value.args]
             if op.prim is rt.replace_item and len(value.args) == 2:
                 value.args.insert(1, index)
