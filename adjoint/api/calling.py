@@ -321,7 +321,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
         def get(function, wrt, arity=None, objects=None):
             return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects)
     if made.of(func) is not None:  # a derivative differentiated again: its code
-        func = derivatives.derivative_function(func, nargs)
+        func = derivatives.derivative_function(func, nargs, keywords=keywords)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
