@@ -129,3 +129,15 @@ def test_np_gradient_handed_to_a_transform():
             got = np.stack(got) if isinstance(got, (list, tuple)) else got
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
+
+
+# ---------------------------------------------------------------- integer casts
+def test_an_integer_cast_is_a_constant_index():
+    def pick(w):
+        rows = np.int64(w[:, -1])
+        return np.sum(w[:, :-1][rows] ** 2)
+
+    w = np.random.RandomState(5).randn(5, 4)
+    w[:, -1] = [1.0, 0.0, 2.0, 3.0, 1.0]
+    want = autograd.grad(lambda v: anp.sum(v[:, :-1][anp.int64(v[:, -1])] ** 2))(w)
+    np.testing.assert_allclose(adjoint.grad(pick)(w), want, rtol=1e-12)
