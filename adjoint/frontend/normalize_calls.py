@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import errors, made, rules
 from .. import runtime as rt
+from . import operator_calls
 from .gastutil import clone, constant, load, store
 from .ir import (
     ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UndefinedName, UserCall,
@@ -355,6 +356,9 @@ class Calls:
         callee = self.resolver.value_of(func)
         if isinstance(func, gast.Call):
             callee = self.derivative_made_here(func)
+        expression = operator_calls.as_expression(callee, node)
+        if expression is not None:  # operator.mul(a, b) is a * b
+            return self.operation(expression)
         if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
             node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):

@@ -157,3 +157,10 @@ for math_function, numpy_function in MATH_TWINS.items():
 nondifferentiable(
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.copysign,
 )
+
+# np.int64(x) and the other integer and bool scalar types: an integer value
+# (an index, a count) has no derivative, as int(x) and x.astype(np.int64)
+nondifferentiable(
+    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intp, np.uintp,
+    np.bool_,
+)
