@@ -34,6 +34,7 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
+from .normalize_held import Held, describe
 from .resolve import UNRESOLVED
 
 
@@ -148,9 +149,10 @@ def parameter_objects_changed(function_node, classes):
     return found
 
 
-class Objects:
+class Objects(Held):
     """Methods of ``normalize.Normalizer`` (see its docstring for the state
-    they share), and the state of their own, made by ``init_objects``."""
+    they share), and the state of their own, made by ``init_objects``.
+    Objects held by other objects (``self.layer.h = v``): normalize_held."""
 
     def init_objects(self):
         self.object_tokens = {}  # version -> the objects (tokens) it may hold
@@ -162,6 +164,7 @@ class Objects:
         self.inline_final_self = None
         self.follow_objects = FOLLOW_OBJECTS.get()
         self.followed_globals = {}  # name of an object of the module followed -> its class (see bind_outside_objects)
+        self.init_held()
 
     # ------------------------------------------------------------ state
 
@@ -182,6 +185,7 @@ class Objects:
             tokens = self.object_tokens.get(op.args[0].id)
             if tokens:
                 self.object_tokens[target] = self.object_tokens.get(target, frozenset()) | tokens
+        self.track_held(op)
 
     def new_token(self, version, cls, outside=False):
         self.object_tokens[version] = frozenset([version])
@@ -237,7 +241,9 @@ class Objects:
 
     def store_object_attribute(self, target, value, helper=rt.store_attribute):
         """``obj.name = value`` on a followed object: True if done here."""
-        if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
+        if not isinstance(target.value, gast.Name):
+            return self.follow_objects and self.store_through_holder(target, value, helper)
+        if target.value.id not in self.version:
             return False
         name = target.value.id
         version = self.read(name)
@@ -256,11 +262,11 @@ class Objects:
         ``t = obj.name; t op= value; obj.name = t`` (an array attribute is
         then updated in place, which the rules of ``op=`` decide about)."""
         target = stmt.target
-        if not isinstance(target.value, gast.Name) or not self.object_tokens.get(
-                self.version.get(target.value.id)):
+        if not (isinstance(target.value, gast.Name) and self.object_tokens.get(self.version.get(target.value.id))
+                or self.held_chain(target.value)):
             return False
-        held = self.namer.fresh(f"{target.value.id}_{target.attr}")
-        receiver = self.user_names.get(target.value.id, target.value.id)
+        receiver = describe(target.value, self.user_names)
+        held = self.namer.fresh(f"{receiver.replace('.', '_')}_{target.attr}")
         self.user_names[held] = f"{receiver}.{target.attr}"  # (as messages name it)
         self.assign(gast.Name(id=held, ctx=gast.Store(), annotation=None, type_comment=None),
                     gast.Attribute(value=clone(target.value), attr=target.attr, ctx=gast.Load()))
@@ -329,6 +335,10 @@ class Objects:
         by_name = self.attribute_by_name(node)
         if by_name is not None:
             return by_name
+        if self.held_chain(func):  # a.layer(x): the object an attribute holds, called
+            return self.call_through_holder(node, func)
+        if isinstance(func, gast.Attribute) and self.held_chain(func.value):  # a.layer.step(x)
+            return self.call_through_holder(node, func.value)
         receiver = None
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
             receiver = func.value
@@ -536,9 +546,16 @@ class Objects:
         stores, escapes, reads = [], [], []
         stored_names = {}
         counter = [0]
+        placed = []  # (here, loops, tokens, op, version): a user's name's object stored into a followed holder
+        read_loops = {}
+        uses, derived = [], {}  # (here, loops, version) of every use of an object; version -> its source version
 
         def tokens(atom):
             return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
+
+        def users_name(version):
+            # a name of the user's (not a temporary, nor a holder read for a change through a chain)
+            return version in self.user_versions and self.user_versions[version] not in self.chain_names
 
         def walk(block, loops):
             for op in block:
@@ -559,19 +576,31 @@ class Objects:
                     held = tokens(arg)
                     if not held:
                         continue
+                    uses.append((here, loops, arg.id))
                     if op.prim in (rt.store_attribute, rt.init_attribute) and position == 0:
                         stores.append((here, loops, held, op))
+                        derived[op.targets[0]] = arg.id
                         for token in held:
                             stored_names.setdefault(token, {}).setdefault(op.args[1].value, []).append(op.args[2])
+                    elif op.prim in (rt.store_attribute, rt.init_attribute) and position == 2 and tokens(op.args[0]):
+                        # held by a followed object (self.layer = Layer(W)): followed through it
+                        if users_name(arg.id) and arg.id not in self.object_handoffs:
+                            placed.append((here, loops, held, op, arg.id))
                     elif op.prim is rt.attribute and position == 0:
                         reads.append((held, op))
+                        read_loops[id(op)] = loops
+                        got = tokens(load(op.targets[0])) if op.targets else frozenset()
+                        if got and users_name(op.targets[0]):  # l = self.layer: another holder
+                            escapes.append((here, loops, got, op))
                     elif op.prim is NONDIFF and op.construct != "copy":
                         continue  # a check or a value with no derivative (isinstance(s, State))
                     elif op.prim is rt.identity or op.construct in ("phi", "merge", "copy"):
                         target = op.targets[0]
+                        derived[target] = arg.id
                         same = (self.user_versions.get(target) == self.user_versions.get(arg.id)
                                 and target in self.user_versions)
-                        if not (same or target in self.receiver_bindings or arg.id in self.object_handoffs):
+                        if not (same or target in self.receiver_bindings or arg.id in self.object_handoffs
+                                or self.user_versions.get(target) in self.chain_names):
                             escapes.append((here, loops, held, op))
                     else:
                         escapes.append((here, loops, held, op))
@@ -579,6 +608,32 @@ class Objects:
         walk(ops, [])
         if isinstance(self.output, gast.Name) and tokens(self.output):
             escapes.append((counter[0] + 1, [], tokens(self.output), None))
+            uses.append((counter[0] + 1, [], self.output.id))
+        for here, loops, held, op, version in placed:
+            # l = Layer(W); self.layer = l: l is another holder if it is used after
+            def family(name):
+                seen = set()
+                while name not in seen:
+                    if name == version:
+                        return True
+                    seen.add(name)
+                    if name not in derived:
+                        return False
+                    name = derived[name]
+                return False
+
+            if any((u_here > here or any(loop in loops for loop in u_loops)) and family(name)
+                   for u_here, u_loops, name in uses if name != version or u_here != here):
+                escapes.append((here, loops, held, op))
+        for holders, name, op, found in self.held_reads:
+            # (a loop may bring the object stored further down: it must be the one read)
+            if self.attribute_tokens(holders, name) != found and (
+                    read_loops.get(id(op)) or not self.attribute_tokens(holders, name)):
+                raise self.unsupported(
+                    op, f"attribute .{name} holding an object that holds differentiated values",
+                    "this attribute is also given another value (another object, or one that is not "
+                    "followed), so which object's attributes a change through it sets is not known here.",
+                    "Give the attribute one object for the whole function (set it once, in __init__).")
         for s_here, s_loops, s_held, s_op in stores:
             for e_here, e_loops, e_held, e_op in escapes:
                 if not (s_held & e_held):
