@@ -12,6 +12,7 @@ import pytest
 
 import adjoint
 from conftest import numerical_jacobian
+from held_elsewhere import step_elsewhere  # a function of another module
 
 RNG = np.random.default_rng(11)
 W = RNG.normal(size=(3, 3)) * 0.5
@@ -167,3 +168,107 @@ def test_a_second_holder_of_a_held_object_is_refused(func):
                            match=rf"test_objects_held.py:{STEP_LINE}: attribute .h set on an object of class "
                                  "Layer that is held elsewhere"):
             transform(func)(X)
+
+
+# --- an object changed inside a function it is passed to
+
+
+XS = RNG.normal(size=(4, 3))
+
+
+class State:
+    def __init__(self, W):
+        self.W = W
+        self.h = np.zeros(3)
+
+
+def step(state, x):
+    state.h = np.tanh(state.W @ x + state.h)
+
+
+def run(xs, state):
+    for t in range(xs.shape[0]):
+        step(state, xs[t])  # a function that changes its argument, called by one that is passed it
+    return state.h
+
+
+def changed_in_callees(xs):
+    s = State(W)
+    out = run(xs, state=s)  # (by keyword)
+    step(s, xs[0])
+    return out + s.h
+
+
+def changed_in_callees_ag(xs):
+    h = anp.zeros(3)
+    for t in range(xs.shape[0]):
+        h = anp.tanh(W @ xs[t] + h)
+    return h + anp.tanh(W @ xs[0] + h)
+
+
+class Holder:
+    def __init__(self, W):
+        self.state = State(W)
+
+
+def held_object_changed_in_a_callee(xs):
+    holder = Holder(W)
+    for t in range(xs.shape[0]):
+        step(holder.state, xs[t])
+    return holder.state.h
+
+
+def last_state_ag(xs):
+    h = anp.zeros(3)
+    for t in range(xs.shape[0]):
+        h = anp.tanh(W @ xs[t] + h)
+    return h
+
+
+MODULE_STATE = State(W)
+
+
+def module_object_changed_in_a_callee(xs):
+    MODULE_STATE.h = np.zeros(3)
+    return run(xs, MODULE_STATE)
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+@pytest.mark.parametrize("func, reference", [
+    (changed_in_callees, changed_in_callees_ag),
+    (held_object_changed_in_a_callee, last_state_ag),
+    (module_object_changed_in_a_callee, last_state_ag),
+])
+def test_an_object_changed_in_a_function_it_is_passed_to(transform, func, reference):
+    got = transform(func)(XS)
+    np.testing.assert_allclose(got, autograd.jacobian(reference)(XS), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got, numerical_jacobian(func, (XS,)), rtol=1e-6, atol=1e-8)
+
+
+def step_then_read(xs, state):
+    step(state, xs[0])
+    return state.h
+
+
+def test_an_argument_changed_in_a_function_it_is_passed_to():
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        state = State(W)
+        got = transform(step_then_read)(XS, state)
+        np.testing.assert_allclose(got, autograd.jacobian(lambda xs: anp.tanh(W @ xs[0]))(XS), rtol=1e-10,
+                                   atol=1e-12)
+        np.testing.assert_allclose(state.h, np.tanh(W @ XS[0]), rtol=1e-15)  # changed once, as in Python
+
+
+def changed_by_a_function_of_another_module(xs):
+    s = State(W)
+    step_elsewhere(s, xs[0])
+    return s.h
+
+
+def test_a_function_of_another_module_changing_the_object_is_refused_at_its_line():
+    import held_elsewhere
+
+    line = line_of(held_elsewhere.step_elsewhere, "MARK: elsewhere")
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"held_elsewhere.py:{line}: attribute .h set"):
+            transform(changed_by_a_function_of_another_module)(XS)

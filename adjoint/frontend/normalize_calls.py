@@ -685,6 +685,8 @@ class Calls:
             self.inlining.pop()
             self.inline_stack.pop()
             self.inline_final_self = self.version.get(params[0]) if params else None
+            # (user's parameter name, its SSA name, its last version): objects changed there (normalize_held)
+            self.inline_final_params = [(u, p, self.version.get(p)) for u, p in zip(user_params, params, strict=True)]
             # The callee's names are its own. It cannot re-bind the caller's
             # (global and nonlocal are refused), so a caller's name with a new
             # version was changed in place there (y[0] = v, d[k] = v,

@@ -24,7 +24,7 @@ counts as passed on, so a change after it is refused at the user's line.
 import gast
 
 from .. import runtime as rt
-from .gastutil import clone
+from .gastutil import clone, load
 
 
 class Held:
@@ -128,9 +128,132 @@ class Held:
         return found
 
 
+    def changer_call(self, node):
+        """``step(state, x)``: a function of this module that sets attributes
+        of a followed object passed to it (``state.h = ...``) is inlined, as
+        a method is, and the caller's name gets the version it leaves. None
+        for other calls."""
+        from .resolve import UNRESOLVED
+
+        callee = self.resolver.value_of(node.func)
+        if callee is UNRESOLVED or not callable(callee) or isinstance(callee, type):
+            return None
+        passed = [(i, a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords]
+        objects = [(key, a) for key, a in passed if isinstance(a, gast.Name) and a.id in self.version
+                   and self.object_class(self.read(a.id)) is not None or self.held_chain(a)]
+        if not objects:
+            return None
+        function = self.same_module_function(callee)
+        if function is None:
+            return None
+        params = [a.id for a in function.args.posonlyargs + function.args.args]
+
+        def parameter(key):
+            if isinstance(key, int):
+                return params[key] if key < len(params) else None
+            return key if key in params else None
+
+        changed = [(key, a) for key, a in objects if parameter(key) is not None and changes_parameter(
+            function, parameter(key), self.object_class(self.read(a.id)) if isinstance(a, gast.Name)
+            else self.object_classes[next(iter(self.held_tokens(a)))], self.resolver.value_of)]
+        if not changed:
+            return None
+        # Held objects (step(self.layer, x)) are read under a name of their own, written back after.
+        holders = {}
+        args, keywords = list(node.args), list(node.keywords)
+        for key, a in changed:
+            if isinstance(a, gast.Name):
+                continue
+            name = self.read_holder(a)
+            holders[name] = a
+            loaded = gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+            if isinstance(key, int):
+                args[key] = loaded
+            else:
+                keywords = [gast.keyword(arg=k.arg, value=loaded) if k.arg == key else k for k in keywords]
+        call = gast.copy_location(gast.Call(func=node.func, args=args, keywords=keywords), node)
+        result = self.inline(self.with_evaluated_defaults(function), call)
+        finals = {user: (param, last) for user, param, last in self.inline_final_params}
+        for key, _ in changed:
+            a = args[key] if isinstance(key, int) else next(k.value for k in keywords if k.arg == key)
+            param, last = finals[parameter(key)]
+            self.receiver_bindings.add(param)
+            if last is not None and last != self.read(a.id):
+                # the function left the object in a new version: the caller's name holds it from here on
+                self.object_handoffs.add(last)
+                self.emit(load(last), rt.identity, [load(last)], target=self.bind(a.id), construct="copy")
+            if a.id in holders:
+                self.write_back(holders[a.id], a.id)
+        return result, rt.identity, [result], {}, f"call of {getattr(callee, '__name__', 'a function')}", None
+
+
 def describe(node, user_names):
     if isinstance(node, gast.Name):
         return user_names.get(node.id, node.id)
     if isinstance(node, gast.Attribute):
         return f"{describe(node.value, user_names)}.{node.attr}"
     return "value"
+
+
+def changes_parameter(function_node, name, cls, resolve, depth=0):
+    """Whether ``function_node`` (a function of the user's module) may set an
+    attribute of its parameter ``name`` (an object of class ``cls``):
+    ``name.h = v``, ``name.a.h = v``, ``name.h += v``, a method of ``cls``
+    that does, or a function of the module it is passed to that does."""
+    from .normalize_objects import method_of, mutates_self
+    from .parse import parse_function
+
+    def root(node):
+        while isinstance(node, (gast.Attribute, gast.Subscript)):
+            node = node.value
+        return node.id if isinstance(node, gast.Name) else None
+
+    for child in gast.walk(function_node):
+        if isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store) and root(child) == name:
+            return True
+        if not isinstance(child, gast.Call):
+            continue
+        func = child.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == name:
+            method = method_of(cls, func.attr)
+            if method is not None and mutates_self(cls, method):
+                return True
+        if isinstance(func, gast.Name) and func.id == name:
+            method = method_of(cls, "__call__")
+            if method is not None and mutates_self(cls, method):
+                return True
+        passed = [i for i, a in enumerate(child.args) if isinstance(a, gast.Name) and a.id == name]
+        if passed and depth < 4:
+            callee = resolve(func)
+            try:
+                inner = parse_function(callee).node if callable(callee) else None
+            except Exception:  # (no source: not one of the user's functions)
+                inner = None
+            if inner is not None:
+                params = [a.id for a in inner.args.posonlyargs + inner.args.args]
+                if any(i < len(params) and changes_parameter(inner, params[i], cls, lambda f: UNKNOWN, depth + 1)
+                       for i in passed):
+                    return True
+    return False
+
+
+def passed_to_a_changer(call, name, cls, value_of):
+    """Whether ``call`` (``step(state, x)``) passes the object under ``name``
+    (of class ``cls``) to a function of the user's that sets its attributes."""
+    from .parse import parse_function
+
+    callee = value_of(call.func)
+    if not callable(callee) or isinstance(callee, type) or getattr(callee, "__code__", None) is None:
+        return False
+    try:
+        function = parse_function(callee).node
+    except Exception:  # (no source: not one of the user's functions)
+        return False
+    params = [a.id for a in function.args.posonlyargs + function.args.args]
+    passed = [params[i] for i, a in enumerate(call.args) if isinstance(a, gast.Name) and a.id == name
+              and i < len(params)]
+    passed += [k.arg for k in call.keywords if isinstance(k.value, gast.Name) and k.value.id == name and k.arg in params]
+    return any(changes_parameter(function, param, cls, lambda f: UNKNOWN) for param in passed)
+
+
+UNKNOWN = object()

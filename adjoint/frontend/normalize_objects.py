@@ -34,7 +34,7 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
-from .normalize_held import Held, describe
+from .normalize_held import Held, describe, passed_to_a_changer
 from .resolve import UNRESOLVED
 
 
@@ -122,10 +122,20 @@ def outside_objects_changed(function_node, value_of, local):
             if method is None or not mutates_self(type(value), method):
                 continue
         found[name] = value
+    for child in gast.walk(function_node):  # step(CELL, x) setting state.h (normalize_held)
+        if not isinstance(child, gast.Call):
+            continue
+        for arg in list(child.args) + [k.value for k in child.keywords]:
+            if not isinstance(arg, gast.Name) or local(arg.id) or arg.id in found:
+                continue
+            value = value_of(arg)
+            if (value is not UNRESOLVED and user_instance(value)
+                    and passed_to_a_changer(child, arg.id, type(value), value_of)):
+                found[arg.id] = value
     return found
 
 
-def parameter_objects_changed(function_node, classes):
+def parameter_objects_changed(function_node, classes, value_of=None):
     """``{name: class}``: the parameters holding objects of the user's
     classes (``classes``, by parameter name, from the call) whose attributes
     the function body sets, directly (``model.h = ...``) or by calling a
@@ -146,6 +156,11 @@ def parameter_objects_changed(function_node, classes):
             method = method_of(cls, "__call__")
             if method is not None and mutates_self(cls, method):
                 found[child.func.id] = cls
+        if isinstance(child, gast.Call) and value_of is not None:  # step(model, x) setting model.h
+            for arg in list(child.args) + [k.value for k in child.keywords]:
+                if (isinstance(arg, gast.Name) and arg.id in classes and arg.id not in found
+                        and passed_to_a_changer(child, arg.id, classes[arg.id], value_of)):
+                    found[arg.id] = classes[arg.id]
     return found
 
 
@@ -218,7 +233,7 @@ class Objects(Held):
             self.followed_globals[name] = type(value)
         # Objects passed in whose methods set attributes (``model.step(x)``): followed
         # the same way. The transform is made for their classes (the cache's key).
-        for name, cls in sorted(parameter_objects_changed(node, self.object_params).items()):
+        for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
 
@@ -389,7 +404,7 @@ class Objects(Held):
             return self.inline_method(function, node, func, cls)
         cls = self.resolver.value_of(func)
         if cls is UNRESOLVED or not user_class(cls):
-            return None
+            return self.changer_call(node)  # step(state, x) setting state.h: see normalize_held
         if dataclasses.is_dataclass(cls) and cls.__init__.__code__.co_filename.startswith("<"):
             return self.dataclass_instance(cls, node)
         init = method_of(cls, "__init__")
