@@ -522,10 +522,12 @@ def test_properties_and_objects_returned_by_calls(transform):
                                autograd.jacobian(property_of_an_object_made_here_ag)(X), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(transform(stored_attributes_through_a_call)(X),
                                fd(stored_attributes_through_a_call, X), rtol=1e-6, atol=1e-8)
-    # A property read where the object is not followed by name: refused, never a zero.
-    for func in (property_through_a_call, property_through_a_list):
-        with pytest.raises(TypeError, match=r"cannot differentiate .energy of a Charged read through"):
-            transform(func)(X)
+    # A property of an object held by a list made here: followed (test_objects_held.py)
+    np.testing.assert_allclose(transform(property_through_a_list)(X),
+                               autograd.jacobian(property_of_an_object_made_here_ag)(X), rtol=1e-10, atol=1e-12)
+    # A property read where the object is not followed: refused, never a zero.
+    with pytest.raises(TypeError, match=r"cannot differentiate .energy of a Charged read through"):
+        transform(property_through_a_call)(X)
     line = line_of(dict_of_an_object, "MARK: dict")
     with pytest.raises(adjoint.UnsupportedSyntaxError,
                        match=rf"py:{line}: attribute .__dict__ of an object of class Charged holding"):

@@ -272,3 +272,152 @@ def test_a_function_of_another_module_changing_the_object_is_refused_at_its_line
     for transform in (adjoint.jacrev, adjoint.jacfwd):
         with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"held_elsewhere.py:{line}: attribute .h set"):
             transform(changed_by_a_function_of_another_module)(XS)
+
+
+# --- lists of objects, and lists held by objects
+
+
+class Stack:
+    """A layered model: self.layers, each layer stepped in a loop over them."""
+
+    def __init__(self):
+        self.layers = [Layer(W), Layer(W * 2.0), Layer(U)]
+
+    def __call__(self, x):
+        h = x
+        for layer in self.layers:
+            h = layer(h)
+        return h
+
+
+def layered_model_called_twice(x):
+    s = Stack()
+    y = s(x)
+    return y + s(y) + s.layers[0].h * s.layers[-1].h
+
+
+def layered_model_called_twice_ag(x):
+    weights, hs = [W, W * 2.0, U], [anp.zeros(3)] * 3
+
+    def run(v):
+        for i in range(3):
+            hs[i] = anp.tanh(weights[i] @ v + hs[i])
+            v = hs[i]
+        return v
+
+    y = run(x)
+    return y + run(y) + hs[0] * hs[-1]
+
+
+def items_of_a_local_list(x):
+    cells = [Layer(W), Layer(U)]
+    cells[0].h = np.sin(x)
+    y = cells[1](x)
+    for cell in cells:
+        cell.step(cell.h)
+    return cells[0].h * 2.0 + y + cells[-1].h
+
+
+def items_of_a_local_list_ag(x):
+    y = anp.tanh(U @ x)
+    return anp.tanh(W @ anp.sin(x)) * 2.0 + y + anp.tanh(U @ y)
+
+
+class Recorder:
+    def __init__(self):
+        self.hs = []
+        self.h0 = np.zeros(3)
+
+    def step(self, x):
+        previous = self.hs[-1] if len(self.hs) > 0 else self.h0  # items read counted from the front
+        self.hs.append(np.tanh(W @ x + previous))
+
+
+def list_attribute_grown_in_a_method(xs):
+    r = Recorder()
+    for t in range(xs.shape[0]):
+        r.step(xs[t])
+    return np.stack(r.hs) + r.hs[0]
+
+
+def recorded_ag(xs):
+    h, hs = anp.zeros(3), []
+    for t in range(xs.shape[0]):
+        h = anp.tanh(W @ xs[t] + h)
+        hs.append(h)
+    return hs
+
+
+def list_attribute_grown_in_a_method_ag(xs):
+    hs = recorded_ag(xs)
+    return anp.stack(hs) + hs[0]
+
+
+def only_some_items_read(xs):
+    r = Recorder()
+    for t in range(xs.shape[0]):
+        r.step(xs[t])
+    return r.hs[1] * 2.0  # the others get no adjoint
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+@pytest.mark.parametrize("func, reference, point", [
+    (layered_model_called_twice, layered_model_called_twice_ag, X),
+    (items_of_a_local_list, items_of_a_local_list_ag, X),
+    (list_attribute_grown_in_a_method, list_attribute_grown_in_a_method_ag, XS),
+    (only_some_items_read, lambda xs: recorded_ag(xs)[1] * 2.0, XS),
+])
+def test_lists_of_objects_and_lists_held_by_objects(transform, func, reference, point):
+    got = transform(func)(point)
+    np.testing.assert_allclose(got, autograd.jacobian(reference)(point), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got, numerical_jacobian(func, (point,)), rtol=1e-6, atol=1e-8)
+
+
+def test_second_order_of_a_layered_model():
+    def loss(x):
+        return np.sum(layered_model_called_twice(x) ** 2)
+
+    def loss_ag(x):
+        return anp.sum(layered_model_called_twice_ag(x) ** 2)
+
+    np.testing.assert_allclose(adjoint.hessian(loss)(X), autograd.hessian(loss_ag)(X), rtol=1e-9, atol=1e-11)
+
+
+def appended_after_it_was_read_whole(xs):
+    r = Recorder()
+    r.step(xs[0])
+    first = np.stack(r.hs)
+    r.step(xs[1])
+    return first
+
+
+def appended_after_another_name_took_it(xs):
+    r = Recorder()
+    kept = r.hs
+    r.step(xs[0])
+    return np.stack(kept)
+
+
+APPEND_LINE = line_of(Recorder.step, "self.hs.append")
+
+
+@pytest.mark.parametrize("func", [appended_after_it_was_read_whole, appended_after_another_name_took_it])
+def test_a_list_attribute_grown_after_it_was_used_whole_is_refused(func):
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        with pytest.raises(adjoint.UnsupportedSyntaxError,
+                           match=rf"test_objects_held.py:{APPEND_LINE}: list.append on a list held by an object"):
+            transform(func)(XS)
+
+
+def item_kept_under_a_name_then_changed(x):
+    cells = [Layer(W), Layer(U)]
+    first = cells[0]
+    cells[0].step(x)
+    return first.h
+
+
+def test_an_item_kept_under_another_name_is_refused():
+    with pytest.raises(adjoint.UnsupportedSyntaxError,
+                       match=rf"test_objects_held.py:{STEP_LINE}: attribute .h set on an object of class Layer "
+                             "that is held elsewhere"):
+        adjoint.jacrev(item_kept_under_a_name_then_changed)(X)

@@ -297,6 +297,9 @@ class ControlFlow:
         self.computed = {}
 
     def for_statement(self, stmt):
+        positions = self.loop_over_held_objects(stmt)  # for layer in self.layers: see normalize_held
+        if positions is not None:
+            stmt = positions
         lineno = stmt.lineno
         iterable = stmt.iter
         callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED

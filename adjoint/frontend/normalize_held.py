@@ -34,12 +34,49 @@ class Held:
         self.attribute_holds = {}  # (token, attribute name) -> tokens of the objects it may hold
         self.attribute_mixed = set()  # (token, attribute name) also given a value that is not followed
         self.chain_names = set()  # names of the holders read for a change through a chain (t above)
+        self.list_contents = {}  # token of a list -> tokens of the objects it may hold
         self.held_reads = []  # (tokens of the holder, attribute name, op, tokens read) of reads that gave a followed object
+
+    def tokens_of(self, atom):
+        return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
+
+    def is_list_token(self, token):
+        return self.object_classes.get(token) is list
+
+    def track_lists(self, op):
+        """Lists that hold followed objects (``[Layer(W), Layer(V)]``), and
+        lists stored in an attribute of one (``self.hs = []``), are followed
+        like objects (a token of class list): an append or an item put back
+        is a change of them, reading an item a read."""
+        target = op.targets[0]
+        if op.prim is rt.make_list:
+            held = frozenset().union(*(self.tokens_of(a) for a in op.args))
+            if held:
+                self.new_token(target, list)
+                self.list_contents[target] = held
+        elif op.prim in (rt.append, rt.replace_item):
+            item = op.args[1] if op.prim is rt.append else op.args[2]
+            for token in self.tokens_of(op.args[0]):
+                if self.is_list_token(token):
+                    self.list_contents[token] = self.list_contents.get(token, frozenset()) | self.tokens_of(item)
+        elif op.prim is rt.getitem and isinstance(op.args[1], (gast.Constant, gast.Name)):
+            lists = [t for t in self.tokens_of(op.args[0]) if self.is_list_token(t)]
+            found = frozenset().union(*(self.list_contents.get(t, frozenset()) for t in lists))
+            if found:
+                self.object_tokens[target] = self.object_tokens.get(target, frozenset()) | found
+        elif (op.prim in (rt.store_attribute, rt.init_attribute) and isinstance(op.args[2], gast.Name)
+              and not self.tokens_of(op.args[2]) and op.args[2].id in self.list_versions
+              and op.args[2].id not in self.user_versions
+              and self.tokens_of(op.args[0])):
+            self.new_token(op.args[2].id, list)  # self.hs = []: a list only the object holds
 
     def track_held(self, op):
         """Which objects an attribute holds, from the stores; a read of it
         holds them too."""
-        if not op.targets or not op.args or not isinstance(op.args[0], gast.Name):
+        if not op.targets or not op.args:
+            return
+        self.track_lists(op)
+        if not isinstance(op.args[0], gast.Name):
             return
         holders = self.object_tokens.get(op.args[0].id)
         if not holders:
@@ -57,6 +94,10 @@ class Held:
             if found:
                 self.object_tokens[op.targets[0]] = self.object_tokens.get(op.targets[0], frozenset()) | found
                 self.held_reads.append((holders, op.args[1].value, op, found))
+                if any(self.is_list_token(t) for t in found):
+                    # a list that may grow later: its items are read counted from the front (xs[-1])
+                    self.list_versions.add(op.targets[0])
+                    self.container_versions.add(op.targets[0])
 
     def attribute_tokens(self, holders, name):
         if any((token, name) in self.attribute_mixed for token in holders):
@@ -72,13 +113,16 @@ class Held:
         if isinstance(node, gast.Attribute):
             holders = self.held_tokens(node.value)
             return self.attribute_tokens(holders, node.attr) if holders else frozenset()
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, (gast.Constant, gast.Name)):
+            lists = [t for t in self.held_tokens(node.value) if self.is_list_token(t)]
+            return frozenset().union(*(self.list_contents.get(t, frozenset()) for t in lists))
         return frozenset()
 
     def held_chain(self, node):
         """``node`` an attribute chain (``self.layer``, ``a.b.c``) whose value
         is a followed object held by a followed object."""
-        return (self.follow_objects and isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load)
-                and bool(self.held_tokens(node)))
+        return (self.follow_objects and isinstance(node, (gast.Attribute, gast.Subscript))
+                and isinstance(node.ctx, gast.Load) and bool(self.held_tokens(node)))
 
     def read_holder(self, node):
         """``t = <node>`` under a name of its own (as messages name it:
@@ -88,16 +132,47 @@ class Held:
         self.user_names[name] = described
         self.chain_names.add(name)
         self.assign(gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None), clone(node))
+        version = self.read(name)
+        if any(self.is_list_token(t) for t in self.object_tokens.get(version, ())):
+            # a list only the holder holds (checked with the objects): appended to, or an item put back, here
+            self.owners[version] = "owned"
+            self.list_versions.add(version)
+            self.container_versions.add(version)
         return name
 
     def write_back(self, node, name):
         """``<node> = t``: the holder's new version carried up the chain."""
+        if isinstance(node, gast.Subscript) and not isinstance(node.value, gast.Name):
+            items = self.read_holder(node.value)  # self.cells[0] = t: cells = self.cells; cells[0] = t; ...
+            self.write_back(gast.Subscript(value=gast.Name(id=items, ctx=gast.Load(), annotation=None,
+                                                           type_comment=None), slice=clone(node.slice),
+                                           ctx=gast.Load()), name)
+            self.write_back(node.value, items)
+            return
         target = clone(node)
         for child in gast.walk(target):
             if hasattr(child, "ctx"):
                 child.ctx = gast.Load()
         target.ctx = gast.Store()
         self.assign(target, gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None))
+
+    def held_attribute(self, node):
+        """``held[0].energy`` or ``self.layer.energy``, a property of a held
+        object: the object read under a name of its own, the getter read in
+        place as on any followed object. None for a stored attribute."""
+        from .normalize_objects import computed_by_class
+
+        classes = {self.object_classes[t] for t in self.held_tokens(node.value)}
+        if not any(computed_by_class(cls, node.attr) for cls in classes):
+            return None
+        name = self.read_holder(node.value)
+        before = self.read(name)
+        found = self.attribute(gast.copy_location(gast.Attribute(
+            value=gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None), attr=node.attr,
+            ctx=gast.Load()), node))
+        if self.read(name) != before:
+            self.write_back(node.value, name)
+        return found
 
     def store_through_holder(self, target, value, helper):
         """``a.b.h = v`` with ``a.b`` a held object: True if done here."""
@@ -185,6 +260,80 @@ class Held:
             if a.id in holders:
                 self.write_back(holders[a.id], a.id)
         return result, rt.identity, [result], {}, f"call of {getattr(callee, '__name__', 'a function')}", None
+
+
+    def loop_over_held_objects(self, stmt):
+        """``for layer in self.layers: h = layer(h)`` over a followed list of
+        followed objects: a loop over the positions, each use of ``layer``
+        read as ``self.layers[i]`` (so a change of the item is written back
+        at once, link by link). None when the loop is another one, or the
+        body binds the name, jumps (break, continue), or uses the list or the
+        object holding it otherwise (Python would see such changes)."""
+        if not (self.follow_objects and isinstance(stmt.target, gast.Name) and not stmt.orelse):
+            return None
+        iterable = stmt.iter
+        if not isinstance(iterable, (gast.Name, gast.Attribute, gast.Subscript)):
+            return None
+        lists = [t for t in self.held_tokens(iterable) if self.is_list_token(t)]
+        if not lists or not any(self.list_contents.get(t) for t in lists):
+            return None
+        root = iterable
+        while isinstance(root, (gast.Attribute, gast.Subscript)):
+            root = root.value
+        if not isinstance(root, gast.Name):
+            return None
+        name, shown = stmt.target.id, gast.dump(iterable)
+        for node in (n for s in stmt.body for n in gast.walk(s)):
+            if isinstance(node, (gast.Break, gast.Continue, gast.Return, gast.Yield, gast.ClassDef)):
+                return None
+            if isinstance(node, gast.Name) and node.id == name and not isinstance(node.ctx, gast.Load):
+                return None  # the name re-bound in the body
+            if isinstance(node, (gast.FunctionDef, gast.Lambda)) and name in {
+                    a.id for a in node.args.args + node.args.posonlyargs + node.args.kwonlyargs}:
+                return None
+            if isinstance(node, gast.Name) and node.id == root.id and (
+                    isinstance(iterable, gast.Name) or not isinstance(node.ctx, gast.Load)):
+                return None  # the list itself used in the body
+            if isinstance(node, (gast.Attribute, gast.Subscript)) and gast.dump(node) == shown:
+                return None
+            if isinstance(node, gast.Call) and (
+                    isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name)
+                    and node.func.value.id == root.id
+                    or any(isinstance(a, gast.Name) and a.id == root.id for a in node.args)
+                    or isinstance(node.func, gast.Name) and node.func.id == root.id):
+                return None  # self.method() in the body may change the list
+        position = self.namer.fresh(f"{name}_position")
+        item = gast.Subscript(value=clone(iterable), slice=gast.Name(id=position, ctx=gast.Load(), annotation=None,
+                                                                    type_comment=None), ctx=gast.Load())
+        body = [clone(s) for s in stmt.body]
+        for statement in body:
+            for parent in gast.walk(statement):
+                for field, value in gast.iter_fields(parent):
+                    if isinstance(value, gast.Name) and value.id == name:
+                        setattr(parent, field, gast.copy_location(clone(item), value))
+                    elif isinstance(value, list):
+                        value[:] = [gast.copy_location(clone(item), v) if isinstance(v, gast.Name) and v.id == name
+                                    else v for v in value]
+        count = gast.Call(func=gast.Name(id="len", ctx=gast.Load(), annotation=None, type_comment=None),
+                          args=[clone(iterable)], keywords=[])
+        loop = gast.For(target=gast.Name(id=position, ctx=gast.Store(), annotation=None, type_comment=None),
+                        iter=gast.Call(func=gast.Name(id="range", ctx=gast.Load(), annotation=None, type_comment=None),
+                                       args=[count], keywords=[]),
+                        body=body, orelse=[], type_comment=None)
+        return gast.copy_location(loop, stmt)
+
+
+    def list_change_error(self, op, where):
+        """A list held by an object (``self.hs``), changed after it was read
+        whole or passed on."""
+        return self.unsupported(
+            op, f"{op.construct} on a list held by an object (or holding objects), after it was read whole or "
+            "passed on",
+            f"the list was used as a whole before this change (np.stack(self.hs), a call, another name"
+            f"{f', line {where.lineno}' if where is not None else ''}), and the derivative of that use "
+            "reads the list again after the forward pass, when it holds the new items too.",
+            "Collect every item first and read the list whole after the last change, or read items one "
+            "by one (self.hs[-1]).")
 
 
 def describe(node, user_names):

@@ -54,6 +54,16 @@ def user_class(cls):
                  or dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen))
 
 
+def computed_by_class(cls, name):
+    """Whether ``cls`` computes the attribute ``name`` (a property or
+    another descriptor), so that reading it is no read of a stored value."""
+    try:
+        static = inspect.getattr_static(cls, name)
+    except AttributeError:
+        return False
+    return not isinstance(static, (types.FunctionType, staticmethod, classmethod)) and hasattr(type(static), "__get__")
+
+
 def user_instance(value):
     if isinstance(value, (type, types.ModuleType, types.FunctionType, types.MethodType,
                           types.BuiltinFunctionType, functools.partial)):
@@ -188,14 +198,15 @@ class Objects(Held):
         if not tokens:
             return None
         classes = {self.object_classes[t] for t in tokens}
-        return classes.pop() if len(classes) == 1 else None
+        found = classes.pop() if len(classes) == 1 else None
+        return None if found is list else found  # (a list held by an object: see normalize_held)
 
     def track_ownership(self, op):
         super().track_ownership(op)
         if not op.targets:
             return
         target = op.targets[0]
-        if (op.prim in (rt.identity, rt.store_attribute, rt.init_attribute)
+        if (op.prim in (rt.identity, rt.store_attribute, rt.init_attribute, rt.append, rt.replace_item)
                 or op.construct in ("phi", "merge", "copy")) and op.args and isinstance(op.args[0], gast.Name):
             tokens = self.object_tokens.get(op.args[0].id)
             if tokens:
@@ -445,6 +456,8 @@ class Objects(Held):
         attribute: a property (its getter inlined, like a method), else None.
         ``obj.__dict__`` and other descriptors are refused (their values
         would be read without derivative)."""
+        if self.follow_objects and self.held_chain(node.value):
+            return self.held_attribute(node)  # held[0].energy, self.layer.energy: see normalize_held
         if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
             return None
         cls = self.object_class(self.read(node.value.id))
@@ -568,6 +581,13 @@ class Objects(Held):
         def tokens(atom):
             return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
 
+        params = self.__dict__.get("inlined_params", set())
+
+        def variable(version):
+            # the variable a version is of: an inlined function's parameter is its own (its first
+            # version is named after the user's parameter, the later ones after it)
+            return version if version in params else self.user_versions.get(version)
+
         def users_name(version):
             # a name of the user's (not a temporary, nor a holder read for a change through a chain)
             return version in self.user_versions and self.user_versions[version] not in self.chain_names
@@ -592,11 +612,26 @@ class Objects(Held):
                     if not held:
                         continue
                     uses.append((here, loops, arg.id))
+                    lists = any(self.is_list_token(t) for t in held)
                     if op.prim in (rt.store_attribute, rt.init_attribute) and position == 0:
                         stores.append((here, loops, held, op))
                         derived[op.targets[0]] = arg.id
                         for token in held:
                             stored_names.setdefault(token, {}).setdefault(op.args[1].value, []).append(op.args[2])
+                    elif op.prim in (rt.append, rt.replace_item) and position == 0 and lists:
+                        stores.append((here, loops, held, op))  # a list held by an object, changed
+                        derived[op.targets[0]] = arg.id
+                    elif (op.prim is rt.make_list or op.prim is rt.append and position == 1
+                          or op.prim is rt.replace_item and position == 2) and self.tokens_of(load(op.targets[0])):
+                        # put in a followed list ([Layer(W), Layer(V)], cells[0] = t): followed through it
+                        if users_name(arg.id) and arg.id not in self.object_handoffs:
+                            placed.append((here, loops, held, op, arg.id))
+                    elif op.prim is len and lists:
+                        continue  # (its length: a read)
+                    elif op.prim is rt.getitem and position == 0 and lists:
+                        got = tokens(load(op.targets[0]))
+                        if got and users_name(op.targets[0]):  # c = cells[0]: another holder
+                            escapes.append((here, loops, got, op))
                     elif op.prim in (rt.store_attribute, rt.init_attribute) and position == 2 and tokens(op.args[0]):
                         # held by a followed object (self.layer = Layer(W)): followed through it
                         if users_name(arg.id) and arg.id not in self.object_handoffs:
@@ -612,8 +647,7 @@ class Objects(Held):
                     elif op.prim is rt.identity or op.construct in ("phi", "merge", "copy"):
                         target = op.targets[0]
                         derived[target] = arg.id
-                        same = (self.user_versions.get(target) == self.user_versions.get(arg.id)
-                                and target in self.user_versions)
+                        same = (variable(target) == variable(arg.id) and target in self.user_versions)
                         if not (same or target in self.receiver_bindings or arg.id in self.object_handoffs
                                 or self.user_versions.get(target) in self.chain_names):
                             escapes.append((here, loops, held, op))
@@ -657,6 +691,8 @@ class Objects(Held):
                 if e_here < s_here or shared_loop:
                     cls = self.object_classes[next(iter(s_held & e_held))]
                     where = self.parsed.location(e_op) if e_op is not None else None
+                    if cls is list:
+                        raise self.list_change_error(s_op, where)
                     raise self.unsupported(
                         s_op, f"{s_op.construct} on an object of class {cls.__name__} that is held elsewhere",
                         "the object was passed on before this change (to a call, into a container, or to "
@@ -670,7 +706,7 @@ class Objects(Held):
             # reads those, not the whole object: weights given as constants
             # stay constants when another attribute carries a derivative).
             sources = [value for token in held for value in stored_names.get(token, {}).get(op.args[1].value, ())]
-            if not sources:
+            if not sources and not any(computed_by_class(self.object_classes[t], op.args[1].value) for t in held):
                 op.prim = NONDIFF  # an attribute the function never sets: a value from outside
             else:
                 op.attribute_sources = sources
