@@ -421,3 +421,42 @@ def test_an_item_kept_under_another_name_is_refused():
                        match=rf"test_objects_held.py:{STEP_LINE}: attribute .h set on an object of class Layer "
                              "that is held elsewhere"):
         adjoint.jacrev(item_kept_under_a_name_then_changed)(X)
+
+
+class Built:
+    """Layers made by a comprehension, outputs collected in a list attribute (the docs' example)."""
+
+    def __init__(self, weights):
+        self.layers = [Layer(w) for w in weights]
+        self.outputs = []
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        self.outputs.append(x)
+        return x
+
+
+def built_by_a_comprehension(x):
+    model = Built([W, U])
+    model(x)
+    model(x * 2.0)
+    return np.sum(np.stack(model.outputs) ** 2)
+
+
+def built_by_a_comprehension_ag(x):
+    hs, outputs = [anp.zeros(3), anp.zeros(3)], []
+    for v in (x, x * 2.0):
+        for i, w in enumerate((W, U)):
+            hs[i] = anp.tanh(w @ v + hs[i])
+            v = hs[i]
+        outputs.append(v)
+    return anp.sum(anp.stack(outputs) ** 2)
+
+
+def test_layers_made_by_a_comprehension():
+    for transform in (adjoint.grad, adjoint.jacfwd):
+        got = transform(built_by_a_comprehension)(X)
+        np.testing.assert_allclose(got, autograd.grad(built_by_a_comprehension_ag)(X), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(adjoint.hessian(built_by_a_comprehension)(X),
+                               autograd.hessian(built_by_a_comprehension_ag)(X), rtol=1e-9, atol=1e-11)

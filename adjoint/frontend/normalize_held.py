@@ -56,6 +56,12 @@ class Held:
                 self.list_contents[target] = held
         elif op.prim in (rt.append, rt.replace_item):
             item = op.args[1] if op.prim is rt.append else op.args[2]
+            if (self.tokens_of(item) and not self.tokens_of(op.args[0]) and isinstance(op.args[0], gast.Name)
+                    and op.args[0].id in self.list_versions):
+                # [Layer(W) for W in Ws], layers.append(Layer(W)): a list made here that holds objects
+                self.new_token(target, list)
+                self.list_contents[target] = self.tokens_of(item)
+                return
             for token in self.tokens_of(op.args[0]):
                 if self.is_list_token(token):
                     self.list_contents[token] = self.list_contents.get(token, frozenset()) | self.tokens_of(item)
