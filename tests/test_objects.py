@@ -458,20 +458,31 @@ def test_an_object_passed_in_is_followed(transform):
 
 class WithSuper(State):
     def __init__(self, x):
-        super().__init__(x)
+        super().__init__(x)  # (read in place too: test_objects_held.py)
         self.c = x
 
 
 def made_with_super(x):
-    s = WithSuper(x)  # MARK: super
+    s = WithSuper(x)
+    return s.energy()
+
+
+class WithStarArgs(State):
+    def __init__(self, *parts):
+        State.__init__(self, parts[0])
+
+
+def made_with_star_args(x):
+    s = WithStarArgs(x)  # MARK: star
     return s.energy()
 
 
 def test_refused_for_a_class_whose_init_cannot_be_read_in_place():
-    line = line_of(made_with_super, "MARK: super")
+    np.testing.assert_allclose(adjoint.jacrev(made_with_super)(X), fd(made_with_super, X), rtol=1e-6, atol=1e-8)
+    line = line_of(made_with_star_args, "MARK: star")
     with pytest.raises(adjoint.UnsupportedSyntaxError,
-                       match=rf"py:{line}: an object of class WithSuper made from differentiated values"):
-        adjoint.jacrev(made_with_super)(X)
+                       match=rf"py:{line}: an object of class WithStarArgs made from differentiated values"):
+        adjoint.jacrev(made_with_star_args)(X)
 
 
 class Charged:

@@ -3,6 +3,7 @@
 against autograd running the same program written with autograd.numpy and
 plain arrays, and against central finite differences; a second holder of
 the held object (a name of the user's) is refused at the user's line."""
+import dataclasses
 import inspect
 
 import autograd
@@ -460,3 +461,69 @@ def test_layers_made_by_a_comprehension():
         np.testing.assert_allclose(got, autograd.grad(built_by_a_comprehension_ag)(X), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(adjoint.hessian(built_by_a_comprehension)(X),
                                autograd.hessian(built_by_a_comprehension_ag)(X), rtol=1e-9, atol=1e-11)
+
+
+# --- super() and dataclass fields made by a factory
+
+
+class Base:
+    def __init__(self, x, scale=2.0):
+        self.a = x * scale
+
+    def energy(self):
+        return np.sum(self.a ** 2)
+
+
+class Child(Base):
+    def __init__(self, x):
+        super().__init__(x, scale=3.0)
+        self.b = np.sin(x)
+
+    def energy(self):
+        return super().energy() + np.sum(self.b)
+
+
+def made_with_super(x):
+    c = Child(x)
+    c.a = c.a * c.b
+    return c.energy()
+
+
+def made_with_super_ag(x):
+    return anp.sum((x * 3.0 * anp.sin(x)) ** 2) + anp.sum(anp.sin(x))
+
+
+@dataclasses.dataclass
+class History:
+    w: np.ndarray
+    hs: list = dataclasses.field(default_factory=list)
+    state: np.ndarray = dataclasses.field(default_factory=lambda: np.ones(3))
+
+    def step(self, x):
+        self.state = np.tanh(self.w * x + self.state)
+        self.hs.append(self.state)
+
+
+def dataclass_with_factories(x):
+    h = History(x)
+    h.step(x)
+    h.step(2.0 * x)
+    return np.stack(h.hs)
+
+
+def dataclass_with_factories_ag(x):
+    s1 = anp.tanh(x * x + anp.ones(3))
+    return anp.stack([s1, anp.tanh(x * 2.0 * x + s1)])
+
+
+@pytest.mark.parametrize("transform", [adjoint.jacrev, adjoint.jacfwd])
+@pytest.mark.parametrize("func, reference", [
+    (made_with_super, made_with_super_ag),
+    (dataclass_with_factories, dataclass_with_factories_ag),
+])
+def test_super_and_dataclass_factories(transform, func, reference):
+    got = transform(func)(X)
+    np.testing.assert_allclose(got, autograd.jacobian(reference)(X), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got, numerical_jacobian(func, (X,)), rtol=1e-6, atol=1e-8)
+    # a second call makes a new list with the factory (the first call's items are not in it)
+    np.testing.assert_allclose(transform(func)(X), got, rtol=1e-15)

@@ -25,6 +25,7 @@ import gast
 
 from .. import runtime as rt
 from .gastutil import clone, load
+from .ir import NONDIFF
 
 
 class Held:
@@ -340,6 +341,78 @@ class Held:
             "reads the list again after the forward pass, when it holds the new items too.",
             "Collect every item first and read the list whole after the last change, or read items one "
             "by one (self.hs[-1]).")
+
+
+    # ------------------------------------------------------------ super()
+
+    def explicit_super(self, node, method):
+        """In ``node`` (a method's FunctionDef, being read in place of a call),
+        ``super()`` written as ``super(Class, self)`` with the class its
+        ``__class__`` cell holds, a constant of the transform. False when
+        the method has no first parameter to name."""
+        params = node.args.posonlyargs + node.args.args
+        if not params:
+            return False
+        owner = self.namer.fresh(f"{method.__name__}_class")
+        self.resolver.constants[owner] = method.__closure__[0].cell_contents
+        for child in gast.walk(node):
+            if (isinstance(child, gast.Call) and isinstance(child.func, gast.Name) and child.func.id == "super"
+                    and not child.args and not child.keywords):
+                child.args = [gast.Name(id=owner, ctx=gast.Load(), annotation=None, type_comment=None),
+                              gast.Name(id=params[0].id, ctx=gast.Load(), annotation=None, type_comment=None)]
+        return True
+
+    def super_method(self, func):
+        """``super(Class, obj).name`` on a followed object: the function the
+        class after ``Class`` in the object's class's order defines, else
+        None."""
+        import builtins
+
+        from .normalize_objects import method_of
+        from .resolve import UNRESOLVED
+
+        call = func.value
+        if not (isinstance(call, gast.Call) and len(call.args) == 2 and not call.keywords
+                and self.resolver.value_of(call.func) is builtins.super
+                and isinstance(call.args[1], gast.Name) and call.args[1].id in self.version):
+            return None
+        cls = self.object_class(self.read(call.args[1].id))
+        start = self.resolver.value_of(call.args[0])
+        if cls is None or start is UNRESOLVED or not isinstance(start, type) or start not in cls.__mro__:
+            return None
+        for klass in cls.__mro__[cls.__mro__.index(start) + 1:]:
+            if func.attr in vars(klass):
+                return method_of(klass, func.attr)
+        return None
+
+    def super_call(self, node):
+        function = self.method_function(self.super_method(node.func))
+        receiver = node.func.value.args[1]
+        cls = self.object_class(self.read(receiver.id))
+        if function is None:
+            raise self.unsupported(
+                node, f"super().{node.func.attr}() on an object of class {cls.__name__} holding differentiated values",
+                "the method is differentiated by reading its code in place of the call, which needs a Python "
+                "function of the user's, without *args or **kwargs.",
+                "Call the parent class's method by name (Base.method(self, ...)), or pass the arrays to a "
+                "function of the module.")
+        return self.inline_method(function, node, receiver, cls)
+
+
+    def factory_value(self, field):
+        """The value of a dataclass field made by its ``default_factory``,
+        made here as the generated ``__init__`` makes it: ``[]`` and ``{}``
+        as literals (a list an object holds may grow: self.hs.append(h)),
+        any other factory called (its value a constant of the transform)."""
+        if field.default_factory is list:
+            return self.atom(gast.List(elts=[], ctx=gast.Load()))
+        if field.default_factory is dict:
+            return self.atom(gast.Dict(keys=[], values=[]))
+        factory = self.namer.fresh(f"{field.name}_factory")
+        self.resolver.constants[factory] = field.default_factory
+        call = gast.Call(func=gast.Name(id=factory, ctx=gast.Load(), annotation=None, type_comment=None),
+                         args=[], keywords=[])
+        return self.emit(call, NONDIFF, [], construct=f"default of field {field.name}")
 
 
 def describe(node, user_names):

@@ -316,7 +316,8 @@ class Objects(Held):
         from .parse import parse_function
         from .resolve import local_names
 
-        if (not isinstance(method, types.FunctionType) or is_library(method) or method.__closure__
+        if (not isinstance(method, types.FunctionType) or is_library(method)
+                or method.__closure__ and method.__code__.co_freevars != ("__class__",)
                 or method is self.parsed.func or method.__code__.co_flags & 0x2C):
             return None
         try:
@@ -349,6 +350,8 @@ class Objects(Held):
                     self.resolver.constants[fresh] = value
                     renames[name] = fresh
             child.id = renames[name]
+        if method.__closure__ and not self.explicit_super(node, method):
+            return None
         return node
 
     def object_call(self, node):
@@ -368,6 +371,8 @@ class Objects(Held):
         receiver = None
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
             receiver = func.value
+        elif isinstance(func, gast.Attribute) and self.super_method(func) is not None:
+            return self.super_call(node)  # super(Child, self).__init__(x): see normalize_held
         elif (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
               and user_class(self.resolver.value_of(func.value.func))):
             receiver = self.atom(func.value)  # State(x).energy(): the object made, then its method
@@ -520,7 +525,7 @@ class Objects(Held):
             if field.name in given:
                 continue
             if field.default_factory is not dataclasses.MISSING:
-                return None  # made by a factory when it runs: as before
+                continue  # made by its factory when the object is made (below)
             if field.default is dataclasses.MISSING:
                 if field.init:
                     return None  # a missing argument: Python's TypeError, from the plain call
@@ -546,6 +551,8 @@ class Objects(Held):
                 stored = values[field.name]
             elif field.default is not dataclasses.MISSING:
                 stored = constant(field.default)
+            elif field.default_factory is not dataclasses.MISSING:
+                stored = self.factory_value(field)  # field(default_factory=list): see normalize_held
             else:
                 continue
             args = [load(current), constant(field.name), stored]
