@@ -527,3 +527,42 @@ def test_super_and_dataclass_factories(transform, func, reference):
     np.testing.assert_allclose(got, numerical_jacobian(func, (X,)), rtol=1e-6, atol=1e-8)
     # a second call makes a new list with the factory (the first call's items are not in it)
     np.testing.assert_allclose(transform(func)(X), got, rtol=1e-15)
+
+
+# --- objects given by keyword
+
+
+class Counter:
+    def __init__(self):
+        self.h = np.zeros(3)
+        self.steps = 0
+
+    def step(self, x):
+        self.h = np.tanh(W @ x + self.h)
+        self.steps += 1
+
+
+def step_a_keyword_object(x, model=None):
+    model.step(x)
+    return model.h * 2.0
+
+
+def step_star_objects(x, *models):
+    models[0].step(x)  # MARK: star
+    return models[0].h
+
+
+def test_an_object_given_by_keyword_is_followed():
+    expected = autograd.jacobian(lambda x: 2.0 * anp.tanh(W @ x))(X)
+    for transform in (adjoint.jacrev, adjoint.jacfwd, lambda f: adjoint.jacfwd(f, chunk_size=1)):
+        model = Counter()
+        np.testing.assert_allclose(transform(step_a_keyword_object)(X, model=model), expected, rtol=1e-10,
+                                   atol=1e-12)
+        assert model.steps == 1  # stepped once, as by the plain call (chunks run on copies but the last)
+        np.testing.assert_allclose(model.h, np.tanh(W @ X), rtol=1e-15)
+
+
+def test_objects_given_through_star_args_stay_refused_at_the_line():
+    line = line_of(step_star_objects, "MARK: star")
+    with pytest.raises(adjoint.errors.InPlaceChangeError, match=rf"test_objects_held.py:{line}: method .step\(\)"):
+        adjoint.jacrev(step_star_objects)(X, Counter())

@@ -36,7 +36,8 @@ class Held:
         self.attribute_mixed = set()  # (token, attribute name) also given a value that is not followed
         self.chain_names = set()  # names of the holders read for a change through a chain (t above)
         self.list_contents = {}  # token of a list -> tokens of the objects it may hold
-        self.held_reads = []  # (tokens of the holder, attribute name, op, tokens read) of reads that gave a followed object
+        # (tokens of the holder, attribute name, op, tokens read) of the reads that gave a followed object
+        self.held_reads = []
 
     def tokens_of(self, atom):
         return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
@@ -480,7 +481,8 @@ def passed_to_a_changer(call, name, cls, value_of):
     params = [a.id for a in function.args.posonlyargs + function.args.args]
     passed = [params[i] for i, a in enumerate(call.args) if isinstance(a, gast.Name) and a.id == name
               and i < len(params)]
-    passed += [k.arg for k in call.keywords if isinstance(k.value, gast.Name) and k.value.id == name and k.arg in params]
+    passed += [k.arg for k in call.keywords
+               if isinstance(k.value, gast.Name) and k.value.id == name and k.arg in params]
     return any(changes_parameter(function, param, cls, lambda f: UNKNOWN) for param in passed)
 
 
