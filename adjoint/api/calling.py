@@ -415,7 +415,7 @@ _PLAIN_ARGUMENTS = frozenset({np.ndarray, float, int, bool, complex, tuple, list
                               np.float64, np.float32})
 
 
-def object_arguments(func, args, positions):
+def object_arguments(func, args, positions, keywords=None):
     """``((parameter name, class), ...)`` of the arguments of a call of the
     plain function ``func`` that are objects of the user's classes, outside
     the differentiated ``positions``: the transform follows those whose
@@ -431,6 +431,14 @@ def object_arguments(func, args, positions):
         names = func.__code__.co_varnames[:func.__code__.co_argcount]
         if position < len(names) and user_instance(arg):
             found = (found or ()) + ((names[position], type(arg)),)
+    for name, arg in (keywords or {}).items():  # f(x, model=m)
+        if type(arg) in _PLAIN_ARGUMENTS:
+            continue
+        from ..frontend.normalize_objects import user_instance
+
+        code = func.__code__
+        if name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] and user_instance(arg):
+            found = (found or ()) + ((name, type(arg)),)
     return found
 
 
@@ -446,9 +454,12 @@ class _Finder:
         self.found = {}
 
     def __call__(self, args, positions, has_aux, keywords=()):
+        values = None
+        if isinstance(keywords, dict):  # (the keyword arguments themselves: objects among them are followed)
+            values, keywords = keywords, tuple(keywords)
         if not self.plain:
             return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
-        objects = object_arguments(self.func, args, positions)
+        objects = object_arguments(self.func, args, positions, values)
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():

@@ -621,7 +621,11 @@ class Calls:
         # The parameters as the user named them (keywords at the call use
         # these names), then the callee's names are made its own.
         user_params = [a.id for a in node.args.posonlyargs + node.args.args]
-        renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
+        own = local_names(node)
+        # The names it reads from its module stay as they are: no local of a function inlined
+        # inside it may take them (Layer(W) in a method reading the module's W, Layer's parameter W).
+        self.namer.taken.update(n.id for n in gast.walk(node) if isinstance(n, gast.Name) and n.id not in own)
+        renames = {name: self.namer.fresh(name) for name in sorted(own)}
         self.user_names.update({new: name for name, new in renames.items()})
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and child.id in renames:
@@ -689,6 +693,9 @@ class Calls:
             self.inlining.pop()
             self.inline_stack.pop()
             self.inline_final_self = self.version.get(params[0]) if params else None
+            # (user's parameter name, its SSA name, its last version): objects changed there (normalize_held)
+            self.inline_final_params = [(u, p, self.version.get(p)) for u, p in zip(user_params, params, strict=True)]
+            self.__dict__.setdefault("inlined_params", set()).update(params)  # (their later versions name them)
             # The callee's names are its own. It cannot re-bind the caller's
             # (global and nonlocal are refused), so a caller's name with a new
             # version was changed in place there (y[0] = v, d[k] = v,
