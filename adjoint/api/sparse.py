@@ -39,6 +39,7 @@ import weakref
 import numpy as np
 
 from .. import errors, made
+from .. import runtime as rt
 from ..backend import cache
 from . import coloring, pytree
 from . import bases, budget, calling
@@ -312,7 +313,7 @@ class _NanPasses:
                 tangents.append(pytree.unflatten(treedef, leaf_tangents))
             args, keywords = self.guard.arguments(self.inputs.args, self.kwargs)
             try:
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), rt.marking_dependence():
                     result, out_dot = self.compiled.jvp((rows,) + tuple(tangents), *args, **keywords)
             finally:
                 self.guard.restore()
