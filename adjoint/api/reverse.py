@@ -91,9 +91,16 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         return _sparse.sparse_jacrev(func, argnums, has_aux, chunk_size)
 
     find = _Finder(func)
+    direct = None
+    if chunk_size is None and not progress and executor is None:
+        from .repeated import direct_jacobian
+
+        direct = direct_jacobian(func, argnums, has_aux)  # a derivative: its Jacobian by forward mode
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
+        if direct is not None:
+            return direct(*args, **kwargs)
         return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
 
     made.register(jacobian_fn, func, "jacrev", argnums, has_aux)

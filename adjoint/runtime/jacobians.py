@@ -100,6 +100,8 @@ def input_basis(x, offset, total):
 
 def jacobian_from_rows(bar, out, x):
     """Adjoints ``(N,) + x.shape`` of the output basis -> ``out.shape + x.shape``."""
+    if type(bar) is np.ndarray and type(x) is np.ndarray and x.dtype.kind == "f":  # the common case
+        return bar.reshape((out.shape if type(out) is np.ndarray else np.shape(out)) + x.shape)
     if isinstance(x, (dict, list, tuple)):
         return _tree_map(lambda leaf, leaf_bar: jacobian_from_rows(leaf_bar, out, leaf), x, bar)
     _derivative_value(x, "argument")
@@ -158,6 +160,8 @@ def batched_reshape(t, z):
     (leaf by leaf for a container ``z``; None holes stay None)."""
     if isinstance(z, (dict, list, tuple)):
         return _tree_map(lambda leaf, leaf_t: None if leaf_t is None else batched_reshape(leaf_t, leaf), z, t)
+    if type(t) is np.ndarray and type(z) is np.ndarray:  # the common case
+        return t.reshape((t.shape[0],) + z.shape)
     return np.reshape(t, (t.shape[0],) + np.shape(z))
 
 

@@ -37,6 +37,12 @@ def merged_items(helper, t, *args, **kwargs):
     with None holes): every array of the tangent ``t`` has its two leading
     axes merged, ``helper`` runs once, and every array of its result is
     split again. None when ``t`` holds no array (no tangent at all)."""
+    if type(t) is np.ndarray:  # the common case: one array in, one array out
+        outer, inner = t.shape[:2]
+        result = helper(t.reshape((outer * inner,) + t.shape[2:]), *args, **kwargs)
+        if type(result) is np.ndarray:
+            return result.reshape((outer, inner) + result.shape[1:])
+        return _map_leaves(lambda a: np.reshape(a, (outer, inner) + np.shape(a)[1:]), result)
     leaf = _first_leaf(t)
     if leaf is None:
         return None

@@ -19,12 +19,14 @@ from .calls import call_vjp
 def lift(t, z):
     """A tangent ``(B,) + x.shape`` broadcast to ``(B,) + z.shape`` the way
     NumPy broadcasts ``x`` against ``z`` (for elementwise functions)."""
-    shape = np.shape(z)
+    shape = z.shape if type(z) is np.ndarray else np.shape(z)
     if t.shape[1:] == shape:
         return t
     missing = len(shape) - (t.ndim - 1)
     if missing > 0:
         t = t.reshape(t.shape[:1] + (1,) * missing + t.shape[1:])
+        if t.shape[1:] == shape:  # only new leading axes of length 1: no broadcast needed
+            return t
     return np.broadcast_to(t, t.shape[:1] + shape)
 
 
@@ -150,6 +152,8 @@ def merged(helper, t, *args, **kwargs):
     result = helper(t.reshape((outer * inner,) + t.shape[2:]), *args, **kwargs)
     if result is None:
         return None
+    if type(result) is np.ndarray:
+        return result.reshape((outer, inner) + result.shape[1:])
     return np.reshape(result, (outer, inner) + np.shape(result)[1:])
 
 
