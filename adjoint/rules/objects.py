@@ -26,5 +26,16 @@ def store_attribute_tangent_tangent(z, t, name, value_t):
     dot[z] = rt.store_attribute_tangent(None, name, dot[value_t])
 
 
+# jacfwd(jacfwd(f)): the tangent code reads an object's tangent by attribute name
+@tangent_rule(rt.attribute_tangent, constant=("item", "name"))
+def attribute_tangent_tangent(z, t, item, name, batch):
+    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
+
+
+@tangent_rule(rt.object_attribute_tangent, constant=("value", "item", "name"))
+def object_attribute_tangent_tangent(z, t, value, item, name, batch):
+    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
+
+
 SEQUENCE_RULES.update({rt.without_attribute, rt.attribute_bar, rt.store_attribute_tangent})
 TUPLE_RESULTS.update({rt.without_attribute, rt.store_attribute_tangent})

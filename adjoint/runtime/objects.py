@@ -73,6 +73,23 @@ def object_attribute_tangent(t, value, item, name, batch):
 
 def store_attribute_tangent(t, name, value_t):
     """The tangent of the object after ``obj.name = value``."""
+    if t is not None and not isinstance(t, dict):
+        # (the tangent code differentiated again, the object an item of a list: its tangents come
+        # as one array per list, not one dict per object)
+        raise TypeError(
+            f"cannot differentiate the tangent of .{name} set on an object held by a list (or another "
+            "container) in a derivative differentiated again in forward mode (jacfwd(jacfwd(f))): not "
+            "supported yet. Use adjoint.hessian(f) or jacfwd(jacrev(f)), which follow it.")
     updated = {} if t is None else dict(t)
     updated[name] = value_t
     return updated
+
+
+def attribute_tangent_tangent(tt, t, item, name, batch):
+    """Tangent of ``attribute_tangent(t, item, name, batch)`` (linear in
+    ``t``): what the tangent ``tt`` of an object's tangent holds for
+    ``name`` (zeros ``(S, batch) + item.shape`` where it holds none)."""
+    from .second_order_math import _outer_zeros
+
+    picked = tt.get(name) if isinstance(tt, dict) else None
+    return _outer_zeros(tt, batch, item) if picked is None else picked
