@@ -566,3 +566,40 @@ def test_objects_given_through_star_args_stay_refused_at_the_line():
     line = line_of(step_star_objects, "MARK: star")
     with pytest.raises(adjoint.errors.InPlaceChangeError, match=rf"test_objects_held.py:{line}: method .step\(\)"):
         adjoint.jacrev(step_star_objects)(X, Counter())
+
+
+# --- forward mode twice, and vmap of derivatives of functions using objects
+
+
+def loss_of_net_twice(x):
+    return np.sum(net_twice(x) ** 2)
+
+
+def loss_of_net_twice_ag(x):
+    return anp.sum(net_twice_ag(x) ** 2)
+
+
+def test_forward_mode_differentiated_again():
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(loss_of_net_twice))(X),
+                               autograd.hessian(loss_of_net_twice_ag)(X), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(changed_in_callees))(XS),
+                               autograd.jacobian(autograd.jacobian(changed_in_callees_ag))(XS), rtol=1e-9, atol=1e-11)
+
+
+def test_forward_mode_twice_through_a_list_of_objects_is_refused_at_the_line():
+    line = line_of(Layer.__call__, "self.h = np.tanh")
+    with pytest.raises(TypeError, match=r"jacfwd\(jacfwd\(f\)\)\): not supported yet") as caught:
+        adjoint.jacfwd(adjoint.jacfwd(built_by_a_comprehension))(X)
+    assert f"test_objects_held.py:{line}" in "".join(getattr(caught.value, "__notes__", [])) + str(caught.value)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacrev(built_by_a_comprehension))(X),
+                               autograd.hessian(built_by_a_comprehension_ag)(X), rtol=1e-9, atol=1e-11)
+
+
+def test_vmap_of_a_derivative_runs_once_per_example():
+    points = np.stack([X, -X, 0.5 * X])
+    for transform in (adjoint.grad, adjoint.jacfwd, adjoint.hessian):
+        reference = autograd.hessian if transform is adjoint.hessian else autograd.grad
+        with pytest.warns(RuntimeWarning, match="attribute .* on an object holding batched values"):
+            got = adjoint.vmap(transform(loss_of_net_twice))(points)
+        expected = np.stack([reference(loss_of_net_twice_ag)(p) for p in points])
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)

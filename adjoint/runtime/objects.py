@@ -73,6 +73,13 @@ def object_attribute_tangent(t, value, item, name, batch):
 
 def store_attribute_tangent(t, name, value_t):
     """The tangent of the object after ``obj.name = value``."""
+    if t is not None and not isinstance(t, dict):
+        # (the tangent code differentiated again, the object an item of a list: its tangents come
+        # as one array per list, not one dict per object)
+        raise TypeError(
+            f"cannot differentiate the tangent of .{name} set on an object held by a list (or another "
+            "container) in a derivative differentiated again in forward mode (jacfwd(jacfwd(f))): not "
+            "supported yet. Use adjoint.hessian(f) or jacfwd(jacrev(f)), which follow it.")
     updated = {} if t is None else dict(t)
     updated[name] = value_t
     return updated
@@ -83,7 +90,11 @@ def _picked_attribute(t, name):
         return None
     if isinstance(t, dict):  # an object of the user's class
         return t.get(name)
-    return getattr(t, name)  # a namedtuple's field
+    if isinstance(t, tuple) and hasattr(t, "_fields"):  # a namedtuple's field
+        return getattr(t, name)
+    # (an object held by a list: its tangents come as one array per list;
+    # store_attribute_tangent refuses that case clearly)
+    return None
 
 
 def attribute_tangent_tangent(tt, t, item, name, batch):

@@ -272,6 +272,10 @@ class BatchBuilder:
             if not self.is_batched(index):
                 return [self.assign(target, self.rt_call(
                     "vmap_setitem", self.as_batched(array), clone(index), self.as_batched(value)))]
+        if prim in (rt.store_attribute, rt.init_attribute) and any(self.is_batched(a) for a in op.args):
+            # an object the derivative code follows (normalize_objects) holds one example's values:
+            # one object per example cannot be stacked into one batched value
+            raise Unbatchable(self.parsed.location(op), f"{op.construct} on an object holding batched values")
         if prim is rt.attribute and not self.is_batched(op.args[1]):
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
