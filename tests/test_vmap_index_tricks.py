@@ -1,8 +1,9 @@
 """vmap of functions that join values with np.r_ / np.c_ or add them with
 np.add.at, and of their first and second derivatives, runs one NumPy call
 per helper on the whole batch (no per-example loop, which would warn: the
-warnings are errors here), and vmap(jacfwd(jacfwd(f))) assembles its
-Jacobian columns on the whole batch too.
+warnings are errors here); vmap(jacfwd(jacfwd(f))) assembles its
+Jacobian columns on the whole batch too, and a fourth derivative of plain
+NumPy code batches through the helpers of tangents of tangents.
 
 References: autograd on a twin written with np.concatenate / np.stack /
 explicit sums (autograd has no np.r_ or np.add.at), example by example, and
@@ -80,7 +81,7 @@ def _no_loop(function, X, monkeypatch):
     merged_call = batched_derivatives.vmerged_call
 
     def counted(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs):
-        shape_only = batched_derivatives.SHAPE_ONLY.get(helper, ())
+        shape_only = batched_derivatives._shape_positions(helper, args)
         if helper not in batched_derivatives.MERGE_BATCHED and any(
                 f and i not in shape_only and not batched_derivatives._shared(a)
                 for i, (a, f) in enumerate(zip(args, flags[2:]))):
@@ -133,3 +134,32 @@ def test_np_r_directive_is_not_split_into_characters_per_example():
     assert rt.example(items, 1)[0] == "0,2"
     np.testing.assert_array_equal(rt.vindex_trick(2, np.r_, items),
                                   np.stack([np.r_["0,2", items[1][v], items[2][v]] for v in range(2)]))
+
+
+def test_jacfwd_of_jacfwd_through_np_r_():
+    # forward mode over index_trick_tangent's own code: its loop over the
+    # items was a zip() of differentiated values, refused at the second jacfwd
+    x = np.random.default_rng(4).normal(size=4)
+    got = adjoint.jacfwd(adjoint.jacfwd(r_with_slice))(x)
+    np.testing.assert_allclose(got, autograd.hessian(r_with_slice_ag)(x), rtol=1e-12, atol=1e-13)
+    X = np.random.default_rng(5).normal(size=(3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the items' places are tested per example there: it loops, and warns)
+        batched = adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(c_columns)))(X)
+    np.testing.assert_allclose(batched, np.stack([autograd.hessian(c_columns_ag)(x) for x in X]), rtol=1e-12,
+                               atol=1e-13)
+
+
+def test_vmap_of_a_fourth_derivative_runs_on_the_batch(monkeypatch):
+    # the helpers of tangents of tangents (unpack_tangent_tangent,
+    # item_tangent_tangent, as_tangent_tangent) batch: no loop, autograd's numbers
+    def f(x):
+        return np.sum(np.sin(x) * x ** 3)
+
+    def f_ag(x):
+        return anp.sum(anp.sin(x) * x ** 3)
+
+    X = np.random.default_rng(6).normal(size=(3, 2))
+    got = _no_loop(adjoint.jacfwd(adjoint.jacrev(adjoint.hessian(f))), X, monkeypatch)
+    fourth = autograd.jacobian(autograd.jacobian(autograd.hessian(f_ag)))
+    np.testing.assert_allclose(got, np.stack([fourth(x) for x in X]), rtol=1e-11, atol=1e-12)

@@ -172,9 +172,10 @@ class _Loops:
             result = merged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
             # the per-example path: a batched argument that differs between examples
             # and no batched form registered for the helper
+            shape_only = batched_derivatives._shape_positions(helper, args)
             if helper not in batched_derivatives.MERGE_BATCHED and any(
-                    f and not batched_derivatives._shared(a) and i not in batched_derivatives.SHAPE_ONLY.get(
-                        helper, ()) for i, (a, f) in enumerate(zip(args, flags[2:]))):
+                    f and not batched_derivatives._shared(a) and i not in shape_only
+                    for i, (a, f) in enumerate(zip(args, flags[2:]))):
                 self.calls.append(f"merged {getattr(helper, '__name__', helper)}")
             return result
 

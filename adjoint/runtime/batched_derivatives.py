@@ -13,7 +13,7 @@ import numpy as np
 from .broadcasting import unbroadcast, unreduce
 from .indexing import _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, rebuild_like, zeros_bar
 from .shape import reshape_adjoint
-from .tangents import lift, merged, setitem_tangent
+from .tangents import apply_merged, lift, merged, setitem_tangent
 from .jacobians import batched_reshape
 from .tangent_shape import as_tangent
 from .second_order_math import _map_leaves, merged_items
@@ -176,6 +176,15 @@ def vscatter_add(x_bar, g, x, index):
 SHAPE_ONLY = {}
 
 
+def _shape_positions(helper, args):
+    """The positions of ``args`` that ``helper`` reads only for their shapes
+    (``merged(apply_merged, t, merge, inner, *inner_args)``, a fourth
+    order's: those of ``inner``, after ``merge`` and ``inner`` themselves)."""
+    if helper is apply_merged and len(args) >= 2:
+        return frozenset({0, 1} | {2 + i for i in SHAPE_ONLY.get(args[1], ())})
+    return SHAPE_ONLY.get(helper, frozenset())
+
+
 def shape_only(helper, *positions):
     SHAPE_ONLY[helper] = frozenset(positions)
 
@@ -200,7 +209,7 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
     otherwise once per example (exact, slower)."""
     flags = (False,) + tuple(flags)  # merge itself is never batched
     arg_flags = flags[3:]
-    shape_positions = SHAPE_ONLY.get(helper, frozenset())
+    shape_positions = _shape_positions(helper, args)
     per_example = any(f and i not in shape_positions and not _shared(a)
                       for i, (a, f) in enumerate(zip(args, arg_flags, strict=True)))
     per_example = per_example or any(keyword_flags.get(k) and not _shared(v) for k, v in kwargs.items())

@@ -33,15 +33,15 @@ helper runs once.
 import numpy as np
 
 from .batched import example, stack_examples
-from .batched_derivatives import MERGE_BATCHED, vunpack_bar
+from .batched_derivatives import MERGE_BATCHED, shape_only, vunpack_bar
 from .batched_linalg import (
     vdet_adjoint, vinv_adjoint, vmatmul_adjoint_left, vmatmul_adjoint_right, vsolve_adjoint_matrix,
     vsolve_transposed,
 )
 from .batched_linalg_derivatives import vsvd_adjoint
 from .linalg import (
-    _EINSUM_LETTERS, _mT, _tensordot_axes, einsum_explicit, _result_bars, _solve_reads_vectors, cholesky_adjoint, det_adjoint, inv_adjoint, matmul_adjoint_left,
-    matmul_adjoint_right, slogdet_adjoint, solve_adjoint_matrix, svd_adjoint,
+    _EINSUM_LETTERS, _mT, _result_bars, _tensordot_axes, cholesky_adjoint, det_adjoint, einsum_explicit, inv_adjoint,
+    matmul_adjoint_left, matmul_adjoint_right, slogdet_adjoint, solve_adjoint_matrix, svd_adjoint,
 )
 from .indexing import batched_getitem, rebuild_like
 from .jacobians import jacobian_from_columns_tangent
@@ -414,3 +414,12 @@ merged_batched(svd_adjoint, vsvd_adjoint)
 merged_batched(matmul_adjoint_left, vmatmul_adjoint_left)
 merged_batched(matmul_adjoint_right, vmatmul_adjoint_right)
 
+
+
+# Helpers that rt.merged applies at the third and fourth order and that read
+# their other arguments for their structure and shapes only: one example
+# stands for every example (the tangent's axes join the vmap axis).
+shape_only(jacobian_from_columns_tangent, 0, 1)
+shape_only(as_tangent_tangent, 0, 1)
+shape_only(item_tangent_tangent, 0, 1)
+shape_only(unpack_tangent_tangent, 0, 1)

@@ -263,7 +263,8 @@ def index_trick_tangent(t, trick, items, z):
     batch = batch_size(t)
     out = np.zeros((batch, places.size), dtype=np.result_type(np.asarray(z).dtype, np.float64))
     count = 0
-    for item, item_t in zip(items, tangents, strict=True):
+    for position in range(len(items)):  # by index: jacfwd of a jacfwd differentiates this code
+        item, item_t = items[position], tangents[position]
         if not _trick_item(item):
             continue
         size = int(np.size(item))
