@@ -190,7 +190,7 @@ def _unguarded(node):
             and len(node.args) == 2 and not node.keywords):
         return node
     tangent, partial = node.args
-    if _polynomial(partial):
+    if _polynomial(partial) or (_number(tangent) and tangent.value != 0):
         return gast.BinOp(left=tangent, op=gast.Mult(), right=partial)
     return node
 
@@ -374,12 +374,26 @@ class _Scalings:
                                     f)
                         for k, f in inner.items()}
         if self.is_times_tangent(node) and self.is_primal(node.args[1]):
-            # rt.times_tangent(g, p): g * p, guarded
+            # rt.times_tangent(a * f, p) is rt.times_tangent(a, f * p) where a
+            # is 0, and where f is 0 too when f * p is written
+            # rt.times_tangent(f, p) (primal-shaped): x ** 0 has slope
+            # (g * 0) * 0 ** -1 = 0, not g * (0 * inf) = NaN
             inner = self.form(node.args[0])
             if inner is None:
                 return None
-            return {k: _Guarded(_bare(_mul(f, node.args[1]))) for k, f in inner.items()}
+            return {k: _Guarded(self.guarded_product(_bare(f), node.args[1])) for k, f in inner.items()}
         return None
+
+    def guarded_product(self, factor, partial):
+        if factor is None:
+            return partial
+        if _number(factor) and factor.value != 0:
+            return _mul(factor, partial)
+        return gast.Call(func=self.rt_attribute("times_tangent"), args=[factor, partial], keywords=[])
+
+    def rt_attribute(self, name):
+        return gast.Attribute(value=gast.Name(id=self.rt_name, ctx=gast.Load(), annotation=None, type_comment=None),
+                              attr=name, ctx=gast.Load())
 
     @staticmethod
     def merge(left, right):
@@ -441,9 +455,7 @@ class _Scalings:
         if factor is None:
             return name
         if isinstance(factor, _Guarded):
-            func = gast.Attribute(value=gast.Name(id=self.rt_name, ctx=gast.Load(), annotation=None,
-                                                  type_comment=None), attr="times_tangent", ctx=gast.Load())
-            return gast.Call(func=func, args=[name, factor.node], keywords=[])
+            return gast.Call(func=self.rt_attribute("times_tangent"), args=[name, factor.node], keywords=[])
         if isinstance(factor, gast.Constant) and factor.value == -1:
             return gast.UnaryOp(op=gast.USub(), operand=name)
         if (isinstance(factor, gast.BinOp) and isinstance(factor.op, gast.Div)
