@@ -147,6 +147,9 @@ def _number(node):
 
 
 class _Fold(gast.NodeTransformer):
+    def __init__(self, unguard=True):
+        self.unguard = unguard  # rt.times_tangent of a polynomial partial is a plain product
+
     # A statement of the user's (forward mode marks them adjoint_as_written)
     # is left as written: m * 1 there is no copy of m when m is boolean (it
     # makes integers), an integer (* 1.0 makes floats) or a list (a new one).
@@ -172,7 +175,7 @@ class _Fold(gast.NodeTransformer):
         if (isinstance(node.func, gast.Attribute) and node.func.attr == "where"
                 and len(node.args) == 3 and not node.keywords and all(_number(a) for a in node.args)):
             return node.args[1] if node.args[0].value else node.args[2]
-        return _unguarded(node)
+        return _unguarded(node) if self.unguard else node
 
 
 def _unguarded(node):
@@ -187,7 +190,7 @@ def _unguarded(node):
             and len(node.args) == 2 and not node.keywords):
         return node
     tangent, partial = node.args
-    if _polynomial(partial):
+    if _polynomial(partial) or (_number(tangent) and tangent.value != 0):
         return gast.BinOp(left=tangent, op=gast.Mult(), right=partial)
     return node
 
@@ -208,8 +211,10 @@ def _polynomial(node):
     return False
 
 
-def fold_constants(stmt):
-    return _Fold().visit(stmt)
+def fold_constants(stmt, unguard=True):
+    """``unguard=False`` after ``fuse_scalings``, whose guarded factors are
+    often names (``x_factor``) computed from partials that may be infinite."""
+    return _Fold(unguard).visit(stmt)
 
 
 class _ScalarsOutOfReductions(gast.NodeTransformer):
@@ -256,23 +261,40 @@ def _size(node):
     return sum(1 for _ in gast.walk(node))
 
 
+class _Guarded:
+    """A factor whose term is written ``rt.times_tangent(adjoint, factor)``:
+    exactly 0 where the adjoint is 0 (a rule's guard against an infinite
+    partial, kept through the fused chain). The arithmetic below keeps the
+    mark: a sum with a guarded part is guarded."""
+
+    def __init__(self, node):
+        self.node = node
+
+
+def _guarded(node, *parts):
+    return _Guarded(node) if any(isinstance(p, _Guarded) for p in parts) else node
+
+
+def _bare(a):
+    return a.node if isinstance(a, _Guarded) else a
+
+
 def _mul(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return gast.BinOp(left=a, op=gast.Mult(), right=b)
+    result = _bare(b) if a is None else _bare(a) if b is None else gast.BinOp(
+        left=_bare(a), op=gast.Mult(), right=_bare(b))
+    return _guarded(result, a, b)
 
 
 def _negate(a):
     if a is None:
         return gast.Constant(value=-1, kind=None)
-    return gast.UnaryOp(op=gast.USub(), operand=a)
+    return _guarded(gast.UnaryOp(op=gast.USub(), operand=_bare(a)), a)
 
 
 def _add(a, b):
     one = gast.Constant(value=1, kind=None)
-    return gast.BinOp(left=one if a is None else a, op=gast.Add(), right=one if b is None else b)
+    return _guarded(gast.BinOp(left=one if a is None else _bare(a), op=gast.Add(),
+                               right=one if b is None else _bare(b)), a, b)
 
 
 #: runtime helpers whose result is always an array.
@@ -348,15 +370,41 @@ class _Scalings:
                 if inner is None:
                     return None
                 one = gast.Constant(value=1.0, kind=None)
-                return {k: gast.BinOp(left=one if f is None else f, op=gast.Div(), right=node.right)
+                return {k: _guarded(gast.BinOp(left=one if f is None else _bare(f), op=gast.Div(), right=node.right),
+                                    f)
                         for k, f in inner.items()}
+        if self.is_times_tangent(node) and self.is_primal(node.args[1]):
+            # rt.times_tangent(a * f, p) is rt.times_tangent(a, f * p) where a
+            # is 0, and where f is 0 too when f * p is written
+            # rt.times_tangent(f, p) (primal-shaped): x ** 0 has slope
+            # (g * 0) * 0 ** -1 = 0, not g * (0 * inf) = NaN
+            inner = self.form(node.args[0])
+            if inner is None:
+                return None
+            return {k: _Guarded(self.guarded_product(_bare(f), node.args[1])) for k, f in inner.items()}
         return None
+
+    def guarded_product(self, factor, partial):
+        if factor is None:
+            return partial
+        if _number(factor) and factor.value != 0:
+            return _mul(factor, partial)
+        return gast.Call(func=self.rt_attribute("times_tangent"), args=[factor, partial], keywords=[])
+
+    def rt_attribute(self, name):
+        return gast.Attribute(value=gast.Name(id=self.rt_name, ctx=gast.Load(), annotation=None, type_comment=None),
+                              attr=name, ctx=gast.Load())
 
     @staticmethod
     def merge(left, right):
         for key, factor in right.items():
             left[key] = _add(left[key], factor) if key in left else factor
         return left
+
+    def is_times_tangent(self, node):
+        return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and node.func.attr == "times_tangent" and isinstance(node.func.value, gast.Name)
+                and node.func.value.id == self.rt_name and len(node.args) == 2 and not node.keywords)
 
     def is_add_bar(self, node):
         return (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
@@ -379,13 +427,14 @@ class _Scalings:
     def bounded(self, target, form):
         """Factors over the size limit are computed once, into names."""
         for key, factor in form.items():
-            if factor is not None and _size(factor) > MAX_FACTOR_NODES:
+            if factor is not None and _size(_bare(factor)) > MAX_FACTOR_NODES:
                 base = target[:-4] if target.endswith("_bar") else target
                 name = self.namer.fresh(f"{base}_factor")
                 self.out.append(gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
                                                                type_comment=None)],
-                                            value=factor, type_comment=None))
-                form[key] = gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+                                            value=_bare(factor), type_comment=None))
+                form[key] = _guarded(gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None),
+                                     factor)
         return form
 
     # writing ------------------------------------------------------------
@@ -400,11 +449,13 @@ class _Scalings:
             result = gast.BinOp(left=result, op=gast.Add(), right=term)
         return result
 
-    @staticmethod
-    def term(name, factor):
-        """``name * factor``, written as a person would: ``-g``, ``g / d``."""
+    def term(self, name, factor):
+        """``name * factor``, written as a person would: ``-g``, ``g / d``;
+        ``rt.times_tangent(name, factor)`` for a guarded factor."""
         if factor is None:
             return name
+        if isinstance(factor, _Guarded):
+            return gast.Call(func=self.rt_attribute("times_tangent"), args=[name, factor.node], keywords=[])
         if isinstance(factor, gast.Constant) and factor.value == -1:
             return gast.UnaryOp(op=gast.USub(), operand=name)
         if (isinstance(factor, gast.BinOp) and isinstance(factor.op, gast.Div)

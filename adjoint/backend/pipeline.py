@@ -214,7 +214,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     back_body = [optimize.scalars_out_of_reductions(optimize.fold_constants(stmt), rt_name) for stmt in back_body]
     batched = set(builder.bar_names.values()) | builder.call_adjoints | {seed}
     back_body = optimize.fuse_scalings(back_body, batched, return_names, namer, rt_name)
-    back_body = [optimize.fold_constants(stmt) for stmt in back_body]
+    back_body = [optimize.fold_constants(stmt, unguard=False) for stmt in back_body]
     back_body = optimize.eliminate_dead_code(back_body, return_names)
 
     primal_names = set(normalized.params)

@@ -84,12 +84,17 @@ def positive_tangent(z, x):
     dot[z] = dot[x]
 
 
+# x ** 0 is 1 for every x, 0 included: its slope is 0, not 0 * 0 ** -1 (nan).
+# The slope x2 * x1 ** (x2 - 1) is written with x2 as a guarded factor: 0
+# where x2 is 0, whatever x1 ** -1 is, and its derivative in x2 there is still
+# x1 ** -1 (the mixed second derivative of x1 ** x2 at x2 = 0; an np.where
+# picking the exponent 1 there lost it). For a literal x2 the optimizer folds
+# the exponent and drops the guards of a polynomial: x ** 3 still gives 3 * x ** 2.
 @adjoint_rule(np.power)
 def power_adjoint(z, x1, x2):
-    # x ** 0 is 1 for every x, 0 included: its slope is 0, not 0 * 0 ** -1 (nan).
-    # The exponent 1 where x2 is 0 keeps x1 ** ... finite (as autograd does); for a
-    # literal x2 the optimizer picks the branch, so x ** 3 still gives 3 * x ** 2.
-    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], x2 * x1 ** np.where(x2, x2 - 1, 1)), x1)
+    # The cotangent is scaled by x2 first: a whole power leaves g * 2 * x,
+    # which the backward pass fuses with the scalings around it.
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z] * x2, x1 ** (x2 - 1)), x1)
     bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], z * rt.log_base(x1)), x2)
 
 
@@ -99,7 +104,7 @@ def power_tangent(z, x1, x2):
     # log of a negative base at an integer exponent): in forward mode over generated
     # reverse code an exponent saved as a residual has a zero tangent, and 0 * nan
     # would otherwise poison a whole Hessian row.
-    dot[z] = rt.times_tangent(dot[x1], (x2 * x1 ** np.where(x2, x2 - 1, 1)))
+    dot[z] = rt.times_tangent(dot[x1], rt.times_tangent(x2, x1 ** (x2 - 1)))
     dot[z] = rt.times_tangent(dot[x2], (z * rt.log_base(x1)))
 
 

@@ -143,15 +143,23 @@ def times_tangent(t, partial):
     that calls it can be differentiated again (along ``t`` the derivative is
     the partial even where ``t`` happens to be 0).
 
-    The product is returned as it is when its sum is not NaN (it holds no
-    NaN, nor both infinities): the guard then costs one reduction, not two
-    passes that allocate, and a masked cotangent (runtime/masked_bars.py)
-    keeps its mask either way."""
+    The product is returned as it is when it holds no NaN: the guard then
+    costs one reduction, not two passes that allocate, and a masked
+    cotangent (runtime/masked_bars.py) keeps its mask either way."""
     product = t * partial
-    if _MARKING_DEPENDENCE.get() or not np.isnan(np.sum(product)):
+    if _MARKING_DEPENDENCE.get() or not _holds_nan(product):
         return product
     guarded = np.where(np.equal(t, 0), 0, product)
     absent = getattr(product, "absent", None)
     if absent is not None:
         return masked_array(guarded, absent)
     return guarded
+
+
+def _holds_nan(value):
+    """Whether ``value`` holds a NaN: its sum of squares is NaN only then
+    (``inf * inf`` is inf), and ``np.vdot`` takes it in one fast pass."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "fc":
+        return False
+    return bool(np.isnan(np.vdot(array, array)))
