@@ -273,3 +273,17 @@ def test_derivatives_of_vmap_whose_scalar_output_ignores_the_mapped_argument(ord
     x = np.array([0.3, -0.6, 0.2])
     ys = np.ones((2, 4))
     np.testing.assert_allclose(f(x, ys), want(x, ys), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- vmap of a function returning a string
+
+
+def _with_label(x):
+    return np.sin(x), "label"
+
+
+def test_vmap_of_a_function_returning_a_string_names_the_string():
+    # The message used to say the function returned None, pointing at
+    # in-place functions, when it had returned a string.
+    with pytest.raises(TypeError, match=r"vmap: the function returned 'label' \(a str\) where an array"):
+        adjoint.vmap(_with_label)(np.ones((2, 3)))

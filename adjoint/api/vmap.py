@@ -213,6 +213,10 @@ def _place_outputs(result, out_dims):
     placed = []
     for leaf, dim in zip(leaves, dims, strict=True):
         array = np.asarray(leaf)
+        if leaf is not None and array.ndim == 0 and array.dtype.kind not in "biufc":
+            raise TypeError(f"vmap: the function returned {leaf!r} (a {type(leaf).__name__}) where an array "
+                            "was expected: vmap's outputs must be arrays or numbers. Return other values "
+                            "from a function called outside vmap.")
         if array.ndim == 0 or array.dtype == object and leaf is not None and array.shape[:1] and all(
                 item is None for item in array.ravel()):
             raise ValueError("vmap: the function returned None (or a container holding None) where an array "
