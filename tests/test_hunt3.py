@@ -287,3 +287,28 @@ def test_vmap_of_a_function_returning_a_string_names_the_string():
     # in-place functions, when it had returned a string.
     with pytest.raises(TypeError, match=r"vmap: the function returned 'label' \(a str\) where an array"):
         adjoint.vmap(_with_label)(np.ones((2, 3)))
+
+
+# ---------------------------------------------------------------- vmap over zero examples
+
+
+def _cubes(x):
+    return np.sum(x ** 3)
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: adjoint.vmap(adjoint.jacrev(np.sin)), (0, 3, 3)),
+    (lambda: adjoint.vmap(adjoint.jacfwd(np.sin)), (0, 3, 3)),
+    (lambda: adjoint.vmap(adjoint.hessian(_cubes)), (0, 3, 3)),
+    (lambda: adjoint.vmap(adjoint.jacrev(np.sin), chunk_size=2), (0, 3, 3)),
+])
+def test_vmap_of_a_derivative_over_zero_examples(make, shape):
+    # The batched code of a derivative reads one example (its output basis):
+    # over an empty batch that was an IndexError inside generated code.
+    got = make()(np.ones((0, 3)))
+    assert got.shape == shape and got.dtype == np.float64
+
+
+def test_vmap_of_a_derivative_over_zero_examples_along_another_axis():
+    got = adjoint.vmap(adjoint.grad(_cubes), in_dims=1)(np.ones((3, 0)))
+    assert got.shape == (0, 3)
