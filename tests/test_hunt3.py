@@ -312,3 +312,11 @@ def test_vmap_of_a_derivative_over_zero_examples(make, shape):
 def test_vmap_of_a_derivative_over_zero_examples_along_another_axis():
     got = adjoint.vmap(adjoint.grad(_cubes), in_dims=1)(np.ones((3, 0)))
     assert got.shape == (0, 3)
+
+
+def test_vmap_of_forward_over_forward_code_reading_namedtuple_fields():
+    # vmap batches rt.attribute_tangent with its own rule (rt.vattribute_tangent).
+    f = adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(_pair_program(np))))
+    xs = np.stack([X5, -0.5 * X5])
+    want = np.stack([autograd.hessian(_pair_program(anp))(row) for row in xs])
+    np.testing.assert_allclose(f(xs), want, rtol=1e-12, atol=1e-12)
