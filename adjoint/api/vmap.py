@@ -33,7 +33,11 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
         chunk_size: Examples per call of the batched code (``None``: all).
 
     Returns:
-        The batched function.
+        The batched function. Over zero examples its results have a batch
+        axis of length 0; when the batched code needs an example to learn
+        their shapes (a derivative's output basis), ``func`` runs once on an
+        example of zeros and copies of the other arguments, whose results
+        give the shapes and dtypes.
 
     Raises:
         TypeError: ``func`` is not callable, or ``in_dims``, ``out_dims`` or
@@ -110,7 +114,7 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
                     # (the generated function itself when its result always has the batch axis)
                     entry = found[key] = (run.is_current, getattr(run, "direct", None), run)
                 run = entry[2]
-                result = run(batch, args, kwargs)
+                result = run(batch, args, kwargs) if batch else _run_empty(run, args, (True,) * len(args), kwargs)
                 return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
 
@@ -190,7 +194,9 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
     positions = tuple(i for i, b in enumerate(batched) if b)
     run = _batched_function(func, len(args), positions, tuple(kwargs))
     chunk = batch if chunk_size is None else min(chunk_size, max(batch, 1))
-    if chunk >= batch:
+    if batch == 0:
+        result = _run_empty(run, final_args, batched, kwargs)
+    elif chunk >= batch:
         result = run(batch, final_args, kwargs)
     else:
         parts = []
@@ -201,6 +207,33 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
             parts.append(run(stop - start, sliced, kwargs))
         result = _concatenate(parts)
     return _place_outputs(result, out_dims)
+
+
+def _run_empty(run, args, batched, kwargs):
+    """``run`` over zero examples. Batched code that reads one example (the
+    output basis of a derivative, a rule's shapes) has none to read, so when
+    the direct run fails the function runs on one example of zeros, on copies
+    of every argument (zero examples change no caller's array), and the
+    result keeps its first zero rows: its shapes and dtypes."""
+    try:
+        return run(0, args, kwargs)
+    except Exception as error:  # noqa: BLE001 (retried below, re-raised if that fails too)
+        first = error
+
+    def one(leaf):
+        return np.zeros((1,) + np.shape(leaf)[1:], dtype=np.asarray(leaf).dtype)
+
+    def copied(leaf):
+        return np.array(leaf, copy=True) if isinstance(leaf, np.ndarray) else leaf
+
+    dummy = [pytree.map_leaves(one, arg) if flag else pytree.map_leaves(copied, arg)
+             for arg, flag in zip(args, batched, strict=True)]
+    try:
+        with np.errstate(all="ignore"):
+            result = run(1, dummy, kwargs)
+    except Exception as second:  # noqa: BLE001 (an example's own error says more than a missing one)
+        raise (second if isinstance(first, IndexError) else first) from None
+    return pytree.map_leaves(lambda leaf: np.asarray(leaf)[:0], result)
 
 
 def _concatenate(parts):
@@ -229,6 +262,10 @@ def _place_outputs(result, out_dims):
     placed = []
     for leaf, dim in zip(leaves, dims, strict=True):
         array = np.asarray(leaf)
+        if leaf is not None and array.ndim == 0 and array.dtype.kind not in "biufc":
+            raise TypeError(f"vmap: the function returned {leaf!r} (a {type(leaf).__name__}) where an array "
+                            "was expected: vmap's outputs must be arrays or numbers. Return other values "
+                            "from a function called outside vmap.")
         if array.ndim == 0 or array.dtype == object and leaf is not None and array.shape[:1] and all(
                 item is None for item in array.ravel()):
             raise ValueError("vmap: the function returned None (or a container holding None) where an array "

@@ -118,6 +118,12 @@ def to_batched_tangent_adjoint(z, t, batch, axis=1):
     bar[t] = np.sum(bar[z], axis=axis + 1)
 
 
+# (``count``: to_batched's own batch size, named apart from vmap's ``batch``)
+@batch_rule(rt.to_batched_tangent)
+def to_batched_tangent_batched(z, t, count, axis=1):
+    vec[z] = rt.to_batched_tangent(vec[t], count, axis + 1)
+
+
 @adjoint_rule(rt.vmap_getitem)
 def vmap_getitem_adjoint(z, value, index):
     bar[value] = rt.vmap_getitem_adjoint(bar[z], value, index)

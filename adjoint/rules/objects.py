@@ -3,7 +3,7 @@
 (reverse.py, forward.py), like a container's item; these are the tangents
 of what they write, for derivatives of derivatives."""
 from .. import runtime as rt
-from . import SEQUENCE_RULES, TUPLE_RESULTS, adjoint_rule, bar, dot, nondifferentiable, tangent_rule
+from . import SEQUENCE_RULES, TUPLE_RESULTS, adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 nondifferentiable(rt.attribute_of_bar, rt.is_plain_object)
 
@@ -47,6 +47,17 @@ def object_attribute_tangent_tangent(z, t, value, item, name, batch):
 @adjoint_rule(rt.object_attribute_tangent, constant=("value", "item"))
 def object_attribute_tangent_adjoint(z, t, value, item, name, batch):
     bar[t] = rt.attribute_tangent_adjoint(bar[z], t, name)
+
+
+# vmap of forward code reading an attribute (``rows``: the tangent count).
+@batch_rule(rt.attribute_tangent)
+def attribute_tangent_batched(r, t, item, name, rows):
+    vec[r] = rt.vattribute_tangent(vec[t], vec[item], name, rows, batch)  # noqa: F821 (the template's batch)
+
+
+@batch_rule(rt.object_attribute_tangent)
+def object_attribute_tangent_batched(r, t, value, item, name, rows):
+    vec[r] = rt.vattribute_tangent(vec[t], vec[item], name, rows, batch)  # noqa: F821 (the template's batch)
 
 
 @tangent_rule(rt.attribute_tangent_tangent, constant=("t", "item", "name", "batch"))

@@ -300,32 +300,38 @@ def vlinspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return np.linspace(start, stop, num, endpoint=endpoint, dtype=dtype, axis=_vaxis(axis, ndim + 1))
 
 
-def _lifted_items(b):
-    """The batched items of ``b``, each example given the leading axes of
-    length 1 that NumPy's broadcasting adds (``x + y`` of a number and a
-    vector): the batch axis stays in front."""
-    items = [np.asarray(item) for item in vitems(b)]
-    rank = max((item.ndim for item in items), default=1)
-    return [np.reshape(item, item.shape[:1] + (1,) * (rank - item.ndim) + item.shape[1:]) for item in items]
+def _lifted(item, rank):
+    """A batched item given the leading axes of length 1 that NumPy's
+    broadcasting adds to an example of lower rank (``x + y`` of a number and
+    a vector): the batch axis stays in front."""
+    item = np.asarray(item)
+    return np.reshape(item, item.shape[:1] + (1,) * (rank - item.ndim) + item.shape[1:])
 
 
+# vsum_items and vextremum_items are written (loops by index, no
+# comprehension) so that their own source can be differentiated: vmap code
+# that calls them is differentiated again in jacrev(vmap(f)).
 def vsum_items(b, start=0):
     """``sum(iterable, start)`` of every example, added in the same order
     (``start`` the same for every example)."""
+    items = vitems(b)
+    rank = max([np.ndim(item) for item in items], default=1)
     total = start
-    for item in _lifted_items(b):
-        total = total + item
+    for k in range(len(items)):
+        total = total + _lifted(items[k], rank)
     return total
 
 
 def vextremum_items(b, largest=True):
     """``max(iterable)`` / ``min(iterable)`` of every example: the first
     item that no later item beats, as Python picks it."""
-    items = _lifted_items(b)
+    items = vitems(b)
     if not items:
         raise ValueError(f"{'max' if largest else 'min'}() iterable argument is empty")
-    best = items[0]
-    for item in items[1:]:
+    rank = max([np.ndim(item) for item in items])
+    best = _lifted(items[0], rank)
+    for k in range(1, len(items)):
+        item = _lifted(items[k], rank)
         best = np.where(item > best if largest else item < best, item, best)
     return best
 

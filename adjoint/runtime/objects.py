@@ -10,6 +10,8 @@ the same Python object, exactly as in the user's program), and the adjoint
 only the attributes that received one.
 """
 
+import numpy as np
+
 from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
 from .tangents import attribute_tangent
 
@@ -120,3 +122,15 @@ def attribute_tangent_adjoint(g, t, name):
     from .indexing import rebuild_like
 
     return rebuild_like(t, [g if field == name else None for field in t._fields])
+
+
+def vattribute_tangent(t, item, name, rows, batch):
+    """``attribute_tangent`` on a batch (vmap of forward code): the
+    attribute's entry of the batched tangent ``t``, or zeros ``(V, rows) +
+    shape``."""
+    from .batched_derivatives import vzeros_bar
+
+    if isinstance(t, np.ndarray):
+        raise TypeError(f"cannot differentiate the attribute .{name} of an array.")
+    picked = _picked_attribute(t, name)
+    return vzeros_bar(item, rows, batch) if picked is None else picked
