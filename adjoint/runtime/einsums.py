@@ -45,7 +45,13 @@ def einsum_spec_along(subscripts, position, a0, a1=None, a2=None, a3=None, a4=No
     along operand ``position``: spelled out, with a letter that the others
     do not use added in front of that operand's term and of the output
     (the tangent's batch axis)."""
-    shapes = _operand_shapes(subscripts, (a0, a1, a2, a3, a4, a5))
+    if not isinstance(subscripts, str):
+        return einsum_explicit(subscripts, ())  # (raises: the derivatives take a string)
+    return _spec_along(subscripts, position, tuple(_operand_shapes(subscripts, (a0, a1, a2, a3, a4, a5))))
+
+
+@functools.lru_cache(maxsize=1024)
+def _spec_along(subscripts, position, shapes):
     terms, output, letter = einsum_explicit(subscripts, shapes)
     terms = list(terms)
     terms[position] = letter + terms[position]
@@ -62,18 +68,23 @@ def einsum_path_for(spec, lead, optimize, a0, a1=None, a2=None, a3=None, a4=None
     if optimize is not None:
         return optimize
     operands = (a0, a1, a2, a3, a4, a5)[:einsum_operand_count(spec)]
+    return _path(spec, lead, tuple(np.shape(o) for o in operands))
+
+
+@functools.lru_cache(maxsize=1024)
+def _path(spec, lead, shapes):
     inputs, _, output = spec.partition("->")
     terms = inputs.split(",")
     rows = set(output[:lead])
     sizes = {}
-    for term, operand in zip(terms, operands, strict=True):
-        for letter, size in zip(term, np.shape(operand), strict=True):
+    for term, shape in zip(terms, shapes, strict=True):
+        for letter, size in zip(term, shape, strict=True):
             if letter not in rows:
                 sizes[letter] = max(size, sizes.get(letter, 1))
     if len(terms) < 3 and math.prod(sizes.values()) <= _EINSUM_DIRECT_WORK:
         return False
-    dummies = [np.broadcast_to(0.0, tuple(1 if c in rows else n for c, n in zip(term, np.shape(o), strict=True)))
-               for term, o in zip(terms, operands, strict=True)]
+    dummies = [np.broadcast_to(0.0, tuple(1 if c in rows else n for c, n in zip(term, shape, strict=True)))
+               for term, shape in zip(terms, shapes, strict=True)]
     return np.einsum_path(spec, *dummies, optimize="greedy")[0]
 
 
@@ -99,7 +110,11 @@ def einsum_adjoint_plan(subscripts, position, g, own, other0=None, other1=None, 
     the result on the operand's diagonal when a letter repeats in its term."""
     others = [other0, other1, other2, other3, other4]
     operands = others[:position] + [own] + others[position:]
-    shapes = _operand_shapes(subscripts, operands)
+    return _adjoint_plan(subscripts, position, np.shape(g)[1:], tuple(_operand_shapes(subscripts, operands)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _adjoint_plan(subscripts, position, output_shape, shapes):
     terms, output, batch = einsum_explicit(subscripts, shapes)
     term = terms[position]
     distinct = "".join(dict.fromkeys(term))
@@ -107,7 +122,7 @@ def einsum_adjoint_plan(subscripts, position, g, own, other0=None, other1=None, 
     reached = set(output).union(*(set(t) for t in others))
     present = "".join(c for c in distinct if c in reached)
     spec = ",".join([batch + output] + others) + "->" + batch + present
-    found = dict(zip(output, np.shape(g)[1:], strict=True))
+    found = dict(zip(output, output_shape, strict=True))
     for i in range(len(terms)):
         if i != position:
             for c, n in zip(terms[i], shapes[i], strict=True):
