@@ -395,13 +395,31 @@ def _other_mode(mode, n_out, n_in):
     return ""
 
 
+def _titled(title, error):
+    """``error``, whose message starts with ``title`` (``jacfwd of f``)."""
+    error.title = title
+    return error
+
+
+def retitled(error, composition):
+    """A budget error raised inside a composed transform, its title replaced
+    by the user's composition (``jacrev(jacrev(f))``: the inner transform
+    may be one the user never wrote, ``jacfwd of f_jacrev``)."""
+    title = getattr(error, "title", None)
+    message = str(error)
+    if title and message.startswith(title) and composition.count("(") > 1 and title != composition:
+        error.args = (composition + message[len(title):],)
+        error.title = composition
+    return error.with_traceback(None)
+
+
 def jacobian_too_large_error(mode, name, n_out, n_in, nbytes, budget):
-    return MemoryBudgetError(
+    return _titled(f"{mode} of {name}", MemoryBudgetError(
         f"{mode} of {name}: the Jacobian has {n_out:,} x {n_in:,} = {n_out * n_in:,} elements "
         f"({format_bytes(nbytes)}), more than the memory budget of {format_bytes(budget)}. "
         "Differentiate a smaller output or fewer inputs, use adjoint.vjp or adjoint.jvp for products "
         f"with the Jacobian without forming it, {_RAISE_BUDGET}."
-    )
+    ))
 
 
 def chunk_too_large_error(mode, name, n_out, n_in, per_pass, left, budget):
@@ -409,23 +427,23 @@ def chunk_too_large_error(mode, name, n_out, n_in, per_pass, left, budget):
             "it flows through)" if mode == "jacrev" else
             "one column of the forward pass (a basis column over every input and the batched "
             "tangents it flows through)")
-    return MemoryBudgetError(
+    return _titled(f"{mode} of {name}", MemoryBudgetError(
         f"{mode} of {name}: {what} needs about {format_bytes(per_pass)}, more than the "
         f"{format_bytes(left)} of the memory budget ({format_bytes(budget)}) that the Jacobian "
         f"({n_out:,} x {n_in:,}) leaves. {_other_mode(mode, n_out, n_in)}Otherwise differentiate a "
         f"smaller output, pass chunk_size=1 to run one pass at a time whatever it costs, {_RAISE_BUDGET}."
-    )
+    ))
 
 
 def out_of_memory_error(mode, name, n_out, n_in, chunk, error):
     """``n_out``: None if the output's size is not known yet."""
     outputs = "?" if n_out is None else f"{n_out:,}"
-    return MemoryBudgetError(
+    return _titled(f"{mode} of {name}", MemoryBudgetError(
         f"{mode} of {name}: ran out of memory in a chunk of {chunk:,} "
         f"{'rows' if mode == 'jacrev' else 'columns'} of the {outputs} x {n_in:,} Jacobian ({error}). "
         f"{_other_mode(mode, n_out or 0, n_in)}Pass a smaller chunk_size, or lower the memory budget "
         "(adjoint.set_memory_budget) so that chunks are chosen smaller."
-    )
+    ))
 
 
 def tall_reverse_warning(name, n_out, n_in, chunks, budget):
@@ -483,6 +501,23 @@ def with_location(error, place):
     filename, lineno = place
     location = SourceLocation(filename, lineno, linecache.getline(filename, lineno))
     error.__init__(location, error.construct, error.reason, error.fix)
+    return error
+
+
+def located_in_user_code(error):
+    """``error`` (a TransformError placed in generated code, refused when a
+    derivative was differentiated again) placed at the user's line that
+    code comes from, with the generated line kept in a note; unchanged when
+    its place is the user's already or has no user's line."""
+    location = error.location
+    if not str(location.filename).startswith("<adjoint"):
+        return error
+    place = user_line(location.filename, location.lineno)
+    if place is None:
+        return error
+    generated = f"{location}: {location.line}" if location.line else str(location)
+    with_location(error, place)
+    error.add_note(f"adjoint: refused in the derivative code made from that line, at {generated}")
     return error
 
 

@@ -7,6 +7,7 @@ import weakref
 
 _made = weakref.WeakKeyDictionary()
 _vmap_chunks = weakref.WeakKeyDictionary()
+_derived = weakref.WeakKeyDictionary()
 
 
 def register(wrapper, func, kind, options, more, chunk_size=None):
@@ -31,3 +32,26 @@ def vmap_of(wrapper):
     if made is None or made[1] != "vmap":
         return None
     return made[0], made[2], made[3], _vmap_chunks.get(wrapper)
+
+
+def derived(function, wrapper):
+    """Record that the generated derivative function ``function`` (``f_jacrev``)
+    computes ``wrapper`` (what ``jacrev(f)`` returned): kept as its
+    description, a string, so that nothing here keeps the wrapper alive."""
+    _derived[function] = describe(wrapper)
+
+
+def describe(func):
+    """``func`` as the user wrote it: ``jacrev(jacrev(f))`` for a transform
+    of a transform (a generated derivative function named by the transform
+    it computes), else its name."""
+    made = of(func)
+    if made is not None:
+        return f"{made[1]}({describe(made[0])})"
+    try:
+        described = _derived.get(func)
+    except TypeError:  # unhashable
+        described = None
+    if described is not None:
+        return described
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__

@@ -350,12 +350,6 @@ NO_BATCHING_RULE = {
     rt.to_batched: "vmap's own helper: it exists only in batched code",
     rt.vmap_getitem: "vmap's own helper: it exists only in batched code",
     rt.vasarray: "vmap's own helper: it exists only in batched code",
-    rt.to_batched_tangent: "a helper of forward code of vmap's code (jacfwd(vmap(f))); vmap over it runs "
-                           "once per example",
-    rt.attribute_tangent: "a helper of forward code reading an object's attribute; vmap of code using "
-                          "objects runs once per example",
-    rt.object_attribute_tangent: "a helper of forward code reading an object's attribute; vmap of code using "
-                                 "objects runs once per example",
 }
 
 

@@ -192,6 +192,8 @@ def _user_errors(fn: F) -> F:
                 place = errors.user_line_of_traceback(exc.__traceback__)  # refused while generated code ran
                 if place is not None:
                     errors.with_location(exc, place)
+            elif isinstance(exc, errors.TransformError) and exc.location is not None:
+                errors.located_in_user_code(exc)  # refused in generated code differentiated again
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None

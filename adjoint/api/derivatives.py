@@ -34,7 +34,7 @@ from .. import runtime as rt
 #: for a wrapper that is not a Python function, weakly: never by this module
 _SLOT = "__adjoint_derivative_functions__"
 _made = weakref.WeakKeyDictionary()
-from ..made import of, register, vmap_of  # noqa: E402,F401 (what transforms made)
+from ..made import derived, of, register, vmap_of  # noqa: E402,F401 (what transforms made)
 
 #: what this module needs of the API and the cache, installed by adjoint.api
 #: (compiled_call, check_argnums, differentiable, jacfwd, get_vmap), so that
@@ -91,6 +91,7 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
     function = namespace[f"{name}_{kind}"]
     function.__adjoint_derivative__ = compiled
     function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
+    derived(function, wrapper)  # (errors name it as the user wrote it: jacrev(f))
     made_for[key] = (function, compiled)
     return function
 

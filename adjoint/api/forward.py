@@ -75,7 +75,10 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
+        try:
+            return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
+        except errors.MemoryBudgetError as exc:  # (raised inside a composition: name the user's)
+            raise errors.retitled(exc, f"jacfwd({made.describe(func)})") from None
 
     made.register(jacobian_fn, func, "jacfwd", argnums, has_aux)
     return jacobian_fn

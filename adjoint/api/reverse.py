@@ -99,9 +99,12 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
-        if direct is not None:
-            return direct(*args, **kwargs)
-        return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
+        try:
+            if direct is not None:  # (a derivative's Jacobian, by forward mode: api/repeated.py)
+                return direct(*args, **kwargs)
+            return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
+        except errors.MemoryBudgetError as exc:  # (raised inside a composition: name the user's)
+            raise errors.retitled(exc, f"jacrev({made.describe(func)})") from None
 
     made.register(jacobian_fn, func, "jacrev", argnums, has_aux)
     return jacobian_fn

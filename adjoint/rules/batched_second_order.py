@@ -105,17 +105,6 @@ def rebuild_like_batched(r, container, items):
     vec[r] = rt.rebuild_like(vec[container], vec[items])
 
 
-@batch_rule(rt.einsum_operands)
-def einsum_operands_batched(r, operand0, operand1=None, operand2=None, operand3=None, operand4=None, operand5=None):
-    vec[r] = rt.einsum_operands(vec[operand0], vec[operand1], vec[operand2], vec[operand3], vec[operand4],
-                                vec[operand5])
-
-
-@batch_rule(rt.einsum_tangent)
-def einsum_tangent_batched(r, t, subscripts, operands, position):
-    vec[r] = rt.veinsum_tangent(vec[t], subscripts, vec[operands], position)
-
-
 @batch_rule(rt.as_tangent_tangent)
 def as_tangent_tangent_batched(r, tt, t, like):
     vec[r] = rt.vas_tangent_tangent(vec[tt], vec[t], vec[like])

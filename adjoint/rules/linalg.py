@@ -8,7 +8,7 @@ where NumPy takes them."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(np.matmul)
@@ -62,33 +62,50 @@ def outer_batched(z, a, b):
     vec[z] = rt.vouter(vec[a], vec[b])
 
 
+# NumPy's signature is einsum(subscripts, *operands): six operands are named
+# here. Every derivative is an einsum again (runtime/einsums.py): the adjoint
+# contracts the cotangent with the other operands; the tangent along one
+# operand is rt.einsum_with, the same contraction spelled out with a batch
+# letter on that operand and on the output.
 @adjoint_rule(np.einsum)
 def einsum_adjoint(z, subscripts, operand0, operand1=None, operand2=None, operand3=None,
                    operand4=None, operand5=None, *, optimize=False):
-    # NumPy's signature is einsum(subscripts, *operands): six operands are named here.
-    operands = rt.einsum_operands(operand0, operand1=operand1, operand2=operand2, operand3=operand3,
-                                  operand4=operand4, operand5=operand5)
-    bar[operand0] = rt.einsum_adjoint(bar[z], subscripts, operands, 0)
-    bar[operand1] = rt.einsum_adjoint(bar[z], subscripts, operands, 1)
-    bar[operand2] = rt.einsum_adjoint(bar[z], subscripts, operands, 2)
-    bar[operand3] = rt.einsum_adjoint(bar[z], subscripts, operands, 3)
-    bar[operand4] = rt.einsum_adjoint(bar[z], subscripts, operands, 4)
-    bar[operand5] = rt.einsum_adjoint(bar[z], subscripts, operands, 5)
+    bar[operand0] = rt.einsum_adjoint(bar[z], subscripts, 0, operand0, operand1, operand2, operand3,
+                                        operand4, operand5)
+    bar[operand1] = rt.einsum_adjoint(bar[z], subscripts, 1, operand1, operand0, operand2, operand3,
+                                        operand4, operand5)
+    bar[operand2] = rt.einsum_adjoint(bar[z], subscripts, 2, operand2, operand0, operand1, operand3,
+                                        operand4, operand5)
+    bar[operand3] = rt.einsum_adjoint(bar[z], subscripts, 3, operand3, operand0, operand1, operand2,
+                                        operand4, operand5)
+    bar[operand4] = rt.einsum_adjoint(bar[z], subscripts, 4, operand4, operand0, operand1, operand2,
+                                        operand3, operand5)
+    bar[operand5] = rt.einsum_adjoint(bar[z], subscripts, 5, operand5, operand0, operand1, operand2,
+                                        operand3, operand4)
 
 
 @tangent_rule(np.einsum)
 def einsum_tangent(z, subscripts, operand0, operand1=None, operand2=None, operand3=None,
                    operand4=None, operand5=None, *, optimize=False):
-    # Each operand's term and the output get a batch letter (optimize only
-    # chooses the order of the primal's contraction).
-    operands = rt.einsum_operands(operand0, operand1=operand1, operand2=operand2, operand3=operand3,
-                                  operand4=operand4, operand5=operand5)
-    dot[z] = rt.einsum_tangent(dot[operand0], subscripts, operands, 0)
-    dot[z] = rt.einsum_tangent(dot[operand1], subscripts, operands, 1)
-    dot[z] = rt.einsum_tangent(dot[operand2], subscripts, operands, 2)
-    dot[z] = rt.einsum_tangent(dot[operand3], subscripts, operands, 3)
-    dot[z] = rt.einsum_tangent(dot[operand4], subscripts, operands, 4)
-    dot[z] = rt.einsum_tangent(dot[operand5], subscripts, operands, 5)
+    # (optimize only chooses the order of the primal's contraction)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(subscripts, 0, operand0, operand1, operand2, operand3,
+                                                 operand4, operand5),
+                            dot[operand0], operand1, operand2, operand3, operand4, operand5, lead=1)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(subscripts, 1, operand0, operand1, operand2, operand3,
+                                                 operand4, operand5),
+                            operand0, dot[operand1], operand2, operand3, operand4, operand5, lead=1)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(subscripts, 2, operand0, operand1, operand2, operand3,
+                                                 operand4, operand5),
+                            operand0, operand1, dot[operand2], operand3, operand4, operand5, lead=1)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(subscripts, 3, operand0, operand1, operand2, operand3,
+                                                 operand4, operand5),
+                            operand0, operand1, operand2, dot[operand3], operand4, operand5, lead=1)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(subscripts, 4, operand0, operand1, operand2, operand3,
+                                                 operand4, operand5),
+                            operand0, operand1, operand2, operand3, dot[operand4], operand5, lead=1)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(subscripts, 5, operand0, operand1, operand2, operand3,
+                                                 operand4, operand5),
+                            operand0, operand1, operand2, operand3, operand4, dot[operand5], lead=1)
 
 
 # Each batched operand's term and the output get a batch letter (operands
@@ -98,6 +115,44 @@ def einsum_batched(z, subscripts, operand0, operand1=None, operand2=None, operan
                    operand4=None, operand5=None, *, optimize=False):
     vec[z] = rt.veinsum(subscripts, vec[operand0], vec[operand1], vec[operand2], vec[operand3], vec[operand4],
                         vec[operand5], optimize=optimize)
+
+
+# rt.einsum_with(spec, a0, ..., a5): an einsum with its subscripts spelled
+# out, which the derivatives of einsums are made of. Its tangent adds one
+# more batch letter (one more leading batch axis: lead + 1), so derivatives
+# of any order stay einsums; its batched form is rt.veinsum.
+@tangent_rule(rt.einsum_with, constant=("spec", "lead", "optimize"))
+def einsum_with_tangent(z, spec, a0, a1=None, a2=None, a3=None, a4=None, a5=None, lead=0, optimize=None):
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(spec, 0, a0, a1, a2, a3, a4, a5), dot[a0], a1, a2, a3, a4, a5,
+                            lead=lead + 1, optimize=optimize)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(spec, 1, a0, a1, a2, a3, a4, a5), a0, dot[a1], a2, a3, a4, a5,
+                            lead=lead + 1, optimize=optimize)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(spec, 2, a0, a1, a2, a3, a4, a5), a0, a1, dot[a2], a3, a4, a5,
+                            lead=lead + 1, optimize=optimize)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(spec, 3, a0, a1, a2, a3, a4, a5), a0, a1, a2, dot[a3], a4, a5,
+                            lead=lead + 1, optimize=optimize)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(spec, 4, a0, a1, a2, a3, a4, a5), a0, a1, a2, a3, dot[a4], a5,
+                            lead=lead + 1, optimize=optimize)
+    dot[z] = rt.einsum_with(rt.einsum_spec_along(spec, 5, a0, a1, a2, a3, a4, a5), a0, a1, a2, a3, a4, dot[a5],
+                            lead=lead + 1, optimize=optimize)
+
+
+@batch_rule(rt.einsum_with)
+def einsum_with_batched(z, spec, a0, a1=None, a2=None, a3=None, a4=None, a5=None, lead=0, optimize=None):
+    vec[z] = rt.veinsum(spec, vec[a0], vec[a1], vec[a2], vec[a3], vec[a4], vec[a5], optimize=optimize,
+                        lead=lead)
+
+
+@batch_rule(rt.einsum_adjoint)
+def einsum_adjoint_batched(z, g, subscripts, position, own, other0=None, other1=None, other2=None, other3=None,
+                           other4=None):
+    vec[z] = rt.veinsum_adjoint(vec[g], subscripts, position, vec[own], vec[other0], vec[other1], vec[other2],
+                                vec[other3], vec[other4])
+
+
+# what the einsum helpers read from shapes (vmap reads them from the first example)
+nondifferentiable(rt.einsum_spec_along, rt.einsum_adjoint_plan, rt.veinsum_plan, rt.veinsum_adjoint_plan,
+                  rt.einsum_path_for, rt.einsum_operand_count)
 
 
 @adjoint_rule(np.tensordot)

@@ -400,24 +400,6 @@ def tensordot_adjoint_right_batched(z, g, a, b, axes=2):
     vec[z] = rt.vtensordot_adjoint_right(vec[g], vec[a], vec[b], axes=axes)
 
 
-# The list of einsum's operands: each operand's tangent in its place.
-@tangent_rule(rt.einsum_operands)
-def einsum_operands_tangent(z, operand0, operand1=None, operand2=None, operand3=None, operand4=None,
-                            operand5=None):
-    dot[z] = rt.einsum_operands_tangent(dot[operand0], 0, z)
-    dot[z] = rt.einsum_operands_tangent(dot[operand1], 1, z)
-    dot[z] = rt.einsum_operands_tangent(dot[operand2], 2, z)
-    dot[z] = rt.einsum_operands_tangent(dot[operand3], 3, z)
-    dot[z] = rt.einsum_operands_tangent(dot[operand4], 4, z)
-    dot[z] = rt.einsum_operands_tangent(dot[operand5], 5, z)
-
-
-@tangent_rule(rt.einsum_adjoint, constant=("subscripts", "position"))
-def einsum_adjoint_tangent(z, g, subscripts, operands, position):
-    dot[z] = rt.merged(rt.einsum_adjoint, dot[g], subscripts, operands, position)
-    dot[z] = rt.einsum_adjoint_tangent(dot[operands], g, subscripts, operands, position)
-
-
 @tangent_rule(rt.inner_adjoint, constant=("wrt_b",))
 def inner_adjoint_tangent(z, g, a, b, wrt_b=False):
     dot[z] = rt.merged(rt.inner_adjoint, dot[g], a, b, wrt_b=wrt_b)

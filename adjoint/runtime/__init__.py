@@ -46,6 +46,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     cholesky_solve,
     masked_bars,
     objects,
+    einsums,
 )
 
 FAMILIES = (
@@ -54,7 +55,7 @@ FAMILIES = (
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives, batched_shape,
     batched_linalg_derivatives, batched_second_order, batched_index_tricks,
-    differences, cholesky_solve, masked_bars, objects,
+    differences, cholesky_solve, masked_bars, objects, einsums,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -4,7 +4,7 @@ backward helpers.
 import numpy as np
 
 from .linalg import (
-    _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right, einsum_explicit,
+    _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right,
     inv_adjoint, matmul_adjoint_left, matmul_adjoint_right, outer_adjoint_left,
     outer_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
 )
@@ -194,23 +194,6 @@ def vtensordot(a, b, axes=2):
 def _vnone(x):
     """An operand slot the user left out (None, given a batch axis)."""
     return x is None or (isinstance(x, np.ndarray) and x.dtype == object and x.size > 0 and x.flat[0] is None)
-
-
-def veinsum(subscripts, *operands, optimize=False):
-    """``np.einsum(subscripts, *operands)`` of every example: each batched
-    operand's term and the output get a batch letter; constant operands are
-    used as they are."""
-    operands = [np.asarray(o) for o in operands if not _vnone(o)]
-    batch = operands[0].shape[0]
-    const = [_vconst(o) for o in operands]
-    if not isinstance(subscripts, str):
-        return stack_examples([np.einsum(subscripts, *[o[row] for o in operands], optimize=optimize)
-                               for row in range(batch)])
-    if all(const):
-        return _vbroadcast(np.einsum(subscripts, *[o[0] for o in operands], optimize=optimize), batch)
-    terms, output, letter = einsum_explicit(subscripts, [o.shape[1:] for o in operands])
-    spec = ",".join(t if c else letter + t for t, c in zip(terms, const, strict=True)) + "->" + letter + output
-    return np.einsum(spec, *[o[0] if c else o for o, c in zip(operands, const, strict=True)], optimize=optimize)
 
 
 def vkron(a, b):

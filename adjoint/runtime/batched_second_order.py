@@ -40,7 +40,7 @@ from .batched_linalg import (
 )
 from .batched_linalg_derivatives import vsvd_adjoint
 from .linalg import (
-    _EINSUM_LETTERS, _mT, _result_bars, _tensordot_axes, cholesky_adjoint, det_adjoint, einsum_explicit, inv_adjoint,
+    _EINSUM_LETTERS, _mT, _result_bars, _tensordot_axes, cholesky_adjoint, det_adjoint, inv_adjoint,
     matmul_adjoint_left, matmul_adjoint_right, slogdet_adjoint, solve_adjoint_matrix, svd_adjoint,
 )
 from .indexing import batched_getitem, rebuild_like
@@ -53,7 +53,7 @@ from .second_order_arrays import (
 from .second_order_math import _map_leaves, item_tangent_tangent, unpack_bar_tangent, unpack_tangent_tangent
 from .batched_tangents import as_tangent_tangent
 from .tangent_linalg import (
-    det_tangent, einsum_tangent, inv_tangent, singular_values_tangent, slogdet_tangent, tensordot_tangent_right,
+    det_tangent, inv_tangent, singular_values_tangent, slogdet_tangent, tensordot_tangent_right,
 )
 from .batched_linalg_derivatives import vsvd_tangent
 from .batched_shape import vprimal_matrices
@@ -305,21 +305,6 @@ def vjacobian_from_columns_tangent(t, out, x, offset):
     merged = jacobian_from_columns_tangent(np.reshape(t, (lead[0] * lead[1],) + t.shape[2:]),
                                            np.asarray(out)[0], np.asarray(x)[0], offset)
     return np.reshape(merged, lead + merged.shape[1:])
-
-
-def veinsum_tangent(t, subscripts, operands, position):
-    """``einsum_tangent`` of every example: one more letter, shared by every
-    operand and the result, runs the vmap axis through the contraction."""
-    if type(t) is not np.ndarray or not _arrays(*operands):
-        return _each_example(lambda t_, operands_: einsum_tangent(t_, subscripts, operands_, position), (t, operands))
-    terms, output, batch = einsum_explicit(subscripts, [o.shape[1:] for o in operands])
-    used = set("".join(terms)) | set(output) | {batch}
-    vmap_letter = next(c for c in _EINSUM_LETTERS if c not in used)
-    terms = [vmap_letter + term for term in terms]
-    terms[position] = vmap_letter + batch + terms[position][1:]
-    arrays = list(operands)
-    arrays[position] = t
-    return np.einsum(",".join(terms) + "->" + vmap_letter + batch + output, *arrays, optimize="greedy")
 
 
 def vtensordot_tangent_right(t, a, b, axes=2):

@@ -1,11 +1,9 @@
 """Adjoint helpers of products and ``np.linalg``: matmul, einsum, solve,
 inverse, determinants, decompositions, least squares.
 """
-import math
-
 import numpy as np
 
-from .broadcasting import _broadcast, _shape, unbroadcast
+from .broadcasting import _shape, unbroadcast
 from .indexing import batch_size, zeros_bar
 
 
@@ -119,62 +117,6 @@ def einsum_explicit(subscripts, shapes):
         letters = inputs.replace(",", "").replace(".", "")
         output = ellipsis + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     return spelled, output, free[width]
-
-
-#: above this many multiply-adds per batch row, an einsum goes through BLAS.
-_EINSUM_DIRECT_WORK = 4096
-
-
-def _contract(spec, g, others):
-    """``np.einsum(spec, g, *others)`` where ``g`` carries the batch letter.
-
-    Large or many-operand contractions follow a path (pairwise, through
-    BLAS where it applies) chosen for one batch row, so that every row is
-    computed the same way whatever the batch size."""
-    g_term, *terms = spec.split("->")[0].split(",")
-    sizes = dict(zip(g_term[1:], g.shape[1:], strict=True))
-    for term, array in zip(terms, others, strict=True):
-        sizes.update(zip(term, np.shape(array), strict=True))
-    if len(others) < 2 and math.prod(sizes.values()) <= _EINSUM_DIRECT_WORK:
-        return np.einsum(spec, g, *others)
-    path = np.einsum_path(spec, g[:1], *others, optimize="greedy")[0]
-    return np.einsum(spec, g, *others, optimize=path)
-
-
-def einsum_operands(operand0, operand1=None, operand2=None, operand3=None, operand4=None, operand5=None):
-    """The operands of one ``np.einsum`` call as arrays (the rule names six)."""
-    return [np.asarray(o) for o in (operand0, operand1, operand2, operand3, operand4, operand5) if o is not None]
-
-
-def einsum_adjoint(g, subscripts, operands, position):
-    """Adjoint of ``operands[position]`` in ``np.einsum(subscripts, *operands)``.
-
-    The cotangent contracted with the other operands gives the operand's
-    distinct letters; letters only the operand has (summed away in the
-    forward pass) get the cotangent broadcast; size-1 axes that NumPy
-    broadcast are summed back; a repeated letter (a diagonal) puts the
-    result on that diagonal and zeros elsewhere.
-    """
-    terms, output, batch = einsum_explicit(subscripts, [o.shape for o in operands])
-    term, x = terms[position], operands[position]
-    distinct = "".join(dict.fromkeys(term))
-    others = [(t, o) for i, (t, o) in enumerate(zip(terms, operands, strict=True)) if i != position]
-    reached = set(output).union(*(set(t) for t, _ in others))
-    present = "".join(c for c in distinct if c in reached)
-    spec = ",".join([batch + output] + [t for t, _ in others]) + "->" + batch + present
-    part = _contract(spec, g, [o for _, o in others])
-    part = np.reshape(part, part.shape[:1] + tuple(
-        part.shape[1 + present.index(c)] if c in present else 1 for c in distinct))
-    sizes = dict(zip(term, x.shape, strict=True))
-    summed = tuple(i + 1 for i, c in enumerate(distinct) if sizes[c] == 1 and part.shape[i + 1] != 1)
-    if summed:
-        part = part.sum(axis=summed, keepdims=True)
-    if distinct == term:
-        return _broadcast(part, part.shape[:1] + x.shape)
-    x_bar = np.zeros(part.shape[:1] + x.shape, dtype=part.dtype)
-    diagonal = np.einsum(f"{batch}{term}->{batch}{distinct}", x_bar)  # a writeable view
-    diagonal[...] = part
-    return x_bar
 
 
 def _tensordot_axes(a_ndim, b_ndim, axes):

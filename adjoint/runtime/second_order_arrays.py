@@ -81,24 +81,6 @@ def _ra_zeros(t, g, like):
     return np.zeros((np.shape(t)[0], batch_size(g)) + _shape(like), dtype=dtype)
 
 
-class TangentItems(list):
-    """The tangent of a list that a backward helper built from several
-    values (``einsum_operands``): one contribution per value, None
-    elsewhere; contributions add item by item."""
-
-    def __add__(self, other):
-        return TangentItems(a if b is None else b if a is None else a + b
-                            for a, b in zip(self, other, strict=True))
-
-
-def einsum_operands_tangent(t, position, operands):
-    """The contribution of operand ``position`` to the tangent of
-    ``einsum_operands(...)``: its tangent at its place, None elsewhere."""
-    items = TangentItems([None] * len(operands))
-    items[position] = t
-    return items
-
-
 def _ra_einsum_pair(t, g, subscripts, operands, position, wrt):
     """``einsum_adjoint(g, subscripts, operands, position)`` with
     ``operands[wrt]`` replaced by each row of its tangent ``t``:
@@ -149,23 +131,6 @@ def _diagonal_gather(term, distinct, shape):
     for i, c in enumerate(term):
         on_diagonal = on_diagonal & (grids[i] == grids[first[c]])
     return index, on_diagonal.astype(float)
-
-
-def einsum_adjoint_tangent(t, g, subscripts, operands, position):
-    """Tangent of ``einsum_adjoint(g, subscripts, operands, position)`` from
-    the tangent ``t`` of ``operands`` (one item per operand, None for
-    constants): the adjoint with each other operand replaced by its tangent,
-    added up (the operand at ``position`` is read only for its shape)."""
-    total = None
-    for wrt, item in enumerate(t):
-        if item is None or wrt == position:
-            continue
-        part = _ra_einsum_pair(item, g, subscripts, operands, position, wrt)
-        total = part if total is None else total + part
-    if total is None:
-        first = next(item for item in t if item is not None)
-        return _ra_zeros(first, g, operands[position])
-    return total
 
 
 def _ra_matmul_subscripts(x_nd, y_nd):

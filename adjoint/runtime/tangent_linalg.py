@@ -7,8 +7,8 @@ import numpy as np
 from .broadcasting import _shape
 from .reductions import _convolve_mode
 from .linalg import (
-    _EINSUM_DIRECT_WORK, _cov_rows, _mT, _solve_reads_vectors, _svd_factors_check, _svd_gaps,
-    _tensordot_axes, einsum_explicit, singular_values_adjoint,
+    _cov_rows, _mT, _solve_reads_vectors, _svd_factors_check, _svd_gaps,
+    _tensordot_axes, singular_values_adjoint,
 )
 from .indexing import add_bar, batch_size, rebuild_like, zeros_bar
 from .tangent_shape import as_tangent
@@ -123,30 +123,6 @@ def vdot_tangent(t, own, other):
     ``own``, one argument: the flattened tangent times the other argument."""
     t = as_tangent(t, own)
     return np.reshape(t, (t.shape[0], np.size(other))) @ np.ravel(other)
-
-
-def einsum_tangent(t, subscripts, operands, position):
-    """Tangent of ``np.einsum(subscripts, *operands)`` along ``t``, the tangent
-    of ``operands[position]``: the same contraction with a batch letter
-    added to that operand and to the output. Large or many-operand
-    contractions follow a path chosen for one batch row."""
-    terms, output, batch = einsum_explicit(subscripts, [o.shape for o in operands])
-    terms = list(terms)
-    terms[position] = batch + terms[position]
-    spec = ",".join(terms) + "->" + batch + output
-    arrays = list(operands)
-    arrays[position] = t = as_tangent(t, operands[position])
-    # (no dict written in place: third order differentiates this code)
-    letters = [(letter, size) for term, array in zip(terms, arrays, strict=True)
-               for letter, size in zip(term, np.shape(array), strict=True)]
-    sizes = {letter: max([1] + [s for other, s in letters if other == letter])
-             for letter, _ in letters if letter != batch}
-    if len(arrays) < 3 and math.prod(sizes.values()) <= _EINSUM_DIRECT_WORK:
-        return np.einsum(spec, *arrays)
-    row = list(arrays)
-    row[position] = t[:1]
-    path = np.einsum_path(spec, *row, optimize="greedy")[0]
-    return np.einsum(spec, *arrays, optimize=path)
 
 
 def tensordot_tangent_left(t, a, b, axes=2):
