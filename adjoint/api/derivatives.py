@@ -28,6 +28,8 @@ import weakref
 
 from .. import errors, rules
 from .. import runtime as rt
+from .inlined import inlined_text
+from .inlined import register as register_lines
 
 #: wrapper -> {number of arguments: (the derivative function, its compiled
 #: transform)}, kept by the wrapper itself (see backend.cache.stored_on) or,
@@ -62,6 +64,7 @@ def derivative_function(wrapper, nargs, purpose="derivative"):
     params = _parameters(func, nargs)
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
+    inlined = None
     if kind == "jacfwd" or of(func) is not None:
         # (A derivative of a derivative is written in forward mode: its
         # reverse transform is itself forward mode, see JacobianVJP.)
@@ -70,6 +73,7 @@ def derivative_function(wrapper, nargs, purpose="derivative"):
     else:
         compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True)
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
+        inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)
     changed = getattr(compiled, "augmented_params", None)
     if changed:
         # (each pass of the next transform would change the caller's array again)
@@ -78,11 +82,21 @@ def derivative_function(wrapper, nargs, purpose="derivative"):
     filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
     from ..backend.compile import unique_filename
 
-    filename = unique_filename(filename, text)
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace.update({"rt": rt, "__name__": "adjoint_generated"})
-    exec(compile(text, filename, "exec"), namespace)
-    function = namespace[f"{name}_{kind}"]
+    if inlined is not None:
+        # the passes written into the function, which runs in their namespace (api/inlined.py)
+        text, own = inlined
+        filename = unique_filename(filename, text)
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        exec(compile(text, filename, "exec"), compiled.namespace)
+        function = compiled.namespace.pop(f"{name}_{kind}")
+        function.__adjoint_owner__ = weakref.ref(compiled)
+        register_lines(filename, text, own, compiled)
+    else:
+        filename = unique_filename(filename, text)
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace.update({"rt": rt, "__name__": "adjoint_generated"})
+        exec(compile(text, filename, "exec"), namespace)
+        function = namespace[f"{name}_{kind}"]
     function.__adjoint_derivative__ = compiled
     function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
     made_for[key] = (function, compiled)
