@@ -24,4 +24,12 @@ __all__ = [
     "AdjointError", "TransformError", "UnsupportedSyntaxError", "NoRuleError",
     "SourceUnavailableError", "MemoryBudgetError", "set_memory_budget", "get_memory_budget",
 ]
-from ._version import __version__  # noqa: E402 (setup.cfg's version)
+
+
+def __getattr__(name):
+    """``adjoint.__version__``, read on first use: finding the installed
+    distribution's metadata costs about a third of the package's import."""
+    if name == "__version__":
+        from ._version import __version__
+        return __version__
+    raise AttributeError(f"module 'adjoint' has no attribute {name!r}")

@@ -342,17 +342,20 @@ NO_BATCHING_RULE = {
     rt.getitem: "the batching builder indexes every example itself (rt.vmap_getitem)",
     rt.setitem: "the batching builder updates every example itself (rt.vmap_setitem)",
     rt.attribute: "a field of a batched container holds batched items: the builder reads it as it is",
-    rt.index_trick: "np.r_[...] / np.c_[...] mix slices and directive strings with the data items: "
-                    "once per example",
     # runtime helpers that only vmap's own generated code or derivative code calls
     rt.batched_getitem: "a helper of forward code (item tangents), batched by rt.vitem_tangent",
-    rt.jacobian_from_columns_tangent: "a helper of jacfwd's result assembly, batched by rt.vjacobian_from_columns",
     rt.rows_from_jacobian: "a helper of derivative code (Jacobian rows)",
     rt.columns_adjoint: "a helper of derivative code (Jacobian columns)",
     rt.vlift: "vmap's own helper: it exists only in batched code",
     rt.to_batched: "vmap's own helper: it exists only in batched code",
     rt.vmap_getitem: "vmap's own helper: it exists only in batched code",
     rt.vasarray: "vmap's own helper: it exists only in batched code",
+    rt.to_batched_tangent: "a helper of forward code of vmap's code (jacfwd(vmap(f))); vmap over it runs "
+                           "once per example",
+    rt.attribute_tangent: "a helper of forward code reading an object's attribute; vmap of code using "
+                          "objects runs once per example",
+    rt.object_attribute_tangent: "a helper of forward code reading an object's attribute; vmap of code using "
+                                 "objects runs once per example",
 }
 
 

@@ -377,6 +377,48 @@ def _loaded_digests():
     return list(parallel._CODE)
 
 
+def _loaded_shipments():
+    return list(parallel._LOADED)
+
+
+def long_loop(x):
+    for _ in range(50):  # residuals: 50 steps of 2,000-element arrays
+        x = np.sin(x) * 1.1
+    return x[:8] * x[8:16]
+
+
+def test_a_process_pool_gets_the_residuals_once_per_worker(processes):
+    """Each task pickles a small handle; the residuals (about 1.6 MB) are
+    written once to a file that the worker reads once."""
+    sizes, paths = [], set()
+    submit = processes.submit
+
+    def recording_submit(fn, *args):
+        sizes.append(len(pickle.dumps(args)))
+        paths.add(args[0].path)
+        return submit(fn, *args)
+
+    x = np.linspace(-1.0, 1.0, 2000)
+    serial = adjoint.jacrev(long_loop, chunk_size=2)(x)
+    processes.submit = recording_submit
+    try:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            pooled = adjoint.jacrev(long_loop, chunk_size=2, executor=processes)(x)
+    finally:
+        del processes.submit
+    assert no_rerun_warnings(record)
+    assert_same(pooled, serial)
+    assert len(sizes) == 4 and max(sizes) < 1000
+    assert len(processes.submit(_loaded_shipments).result()) >= 1
+    assert len(paths) == 1 and not os.path.exists(paths.pop())  # removed when done
+    # The serial one against finite differences (central, one input).
+    h = 1e-6
+    e = np.zeros_like(x)
+    e[3] = h
+    np.testing.assert_allclose(serial[:, 3], (long_loop(x + e) - long_loop(x - e)) / (2 * h), atol=1e-6)
+
+
 def test_error_on_a_process_is_raised_once_with_the_line(processes):
     line = raises_inside.__code__.co_firstlineno + 3
     with warnings.catch_warnings(record=True) as record:

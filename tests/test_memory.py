@@ -309,6 +309,38 @@ def test_reverse_mode_chunked_over_a_tall_output_warns(budget):
     np.testing.assert_allclose(jacobian, expected, rtol=1e-12)
 
 
+def test_residual_elements_of_a_long_tape_are_estimated_from_a_sample():
+    from adjoint.api.budget import LONG_LIST, _array_elements
+
+    nested = ({"a": np.ones(3), "b": [np.ones((2, 2)), (np.ones(5), 2.0, (4,))]}, np.float64(1.0))
+    assert _array_elements(nested) == 3 + 4 + 5  # short: exact
+    uniform = [(np.ones(7), (7,), 0.5) for _ in range(10 * LONG_LIST)]
+    assert _array_elements(uniform) == 7 * 10 * LONG_LIST
+    growing = [np.ones(k) for k in range(1, 1001)]  # a loop whose arrays grow
+    assert abs(_array_elements(growing) - 1000 * 1001 // 2) < 0.05 * 1000 * 1001 // 2
+
+
+def test_a_long_loops_residuals_count_against_the_budget(budget, monkeypatch):
+    from adjoint.api import bases
+
+    def loop(x):
+        for _ in range(300):  # 300 tape entries of 400-element residuals
+            x = np.sin(x) * 1.5
+        return x
+
+    x = np.linspace(-1.0, 1.0, 400)
+    expected = adjoint.jacfwd(loop)(x)
+    rows = []
+    basis_chunk = bases._basis_chunk
+    monkeypatch.setattr(bases, "_basis_chunk", lambda *a: rows.append(a[3] - a[2]) or basis_chunk(*a))
+    # The 400 x 400 Jacobian (1.2 MiB) and one pass over all 400 rows fit in
+    # 32 MiB only if the residuals (over 120,000 elements, each batched in a
+    # pass) are left out of the estimate.
+    budget(32 * 2 ** 20)
+    np.testing.assert_allclose(adjoint.jacrev(loop)(x), expected, rtol=1e-12, atol=1e-300)
+    assert len(rows) > 1 and sum(rows) == 400
+
+
 def test_memory_budget_from_the_environment(budget, monkeypatch):
     monkeypatch.setenv("ADJOINT_MEMORY_BUDGET", "512MiB")
     assert adjoint.get_memory_budget() == 512 * 2 ** 20

@@ -202,7 +202,8 @@ def test_changes_through_held_objects_and_lists_refused_at_the_line(func, mark):
     for transform in (adjoint.jacrev, adjoint.jacfwd):
         with pytest.raises(adjoint.UnsupportedSyntaxError,
                            match=rf"test_objects_more.py:{line}: method .\w+\(\) \(its result unused\).*"
-                                 r"not self.layer.h = \.\.\. nor self.hs.append\(h\)"):
+                                 r"not self.layer.h = \.\.\. nor self.hs.append\(h\) on a layer or list made "
+                                 "before the call"):
             transform(func, 1)(Net(), X)
 
 

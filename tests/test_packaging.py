@@ -80,6 +80,18 @@ def test_version_is_setup_cfgs_everywhere():
     assert re.search(rf"^## \[?{re.escape(version)}\]?", changelog, re.M), "CHANGELOG.md has no entry for it"
 
 
+def test_import_reads_the_version_only_when_asked():
+    # Finding the installed distribution's metadata cost about a third of the
+    # package's import; `adjoint.__version__` reads it on first use.
+    code = ("import sys, adjoint; loaded = 'adjoint._version' in sys.modules; "
+            "v = adjoint.__version__; print(loaded, 'adjoint._version' in sys.modules, v)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True", setup_cfg().get("metadata", "version")]
+    with pytest.raises(AttributeError, match="no attribute 'versoin'"):
+        adjoint.versoin
+
+
 def test_version_option_of_main(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--version"])

@@ -482,7 +482,7 @@ def run_workload(workload, budget, min_repeats, first_call_samples, jit_timeout,
     reference = workload.derivative(*args)
     times = {}
     # One plain run of the function, for scale: no derivative, nothing to check.
-    if workload.kind == "vmap(jacrev)":  # for scale: the function on one example
+    if workload.kind in ("vmap(jacrev)", "vmap(hessian)"):  # for scale: the function on one example
         checked = {"function": lambda: workload.function(*[arg[0] for arg in args])}
     else:
         checked = {"function": lambda: workload.function(*args)}

@@ -10,7 +10,11 @@ try blocks, factory closures and shape-changing loops, and checks
 - jacrev / jacfwd / jvp / vjp against central differences (two step sizes);
 - grad of a scalar version against autograd (when autograd runs the code);
 - hessian / jacrev(jacrev) / jacfwd(jacrev) against differences of the gradient;
-- vmap, vmap(jacrev) against a Python loop.
+- vmap, vmap(jacrev) against a Python loop;
+- vmap with negative in_dims / out_dims against a loop; jacrev(vmap(f)) and
+  vmap(hessian(f)) against differences of each example;
+- jacrev / jacfwd with sparse=True, and with chunk_size and a thread pool
+  executor, against central differences.
 
 Usage: python tools/fuzz_transforms.py [first_seed] [count] [--quiet]
 Failures are written to /tmp/fuzz_fail/<seed>.py with the failing check.
@@ -756,13 +760,83 @@ def check(module, rng, checks):
         ref = fd_matrix(lambda a, b: hfun(a, b), (x, y), 1e-5)[:, :N].reshape(N, N, N)
         close(t3, ref, "third order", rtol=1e-4, atol=1e-4)
 
-    for name, fn in [("jacrev", t_jacrev), ("jacrev1", t_jacrev_chunk), ("jacfwd", t_jacfwd),
+    def t_sparse():
+        # sparse=True (compressed passes over a detected pattern) equals the dense Jacobian
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            jac = transform(program, argnums=(0, 1), sparse=True)(x.copy(), y.copy())
+            dense = _map_tree(lambda m: m.toarray(), jac)
+            close(jac_to_matrix(dense, out, 2), fd1, f"{transform.__name__}(sparse=True)")
+
+    def t_executor():
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(2) as pool:
+            jac = adjoint.jacrev(program, argnums=(0, 1), chunk_size=3, executor=pool)(x.copy(), y.copy())
+            close(jac_to_matrix(jac, out, 2), fd1, "jacrev(executor, chunk_size=3)")
+            jac = adjoint.jacfwd(program, argnums=(0, 1), chunk_size=3, executor=pool)(x.copy(), y.copy())
+            close(jac_to_matrix(jac, out, 2), fd1, "jacfwd(executor, chunk_size=3)")
+
+    def t_vmap_neg():
+        # negative in_dims / out_dims, the batch axis last
+        B = 3
+        X = rng.uniform(-1.0, 1.0, (B, N))
+        X[0] = x
+        loop = []
+        for b in range(B):
+            with np.errstate(all="ignore"):
+                o, _ = call_copy(program, X[b], y)
+            loop.append(o)
+        got = adjoint.vmap(program, in_dims=(-1, None), out_dims=-1)(X.T.copy(), y.copy())
+        gl = leaves(got)
+        for k, leaf in enumerate(leaves(out)):
+            want = np.stack([np.asarray(leaves(o)[k]) for o in loop], axis=-1)
+            close(gl[k], want, f"vmap(in_dims=-1, out_dims=-1) leaf {k}", rtol=1e-10, atol=1e-12)
+
+    def t_jac_vmap():
+        # jacrev(vmap(f)): block diagonal in the batch, each block the example's Jacobian
+        B = 2
+        X = rng.uniform(-1.0, 1.0, (B, N))
+        X[0] = x
+        batched = adjoint.vmap(program, in_dims=(0, None))
+        jac = adjoint.jacrev(batched, argnums=0)(X.copy(), y.copy())
+        for b in range(B):
+            want = fd_matrix(lambda a, c: program(a, c), (X[b], y), 1e-6)[:, :N]
+            got = np.concatenate([np.reshape(np.asarray(leaf)[b][..., b, :], (-1, N)) for leaf in leaves(jac)])
+            close(got, want, f"jacrev(vmap) example {b}")
+            for other in range(B):
+                if other != b:
+                    stray = np.concatenate([np.ravel(np.asarray(leaf)[b][..., other, :]) for leaf in leaves(jac)])
+                    close(stray, np.zeros_like(stray), f"jacrev(vmap) example {b} wrt {other}")
+
+    def t_vmap_hess():
+        B = 2
+        X = rng.uniform(-1.0, 1.0, (B, N))
+        X[0] = x
+        got = adjoint.vmap(adjoint.hessian(scalar, argnums=0), in_dims=(0, None))(X.copy(), y.copy())
+        gfun = adjoint.grad(scalar, argnums=0)
+        for b in range(B):
+            close(gfun(X[b].copy(), y.copy()), fd_matrix(scalar, (X[b], y), 1e-6)[0][:N], f"grad example {b}")
+            want = fd_matrix(lambda a, c: gfun(a, c), (X[b], y), 1e-5)[:, :N]
+            close(got[b], want, f"vmap(hessian) example {b}", rtol=1e-4, atol=1e-5)
+
+    for name, fn in [("sparse", t_sparse), ("executor", t_executor), ("vmapneg", t_vmap_neg),
+                     ("jacvmap", t_jac_vmap), ("vmaphess", t_vmap_hess),
+                     ("jacrev", t_jacrev), ("jacrev1", t_jacrev_chunk), ("jacfwd", t_jacfwd),
                      ("jvp", t_jvp), ("vjp", t_vjp), ("grad", t_grad), ("hessian", t_hessian),
                      ("revrev", t_revrev), ("fwdfwd", t_fwdfwd), ("vmap", t_vmap),
                      ("vmapjac", t_vmap_jac), ("third", t_third), ("vmap2", t_vmap2),
                      ("vmapfwd", t_vmap_fwd)]:
         run(name, fn)
     return results
+
+
+def _map_tree(function, tree):
+    if isinstance(tree, dict):
+        return {k: _map_tree(function, v) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return tuple(_map_tree(function, v) for v in tree)
+    if isinstance(tree, list):
+        return [_map_tree(function, v) for v in tree]
+    return function(tree)
 
 
 def _example(tree, b):
@@ -775,7 +849,7 @@ def _example(tree, b):
     return np.asarray(tree)[b]
 
 
-ALL = ["vmap2", "vmapfwd", "jacrev", "jacrev1", "jacfwd", "jvp", "vjp", "grad", "hessian", "revrev", "fwdfwd",
+ALL = ["sparse", "executor", "vmapneg", "jacvmap", "vmaphess", "vmap2", "vmapfwd", "jacrev", "jacrev1", "jacfwd", "jvp", "vjp", "grad", "hessian", "revrev", "fwdfwd",
        "vmap", "vmapjac", "third"]
 
 

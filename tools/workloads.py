@@ -34,8 +34,8 @@ class Workload:
     argnum: int
     scalar_output: bool
     #: "first" (a gradient or Jacobian), or a composition of transforms:
-    #: "jacrev(jacrev)", "hessian", "vmap(jacrev)" (over the leading axis of
-    #: every argument), "jacfwd", or "sparse jacfwd" (adjoint's ``jacfwd(...,
+    #: "jacrev(jacrev)", "hessian", "vmap(jacrev)" or "vmap(hessian)" (over the
+    #: leading axis of every argument), "jacfwd", or "sparse jacfwd" (adjoint's ``jacfwd(...,
     #: sparse=True)``, a ``scipy.sparse`` matrix of shape ``(output size,
     #: input size)``, against the dense ``jacfwd`` of the peers)
     kind: str = "first"
@@ -100,6 +100,11 @@ def derivative_of(workload, library, function, dense=False):
             per_example = library.jacobian(function, argnum)
             return lambda *args: np.stack([per_example(*example) for example in zip(*args)])
         return library.vmap(library.jacrev(function, argnums=argnum))
+    if kind == "vmap(hessian)":
+        if name == "autograd":
+            per_example = library.hessian(function, argnum)
+            return lambda *args: np.stack([per_example(*example) for example in zip(*args)])
+        return library.vmap(library.hessian(function, argnums=argnum))
     raise ValueError(f"unknown workload kind {kind!r}")
 
 
@@ -400,6 +405,21 @@ def examples_args(rng):
     return (rng.normal(size=(64, 5)),)
 
 
+def log_determinant(m):
+    return np.linalg.slogdet(m)[1]
+
+
+def log_determinant_hessians(M):
+    """Per-example Hessians of log|det m|: ``-inv(m)[j, k] inv(m)[l, i]``
+    at ``[i, j, k, l]``, (B, n, n, n, n)."""
+    inverse = np.linalg.inv(M)
+    return -np.einsum("bjk,bli->bijkl", inverse, inverse)
+
+
+def matrices_args(rng):
+    return (rng.normal(size=(64, 4, 4)) + 4.0 * np.eye(4),)
+
+
 # ------------------------------------------------------------------ sparse Jacobians
 #
 # Jacobians of discretised systems, mostly zeros: adjoint's jacfwd(sparse=True)
@@ -492,6 +512,8 @@ WORKLOADS = (
              "hessian"),
     Workload("vmap(jacrev(sin)) 64x5", sin_vector, sin_jacobians, examples_args, 0, False, "vmap(jacrev)"),
     Workload("vmap(jacrev(mlp)) 64x5", small_mlp, small_mlp_jacobians, examples_args, 0, False, "vmap(jacrev)"),
+    Workload("vmap(hessian(logdet)) 64x4x4", log_determinant, log_determinant_hessians, matrices_args, 0, False,
+             "vmap(hessian)"),
     Workload("jacfwd elementwise n=100", elementwise, elementwise_jacobian, elementwise_args(100), 0, False,
              "jacfwd"),
     Workload("sparse diffusion-reaction 1-d n=10000", diffusion_reaction, diffusion_reaction_jacobian,

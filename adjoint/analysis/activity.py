@@ -509,8 +509,9 @@ def check_effects(op, varied, parsed, callees):
             "a call on differentiated values whose result is dropped matters only if it changes "
             "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()) or sets attributes "
             "of its object (self.h = ...; followed for objects the function makes, is given as an argument "
-            "or that the module or a closure holds, when the method sets them on self itself: not "
-            "self.layer.h = ... nor self.hs.append(h), and not inside a derivative differentiated again), "
+            "or that the module or a closure holds, and on objects and lists those hold when the function "
+            "put them there: not self.layer.h = ... nor self.hs.append(h) on a layer or list made before the "
+            "call, and not inside a derivative differentiated again), "
             "and adjoint cannot follow such changes.",
             "Use a function that returns the new value (np.sort(x), y = y + ..., np.where), or "
             "wrap the arguments in adjoint.stop_gradient(...) if the call only reads them.",

@@ -15,7 +15,9 @@ import numpy as np
 from ..backend import cache
 from . import derivatives
 from .. import errors, made, rules, runtime
+from ..frontend import operator_calls
 from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
+from ..frontend.normalize_calls import CALLS_AS_HELPERS
 from . import pytree
 from ..constants import stop_gradient
 from .hints import F
@@ -217,7 +219,10 @@ def _differentiable(func, nargs, keywords=()):
     constant = rules.is_nondifferentiable(func)  # stop_gradient, np.floor: no derivative
     if hasattr(func, "__code__") and not _has_custom_rule(func) and not constant:
         return func
-    if rules.lookup(func) is None and not constant:
+    # (operator.mul, np.gradient: no rule of their own, but a call of them in
+    # source is differentiated, as a * b and as a runtime helper)
+    called_in_source = operator_calls.is_operator_function(func) or _hashable_in(func, CALLS_AS_HELPERS)
+    if rules.lookup(func) is None and not constant and not called_in_source:
         raise errors.SourceUnavailableError(
             f"{func!r} has no Python source and no derivative rule. Register one with "
             "adjoint.defvjp, or differentiate a Python function that calls it."
@@ -237,6 +242,13 @@ def _differentiable(func, nargs, keywords=()):
         exec(compile(text, filename, "exec"), namespace)
         _wrappers[key] = namespace[name]
     return _wrappers[key]
+
+
+def _hashable_in(value, table):
+    try:
+        return value in table
+    except TypeError:
+        return False
 
 
 def _refuse_library_callable(func, function):
@@ -321,7 +333,7 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
         def get(function, wrt, arity=None, objects=None):
             return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects)
     if made.of(func) is not None:  # a derivative differentiated again: its code
-        func = derivatives.derivative_function(func, nargs)
+        func = derivatives.derivative_function(func, nargs, keywords=keywords)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
@@ -403,7 +415,7 @@ _PLAIN_ARGUMENTS = frozenset({np.ndarray, float, int, bool, complex, tuple, list
                               np.float64, np.float32})
 
 
-def object_arguments(func, args, positions):
+def object_arguments(func, args, positions, keywords=None):
     """``((parameter name, class), ...)`` of the arguments of a call of the
     plain function ``func`` that are objects of the user's classes, outside
     the differentiated ``positions``: the transform follows those whose
@@ -419,6 +431,14 @@ def object_arguments(func, args, positions):
         names = func.__code__.co_varnames[:func.__code__.co_argcount]
         if position < len(names) and user_instance(arg):
             found = (found or ()) + ((names[position], type(arg)),)
+    for name, arg in (keywords or {}).items():  # f(x, model=m)
+        if type(arg) in _PLAIN_ARGUMENTS:
+            continue
+        from ..frontend.normalize_objects import user_instance
+
+        code = func.__code__
+        if name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] and user_instance(arg):
+            found = (found or ()) + ((name, type(arg)),)
     return found
 
 
@@ -434,9 +454,12 @@ class _Finder:
         self.found = {}
 
     def __call__(self, args, positions, has_aux, keywords=()):
+        values = None
+        if isinstance(keywords, dict):  # (the keyword arguments themselves: objects among them are followed)
+            values, keywords = keywords, tuple(keywords)
         if not self.plain:
             return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
-        objects = object_arguments(self.func, args, positions)
+        objects = object_arguments(self.func, args, positions, values)
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():

@@ -44,12 +44,16 @@ from ..made import of, register, vmap_of  # noqa: E402,F401 (what transforms mad
 API = {}
 
 
-def derivative_function(wrapper, nargs, purpose="derivative"):
-    """The Python function computing ``wrapper(*args)`` for ``nargs``
-    positional arguments, written over the generated code it runs
-    (``purpose``: what it is for, "derivative" or "vmap", named by errors)."""
+def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
+    """The Python function computing ``wrapper(*args, **kwargs)`` for
+    ``nargs`` positional arguments and the keyword names ``keywords``
+    (keyword-only parameters of the function written, passed on to the
+    differentiated function and never differentiated), written over the
+    generated code it runs (``purpose``: what it is for, "derivative" or
+    "vmap", named by errors)."""
     made_for = _made_for(wrapper)
-    key = nargs
+    keywords = tuple(keywords)
+    key = (nargs, keywords) if keywords else nargs
     made = made_for.get(key)
     if made is not None and made[1].is_current():
         return made[0]
@@ -64,22 +68,25 @@ def derivative_function(wrapper, nargs, purpose="derivative"):
     params = _parameters(func, nargs)
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
+    _check_keywords(name, kind, params, keywords)
     inlined = None
     if kind == "jacfwd" or of(func) is not None:
         # (A derivative of a derivative is written in forward mode: its
         # reverse transform is itself forward mode, see JacobianVJP.)
-        compiled = API["compiled_call"](func, nargs, positions, has_aux, mode="jvp")
-        text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled)
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, mode="jvp", keywords=keywords)
+        text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
     else:
-        compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True)
-        text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled)
-        inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords)
+        text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
+        if not keywords:  # (keyword arguments: the calls, which pass them on)
+            inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)
     changed = getattr(compiled, "augmented_params", None)
     if changed:
         # (each pass of the next transform would change the caller's array again)
         parameter, location = next(iter(changed.items()))
         raise errors.changed_argument_twice_error(name, kind, parameter, location, purpose)
-    filename = f"<adjoint {kind} of {name}({', '.join(params)}), argnums={argnums!r}>"
+    shown = ", ".join(params + [f"{k}=..." for k in keywords])
+    filename = f"<adjoint {kind} of {name}({shown}), argnums={argnums!r}>"
     from ..backend.compile import unique_filename
 
     if inlined is not None:
@@ -121,14 +128,39 @@ def _parameters(func, nargs):
     return [f"x{i}" for i in range(nargs)]
 
 
-def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled):
+#: names the written derivative functions use themselves: not keywords they can pass on
+_OWN_NAMES = {"rt", "out", "out_dot", "result", "aux", "residuals", "total", "tangents", "value", "blocks",
+              "output", "g"}
+
+
+def _check_keywords(name, kind, params, keywords):
+    """Keyword arguments of a derivative's call become keyword-only
+    parameters of the function written for it: refused, with what to do,
+    where they cannot be (a name the function uses, or not an identifier)."""
+    taken = set(params) | _OWN_NAMES | {f"{p}_bar" for p in params} | {f"{p}_dot" for p in params}
+    bad = [k for k in keywords if not k.isidentifier() or k in taken or k.startswith(name + "_")]
+    if bad:
+        raise TypeError(f"cannot pass the keyword argument(s) {', '.join(bad)} to {kind} of {name} when it is "
+                        "differentiated again: pass them by position, or fix them with functools.partial.")
+
+
+def signature_with_keywords(params, keywords):
+    """``x, y, *, axis`` for the parameters and keyword-only ``keywords``."""
+    return ", ".join(list(params) + (["*"] + list(keywords) if keywords else []))
+
+
+def call_with_keywords(pieces, keywords):
+    """``x, y, axis=axis``: a call passing ``keywords`` on by name."""
+    return ", ".join(list(pieces) + [f"{k}={k}" for k in keywords])
+
+
+def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords=()):
     forward, backward = f"{name}_forward", f"{name}_backward"
     namespace = {forward: compiled.forward, backward: compiled.backward}
-    args = ", ".join(params)
     bars = [f"{params[p]}_bar" for p in positions]
-    lines = [f"def {name}_{kind}({args}):"]
+    lines = [f"def {name}_{kind}({signature_with_keywords(params, keywords)}):"]
     result = "result" if has_aux else "out"
-    lines.append(f"    {result}, residuals = {forward}({args})")
+    lines.append(f"    {result}, residuals = {forward}({call_with_keywords(params, keywords)})")
     if has_aux:
         lines.append("    out, aux = result")
     seed = "rt.scalar_seed(out)" if kind == "grad" else "rt.output_basis(out)"
@@ -140,11 +172,10 @@ def _reverse_text(name, kind, params, positions, argnums, has_aux, compiled):
     return "\n".join(lines) + "\n", namespace
 
 
-def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
+def _forward_text(name, kind, params, positions, argnums, has_aux, compiled, keywords=()):
     jvp = f"{name}_jvp"
     namespace = {jvp: compiled.jvp}
-    args = ", ".join(params)
-    call_args = args
+    call_args = ", ".join(params)
     fixed = getattr(compiled, "fixed_call", None)
     if fixed is not None and not fixed[3]:
         # A callable object, bound method or partial: its fixed arguments (the
@@ -161,8 +192,9 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled):
             namespace[f"{name}_fixed_keyword_{i}"] = value
             pieces.append(f"{key}={name}_fixed_keyword_{i}")
         call_args = ", ".join(pieces)
+    call_args = call_with_keywords([call_args], keywords)
     dots = [f"{params[p]}_dot" for p in positions]
-    lines = [f"def {name}_{kind}({args}):"]
+    lines = [f"def {name}_{kind}({signature_with_keywords(params, keywords)}):"]
     sizes = " + ".join(f"rt.size_of({params[p]})" for p in positions)
     lines.append(f"    total = {sizes}")
     offset = "0"
@@ -273,16 +305,19 @@ class JacobianVJP:
         self.function = function
         self.positions = positions
         self.has_aux = has_aux
-        nargs = function.__code__.co_argcount
+        code = function.__code__
+        nargs = code.co_argcount
+        # (keyword-only parameters: keywords the derivative's call passes on, never differentiated)
+        keywords = code.co_varnames[nargs:nargs + code.co_kwonlyargcount]
         # (called, the jacfwd wrapper takes any pytree; transformed again, its
         # call is differentiated through the derivative function it computes)
         self.jacobian = API["jacfwd"](function, argnums=tuple(positions), has_aux=has_aux)
         params = _parameters(function, nargs)
         params = [p if p not in ("value", "blocks", "output", "g") else f"{p}_arg" for p in params]
         name = function.__name__ if function.__name__.isidentifier() else "f"
-        args = ", ".join(params)
+        args = call_with_keywords(params, keywords)
         value = "value, aux" if has_aux else "value"
-        lines = [f"def {name}_forward({args}):",
+        lines = [f"def {name}_forward({signature_with_keywords(params, keywords)}):",
                  f"    result = {name}({args})",
                  f"    {value} = result" if has_aux else "    value = result",
                  f"    blocks, _ = {name}_jacfwd({args})" if has_aux else f"    blocks = {name}_jacfwd({args})",

@@ -85,7 +85,7 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
 def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
-    compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
+    compiled = find(inputs.args, positions, has_aux, kwargs)
     in_sizes = [np.size(leaf) for leaves in inputs.leaves for leaf in leaves]
     total = sum(in_sizes)
     name = _name(find.func)

@@ -16,10 +16,13 @@ Where a chunk runs:
   arrays its globals hold beside it as data (so the text stays small and
   the same while their values change), and each worker process compiles it
   once (a small cache keyed by the text's SHA-256). The data a chunk needs
-  (the residuals, or the arguments, and those arrays) travels with it: with
-  each task for a plain executor, and once per worker for a Dask executor
-  (``client.scatter(..., broadcast=True)``, the tasks then name it). The
-  workers need NumPy and adjoint (the task functions are adjoint's).
+  (the residuals, or the arguments, and those arrays) travels once per
+  worker for a Dask executor (``client.scatter(..., broadcast=True)``, the
+  tasks then name it) and for a ``ProcessPoolExecutor`` (its workers run on
+  this machine: the data is written once to a temporary file, which each
+  task names and each worker reads once), and with each task for any other
+  executor. The workers need NumPy and adjoint (the task functions are
+  adjoint's).
 
 Results are assembled in chunk order, so the Jacobian equals the serial one
 with the same ``chunk_size``. A chunk whose future fails for any reason (an
@@ -34,8 +37,12 @@ import concurrent.futures
 import copy
 import hashlib
 import linecache
+import os
+import pickle
+import tempfile
 import threading
 import types
+import uuid
 import warnings
 import weakref
 
@@ -215,8 +222,54 @@ def _fixed_jvp(jvp, fixed):
     return call
 
 
+class ShipmentFile:
+    """A shipment written once to a temporary file, for the workers of a
+    ``ProcessPoolExecutor`` (on this machine): a task pickles only this
+    small handle, and each worker reads the file once (``load``). The
+    caller removes the file when the Jacobian is done (``release``)."""
+
+    def __init__(self, shipment):
+        self.token = uuid.uuid4().hex
+        descriptor, self.path = tempfile.mkstemp(prefix="adjoint-chunks-", suffix=".pickle")
+        try:
+            with os.fdopen(descriptor, "wb") as file:
+                pickle.dump(shipment, file, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            os.unlink(self.path)
+            raise
+
+    def load(self):
+        with _LOADED_LOCK:
+            shipment = _LOADED.get(self.token)
+        if shipment is None:
+            with open(self.path, "rb") as file:
+                shipment = pickle.load(file)
+            with _LOADED_LOCK:
+                _LOADED[self.token] = shipment
+                while len(_LOADED) > _LOADED_MAX:
+                    _LOADED.popitem(last=False)
+        return shipment
+
+    def release(self):
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
+
+#: per worker process: token -> the shipment read from its file (most recent last)
+_LOADED = collections.OrderedDict()
+_LOADED_MAX = 4
+_LOADED_LOCK = threading.Lock()
+
+
+def _unpacked(shipment):
+    return shipment.load() if isinstance(shipment, ShipmentFile) else shipment
+
+
 def shipped_backward_task(shipment, start, stop):
     """A reverse-mode chunk on a worker process (module level: picklable)."""
+    shipment = _unpacked(shipment)
     backward = shipment.function()
     residuals, out_leaves, out_treedef, treedefs = shipment.data
     return pull_back_rows(backward, residuals, out_leaves, out_treedef, treedefs, start, stop)
@@ -224,6 +277,7 @@ def shipped_backward_task(shipment, start, stop):
 
 def shipped_forward_task(shipment, start, stop):
     """A forward-mode chunk on a worker process (module level: picklable)."""
+    shipment = _unpacked(shipment)
     jvp = shipment.function()
     args, kwargs, inputs, has_aux, fixed = shipment.data
     return push_forward_columns(_fixed_jvp(jvp, fixed), args, kwargs, inputs, has_aux, start, stop, start == 0)
@@ -274,8 +328,13 @@ class _Chunks:
 
 
 def _scattered(executor, shipment):
-    """``shipment`` sent to every Dask worker once (a Dask future), or the
-    shipment itself for a plain executor (pickled with each task)."""
+    """``(what each task gets, what to release when done)``: for a Dask
+    executor, ``shipment`` sent to every worker once (a Dask future); for a
+    ``ProcessPoolExecutor``, a ShipmentFile; for another executor the
+    shipment itself (pickled with each task), and None."""
+    if isinstance(executor, concurrent.futures.ProcessPoolExecutor):
+        written = ShipmentFile(shipment)
+        return written, written
     client = _dask_client(executor)
     if client is None:
         return shipment, None

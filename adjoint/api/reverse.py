@@ -111,7 +111,7 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
 def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
-    compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
+    compiled = find(inputs.args, positions, has_aux, kwargs)
     result, residuals = compiled.forward(*inputs.args, **kwargs)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
@@ -416,7 +416,7 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
     if type(x) is np.ndarray and x.dtype == np.float64:
         # The common case, one float64 array in and a float64 out, without
         # the pytree bookkeeping.
-        compiled = find(args, positions, False, tuple(kwargs))
+        compiled = find(args, positions, False, kwargs)
         result, residuals = compiled.forward(*args, **kwargs)
         if type(result) is np.float64:
             bar, = compiled.backward(residuals, np.ones(1))
@@ -428,7 +428,7 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
         inputs = _Inputs(args, positions)  # takes the arguments as they are
     else:
         inputs = _Inputs(args, positions)
-        compiled = find(inputs.args, positions, has_aux, tuple(kwargs))
+        compiled = find(inputs.args, positions, has_aux, kwargs)
         result, residuals = compiled.forward(*inputs.args, **kwargs)
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)

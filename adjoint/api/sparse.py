@@ -39,6 +39,7 @@ import weakref
 import numpy as np
 
 from .. import errors, made
+from .. import runtime as rt
 from ..backend import cache
 from . import coloring, pytree
 from . import bases, budget, calling
@@ -312,7 +313,7 @@ class _NanPasses:
                 tangents.append(pytree.unflatten(treedef, leaf_tangents))
             args, keywords = self.guard.arguments(self.inputs.args, self.kwargs)
             try:
-                with np.errstate(all="ignore"):
+                with np.errstate(all="ignore"), rt.marking_dependence():
                     result, out_dot = self.compiled.jvp((rows,) + tuple(tangents), *args, **keywords)
             finally:
                 self.guard.restore()
@@ -522,7 +523,11 @@ def _forward_compressed(compiled, inputs, kwargs, colors, count, out_leaves, out
 
 
 def _result_dtype(inputs):
-    return np.result_type(*[np.result_type(leaf) for leaves in inputs.leaves for leaf in leaves])
+    """The inputs' common dtype, float16 promoted to float32: SciPy's sparse
+    matrices have no float16 (its csr_matrix would be made but refuse every
+    use, even ``toarray()``)."""
+    dtype = np.result_type(*[np.result_type(leaf) for leaves in inputs.leaves for leaf in leaves])
+    return np.promote_types(dtype, np.float32) if dtype == np.float16 else dtype
 
 
 def sparse_jacfwd(func, argnums=0, has_aux=False, chunk_size=None):

@@ -67,6 +67,19 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
         try:
+            if plain and args:  # (the fast path of _batched_call, without its frame)
+                batch = None
+                for a in args:
+                    if type(a) is not np.ndarray or not a.ndim or (batch is not None and a.shape[0] != batch):
+                        break
+                    batch = a.shape[0]
+                else:
+                    key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
+                    entry = found.get(key)
+                    if entry is not None and entry[0]():
+                        direct = entry[1]
+                        result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
+                        return result if type(result) is np.ndarray else _place_outputs(result, 0)
             return _batched_call(args, kwargs)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
@@ -91,9 +104,12 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
                 batch = a.shape[0]
             else:
                 key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
-                run = found.get(key)
-                if run is None or not run.is_current():
-                    run = found[key] = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
+                entry = found.get(key)
+                if entry is None or not entry[0]():
+                    run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
+                    # (the generated function itself when its result always has the batch axis)
+                    entry = found[key] = (run.is_current, getattr(run, "direct", None), run)
+                run = entry[2]
                 result = run(batch, args, kwargs)
                 return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
@@ -252,6 +268,7 @@ def _batched_function(func, nargs, positions, keywords=()):
     if compiled.out_batched:
         def run(batch, args, kwargs):
             return vmap_fn(batch, *args, **kwargs)
+        run.direct = vmap_fn
     else:
         def run(batch, args, kwargs):
             return runtime.to_batched(vmap_fn(batch, *args, **kwargs), batch)

@@ -177,11 +177,12 @@ class _Fold(gast.NodeTransformer):
 
 def _unguarded(node):
     """``rt.times_tangent(t, p)`` (``t * p``, 0 where ``t`` is 0) is ``t * p``
-    when the partial ``p`` is a polynomial (names, numbers, ``+ - *`` and
-    whole non-negative powers): the guard keeps a zero tangent from meeting
-    an infinite partial (``x ** 0.5`` at 0), and a polynomial is finite
-    wherever its inputs are. Tangent templates write the guard for every
-    exponent; ``x ** 2`` no longer pays for it."""
+    when the partial ``p`` is a polynomial (names, numbers, ``+ - *``, whole
+    non-negative powers and division by a nonzero number): the guard keeps a
+    zero tangent or cotangent from meeting an infinite partial (``x ** 0.5``
+    at 0), and a polynomial is finite wherever its inputs are. Tangent and
+    adjoint templates write the guard for every exponent and divisor;
+    ``x ** 2`` and ``x / 2.0`` no longer pay for it."""
     if not (isinstance(node.func, gast.Attribute) and node.func.attr == "times_tangent"
             and len(node.args) == 2 and not node.keywords):
         return node
@@ -199,6 +200,8 @@ def _polynomial(node):
     if isinstance(node, gast.BinOp):
         if isinstance(node.op, (gast.Add, gast.Sub, gast.Mult)):
             return _polynomial(node.left) and _polynomial(node.right)
+        if isinstance(node.op, gast.Div):
+            return _number(node.right) and node.right.value != 0 and _polynomial(node.left)
         if isinstance(node.op, gast.Pow):
             whole = _number(node.right) and node.right.value >= 0 and float(node.right.value).is_integer()
             return whole and _polynomial(node.left)

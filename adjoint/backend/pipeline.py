@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import optimize
+from . import freshness, optimize
 from .. import runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
@@ -54,6 +54,7 @@ class CompiledVJP:
         self.augmented_params = {}
         self.callee_transforms = []
         self.owners = owners_of(func)
+        self.freshness = None  # (freshness.plan, made at the first check)
         # How to re-read each free name cheaply: globals from the function's
         # module, closure variables from their cells; builtins never change.
         globals_get = resolver.globals.get
@@ -67,7 +68,19 @@ class CompiledVJP:
 
     def is_current(self):
         """Re-read the function's free names; False if a callee changed
-        (its derivative was chosen for the old one, so transform again)."""
+        (its derivative was chosen for the old one, so transform again).
+        Runs on every call of a derivative: a flat look first
+        (backend/freshness.py), the full check when something changed."""
+        entries = self.freshness
+        if entries is None:
+            entries = self.freshness = freshness.plan(self, CompiledVJP)
+        if freshness.unchanged(entries):
+            return True
+        return self.refresh()
+
+    def refresh(self):
+        """The full ``is_current``: refresh the namespaces of this transform
+        and of those it reads; False if one must be made again."""
         if not owners_current(self.owners):
             return False
         namespace = self.namespace

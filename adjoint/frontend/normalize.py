@@ -172,7 +172,7 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
                 self.literal_items[target] = self.literal_items[first] + self.literal_items[second]
             else:
                 self.possible_items[target] = tuple(self.all_items(first)) + tuple(self.all_items(second))
-        elif prim is rt.make_dict and all(isinstance(k, gast.Constant) for k in keys):
+        elif prim is rt.make_dict and keys is not None and all(isinstance(k, gast.Constant) for k in keys):
             self.dict_items[target] = {k.value: v for k, v in zip(keys, args, strict=True)}
         return load(target)
 

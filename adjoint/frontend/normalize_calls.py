@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import errors, made, rules
 from .. import runtime as rt
+from . import operator_calls
 from .gastutil import clone, constant, load, store
 from .ir import (
     ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UndefinedName, UserCall,
@@ -355,6 +356,9 @@ class Calls:
         callee = self.resolver.value_of(func)
         if isinstance(func, gast.Call):
             callee = self.derivative_made_here(func)
+        expression = operator_calls.as_expression(callee, node)
+        if expression is not None:  # operator.mul(a, b) is a * b
+            return self.operation(expression)
         if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
             node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
@@ -617,7 +621,11 @@ class Calls:
         # The parameters as the user named them (keywords at the call use
         # these names), then the callee's names are made its own.
         user_params = [a.id for a in node.args.posonlyargs + node.args.args]
-        renames = {name: self.namer.fresh(name) for name in sorted(local_names(node))}
+        own = local_names(node)
+        # The names it reads from its module stay as they are: no local of a function inlined
+        # inside it may take them (Layer(W) in a method reading the module's W, Layer's parameter W).
+        self.namer.taken.update(n.id for n in gast.walk(node) if isinstance(n, gast.Name) and n.id not in own)
+        renames = {name: self.namer.fresh(name) for name in sorted(own)}
         self.user_names.update({new: name for name, new in renames.items()})
         for child in gast.walk(node):
             if isinstance(child, gast.Name) and child.id in renames:
@@ -685,6 +693,9 @@ class Calls:
             self.inlining.pop()
             self.inline_stack.pop()
             self.inline_final_self = self.version.get(params[0]) if params else None
+            # (user's parameter name, its SSA name, its last version): objects changed there (normalize_held)
+            self.inline_final_params = [(u, p, self.version.get(p)) for u, p in zip(user_params, params, strict=True)]
+            self.__dict__.setdefault("inlined_params", set()).update(params)  # (their later versions name them)
             # The callee's names are its own. It cannot re-bind the caller's
             # (global and nonlocal are refused), so a caller's name with a new
             # version was changed in place there (y[0] = v, d[k] = v,

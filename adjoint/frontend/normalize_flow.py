@@ -152,8 +152,21 @@ class ControlFlow:
         before = dict(self.version)
         count = []
 
+        split = splits_in_try(stmt, position)
+
         def build_body():
             self.lineno = lineno
+            if split:  # if c: raise E(...): the test alone is guarded, then the try goes on in each branch
+                decided = self.namer.fresh("branch")
+                self.assign(gast.Name(id=decided, ctx=gast.Store(), annotation=None, type_comment=None),
+                            statement.test)
+                count.append(len(self.ops))
+                self.lineno = lineno
+                self.statement(gast.copy_location(gast.If(
+                    test=gast.Name(id=decided, ctx=gast.Load(), annotation=None, type_comment=None),
+                    body=rest_of_try(stmt, statement.body, position), orelse=rest_of_try(
+                        stmt, statement.orelse, position)), statement), last=False)
+                return
             self.statement(statement, last=False)
             count.append(len(self.ops))
             if position + 1 < len(stmt.body):
@@ -191,7 +204,7 @@ class ControlFlow:
         self.version = self.merge(before, [(body, after_body), (orelse, after_else)])
         op = Op("if", [], load(test), NONDIFF, [load(test)], lineno=lineno, construct="try")
         op.body, op.orelse = body, orelse
-        compound = any(o.compound for o in body[:count[0]])
+        compound = any(o.compound for o in body[:count[0]])  # (a split if's test is not)
         op.guard = Guard(count[0], [(clone(t) if t is not None else None, f, b)
                                     for t, f, b in zip(types, flags, bound, strict=True)],
                          compound, str(self.parsed.location(statement)))
@@ -284,6 +297,9 @@ class ControlFlow:
         self.computed = {}
 
     def for_statement(self, stmt):
+        positions = self.loop_over_held_objects(stmt)  # for layer in self.layers: see normalize_held
+        if positions is not None:
+            stmt = positions
         lineno = stmt.lineno
         iterable = stmt.iter
         callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED
@@ -492,3 +508,30 @@ def _bound_conditionally(stmts):
         elif isinstance(stmt, gast.With):
             names |= _bound_conditionally(stmt.body)
     return names
+
+
+def splits_in_try(stmt, position):
+    """Whether statement ``position`` of the try block of ``stmt`` is an
+    ``if`` to split (``if c: raise E(...)``): the test is guarded alone, and
+    each branch continues with the rest of the try block under the same
+    handlers, so an exception raised in a branch leaves no assignment of the
+    block half done. Loops, with blocks and jumps inside are not split, nor
+    are more than a few ifs in a row (the rest is written once per branch)."""
+    statement = stmt.body[position]
+    if not isinstance(statement, gast.If):
+        return False
+    if any(isinstance(n, (gast.For, gast.While, gast.With, gast.Try, gast.FunctionDef, gast.Lambda, gast.Return,
+                          gast.Break, gast.Continue, gast.Yield, gast.ClassDef))
+           for n in gast.walk(statement)):
+        return False
+    return sum(isinstance(n, gast.If) for s in stmt.body[position:] for n in gast.walk(s)) <= 4
+
+
+def rest_of_try(stmt, branch, position):
+    """A branch of a split ``if`` followed by the rest of the try block, in a
+    try of its own with the same handlers and else clause."""
+    body = [clone(s) for s in branch] + [clone(s) for s in stmt.body[position + 1:]]
+    if not body:
+        return [clone(s) for s in stmt.orelse] or [gast.copy_location(gast.Pass(), stmt)]
+    return [gast.copy_location(gast.Try(body=body, handlers=[clone(h) for h in stmt.handlers],
+                                        orelse=[clone(s) for s in stmt.orelse], finalbody=[]), stmt)]

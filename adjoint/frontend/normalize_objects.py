@@ -34,6 +34,7 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
+from .normalize_held import Held, describe, passed_to_a_changer
 from .resolve import UNRESOLVED
 
 
@@ -51,6 +52,16 @@ def user_class(cls):
             and not issubclass(cls, (tuple, list, dict, set, BaseException)) and not hasattr(cls, "__array__")
             and (isinstance(cls.__dict__.get("__setattr__", object.__setattr__), type(object.__setattr__))
                  or dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen))
+
+
+def computed_by_class(cls, name):
+    """Whether ``cls`` computes the attribute ``name`` (a property or
+    another descriptor), so that reading it is no read of a stored value."""
+    try:
+        static = inspect.getattr_static(cls, name)
+    except AttributeError:
+        return False
+    return not isinstance(static, (types.FunctionType, staticmethod, classmethod)) and hasattr(type(static), "__get__")
 
 
 def user_instance(value):
@@ -121,10 +132,20 @@ def outside_objects_changed(function_node, value_of, local):
             if method is None or not mutates_self(type(value), method):
                 continue
         found[name] = value
+    for child in gast.walk(function_node):  # step(CELL, x) setting state.h (normalize_held)
+        if not isinstance(child, gast.Call):
+            continue
+        for arg in list(child.args) + [k.value for k in child.keywords]:
+            if not isinstance(arg, gast.Name) or local(arg.id) or arg.id in found:
+                continue
+            value = value_of(arg)
+            if (value is not UNRESOLVED and user_instance(value)
+                    and passed_to_a_changer(child, arg.id, type(value), value_of)):
+                found[arg.id] = value
     return found
 
 
-def parameter_objects_changed(function_node, classes):
+def parameter_objects_changed(function_node, classes, value_of=None):
     """``{name: class}``: the parameters holding objects of the user's
     classes (``classes``, by parameter name, from the call) whose attributes
     the function body sets, directly (``model.h = ...``) or by calling a
@@ -145,12 +166,18 @@ def parameter_objects_changed(function_node, classes):
             method = method_of(cls, "__call__")
             if method is not None and mutates_self(cls, method):
                 found[child.func.id] = cls
+        if isinstance(child, gast.Call) and value_of is not None:  # step(model, x) setting model.h
+            for arg in list(child.args) + [k.value for k in child.keywords]:
+                if (isinstance(arg, gast.Name) and arg.id in classes and arg.id not in found
+                        and passed_to_a_changer(child, arg.id, classes[arg.id], value_of)):
+                    found[arg.id] = classes[arg.id]
     return found
 
 
-class Objects:
+class Objects(Held):
     """Methods of ``normalize.Normalizer`` (see its docstring for the state
-    they share), and the state of their own, made by ``init_objects``."""
+    they share), and the state of their own, made by ``init_objects``.
+    Objects held by other objects (``self.layer.h = v``): normalize_held."""
 
     def init_objects(self):
         self.object_tokens = {}  # version -> the objects (tokens) it may hold
@@ -162,6 +189,7 @@ class Objects:
         self.inline_final_self = None
         self.follow_objects = FOLLOW_OBJECTS.get()
         self.followed_globals = {}  # name of an object of the module followed -> its class (see bind_outside_objects)
+        self.init_held()
 
     # ------------------------------------------------------------ state
 
@@ -170,18 +198,20 @@ class Objects:
         if not tokens:
             return None
         classes = {self.object_classes[t] for t in tokens}
-        return classes.pop() if len(classes) == 1 else None
+        found = classes.pop() if len(classes) == 1 else None
+        return None if found is list else found  # (a list held by an object: see normalize_held)
 
     def track_ownership(self, op):
         super().track_ownership(op)
         if not op.targets:
             return
         target = op.targets[0]
-        if (op.prim in (rt.identity, rt.store_attribute, rt.init_attribute)
+        if (op.prim in (rt.identity, rt.store_attribute, rt.init_attribute, rt.append, rt.replace_item)
                 or op.construct in ("phi", "merge", "copy")) and op.args and isinstance(op.args[0], gast.Name):
             tokens = self.object_tokens.get(op.args[0].id)
             if tokens:
                 self.object_tokens[target] = self.object_tokens.get(target, frozenset()) | tokens
+        self.track_held(op)
 
     def new_token(self, version, cls, outside=False):
         self.object_tokens[version] = frozenset([version])
@@ -214,7 +244,7 @@ class Objects:
             self.followed_globals[name] = type(value)
         # Objects passed in whose methods set attributes (``model.step(x)``): followed
         # the same way. The transform is made for their classes (the cache's key).
-        for name, cls in sorted(parameter_objects_changed(node, self.object_params).items()):
+        for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
 
@@ -237,7 +267,9 @@ class Objects:
 
     def store_object_attribute(self, target, value, helper=rt.store_attribute):
         """``obj.name = value`` on a followed object: True if done here."""
-        if not isinstance(target.value, gast.Name) or target.value.id not in self.version:
+        if not isinstance(target.value, gast.Name):
+            return self.follow_objects and self.store_through_holder(target, value, helper)
+        if target.value.id not in self.version:
             return False
         name = target.value.id
         version = self.read(name)
@@ -256,11 +288,11 @@ class Objects:
         ``t = obj.name; t op= value; obj.name = t`` (an array attribute is
         then updated in place, which the rules of ``op=`` decide about)."""
         target = stmt.target
-        if not isinstance(target.value, gast.Name) or not self.object_tokens.get(
-                self.version.get(target.value.id)):
+        if not (isinstance(target.value, gast.Name) and self.object_tokens.get(self.version.get(target.value.id))
+                or self.held_chain(target.value)):
             return False
-        held = self.namer.fresh(f"{target.value.id}_{target.attr}")
-        receiver = self.user_names.get(target.value.id, target.value.id)
+        receiver = describe(target.value, self.user_names)
+        held = self.namer.fresh(f"{receiver.replace('.', '_')}_{target.attr}")
         self.user_names[held] = f"{receiver}.{target.attr}"  # (as messages name it)
         self.assign(gast.Name(id=held, ctx=gast.Store(), annotation=None, type_comment=None),
                     gast.Attribute(value=clone(target.value), attr=target.attr, ctx=gast.Load()))
@@ -284,7 +316,8 @@ class Objects:
         from .parse import parse_function
         from .resolve import local_names
 
-        if (not isinstance(method, types.FunctionType) or is_library(method) or method.__closure__
+        if (not isinstance(method, types.FunctionType) or is_library(method)
+                or method.__closure__ and method.__code__.co_freevars != ("__class__",)
                 or method is self.parsed.func or method.__code__.co_flags & 0x2C):
             return None
         try:
@@ -317,6 +350,8 @@ class Objects:
                     self.resolver.constants[fresh] = value
                     renames[name] = fresh
             child.id = renames[name]
+        if method.__closure__ and not self.explicit_super(node, method):
+            return None
         return node
 
     def object_call(self, node):
@@ -329,9 +364,15 @@ class Objects:
         by_name = self.attribute_by_name(node)
         if by_name is not None:
             return by_name
+        if self.held_chain(func):  # a.layer(x): the object an attribute holds, called
+            return self.call_through_holder(node, func)
+        if isinstance(func, gast.Attribute) and self.held_chain(func.value):  # a.layer.step(x)
+            return self.call_through_holder(node, func.value)
         receiver = None
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
             receiver = func.value
+        elif isinstance(func, gast.Attribute) and self.super_method(func) is not None:
+            return self.super_call(node)  # super(Child, self).__init__(x): see normalize_held
         elif (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
               and user_class(self.resolver.value_of(func.value.func))):
             receiver = self.atom(func.value)  # State(x).energy(): the object made, then its method
@@ -379,7 +420,7 @@ class Objects:
             return self.inline_method(function, node, func, cls)
         cls = self.resolver.value_of(func)
         if cls is UNRESOLVED or not user_class(cls):
-            return None
+            return self.changer_call(node)  # step(state, x) setting state.h: see normalize_held
         if dataclasses.is_dataclass(cls) and cls.__init__.__code__.co_filename.startswith("<"):
             return self.dataclass_instance(cls, node)
         init = method_of(cls, "__init__")
@@ -420,6 +461,8 @@ class Objects:
         attribute: a property (its getter inlined, like a method), else None.
         ``obj.__dict__`` and other descriptors are refused (their values
         would be read without derivative)."""
+        if self.follow_objects and self.held_chain(node.value):
+            return self.held_attribute(node)  # held[0].energy, self.layer.energy: see normalize_held
         if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
             return None
         cls = self.object_class(self.read(node.value.id))
@@ -482,7 +525,7 @@ class Objects:
             if field.name in given:
                 continue
             if field.default_factory is not dataclasses.MISSING:
-                return None  # made by a factory when it runs: as before
+                continue  # made by its factory when the object is made (below)
             if field.default is dataclasses.MISSING:
                 if field.init:
                     return None  # a missing argument: Python's TypeError, from the plain call
@@ -508,6 +551,8 @@ class Objects:
                 stored = values[field.name]
             elif field.default is not dataclasses.MISSING:
                 stored = constant(field.default)
+            elif field.default_factory is not dataclasses.MISSING:
+                stored = self.factory_value(field)  # field(default_factory=list): see normalize_held
             else:
                 continue
             args = [load(current), constant(field.name), stored]
@@ -536,9 +581,23 @@ class Objects:
         stores, escapes, reads = [], [], []
         stored_names = {}
         counter = [0]
+        placed = []  # (here, loops, tokens, op, version): a user's name's object stored into a followed holder
+        read_loops = {}
+        uses, derived = [], {}  # (here, loops, version) of every use of an object; version -> its source version
 
         def tokens(atom):
             return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
+
+        params = self.__dict__.get("inlined_params", set())
+
+        def variable(version):
+            # the variable a version is of: an inlined function's parameter is its own (its first
+            # version is named after the user's parameter, the later ones after it)
+            return version if version in params else self.user_versions.get(version)
+
+        def users_name(version):
+            # a name of the user's (not a temporary, nor a holder read for a change through a chain)
+            return version in self.user_versions and self.user_versions[version] not in self.chain_names
 
         def walk(block, loops):
             for op in block:
@@ -559,19 +618,45 @@ class Objects:
                     held = tokens(arg)
                     if not held:
                         continue
+                    uses.append((here, loops, arg.id))
+                    lists = any(self.is_list_token(t) for t in held)
                     if op.prim in (rt.store_attribute, rt.init_attribute) and position == 0:
                         stores.append((here, loops, held, op))
+                        derived[op.targets[0]] = arg.id
                         for token in held:
                             stored_names.setdefault(token, {}).setdefault(op.args[1].value, []).append(op.args[2])
+                    elif op.prim in (rt.append, rt.replace_item) and position == 0 and lists:
+                        stores.append((here, loops, held, op))  # a list held by an object, changed
+                        derived[op.targets[0]] = arg.id
+                    elif (op.prim is rt.make_list or op.prim is rt.append and position == 1
+                          or op.prim is rt.replace_item and position == 2) and self.tokens_of(load(op.targets[0])):
+                        # put in a followed list ([Layer(W), Layer(V)], cells[0] = t): followed through it
+                        if users_name(arg.id) and arg.id not in self.object_handoffs:
+                            placed.append((here, loops, held, op, arg.id))
+                    elif op.prim is len and lists:
+                        continue  # (its length: a read)
+                    elif op.prim is rt.getitem and position == 0 and lists:
+                        got = tokens(load(op.targets[0]))
+                        if got and users_name(op.targets[0]):  # c = cells[0]: another holder
+                            escapes.append((here, loops, got, op))
+                    elif op.prim in (rt.store_attribute, rt.init_attribute) and position == 2 and tokens(op.args[0]):
+                        # held by a followed object (self.layer = Layer(W)): followed through it
+                        if users_name(arg.id) and arg.id not in self.object_handoffs:
+                            placed.append((here, loops, held, op, arg.id))
                     elif op.prim is rt.attribute and position == 0:
                         reads.append((held, op))
+                        read_loops[id(op)] = loops
+                        got = tokens(load(op.targets[0])) if op.targets else frozenset()
+                        if got and users_name(op.targets[0]):  # l = self.layer: another holder
+                            escapes.append((here, loops, got, op))
                     elif op.prim is NONDIFF and op.construct != "copy":
                         continue  # a check or a value with no derivative (isinstance(s, State))
                     elif op.prim is rt.identity or op.construct in ("phi", "merge", "copy"):
                         target = op.targets[0]
-                        same = (self.user_versions.get(target) == self.user_versions.get(arg.id)
-                                and target in self.user_versions)
-                        if not (same or target in self.receiver_bindings or arg.id in self.object_handoffs):
+                        derived[target] = arg.id
+                        same = (variable(target) == variable(arg.id) and target in self.user_versions)
+                        if not (same or target in self.receiver_bindings or arg.id in self.object_handoffs
+                                or self.user_versions.get(target) in self.chain_names):
                             escapes.append((here, loops, held, op))
                     else:
                         escapes.append((here, loops, held, op))
@@ -579,6 +664,32 @@ class Objects:
         walk(ops, [])
         if isinstance(self.output, gast.Name) and tokens(self.output):
             escapes.append((counter[0] + 1, [], tokens(self.output), None))
+            uses.append((counter[0] + 1, [], self.output.id))
+        for here, loops, held, op, version in placed:
+            # l = Layer(W); self.layer = l: l is another holder if it is used after
+            def family(name):
+                seen = set()
+                while name not in seen:
+                    if name == version:
+                        return True
+                    seen.add(name)
+                    if name not in derived:
+                        return False
+                    name = derived[name]
+                return False
+
+            if any((u_here > here or any(loop in loops for loop in u_loops)) and family(name)
+                   for u_here, u_loops, name in uses if name != version or u_here != here):
+                escapes.append((here, loops, held, op))
+        for holders, name, op, found in self.held_reads:
+            # (a loop may bring the object stored further down: it must be the one read)
+            if self.attribute_tokens(holders, name) != found and (
+                    read_loops.get(id(op)) or not self.attribute_tokens(holders, name)):
+                raise self.unsupported(
+                    op, f"attribute .{name} holding an object that holds differentiated values",
+                    "this attribute is also given another value (another object, or one that is not "
+                    "followed), so which object's attributes a change through it sets is not known here.",
+                    "Give the attribute one object for the whole function (set it once, in __init__).")
         for s_here, s_loops, s_held, s_op in stores:
             for e_here, e_loops, e_held, e_op in escapes:
                 if not (s_held & e_held):
@@ -587,6 +698,8 @@ class Objects:
                 if e_here < s_here or shared_loop:
                     cls = self.object_classes[next(iter(s_held & e_held))]
                     where = self.parsed.location(e_op) if e_op is not None else None
+                    if cls is list:
+                        raise self.list_change_error(s_op, where)
                     raise self.unsupported(
                         s_op, f"{s_op.construct} on an object of class {cls.__name__} that is held elsewhere",
                         "the object was passed on before this change (to a call, into a container, or to "
@@ -600,7 +713,7 @@ class Objects:
             # reads those, not the whole object: weights given as constants
             # stay constants when another attribute carries a derivative).
             sources = [value for token in held for value in stored_names.get(token, {}).get(op.args[1].value, ())]
-            if not sources:
+            if not sources and not any(computed_by_class(self.object_classes[t], op.args[1].value) for t in held):
                 op.prim = NONDIFF  # an attribute the function never sets: a value from outside
             else:
                 op.attribute_sources = sources

@@ -20,7 +20,7 @@ def sum_of_items_adjoint(z, iterable, start=0):
 
 @tangent_rule(builtins.sum)
 def sum_of_items_tangent(z, iterable, start=0):
-    dot[z] = rt.sum_of_items_tangent(dot[iterable], iterable, z)
+    dot[z] = rt.sum_of_items_tangent(dot[iterable], iterable, z, batch)
     dot[z] = rt.lift(dot[start], z)
 
 
@@ -37,7 +37,7 @@ def extremum_of_items_adjoint(z, iterable):
 
 @tangent_rule(builtins.max, builtins.min)
 def extremum_of_items_tangent(z, iterable):
-    dot[z] = rt.extremum_of_items_tangent(dot[iterable], iterable, z)
+    dot[z] = rt.extremum_of_items_tangent(dot[iterable], iterable, z, batch)
 
 
 @batch_rule(builtins.max)
@@ -89,24 +89,35 @@ def mapping_batched(z, mapping):
 # The helpers these tangent rules call are linear in their tangent argument
 # (the items and the result are read for their shapes and for which item won),
 # so forward code that calls them transforms again (jacfwd(jacfwd(f))).
-@tangent_rule(rt.sum_of_items_tangent, constant=("items", "z"))
-def sum_of_items_tangent_tangent(r, t, items, z):
-    dot[r] = rt.merged_items(rt.sum_of_items_tangent, dot[t], items, z)
+@tangent_rule(rt.sum_of_items_tangent, constant=("items", "z", "rows"))
+def sum_of_items_tangent_tangent(r, t, items, z, rows=None):
+    dot[r] = rt.sum_of_items_tangent_tangent(dot[t], items, z, rows)
 
 
 @batch_rule(rt.sum_of_items_tangent)
-def sum_of_items_tangent_batched(z, t, items, result):
-    vec[z] = rt.vmerged_where_shared(batch, rt.sum_of_items_tangent, vec[t], (vec[items], vec[result]), (False, False))
+def sum_of_items_tangent_batched(z, t, items, result, rows=None):
+    vec[z] = rt.vsum_of_items_tangent(batch, vec[t], vec[items], vec[result], rows)
 
 
-@tangent_rule(rt.extremum_of_items_tangent, constant=("items", "z"))
-def extremum_of_items_tangent_tangent(r, t, items, z):
-    dot[r] = rt.merged_items(rt.extremum_of_items_tangent, dot[t], items, z)
+@tangent_rule(rt.extremum_of_items_tangent, constant=("items", "z", "rows"))
+def extremum_of_items_tangent_tangent(r, t, items, z, rows=None):
+    dot[r] = rt.extremum_of_items_tangent_tangent(dot[t], items, z, rows)
 
 
 @batch_rule(rt.extremum_of_items_tangent)
-def extremum_of_items_tangent_batched(r, t, items, z):
-    vec[r] = rt.vextremum_of_items_tangent(vec[t], vec[items], vec[z])
+def extremum_of_items_tangent_batched(r, t, items, z, rows=None):
+    vec[r] = rt.vextremum_of_items_tangent(vec[t], vec[items], vec[z], rows)
+
+
+# Fourth order: their tangents, linear in the tangent of tangents too.
+@tangent_rule(rt.sum_of_items_tangent_tangent, constant=("items", "z", "rows"))
+def sum_of_items_tangent_tangent_tangent(r, tt, items, z, rows=None):
+    dot[r] = rt.merged_items(rt.sum_of_items_tangent_tangent, dot[tt], items, z, rows)
+
+
+@tangent_rule(rt.extremum_of_items_tangent_tangent, constant=("items", "z", "rows"))
+def extremum_of_items_tangent_tangent_tangent(r, tt, items, z, rows=None):
+    dot[r] = rt.merged_items(rt.extremum_of_items_tangent_tangent, dot[tt], items, z, rows)
 
 
 @tangent_rule(rt.sequence_tangent, constant=("items", "z"))
@@ -126,7 +137,8 @@ def mapping_tangent_tangent(r, t, mapping):
 
 # Their tangent argument is a list or tuple of tangents, taken item by item
 # (not stacked into one array as for a list NumPy reads as an array).
-SEQUENCE_RULES.update({rt.sum_of_items_tangent, rt.extremum_of_items_tangent, rt.sequence_tangent})
+SEQUENCE_RULES.update({rt.sum_of_items_tangent, rt.extremum_of_items_tangent, rt.sequence_tangent,
+                       rt.sum_of_items_tangent_tangent, rt.extremum_of_items_tangent_tangent})
 
 
 MATH_TWINS = {
@@ -144,4 +156,11 @@ for math_function, numpy_function in MATH_TWINS.items():
 
 nondifferentiable(
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.copysign,
+)
+
+# np.int64(x) and the other integer and bool scalar types: an integer value
+# (an index, a count) has no derivative, as int(x) and x.astype(np.int64)
+nondifferentiable(
+    np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intp, np.uintp,
+    np.bool_,
 )

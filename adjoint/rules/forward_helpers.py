@@ -102,9 +102,20 @@ def to_batched_adjoint(z, value, batch):
     bar[value] = rt.to_batched_adjoint(bar[z], value)
 
 
+# (a tangent has its own leading axis before the batch one: (T, batch) + shape)
 @tangent_rule(rt.to_batched)
 def to_batched_tangent(z, value, batch):
-    dot[z] = rt.merged(rt.to_batched, dot[value], batch)
+    dot[z] = rt.to_batched_tangent(dot[value], batch)
+
+
+@tangent_rule(rt.to_batched_tangent)
+def to_batched_tangent_tangent(z, t, batch, axis=1):
+    dot[z] = rt.to_batched_tangent(dot[t], batch, axis + 1)
+
+
+@adjoint_rule(rt.to_batched_tangent)
+def to_batched_tangent_adjoint(z, t, batch, axis=1):
+    bar[t] = np.sum(bar[z], axis=axis + 1)
 
 
 @adjoint_rule(rt.vmap_getitem)

@@ -3,7 +3,7 @@
 (reverse.py, forward.py), like a container's item; these are the tangents
 of what they write, for derivatives of derivatives."""
 from .. import runtime as rt
-from . import SEQUENCE_RULES, TUPLE_RESULTS, dot, nondifferentiable, tangent_rule
+from . import SEQUENCE_RULES, TUPLE_RESULTS, adjoint_rule, bar, dot, nondifferentiable, tangent_rule
 
 nondifferentiable(rt.attribute_of_bar, rt.is_plain_object)
 
@@ -24,6 +24,34 @@ def attribute_bar_tangent(r, g, name, like, rows=None):
 def store_attribute_tangent_tangent(z, t, name, value_t):
     dot[z] = rt.merged_items(rt.store_attribute_tangent, dot[t], name, None)
     dot[z] = rt.store_attribute_tangent(None, name, dot[value_t])
+
+
+# The tangent of value.name read from the tangent of value (forward code
+# differentiated again: jacfwd(jacfwd(f)), jacrev(jacfwd(f))), as
+# rt.item_tangent's rules.
+@tangent_rule(rt.attribute_tangent, constant=("item",))
+def attribute_tangent_tangent(z, t, item, name, batch):
+    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
+
+
+@adjoint_rule(rt.attribute_tangent, constant=("item",))
+def attribute_tangent_adjoint(z, t, item, name, batch):
+    bar[t] = rt.attribute_tangent_adjoint(bar[z], t, name)
+
+
+@tangent_rule(rt.object_attribute_tangent, constant=("value", "item"))
+def object_attribute_tangent_tangent(z, t, value, item, name, batch):
+    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
+
+
+@adjoint_rule(rt.object_attribute_tangent, constant=("value", "item"))
+def object_attribute_tangent_adjoint(z, t, value, item, name, batch):
+    bar[t] = rt.attribute_tangent_adjoint(bar[z], t, name)
+
+
+@tangent_rule(rt.attribute_tangent_tangent, constant=("t", "item", "name", "batch"))
+def attribute_tangent_tangent_tangent(z, tt, t, item, name, batch):
+    dot[z] = rt.merged_items(rt.attribute_tangent_tangent, dot[tt], t, item, name, batch)
 
 
 SEQUENCE_RULES.update({rt.without_attribute, rt.attribute_bar, rt.store_attribute_tangent})

@@ -53,14 +53,15 @@ elementwise_helpers(rt.vmultiply_shared)
 
 @adjoint_rule(np.divide)
 def divide_adjoint(z, x1, x2):
-    bar[x1] = rt.unbroadcast(bar[z] / x2, x1)
-    bar[x2] = rt.unbroadcast(-bar[z] * z / x2, x2)
+    # Guarded where x2 is 0 (1 / x at 0): a zero cotangent gives 0 there.
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], 1.0 / x2), x1)
+    bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], -z / x2), x2)
 
 
 @tangent_rule(np.divide, elementwise=True)
 def divide_tangent(z, x1, x2):
-    dot[z] = dot[x1] / x2
-    dot[z] = -dot[x2] * z / x2
+    dot[z] = rt.times_tangent(dot[x1], 1.0 / x2)
+    dot[z] = rt.times_tangent(dot[x2], -z / x2)
 
 
 @adjoint_rule(np.negative)
@@ -88,8 +89,8 @@ def power_adjoint(z, x1, x2):
     # x ** 0 is 1 for every x, 0 included: its slope is 0, not 0 * 0 ** -1 (nan).
     # The exponent 1 where x2 is 0 keeps x1 ** ... finite (as autograd does); for a
     # literal x2 the optimizer picks the branch, so x ** 3 still gives 3 * x ** 2.
-    bar[x1] = rt.unbroadcast(bar[z] * x2 * x1 ** np.where(x2, x2 - 1, 1), x1)
-    bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], x2 * x1 ** np.where(x2, x2 - 1, 1)), x1)
+    bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], z * rt.log_base(x1)), x2)
 
 
 @tangent_rule(np.power, elementwise=True)

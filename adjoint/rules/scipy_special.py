@@ -13,36 +13,40 @@ from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 # ----------------------------------------------------------------- elementwise
 
+# The slopes of gammaln, digamma, polygamma and betaln are infinite at the
+# poles (0, -1, ...), logit's at 0 and 1, xlogy's where y is 0: there a zero
+# tangent or cotangent contributes 0 (rt.times_tangent, as in rules/ufuncs.py).
+
 
 @adjoint_rule(special.gammaln)
 def gammaln_adjoint(z, x):
-    bar[x] = bar[z] * special.digamma(x)
+    bar[x] = rt.times_tangent(bar[z], special.digamma(x))
 
 
 @tangent_rule(special.gammaln, elementwise=True)
 def gammaln_tangent(z, x):
-    dot[z] = dot[x] * special.digamma(x)
+    dot[z] = rt.times_tangent(dot[x], special.digamma(x))
 
 
 @adjoint_rule(special.digamma, special.psi)
 def digamma_adjoint(z, x):
-    bar[x] = bar[z] * special.polygamma(1, x)
+    bar[x] = rt.times_tangent(bar[z], special.polygamma(1, x))
 
 
 @tangent_rule(special.digamma, special.psi, elementwise=True)
 def digamma_tangent(z, x):
-    dot[z] = dot[x] * special.polygamma(1, x)
+    dot[z] = rt.times_tangent(dot[x], special.polygamma(1, x))
 
 
 # The order n is an integer: it carries no derivative.
 @adjoint_rule(special.polygamma, constant=("n",))
 def polygamma_adjoint(z, n, x):
-    bar[x] = rt.unbroadcast(bar[z] * special.polygamma(n + 1, x), x)
+    bar[x] = rt.unbroadcast(rt.times_tangent(bar[z], special.polygamma(n + 1, x)), x)
 
 
 @tangent_rule(special.polygamma, elementwise=True, constant=("n",))
 def polygamma_tangent(z, n, x):
-    dot[z] = dot[x] * special.polygamma(n + 1, x)
+    dot[z] = rt.times_tangent(dot[x], special.polygamma(n + 1, x))
 
 
 @adjoint_rule(special.erf)
@@ -77,37 +81,37 @@ def expit_tangent(z, x):
 
 @adjoint_rule(special.logit)
 def logit_adjoint(z, x):
-    bar[x] = bar[z] / (x * (1.0 - x))
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (x * (1.0 - x)))
 
 
 @tangent_rule(special.logit, elementwise=True)
 def logit_tangent(z, x):
-    dot[z] = dot[x] / (x * (1.0 - x))
+    dot[z] = rt.times_tangent(dot[x], 1.0 / (x * (1.0 - x)))
 
 
 # x * log(y), 0 where x is 0: slopes log(y) and x / y (y > 0).
 @adjoint_rule(special.xlogy)
 def xlogy_adjoint(z, x, y):
-    bar[x] = rt.unbroadcast(bar[z] * np.log(y), x)
-    bar[y] = rt.unbroadcast(bar[z] * (x / y), y)
+    bar[x] = rt.unbroadcast(rt.times_tangent(bar[z], np.log(y)), x)
+    bar[y] = rt.unbroadcast(rt.times_tangent(bar[z], x / y), y)
 
 
 @tangent_rule(special.xlogy, elementwise=True)
 def xlogy_tangent(z, x, y):
-    dot[z] = dot[x] * np.log(y)
-    dot[z] = dot[y] * (x / y)
+    dot[z] = rt.times_tangent(dot[x], np.log(y))
+    dot[z] = rt.times_tangent(dot[y], x / y)
 
 
 @adjoint_rule(special.betaln)
 def betaln_adjoint(z, a, b):
-    bar[a] = rt.unbroadcast(bar[z] * (special.digamma(a) - special.digamma(a + b)), a)
-    bar[b] = rt.unbroadcast(bar[z] * (special.digamma(b) - special.digamma(a + b)), b)
+    bar[a] = rt.unbroadcast(rt.times_tangent(bar[z], special.digamma(a) - special.digamma(a + b)), a)
+    bar[b] = rt.unbroadcast(rt.times_tangent(bar[z], special.digamma(b) - special.digamma(a + b)), b)
 
 
 @tangent_rule(special.betaln, elementwise=True)
 def betaln_tangent(z, a, b):
-    dot[z] = dot[a] * (special.digamma(a) - special.digamma(a + b))
-    dot[z] = dot[b] * (special.digamma(b) - special.digamma(a + b))
+    dot[z] = rt.times_tangent(dot[a], special.digamma(a) - special.digamma(a + b))
+    dot[z] = rt.times_tangent(dot[b], special.digamma(b) - special.digamma(a + b))
 
 
 # ----------------------------------------------------------------- along an axis

@@ -37,7 +37,7 @@ def tan_tangent(z, x):
 
 @adjoint_rule(np.arcsin)
 def arcsin_adjoint(z, x):
-    bar[x] = bar[z] / np.sqrt(1.0 - x * x)
+    bar[x] = rt.times_tangent(bar[z], 1.0 / np.sqrt(1.0 - x * x))
 
 
 # Rules whose slope can be infinite (arcsin and arccos at +-1, the logarithms
@@ -56,7 +56,7 @@ def arcsin_tangent(z, x):
 
 @adjoint_rule(np.arccos)
 def arccos_adjoint(z, x):
-    bar[x] = -bar[z] / np.sqrt(1.0 - x * x)
+    bar[x] = rt.times_tangent(bar[z], -1.0 / np.sqrt(1.0 - x * x))
 
 
 @tangent_rule(np.arccos, elementwise=True)
@@ -76,15 +76,16 @@ def arctan_tangent(z, x):
 
 @adjoint_rule(np.arctan2)
 def arctan2_adjoint(z, x1, x2):
-    bar[x1] = rt.unbroadcast(bar[z] * x2 / (x1 * x1 + x2 * x2), x1)
-    bar[x2] = rt.unbroadcast(-bar[z] * x1 / (x1 * x1 + x2 * x2), x2)
+    # Undefined (0 / 0) at the origin.
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], x2 / (x1 * x1 + x2 * x2)), x1)
+    bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], -x1 / (x1 * x1 + x2 * x2)), x2)
 
 
 @tangent_rule(np.arctan2, elementwise=True)
 def arctan2_tangent(z, x1, x2):
     r2 = x1 * x1 + x2 * x2
-    dot[z] = dot[x1] * (x2 / r2)
-    dot[z] = dot[x2] * (-x1 / r2)
+    dot[z] = rt.times_tangent(dot[x1], (x2 / r2))
+    dot[z] = rt.times_tangent(dot[x2], (-x1 / r2))
 
 
 @adjoint_rule(np.sinh)
@@ -139,7 +140,7 @@ def exp2_tangent(z, x):
 
 @adjoint_rule(np.log)
 def log_adjoint(z, x):
-    bar[x] = bar[z] / x
+    bar[x] = rt.times_tangent(bar[z], 1.0 / x)
 
 
 @tangent_rule(np.log, elementwise=True)
@@ -149,7 +150,7 @@ def log_tangent(z, x):
 
 @adjoint_rule(np.log2)
 def log2_adjoint(z, x):
-    bar[x] = bar[z] / (x * np.log(2.0))
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (x * np.log(2.0)))
 
 
 @tangent_rule(np.log2, elementwise=True)
@@ -159,7 +160,7 @@ def log2_tangent(z, x):
 
 @adjoint_rule(np.log10)
 def log10_adjoint(z, x):
-    bar[x] = bar[z] / (x * np.log(10.0))
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (x * np.log(10.0)))
 
 
 @tangent_rule(np.log10, elementwise=True)
@@ -169,7 +170,7 @@ def log10_tangent(z, x):
 
 @adjoint_rule(np.log1p)
 def log1p_adjoint(z, x):
-    bar[x] = bar[z] / (1.0 + x)
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (1.0 + x))
 
 
 @tangent_rule(np.log1p, elementwise=True)
@@ -189,7 +190,7 @@ def expm1_tangent(z, x):
 
 @adjoint_rule(np.sqrt)
 def sqrt_adjoint(z, x):
-    bar[x] = bar[z] / (2.0 * z)
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (2.0 * z))
 
 
 @tangent_rule(np.sqrt, elementwise=True)
@@ -207,14 +208,16 @@ def square_tangent(z, x):
     dot[z] = dot[x] * (2.0 * x)
 
 
+# The slope -z * z, written -1 / (x * x): the optimizer drops the guard of a
+# polynomial partial (finite where its inputs are), and z is inf at x = 0.
 @adjoint_rule(np.reciprocal)
 def reciprocal_adjoint(z, x):
-    bar[x] = -bar[z] * (z * z)
+    bar[x] = rt.times_tangent(bar[z], -1.0 / (x * x))
 
 
 @tangent_rule(np.reciprocal, elementwise=True)
 def reciprocal_tangent(z, x):
-    dot[z] = rt.times_tangent(dot[x], -(z * z))
+    dot[z] = rt.times_tangent(dot[x], -1.0 / (x * x))
 
 
 @adjoint_rule(np.abs, abs, np.fabs)
@@ -240,7 +243,7 @@ def arcsinh_tangent(z, x):
 @adjoint_rule(np.arccosh)
 def arccosh_adjoint(z, x):
     # Defined for x >= 1; infinite at x = 1, as the function's slope is.
-    bar[x] = bar[z] / np.sqrt(x * x - 1.0)
+    bar[x] = rt.times_tangent(bar[z], 1.0 / np.sqrt(x * x - 1.0))
 
 
 @tangent_rule(np.arccosh, elementwise=True)
@@ -250,7 +253,7 @@ def arccosh_tangent(z, x):
 
 @adjoint_rule(np.arctanh)
 def arctanh_adjoint(z, x):
-    bar[x] = bar[z] / (1.0 - x * x)
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (1.0 - x * x))
 
 
 @tangent_rule(np.arctanh, elementwise=True)
@@ -281,7 +284,7 @@ def rad2deg_tangent(z, x):
 @adjoint_rule(np.cbrt)
 def cbrt_adjoint(z, x):
     # Infinite at x = 0, where the cube root is vertical.
-    bar[x] = bar[z] / (3.0 * z * z)
+    bar[x] = rt.times_tangent(bar[z], 1.0 / (3.0 * z * z))
 
 
 @tangent_rule(np.cbrt, elementwise=True)
@@ -330,8 +333,8 @@ def logaddexp2_tangent(z, x1, x2):
 @adjoint_rule(np.hypot)
 def hypot_adjoint(z, x1, x2):
     # Undefined (nan) where both inputs are 0, the tip of the cone.
-    bar[x1] = rt.unbroadcast(bar[z] * x1 / z, x1)
-    bar[x2] = rt.unbroadcast(bar[z] * x2 / z, x2)
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], x1 / z), x1)
+    bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], x2 / z), x2)
 
 
 @tangent_rule(np.hypot, elementwise=True)
@@ -371,8 +374,8 @@ def fmod_tangent(z, x1, x2):
 @adjoint_rule(np.float_power)
 def float_power_adjoint(z, x1, x2):
     # As np.power (x ** 0 has slope 0 at x = 0), in float64.
-    bar[x1] = rt.unbroadcast(bar[z] * x2 * np.float_power(x1, np.where(x2, x2 - 1, 1)), x1)
-    bar[x2] = rt.unbroadcast(bar[z] * z * rt.log_base(x1), x2)
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], x2 * np.float_power(x1, np.where(x2, x2 - 1, 1))), x1)
+    bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], z * rt.log_base(x1)), x2)
 
 
 @tangent_rule(np.float_power, elementwise=True)

@@ -9,7 +9,7 @@ from .indexing import (
     _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem,
     rebuild_like,
 )
-from .jacobians import _tree_map, is_identity_rows, jacobian_from_columns_tangent
+from .jacobians import _IDENTITIES, _tree_map, jacobian_from_columns_tangent
 from .indexing import InPlaceRefused, write_back
 
 
@@ -48,9 +48,9 @@ def vmultiply_shared(x1, x2):
     factor with an infinite or NaN value takes the product, whose zeros
     times it are NaN."""
     if type(x1) is np.ndarray and type(x2) is np.ndarray:
-        if is_identity_rows(x1):
+        if _IDENTITIES.get(id(x1)) is x1:  # (is_identity_rows, without its call)
             diagonal = _diagonal_product(x1, x2)
-        elif is_identity_rows(x2):
+        elif _IDENTITIES.get(id(x2)) is x2:
             diagonal = _diagonal_product(x2, x1)
         else:
             diagonal = None
@@ -66,12 +66,12 @@ def _diagonal_product(basis, factor):
     if len(fshape) != basis.ndim + 1 or fshape[1] != 1 or fshape[2:] != basis.shape[1:]:
         return None
     dtype = factor.dtype
-    if dtype != basis.dtype or dtype.kind != "f":  # (mixed precisions take the product)
+    if dtype is not basis.dtype and dtype != basis.dtype or dtype.kind != "f":  # (mixed precisions take the product)
         return None
     size = basis.shape[0]
     batch = fshape[0]
     flat = factor.reshape(batch, size)
-    if not math.isfinite(np.dot(flat.ravel(), flat.ravel())):  # (an overflow of finite values takes the product too)
+    if not math.isfinite(np.vdot(flat, flat)):  # (an overflow of finite values takes the product too)
         return None
     result = np.zeros((batch,) + basis.shape, dtype)
     result.reshape(batch, size * size)[:, ::size + 1] = flat
@@ -88,6 +88,8 @@ def example(value, row):
         return rebuild_like(value, [example(v, row) for v in value])
     if value is None:  # a hole of a container of tangents or adjoints: the same in every example
         return None
+    if isinstance(value, (str, bytes, slice)):  # a directive of np.r_ / np.c_, a slice: not batched
+        return value
     return value[row]
 
 
@@ -138,6 +140,8 @@ def vmap_setitem(array, index, value):
 
 def vmap_unpack(value, count):
     """``a, b, ... = value`` in every example."""
+    if type(value) is tuple:  # the common case: residuals, results (their items carry the batch axis)
+        return value
     if isinstance(value, np.ndarray):
         return [value[:, i] for i in range(count)]
     return list(value.values()) if isinstance(value, dict) else list(value)

@@ -17,7 +17,7 @@ from .tangents import lift, merged, setitem_tangent
 from .jacobians import batched_reshape
 from .tangent_shape import as_tangent
 from .second_order_math import _map_leaves, merged_items
-from .batched import example, first_example, stack_examples
+from .batched import example, first_example, stack_examples, to_batched
 from .batched_reductions import vmerged
 
 
@@ -219,6 +219,10 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
         joined = _map_leaves(lambda a: np.reshape(a, (outer * inner,) + a.shape[2:]), t)
         result = merge(helper, joined, *args, **kwargs)
         return _map_leaves(lambda a: np.reshape(a, (outer, inner) + np.shape(a)[1:]), result)
+    if helper in MERGE_BATCHED and flags[2] and not any(keyword_flags.values()):
+        found = _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, merge is not merged)
+        if found is not None:
+            return found
     results = []
     for row in range(batch):
         row_args = [example(a, row) if f else a for a, f in zip(args, arg_flags, strict=True)]
@@ -227,6 +231,34 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
     if all(r is None for r in results):
         return None
     return stack_examples(results)
+
+
+#: helper -> its batched form ``batched(g, *args, **kwargs)``, ``g`` ``(V, N)
+#: + ...`` and the other arguments batched (filled by batched_second_order):
+#: what ``rt.merged`` of the helper on a batch runs when the helper reads
+#: values that differ between examples, instead of once per example
+MERGE_BATCHED = {}
+
+
+def _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, items):
+    """``merge(helper, t, *args, **kwargs)`` on a batch through the helper's
+    batched form: ``t``'s arrays ``(V, T, B) + ...`` go in as ``(V, T * B) +
+    ...`` (the cotangent rows of every example), unbatched arguments
+    broadcast to the batch, and the result's arrays are split again. For
+    ``rt.merged_tree`` / ``rt.merged_items`` (``items``) an item of a
+    container tangent without the three leading axes is a hole (None), as
+    ``merged_tree`` reads it. None when ``t`` holds no array."""
+    if items and isinstance(t, (list, tuple)):
+        t = _map_leaves(lambda a: a if np.ndim(a) >= 3 else None, t)
+    leaf = _leaf(t)
+    if leaf is None or leaf.ndim < 3:
+        return None
+    lead = leaf.shape[:3]
+    joined = _map_leaves(lambda a: np.reshape(a, (lead[0], lead[1] * lead[2]) + a.shape[3:]), t)
+    batched_args = [to_batched(a, batch) if not f and isinstance(a, (np.ndarray, list, tuple, dict)) else a
+                    for a, f in zip(args, arg_flags, strict=True)]
+    result = MERGE_BATCHED[helper](joined, *batched_args, **kwargs)
+    return _map_leaves(lambda a: np.reshape(a, lead + np.shape(a)[2:]), result)
 
 
 def _shared(value):

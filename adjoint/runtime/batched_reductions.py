@@ -314,6 +314,22 @@ def to_batched_adjoint(g, value):
     return np.sum(g, axis=1)
 
 
+def to_batched_tangent(t, batch, axis=1):
+    """Tangent of ``to_batched(value, batch)`` from the tangent ``t`` of
+    ``value`` (``(T,) + value.shape``): the same for every example, so
+    ``(T, batch) + value.shape`` (``axis``: where the batch axis goes, 2 for
+    the tangent of this tangent). None (no tangent) stays None."""
+    if t is None:
+        return None
+    if isinstance(t, dict):
+        return {k: to_batched_tangent(v, batch, axis) for k, v in t.items()}
+    if isinstance(t, (tuple, list)):
+        return rebuild_like(t, [to_batched_tangent(v, batch, axis) for v in t])
+    t = np.asarray(t)
+    expanded = np.expand_dims(t, axis)
+    return np.broadcast_to(expanded, t.shape[:axis] + (batch,) + t.shape[axis:])
+
+
 def vmap_getitem_adjoint(g, value, index):
     """Adjoint of ``vmap_getitem`` (an array, or a container's item)."""
     if isinstance(value, np.ndarray):

@@ -349,6 +349,10 @@ def vsequence(b, kind):
 def _merge(g):
     if g is None:
         return None, None
+    if isinstance(g, dict):  # a dict's cotangent (vmap(hessian(f)) of f building a dict)
+        merged = {key: _merge(item) for key, item in g.items()}
+        lead = next((m[1] for m in merged.values() if m[1] is not None), None)
+        return {key: m[0] for key, m in merged.items()}, lead
     if isinstance(g, (list, tuple)):
         merged = [_merge(item) for item in g]
         lead = next((m[1] for m in merged if m[1] is not None), None)
@@ -360,6 +364,8 @@ def _merge(g):
 def _unmerge(result, lead):
     if result is None:
         return None
+    if isinstance(result, dict):
+        return {key: _unmerge(item, lead) for key, item in result.items()}
     if isinstance(result, (list, tuple)):
         items = [_unmerge(item, lead) for item in result]
         return items if isinstance(result, list) else tuple(items)
@@ -596,7 +602,7 @@ def vextremum_of_items_adjoint(g, items, z):
     return rebuild_like(items, bars)
 
 
-def vextremum_of_items_tangent(t, items, z):
+def vextremum_of_items_tangent(t, items, z, rows=None):
     """``extremum_of_items_tangent`` on a batch: in each example the tangent
     of the first item equal to the result (``t`` is ``(V, T) + shape`` per
     item, None for constant items, or one array of the items' tangents)."""
@@ -606,11 +612,11 @@ def vextremum_of_items_tangent(t, items, z):
     z = np.asarray(z)
     batched = [np.asarray(item) for item in vitems(items)]
     tangents = [t[:, :, i] for i in range(len(batched))] if isinstance(t, np.ndarray) else list(t)
-    rows = next((np.shape(item_t)[:2] for item_t in tangents if item_t is not None), None)
-    if rows is None:
+    lead = next((np.shape(item_t)[:2] for item_t in tangents if item_t is not None), None)
+    if lead is None and rows is None:
         raise ValueError("max() / min(): no item has a tangent")
     one = first_example(z)
-    total = np.zeros(rows + np.shape(one))
+    total = np.zeros((lead or (z.shape[0], rows)) + np.shape(one))
     taken = np.zeros(z.shape[0], dtype=bool)
     for item, item_t in zip(batched, tangents, strict=True):
         found = np.all(np.reshape(item == z, (z.shape[0], -1)), axis=1)

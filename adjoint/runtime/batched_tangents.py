@@ -2,7 +2,7 @@
 """
 import numpy as np
 
-from .indexing import batch_size, rebuild_like
+from .indexing import batch_size, rebuild_like, zeros_bar
 from .tangent_linalg import matmul_tangent_left, matmul_tangent_right
 from .batched_linalg import _vconst, _vconst_result, _vlead
 
@@ -68,3 +68,15 @@ def as_tangent_adjoint(g, t):
     if isinstance(t, np.ndarray):
         return g
     return rebuild_like(t, [g[:, :, i] for i in range(len(t))])
+
+
+def vsum_of_items_tangent(batch, t, items, z, rows=None):
+    """``sum_of_items_tangent`` on a batch: ``t`` holds ``(V, T) + shape``
+    per item (None for an item without a tangent, or one array of them all);
+    zeros ``(V, rows) + shape`` when no item has a tangent."""
+    from .batched_shape import _merge, vmerged_where_shared
+    from .tangent_elementwise import sum_of_items_tangent
+
+    if _merge(t)[1] is None and rows is not None:
+        return np.stack([zeros_bar(one, rows) for one in np.asarray(z)])
+    return vmerged_where_shared(batch, sum_of_items_tangent, t, (items, z), (False, False))

@@ -1,8 +1,12 @@
 """Adjoint helpers of elementwise functions (ufuncs and their relatives).
 """
+import contextlib
+import contextvars
 import math
 
 import numpy as np
+
+from .masked_bars import masked_array
 
 
 # ----------------------------------------------------------- elementwise
@@ -106,12 +110,48 @@ def fmax_factor(x, z, other, first=False):
     return factor
 
 
+#: set while sparsity detection runs NaN-seeded passes (marking_dependence)
+_MARKING_DEPENDENCE = contextvars.ContextVar("adjoint_marking_dependence", default=False)
+
+
+@contextlib.contextmanager
+def marking_dependence():
+    """While sparsity detection runs its NaN-seeded tangent passes,
+    ``times_tangent`` is the plain product: a NaN tangent marks every path
+    it takes, ``NaN * 0`` included. Forward mode over backward code (a
+    Hessian's pattern) differentiates ``times_tangent(g, p)`` in ``p`` as
+    ``times_tangent(g, p_dot)``, and a cotangent ``g`` that is 0 at the
+    detection point only (a zero weight) would otherwise stop the NaN and
+    drop an entry of the pattern, cached for every point. A zero tangent
+    meeting an infinite partial then marks an entry that is 0: a superset,
+    which only costs colours."""
+    token = _MARKING_DEPENDENCE.set(True)
+    try:
+        yield
+    finally:
+        _MARKING_DEPENDENCE.reset(token)
+
+
 def times_tangent(t, partial):
-    """``t * partial``, exactly 0 where the tangent ``t`` is 0: a zero tangent
-    contributes nothing even where the partial is infinite or undefined
-    (``np.sqrt`` at 0, ``x ** 0.5`` at 0). Its own derivatives (rules in
-    rules/ufuncs.py) keep that convention and are exact elsewhere, so forward
-    mode over code that calls it (a second derivative) still sees the slope
-    of ``t`` where ``t`` happens to be 0."""
+    """``t * partial``, exactly 0 where ``t`` is 0: a zero tangent (forward
+    mode) or a zero cotangent (reverse mode: the zero entries of jacrev's
+    seed rows, an element np.where did not pick) contributes nothing even
+    where the partial is infinite or undefined (``np.sqrt`` at 0, ``x ** 0.5``
+    at 0, ``1 / x`` at 0), where ``0 * inf`` would be NaN. A nonzero ``t``
+    still meets the infinite partial. Its own derivatives (rules in
+    rules/ufuncs.py) keep that convention and are exact elsewhere, so code
+    that calls it can be differentiated again (along ``t`` the derivative is
+    the partial even where ``t`` happens to be 0).
+
+    The product is returned as it is when its sum is not NaN (it holds no
+    NaN, nor both infinities): the guard then costs one reduction, not two
+    passes that allocate, and a masked cotangent (runtime/masked_bars.py)
+    keeps its mask either way."""
     product = t * partial
-    return np.where(np.equal(t, 0), 0, product)
+    if _MARKING_DEPENDENCE.get() or not np.isnan(np.sum(product)):
+        return product
+    guarded = np.where(np.equal(t, 0), 0, product)
+    absent = getattr(product, "absent", None)
+    if absent is not None:
+        return masked_array(guarded, absent)
+    return guarded

@@ -76,3 +76,36 @@ def store_attribute_tangent(t, name, value_t):
     updated = {} if t is None else dict(t)
     updated[name] = value_t
     return updated
+
+
+def _picked_attribute(t, name):
+    if t is None:
+        return None
+    if isinstance(t, dict):  # an object of the user's class
+        return t.get(name)
+    return getattr(t, name)  # a namedtuple's field
+
+
+def attribute_tangent_tangent(tt, t, item, name, batch):
+    """Tangent of ``attribute_tangent(t, item, name, batch)`` (linear in
+    ``t``): the attribute's entry of ``tt``, or zeros ``(S, batch) +
+    item.shape`` where it has none (jacfwd(jacfwd(f)) of f reading an
+    attribute of an object it made)."""
+    from .second_order_math import _outer_zeros
+
+    picked = _picked_attribute(tt, name)
+    return _outer_zeros(tt, batch, item) if picked is None else picked
+
+
+def attribute_tangent_adjoint(g, t, name):
+    """Adjoint of ``attribute_tangent(t, item, name, batch)`` with respect
+    to ``t``: ``g`` at the attribute, holes elsewhere."""
+    if t is None:
+        return None
+    if isinstance(t, dict):
+        holes = dict.fromkeys(t)
+        holes[name] = g
+        return holes
+    from .indexing import rebuild_like
+
+    return rebuild_like(t, [g if field == name else None for field in t._fields])

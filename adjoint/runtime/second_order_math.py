@@ -398,6 +398,25 @@ def item_tangent_tangent(tt, t, item, key, batch):
     return _outer_zeros(tt, batch, item) if picked is None else picked
 
 
+def sum_of_items_tangent_tangent(tt, items, z, rows=None):
+    """Tangent of ``sum_of_items_tangent(t, items, z, rows)`` (linear in
+    ``t``): zeros ``(S, rows) + z.shape`` when no item's tangent has one
+    (items linear in the inputs: their second tangents are holes)."""
+    from .tangent_elementwise import sum_of_items_tangent
+
+    found = merged_items(sum_of_items_tangent, tt, items, z)
+    return _outer_zeros(tt, rows, z) if found is None and rows is not None else found
+
+
+def extremum_of_items_tangent_tangent(tt, items, z, rows=None):
+    """Tangent of ``extremum_of_items_tangent(t, items, z, rows)``, as
+    ``sum_of_items_tangent_tangent``."""
+    from .tangent_elementwise import extremum_of_items_tangent
+
+    found = merged_items(extremum_of_items_tangent, tt, items, z)
+    return _outer_zeros(tt, rows, z) if found is None and rows is not None else found
+
+
 def item_tangent_adjoint(g, t, key):
     """Adjoint of ``item_tangent(t, item, key, batch)`` with respect to ``t``."""
     if isinstance(t, np.ndarray):

@@ -27,9 +27,11 @@ def _no_item_tangent(z):
         "or wrap the call in adjoint.stop_gradient(...).")
 
 
-def sum_of_items_tangent(t, items, z):
+def sum_of_items_tangent(t, items, z, rows=None):
     """Tangent of Python's ``sum(items)`` (``z``): the items' tangents added,
-    each broadcast to ``z``'s shape; items without a tangent add nothing."""
+    each broadcast to ``z``'s shape; items without a tangent add nothing.
+    ``rows``, the tangents' batch size, sizes the zero tangent when no item
+    has one (``sum(lst[1:])`` where only ``lst[0]`` carries a derivative)."""
     if isinstance(t, np.ndarray):  # an array summed along its first axis
         total = np.sum(t, axis=1) if len(items) else np.zeros((t.shape[0],) + np.shape(z), t.dtype)
         return lift(total, z)
@@ -38,18 +40,23 @@ def sum_of_items_tangent(t, items, z):
         if item_t is not None:
             total = lift(item_t, z) if total is None else total + lift(item_t, z)
     if total is None:
-        _no_item_tangent(z)
+        if rows is None:
+            _no_item_tangent(z)
+        return zeros_bar(z, rows)
     return total
 
 
-def extremum_of_items_tangent(t, items, z):
+def extremum_of_items_tangent(t, items, z, rows=None):
     """Tangent of Python's ``max(items)`` / ``min(items)`` (``z``): the tangent
-    of the first item equal to the result, as the adjoint rule chooses."""
+    of the first item equal to the result, as the adjoint rule chooses
+    (``rows``: the tangents' batch size, for a zero tangent)."""
     winner = next(i for i, item in enumerate(items) if np.all(item == z))
     tangents = _item_tangents(t, items)
     if tangents[winner] is not None:
         return lift(tangents[winner], z)
     batch = batch_size(tangents)
+    if batch is None:
+        batch = rows
     if batch is None:
         _no_item_tangent(z)
     return zeros_bar(z, batch)

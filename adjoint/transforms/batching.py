@@ -65,7 +65,7 @@ SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_key
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
-    "hsplit_axis", "vaxes")
+    "hsplit_axis", "vaxes", "_solve_reads_vectors")
     if hasattr(rt, name))
 
 
@@ -385,7 +385,12 @@ class BatchBuilder:
                         return self.as_batched(node)
                 return node
 
-        if isinstance(value, gast.Call):
+        if isinstance(value, gast.Call) and op.prim is rt.make_dict and value.args:
+            # rt.make_dict(keys, *values) (generated code's form): the keys stay keys
+            if self.is_batched(value.args[0]):
+                raise Unbatchable(self.parsed.location(op), "a dict whose keys depend on the batched values")
+            value.args = value.args[:1] + [Broadcast().visit(a) for a in value.args[1:]]
+        elif isinstance(value, gast.Call):
             value.args = [Broadcast().visit(a) for a in value.args]
             if op.prim is rt.replace_item and len(value.args) == 2:
                 value.args.insert(1, index)

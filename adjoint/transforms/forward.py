@@ -244,6 +244,11 @@ class JVPBuilder:
                                ctx=gast.Load())
             return [self.assign(self.dot_of(target), self.rt_call(
                 "tuple_tangent", load(target), *[self.tangent_atom(a) for a in op.args], slots=slots))]
+        if prim is rt.tuple_tangent:  # forward code differentiated again: linear in the item tangents
+            value, *items = op.args
+            return [self.assign(self.dot_of(target), self.rt_call(
+                "tuple_tangent", clone(value), *[self.tangent_atom(a) for a in items],
+                **{key: clone(slots) for key, slots in op.kwargs.items()}))]
         if prim is rt.make_dict:
             keys = gast.Tuple(elts=[clone(k) if isinstance(k, gast.AST) else constant(k) for k in op.keys],
                               ctx=gast.Load())

@@ -437,6 +437,16 @@ class VJPBuilder:
                     self.contribute(element.id, self.rt_call("element_bar", result_bar, key_node,
                                                              load(element.id), load(self.batch_name)))
             return
+        if op.prim is rt.tuple_tangent:  # forward code differentiated again: item tangents fill slots
+            slots = op.kwargs.get("slots")
+            for position, element in enumerate(op.args[1:]):
+                if self.is_active(element):
+                    key = constant(position) if slots is None else gast.Subscript(
+                        value=clone(slots), slice=constant(position), ctx=gast.Load())
+                    self.uses_batch = True
+                    self.contribute(element.id, self.rt_call("element_bar", result_bar, key, load(element.id),
+                                                             load(self.batch_name)))
+            return
         if op.prim is rt.setitem and target in self.fresh:
             return self.setitem_in_place(op, result_bar)
         if isinstance(op.prim, UserCall):

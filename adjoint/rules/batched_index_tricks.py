@@ -1,0 +1,35 @@
+"""Batching rules (vmap) of ``np.r_`` / ``np.c_`` (``rt.index_trick``)
+and of the derivative helpers of ``np.r_`` / ``np.c_`` and ``np.add.at``:
+one NumPy call on the whole batch where the examples share the index (the
+usual case: constants of the user's code, which the forward pass saves),
+once per example otherwise (see ``runtime/batched_index_tricks.py``).
+"""
+from .. import runtime as rt
+from . import batch_rule, vec
+
+
+@batch_rule(rt.index_trick)
+def index_trick_batched(z, trick, items):
+    vec[z] = rt.vindex_trick(batch, trick, vec[items])
+
+
+@batch_rule(rt.index_trick_adjoint)
+def index_trick_adjoint_batched(z, g, trick, items):
+    vec[z] = rt.vindex_trick_adjoint(batch, vec[g], trick, vec[items])
+
+
+@batch_rule(rt.index_trick_tangent)
+def index_trick_tangent_batched(r, t, trick, items, z):
+    vec[r] = rt.vindex_trick_tangent(batch, vec[t], trick, vec[items], vec[z])
+
+
+# np.add.at: b's adjoint gathers the cotangent at the indices (b read for its
+# shape); the tangent of the result scatters b's tangent into zeros like the result.
+@batch_rule(rt.add_at_adjoint)
+def add_at_adjoint_batched(r, g, indices, b):
+    vec[r] = rt.vmerged_where_shared(batch, rt.add_at_adjoint, vec[g], (vec[indices], vec[b]), (True, False))
+
+
+@batch_rule(rt.scatter_added)
+def scatter_added_batched(r, t, like, indices):
+    vec[r] = rt.vmerged_where_shared(batch, rt.scatter_added, vec[t], (vec[like], vec[indices]), (False, True))
