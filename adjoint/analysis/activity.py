@@ -159,7 +159,8 @@ class _ItemsRead:
     """For each container name, the keys of its items that the output
     depends on (grown to a fixed point with usefulness)."""
 
-    def __init__(self, ops):
+    def __init__(self, ops, mode="vjp"):
+        self.mode = mode
         self.keys = {}
         definitions = {}
         for op in ops:
@@ -252,6 +253,10 @@ class _ItemsRead:
         if prim is UNPACK and container is not None:
             keys = frozenset(i for i, t in enumerate(op.targets) if t in useful)
             return {container}, [(container, (False, keys))]
+        if self.mode == "jvp":
+            # (an argument a tangent rule reads as a constant, rt.unreduce(g, x)'s x
+            # for its shape, needs no tangent there: as in varied_from)
+            reads = _derivative_reads(op)
         return reads, [(name, _ALL) for name in reads]
 
 
@@ -260,7 +265,7 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     varied = varied_from(normalized, wrt, mode)
     useful = set()
     output = normalized.output
-    items = _ItemsRead(ops)
+    items = _ItemsRead(ops, mode)
     if isinstance(output, gast.Name):
         useful.add(output.id)
         items.want(output.id, _ALL)

@@ -28,6 +28,8 @@ import weakref
 
 from .. import errors, rules
 from .. import runtime as rt
+from .inlined import inlined_text
+from .inlined import register as register_lines
 
 #: wrapper -> {number of arguments: (the derivative function, its compiled
 #: transform)}, kept by the wrapper itself (see backend.cache.stored_on) or,
@@ -67,6 +69,7 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
     _check_keywords(name, kind, params, keywords)
+    inlined = None
     if kind == "jacfwd" or of(func) is not None:
         # (A derivative of a derivative is written in forward mode: its
         # reverse transform is itself forward mode, see JacobianVJP.)
@@ -75,6 +78,8 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
     else:
         compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords)
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
+        if not keywords:  # (keyword arguments: the calls, which pass them on)
+            inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)
     changed = getattr(compiled, "augmented_params", None)
     if changed:
         # (each pass of the next transform would change the caller's array again)
@@ -84,11 +89,21 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
     filename = f"<adjoint {kind} of {name}({shown}), argnums={argnums!r}>"
     from ..backend.compile import unique_filename
 
-    filename = unique_filename(filename, text)
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace.update({"rt": rt, "__name__": "adjoint_generated"})
-    exec(compile(text, filename, "exec"), namespace)
-    function = namespace[f"{name}_{kind}"]
+    if inlined is not None:
+        # the passes written into the function, which runs in their namespace (api/inlined.py)
+        text, own = inlined
+        filename = unique_filename(filename, text)
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        exec(compile(text, filename, "exec"), compiled.namespace)
+        function = compiled.namespace.pop(f"{name}_{kind}")
+        function.__adjoint_owner__ = weakref.ref(compiled)
+        register_lines(filename, text, own, compiled)
+    else:
+        filename = unique_filename(filename, text)
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace.update({"rt": rt, "__name__": "adjoint_generated"})
+        exec(compile(text, filename, "exec"), namespace)
+        function = namespace[f"{name}_{kind}"]
     function.__adjoint_derivative__ = compiled
     function.__adjoint_vjp__ = lambda positions, has_aux: JacobianVJP(function, positions, has_aux)
     derived(function, wrapper)  # (errors name it as the user wrote it: jacrev(f))
