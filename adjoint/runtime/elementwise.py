@@ -110,8 +110,17 @@ def fmax_factor(x, z, other, first=False):
     return factor
 
 
-#: set while sparsity detection runs NaN-seeded passes (marking_dependence)
-_MARKING_DEPENDENCE = contextvars.ContextVar("adjoint_marking_dependence", default=False)
+def dependence_marked():
+    """Whether sparsity detection's NaN-seeded passes are running here (the
+    context manager below sets it). The flag is a context variable held by
+    this function; a module exported by ``python -m adjoint -o`` copies the
+    function without it and never runs those passes: False there. (The
+    exporter copies every helper a helper's text names: name none here.)"""
+    flag = getattr(dependence_marked, "flag", None)
+    return flag is not None and flag.get()
+
+
+dependence_marked.flag = contextvars.ContextVar("adjoint_marking_dependence", default=False)
 
 
 @contextlib.contextmanager
@@ -125,11 +134,11 @@ def marking_dependence():
     drop an entry of the pattern, cached for every point. A zero tangent
     meeting an infinite partial then marks an entry that is 0: a superset,
     which only costs colours."""
-    token = _MARKING_DEPENDENCE.set(True)
+    token = dependence_marked.flag.set(True)
     try:
         yield
     finally:
-        _MARKING_DEPENDENCE.reset(token)
+        dependence_marked.flag.reset(token)
 
 
 def times_tangent(t, partial):
@@ -147,7 +156,7 @@ def times_tangent(t, partial):
     costs one reduction, not two passes that allocate, and a masked
     cotangent (runtime/masked_bars.py) keeps its mask either way."""
     product = t * partial
-    if _MARKING_DEPENDENCE.get() or not _holds_nan(product):
+    if dependence_marked() or not _holds_nan(product):
         return product
     guarded = np.where(np.equal(t, 0), 0, product)
     absent = getattr(product, "absent", None)
