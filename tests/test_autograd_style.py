@@ -195,3 +195,16 @@ def test_second_order_through_softmax_with_an_axis_parameter():
         minus = adjoint.grad(log_softmax_along)((flat - e).reshape(x.shape), 1)
         columns.append(((plus - minus) / (2 * step)).ravel())
     np.testing.assert_allclose(got.reshape(flat.size, flat.size), np.stack(columns, axis=1), rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------- np.iscomplex and kin
+# A test of a value's kind (np.iscomplex(x)) in differentiated code was
+# refused at second order ("no forward-mode rule for np.iscomplex").
+def cube_unless_complex(x):
+    return np.real(x * x if np.iscomplex(x) else np.sum(x ** 3))
+
+
+def test_kind_tests_carry_no_derivative():
+    assert adjoint.grad(cube_unless_complex)(1.5) == pytest.approx(3 * 1.5 ** 2)
+    assert adjoint.hessian(cube_unless_complex)(1.5) == pytest.approx(6 * 1.5)
+    assert adjoint.grad(adjoint.grad(cube_unless_complex))(-0.5) == pytest.approx(6 * -0.5)
