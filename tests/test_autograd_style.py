@@ -141,3 +141,70 @@ def test_an_integer_cast_is_a_constant_index():
     w[:, -1] = [1.0, 0.0, 2.0, 3.0, 1.0]
     want = autograd.grad(lambda v: anp.sum(v[:, :-1][anp.int64(v[:, -1])] ** 2))(w)
     np.testing.assert_allclose(adjoint.grad(pick)(w), want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- a Python function with a rule, handed to a transform
+# scipy.special.logsumexp is Python code with a rule of adjoint's. Handed to a
+# transform directly (jacrev(special.logsumexp), as autograd's combo_check
+# does) its source, SciPy's internals, was transformed instead of its rule
+# applied, and refused ("name 'xp' is read before it is assigned").
+import scipy.special as special  # noqa: E402
+import autograd.scipy.special as aspecial  # noqa: E402
+
+
+def test_a_python_function_with_a_rule_is_differentiated_by_its_rule():
+    x = np.random.RandomState(6).randn(3, 4)
+    for kwargs in ({}, {"axis": 0}, {"axis": 1, "keepdims": True}):
+        want = autograd.jacobian(lambda v: aspecial.logsumexp(v, **kwargs))(x)
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            np.testing.assert_allclose(transform(special.logsumexp)(x, **kwargs), want, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------- axis of softmax / logsumexp at second order
+# hessian of a function calling special.logsumexp(x, axis=axis) with axis a
+# parameter (even left at its default) was refused: in the generated VJP,
+# differentiated again, axis reached special.softmax's rule as a value that
+# might carry a derivative. axis is declared constant in these rules.
+def logsumexp_along(x, axis=0):
+    return special.logsumexp(x, axis=axis)
+
+
+def log_softmax_along(x, axis):
+    return np.sum(special.log_softmax(x, axis=axis) * special.softmax(x, axis=axis))
+
+
+def test_second_order_through_logsumexp_with_an_axis_parameter():
+    x = np.random.RandomState(7).randn(3, 4)
+    for axis in (0, 1):
+        want = autograd.jacobian(autograd.jacobian(lambda v: aspecial.logsumexp(v, axis=axis)))(x)
+        np.testing.assert_allclose(adjoint.hessian(logsumexp_along)(x, axis), want, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(adjoint.jacrev(adjoint.jacrev(logsumexp_along))(x, axis), want,
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_second_order_through_softmax_with_an_axis_parameter():
+    x = np.random.RandomState(8).randn(2, 3)
+    got = adjoint.hessian(log_softmax_along)(x, 1)
+    step = 1e-5
+    flat = x.ravel()
+    columns = []
+    for k in range(flat.size):
+        e = np.zeros_like(flat)
+        e[k] = step
+        plus = adjoint.grad(log_softmax_along)((flat + e).reshape(x.shape), 1)
+        minus = adjoint.grad(log_softmax_along)((flat - e).reshape(x.shape), 1)
+        columns.append(((plus - minus) / (2 * step)).ravel())
+    np.testing.assert_allclose(got.reshape(flat.size, flat.size), np.stack(columns, axis=1), rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------- np.iscomplex and kin
+# A test of a value's kind (np.iscomplex(x)) in differentiated code was
+# refused at second order ("no forward-mode rule for np.iscomplex").
+def cube_unless_complex(x):
+    return np.real(x * x if np.iscomplex(x) else np.sum(x ** 3))
+
+
+def test_kind_tests_carry_no_derivative():
+    assert adjoint.grad(cube_unless_complex)(1.5) == pytest.approx(3 * 1.5 ** 2)
+    assert adjoint.hessian(cube_unless_complex)(1.5) == pytest.approx(6 * 1.5)
+    assert adjoint.grad(adjoint.grad(cube_unless_complex))(-0.5) == pytest.approx(6 * -0.5)

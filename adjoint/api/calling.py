@@ -219,7 +219,10 @@ def _differentiable(func, nargs, keywords=()):
     (``np.sin``) a one-line Python wrapper that calls it, with ``nargs``
     positional arguments and the ``keywords`` the caller passes."""
     constant = rules.is_nondifferentiable(func)  # stop_gradient, np.floor: no derivative
-    if hasattr(func, "__code__") and not _has_custom_rule(func) and not constant:
+    # (a Python function with a rule of adjoint's, scipy.special.logsumexp, is
+    # differentiated by its rule, as its calls in the user's code are: its
+    # source is the library's internals)
+    if hasattr(func, "__code__") and not _has_custom_rule(func) and not constant and rules.lookup(func) is None:
         return func
     # (operator.mul, np.gradient: no rule of their own, but a call of them in
     # source is differentiated, as a * b and as a runtime helper)

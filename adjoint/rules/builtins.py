@@ -164,3 +164,6 @@ nondifferentiable(
     np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intp, np.uintp,
     np.bool_,
 )
+
+# tests of a value's kind: a bool (array), no derivative
+nondifferentiable(np.iscomplex, np.isreal, np.iscomplexobj, np.isrealobj)

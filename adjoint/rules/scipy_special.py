@@ -118,12 +118,12 @@ def betaln_tangent(z, a, b):
 
 # The weights b and return_sign are not accepted: the call then fails when
 # the derivative is taken. The slope is the softmax of a along axis.
-@adjoint_rule(special.logsumexp)
+@adjoint_rule(special.logsumexp, constant=("axis",))
 def logsumexp_adjoint(z, a, axis=None, *, keepdims=False):
     bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims) * special.softmax(a, axis=axis)
 
 
-@tangent_rule(special.logsumexp)
+@tangent_rule(special.logsumexp, constant=("axis",))
 def logsumexp_tangent(z, a, axis=None, *, keepdims=False):
     dot[z] = np.sum(dot[a] * special.softmax(a, axis=axis), axis=rt.batch_axes(axis, a), keepdims=keepdims)
 
@@ -134,13 +134,15 @@ def logsumexp_batched(z, a, axis=None, *, keepdims=False):
 
 
 # The Jacobian of softmax, diag(z) - z z^T along axis, is symmetric: the
-# adjoint and the tangent are the same product.
-@adjoint_rule(special.softmax)
+# adjoint and the tangent are the same product. (axis is declared constant:
+# in generated code differentiated again it can be a parameter of the
+# function, never a differentiated value.)
+@adjoint_rule(special.softmax, constant=("axis",))
 def softmax_adjoint(z, x, axis=None):
     bar[x] = z * (bar[z] - np.sum(bar[z] * z, axis=rt.batch_axes(axis, x), keepdims=True))
 
 
-@tangent_rule(special.softmax)
+@tangent_rule(special.softmax, constant=("axis",))
 def softmax_tangent(z, x, axis=None):
     dot[z] = z * (dot[x] - np.sum(dot[x] * z, axis=rt.batch_axes(axis, x), keepdims=True))
 
@@ -150,12 +152,12 @@ def softmax_batched(z, x, axis=None):
     vec[z] = special.softmax(vec[x], axis=rt.vaxes(axis, vec[x]))
 
 
-@adjoint_rule(special.log_softmax)
+@adjoint_rule(special.log_softmax, constant=("axis",))
 def log_softmax_adjoint(z, x, axis=None):
     bar[x] = bar[z] - np.exp(z) * np.sum(bar[z], axis=rt.batch_axes(axis, x), keepdims=True)
 
 
-@tangent_rule(special.log_softmax)
+@tangent_rule(special.log_softmax, constant=("axis",))
 def log_softmax_tangent(z, x, axis=None):
     dot[z] = dot[x] - np.sum(np.exp(z) * dot[x], axis=rt.batch_axes(axis, x), keepdims=True)
 
