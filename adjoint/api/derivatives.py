@@ -182,14 +182,14 @@ def _forward_text(name, kind, params, positions, argnums, has_aux, compiled, key
         # A callable object, bound method or partial: its fixed arguments (the
         # object first) written into the call of the generated JVP itself, so
         # that the next transform reads that code (the JVP's wrapper is a lambda).
-        raw, leading, keywords, _ = fixed
+        raw, leading, fixed_keywords, _ = fixed
         namespace = {jvp: raw}
         pieces = []
         for i, value in enumerate(leading):
             namespace[f"{name}_fixed_{i}"] = value
             pieces.append(f"{name}_fixed_{i}")
         pieces.extend(params)
-        for i, (key, value) in enumerate(keywords.items()):
+        for i, (key, value) in enumerate(fixed_keywords.items()):
             namespace[f"{name}_fixed_keyword_{i}"] = value
             pieces.append(f"{key}={name}_fixed_keyword_{i}")
         call_args = ", ".join(pieces)
