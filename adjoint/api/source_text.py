@@ -1,6 +1,7 @@
 """``source``: the generated derivative code of a function as text, at any
 level of composition (and the transform the CLI exports)."""
 import inspect
+import re
 import types
 
 
@@ -58,10 +59,23 @@ def source(func: Function, argnums: ArgNums = 0, *, mode: Mode = "vjp", has_aux:
         # over the generated code of f, then that code (its reverse transform
         # is forward mode over that function, see derivatives.JacobianVJP)
         function = compiled.function
-        parts = [inspect.getsource(function).rstrip("\n")]
-        parts += [t.source for t in transforms_reached(function.__adjoint_derivative__)]
+        text = inspect.getsource(function).rstrip("\n")
+        derivative = function.__adjoint_derivative__
+        # (the passes of f written into f_jacrev (api/inlined.py) are not shown again after it)
+        inlined = getattr(function, "__adjoint_owner__", None) is not None
+        parts = [text] + [t.source for t in transforms_reached(derivative)
+                          if not (inlined and t is derivative and not _called_in(t.source, text))]
         return "\n\n".join(parts)
     return "\n\n".join(transform.source for transform in transforms_reached(compiled))
+
+
+def _called_in(source, text):
+    """Whether ``text`` calls a function ``source`` defines: the passes of
+    f that ``f_jacrev`` holds written into it (api/inlined.py) are not
+    shown again after it; the callees it calls are."""
+    defined = re.findall(r"^def (\w+)\(", source, re.M)
+    body = text.split("\n", 1)[-1]
+    return any(re.search(rf"\b{re.escape(name)}\(", body) for name in defined)
 
 
 def compiled_for_source(func, argnums, has_aux, mode="vjp"):
