@@ -142,3 +142,21 @@ def test_a_backward_pass_that_rebinds_the_output_name_keeps_the_output():
     np.testing.assert_allclose(adjoint.vmap(adjoint.jacrev(accumulates))(X), expected, rtol=1e-12)
     np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacrev(accumulates))(x),
                                autograd.jacobian(autograd.jacobian(accumulates_ag))(x), rtol=1e-12, atol=1e-14)
+
+
+def _list_times(x, y):
+    return np.multiply([x, y], y)
+
+
+def test_a_list_saved_by_the_forward_pass_keeps_the_calls():
+    # Written into one function, the backward pass's ``g * [x, y]`` read as a
+    # repetition of the list under the next transform (a broadcast error).
+    x, y = np.array([0.3, -0.5, 1.2]), np.array([1.1, 0.7, -0.4])
+    second = adjoint.jacfwd(adjoint.jacrev(_list_times, argnums=(0, 1)), argnums=(0, 1))(x, y)
+    # out[0] = x * y, out[1] = y * y: d2 out[0] / dx dy = 1 and d2 out[1] / dy2 = 2, per element
+    eye = np.eye(3)
+    expected_x_y = np.stack([np.einsum("ij,ik->ijk", eye, eye), np.zeros((3, 3, 3))])
+    expected_y_y = np.stack([np.zeros((3, 3, 3)), 2 * np.einsum("ij,ik->ijk", eye, eye)])
+    np.testing.assert_allclose(second[0][1], expected_x_y, atol=1e-14)
+    np.testing.assert_allclose(second[1][1], expected_y_y, atol=1e-14)
+    np.testing.assert_allclose(second[0][0], 0.0, atol=1e-14)

@@ -60,6 +60,31 @@ def _plain(function):
     return returns == 1 and isinstance(function.body[-1], ast.Return) and function.body[-1].value is not None
 
 
+_CONTAINER_NODES = (ast.List, ast.Tuple, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+_CONTAINER_CALLS = {"list", "tuple", "dict", "set", "sorted", "zip", "map", "filter", "reversed", "enumerate"}
+
+
+def _containers(function):
+    """The names ``function`` binds to a list, tuple, dict or set it builds
+    (a display, a comprehension, a builtin's result, or the same joined)."""
+    def built(value):
+        if isinstance(value, _CONTAINER_NODES):
+            return True
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _CONTAINER_CALLS:
+            return True
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in (
+                "make_list", "make_dict", "make_tuple", "append", "copy"):
+            return True
+        return isinstance(value, ast.BinOp) and (built(value.left) or built(value.right))
+
+    names = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign) and built(node.value):
+            for target in node.targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
 def _function(tree, name):
     found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name]
     return found[0] if len(found) == 1 else None
@@ -135,6 +160,10 @@ def inlined_text(name, kind, params, positions, argnums, has_aux, compiled):
         return None
     returned = body[-1].value
     if not (isinstance(returned, ast.Tuple) and len(returned.elts) == len(positions)):
+        return None
+    if _containers(forward) & set(saved):
+        # (the next transform would see the backward pass's ``g * items`` on a
+        # list it now knows, and take it for a repetition of the list)
         return None
     rest_module = ast.Module(body=rest, type_ignores=[])
     if residuals_name in _names(rest_module) and residuals_name not in saved:

@@ -139,8 +139,8 @@ def einsum_with_tangent(z, spec, a0, a1=None, a2=None, a3=None, a4=None, a5=None
 
 @batch_rule(rt.einsum_with)
 def einsum_with_batched(z, spec, a0, a1=None, a2=None, a3=None, a4=None, a5=None, lead=0, optimize=None):
-    vec[z] = rt.veinsum(spec, vec[a0], vec[a1], vec[a2], vec[a3], vec[a4], vec[a5], optimize=optimize,
-                        lead=lead)
+    vec[z] = rt.veinsum_with(spec, vec[a0], vec[a1], vec[a2], vec[a3], vec[a4], vec[a5], lead=lead,
+                             optimize=optimize)
 
 
 @batch_rule(rt.einsum_adjoint)

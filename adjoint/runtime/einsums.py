@@ -229,6 +229,13 @@ def veinsum(subscripts, operand0, operand1=None, operand2=None, operand3=None, o
 
 
 
+def veinsum_with(spec, a0, a1=None, a2=None, a3=None, a4=None, a5=None, lead=0, optimize=None):
+    """``einsum_with`` of every example: ``veinsum`` with ``einsum_with``'s
+    defaults (its batching rule leaves out the keywords the call did not
+    pass)."""
+    return veinsum(spec, a0, a1, a2, a3, a4, a5, optimize=optimize, lead=lead)
+
+
 def veinsum_adjoint_plan(subscripts, position, own, other0=None, other1=None, other2=None, other3=None,
                          other4=None):
     """What ``veinsum_adjoint`` computes from shapes: ``(spec, shared)``,
