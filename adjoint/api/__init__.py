@@ -17,13 +17,15 @@ for, so that none of them imports it.
 from .. import runtime
 from ..backend import cache
 from ..frontend.ir import arity_of
-from . import derivatives
+from . import derivatives, repeated
 from .budget import get_memory_budget, set_memory_budget
 from .calling import _check_argnums, _differentiable, compiled_call, transform_call
 from .custom_rules import defjvp, defvjp
 from .forward import hessian, jacfwd, jvp
 from .reverse import grad, jacrev, value_and_grad, vjp
 from .source_text import compiled_for_source, source
+from .sparse import dense_hessian
+
 
 # The transformer for callees known only when generated code runs, and what a
 # derivative made by a transform computes.
@@ -31,6 +33,7 @@ runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call, arity
                        transform_call=transform_call)
 cache.CALLEES.derivative_function = derivatives.derivative_function
 cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian, value_and_grad)
+repeated.API.update(jacfwd=jacfwd, dense_hessian=dense_hessian)
 derivatives.API.update(check_argnums=_check_argnums, compiled_call=compiled_call, differentiable=_differentiable,
                        jacfwd=jacfwd, get_vmap=cache.get_vmap)
 

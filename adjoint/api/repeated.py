@@ -15,6 +15,10 @@ dense array; ``sparse._DenseHessian``).
 """
 from .. import made
 
+#: what the package's __init__ hands this module (``jacfwd``, ``dense_hessian``):
+#: the forward transform imports the reverse one, which reads this module
+API = {}
+
 
 def direct_jacobian(func, argnums, has_aux):
     """The function computing ``jacrev(func, argnums, has_aux=has_aux)`` for
@@ -23,12 +27,9 @@ def direct_jacobian(func, argnums, has_aux):
     inner = made.of(func)
     if inner is None or inner[1] not in ("jacrev", "jacfwd", "grad"):
         return None
-    from .forward import jacfwd
-    from .sparse import dense_hessian
-
-    dense = jacfwd(func, argnums, has_aux=has_aux)
+    dense = API["jacfwd"](func, argnums, has_aux=has_aux)
     inner_func, kind, inner_argnums, inner_has_aux = inner
     if (kind == "jacrev" and not inner_has_aux and not has_aux and type(argnums) is int
             and type(inner_argnums) is int and argnums == inner_argnums):
-        return dense_hessian(inner_func, argnums, dense)
+        return API["dense_hessian"](inner_func, argnums, dense)
     return dense

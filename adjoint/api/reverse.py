@@ -11,6 +11,7 @@ import numpy as np
 from . import progress as _progress
 from .. import errors, made, runtime
 from . import bases, pytree
+from .repeated import direct_jacobian
 from .hints import ArgNums, Function
 from .budget import _array_elements, _jacobian_bytes, _passes_per_chunk, get_memory_budget
 from .calling import (
@@ -93,8 +94,6 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     find = _Finder(func)
     direct = None
     if chunk_size is None and not progress and executor is None:
-        from .repeated import direct_jacobian
-
         direct = direct_jacobian(func, argnums, has_aux)  # a derivative: its Jacobian by forward mode
 
     @functools.wraps(func)

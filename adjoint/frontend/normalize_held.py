@@ -24,6 +24,7 @@ counts as passed on, so a change after it is refused at the user's line.
 import gast
 
 from .. import runtime as rt
+from .classes import computed_by_class, method_of, mutates_self
 from .gastutil import clone, load
 from .ir import NONDIFF
 
@@ -168,7 +169,6 @@ class Held:
         """``held[0].energy`` or ``self.layer.energy``, a property of a held
         object: the object read under a name of its own, the getter read in
         place as on any followed object. None for a stored attribute."""
-        from .normalize_objects import computed_by_class
 
         classes = {self.object_classes[t] for t in self.held_tokens(node.value)}
         if not any(computed_by_class(cls, node.attr) for cls in classes):
@@ -369,7 +369,6 @@ class Held:
         None."""
         import builtins
 
-        from .normalize_objects import method_of
         from .resolve import UNRESOLVED
 
         call = func.value
@@ -429,7 +428,6 @@ def changes_parameter(function_node, name, cls, resolve, depth=0):
     attribute of its parameter ``name`` (an object of class ``cls``):
     ``name.h = v``, ``name.a.h = v``, ``name.h += v``, a method of ``cls``
     that does, or a function of the module it is passed to that does."""
-    from .normalize_objects import method_of, mutates_self
     from .parse import parse_function
 
     def root(node):

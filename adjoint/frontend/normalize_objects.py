@@ -34,6 +34,7 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
+from .classes import computed_by_class, method_of, mutates_self  # noqa: F401 (used here and by callers)
 from .normalize_held import Held, describe, passed_to_a_changer
 from .resolve import UNRESOLVED
 
@@ -54,59 +55,11 @@ def user_class(cls):
                  or dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen))
 
 
-def computed_by_class(cls, name):
-    """Whether ``cls`` computes the attribute ``name`` (a property or
-    another descriptor), so that reading it is no read of a stored value."""
-    try:
-        static = inspect.getattr_static(cls, name)
-    except AttributeError:
-        return False
-    return not isinstance(static, (types.FunctionType, staticmethod, classmethod)) and hasattr(type(static), "__get__")
-
-
 def user_instance(value):
     if isinstance(value, (type, types.ModuleType, types.FunctionType, types.MethodType,
                           types.BuiltinFunctionType, functools.partial)):
         return False
     return user_class(type(value)) and rt.is_plain_object(value)
-
-
-def method_of(cls, name):
-    """The plain function ``cls.name`` defines (no staticmethod, classmethod
-    or property), else None."""
-    try:
-        found = inspect.getattr_static(cls, name)
-    except AttributeError:
-        return None
-    return found if isinstance(found, types.FunctionType) else None
-
-
-def mutates_self(cls, function, seen=None):
-    """Whether ``function`` (a method of ``cls``) sets an attribute of its
-    first argument, itself or through another method called on it."""
-    from .parse import parse_function
-
-    seen = set() if seen is None else seen
-    if function in seen:
-        return False
-    seen.add(function)
-    try:
-        node = parse_function(function).node
-    except errors.AdjointError:
-        return False
-    if not node.args.args:
-        return False
-    first = node.args.args[0].id
-    for child in gast.walk(node):
-        if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
-                and isinstance(child.value, gast.Name) and child.value.id == first):
-            return True
-        if (isinstance(child, gast.Call) and isinstance(child.func, gast.Attribute)
-                and isinstance(child.func.value, gast.Name) and child.func.value.id == first):
-            other = method_of(cls, child.func.attr)
-            if other is not None and mutates_self(cls, other, seen):
-                return True
-    return False
 
 
 def outside_objects_changed(function_node, value_of, local):

@@ -2,11 +2,10 @@
 """
 import numpy as np
 
-from .broadcasting import _shape
 from .shape import _COPYING_PAD_MODES, _index_trick_places, _trick_item
 from .indexing import _integer_index, batch_size, getitem_adjoint
 from .structure import cast_adjoint
-from .tangents import batch_axis, lift
+from .tangents import as_tangent, batch_axis, lift  # noqa: F401 (as_tangent: read here too)
 
 
 # ---- tangent helpers: shapes
@@ -17,24 +16,6 @@ from .tangents import batch_axis, lift
 # A list or tuple argument has a list of item tangents, None for constant
 # items: ``as_tangent`` makes it one batched array, ``tangent_items`` one
 # batched array per item.
-
-def as_tangent(t, like, batch=None):
-    """The tangent of the array_like ``like`` as one array of shape
-    ``(B,) + np.shape(like)``: ``t`` itself when it is an array; for a list
-    or tuple, its items' tangents stacked after the batch axis, zeros for
-    constant items (None). ``batch`` is ``B`` when ``t`` may hold no array."""
-    if type(t) is np.ndarray:
-        return t
-    if batch is None:
-        batch = batch_size(t)
-    if t is None:
-        return np.zeros((batch,) + _shape(like))
-    if isinstance(t, (list, tuple)):
-        if not t:
-            return np.zeros((batch,) + _shape(like))
-        return np.stack([as_tangent(item_t, item, batch) for item_t, item in zip(t, like, strict=True)], axis=1)
-    return np.asarray(t)
-
 
 def tangent_items(t, items):
     """The tangents of the arrays of a sequence argument (``np.stack(arrays)``,

@@ -5,9 +5,10 @@ generic ways to push a tangent through a helper that is linear in it.
 import numpy as np
 
 from .indexing import (
-    _batched_index, _is_advanced, _separated_advanced_ndim, batched_getitem, holds_integers, is_plain_object, rebuild_like,
-    zeros_bar,
+    _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem, holds_integers,
+    is_plain_object, rebuild_like, zeros_bar,
 )
+from .broadcasting import _shape
 from .calls import call_vjp
 
 
@@ -165,7 +166,6 @@ def over_tangent(helper, position, t, *args, **kwargs):
     of item tangents: they are stacked into one ``(T,) + shape`` array
     first, so a row is the tangent of the whole argument, not of one item."""
     if not isinstance(t, np.ndarray):
-        from .tangent_shape import as_tangent  # (tangent_shape imports this module)
         t = as_tangent(t, args[position])
     rows = []
     for row in t:
@@ -214,3 +214,21 @@ def setitem_into_zeros(value_t, index, result):
     """The part of ``setitem_tangent`` that comes from ``value_t``: zeros
     shaped like ``result`` with ``value_t`` in the updated region."""
     return setitem_tangent(None, index, value_t, result, value_t.shape[0])
+
+
+def as_tangent(t, like, batch=None):
+    """The tangent of the array_like ``like`` as one array of shape
+    ``(B,) + np.shape(like)``: ``t`` itself when it is an array; for a list
+    or tuple, its items' tangents stacked after the batch axis, zeros for
+    constant items (None). ``batch`` is ``B`` when ``t`` may hold no array."""
+    if type(t) is np.ndarray:
+        return t
+    if batch is None:
+        batch = batch_size(t)
+    if t is None:
+        return np.zeros((batch,) + _shape(like))
+    if isinstance(t, (list, tuple)):
+        if not t:
+            return np.zeros((batch,) + _shape(like))
+        return np.stack([as_tangent(item_t, item, batch) for item_t, item in zip(t, like, strict=True)], axis=1)
+    return np.asarray(t)
