@@ -309,6 +309,15 @@ def test_vmap_of_a_derivative_over_zero_examples(make, shape):
     assert got.shape == shape and got.dtype == np.float64
 
 
+def test_vmap_of_a_derivative_over_zero_examples_after_a_batch():
+    # The fast path of a vmapped function already called on a batch ran the
+    # batched code straight on zero examples (the IndexError again).
+    vmapped = adjoint.vmap(adjoint.jacrev(np.sin))
+    x = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+    np.testing.assert_allclose(vmapped(x), np.stack([np.diag(np.cos(row)) for row in x]), rtol=1e-15)
+    assert vmapped(np.ones((0, 3))).shape == (0, 3, 3)
+
+
 def test_vmap_of_a_derivative_over_zero_examples_along_another_axis():
     got = adjoint.vmap(adjoint.grad(_cubes), in_dims=1)(np.ones((3, 0)))
     assert got.shape == (0, 3)

@@ -80,7 +80,7 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
                 else:
                     key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
                     entry = found.get(key)
-                    if entry is not None and entry[0]():
+                    if entry is not None and batch and entry[0]():  # (no examples: _batched_call)
                         direct = entry[1]
                         result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
                         return result if type(result) is np.ndarray else _place_outputs(result, 0)
