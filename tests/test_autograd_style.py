@@ -208,3 +208,16 @@ def test_kind_tests_carry_no_derivative():
     assert adjoint.grad(cube_unless_complex)(1.5) == pytest.approx(3 * 1.5 ** 2)
     assert adjoint.hessian(cube_unless_complex)(1.5) == pytest.approx(6 * 1.5)
     assert adjoint.grad(adjoint.grad(cube_unless_complex))(-0.5) == pytest.approx(6 * -0.5)
+
+
+def test_jacfwd_of_np_append_of_a_list_argument():
+    # A list argument's tangent is a list of its items' tangents: the append
+    # tangent took it for one array (AttributeError inside the library).
+    items, value = [1.0, 2.0, 3.0], 4.0
+    forward = adjoint.jacfwd(np.append, argnums=(0, 1))(items, value)
+    reverse = adjoint.jacrev(np.append, argnums=(0, 1))(items, value)
+    eye = np.eye(4)
+    for k in range(3):
+        np.testing.assert_array_equal(forward[0][k], eye[:, k])
+        np.testing.assert_array_equal(reverse[0][k], eye[:, k])
+    np.testing.assert_array_equal(forward[1], eye[:, 3])

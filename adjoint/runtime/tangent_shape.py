@@ -5,7 +5,7 @@ import numpy as np
 from .shape import _COPYING_PAD_MODES, _index_trick_places, _trick_item
 from .indexing import _integer_index, batch_size, getitem_adjoint
 from .structure import cast_adjoint
-from .tangents import as_tangent, batch_axis, lift  # noqa: F401 (as_tangent: read here too)
+from .tangents import as_tangent, batch_axis, lift
 
 
 # ---- tangent helpers: shapes
@@ -88,7 +88,10 @@ def append_arrays_tangent(t, z, arr, values, axis=None, wrt_values=False):
     """The contribution of ``arr`` (or, with ``wrt_values=True``, of
     ``values``) to the tangent of ``z = np.append(arr, values, axis)``: its
     tangent in its own part of ``z``, zeros in the other (``axis=None``
-    joined the flattened arrays)."""
+    joined the flattened arrays). A list argument's tangent (a list of its
+    items' tangents) is stacked first."""
+    if type(t) is not np.ndarray:
+        t = as_tangent(t, values if wrt_values else arr)
     batch = t.shape[0]
     if axis is None:
         flat = np.reshape(t, (batch, -1))
