@@ -327,6 +327,12 @@ def add_user_line_note(exc, place):
         exc._adjoint_user_line = True
     except AttributeError:
         return
+    add_note(exc, note)
+
+
+def add_note(exc, note):
+    """``exc.add_note(note)`` (Python 3.11 on); on 3.10 the note is appended
+    to a string message."""
     if callable(getattr(exc, "add_note", None)):
         exc.add_note(note)
     elif exc.args and isinstance(exc.args[0], str):
@@ -517,7 +523,7 @@ def located_in_user_code(error):
         return error
     generated = f"{location}: {location.line}" if location.line else str(location)
     with_location(error, place)
-    error.add_note(f"adjoint: refused in the derivative code made from that line, at {generated}")
+    add_note(error, f"adjoint: refused in the derivative code made from that line, at {generated}")
     return error
 
 

@@ -53,4 +53,5 @@ def test_third_order_refusal_is_at_the_users_line():
     message = str(caught.value)
     assert message.startswith(f"{__file__}:"), message
     assert "np.linalg.svd(a, full_matrices=True)" in message
-    assert any("derivative code" in note for note in caught.value.__notes__)
+    notes = getattr(caught.value, "__notes__", [str(caught.value)])  # (Python 3.10: in the message)
+    assert any("derivative code" in note for note in notes)
