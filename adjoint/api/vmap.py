@@ -71,20 +71,15 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
         try:
-            if plain and args:  # (the fast path of _batched_call, without its frame)
-                batch = None
-                for a in args:
-                    if type(a) is not np.ndarray or not a.ndim or (batch is not None and a.shape[0] != batch):
-                        break
-                    batch = a.shape[0]
-                else:
-                    key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
-                    entry = found.get(key)
-                    if entry is not None and batch and entry[0]():  # (no examples: _batched_call)
-                        direct = entry[1]
-                        result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
-                        return result if type(result) is np.ndarray else _place_outputs(result, 0)
-            return _batched_call(args, kwargs)
+            batch = _plain_batch(args) if plain else None
+            if batch:  # (the fast path of _batched_call; zero examples go there)
+                key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
+                entry = found.get(key)
+                if entry is not None and entry[0]():
+                    direct = entry[1]
+                    result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
+                    return result if type(result) is np.ndarray else _place_outputs(result, 0)
+            return _batched_call(args, kwargs, batch)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
         except errors.MemoryBudgetError:
@@ -99,27 +94,32 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))
             raise
 
-    def _batched_call(args, kwargs):
-        if plain and args:
-            batch = None
-            for a in args:
-                if type(a) is not np.ndarray or not a.ndim or (batch is not None and a.shape[0] != batch):
-                    break
-                batch = a.shape[0]
-            else:
-                key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
-                entry = found.get(key)
-                if entry is None or not entry[0]():
-                    run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
-                    # (the generated function itself when its result always has the batch axis)
-                    entry = found[key] = (run.is_current, getattr(run, "direct", None), run)
-                run = entry[2]
-                result = run(batch, args, kwargs) if batch else _run_empty(run, args, (True,) * len(args), kwargs)
-                return result if type(result) is np.ndarray else _place_outputs(result, 0)
+    def _batched_call(args, kwargs, batch):
+        if batch is not None:  # every argument an array with the same leading axis
+            key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
+            entry = found.get(key)
+            if entry is None or not entry[0]():
+                run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
+                # (the generated function itself when its result always has the batch axis)
+                entry = found[key] = (run.is_current, getattr(run, "direct", None), run)
+            run = entry[2]
+            result = run(batch, args, kwargs) if batch else _run_empty(run, args, (True,) * len(args), kwargs)
+            return result if type(result) is np.ndarray else _place_outputs(result, 0)
         return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
 
     made.register(batched_fn, func, "vmap", in_dims, out_dims, chunk_size)
     return batched_fn
+
+
+def _plain_batch(args):
+    """The batch size when every argument is an array of at least one axis
+    and all share the leading axis's size (vmap's plain case), else None."""
+    batch = None
+    for a in args:
+        if type(a) is not np.ndarray or not a.ndim or (batch is not None and a.shape[0] != batch):
+            return None
+        batch = a.shape[0]
+    return batch
 
 
 def _check_dims_type(dims, what):
