@@ -12,10 +12,32 @@ catalogues (test_programs, test_control_flow): each program is checked
 against finite differences, against autograd running its twin, and across
 chunk sizes.
 """
+import atexit
 import collections
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
+
+
+def _share_bytecode_with_subprocesses():
+    """The tests start Python subprocesses (the CLI, exported modules, fresh
+    interpreters) that import NumPy, SciPy and adjoint afresh. Where the
+    environment forbids writing bytecode (PYTHONDONTWRITEBYTECODE, set on
+    some machine images), each of them would compile those packages from
+    source again, about half a second apiece. They share one bytecode cache
+    for the session instead, in a temporary folder (never in the tree)."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    folder = tempfile.mkdtemp(prefix="adjoint-tests-pycache-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+
+
+_share_bytecode_with_subprocesses()
 
 
 def tree_leaves(tree):
