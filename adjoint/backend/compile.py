@@ -162,25 +162,32 @@ def _negative(value):
     return not math.isnan(value) and math.copysign(1.0, value) < 0
 
 
-class _SignedConstants(ast.NodeTransformer):
-    """A negative number constant (folded by the transform, or a rule's
-    default) as the unary minus it is printed as: both printers write a
-    Constant's text as it is, so ``Constant(-2.0) ** 2`` came out as
-    ``-2.0 ** 2``, which Python reads as ``-(2.0 ** 2)``. As a UnaryOp the
-    printers put the parentheses that operator precedence needs."""
-
-    def visit_Constant(self, node):
-        if _negative(node.value):
-            return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value)), node)
-        return node
-
-
 def _signed(tree):
-    return ast.fix_missing_locations(_SignedConstants().visit(tree))
+    """``tree`` with each negative number constant (folded by the transform,
+    or a rule's default) replaced by the unary minus it is printed as: both
+    printers write a Constant's text as it is, so ``Constant(-2.0) ** 2``
+    came out as ``-2.0 ** 2``, which Python reads as ``-(2.0 ** 2)``. As a
+    UnaryOp the printers put the parentheses that operator precedence needs.
+    (One walk that changes the fields in place: a NodeTransformer rebuilds
+    every list of the tree, a fifth of the printing time.)"""
+    for node in ast.walk(tree):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                for index, item in enumerate(value):
+                    if type(item) is ast.Constant and _negative(item.value):
+                        value[index] = _minus(item)
+            elif type(value) is ast.Constant and _negative(value.value):
+                setattr(node, field, _minus(value))
+    return tree
+
+
+def _minus(node):
+    return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value)), node)
 
 
 def _unparse(tree):
-    return _AstorStyle().visit(_signed(ast.fix_missing_locations(tree))) + "\n"
+    # ast.unparse reads line numbers (for type comments); astor reads none.
+    return _AstorStyle().visit(ast.fix_missing_locations(_signed(tree))) + "\n"
 
 
 def _astor(tree):
@@ -209,9 +216,7 @@ def _astor_works():
 
 
 def to_source(module, comments):
-    tree = gast.gast_to_ast(module)
-    ast.fix_missing_locations(tree)
-    text = unparse(tree)
+    text = unparse(gast.gast_to_ast(module))
     lines = []
     last = {}  # indentation -> the last comment written at it
     for line in text.splitlines():
