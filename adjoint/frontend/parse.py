@@ -12,6 +12,7 @@ keyed by file name and text; only the function transformed is converted to
 gast, found by descending into the nodes that hold its first line.
 """
 import ast
+import collections
 import functools
 import linecache
 import types
@@ -20,6 +21,7 @@ import gast
 
 from .. import errors
 from ..made import of
+from .gastutil import clone
 
 
 class ParsedFunction:
@@ -120,22 +122,47 @@ def parse_function(func):
             "register its derivative with adjoint.defvjp."
         )
     filename, lines = found
+    text = "".join(lines)
     try:
-        tree = _parse_file(filename, "".join(lines))
+        tree = _parse_file(filename, text)
     except SyntaxError as exc:
         raise errors.SourceUnavailableError(
             f"cannot parse {filename}: {exc}. Is the file on disk the one that was run?"
         ) from None
     code = func.__code__
+    node, runs = _located(tree, code, filename, text)
+    if not runs:
+        raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
+                                        code.co_firstlineno)
+    node = clone(node)  # (a fresh gast tree per call: transforms may change it)
+    node.decorator_list = []
+    return ParsedFunction(func, node, filename, lines)
+
+
+#: (id of a parsed file's tree, code object) -> (the tree, the gast node of
+#: the code's definition, whether the text compiles to that code): a
+#: function is parsed once for each transform made of it (each argnums,
+#: forward and reverse mode, for a caller or not); the tree kept in the
+#: value keeps its id from being reused while the entry lives
+_LOCATED = collections.OrderedDict()
+_LOCATED_SIZE = 256
+
+
+def _located(tree, code, filename, text):
+    key = (id(tree), code)
+    found = _LOCATED.get(key)
+    if found is not None:
+        _LOCATED.move_to_end(key)
+        return found[1:]
     if code.co_name == "<lambda>":
         node = _find_lambda(tree, code, filename)
     else:
         node = _find_def(tree, code, filename)
-    if not _source_runs(code, filename, "".join(lines)):
-        raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
-                                        code.co_firstlineno)
-    node.decorator_list = []  # (a fresh gast tree per call: transforms may change it)
-    return ParsedFunction(func, node, filename, lines)
+    found = (tree, node, _source_runs(code, filename, text))
+    _LOCATED[key] = found
+    if len(_LOCATED) > _LOCATED_SIZE:
+        _LOCATED.popitem(last=False)
+    return found[1:]
 
 
 # ------------------------------------------- is the source the code that runs?
