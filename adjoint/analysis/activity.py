@@ -19,7 +19,7 @@ import numpy as np
 from .. import errors
 from . import shapes
 from .. import rules
-from ..frontend.gastutil import clone
+from ..frontend.gastutil import clone, loaded_names
 from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, StarredCall, UndefinedName, UserCall, is_library, walk_ops
 from .. import runtime as rt
 
@@ -97,8 +97,7 @@ def _derivative_reads(op):
     atoms = rules.tangent_reads(op.prim, op.args, op.kwargs)
     if atoms is None:
         return op.reads()
-    return {n.id for atom in atoms if isinstance(atom, gast.AST)
-            for n in gast.walk(atom) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {name for atom in atoms if isinstance(atom, gast.AST) for name in loaded_names(atom)}
 
 
 def independent_outputs(normalized, wrt):

@@ -37,6 +37,7 @@ import operator
 import gast
 import numpy as np
 
+from ..frontend.gastutil import loaded_names
 from ..frontend.ir import NONDIFF, OPAQUE, MethodCall, StarredCall, UserCall, walk_ops
 from .. import runtime as rt
 
@@ -89,7 +90,7 @@ def _shape_only(op):
 def _atom_names(atom):
     if not isinstance(atom, gast.AST):
         return set()
-    return {n.id for n in gast.walk(atom) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return loaded_names(atom)
 
 
 class _Finder:

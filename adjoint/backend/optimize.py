@@ -9,11 +9,12 @@ and ``x * 1``. ``forward_copies`` replaces names that merely copy another name
 """
 import gast
 
+from ..frontend.gastutil import loaded_names
 from ..transforms.reverse import COMMENT
 
 
 def reads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return loaded_names(node)
 
 
 def _is_comment(stmt):

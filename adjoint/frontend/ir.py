@@ -10,6 +10,7 @@ import gast
 import numpy as np
 
 from .. import runtime as rt
+from .gastutil import loaded_names
 
 NONDIFF = "nondifferentiable"
 #: marks ``a, b = value``; its adjoint is built by the transformer.
@@ -142,7 +143,7 @@ class Op:
         if self.kind == "break":
             return set()
         node = self.statement if self.statement is not None else self.value
-        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        return loaded_names(node)
 
 
 class Guard:

@@ -6,11 +6,11 @@ second version of ``h`` is ``h_1``, the adjoint of ``h`` is ``h_bar``,
 temporaries are ``t1, t2, ...`` in order of appearance. The same function
 always gets the same names.
 """
-import gast
+from .gastutil import all_names
 
 
 def names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return all_names(node)
 
 
 class Namer:
