@@ -134,35 +134,38 @@ def parse_function(func):
     if not runs:
         raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
                                         code.co_firstlineno)
-    node = clone(node)  # (a fresh gast tree per call: transforms may change it)
     node.decorator_list = []
     return ParsedFunction(func, node, filename, lines)
 
 
 #: (id of a parsed file's tree, code object) -> (the tree, the gast node of
-#: the code's definition, whether the text compiles to that code): a
-#: function is parsed once for each transform made of it (each argnums,
-#: forward and reverse mode, for a caller or not); the tree kept in the
-#: value keeps its id from being reused while the entry lives
+#: the code's definition or None, whether the text compiles to that code):
+#: a function is parsed once for each transform made of it (each argnums,
+#: forward and reverse mode, for a caller or not). The tree kept in the
+#: value keeps its id from being reused while the entry lives.
 _LOCATED = collections.OrderedDict()
 _LOCATED_SIZE = 256
 
 
 def _located(tree, code, filename, text):
+    """``(gast node of the definition, whether the text is the code that
+    runs)``; the node is the caller's own (transforms change it). A
+    function parsed once (most generated code) is converted once; from its
+    second parse on, a converted copy is kept and cloned, which costs less."""
     key = (id(tree), code)
     found = _LOCATED.get(key)
     if found is not None:
         _LOCATED.move_to_end(key)
-        return found[1:]
-    if code.co_name == "<lambda>":
-        node = _find_lambda(tree, code, filename)
-    else:
-        node = _find_def(tree, code, filename)
-    found = (tree, node, _source_runs(code, filename, text))
-    _LOCATED[key] = found
-    if len(_LOCATED) > _LOCATED_SIZE:
-        _LOCATED.popitem(last=False)
-    return found[1:]
+        if found[1] is not None:
+            return clone(found[1]), found[2]
+    node = _find_lambda(tree, code, filename) if code.co_name == "<lambda>" else _find_def(tree, code, filename)
+    if found is None:
+        _LOCATED[key] = (tree, None, _source_runs(code, filename, text))
+        if len(_LOCATED) > _LOCATED_SIZE:
+            _LOCATED.popitem(last=False)
+        return node, _LOCATED[key][2]
+    _LOCATED[key] = (tree, node, found[2])
+    return clone(node), found[2]
 
 
 # ------------------------------------------- is the source the code that runs?
