@@ -99,8 +99,20 @@ def first_example(value):
     return example(value, 0)
 
 
+#: how many per-example loops batched code has run: ``stack_examples``, which
+#: every such loop calls, counts them. Tests and ``tools/vmap_audit.py``
+#: read it to find a loop that runs without vmap's warning.
+PER_EXAMPLE_LOOPS = [0]
+
+
+def count_per_example_loop():
+    """One more per-example loop (``PER_EXAMPLE_LOOPS``); returns None."""
+    PER_EXAMPLE_LOOPS[0] += 1
+
+
 def stack_examples(results):
     """Per-example results stacked along a new leading axis (None where every example has None)."""
+    count_per_example_loop()
     first = results[0]
     if first is None and all(r is None for r in results):
         return None
