@@ -166,7 +166,7 @@ def vmap_attribute(value, name):
     return getattr(first_example(value), name)
 
 
-def vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs):
+def vmap_loop(batch, function, batched, keyword_batched, /, *args, **kwargs):
     """``function(*args, **kwargs)`` once per example, results stacked."""
     results = []
     for row in range(batch):
@@ -189,7 +189,7 @@ def vwrite_back_shared(caller, value, message):
         write_back(caller, value)
 
 
-def vmap_loop_shared(batch, function, batched, name, *args, **kwargs):
+def vmap_loop_shared(batch, function, batched, name, /, *args, **kwargs):
     """``vmap_loop`` of the user's whole function. An argument that is the
     same array for every example (in_dims None) is handed to each example
     as a copy, so an update in place made by one example is not seen by the

@@ -33,7 +33,34 @@ def vas_tangent(t, like, rows=None, batch=None):
     (its items' tangents, None for constant ones) is built per example."""
     if type(t) is np.ndarray:
         return t
+    if rows is None:
+        leaf = _leaf(t)
+        rows = None if leaf is None else leaf.shape[1]
+    built = None if rows is None else _stacked_item_tangents(t, like, rows, batch)
+    if built is not None:
+        return built
     return stack_examples([as_tangent(example(t, v), example(like, v), rows) for v in range(batch)])
+
+
+def _stacked_item_tangents(t, like, rows, batch):
+    """``as_tangent`` of every example at once: the items' tangents ``(V, T)
+    + shape`` stacked after the two leading axes, zeros for constant items
+    (None); None where ``t`` is in another form."""
+    if type(t) is np.ndarray:
+        return t
+    if t is None:
+        if isinstance(like, (list, tuple)):
+            items = [_stacked_item_tangents(None, item, rows, batch) for item in like]
+            return None if not items or any(i is None for i in items) else np.stack(items, axis=2)
+        return np.zeros((batch, rows) + np.shape(like)[1:])
+    if isinstance(like, np.ndarray) and like.ndim >= 2 and isinstance(t, (list, tuple)) and like.shape[1] == len(t):
+        like = [like[:, i] for i in range(len(t))]  # (an array read as a sequence of its rows)
+    if isinstance(t, (list, tuple)) and t and isinstance(like, (list, tuple)) and len(like) == len(t):
+        items = [_stacked_item_tangents(item, item_like, rows, batch) for item, item_like in zip(t, like)]
+        if any(i is None for i in items) or len({i.shape for i in items}) != 1:
+            return None
+        return np.stack(items, axis=2)
+    return None
 
 
 def vitem_tangent(t, item, key, rows, batch):
