@@ -264,6 +264,16 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
         found = _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, merge is not merged)
         if found is not None:
             return found
+    if (helper is apply_merged and merge is merged and len(args) >= 2 and args[0] is merged and flags[2]
+            and not any(arg_flags[:2]) and type(t) is np.ndarray and t.ndim >= 4):
+        # merged(apply_merged, t, merged, inner, ...) (a third derivative's): inner applied to every
+        # row of t's three axes after the vmap axis; two of them joined, it is merged(inner, ...) on a batch
+        outer, second, third = t.shape[:3]
+        joined = np.reshape(t, (outer, second * third) + t.shape[3:])
+        found = vmerged_call(batch, (False, True) + tuple(arg_flags[2:]), keyword_flags, merged, args[1], joined,
+                             *args[2:], **kwargs)
+        if type(found) is np.ndarray:
+            return np.reshape(found, (outer, second, third) + found.shape[2:])
     results = []
     for row in range(batch):
         row_args = [example(a, row) if f else a for a, f in zip(args, arg_flags, strict=True)]
@@ -319,3 +329,16 @@ shape_only(reshape_adjoint, 0)
 shape_only(lift, 0)
 shape_only(batched_reshape, 0)
 shape_only(getitem_adjoint, 0)
+
+
+def vmerge_axes(t, axis=0):
+    """``merge_axes`` of every example: ``t`` has the vmap axis first."""
+    shape = np.shape(t)
+    return np.reshape(t, shape[:axis + 1] + (shape[axis + 1] * shape[axis + 2],) + shape[axis + 3:])
+
+
+def vsplit_axes(r, like, axis=0):
+    """``split_axes`` of every example: axis ``axis`` of each example of ``r``
+    split into the two leading axes of an example of ``like``."""
+    shape = np.shape(r)
+    return np.reshape(r, shape[:axis + 1] + np.shape(like)[1:3] + shape[axis + 2:])
