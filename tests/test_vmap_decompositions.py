@@ -144,3 +144,16 @@ def test_hessian_through_multi_dot_of_one_array_adds_both_contributions():
     a = np.random.default_rng(6).normal(size=(3, 2))
     numeric = numerical_jacobian(adjoint.grad(func), [a], 0)
     np.testing.assert_allclose(adjoint.hessian(func)(a), numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_cov_of_one_row_with_rowvar_false_under_vmap():
+    # NumPy 2 reads a one-row matrix with rowvar=False as one observation of
+    # each column (vmap returned one variance per example instead)
+    def func(m):
+        return np.cov(m, rowvar=False, bias=True)
+
+    m = np.random.default_rng(9).normal(size=(B, 1, 4))
+    expected = _stack(func, (m,))
+    np.testing.assert_array_equal(_no_loop(lambda: adjoint.vmap(func)(m)), expected)
+    jac = _no_loop(lambda: adjoint.vmap(adjoint.jacrev(func))(m))
+    np.testing.assert_allclose(jac, _stack(adjoint.jacrev(func), (m,)), rtol=1e-12, atol=1e-15)

@@ -27,7 +27,7 @@ from .batched import example, stack_examples
 from .batched_derivatives import MERGE_BATCHED
 from .indexing import rebuild_like
 from .linalg import (
-    _mT, corrcoef_adjoint, cov_adjoint, eigh_adjoint, kron_adjoint_left, kron_adjoint_right, lstsq_adjoint,
+    COV_TRANSPOSES_ONE_ROW, _mT, corrcoef_adjoint, cov_adjoint, eigh_adjoint, kron_adjoint_left, kron_adjoint_right, lstsq_adjoint,
     matrix_power_adjoint, multi_dot_adjoint, pinv_adjoint, qr_adjoint,
 )
 from .second_order_arrays import (
@@ -202,12 +202,12 @@ def _vd_observations(m, rowvar):
     """``np.cov``'s observations of every example, ``(V, variables,
     observations)``, and whether each example's ``m`` was transposed (as
     NumPy reads it: a 1-d array is one variable; with ``rowvar=False`` a
-    matrix of more than one row is transposed)."""
+    matrix is transposed, one of a single row too in NumPy 2)."""
     m = np.asarray(m)
     x = np.asarray(m, dtype=np.result_type(m, np.float64))
     if x.ndim == 2:
         return x[:, None, :], False
-    transposed = not rowvar and x.shape[1] != 1
+    transposed = not rowvar and (x.shape[1] != 1 or COV_TRANSPOSES_ONE_ROW)
     return (np.swapaxes(x, 1, 2) if transposed else x), transposed
 
 

@@ -4,7 +4,7 @@ backward helpers.
 import numpy as np
 
 from .linalg import (
-    _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right,
+    COV_TRANSPOSES_ONE_ROW, _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right,
     inv_adjoint, matmul_adjoint_left, matmul_adjoint_right, outer_adjoint_left,
     outer_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
 )
@@ -353,7 +353,7 @@ def vcov(m, rowvar=True, bias=False, ddof=None):
     x = np.array(m, dtype=np.result_type(m, np.float64))
     if x.ndim == 2:
         x = x[:, None, :]
-    elif not rowvar and x.shape[1] != 1:
+    elif not rowvar and (x.shape[1] != 1 or COV_TRANSPOSES_ONE_ROW):
         x = np.swapaxes(x, 1, 2)
     if ddof is None:
         ddof = 1 if bias == 0 else 0
