@@ -1,5 +1,5 @@
 """vmap through np.linalg.eigh, qr, pinv, lstsq, matrix_power, multi_dot,
-np.cov, np.corrcoef and np.kron, and through their derivatives
+eigvalsh, svd without factors, np.cov, np.corrcoef, np.kron, np.inner and np.vdot, and through their derivatives
 (vmap(jacrev(f)), vmap(jacfwd(f)), vmap(hessian(f))): the batched code calls
 NumPy on the whole batch, with no loop over the examples (no warning, and
 ``rt.PER_EXAMPLE_LOOPS`` does not move), and gives the per-example stack
@@ -35,16 +35,23 @@ def statistics(m):
     return np.sum(np.cov(m) ** 2) + np.sum(np.corrcoef(m) * m[:, :3])
 
 
+def spectra(a, b):
+    s = np.linalg.svd(a, compute_uv=False)
+    return (np.sum(np.linalg.eigvalsh(a @ a.T) ** 2) + np.sum(s ** 3) + np.sum(np.inner(a, b) ** 2)
+            + np.vdot(a, a) * np.vdot(b[0], a[0]))
+
+
 def _inputs(seed):
     rng = np.random.default_rng(seed)
     return {
         "decompositions": (rng.uniform(0.5, 1.5, (B, 3, 3)) + 2.0 * np.eye(3),),
         "products": (rng.normal(size=(B, 5, 3)), rng.normal(size=(B, 5))),
         "statistics": (rng.normal(size=(B, 3, 6)),),
+        "spectra": (rng.normal(size=(B, 3, 2)), rng.normal(size=(B, 4, 2))),
     }
 
 
-FUNCTIONS = {"decompositions": decompositions, "products": products, "statistics": statistics}
+FUNCTIONS = {"decompositions": decompositions, "products": products, "statistics": statistics, "spectra": spectra}
 
 
 def _no_loop(call):

@@ -1,9 +1,10 @@
 """Batching rules (vmap) of the derivative helpers of ``np.linalg.eigh``,
-``qr``, ``pinv``, ``lstsq``, ``matrix_power``, ``multi_dot``, ``np.cov``,
-``np.corrcoef`` and ``np.kron`` (the primitives' own batching rules are in
+``eigvalsh``, ``qr``, ``pinv``, ``lstsq``, ``matrix_power``, ``multi_dot``,
+``svd`` without factors, ``np.cov``, ``np.corrcoef``, ``np.kron``,
+``np.inner`` and ``np.vdot`` (the primitives' own batching rules are in
 ``linalg.py``): their adjoints (``vmap(jacrev(f))``), their tangents
-(``vmap(jacfwd(f))``) and, for eigh, qr, pinv and matrix_power, the
-tangents of their adjoints (``vmap(hessian(f))``). Each calls its batched
+(``vmap(jacfwd(f))``) and the tangents of their adjoints
+(``vmap(hessian(f))``). Each calls its batched
 form in ``runtime/batched_decompositions.py``: one NumPy computation on the
 whole batch, the numbers of a loop over the examples.
 """
@@ -166,6 +167,63 @@ def multi_dot_adjoint_tangent_batched(r, t, g, arrays):
 @batch_rule(rt.lstsq_adjoint_tangent)
 def lstsq_adjoint_tangent_batched(r, t, g, a, b, wrt_b=False, of_b=False):
     vec[r] = rt.vlstsq_adjoint_tangent(vec[t], vec[g], vec[a], vec[b], wrt_b=wrt_b, of_b=of_b)
+
+
+# ---- np.linalg.eigvalsh, svdvals, np.inner, np.vdot
+
+@batch_rule(rt.eigvalsh_adjoint)
+def eigvalsh_adjoint_batched(r, g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    vec[r] = rt.veigvalsh_adjoint(vec[g], vec[a], UPLO=UPLO)
+
+
+@batch_rule(rt.eigvalsh_tangent)
+def eigvalsh_tangent_batched(r, t, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    vec[r] = rt.veigvalsh_tangent(vec[t], vec[a], UPLO=UPLO)
+
+
+@batch_rule(rt.singular_values_adjoint)
+def singular_values_adjoint_batched(r, g, a, compute_uv=True):
+    vec[r] = rt.vsingular_values_adjoint(vec[g], vec[a], compute_uv=compute_uv)
+
+
+@batch_rule(rt.inner_adjoint)
+def inner_adjoint_batched(r, g, a, b, wrt_b=False):
+    vec[r] = rt.vinner_adjoint(vec[g], vec[a], vec[b], wrt_b=wrt_b)
+
+
+@batch_rule(rt.inner_tangent)
+def inner_tangent_batched(r, t, a, b, wrt_b=False):
+    vec[r] = rt.vinner_tangent(vec[t], vec[a], vec[b], wrt_b=wrt_b)
+
+
+@batch_rule(rt.vdot_adjoint)
+def vdot_adjoint_batched(r, g, other, like):
+    vec[r] = rt.vvdot_adjoint(vec[g], vec[other], vec[like])
+
+
+@batch_rule(rt.vdot_tangent)
+def vdot_tangent_batched(r, t, own, other):
+    vec[r] = rt.vvdot_tangent(vec[t], vec[own], vec[other])
+
+
+@batch_rule(rt.eigvalsh_adjoint_tangent)
+def eigvalsh_adjoint_tangent_batched(r, t, g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    vec[r] = rt.veigvalsh_adjoint_tangent(vec[t], vec[g], vec[a], UPLO=UPLO)
+
+
+@batch_rule(rt.singular_values_adjoint_tangent)
+def singular_values_adjoint_tangent_batched(r, t, g, a, compute_uv=True):
+    vec[r] = rt.vsingular_values_adjoint_tangent(vec[t], vec[g], vec[a], compute_uv=compute_uv)
+
+
+@batch_rule(rt.inner_adjoint_tangent)
+def inner_adjoint_tangent_batched(r, t, g, a, b, wrt_b=False, of_b=False):
+    vec[r] = rt.vinner_adjoint_tangent(vec[t], vec[g], vec[a], vec[b], wrt_b=wrt_b, of_b=of_b)
+
+
+@batch_rule(rt.vdot_adjoint_tangent)
+def vdot_adjoint_tangent_batched(r, t, g, other, like):
+    vec[r] = rt.vvdot_adjoint_tangent(vec[t], vec[g], vec[other], vec[like])
 
 
 # the per-example loop counter: no derivative, no batch

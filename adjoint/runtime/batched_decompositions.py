@@ -1,6 +1,7 @@
-"""vmap of the derivative helpers of ``np.linalg.eigh``, ``qr``, ``pinv``,
-``lstsq``, ``matrix_power``, ``multi_dot``, ``np.cov``, ``np.corrcoef`` and
-``np.kron``: their adjoints and tangents (``vmap(jacrev(f))``,
+"""vmap of the derivative helpers of ``np.linalg.eigh``, ``eigvalsh``,
+``qr``, ``pinv``, ``lstsq``, ``matrix_power``, ``multi_dot``, ``svd``
+without factors, ``np.cov``, ``np.corrcoef``, ``np.kron``, ``np.inner`` and
+``np.vdot``: their adjoints and tangents (``vmap(jacrev(f))``,
 ``vmap(jacfwd(f))``) and the tangents of their adjoints
 (``vmap(hessian(f))``), each one NumPy computation on the whole batch
 instead of a loop over the examples.
@@ -27,16 +28,17 @@ from .batched import example, stack_examples
 from .batched_derivatives import MERGE_BATCHED
 from .indexing import rebuild_like
 from .linalg import (
-    COV_TRANSPOSES_ONE_ROW, _mT, corrcoef_adjoint, cov_adjoint, eigh_adjoint, kron_adjoint_left, kron_adjoint_right, lstsq_adjoint,
+    COV_TRANSPOSES_ONE_ROW, _mT, eigvalsh_adjoint, inner_adjoint, singular_values_adjoint, vdot_adjoint, corrcoef_adjoint, cov_adjoint, eigh_adjoint, kron_adjoint_left, kron_adjoint_right, lstsq_adjoint,
     matrix_power_adjoint, multi_dot_adjoint, pinv_adjoint, qr_adjoint,
 )
 from .second_order_arrays import (
+    eigvalsh_adjoint_tangent, inner_adjoint_tangent, singular_values_adjoint_tangent, vdot_adjoint_tangent,
     lstsq_adjoint_tangent, multi_dot_adjoint_tangent, corrcoef_adjoint_tangent, cov_adjoint_tangent, kron_adjoint_left_tangent, kron_adjoint_right_tangent,
     eigh_adjoint_tangent, matrix_power_adjoint_tangent, pinv_adjoint_tangent, qr_adjoint_tangent,
 )
 from .second_order_math import _map_leaves
 from .tangent_linalg import (
-    _itemwise, corrcoef_tangent, cov_tangent, eigh_tangent, kron_tangent_left, kron_tangent_right, lstsq_tangent,
+    eigvalsh_tangent, inner_tangent, vdot_tangent, _itemwise, corrcoef_tangent, cov_tangent, eigh_tangent, kron_tangent_left, kron_tangent_right, lstsq_tangent,
     matrix_power_tangent, multi_dot_tangent, pinv_tangent, qr_tangent,
 )
 
@@ -651,12 +653,131 @@ def vlstsq_adjoint_tangent(t, g, a, b, wrt_b=False, of_b=False):
             + vpinv_adjoint_tangent(d_inverse, p_bar, a, inverse, of_z=True))
 
 
+
+# ---- np.linalg.eigvalsh, svdvals (svd without factors), np.inner, np.vdot
+
+def veigvalsh_adjoint(g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """``eigvalsh_adjoint`` of every example (eigh takes the stack)."""
+    if type(g) is not np.ndarray:
+        return _vd_each(lambda *args: eigvalsh_adjoint(*args, UPLO=UPLO), (g, a))
+    return eigvalsh_adjoint(g, _vd_stacked(a), UPLO=UPLO)
+
+
+def veigvalsh_tangent(t, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """``eigvalsh_tangent`` of every example."""
+    if type(t) is not np.ndarray:
+        return _vd_each(lambda *args: eigvalsh_tangent(*args, UPLO=UPLO), (t, a))
+    return eigvalsh_tangent(t, _vd_stacked(a), UPLO=UPLO)
+
+
+def vsingular_values_adjoint(g, a, compute_uv=True):
+    """``singular_values_adjoint`` of every example (svd takes the stack)."""
+    if type(g) is not np.ndarray or compute_uv:
+        return _vd_each(lambda *args: singular_values_adjoint(*args, compute_uv=compute_uv), (g, a))
+    return singular_values_adjoint(g, _vd_stacked(a), compute_uv=False)
+
+
+def _vd_rows(a, b, g):
+    """``np.inner``'s operands of every example as rows ``(V, P, k)``,
+    ``(V, Q, k)`` and the cotangent as ``(V, N, P, Q)``."""
+    k = a.shape[-1]
+    a_rows = np.reshape(a, (a.shape[0], -1, k))
+    b_rows = np.reshape(b, (b.shape[0], -1, k))
+    return a_rows, b_rows, np.reshape(g, g.shape[:2] + (a_rows.shape[1], b_rows.shape[1]))
+
+
+def vinner_adjoint(g, a, b, wrt_b=False):
+    """``inner_adjoint`` of every example (the product over the last axes)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if type(g) is not np.ndarray or a.ndim < 2 or b.ndim < 2:  # (a 0-d operand: it broadcasts)
+        return _vd_each(lambda *args: inner_adjoint(*args, wrt_b=wrt_b), (g, a, b))
+    a_rows, b_rows, g_rows = _vd_rows(a, b, g)
+    if wrt_b:
+        return np.reshape(np.swapaxes(g_rows, 2, 3) @ a_rows[:, None], g.shape[:2] + b.shape[1:])
+    return np.reshape(g_rows @ b_rows[:, None], g.shape[:2] + a.shape[1:])
+
+
+def vinner_tangent(t, a, b, wrt_b=False):
+    """``inner_tangent`` of every example: ``z[I, J] = sum_k a[I, k] b[J, k]``
+    with the tangent's rows in place of ``a`` (or ``b``)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if type(t) is not np.ndarray or a.ndim < 2 or b.ndim < 2:
+        return _vd_each(lambda *args: inner_tangent(*args, wrt_b=wrt_b), (t, a, b))
+    k = a.shape[-1]
+    lead = t.shape[:2]
+    a_rows = np.reshape(t if not wrt_b else a, (lead if not wrt_b else a.shape[:1]) + (-1, k))
+    b_rows = np.reshape(t if wrt_b else b, (lead if wrt_b else b.shape[:1]) + (-1, k))
+    if wrt_b:
+        product = a_rows[:, None] @ np.swapaxes(b_rows, 2, 3)
+    else:
+        product = a_rows @ np.swapaxes(b_rows, 1, 2)[:, None]
+    return np.reshape(product, lead + a.shape[1:-1] + b.shape[1:-1])
+
+
+def vvdot_adjoint(g, other, like):
+    """``vdot_adjoint`` of every example: the other argument times the cotangent."""
+    other, like = np.asarray(other), np.asarray(like)
+    if type(g) is not np.ndarray or g.ndim != 2:
+        return _vd_each(vdot_adjoint, (g, other, like))
+    shape = like.shape[1:]
+    return np.reshape(g, g.shape + (1,) * len(shape)) * np.reshape(other, other.shape[:1] + (1,) + shape)
+
+
+def vvdot_tangent(t, own, other):
+    """``vdot_tangent`` of every example: the flattened tangent times the other argument."""
+    other = np.asarray(other)
+    if type(t) is not np.ndarray:
+        return _vd_each(vdot_tangent, (t, own, other))
+    flat = np.reshape(other, (other.shape[0], -1, 1))
+    return (np.reshape(t, t.shape[:2] + (-1,)) @ flat)[:, :, 0]
+
+
+
+def veigvalsh_adjoint_tangent(t, g, a, UPLO="L"):  # noqa: N803 (NumPy's name)
+    """``eigvalsh_adjoint_tangent`` of every example."""
+    return _vd_over_stack(eigvalsh_adjoint_tangent, t, g, np.asarray(a), UPLO=UPLO)
+
+
+def vsingular_values_adjoint_tangent(t, g, a, compute_uv=True):
+    """``singular_values_adjoint_tangent`` of every example."""
+    return _vd_over_stack(singular_values_adjoint_tangent, t, g, np.asarray(a), compute_uv=compute_uv)
+
+
+def vinner_adjoint_tangent(t, g, a, b, wrt_b=False, of_b=False):
+    """``inner_adjoint_tangent`` of every example: the adjoint of one argument
+    is linear in the other, whose tangent takes its place."""
+    a, b = np.asarray(a), np.asarray(b)
+    if type(t) is not np.ndarray or type(g) is not np.ndarray or a.ndim < 2 or b.ndim < 2:
+        return _vd_each(lambda *args: inner_adjoint_tangent(*args, wrt_b=wrt_b, of_b=of_b), (t, g, a, b))
+    like = b if wrt_b else a
+    lead = t.shape[:2] + g.shape[1:2]
+    if of_b == wrt_b:
+        return np.zeros(lead + like.shape[1:], dtype=np.result_type(t, g, np.float64))
+    _, _, g_rows = _vd_rows(a, b, g)
+    k = a.shape[-1]
+    rows = np.reshape(t, t.shape[:2] + (1, -1, k))  # the tangent of the other argument, as rows
+    if wrt_b:
+        return np.reshape(np.swapaxes(g_rows, 2, 3)[:, None] @ rows, lead + b.shape[1:])
+    return np.reshape(g_rows[:, None] @ rows, lead + a.shape[1:])
+
+
+def vvdot_adjoint_tangent(t, g, other, like):
+    """``vdot_adjoint_tangent`` of every example (``t`` the tangent of ``other``)."""
+    if type(t) is not np.ndarray or type(g) is not np.ndarray:
+        return _vd_each(vdot_adjoint_tangent, (t, g, other, like))
+    shape = np.shape(like)[1:]
+    return (np.reshape(g, g.shape[:1] + (1, -1) + (1,) * len(shape))
+            * np.reshape(t, t.shape[:2] + (1,) + shape))
+
+
 # rt.merged (merged_tree) of these adjoints on a batch (vmerged_call): the
 # batched forms above, called with the tangent's two axes joined
 for _helper, _batched in ((eigh_adjoint, veigh_adjoint), (qr_adjoint, vqr_adjoint), (pinv_adjoint, vpinv_adjoint),
                           (lstsq_adjoint, vlstsq_adjoint), (matrix_power_adjoint, vmatrix_power_adjoint),
                           (multi_dot_adjoint, vmulti_dot_adjoint), (cov_adjoint, vcov_adjoint),
                           (corrcoef_adjoint, vcorrcoef_adjoint), (kron_adjoint_left, vkron_adjoint_left),
+                          (eigvalsh_adjoint, veigvalsh_adjoint), (singular_values_adjoint, vsingular_values_adjoint),
+                          (inner_adjoint, vinner_adjoint), (vdot_adjoint, vvdot_adjoint),
                           (kron_adjoint_right, vkron_adjoint_right)):
     MERGE_BATCHED[_helper] = _batched
 del _helper, _batched
