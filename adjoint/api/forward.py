@@ -10,7 +10,7 @@ import numpy as np
 from . import passes as _passes
 from . import progress as _progress
 from .. import errors, made
-from . import bases, pytree
+from . import bases, pytree, vmap_jacobians
 from .hints import ArgNums, Function
 from .budget import _jacobian_bytes, _passes_per_chunk, get_memory_budget
 from .calling import (
@@ -72,10 +72,15 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         from . import sparse as _sparse
         return _sparse.sparse_jacfwd(func, argnums, has_aux, chunk_size)
     find = _Finder(func, mode="jvp")
+    diagonal = not has_aux and not progress and executor is None and made.vmap_of(func) is not None
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
         try:
+            if diagonal:  # (the Jacobian of a vmapped function: api/vmap_jacobians.py)
+                found = vmap_jacobians.block_diagonal(func, jacfwd, argnums, chunk_size, args, kwargs)
+                if found is not None:
+                    return found
             return _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
         except errors.MemoryBudgetError as exc:  # (raised inside a composition: name the user's)
             raise errors.retitled(exc, f"jacfwd({made.describe(func)})") from None

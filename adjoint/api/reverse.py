@@ -10,7 +10,7 @@ import numpy as np
 
 from . import progress as _progress
 from .. import errors, made, runtime
-from . import bases, pytree
+from . import bases, pytree, vmap_jacobians
 from .repeated import direct_jacobian
 from .hints import ArgNums, Function
 from .budget import _array_elements, _jacobian_bytes, _passes_per_chunk, get_memory_budget
@@ -96,11 +96,17 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
     if chunk_size is None and not progress and executor is None:
         direct = direct_jacobian(func, argnums, has_aux)  # a derivative: its Jacobian by forward mode
 
+    diagonal = not has_aux and not progress and executor is None and made.vmap_of(func) is not None
+
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
         try:
             if direct is not None:  # (a derivative's Jacobian, by forward mode: api/repeated.py)
                 return direct(*args, **kwargs)
+            if diagonal:  # (the Jacobian of a vmapped function: api/vmap_jacobians.py)
+                found = vmap_jacobians.block_diagonal(func, jacrev, argnums, chunk_size, args, kwargs)
+                if found is not None:
+                    return found
             return _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress, executor)
         except errors.MemoryBudgetError as exc:  # (raised inside a composition: name the user's)
             raise errors.retitled(exc, f"jacrev({made.describe(func)})") from None

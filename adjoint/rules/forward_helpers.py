@@ -406,3 +406,15 @@ def as_tangent_tangent_tangent(z, tt, t, like):
 @tangent_rule(rt.rebuild_like, constant=("container",))
 def rebuild_like_tangent(r, container, items):
     dot[r] = rt.rebuild_like(container, dot[items])
+
+
+# third derivatives under vmap: forward mode over the helpers of forward code
+# merges a tangent's two leading axes and splits them again (shapes only)
+@batch_rule(rt.merge_axes)
+def merge_axes_batched(r, t, axis=0):
+    vec[r] = rt.vmerge_axes(vec[t], axis=axis)
+
+
+@batch_rule(rt.split_axes)
+def split_axes_batched(r, t, like, axis=0):
+    vec[r] = rt.vsplit_axes(vec[t], vec[like], axis=axis)

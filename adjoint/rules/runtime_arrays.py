@@ -11,7 +11,7 @@ matrix functions' adjoints are nonlinear in the primal values they read, and
 their tangents follow the product rule (``rt.<helper>_tangent``).
 """
 from .. import runtime as rt
-from . import batch_rule, dot, tangent_rule, vec
+from . import TUPLE_RESULTS, batch_rule, dot, tangent_rule, vec
 
 # ---------------------------------------------------------------- rearrangements
 
@@ -439,6 +439,11 @@ def cross_adjoint_tangent(z, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, w
 def multi_dot_adjoint_tangent(z, g, arrays):
     dot[z] = rt.merged_tree(rt.multi_dot_adjoint, dot[g], arrays)
     dot[z] = rt.multi_dot_adjoint_tangent(dot[arrays], g, arrays)
+
+
+# its result is a list (one adjoint per array): the two contributions add item
+# by item (with +, the lists were joined end to end and the second one lost)
+TUPLE_RESULTS.add(rt.multi_dot_adjoint)
 
 
 @tangent_rule(rt.convolve_adjoint, constant=("mode", "wrt_v", "correlate"))

@@ -128,6 +128,12 @@ def jacobian_blocks_tangent(z, blocks, out):
     dot[z] = rt.jacobian_blocks(dot[blocks], out)
 
 
+# (a regrouping: batched blocks and a batched output have the same structure)
+@batch_rule(rt.jacobian_blocks)
+def jacobian_blocks_batched(z, blocks, out):
+    vec[z] = rt.jacobian_blocks(vec[blocks], vec[out])
+
+
 # How many times and over which keys a loop runs, and in which order sorted(), max() and min() put items: no derivative.
 nondifferentiable(rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.sort_order, rt.extremum_position,
                   rt.check_keys_unchanged)

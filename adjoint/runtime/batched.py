@@ -99,8 +99,20 @@ def first_example(value):
     return example(value, 0)
 
 
+#: how many per-example loops batched code has run: ``stack_examples``, which
+#: every such loop calls, counts them. Tests and ``tools/vmap_audit.py``
+#: read it to find a loop that runs without vmap's warning.
+PER_EXAMPLE_LOOPS = [0]
+
+
+def count_per_example_loop():
+    """One more per-example loop (``PER_EXAMPLE_LOOPS``); returns None."""
+    PER_EXAMPLE_LOOPS[0] += 1
+
+
 def stack_examples(results):
     """Per-example results stacked along a new leading axis (None where every example has None)."""
+    count_per_example_loop()
     first = results[0]
     if first is None and all(r is None for r in results):
         return None
@@ -154,7 +166,7 @@ def vmap_attribute(value, name):
     return getattr(first_example(value), name)
 
 
-def vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs):
+def vmap_loop(batch, function, batched, keyword_batched, /, *args, **kwargs):
     """``function(*args, **kwargs)`` once per example, results stacked."""
     results = []
     for row in range(batch):
@@ -177,7 +189,7 @@ def vwrite_back_shared(caller, value, message):
         write_back(caller, value)
 
 
-def vmap_loop_shared(batch, function, batched, name, *args, **kwargs):
+def vmap_loop_shared(batch, function, batched, name, /, *args, **kwargs):
     """``vmap_loop`` of the user's whole function. An argument that is the
     same array for every example (in_dims None) is handed to each example
     as a copy, so an update in place made by one example is not seen by the

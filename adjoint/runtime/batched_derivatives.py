@@ -11,7 +11,7 @@ or type reads one example of it (every example has the same shape).
 import numpy as np
 
 from .broadcasting import unbroadcast, unreduce
-from .indexing import _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, rebuild_like, zeros_bar
+from .indexing import _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar
 from .shape import reshape_adjoint
 from .tangents import apply_merged, lift, merged, setitem_tangent
 from .jacobians import batched_reshape
@@ -33,7 +33,34 @@ def vas_tangent(t, like, rows=None, batch=None):
     (its items' tangents, None for constant ones) is built per example."""
     if type(t) is np.ndarray:
         return t
+    if rows is None:
+        leaf = _leaf(t)
+        rows = None if leaf is None else leaf.shape[1]
+    built = None if rows is None else _stacked_item_tangents(t, like, rows, batch)
+    if built is not None:
+        return built
     return stack_examples([as_tangent(example(t, v), example(like, v), rows) for v in range(batch)])
+
+
+def _stacked_item_tangents(t, like, rows, batch):
+    """``as_tangent`` of every example at once: the items' tangents ``(V, T)
+    + shape`` stacked after the two leading axes, zeros for constant items
+    (None); None where ``t`` is in another form."""
+    if type(t) is np.ndarray:
+        return t
+    if t is None:
+        if isinstance(like, (list, tuple)):
+            items = [_stacked_item_tangents(None, item, rows, batch) for item in like]
+            return None if not items or any(i is None for i in items) else np.stack(items, axis=2)
+        return np.zeros((batch, rows) + np.shape(like)[1:])
+    if isinstance(like, np.ndarray) and like.ndim >= 2 and isinstance(t, (list, tuple)) and like.shape[1] == len(t):
+        like = [like[:, i] for i in range(len(t))]  # (an array read as a sequence of its rows)
+    if isinstance(t, (list, tuple)) and t and isinstance(like, (list, tuple)) and len(like) == len(t):
+        items = [_stacked_item_tangents(item, item_like, rows, batch) for item, item_like in zip(t, like)]
+        if any(i is None for i in items) or len({i.shape for i in items}) != 1:
+            return None
+        return np.stack(items, axis=2)
+    return None
 
 
 def vitem_tangent(t, item, key, rows, batch):
@@ -156,6 +183,11 @@ def vgetitem_adjoint(g, x, index):
     ``g`` is ``(V, B) + item shape``, ``x`` batched (read for its shape)."""
     if isinstance(g, np.ndarray) and isinstance(x, np.ndarray):
         return vmerged(getitem_adjoint, g, x[0], index)
+    if isinstance(x, (tuple, list, dict)) and not isinstance(index, np.ndarray):
+        # an item of a container of batched values (a tuple result's): only its structure is read
+        if isinstance(index, slice) and isinstance(g, np.ndarray):  # the slice read as one array
+            g = [g[:, :, i] for i in range(len(range(*index.indices(len(x)))))]
+        return item_bar(x, index, g)
     return _per_example(lambda g_, x_: getitem_adjoint(g_, x_, index), g, x)
 
 
@@ -232,6 +264,16 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
         found = _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, merge is not merged)
         if found is not None:
             return found
+    if (helper is apply_merged and merge is merged and len(args) >= 2 and args[0] is merged and flags[2]
+            and not any(arg_flags[:2]) and type(t) is np.ndarray and t.ndim >= 4):
+        # merged(apply_merged, t, merged, inner, ...) (a third derivative's): inner applied to every
+        # row of t's three axes after the vmap axis; two of them joined, it is merged(inner, ...) on a batch
+        outer, second, third = t.shape[:3]
+        joined = np.reshape(t, (outer, second * third) + t.shape[3:])
+        found = vmerged_call(batch, (False, True) + tuple(arg_flags[2:]), keyword_flags, merged, args[1], joined,
+                             *args[2:], **kwargs)
+        if type(found) is np.ndarray:
+            return np.reshape(found, (outer, second, third) + found.shape[2:])
     results = []
     for row in range(batch):
         row_args = [example(a, row) if f else a for a, f in zip(args, arg_flags, strict=True)]
@@ -287,3 +329,16 @@ shape_only(reshape_adjoint, 0)
 shape_only(lift, 0)
 shape_only(batched_reshape, 0)
 shape_only(getitem_adjoint, 0)
+
+
+def vmerge_axes(t, axis=0):
+    """``merge_axes`` of every example: ``t`` has the vmap axis first."""
+    shape = np.shape(t)
+    return np.reshape(t, shape[:axis + 1] + (shape[axis + 1] * shape[axis + 2],) + shape[axis + 3:])
+
+
+def vsplit_axes(r, like, axis=0):
+    """``split_axes`` of every example: axis ``axis`` of each example of ``r``
+    split into the two leading axes of an example of ``like``."""
+    shape = np.shape(r)
+    return np.reshape(r, shape[:axis + 1] + np.shape(like)[1:3] + shape[axis + 2:])

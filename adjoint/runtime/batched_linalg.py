@@ -4,7 +4,7 @@ backward helpers.
 import numpy as np
 
 from .linalg import (
-    _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right,
+    COV_TRANSPOSES_ONE_ROW, _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right,
     inv_adjoint, matmul_adjoint_left, matmul_adjoint_right, outer_adjoint_left,
     outer_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
 )
@@ -268,8 +268,8 @@ def vsolve(a, b):
 
 def vlstsq(a, b, rcond=None):
     """``np.linalg.lstsq(a, b, rcond)`` of every example: one call for a
-    constant ``a`` (the examples' ``b`` as columns), else one per example
-    (NumPy's lstsq takes no stacks)."""
+    constant ``a`` (the examples' ``b`` as columns), else one batched SVD
+    (``_vlstsq_by_svd``: NumPy's lstsq takes no stacks)."""
     a, b = np.asarray(a), np.asarray(b)
     batch = a.shape[0]
     if _vconst(a) and _vconst(b):
@@ -286,7 +286,48 @@ def vlstsq(a, b, rcond=None):
         residuals = (np.reshape(residuals, (batch, per_row)) if residuals.size
                      else np.zeros((batch, 0), dtype=residuals.dtype))
         return x, residuals, _vbroadcast(rank, batch), _vbroadcast(s, batch)
-    return stack_examples([np.linalg.lstsq(a[row], b[row], rcond=rcond) for row in range(batch)])
+    return _vlstsq_by_svd(a, b, rcond)
+
+
+def _vlstsq_by_svd(a, b, rcond):
+    """``np.linalg.lstsq`` of every example through one SVD of the stack of
+    matrices: LAPACK's gelsd, which lstsq calls, solves through the SVD too,
+    treating singular values at most ``rcond * s_max`` as zero (``rcond``
+    None: machine precision times ``max(m, n)``; negative: machine
+    precision), so ``x = V diag(1/s) U^T b`` over the kept ones is the same
+    minimum-norm solution, equal to rounding. (The normal equations
+    ``a^T a x = a^T b`` would square the condition number: not used.) The
+    residuals are those NumPy returns: the sums of squares of ``b - a x``
+    when ``a`` has full column rank and more rows than columns, else none;
+    examples that differ in that have residuals of different sizes, which
+    cannot be stacked: refused."""
+    if a.ndim != 3 or b.ndim not in (2, 3) or b.shape[1] != a.shape[1] or 0 in a.shape[1:]:
+        # (NumPy's own error for shapes it refuses, or an empty matrix: per example)
+        return stack_examples([np.linalg.lstsq(a[row], b[row], rcond=rcond) for row in range(a.shape[0])])
+    m, n = a.shape[1:]
+    column = b.ndim == 2
+    rhs = b[:, :, None] if column else b
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    if rcond is None:
+        rcond = np.finfo(s.dtype).eps * max(m, n)
+    elif rcond < 0:
+        rcond = np.finfo(s.dtype).eps
+    keep = s > rcond * s[:, :1]
+    inverse_s = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0).astype(s.dtype)
+    x = np.swapaxes(vh, 1, 2) @ (inverse_s[:, :, None] * (np.swapaxes(u, 1, 2) @ rhs))
+    x = x.astype(np.result_type(x.dtype, rhs.dtype), copy=False)
+    rank = np.sum(keep, axis=1).astype(np.int32)
+    full = rank == n
+    if m > n and np.all(full):
+        residuals = np.sum((rhs - a @ x) ** 2, axis=1)
+    elif m > n and np.any(full):
+        raise ValueError(
+            "vmap of np.linalg.lstsq: some examples' matrices have full column rank and others do not, so "
+            "their residuals (returned only at full rank) have different sizes and cannot be stacked. Use "
+            "the solution x alone and compute the residuals from it: np.sum((a @ x - b) ** 2, axis=0).")
+    else:
+        residuals = np.zeros((a.shape[0], 0), dtype=x.dtype)
+    return (x[:, :, 0] if column else x), residuals, rank, s
 
 
 def vmulti_dot(arrays):
@@ -312,7 +353,7 @@ def vcov(m, rowvar=True, bias=False, ddof=None):
     x = np.array(m, dtype=np.result_type(m, np.float64))
     if x.ndim == 2:
         x = x[:, None, :]
-    elif not rowvar and x.shape[1] != 1:
+    elif not rowvar and (x.shape[1] != 1 or COV_TRANSPOSES_ONE_ROW):
         x = np.swapaxes(x, 1, 2)
     if ddof is None:
         ddof = 1 if bias == 0 else 0

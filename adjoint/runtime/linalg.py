@@ -517,11 +517,16 @@ def svd_adjoint(g, a, z, full_matrices=True, compute_uv=True):
     return svd_pullback(u, s, _mT(vh), u_bar, s_bar, v_bar)
 
 
+#: whether np.cov(m, rowvar=False) transposes a matrix of one row (NumPy 2
+#: does: its variables are the columns; NumPy 1 keeps it one variable)
+COV_TRANSPOSES_ONE_ROW = np.cov(np.zeros((1, 2)), rowvar=False, bias=True).shape == (2, 2)
+
+
 def _cov_rows(m, rowvar):
     """``np.cov``'s observations matrix: one variable per row, and whether
     ``m`` was transposed to get it."""
     x = np.array(m, ndmin=2, dtype=np.result_type(m, np.float64))
-    transposed = not rowvar and np.ndim(m) != 1
+    transposed = not rowvar and np.ndim(m) != 1 and (x.shape[0] != 1 or COV_TRANSPOSES_ONE_ROW)
     return (x.T if transposed else x), transposed
 
 
