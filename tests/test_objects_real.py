@@ -9,6 +9,7 @@ import functools
 import autograd
 import autograd.numpy as anp
 import numpy as np
+import pytest
 
 import adjoint
 
@@ -102,3 +103,84 @@ def test_cached_property_stored_for_the_caller():
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert s.calls == 1 and "energy" in vars(s)   # computed once, kept on the object as Python keeps it
     np.testing.assert_allclose(s.energy, np.sum(np.sin(X) ** 2) * X[0], rtol=1e-14)
+
+
+# --- the loop name of a loop over a list of objects, read after the loop
+
+
+class Layer:
+    def __init__(self, W):
+        self.W, self.h = W, np.zeros(3)
+
+    def __call__(self, x):
+        self.h = np.tanh(self.W @ x + self.h)
+        return self.h
+
+
+class Stack:
+    def __init__(self, weights):
+        self.layers = [Layer(w) for w in weights]
+
+    def __call__(self, x):
+        h = x
+        for layer in self.layers:
+            h = layer(h)
+        return h * layer.h[0] + layer.W @ h   # layer: the last one, as Python leaves it
+
+
+def loop_name_read_after(x):
+    s = Stack([W, U])
+    return s(x) + s(x * 0.5)
+
+
+def loop_name_read_after_ag(x):
+    hs = [anp.zeros(3), anp.zeros(3)]
+
+    def run(v):
+        for i, w in enumerate((W, U)):
+            hs[i] = anp.tanh(w @ v + hs[i])
+            v = hs[i]
+        return v * hs[1][0] + U @ v
+
+    return run(x) + run(x * 0.5)
+
+
+def loop_name_after_an_empty_loop(x):
+    s = Stack([])
+    layer = Layer(W)
+    layer.h = np.sin(x)
+    for layer in s.layers:    # no layers: layer keeps the one above
+        x = layer(x)
+    return layer.h * x
+
+
+def test_the_loop_name_after_a_loop_over_objects():
+    for func, reference in ((loop_name_read_after, loop_name_read_after_ag),
+                            (loop_name_after_an_empty_loop, lambda x: anp.sin(x) * x)):
+        expected = autograd.jacobian(reference)(X)
+        np.testing.assert_allclose(func(X), reference(X), rtol=1e-14)
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            np.testing.assert_allclose(transform(func)(X), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(expected, numerical_jacobian(loop_name_after_an_empty_loop, X), rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(adjoint.hessian(lambda x: np.sum(loop_name_read_after(x) ** 2))(X),
+                               autograd.hessian(lambda x: anp.sum(loop_name_read_after_ag(x) ** 2))(X),
+                               rtol=1e-9, atol=1e-11)
+
+
+def loop_name_read_after_a_change(x):
+    s = Stack([W, U])
+    for layer in s.layers:
+        x = layer(x)
+    s.layers[1].h = np.sin(x)  # MARK: change
+    return layer.h              # the same object: Python reads sin(x) here
+
+
+def test_the_loop_name_read_after_a_change_of_its_object_is_refused_at_the_line():
+    import inspect
+
+    lines, first = inspect.getsourcelines(loop_name_read_after_a_change)
+    line = first + next(i for i, text in enumerate(lines) if "MARK: change" in text)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"test_objects_real.py:{line}: attribute .h set on an "
+                                                             "object of class Layer that is held elsewhere"):
+        adjoint.jacrev(loop_name_read_after_a_change)(X)

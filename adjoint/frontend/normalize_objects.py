@@ -542,6 +542,7 @@ class Objects(Held, CachedProperties):
         placed = []  # (here, loops, tokens, op, version): a user's name's object stored into a followed holder
         read_loops = {}
         uses, derived = [], {}  # (here, loops, version) of every use of an object; version -> its source version
+        bindings, flows = [], []  # the loop name bound after a loop over objects; (here, loops, op) of every op
 
         def tokens(atom):
             return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
@@ -572,6 +573,7 @@ class Objects(Held, CachedProperties):
                         walk(part, loops)
                     continue
                 args = list(op.args or ()) + list((op.kwargs or {}).values())
+                flows.append((here, loops, op))
                 for position, arg in enumerate(args):
                     held = tokens(arg)
                     if not held:
@@ -595,7 +597,9 @@ class Objects(Held, CachedProperties):
                         continue  # (its length: a read)
                     elif op.prim is rt.getitem and position == 0 and lists:
                         got = tokens(load(op.targets[0]))
-                        if got and users_name(op.targets[0]):  # c = cells[0]: another holder
+                        if got and op.targets[0] in self.loop_bindings:
+                            bindings.append((here, loops, got, op))  # the loop's name after the loop
+                        elif got and users_name(op.targets[0]):  # c = cells[0]: another holder
                             escapes.append((here, loops, got, op))
                     elif op.prim in (rt.store_attribute, rt.init_attribute) and position == 2 and tokens(op.args[0]):
                         # held by a followed object (self.layer = Layer(W)): followed through it
@@ -639,6 +643,7 @@ class Objects(Held, CachedProperties):
             if any((u_here > here or any(loop in loops for loop in u_loops)) and family(name)
                    for u_here, u_loops, name in uses if name != version or u_here != here):
                 escapes.append((here, loops, held, op))
+        escapes.extend(read_after_a_change(bindings, flows, stores))
         for holders, name, op, found in self.held_reads:
             # (a loop may bring the object stored further down: it must be the one read)
             if self.attribute_tokens(holders, name) != found and (
@@ -676,3 +681,31 @@ class Objects(Held, CachedProperties):
             else:
                 op.attribute_sources = sources
         return outside
+
+
+def read_after_a_change(bindings, flows, stores):
+    """The bindings (``layer = self.layers[-1]`` after a loop over objects)
+    that pass the item on: read (under the name or its next versions) after
+    a later change of the item, or in a loop around both. A binding read
+    only before the item changes again (a method called twice) holds
+    nothing stale."""
+    found = []
+    for here, loops, held, op in bindings:
+        names, reads = {op.targets[0]}, []
+        for f_here, f_loops, f_op in flows:
+            if not (f_here > here or any(loop in loops for loop in f_loops)) or f_op is op:
+                continue
+            if not any(isinstance(a, gast.Name) and a.id in names
+                       for a in list(f_op.args or ()) + list((f_op.kwargs or {}).values())):
+                continue
+            if f_op.construct in ("phi", "merge", "copy") or f_op.prim is rt.identity:
+                names.update(f_op.targets[:1])  # the same value under the name's next version
+            else:
+                reads.append((f_here, f_loops))
+        for s_here, s_loops, s_held, _ in stores:
+            if not s_held & held or not (s_here > here or any(loop in loops for loop in s_loops)):
+                continue
+            if any(r_here > s_here or any(loop in s_loops for loop in r_loops) for r_here, r_loops in reads):
+                found.append((here, loops, held, op))
+                break
+    return found
