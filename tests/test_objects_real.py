@@ -184,3 +184,36 @@ def test_the_loop_name_read_after_a_change_of_its_object_is_refused_at_the_line(
     with pytest.raises(adjoint.UnsupportedSyntaxError, match=rf"test_objects_real.py:{line}: attribute .h set on an "
                                                              "object of class Layer that is held elsewhere"):
         adjoint.jacrev(loop_name_read_after_a_change)(X)
+
+
+# --- third order through an object's method called in a loop
+
+
+class Accumulator:
+    def __init__(self):
+        self.total = 0.0     # a constant at first: its higher tangents start as holes
+
+    def add(self, v):
+        self.total += v
+
+
+def accumulated(x):
+    acc = Accumulator()
+    for i in range(3):
+        acc.add(np.sin(x[i] * x[0]) * x[2])
+    return acc.total
+
+
+def accumulated_ag(x):
+    total = 0.0
+    for i in range(3):
+        total = total + anp.sin(x[i] * x[0]) * x[2]
+    return total
+
+
+def test_third_order_through_a_method_called_in_a_loop():
+    expected = autograd.jacobian(autograd.hessian(accumulated_ag))(X)
+    assert np.abs(expected).max() > 0.1
+    for transform in (lambda f: adjoint.jacfwd(adjoint.jacfwd(adjoint.jacfwd(f))),
+                      lambda f: adjoint.jacfwd(adjoint.hessian(f))):
+        np.testing.assert_allclose(transform(accumulated)(X), expected, rtol=1e-9, atol=1e-11)

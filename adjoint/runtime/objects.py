@@ -13,6 +13,7 @@ only the attributes that received one.
 import numpy as np
 
 from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
+from .second_order_math import merged_items
 from .tangents import attribute_tangent
 
 
@@ -63,8 +64,6 @@ def attribute_bar(g, name, like, rows=None):
 def attribute_bar_tangent(t, name, like, bar, batch):
     """The tangent of ``bar = attribute_bar(g, name, like)`` from the tangent
     ``t`` of ``g``: zeros ``(batch,) + bar.shape`` where it holds none."""
-    from .second_order_math import merged_items
-
     found = merged_items(attribute_of_bar, t, name)
     return zeros_bar(bar, batch) if found is None else found
 
@@ -115,6 +114,17 @@ def attribute_tangent_tangent(tt, t, item, name, batch):
 
     picked = _picked_attribute(tt, name)
     return _outer_zeros(tt, batch, item) if picked is None else picked
+
+
+def attribute_tangent_tangent_tangent(ttt, z, name, batch):
+    """Tangent of ``z = attribute_tangent_tangent(tt, t, item, name, rows)``
+    (linear in ``tt``) from the tangent ``ttt`` of ``tt``: the attribute's
+    entry, or zeros ``(batch,) + z.shape`` where it has none (an attribute
+    whose tangent of this order starts as a hole, ``self.total = 0.0`` then
+    ``self.total += v`` in a loop, under a third derivative). Its own tangent
+    is the same helper one order up."""
+    picked = _picked_attribute(ttt, name)
+    return zeros_bar(z, batch) if picked is None else picked
 
 
 def attribute_tangent_adjoint(g, t, name):
