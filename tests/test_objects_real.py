@@ -242,3 +242,41 @@ def test_forward_mode_twice_through_a_list_of_objects():
     with pytest.warns(RuntimeWarning, match="once per example"):
         got = adjoint.vmap(jfjf)(POINTS)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
+
+
+# --- second derivatives of a function given an object whose method changes it
+
+
+class Cell:
+    def __init__(self):
+        self.h = np.zeros(3)
+        self.steps = 0
+
+    def step(self, x):
+        self.h = np.tanh(W @ x + self.h)
+        self.steps += 1
+
+
+def step_the_model(model, x):
+    model.step(x * x[0])
+    return np.sum(model.h ** 2)
+
+
+def stepped_from(h):
+    return lambda x: anp.sum(anp.tanh(W @ (x * x[0]) + h) ** 2)
+
+
+def test_second_derivatives_of_a_function_given_an_object():
+    for transform in (lambda f: adjoint.hessian(f, 1),
+                      lambda f: adjoint.jacfwd(adjoint.jacrev(f, 1), 1, chunk_size=1),   # several passes
+                      lambda f: adjoint.hessian(f, 1, sparse=True)):
+        model = Cell()
+        got = transform(step_the_model)(model, X)
+        got = got.toarray() if hasattr(got, "toarray") else got
+        np.testing.assert_allclose(got, autograd.hessian(stepped_from(np.zeros(3)))(X), rtol=1e-10, atol=1e-12)
+        assert model.steps == 1    # stepped once, as by the plain call
+        np.testing.assert_allclose(model.h, np.tanh(W @ (X * X[0])), rtol=1e-15)
+    before = model.h.copy()        # a second call starts from the state the first left, as in Python
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(step_the_model, 1), 1)(model, X),
+                               autograd.hessian(stepped_from(before))(X), rtol=1e-10, atol=1e-12)
+    assert model.steps == 2

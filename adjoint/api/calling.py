@@ -326,19 +326,22 @@ class _FixedArguments:
 
 
 def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp",
-                  objects=None):
+                  objects=None, outside_ok=False):
     """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
     ``nargs`` positional arguments and ``keywords``, differentiated at
     ``positions`` (counted among the positional ones). ``objects``: see
-    ``object_arguments`` (for a plain Python function)."""
+    ``object_arguments`` (for a plain Python function); ``outside_ok``: see
+    ``cache.get_vjp``."""
     if mode == "jvp":
         def get(function, wrt, arity=None, objects=None):
-            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects)
+            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects,
+                                 outside_ok=outside_ok)
     else:
         def get(function, wrt, arity=None, objects=None):
-            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects)
+            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects,
+                                 outside_ok=outside_ok)
     if made.of(func) is not None:  # a derivative differentiated again: its code
-        func = derivatives.derivative_function(func, nargs, keywords=keywords)
+        func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
@@ -462,9 +465,13 @@ class _Finder:
         values = None
         if isinstance(keywords, dict):  # (the keyword arguments themselves: objects among them are followed)
             values, keywords = keywords, tuple(keywords)
+        inner = self.func
+        while made.of(inner) is not None:
+            inner = made.of(inner)[0]  # (a derivative given objects of the user's classes: hessian(f, 1)(model, x))
+        objects = object_arguments(inner, args, positions, values) if type(inner) is types.FunctionType else None
         if not self.plain:
-            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
-        objects = object_arguments(self.func, args, positions, values)
+            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
+                                 objects=objects)
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
