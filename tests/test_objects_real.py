@@ -280,3 +280,47 @@ def test_second_derivatives_of_a_function_given_an_object():
     np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(step_the_model, 1), 1)(model, X),
                                autograd.hessian(stepped_from(before))(X), rtol=1e-10, atol=1e-12)
     assert model.steps == 2
+
+
+# --- objects given through *args
+
+
+def step_the_objects(x, *cells):
+    cells[0].step(x)
+    cells[-1].step(np.sin(x))      # (the same object as cells[0] when there is one)
+    return cells[0].h * cells[-1].h[0]
+
+
+def step_the_objects_ag(x):
+    h1 = anp.tanh(W @ x)
+    h2 = anp.tanh(W @ anp.sin(x))
+    return h1 * h2[0]
+
+
+def loop_over_star_objects(x, *cells):
+    for cell in cells:
+        cell.step(x)  # MARK: star loop
+    return cells[0].h
+
+
+def test_objects_given_through_star_args():
+    first, second = Cell(), Cell()
+    expected = autograd.jacobian(step_the_objects_ag)(X)
+    np.testing.assert_allclose(adjoint.jacrev(step_the_objects)(X, first, second), expected, rtol=1e-10, atol=1e-12)
+    assert first.steps == 1 and second.steps == 1
+    np.testing.assert_allclose(second.h, np.tanh(W @ np.sin(X)), rtol=1e-15)
+    np.testing.assert_allclose(adjoint.jacfwd(step_the_objects)(X, Cell(), Cell()), expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacrev(step_the_objects))(X, Cell(), Cell()),
+                               autograd.jacobian(autograd.jacobian(step_the_objects_ag))(X), rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_allclose(expected, numerical_jacobian(lambda x: step_the_objects(x, Cell(), Cell()), X),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_star_objects_used_otherwise_stay_refused_at_the_line():
+    import inspect
+
+    lines, start = inspect.getsourcelines(loop_over_star_objects)
+    line = start + next(i for i, text in enumerate(lines) if "MARK: star loop" in text)
+    with pytest.raises(adjoint.errors.InPlaceChangeError, match=rf"test_objects_real.py:{line}: method .step\(\)"):
+        adjoint.jacrev(loop_over_star_objects)(X, Cell())

@@ -436,9 +436,15 @@ def object_arguments(func, args, positions, keywords=None):
             continue
         from ..frontend.normalize_objects import user_instance
 
-        names = func.__code__.co_varnames[:func.__code__.co_argcount]
+        code = func.__code__
+        names = code.co_varnames[:code.co_argcount]
         if position < len(names) and user_instance(arg):
             found = (found or ()) + ((names[position], type(arg)),)
+        elif code.co_flags & inspect.CO_VARARGS and position >= len(names) and user_instance(arg):
+            from ..frontend.normalize_star import star_object_key  # f(x, *models)
+
+            vararg = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+            found = (found or ()) + ((star_object_key(vararg, position - len(names)), type(arg)),)
     for name, arg in (keywords or {}).items():  # f(x, model=m)
         if type(arg) in _PLAIN_ARGUMENTS:
             continue

@@ -40,6 +40,7 @@ class Held:
         # (tokens of the holder, attribute name, op, tokens read) of the reads that gave a followed object
         self.held_reads = []
         self.open_blocks = []  # the statement lists being normalized, outermost first (normalize.block)
+        self.unread_tuples = set()  # the tuple of *args whose items are read by name instead (normalize_star)
         self.loop_bindings = set()  # versions of a loop's name bound after a loop over objects (check_objects)
 
     def tokens_of(self, atom):

@@ -37,6 +37,7 @@ from .ir import NONDIFF, Op, is_library
 from .classes import computed_by_class, method_of, mutates_self  # noqa: F401 (used here and by callers)
 from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
+from .normalize_star import StarObjects
 from .resolve import UNRESOLVED
 
 
@@ -128,7 +129,7 @@ def parameter_objects_changed(function_node, classes, value_of=None):
     return found
 
 
-class Objects(Held, CachedProperties):
+class Objects(Held, CachedProperties, StarObjects):
     """Methods of ``normalize.Normalizer`` (see its docstring for the state
     they share), and the state of their own, made by ``init_objects``.
     Objects held by other objects (``self.layer.h = v``): normalize_held."""
@@ -201,6 +202,7 @@ class Objects(Held, CachedProperties):
         for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
+        self.bind_star_objects(node)  # objects given through *args: see normalize_star
 
     def changed_by_local_calls(self, stmts):
         """Also the names of objects whose attributes ``stmts`` may set (a
@@ -562,6 +564,8 @@ class Objects(Held, CachedProperties):
             for op in block:
                 counter[0] += 1
                 here = counter[0]
+                if op.targets and op.targets[0] in self.unread_tuples:
+                    continue  # (*models read by constant index only: see normalize_star)
                 if op.kind in ("for", "while"):
                     span = [here, None]
                     for part in (op.body, op.latch, op.exit_check):
