@@ -34,7 +34,7 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
-from .classes import computed_by_class, method_of, mutates_self  # noqa: F401 (used here and by callers)
+from .classes import body_changes_held, changes_held, computed_by_class, method_of, mutates_self  # noqa: F401
 from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
 from .normalize_star import StarObjects
@@ -100,12 +100,23 @@ def outside_objects_changed(function_node, value_of, local):
     return found
 
 
+def held_by_parameter(classes, name):
+    """``{attribute: class}`` of the objects the argument ``name`` holds
+    (``calling.object_arguments``: the keys ``name.attribute``)."""
+    prefix = f"{name}."
+    return {key[len(prefix):]: cls for key, cls in classes.items() if key.startswith(prefix)}
+
+
 def parameter_objects_changed(function_node, classes, value_of=None):
     """``{name: class}``: the parameters holding objects of the user's
     classes (``classes``, by parameter name, from the call) whose attributes
     the function body sets, directly (``model.h = ...``) or by calling a
     method that does (``model.step(x)``)."""
     found = {}
+    for name, cls in classes.items():  # model.layer.h = v, model.layer.step(x) in the body itself
+        held = held_by_parameter(classes, name)
+        if held and "." not in name and body_changes_held(function_node, name, cls, held):
+            found[name] = cls
     for child in gast.walk(function_node):
         if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                 and isinstance(child.value, gast.Name) and child.value.id in classes):
@@ -114,7 +125,8 @@ def parameter_objects_changed(function_node, classes, value_of=None):
               and isinstance(child.func.value, gast.Name) and child.func.value.id in classes):
             cls = classes[child.func.value.id]
             method = method_of(cls, child.func.attr)
-            if method is not None and mutates_self(cls, method):
+            held = held_by_parameter(classes, child.func.value.id)
+            if method is not None and (mutates_self(cls, method) or changes_held(cls, method, held)):
                 found[child.func.value.id] = cls
         elif isinstance(child, gast.Call) and isinstance(child.func, gast.Name) and child.func.id in classes:
             cls = classes[child.func.id]  # model(x): its __call__
@@ -202,6 +214,11 @@ class Objects(Held, CachedProperties, StarObjects):
         for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
+                for attribute, held_cls in held_by_parameter(self.object_params, name).items():
+                    # model.layer, made before the call: followed under its attribute (normalize_held)
+                    token = f"{name}.{attribute}"
+                    self.new_token(token, held_cls, outside=True)
+                    self.attribute_holds[(name, attribute)] = frozenset([token])
         self.bind_star_objects(node)  # objects given through *args: see normalize_star
 
     def changed_by_local_calls(self, stmts):
