@@ -391,3 +391,18 @@ def test_an_object_held_twice_by_an_argument_stays_refused_at_the_line():
 
 def twice_forward(t, x):
     return t.forward(x)
+
+
+def step_through_the_holder(net, cell, x):
+    net.cell.step(x)  # MARK: also given
+    return cell.h     # the same object: Python reads the new value
+
+
+def test_an_object_held_by_an_argument_and_given_too_stays_refused_at_the_line():
+    import inspect
+
+    lines, start = inspect.getsourcelines(step_through_the_holder)
+    line = start + next(i for i, text in enumerate(lines) if "MARK: also given" in text)
+    net = Net()
+    with pytest.raises(adjoint.errors.InPlaceChangeError, match=rf"test_objects_real.py:{line}: method .step\(\)"):
+        adjoint.jacrev(step_through_the_holder, 2)(net, net.cell, X)

@@ -439,7 +439,8 @@ def object_arguments(func, args, positions, keywords=None):
         code = func.__code__
         names = code.co_varnames[:code.co_argcount]
         if position < len(names) and user_instance(arg):
-            found = (found or ()) + ((names[position], type(arg)),) + _held_objects(names[position], arg)
+            found = (found or ()) + ((names[position], type(arg)),) + _held_objects(names[position], arg, args,
+                                                                                    keywords)
         elif code.co_flags & inspect.CO_VARARGS and position >= len(names) and user_instance(arg):
             from ..frontend.normalize_star import star_object_key  # f(x, *models)
 
@@ -452,29 +453,34 @@ def object_arguments(func, args, positions, keywords=None):
 
         code = func.__code__
         if name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] and user_instance(arg):
-            found = (found or ()) + ((name, type(arg)),) + _held_objects(name, arg)
+            found = (found or ()) + ((name, type(arg)),) + _held_objects(name, arg, args, keywords)
     return found
 
 
-def _held_objects(name, obj):
+def _held_objects(name, obj, args=(), keywords=None):
     """``((f"{name}.{attribute}", class), ...)``: the objects of the user's
     classes that the argument ``obj`` holds in its attributes when the call
     is made (``model.layer``), so that a change through them
     (``model.layer.h = v``) is followed (normalize_objects). An object held
-    twice (under two attributes, or the argument itself) is left out: a
-    change through one would reach the other without its derivative, so it
-    stays refused."""
+    twice (under two attributes, by another argument, or given as an
+    argument itself) is left out: a change through one name would reach
+    the other without its derivative, so it stays refused."""
     from ..frontend.normalize_objects import user_instance
 
-    held = [(attribute, value) for attribute, value in vars(obj).items()
+    attributes = getattr(obj, "__dict__", None)
+    if not attributes:
+        return ()
+    held = [(attribute, value) for attribute, value in attributes.items()
             if type(value) not in _PLAIN_ARGUMENTS and user_instance(value)]
     if not held:
         return ()
     counts = {}
+    others = [a for a in list(args) + list((keywords or {}).values()) if a is not obj]
+    for value in others + [v for o in others for v in getattr(o, "__dict__", {}).values()] + [obj]:
+        counts[id(value)] = counts.get(id(value), 0) + 1
     for _, value in held:
         counts[id(value)] = counts.get(id(value), 0) + 1
-    return tuple((f"{name}.{attribute}", type(value)) for attribute, value in held
-                 if counts[id(value)] == 1 and value is not obj)
+    return tuple((f"{name}.{attribute}", type(value)) for attribute, value in held if counts[id(value)] == 1)
 
 
 class _Finder:
