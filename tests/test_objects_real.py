@@ -4,6 +4,7 @@ given through ``*args``, second derivatives of functions given an object,
 third order and forward mode twice through objects. Checked against
 autograd (the same program written with autograd.numpy) and finite
 differences."""
+import dataclasses
 import functools
 
 import autograd
@@ -401,3 +402,50 @@ def test_an_object_held_by_an_argument_and_given_too_stays_refused_at_the_line()
     net = Net()
     with pytest.raises(adjoint.errors.InPlaceChangeError, match=rf"test_objects_real.py:{line}: method .step\(\)"):
         adjoint.jacrev(step_through_the_holder, 2)(net, net.cell, X)
+
+
+# --- vmap of functions whose objects are records (set once, then only read): on the whole batch
+
+
+class Affine:
+    def __init__(self, w, b):
+        self.w = w
+        self.b = b
+
+    def apply(self, h):
+        return np.tanh(self.w * h + self.b)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    factor: np.ndarray
+    offset: float = 0.5
+
+
+def records_only(x):
+    layer = Affine(x[::-1], np.sin(x))
+    s = Scale(x * x)
+    h = layer.apply(x) * s.factor + s.offset
+    h = layer.apply(h) * s.factor
+    return np.sum(h ** 2)
+
+
+def records_only_ag(x):
+    h = anp.tanh(x[::-1] * x + anp.sin(x)) * (x * x) + 0.5
+    h = anp.tanh(x[::-1] * h + anp.sin(x)) * (x * x)
+    return anp.sum(h ** 2)
+
+
+def test_vmap_of_records_runs_on_the_whole_batch():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (a loop over the examples warns)
+        got = adjoint.vmap(records_only)(POINTS)
+        grads = adjoint.vmap(adjoint.grad(records_only))(POINTS)
+        hessians = adjoint.vmap(adjoint.hessian(records_only))(POINTS)
+    np.testing.assert_allclose(got, [records_only_ag(p) for p in POINTS], rtol=1e-13)
+    np.testing.assert_allclose(grads, [autograd.grad(records_only_ag)(p) for p in POINTS], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(hessians, [autograd.hessian(records_only_ag)(p) for p in POINTS], rtol=1e-9,
+                               atol=1e-11)
+    np.testing.assert_allclose(adjoint.jacfwd(records_only)(X), numerical_jacobian(records_only, X), rtol=1e-6)

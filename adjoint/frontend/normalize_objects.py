@@ -37,6 +37,7 @@ from .ir import NONDIFF, Op, is_library
 from .classes import body_changes_held, changes_held, computed_by_class, method_of, mutates_self  # noqa: F401
 from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
+from .normalize_records import mark_records
 from .normalize_star import StarObjects
 from .resolve import UNRESOLVED
 
@@ -562,6 +563,7 @@ class Objects(Held, CachedProperties, StarObjects):
         read_loops = {}
         uses, derived = [], {}  # (here, loops, version) of every use of an object; version -> its source version
         bindings, flows = [], []  # the loop name bound after a loop over objects; (here, loops, op) of every op
+        positions = {}  # id(op) -> its place in program order
 
         def tokens(atom):
             return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
@@ -581,6 +583,7 @@ class Objects(Held, CachedProperties, StarObjects):
             for op in block:
                 counter[0] += 1
                 here = counter[0]
+                positions[id(op)] = here
                 if op.targets and op.targets[0] in self.unread_tuples:
                     continue  # (*models read by constant index only: see normalize_star)
                 if op.kind in ("for", "while"):
@@ -701,6 +704,8 @@ class Objects(Held, CachedProperties, StarObjects):
                 op.prim = NONDIFF  # an attribute the function never sets: a value from outside
             else:
                 op.attribute_sources = sources
+        if self.follow_objects:  # objects used as records: their reads are the stored values (normalize_records)
+            mark_records(self, {id(op) for op in ops}, stores, escapes, reads, positions)
         return outside
 
 

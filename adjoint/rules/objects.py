@@ -5,7 +5,19 @@ of what they write, for derivatives of derivatives."""
 from .. import runtime as rt
 from . import SEQUENCE_RULES, TUPLE_RESULTS, adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
-nondifferentiable(rt.attribute_of_bar, rt.is_plain_object, rt.has_stored)
+nondifferentiable(rt.attribute_of_bar, rt.is_plain_object, rt.has_stored, rt.keep_attribute, rt.keep_init_attribute)
+
+
+# vmap of a record's stores (normalize_records): the one object holds the batch's values,
+# which no read goes through (the reads are the stored values themselves)
+@batch_rule(rt.keep_attribute)
+def keep_attribute_batched(r, obj, name, value):
+    vec[r] = rt.keep_attribute(obj, name, vec[value])  # noqa: F821 (the template's vec)
+
+
+@batch_rule(rt.keep_init_attribute)
+def keep_init_attribute_batched(r, obj, name, value):
+    vec[r] = rt.keep_init_attribute(obj, name, vec[value])  # noqa: F821 (the template's vec)
 
 
 @tangent_rule(rt.without_attribute, constant=("name",))

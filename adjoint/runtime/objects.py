@@ -24,6 +24,20 @@ def store_attribute(obj, name, value):
     return obj
 
 
+def keep_attribute(obj, name, value):
+    """``obj.name = value`` on an object used as a record (normalize_records):
+    set as Python sets it, read back as ``value`` itself, so no derivative
+    goes through the object."""
+    setattr(obj, name, value)
+    return obj
+
+
+def keep_init_attribute(obj, name, value):
+    """``keep_attribute`` of a field a dataclass's ``__init__`` sets (frozen ones too)."""
+    object.__setattr__(obj, name, value)
+    return obj
+
+
 def init_attribute(obj, name, value):
     """A field set by a dataclass's ``__init__`` (frozen ones included, as
     the generated ``__init__`` does with ``object.__setattr__``)."""
