@@ -493,14 +493,18 @@ class _Finder:
         self.mode = mode
         self.plain = type(func) is types.FunctionType
         self.found = {}
+        self.inner = None  # the function the derivatives are of (found at the first call)
 
     def __call__(self, args, positions, has_aux, keywords=()):
         values = None
         if isinstance(keywords, dict):  # (the keyword arguments themselves: objects among them are followed)
             values, keywords = keywords, tuple(keywords)
-        inner = self.func
-        while made.of(inner) is not None:
-            inner = made.of(inner)[0]  # (a derivative given objects of the user's classes: hessian(f, 1)(model, x))
+        if self.inner is None:
+            inner = self.func
+            while made.of(inner) is not None:
+                inner = made.of(inner)[0]  # (a derivative given objects of the user's classes: hessian(f, 1)(model, x))
+            self.inner = inner
+        inner = self.inner
         objects = object_arguments(inner, args, positions, values) if type(inner) is types.FunctionType else None
         if not self.plain:
             return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
