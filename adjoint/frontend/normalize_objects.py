@@ -354,6 +354,13 @@ class Objects(Held, CachedProperties, StarObjects):
                 value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                                   args=node.args, keywords=node.keywords)
                 return self.call(value)  # an object not followed (its class's __init__ is not inlined): as before
+        elif isinstance(func, gast.Call) and user_class(self.resolver.value_of(func.func)):
+            shown = func.func.id if isinstance(func.func, gast.Name) else "made"
+            made = self.namer.fresh(f"{shown}_object")
+            self.user_names[made] = f"{shown}(...)"
+            self.assign(gast.Name(id=made, ctx=gast.Store(), annotation=None, type_comment=None), func)
+            call = gast.copy_location(gast.Call(func=load(made), args=node.args, keywords=node.keywords), node)
+            return self.object_call(call) or self.call(call)  # Stack(W)(x): the object made, then its __call__
         if receiver is not None:
             version = self.read(receiver.id)
             cls = self.object_class(version)
