@@ -42,8 +42,9 @@ from .normalize_star import StarObjects
 from .resolve import UNRESOLVED
 
 
-#: False while vmap's transform is made: vmap runs a function that makes objects
-#: from batched values once per example, as before (its builder has no rules for them).
+#: normalize_records.RECORDS_ONLY while vmap's transform is made: objects are followed
+#: only if all are records (set once, then only read); else (False) vmap runs a function
+#: that makes objects from batched values once per example (its builder has no rules for them).
 FOLLOW_OBJECTS = contextvars.ContextVar("follow_objects", default=True)
 
 
