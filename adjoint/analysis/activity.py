@@ -508,9 +508,11 @@ def check_effects(op, varied, parsed, callees):
             "a call on differentiated values whose result is dropped matters only if it changes "
             "its arguments in place (np.add.at, np.fill_diagonal, x.sort(), x.fill()) or sets attributes "
             "of its object (self.h = ...; followed for objects the function makes, is given as an argument "
-            "or that the module or a closure holds, and on objects and lists those hold when the function "
-            "put them there: not self.layer.h = ... nor self.hs.append(h) on a layer or list made before the "
-            "call, and not inside a derivative differentiated again), "
+            "(by name, through *args read by index, and the objects an argument holds in its attributes, "
+            "each once) or that the module or a closure holds, and on objects and lists those hold when the "
+            "function put them there: not self.hs.append(h) on a list made before the call, nor an object "
+            "an argument holds under two names, nor inside a derivative called by a differentiated "
+            "function), "
             "and adjoint cannot follow such changes.",
             "Use a function that returns the new value (np.sort(x), y = y + ..., np.where), or "
             "wrap the arguments in adjoint.stop_gradient(...) if the call only reads them.",

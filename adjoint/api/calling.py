@@ -326,19 +326,22 @@ class _FixedArguments:
 
 
 def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp",
-                  objects=None):
+                  objects=None, outside_ok=False):
     """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
     ``nargs`` positional arguments and ``keywords``, differentiated at
     ``positions`` (counted among the positional ones). ``objects``: see
-    ``object_arguments`` (for a plain Python function)."""
+    ``object_arguments`` (for a plain Python function); ``outside_ok``: see
+    ``cache.get_vjp``."""
     if mode == "jvp":
         def get(function, wrt, arity=None, objects=None):
-            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects)
+            return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects,
+                                 outside_ok=outside_ok)
     else:
         def get(function, wrt, arity=None, objects=None):
-            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects)
+            return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects,
+                                 outside_ok=outside_ok)
     if made.of(func) is not None:  # a derivative differentiated again: its code
-        func = derivatives.derivative_function(func, nargs, keywords=keywords)
+        func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
     if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
@@ -433,9 +436,16 @@ def object_arguments(func, args, positions, keywords=None):
             continue
         from ..frontend.normalize_objects import user_instance
 
-        names = func.__code__.co_varnames[:func.__code__.co_argcount]
+        code = func.__code__
+        names = code.co_varnames[:code.co_argcount]
         if position < len(names) and user_instance(arg):
-            found = (found or ()) + ((names[position], type(arg)),)
+            found = (found or ()) + ((names[position], type(arg)),) + _held_objects(names[position], arg, args,
+                                                                                    keywords)
+        elif code.co_flags & inspect.CO_VARARGS and position >= len(names) and user_instance(arg):
+            from ..frontend.normalize_star import star_object_key  # f(x, *models)
+
+            vararg = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+            found = (found or ()) + ((star_object_key(vararg, position - len(names)), type(arg)),)
     for name, arg in (keywords or {}).items():  # f(x, model=m)
         if type(arg) in _PLAIN_ARGUMENTS:
             continue
@@ -443,8 +453,34 @@ def object_arguments(func, args, positions, keywords=None):
 
         code = func.__code__
         if name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] and user_instance(arg):
-            found = (found or ()) + ((name, type(arg)),)
+            found = (found or ()) + ((name, type(arg)),) + _held_objects(name, arg, args, keywords)
     return found
+
+
+def _held_objects(name, obj, args=(), keywords=None):
+    """``((f"{name}.{attribute}", class), ...)``: the objects of the user's
+    classes that the argument ``obj`` holds in its attributes when the call
+    is made (``model.layer``), so that a change through them
+    (``model.layer.h = v``) is followed (normalize_objects). An object held
+    twice (under two attributes, by another argument, or given as an
+    argument itself) is left out: a change through one name would reach
+    the other without its derivative, so it stays refused."""
+    from ..frontend.normalize_objects import user_instance
+
+    attributes = getattr(obj, "__dict__", None)
+    if not attributes:
+        return ()
+    held = [(attribute, value) for attribute, value in attributes.items()
+            if type(value) not in _PLAIN_ARGUMENTS and user_instance(value)]
+    if not held:
+        return ()
+    counts = {}
+    others = [a for a in list(args) + list((keywords or {}).values()) if a is not obj]
+    for value in others + [v for o in others for v in getattr(o, "__dict__", {}).values()] + [obj]:
+        counts[id(value)] = counts.get(id(value), 0) + 1
+    for _, value in held:
+        counts[id(value)] = counts.get(id(value), 0) + 1
+    return tuple((f"{name}.{attribute}", type(value)) for attribute, value in held if counts[id(value)] == 1)
 
 
 class _Finder:
@@ -457,14 +493,22 @@ class _Finder:
         self.mode = mode
         self.plain = type(func) is types.FunctionType
         self.found = {}
+        self.inner = None  # the function the derivatives are of (found at the first call)
 
     def __call__(self, args, positions, has_aux, keywords=()):
         values = None
         if isinstance(keywords, dict):  # (the keyword arguments themselves: objects among them are followed)
             values, keywords = keywords, tuple(keywords)
+        if self.inner is None:
+            inner = self.func
+            while made.of(inner) is not None:
+                inner = made.of(inner)[0]  # (a derivative given objects of the user's classes: hessian(f, 1)(model, x))
+            self.inner = inner
+        inner = self.inner
+        objects = object_arguments(inner, args, positions, values) if type(inner) is types.FunctionType else None
         if not self.plain:
-            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode)
-        objects = object_arguments(self.func, args, positions, values)
+            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
+                                 objects=objects)
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():

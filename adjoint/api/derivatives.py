@@ -44,16 +44,20 @@ from ..made import derived, of, register, vmap_of  # noqa: E402,F401 (what trans
 API = {}
 
 
-def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
+def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objects=None):
     """The Python function computing ``wrapper(*args, **kwargs)`` for
     ``nargs`` positional arguments and the keyword names ``keywords``
     (keyword-only parameters of the function written, passed on to the
     differentiated function and never differentiated), written over the
     generated code it runs (``purpose``: what it is for, "derivative" or
-    "vmap", named by errors)."""
+    "vmap", named by errors). ``objects``: the classes of the objects of the
+    user's classes among the arguments (``calling.object_arguments``), whose
+    changes the code follows (``hessian(f, 1)(model, x)``)."""
     made_for = _made_for(wrapper)
     keywords = tuple(keywords)
     key = (nargs, keywords) if keywords else nargs
+    if objects:
+        key = (key, objects)
     made = made_for.get(key)
     if made is not None and made[1].is_current():
         return made[0]
@@ -70,13 +74,18 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=()):
     name = name if name.isidentifier() else "f"
     _check_keywords(name, kind, params, keywords)
     inlined = None
+    # (objects given at the top level, hessian(f, 1)(model, x): the changes of objects the function did not
+    # make are followed through the passes written here, and nothing else reads them. A derivative called
+    # inside a differentiated function gets no objects: such changes stay refused, its caller may read them.)
     if kind == "jacfwd" or of(func) is not None:
         # (A derivative of a derivative is written in forward mode: its
         # reverse transform is itself forward mode, see JacobianVJP.)
-        compiled = API["compiled_call"](func, nargs, positions, has_aux, mode="jvp", keywords=keywords)
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, mode="jvp", keywords=keywords,
+                                        objects=objects)
         text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
     else:
-        compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords)
+        compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords,
+                                        objects=objects, outside_ok=bool(objects))
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
         if not keywords:  # (keyword arguments: the calls, which pass them on)
             inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)

@@ -23,6 +23,22 @@ def changes_state(compiled):
     return bool(getattr(compiled, "augmented_params", None) or getattr(compiled, "outside_stores", None))
 
 
+def derivative_changes_state(func):
+    """Whether ``func``, a derivative (``jacrev(f)``, differentiated again by
+    the caller), runs generated code that changes state: an object given to
+    it whose attributes ``f`` sets (``hessian(f, 1)(model, x)``). Its own
+    transform reads those changes as plain calls of the passes, so the
+    passes written for it are asked (api/derivatives.py)."""
+    from .. import made
+    from .derivatives import _made_for
+
+    while made.of(func) is not None:
+        if any(changes_state(compiled) for _, compiled in list(_made_for(func).values())):
+            return True
+        func = made.of(func)[0]
+    return False
+
+
 def _changed_objects(func, compiled):
     """The objects, not among the arguments, whose attributes the code may
     set: those of the function's module or closure it follows, and the
@@ -48,7 +64,7 @@ class Guard:
     their attributes back (not after the last pass)."""
 
     def __init__(self, func, compiled):
-        self.changes = changes_state(compiled)
+        self.changes = changes_state(compiled) or derivative_changes_state(func)
         self.objects = _changed_objects(func, compiled) if self.changes else []
         self.saved = []
 

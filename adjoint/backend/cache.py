@@ -181,14 +181,17 @@ def _building(func, mode, build):
             CALLEES.building.discard((func, mode))
 
 
-def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=None):
+def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=None, outside_ok=False):
     """The compiled VJP of ``func``. ``for_caller``: the version another
     transformed function calls, whose backward returns zeros (not None) for
     arguments the output does not depend on. ``arity``: for a function with
     *args or **kwargs, the (positional count, keyword names) of the calls
     it is made for (``ir.arity_of``); part of the key. ``objects``: the
     objects of the user's classes the call passes in, ((parameter name,
-    class), ...) (``calling.object_arguments``); part of the key."""
+    class), ...) (``calling.object_arguments``); part of the key.
+    ``outside_ok``: the caller is a derivative function written over this
+    transform's passes (api/derivatives.py), which reads no attribute
+    itself: changes of objects it did not make are followed there."""
     entries = _entries(func)
     key = ("vjp", wrt_positions, has_aux, for_caller) + ((arity,) if arity is not None else ())
     if objects:
@@ -202,7 +205,7 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=
             compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
                                                                      CALLEES, arity, objects))
         entries[key] = compiled
-    if for_caller:
+    if for_caller and not outside_ok:
         _refuse_outside_stores(compiled)
     return compiled
 
@@ -216,7 +219,7 @@ def _refuse_outside_stores(compiled):
         raise errors.outside_object_change_error(stores[0])
 
 
-def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=None):
+def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=None, outside_ok=False):
     """The compiled forward-mode transform of ``func`` (``arity``: see
     get_vjp; ``for_caller``: another transformed function calls it, which
     is not part of the key but is refused for some, see _refuse_outside_stores)."""
@@ -229,7 +232,7 @@ def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=
         compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES, arity,
                                                                  objects))
         entries[key] = compiled
-    if for_caller:
+    if for_caller and not outside_ok:
         _refuse_outside_stores(compiled)
     return compiled
 

@@ -13,13 +13,14 @@ import numpy as np
 
 from ..analysis import activity as activity_pass
 from . import freshness, optimize
-from .. import runtime
+from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.naming import Namer, names_in
 from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
 from ..frontend.normalize import normalize
 from ..frontend.normalize_objects import FOLLOW_OBJECTS
+from ..frontend.normalize_records import RECORDS_ONLY, NotRecords
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
 from ..transforms.batching import BatchBuilder, Unbatchable, warn_loops
@@ -363,8 +364,14 @@ def vmap_transform(func, batched_positions, callees, arity=None):
     result, with a batch axis if ``compiled.out_batched``. Control flow that
     depends on batched values makes it a loop over the examples."""
     TRANSFORM_COUNT["vmap"] += 1
-    following = FOLLOW_OBJECTS.set(False)  # objects made from batched values: once per example
+    # Objects made from batched values are followed only if all are records (normalize_records):
+    # else the function runs once per example, as before
+    following = FOLLOW_OBJECTS.set(RECORDS_ONLY)
     try:
+        front = FrontEnd(func, (), False, callees, arity=arity)
+    except (NotRecords, errors.AdjointError):
+        FOLLOW_OBJECTS.reset(following)
+        following = FOLLOW_OBJECTS.set(False)
         front = FrontEnd(func, (), False, callees, arity=arity)
     finally:
         FOLLOW_OBJECTS.reset(following)

@@ -57,3 +57,59 @@ def mutates_self(cls, function, seen=None):
             if other is not None and mutates_self(cls, other, seen):
                 return True
     return False
+
+
+def _chain_root(node):
+    """``(root name, first attribute)`` of an attribute chain ``a.b...``
+    with at least two links, else None."""
+    links = []
+    while isinstance(node, gast.Attribute):
+        links.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name) or not links:
+        return None
+    return node.id, links[-1]
+
+
+def changes_held(cls, function, held, seen=None):
+    """Whether ``function`` (a method of ``cls``) changes an object that its
+    first argument holds in an attribute (``held``: attribute name ->
+    class, of the objects an argument holds when the call is made): sets
+    ``self.layer.h``, calls a method of ``self.layer`` that sets attributes
+    (or ``self.layer(x)``), or calls a method of ``self`` that does."""
+    from .parse import parse_function
+
+    seen = set() if seen is None else seen
+    if function in seen or not held:
+        return False
+    seen.add(function)
+    try:
+        node = parse_function(function).node
+    except errors.AdjointError:
+        return False
+    if not node.args.args:
+        return False
+    return body_changes_held(node, node.args.args[0].id, cls, held, seen)
+
+
+def body_changes_held(node, name, cls, held, seen=None):
+    """``changes_held`` for the code ``node`` with the object under ``name``."""
+    for child in gast.walk(node):
+        if isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store):
+            root = _chain_root(child.value)
+            if root is not None and root[0] == name and root[1] in held:
+                return True  # self.layer.h = v
+        if not isinstance(child, gast.Call):
+            continue
+        func = child.func
+        target, method_name = (func.value, func.attr) if isinstance(func, gast.Attribute) else (func, "__call__")
+        if isinstance(target, gast.Attribute) and isinstance(target.value, gast.Name) and target.value.id == name:
+            inner = held.get(target.attr)  # self.layer.step(x), self.layer(x)
+            method = method_of(inner, method_name) if inner is not None else None
+            if method is not None and mutates_self(inner, method):
+                return True
+        elif isinstance(target, gast.Name) and target.id == name and isinstance(func, gast.Attribute):
+            method = method_of(cls, func.attr)  # self.other(x): changes what self holds?
+            if method is not None and changes_held(cls, method, held, seen):
+                return True
+    return False

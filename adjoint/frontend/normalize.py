@@ -257,12 +257,16 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         return params
 
     def block(self, body):
-        for position, stmt in enumerate(body):
-            if self.output is not None:
-                raise self.unsupported(stmt, "code after return", "it never runs.",
-                                       "Remove it.")
-            self.lineno = stmt.lineno
-            self.statement(stmt, last=position == len(body) - 1)
+        self.open_blocks.append(body)  # (what a statement's neighbours read: normalize_held)
+        try:
+            for position, stmt in enumerate(body):
+                if self.output is not None:
+                    raise self.unsupported(stmt, "code after return", "it never runs.",
+                                           "Remove it.")
+                self.lineno = stmt.lineno
+                self.statement(stmt, last=position == len(body) - 1)
+        finally:
+            self.open_blocks.pop()
 
     def statement(self, stmt, last):
         if isinstance(stmt, gast.Assign):

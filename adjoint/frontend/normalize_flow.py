@@ -299,7 +299,10 @@ class ControlFlow:
     def for_statement(self, stmt):
         positions = self.loop_over_held_objects(stmt)  # for layer in self.layers: see normalize_held
         if positions is not None:
-            stmt = positions
+            loop, after = positions
+            self.for_statement(loop)
+            self.bind_loop_name(after, stmt.target.id)  # the loop's name bound as Python leaves it
+            return
         lineno = stmt.lineno
         iterable = stmt.iter
         callee = self.resolver.value_of(iterable.func) if isinstance(iterable, gast.Call) else UNRESOLVED

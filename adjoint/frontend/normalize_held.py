@@ -39,6 +39,9 @@ class Held:
         self.list_contents = {}  # token of a list -> tokens of the objects it may hold
         # (tokens of the holder, attribute name, op, tokens read) of the reads that gave a followed object
         self.held_reads = []
+        self.open_blocks = []  # the statement lists being normalized, outermost first (normalize.block)
+        self.unread_tuples = set()  # the tuple of *args whose items are read by name instead (normalize_star)
+        self.loop_bindings = set()  # versions of a loop's name bound after a loop over objects (check_objects)
 
     def tokens_of(self, atom):
         return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
@@ -328,7 +331,58 @@ class Held:
                         iter=gast.Call(func=gast.Name(id="range", ctx=gast.Load(), annotation=None, type_comment=None),
                                        args=[count], keywords=[]),
                         body=body, orelse=[], type_comment=None)
-        return gast.copy_location(loop, stmt)
+        return gast.copy_location(loop, stmt), self.loop_name_after(stmt, iterable)
+
+    def bind_loop_name(self, statements, name):
+        """The statements of ``loop_name_after``, their binding of ``name``
+        marked (a holder of the item only where read, see check_objects)."""
+        start = len(self.ops)
+        for statement in statements:
+            self.statement(statement, last=False)
+
+        def mark(ops):
+            for op in ops:
+
+                if op.prim is rt.getitem and op.targets and self.user_versions.get(op.targets[0]) == name:
+                    self.loop_bindings.add(op.targets[0])
+                for part in (op.body, op.orelse):
+                    mark(part or ())
+
+        mark(self.ops[start:])
+
+    def loop_name_after(self, stmt, iterable):
+        """After ``for layer in self.layers:``, Python leaves ``layer`` bound
+        to the last item (unchanged when the list is empty): ``if
+        len(self.layers) > 0: layer = self.layers[-1]``, when ``layer`` is read
+        outside the loop at all (the binding is another holder of the item,
+        so a later change through the list is refused, see check_objects)."""
+        name = stmt.target.id
+        inside = set()
+        for body in self.open_blocks:
+            for other in body:
+                for node in gast.walk(other):
+                    if node is stmt or isinstance(node, gast.For) and isinstance(node.target, gast.Name) and (
+                            node.target.id == name):
+                        inside.update(id(n) for n in gast.walk(node))  # (a loop binding the name itself)
+        if not any(isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)
+                   and id(node) not in inside for body in self.open_blocks for other in body
+                   for node in gast.walk(other)):
+            return []
+
+        def located(node):
+            return gast.copy_location(node, stmt)
+
+        count = located(gast.Call(func=located(gast.Name(id="len", ctx=gast.Load(), annotation=None,
+                                                         type_comment=None)),
+                                  args=[clone(iterable)], keywords=[]))
+        last = located(gast.Subscript(value=clone(iterable), slice=located(gast.Constant(value=-1, kind=None)),
+                                      ctx=gast.Load()))
+        bind = located(gast.Assign(targets=[located(gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                                              type_comment=None))],
+                                   value=last, type_comment=None))
+        test = located(gast.Compare(left=count, ops=[gast.Gt()], comparators=[located(gast.Constant(value=0,
+                                                                                                   kind=None))]))
+        return [located(gast.If(test=test, body=[bind], orelse=[]))]
 
 
     def list_change_error(self, op, where):

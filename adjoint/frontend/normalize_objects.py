@@ -34,13 +34,17 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
-from .classes import computed_by_class, method_of, mutates_self  # noqa: F401 (used here and by callers)
+from .classes import body_changes_held, changes_held, computed_by_class, method_of, mutates_self  # noqa: F401
+from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
+from .normalize_records import mark_records
+from .normalize_star import StarObjects
 from .resolve import UNRESOLVED
 
 
-#: False while vmap's transform is made: vmap runs a function that makes objects
-#: from batched values once per example, as before (its builder has no rules for them).
+#: normalize_records.RECORDS_ONLY while vmap's transform is made: objects are followed
+#: only if all are records (set once, then only read); else (False) vmap runs a function
+#: that makes objects from batched values once per example (its builder has no rules for them).
 FOLLOW_OBJECTS = contextvars.ContextVar("follow_objects", default=True)
 
 
@@ -98,12 +102,23 @@ def outside_objects_changed(function_node, value_of, local):
     return found
 
 
+def held_by_parameter(classes, name):
+    """``{attribute: class}`` of the objects the argument ``name`` holds
+    (``calling.object_arguments``: the keys ``name.attribute``)."""
+    prefix = f"{name}."
+    return {key[len(prefix):]: cls for key, cls in classes.items() if key.startswith(prefix)}
+
+
 def parameter_objects_changed(function_node, classes, value_of=None):
     """``{name: class}``: the parameters holding objects of the user's
     classes (``classes``, by parameter name, from the call) whose attributes
     the function body sets, directly (``model.h = ...``) or by calling a
     method that does (``model.step(x)``)."""
     found = {}
+    for name, cls in classes.items():  # model.layer.h = v, model.layer.step(x) in the body itself
+        held = held_by_parameter(classes, name)
+        if held and "." not in name and body_changes_held(function_node, name, cls, held):
+            found[name] = cls
     for child in gast.walk(function_node):
         if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                 and isinstance(child.value, gast.Name) and child.value.id in classes):
@@ -112,7 +127,8 @@ def parameter_objects_changed(function_node, classes, value_of=None):
               and isinstance(child.func.value, gast.Name) and child.func.value.id in classes):
             cls = classes[child.func.value.id]
             method = method_of(cls, child.func.attr)
-            if method is not None and mutates_self(cls, method):
+            held = held_by_parameter(classes, child.func.value.id)
+            if method is not None and (mutates_self(cls, method) or changes_held(cls, method, held)):
                 found[child.func.value.id] = cls
         elif isinstance(child, gast.Call) and isinstance(child.func, gast.Name) and child.func.id in classes:
             cls = classes[child.func.id]  # model(x): its __call__
@@ -127,7 +143,7 @@ def parameter_objects_changed(function_node, classes, value_of=None):
     return found
 
 
-class Objects(Held):
+class Objects(Held, CachedProperties, StarObjects):
     """Methods of ``normalize.Normalizer`` (see its docstring for the state
     they share), and the state of their own, made by ``init_objects``.
     Objects held by other objects (``self.layer.h = v``): normalize_held."""
@@ -200,6 +216,12 @@ class Objects(Held):
         for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
+                for attribute, held_cls in held_by_parameter(self.object_params, name).items():
+                    # model.layer, made before the call: followed under its attribute (normalize_held)
+                    token = f"{name}.{attribute}"
+                    self.new_token(token, held_cls, outside=True)
+                    self.attribute_holds[(name, attribute)] = frozenset([token])
+        self.bind_star_objects(node)  # objects given through *args: see normalize_star
 
     def changed_by_local_calls(self, stmts):
         """Also the names of objects whose attributes ``stmts`` may set (a
@@ -333,6 +355,13 @@ class Objects(Held):
                 value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                                   args=node.args, keywords=node.keywords)
                 return self.call(value)  # an object not followed (its class's __init__ is not inlined): as before
+        elif isinstance(func, gast.Call) and user_class(self.resolver.value_of(func.func)):
+            shown = func.func.id if isinstance(func.func, gast.Name) else "made"
+            made = self.namer.fresh(f"{shown}_object")
+            self.user_names[made] = f"{shown}(...)"
+            self.assign(gast.Name(id=made, ctx=gast.Store(), annotation=None, type_comment=None), func)
+            call = gast.copy_location(gast.Call(func=load(made), args=node.args, keywords=node.keywords), node)
+            return self.object_call(call) or self.call(call)  # Stack(W)(x): the object made, then its __call__
         if receiver is not None:
             version = self.read(receiver.id)
             cls = self.object_class(version)
@@ -419,12 +448,16 @@ class Objects(Held):
         if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
             return None
         cls = self.object_class(self.read(node.value.id))
-        if cls is None:
+        if cls is None or read_as(node) == "stored":
             return None
         try:
             static = inspect.getattr_static(cls, node.attr)
         except AttributeError:
             static = None
+        if isinstance(static, functools.cached_property):
+            if read_as(node) is None:
+                return self.cached_property_read(node)  # see normalize_cached
+            static = property(static.func)  # (its first read: the getter, read in place)
         if node.attr == "__dict__" or (
                 static is not None and not isinstance(static, (property, types.FunctionType, staticmethod, classmethod))
                 and hasattr(type(static), "__get__")):
@@ -537,6 +570,8 @@ class Objects(Held):
         placed = []  # (here, loops, tokens, op, version): a user's name's object stored into a followed holder
         read_loops = {}
         uses, derived = [], {}  # (here, loops, version) of every use of an object; version -> its source version
+        bindings, flows = [], []  # the loop name bound after a loop over objects; (here, loops, op) of every op
+        positions = {}  # id(op) -> its place in program order
 
         def tokens(atom):
             return self.object_tokens.get(atom.id, frozenset()) if isinstance(atom, gast.Name) else frozenset()
@@ -556,6 +591,9 @@ class Objects(Held):
             for op in block:
                 counter[0] += 1
                 here = counter[0]
+                positions[id(op)] = here
+                if op.targets and op.targets[0] in self.unread_tuples:
+                    continue  # (*models read by constant index only: see normalize_star)
                 if op.kind in ("for", "while"):
                     span = [here, None]
                     for part in (op.body, op.latch, op.exit_check):
@@ -567,6 +605,7 @@ class Objects(Held):
                         walk(part, loops)
                     continue
                 args = list(op.args or ()) + list((op.kwargs or {}).values())
+                flows.append((here, loops, op))
                 for position, arg in enumerate(args):
                     held = tokens(arg)
                     if not held:
@@ -590,7 +629,9 @@ class Objects(Held):
                         continue  # (its length: a read)
                     elif op.prim is rt.getitem and position == 0 and lists:
                         got = tokens(load(op.targets[0]))
-                        if got and users_name(op.targets[0]):  # c = cells[0]: another holder
+                        if got and op.targets[0] in self.loop_bindings:
+                            bindings.append((here, loops, got, op))  # the loop's name after the loop
+                        elif got and users_name(op.targets[0]):  # c = cells[0]: another holder
                             escapes.append((here, loops, got, op))
                     elif op.prim in (rt.store_attribute, rt.init_attribute) and position == 2 and tokens(op.args[0]):
                         # held by a followed object (self.layer = Layer(W)): followed through it
@@ -634,6 +675,7 @@ class Objects(Held):
             if any((u_here > here or any(loop in loops for loop in u_loops)) and family(name)
                    for u_here, u_loops, name in uses if name != version or u_here != here):
                 escapes.append((here, loops, held, op))
+        escapes.extend(read_after_a_change(bindings, flows, stores))
         for holders, name, op, found in self.held_reads:
             # (a loop may bring the object stored further down: it must be the one read)
             if self.attribute_tokens(holders, name) != found and (
@@ -670,4 +712,34 @@ class Objects(Held):
                 op.prim = NONDIFF  # an attribute the function never sets: a value from outside
             else:
                 op.attribute_sources = sources
+        if self.follow_objects:  # objects used as records: their reads are the stored values (normalize_records)
+            mark_records(self, {id(op) for op in ops}, stores, escapes, reads, positions)
         return outside
+
+
+def read_after_a_change(bindings, flows, stores):
+    """The bindings (``layer = self.layers[-1]`` after a loop over objects)
+    that pass the item on: read (under the name or its next versions) after
+    a later change of the item, or in a loop around both. A binding read
+    only before the item changes again (a method called twice) holds
+    nothing stale."""
+    found = []
+    for here, loops, held, op in bindings:
+        names, reads = {op.targets[0]}, []
+        for f_here, f_loops, f_op in flows:
+            if not (f_here > here or any(loop in loops for loop in f_loops)) or f_op is op:
+                continue
+            if not any(isinstance(a, gast.Name) and a.id in names
+                       for a in list(f_op.args or ()) + list((f_op.kwargs or {}).values())):
+                continue
+            if f_op.construct in ("phi", "merge", "copy") or f_op.prim is rt.identity:
+                names.update(f_op.targets[:1])  # the same value under the name's next version
+            else:
+                reads.append((f_here, f_loops))
+        for s_here, s_loops, s_held, _ in stores:
+            if not s_held & held or not (s_here > here or any(loop in loops for loop in s_loops)):
+                continue
+            if any(r_here > s_here or any(loop in s_loops for loop in r_loops) for r_here, r_loops in reads):
+                found.append((here, loops, held, op))
+                break
+    return found

@@ -5,7 +5,19 @@ of what they write, for derivatives of derivatives."""
 from .. import runtime as rt
 from . import SEQUENCE_RULES, TUPLE_RESULTS, adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
-nondifferentiable(rt.attribute_of_bar, rt.is_plain_object)
+nondifferentiable(rt.attribute_of_bar, rt.is_plain_object, rt.has_stored, rt.keep_attribute, rt.keep_init_attribute)
+
+
+# vmap of a record's stores (normalize_records): the one object holds the batch's values,
+# which no read goes through (the reads are the stored values themselves)
+@batch_rule(rt.keep_attribute)
+def keep_attribute_batched(r, obj, name, value):
+    vec[r] = rt.keep_attribute(obj, name, vec[value])  # noqa: F821 (the template's vec)
+
+
+@batch_rule(rt.keep_init_attribute)
+def keep_init_attribute_batched(r, obj, name, value):
+    vec[r] = rt.keep_init_attribute(obj, name, vec[value])  # noqa: F821 (the template's vec)
 
 
 @tangent_rule(rt.without_attribute, constant=("name",))
@@ -34,6 +46,17 @@ def attribute_tangent_tangent(z, t, item, name, batch):
     dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
 
 
+# (``rows`` is the helper's own batch argument; ``batch`` the template's tangent count)
+@tangent_rule(rt.attribute_tangent_tangent, constant=("t", "item"))
+def attribute_tangent_tangent_tangent(z, tt, t, item, name, rows):
+    dot[z] = rt.attribute_tangent_tangent_tangent(dot[tt], z, name, batch)  # noqa: F821 (the template's batch)
+
+
+@tangent_rule(rt.attribute_tangent_tangent_tangent, constant=("z",))
+def attribute_tangent_tangent_tangent_tangent(r, ttt, z, name, rows):
+    dot[r] = rt.attribute_tangent_tangent_tangent(dot[ttt], r, name, batch)  # noqa: F821 (the template's batch)
+
+
 @adjoint_rule(rt.attribute_tangent, constant=("item",))
 def attribute_tangent_adjoint(z, t, item, name, batch):
     bar[t] = rt.attribute_tangent_adjoint(bar[z], t, name)
@@ -58,11 +81,6 @@ def attribute_tangent_batched(r, t, item, name, rows):
 @batch_rule(rt.object_attribute_tangent)
 def object_attribute_tangent_batched(r, t, value, item, name, rows):
     vec[r] = rt.vattribute_tangent(vec[t], vec[item], name, rows, batch)  # noqa: F821 (the template's batch)
-
-
-@tangent_rule(rt.attribute_tangent_tangent, constant=("t", "item", "name", "batch"))
-def attribute_tangent_tangent_tangent(z, tt, t, item, name, batch):
-    dot[z] = rt.merged_items(rt.attribute_tangent_tangent, dot[tt], t, item, name, batch)
 
 
 SEQUENCE_RULES.update({rt.without_attribute, rt.attribute_bar, rt.store_attribute_tangent})

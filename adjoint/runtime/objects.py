@@ -13,6 +13,7 @@ only the attributes that received one.
 import numpy as np
 
 from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
+from .second_order_math import merged_items
 from .tangents import attribute_tangent
 
 
@@ -23,11 +24,32 @@ def store_attribute(obj, name, value):
     return obj
 
 
+def keep_attribute(obj, name, value):
+    """``obj.name = value`` on an object used as a record (normalize_records):
+    set as Python sets it, read back as ``value`` itself, so no derivative
+    goes through the object."""
+    setattr(obj, name, value)
+    return obj
+
+
+def keep_init_attribute(obj, name, value):
+    """``keep_attribute`` of a field a dataclass's ``__init__`` sets (frozen ones too)."""
+    object.__setattr__(obj, name, value)
+    return obj
+
+
 def init_attribute(obj, name, value):
     """A field set by a dataclass's ``__init__`` (frozen ones included, as
     the generated ``__init__`` does with ``object.__setattr__``)."""
     object.__setattr__(obj, name, value)
     return obj
+
+
+def has_stored(obj, name):
+    """Whether ``obj`` holds ``name`` itself (in its ``__dict__``): a
+    ``functools.cached_property`` computed already, read as it was stored."""
+    stored = getattr(obj, "__dict__", None)
+    return stored is not None and name in stored
 
 
 def without_attribute(g, name):
@@ -56,8 +78,6 @@ def attribute_bar(g, name, like, rows=None):
 def attribute_bar_tangent(t, name, like, bar, batch):
     """The tangent of ``bar = attribute_bar(g, name, like)`` from the tangent
     ``t`` of ``g``: zeros ``(batch,) + bar.shape`` where it holds none."""
-    from .second_order_math import merged_items
-
     found = merged_items(attribute_of_bar, t, name)
     return zeros_bar(bar, batch) if found is None else found
 
@@ -108,6 +128,17 @@ def attribute_tangent_tangent(tt, t, item, name, batch):
 
     picked = _picked_attribute(tt, name)
     return _outer_zeros(tt, batch, item) if picked is None else picked
+
+
+def attribute_tangent_tangent_tangent(ttt, z, name, batch):
+    """Tangent of ``z = attribute_tangent_tangent(tt, t, item, name, rows)``
+    (linear in ``tt``) from the tangent ``ttt`` of ``tt``: the attribute's
+    entry, or zeros ``(batch,) + z.shape`` where it has none (an attribute
+    whose tangent of this order starts as a hole, ``self.total = 0.0`` then
+    ``self.total += v`` in a loop, under a third derivative). Its own tangent
+    is the same helper one order up."""
+    picked = _picked_attribute(ttt, name)
+    return zeros_bar(z, batch) if picked is None else picked
 
 
 def attribute_tangent_adjoint(g, t, name):

@@ -8,7 +8,7 @@ from .reductions import (
     MATRIX_NORMS, _average_weights, _interp_segments, _not_nan_counts, matrix_axes, matrix_norm_weights,
     nan_reduced, nanvar_adjoint, std_divisor, var_adjoint, var_scale,
 )
-from .indexing import batch_size, element_bar, rebuild_like, unpack_bar, zeros_bar
+from .indexing import batch_size, element_bar, is_plain_object, rebuild_like, unpack_bar, zeros_bar
 from .tangents import item_tangent, merged
 from .tangent_shape import batched_getitem_adjoint
 from .second_order_arrays import singular_values_adjoint_tangent
@@ -385,6 +385,8 @@ def _outer_zeros(tt, batch, like):
         return {k: _outer_zeros(tt, batch, v) for k, v in like.items()}
     if isinstance(like, (tuple, list)):
         return rebuild_like(like, [_outer_zeros(tt, batch, v) for v in like])
+    if is_plain_object(like):  # an object of the user's class (held by a list): no attribute has a tangent yet
+        return {}
     outer = batch_size(tt)
     dtype = np.result_type(np.asarray(like).dtype, np.float32)
     return np.zeros((outer or 1, batch) + np.shape(like), dtype=dtype)

@@ -110,8 +110,8 @@ class BatchBuilder:
         while changed:
             changed = False
             for op in ops:
-                if not op.targets or self.shape_result(op):
-                    continue
+                if not op.targets or self.shape_result(op) or op.prim in (rt.keep_attribute, rt.keep_init_attribute):
+                    continue  # (a record's object holds batched values, read through no name: normalize_records)
                 if op.reads() & batched and not batched.issuperset(op.targets):
                     batched.update(op.targets)
                     changed = True
