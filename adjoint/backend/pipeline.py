@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import freshness, optimize
+from . import freshness, one_example, optimize
 from .. import runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
@@ -383,6 +383,8 @@ def vmap_transform(func, batched_positions, callees, arity=None):
     marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")
     body = [marker] + [clone(s) for s in normalized.prologue] + body + [gast.Return(value=normalized.result)]
+    body = one_example.on_first_example(body, builder.batched, builder.batch_name, front.module_names["rt"],
+                                        front.module_names["np"], set(normalized.params))
     default_values = _defaults_by_value(func, node.args, front.resolver, namer)
     args = node.args
     batch = gast.Name(id=builder.batch_name, ctx=gast.Param(), annotation=None, type_comment=None)

@@ -99,6 +99,33 @@ def first_example(value):
     return example(value, 0)
 
 
+def first_rows(value):
+    """The first example of a batched value, keeping the batch axis (a
+    batch of one: ``value[:1]`` of an array, item by item in a container)."""
+    if type(value) is np.ndarray:
+        return value[:1]
+    if value is None or isinstance(value, (str, bytes, slice)):  # (a hole, a directive: not batched)
+        return value
+    if isinstance(value, dict):
+        return {k: first_rows(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [first_rows(v) for v in value])
+    return value[:1]
+
+
+def vfirst_rows(value):
+    """``first_rows`` of every example of a batch: ``value[:, :1]``."""
+    if type(value) is np.ndarray:
+        return value[:, :1]
+    if value is None or isinstance(value, (str, bytes, slice)):
+        return value
+    if isinstance(value, dict):
+        return {k: vfirst_rows(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [vfirst_rows(v) for v in value])
+    return value[:, :1]
+
+
 def stack_examples(results):
     """Per-example results stacked along a new leading axis (None where every example has None)."""
     first = results[0]
