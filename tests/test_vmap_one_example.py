@@ -34,6 +34,8 @@ def test_a_chain_read_only_for_its_shape_runs_on_the_first_example():
     "out = np.sin(x)\ny = out * 2.0\nreturn rt.vjacobian_from_rows(y, out, x)",  # read whole
     "out = np.sin(x, out=buffer)\nreturn rt.vjacobian_from_rows(g, out, x)",  # writes into an operand
     "out = user_function(x)\nreturn rt.vjacobian_from_rows(g, out, x)",  # unknown: may write in place
+    "out = np.copyto(buffer, x)\nreturn rt.vjacobian_from_rows(g, out, x)",  # NumPy writing into an argument
+    "global out\nout = np.sin(x)\nreturn rt.vjacobian_from_rows(g, out, x)",  # a name the caller sees
     "out = np.sin(x)\nout = np.cos(out)\nreturn rt.vjacobian_from_rows(g, out, x)",  # assigned twice
     "return rt.vjacobian_from_rows(g, out, x)",  # a parameter's rows: the caller's
 ])

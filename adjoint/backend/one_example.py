@@ -22,8 +22,10 @@ values flagged in ``batched`` carry the batch axis first; names assigned in
 it are assigned once (the normal form). A statement is rewritten only when
 its target is assigned once, at the top level, by an expression of
 operations known to make a new value (NumPy functions without ``out=``,
-operators, the runtime helpers of ``PURE_HELPERS``): one that wrote into an
-argument in place would write into the first example alone.
+other than those of ``NUMPY_WRITERS``; operators; the runtime helpers of
+``PURE_HELPERS``): one that wrote into an argument in place would write
+into the first example alone. A body with a ``global`` or ``nonlocal``
+statement is left as it is.
 """
 import gast
 
@@ -41,6 +43,9 @@ PURE_HELPERS = frozenset({
     "vmap_getitem", "vmap_attribute", "size_along", "example_shape",
 })
 
+#: NumPy functions that write into an argument
+NUMPY_WRITERS = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"})
+
 
 def on_first_example(body, batched, batch_name, rt_name, np_name, keep):
     """``body`` with the values read only through their first example
@@ -48,6 +53,8 @@ def on_first_example(body, batched, batch_name, rt_name, np_name, keep):
     carrying the batch axis; ``keep``: names whose whole value is needed
     (the parameters, the result)."""
     body = list(body)
+    if any(isinstance(node, (gast.Global, gast.Nonlocal)) for stmt in body for node in gast.walk(stmt)):
+        return body  # (a name bound there may be one the caller sees)
     rewritten = set()
     while True:
         reads, stores = _occurrences(body, rt_name)
@@ -119,7 +126,8 @@ def _pure(value, rt_name, np_name):
                 return False
             if _is_helper(func, rt_name, PURE_HELPERS):
                 continue
-            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == np_name:
+            if (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id == np_name
+                    and func.attr not in NUMPY_WRITERS):
                 continue  # np.sin, np.tanh, np.matmul: new arrays
             return False
         if isinstance(node, (gast.Lambda, gast.NamedExpr, gast.Yield, gast.YieldFrom, gast.Await, gast.ListComp,
