@@ -1,8 +1,10 @@
 """vmap(jacrev(f)) without what a hand-written Jacobian does not pay: the
 diagonal rows of the output basis times a shared matrix written as scaled
 rows (backend/diagonal_rows.py, rt.vdiagonal_matmul_adjoint_right), and the
-stride-0 views of shared arrays kept between calls (rt.to_batched). Checked
-against the unfused helpers, autograd, and analytic derivatives."""
+stride-0 views of shared arrays kept between calls (rt.to_batched), the
+adjoint of an item of a batched tuple built once for every example
+(rt.vgetitem_adjoint). Checked against the unfused helpers, per-example
+results, autograd, and analytic derivatives."""
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -91,3 +93,25 @@ def test_shared_views_are_kept_and_follow_their_array():
     reshaped = rt.to_batched(matrix, 4)
     assert reshaped.shape == (4, 3, 2) and reshaped[0, 2, 1] == 50.0
     assert rt.to_batched(matrix, 5).shape == (5, 3, 2)
+
+
+def test_the_adjoint_of_an_item_of_a_batched_tuple_is_the_per_example_one():
+    rng = np.random.default_rng(3)
+    g = rng.normal(size=(4, 2))  # (examples, rows)
+    x = (rng.normal(size=(4,)), rng.normal(size=(4,)))  # slogdet's (sign, logabsdet) of 4 examples
+    got = rt.vgetitem_adjoint(g, x, 1)
+    per_example = [rt.getitem_adjoint(g[v], (x[0][v], x[1][v]), 1) for v in range(4)]
+    assert type(got) is tuple and got[0] is None and all(bar[0] is None for bar in per_example)
+    np.testing.assert_array_equal(got[1], np.stack([bar[1] for bar in per_example]))
+
+
+def log_determinant(m):
+    return np.linalg.slogdet(m)[1]
+
+
+def test_vmap_of_hessian_of_log_determinant():
+    matrices = np.random.default_rng(4).normal(size=(3, 3, 3)) + 3.0 * np.eye(3)
+    inverse = np.linalg.inv(matrices)
+    expected = -np.einsum("bjk,bli->bijkl", inverse, inverse)  # d2 log|det m| / dm_ij dm_kl
+    np.testing.assert_allclose(adjoint.vmap(adjoint.hessian(log_determinant))(matrices), expected, rtol=1e-12,
+                               atol=1e-14)

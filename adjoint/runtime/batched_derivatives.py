@@ -11,7 +11,9 @@ or type reads one example of it (every example has the same shape).
 import numpy as np
 
 from .broadcasting import unbroadcast, unreduce
-from .indexing import _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, rebuild_like, zeros_bar
+from .indexing import (
+    _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar,
+)
 from .shape import reshape_adjoint
 from .tangents import apply_merged, lift, merged, setitem_tangent
 from .jacobians import batched_reshape
@@ -156,6 +158,9 @@ def vgetitem_adjoint(g, x, index):
     ``g`` is ``(V, B) + item shape``, ``x`` batched (read for its shape)."""
     if isinstance(g, np.ndarray) and isinstance(x, np.ndarray):
         return vmerged(getitem_adjoint, g, x[0], index)
+    if isinstance(x, (tuple, list, dict)) and not isinstance(index, slice):
+        # an item of a container (slogdet's (sign, logabsdet)): g at that item for every example at once
+        return item_bar(x, index, g)
     return _per_example(lambda g_, x_: getitem_adjoint(g_, x_, index), g, x)
 
 
