@@ -8,7 +8,6 @@ with a cotangent that has its own rows after the batch axis.
 
 Functions are lambdas, one per line: adjoint reads their source.
 """
-import timeit
 import warnings
 import zlib
 
@@ -404,25 +403,18 @@ def test_vmap_jacrev_products(func, shape):
     _assert_no_loop(derivatives.derivative_function(jac, 1), (0,))
 
 
-def test_vmap_jacrev_mlp_is_one_gemm_and_fast():
+def test_vmap_jacrev_mlp_is_one_gemm():
     """The key case: a constant matrix times a batch of vectors, forward and
-    backward, runs as single matrix products, close to the hand-written
-    batched Jacobian."""
+    backward, runs as single matrix products, as the hand-written batched
+    Jacobian does (its speed is the benchmark's to measure: tools/bench.py)."""
     xs = np.random.default_rng(5).standard_normal((64, 5))
     batched = adjoint.vmap(adjoint.jacrev(mlp))
     got = batched(xs)
     h = np.tanh(xs @ A.T)
     np.testing.assert_allclose(got, (1 - h ** 2)[:, :, None] * A, rtol=1e-12, atol=1e-14)
     sources = "\n".join(_sources(cache.get_vmap(derivatives.derivative_function(adjoint.jacrev(mlp), 1), (0,))))
-    assert "rt.vmatmul(" in sources and "rt.vmatmul_adjoint_right(" in sources, sources
-
-    def hand():
-        h = np.tanh(xs @ A.T)
-        return (1 - h ** 2)[:, :, None] * A
-
-    ours = min(timeit.repeat(lambda: batched(xs), number=200, repeat=5))
-    theirs = min(timeit.repeat(hand, number=200, repeat=5))
-    assert ours < 15 * theirs, (ours, theirs)  # generous: timings on a shared machine
+    # (the backward product meets the diagonal rows of the output basis: scaled rows of A, backend/diagonal_rows.py)
+    assert "rt.vmatmul(" in sources and "rt.vdiagonal_matmul_adjoint_right(" in sources, sources
 
 
 TANGENT_SHAPES = [((3, 4), (4,)), ((4,), (4, 3)), ((4,), (4,)), ((3, 4), (4, 2)), ((2, 3, 4), (4,)),

@@ -107,9 +107,15 @@ def test_vmap_of_jacrev_matches_analytic_and_autograd():
     np.testing.assert_allclose(got, _autograd_per_example(lambda x: anp.outer(x, x) * 2.0, X), rtol=1e-13)
 
 
+def sine(x):
+    return np.sin(x)
+
+
 def test_vmap_of_jacrev_uses_the_diagonal_product():
     # the generated batched code reaches the helper (so its speed is not lost silently)
-    assert "rt.vmultiply_shared(" in adjoint.source(adjoint.jacrev(small_mlp), mode="vmap")
+    assert "rt.vmultiply_shared(" in adjoint.source(adjoint.jacrev(sine), mode="vmap")
+    # (a layer's product with its matrix takes the diagonal with it: backend/diagonal_rows.py)
+    assert "rt.vdiagonal_matmul_adjoint_right(out_bar, " in adjoint.source(adjoint.jacrev(small_mlp), mode="vmap")
 
 
 def test_vmap_of_jacrev_with_an_infinite_derivative_matches_the_loop():

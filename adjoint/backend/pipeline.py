@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import freshness, optimize
+from . import diagonal_rows, freshness, one_example, optimize
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
@@ -390,6 +390,9 @@ def vmap_transform(func, batched_positions, callees, arity=None):
     marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")
     body = [marker] + [clone(s) for s in normalized.prologue] + body + [gast.Return(value=normalized.result)]
+    body = one_example.on_first_example(body, builder.batched, builder.batch_name, front.module_names["rt"],
+                                        front.module_names["np"], set(normalized.params))
+    body = diagonal_rows.fuse_diagonal_rows(body, front.module_names["rt"], namer, set(normalized.params))
     default_values = _defaults_by_value(func, node.args, front.resolver, namer)
     args = node.args
     batch = gast.Name(id=builder.batch_name, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -491,7 +494,8 @@ def _namespace(front, builder, primal_names, default_values):
         if isinstance(func_node, gast.Name) and func_node.id in resolver.free:
             callees[func_node.id] = namespace[func_node.id]
             root = namespace[func_node.id]
-            if attributes and not is_library(root):
+            # (the runtime's helpers, which derivative code calls, are the library's own: not re-checked)
+            if attributes and not is_library(root) and root is not runtime:
                 value = resolver.value_of(called)
                 if value is not UNRESOLVED:
                     attribute_callees.append((func_node.id, tuple(attributes), value))

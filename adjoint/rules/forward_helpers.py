@@ -135,6 +135,14 @@ def vmap_getitem_tangent(z, value, index):
 
 
 nondifferentiable(rt.result_rank, rt.vmap_attribute, rt.first_example)
+nondifferentiable(rt.first_rows)  # (backend/one_example.py: a value read only through one example)
+
+
+@batch_rule(rt.first_rows)
+def first_rows_batched(z, value):
+    vec[z] = rt.vfirst_rows(vec[value])
+
+
 nondifferentiable(rt.size_along)
 
 

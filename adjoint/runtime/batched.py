@@ -19,8 +19,15 @@ from .indexing import InPlaceRefused, write_back
 
 def to_batched(value, batch):
     """``value`` for every example: a stride-0 view with a leading axis
-    (None, a zero tangent or adjoint, stays None)."""
+    (None, a zero tangent or adjoint, stays None). The views of small arrays
+    are kept (``_SHARED_VIEWS``): batched code asks for the same ones at
+    every call (a matrix the examples share, ``W @ x``)."""
     if type(value) is np.ndarray:
+        kept = _SHARED_VIEWS.get((id(value), batch))
+        if kept is not None and kept[0] is value:
+            view = kept[1]
+            if view.shape[1:] == value.shape and view.dtype == value.dtype and view.strides[1:] == value.strides:
+                return view
         array = value
     elif value is None:
         return None
@@ -34,8 +41,23 @@ def to_batched(value, batch):
         # the view built directly: np.broadcast_to costs several times more
         view = np.ndarray((batch,) + array.shape, array.dtype, array, 0, (0,) + array.strides)
         view.flags.writeable = False
+        if array is value and array.nbytes <= _SHARED_VIEW_BYTES:
+            if len(_SHARED_VIEWS) >= _SHARED_VIEW_COUNT:
+                _SHARED_VIEWS.clear()
+            _SHARED_VIEWS[(id(array), batch)] = (array, view)
         return view
     return np.broadcast_to(array, (batch,) + array.shape)
+
+
+#: ``(array, view)``: stride-0 views made by ``to_batched``, by the id of
+#: their array and the batch size. The array is held, so its id is not reused
+#: while the view is kept; the view shows the array's current values, and its
+#: shape, dtype and strides are compared with the array's (which
+#: ``a.shape = ...`` can change) before it is used. Small arrays only, a bounded number: the memory they
+#: keep alive stays small.
+_SHARED_VIEWS = {}
+_SHARED_VIEW_BYTES = 1 << 16
+_SHARED_VIEW_COUNT = 64
 
 
 def vmultiply_shared(x1, x2):
@@ -108,6 +130,33 @@ PER_EXAMPLE_LOOPS = [0]
 def count_per_example_loop():
     """One more per-example loop (``PER_EXAMPLE_LOOPS``); returns None."""
     PER_EXAMPLE_LOOPS[0] += 1
+
+
+def first_rows(value):
+    """The first example of a batched value, keeping the batch axis (a
+    batch of one: ``value[:1]`` of an array, item by item in a container)."""
+    if type(value) is np.ndarray:
+        return value[:1]
+    if value is None or isinstance(value, (str, bytes, slice)):  # (a hole, a directive: not batched)
+        return value
+    if isinstance(value, dict):
+        return {k: first_rows(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [first_rows(v) for v in value])
+    return value[:1]
+
+
+def vfirst_rows(value):
+    """``first_rows`` of every example of a batch: ``value[:, :1]``."""
+    if type(value) is np.ndarray:
+        return value[:, :1]
+    if value is None or isinstance(value, (str, bytes, slice)):
+        return value
+    if isinstance(value, dict):
+        return {k: vfirst_rows(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return rebuild_like(value, [vfirst_rows(v) for v in value])
+    return value[:, :1]
 
 
 def stack_examples(results):
@@ -249,6 +298,8 @@ def sequence_adjoint_of(bar, x):
 def vjacobian_from_rows(bar, out, x):
     """``jacobian_from_rows`` on a batch (every argument batched)."""
     if type(bar) is np.ndarray and type(out) is np.ndarray and type(x) is np.ndarray:  # the common case
+        if out.ndim == 2 and bar.ndim == x.ndim + 1 and bar.shape[1] == out.shape[1]:
+            return bar  # (rows of a vector output: already the Jacobian's shape)
         return bar.reshape(bar.shape[:1] + out.shape[1:] + x.shape[1:])
     if isinstance(x, (dict, list, tuple)):
         return _tree_map(lambda leaf, leaf_bar: vjacobian_from_rows(

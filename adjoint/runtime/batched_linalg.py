@@ -1,15 +1,18 @@
 """Batched (vmap) helpers of products and ``np.linalg`` and of their
 backward helpers.
 """
+import math
+
 import numpy as np
 
+from .jacobians import _IDENTITIES
 from .linalg import (
     COV_TRANSPOSES_ONE_ROW, _tensordot_axes, det_adjoint, dot_adjoint_left, dot_adjoint_right,
     inv_adjoint, matmul_adjoint_left, matmul_adjoint_right, outer_adjoint_left,
     outer_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
 )
 from .indexing import rebuild_like
-from .batched import stack_examples
+from .batched import stack_examples, vmultiply_shared
 
 
 # ---- batching helpers: linalg
@@ -490,6 +493,27 @@ def vmatmul_adjoint_right(g, x, y):
     if y_nd == 1:
         y_bar = y_bar[..., 0]
     return _vunbroadcast(y_bar, y_shape, 2)
+
+
+def vdiagonal_matmul_adjoint_right(basis, factor, x, y):
+    """``vmatmul_adjoint_right(vmultiply_shared(basis, factor), x, y)``: the
+    rows of ``basis * factor`` times a matrix. For the identity basis over a
+    vector output ``(N, N)`` (``output_basis``), a factor ``(B, 1, N)`` and a
+    matrix ``x`` shared by every example, those rows are diagonal matrices,
+    and their product with the matrix scales its rows: ``factor[b, 0, n] *
+    x[n, :]`` (the same values, a zero may differ in sign), written directly
+    instead of building the diagonals and multiplying their zeros. An
+    infinite or NaN value in the factor or the matrix takes the product, whose
+    zeros times it are NaN."""
+    if (type(factor) is np.ndarray and type(x) is np.ndarray and type(y) is np.ndarray
+            and _IDENTITIES.get(id(basis)) is basis and basis.ndim == 2 and factor.ndim == 3 and x.ndim == 3
+            and y.ndim == 2 and factor.shape[1] == 1 and factor.shape[2] == basis.shape[0] == x.shape[1]
+            and x.strides[0] == 0 and x.shape[0] == factor.shape[0] > 0 and factor.dtype == basis.dtype):
+        matrix = x[0]
+        if matrix.dtype.kind in "biu" or matrix.dtype.kind == "f" and math.isfinite(np.vdot(matrix, matrix)):
+            if math.isfinite(np.vdot(factor, factor)):
+                return factor.reshape(factor.shape[0], factor.shape[2], 1) * matrix
+    return vmatmul_adjoint_right(vmultiply_shared(basis, factor), x, y)
 
 
 def _vtensordot_adjoint(g, own, other, own_axes, other_axes, own_first):
