@@ -1638,7 +1638,7 @@ FORM_ROWS = [
 # ----------------------------------------------------------------- SciPy (optional)
 
 try:
-    from scipy import linalg as scipy_linalg, special, stats
+    from scipy import linalg as scipy_linalg, signal, special, stats
 except ImportError:  # SciPy is optional: its rows are left out and test_scipy_is_installed says so
     SCIPY_MISSING = "SciPy is not installed (pip install adjoint[scipy]); its rules are registered only with it"
     SCIPY_ROWS = []
@@ -1697,6 +1697,24 @@ else:
               autograd=False),
         *each(special.logsumexp, "special.logsumexp(axis=0,keepdims)",
               lambda x: special.logsumexp(x, axis=0, keepdims=True), [((3, 4),)], autograd=False),
+        *each(special.logsumexp, "special.logsumexp(b)", lambda x, b: special.logsumexp(x, b=b), [((3,), (3,))],
+              domain=(WIDE, POSITIVE), autograd=False),
+        *each(special.logsumexp, "special.logsumexp(axis=1,b)", lambda x, b: special.logsumexp(x, axis=1, b=b),
+              [((2, 3), (3,))], domain=(WIDE, POSITIVE), autograd=False),
+        Row(special.xlogy, "special.xlogy(0,y)-y-zero", lambda y: special.xlogy(np.zeros(2), y), ((2,),),
+            values=([0.0, 2.0],), autograd=False),
+        *each(signal.convolve, "signal.convolve", lambda a, v: signal.convolve(a, v), [((5,), (3,))],
+              autograd=False),
+        *each(signal.convolve, "signal.convolve(same)", lambda a, v: signal.convolve(a, v, mode="same"),
+              [((3, 4), (2, 3))], autograd=False),
+        *each(signal.convolve, "signal.convolve(valid,direct)",
+              lambda a, v: signal.convolve(a, v, mode="valid", method="direct"), [((3,), (4,))], autograd=False),
+        *each(signal.correlate, "signal.correlate", lambda a, v: signal.correlate(a, v), [((2, 3), (2, 2))],
+              autograd=False),
+        *each(signal.correlate, "signal.correlate(same)", lambda a, v: signal.correlate(a, v, mode="same"),
+              [((4,), (3,))], autograd=False),
+        *each(signal.correlate, "signal.correlate(valid)", lambda a, v: signal.correlate(a, v, mode="valid"),
+              [((5,), (2,))], autograd=False),
         *each(special.softmax, "special.softmax", lambda x: special.softmax(x), [((3, 4),)], autograd=False),
         *each(special.softmax, "special.softmax(axis=-1)", lambda x: special.softmax(x, axis=-1), [((3, 4),)],
               autograd=False),

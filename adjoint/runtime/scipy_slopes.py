@@ -1,0 +1,111 @@
+"""Helpers of the SciPy rules (rules/scipy_special.py, rules/scipy_signal.py),
+written with NumPy alone: the weighted logsumexp's slope, and the windows
+that place a convolution's ``mode="same"`` or ``"valid"`` result inside its
+``"full"`` result (and back).
+
+The logsumexp slope has no rule of its own: forward mode differentiates its
+source (it is NumPy code). The window and its transpose are linear and have
+rules in rules/scipy_signal.py: each is the other's adjoint."""
+import numpy as np
+
+
+def logsumexp_slope(a, z, axis=None, b=None, keepdims=False):
+    """The slope of ``z = logsumexp(a, axis, b=b, keepdims=keepdims)`` in
+    ``a``: ``b * exp(a - z)``, with ``z`` given back the reduced axes
+    (``exp(a - z)`` without ``b``: the softmax of ``a`` along ``axis``, which
+    is also the slope in ``b``). Its shape is that of ``a`` and ``b``
+    broadcast together."""
+    if b is not None:
+        a = a + np.zeros_like(b)  # broadcast a against b as logsumexp does
+    if not keepdims:
+        z = np.expand_dims(z, _reduced_axes(axis, np.ndim(a))) if axis is not None else np.reshape(
+            z, (1,) * np.ndim(a))
+    slope = np.exp(a - z)
+    if b is not None:
+        slope = b * slope
+    return slope
+
+
+def _reduced_axes(axis, ndim):
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(sorted(int(x) % ndim for x in axes))
+
+
+def vlogsumexp(logsumexp, a, axis=None, b=None, keepdims=False):
+    """``logsumexp(a, axis, b=b, keepdims=keepdims)`` of every example:
+    ``a`` and ``b`` carry a leading batch axis (one of size 1 when unbatched);
+    ``b``'s example axes are aligned with ``a``'s from the right."""
+    a = np.asarray(a)
+    if b is None:
+        return logsumexp(a, axis=_vaxes(axis, a.ndim - 1), keepdims=keepdims)
+    b = np.asarray(b)
+    ndim = max(a.ndim, b.ndim) - 1
+    a = a.reshape(a.shape[:1] + (1,) * (ndim - (a.ndim - 1)) + a.shape[1:])
+    b = b.reshape(b.shape[:1] + (1,) * (ndim - (b.ndim - 1)) + b.shape[1:])
+    return logsumexp(a, axis=_vaxes(axis, ndim), b=b, keepdims=keepdims)
+
+
+def _vaxes(axis, ndim):
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if isinstance(axis, (tuple, list)):
+        return tuple(int(x) % ndim + 1 for x in axis)
+    return int(axis) % ndim + 1
+
+
+# ----------------------------------------------------------------- convolution windows
+
+def convolution_window(mode, in1, in2, swapped=False):
+    """Where the ``mode`` result of an n-d convolution (or correlation) of
+    ``in1`` with ``in2`` starts inside the ``"full"`` one, axis by axis, as
+    scipy.signal places it: ``"same"`` is centred on ``in1``'s shape,
+    ``"valid"`` keeps the positions where one input covers the other."""
+    s1, s2 = np.shape(in1), np.shape(in2)
+    if mode == "full":
+        return tuple(0 for _ in s1)
+    if mode == "same":
+        return tuple((n2 - 1) // 2 for n2 in s2)
+    if mode == "valid":
+        return tuple(min(n1, n2) - 1 for n1, n2 in zip(s1, s2))
+    raise ValueError(f"acceptable mode flags are 'valid', 'same', or 'full' (got {mode!r})")
+
+
+def window_of(c, starts, like):
+    """``c``'s trailing ``len(starts)`` axes cut to ``like``'s trailing
+    shape from ``starts`` (leading axes, a batch axis among them, kept)."""
+    k = len(starts)
+    lengths = np.shape(like)[np.ndim(like) - k:]
+    index = (Ellipsis,) + tuple(slice(s, s + n) for s, n in zip(starts, lengths))
+    return c[index]
+
+
+def window_into(g, starts, like):
+    """The transpose of ``window_of``: ``g`` placed at ``starts`` in zeros
+    whose trailing shape is ``like``'s (leading axes kept)."""
+    g = np.asarray(g)
+    k = len(starts)
+    shape = g.shape[:g.ndim - k] + np.shape(like)[np.ndim(like) - k:]
+    out = np.zeros(shape, dtype=np.result_type(g, np.float64))
+    index = (Ellipsis,) + tuple(slice(s, s + n) for s, n in zip(starts, g.shape[g.ndim - k:]))
+    out[index] = g
+    return out
+
+
+def window_after(start, other):
+    """Where the window of an adjoint starts in ``correlate(g, other,
+    "full")`` when ``g`` is the window at ``start`` of a full convolution
+    with ``other``: ``len(other) - 1 - start``, axis by axis."""
+    return tuple(n - 1 - s for n, s in zip(np.shape(other), start))
+
+
+def vlogsumexp_slope(a, z, axis=None, b=None, keepdims=False):
+    """``logsumexp_slope`` of every example: ``a``, ``z`` and ``b`` carry a
+    leading batch axis (of size 1 when unbatched); ``a`` and ``b`` are
+    aligned from the right as one example's are."""
+    a, z = np.asarray(a), np.asarray(z)
+    ndim = a.ndim - 1 if b is None else max(a.ndim, np.ndim(b)) - 1
+    a = a.reshape(a.shape[:1] + (1,) * (ndim - (a.ndim - 1)) + a.shape[1:])
+    if b is not None:
+        b = np.asarray(b)
+        b = b.reshape(b.shape[:1] + (1,) * (ndim - (b.ndim - 1)) + b.shape[1:])
+    return logsumexp_slope(a, z, axis=_vaxes(axis, ndim), b=b, keepdims=keepdims)

@@ -1,0 +1,97 @@
+"""Functions real programs call (issue 9, section 3), beyond their rows in
+tests/test_rules.py (which check each rule against finite differences at
+first and second order): vmap of the functions and of their derivatives
+against a loop over the examples, the subgradient conventions at zeros,
+and the clear refusals."""
+import numpy as np
+import pytest
+
+import adjoint
+
+scipy = pytest.importorskip("scipy")
+from scipy import signal, special  # noqa: E402
+
+RNG = np.random.default_rng(20261207)
+
+
+def _looped(func, *batches):
+    return np.stack([np.asarray(func(*items)) for items in zip(*batches)])
+
+
+def _check_vmap(func, *batches, argnums=0):
+    """vmap(func) and vmap(jacrev(func)) against loops over the examples."""
+    np.testing.assert_allclose(adjoint.vmap(func)(*batches), _looped(func, *batches), rtol=1e-12, atol=1e-12)
+    jac = adjoint.jacrev(func, argnums=argnums)
+    got = adjoint.vmap(jac)(*batches)
+    expected = [jac(*items) for items in zip(*batches)]
+    if isinstance(argnums, tuple):
+        for i in range(len(argnums)):
+            np.testing.assert_allclose(got[i], np.stack([e[i] for e in expected]), rtol=1e-10, atol=1e-12)
+    else:
+        np.testing.assert_allclose(got, np.stack(expected), rtol=1e-10, atol=1e-12)
+
+
+# ----------------------------------------------------------------- logsumexp(b=...)
+
+def weighted_logsumexp(x, b):
+    return special.logsumexp(x, axis=0, b=b)
+
+
+def test_weighted_logsumexp_under_vmap():
+    _check_vmap(weighted_logsumexp, RNG.standard_normal((3, 4, 2)), RNG.uniform(0.5, 1.5, (3, 2)), argnums=(0, 1))
+
+
+def test_weighted_logsumexp_against_its_formula():
+    x, b = RNG.standard_normal(4), RNG.uniform(0.5, 1.5, 4)
+    grad_x, grad_b = adjoint.grad(lambda x, b: special.logsumexp(x, b=b), argnums=(0, 1))(x, b)
+    weights = b * np.exp(x) / np.sum(b * np.exp(x))
+    np.testing.assert_allclose(grad_x, weights, rtol=1e-12)
+    np.testing.assert_allclose(grad_b, np.exp(x) / np.sum(b * np.exp(x)), rtol=1e-12)
+
+
+def logsumexp_with_sign(x):
+    z, sign = special.logsumexp(x, return_sign=True)
+    return z
+
+
+def test_logsumexp_return_sign_is_refused_at_the_users_line():
+    with pytest.raises(adjoint.NoRuleError, match="return_sign") as info:
+        adjoint.grad(logsumexp_with_sign)(np.ones(3))
+    assert "test_real_functions.py" in str(info.value)
+
+
+# ----------------------------------------------------------------- scipy.signal
+
+def convolve_same(a, v):
+    return signal.convolve(a, v, mode="same")
+
+
+def correlate_valid_2d(a, v):
+    return signal.correlate(a, v, mode="valid")
+
+
+@pytest.mark.filterwarnings("ignore:vmap of:RuntimeWarning")  # they run once per example
+def test_convolve_and_correlate_under_vmap():
+    _check_vmap(convolve_same, RNG.standard_normal((2, 5)), RNG.standard_normal((2, 2)), argnums=(0, 1))
+    _check_vmap(correlate_valid_2d, RNG.standard_normal((2, 3, 3)), RNG.standard_normal((2, 2, 2)), argnums=(0, 1))
+
+
+def test_convolve_adjoint_is_a_correlation():
+    # d/da <w, convolve(a, v, "full")> = correlate(w, v, "valid"), independently of the rules
+    a, v, w = RNG.standard_normal(6), RNG.standard_normal(3), RNG.standard_normal(8)
+    grad_a, grad_v = adjoint.grad(lambda a, v: np.sum(w * signal.convolve(a, v)), argnums=(0, 1))(a, v)
+    np.testing.assert_allclose(grad_a, np.correlate(w, v, "valid"), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad_v, np.correlate(w, a, "valid"), rtol=1e-12, atol=1e-14)
+
+
+# ----------------------------------------------------------------- zeros
+
+def xlogy_of_zero(y):
+    return special.xlogy(np.zeros(3), y)
+
+
+def test_xlogy_with_x_zero_has_slope_zero_in_y_even_at_y_zero():
+    # xlogy(0, y) is 0 for every y: its slope in y is 0, at y = 0 too
+    y = np.array([0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(adjoint.jacrev(xlogy_of_zero)(y), np.zeros((3, 3)))
+    np.testing.assert_array_equal(adjoint.jacfwd(xlogy_of_zero)(y), np.zeros((3, 3)))
