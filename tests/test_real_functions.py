@@ -95,3 +95,118 @@ def test_xlogy_with_x_zero_has_slope_zero_in_y_even_at_y_zero():
     y = np.array([0.0, 1.0, 2.0])
     np.testing.assert_array_equal(adjoint.jacrev(xlogy_of_zero)(y), np.zeros((3, 3)))
     np.testing.assert_array_equal(adjoint.jacfwd(xlogy_of_zero)(y), np.zeros((3, 3)))
+
+
+# ----------------------------------------------------------------- np.select (a chain of np.where)
+
+def piecewise_by_select(x):
+    return np.select([x > 1.0, x < -1.0], [x ** 2, np.sin(x)], default=3.0 * x)
+
+
+def select_of_lists_built_elsewhere(x):
+    conditions = [x > 1.0, x < -1.0]
+    choices = [x ** 2, np.sin(x)]
+    return np.select(conditions, choices, 3.0 * x)
+
+
+def select_default_zero(x):
+    return np.select([x > 0.5], [x * x])
+
+
+SELECT_POINTS = np.array([-2.0, -0.5, 0.3, 0.8, 1.7])  # every branch, away from the switches
+
+
+def _select_reference(x):
+    return np.where(x > 1.0, 2 * x, np.where(x < -1.0, np.cos(x), 3.0))
+
+
+@pytest.mark.filterwarnings("ignore:vmap of:RuntimeWarning")  # a loop over a list of batched values runs per example
+@pytest.mark.parametrize("func", [piecewise_by_select, select_of_lists_built_elsewhere])
+def test_select_derivative_flows_through_the_chosen_choice(func):
+    x = SELECT_POINTS
+    np.testing.assert_allclose(func(x), np.select([x > 1, x < -1], [x ** 2, np.sin(x)], 3 * x))
+    np.testing.assert_allclose(adjoint.jacrev(func)(x), np.diag(_select_reference(x)), rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(func)(x), np.diag(_select_reference(x)), rtol=1e-12)
+    second = np.where(x > 1.0, 2.0, np.where(x < -1.0, -np.sin(x), 0.0))
+    hessian = adjoint.hessian(lambda x: np.sum(func(x)))(x)
+    np.testing.assert_allclose(hessian, np.diag(second), rtol=1e-12, atol=1e-14)
+    _check_vmap(func, np.stack([x, x[::-1]]))
+
+
+def test_select_default_is_zero_as_numpy_s():
+    x = np.array([0.2, 0.9])
+    np.testing.assert_allclose(adjoint.grad(lambda x: np.sum(select_default_zero(x)))(x), [0.0, 1.8])
+
+
+def select_with_too_few_choices(x):
+    return np.select([x > 0, x < 0], [x])
+
+
+def test_select_with_mismatched_lists_is_refused_at_the_users_line():
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match="same length") as info:
+        adjoint.grad(lambda x: np.sum(select_with_too_few_choices(x)))(np.ones(2))
+    assert "test_real_functions.py" in str(info.value)
+
+
+# ----------------------------------------------------------------- functools.reduce
+
+import functools  # noqa: E402
+import operator  # noqa: E402
+
+
+def product_by_reduce(x):
+    return functools.reduce(lambda a, b: a * b, [x[0], x[1], x[2]], 1.0)
+
+
+def sum_of_rows_by_reduce(x):
+    return functools.reduce(operator.add, x)  # no initial value: the first row starts
+
+
+def chained_layers(x, ws):
+    def layer(h, w):
+        return np.tanh(h @ w)
+    return functools.reduce(layer, ws, x)
+
+
+def scaled_reduce(x):
+    return functools.reduce(functools.partial(np.multiply), [x, x + 1.0, 2.0 * x])
+
+
+def empty_reduce(x):
+    return functools.reduce(operator.add, x[:0])
+
+
+def test_reduce_over_a_lambda_and_an_operator():
+    x = np.array([0.5, -1.5, 2.0])
+    np.testing.assert_allclose(adjoint.grad(product_by_reduce)(x), [x[1] * x[2], x[0] * x[2], x[0] * x[1]])
+    rows = RNG.standard_normal((3, 2))
+    np.testing.assert_allclose(adjoint.jacrev(sum_of_rows_by_reduce)(rows),
+                               np.broadcast_to(np.eye(2)[:, None, :], (2, 3, 2)))
+    np.testing.assert_allclose(adjoint.hessian(product_by_reduce)(x),
+                               [[0, x[2], x[1]], [x[2], 0, x[0]], [x[1], x[0], 0]], atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore:vmap of:RuntimeWarning")
+def test_reduce_over_a_nested_function_against_autograd():
+    import autograd
+    import autograd.numpy as anp
+
+    x, ws = RNG.standard_normal(3), [RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2))]
+
+    def reference(x, w1, w2):
+        return anp.tanh(anp.tanh(x @ w1) @ w2)
+
+    got = adjoint.jacrev(chained_layers, argnums=(0, 1))(x, ws)
+    np.testing.assert_allclose(got[0], autograd.jacobian(reference, 0)(x, *ws), rtol=1e-12)
+    for i in range(2):
+        np.testing.assert_allclose(got[1][i], autograd.jacobian(reference, 1 + i)(x, *ws), rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(chained_layers)(x, ws), autograd.jacobian(reference, 0)(x, *ws),
+                               rtol=1e-12)
+    _check_vmap(product_by_reduce, RNG.standard_normal((2, 3)))
+
+
+def test_reduce_of_a_partial_and_of_an_empty_sequence():
+    x = np.array([0.5, 2.0])
+    np.testing.assert_allclose(adjoint.jacrev(scaled_reduce)(x), np.diag(2 * (3 * x ** 2 + 2 * x)))
+    with pytest.raises(TypeError, match="empty iterable"):
+        adjoint.grad(lambda x: np.sum(empty_reduce(x)))(x)

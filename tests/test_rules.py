@@ -1635,6 +1635,13 @@ FORM_ROWS = [
           autograd=False),
 ]
 
+# np.select is written as the chain of np.where it stands for (frontend/normalize_functional.py)
+SELECT_ROWS = [
+    *each(np.where, "np.select", lambda x: np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], default=2.0 * x),
+          [((3, 4),)]),
+    *each(np.where, "np.select(default=0)", lambda x, y: np.select([x > 0.0], [x * y]), [((3,), (3,))]),
+]
+
 # ----------------------------------------------------------------- SciPy (optional)
 
 try:
@@ -1748,7 +1755,7 @@ ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
         + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS
         + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS + DECOMPOSITION_ROWS + FORM_ROWS
-        + SCIPY_ROWS)
+        + SELECT_ROWS + SCIPY_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 
