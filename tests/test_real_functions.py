@@ -210,3 +210,56 @@ def test_reduce_of_a_partial_and_of_an_empty_sequence():
     np.testing.assert_allclose(adjoint.jacrev(scaled_reduce)(x), np.diag(2 * (3 * x ** 2 + 2 * x)))
     with pytest.raises(TypeError, match="empty iterable"):
         adjoint.grad(lambda x: np.sum(empty_reduce(x)))(x)
+
+
+# ----------------------------------------------------------------- scipy.stats
+
+from scipy import stats  # noqa: E402
+
+
+def student_t_loglik(x, df, loc, scale):
+    return np.sum(stats.t.logpdf(x, df, loc, scale))
+
+
+def gamma_beta_poisson(x, a, b, mu):
+    return (np.sum(stats.gamma.logpdf(x, a)) + np.sum(stats.beta.logpdf(x / 4.0, a, b))
+            + np.sum(stats.poisson.logpmf(np.array([0.0, 2.0, 5.0]), mu)))
+
+
+def test_distributions_against_autograd():
+    import autograd
+    import autograd.scipy.stats as astats
+
+    x = np.array([-0.7, 0.4, 1.9])
+    args = (x, 3.5, 0.2, 1.3)
+    got = adjoint.grad(student_t_loglik, argnums=(0, 1, 2, 3))(*args)
+    for i in range(4):
+        expected = autograd.grad(lambda *a: autograd.numpy.sum(astats.t.logpdf(*a)), i)(*args)
+        np.testing.assert_allclose(got[i], expected, rtol=1e-10)
+
+    def reference(x, a, b, mu):
+        return (autograd.numpy.sum(astats.gamma.logpdf(x, a)) + autograd.numpy.sum(astats.beta.logpdf(x / 4.0, a, b))
+                + autograd.numpy.sum(astats.poisson.logpmf(np.array([0.0, 2.0, 5.0]), mu)))
+
+    args = (np.array([0.5, 1.2, 3.1]), 1.7, 2.2, 1.4)
+    got = adjoint.grad(gamma_beta_poisson, argnums=(0, 1, 2, 3))(*args)
+    for i in range(4):
+        np.testing.assert_allclose(got[i], autograd.grad(reference, i)(*args), rtol=1e-10)
+    cdf = adjoint.grad(lambda x: np.sum(stats.t.cdf(x, 3.0)))(x)
+    np.testing.assert_allclose(cdf, autograd.grad(lambda x: autograd.numpy.sum(astats.t.cdf(x, 3.0)))(x), rtol=1e-10)
+
+
+def test_distributions_under_vmap():
+    xs = RNG.uniform(0.3, 2.0, (2, 3))
+    _check_vmap(lambda x: stats.gamma.logcdf(x, 2.0, scale=1.5) + stats.t.pdf(x, 3.0), xs)
+    _check_vmap(lambda mu: stats.poisson.pmf(np.array([0, 1, 3]), mu), RNG.uniform(0.5, 2.0, (2, 3)))
+
+
+def t_cdf_in_df(df):
+    return stats.t.cdf(0.5, df)
+
+
+def test_the_shape_parameter_of_a_cdf_is_refused():
+    with pytest.raises(adjoint.NoRuleError, match="'df'") as info:
+        adjoint.grad(t_cdf_in_df)(3.0)
+    assert "test_real_functions.py" in str(info.value)
