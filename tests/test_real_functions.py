@@ -263,3 +263,36 @@ def test_the_shape_parameter_of_a_cdf_is_refused():
     with pytest.raises(adjoint.NoRuleError, match="'df'") as info:
         adjoint.grad(t_cdf_in_df)(3.0)
     assert "test_real_functions.py" in str(info.value)
+
+
+SPD = np.array([[2.0, 0.3, 0.1], [0.3, 1.5, -0.2], [0.1, -0.2, 1.0]])
+
+
+def gaussian_loglik(x, mean, a):
+    return np.sum(stats.multivariate_normal.logpdf(x, mean, SPD + a @ a.T))
+
+
+def test_multivariate_normal_against_autograd_and_under_vmap():
+    import autograd
+    import autograd.scipy.stats as astats
+
+    def reference(x, mean, a):
+        return autograd.numpy.sum(astats.multivariate_normal.logpdf(x, mean, SPD + a @ a.T))
+
+    args = (RNG.standard_normal((4, 3)), RNG.standard_normal(3), 0.3 * RNG.standard_normal((3, 3)))
+    got = adjoint.grad(gaussian_loglik, argnums=(0, 1, 2))(*args)
+    for i in range(3):
+        np.testing.assert_allclose(got[i], autograd.grad(reference, i)(*args), rtol=1e-10)
+    hessian = adjoint.hessian(gaussian_loglik, argnums=2)(*args)
+    np.testing.assert_allclose(hessian, autograd.hessian(reference, 2)(*args), rtol=1e-8, atol=1e-12)
+    with pytest.warns(RuntimeWarning, match="once per example"):
+        _check_vmap(lambda x: stats.multivariate_normal.pdf(x, np.zeros(3), SPD), RNG.standard_normal((2, 4, 3)))
+
+
+def diagonal_covariance(x):
+    return stats.multivariate_normal.logpdf(x, np.zeros(3), np.ones(3))
+
+
+def test_multivariate_normal_other_covariance_forms_are_refused_clearly():
+    with pytest.raises(ValueError, match="one d x d matrix"):
+        adjoint.grad(diagonal_covariance)(np.ones(3))

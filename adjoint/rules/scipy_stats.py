@@ -360,3 +360,41 @@ def poisson_cdf_adjoint(z, k, mu, loc=0):
 @tangent_rule(poisson.cdf, elementwise=True)
 def poisson_cdf_tangent(z, k, mu, loc=0):
     dot[z] = -dot[mu] * poisson.pmf(np.floor(k), mu, loc)
+
+
+# ----------------------------------------------------------------- multivariate_normal
+#
+# logpdf(x, mean, cov) = -(d log 2 pi + log det cov + r . cov^-1 r) / 2 with
+# r = x - mean, point by point along x's last axis; pdf is its exp. cov is
+# one d x d matrix (d >= 2): other forms are refused when the derivative is
+# taken (rt.mvn_solved). The gradient in cov is the symmetric one.
+
+multivariate_normal = stats.multivariate_normal
+
+
+@adjoint_rule(multivariate_normal.logpdf, constant=("allow_singular",))
+def multivariate_normal_logpdf_adjoint(z, x, mean=None, cov=1, allow_singular=False):
+    bar[x] = rt.mvn_logpdf_adjoint(bar[z], x, mean, cov, wrt="x")
+    bar[mean] = rt.mvn_logpdf_adjoint(bar[z], x, mean, cov, wrt="mean")
+    bar[cov] = rt.mvn_logpdf_adjoint(bar[z], x, mean, cov, wrt="cov")
+
+
+@tangent_rule(multivariate_normal.logpdf, constant=("allow_singular",))
+def multivariate_normal_logpdf_tangent(z, x, mean=None, cov=1, allow_singular=False):
+    dot[z] = rt.mvn_logpdf_tangent(dot[x], x, mean, cov, z, wrt="x")
+    dot[z] = rt.mvn_logpdf_tangent(dot[mean], x, mean, cov, z, wrt="mean")
+    dot[z] = rt.mvn_logpdf_tangent(dot[cov], x, mean, cov, z, wrt="cov")
+
+
+@adjoint_rule(multivariate_normal.pdf, constant=("allow_singular",))
+def multivariate_normal_pdf_adjoint(z, x, mean=None, cov=1, allow_singular=False):
+    bar[x] = rt.mvn_logpdf_adjoint(bar[z] * z, x, mean, cov, wrt="x")
+    bar[mean] = rt.mvn_logpdf_adjoint(bar[z] * z, x, mean, cov, wrt="mean")
+    bar[cov] = rt.mvn_logpdf_adjoint(bar[z] * z, x, mean, cov, wrt="cov")
+
+
+@tangent_rule(multivariate_normal.pdf, constant=("allow_singular",))
+def multivariate_normal_pdf_tangent(z, x, mean=None, cov=1, allow_singular=False):
+    dot[z] = z * rt.mvn_logpdf_tangent(dot[x], x, mean, cov, z, wrt="x")
+    dot[z] = z * rt.mvn_logpdf_tangent(dot[mean], x, mean, cov, z, wrt="mean")
+    dot[z] = z * rt.mvn_logpdf_tangent(dot[cov], x, mean, cov, z, wrt="cov")

@@ -109,3 +109,77 @@ def vlogsumexp_slope(a, z, axis=None, b=None, keepdims=False):
         b = np.asarray(b)
         b = b.reshape(b.shape[:1] + (1,) * (ndim - (b.ndim - 1)) + b.shape[1:])
     return logsumexp_slope(a, z, axis=_vaxes(axis, ndim), b=b, keepdims=keepdims)
+
+
+# ----------------------------------------------------------------- multivariate normal
+
+class MultivariateNormalForm(ValueError):
+    """A multivariate_normal call whose derivative is not followed (a
+    covariance that is not one d x d matrix, a 1-d distribution)."""
+
+
+def mvn_solved(x, mean, cov):
+    """``(r, s)``: the residuals ``r = x - mean`` (points along the last
+    axis) and ``s = cov^-1 r`` point by point, for the derivatives of
+    ``multivariate_normal.logpdf(x, mean, cov)`` (``logpdf = -(d log 2 pi +
+    log det cov + r . s) / 2``)."""
+    cov = np.asarray(cov)
+    x = np.asarray(x)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] < 2 or x.ndim < 1 or (
+            x.shape[-1] != cov.shape[0]):
+        raise MultivariateNormalForm(
+            "multivariate_normal's derivative is followed for a covariance given as one d x d matrix "
+            f"(d >= 2) and points x along the last axis (got x of shape {x.shape}, cov of shape {cov.shape}). "
+            "Pass cov as a full matrix (np.diag(v) for a diagonal one) and x with its points in rows.")
+    r = x if mean is None else x - mean
+    d = cov.shape[0]
+    s = np.linalg.solve(cov, np.reshape(r, (-1, d)).T).T
+    return r, np.reshape(s, np.shape(r))
+
+
+def mvn_logpdf_adjoint(g, x, mean, cov, wrt="x"):
+    """The contribution of the batched cotangent ``g`` of
+    ``multivariate_normal.logpdf(x, mean, cov)`` to ``wrt`` (x, mean or
+    cov; the gradient in cov is the symmetric one, as for a covariance)."""
+    r, s = mvn_solved(x, mean, cov)
+    rows = np.reshape(g, g.shape[:1] + r.shape[:-1])
+    if wrt == "cov":
+        d = s.shape[-1]
+        flat = np.reshape(rows, (rows.shape[0], -1))
+        points = np.reshape(s, (-1, d))
+        inverse = np.linalg.inv(cov)
+        return -0.5 * (np.einsum("bn,ij->bij", flat, inverse) - np.einsum("bn,ni,nj->bij", flat, points, points))
+    pulled = np.expand_dims(rows, -1) * s
+    if wrt == "x":
+        return _unbroadcast_to(-pulled, x)
+    return _unbroadcast_to(pulled, mean)
+
+
+def mvn_logpdf_tangent(t, x, mean, cov, z, wrt="x"):
+    """The tangent of ``multivariate_normal.logpdf(x, mean, cov)`` (shape
+    ``(B,) + z.shape``) along the batched tangent ``t`` of ``wrt``."""
+    r, s = mvn_solved(x, mean, cov)
+    if wrt == "cov":
+        d = s.shape[-1]
+        points = np.reshape(s, (-1, d))
+        inverse = np.linalg.inv(cov)
+        pushed = -0.5 * (np.expand_dims(np.einsum("bij,ji->b", t, inverse), -1)
+                         - np.einsum("bij,ni,nj->bn", t, points, points))
+    else:
+        lifted = np.broadcast_to(np.reshape(t, t.shape[:1] + (1,) * (r.ndim - (t.ndim - 1)) + t.shape[1:]),
+                                 t.shape[:1] + r.shape)
+        pushed = np.sum(lifted * s, axis=-1)
+        if wrt == "x":
+            pushed = -pushed
+    return np.reshape(pushed, t.shape[:1] + np.shape(z))
+
+
+def _unbroadcast_to(g, x):
+    shape = np.shape(x)
+    extra = g.ndim - 1 - len(shape)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(1, 1 + extra)))
+    axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
