@@ -296,3 +296,39 @@ def diagonal_covariance(x):
 def test_multivariate_normal_other_covariance_forms_are_refused_clearly():
     with pytest.raises(ValueError, match="one d x d matrix"):
         adjoint.grad(diagonal_covariance)(np.ones(3))
+
+
+# ----------------------------------------------------------------- np.linalg.eig
+
+SEPARATED = np.diag([1.0, 2.5, 4.0])
+
+
+def largest_eigenvalue(a):
+    w, v = np.linalg.eig(SEPARATED + a)
+    return np.max(w)
+
+
+def rotation_eigenvalues(a):
+    w, v = np.linalg.eig(np.array([[0.0, -1.0], [1.0, 0.0]]) + a)
+    return np.sum(np.real(w))
+
+
+def test_eig_of_a_nonsymmetric_matrix_against_the_left_and_right_eigenvectors():
+    # d lambda / dA = u v^T / (u . v) with u the left, v the right eigenvector: independent of the rule
+    a = 0.2 * RNG.standard_normal((3, 3))
+    w, right = np.linalg.eig(SEPARATED + a)
+    k = np.argmax(w)
+    wl, left = np.linalg.eig((SEPARATED + a).T)
+    u, v = left[:, np.argmax(wl)], right[:, k]
+    expected = np.outer(u, v) / (u @ v)
+    np.testing.assert_allclose(adjoint.grad(largest_eigenvalue)(a), expected, rtol=1e-10)
+    np.testing.assert_allclose(adjoint.jacfwd(largest_eigenvalue)(a), expected, rtol=1e-10)
+    stack = 0.2 * RNG.standard_normal((2, 3, 3))
+    np.testing.assert_allclose(adjoint.vmap(adjoint.grad(largest_eigenvalue))(stack),
+                               [adjoint.grad(largest_eigenvalue)(s) for s in stack], rtol=1e-12)
+
+
+@pytest.mark.parametrize("transform", [adjoint.grad, adjoint.jacfwd])
+def test_eig_with_complex_eigenvalues_is_refused(transform):
+    with pytest.raises(ValueError, match="eigenvalues of this matrix are complex"):
+        transform(rotation_eigenvalues)(np.zeros((2, 2)))

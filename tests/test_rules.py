@@ -1451,8 +1451,27 @@ def lstsq_const_rhs(a):
     return x
 
 
+SEPARATED = np.diag([1.0, 2.5, 4.0])  # real eigenvalues well apart, kept so by small perturbations
+
+
+def eig_values_and_vectors(x):
+    w, v = np.linalg.eig(SEPARATED + 0.1 * x + 0.2 * np.triu(x))
+    return np.concatenate([w ** 2, np.ravel(v * np.sign(v[0]))])  # the sign LAPACK picks fixed for the differences
+
+
+def eig_of_stack(x):
+    return np.linalg.eig(SEPARATED + 0.1 * x)[0]
+
+
+def eigvals_nonsymmetric(x):
+    return np.linalg.eigvals(SEPARATED + 0.1 * x + 0.2 * np.tril(x))
+
+
 # autograd has none of these but svd.
 DECOMPOSITION_ROWS = [
+    *each(np.linalg.eig, "np.linalg.eig", eig_values_and_vectors, [((3, 3),)], autograd=False),
+    *each(np.linalg.eig, "np.linalg.eig-stack", eig_of_stack, [((2, 3, 3),)], autograd=False),
+    *each(np.linalg.eigvals, "np.linalg.eigvals", eigvals_nonsymmetric, [((3, 3),)], autograd=False),
     *each(np.cov, "np.cov", lambda x: np.cov(x), [((3, 5),), ((5,),), ((1, 4),), ((2, 2),)], autograd=False),
     *each(np.cov, "np.cov(rowvar=False)", lambda x: np.cov(x, rowvar=False), [((5, 3),), ((4,),), ((4, 1),)],
           autograd=False),
