@@ -332,3 +332,52 @@ def test_eig_of_a_nonsymmetric_matrix_against_the_left_and_right_eigenvectors():
 def test_eig_with_complex_eigenvalues_is_refused(transform):
     with pytest.raises(ValueError, match="eigenvalues of this matrix are complex"):
         transform(rotation_eigenvalues)(np.zeros((2, 2)))
+
+
+# ----------------------------------------------------------------- solve_banded, solve_sylvester
+
+from scipy import linalg  # noqa: E402
+
+BAND = np.array([[0.0, 0.5, -0.3, 0.2], [4.0, 3.5, 5.0, 4.2], [0.3, -0.4, 0.6, 0.0]])
+
+
+def banded_solution(ab, b):
+    return linalg.solve_banded((1, 1), BAND + ab, b)
+
+
+def _dense(ab):
+    n = ab.shape[1]
+    return np.diag(ab[1]) + np.diag(ab[0, 1:], 1) + np.diag(ab[2, :n - 1], -1)
+
+
+@pytest.mark.filterwarnings("ignore:vmap of:RuntimeWarning")  # SciPy's solvers run once per example
+def test_solve_banded_against_the_dense_solve_and_under_vmap():
+    ab, b = 0.2 * RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    got_ab, got_b = adjoint.jacrev(banded_solution, argnums=(0, 1))(ab, b)
+    dense = adjoint.jacrev(lambda m, b: np.linalg.solve(m, b), argnums=(0, 1))(_dense(BAND + ab), b)
+    np.testing.assert_allclose(got_b, dense[1], rtol=1e-12)
+    np.testing.assert_allclose(got_ab[:, 1, :], np.einsum("kii->ki", dense[0]), rtol=1e-12)  # the diagonal
+    np.testing.assert_allclose(got_ab[:, 0, 1:], np.einsum("kii->ki", dense[0][:, :-1, 1:]), rtol=1e-12)
+    np.testing.assert_array_equal(got_ab[:, 0, 0], 0.0)  # storage outside the matrix: no derivative
+    np.testing.assert_array_equal(got_ab[:, 2, -1], 0.0)
+    _check_vmap(banded_solution, 0.2 * RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 4)), argnums=(0, 1))
+
+
+def sylvester_solution(a, q):
+    return linalg.solve_sylvester(a + 3.0 * np.eye(3), np.diag([1.0, 2.0]), q)
+
+
+@pytest.mark.filterwarnings("ignore:vmap of:RuntimeWarning")
+def test_solve_sylvester_against_the_kronecker_system():
+    a, q = 0.3 * RNG.standard_normal((3, 3)), RNG.standard_normal((3, 2))
+
+    def by_kronecker(a, q):  # vec(a x + x b) = (I (x) a + b^T (x) I) vec(x), column-major vec
+        system = np.kron(np.eye(2), a + 3.0 * np.eye(3)) + np.kron(np.diag([1.0, 2.0]), np.eye(3))
+        return np.linalg.solve(system, q.T.ravel()).reshape(2, 3).T
+
+    np.testing.assert_allclose(sylvester_solution(a, q), by_kronecker(a, q), rtol=1e-12)
+    for argnum in (0, 1):
+        np.testing.assert_allclose(adjoint.jacrev(sylvester_solution, argnums=argnum)(a, q),
+                                   adjoint.jacrev(by_kronecker, argnums=argnum)(a, q), rtol=1e-10, atol=1e-13)
+    _check_vmap(sylvester_solution, 0.3 * RNG.standard_normal((2, 3, 3)), RNG.standard_normal((2, 3, 2)),
+                argnums=(0, 1))

@@ -1702,6 +1702,17 @@ else:
     def triangular_system_upper_transposed(a, b):
         return scipy_linalg.solve_triangular(a + SHIFT, b, trans="T")
 
+    BAND = np.array([[0.0, 0.5, -0.3, 0.2], [4.0, 3.5, 5.0, 4.2], [0.3, -0.4, 0.6, 0.0]])  # (l, u) = (1, 1)
+
+    def banded_system(ab, b):
+        return scipy_linalg.solve_banded((1, 1), BAND + 0.2 * ab, b)
+
+    def lower_banded_system(ab, b):
+        return scipy_linalg.solve_banded((2, 0), np.vstack([BAND[1:], BAND[:1]]) + 0.2 * ab, b)
+
+    def sylvester_system(a, b, q):
+        return scipy_linalg.solve_sylvester(a + 3.0 * np.eye(3), b + 2.0 * np.eye(2), q)
+
     SCIPY_ROWS = [
         *each(special.gammaln, "special.gammaln", lambda x: special.gammaln(x), ONE, domain=POSITIVE, autograd=False),
         *each(special.digamma, "special.digamma", lambda x: special.digamma(x), ONE, domain=POSITIVE,
@@ -1796,6 +1807,12 @@ else:
               [((3, 3), (3,)), ((3, 3), (3, 2))], autograd=False),
         *each(scipy_linalg.solve_triangular, "linalg.solve_triangular(trans=T)", triangular_system_upper_transposed,
               [((3, 3), (3, 2))], autograd=False),
+        *each(scipy_linalg.solve_banded, "linalg.solve_banded", banded_system, [((3, 4), (4,)), ((3, 4), (4, 2))],
+              autograd=False),
+        *each(scipy_linalg.solve_banded, "linalg.solve_banded(2,0)", lower_banded_system, [((3, 4), (4,))],
+              autograd=False),
+        *each(scipy_linalg.solve_sylvester, "linalg.solve_sylvester", sylvester_system, [((3, 3), (2, 2), (3, 2))],
+              domain=UNIT, autograd=False),
         *each(scipy_linalg.cholesky, "linalg.cholesky", scipy_cholesky_of_spd, [((3, 3),)], autograd=False),
         *each(scipy_linalg.cholesky, "linalg.cholesky(lower)", scipy_cholesky_lower, [((3, 3),)], autograd=False),
         *each(scipy_linalg.expm, "linalg.expm", expm_of_scaled, [((3, 3),), ((2, 2, 2),)], autograd=False),

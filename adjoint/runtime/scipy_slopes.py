@@ -183,3 +183,72 @@ def _unbroadcast_to(g, x):
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     return g
+
+
+# ----------------------------------------------------------------- banded and Sylvester systems
+
+def _band_positions(l_and_u, n):
+    lower, upper = (int(k) for k in l_and_u)
+    i, j = np.indices((n, n))
+    row = upper + i - j
+    inside = (row >= 0) & (row <= lower + upper)
+    return np.where(inside, row, 0), j, inside
+
+
+def banded_matrix(l_and_u, ab):
+    """The dense matrix of scipy.linalg.solve_banded's band storage ``ab``
+    (``ab[u + i - j, j] = a[i, j]``), over ``ab``'s trailing two axes."""
+    ab = np.asarray(ab)
+    row, column, inside = _band_positions(l_and_u, ab.shape[-1])
+    return np.where(inside, ab[..., row, column], 0.0)
+
+
+def band_of(m, l_and_u, ab):
+    """The transpose of ``banded_matrix``: the band of the dense ``m`` (over
+    its trailing two axes) in the storage of ``ab`` (0 where the storage
+    holds no entry of the matrix)."""
+    m = np.asarray(m)
+    ab_shape = np.shape(ab)
+    n = m.shape[-1]
+    lower, upper = (int(k) for k in l_and_u)
+    out = np.zeros(m.shape[:-2] + tuple(ab_shape[-2:]), dtype=np.result_type(m, np.float64))
+    for r in range(lower + upper + 1):
+        # ab[r, j] = a[j + r - upper, j] where that row exists
+        start, stop = max(0, upper - r), min(n, n + upper - r)
+        columns = np.arange(start, stop)
+        out[..., r, columns] = m[..., columns + r - upper, columns]
+    return out
+
+
+def sylvester_each(solve, a, b, q):
+    """``solve(a, b, q_k)`` (scipy.linalg.solve_sylvester: ``a x + x b = q``)
+    for every matrix ``q_k`` of the stack ``q`` (any leading axes)."""
+    q = np.asarray(q)
+    flat = np.reshape(q, (-1,) + q.shape[-2:])
+    solved = [solve(a, b, item) for item in flat]
+    out = np.stack(solved) if solved else np.zeros(flat.shape)
+    return np.reshape(out, q.shape)
+
+
+def sylvester_factor_bar(y, z, wrt="a"):
+    """The adjoint of ``a`` (``wrt="a"``: ``-sum y z^T``) or of ``b`` (``-sum
+    z^T y``) in ``z = sylvester_each(solve, a, b, q)``, with ``y`` the
+    batched adjoint of ``q`` (shape ``(C,) + z.shape``), summed over ``z``'s
+    leading axes."""
+    m, n = np.shape(z)[-2:]
+    yf = np.reshape(y, (y.shape[0], -1, m, n))
+    zf = np.reshape(z, (1, -1, m, n))
+    if wrt == "a":
+        return -np.sum(yf @ np.swapaxes(zf, -1, -2), axis=1)
+    return -np.sum(np.swapaxes(zf, -1, -2) @ yf, axis=1)
+
+
+def sylvester_factor_dot(t, z, wrt="a"):
+    """``-t z`` (``wrt="a"``) or ``-z t`` for every row of the batched tangent
+    ``t`` of ``a`` (or ``b``) and every matrix of ``z``: the right-hand side
+    whose Sylvester solution is the tangent of ``z``."""
+    m, n = np.shape(z)[-2:]
+    zf = np.reshape(z, (1, -1, m, n))
+    t = np.expand_dims(t, 1)
+    moved = -(t @ zf) if wrt == "a" else -(zf @ t)
+    return np.reshape(moved, (t.shape[0],) + np.shape(z))
