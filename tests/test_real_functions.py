@@ -381,3 +381,30 @@ def test_solve_sylvester_against_the_kronecker_system():
                                    adjoint.jacrev(by_kronecker, argnums=argnum)(a, q), rtol=1e-10, atol=1e-13)
     _check_vmap(sylvester_solution, 0.3 * RNG.standard_normal((2, 3, 3)), RNG.standard_normal((2, 3, 2)),
                 argnums=(0, 1))
+
+
+# ----------------------------------------------------------------- zeros of reductions
+
+def root_of_sum_of_squares(x):
+    return np.sqrt(np.sum(x ** 2, axis=1))
+
+
+def test_root_of_a_zero_sum_of_squares_has_the_norm_s_subgradient():
+    x = np.array([[0.0, 0.0], [3.0, 4.0]])
+    expected = np.array([[[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.6, 0.8]]])
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        np.testing.assert_allclose(transform(root_of_sum_of_squares)(x), expected, rtol=1e-15, atol=0)
+    np.testing.assert_array_equal(root_of_sum_of_squares(x), [0.0, 5.0])  # the same numbers as NumPy's
+    np.testing.assert_allclose(adjoint.jacrev(root_of_sum_of_squares)(x),
+                               adjoint.jacrev(lambda x: np.linalg.norm(x, axis=1))(x))
+
+
+@pytest.mark.parametrize("func, x, expected", [
+    (lambda x: np.std(x), np.full(3, 2.0), np.zeros(3)),
+    (lambda x: np.var(x, ddof=1), np.full(3, 2.0), np.zeros(3)),
+    (lambda x: np.prod(x), np.array([0.0, 0.0, 3.0]), np.zeros(3)),
+    (lambda x: np.prod(x), np.array([0.0, 2.0, 3.0]), np.array([6.0, 0.0, 0.0])),
+], ids=["std-equal", "var-equal", "prod-two-zeros", "prod-one-zero"])
+def test_reductions_at_zeros_follow_the_subgradient_conventions(func, x, expected):
+    np.testing.assert_array_equal(adjoint.grad(func)(x), expected)
+    np.testing.assert_array_equal(adjoint.jacfwd(func)(x), expected)

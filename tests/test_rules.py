@@ -1654,8 +1654,14 @@ FORM_ROWS = [
           autograd=False),
 ]
 
-# np.select is written as the chain of np.where it stands for (frontend/normalize_functional.py)
+# np.select is written as the chain of np.where it stands for, np.sqrt(np.sum(x ** 2)) in one
+# expression as rt.root_sum_squares (frontend/normalize_functional.py)
 SELECT_ROWS = [
+    *each(rt.root_sum_squares, "sqrt(sum(x**2))", lambda x: np.sqrt(np.sum(x ** 2)), [((3,),)]),
+    *each(rt.root_sum_squares, "sqrt(sum(x*x,axis=1))", lambda x: np.sqrt(np.sum(x * x, axis=1)), [((2, 3),)]),
+    Row(rt.root_sum_squares, "sqrt(sum(x**2,0,keepdims))-zero-column",
+        lambda x: np.sqrt(np.sum(x ** 2, axis=0, keepdims=True)), ((2, 2),), values=([[0.0, 1.0], [0.0, -2.0]],),
+        autograd=False),
     *each(np.where, "np.select", lambda x: np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], default=2.0 * x),
           [((3, 4),)]),
     *each(np.where, "np.select(default=0)", lambda x, y: np.select([x > 0.0], [x * y]), [((3,), (3,))]),
@@ -1902,7 +1908,7 @@ def test_tangent_rule(row):
 
 
 #: rows placed on purpose where the derivative is discontinuous
-AT_A_KINK = {"norm-zero-vector", "np.ptp-ties", "np.fmin-nans", "norm(ord=1)-tied-columns"}
+AT_A_KINK = {"norm-zero-vector", "sqrt(sum(x**2,0,keepdims))-zero-column", "np.ptp-ties", "np.fmin-nans", "norm(ord=1)-tied-columns"}
 
 
 @pytest.mark.parametrize("row", row_params(ROWS))

@@ -396,6 +396,10 @@ class Calls:
         if helper is not None:
             func = gast.Attribute(value=load(self.rt_name), attr=helper.__name__, ctx=gast.Load())
             node, callee = gast.Call(func=func, args=node.args, keywords=node.keywords), helper
+        fused = functional.root_sum_squares(self, node, callee)
+        if fused is not None:  # np.sqrt(np.sum(x ** 2)): the norm's subgradient at 0
+            node, callee = fused, rt.root_sum_squares
+            func = node.func
         if _array_api_function(callee, "xp_promote") and len(node.args) == 1:
             node, callee = self.as_promoted(node), np.asarray
             func = node.func

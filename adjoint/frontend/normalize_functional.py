@@ -12,6 +12,9 @@ loop or chain before they are normalized (``Calls.call`` hands them here):
   first item), then ``acc = f(acc, item)`` for each further item, as Python
   does; each call of ``f`` (a lambda, a nested function, a function of the
   user's, an operator function) is differentiated like any call.
+- ``np.sqrt(np.sum(x ** 2, axis))`` written in one expression:
+  ``rt.root_sum_squares(x, axis)``, the same numbers with the norm's
+  subgradient 0 where the sum is 0 (not the NaN of inf * 0).
 """
 import builtins
 import functools
@@ -158,3 +161,40 @@ def is_select(value):
 
 def is_reduce(value):
     return value is functools.reduce
+
+
+def _squared(calls, node):
+    """``E`` when ``node`` is ``E ** 2`` or ``E * E`` (the same expression
+    twice, a name or attribute chain), else None."""
+    if not isinstance(node, gast.BinOp):
+        return None
+    if (isinstance(node.op, gast.Pow) and isinstance(node.right, gast.Constant)
+            and type(node.right.value) in (int, float) and node.right.value == 2):
+        return node.left
+    if (isinstance(node.op, gast.Mult) and isinstance(node.left, (gast.Name, gast.Attribute))
+            and gast.dump(node.left) == gast.dump(node.right)):
+        return node.left
+    return None
+
+
+def root_sum_squares(calls, node, callee):
+    """``np.sqrt(np.sum(E ** 2[, axis][, keepdims]))`` (or ``E * E``) written
+    in one expression, as ``rt.root_sum_squares(E, axis, keepdims)``: the
+    same numbers, with the norm's subgradient 0 where the sum is 0 (through
+    np.sqrt the chain rule meets inf * 0 there, a NaN). The Call to normalize
+    in its place, or None for other calls."""
+    if callee is not np.sqrt or len(node.args) != 1 or node.keywords:
+        return None
+    inner = node.args[0]
+    if not (isinstance(inner, gast.Call) and calls.resolver.value_of(inner.func) is np.sum and inner.args
+            and len(inner.args) <= 2 and not any(isinstance(a, gast.Starred) for a in inner.args)
+            and all(k.arg in ("axis", "keepdims") for k in inner.keywords)):
+        return None
+    base = _squared(calls, inner.args[0])
+    if base is None:
+        return None
+    keywords = list(inner.keywords)
+    if len(inner.args) == 2:
+        keywords.insert(0, gast.keyword(arg="axis", value=inner.args[1]))
+    func = gast.Attribute(value=load(calls.rt_name), attr="root_sum_squares", ctx=gast.Load())
+    return gast.Call(func=func, args=[base], keywords=keywords)

@@ -252,3 +252,14 @@ def sylvester_factor_dot(t, z, wrt="a"):
     t = np.expand_dims(t, 1)
     moved = -(t @ zf) if wrt == "a" else -(zf @ t)
     return np.reshape(moved, (t.shape[0],) + np.shape(z))
+
+
+# ----------------------------------------------------------------- the root of a sum of squares
+
+def root_sum_squares(x, axis=None, keepdims=False):
+    """``np.sqrt(np.sum(x ** 2, axis=axis, keepdims=keepdims))``, computed
+    exactly so: the user's expression, fused by the front end
+    (frontend/normalize_functional.py) so that its derivative at a zero sum
+    is the norm's subgradient 0 (the chain rule through np.sqrt meets inf * 0
+    there)."""
+    return np.sqrt(np.sum(x ** 2, axis=axis, keepdims=keepdims))
