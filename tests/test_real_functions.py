@@ -245,6 +245,10 @@ def test_distributions_against_autograd():
         np.testing.assert_allclose(got[i], autograd.grad(reference, i)(*args), rtol=1e-10)
     cdf = adjoint.grad(lambda x: np.sum(stats.t.cdf(x, 3.0)))(x)
     np.testing.assert_allclose(cdf, autograd.grad(lambda x: autograd.numpy.sum(astats.t.cdf(x, 3.0)))(x), rtol=1e-10)
+    tails = adjoint.grad(lambda x: np.sum(stats.norm.logsf(x) + stats.norm.sf(x, 0.5) + stats.chi2.logpdf(x + 2.0, 3.0)))(x)
+    reference = autograd.grad(lambda x: autograd.numpy.sum(astats.norm.logsf(x) + astats.norm.sf(x, 0.5)
+                                                           + astats.chi2.logpdf(x + 2.0, 3.0)))(x)
+    np.testing.assert_allclose(tails, reference, rtol=1e-10)
 
 
 def test_distributions_under_vmap():

@@ -40,7 +40,7 @@ FAMILIES = [
 ]
 
 #: the distributions of scipy.stats whose methods have rules (rules/scipy_stats.py)
-DISTRIBUTIONS = ("norm", "t", "gamma", "beta", "poisson", "multivariate_normal")
+DISTRIBUTIONS = ("norm", "t", "gamma", "beta", "chi2", "poisson", "multivariate_normal")
 
 
 def _namespaces():

@@ -1,9 +1,10 @@
 """Rules of scipy.stats' distributions, registered when SciPy is imported
 (``adjoint.rules.load_optional_rules``), by position or keyword:
 
-- norm's logpdf, pdf, cdf and logcdf in x, loc and scale;
-- t (df), gamma (a) and beta (a, b): logpdf and pdf in x, the shape
-  parameters, loc and scale; cdf and logcdf in x, loc and scale;
+- norm's logpdf, pdf, cdf, logcdf, sf and logsf in x, loc and scale;
+- t (df), gamma (a), beta (a, b) and chi2 (df): logpdf and pdf in x, the
+  shape parameters, loc and scale; cdf (and logcdf, but chi2's) in x, loc
+  and scale;
 - poisson's logpmf, pmf and cdf in mu (the counts k carry no derivative).
 
 A method or argument without a rule here (a frozen distribution, sf, the
@@ -79,6 +80,37 @@ def norm_logcdf_tangent(z, x, loc=0, scale=1):
     dot[z] = dot[x] * ratio
     dot[z] = -dot[loc] * ratio
     dot[z] = -dot[scale] * (ratio * ((x - loc) / scale))
+
+
+# norm.sf = 1 - cdf: slopes minus the cdf's; logsf's are those over sf.
+@adjoint_rule(norm.sf)
+def norm_sf_adjoint(z, x, loc=0, scale=1):
+    bar[x] = rt.unbroadcast(-bar[z] * norm.pdf(x, loc, scale), x)
+    bar[loc] = rt.unbroadcast(bar[z] * norm.pdf(x, loc, scale), loc)
+    bar[scale] = rt.unbroadcast(bar[z] * (norm.pdf(x, loc, scale) * ((x - loc) / scale)), scale)
+
+
+@tangent_rule(norm.sf, elementwise=True)
+def norm_sf_tangent(z, x, loc=0, scale=1):
+    dot[z] = -dot[x] * norm.pdf(x, loc, scale)
+    dot[z] = dot[loc] * norm.pdf(x, loc, scale)
+    dot[z] = dot[scale] * (norm.pdf(x, loc, scale) * ((x - loc) / scale))
+
+
+@adjoint_rule(norm.logsf)
+def norm_logsf_adjoint(z, x, loc=0, scale=1):
+    ratio = np.exp(norm.logpdf(x, loc, scale) - z)
+    bar[x] = rt.unbroadcast(-bar[z] * ratio, x)
+    bar[loc] = rt.unbroadcast(bar[z] * ratio, loc)
+    bar[scale] = rt.unbroadcast(bar[z] * (ratio * ((x - loc) / scale)), scale)
+
+
+@tangent_rule(norm.logsf, elementwise=True)
+def norm_logsf_tangent(z, x, loc=0, scale=1):
+    ratio = np.exp(norm.logpdf(x, loc, scale) - z)
+    dot[z] = -dot[x] * ratio
+    dot[z] = dot[loc] * ratio
+    dot[z] = dot[scale] * (ratio * ((x - loc) / scale))
 
 
 # ----------------------------------------------------------------- location-scale families
@@ -323,6 +355,66 @@ def beta_logcdf_tangent(z, x, a, b, loc=0, scale=1):
     dot[z] = dot[x] * ratio
     dot[z] = -dot[loc] * ratio
     dot[z] = -dot[scale] * (ratio * ((x - loc) / scale))
+
+
+# chi2 (df): f(u) = (df / 2 - 1) log u - u / 2 - (df / 2) log 2 - gammaln(df / 2), u > 0.
+chi2 = stats.chi2
+
+
+@adjoint_rule(chi2.logpdf)
+def chi2_logpdf_adjoint(z, x, df, loc=0, scale=1):
+    u = (x - loc) / scale
+    d_x = ((0.5 * df - 1.0) / u - 0.5) / scale
+    bar[x] = rt.unbroadcast(bar[z] * d_x, x)
+    bar[loc] = rt.unbroadcast(-bar[z] * d_x, loc)
+    bar[scale] = rt.unbroadcast(bar[z] * (-(1.0 + (x - loc) * d_x) / scale), scale)
+    bar[df] = rt.unbroadcast(bar[z] * (0.5 * (np.log(0.5 * u) - special.digamma(0.5 * df))), df)
+
+
+@tangent_rule(chi2.logpdf, elementwise=True)
+def chi2_logpdf_tangent(z, x, df, loc=0, scale=1):
+    u = (x - loc) / scale
+    d_x = ((0.5 * df - 1.0) / u - 0.5) / scale
+    dot[z] = dot[x] * d_x
+    dot[z] = -dot[loc] * d_x
+    dot[z] = dot[scale] * (-(1.0 + (x - loc) * d_x) / scale)
+    dot[z] = dot[df] * (0.5 * (np.log(0.5 * u) - special.digamma(0.5 * df)))
+
+
+@adjoint_rule(chi2.pdf)
+def chi2_pdf_adjoint(z, x, df, loc=0, scale=1):
+    u = (x - loc) / scale
+    d_x = ((0.5 * df - 1.0) / u - 0.5) / scale
+    bar[x] = rt.unbroadcast(bar[z] * (z * d_x), x)
+    bar[loc] = rt.unbroadcast(-bar[z] * (z * d_x), loc)
+    bar[scale] = rt.unbroadcast(bar[z] * (z * (-(1.0 + (x - loc) * d_x) / scale)), scale)
+    bar[df] = rt.unbroadcast(bar[z] * (z * (0.5 * (np.log(0.5 * u) - special.digamma(0.5 * df)))), df)
+
+
+@tangent_rule(chi2.pdf, elementwise=True)
+def chi2_pdf_tangent(z, x, df, loc=0, scale=1):
+    u = (x - loc) / scale
+    d_x = ((0.5 * df - 1.0) / u - 0.5) / scale
+    dot[z] = dot[x] * (z * d_x)
+    dot[z] = -dot[loc] * (z * d_x)
+    dot[z] = dot[scale] * (z * (-(1.0 + (x - loc) * d_x) / scale))
+    dot[z] = dot[df] * (z * (0.5 * (np.log(0.5 * u) - special.digamma(0.5 * df))))
+
+
+@adjoint_rule(chi2.cdf)
+def chi2_cdf_adjoint(z, x, df, loc=0, scale=1):
+    density = chi2.pdf(x, df, loc, scale)
+    bar[x] = rt.unbroadcast(bar[z] * density, x)
+    bar[loc] = rt.unbroadcast(-bar[z] * density, loc)
+    bar[scale] = rt.unbroadcast(-bar[z] * (density * ((x - loc) / scale)), scale)
+
+
+@tangent_rule(chi2.cdf, elementwise=True)
+def chi2_cdf_tangent(z, x, df, loc=0, scale=1):
+    density = chi2.pdf(x, df, loc, scale)
+    dot[z] = dot[x] * density
+    dot[z] = -dot[loc] * density
+    dot[z] = -dot[scale] * (density * ((x - loc) / scale))
 
 
 # ----------------------------------------------------------------- poisson
