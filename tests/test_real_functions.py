@@ -3,6 +3,8 @@ tests/test_rules.py (which check each rule against finite differences at
 first and second order): vmap of the functions and of their derivatives
 against a loop over the examples, the subgradient conventions at zeros,
 and the clear refusals."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -251,10 +253,22 @@ def test_distributions_against_autograd():
     np.testing.assert_allclose(tails, reference, rtol=1e-10)
 
 
+def located(x, m, s):
+    return stats.norm.logpdf(x, loc=m, scale=s) + stats.gamma.logcdf(s, 2.0, scale=m ** 2)
+
+
 def test_distributions_under_vmap():
     xs = RNG.uniform(0.3, 2.0, (2, 3))
     _check_vmap(lambda x: stats.gamma.logcdf(x, 2.0, scale=1.5) + stats.t.pdf(x, 3.0), xs)
     _check_vmap(lambda mu: stats.poisson.pmf(np.array([0, 1, 3]), mu), RNG.uniform(0.5, 2.0, (2, 3)))
+    # keyword operands (loc=, scale=) broadcast like positional ones: one call for the batch, no loop
+    x, m, s = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 1)), RNG.uniform(0.5, 2.0, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a loop over the examples would warn
+        got = adjoint.vmap(located)(x, m, s)
+        shared = adjoint.vmap(located, in_dims=(None, 0, None))(x[0], m, s[0])
+    np.testing.assert_allclose(got, _looped(located, x, m, s), rtol=1e-12)
+    np.testing.assert_allclose(shared, _looped(lambda m: located(x[0], m, s[0]), m), rtol=1e-12)
 
 
 def t_cdf_in_df(df):

@@ -39,6 +39,12 @@ def solve_triangular_tangent(z, a, b, trans=0, lower=False):
     dot[z] = rt.solve_tangent(dot[b], inverse, matrix, b, z)
 
 
+# SciPy solves one banded system at a time: once per example.
+@batch_rule(linalg.solve_banded)
+def solve_banded_batched(z, l_and_u, ab, b):
+    vec[z] = rt.vloop(batch, linalg.solve_banded, l_and_u, vec[ab], vec[b], shared=1)
+
+
 # With SciPy >= 1.15 one call for the whole stack (else once per example,
 # inside the helper); a vector right-hand side is made a column.
 @batch_rule(linalg.solve_triangular)
@@ -234,6 +240,11 @@ def solve_sylvester_tangent(z, a, b, q):
     dot[z] = rt.sylvester_each(linalg.solve_sylvester, a, b, dot[q])
     dot[z] = rt.sylvester_each(linalg.solve_sylvester, a, b, rt.sylvester_factor_dot(dot[a], z, wrt="a"))
     dot[z] = rt.sylvester_each(linalg.solve_sylvester, a, b, rt.sylvester_factor_dot(dot[b], z, wrt="b"))
+
+
+@batch_rule(linalg.solve_sylvester)
+def solve_sylvester_batched(z, a, b, q):
+    vec[z] = rt.vloop(batch, linalg.solve_sylvester, vec[a], vec[b], vec[q])
 
 
 @adjoint_rule(rt.sylvester_each, constant=("solve",))

@@ -15,7 +15,7 @@ one more axis of the n-d correlation, against an axis of length 1.
 The derivatives are written with convolve, correlate, np.flip and the
 window helpers (``rt.window_of`` and its transpose ``rt.window_into``,
 rules below), so the generated code can be differentiated again. Under
-vmap the functions run once per example."""
+vmap the functions run once per example (rt.vloop)."""
 import numpy as np
 from scipy import signal
 
@@ -59,6 +59,17 @@ def correlate_tangent(z, in1, in2, mode="full", method="auto"):
                           start, z)
     dot[z] = rt.window_of(signal.convolve(np.expand_dims(in1, 0), np.flip(dot[in2], axis=rt.batch_axes(None, in2)),
                                           mode="full", method=method), start, z)
+
+
+# Once per example: an n-d convolution has no batch axis.
+@batch_rule(signal.convolve)
+def convolve_batched(z, in1, in2, mode="full", method="auto"):
+    vec[z] = rt.vloop(batch, signal.convolve, vec[in1], vec[in2], mode=mode, method=method)
+
+
+@batch_rule(signal.correlate)
+def correlate_batched(z, in1, in2, mode="full", method="auto"):
+    vec[z] = rt.vloop(batch, signal.correlate, vec[in1], vec[in2], mode=mode, method=method)
 
 
 # ----------------------------------------------------------------- the windows

@@ -138,9 +138,12 @@ def logsumexp_tangent(z, a, axis=None, b=None, keepdims=False):
                     axis=rt.batch_axes(axis, slope), keepdims=keepdims)
 
 
+# a and b lifted to the rank of their broadcast example (which axis counts in)
 @batch_rule(special.logsumexp)
 def logsumexp_batched(z, a, axis=None, b=None, keepdims=False):
-    vec[z] = rt.vlogsumexp(special.logsumexp, vec[a], axis=axis, b=vec[b], keepdims=keepdims)
+    vec[z] = special.logsumexp(rt.vlift(vec[a], rt.result_rank((True, True), vec[a], vec[b])),
+                               axis=rt.vaxes(axis, rt.vlift(vec[a], rt.result_rank((True, True), vec[a], vec[b]))),
+                               b=rt.vlift(vec[b], rt.result_rank((True, True), vec[a], vec[b])), keepdims=keepdims)
 
 
 @batch_rule(rt.logsumexp_slope)

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special, stats
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 norm = stats.norm
 
@@ -490,3 +490,14 @@ def multivariate_normal_pdf_tangent(z, x, mean=None, cov=1, allow_singular=False
     dot[z] = z * rt.mvn_logpdf_tangent(dot[x], x, mean, cov, z, wrt="x")
     dot[z] = z * rt.mvn_logpdf_tangent(dot[mean], x, mean, cov, z, wrt="mean")
     dot[z] = z * rt.mvn_logpdf_tangent(dot[cov], x, mean, cov, z, wrt="cov")
+
+
+# Once per example (SciPy's points and covariance do not carry a batch axis).
+@batch_rule(multivariate_normal.logpdf)
+def multivariate_normal_logpdf_batched(z, x, mean=None, cov=1, allow_singular=False):
+    vec[z] = rt.vloop(batch, multivariate_normal.logpdf, vec[x], vec[mean], vec[cov], allow_singular=allow_singular)
+
+
+@batch_rule(multivariate_normal.pdf)
+def multivariate_normal_pdf_batched(z, x, mean=None, cov=1, allow_singular=False):
+    vec[z] = rt.vloop(batch, multivariate_normal.pdf, vec[x], vec[mean], vec[cov], allow_singular=allow_singular)

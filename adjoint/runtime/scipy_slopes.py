@@ -31,20 +31,6 @@ def _reduced_axes(axis, ndim):
     return tuple(sorted(int(x) % ndim for x in axes))
 
 
-def vlogsumexp(logsumexp, a, axis=None, b=None, keepdims=False):
-    """``logsumexp(a, axis, b=b, keepdims=keepdims)`` of every example:
-    ``a`` and ``b`` carry a leading batch axis (one of size 1 when unbatched);
-    ``b``'s example axes are aligned with ``a``'s from the right."""
-    a = np.asarray(a)
-    if b is None:
-        return logsumexp(a, axis=_vaxes(axis, a.ndim - 1), keepdims=keepdims)
-    b = np.asarray(b)
-    ndim = max(a.ndim, b.ndim) - 1
-    a = a.reshape(a.shape[:1] + (1,) * (ndim - (a.ndim - 1)) + a.shape[1:])
-    b = b.reshape(b.shape[:1] + (1,) * (ndim - (b.ndim - 1)) + b.shape[1:])
-    return logsumexp(a, axis=_vaxes(axis, ndim), b=b, keepdims=keepdims)
-
-
 def _vaxes(axis, ndim):
     if axis is None:
         return tuple(range(1, ndim + 1))
@@ -263,3 +249,15 @@ def root_sum_squares(x, axis=None, keepdims=False):
     is the norm's subgradient 0 (the chain rule through np.sqrt meets inf * 0
     there)."""
     return np.sqrt(np.sum(x ** 2, axis=axis, keepdims=keepdims))
+
+
+def vloop(batch, function, *args, shared=0, **kwargs):
+    """``function`` once per example, results stacked: the first ``shared``
+    positional arguments are the same for every example, the others carry a
+    leading batch axis (None, an optional argument left out, stays None).
+    The batching rule of SciPy functions without a batched form."""
+    results = []
+    for row in range(batch):
+        example = [a if i < shared or a is None else a[row] for i, a in enumerate(args)]
+        results.append(function(*example, **kwargs))
+    return np.stack([np.asarray(r) for r in results])
