@@ -1451,8 +1451,28 @@ def lstsq_const_rhs(a):
     return x
 
 
+SEPARATED = np.diag([1.0, 2.5, 4.0])  # real eigenvalues well apart, kept so by small perturbations
+SEPARATED_2 = np.diag([1.0, 3.0])
+
+
+def eig_values_and_vectors(x):
+    w, v = np.linalg.eig(SEPARATED_2 + 0.1 * x + 0.2 * np.triu(x))
+    return np.concatenate([w ** 2, np.ravel(v * np.sign(v[0]))])  # the sign LAPACK picks fixed for the differences
+
+
+def eig_of_stack(x):
+    return np.linalg.eig(SEPARATED + 0.1 * x)[0]
+
+
+def eigvals_nonsymmetric(x):
+    return np.linalg.eigvals(SEPARATED + 0.1 * x + 0.2 * np.tril(x))
+
+
 # autograd has none of these but svd.
 DECOMPOSITION_ROWS = [
+    *each(np.linalg.eig, "np.linalg.eig", eig_values_and_vectors, [((2, 2),)], autograd=False),
+    *each(np.linalg.eig, "np.linalg.eig-stack", eig_of_stack, [((2, 3, 3),)], autograd=False),
+    *each(np.linalg.eigvals, "np.linalg.eigvals", eigvals_nonsymmetric, [((3, 3),)], autograd=False),
     *each(np.cov, "np.cov", lambda x: np.cov(x), [((3, 5),), ((5,),), ((1, 4),), ((2, 2),)], autograd=False),
     *each(np.cov, "np.cov(rowvar=False)", lambda x: np.cov(x, rowvar=False), [((5, 3),), ((4,),), ((4, 1),)],
           autograd=False),
@@ -1635,10 +1655,23 @@ FORM_ROWS = [
           autograd=False),
 ]
 
+# np.select is written as the chain of np.where it stands for, np.sqrt(np.sum(x ** 2)) in one
+# expression as rt.root_sum_squares (frontend/normalize_functional.py)
+SELECT_ROWS = [
+    *each(rt.root_sum_squares, "sqrt(sum(x**2))", lambda x: np.sqrt(np.sum(x ** 2)), [((3,),)]),
+    *each(rt.root_sum_squares, "sqrt(sum(x*x,axis=1))", lambda x: np.sqrt(np.sum(x * x, axis=1)), [((2, 3),)]),
+    Row(rt.root_sum_squares, "sqrt(sum(x**2,0,keepdims))-zero-column",
+        lambda x: np.sqrt(np.sum(x ** 2, axis=0, keepdims=True)), ((2, 2),), values=([[0.0, 1.0], [0.0, -2.0]],),
+        autograd=False),
+    *each(np.where, "np.select", lambda x: np.select([x > 0.5, x < -0.5], [x ** 2, np.sin(x)], default=2.0 * x),
+          [((3, 4),)]),
+    *each(np.where, "np.select(default=0)", lambda x, y: np.select([x > 0.0], [x * y]), [((3,), (3,))]),
+]
+
 # ----------------------------------------------------------------- SciPy (optional)
 
 try:
-    from scipy import linalg as scipy_linalg, special, stats
+    from scipy import linalg as scipy_linalg, signal, special, stats
 except ImportError:  # SciPy is optional: its rows are left out and test_scipy_is_installed says so
     SCIPY_MISSING = "SciPy is not installed (pip install adjoint[scipy]); its rules are registered only with it"
     SCIPY_ROWS = []
@@ -1676,6 +1709,17 @@ else:
     def triangular_system_upper_transposed(a, b):
         return scipy_linalg.solve_triangular(a + SHIFT, b, trans="T")
 
+    BAND = np.array([[0.0, 0.5, -0.3, 0.2], [4.0, 3.5, 5.0, 4.2], [0.3, -0.4, 0.6, 0.0]])  # (l, u) = (1, 1)
+
+    def banded_system(ab, b):
+        return scipy_linalg.solve_banded((1, 1), BAND + 0.2 * ab, b)
+
+    def lower_banded_system(ab, b):
+        return scipy_linalg.solve_banded((2, 0), np.vstack([BAND[1:], BAND[:1]]) + 0.2 * ab, b)
+
+    def sylvester_system(a, b, q):
+        return scipy_linalg.solve_sylvester(a + 3.0 * np.eye(3), b + 2.0 * np.eye(2), q)
+
     SCIPY_ROWS = [
         *each(special.gammaln, "special.gammaln", lambda x: special.gammaln(x), ONE, domain=POSITIVE, autograd=False),
         *each(special.digamma, "special.digamma", lambda x: special.digamma(x), ONE, domain=POSITIVE,
@@ -1697,6 +1741,24 @@ else:
               autograd=False),
         *each(special.logsumexp, "special.logsumexp(axis=0,keepdims)",
               lambda x: special.logsumexp(x, axis=0, keepdims=True), [((3, 4),)], autograd=False),
+        *each(special.logsumexp, "special.logsumexp(b)", lambda x, b: special.logsumexp(x, b=b), [((3,), (3,))],
+              domain=(WIDE, POSITIVE), autograd=False),
+        *each(special.logsumexp, "special.logsumexp(axis=1,b)", lambda x, b: special.logsumexp(x, axis=1, b=b),
+              [((2, 3), (3,))], domain=(WIDE, POSITIVE), autograd=False),
+        Row(special.xlogy, "special.xlogy(0,y)-y-zero", lambda y: special.xlogy(np.zeros(2), y), ((2,),),
+            values=([0.0, 2.0],), autograd=False),
+        *each(signal.convolve, "signal.convolve", lambda a, v: signal.convolve(a, v), [((5,), (3,))],
+              autograd=False),
+        *each(signal.convolve, "signal.convolve(same)", lambda a, v: signal.convolve(a, v, mode="same"),
+              [((3, 4), (2, 3))], autograd=False),
+        *each(signal.convolve, "signal.convolve(valid,direct)",
+              lambda a, v: signal.convolve(a, v, mode="valid", method="direct"), [((3,), (4,))], autograd=False),
+        *each(signal.correlate, "signal.correlate", lambda a, v: signal.correlate(a, v), [((2, 3), (2, 2))],
+              autograd=False),
+        *each(signal.correlate, "signal.correlate(same)", lambda a, v: signal.correlate(a, v, mode="same"),
+              [((4,), (3,))], autograd=False),
+        *each(signal.correlate, "signal.correlate(valid)", lambda a, v: signal.correlate(a, v, mode="valid"),
+              [((5,), (2,))], autograd=False),
         *each(special.softmax, "special.softmax", lambda x: special.softmax(x), [((3, 4),)], autograd=False),
         *each(special.softmax, "special.softmax(axis=-1)", lambda x: special.softmax(x, axis=-1), [((3, 4),)],
               autograd=False),
@@ -1711,10 +1773,62 @@ else:
               [((3, 4), (), (3, 1))], domain=(WIDE, WIDE, POSITIVE), autograd=False),
         *each(stats.norm.cdf, "norm.cdf", lambda x, m, s: stats.norm.cdf(x, m, scale=s),
               [((3, 4), (), ())], domain=(WIDE, WIDE, POSITIVE), autograd=False),
+        *each(stats.norm.logcdf, "norm.logcdf", lambda x, m, s: stats.norm.logcdf(x, m, s), [((2,), (), ())],
+              domain=(WIDE, WIDE, POSITIVE), autograd=False),
+        *each(stats.norm.sf, "norm.sf", lambda x, s: stats.norm.sf(x, scale=s), [((2,), ())], domain=(WIDE, POSITIVE),
+              autograd=False),
+        *each(stats.norm.logsf, "norm.logsf", lambda x, m: stats.norm.logsf(x, m), [((2,), ())], autograd=False),
+        *each(stats.chi2.logpdf, "chi2.logpdf", lambda x, df, s: stats.chi2.logpdf(x, df, scale=s), [((2,), (), ())],
+              domain=((0.5, 3.0), (1.0, 4.0), (0.5, 2.0)), autograd=False),
+        *each(stats.chi2.pdf, "chi2.pdf", lambda x, df, m: stats.chi2.pdf(x, df, m), [((2,), (2,), ())],
+              domain=((1.0, 3.0), (1.0, 4.0), (-0.4, 0.4)), autograd=False),
+        *each(stats.chi2.cdf, "chi2.cdf", lambda x: stats.chi2.cdf(x, 3.0), [((2,),)], domain=(0.5, 3.0),
+              autograd=False),
+        *each(stats.t.logpdf, "t.logpdf", lambda x, df, m, s: stats.t.logpdf(x, df, m, s), [((2,), (), (), ())],
+              domain=(WIDE, POSITIVE, WIDE, POSITIVE), autograd=False),
+        *each(stats.t.pdf, "t.pdf", lambda x, df: stats.t.pdf(x, df, loc=0.5, scale=2.0), [((2,), (2,))],
+              domain=(WIDE, POSITIVE), autograd=False),
+        *each(stats.t.cdf, "t.cdf", lambda x, m, s: stats.t.cdf(x, 2.5, m, s), [((2,), (), ())],
+              domain=(WIDE, WIDE, POSITIVE), autograd=False),
+        *each(stats.t.logcdf, "t.logcdf", lambda x, s: stats.t.logcdf(x, df=4.0, scale=s), [((2,), ())],
+              domain=(WIDE, POSITIVE), autograd=False),
+        *each(stats.gamma.logpdf, "gamma.logpdf", lambda x, a, m, s: stats.gamma.logpdf(x, a, m, s),
+              [((2,), (), (), ())], domain=((1.0, 3.0), POSITIVE, (-0.4, 0.4), (0.5, 2.0)), autograd=False),
+        *each(stats.gamma.pdf, "gamma.pdf", lambda x, a: stats.gamma.pdf(x, a, scale=1.5), [((2,), (2,))],
+              domain=((0.5, 3.0), (0.5, 3.0)), autograd=False),
+        *each(stats.gamma.cdf, "gamma.cdf", lambda x, s: stats.gamma.cdf(x, 2.0, scale=s), [((2,), ())],
+              domain=((0.5, 3.0), (0.5, 2.0)), autograd=False),
+        *each(stats.gamma.logcdf, "gamma.logcdf", lambda x, m: stats.gamma.logcdf(x, 1.5, loc=m), [((2,), ())],
+              domain=((1.0, 3.0), (-0.4, 0.4)), autograd=False),
+        *each(stats.beta.logpdf, "beta.logpdf", lambda x, a, b: stats.beta.logpdf(x, a, b), [((2,), (), (2,))],
+              domain=((0.2, 0.8), POSITIVE, POSITIVE), autograd=False),
+        *each(stats.beta.pdf, "beta.pdf(loc,scale)", lambda x, a, m, s: stats.beta.pdf(x, a, 2.0, m, s),
+              [((2,), (), (), ())], domain=((0.3, 0.6), POSITIVE, (-0.2, 0.1), (1.0, 1.5)), autograd=False),
+        *each(stats.beta.cdf, "beta.cdf", lambda x, m, s: stats.beta.cdf(x, 2.0, 3.0, m, s), [((2,), (), ())],
+              domain=((0.3, 0.6), (-0.2, 0.1), (1.0, 1.5)), autograd=False),
+        *each(stats.beta.logcdf, "beta.logcdf", lambda x: stats.beta.logcdf(x, 0.5, 3.0), [((2,),)],
+              domain=(0.2, 0.8), autograd=False),
+        *each(stats.poisson.logpmf, "poisson.logpmf", lambda mu: stats.poisson.logpmf(np.array([0.0, 4.0]), mu),
+              [((2,),)], domain=POSITIVE, autograd=False),
+        *each(stats.poisson.pmf, "poisson.pmf", lambda mu: stats.poisson.pmf(np.array([0, 2, 3]), mu),
+              [((),)], domain=POSITIVE, autograd=False),
+        *each(stats.poisson.cdf, "poisson.cdf", lambda mu: stats.poisson.cdf(np.array([0.0, 1.5]), mu),
+              [((2,),)], domain=POSITIVE, autograd=False),
+        *each(stats.multivariate_normal.logpdf, "multivariate_normal.logpdf",
+              lambda x, m, a: stats.multivariate_normal.logpdf(x, m, SPD + a @ a.T), [((2, 3), (3,), (3, 1))],
+              autograd=False),
+        *each(stats.multivariate_normal.pdf, "multivariate_normal.pdf",
+              lambda x, m: stats.multivariate_normal.pdf(x, mean=m, cov=SPD), [((3,), (3,))], autograd=False),
         *each(scipy_linalg.solve_triangular, "linalg.solve_triangular(lower)", triangular_system,
               [((3, 3), (3,)), ((3, 3), (3, 2))], autograd=False),
         *each(scipy_linalg.solve_triangular, "linalg.solve_triangular(trans=T)", triangular_system_upper_transposed,
               [((3, 3), (3, 2))], autograd=False),
+        *each(scipy_linalg.solve_banded, "linalg.solve_banded", banded_system, [((3, 4), (4,)), ((3, 4), (4, 2))],
+              autograd=False),
+        *each(scipy_linalg.solve_banded, "linalg.solve_banded(2,0)", lower_banded_system, [((3, 4), (4,))],
+              autograd=False),
+        *each(scipy_linalg.solve_sylvester, "linalg.solve_sylvester", sylvester_system, [((3, 3), (2, 2), (3, 2))],
+              domain=UNIT, autograd=False),
         *each(scipy_linalg.cholesky, "linalg.cholesky", scipy_cholesky_of_spd, [((3, 3),)], autograd=False),
         *each(scipy_linalg.cholesky, "linalg.cholesky(lower)", scipy_cholesky_lower, [((3, 3),)], autograd=False),
         *each(scipy_linalg.expm, "linalg.expm", expm_of_scaled, [((3, 3),), ((2, 2, 2),)], autograd=False),
@@ -1730,7 +1844,7 @@ ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
         + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS
         + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS + DECOMPOSITION_ROWS + FORM_ROWS
-        + SCIPY_ROWS)
+        + SELECT_ROWS + SCIPY_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 
@@ -1841,7 +1955,7 @@ def test_tangent_rule(row):
 
 
 #: rows placed on purpose where the derivative is discontinuous
-AT_A_KINK = {"norm-zero-vector", "np.ptp-ties", "np.fmin-nans", "norm(ord=1)-tied-columns"}
+AT_A_KINK = {"norm-zero-vector", "sqrt(sum(x**2,0,keepdims))-zero-column", "np.ptp-ties", "np.fmin-nans", "norm(ord=1)-tied-columns"}
 
 
 @pytest.mark.parametrize("row", row_params(ROWS))

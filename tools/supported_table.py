@@ -36,18 +36,22 @@ FAMILIES = [
     ("operators", "Operators"), ("ufuncs", "Elementwise"), ("reductions", "Reductions and scans"),
     ("linalg", "Products and linear algebra"), ("shape", "Shapes and rearrangements"),
     ("builtins", "Python's functions"), ("structure", "Syntax"), ("scipy_special", "scipy.special"),
-    ("scipy_stats", "scipy.stats"), ("scipy_linalg", "scipy.linalg"),
+    ("scipy_stats", "scipy.stats"), ("scipy_linalg", "scipy.linalg"), ("scipy_signal", "scipy.signal"),
 ]
+
+#: the distributions of scipy.stats whose methods have rules (rules/scipy_stats.py)
+DISTRIBUTIONS = ("norm", "t", "gamma", "beta", "chi2", "poisson", "multivariate_normal")
 
 
 def _namespaces():
     """(prefix, object) pairs searched for the names users write."""
     spaces = [("np", np), ("np.linalg", np.linalg), ("math", math), ("", builtins)]
     try:
-        from scipy import linalg, special, stats
+        from scipy import linalg, signal, special, stats
     except ImportError:
         return spaces
-    return spaces + [("scipy.special", special), ("scipy.linalg", linalg), ("scipy.stats.norm", stats.norm)]
+    return spaces + [("scipy.special", special), ("scipy.linalg", linalg), ("scipy.signal", signal)] + [
+        (f"scipy.stats.{name}", getattr(stats, name)) for name in DISTRIBUTIONS]
 
 
 def _names(registry):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import errors, made, rules
 from .. import runtime as rt
-from . import operator_calls
+from . import normalize_functional as functional, operator_calls
 from .gastutil import clone, constant, load, store
 from .ir import (
     ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UndefinedName, UserCall,
@@ -316,6 +316,14 @@ class Calls:
         if self.resolver.value_of(node.func) in (builtins.map, builtins.filter):
             result = self.map_or_filter(node, self.resolver.value_of(node.func))
             return result, rt.identity, [result], {}, "copy", None
+        if functional.is_reduce(self.resolver.value_of(node.func)):
+            result = functional.reduce_as_loop(self, node)
+            return result, rt.identity, [result], {}, "copy", None
+        if functional.is_select(self.resolver.value_of(node.func)):
+            chosen = functional.select_as_where(self, node)
+            if not isinstance(chosen, gast.Call):  # the loop's result
+                return chosen, rt.identity, [chosen], {}, "copy", None
+            node = chosen
         if (isinstance(node.func, gast.Attribute) and node.func.attr in VARARG_METHODS and len(node.args) == 1
                 and isinstance(node.args[0], gast.Starred) and not node.keywords
                 and self.resolver.value_of(node.func.value) is UNRESOLVED):
@@ -388,6 +396,10 @@ class Calls:
         if helper is not None:
             func = gast.Attribute(value=load(self.rt_name), attr=helper.__name__, ctx=gast.Load())
             node, callee = gast.Call(func=func, args=node.args, keywords=node.keywords), helper
+        fused = functional.root_sum_squares(self, node, callee)
+        if fused is not None:  # np.sqrt(np.sum(x ** 2)): the norm's subgradient at 0
+            node, callee = fused, rt.root_sum_squares
+            func = node.func
         if _array_api_function(callee, "xp_promote") and len(node.args) == 1:
             node, callee = self.as_promoted(node), np.asarray
             func = node.func

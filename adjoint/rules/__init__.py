@@ -284,6 +284,7 @@ OPTIONAL_FAMILIES = {
     "scipy.special": "scipy_special",
     "scipy.stats": "scipy_stats",
     "scipy.linalg": "scipy_linalg",
+    "scipy.signal": "scipy_signal",
 }
 _pending_families = dict(OPTIONAL_FAMILIES)
 

@@ -321,6 +321,38 @@ def eigh_batched(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
     vec[z] = np.linalg.eigh(vec[a], UPLO=UPLO)
 
 
+# eig and eigvals of real matrices with real eigenvalues (complex ones are
+# refused when the derivative is taken: see rt.eig_adjoint).
+@adjoint_rule(np.linalg.eig, tuple_result=True)
+def eig_adjoint(z, a):
+    bar[a] = rt.eig_adjoint(bar[z], z)
+
+
+@tangent_rule(np.linalg.eig)
+def eig_tangent(z, a):
+    dot[z] = rt.eig_tangent(dot[a], z)
+
+
+@batch_rule(np.linalg.eig)
+def eig_batched(z, a):
+    vec[z] = np.linalg.eig(vec[a])
+
+
+@adjoint_rule(np.linalg.eigvals)
+def eigvals_adjoint(z, a):
+    bar[a] = rt.eigvals_adjoint(bar[z], a)
+
+
+@tangent_rule(np.linalg.eigvals)
+def eigvals_tangent(z, a):
+    dot[z] = rt.eigvals_tangent(dot[a], a)
+
+
+@batch_rule(np.linalg.eigvals)
+def eigvals_batched(z, a):
+    vec[z] = np.linalg.eigvals(vec[a])
+
+
 # hermitian=True computes through eigh, which reads one triangle: not accepted.
 # rcond and rtol only decide the rank, which the derivative assumes constant.
 @adjoint_rule(np.linalg.pinv)

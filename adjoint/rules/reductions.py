@@ -515,3 +515,21 @@ nondifferentiable(
     rt.tangent_axes, rt.negative_axis, rt.unit_cotangent, rt.reduction_subscripts, rt.quantile_basis,
     rt.scan_tangent_axis,
 )
+
+
+# np.sqrt(np.sum(x ** 2, axis)) written in one expression (fused by the front
+# end into rt.root_sum_squares): the slope x / z, and 0 where the sum is 0
+# (z's zeros divide as inf), as np.linalg.norm's.
+@adjoint_rule(rt.root_sum_squares, constant=("axis",))
+def root_sum_squares_adjoint(z, x, axis=None, keepdims=False):
+    bar[x] = rt.unreduce(bar[z] / np.where(np.equal(z, 0), np.inf, z), x, axis=axis, keepdims=keepdims) * x
+
+
+@tangent_rule(rt.root_sum_squares, constant=("axis",))
+def root_sum_squares_tangent(z, x, axis=None, keepdims=False):
+    dot[z] = np.sum(dot[x] * x, axis=rt.batch_axes(axis, x), keepdims=keepdims) / np.where(np.equal(z, 0), np.inf, z)
+
+
+@batch_rule(rt.root_sum_squares)
+def root_sum_squares_batched(z, x, axis=None, keepdims=False):
+    vec[z] = rt.root_sum_squares(vec[x], axis=rt.vaxes(axis, vec[x]), keepdims=keepdims)

@@ -39,6 +39,12 @@ def solve_triangular_tangent(z, a, b, trans=0, lower=False):
     dot[z] = rt.solve_tangent(dot[b], inverse, matrix, b, z)
 
 
+# SciPy solves one banded system at a time: once per example.
+@batch_rule(linalg.solve_banded)
+def solve_banded_batched(z, l_and_u, ab, b):
+    vec[z] = rt.vloop(batch, linalg.solve_banded, l_and_u, vec[ab], vec[b], shared=1)
+
+
 # With SciPy >= 1.15 one call for the whole stack (else once per example,
 # inside the helper); a vector right-hand side is made a column.
 @batch_rule(linalg.solve_triangular)
@@ -159,3 +165,103 @@ def cho_solve_tangent_batched(r, t, c_and_lower, b):
 @batch_rule(rt.cho_solve_factor_tangent)
 def cho_solve_factor_tangent_batched(r, t, c_and_lower, z):
     vec[r] = rt.vcho_solve_factor_tangent(vec[t], vec[c_and_lower], vec[z])
+
+
+# ----------------------------------------------------------------- solve_banded, solve_sylvester
+#
+# solve_banded((l, u), ab, b) is np.linalg.solve of the dense matrix of the
+# band storage ab (rt.banded_matrix), and uses solve's helpers; the adjoint
+# of ab is the band of the dense adjoint (rt.band_of, its transpose). The
+# storage's entries outside the matrix have no derivative. overwrite_ab,
+# overwrite_b and check_finite are not accepted.
+
+@adjoint_rule(linalg.solve_banded, constant=("l_and_u",))
+def solve_banded_adjoint(z, l_and_u, ab, b):
+    matrix = rt.banded_matrix(l_and_u, ab)
+    b_bar = rt.solve_transposed(matrix, bar[z], b)
+    bar[ab] = rt.band_of(rt.solve_adjoint_matrix(b_bar, z, matrix, b), l_and_u, ab)
+    bar[b] = rt.unbroadcast(b_bar, b)
+
+
+@tangent_rule(linalg.solve_banded, constant=("l_and_u",))
+def solve_banded_tangent(z, l_and_u, ab, b):
+    matrix = rt.banded_matrix(l_and_u, ab)
+    inverse = np.linalg.inv(matrix)
+    dot[z] = rt.solve_tangent(rt.banded_matrix(l_and_u, dot[ab]), inverse, matrix, b, z, wrt_a=True)
+    dot[z] = rt.solve_tangent(dot[b], inverse, matrix, b, z)
+
+
+@adjoint_rule(rt.banded_matrix, constant=("l_and_u",))
+def banded_matrix_adjoint(z, l_and_u, ab):
+    bar[ab] = rt.band_of(bar[z], l_and_u, ab)
+
+
+@tangent_rule(rt.banded_matrix, constant=("l_and_u",))
+def banded_matrix_tangent(z, l_and_u, ab):
+    dot[z] = rt.banded_matrix(l_and_u, dot[ab])
+
+
+@batch_rule(rt.banded_matrix)
+def banded_matrix_batched(z, l_and_u, ab):
+    vec[z] = rt.banded_matrix(l_and_u, vec[ab])
+
+
+@adjoint_rule(rt.band_of, constant=("l_and_u", "ab"))
+def band_of_adjoint(z, m, l_and_u, ab):
+    bar[m] = rt.banded_matrix(l_and_u, bar[z])
+
+
+@tangent_rule(rt.band_of, constant=("l_and_u", "ab"))
+def band_of_tangent(z, m, l_and_u, ab):
+    dot[z] = rt.band_of(dot[m], l_and_u, ab)
+
+
+@batch_rule(rt.band_of)
+def band_of_batched(z, m, l_and_u, ab):
+    vec[z] = rt.band_of(vec[m], l_and_u, ab)
+
+
+# solve_sylvester(a, b, q): x with a x + x b = q. dx solves the same
+# equation with right-hand side dq - da x - x db; the adjoint y of q solves
+# a^T y + y b^T = xbar, and a's and b's are -y x^T and -x^T y. The solves run
+# SciPy's solver on each matrix of a stack (rt.sylvester_each), whose own rules
+# follow the same formulas, so the generated code can be differentiated again.
+
+@adjoint_rule(linalg.solve_sylvester)
+def solve_sylvester_adjoint(z, a, b, q):
+    y = rt.sylvester_each(linalg.solve_sylvester, np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), bar[z])
+    bar[q] = y
+    bar[a] = rt.sylvester_factor_bar(y, z, wrt="a")
+    bar[b] = rt.sylvester_factor_bar(y, z, wrt="b")
+
+
+@tangent_rule(linalg.solve_sylvester)
+def solve_sylvester_tangent(z, a, b, q):
+    dot[z] = rt.sylvester_each(linalg.solve_sylvester, a, b, dot[q])
+    dot[z] = rt.sylvester_each(linalg.solve_sylvester, a, b, rt.sylvester_factor_dot(dot[a], z, wrt="a"))
+    dot[z] = rt.sylvester_each(linalg.solve_sylvester, a, b, rt.sylvester_factor_dot(dot[b], z, wrt="b"))
+
+
+@batch_rule(linalg.solve_sylvester)
+def solve_sylvester_batched(z, a, b, q):
+    vec[z] = rt.vloop(batch, linalg.solve_sylvester, vec[a], vec[b], vec[q])
+
+
+@adjoint_rule(rt.sylvester_each, constant=("solve",))
+def sylvester_each_adjoint(z, solve, a, b, q):
+    y = rt.sylvester_each(solve, np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), bar[z])
+    bar[q] = y
+    bar[a] = rt.sylvester_factor_bar(y, z, wrt="a")
+    bar[b] = rt.sylvester_factor_bar(y, z, wrt="b")
+
+
+@tangent_rule(rt.sylvester_each, constant=("solve",))
+def sylvester_each_tangent(z, solve, a, b, q):
+    dot[z] = rt.sylvester_each(solve, a, b, dot[q])
+    dot[z] = rt.sylvester_each(solve, a, b, rt.sylvester_factor_dot(dot[a], z, wrt="a"))
+    dot[z] = rt.sylvester_each(solve, a, b, rt.sylvester_factor_dot(dot[b], z, wrt="b"))
+
+
+@batch_rule(rt.sylvester_each)
+def sylvester_each_batched(z, solve, a, b, q):
+    vec[z] = rt.sylvester_each(solve, a, b, vec[q])

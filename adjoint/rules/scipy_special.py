@@ -89,17 +89,19 @@ def logit_tangent(z, x):
     dot[z] = rt.times_tangent(dot[x], 1.0 / (x * (1.0 - x)))
 
 
-# x * log(y), 0 where x is 0: slopes log(y) and x / y (y > 0).
+# x * log(y), 0 where x is 0: slopes log(y) and x / y (y > 0). Where x is 0
+# the function is 0 for every y, so its slope in y is 0 there, y = 0
+# included (x / y would be 0 / 0): y is replaced by 1 where x is 0.
 @adjoint_rule(special.xlogy)
 def xlogy_adjoint(z, x, y):
     bar[x] = rt.unbroadcast(rt.times_tangent(bar[z], np.log(y)), x)
-    bar[y] = rt.unbroadcast(rt.times_tangent(bar[z], x / y), y)
+    bar[y] = rt.unbroadcast(rt.times_tangent(bar[z], x / np.where(np.equal(x, 0), 1.0, y)), y)
 
 
 @tangent_rule(special.xlogy, elementwise=True)
 def xlogy_tangent(z, x, y):
     dot[z] = rt.times_tangent(dot[x], np.log(y))
-    dot[z] = rt.times_tangent(dot[y], x / y)
+    dot[z] = rt.times_tangent(dot[y], x / np.where(np.equal(x, 0), 1.0, y))
 
 
 @adjoint_rule(special.betaln)
@@ -116,21 +118,37 @@ def betaln_tangent(z, a, b):
 
 # ----------------------------------------------------------------- along an axis
 
-# The weights b and return_sign are not accepted: the call then fails when
-# the derivative is taken. The slope is the softmax of a along axis.
+# z = log(sum(b * exp(a))) along axis: the slope in a is b * exp(a - z) (the
+# softmax of a without b), in b exp(a - z) (rt.logsumexp_slope, of the shape
+# of a and b broadcast together). return_sign is not accepted: the call then
+# fails when the derivative is taken, saying so.
 @adjoint_rule(special.logsumexp, constant=("axis",))
-def logsumexp_adjoint(z, a, axis=None, *, keepdims=False):
-    bar[a] = rt.unreduce(bar[z], a, axis=axis, keepdims=keepdims) * special.softmax(a, axis=axis)
+def logsumexp_adjoint(z, a, axis=None, b=None, keepdims=False):
+    slope = rt.logsumexp_slope(a, z, axis=axis, b=b, keepdims=keepdims)
+    g = rt.unreduce(bar[z], slope, axis=axis, keepdims=keepdims)
+    bar[a] = rt.unbroadcast(g * slope, a)
+    bar[b] = rt.unbroadcast(g * rt.logsumexp_slope(a, z, axis=axis, keepdims=keepdims), b)
 
 
 @tangent_rule(special.logsumexp, constant=("axis",))
-def logsumexp_tangent(z, a, axis=None, *, keepdims=False):
-    dot[z] = np.sum(dot[a] * special.softmax(a, axis=axis), axis=rt.batch_axes(axis, a), keepdims=keepdims)
+def logsumexp_tangent(z, a, axis=None, b=None, keepdims=False):
+    slope = rt.logsumexp_slope(a, z, axis=axis, b=b, keepdims=keepdims)
+    dot[z] = np.sum(rt.lift(dot[a], slope) * slope, axis=rt.batch_axes(axis, slope), keepdims=keepdims)
+    dot[z] = np.sum(rt.lift(dot[b], slope) * rt.logsumexp_slope(a, z, axis=axis, keepdims=keepdims),
+                    axis=rt.batch_axes(axis, slope), keepdims=keepdims)
 
 
+# a and b lifted to the rank of their broadcast example (which axis counts in)
 @batch_rule(special.logsumexp)
-def logsumexp_batched(z, a, axis=None, *, keepdims=False):
-    vec[z] = special.logsumexp(vec[a], axis=rt.vaxes(axis, vec[a]), keepdims=keepdims)
+def logsumexp_batched(z, a, axis=None, b=None, keepdims=False):
+    vec[z] = special.logsumexp(rt.vlift(vec[a], rt.result_rank((True, True), vec[a], vec[b])),
+                               axis=rt.vaxes(axis, rt.vlift(vec[a], rt.result_rank((True, True), vec[a], vec[b]))),
+                               b=rt.vlift(vec[b], rt.result_rank((True, True), vec[a], vec[b])), keepdims=keepdims)
+
+
+@batch_rule(rt.logsumexp_slope)
+def logsumexp_slope_batched(z, a, s, axis=None, b=None, keepdims=False):
+    vec[z] = rt.vlogsumexp_slope(vec[a], vec[s], axis=axis, b=vec[b], keepdims=keepdims)
 
 
 # The Jacobian of softmax, diag(z) - z z^T along axis, is symmetric: the

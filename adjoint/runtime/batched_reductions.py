@@ -297,7 +297,10 @@ def result_rank(batched, *args):
 
 def vlift(value, rank):
     """A batched operand ``(B,) + shape`` with singleton axes after the batch
-    axis, up to ``rank`` axes per example (as NumPy broadcasts the example)."""
+    axis, up to ``rank`` axes per example (as NumPy broadcasts the example).
+    None (an optional operand left out) stays None."""
+    if value is None:
+        return None
     missing = rank - (value.ndim - 1)
     if missing <= 0:
         return value

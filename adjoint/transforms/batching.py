@@ -70,6 +70,10 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     if hasattr(rt, name))
 
 
+#: keyword arguments of ufuncs that are options, not operands (``where=`` is an operand)
+UFUNC_OPTIONS = frozenset({"dtype", "casting", "order", "subok", "signature"})
+
+
 def _loop_warning(function_name, lineno, construct):
     warnings.warn(
         f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
@@ -304,25 +308,37 @@ class BatchBuilder:
                 op = copy.copy(op)
                 op.value = gast.Call(func=function, args=[clone(a) for a in op.args], keywords=[])
             elementwise = rules.is_elementwise(prim) and not (prim is np.where and len(op.args) != 3)
-            if elementwise and not op.kwargs and function is not None and (
-                    sum(isinstance(a, gast.Name) for a in op.args) == 1):
+            # keyword operands (scipy.stats' loc=, scale=) broadcast like positional ones;
+            # a ufunc's dtype=, casting=... are options, not operands
+            keyword_operands = ([v for k, v in op.kwargs.items() if k not in UFUNC_OPTIONS]
+                                if "out" not in op.kwargs else None)
+            if elementwise and keyword_operands is not None and function is not None and (
+                    sum(isinstance(a, gast.Name) for a in op.args + keyword_operands) == 1):
                 return [self.primal(op)]  # one array operand: it broadcasts as it is
-            if elementwise and not op.kwargs and function is not None:
+            if elementwise and keyword_operands is not None and function is not None:
                 # batched operands get singleton axes after the batch axis, up to the result's rank
-                names = [a for a in op.args if isinstance(a, gast.Name)]
+                operands_all = op.args + keyword_operands
+                names = [a for a in operands_all if isinstance(a, gast.Name)]
                 if len({a.id for a in names}) == 1:
                     return [self.primal(op)]  # x * x
-                flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in op.args], ctx=gast.Load())
+                flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in operands_all], ctx=gast.Load())
                 rank = self.namer.temp()
-                statements = [self.assign(rank, self.rt_call("result_rank", flags, *[clone(a) for a in op.args]))]
-                operands = [self.rt_call("vlift", clone(a), load(rank)) if self.is_batched(a) else clone(a)
-                            for a in op.args]
-                if prim is np.multiply and len(op.args) == 2 and sum(map(self.is_batched, op.args)) == 1:
+                statements = [self.assign(rank, self.rt_call("result_rank", flags,
+                                                             *[clone(a) for a in operands_all]))]
+
+                def lifted(a):
+                    return self.rt_call("vlift", clone(a), load(rank)) if self.is_batched(a) else clone(a)
+
+                operands = [lifted(a) for a in op.args]
+                keywords = [gast.keyword(arg=k, value=clone(v) if k in UFUNC_OPTIONS else lifted(v))
+                            for k, v in op.kwargs.items()]
+                if (prim is np.multiply and len(op.args) == 2 and not keywords
+                        and sum(map(self.is_batched, op.args)) == 1):
                     # a shared value times a batched one: the shared one may be the identity
                     # basis of a Jacobian (vmap(jacrev(f))), whose product is written directly
                     function = gast.Attribute(value=load(self.module_names["rt"]), attr="vmultiply_shared",
                                               ctx=gast.Load())
-                statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=[])))
+                statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=keywords)))
                 return statements
         return [self.looped_statement(op)]
 

@@ -1,0 +1,200 @@
+"""Calls that stand for a loop or a chain of other calls, written as that
+loop or chain before they are normalized (``Calls.call`` hands them here):
+
+- ``np.select(condlist, choicelist, default)``: the first choice whose
+  condition holds, else ``default``, which is
+  ``np.where(c0, x0, np.where(c1, x1, ... default))``. With the lists written
+  in the call the chain is written out; with lists built elsewhere it is a
+  loop over their positions from the last. The derivative then flows through
+  the chosen choices by np.where's rules (adjoint, tangent and batching, at
+  any order), and the forward pass computes what np.select computes.
+- ``functools.reduce(f, iterable[, initial])``: ``acc = initial`` (else the
+  first item), then ``acc = f(acc, item)`` for each further item, as Python
+  does; each call of ``f`` (a lambda, a nested function, a function of the
+  user's, an operator function) is differentiated like any call.
+- ``np.sqrt(np.sum(x ** 2, axis))`` written in one expression:
+  ``rt.root_sum_squares(x, axis)``, the same numbers with the norm's
+  subgradient 0 where the sum is 0 (not the NaN of inf * 0).
+"""
+import builtins
+import functools
+
+import gast
+import numpy as np
+
+from .gastutil import clone, load
+from .resolve import UNRESOLVED
+
+SELECT_PARAMETERS = ("condlist", "choicelist", "default")
+REDUCE_PARAMETERS = ("function", "iterable", "initial")
+
+
+def _name(identifier, ctx=None):
+    return gast.Name(id=identifier, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _call(func, *args):
+    return gast.Call(func=func, args=list(args), keywords=[])
+
+
+def _bound(calls, node, parameters, construct, required):
+    """The call's arguments by parameter name (positional or keyword), or a
+    clear refusal for forms Python would refuse or that are not followed."""
+    if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        raise calls.unsupported(node, f"{construct} with * or ** arguments",
+                                "its arguments must be visible to be written as the loop it performs.",
+                                "Pass the arguments one by one.")
+    bound = dict(zip(parameters, node.args))
+    for keyword in node.keywords:
+        if keyword.arg not in parameters or keyword.arg in bound or len(node.args) > len(parameters):
+            raise calls.unsupported(node, construct, f"the call does not match {construct}'s parameters "
+                                    f"({', '.join(parameters)}).", "Fix the call.")
+        bound[keyword.arg] = keyword.value
+    missing = [p for p in parameters[:required] if p not in bound]
+    if missing or len(node.args) > len(parameters):
+        raise calls.unsupported(node, construct, f"the call does not match {construct}'s parameters "
+                                f"({', '.join(parameters)}).", "Fix the call.")
+    return bound
+
+
+def _located(tree, node):
+    for child in gast.walk(tree):
+        if "lineno" in child._attributes:
+            gast.copy_location(child, node)
+    return tree
+
+
+def _emit_statements(calls, statements, node):
+    lineno = calls.lineno
+    for statement in statements:
+        calls.statement(_located(statement, node), last=False)
+        calls.lineno = lineno
+
+
+def select_as_where(calls, node):
+    """``np.select(...)`` as np.where calls: the expression to normalize in
+    its place (a Call of np.where, or the name the loop's result is bound to)."""
+    bound = _bound(calls, node, SELECT_PARAMETERS, "np.select", required=2)
+    for builtin in ("len", "range"):
+        if calls.resolver.lookup(builtin) is not getattr(builtins, builtin):
+            raise calls.unsupported(node, "np.select", f"the name {builtin} is bound to something else here.",
+                                    "Write the choice out with np.where.")
+    conditions, choices = bound["condlist"], bound["choicelist"]
+    default = bound.get("default", gast.Constant(value=0, kind=None))
+    where = gast.Attribute(value=load(calls.np_name), attr="where", ctx=gast.Load())
+    if (isinstance(conditions, (gast.List, gast.Tuple)) and isinstance(choices, (gast.List, gast.Tuple))
+            and not any(isinstance(e, gast.Starred) for e in conditions.elts + choices.elts)):
+        if len(conditions.elts) != len(choices.elts):
+            raise calls.unsupported(node, "np.select", "list of cases must be same length as list of "
+                                    "conditions (NumPy raises ValueError).", "Give one choice per condition.")
+        # evaluated in Python's order (conditions, choices, default), then chosen from the last
+        conditions = [calls.atom(c) for c in conditions.elts]
+        choices = [calls.atom(c) for c in choices.elts]
+        value = calls.atom(default)
+        for condition, choice in reversed(list(zip(conditions, choices))):
+            value = _call(clone(where), condition, choice, value)
+        return value
+    conditions, choices = calls.atom(bound["condlist"]), calls.atom(bound["choicelist"])
+    result, position = calls.namer.fresh("selected"), calls.namer.fresh("case")
+    count = _call(_name("len"), clone(conditions))
+    backwards = _call(_name("range"), gast.BinOp(left=count, op=gast.Sub(), right=gast.Constant(value=1, kind=None)),
+                      gast.Constant(value=-1, kind=None), gast.Constant(value=-1, kind=None))
+    chosen = _call(clone(where), gast.Subscript(value=clone(conditions), slice=_name(position), ctx=gast.Load()),
+                   gast.Subscript(value=clone(choices), slice=_name(position), ctx=gast.Load()), _name(result))
+    statements = [
+        gast.Assign(targets=[_name(result, gast.Store())], value=default, type_comment=None),
+        gast.For(target=_name(position, gast.Store()), iter=backwards,
+                 body=[gast.Assign(targets=[_name(result, gast.Store())], value=chosen, type_comment=None)],
+                 orelse=[], type_comment=None),
+    ]
+    _emit_statements(calls, statements, node)
+    return load(calls.read(result))
+
+
+def reduce_as_loop(calls, node):
+    """``functools.reduce(f, iterable[, initial])`` as the loop it performs;
+    the name its result is bound to."""
+    bound = _bound(calls, node, REDUCE_PARAMETERS, "functools.reduce", required=2)
+    func = bound["function"]
+    if calls.is_partial_call(func):  # reduce(functools.partial(h, x), xs): made once, its calls as h's
+        name = calls.namer.temp()
+        calls.local_partial(name, func)
+        func = load(name)
+    elif not (isinstance(func, gast.Lambda) or calls.local_function(func) is not None
+              or calls.resolver.value_of(func) is not UNRESOLVED
+              or isinstance(func, gast.Name) and func.id in calls.version
+              and calls.read(func.id) in calls.local_partials):
+        func = calls.atom(func)  # evaluated once, before the items
+    for builtin in ("len", "range", "list", "TypeError"):
+        if calls.resolver.lookup(builtin) is not getattr(builtins, builtin):
+            raise calls.unsupported(node, "functools.reduce", f"the name {builtin} is bound to something "
+                                    "else here.", "Write the loop out.")
+    result, item, items = calls.namer.fresh("reduced"), calls.namer.fresh("item"), calls.namer.fresh("items")
+    if "initial" in bound:
+        iterable = bound["iterable"]
+        statements = [gast.Assign(targets=[_name(result, gast.Store())], value=bound["initial"], type_comment=None)]
+    else:
+        # reduce of an empty iterable without an initial value: TypeError, as Python raises it
+        statements = [
+            gast.Assign(targets=[_name(items, gast.Store())], value=_call(_name("list"), bound["iterable"]),
+                        type_comment=None),
+            gast.If(test=gast.UnaryOp(op=gast.Not(), operand=_name(items)),
+                    body=[gast.Raise(exc=_call(_name("TypeError"), gast.Constant(
+                        value="reduce() of empty iterable with no initial value", kind=None)), cause=None)],
+                    orelse=[]),
+            gast.Assign(targets=[_name(result, gast.Store())],
+                        value=gast.Subscript(value=_name(items), slice=gast.Constant(value=0, kind=None),
+                                             ctx=gast.Load()), type_comment=None),
+        ]
+        iterable = gast.Subscript(value=_name(items), slice=gast.Slice(lower=gast.Constant(value=1, kind=None),
+                                                                       upper=None, step=None), ctx=gast.Load())
+    statements.append(gast.For(target=_name(item, gast.Store()), iter=iterable, body=[
+        gast.Assign(targets=[_name(result, gast.Store())], value=_call(clone(func), _name(result), _name(item)),
+                    type_comment=None)], orelse=[], type_comment=None))
+    _emit_statements(calls, statements, node)
+    return load(calls.read(result))
+
+
+def is_select(value):
+    return value is np.select
+
+
+def is_reduce(value):
+    return value is functools.reduce
+
+
+def _squared(calls, node):
+    """``E`` when ``node`` is ``E ** 2`` or ``E * E`` (the same expression
+    twice, a name or attribute chain), else None."""
+    if not isinstance(node, gast.BinOp):
+        return None
+    if (isinstance(node.op, gast.Pow) and isinstance(node.right, gast.Constant)
+            and type(node.right.value) in (int, float) and node.right.value == 2):
+        return node.left
+    if (isinstance(node.op, gast.Mult) and isinstance(node.left, (gast.Name, gast.Attribute))
+            and gast.dump(node.left) == gast.dump(node.right)):
+        return node.left
+    return None
+
+
+def root_sum_squares(calls, node, callee):
+    """``np.sqrt(np.sum(E ** 2[, axis][, keepdims]))`` (or ``E * E``) written
+    in one expression, as ``rt.root_sum_squares(E, axis, keepdims)``: the
+    same numbers, with the norm's subgradient 0 where the sum is 0 (through
+    np.sqrt the chain rule meets inf * 0 there, a NaN). The Call to normalize
+    in its place, or None for other calls."""
+    if callee is not np.sqrt or len(node.args) != 1 or node.keywords:
+        return None
+    inner = node.args[0]
+    if not (isinstance(inner, gast.Call) and calls.resolver.value_of(inner.func) is np.sum and inner.args
+            and len(inner.args) <= 2 and not any(isinstance(a, gast.Starred) for a in inner.args)
+            and all(k.arg in ("axis", "keepdims") for k in inner.keywords)):
+        return None
+    base = _squared(calls, inner.args[0])
+    if base is None:
+        return None
+    keywords = list(inner.keywords)
+    if len(inner.args) == 2:
+        keywords.insert(0, gast.keyword(arg="axis", value=inner.args[1]))
+    func = gast.Attribute(value=load(calls.rt_name), attr="root_sum_squares", ctx=gast.Load())
+    return gast.Call(func=func, args=[base], keywords=keywords)
