@@ -17,7 +17,8 @@ from .. import runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.naming import Namer, names_in
-from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
+from ..frontend.ir import (UserCall, is_library, kept_constant, merged_constant_blocks, try_statements, walk_ops,
+                           with_statement)
 from ..frontend.normalize import normalize
 from ..frontend.normalize_objects import FOLLOW_OBJECTS
 from ..frontend.parse import parse_function
@@ -561,8 +562,9 @@ def _forward_block(ops, comments, builder):
             lineno = None
             statements.extend(_forward_compound(op, comments, builder))
         else:
-            statements.append(_forward_statement(op, builder.module_names["rt"]))
-    return statements
+            rt_name = builder.module_names["rt"]
+            statements.extend(kept_constant(op, [_forward_statement(op, rt_name)], rt_name))
+    return merged_constant_blocks(statements)
 
 
 def _forward_compound(op, comments, builder):

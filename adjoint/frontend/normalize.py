@@ -38,7 +38,7 @@ from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .normalize_objects import Objects
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    StarredCall, UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
+    StarredCall, UserCall, assigned_names, callable_defaults, dotted, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED
@@ -227,6 +227,8 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         for name in params:
             self.version[name] = name
             self.defined.add(name)
+        if self.arity is not None:
+            self.bind_callable_defaults(positional, nargs, keywords)
         self.namer.taken.update(params)
         rt_helper = lambda name: gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())  # noqa: E731
         if args.vararg is not None:
@@ -255,6 +257,20 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
                       [load(n) for n in double_items], target=self.version[double], construct=f"**{double}",
                       keys=[constant(k) for k in double_keys])
         return params
+
+    def bind_callable_defaults(self, positional, nargs, keywords):
+        """A parameter whose default is a function (``act=np.tanh``), left
+        out by the call this transform is made for (``self.arity``) and never
+        re-bound in the body, is that function: its calls are differentiated
+        by its rule or its source, at any order, like a call of a global."""
+        defaults = callable_defaults(self.resolver.func)
+        if not defaults:
+            return
+        assigned = assigned_names(self.parsed.node.body)
+        for name, value in defaults.items():
+            passed = name in keywords or (name in positional and positional.index(name) < nargs)
+            if not passed and name not in assigned:
+                self.resolver.constants[name] = value
 
     def block(self, body):
         for position, stmt in enumerate(body):

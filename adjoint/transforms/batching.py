@@ -32,7 +32,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
-    is_library, with_statement,
+    is_library, kept_constant, merged_constant_blocks, with_statement,
     walk_ops,
 )
 from ..rules.builtins import MATH_TWINS
@@ -112,10 +112,23 @@ class BatchBuilder:
             for op in ops:
                 if not op.targets or self.shape_result(op):
                     continue
-                if op.reads() & batched and not batched.issuperset(op.targets):
+                if self.reads_of(op) & batched and not batched.issuperset(op.targets):
                     batched.update(op.targets)
                     changed = True
         return batched
+
+    @staticmethod
+    def list_position(op):
+        """Whether ``op`` is ``rt.item_position(items, key)`` (normalize_inplace):
+        a position in a list made here, which has as many items in every
+        example, so only the key can make it differ."""
+        return op.prim is NONDIFF and op.construct == "position in the list"
+
+    def reads_of(self, op):
+        """The names whose batch makes ``op``'s result batched."""
+        if self.list_position(op):
+            return {n.id for a in op.args[1:] for n in gast.walk(a) if isinstance(n, gast.Name)}
+        return op.reads()
 
     def shape_result(self, op):
         if op.prim is NONDIFF and isinstance(op.value, gast.Attribute) and op.value.attr in NONDIFF_ATTRIBUTES:
@@ -173,8 +186,8 @@ class BatchBuilder:
             if op.lineno != lineno:
                 lineno = op.lineno
                 statements.append(self.comments.marker(self.line_comment(lineno)))
-            statements.extend(self.statement(op))
-        return statements
+            statements.extend(kept_constant(op, self.statement(op), self.module_names["rt"]))
+        return merged_constant_blocks(statements)
 
     def compound(self, op):
         location = self.parsed.location(op)
@@ -223,7 +236,7 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
-        reads_batched = bool(op.reads() & self.batched)
+        reads_batched = bool(self.reads_of(op) & self.batched)
         if not reads_batched:
             statement = self.primal(op)
             # a batched name assigned an unbatched value (a merge, a latch)
