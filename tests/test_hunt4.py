@@ -140,3 +140,15 @@ def test_a_function_held_in_a_default_parameter_at_second_order():
     with pytest.raises(adjoint.errors.NoRuleError, match=r"test_hunt4\.py:\d+: a call of a function or method "
                                                          "known only when the code runs"):
         adjoint.hessian(lambda a: squares_summed(a, np.mean))(X)
+
+
+def test_a_new_default_function_makes_the_derivative_stale():
+    def squares(a, _reduce=np.sum):
+        return _reduce(a ** 2)
+
+    gradient, hessian = adjoint.grad(squares), adjoint.hessian(squares)
+    np.testing.assert_allclose(gradient(X), 2 * X)
+    np.testing.assert_allclose(hessian(X), 2 * np.eye(3))
+    squares.__defaults__ = (np.mean,)  # the derivative was specialized for np.sum
+    np.testing.assert_allclose(gradient(X), 2 * X / 3)
+    np.testing.assert_allclose(hessian(X), 2 * np.eye(3) / 3)

@@ -66,6 +66,8 @@ class CompiledVJP:
             elif where == "closure":
                 cell = resolver.cells[name]
                 self.readers.append((name, lambda _name, cell=cell: cell.cell_contents))
+            elif where == "constant" and name in resolver.defaults:  # a parameter's default function
+                self.readers.append((name, resolver.defaults[name]))
 
     def is_current(self):
         """Re-read the function's free names; False if a callee changed
@@ -88,7 +90,7 @@ class CompiledVJP:
         for name, read in self.readers:
             value = read(name)
             if value is not namespace[name]:
-                if name in self.callees:
+                if name in self.callees or name in self.resolver.defaults:
                     return False
                 if name in self.number_globals and type(value) is not self.number_globals[name]:
                     return False  # the generated code assumed a number's shape

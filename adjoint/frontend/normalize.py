@@ -271,6 +271,7 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
             passed = name in keywords or (name in positional and positional.index(name) < nargs)
             if not passed and name not in assigned:
                 self.resolver.constants[name] = value
+                self.resolver.defaults[name] = lambda _name, func=self.resolver.func: callable_defaults(func).get(_name)
 
     def block(self, body):
         for position, stmt in enumerate(body):

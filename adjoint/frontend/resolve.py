@@ -59,6 +59,10 @@ class Resolver:
         #: local names the normalizer found bound to a known constant for the
         #: whole function (``xp = array_namespace(x)``: NumPy), read as globals.
         self.constants = {}
+        #: parameters among ``constants`` bound to the function's default (a
+        #: function, see normalize.bind_callable_defaults): name -> reader of
+        #: the default now, so that a new default makes the transform stale
+        self.defaults = {}
 
     def lookup(self, name):
         if name in self.constants:
