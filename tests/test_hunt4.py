@@ -152,3 +152,24 @@ def test_a_new_default_function_makes_the_derivative_stale():
     squares.__defaults__ = (np.mean,)  # the derivative was specialized for np.sum
     np.testing.assert_allclose(gradient(X), 2 * X / 3)
     np.testing.assert_allclose(hessian(X), 2 * np.eye(3) / 3)
+
+
+def test_a_module_edited_and_run_again_is_differentiated_as_it_runs_now(tmp_path):
+    # linecache kept the first text, so the new code was refused as "changed
+    # after it was imported" although the new text is the code that runs
+    import importlib.util
+
+    path = tmp_path / "edited_cell.py"
+    text = "import numpy as np\n\n\ndef loss(x):\n    return np.sum(np.sin(x * 1.0))\n"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location("edited_cell", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    np.testing.assert_allclose(adjoint.grad(module.loss)(X), np.cos(X))
+    edited = text.replace("x * 1.0", "x * 1.5")  # (the same size: linecache's check needs the time)
+    path.write_text(edited)
+    import os
+
+    os.utime(path, (1e9, 1e9))  # (a different modification time even on a coarse clock)
+    exec(compile(edited, str(path), "exec"), vars(module))
+    np.testing.assert_allclose(adjoint.grad(module.loss)(X), 1.5 * np.cos(1.5 * X))

@@ -120,13 +120,17 @@ def parse_function(func):
             "register its derivative with adjoint.defvjp."
         )
     filename, lines = found
+    code = func.__code__
+    if not _source_runs(code, filename, "".join(lines)) and _reread(filename):
+        # linecache kept the text it read first: the file was edited and run
+        # again since (exec of the new text, a notebook's %run), so read it anew
+        lines = linecache.getlines(filename, func.__globals__) or lines
     try:
         tree = _parse_file(filename, "".join(lines))
     except SyntaxError as exc:
         raise errors.SourceUnavailableError(
             f"cannot parse {filename}: {exc}. Is the file on disk the one that was run?"
         ) from None
-    code = func.__code__
     if code.co_name == "<lambda>":
         node = _find_lambda(tree, code, filename)
     else:
@@ -136,6 +140,14 @@ def parse_function(func):
                                         code.co_firstlineno)
     node.decorator_list = []  # (a fresh gast tree per call: transforms may change it)
     return ParsedFunction(func, node, filename, lines)
+
+
+def _reread(filename):
+    """Drop linecache's text of ``filename`` if the file changed on disk
+    since it was read; whether it did."""
+    entry = linecache.cache.get(filename)
+    linecache.checkcache(filename)
+    return entry is not None and linecache.cache.get(filename) is not entry
 
 
 # ------------------------------------------- is the source the code that runs?
