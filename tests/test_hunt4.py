@@ -173,3 +173,22 @@ def test_a_module_edited_and_run_again_is_differentiated_as_it_runs_now(tmp_path
     os.utime(path, (1e9, 1e9))  # (a different modification time even on a coarse clock)
     exec(compile(edited, str(path), "exec"), vars(module))
     np.testing.assert_allclose(adjoint.grad(module.loss)(X), 1.5 * np.cos(1.5 * X))
+
+
+def test_second_derivative_through_an_infinite_slope_that_np_where_did_not_pick():
+    # the tangent of rt.times_tangent(t, partial) lost its guard (the optimizer took
+    # the bare name `partial` for a finite polynomial), so the zero cotangent of the
+    # branch not taken met the infinite slope of cbrt at 0: a NaN Hessian
+    def picked_around_a_cube_root(y):
+        return np.sum(np.where(y > 5.0, np.cbrt(y - y), y) ** 2)
+
+    def cube_root_not_picked_at_zero(y):
+        return np.sum(np.where(y > 5.0, np.cbrt(y), y) ** 2)
+
+    y = np.array([0.0, 0.7])
+    with np.errstate(all="ignore"):
+        for f in (picked_around_a_cube_root, cube_root_not_picked_at_zero):
+            for second in (adjoint.hessian(f), adjoint.jacrev(adjoint.jacrev(f)), adjoint.jacfwd(adjoint.jacfwd(f))):
+                np.testing.assert_array_equal(second(y), 2 * np.eye(2))
+            np.testing.assert_array_equal(adjoint.vmap(adjoint.hessian(f))(np.stack([y, y + 1.0])),
+                                          np.broadcast_to(2 * np.eye(2), (2, 2, 2)))
