@@ -176,6 +176,12 @@ class JVPBuilder:
         """The primal statement of ``op`` and the tangents of its targets."""
         if op.kind == "break":
             return [gast.Break()]
+        if id(op) in self.activity.deferred:
+            # a branch whose derivative is missing: an error naming the user's
+            # line, raised only if the branch runs (as in reverse mode)
+            message = str(self.activity.deferred[id(op)]).splitlines()[0]
+            return [gast.Expr(value=self.rt_call("missing_rule", constant(message))), self.primal(op)] + [
+                self.zeros(t) for t in op.targets if t in self.activity.active]
         active_targets = [t for t in op.targets if t in self.activity.active]
         if not active_targets or op.prim is NONDIFF or not carries_derivative(op):
             # (a nondifferentiable function's result, active as a phi of a
