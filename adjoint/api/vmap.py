@@ -35,14 +35,18 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
 
     Returns:
         The batched function. Over zero examples its results have a batch
-        axis of length 0; when the batched code needs an example to learn
+        axis of length 0, and no caller's array changes (the batched code
+        runs on copies of the shared arguments, as a loop over no example
+        would call nothing); when the batched code needs an example to learn
         their shapes (a derivative's output basis), ``func`` runs once on an
         example of zeros and copies of the other arguments, whose results
         give the shapes and dtypes.
 
     Raises:
         TypeError: ``func`` is not callable, or ``in_dims``, ``out_dims`` or
-            ``chunk_size`` has the wrong type.
+            ``chunk_size`` has the wrong type; ``func`` is a derivative
+            (``jacrev(f)``) and an argument it differentiates is not floating
+            point, as without vmap.
         ValueError: Mapped arguments disagree on the batch size, or
             ``chunk_size`` is not positive.
 

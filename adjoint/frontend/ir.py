@@ -5,6 +5,7 @@ primitives, and ``render`` (the ops as text, for tests and debugging)."""
 import inspect
 import operator
 import sys
+import types
 
 import gast
 import numpy as np
@@ -350,10 +351,11 @@ def is_variadic(function):
     return code is not None and bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
 
 
-def callable_defaults(function):
+def known_defaults(function):
     """``{parameter: default}`` of ``function``'s parameters whose default is
-    a function (``def f(x, act=np.tanh)``): a call that leaves one out calls
-    that function, known before the code runs."""
+    a function or a module (``def f(x, act=np.tanh)``, ``def f(x, xp=np)``):
+    a call that leaves one out calls that function (or the module's), known
+    before the code runs."""
     code = getattr(function, "__code__", None)
     if code is None:
         return {}
@@ -361,21 +363,25 @@ def callable_defaults(function):
     defaults = getattr(function, "__defaults__", None) or ()
     positional = code.co_varnames[:code.co_argcount]
     for name, value in zip(positional[len(positional) - len(defaults):], defaults, strict=True):
-        if callable(value) and not isinstance(value, type):
+        if _known_default(value):
             found[name] = value
     for name, value in (getattr(function, "__kwdefaults__", None) or {}).items():
-        if callable(value) and not isinstance(value, type):
+        if _known_default(value):
             found[name] = value
     return found
+
+
+def _known_default(value):
+    return isinstance(value, types.ModuleType) or (callable(value) and not isinstance(value, type))
 
 
 def arity_of(function, nargs, keywords):
     """The specialization of ``function``'s transform for a call with
     ``nargs`` positional arguments and ``keywords``: None for a function
-    without ``*args`` / ``**kwargs`` or defaults that are functions (one
+    without ``*args`` / ``**kwargs`` or defaults that are functions or modules (one
     transform serves every call). A function default left out by the call
-    is the function it calls there (see ``callable_defaults``)."""
-    if not is_variadic(function) and not callable_defaults(function):
+    is the function it calls there (see ``known_defaults``)."""
+    if not is_variadic(function) and not known_defaults(function):
         return None
     return (nargs, tuple(keywords))
 

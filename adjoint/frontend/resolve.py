@@ -60,7 +60,7 @@ class Resolver:
         #: whole function (``xp = array_namespace(x)``: NumPy), read as globals.
         self.constants = {}
         #: parameters among ``constants`` bound to the function's default (a
-        #: function, see normalize.bind_callable_defaults): name -> reader of
+        #: function, see normalize.bind_known_defaults): name -> reader of
         #: the default now, so that a new default makes the transform stale
         self.defaults = {}
 
