@@ -70,6 +70,12 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     if hasattr(rt, name))
 
 
+def _frozen(cls):
+    """Whether objects of ``cls`` cannot change (a frozen dataclass)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    return bool(getattr(params, "frozen", False))
+
+
 def _loop_warning(function_name, lineno, construct):
     warnings.warn(
         f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
@@ -92,6 +98,12 @@ class BatchBuilder:
         #: names the function assigns (a method call on one of them is bound to a batched value)
         self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.batched = self.propagate(set(batched_params))
+        #: objects of the user's classes made here from no batched value, and their copies
+        self.made_objects = {op.targets[0] for op in walk_ops(normalized.ops) if op.targets and isinstance(
+            op.prim, type) and not is_library(op.prim) and not _frozen(op.prim)} - self.batched
+        for op in walk_ops(normalized.ops):
+            if op.prim is rt.identity and op.targets and set(op.reads()) & self.made_objects:
+                self.made_objects.update(op.targets)
         #: names certain to hold a tuple or list (a literal, a call's results)
         self.containers = set()
         for op in walk_ops(normalized.ops):
@@ -259,6 +271,11 @@ class BatchBuilder:
             message = str(errors.vmap_changed_shared_argument(self.parsed.location(op), what))
             return [gast.Expr(value=self.rt_call("vwrite_back_shared", *[clone(a) for a in op.args],
                                                  constant(message)))]
+        if self.read_objects(op):
+            # each example has its own object (made by its own run of the function):
+            # one made for the whole batch would keep every example's values in turn
+            raise Unbatchable(self.parsed.location(op), f"{op.construct} with batched values and an object the "
+                                                        "function made")
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -338,6 +355,13 @@ class BatchBuilder:
                 statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=[])))
                 return statements
         return [self.looped_statement(op)]
+
+    def read_objects(self, op):
+        """The objects of the user's classes that the function made from no
+        batched value (one object for the whole batch) which ``op`` reads
+        together with batched values: a call or a store there could keep an
+        example's values in the object the others read."""
+        return op.reads() & self.made_objects if op.reads() & self.batched else set()
 
     def operator_function(self, value):
         """The NumPy function of an operator expression (``a < b`` is np.less), or None."""
