@@ -3,7 +3,9 @@ differentiation. Their own module, so that the normalizer recognises them
 without importing the API."""
 from typing import TypeVar
 
-from .runtime.structure import no_grad  # noqa: F401 (generated code writes it as rt.no_grad)
+from .runtime.structure import no_grad  # (a runtime helper: generated code writes it as rt.no_grad)
+
+__all__ = ["no_grad", "stop_gradient"]
 
 T = TypeVar("T")
 
