@@ -38,10 +38,10 @@ from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .normalize_objects import Objects
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    StarredCall, UserCall, assigned_names, known_defaults, dotted, is_atom, lambda_as_def, symbol,
+    StarredCall, UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
-from .resolve import UNRESOLVED
+from .resolve import UNRESOLVED, bind_known_defaults
 
 
 
@@ -228,7 +228,7 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
             self.version[name] = name
             self.defined.add(name)
         if self.arity is not None:
-            self.bind_known_defaults(positional, nargs, keywords)
+            bind_known_defaults(self.resolver, self.parsed.node, positional, nargs, keywords)
         self.namer.taken.update(params)
         rt_helper = lambda name: gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())  # noqa: E731
         if args.vararg is not None:
@@ -257,22 +257,6 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
                       [load(n) for n in double_items], target=self.version[double], construct=f"**{double}",
                       keys=[constant(k) for k in double_keys])
         return params
-
-    def bind_known_defaults(self, positional, nargs, keywords):
-        """A parameter whose default is a function or a module (``act=np.tanh``,
-        ``xp=np``), left out by the call this transform is made for
-        (``self.arity``) and never re-bound in the body, is that value: its
-        calls are differentiated by their rules or their source, at any
-        order, like calls of a global."""
-        defaults = known_defaults(self.resolver.func)
-        if not defaults:
-            return
-        assigned = assigned_names(self.parsed.node.body)
-        for name, value in defaults.items():
-            passed = name in keywords or (name in positional and positional.index(name) < nargs)
-            if not passed and name not in assigned:
-                self.resolver.constants[name] = value
-                self.resolver.defaults[name] = lambda _name, func=self.resolver.func: known_defaults(func).get(_name)
 
     def block(self, body):
         for position, stmt in enumerate(body):
