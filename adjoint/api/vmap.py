@@ -356,7 +356,7 @@ def _checking_floats(run, positions):
     derivative refuses them when called without vmap (SPEC.md section 2)."""
     from .calling import _as_input_leaf
 
-    def checked(batch, args, kwargs):
+    def check(args):
         for position in positions:
             arg = args[position]
             if type(arg) is np.ndarray and arg.dtype.kind == "f":
@@ -364,8 +364,18 @@ def _checking_floats(run, positions):
             leaves, treedef = pytree.flatten(arg)
             for leaf, path in zip(leaves, pytree.leaf_paths(treedef), strict=True):
                 _as_input_leaf(leaf, position, path)
+
+    def checked(batch, args, kwargs):
+        check(args)
         return run(batch, args, kwargs)
 
+    direct = getattr(run, "direct", None)
+    if direct is not None:  # (vmap's fast path calls it with the arguments laid out)
+        def checked_direct(batch, *args, **kwargs):
+            check(args)
+            return direct(batch, *args, **kwargs)
+
+        checked.direct = checked_direct
     checked.is_current = run.is_current
     return checked
 
