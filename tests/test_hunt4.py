@@ -24,6 +24,18 @@ def test_jacrev_of_vmap_of_a_list_read_backwards():
     for position in (0, 1):
         expected = autograd.jacobian(lambda x, y: f(x, y), position)(xs, ys)
         np.testing.assert_allclose(got[position], expected, rtol=1e-13)
+    # an item without tangent (y, shared and not differentiated) read from the list:
+    # its tangent was None, and the forward pass over the batched code crashed
+    # inside generated code (AttributeError), for lst[1] as for lst[-1]
+    def g(x, y):
+        items = [x, y]
+        return items[0] + items[-1] * items[1] * x
+
+    y = ys[0]
+    expected = np.stack([autograd.jacobian(lambda x: g(x, y))(x) for x in xs])
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        got = transform(adjoint.vmap(g, in_dims=(0, None)))(xs, y)
+        np.testing.assert_allclose(np.einsum("bibj->bij", got), expected, rtol=1e-13)
 
 
 def test_vmap_of_a_derivative_refuses_integers_as_the_derivative_does():

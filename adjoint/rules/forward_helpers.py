@@ -131,7 +131,7 @@ def vmap_getitem_adjoint(z, value, index):
 
 @tangent_rule(rt.vmap_getitem)
 def vmap_getitem_tangent(z, value, index):
-    dot[z] = rt.vmap_getitem_tangent(dot[value], index)
+    dot[z] = rt.vmap_getitem_tangent(dot[value], index, z, batch)
 
 
 nondifferentiable(rt.result_rank, rt.vmap_attribute, rt.first_example)
