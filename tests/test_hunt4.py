@@ -37,6 +37,16 @@ def test_jacrev_of_vmap_of_a_list_read_backwards():
         got = transform(adjoint.vmap(g, in_dims=(0, None)))(xs, y)
         np.testing.assert_allclose(np.einsum("bibj->bij", got), expected, rtol=1e-13)
 
+    def h(x):  # (np.array of a list with a constant item: vasarray's tangent, the same crash)
+        return np.array([x[0], x[1] * x[2], np.sum(x), 1.0]) * x[0]
+
+    def h_ag(x):
+        return anp.array([x[0], x[1] * x[2], anp.sum(x), 1.0]) * x[0]
+
+    got = adjoint.jacrev(adjoint.vmap(h))(xs)
+    np.testing.assert_allclose(np.einsum("bibj->bij", got), np.stack([autograd.jacobian(h_ag)(x) for x in xs]),
+                               rtol=1e-13)
+
 
 def test_vmap_of_a_derivative_refuses_integers_as_the_derivative_does():
     def f(a):

@@ -145,7 +145,7 @@ def vasarray_adjoint(z, b):
 
 @tangent_rule(rt.vasarray)
 def vasarray_tangent(z, b):
-    dot[z] = rt.vasarray_tangent(dot[b])
+    dot[z] = rt.vasarray_tangent(dot[b], b, batch)
 nondifferentiable(rt.vaxes, rt.example_shape)
 # The shape helper that runtime helpers call: a shape, no derivative (the
 # helpers' own source is differentiated for third order).

@@ -445,11 +445,16 @@ def call_method(receiver, name, *args, **kwargs):
     return getattr(receiver, name)(*args, **kwargs)
 
 
-def vasarray_tangent(t):
-    """Tangent of ``vasarray``: a list's items' tangents stacked after both leading axes."""
+def vasarray_tangent(t, b=None, batch=None):
+    """Tangent of ``vasarray(b)``: a list's items' tangents stacked after both
+    leading axes (zeros, ``batch`` tangents, for a constant item of ``b``)."""
     if isinstance(t, np.ndarray):
         return t
-    return np.stack([vasarray_tangent(item) for item in t], axis=2)
+    if t is None:
+        return np.zeros((batch,) + np.shape(b))
+    if b is None:
+        return np.stack([vasarray_tangent(item) for item in t], axis=2)
+    return np.stack([vasarray_tangent(item, like, batch) for item, like in zip(t, b, strict=True)], axis=2)
 
 
 def vasarray_adjoint(g, b):
