@@ -1,32 +1,13 @@
 """``stop_gradient`` and ``no_grad``: what makes values constants for
 differentiation. Their own module, so that the normalizer recognises them
 without importing the API."""
-from typing import Literal, TypeVar
+from typing import TypeVar
+
+from .runtime.structure import no_grad  # (a runtime helper: generated code writes it as rt.no_grad)
+
+__all__ = ["no_grad", "stop_gradient"]
 
 T = TypeVar("T")
-
-
-class no_grad:  # noqa: N801 (torch's name)
-    """``with adjoint.no_grad():`` inside a differentiated function makes
-    everything computed in the block a constant for differentiation (torch's
-    ``no_grad`` inside a function). Outside of one it does nothing: transforms
-    are pure functions of their inputs.
-
-    Examples:
-        >>> import numpy as np, adjoint
-        >>> def f(x):
-        ...     with adjoint.no_grad():
-        ...         scale = np.sum(x)
-        ...     return np.sum(x) * scale
-        >>> adjoint.grad(f)(np.array([1.0, 2.0]))
-        array([3., 3.])
-    """
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> Literal[False]:
-        return False
 
 
 def stop_gradient(x: T) -> T:

@@ -287,9 +287,9 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
     immutable = normalized.immutable | shapes.scalar_names(ops) | _temporary_arguments(normalized)
     checks = []
     for op in walk_ops(normalized.ops):
-        check_effects(op, varied, parsed, callees)
+        check_effects(op, varied, parsed, callees, mode)
         checks.extend((op, check) for check in check_callee_changes(
-            op, varied, immutable, parsed, callees, normalized.rt_name) or ())
+            op, varied, immutable, parsed, callees, normalized.rt_name, mode) or ())
         if op.loop_target is not None and op.reads() & varied:
             if any(t in useful for t in op.targets):
                 raise errors.UnsupportedSyntaxError(
@@ -330,7 +330,15 @@ def _changes_arguments(op):
         return False
 
 
-def _transforms_cleanly(op, varied, callees):
+def _callee_transform(callees, mode, function, positions, arity):
+    """The callee's transform of the caller's own mode: a forward-mode caller
+    needs the callee's JVP (built anyway), not a VJP built only to be checked."""
+    if mode == "jvp":
+        return callees.jvp(function, positions, arity)
+    return callees.vjp(function, positions, arity)
+
+
+def _transforms_cleanly(op, varied, callees, mode="vjp"):
     """Whether the user's function called for its effect (``report(y)``)
     transforms with respect to the differentiated values it gets: its
     transform refuses in-place changes of them, so then it has none."""
@@ -340,7 +348,7 @@ def _transforms_cleanly(op, varied, callees):
     except TypeError:
         return False
     if found:  # raises, at the callee's line, if the callee changes them in place
-        callees.vjp(op.prim.function, tuple(p for p, _, _ in found), op.prim.arity)
+        _callee_transform(callees, mode, op.prim.function, tuple(p for p, _, _ in found), op.prim.arity)
     return True
 
 
@@ -391,7 +399,7 @@ def _temporary_arguments(normalized):
     return {name for name in found if defined.get(name) == 1 and name not in normalized.params}
 
 
-def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
+def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt", mode="vjp"):
     """A call of the user's function that gets differentiated values: NumPy
     would see the callee change them in place, the derivative would not.
     Its transform refuses item updates and appends on them; ``p += v`` on a
@@ -399,7 +407,7 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
     array the caller may read again is passed to it: the checks returned,
     run before the call, refuse it if an array is passed (a number is
     re-bound by ``p += v``, which changes nothing)."""
-    if not isinstance(op.prim, UserCall) or op.compound or callees.in_progress(op.prim.function):
+    if not isinstance(op.prim, UserCall) or op.compound or callees.in_progress(op.prim.function, mode):
         return  # (a recursive call: its transform is the one being built)
     try:
         found = op.prim.differentiated(op.args, op.kwargs,
@@ -412,8 +420,8 @@ def check_callee_changes(op, varied, immutable, parsed, callees, rt_name="rt"):
         return
     if found:
         try:
-            augmented = callees.vjp(op.prim.function, tuple(p for p, _, _ in found),
-                                   op.prim.arity).augmented_params
+            augmented = _callee_transform(callees, mode, op.prim.function, tuple(p for p, _, _ in found),
+                                          op.prim.arity).augmented_params
         except errors.InPlaceChangeError:
             raise  # (ArgumentChangedError among them) the call matters even if its result is unused
         except errors.TransformError:
@@ -450,7 +458,7 @@ def _insert_before(ops, op, new):
     return False
 
 
-def check_effects(op, varied, parsed, callees):
+def check_effects(op, varied, parsed, callees, mode="vjp"):
     """Changes made in place to differentiated values are invisible to the
     derivative: ``out=`` arguments, and calls whose result is dropped
     (``np.add.at(y, i, v)``, ``np.fill_diagonal(A, 0)``, ``y.sort()``)."""
@@ -500,7 +508,7 @@ def check_effects(op, varied, parsed, callees):
             "to differentiated values.",
             "Use the result instead: y = np.exp(y).",
         )
-    if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees):
+    if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees, mode):
         return  # the user's function, transformed: it cannot change its arguments in place
     if op.kind == "expr" and op.prim is not print:
         raise errors.InPlaceChangeError(
@@ -526,6 +534,10 @@ ARRAY_ONLY_ATTRIBUTES = {"real", "imag", "flat"}
 
 def check_rule(op, activity, parsed, mode="vjp"):
     if op.prim is NONDIFF:  # a name left unbound on one path of a branch: no value, no derivative
+        return
+    if not carries_derivative(op):
+        # a constant (np.zeros(3), stop_gradient, a no_grad block) assigned to a name
+        # that another path of a branch differentiates: its derivative is zero
         return
     location = parsed.location(op)
     if op.prim is OPAQUE and op.construct == "lambda":
@@ -638,6 +650,13 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Pass the arguments one by one, or unpack a tuple or dict written at the call "
             "(g(**{'alpha': alpha})).",
         )
+    if mode == "jvp" and op.prim in (rt.function_forward, rt.method_forward, rt.call_backward):
+        place = errors.user_line(location.filename, location.lineno)
+        if place is not None:  # generated code: the user's line it comes from
+            import linecache
+
+            location = errors.SourceLocation(place[0], place[1], linecache.getline(*place).rstrip("\n"))
+        raise errors.dynamic_call_second_order_error(location)
     if mode == "jvp" and rules.helper_by_source(op.prim):
         return  # the forward builder transforms the helper's own source
     if mode == "jvp" and rules.lookup_tangent(op.prim) is None:

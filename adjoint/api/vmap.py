@@ -4,6 +4,7 @@ front, the generated batched code runs once on the whole batch (in chunks
 of ``chunk_size`` examples), and the results' batch axes are moved to
 ``out_dims``. A vmap of a vmap merges the two batch axes into one, so the
 function's batched code still runs once."""
+import copy
 import functools
 import types
 from typing import Optional
@@ -34,14 +35,18 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
 
     Returns:
         The batched function. Over zero examples its results have a batch
-        axis of length 0; when the batched code needs an example to learn
+        axis of length 0, and no caller's array changes (the batched code
+        runs on copies of the shared arguments, as a loop over no example
+        would call nothing); when the batched code needs an example to learn
         their shapes (a derivative's output basis), ``func`` runs once on an
         example of zeros and copies of the other arguments, whose results
         give the shapes and dtypes.
 
     Raises:
         TypeError: ``func`` is not callable, or ``in_dims``, ``out_dims`` or
-            ``chunk_size`` has the wrong type.
+            ``chunk_size`` has the wrong type; ``func`` is a derivative
+            (``jacrev(f)``) and an argument it differentiates is not floating
+            point, as without vmap.
         ValueError: Mapped arguments disagree on the batch size, or
             ``chunk_size`` is not positive.
 
@@ -210,23 +215,24 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
 
 
 def _run_empty(run, args, batched, kwargs):
-    """``run`` over zero examples. Batched code that reads one example (the
-    output basis of a derivative, a rule's shapes) has none to read, so when
-    the direct run fails the function runs on one example of zeros, on copies
-    of every argument (zero examples change no caller's array), and the
-    result keeps its first zero rows: its shapes and dtypes."""
+    """``run`` over zero examples. The per-example loop over zero examples
+    calls nothing, so the batched code runs on copies of the arguments shared
+    by the batch and of the keyword arguments: zero examples change no
+    caller's array. Batched code that reads one example (the output basis of
+    a derivative, a rule's shapes) has none to read, so when the direct run
+    fails the function runs on one example of zeros, and the result keeps
+    its first zero rows: its shapes and dtypes."""
+    shared = [arg if flag else pytree.map_leaves(_copied, arg) for arg, flag in zip(args, batched, strict=True)]
+    kwargs = {name: pytree.map_leaves(_copied, value) for name, value in kwargs.items()}
     try:
-        return run(0, args, kwargs)
+        return run(0, shared, kwargs)
     except Exception as error:  # noqa: BLE001 (retried below, re-raised if that fails too)
         first = error
 
     def one(leaf):
         return np.zeros((1,) + np.shape(leaf)[1:], dtype=np.asarray(leaf).dtype)
 
-    def copied(leaf):
-        return np.array(leaf, copy=True) if isinstance(leaf, np.ndarray) else leaf
-
-    dummy = [pytree.map_leaves(one, arg) if flag else pytree.map_leaves(copied, arg)
+    dummy = [pytree.map_leaves(one, arg) if flag else pytree.map_leaves(_copied, arg)
              for arg, flag in zip(args, batched, strict=True)]
     try:
         with np.errstate(all="ignore"):
@@ -234,6 +240,20 @@ def _run_empty(run, args, batched, kwargs):
     except Exception as second:  # noqa: BLE001 (an example's own error says more than a missing one)
         raise (second if isinstance(first, IndexError) else first) from None
     return pytree.map_leaves(lambda leaf: np.asarray(leaf)[:0], result)
+
+
+def _copied(leaf):
+    """A copy of ``leaf`` that a call may change without the caller seeing it
+    (an array, or a mutable object copied deeply where it can be)."""
+    if isinstance(leaf, np.ndarray):
+        return np.array(leaf, copy=True)
+    if leaf is None or isinstance(leaf, (int, float, complex, str, bytes, np.generic, types.FunctionType,
+                                         types.BuiltinFunctionType, type)):
+        return leaf
+    try:
+        return copy.deepcopy(leaf)
+    except Exception:  # noqa: BLE001 (an object that cannot be copied: passed as it is)
+        return leaf
 
 
 def _concatenate(parts):
@@ -288,8 +308,12 @@ def _batched_function(func, nargs, positions, keywords=()):
     if inner is not None:
         return _nested(inner, nargs, positions)
     if made.of(func) is not None:
-        func = derivatives.derivative_function(func, nargs, "vmap")
-    elif not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
+        differentiated = _differentiated_positions(func, nargs)
+        run = _batched_function(derivatives.derivative_function(func, nargs, "vmap"), nargs, positions, keywords)
+        if not differentiated:
+            return run
+        return _checking_floats(run, differentiated)
+    if not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .calling import _differentiable
 
         func = _differentiable(func, nargs)
@@ -312,6 +336,48 @@ def _batched_function(func, nargs, positions, keywords=()):
 
     run.is_current = compiled.is_current
     return run
+
+
+def _differentiated_positions(func, nargs):
+    """The positions of the arguments that the derivative ``func`` (made by
+    jacrev, jacfwd, grad, ..., a derivative of a derivative too)
+    differentiates: they must be floating point, under vmap as without it."""
+    positions = set()
+    found = made.of(func)
+    while found is not None and found[1] != "vmap":
+        inner, _, argnums, _ = found
+        positions.update(derivatives.API["check_argnums"](argnums, nargs))
+        found = made.of(inner)
+    return tuple(sorted(positions))
+
+
+def _checking_floats(run, positions):
+    """``run`` refusing integer and boolean arguments at ``positions``, as the
+    derivative refuses them when called without vmap (SPEC.md section 2)."""
+    from .calling import _as_input_leaf
+
+    def check(args):
+        for position in positions:
+            arg = args[position]
+            if type(arg) is np.ndarray and arg.dtype.kind == "f":
+                continue
+            leaves, treedef = pytree.flatten(arg)
+            for leaf, path in zip(leaves, pytree.leaf_paths(treedef), strict=True):
+                _as_input_leaf(leaf, position, path)
+
+    def checked(batch, args, kwargs):
+        check(args)
+        return run(batch, args, kwargs)
+
+    direct = getattr(run, "direct", None)
+    if direct is not None:  # (vmap's fast path calls it with the arguments laid out)
+        def checked_direct(batch, *args, **kwargs):
+            check(args)
+            return direct(batch, *args, **kwargs)
+
+        checked.direct = checked_direct
+    checked.is_current = run.is_current
+    return checked
 
 
 def _nested(inner, nargs, positions):

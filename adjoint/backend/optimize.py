@@ -172,11 +172,15 @@ class _Fold(gast.NodeTransformer):
     def visit_Call(self, node):
         # np.where(c, a, b) on literal numbers, as rule templates write it for
         # a literal argument (power's ``np.where(x2, x2 - 1, 1)``): the chosen one.
+        # A partial written as a bare name (times_tangent's own rules: a slope
+        # made elsewhere, infinite where it guards) keeps its guard; one that
+        # folds to a name (``x ** (2 - 1)``) is the polynomial it was written as.
+        written_bare = len(node.args) == 2 and isinstance(node.args[1], gast.Name)
         self.generic_visit(node)
         if (isinstance(node.func, gast.Attribute) and node.func.attr == "where"
                 and len(node.args) == 3 and not node.keywords and all(_number(a) for a in node.args)):
             return node.args[1] if node.args[0].value else node.args[2]
-        return _unguarded(node) if self.unguard else node
+        return _unguarded(node) if self.unguard and not written_bare else node
 
 
 def _unguarded(node):

@@ -17,7 +17,8 @@ from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.naming import Namer, names_in
-from ..frontend.ir import UserCall, is_library, try_statements, walk_ops, with_statement
+from ..frontend.ir import (UserCall, is_library, kept_constant, merged_constant_blocks, try_statements, walk_ops,
+                           with_statement)
 from ..frontend.normalize import normalize
 from ..frontend.normalize_objects import FOLLOW_OBJECTS
 from ..frontend.normalize_records import RECORDS_ONLY, NotRecords
@@ -66,6 +67,8 @@ class CompiledVJP:
             elif where == "closure":
                 cell = resolver.cells[name]
                 self.readers.append((name, lambda _name, cell=cell: cell.cell_contents))
+            elif where == "constant" and name in resolver.defaults:  # a parameter's default function
+                self.readers.append((name, resolver.defaults[name]))
 
     def is_current(self):
         """Re-read the function's free names; False if a callee changed
@@ -88,7 +91,7 @@ class CompiledVJP:
         for name, read in self.readers:
             value = read(name)
             if value is not namespace[name]:
-                if name in self.callees:
+                if name in self.callees or name in self.resolver.defaults:
                     return False
                 if name in self.number_globals and type(value) is not self.number_globals[name]:
                     return False  # the generated code assumed a number's shape
@@ -572,8 +575,9 @@ def _forward_block(ops, comments, builder):
             lineno = None
             statements.extend(_forward_compound(op, comments, builder))
         else:
-            statements.append(_forward_statement(op, builder.module_names["rt"]))
-    return statements
+            rt_name = builder.module_names["rt"]
+            statements.extend(kept_constant(op, [_forward_statement(op, rt_name)], rt_name))
+    return merged_constant_blocks(statements)
 
 
 def _forward_compound(op, comments, builder):

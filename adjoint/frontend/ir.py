@@ -5,6 +5,7 @@ primitives, and ``render`` (the ops as text, for tests and debugging)."""
 import inspect
 import operator
 import sys
+import types
 
 import gast
 import numpy as np
@@ -207,6 +208,34 @@ def with_statement(op, body):
     return gast.With(items=items, body=list(body) or [gast.Pass()], type_comment=None)
 
 
+def kept_constant(op, statements, rt_name):
+    """``statements`` (what generated code runs for ``op``) inside ``with
+    rt.no_grad():`` when ``op`` was computed in a ``no_grad`` block: the next
+    transform of the generated code (a Hessian, ``jacrev(vmap(f))``) reads
+    its values as constants too, as the first one did."""
+    if not op.no_grad or op.compound or op.prim is NONDIFF or op.kind == "break" or not statements:
+        return statements
+    context = gast.Call(func=gast.Attribute(value=gast.Name(id=rt_name, ctx=gast.Load(), annotation=None,
+                                                            type_comment=None),
+                                            attr="no_grad", ctx=gast.Load()), args=[], keywords=[])
+    block = gast.With(items=[gast.withitem(context_expr=context, optional_vars=None)], body=list(statements),
+                      type_comment=None)
+    block.no_grad_block = True
+    return [block]
+
+
+def merged_constant_blocks(statements):
+    """``statements`` with adjacent ``with rt.no_grad():`` blocks of
+    ``kept_constant`` written as one."""
+    merged = []
+    for statement in statements:
+        if getattr(statement, "no_grad_block", False) and merged and getattr(merged[-1], "no_grad_block", False):
+            merged[-1].body.extend(statement.body)
+        else:
+            merged.append(statement)
+    return merged
+
+
 def walk_ops(ops):
     """Every op, nested ones included, in program order."""
     for op in ops:
@@ -323,11 +352,37 @@ def is_variadic(function):
     return code is not None and bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
 
 
+def known_defaults(function):
+    """``{parameter: default}`` of ``function``'s parameters whose default is
+    a function or a module (``def f(x, act=np.tanh)``, ``def f(x, xp=np)``):
+    a call that leaves one out calls that function (or the module's), known
+    before the code runs."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return {}
+    found = {}
+    defaults = getattr(function, "__defaults__", None) or ()
+    positional = code.co_varnames[:code.co_argcount]
+    for name, value in zip(positional[len(positional) - len(defaults):], defaults, strict=True):
+        if _known_default(value):
+            found[name] = value
+    for name, value in (getattr(function, "__kwdefaults__", None) or {}).items():
+        if _known_default(value):
+            found[name] = value
+    return found
+
+
+def _known_default(value):
+    return isinstance(value, types.ModuleType) or (callable(value) and not isinstance(value, type))
+
+
 def arity_of(function, nargs, keywords):
     """The specialization of ``function``'s transform for a call with
     ``nargs`` positional arguments and ``keywords``: None for a function
-    without ``*args`` / ``**kwargs`` (one transform serves every call)."""
-    if not is_variadic(function):
+    without ``*args`` / ``**kwargs`` or defaults that are functions or modules (one
+    transform serves every call). A function default left out by the call
+    is the function it calls there (see ``known_defaults``)."""
+    if not is_variadic(function) and not known_defaults(function):
         return None
     return (nargs, tuple(keywords))
 

@@ -41,7 +41,7 @@ from .ir import (
     StarredCall, UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
-from .resolve import UNRESOLVED
+from .resolve import UNRESOLVED, bind_known_defaults
 
 
 
@@ -227,6 +227,8 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         for name in params:
             self.version[name] = name
             self.defined.add(name)
+        if self.arity is not None:
+            bind_known_defaults(self.resolver, self.parsed.node, positional, nargs, keywords)
         self.namer.taken.update(params)
         rt_helper = lambda name: gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())  # noqa: E731
         if args.vararg is not None:

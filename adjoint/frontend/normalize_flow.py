@@ -112,10 +112,12 @@ class ControlFlow:
 
     def try_statement(self, stmt):
         """``try``: each statement of the try block is an "if" on whether it
-        finished (ir.Guard), whose other path is the handler, so the backward
-        pass follows the path the forward pass took, an exception caught
-        included. The else clause runs after the last statement; finally
-        after the whole."""
+        finished (ir.Guard), and the next statement runs on its finished path,
+        so the backward pass follows the path the forward pass took, an
+        exception caught included. The guards set one flag per handler, which
+        the handlers test once, after the block (the versions there are those
+        of the last statement that finished). The else clause runs after the
+        last statement; finally after the whole."""
         if not stmt.handlers:  # try/finally: an exception propagates, so the statements run in order
             self.block(stmt.body + stmt.orelse + stmt.finalbody)
             return
@@ -128,31 +130,40 @@ class ControlFlow:
                 types.append(gast.Tuple(elts=[self.atom(e) for e in handler.type.elts], ctx=gast.Load()))
             else:
                 types.append(self.atom(handler.type))
-        self.guarded(stmt, types, 0)
-        self.lineno = lineno
-        self.block(stmt.finalbody)
-
-    def guarded(self, stmt, types, position):
-        """Statement ``position`` of the try block as an "if" with a guard,
-        and the rest of the block (or its else clause) on its finished path."""
-        from .ir import Guard
-
-        statement = stmt.body[position]
-        lineno = statement.lineno
-        test = self.namer.fresh("finished")
-        self.ops.append(Op("assign", [test], constant(False), NONDIFF, [], lineno=lineno, construct="try"))
-        self.defined.add(test)
         flags = []
-        for _ in stmt.handlers[:-1]:
+        for _ in stmt.handlers:
             flag = self.namer.fresh("caught")
             self.ops.append(Op("assign", [flag], constant(False), NONDIFF, [], lineno=lineno, construct="try"))
             self.defined.add(flag)
             flags.append(flag)
-        flags.append(None)
+        # (the name ``except E as e`` binds: one version, set by whichever guard catches)
+        bound = [self.namer.fresh(h.name.id) if h.name is not None else None for h in stmt.handlers]
+        handlers = list(zip(types, flags, bound, strict=True))
+        self.guarded(stmt, list(stmt.body), handlers)
+        self.lineno = lineno
+        self.caught(stmt, handlers)
+        self.lineno = lineno
+        self.block(stmt.finalbody)
+
+    def guarded(self, stmt, statements, handlers):
+        """The first of ``statements`` (the rest of a try block) as an "if"
+        with a guard whose finished path runs the others, then the block's
+        else clause; an ``if`` to split (``if c: raise E(...)``, see
+        ``splits_in_try``) has its test guarded and each branch followed by
+        the rest of the block."""
+        from .ir import Guard
+
+        if not statements:
+            self.block(stmt.orelse)
+            return
+        statement = statements[0]
+        lineno = statement.lineno
+        test = self.namer.fresh("finished")
+        self.ops.append(Op("assign", [test], constant(False), NONDIFF, [], lineno=lineno, construct="try"))
+        self.defined.add(test)
         before = dict(self.version)
         count = []
-
-        split = splits_in_try(stmt, position)
+        split = splits_in_try(statements)
 
         def build_body():
             self.lineno = lineno
@@ -162,53 +173,63 @@ class ControlFlow:
                             statement.test)
                 count.append(len(self.ops))
                 self.lineno = lineno
-                self.statement(gast.copy_location(gast.If(
-                    test=gast.Name(id=decided, ctx=gast.Load(), annotation=None, type_comment=None),
-                    body=rest_of_try(stmt, statement.body, position), orelse=rest_of_try(
-                        stmt, statement.orelse, position)), statement), last=False)
+                self.split_branches(stmt, statement, statements[1:], handlers, decided)
                 return
             self.statement(statement, last=False)
             count.append(len(self.ops))
-            if position + 1 < len(stmt.body):
-                self.guarded(stmt, types, position + 1)
-            else:
-                self.block(stmt.orelse)
-
-        bound = [None] * len(stmt.handlers)
-
-        def build_handlers(index=0):
-            handler = stmt.handlers[index]
-            if index == len(stmt.handlers) - 1:
-                if handler.name is not None:
-                    bound[index] = self.bind(handler.name.id)
-                self.block(handler.body)
-                return
-            handler_before = dict(self.version)
-            first = self.region(lambda: (handler.name is not None and bound.__setitem__(
-                index, self.bind(handler.name.id)), self.block(handler.body)))
-            after_first, self.version = self.version, dict(handler_before)
-            rest = self.region(lambda: build_handlers(index + 1))
-            after_rest = self.version
-            self.lineno = handler.lineno
-            self.version = self.merge(handler_before, [(first, after_first), (rest, after_rest)])
-            choice = Op("if", [], load(flags[index]), NONDIFF, [load(flags[index])], lineno=handler.lineno,
-                        construct="except")
-            choice.body, choice.orelse = first, rest
-            self.ops.append(choice)
+            self.guarded(stmt, statements[1:], handlers)
 
         body = self.region(build_body)
         after_body, self.version = self.version, dict(before)
-        orelse = self.region(build_handlers)
-        after_else = self.version
+        orelse = []  # (an exception: the handlers run after the block, see caught)
         self.lineno = lineno
-        self.version = self.merge(before, [(body, after_body), (orelse, after_else)])
+        self.version = self.merge(before, [(body, after_body), (orelse, dict(before))])
         op = Op("if", [], load(test), NONDIFF, [load(test)], lineno=lineno, construct="try")
         op.body, op.orelse = body, orelse
         compound = any(o.compound for o in body[:count[0]])  # (a split if's test is not)
-        op.guard = Guard(count[0], [(clone(t) if t is not None else None, f, b)
-                                    for t, f, b in zip(types, flags, bound, strict=True)],
+        op.guard = Guard(count[0], [(clone(t) if t is not None else None, f, b) for t, f, b in handlers],
                          compound, str(self.parsed.location(statement)))
         self.ops.append(op)
+
+    def split_branches(self, stmt, statement, rest, handlers, decided):
+        """``if decided:`` over the branches of the split ``statement``, each
+        followed by the ``rest`` of the try block."""
+        before = dict(self.version)
+        first = self.region(lambda: self.guarded(stmt, list(statement.body) + rest, handlers))
+        after_first, self.version = self.version, dict(before)
+        second = self.region(lambda: self.guarded(stmt, list(statement.orelse) + rest, handlers))
+        after_second = self.version
+        self.lineno = statement.lineno
+        self.version = self.merge(before, [(first, after_first), (second, after_second)])
+        choice = Op("if", [], load(decided), NONDIFF, [load(decided)], lineno=statement.lineno, construct="if")
+        choice.body, choice.orelse = first, second
+        self.ops.append(choice)
+
+    def caught(self, stmt, handlers, index=0):
+        """The handlers, after the try block: the one whose flag a guard set
+        runs (none when the block finished)."""
+        if index == len(stmt.handlers):
+            return
+        handler = stmt.handlers[index]
+        _, flag, name = handlers[index]
+        before = dict(self.version)
+
+        def run_handler():
+            if name is not None:
+                self.version[handler.name.id] = name
+                self.user_versions[name] = handler.name.id
+                self.defined.add(name)
+            self.block(handler.body)
+
+        first = self.region(run_handler)
+        after_first, self.version = self.version, dict(before)
+        rest = self.region(lambda: self.caught(stmt, handlers, index + 1))
+        after_rest = self.version
+        self.lineno = handler.lineno
+        self.version = self.merge(before, [(first, after_first), (rest, after_rest)])
+        choice = Op("if", [], load(flag), NONDIFF, [load(flag)], lineno=handler.lineno, construct="except")
+        choice.body, choice.orelse = first, rest
+        self.ops.append(choice)
 
     def conditional_expression(self, node, target):
         test = self.atom(node.test)
@@ -513,28 +534,20 @@ def _bound_conditionally(stmts):
     return names
 
 
-def splits_in_try(stmt, position):
-    """Whether statement ``position`` of the try block of ``stmt`` is an
+def splits_in_try(statements):
+    """Whether the first of ``statements`` (the rest of a try block) is an
     ``if`` to split (``if c: raise E(...)``): the test is guarded alone, and
     each branch continues with the rest of the try block under the same
     handlers, so an exception raised in a branch leaves no assignment of the
     block half done. Loops, with blocks and jumps inside are not split, nor
     are more than a few ifs in a row (the rest is written once per branch)."""
-    statement = stmt.body[position]
+    statement = statements[0]
     if not isinstance(statement, gast.If):
         return False
     if any(isinstance(n, (gast.For, gast.While, gast.With, gast.Try, gast.FunctionDef, gast.Lambda, gast.Return,
                           gast.Break, gast.Continue, gast.Yield, gast.ClassDef))
            for n in gast.walk(statement)):
         return False
-    return sum(isinstance(n, gast.If) for s in stmt.body[position:] for n in gast.walk(s)) <= 4
+    return sum(isinstance(n, gast.If) for s in statements for n in gast.walk(s)) <= 4
 
 
-def rest_of_try(stmt, branch, position):
-    """A branch of a split ``if`` followed by the rest of the try block, in a
-    try of its own with the same handlers and else clause."""
-    body = [clone(s) for s in branch] + [clone(s) for s in stmt.body[position + 1:]]
-    if not body:
-        return [clone(s) for s in stmt.orelse] or [gast.copy_location(gast.Pass(), stmt)]
-    return [gast.copy_location(gast.Try(body=body, handlers=[clone(h) for h in stmt.handlers],
-                                        orelse=[clone(s) for s in stmt.orelse], finalbody=[]), stmt)]

@@ -122,15 +122,20 @@ def parse_function(func):
             "register its derivative with adjoint.defvjp."
         )
     filename, lines = found
-    text = "".join(lines)
-    try:
-        tree = _parse_file(filename, text)
-    except SyntaxError as exc:
-        raise errors.SourceUnavailableError(
-            f"cannot parse {filename}: {exc}. Is the file on disk the one that was run?"
-        ) from None
     code = func.__code__
-    node, runs = _located(tree, code, filename, text)
+    try:
+        node, runs = _locate(filename, lines, code)
+    except errors.SourceUnavailableError:
+        if not _reread(filename):
+            raise
+        reread = True
+    else:
+        reread = not runs and _reread(filename)
+    if reread:
+        # linecache kept the text it read first: the file was edited and run
+        # again since (exec of the new text, a notebook's %run), so read it anew
+        lines = linecache.getlines(filename, func.__globals__) or lines
+        node, runs = _locate(filename, lines, code)
     if not runs:
         raise errors.stale_source_error(getattr(func, "__qualname__", code.co_name), filename,
                                         code.co_firstlineno)
@@ -145,6 +150,19 @@ def parse_function(func):
 #: value keeps its id from being reused while the entry lives.
 _LOCATED = collections.OrderedDict()
 _LOCATED_SIZE = 256
+
+
+def _locate(filename, lines, code):
+    """``_located`` in the text ``lines``, parsed (a file that does not parse
+    is an error that says so)."""
+    text = "".join(lines)
+    try:
+        tree = _parse_file(filename, text)
+    except SyntaxError as exc:
+        raise errors.SourceUnavailableError(
+            f"cannot parse {filename}: {exc}. Is the file on disk the one that was run?"
+        ) from None
+    return _located(tree, code, filename, text)
 
 
 def _located(tree, code, filename, text):
@@ -166,6 +184,14 @@ def _located(tree, code, filename, text):
         return node, _LOCATED[key][2]
     _LOCATED[key] = (tree, node, found[2])
     return clone(node), found[2]
+
+
+def _reread(filename):
+    """Drop linecache's text of ``filename`` if the file changed on disk
+    since it was read; whether it did."""
+    entry = linecache.cache.get(filename)
+    linecache.checkcache(filename)
+    return entry is not None and linecache.cache.get(filename) is not entry
 
 
 # ------------------------------------------- is the source the code that runs?

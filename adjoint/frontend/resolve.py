@@ -59,6 +59,10 @@ class Resolver:
         #: local names the normalizer found bound to a known constant for the
         #: whole function (``xp = array_namespace(x)``: NumPy), read as globals.
         self.constants = {}
+        #: parameters among ``constants`` bound to the function's default (a
+        #: function or a module, see bind_known_defaults): name -> reader of
+        #: the default now, so that a new default makes the transform stale
+        self.defaults = {}
 
     def lookup(self, name):
         if name in self.constants:
@@ -114,3 +118,23 @@ class Resolver:
             else:
                 values[name] = getattr(builtins, name)
         return values
+
+
+def bind_known_defaults(resolver, node, positional, nargs, keywords):
+    """A parameter whose default is a function or a module (``act=np.tanh``,
+    ``xp=np``), left out by the call a transform is made for (``nargs``
+    positional arguments and ``keywords``, see ir.arity_of) and never
+    re-bound in the body, is that value: ``resolver`` reads it as a constant,
+    so its calls are differentiated by their rules or their source, at any
+    order, like calls of a global."""
+    from .ir import assigned_names, known_defaults
+
+    defaults = known_defaults(resolver.func)
+    if not defaults:
+        return
+    assigned = assigned_names(node.body)
+    for name, value in defaults.items():
+        passed = name in keywords or (name in positional and positional.index(name) < nargs)
+        if not passed and name not in assigned:
+            resolver.constants[name] = value
+            resolver.defaults[name] = lambda _name, func=resolver.func: known_defaults(func).get(_name)

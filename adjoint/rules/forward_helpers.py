@@ -131,7 +131,7 @@ def vmap_getitem_adjoint(z, value, index):
 
 @tangent_rule(rt.vmap_getitem)
 def vmap_getitem_tangent(z, value, index):
-    dot[z] = rt.vmap_getitem_tangent(dot[value], index)
+    dot[z] = rt.vmap_getitem_tangent(dot[value], index, z, batch)
 
 
 nondifferentiable(rt.result_rank, rt.vmap_attribute, rt.first_example)
@@ -153,7 +153,7 @@ def vasarray_adjoint(z, b):
 
 @tangent_rule(rt.vasarray)
 def vasarray_tangent(z, b):
-    dot[z] = rt.vasarray_tangent(dot[b])
+    dot[z] = rt.vasarray_tangent(dot[b], b, batch)
 nondifferentiable(rt.vaxes, rt.example_shape)
 # The shape helper that runtime helpers call: a shape, no derivative (the
 # helpers' own source is differentiated for third order).

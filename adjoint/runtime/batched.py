@@ -10,7 +10,7 @@ from .indexing import (
     rebuild_like,
 )
 from .jacobians import _IDENTITIES, _tree_map, jacobian_from_columns_tangent
-from .indexing import InPlaceRefused, write_back
+from .indexing import InPlaceRefused, setitem, write_back
 
 
 # ------------------------------------------------------------ vmap
@@ -182,21 +182,24 @@ def vmap_getitem(value, index):
 
 
 def vmap_setitem(array, index, value):
-    """``array[index] = value`` in every example, as a new array."""
-    updated = np.array(array)
-    region = batched_getitem(updated, index)
+    """``array[index] = value`` in every example, as a new array. (Written
+    with ``setitem``, whose rules differentiate it: this source is
+    differentiated when vmapped code is, ``jacrev(vmap(f))``.)"""
+    array = np.asarray(array)
+    region = batched_getitem(array, index)
     value = np.asarray(value)
     missing = region.ndim - value.ndim
     if missing > 0:
         value = value.reshape(value.shape[:1] + (1,) * missing + value.shape[1:])
     value = np.broadcast_to(value, region.shape)
     batched_index = _batched_index(index)
+    index = index if isinstance(index, tuple) else (index,)
     if _is_advanced(batched_index) and _separated_advanced_ndim(batched_index):
-        for row in range(updated.shape[0]):
-            updated[row][index] = value[row]
+        updated = array
+        for row in range(array.shape[0]):  # (the region's axes differ from the batched index's)
+            updated = setitem(updated, (row,) + index, value[row])
         return updated
-    updated[(slice(None),) + (index if isinstance(index, tuple) else (index,))] = value
-    return updated
+    return setitem(array, (slice(None),) + index, value)
 
 
 def vmap_unpack(value, count):

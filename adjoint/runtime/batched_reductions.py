@@ -9,7 +9,7 @@ from .reductions import (
     _cumprod_pullback, matrix_axes, matrix_norm_slope, reverse_cumsum, std_divisor, var_scale,
 )
 from .indexing import batch_size, batched_getitem, rebuild_like
-from .tangents import merged
+from .tangents import merged, tangent_of_item
 from .tangent_shape import batched_getitem_adjoint
 from .second_order_math import item_tangent_adjoint
 from .batched import example, stack_examples, vmap_loop
@@ -340,11 +340,15 @@ def vmap_getitem_adjoint(g, value, index):
     return item_tangent_adjoint(g, value, index)
 
 
-def vmap_getitem_tangent(t, index):
-    """Tangent of ``vmap_getitem``."""
+def vmap_getitem_tangent(t, index, item=None, batch=None):
+    """Tangent of ``item = vmap_getitem(value, index)`` from the tangent
+    ``t`` of ``value``: a constant item of a list of batched values (no
+    tangent) gets zeros, ``batch`` tangents of ``item``'s shape."""
     if isinstance(t, np.ndarray):
         return merged(batched_getitem, t, index)
-    return t[index]
+    if item is None:
+        return t[index]
+    return tangent_of_item(None if t is None else t[index], batch, item)
 
 
 def size_along(value, axis):
@@ -444,11 +448,16 @@ def call_method(receiver, name, *args, **kwargs):
     return getattr(receiver, name)(*args, **kwargs)
 
 
-def vasarray_tangent(t):
-    """Tangent of ``vasarray``: a list's items' tangents stacked after both leading axes."""
+def vasarray_tangent(t, b=None, batch=None):
+    """Tangent of ``vasarray(b)``: a list's items' tangents stacked after both
+    leading axes (zeros, ``batch`` tangents, for a constant item of ``b``)."""
     if isinstance(t, np.ndarray):
         return t
-    return np.stack([vasarray_tangent(item) for item in t], axis=2)
+    if t is None:
+        return np.zeros((batch,) + np.shape(b))
+    if b is None:
+        return np.stack([vasarray_tangent(item) for item in t], axis=2)
+    return np.stack([vasarray_tangent(item, like, batch) for item, like in zip(t, b, strict=True)], axis=2)
 
 
 def vasarray_adjoint(g, b):

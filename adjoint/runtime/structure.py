@@ -1,5 +1,5 @@
 """Helpers of syntax that is not a function call: tuples, lists, dicts,
-unpacking, identity.
+unpacking, identity, ``with no_grad():`` blocks.
 """
 import collections.abc
 
@@ -144,3 +144,30 @@ def set_attribute(value, name, item):
 
 def transpose_attribute(value):
     return value.T
+
+
+class no_grad:  # noqa: N801 (torch's name)
+    """``with adjoint.no_grad():`` inside a differentiated function makes
+    everything computed in the block a constant for differentiation (torch's
+    ``no_grad`` inside a function). Outside of one it does nothing: transforms
+    are pure functions of their inputs.
+
+    Generated code keeps the block as ``with rt.no_grad():`` (this class is
+    one of the runtime's helpers), so a transform of the generated code (a
+    Hessian, ``jacrev(vmap(f))``) treats its values as constants too.
+
+    Examples:
+        >>> import numpy as np, adjoint
+        >>> def f(x):
+        ...     with adjoint.no_grad():
+        ...         scale = np.sum(x)
+        ...     return np.sum(x) * scale
+        >>> adjoint.grad(f)(np.array([1.0, 2.0]))
+        array([3., 3.])
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> bool:
+        return False

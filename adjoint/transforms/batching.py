@@ -32,7 +32,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
-    is_library, with_statement,
+    is_library, kept_constant, merged_constant_blocks, with_statement,
     walk_ops,
 )
 from ..rules.builtins import MATH_TWINS
@@ -74,6 +74,12 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
 UFUNC_OPTIONS = frozenset({"dtype", "casting", "order", "subok", "signature"})
 
 
+def _frozen(cls):
+    """Whether objects of ``cls`` cannot change (a frozen dataclass)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    return bool(getattr(params, "frozen", False))
+
+
 def _loop_warning(function_name, lineno, construct):
     warnings.warn(
         f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
@@ -96,6 +102,12 @@ class BatchBuilder:
         #: names the function assigns (a method call on one of them is bound to a batched value)
         self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.batched = self.propagate(set(batched_params))
+        #: objects of the user's classes made here from no batched value, and their copies
+        self.made_objects = {op.targets[0] for op in walk_ops(normalized.ops) if op.targets and isinstance(
+            op.prim, type) and not is_library(op.prim) and not _frozen(op.prim)} - self.batched
+        for op in walk_ops(normalized.ops):
+            if op.prim is rt.identity and op.targets and set(op.reads()) & self.made_objects:
+                self.made_objects.update(op.targets)
         #: names certain to hold a tuple or list (a literal, a call's results)
         self.containers = set()
         for op in walk_ops(normalized.ops):
@@ -116,10 +128,23 @@ class BatchBuilder:
             for op in ops:
                 if not op.targets or self.shape_result(op) or op.prim in (rt.keep_attribute, rt.keep_init_attribute):
                     continue  # (a record's object holds batched values, read through no name: normalize_records)
-                if op.reads() & batched and not batched.issuperset(op.targets):
+                if self.reads_of(op) & batched and not batched.issuperset(op.targets):
                     batched.update(op.targets)
                     changed = True
         return batched
+
+    @staticmethod
+    def list_position(op):
+        """Whether ``op`` is ``rt.item_position(items, key)`` (normalize_inplace):
+        a position in a list made here, which has as many items in every
+        example, so only the key can make it differ."""
+        return op.prim is NONDIFF and op.construct == "position in the list"
+
+    def reads_of(self, op):
+        """The names whose batch makes ``op``'s result batched."""
+        if self.list_position(op):
+            return {n.id for a in op.args[1:] for n in gast.walk(a) if isinstance(n, gast.Name)}
+        return op.reads()
 
     def shape_result(self, op):
         if op.prim is NONDIFF and isinstance(op.value, gast.Attribute) and op.value.attr in NONDIFF_ATTRIBUTES:
@@ -177,8 +202,8 @@ class BatchBuilder:
             if op.lineno != lineno:
                 lineno = op.lineno
                 statements.append(self.comments.marker(self.line_comment(lineno)))
-            statements.extend(self.statement(op))
-        return statements
+            statements.extend(kept_constant(op, self.statement(op), self.module_names["rt"]))
+        return merged_constant_blocks(statements)
 
     def compound(self, op):
         location = self.parsed.location(op)
@@ -227,7 +252,7 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
-        reads_batched = bool(op.reads() & self.batched)
+        reads_batched = bool(self.reads_of(op) & self.batched)
         if not reads_batched:
             statement = self.primal(op)
             # a batched name assigned an unbatched value (a merge, a latch)
@@ -250,6 +275,11 @@ class BatchBuilder:
             message = str(errors.vmap_changed_shared_argument(self.parsed.location(op), what))
             return [gast.Expr(value=self.rt_call("vwrite_back_shared", *[clone(a) for a in op.args],
                                                  constant(message)))]
+        if self.read_objects(op):
+            # each example has its own object (made by its own run of the function):
+            # one made for the whole batch would keep every example's values in turn
+            raise Unbatchable(self.parsed.location(op), f"{op.construct} with batched values and an object the "
+                                                        "function made")
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -341,6 +371,13 @@ class BatchBuilder:
                 statements.append(self.assign(target, gast.Call(func=function, args=operands, keywords=keywords)))
                 return statements
         return [self.looped_statement(op)]
+
+    def read_objects(self, op):
+        """The objects of the user's classes that the function made from no
+        batched value (one object for the whole batch) which ``op`` reads
+        together with batched values: a call or a store there could keep an
+        example's values in the object the others read."""
+        return op.reads() & self.made_objects if op.reads() & self.batched else set()
 
     def operator_function(self, value):
         """The NumPy function of an operator expression (``a < b`` is np.less), or None."""

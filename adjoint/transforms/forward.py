@@ -24,8 +24,8 @@ from .. import errors, rules
 from ..analysis.activity import carries_derivative
 from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
-from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, try_statements, walk_ops,
-                           with_statement)
+from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
+                           merged_constant_blocks, try_statements, walk_ops, with_statement)
 from ..analysis.shapes import same_shape_classes
 from .templates import names_for, tangent_template_for
 
@@ -143,8 +143,8 @@ class JVPBuilder:
             if op.lineno != lineno:
                 lineno = op.lineno
                 statements.append(self.comments.marker(self.line_comment(lineno)))
-            statements.extend(self.statement(op))
-        return statements
+            statements.extend(kept_constant(op, self.statement(op), self.module_names["rt"]))
+        return merged_constant_blocks(statements)
 
     def compound(self, op):
         marker = self.comments.marker(self.line_comment(op.lineno))
@@ -176,6 +176,12 @@ class JVPBuilder:
         """The primal statement of ``op`` and the tangents of its targets."""
         if op.kind == "break":
             return [gast.Break()]
+        if id(op) in self.activity.deferred:
+            # a branch whose derivative is missing: an error naming the user's
+            # line, raised only if the branch runs (as in reverse mode)
+            message = str(self.activity.deferred[id(op)]).splitlines()[0]
+            return [gast.Expr(value=self.rt_call("missing_rule", constant(message))), self.primal(op)] + [
+                self.zeros(t) for t in op.targets if t in self.activity.active]
         active_targets = [t for t in op.targets if t in self.activity.active]
         if not active_targets or op.prim is NONDIFF or not carries_derivative(op):
             # (a nondifferentiable function's result, active as a phi of a

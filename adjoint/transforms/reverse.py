@@ -21,7 +21,7 @@ import numpy as np
 from .. import errors
 from .. import rules
 from .. import runtime as rt
-from ..analysis.activity import STRUCTURAL
+from ..analysis.activity import STRUCTURAL, carries_derivative
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from ..analysis.shapes import same_shape_classes
@@ -378,6 +378,10 @@ class VJPBuilder:
 
     def _adjoint_of(self, op):
         if id(op) in self.activity.deferred:
+            return
+        if not carries_derivative(op):
+            # a constant (np.zeros, stop_gradient, a no_grad block) merged with a
+            # differentiated value of another path of a branch: no contribution
             return
         self.moving = op.prim is rt.identity and len(op.args) == 1
         if op.prim is UNPACK:

@@ -1,0 +1,288 @@
+"""Random-program fuzzer for the newest features, on top of fuzz_transforms.
+
+The programs of ``fuzz_transforms.Builder`` get statements of their own:
+
+- derivatives called inside the differentiated function (api/inlined.py):
+  ``adjoint.grad(h)(v)``, ``adjoint.jacrev(h)(v) @ w``, ``jacfwd``, an
+  argument passed through the derivative but not differentiated (a
+  derivative of a function returning a pair, inside a differentiated
+  function, is refused: containers are not supported there yet);
+- functions held in default parameters (``def apply(v, fn=np.tanh)``),
+  left to their default and passed explicitly;
+- constants on one path of a branch (``np.zeros(4) if s > c else v``);
+- infinite slopes at 0 (``np.cbrt(v - v)``, ``np.sqrt(v * 0.0)``) that
+  only a zero cotangent reaches (an unused item of a pair, the branch
+  ``np.where`` does not pick), where only the guard ``rt.times_tangent``
+  keeps the derivative finite (a nonzero cotangent times an infinite slope
+  times a zero computed on the way is NaN, as docs/supported.md says);
+- user objects (a callable class, an accumulator whose method stores an
+  attribute) and try/raise blocks;
+- a module global (``SCALE``) that the program reads.
+
+Every check of fuzz_transforms runs on them (against central differences
+and loops), plus checks of this module:
+
+- ``vmapdims``: vmap with in_dims/out_dims mixes (the second argument
+  mapped along axis 1, the first shared; out_dims 1 and -1), a pytree
+  argument (``{"a": x}`` with in_dims ``{"a": 0}``), against a loop;
+- ``vmapempty``: vmap over zero examples gives results with a batch axis of
+  length 0 and the example's shapes, and leaves the shared argument as the
+  plain loop over zero examples does (unchanged);
+- ``fresh``: the module global re-bound after a first derivative, and the
+  function redefined by exec of its source (a notebook cell run again):
+  the next derivative is that of the new code.
+
+Usage: python tools/fuzz_features.py [first_seed] [count]
+Failures are written to /tmp/fuzz_fail/features_<seed>.txt.
+"""
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import fuzz_transforms as base  # noqa: E402
+from fuzz_transforms import N, Failure, close, fd_matrix, leaves  # noqa: E402
+
+import adjoint  # noqa: E402
+
+HELPERS = '''
+import adjoint
+
+
+def bump(v):
+    return np.sum(np.sin(v) * v) + SCALE * np.sum(v ** 2)
+
+
+def spread(v):
+    return np.tanh(v) * np.sum(v) + SCALE * v
+
+
+def keyed(v, scale=1.0):
+    return np.sum(np.cos(v)) * scale
+
+
+def apply_default(v, fn=np.tanh):
+    return fn(v) * 2.0 + v
+
+
+def apply_user(v, fn=spread):
+    return fn(v * 0.5)
+
+
+class Affine:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, v):
+        return self.w * v + np.sin(v)
+
+
+class Accumulator:
+    def __init__(self):
+        self.total = 0.0
+
+    def add(self, v):
+        self.total = self.total + np.sum(v ** 2)
+        return self.total
+'''
+
+
+class FeatureBuilder(base.Builder):
+    """fuzz_transforms' programs with statements of the newest features."""
+
+    def statement(self, ind, in_loop=False):
+        if self.r(3):
+            super().statement(ind, in_loop)
+            return
+        kind = self.choice([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+        v, w = self.vec(), self.vec()
+        target = self.new()
+        if kind == 0:
+            self.emit(ind, f"{target} = adjoint.grad(bump)({v}) * {w}")
+        elif kind == 1:
+            self.emit(ind, f"{target} = adjoint.jacrev(spread)({v}) @ {w}")
+        elif kind == 2:
+            self.emit(ind, f"{target} = adjoint.jacfwd(spread)({v}) @ np.sin({w})")
+        elif kind == 4:
+            self.emit(ind, f"{target} = adjoint.grad(keyed)({v}, {self.sca()}) + {w}")
+        elif kind == 5:
+            self.emit(ind, f"{target} = apply_default({v}) * {w}")
+        elif kind == 6:
+            self.emit(ind, f"{target} = apply_default({v}, {self.choice(['np.sin', 'np.cos', 'spread'])}) + {w}")
+        elif kind == 7:
+            self.emit(ind, f"{target} = apply_user({v}) * {w}")
+        elif kind == 8:
+            constant = self.choice(["np.zeros(4)", "np.ones(4)", "np.full(4, 0.5)", "np.zeros_like(x)",
+                                    "np.linspace(0.0, 1.0, 4)"])
+            if self.r(2):
+                self.emit(ind, f"{target} = {constant} if {self.sca()} > {self.rng.uniform(-0.5, 0.5):.2f} "
+                               f"else {self.expr()}")
+            else:
+                self.emit(ind, f"if {self.sca()} > {self.rng.uniform(-0.5, 0.5):.2f}:")
+                self.emit(ind + 1, f"{target} = {self.expr()}")
+                self.emit(ind, "else:")
+                self.emit(ind + 1, f"{target} = {constant}")
+        elif kind == 9:  # an infinite slope that only a zero cotangent or tangent reaches
+            zero = self.choice([f"np.cbrt({v} - {v})", f"np.sqrt({v} * 0.0)", f"np.abs({v} - {v}) ** 0.5",
+                                f"np.arcsin({v} * 0.0 + 1.0)"])
+            form = self.r(3)
+            if form == 0:
+                held = f"p{self.count}"
+                self.emit(ind, f"{held} = ({zero}, 2.0 * {w})")
+                self.emit(ind, f"{target} = {held}[1]")
+            elif form == 1:
+                self.emit(ind, f"{target} = np.where({v} > 5.0, {zero}, {w})")
+            else:
+                self.emit(ind, f"{target} = np.where(np.abs({v}) > 5.0, {zero}, 1.0) * {w}")
+        elif kind == 10:
+            self.emit(ind, f"{target} = Affine({self.sca()})({v}) * {w}")
+        elif kind == 11:
+            acc = f"a{self.count}"
+            self.emit(ind, f"{acc} = Accumulator()")
+            self.emit(ind, f"{acc}.add({v})")
+            self.emit(ind, f"{target} = {acc}.add({w}) * {v}")
+        else:
+            self.emit(ind, "try:")
+            self.emit(ind + 1, f"if {self.sca()} > {self.rng.uniform(-0.5, 0.5):.2f}:")
+            self.emit(ind + 2, "raise ValueError('large')")
+            self.emit(ind + 1, f"{target} = {self.expr()}")
+            self.emit(ind, "except ValueError:")
+            self.emit(ind + 1, f"{target} = SCALE * {self.expr()}")
+        self.vectors.append(target)
+
+    def program(self, statements):
+        text = super().program(statements)
+        return text.replace("\n\ndef program(x, y):", HELPERS + "\n\ndef program(x, y):", 1)
+
+
+def _loop(program, xs, y, dims_of_y=None):
+    results = []
+    for b in range(xs.shape[0]):
+        with np.errstate(all="ignore"):
+            results.append(program(xs[b].copy(), y.copy()))
+    return results
+
+
+def extra_checks(module, rng, checks, source):
+    """The checks of this module: ``[(name, "ok" | "WRONG ..." | ...)]``."""
+    program = module.program
+    x = rng.uniform(-1.0, 1.0, N)
+    y = rng.uniform(-1.0, 1.0, N)
+    results = []
+
+    def run(name, fn):
+        if name not in checks:
+            return
+        try:
+            fn()
+            results.append((name, "ok"))
+        except Failure as error:
+            results.append((name, "WRONG " + str(error)))
+        except adjoint.AdjointError as error:
+            results.append((name, "refused " + str(error).splitlines()[0][:200]))
+        except Exception as error:  # noqa: BLE001 (a crash inside the library is what is hunted)
+            results.append((name, f"CRASH {type(error).__name__}: {str(error)[:400]}"))
+
+    def t_vmap_dims():
+        B = 3
+        ys = rng.uniform(-1.0, 1.0, (B, N))
+        loop = [program(x.copy(), ys[b].copy()) for b in range(B)]
+        got = adjoint.vmap(program, in_dims=(None, 1), out_dims=-1)(x.copy(), ys.T.copy())
+        for k, leaf in enumerate(leaves(loop[0])):
+            want = np.stack([np.asarray(leaves(o)[k]) for o in loop], axis=-1)
+            close(leaves(got)[k], want, f"vmap(in_dims=(None, 1), out_dims=-1) leaf {k}", rtol=1e-10, atol=1e-12)
+        xs = rng.uniform(-1.0, 1.0, (B, N))
+        loop = [program(xs[b].copy(), y.copy()) for b in range(B)]
+        tree = adjoint.vmap(lambda d, c: program(d["a"], c), in_dims=({"a": 0}, None))({"a": xs.copy()}, y.copy())
+        for k, leaf in enumerate(leaves(loop[0])):
+            want = np.stack([np.asarray(leaves(o)[k]) for o in loop])
+            close(leaves(tree)[k], want, f"vmap of a dict argument, leaf {k}", rtol=1e-10, atol=1e-12)
+
+    def t_vmap_empty():
+        example = program(x.copy(), y.copy())
+        shared = y.copy()
+        for warm in (False, True):
+            batched = adjoint.vmap(program, in_dims=(0, None))
+            if warm:
+                batched(np.stack([x, x]), y.copy())
+            got = batched(np.zeros((0, N)), shared)
+            for k, leaf in enumerate(leaves(example)):
+                if np.shape(leaves(got)[k]) != (0,) + np.shape(leaf):
+                    raise Failure(f"vmap over zero examples, leaf {k}: shape {np.shape(leaves(got)[k])}, "
+                                  f"expected {(0,) + np.shape(leaf)}")
+            if not np.array_equal(shared, y):
+                raise Failure(f"vmap over zero examples changed the shared argument: {shared} != {y}")
+
+    def t_fresh():
+        first = adjoint.jacrev(module.scalar)(x.copy(), y.copy())
+        close(first, fd_matrix(module.scalar, (x, y), 1e-6)[0][:N], "jacrev before the changes")
+        saved = module.SCALE
+        try:
+            module.SCALE = saved + 0.9
+            again = adjoint.jacrev(module.scalar)(x.copy(), y.copy())
+            close(again, fd_matrix(module.scalar, (x, y), 1e-6)[0][:N], "jacrev after SCALE is re-bound")
+        finally:
+            module.SCALE = saved
+        # the cell run again with another constant: the derivative is that of the new code
+        changed = source.replace("def scalar(x, y):\n    out = program(x * 1.0, y * 1.0)",
+                                 "def scalar(x, y):\n    out = program(x * 1.5, y * 1.0)")
+        namespace = vars(module)
+
+        def run_cell(text):  # the file edited, then run again in the module's namespace
+            with open(module.__file__, "w") as handle:
+                handle.write(text)
+            exec(compile(text, module.__file__, "exec"), namespace)
+
+        run_cell(changed)
+        try:
+            third = adjoint.jacrev(module.scalar)(x.copy(), y.copy())
+            close(third, fd_matrix(module.scalar, (x, y), 1e-6)[0][:N], "jacrev after scalar is redefined")
+        finally:
+            run_cell(source)
+
+    for name, fn in (("vmapdims", t_vmap_dims), ("vmapempty", t_vmap_empty), ("fresh", t_fresh)):
+        run(name, fn)
+    return results
+
+
+EXTRA = ["vmapdims", "vmapempty", "fresh"]
+
+
+def main():
+    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    checks = os.environ.get("CHECKS", ",".join(base.ALL + EXTRA)).split(",")
+    stmts = int(os.environ.get("STMTS", "5"))
+    os.makedirs("/tmp/fuzz_fail", exist_ok=True)
+    os.makedirs("/tmp/fuzz_mods", exist_ok=True)
+    tally = {}
+    for seed in range(first, first + count):
+        rng = np.random.default_rng(seed)
+        source = FeatureBuilder(rng).program(stmts)
+        path = f"/tmp/fuzz_mods/ff_{seed}.py"
+        try:
+            module = base.load(path, source, f"ff_{seed}")
+        except Exception as error:  # noqa: BLE001
+            print(seed, "LOAD", error)
+            continue
+        results = base.check(module, np.random.default_rng(10_000 + seed), checks)
+        if isinstance(results, str):
+            tally[results] = tally.get(results, 0) + 1
+            continue
+        results += extra_checks(module, np.random.default_rng(20_000 + seed), checks, source)
+        bad = [(n, r) for n, r in results if r != "ok"]
+        for n, r in results:
+            key = r.split()[0]
+            tally[key] = tally.get(key, 0) + 1
+        if bad:
+            with open(f"/tmp/fuzz_fail/features_{seed}.txt", "w") as handle:
+                handle.write(source + "\n# " + "\n# ".join(f"{n}: {r}" for n, r in bad).replace("\n", "\n# "))
+            for n, r in bad:
+                if not r.startswith("refused") or "--refused" in sys.argv:
+                    print(seed, n, r.splitlines()[0][:300], flush=True)
+    print(tally)
+
+
+if __name__ == "__main__":
+    main()
