@@ -1,0 +1,136 @@
+"""What the generated code of a Hessian pays for, and that it stays exact.
+
+The references are independent of adjoint: a hand-written Hessian,
+autograd, and the gradient's finite differences.
+"""
+import gast
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint.analysis.shapes import same_shape_classes
+from adjoint.frontend.ir import walk_ops
+
+autograd = pytest.importorskip("autograd")
+anp = pytest.importorskip("autograd.numpy")
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def rosenbrock_hessian(x):
+    n = x.size
+    hessian = np.zeros((n, n))
+    diagonal = np.zeros(n)
+    diagonal[:-1] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    diagonal[1:] += 200.0
+    hessian[np.arange(n), np.arange(n)] = diagonal
+    hessian[np.arange(n - 1), np.arange(1, n)] = -400.0 * x[:-1]
+    hessian[np.arange(1, n), np.arange(n - 1)] = -400.0 * x[:-1]
+    return hessian
+
+
+def _shape_classes(func, x):
+    """The shape classes the reverse transform of ``func`` works with, and
+    the ops it read them from, by target name."""
+    import adjoint.transforms.reverse as reverse_module
+
+    captured = {}
+
+    def spy(ops, *rest):
+        ops = list(ops)
+        captured.setdefault("ops", ops)
+        return same_shape_classes(ops, *rest)
+
+    reverse_module.same_shape_classes = spy
+    try:
+        adjoint.grad(func)(x)
+    finally:
+        reverse_module.same_shape_classes = same_shape_classes
+    ops = captured["ops"]
+    slices = {}
+    for op in ops:
+        if op.kind == "assign" and getattr(op.prim, "__name__", "") == "getitem":
+            index = op.args[1].slice
+            parts = index.elts if isinstance(index, gast.Tuple) else [index]
+            slices[tuple((_bound(p.lower), _bound(p.upper)) for p in parts)] = op.targets[0]
+    return same_shape_classes(ops), slices
+
+
+def _bound(node):
+    if node is None:
+        return None
+    if isinstance(node, gast.UnaryOp):
+        return -node.operand.value
+    return node.value
+
+
+def stencils(x):
+    return np.sum(x[1:] * x[:-1]) + np.sum(x[2:] * x[1:-1] * x[:-2]) + np.sum(x[0:5] * x[1:6]) + np.sum(
+        x[-2:] * x[:2])
+
+
+def rebound(x):
+    a = x[1:]
+    x = x[1:] * 2.0
+    b = x[:-1]
+    return np.sum(a) + np.sum(b)
+
+
+def test_slices_that_keep_as_many_elements_have_one_shape():
+    classes, s = _shape_classes(stencils, np.arange(8.0))
+    assert classes.same(s[((1, None),)], s[((None, -1),)])  # x[1:], x[:-1]
+    assert classes.same(s[((2, None),)], s[((1, -1),)])  # x[2:], x[1:-1]
+    assert classes.same(s[((2, None),)], s[((None, -2),)])  # x[2:], x[:-2]
+    assert not classes.same(s[((1, None),)], s[((2, None),)])  # x[1:], x[2:]
+    # a positive stop or a negative start: lengths that differ for some n
+    assert not classes.same(s[((0, 5),)], s[((1, 6),)])
+    assert not classes.same(s[((-2, None),)], s[((None, 2),)])
+
+
+def test_slices_of_a_rebound_name_are_not_merged():
+    classes, s = _shape_classes(rebound, np.arange(6.0))
+    names = list(s.values())
+    assert len(names) >= 2
+    assert not any(classes.same(a, b) for a in names for b in names if a != b)
+
+
+def test_rosenbrock_hessian_code_has_no_shape_helpers_and_the_right_values():
+    """x[1:] and x[:-1] have one shape: the backward pass sums nothing back
+    (no rt.unbroadcast) and the tangents broadcast nothing (no rt.lift
+    between them); the Hessian is still the hand-written one."""
+    x = np.random.default_rng(3).uniform(-1.5, 1.5, 30)
+    for h in (adjoint.hessian(rosenbrock), adjoint.jacrev(adjoint.jacrev(rosenbrock))):
+        for _ in range(3):  # the first call (dense) and the compressed ones after it
+            np.testing.assert_allclose(h(x), rosenbrock_hessian(x), rtol=1e-12, atol=1e-9)
+        text = adjoint.source(h)
+        assert "rt.unbroadcast" not in text
+        assert "rt.lift(rt.as_tangent(t1_dot" not in text
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_short_arrays_where_the_slices_are_empty(n):
+    """``x[2:]``, ``x[1:-1]`` and ``x[:-2]`` are empty for n <= 2: the
+    merged shapes must hold there too (autograd as the reference)."""
+    def f(x):
+        return np.sum(x[2:] * x[1:-1] ** 2 - np.sin(x[:-2]) * x[2:]) + np.sum(x ** 3)
+
+    def f_autograd(x):
+        return anp.sum(x[2:] * x[1:-1] ** 2 - anp.sin(x[:-2]) * x[2:]) + anp.sum(x ** 3)
+
+    x = np.linspace(0.3, 1.1, n)
+    np.testing.assert_allclose(adjoint.grad(f)(x), autograd.grad(f_autograd)(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adjoint.hessian(f)(x), autograd.hessian(f_autograd)(x), rtol=1e-12, atol=1e-12)
+
+
+def test_slices_of_a_matrix_along_both_axes():
+    def f(X):
+        return np.sum((X[1:, :] - X[:-1]) ** 2 * X[:-1, 1:].sum()) + np.sum(X[1:, :-1] * X[:-1, 1:] * X[1:, 1:])
+
+    def f_autograd(X):
+        return anp.sum((X[1:, :] - X[:-1]) ** 2 * X[:-1, 1:].sum()) + anp.sum(X[1:, :-1] * X[:-1, 1:] * X[1:, 1:])
+
+    X = np.random.default_rng(5).normal(size=(4, 3))
+    np.testing.assert_allclose(adjoint.grad(f)(X), autograd.grad(f_autograd)(X), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adjoint.hessian(f)(X), autograd.hessian(f_autograd)(X), rtol=1e-10, atol=1e-10)
