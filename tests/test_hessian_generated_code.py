@@ -147,11 +147,8 @@ def _specialisations(h, x):
     computer = next(c.cell_contents for c in h.__closure__
                     if isinstance(c.cell_contents, sparse_api._DenseHessian))
     plans = [p for p in computer.plans.values() if isinstance(p, tuple)]
-    found = []
-    for plan in plans:
-        compiled = computer.find((x,), plan[0], False, ())
-        found.extend(getattr(compiled, "specialized", {}).values())
-    return found
+    transforms = {id(c): c for c in (computer.find((x,), plan[0], False, ()) for plan in plans)}
+    return [f for c in transforms.values() for f in getattr(c, "specialized", {}).values()]
 
 
 def test_the_compressed_rosenbrock_passes_run_specialised_code_with_the_same_numbers():
@@ -250,3 +247,16 @@ def test_exact_scaling_chains_fold_bit_for_bit_and_only_there():
         "out = k + e\n").body)
     folded = "\n".join(line for line in text.splitlines() if not line.startswith("return")).replace("    ", "")
     np.testing.assert_array_equal(run(folded), run(original))
+
+
+def test_float32_arguments_get_their_own_specialisation_and_the_dense_answer():
+    x = np.random.default_rng(10).uniform(-1.5, 1.5, 30)
+    h = adjoint.hessian(rosenbrock)
+    for values in (x.astype(np.float32), x):
+        first = h(values)  # a new shape key: the dense passes first
+        for _ in range(2):
+            again = h(values)
+            assert again.dtype == first.dtype
+            np.testing.assert_allclose(again, first, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(first, rosenbrock_hessian(x), rtol=1e-4, atol=1e-2)
+    assert sum(f is not None for f in _specialisations(h, x)) == 2

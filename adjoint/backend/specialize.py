@@ -234,7 +234,8 @@ def _specialize(compiled, args, tangents, primal):
     if not primal:
         returned = ast.Return(value=ast.Tuple(elts=[ast.Constant(value=None), returned.value.elts[1]],
                                               ctx=ast.Load()))
-    body = _live_only(_exact_scalings([stmt for stmt in body if stmt is not None] + [returned]))
+    body = _exact_scalings([stmt for stmt in body if stmt is not None] + [returned])
+    body = _live_only(_scatters_in_place(_ones_products(body, values, constants), values, constants))
     return _compile(function, body, constants, namespace)
 
 
@@ -403,6 +404,94 @@ def scattered(t, shape, index):
     out = np.zeros(shape, dtype=t.dtype)
     out[:, :, index] += t
     return out
+
+
+def added_at(out, t, index):
+    """``out`` (made by ``scattered`` and read by nothing else) with ``t``
+    added at ``[:, :, index]``, in place."""
+    out[:, :, index] += t
+    return out
+
+
+#: the name the specialised code calls ``added_at`` by
+ADDED_AT = "added_at__"
+
+
+def _reads(body):
+    counts = {}
+    for stmt in body:
+        for node in ast.walk(stmt.value):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return counts
+
+
+def _calls(node, name):
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+
+def _scatters_in_place(body, values, constants):
+    """``b = a + scattered__(t, shape, index)`` where ``a`` was made by
+    ``scattered__`` and nothing else reads it, with the same shape and
+    dtype as ``b``: ``t`` is added into ``a`` (one array, not three)."""
+    if SCATTERED not in constants or ADDED_AT in values:
+        return body
+    reads = _reads(body)
+    fresh = set()
+    out = []
+    for stmt in body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+            if _calls(value, SCATTERED):
+                fresh.add(target)
+            elif (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+                  and isinstance(value.left, ast.Name) and value.left.id in fresh and reads[value.left.id] == 1
+                  and _calls(value.right, SCATTERED) and _same_array(values, value.left.id, target)):
+                t, _, index = value.right.args
+                constants[ADDED_AT] = added_at
+                stmt = ast.Assign(targets=stmt.targets, value=ast.Call(func=ast.Name(id=ADDED_AT, ctx=ast.Load()),
+                                                                       args=[value.left, t, index], keywords=[]),
+                                  lineno=stmt.lineno)
+                fresh.add(target)
+        out.append(stmt)
+    return out
+
+
+def _same_array(values, a, b):
+    a, b = values.get(a), values.get(b)
+    return type(a) is np.ndarray and type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype
+
+
+def _ones_products(body, values, constants):
+    """``c * e`` (or ``e * c``) with ``c`` a constant array of ones whose
+    product has ``e``'s shape and dtype: ``e`` itself (``x * 1.0`` is ``x``,
+    bit for bit). The seed's broadcast over a sum is such a constant."""
+    out = []
+    for stmt in body:
+        value = getattr(stmt, "value", None)
+        if (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult)):
+            target = values.get(stmt.targets[0].id)
+            for ones, other in ((value.left, value.right), (value.right, value.left)):
+                c = constants.get(ones.id) if isinstance(ones, ast.Name) else None
+                shape, dtype = _shape_and_dtype(other, values)
+                if (type(c) is np.ndarray and type(target) is np.ndarray and shape == target.shape
+                        and dtype == target.dtype and c.dtype.kind == "f" and bool(np.all(c == 1))):
+                    stmt = ast.Assign(targets=stmt.targets, value=other, lineno=stmt.lineno)
+                    break
+        out.append(stmt)
+    return out
+
+
+def _shape_and_dtype(node, values):
+    """Shape and dtype of a name, or of ``name.reshape(literal)``, at these shapes."""
+    if isinstance(node, ast.Name) and type(values.get(node.id)) is np.ndarray:
+        return values[node.id].shape, values[node.id].dtype
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape"
+            and isinstance(node.func.value, ast.Name) and type(values.get(node.func.value.id)) is np.ndarray
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant)):
+        return tuple(node.args[0].value), values[node.func.value.id].dtype
+    return None, None
 
 
 def _index_expression(node):
