@@ -9,7 +9,6 @@ import pytest
 
 import adjoint
 from adjoint.analysis.shapes import same_shape_classes
-from adjoint.frontend.ir import walk_ops
 
 autograd = pytest.importorskip("autograd")
 anp = pytest.importorskip("autograd.numpy")
