@@ -129,3 +129,18 @@ def test_jax_jit_measurement_returns_its_times_and_result(bench):
     assert error is None
     assert later > 0 and first > 0
     workloads.check_close("jax.jit", workload.name, result, workload.derivative(*args))
+
+
+def test_a_call_slow_only_once_after_the_warm_up_is_timed_in_full_batches(bench):
+    """One-time work in the first timed call (adjoint's Hessian plans its
+    compressed passes at its second call) must not size the batches."""
+    calls = []
+
+    def call():
+        calls.append(None)
+        if len(calls) == 1:
+            time.sleep(0.01)
+
+    times = bench.median_times({"once slow": call}, budget=0.4, min_repeats=5)
+    assert times["once slow"] < 0.001
+    assert len(calls) > 100

@@ -8,7 +8,9 @@ input's shape, an arithmetic operator with a Python number on one side keeps
 the other side's shape, two operands already known to match give their
 shape to the result, and a copy is its source. Values of shape () (Python
 numbers, full reductions, and what is computed from them alone, loop
-accumulators included) form one class, and act like numbers in broadcasting. The reverse transformer uses
+accumulators included) form one class, and act like numbers in broadcasting.
+Two slices of one argument that keep the same count of each axis's ends
+(``x[1:]`` and ``x[:-1]``) have the same shape too. The reverse transformer uses
 this to drop ``rt.unbroadcast`` where it is certain to do nothing, and the
 optimizer to merge scalings of adjoints that have the same shape.
 """
@@ -129,6 +131,7 @@ def same_shape_classes(ops, is_number=lambda name: False):
     def is_constant(atom):
         return _is_number(atom) or (isinstance(atom, gast.Name) and (is_number(atom.id) or atom.id in scalars))
 
+    slices = {}  # (array name, _slice_key) -> the first target taking that slice
     for op in ops:
         if op.kind != "assign" or not op.args:
             continue
@@ -146,4 +149,45 @@ def same_shape_classes(ops, is_number=lambda name: False):
                 classes.union(target, names[0].id)
             elif len(names) == 2 and classes.same(names[0].id, names[1].id):
                 classes.union(target, names[0].id)
+        elif op.prim is rt.getitem and len(op.args) == 2 and not op.kwargs and isinstance(op.args[0], gast.Name):
+            source, key = op.args[0].id, _slice_key(op.args[1])
+            if key is not None and definitions.get(source, 0) == 0:  # (an argument or a free name: one value)
+                classes.union(target, slices.setdefault((source, key), target))
     return classes
+
+
+def _slice_bound(node):
+    """A literal int bound of a slice (``-k`` included), else None."""
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _slice_bound(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, gast.Constant) and type(node.value) is int:
+        return node.value
+    return None
+
+
+def _slice_key(index):
+    """For an index ``np.s_[a:-b, ...]`` made of slices only, each with a
+    literal start ``a >= 0`` (or none) and a literal stop ``-b < 0`` (or
+    none) and no step: the tuple of ``a + b`` per axis (trailing zeros
+    dropped); else None. Such a slice keeps ``max(0, n - a - b)`` of an
+    axis of length ``n`` (Python's and NumPy's slicing clamp both ends), so
+    two slices of one value with the same key have the same shape:
+    ``x[1:]`` and ``x[:-1]`` (the neighbours of a stencil), ``x[2:]``,
+    ``x[1:-1]`` and ``x[:-2]``."""
+    if not (isinstance(index, gast.Subscript) and isinstance(index.value, gast.Attribute)
+            and index.value.attr == "s_" and isinstance(index.value.value, gast.Name)):
+        return None
+    parts = index.slice.elts if isinstance(index.slice, gast.Tuple) else [index.slice]
+    key = []
+    for part in parts:
+        if not isinstance(part, gast.Slice) or part.step is not None:
+            return None
+        start = 0 if part.lower is None else _slice_bound(part.lower)
+        stop = 0 if part.upper is None else _slice_bound(part.upper)
+        if start is None or stop is None or start < 0 or stop > 0 or (part.upper is not None and stop == 0):
+            return None
+        key.append(start - stop)
+    while key and key[-1] == 0:
+        key.pop()
+    return tuple(key)

@@ -32,6 +32,7 @@ than half the inputs; a compressed result with a non-finite entry is
 computed again by the dense passes.
 """
 import functools
+import math
 import types
 import warnings
 import weakref
@@ -40,7 +41,7 @@ import numpy as np
 
 from .. import errors, made
 from .. import runtime as rt
-from ..backend import cache
+from ..backend import cache, specialize
 from . import coloring, pytree
 from . import bases, budget, calling
 from . import passes as _passes
@@ -671,6 +672,8 @@ class _DenseHessian:
         self.plans = {}
         #: whether the structure may depend on module constants (their values join the key)
         self.keyed = False
+        #: id(plan) -> (plan, compiled transform, the jvp function its compressed passes call)
+        self.jvps = {}
 
     def __call__(self, *args, **kwargs):
         plan = None
@@ -678,8 +681,8 @@ class _DenseHessian:
         if type(self.argnums) is int and not kwargs and -len(args) <= self.argnums < len(args):
             arg = args[self.argnums]
             if type(arg) is np.ndarray and arg.dtype.kind == "f" and arg.ndim == 1 and arg.size >= 8:
-                key = tuple((a.shape, a.dtype) if isinstance(a, np.ndarray) else ("other", type(a))
-                            for a in args)
+                key = ((arg.shape, arg.dtype),) if len(args) == 1 else tuple(
+                    (a.shape, a.dtype) if isinstance(a, np.ndarray) else ("other", type(a)) for a in args)
                 if self.keyed:  # (module constants the structure may depend on: their values now)
                     key += _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset())
                 plan = self.plans.get(key, 0)
@@ -715,6 +718,7 @@ class _DenseHessian:
         if _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset()) and not self.keyed:
             self.keyed = True  # from now on the plans are keyed by those values too
             self.plans.clear()
+            self.jvps.clear()
             return False
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -744,11 +748,16 @@ class _DenseHessian:
         positions, pattern, colors, count, take, put, seed = plan
         inputs = calling._Inputs(args, positions)
         compiled = self.find(inputs.args, positions, False, ())
-        _, out_dot = compiled.jvp((count, seed), *inputs.args)
+        # the generated code specialised to these shapes (backend/specialize.py), found once per plan
+        found = self.jvps.get(id(plan))
+        if found is None or found[0] is not plan or found[1] is not compiled:
+            jvp = specialize.specialized(compiled, inputs.args, (count, seed), primal=False) or compiled.jvp
+            found = self.jvps[id(plan)] = (plan, compiled, jvp)
+        _, out_dot = found[2]((count, seed), *inputs.args)
         if out_dot is None:
             return None
-        values = np.asarray(out_dot).reshape(-1)[take]
-        if not np.isfinite(values).all():
+        values = (out_dot if type(out_dot) is np.ndarray else np.asarray(out_dot)).reshape(-1)[take]
+        if not math.isfinite(values.sum()):  # (a NaN or an infinity, or, harmlessly, an overflow of the sum)
             return None
         n = colors.size
         hessian = np.zeros((n, n), dtype=seed.dtype)

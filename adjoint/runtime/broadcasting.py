@@ -85,7 +85,8 @@ def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the cotangent of a reduction back to ``(B,) + x.shape``."""
     shape = _shape(x)
     if axis is None and not keepdims:  # a full reduction: one value per batch row
-        g = np.reshape(g, g.shape[:1] + (1,) * len(shape))
+        g = g.reshape(g.shape[:1] + (1,) * len(shape)) if type(g) is np.ndarray else np.reshape(
+            g, np.shape(g)[:1] + (1,) * len(shape))
     elif not keepdims:
         axes = normalize_axes(axis, len(shape))
         g = np.reshape(g, g.shape[:1] + tuple(1 if i in axes else n for i, n in enumerate(shape)))

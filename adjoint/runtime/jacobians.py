@@ -41,7 +41,8 @@ def _derivative_value(value, what):
 
 def output_basis(out):
     """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
-    if type(out) is np.ndarray and out.dtype.kind == "f":  # the common case: no conversion to check
+    if (type(out) is np.ndarray or type(out) is np.float64) and out.dtype.kind == "f":
+        # the common cases (an array; the float64 scalar a full reduction gives): no conversion to check
         return identity_rows(out.shape, out.dtype)
     _derivative_value(out, "output")
     return identity_rows(np.shape(out), _float_dtype(out))
