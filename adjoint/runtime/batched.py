@@ -19,15 +19,10 @@ from .indexing import InPlaceRefused, setitem, write_back
 
 def to_batched(value, batch):
     """``value`` for every example: a stride-0 view with a leading axis
-    (None, a zero tangent or adjoint, stays None). The views of small arrays
-    are kept (``_SHARED_VIEWS``): batched code asks for the same ones at
-    every call (a matrix the examples share, ``W @ x``)."""
+    (None, a zero tangent or adjoint, stays None). (The views are not kept
+    between calls: a cache would hold the user's arrays, and the closures
+    holding them could not be freed; see tests/test_memory.py.)"""
     if type(value) is np.ndarray:
-        kept = _SHARED_VIEWS.get((id(value), batch))
-        if kept is not None and kept[0] is value:
-            view = kept[1]
-            if view.shape[1:] == value.shape and view.dtype == value.dtype and view.strides[1:] == value.strides:
-                return view
         array = value
     elif value is None:
         return None
@@ -41,23 +36,8 @@ def to_batched(value, batch):
         # the view built directly: np.broadcast_to costs several times more
         view = np.ndarray((batch,) + array.shape, array.dtype, array, 0, (0,) + array.strides)
         view.flags.writeable = False
-        if array is value and array.nbytes <= _SHARED_VIEW_BYTES:
-            if len(_SHARED_VIEWS) >= _SHARED_VIEW_COUNT:
-                _SHARED_VIEWS.clear()
-            _SHARED_VIEWS[(id(array), batch)] = (array, view)
         return view
     return np.broadcast_to(array, (batch,) + array.shape)
-
-
-#: ``(array, view)``: stride-0 views made by ``to_batched``, by the id of
-#: their array and the batch size. The array is held, so its id is not reused
-#: while the view is kept; the view shows the array's current values, and its
-#: shape, dtype and strides are compared with the array's (which
-#: ``a.shape = ...`` can change) before it is used. Small arrays only, a bounded number: the memory they
-#: keep alive stays small.
-_SHARED_VIEWS = {}
-_SHARED_VIEW_BYTES = 1 << 16
-_SHARED_VIEW_COUNT = 64
 
 
 def vmultiply_shared(x1, x2):
