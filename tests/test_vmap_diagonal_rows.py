@@ -83,13 +83,13 @@ def test_vmap_of_jacrev_of_a_layer_is_fused_and_exact():
     np.testing.assert_array_equal(second[0, :, :, 1], 0.0)
 
 
-def test_shared_views_are_kept_and_follow_their_array():
+def test_shared_views_follow_their_array_and_are_read_only():
     matrix = np.arange(6.0).reshape(2, 3)
     view = rt.to_batched(matrix, 4)
-    assert rt.to_batched(matrix, 4) is view and not view.flags.writeable
+    assert view.shape == (4, 2, 3) and not view.flags.writeable
     matrix[1, 2] = 50.0  # the view shows the array's values
     assert view[3, 1, 2] == 50.0
-    matrix.shape = (3, 2)  # a new shape: a new view
+    matrix.shape = (3, 2)
     reshaped = rt.to_batched(matrix, 4)
     assert reshaped.shape == (4, 3, 2) and reshaped[0, 2, 1] == 50.0
     assert rt.to_batched(matrix, 5).shape == (5, 3, 2)
