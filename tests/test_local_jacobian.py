@@ -92,6 +92,16 @@ def collisions(s, steps=4):
     return s
 
 
+def shifted(s, c):
+    """Scalar code while ``c`` is a number; a 2-d result once it is an array."""
+    u = 0.0 * (c * s[0])
+    return np.array([u + s[1], s[0] + 0.0 * c])
+
+
+def shifted_twice(s, c):
+    return np.sum(shifted(s, c) * shifted(1.5 * s, c))
+
+
 def weighted(s):
     """Not a scalar step: a module array times a scalar is a vector."""
     return WEIGHTS * s[0] + s[1]
@@ -109,7 +119,8 @@ def _twin(function):
     """``function`` running on autograd.numpy, its callees too."""
     namespace = dict(globals(), np=anp)
     for name in ("lorenz_rate", "lorenz", "pendulum_rate", "pendulum", "acceleration", "leapfrog",
-                 "spring", "springs", "weighted", "weighted_loop", "collide", "collisions"):
+                 "spring", "springs", "weighted", "weighted_loop", "collide", "collisions",
+                 "shifted", "shifted_twice"):
         original = globals()[name]
         namespace[name] = types.FunctionType(original.__code__, namespace, name, original.__defaults__)
     return namespace[function.__name__]
@@ -208,3 +219,12 @@ def test_other_shapes_and_a_changed_global():
 
     m = np.array([[1.0, 1.2], [0.9, 0.5], [-0.4, 1.1]])
     np.testing.assert_allclose(adjoint.jacrev(rows)(m), numerical_jacobian(rows, (m,)), rtol=1e-6, atol=1e-6)
+
+
+def test_an_argument_that_becomes_an_array_after_the_first_call():
+    s = np.array([0.4, -1.3])
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        derivative = transform(shifted_twice)
+        for c in (2.0, np.array([1.0, 3.0])):
+            expected = autograd.grad(_twin(shifted_twice))(s, c)
+            np.testing.assert_allclose(derivative(s, c), expected, rtol=1e-12)

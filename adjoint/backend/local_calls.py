@@ -226,7 +226,7 @@ class LocalForward(_StandIn):
                     out, jacobian = plan.local(*args)
                 except Exception:  # the general functions raise it as the user's error
                     return self.general(*args)
-                if jacobian.shape == plan.jacobian_shape:
+                if jacobian.shape == plan.jacobian_shape and getattr(out, "shape", ()) == plan.out_shape:
                     return out, (_LOCAL, plan, jacobian, args)
         return self.general(*args, **kwargs)
 
@@ -260,7 +260,7 @@ class LocalJVP(_StandIn):
                     out, jacobian = plan.local(*args)
                 except Exception:  # the general function raises it as the user's error
                     return self.general(tangents, *args)
-                if jacobian.shape == plan.jacobian_shape:
+                if jacobian.shape == plan.jacobian_shape and getattr(out, "shape", ()) == plan.out_shape:
                     return out, plan.push(jacobian, tangents[1:])
         return self.general(tangents, *args, **kwargs)
 
