@@ -102,6 +102,14 @@ def shifted_twice(s, c):
     return np.sum(shifted(s, c) * shifted(1.5 * s, c))
 
 
+def root_rate(s):
+    return np.array([s[1], np.sqrt(s[0])])
+
+
+def root_twice(s):
+    return 2.0 * root_rate(s)
+
+
 def weighted(s):
     """Not a scalar step: a module array times a scalar is a vector."""
     return WEIGHTS * s[0] + s[1]
@@ -120,7 +128,7 @@ def _twin(function):
     namespace = dict(globals(), np=anp)
     for name in ("lorenz_rate", "lorenz", "pendulum_rate", "pendulum", "acceleration", "leapfrog",
                  "spring", "springs", "weighted", "weighted_loop", "collide", "collisions",
-                 "shifted", "shifted_twice"):
+                 "shifted", "shifted_twice", "root_rate", "root_twice"):
         original = globals()[name]
         namespace[name] = types.FunctionType(original.__code__, namespace, name, original.__defaults__)
     return namespace[function.__name__]
@@ -228,3 +236,15 @@ def test_an_argument_that_becomes_an_array_after_the_first_call():
         for c in (2.0, np.array([1.0, 3.0])):
             expected = autograd.grad(_twin(shifted_twice))(s, c)
             np.testing.assert_allclose(derivative(s, c), expected, rtol=1e-12)
+
+
+def test_an_infinite_partial_keeps_the_rules_convention():
+    # sqrt at 0: an infinite partial, which a zero cotangent (tangent) meets as
+    # 0 under the general rules (rt.times_tangent), where a matrix product
+    # would make NaN of it: those calls take the general functions
+    for transform, mode in ((adjoint.jacrev, "vjp"), (adjoint.jacfwd, "jvp")):
+        derivative = transform(root_twice)
+        np.testing.assert_allclose(derivative(np.array([4.0, 2.0])), [[0.0, 2.0], [0.5, 0.0]], rtol=1e-15)
+        assert all(plan is not None for plan in _plans(root_twice, mode).values())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.testing.assert_array_equal(derivative(np.array([0.0, 2.0])), [[0.0, 2.0], [np.inf, 0.0]])

@@ -41,10 +41,12 @@ MAX_PLANS = 8
 class _Plan:
     """The local-Jacobian function for one tuple of argument shapes."""
 
-    __slots__ = ("local", "out_shape", "rows", "shapes", "jacobian_shape", "splits", "vectors")
+    __slots__ = ("local", "out_shape", "rows", "shapes", "jacobian_shape", "splits", "vectors", "singular")
 
-    def __init__(self, local, out_shape, shapes):
+    def __init__(self, local, out_shape, shapes, singular=True):
         self.local = local
+        #: an entry may be infinite where the values are finite: checked per call (_finite)
+        self.singular = singular
         self.out_shape = out_shape
         self.rows = out_shape[0] if out_shape else 1
         self.shapes = shapes
@@ -146,7 +148,7 @@ class _Plans:
                                      set(self.compiled.namespace) | front.namer.taken)
         if built is None:
             return None
-        definition, out_shape = built
+        definition, out_shape, singular = built
         source = to_source(gast.Module(body=[definition], type_ignores=[]), {})
         filename = unique_filename(f"<adjoint local Jacobian of {front.node.name} at "
                                    f"{front.parsed.filename}:{front.node.lineno}>", source)
@@ -155,7 +157,7 @@ class _Plans:
         local = namespace.pop(name)
         local.__defaults__ = getattr(self.function, "__defaults__", None)
         local.__kwdefaults__ = getattr(self.function, "__kwdefaults__", None)
-        plan = _Plan(local, out_shape, shapes)
+        plan = _Plan(local, out_shape, shapes, singular)
         return plan if self.agrees(plan, args) else None
 
     def agrees(self, plan, args):
@@ -226,7 +228,8 @@ class LocalForward(_StandIn):
                     out, jacobian = plan.local(*args)
                 except Exception:  # the general functions raise it as the user's error
                     return self.general(*args)
-                if jacobian.shape == plan.jacobian_shape and getattr(out, "shape", ()) == plan.out_shape:
+                if (jacobian.shape == plan.jacobian_shape and getattr(out, "shape", ()) == plan.out_shape
+                        and (not plan.singular or _finite(jacobian))):
                     return out, (_LOCAL, plan, jacobian, args)
         return self.general(*args, **kwargs)
 
@@ -260,9 +263,24 @@ class LocalJVP(_StandIn):
                     out, jacobian = plan.local(*args)
                 except Exception:  # the general function raises it as the user's error
                     return self.general(tangents, *args)
-                if jacobian.shape == plan.jacobian_shape and getattr(out, "shape", ()) == plan.out_shape:
+                if (jacobian.shape == plan.jacobian_shape and getattr(out, "shape", ()) == plan.out_shape
+                        and (not plan.singular or _finite(jacobian))):
                     return out, plan.push(jacobian, tangents[1:])
         return self.general(tangents, *args, **kwargs)
+
+
+def _finite(jacobian):
+    """Whether every entry is finite (one reduction: an infinite or NaN entry
+    makes the sum's difference with itself NaN). Where a partial is infinite
+    or undefined (np.sqrt at 0) the general functions keep the rules'
+    convention that a zero tangent or cotangent contributes 0
+    (rt.times_tangent), which a matrix product does not: they take those
+    calls. (A sum that overflows sends finite entries there too, which is
+    only slower.) Written-out code of products and sums (and sin, cos, exp,
+    tanh) has finite entries wherever its values are finite, where the
+    general rules are plain products as well: it is not checked."""
+    total = jacobian.sum()
+    return total - total == 0.0
 
 
 def _tangents_fit(tangents, plan):

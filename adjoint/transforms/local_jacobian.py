@@ -60,6 +60,9 @@ class _Writer:
         self.counter = 0
         self.body = []
         self.values = {}  # name -> _Value
+        #: whether a partial may be infinite or NaN where the values are finite
+        #: (a division, a power, a log, a square root, a tangent)
+        self.singular = False
         self.lists = {}  # name -> list of element atoms (a list literal of scalars)
         offset = 0
         for name, shape in zip(wrt, shapes, strict=True):
@@ -182,6 +185,8 @@ class _Writer:
             return  # a constant
         if op.kwargs:
             raise NotLocal("keyword arguments")
+        if op.prim in _SINGULAR:
+            self.singular = True
         if op.prim is rt.getitem:
             self.getitem(target, args, values)
         elif op.prim in _BINARY:
@@ -292,6 +297,7 @@ def _tan(writer, x, z):
 
 
 _BINARY = (np.add, np.subtract, np.multiply, np.divide, np.power)
+_SINGULAR = (np.divide, np.power, np.log, np.sqrt, np.tan)
 _UNARY = {
     np.negative: lambda writer, x, z: constant(-1.0),
     np.positive: lambda writer, x, z: constant(1.0),
@@ -309,9 +315,10 @@ _UNARY = {
 def build(normalized, arguments, wrt, shapes, np_name, name, taken):
     """The local-Jacobian function of ``normalized`` for differentiated
     parameters ``wrt`` of ``shapes`` (each ``()`` or ``(k,)``): ``(function
-    definition, output shape)``, or None when it is not of this kind (see the
+    definition, output shape, singular)``, or None when it is not of this kind (see the
     module docstring). ``arguments``: the function's own ``gast.arguments``;
-    ``taken``: names the code must not bind."""
+    ``taken``: names the code must not bind. ``singular``: whether an entry
+    may be infinite or NaN where the function's values are finite."""
     if normalized.prologue or len(normalized.ops) > MAX_OPS:
         return None
     if normalized.augmented_params or getattr(normalized, "outside_stores", None):
@@ -339,4 +346,4 @@ def build(normalized, arguments, wrt, shapes, np_name, name, taken):
     arguments.kw_defaults = [None] * len(arguments.kwonlyargs)
     function = gast.FunctionDef(name=name, args=arguments, body=body, decorator_list=[], returns=None,
                                 type_comment=None, type_params=[])
-    return function, out_shape
+    return function, out_shape, writer.singular
