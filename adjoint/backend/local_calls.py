@@ -33,8 +33,8 @@ _MISSING = object()
 _FLOAT = np.dtype(float)
 _COUNTER = itertools.count(1)
 
-#: the most calls a stand-in serves with the general functions before it
-#: checks no more shapes (a function called with ever new shapes)
+#: the most argument shapes a stand-in writes code for (or decides against);
+#: other shapes take the general functions (a function called with ever new shapes)
 MAX_PLANS = 8
 
 
