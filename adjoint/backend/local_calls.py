@@ -31,7 +31,6 @@ from .compile import load_module, to_source, unique_filename
 
 _MISSING = object()
 _FLOAT = np.dtype(float)
-_COUNTER = itertools.count(1)
 
 #: the most argument shapes a stand-in writes code for (or decides against);
 #: other shapes take the general functions (a function called with ever new shapes)
@@ -53,7 +52,7 @@ class _Plan:
         sizes = [shape[0] if shape else 1 for shape in shapes]
         self.jacobian_shape = (self.rows, sum(sizes))
         bounds = list(itertools.accumulate([0] + sizes))
-        self.splits = [(start, stop, shape) for start, stop, shape in zip(bounds, bounds[1:], shapes)]
+        self.splits = [(start, stop, shape) for start, stop, shape in zip(bounds[:-1], bounds[1:], shapes, strict=True)]
         #: one 1-d argument and a 1-d result: the batches are matrices already
         self.vectors = len(shapes) == 1 and len(shapes[0]) == 1 and len(out_shape) == 1
 
@@ -142,17 +141,19 @@ class _Plans:
         if self.front is None:
             self.front = FrontEnd(self.function, self.positions, False, CALLEES, mode=self.mode)
         front = self.front
-        name = f"_local_jacobian_{front.node.name}_{next(_COUNTER)}"
+        namespace = self.compiled.namespace  # refreshed with the transform's: globals stay current
+        name = f"_local_jacobian_{front.node.name}"
+        while name in namespace:  # (bound only while it is compiled)
+            name += "_"
         built = local_jacobian.build(front.normalized, front.node.args, front.wrt, shapes,
                                      front.module_names["np"], name,
-                                     set(self.compiled.namespace) | front.namer.taken)
+                                     set(namespace) | front.namer.taken)
         if built is None:
             return None
         definition, out_shape, singular = built
         source = to_source(gast.Module(body=[definition], type_ignores=[]), {})
         filename = unique_filename(f"<adjoint local Jacobian of {front.node.name} at "
                                    f"{front.parsed.filename}:{front.node.lineno}>", source)
-        namespace = self.compiled.namespace  # refreshed with the transform's: globals stay current
         load_module(source, filename, namespace)
         local = namespace.pop(name)
         local.__defaults__ = getattr(self.function, "__defaults__", None)
@@ -288,7 +289,7 @@ def _tangents_fit(tangents, plan):
     if len(dots) != len(plan.shapes):
         return False
     batch = None
-    for dot, shape in zip(dots, plan.shapes):
+    for dot, shape in zip(dots, plan.shapes, strict=True):
         if type(dot) is not np.ndarray or dot.shape[1:] != shape or dot.ndim == 0:
             return False
         if batch is None:
