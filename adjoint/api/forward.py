@@ -22,6 +22,18 @@ from .reverse import _assemble, _strip_batch, _zero_independent_blocks, jacrev
 
 # ------------------------------------------------------------------ forward mode
 
+CHUNK_ELEMENTS = 2 ** 21
+"""The most elements (16 MiB of float64) of one tangent array of a default
+chunk: the columns of a large dense ``jacfwd`` are pushed through in chunks
+of this size rather than as many as the memory budget holds. Each
+operation of the tangent code makes a new array of the chunk's size; at a
+few MiB the allocator hands back the memory the last one freed (and the
+cache holds it), where arrays of hundreds of MiB are fresh pages from the
+system at every operation. ``jacfwd`` of the elementwise workload at
+n = 10^4 took 65 s with the budget's chunks (537 MB tangents) on the
+development machine, autograd 23 s."""
+
+
 def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
            chunk_size: Optional[int] = None, progress: bool = False, sparse: bool = False,
            executor: Any = None) -> Function:
@@ -104,7 +116,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
         # The output's size is known after the first chunk: until then it
         # is taken to be the inputs' (all columns at once for small inputs).
         budget = get_memory_budget()
-        chunk = max(1, min(total, budget // (itemsize * 4 * max(total, 1))))
+        chunk = max(1, min(total, budget // (itemsize * 4 * max(total, 1)), CHUNK_ELEMENTS // max(total, 1)))
     columns = []  # per output leaf: list of (rows, out.size) blocks
     output = aux = None
     out_leaves = out_treedef = None
@@ -140,6 +152,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                 jacobian_bytes = _jacobian_bytes(n_out, inputs)
                 if chunk_size is None and n_out and total:
                     chunk = _passes_per_chunk("jacfwd", name, n_out, total, itemsize, jacobian_bytes, n_out, budget)
+                    chunk = max(1, min(chunk, CHUNK_ELEMENTS // max(n_out, total)))
                 elif jacobian_bytes > get_memory_budget():
                     raise errors.jacobian_too_large_error("jacfwd", name, n_out, total, jacobian_bytes,
                                                           get_memory_budget())
@@ -154,6 +167,15 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     if len(columns) == 1 and len(out_leaves) == 1 and len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1:
         # one chunk, one output array, one input array: one transposing copy
         matrices = [[np.array(columns[0][0].T, dtype=np.result_type(inputs.leaves[0][0]), order="C")]]
+    elif len(out_leaves) == 1 and len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1:
+        # chunks of one output array and one input array: each written into
+        # the Jacobian where it goes (one array of the Jacobian's size, not three)
+        matrix = np.empty((columns[0][0].shape[1], total), dtype=np.result_type(inputs.leaves[0][0]))
+        start = 0
+        for (block,) in columns:
+            matrix[:, start:start + block.shape[0]] = block.T
+            start += block.shape[0]
+        matrices = [[matrix]]
     else:
         # (out.size, in_total) per output leaf, split into one matrix per input leaf
         matrices = []

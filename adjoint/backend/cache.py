@@ -28,6 +28,7 @@ import weakref
 
 from ..runtime.batched import to_batched
 from .. import errors
+from . import local_calls
 from .pipeline import callee_facts, jvp_transform, vjp_transform, vmap_transform
 
 #: how many functions sharing one code object keep their compiled transforms
@@ -158,9 +159,36 @@ class Callees:
         return callee_facts(function, self)
 
     def resolve(self, callee):
-        """A recursive call's stand-in in generated code -> the generated
-        function it stands for; anything else as it is."""
-        return callee.resolve() if isinstance(callee, LazyCallee) else callee
+        """A stand-in in generated code (a recursive call's, a small
+        function's local-Jacobian call) -> the generated function it stands
+        for; anything else as it is."""
+        if isinstance(callee, LazyCallee) or type(callee) in local_calls.STAND_INS:
+            return callee.resolve()
+        return callee
+
+    def reverse_pair(self, function, compiled, positions, arity=None):
+        """The forward and backward functions a caller's generated code calls
+        for ``compiled`` (the callee's vjp): stand-ins that go through the
+        callee's local Jacobian when it is small (backend/local_calls.py)."""
+        if not _plain_transform(function, compiled, arity):
+            return compiled.forward, compiled.backward
+        return local_calls.reverse_pair(function, compiled, positions)
+
+    def forward_function(self, function, compiled, positions, arity=None):
+        """The forward-mode function a caller's generated code calls (see reverse_pair)."""
+        if not _plain_transform(function, compiled, arity):
+            return compiled.jvp
+        return local_calls.forward_function(function, compiled, positions)
+
+
+def _plain_transform(function, compiled, arity):
+    """Whether ``compiled`` is the pipeline's own transform of the Python
+    function ``function`` (not a derivative's, nor one specialized to *args):
+    the kind a local Jacobian may stand in for."""
+    return (arity is None and type(function) is types.FunctionType
+            and getattr(function, "__adjoint_vjp__", None) is None
+            and isinstance(getattr(compiled, "namespace", None), dict)
+            and getattr(compiled, "func", None) is function)
 
 
 CALLEES = Callees()

@@ -561,7 +561,8 @@ class JVPBuilder:
         else:
             compiled = self.callees.jvp(function, positions, call.arity)
             self.callee_transforms.append(compiled)
-            self.extra_globals[name] = compiled.jvp
+            # (through the callee's local Jacobian where it is small: backend/local_calls.py)
+            self.extra_globals[name] = self.callees.forward_function(function, compiled, positions, call.arity)
         return name
 
 

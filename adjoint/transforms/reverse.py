@@ -639,8 +639,9 @@ class VJPBuilder:
         else:
             compiled = self.callees.vjp(function, positions, call.arity)
             self.callee_transforms.append(compiled)
-            self.extra_globals[forward] = compiled.forward
-            self.extra_globals[backward] = compiled.backward
+            # (through the callee's local Jacobian where it is small: backend/local_calls.py)
+            self.extra_globals[forward], self.extra_globals[backward] = self.callees.reverse_pair(
+                function, compiled, positions, call.arity)
         return forward, backward
 
     def unpack_adjoint(self, op):
