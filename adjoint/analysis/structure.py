@@ -22,6 +22,9 @@ of the first such op, else None) when:
 - a value-selecting primitive (``np.maximum``, ``np.where``, ``np.sort``,
   ``np.max``, ``np.argmax``, ``np.clip``, ``np.median``, ``max``, ...)
   reads a tainted value;
+- a NumPy function reads a tainted value as an argument that decides a
+  structure (``np.roll``'s shift, ``np.reshape``'s shape, an ``axis``:
+  ``structural_arguments.py``);
 - a call whose callee is known only when it runs, or a construct kept
   whole (OPAQUE), reads a tainted value (conservative).
 
@@ -40,6 +43,7 @@ import numpy as np
 from ..frontend.gastutil import loaded_names
 from ..frontend.ir import NONDIFF, OPAQUE, MethodCall, StarredCall, UserCall, walk_ops
 from .. import runtime as rt
+from .structural_arguments import tainted_argument
 
 #: primitives whose result (or derivative) selects among values by comparing them
 _SELECTING_NAMES = [
@@ -160,6 +164,9 @@ class _Finder:
             elif _is(prim, SELECTING):
                 name = getattr(prim, "__name__", str(prim))
                 return op.lineno, f"{op.construct or name} (it selects values by comparing them)"
+            elif (parameter := tainted_argument(op, tainted, _atom_names)) is not None:
+                name = getattr(prim, "__name__", str(prim))
+                return op.lineno, f"the {parameter} of {op.construct or name} computed from the inputs or module state"
             elif isinstance(prim, UserCall):
                 found = self._user_call(op, prim, tainted)
                 if found is not None:

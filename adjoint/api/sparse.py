@@ -116,8 +116,8 @@ def _value_dependence(func, nargs, tainted, tainted_keywords):
     from ..analysis import structure
     from ..frontend.ir import arity_of
     record = made.of(func)
-    if record is not None:  # a derivative: the structure of the function it differentiates
-        return _value_dependence(record[0], nargs, frozenset(range(nargs)), tainted_keywords)
+    if record is not None:  # a derivative: the structure of the function it differentiates (same arguments)
+        return _value_dependence(record[0], nargs, tainted, tainted_keywords)
     function, leading, fixed = calling._callable_parts(func)
     if not isinstance(function, types.FunctionType):
         try:
@@ -160,7 +160,7 @@ def _free_values_now(func, nargs, tainted, tainted_keywords):
     from ..analysis import structure
     record = made.of(func)
     if record is not None:
-        return _free_values_now(record[0], nargs, frozenset(range(nargs)), tainted_keywords)
+        return _free_values_now(record[0], nargs, tainted, tainted_keywords)
     function, leading, fixed = calling._callable_parts(func)
     key = (function, nargs + len(leading), tuple(sorted(fixed)), tainted, tainted_keywords, cache.generation)
     try:
