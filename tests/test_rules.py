@@ -1982,7 +1982,7 @@ def test_second_derivative(row):
         x = np.asarray(args[argnum], dtype=np.float64)
         direction = rng.standard_normal(x.shape)
         shifted_up, shifted_down = list(args), list(args)
-        shifted_up[argnum], shifted_down[argnum] = x + step * direction, x - step * direction
+        shifted_up[argnum], shifted_down[argnum] = np.asarray(x + step * direction), np.asarray(x - step * direction)
         differences = [(np.asarray(a) - np.asarray(b)) / (2 * step)
                        for a, b in zip(_flat(first(*shifted_up)), _flat(first(*shifted_down)), strict=True)]
         for leaf_index, got in enumerate(_flat(second)):

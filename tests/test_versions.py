@@ -96,3 +96,16 @@ def test_rules_exist_for_what_this_numpy_has():
 def test_numpy_1_trapz_has_no_rule_and_says_so():
     with pytest.raises(adjoint.NoRuleError):
         adjoint.jacrev(lambda y: np.trapz(y))(np.ones(3))
+
+
+def _diagflat(x):
+    return np.diagflat(x)
+
+
+def test_diagflat_of_a_numpy_scalar():
+    # NumPy 1 gives a NumPy scalar for np.diagflat of a NumPy scalar (NumPy 2 a 1x1 matrix); the
+    # derivative follows the value NumPy gives (it raised inside the library under NumPy 1)
+    value = _diagflat(np.float64(0.5))
+    jacobian = adjoint.jacrev(_diagflat)(np.float64(0.5))
+    assert np.shape(jacobian) == np.shape(value)
+    np.testing.assert_array_equal(np.ravel(jacobian), [1.0])

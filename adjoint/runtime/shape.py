@@ -364,6 +364,9 @@ def ediff1d_adjoint(g, ary, to_begin=None):
 def diagflat_adjoint(g, v, k=0):
     """Adjoint of ``np.diagflat(v, k)``: the ``k``-th diagonal of the
     cotangent, shaped like ``v``."""
+    if np.ndim(g) < 3:
+        # NumPy 1 returns a NumPy scalar for np.diagflat of a NumPy scalar: the output is v itself
+        return np.reshape(g, g.shape[:1] + _shape(v))
     return np.reshape(np.diagonal(g, offset=k, axis1=1, axis2=2).copy(), g.shape[:1] + _shape(v))
 
 
