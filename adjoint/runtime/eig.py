@@ -20,6 +20,11 @@ class ComplexEigenvalues(ValueError):
 
 def _real_eigenvalues(w, function):
     """``w``, refused when complex."""
+    if np.iscomplexobj(w) and not np.any(np.imag(w)):
+        raise ComplexEigenvalues(
+            f"{function}: NumPy {np.__version__} returns the eigenvalues as a complex array even where "
+            "they are all real, and complex values have no derivative in adjoint. Use np.linalg.eigh for "
+            "a symmetric matrix, or NumPy before 2.5, whose eig returns real arrays for a real spectrum.")
     if np.iscomplexobj(w):
         raise ComplexEigenvalues(
             f"{function}: the eigenvalues of this matrix are complex, and complex values have no "
