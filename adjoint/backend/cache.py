@@ -121,6 +121,12 @@ def cached_functions(code):
     return [f for f in (ref() for ref in list(recent.values())) if f is not None and stored_on(f, _SLOT)]
 
 
+#: transforms are built one at a time: CALLEES tracks the ones in progress
+#: (to see recursion), and generated code running on threads (jacrev's and
+#: jacfwd's executor=) may transform its callees when it first reaches them
+_BUILD_LOCK = threading.RLock()
+
+
 class Callees:
     """What a transform being built asks about the functions its code calls,
     handed to the pipeline (transform.py) and by it to the front end, the
@@ -136,6 +142,8 @@ class Callees:
         #: the API's transforms (jacrev, jacfwd, grad, hessian), which a
         #: function may call in place: adjoint.grad(f)(x); set by the API
         self.makers = ()
+        #: held while a transform is built (see _BUILD_LOCK)
+        self.lock = _BUILD_LOCK
 
     def vjp(self, function, positions, arity=None):
         return get_vjp(function, positions, False, for_caller=True, arity=arity)
@@ -172,13 +180,13 @@ class Callees:
         callee's local Jacobian when it is small (backend/local_calls.py)."""
         if not _plain_transform(function, compiled, arity):
             return compiled.forward, compiled.backward
-        return local_calls.reverse_pair(function, compiled, positions)
+        return local_calls.reverse_pair(function, compiled, positions, self)
 
     def forward_function(self, function, compiled, positions, arity=None):
         """The forward-mode function a caller's generated code calls (see reverse_pair)."""
         if not _plain_transform(function, compiled, arity):
             return compiled.jvp
-        return local_calls.forward_function(function, compiled, positions)
+        return local_calls.forward_function(function, compiled, positions, self)
 
 
 def _plain_transform(function, compiled, arity):
@@ -192,12 +200,6 @@ def _plain_transform(function, compiled, arity):
 
 
 CALLEES = Callees()
-
-
-#: transforms are built one at a time: CALLEES tracks the ones in progress
-#: (to see recursion), and generated code running on threads (jacrev's and
-#: jacfwd's executor=) may transform its callees when it first reaches them
-_BUILD_LOCK = threading.RLock()
 
 
 def _building(func, mode, build):

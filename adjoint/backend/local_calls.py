@@ -87,8 +87,10 @@ class _Plans:
     """The local-Jacobian functions of one callee transform, per shapes of
     its differentiated arguments (None: the general functions serve them)."""
 
-    def __init__(self, function, compiled, positions, mode):
+    def __init__(self, function, compiled, positions, mode, callees):
         self.function = function
+        #: the cache's registry of callee transforms (backend/cache.py), which holds the build lock
+        self.callees = callees
         self.compiled = compiled
         self.positions = positions
         self.mode = mode
@@ -122,9 +124,7 @@ class _Plans:
         key = tuple(shapes)
         plan = self.plans.get(key, _MISSING)
         if plan is _MISSING:
-            from .cache import _BUILD_LOCK  # (code running on an executor's threads may get here at once)
-
-            with _BUILD_LOCK:
+            with self.callees.lock:  # (code running on an executor's threads may get here at once)
                 plan = self.plans.get(key, _MISSING)
                 if plan is _MISSING:
                     plan = self.make(key, args) if len(self.plans) < MAX_PLANS else None
@@ -135,11 +135,10 @@ class _Plans:
 
     def make(self, shapes, args):
         from ..transforms import local_jacobian
-        from .cache import CALLEES
         from .pipeline import FrontEnd
 
         if self.front is None:
-            self.front = FrontEnd(self.function, self.positions, False, CALLEES, mode=self.mode)
+            self.front = FrontEnd(self.function, self.positions, False, self.callees, mode=self.mode)
         front = self.front
         namespace = self.compiled.namespace  # refreshed with the transform's: globals stay current
         name = f"_local_jacobian_{front.node.name}"
@@ -299,15 +298,15 @@ def _tangents_fit(tangents, plan):
     return True
 
 
-def reverse_pair(function, compiled, positions):
+def reverse_pair(function, compiled, positions, callees):
     """The forward and backward functions a caller's generated code calls."""
-    plans = _Plans(function, compiled, positions, "vjp")
+    plans = _Plans(function, compiled, positions, "vjp", callees)
     return LocalForward(plans, compiled.forward), LocalBackward(plans, compiled.backward, compiled.forward)
 
 
-def forward_function(function, compiled, positions):
+def forward_function(function, compiled, positions, callees):
     """The forward-mode function a caller's generated code calls."""
-    return LocalJVP(_Plans(function, compiled, positions, "jvp"), compiled.jvp)
+    return LocalJVP(_Plans(function, compiled, positions, "jvp", callees), compiled.jvp)
 
 
 #: the stand-in types, which a transform of generated code reads through
