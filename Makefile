@@ -18,14 +18,14 @@ demo: install
 	$(PYTHON) tools/demo.py
 
 # The suite on the current interpreter and on every entry of MATRIX, and the
-# wheel and sdist checked from fresh environments (wheel-check). The
-# environments are set up one after the other (pip writes into the source
-# tree), then the jobs run JOBS at a time, each one's output printed whole
-# when it ends. wheel-check goes first: it mostly waits on the package index
-# and on pip, so the first suite has the CPU meanwhile.
+# wheel and sdist checked from fresh environments (wheel-check). The jobs run
+# JOBS at a time, each one's output printed whole when it ends. wheel-check
+# goes first: it mostly waits on the package index and on pip, so the first
+# suite has the CPU meanwhile. Each matrix job sets up its own environment
+# first (tools/matrix.sh run), while the suites before it run: the set-ups
+# take their turn under a lock, since pip writes into the source tree.
 test:
 	$(PIP) -e '.[test,docs]'
-	$(MAKE) --no-print-directory matrix-setup
 	$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target wheel-check test-current docs-check $(addprefix matrix-test-,$(MATRIX))
 
 test-current:
@@ -42,7 +42,7 @@ matrix-setup:
 	@for name in $(MATRIX); do tools/matrix.sh setup $$name || exit 1; done
 
 $(addprefix matrix-test-,$(MATRIX)): matrix-test-%:
-	@tools/matrix.sh test $*
+	@tools/matrix.sh run $*
 
 # The documentation site (MkDocs; the API reference is generated from the
 # docstrings by mkdocstrings) in build/site/.

@@ -4,6 +4,8 @@
 #
 #   tools/matrix.sh setup py3.10-numpy1.26   create or update the environment
 #   tools/matrix.sh test  py3.10-numpy1.26   run the suite in it
+#   tools/matrix.sh run   py3.10-numpy1.26   both: set up (one set-up at a
+#                                            time, under a lock), then test
 #
 # The interpreter comes from pyenv (`pyenv root`, else ~/.pyenv) or PATH
 # (python3.10); when the machine has none, both commands print one line
@@ -32,8 +34,7 @@ find_python() {
     echo "$found"
 }
 
-case $command in
-setup)
+setup() {
     python=$(find_python)
     if [ -z "$python" ]; then
         echo "matrix: SKIPPED $name: no Python $version on this machine (not in pyenv, not on PATH)"
@@ -48,17 +49,33 @@ setup)
     echo "matrix: $name: installing adjoint[test] and $numpy_spec with $python"
     PIP_ROOT_USER_ACTION=ignore "$dir/bin/python" -m pip install --quiet --disable-pip-version-check \
         -e '.[test]' "$numpy_spec"
-    ;;
-test)
+}
+
+test_suite() {
     if [ ! -x "$dir/bin/python" ]; then
         echo "matrix: SKIPPED $name: no Python $version on this machine (not in pyenv, not on PATH)"
         exit 0
     fi
     echo "matrix: $name: $("$dir/bin/python" -c 'import sys, numpy; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}")')"
     "$dir/bin/python" -m pytest -rs
+}
+
+case $command in
+setup) setup ;;
+test) test_suite ;;
+run)
+    # pip writes the editable install's metadata into the source tree: two
+    # set-ups at once would write it together. The suites don't mind it.
+    mkdir -p .venv-matrix
+    if command -v flock > /dev/null; then
+        (flock 9; setup) 9> .venv-matrix/.setup-lock
+    else
+        setup
+    fi
+    test_suite
     ;;
 *)
-    echo "usage: $0 setup|test NAME" >&2
+    echo "usage: $0 setup|test|run NAME" >&2
     exit 2
     ;;
 esac
