@@ -1965,12 +1965,14 @@ AT_A_KINK = {"norm-zero-vector", "sqrt(sum(x**2,0,keepdims))-zero-column", "np.p
 @pytest.mark.parametrize("row", row_params(ROWS))
 def test_second_derivative(row):
     """Forward mode over the generated reverse code (the Hessian as
-    jacfwd(jacrev(f))) against central differences of jacrev along a random
-    direction, for each argument: this runs the tangent rules of every
-    helper the backward pass of this row calls. The whole second derivative
-    contracted with a random direction u must equal the difference quotient
-    of jacrev along u; a wrong entry anywhere changes that contraction for
-    almost every u, and it costs two calls of jacrev, not two per element."""
+    jacfwd(jacrev(f)), over every argument at once) against central
+    differences of jacrev along a random direction: this runs the tangent
+    rules of every helper the backward pass of this row calls. The whole
+    second derivative contracted with a random direction u (one part per
+    argument) must equal the difference quotient of jacrev along u; a wrong
+    entry anywhere changes that contraction for almost every u, and it
+    costs two calls of jacrev, not two per element. The transforms are the
+    ones test_rule made (jacrev over every argument) and one more."""
     if row.id == "solve-stack-of-vectors-2x3x3-2x3":
         pytest.skip("the tangent rules of solve's backward helpers read b as NumPy 2 does (a stack of "
                     "vectors under NumPy 1 is not followed there yet)")
@@ -1978,23 +1980,27 @@ def test_second_derivative(row):
         pytest.skip("the row is evaluated where the first derivative jumps (a tie, a NaN, a zero "
                     "vector): differences of jacrev are not a reference there")
     args = row.arguments()
+    argnums = tuple(range(len(args)))
     step = 1e-5
     rng = np.random.default_rng(11)
-    for argnum in range(len(args)):
-        first = adjoint.jacrev(row.func, argnums=argnum)
-        second = adjoint.jacfwd(first, argnums=argnum)(*args)
-        x = np.asarray(args[argnum], dtype=np.float64)
-        direction = rng.standard_normal(x.shape)
-        shifted_up, shifted_down = list(args), list(args)
-        shifted_up[argnum], shifted_down[argnum] = np.asarray(x + step * direction), np.asarray(x - step * direction)
-        differences = [(np.asarray(a) - np.asarray(b)) / (2 * step)
-                       for a, b in zip(_flat(first(*shifted_up)), _flat(first(*shifted_down)), strict=True)]
-        for leaf_index, got in enumerate(_flat(second)):
-            along = np.tensordot(got, direction, axes=x.ndim) if x.ndim else got * direction
-            expected = differences[leaf_index].reshape(along.shape)
-            scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-            np.testing.assert_allclose(along, expected, rtol=1e-5, atol=1e-6 * scale,
-                                       err_msg=f"second derivative along a random direction, argument {argnum}")
+    first = adjoint.jacrev(row.func, argnums=argnums)
+    second = _flat(adjoint.jacfwd(first, argnums=argnums)(*args))
+    points = [np.asarray(a, dtype=np.float64) for a in args]
+    directions = [rng.standard_normal(x.shape) for x in points]
+    up = [np.asarray(x + step * d) for x, d in zip(points, directions, strict=True)]
+    down = [np.asarray(x - step * d) for x, d in zip(points, directions, strict=True)]
+    differences = [(np.asarray(a) - np.asarray(b)) / (2 * step)
+                   for a, b in zip(_flat(first(*up)), _flat(first(*down)), strict=True)]
+    # each leaf of jacrev's result has one block per argument in the second derivative
+    assert len(second) == len(differences) * len(args)
+    for leaf_index, expected in enumerate(differences):
+        blocks = second[leaf_index * len(args):(leaf_index + 1) * len(args)]
+        along = sum(np.tensordot(block, d, axes=d.ndim) if d.ndim else block * d
+                    for block, d in zip(blocks, directions, strict=True))
+        expected = expected.reshape(np.shape(along))
+        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+        np.testing.assert_allclose(along, expected, rtol=1e-5, atol=1e-6 * scale,
+                                   err_msg=f"second derivative along a random direction, leaf {leaf_index}")
 
 
 def _flat(tree):
