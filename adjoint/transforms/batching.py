@@ -280,6 +280,11 @@ class BatchBuilder:
             # one made for the whole batch would keep every example's values in turn
             raise Unbatchable(self.parsed.location(op), f"{op.construct} with batched values and an object the "
                                                         "function made")
+        if prim is rt.set_attribute and any(self.is_batched(a) for a in op.args):
+            # an object this function does not follow (held by a container, ...): one for the batch
+            reason = Unbatchable(self.parsed.location(op), f"{op.construct} with batched values")
+            reason.changes_objects = True  # each example runs on its own copies (backend/vmap_objects)
+            raise reason
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -310,7 +315,9 @@ class BatchBuilder:
         if prim in (rt.store_attribute, rt.init_attribute) and any(self.is_batched(a) for a in op.args):
             # an object the derivative code follows (normalize_objects) holds one example's values:
             # one object per example cannot be stacked into one batched value
-            raise Unbatchable(self.parsed.location(op), f"{op.construct} on an object holding batched values")
+            reason = Unbatchable(self.parsed.location(op), f"{op.construct} on an object holding batched values")
+            reason.changes_objects = True  # (one given by the caller: each example changes its own copy)
+            raise reason
         if prim is rt.attribute and not self.is_batched(op.args[1]):
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
@@ -487,6 +494,13 @@ class BatchBuilder:
             node = gast.Call(func=function, args=[clone(a) for a in op.args],
                              keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
         elif method:  # receiver.name(...) on each example's receiver
+            if not self.is_batched(node.func.value):
+                # one receiver for the whole batch, which the method may change (cell.step(x) on an object
+                # held by a list): the whole function once per example, each on its own copies
+                reason = Unbatchable(self.parsed.location(op), f"a call of .{node.func.attr}() on a value shared "
+                                     "by the batch, with batched values")
+                reason.changes_objects = True
+                raise reason
             if node.func.attr in CONTAINER_UPDATES and self.is_batched(node.func.value):
                 # an example of a list or dict is a new one: the update would be lost
                 raise Unbatchable(self.parsed.location(op), f"a call of .{node.func.attr}() on a value that "

