@@ -163,3 +163,143 @@ def test_vmap_of_objects_held_by_a_shared_list():
         np.testing.assert_allclose(cells[0].h, np.ones(3))  # stepped once: the same step in each example
         with pytest.raises(adjoint.UnsupportedSyntaxError, match="argument 'cells'"):
             adjoint.vmap(store_held_by_a_list, in_dims=(0, None))(XS, cells)  # (it gave every example the last x)
+
+
+# --- vmap(hessian(f, 1), in_dims=(None, 0)) with argument 0 an object
+
+
+class Model:
+    def __init__(self, W):
+        self.W = W
+        self.h = np.zeros(3)
+
+    def energy(self, x):
+        return np.sum(np.tanh(self.W @ x) ** 2)
+
+    def step(self, x):
+        self.h = np.tanh(self.W @ x)
+        return self.h
+
+
+def model_energy(model, x):
+    return model.energy(x) + np.sum(x ** 3)  # a method of the object given, only called
+
+
+def model_energy_ag(x):
+    return anp.sum(anp.tanh(W @ x) ** 2) + anp.sum(x ** 3)
+
+
+def model_stepped(model, x):
+    model.step(x)
+    return np.sum(model.h ** 2) + np.sum(x ** 3)
+
+
+def test_vmap_of_a_hessian_with_respect_to_the_values_given_with_an_object():
+    model = Model(W)
+    # (a method of an object given was a call known only when the code runs: refused at second order)
+    hessians = adjoint.vmap(adjoint.hessian(model_energy, 1), in_dims=(None, 0))(model, XS[:2])
+    np.testing.assert_allclose(hessians, [autograd.hessian(model_energy_ag)(x) for x in XS[:2]], rtol=1e-10,
+                               atol=1e-12)
+    # (hessian(model_stepped, 1) without vmap: tests/test_objects_more.py)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(adjoint.UnsupportedSyntaxError) as info:
+            adjoint.vmap(adjoint.jacfwd(model_stepped, 1), in_dims=(None, 0))(model, XS)
+    assert f":{line_of(Model.step, 'self.h = np.tanh')}:" in str(info.value)
+    assert "argument 'model' (its attribute .h)" in str(info.value)
+    np.testing.assert_array_equal(model.h, np.zeros(3))
+
+
+# --- two-level changes through an argument: model.block.layer.W = v, self.a.layer.h += v in a method
+
+
+class Inner:
+    def __init__(self, W):
+        self.W = W
+        self.h = np.zeros(3)
+        self.total = 0.0
+
+    def __call__(self, x):
+        self.h = np.tanh(self.W @ x + self.h)
+        return self.h
+
+
+class Block:
+    def __init__(self, W):
+        self.layer = Inner(W)
+
+
+class Deep:
+    def __init__(self):
+        self.block = Block(W)
+        self.a = Block(V)
+
+    def bump(self, x):
+        self.a.layer.h = self.a.layer.h + x  # two links down
+        self.a.layer.total += np.sum(x)  # (a number: += binds a new one)
+        return self.a.layer.h * self.a.layer.total
+
+
+def two_levels(x, model):
+    model.block.layer.W = W * x[0]
+    y = model.block.layer(x)
+    z = model.bump(y)
+    return z * model.block.layer.h
+
+
+def two_levels_ag(x):
+    y = anp.tanh((W * x[0]) @ x)
+    return y * anp.sum(y) * y
+
+
+def two_levels_sum(x, model):
+    return np.sum(two_levels(x, model) ** 2)
+
+
+def test_changes_two_levels_down_in_an_argument():
+    x = XS[0]
+    model = Deep()
+    np.testing.assert_allclose(adjoint.jacrev(two_levels)(x, model), autograd.jacobian(two_levels_ag)(x),
+                               rtol=1e-10, atol=1e-12)
+    # the caller's objects changed as the plain call changes them, once
+    plain = Deep()
+    two_levels(x, plain)
+    for got, expected in [(model.block.layer.W, plain.block.layer.W), (model.block.layer.h, plain.block.layer.h),
+                          (model.a.layer.h, plain.a.layer.h), (model.a.layer.total, plain.a.layer.total)]:
+        np.testing.assert_allclose(got, expected, rtol=1e-15)
+    np.testing.assert_allclose(adjoint.hessian(two_levels_sum)(x, Deep()),
+                               autograd.hessian(lambda v: anp.sum(two_levels_ag(v) ** 2))(x), rtol=1e-9, atol=1e-12)
+
+
+# --- a loop over objects given through *args
+
+
+def through_star_layers(x, *layers):
+    h = x
+    for layer in layers:
+        h = layer(h)  # each layer's __call__ sets its .h
+    return h * layers[0].h
+
+
+def through_star_layers_ag(x):
+    h1 = anp.tanh(W @ x)
+    h2 = anp.tanh(V @ h1)
+    return h2 * h1
+
+
+def star_layers_kept(x, *layers):
+    for layer in layers:
+        x = layer(x)
+    return x + layer.h  # (the loop's name read after the loop: the loop is left as it is)
+
+
+def test_a_loop_over_objects_given_through_star_args():
+    x = XS[1]
+    first, second = Inner(W), Inner(V)
+    np.testing.assert_allclose(adjoint.jacrev(through_star_layers)(x, first, second),
+                               autograd.jacobian(through_star_layers_ag)(x), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(second.h, np.tanh(V @ np.tanh(W @ x)), rtol=1e-15)  # set once, as Python does
+    np.testing.assert_allclose(adjoint.jacfwd(through_star_layers)(x, Inner(W), Inner(V)),
+                               autograd.jacobian(through_star_layers_ag)(x), rtol=1e-10, atol=1e-12)
+    with pytest.raises(adjoint.UnsupportedSyntaxError, match=r"test_objects_changes.py:\d+: attribute .h set"):
+        adjoint.jacrev(star_layers_kept)(x, Inner(W), Inner(V))

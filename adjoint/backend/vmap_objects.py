@@ -124,7 +124,9 @@ def _users_line(location, user, obj, path):
     ``user`` starts at (``location`` in code adjoint wrote: a derivative)."""
     attribute = path.rsplit(".", 1)[-1] if path else None
     store = re.compile(rf"\.{re.escape(attribute)}\s*([-+*/@%]|\*\*|//)?=(?!=)") if attribute else None
-    for function in [user] * (user is not None) + [f for f in vars(type(obj)).values() if isinstance(f, types.FunctionType)]:
+    methods = [f for name, f in vars(type(obj)).items() if isinstance(f, types.FunctionType)
+               and name not in ("__init__", "__post_init__")]  # (those ran before the call)
+    for function in [user] * (user is not None) + methods:
         try:
             lines, first = inspect.getsourcelines(function)
         except (OSError, TypeError):

@@ -34,7 +34,8 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
-from .classes import body_changes_held, changes_held, computed_by_class, method_of, mutates_self  # noqa: F401
+from .classes import (body_changes_held, changes_held, computed_by_class, method_of, methods_called_on,  # noqa: F401
+                      mutates_self)
 from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
 from .normalize_records import RECORDS_ONLY, SharedObjectsChanged, mark_records
@@ -219,10 +220,20 @@ class Objects(Held, CachedProperties, StarObjects):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
                 for attribute, held_cls in held_by_parameter(self.object_params, name).items():
-                    # model.layer, made before the call: followed under its attribute (normalize_held)
+                    # model.layer (model.block.layer), made before the call: followed under its
+                    # attribute, held by its holder's token (normalize_held)
                     token = f"{name}.{attribute}"
                     self.new_token(token, held_cls, outside=True)
-                    self.attribute_holds[(name, attribute)] = frozenset([token])
+                    holder, _, last = token.rpartition(".")
+                    self.attribute_holds[(holder, last)] = frozenset([token])
+        # Objects passed in whose methods the body only calls (model.predict(x)): their methods are read
+        # in place too, so derivatives of derivatives go through them (hessian(f, 1)(model, x))
+        for name, cls in sorted(self.object_params.items()):
+            if name in params and self.version.get(name) == name and not self.object_tokens.get(name):
+                called = methods_called_on(node, name)
+                if called and all(method_of(cls, m) is not None and self.method_function(method_of(cls, m))
+                                  is not None for m in called):
+                    self.new_token(name, cls, outside=True)
         self.bind_star_objects(node)  # objects given through *args: see normalize_star
 
     def changed_by_local_calls(self, stmts):

@@ -543,8 +543,10 @@ class BatchBuilder:
             return [self.assign(op.targets[0], value)]
         compiled = self.callees.vmap(call.function, positions, call.arity)
         if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
-            raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
-                              f"({compiled.reason.construct})")
+            reason = Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
+                                 f"({compiled.reason.construct})")
+            reason.changes_objects = getattr(compiled.reason, "changes_objects", False)  # (see vmap_objects)
+            raise reason
         self.callee_transforms.append(compiled)
         name = self.namer.fresh(f"{call.name}_vmap")
         self.extra_globals[name] = compiled.vmap
