@@ -599,6 +599,21 @@ def vmap_changed_shared_argument(location, what):
     )
 
 
+def outside_list_grown(location, construct, name):
+    """``LOG.append(h)`` with differentiated values, on a list of the module
+    or of a closure (made before the call)."""
+    shown = f"{name!r}" if name else "the list"
+    return InPlaceChangeError(
+        location, f"{construct} on {shown}, a list made before the call (of the module or a closure)",
+        "what the function puts there stays in the list after the call, where it would be read without its "
+        "derivative, and every pass a derivative makes (jacfwd's chunks, hessian's passes) would put it there "
+        "again.",
+        "Collect the values in a list made in the function and return it (items = []; ...; "
+        "return out, items, with has_aux=True), or append outside the differentiated function "
+        "(adjoint.value_and_grad gives the value).",
+    )
+
+
 def vmap_changed_shared_object(location, what):
     """vmap of a function that sets attributes of an object given with
     in_dims None, and the examples leave it in different states."""
