@@ -392,6 +392,8 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
     comments = Comments()
     builder = BatchBuilder(parsed, normalized, batched, namer, front.module_names, comments, front.resolver,
                            callees)
+    # (objects given whose attributes the function sets raised SharedObjectsChanged above: these do not)
+    builder.unchanged_objects = {name for name, _ in objects or () if name.isidentifier()}
     name = node.name
     try:
         body, out_batched = builder.build()

@@ -229,6 +229,8 @@ class Objects(Held, CachedProperties, StarObjects):
         # Objects passed in whose methods the body only calls (model.predict(x)): their methods are read
         # in place too, so derivatives of derivatives go through them (hessian(f, 1)(model, x))
         for name, cls in sorted(self.object_params.items()):
+            if self.follow_objects == RECORDS_ONLY:
+                break  # (vmap's batched code calls them as they are; records made here stay records)
             if name in params and self.version.get(name) == name and not self.object_tokens.get(name):
                 called = methods_called_on(node, name)
                 if called and all(method_of(cls, m) is not None and self.method_function(method_of(cls, m))

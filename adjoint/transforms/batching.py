@@ -99,6 +99,8 @@ class BatchBuilder:
         self.extra_globals = {}
         self.callee_transforms = []
         self.looped = []  # (lineno, construct) of ops run once per example
+        #: parameters holding objects of the user's classes whose methods do not change them (vmap_transform)
+        self.unchanged_objects = set()
         #: names the function assigns (a method call on one of them is bound to a batched value)
         self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.batched = self.propagate(set(batched_params))
@@ -494,7 +496,8 @@ class BatchBuilder:
             node = gast.Call(func=function, args=[clone(a) for a in op.args],
                              keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
         elif method:  # receiver.name(...) on each example's receiver
-            if not self.is_batched(node.func.value):
+            if not self.is_batched(node.func.value) and not (
+                    isinstance(node.func.value, gast.Name) and node.func.value.id in self.unchanged_objects):
                 # one receiver for the whole batch, which the method may change (cell.step(x) on an object
                 # held by a list): the whole function once per example, each on its own copies
                 reason = Unbatchable(self.parsed.location(op), f"a call of .{node.func.attr}() on a value shared "
