@@ -130,11 +130,19 @@ def steps_the_module_layer(x):
     return SHARED.h
 
 
+def counts_on_the_module_layer(x):
+    SHARED.calls += 1  # no batched value: the same for the whole batch
+    return x * 2.0
+
+
 def test_vmap_changing_an_object_of_the_module_is_refused_at_the_line():
     with pytest.raises(adjoint.UnsupportedSyntaxError) as info:
         adjoint.vmap(steps_the_module_layer)(XS)
     assert f":{line_of(steps_the_module_layer, 'SHARED.h = SHARED.h + x')}:" in str(info.value)
     assert "in_dims=(0, None)" in str(info.value)
+    calls = SHARED.calls
+    np.testing.assert_allclose(adjoint.vmap(counts_on_the_module_layer)(XS), XS * 2.0)
+    assert SHARED.calls == calls + 1
 
 
 class Cell:

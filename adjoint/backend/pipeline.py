@@ -373,12 +373,17 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
     # Objects made from batched values are followed only if all are records (normalize_records):
     # else the function runs once per example, as before
     following = FOLLOW_OBJECTS.set(RECORDS_ONLY)
+    module_changed = None  # an object of the module the function changes (refused if with batched values)
     try:
         front = FrontEnd(func, (), False, callees, arity=arity, objects=objects)
     except SharedObjectsChanged as changed:  # one object for the whole batch, changed by each example
         FOLLOW_OBJECTS.reset(following)
-        following = None
-        return vmap_objects.looped_over_copies(func, batched_positions, changed)
+        if not changed.module:
+            following = None
+            return vmap_objects.looped_over_copies(func, batched_positions, changed)
+        module_changed = changed
+        following = FOLLOW_OBJECTS.set(False)
+        front = FrontEnd(func, (), False, callees, arity=arity)
     except (NotRecords, errors.AdjointError):
         FOLLOW_OBJECTS.reset(following)
         following = FOLLOW_OBJECTS.set(False)
@@ -399,8 +404,15 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
         body, out_batched = builder.build()
     except Unbatchable as reason:
         if getattr(reason, "changes_objects", False):  # an attribute set with batched values
-            return vmap_objects.looped_over_copies(func, batched_positions, reason)
+            return vmap_objects.looped_over_copies(func, batched_positions, module_changed or reason)
         return LoopedVmap(func, batched_positions, reason)
+    except errors.AdjointError:
+        if module_changed is not None:  # (what the builder cannot batch may be the change itself)
+            return vmap_objects.looped_over_copies(func, batched_positions, module_changed)
+        raise
+    if module_changed is not None and builder.looped:
+        # a call run once per example (COUNT.step(x)) may be what changes the module's object
+        return vmap_objects.looped_over_copies(func, batched_positions, module_changed)
     vmap_name = namer.fresh(f"{name}_vmap")
     marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")

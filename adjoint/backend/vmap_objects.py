@@ -12,9 +12,11 @@ stepped on each example's input) are refused at the line of the first
 change, since one object cannot hold them: the same rule as for an array
 given with ``in_dims=None`` and updated in place (``runtime.vmap_loop_shared``).
 
-An object of the module or of a closure changed under vmap is refused at
+An object of the module or of a closure changed under vmap with batched
+values (or by a call the batched code runs once per example) is refused at
 that line: the examples would share it (each would see the previous one's
-values), which no batch of independent examples does.
+values), which no batch of independent examples does. A change that is the
+same for the whole batch (a counter) is made once.
 """
 import copy
 import inspect
