@@ -599,6 +599,45 @@ def vmap_changed_shared_argument(location, what):
     )
 
 
+def outside_list_grown(location, construct, name):
+    """``LOG.append(h)`` with differentiated values, on a list of the module
+    or of a closure (made before the call)."""
+    shown = f"{name!r}" if name else "the list"
+    return InPlaceChangeError(
+        location, f"{construct} on {shown}, a list made before the call (of the module or a closure)",
+        "what the function puts there stays in the list after the call, where it would be read without its "
+        "derivative, and every pass a derivative makes (jacfwd's chunks, hessian's passes) would put it there "
+        "again.",
+        "Collect the values in a list made in the function and return it (items = []; ...; "
+        "return out, items, with has_aux=True), or append outside the differentiated function "
+        "(adjoint.value_and_grad gives the value).",
+    )
+
+
+def vmap_changed_shared_object(location, what):
+    """vmap of a function that sets attributes of an object given with
+    in_dims None, and the examples leave it in different states."""
+    return UnsupportedSyntaxError(
+        location, f"attribute set under vmap on the object given as {what}",
+        "that object is one object shared by every example (in_dims None); each example ran on its own "
+        "copy of it, and the examples left different values in it, which one object cannot hold.",
+        "Return the values the examples compute instead of storing them on the object, or call the "
+        "function in a loop over the examples with an object of their own each "
+        "([f(x, Model(...)) for x in xs]).",
+    )
+
+
+def vmap_changed_module_object(location, name):
+    """vmap of a function that sets attributes of an object of its module or closure."""
+    return UnsupportedSyntaxError(
+        location, f"attribute set under vmap on {name!r}, an object of the module or a closure",
+        "every example would change that one object in turn, and each would then read what the "
+        "previous example stored there, which a batch of independent examples does not do.",
+        f"Pass the object to the function as an argument (vmap(f, in_dims=(0, None))(xs, {name})), where "
+        "each example runs on its own copy of it, or make the object inside the function.",
+    )
+
+
 # ------------------------------------------------------------------ sparse Jacobians
 
 def scipy_missing_error(what):

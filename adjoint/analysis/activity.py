@@ -510,6 +510,13 @@ def check_effects(op, varied, parsed, callees, mode="vjp"):
         )
     if op.kind == "expr" and isinstance(op.prim, UserCall) and _transforms_cleanly(op, varied, callees, mode):
         return  # the user's function, transformed: it cannot change its arguments in place
+    func = op.value.func if op.kind == "expr" and isinstance(op.value, gast.Call) else None
+    if (op.construct in ("list.append", "list.extend", "list.insert") and isinstance(func, gast.Attribute)
+            and isinstance(func.value, gast.Name)):
+        from ..frontend.resolve import local_names
+
+        if func.value.id not in local_names(parsed.node):  # LOG.append(h): a list of the module or a closure
+            raise errors.outside_list_grown(parsed.location(op), op.construct, func.value.id)
     if op.kind == "expr" and op.prim is not print:
         raise errors.InPlaceChangeError(
             parsed.location(op), f"{op.construct} (its result unused)",

@@ -457,30 +457,43 @@ def object_arguments(func, args, positions, keywords=None):
     return found
 
 
-def _held_objects(name, obj, args=(), keywords=None):
+def _held_objects(name, obj, args=(), keywords=None, depth=3):
     """``((f"{name}.{attribute}", class), ...)``: the objects of the user's
     classes that the argument ``obj`` holds in its attributes when the call
-    is made (``model.layer``), so that a change through them
-    (``model.layer.h = v``) is followed (normalize_objects). An object held
-    twice (under two attributes, by another argument, or given as an
-    argument itself) is left out: a change through one name would reach
-    the other without its derivative, so it stays refused."""
+    is made (``model.layer``), and those they hold in turn, up to ``depth``
+    links (``model.block.layer``), so that a change through them
+    (``model.layer.h = v``, ``model.block.layer.W = v``) is followed
+    (normalize_objects). An object held twice (under two attributes, by
+    another argument, or given as an argument itself) is left out, and what
+    it holds with it: a change through one name would reach the other
+    without its derivative, so it stays refused."""
     from ..frontend.normalize_objects import user_instance
 
-    attributes = getattr(obj, "__dict__", None)
-    if not attributes:
-        return ()
-    held = [(attribute, value) for attribute, value in attributes.items()
-            if type(value) not in _PLAIN_ARGUMENTS and user_instance(value)]
-    if not held:
+    def held_by(value):
+        attributes = getattr(value, "__dict__", None) or {}
+        return [(attribute, item) for attribute, item in attributes.items()
+                if type(item) not in _PLAIN_ARGUMENTS and user_instance(item)]
+
+    found, level = [], [(name, obj)]
+    for _ in range(depth):
+        level = [(f"{path}.{attribute}", item) for path, value in level for attribute, item in held_by(value)]
+        found.extend(level)
+        if not level:
+            break
+    if not found:
         return ()
     counts = {}
     others = [a for a in list(args) + list((keywords or {}).values()) if a is not obj]
     for value in others + [v for o in others for v in getattr(o, "__dict__", {}).values()] + [obj]:
         counts[id(value)] = counts.get(id(value), 0) + 1
-    for _, value in held:
+    for _, value in found:
         counts[id(value)] = counts.get(id(value), 0) + 1
-    return tuple((f"{name}.{attribute}", type(value)) for attribute, value in held if counts[id(value)] == 1)
+    kept = []
+    for path, value in found:
+        parent = path.rsplit(".", 1)[0]
+        if counts[id(value)] == 1 and (parent == name or any(p == parent for p, _ in kept)):
+            kept.append((path, value))
+    return tuple((path, type(value)) for path, value in kept)
 
 
 class _Finder:

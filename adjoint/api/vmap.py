@@ -197,7 +197,15 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
                       for leaf, dim in zip(leaves, leaf_dims, strict=True)]
         final_args.append(pytree.unflatten(treedef, leaves))
     positions = tuple(i for i, b in enumerate(batched) if b)
-    run = _batched_function(func, len(args), positions, tuple(kwargs))
+    inner = func  # (a derivative given objects of the user's classes: vmap(hessian(f, 1), in_dims=(None, 0)))
+    while made.of(inner) is not None and made.vmap_of(inner) is None:
+        inner = made.of(inner)[0]
+    objects = None
+    if type(inner) is types.FunctionType:
+        from .calling import object_arguments  # objects given with in_dims None (backend/vmap_objects)
+
+        objects = object_arguments(inner, final_args, positions, kwargs)
+    run = _batched_function(func, len(args), positions, tuple(kwargs), objects)
     chunk = batch if chunk_size is None else min(chunk_size, max(batch, 1))
     if batch == 0:
         result = _run_empty(run, final_args, batched, kwargs)
@@ -301,15 +309,22 @@ def _place_outputs(result, out_dims):
     return pytree.unflatten(treedef, placed)
 
 
-def _batched_function(func, nargs, positions, keywords=()):
+def _batched_function(func, nargs, positions, keywords=(), objects=None):
     """``run(batch, args, kwargs)``: ``func`` on batched arguments (batch
-    axis first at ``positions``), returning results with a batch axis."""
+    axis first at ``positions``), returning results with a batch axis
+    (``objects``: see cache.get_vmap)."""
     inner = made.vmap_of(func)
     if inner is not None:
         return _nested(inner, nargs, positions)
     if made.of(func) is not None:
         differentiated = _differentiated_positions(func, nargs)
-        run = _batched_function(derivatives.derivative_function(func, nargs, "vmap"), nargs, positions, keywords)
+        written = derivatives.derivative_function(func, nargs, "vmap", objects=objects)
+        if objects:  # (a refusal of vmap_objects names the user's line, not the written function's)
+            inner = func
+            while made.of(inner) is not None:
+                inner = made.of(inner)[0]
+            written.adjoint_user_function = inner
+        run = _batched_function(written, nargs, positions, keywords)
         if not differentiated:
             return run
         return _checking_floats(run, differentiated)
@@ -323,7 +338,7 @@ def _batched_function(func, nargs, positions, keywords=()):
             return runtime.vmap_loop(batch, func, flags, {}, *args, **kwargs)
         looped.is_current = lambda: True
         return looped
-    compiled = cache.get_vmap(func, positions, arity=arity_of(func, nargs, keywords))
+    compiled = cache.get_vmap(func, positions, arity=arity_of(func, nargs, keywords), objects=objects)
     vmap_fn = compiled.vmap
 
     if compiled.out_batched:

@@ -267,13 +267,17 @@ def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=
     return compiled
 
 
-def get_vmap(func, batched_positions, arity=None):
-    """The compiled batched (vmap) transform of ``func`` (``arity``: see get_vjp)."""
+def get_vmap(func, batched_positions, arity=None, objects=None):
+    """The compiled batched (vmap) transform of ``func`` (``arity``: see get_vjp;
+    ``objects``: the objects of the user's classes the call passes, as for get_vjp)."""
     entries = _entries(func)
     key = ("vmap", batched_positions) + ((arity,) if arity is not None else ())
+    if objects:
+        key += (("objects", objects),)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
-        compiled = _building(func, "vmap", lambda: vmap_transform(func, batched_positions, CALLEES, arity))
+        compiled = _building(func, "vmap", lambda: vmap_transform(func, batched_positions, CALLEES, arity,
+                                                                   objects))
         entries[key] = compiled
     return compiled
 

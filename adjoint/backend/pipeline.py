@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import diagonal_rows, freshness, one_example, optimize
+from . import diagonal_rows, freshness, one_example, optimize, vmap_objects
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store
@@ -21,7 +21,7 @@ from ..frontend.ir import (UserCall, is_library, kept_constant, merged_constant_
                            with_statement)
 from ..frontend.normalize import normalize
 from ..frontend.normalize_objects import FOLLOW_OBJECTS
-from ..frontend.normalize_records import RECORDS_ONLY, NotRecords
+from ..frontend.normalize_records import RECORDS_ONLY, NotRecords, SharedObjectsChanged
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
 from ..transforms.batching import BatchBuilder, Unbatchable, warn_loops
@@ -361,34 +361,58 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     return own_generated_functions(compiled)
 
 
-def vmap_transform(func, batched_positions, callees, arity=None):
+def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
     """The batched transform of ``func`` for arguments batched at
     ``batched_positions``: ``compiled.vmap(batch, *args)`` returns the
     result, with a batch axis if ``compiled.out_batched``. Control flow that
-    depends on batched values makes it a loop over the examples."""
+    depends on batched values makes it a loop over the examples. ``objects``:
+    the objects of the user's classes the call passes (see vjp_transform);
+    one whose attributes the function sets makes it a loop over the examples,
+    each on its own copy of the object (vmap_objects)."""
     TRANSFORM_COUNT["vmap"] += 1
     # Objects made from batched values are followed only if all are records (normalize_records):
     # else the function runs once per example, as before
     following = FOLLOW_OBJECTS.set(RECORDS_ONLY)
+    module_changed = None  # an object of the module the function changes (refused if with batched values)
     try:
+        front = FrontEnd(func, (), False, callees, arity=arity, objects=objects)
+    except SharedObjectsChanged as changed:  # one object for the whole batch, changed by each example
+        FOLLOW_OBJECTS.reset(following)
+        if not changed.module:
+            following = None
+            return vmap_objects.looped_over_copies(func, batched_positions, changed)
+        module_changed = changed
+        following = FOLLOW_OBJECTS.set(False)
         front = FrontEnd(func, (), False, callees, arity=arity)
     except (NotRecords, errors.AdjointError):
         FOLLOW_OBJECTS.reset(following)
         following = FOLLOW_OBJECTS.set(False)
         front = FrontEnd(func, (), False, callees, arity=arity)
     finally:
-        FOLLOW_OBJECTS.reset(following)
+        if following is not None:
+            FOLLOW_OBJECTS.reset(following)
     parsed, node, namer, normalized = front.parsed, front.node, front.namer, front.normalized
     positional = normalized.params
     batched = [positional[i] for i in batched_positions]
     comments = Comments()
     builder = BatchBuilder(parsed, normalized, batched, namer, front.module_names, comments, front.resolver,
                            callees)
+    # (objects given whose attributes the function sets raised SharedObjectsChanged above: these do not)
+    builder.unchanged_objects = {name for name, _ in objects or () if name.isidentifier()}
     name = node.name
     try:
         body, out_batched = builder.build()
     except Unbatchable as reason:
+        if getattr(reason, "changes_objects", False):  # an attribute set with batched values
+            return vmap_objects.looped_over_copies(func, batched_positions, module_changed or reason)
         return LoopedVmap(func, batched_positions, reason)
+    except errors.AdjointError:
+        if module_changed is not None:  # (what the builder cannot batch may be the change itself)
+            return vmap_objects.looped_over_copies(func, batched_positions, module_changed)
+        raise
+    if module_changed is not None and builder.looped:
+        # a call run once per example (COUNT.step(x)) may be what changes the module's object
+        return vmap_objects.looped_over_copies(func, batched_positions, module_changed)
     vmap_name = namer.fresh(f"{name}_vmap")
     marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")

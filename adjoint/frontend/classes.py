@@ -113,3 +113,22 @@ def body_changes_held(node, name, cls, held, seen=None):
             if method is not None and changes_held(cls, method, held, seen):
                 return True
     return False
+
+
+def methods_called_on(node, name):
+    """The names of the methods the code ``node`` calls on the object under
+    ``name`` (``name.step(x)``; ``__call__`` for ``name(x)``); None when it
+    uses ``name`` otherwise too, or calls what is not a method (a stored
+    function, a static method)."""
+    called, calls = set(), set()
+    for child in gast.walk(node):
+        if not isinstance(child, gast.Call):
+            continue
+        if isinstance(child.func, gast.Attribute) and isinstance(child.func.value, gast.Name) \
+                and child.func.value.id == name:
+            called.add(child.func.attr)
+            calls.add(id(child.func.value))
+        elif isinstance(child.func, gast.Name) and child.func.id == name:
+            called.add("__call__")
+            calls.add(id(child.func))
+    return called or None

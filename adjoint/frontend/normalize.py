@@ -135,7 +135,8 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         # The same pure primitive on the same values is computed once
         # (``x[:-1]`` written twice); names are SSA, so equal text is equal value.
         key = None
-        if not self.no_grad and rules.lookup(prim) is not None and not isinstance(
+        # (Not an attribute read: an object that is not followed may have changed in between, obj.n = 1.)
+        if not self.no_grad and prim is not rt.attribute and rules.lookup(prim) is not None and not isinstance(
                 rules.lookup(prim), rules.CustomVJP):
             key = (id(prim), gast.dump(value))
             if key in self.computed:

@@ -34,10 +34,11 @@ from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import NONDIFF, Op, is_library
-from .classes import body_changes_held, changes_held, computed_by_class, method_of, mutates_self  # noqa: F401
+from .classes import (body_changes_held, changes_held, computed_by_class, method_of, methods_called_on,  # noqa: F401
+                      mutates_self)
 from .normalize_cached import CachedProperties, read_as
 from .normalize_held import Held, describe, passed_to_a_changer
-from .normalize_records import mark_records
+from .normalize_records import RECORDS_ONLY, SharedObjectsChanged, mark_records
 from .normalize_star import StarObjects
 from .resolve import UNRESOLVED
 
@@ -158,6 +159,7 @@ class Objects(Held, CachedProperties, StarObjects):
         self.inline_final_self = None
         self.follow_objects = FOLLOW_OBJECTS.get()
         self.followed_globals = {}  # name of an object of the module followed -> its class (see bind_outside_objects)
+        self.followed_global_tokens = {}  # token of such an object -> its name
         self.init_held()
 
     # ------------------------------------------------------------ state
@@ -211,16 +213,29 @@ class Objects(Held, CachedProperties, StarObjects):
             self.new_token(version, type(value), outside=True)
             # its class's methods are inlined: the transform is stale once the name holds another class's object
             self.followed_globals[name] = type(value)
+            self.followed_global_tokens[version] = name
         # Objects passed in whose methods set attributes (``model.step(x)``): followed
         # the same way. The transform is made for their classes (the cache's key).
         for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
             if name in params and self.version.get(name) == name:
                 self.new_token(name, cls, outside=True)
                 for attribute, held_cls in held_by_parameter(self.object_params, name).items():
-                    # model.layer, made before the call: followed under its attribute (normalize_held)
+                    # model.layer (model.block.layer), made before the call: followed under its
+                    # attribute, held by its holder's token (normalize_held)
                     token = f"{name}.{attribute}"
                     self.new_token(token, held_cls, outside=True)
-                    self.attribute_holds[(name, attribute)] = frozenset([token])
+                    holder, _, last = token.rpartition(".")
+                    self.attribute_holds[(holder, last)] = frozenset([token])
+        # Objects passed in whose methods the body only calls (model.predict(x)): their methods are read
+        # in place too, so derivatives of derivatives go through them (hessian(f, 1)(model, x))
+        for name, cls in sorted(self.object_params.items()):
+            if self.follow_objects == RECORDS_ONLY:
+                break  # (vmap's batched code calls them as they are; records made here stay records)
+            if name in params and self.version.get(name) == name and not self.object_tokens.get(name):
+                called = methods_called_on(node, name)
+                if called and all(method_of(cls, m) is not None and self.method_function(method_of(cls, m))
+                                  is not None for m in called):
+                    self.new_token(name, cls, outside=True)
         self.bind_star_objects(node)  # objects given through *args: see normalize_star
 
     def changed_by_local_calls(self, stmts):
@@ -703,6 +718,11 @@ class Objects(Held, CachedProperties, StarObjects):
                         "Change the object only through one name (make it, change it, then pass it on), or "
                         "build a new object instead of changing this one.")
         outside = [(self.parsed.location(op), op.args[2]) for _, _, held, op in stores if held & self.outside_tokens]
+        if self.follow_objects == RECORDS_ONLY and outside:  # under vmap: one object for the whole batch
+            first = next(held for _, _, held, _ in stores if held & self.outside_tokens) & self.outside_tokens
+            token = sorted(first)[0]
+            module = bool(first & set(self.followed_global_tokens))
+            raise SharedObjectsChanged(outside[0][0], module, self.followed_global_tokens.get(token, token))
         for held, op in reads:
             # What a read may give: the values stored under its name (activity
             # reads those, not the whole object: weights given as constants

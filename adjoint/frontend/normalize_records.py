@@ -29,6 +29,20 @@ class NotRecords(Exception):
     """Raised while vmap's transform is made: an object that is not a record."""
 
 
+class SharedObjectsChanged(NotRecords):
+    """Raised while vmap's transform is made: the function sets attributes of
+    an object it did not make, which is one object for the whole batch.
+    ``location``: the first such store (the user's line); ``module``: the
+    object is one of the module or a closure (else an argument's)."""
+
+    def __init__(self, location, module, name):
+        super().__init__(f"{location.filename}:{location.lineno}")
+        self.location = location
+        self.module = module
+        self.name = name
+        self.construct = f"attribute set on {name!r}, an object the function was given"
+
+
 def mark_records(normalizer, top_level, stores, escapes, reads, positions):
     """Rewrite the reads and stores of the record objects (see the module's
     docstring). ``stores``, ``escapes``, ``reads``: as ``check_objects``

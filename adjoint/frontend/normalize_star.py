@@ -9,14 +9,19 @@ of them. When the body uses ``models`` only through constant indices
 each is rewritten to its item's name: a method called on it then changes
 that name's version as for any followed object, and a later
 ``models[0].h`` reads the new version. The tuple itself is then never read
-(no other holder of the objects). Any other use of ``models`` (a loop over
-it, ``len``, passing it on) keeps the items unfollowed, as before: a change
-of them is refused at the user's line.
+(no other holder of the objects). A loop over the tuple (``for layer in
+layers: h = layer(h)``; its length is known from the call) is written out
+first, one copy of its body per item with ``layers[i]`` for the loop's
+name, when the body neither rebinds that name nor jumps (``break``,
+``continue``) and the name is not used after the loop. Any other use of
+``models`` (``len``, passing it on, such a loop) keeps the items
+unfollowed, as before: a change of them is refused at the user's line.
 """
 import gast
 
 from .. import runtime as rt
 from .classes import method_of, mutates_self
+from .gastutil import clone
 
 
 def star_object_key(vararg, index):
@@ -58,6 +63,7 @@ class StarObjects:
         if made is None:
             return
         items = [a.id for a in made.args]
+        unroll_star_loops(node, star, len(items))  # for layer in layers: ... read by constant index
         reads, others = [], False
         for child in gast.walk(node):
             for field, value in gast.iter_fields(child):
@@ -117,3 +123,61 @@ class StarObjects:
                     and target.value.id == star and _constant_index(target, count) == index):
                 found.add(func.attr if isinstance(func, gast.Attribute) else "__call__")
         return found
+
+
+def unroll_star_loops(node, star, count):
+    """Write out each ``for NAME in star:`` loop of the function ``node``
+    (``count`` items) as copies of its body with ``star[i]`` for ``NAME``
+    (then its ``else:``), where that is the same program (see the module's
+    docstring); other loops are left as they are."""
+    while True:
+        found = next(((parent, field, position, stmt) for parent in gast.walk(node)
+                      for field in ("body", "orelse", "finalbody", "handlers")
+                      if isinstance(getattr(parent, field, None), list)
+                      for position, stmt in enumerate(getattr(parent, field))
+                      if _unrollable(node, stmt, star)), None)
+        if found is None:
+            return
+        parent, field, position, loop = found
+        written = []
+        for index in range(count):
+            for statement in loop.body:
+                copy = clone(statement)
+                for child in gast.walk(copy):
+                    for name, value in gast.iter_fields(child):
+                        values = value if isinstance(value, list) else [value]
+                        for i, sub in enumerate(values):
+                            if isinstance(sub, gast.Name) and sub.id == loop.target.id:
+                                item = gast.copy_location(gast.Subscript(
+                                    value=gast.Name(id=star, ctx=gast.Load(), annotation=None, type_comment=None),
+                                    slice=gast.Constant(value=index, kind=None), ctx=gast.Load()), sub)
+                                if isinstance(value, list):
+                                    value[i] = item
+                                else:
+                                    setattr(child, name, item)
+                written.append(copy)
+        written.extend(loop.orelse)
+        if not written:
+            written = [gast.copy_location(gast.Pass(), loop)]
+        getattr(parent, field)[position:position + 1] = written
+
+
+def _unrollable(function, stmt, star):
+    if not (isinstance(stmt, gast.For) and isinstance(stmt.iter, gast.Name) and stmt.iter.id == star
+            and isinstance(stmt.target, gast.Name)):
+        return False
+    if any(isinstance(n, gast.Name) and n.id == star and not isinstance(n.ctx, (gast.Load, gast.Param))
+           for n in gast.walk(function)):
+        return False  # (the name given another value: its length may differ)
+    name = stmt.target.id
+    inside = {id(n) for part in stmt.body for n in gast.walk(part)} | {id(stmt.target)}
+    for part in stmt.body:
+        for child in gast.walk(part):
+            if isinstance(child, (gast.Break, gast.Continue, gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+                return False
+            if isinstance(child, gast.Name) and child.id == name and not isinstance(child.ctx, gast.Load):
+                return False
+            if isinstance(child, (gast.Global, gast.Nonlocal)):
+                return False
+    # the name used elsewhere (after the loop it is the last item; a nested function reads it): as it is
+    return not any(isinstance(n, gast.Name) and n.id == name and id(n) not in inside for n in gast.walk(function))

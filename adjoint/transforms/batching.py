@@ -99,6 +99,8 @@ class BatchBuilder:
         self.extra_globals = {}
         self.callee_transforms = []
         self.looped = []  # (lineno, construct) of ops run once per example
+        #: parameters holding objects of the user's classes whose methods do not change them (vmap_transform)
+        self.unchanged_objects = set()
         #: names the function assigns (a method call on one of them is bound to a batched value)
         self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.batched = self.propagate(set(batched_params))
@@ -280,6 +282,11 @@ class BatchBuilder:
             # one made for the whole batch would keep every example's values in turn
             raise Unbatchable(self.parsed.location(op), f"{op.construct} with batched values and an object the "
                                                         "function made")
+        if prim is rt.set_attribute and any(self.is_batched(a) for a in op.args):
+            # an object this function does not follow (held by a container, ...): one for the batch
+            reason = Unbatchable(self.parsed.location(op), f"{op.construct} with batched values")
+            reason.changes_objects = True  # each example runs on its own copies (backend/vmap_objects)
+            raise reason
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -310,7 +317,9 @@ class BatchBuilder:
         if prim in (rt.store_attribute, rt.init_attribute) and any(self.is_batched(a) for a in op.args):
             # an object the derivative code follows (normalize_objects) holds one example's values:
             # one object per example cannot be stacked into one batched value
-            raise Unbatchable(self.parsed.location(op), f"{op.construct} on an object holding batched values")
+            reason = Unbatchable(self.parsed.location(op), f"{op.construct} on an object holding batched values")
+            reason.changes_objects = True  # (one given by the caller: each example changes its own copy)
+            raise reason
         if prim is rt.attribute and not self.is_batched(op.args[1]):
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
@@ -487,6 +496,14 @@ class BatchBuilder:
             node = gast.Call(func=function, args=[clone(a) for a in op.args],
                              keywords=[gast.keyword(arg=k, value=clone(v)) for k, v in op.kwargs.items()])
         elif method:  # receiver.name(...) on each example's receiver
+            if not self.is_batched(node.func.value) and not (
+                    isinstance(node.func.value, gast.Name) and node.func.value.id in self.unchanged_objects):
+                # one receiver for the whole batch, which the method may change (cell.step(x) on an object
+                # held by a list): the whole function once per example, each on its own copies
+                reason = Unbatchable(self.parsed.location(op), f"a call of .{node.func.attr}() on a value shared "
+                                     "by the batch, with batched values")
+                reason.changes_objects = True
+                raise reason
             if node.func.attr in CONTAINER_UPDATES and self.is_batched(node.func.value):
                 # an example of a list or dict is a new one: the update would be lost
                 raise Unbatchable(self.parsed.location(op), f"a call of .{node.func.attr}() on a value that "
@@ -529,8 +546,10 @@ class BatchBuilder:
             return [self.assign(op.targets[0], value)]
         compiled = self.callees.vmap(call.function, positions, call.arity)
         if not hasattr(compiled, "namespace"):  # the callee runs once per example: so does this function
-            raise Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
-                              f"({compiled.reason.construct})")
+            reason = Unbatchable(self.parsed.location(op), f"a call of {call.name}, which runs once per example "
+                                 f"({compiled.reason.construct})")
+            reason.changes_objects = getattr(compiled.reason, "changes_objects", False)  # (see vmap_objects)
+            raise reason
         self.callee_transforms.append(compiled)
         name = self.namer.fresh(f"{call.name}_vmap")
         self.extra_globals[name] = compiled.vmap
