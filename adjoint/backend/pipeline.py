@@ -15,7 +15,7 @@ from ..analysis import activity as activity_pass
 from . import diagonal_rows, freshness, one_example, optimize
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
-from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.gastutil import clone, constant, load, store, walk
 from ..frontend.naming import Namer, names_in
 from ..frontend.ir import (UserCall, is_library, kept_constant, merged_constant_blocks, try_statements, walk_ops,
                            with_statement)
@@ -470,12 +470,12 @@ def _namespace(front, builder, primal_names, default_values):
     for op in walk_ops(normalized.ops):
         for read_name in op.reads() - primal_names - {rt_name}:
             resolver.lookup(read_name)
-    for node_ in gast.walk(normalized.result):
+    for node_ in walk(normalized.result):
         if isinstance(node_, gast.Name) and node_.id not in primal_names:
             resolver.lookup(node_.id)
     # Defaults of the user's parameters are evaluated in the namespace too.
     for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
-        for n in gast.walk(default):
+        for n in walk(default):
             if isinstance(n, gast.Name):
                 resolver.lookup(n.id)
     namespace = {"__builtins__": builtins, np_name: np, rt_name: runtime}
@@ -515,7 +515,7 @@ def _defaults_by_value(func, args, resolver, namer):
     held_keywords = getattr(func, "__kwdefaults__", None) or {}
 
     def unseen(expr):
-        return any(isinstance(n, gast.Name) and resolver.lookup(n.id) is UNRESOLVED for n in gast.walk(expr))
+        return any(isinstance(n, gast.Name) and resolver.lookup(n.id) is UNRESOLVED for n in walk(expr))
 
     for i, default in enumerate(args.defaults):
         if unseen(default) and len(held) == len(args.defaults):

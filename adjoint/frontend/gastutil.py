@@ -1,6 +1,8 @@
 """Small helpers on gast trees shared by the passes: node constructors and a
 fast copy (``copy.deepcopy`` spends most of its time on bookkeeping that
 plain trees do not need)."""
+import collections
+
 import gast
 
 _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
@@ -68,3 +70,23 @@ def store(name):
 
 def constant(value):
     return gast.Constant(value=value, kind=None)
+
+
+def walk(node):
+    """The nodes of ``node``'s tree in the order ``ast.walk`` (``gast.walk``)
+    gives them (breadth first, each node's children queued before it is
+    yielded), about twice as fast: the fields are read directly rather than
+    through ``ast.iter_child_nodes``."""
+    todo = collections.deque((node,))
+    pop, push, ast_type = todo.popleft, todo.append, gast.AST
+    while todo:
+        node = pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+        yield node
