@@ -120,3 +120,31 @@ def test_the_converter_and_the_walk_match_gast_and_ast():
     assert ast.dump(to_ast.gast_to_ast(tree), include_attributes=True) == \
         ast.dump(gast.gast_to_ast(tree), include_attributes=True)
     assert [id(n) for n in gastutil.walk(tree)] == [id(n) for n in ast.walk(tree)]
+
+
+def _sin_product(x, y):
+    return np.sin(x) * y[0] + x ** 3
+
+
+def _ignores_y(x, y):
+    return np.sum(np.exp(x))
+
+
+def test_a_reverse_transform_serves_its_caller_too_unless_an_adjoint_is_none():
+    from adjoint.backend import pipeline
+
+    x, y = np.array([0.4, -1.2]), np.array([2.0, 0.5])
+    count = pipeline.TRANSFORM_COUNT["vjp"]
+    np.testing.assert_allclose(adjoint.jacrev(_sin_product)(x, y), np.diag(np.cos(x) * y[0] + 3 * x ** 2))
+    hessian = adjoint.jacfwd(adjoint.jacrev(_sin_product))(x, y)  # (its caller's version: the same code)
+    expected = np.zeros((2, 2, 2))
+    expected[[0, 1], [0, 1], [0, 1]] = -np.sin(x) * y[0] + 6 * x  # (d J[i, j] / d x[k]: i == j == k only)
+    np.testing.assert_allclose(hessian, expected, atol=1e-14)
+    assert pipeline.TRANSFORM_COUNT["vjp"] == count + 1
+    # y's adjoint is None in jacrev's transform and zeros in its caller's: two transforms.
+    first = adjoint.jacrev(_ignores_y, argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(first[1], np.zeros(2))
+    second = adjoint.jacfwd(adjoint.jacrev(_ignores_y, argnums=(0, 1)), argnums=1)(x, y)
+    np.testing.assert_allclose(second[0], np.zeros((2, 2)))
+    np.testing.assert_allclose(second[1], np.zeros((2, 2)))
+    assert pipeline.TRANSFORM_COUNT["vjp"] == count + 3

@@ -9,7 +9,7 @@ and ``x * 1``. ``forward_copies`` replaces names that merely copy another name
 """
 import gast
 
-from ..frontend.gastutil import loaded_names, walk
+from ..frontend.gastutil import Transformer, loaded_names, walk
 from ..transforms.reverse import COMMENT
 
 
@@ -147,7 +147,7 @@ def _number(node):
             and not isinstance(node.value, bool))
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(Transformer):
     def __init__(self, unguard=True):
         self.unguard = unguard  # rt.times_tangent of a polynomial partial is a plain product
 
@@ -222,7 +222,7 @@ def fold_constants(stmt, unguard=True):
     return _Fold(unguard).visit(stmt)
 
 
-class _ScalarsOutOfReductions(gast.NodeTransformer):
+class _ScalarsOutOfReductions(Transformer):
     """``rt.unbroadcast(-g, x)`` is ``-rt.unbroadcast(g, x)``, and so for
     scalings by a literal number (``2.0 * g``, ``g / 3``): ``unbroadcast``
     sums over the broadcast axes, so scaling its result touches fewer

@@ -208,6 +208,9 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     comments = Comments()
     builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees)
     seed, returns = builder.build()
+    # (With no None adjoint, for_caller changes nothing: the cache uses this
+    # transform for both, see cache.get_vjp.)
+    same_for_caller = not any(isinstance(r, gast.Constant) for r in returns)
     if for_caller:  # a caller adds these adjoints up: zeros, not None
         returns = [builder.zero_init(p).value if isinstance(r, gast.Constant) else r
                    for p, r in zip(wrt, returns, strict=True)]
@@ -311,6 +314,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.outside_stores = normalized.outside_stores
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.callee_transforms = builder.callee_transforms
+    compiled.same_for_caller = same_for_caller
     return own_generated_functions(compiled)
 
 

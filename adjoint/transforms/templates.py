@@ -15,7 +15,7 @@ import textwrap
 import gast
 
 from .. import errors
-from ..frontend.gastutil import clone, load, walk
+from ..frontend.gastutil import Transformer, clone, load, walk
 
 
 class Template:
@@ -24,6 +24,8 @@ class Template:
         source = textwrap.dedent(inspect.getsource(fn))
         node = gast.parse(source).body[0]
         self.signature = inspect.signature(fn)
+        # (the parameters a call binds: all but the result's; made once, not per call)
+        self.call_signature = inspect.Signature(list(self.signature.parameters.values())[1:])
         names = list(self.signature.parameters)
         self.result_param = names[0]
         self.params = names[1:]
@@ -41,7 +43,7 @@ class Template:
 
     def bind(self, args, kwargs):
         """Map parameters to atoms; raise TypeError if the call does not fit."""
-        bound = inspect.Signature(list(self.signature.parameters.values())[1:]).bind(*args, **kwargs)
+        bound = self.call_signature.bind(*args, **kwargs)
         supplied = set(bound.arguments)
         bindings = dict(bound.arguments)
         for name in self.params:
@@ -159,7 +161,7 @@ class TangentTemplate(Template):
         return prelude, contributions
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(Transformer):
     def __init__(self, template, result, result_bar, bindings, supplied, renames, module_names,
                  tangents=None, marker="dot"):
         self.tangents = tangents
