@@ -157,7 +157,7 @@ class _Fold(Transformer):
     def visit(self, node):
         if getattr(node, "adjoint_as_written", False):
             return node
-        return super().visit(node)
+        return Transformer.visit(self, node)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -575,8 +575,14 @@ def _plain_reads(body, rt_name):
             return
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             found.add(node.id)
-        for child in gast.iter_child_nodes(node):
-            visit(child)
+        for field in node._fields:  # (gast.iter_child_nodes, without its generators)
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        visit(item)
+            elif isinstance(value, gast.AST):
+                visit(value)
 
     for stmt in body:
         visit(stmt)
