@@ -229,8 +229,13 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         made_by_derivatives = getattr(func, "__adjoint_vjp__", None)
+        twin = entries.get(key[:3] + (not for_caller,) + key[4:])
         if made_by_derivatives is not None:  # a derivative: reverse mode through its forward mode
             compiled = made_by_derivatives(wrt_positions, has_aux)
+        elif twin is not None and getattr(twin, "same_for_caller", False) and twin.is_current():
+            # the other for_caller's transform, whose code is this one's: every
+            # adjoint it returns is an array (no None a caller would read as 0)
+            compiled = twin
         else:
             compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
                                                                      CALLEES, arity, objects))

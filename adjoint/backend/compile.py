@@ -19,7 +19,8 @@ import astor
 import gast
 
 from .. import errors, runtime
-from ..frontend.gastutil import store
+from ..frontend.gastutil import store, walk
+from .to_ast import gast_to_ast
 
 _MARKER = re.compile(r"^(\s*)__adjoint_comment_(\d+)__$")
 
@@ -170,9 +171,10 @@ def _signed(tree):
     UnaryOp the printers put the parentheses that operator precedence needs.
     (One walk that changes the fields in place: a NodeTransformer rebuilds
     every list of the tree, a fifth of the printing time.)"""
-    for node in ast.walk(tree):
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, list):
+    for node in walk(tree):
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
                 for index, item in enumerate(value):
                     if type(item) is ast.Constant and _negative(item.value):
                         value[index] = _minus(item)
@@ -216,7 +218,7 @@ def _astor_works():
 
 
 def to_source(module, comments):
-    text = unparse(gast.gast_to_ast(module))
+    text = unparse(gast_to_ast(module))
     lines = []
     last = {}  # indentation -> the last comment written at it
     for line in text.splitlines():

@@ -9,7 +9,7 @@ and ``x * 1``. ``forward_copies`` replaces names that merely copy another name
 """
 import gast
 
-from ..frontend.gastutil import loaded_names
+from ..frontend.gastutil import Transformer, loaded_names, walk
 from ..transforms.reverse import COMMENT
 
 
@@ -27,7 +27,7 @@ def _is_comment(stmt):
 
 def _assigned(stmt):
     if isinstance(stmt, gast.Assign):
-        return {n.id for t in stmt.targets for n in gast.walk(t) if isinstance(n, gast.Name)}
+        return {n.id for t in stmt.targets for n in walk(t) if isinstance(n, gast.Name)}
     return set()
 
 
@@ -46,7 +46,7 @@ def free_reads(body, assigned=None):
             free |= reads(header) - assigned
             inner = set(assigned)
             if isinstance(stmt, gast.For):
-                inner |= {n.id for n in gast.walk(stmt.target) if isinstance(n, gast.Name)}
+                inner |= {n.id for n in walk(stmt.target) if isinstance(n, gast.Name)}
             free |= free_reads(stmt.body, inner)
             assigned |= inner
         else:
@@ -114,13 +114,13 @@ def forward_copies(body, protected):
     aliases = {}
     assigned_count = {}
     for stmt in body:
-        names = ([n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+        names = ([n.id for n in walk(stmt) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
                  if _is_compound(stmt) else _assigned(stmt))
         for name in names:
             assigned_count[name] = assigned_count.get(name, 0) + (2 if _is_compound(stmt) else 1)
     result = []
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id in aliases:
                 node.id = aliases[node.id]
         if (
@@ -147,7 +147,7 @@ def _number(node):
             and not isinstance(node.value, bool))
 
 
-class _Fold(gast.NodeTransformer):
+class _Fold(Transformer):
     def __init__(self, unguard=True):
         self.unguard = unguard  # rt.times_tangent of a polynomial partial is a plain product
 
@@ -157,7 +157,7 @@ class _Fold(gast.NodeTransformer):
     def visit(self, node):
         if getattr(node, "adjoint_as_written", False):
             return node
-        return super().visit(node)
+        return Transformer.visit(self, node)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -222,7 +222,7 @@ def fold_constants(stmt, unguard=True):
     return _Fold(unguard).visit(stmt)
 
 
-class _ScalarsOutOfReductions(gast.NodeTransformer):
+class _ScalarsOutOfReductions(Transformer):
     """``rt.unbroadcast(-g, x)`` is ``-rt.unbroadcast(g, x)``, and so for
     scalings by a literal number (``2.0 * g``, ``g / 3``): ``unbroadcast``
     sums over the broadcast axes, so scaling its result touches fewer
@@ -263,7 +263,7 @@ MAX_FACTOR_NODES = 24
 
 
 def _size(node):
-    return sum(1 for _ in gast.walk(node))
+    return sum(1 for _ in walk(node))
 
 
 class _Guarded:
@@ -427,7 +427,7 @@ class _Scalings:
                 and node.func.attr in ARRAY_HELPERS and node.func.value.id == self.rt_name)
 
     def is_primal(self, node):
-        return not any(isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(node))
+        return not any(isinstance(n, gast.Name) and n.id in self.batched for n in walk(node))
 
     def bounded(self, target, form):
         """Factors over the size limit are computed once, into names."""
@@ -546,7 +546,7 @@ def shape_only_reads(body, rt_name):
     """Names the backward pass reads only for their shapes."""
     shape_reads = set()
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Call) and _is_shape_helper(node.func, rt_name):
                 argument = node.args[SHAPE_ONLY_ARGUMENTS[node.func.attr]] if len(
                     node.args) > SHAPE_ONLY_ARGUMENTS[node.func.attr] else None
@@ -575,8 +575,14 @@ def _plain_reads(body, rt_name):
             return
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             found.add(node.id)
-        for child in gast.iter_child_nodes(node):
-            visit(child)
+        for field in node._fields:  # (gast.iter_child_nodes, without its generators)
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        visit(item)
+            elif isinstance(value, gast.AST):
+                visit(value)
 
     for stmt in body:
         visit(stmt)

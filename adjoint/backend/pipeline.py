@@ -15,7 +15,7 @@ from ..analysis import activity as activity_pass
 from . import diagonal_rows, freshness, one_example, optimize, vmap_objects
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
-from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.gastutil import clone, constant, load, store, walk
 from ..frontend.naming import Namer, names_in
 from ..frontend.ir import (UserCall, is_library, kept_constant, merged_constant_blocks, try_statements, walk_ops,
                            with_statement)
@@ -208,6 +208,9 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     comments = Comments()
     builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees)
     seed, returns = builder.build()
+    # (With no None adjoint, for_caller changes nothing: the cache uses this
+    # transform for both, see cache.get_vjp.)
+    same_for_caller = not any(isinstance(r, gast.Constant) for r in returns)
     if for_caller:  # a caller adds these adjoints up: zeros, not None
         returns = [builder.zero_init(p).value if isinstance(r, gast.Constant) else r
                    for p, r in zip(wrt, returns, strict=True)]
@@ -311,6 +314,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.outside_stores = normalized.outside_stores
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.callee_transforms = builder.callee_transforms
+    compiled.same_for_caller = same_for_caller
     return own_generated_functions(compiled)
 
 
@@ -494,12 +498,12 @@ def _namespace(front, builder, primal_names, default_values):
     for op in walk_ops(normalized.ops):
         for read_name in op.reads() - primal_names - {rt_name}:
             resolver.lookup(read_name)
-    for node_ in gast.walk(normalized.result):
+    for node_ in walk(normalized.result):
         if isinstance(node_, gast.Name) and node_.id not in primal_names:
             resolver.lookup(node_.id)
     # Defaults of the user's parameters are evaluated in the namespace too.
     for default in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
-        for n in gast.walk(default):
+        for n in walk(default):
             if isinstance(n, gast.Name):
                 resolver.lookup(n.id)
     namespace = {"__builtins__": builtins, np_name: np, rt_name: runtime}
@@ -539,7 +543,7 @@ def _defaults_by_value(func, args, resolver, namer):
     held_keywords = getattr(func, "__kwdefaults__", None) or {}
 
     def unseen(expr):
-        return any(isinstance(n, gast.Name) and resolver.lookup(n.id) is UNRESOLVED for n in gast.walk(expr))
+        return any(isinstance(n, gast.Name) and resolver.lookup(n.id) is UNRESOLVED for n in walk(expr))
 
     for i, default in enumerate(args.defaults):
         if unseen(default) and len(held) == len(args.defaults):

@@ -1,6 +1,8 @@
 """Small helpers on gast trees shared by the passes: node constructors and a
 fast copy (``copy.deepcopy`` spends most of its time on bookkeeping that
 plain trees do not need)."""
+import collections
+
 import gast
 
 _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
@@ -68,3 +70,73 @@ def store(name):
 
 def constant(value):
     return gast.Constant(value=value, kind=None)
+
+
+def walk(node):
+    """The nodes of ``node``'s tree in the order ``ast.walk`` (``gast.walk``)
+    gives them (breadth first, each node's children queued before it is
+    yielded), about twice as fast: the fields are read directly rather than
+    through ``ast.iter_child_nodes``."""
+    todo = collections.deque((node,))
+    pop, push, ast_type = todo.popleft, todo.append, gast.AST
+    while todo:
+        node = pop()
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast_type):
+                        push(item)
+            elif isinstance(value, ast_type):
+                push(value)
+        yield node
+
+
+#: (visitor class, node class) -> the function ``visit`` calls for it.
+_VISIT_METHODS = {}
+
+
+class Transformer(gast.NodeTransformer):
+    """``gast.NodeTransformer`` (``ast.NodeTransformer``) that does what it
+    does, faster: the method a node class dispatches to is looked up once
+    per visitor class (not by building its name for every node), and
+    ``generic_visit`` reads the fields directly. Its methods must be plain
+    methods of the class (as every visitor's are)."""
+
+    def visit(self, node):
+        key = (self.__class__, node.__class__)
+        try:
+            method = _VISIT_METHODS[key]
+        except KeyError:
+            method = getattr(self.__class__, "visit_" + node.__class__.__name__, None)
+            if method is None:
+                method = self.__class__.generic_visit
+            method = _VISIT_METHODS[key] = method
+        return method(self, node)
+
+    def generic_visit(self, node):
+        ast_type = gast.AST
+        for field in node._fields:
+            try:
+                old_value = getattr(node, field)
+            except AttributeError:
+                continue
+            if isinstance(old_value, list):
+                new_values = []
+                for value in old_value:
+                    if isinstance(value, ast_type):
+                        value = self.visit(value)
+                        if value is None:
+                            continue
+                        if not isinstance(value, ast_type):
+                            new_values.extend(value)
+                            continue
+                    new_values.append(value)
+                old_value[:] = new_values
+            elif isinstance(old_value, ast_type):
+                new_node = self.visit(old_value)
+                if new_node is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new_node)
+        return node

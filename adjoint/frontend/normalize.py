@@ -23,8 +23,6 @@ The statements and expressions are here; branches and loops in
 ``normalize_calls``.
 """
 
-import inspect
-
 import gast
 import numpy as np
 
@@ -42,6 +40,7 @@ from .ir import (
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED, bind_known_defaults
+from .signatures import call_signature
 
 
 
@@ -555,10 +554,10 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         if rule is None or isinstance(rule, rules.CustomVJP):
             return
         try:
-            parameters = list(inspect.signature(rule).parameters.values())[1:]  # (z, the arguments...)
-            if not any(p.name == "dtype" for p in parameters):
+            signature = call_signature(rule)  # (z, the arguments...): the arguments
+            if "dtype" not in signature.parameters:
                 return
-            supplied = inspect.Signature(parameters).bind(*op.args, **op.kwargs).arguments
+            supplied = signature.bind(*op.args, **op.kwargs).arguments
         except (TypeError, ValueError):
             return  # the builders say what does not fit
         if "dtype" not in supplied:

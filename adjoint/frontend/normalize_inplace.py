@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import errors, rules
 from .. import runtime as rt
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, walk
 from .ir import ARRAY_METHODS, NONDIFF, OPAQUE, UNPACK, MethodCall, Op, UserCall, fresh_result, symbol
 
 
@@ -49,7 +49,7 @@ def _changed_in_place(node, params):
     ``x[...] op= v`` and ``x op= v`` (which re-binds a number, and changes an
     array, a list or a dict in place)."""
     found = set()
-    for stmt in gast.walk(node):
+    for stmt in walk(node):
         if isinstance(stmt, gast.AugAssign):
             targets = [stmt.target]
         elif isinstance(stmt, gast.Assign):

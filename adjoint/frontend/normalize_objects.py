@@ -33,6 +33,7 @@ import gast
 from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
+from .gastutil import walk as walk_tree
 from .ir import NONDIFF, Op, is_library
 from .classes import (body_changes_held, changes_held, computed_by_class, method_of, methods_called_on,  # noqa: F401
                       mutates_self)
@@ -72,7 +73,7 @@ def outside_objects_changed(function_node, value_of, local):
     names) whose attributes the function body sets, directly (``cell.h =``)
     or by calling a method that does (``cell.step(x)``)."""
     found = {}
-    for child in gast.walk(function_node):
+    for child in walk_tree(function_node):
         name = None
         if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                 and isinstance(child.value, gast.Name)):
@@ -90,7 +91,7 @@ def outside_objects_changed(function_node, value_of, local):
             if method is None or not mutates_self(type(value), method):
                 continue
         found[name] = value
-    for child in gast.walk(function_node):  # step(CELL, x) setting state.h (normalize_held)
+    for child in walk_tree(function_node):  # step(CELL, x) setting state.h (normalize_held)
         if not isinstance(child, gast.Call):
             continue
         for arg in list(child.args) + [k.value for k in child.keywords]:
@@ -120,7 +121,7 @@ def parameter_objects_changed(function_node, classes, value_of=None):
         held = held_by_parameter(classes, name)
         if held and "." not in name and body_changes_held(function_node, name, cls, held):
             found[name] = cls
-    for child in gast.walk(function_node):
+    for child in walk_tree(function_node):
         if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                 and isinstance(child.value, gast.Name) and child.value.id in classes):
             found[child.value.id] = classes[child.value.id]
@@ -245,7 +246,7 @@ class Objects(Held, CachedProperties, StarObjects):
         use may call a method that changes it (``cell.step(x)``, ``cell(x)``)."""
         changed = super().changed_by_local_calls(stmts)
         bodies = list(stmts) + [f for f in self.local_functions.values()]
-        for child in (n for stmt in bodies for n in gast.walk(stmt)):
+        for child in (n for stmt in bodies for n in walk_tree(stmt)):
             if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                     and isinstance(child.value, gast.Name)):
                 changed.add(child.value.id)
@@ -316,10 +317,10 @@ class Objects(Held, CachedProperties, StarObjects):
             return None
         if node.args.vararg is not None or node.args.kwarg is not None or node.args.kwonlyargs:
             return None
-        own = local_names(node) | {n.id for n in gast.walk(node)
+        own = local_names(node) | {n.id for n in walk_tree(node)
                                    if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
         renames = {}
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if not isinstance(child, gast.Name) or child.id in own:
                 continue
             name = child.id

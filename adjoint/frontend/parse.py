@@ -7,9 +7,12 @@ numbers of the user's file and no decorators. A lambda becomes a
 ``FunctionDef`` whose body is one ``return``. NumPy functions and other
 primitives without Python source get a one-line wrapper (``jacrev(np.sin)``).
 
-Whole files are parsed once (by the standard library's parser) and kept,
-keyed by file name and text; only the function transformed is converted to
-gast, found by descending into the nodes that hold its first line.
+A top-level ``def`` is read from its own lines alone when they compile to
+the code that runs (``parse_block``: a large module is not parsed whole for
+one function). Otherwise whole files are parsed once (by the standard
+library's parser) and kept, keyed by file name and text; only the function
+transformed is converted to gast, found by descending into the nodes that
+hold its first line.
 """
 import ast
 import collections
@@ -22,6 +25,7 @@ import gast
 from .. import errors
 from ..made import of
 from .gastutil import clone
+from .parse_block import quick_definition
 
 
 class ParsedFunction:
@@ -123,6 +127,10 @@ def parse_function(func):
         )
     filename, lines = found
     code = func.__code__
+    node = quick_definition(filename, lines, "".join(lines), code)
+    if node is not None:  # (a top-level def read without parsing the whole file)
+        node.decorator_list = []
+        return ParsedFunction(func, node, filename, lines)
     try:
         node, runs = _locate(filename, lines, code)
     except errors.SourceUnavailableError:

@@ -23,6 +23,8 @@ import importlib
 import inspect
 import sys
 
+from ..frontend.signatures import call_signature
+
 
 class _BarMarker:
     """``bar[x]`` in a template: the adjoint of ``x``. Only read, never run."""
@@ -183,9 +185,9 @@ def tangent_reads(primitive, args, kwargs):
     constant = TANGENT_CONSTANTS.get(primitive)
     if not constant:
         return list(args) + list(kwargs.values())
-    parameters = list(inspect.signature(TANGENT_RULES[primitive]).parameters.values())[1:]
+    signature = call_signature(TANGENT_RULES[primitive])
     try:
-        bound = inspect.Signature(parameters).bind(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
     except TypeError:
         return None
     reads = []

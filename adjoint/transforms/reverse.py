@@ -22,7 +22,7 @@ from .. import errors
 from .. import rules
 from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL, carries_derivative
-from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.gastutil import Transformer, clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from ..analysis.shapes import same_shape_classes
 from .templates import names_for, template_for
@@ -46,7 +46,7 @@ class Comments:
         return gast.Expr(value=load(COMMENT.format(len(self.texts) - 1)))
 
 
-class _CopyInstead(gast.NodeTransformer):
+class _CopyInstead(Transformer):
     """In-place updates of adjoints turned back into copies."""
 
     def __init__(self, rt_name):

@@ -15,7 +15,7 @@ import textwrap
 import gast
 
 from .. import errors
-from ..frontend.gastutil import clone, load
+from ..frontend.gastutil import Transformer, clone, load, walk
 
 
 class Template:
@@ -24,6 +24,8 @@ class Template:
         source = textwrap.dedent(inspect.getsource(fn))
         node = gast.parse(source).body[0]
         self.signature = inspect.signature(fn)
+        # (the parameters a call binds: all but the result's; made once, not per call)
+        self.call_signature = inspect.Signature(list(self.signature.parameters.values())[1:])
         names = list(self.signature.parameters)
         self.result_param = names[0]
         self.params = names[1:]
@@ -41,7 +43,7 @@ class Template:
 
     def bind(self, args, kwargs):
         """Map parameters to atoms; raise TypeError if the call does not fit."""
-        bound = inspect.Signature(list(self.signature.parameters.values())[1:]).bind(*args, **kwargs)
+        bound = self.call_signature.bind(*args, **kwargs)
         supplied = set(bound.arguments)
         bindings = dict(bound.arguments)
         for name in self.params:
@@ -84,7 +86,7 @@ def _template_globals(fn, body, params):
                 if isinstance(t, gast.Name)}
     found = {}
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) and node.id not in params
                     and node.id not in assigned and node.id not in _MARKERS and node.id in fn.__globals__):
                 found[node.id] = fn.__globals__[node.id]
@@ -125,7 +127,7 @@ class TangentTemplate(Template):
         for stmt in self.body:
             target = stmt.targets[0] if isinstance(stmt, gast.Assign) else None
             if _is_bar(target, "dot"):
-                reads = {n.slice.id for n in gast.walk(stmt.value) if _is_bar(n, "dot")}
+                reads = {n.slice.id for n in walk(stmt.value) if _is_bar(n, "dot")}
                 if len(reads) != 1 or target.slice.id != self.result_param:
                     raise errors.AdjointError(
                         f"rule {fn.__name__}: each dot[{self.result_param}] = ... must read the tangent "
@@ -145,11 +147,11 @@ class TangentTemplate(Template):
                 continue
             target = stmt.targets[0]
             if _is_bar(target, "dot"):
-                param = next(n.slice.id for n in gast.walk(stmt.value) if _is_bar(n, "dot"))
+                param = next(n.slice.id for n in walk(stmt.value) if _is_bar(n, "dot"))
                 if param in active:
                     contributions.append((param, substitute.visit(clone(stmt.value))))
                 continue
-            if any(_is_bar(n, "dot") for n in gast.walk(stmt.value)):
+            if any(_is_bar(n, "dot") for n in walk(stmt.value)):
                 raise errors.AdjointError(f"rule {self.fn.__name__}: dot[...] may only be read in dot[z] = ...")
             value = substitute.visit(clone(stmt.value))
             renames[target.id] = namer.temp()
@@ -159,7 +161,7 @@ class TangentTemplate(Template):
         return prelude, contributions
 
 
-class _Substitute(gast.NodeTransformer):
+class _Substitute(Transformer):
     def __init__(self, template, result, result_bar, bindings, supplied, renames, module_names,
                  tangents=None, marker="dot"):
         self.tangents = tangents
@@ -210,7 +212,7 @@ class BatchTemplate(Template):
 
     def __init__(self, fn):
         super().__init__(fn)
-        self.batched_params = {n.slice.id for stmt in self.body for n in gast.walk(stmt) if _is_bar(n, "vec")}
+        self.batched_params = {n.slice.id for stmt in self.body for n in walk(stmt) if _is_bar(n, "vec")}
         self.batched_params.discard(self.result_param)
 
     def expand_batch(self, result, batched, bindings, supplied, namer, module_names):
