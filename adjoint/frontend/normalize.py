@@ -201,7 +201,8 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         normalized.rt_name = self.rt_name
         # (a caller may update in place what this returns: nothing else holds it)
         normalized.returns_new_value = (isinstance(self.result, gast.Name) and not self.has_aux
-                                        and self.owners.get(self.result.id) == "owned")
+                                        and self.owners.get(self.result.id) == "owned"
+                                        and self.holds_only_new_items(self.result.id))
         return normalized
 
     def parameters(self):
