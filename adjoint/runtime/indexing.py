@@ -580,8 +580,16 @@ def check_unshared(value, message, scope, names, *others, batched=False, slot=No
         raise InPlaceRefused(message.replace("{other}", "it is a list, dict or set, which is changed in place"))
     if not isinstance(value, np.ndarray) or (batched and value.ndim <= 1):
         return
-    found = [(label, scope[name]) for name, label, *on_batch in names
-             if name in scope and not (on_batch and on_batch[0] and np.ndim(scope[name]) <= 1)]
+    found = []
+    for name, label, *on_batch in names:
+        if name not in scope:
+            continue
+        held = scope[name]
+        if on_batch and on_batch[0]:
+            # An example's number is a copy; a list, tuple or dict (np.ndim
+            # would read it as an array) holds its examples' arrays as items.
+            held = [array for array in _arrays_in(held, set()) if array.ndim > 1]
+        found.append((label, held))
     if slot is not None:
         container, key = slot
         if isinstance(container, dict):
