@@ -11,6 +11,7 @@ and central differences of SciPy's own function.
 import ast
 import inspect
 import textwrap
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -233,3 +234,30 @@ def test_sparse_jacobian_through_a_callee_of_a_callee_that_branches():
     with pytest.warns(RuntimeWarning, match="test_hunt5.py"):
         jacobian = adjoint.jacrev(chained, sparse=True)(x)
     np.testing.assert_allclose(jacobian.toarray(), np.diag(4.0 * x + 1.0), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- min and max of objects
+#
+# min(q1, q2) of objects compared by their __lt__ (a dataclass with
+# order=True) returns one of them: its adjoint is that object's (its
+# attributes'), which the rules of Python's min and max took for an array
+# (a TypeError, dict + dict, inside the generated code; 'dict' has no shape
+# in forward mode).
+
+@dataclass(order=True)
+class Ranked:
+    rank: float
+    values: np.ndarray = field(compare=False)
+
+
+def best_of_two(x):
+    best = min(Ranked(x[0], x * 2.0), Ranked(x[1], np.sin(x)))
+    return best.values * best.rank
+
+
+def test_min_of_objects_compared_by_lt():
+    x = np.array([0.4, -0.3, 0.7])  # x[1] < x[0]: the second wins, sin(x) * x[1]
+    expected = np.diag(np.cos(x) * x[1])
+    expected[:, 1] += np.sin(x)
+    np.testing.assert_allclose(adjoint.jacrev(best_of_two)(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(best_of_two)(x), expected, rtol=1e-12)
