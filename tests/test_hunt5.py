@@ -261,3 +261,25 @@ def test_min_of_objects_compared_by_lt():
     expected[:, 1] += np.sin(x)
     np.testing.assert_allclose(adjoint.jacrev(best_of_two)(x), expected, rtol=1e-12)
     np.testing.assert_allclose(adjoint.jacfwd(best_of_two)(x), expected, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- the same expression bound to two names
+#
+# ``w = x * 1.0; v = x * 1.0`` are two arrays in NumPy; the front end
+# computed the second once for both (a pure primitive on the same values),
+# so an update of ``v`` in place was refused as if it changed ``w`` ("it
+# shares memory with w"), in plain code that makes its own copy.
+
+def two_copies(x):
+    w = x * 1.0
+    v = x * 1.0
+    v[0] = 5.0
+    v *= 2.0
+    return w * v
+
+
+def test_the_same_new_array_bound_to_two_names_is_two_arrays():
+    x = np.array([0.3, -0.2, 0.5])
+    expected = np.diag(4.0 * x)  # w * v = [10 x0, 2 x1^2, 2 x2^2]
+    expected[0, 0] = 10.0
+    np.testing.assert_allclose(adjoint.jacrev(two_copies)(x), expected, rtol=1e-12)
