@@ -303,7 +303,7 @@ class FeatureBuilder(base.Builder):
             ]))
         else:  # statistics of rows and Kronecker products
             self.emit(ind, f"{target} = " + self.choice([
-                f"np.cov(np.stack([{v}, {w}, {v} * {w}]))[0] + {v}[:3].sum()",
+                f"np.cov(np.stack([{v}, {w}, {v} * {w}, {w} ** 2]))[0] + {v}[:3].sum()",
                 f"np.corrcoef(np.stack([{v}, {w} ** 2 + 0.1]))[0, 1] * {v}",
                 f"np.kron({v}[:2], {w}[2:])",
             ]))
