@@ -17,7 +17,21 @@ The programs of ``fuzz_transforms.Builder`` get statements of their own:
   times a zero computed on the way is NaN, as docs/supported.md says);
 - user objects (a callable class, an accumulator whose method stores an
   attribute) and try/raise blocks;
-- a module global (``SCALE``) that the program reads.
+- a module global (``SCALE``) that the program reads;
+- small rate functions stepped in a loop, which the local-Jacobian path
+  serves (backend/local_calls.py): scalar and two-vector states, an int
+  argument, a closure over a differentiated value, a callee calling a
+  callee, two results unpacked;
+- record objects (a dataclass with an array field and ``__post_init__``, a
+  class whose ``__init__`` stores values, a property), which vmap follows
+  on the whole batch (frontend/normalize_records.py);
+- the SciPy rules and choices written as other calls (``logsumexp(b=)``,
+  ``xlogy``, ``scipy.signal.convolve``/``correlate``, ``solve_banded``,
+  ``multivariate_normal.logpdf`` with an asymmetric covariance,
+  ``np.select``, ``functools.reduce``) and the decompositions
+  (``eigh``, ``qr``, ``pinv``, ``lstsq``, ``matrix_power``, ``multi_dot``,
+  ``cov``, ``corrcoef``, ``kron``), whose derivatives vmap batches to second
+  order.
 
 Every check of fuzz_transforms runs on them (against central differences
 and loops), plus checks of this module:
@@ -33,6 +47,7 @@ and loops), plus checks of this module:
   the next derivative is that of the new code.
 
 Usage: python tools/fuzz_features.py [first_seed] [count]
+(NEWER=1 draws half the statements from the kinds of the last four items.)
 Failures are written to /tmp/fuzz_fail/features_<seed>.txt.
 """
 import os
@@ -85,17 +100,83 @@ class Accumulator:
     def add(self, v):
         self.total = self.total + np.sum(v ** 2)
         return self.total
+
+
+import functools
+from dataclasses import dataclass, field
+
+import scipy.linalg
+import scipy.signal
+import scipy.special
+import scipy.stats
+
+KERNEL = np.array([0.5, -1.0, 0.25])
+COV = np.array([[2.0, 0.3, 0.1], [0.2, 3.0, 0.4], [0.1, 0.5, 4.0]])  # not symmetric: SciPy reads its lower triangle
+BAND = np.array([[0.0, 0.5, 0.5, 0.5], [3.0, 3.0, 3.0, 3.0], [0.2, 0.2, 0.2, 0.0]])
+
+
+def square(u):
+    return u * u
+
+
+def rate_pair(s, c):
+    a, b = s[0], s[1]
+    return np.array([a * b - c * np.sin(a), b / (1.5 + a * a) + square(c) * 0.1])
+
+
+def rate_scalar(q, k):
+    return np.tanh(q) * k - 0.1 * q ** 2 + np.exp(-q * q)
+
+
+def rate_two(s):
+    return s[0] * s[1], np.cos(s[0]) - s[1]
+
+
+@dataclass
+class Record:
+    w: np.ndarray
+    b: float = 0.5
+    extra: np.ndarray = field(default_factory=lambda: np.ones(4))
+
+    def __post_init__(self):
+        self.w2 = self.w * self.b
+
+    def apply(self, v):
+        return np.tanh(self.w2 * v + self.extra * self.b)
+
+
+class Pair:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = np.sin(b)
+
+    @property
+    def total(self):
+        return self.a @ self.b
+
+    def mix(self, v):
+        return self.total * v + self.a * self.b
 '''
+
+
+#: draw half the statements from the newest kinds (local Jacobians, records, SciPy, decompositions)
+NEWER = bool(os.environ.get("NEWER"))
 
 
 class FeatureBuilder(base.Builder):
     """fuzz_transforms' programs with statements of the newest features."""
 
     def statement(self, ind, in_loop=False):
+        if NEWER and self.r(2):  # (NEWER=1: half the statements of kinds 13 to 18)
+            self.newer(ind, self.choice([13, 14, 15, 16, 17, 18]))
+            return
         if self.r(3):
             super().statement(ind, in_loop)
             return
-        kind = self.choice([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+        kind = self.choice([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
+        if kind >= 13:
+            self.newer(ind, kind)
+            return
         v, w = self.vec(), self.vec()
         target = self.new()
         if kind == 0:
@@ -149,6 +230,83 @@ class FeatureBuilder(base.Builder):
             self.emit(ind + 1, f"{target} = {self.expr()}")
             self.emit(ind, "except ValueError:")
             self.emit(ind + 1, f"{target} = SCALE * {self.expr()}")
+        self.vectors.append(target)
+
+    def newer(self, ind, kind):
+        """Statements of the local-Jacobian path, records, SciPy and decompositions."""
+        v, w = self.vec(), self.vec()
+        target = self.new()
+        if kind == 13:  # rate functions stepped in a loop (the local-Jacobian path)
+            state = f"st{self.count}"
+            form = self.r(4)
+            if form == 0:
+                self.emit(ind, f"{state} = np.array([{v}[0], {w}[1]])")
+                self.emit(ind, f"for k{self.count} in range({2 + self.r(3)}):")
+                self.emit(ind + 1, f"{state} = {state} + 0.1 * rate_pair({state}, {self.sca()})")
+                self.emit(ind, f"{target} = {v} * {state}[0] + {w} * {state}[1]")
+            elif form == 1:
+                self.emit(ind, f"{state} = {v}[{self.r(N)}] * 1.0")
+                self.emit(ind, f"for k{self.count} in range(1, {2 + self.r(3)}):")
+                self.emit(ind + 1, f"{state} = {state} + 0.1 * rate_scalar({state}, k{self.count})")
+                self.emit(ind, f"{target} = {state} * {w}")
+            elif form == 2:  # a closure over a differentiated value
+                c, rate = f"c{self.count}", f"rate{self.count}"
+                self.emit(ind, f"{c} = {self.sca()}")
+                self.emit(ind, f"def {rate}(q):")
+                self.emit(ind + 1, f"return -{c} * q + np.sin(q)")
+                self.emit(ind, f"{state} = {v} * 1.0")
+                self.emit(ind, f"for k{self.count} in range(3):")
+                self.emit(ind + 1, f"{state} = {state} + 0.1 * {rate}({state})")
+                self.emit(ind, f"{target} = {state} * {w}")
+            else:  # two results unpacked
+                self.emit(ind, f"{state} = np.array([{v}[0], {w}[2]])")
+                self.emit(ind, f"for k{self.count} in range(3):")
+                self.emit(ind + 1, f"p{self.count}, q{self.count} = rate_two({state})")
+                self.emit(ind + 1, f"{state} = {state} + 0.1 * np.array([p{self.count}, q{self.count}])")
+                self.emit(ind, f"{target} = {v} * {state}[0] - {state}[1]")
+        elif kind == 14:  # record objects
+            if self.r(2):
+                rec = f"r{self.count}"
+                self.emit(ind, f"{rec} = Record({v} * 1.0, {self.choice(['0.5', self.sca()])})")
+                self.emit(ind, f"{target} = {rec}.apply({w}) + {rec}.w2")
+            else:
+                self.emit(ind, f"{target} = Pair({v}, {w}).mix({self.vec()})")
+        elif kind == 15:  # SciPy
+            self.autograd_ok = False
+            self.emit(ind, f"{target} = " + self.choice([
+                f"scipy.special.logsumexp({v}, b={w} ** 2 + 0.1) * {w}",
+                f"scipy.special.logsumexp(np.outer({v}, {w}), axis={self.r(2)}, b=np.arange(1.0, 5.0))",
+                f"scipy.special.xlogy({v} ** 2, {w} ** 2 + 1.0) + {v}",
+                f"scipy.signal.convolve({v}, {w}[:3], mode='same')",
+                f"scipy.signal.correlate({v}, KERNEL, mode='full')[1:5] * {w}",
+                f"scipy.linalg.solve_banded((1, 1), BAND + np.stack([0.0 * {v}, {v} ** 2, 0.0 * {v}]), {w})",
+                f"scipy.stats.multivariate_normal.logpdf({v}[:3], mean={w}[:3], cov=COV) * {w}",
+                f"scipy.stats.norm.logpdf({v}, loc={w}, scale=1.0 + {w} ** 2)",
+            ]))
+        elif kind == 16:  # choices written as other calls
+            self.autograd_ok = False
+            self.emit(ind, f"{target} = " + self.choice([
+                f"np.select([{v} > 0.3, {v} < -0.2], [{v} * {w}, np.sin({w})], default={w} * 2.0)",
+                f"functools.reduce(lambda a, b: a * 0.5 + np.sin(b), [{v}, {w}, {v} * {w}])",
+                f"functools.reduce(np.add, [{v}, {w} ** 2], {v} * 0.5)",
+            ]))
+        elif kind == 17:  # decompositions of a symmetric or general 4 x 4 matrix
+            matrix = f"m{self.count}"
+            self.emit(ind, f"{matrix} = np.outer({v}, {v}) + np.diag({w} ** 2 + 2.0)")
+            self.emit(ind, f"{target} = " + self.choice([
+                f"np.linalg.eigh({matrix})[0]",
+                f"np.linalg.qr({matrix} + np.outer({w}, {v}))[1] @ {v}",
+                f"np.linalg.pinv({matrix})[0]",
+                f"np.linalg.lstsq({matrix}, {w}, rcond=None)[0]",
+                f"np.linalg.matrix_power({matrix} * 0.3, 3) @ {w}",
+                f"np.linalg.multi_dot([{v}, {matrix}, {matrix}])",
+            ]))
+        else:  # statistics of rows and Kronecker products
+            self.emit(ind, f"{target} = " + self.choice([
+                f"np.cov(np.stack([{v}, {w}, {v} * {w}, {w} ** 2]))[0] + {v}[:3].sum()",
+                f"np.corrcoef(np.stack([{v}, {w} ** 2 + 0.1]))[0, 1] * {v}",
+                f"np.kron({v}[:2], {w}[2:])",
+            ]))
         self.vectors.append(target)
 
     def program(self, statements):

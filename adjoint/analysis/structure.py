@@ -220,6 +220,8 @@ class _Finder:
             return op.lineno, f"a call of {prim.name} that the analysis cannot follow"
         found = self.function(normalized, tainted_positions, function)
         if found is not None:
+            if len(found) == 3:  # in a callee of this callee: where it is already says its file
+                return found
             lineno, construct = found
             return lineno, construct, filename
         return None

@@ -36,7 +36,7 @@ from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .normalize_objects import Objects
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
-    StarredCall, UserCall, assigned_names, dotted, is_atom, lambda_as_def, symbol,
+    StarredCall, UserCall, assigned_names, dotted, fresh_result, is_atom, lambda_as_def, symbol,
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED, bind_known_defaults
@@ -138,7 +138,10 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         if not self.no_grad and prim is not rt.attribute and rules.lookup(prim) is not None and not isinstance(
                 rules.lookup(prim), rules.CustomVJP):
             key = (id(prim), gast.dump(value))
-            if key in self.computed:
+            # (A new array bound to a user's name, ``v = x * 1.0`` twice, is
+            # made again: one of them may be updated in place, and NumPy
+            # gives each name its own array.)
+            if key in self.computed and (target is None or not fresh_result(prim, kwargs)):
                 previous = load(self.computed[key])
                 if target is None:
                     return previous
@@ -201,7 +204,8 @@ class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
         normalized.rt_name = self.rt_name
         # (a caller may update in place what this returns: nothing else holds it)
         normalized.returns_new_value = (isinstance(self.result, gast.Name) and not self.has_aux
-                                        and self.owners.get(self.result.id) == "owned")
+                                        and self.owners.get(self.result.id) == "owned"
+                                        and self.holds_only_new_items(self.result.id))
         return normalized
 
     def parameters(self):

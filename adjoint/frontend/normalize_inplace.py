@@ -275,6 +275,23 @@ class InPlace:
                                                 and item.id not in self.held_elsewhere)
             for item in items)
 
+    def holds_only_new_items(self, version, seen=()):
+        """Whether ``version`` (a value this function made) holds no value
+        from elsewhere: not a container, or one whose items are numbers or
+        new values this function made (``return [v]`` holds the caller's
+        ``v``: a caller that counts the list as new would miss that it
+        keeps its argument)."""
+        if version not in self.container_versions:
+            return True
+        items = self.all_items(version)
+        if items is None or version in seen:
+            return False
+        return all(isinstance(item, gast.Constant) or (
+            isinstance(item, gast.Name) and (item.id in self.rebindable or (
+                item.id in self.made_here and self.owners.get(item.id) == "owned"
+                and self.holds_only_new_items(item.id, (*seen, version)))))
+            for item in items)
+
     def items_at(self, version, key):
         """The atoms the item of ``version`` at ``key`` may be: one where its
         position is known, every item where not; None if they are unknown."""
@@ -558,6 +575,13 @@ class InPlace:
             # array's safety is its ownership, which aliasing later withdraws.
             safe = source in self.rebindable or isinstance(op.args[0], gast.Constant)
             self.merge_items(target, source, target not in self.merged)
+            if source in self.views or source in self.item_views:
+                # A parameter bound to a view made at the call (``R(z[:2])``,
+                # inlined): whatever keeps the parameter keeps the view, so it
+                # views (or is the item) its source does.
+                self.views[target] = self.views.get(target, set()) | self.views.get(source, set())
+                if source in self.item_views:
+                    self.item_views[target] = self.item_views.get(target, set()) | set(self.item_views[source])
             # A value another name came to hold after it was found safe is no longer.
             shared = self.owners.get(source) == "shared"
             rebind_ok = owned or safe or (source in self.rebind_ok and not shared)

@@ -459,7 +459,8 @@ def poisson_cdf_tangent(z, k, mu, loc=0):
 # logpdf(x, mean, cov) = -(d log 2 pi + log det cov + r . cov^-1 r) / 2 with
 # r = x - mean, point by point along x's last axis; pdf is its exp. cov is
 # one d x d matrix (d >= 2): other forms are refused when the derivative is
-# taken (rt.mvn_solved). The gradient in cov is the symmetric one.
+# taken (rt.mvn_solved). SciPy reads cov's lower triangle and mirrors it
+# (rt.mvn_covariance): so do the derivatives, and the upper triangle gets none.
 
 multivariate_normal = stats.multivariate_normal
 

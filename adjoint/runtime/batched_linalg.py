@@ -2,6 +2,7 @@
 backward helpers.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -318,7 +319,8 @@ def _vlstsq_by_svd(a, b, rcond):
     keep = s > rcond * s[:, :1]
     inverse_s = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0).astype(s.dtype)
     x = np.swapaxes(vh, 1, 2) @ (inverse_s[:, :, None] * (np.swapaxes(u, 1, 2) @ rhs))
-    x = x.astype(np.result_type(x.dtype, rhs.dtype), copy=False)
+    if x.dtype != np.result_type(x.dtype, rhs.dtype):
+        x = x.astype(np.result_type(x.dtype, rhs.dtype))
     rank = np.sum(keep, axis=1).astype(np.int32)
     full = rank == n
     if m > n and np.all(full):
@@ -362,8 +364,6 @@ def vcov(m, rowvar=True, bias=False, ddof=None):
         ddof = 1 if bias == 0 else 0
     fact = x.shape[2] - ddof
     if fact <= 0:
-        import warnings
-
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=2)
         fact = 0.0
     x = x - x.mean(axis=2, keepdims=True)
@@ -380,13 +380,14 @@ def vcorrcoef(x, rowvar=True):
     c = vcov(x, rowvar=rowvar)
     if c.ndim == 1:
         return c / c
-    stddev = np.sqrt(np.diagonal(c, axis1=1, axis2=2).real)
-    c = c / stddev[:, :, None]
-    c /= stddev[:, None, :]
-    np.clip(c.real, -1, 1, out=c.real)
+    variances = np.diagonal(c, axis1=1, axis2=2)
+    stddev = np.sqrt(np.real(variances))
+    c = c / stddev[:, :, None] / stddev[:, None, :]
+    # (NumPy clips in place, out=c.real; written as values so that a
+    # derivative of a vmap can differentiate this code)
     if np.iscomplexobj(c):
-        np.clip(c.imag, -1, 1, out=c.imag)
-    return c
+        return np.clip(np.real(c), -1, 1) + 1j * np.clip(np.imag(c), -1, 1)
+    return np.clip(c, -1, 1)
 
 
 def _vcorrelate(a, w, mode, start_same):

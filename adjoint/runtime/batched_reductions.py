@@ -83,6 +83,9 @@ def vmerged(helper, g, *args, **kwargs):
     ``g`` is a stride-0 broadcast, the helper applied once and broadcast)."""
     if not isinstance(g, np.ndarray):
         return stack_examples([helper(example(g, row), *args, **kwargs) for row in range(batch_size(g))])
+    if kwargs.get("in_place") and (not g.flags.writeable or _same_for_every_example(g)):
+        # (a helper told it may update g, which here is a broadcast every example reads: not in place)
+        kwargs = dict(kwargs, in_place=False)
     if _same_for_every_example(g):
         result = helper(g[0], *args, **kwargs)
         return np.broadcast_to(result, g.shape[:1] + result.shape)

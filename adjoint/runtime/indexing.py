@@ -517,10 +517,25 @@ def mapping_adjoint(g, mapping):
     return {key: g.get(key) for key in mapping}
 
 
+def extremum_winner(items, z):
+    """The position of ``z = max(items)`` / ``min(items)`` among ``items``:
+    the item Python returned (itself), else the first item equal to it."""
+    for i, item in enumerate(items):
+        if item is z:
+            return i
+    return next(i for i, item in enumerate(items) if np.all(item == z))
+
+
 def extremum_of_items_adjoint(g, items, z):
-    """Adjoint of Python's ``max(items)`` / ``min(items)``: the first item
-    equal to the result gets ``g``."""
-    winner = next(i for i, item in enumerate(items) if np.all(item == z))
+    """Adjoint of Python's ``max(items)`` / ``min(items)``: the item it
+    returned gets ``g``. Of objects compared by their ``__lt__``
+    (``min(q1, q2)``), ``g`` is the winner's adjoint as it is (its
+    attributes')."""
+    winner = extremum_winner(items, z)
+    if not isinstance(g, np.ndarray):
+        batch = batch_size(g)
+        return rebuild_like(items, [g if i == winner else None if batch is None else zeros_bar(item, batch)
+                                    for i, item in enumerate(items)])
     return rebuild_like(items, [unbroadcast(g, item) if i == winner else zeros_bar(item, g.shape[0])
                                 for i, item in enumerate(items)])
 
@@ -580,8 +595,16 @@ def check_unshared(value, message, scope, names, *others, batched=False, slot=No
         raise InPlaceRefused(message.replace("{other}", "it is a list, dict or set, which is changed in place"))
     if not isinstance(value, np.ndarray) or (batched and value.ndim <= 1):
         return
-    found = [(label, scope[name]) for name, label, *on_batch in names
-             if name in scope and not (on_batch and on_batch[0] and np.ndim(scope[name]) <= 1)]
+    found = []
+    for name, label, *on_batch in names:
+        if name not in scope:
+            continue
+        held = scope[name]
+        if on_batch and on_batch[0]:
+            # An example's number is a copy; a list, tuple or dict (np.ndim
+            # would read it as an array) holds its examples' arrays as items.
+            held = [array for array in _arrays_in(held, set()) if array.ndim > 1]
+        found.append((label, held))
     if slot is not None:
         container, key = slot
         if isinstance(container, dict):

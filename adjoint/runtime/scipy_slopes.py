@@ -104,11 +104,31 @@ class MultivariateNormalForm(ValueError):
     covariance that is not one d x d matrix, a 1-d distribution)."""
 
 
+def mvn_covariance(cov):
+    """The covariance ``multivariate_normal`` computes with: SciPy reads the
+    lower triangle of ``cov`` (its eigendecomposition does) and mirrors it,
+    so an asymmetric ``cov`` stands for that symmetric matrix. A covariance
+    SciPy takes as singular (``allow_singular=True``: it then works on the
+    pseudo-inverse) is refused: the derivative here needs an invertible one."""
+    cov = np.asarray(cov)
+    lower = np.tril(cov, -1)
+    symmetric = lower + np.swapaxes(lower, -1, -2) + np.diag(np.diagonal(cov))
+    spectrum = np.linalg.eigvalsh(symmetric)
+    if spectrum.min() <= 1e6 * np.finfo(float).eps * np.abs(spectrum).max():  # SciPy's cut (stats _PSD)
+        raise MultivariateNormalForm(
+            "multivariate_normal's derivative needs an invertible covariance, and this one is singular "
+            f"(smallest eigenvalue {spectrum.min():.3g}; SciPy uses its pseudo-inverse with allow_singular=True). "
+            "Make the covariance positive definite (add a small multiple of np.eye(d)), or write the "
+            "density on the subspace yourself.")
+    return symmetric
+
+
 def mvn_solved(x, mean, cov):
     """``(r, s)``: the residuals ``r = x - mean`` (points along the last
     axis) and ``s = cov^-1 r`` point by point, for the derivatives of
     ``multivariate_normal.logpdf(x, mean, cov)`` (``logpdf = -(d log 2 pi +
-    log det cov + r . s) / 2``)."""
+    log det cov + r . s) / 2``), ``cov`` read as SciPy reads it
+    (``mvn_covariance``)."""
     cov = np.asarray(cov)
     x = np.asarray(x)
     if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] < 2 or x.ndim < 1 or (
@@ -117,6 +137,7 @@ def mvn_solved(x, mean, cov):
             "multivariate_normal's derivative is followed for a covariance given as one d x d matrix "
             f"(d >= 2) and points x along the last axis (got x of shape {x.shape}, cov of shape {cov.shape}). "
             "Pass cov as a full matrix (np.diag(v) for a diagonal one) and x with its points in rows.")
+    cov = mvn_covariance(cov)
     r = x if mean is None else x - mean
     d = cov.shape[0]
     s = np.linalg.solve(cov, np.reshape(r, (-1, d)).T).T
@@ -126,15 +147,20 @@ def mvn_solved(x, mean, cov):
 def mvn_logpdf_adjoint(g, x, mean, cov, wrt="x"):
     """The contribution of the batched cotangent ``g`` of
     ``multivariate_normal.logpdf(x, mean, cov)`` to ``wrt`` (x, mean or
-    cov; the gradient in cov is the symmetric one, as for a covariance)."""
+    cov; SciPy reads cov's lower triangle: each entry of it stands for
+    itself and its mirror image, the upper triangle gets nothing, and for a
+    symmetric cov built from differentiated values the total is the
+    symmetric gradient other libraries give)."""
     r, s = mvn_solved(x, mean, cov)
     rows = np.reshape(g, g.shape[:1] + r.shape[:-1])
     if wrt == "cov":
         d = s.shape[-1]
         flat = np.reshape(rows, (rows.shape[0], -1))
         points = np.reshape(s, (-1, d))
-        inverse = np.linalg.inv(cov)
-        return -0.5 * (np.einsum("bn,ij->bij", flat, inverse) - np.einsum("bn,ni,nj->bij", flat, points, points))
+        inverse = np.linalg.inv(mvn_covariance(cov))
+        full = -0.5 * (np.einsum("bn,ij->bij", flat, inverse) - np.einsum("bn,ni,nj->bij", flat, points, points))
+        folded = np.tril(full + np.swapaxes(full, -1, -2), -1)
+        return folded + np.einsum("bii->bi", full)[:, :, None] * np.eye(d)
     pulled = np.expand_dims(rows, -1) * s
     if wrt == "x":
         return _unbroadcast_to(-pulled, x)
@@ -148,7 +174,9 @@ def mvn_logpdf_tangent(t, x, mean, cov, z, wrt="x"):
     if wrt == "cov":
         d = s.shape[-1]
         points = np.reshape(s, (-1, d))
-        inverse = np.linalg.inv(cov)
+        inverse = np.linalg.inv(mvn_covariance(cov))
+        lower = np.tril(t, -1)  # the tangent of the symmetric matrix SciPy reads (mvn_covariance)
+        t = lower + np.swapaxes(lower, -1, -2) + np.einsum("bii->bi", t)[:, :, None] * np.eye(d)
         pushed = -0.5 * (np.expand_dims(np.einsum("bij,ji->b", t, inverse), -1)
                          - np.einsum("bij,ni,nj->bn", t, points, points))
     else:

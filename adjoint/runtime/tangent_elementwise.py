@@ -2,7 +2,7 @@
 """
 import numpy as np
 
-from .indexing import batch_size, rebuild_like, zeros_bar
+from .indexing import batch_size, extremum_winner, rebuild_like, zeros_bar
 from .tangents import lift
 
 
@@ -50,10 +50,11 @@ def extremum_of_items_tangent(t, items, z, rows=None):
     """Tangent of Python's ``max(items)`` / ``min(items)`` (``z``): the tangent
     of the first item equal to the result, as the adjoint rule chooses
     (``rows``: the tangents' batch size, for a zero tangent)."""
-    winner = next(i for i, item in enumerate(items) if np.all(item == z))
+    winner = extremum_winner(items, z)
     tangents = _item_tangents(t, items)
     if tangents[winner] is not None:
-        return lift(tangents[winner], z)
+        # (an object's tangent, the winner of min(q1, q2) by __lt__, is its attributes': as it is)
+        return lift(tangents[winner], z) if isinstance(tangents[winner], np.ndarray) else tangents[winner]
     batch = batch_size(tangents)
     if batch is None:
         batch = rows

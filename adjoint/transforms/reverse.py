@@ -15,6 +15,8 @@ Each rule is expanded from its template; contributions to one adjoint are
 summed, inactive inputs get none, and zero adjoints are never built.
 """
 
+import builtins
+
 import gast
 import numpy as np
 
@@ -29,7 +31,10 @@ from .templates import names_for, template_for
 
 #: primitives whose result may be a container (its adjoints add with
 #: rt.add_bar; other rules give arrays, whose adjoints add with ``+``).
-_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict}
+#: Python's max and min return one of their items: an object (``min(q1, q2)``
+#: by its ``__lt__``) or a container too.
+_CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy, list, tuple, dict,
+                                 builtins.max, builtins.min}
 
 COMMENT = "__adjoint_comment_{}__"
 
