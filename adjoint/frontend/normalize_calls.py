@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import errors, made, rules
 from .. import runtime as rt
-from . import normalize_functional as functional, operator_calls
+from . import normalize_functional as functional, normalize_scipy, operator_calls
 from .gastutil import clone, constant, load, store
 from .ir import (
     ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UndefinedName, UserCall,
@@ -391,6 +391,9 @@ class Calls:
         literal = self.dict_call_as_literal(callee, node)
         if literal is not None:
             return self.operation(literal)
+        signed = normalize_scipy.signed_logsumexp(self, callee, node)
+        if signed is not None:  # logsumexp(..., return_sign=True): see normalize_scipy
+            return signed
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
         if helper is not None:
