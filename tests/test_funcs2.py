@@ -79,3 +79,45 @@ def test_shape_parameters_of_survival_functions_are_refused_by_name():
     with pytest.raises(adjoint.errors.NoRuleError, match="argument 'a'") as caught:
         adjoint.grad(lambda a: np.sum(stats.gamma.sf(np.array([0.5, 1.5]), a)))(2.0)
     assert "test_funcs2.py" in str(caught.value)
+
+
+def frozen_densities(x, p):
+    normal = stats.norm(p[0], p[1])
+    return (normal.logpdf(x) + normal.cdf(x) + stats.gamma(p[2], scale=p[1]).logpdf(x)
+            + stats.beta(p[2], p[3]).logpdf(x / 2) + stats.t(3.0, scale=p[1]).logsf(x))
+
+
+PRIOR = stats.gamma(2.0, scale=1.5)  # frozen at module level
+
+
+def test_frozen_distributions_are_their_distributions_methods():
+    x, p = np.array([0.3, 1.2, 0.7]), np.array([0.1, 1.3, 2.0, 3.0])
+    in_x, in_p = adjoint.jacrev(frozen_densities, argnums=(0, 1))(x, p)
+    np.testing.assert_allclose(in_x, numerical_jacobian(frozen_densities, (x, p), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(in_p, numerical_jacobian(frozen_densities, (x, p), 1), rtol=1e-6, atol=1e-8)
+    # a frozen distribution of the module, and one passed in: the module's distribution's rule
+    analytic = (2.0 - 1.0) / x - 1.0 / 1.5
+    np.testing.assert_allclose(adjoint.grad(lambda x: np.sum(PRIOR.logpdf(x)))(x), analytic, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.grad(lambda x, d: np.sum(d.logpdf(x)))(x, PRIOR), analytic, rtol=1e-12)
+
+
+def test_frozen_distribution_second_order_and_refusals():
+    x = np.array([0.3, 1.2, 0.7])
+
+    def f(x, s):
+        return np.sum(stats.norm(0.5, s).logpdf(x))
+
+    np.testing.assert_allclose(adjoint.jacfwd(f, argnums=1)(x, 1.3), numerical_jacobian(f, (x, 1.3), 1), rtol=1e-7)
+
+    # d2/ds2 of sum(-log s - (x - m)^2 / (2 s^2)) = n / s^2 - 3 sum((x - m)^2) / s^4
+    s = 1.3
+    np.testing.assert_allclose(adjoint.hessian(f, argnums=1)(x, s), 3 / s**2 - 3 * np.sum((x - 0.5) ** 2) / s**4,
+                               rtol=1e-10)
+
+    def uses_mean(x, s):
+        d = stats.norm(0.5, s)
+        return np.sum(d.logpdf(x)) + d.mean()
+
+    with pytest.raises(adjoint.errors.NoRuleError, match="mean") as caught:
+        adjoint.grad(uses_mean, argnums=1)(x, s)
+    assert "test_funcs2.py" in str(caught.value)

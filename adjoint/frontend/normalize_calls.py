@@ -353,6 +353,9 @@ class Calls:
         if local is not None:  # a call in statement position
             result = self.inline(local, node)
             return result, rt.identity, [result], {}, "call of a nested function", None
+        frozen = normalize_scipy.frozen_method_call(self, node)
+        if frozen is not None:  # d = stats.norm(loc, scale); d.logpdf(x): see normalize_scipy
+            return frozen
         made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
         if made_object is not None:
             return made_object

@@ -52,3 +52,28 @@ def logsumexp_sign_shaped(sign, axis=None, keepdims=False):
     if axis is None:
         return np.reshape(sign, ())
     return np.squeeze(sign, axis=axis)
+
+
+#: methods of scipy.stats' univariate frozen distributions that call the
+#: distribution's own with the user's positional arguments, then the frozen ones
+FROZEN_METHODS = frozenset({"pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "pmf", "logpmf",
+                            "mean", "var", "std", "median", "entropy", "support", "moment", "interval", "stats"})
+
+
+def frozen_distribution_call(receiver, name, args, kwargs):
+    """``receiver.name(*args, **kwargs)`` on a univariate frozen distribution
+    of scipy.stats (made elsewhere, passed in) as the call of the module's
+    distribution it is a copy of, whose rules are registered: ``(method,
+    args + frozen args, kwargs + frozen keywords)``; None for other objects
+    and calls (keywords of the user's, other methods)."""
+    import sys
+
+    stats = sys.modules.get("scipy.stats")
+    frozen = getattr(getattr(stats, "_distn_infrastructure", None), "rv_frozen", None)
+    if frozen is None or not isinstance(receiver, frozen) or name not in FROZEN_METHODS or kwargs:
+        return None
+    dist_name = getattr(receiver.dist, "name", None)
+    canonical = getattr(stats, dist_name, None) if isinstance(dist_name, str) else None
+    if type(canonical) is not type(receiver.dist):
+        return None
+    return getattr(canonical, name), tuple(args) + tuple(receiver.args), dict(receiver.kwds)
