@@ -121,3 +121,22 @@ def test_frozen_distribution_second_order_and_refusals():
     with pytest.raises(adjoint.errors.NoRuleError, match="mean") as caught:
         adjoint.grad(uses_mean, argnums=1)(x, s)
     assert "test_funcs2.py" in str(caught.value)
+
+
+def coupled_pairs(x, n):
+    """A Hessian whose sparsity is set by the int n: 2 I plus (i, i + 5) for i < n."""
+    total = np.sum(x ** 2)
+    for i in range(n):
+        total = total + x[i] * x[i + 5]
+    return total
+
+
+def test_hessian_plans_are_made_per_value_of_an_int_argument():
+    # The compressed passes (from a shape's second call) are planned per value
+    # of n: calling with another n never reuses a plan of the wrong pattern.
+    x = np.linspace(0.1, 1.2, 12)
+    hessian = adjoint.hessian(coupled_pairs)
+    for n in (6, 1, 6, 1):  # (a plan made for n = 1 would miss entries for n = 6)
+        expected = 2.0 * np.eye(12)
+        expected[np.arange(n), np.arange(n) + 5] = expected[np.arange(n) + 5, np.arange(n)] = 1.0
+        np.testing.assert_array_equal(hessian(x, n), expected)
