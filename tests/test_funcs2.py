@@ -140,3 +140,26 @@ def test_hessian_plans_are_made_per_value_of_an_int_argument():
         expected = 2.0 * np.eye(12)
         expected[np.arange(n), np.arange(n) + 5] = expected[np.arange(n) + 5, np.arange(n)] = 1.0
         np.testing.assert_array_equal(hessian(x, n), expected)
+
+
+def test_eig_gives_numpy_1_real_arrays_for_a_real_spectrum(monkeypatch):
+    # NumPy 2.5 returns complex arrays with zero imaginary parts for a real
+    # spectrum: differentiated code reads them as NumPy 1's real arrays (the
+    # rows of tests/test_rules.py run eig's rules under every NumPy of the matrix)
+    from adjoint import runtime as rt
+
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    w, v = np.linalg.eig(a)
+    real = type(np.linalg.eig(a))(np.real(w), np.real(v))
+    as_complex = type(real)(real[0].astype(complex), real[1].astype(complex))
+    monkeypatch.setattr(np.linalg, "eig", lambda matrix: as_complex)
+    got = rt.eig_real_spectrum(a)
+    assert got[0].dtype == np.float64 and got[1].dtype == np.float64 and hasattr(got, "eigenvalues")
+    np.testing.assert_array_equal(got[0], real[0])
+    monkeypatch.setattr(np.linalg, "eigvals", lambda matrix: as_complex[0])
+    assert rt.eigvals_real_spectrum(a).dtype == np.float64
+    complex_pair = type(real)(np.array([1j, -1j]), np.eye(2, dtype=complex))
+    monkeypatch.setattr(np.linalg, "eig", lambda matrix: complex_pair)
+    assert rt.eig_real_spectrum(a) is complex_pair  # a complex spectrum: NumPy's result (refused when
+    # differentiated: tests/test_real_functions.py, under every NumPy of the matrix)
+

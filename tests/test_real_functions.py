@@ -327,8 +327,6 @@ def rotation_eigenvalues(a):
     return np.sum(np.real(w))
 
 
-@pytest.mark.skipif(np.iscomplexobj(np.linalg.eig(np.eye(2))[0]),
-                    reason="NumPy 2.5 returns eig's results as complex arrays even for a real spectrum (refused)")
 def test_eig_of_a_nonsymmetric_matrix_against_the_left_and_right_eigenvectors():
     # d lambda / dA = u v^T / (u . v) with u the left, v the right eigenvector: independent of the rule
     a = 0.2 * RNG.standard_normal((3, 3))

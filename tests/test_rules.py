@@ -98,10 +98,6 @@ def numpy_before(version, what):
 NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 TRAPEZOID = numpy_function("trapezoid", "2.0")
 SVDVALS = numpy_function("linalg.svdvals", "2.0")
-#: NumPy 2.5 returns np.linalg.eig's results as complex arrays even for a real spectrum (earlier
-#: NumPy: real arrays), and complex values are refused (SPEC.md): the eig rows are skipped there
-EIG_SKIP = (f"np.linalg.eig returns complex arrays in NumPy {np.__version__} even for real eigenvalues"
-            if np.iscomplexobj(np.linalg.eig(np.eye(2))[0]) else None)
 
 
 def each(prim, label, func, shape_list, **options):
@@ -1474,9 +1470,9 @@ def eigvals_nonsymmetric(x):
 
 # autograd has none of these but svd.
 DECOMPOSITION_ROWS = [
-    *each(np.linalg.eig, "np.linalg.eig", eig_values_and_vectors, [((2, 2),)], autograd=False, skip=EIG_SKIP),
-    *each(np.linalg.eig, "np.linalg.eig-stack", eig_of_stack, [((2, 3, 3),)], autograd=False, skip=EIG_SKIP),
-    *each(np.linalg.eigvals, "np.linalg.eigvals", eigvals_nonsymmetric, [((3, 3),)], autograd=False, skip=EIG_SKIP),
+    *each(np.linalg.eig, "np.linalg.eig", eig_values_and_vectors, [((2, 2),)], autograd=False),
+    *each(np.linalg.eig, "np.linalg.eig-stack", eig_of_stack, [((2, 3, 3),)], autograd=False),
+    *each(np.linalg.eigvals, "np.linalg.eigvals", eigvals_nonsymmetric, [((3, 3),)], autograd=False),
     *each(np.cov, "np.cov", lambda x: np.cov(x), [((3, 5),), ((5,),), ((1, 4),), ((2, 2),)], autograd=False),
     *each(np.cov, "np.cov(rowvar=False)", lambda x: np.cov(x, rowvar=False), [((5, 3),), ((4,),), ((4, 1),)],
           autograd=False),

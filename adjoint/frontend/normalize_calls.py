@@ -470,6 +470,11 @@ class Calls:
             if call is not None:
                 self.specialize(call, args, kwargs)
                 return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
+        if prim is np.linalg.eig or prim is np.linalg.eigvals:
+            # computed with NumPy 1's meaning, real arrays for a real spectrum (runtime/eig.py)
+            helper = rt.eig_real_spectrum if prim is np.linalg.eig else rt.eigvals_real_spectrum
+            value = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr=helper.__name__, ctx=gast.Load()),
+                              args=value.args, keywords=value.keywords)
         return value, prim, args, kwargs, name, None
 
     def dict_call_as_literal(self, callee, node):
