@@ -163,3 +163,23 @@ def test_eig_gives_numpy_1_real_arrays_for_a_real_spectrum(monkeypatch):
     assert rt.eig_real_spectrum(a) is complex_pair  # a complex spectrum: NumPy's result (refused when
     # differentiated: tests/test_real_functions.py, under every NumPy of the matrix)
 
+
+
+def test_forward_and_reverse_agree_where_a_zero_slope_meets_an_infinite_one():
+    # np.cbrt(x ** 3) and np.sqrt(x ** 2) at 0: the chain rule's 0 * inf, NaN in
+    # both modes as autograd and JAX give it (jacfwd gave 0, a wrong slope for
+    # cbrt(x**3) = x); the seed's zeros (other columns) stay 0
+    autograd = pytest.importorskip("autograd")
+    x = np.array([0.0, 1.0, -2.0])
+    with np.errstate(all="ignore"):  # (autograd has no rule for cbrt: its slope, 1, analytically)
+        sqrt_reference = autograd.jacobian(lambda x: autograd.numpy.sqrt(x ** 2))(x)
+    cbrt_reference = np.diag([np.nan, 1.0, 1.0])
+    for f, reference in [(lambda x: np.cbrt(x ** 3), cbrt_reference), (lambda x: np.sqrt(x ** 2), sqrt_reference)]:
+        with np.errstate(all="ignore"):
+            forward, reverse = adjoint.jacfwd(f)(x), adjoint.jacrev(f)(x)
+        assert np.isnan(reference[0, 0]) and np.isnan(forward[0, 0]) and np.isnan(reverse[0, 0])
+        off = ~np.eye(3, dtype=bool)
+        np.testing.assert_array_equal(forward[off], 0.0)
+        np.testing.assert_array_equal(reverse[off], 0.0)
+        np.testing.assert_allclose(np.diag(forward)[1:], np.diag(reference)[1:], rtol=1e-14)
+        np.testing.assert_allclose(np.diag(reverse)[1:], np.diag(reference)[1:], rtol=1e-14)

@@ -762,8 +762,9 @@ class _DenseHessian:
         if found is None or found[0] is not plan or found[1] is not compiled:
             jvp = specialize.specialized(compiled, inputs.args, (count, seed), primal=False) or compiled.jvp
             found = self.jvps[id(plan)] = (plan, compiled, jvp)
-        _, out_dot = found[2]((count, seed), *inputs.args)
-        if out_dot is None:
+        with rt.guarding_zero_tangents() as guarded:
+            _, out_dot = found[2]((count, seed), *inputs.args)
+        if out_dot is None or guarded:  # (a zero tangent met an infinite slope: the dense passes tell)
             return None
         values = (out_dot if type(out_dot) is np.ndarray else np.asarray(out_dot)).reshape(-1)[take]
         if not math.isfinite(values.sum()):  # (a NaN or an infinity, or, harmlessly, an overflow of the sum)
