@@ -1720,6 +1720,10 @@ else:
     def sylvester_system(a, b, q):
         return scipy_linalg.solve_sylvester(a + 3.0 * np.eye(3), b + 2.0 * np.eye(2), q)
 
+    def logsumexp_with_sign(x, b):  # the weighted sums negative: log|s| and its sign
+        value, sign = special.logsumexp(x, axis=1, b=-b, return_sign=True)
+        return value * sign
+
     SCIPY_ROWS = [
         *each(special.gammaln, "special.gammaln", lambda x: special.gammaln(x), ONE, domain=POSITIVE, autograd=False),
         *each(special.digamma, "special.digamma", lambda x: special.digamma(x), ONE, domain=POSITIVE,
@@ -1745,6 +1749,9 @@ else:
               domain=(WIDE, POSITIVE), autograd=False),
         *each(special.logsumexp, "special.logsumexp(axis=1,b)", lambda x, b: special.logsumexp(x, axis=1, b=b),
               [((2, 3), (3,))], domain=(WIDE, POSITIVE), autograd=False),
+        # return_sign=True (frontend/normalize_scipy.py)
+        *each(special.logsumexp, "special.logsumexp(return_sign)", logsumexp_with_sign, [((2, 3), (3,))],
+              domain=(WIDE, POSITIVE), autograd=False),
         Row(special.xlogy, "special.xlogy(0,y)-y-zero", lambda y: special.xlogy(np.zeros(2), y), ((2,),),
             values=([0.0, 2.0],), autograd=False),
         *each(signal.convolve, "signal.convolve", lambda a, v: signal.convolve(a, v), [((5,), (3,))],
