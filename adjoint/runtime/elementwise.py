@@ -172,10 +172,11 @@ def times_tangent(t, partial):
 
 
 def structural_zeros_known():
-    """Whether the tangents carry the seed's structural zeros as a mask
-    (``MaskedBar``): jacfwd's passes run again after ``times_tangent``
-    guarded a zero tangent (see ``guarding_zero_tangents``). A context
-    variable held by this function; False in an exported module."""
+    """Whether the tangents carry the seed's structural zeros as a mask:
+    jacfwd's passes run again after the product of a zero tangent was
+    guarded (see the context manager below). A context variable held by
+    this function; False in an exported module. (The exporter copies every
+    helper a helper's text names: name none here.)"""
     flag = getattr(structural_zeros_known, "flag", None)
     return flag is not None and flag.get()
 
@@ -184,8 +185,10 @@ structural_zeros_known.flag = contextvars.ContextVar("adjoint_structural_zeros",
 
 
 def zero_tangent_guarded():
-    """Note, for ``guarding_zero_tangents``, that ``times_tangent`` set a
-    ``0 * inf`` product to 0 because the tangent or cotangent was 0."""
+    """Note, for the context manager below, that a ``0 * inf`` product was
+    set to 0 because the tangent or cotangent was 0 (nothing is noted in
+    an exported module). (The exporter copies every helper a helper's text
+    names: name none here.)"""
     seen = getattr(zero_tangent_guarded, "seen", None)
     found = seen.get() if seen is not None else None
     if found is not None:
