@@ -64,7 +64,7 @@ def test_dirichlet_logpdf_in_x_and_alpha_against_formulas():
 
 
 def test_shape_parameters_of_survival_functions_are_refused_by_name():
-    with pytest.raises(adjoint.errors.NoRuleError, match="argument 'a'") as caught:
+    with pytest.raises(adjoint.errors.NoRuleError, match=r"scipy\.stats\.gamma\.sf: .*argument 'a'") as caught:
         adjoint.grad(lambda a: np.sum(stats.gamma.sf(np.array([0.5, 1.5]), a)))(2.0)
     assert "test_funcs2.py" in str(caught.value)
 
