@@ -98,10 +98,6 @@ def numpy_before(version, what):
 NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 TRAPEZOID = numpy_function("trapezoid", "2.0")
 SVDVALS = numpy_function("linalg.svdvals", "2.0")
-#: NumPy 2.5 returns np.linalg.eig's results as complex arrays even for a real spectrum (earlier
-#: NumPy: real arrays), and complex values are refused (SPEC.md): the eig rows are skipped there
-EIG_SKIP = (f"np.linalg.eig returns complex arrays in NumPy {np.__version__} even for real eigenvalues"
-            if np.iscomplexobj(np.linalg.eig(np.eye(2))[0]) else None)
 
 
 def each(prim, label, func, shape_list, **options):
@@ -1474,9 +1470,9 @@ def eigvals_nonsymmetric(x):
 
 # autograd has none of these but svd.
 DECOMPOSITION_ROWS = [
-    *each(np.linalg.eig, "np.linalg.eig", eig_values_and_vectors, [((2, 2),)], autograd=False, skip=EIG_SKIP),
-    *each(np.linalg.eig, "np.linalg.eig-stack", eig_of_stack, [((2, 3, 3),)], autograd=False, skip=EIG_SKIP),
-    *each(np.linalg.eigvals, "np.linalg.eigvals", eigvals_nonsymmetric, [((3, 3),)], autograd=False, skip=EIG_SKIP),
+    *each(np.linalg.eig, "np.linalg.eig", eig_values_and_vectors, [((2, 2),)], autograd=False),
+    *each(np.linalg.eig, "np.linalg.eig-stack", eig_of_stack, [((2, 3, 3),)], autograd=False),
+    *each(np.linalg.eigvals, "np.linalg.eigvals", eigvals_nonsymmetric, [((3, 3),)], autograd=False),
     *each(np.cov, "np.cov", lambda x: np.cov(x), [((3, 5),), ((5,),), ((1, 4),), ((2, 2),)], autograd=False),
     *each(np.cov, "np.cov(rowvar=False)", lambda x: np.cov(x, rowvar=False), [((5, 3),), ((4,),), ((4, 1),)],
           autograd=False),
@@ -1724,6 +1720,10 @@ else:
     def sylvester_system(a, b, q):
         return scipy_linalg.solve_sylvester(a + 3.0 * np.eye(3), b + 2.0 * np.eye(2), q)
 
+    def logsumexp_with_sign(x, b):  # the weighted sums negative: log|s| and its sign
+        value, sign = special.logsumexp(x, axis=1, b=-b, return_sign=True)
+        return value * sign
+
     SCIPY_ROWS = [
         *each(special.gammaln, "special.gammaln", lambda x: special.gammaln(x), ONE, domain=POSITIVE, autograd=False),
         *each(special.digamma, "special.digamma", lambda x: special.digamma(x), ONE, domain=POSITIVE,
@@ -1749,6 +1749,9 @@ else:
               domain=(WIDE, POSITIVE), autograd=False),
         *each(special.logsumexp, "special.logsumexp(axis=1,b)", lambda x, b: special.logsumexp(x, axis=1, b=b),
               [((2, 3), (3,))], domain=(WIDE, POSITIVE), autograd=False),
+        # return_sign=True (frontend/normalize_scipy.py)
+        *each(special.logsumexp, "special.logsumexp(return_sign)", logsumexp_with_sign, [((2, 3), (3,))],
+              domain=(WIDE, POSITIVE), autograd=False),
         Row(special.xlogy, "special.xlogy(0,y)-y-zero", lambda y: special.xlogy(np.zeros(2), y), ((2,),),
             values=([0.0, 2.0],), autograd=False),
         *each(signal.convolve, "signal.convolve", lambda a, v: signal.convolve(a, v), [((5,), (3,))],
@@ -1812,6 +1815,25 @@ else:
               domain=((0.3, 0.6), (-0.2, 0.1), (1.0, 1.5)), autograd=False),
         *each(stats.beta.logcdf, "beta.logcdf", lambda x: stats.beta.logcdf(x, 0.5, 3.0), [((2,),)],
               domain=(0.2, 0.8), autograd=False),
+        # the survival functions of rules/scipy_stats_more.py (one row each: x with loc or scale)
+        *each(stats.t.sf, "t.sf", lambda x, s: stats.t.sf(x, 2.5, scale=s), [((2,), ())], domain=(WIDE, POSITIVE),
+              autograd=False),
+        *each(stats.t.logsf, "t.logsf", lambda x, m: stats.t.logsf(x, 4.0, m), [((2,), ())], autograd=False),
+        *each(stats.gamma.sf, "gamma.sf", lambda x, m: stats.gamma.sf(x, 1.5, loc=m), [((2,), ())],
+              domain=((1.0, 3.0), (-0.4, 0.4)), autograd=False),
+        *each(stats.gamma.logsf, "gamma.logsf", lambda x, s: stats.gamma.logsf(x, 2.0, scale=s), [((2,), ())],
+              domain=((0.5, 3.0), (0.5, 2.0)), autograd=False),
+        *each(stats.beta.sf, "beta.sf", lambda x, m, s: stats.beta.sf(x, 2.0, 3.0, m, s), [((2,), (), ())],
+              domain=((0.3, 0.6), (-0.2, 0.1), (1.0, 1.5)), autograd=False),
+        *each(stats.beta.logsf, "beta.logsf", lambda x: stats.beta.logsf(x, 0.5, 3.0), [((2,),)],
+              domain=(0.2, 0.8), autograd=False),
+        # dirichlet on the simplex (SciPy refuses other points): y holds all but the last category
+        *each(stats.dirichlet.logpdf, "dirichlet.logpdf",
+              lambda y, a: stats.dirichlet.logpdf(np.concatenate([y, 1.0 - np.sum(y, keepdims=True)]), a),
+              [((2,), (3,))], domain=((0.2, 0.4), (0.8, 3.0)), autograd=False),
+        *each(stats.dirichlet.pdf, "dirichlet.pdf(columns)",
+              lambda y, a: stats.dirichlet.pdf(np.concatenate([y, 1.0 - np.sum(y, axis=0, keepdims=True)]), a),
+              [((1, 2), (2,))], domain=((0.2, 0.7), (0.8, 3.0)), autograd=False),
         *each(stats.poisson.logpmf, "poisson.logpmf", lambda mu: stats.poisson.logpmf(np.array([0.0, 4.0]), mu),
               [((2,),)], domain=POSITIVE, autograd=False),
         *each(stats.poisson.pmf, "poisson.pmf", lambda mu: stats.poisson.pmf(np.array([0, 2, 3]), mu),

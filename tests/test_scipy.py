@@ -172,10 +172,11 @@ def test_other_scipy_functions_without_a_rule_are_refused_at_the_users_line():
         adjoint.grad(uses_zeta)(np.array([2.0, 3.0]))
 
 
-def test_logsumexp_with_return_sign_is_refused():
-    # (the weights b are differentiated: tests/test_real_functions.py)
-    def signed(x):
-        return special.logsumexp(x, b=np.array([1.0, -2.0]), return_sign=True)[0]
+def test_logsumexp_with_a_computed_return_sign_is_refused():
+    # (the weights b are differentiated: tests/test_real_functions.py; a literal
+    # return_sign=True is differentiated: tests/test_funcs2.py)
+    def signed(x, flag):
+        return special.logsumexp(x, b=np.array([1.0, -2.0]), return_sign=flag)[0]
 
     with pytest.raises(adjoint.NoRuleError, match="form of the call"):
-        adjoint.grad(signed)(np.array([0.5, 1.5]))
+        adjoint.grad(signed)(np.array([0.5, 1.5]), True)

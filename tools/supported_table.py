@@ -36,11 +36,12 @@ FAMILIES = [
     ("operators", "Operators"), ("ufuncs", "Elementwise"), ("reductions", "Reductions and scans"),
     ("linalg", "Products and linear algebra"), ("shape", "Shapes and rearrangements"),
     ("builtins", "Python's functions"), ("structure", "Syntax"), ("scipy_special", "scipy.special"),
-    ("scipy_stats", "scipy.stats"), ("scipy_linalg", "scipy.linalg"), ("scipy_signal", "scipy.signal"),
+    ("scipy_stats", "scipy.stats"), ("scipy_stats_more", "scipy.stats: survival functions, dirichlet"),
+    ("scipy_linalg", "scipy.linalg"), ("scipy_signal", "scipy.signal"),
 ]
 
 #: the distributions of scipy.stats whose methods have rules (rules/scipy_stats.py)
-DISTRIBUTIONS = ("norm", "t", "gamma", "beta", "chi2", "poisson", "multivariate_normal")
+DISTRIBUTIONS = ("norm", "t", "gamma", "beta", "chi2", "poisson", "multivariate_normal", "dirichlet")
 
 
 def _namespaces():

@@ -4,6 +4,7 @@ the executors' chunks."""
 import numpy as np
 
 from .. import errors
+from .. import runtime as rt
 from . import pytree
 
 
@@ -36,10 +37,33 @@ def _basis_chunk(out_leaves, out_treedef, start, stop):
     return pytree.unflatten(out_treedef, seeds)
 
 
-def _input_basis(inputs, start, stop):
-    """Columns ``start:stop`` of the identity over every selected input
-    element: one tangent per argument, shaped like it with a leading axis."""
+def push_basis(jvp, inputs, start, stop, args, kwargs, retry=True):
+    """``jvp`` of the basis columns ``start:stop``: ``(result, out_dot)``.
+    Where a zero tangent met an infinite slope (``np.sqrt(x ** 2)`` at 0,
+    see rt.guarding_zero_tangents), the columns are pushed again (unless
+    ``retry`` is False: a function that changes its arguments) with the
+    seed's zeros marked, so that a zero computed by a zero slope gives
+    ``0 * inf = NaN`` as in reverse mode, and the seed's zeros stay 0."""
     rows = stop - start
+    with rt.guarding_zero_tangents() as guarded:
+        pushed = jvp((rows,) + _input_basis(inputs, start, stop), *args, **kwargs)
+    if guarded and retry:
+        with rt.guarding_zero_tangents(structural=True):
+            pushed = jvp((rows,) + _input_basis(inputs, start, stop, masked=True), *args, **kwargs)
+    return pushed
+
+
+def _input_basis(inputs, start, stop, masked=False):
+    """Columns ``start:stop`` of the identity over every selected input
+    element: one tangent per argument, shaped like it with a leading axis.
+    ``masked``: each seed a ``MaskedBar`` whose zeros are marked structural
+    (see rt.guarding_zero_tangents)."""
+    rows = stop - start
+    if masked:
+        seeds = _input_basis(inputs, start, stop)
+        return tuple(pytree.unflatten(treedef, [rt.masked_array(leaf, np.equal(leaf, 0))
+                                                for leaf in pytree.flatten(seed)[0]])
+                     for seed, treedef in zip(seeds, inputs.treedefs, strict=True))
     if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and start == 0:
         leaf = inputs.leaves[0][0]
         if rows == np.size(leaf):  # the common case, one array, all columns: the identity (the caller's own)

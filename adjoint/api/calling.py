@@ -344,7 +344,8 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
         func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
-    if function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function):
+    if (function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function)
+            and rules.lookup(func) is None):  # (a method with a rule of its own, stats.norm.logpdf: below)
         shifted = tuple(p + len(leading) for p in positions)
         arity = arity_of(function, nargs + len(leading), tuple({**fixed, **dict.fromkeys(keywords)}))
         return _FixedArguments(get(function, shifted, arity), leading, fixed, skipped)
@@ -375,8 +376,8 @@ def transform_call(func, args, kwargs, differentiated, mode="vjp"):
     _refuse_library_callable(func, function)
     call_args, call_kwargs = list(leading) + list(args), {**fixed, **kwargs}
     if isinstance(function, types.FunctionType) and not _has_custom_rule(function) and not rules.is_nondifferentiable(
-            function):
-        target = function
+            function) and not (function is not func and rules.lookup(func) is not None):
+        target = function  # (a method with a rule of its own, stats.norm.logpdf: below)
     elif function is not func and rules.lookup(function) is not None:
         target = _differentiable(function, len(call_args), tuple(call_kwargs))
     else:

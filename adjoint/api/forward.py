@@ -137,7 +137,8 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
             stop = min(start + chunk, total)
             args, keywords = guard.arguments(inputs.args, kwargs, last=stop >= total)
             try:
-                result, out_dot = compiled.jvp((stop - start,) + bases._input_basis(inputs, start, stop), *args, **keywords)
+                result, out_dot = bases.push_basis(compiled.jvp, inputs, start, stop, args, keywords,
+                                                   retry=not guard.changes)
             except MemoryError as error:
                 if isinstance(error, errors.MemoryBudgetError):
                     raise

@@ -201,7 +201,7 @@ def push_forward_columns(jvp, args, kwargs, inputs, has_aux, start, stop, keep_r
     """Columns ``start:stop`` of the Jacobian by forward mode: ``(result,
     blocks)``, ``result`` the function's (None unless ``keep_result``) and
     per output leaf a ``(columns, leaf.size)`` array."""
-    result, out_dot = jvp((stop - start,) + bases._input_basis(inputs, start, stop), *args, **kwargs)
+    result, out_dot = bases.push_basis(jvp, inputs, start, stop, args, kwargs)
     output = result[0] if has_aux else result
     out_leaves, out_treedef = calling._output_leaves(output)
     blocks = [np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None

@@ -681,11 +681,19 @@ class _DenseHessian:
         if type(self.argnums) is int and not kwargs and -len(args) <= self.argnums < len(args):
             arg = args[self.argnums]
             if type(arg) is np.ndarray and arg.dtype.kind == "f" and arg.ndim == 1 and arg.size >= 8:
-                key = ((arg.shape, arg.dtype),) if len(args) == 1 else tuple(
-                    (a.shape, a.dtype) if isinstance(a, np.ndarray) else ("other", type(a)) for a in args)
+                if len(args) == 1:
+                    key, tainted = ((arg.shape, arg.dtype),), frozenset((0,))
+                else:
+                    # the values of ints, flags and strings join the key (a loop count, an index,
+                    # a shape): a plan is made for one value; arrays and floats are tainted
+                    key, tainted, _ = _call_key(args, {}, (self.argnums % len(args),))
                 if self.keyed:  # (module constants the structure may depend on: their values now)
-                    key += _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset())
+                    key += _free_values_now(self.func, len(args), tainted, frozenset())
+                key = (key, tainted)
                 plan = self.plans.get(key, 0)
+                if plan == 0 and len(self.plans) >= PLANS_LIMIT:  # (an int that takes many values)
+                    self.plans.clear()
+                    self.jvps.clear()
         if key is None or plan is False:
             return self.dense(*args, **kwargs)
         if isinstance(plan, int):
@@ -711,11 +719,12 @@ class _DenseHessian:
             self.gradient = made.of(self.dense)[0]  # the dense passes' own jacrev: its code is compiled
             self.find = calling._Finder(self.gradient, mode="jvp")
         positions = calling._check_argnums(self.argnums, len(args))
-        found = _value_dependence(self.func, len(args), frozenset(range(len(args))), frozenset())
+        tainted = key[1]
+        found = _value_dependence(self.func, len(args), tainted, frozenset())
         if found is not None:
             self.plans[key] = False
             return False
-        if _free_values_now(self.func, len(args), frozenset(range(len(args))), frozenset()) and not self.keyed:
+        if _free_values_now(self.func, len(args), tainted, frozenset()) and not self.keyed:
             self.keyed = True  # from now on the plans are keyed by those values too
             self.plans.clear()
             self.jvps.clear()
@@ -753,8 +762,9 @@ class _DenseHessian:
         if found is None or found[0] is not plan or found[1] is not compiled:
             jvp = specialize.specialized(compiled, inputs.args, (count, seed), primal=False) or compiled.jvp
             found = self.jvps[id(plan)] = (plan, compiled, jvp)
-        _, out_dot = found[2]((count, seed), *inputs.args)
-        if out_dot is None:
+        with rt.guarding_zero_tangents() as guarded:
+            _, out_dot = found[2]((count, seed), *inputs.args)
+        if out_dot is None or guarded:  # (a zero tangent met an infinite slope: the dense passes tell)
             return None
         values = (out_dot if type(out_dot) is np.ndarray else np.asarray(out_dot)).reshape(-1)[take]
         if not math.isfinite(values.sum()):  # (a NaN or an infinity, or, harmlessly, an overflow of the sum)
@@ -763,6 +773,11 @@ class _DenseHessian:
         hessian = np.zeros((n, n), dtype=seed.dtype)
         hessian.reshape(-1)[put] = values
         return hessian
+
+
+#: compressed Hessian plans kept per hessian function (keys: shapes, and the
+#: values of its int, flag and string arguments)
+PLANS_LIMIT = 64
 
 
 def dense_hessian(func, argnums, dense):

@@ -492,6 +492,10 @@ def callable_name(obj):
     owner = getattr(obj, "__self__", None)
     if isinstance(owner, np.ufunc) and getattr(np, owner.__name__, None) is owner:
         return f"np.{owner.__name__}.{obj.__name__}"  # np.add.reduce, as the user wrote it
+    stats = sys.modules.get("scipy.stats")
+    if (stats is not None and isinstance(getattr(owner, "name", None), str)
+            and getattr(stats, owner.name, None) is owner):
+        return f"scipy.stats.{owner.name}.{obj.__name__}"  # scipy.stats.gamma.sf, not rv_continuous.sf
     module = getattr(obj, "__module__", None) or ""
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or repr(obj)
     if module.startswith("numpy"):

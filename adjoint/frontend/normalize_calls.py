@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import errors, made, rules
 from .. import runtime as rt
-from . import normalize_functional as functional, operator_calls
+from . import normalize_functional as functional, normalize_scipy, operator_calls
 from .gastutil import clone, constant, load, store
 from .ir import (
     ARRAY_METHODS, NONDIFF, UNPACK, VARARG_METHODS, MethodCall, Op, StarredCall, UndefinedName, UserCall,
@@ -353,6 +353,9 @@ class Calls:
         if local is not None:  # a call in statement position
             result = self.inline(local, node)
             return result, rt.identity, [result], {}, "call of a nested function", None
+        frozen = normalize_scipy.frozen_method_call(self, node)
+        if frozen is not None:  # d = stats.norm(loc, scale); d.logpdf(x): see normalize_scipy
+            return frozen
         made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
         if made_object is not None:
             return made_object
@@ -391,6 +394,9 @@ class Calls:
         literal = self.dict_call_as_literal(callee, node)
         if literal is not None:
             return self.operation(literal)
+        signed = normalize_scipy.signed_logsumexp(self, callee, node)
+        if signed is not None:  # logsumexp(..., return_sign=True): see normalize_scipy
+            return signed
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
         if helper is not None:
@@ -464,6 +470,11 @@ class Calls:
             if call is not None:
                 self.specialize(call, args, kwargs)
                 return value, call, call.leading + args, {**call.keywords, **kwargs}, name, None
+        if prim is np.linalg.eig or prim is np.linalg.eigvals:
+            # computed with NumPy 1's meaning, real arrays for a real spectrum (runtime/eig.py)
+            helper = rt.eig_real_spectrum if prim is np.linalg.eig else rt.eigvals_real_spectrum
+            value = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr=helper.__name__, ctx=gast.Load()),
+                              args=value.args, keywords=value.keywords)
         return value, prim, args, kwargs, name, None
 
     def dict_call_as_literal(self, callee, node):

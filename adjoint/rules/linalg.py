@@ -322,35 +322,38 @@ def eigh_batched(z, a, UPLO="L"):  # noqa: N803 (NumPy's name)
 
 
 # eig and eigvals of real matrices with real eigenvalues (complex ones are
-# refused when the derivative is taken: see rt.eig_adjoint).
-@adjoint_rule(np.linalg.eig, tuple_result=True)
+# refused when the derivative is taken: see rt.eig_adjoint). Differentiated
+# code computes them with rt.eig_real_spectrum and rt.eigvals_real_spectrum
+# (NumPy 1's real arrays for a real spectrum, under NumPy 2.5 too), which
+# have the same rules.
+@adjoint_rule(np.linalg.eig, rt.eig_real_spectrum, tuple_result=True)
 def eig_adjoint(z, a):
     bar[a] = rt.eig_adjoint(bar[z], z)
 
 
-@tangent_rule(np.linalg.eig)
+@tangent_rule(np.linalg.eig, rt.eig_real_spectrum)
 def eig_tangent(z, a):
     dot[z] = rt.eig_tangent(dot[a], z)
 
 
-@batch_rule(np.linalg.eig)
+@batch_rule(np.linalg.eig, rt.eig_real_spectrum)
 def eig_batched(z, a):
-    vec[z] = np.linalg.eig(vec[a])
+    vec[z] = rt.eig_real_spectrum(vec[a])
 
 
-@adjoint_rule(np.linalg.eigvals)
+@adjoint_rule(np.linalg.eigvals, rt.eigvals_real_spectrum)
 def eigvals_adjoint(z, a):
     bar[a] = rt.eigvals_adjoint(bar[z], a)
 
 
-@tangent_rule(np.linalg.eigvals)
+@tangent_rule(np.linalg.eigvals, rt.eigvals_real_spectrum)
 def eigvals_tangent(z, a):
     dot[z] = rt.eigvals_tangent(dot[a], a)
 
 
-@batch_rule(np.linalg.eigvals)
+@batch_rule(np.linalg.eigvals, rt.eigvals_real_spectrum)
 def eigvals_batched(z, a):
-    vec[z] = np.linalg.eigvals(vec[a])
+    vec[z] = rt.eigvals_real_spectrum(vec[a])
 
 
 # hermitian=True computes through eigh, which reads one triangle: not accepted.

@@ -1,7 +1,9 @@
 """Rules of scipy.special, registered when SciPy is imported
 (``adjoint.rules.load_optional_rules``): gammaln, digamma, polygamma, erf,
 erfc, expit, logit, xlogy, betaln (elementwise), logsumexp, softmax and
-log_softmax (reductions along ``axis``).
+log_softmax (reductions along ``axis``); ``logsumexp(...,
+return_sign=True)`` is written with logsumexp and two helpers without
+derivative (frontend/normalize_scipy.py).
 
 Each derivative is written with scipy.special's own functions, whose rules
 are here too, so the generated code can be differentiated again."""
@@ -9,7 +11,7 @@ import numpy as np
 from scipy import special
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 # ----------------------------------------------------------------- elementwise
 
@@ -120,8 +122,9 @@ def betaln_tangent(z, a, b):
 
 # z = log(sum(b * exp(a))) along axis: the slope in a is b * exp(a - z) (the
 # softmax of a without b), in b exp(a - z) (rt.logsumexp_slope, of the shape
-# of a and b broadcast together). return_sign is not accepted: the call then
-# fails when the derivative is taken, saying so.
+# of a and b broadcast together). return_sign=True is rewritten before this
+# rule is met (frontend/normalize_scipy.py); a return_sign that is not a
+# literal fails when the derivative is taken, saying so.
 @adjoint_rule(special.logsumexp, constant=("axis",))
 def logsumexp_adjoint(z, a, axis=None, b=None, keepdims=False):
     slope = rt.logsumexp_slope(a, z, axis=axis, b=b, keepdims=keepdims)
@@ -183,3 +186,20 @@ def log_softmax_tangent(z, x, axis=None):
 @batch_rule(special.log_softmax)
 def log_softmax_batched(z, x, axis=None):
     vec[z] = special.log_softmax(vec[x], axis=rt.vaxes(axis, vec[x]))
+
+
+# logsumexp(..., return_sign=True) is written with these two (frontend/normalize_scipy.py):
+# the sign of the weighted sum (reduced axes kept), and it shaped as logsumexp's result.
+nondifferentiable(rt.logsumexp_sign, rt.logsumexp_sign_shaped)
+
+
+@batch_rule(rt.logsumexp_sign)
+def logsumexp_sign_batched(z, a, axis=None, b=None):
+    vec[z] = rt.logsumexp_sign(rt.vlift(vec[a], rt.result_rank((True, True), vec[a], vec[b])),
+                               axis=rt.vaxes(axis, rt.vlift(vec[a], rt.result_rank((True, True), vec[a], vec[b]))),
+                               b=rt.vlift(vec[b], rt.result_rank((True, True), vec[a], vec[b])))
+
+
+@batch_rule(rt.logsumexp_sign_shaped)
+def logsumexp_sign_shaped_batched(z, sign, axis=None, keepdims=False):
+    vec[z] = rt.logsumexp_sign_shaped(vec[sign], axis=rt.vaxes(axis, vec[sign]), keepdims=keepdims)

@@ -7,8 +7,9 @@
   and scale;
 - poisson's logpmf, pmf and cdf in mu (the counts k carry no derivative).
 
-A method or argument without a rule here (a frozen distribution, sf, the
-shape parameters of a cdf) is refused when it is differentiated. With
+t, gamma and beta's sf and logsf, and dirichlet, are in scipy_stats_more.py
+(imported at the end). A method or argument without a rule (the shape
+parameters of a cdf or sf) is refused when it is differentiated. With
 ``u = (x - loc) / scale``: ``logpdf = f(u) - log(scale)``, ``pdf =
 exp(logpdf)``, and the cdf's slope in x is the pdf. The slopes are written
 with these functions and scipy.special's, whose rules are registered too,
@@ -502,3 +503,7 @@ def multivariate_normal_logpdf_batched(z, x, mean=None, cov=1, allow_singular=Fa
 @batch_rule(multivariate_normal.pdf)
 def multivariate_normal_pdf_batched(z, x, mean=None, cov=1, allow_singular=False):
     vec[z] = rt.vloop(batch, multivariate_normal.pdf, vec[x], vec[mean], vec[cov], allow_singular=allow_singular)
+
+
+# sf and logsf of t, gamma and beta, and dirichlet: in their own module
+from . import scipy_stats_more  # noqa: E402,F401

@@ -49,6 +49,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     objects,
     einsums,
     scipy_slopes,
+    scipy_stats_helpers,
     eig,
 )
 
@@ -58,7 +59,7 @@ FAMILIES = (
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives, batched_shape,
     batched_linalg_derivatives, batched_second_order, batched_index_tricks, batched_decompositions,
-    differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, eig,
+    differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -5,6 +5,7 @@ import numpy as np
 
 from .broadcasting import _shape
 from .indexing import batch_size, rebuild_like, zeros_bar
+from .scipy_stats_helpers import frozen_distribution_call
 
 
 # ----------------------------------------------------------- user rules
@@ -20,6 +21,14 @@ def method_forward(name, positions, receiver, *args, **kwargs):
     at run time: its method is transformed (and cached) for the argument
     ``positions`` that carry derivatives (0 is the object itself)."""
     get_vjp, compiled_call = DYNAMIC["get_vjp"], DYNAMIC["compiled_call"]
+    frozen = frozen_distribution_call(receiver, name, args, kwargs)
+    if frozen is not None:  # stats.norm(0, 2) passed in: stats.norm's method, with the frozen arguments
+        method, args, kwargs = frozen
+        skipped = 1 if 0 in positions else 0
+        compiled = compiled_call(method, len(args), tuple(p - 1 for p in positions if p > 0),
+                                 for_caller=True, skipped=skipped, keywords=tuple(kwargs))
+        result, residuals = compiled.forward(*args, **kwargs)
+        return result, (compiled, residuals)
     method = getattr(receiver, name)
     function = getattr(method, "__func__", None)
     if function is None or getattr(method, "__self__", None) is not receiver:
@@ -154,7 +163,13 @@ def _layout(spec, active, callee, pieces):
     ``wanted`` listing, for the pieces that are ``active``, which arguments
     carry derivatives: ``(piece, key in it or None, position or keyword)``."""
     function, args, kwargs, wanted = callee, [], {}, []
+    frozen = None
     for i, (kind, flag, piece) in enumerate(zip(spec, active, pieces, strict=True)):
+        if kind == "self" and frozen_distribution_call(piece, callee, (), {}) is not None:
+            # a frozen distribution of scipy.stats: the distribution's method, frozen arguments last
+            function, frozen, _ = frozen_distribution_call(piece, callee, (), {})
+            frozen_kwargs = _
+            continue
         if kind == "self":
             method = getattr(piece, callee)
             inner = getattr(method, "__func__", None)
@@ -188,6 +203,11 @@ def _layout(spec, active, callee, pieces):
                 if flag and _carries(item):
                     wanted.append((i, key if kind == "**" else None, key))
                 kwargs[key] = item
+    if frozen is not None:
+        if kwargs:
+            raise TypeError(f"{callee}() of a frozen distribution of scipy.stats takes its arguments by position")
+        args.extend(frozen)
+        kwargs.update(frozen_kwargs)
     return function, args, kwargs, wanted
 
 

@@ -6,7 +6,14 @@ With ``a = v diag(w) v^-1``, a perturbation ``da`` gives ``P = v^-1 da v``,
 off the diagonal and 0 on it, then each column's component along itself
 removed (NumPy returns unit eigenvectors). Repeated eigenvalues make the
 eigenvectors' derivative infinite, as for eigh. Complex eigenvalues are
-refused: complex values have no derivative here (SPEC.md)."""
+refused: complex values have no derivative here (SPEC.md).
+
+NumPy 2.5 returns eig's results as complex arrays even where every
+eigenvalue is real; NumPy 1 returned real arrays then. Differentiated code
+calls ``eig_real_spectrum`` and ``eigvals_real_spectrum`` in their place
+(frontend/normalize_calls.py), which give NumPy 1's real arrays when every
+imaginary part is exactly 0, and NumPy's complex result otherwise (refused
+when the derivative is taken)."""
 import numpy as np
 
 from .indexing import batch_size, rebuild_like, zeros_bar
@@ -18,13 +25,39 @@ class ComplexEigenvalues(ValueError):
     """np.linalg.eig of a matrix whose eigenvalues are not all real."""
 
 
+def _real_part_if_real(array):
+    """``array`` as a real array when it is complex with every imaginary
+    part exactly 0 (else as it is)."""
+    if np.iscomplexobj(array) and not np.any(np.imag(array)):
+        return np.ascontiguousarray(np.real(array))
+    return array
+
+
+def eig_real_spectrum(a):
+    """``np.linalg.eig(a)`` with NumPy 1's meaning: real eigenvalues and
+    eigenvectors where every eigenvalue is real (NumPy 2.5 returns them as
+    complex arrays with zero imaginary parts), else NumPy's result."""
+    result = np.linalg.eig(a)
+    w, v = result
+    if np.iscomplexobj(w) and not np.any(np.imag(w)) and not np.any(np.imag(v)):
+        real = (_real_part_if_real(w), _real_part_if_real(v))
+        return type(result)(*real) if hasattr(type(result), "_fields") else real
+    return result
+
+
+def eigvals_real_spectrum(a):
+    """``np.linalg.eigvals(a)`` with NumPy 1's meaning (see ``eig_real_spectrum``)."""
+    return _real_part_if_real(np.linalg.eigvals(a))
+
+
+def _real_eig(a, function):
+    """``(w, v)`` of ``a`` as real arrays, refused when the spectrum is complex."""
+    w, v = eig_real_spectrum(a)
+    return _real_eigenvalues(w, function), v
+
+
 def _real_eigenvalues(w, function):
     """``w``, refused when complex."""
-    if np.iscomplexobj(w) and not np.any(np.imag(w)):
-        raise ComplexEigenvalues(
-            f"{function}: NumPy {np.__version__} returns the eigenvalues as a complex array even where "
-            "they are all real, and complex values have no derivative in adjoint. Use np.linalg.eigh for "
-            "a symmetric matrix, or NumPy before 2.5, whose eig returns real arrays for a real spectrum.")
     if np.iscomplexobj(w):
         raise ComplexEigenvalues(
             f"{function}: the eigenvalues of this matrix are complex, and complex values have no "
@@ -72,14 +105,12 @@ def eig_tangent(t, z):
 
 def eigvals_adjoint(g, a):
     """Adjoint of ``w = np.linalg.eigvals(a)``: ``v^-T diag(wbar) v^T``."""
-    w, v = np.linalg.eig(a)
-    w = _real_eigenvalues(w, "np.linalg.eigvals")
+    w, v = _real_eig(a, "np.linalg.eigvals")
     return _mT(np.linalg.inv(v)) @ (g[..., None, :] * np.eye(w.shape[-1])) @ _mT(v)
 
 
 def eigvals_tangent(t, a):
     """Tangent of ``w = np.linalg.eigvals(a)``: ``diag(v^-1 da v)``."""
-    w, v = np.linalg.eig(a)
-    w = _real_eigenvalues(w, "np.linalg.eigvals")
+    w, v = _real_eig(a, "np.linalg.eigvals")
     t = as_tangent(t, a)
     return np.einsum("...ij,...ji->...i", np.linalg.inv(v) @ t, v)

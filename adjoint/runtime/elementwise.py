@@ -158,11 +158,63 @@ def times_tangent(t, partial):
     product = t * partial
     if dependence_marked() or not _holds_nan(product):
         return product
+    if structural_zeros_known() and getattr(t, "absent", None) is not None:
+        # jacfwd's passes again, with the seed's structural zeros marked: they are exact
+        # zeros of the product already; a zero tangent that a zero slope computed meets the
+        # infinite partial as the chain rule has it, 0 * inf = NaN (as reverse mode gives)
+        return product
+    zero_tangent_guarded()
     guarded = np.where(np.equal(t, 0), 0, product)
     absent = getattr(product, "absent", None)
     if absent is not None:
         return masked_array(guarded, absent)
     return guarded
+
+
+def structural_zeros_known():
+    """Whether the tangents carry the seed's structural zeros as a mask:
+    jacfwd's passes run again after the product of a zero tangent was
+    guarded (see the context manager below). A context variable held by
+    this function; False in an exported module. (The exporter copies every
+    helper a helper's text names: name none here.)"""
+    flag = getattr(structural_zeros_known, "flag", None)
+    return flag is not None and flag.get()
+
+
+structural_zeros_known.flag = contextvars.ContextVar("adjoint_structural_zeros", default=False)
+
+
+def zero_tangent_guarded():
+    """Note, for the context manager below, that a ``0 * inf`` product was
+    set to 0 because the tangent or cotangent was 0 (nothing is noted in
+    an exported module). (The exporter copies every helper a helper's text
+    names: name none here.)"""
+    seen = getattr(zero_tangent_guarded, "seen", None)
+    found = seen.get() if seen is not None else None
+    if found is not None:
+        found.append(True)
+
+
+zero_tangent_guarded.seen = contextvars.ContextVar("adjoint_zero_guards", default=None)
+
+
+@contextlib.contextmanager
+def guarding_zero_tangents(structural=False):
+    """Collects (a list, true when not empty) whether ``times_tangent``
+    guarded a zero tangent while jacfwd's passes run. A zero tangent is
+    either structural (a zero of the seed: 0) or computed by a zero slope
+    (``x ** 2`` at 0: then ``0 * inf`` is NaN, as autograd, JAX and this
+    package's reverse mode give). The passes tell them apart only when run
+    again with the seed masked (``structural=True``)."""
+    found = []
+    token = zero_tangent_guarded.seen.set(found)
+    marked = structural_zeros_known.flag.set(True) if structural else None
+    try:
+        yield found
+    finally:
+        zero_tangent_guarded.seen.reset(token)
+        if marked is not None:
+            structural_zeros_known.flag.reset(marked)
 
 
 def _holds_nan(value):
