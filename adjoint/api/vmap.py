@@ -82,6 +82,11 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
                 entry = found.get(key)
                 if entry is not None and entry[0]():
                     direct = entry[1]
+                    if direct is not None:
+                        for position in entry[3]:  # (the floating arguments a derivative needs: _checking_floats)
+                            if args[position].dtype.kind != "f":
+                                direct = None  # (the checked way, which names the argument)
+                                break
                     result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
                     return result if type(result) is np.ndarray else _place_outputs(result, 0)
             return _batched_call(args, kwargs, batch)
@@ -105,8 +110,11 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             entry = found.get(key)
             if entry is None or not entry[0]():
                 run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
-                # (the generated function itself when its result always has the batch axis)
-                entry = found[key] = (run.is_current, getattr(run, "direct", None), run)
+                # (the generated function itself when its result always has the batch axis, called
+                # after the check of the floating arguments, inline, of _checking_floats)
+                floats = getattr(run, "float_positions", ())
+                direct = getattr(run, "unchecked_direct", None) if floats else getattr(run, "direct", None)
+                entry = found[key] = (run.is_current, direct, run, floats)
             run = entry[2]
             result = run(batch, args, kwargs) if batch else _run_empty(run, args, (True,) * len(args), kwargs)
             return result if type(result) is np.ndarray else _place_outputs(result, 0)
@@ -370,12 +378,11 @@ def _checking_floats(run, positions):
         return run(batch, args, kwargs)
 
     direct = getattr(run, "direct", None)
-    if direct is not None:  # (vmap's fast path calls it with the arguments laid out)
-        def checked_direct(batch, *args, **kwargs):
-            check(args)
-            return direct(batch, *args, **kwargs)
-
-        checked.direct = checked_direct
+    if direct is not None:
+        # (vmap's fast path, arrays only, checks their dtypes at these positions itself, then calls
+        # ``direct`` with the arguments laid out)
+        checked.float_positions = positions
+        checked.unchecked_direct = direct
     checked.is_current = run.is_current
     return checked
 
