@@ -76,7 +76,12 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
         try:
-            batch = _plain_batch(args) if plain else None
+            if not plain:
+                batch = None
+            elif len(args) == 1:  # (_plain_batch of one argument, without its call)
+                batch = args[0].shape[0] if type(args[0]) is np.ndarray and args[0].ndim else None
+            else:
+                batch = _plain_batch(args)
             if batch:  # (the fast path of _batched_call; zero examples go there)
                 key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
                 entry = found.get(key)
@@ -87,7 +92,10 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
                             if args[position].dtype.kind != "f":
                                 direct = None  # (the checked way, which names the argument)
                                 break
-                    result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
+                    if direct is None:
+                        result = entry[2](batch, args, kwargs)
+                    else:  # (no ** of an empty dict: a call with keywords binds its arguments the slow way)
+                        result = direct(batch, *args, **kwargs) if kwargs else direct(batch, *args)
                     return result if type(result) is np.ndarray else _place_outputs(result, 0)
             return _batched_call(args, kwargs, batch)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere

@@ -26,6 +26,20 @@ basis is the identity, the factor and the matrix finite and the matrix
 shared, and otherwise computes the two original calls: the result is the
 same either way (a zero may differ in sign).
 
+Batched code writes the factor of that product lifted to the rank of the
+product, ``rt.vlift(F, r)`` with ``r = rt.result_rank((False, True),
+out_bar, F)``. Then the lift goes into the call too, and the statement of
+``r``, read nowhere else, goes:
+
+    x_bar = rt.vbasis_rows_matmul(out_bar, F, W, x, batch)
+
+when the matrix is ``rt.to_batched(W, batch)`` (the helper takes ``W``
+itself), and a product with the basis that meets no such matrix,
+``t_bar = rt.vmultiply_shared(out_bar, rt.vlift(F, r))`` (the whole Jacobian of
+``np.sin``), becomes ``t_bar = rt.vbasis_product(out_bar, F)``. These
+helpers (``runtime/batched_basis.py``) compute the original calls for any
+other operand.
+
 Preconditions: ``body`` is the top level of a batched function in which
 every name is assigned once (the normal form).
 """

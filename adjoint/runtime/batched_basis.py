@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from .batched import _diagonal_rows, to_batched, vmultiply_shared
+from .batched import to_batched, vmultiply_shared
 from .batched_linalg import vmatmul, vmatmul_adjoint_right
 from .batched_reductions import result_rank, vlift
 from .jacobians import _IDENTITIES
@@ -41,11 +41,12 @@ def vbasis_product(basis, factor):
         shape = factor.shape
         if (len(shape) == basis.ndim and shape[1:] == basis.shape[1:] and factor.dtype == basis.dtype
                 and basis.dtype.kind == "f"):
-            size = basis.shape[0]
-            flat = factor if len(shape) == 2 else factor.reshape(shape[0], size)
-            diagonal = _diagonal_rows(basis, flat)
-            if diagonal is not None:
-                return diagonal
+            size, batch = basis.shape[0], shape[0]
+            flat = factor if len(shape) == 2 else factor.reshape(batch, size)
+            if math.isfinite(np.vdot(flat, flat)):  # (as _diagonal_rows, inline: an overflow takes the product)
+                result = np.zeros((batch,) + basis.shape, factor.dtype)
+                result.reshape(batch, size * size)[:, ::size + 1] = flat
+                return result
     return vmultiply_shared(basis, vlift(factor, result_rank((False, True), basis, factor)))
 
 
