@@ -413,8 +413,9 @@ def test_vmap_jacrev_mlp_is_one_gemm():
     h = np.tanh(xs @ A.T)
     np.testing.assert_allclose(got, (1 - h ** 2)[:, :, None] * A, rtol=1e-12, atol=1e-14)
     sources = "\n".join(_sources(cache.get_vmap(derivatives.derivative_function(adjoint.jacrev(mlp), 1), (0,))))
-    # (the backward product meets the diagonal rows of the output basis: scaled rows of A, backend/diagonal_rows.py)
-    assert "rt.vmatmul(" in sources and "rt.vdiagonal_matmul_adjoint_right(" in sources, sources
+    # (the forward product with A itself, backend/shared_matrix.py; the backward product meets the diagonal
+    # rows of the output basis: scaled rows of A, backend/diagonal_rows.py)
+    assert "rt.vshared_matmul(x, A)" in sources and "rt.vbasis_rows_matmul(" in sources, sources
 
 
 TANGENT_SHAPES = [((3, 4), (4,)), ((4,), (4, 3)), ((4,), (4,)), ((3, 4), (4, 2)), ((2, 3, 4), (4,)),

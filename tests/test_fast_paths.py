@@ -113,9 +113,10 @@ def sine(x):
 
 def test_vmap_of_jacrev_uses_the_diagonal_product():
     # the generated batched code reaches the helper (so its speed is not lost silently)
-    assert "rt.vmultiply_shared(" in adjoint.source(adjoint.jacrev(sine), mode="vmap")
-    # (a layer's product with its matrix takes the diagonal with it: backend/diagonal_rows.py)
-    assert "rt.vdiagonal_matmul_adjoint_right(out_bar, " in adjoint.source(adjoint.jacrev(small_mlp), mode="vmap")
+    # (in one call with the lift of its factor: rt.vbasis_product, backend/diagonal_rows.py)
+    assert "rt.vbasis_product(out_bar, " in adjoint.source(adjoint.jacrev(sine), mode="vmap")
+    # (a layer's product with its matrix takes the diagonal with it)
+    assert "rt.vbasis_rows_matmul(out_bar, " in adjoint.source(adjoint.jacrev(small_mlp), mode="vmap")
 
 
 def test_vmap_of_jacrev_with_an_infinite_derivative_matches_the_loop():

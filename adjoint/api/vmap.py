@@ -76,13 +76,26 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
         try:
-            batch = _plain_batch(args) if plain else None
+            if not plain:
+                batch = None
+            elif len(args) == 1:  # (_plain_batch of one argument, without its call)
+                batch = args[0].shape[0] if type(args[0]) is np.ndarray and args[0].ndim else None
+            else:
+                batch = _plain_batch(args)
             if batch:  # (the fast path of _batched_call; zero examples go there)
                 key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
                 entry = found.get(key)
                 if entry is not None and entry[0]():
                     direct = entry[1]
-                    result = direct(batch, *args, **kwargs) if direct is not None else entry[2](batch, args, kwargs)
+                    if direct is not None:
+                        for position in entry[3]:  # (the floating arguments a derivative needs: _checking_floats)
+                            if args[position].dtype.kind != "f":
+                                direct = None  # (the checked way, which names the argument)
+                                break
+                    if direct is None:
+                        result = entry[2](batch, args, kwargs)
+                    else:  # (no ** of an empty dict: a call with keywords binds its arguments the slow way)
+                        result = direct(batch, *args, **kwargs) if kwargs else direct(batch, *args)
                     return result if type(result) is np.ndarray else _place_outputs(result, 0)
             return _batched_call(args, kwargs, batch)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
@@ -105,8 +118,11 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             entry = found.get(key)
             if entry is None or not entry[0]():
                 run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
-                # (the generated function itself when its result always has the batch axis)
-                entry = found[key] = (run.is_current, getattr(run, "direct", None), run)
+                # (the generated function itself when its result always has the batch axis, called
+                # after the check of the floating arguments, inline, of _checking_floats)
+                floats = getattr(run, "float_positions", ())
+                direct = getattr(run, "unchecked_direct", None) if floats else getattr(run, "direct", None)
+                entry = found[key] = (run.is_current, direct, run, floats)
             run = entry[2]
             result = run(batch, args, kwargs) if batch else _run_empty(run, args, (True,) * len(args), kwargs)
             return result if type(result) is np.ndarray else _place_outputs(result, 0)
@@ -385,12 +401,11 @@ def _checking_floats(run, positions):
         return run(batch, args, kwargs)
 
     direct = getattr(run, "direct", None)
-    if direct is not None:  # (vmap's fast path calls it with the arguments laid out)
-        def checked_direct(batch, *args, **kwargs):
-            check(args)
-            return direct(batch, *args, **kwargs)
-
-        checked.direct = checked_direct
+    if direct is not None:
+        # (vmap's fast path, arrays only, checks their dtypes at these positions itself, then calls
+        # ``direct`` with the arguments laid out)
+        checked.float_positions = positions
+        checked.unchecked_direct = direct
     checked.is_current = run.is_current
     return checked
 

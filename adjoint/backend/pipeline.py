@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import diagonal_rows, freshness, one_example, optimize, vmap_objects
+from . import diagonal_rows, freshness, one_example, optimize, shared_matrix, vmap_objects
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store, walk
@@ -423,7 +423,9 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
     body = [marker] + [clone(s) for s in normalized.prologue] + body + [gast.Return(value=normalized.result)]
     body = one_example.on_first_example(body, builder.batched, builder.batch_name, front.module_names["rt"],
                                         front.module_names["np"], set(normalized.params))
-    body = diagonal_rows.fuse_diagonal_rows(body, front.module_names["rt"], namer, set(normalized.params))
+    body = shared_matrix.shared_matmuls(body, front.module_names["rt"], builder.batch_name)
+    body = diagonal_rows.fuse_diagonal_rows(body, front.module_names["rt"], namer, set(normalized.params),
+                                         builder.batch_name)
     default_values = _defaults_by_value(func, node.args, front.resolver, namer)
     args = node.args
     batch = gast.Name(id=builder.batch_name, ctx=gast.Param(), annotation=None, type_comment=None)

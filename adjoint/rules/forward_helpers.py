@@ -134,6 +134,26 @@ def vmap_getitem_tangent(z, value, index):
     dot[z] = rt.vmap_getitem_tangent(dot[value], index, z, batch)
 
 
+# (the products with the output basis of vmap(jacrev(f)), runtime/batched_basis.py:
+# linear in the factor and in the shared matrix; their fast paths write into
+# a new array, which a transform of their source would refuse)
+@tangent_rule(rt.vbasis_product, constant=("basis",))
+def vbasis_product_tangent(z, basis, factor):
+    dot[z] = rt.over_tangent(rt.vbasis_product, 1, dot[factor], basis, factor)
+
+
+@tangent_rule(rt.vbasis_rows_matmul, constant=("basis", "y", "count"))
+def vbasis_rows_matmul_tangent(z, basis, factor, matrix, y, count):
+    dot[z] = rt.over_tangent(rt.vbasis_rows_matmul, 1, dot[factor], basis, factor, matrix, y, count)
+    dot[z] = rt.over_tangent(rt.vbasis_rows_matmul, 2, dot[matrix], basis, factor, matrix, y, count)
+
+
+@tangent_rule(rt.vshared_matmul)
+def vshared_matmul_tangent(z, x, matrix):
+    dot[z] = rt.merged(rt.vshared_matmul, dot[x], matrix)
+    dot[z] = rt.over_tangent(rt.vshared_matmul, 1, dot[matrix], x, matrix)
+
+
 nondifferentiable(rt.result_rank, rt.vmap_attribute, rt.first_example)
 nondifferentiable(rt.first_rows)  # (backend/one_example.py: a value read only through one example)
 

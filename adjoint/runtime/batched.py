@@ -70,12 +70,17 @@ def _diagonal_product(basis, factor):
     dtype = factor.dtype
     if dtype is not basis.dtype and dtype != basis.dtype or dtype.kind != "f":  # (mixed precisions take the product)
         return None
-    size = basis.shape[0]
-    batch = fshape[0]
-    flat = factor.reshape(batch, size)
+    return _diagonal_rows(basis, factor.reshape(fshape[0], basis.shape[0]))
+
+
+def _diagonal_rows(basis, flat):
+    """``basis * factor`` for an identity basis ``(N,) + shape`` and the
+    factor's values ``flat`` ``(B, N)`` of the basis's dtype: the batch of
+    diagonal matrices; None when a value is not finite."""
     if not math.isfinite(np.vdot(flat, flat)):  # (an overflow of finite values takes the product too)
         return None
-    result = np.zeros((batch,) + basis.shape, dtype)
+    size, batch = basis.shape[0], flat.shape[0]
+    result = np.zeros((batch,) + basis.shape, flat.dtype)
     result.reshape(batch, size * size)[:, ::size + 1] = flat
     return result
 
