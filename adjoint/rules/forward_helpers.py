@@ -382,6 +382,17 @@ def split_axes_tangent(z, r, like, axis=0):
     dot[z] = rt.split_axes(dot[r], like, axis + 1)
 
 
+# the same over lists and tuples of tangents (third order through rt.merged_tree)
+@tangent_rule(rt.merge_axes_tree, constant=("axis",))
+def merge_axes_tree_tangent(z, t, axis=0):
+    dot[z] = rt.merge_axes_tree(dot[t], axis + 1)
+
+
+@tangent_rule(rt.split_axes_tree, constant=("like", "axis"))
+def split_axes_tree_tangent(z, r, like, axis=0):
+    dot[z] = rt.split_axes_tree(dot[r], like, axis + 1)
+
+
 # Reverse mode over a derivative (derivatives.JacobianVJP) differentiated
 # again: contract_blocks is linear in the cotangents and in the blocks.
 @tangent_rule(rt.contract_blocks, constant=("output", "position"))
@@ -426,3 +437,13 @@ def merge_axes_batched(r, t, axis=0):
 @batch_rule(rt.split_axes)
 def split_axes_batched(r, t, like, axis=0):
     vec[r] = rt.vsplit_axes(vec[t], vec[like], axis=axis)
+
+
+@batch_rule(rt.merge_axes_tree)
+def merge_axes_tree_batched(r, t, axis=0):
+    vec[r] = rt.vmerge_axes_tree(vec[t], axis=axis)
+
+
+@batch_rule(rt.split_axes_tree)
+def split_axes_tree_batched(r, t, like, axis=0):
+    vec[r] = rt.vsplit_axes_tree(vec[t], vec[like], axis=axis)

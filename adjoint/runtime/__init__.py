@@ -50,6 +50,8 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     einsums,
     scipy_slopes,
     eig,
+    tree_axes,
+    batched_products,
 )
 
 FAMILIES = (
@@ -58,7 +60,8 @@ FAMILIES = (
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives, batched_shape,
     batched_linalg_derivatives, batched_second_order, batched_index_tricks, batched_decompositions,
-    differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, eig,
+    differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, eig, tree_axes,
+    batched_products,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -525,7 +525,7 @@ COV_TRANSPOSES_ONE_ROW = np.cov(np.zeros((1, 2)), rowvar=False, bias=True).shape
 def _cov_rows(m, rowvar):
     """``np.cov``'s observations matrix: one variable per row, and whether
     ``m`` was transposed to get it."""
-    x = np.array(m, ndmin=2, dtype=np.result_type(m, np.float64))
+    x = np.atleast_2d(np.asarray(m, dtype=np.result_type(m, np.float64)))
     transposed = not rowvar and np.ndim(m) != 1 and (x.shape[0] != 1 or COV_TRANSPOSES_ONE_ROW)
     return (x.T if transposed else x), transposed
 

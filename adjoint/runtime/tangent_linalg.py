@@ -347,7 +347,10 @@ def multi_dot_tangent(t, arrays, z):
     batch = batch_size(t)
     if isinstance(t, np.ndarray):  # the list was read as one array
         t = [t[:, i] for i in range(len(matrices))]
-    t = [None if item is None else as_tangent(item, x, batch) for item, x in zip(t, arrays, strict=True)]
+    if len(t) != len(matrices):
+        raise ValueError("multi_dot_tangent: one tangent per array is needed.")
+    # indexed loops (not zip): this helper is differentiated again at third order
+    t = [None if t[i] is None else as_tangent(t[i], arrays[i], batch) for i in range(len(matrices))]
     if matrices[0].ndim == 1:
         matrices[0] = matrices[0][None, :]
     if matrices[-1].ndim == 1:
@@ -360,10 +363,10 @@ def multi_dot_tangent(t, arrays, z):
     for i in range(count - 2, -1, -1):
         after[i] = matrices[-1] if i == count - 2 else matrices[i + 1] @ after[i + 1]
     total = None
-    for i, item in enumerate(t):
-        if item is None:
+    for i in range(count):
+        if t[i] is None:
             continue
-        part = np.reshape(item, (batch,) + matrices[i].shape)
+        part = np.reshape(t[i], (batch,) + matrices[i].shape)
         if after[i] is not None:
             part = part @ after[i]
         if before[i] is not None:

@@ -374,7 +374,8 @@ class JVPBuilder:
                         isinstance(a, gast.Name) and self.is_active(a) for a in atoms):
                     varying[param] = value
         if varying:
-            simple = (merge in (rt.merged, rt.vmerged) and inner_rest is rest and template is not None
+            tree = merge is rt.merged_tree  # lists / tuples of adjoints: leaf by leaf, summed item by item
+            simple = (merge in (rt.merged, rt.vmerged, rt.merged_tree) and inner_rest is rest and template is not None
                       and isinstance(t, gast.Name) and all(isinstance(v, gast.Name) for v in varying.values()))
             if not simple:
                 raise errors.NoRuleError(
@@ -385,8 +386,9 @@ class JVPBuilder:
                     "Compute one order less with adjoint and take the last derivative by finite "
                     "differences, or use jacrev for the outermost derivative.")
             merged_t, merged_z = self.namer.temp(), self.namer.temp()
-            prelude.append(self.assign(merged_t, self.rt_call("merge_axes", load(t.id))))
-            prelude.append(self.assign(merged_z, self.rt_call("merge_axes", load(target))))
+            merge_name, split_name = ("merge_axes_tree", "split_axes_tree") if tree else ("merge_axes", "split_axes")
+            prelude.append(self.assign(merged_t, self.rt_call(merge_name, load(t.id))))
+            prelude.append(self.assign(merged_z, self.rt_call(merge_name, load(target))))
             bindings, supplied = template.bind([load(merged_t)] + list(rest), kwargs)
             active = set(varying) & set(bindings)
             missing = active - template.contributed
@@ -400,12 +402,15 @@ class JVPBuilder:
                 active, self.namer, self.module_names)
             prelude.extend(expanded)
             for _, expr in contributions:
-                terms.append(self.rt_call("split_axes", expr, load(t.id), constant(1)))
+                terms.append(self.rt_call(split_name, expr, load(t.id), constant(1)))
         if not terms:
             return [self.zeros(target)]
         total = terms[0]
         for term in terms[1:]:
-            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+            if merge is rt.merged_tree:
+                total = self.rt_call("add_bar", total, term)
+            else:
+                total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return prelude + [self.assign(self.dot_of(target), total)]
 
     def container_atom(self, atom):
