@@ -413,6 +413,18 @@ def element_bar_tangent(r, container_bar, key, like, rows=None):
 batched_by_flags(rt.element_bar_tangent, "velement_bar_tangent")
 
 
+# Third order: add_bar_tangent is linear in t (value and other give the structure only)
+@tangent_rule(rt.add_bar_tangent, constant=("value", "other"))
+def add_bar_tangent_tangent(r, t, value, other):
+    dot[r] = rt.merged_items(rt.add_bar_tangent, dot[t], value, other)
+
+
+# Third order: that tangent is linear in the container's tangent t (bar is read for its shape)
+@tangent_rule(rt.element_bar_tangent, constant=("key", "like", "bar", "rows"))
+def element_bar_tangent_tangent(r, t, key, like, bar, rows):
+    dot[r] = rt.element_bar_tangent_tangent(dot[t], key, like, r, batch)
+
+
 @tangent_rule(rt.unpack_bar, constant=("value",))
 def unpack_bar_tangent(r, value, bars):
     dot[r] = rt.unpack_bar_tangent(dot[bars], value)
@@ -517,6 +529,11 @@ def scatter_add_batched(r, x_bar, g, x, index):
 @batch_rule(rt.zeros_bar)
 def zeros_bar_batched(r, like, rows):
     vec[r] = rt.vzeros_bar(vec[like], rows, batch)
+
+
+@batch_rule(rt.absent_bar)
+def absent_bar_batched(r, like, rows):
+    vec[r] = rt.vabsent_bar(vec[like], rows, batch)
 
 
 @batch_rule(rt.overwritten_adjoint)

@@ -52,6 +52,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     eig,
     tree_axes,
     batched_products,
+    uniform_branches,
 )
 
 FAMILIES = (
@@ -62,6 +63,7 @@ FAMILIES = (
     batched_linalg_derivatives, batched_second_order, batched_index_tricks, batched_decompositions,
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, eig, tree_axes,
     batched_products,
+    uniform_branches,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

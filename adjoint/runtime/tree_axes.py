@@ -75,3 +75,17 @@ def vsplit_axes_tree(r, like, axis=0):
         shape = a.shape
         return np.reshape(a, shape[:axis + 1] + tuple(lead) + shape[axis + 2:])
     return _ta_map(split, r, axis + 2)
+
+
+def element_bar_tangent_tangent(tt, key, like, r, batch):
+    """The tangent of ``r = element_bar_tangent(t, key, like, bar, rows)``
+    from the tangent ``tt`` of ``t`` (third order through an item of a
+    container's adjoint: a namedtuple's field, a tuple's item): linear in
+    ``t``, so ``tt``'s leaves with their two leading axes merged; zeros
+    ``(batch,) + r.shape`` where the item has no tangent (a hole)."""
+    from .second_order_math import merged_items
+    from .indexing import element_bar, zeros_bar
+    from .tangents import apply_merged
+
+    found = merged_items(apply_merged, tt, merged_items, element_bar, key, like)
+    return zeros_bar(r, batch) if found is None else found
