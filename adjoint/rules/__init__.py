@@ -353,6 +353,17 @@ def helper_by_source(primitive):
             and primitive not in CUSTOM_VJPS and primitive not in NONDIFFERENTIABLE)
 
 
+#: runtime helpers whose own derivative adjoint refuses: helper -> (what, what to do)
+REFUSED_TANGENTS = {}
+
+
+def refuse_tangent(helper, what, fix):
+    """Forward mode over ``helper`` (met at a higher order) is refused at
+    the user's line with ``what`` and ``fix``, instead of transforming a
+    source it cannot differentiate."""
+    REFUSED_TANGENTS[helper] = (what, fix)
+
+
 def is_nondifferentiable(primitive):
     if _pending_families:
         load_optional_rules()

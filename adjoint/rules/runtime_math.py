@@ -117,6 +117,13 @@ def average_adjoint_tangent(r, g, a, z, axis=None, weights=None, keepdims=False,
                                         wrt_weights=wrt_weights, wrt="weights")
 
 
+# (the weights' part of that tangent, differentiated again at third order:
+# linear in g, w read for its shape)
+@tangent_rule(rt._unbroadcast_reshaped, constant=("w", "shape"))
+def unbroadcast_reshaped_tangent(r, g, w, shape):
+    dot[r] = rt.merged(rt._unbroadcast_reshaped, dot[g], w, shape)
+
+
 @tangent_rule(rt.trace_adjoint, constant=("a", "offset", "axis1", "axis2"))
 def trace_adjoint_tangent(r, g, a, offset=0, axis1=0, axis2=1):
     dot[r] = rt.merged(rt.trace_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)

@@ -146,6 +146,10 @@ def vv_call(helper, batched, *rest, **options):
     the helper runs once, and its result's leading axis is split again.
     ``rest`` and ``options`` are the same for every example."""
     if any(isinstance(arg, (dict, list, tuple)) for arg in batched):  # containers: example by example
+        import warnings
+
+        warnings.warn(f"vmap of vmap's own code: {getattr(helper, '__name__', helper)} of containers runs once "
+                      "per example (a Python loop over the batch).", RuntimeWarning, stacklevel=2)
         count = vasarray_of_tree(list(batched)).shape[0]
         return stack_examples([helper(*[example(arg, w) for arg in batched], *rest, **options)
                                for w in range(count)])

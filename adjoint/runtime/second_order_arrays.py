@@ -300,7 +300,9 @@ def cross_adjoint_tangent(t, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, w
     for the shape."""
     if axis is not None:
         axisa = axisb = axisc = axis
-    own, own_axis = (b, axisb) if wrt_b else (a, axisa)
+    # (two statements: an axis packed in one tuple with an operand would count as differentiated)
+    own = b if wrt_b else a
+    own_axis = axisb if wrt_b else axisa
     if of_b == wrt_b:
         return _ra_zeros(t, g, own)
     own_moved = np.moveaxis(np.asarray(own), own_axis, -1)
@@ -660,13 +662,19 @@ def svd_adjoint_tangent(t, g, a, z, full_matrices=True, compute_uv=True, wrt="z"
         if wrt == "z":
             return _ra_zeros(t[0] if isinstance(t, (tuple, list)) else t, g, a)
         return singular_values_adjoint_tangent(t, g, a, compute_uv=False)
-    lead = t if isinstance(t, np.ndarray) else next(item for item in t if item is not None)
+    lead = t
+    if not isinstance(t, np.ndarray):  # the first factor with a tangent (by index: differentiated again)
+        lead = None
+        for k in range(len(t)):
+            if lead is None and t[k] is not None:
+                lead = t[k]
     if wrt == "a":
         return _ra_zeros(lead, g, a)
     u_bar, s_bar, vh_bar = _result_bars(g, 3, "np.linalg.svd", ("S", "u, s, vh = np.linalg.svd(a)"))
     u, s, vh = z
-    t_u, t_s, t_vh = (np.zeros((lead.shape[0],) + np.shape(item)) if d is None else d
-                      for d, item in zip(_ra_pair_items(t, 3), (u, s, vh), strict=True))
+    parts, factors = _ra_pair_items(t, 3), (u, s, vh)
+    t_u, t_s, t_vh = [np.zeros((lead.shape[0],) + np.shape(factors[k])) if parts[k] is None else parts[k]
+                      for k in range(3)]
     if u_bar is None and vh_bar is None:  # u diag(sbar) vh: its tangent through u and vh
         if s_bar is None:
             return _ra_zeros(lead, g, a)

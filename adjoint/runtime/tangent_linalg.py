@@ -530,7 +530,9 @@ def lstsq_tangent(t, a, b, z, wrt_b=False):
         residuals_dot = np.reshape(2.0 * np.sum(r * change, axis=-2), t.shape[:1] + np.shape(residuals))
     else:
         residuals_dot = np.zeros(t.shape[:1] + np.shape(residuals))
-    return _itemwise((np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, None, sv_dot), z)
+    # a plain tuple (np.linalg.lstsq is a TUPLE_RESULT: the transformer adds the two
+    # contributions item by item), so that forward mode can differentiate this code again
+    return (np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, None, sv_dot)
 
 
 def qr_tangent(t, a, z, mode="reduced"):

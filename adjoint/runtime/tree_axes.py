@@ -11,7 +11,9 @@ them.
 """
 import numpy as np
 
-from .indexing import rebuild_like
+from .indexing import element_bar, rebuild_like, zeros_bar
+from .second_order_math import merged_items
+from .tangents import apply_merged
 
 
 def _ta_leading(tree, start):
@@ -83,9 +85,5 @@ def element_bar_tangent_tangent(tt, key, like, r, batch):
     container's adjoint: a namedtuple's field, a tuple's item): linear in
     ``t``, so ``tt``'s leaves with their two leading axes merged; zeros
     ``(batch,) + r.shape`` where the item has no tangent (a hole)."""
-    from .second_order_math import merged_items
-    from .indexing import element_bar, zeros_bar
-    from .tangents import apply_merged
-
     found = merged_items(apply_merged, tt, merged_items, element_bar, key, like)
     return zeros_bar(r, batch) if found is None else found

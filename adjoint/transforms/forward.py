@@ -304,6 +304,8 @@ class JVPBuilder:
         if prim in MERGING:
             return self.merged_tangent(op)
         rule = rules.lookup_tangent(prim)
+        if rule is None and prim in rules.REFUSED_TANGENTS:
+            raise errors.NoRuleError(self.location(op), op.construct, *rules.REFUSED_TANGENTS[prim])
         if rule is None and rules.helper_by_source(prim):
             # a helper of generated code without a tangent rule (the tangent
             # helpers of forward code, differentiated again): its own source
