@@ -174,10 +174,11 @@ def test_batched_helpers_of_third_order_code_match_each_example():
     tv = rng.normal(size=(4, 6, 3))
     np.testing.assert_allclose(rt.tangent_of_vmatmul(tm, m, v), np.stack([rt.vmatmul(r, v) for r in tm]))
     np.testing.assert_allclose(rt.tangent_of_vmatmul(tv, m, v, wrt_b=True), np.stack([rt.vmatmul(m, r) for r in tv]))
-    m2 = rng.normal(size=(6, 3, 2))
-    tm2 = rng.normal(size=(4, 6, 3, 2))
+    m2 = rng.normal(size=(6, 5, 3, 2))  # (an example's stack of matrices against a matrix)
+    tm2 = rng.normal(size=(4, 6, 5, 3, 2))
     np.testing.assert_allclose(rt.tangent_of_vmatmul(tm2, m, m2, wrt_b=True),
                                np.stack([rt.vmatmul(m, r) for r in tm2]))
+    np.testing.assert_allclose(rt.tangent_of_vmatmul(tm, m, m2), np.stack([rt.vmatmul(r, m2) for r in tm]))
     # over_examples and vv_call against the helper per example
     gb = rng.normal(size=(6, 5, 2))
     tg = rng.normal(size=(4, 6, 5, 2))
@@ -268,3 +269,25 @@ def test_vmap_of_second_forward_derivative_through_r_runs_on_the_batch():
     got = no_loop(lambda: adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(joined)))(batch))
     # analytic: sum(x^2 + x^4) + 1 has the diagonal Hessian 2 + 12 x^2
     np.testing.assert_allclose(got, np.stack([np.diag(2 + 12 * x ** 2) for x in batch]), rtol=1e-12)
+
+
+def test_examples_that_branch_differently_run_one_by_one():
+    # generated code tests a saved flag with rt.uniform_test; when the
+    # examples disagree, the function runs once per example (with a warning),
+    # values that are the same for every example (a flag, a count) passed as they are
+    from adjoint.backend.uniform_branches import UniformOrLooped
+
+    def batched(batch, residuals, x):
+        flags, count = residuals
+        return x * count if rt.uniform_test(flags) else -x
+
+    def one(residuals, x):
+        flags, count = residuals
+        return x * count if flags else -x
+
+    run = UniformOrLooped(batched, one, (0, 1), [(7, "an if whose test depends on the batched values")], "f.py")
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(run(2, (np.array([True, True]), 3.0), x), 3.0 * x)
+    with pytest.warns(RuntimeWarning, match="f.py:7: an if .* took different branches"):
+        got = run(2, (np.array([True, False]), 3.0), x)
+    np.testing.assert_array_equal(got, [[3.0, 6.0], [-3.0, -4.0]])

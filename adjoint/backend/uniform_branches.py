@@ -9,6 +9,8 @@ it gives up part way.
 """
 import warnings
 
+import numpy as np
+
 from .. import runtime
 
 
@@ -36,5 +38,21 @@ class UniformOrLooped:
             warnings.warn(f"vmap of {name}: {self.filename}:{lineno}: {construct}, and the examples took "
                           "different branches, so the function runs once per example (a Python loop over "
                           "the batch).", RuntimeWarning, stacklevel=2)
-        flags = tuple(i in self.positions for i in range(len(args)))
-        return runtime.vmap_loop_shared(batch, self.func, flags, name, *args, **kwargs)
+        rows = []
+        for row in range(batch):
+            example_args = [_example(a, row, batch) if i in self.positions else a for i, a in enumerate(args)]
+            rows.append(self.func(*example_args, **kwargs))
+        return runtime.stack_examples(rows)
+
+
+def _example(value, row, batch):
+    """One example of a batched argument of generated code. A residual tuple
+    holds batched arrays and values that are the same for every example (a
+    branch flag, a count, a shape): those are passed as they are."""
+    if isinstance(value, dict):
+        return {k: _example(v, row, batch) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return runtime.rebuild_like(value, [_example(v, row, batch) for v in value])
+    if isinstance(value, np.ndarray) and value.ndim and value.shape[0] == batch:
+        return value[row]
+    return value

@@ -12,7 +12,9 @@ NumPy call on the whole batch instead of a loop over the examples.
 import numpy as np
 
 from .batched import example, stack_examples
-from .batched_linalg import vmatmul
+from .batched_derivatives import MERGE_BATCHED
+from .batched_linalg import vmatmul, vouter_adjoint_left, vouter_adjoint_right
+from .linalg import outer_adjoint_left, outer_adjoint_right
 from .broadcasting import _shape, unbroadcast
 from .indexing import rebuild_like
 from .tangent_linalg import outer_tangent_left, outer_tangent_right
@@ -30,11 +32,13 @@ def tangent_of_vmatmul(t, a, b, wrt_b=False):
     t = np.asarray(as_tangent(t, b if wrt_b else a))
     ra, rb = a.ndim - 1, b.ndim - 1
     if ra >= 2 and rb >= 2:
+        rank = max(ra, rb)
+
+        def pad(x, lead, own):  # size-1 axes after the leading ones, up to `rank` axes per example
+            return np.reshape(x, x.shape[:lead] + (1,) * (rank - own) + x.shape[lead:])
         if wrt_b:
-            pad = np.reshape(a, a.shape[:1] + (1,) * max(rb - ra, 0) + a.shape[1:])
-            return np.matmul(pad, t)
-        pad = np.reshape(b, b.shape[:1] + (1,) * max(ra - rb, 0) + b.shape[1:])
-        return np.matmul(t, pad)
+            return np.matmul(pad(a, 1, ra), pad(t, 2, rb))
+        return np.matmul(pad(t, 2, ra), pad(b, 1, rb))
     if wrt_b:
         return np.stack([vmatmul(a, row) for row in t])
     return np.stack([vmatmul(row, b) for row in t])
@@ -215,3 +219,11 @@ def vra_unbroadcast(r, x):
     r = np.asarray(r)
     shape = np.shape(x)[1:]
     return np.reshape(unbroadcast(np.reshape(r, (-1,) + r.shape[3:]), np.empty(shape)), r.shape[:3] + shape)
+
+
+# rt.merged(outer_adjoint_left / _right, t, a, b) on a batch (third order
+# under vmap: vmap(jacfwd(hessian(f))) through np.outer): the operand read by
+# value differs between examples, so the tangent rows of every example go in
+# as its cotangent rows, in one call, rather than once per example
+MERGE_BATCHED[outer_adjoint_left] = vouter_adjoint_left
+MERGE_BATCHED[outer_adjoint_right] = vouter_adjoint_right
