@@ -16,6 +16,8 @@ first argument. A row is listed as
   generated code of a rule calls a helper that has no rule of its own);
 - refused (with ``--all``) when adjoint refused at the row's own line, with
   a message saying what to do;
+- loop (with ``--all``, vmap modes) when a loop over the examples ran (it
+  is exact, only slower; vmap warns unless the helper documents it);
 - WRONG (with ``--check``) when the third derivative differs from central
   differences of ``hessian`` (the next-lower derivative, checked by the
   rule table itself), or, under vmap, from the per-example results.
@@ -38,6 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import adjoint  # noqa: E402
 from adjoint import errors  # noqa: E402
+from adjoint import runtime as rt  # noqa: E402
 import test_rules as table  # noqa: E402
 
 PACKAGE = str(ROOT / "adjoint")
@@ -101,12 +104,14 @@ def audit_row(row, mode, check):
     if mode.startswith("vmap"):
         rng = np.random.default_rng(0)
         args = [np.stack([a, a + 0.01 * rng.standard_normal(np.shape(a))]) for a in args]
+    before = rt.PER_EXAMPLE_LOOPS[0]
     try:
         got = MODES[mode](func)(*args)
     except Exception as exc:  # noqa: BLE001 (reported)
         return classify(exc), f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    loops = rt.PER_EXAMPLE_LOOPS[0] - before
     if not check:
-        return "", ""
+        return ("loop", f"{loops} loop(s) over the examples") if loops else ("", "")
     try:
         if mode.startswith("vmap"):
             single = MODES[mode[len("vmap-"):]] if mode[len("vmap-"):] in MODES else (
@@ -124,7 +129,7 @@ def audit_row(row, mode, check):
     error = float(np.max(np.abs(have - want), initial=0.0)) / scale
     if error > (1e-9 if mode.startswith("vmap") else 1e-4):
         return "WRONG", f"relative error {error:.2e}"
-    return "", ""
+    return ("loop", f"{loops} loop(s) over the examples") if loops else ("", "")
 
 
 def main():
@@ -146,7 +151,7 @@ def main():
         seen.add(id(row.prim))
         status, detail = audit_row(row, options.mode, options.check)
         counts[status or "ok"] = counts.get(status or "ok", 0) + 1
-        if status and (status != "refused" or options.all):
+        if status and (status not in ("refused", "loop") or options.all):
             listed += 1
             print(f"{status:8s}{row.id}: {detail}", flush=True)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
