@@ -117,12 +117,20 @@ def lstsq_step(t, a):
     return rt.lstsq_tangent(t, a, LSTSQ_B, np.linalg.lstsq(a, LSTSQ_B, rcond=None))[0]
 
 
+def matrix_norm_step(x):
+    # (the norm's kind, unpacked with the matrix from one call, counted as
+    # differentiated: np.sum's axis was refused; vmap(jacrev(vmap(jacrev(f))))
+    # of np.linalg.norm differentiates this helper)
+    return rt.matrix_norm_slope(x, 1) * x
+
+
 def test_tangent_helpers_of_interp_and_lstsq_differentiate_again():
     # jacfwd(jacfwd(f)) of np.interp(x, xp, fp) and np.linalg.lstsq(a, b) with
     # both arguments differentiated (found by tools/third_order_audit.py --mode vmap-fwd2)
     check_forward(interp_step, [np.array([0.1, -0.5, 0.9, 3.0]), RNG.normal(size=5)], (0, 1))
     a = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2], [1.5, 0.1]])
     check_forward(lstsq_step, [RNG.normal(size=(2, 4, 2)), a], (0, 1))
+    check_forward(matrix_norm_step, [np.array([[3.0, 1.0], [0.5, -1.0]])], (0,))  # (no tie between columns)
 
 
 SVD_A = RNG.normal(size=(3, 2))
