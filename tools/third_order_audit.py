@@ -4,6 +4,7 @@
     python tools/third_order_audit.py --mode rev3          # jacrev(jacrev(jacrev(f)))
     python tools/third_order_audit.py --mode vmap-fwd2     # vmap(jacfwd(jacfwd(f)))
     python tools/third_order_audit.py --mode vmap-fwd-hess --filter linalg
+    python tools/third_order_audit.py --mode vmap-rev-vmap-rev --all   # (no --check)
     python tools/third_order_audit.py --check              # numbers too
 
 For the first row of each primitive in tests/test_rules.py (the rule table;
@@ -51,6 +52,8 @@ MODES = {
     "fwd3": lambda f: adjoint.jacfwd(adjoint.jacfwd(adjoint.jacfwd(f))),
     "vmap-fwd2": lambda f: adjoint.vmap(adjoint.jacfwd(adjoint.jacfwd(f)), in_dims=0),
     "vmap-fwd-hess": lambda f: adjoint.vmap(adjoint.jacfwd(adjoint.hessian(f)), in_dims=0),
+    # vmap's own code differentiated and batched again (arguments with two batch axes; no --check)
+    "vmap-rev-vmap-rev": lambda f: adjoint.vmap(adjoint.jacrev(adjoint.vmap(adjoint.jacrev(f)))),
 }
 
 
@@ -101,8 +104,8 @@ def audit_row(row, mode, check):
     """(status, detail) of one row: status '' when it passed."""
     func = fresh(row.func)
     args = row.arguments()
-    if mode.startswith("vmap"):
-        rng = np.random.default_rng(0)
+    rng = np.random.default_rng(0)
+    for _ in range(2 if mode == "vmap-rev-vmap-rev" else 1 if mode.startswith("vmap") else 0):
         args = [np.stack([a, a + 0.01 * rng.standard_normal(np.shape(a))]) for a in args]
     before = rt.PER_EXAMPLE_LOOPS[0]
     try:
@@ -110,7 +113,7 @@ def audit_row(row, mode, check):
     except Exception as exc:  # noqa: BLE001 (reported)
         return classify(exc), f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
     loops = rt.PER_EXAMPLE_LOOPS[0] - before
-    if not check:
+    if not check or mode == "vmap-rev-vmap-rev":
         return ("loop", f"{loops} loop(s) over the examples") if loops else ("", "")
     try:
         if mode.startswith("vmap"):
