@@ -124,12 +124,20 @@ def matrix_norm_step(x):
     return rt.matrix_norm_slope(x, 1) * x
 
 
+def batched_roll_step(t):
+    # (vmap's helper of merged helpers has **options and imports inside: forward
+    # mode applies it to each tangent row, rules.LINEAR_HELPERS; through it
+    # vmap(jacrev(vmap(jacrev(f)))) of np.concatenate was refused)
+    return rt.vmerged_where_shared(2, rt.roll_tangent, t, (np.array([1, 1]),), (True,), axis=np.array([0, 0]))
+
+
 def test_tangent_helpers_of_interp_and_lstsq_differentiate_again():
     # jacfwd(jacfwd(f)) of np.interp(x, xp, fp) and np.linalg.lstsq(a, b) with
     # both arguments differentiated (found by tools/third_order_audit.py --mode vmap-fwd2)
     check_forward(interp_step, [np.array([0.1, -0.5, 0.9, 3.0]), RNG.normal(size=5)], (0, 1))
     a = np.array([[1.0, 2.0], [0.5, -1.0], [0.3, 0.2], [1.5, 0.1]])
     check_forward(lstsq_step, [RNG.normal(size=(2, 4, 2)), a], (0, 1))
+    check_forward(batched_roll_step, [RNG.normal(size=(2, 3, 4))], (0,))
     check_forward(matrix_norm_step, [np.array([[3.0, 1.0], [0.5, -1.0]])], (0,))  # (no tie between columns)
 
 

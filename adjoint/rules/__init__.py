@@ -353,6 +353,12 @@ def helper_by_source(primitive):
             and primitive not in CUSTOM_VJPS and primitive not in NONDIFFERENTIABLE)
 
 
+#: runtime helpers linear in one argument and reading the others as data
+#: (shapes, axes, indices: no derivative), whose signature ends in
+#: ``**options``: helper -> the position of that argument. Forward mode
+#: applies the helper to each tangent row (``rt.over_tangent``).
+LINEAR_HELPERS = {}
+
 #: runtime helpers whose own derivative adjoint refuses: helper -> (what, what to do)
 REFUSED_TANGENTS = {}
 

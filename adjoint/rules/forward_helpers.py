@@ -3,8 +3,8 @@ forward-mode code can be differentiated again (``jacfwd(jacfwd(f))``,
 ``jacrev(jacfwd(f))``). In tangent code a tangent ``t`` has shape
 ``(B,) + x.shape``; the next transform adds its own leading axis."""
 from .. import runtime as rt
-from . import (TUPLE_RESULTS, adjoint_rule, bar, batch_rule, batched_by_flags, dot, nondifferentiable, tangent_rule,
-               vec)
+from . import (LINEAR_HELPERS, TUPLE_RESULTS, adjoint_rule, bar, batch_rule, batched_by_flags, dot,
+               nondifferentiable, tangent_rule, vec)
 
 
 @adjoint_rule(rt.lift, constant=("like",))
@@ -447,3 +447,9 @@ def merge_axes_tree_batched(r, t, axis=0):
 @batch_rule(rt.split_axes_tree)
 def split_axes_tree_batched(r, t, like, axis=0):
     vec[r] = rt.vsplit_axes_tree(vec[t], vec[like], axis=axis)
+
+
+# vmap's batched helper of tangent and backward helpers (vmerged_where_shared:
+# linear in its cotangent g, the other arguments read as shapes and constants)
+# differentiated again: vmap(jacrev(vmap(jacrev(f)))) through np.concatenate
+LINEAR_HELPERS[rt.vmerged_where_shared] = 2

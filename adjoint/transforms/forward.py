@@ -304,6 +304,14 @@ class JVPBuilder:
         if prim in MERGING:
             return self.merged_tangent(op)
         rule = rules.lookup_tangent(prim)
+        if rule is None and prim in rules.LINEAR_HELPERS and len(op.args) > rules.LINEAR_HELPERS[prim]:
+            position = rules.LINEAR_HELPERS[prim]
+            if not self.is_active(op.args[position]):
+                return [self.zeros(op.targets[0])]
+            func = gast.Attribute(value=load(self.module_names["rt"]), attr=prim.__name__, ctx=gast.Load())
+            call = self.rt_call("over_tangent", func, constant(position), load(self.dot_of(op.args[position].id)),
+                                *[clone(a) for a in op.args], **{k: clone(v) for k, v in op.kwargs.items()})
+            return [self.assign(self.dot_of(op.targets[0]), call)]
         if rule is None and prim in rules.REFUSED_TANGENTS:
             raise errors.NoRuleError(self.location(op), op.construct, *rules.REFUSED_TANGENTS[prim])
         if rule is None and rules.helper_by_source(prim):
