@@ -356,7 +356,7 @@ def helper_by_source(primitive):
 #: runtime helpers linear in one argument and reading the others as data
 #: (shapes, axes, indices: no derivative), whose signature ends in
 #: ``**options``: helper -> the position of that argument. Forward mode
-#: applies the helper to each tangent row (``rt.over_tangent``).
+#: applies the helper to each tangent row (``rt.tangent_rows``).
 LINEAR_HELPERS = {}
 
 #: runtime helpers whose own derivative adjoint refuses: helper -> (what, what to do)

@@ -118,6 +118,9 @@ def over_examples(helper, position, t, args, options=None):
     for each), one call, then the rows are split off again."""
     t = np.asarray(t)
     rows, v = t.shape[:2]
+    if any(i != position and np.ndim(arg) and np.shape(arg)[0] != v for i, arg in enumerate(args)):
+        # the arguments' leading axis is not the tangent's second: row by row (exact, the helper is linear)
+        return tangent_rows(helper, position, t, *args, **(options or {}))
     merged = np.reshape(np.swapaxes(t, 0, 1), (v * rows,) + t.shape[2:])
     replaced = [merged if i == position else _pm_repeat(arg, rows) for i, arg in enumerate(args)]
     r = np.asarray(helper(*replaced, **(options or {})))
@@ -227,3 +230,53 @@ def vra_unbroadcast(r, x):
 # as its cotangent rows, in one call, rather than once per example
 MERGE_BATCHED[outer_adjoint_left] = vouter_adjoint_left
 MERGE_BATCHED[outer_adjoint_right] = vouter_adjoint_right
+
+
+def _pm_leaf(tree):
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (list, tuple)):
+        for item in tree:
+            found = _pm_leaf(item)
+            if found is not None:
+                return found
+        return None
+    return tree
+
+
+def _pm_row(tree, i):
+    if tree is None:
+        return None
+    if isinstance(tree, dict):
+        return {k: _pm_row(v, i) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return rebuild_like(tree, [_pm_row(v, i) for v in tree])
+    return np.asarray(tree)[i]
+
+
+def _pm_stack(results):
+    first = results[0]
+    if first is None:
+        return None
+    if isinstance(first, dict):
+        return {k: _pm_stack([r[k] for r in results]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return rebuild_like(first, [_pm_stack([r[j] for r in results]) for j in range(len(first))])
+    return np.stack([np.asarray(r) for r in results])
+
+
+def tangent_rows(helper, position, t, *args, **kwargs):
+    """The tangent of ``helper(*args, **kwargs)``, linear in ``args[position]``,
+    along its tangent ``t``: the helper applied to each tangent row in that
+    argument's place, the results stacked along a new leading axis. A
+    tangent that is a container (the item adjoints of a split, with None
+    holes) gives each row its items' rows, in the same structure."""
+    leaf = _pm_leaf(t)
+    if leaf is None:
+        return None
+    rows = []
+    for i in range(np.shape(leaf)[0]):
+        replaced = list(args)
+        replaced[position] = _pm_row(t, i)
+        rows.append(helper(*replaced, **kwargs))
+    return _pm_stack(rows)

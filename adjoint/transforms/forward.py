@@ -309,7 +309,7 @@ class JVPBuilder:
             if not self.is_active(op.args[position]):
                 return [self.zeros(op.targets[0])]
             func = gast.Attribute(value=load(self.module_names["rt"]), attr=prim.__name__, ctx=gast.Load())
-            call = self.rt_call("over_tangent", func, constant(position), load(self.dot_of(op.args[position].id)),
+            call = self.rt_call("tangent_rows", func, constant(position), load(self.dot_of(op.args[position].id)),
                                 *[clone(a) for a in op.args], **{k: clone(v) for k, v in op.kwargs.items()})
             return [self.assign(self.dot_of(op.targets[0]), call)]
         if rule is None and prim in rules.REFUSED_TANGENTS:
