@@ -346,10 +346,8 @@ NO_BATCHING_RULE = {
     rt.batched_getitem: "a helper of forward code (item tangents), batched by rt.vitem_tangent",
     rt.rows_from_jacobian: "a helper of derivative code (Jacobian rows)",
     rt.columns_adjoint: "a helper of derivative code (Jacobian columns)",
-    rt.vlift: "vmap's own helper: it exists only in batched code",
     rt.to_batched: "vmap's own helper: it exists only in batched code",
     rt.vmap_getitem: "vmap's own helper: it exists only in batched code",
-    rt.vasarray: "vmap's own helper: it exists only in batched code",
 }
 
 

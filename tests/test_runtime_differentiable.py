@@ -25,8 +25,6 @@ KNOWN = {
     ("tangent_reductions", "interp_adjoint_x_tangent_fp"): {"import"},
     ("second_order_arrays", "_ra_einsum_pair"): {"next over a generator"},
     ("second_order_arrays", "_diagonal_gather"): {"for over enumerate"},
-    ("second_order_arrays", "multi_dot_adjoint_tangent"): {"for over enumerate", "next over a generator"},
-    ("second_order_arrays", "svd_adjoint_tangent"): {"next over a generator"},
     ("second_order_math", "tuple_tangent"): {"for over zip"},
     ("second_order_math", "unpack_tangent_adjoint"): {"for over enumerate"},
 }

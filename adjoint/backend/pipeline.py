@@ -25,6 +25,7 @@ from ..frontend.normalize_records import RECORDS_ONLY, NotRecords, SharedObjects
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
 from ..transforms.batching import BatchBuilder, Unbatchable, warn_loops
+from .uniform_branches import UniformOrLooped
 from ..transforms.forward import JVPBuilder
 from ..transforms.reverse import Comments, VJPBuilder
 
@@ -447,6 +448,8 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
     compiled = CompiledVJP(func, None, None, source, filename, normalized.params, batched, namespace,
                            front.resolver, callees, front.module_names["rt"])
     compiled.vmap = vmap_fn
+    if builder.uniform_tests:  # branches on batched flags of generated code: a loop only if examples differ
+        compiled.vmap = UniformOrLooped(vmap_fn, func, batched_positions, builder.uniform_tests, parsed.filename)
     compiled.augmented_params = normalized.augmented_params
     compiled.out_batched = out_batched
     compiled.looped = builder.looped

@@ -355,6 +355,23 @@ def helper_by_source(primitive):
             and primitive not in CUSTOM_VJPS and primitive not in NONDIFFERENTIABLE)
 
 
+#: runtime helpers linear in one argument and reading the others as data
+#: (shapes, axes, indices: no derivative), whose signature ends in
+#: ``**options``: helper -> the position of that argument. Forward mode
+#: applies the helper to each tangent row (``rt.tangent_rows``).
+LINEAR_HELPERS = {}
+
+#: runtime helpers whose own derivative adjoint refuses: helper -> (what, what to do)
+REFUSED_TANGENTS = {}
+
+
+def refuse_tangent(helper, what, fix):
+    """Forward mode over ``helper`` (met at a higher order) is refused at
+    the user's line with ``what`` and ``fix``, instead of transforming a
+    source it cannot differentiate."""
+    REFUSED_TANGENTS[helper] = (what, fix)
+
+
 def is_nondifferentiable(primitive):
     if _pending_families:
         load_optional_rules()

@@ -3,9 +3,18 @@ and of the derivative helpers of ``np.r_`` / ``np.c_`` and ``np.add.at``:
 one NumPy call on the whole batch where the examples share the index (the
 usual case: constants of the user's code, which the forward pass saves),
 once per example otherwise (see ``runtime/batched_index_tricks.py``).
+The tangent helper's own tangent rule is here too: it is linear in the
+tangents, and reads the items for their shapes only.
 """
 from .. import runtime as rt
-from . import batch_rule, vec
+from . import batch_rule, tangent_rule, dot, vec
+
+
+# jacfwd(jacfwd(f)) through np.r_ / np.c_ differentiates the tangent helper:
+# linear in the items' tangents (the items and z give the places and dtype).
+@tangent_rule(rt.index_trick_tangent, constant=("trick", "items", "z"))
+def index_trick_tangent_tangent(r, t, trick, items, z):
+    dot[r] = rt.merged_items(rt.index_trick_tangent, dot[t], trick, items, z)
 
 
 @batch_rule(rt.index_trick)

@@ -138,3 +138,40 @@ def singular_values_tangent_batched(r, t, a, compute_uv=True):
 @batch_rule(rt.tensordot_tangent_right)
 def tensordot_tangent_right_batched(r, t, a, b, axes=2):
     vec[r] = rt.vtensordot_tangent_right(vec[t], vec[a], vec[b], axes=axes)
+
+
+# np.outer's tangents and its adjoints' tangents (third order: vmap(jacfwd(hessian(f))))
+@batch_rule(rt.outer_tangent_left)
+def outer_tangent_left_batched(r, t, a, b):
+    vec[r] = rt.vouter_tangent_left(vec[t], vec[a], vec[b])
+
+
+@batch_rule(rt.outer_tangent_right)
+def outer_tangent_right_batched(r, t, a, b):
+    vec[r] = rt.vouter_tangent_right(vec[t], vec[a], vec[b])
+
+
+@batch_rule(rt.outer_adjoint_left_tangent)
+def outer_adjoint_left_tangent_batched(r, t, g, a, b):
+    vec[r] = rt.vouter_adjoint_left_tangent(vec[t], vec[g], vec[a], vec[b])
+
+
+@batch_rule(rt.outer_adjoint_right_tangent)
+def outer_adjoint_right_tangent_batched(r, t, g, a, b):
+    vec[r] = rt.vouter_adjoint_right_tangent(vec[t], vec[g], vec[a], vec[b])
+
+
+# the helpers of pinv_adjoint_tangent's own source, differentiated again and batched
+@batch_rule(rt._ra_pinv_parts)
+def ra_pinv_parts_batched(r, g, a, z):
+    vec[r] = rt._ra_pinv_parts(vec[g], vec[a], vec[z])  # (matrix products and transposes of stacks)
+
+
+@batch_rule(rt._ra_over)
+def ra_over_batched(r, t, ndim):
+    vec[r] = rt.vra_over(vec[t], ndim)
+
+
+@batch_rule(rt._ra_unbroadcast)
+def ra_unbroadcast_batched(r, s, x):
+    vec[r] = rt.vra_unbroadcast(vec[s], vec[x])

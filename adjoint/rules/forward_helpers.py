@@ -3,8 +3,8 @@ forward-mode code can be differentiated again (``jacfwd(jacfwd(f))``,
 ``jacrev(jacfwd(f))``). In tangent code a tangent ``t`` has shape
 ``(B,) + x.shape``; the next transform adds its own leading axis."""
 from .. import runtime as rt
-from . import (TUPLE_RESULTS, adjoint_rule, bar, batch_rule, batched_by_flags, dot, nondifferentiable, tangent_rule,
-               vec)
+from . import (LINEAR_HELPERS, TUPLE_RESULTS, adjoint_rule, bar, batch_rule, batched_by_flags, dot,
+               nondifferentiable, tangent_rule, vec)
 
 
 @adjoint_rule(rt.lift, constant=("like",))
@@ -402,6 +402,17 @@ def split_axes_tangent(z, r, like, axis=0):
     dot[z] = rt.split_axes(dot[r], like, axis + 1)
 
 
+# the same over lists and tuples of tangents (third order through rt.merged_tree)
+@tangent_rule(rt.merge_axes_tree, constant=("axis",))
+def merge_axes_tree_tangent(z, t, axis=0):
+    dot[z] = rt.merge_axes_tree(dot[t], axis + 1)
+
+
+@tangent_rule(rt.split_axes_tree, constant=("like", "axis"))
+def split_axes_tree_tangent(z, r, like, axis=0):
+    dot[z] = rt.split_axes_tree(dot[r], like, axis + 1)
+
+
 # Reverse mode over a derivative (derivatives.JacobianVJP) differentiated
 # again: contract_blocks is linear in the cotangents and in the blocks.
 @tangent_rule(rt.contract_blocks, constant=("output", "position"))
@@ -446,3 +457,19 @@ def merge_axes_batched(r, t, axis=0):
 @batch_rule(rt.split_axes)
 def split_axes_batched(r, t, like, axis=0):
     vec[r] = rt.vsplit_axes(vec[t], vec[like], axis=axis)
+
+
+@batch_rule(rt.merge_axes_tree)
+def merge_axes_tree_batched(r, t, axis=0):
+    vec[r] = rt.vmerge_axes_tree(vec[t], axis=axis)
+
+
+@batch_rule(rt.split_axes_tree)
+def split_axes_tree_batched(r, t, like, axis=0):
+    vec[r] = rt.vsplit_axes_tree(vec[t], vec[like], axis=axis)
+
+
+# vmap's batched helper of tangent and backward helpers (vmerged_where_shared:
+# linear in its cotangent g, the other arguments read as shapes and constants)
+# differentiated again: vmap(jacrev(vmap(jacrev(f)))) through np.concatenate
+LINEAR_HELPERS[rt.vmerged_where_shared] = 2

@@ -197,6 +197,10 @@ def kron_adjoint(z, a, b):
     bar[b] = rt.kron_adjoint_right(bar[z], a, b)
 
 
+# the subscripts the kron helpers' own tangents build (differentiated again at third order)
+nondifferentiable(rt._ra_kron_subscripts)
+
+
 @tangent_rule(np.kron)
 def kron_tangent(z, a, b):
     dot[z] = rt.kron_tangent_left(dot[a], a, b)

@@ -41,14 +41,16 @@ def store_attribute_tangent_tangent(z, t, name, value_t):
 # The tangent of value.name read from the tangent of value (forward code
 # differentiated again: jacfwd(jacfwd(f)), jacrev(jacfwd(f))), as
 # rt.item_tangent's rules.
+# (``rows`` is the helper's own batch argument; ``batch`` the template's
+# tangent count, the outer axis of zeros where no tangent array tells it)
 @tangent_rule(rt.attribute_tangent, constant=("item",))
-def attribute_tangent_tangent(z, t, item, name, batch):
-    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
+def attribute_tangent_tangent(z, t, item, name, rows):
+    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, rows, batch)  # noqa: F821 (the template's batch)
 
 
 # (``rows`` is the helper's own batch argument; ``batch`` the template's tangent count)
 @tangent_rule(rt.attribute_tangent_tangent, constant=("t", "item"))
-def attribute_tangent_tangent_tangent(z, tt, t, item, name, rows):
+def attribute_tangent_tangent_tangent(z, tt, t, item, name, rows, outer=None):
     dot[z] = rt.attribute_tangent_tangent_tangent(dot[tt], z, name, batch)  # noqa: F821 (the template's batch)
 
 
@@ -63,8 +65,8 @@ def attribute_tangent_adjoint(z, t, item, name, batch):
 
 
 @tangent_rule(rt.object_attribute_tangent, constant=("value", "item"))
-def object_attribute_tangent_tangent(z, t, value, item, name, batch):
-    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, batch)
+def object_attribute_tangent_tangent(z, t, value, item, name, rows):
+    dot[z] = rt.attribute_tangent_tangent(dot[t], t, item, name, rows, batch)  # noqa: F821 (the template's batch)
 
 
 @adjoint_rule(rt.object_attribute_tangent, constant=("value", "item"))

@@ -11,7 +11,7 @@ matrix functions' adjoints are nonlinear in the primal values they read, and
 their tangents follow the product rule (``rt.<helper>_tangent``).
 """
 from .. import runtime as rt
-from . import TUPLE_RESULTS, batch_rule, dot, tangent_rule, vec
+from . import TUPLE_RESULTS, batch_rule, dot, refuse_tangent, tangent_rule, vec
 
 # ---------------------------------------------------------------- rearrangements
 
@@ -623,6 +623,16 @@ def svd_adjoint_tangent(out, g, a, z, full_matrices=True, compute_uv=True):
     dot[out] = rt.svd_adjoint_tangent(dot[a], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv,
                                       wrt="a")
     dot[out] = rt.svd_adjoint_tangent(dot[z], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+# svd_adjoint_tangent evaluates svd_pullback at complex points (a complex
+# step, exact at second order); that cannot be differentiated once more
+refuse_tangent(rt.svd_adjoint_tangent,
+               "a third derivative through the factors u, vh of np.linalg.svd is not supported (its second "
+               "derivative is computed by a complex step, which is not differentiated again).",
+               "Use the singular values alone (np.linalg.svd(a, compute_uv=False) or np.linalg.svdvals), or "
+               "np.linalg.eigh of a^T a for the right factors, or compute one order less with adjoint and take "
+               "the last derivative by finite differences.")
 
 
 # The triangle scipy.linalg.solve_triangular reads acts on the last two

@@ -117,6 +117,13 @@ def average_adjoint_tangent(r, g, a, z, axis=None, weights=None, keepdims=False,
                                         wrt_weights=wrt_weights, wrt="weights")
 
 
+# (the weights' part of that tangent, differentiated again at third order:
+# linear in g, w read for its shape)
+@tangent_rule(rt._unbroadcast_reshaped, constant=("w", "shape"))
+def unbroadcast_reshaped_tangent(r, g, w, shape):
+    dot[r] = rt.merged(rt._unbroadcast_reshaped, dot[g], w, shape)
+
+
 @tangent_rule(rt.trace_adjoint, constant=("a", "offset", "axis1", "axis2"))
 def trace_adjoint_tangent(r, g, a, offset=0, axis1=0, axis2=1):
     dot[r] = rt.merged(rt.trace_adjoint, dot[g], a, offset=offset, axis1=axis1, axis2=axis2)
@@ -413,6 +420,18 @@ def element_bar_tangent(r, container_bar, key, like, rows=None):
 batched_by_flags(rt.element_bar_tangent, "velement_bar_tangent")
 
 
+# Third order: add_bar_tangent is linear in t (value and other give the structure only)
+@tangent_rule(rt.add_bar_tangent, constant=("value", "other"))
+def add_bar_tangent_tangent(r, t, value, other):
+    dot[r] = rt.merged_items(rt.add_bar_tangent, dot[t], value, other)
+
+
+# Third order: that tangent is linear in the container's tangent t (bar is read for its shape)
+@tangent_rule(rt.element_bar_tangent, constant=("key", "like", "bar", "rows"))
+def element_bar_tangent_tangent(r, t, key, like, bar, rows):
+    dot[r] = rt.element_bar_tangent_tangent(dot[t], key, like, r, batch)
+
+
 @tangent_rule(rt.unpack_bar, constant=("value",))
 def unpack_bar_tangent(r, value, bars):
     dot[r] = rt.unpack_bar_tangent(dot[bars], value)
@@ -517,6 +536,11 @@ def scatter_add_batched(r, x_bar, g, x, index):
 @batch_rule(rt.zeros_bar)
 def zeros_bar_batched(r, like, rows):
     vec[r] = rt.vzeros_bar(vec[like], rows, batch)
+
+
+@batch_rule(rt.absent_bar)
+def absent_bar_batched(r, like, rows):
+    vec[r] = rt.vabsent_bar(vec[like], rows, batch)
 
 
 @batch_rule(rt.overwritten_adjoint)

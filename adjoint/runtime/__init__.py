@@ -52,6 +52,9 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     scipy_slopes,
     scipy_stats_helpers,
     eig,
+    tree_axes,
+    batched_products,
+    uniform_branches,
 )
 
 FAMILIES = (
@@ -60,7 +63,9 @@ FAMILIES = (
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_basis, batched_tangents, batched_derivatives, batched_shape,
     batched_linalg_derivatives, batched_second_order, batched_index_tricks, batched_decompositions,
-    differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig,
+    differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig, tree_axes,
+    batched_products,
+    uniform_branches,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -93,3 +93,7 @@ MERGE_BATCHED[index_trick_adjoint] = _index_trick_adjoint_rows
 # (the indices are read by value)
 shape_only(add_at_adjoint, 1)
 shape_only(scatter_added, 0)
+# the tangent of np.r_ / np.c_ reads its items for their places (shapes, and
+# slices that are constants of the code) and z for its shape: merged on a
+# batch (vmap(jacfwd(jacfwd(f))), rt.merged_items of it), one example tells
+shape_only(index_trick_tangent, 1, 2)

@@ -119,15 +119,16 @@ def _picked_attribute(t, name):
     return None
 
 
-def attribute_tangent_tangent(tt, t, item, name, batch):
+def attribute_tangent_tangent(tt, t, item, name, batch, outer=None):
     """Tangent of ``attribute_tangent(t, item, name, batch)`` (linear in
     ``t``): the attribute's entry of ``tt``, or zeros ``(S, batch) +
     item.shape`` where it has none (jacfwd(jacfwd(f)) of f reading an
-    attribute of an object it made)."""
+    attribute of an object it made). ``S`` is ``outer`` (the number of
+    tangents of this order) when ``tt`` holds no array to tell it."""
     from .second_order_math import _outer_zeros
 
     picked = _picked_attribute(tt, name)
-    return _outer_zeros(tt, batch, item) if picked is None else picked
+    return _outer_zeros(tt, batch, item, outer) if picked is None else picked
 
 
 def attribute_tangent_tangent_tangent(ttt, z, name, batch):

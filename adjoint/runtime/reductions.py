@@ -317,7 +317,8 @@ def matrix_norm_slope(x, ord, axes=(0, 1)):  # noqa: A002 (NumPy's name)
     singular value, with slope ``u_k v_k^T``, and 'nuc' their sum, with slope
     ``u v^T``. Ties share the slope equally (a subgradient)."""
     x = np.asarray(x)
-    matrix, (summed, extremum) = _matrix_norm_parts(x, ord, axes)
+    matrix, _ = _matrix_norm_parts(x, ord, axes)
+    summed, extremum = MATRIX_NORMS[ord]  # (apart from the matrix: this code is differentiated again)
     if summed is None:
         u, s, vh = np.linalg.svd(matrix, full_matrices=False)
         slope = (u * _shares(s, extremum)) @ vh

@@ -253,14 +253,32 @@ def _ra_kron_labels(a, b):
     return ndim, a_labels, b_labels
 
 
+def _ra_kron_subscripts(a_labels, b_labels, rows, out):
+    """The einsum subscripts (a string: the interleaved list form has no
+    derivative rule, and these helpers are differentiated again) that
+    contract the blocks of ``g`` (batch label 0, then a and b labels paired)
+    with ``rows`` into ``out``."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    text = letters[0]
+    for i in range(len(a_labels)):
+        text = text + letters[a_labels[i]] + letters[b_labels[i]]
+    text = text + ","
+    for n in rows:
+        text = text + letters[n]
+    text = text + "->"
+    for n in out:
+        text = text + letters[n]
+    return text
+
+
 def kron_adjoint_left_tangent(t, g, a, b):
     """Tangent of ``kron_adjoint_left(g, a, b)`` from the tangent ``t`` of ``b``."""
     blocks, _, b_full = _kron_blocks(g, a, b)
     ndim, a_labels, b_labels = _ra_kron_labels(a, b)
     rows = np.reshape(t, t.shape[:1] + b_full.shape)
     lead = 2 * ndim + 1
-    part = np.einsum(blocks, [0] + [n for pair in zip(a_labels, b_labels) for n in pair],
-                     rows, [lead] + b_labels, [lead, 0] + a_labels, optimize="greedy")
+    subscripts = _ra_kron_subscripts(a_labels, b_labels, [lead] + b_labels, [lead, 0] + a_labels)
+    part = np.einsum(subscripts, blocks, rows, optimize="greedy")
     return np.reshape(part, part.shape[:2] + _shape(a))
 
 
@@ -270,8 +288,8 @@ def kron_adjoint_right_tangent(t, g, a, b):
     ndim, a_labels, b_labels = _ra_kron_labels(a, b)
     rows = np.reshape(t, t.shape[:1] + a_full.shape)
     lead = 2 * ndim + 1
-    part = np.einsum(blocks, [0] + [n for pair in zip(a_labels, b_labels) for n in pair],
-                     rows, [lead] + a_labels, [lead, 0] + b_labels, optimize="greedy")
+    subscripts = _ra_kron_subscripts(a_labels, b_labels, [lead] + a_labels, [lead, 0] + b_labels)
+    part = np.einsum(subscripts, blocks, rows, optimize="greedy")
     return np.reshape(part, part.shape[:2] + _shape(b))
 
 
@@ -282,7 +300,9 @@ def cross_adjoint_tangent(t, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, w
     for the shape."""
     if axis is not None:
         axisa = axisb = axisc = axis
-    own, own_axis = (b, axisb) if wrt_b else (a, axisa)
+    # (two statements: an axis packed in one tuple with an operand would count as differentiated)
+    own = b if wrt_b else a
+    own_axis = axisb if wrt_b else axisa
     if of_b == wrt_b:
         return _ra_zeros(t, g, own)
     own_moved = np.moveaxis(np.asarray(own), own_axis, -1)
@@ -504,30 +524,38 @@ def multi_dot_adjoint_tangent(t, g, arrays):
         matrices[-1] = matrices[-1][:, None]
         if tangents[-1] is not None:
             tangents[-1] = tangents[-1][..., None]
-    tangents = [None if x is None else x[:, None] for x in tangents]
-    lead = next(x for x in tangents if x is not None).shape[0]
+    tangents = [None if tangents[i] is None else tangents[i][:, None] for i in range(len(tangents))]
+    lead = None
+    for i in range(len(tangents)):
+        if lead is None and tangents[i] is not None:
+            lead = tangents[i].shape[0]
     g = np.reshape(g, g.shape[:1] + (matrices[0].shape[0], matrices[-1].shape[1]))[None]
-
-    def chain(items, size):
-        if not items:
-            return np.eye(size)
-        product = items[0]
-        for item in items[1:]:
-            product = product @ item
-        return product
-
+    # indexed loops and a module-level product: this code is differentiated
+    # again (a third derivative through multi_dot)
     results = []
-    for i, (matrix, shape) in enumerate(zip(matrices, shapes, strict=True)):
+    for i in range(len(matrices)):
+        matrix = matrices[i]
         total = np.zeros((lead,) + g.shape[1:2] + matrix.shape)
-        for j, tangent in enumerate(tangents):
-            if tangent is None or j == i:
+        for j in range(len(tangents)):
+            if tangents[j] is None or j == i:
                 continue
-            replaced = matrices[:j] + [tangent] + matrices[j + 1:]
-            left = chain(replaced[:i], matrix.shape[0])
-            right = chain(replaced[i + 1:], matrix.shape[1])
+            replaced = matrices[:j] + [tangents[j]] + matrices[j + 1:]
+            left = _ra_chain(replaced[:i], matrix.shape[0])
+            right = _ra_chain(replaced[i + 1:], matrix.shape[1])
             total = total + _mT(left) @ g @ _mT(right)
-        results.append(np.reshape(total, (lead,) + g.shape[1:2] + shape))
+        results.append(np.reshape(total, (lead,) + g.shape[1:2] + shapes[i]))
     return results
+
+
+def _ra_chain(items, size):
+    """The product of ``items`` (matrices, or stacks that broadcast), the
+    identity of ``size`` if there are none."""
+    if not items:
+        return np.eye(size)
+    product = items[0]
+    for k in range(1, len(items)):
+        product = product @ items[k]
+    return product
 
 
 def matrix_power_adjoint_tangent(t, g, a, n):
@@ -634,13 +662,19 @@ def svd_adjoint_tangent(t, g, a, z, full_matrices=True, compute_uv=True, wrt="z"
         if wrt == "z":
             return _ra_zeros(t[0] if isinstance(t, (tuple, list)) else t, g, a)
         return singular_values_adjoint_tangent(t, g, a, compute_uv=False)
-    lead = t if isinstance(t, np.ndarray) else next(item for item in t if item is not None)
+    lead = t
+    if not isinstance(t, np.ndarray):  # the first factor with a tangent (by index: differentiated again)
+        lead = None
+        for k in range(len(t)):
+            if lead is None and t[k] is not None:
+                lead = t[k]
     if wrt == "a":
         return _ra_zeros(lead, g, a)
     u_bar, s_bar, vh_bar = _result_bars(g, 3, "np.linalg.svd", ("S", "u, s, vh = np.linalg.svd(a)"))
     u, s, vh = z
-    t_u, t_s, t_vh = (np.zeros((lead.shape[0],) + np.shape(item)) if d is None else d
-                      for d, item in zip(_ra_pair_items(t, 3), (u, s, vh), strict=True))
+    parts, factors = _ra_pair_items(t, 3), (u, s, vh)
+    t_u, t_s, t_vh = [np.zeros((lead.shape[0],) + np.shape(factors[k])) if parts[k] is None else parts[k]
+                      for k in range(3)]
     if u_bar is None and vh_bar is None:  # u diag(sbar) vh: its tangent through u and vh
         if s_bar is None:
             return _ra_zeros(lead, g, a)

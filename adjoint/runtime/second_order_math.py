@@ -374,7 +374,7 @@ def tuple_tangent(value, *tangents, slots=None):
     return rebuild_like(value, items)
 
 
-def _outer_zeros(tt, batch, like):
+def _outer_zeros(tt, batch, like, outer=None):
     """Zeros ``(S, batch) + like.shape`` for an item whose tangent ``tt``
     (with the outer batch S) holds no array. A hole of ``like`` (None: an
     item that has no tangent at the level below) stays None, as in
@@ -382,12 +382,12 @@ def _outer_zeros(tt, batch, like):
     if like is None:
         return None
     if isinstance(like, dict):
-        return {k: _outer_zeros(tt, batch, v) for k, v in like.items()}
+        return {k: _outer_zeros(tt, batch, v, outer) for k, v in like.items()}
     if isinstance(like, (tuple, list)):
-        return rebuild_like(like, [_outer_zeros(tt, batch, v) for v in like])
+        return rebuild_like(like, [_outer_zeros(tt, batch, v, outer) for v in like])
     if is_plain_object(like):  # an object of the user's class (held by a list): no attribute has a tangent yet
         return {}
-    outer = batch_size(tt)
+    outer = batch_size(tt) or outer
     dtype = np.result_type(np.asarray(like).dtype, np.float32)
     return np.zeros((outer or 1, batch) + np.shape(like), dtype=dtype)
 

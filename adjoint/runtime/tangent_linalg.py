@@ -330,7 +330,6 @@ def pinv_tangent(t, a, z):
     change nearby: ``-z t z + z z^T t^T (1 - a z) + (1 - z a) t^T z^T z``
     (Golub and Pereyra)."""
     t = as_tangent(t, a)
-    t = as_tangent(t, a)
     t_t = _mT(t)
     z_t = _mT(z)
     left = np.eye(np.shape(a)[-2], dtype=z.dtype) - a @ z
@@ -347,6 +346,9 @@ def multi_dot_tangent(t, arrays, z):
     batch = batch_size(t)
     if isinstance(t, np.ndarray):  # the list was read as one array
         t = [t[:, i] for i in range(len(matrices))]
+    if len(t) != len(matrices):
+        raise ValueError("multi_dot_tangent: one tangent per array is needed.")
+    # indexed loops (not zip): this helper is differentiated again at third order
     t = [None if t[i] is None else as_tangent(t[i], arrays[i], batch) for i in range(len(matrices))]
     if matrices[0].ndim == 1:
         matrices[0] = matrices[0][None, :]
@@ -527,7 +529,9 @@ def lstsq_tangent(t, a, b, z, wrt_b=False):
         residuals_dot = np.reshape(2.0 * np.sum(r * change, axis=-2), t.shape[:1] + np.shape(residuals))
     else:
         residuals_dot = np.zeros(t.shape[:1] + np.shape(residuals))
-    return _itemwise((np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, None, sv_dot), z)
+    # a plain tuple (np.linalg.lstsq is a TUPLE_RESULT: the transformer adds the two
+    # contributions item by item), so that forward mode can differentiate this code again
+    return (np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, None, sv_dot)
 
 
 def qr_tangent(t, a, z, mode="reduced"):

@@ -104,7 +104,7 @@ def interp_slope(x, xp, fp):
         return np.zeros(np.shape(x))
     segment, _, below, above = _interp_segments(x, xp)
     slope = (fp[segment + 1] - fp[segment]) / (xp[segment + 1] - xp[segment])
-    return np.where(below | above, 0.0, slope)
+    return np.where(np.logical_or(below, above), 0.0, slope)  # (not |: this code is differentiated again)
 
 
 def interp_adjoint_x_tangent_fp(t, g, x, xp, fp, left=None, right=None):
@@ -120,7 +120,7 @@ def interp_adjoint_x_tangent_fp(t, g, x, xp, fp, left=None, right=None):
         return np.zeros((t.shape[0],) + np.shape(g), dtype=np.result_type(t, g))
     segment, _, below, above = _interp_segments(x, xp)
     slope = (t[:, segment + 1] - t[:, segment]) / (xp[segment + 1] - xp[segment])
-    return g[None] * np.where(below | above, 0.0, slope)[:, None]
+    return g[None] * np.where(np.logical_or(below, above), 0.0, slope)[:, None]
 
 
 def interp_tangent_fp(t, x, xp, fp, left=None, right=None):
@@ -128,7 +128,7 @@ def interp_tangent_fp(t, x, xp, fp, left=None, right=None):
     (``(B, len(fp))``) of ``fp``: the interpolation of the tangent's values,
     with the conventions of ``interp_adjoint_fp``."""
     segment, share, below, above = _interp_segments(x, xp)
-    inside = ~(below | above)
+    inside = np.logical_not(np.logical_or(below, above))
     low = np.where(inside, 1.0 - share, 0.0)
     high = np.where(inside, share, 0.0)
     if left is None:

@@ -66,7 +66,7 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
     "hsplit_axis", "vaxes", "_solve_reads_vectors", "einsum_spec_along", "einsum_adjoint_plan", "veinsum_plan",
-    "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count")
+    "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape")
     if hasattr(rt, name))
 
 
@@ -101,6 +101,20 @@ class BatchBuilder:
         self.looped = []  # (lineno, construct) of ops run once per example
         #: parameters holding objects of the user's classes whose methods do not change them (vmap_transform)
         self.unchanged_objects = set()
+        #: generated derivative code (pure) may branch on a batched flag once for the batch when the
+        #: examples agree, running once per example when they do not (backend/uniform_branches.py)
+        self.uniform_branches = parsed.filename.startswith("<adjoint") and not any(
+            op.prim is rt.write_back for op in walk_ops(normalized.ops))
+        #: the flags it may test so: names unpacked from its parameters (a backward pass's residuals,
+        #: whose branch flags the forward pass computed); a test it computes from batched values
+        #: itself makes it run once per example, as in the user's code
+        self.unpacked_flags = set()
+        sources = set(normalized.params)
+        for op in walk_ops(normalized.ops):
+            if op.prim is UNPACK and op.args and getattr(op.args[0], "id", None) in sources:
+                self.unpacked_flags.update(op.targets)
+                sources.update(op.targets)
+        self.uniform_tests = []  # (lineno, construct) of such branches
         #: names the function assigns (a method call on one of them is bound to a batched value)
         self.defined = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.batched = self.propagate(set(batched_params))
@@ -209,8 +223,13 @@ class BatchBuilder:
 
     def compound(self, op):
         location = self.parsed.location(op)
+        test = op.value
         if op.kind == "if" and self.is_batched(op.value):
-            raise Unbatchable(location, "an if whose test depends on the batched values")
+            if not (self.uniform_branches and isinstance(op.value, gast.Name) and op.value.id in self.unpacked_flags):
+                raise Unbatchable(location, "an if whose test depends on the batched values")
+            # generated code: its flags usually agree across examples (backend/uniform_branches.py)
+            self.uniform_tests.append((op.lineno, "an if whose test depends on the batched values"))
+            test = self.rt_call("uniform_test", clone(op.value))
         if op.kind == "while" and self.is_batched(op.value):
             raise Unbatchable(location, "a while loop whose test depends on the batched values")
         if op.kind == "for" and any(isinstance(n, gast.Name) and n.id in self.batched
@@ -223,7 +242,7 @@ class BatchBuilder:
             return [marker, with_statement(op, self.block(op.body))]
         if op.kind == "if":
             body = self.block(op.body) or [gast.Pass()]
-            return [marker, gast.If(test=op.value, body=body, orelse=self.block(op.orelse))]
+            return [marker, gast.If(test=test, body=body, orelse=self.block(op.orelse))]
         body = self.block(op.body) + self.block(op.latch) + self.block(op.exit_check)
         if op.kind == "for":
             target = clone(op.loop_target) if op.loop_target is not None else store(op.targets[0])

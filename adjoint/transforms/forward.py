@@ -304,6 +304,16 @@ class JVPBuilder:
         if prim in MERGING:
             return self.merged_tangent(op)
         rule = rules.lookup_tangent(prim)
+        if rule is None and prim in rules.LINEAR_HELPERS and len(op.args) > rules.LINEAR_HELPERS[prim]:
+            position = rules.LINEAR_HELPERS[prim]
+            if not self.is_active(op.args[position]):
+                return [self.zeros(op.targets[0])]
+            func = gast.Attribute(value=load(self.module_names["rt"]), attr=prim.__name__, ctx=gast.Load())
+            call = self.rt_call("tangent_rows", func, constant(position), load(self.dot_of(op.args[position].id)),
+                                *[clone(a) for a in op.args], **{k: clone(v) for k, v in op.kwargs.items()})
+            return [self.assign(self.dot_of(op.targets[0]), call)]
+        if rule is None and prim in rules.REFUSED_TANGENTS:
+            raise errors.NoRuleError(self.location(op), op.construct, *rules.REFUSED_TANGENTS[prim])
         if rule is None and rules.helper_by_source(prim):
             # a helper of generated code without a tangent rule (the tangent
             # helpers of forward code, differentiated again): its own source
@@ -374,7 +384,8 @@ class JVPBuilder:
                         isinstance(a, gast.Name) and self.is_active(a) for a in atoms):
                     varying[param] = value
         if varying:
-            simple = (merge in (rt.merged, rt.vmerged) and inner_rest is rest and template is not None
+            tree = merge is rt.merged_tree  # lists / tuples of adjoints: leaf by leaf, summed item by item
+            simple = (merge in (rt.merged, rt.vmerged, rt.merged_tree) and inner_rest is rest and template is not None
                       and isinstance(t, gast.Name) and all(isinstance(v, gast.Name) for v in varying.values()))
             if not simple:
                 raise errors.NoRuleError(
@@ -385,8 +396,9 @@ class JVPBuilder:
                     "Compute one order less with adjoint and take the last derivative by finite "
                     "differences, or use jacrev for the outermost derivative.")
             merged_t, merged_z = self.namer.temp(), self.namer.temp()
-            prelude.append(self.assign(merged_t, self.rt_call("merge_axes", load(t.id))))
-            prelude.append(self.assign(merged_z, self.rt_call("merge_axes", load(target))))
+            merge_name, split_name = ("merge_axes_tree", "split_axes_tree") if tree else ("merge_axes", "split_axes")
+            prelude.append(self.assign(merged_t, self.rt_call(merge_name, load(t.id))))
+            prelude.append(self.assign(merged_z, self.rt_call(merge_name, load(target))))
             bindings, supplied = template.bind([load(merged_t)] + list(rest), kwargs)
             active = set(varying) & set(bindings)
             missing = active - template.contributed
@@ -400,12 +412,15 @@ class JVPBuilder:
                 active, self.namer, self.module_names)
             prelude.extend(expanded)
             for _, expr in contributions:
-                terms.append(self.rt_call("split_axes", expr, load(t.id), constant(1)))
+                terms.append(self.rt_call(split_name, expr, load(t.id), constant(1)))
         if not terms:
             return [self.zeros(target)]
         total = terms[0]
         for term in terms[1:]:
-            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+            if merge is rt.merged_tree:
+                total = self.rt_call("add_bar", total, term)
+            else:
+                total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return prelude + [self.assign(self.dot_of(target), total)]
 
     def container_atom(self, atom):
