@@ -3,6 +3,8 @@ example along axis 0; an unbatched one is shared by all).
 """
 import math
 
+import warnings
+
 import numpy as np
 
 from .indexing import (
@@ -110,6 +112,30 @@ PER_EXAMPLE_LOOPS = [0]
 def count_per_example_loop():
     """One more per-example loop (``PER_EXAMPLE_LOOPS``); returns None."""
     PER_EXAMPLE_LOOPS[0] += 1
+
+
+def vlen(value):
+    """``len`` of one example of a batched value: an array's second axis, a
+    container's item count (its items carry the batch axis)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim < 2:
+            raise TypeError("len() of unsized object")
+        return value.shape[1]
+    return len(value)
+
+
+def vwritable(value, batch):
+    """``value`` for every example as an array of its own (a copy per
+    example), which batched values then update in place."""
+    return np.array(to_batched(value, batch))
+
+
+def warn_per_example(construct):
+    """Announce a loop over the examples that a batched helper runs when its
+    arguments leave it no batched form (``construct``: the call), as vmap's
+    builder announces the loops it writes; ``stack_examples`` counts it."""
+    warnings.warn(f"vmap: {construct} has no batched form for these arguments; it runs once per example "
+                  "(a Python loop over the batch).", RuntimeWarning, stacklevel=3)
 
 
 def first_rows(value):
