@@ -234,6 +234,47 @@ def vmap_loop(batch, function, batched, keyword_batched, /, *args, **kwargs):
     return stack_examples(results)
 
 
+def vmap_loop_announced(batch, function, batched, keyword_batched, /, *args, **kwargs):
+    """``vmap_loop`` with a warning when it runs (vmap wrote it as the other
+    branch of a rule that needs arguments the same in every example)."""
+    warn_per_example(getattr(function, "__qualname__", None) or repr(function))
+    return vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs)
+
+
+class _NotCommon:
+    """What ``common_example`` gives when the examples differ."""
+
+    def __repr__(self):
+        return "rt.NOT_COMMON"
+
+
+NOT_COMMON = _NotCommon()
+
+
+def common_example(value):
+    """The one example of ``value`` (it carries the batch axis) when every
+    example is the same: a stride-0 view of ``to_batched``, equal rows, a
+    tuple or list of such items; else ``NOT_COMMON``."""
+    if type(value) is np.ndarray:
+        if value.ndim == 0 or value.dtype == object or value.shape[0] == 0:
+            return NOT_COMMON
+        first = value[0]
+        if value.strides[0] != 0 and not bool((value == first).all()):
+            return NOT_COMMON
+        return first.item() if first.ndim == 0 else first
+    if isinstance(value, (list, tuple)):
+        items = [common_example(v) for v in value]
+        return NOT_COMMON if any(i is NOT_COMMON for i in items) else rebuild_like(value, items)
+    if value is None or isinstance(value, (str, bytes, slice, int, float, bool)):
+        return value
+    return NOT_COMMON
+
+
+def all_common(*values):
+    """Whether none of ``values`` is ``NOT_COMMON``."""
+    return all(v is not NOT_COMMON for v in values)
+
+
 def vwrite_back_shared(caller, value, message):
     """``write_back`` of a batched value into the caller's array that every
     example shares (in_dims None): made once if every example gives it the

@@ -8,6 +8,8 @@ source (it is NumPy code). The window and its transpose are linear and have
 rules in rules/scipy_signal.py: each is the other's adjoint."""
 import numpy as np
 
+from .batched import stack_examples, warn_per_example
+
 
 def logsumexp_slope(a, z, axis=None, b=None, keepdims=False):
     """The slope of ``z = logsumexp(a, axis, b=b, keepdims=keepdims)`` in
@@ -258,8 +260,6 @@ def vloop(batch, function, *args, shared=0, **kwargs):
     The batching rule of SciPy functions without a batched form, and the
     fallback of those with one: announced (a RuntimeWarning) and counted by
     ``PER_EXAMPLE_LOOPS``, as every loop over the examples is."""
-    from .batched import stack_examples, warn_per_example
-
     warn_per_example(f"{getattr(function, '__module__', '')}.{getattr(function, '__name__', function)}")
     results = []
     for row in range(batch):

@@ -519,21 +519,45 @@ class BatchBuilder:
         except TypeError:
             return None
         # Only the arguments a rule reads with vec[...] may carry a batch axis.
-        for param, atom in bindings.items():
-            if param not in template.batched_params and self.is_batched(atom):
-                return None
+        shared = [param for param, atom in bindings.items()
+                  if param not in template.batched_params and self.is_batched(atom)]
+        if shared:
+            return self.shared_template_statement(op, template, bindings, supplied, shared)
         prelude, value = template.expand_batch(
             load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
             self.namer,
             {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
         return prelude + [self.assign(op.targets[0], value)]
 
-    def looped_statement(self, op, flagged=None):
+    def shared_template_statement(self, op, template, bindings, supplied, shared):
+        """The rule where arguments it reads for their values (an axis, an
+        index, ``l_and_u``) carry the batch axis: they are most often the same
+        in every example (constants that reached here through a tuple of
+        residuals or a tape, broadcast with its other items), and then the
+        rule runs on their one example; else the op runs once per example,
+        announced when it does (``rt.vmap_loop_announced``)."""
+        if op.kind != "assign" or len(op.targets) != 1:
+            return None
+        commons, prelude = {}, []
+        for param in shared:
+            name = self.namer.temp()
+            prelude.append(self.assign(name, self.rt_call("common_example", clone(bindings[param]))))
+            commons[param] = name
+        bindings = {**bindings, **{param: load(name) for param, name in commons.items()}}
+        rest, value = template.expand_batch(
+            load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
+            self.namer,
+            {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
+        looped = self.looped_statement(op, announced=True)
+        test = self.rt_call("all_common", *[load(name) for name in commons.values()])
+        return prelude + [gast.If(test=test, body=rest + [self.assign(op.targets[0], value)], orelse=[looped])]
+
+    def looped_statement(self, op, flagged=None, announced=False):
         """The op once per example: ``rt.vmap_loop`` calls it on each
         example's slice of the batched operands and stacks the results.
         ``flagged``: the runtime helper that batches this op given which
         operands are batched (rules.FLAG_BATCHED), called the same way."""
-        if flagged is None:
+        if flagged is None and not announced:
             self.looped.append((op.lineno, op.construct))
         node = op.statement if op.statement is not None else op.value
         function = self.function_expression(op)
@@ -560,8 +584,8 @@ class BatchBuilder:
         if flagged is not None:
             call = self.rt_call(flagged, load(self.batch_name), flags, keyword_flags, *[clone(a) for a in node.args])
         else:
-            call = self.rt_call("vmap_loop", load(self.batch_name), clone(node.func), flags, keyword_flags,
-                                *[clone(a) for a in node.args])
+            call = self.rt_call("vmap_loop_announced" if announced else "vmap_loop", load(self.batch_name),
+                                clone(node.func), flags, keyword_flags, *[clone(a) for a in node.args])
         call.keywords = clone(node.keywords)
         if op.kind == "expr":
             return gast.Expr(value=call)
