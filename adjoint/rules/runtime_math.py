@@ -523,6 +523,11 @@ def zeros_bar_batched(r, like, rows):
     vec[r] = rt.vzeros_bar(vec[like], rows, batch)
 
 
+@batch_rule(rt.list_head)
+def list_head_batched(r, g, length):
+    vec[r] = rt.vlist_head(vec[g], length)
+
+
 @batch_rule(rt.absent_bar)
 def absent_bar_batched(r, like, rows):
     vec[r] = rt.vabsent_bar(vec[like], rows, batch)

@@ -256,10 +256,12 @@ def common_example(value):
     example is the same: a stride-0 view of ``to_batched``, equal rows, a
     tuple or list of such items; else ``NOT_COMMON``."""
     if type(value) is np.ndarray:
-        if value.ndim == 0 or value.dtype == object or value.shape[0] == 0:
+        if value.ndim == 0 or value.shape[0] == 0:
             return NOT_COMMON
         first = value[0]
-        if value.strides[0] != 0 and not bool((value == first).all()):
+        if value.strides[0] == 0:  # (to_batched's view: of a slice too, an object array)
+            return first.item() if isinstance(first, np.ndarray) and first.ndim == 0 else first
+        if value.dtype == object or not bool((value == first).all()):
             return NOT_COMMON
         return first.item() if first.ndim == 0 else first
     if isinstance(value, (list, tuple)):

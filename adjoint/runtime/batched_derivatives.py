@@ -94,6 +94,16 @@ def vzeros_bar(like, rows, batch):
     return np.zeros((batch,) + one.shape, dtype=one.dtype)
 
 
+def vlist_head(g, length):
+    """``list_head`` on a batch: a list's adjoint before an append (an array
+    ``(B, V, n) + ...`` read as one array, or a list of batched items)."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):
+        return [g[:, :, i] for i in range(length)]
+    return list(g[:length])
+
+
 def vabsent_bar(like, rows, batch):
     """``absent_bar`` on a batch: ``vzeros_bar`` marked absent (see ``absent_bar``)."""
     return _absent_tree(vzeros_bar(like, rows, batch))

@@ -136,7 +136,8 @@ class BatchBuilder:
             changed = False
             for op in ops:
                 if op.kind == "expr" and self.reads_of(op) & batched:
-                    for name in self.updated_names(op) - batched:
+                    made_here = self.defined - set(self.normalized.params)
+                    for name in (self.updated_names(op) & made_here) - batched:
                         batched.add(name)
                         self.updated.add(name)
                         changed = True
@@ -150,7 +151,8 @@ class BatchBuilder:
     @staticmethod
     def updated_names(op):
         """The names a call run for its effect may change in place: its first
-        argument, the receiver of a method, its ``out=``."""
+        argument, the receiver of a method, its ``out=`` (of those the
+        function assigns: not a module, not a parameter)."""
         node = op.value
         if not isinstance(node, gast.Call):
             return set()
@@ -521,6 +523,8 @@ class BatchBuilder:
         # Only the arguments a rule reads with vec[...] may carry a batch axis.
         shared = [param for param, atom in bindings.items()
                   if param not in template.batched_params and self.is_batched(atom)]
+        if shared and rules.batched_index_helper(op.prim) is not None:
+            return None  # (its helper batches an index that differs between the examples)
         if shared:
             return self.shared_template_statement(op, template, bindings, supplied, shared)
         prelude, value = template.expand_batch(
