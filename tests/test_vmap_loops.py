@@ -174,3 +174,11 @@ def test_the_remaining_loops_are_announced_and_counted():
     # a covariance SciPy refuses: its own error, raised from the loop
     with pytest.warns(RuntimeWarning, match="once per example"), pytest.raises(np.linalg.LinAlgError):
         rt.vmvn_logpdf(np.zeros((2, 3)), None, np.zeros((2, 3, 3)), function=scipy.stats.multivariate_normal.logpdf)
+
+
+def test_every_loop_of_a_batched_helper_is_announced():
+    # a helper's own fallback loop over the examples warns through rt.stack_examples, which all of them call
+    before = rt.PER_EXAMPLE_LOOPS[0]
+    with pytest.warns(RuntimeWarning, match=r"vmap: rt\.\w+ has no batched form .* once per example"):
+        got = rt.stack_examples([np.ones(2), np.zeros(2)])
+    assert rt.PER_EXAMPLE_LOOPS[0] == before + 1 and got.shape == (2, 2)

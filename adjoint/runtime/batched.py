@@ -2,6 +2,7 @@
 example along axis 0; an unbatched one is shared by all).
 """
 import math
+import sys
 
 import warnings
 
@@ -130,12 +131,12 @@ def vwritable(value, batch):
     return np.array(to_batched(value, batch))
 
 
-def warn_per_example(construct):
+def warn_per_example(construct, stacklevel=3):
     """Announce a loop over the examples that a batched helper runs when its
     arguments leave it no batched form (``construct``: the call), as vmap's
     builder announces the loops it writes; ``stack_examples`` counts it."""
     warnings.warn(f"vmap: {construct} has no batched form for these arguments; it runs once per example "
-                  "(a Python loop over the batch).", RuntimeWarning, stacklevel=3)
+                  "(a Python loop over the batch).", RuntimeWarning, stacklevel=stacklevel)
 
 
 def first_rows(value):
@@ -165,16 +166,23 @@ def vfirst_rows(value):
     return value[:, :1]
 
 
-def stack_examples(results):
-    """Per-example results stacked along a new leading axis (None where every example has None)."""
+def stack_examples(results, announced=False):
+    """Per-example results stacked along a new leading axis (None where every
+    example has None). Every loop over the examples ends here: it is counted
+    (``PER_EXAMPLE_LOOPS``) and, unless vmap announced it already
+    (``announced``: its builder's warning, ``rt.vloop``'s), announced now,
+    naming the helper that looped (no loop over the examples is silent)."""
     count_per_example_loop()
+    if not announced:
+        caller = sys._getframe(1).f_code.co_name
+        warn_per_example(f"rt.{caller}", stacklevel=4)
     first = results[0]
     if first is None and all(r is None for r in results):
         return None
     if isinstance(first, dict):
-        return {k: stack_examples([r[k] for r in results]) for k in first}
+        return {k: stack_examples([r[k] for r in results], True) for k in first}
     if isinstance(first, (tuple, list)):
-        return rebuild_like(first, [stack_examples([r[i] for r in results]) for i in range(len(first))])
+        return rebuild_like(first, [stack_examples([r[i] for r in results], True) for i in range(len(first))])
     if first is None and all(r is None for r in results):  # a hole in every example
         return None
     return np.stack([np.asarray(r) for r in results])
@@ -231,7 +239,7 @@ def vmap_loop(batch, function, batched, keyword_batched, /, *args, **kwargs):
         example_args = [example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
         example_kwargs = {k: example(v, row) if keyword_batched.get(k) else v for k, v in kwargs.items()}
         results.append(function(*example_args, **example_kwargs))
-    return stack_examples(results)
+    return stack_examples(results, announced=True)
 
 
 def vmap_loop_announced(batch, function, batched, keyword_batched, /, *args, **kwargs):
@@ -325,7 +333,7 @@ def vmap_loop_shared(batch, function, batched, name, /, *args, **kwargs):
         original = args[key] if isinstance(key, int) else kwargs[key]
         if not _same_values(original, value):
             np.copyto(original, value)
-    return stack_examples(results)
+    return stack_examples(results, announced=True)  # (LoopedVmap warned)
 
 
 def _same_values(a, b):

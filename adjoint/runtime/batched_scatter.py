@@ -88,7 +88,7 @@ def _loop(batch, flags, function, args, construct):
     results = []
     for row in range(batch):
         results.append(function(*[example(a, row) if f else a for a, f in zip(args, flags, strict=True)]))
-    return stack_examples(results)
+    return stack_examples(results, announced=True)
 
 
 def vufunc_at(batch, flags, keyword_flags, method, a, indices, b=None):

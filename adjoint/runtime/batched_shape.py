@@ -543,7 +543,7 @@ def vmerged_where_shared(batch, helper, g, args, values, **options):
             warn_per_example(f"rt.{helper.__name__} with values that differ between the examples")
         return stack_examples([
             helper(example(g, v), *[example(a, v) for a in args], **{k: example(o, v) for k, o in options.items()})
-            for v in range(batch)])
+            for v in range(batch)], announced=_merge(g)[1] is not None)
     return vmerged_g(helper, g, *common, **common_options)
 
 
@@ -558,7 +558,7 @@ def vinterp_adjoint(batch, batched_helper, helper, g, x, xp, fp, left=None, righ
     if common_xp is _DIFFERS or common_fp is _DIFFERS:
         warn_per_example(f"rt.{helper.__name__} with knots that differ between the examples")
         return stack_examples([helper(example(g, v), example(x, v), example(xp, v), example(fp, v), left=left,
-                                      right=right) for v in range(batch)])
+                                      right=right) for v in range(batch)], announced=True)
     return batched_helper(g, x, common_xp, common_fp, left=left, right=right)
 
 

@@ -265,4 +265,4 @@ def vloop(batch, function, *args, shared=0, **kwargs):
     for row in range(batch):
         example = [a if i < shared or a is None else a[row] for i, a in enumerate(args)]
         results.append(function(*example, **kwargs))
-    return stack_examples([np.asarray(r) for r in results])
+    return stack_examples([np.asarray(r) for r in results], announced=True)
