@@ -182,3 +182,16 @@ def test_every_loop_of_a_batched_helper_is_announced():
     with pytest.warns(RuntimeWarning, match=r"vmap: rt\.\w+ has no batched form .* once per example"):
         got = rt.stack_examples([np.ones(2), np.zeros(2)])
     assert rt.PER_EXAMPLE_LOOPS[0] == before + 1 and got.shape == (2, 2)
+
+
+def signs(x, y):
+    return np.copysign(x, y) * np.fmod(x, y + 3.0) + np.fmax(x, y)
+
+
+def test_slopes_of_copysign_fmod_and_fmax_are_elementwise_under_vmap_jacrev():
+    x, y = RNG.normal(size=(B, 4)), RNG.normal(size=(B, 4))
+    got = no_loop(adjoint.vmap(adjoint.jacrev(signs)), x, y)
+    # d/dx: copysign's sign agreement times fmod, plus copysign (fmod's slope in x is 1), plus [x > y]
+    agree = np.where(np.signbit(x) == np.signbit(y), 1.0, -1.0)
+    slope = agree * np.fmod(x, y + 3.0) + np.copysign(x, y) + (x > y)
+    np.testing.assert_allclose(got, np.stack([np.diag(s) for s in slope]), rtol=1e-12)

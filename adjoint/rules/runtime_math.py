@@ -544,6 +544,8 @@ def assigned_adjoint_batched(r, g, index, copy=False):
 
 
 elementwise_helpers(rt.balanced_eq)
+# the slopes of copysign, fmod and fmax/fmin: elementwise in all their arrays (vmap aligns them)
+elementwise_helpers(rt.copysign_factor, rt.fmod_quotient, rt.fmax_factor)
 
 
 # Masks, counts, shapes and constants: no derivative. clip_wrt_*, fmax_factor,
