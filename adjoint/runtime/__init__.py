@@ -59,7 +59,8 @@ FAMILIES = (
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_tangents, batched_derivatives, batched_shape,
-    batched_linalg_derivatives, batched_second_order, batched_index_tricks, batched_decompositions, batched_scatter, batched_scipy,
+    batched_linalg_derivatives, batched_second_order, batched_index_tricks, batched_decompositions,
+    batched_scatter, batched_scipy,
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, eig,
 )
 for _family in FAMILIES:

@@ -11,7 +11,9 @@ or type reads one example of it (every example has the same shape).
 import numpy as np
 
 from .broadcasting import unbroadcast, unreduce
-from .indexing import _absent_tree, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar
+from .indexing import (
+    _absent_tree, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar,
+)
 from .shape import reshape_adjoint
 from .tangents import apply_merged, lift, merged, setitem_tangent
 from .jacobians import batched_reshape

@@ -330,7 +330,8 @@ class BatchBuilder:
         if op.kind == "expr" and _is_ufunc_at(prim) and isinstance(op.value, gast.Call) and not op.value.keywords:
             # ufunc.at(a, indices[, b]) on the whole batch (an index that differs: offset per example)
             flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in op.value.args], ctx=gast.Load())
-            return [gast.Expr(value=self.rt_call("vufunc_at", load(self.batch_name), flags, gast.Dict(keys=[], values=[]),
+            no_keywords = gast.Dict(keys=[], values=[])
+            return [gast.Expr(value=self.rt_call("vufunc_at", load(self.batch_name), flags, no_keywords,
                                                  clone(op.value.func), *[clone(a) for a in op.value.args]))]
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
