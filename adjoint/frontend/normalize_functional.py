@@ -138,7 +138,9 @@ def reduce_as_loop(calls, node):
         statements = [
             gast.Assign(targets=[_name(items, gast.Store())], value=_call(_name("list"), bound["iterable"]),
                         type_comment=None),
-            gast.If(test=gast.UnaryOp(op=gast.Not(), operand=_name(items)),
+            # (len(items) == 0, not `not items`: a count, the same for every example under vmap)
+            gast.If(test=gast.Compare(left=_call(_name("len"), _name(items)), ops=[gast.Eq()],
+                                      comparators=[gast.Constant(value=0, kind=None)]),
                     body=[gast.Raise(exc=_call(_name("TypeError"), gast.Constant(
                         value="reduce() of empty iterable with no initial value", kind=None)), cause=None)],
                     orelse=[]),

@@ -97,6 +97,23 @@ def batched_by_flags(primitive, helper_name):
     FLAG_BATCHED[primitive] = helper_name
 
 
+#: primitive -> the runtime helper that batches it when an index it reads
+#: only as an index (not with ``vec[...]`` in its batching rule) carries the
+#: batch axis; called as the FLAG_BATCHED helpers are (runtime/batched_scatter.py)
+INDEX_BATCHED = {}
+
+
+def batched_by_index(primitive, helper_name):
+    INDEX_BATCHED[primitive] = helper_name
+
+
+def batched_index_helper(primitive):
+    try:
+        return INDEX_BATCHED.get(primitive)
+    except TypeError:
+        return None
+
+
 def batched_by_flags_helper(primitive):
     try:
         return FLAG_BATCHED.get(primitive)

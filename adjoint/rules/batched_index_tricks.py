@@ -33,12 +33,14 @@ def index_trick_tangent_batched(r, t, trick, items, z):
 
 
 # np.add.at: b's adjoint gathers the cotangent at the indices (b read for its
-# shape); the tangent of the result scatters b's tangent into zeros like the result.
+# shape); the tangent of the result scatters b's tangent into zeros like the
+# result. Indices that differ between the examples are offset into the flat
+# batch (runtime/batched_scatter.py).
 @batch_rule(rt.add_at_adjoint)
 def add_at_adjoint_batched(r, g, indices, b):
-    vec[r] = rt.vmerged_where_shared(batch, rt.add_at_adjoint, vec[g], (vec[indices], vec[b]), (True, False))
+    vec[r] = rt.vadd_at_adjoint_rows(batch, vec[g], vec[indices], vec[b])
 
 
 @batch_rule(rt.scatter_added)
 def scatter_added_batched(r, t, like, indices):
-    vec[r] = rt.vmerged_where_shared(batch, rt.scatter_added, vec[t], (vec[like], vec[indices]), (False, True))
+    vec[r] = rt.vscatter_added_rows(batch, vec[t], vec[like], vec[indices])

@@ -12,7 +12,7 @@ element is the max, which segment ``x`` falls in, where the NaNs are), are
 compute masks, counts and shapes carry no derivative at all.
 """
 from .. import runtime as rt
-from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, batched_by_flags, dot, elementwise_helpers,
+from . import (SEQUENCE_RULES, TUPLE_RESULTS, batch_rule, batched_by_flags, batched_by_index, dot, elementwise_helpers,
                nondifferentiable, tangent_rule, vec)
 
 # ----------------------------------------------------------- broadcasting and reductions
@@ -533,9 +533,18 @@ def scatter_add_batched(r, x_bar, g, x, index):
     vec[r] = rt.vscatter_add(vec[x_bar], vec[g], vec[x], index)
 
 
+# a loop counter kept on the tape (the same in every example), else once per example
+batched_by_index(rt.scatter_add, "vscatter_add_indexed")
+
+
 @batch_rule(rt.zeros_bar)
 def zeros_bar_batched(r, like, rows):
     vec[r] = rt.vzeros_bar(vec[like], rows, batch)
+
+
+@batch_rule(rt.list_head)
+def list_head_batched(r, g, length):
+    vec[r] = rt.vlist_head(vec[g], length)
 
 
 @batch_rule(rt.absent_bar)
@@ -554,6 +563,8 @@ def assigned_adjoint_batched(r, g, index, copy=False):
 
 
 elementwise_helpers(rt.balanced_eq)
+# the slopes of copysign, fmod and fmax/fmin: elementwise in all their arrays (vmap aligns them)
+elementwise_helpers(rt.copysign_factor, rt.fmod_quotient, rt.fmax_factor)
 
 
 # Masks, counts, shapes and constants: no derivative. clip_wrt_*, fmax_factor,

@@ -39,10 +39,10 @@ def solve_triangular_tangent(z, a, b, trans=0, lower=False):
     dot[z] = rt.solve_tangent(dot[b], inverse, matrix, b, z)
 
 
-# SciPy solves one banded system at a time: once per example.
+# SciPy solves one banded system at a time: the batch's dense matrices at once.
 @batch_rule(linalg.solve_banded)
 def solve_banded_batched(z, l_and_u, ab, b):
-    vec[z] = rt.vloop(batch, linalg.solve_banded, l_and_u, vec[ab], vec[b], shared=1)
+    vec[z] = rt.vsolve_banded(l_and_u, vec[ab], vec[b], rt.banded_matrix)
 
 
 # With SciPy >= 1.15 one call for the whole stack (else once per example,
@@ -216,9 +216,9 @@ def band_of_tangent(z, m, l_and_u, ab):
     dot[z] = rt.band_of(dot[m], l_and_u, ab)
 
 
-@batch_rule(rt.band_of)
+@batch_rule(rt.band_of)  # (ab read for the storage's shape, its trailing two axes)
 def band_of_batched(z, m, l_and_u, ab):
-    vec[z] = rt.band_of(vec[m], l_and_u, ab)
+    vec[z] = rt.band_of(vec[m], l_and_u, vec[ab])
 
 
 # solve_sylvester(a, b, q): x with a x + x b = q. dx solves the same
@@ -244,7 +244,7 @@ def solve_sylvester_tangent(z, a, b, q):
 
 @batch_rule(linalg.solve_sylvester)
 def solve_sylvester_batched(z, a, b, q):
-    vec[z] = rt.vloop(batch, linalg.solve_sylvester, vec[a], vec[b], vec[q])
+    vec[z] = rt.vsolve_sylvester(vec[a], vec[b], vec[q], function=linalg.solve_sylvester)
 
 
 @adjoint_rule(rt.sylvester_each, constant=("solve",))

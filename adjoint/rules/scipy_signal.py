@@ -15,7 +15,7 @@ one more axis of the n-d correlation, against an axis of length 1.
 The derivatives are written with convolve, correlate, np.flip and the
 window helpers (``rt.window_of`` and its transpose ``rt.window_into``,
 rules below), so the generated code can be differentiated again. Under
-vmap the functions run once per example (rt.vloop)."""
+vmap the examples are convolved at once (rt.vsignal_convolve)."""
 import numpy as np
 from scipy import signal
 
@@ -61,15 +61,16 @@ def correlate_tangent(z, in1, in2, mode="full", method="auto"):
                                           mode="full", method=method), start, z)
 
 
-# Once per example: an n-d convolution has no batch axis.
+# The examples' convolutions at once: windows or FFTs over the axes after the batch's.
 @batch_rule(signal.convolve)
 def convolve_batched(z, in1, in2, mode="full", method="auto"):
-    vec[z] = rt.vloop(batch, signal.convolve, vec[in1], vec[in2], mode=mode, method=method)
+    vec[z] = rt.vsignal_convolve(vec[in1], vec[in2], mode=mode, method=method, function=signal.convolve)
 
 
 @batch_rule(signal.correlate)
 def correlate_batched(z, in1, in2, mode="full", method="auto"):
-    vec[z] = rt.vloop(batch, signal.correlate, vec[in1], vec[in2], mode=mode, method=method)
+    vec[z] = rt.vsignal_convolve(vec[in1], vec[in2], mode=mode, method=method, correlate=True,
+                                 function=signal.correlate)
 
 
 # ----------------------------------------------------------------- the windows

@@ -494,15 +494,18 @@ def multivariate_normal_pdf_tangent(z, x, mean=None, cov=1, allow_singular=False
     dot[z] = z * rt.mvn_logpdf_tangent(dot[cov], x, mean, cov, z, wrt="cov")
 
 
-# Once per example (SciPy's points and covariance do not carry a batch axis).
+# SciPy's points and covariance do not carry a batch axis: its method on the stack
+# (rt.vmvn_logpdf; other covariance forms once per example, announced).
 @batch_rule(multivariate_normal.logpdf)
 def multivariate_normal_logpdf_batched(z, x, mean=None, cov=1, allow_singular=False):
-    vec[z] = rt.vloop(batch, multivariate_normal.logpdf, vec[x], vec[mean], vec[cov], allow_singular=allow_singular)
+    vec[z] = rt.vmvn_logpdf(vec[x], vec[mean], vec[cov], allow_singular=allow_singular,
+                            function=multivariate_normal.logpdf)
 
 
 @batch_rule(multivariate_normal.pdf)
 def multivariate_normal_pdf_batched(z, x, mean=None, cov=1, allow_singular=False):
-    vec[z] = rt.vloop(batch, multivariate_normal.pdf, vec[x], vec[mean], vec[cov], allow_singular=allow_singular)
+    vec[z] = rt.vmvn_pdf(vec[x], vec[mean], vec[cov], allow_singular=allow_singular,
+                         function=multivariate_normal.pdf)
 
 
 # sf and logsf of t, gamma and beta, and dirichlet: in their own module

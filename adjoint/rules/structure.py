@@ -2,7 +2,7 @@
 containers) and plain copies ``y = x``. Container literals and unpacking are
 expanded by the transformer itself, element by element."""
 from .. import runtime as rt
-from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
+from . import adjoint_rule, bar, batch_rule, batched_by_index, dot, nondifferentiable, tangent_rule, vec
 
 
 @adjoint_rule(rt.getitem)
@@ -40,6 +40,10 @@ def add_at_tangent(z, a, indices, b):
 @batch_rule(rt.add_at)
 def add_at_batched(z, a, indices, b):
     vec[z] = rt.vadd_at(vec[a], indices, vec[b])
+
+
+# An index that differs between the examples: each example's offset into the flat batch (batched_scatter).
+batched_by_index(rt.add_at, "vadd_at_indexed")
 
 
 @tangent_rule(rt.add_at_adjoint, constant=("indices", "b"))

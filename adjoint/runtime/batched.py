@@ -2,6 +2,9 @@
 example along axis 0; an unbatched one is shared by all).
 """
 import math
+import sys
+
+import warnings
 
 import numpy as np
 
@@ -117,6 +120,30 @@ def count_per_example_loop():
     PER_EXAMPLE_LOOPS[0] += 1
 
 
+def vlen(value):
+    """``len`` of one example of a batched value: an array's second axis, a
+    container's item count (its items carry the batch axis)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim < 2:
+            raise TypeError("len() of unsized object")
+        return value.shape[1]
+    return len(value)
+
+
+def vwritable(value, batch):
+    """``value`` for every example as an array of its own (a copy per
+    example), which batched values then update in place."""
+    return np.array(to_batched(value, batch))
+
+
+def warn_per_example(construct, stacklevel=3):
+    """Announce a loop over the examples that a batched helper runs when its
+    arguments leave it no batched form (``construct``: the call), as vmap's
+    builder announces the loops it writes; ``stack_examples`` counts it."""
+    warnings.warn(f"vmap: {construct} has no batched form for these arguments; it runs once per example "
+                  "(a Python loop over the batch).", RuntimeWarning, stacklevel=stacklevel)
+
+
 def first_rows(value):
     """The first example of a batched value, keeping the batch axis (a
     batch of one: ``value[:1]`` of an array, item by item in a container)."""
@@ -144,16 +171,23 @@ def vfirst_rows(value):
     return value[:, :1]
 
 
-def stack_examples(results):
-    """Per-example results stacked along a new leading axis (None where every example has None)."""
+def stack_examples(results, announced=False):
+    """Per-example results stacked along a new leading axis (None where every
+    example has None). Every loop over the examples ends here: it is counted
+    (``PER_EXAMPLE_LOOPS``) and, unless vmap announced it already
+    (``announced``: its builder's warning, ``rt.vloop``'s), announced now,
+    naming the helper that looped (no loop over the examples is silent)."""
     count_per_example_loop()
+    if not announced:
+        caller = sys._getframe(1).f_code.co_name
+        warn_per_example(f"rt.{caller}", stacklevel=4)
     first = results[0]
     if first is None and all(r is None for r in results):
         return None
     if isinstance(first, dict):
-        return {k: stack_examples([r[k] for r in results]) for k in first}
+        return {k: stack_examples([r[k] for r in results], True) for k in first}
     if isinstance(first, (tuple, list)):
-        return rebuild_like(first, [stack_examples([r[i] for r in results]) for i in range(len(first))])
+        return rebuild_like(first, [stack_examples([r[i] for r in results], True) for i in range(len(first))])
     if first is None and all(r is None for r in results):  # a hole in every example
         return None
     return np.stack([np.asarray(r) for r in results])
@@ -210,7 +244,50 @@ def vmap_loop(batch, function, batched, keyword_batched, /, *args, **kwargs):
         example_args = [example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
         example_kwargs = {k: example(v, row) if keyword_batched.get(k) else v for k, v in kwargs.items()}
         results.append(function(*example_args, **example_kwargs))
-    return stack_examples(results)
+    return stack_examples(results, announced=True)
+
+
+def vmap_loop_announced(batch, function, batched, keyword_batched, /, *args, **kwargs):
+    """``vmap_loop`` with a warning when it runs (vmap wrote it as the other
+    branch of a rule that needs arguments the same in every example)."""
+    warn_per_example(getattr(function, "__qualname__", None) or repr(function))
+    return vmap_loop(batch, function, batched, keyword_batched, *args, **kwargs)
+
+
+class _NotCommon:
+    """What ``common_example`` gives when the examples differ."""
+
+    def __repr__(self):
+        return "rt.NOT_COMMON"
+
+
+NOT_COMMON = _NotCommon()
+
+
+def common_example(value):
+    """The one example of ``value`` (it carries the batch axis) when every
+    example is the same: a stride-0 view of ``to_batched``, equal rows, a
+    tuple or list of such items; else ``NOT_COMMON``."""
+    if type(value) is np.ndarray:
+        if value.ndim == 0 or value.shape[0] == 0:
+            return NOT_COMMON
+        first = value[0]
+        if value.strides[0] == 0:  # (to_batched's view: of a slice too, an object array)
+            return first.item() if isinstance(first, np.ndarray) and first.ndim == 0 else first
+        if value.dtype == object or not bool((value == first).all()):
+            return NOT_COMMON
+        return first.item() if first.ndim == 0 else first
+    if isinstance(value, (list, tuple)):
+        items = [common_example(v) for v in value]
+        return NOT_COMMON if any(i is NOT_COMMON for i in items) else rebuild_like(value, items)
+    if value is None or isinstance(value, (str, bytes, slice, int, float, bool)):
+        return value
+    return NOT_COMMON
+
+
+def all_common(*values):
+    """Whether none of ``values`` is ``NOT_COMMON``."""
+    return all(v is not NOT_COMMON for v in values)
 
 
 def vwrite_back_shared(caller, value, message):
@@ -261,7 +338,7 @@ def vmap_loop_shared(batch, function, batched, name, /, *args, **kwargs):
         original = args[key] if isinstance(key, int) else kwargs[key]
         if not _same_values(original, value):
             np.copyto(original, value)
-    return stack_examples(results)
+    return stack_examples(results, announced=True)  # (LoopedVmap warned)
 
 
 def _same_values(a, b):

@@ -11,7 +11,9 @@ or type reads one example of it (every example has the same shape).
 import numpy as np
 
 from .broadcasting import unbroadcast, unreduce
-from .indexing import _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar
+from .indexing import (
+    _absent_tree, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar,
+)
 from .shape import reshape_adjoint
 from .tangents import apply_merged, lift, merged, setitem_tangent
 from .jacobians import batched_reshape
@@ -92,6 +94,21 @@ def vzeros_bar(like, rows, batch):
         return rebuild_like(like, [vzeros_bar(v, rows, batch) for v in like])
     one = zeros_bar(first_example(like), rows)
     return np.zeros((batch,) + one.shape, dtype=one.dtype)
+
+
+def vlist_head(g, length):
+    """``list_head`` on a batch: a list's adjoint before an append (an array
+    ``(B, V, n) + ...`` read as one array, or a list of batched items)."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):
+        return [g[:, :, i] for i in range(length)]
+    return list(g[:length])
+
+
+def vabsent_bar(like, rows, batch):
+    """``absent_bar`` on a batch: ``vzeros_bar`` marked absent (see ``absent_bar``)."""
+    return _absent_tree(vzeros_bar(like, rows, batch))
 
 
 def velement_bar(container_bar, key, like, rows=None, batch=None):

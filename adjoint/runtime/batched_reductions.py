@@ -304,6 +304,8 @@ def vlift(value, rank):
     None (an optional operand left out) stays None."""
     if value is None:
         return None
+    if isinstance(value, (list, tuple)):  # a list of batched items NumPy reads as one array
+        value = vasarray(value)
     missing = rank - (value.ndim - 1)
     if missing <= 0:
         return value
@@ -414,7 +416,7 @@ def vnorm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (
         axes = normalize_axes(axis, ndim)
         matrix = len(axes) == 2
     if matrix and ord not in (None, "fro"):
-        slopes = np.stack([matrix_norm_slope(example, ord, matrix_axes(axis, ndim)) for example in x])
+        slopes = stack_examples([matrix_norm_slope(row, ord, matrix_axes(axis, ndim)) for row in x])  # (announced)
         return vunreduce(g, x, axes, keepdims) * slopes[:, None]
     if not matrix and (isinstance(ord, str) or (ord is not None and not (ord >= 1 or ord == -np.inf))):
         raise ValueError(f"the derivative of the vector norm with ord={ord!r} is not implemented; "

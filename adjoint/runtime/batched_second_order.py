@@ -56,7 +56,11 @@ from .tangent_linalg import (
     det_tangent, inv_tangent, singular_values_tangent, slogdet_tangent, tensordot_tangent_right,
 )
 from .batched_linalg_derivatives import vsvd_tangent
-from .batched_shape import vprimal_matrices
+from .batched_shape import vinterp_adjoint, vinterp_adjoint_x, vprimal_matrices, vtake_along_axis_adjoint
+from .shape import take_along_axis_adjoint
+from .batched_reductions import vextremum_adjoint, vnan_extremum_adjoint, vnorm_adjoint
+from .broadcasting import extremum_adjoint
+from .reductions import interp_adjoint_x, nan_extremum_adjoint, norm_adjoint
 
 
 def _each_example(helper, args, kwargs=None):
@@ -398,6 +402,21 @@ merged_batched(cholesky_adjoint, _cholesky_adjoint_batched)
 merged_batched(svd_adjoint, vsvd_adjoint)
 merged_batched(matmul_adjoint_left, vmatmul_adjoint_left)
 merged_batched(matmul_adjoint_right, vmatmul_adjoint_right)
+# max/min: where each example's extremum is (a mask per example)
+merged_batched(extremum_adjoint, vextremum_adjoint)
+merged_batched(nan_extremum_adjoint, vnan_extremum_adjoint)
+merged_batched(norm_adjoint, vnorm_adjoint)
+
+
+def _interp_adjoint_x_rows(g, x, xp, fp, left=None, right=None):
+    """``interp_adjoint_x`` with ``g`` ``(V, N) + x.shape``: once on the batch
+    when the knots are the same in every example (else once per example)."""
+    return vinterp_adjoint(np.shape(x)[0], vinterp_adjoint_x, interp_adjoint_x, g, x, xp, fp, left=left,
+                           right=right)
+
+
+merged_batched(interp_adjoint_x, _interp_adjoint_x_rows)
+merged_batched(take_along_axis_adjoint, vtake_along_axis_adjoint)  # (np.partition, np.sort: per-example indices)
 
 
 

@@ -532,16 +532,18 @@ def vmerged_where_shared(batch, helper, g, args, values, **options):
     forward pass saves, so the same in every example). When every example
     has the same values the two leading axes of ``g`` merge (``vmerged_g``);
     otherwise the helper runs once per example, which is exact."""
-    from .batched import example, first_example, stack_examples
+    from .batched import example, first_example, stack_examples, warn_per_example
 
     common = [_common(arg) if by_value else first_example(arg) for arg, by_value in zip(args, values, strict=True)]
     common_options = {name: _common(value) for name, value in options.items()}
     if (_merge(g)[1] is None  # no array in g (None holes only): the examples tell the batch
             or any(found is _DIFFERS for found in common)
             or any(found is _DIFFERS for found in common_options.values())):
+        if _merge(g)[1] is not None:
+            warn_per_example(f"rt.{helper.__name__} with values that differ between the examples")
         return stack_examples([
             helper(example(g, v), *[example(a, v) for a in args], **{k: example(o, v) for k, o in options.items()})
-            for v in range(batch)])
+            for v in range(batch)], announced=_merge(g)[1] is not None)
     return vmerged_g(helper, g, *common, **common_options)
 
 
@@ -550,12 +552,13 @@ def vinterp_adjoint(batch, batched_helper, helper, g, x, xp, fp, left=None, righ
     the batch when the knots ``xp`` and values ``fp`` are the same for every
     example (the usual case: constants saved by the forward pass), else
     once per example."""
-    from .batched import example, stack_examples
+    from .batched import example, stack_examples, warn_per_example
 
     common_xp, common_fp = _common(xp), _common(fp)
     if common_xp is _DIFFERS or common_fp is _DIFFERS:
+        warn_per_example(f"rt.{helper.__name__} with knots that differ between the examples")
         return stack_examples([helper(example(g, v), example(x, v), example(xp, v), example(fp, v), left=left,
-                                      right=right) for v in range(batch)])
+                                      right=right) for v in range(batch)], announced=True)
     return batched_helper(g, x, common_xp, common_fp, left=left, right=right)
 
 

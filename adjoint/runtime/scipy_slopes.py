@@ -8,6 +8,8 @@ source (it is NumPy code). The window and its transpose are linear and have
 rules in rules/scipy_signal.py: each is the other's adjoint."""
 import numpy as np
 
+from .batched import stack_examples, warn_per_example
+
 
 def logsumexp_slope(a, z, axis=None, b=None, keepdims=False):
     """The slope of ``z = logsumexp(a, axis, b=b, keepdims=keepdims)`` in
@@ -283,9 +285,12 @@ def vloop(batch, function, *args, shared=0, **kwargs):
     """``function`` once per example, results stacked: the first ``shared``
     positional arguments are the same for every example, the others carry a
     leading batch axis (None, an optional argument left out, stays None).
-    The batching rule of SciPy functions without a batched form."""
+    The batching rule of SciPy functions without a batched form, and the
+    fallback of those with one: announced (a RuntimeWarning) and counted by
+    ``PER_EXAMPLE_LOOPS``, as every loop over the examples is."""
+    warn_per_example(f"{getattr(function, '__module__', '')}.{getattr(function, '__name__', function)}")
     results = []
     for row in range(batch):
         example = [a if i < shared or a is None else a[row] for i, a in enumerate(args)]
         results.append(function(*example, **kwargs))
-    return np.stack([np.asarray(r) for r in results])
+    return stack_examples([np.asarray(r) for r in results], announced=True)

@@ -29,13 +29,3 @@ def uniform_test(value):
     if value.strides[0] == 0 or all(bool(v) == first for v in value):
         return first
     raise ExamplesDiffer(value)
-
-
-def vabsent_bar(like, rows, batch):
-    """``absent_bar`` on a batch (the adjoint of a value the branch taken
-    did not compute): zeros ``(V, rows) + shape`` for each leaf of ``like``,
-    marked absent as ``absent_bar`` marks them."""
-    from .batched_derivatives import vzeros_bar
-    from .indexing import _absent_tree
-
-    return _absent_tree(vzeros_bar(like, rows, batch))

@@ -80,6 +80,11 @@ def _frozen(cls):
     return bool(getattr(params, "frozen", False))
 
 
+def _is_ufunc_at(prim):
+    """Whether ``prim`` is a ufunc's ``.at`` (a new bound method at every lookup)."""
+    return isinstance(getattr(prim, "__self__", None), np.ufunc) and getattr(prim, "__name__", None) == "at"
+
+
 def _loop_warning(function_name, lineno, construct):
     warnings.warn(
         f"vmap of {function_name}: line {lineno}: {construct} has no batching rule; it runs once per "
@@ -136,12 +141,22 @@ class BatchBuilder:
 
     def propagate(self, batched):
         """Every name whose value depends on a batched parameter (a fixed
-        point: loops carry values around)."""
+        point: loops carry values around). A call run for its effect that
+        reads batched values (``np.maximum.at(out, i, x)``) may write them
+        into the array it is handed: that array holds the batch too
+        (``self.updated``), each example its own."""
         ops = list(walk_ops(self.normalized.ops))
+        self.updated = set()
         changed = True
         while changed:
             changed = False
             for op in ops:
+                if op.kind == "expr" and self.reads_of(op) & batched:
+                    made_here = self.defined - set(self.normalized.params)
+                    for name in (self.updated_names(op) & made_here) - batched:
+                        batched.add(name)
+                        self.updated.add(name)
+                        changed = True
                 if not op.targets or self.shape_result(op) or op.prim in (rt.keep_attribute, rt.keep_init_attribute):
                     continue  # (a record's object holds batched values, read through no name: normalize_records)
                 if self.reads_of(op) & batched and not batched.issuperset(op.targets):
@@ -150,10 +165,25 @@ class BatchBuilder:
         return batched
 
     @staticmethod
+    def updated_names(op):
+        """The names a call run for its effect may change in place: its first
+        argument, the receiver of a method, its ``out=`` (of those the
+        function assigns: not a module, not a parameter)."""
+        node = op.value
+        if not isinstance(node, gast.Call):
+            return set()
+        candidates = node.args[:1] + [k.value for k in node.keywords if k.arg == "out"]
+        if isinstance(node.func, gast.Attribute) and isinstance(node.func.value, gast.Name):
+            candidates.append(node.func.value)
+        return {c.id for c in candidates if isinstance(c, gast.Name)}
+
+    @staticmethod
     def list_position(op):
         """Whether ``op`` is ``rt.item_position(items, key)`` (normalize_inplace):
         a position in a list made here, which has as many items in every
         example, so only the key can make it differ."""
+        if op.prim is rt.item_position:  # (generated code differentiated again: the helper resolved)
+            return True
         return op.prim is NONDIFF and op.construct == "position in the list"
 
     def reads_of(self, op):
@@ -165,10 +195,25 @@ class BatchBuilder:
     def shape_result(self, op):
         if op.prim is NONDIFF and isinstance(op.value, gast.Attribute) and op.value.attr in NONDIFF_ATTRIBUTES:
             return True
+        if op.prim is NONDIFF and self.counting_call(op.value):
+            return True
         try:
             return op.prim in SHAPE_RESULTS
         except TypeError:
             return False
+
+    def counting_call(self, value):
+        """Whether ``value`` is ``len(items)`` or ``rt.loop_length(...)`` written
+        by normalize (a list's next position, a loop's count over a list built
+        in the loop, np.select's cases): how many items, the same for every
+        example (a list holds each item with its batch axis)."""
+        if not isinstance(value, gast.Call) or value.keywords:
+            return False
+        func = value.func
+        if isinstance(func, gast.Name) and func.id == "len" and len(value.args) == 1:
+            return self.resolver.lookup("len") is len
+        return (isinstance(func, gast.Attribute) and func.attr == "loop_length"
+                and isinstance(func.value, gast.Name) and func.value.id == self.module_names["rt"])
 
     # ------------------------------------------------------------ helpers
 
@@ -278,8 +323,10 @@ class BatchBuilder:
             statement = self.primal(op)
             # a batched name assigned an unbatched value (a merge, a latch)
             if op.targets and op.targets[0] in self.batched and op.kind == "assign":
+                # (an array that batched values update in place: a writable copy per example)
+                helper = "vwritable" if op.targets[0] in self.updated else "to_batched"
                 return [statement, self.assign(op.targets[0], self.rt_call(
-                    "to_batched", load(op.targets[0]), load(self.batch_name)))]
+                    helper, load(op.targets[0]), load(self.batch_name)))]
             return [statement]
         if self.shape_result(op):
             return [self.shape_statement(op)]
@@ -306,6 +353,12 @@ class BatchBuilder:
             reason = Unbatchable(self.parsed.location(op), f"{op.construct} with batched values")
             reason.changes_objects = True  # each example runs on its own copies (backend/vmap_objects)
             raise reason
+        if op.kind == "expr" and _is_ufunc_at(prim) and isinstance(op.value, gast.Call) and not op.value.keywords:
+            # ufunc.at(a, indices[, b]) on the whole batch (an index that differs: offset per example)
+            flags = gast.Tuple(elts=[constant(self.is_batched(a)) for a in op.value.args], ctx=gast.Load())
+            no_keywords = gast.Dict(keys=[], values=[])
+            return [gast.Expr(value=self.rt_call("vufunc_at", load(self.batch_name), flags, no_keywords,
+                                                 clone(op.value.func), *[clone(a) for a in op.value.args]))]
         if op.kind == "expr" or (op.statement is not None and prim is not UNPACK):
             return [self.looped_statement(op)]
         if prim is UNPACK:
@@ -358,6 +411,9 @@ class BatchBuilder:
                 statements = self.template_statement(op, rule)
                 if statements is not None:
                     return statements
+                indexed = rules.batched_index_helper(prim)
+                if indexed is not None:  # an index that carries the batch axis
+                    return [self.looped_statement(op, indexed)]
             function = self.function_expression(op)
             twin = MATH_TWINS.get(prim) if isinstance(prim, types.BuiltinFunctionType) else None
             if twin is not None and function is not None:
@@ -438,6 +494,9 @@ class BatchBuilder:
             return self.assign(op.targets[0], self.rt_call("vmap_attribute", clone(value.value),
                                                            constant(value.attr)))
         func = value.func
+        if op.prim in (len, NONDIFF) and isinstance(func, gast.Name) and func.id == "len" and len(value.args) == 1:
+            # the length of one example: a container's item count, an array's second axis
+            return self.assign(op.targets[0], self.rt_call("vlen", clone(value.args[0])))
         args = [self.rt_call("first_example", clone(a)) if self.is_batched(a) else clone(a) for a in value.args]
         return self.assign(op.targets[0], gast.Call(func=clone(func), args=args, keywords=clone(value.keywords)))
 
@@ -491,21 +550,47 @@ class BatchBuilder:
         except TypeError:
             return None
         # Only the arguments a rule reads with vec[...] may carry a batch axis.
-        for param, atom in bindings.items():
-            if param not in template.batched_params and self.is_batched(atom):
-                return None
+        shared = [param for param, atom in bindings.items()
+                  if param not in template.batched_params and self.is_batched(atom)]
+        if shared and rules.batched_index_helper(op.prim) is not None:
+            return None  # (its helper batches an index that differs between the examples)
+        if shared:
+            return self.shared_template_statement(op, template, bindings, supplied, shared)
         prelude, value = template.expand_batch(
             load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
             self.namer,
             {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
         return prelude + [self.assign(op.targets[0], value)]
 
-    def looped_statement(self, op, flagged=None):
+    def shared_template_statement(self, op, template, bindings, supplied, shared):
+        """The rule where arguments it reads for their values (an axis, an
+        index, ``l_and_u``) carry the batch axis: they are most often the same
+        in every example (constants that reached here through a tuple of
+        residuals or a tape, broadcast with its other items), and then the
+        rule runs on their one example; else the op runs once per example,
+        announced when it does (``rt.vmap_loop_announced``)."""
+        if op.kind != "assign" or len(op.targets) != 1:
+            return None
+        commons, prelude = {}, []
+        for param in shared:
+            name = self.namer.temp()
+            prelude.append(self.assign(name, self.rt_call("common_example", clone(bindings[param]))))
+            commons[param] = name
+        bindings = {**bindings, **{param: load(name) for param, name in commons.items()}}
+        rest, value = template.expand_batch(
+            load(op.targets[0]), lambda param: self.as_batched(bindings[param]), bindings, supplied,
+            self.namer,
+            {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
+        looped = self.looped_statement(op, announced=True)
+        test = self.rt_call("all_common", *[load(name) for name in commons.values()])
+        return prelude + [gast.If(test=test, body=rest + [self.assign(op.targets[0], value)], orelse=[looped])]
+
+    def looped_statement(self, op, flagged=None, announced=False):
         """The op once per example: ``rt.vmap_loop`` calls it on each
         example's slice of the batched operands and stacks the results.
         ``flagged``: the runtime helper that batches this op given which
         operands are batched (rules.FLAG_BATCHED), called the same way."""
-        if flagged is None:
+        if flagged is None and not announced:
             self.looped.append((op.lineno, op.construct))
         node = op.statement if op.statement is not None else op.value
         function = self.function_expression(op)
@@ -540,8 +625,8 @@ class BatchBuilder:
         if flagged is not None:
             call = self.rt_call(flagged, load(self.batch_name), flags, keyword_flags, *[clone(a) for a in node.args])
         else:
-            call = self.rt_call("vmap_loop", load(self.batch_name), clone(node.func), flags, keyword_flags,
-                                *[clone(a) for a in node.args])
+            call = self.rt_call("vmap_loop_announced" if announced else "vmap_loop", load(self.batch_name),
+                                clone(node.func), flags, keyword_flags, *[clone(a) for a in node.args])
         call.keywords = clone(node.keywords)
         if op.kind == "expr":
             return gast.Expr(value=call)
