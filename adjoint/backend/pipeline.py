@@ -385,7 +385,7 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
         FOLLOW_OBJECTS.reset(following)
         if not changed.module:
             following = None
-            return vmap_objects.looped_over_copies(func, batched_positions, changed)
+            return vmap_objects.looped_over_copies(func, batched_positions, changed, LoopedVmap)
         module_changed = changed
         following = FOLLOW_OBJECTS.set(False)
         front = FrontEnd(func, (), False, callees, arity=arity)
@@ -409,15 +409,15 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
         body, out_batched = builder.build()
     except Unbatchable as reason:
         if getattr(reason, "changes_objects", False):  # an attribute set with batched values
-            return vmap_objects.looped_over_copies(func, batched_positions, module_changed or reason)
+            return vmap_objects.looped_over_copies(func, batched_positions, module_changed or reason, LoopedVmap)
         return LoopedVmap(func, batched_positions, reason)
     except errors.AdjointError:
         if module_changed is not None:  # (what the builder cannot batch may be the change itself)
-            return vmap_objects.looped_over_copies(func, batched_positions, module_changed)
+            return vmap_objects.looped_over_copies(func, batched_positions, module_changed, LoopedVmap)
         raise
     if module_changed is not None and builder.looped:
         # a call run once per example (COUNT.step(x)) may be what changes the module's object
-        return vmap_objects.looped_over_copies(func, batched_positions, module_changed)
+        return vmap_objects.looped_over_copies(func, batched_positions, module_changed, LoopedVmap)
     vmap_name = namer.fresh(f"{name}_vmap")
     marker = comments.marker(f"batched: {', '.join(batched)} carry a leading batch axis "
                              f"({os.path.basename(parsed.filename)}:{node.lineno})")

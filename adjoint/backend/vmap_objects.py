@@ -31,14 +31,14 @@ from .. import errors, runtime
 from ..runtime.batched import example, stack_examples
 
 
-def looped_over_copies(func, batched_positions, reason):
+def looped_over_copies(func, batched_positions, reason, looped_vmap):
     """The batched transform of ``func`` (``reason``: where it sets the
-    attribute, a ``SharedObjectsChanged`` or an ``Unbatchable``)."""
+    attribute, a ``SharedObjectsChanged`` or an ``Unbatchable``), a kind of
+    ``looped_vmap`` (the pipeline's per-example transform, handed in)."""
     if getattr(reason, "module", False):
         raise errors.vmap_changed_module_object(reason.location, reason.name)
-    from .pipeline import LoopedVmap
 
-    class OverCopies(LoopedVmap):
+    class OverCopies(looped_vmap):
         def vmap(self, batch, *args, **kwargs):
             if not self.warned:
                 self.warned = True

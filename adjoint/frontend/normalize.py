@@ -40,7 +40,7 @@ from .ir import (
 )
 from .lower import lower_jumps, lower_returns
 from .resolve import UNRESOLVED, bind_known_defaults
-from .signatures import call_signature
+from ..rules.signatures import call_signature
 
 
 

@@ -25,6 +25,7 @@ import gast
 from .. import errors
 from ..made import of
 from .gastutil import clone
+from .code_match import code_objects as _code_objects, same_code as _same_code
 from .parse_block import quick_definition
 
 
@@ -204,16 +205,6 @@ def _reread(filename):
 
 # ------------------------------------------- is the source the code that runs?
 
-def _code_objects(module):
-    found = {}
-    stack = [module]
-    while stack:
-        code = stack.pop()
-        found.setdefault((code.co_name, code.co_firstlineno), []).append(code)
-        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    return found
-
-
 def _has_import(statement):
     """Whether a top-level statement binds a module name: an import, or a
     block (if, try, with, a loop) holding one; expressions are not entered."""
@@ -267,19 +258,6 @@ def _compiled_file(filename, text):
         return _code_objects(compile(text, filename, "exec", dont_inherit=True))
     except (SyntaxError, ValueError):
         return None
-
-
-def _same_code(a, b):
-    if (a.co_code != b.co_code or a.co_names != b.co_names or a.co_varnames != b.co_varnames
-            or a.co_freevars != b.co_freevars or len(a.co_consts) != len(b.co_consts)):
-        return False
-    for x, y in zip(a.co_consts, b.co_consts):
-        if isinstance(x, types.CodeType) or isinstance(y, types.CodeType):
-            if not (isinstance(x, types.CodeType) and isinstance(y, types.CodeType) and _same_code(x, y)):
-                return False
-        elif type(x) is not type(y) or (x != y and x == x):  # (nan != nan: the same constant)
-            return False
-    return True
 
 
 def _names_and_constants(code):

@@ -24,6 +24,7 @@ import functools
 
 import gast
 
+from .code_match import code_objects as _code_objects, same_code as _same_code
 from .gastutil import clone
 
 #: Cuts tried before giving up (a docstring with many lines at column 0).
@@ -122,8 +123,6 @@ def _import_lines(filename, text):
 def _runs(filename, text, node, code):
     """Whether ``node`` compiled with the file's import lines holds exactly
     ``code`` (``compile`` reads the tree and leaves it as it was)."""
-    from .parse import _code_objects, _same_code
-
     imports = [s for s in _import_lines(filename, text) if s.lineno < node.lineno or s.lineno > node.end_lineno]
     future = [s for s in imports if isinstance(s, ast.ImportFrom) and s.module == "__future__"]
     body = future + [s for s in imports if s not in future] + [node]

@@ -23,7 +23,7 @@ import importlib
 import inspect
 import sys
 
-from ..frontend.signatures import call_signature
+from .signatures import call_signature
 
 
 class _BarMarker:
