@@ -151,7 +151,9 @@ class BatchBuilder:
         while changed:
             changed = False
             for op in ops:
-                if op.kind == "expr" and self.reads_of(op) & batched:
+                if op.kind == "expr" and self.reads_of(op) & batched and not isinstance(op.prim, (MethodCall, UserCall)):
+                    # (a method or a function of the user's changes its objects as the
+                    # objects' own transforms say, not as a NumPy call writes into an array)
                     made_here = self.defined - set(self.normalized.params)
                     for name in (self.updated_names(op) & made_here) - batched:
                         batched.add(name)
