@@ -440,7 +440,8 @@ def transforms_reached(compiled):
             continue
         found.append(current)
         pending.extend(current.callee_transforms)
-        for value in current.namespace.values():
+        # (a vmap that runs once per example has no generated code, nor namespace)
+        for value in getattr(current, "namespace", {}).values():
             reached = getattr(value, "compiled_transform", None)
             if reached is not None:  # a recursive call's stand-in
                 pending.append(reached())

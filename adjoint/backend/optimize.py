@@ -17,6 +17,15 @@ def reads(node):
     return loaded_names(node)
 
 
+def _reads_in_order(node):
+    """The names ``node`` reads, each once, in the order a walk of its tree
+    meets them (left to right at each depth): unlike ``reads`` (a set), the
+    order does not depend on string hashing (PYTHONHASHSEED), so code
+    written in this order is the same text in every run."""
+    return list(dict.fromkeys(n.id for n in walk(node)
+                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)))
+
+
 def _is_comment(stmt):
     return (
         isinstance(stmt, gast.Expr)
@@ -517,7 +526,7 @@ class _Scalings:
                 self.before_write(target)
                 self.pending[target] = self.bounded(target, form)
                 continue
-            for name in reads(stmt):
+            for name in _reads_in_order(stmt):
                 if name in self.pending:
                     self.materialize(name)
             if target is not None:
