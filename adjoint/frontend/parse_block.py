@@ -30,8 +30,8 @@ from .gastutil import clone
 #: Cuts tried before giving up (a docstring with many lines at column 0).
 _MAX_CUTS = 12
 
-#: (filename, text, code) -> the definition's ast node (first read), its
-#: gast node (cloned on later reads), or None (not read this way).
+#: (filename, text, code) -> the definition's ast node (first read), a
+#: 1-tuple of its gast node (cloned on later reads), or None (not read this way).
 _FOUND = collections.OrderedDict()
 _FOUND_SIZE = 256
 _TEXTS = {}  # filename -> the text last read from it
@@ -61,9 +61,10 @@ def quick_definition(filename, lines, text, code):
         found = _FOUND[key]
         if found is None:
             return None
-        if isinstance(found, ast.AST):  # (its second read: keep a converted copy from now on)
-            found = _FOUND[key] = gast.ast_to_gast(found)
-        return clone(found)
+        if type(found) is not tuple:  # (its second read: keep a converted copy from now on,
+            # marked as such: gast's nodes are ast.AST too, and converting one again corrupts it)
+            found = _FOUND[key] = (gast.ast_to_gast(found),)
+        return clone(found[0])
     node = _block(lines, start, code.co_name)
     if node is not None and not _runs(filename, text, node, code):
         node = None
