@@ -348,9 +348,15 @@ class JacobianVJP:
         namespace = {"rt": rt, "__name__": "adjoint_generated", name: function,
                      f"{name}_jacfwd": self.jacobian}
         exec(compile(self.source, filename, "exec"), namespace)
+        self.namespace = namespace  # (read by backend.compile.transforms_reached, for source())
         self.forward = namespace[f"{name}_forward"]
         self.backward = namespace[f"{name}_backward"]
         self.rt_name = "rt"
 
     def is_current(self):
         return self.function.__adjoint_derivative__.is_current()
+
+    def derivative_transform(self):
+        """The generated code of the derivative function this transform runs
+        forward mode over: ``source()`` shows it after this one."""
+        return self.function.__adjoint_derivative__
