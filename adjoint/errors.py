@@ -313,7 +313,8 @@ def user_line_note(filename, lineno):
     import linecache
 
     text = linecache.getline(filename, lineno).strip()
-    note = f"adjoint: raised at {filename}:{lineno} in your code, while running its derivative code"
+    where = "in adjoint's own helper code (not yours)" if in_library(filename) else "in your code"
+    note = f"adjoint: raised at {filename}:{lineno} {where}, while running its derivative code"
     return f"{note}:\n    {text}" if text else note + "."
 
 
@@ -578,13 +579,29 @@ def user_line(filename, lineno):
 def user_line_of_traceback(tb):
     """The user's ``(file, line)`` of the innermost frame of ``tb`` that runs
     generated code, or None."""
-    found = None
+    found = library = None
     while tb is not None:
         place = user_line(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
         if place is not None:
-            found = place
+            # (a helper of adjoint's own that it differentiates is not the
+            # user's code: the line of theirs that called it is named)
+            if in_library(place[0]):
+                library = place
+            else:
+                found = place
         tb = tb.tb_next
-    return found
+    return found or library
+
+
+def in_library(filename):
+    """Whether ``filename`` is a source file of adjoint itself."""
+    import os
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    try:
+        return os.path.commonpath([package, os.path.abspath(filename)]) == package
+    except ValueError:  # (another drive, a pseudo-filename)
+        return False
 
 
 def vmap_changed_shared_argument(location, what):

@@ -43,3 +43,23 @@ def test_qr_mode_r():
     expected = numerical_jacobian(_sines_of_r, (a,))
     assert np.allclose(adjoint.jacrev(_sines_of_r)(a), expected, atol=1e-7)
     assert np.allclose(adjoint.jacfwd(_sines_of_r)(a), expected, atol=1e-7)
+
+
+def _spectral_norm(x):
+    return np.linalg.norm(x, ord=2)
+
+
+def test_matrix_norm_under_differentiated_vmap():
+    # (the batched rule handed a stack of matrices to a 2-d-only slope: ValueError)
+    xs = np.array([[[1.0, 2.0, 0.5], [-1.0, 0.3, 2.0]], [[0.2, 1.5, -0.7], [0.9, -0.4, 1.1]]])
+    batched = adjoint.vmap(_spectral_norm)
+    expected = numerical_jacobian(lambda x: np.array([_spectral_norm(e) for e in x]), (xs,))
+    assert np.allclose(adjoint.jacrev(batched)(xs), expected, atol=1e-7)
+    assert np.allclose(adjoint.jacfwd(batched)(xs), expected, atol=1e-7)
+
+
+def test_a_library_line_is_not_called_the_users_code():
+    from adjoint import errors
+
+    assert "in your code" not in errors.user_line_note(errors.__file__, 1)
+    assert "in your code" in errors.user_line_note(__file__, 1)
