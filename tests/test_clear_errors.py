@@ -63,3 +63,51 @@ def test_a_library_line_is_not_called_the_users_code():
 
     assert "in your code" not in errors.user_line_note(errors.__file__, 1)
     assert "in your code" in errors.user_line_note(__file__, 1)
+    # a refusal whose line is in a helper of adjoint's own says so
+    inside = errors.TransformError(errors.SourceLocation(errors.__file__, 1, "x"), "a construct", "a reason.")
+    assert "adjoint's own helper code" in str(inside)
+    outside = errors.TransformError(errors.SourceLocation(__file__, 1, "x"), "a construct", "a reason.")
+    assert "adjoint's own" not in str(outside)
+
+
+def _solution(b):
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+    return np.linalg.lstsq(a * b[0], b, rcond=None)[0]
+
+
+def test_lstsq_second_derivatives_through_forward_mode():
+    # (the front end refused runtime/tangent_linalg.py's lstsq_tangent: attribute set on a tuple)
+    b = np.array([1.0, 2.0, 3.0])
+    first = adjoint.jacfwd(_solution)
+    expected = numerical_jacobian(first, (b,), eps=1e-5)
+    assert np.allclose(adjoint.jacfwd(first)(b), expected, atol=1e-7)
+    assert np.allclose(adjoint.jacrev(first)(b), expected, atol=1e-7)
+
+
+def _nuclear_norms(x):
+    return np.linalg.norm(x, "nuc", axis=(2, 0))
+
+
+def test_matrix_norm_of_a_stack_with_an_axis_pair():
+    # (was refused with ValueError, test_rules' old "stack-of-matrices" cases)
+    x = np.linspace(0.5, 1.5, 18).reshape(3, 2, 3) ** 2
+    assert np.allclose(adjoint.jacrev(_nuclear_norms)(x), numerical_jacobian(_nuclear_norms, (x,)), atol=1e-7)
+
+
+def _doubles_until_large(x):
+    s = x[0]
+    while s < 10.0:
+        s = s * 2.0
+    return s * x[1]
+
+
+def test_differentiated_per_example_vmap_is_refused_at_the_users_line():
+    import pytest
+
+    with pytest.raises(adjoint.errors.TransformError) as caught:
+        adjoint.jacrev(adjoint.vmap(_doubles_until_large))(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    message = str(caught.value)
+    assert f"{__file__}:" in message and "while s < 10.0" in message
+    assert "vmap(jacrev(f))" in message and "adjoint/" not in message
+    # source() of that vmap names the line too (it used to raise AttributeError)
+    assert "while loop" in adjoint.source(_doubles_until_large, mode="vmap")

@@ -248,9 +248,7 @@ def _vmapped(func, in_dims, out_dims, nargs):
         func = API["differentiable"](func, nargs)
     compiled = API["get_vmap"](func, positions)
     if getattr(compiled, "source", "").startswith("# vmap of") or not hasattr(compiled, "namespace"):
-        raise errors.TransformError(
-            None, "a vmap differentiated", "its function runs once per example (control flow on the "
-            "batched values), and that loop is not differentiated.", "Differentiate the function, then vmap it.")
+        raise errors.looped_vmap_differentiated(getattr(compiled, "reason", None))
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
     batched_name = f"{name}_vmap"

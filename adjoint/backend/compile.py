@@ -443,7 +443,7 @@ def transforms_reached(compiled):
         derivative = getattr(current, "derivative_transform", None)
         if derivative is not None:  # a derivative called inside (api/derivatives.JacobianVJP)
             pending.append(derivative())
-        for value in current.namespace.values():
+        for value in getattr(current, "namespace", {}).values():  # (none: a vmap run once per example)
             reached = getattr(value, "compiled_transform", None)
             if reached is not None:  # a recursive call's stand-in
                 pending.append(reached())

@@ -446,3 +446,22 @@ def merge_axes_batched(r, t, axis=0):
 @batch_rule(rt.split_axes)
 def split_axes_batched(r, t, like, axis=0):
     vec[r] = rt.vsplit_axes(vec[t], vec[like], axis=axis)
+
+
+# np.linalg.lstsq's tangent (runtime/tangent_linalg.lstsq_tangent) differentiated
+# again: the items of its tuple tangent are linear in the values given for them.
+@adjoint_rule(rt.lstsq_items_tangent, tuple_result=True, constant=("result",))
+def lstsq_items_tangent_adjoint(z, x_dot, residuals_dot, sv_dot, result):
+    bar[x_dot] = rt.lstsq_item_bar(bar[z], 0, x_dot)
+    bar[residuals_dot] = rt.lstsq_item_bar(bar[z], 1, residuals_dot)
+    bar[sv_dot] = rt.lstsq_item_bar(bar[z], 3, sv_dot)
+
+
+@tangent_rule(rt.lstsq_items_tangent, constant=("result",))
+def lstsq_items_tangent_tangent(z, x_dot, residuals_dot, sv_dot, result):
+    dot[z] = rt.lstsq_items_tangent(dot[x_dot], None, None, result)
+    dot[z] = rt.lstsq_items_tangent(None, dot[residuals_dot], None, result)
+    dot[z] = rt.lstsq_items_tangent(None, None, dot[sv_dot], result)
+
+
+TUPLE_RESULTS.add(rt.lstsq_items_tangent)  # (its contributions add item by item)

@@ -496,6 +496,22 @@ def _itemwise(items, result):
     return tangent
 
 
+def lstsq_items_tangent(x_dot, residuals_dot, sv_dot, result):
+    """The tangent of ``result = np.linalg.lstsq(a, b)`` from those of its
+    solution, residuals and singular values (the rank has none), as an
+    ``ItemwiseTangent`` of that call. A primitive with rules of its own
+    (rules/forward_helpers.py), so that ``lstsq_tangent`` can be
+    differentiated again (``jacfwd(jacfwd(f))``, ``jacrev(jacfwd(f))``)."""
+    return _itemwise((x_dot, residuals_dot, None, sv_dot), result)
+
+
+def lstsq_item_bar(g, position, like):
+    """Item ``position`` of the cotangent ``g`` of a tuple; zeros shaped as
+    ``like``'s adjoint where it got none."""
+    item = g[:, position] if isinstance(g, np.ndarray) else g[position]
+    return zeros_bar(like, batch_size(g)) if item is None else item
+
+
 def lstsq_tangent(t, a, b, z, wrt_b=False):
     """Tangent of ``x, residuals, rank, sv = np.linalg.lstsq(a, b)`` along
     ``t``, the tangent of ``a`` (or ``b``), ``a`` of full rank: ``x = P b``
@@ -527,7 +543,7 @@ def lstsq_tangent(t, a, b, z, wrt_b=False):
         residuals_dot = np.reshape(2.0 * np.sum(r * change, axis=-2), t.shape[:1] + np.shape(residuals))
     else:
         residuals_dot = np.zeros(t.shape[:1] + np.shape(residuals))
-    return _itemwise((np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, None, sv_dot), z)
+    return lstsq_items_tangent(np.reshape(x_dot, t.shape[:1] + x.shape), residuals_dot, sv_dot, z)
 
 
 def qr_tangent(t, a, z, mode="reduced"):
