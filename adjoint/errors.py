@@ -63,6 +63,11 @@ class TransformError(AdjointError):
             text += f" {fix}"
         if location is not None and location.line:
             text += f"\n    {location.line}"
+        if location is not None and in_library(getattr(location, "filename", "")):
+            text += ("\n(That line is in adjoint's own helper code, which the derivative of your function "
+                     "runs and transforms again, not in your code: a limitation of adjoint. Another order "
+                     "of the transforms (jacfwd(jacrev(f)) for jacrev(jacfwd(f))) may avoid it; please "
+                     "report it.)")
         super().__init__(text)
 
 
@@ -313,7 +318,8 @@ def user_line_note(filename, lineno):
     import linecache
 
     text = linecache.getline(filename, lineno).strip()
-    note = f"adjoint: raised at {filename}:{lineno} in your code, while running its derivative code"
+    where = "in adjoint's own helper code (not yours)" if in_library(filename) else "in your code"
+    note = f"adjoint: raised at {filename}:{lineno} {where}, while running its derivative code"
     return f"{note}:\n    {text}" if text else note + "."
 
 
@@ -578,13 +584,29 @@ def user_line(filename, lineno):
 def user_line_of_traceback(tb):
     """The user's ``(file, line)`` of the innermost frame of ``tb`` that runs
     generated code, or None."""
-    found = None
+    found = library = None
     while tb is not None:
         place = user_line(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
         if place is not None:
-            found = place
+            # (a helper of adjoint's own that it differentiates is not the
+            # user's code: the line of theirs that called it is named)
+            if in_library(place[0]):
+                library = place
+            else:
+                found = place
         tb = tb.tb_next
-    return found
+    return found or library
+
+
+def in_library(filename):
+    """Whether ``filename`` is a source file of adjoint itself."""
+    import os
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    try:
+        return os.path.commonpath([package, os.path.abspath(filename)]) == package
+    except ValueError:  # (another drive, a pseudo-filename)
+        return False
 
 
 def vmap_changed_shared_argument(location, what):
@@ -709,4 +731,21 @@ def dynamic_call_second_order_error(location):
         "as an argument, or of a method of an object passed in, is not supported yet.",
         "Call the function by its name (a global, or a parameter left to its default), or pass the "
         "arrays the method needs as arguments of a function defined at module level.",
+    )
+
+
+def looped_vmap_differentiated(reason):
+    """A derivative of a vmap whose function runs once per example
+    (``reason``: the TransformError that names the user's line that made it
+    so, or None)."""
+    location = getattr(reason, "location", None)
+    if location is not None and in_library(getattr(location, "filename", "")):
+        location = None  # (never a helper of adjoint's own as the user's line)
+    construct = getattr(reason, "construct", None)
+    return TransformError(
+        location, f"a vmap differentiated: {construct}" if construct else "a vmap differentiated",
+        "this makes the vmapped function run once per example (control flow on the batched values, "
+        "a Python loop over the batch), and that loop is not differentiated.",
+        "Differentiate the function first and vmap the derivative (vmap(jacrev(f)) rather than "
+        "jacrev(vmap(f))), or write this step without control flow on the values (np.where, a mask).",
     )

@@ -248,9 +248,7 @@ def _vmapped(func, in_dims, out_dims, nargs):
         func = API["differentiable"](func, nargs)
     compiled = API["get_vmap"](func, positions)
     if getattr(compiled, "source", "").startswith("# vmap of") or not hasattr(compiled, "namespace"):
-        raise errors.TransformError(
-            None, "a vmap differentiated", "its function runs once per example (control flow on the "
-            "batched values), and that loop is not differentiated.", "Differentiate the function, then vmap it.")
+        raise errors.looped_vmap_differentiated(getattr(compiled, "reason", None))
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
     batched_name = f"{name}_vmap"
@@ -348,9 +346,15 @@ class JacobianVJP:
         namespace = {"rt": rt, "__name__": "adjoint_generated", name: function,
                      f"{name}_jacfwd": self.jacobian}
         exec(compile(self.source, filename, "exec"), namespace)
+        self.namespace = namespace  # (read by backend.compile.transforms_reached, for source())
         self.forward = namespace[f"{name}_forward"]
         self.backward = namespace[f"{name}_backward"]
         self.rt_name = "rt"
 
     def is_current(self):
         return self.function.__adjoint_derivative__.is_current()
+
+    def derivative_transform(self):
+        """The generated code of the derivative function this transform runs
+        forward mode over: ``source()`` shows it after this one."""
+        return self.function.__adjoint_derivative__

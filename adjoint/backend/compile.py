@@ -440,8 +440,10 @@ def transforms_reached(compiled):
             continue
         found.append(current)
         pending.extend(current.callee_transforms)
-        # (a vmap that runs once per example has no generated code, nor namespace)
-        for value in getattr(current, "namespace", {}).values():
+        derivative = getattr(current, "derivative_transform", None)
+        if derivative is not None:  # a derivative called inside (api/derivatives.JacobianVJP)
+            pending.append(derivative())
+        for value in getattr(current, "namespace", {}).values():  # (none: a vmap run once per example)
             reached = getattr(value, "compiled_transform", None)
             if reached is not None:  # a recursive call's stand-in
                 pending.append(reached())
@@ -485,6 +487,12 @@ def export_module(compiled, has_aux=False, arrays=None, prefix="constants", larg
     import numpy as np
 
     transforms = transforms_reached(compiled)
+    if any(getattr(t, "derivative_transform", None) is not None for t in transforms):
+        raise ExportError(
+            "the function calls a derivative (jacrev(f)(x), grad(f)(x) inside it); its "
+            "derivative runs forward mode over that derivative when called, which a standalone "
+            "module cannot do. Export the derivative of a function that calls no derivative."
+        )
     if any(_mentions(t.source, name) for t in transforms
            for name in ("method_forward", "function_forward", "starred_forward", "starred_jvp")):
         raise ExportError(

@@ -79,6 +79,12 @@ def vmatmul_batched(r, a, b):
     vec[r] = rt.vv_call(rt.vmatmul, (vec[a], vec[b]))
 
 
+@batch_rule(rt.vshared_matmul)
+def vshared_matmul_batched(r, x, matrix):
+    # (a matrix every example of both vmaps shares; one batched by the outer vmap loops)
+    vec[r] = rt.vv_call(rt.vshared_matmul, (vec[x],), matrix)
+
+
 @batch_rule(rt.vmatmul_adjoint_left)
 def vmatmul_adjoint_left_batched(r, g, x, y):
     vec[r] = rt.vv_call(rt.vmatmul_adjoint_left, (vec[g], vec[x], vec[y]))

@@ -592,7 +592,7 @@ def lstsq_batched(z, a, b, rcond=None):
     vec[z] = rt.vlstsq(vec[a], vec[b], rcond=rcond)
 
 
-# mode='reduced', square or tall matrices of full column rank (stacks too).
+# mode='reduced' (and mode='r', R alone), square or tall matrices of full column rank (stacks too).
 @adjoint_rule(np.linalg.qr, tuple_result=True)
 def qr_adjoint(z, a, mode="reduced"):
     bar[a] = rt.qr_adjoint(bar[z], a, z, mode=mode)

@@ -599,15 +599,20 @@ def qr_adjoint(g, a, z, mode="reduced"):
     full column rank, stacks too), as in TensorFlow's QR gradient:
     ``abar = q (rbar + tril(q^T qbar - qbar^T q + r rbar^T - rbar r^T) r^-T)
     + (qbar - q q^T qbar) r^-T``."""
-    if mode != "reduced":
-        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' only, not {mode!r}.")
+    if mode not in ("reduced", "r"):
+        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' and "
+                         f"mode='r' only, not {mode!r}.")
     a = np.asarray(a)
     if a.shape[-2] < a.shape[-1]:
         raise ValueError(
             "the derivative of np.linalg.qr is implemented for square or tall matrices "
             f"(rows >= columns); this one is {a.shape[-2]}x{a.shape[-1]}.")
-    q_bar, r_bar = _result_bars(g, 2, "np.linalg.qr", ("Q", "q, r = np.linalg.qr(a)"))
-    q, r = z
+    if mode == "r":  # R alone: the same R as the reduced mode's, whose q the formula needs
+        q_bar, r_bar = None, g
+        q, r = np.linalg.qr(a)
+    else:
+        q_bar, r_bar = _result_bars(g, 2, "np.linalg.qr", ("Q", "q, r = np.linalg.qr(a)"))
+        q, r = z
     if q_bar is None and r_bar is None:
         return zeros_bar(a, batch_size(g))
     if q_bar is None:

@@ -286,12 +286,15 @@ def matrix_axes(axis, ndim):
     return (0, 1) if axis is None else tuple(a % ndim for a in axis)
 
 
-def _matrix_norm_parts(x, ord, axes):  # noqa: A002 (NumPy's name)
+def _matrix_norm_parts(x, ord, axes, stacks=False):  # noqa: A002 (NumPy's name)
     """``x`` as the matrix the norm reads (its axes in the order of ``axes``),
-    and the entry of ``MATRIX_NORMS``."""
+    and the entry of ``MATRIX_NORMS``. ``stacks``: ``x`` may have more
+    dimensions, the matrix then has its rows and columns last."""
     if ord not in MATRIX_NORMS or isinstance(ord, bool):
         raise ValueError(f"np.linalg.norm: the matrix norm with ord={ord!r} has no derivative rule; "
                          "ord=None, 'fro', 'nuc', 1, -1, 2, -2, np.inf and -np.inf have.")
+    if stacks and x.ndim >= 2:
+        return np.moveaxis(x, tuple(axes), (-2, -1)), MATRIX_NORMS[ord]
     if x.ndim != 2:
         raise ValueError(f"the derivative of the matrix norm with ord={ord!r} is implemented for 2-d "
                          f"arrays; this one has {x.ndim} dimensions. Compute the norm of each matrix "
@@ -315,17 +318,19 @@ def matrix_norm_slope(x, ord, axes=(0, 1)):  # noqa: A002 (NumPy's name)
     sum of ``|x|``, np.inf (-np.inf) the row sum: the slope is ``sign(x)`` on
     the column (row) that reaches it. ord=2 (-2) is the largest (smallest)
     singular value, with slope ``u_k v_k^T``, and 'nuc' their sum, with slope
-    ``u v^T``. Ties share the slope equally (a subgradient)."""
+    ``u v^T``. Ties share the slope equally (a subgradient). ``x`` may have
+    more dimensions (a stack of matrices along the others, as the norm reads
+    it with ``axis`` a pair)."""
     x = np.asarray(x)
-    matrix, _ = _matrix_norm_parts(x, ord, axes)
+    matrix, _ = _matrix_norm_parts(x, ord, axes, stacks=True)
     summed, extremum = MATRIX_NORMS[ord]  # (apart from the matrix: this code is differentiated again)
     if summed is None:
         u, s, vh = np.linalg.svd(matrix, full_matrices=False)
-        slope = (u * _shares(s, extremum)) @ vh
-    else:
-        totals = np.sum(np.abs(matrix), axis=summed, keepdims=True)
-        slope = np.sign(matrix) * _shares(totals, extremum, axis=1 - summed)
-    return slope if tuple(axes) == (0, 1) else slope.T
+        slope = (u * _shares(s, extremum)[..., None, :]) @ vh
+    else:  # (column sums for ord 1 and -1, row sums for the infinities)
+        totals = np.sum(np.abs(matrix), axis=summed - 2, keepdims=True)
+        slope = np.sign(matrix) * _shares(totals, extremum, axis=-1 - summed)
+    return np.moveaxis(slope, (-2, -1), tuple(axes))
 
 
 def matrix_norm_weights(x, ord, axes=(0, 1)):  # noqa: A002 (NumPy's name)

@@ -540,15 +540,18 @@ def qr_tangent(t, a, z, mode="reduced"):
     strictly lower part, ``dr = (C - W + W^T) r`` and
     ``dq = dA r^-1 - q (C - W + W^T)``."""
     t = as_tangent(t, a)
-    if mode != "reduced":
-        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' only, not {mode!r}.")
+    if mode not in ("reduced", "r"):
+        raise ValueError(f"the derivative of np.linalg.qr is implemented for mode='reduced' and "
+                         f"mode='r' only, not {mode!r}.")
     if np.shape(a)[-2] < np.shape(a)[-1]:
         raise ValueError(
             "the derivative of np.linalg.qr is implemented for square or tall matrices "
             f"(rows >= columns); this one is {np.shape(a)[-2]}x{np.shape(a)[-1]}.")
-    q, r = z
+    q, r = np.linalg.qr(a) if mode == "r" else z  # (mode='r': R alone, the reduced mode's R)
     moved = t @ np.linalg.inv(r)
     c = _mT(q) @ moved
     lower = np.tril(c, -1)
     upper = c - lower + _mT(lower)
+    if mode == "r":
+        return upper @ r
     return rebuild_like(z, [moved - q @ upper, upper @ r])
