@@ -20,7 +20,8 @@ supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
 
 The statements and expressions are here; branches and loops in
 ``normalize_flow``, in-place updates in ``normalize_inplace``, calls in
-``normalize_calls``.
+``normalize_calls`` (and the families it hands on: ``normalize_arguments``,
+``normalize_inline``, ``normalize_call_forms``, ``normalize_functional``).
 """
 
 import gast
@@ -29,9 +30,12 @@ import numpy as np
 from .. import errors, rules
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
-from .normalize_calls import Calls, is_array_namespace
+from .normalize_arguments import Arguments
+from .normalize_call_forms import CallForms, is_array_namespace
+from .normalize_calls import Calls
 from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace, _is_add_at
+from .normalize_inline import Inlining
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .normalize_objects import Objects
 from .ir import (
@@ -44,7 +48,7 @@ from ..rules.signatures import call_signature
 
 
 
-class Normalizer(Objects, ControlFlow, InPlace, Calls, Iteration):
+class Normalizer(Objects, ControlFlow, InPlace, Calls, Arguments, Inlining, CallForms, Iteration):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
