@@ -19,7 +19,8 @@ None for calls to callables unknown until run time. Syntax outside the
 supported subset raises ``UnsupportedSyntaxError`` with the user's file:line.
 
 The statements and expressions are here; branches and loops in
-``normalize_flow``, in-place updates in ``normalize_inplace``, calls in
+``normalize_flow``, in-place updates in ``normalize_inplace`` (with
+``normalize_ownership`` and ``normalize_caller_objects``), calls in
 ``normalize_calls`` (and the families it hands on: ``normalize_arguments``,
 ``normalize_inline``, ``normalize_call_forms``, ``normalize_functional``).
 """
@@ -32,12 +33,14 @@ from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .normalize_arguments import Arguments
 from .normalize_call_forms import CallForms, is_array_namespace
+from .normalize_caller_objects import CallerObjects
 from .normalize_calls import Calls
 from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace, _is_add_at
 from .normalize_inline import Inlining
 from .normalize_iteration import LOWERED_COMPREHENSIONS, Iteration
 from .normalize_objects import Objects
+from .normalize_ownership import Ownership
 from .ir import (
     BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, Normalized, Op,
     StarredCall, UserCall, assigned_names, dotted, fresh_result, is_atom, lambda_as_def, symbol,
@@ -48,7 +51,8 @@ from ..rules.signatures import call_signature
 
 
 
-class Normalizer(Objects, ControlFlow, InPlace, Calls, Arguments, Inlining, CallForms, Iteration):
+class Normalizer(Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining, CallForms,
+                 Iteration):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
