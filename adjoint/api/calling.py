@@ -17,7 +17,7 @@ from . import derivatives
 from .. import errors, made, rules, runtime
 from ..frontend import operator_calls
 from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
-from ..frontend.normalize_calls import CALLS_AS_HELPERS
+from ..frontend.normalize_call_forms import CALLS_AS_HELPERS
 from . import pytree
 from ..constants import stop_gradient
 from .hints import F

@@ -157,6 +157,74 @@ def reduce_as_loop(calls, node):
     return load(calls.read(result))
 
 
+def map_or_filter(calls, node, callee):
+    """``map(f, xs, ...)`` and ``filter(f, xs)`` as the loop they stand
+    for, building a list (which every consumer of the iterator accepts):
+    each call of ``f`` is then differentiated like any call, a lambda's
+    or nested function's inlined."""
+    name = callee.__name__
+    if node.keywords or any(isinstance(a, gast.Starred) for a in node.args) or len(node.args) < 2 or (
+            callee is builtins.filter and len(node.args) != 2):
+        raise calls.unsupported(node, f"{name}(...)", "only map(f, iterable, ...) and filter(f, iterable) "
+                               "with their arguments written out are differentiated.",
+                               "Write the loop out, or pass the iterables one by one.")
+    func = node.args[0]
+    if isinstance(func, gast.Constant) and func.value is None and callee is builtins.filter:
+        func = None
+    elif calls.is_partial_call(func):  # map(functools.partial(h, x), xs): made once, its calls as h's
+        name = calls.namer.temp()
+        calls.local_partial(name, func)
+        func = load(name)
+    elif not (isinstance(func, gast.Lambda) or calls.local_function(func) is not None
+              or calls.resolver.value_of(func) is not UNRESOLVED
+              or isinstance(func, gast.Name) and func.id in calls.version
+              and calls.read(func.id) in calls.local_partials):
+        func = calls.atom(func)  # evaluated once, before the items
+    sequences = [calls.atom(a) for a in node.args[1:]]
+    result = calls.namer.fresh(f"{name}_result")
+    items = [calls.namer.fresh("item") for _ in sequences]
+
+    def name_node(identifier, ctx=None):
+        return gast.Name(id=identifier, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+    def located(tree):
+        for child in gast.walk(tree):
+            if "lineno" in child._attributes:
+                gast.copy_location(child, node)
+        return tree
+
+    if len(items) == 1:
+        target, iterable = name_node(items[0], gast.Store()), sequences[0]
+    else:
+        target = gast.Tuple(elts=[name_node(i, gast.Store()) for i in items], ctx=gast.Store())
+        iterable = gast.Call(func=name_node("zip"), args=list(sequences), keywords=[])
+    if func is None:
+        called = name_node(items[0])
+    else:
+        called = gast.Call(func=clone(func), args=[name_node(i) for i in items], keywords=[])
+
+    def append(value):
+        return gast.Expr(value=gast.Call(func=gast.Attribute(value=name_node(result), attr="append",
+                                                             ctx=gast.Load()), args=[value], keywords=[]))
+
+    if callee is builtins.map:
+        body = [append(called)]
+    else:
+        body = [gast.If(test=called, body=[append(name_node(items[0]))], orelse=[])]
+    statements = [gast.Assign(targets=[name_node(result, gast.Store())], value=gast.List(elts=[], ctx=gast.Load()),
+                              type_comment=None),
+                  gast.For(target=target, iter=iterable, body=body, orelse=[], type_comment=None)]
+    zip_shadowed = len(items) > 1 and calls.resolver.lookup("zip") is not builtins.zip
+    if zip_shadowed:
+        raise calls.unsupported(node, f"{name}(...) over several iterables",
+                               "the name zip is bound to something else here.", "Write the loop out.")
+    lineno = calls.lineno
+    for statement in statements:
+        calls.statement(located(statement), last=False)
+        calls.lineno = lineno
+    return load(calls.read(result))
+
+
 def is_select(value):
     return value is np.select
 

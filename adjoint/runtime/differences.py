@@ -3,7 +3,7 @@
 ``np.gradient(f, *varargs, axis=None, edge_order=1)`` takes its spacings as
 ``*varargs``, which a rule template cannot name: the normalizer rewrites the
 call to ``numpy_gradient(f, varargs, axis=axis, edge_order=edge_order)``
-(``adjoint.frontend.normalize_calls.CALLS_AS_HELPERS``), which runs NumPy's
+(``adjoint.frontend.normalize_call_forms.CALLS_AS_HELPERS``), which runs NumPy's
 function and has the rules. np.gradient is linear in ``f``: its tangent is
 np.gradient of the tangent along the same axes shifted past the batch axis,
 and its adjoint applies, along each axis, the transpose of the matrix of
