@@ -77,7 +77,44 @@ def get_memory_budget():
     """
     if _budget is not None:
         return _budget
-    text = os.environ.get("ADJOINT_MEMORY_BUDGET", "").strip()
+    data = getattr(os.environ, "_data", None)
+    raw = data.get(_ENV_KEY) if type(data) is dict else os.environ.get(_ENV_NAME)
+    read = _env_read
+    if raw is read[0] or raw == read[0]:  # (the value read last: parsed once per change)
+        return read[1]
+    budget = _parse_budget(raw)
+    _remember(raw, budget)
+    return budget
+
+
+#: the environment variable's name, and its key in ``os.environ._data``:
+#: CPython's ``os.environ`` keeps the encoded variables in that dict, which
+#: ``os.environ[...] = ...`` and ``del`` (and so ``monkeypatch.setenv``)
+#: update; looking there skips the encoding and decoding of every
+#: ``os.environ.get`` (a few microseconds on each Jacobian of a small
+#: function). Elsewhere, ``os.environ.get`` is read.
+_ENV_NAME = "ADJOINT_MEMORY_BUDGET"
+try:
+    _ENV_KEY = os.environ.encodekey(_ENV_NAME)
+except AttributeError:
+    _ENV_KEY = _ENV_NAME
+#: ``(raw value, budget)``: the variable as last read (None: not set) and
+#: the budget it gave; a value that is not a memory size is not remembered
+#: (it raises on every read)
+_env_read = (None, DEFAULT_MEMORY_BUDGET)
+
+
+def _remember(raw, budget):
+    global _env_read
+    _env_read = (raw, budget)
+
+
+def _parse_budget(raw):
+    """The budget the environment variable's value ``raw`` (None, str or
+    bytes) gives: the default if it is unset or blank."""
+    if isinstance(raw, bytes):
+        raw = os.fsdecode(raw)
+    text = (raw or "").strip()
     if not text:
         return DEFAULT_MEMORY_BUDGET
     number = text.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import progress as _progress
 from .. import errors, made, runtime
-from . import bases, pytree, vmap_jacobians
+from . import bases, fast_reverse, pytree, vmap_jacobians
 from .repeated import direct_jacobian
 from .hints import ArgNums, Function
 from .budget import _array_elements, _jacobian_bytes, _passes_per_chunk, get_memory_budget
@@ -97,10 +97,17 @@ def jacrev(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         direct = direct_jacobian(func, argnums, has_aux)  # a derivative: its Jacobian by forward mode
 
     diagonal = not has_aux and not progress and executor is None and made.vmap_of(func) is not None
+    # (one array in, one array out, all rows at once: api/fast_reverse.py)
+    common = (direct is None and not diagonal and type(argnums) is int and not has_aux and chunk_size is None
+              and not progress and executor is None)
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
         try:
+            if common:
+                found = fast_reverse.jacobian(find, argnums, args, kwargs)
+                if found is not fast_reverse.GENERAL:
+                    return found
             if direct is not None:  # (a derivative's Jacobian, by forward mode: api/repeated.py)
                 return direct(*args, **kwargs)
             if diagonal:  # (the Jacobian of a vmapped function: api/vmap_jacobians.py)
@@ -121,6 +128,15 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, kwargs)
     result, residuals = compiled.forward(*inputs.args, **kwargs)
+    return _jacobian_from(find, argnums, has_aux, chunk_size, inputs, compiled, result, residuals, progress,
+                          executor)
+
+
+def _jacobian_from(find, argnums, has_aux, chunk_size, inputs, compiled, result, residuals, progress=False,
+                   executor=None, stacklevel=5):
+    """``_jacrev_call`` from the forward pass's ``result`` on (api/fast_reverse.py
+    hands its calls that are not the common case here; ``stacklevel`` names the
+    user's frame for the warnings)."""
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     total = sum(leaf.size for leaf in out_leaves)
@@ -136,7 +152,7 @@ def _jacrev_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
             chunk_size = None
         elif total > n_in:
             warnings.warn(errors.tall_reverse_warning(name, total, n_in, -(-total // chunk_size),
-                                                      budget), RuntimeWarning, stacklevel=4)
+                                                      budget), RuntimeWarning, stacklevel=stacklevel)
     elif jacobian_bytes > budget:
         raise errors.jacobian_too_large_error("jacrev", name, total, n_in, jacobian_bytes, get_memory_budget())
     try:
@@ -427,7 +443,7 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
         compiled = find(args, positions, False, kwargs)
         result, residuals = compiled.forward(*args, **kwargs)
         if type(result) is np.float64:
-            bar, = compiled.backward(residuals, np.ones(1))
+            bar, = compiled.backward(residuals, runtime.identity_rows((), np.float64))  # ones(1), shared
             if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.writeable:
                 gradient = bar.reshape(x.shape)
             else:
