@@ -44,3 +44,47 @@ def test_cholesky_of_a_symmetrized_input():
             np.testing.assert_allclose(got[b, i, :, :, :, :, i], hessian_by_differences(cholesky_of_gram_twin, x[b, i]),
                                        rtol=1e-6, atol=1e-7)
             assert not np.any(got[b, i, :, :, :, :, 1 - i])
+
+
+
+def cross_with_square(x):
+    return np.cross(x, x ** 2)
+
+
+def cross_with_square_twin(x):
+    return anp.cross(x, x ** 2)
+
+
+def test_the_per_example_loop_of_vmap_is_differentiated_again():
+    # vmap batches the backward code of np.cross by a loop over the examples
+    # (rt.vmap_loop); the outer jacrev differentiates that loop example by
+    # example (it was refused inside the library: the loop's own source)
+    x = np.random.default_rng(1).normal(size=(2, 2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = adjoint.vmap(adjoint.jacrev(adjoint.vmap(adjoint.jacrev(cross_with_square))))(x)
+    assert got.shape == (2, 2, 3, 3, 2, 3)
+    hessian = autograd.hessian(cross_with_square_twin)
+    for b in range(2):
+        for i in range(2):
+            np.testing.assert_allclose(got[b, i, :, :, i], hessian(x[b, i]), rtol=1e-12, atol=1e-12)
+            assert not np.any(got[b, i, :, :, 1 - i])
+
+
+def weighted_cross(x, w):
+    return np.cross(x, w * x)
+
+
+def weighted_cross_twin(x, w):
+    return anp.cross(x, w * x)
+
+
+def test_an_argument_the_examples_share_gets_every_example_s_contribution():
+    # w is not batched: the loop's derivative with respect to it sums the examples'
+    x = np.random.default_rng(1).normal(size=(2, 3))
+    w = np.random.default_rng(2).normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = adjoint.jacrev(adjoint.vmap(adjoint.jacrev(weighted_cross), in_dims=(0, None)), argnums=1)(x, w)
+    mixed = autograd.jacobian(autograd.jacobian(weighted_cross_twin, 0), 1)
+    np.testing.assert_allclose(got, np.stack([mixed(x[i], w) for i in range(2)]), rtol=1e-12, atol=1e-12)
