@@ -88,3 +88,26 @@ def test_an_argument_the_examples_share_gets_every_example_s_contribution():
         got = adjoint.jacrev(adjoint.vmap(adjoint.jacrev(weighted_cross), in_dims=(0, None)), argnums=1)(x, w)
     mixed = autograd.jacobian(autograd.jacobian(weighted_cross_twin, 0), 1)
     np.testing.assert_allclose(got, np.stack([mixed(x[i], w) for i in range(2)]), rtol=1e-12, atol=1e-12)
+
+
+def kron_with_itself(x):
+    return np.kron(x, x ** 2)
+
+
+def kron_with_itself_twin(x):
+    return anp.kron(x, x ** 2)
+
+
+def test_a_decomposition_helper_of_vmap_s_code_is_differentiated_per_example():
+    # rt.vkron_adjoint_left (np.kron's backward code, batched) is kron_adjoint_left
+    # of every example: differentiated example by example (its source was refused)
+    x = np.random.default_rng(3).normal(size=(2, 2, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = adjoint.vmap(adjoint.jacrev(adjoint.vmap(adjoint.jacrev(kron_with_itself))))(x)
+    assert got.shape == (2, 2, 4, 2, 2, 2)
+    hessian = autograd.hessian(kron_with_itself_twin)
+    for b in range(2):
+        for i in range(2):
+            np.testing.assert_allclose(got[b, i, :, :, i], hessian(x[b, i]), rtol=1e-12, atol=1e-12)
+            assert not np.any(got[b, i, :, :, 1 - i])

@@ -19,7 +19,7 @@ a rule template cannot name ``*args``.
 import numpy as np
 
 from .. import runtime as rt
-from . import CUSTOM_JVPS, CUSTOM_VJPS, CustomJVP, CustomVJP
+from . import ADJOINT_RULES, CUSTOM_JVPS, CUSTOM_VJPS, TANGENT_RULES, CustomJVP, CustomVJP
 
 #: the leading parameters of vmap_loop: batch, function, batched, keyword_batched
 _LEADING = 4
@@ -59,8 +59,8 @@ def _refuse(function, what):
     from .. import errors
 
     raise errors.NoRuleError(
-        None, f"rt.vmap_loop of {getattr(function, '__name__', function)}",
-        f"a derivative through vmap's per-example loop {what} is not supported.",
+        None, f"rt.{getattr(function, '__name__', function)} of every example (in vmap's code)",
+        f"a derivative of it, taken example by example, {what} is not supported.",
         "Compute one order less with adjoint (vmap(jacrev(f)), say) and take the last derivative "
         "example by example (a Python loop) or by finite differences.")
 
@@ -69,10 +69,35 @@ def _leaves(value):
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
 
-def _vjp_maker(position):
-    index = position - _LEADING
+def _loop_layout(args):
+    """vmap_loop's arguments: (batch, function, batched, keyword_batched, call's args)."""
+    return args[0], args[1], args[2], args[3], args[_LEADING:]
 
-    def maker(ans, batch, function, batched, keyword_batched, /, *args, **kwargs):
+
+def _array_leaves(tree):
+    if isinstance(tree, dict):
+        tree = list(tree.values())
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _array_leaves(item)]
+    return [tree] if _kind(tree) == "array" and np.ndim(tree) else []
+
+
+def _each_layout(base):
+    """The arguments of a helper that is ``base`` of every example (its
+    arrays all carry the vmap axis first; other arguments are options)."""
+
+    def layout(args):
+        batch = next(np.shape(a)[0] for a in _array_leaves(args))
+        return batch, base, tuple(_kind(a) != "data" for a in args), {}, args
+
+    return layout
+
+
+def _vjp_maker(position, layout, leading):
+    index = position - leading
+
+    def maker(ans, /, *all_args, **kwargs):
+        batch, function, batched, keyword_batched, args = layout(all_args)
         kind = _kind(args[index])
         if kind == "container":
             _refuse(function, "with respect to a list, tuple or dict argument")
@@ -99,10 +124,11 @@ def _vjp_maker(position):
     return maker
 
 
-def _jvp_maker(position):
-    index = position - _LEADING
+def _jvp_maker(position, layout, leading):
+    index = position - leading
 
-    def maker(ans, batch, function, batched, keyword_batched, /, *args, **kwargs):
+    def maker(ans, /, *all_args, **kwargs):
+        batch, function, batched, keyword_batched, args = layout(all_args)
         if isinstance(ans, (tuple, list, dict)):
             _refuse(function, "in forward mode, of a function returning several values,")
         kind = _kind(args[index])
@@ -123,11 +149,30 @@ def _jvp_maker(position):
     return maker
 
 
-def _register(loop):
-    CUSTOM_VJPS[loop] = CustomVJP(loop, [None] * _LEADING + [_vjp_maker(p) for p in range(_LEADING, _MOST)],
-                                  True)
-    CUSTOM_JVPS[loop] = CustomJVP(loop, [None] * _LEADING + [_jvp_maker(p) for p in range(_LEADING, _MOST)])
+def _register(helper, layout, leading):
+    positions = range(leading, leading + _MOST)
+    CUSTOM_VJPS[helper] = CustomVJP(helper, [None] * leading + [_vjp_maker(p, layout, leading) for p in positions],
+                                    True)
+    CUSTOM_JVPS[helper] = CustomJVP(helper, [None] * leading + [_jvp_maker(p, layout, leading) for p in positions])
 
 
-_register(rt.vmap_loop)
-_register(rt.vmap_loop_announced)  # (the same call, announced: its source would be differentiated)
+_register(rt.vmap_loop, _loop_layout, _LEADING)
+_register(rt.vmap_loop_announced, _loop_layout, _LEADING)  # (the same call, announced: its source would be differentiated)
+
+
+def _register_each():
+    """The helpers of runtime/batched_decompositions.py: ``vNAME(*args)`` is
+    ``NAME`` of every example (their fallback, ``_vd_each``, says so), their
+    fast paths write into arrays or loop over lists, which a transform of
+    their source refuses."""
+    from ..runtime import batched_decompositions
+
+    for name in dir(batched_decompositions):
+        helper = getattr(batched_decompositions, name)
+        base = getattr(rt, name[1:], None) if name.startswith("v") else None
+        if (callable(helper) and callable(base) and getattr(helper, "__module__", "") == batched_decompositions.__name__
+                and helper not in CUSTOM_VJPS and helper not in ADJOINT_RULES and helper not in TANGENT_RULES):
+            _register(helper, _each_layout(base), 0)
+
+
+_register_each()
