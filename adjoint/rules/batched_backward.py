@@ -62,6 +62,13 @@ def vmatmul_adjoint_right_tangent(r, g, x, y):
     dot[r] = rt.over_examples(rt.vmatmul_adjoint_right, 1, dot[x], (g, x, y))
 
 
+# (its source, differentiated, gave a tangent of the wrong shape when ``x``
+# is a scalar per example: cholesky(a @ a.T + eye) under vmap(jacrev(vmap(jacrev(f)))))
+@tangent_rule(rt.vunbroadcast, constant=("x",))
+def vunbroadcast_tangent(r, g, x):
+    dot[r] = rt.over_examples(rt.vunbroadcast, 0, dot[g], (g, x))
+
+
 @tangent_rule(rt.vunreduce, constant=("x", "axis", "keepdims"))
 def vunreduce_tangent(r, g, x, axis=None, keepdims=False):
     dot[r] = rt.over_examples(rt.vunreduce, 0, dot[g], (g, x), {"axis": axis, "keepdims": keepdims})
@@ -103,6 +110,13 @@ def vlift_batched(r, value, rank):
 @batch_rule(rt.vjacobian_from_rows)
 def vjacobian_from_rows_batched(r, bar, out, x):
     vec[r] = rt.vv_call(rt.vjacobian_from_rows, (vec[bar], vec[out], vec[x]))
+
+
+# (without it vmap batched vunbroadcast's source, which read the outer vmap
+# axis as the inner one: a cotangent of the wrong shape)
+@batch_rule(rt.vunbroadcast)
+def vunbroadcast_batched(r, g, x):
+    vec[r] = rt.vv_call(rt.vunbroadcast, (vec[g], vec[x]))
 
 
 @batch_rule(rt.vunreduce)

@@ -544,12 +544,12 @@ def cholesky_adjoint_tangent(out, g, z, upper=False):
 # (matrix products on the last two axes: the factor broadcasts over the rows of g)
 @batch_rule(rt.cholesky_adjoint)
 def cholesky_adjoint_batched(out, g, z, upper=False):
-    vec[out] = rt.cholesky_adjoint(vec[g], rt.vprimal_matrices(vec[z]), upper=upper)
+    vec[out] = rt.cholesky_adjoint(vec[g], rt.vprimal_matrices_like(vec[z], vec[g]), upper=upper)
 
 
 @batch_rule(rt.cholesky_tangent)
 def cholesky_tangent_batched(r, t, z, upper=False):
-    vec[r] = rt.cholesky_tangent(vec[t], rt.vprimal_matrices(vec[z]), upper=upper)
+    vec[r] = rt.cholesky_tangent(vec[t], rt.vprimal_matrices_like(vec[z], vec[t]), upper=upper)
 
 
 @tangent_rule(rt.eigh_adjoint, constant=("UPLO",))

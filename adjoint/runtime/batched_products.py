@@ -280,3 +280,16 @@ def tangent_rows(helper, position, t, *args, **kwargs):
         replaced[position] = _pm_row(t, i)
         rows.append(helper(*replaced, **kwargs))
     return _pm_stack(rows)
+
+
+def vprimal_matrices_like(z, like):
+    """``vprimal_matrices`` for the batching rules of the matrix helpers: the
+    batched primal ``z`` ``(V,) + shape`` given size-1 axes after the vmap
+    axis until it has as many axes as ``like`` (a cotangent or tangent ``(V,
+    G) + shape``), so that the two broadcast. Batched again (the matrices of
+    ``vmap(jacrev(vmap(jacrev(f))))``, ``z`` already ``(W, V, 1) + shape``
+    and ``like`` ``(W, V, G) + shape``) nothing is inserted, and the vmap
+    axes line up instead of the outer one facing the inner one."""
+    z = np.asarray(z)
+    missing = np.ndim(like) - z.ndim
+    return np.reshape(z, z.shape[:1] + (1,) * missing + z.shape[1:])

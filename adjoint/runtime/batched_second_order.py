@@ -230,7 +230,10 @@ def _vunbroadcast3(value, shape):
 def vcholesky_adjoint_tangent(t, g, z, upper=False):
     """``cholesky_adjoint_tangent`` of every example (matrix products on the
     last two axes: the vmap axis goes in as a stack axis)."""
-    if not _arrays(t, g):
+    if not _arrays(t, g) or np.ndim(z) != g.ndim - 1:
+        # (``z`` with stack axes of its own that ``g`` does not carry after its
+        # batch axis, vprimal_matrices' ``(V, 1) + matrix`` batched again:
+        # the vmap axis would not line up as a stack axis; once per example)
         return _each_example(lambda *args: cholesky_adjoint_tangent(*args, upper=upper), (t, g, z))
     return _over_stack(cholesky_adjoint_tangent, t, g, np.asarray(z), upper=upper)
 

@@ -373,8 +373,12 @@ def cholesky_adjoint_tangent(t, g, z, upper=False):
     ``z`` (the product rule through ``phi = Phi(L^T g)`` and ``L^-1``)."""
     if upper:
         z, g, t = _mT(z), _mT(g), _mT(t)
+    # ``g`` is ``(B,) + z.shape``; in vmap's code ``z`` is
+    # ``vprimal_matrices``' ``(V, 1) + shape`` and ``g`` ``(V, B) + shape``
+    # (its batch axis already among z's): then ``t`` gets no axis for it
+    extra = np.ndim(g) - np.ndim(z)
     g = g[None]
-    t = t[:, None]
+    t = np.reshape(t, np.shape(t)[:1] + (1,) * extra + np.shape(t)[1:])
     phi = _ra_phi(_mT(z) @ g)
     d_phi = _ra_phi(_mT(t) @ g)
     inverse = np.linalg.inv(z)
