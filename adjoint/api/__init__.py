@@ -16,6 +16,7 @@ for, so that none of them imports it.
 """
 from .. import runtime
 from ..backend import cache
+from ..rules import vmap_loop
 from ..frontend.ir import arity_of
 from . import derivatives, repeated
 from .budget import get_memory_budget, set_memory_budget
@@ -34,6 +35,7 @@ runtime.DYNAMIC.update(get_vjp=cache.get_vjp, compiled_call=compiled_call, arity
 cache.CALLEES.derivative_function = derivatives.derivative_function
 cache.CALLEES.makers = (jacrev, jacfwd, grad, hessian, value_and_grad)
 repeated.API.update(jacfwd=jacfwd, dense_hessian=dense_hessian)
+vmap_loop.API.update(jacrev=jacrev, jacfwd=jacfwd)
 derivatives.API.update(check_argnums=_check_argnums, compiled_call=compiled_call, differentiable=_differentiable,
                        jacfwd=jacfwd, get_vmap=cache.get_vmap)
 

@@ -31,6 +31,10 @@ from .calling import _check_argnums, _name, _user_errors
 
 #: what ``jacobian`` returns when the call is not the common case and nothing has run yet
 GENERAL = object()
+#: the general path's pieces, handed in by api/reverse.py (which calls this
+#: module): ``jacobian_from`` (the general path from the forward pass on)
+#: and ``result`` (an adjoint as the Jacobian's array)
+GENERAL_PATH = {}
 
 
 @_user_errors
@@ -62,16 +66,13 @@ def jacobian(find, argnums, args, kwargs):
         result = bar.reshape(shape)
         # (an adjoint that is the basis itself, or a view of it, is read-only: copied)
         return result if result.flags.writeable else result.copy()
-    from .reverse import _result
-
-    return _result(bar, shape, x.dtype)
+    return GENERAL_PATH["result"](bar, shape, x.dtype)
 
 
 def _general(find, argnums, args, positions, compiled, result, residuals):
     """The general path from the forward pass's results on (the same depth
     of frames as ``reverse._jacrev_call``'s, for its warnings)."""
     from .calling import _Inputs
-    from .reverse import _jacobian_from
 
-    return _jacobian_from(find, argnums, False, None, _Inputs(args, positions), compiled, result, residuals,
+    return GENERAL_PATH["jacobian_from"](find, argnums, False, None, _Inputs(args, positions), compiled, result, residuals,
                           stacklevel=6)

@@ -491,3 +491,6 @@ def _strip_batch(param_bar, treedef, leaves):
         for bar, leaf in zip(_leaf_adjoints(param_bar, treedef), leaves, strict=True)
     ]
     return pytree.unflatten(treedef, leaf_bars)
+
+
+fast_reverse.GENERAL_PATH.update(jacobian_from=_jacobian_from, result=_result)

@@ -21,6 +21,8 @@ import numpy as np
 from .. import runtime as rt
 from . import ADJOINT_RULES, CUSTOM_JVPS, CUSTOM_VJPS, TANGENT_RULES, CustomJVP, CustomVJP
 
+#: the API's jacrev and jacfwd, handed in when the API is imported (api/__init__.py)
+API = {}
 #: the leading parameters of vmap_loop: batch, function, batched, keyword_batched
 _LEADING = 4
 #: positional arguments of the looped call given a rule (generated calls
@@ -31,10 +33,7 @@ _MOST = 64
 def _example_jacobians(transform, index, batch, function, batched, keyword_batched, args, kwargs):
     """Per example: the Jacobian of ``function`` with respect to its argument
     ``index`` (``out.shape + arg.shape``; a tuple for a tuple result)."""
-    from ..api.forward import jacfwd
-    from ..api.reverse import jacrev
-
-    jacobian = (jacrev if transform == "jacrev" else jacfwd)(function, argnums=index)
+    jacobian = API[transform](function, argnums=index)
     found = []
     for row in range(batch):
         example_args = [rt.example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
