@@ -61,7 +61,10 @@ def quick_definition(filename, lines, text, code):
         found = _FOUND[key]
         if found is None:
             return None
-        if isinstance(found, ast.AST):  # (its second read: keep a converted copy from now on)
+        # (its second read: keep a converted copy from now on. gast's nodes are
+        # ast.AST too, so the test names ast's own class: converting a gast
+        # tree again wraps ``except E as e``'s name in a second Name)
+        if isinstance(found, ast.FunctionDef):
             found = _FOUND[key] = gast.ast_to_gast(found)
         return clone(found)
     node = _block(lines, start, code.co_name)
