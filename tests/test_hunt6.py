@@ -108,3 +108,31 @@ def test_vmap_per_example_loop_keeps_a_change_made_alike():
         out = adjoint.vmap(_sets_alike)(np.ones((3, 3)))
     np.testing.assert_array_equal(out, np.full((3, 3), 2.0))
     np.testing.assert_array_equal(_SET_ALIKE.layer.w, np.full(3, 2.0))
+
+
+def _cube_root_of_item(x):
+    return np.cbrt(x[0] ** 3) + x[1]
+
+
+def _cube_root_of_sum(x):
+    return np.cbrt(x[0] ** 3 + np.sum(x[1:] ** 3))
+
+
+def test_jacfwd_zero_slope_meets_infinite_slope_through_items_and_sums():
+    """docs/supported.md (Zeros and infinite slopes): a zero tangent that a
+    zero slope computed meets an infinite slope as the chain rule has it,
+    0 * inf = NaN, in both modes; the seed's own zeros stay exact. jacfwd
+    gave 0 (a wrong slope: cbrt(x0 ** 3) = x0) once the tangent went
+    through x[0] (rt.as_tangent made the marked tangent a plain array), a
+    sum (np.sum dropped the marks) or a sum of two terms (a tangent with no
+    zero of the seed left was made plain)."""
+    zero = np.zeros(3)
+    with np.errstate(all="ignore"):
+        item = adjoint.jacfwd(_cube_root_of_item)(zero[:2])
+        summed = adjoint.jacfwd(_cube_root_of_sum)(zero)
+        summed_rev = adjoint.jacrev(_cube_root_of_sum)(zero)
+    # the chain rule at 0: (1 / (3 * 0 ** 2)) * (3 * 0 ** 2) = NaN; x1 enters with slope 1
+    assert np.isnan(item[0]) and item[1] == 1.0
+    assert np.isnan(summed).all() and np.isnan(summed_rev).all()
+    # away from 0 the marks change nothing: both slopes are 1 where only x0 moves
+    np.testing.assert_allclose(adjoint.jacfwd(_cube_root_of_item)(np.array([0.5, 0.0])), [1.0, 1.0])
