@@ -136,3 +136,22 @@ def test_jacfwd_zero_slope_meets_infinite_slope_through_items_and_sums():
     assert np.isnan(summed).all() and np.isnan(summed_rev).all()
     # away from 0 the marks change nothing: both slopes are 1 where only x0 moves
     np.testing.assert_allclose(adjoint.jacfwd(_cube_root_of_item)(np.array([0.5, 0.0])), [1.0, 1.0])
+
+
+def _writes_into(x, y):
+    v = y * 3.0 + x
+    y[3] = np.mean(y)
+    return np.sum(v * x)
+
+
+def test_derivative_of_a_vmap_writing_into_its_argument_is_refused():
+    """jacrev(vmap(f)) of an f that changes its argument in place: the
+    value pass wrote into the caller's array and the tangent pass read it
+    (d/dx3 used the new y[3]: silently wrong, found by tools/fuzz_features.py
+    NEWER=1, seed 96168; the right slope is 3 * y + 2 * x). Refused, naming
+    the argument, before anything runs."""
+    xs = np.arange(8.0).reshape(2, 4)
+    ys = np.linspace(0.0, 1.0, 8).reshape(2, 4)
+    with pytest.raises(adjoint.errors.TransformError, match="'y' in place"):
+        adjoint.jacrev(adjoint.vmap(_writes_into))(xs, ys)
+    np.testing.assert_array_equal(ys, np.linspace(0.0, 1.0, 8).reshape(2, 4))
