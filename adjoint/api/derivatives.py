@@ -23,6 +23,7 @@ arguments and outputs, ``(jacobian, aux)`` with ``has_aux``.
 """
 import inspect
 import linecache
+import re
 import types
 import weakref
 
@@ -251,6 +252,15 @@ def _vmapped(func, in_dims, out_dims, nargs):
         raise errors.looped_vmap_differentiated(getattr(compiled, "reason", None))
     name = getattr(func, "__name__", "f")
     name = name if name.isidentifier() else "f"
+    written = re.search(r"rt\.vwrite_back(?:_shared)?\((\w+)", getattr(compiled, "source", ""))
+    if written:
+        # (the batched code writes into the caller's array as it runs: a derivative's passes
+        # (its value, then its tangents) would each read what the one before wrote)
+        raise errors.TransformError(
+            None, f"a vmap of {name} differentiated",
+            f"{name} changes its argument {written.group(1)!r} in place, and the passes of the derivative "
+            "would each read the value an earlier pass wrote there.",
+            f"Work on a copy in {name}: {written.group(1)} = {written.group(1)}.copy().")
     batched_name = f"{name}_vmap"
     lines = [f"def {name}_vmapped({', '.join(params)}):"]
     first = positions[0]

@@ -17,6 +17,13 @@ values (or by a call the batched code runs once per example) is refused at
 that line: the examples would share it (each would see the previous one's
 values), which no batch of independent examples does. A change that is the
 same for the whole batch (a counter) is made once.
+
+The per-example loop also watches the objects of the module or closure the
+function names (``model`` of ``model.block.layer.W = ...``, a dict of them,
+an object reached through an alias), which the front end's check above
+does not see when the change goes through another object: each example
+starts from their state before the call, and examples that leave them in
+different states are refused at the line of the change, as above.
 """
 import copy
 import inspect
@@ -73,7 +80,15 @@ def run_over_copies(func, batch, batched, location, args, kwargs):
     shared = [i for i, (a, b) in enumerate(zip(args, batched, strict=True)) if not b and _shared(a)]
     shared_keys = [k for k, v in kwargs.items() if _shared(v)]
     first, results = {}, []
+    user = getattr(func, "adjoint_user_function", func)
+    passed = {id(a) for a in args} | {id(v) for v in kwargs.values()}
+    outside = {name: (value,) + _copied(value) for name, value in _outside_objects(user).items()
+               if id(value) not in passed}
+    outside_first = {}
     for row in range(batch):
+        for name, (value, before, back) in outside.items():
+            if row:  # (each example starts from the state before the call)
+                adopt(value, before, back)
         example_args = [example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
         example_kwargs = dict(kwargs)
         copies = {}
@@ -84,6 +99,15 @@ def run_over_copies(func, batch, batched, location, args, kwargs):
             copies[k] = _copied(kwargs[k])
             example_kwargs[k] = copies[k][0]
         results.append(func(*example_args, **example_kwargs))
+        for name, (value, _, _) in outside.items():
+            left = _copied(value)[0]
+            if not row:
+                outside_first[name] = left
+            elif not same_state(outside_first[name], left):
+                path = _first_difference(outside_first[name], left)
+                for value_, before, back in outside.values():  # (left as before the call)
+                    adopt(value_, before, back)
+                raise errors.vmap_changed_module_object(_users_line(location, user, value, path), name)
         for key, value in copies.items():
             if row == 0:
                 first[key] = value
@@ -97,6 +121,31 @@ def run_over_copies(func, batch, batched, location, args, kwargs):
         original = args[key] if isinstance(key, int) else kwargs[key]
         adopt(original, value, back)
     return stack_examples(results)
+
+
+def _outside_objects(func):
+    """``{name: object}``: the objects of the user's classes, lists and
+    dicts that ``func`` (or code nested in it) names from its module or
+    closure."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return {}
+    found = {}
+    namespace = getattr(func, "__globals__", {})
+    codes = [code]
+    while codes:
+        current = codes.pop()
+        codes.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+        for name in current.co_names:
+            if name in namespace and name not in found:
+                found[name] = namespace[name]
+    for name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or (), strict=False):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # (a cell not filled yet)
+            continue
+    return {name: value for name, value in found.items()
+            if isinstance(value, (list, dict)) or runtime.is_plain_object(value)}
 
 
 def _described(func, key):

@@ -41,12 +41,22 @@ class MaskedBar(np.ndarray):
             return result
         return masked_array(result, np.reshape(self.absent, result.shape))
 
+    def __getitem__(self, index):
+        # (x[i] selects the mask's elements as it selects the values)
+        result = super().__getitem__(index)
+        if self.absent is None or not isinstance(result, np.ndarray):
+            return result
+        return masked_array(result.view(np.ndarray), self.absent[index])
+
     def __setitem__(self, index, value):
         # written into: which elements are none is no longer known (none kept)
         self.absent = None
         super().__setitem__(index, value)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if (ufunc is np.add and method == "reduce" and "out" not in kwargs and "where" not in kwargs
+                and len(inputs) == 1 and inputs[0] is self and self.absent is not None):
+            return _sum(self, kwargs)
         if method != "__call__" or "out" in kwargs:
             # np.add.at(bar, ...) or out=bar write into a MaskedBar: its mask is dropped
             written = list(kwargs.get("out", ())) + ([inputs[0]] if method == "at" else [])
@@ -75,16 +85,31 @@ class MaskedBar(np.ndarray):
                 for m, i in zip(masks, plain, strict=True)])
         else:
             absent = None
-        if absent is None or not np.any(absent):
+        if absent is None:
             return result
+        if not np.any(absent):  # (kept: every element is known to carry one, see rt.times_tangent)
+            return masked_array(result, absent)
         return masked_array(np.where(absent, 0.0, result).astype(result.dtype, copy=False), absent)
 
     def __array_function__(self, func, types, args, kwargs):
+        if (func is np.sum and len(args) == 1 and args[0] is self and self.absent is not None
+                and not {"out", "where", "initial"} & set(kwargs)):
+            return _sum(self, kwargs)
         result = func(*_plain_tree(args), **_plain_tree(kwargs))
         if (func in MaskedBar.MOVES and args and args[0] is self and self.absent is not None
                 and isinstance(result, np.ndarray)):
             return masked_array(result, func(self.absent, *_plain_tree(args[1:]), **_plain_tree(kwargs)))
         return result
+
+
+def _sum(bar, kwargs):
+    """``np.sum(bar, **kwargs)`` (``axis``, ``dtype``, ``keepdims``): an
+    element is none where every term is none (as for ``np.add``)."""
+    axis, keepdims = kwargs.get("axis"), kwargs.get("keepdims", False)
+    result = np.sum(bar.view(np.ndarray), **kwargs)
+    if not isinstance(result, np.ndarray) or result.dtype.kind not in "fc":
+        return result
+    return masked_array(result, np.all(bar.absent, axis=axis, keepdims=keepdims))
 
 
 def _plain(value):

@@ -231,4 +231,4 @@ def as_tangent(t, like, batch=None):
         if not t:
             return np.zeros((batch,) + _shape(like))
         return np.stack([as_tangent(item_t, item, batch) for item_t, item in zip(t, like, strict=True)], axis=1)
-    return np.asarray(t)
+    return t if isinstance(t, np.ndarray) else np.asarray(t)  # (a MaskedBar keeps its mask)
