@@ -103,8 +103,12 @@ def _plans_made():
 def test_the_plan_lists_each_transform_once_and_sees_no_change():
     from adjoint.backend import cache
 
+    import gc
+
     cache.clear()  # (the plans made here are new: other test files differentiate functions named layer too)
-    before = {id(c) for c in _plans_made()}
+    gc.collect()  # (plans cleared but not yet collected would free their ids for the new ones)
+    kept = _plans_made()  # (held: no id of these is reused while the test runs)
+    before = {id(c) for c in kept}
     f = adjoint.vmap(adjoint.jacrev(layer))
     _called_twice(f, X)
     plans = [c for c in _plans_made() if id(c) not in before and "layer" in c.filename and "vmap" in c.filename]
@@ -117,7 +121,8 @@ def test_the_plan_lists_each_transform_once_and_sees_no_change():
 
 def test_the_look_sees_a_changed_name(restore):
     global WEIGHTS
-    before = {id(c) for c in _plans_made()}
+    kept = _plans_made()  # (held: no id of these is reused while the test runs)
+    before = {id(c) for c in kept}
     f = adjoint.vmap(adjoint.jacrev(lambda x: layer(x)))  # (its transforms are this test's own)
     _called_twice(f, X)
     plans = [c for c in _plans_made() if id(c) not in before and "layer" in c.filename]
