@@ -595,6 +595,9 @@ def qr_adjoint_tangent(t, g, a, z, mode="reduced"):
     """Tangent of ``qr_adjoint(g, a, z)`` from the tangent ``t = (dq, dr)`` of
     ``z = (q, r)``: the product rule through
     ``q (rbar + tril(q^T qbar - qbar^T q + r rbar^T - rbar r^T) r^-T) + (qbar - q q^T qbar) r^-T``."""
+    if mode == "r":  # (z is R alone: the tangent of the q its adjoint recomputes is not at hand)
+        raise ValueError("the second derivative of np.linalg.qr(a, mode='r') is not implemented; "
+                         "write np.linalg.qr(a)[1], the same R, whose second derivative is.")
     q_bar, r_bar = _result_bars(g, 2, "np.linalg.qr", ("Q", "q, r = np.linalg.qr(a)"))
     q, r = z
     t_q, t_r = _ra_pair_items(t, 2)
