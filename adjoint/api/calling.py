@@ -458,12 +458,17 @@ def object_arguments(func, args, positions, keywords=None):
     return found
 
 
-def _held_objects(name, obj, args=(), keywords=None, depth=3):
+#: how many links of objects held by objects an argument's chain may have
+#: (``model.deep.net.block.layer``): deeper chains stay refused.
+HELD_DEPTH = 8
+
+
+def _held_objects(name, obj, args=(), keywords=None, depth=HELD_DEPTH):
     """``((f"{name}.{attribute}", class), ...)``: the objects of the user's
     classes that the argument ``obj`` holds in its attributes when the call
     is made (``model.layer``), and those they hold in turn, up to ``depth``
     links (``model.block.layer``), so that a change through them
-    (``model.layer.h = v``, ``model.block.layer.W = v``) is followed
+    (``model.layer.h = v``, ``model.deep.net.block.layer.W = v``) is followed
     (normalize_objects). An object held twice (under two attributes, by
     another argument, or given as an argument itself) is left out, and what
     it holds with it: a change through one name would reach the other
@@ -475,9 +480,16 @@ def _held_objects(name, obj, args=(), keywords=None, depth=3):
         return [(attribute, item) for attribute, item in attributes.items()
                 if type(item) not in _PLAIN_ARGUMENTS and user_instance(item)]
 
-    found, level = [], [(name, obj)]
+    found, level, expanded = [], [(name, obj)], set()
     for _ in range(depth):
-        level = [(f"{path}.{attribute}", item) for path, value in level for attribute, item in held_by(value)]
+        # (an object met again, by a cycle or a second path, is held twice: left out below, and not
+        # looked into again, so a cycle ends)
+        inner = []
+        for path, value in level:
+            if id(value) not in expanded:
+                expanded.add(id(value))
+                inner.extend((f"{path}.{attribute}", item) for attribute, item in held_by(value))
+        level = inner
         found.extend(level)
         if not level:
             break
