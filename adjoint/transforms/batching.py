@@ -36,6 +36,7 @@ from ..frontend.ir import (
     walk_ops,
 )
 from ..rules.builtins import MATH_TWINS
+from .batching_shared import check_shared_changes
 from .templates import batch_template_for, names_for
 
 
@@ -595,6 +596,8 @@ class BatchBuilder:
         if flagged is None and not announced:
             self.looped.append((op.lineno, op.construct))
         node = op.statement if op.statement is not None else op.value
+        if flagged is None and isinstance(node, gast.Call):  # step(CELL, x): one CELL, changed by each example
+            check_shared_changes(self, op, node, op.prim)
         function = self.function_expression(op)
         method = (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
                   and isinstance(node.func.value, gast.Name) and node.func.value.id in self.defined)
