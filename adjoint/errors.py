@@ -649,10 +649,13 @@ def vmap_changed_shared_object(location, what):
     )
 
 
-def vmap_changed_module_object(location, name):
-    """vmap of a function that sets attributes of an object of its module or closure."""
+def vmap_changed_module_object(location, name, kind=None):
+    """vmap of a function that sets attributes of an object of its module or
+    closure (``kind``: "list" or "dict" for an item of one set)."""
+    what = (f"item of {name!r}, a {kind} of the module or a closure, set under vmap" if kind else
+            f"attribute set under vmap on {name!r}, an object of the module or a closure")
     return UnsupportedSyntaxError(
-        location, f"attribute set under vmap on {name!r}, an object of the module or a closure",
+        location, what,
         "every example would change that one object in turn, and each would then read what the "
         "previous example stored there, which a batch of independent examples does not do.",
         f"Pass the object to the function as an argument (vmap(f, in_dims=(0, None))(xs, {name})), where "
@@ -710,9 +713,25 @@ def executor_rerun_warning(mode, name, count, chunks, first):
             "check the executor's workers if this recurs.")
 
 
+class ModuleListLocation(SourceLocation):
+    """The place of ``LAYERS[k] = v`` on a list of the module (see
+    ``outside_object_change_error``)."""
+
+    __slots__ = ()
+
+
 def outside_object_change_error(location):
     """A function called by the one being differentiated sets an attribute
-    of an object it did not make (``cell.step(x)`` on a cell of the module)."""
+    of an object it did not make (``cell.step(x)`` on a cell of the module),
+    or an item of a list of the module (``LAYERS[0] = W * x``)."""
+    if isinstance(location, ModuleListLocation):
+        return UnsupportedSyntaxError(
+            location, "item of a list of the module set to a differentiated value in a function that another "
+            "one calls",
+            "the caller reads the list's items as they are when it runs, so this value would reach it without "
+            "its derivative.",
+            "Change the list in the function being differentiated itself, or return the value from this "
+            "function and use the returned value.")
     return UnsupportedSyntaxError(
         location, "attribute of an object the function did not make, set to a differentiated value in a "
         "function that another one calls",

@@ -107,7 +107,8 @@ def run_over_copies(func, batch, batched, location, args, kwargs):
                 path = _first_difference(outside_first[name], left)
                 for value_, before, back in outside.values():  # (left as before the call)
                     adopt(value_, before, back)
-                raise errors.vmap_changed_module_object(_users_line(location, user, value, path), name)
+                kind = type(value).__name__ if isinstance(value, (list, dict)) else None
+                raise errors.vmap_changed_module_object(_users_line(location, user, value, path), name, kind)
         for key, value in copies.items():
             if row == 0:
                 first[key] = value

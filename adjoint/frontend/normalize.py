@@ -40,6 +40,7 @@ from .normalize_flow import ControlFlow
 from .normalize_inplace import InPlace, _is_add_at
 from .normalize_inline import Inlining
 from .normalize_iteration import Iteration
+from .normalize_module_lists import ModuleLists
 from .normalize_objects import Objects
 from .normalize_ownership import Ownership
 from .ir import (
@@ -53,7 +54,7 @@ from ..rules.signatures import call_signature
 
 
 class Normalizer(Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining, CallForms,
-                 Iteration, Expressions):
+                 Iteration, Expressions, ModuleLists):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
@@ -197,15 +198,18 @@ class Normalizer(Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls,
             self.user_versions[name] = name
         self.values_at_entry(node, params)
         self.bind_outside_objects(node)
+        self.bind_outside_lists(node)  # LAYERS[k] = v on a list of the module (normalize_module_lists)
         lower_returns(node, self.namer)
         self.block(node.body)
         if self.output is None:
             self.output = constant(None)
             self.result = constant(None)
         self.without_unread_loop_inits(self.ops)
-        outside_stores = self.check_objects(self.ops)
+        outside_stores = list(self.check_objects(self.ops)) + self.outside_list_stores
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.outside_stores = outside_stores
+        # (any of them, differentiated or not: passes of the code run more than once restore it, api/passes.py)
+        normalized.changes_module_state = bool(outside_stores)
         normalized.followed_globals = self.followed_globals
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params

@@ -88,6 +88,8 @@ class CallerObjects:
     def changed_in_place(self, node, name, before):
         """``name`` was updated in place from version ``before``: if that is
         the caller's object, the new value is written back into it."""
+        if self.outside_list_changed(node, name, before):  # LAYERS[k] = v on a list of the module
+            return
         if before in self.caller_mixed:
             raise self.unsupported(
                 node, f"in-place update of {name!r}",

@@ -744,6 +744,8 @@ def identity_tangent(z, value):
 
 
 nondifferentiable(rt.write_back)  # (the caller's array made to hold a value: an effect)
+# a list of the module changed by the function (frontend/normalize_module_lists): effects, and its items at entry
+nondifferentiable(rt.outside_item_back, rt.outside_list_entry, rt.outside_list_originals)
 
 
 nondifferentiable(

@@ -12,7 +12,7 @@ only the attributes that received one.
 
 import numpy as np
 
-from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
+from .indexing import InPlaceRefused, absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
 from .second_order_math import merged_items
 from .tangents import attribute_tangent
 
@@ -166,3 +166,33 @@ def vattribute_tangent(t, item, name, rows, batch):
         raise TypeError(f"cannot differentiate the attribute .{name} of an array.")
     picked = _picked_attribute(t, name)
     return vzeros_bar(item, rows, batch) if picked is None else picked
+
+
+def outside_list_entry(items):
+    """The working copy of a list of the module (or a closure) whose items
+    the function replaces: a new list, its array items copied, so the
+    derivative code's values are not changed by what the function writes
+    back into the module's list (``outside_item_back``)."""
+    return [item.copy() if isinstance(item, np.ndarray) else item for item in items]
+
+
+def outside_list_originals(items):
+    """The items a list of the module holds when the function starts."""
+    return tuple(items)
+
+
+def outside_item_back(items, key, value, in_place, originals, others, message):
+    """``items[key] = value`` made on the module's list itself, as Python
+    makes it. ``in_place`` (``items[key] op= v``): an array that was in the
+    list when the function started (one of ``originals``) is updated in
+    place, as NumPy does, so whatever else holds it sees the new values;
+    refused with ``message`` when it shares memory with one of ``others``
+    (arrays of the module the function reads, whose values the derivative
+    code may keep)."""
+    old = items[key] if in_place and not isinstance(key, slice) else None
+    if isinstance(old, np.ndarray) and any(old is o for o in originals) and np.shape(value) == old.shape:
+        if any(isinstance(o, np.ndarray) and np.shares_memory(old, o) for o in others):
+            raise InPlaceRefused(message)
+        np.copyto(old, value, casting="same_kind")
+        return
+    items[key] = value
