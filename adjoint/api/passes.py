@@ -5,12 +5,15 @@ A Jacobian taken in chunks, and a sparse one (its NaN detection passes,
 then its compressed ones), run the function's code more than once. A
 function that changes state as it runs (its array arguments in place
 (``x += v``), attributes of an object passed in (``s.h = ...``,
-``s.step(x)``), of an object of its module or closure (``CELL.step(x)``),
-or of the object a bound method belongs to) would otherwise see at every
+``s.step(x)``), of an object of its module or closure (``CELL.step(x)``,
+``CELL.n += 1``, with or without a derivative), of the object a bound
+method belongs to, or the items of a list of its module (``LAYERS[-1] *=
+2``, frontend/normalize_module_lists)) would otherwise see at every
 pass after the first the state the previous pass left: the result would be
 taken at another point, and the caller's state changed once per pass. With
 a ``Guard``, every pass but the last runs on copies of the arguments, and
-the objects it changes get back the attributes they had before it; the
+the objects it changes get back the attributes they had before it (a
+list of the module its items, and the arrays among them their values); the
 last pass changes the caller's state once, as the plain call does.
 """
 import copy
@@ -20,7 +23,8 @@ from . import calling
 
 def changes_state(compiled):
     """Whether the generated code changes anything besides its result."""
-    return bool(getattr(compiled, "augmented_params", None) or getattr(compiled, "outside_stores", None))
+    return bool(getattr(compiled, "augmented_params", None) or getattr(compiled, "outside_stores", None)
+                or getattr(compiled, "changes_module_state", False))
 
 
 def derivative_changes_state(func):
@@ -52,7 +56,7 @@ def _changed_objects(func, compiled):
             value = structure.free_value(function, name)
         except AttributeError:  # (not a plain function)
             continue
-        if hasattr(value, "__dict__") and not any(value is seen for seen in found):
+        if (hasattr(value, "__dict__") or type(value) is list) and not any(value is seen for seen in found):
             found.append(value)
     return found
 
@@ -71,12 +75,30 @@ class Guard:
     def arguments(self, args, kwargs, last=False):
         if not self.changes or last:
             return args, kwargs
-        self.saved = [(obj, copy.deepcopy(vars(obj))) for obj in self.objects]
+        self.saved = [(obj, _saved_items(obj) if type(obj) is list else copy.deepcopy(vars(obj)))
+                      for obj in self.objects]
         return copy.deepcopy((args, kwargs))
 
     def restore(self):
         saved, self.saved = self.saved, []
         for obj, attributes in saved:
+            if type(obj) is list:
+                _restore_items(obj, attributes)
+                continue
             namespace = vars(obj)
             namespace.clear()
             namespace.update(attributes)
+
+
+def _saved_items(items):
+    """The items of a list of the module, and the values of its arrays
+    (which ``LAYERS[k] op= v`` updates in place)."""
+    return [(item, item.copy() if hasattr(item, "__array__") and hasattr(item, "copy") else None)
+            for item in items]
+
+
+def _restore_items(items, saved):
+    items[:] = [item for item, _ in saved]
+    for item, values in saved:
+        if values is not None:
+            item[...] = values

@@ -313,6 +313,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
     compiled.outside_stores = normalized.outside_stores
+    compiled.changes_module_state = getattr(normalized, "changes_module_state", False)
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.callee_transforms = builder.callee_transforms
     compiled.same_for_caller = same_for_caller
@@ -358,6 +359,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     compiled.jvp = jvp_fn
     compiled.augmented_params = normalized.augmented_params
     compiled.outside_stores = normalized.outside_stores
+    compiled.changes_module_state = getattr(normalized, "changes_module_state", False)
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees
