@@ -12,7 +12,8 @@ only the attributes that received one.
 
 import numpy as np
 
-from .indexing import InPlaceRefused, absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
+from .indexing import (InPlaceRefused, _overlaps, absent_bar, batch_size, computed_attribute_error, is_plain_object,
+                       zeros_bar)
 from .second_order_math import merged_items
 from .tangents import attribute_tangent
 
@@ -191,7 +192,7 @@ def outside_item_back(items, key, value, in_place, originals, others, message):
     code may keep)."""
     old = items[key] if in_place and not isinstance(key, slice) else None
     if isinstance(old, np.ndarray) and any(old is o for o in originals) and np.shape(value) == old.shape:
-        if any(isinstance(o, np.ndarray) and np.shares_memory(old, o) for o in others):
+        if any(isinstance(o, np.ndarray) and _overlaps(old, o) for o in others):
             raise InPlaceRefused(message)
         np.copyto(old, value, casting="same_kind")
         return
