@@ -1,10 +1,15 @@
 """Issue 9, section 3: scipy.linalg's solve, inv, det, eigh and norm,
-scipy.signal.convolve2d, scipy.special's xlog1py and entr, and dirichlet's
-refusal at the user's line. The rule table (tests/test_rules.py) checks each
+scipy.signal.convolve2d, scipy.special's xlog1py and entr, dirichlet's
+refusal at the user's line, and dataclasses.replace, asdict, InitVar fields
+and classes with __slots__. The rule table (tests/test_rules.py) checks each
 against finite differences, forward mode and second derivatives; here:
 autograd's NumPy equivalents as references, vmap of jacrev (one test per
 family, against each example's jacrev), and the refused options. Kept small:
 one transformed function per family."""
+import dataclasses
+import warnings
+from dataclasses import InitVar, dataclass
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -140,3 +145,54 @@ def test_dirichlet_k_minus_1_form_is_refused_at_the_users_line():
     with pytest.raises(ValueError, match="Append the last category") as caught, pytest.warns(RuntimeWarning):
         adjoint.vmap(adjoint.grad(dirichlet_without_last))(y[None], alpha[None])
     assert line in str(caught.value)
+
+
+@dataclass
+class Layer:
+    w: np.ndarray
+    b: float
+    scale: InitVar[float] = 1.0
+
+    def __post_init__(self, scale):
+        self.w = self.w * scale
+
+
+@dataclass(slots=True)
+class Slotted:
+    w: np.ndarray
+    k: float
+
+
+def records(x):
+    layer = Layer(x, 2.0, 3.0)  # w = 3 x
+    wider = dataclasses.replace(layer, b=0.5, scale=2.0)  # __init__ again: w = 6 x
+    d = dataclasses.asdict(wider)
+    s = Slotted(d["w"] * layer.w, d["b"])
+    s.w = np.sin(s.w)
+    return s.w * s.k + layer.b  # 0.5 sin(18 x^2) + 2
+
+
+def unknown_field(x):
+    layer = Layer(x, 1.0)
+    return dataclasses.replace(layer, c=2.0).w
+
+
+def test_dataclass_replace_asdict_initvar_and_slots():
+    x = np.array([0.3, -0.2, 0.1])
+    value, pull = adjoint.vjp(records, x)
+    np.testing.assert_allclose(value, 0.5 * np.sin(18 * x ** 2) + 2.0, rtol=1e-12)
+    jacobian = np.diag(18.0 * x * np.cos(18 * x ** 2))  # analytic
+    np.testing.assert_allclose(adjoint.jacrev(records)(x), jacobian, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(records)(x), jacobian, rtol=1e-10, atol=1e-12)
+    total = lambda y: np.sum(records(y))  # noqa: E731
+    np.testing.assert_allclose(adjoint.hessian(total)(x), numerical_jacobian(adjoint.grad(total), (x,), 0),
+                               rtol=1e-6, atol=1e-6)
+    xs = np.stack([x, 2.0 * x])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (objects whose attributes are set: once per example)
+        batched = adjoint.vmap(adjoint.jacrev(records))(xs)
+    np.testing.assert_allclose(batched, np.stack([np.diag(18.0 * e * np.cos(18 * e ** 2)) for e in xs]),
+                               rtol=1e-10, atol=1e-12)
+    with pytest.raises(adjoint.errors.UnsupportedSyntaxError, match="Layer has no field 'c'") as caught:
+        adjoint.grad(lambda y: np.sum(unknown_field(y)))(x)
+    assert f"test_funcs3.py:{unknown_field.__code__.co_firstlineno + 2}:" in str(caught.value)

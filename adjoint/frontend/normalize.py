@@ -34,6 +34,7 @@ from .gastutil import clone, constant, load, store
 from .normalize_arguments import Arguments
 from .normalize_call_forms import CallForms, is_array_namespace
 from .normalize_caller_objects import CallerObjects
+from .normalize_dataclasses import Dataclasses
 from .normalize_calls import Calls
 from .normalize_expressions import Expressions
 from .normalize_flow import ControlFlow
@@ -52,7 +53,7 @@ from ..rules.signatures import call_signature
 
 
 
-class Normalizer(Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining, CallForms,
+class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining, CallForms,
                  Iteration, Expressions):
     """Builds the ops of one function; see the module docstring.
 

@@ -77,6 +77,9 @@ class Calls:
         frozen = normalize_scipy.frozen_method_call(self, node)
         if frozen is not None:  # d = stats.norm(loc, scale); d.logpdf(x): see normalize_scipy
             return frozen
+        record = self.dataclass_function_call(node)
+        if record is not None:  # dataclasses.replace(obj, w=v), asdict(obj): see normalize_dataclasses
+            return record
         made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
         if made_object is not None:
             return made_object
