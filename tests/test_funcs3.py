@@ -132,6 +132,19 @@ def test_options_whose_values_differ_are_refused_at_the_users_line(func, args, m
     assert f"test_funcs3.py:{func.__code__.co_firstlineno + 1}:" in str(caught.value)
 
 
+def options_on_constants(x):
+    a = np.diag([2.0, 3.0, 4.0])
+    return (x * linalg.solve(a, B_VECTOR, assume_a="diagonal") + signal.convolve2d(a, a, boundary="wrap")[0, :3]
+            + linalg.eigh(a, a + np.eye(3))[0])
+
+
+def test_refused_options_run_as_written_where_no_derivative_goes_through():
+    x = np.array([1.0, 2.0, 3.0])
+    value, pull = adjoint.vjp(options_on_constants, x)
+    np.testing.assert_allclose(value, options_on_constants(x), rtol=1e-12)
+    np.testing.assert_allclose(pull(np.ones(3))[0], B_VECTOR / np.array([2.0, 3.0, 4.0]), rtol=1e-12)
+
+
 def dirichlet_without_last(y, alpha):
     return stats.dirichlet.logpdf(y, alpha)
 

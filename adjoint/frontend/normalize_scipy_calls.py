@@ -20,10 +20,12 @@ hook in normalize_calls.py), where SciPy computes the same values:
   ``fillvalue=0`` is ``scipy.signal.convolve(in1, in2, mode)``.
 
 ``overwrite_a``, ``overwrite_b`` and ``check_finite`` change no value and are
-dropped. An option whose values differ (another ``boundary``, a generalized
-``eigh``, a ``subset_by_index``, an ``assume_a`` without a rule) is refused
-at the user's line, saying what to write instead; so is an option the
-rewrite must read that is not written as a literal."""
+dropped. A call with an option whose values differ (another ``boundary``,
+a generalized ``eigh``, a ``subset_by_index``, an ``assume_a`` without a
+rule), or with an option the rewrite must read that is not written as a
+literal, is left as written: it runs as SciPy's where no derivative goes
+through it, and is refused at the user's line, saying what to write
+instead, where one does (``RefusedOption``)."""
 import inspect
 import sys
 
@@ -67,6 +69,25 @@ def _which(callee):
     return None
 
 
+class RefusedOption(str):
+    """The construct of a SciPy call left as written because of an option
+    whose values differ from the call with rules: refused, with ``refusal``
+    (reason, fix), where a derivative goes through it
+    (``analysis.activity.check_rule``); a call on values without
+    derivative runs as written."""
+
+    def __new__(cls, text, reason, fix):
+        made = super().__new__(cls, text)
+        made.refusal = (reason, fix)
+        return made
+
+
+class _Refused(Exception):
+    def __init__(self, construct):
+        super().__init__(construct)
+        self.construct = construct
+
+
 class _Call:
     """A call's arguments bound to the SciPy function's parameters."""
 
@@ -96,7 +117,7 @@ class _Call:
                           f"Write {name}= as a literal ({name}={default!r}).")
 
     def refuse(self, construct, reason, fix):
-        return self.normalizer.unsupported(self.node, f"{self.name}(..., {construct})", reason, fix)
+        return _Refused(RefusedOption(f"{self.name}(..., {construct})", reason, fix))
 
     def reference(self, value, name):
         """A name holding ``value`` (a function), for the written call."""
@@ -150,6 +171,15 @@ def as_rule_call(normalizer, callee, node):
     call = _Call(normalizer, node, callee, name)
     if call.arguments is None:
         return None
+    try:
+        return _rewritten(call, callee, name)
+    except _Refused as refused:  # the call as written, refused if a derivative goes through it
+        node.scipy_written = True
+        value, prim, args, kwargs, _, keys = normalizer.call(node)
+        return value, prim, args, kwargs, refused.construct, keys
+
+
+def _rewritten(call, callee, name):
     arguments = call.arguments
     if name == "scipy.linalg.det":
         return call.written(call.call(np.linalg.det, "linalg_det", [arguments["a"]]))
