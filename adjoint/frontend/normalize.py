@@ -53,8 +53,8 @@ from ..rules.signatures import call_signature
 
 
 
-class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining, CallForms,
-                 Iteration, Expressions):
+class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
+                 CallForms, Iteration, Expressions):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
