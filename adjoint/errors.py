@@ -516,6 +516,22 @@ def with_location(error, place):
     return error
 
 
+def value_refused_at(error, place):
+    """``error`` (a ``runtime.ValueRefused``: a helper of generated code
+    refused a value, such as dirichlet's x without its last category) with
+    the user's ``file:line`` first in its message and their source line
+    after it, as the transforms' own refusals read."""
+    import linecache
+
+    if place is None or not error.args or getattr(error, "_adjoint_user_line", False):
+        return error
+    filename, lineno = place
+    line = linecache.getline(filename, lineno).strip()
+    error.args = (f"{filename}:{lineno}: {error.args[0]}" + (f"\n    {line}" if line else ""),) + error.args[1:]
+    error._adjoint_user_line = True
+    return error
+
+
 def located_in_user_code(error):
     """``error`` (a TransformError placed in generated code, refused when a
     derivative was differentiated again) placed at the user's line that

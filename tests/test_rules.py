@@ -1721,6 +1721,21 @@ else:
     def sylvester_system(a, b, q):
         return scipy_linalg.solve_sylvester(a + 3.0 * np.eye(3), b + 2.0 * np.eye(2), q)
 
+    # scipy.linalg's solve, inv, det and norm are written as NumPy's (frontend/normalize_scipy_calls.py):
+    # two rows, solve's summing the forms (assume_a, lower, transposed) the rewrite tells apart (inv's
+    # and eigh's, against autograd and under vmap: tests/test_funcs3.py)
+    def scipy_solve_forms(a, b):
+        m = a + SHIFT
+        return (scipy_linalg.solve(m, b) + scipy_linalg.solve(m, b, assume_a="sym", lower=True, check_finite=False)
+                + scipy_linalg.solve(SPD + 0.2 * a, b, assume_a="pos")
+                + scipy_linalg.solve(m, b, assume_a="upper triangular", transposed=True))
+
+    def scipy_eigh_forms(a):  # sign-free functions of v: SciPy's signs can flip between nearby matrices
+        w, v = scipy_linalg.eigh(a + EIGH_SPREAD)
+        return w + scipy_linalg.eigh(a + EIGH_SPREAD, lower=False, eigvals_only=True) + (v * v) @ EIGH_SPREAD[2]
+
+    EIGH_SPREAD = np.diag([0.0, 3.0, 6.0])
+
     def logsumexp_with_sign(x, b):  # the weighted sums negative: log|s| and its sign
         value, sign = special.logsumexp(x, axis=1, b=-b, return_sign=True)
         return value * sign
@@ -1846,6 +1861,18 @@ else:
               autograd=False),
         *each(stats.multivariate_normal.pdf, "multivariate_normal.pdf",
               lambda x, m: stats.multivariate_normal.pdf(x, mean=m, cov=SPD), [((3,), (3,))], autograd=False),
+        *each(special.xlog1py, "special.xlog1py", lambda x, y: special.xlog1py(x, y), [((3,), (2, 1))],
+              domain=(WIDE, (-0.8, 2.0)), autograd=False),
+        *each(special.entr, "special.entr", lambda x: special.entr(x), [((3,),)], domain=POSITIVE, autograd=False),
+        *each(np.linalg.solve, "scipy.linalg.solve(forms)", scipy_solve_forms, [((3, 3), (3,))], domain=UNIT,
+              autograd=False),
+        *each(np.linalg.det, "scipy.linalg.det,norm",
+              lambda a: scipy_linalg.det(a) * scipy_linalg.norm(a) + scipy_linalg.norm(a, 1, axis=0),
+              [((3, 3),)], domain=AWAY_FROM_ZERO, autograd=False),
+        *each(scipy_linalg.eigh, "scipy.linalg.eigh", scipy_eigh_forms, [((3, 3),)], domain=UNIT, autograd=False),
+        *each(signal.convolve, "signal.convolve2d(same)",
+              lambda a, v: signal.convolve2d(a, v, mode="same", boundary="fill", fillvalue=0), [((3, 4), (2, 2))],
+              autograd=False),
         *each(scipy_linalg.solve_triangular, "linalg.solve_triangular(lower)", triangular_system,
               [((3, 3), (3,)), ((3, 3), (3, 2))], autograd=False),
         *each(scipy_linalg.solve_triangular, "linalg.solve_triangular(trans=T)", triangular_system_upper_transposed,

@@ -547,6 +547,9 @@ def check_rule(op, activity, parsed, mode="vjp"):
         # that another path of a branch differentiates: its derivative is zero
         return
     location = parsed.location(op)
+    refusal = getattr(op.construct, "refusal", None)
+    if refusal is not None:  # a SciPy option without a rule (frontend/normalize_scipy_calls.RefusedOption)
+        raise errors.UnsupportedSyntaxError(location, str(op.construct), *refusal)
     if op.prim is OPAQUE and op.construct == "lambda":
         raise errors.UnsupportedSyntaxError(
             location, "lambda used as a value",

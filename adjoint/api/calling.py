@@ -199,6 +199,8 @@ def _user_errors(fn: F) -> F:
             raise errors.no_rule_that_ran(str(exc)) from None
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
+        except runtime.ValueRefused as exc:  # a value a helper refused (dirichlet's k - 1 form): the user's line
+            raise errors.value_refused_at(exc, errors.user_line_of_traceback(exc.__traceback__)) from None
         except MemoryError as exc:  # NumPy's own, in generated code (the budget's chunks were not enough)
             raise errors.memory_error_in_derivative_code(exc, errors.user_line_of_traceback(exc.__traceback__),
                                              getattr(fn, "__name__", "the transform").strip("_")) from None

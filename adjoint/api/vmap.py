@@ -100,6 +100,8 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             return _batched_call(args, kwargs, batch)
         except runtime.InPlaceRefused as exc:  # an update in place that NumPy would show elsewhere
             raise errors.refused_that_ran(str(exc)) from None
+        except runtime.ValueRefused as exc:  # a value a helper refused: the user's line first
+            raise errors.value_refused_at(exc, errors.user_line_of_traceback(exc.__traceback__)) from None
         except errors.MemoryBudgetError:
             raise
         except MemoryError as exc:  # NumPy's own, in the code of a derivative under vmap

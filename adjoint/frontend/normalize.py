@@ -34,6 +34,7 @@ from .gastutil import clone, constant, load, store
 from .normalize_arguments import Arguments
 from .normalize_call_forms import CallForms, is_array_namespace
 from .normalize_caller_objects import CallerObjects
+from .normalize_dataclasses import Dataclasses
 from .normalize_calls import Calls
 from .normalize_expressions import Expressions
 from .normalize_flow import ControlFlow
@@ -53,8 +54,8 @@ from ..rules.signatures import call_signature
 
 
 
-class Normalizer(Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining, CallForms,
-                 Iteration, Expressions, ModuleLists):
+class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
+                 CallForms, Iteration, Expressions, ModuleLists):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by

@@ -4,8 +4,8 @@ the function. Calls are dispatched here; their families are normalized in
 ``normalize_arguments`` (``*seq``, ``**mapping``, partials),
 ``normalize_inline`` (nested functions and lambdas, inlined),
 ``normalize_call_forms`` (calls rewritten to the form the rules take),
-``normalize_functional`` (map, filter, reduce, np.select) and
-``normalize_scipy``."""
+``normalize_functional`` (map, filter, reduce, np.select),
+``normalize_scipy`` and ``normalize_scipy_calls``."""
 import builtins
 import functools
 import types
@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import errors, made, rules
 from .. import runtime as rt
-from . import normalize_functional as functional, normalize_scipy, operator_calls
+from . import normalize_functional as functional, normalize_scipy, normalize_scipy_calls, operator_calls
 from .gastutil import clone, constant, load
 from .ir import (
     ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UndefinedName, UserCall,
@@ -77,6 +77,9 @@ class Calls:
         frozen = normalize_scipy.frozen_method_call(self, node)
         if frozen is not None:  # d = stats.norm(loc, scale); d.logpdf(x): see normalize_scipy
             return frozen
+        record = self.dataclass_function_call(node)
+        if record is not None:  # dataclasses.replace(obj, w=v), asdict(obj): see normalize_dataclasses
+            return record
         made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
         if made_object is not None:
             return made_object
@@ -118,6 +121,9 @@ class Calls:
         signed = normalize_scipy.signed_logsumexp(self, callee, node)
         if signed is not None:  # logsumexp(..., return_sign=True): see normalize_scipy
             return signed
+        rewritten = normalize_scipy_calls.as_rule_call(self, callee, node)
+        if rewritten is not None:  # scipy.linalg.solve as np.linalg.solve, ...: see normalize_scipy_calls
+            return rewritten
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
         if helper is not None:

@@ -38,6 +38,7 @@ from .ir import NONDIFF, Op, is_library
 from .classes import (body_changes_held, changes_held, computed_by_class, method_of, methods_called_on,  # noqa: F401
                       mutates_self)
 from .normalize_cached import CachedProperties, read_as
+from .normalize_dataclasses import init_parameters, init_vars, slot_of
 from .normalize_held import Held, describe, passed_to_a_changer
 from .normalize_records import RECORDS_ONLY, SharedObjectsChanged, mark_records
 from .normalize_star import StarObjects
@@ -476,7 +477,7 @@ class Objects(Held, CachedProperties, StarObjects):
             static = property(static.func)  # (its first read: the getter, read in place)
         if node.attr == "__dict__" or (
                 static is not None and not isinstance(static, (property, types.FunctionType, staticmethod, classmethod))
-                and hasattr(type(static), "__get__")):
+                and hasattr(type(static), "__get__") and not slot_of(cls, node.attr, static)):
             raise self.unsupported(
                 node, f"attribute .{node.attr} of an object of class {cls.__name__} holding differentiated values",
                 "adjoint follows the attributes such an object stores by name; this one computes its value "
@@ -516,14 +517,15 @@ class Objects(Held, CachedProperties, StarObjects):
         """``Point(x, y=...)`` of a dataclass (its ``__init__`` is generated,
         with no source): the fields set in order, then ``__post_init__``."""
         fields = dataclasses.fields(cls)
-        init_fields = [f for f in fields if f.init]
+        init_fields = init_parameters(cls)  # InitVar ones too, kw_only ones last (normalize_dataclasses)
         names = [f.name for f in init_fields]
-        if len(node.args) > len(init_fields) or any(isinstance(a, gast.Starred) for a in node.args):
+        positional = [f.name for f in init_fields if not f.kw_only]
+        if len(node.args) > len(positional) or any(isinstance(a, gast.Starred) for a in node.args):
             return None
-        given = names[:len(node.args)] + [k.arg for k in node.keywords]
+        given = positional[:len(node.args)] + [k.arg for k in node.keywords]
         if any(k not in names for k in given) or len(set(given)) != len(given):
             return None  # Python's TypeError, raised by the plain call
-        for field in fields:
+        for field in list(fields) + init_vars(cls):
             if field.name in given:
                 continue
             if field.default_factory is not dataclasses.MISSING:
@@ -538,10 +540,10 @@ class Objects(Held, CachedProperties, StarObjects):
         post_function = None
         if post_init is not None:
             post_function = self.method_function(post_init)
-            if post_function is None or len(post_function.args.args) != 1:
+            if post_function is None or len(post_function.args.args) != 1 + len(init_vars(cls)):
                 return None
         values = {}
-        for name, arg in zip(names[:len(node.args)], node.args, strict=True):
+        for name, arg in zip(positional[:len(node.args)], node.args, strict=True):
             values[name] = self.atom(arg)
         for keyword in node.keywords:
             values[keyword.arg] = self.atom(keyword.value)
@@ -563,7 +565,8 @@ class Objects(Held, CachedProperties, StarObjects):
             current = self.emit(call, rt.init_attribute, args, construct=f"{cls.__name__}(...)").id
         if post_function is not None:
             self.inline_receiver = cls
-            call = gast.Call(func=node.func, args=[load(current)], keywords=[])
+            passed = [values[f.name] if f.name in values else constant(f.default) for f in init_vars(cls)]
+            call = gast.Call(func=node.func, args=[load(current)] + [clone(a) for a in passed], keywords=[])
             self.inline(post_function, call)
             current = self.inline_final_self
         self.object_handoffs.add(current)

@@ -1,5 +1,5 @@
 """Rules of scipy.linalg's solve_triangular, cholesky, cho_factor,
-cho_solve and expm, registered when SciPy is imported
+cho_solve, expm and eigh, registered when SciPy is imported
 (``adjoint.rules.load_optional_rules``).
 
 solve_triangular is np.linalg.solve with the triangle it reads
@@ -11,12 +11,16 @@ functions that have rules, expm included, so the generated code can be
 differentiated again. cho_factor returns the pair ``(c, lower)`` and
 cho_solve takes it as its first argument: their helpers
 (``adjoint.runtime.cholesky_solve``) give the pair's adjoint and tangent
-as pairs with None for ``lower``."""
+as pairs with None for ``lower``. eigh has np.linalg.eigh's helpers, for the
+triangle SciPy reads (``lower``); its calls with ``eigvals_only=True``, and
+solve, inv, det and norm, are written as NumPy's by the normalizer
+(frontend/normalize_scipy_calls.py), which refuses the options whose values
+differ."""
 import numpy as np
 from scipy import linalg
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
+from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 # unit_diagonal, overwrite_b and check_finite are not accepted.
 
@@ -265,3 +269,27 @@ def sylvester_each_tangent(z, solve, a, b, q):
 @batch_rule(rt.sylvester_each)
 def sylvester_each_batched(z, solve, a, b, q):
     vec[z] = rt.sylvester_each(solve, a, b, vec[q])
+
+
+# ----------------------------------------------------------------- eigh
+#
+# The pair (w, v) SciPy computes (its eigenvectors' signs, not NumPy's), with
+# np.linalg.eigh's helpers: their formulas read only w and v. The normalizer
+# leaves a, lower and driver (b, the subsets and eigvals_only=True are written
+# otherwise or refused: frontend/normalize_scipy_calls.py).
+nondifferentiable(rt.scipy_uplo)
+
+
+@adjoint_rule(linalg.eigh, tuple_result=True, constant=("lower", "driver"))
+def eigh_adjoint(z, a, *, lower=True, driver=None):
+    bar[a] = rt.eigh_adjoint(bar[z], z, UPLO=rt.scipy_uplo(lower))
+
+
+@tangent_rule(linalg.eigh, constant=("lower", "driver"))
+def eigh_tangent(z, a, *, lower=True, driver=None):
+    dot[z] = rt.eigh_tangent(dot[a], z, UPLO=rt.scipy_uplo(lower))
+
+
+@batch_rule(linalg.eigh)
+def eigh_batched(z, a, *, lower=True, driver=None):
+    vec[z] = linalg.eigh(vec[a], lower=lower, driver=driver)

@@ -1,6 +1,6 @@
 """Rules of scipy.special, registered when SciPy is imported
 (``adjoint.rules.load_optional_rules``): gammaln, digamma, polygamma, erf,
-erfc, expit, logit, xlogy, betaln (elementwise), logsumexp, softmax and
+erfc, expit, logit, xlogy, xlog1py, entr, betaln (elementwise), logsumexp, softmax and
 log_softmax (reductions along ``axis``); ``logsumexp(...,
 return_sign=True)`` is written with logsumexp and two helpers without
 derivative (frontend/normalize_scipy.py).
@@ -104,6 +104,33 @@ def xlogy_adjoint(z, x, y):
 def xlogy_tangent(z, x, y):
     dot[z] = rt.times_tangent(dot[x], np.log(y))
     dot[z] = rt.times_tangent(dot[y], x / np.where(np.equal(x, 0), 1.0, y))
+
+
+# x * log1p(y), 0 where x is 0: slopes log1p(y) and x / (1 + y) (y > -1),
+# the slope in y 0 where x is 0 (y = -1 included), as for xlogy.
+@adjoint_rule(special.xlog1py)
+def xlog1py_adjoint(z, x, y):
+    bar[x] = rt.unbroadcast(rt.times_tangent(bar[z], np.log1p(y)), x)
+    bar[y] = rt.unbroadcast(rt.times_tangent(bar[z], x / np.where(np.equal(x, 0), 1.0, 1.0 + y)), y)
+
+
+@tangent_rule(special.xlog1py, elementwise=True)
+def xlog1py_tangent(z, x, y):
+    dot[z] = rt.times_tangent(dot[x], np.log1p(y))
+    dot[z] = rt.times_tangent(dot[y], x / np.where(np.equal(x, 0), 1.0, 1.0 + y))
+
+
+# -x * log(x) for x > 0, 0 at 0, -inf below: slope -(log(x) + 1) (+inf at
+# 0, where the function is continuous from the right only; nan below 0,
+# where it is constant -inf).
+@adjoint_rule(special.entr)
+def entr_adjoint(z, x):
+    bar[x] = rt.times_tangent(bar[z], -1.0 - np.log(x))
+
+
+@tangent_rule(special.entr, elementwise=True)
+def entr_tangent(z, x):
+    dot[z] = rt.times_tangent(dot[x], -1.0 - np.log(x))
 
 
 @adjoint_rule(special.betaln)

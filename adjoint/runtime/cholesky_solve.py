@@ -134,3 +134,9 @@ def cho_solve_factor_tangent(t, c_and_lower, z):
     else:
         moved = d_matrix @ z
     return -_solve_columns(cho_matrix(c_and_lower), moved, np.ndim(z) == 1)
+
+
+def scipy_uplo(lower=True):
+    """NumPy's ``UPLO`` for scipy.linalg's ``lower`` (the triangle of ``a``
+    that ``scipy.linalg.eigh`` reads): ``"L"`` or ``"U"``."""
+    return "L" if lower else "U"

@@ -9,6 +9,11 @@ normalizer rewrites (frontend/normalize_scipy.py), written with NumPy alone
 import numpy as np
 
 
+class ValueRefused(ValueError):
+    """A value the derivative code refuses (dirichlet's x without its last
+    category): the transforms put the user's file:line first in the message."""
+
+
 def dirichlet_column(alpha, x):
     """``alpha`` (its last axis the k categories; a tangent's batch axis
     first) with axes of length 1 appended for ``x``'s trailing positions,
@@ -16,7 +21,7 @@ def dirichlet_column(alpha, x):
     out the last category (k - 1 rows) is refused."""
     k, rows = np.shape(alpha)[-1], np.shape(x)[0] if np.ndim(x) else 0
     if rows != k:
-        raise ValueError(
+        raise ValueRefused(
             f"scipy.stats.dirichlet: x has {rows} rows along its first axis and alpha {k} entries: adjoint "
             "differentiates x with all k categories given (x.shape[0] == len(alpha)). Append the last "
             "category, 1 - sum(x, axis=0), to x yourself.")
