@@ -12,7 +12,7 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import diagonal_rows, freshness, one_example, optimize, shared_matrix, vmap_objects
+from . import diagonal_rows, freshness, fuse_tangents, one_example, optimize, shared_matrix, vmap_objects
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store, walk
@@ -329,6 +329,11 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
                          front.resolver, callees)
     body, output_dot = builder.build()
     body = [optimize.fold_constants(stmt) for stmt in body]
+    sequences = builder.maybe_sequences | builder.held_sequences  # (a list's tangent is a list: not scaled)
+    body, output_dot = fuse_tangents.fuse_tangents(
+        body, output_dot, [dot for name, dot in builder.dot_names.items() if name not in sequences], namer,
+        front.module_names["rt"], front.module_names["np"])
+    body = [optimize.fold_constants(stmt, unguard=False) for stmt in body]
     name = node.name
     jvp_name = namer.fresh(f"{name}_jvp")
     marker = comments.marker(f"forward mode: tangents of {', '.join(front.wrt) or 'nothing'} "
