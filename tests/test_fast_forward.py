@@ -90,3 +90,62 @@ def test_a_zero_tangent_meeting_an_infinite_slope_is_pushed_again():
     assert np.isnan(forward[0, 0]) and np.isnan(reverse[0, 0])
     np.testing.assert_array_equal(forward[1:, 1:], np.diag([1.0, -1.0]))
     np.testing.assert_array_equal(np.nan_to_num(forward), np.nan_to_num(reverse))
+
+
+def _spy(monkeypatch):
+    """The results of diagonal_seed.diagonal (None: the identity pass ran)."""
+    from adjoint.api import diagonal_seed
+
+    found, diagonal = [], diagonal_seed.diagonal
+    monkeypatch.setattr(diagonal_seed, "diagonal", lambda *a: found.append(diagonal(*a)) or found[-1])
+    return found
+
+
+def test_elementwise_jacobians_of_many_elements_come_from_one_pass_over_ones(monkeypatch):
+    # (64 elements and more: api/diagonal_seed.py)
+    found = _spy(monkeypatch)
+    x = np.random.default_rng(1).standard_normal(100)
+    expected = np.diag(elementwise_slope(x))
+    reverse, forward = adjoint.jacrev(elementwise), adjoint.jacfwd(elementwise)
+    for transform, general in ((reverse, adjoint.jacrev(elementwise, chunk_size=100)),
+                               (forward, adjoint.jacfwd(elementwise, chunk_size=100))):
+        first, second = transform(x), transform(x)  # (jacfwd: the first call learns the output's shape)
+        np.testing.assert_allclose(second, expected, rtol=1e-12, atol=0)
+        # the same numbers as the identity pass, exactly
+        np.testing.assert_array_equal(second, general(x))
+        np.testing.assert_array_equal(first, second)
+        second[0, 1] = 5.0  # (the caller's array: the next one is new)
+        assert transform(x)[0, 1] == 0.0
+    # jacrev: three calls; jacfwd: two (its first call learnt the shape)
+    assert len(found) == 5 and all(f is not None for f in found)
+    seed = adjoint.api.diagonal_seed.ones_row(x.shape, x.dtype)
+    assert not seed.flags.writeable and np.all(seed == 1.0)
+
+
+def test_an_infinite_slope_on_the_diagonal_takes_the_identity_pass(monkeypatch):
+    found = _spy(monkeypatch)
+    def reciprocal(x):
+        return 1.0 / x + x * 0.5
+
+    x = np.linspace(-1.0, 1.0, 65)  # (x[32] == 0: an infinite slope)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for transform in (adjoint.jacrev, adjoint.jacfwd):
+            short, general = transform(reciprocal), transform(reciprocal, chunk_size=65)
+            short(x)
+            np.testing.assert_array_equal(short(x), general(x))
+            np.testing.assert_allclose(np.delete(np.diag(short(x)), 32), np.delete(-1 / x ** 2 + 0.5, 32))
+    assert found and all(f is None for f in found)
+
+
+def test_an_output_of_another_shape_is_not_read_as_a_diagonal():
+    weights = np.random.default_rng(2).standard_normal((3, 64))
+
+    def spread(x):
+        return np.sin(x) * weights
+
+    x = np.random.default_rng(3).standard_normal(64)
+    expected = weights[:, :, None] * np.diag(np.cos(x))[None]
+    jac = adjoint.jacfwd(spread)
+    jac(x)
+    np.testing.assert_allclose(jac(x), expected, rtol=1e-13)
+    np.testing.assert_allclose(adjoint.jacrev(spread)(x), expected, rtol=1e-13)

@@ -25,12 +25,17 @@ chunks. Here the same decisions are taken from the two arrays alone:
   ``ndarray``. Anything else (a container, an integer output, a Jacobian
   over the budget, a tangent that is not an array) hands the pass's
   results to the general path (``forward._jacfwd_call(..., pushed=...)``),
-  which raises or assembles as always: the function never runs twice.
+  which raises or assembles as always: the function does not run again;
+* an elementwise derivative of 64 elements and more, whose output had the
+  argument's shape at the first call of that shape, gets its diagonal from
+  one pass over ones (api/diagonal_seed.py); where that pass finds a slope
+  that is not finite, the identity pass runs after it (the function runs
+  twice then: it changes no state, see above).
 """
 import numpy as np
 
-from .. import runtime as rt
-from . import bases, passes
+from .. import made, runtime as rt
+from . import bases, diagonal_seed, passes
 from .budget import get_memory_budget
 from .calling import _Inputs, _check_argnums, _user_errors
 
@@ -56,8 +61,20 @@ def jacobian(find, argnums, args, kwargs):
             total > get_memory_budget() // (x.itemsize * 4 * total)):
         return GENERAL
     compiled = find(args, positions, False, kwargs)
-    if passes.changes_state(compiled) or passes.derivative_changes_state(find.func):
+    if passes.changes_state(compiled) or (made.of(find.func) is not None  # (a derivative: its passes asked)
+                                          and passes.derivative_changes_state(find.func)):
         return GENERAL
+    scaled = total >= diagonal_seed.SMALLEST and getattr(compiled, "scaled_seed", False)
+    if scaled and (x.shape, x.dtype) in compiled.square_shapes:
+        # (an elementwise derivative, whose output had the argument's shape:
+        # its diagonal from one pass over ones, api/diagonal_seed.py; the
+        # identity pass runs after it only where the slope is not finite)
+        with rt.guarding_zero_tangents() as guarded:
+            result, out_dot = compiled.jvp((1, diagonal_seed.ones_row(x.shape, x.dtype)), *args, **kwargs)
+        if not guarded and type(result) is np.ndarray and result.shape == x.shape:
+            found = diagonal_seed.diagonal(out_dot, x.shape, x.dtype)
+            if found is not None:
+                return found
     basis = rt.identity_rows(x.shape, x.dtype)  # (read-only: shared by every call)
     with rt.guarding_zero_tangents() as guarded:
         result, out_dot = compiled.jvp((total, basis), *args, **kwargs)
@@ -75,6 +92,8 @@ def jacobian(find, argnums, args, kwargs):
     # (the Jacobian, and one pass beside it: else the general path raises)
     if not n_out or jacobian_bytes > budget or x.itemsize * 2 * (total + n_out) > budget - jacobian_bytes:
         return _general(find, argnums, args, kwargs, result, out_dot)
+    if scaled and type(result) is np.ndarray and result.shape == x.shape and len(compiled.square_shapes) < 64:
+        compiled.square_shapes = compiled.square_shapes | {(x.shape, x.dtype)}
     columns = out_dot.reshape(total, n_out)
     return np.array(columns.T, dtype=x.dtype, order="C").reshape(result.shape + x.shape)
 
