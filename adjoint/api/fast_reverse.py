@@ -26,6 +26,7 @@ The budget itself is ``get_memory_budget()``, which parses the
 import numpy as np
 
 from .. import errors, runtime
+from . import diagonal_seed
 from .budget import _array_elements, get_memory_budget
 from .calling import _check_argnums, _name, _user_errors
 
@@ -53,6 +54,13 @@ def jacobian(find, argnums, args, kwargs):
     room = get_memory_budget() - total * x.size * x.itemsize  # (what the Jacobian leaves of the budget)
     if not total or output.itemsize * (2 * total + x.size + _array_elements(residuals)) * total > room:
         return _general(find, argnums, args, positions, compiled, output, residuals)  # (chunks, or an error)
+    if (total >= diagonal_seed.SMALLEST and type(output) is np.ndarray and output.shape == x.shape
+            and getattr(compiled, "scaled_seed", False)):
+        # (an elementwise derivative: its diagonal from one row of ones, api/diagonal_seed.py)
+        bar, = compiled.backward(residuals, diagonal_seed.ones_row(output.shape, output.dtype))
+        found = diagonal_seed.diagonal(bar, x.shape, x.dtype)
+        if found is not None:
+            return found
     try:
         bar, = compiled.backward(residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
     except MemoryError as error:

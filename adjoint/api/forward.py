@@ -10,7 +10,7 @@ import numpy as np
 from . import passes as _passes
 from . import progress as _progress
 from .. import errors, made
-from . import bases, pytree, vmap_jacobians
+from . import bases, fast_forward, pytree, vmap_jacobians
 from .hints import ArgNums, Function
 from .budget import _jacobian_bytes, _passes_per_chunk, get_memory_budget
 from .calling import (
@@ -85,10 +85,17 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
         return _sparse.sparse_jacfwd(func, argnums, has_aux, chunk_size)
     find = _Finder(func, mode="jvp")
     diagonal = not has_aux and not progress and executor is None and made.vmap_of(func) is not None
+    # (one array in, one array out, all columns at once: api/fast_forward.py)
+    common = (not diagonal and type(argnums) is int and not has_aux and chunk_size is None and not progress
+              and executor is None)
 
     @functools.wraps(func)
     def jacobian_fn(*args, **kwargs):
         try:
+            if common:
+                found = fast_forward.jacobian(find, argnums, args, kwargs)
+                if found is not fast_forward.GENERAL:
+                    return found
             if diagonal:  # (the Jacobian of a vmapped function: api/vmap_jacobians.py)
                 found = vmap_jacobians.block_diagonal(func, jacfwd, argnums, chunk_size, args, kwargs)
                 if found is not None:
@@ -102,7 +109,9 @@ def jacfwd(func: Function, argnums: ArgNums = 0, *, has_aux: bool = False,
 
 
 @_user_errors
-def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None):
+def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=False, executor=None, pushed=None):
+    """The general path. ``pushed``: the ``(result, out_dot)`` of the first
+    chunk of columns, all of them, already pushed through (api/fast_forward.py)."""
     positions = _check_argnums(argnums, len(args))
     inputs = _Inputs(args, positions)
     compiled = find(inputs.args, positions, has_aux, kwargs)
@@ -137,8 +146,11 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
             stop = min(start + chunk, total)
             args, keywords = guard.arguments(inputs.args, kwargs, last=stop >= total)
             try:
-                result, out_dot = bases.push_basis(compiled.jvp, inputs, start, stop, args, keywords,
-                                                   retry=not guard.changes)
+                if pushed is not None and start == 0 and stop >= total:
+                    result, out_dot = pushed
+                else:
+                    result, out_dot = bases.push_basis(compiled.jvp, inputs, start, stop, args, keywords,
+                                                       retry=not guard.changes)
             except MemoryError as error:
                 if isinstance(error, errors.MemoryBudgetError):
                     raise
@@ -193,6 +205,9 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
     _zero_independent_blocks(matrices, getattr(compiled, "independent", None), output)
     blocks = _assemble(matrices, out_leaves, out_treedef, inputs, isinstance(argnums, int))
     return (blocks, aux) if has_aux else blocks
+
+
+fast_forward.GENERAL_PATH.update(call=_jacfwd_call, CHUNK_ELEMENTS=CHUNK_ELEMENTS)
 
 
 def jvp(func: Function, primals: tuple[Any, ...], tangents: tuple[Any, ...], *,

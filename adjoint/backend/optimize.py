@@ -451,6 +451,15 @@ class _Scalings:
                                      factor)
         return form
 
+    def nested(self):
+        """The pass over the body of a branch or loop."""
+        return _Scalings(self.batched, self.namer, self.rt_name)
+
+    def before_statement(self, stmt):
+        """A hook before a statement that is not a fused adjoint is
+        written (the forward-mode pass, backend/fuse_tangents.py, writes out
+        the pending values whose factors it may change)."""
+
     # writing ------------------------------------------------------------
 
     def expression(self, form):
@@ -513,7 +522,7 @@ class _Scalings:
                 for field in ("body", "orelse"):
                     inner = getattr(stmt, field, None)
                     if inner:
-                        nested = _Scalings(self.batched, self.namer, self.rt_name)
+                        nested = self.nested()
                         setattr(stmt, field, nested.run(inner, live_out=set(nested.batched)))
                 self.out.append(stmt)
                 continue
@@ -526,6 +535,7 @@ class _Scalings:
                 self.before_write(target)
                 self.pending[target] = self.bounded(target, form)
                 continue
+            self.before_statement(stmt)
             for name in _reads_in_order(stmt):
                 if name in self.pending:
                     self.materialize(name)

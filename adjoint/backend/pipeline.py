@@ -12,7 +12,8 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import diagonal_rows, freshness, one_example, optimize, shared_matrix, vmap_objects
+from . import (diagonal_rows, freshness, fuse_tangents, one_example, optimize, scaled_seed, shared_matrix,
+               vmap_objects)
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store, walk
@@ -317,6 +318,8 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.callee_transforms = builder.callee_transforms
     compiled.same_for_caller = same_for_caller
+    compiled.scaled_seed = len(returns) == 1 and scaled_seed.single_scaling(
+        back_body, seed, returns[0], rt_name, unread=(builder.batch_name,))
     return own_generated_functions(compiled)
 
 
@@ -330,6 +333,13 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
                          front.resolver, callees)
     body, output_dot = builder.build()
     body = [optimize.fold_constants(stmt) for stmt in body]
+    sequences = builder.maybe_sequences | builder.held_sequences  # (a list's tangent is a list: not scaled)
+    body, output_dot = fuse_tangents.fuse_tangents(
+        body, output_dot, [dot for name, dot in builder.dot_names.items() if name not in sequences], namer,
+        front.module_names["rt"], front.module_names["np"])
+    body = [optimize.fold_constants(stmt, unguard=False) for stmt in body]
+    scaled = not normalized.prologue and len(front.wrt) == 1 and scaled_seed.single_scaling(
+        body, builder.dot_of(front.wrt[0]), output_dot, front.module_names["rt"], unread=(builder.batch_name,))
     name = node.name
     jvp_name = namer.fresh(f"{name}_jvp")
     marker = comments.marker(f"forward mode: tangents of {', '.join(front.wrt) or 'nothing'} "
@@ -365,6 +375,8 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     compiled.attribute_callees = attribute_callees
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
     compiled.callee_transforms = builder.callee_transforms
+    compiled.scaled_seed = scaled
+    compiled.square_shapes = frozenset()  # (argument shapes whose output had the same: api/fast_forward.py)
     return own_generated_functions(compiled)
 
 
