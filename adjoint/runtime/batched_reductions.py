@@ -458,8 +458,8 @@ def vasarray_tangent(t, b=None, batch=None):
     leading axes (zeros, ``batch`` tangents, for a constant item of ``b``)."""
     if isinstance(t, np.ndarray):
         return t
-    if t is None:
-        return np.zeros((batch,) + np.shape(b))
+    if t is None:  # (a constant item that is itself a list: the shape of its stacked array)
+        return np.zeros((batch,) + np.shape(vasarray(b)))
     if b is None:
         return np.stack([vasarray_tangent(item) for item in t], axis=2)
     return np.stack([vasarray_tangent(item, like, batch) for item, like in zip(t, b, strict=True)], axis=2)

@@ -69,10 +69,11 @@ class JVPBuilder:
             if op.prim in (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items,
                            rt.replace_item, list, tuple):
                 self.maybe_sequences.update(op.targets)
-            elif op.prim in (UNPACK, rt.getitem, rt.attribute) or isinstance(op.prim, (UserCall, MethodCall,
-                                                                                      StarredCall)):
+            elif op.prim in (UNPACK, rt.getitem, rt.attribute, rt.identity) or isinstance(
+                    op.prim, (UserCall, MethodCall, StarredCall)):
                 # an item of a container, or a call's result, may be a list too
-                # (a list saved in the residuals of generated reverse code)
+                # (a list saved in the residuals of generated reverse code; a
+                # loop's copy of a list built by append)
                 self.held_sequences.update(op.targets)
 
     # ------------------------------------------------------------ helpers
