@@ -111,6 +111,11 @@ def blocks(x):
     return np.block([[x, x * 2.0], [x, x]])
 
 
-def test_a_function_reading_a_nested_list_as_a_layout_is_not_stacked():
+def choices(x):  # choices that broadcast against each other (an array and a number)
+    return np.choose([0, 1, 0], [x * 2.0, 3.0])
+
+
+def test_functions_reading_a_list_item_by_item_get_it_as_it_is():
     xs = np.array([[0.1, -0.7, 0.3], [0.9, 0.2, -0.5]])
     np.testing.assert_allclose(adjoint.vmap(blocks)(xs), per_example(blocks, xs))
+    np.testing.assert_allclose(adjoint.vmap(choices)(xs), per_example(choices, xs))

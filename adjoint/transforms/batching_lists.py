@@ -48,7 +48,7 @@ def maybe_sequences(ops):
 #: NumPy functions without a rule of their own that read a list item by
 #: item (its items may differ in shape, or a nested list is a layout)
 _SEQUENCE_READERS = {np.block, np.select, np.piecewise, np.lexsort, np.ix_, np.meshgrid, np.broadcast_arrays,
-                     np.einsum, np.savez}
+                     np.einsum, np.savez, np.choose}
 
 
 def _reads_as_array(prim):
@@ -104,15 +104,17 @@ _HELPERS = []
 
 def _array_operands(prim, op):
     """The argument atoms of ``op`` that ``prim`` reads as arrays: those
-    its batching rule reads with ``vec[...]``, or all (no rule: an
-    elementwise function, or a loop over the examples)."""
+    its batching rule reads with ``vec[...]``, or every operand of an
+    elementwise function. None of a call that runs once per example (no
+    batching rule): each example's list reaches it as the user's call
+    would."""
     helper = rt.is_helper(prim)
     if helper and prim not in _rule_helpers():
         return []
     operands = list(op.args) + list(op.kwargs.values())
     rule = rules.lookup_batch(prim)
     if rule is None:
-        return [] if helper else operands
+        return operands if rules.is_elementwise(prim) and not helper else []
     template = batch_template_for(rule)
     try:
         bindings, _ = template.bind(op.args, op.kwargs)
