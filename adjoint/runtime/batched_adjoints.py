@@ -8,9 +8,9 @@ As in ``batched_reductions``: a batched cotangent is ``(B, G) + z.shape``
 """
 import numpy as np
 
-from .broadcasting import prod_others
+from .broadcasting import normalize_axes, prod_others
 from .reductions import average_adjoint, std_divisor, var_scale
-from .batched_reductions import _vreduced_axes, vasarray, vnan_reduced, vunbroadcast, vunreduce
+from .batched_reductions import vasarray, vnan_reduced, vunbroadcast, vunreduce
 from .batched import to_batched
 from .batched_shape import vmerged_where_shared
 
@@ -19,7 +19,7 @@ def vnanvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     """``nanvar_adjoint`` on a batch: ``2 (a - mean) / (N - ddof)`` with the
     count ``N`` and the mean of each example's non-NaN elements; 0 at NaNs."""
     a = vasarray(a)
-    axes = _vreduced_axes(axis, a)
+    axes = tuple(d + 1 for d in normalize_axes(axis, a.ndim - 1))  # (read from a's shape: no derivative)
     nans = np.isnan(a)
     counts = np.sum(~nans, axis=axes, keepdims=True)
     mean = np.sum(np.where(nans, 0.0, a), axis=axes, keepdims=True) / np.maximum(counts, 1)
@@ -39,7 +39,7 @@ def vnanprod_adjoint(g, a, axis=None, keepdims=False):
     elements of each example (NaNs count as 1), 0 at NaNs."""
     a = vasarray(a)
     ones = np.where(np.isnan(a), 1.0, a)
-    others = prod_others(ones, axis=_vreduced_axes(axis, a))
+    others = prod_others(ones, axis=tuple(d + 1 for d in normalize_axes(axis, a.ndim - 1)))
     return vnan_reduced(g, a, axis, keepdims) * others[:, None]
 
 
