@@ -32,7 +32,24 @@ from .templates import batch_template_for
 _MAKES_SEQUENCES = (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items, rt.replace_item,
                     list, tuple)
 #: primitives whose result may be an item of a container (a list too: residuals of generated code)
-_HOLDS_SEQUENCES = (UNPACK, rt.getitem, rt.attribute, rt.identity, rt.copy, rt.entry_value)
+_HOLDS_SEQUENCES = (UNPACK, rt.getitem, rt.attribute)
+#: primitives whose result is their argument (a loop's copies of a value): a list if that is one
+_COPIES = (rt.identity, rt.copy, rt.entry_value)
+
+
+def copied_sequences(ops, *found):
+    """Add to each set of names in ``found`` the copies (a loop's carried
+    values, ``items_2 = items_1``) of the names it holds, to a fixed point."""
+    copies = [(op.targets[0], op.args[0].id) for op in walk_ops(ops) if op.prim in _COPIES and len(op.targets) == 1
+              and op.args and isinstance(op.args[0], gast.Name)]
+    changed = True
+    while changed:
+        changed = False
+        for names in found:
+            for target, source in copies:
+                if source in names and target not in names:
+                    names.add(target)
+                    changed = True
 
 
 def maybe_sequences(ops):
@@ -42,6 +59,7 @@ def maybe_sequences(ops):
         if op.prim in _MAKES_SEQUENCES or op.prim in _HOLDS_SEQUENCES or isinstance(
                 op.prim, (UserCall, MethodCall, StarredCall)):
             found.update(op.targets)
+    copied_sequences(ops, found)
     return found
 
 
