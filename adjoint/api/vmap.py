@@ -104,6 +104,12 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             raise errors.value_refused_at(exc, errors.user_line_of_traceback(exc.__traceback__)) from None
         except errors.MemoryBudgetError:
             raise
+        except errors.TransformError as exc:
+            if exc.location is None and exc.construct:  # refused while generated code ran: the user's line
+                place = errors.user_line_of_traceback(exc.__traceback__)
+                if place is not None:
+                    errors.with_location(exc, place)
+            raise
         except MemoryError as exc:  # NumPy's own, in the code of a derivative under vmap
             if made.of(func) is None:
                 errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))

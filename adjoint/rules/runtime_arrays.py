@@ -185,6 +185,28 @@ def diagflat_adjoint_tangent(z, g, v, k=0):
     dot[z] = rt.merged(rt.diagflat_adjoint, dot[g], v, k=k)
 
 
+# diag's and diagflat's adjoints and tangents read v for its shape alone:
+# under vmap the two leading axes merge and each runs once for the batch.
+@batch_rule(rt.diag_adjoint)
+def diag_adjoint_batched(z, g, v, k=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.diag_adjoint, vec[g], (vec[v],), (False,), k=vec[k])
+
+
+@batch_rule(rt.diagflat_adjoint)
+def diagflat_adjoint_batched(z, g, v, k=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.diagflat_adjoint, vec[g], (vec[v],), (False,), k=vec[k])
+
+
+@batch_rule(rt.diag_tangent)
+def diag_tangent_batched(z, t, v, k=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.diag_tangent, vec[t], (vec[v],), (False,), k=vec[k])
+
+
+@batch_rule(rt.diagflat_tangent)
+def diagflat_tangent_batched(z, t, v, k=0):
+    vec[z] = rt.vmerged_where_shared(batch, rt.diagflat_tangent, vec[t], (vec[v],), (False,), k=vec[k])
+
+
 @tangent_rule(rt.append_adjoint, constant=("arr", "values", "axis", "wrt_values"))
 def append_adjoint_tangent(z, g, arr, values, axis=None, wrt_values=False):
     dot[z] = rt.merged(rt.append_adjoint, dot[g], arr, values, axis=axis, wrt_values=wrt_values)
@@ -433,6 +455,12 @@ def cross_adjoint_tangent(z, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, w
                                       wrt_b=wrt_b)
     dot[z] = rt.cross_adjoint_tangent(dot[b], g, a, b, axisa=axisa, axisb=axisb, axisc=axisc, axis=axis,
                                       wrt_b=wrt_b, of_b=True)
+
+
+@batch_rule(rt.cross_adjoint)
+def cross_adjoint_batched(z, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False):
+    vec[z] = rt.vcross_adjoint(vec[g], vec[a], vec[b], axisa=axisa, axisb=axisb, axisc=axisc, axis=axis,
+                               wrt_b=wrt_b)
 
 
 @tangent_rule(rt.multi_dot_adjoint)

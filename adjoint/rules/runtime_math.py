@@ -117,6 +117,12 @@ def average_adjoint_tangent(r, g, a, z, axis=None, weights=None, keepdims=False,
                                         wrt_weights=wrt_weights, wrt="weights")
 
 
+@batch_rule(rt.average_adjoint)
+def average_adjoint_batched(r, g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False):
+    vec[r] = rt.vaverage_adjoint(batch, vec[g], vec[a], vec[z], axis=vec[axis], weights=vec[weights],
+                                 keepdims=vec[keepdims], wrt_weights=wrt_weights)
+
+
 # (the weights' part of that tangent, differentiated again at third order:
 # linear in g, w read for its shape)
 @tangent_rule(rt._unbroadcast_reshaped, constant=("w", "shape"))
@@ -234,6 +240,14 @@ def trapezoid_adjoint_tangent(r, g, y, x=None, dx=1.0, axis=-1):
     dot[r] = rt.over_tangent(rt.trapezoid_adjoint, 3, dot[dx], g, y, x, dx, axis=axis)
 
 
+# y is read for its shape, x and dx for their values (constants of the user's
+# code, most often the same in every example: one call for the batch)
+@batch_rule(rt.trapezoid_adjoint)
+def trapezoid_adjoint_batched(r, g, y, x=None, dx=1.0, axis=-1):
+    vec[r] = rt.vmerged_where_shared(batch, rt.trapezoid_adjoint, vec[g], (vec[y],), (False,), x=vec[x],
+                                     dx=vec[dx], axis=vec[axis])
+
+
 @tangent_rule(rt.trapezoid_adjoint_x, constant=("x", "axis"))
 def trapezoid_adjoint_x_tangent(r, g, y, x, axis=-1):
     dot[r] = rt.merged(rt.trapezoid_adjoint_x, dot[g], y, x, axis=axis)
@@ -346,6 +360,21 @@ def nanstd_adjoint_tangent(r, g, a, z, axis=None, ddof=0, keepdims=False):
     dot[r] = rt.nanvar_adjoint_tangent(dot[a], g / (2.0 * np.where(np.equal(z, 0), np.inf, z)), a,
                                        axis=axis, ddof=ddof, keepdims=keepdims)
     dot[r] = rt.nanstd_adjoint_tangent_z(dot[z], g, a, z, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@batch_rule(rt.nanprod_adjoint)
+def nanprod_adjoint_batched(r, g, a, axis=None, keepdims=False):
+    vec[r] = rt.vnanprod_adjoint(vec[g], vec[a], axis=axis, keepdims=keepdims)
+
+
+@batch_rule(rt.nanvar_adjoint)
+def nanvar_adjoint_batched(r, g, a, axis=None, ddof=0, keepdims=False):
+    vec[r] = rt.vnanvar_adjoint(vec[g], vec[a], axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+@batch_rule(rt.nanstd_adjoint)
+def nanstd_adjoint_batched(r, g, a, z, axis=None, ddof=0, keepdims=False):
+    vec[r] = rt.vnanstd_adjoint(vec[g], vec[a], vec[z], axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 # ----------------------------------------------------------- elementwise

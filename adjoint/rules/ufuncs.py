@@ -450,6 +450,10 @@ def clip_adjoint(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A00
     bar[max] = rt.unbroadcast(bar[z] * rt.clip_wrt_max(a, z, a_min, a_max, min=min, max=max), max)
 
 
+# The slopes of np.clip are elementwise in all their arrays: vmap aligns them (one call for the batch).
+elementwise_helpers(rt.clip_wrt_a, rt.clip_wrt_min, rt.clip_wrt_max)
+
+
 @tangent_rule(np.clip, elementwise=True)
 def clip_tangent(z, a, a_min=None, a_max=None, min=None, max=None):  # noqa: A002 (NumPy's names)
     dot[z] = dot[a] * rt.clip_wrt_a(a, z, a_min, a_max, min=min, max=max)

@@ -366,15 +366,17 @@ def vreshape_adjoint(g, x):
     return np.reshape(g, g.shape[:2] + example_shape(x).shape)
 
 
-def _vreduced_axes(axis, b):
-    """The reduced axes of one example of the batched ``b``, as axes of ``b`` (a tuple)."""
-    return tuple(a + 1 for a in normalize_axes(axis, np.ndim(b) - 1))
+def _vreduced_axes(axis, batched_ndim):
+    """The reduced axes of one example of a batched array with ``batched_ndim``
+    axes, as axes of that array (a tuple). (Given the rank, not the array: a
+    transform of the callers then sees no derivative through the axes.)"""
+    return tuple(a + 1 for a in normalize_axes(axis, batched_ndim - 1))
 
 
 def vptp_adjoint(g, a, axis=None, keepdims=False):
     """``ptp_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
     a = vasarray(a)
-    axes = _vreduced_axes(axis, a)
+    axes = _vreduced_axes(axis, a.ndim)
     high = np.max(a, axis=axes, keepdims=keepdims)
     low = np.min(a, axis=axes, keepdims=keepdims)
     return vextremum_adjoint(g, a, high, axis, keepdims) - vextremum_adjoint(g, a, low, axis, keepdims)
@@ -389,7 +391,7 @@ def vnan_reduced(g, a, axis=None, keepdims=False):
 def vnanmean_adjoint(g, a, axis=None, keepdims=False):
     """``nanmean_adjoint`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
     a = vasarray(a)
-    counts = np.sum(~np.isnan(a), axis=_vreduced_axes(axis, a), keepdims=True)
+    counts = np.sum(~np.isnan(a), axis=_vreduced_axes(axis, a.ndim), keepdims=True)
     return vnan_reduced(g, a, axis, keepdims) / np.maximum(counts, 1)[:, None]
 
 
@@ -458,8 +460,8 @@ def vasarray_tangent(t, b=None, batch=None):
     leading axes (zeros, ``batch`` tangents, for a constant item of ``b``)."""
     if isinstance(t, np.ndarray):
         return t
-    if t is None:
-        return np.zeros((batch,) + np.shape(b))
+    if t is None:  # (a constant item that is itself a list: the shape of its stacked array)
+        return np.zeros((batch,) + np.shape(vasarray(b)))
     if b is None:
         return np.stack([vasarray_tangent(item) for item in t], axis=2)
     return np.stack([vasarray_tangent(item, like, batch) for item, like in zip(t, b, strict=True)], axis=2)

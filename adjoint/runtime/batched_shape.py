@@ -11,7 +11,7 @@ sequence stands for the sequence of its rows, the rows of every example.
 """
 import numpy as np
 
-from .batched_reductions import _vaxis
+from .batched_reductions import _vaxis, vasarray
 
 
 def _vaxis_keep_negative(axis, ndim):
@@ -24,10 +24,11 @@ def _vaxis_keep_negative(axis, ndim):
 
 
 def vitems(b):
-    """The batched items of a batched sequence: a list or tuple as it is,
-    the rows of every example for a batched array."""
+    """The batched items of a batched sequence: a list or tuple as it is
+    (an item that is itself a list of batched values, ``[[x], [y]]``, as
+    one array: ``vasarray``), the rows of every example for a batched array."""
     if isinstance(b, (list, tuple)):
-        return list(b)
+        return [vasarray(item) if isinstance(item, (list, tuple)) else item for item in b]
     b = np.asarray(b)
     return [b[:, i] for i in range(b.shape[1])]
 

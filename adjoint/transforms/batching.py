@@ -36,6 +36,7 @@ from ..frontend.ir import (
     walk_ops,
 )
 from ..rules.builtins import MATH_TWINS
+from .batching_lists import maybe_sequences, stack_list_operands
 from .batching_shared import check_shared_changes
 from .templates import batch_template_for, names_for
 
@@ -137,6 +138,8 @@ class BatchBuilder:
                     o.prim is UNPACK and o.args and getattr(o.args[0], "id", None) == op.targets[0]
                     for o in walk_ops(normalized.ops))):
                 self.containers.update(op.targets[:1])
+        #: names that may hold a list or tuple (stacked for a NumPy call that reads it as one array)
+        self.maybe_sequences = maybe_sequences(normalized.ops)
 
     # ------------------------------------------------------------ analysis
 
@@ -399,6 +402,9 @@ class BatchBuilder:
             return [self.primal(op)]  # a field of a batched container holds batched items
         if isinstance(prim, UserCall):
             return self.user_call(op)
+        stacked, op = stack_list_operands(self, op)  # np.maximum([x, y], 0.5): the list stacked after the batch axis
+        if stacked:
+            return stacked + self.statement(op)
         if isinstance(prim, type) and not is_library(prim) and rules.lookup_batch(prim) is None:
             # one object per example cannot be stacked into one batched value
             raise Unbatchable(self.parsed.location(op), f"an object of class {prim.__name__} made from batched "

@@ -27,6 +27,7 @@ from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
                            merged_constant_blocks, try_statements, walk_ops, with_statement)
 from ..analysis.shapes import same_shape_classes
+from .batching_lists import copied_sequences
 from .templates import names_for, tangent_template_for
 
 
@@ -74,6 +75,7 @@ class JVPBuilder:
                 # an item of a container, or a call's result, may be a list too
                 # (a list saved in the residuals of generated reverse code)
                 self.held_sequences.update(op.targets)
+        copied_sequences(normalized.ops, self.maybe_sequences, self.held_sequences)
 
     # ------------------------------------------------------------ helpers
 
