@@ -26,6 +26,7 @@ The budget itself is ``get_memory_budget()``, which parses the
 import numpy as np
 
 from .. import errors, runtime
+from . import bases
 from .budget import _array_elements, get_memory_budget
 from .calling import _check_argnums, _name, _user_errors
 
@@ -54,7 +55,7 @@ def jacobian(find, argnums, args, kwargs):
     if not total or output.itemsize * (2 * total + x.size + _array_elements(residuals)) * total > room:
         return _general(find, argnums, args, positions, compiled, output, residuals)  # (chunks, or an error)
     try:
-        bar, = compiled.backward(residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
+        bar, = bases.pull_back(compiled.backward, residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
     except MemoryError as error:
         if isinstance(error, errors.MemoryBudgetError):
             raise

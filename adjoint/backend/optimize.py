@@ -389,9 +389,11 @@ class _Scalings:
                         for k, f in inner.items()}
         if self.is_times_tangent(node) and self.is_primal(node.args[1]):
             # rt.times_tangent(a * f, p) is rt.times_tangent(a, f * p) where a
-            # is 0, and where f is 0 too when f * p is written
-            # rt.times_tangent(f, p) (primal-shaped): x ** 0 has slope
-            # (g * 0) * 0 ** -1 = 0, not g * (0 * inf) = NaN
+            # is 0. Where f (a partial of the rule before: 2 * x of x ** 2) is 0
+            # and p infinite, a * f is a cotangent that a zero slope computed, and
+            # the chain rule gives 0 * inf = NaN there, as forward mode does: f * p
+            # is a plain product. (A rule that means a zero partial to win over an
+            # infinite one writes rt.times_tangent(f, p) itself: x ** 0, np.power.)
             inner = self.form(node.args[0])
             if inner is None:
                 return None
@@ -401,9 +403,9 @@ class _Scalings:
     def guarded_product(self, factor, partial):
         if factor is None:
             return partial
-        if _number(factor) and factor.value != 0:
-            return _mul(factor, partial)
-        return gast.Call(func=self.rt_attribute("times_tangent"), args=[factor, partial], keywords=[])
+        if _number(factor) and factor.value == 0:
+            return gast.Call(func=self.rt_attribute("times_tangent"), args=[factor, partial], keywords=[])
+        return _mul(factor, partial)
 
     def rt_attribute(self, name):
         return gast.Attribute(value=gast.Name(id=self.rt_name, ctx=gast.Load(), annotation=None, type_comment=None),
