@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from .masked_bars import masked_array
+
 
 # ----------------------------------------------------------- broadcasting
 
@@ -101,6 +103,9 @@ def _broadcast(g, shape):
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)
     out[...] = g
+    absent = getattr(g, "absent", None)
+    if absent is not None:  # (a cotangent whose zeros are marked, runtime/masked_bars.py: the marks spread too)
+        return masked_array(out, np.broadcast_to(absent, shape))
     return out
 
 
