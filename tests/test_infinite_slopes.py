@@ -112,3 +112,34 @@ def test_x_to_the_zero_keeps_its_slope_zero():
     _assert_same(expected, np.eye(2))
     _assert_same(adjoint.jacrev(f)(x), expected)
     _assert_same(adjoint.jacfwd(f)(x), expected)
+
+
+# ------------------------------------------------------- np.linalg.qr(a, mode='r')
+
+
+def qr_r(a):
+    return np.linalg.qr(a, mode="r")
+
+
+def test_qr_r_alone_is_differentiated_at_second_order():
+    # normalized to np.linalg.qr(a)[1]: the same R, bit for bit, and its second derivative, checked
+    # against second central differences of NumPy's own mode='r' (no derivative code involved)
+    a = np.array([[1.5, -0.3, 0.2], [0.4, 1.1, -0.7], [-0.6, 0.5, 1.3], [0.2, -0.8, 0.9]])
+    output, _ = adjoint.vjp(qr_r, a)
+    np.testing.assert_array_equal(output, np.linalg.qr(a, mode="r"))
+    step = 1e-4
+    basis = np.eye(a.size).reshape((a.size,) + a.shape) * step
+    # shifted[i, j, d, e]: R at a + (+-d) + (+-e), i and j the signs
+    shifted = np.array([[[[np.linalg.qr(a + s * d + t * e, mode="r") for e in basis] for d in basis]
+                         for t in (1, -1)] for s in (1, -1)])
+
+    def second_differences(values):  # values: shifted's layout, any trailing shape
+        mixed = (values[0, 0] - values[0, 1] - values[1, 0] + values[1, 1]) / (4 * step * step)
+        return np.moveaxis(mixed, (0, 1), (-2, -1)).reshape(values.shape[4:] + a.shape + a.shape)
+
+    second = adjoint.jacrev(adjoint.jacrev(qr_r))(a)  # (3, 3) + (4, 3) + (4, 3)
+    np.testing.assert_allclose(second, second_differences(shifted), atol=2e-7)
+    weights = np.arange(1.0, 10.0).reshape(3, 3)
+    hessian = adjoint.hessian(lambda a: np.sum(weights * np.linalg.qr(a, "r") ** 2))(a)
+    values = np.sum(weights * shifted ** 2, axis=(-2, -1))
+    np.testing.assert_allclose(hessian, second_differences(values), atol=6e-6)
