@@ -176,6 +176,11 @@ class _Fold(Transformer):
             return gast.Constant(value=fold(left.value, right.value), kind=None)
         if _number(right) and right.value == 1 and isinstance(node.op, (gast.Pow, gast.Mult)):
             return left
+        if (isinstance(node.op, gast.Mult) and _number(left) and isinstance(right, gast.BinOp)
+                and isinstance(right.op, gast.Mult) and _number(right.left)):
+            # 100.0 * (2 * x) (a scaling, then np.power's slope 2 * x): one pass over x
+            return gast.BinOp(left=gast.Constant(value=left.value * right.left.value, kind=None), op=gast.Mult(),
+                              right=right.right)
         return node
 
     def visit_Call(self, node):
