@@ -99,6 +99,22 @@ def test_jvp_and_sparse_jacfwd_treat_the_tangent_zeros_as_the_seed():
     _assert_same(adjoint.jacfwd(sqrt_of_square, sparse=True)(x), expected)
 
 
+def test_derivatives_run_again_mark_the_bases_they_make():
+    # hessian (jacfwd over jacrev's generated code) and vmap of a derivative run the generated code
+    # again with its identity bases marked: the same NaN as the first derivative's, not inf or 0
+    x = np.array([0.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = autograd.hessian(lambda x: anp.sum(anp.sqrt(x) ** 2 + x[1]))(x)
+    assert np.isnan(expected[0, 0]) and np.isnan(expected[1, 0])
+    expected[1, 0] = 0.0  # (autograd's zero of the seed times the infinite slope)
+    _assert_same(adjoint.hessian(lambda x: np.sum(sqrt_squared_plus(x)))(x), expected)
+    x = np.array([[0.0, 1.0], [4.0, 0.0]])
+    expected = np.array([[[np.nan, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, np.nan]]])
+    _assert_same(adjoint.vmap(adjoint.jacfwd(sqrt_of_square))(x), expected)
+    _assert_same(adjoint.vmap(adjoint.jacrev(sqrt_squared))(x), expected)
+
+
 def test_x_to_the_zero_keeps_its_slope_zero():
     # np.power's own convention (docs: x ** 0 has derivative 0 at every x): its exponent, not a
     # cotangent, is the zero, and reverse mode agrees with forward mode and autograd on it
