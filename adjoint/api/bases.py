@@ -52,8 +52,7 @@ def push_seeds(jvp, rows, seeds, args, kwargs, retry=True):
     argument in ``seeds`` (the basis columns, jvp's own tangent, the sparse
     passes' compressed columns), pushed again as ``push_basis`` says with
     the zeros of ``seeds`` marked where a zero tangent met an infinite slope."""
-    with rt.guarding_zero_tangents() as guarded:
-        pushed = jvp((rows,) + tuple(seeds), *args, **kwargs)
+    pushed, guarded = rt.noting_guards(jvp, (rows,) + tuple(seeds), *args, **kwargs)
     if guarded and retry:
         with rt.guarding_zero_tangents(structural=True):
             pushed = jvp((rows,) + _marked(seeds), *args, **kwargs)
@@ -79,8 +78,7 @@ def pull_back(backward, residuals, seed):
     mode and autograd, and the seed's own zeros (the other rows of jacrev's
     identity, a zero entry of vjp's cotangent) stay 0. The backward pass only
     reads its residuals: running it twice is safe."""
-    with rt.guarding_zero_tangents() as guarded:
-        adjoints = backward(residuals, seed)
+    adjoints, guarded = rt.noting_guards(backward, residuals, seed)
     if not guarded:
         return adjoints
     marked, = _marked((seed,))

@@ -377,8 +377,7 @@ def _seeds_marked_again(run):
     ``vmap(jacrev(f))`` agrees with ``jacrev(f)`` example by example."""
     def again(call):
         def marked(*args, **kwargs):
-            with runtime.guarding_zero_tangents() as guarded:
-                result = call(*args, **kwargs)
+            result, guarded = runtime.noting_guards(call, *args, **kwargs)
             if not guarded:
                 return result
             with runtime.guarding_zero_tangents(structural=True):
