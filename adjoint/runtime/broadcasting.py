@@ -5,8 +5,6 @@ import math
 
 import numpy as np
 
-from .masked_bars import masked_array
-
 
 # ----------------------------------------------------------- broadcasting
 
@@ -99,13 +97,11 @@ def _broadcast(g, shape):
     """``g`` broadcast to ``shape``: a read-only view when large, a small
     copy otherwise (np.broadcast_to costs more than copying a few thousand
     numbers)."""
-    if math.prod(shape) > 4096:
+    if math.prod(shape) > 4096 or getattr(g, "absent", None) is not None:
+        # (a cotangent whose zeros are marked, runtime/masked_bars.py: np.broadcast_to spreads the marks)
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)
     out[...] = g
-    absent = getattr(g, "absent", None)
-    if absent is not None:  # (a cotangent whose zeros are marked, runtime/masked_bars.py: the marks spread too)
-        return masked_array(out, np.broadcast_to(absent, shape))
     return out
 
 
