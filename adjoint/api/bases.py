@@ -44,26 +44,52 @@ def push_basis(jvp, inputs, start, stop, args, kwargs, retry=True):
     ``retry`` is False: a function that changes its arguments) with the
     seed's zeros marked, so that a zero computed by a zero slope gives
     ``0 * inf = NaN`` as in reverse mode, and the seed's zeros stay 0."""
-    rows = stop - start
-    with rt.guarding_zero_tangents() as guarded:
-        pushed = jvp((rows,) + _input_basis(inputs, start, stop), *args, **kwargs)
+    return push_seeds(jvp, stop - start, _input_basis(inputs, start, stop), args, kwargs, retry)
+
+
+def push_seeds(jvp, rows, seeds, args, kwargs, retry=True):
+    """``jvp((rows,) + seeds, *args, **kwargs)``, one tangent pytree per
+    argument in ``seeds`` (the basis columns, jvp's own tangent, the sparse
+    passes' compressed columns), pushed again as ``push_basis`` says with
+    the zeros of ``seeds`` marked where a zero tangent met an infinite slope."""
+    pushed, guarded = rt.noting_guards(jvp, (rows,) + tuple(seeds), *args, **kwargs)
     if guarded and retry:
         with rt.guarding_zero_tangents(structural=True):
-            pushed = jvp((rows,) + _input_basis(inputs, start, stop, masked=True), *args, **kwargs)
+            pushed = jvp((rows,) + _marked(seeds), *args, **kwargs)
     return pushed
 
 
-def _input_basis(inputs, start, stop, masked=False):
+def _marked(trees):
+    """Each pytree of ``trees`` with its leaves as ``MaskedBar``s whose zeros
+    are marked structural (see rt.guarding_zero_tangents)."""
+    marked = []
+    for tree in trees:
+        leaves, treedef = pytree.flatten(tree)
+        marked.append(pytree.unflatten(treedef, [rt.masked_array(leaf, np.equal(leaf, 0)) for leaf in leaves]))
+    return tuple(marked)
+
+
+def pull_back(backward, residuals, seed):
+    """``backward(residuals, seed)``, reverse mode's mirror of
+    ``push_basis``: where a zero cotangent met an infinite slope
+    (``np.sqrt(x) ** 2`` at 0: the cotangent ``2 * sqrt(x) * g`` is 0 there),
+    the seed is pulled back again with its zeros marked (``MaskedBar``), so
+    that a zero computed by a zero slope gives ``0 * inf = NaN`` as in forward
+    mode and autograd, and the seed's own zeros (the other rows of jacrev's
+    identity, a zero entry of vjp's cotangent) stay 0. The backward pass only
+    reads its residuals: running it twice is safe."""
+    adjoints, guarded = rt.noting_guards(backward, residuals, seed)
+    if not guarded:
+        return adjoints
+    marked, = _marked((seed,))
+    with rt.guarding_zero_tangents(structural=True):
+        return backward(residuals, marked)
+
+
+def _input_basis(inputs, start, stop):
     """Columns ``start:stop`` of the identity over every selected input
-    element: one tangent per argument, shaped like it with a leading axis.
-    ``masked``: each seed a ``MaskedBar`` whose zeros are marked structural
-    (see rt.guarding_zero_tangents)."""
+    element: one tangent per argument, shaped like it with a leading axis."""
     rows = stop - start
-    if masked:
-        seeds = _input_basis(inputs, start, stop)
-        return tuple(pytree.unflatten(treedef, [rt.masked_array(leaf, np.equal(leaf, 0))
-                                                for leaf in pytree.flatten(seed)[0]])
-                     for seed, treedef in zip(seeds, inputs.treedefs, strict=True))
     if len(inputs.leaves) == 1 and len(inputs.leaves[0]) == 1 and start == 0:
         leaf = inputs.leaves[0][0]
         if rows == np.size(leaf):  # the common case, one array, all columns: the identity (the caller's own)

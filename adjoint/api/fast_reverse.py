@@ -26,7 +26,7 @@ The budget itself is ``get_memory_budget()``, which parses the
 import numpy as np
 
 from .. import errors, runtime
-from . import diagonal_seed
+from . import bases, diagonal_seed
 from .budget import _array_elements, get_memory_budget
 from .calling import _check_argnums, _name, _user_errors
 
@@ -62,7 +62,7 @@ def jacobian(find, argnums, args, kwargs):
         if found is not None:
             return found
     try:
-        bar, = compiled.backward(residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
+        bar, = bases.pull_back(compiled.backward, residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
     except MemoryError as error:
         if isinstance(error, errors.MemoryBudgetError):
             raise

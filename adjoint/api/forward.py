@@ -263,7 +263,9 @@ def _jvp_call(find, primals, tangents, has_aux):
         batched.append(pytree.unflatten(treedef, [
             np.array(t, dtype=np.result_type(leaf))[None] for t, leaf in zip(t_leaves, leaves, strict=True)]))
     compiled = find(inputs.args, positions, has_aux)
-    result, out_dot = compiled.jvp((1,) + tuple(batched), *inputs.args)
+    # (your tangent's zeros are the directions' own: see bases.push_seeds)
+    result, out_dot = bases.push_seeds(compiled.jvp, 1, batched, inputs.args, {},
+                                       retry=not _passes.changes_state(compiled))
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     tangent_out = _strip_batch(out_dot, out_treedef, out_leaves)

@@ -187,7 +187,7 @@ def pull_back_rows(backward, residuals, out_leaves, out_treedef, treedefs, start
     """Rows ``start:stop`` of the Jacobian by reverse mode: per argument, per
     input leaf, a ``(rows, leaf.size)`` array (None: no adjoint)."""
     seed = bases._basis_chunk(out_leaves, out_treedef, start, stop)
-    adjoints = tuple(backward(residuals, seed))
+    adjoints = tuple(bases.pull_back(backward, residuals, seed))
     if len(adjoints) < len(treedefs):  # arguments the function does not take (see _FixedArguments)
         adjoints = (None,) * (len(treedefs) - len(adjoints)) + adjoints
     return [

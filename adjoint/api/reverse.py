@@ -184,7 +184,7 @@ def _array_jacobian(compiled, residuals, output, x):
     the pytree bookkeeping; None if the output is not a float array."""
     if not ((type(output) is np.ndarray or type(output) is np.float64) and output.dtype.kind == "f"):
         return None
-    bar, = compiled.backward(residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
+    bar, = bases.pull_back(compiled.backward, residuals, runtime.identity_rows(output.shape, output.dtype))  # read-only, shared
     shape = output.shape + np.shape(x)
     dtype = np.result_type(x)
     if bar is None:
@@ -213,7 +213,7 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
         return [[np.zeros((0, np.size(leaf)), dtype=np.result_type(leaf)) for leaf in leaves]
                 for leaves in inputs.leaves]
     if chunk == total:  # one batched call: its adjoints are the matrices
-        adjoints = compiled.backward(residuals, bases._basis_chunk(out_leaves, out_treedef, 0, total))
+        adjoints = bases.pull_back(compiled.backward, residuals, bases._basis_chunk(out_leaves, out_treedef, 0, total))
         if report is not None:
             report(total, total)
         return [
@@ -231,7 +231,7 @@ def _pull_back_basis(compiled, residuals, out_leaves, out_treedef, inputs, chunk
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
         seed = bases._basis_chunk(out_leaves, out_treedef, start, stop)
-        adjoints = compiled.backward(residuals, seed)
+        adjoints = bases.pull_back(compiled.backward, residuals, seed)
         for param_bar, treedef, param_matrices in zip(adjoints, inputs.treedefs, matrices, strict=True):
             for bar, matrix in zip(_leaf_adjoints(param_bar, treedef), param_matrices, strict=True):
                 if bar is not None:
@@ -348,7 +348,7 @@ def _vjp_call(find, primals, has_aux):
                 raise errors.cotangent_leaf_error(path, leaf)
         seeds = [np.array(c, dtype=leaf.dtype)[None] for c, leaf in zip(ct_leaves, out_leaves, strict=True)]
         try:
-            adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
+            adjoints = bases.pull_back(compiled.backward, residuals, pytree.unflatten(out_treedef, seeds))
         except runtime.MissingRule as exc:
             raise errors.no_rule_that_ran(str(exc)) from None
         return tuple(
@@ -443,7 +443,7 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
         compiled = find(args, positions, False, kwargs)
         result, residuals = compiled.forward(*args, **kwargs)
         if type(result) is np.float64:
-            bar, = compiled.backward(residuals, runtime.identity_rows((), np.float64))  # ones(1), shared
+            bar, = bases.pull_back(compiled.backward, residuals, runtime.identity_rows((), np.float64))  # ones(1), shared
             if type(bar) is np.ndarray and bar.dtype == np.float64 and bar.flags.writeable:
                 gradient = bar.reshape(x.shape)
             else:
@@ -460,7 +460,7 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
         what = (f"shape {out_leaves[0].shape}" if out_treedef.kind == "leaf"
                 else f"a {out_treedef!r} container")
         raise errors.non_scalar_grad_error(what)
-    adjoints = compiled.backward(residuals, np.ones((1,), dtype=out_leaves[0].dtype))
+    adjoints = bases.pull_back(compiled.backward, residuals, np.ones((1,), dtype=out_leaves[0].dtype))
     gradients = tuple(
         _strip_batch(bar, treedef, leaves)
         for bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True)

@@ -516,7 +516,8 @@ def _forward_compressed(compiled, inputs, kwargs, colors, count, out_leaves, out
             seeds.append(pytree.unflatten(treedef, leaf_seeds))
         args, keywords = guard.arguments(inputs.args, kwargs, last=stop >= count)
         try:
-            result, out_dot = compiled.jvp((rows,) + tuple(seeds), *args, **keywords)
+            # (a zero of the seed is no direction: see bases.push_seeds)
+            result, out_dot = bases.push_seeds(compiled.jvp, rows, seeds, args, keywords, retry=not guard.changes)
         finally:
             guard.restore()
         compressed[start:stop] = _flat_dots(out_dot, out_treedef, out_leaves, rows)
@@ -606,7 +607,7 @@ def _sparse_reverse_call(func, find_jvp, find_vjp, argnums, has_aux, chunk_size,
             seed[own[picked] - start, picked] = 1
             seeds.append(seed.reshape((rows,) + leaf.shape))
             offset += leaf.size
-        adjoints = compiled.backward(residuals, pytree.unflatten(out_treedef, seeds))
+        adjoints = bases.pull_back(compiled.backward, residuals, pytree.unflatten(out_treedef, seeds))
         parts = []
         for param_bar, treedef, leaves in zip(adjoints, inputs.treedefs, inputs.leaves, strict=True):
             for bar, leaf in zip(calling._leaf_adjoints(param_bar, treedef), leaves, strict=True):

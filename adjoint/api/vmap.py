@@ -349,9 +349,9 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
                 inner = made.of(inner)[0]
             written.adjoint_user_function = inner
         run = _batched_function(written, nargs, positions, keywords)
-        if not differentiated:
-            return run
-        return _checking_floats(run, differentiated)
+        if differentiated:
+            run = _checking_floats(run, differentiated)
+        return run if objects else _seeds_marked_again(run)
     if not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .calling import _differentiable
 
@@ -375,6 +375,31 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
 
     run.is_current = compiled.is_current
     return run
+
+
+def _seeds_marked_again(run):
+    """``run`` (the batched code of a derivative) run again with the zeros
+    of the identity bases it makes marked, where a zero tangent or cotangent
+    met an infinite slope: as jacrev's and jacfwd's own passes are
+    (api/bases.py), so that a zero a zero slope computed gives NaN there and
+    ``vmap(jacrev(f))`` agrees with ``jacrev(f)`` example by example."""
+    def again(call):
+        def marked(*args, **kwargs):
+            result, guarded = runtime.noting_guards(call, *args, **kwargs)
+            if not guarded:
+                return result
+            with runtime.guarding_zero_tangents(structural=True):
+                return call(*args, **kwargs)
+        return marked
+
+    marked = again(run)
+    marked.is_current = run.is_current
+    for name in ("direct", "unchecked_direct"):
+        if getattr(run, name, None) is not None:
+            setattr(marked, name, again(getattr(run, name)))
+    if hasattr(run, "float_positions"):
+        marked.float_positions = run.float_positions
+    return marked
 
 
 def _differentiated_positions(func, nargs):

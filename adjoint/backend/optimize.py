@@ -176,6 +176,11 @@ class _Fold(Transformer):
             return gast.Constant(value=fold(left.value, right.value), kind=None)
         if _number(right) and right.value == 1 and isinstance(node.op, (gast.Pow, gast.Mult)):
             return left
+        if (isinstance(node.op, gast.Mult) and _number(left) and isinstance(right, gast.BinOp)
+                and isinstance(right.op, gast.Mult) and _number(right.left)):
+            # 100.0 * (2 * x) (a scaling, then np.power's slope 2 * x): one pass over x
+            return gast.BinOp(left=gast.Constant(value=left.value * right.left.value, kind=None), op=gast.Mult(),
+                              right=right.right)
         return node
 
     def visit_Call(self, node):
@@ -389,9 +394,11 @@ class _Scalings:
                         for k, f in inner.items()}
         if self.is_times_tangent(node) and self.is_primal(node.args[1]):
             # rt.times_tangent(a * f, p) is rt.times_tangent(a, f * p) where a
-            # is 0, and where f is 0 too when f * p is written
-            # rt.times_tangent(f, p) (primal-shaped): x ** 0 has slope
-            # (g * 0) * 0 ** -1 = 0, not g * (0 * inf) = NaN
+            # is 0. Where f (a partial of the rule before: 2 * x of x ** 2) is 0
+            # and p infinite, a * f is a cotangent that a zero slope computed, and
+            # the chain rule gives 0 * inf = NaN there, as forward mode does: f * p
+            # is a plain product. (A rule that means a zero partial to win over an
+            # infinite one writes rt.times_tangent(f, p) itself: x ** 0, np.power.)
             inner = self.form(node.args[0])
             if inner is None:
                 return None
@@ -401,9 +408,9 @@ class _Scalings:
     def guarded_product(self, factor, partial):
         if factor is None:
             return partial
-        if _number(factor) and factor.value != 0:
-            return _mul(factor, partial)
-        return gast.Call(func=self.rt_attribute("times_tangent"), args=[factor, partial], keywords=[])
+        if _number(factor) and factor.value == 0:
+            return gast.Call(func=self.rt_attribute("times_tangent"), args=[factor, partial], keywords=[])
+        return _mul(factor, partial)
 
     def rt_attribute(self, name):
         return gast.Attribute(value=gast.Name(id=self.rt_name, ctx=gast.Load(), annotation=None, type_comment=None),

@@ -94,6 +94,9 @@ class Calls:
         expression = operator_calls.as_expression(callee, node)
         if expression is not None:  # operator.mul(a, b) is a * b
             return self.operation(expression)
+        expression = functional.qr_r_alone(node, callee)
+        if expression is not None:  # np.linalg.qr(a, mode='r') is np.linalg.qr(a)[1]
+            return self.operation(expression)
         if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
             node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):

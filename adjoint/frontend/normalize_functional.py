@@ -15,6 +15,9 @@ loop or chain before they are normalized (``Calls.call`` hands them here):
 - ``np.sqrt(np.sum(x ** 2, axis))`` written in one expression:
   ``rt.root_sum_squares(x, axis)``, the same numbers with the norm's
   subgradient 0 where the sum is 0 (not the NaN of inf * 0).
+- ``np.linalg.qr(a, mode='r')``: ``np.linalg.qr(a)[1]``, the same R (LAPACK's
+  factorization is the same, the reduced mode only adds Q), whose
+  derivative reads Q: differentiated at any order.
 """
 import builtins
 import functools
@@ -268,3 +271,23 @@ def root_sum_squares(calls, node, callee):
         keywords.insert(0, gast.keyword(arg="axis", value=inner.args[1]))
     func = gast.Attribute(value=load(calls.rt_name), attr="root_sum_squares", ctx=gast.Load())
     return gast.Call(func=func, args=[base], keywords=keywords)
+
+
+def qr_r_alone(node, callee):
+    """``np.linalg.qr(a, mode='r')`` (``a`` and the literal ``'r'`` by
+    position or keyword) as ``np.linalg.qr(a)[1]``: the R of the reduced
+    factorization, the same numbers, whose derivatives at every order read
+    the Q that mode 'r' does not return. The expression to normalize in its
+    place, or None."""
+    if callee is not np.linalg.qr or any(isinstance(a, gast.Starred) for a in node.args):
+        return None
+    given = dict(zip(("a", "mode"), node.args))
+    for keyword in node.keywords:
+        if keyword.arg not in ("a", "mode") or keyword.arg in given:
+            return None  # (**options, or a call Python refuses: left as written)
+        given[keyword.arg] = keyword.value
+    mode = given.get("mode")
+    if "a" not in given or not (isinstance(mode, gast.Constant) and mode.value == "r"):
+        return None
+    reduced = gast.Call(func=node.func, args=[given["a"]], keywords=[])
+    return gast.Subscript(value=reduced, slice=gast.Constant(value=1, kind=None), ctx=gast.Load())

@@ -92,9 +92,12 @@ def positive_tangent(z, x):
 # the exponent and drops the guards of a polynomial: x ** 3 still gives 3 * x ** 2.
 @adjoint_rule(np.power)
 def power_adjoint(z, x1, x2):
-    # The cotangent is scaled by x2 first: a whole power leaves g * 2 * x,
-    # which the backward pass fuses with the scalings around it.
-    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z] * x2, x1 ** (x2 - 1)), x1)
+    # x2 guards the partial x1 ** (x2 - 1) itself (the slope is 0 where x2 is 0),
+    # not the cotangent: a cotangent that is 0 because a slope before it is 0
+    # (np.sqrt(x) ** 2 at 0, where the one after is infinite) still meets the
+    # infinite slope, 0 * inf = NaN, as in forward mode. A whole power folds
+    # to g * (2 * x), which the backward pass fuses with the scalings around it.
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], rt.times_tangent(x2, x1 ** (x2 - 1))), x1)
     bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], z * rt.log_base(x1)), x2)
 
 

@@ -374,7 +374,7 @@ def fmod_tangent(z, x1, x2):
 @adjoint_rule(np.float_power)
 def float_power_adjoint(z, x1, x2):
     # As np.power (x ** 0 has slope 0 at x = 0), in float64.
-    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z] * x2, np.float_power(x1, x2 - 1)), x1)
+    bar[x1] = rt.unbroadcast(rt.times_tangent(bar[z], rt.times_tangent(x2, np.float_power(x1, x2 - 1))), x1)
     bar[x2] = rt.unbroadcast(rt.times_tangent(bar[z], z * rt.log_base(x1)), x2)
 
 

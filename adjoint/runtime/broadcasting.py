@@ -97,7 +97,8 @@ def _broadcast(g, shape):
     """``g`` broadcast to ``shape``: a read-only view when large, a small
     copy otherwise (np.broadcast_to costs more than copying a few thousand
     numbers)."""
-    if math.prod(shape) > 4096:
+    if math.prod(shape) > 4096 or getattr(g, "absent", None) is not None:
+        # (a cotangent whose zeros are marked, runtime/masked_bars.py: np.broadcast_to spreads the marks)
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)
     out[...] = g

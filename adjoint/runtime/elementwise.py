@@ -159,9 +159,10 @@ def times_tangent(t, partial):
     if dependence_marked() or not _holds_nan(product):
         return product
     if structural_zeros_known() and getattr(t, "absent", None) is not None:
-        # jacfwd's passes again, with the seed's structural zeros marked: they are exact
-        # zeros of the product already; a zero tangent that a zero slope computed meets the
-        # infinite partial as the chain rule has it, 0 * inf = NaN (as reverse mode gives)
+        # the passes again (api/bases.py: jacfwd's and jvp's push_seeds, reverse mode's
+        # pull_back), with the seed's structural zeros marked: they are exact zeros of the
+        # product already; a zero tangent or cotangent that a zero slope computed meets the
+        # infinite partial as the chain rule has it, 0 * inf = NaN
         return product
     zero_tangent_guarded()
     guarded = np.where(np.equal(t, 0), 0, product)
@@ -201,11 +202,12 @@ zero_tangent_guarded.seen = contextvars.ContextVar("adjoint_zero_guards", defaul
 @contextlib.contextmanager
 def guarding_zero_tangents(structural=False):
     """Collects (a list, true when not empty) whether ``times_tangent``
-    guarded a zero tangent while jacfwd's passes run. A zero tangent is
-    either structural (a zero of the seed: 0) or computed by a zero slope
-    (``x ** 2`` at 0: then ``0 * inf`` is NaN, as autograd, JAX and this
-    package's reverse mode give). The passes tell them apart only when run
-    again with the seed masked (``structural=True``)."""
+    guarded a zero tangent (or cotangent) while forward (or reverse) passes
+    run. A zero tangent is either structural (a zero of the seed: 0) or
+    computed by a zero slope (``x ** 2`` at 0, forward; ``np.sqrt(x) ** 2``
+    at 0, reverse: then ``0 * inf`` is NaN, as autograd and JAX give). The
+    passes tell them apart only when run again with the seed masked
+    (``structural=True``; see api/bases.py)."""
     found = []
     token = zero_tangent_guarded.seen.set(found)
     marked = structural_zeros_known.flag.set(True) if structural else None
@@ -215,6 +217,19 @@ def guarding_zero_tangents(structural=False):
         zero_tangent_guarded.seen.reset(token)
         if marked is not None:
             structural_zeros_known.flag.reset(marked)
+
+
+def noting_guards(call, *args, **kwargs):
+    """``(call(*args, **kwargs), guarded)``: whether ``times_tangent``
+    guarded a zero tangent or cotangent meanwhile, as
+    ``guarding_zero_tangents`` collects it, without a context manager's
+    cost (a few microseconds, on every call of a small derivative)."""
+    found = []
+    token = zero_tangent_guarded.seen.set(found)
+    try:
+        return call(*args, **kwargs), bool(found)
+    finally:
+        zero_tangent_guarded.seen.reset(token)
 
 
 def _holds_nan(value):

@@ -4,7 +4,9 @@ rows -> Jacobian, outputs of a derivative).
 """
 import numpy as np
 
+from .elementwise import structural_zeros_known
 from .indexing import add_bar, batch_size, rebuild_like
+from .masked_bars import masked_array
 
 
 # ------------------------------------------------------------ derivatives as code
@@ -43,9 +45,19 @@ def output_basis(out):
     """Every row of the identity over ``out``'s elements: ``(N,) + out.shape``."""
     if (type(out) is np.ndarray or type(out) is np.float64) and out.dtype.kind == "f":
         # the common cases (an array; the float64 scalar a full reduction gives): no conversion to check
-        return identity_rows(out.shape, out.dtype)
+        return _seed_marked(identity_rows(out.shape, out.dtype))
     _derivative_value(out, "output")
-    return identity_rows(np.shape(out), _float_dtype(out))
+    return _seed_marked(identity_rows(np.shape(out), _float_dtype(out)))
+
+
+def _seed_marked(basis):
+    """``basis``, its zeros marked as the seed's own (a ``MaskedBar``) while
+    the passes run again to tell them from zeros a zero slope computed
+    (rt.guarding_zero_tangents, api/bases.py): the derivative written as
+    code then agrees with jacrev's and jacfwd's own passes."""
+    if structural_zeros_known():
+        return masked_array(basis, np.equal(basis, 0))
+    return basis
 
 
 def identity_rows(shape, dtype):
@@ -84,7 +96,7 @@ def scalar_seed(out):
     if np.ndim(out) != 0:
         raise ValueError(f"grad of a function whose output has shape {np.shape(out)}: the output "
                          "must be a single 0-d value. Use jacrev, or sum the output.")
-    return np.ones((1,), dtype=_float_dtype(out))
+    return _seed_marked(np.ones((1,), dtype=_float_dtype(out)))
 
 
 def input_basis(x, offset, total):
@@ -96,7 +108,7 @@ def input_basis(x, offset, total):
     size = int(np.size(x))
     seed = np.zeros((total, size), dtype=_float_dtype(x))
     seed[offset + np.arange(size), np.arange(size)] = 1
-    return seed.reshape((total,) + np.shape(x))
+    return _seed_marked(seed.reshape((total,) + np.shape(x)))
 
 
 def jacobian_from_rows(bar, out, x):

@@ -596,8 +596,10 @@ def qr_adjoint_tangent(t, g, a, z, mode="reduced"):
     ``z = (q, r)``: the product rule through
     ``q (rbar + tril(q^T qbar - qbar^T q + r rbar^T - rbar r^T) r^-T) + (qbar - q q^T qbar) r^-T``."""
     if mode == "r":  # (z is R alone: the tangent of the q its adjoint recomputes is not at hand)
-        raise ValueError("the second derivative of np.linalg.qr(a, mode='r') is not implemented; "
-                         "write np.linalg.qr(a)[1], the same R, whose second derivative is.")
+        # (a literal mode='r' in the call is differentiated as np.linalg.qr(a)[1]: frontend/normalize_functional.py)
+        raise ValueError("the second derivative of np.linalg.qr(a, mode=m) with m == 'r' given by a name is "
+                         "not implemented; write mode='r' in the call itself, or np.linalg.qr(a)[1], the same "
+                         "R, whose second derivative is.")
     q_bar, r_bar = _result_bars(g, 2, "np.linalg.qr", ("Q", "q, r = np.linalg.qr(a)"))
     q, r = z
     t_q, t_r = _ra_pair_items(t, 2)
