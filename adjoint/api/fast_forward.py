@@ -37,7 +37,7 @@ import numpy as np
 from .. import made, runtime as rt
 from . import bases, diagonal_seed, passes
 from .budget import get_memory_budget
-from .calling import _Inputs, _check_argnums, _user_errors
+from .calling import _check_argnums, _user_errors
 
 #: what ``jacobian`` returns when the call is not the common case and nothing has run yet
 GENERAL = object()
@@ -78,13 +78,7 @@ def jacobian(find, argnums, args, kwargs):
             if found is not None:
                 return found
     basis = rt.identity_rows(x.shape, x.dtype)  # (read-only: shared by every call)
-    with rt.guarding_zero_tangents() as guarded:
-        result, out_dot = compiled.jvp((total, basis), *args, **kwargs)
-    if guarded:  # (as bases.push_basis: the seed's zeros marked)
-        inputs = _Inputs(args, positions)
-        with rt.guarding_zero_tangents(structural=True):
-            result, out_dot = compiled.jvp((total,) + bases._input_basis(inputs, 0, total, masked=True),
-                                           *args, **kwargs)
+    result, out_dot = bases.push_seeds(compiled.jvp, total, (basis,), args, kwargs)  # (the seed's zeros marked, if need be)
     if not ((type(result) is np.ndarray or type(result) is np.float64) and result.dtype.kind == "f"
             and type(out_dot) is np.ndarray and out_dot.dtype.kind == "f"):
         return _general(find, argnums, args, kwargs, result, out_dot)
