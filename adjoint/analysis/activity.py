@@ -593,6 +593,14 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Call it where it is made (or in a function of this module it is passed to), or pass those "
             "values to the function as arguments.",
         )
+    if isinstance(op.prim, StarredCall) and op.prim.function is zip:
+        raise errors.UnsupportedSyntaxError(
+            location, "zip(*...) of differentiated values",
+            "how many sequences zip pairs up is known only when the code runs, and zip itself "
+            "has no derivative rule.",
+            "Take the columns with comprehensions (Ws = [W for W, b in params], bs = [b for W, b in "
+            "params]), or loop with for W, b in params.",
+        )
     if isinstance(op.prim, (UserCall, StarredCall)):
         return
     if isinstance(op.prim, MethodCall):

@@ -232,10 +232,8 @@ class Held:
                    and self.object_class(self.read(a.id)) is not None or self.held_chain(a)]
         made = {id(a): cls for _, a in passed if (cls := self.made_object_class(a)) is not None}
         objects += [(key, a) for key, a in passed if id(a) in made]  # loss(Model(W), x): made in the call
-        if not objects:
-            return None
         function = self.same_module_function(callee)
-        if function is None:
+        if function is None or not objects and not self.returns_made_object(function):
             return None
         params = [a.id for a in function.args.posonlyargs + function.args.args]
 
@@ -257,8 +255,9 @@ class Held:
             # here: read in place too (its own transform would not know the object's class)
             changed = [(key, a) for key, a in objects if parameter(key) is not None
                        and calls_own_methods(function, parameter(key), class_of(a))]
-        if not changed:
-            return None
+        if not changed and (not self.returns_made_object(function)
+                            or any(f.name == function.name for f in self.inline_stack)):
+            return None  # (a function returning an object it makes, make(w), is read in place too)
         # Held objects (step(self.layer, x)) are read under a name of their own, written back after.
         holders = {}
         args, keywords = list(node.args), list(node.keywords)
@@ -294,6 +293,19 @@ class Held:
                 self.write_back(holders[a.id], a.id)
         return result, rt.identity, [result], {}, f"call of {getattr(callee, '__name__', 'a function')}", None
 
+
+    def returns_made_object(self, function):
+        """Whether ``function`` (a function of the module) returns an object
+        of the user's class it makes: ``return Net(...)``, or ``net = Net(...)``
+        then ``return net``; the caller then follows that object."""
+        body = [n for stmt in function.body for n in gast.walk(stmt)]
+        if any(isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef)) for n in body):
+            return False
+        made = {t.id for n in body if isinstance(n, gast.Assign) and self.made_object_class(n.value) is not None
+                for t in n.targets if isinstance(t, gast.Name)}
+        return any(isinstance(n, gast.Return) and n.value is not None and (
+            self.made_object_class(n.value) is not None or isinstance(n.value, gast.Name) and n.value.id in made)
+            for n in body)
 
     def made_object_class(self, node):
         """The class of the object ``node`` makes (``Model(W)``, a class of the

@@ -454,15 +454,15 @@ class Objects(Held, CachedProperties, StarObjects):
         self.store_object_attribute(attribute, node.args[2])
         return constant(None), NONDIFF, [], {}, "call of a nested function", None  # (done: no statement left)
 
-    def object_attribute(self, node):
+    def object_attribute(self, node, made=False):
         """``obj.name`` read on a followed object, when it is not a plain
         attribute: a property (its getter inlined, like a method), else None.
         ``obj.__dict__`` and other descriptors are refused (their values
         would be read without derivative)."""
         if self.follow_objects and self.held_chain(node.value):
             return self.held_attribute(node)  # held[0].energy, self.layer.energy: see normalize_held
-        if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
-            return None
+        if not (self.follow_objects and isinstance(node.value, gast.Name) and (made or node.value.id in self.version)):
+            return None  # (made: a name of the ops' own, for the object an expression made: Charged(x).energy)
         cls = self.object_class(self.read(node.value.id))
         if cls is None or read_as(node) == "stored":
             return None
