@@ -230,3 +230,38 @@ def test_nan_reduction_tangent_ignores_the_nan_its_input_carries():
     expected = _central(_masked_sum_of_squares, x)
     np.testing.assert_allclose(adjoint.jacfwd(_masked_sum_of_squares)(x), expected, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(adjoint.grad(_masked_sum_of_squares)(x), expected, rtol=1e-6, atol=1e-8)
+
+
+# ----------------------------------------------------------------- a method of an object not followed
+
+class _Layer:
+    def __init__(self, W):
+        self.W = W
+
+    def apply(self, x):
+        return np.tanh(x @ self.W)
+
+
+def _build_layer(w):
+    return _Layer(w.reshape(2, 2))
+
+
+def _method_on_a_call(w, x):
+    return np.sum(_build_layer(w).apply(x))  # MARK: chain
+
+
+def test_method_of_an_object_not_followed_is_refused_at_its_line():
+    """``build(w).apply(x)``: the method of an object of the user's class
+    that is not followed. Before: "adjoint has no derivative for this method
+    of a differentiated value. Call the NumPy function instead", located at
+    a line of ``_Layer.__init__`` (read in place of the call, it left its
+    last line as the line of the rest of the caller's statement)."""
+    import inspect
+    lines, first = inspect.getsourcelines(_method_on_a_call)
+    line = first + next(i for i, text in enumerate(lines) if "MARK: chain" in text)
+    try:
+        adjoint.grad(_method_on_a_call)(np.arange(4.0), np.ones(2))
+    except adjoint.errors.UnsupportedSyntaxError as error:
+        assert f"test_hunt7.py:{line}: method .apply(): no array has this method" in str(error)
+    else:
+        raise AssertionError("expected a refusal")

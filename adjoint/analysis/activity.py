@@ -613,6 +613,17 @@ def check_rule(op, activity, parsed, mode="vjp"):
                 "no derivative.",
                 "Pass those values to it as arguments, or call a function defined at module level.",
             )
+        if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
+                and not hasattr(np.ndarray, op.prim.name)):
+            raise errors.UnsupportedSyntaxError(
+                location, op.construct,
+                "no array has this method: it is a method of an object (of your class, say) that adjoint "
+                "does not follow here, so the values it reads from the object would get no derivative. "
+                "adjoint follows an object made in this function (Model(W)), or returned by a function of "
+                "this module that makes it, and reads its methods in place.",
+                "Make the object in this function, or pass the arrays its method needs as arguments "
+                "(model.apply(params, x)).",
+            )
         if op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
             raise errors.NoRuleError(
                 location, op.construct,
