@@ -512,6 +512,14 @@ def property_through_a_call(x):
     return make_charged(x).energy
 
 
+def make_charged_from(*xs):
+    return Charged(xs[0])
+
+
+def property_through_a_call_not_followed(x):
+    return make_charged_from(x).energy  # (a function with *args is not read in place)
+
+
 def property_through_a_list(x):
     held = [Charged(x)]
     return held[0].energy
@@ -536,9 +544,12 @@ def test_properties_and_objects_returned_by_calls(transform):
     # A property of an object held by a list made here: followed (test_objects_held.py)
     np.testing.assert_allclose(transform(property_through_a_list)(X),
                                autograd.jacobian(property_of_an_object_made_here_ag)(X), rtol=1e-10, atol=1e-12)
+    # A function of the module returning an object it makes is read in place: the object is followed
+    np.testing.assert_allclose(transform(property_through_a_call)(X),
+                               autograd.jacobian(property_of_an_object_made_here_ag)(X), rtol=1e-10, atol=1e-12)
     # A property read where the object is not followed: refused, never a zero.
     with pytest.raises(TypeError, match=r"cannot differentiate .energy of a Charged read through"):
-        transform(property_through_a_call)(X)
+        transform(property_through_a_call_not_followed)(X)
     line = line_of(dict_of_an_object, "MARK: dict")
     with pytest.raises(adjoint.UnsupportedSyntaxError,
                        match=rf"py:{line}: attribute .__dict__ of an object of class Charged holding"):

@@ -596,6 +596,14 @@ def check_rule(op, activity, parsed, mode="vjp"):
             "Call it where it is made (or in a function of this module it is passed to), or pass those "
             "values to the function as arguments.",
         )
+    if isinstance(op.prim, StarredCall) and op.prim.function is zip:
+        raise errors.UnsupportedSyntaxError(
+            location, "zip(*...) of differentiated values",
+            "how many sequences zip pairs up is known only when the code runs, and zip itself "
+            "has no derivative rule.",
+            "Take the columns with comprehensions (Ws = [W for W, b in params], bs = [b for W, b in "
+            "params]), or loop with for W, b in params.",
+        )
     if isinstance(op.prim, (UserCall, StarredCall)):
         return
     if isinstance(op.prim, MethodCall):
@@ -607,6 +615,17 @@ def check_rule(op, activity, parsed, mode="vjp"):
                 "returned by another call, for instance), and the values it captured would get "
                 "no derivative.",
                 "Pass those values to it as arguments, or call a function defined at module level.",
+            )
+        if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
+                and not hasattr(np.ndarray, op.prim.name)):
+            raise errors.UnsupportedSyntaxError(
+                location, op.construct,
+                "no array has this method: it is a method of an object (of your class, say) that adjoint "
+                "does not follow here, so the values it reads from the object would get no derivative. "
+                "adjoint follows an object made in this function (Model(W)), or returned by a function of "
+                "this module that makes it, and reads its methods in place.",
+                "Make the object in this function, or pass the arrays its method needs as arguments "
+                "(model.apply(params, x)).",
             )
         if op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
             raise errors.NoRuleError(

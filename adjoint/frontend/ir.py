@@ -436,10 +436,11 @@ class StarredCall:
     arguments that carry derivatives (``rt.starred_forward``,
     ``rt.starred_jvp``)."""
 
-    def __init__(self, spec, callee, method=None):
+    def __init__(self, spec, callee, method=None, function=None):
         self.spec = tuple(spec)
         self.callee = callee
         self.method = method
+        self.function = function  # (the callee's value, where the transform knows it: zip)
         self.name = method or "call"
         self.label = "call"
 

@@ -165,4 +165,5 @@ class Arguments:
         name = dotted(func)
         if called is not UNRESOLVED and rules.is_nondifferentiable(called):
             return value, NONDIFF, pieces, {}, name, None
-        return value, StarredCall(spec, callee, method), pieces, {}, f"call of {name}", None
+        return (value, StarredCall(spec, callee, method, None if called is UNRESOLVED else called), pieces, {},
+                f"call of {name}", None)

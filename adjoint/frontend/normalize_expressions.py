@@ -229,6 +229,12 @@ class Expressions:
             return found
         receiver = self.atom(node.value)
         value = gast.Attribute(value=receiver, attr=node.attr, ctx=gast.Load())
+        if (not isinstance(node.value, gast.Name) and isinstance(receiver, gast.Name)
+                and self.__dict__.get("object_tokens", {}).get(receiver.id)):
+            # Charged(x).energy, make(x).energy: the object made here, then a property of it
+            found = self.object_attribute(gast.copy_location(value, node), made=True)
+            if found is not None:
+                return found
         if node.attr == "T":
             return value, rt.transpose_attribute, [receiver], {}, "attribute .T", None
         if node.attr in NONDIFF_ATTRIBUTES:

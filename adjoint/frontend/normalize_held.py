@@ -24,7 +24,7 @@ counts as passed on, so a change after it is refused at the user's line.
 import gast
 
 from .. import runtime as rt
-from .classes import computed_by_class, method_of, mutates_self
+from .classes import computed_by_class, method_of, methods_called_on, mutates_self
 from .gastutil import clone, load
 from .ir import NONDIFF
 
@@ -125,7 +125,10 @@ class Held:
         if isinstance(node, gast.Attribute):
             holders = self.held_tokens(node.value)
             return self.attribute_tokens(holders, node.attr) if holders else frozenset()
-        if isinstance(node, gast.Subscript) and isinstance(node.slice, (gast.Constant, gast.Name)):
+        index = node.slice if isinstance(node, gast.Subscript) else None
+        if isinstance(index, gast.UnaryOp) and isinstance(index.op, gast.USub):
+            index = index.operand  # (self.layers[-1]: any item of the list, as for a name or a constant)
+        if isinstance(node, gast.Subscript) and isinstance(index, (gast.Constant, gast.Name)):
             lists = [t for t in self.held_tokens(node.value) if self.is_list_token(t)]
             return frozenset().union(*(self.list_contents.get(t, frozenset()) for t in lists))
         return frozenset()
@@ -227,10 +230,10 @@ class Held:
         passed = [(i, a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords]
         objects = [(key, a) for key, a in passed if isinstance(a, gast.Name) and a.id in self.version
                    and self.object_class(self.read(a.id)) is not None or self.held_chain(a)]
-        if not objects:
-            return None
+        made = {id(a): cls for _, a in passed if (cls := self.made_object_class(a)) is not None}
+        objects += [(key, a) for key, a in passed if id(a) in made]  # loss(Model(W), x): made in the call
         function = self.same_module_function(callee)
-        if function is None:
+        if function is None or not objects and not self.returns_made_object(function):
             return None
         params = [a.id for a in function.args.posonlyargs + function.args.args]
 
@@ -239,16 +242,34 @@ class Held:
                 return params[key] if key < len(params) else None
             return key if key in params else None
 
+        def class_of(a):
+            if id(a) in made:
+                return made[id(a)]
+            return (self.object_class(self.read(a.id)) if isinstance(a, gast.Name)
+                    else self.object_classes[next(iter(self.held_tokens(a)))])
+
         changed = [(key, a) for key, a in objects if parameter(key) is not None and changes_parameter(
-            function, parameter(key), self.object_class(self.read(a.id)) if isinstance(a, gast.Name)
-            else self.object_classes[next(iter(self.held_tokens(a)))], self.resolver.value_of)]
-        if not changed:
-            return None
+            function, parameter(key), class_of(a), self.resolver.value_of)]
+        if not changed and not any(f.name == function.name for f in self.inline_stack):
+            # ``loss(model, x)`` calling ``model(x)`` or ``model.predict(x)`` on an object made
+            # here: read in place too (its own transform would not know the object's class)
+            changed = [(key, a) for key, a in objects if parameter(key) is not None
+                       and calls_own_methods(function, parameter(key), class_of(a))]
+        if not changed and (not self.returns_made_object(function)
+                            or any(f.name == function.name for f in self.inline_stack)):
+            return None  # (a function returning an object it makes, make(w), is read in place too)
         # Held objects (step(self.layer, x)) are read under a name of their own, written back after.
         holders = {}
         args, keywords = list(node.args), list(node.keywords)
         for key, a in changed:
             if isinstance(a, gast.Name):
+                continue
+            if id(a) in made:  # the object made first, under a name of its own
+                loaded = self.atom(a)
+                if isinstance(key, int):
+                    args[key] = loaded
+                else:
+                    keywords = [gast.keyword(arg=k.arg, value=loaded) if k.arg == key else k for k in keywords]
                 continue
             name = self.read_holder(a)
             holders[name] = a
@@ -273,6 +294,30 @@ class Held:
         return result, rt.identity, [result], {}, f"call of {getattr(callee, '__name__', 'a function')}", None
 
 
+    def returns_made_object(self, function):
+        """Whether ``function`` (a function of the module) returns an object
+        of the user's class it makes: ``return Net(...)``, or ``net = Net(...)``
+        then ``return net``; the caller then follows that object."""
+        body = [n for stmt in function.body for n in gast.walk(stmt)]
+        if any(isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef)) for n in body):
+            return False
+        made = {t.id for n in body if isinstance(n, gast.Assign) and self.made_object_class(n.value) is not None
+                for t in n.targets if isinstance(t, gast.Name)}
+        return any(isinstance(n, gast.Return) and n.value is not None and (
+            self.made_object_class(n.value) is not None or isinstance(n.value, gast.Name) and n.value.id in made)
+            for n in body)
+
+    def made_object_class(self, node):
+        """The class of the object ``node`` makes (``Model(W)``, a class of the
+        user's whose objects are followed), else None."""
+        from .normalize_objects import user_class
+        from .resolve import UNRESOLVED
+
+        if not (self.follow_objects and isinstance(node, gast.Call)):
+            return None
+        cls = self.resolver.value_of(node.func)
+        return cls if cls is not UNRESOLVED and user_class(cls) else None
+
     def loop_over_held_objects(self, stmt):
         """``for layer in self.layers: h = layer(h)`` over a followed list of
         followed objects: a loop over the positions, each use of ``layer``
@@ -282,7 +327,12 @@ class Held:
         object holding it otherwise (Python would see such changes)."""
         if not (self.follow_objects and isinstance(stmt.target, gast.Name) and not stmt.orelse):
             return None
-        iterable = stmt.iter
+        iterable, sliced = stmt.iter, None
+        if isinstance(iterable, gast.Subscript) and isinstance(iterable.slice, gast.Slice):
+            # for layer in self.layers[:-1]: over positions range(len(self.layers))[:-1]
+            if self.loop_name_after(stmt, iterable):
+                return None  # (the name read after the loop: left to the general loop)
+            iterable, sliced = iterable.value, iterable.slice
         if not isinstance(iterable, (gast.Name, gast.Attribute, gast.Subscript)):
             return None
         lists = [t for t in self.held_tokens(iterable) if self.is_list_token(t)]
@@ -327,11 +377,13 @@ class Held:
                                     else v for v in value]
         count = gast.Call(func=gast.Name(id="len", ctx=gast.Load(), annotation=None, type_comment=None),
                           args=[clone(iterable)], keywords=[])
+        positions = gast.Call(func=gast.Name(id="range", ctx=gast.Load(), annotation=None, type_comment=None),
+                              args=[count], keywords=[])
+        if sliced is not None:
+            positions = gast.Subscript(value=positions, slice=clone(sliced), ctx=gast.Load())
         loop = gast.For(target=gast.Name(id=position, ctx=gast.Store(), annotation=None, type_comment=None),
-                        iter=gast.Call(func=gast.Name(id="range", ctx=gast.Load(), annotation=None, type_comment=None),
-                                       args=[count], keywords=[]),
-                        body=body, orelse=[], type_comment=None)
-        return gast.copy_location(loop, stmt), self.loop_name_after(stmt, iterable)
+                        iter=positions, body=body, orelse=[], type_comment=None)
+        return gast.copy_location(loop, stmt), [] if sliced is not None else self.loop_name_after(stmt, iterable)
 
     def bind_loop_name(self, statements, name):
         """The statements of ``loop_name_after``, their binding of ``name``
@@ -475,6 +527,14 @@ def describe(node, user_names):
     if isinstance(node, gast.Attribute):
         return f"{describe(node.value, user_names)}.{node.attr}"
     return "value"
+
+
+def calls_own_methods(function_node, name, cls):
+    """Whether ``function_node`` calls a method of its parameter ``name`` (an
+    object of the user's class ``cls``): ``name(x)`` or ``name.step(x)``,
+    each a method of ``cls`` with Python source."""
+    called = methods_called_on(function_node, name)
+    return bool(called) and all(getattr(method_of(cls, m), "__code__", None) is not None for m in called)
 
 
 def changes_parameter(function_node, name, cls, resolve, depth=0):

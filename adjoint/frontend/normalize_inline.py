@@ -143,9 +143,11 @@ class Inlining:
         self.inlining.append(result)
         takers = self.__dict__.setdefault("taker_stack", [])
         takers.append(callee)
+        lineno = self.lineno  # (the rest of the caller's line, build(w).apply(x), is the caller's)
         try:
             self.block(node.body)
         finally:
+            self.lineno = lineno
             takers.pop()
             self.inlining.pop()
             self.inline_stack.pop()

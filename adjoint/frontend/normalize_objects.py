@@ -455,15 +455,15 @@ class Objects(Held, CachedProperties, StarObjects):
         self.store_object_attribute(attribute, node.args[2])
         return constant(None), NONDIFF, [], {}, "call of a nested function", None  # (done: no statement left)
 
-    def object_attribute(self, node):
+    def object_attribute(self, node, made=False):
         """``obj.name`` read on a followed object, when it is not a plain
         attribute: a property (its getter inlined, like a method), else None.
         ``obj.__dict__`` and other descriptors are refused (their values
         would be read without derivative)."""
         if self.follow_objects and self.held_chain(node.value):
             return self.held_attribute(node)  # held[0].energy, self.layer.energy: see normalize_held
-        if not (self.follow_objects and isinstance(node.value, gast.Name) and node.value.id in self.version):
-            return None
+        if not (self.follow_objects and isinstance(node.value, gast.Name) and (made or node.value.id in self.version)):
+            return None  # (made: a name of the ops' own, for the object an expression made: Charged(x).energy)
         cls = self.object_class(self.read(node.value.id))
         if cls is None or read_as(node) == "stored":
             return None
@@ -507,7 +507,10 @@ class Objects(Held, CachedProperties, StarObjects):
         self.inline_receiver = cls
         result = self.inline(self.with_evaluated_defaults(function), call)
         final = self.inline_final_self
-        if isinstance(receiver, gast.Name) and receiver.id in self.version and final != self.read(receiver.id):
+        # (the receiver's parameter still at the version it was bound with: the method changed nothing)
+        untouched = bool(self.inline_final_params) and final == self.inline_final_params[0][1]
+        if (isinstance(receiver, gast.Name) and receiver.id in self.version and final != self.read(receiver.id)
+                and not untouched):
             # the method left its object in a new version: the caller's name holds it from here on
             self.object_handoffs.add(final)
             self.emit(load(final), rt.identity, [load(final)], target=self.bind(receiver.id), construct="copy")
@@ -587,6 +590,7 @@ class Objects(Held, CachedProperties, StarObjects):
         stored_names = {}
         counter = [0]
         placed = []  # (here, loops, tokens, op, version): a user's name's object stored into a followed holder
+        handed = []  # (here, loops, tokens, op, version): an argument bound to an inlined function's parameter
         read_loops = {}
         uses, derived = [], {}  # (here, loops, version) of every use of an object; version -> its source version
         bindings, flows = [], []  # the loop name bound after a loop over objects; (here, loops, op) of every op
@@ -668,8 +672,14 @@ class Objects(Held, CachedProperties, StarObjects):
                         target = op.targets[0]
                         derived[target] = arg.id
                         same = (variable(target) == variable(arg.id) and target in self.user_versions)
-                        if not (same or target in self.receiver_bindings or arg.id in self.object_handoffs
-                                or self.user_versions.get(target) in self.chain_names):
+                        if same or target in self.receiver_bindings or arg.id in self.object_handoffs \
+                                or self.user_versions.get(target) in self.chain_names:
+                            pass
+                        elif target in params:
+                            # an inlined function's parameter bound to the argument (Net(layers)): another
+                            # holder only if the caller reads the argument's variable again (checked below)
+                            handed.append((here, loops, held, op, arg.id))
+                        else:
                             escapes.append((here, loops, held, op))
                     else:
                         escapes.append((here, loops, held, op))
@@ -693,6 +703,11 @@ class Objects(Held, CachedProperties, StarObjects):
 
             if any((u_here > here or any(loop in loops for loop in u_loops)) and family(name)
                    for u_here, u_loops, name in uses if name != version or u_here != here):
+                escapes.append((here, loops, held, op))
+        for here, loops, held, op, version in handed:
+            source = variable(version) or version
+            if any((u_here > here or any(loop in loops for loop in u_loops)) and (variable(name) or name) == source
+                   for u_here, u_loops, name in uses if u_here != here):
                 escapes.append((here, loops, held, op))
         escapes.extend(read_after_a_change(bindings, flows, stores))
         for holders, name, op, found in self.held_reads:
