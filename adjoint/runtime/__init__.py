@@ -57,6 +57,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     tree_axes,
     batched_products,
     uniform_branches,
+    nested_vmap,
 )
 
 FAMILIES = (
@@ -69,6 +70,7 @@ FAMILIES = (
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig, tree_axes,
     batched_products,
     uniform_branches,
+    nested_vmap,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -1,0 +1,41 @@
+"""Per-example Hessians by nested vmap, ``vmap(jacrev(vmap(jacrev(f))))``,
+through primitives whose batched derivative code was refused inside adjoint
+(rules in ``adjoint/rules/nested_vmap.py``): one function gathers a sort (a
+helper linear in its cotangent, differentiated row by row:
+rt.tangent_rows) and a join of items (rt.vjoin_tangent), transformed once;
+the reference is autograd's Hessian, example by example. The other rows of
+the issue (np.interp, median, percentile, ptp, nanmean, partition, min/max
+of items, column_stack, dstack, slogdet, svd without factors) are checked
+against central differences of jacrev per example by
+``tools/third_order_audit.py --mode vmap-rev-vmap-rev --check``: each costs
+about a second to transform, more than the suite's time budget allows."""
+import warnings
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+
+import adjoint
+
+W = np.array([0.3, -1.1, 0.7, 1.9])
+
+
+def sort_and_join(x):  # x: 4 values
+    return np.sum(np.vstack([np.sort(x), x]) ** 3 * W)
+
+
+def sort_and_join_twin(x):
+    return anp.sum(anp.stack([anp.sort(x), x]) ** 3 * W)
+
+
+def test_sort_and_join_per_example():
+    x = np.random.default_rng(5).uniform(-2.0, 2.0, (2, 2, 4))  # distinct values: no ties
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (loops over the examples are allowed here)
+        got = adjoint.vmap(adjoint.jacrev(adjoint.vmap(adjoint.jacrev(sort_and_join))))(x)
+    assert got.shape == (2, 2, 4, 2, 4)
+    hessian = autograd.hessian(sort_and_join_twin)
+    for k in range(2):
+        for j in range(2):  # each example's Hessian on the diagonal of the inner batch, zeros off it
+            np.testing.assert_allclose(got[k, j, :, j], hessian(x[k, j]), rtol=1e-9, atol=1e-9)
+            assert not np.any(got[k, j, :, 1 - j])
