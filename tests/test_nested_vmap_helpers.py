@@ -14,6 +14,8 @@ import warnings
 import autograd
 import autograd.numpy as anp
 import numpy as np
+import pytest
+from scipy import linalg
 
 import adjoint
 
@@ -39,3 +41,18 @@ def test_sort_and_join_per_example():
         for j in range(2):  # each example's Hessian on the diagonal of the inner batch, zeros off it
             np.testing.assert_allclose(got[k, j, :, j], hessian(x[k, j]), rtol=1e-9, atol=1e-9)
             assert not np.any(got[k, j, :, 1 - j])
+
+
+def cho_solve_of_gram(x):  # x: 4 values
+    a = np.reshape(x, (2, 2)) @ np.reshape(x, (2, 2)).T + 2.0 * np.eye(2)
+    return np.sum(linalg.cho_solve(linalg.cho_factor(a), np.array([1.0, 2.0])) ** 2)
+
+
+def test_cho_factor_is_refused_at_the_users_line_with_what_to_write():
+    # (it was refused inside adjoint, at an import in vmap's helper)
+    x = np.random.default_rng(0).normal(size=(2, 2, 4))
+    with pytest.raises(adjoint.errors.NoRuleError) as caught:
+        adjoint.vmap(adjoint.jacrev(adjoint.vmap(adjoint.jacrev(cho_solve_of_gram))))(x)
+    message = str(caught.value)
+    assert message.startswith(f"{__file__}:{cho_solve_of_gram.__code__.co_firstlineno + 2}:")
+    assert "cho_factor" in message and "adjoint.vmap(adjoint.hessian(f))" in message

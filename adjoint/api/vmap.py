@@ -102,6 +102,10 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             raise errors.refused_that_ran(str(exc)) from None
         except errors.MemoryBudgetError:
             raise
+        except errors.TransformError as exc:
+            if exc.location is not None:  # refused in generated code differentiated again: the user's line
+                errors.located_in_user_code(exc)
+            raise
         except MemoryError as exc:  # NumPy's own, in the code of a derivative under vmap
             if made.of(func) is None:
                 errors.add_user_line_note(exc, errors.user_line_of_traceback(exc.__traceback__))

@@ -10,7 +10,7 @@ cannot be read (joins of a list of batched items, calls of scipy's
 factorizations, per-example loops).
 """
 from .. import runtime as rt
-from . import LINEAR_HELPERS, dot, nondifferentiable, tangent_rule
+from . import LINEAR_HELPERS, dot, nondifferentiable, refuse_tangent, tangent_rule
 from .vmap_loop import register_per_example
 
 # Axes and orders read from the batched values' shapes and order (piecewise
@@ -71,3 +71,15 @@ def vcolumn_stack_tangent(z, b):
 @tangent_rule(rt.vdstack)
 def vdstack_tangent(z, b):
     dot[z] = rt.vjoin_tangent(rt.vdstack, dot[b], b)
+
+
+# scipy.linalg.cho_factor / cho_solve under vmap, differentiated again: their
+# batched helpers and derivative helpers pass the pair (c, lower) along, which
+# neither their sources nor the per-example rules differentiate.
+_CHO_FIX = ("For per-example Hessians write adjoint.vmap(adjoint.hessian(f)) (it supports them), or "
+            "factor with np.linalg.cholesky and solve with np.linalg.solve, which "
+            "vmap(jacrev(vmap(jacrev(f)))) differentiates.")
+refuse_tangent(rt.vcho_factor, "the derivative of vmap's scipy.linalg.cho_factor of every example (as in "
+               "vmap(jacrev(vmap(jacrev(f))))) is not supported.", _CHO_FIX)
+refuse_tangent(rt.vcho_solve, "the derivative of vmap's scipy.linalg.cho_solve of every example (as in "
+               "vmap(jacrev(vmap(jacrev(f))))) is not supported.", _CHO_FIX)
