@@ -4,9 +4,9 @@ through primitives whose batched derivative code was refused inside adjoint
 helper linear in its cotangent, differentiated row by row:
 rt.tangent_rows) and a join of items (rt.vjoin_tangent), transformed once;
 the reference is autograd's Hessian, example by example. The other rows of
-the issue (np.interp, median, percentile, ptp, nanmean, partition, min/max
-of items, column_stack, dstack, slogdet, svd without factors) are checked
-against central differences of jacrev per example by
+the issue (median, percentile, quantile, ptp, nanmean, partition, min/max of
+items, column_stack, dstack, interp, slogdet, svd without factors) are
+checked against central differences of jacrev per example by
 ``tools/third_order_audit.py --mode vmap-rev-vmap-rev --check``: each costs
 about a second to transform, more than the suite's time budget allows."""
 import warnings
@@ -20,6 +20,10 @@ from scipy import linalg
 import adjoint
 
 W = np.array([0.3, -1.1, 0.7, 1.9])
+XP = np.array([-1.0, 0.0, 0.5, 2.0])  # knots, with the values fp of the examples at them
+XQ = np.array([-0.6, 0.2, 0.9, 1.7])  # (a point in each segment, two in the last)
+SEGMENT = np.array([0, 1, 2, 2])
+SHARE = (XQ - XP[SEGMENT]) / (XP[SEGMENT + 1] - XP[SEGMENT])
 
 
 def sort_and_join(x):  # x: 4 values
@@ -41,6 +45,32 @@ def test_sort_and_join_per_example():
         for j in range(2):  # each example's Hessian on the diagonal of the inner batch, zeros off it
             np.testing.assert_allclose(got[k, j, :, j], hessian(x[k, j]), rtol=1e-9, atol=1e-9)
             assert not np.any(got[k, j, :, 1 - j])
+
+
+def interp_of_values(fp):  # fp: the values at the 4 knots
+    return np.interp(XQ, XP, fp) ** 3
+
+
+def interp_of_values_twin(fp):
+    return ((1.0 - SHARE) * fp[SEGMENT] + SHARE * fp[SEGMENT + 1]) ** 3
+
+
+def test_the_per_example_loop_of_interp_is_differentiated_through_its_rules():
+    # vmap loops over np.interp when the values fp differ between examples;
+    # differentiated again, each example's Jacobian is taken through np.interp's
+    # rules, with the knots read as constants (they were read as differentiated,
+    # and np.interp's rule, which has no derivative along them, refused)
+    fp = np.random.default_rng(7).uniform(-2.0, 2.0, (3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        forward = adjoint.jacfwd(adjoint.vmap(interp_of_values))(fp)
+        reverse = adjoint.jacrev(adjoint.vmap(interp_of_values))(fp)
+    jacobian = autograd.jacobian(interp_of_values_twin)
+    for k in range(3):
+        want = np.zeros((4, 3, 4))
+        want[:, k] = jacobian(fp[k])
+        np.testing.assert_allclose(forward[k], want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(reverse[k], want, rtol=1e-12, atol=1e-12)
 
 
 def cho_solve_of_gram(x):  # x: 4 values

@@ -30,11 +30,42 @@ _LEADING = 4
 _MOST = 64
 
 
-#: helper -> a function calling it, whose derivative uses the helper's rules
+#: (helper, mode, number of arguments) -> a function calling it, whose
+#: derivative uses the helper's rules
 _CALLERS = {}
 
 
-def _through_rules(function, transform):
+def _caller(function, count):
+    """A function calling ``function`` with ``count`` positional arguments,
+    named one by one (so that the arguments not differentiated are known
+    as such: through ``*args`` every one would be read as differentiated,
+    and a rule that has no derivative for one, np.interp's ``xp``, say,
+    would refuse the call)."""
+    if count == 1:
+        def call(a0, **options):
+            return function(a0, **options)
+    elif count == 2:
+        def call(a0, a1, **options):
+            return function(a0, a1, **options)
+    elif count == 3:
+        def call(a0, a1, a2, **options):
+            return function(a0, a1, a2, **options)
+    elif count == 4:
+        def call(a0, a1, a2, a3, **options):
+            return function(a0, a1, a2, a3, **options)
+    elif count == 5:
+        def call(a0, a1, a2, a3, a4, **options):
+            return function(a0, a1, a2, a3, a4, **options)
+    elif count == 6:
+        def call(a0, a1, a2, a3, a4, a5, **options):
+            return function(a0, a1, a2, a3, a4, a5, **options)
+    else:
+        def call(*args, **options):
+            return function(*args, **options)
+    return call
+
+
+def _through_rules(function, transform, count):
     """``function`` as adjoint's jacrev / jacfwd should read it: a helper
     with a rule of that mode is called from a small function (so the rule
     is used: the API reads a function's own source), kept per helper so
@@ -47,19 +78,16 @@ def _through_rules(function, transform):
         return function
     if not has_rule:
         return function
-    key = (function, transform)
+    key = (function, transform, count)
     if key not in _CALLERS:
-        def call(*args, **kwargs):
-            return function(*args, **kwargs)
-
-        _CALLERS[key] = call
+        _CALLERS[key] = _caller(function, count)
     return _CALLERS[key]
 
 
 def _example_jacobians(transform, index, batch, function, batched, keyword_batched, args, kwargs):
     """Per example: the Jacobian of ``function`` with respect to its argument
     ``index`` (``out.shape + arg.shape``; a tuple for a tuple result)."""
-    jacobian = API[transform](_through_rules(function, transform), argnums=index)
+    jacobian = API[transform](_through_rules(function, transform, len(args)), argnums=index)
     found = []
     for row in range(batch):
         example_args = [rt.example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
