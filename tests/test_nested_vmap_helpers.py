@@ -1,50 +1,47 @@
 """Per-example Hessians by nested vmap, ``vmap(jacrev(vmap(jacrev(f))))``,
 through primitives whose batched derivative code was refused inside adjoint
-(rules in ``adjoint/rules/nested_vmap.py``): one function gathers a sort (a
-helper linear in its cotangent, differentiated row by row:
-rt.tangent_rows) and a join of items (rt.vjoin_tangent), transformed once;
-the reference is autograd's Hessian, example by example. The other rows of
-the issue (median, percentile, quantile, ptp, nanmean, partition, min/max of
-items, column_stack, dstack, interp, slogdet, svd without factors) are
-checked against central differences of jacrev per example by
-``tools/third_order_audit.py --mode vmap-rev-vmap-rev --check``: each costs
-about a second to transform, more than the suite's time budget allows."""
+(rules in ``adjoint/rules/nested_vmap.py``). The tangent of vmap's joins
+(rt.vjoin_tangent) is checked against NumPy's joins, vmap's loop over
+np.interp differentiated again against autograd, and cho_factor's refusal.
+The rows of the issue (sort, median, percentile, quantile, ptp, nanmean,
+partition, min/max of items, vstack, column_stack, dstack, interp,
+slogdet, svd without factors) are checked against central differences of
+jacrev per example by ``tools/third_order_audit.py --mode vmap-rev-vmap-rev
+--check``: each costs about a second to transform, more than the suite's
+time budget allows."""
 import warnings
 
 import autograd
-import autograd.numpy as anp
 import numpy as np
 import pytest
 from scipy import linalg
 
 import adjoint
+from adjoint import runtime as rt
 
-W = np.array([0.3, -1.1, 0.7, 1.9])
 XP = np.array([-1.0, 0.0, 0.5, 2.0])  # knots, with the values fp of the examples at them
 XQ = np.array([-0.6, 0.2, 0.9, 1.7])  # (a point in each segment, two in the last)
 SEGMENT = np.array([0, 1, 2, 2])
 SHARE = (XQ - XP[SEGMENT]) / (XP[SEGMENT + 1] - XP[SEGMENT])
 
 
-def sort_and_join(x):  # x: 4 values
-    return np.sum(np.vstack([np.sort(x), x]) ** 3 * W)
-
-
-def sort_and_join_twin(x):
-    return anp.sum(anp.stack([anp.sort(x), x]) ** 3 * W)
-
-
-def test_sort_and_join_per_example():
-    x = np.random.default_rng(5).uniform(-2.0, 2.0, (2, 2, 4))  # distinct values: no ties
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # (loops over the examples are allowed here)
-        got = adjoint.vmap(adjoint.jacrev(adjoint.vmap(adjoint.jacrev(sort_and_join))))(x)
-    assert got.shape == (2, 2, 4, 2, 4)
-    hessian = autograd.hessian(sort_and_join_twin)
-    for k in range(2):
-        for j in range(2):  # each example's Hessian on the diagonal of the inner batch, zeros off it
-            np.testing.assert_allclose(got[k, j, :, j], hessian(x[k, j]), rtol=1e-9, atol=1e-9)
-            assert not np.any(got[k, j, :, 1 - j])
+def test_the_tangent_of_vmaps_joins_joins_each_tangent_row():
+    # rt.vjoin_tangent, the tangent rule of vmap's np.vstack / column_stack /
+    # dstack of every example (they were read as source, and refused): per
+    # tangent row and example, the join of the items' tangents (zeros for an
+    # item without one); an array argument stands for its rows
+    rng = np.random.default_rng(3)
+    first, second = rng.normal(size=(2, 3)), rng.normal(size=(2, 2, 3))  # 2 examples
+    t_first = rng.normal(size=(4, 2, 3))  # 4 tangent rows; the second item has none
+    for join, numpy_join in ((rt.vvstack, np.vstack), (rt.vcolumn_stack, np.column_stack), (rt.vdstack, np.dstack)):
+        items = [first, second] if join is rt.vvstack else [first, first * 2.0]
+        got = rt.vjoin_tangent(join, [t_first, None], items)
+        for row in range(4):
+            for example in range(2):
+                want = numpy_join([t_first[row, example], np.zeros_like(items[1][example])])
+                np.testing.assert_array_equal(got[row, example], want)
+    t_rows = rng.normal(size=(4, 2, 2, 3))  # np.vstack(x) of a matrix x: its rows
+    np.testing.assert_array_equal(rt.vjoin_tangent(rt.vvstack, t_rows, second), t_rows)
 
 
 def interp_of_values(fp):  # fp: the values at the 4 knots

@@ -58,6 +58,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_products,
     uniform_branches,
     nested_vmap,
+    svd_higher,
 )
 
 FAMILIES = (
@@ -71,6 +72,7 @@ FAMILIES = (
     batched_products,
     uniform_branches,
     nested_vmap,
+    svd_higher,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():
