@@ -109,6 +109,8 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
                 place = errors.user_line_of_traceback(exc.__traceback__)
                 if place is not None:
                     errors.with_location(exc, place)
+            elif exc.location is not None:  # refused in generated code differentiated again: the user's line
+                errors.located_in_user_code(exc)
             raise
         except MemoryError as exc:  # NumPy's own, in the code of a derivative under vmap
             if made.of(func) is None:

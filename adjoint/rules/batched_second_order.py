@@ -66,6 +66,12 @@ def svd_adjoint_tangent_batched(r, t, g, a, z, full_matrices=True, compute_uv=Tr
                                      compute_uv=compute_uv, wrt=wrt)
 
 
+@batch_rule(rt.svd_adjoint_tangent_a)
+def svd_adjoint_tangent_a_batched(r, t, g, a, z, full_matrices=True, compute_uv=True):
+    vec[r] = rt.vsvd_adjoint_tangent(vec[t], vec[g], vec[a], vec[z], full_matrices=full_matrices,
+                                     compute_uv=compute_uv, wrt="a")
+
+
 @batch_rule(rt.matmul_adjoint_left_tangent)
 def matmul_adjoint_left_tangent_batched(r, t, g, x, y):
     vec[r] = rt.vmatmul_adjoint_left_tangent(vec[t], vec[g], vec[x], vec[y])

@@ -648,19 +648,32 @@ def svd_tangent_batched(r, t, a, z, full_matrices=True, compute_uv=True):
 @tangent_rule(rt.svd_adjoint, constant=("full_matrices", "compute_uv"))
 def svd_adjoint_tangent(out, g, a, z, full_matrices=True, compute_uv=True):
     dot[out] = rt.merged_tree(rt.svd_adjoint, dot[g], a, z, full_matrices=full_matrices, compute_uv=compute_uv)
-    dot[out] = rt.svd_adjoint_tangent(dot[a], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv,
-                                      wrt="a")
+    dot[out] = rt.svd_adjoint_tangent_a(dot[a], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv)
     dot[out] = rt.svd_adjoint_tangent(dot[z], g, a, z, full_matrices=full_matrices, compute_uv=compute_uv)
 
 
-# svd_adjoint_tangent evaluates svd_pullback at complex points (a complex
-# step, exact at second order); that cannot be differentiated once more
-refuse_tangent(rt.svd_adjoint_tangent,
-               "a third derivative through the factors u, vh of np.linalg.svd is not supported (its second "
+# Third order through the factors: svd_adjoint_tangent is linear in the
+# factors' tangent t and in the cotangents g; along the factors z its
+# derivative is the complex step of svd_pullback's tangent written out
+# (runtime/svd_higher.py); it reads a for its shape only (with the factors).
+@tangent_rule(rt.svd_adjoint_tangent, constant=("full_matrices", "compute_uv", "wrt"))
+def svd_adjoint_tangent_tangent(r, t, g, a, z, full_matrices=True, compute_uv=True, wrt="z"):
+    dot[r] = rt.merged_tree(rt.svd_adjoint_tangent, dot[t], g, a, z, full_matrices=full_matrices,
+                            compute_uv=compute_uv, wrt=wrt)
+    dot[r] = rt.tangent_rows(rt.svd_adjoint_tangent, 1, dot[g], t, g, a, z, full_matrices=full_matrices,
+                             compute_uv=compute_uv, wrt=wrt)
+    dot[r] = rt.svd_adjoint_second_tangent(dot[z], t, g, a, z, full_matrices=full_matrices, compute_uv=compute_uv,
+                                           wrt=wrt)
+    dot[r] = rt.svd_adjoint_second_tangent_a(dot[a], t, g, a, z, full_matrices=full_matrices,
+                                             compute_uv=compute_uv, wrt=wrt)
+
+
+# its complex step is not differentiated again
+refuse_tangent(rt.svd_adjoint_second_tangent,
+               "a fourth derivative through the factors u, vh of np.linalg.svd is not supported (its third "
                "derivative is computed by a complex step, which is not differentiated again).",
-               "Use the singular values alone (np.linalg.svd(a, compute_uv=False) or np.linalg.svdvals), or "
-               "np.linalg.eigh of a^T a for the right factors, or compute one order less with adjoint and take "
-               "the last derivative by finite differences.")
+               "Use the singular values alone (np.linalg.svdvals), or compute one order less with adjoint and "
+               "take the last derivative by finite differences.")
 
 
 # The triangle scipy.linalg.solve_triangular reads acts on the last two

@@ -30,10 +30,64 @@ _LEADING = 4
 _MOST = 64
 
 
+#: (helper, mode, number of arguments) -> a function calling it, whose
+#: derivative uses the helper's rules
+_CALLERS = {}
+
+
+def _caller(function, count):
+    """A function calling ``function`` with ``count`` positional arguments,
+    named one by one (so that the arguments not differentiated are known
+    as such: through ``*args`` every one would be read as differentiated,
+    and a rule that has no derivative for one, np.interp's ``xp``, say,
+    would refuse the call)."""
+    if count == 1:
+        def call(a0, **options):
+            return function(a0, **options)
+    elif count == 2:
+        def call(a0, a1, **options):
+            return function(a0, a1, **options)
+    elif count == 3:
+        def call(a0, a1, a2, **options):
+            return function(a0, a1, a2, **options)
+    elif count == 4:
+        def call(a0, a1, a2, a3, **options):
+            return function(a0, a1, a2, a3, **options)
+    elif count == 5:
+        def call(a0, a1, a2, a3, a4, **options):
+            return function(a0, a1, a2, a3, a4, **options)
+    elif count == 6:
+        def call(a0, a1, a2, a3, a4, a5, **options):
+            return function(a0, a1, a2, a3, a4, a5, **options)
+    else:
+        def call(*args, **options):
+            return function(*args, **options)
+    return call
+
+
+def _through_rules(function, transform, count):
+    """``function`` as adjoint's jacrev / jacfwd should read it: a helper
+    with a rule of that mode is called from a small function (so the rule
+    is used: the API reads a function's own source), kept per helper so
+    that its transform is cached; anything else as it is."""
+    from . import lookup, lookup_tangent
+
+    try:
+        has_rule = (lookup_tangent if transform == "jacfwd" else lookup)(function) is not None
+    except TypeError:
+        return function
+    if not has_rule:
+        return function
+    key = (function, transform, count)
+    if key not in _CALLERS:
+        _CALLERS[key] = _caller(function, count)
+    return _CALLERS[key]
+
+
 def _example_jacobians(transform, index, batch, function, batched, keyword_batched, args, kwargs):
     """Per example: the Jacobian of ``function`` with respect to its argument
     ``index`` (``out.shape + arg.shape``; a tuple for a tuple result)."""
-    jacobian = API[transform](function, argnums=index)
+    jacobian = API[transform](_through_rules(function, transform, len(args)), argnums=index)
     found = []
     for row in range(batch):
         example_args = [rt.example(a, row) if b else a for a, b in zip(args, batched, strict=True)]
@@ -153,6 +207,15 @@ def _register(helper, layout, leading):
     CUSTOM_VJPS[helper] = CustomVJP(helper, [None] * leading + [_vjp_maker(p, layout, leading) for p in positions],
                                     True)
     CUSTOM_JVPS[helper] = CustomJVP(helper, [None] * leading + [_jvp_maker(p, layout, leading) for p in positions])
+
+
+def register_per_example(helper, base=None, layout=None, leading=0):
+    """Give ``helper``, which is ``base`` of every example (its arrays all
+    batched along axis 0), the per-example rules of ``rt.vmap_loop``; a
+    helper laid out otherwise passes its own ``layout`` (arguments ->
+    batch, function, batched flags, keyword flags, the call's arguments)
+    and the number of ``leading`` arguments that are not the call's."""
+    _register(helper, layout or _each_layout(base), leading)
 
 
 _register(rt.vmap_loop, _loop_layout, _LEADING)

@@ -58,6 +58,8 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_products,
     uniform_branches,
     batched_adjoints,
+    nested_vmap,
+    svd_higher,
 )
 
 FAMILIES = (
@@ -70,6 +72,8 @@ FAMILIES = (
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig, tree_axes,
     batched_products,
     uniform_branches, batched_adjoints,
+    nested_vmap,
+    svd_higher,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -161,7 +161,7 @@ def vsvd_adjoint(g, a, z, full_matrices=True, compute_uv=True):
             return _solver_per_example(svd_adjoint, (g, a, z), {"full_matrices": False, "compute_uv": False})
         u, _, vh = np.linalg.svd(a, full_matrices=False)
         return (u[:, None] * g[..., None, :]) @ vh[:, None]
-    _svd_factors_check(a[0], full_matrices)
+    _svd_factors_check(np.shape(a)[1:], full_matrices)
     bars = _result_bars(g, 3, "np.linalg.svd", ("S", "u, s, vh = np.linalg.svd(a)")) if type(g) is not np.ndarray \
         else None
     found = [bar for bar in (bars or []) if type(bar) is np.ndarray]

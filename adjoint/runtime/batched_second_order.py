@@ -66,10 +66,16 @@ from .reductions import interp_adjoint_x, nan_extremum_adjoint, norm_adjoint
 def _each_example(helper, args, kwargs=None):
     """``helper`` once per example (the batch size read from the first array
     among the arguments and their items), results stacked."""
+    count = _example_count(args)
+    return stack_examples([helper(*[example(a, v) for a in args], **(kwargs or {})) for v in range(count)])
+
+
+def _example_count(args):
+    """The batch size: the first axis of the first array among ``args`` and
+    their items (read from a shape: no derivative)."""
     leaves = []
     _map_leaves(leaves.append, list(args))
-    count = next(np.shape(a)[0] for a in leaves if isinstance(a, np.ndarray) and np.ndim(a))
-    return stack_examples([helper(*[example(a, v) for a in args], **(kwargs or {})) for v in range(count)])
+    return next(np.shape(a)[0] for a in leaves if isinstance(a, np.ndarray) and np.ndim(a))
 
 
 def _arrays(*values):

@@ -11,7 +11,10 @@ sequence stands for the sequence of its rows, the rows of every example.
 """
 import numpy as np
 
+from .batched import example, first_example, stack_examples, to_batched, warn_per_example
 from .batched_reductions import _vaxis, vasarray
+from .broadcasting import unbroadcast
+from .indexing import rebuild_like
 
 
 def _vaxis_keep_negative(axis, ndim):
@@ -553,8 +556,6 @@ def vinterp_adjoint(batch, batched_helper, helper, g, x, xp, fp, left=None, righ
     the batch when the knots ``xp`` and values ``fp`` are the same for every
     example (the usual case: constants saved by the forward pass), else
     once per example."""
-    from .batched import example, stack_examples, warn_per_example
-
     common_xp, common_fp = _common(xp), _common(fp)
     if common_xp is _DIFFERS or common_fp is _DIFFERS:
         warn_per_example(f"rt.{helper.__name__} with knots that differ between the examples")
@@ -595,10 +596,6 @@ def vinterp_adjoint_x_tangent_fp(t, g, x, xp, fp, left=None, right=None):
 def vextremum_of_items_adjoint(g, items, z):
     """``extremum_of_items_adjoint`` on a batch: in each example the first
     item equal to the result gets the cotangent, the others zeros."""
-    from .broadcasting import unbroadcast
-    from .indexing import rebuild_like
-    from .batched import first_example
-
     z = np.asarray(z)
     batched = [np.asarray(item) for item in vitems(items)]
     equal = [np.all(np.reshape(item == z, (z.shape[0], -1)), axis=1) for item in batched]
@@ -748,8 +745,6 @@ def vsolve_triangular(function, a, b, trans=0, lower=False):
 def vcho_factor(function, a, lower=False, check_finite=True):
     """``scipy.linalg.cho_factor(a, lower)`` of every example: the factors,
     and ``lower`` for every example."""
-    from .batched import to_batched
-
     factor = vmatrix_function(lambda m, **kw: function(m, **kw)[0], a, lower=lower, check_finite=check_finite)
     return factor, to_batched(lower, np.shape(a)[0])
 

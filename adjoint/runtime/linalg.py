@@ -501,7 +501,7 @@ def svd_adjoint(g, a, z, full_matrices=True, compute_uv=True):
     with ``s`` alone the formula is ``u diag(sbar) vh``, fine at repeated values."""
     if not compute_uv:
         return singular_values_adjoint(g, a, compute_uv=False)
-    _svd_factors_check(a, full_matrices)
+    _svd_factors_check(np.shape(a), full_matrices)
     u_bar, s_bar, vh_bar = _result_bars(g, 3, "np.linalg.svd", ("S", "u, s, vh = np.linalg.svd(a)"))
     u, s, vh = z
     if u_bar is None and vh_bar is None:

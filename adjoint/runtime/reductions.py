@@ -437,7 +437,7 @@ def quantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, sc
     kept_shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape))
     # The reduced axes last, flattened: (kept..., n), sorted along n.
     moved = np.transpose(a, kept + axes)
-    n = math.prod(a.shape[d] for d in axes)
+    n = math.prod([a.shape[d] for d in axes])
     ordered = np.sort(np.reshape(moved, moved.shape[:len(kept)] + (n,)), axis=-1)
     virtual = (q / scale) * (n - 1)
     lo = np.clip(np.floor(virtual), 0, n - 1).astype(np.intp)
