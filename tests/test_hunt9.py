@@ -66,3 +66,33 @@ def test_black_scholes_greeks_through_ndtr():
     np.testing.assert_allclose(adjoint.jacfwd(_black_scholes_call)(spot), np.diag(delta), rtol=1e-12, atol=1e-14)
     hessian = adjoint.hessian(lambda s: np.sum(_black_scholes_call(s)))(spot)
     np.testing.assert_allclose(hessian, np.diag(gamma), rtol=1e-10, atol=1e-14)
+
+
+_CHARGES = np.array([1.0, -1.0, 2.0, 0.5])
+
+
+def _coulomb_energy(positions):
+    points = positions.reshape(-1, 2)
+    gaps = points[:, None, :] - points[None, :, :]
+    distance = np.sqrt(np.sum(gaps ** 2, axis=-1) + 0.1)
+    np.fill_diagonal(distance, np.inf)  # no self-interaction
+    return 0.5 * np.sum(_CHARGES[:, None] * _CHARGES[None, :] / distance)
+
+
+def _zero_diagonal_norm(matrix):
+    np.fill_diagonal(matrix, 0.0)
+    return np.sum(matrix ** 2)
+
+
+def test_fill_diagonal_is_an_update_in_place():
+    """np.fill_diagonal(r, np.inf) in a pairwise energy was refused as a
+    change in place; it is now r[diagonal] = value, an update like any other
+    (on an argument too: the caller's array changes as NumPy changes it, and
+    the derivative is that of the values at entry)."""
+    positions = np.array([0.1, 0.5, 1.3, -0.4, -0.8, 0.9, 0.6, 1.7])
+    np.testing.assert_allclose(adjoint.grad(_coulomb_energy)(positions), _central(_coulomb_energy, positions),
+                               rtol=1e-6, atol=1e-8)
+    matrix = np.arange(9.0).reshape(3, 3) + 1.0
+    expected = 2.0 * matrix * (1.0 - np.eye(3))
+    np.testing.assert_array_equal(adjoint.grad(_zero_diagonal_norm)(matrix), expected)
+    np.testing.assert_array_equal(np.diag(matrix), np.zeros(3))

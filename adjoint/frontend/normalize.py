@@ -339,6 +339,9 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
             if (isinstance(call, gast.Call) and _is_add_at(self.resolver.value_of(call.func))
                     and self.add_at(call)):
                 return
+            if (isinstance(call, gast.Call) and self.resolver.value_of(call.func) is np.fill_diagonal
+                    and self.fill_diagonal(call)):
+                return
             value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
             if construct == "call of a nested function":
                 return  # inlined: its body's ops, changes in place included, are the call
