@@ -96,3 +96,26 @@ def test_fill_diagonal_is_an_update_in_place():
     expected = 2.0 * matrix * (1.0 - np.eye(3))
     np.testing.assert_array_equal(adjoint.grad(_zero_diagonal_norm)(matrix), expected)
     np.testing.assert_array_equal(np.diag(matrix), np.zeros(3))
+
+
+_SAMPLES = np.linspace(-1.0, 1.0, 7)
+_OBSERVED = np.cos(2.0 * _SAMPLES)
+
+
+def _polynomial_misfit(coefficients):
+    return np.sum((np.polyval(coefficients, _SAMPLES) - _OBSERVED) ** 2)
+
+
+def test_polyval_fit_gradient_and_hessian():
+    """np.polyval had no rule (a polynomial fit by scipy.optimize.minimize
+    with jac=adjoint.grad was refused). Against the normal equations:
+    gradient 2 V^T (V p - y), Hessian 2 V^T V with V = np.vander; and the
+    slope in x against the derivative polynomial."""
+    coefficients = np.array([0.4, -1.0, 0.2, 0.9])
+    vander = np.vander(_SAMPLES, 4)
+    np.testing.assert_allclose(adjoint.grad(_polynomial_misfit)(coefficients),
+                               2.0 * vander.T @ (vander @ coefficients - _OBSERVED), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(adjoint.hessian(_polynomial_misfit)(coefficients), 2.0 * vander.T @ vander,
+                               rtol=1e-12, atol=1e-12)
+    slopes = adjoint.jvp(lambda x: np.polyval(coefficients, x), (_SAMPLES,), (np.ones(7),))[1]
+    np.testing.assert_allclose(slopes, np.polyval(np.polyder(coefficients), _SAMPLES), rtol=1e-12, atol=1e-12)

@@ -1259,6 +1259,10 @@ MORE_SHAPE_ROWS = [
     *each(TRAPEZOID, "np.trapezoid(y,const-x)", lambda y: np.trapezoid(y, KNOTS), [((5,),)], autograd=False),
     *each(TRAPEZOID, "np.trapezoid(y,x,axis=1)", lambda y, x: np.trapezoid(y, x=x, axis=1), [((2, 3, 2), (3,))],
           autograd=False),
+    # np.polyval in the coefficients and the points (rules/polynomials.py); a constant polynomial too
+    *each(np.polyval, "np.polyval", lambda p, x: np.polyval(p, x), [((4,), (2, 3)), ((3,), ())], autograd=False),
+    *each(np.polyval, "np.polyval(p,const)", lambda p: np.polyval(p, np.array([0.0, 0.5, -2.0])), [((1,),)],
+          autograd=False),
     # autograd has no rule for np.interp. The samples stay off the knots (kinks).
     *each(np.interp, "np.interp(x,xp,fp)", lambda x, fp: np.interp(x, KNOTS, fp), [((7,), (5,)), ((2, 3), (5,)), ((), (5,))],
           domain=((-0.7, 3.7), WIDE), autograd=False),
