@@ -119,3 +119,15 @@ def test_polyval_fit_gradient_and_hessian():
                                rtol=1e-12, atol=1e-12)
     slopes = adjoint.jvp(lambda x: np.polyval(coefficients, x), (_SAMPLES,), (np.ones(7),))[1]
     np.testing.assert_allclose(slopes, np.polyval(np.polyder(coefficients), _SAMPLES), rtol=1e-12, atol=1e-12)
+
+
+def _scaled_by_first(x):
+    return x[0].item() * x + np.max(x).item()
+
+
+def test_item_of_a_differentiated_value():
+    """x[0].item() was refused ("no derivative for this method"), though
+    float(x[0]) is differentiated: it is now differentiated as float(x)."""
+    x = np.array([0.5, 1.3, 0.2])
+    np.testing.assert_allclose(adjoint.jacrev(_scaled_by_first)(x), _central(_scaled_by_first, x),
+                               rtol=1e-6, atol=1e-8)

@@ -320,7 +320,9 @@ class Calls:
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
         prim = ARRAY_METHODS.get(func.attr)
-        if func.attr == "keys" and not args and not kwargs:
+        if func.attr == "item" and not args and not kwargs:
+            prim = float  # x.item() of a one-element array: its number, differentiated as float(x) is
+        elif func.attr == "keys" and not args and not kwargs:
             prim = NONDIFF  # a dict's keys carry no derivative: for k in params.keys()
         elif prim is None and func.attr not in ARRAY_METHODS:
             prim = MethodCall(func.attr)
