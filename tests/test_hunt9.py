@@ -6,6 +6,7 @@ import math
 import warnings
 
 import numpy as np
+from scipy.spatial.distance import cdist, pdist, squareform
 from scipy.special import ndtr
 
 import adjoint
@@ -130,4 +131,24 @@ def test_item_of_a_differentiated_value():
     float(x[0]) is differentiated: it is now differentiated as float(x)."""
     x = np.array([0.5, 1.3, 0.2])
     np.testing.assert_allclose(adjoint.jacrev(_scaled_by_first)(x), _central(_scaled_by_first, x),
+                               rtol=1e-6, atol=1e-8)
+
+
+_SITES = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]])
+
+
+def _cluster_energy(positions):
+    points = positions.reshape(-1, 2)
+    morse = np.sum((1.0 - np.exp(-1.5 * (pdist(points) - 1.0))) ** 2)
+    return (morse + np.sum(np.exp(-cdist(points, _SITES) ** 2)) + 0.1 * np.sum(squareform(pdist(points)))
+            + 0.01 * np.sum(cdist(points, _SITES, "sqeuclidean")))
+
+
+def test_scipy_pair_distances():
+    """scipy.spatial.distance's cdist and pdist had no rule (pair energies
+    written with them were refused); Euclidean metrics are now NumPy's norm
+    of the pair differences, squareform(pdist(X)) is cdist(X, X) (its zero
+    diagonal has derivative 0). Against central differences."""
+    positions = np.array([0.3, -0.7, 1.1, 0.5, 2.0, 0.1])
+    np.testing.assert_allclose(adjoint.grad(_cluster_energy)(positions), _central(_cluster_energy, positions),
                                rtol=1e-6, atol=1e-8)

@@ -16,6 +16,7 @@ import numpy as np
 from .. import errors, made, rules
 from .. import runtime as rt
 from . import normalize_functional as functional, normalize_scipy, normalize_scipy_calls, operator_calls
+from . import normalize_scipy_distance
 from .gastutil import clone, constant, load
 from .ir import (
     ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UndefinedName, UserCall,
@@ -123,6 +124,9 @@ class Calls:
             return signed
         rewritten = normalize_scipy_calls.as_rule_call(self, callee, node)
         if rewritten is not None:  # scipy.linalg.solve as np.linalg.solve, ...: see normalize_scipy_calls
+            return rewritten
+        rewritten = normalize_scipy_distance.as_rule_call(self, callee, node)
+        if rewritten is not None:  # cdist and pdist as NumPy's norm: see normalize_scipy_distance
             return rewritten
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
