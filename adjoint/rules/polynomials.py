@@ -2,12 +2,13 @@
 ``np.poly1d``): the value is linear in the coefficients, whose slopes are
 the powers of ``x`` (runtime/polynomials.py), and its slope in ``x`` is the
 derivative polynomial's value. The helpers are plain NumPy, differentiated
-by their source for a derivative of a derivative; vmap runs them once per
+by their source for a derivative of a derivative; vmap batches np.polyval
+itself (each example's coefficients) and runs the helpers once per
 example."""
 import numpy as np
 
 from .. import runtime as rt
-from . import adjoint_rule, bar, dot, tangent_rule
+from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 
 @adjoint_rule(np.polyval)
@@ -20,3 +21,8 @@ def polyval_adjoint(z, p, x):
 def polyval_tangent(z, p, x):
     dot[z] = rt.polyval_coefficients_tangent(dot[p], x)
     dot[z] = dot[x] * np.polyval(rt.polyder_coefficients(p), x)
+
+
+@batch_rule(np.polyval)
+def polyval_batched(z, p, x):
+    vec[z] = rt.vpolyval(vec[p], vec[x])

@@ -36,3 +36,15 @@ def polyval_coefficients_tangent(t, x):
     for k in range(count):
         value = value * x + np.reshape(t[:, k], shape)
     return value
+
+
+def vpolyval(p, x):
+    """``np.polyval(p, x)`` of every example: ``p`` is ``(B, len(p))``,
+    ``x`` ``(B,) + shape``; Horner's scheme as NumPy's, on each example's
+    coefficients."""
+    p, x = np.asarray(p), np.asarray(x)
+    rows = (p.shape[0],) + (1,) * (x.ndim - 1)
+    value = np.zeros(np.broadcast_shapes(x.shape, rows), dtype=np.result_type(p, x))
+    for k in range(p.shape[1]):
+        value = value * x + np.reshape(p[:, k], rows)
+    return value
