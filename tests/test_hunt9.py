@@ -152,3 +152,20 @@ def test_scipy_pair_distances():
     positions = np.array([0.3, -0.7, 1.1, 0.5, 2.0, 0.1])
     np.testing.assert_allclose(adjoint.grad(_cluster_energy)(positions), _central(_cluster_energy, positions),
                                rtol=1e-6, atol=1e-8)
+
+
+def _cumulative_trapezoid(y):
+    steps = np.diff(np.linspace(0.0, 2.0, y.shape[0]))
+    return np.concatenate([[0.0], np.cumsum(0.5 * (y[1:] + y[:-1]) * steps)])
+
+
+def test_vmap_of_concatenate_with_a_list_of_numbers():
+    """np.concatenate([[0.0], np.cumsum(...)]) under vmap failed inside the
+    runtime (the list [0.0], broadcast to the batch number by number, was
+    joined as a (1, B) array). Against the loop over examples and central
+    differences."""
+    ys = np.array([[1.0, 2.0, 3.0, 0.5], [0.5, 0.1, 0.2, -1.0]])
+    np.testing.assert_allclose(adjoint.vmap(_cumulative_trapezoid)(ys),
+                               np.stack([_cumulative_trapezoid(y) for y in ys]), rtol=1e-14)
+    np.testing.assert_allclose(adjoint.vmap(adjoint.jacrev(_cumulative_trapezoid))(ys),
+                               np.stack([_central(_cumulative_trapezoid, y) for y in ys]), rtol=1e-6, atol=1e-8)
