@@ -169,3 +169,20 @@ def test_vmap_of_concatenate_with_a_list_of_numbers():
                                np.stack([_cumulative_trapezoid(y) for y in ys]), rtol=1e-14)
     np.testing.assert_allclose(adjoint.vmap(adjoint.jacrev(_cumulative_trapezoid))(ys),
                                np.stack([_central(_cumulative_trapezoid, y) for y in ys]), rtol=1e-6, atol=1e-8)
+
+
+def _penalty_by_keys(params):
+    total = 0.0
+    for name in params.keys():
+        total = total + np.sum(params[name] ** 2)
+    return total
+
+
+def test_loop_over_the_keys_of_an_argument_dict():
+    """for name in params.keys() over a dict passed in was refused ("an
+    iterator of differentiated values"), though docs/supported.md lists
+    d.keys() loops and for k in params worked: it is now that loop."""
+    params = {"w": np.array([1.0, -2.0]), "b": np.array(0.5)}
+    gradient = adjoint.grad(_penalty_by_keys)(params)
+    np.testing.assert_array_equal(gradient["w"], 2.0 * params["w"])
+    np.testing.assert_array_equal(gradient["b"], 2.0 * params["b"])
