@@ -1259,6 +1259,10 @@ MORE_SHAPE_ROWS = [
     *each(TRAPEZOID, "np.trapezoid(y,const-x)", lambda y: np.trapezoid(y, KNOTS), [((5,),)], autograd=False),
     *each(TRAPEZOID, "np.trapezoid(y,x,axis=1)", lambda y, x: np.trapezoid(y, x=x, axis=1), [((2, 3, 2), (3,))],
           autograd=False),
+    # np.polyval in the coefficients and the points (rules/polynomials.py); a constant polynomial too
+    *each(np.polyval, "np.polyval", lambda p, x: np.polyval(p, x), [((4,), (2, 3)), ((3,), ())], autograd=False),
+    *each(np.polyval, "np.polyval(p,const)", lambda p: np.polyval(p, np.array([0.0, 0.5, -2.0])), [((1,),)],
+          autograd=False),
     # autograd has no rule for np.interp. The samples stay off the knots (kinks).
     *each(np.interp, "np.interp(x,xp,fp)", lambda x, fp: np.interp(x, KNOTS, fp), [((7,), (5,)), ((2, 3), (5,)), ((), (5,))],
           domain=((-0.7, 3.7), WIDE), autograd=False),
@@ -1749,6 +1753,9 @@ else:
               autograd=False),
         *each(special.erf, "special.erf", lambda x: special.erf(x), ONE, autograd=False),
         *each(special.erfc, "special.erfc", lambda x: special.erfc(x), ONE, autograd=False),
+        *each(special.ndtr, "special.ndtr", lambda x: special.ndtr(x), ONE, autograd=False),
+        *each(special.log_ndtr, "special.log_ndtr", lambda x: special.log_ndtr(x), ONE, autograd=False),
+        *each(special.ndtri, "special.ndtri", lambda x: special.ndtri(x), ONE, domain=(0.1, 0.9), autograd=False),
         *each(special.expit, "special.expit", lambda x: special.expit(x), ONE, autograd=False),
         *each(special.logit, "special.logit", lambda x: special.logit(x), ONE, domain=(0.1, 0.9), autograd=False),
         *each(special.xlogy, "special.xlogy", lambda x, y: special.xlogy(x, y), BROADCASTS[:4],

@@ -38,6 +38,7 @@ from .normalize_dataclasses import Dataclasses
 from .normalize_calls import Calls
 from .normalize_expressions import Expressions
 from .normalize_flow import ControlFlow
+from .normalize_imports import bind_local_import
 from .normalize_inplace import InPlace, _is_add_at
 from .normalize_inline import Inlining
 from .normalize_iteration import Iteration
@@ -339,6 +340,9 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
             if (isinstance(call, gast.Call) and _is_add_at(self.resolver.value_of(call.func))
                     and self.add_at(call)):
                 return
+            if (isinstance(call, gast.Call) and self.resolver.value_of(call.func) is np.fill_diagonal
+                    and self.fill_diagonal(call)):
+                return
             value, prim, args, kwargs, construct, keys = self.operation(stmt.value)
             if construct == "call of a nested function":
                 return  # inlined: its body's ops, changes in place included, are the call
@@ -391,6 +395,8 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
                                    "Pass the value in as an argument and return the new value.")
         elif isinstance(stmt, gast.Try):
             self.try_statement(stmt)
+        elif isinstance(stmt, (gast.Import, gast.ImportFrom)) and bind_local_import(self, stmt):
+            return  # from scipy.special import ndtr in the function: see normalize_imports
         elif isinstance(stmt, gast.Delete):
             raise self.unsupported(stmt, "del statement",
                                    "deleting names or items is not supported in a differentiated function.",

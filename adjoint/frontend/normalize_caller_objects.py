@@ -16,6 +16,9 @@ def _changed_in_place(node, params):
     array, a list or a dict in place)."""
     found = set()
     for stmt in walk(node):
+        if _fills_diagonal(stmt) and stmt.value.args[0].id in params:
+            found.add(stmt.value.args[0].id)  # np.fill_diagonal(x, v): x[diagonal] = v (normalize_inplace)
+            continue
         if isinstance(stmt, gast.AugAssign):
             targets = [stmt.target]
         elif isinstance(stmt, gast.Assign):
@@ -39,6 +42,18 @@ def _changed_in_place(node, params):
             if isinstance(target, gast.Name) and target.id in params:
                 found.add(target.id)
     return found
+
+
+def _fills_diagonal(stmt):
+    """Whether ``stmt`` reads as ``np.fill_diagonal(name, ...)`` (by its
+    spelling: which function it is is known later, and a parameter wrongly
+    taken for updated is only copied at entry)."""
+    if not (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Call) and stmt.value.args
+            and isinstance(stmt.value.args[0], gast.Name)):
+        return False
+    func = stmt.value.func
+    return (isinstance(func, gast.Attribute) and func.attr == "fill_diagonal") or (
+        isinstance(func, gast.Name) and func.id == "fill_diagonal")
 
 
 class CallerObjects:

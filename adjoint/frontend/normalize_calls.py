@@ -16,6 +16,7 @@ import numpy as np
 from .. import errors, made, rules
 from .. import runtime as rt
 from . import normalize_functional as functional, normalize_scipy, normalize_scipy_calls, operator_calls
+from . import normalize_scipy_distance
 from .gastutil import clone, constant, load
 from .ir import (
     ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UndefinedName, UserCall,
@@ -126,6 +127,9 @@ class Calls:
             return signed
         rewritten = normalize_scipy_calls.as_rule_call(self, callee, node)
         if rewritten is not None:  # scipy.linalg.solve as np.linalg.solve, ...: see normalize_scipy_calls
+            return rewritten
+        rewritten = normalize_scipy_distance.as_rule_call(self, callee, node)
+        if rewritten is not None:  # cdist and pdist as NumPy's norm: see normalize_scipy_distance
             return rewritten
         if callee is np.einsum:
             node = self.einsum_with_subscripts(node)
@@ -323,7 +327,9 @@ class Calls:
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                           args=args, keywords=[gast.keyword(arg=k, value=v) for k, v in kwargs.items()])
         prim = ARRAY_METHODS.get(func.attr)
-        if func.attr == "keys" and not args and not kwargs:
+        if func.attr == "item" and not args and not kwargs:
+            prim = float  # x.item() of a one-element array: its number, differentiated as float(x) is
+        elif func.attr == "keys" and not args and not kwargs:
             prim = NONDIFF  # a dict's keys carry no derivative: for k in params.keys()
         elif prim is None and func.attr not in ARRAY_METHODS:
             prim = MethodCall(func.attr)

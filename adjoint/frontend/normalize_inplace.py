@@ -376,6 +376,25 @@ class InPlace:
         self.owners[new] = "owned"
         return True
 
+    def fill_diagonal(self, call):
+        """``np.fill_diagonal(a, val)`` (``wrap=False``, its default) on a
+        name: ``a[rt.diagonal_index(a.shape)] = val``, an in-place update
+        like any other (exact on an array made here and shared with nothing,
+        refused elsewhere as those are). Returns False for any other form."""
+        wrap = [k for k in call.keywords if k.arg == "wrap"]
+        if (len(call.args) != 2 or len(call.keywords) != len(wrap)
+                or any(not (isinstance(k.value, gast.Constant) and k.value.value is False) for k in wrap)
+                or not isinstance(call.args[0], gast.Name) or call.args[0].id not in self.version):
+            return False
+        name = call.args[0].id
+        shape = self.atom(gast.Attribute(value=load(name), attr="shape", ctx=gast.Load()))
+        index = self.emit(gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="diagonal_index",
+                                                        ctx=gast.Load()), args=[shape], keywords=[]),
+                          NONDIFF, [clone(shape)], construct="np.fill_diagonal's positions")
+        target = gast.copy_location(gast.Subscript(value=load(name), slice=index, ctx=gast.Store()), call)
+        self.setitem(target, call.args[1])
+        return True
+
     def list_append(self, call):
         name = call.func.value.id
         version = self.read(name)

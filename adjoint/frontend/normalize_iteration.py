@@ -392,8 +392,9 @@ class Iteration:
             return None
         func = iterable.func
         callee = self.resolver.value_of(func)
-        if (isinstance(func, gast.Attribute) and func.attr in MAPPING_VIEWS and not iterable.args
+        if (isinstance(func, gast.Attribute) and func.attr in MAPPING_VIEWS + ("keys",) and not iterable.args
                 and not iterable.keywords and self.resolver.value_of(func.value) is UNRESOLVED):
+            # (for k in d.keys(): the keys, as for k in d)
             receiver = func.value.id if isinstance(func.value, gast.Name) else None
             return self.keys_iteration(stmt, self.atom(func.value), func.attr, receiver=receiver)
         if iterable.keywords and callee is not enumerate:

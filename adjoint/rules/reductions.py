@@ -334,8 +334,10 @@ def percentile_batched(z, a, q, axis=None, *, method="linear", keepdims=False):
     vec[z] = rt.vquantile(np.percentile, vec[a], q, axis=axis, method=method, keepdims=keepdims)
 
 
-# NaN-ignoring reductions: NaN positions get no derivative (nor pass on the NaN their
-# tangent may carry, 2 * y * dy at y = NaN: 0 * NaN would be NaN).
+# NaN-ignoring reductions: NaN positions get no derivative. Their tangents
+# are zeroed there before the sum (the rule before often has a NaN slope at a
+# NaN, 0 * nan = nan), and their cotangents are marked none there
+# (rt.nan_reduced and the others return a MaskedBar), for the same reason.
 @adjoint_rule(np.nansum)
 def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
     bar[a] = rt.nan_reduced(bar[z], a, axis=axis, keepdims=keepdims)
@@ -344,7 +346,8 @@ def nansum_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 @tangent_rule(np.nansum)
 def nansum_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     w = rt.nan_reduced(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
-    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), np.where(np.isnan(a), 0.0, dot[a]), w), z)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis),
+                                                 np.where(np.isnan(a), 0.0, dot[a]), w), z)
 
 
 @batch_rule(np.nansum)
@@ -361,7 +364,8 @@ def nanmean_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 @tangent_rule(np.nanmean)
 def nanmean_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     w = rt.nanmean_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
-    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), np.where(np.isnan(a), 0.0, dot[a]), w), z)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis),
+                                                 np.where(np.isnan(a), 0.0, dot[a]), w), z)
 
 
 @batch_rule(np.nanmean)
@@ -378,7 +382,8 @@ def nanprod_adjoint(z, a, axis=None, dtype=None, *, keepdims=False):
 @tangent_rule(np.nanprod)
 def nanprod_tangent(z, a, axis=None, dtype=None, *, keepdims=False):
     w = rt.nanprod_adjoint(rt.unit_cotangent(z), a, axis=axis, keepdims=keepdims)[0]
-    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), np.where(np.isnan(a), 0.0, dot[a]), w), z)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis),
+                                                 np.where(np.isnan(a), 0.0, dot[a]), w), z)
 
 
 @batch_rule(np.nanprod)
@@ -395,7 +400,8 @@ def nanmax_adjoint(z, a, axis=None, *, keepdims=False):
 @tangent_rule(np.nanmax, np.nanmin)
 def nanmax_tangent(z, a, axis=None, *, keepdims=False):
     w = rt.nan_extremum_adjoint(rt.unit_cotangent(z), a, z, axis=axis, keepdims=keepdims)[0]
-    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), np.where(np.isnan(a), 0.0, dot[a]), w), z)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis),
+                                                 np.where(np.isnan(a), 0.0, dot[a]), w), z)
 
 
 @batch_rule(np.nanmax)
@@ -418,7 +424,8 @@ def nanvar_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 @tangent_rule(np.nanvar)
 def nanvar_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     w = rt.nanvar_adjoint(rt.unit_cotangent(z), a, axis=axis, ddof=ddof, keepdims=keepdims)[0]
-    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), np.where(np.isnan(a), 0.0, dot[a]), w), z)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis),
+                                                 np.where(np.isnan(a), 0.0, dot[a]), w), z)
 
 
 @batch_rule(np.nanvar)
@@ -435,7 +442,8 @@ def nanstd_adjoint(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
 @tangent_rule(np.nanstd)
 def nanstd_tangent(z, a, axis=None, dtype=None, *, ddof=0, keepdims=False):
     w = rt.nanstd_adjoint(rt.unit_cotangent(z), a, z, axis=axis, ddof=ddof, keepdims=keepdims)[0]
-    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis), np.where(np.isnan(a), 0.0, dot[a]), w), z)
+    dot[z] = rt.batched_reshape(np.einsum(rt.reduction_subscripts(a, w, axis=axis),
+                                                 np.where(np.isnan(a), 0.0, dot[a]), w), z)
 
 
 @batch_rule(np.nanstd)

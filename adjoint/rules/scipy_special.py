@@ -1,7 +1,7 @@
 """Rules of scipy.special, registered when SciPy is imported
 (``adjoint.rules.load_optional_rules``): gammaln, digamma, polygamma, erf,
-erfc, expit, logit, xlogy, xlog1py, entr, betaln (elementwise), logsumexp, softmax and
-log_softmax (reductions along ``axis``); ``logsumexp(...,
+erfc, ndtr, log_ndtr, ndtri, expit, logit, xlogy, xlog1py, entr, betaln
+(elementwise), logsumexp, softmax and log_softmax (reductions along ``axis``); ``logsumexp(...,
 return_sign=True)`` is written with logsumexp and two helpers without
 derivative (frontend/normalize_scipy.py).
 
@@ -69,6 +69,40 @@ def erfc_adjoint(z, x):
 @tangent_rule(special.erfc, elementwise=True)
 def erfc_tangent(z, x):
     dot[z] = dot[x] * (-1.1283791670955126 * np.exp(-x * x))
+
+
+# The standard normal CDF (Black-Scholes' N(d)), its log and its inverse:
+# slopes phi(x) = exp(-x^2 / 2) / sqrt(2 pi), phi(x) / ndtr(x) (written
+# exp(-x^2 / 2 - log_ndtr(x)), finite far in the left tail where both
+# vanish) and 1 / phi(ndtri(p)) (infinite at p = 0 and 1).
+@adjoint_rule(special.ndtr)
+def ndtr_adjoint(z, x):
+    bar[x] = bar[z] * (0.3989422804014327 * np.exp(-0.5 * x * x))  # 1 / sqrt(2 pi)
+
+
+@tangent_rule(special.ndtr, elementwise=True)
+def ndtr_tangent(z, x):
+    dot[z] = dot[x] * (0.3989422804014327 * np.exp(-0.5 * x * x))
+
+
+@adjoint_rule(special.log_ndtr)
+def log_ndtr_adjoint(z, x):
+    bar[x] = bar[z] * (0.3989422804014327 * np.exp(-0.5 * x * x - z))
+
+
+@tangent_rule(special.log_ndtr, elementwise=True)
+def log_ndtr_tangent(z, x):
+    dot[z] = dot[x] * (0.3989422804014327 * np.exp(-0.5 * x * x - z))
+
+
+@adjoint_rule(special.ndtri)
+def ndtri_adjoint(z, x):
+    bar[x] = rt.times_tangent(bar[z], 2.5066282746310002 * np.exp(0.5 * z * z))  # sqrt(2 pi)
+
+
+@tangent_rule(special.ndtri, elementwise=True)
+def ndtri_tangent(z, x):
+    dot[z] = rt.times_tangent(dot[x], 2.5066282746310002 * np.exp(0.5 * z * z))
 
 
 @adjoint_rule(special.expit)

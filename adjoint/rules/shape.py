@@ -751,7 +751,7 @@ nondifferentiable(rt.outside_item_back, rt.outside_list_entry, rt.outside_list_o
 nondifferentiable(
     np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like,
     np.zeros, np.ones, np.empty, np.eye, np.identity, np.arange, np.result_type,
-    np.searchsorted, np.digitize, rt.hsplit_axis, rt.floating_type,
+    np.searchsorted, np.digitize, rt.hsplit_axis, rt.floating_type, rt.diagonal_index,
     len, range, isinstance, type, int, bool, print, round, id, str, repr,
 )
 

@@ -60,6 +60,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_adjoints,
     nested_vmap,
     svd_higher,
+    polynomials,
 )
 
 FAMILIES = (
@@ -73,7 +74,7 @@ FAMILIES = (
     batched_products,
     uniform_branches, batched_adjoints,
     nested_vmap,
-    svd_higher,
+    svd_higher, polynomials,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

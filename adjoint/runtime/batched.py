@@ -14,6 +14,7 @@ from .indexing import (
 )
 from .jacobians import _IDENTITIES, _tree_map, jacobian_from_columns_tangent
 from .indexing import InPlaceRefused, setitem, write_back
+from .masked_bars import masked_array
 
 
 # ------------------------------------------------------------ vmap
@@ -190,7 +191,19 @@ def stack_examples(results, announced=False):
         return rebuild_like(first, [stack_examples([r[i] for r in results], True) for i in range(len(first))])
     if first is None and all(r is None for r in results):  # a hole in every example
         return None
-    return np.stack([np.asarray(r) for r in results])
+    stacked = np.stack([np.asarray(r) for r in results])
+    if any(getattr(r, "absent", None) is not None for r in results):
+        # cotangents marked none element by element (runtime/masked_bars.py) stay marked
+        absent = np.stack([np.broadcast_to(_absent_of(r), np.shape(r)) for r in results])
+        return masked_array(stacked, absent)
+    return stacked
+
+
+def _absent_of(value):
+    """The elements of a per-example result that got no cotangent (none if
+    it is not a MaskedBar)."""
+    absent = getattr(value, "absent", None)
+    return False if absent is None else absent
 
 
 def vmap_getitem(value, index):

@@ -13,6 +13,7 @@ from .tangents import merged, tangent_of_item
 from .tangent_shape import batched_getitem_adjoint
 from .second_order_math import item_tangent_adjoint
 from .batched import example, stack_examples, vmap_loop
+from .masked_bars import masked_array
 
 
 # ---- batching helpers: reductions
@@ -385,7 +386,16 @@ def vptp_adjoint(g, a, axis=None, keepdims=False):
 def vnan_reduced(g, a, axis=None, keepdims=False):
     """``nan_reduced`` on a batch: ``g`` is ``(B, G) + z.shape``, ``a`` batched."""
     a = vasarray(a)
-    return np.where(np.isnan(a)[:, None], 0.0, vunreduce(g, a, axis, keepdims))
+    return _vnan_absent(np.where(np.isnan(a)[:, None], 0.0, vunreduce(g, a, axis, keepdims)), a)
+
+
+def _vnan_absent(bar, a):
+    """``rt.reductions._nan_absent`` on a batch: ``bar`` is ``(B, G) +
+    a.shape[1:]``, ``a`` batched."""
+    nans = np.isnan(a)
+    if not nans.any() or np.ndim(bar) != nans.ndim + 1:
+        return bar
+    return masked_array(bar, np.broadcast_to(nans[:, None], np.shape(bar)))
 
 
 def vnanmean_adjoint(g, a, axis=None, keepdims=False):
@@ -402,7 +412,8 @@ def vnan_extremum_adjoint(g, a, z, axis=None, keepdims=False):
     kept_shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape[1:]))
     hits = a == np.reshape(z, a.shape[:1] + kept_shape)
     counts = np.sum(hits, axis=tuple(d + 1 for d in axes), keepdims=True)
-    return (np.reshape(g, g.shape[:2] + kept_shape) / np.maximum(counts, 1)[:, None]) * hits[:, None]
+    shares = (np.reshape(g, g.shape[:2] + kept_shape) / np.maximum(counts, 1)[:, None]) * hits[:, None]
+    return _vnan_absent(shares, a)
 
 
 def vnorm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (NumPy's name)

@@ -27,13 +27,23 @@ def _vaxis_keep_negative(axis, ndim):
 
 
 def vitems(b):
-    """The batched items of a batched sequence: a list or tuple as it is
-    (an item that is itself a list of batched values, ``[[x], [y]]``, as
-    one array: ``vasarray``), the rows of every example for a batched array."""
+    """The batched items of a batched sequence: a list or tuple as it is,
+    the rows of every example for a batched array. An item that is itself
+    a list (``np.concatenate([[0.0], y])``: each of its numbers batched, by
+    ``rt.to_batched`` or the code) is the array it stands for, batched."""
     if isinstance(b, (list, tuple)):
-        return [vasarray(item) if isinstance(item, (list, tuple)) else item for item in b]
+        return [_vlisted_array(item) for item in b]
     b = np.asarray(b)
     return [b[:, i] for i in range(b.shape[1])]
+
+
+def _vlisted_array(item):
+    """A batched item of a sequence; a list or tuple of batched values is
+    stacked behind the batch axis (as np.asarray would stack it in each
+    example)."""
+    if isinstance(item, (list, tuple)):
+        return np.stack([_vlisted_array(v) for v in item], axis=1)
+    return item
 
 
 def vshape(shape, b):

@@ -9,6 +9,7 @@ from .broadcasting import (
     Shape, _shape, extremum_adjoint, normalize_axes, prod_others, reduced_count, unbroadcast,
     unreduce,
 )
+from .masked_bars import masked_array
 
 
 # ----------------------------------------------------------- statistics and scans
@@ -473,7 +474,19 @@ def quantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, sc
 
 def nan_reduced(g, a, axis=None, keepdims=False):
     """The cotangent of a NaN-ignoring reduction broadcast back, 0 at NaNs."""
-    return np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims))
+    return _nan_absent(np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims)), a)
+
+
+def _nan_absent(bar, a):
+    """``bar`` (the cotangent of ``a``, batch axes in front) with ``a``'s
+    NaN elements marked as getting no cotangent (a MaskedBar): the rule
+    before the NaN-ignoring reduction often has a NaN slope there (``D * m``
+    with ``D`` holding NaNs for missing data), and ``0 * nan`` would make the
+    whole derivative NaN, where the reduction never saw those elements."""
+    nans = np.isnan(a)
+    if not nans.any() or np.shape(bar)[np.ndim(bar) - nans.ndim:] != nans.shape:
+        return bar
+    return masked_array(bar, np.broadcast_to(nans, np.shape(bar)))
 
 
 def _not_nan_counts(a, axis):
@@ -496,7 +509,7 @@ def nan_extremum_adjoint(g, a, z, axis=None, keepdims=False):
     kept_shape = tuple(1 if d in axes else n for d, n in enumerate(a.shape))
     hits = a == np.reshape(z, kept_shape)
     counts = np.sum(hits, axis=axes, keepdims=True)
-    return (np.reshape(g, g.shape[:1] + kept_shape) / np.maximum(counts, 1)) * hits
+    return _nan_absent((np.reshape(g, g.shape[:1] + kept_shape) / np.maximum(counts, 1)) * hits, a)
 
 
 def nanvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
@@ -509,7 +522,7 @@ def nanvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
     mean = np.sum(np.where(nans, 0.0, a), axis=axes, keepdims=True) / np.maximum(counts, 1)
     deviations = np.where(nans, 0.0, a - mean)
     with np.errstate(divide="ignore", invalid="ignore"):  # N <= ddof: NumPy's value is inf or nan too
-        return unreduce(g, a, axis, keepdims) * (deviations * var_scale(counts, ddof))
+        return _nan_absent(unreduce(g, a, axis, keepdims) * (deviations * var_scale(counts, ddof)), a)
 
 
 def nanstd_adjoint(g, a, z, axis=None, ddof=0, keepdims=False):

@@ -402,6 +402,17 @@ def _trick_item(item):
     return not isinstance(item, (slice, str))
 
 
+def diagonal_index(shape):
+    """The positions ``np.fill_diagonal`` writes (``wrap=False``) in an
+    array of ``shape``: ``a[i, i, ...]`` for ``i`` below the smallest
+    dimension of a matrix, below the common one of a cube and up."""
+    if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
+        raise ValueError("np.fill_diagonal: the array must be at least 2-d, and of equal dimensions "
+                         f"beyond 2-d (got shape {tuple(shape)}).")
+    positions = np.arange(min(shape))
+    return (positions,) * len(shape)
+
+
 def index_trick(trick, items):
     """``trick[items]`` (``np.r_[a, b, 1:10]`` is ``index_trick(np.r_, (a, b, np.s_[1:10]))``)."""
     return trick[tuple(items)]

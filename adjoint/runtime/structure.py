@@ -26,11 +26,12 @@ def loop_length(*sequences):
 
 
 def mapping_keys(mapping):
-    """The keys a loop over ``d.items()`` or ``d.values()`` visits, in order:
-    the loop reads ``d[k]`` for each, which is what Python's views yield."""
+    """The keys a loop over ``d.items()``, ``d.values()`` or ``d.keys()``
+    visits, in order: the loop reads ``d[k]`` for each, which is what
+    Python's views yield."""
     if not (hasattr(mapping, "keys") and hasattr(mapping, "__getitem__")):
         raise TypeError(
-            f"a for loop over .items() or .values() of a {type(mapping).__name__}: adjoint reads these "
+            f"a for loop over .items(), .values() or .keys() of a {type(mapping).__name__}: adjoint reads these "
             "loops as loops over a dict's keys (d[k] for each key), and this value has no keys()."
         )
     return list(mapping.keys())
