@@ -12,7 +12,7 @@ sequence stands for the sequence of its rows, the rows of every example.
 import numpy as np
 
 from .batched import example, first_example, stack_examples, to_batched, warn_per_example
-from .batched_reductions import _vaxis, vasarray
+from .batched_reductions import _vaxis
 from .broadcasting import unbroadcast
 from .indexing import rebuild_like
 
