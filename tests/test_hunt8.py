@@ -160,3 +160,23 @@ def test_derivatives_of_jacfwd_with_an_output_that_does_not_depend_on_the_argume
     want[np.arange(4), np.arange(4), np.arange(4)] = -np.sin(X)
     np.testing.assert_allclose(second[0], want, rtol=1e-15)
     np.testing.assert_array_equal(second[1], np.zeros((4, 4)))
+
+
+# ---------------------------------------------------------------- a derivative of a nested vmap
+
+def _tanh_dot(x, y):
+    return np.sum(np.tanh(x) * y)
+
+
+def test_jacrev_of_a_nested_vmap():
+    # jacrev(vmap(vmap(f))) stopped with "Import statement: this statement is not supported" and then
+    # "generator expression of differentiated values" inside rt.vv_call, whose source is transformed
+    # again; its source is now written in the subset adjoint differentiates
+    xs = np.linspace(-1.0, 1.0, 24).reshape(2, 3, 4)
+    y = np.array([0.5, -1.0, 2.0, 0.25])
+    got = adjoint.jacrev(adjoint.vmap(adjoint.vmap(_tanh_dot, in_dims=(0, None)), in_dims=(0, None)))(xs, y)
+    want = np.zeros((2, 3, 2, 3, 4))
+    for i in range(2):
+        for j in range(3):
+            want[i, j, i, j] = (1.0 - np.tanh(xs[i, j]) ** 2) * y
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
