@@ -180,3 +180,40 @@ def test_jacrev_of_a_nested_vmap():
         for j in range(3):
             want[i, j, i, j] = (1.0 - np.tanh(xs[i, j]) ** 2) * y
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------- a small callee not differentiated at second order
+
+def _square(u):
+    return u * u
+
+
+def _rate(s, c):
+    a, b = s[0], s[1]
+    return np.array([a * b - c * np.sin(a), b / (1.5 + a * a) + _square(c) * 0.1])
+
+
+def _stepped(x, y):
+    state = np.array([y[0], x[1]])
+    for _ in range(2):
+        state = state + 0.1 * _rate(state, np.max(x))
+    return np.sum(y * state[0] + x * state[1])
+
+
+def _a_stepped(x, y):
+    state = anp.array([y[0], x[1]])
+    for _ in range(2):
+        a, b, c = state[0], state[1], anp.max(x)
+        state = state + 0.1 * anp.array([a * b - c * anp.sin(a), b / (1.5 + a * a) + c * c * 0.1])
+    return anp.sum(y * state[0] + x * state[1])
+
+
+def test_mixed_second_derivative_through_a_small_callee_whose_arguments_are_constant_there():
+    # jacfwd(jacrev(f, argnums=0), argnums=1) crashed with "too many values to unpack (expected 1)":
+    # _square(np.max(x)) does not depend on y, so the transformed code kept the call as it was, and it
+    # ran the local-Jacobian stand-in (backend/local_calls.py), whose residuals the general backward
+    # function of _square, differentiated along y, could not read
+    y = np.array([0.2, 0.4, -0.6, 0.9])
+    want = autograd.jacobian(autograd.grad(_a_stepped, 0), 1)(X, y)
+    got = adjoint.jacfwd(adjoint.jacrev(_stepped, argnums=0), argnums=1)(X, y)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
