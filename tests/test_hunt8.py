@@ -217,3 +217,7 @@ def test_mixed_second_derivative_through_a_small_callee_whose_arguments_are_cons
     want = autograd.jacobian(autograd.grad(_a_stepped, 0), 1)(X, y)
     got = adjoint.jacfwd(adjoint.jacrev(_stepped, argnums=0), argnums=1)(X, y)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    # vmap of the first derivative, the callee's argument shared by the examples: the same stand-in
+    ys = np.stack([y, y[::-1]])
+    got = adjoint.vmap(adjoint.jacrev(_stepped, argnums=0), in_dims=(None, 0))(X, ys)
+    np.testing.assert_allclose(got, np.stack([autograd.grad(_a_stepped, 0)(X, v) for v in ys]), rtol=1e-12, atol=1e-15)
