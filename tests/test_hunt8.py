@@ -93,8 +93,10 @@ def scaled_sine(v, w, scale=1.0):
     return scale * np.sin(v) * w
 
 
-adjoint.defvjp(scaled_sine, lambda ans, v, w, scale=1.0: lambda g: g * scale * np.cos(v) * w,
+_HALF = 0.5
+adjoint.defvjp(scaled_sine, lambda ans, v, w, scale=1.0, half=_HALF: lambda g: g * scale * np.cos(v) * w * 2.0 * half,
                lambda ans, v, w, scale=1.0: lambda g: g * scale * np.sin(v), batched=True)
+_HALF = 50.0  # re-bound: the maker holds its default, 0.5
 
 
 def _through_scaled_sine(x):
@@ -102,7 +104,8 @@ def _through_scaled_sine(x):
 
 
 def test_second_derivative_through_a_batched_rule_of_two_arguments_and_a_keyword():
-    # (forward mode over rt.jvp_from_vjp: a defvjp rule without a defjvp one)
+    # (forward mode over rt.jvp_from_vjp: a defvjp rule without a defjvp one). The copy of the maker
+    # differentiated evaluated its default expressions again at first (half=_HALF read 50.0): wrong numbers
     want = autograd.hessian(lambda x: anp.sum((3.0 * anp.sin(x) * x[::-1]) ** 2))(X)
     np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(_through_scaled_sine))(X), want, rtol=1e-12)
 

@@ -44,14 +44,15 @@ def rule_function(helper, maker, batched, nargs, keywords):
     The maker's own definition is copied into the function, which runs in
     the maker's module globals: the closure the maker returns is then a
     nested function's, which the transform inlines where it is called."""
-    maker = getattr(maker, "maker", maker)  # (rules.Maker: the user's maker with its rule's name)
-    key = (helper, maker, batched, nargs, tuple(keywords))
+    position = getattr(maker, "position", None)  # (rules.Maker: the user's maker, its argument's position)
+    maker = getattr(maker, "maker", maker)
+    key = (helper, maker, batched, nargs, tuple(keywords), position)
     if key not in _MADE:
-        _MADE[key] = _write(helper, maker, batched, nargs, keywords)
+        _MADE[key] = _write(helper, maker, batched, nargs, keywords, position)
     return _MADE[key]
 
 
-def _write(helper, maker, batched, nargs, keywords):
+def _write(helper, maker, batched, nargs, keywords, position):
     from ..frontend.parse import parse_function
 
     if not isinstance(maker, types.FunctionType):
@@ -66,6 +67,16 @@ def _write(helper, maker, batched, nargs, keywords):
     except errors.AdjointError:
         return "the maker's source cannot be read"
     node.name = "_adjoint_maker"
+    # the maker's defaults are the values it holds, not its default expressions evaluated again
+    defaults = list(maker.__defaults__ or ())
+    node.args.defaults = [gast.Name(id=f"_adjoint_default_{i}", ctx=gast.Load(), annotation=None, type_comment=None)
+                          for i in range(len(node.args.defaults))]
+    kwdefaults = maker.__kwdefaults__ or {}
+    node.args.kw_defaults = [None if arg.id not in kwdefaults else
+                             gast.Name(id=f"_adjoint_kwdefault_{arg.id}", ctx=gast.Load(), annotation=None,
+                                       type_comment=None) for arg in node.args.kwonlyargs]
+    held = {f"_adjoint_default_{i}": value for i, value in enumerate(defaults)}
+    held.update({f"_adjoint_kwdefault_{name}": value for name, value in kwdefaults.items()})
     definition = ast.unparse(gast.gast_to_ast(node))
     np_ = numpy[0]
     params = [f"_adjoint_a{i}" for i in range(nargs)]
@@ -80,8 +91,14 @@ def _write(helper, maker, batched, nargs, keywords):
         lines.append(f"    return {np_}.stack([{np_}.broadcast_to(_adjoint_rule({g}[_adjoint_i]), {np_}.shape({ans})) "
                      f"for _adjoint_i in range({g}.shape[0])])")
     else:
-        rows = (f"_adjoint_rule({g})" if batched else
-                f"{np_}.stack([_adjoint_rule({g}[_adjoint_i]) for _adjoint_i in range({g}.shape[0])])")
+        # each contribution has its argument's shape (rt.call_vjp refuses any other: reshape fails loudly)
+        shape = "()" if position is None or helper is not rt.call_vjp else f"{np_}.shape(_adjoint_a{position})"
+        rows = (f"{np_}.reshape(_adjoint_rule({g}), ({g}.shape[0],) + {shape})" if batched else
+                f"{np_}.stack([{np_}.reshape(_adjoint_rule({g}[_adjoint_i]), {shape}) "
+                f"for _adjoint_i in range({g}.shape[0])])")
+        if shape == "()":
+            rows = (f"_adjoint_rule({g})" if batched else
+                    f"{np_}.stack([_adjoint_rule({g}[_adjoint_i]) for _adjoint_i in range({g}.shape[0])])")
         if helper is rt.call_vjp:
             lines.append(f"    return {rows}")
         else:  # jvp_from_vjp: the Jacobian's rows are the VJPs of the basis
@@ -93,13 +110,14 @@ def _write(helper, maker, batched, nargs, keywords):
                       f"    return {np_}.reshape(_adjoint_flat, (_adjoint_t.shape[0],) + {np_}.shape({ans}))"]
     # the function is a closure over _adjoint_one_result (the maker's module
     # globals stay as they are)
-    lines = ["def _adjoint_outer(_adjoint_one_result):"] + ["    " + line for line in lines] + [f"    return {name}"]
+    outer = ", ".join(["_adjoint_one_result"] + list(held))
+    lines = [f"def _adjoint_outer({outer}):"] + ["    " + line for line in lines] + [f"    return {name}"]
     text = "\n".join(lines) + "\n"
     filename = f"<adjoint: the rule {getattr(maker, '__qualname__', 'maker')} ({name})>"
     linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     made = {}
     exec(compile(text, filename, "exec"), maker.__globals__, made)  # (the maker's globals, unchanged)
-    return made["_adjoint_outer"](_one_result)
+    return made["_adjoint_outer"](_one_result, *held.values())
 
 
 def _one_result(ans):
