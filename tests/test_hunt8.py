@@ -224,3 +224,26 @@ def test_mixed_second_derivative_through_a_small_callee_whose_arguments_are_cons
     ys = np.stack([y, y[::-1]])
     got = adjoint.vmap(adjoint.jacrev(_stepped, argnums=0), in_dims=(None, 0))(X, ys)
     np.testing.assert_allclose(got, np.stack([autograd.grad(_a_stepped, 0)(X, v) for v in ys]), rtol=1e-12, atol=1e-15)
+
+
+# ---------------------------------------------------------------- vmap's out_dims None, in_dims of a nested vmap
+
+def _scaled_and_total(x, y):
+    return x * y, np.sum(y)
+
+
+def test_vmap_out_dims_none_is_for_an_output_the_same_for_every_example():
+    # out_dims None returned the first example's output even where the examples' outputs differed
+    xs = np.arange(12.0).reshape(3, 4)
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    scaled, total = adjoint.vmap(_scaled_and_total, in_dims=(0, None), out_dims=(0, None))(xs, y)
+    np.testing.assert_array_equal(scaled, xs * y)
+    assert total == 10.0
+    with pytest.raises(ValueError, match="out_dims None for an output that differs between the examples"):
+        adjoint.vmap(_scaled_and_total, in_dims=(0, None), out_dims=None)(xs, y)
+    with pytest.raises(ValueError, match="out_dims None for an output that differs between the examples"):
+        adjoint.vmap(adjoint.vmap(_scaled_and_total, in_dims=(None, 0), out_dims=(0, None)),
+                     in_dims=(0, None))(xs, np.stack([y, 2.0 * y]))
+    # an inner in_dims past the example's dimensions: said so (it was numpy's AxisError from inside vmap)
+    with pytest.raises(ValueError, match="in_dims=1 for argument 0 of the inner vmap"):
+        adjoint.vmap(adjoint.vmap(_scaled_and_total, in_dims=(1, None)), in_dims=(0, None))(xs, y)
