@@ -30,7 +30,9 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             (each an int, None, or a pytree prefix of that argument): the axis
             mapped over, None for an argument shared by the whole batch.
         out_dims: An int (or a tuple, one per output): where the batch axis
-            goes in the results.
+            goes in the results; None for an output that is the same for
+            every example (one value, without a batch axis; an output that
+            differs between the examples raises ValueError).
         chunk_size: Examples per call of the batched code (``None``: all).
 
     Returns:
@@ -326,13 +328,29 @@ def _place_outputs(result, out_dims):
                              "was expected; functions that change an array in place (np.add.at, "
                              "list.append, ...) return None: return the array they changed.")
         if dim is None:
-            placed.append(array[0])
+            placed.append(_unmapped(array, 0))
             continue
         if not -array.ndim <= dim < array.ndim:
             raise ValueError(f"vmap: out_dims={dim} but an output has {array.ndim - 1} dimensions "
                              "per example.")
         placed.append(np.moveaxis(array, 0, dim))
     return pytree.unflatten(treedef, placed)
+
+
+def _unmapped(array, axis):
+    """An output whose ``out_dims`` entry is None: one value, which must be
+    the same for every example along ``axis`` (a value that differs would
+    be the first example's alone, a silently wrong result)."""
+    array = np.asarray(array)
+    if array.shape[axis] == 0:
+        raise ValueError("vmap: out_dims None for an output of a vmap over zero examples: there is no "
+                         "example to take its value from. Give an int to keep the batch axis.")
+    first = np.take(array, 0, axis=axis)
+    if not np.array_equal(array, np.broadcast_to(np.expand_dims(first, axis), array.shape), equal_nan=True):
+        raise ValueError("vmap: out_dims None for an output that differs between the examples; None is for "
+                         "an output that does not depend on the mapped arguments. Give an int (the axis "
+                         "of the batch in that output) instead.")
+    return first
 
 
 def _batched_function(func, nargs, positions, keywords=(), objects=None):
@@ -478,6 +496,10 @@ def _run_nested(func, in_dims, out_dims, nargs, positions, outer, args, kwargs):
             if dim is None:
                 new_leaves.append(("unmapped", array))
                 continue
+            if not -(array.ndim - 1) <= dim < array.ndim - 1:
+                raise ValueError(f"vmap: in_dims={dim} for argument {position} of the inner vmap, but each "
+                                 f"example of the outer vmap has {array.ndim - 1} dimensions there "
+                                 f"(shape {array.shape[1:]}).")
             axis = dim + 1 if dim >= 0 else dim
             array = np.moveaxis(array, axis, 1)
             inner_size = array.shape[1]
@@ -512,7 +534,7 @@ def _place_inner(result, out_dims):
     placed = []
     for leaf, dim in zip(leaves, dims, strict=True):
         if dim is None:
-            placed.append(leaf[:, 0])
+            placed.append(_unmapped(leaf, 1))
             continue
         per_example_ndim = leaf.ndim - 1
         if not -per_example_ndim <= dim < per_example_ndim:

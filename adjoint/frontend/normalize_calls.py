@@ -190,7 +190,17 @@ class Calls:
             callee = self.callees.derivative_function(callee, len(args))
         # A recursive call in generated code: the generated function it
         # stands for, differentiated like any function of the user's.
-        callee = self.callees.resolve(callee)
+        resolved = self.callees.resolve(callee)
+        if resolved is not callee:
+            # the call kept as it is (its arguments not differentiated here)
+            # runs the general function too: a small function's local-Jacobian
+            # stand-in would return residuals of its own form, which the
+            # general backward function, differentiated here, cannot read
+            alias = self.namer.fresh(getattr(resolved, "__name__", "callee"))
+            self.resolver.constants[alias] = resolved
+            value = gast.Call(func=gast.Name(id=alias, ctx=gast.Load(), annotation=None, type_comment=None),
+                              args=value.args, keywords=value.keywords)
+        callee = resolved
         prim = None if callee is UNRESOLVED else callee
         name = callable_name(callee) if callee is not UNRESOLVED else dotted(func)
         name = shown or name

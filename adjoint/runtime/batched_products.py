@@ -9,6 +9,8 @@ batched operand ``(V,) + shape``) and the batched forms (a new vmap axis
 ``W`` in front) of it and of the outer product's tangent helpers, each one
 NumPy call on the whole batch instead of a loop over the examples.
 """
+import warnings
+
 import numpy as np
 
 from .batched import example, stack_examples
@@ -141,7 +143,7 @@ def _pm_split(tree, lead):
     if tree is None:
         return None
     if isinstance(tree, (list, tuple)):
-        return type(tree)(_pm_split(item, lead) for item in tree)
+        return rebuild_like(tree, [_pm_split(item, lead) for item in tree])  # (a list: differentiated again)
     tree = np.asarray(tree)
     return np.reshape(tree, tuple(lead) + tree.shape[1:])
 
@@ -153,8 +155,6 @@ def vv_call(helper, batched, *rest, **options):
     the helper runs once, and its result's leading axis is split again.
     ``rest`` and ``options`` are the same for every example."""
     if any(isinstance(arg, (dict, list, tuple)) for arg in batched):  # containers: example by example
-        import warnings
-
         warnings.warn(f"vmap of vmap's own code: {getattr(helper, '__name__', helper)} of containers runs once "
                       "per example (a Python loop over the batch).", RuntimeWarning, stacklevel=2)
         count = vasarray_of_tree(list(batched)).shape[0]

@@ -143,6 +143,8 @@ def jacobian_from_columns(out_dot, out, x, offset):
     ``offset``) -> ``out.shape + x.shape``."""
     if isinstance(out, (dict, list, tuple)) or isinstance(x, (dict, list, tuple)):
         return _tree_columns(jacobian_from_columns, out_dot, out, x, offset)
+    if out_dot is None:  # an output that does not depend on the inputs (code compiled for a second derivative)
+        return np.zeros(np.shape(out) + np.shape(x), dtype=_float_dtype(x))
     size = int(np.size(x))
     part = out_dot[offset:offset + size]
     return np.moveaxis(part, 0, -1).reshape(np.shape(out) + np.shape(x))
@@ -152,6 +154,8 @@ def jacobian_from_columns_tangent(t, out, x, offset):
     """``jacobian_from_columns`` on every row of a batch ``(B, total) + out.shape``."""
     if isinstance(out, (dict, list, tuple)) or isinstance(x, (dict, list, tuple)):
         return _tree_columns(jacobian_from_columns_tangent, t, out, x, offset)
+    if t is None:
+        return None
     size = int(np.size(x))
     part = t[:, offset:offset + size]
     return np.moveaxis(part, 1, -1).reshape((t.shape[0],) + np.shape(out) + np.shape(x))

@@ -121,11 +121,24 @@ def jvp_from_vjp(maker, batched, t, ans, *args, **kwargs):
     """The tangent through a rule registered with ``adjoint.defvjp``: row i
     of the Jacobian is the VJP of the i-th basis cotangent, so the tangent
     is those rows applied to ``t`` (one VJP per output element)."""
-    size = int(np.size(ans))
-    basis = np.eye(size).reshape((size,) + np.shape(ans))
+    if isinstance(ans, (tuple, list)):
+        # several results (np.linalg.slogdet): the basis runs over all their
+        # elements, each basis cotangent a tuple with one 1 in one result
+        sizes = [int(np.size(a)) for a in ans]
+        size = sum(sizes)
+        ends = np.cumsum(sizes)
+        basis = rebuild_like(ans, [np.eye(size)[:, end - n:end].reshape((size,) + np.shape(a))
+                                   for a, n, end in zip(ans, sizes, ends)])
+    else:
+        size = int(np.size(ans))
+        basis = np.eye(size).reshape((size,) + np.shape(ans))
     rows = call_vjp(maker, batched, basis, ans, *args, **kwargs)  # (size,) + x.shape
     rows = np.reshape(rows, (size, -1))
-    return (np.reshape(t, (t.shape[0], -1)) @ rows.T).reshape((t.shape[0],) + np.shape(ans))
+    flat = np.reshape(t, (t.shape[0], -1)) @ rows.T
+    if isinstance(ans, (tuple, list)):
+        return rebuild_like(ans, [flat[:, end - n:end].reshape((t.shape[0],) + np.shape(a))
+                                  for a, n, end in zip(ans, sizes, ends)])
+    return flat.reshape((t.shape[0],) + np.shape(ans))
 
 
 def call_jvp(maker, t, ans, *args, **kwargs):

@@ -27,6 +27,7 @@ from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
                            merged_constant_blocks, try_statements, walk_ops, with_statement)
 from ..analysis.shapes import same_shape_classes
+from . import custom_calls
 from .batching_lists import copied_sequences
 from .templates import names_for, tangent_template_for
 
@@ -316,6 +317,10 @@ class JVPBuilder:
             return [self.assign(self.dot_of(op.targets[0]), call)]
         if rule is None and prim in rules.REFUSED_TANGENTS:
             raise errors.NoRuleError(self.location(op), op.construct, *rules.REFUSED_TANGENTS[prim])
+        if prim in custom_calls.helpers():  # a user rule met again (a second derivative)
+            replaced = self.custom_rule_call(op)
+            if replaced is not None:
+                return replaced
         if rule is None and rules.helper_by_source(prim):
             # a helper of generated code without a tangent rule (the tangent
             # helpers of forward code, differentiated again): its own source
@@ -484,6 +489,30 @@ class JVPBuilder:
         if total is None:  # only constant arguments are active: a zero tangent
             return [self.zeros(target)]
         return prelude + [self.assign(self.dot_of(target), total)]
+
+    def custom_rule_call(self, op):
+        """``rt.call_vjp(maker, batched, g, ans, *args)`` (or ``call_jvp``,
+        ``jvp_from_vjp``) with a maker known here: the call of a function
+        written for that maker (transforms/custom_calls.py), transformed like
+        a user's function, so that the maker's own source is differentiated."""
+        maker = self.resolver.value_of(op.args[0])
+        if not callable(maker):
+            return None
+        skip, batched = 1, False
+        if op.prim is not rt.call_jvp:
+            skip, flag = 2, op.args[1]
+            batched = flag.value if isinstance(flag, gast.Constant) else self.resolver.value_of(flag)
+            if not isinstance(batched, bool):
+                return None
+        rest = list(op.args[skip:])
+        function = custom_calls.rule_function(op.prim, maker, batched, len(rest) - 2, tuple(op.kwargs))
+        if isinstance(function, str):
+            raise errors.NoRuleError(
+                self.location(op), f"the rule of {getattr(maker, 'rule_name', 'a function')} (adjoint.defvjp / defjvp)",
+                f"a derivative of second order differentiates the maker's own source, and {function}.",
+                "Define the maker with def or lambda at the top level of a module that imports NumPy.")
+        return self.user_call(Op(op.kind, op.targets, op.value, UserCall(function, [], {}), rest,
+                                 op.kwargs, op.lineno, op.no_grad, op.construct))
 
     def custom_tangent(self, op, rule, helper):
         if any(self.is_active(v) for v in op.kwargs.values()):
