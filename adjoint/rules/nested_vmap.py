@@ -10,7 +10,7 @@ cannot be read (joins of a list of batched items, calls of scipy's
 factorizations, per-example loops).
 """
 from .. import runtime as rt
-from . import LINEAR_HELPERS, dot, nondifferentiable, refuse_tangent, tangent_rule
+from . import LINEAR_HELPERS, adjoint_rule, bar, dot, nondifferentiable, refuse_tangent, tangent_rule
 from .vmap_loop import register_per_example
 
 # Axes and orders read from the batched values' shapes and order (piecewise
@@ -28,6 +28,22 @@ LINEAR_HELPERS[rt.vextremum_of_items_adjoint] = 0
 # The batch size of the per-example fallback of vmap's second-order helpers
 # (np.linalg.slogdet), read from shapes.
 nondifferentiable(rt._example_count)
+
+# A loop over the examples differentiated again (jacrev(vmap(vmap(f))))
+# reads rt.stack_examples, which keeps the marks of cotangents marked none
+# element by element (runtime/masked_bars.py): the marks are a boolean
+# mask (no derivative), and the marked array has its values' derivative.
+nondifferentiable(rt._absent_of)
+
+
+@adjoint_rule(rt.masked_array)
+def masked_array_adjoint(z, values, absent):
+    bar[values] = bar[z]
+
+
+@tangent_rule(rt.masked_array)
+def masked_array_tangent(z, values, absent):
+    dot[z] = dot[values]
 
 # vmap's SVD adjoint, differentiated again: example by example, the Jacobian
 # of svd_adjoint (singular values alone; through the factors a third
