@@ -64,10 +64,18 @@ def dynamic_tangent(helper, batch, tangents, *args, **kwargs):
     if not wanted:
         value = function(*call_args, **kwargs)
         return value, zeros_bar(value, batch)
-    compiled, call_args, call_kwargs, order = DYNAMIC["transform_call"](function, call_args, kwargs, wanted,
-                                                                        "jvp")
-    ordered = tuple(call_tangents[wanted[k]] for k in order)
-    return compiled.jvp((batch,) + ordered, *call_args, **call_kwargs)
+    # (the written function is a plain function of this module's making: its transform for a
+    # call form is kept on it, and found again without transform_call's checks of the call)
+    key = (tuple(wanted), len(call_args), tuple(kwargs))
+    made = function.__dict__.setdefault("_adjoint_jvps", {})
+    compiled = made.get(key)
+    if compiled is None or not compiled.is_current():
+        compiled, run_args, _, order = DYNAMIC["transform_call"](function, call_args, kwargs, wanted, "jvp")
+        if list(order) != sorted(order) or len(run_args) != len(call_args):  # (never: no leading arguments)
+            raise AssertionError("dynamic_tangent: a written function's transform took other arguments")
+        made[key] = compiled
+    ordered = tuple(call_tangents[k] for k in wanted)
+    return compiled.jvp((batch,) + ordered, *call_args, **kwargs)
 
 
 #: the helpers forward mode sends through ``dynamic_tangent``
