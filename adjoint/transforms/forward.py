@@ -568,11 +568,16 @@ class JVPBuilder:
         by a derivative of a derivative: ``z, z_dot = rt.dynamic_tangent(
         rt.helper, batch, (a_dot, None, ...), *args)`` transforms, when it
         runs, the function that call amounts to (runtime/dynamic_tangents.py)."""
-        if any(self.is_active(v) for v in op.kwargs.values()):
+        if any(self.is_active(v) for v in op.kwargs.values()):  # (first order refuses these already)
+            location = self.location(op)
+            place = errors.user_line(location.filename, location.lineno)
+            if place is not None:  # generated code: the user's line it comes from
+                import linecache
+
+                location = errors.SourceLocation(place[0], place[1], linecache.getline(*place).rstrip("\n"))
             raise errors.NoRuleError(
-                self.location(op), op.construct,
-                "a differentiated value is passed by keyword to a function known only at run time.",
-                "Pass it positionally.")
+                location, "a call of a function known only when the code runs",
+                "a differentiated value is passed by keyword to it.", "Pass it positionally.")
         func = gast.Attribute(value=load(self.module_names["rt"]), attr=op.prim.__name__, ctx=gast.Load())
         tangents = gast.Tuple(elts=[self.tangent_atom(a) for a in op.args], ctx=gast.Load())
         value = self.rt_call("dynamic_tangent", func, load(self.batch_name), tangents, *op.args, **op.kwargs)
