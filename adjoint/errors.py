@@ -757,18 +757,6 @@ def outside_object_change_error(location):
         "value from this function and use the returned value.")
 
 
-def dynamic_call_second_order_error(location):
-    """A derivative of a derivative through ``fn(x)`` with ``fn`` passed in,
-    or ``obj.method(x)`` on an object passed in (located at the user's line)."""
-    return NoRuleError(
-        location, "a call of a function or method known only when the code runs",
-        "a derivative of a derivative (hessian, jacfwd of jacrev) through a call of a function passed in "
-        "as an argument, or of a method of an object passed in, is not supported yet.",
-        "Call the function by its name (a global, or a parameter left to its default), or pass the "
-        "arrays the method needs as arguments of a function defined at module level.",
-    )
-
-
 def looped_vmap_differentiated(reason):
     """A derivative of a vmap whose function runs once per example
     (``reason``: the TransformError that names the user's line that made it

@@ -666,26 +666,8 @@ def check_rule(op, activity, parsed, mode="vjp"):
         raise errors.library_callable_error(location, f"np.vectorize({pyfunc})" if pyfunc else op.construct, True)
     if mode == "jvp" and op.prim in (rt.setitem, rt.copy):
         return  # the forward builder writes their tangents itself
-    if mode == "jvp" and op.prim in (rt.starred_forward, rt.starred_backward):
-        place = errors.user_line(location.filename, location.lineno)
-        if place is not None:  # generated code: the user's line it comes from
-            import linecache
-
-            location = errors.SourceLocation(place[0], place[1], linecache.getline(*place).rstrip("\n"))
-        raise errors.NoRuleError(
-            location, "a call with *seq or **mapping",
-            "a derivative of a derivative (hessian, jacfwd of jacrev) through a call whose arguments are "
-            "unpacked when it runs (f(*seq), g(**mapping) of a value made elsewhere) is not supported yet.",
-            "Pass the arguments one by one, or unpack a tuple or dict written at the call "
-            "(g(**{'alpha': alpha})).",
-        )
-    if mode == "jvp" and op.prim in (rt.function_forward, rt.method_forward, rt.call_backward):
-        place = errors.user_line(location.filename, location.lineno)
-        if place is not None:  # generated code: the user's line it comes from
-            import linecache
-
-            location = errors.SourceLocation(place[0], place[1], linecache.getline(*place).rstrip("\n"))
-        raise errors.dynamic_call_second_order_error(location)
+    if mode == "jvp" and op.prim in rt.DYNAMIC_HELPERS:
+        return  # the forward builder transforms the callee they find when they run (rt.dynamic_tangent)
     if mode == "jvp" and rules.helper_by_source(op.prim):
         return  # the forward builder transforms the helper's own source
     if mode == "jvp" and rules.lookup_tangent(op.prim) is None:

@@ -494,7 +494,7 @@ def export_module(compiled, has_aux=False, arrays=None, prefix="constants", larg
             "module cannot do. Export the derivative of a function that calls no derivative."
         )
     if any(_mentions(t.source, name) for t in transforms
-           for name in ("method_forward", "function_forward", "starred_forward", "starred_jvp")):
+           for name in ("method_forward", "function_forward", "starred_forward", "starred_jvp", "dynamic_tangent")):
         raise ExportError(
             "the derivative calls methods of objects known only at run time; they are "
             "transformed when called, which a standalone module cannot do. Call a "

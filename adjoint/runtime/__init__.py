@@ -61,6 +61,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     nested_vmap,
     svd_higher,
     polynomials,
+    dynamic_tangents,
 )
 
 FAMILIES = (
@@ -74,7 +75,7 @@ FAMILIES = (
     batched_products,
     uniform_branches, batched_adjoints,
     nested_vmap,
-    svd_higher, polynomials,
+    svd_higher, polynomials, dynamic_tangents,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -20,6 +20,16 @@ def method_forward(name, positions, receiver, *args, **kwargs):
     """Forward pass of ``receiver.name(*args)`` when the object is known only
     at run time: its method is transformed (and cached) for the argument
     ``positions`` that carry derivatives (0 is the object itself)."""
+    compiled, call_args, call_kwargs = method_call(name, positions, receiver, args, kwargs)
+    result, residuals = compiled.forward(*call_args, **call_kwargs)
+    return result, (compiled, residuals)
+
+
+def method_call(name, positions, receiver, args, kwargs):
+    """``(compiled, call_args, call_kwargs)`` for ``method_forward``: the
+    transform of the method ``receiver.name`` runs, and the arguments its
+    forward pass takes (the object first for a method bound to it; a frozen
+    distribution's own arguments after the call's)."""
     get_vjp, compiled_call = DYNAMIC["get_vjp"], DYNAMIC["compiled_call"]
     frozen = frozen_distribution_call(receiver, name, args, kwargs)
     if frozen is not None:  # stats.norm(0, 2) passed in: stats.norm's method, with the frozen arguments
@@ -27,8 +37,7 @@ def method_forward(name, positions, receiver, *args, **kwargs):
         skipped = 1 if 0 in positions else 0
         compiled = compiled_call(method, len(args), tuple(p - 1 for p in positions if p > 0),
                                  for_caller=True, skipped=skipped, keywords=tuple(kwargs))
-        result, residuals = compiled.forward(*args, **kwargs)
-        return result, (compiled, residuals)
+        return compiled, tuple(args), kwargs
     method = getattr(receiver, name)
     function = getattr(method, "__func__", None)
     if function is None or getattr(method, "__self__", None) is not receiver:
@@ -37,8 +46,7 @@ def method_forward(name, positions, receiver, *args, **kwargs):
         skipped = 1 if 0 in positions else 0
         compiled = compiled_call(method, len(args), tuple(p - 1 for p in positions if p > 0),
                                  for_caller=True, skipped=skipped, keywords=tuple(kwargs))
-        result, residuals = compiled.forward(*args, **kwargs)
-        return result, (compiled, residuals)
+        return compiled, tuple(args), kwargs
     if not hasattr(function, "__code__"):
         raise TypeError(
             f"cannot differentiate through {type(receiver).__name__}.{name}(): it is not a "
@@ -46,8 +54,7 @@ def method_forward(name, positions, receiver, *args, **kwargs):
         )
     compiled = get_vjp(function, positions, False, for_caller=True,
                        arity=DYNAMIC["arity_of"](function, 1 + len(args), tuple(kwargs)))
-    result, residuals = compiled.forward(receiver, *args, **kwargs)
-    return result, (compiled, residuals)
+    return compiled, (receiver,) + tuple(args), kwargs
 
 
 def function_forward(positions, function, *args, **kwargs):
@@ -155,14 +162,18 @@ def _carries(value):
     return False
 
 
-def _layout(spec, active, callee, pieces):
+def _layout(spec, active, callee, pieces, sources=None):
     """The call ``callee(...)`` written with the ``pieces`` as ``spec`` says
     (``""`` an argument, ``"*"`` a sequence unpacked, ``"**"`` a mapping
     unpacked, a name: a keyword argument; ``"self"`` first: ``callee`` is the
     name of a method of that piece): ``(function, args, kwargs, wanted)``,
     ``wanted`` listing, for the pieces that are ``active``, which arguments
-    carry derivatives: ``(piece, key in it or None, position or keyword)``."""
+    carry derivatives: ``(piece, key in it or None, position or keyword)``.
+    ``sources``: a dict filled with where each argument comes from (position
+    or keyword -> ``(piece, key in it or None)``; ``("value", v)`` for a value
+    taken from elsewhere: a frozen distribution's arguments)."""
     function, args, kwargs, wanted = callee, [], {}, []
+    where = {} if sources is None else sources
     frozen = None
     for i, (kind, flag, piece) in enumerate(zip(spec, active, pieces, strict=True)):
         if kind == "self" and frozen_distribution_call(piece, callee, (), {}) is not None:
@@ -177,6 +188,7 @@ def _layout(spec, active, callee, pieces):
                 function = inner
                 if flag and _carries(piece):
                     wanted.append((i, None, len(args)))
+                where[len(args)] = (i, None)
                 args.append(piece)
             else:
                 if flag and _carries(piece):
@@ -188,11 +200,13 @@ def _layout(spec, active, callee, pieces):
         elif kind == "":
             if flag and _carries(piece):
                 wanted.append((i, None, len(args)))
+            where[len(args)] = (i, None)
             args.append(piece)
         elif kind == "*":
             for j, item in enumerate(piece):
                 if flag and _carries(item):
                     wanted.append((i, j, len(args)))
+                where[len(args)] = (i, j)
                 args.append(item)
         else:
             items = piece.items() if kind == "**" else [(kind, piece)]
@@ -202,12 +216,17 @@ def _layout(spec, active, callee, pieces):
                                     f"keyword argument {key!r}")
                 if flag and _carries(item):
                     wanted.append((i, key if kind == "**" else None, key))
+                where[key] = (i, key if kind == "**" else None)
                 kwargs[key] = item
     if frozen is not None:
         if kwargs:
             raise TypeError(f"{callee}() of a frozen distribution of scipy.stats takes its arguments by position")
-        args.extend(frozen)
-        kwargs.update(frozen_kwargs)
+        for value in frozen:
+            where[len(args)] = ("value", value)
+            args.append(value)
+        for key, value in frozen_kwargs.items():
+            where[key] = ("value", value)
+            kwargs[key] = value
     return function, args, kwargs, wanted
 
 

@@ -197,6 +197,8 @@ class JVPBuilder:
             return [primal] + zeros
         if isinstance(op.prim, UserCall):
             return self.user_call(op)
+        if op.prim in rt.DYNAMIC_HELPERS:
+            return self.dynamic_helper_call(op)
         if isinstance(op.prim, (MethodCall, StarredCall)):
             return self.dynamic_call(op)
         statements = [self.primal(op)]
@@ -325,12 +327,6 @@ class JVPBuilder:
             # a helper of generated code without a tangent rule (the tangent
             # helpers of forward code, differentiated again): its own source
             # is NumPy code, transformed like a function of the user's
-            if prim in (rt.starred_forward, rt.starred_backward, rt.starred_jvp):
-                raise errors.NoRuleError(
-                    self.location(op), "a call whose *args or **kwargs are laid out when the code runs",
-                    "its derivative of second order is not supported yet.",
-                    "Pass the arguments one by one (f(a, b)), or build the sequence from a literal in "
-                    "the function (args = [a, b]; f(*args)).")
             call = UserCall(prim, [], {})
             call.arity = arity_of(prim, len(op.args), tuple(op.kwargs))  # (helpers with *pieces)
             return self.user_call(Op(op.kind, op.targets, op.value, call, op.args,
@@ -591,6 +587,29 @@ class JVPBuilder:
                                     for a, flag in zip(pieces, active, strict=True)], ctx=gast.Load())
         value = self.rt_call("starred_jvp", constant(tuple(spec)), constant(active), callee,
                              load(self.batch_name), tangents, *pieces)
+        target = op.targets[0]
+        targets = gast.Tuple(elts=[store(target), store(self.dot_of(target))], ctx=gast.Store())
+        return [gast.Assign(targets=[targets], value=value, type_comment=None)]
+
+    def dynamic_helper_call(self, op):
+        """A helper of generated code calling a function known only when it
+        runs (``rt.function_forward``, ``rt.call_backward``, ...), met again
+        by a derivative of a derivative: ``z, z_dot = rt.dynamic_tangent(
+        rt.helper, batch, (a_dot, None, ...), *args)`` transforms, when it
+        runs, the function that call amounts to (runtime/dynamic_tangents.py)."""
+        if any(self.is_active(v) for v in op.kwargs.values()):  # (first order refuses these already)
+            location = self.location(op)
+            place = errors.user_line(location.filename, location.lineno)
+            if place is not None:  # generated code: the user's line it comes from
+                import linecache
+
+                location = errors.SourceLocation(place[0], place[1], linecache.getline(*place).rstrip("\n"))
+            raise errors.NoRuleError(
+                location, "a call of a function known only when the code runs",
+                "a differentiated value is passed by keyword to it.", "Pass it positionally.")
+        func = gast.Attribute(value=load(self.module_names["rt"]), attr=op.prim.__name__, ctx=gast.Load())
+        tangents = gast.Tuple(elts=[self.tangent_atom(a) for a in op.args], ctx=gast.Load())
+        value = self.rt_call("dynamic_tangent", func, load(self.batch_name), tangents, *op.args, **op.kwargs)
         target = op.targets[0]
         targets = gast.Tuple(elts=[store(target), store(self.dot_of(target))], ctx=gast.Store())
         return [gast.Assign(targets=[targets], value=value, type_comment=None)]
