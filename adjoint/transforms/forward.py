@@ -456,7 +456,10 @@ class JVPBuilder:
         target = op.targets[0]
         elementwise = op.prim in rules.ELEMENTWISE_TANGENTS
         # (runtime helpers of generated code take containers of tangents as they are)
-        takes_sequences = op.prim in rules.SEQUENCE_RULES or rt.is_helper(op.prim)
+        # and so do Python's builtins (dict(entries), a dict built by a loop
+        # that may look like a list)
+        takes_sequences = (op.prim in rules.SEQUENCE_RULES or rt.is_helper(op.prim)
+                           or getattr(op.prim, "__module__", None) == "builtins")
 
         def tangent_of(param):
             atom = bindings[param]
