@@ -57,6 +57,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     tree_axes,
     batched_products,
     uniform_branches,
+    spectral,
 )
 
 FAMILIES = (
@@ -68,7 +69,7 @@ FAMILIES = (
     batched_scatter, batched_scipy,
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig, tree_axes,
     batched_products,
-    uniform_branches,
+    uniform_branches, spectral,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -26,6 +26,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
                            merged_constant_blocks, try_statements, walk_ops, with_statement)
+from ..analysis.complex_values import complex_checks
 from ..analysis.shapes import same_shape_classes
 from .templates import names_for, tangent_template_for
 
@@ -182,6 +183,12 @@ class JVPBuilder:
             message = str(self.activity.deferred[id(op)]).splitlines()[0]
             return [gast.Expr(value=self.rt_call("missing_rule", constant(message))), self.primal(op)] + [
                 self.zeros(t) for t in op.targets if t in self.activity.active]
+        checks = complex_checks(op, self.activity.varied, self.rt_call)  # (np.var of a complex value: refused)
+        if checks:
+            return checks + self.statement_checked(op)
+        return self.statement_checked(op)
+
+    def statement_checked(self, op):
         active_targets = [t for t in op.targets if t in self.activity.active]
         if not active_targets or op.prim is NONDIFF or not carries_derivative(op):
             # (a nondifferentiable function's result, active as a phi of a

@@ -26,7 +26,8 @@ from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL, carries_derivative
 from ..frontend.gastutil import Transformer, clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
-from ..analysis.shapes import same_shape_classes
+from ..analysis.complex_values import ComplexMix, complex_checks
+from ..analysis.shapes import SCALAR, same_shape_classes
 from .templates import names_for, template_for
 
 #: primitives whose result may be a container (its adjoints add with
@@ -113,6 +114,7 @@ class VJPBuilder:
         self.call_adjoints = set()
         self.number_globals = {}
         self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
+        self.complex_mix = ComplexMix(normalized.ops, resolver.lookup, self.defined_names)
 
     # ------------------------------------------------------------ helpers
 
@@ -262,11 +264,15 @@ class VJPBuilder:
                 self.reverse_loop(op)
                 lineno = None
                 continue
-            if not any(t in self.activity.active for t in op.targets):
+            checks = complex_checks(op, self.activity.varied, self.rt_call)  # (np.var of a complex value: refused)
+            if not checks and not any(t in self.activity.active for t in op.targets):
                 continue
             if op.lineno != lineno:
                 lineno = op.lineno
                 self.body.append(self.comments.marker(self.line_comment(lineno)))
+            self.body.extend(checks)
+            if not any(t in self.activity.active for t in op.targets):
+                continue
             self.adjoint_of(op)
             for target in op.targets:
                 self.has_bar.discard(target)
@@ -530,7 +536,8 @@ class VJPBuilder:
         if (isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute)
                 and expr.func.attr == "unbroadcast"
                 and isinstance(expr.func.value, gast.Name) and expr.func.value.id == self.module_names["rt"]
-                and self.shapes.same(name, result)):
+                and self.shapes.same(name, result)
+                and not self.complex_mix.keeps_unbroadcast(name, self.shapes.same(name, SCALAR))):
             return expr.args[0]
         return expr
 
