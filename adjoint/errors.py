@@ -781,3 +781,15 @@ def complex_refused(construct):
         "(np.abs(z) ** 2 for a squared modulus, np.real(z), np.imag(z)), or stop the derivative "
         "there with adjoint.stop_gradient(...)."
     )
+
+
+def complex_arguments_refused(location, name):
+    """A function of the user's that makes no complex value itself, whose
+    derivative code is therefore written for real values, called with one."""
+    where = f"{location.filename}:{location.lineno}: " if location is not None else ""
+    return (
+        f"{where}{name} was called with a complex argument while it was differentiated, and it makes "
+        "no complex value itself, so its derivative code was written for real values. Make the "
+        "complex values in this function (it may receive real and imaginary parts, or mark an "
+        "argument with z = z + 0j), or inline its body into the caller (docs/complex.md)."
+    )

@@ -42,13 +42,20 @@ def test_vmap_of_the_jacobians_of_a_filter():
         np.testing.assert_allclose(jacobian, expected, atol=1e-12)
 
 
+def weighted_magnitude(z):
+    # a function of the user's given complex values (its own derivative code is complex-aware)
+    a = np.abs(z)
+    return np.sum(a * z)
+
+
 def complex_arithmetic(x):
     z = F.fft(x) + 0.5j
     a = np.abs(z)                     # a real value with z's shape ...
     s = np.sum(z * H[0])
     t = np.sum(a)                     # ... and a real scalar next to a complex one
     return np.concatenate([np.real(a * z), np.imag(z.conj() * z.imag + z.real), np.real(s * t) * x,
-                           np.angle(z * (1 + 2j)), np.imag(np.sqrt(z) / (2.0 + x)), np.real(z ** 3)])
+                           np.angle(z * (1 + 2j)), np.imag(np.sqrt(z) / (2.0 + x)), np.real(z ** 3),
+                           [np.real(weighted_magnitude(z))]])
 
 
 def test_complex_arithmetic_against_central_differences():
@@ -90,6 +97,11 @@ def spectrum(x):
     return F.fft(x)
 
 
+def scaled_magnitude(x, h):
+    # makes no complex value itself: derivative code for real values, which checks its arguments
+    return np.sum(np.abs(x * h))
+
+
 def test_rules_for_real_values_refuse_complex_ones_at_the_users_line():
     x = RNG.normal(size=4)
     for f, name, transform in ((variance_of_spectrum, "np.var", adjoint.jacrev),
@@ -101,3 +113,5 @@ def test_rules_for_real_values_refuse_complex_ones_at_the_users_line():
         adjoint.jacrev(spectrum)(x)
     with pytest.raises(TypeError, match="argument 0 is complex"):
         adjoint.jacrev(variance_of_spectrum)(x + 0j)
+    with pytest.raises(TypeError, match="scaled_magnitude was called with a complex argument"):
+        adjoint.jacrev(scaled_magnitude)(x, x + 1j)

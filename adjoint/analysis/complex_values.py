@@ -1,18 +1,30 @@
-"""Where complex intermediates can meet real values of the same shape.
+"""Whether a function can hold complex values, and where complex values can
+meet real ones of the same shape (docs/complex.md).
 
-The reverse transform drops ``rt.unbroadcast(g, x)`` when ``x`` has the
-result's shape (analysis/shapes.py), but unbroadcast is also where a real
-``x`` takes the real part of a complex cotangent (docs/complex.md). Shape
+A function's values can be complex only if something makes them so: a
+complex literal (``1j``), a transform of np.fft, a complex dtype, a free name
+bound to a complex value, a function of the user's (its result), an
+attribute of an object, or a parameter. A function with none of these but
+its parameters (most real programs) gets the derivative code of real values:
+the rules' complex handling (``rt.real_for``, ``rt.abs_slope``, the checks of
+rules for real values only) is written out of it (``real_only``), and where
+that changed the code, its backward pass first checks that no argument is
+complex (``rt.refuse_complex_arguments``: a complex argument of a function
+of the user's that makes no complex value itself is refused, never a wrong
+number).
+
+In a function that can hold complex values, the reverse transform keeps the
+``rt.unbroadcast(g, x)`` it drops when ``x`` has the result's shape
+(analysis/shapes.py) where ``x`` may be real and the result complex: shape
 classes join values of one complexness, except through the functions that
 take complex values to real ones (``a = np.abs(z)`` has z's shape) and
-through the class of all scalars (``np.sum(z) * np.sum(np.abs(z))``). So
-the unbroadcast is kept for a contribution to such a value, and for
-scalars in a function that makes or reads complex values at all."""
+through the class of all scalars (``np.sum(z) * np.sum(x)``)."""
 import gast
 import numpy as np
 
 from .. import errors
 from .. import runtime as rt
+from ..frontend.gastutil import Transformer
 from ..frontend.ir import MethodCall, StarredCall, UserCall, walk_ops
 
 #: functions of complex values with real results (same shape, or a reduction of it)
@@ -20,57 +32,112 @@ COMPLEX_TO_REAL = frozenset({np.abs, abs, np.real, np.imag, np.angle, np.fft.irf
 #: functions that make complex values from real ones
 MAKES_COMPLEX = frozenset({
     np.fft.fft, np.fft.ifft, np.fft.rfft, np.fft.fft2, np.fft.ifft2, np.fft.rfft2, np.fft.fftn, np.fft.ifftn,
-    np.fft.rfftn, np.conjugate, complex, rt.real_for})
+    np.fft.rfftn, complex,
+    # (of a real spectrum too: their adjoints make complex values)
+    np.fft.irfft, np.fft.irfft2, np.fft.irfftn} | {getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power",
+                                                                    "arcsin", "arccos", "arctanh")})
+#: names of complex types (a dtype argument, np.complex128(x))
+_COMPLEX_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "cdouble", "csingle", "clongdouble",
+                            "complex_", "complexfloating"})
 
 
 def _is_complex_constant(atom):
-    return isinstance(atom, gast.Constant) and isinstance(atom.value, complex)
+    return isinstance(atom, gast.Constant) and (
+        isinstance(atom.value, complex) or (isinstance(atom.value, str) and atom.value.startswith(("complex", "c8",
+                                                                                                   "c16"))))
+
+
+def _names_complex_type(node):
+    return any((isinstance(n, gast.Attribute) and n.attr in _COMPLEX_NAMES)
+               or (isinstance(n, gast.Name) and n.id == "complex") for n in gast.walk(node))
 
 
 def _complex_value(lookup, name):
     try:
-        return np.iscomplexobj(lookup(name))
-    except Exception:  # (a name the resolver does not know: not a complex value it can see)
+        value = lookup(name)
+        return np.iscomplexobj(value) or (isinstance(value, (type, np.dtype)) and np.dtype(value).kind == "c")
+    except Exception:  # (a name the resolver does not know, or no dtype: not a complex value it can see)
         return False
 
 
 class ComplexMix:
-    """Facts about one function's ops: which names are real results of
-    complex values, and whether complex values may appear at all (made
-    here, read from a complex global, or met in a function it calls).
-    ``lookup(name)`` is a free name's value now, ``defined`` the names the
-    function binds."""
+    """Facts about one function's ops: whether complex values can appear
+    (``possible``), and which names are real results of complex values."""
 
     def __init__(self, ops, lookup=None, defined=()):
         self.real_of_complex = set()
-        self.any_complex = False
+        self.sources = False  # made here, read from outside, or returned by a call
         for op in walk_ops(ops):
-            if isinstance(op.prim, (UserCall, MethodCall, StarredCall)):
-                self.any_complex = True
-            try:
-                prim = op.prim
-                if prim in COMPLEX_TO_REAL:
-                    self.real_of_complex.update(t for t in op.targets if isinstance(t, str))
-                    self.any_complex = True
-                elif prim in MAKES_COMPLEX:
-                    self.any_complex = True
-            except TypeError:  # an unhashable callable
-                pass
+            prim = op.prim
+            if isinstance(prim, (UserCall, MethodCall, StarredCall)) or prim is rt.attribute:
+                self.sources = True  # (a result or an attribute of an object: it may be complex)
+            else:
+                try:
+                    if prim in COMPLEX_TO_REAL:
+                        self.real_of_complex.update(t for t in op.targets if isinstance(t, str))
+                    elif prim in MAKES_COMPLEX:
+                        self.sources = True
+                except TypeError:  # an unhashable callable
+                    pass
             atoms = list(getattr(op, "args", ())) + list(getattr(op, "kwargs", {}).values())
             if any(_is_complex_constant(a) for a in atoms):
-                self.any_complex = True
-            if lookup is not None and not self.any_complex:
+                self.sources = True
+            value = getattr(op, "value", None)
+            if value is not None and _names_complex_type(value):
+                self.sources = True
+            if lookup is not None and not self.sources:
                 for atom in atoms:
                     if isinstance(atom, gast.Name) and atom.id not in defined and _complex_value(lookup, atom.id):
-                        self.any_complex = True
+                        self.sources = True
+        #: complex values may appear (else the parameters are checked to be real)
+        self.possible = self.sources
 
-    def keeps_unbroadcast(self, name, is_scalar):
+    def keeps_unbroadcast(self, name, is_scalar, builder):
         """Whether the contribution to ``name`` keeps its unbroadcast (the
-        real part) though ``name`` has the result's shape."""
-        return name in self.real_of_complex or (self.any_complex and is_scalar)
+        real part) though ``name`` has the result's shape (``builder``
+        learns that its code depends on complex values being possible)."""
+        if name in self.real_of_complex or is_scalar:
+            builder.complex_sensitive = True
+            return self.possible
+        return False
 
 
-def _real_only():
+class _RealOnly(Transformer):
+    """Derivative code for real values: ``rt.real_for(g, x)`` is ``g`` (the
+    real part of a rule's complex expression, ``-1j * g``) and
+    ``rt.abs_slope(x)`` is ``np.sign(x)`` (piecewise constant: no derivative
+    code for it when this code is differentiated again)."""
+
+    def __init__(self, rt_name, np_name):
+        super().__init__()
+        self.rt_name = rt_name
+        self.np_name = np_name
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id == self.rt_name) or node.keywords:
+            return node
+        if func.attr == "real_for" and len(node.args) == 2:
+            if isinstance(node.args[0], gast.Name):  # a cotangent: real in real code
+                return node.args[0]
+            # an expression of the rule (-1j * g of np.imag): its real part
+            return gast.Call(func=gast.Attribute(value=gast.Name(id=self.np_name, ctx=gast.Load(), annotation=None,
+                                                                 type_comment=None), attr="real", ctx=gast.Load()),
+                             args=[node.args[0]], keywords=[])
+        if func.attr == "abs_slope" and len(node.args) == 1:
+            node.func = gast.Attribute(value=gast.Name(id=self.np_name, ctx=gast.Load(), annotation=None,
+                                                       type_comment=None), attr="sign", ctx=gast.Load())
+        return node
+
+
+def real_only(node, module_names):
+    """``node`` (derivative code a rule expanded to) for real values only."""
+    return _RealOnly(module_names["rt"], module_names["np"]).visit(node)
+
+
+def _real_only_functions():
     functions = {np.sign, np.var, np.std, np.nanvar, np.nanstd, np.cov, np.corrcoef}
     for name in ("norm", "eigh", "eigvalsh", "svd", "svdvals", "cholesky", "qr", "eig", "eigvals", "lstsq",
                  "pinv", "matrix_norm", "vector_norm"):
@@ -82,7 +149,7 @@ def _real_only():
 #: functions whose derivative rules (or lack of one: np.sign is piecewise
 #: constant on real values only) hold for real values alone: a complex
 #: argument that carries a derivative is refused when the derivative runs.
-REAL_ONLY = _real_only()
+REAL_ONLY = _real_only_functions()
 
 
 def complex_checks(op, varied, rt_call):

@@ -162,3 +162,16 @@ def refuse_complex(value, message):
     dtype = getattr(value, "dtype", None)  # (an array, or the Shape kept of one)
     if (np.dtype(dtype).kind == "c") if dtype is not None else np.iscomplexobj(value):
         raise TypeError(message)
+
+
+def refuse_complex_arguments(message, *arguments):
+    """Raise ``TypeError(message)`` when one of ``arguments`` (arrays,
+    numbers, or lists, tuples and dicts of them) is complex: derivative code
+    written for real values was given complex ones."""
+    for value in arguments:
+        if isinstance(value, (list, tuple)):
+            refuse_complex_arguments(message, *value)
+        elif isinstance(value, dict):
+            refuse_complex_arguments(message, *value.values())
+        elif isinstance(value, (np.ndarray, np.generic, complex)) and np.iscomplexobj(value):
+            raise TypeError(message)

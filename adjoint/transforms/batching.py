@@ -322,7 +322,7 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
-        if op.kind == "expr" and op.prim is rt.refuse_complex:  # (reads a dtype: the batch's is the examples')
+        if op.kind == "expr" and op.prim in (rt.refuse_complex, rt.refuse_complex_arguments):  # (read dtypes alone)
             return [self.primal(op)]
         reads_batched = bool(self.reads_of(op) & self.batched)
         if not reads_batched:
