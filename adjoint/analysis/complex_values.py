@@ -165,3 +165,17 @@ def complex_checks(op, varied, rt_call):
     return [gast.Expr(value=rt_call("refuse_complex", gast.Name(id=a.id, ctx=gast.Load(), annotation=None,
                                                                 type_comment=None), gast.Constant(value=message, kind=None)))
             for a in atoms]
+
+
+def unchecked_params(normalized, wrt, varied):
+    """The parameters the derivative code for real values must check: those
+    not differentiated (the API checks those are real) that a differentiated
+    value is computed from directly."""
+    params = [p for p in normalized.params if p not in wrt]
+    if not params:
+        return []
+    read = set()
+    for op in walk_ops(normalized.ops):
+        if op.targets and any(isinstance(t, str) and t in varied for t in op.targets):
+            read |= op.reads()
+    return [p for p in params if p in read]

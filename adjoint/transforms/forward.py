@@ -26,7 +26,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
                            merged_constant_blocks, try_statements, walk_ops, with_statement)
-from ..analysis.complex_values import ComplexMix, complex_checks, real_only
+from ..analysis.complex_values import ComplexMix, complex_checks, real_only, unchecked_params
 from ..analysis.shapes import same_shape_classes
 from .templates import names_for, tangent_template_for
 
@@ -132,11 +132,12 @@ class JVPBuilder:
                 lower=constant(1), upper=None, step=None), ctx=gast.Load())
             body.append(gast.Assign(targets=[unpack], value=rest, type_comment=None))
         body.extend(self.block(self.normalized.ops))
-        if self.complex_sensitive and not self.complex_mix.possible and self.normalized.params:
+        checked = unchecked_params(self.normalized, self.wrt, self.activity.varied)
+        if self.complex_sensitive and not self.complex_mix.possible and checked:
             # code for real values: a complex argument (a caller's complex values) is refused
             message = errors.complex_arguments_refused(self.parsed.location(self.parsed.node), self.parsed.node.name)
             body.insert(0, gast.Expr(value=self.rt_call(
-                "refuse_complex_arguments", constant(message), *[load(p) for p in self.normalized.params])))
+                "refuse_complex_arguments", constant(message), *[load(p) for p in checked])))
         output = self.normalized.output
         if self.is_active(output):
             output_dot = load(self.dot_of(output.id))

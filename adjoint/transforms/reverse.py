@@ -26,7 +26,7 @@ from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL, carries_derivative
 from ..frontend.gastutil import Transformer, clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
-from ..analysis.complex_values import ComplexMix, complex_checks, real_only
+from ..analysis.complex_values import ComplexMix, complex_checks, real_only, unchecked_params
 from ..analysis.shapes import SCALAR, same_shape_classes
 from .templates import names_for, template_for
 
@@ -253,11 +253,12 @@ class VJPBuilder:
             self.has_bar.add(output.id)
         self.seed = seed
         self.body = self.reverse_block(normalized.ops)
-        if self.complex_sensitive and not self.complex_mix.possible and normalized.params:
+        checked = unchecked_params(self.normalized, self.wrt, self.activity.varied)
+        if self.complex_sensitive and not self.complex_mix.possible and checked:
             # code for real values: a complex argument (a caller's complex values) is refused
             message = errors.complex_arguments_refused(self.parsed.location(self.parsed.node), self.parsed.node.name)
             self.body.insert(0, gast.Expr(value=self.rt_call(
-                "refuse_complex_arguments", constant(message), *[load(p) for p in normalized.params])))
+                "refuse_complex_arguments", constant(message), *[load(p) for p in checked])))
         returns = [load(self.bar_names[p]) if p in self.has_bar else constant(None) for p in self.wrt]
         return seed, returns
 
