@@ -272,9 +272,10 @@ def complex_error(where, path):
 
 def complex_derivative_error():
     return TypeError(
-        "a derivative came out complex: a value computed from the differentiated inputs became "
-        "complex (1j * x, np.sqrt(x + 0j), a rule returning complex values), and complex values "
-        "are not supported yet. Keep the computation real, or split it into real and imaginary parts."
+        "a derivative came out complex: a real value received a complex derivative from a function "
+        "whose rule does not take the real part for it (np.concatenate or np.stack of real and complex "
+        "arrays, a rule for real values only). Make the real array complex first (x + 0j), or keep that "
+        "step real (split it into real and imaginary parts); docs/complex.md says what is differentiated."
     )
 
 
@@ -771,4 +772,28 @@ def looped_vmap_differentiated(reason):
         "a Python loop over the batch), and that loop is not differentiated.",
         "Differentiate the function first and vmap the derivative (vmap(jacrev(f)) rather than "
         "jacrev(vmap(f))), or write this step without control flow on the values (np.where, a mask).",
+    )
+
+
+def complex_refused(construct):
+    """A function whose derivative rule holds for real values only, met with
+    a complex value inside the differentiated function (docs/complex.md)."""
+    return (
+        f"{construct} of a complex value: its derivative rule holds for real values only "
+        "(complex values inside a function are differentiated through np.fft, arithmetic, "
+        "np.real, np.imag, np.conj, np.abs and np.angle). Take the real values it needs first "
+        "(np.abs(z) ** 2 for a squared modulus, np.real(z), np.imag(z)), or stop the derivative "
+        "there with adjoint.stop_gradient(...)."
+    )
+
+
+def complex_arguments_refused(location, name):
+    """A function of the user's that makes no complex value itself, whose
+    derivative code is therefore written for real values, called with one."""
+    where = f"{location.filename}:{location.lineno}: " if location is not None else ""
+    return (
+        f"{where}{name} was called with a complex argument while it was differentiated, and it makes "
+        "no complex value itself, so its derivative code was written for real values. Make the "
+        "complex values in this function (it may receive real and imaginary parts, or mark an "
+        "argument with z = z + 0j), or inline its body into the caller (docs/complex.md)."
     )

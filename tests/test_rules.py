@@ -1901,11 +1901,30 @@ else:
               autograd=False),
     ]
 
+# np.fft and complex values inside a function (rules/fft.py, docs/complex.md): real in, real out
+FFT_ROWS = [
+    Row(np.fft.fft, "np.fft.fft(n,axis,norm)", lambda x: np.concatenate([np.real(np.fft.fft(x, n=5, axis=0, norm="ortho")), np.imag(np.fft.fft(x, n=5, axis=0, norm="ortho"))]), ((4, 3),)),
+    Row(np.fft.ifft, "np.fft.ifft(n)", lambda x: np.concatenate([np.real(np.fft.ifft(x, 3)), np.imag(np.fft.ifft(x, 3))]), ((5,),)),
+    Row(np.fft.rfft, "np.fft.rfft(n-odd)", lambda x: np.concatenate([np.real(np.fft.rfft(x, n=7)), np.imag(np.fft.rfft(x, n=7))]), ((6,),), autograd=False),  # (autograd scales a padded rfft's slopes by len(x) / n)
+    Row(np.fft.irfft, "np.fft.irfft-nyquist", lambda x: np.fft.irfft(x[:4] + 1j * x[2:], n=6), ((6,),)),
+    Row(np.fft.irfft, "np.fft.irfft(n-odd,norm)", lambda x: np.fft.irfft(x[:4] + 1j * x[2:], n=5, norm="forward"), ((6,),), autograd=False),
+    Row(np.fft.fft2, "np.fft.fft2(s)", lambda x: np.concatenate([np.real(np.fft.fft2(x, s=(2, 5))), np.imag(np.fft.fft2(x, s=(2, 5)))]), ((3, 4),)),
+    Row(np.fft.ifft2, "np.fft.ifft2(norm)", lambda x: np.concatenate([np.real(np.fft.ifft2(x, norm="ortho")), np.imag(np.fft.ifft2(x, norm="ortho"))]), ((3, 4),)),
+    Row(np.fft.rfft2, "np.fft.rfft2", lambda x: np.concatenate([np.real(np.fft.rfft2(x)), np.imag(np.fft.rfft2(x))]), ((3, 4),)),
+    Row(np.fft.irfft2, "np.fft.irfft2", lambda x: np.fft.irfft2(x + 1j * x[::-1]), ((3, 4),)),
+    Row(np.fft.fftn, "np.fft.fftn(axes)", lambda x: np.concatenate([np.real(np.fft.fftn(x, axes=(0,))), np.imag(np.fft.fftn(x, axes=(0,)))]), ((3, 4),)),
+    Row(np.fft.ifftn, "np.fft.ifftn", lambda x: np.concatenate([np.real(np.fft.ifftn(x)), np.imag(np.fft.ifftn(x))]), ((2, 3),)),
+    Row(np.fft.rfftn, "np.fft.rfftn(s,axes)", lambda x: np.concatenate([np.real(np.fft.rfftn(x, s=(4, 3), axes=(0, 1))), np.imag(np.fft.rfftn(x, s=(4, 3), axes=(0, 1)))]), ((3, 4),), autograd=False),
+    Row(np.fft.irfftn, "np.fft.irfftn(s,axes)", lambda x: np.fft.irfftn(x * (1 - 2j), s=(3, 6), axes=(0, 1)), ((3, 4),)),
+    Row(np.imag, "np.imag(complex)", lambda x: np.imag(np.exp(1j * x) * x), ((3, 4),)),
+    Row(np.angle, "np.angle(complex,deg)", lambda x: np.angle(x + 1j * (x * x - 0.5), deg=True), ((3, 4),), autograd=False),
+]
+
 ROWS = (IN_PLACE_ROWS + BUILTIN_ROWS + OPERATOR_ROWS + UNARY_UFUNC_ROWS + BINARY_UFUNC_ROWS + REDUCTION_ROWS
         + PRODUCT_ROWS + SHAPE_ROWS + SYNTAX_ROWS + LIST_ROWS + STATISTICS_ROWS + SCAN_ROWS + LINALG_ROWS
         + CONTRACTION_ROWS + REARRANGE_ROWS + MORE_UFUNC_ROWS + MORE_LINALG_ROWS + MORE_SHAPE_ROWS
         + CONVOLUTION_ROWS + ORDER_ROWS + NAN_ROWS + MORE_REARRANGE_ROWS + DECOMPOSITION_ROWS + FORM_ROWS
-        + SELECT_ROWS + SCIPY_ROWS)
+        + SELECT_ROWS + SCIPY_ROWS + FFT_ROWS)
 ROWS_BY_ID = {row.id: row for row in ROWS}
 
 

@@ -34,7 +34,9 @@ END = "<!-- END generated table -->"
 
 #: the families of adjoint/rules and their headings, in the order of the table.
 FAMILIES = [
-    ("operators", "Operators"), ("ufuncs", "Elementwise"), ("reductions", "Reductions and scans"),
+    ("operators", "Operators"), ("ufuncs", "Elementwise"),
+    ("fft", "np.fft, and complex values to real ones (complex values inside a function: complex.md)"),
+    ("reductions", "Reductions and scans"),
     ("linalg", "Products and linear algebra"), ("shape", "Shapes and rearrangements"),
     ("builtins", "Python's functions"), ("structure", "Syntax"), ("scipy_special", "scipy.special"),
     ("scipy_stats", "scipy.stats"), ("scipy_stats_more", "scipy.stats: survival functions, dirichlet"),
@@ -47,7 +49,7 @@ DISTRIBUTIONS = ("norm", "t", "gamma", "beta", "chi2", "poisson", "multivariate_
 
 def _namespaces():
     """(prefix, object) pairs searched for the names users write."""
-    spaces = [("np", np), ("np.linalg", np.linalg), ("math", math), ("", builtins)]
+    spaces = [("np", np), ("np.linalg", np.linalg), ("np.fft", np.fft), ("math", math), ("", builtins)]
     try:
         from scipy import linalg, signal, special, stats
     except ImportError:

@@ -328,7 +328,7 @@ class _FixedArguments:
 
 
 def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp",
-                  objects=None, outside_ok=False):
+                  objects=None, outside_ok=False, real_params=True):
     """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
     ``nargs`` positional arguments and ``keywords``, differentiated at
     ``positions`` (counted among the positional ones). ``objects``: see
@@ -337,11 +337,11 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
     if mode == "jvp":
         def get(function, wrt, arity=None, objects=None):
             return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects,
-                                 outside_ok=outside_ok)
+                                 outside_ok=outside_ok, real_params=real_params)
     else:
         def get(function, wrt, arity=None, objects=None):
             return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects,
-                                 outside_ok=outside_ok)
+                                 outside_ok=outside_ok, real_params=real_params)
     if made.of(func) is not None:  # a derivative differentiated again: its code
         func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects)
     function, leading, fixed = _callable_parts(func)

@@ -83,11 +83,12 @@ def compiled_for_source(func, argnums, has_aux, mode="vjp"):
     function that runs, with argnums counted as the caller passes them (a
     bound method's or partial's fixed arguments come first)."""
     def get(function, positions):
+        # (the code the API runs for real arguments: docs/complex.md)
         if mode == "jvp":
-            return cache.get_jvp(function, positions, has_aux)
+            return cache.get_jvp(function, positions, has_aux, real_params=True)
         if mode == "vmap":
             return cache.get_vmap(function, positions)
-        return cache.get_vjp(function, positions, has_aux)
+        return cache.get_vjp(function, positions, has_aux, real_params=True)
 
     if made.of(func) is not None:
         count = _positional_count(_innermost(func))

@@ -211,7 +211,8 @@ def _building(func, mode, build):
             CALLEES.building.discard((func, mode))
 
 
-def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=None, outside_ok=False):
+def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=None, outside_ok=False,
+            real_params=False):
     """The compiled VJP of ``func``. ``for_caller``: the version another
     transformed function calls, whose backward returns zeros (not None) for
     arguments the output does not depend on. ``arity``: for a function with
@@ -221,11 +222,15 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=
     class), ...) (``calling.object_arguments``); part of the key.
     ``outside_ok``: the caller is a derivative function written over this
     transform's passes (api/derivatives.py), which reads no attribute
-    itself: changes of objects it did not make are followed there."""
+    itself: changes of objects it did not make are followed there.
+    ``real_params``: the API calls it with real arguments (not a function
+    the user's code calls, which may pass complex values: docs/complex.md)."""
     entries = _entries(func)
     key = ("vjp", wrt_positions, has_aux, for_caller) + ((arity,) if arity is not None else ())
     if objects:
         key += (("objects", objects),)
+    if real_params:
+        key += (("real", True),)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         made_by_derivatives = getattr(func, "__adjoint_vjp__", None)
@@ -238,7 +243,7 @@ def get_vjp(func, wrt_positions, has_aux, for_caller=False, arity=None, objects=
             compiled = twin
         else:
             compiled = _building(func, "vjp", lambda: vjp_transform(func, wrt_positions, has_aux, for_caller,
-                                                                     CALLEES, arity, objects))
+                                                                     CALLEES, arity, objects, real_params))
         entries[key] = compiled
     if for_caller and not outside_ok:
         _refuse_outside_stores(compiled)
@@ -254,7 +259,8 @@ def _refuse_outside_stores(compiled):
         raise errors.outside_object_change_error(stores[0])
 
 
-def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=None, outside_ok=False):
+def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=None, outside_ok=False,
+            real_params=False):
     """The compiled forward-mode transform of ``func`` (``arity``: see
     get_vjp; ``for_caller``: another transformed function calls it, which
     is not part of the key but is refused for some, see _refuse_outside_stores)."""
@@ -262,10 +268,12 @@ def get_jvp(func, wrt_positions, has_aux, arity=None, for_caller=False, objects=
     key = ("jvp", wrt_positions, has_aux) + ((arity,) if arity is not None else ())
     if objects:
         key += (("objects", objects),)
+    if real_params:  # (see get_vjp)
+        key += (("real", True),)
     compiled = entries.get(key)
     if compiled is None or not compiled.is_current():
         compiled = _building(func, "jvp", lambda: jvp_transform(func, wrt_positions, has_aux, CALLEES, arity,
-                                                                 objects))
+                                                                 objects, real_params))
         entries[key] = compiled
     if for_caller and not outside_ok:
         _refuse_outside_stores(compiled)

@@ -565,7 +565,8 @@ def fuse_scalings(body, batched, live_out, namer, rt_name):
 
 #: runtime helpers that read only the shape of the argument at this position.
 SHAPE_ONLY_ARGUMENTS = {"unbroadcast": 1, "unreduce": 1, "reduced_count": 0, "reshape_adjoint": 1,
-                        "getitem_adjoint": 1, "scatter_add": 2, "written_adjoint": 1}
+                        "getitem_adjoint": 1, "scatter_add": 2, "written_adjoint": 1, "refuse_complex": 0,
+                        "real_for": 1}
 
 
 def shape_only_reads(body, rt_name):

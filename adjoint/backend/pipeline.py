@@ -161,14 +161,14 @@ def module_name(resolver, taken, namer, preferred, module):
     return preferred
 
 
-def vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None, objects=None):
+def vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None, objects=None, real_params=False):
     """The reverse-mode transform; ``callees`` (cache.Callees) gives the
     transforms of the functions its code calls; ``arity`` (positional count,
     keyword names) the calls a function with *args or **kwargs is made for;
     ``objects`` ((parameter name, class), ...) the objects of the user's
     classes the call passes in (normalize_objects follows those it changes)."""
     TRANSFORM_COUNT["vjp"] += 1
-    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity, objects)
+    return _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity, objects, real_params)
 
 
 class FrontEnd:
@@ -200,7 +200,7 @@ class FrontEnd:
             if isinstance(stored, gast.Name) and stored.id in self.activity.varied]
 
 
-def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None, objects=None):
+def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None, objects=None, real_params=False):
     front = FrontEnd(func, wrt_positions, has_aux, callees, arity=arity, objects=objects)
     parsed, node, resolver, namer = front.parsed, front.node, front.resolver, front.namer
     module_names, normalized, wrt, activity = front.module_names, front.normalized, front.wrt, front.activity
@@ -209,6 +209,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
 
     comments = Comments()
     builder = VJPBuilder(parsed, normalized, activity, wrt, namer, module_names, comments, resolver, callees)
+    builder.real_params = real_params  # (else a caller may pass complex values: analysis/complex_values.py)
     seed, returns = builder.build()
     # (With no None adjoint, for_caller changes nothing: the cache uses this
     # transform for both, see cache.get_vjp.)
@@ -323,7 +324,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     return own_generated_functions(compiled)
 
 
-def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=None):
+def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=None, real_params=False):
     """The forward-mode transform (see vjp_transform for ``callees``, ``arity`` and ``objects``)."""
     TRANSFORM_COUNT["jvp"] += 1
     front = FrontEnd(func, wrt_positions, has_aux, callees, mode="jvp", arity=arity, objects=objects)
@@ -331,6 +332,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     comments = Comments()
     builder = JVPBuilder(parsed, normalized, front.activity, front.wrt, namer, front.module_names, comments,
                          front.resolver, callees)
+    builder.real_params = real_params  # (else a caller may pass complex values: analysis/complex_values.py)
     body, output_dot = builder.build()
     body = [optimize.fold_constants(stmt) for stmt in body]
     sequences = builder.maybe_sequences | builder.held_sequences  # (a list's tangent is a list: not scaled)

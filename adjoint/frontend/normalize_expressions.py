@@ -239,6 +239,10 @@ class Expressions:
             return value, rt.transpose_attribute, [receiver], {}, "attribute .T", None
         if node.attr in NONDIFF_ATTRIBUTES:
             return value, NONDIFF, [receiver], {}, f"attribute .{node.attr}", None
+        if node.attr in ("real", "imag"):  # z.real is np.real(z), which reads val.real
+            call = gast.Call(func=gast.Attribute(value=load(self.np_name), attr=node.attr, ctx=gast.Load()),
+                             args=[receiver], keywords=[])
+            return call, getattr(np, node.attr), [receiver], {}, f"attribute .{node.attr}", None
         return value, rt.attribute, [receiver, constant(node.attr)], {}, f"attribute .{node.attr}", None
 
 

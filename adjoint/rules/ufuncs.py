@@ -220,14 +220,7 @@ def reciprocal_tangent(z, x):
     dot[z] = rt.times_tangent(dot[x], -1.0 / (x * x))
 
 
-@adjoint_rule(np.abs, abs, np.fabs)
-def abs_adjoint(z, x):
-    bar[x] = bar[z] * np.sign(x)
-
-
-@tangent_rule(np.abs, abs, np.fabs, elementwise=True)
-def abs_tangent(z, x):
-    dot[z] = dot[x] * np.sign(x)
+# np.abs (abs, np.fabs): its rules are with those of complex values (rules/fft.py).
 
 
 @adjoint_rule(np.arcsinh)
@@ -492,20 +485,9 @@ nondifferentiable(
     np.isnan, np.isinf, np.isfinite, np.signbit,
     # A step function: slope 0 everywhere but at 0, where it has none.
     np.heaviside, np.isclose, np.allclose,
-    # of a real value (complex values are not supported): 0, and 0 or pi.
-    np.imag, np.angle,
 )
 
-
-# The real part of a real value is the value (complex values are not supported).
-@adjoint_rule(np.real)
-def real_adjoint(z, val):
-    bar[val] = bar[z]
-
-
-@tangent_rule(np.real, elementwise=True)
-def real_tangent(z, val):
-    dot[z] = dot[val]
+# np.real, np.imag and np.angle: their rules are with those of complex values (rules/fft.py).
 
 
 @adjoint_rule(np.real_if_close)

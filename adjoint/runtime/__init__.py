@@ -62,6 +62,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     svd_higher,
     polynomials,
     dynamic_tangents,
+    spectral,
 )
 
 FAMILIES = (
@@ -75,7 +76,7 @@ FAMILIES = (
     batched_products,
     uniform_branches, batched_adjoints,
     nested_vmap,
-    svd_higher, polynomials, dynamic_tangents,
+    svd_higher, polynomials, dynamic_tangents, spectral,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .broadcasting import Shape, normalize_axes, prod_others, reduced_count, unbroadcast, unreduce
+from .broadcasting import Shape, is_real_value, normalize_axes, prod_others, reduced_count, unbroadcast, unreduce
 from .reductions import (
     _cumprod_pullback, matrix_axes, matrix_norm_slope, reverse_cumsum, std_divisor, var_scale,
 )
@@ -60,7 +60,7 @@ def example_shape(b):
     if isinstance(b, np.ndarray):
         if b.dtype == object and b.size and isinstance(b.flat[0], Shape):
             return b.flat[0]
-        return Shape(b.shape[1:])
+        return Shape(b.shape[1:], b.dtype)
     if isinstance(b, Shape):
         return b
     if isinstance(b, (list, tuple)):
@@ -98,7 +98,7 @@ def vmerged(helper, g, *args, **kwargs):
 def vunbroadcast(g, x):
     """``unbroadcast`` on a batch: ``g`` is ``(B, G) + shape``, ``x`` batched (read for its shape)."""
     shape = example_shape(x)
-    if isinstance(g, np.ndarray) and g.shape[2:] == shape.shape:
+    if isinstance(g, np.ndarray) and g.shape[2:] == shape.shape and (g.dtype.kind != "c" or not is_real_value(x)):
         return g
     return vmerged(unbroadcast, g, shape)
 

@@ -34,6 +34,15 @@ def shape_of(value):
         return Shape(np.shape(value), np.result_type(value))
 
 
+def is_real_value(x):
+    """Whether ``x`` (an array, a number, or a ``Shape`` that knows its
+    dtype) is known to be real: its cotangent is then real too. A ``Shape``
+    without a dtype is not known to be real."""
+    if isinstance(x, Shape):
+        return x.dtype is not None and np.dtype(x.dtype).kind != "c"
+    return not np.iscomplexobj(x)
+
+
 def _shape(x):
     """The shape of an array, NumPy scalar, ``Shape``, Python number or list."""
     try:
@@ -43,12 +52,16 @@ def _shape(x):
 
 
 def unbroadcast(g, x):
-    """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch)."""
+    """Sum the batched cotangent ``g`` down to the shape of ``x`` (plus batch);
+    a complex ``g`` meant for a real ``x`` gives its real part (a real
+    value's cotangent: docs/complex.md)."""
     try:  # inlined _shape: most calls return g unchanged, and they are many
         shape = x.shape
     except AttributeError:
         shape = np.shape(x)
     try:
+        if g.dtype.kind == "c" and is_real_value(x):
+            g = g.real
         if g.shape[1:] == shape:
             return g
     except AttributeError:  # g is a list's adjoint: the operator joined or repeated lists

@@ -68,7 +68,8 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
     "hsplit_axis", "vaxes", "_solve_reads_vectors", "einsum_spec_along", "einsum_adjoint_plan", "veinsum_plan",
-    "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape")
+    "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape",
+    "neg_axes", "fft_axes", "fft_lengths", "fft_sizes", "irfft_sizes")
     if hasattr(rt, name))
 
 
@@ -324,6 +325,8 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
+        if op.kind == "expr" and op.prim in (rt.refuse_complex, rt.refuse_complex_arguments):  # (read dtypes alone)
+            return [self.primal(op)]
         reads_batched = bool(self.reads_of(op) & self.batched)
         if not reads_batched:
             statement = self.primal(op)

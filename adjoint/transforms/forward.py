@@ -26,6 +26,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
                            merged_constant_blocks, try_statements, walk_ops, with_statement)
+from ..analysis.complex_values import ComplexMix, complex_checks, real_only, unchecked_params
 from ..analysis.shapes import same_shape_classes
 from . import custom_calls
 from .batching_lists import copied_sequences
@@ -59,6 +60,11 @@ class JVPBuilder:
         self.number_globals = {}
         self.defined_names = set(normalized.params) | {t for op in walk_ops(normalized.ops) for t in op.targets}
         self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
+        #: complex values in this function, and whether the code would differ if
+        #: they were possible (as in reverse mode: analysis/complex_values.py)
+        self.complex_mix = ComplexMix(normalized.ops, resolver.lookup, self.defined_names)
+        self.complex_sensitive = False
+        self.real_params = False  # (set by pipeline.jvp_transform: see reverse.py)
         self.batch_name = namer.fresh("batch")
         self.tangents_name = namer.fresh("tangents")
         #: names that may hold a list or tuple (their tangent is a list of tangents)
@@ -119,6 +125,7 @@ class JVPBuilder:
 
     def build(self):
         """The body of the jvp function and the output's tangent expression."""
+        self.complex_mix.possible = self.complex_mix.sources or not self.real_params
         body = []
         # tangents: the batch size, then one tangent per differentiated parameter
         body.append(self.assign(self.batch_name, self.rt_call("batch_count", load(self.tangents_name))))
@@ -128,6 +135,12 @@ class JVPBuilder:
                 lower=constant(1), upper=None, step=None), ctx=gast.Load())
             body.append(gast.Assign(targets=[unpack], value=rest, type_comment=None))
         body.extend(self.block(self.normalized.ops))
+        checked = unchecked_params(self.normalized, self.wrt, self.activity.varied)
+        if self.complex_sensitive and not self.complex_mix.possible and checked:
+            # code for real values: a complex argument (a caller's complex values) is refused
+            message = errors.complex_arguments_refused(self.parsed.location(self.parsed.node), self.parsed.node.name)
+            body.insert(0, gast.Expr(value=self.rt_call(
+                "refuse_complex_arguments", constant(message), *[load(p) for p in checked])))
         output = self.normalized.output
         if self.is_active(output):
             output_dot = load(self.dot_of(output.id))
@@ -185,6 +198,13 @@ class JVPBuilder:
             message = str(self.activity.deferred[id(op)]).splitlines()[0]
             return [gast.Expr(value=self.rt_call("missing_rule", constant(message))), self.primal(op)] + [
                 self.zeros(t) for t in op.targets if t in self.activity.active]
+        checks = complex_checks(op, self.activity.varied, self.rt_call)  # (np.var of a complex value: refused)
+        self.complex_sensitive = self.complex_sensitive or bool(checks)
+        if checks and self.complex_mix.possible:
+            return checks + self.statement_checked(op)
+        return self.statement_checked(op)
+
+    def statement_checked(self, op):
         active_targets = [t for t in op.targets if t in self.activity.active]
         if not active_targets or op.prim is NONDIFF or not carries_derivative(op):
             # (a nondifferentiable function's result, active as a phi of a
@@ -475,6 +495,13 @@ class JVPBuilder:
         prelude, contributions = template.expand(
             load(target), tangent_of, bindings, supplied, active, self.namer,
             {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
+        if any(isinstance(n, gast.Attribute) and n.attr in ("real_for", "abs_slope") and isinstance(n.value, gast.Name)
+               and n.value.id == self.module_names["rt"] for part in list(prelude) + [e for _, e in contributions]
+               for n in gast.walk(part)):
+            self.complex_sensitive = True
+            if not self.complex_mix.possible:  # tangent code for real values (analysis/complex_values.py)
+                prelude = [real_only(stmt, self.module_names) for stmt in prelude]
+                contributions = [(k, real_only(e, self.module_names)) for k, e in contributions]
         total = None
         for _, expr in contributions:
             if total is None:

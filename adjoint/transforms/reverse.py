@@ -26,7 +26,8 @@ from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL, carries_derivative
 from ..frontend.gastutil import Transformer, clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
-from ..analysis.shapes import same_shape_classes
+from ..analysis.complex_values import ComplexMix, complex_checks, real_only, unchecked_params
+from ..analysis.shapes import SCALAR, same_shape_classes
 from .templates import names_for, template_for
 
 #: primitives whose result may be a container (its adjoints add with
@@ -113,6 +114,13 @@ class VJPBuilder:
         self.call_adjoints = set()
         self.number_globals = {}
         self.shapes = same_shape_classes(list(walk_ops(normalized.ops)), self.is_number_global)
+        #: complex values in this function (docs/complex.md)
+        self.complex_mix = ComplexMix(normalized.ops, resolver.lookup, self.defined_names)
+        #: whether the code would differ if complex values were possible (then,
+        #: written for real values, it checks its arguments are real)
+        self.complex_sensitive = False
+        #: the arguments are real (the API's call), else a caller may pass complex ones
+        self.real_params = False
 
     # ------------------------------------------------------------ helpers
 
@@ -195,6 +203,7 @@ class VJPBuilder:
 
     def build(self):
         normalized = self.normalized
+        self.complex_mix.possible = self.complex_mix.sources or not self.real_params
         maybe_containers = set()
         for op in walk_ops(normalized.ops):
             if (op.kind == "assign" and op.prim not in _CONTAINER_PRIMS and op.prim not in rules.TUPLE_RESULTS
@@ -244,6 +253,12 @@ class VJPBuilder:
             self.has_bar.add(output.id)
         self.seed = seed
         self.body = self.reverse_block(normalized.ops)
+        checked = unchecked_params(self.normalized, self.wrt, self.activity.varied)
+        if self.complex_sensitive and not self.complex_mix.possible and checked:
+            # code for real values: a complex argument (a caller's complex values) is refused
+            message = errors.complex_arguments_refused(self.parsed.location(self.parsed.node), self.parsed.node.name)
+            self.body.insert(0, gast.Expr(value=self.rt_call(
+                "refuse_complex_arguments", constant(message), *[load(p) for p in checked])))
         returns = [load(self.bar_names[p]) if p in self.has_bar else constant(None) for p in self.wrt]
         return seed, returns
 
@@ -262,11 +277,18 @@ class VJPBuilder:
                 self.reverse_loop(op)
                 lineno = None
                 continue
-            if not any(t in self.activity.active for t in op.targets):
+            checks = complex_checks(op, self.activity.varied, self.rt_call)  # (np.var of a complex value: refused)
+            self.complex_sensitive = self.complex_sensitive or bool(checks)
+            if not self.complex_mix.possible:
+                checks = []
+            if not checks and not any(t in self.activity.active for t in op.targets):
                 continue
             if op.lineno != lineno:
                 lineno = op.lineno
                 self.body.append(self.comments.marker(self.line_comment(lineno)))
+            self.body.extend(checks)
+            if not any(t in self.activity.active for t in op.targets):
+                continue
             self.adjoint_of(op)
             for target in op.targets:
                 self.has_bar.discard(target)
@@ -515,6 +537,12 @@ class VJPBuilder:
             load(op.targets[0]), result_bar, bindings, supplied, active, self.namer,
             names_for(template, self.module_names, self.namer, self.extra_globals)
         )
+        if any(self.is_rt_call(n, "real_for") or self.is_rt_call(n, "abs_slope")
+               for part in list(prelude) + list(contributions.values()) for n in gast.walk(part)):
+            self.complex_sensitive = True
+            if not self.complex_mix.possible:  # derivative code for real values (analysis/complex_values.py)
+                prelude = [real_only(stmt, self.module_names) for stmt in prelude]
+                contributions = {k: real_only(v, self.module_names) for k, v in contributions.items()}
         self.body.extend(prelude)
         for param in template.params:
             if param in contributions:
@@ -531,6 +559,8 @@ class VJPBuilder:
                 and expr.func.attr == "unbroadcast"
                 and isinstance(expr.func.value, gast.Name) and expr.func.value.id == self.module_names["rt"]
                 and self.shapes.same(name, result)):
+            if self.complex_mix.keeps_unbroadcast(name, self.shapes.same(name, SCALAR), self):
+                return expr
             return expr.args[0]
         return expr
 
