@@ -115,3 +115,24 @@ def test_rules_for_real_values_refuse_complex_ones_at_the_users_line():
         adjoint.jacrev(variance_of_spectrum)(x + 0j)
     with pytest.raises(TypeError, match="scaled_magnitude was called with a complex argument"):
         adjoint.jacrev(scaled_magnitude)(x, x + 1j)
+
+
+def real_and_complex_joined(x):
+    w = np.concatenate([x, np.exp(1j * x)]) * (1 + 2j)
+    return np.real(w) + np.imag(w)
+
+
+def test_a_complex_derivative_is_refused_under_vmap_as_without_it():
+    # reverse mode sends a complex cotangent to the real x through np.concatenate:
+    # jacrev refuses it, and so does vmap(jacrev) (it returned a complex Jacobian)
+    X = RNG.normal(size=(3, 2))
+    for transform in (adjoint.jacrev, lambda f: adjoint.vmap(adjoint.jacrev(f))):
+        with pytest.raises(TypeError, match="a derivative came out complex"):
+            transform(real_and_complex_joined)(X if transform is not adjoint.jacrev else X[0])
+    # forward mode keeps the tangents complex until np.real / np.imag: exact
+    J = adjoint.vmap(adjoint.jacfwd(real_and_complex_joined))(X)
+    eps = 1e-6
+    for x, jac in zip(X, J):
+        fd = np.stack([(real_and_complex_joined(x + eps * e) - real_and_complex_joined(x - eps * e)) / (2 * eps)
+                       for e in np.eye(2)], axis=-1)
+        np.testing.assert_allclose(jac, fd, atol=1e-8)

@@ -75,8 +75,16 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
     # dims to move or check: decided once, here
     plain = type(in_dims) is int and in_dims == 0 and type(out_dims) is int and out_dims == 0 and chunk_size is None
 
+    derivative = made.of(func) is not None  # (its results are real: a complex one is refused)
+
     @functools.wraps(func)
     def batched_fn(*args, **kwargs):
+        result = _batched_fn(*args, **kwargs)
+        if derivative and (result.dtype.kind == "c" if type(result) is np.ndarray else _any_complex(result)):
+            raise errors.complex_derivative_error()
+        return result
+
+    def _batched_fn(*args, **kwargs):
         try:
             if not plain:
                 batch = None
@@ -178,6 +186,11 @@ def _leaf_dims(dims, tree, what, position):
     raise ValueError(f"vmap: {what} for argument {position} is {dims!r}, which does not match the "
                      f"structure of that argument ({pytree.flatten(tree)[1]!r}): give an int, None, or a "
                      "container of the same structure.")
+
+
+def _any_complex(result):
+    """Whether a leaf of the pytree ``result`` is complex."""
+    return any(np.iscomplexobj(leaf) for leaf in pytree.flatten(result)[0])
 
 
 def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
