@@ -84,6 +84,7 @@ class _Rewriter:
         self.order = {}  # statement -> its position in a walk of the function, in source order
         self.stores = {}  # name -> [(kind, position)]: kind "assign" (plain), "aug", or "other"
         self.refused = set()  # names a nested function, a user's call or a mutating method reaches
+        self.first_use = {}  # name -> the position of the first statement that reads or binds it
         self.views = {}  # view name -> _View, once its statement was seen
         self.parents = {child: parent for parent in gast.walk(node) for child in gast.iter_child_nodes(parent)}
         self._scan(node.body)
@@ -94,6 +95,12 @@ class _Rewriter:
         for stmt in body:
             self.order[stmt] = len(self.order)
             position = self.order[stmt]
+            for field, value in gast.iter_fields(stmt):
+                if field not in ("body", "orelse", "finalbody", "handlers"):
+                    for part in value if isinstance(value, list) else [value]:
+                        for n in gast.walk(part) if isinstance(part, gast.AST) else ():
+                            if isinstance(n, gast.Name):
+                                self.first_use.setdefault(n.id, position)
             for sub in gast.walk(stmt):
                 if isinstance(sub, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
                     self.refused.update(n.id for n in gast.walk(sub) if isinstance(n, gast.Name))
@@ -286,8 +293,10 @@ class _Rewriter:
         else:
             return None
         base = value.value.id
-        if numbers is None or not self._is_array(base) or not self._only_store(name) or not self._settled(
-                base, position) or base == name or not self._kept_only_here(name):
+        # (a name read before its view statement may be a loop's earlier view)
+        if (numbers is None or not self._is_array(base) or not self._only_store(name)
+                or not self._settled(base, position) or base == name or not self._kept_only_here(name)
+                or self.first_use.get(name, position) < position):
             return None
         view = _View(name, base, kind, index, numbers)
         self.views[name] = view
