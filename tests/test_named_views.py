@@ -63,8 +63,22 @@ def rows_numbers_and_chains(x):
     return np.concatenate([y.ravel(), z * first, b * x[:3] + a, u.ravel()])
 
 
+def overlapping_views(x):
+    u = np.zeros(4)
+    u[:] = x[:4]
+    a = u[0:3]
+    b = u[1:4]  # overlaps a: an update through a changes b
+    c = u[None, ::-1]
+    a *= x[4]
+    c += x[5]
+    b[0] = b[1] * a[2]
+    u += 1.0
+    return np.concatenate([u, a, b, c.ravel()])
+
+
 def test_updates_through_named_views_match_numpy():
     check(stencil)
+    check(overlapping_views, adjoint.jacfwd)
     check(transposes, adjoint.jacfwd)
     check(rows_numbers_and_chains)
 

@@ -67,6 +67,10 @@ def _basic_index(index):
     return count if only_numbers else 0
 
 
+def _keywords(call):
+    return {k.arg: k.value for k in call.keywords if k.arg is not None}
+
+
 class _View:
     def __init__(self, name, base, kind, index, numbers):
         self.name, self.base, self.kind, self.index, self.numbers = name, base, kind, index, numbers
@@ -182,8 +186,12 @@ class _Rewriter:
             return not (isinstance(parent, gast.AugAssign) and parent.target is node)
         if isinstance(parent, gast.Return):
             return True
-        if isinstance(parent, gast.Tuple) and isinstance(self.parents.get(parent), gast.Return):
-            return True
+        if isinstance(parent, (gast.Tuple, gast.List)):
+            # returned, or joined into a new array (np.concatenate([u, v]))
+            above = self.parents.get(parent)
+            return isinstance(above, gast.Return) or (
+                isinstance(above, gast.Call) and parent in above.args
+                and fresh_result(self.resolver.value_of(above.func), _keywords(above)))
         if isinstance(parent, gast.Subscript) and parent.value is node:
             above = self.parents.get(parent)
             if isinstance(parent.ctx, gast.Store) or (isinstance(above, gast.AugAssign) and above.target is parent):
@@ -206,7 +214,7 @@ class _Rewriter:
             call = self.parents.get(parent) if isinstance(parent, gast.keyword) else parent
             if isinstance(call, gast.Call) and node is not call.func:
                 func = self.resolver.value_of(call.func)
-                if fresh_result(func, {}):
+                if fresh_result(func, _keywords(call)):
                     return True
                 return self._derived_right_away(call, seen)
         return False
