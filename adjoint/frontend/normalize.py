@@ -45,6 +45,7 @@ from .normalize_iteration import Iteration
 from .normalize_module_lists import ModuleLists
 from .normalize_objects import Objects
 from .normalize_ownership import Ownership
+from .normalize_views import rewrite_views
 from .ir import (
     NONDIFF, UNPACK, MethodCall, Normalized, Op, StarredCall, UserCall, assigned_names, fresh_result, is_atom,
     lambda_as_def,
@@ -201,6 +202,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.values_at_entry(node, params)
         self.bind_outside_objects(node)
         self.bind_outside_lists(node)  # LAYERS[k] = v on a list of the module (normalize_module_lists)
+        rewrite_views(node, self.resolver, self.namer)  # u[1:-1] held in a name and updated (normalize_views)
         lower_returns(node, self.namer)
         self.block(node.body)
         if self.output is None:
