@@ -42,6 +42,7 @@ from .normalize_inplace import InPlace, _is_add_at
 from .normalize_inline import Inlining
 from .normalize_iteration import Iteration
 from .normalize_module_lists import ModuleLists
+from .normalize_numpy_forms import NumpyForms
 from .normalize_objects import Objects
 from .normalize_ownership import Ownership
 from .ir import (
@@ -55,7 +56,7 @@ from ..rules.signatures import call_signature
 
 
 class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
-                 CallForms, Iteration, Expressions, ModuleLists):
+                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by

@@ -97,6 +97,9 @@ class Calls:
         expression = functional.qr_r_alone(node, callee)
         if expression is not None:  # np.linalg.qr(a, mode='r') is np.linalg.qr(a)[1]
             return self.operation(expression)
+        rewritten = self.numpy_form(callee, node)
+        if rewritten is not None:  # np.sum(x, where=m), np.insert, np.bincount(x, w): see normalize_numpy_forms
+            return rewritten
         if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
             node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):

@@ -58,6 +58,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_products,
     uniform_branches,
     batched_adjoints,
+    numpy_forms,
 )
 
 FAMILIES = (
@@ -69,7 +70,7 @@ FAMILIES = (
     batched_scatter, batched_scipy,
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig, tree_axes,
     batched_products,
-    uniform_branches, batched_adjoints,
+    uniform_branches, batched_adjoints, numpy_forms,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

@@ -1,0 +1,71 @@
+"""Issue 9, section 4: np.insert, np.bincount with weights, reductions with
+where= (and initial=), and .item() of a size-1 array, rewritten by the
+normalizer to functions that have rules (frontend/normalize_numpy_forms).
+One function holds them all, so each transform compiles once: jacrev
+against central differences, jacfwd against jacrev, the hessian against
+central differences of the checked gradient, vmap of jacrev against each
+example's jacrev; NumPy's own values against the function run as written."""
+import numpy as np
+import pytest
+
+import adjoint
+from conftest import numerical_jacobian
+
+MASK = np.array([[True, False, True], [True, True, False]])
+BINS = np.array([0, 3, 3, 1, 0, 3])
+
+
+def many_forms(x):
+    m = np.reshape(x, (2, 3))
+    ins = np.concatenate([
+        np.insert(x, 2, x[0] * x[1]),                      # an integer index, one value
+        np.insert(x, slice(1, 3), np.sin(x[:2])),          # a slice, one value each
+        np.ravel(np.insert(m, [0, 2], x[:2], axis=1)),     # a list of indices along an axis
+        np.ravel(np.insert(m, 1, 0.5, axis=0)),            # a constant broadcast along a row
+    ])
+    binned = np.bincount(BINS, weights=x * x, minlength=6)
+    reduced = np.stack([
+        np.sum(m * m, where=MASK),
+        np.sum(np.sum(m, axis=1, where=MASK, initial=2.0)),
+        np.mean(m ** 3, axis=0, where=MASK)[0],
+        np.prod(m, where=MASK),
+        np.max(m, where=MASK, initial=-np.inf),
+        np.min(m, axis=1, where=MASK, initial=10.0)[1],
+    ])
+    one = x[2:3].item()
+    return np.concatenate([ins * one, binned, reduced * x[0], [one * float(x[4])]])
+
+
+X = np.array([0.7, -1.3, 0.4, 1.9, -0.6, 1.1])
+
+
+def test_values_are_numpys():
+    # the rewritten code computes the function's own numbers (jvp's primal output)
+    value, _ = adjoint.jvp(many_forms, (X,), (np.ones_like(X),))
+    np.testing.assert_allclose(value, many_forms(X), rtol=1e-15, atol=0)
+
+
+def test_jacobians_hessian_and_vmap():
+    expected = numerical_jacobian(many_forms, (X,))
+    jac = adjoint.jacrev(many_forms)(X)
+    np.testing.assert_allclose(jac, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(adjoint.jacfwd(many_forms)(X), jac, rtol=1e-12, atol=1e-12)
+
+    def scalar(x):
+        return np.sum(np.sin(many_forms(x)))
+
+    gradient = adjoint.grad(scalar)
+    np.testing.assert_allclose(adjoint.hessian(scalar)(X), numerical_jacobian(gradient, (X,)),
+                               rtol=1e-5, atol=1e-6)
+    batch = np.stack([X, X[::-1] * 0.9])
+    batched = adjoint.vmap(adjoint.jacrev(many_forms))(batch)
+    for row, x in zip(batched, batch, strict=True):
+        np.testing.assert_allclose(row, adjoint.jacrev(many_forms)(x), rtol=1e-12, atol=1e-12)
+
+
+def test_item_of_a_larger_array_is_numpys_error():
+    def bad(x):
+        return x.item() * 2.0
+
+    with pytest.raises(ValueError, match="size 1"):
+        adjoint.jacrev(bad)(X)
