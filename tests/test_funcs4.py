@@ -1,6 +1,8 @@
 """Issue 9, section 4: np.insert, np.bincount with weights, reductions with
-where= (and initial=), and .item() of a size-1 array, rewritten by the
-normalizer to functions that have rules (frontend/normalize_numpy_forms).
+where= (and initial=), .item() of a size-1 array, and zip's tuples taken
+apart (ws, bs = zip(*params), list(zip(*params)), a, b = zip(u, v), a for
+loop over zip(*params)), rewritten by the normalizer to forms that have
+rules (frontend/normalize_numpy_forms).
 One function holds them all, so each transform compiles once: jacrev
 against central differences, jacfwd against jacrev, the hessian against
 central differences of the checked gradient, vmap of jacrev against each
@@ -9,10 +11,20 @@ import numpy as np
 import pytest
 
 import adjoint
-from conftest import numerical_jacobian
+from conftest import jacobian_matrix, numerical_jacobian
 
 MASK = np.array([[True, False, True], [True, True, False]])
 BINS = np.array([0, 3, 3, 1, 0, 3])
+
+
+def zipped(params):
+    ws, bs = zip(*params)                   # unpacked whole
+    columns = list(zip(*params))            # read whole
+    first, second = zip(ws[0], bs[1])       # the tuples of a zip of two arrays, unpacked
+    total = 0.0
+    for w, b in zip(*params):               # looped over
+        total = total + np.sum(w * b)
+    return np.stack([total, np.sum(columns[1][0] ** 2) + first[1] * second[0] + ws[1] @ bs[0]])
 
 
 def many_forms(x):
@@ -33,7 +45,8 @@ def many_forms(x):
         np.min(m, axis=1, where=MASK, initial=10.0)[1],
     ])
     one = x[2:3].item()
-    return np.concatenate([ins * one, binned, reduced * x[0], [one * float(x[4])]])
+    return np.concatenate([ins * one, binned, reduced * x[0], [one * float(x[4])],
+                           zipped([(x[0:2], x[2:4]), (x[4:6], x[1:3])])])
 
 
 X = np.array([0.7, -1.3, 0.4, 1.9, -0.6, 1.1])
@@ -69,3 +82,15 @@ def test_item_of_a_larger_array_is_numpys_error():
 
     with pytest.raises(ValueError, match="size 1"):
         adjoint.jacrev(bad)(X)
+
+
+def test_zip_of_argument_rows():
+    # the rows passed in (many_forms builds them): jacrev against central differences
+    params = [(X[0:2], X[2:4]), (X[4:6], X[1:3])]
+    jac = jacobian_matrix(adjoint.jacrev(zipped)(params), zipped(params), params)
+    flat = np.concatenate([X[0:2], X[2:4], X[4:6], X[1:3]])
+
+    def of_flat(v):
+        return zipped([(v[0:2], v[2:4]), (v[4:6], v[6:8])])
+
+    np.testing.assert_allclose(jac, numerical_jacobian(of_flat, (flat,)), rtol=1e-7, atol=1e-8)

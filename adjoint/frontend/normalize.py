@@ -439,7 +439,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
                     and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)):
                 self.parallel_assign(target.elts, value.elts)
                 return
-            atom = self.atom(value)
+            atom = self.atom(self.unpacked_iterator(value))  # a, b = zip(u, v): see normalize_numpy_forms
             self.unpack(target, atom)
         elif isinstance(target, gast.Subscript):
             self.setitem(target, value)

@@ -13,14 +13,23 @@ expression given back in the call's place):
 - ``np.bincount(x, weights=w, minlength=n)``: ``w`` added at ``x`` into zeros
   (``rt.add_at``, the scatter of ``np.add.at``).
 
+And Python's ``zip`` where its tuples are taken apart: ``ws, bs = zip(a, b)``
+as ``ws, bs = list(zip(a, b))``, and ``zip(*rows)`` read whole (``list(...)``,
+unpacked) as its columns, ``[tuple([row[j] for row in rows]) for j in
+range(rt.zip_length(rows))]``, indexing a list having rules where an
+iterator has none.
+
 Calls in forms NumPy refuses, or with ``out=``, ``*args`` or ``**kwargs``,
 are left as they are (and refused where they are differentiated)."""
+import builtins
+
 import gast
 import numpy as np
 
 from .. import runtime as rt
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, store
 from .ir import NONDIFF
+from .normalize_iteration import _locate
 
 #: the reductions with ``where=``: their parameters in order, the value a
 #: left-out element counts as (None: ``initial``), and how ``initial`` joins.
@@ -151,3 +160,33 @@ class NumpyForms:
         args = [self.atom(self._np("zeros", length)), clone(x), weights]
         value = self._rt(rt.add_at, *[clone(a) for a in args])
         return value, rt.add_at, args, {}, "np.bincount", None
+
+    def _builtin(self, name):
+        """``name`` loaded, if it is Python's builtin there (not shadowed), else None."""
+        return load(name) if self.resolver.value_of(load(name)) is getattr(builtins, name) else None
+
+    def unpacked_iterator(self, value):
+        """The value of ``a, b = value``: a zip / enumerate / reversed / items
+        call made a list (unpacking reads all its items anyway), else ``value``."""
+        as_list = self._builtin("list")
+        if as_list is None or not self.makes_iterator(value):
+            return value
+        return _locate(gast.Call(func=as_list, args=[value], keywords=[]), value)
+
+    def is_zip_of_rows(self, node):
+        """Whether ``node`` is ``zip(*rows)`` (one starred argument, no keywords)."""
+        return (isinstance(node, gast.Call) and self.resolver.value_of(node.func) is builtins.zip
+                and len(node.args) == 1 and isinstance(node.args[0], gast.Starred) and not node.keywords
+                and self._builtin("tuple") is not None and self._builtin("range") is not None)
+
+    def zip_columns(self, node):
+        """``zip(*rows)`` (``is_zip_of_rows``) as the list of its columns, to be read whole."""
+        as_tuple, as_range = self._builtin("tuple"), self._builtin("range")
+        rows = self.atom(node.args[0].value)
+        count = self.emit(self._rt(rt.zip_length, clone(rows)), NONDIFF, [clone(rows)], construct="zip(*...)'s length")
+        item = gast.Subscript(value=load("zip_row"), slice=load("zip_column"), ctx=gast.Load())
+        over_rows = gast.comprehension(target=store("zip_row"), iter=clone(rows), ifs=[], is_async=0)
+        column = gast.Call(func=as_tuple, args=[gast.ListComp(elt=item, generators=[over_rows])], keywords=[])
+        columns = gast.comprehension(target=store("zip_column"),
+                                     iter=gast.Call(func=as_range, args=[count], keywords=[]), ifs=[], is_async=0)
+        return _locate(gast.ListComp(elt=column, generators=[columns]), node)

@@ -22,7 +22,7 @@ def item_batched(z, a):
     vec[z] = rt.vitem(vec[a])
 
 
-nondifferentiable(rt.insert_order, rt.bincount_length, rt.result_dtype)
+nondifferentiable(rt.insert_order, rt.bincount_length, rt.result_dtype, rt.zip_length)
 
 
 @batch_rule(rt.cast_adjoint)

@@ -1,7 +1,7 @@
 """Helpers of the NumPy calls the normalizer rewrites to forms that have
 rules (frontend/normalize_numpy_forms): the positions ``np.insert`` puts
 each element at, the length of ``np.bincount``'s result, and ``x.item()``
-(with its batched form). The positions and lengths are integers read from
+(with its batched form), and how many columns ``zip(*rows)`` makes. The positions and lengths are integers read from
 shapes and indices: they carry no derivative."""
 import numpy as np
 
@@ -29,6 +29,12 @@ def bincount_length(x, minlength=0):
     """The length of ``np.bincount(x, minlength=minlength)`` (NumPy checks
     ``x``: one axis of non-negative integers)."""
     return np.bincount(x, minlength=minlength).shape[0]
+
+
+def zip_length(rows):
+    """How many tuples ``zip(*rows)`` makes: the length of the shortest row
+    (none without rows)."""
+    return min((len(row) for row in rows), default=0)
 
 
 def item(a, *position):

@@ -68,7 +68,7 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
     "hsplit_axis", "vaxes", "_solve_reads_vectors", "einsum_spec_along", "einsum_adjoint_plan", "veinsum_plan",
-    "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape", "result_dtype")
+    "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape", "result_dtype", "zip_length")
     if hasattr(rt, name))
 
 
