@@ -7,6 +7,9 @@ One function holds them all, so each transform compiles once: jacrev
 against central differences, jacfwd against jacrev, the hessian against
 central differences of the checked gradient, vmap of jacrev against each
 example's jacrev; NumPy's own values against the function run as written."""
+import collections
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -94,3 +97,36 @@ def test_zip_of_argument_rows():
         return zipped([(v[0:2], v[2:4]), (v[4:6], v[6:8])])
 
     np.testing.assert_allclose(jac, numerical_jacobian(of_flat, (flat,)), rtol=1e-7, atol=1e-8)
+
+
+@dataclasses.dataclass
+class Config:
+    scale: np.ndarray
+    shift: np.ndarray
+
+
+def configured(config, x):
+    changed = dataclasses.replace(config, scale=x * x)
+    fields = dataclasses.asdict(changed)
+    return fields["scale"] * fields["shift"] + np.sin(x) * dataclasses.asdict(config)["scale"]
+
+
+def test_dataclass_argument_replaced_and_as_dict():
+    # a dataclass passed in (not differentiated): replace / asdict follow it
+    config = Config(np.array([2.0, -1.0]), np.array([0.5, 3.0]))
+    x = np.array([0.3, -0.8])
+    jac = adjoint.jacrev(configured, argnums=1)(config, x)
+    np.testing.assert_allclose(jac, np.diag(2 * x * config.shift + np.cos(x) * config.scale), rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(configured, argnums=1)(config, x), jac, rtol=1e-12)
+
+
+Pair = collections.namedtuple("Pair", "a b")
+
+
+def test_namedtuple_replace_names_the_fix():
+    def doubled(p):
+        q = p._replace(a=p.a * 2.0)
+        return q.a * q.b
+
+    with pytest.raises(adjoint.errors.UnsupportedSyntaxError, match=r"test_funcs4.py:\d+: .*P\(a=v, b=p.b\)"):
+        adjoint.jacrev(doubled)(Pair(np.ones(2), np.ones(2)))
