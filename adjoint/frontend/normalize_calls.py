@@ -321,6 +321,9 @@ class Calls:
                 return value, rt.getitem, [receiver, index], {}, "indexing", None
             default = self.atom(node.args[1]) if len(node.args) > 1 else constant(None)
             return default, rt.identity if self.is_local(default) else NONDIFF, [default], {}, "copy", None
+        rewritten = self.method_form(node, receiver, ARRAY_METHODS.get(func.attr))
+        if rewritten is not None:  # x.sum(where=m): see normalize_numpy_forms
+            return rewritten
         args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),

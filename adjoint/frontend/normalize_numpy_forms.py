@@ -2,8 +2,8 @@
 computed by functions that have rules (``Calls.call`` normalizes the
 expression given back in the call's place):
 
-- ``np.sum`` / ``np.prod`` / ``np.mean`` / ``np.max`` / ``np.min`` with
-  ``where=`` (and ``initial=``): the reduction of ``np.where(where, a, fill)``,
+- ``np.sum`` / ``np.prod`` / ``np.mean`` / ``np.max`` / ``np.min`` (and
+  the array methods ``x.sum()`` ...) with ``where=`` (and ``initial=``): the reduction of ``np.where(where, a, fill)``,
   the fill being the reduction's identity (``initial`` for max and min, which
   NumPy requires with ``where``), ``initial`` joined to the result; a mean
   divides by the count of the elements ``where`` keeps;
@@ -96,6 +96,16 @@ class NumpyForms:
         else:
             return None
         return None if expression is None else self.operation(expression)
+
+    def method_form(self, node, receiver, function):
+        """``x.sum(where=m)`` (a method of ARRAY_METHODS with the meaning of
+        ``function``, on the atom ``receiver``) as ``numpy_form`` gives
+        ``np.sum(x, where=m)``, else None."""
+        if function not in _REDUCTIONS or not any(k.arg in ("where", "initial") for k in node.keywords):
+            return None
+        func = gast.Attribute(value=load(self.np_name), attr=function.__name__, ctx=gast.Load())
+        return self.numpy_form(function, gast.Call(func=func, args=[receiver] + list(node.args),
+                                                   keywords=list(node.keywords)))
 
     def _where_reduction(self, callee, node):
         names, fill, join = _REDUCTIONS[callee]
