@@ -130,7 +130,8 @@ class NumpyForms:
         if callee is np.mean:
             total = self._np("sum", kept, **passed)
             counted = {k: clone(v) for k, v in passed.items() if k != "dtype"}
-            counted["dtype"] = self._dtype(a, constant(1.0))
+            # counted in the mean's own dtype: float64 for integers, the input's float type, or dtype=
+            counted["dtype"] = clone(passed["dtype"]) if "dtype" in passed else self._dtype(a, constant(1.0))
             count = self._np("sum", self._np("broadcast_to", clone(where), self._np("shape", clone(a))), **counted)
             return gast.BinOp(left=total, op=gast.Div(), right=count)
         reduced = self._np(name, kept, **passed)
