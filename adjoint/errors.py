@@ -486,6 +486,17 @@ def undefined_name_error(location, name):
     return error
 
 
+def namedtuple_replace_error(location, construct):
+    """``p._replace(a=v)`` on a differentiated namedtuple: its class (and so
+    its fields) is known only when the code runs."""
+    return UnsupportedSyntaxError(
+        location, construct,
+        "namedtuple's _replace is not followed: it rebuilds the tuple from fields that are known only "
+        "when the code runs, so the values it copies and the ones it puts in would get no derivative.",
+        "Build the new tuple with its class, naming every field: P(a=v, b=p.b) for p._replace(a=v).",
+    )
+
+
 def library_callable_error(location, name, vectorized=False):
     """A callable object of NumPy (or another library) whose Python code is
     that library's internals: ``np.vectorize(f)`` above all."""

@@ -616,6 +616,8 @@ def check_rule(op, activity, parsed, mode="vjp"):
                 "no derivative.",
                 "Pass those values to it as arguments, or call a function defined at module level.",
             )
+        if op.prim.name == "_replace" and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
+            raise errors.namedtuple_replace_error(location, op.construct)
         if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
                 and not hasattr(np.ndarray, op.prim.name)):
             raise errors.UnsupportedSyntaxError(

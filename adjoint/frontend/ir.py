@@ -44,6 +44,7 @@ ARRAY_METHODS = {
     "any": np.any, "all": np.all, "var": np.var, "std": np.std, "cumsum": np.cumsum,
     "cumprod": np.cumprod, "trace": np.trace, "diagonal": np.diagonal, "repeat": np.repeat, "take": np.take,
     "round": np.round, "astype": rt.astype, "conj": np.conjugate, "conjugate": np.conjugate,
+    "item": rt.item,
 }
 #: methods whose positional arguments after the first form one tuple.
 VARARG_METHODS = {"reshape", "transpose"}

@@ -43,6 +43,7 @@ from .normalize_inplace import InPlace, _is_add_at
 from .normalize_inline import Inlining
 from .normalize_iteration import Iteration
 from .normalize_module_lists import ModuleLists
+from .normalize_numpy_forms import NumpyForms
 from .normalize_objects import Objects
 from .normalize_ownership import Ownership
 from .normalize_views import rewrite_views
@@ -57,7 +58,7 @@ from ..rules.signatures import call_signature
 
 
 class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
-                 CallForms, Iteration, Expressions, ModuleLists):
+                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
@@ -446,7 +447,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
                     and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)):
                 self.parallel_assign(target.elts, value.elts)
                 return
-            atom = self.atom(value)
+            atom = self.atom(self.unpacked_iterator(value))  # a, b = zip(u, v): see normalize_numpy_forms
             self.unpack(target, atom)
         elif isinstance(target, gast.Subscript):
             self.setitem(target, value)

@@ -98,6 +98,9 @@ class Calls:
         expression = functional.qr_r_alone(node, callee)
         if expression is not None:  # np.linalg.qr(a, mode='r') is np.linalg.qr(a)[1]
             return self.operation(expression)
+        rewritten = self.numpy_form(callee, node)
+        if rewritten is not None:  # np.sum(x, where=m), np.insert, np.bincount(x, w): see normalize_numpy_forms
+            return rewritten
         if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
             node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):
@@ -332,6 +335,9 @@ class Calls:
                 return value, rt.getitem, [receiver, index], {}, "indexing", None
             default = self.atom(node.args[1]) if len(node.args) > 1 else constant(None)
             return default, rt.identity if self.is_local(default) else NONDIFF, [default], {}, "copy", None
+        rewritten = self.method_form(node, receiver, ARRAY_METHODS.get(func.attr))
+        if rewritten is not None:  # x.sum(where=m): see normalize_numpy_forms
+            return rewritten
         args = [self.atom(a) for a in node.args]
         kwargs = {k.arg: self.atom(k.value) for k in node.keywords}
         value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),

@@ -17,8 +17,12 @@ generated ``__init__``:
   the slot's member descriptor: read and set as a plain attribute
   (``slot_of``), not refused as a computed one.
 
-Objects that are not followed (passed in as arguments, made elsewhere) are
-left to the plain call, which is refused where it is differentiated."""
+A dataclass object passed in as an argument (outside the differentiated
+ones) that the body hands to ``replace`` or ``asdict`` is followed from the
+start (``bind_dataclass_parameters``): the transform is made for its class
+(the cache's key), so the rewrites above apply to it too. Objects that are
+not followed otherwise (made elsewhere, read from a container) are left to
+the plain call, which is refused where it is differentiated."""
 import dataclasses
 import types
 
@@ -59,6 +63,21 @@ def slot_of(cls, name, static):
 
 class Dataclasses:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
+
+    def bind_dataclass_parameters(self, node, params):
+        """Follow the parameters holding a dataclass object (the call's, in
+        ``object_params``) that ``node``'s body passes to
+        ``dataclasses.replace`` or ``dataclasses.asdict``."""
+        handed = set()
+        for child in gast.walk(node):
+            if (isinstance(child, gast.Call) and child.args and isinstance(child.args[0], gast.Name)
+                    and self.resolver.value_of(child.func) in (dataclasses.replace, dataclasses.asdict)):
+                handed.add(child.args[0].id)
+        for name in sorted(handed & set(params)):
+            cls = self.object_params.get(name)
+            if (cls is not None and dataclasses.is_dataclass(cls) and self.version.get(name) == name
+                    and not self.object_tokens.get(name)):
+                self.new_token(name, cls, outside=True)
 
     def dataclass_function_call(self, node):
         """The operation of ``dataclasses.replace(obj, ...)`` or

@@ -252,6 +252,8 @@ class Iteration:
                 made = _comprehension_of(first, node, pairs=True)
         elif isinstance(first, gast.GeneratorExp):
             made = gast.ListComp(elt=first.elt, generators=first.generators)
+        elif self.is_zip_of_rows(first):  # list(zip(*rows)): see normalize_numpy_forms
+            made = self.zip_columns(first)
         elif self.makes_iterator(first):
             made = _comprehension_of(first, node)
         if made is None:
@@ -401,6 +403,8 @@ class Iteration:
             return None
         if callee is zip:
             sequences = self.spread(iterable.args)
+            if sequences is None and self.is_zip_of_rows(iterable):  # for w, b in zip(*rows): its columns
+                return self.indexed_iteration(stmt, [self.atom(self.zip_columns(iterable))])
             if sequences is None:
                 return None  # zip(*seq) of a length not known here: run as written
             return self.indexed_iteration(stmt, [self.iterated(a) for a in sequences], kind="zip")

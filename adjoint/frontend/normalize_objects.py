@@ -239,6 +239,7 @@ class Objects(Held, CachedProperties, StarObjects):
                                   is not None for m in called):
                     self.new_token(name, cls, outside=True)
         self.bind_star_objects(node)  # objects given through *args: see normalize_star
+        self.bind_dataclass_parameters(node, params)  # replace(cfg, w=v) of one passed in: see normalize_dataclasses
 
     def changed_by_local_calls(self, stmts):
         """Also the names of objects whose attributes ``stmts`` may set (a

@@ -63,6 +63,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     polynomials,
     dynamic_tangents,
     spectral,
+    numpy_forms,
 )
 
 FAMILIES = (
@@ -76,7 +77,7 @@ FAMILIES = (
     batched_products,
     uniform_branches, batched_adjoints,
     nested_vmap,
-    svd_higher, polynomials, dynamic_tangents, spectral,
+    svd_higher, polynomials, dynamic_tangents, spectral, numpy_forms,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():
