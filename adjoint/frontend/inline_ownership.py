@@ -12,8 +12,6 @@ function that returns a new value (``x += dt * v`` after ``a = force(x)``
 in a velocity-Verlet loop). A nested function that returns its argument or
 a view of it keeps the value shared.
 """
-import gast
-
 from .ir import NONDIFF, walk_ops
 
 
@@ -25,7 +23,7 @@ class BindingShare:
     def __init__(self, normalizer):
         self.owners = dict(normalizer.owners)
         self.held = set(normalizer.held_elsewhere)
-        self.changed = {}
+        self.changed, self.bound = {}, {}  # name -> its owner state before the binding, after it
         self.added = set()
         self.functions = (len(normalizer.local_functions), len(normalizer.local_partials))
         self.start = None
