@@ -17,6 +17,8 @@ refreshes the namespaces or decides to transform again.
 """
 import weakref
 
+from ..frontend.normalize_self_calls import lookups_current
+
 
 def plan(root, compiled_type):
     """``((reference, opaque), ...)``: weak references to the transforms
@@ -71,6 +73,8 @@ def unchanged(entries):
                 current = getattr(current, attribute, _MISSING)
             if current is not value and current != value:  # (bound methods are made anew, and equal)
                 return False
+        if node.class_lookups and not lookups_current(node.class_lookups):
+            return False  # (a method of a class read in place was replaced: normalize_self_calls)
     return True
 
 

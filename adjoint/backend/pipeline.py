@@ -22,6 +22,7 @@ from ..frontend.ir import (UserCall, is_library, kept_constant, merged_constant_
                            with_statement)
 from ..frontend.normalize import normalize
 from ..frontend.normalize_objects import FOLLOW_OBJECTS
+from ..frontend.normalize_self_calls import class_checks, lookups_current
 from ..frontend.normalize_records import RECORDS_ONLY, NotRecords, SharedObjectsChanged
 from ..frontend.parse import parse_function
 from ..frontend.resolve import UNRESOLVED, Resolver
@@ -52,6 +53,7 @@ class CompiledVJP:
         self.rt_name = rt_name
         self.number_globals = {}
         self.attribute_callees = []
+        self.class_lookups = ()  # (class, name, what it held) read when it was made (normalize_self_calls)
         #: (number of returned items, {(item, argument)}) that cannot depend on each other
         self.independent = None
         #: parameter -> where ``param += v`` changes in place the array a caller passes
@@ -109,6 +111,8 @@ class CompiledVJP:
                 return False
             if current is not value and current != value:  # bound methods are made anew, and equal
                 return False
+        if self.class_lookups and not lookups_current(self.class_lookups):
+            return False  # a class whose methods it read in place holds another one now
         # The functions this one calls read their own globals; a callee that
         # must be rebuilt means this one must be too. (A loop, not all() over
         # a generator: this runs on every call of a derivative.)
@@ -311,7 +315,8 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled = CompiledVJP(func, forward_fn, namespace[backward_name], source, filename,
                            normalized.params, wrt, namespace, resolver, callees, rt_name)
     compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
-    compiled.attribute_callees = attribute_callees
+    compiled.attribute_callees = attribute_callees + class_checks(normalized, namespace)
+    compiled.class_lookups = normalized.class_lookups
     compiled.independent = activity_pass.independent_outputs(normalized, wrt)
     compiled.augmented_params = normalized.augmented_params
     compiled.outside_stores = normalized.outside_stores
@@ -374,7 +379,8 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     compiled.changes_module_state = getattr(normalized, "changes_module_state", False)
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
     compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
-    compiled.attribute_callees = attribute_callees
+    compiled.attribute_callees = attribute_callees + class_checks(normalized, namespace)
+    compiled.class_lookups = normalized.class_lookups
     compiled.independent = activity_pass.independent_outputs(normalized, front.wrt)
     compiled.callee_transforms = builder.callee_transforms
     compiled.scaled_seed = scaled
@@ -470,7 +476,8 @@ def vmap_transform(func, batched_positions, callees, arity=None, objects=None):
     compiled.out_batched = out_batched
     compiled.looped = builder.looped
     warn_loops(name, builder.looped)
-    compiled.attribute_callees = attribute_callees
+    compiled.attribute_callees = attribute_callees + class_checks(normalized, namespace)
+    compiled.class_lookups = normalized.class_lookups
     compiled.callee_transforms = builder.callee_transforms
     return own_generated_functions(compiled)
 

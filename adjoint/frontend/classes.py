@@ -24,6 +24,9 @@ def computed_by_class(cls, name):
 def method_of(cls, name):
     """The plain function ``cls.name`` defines (no staticmethod, classmethod
     or property), else None."""
+    from .normalize_self_calls import note_lookup
+
+    note_lookup(cls, name)  # (the transform being made depends on what the class holds: is_current)
     try:
         found = inspect.getattr_static(cls, name)
     except AttributeError:

@@ -620,5 +620,14 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
 
 
 def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None, objects=None):
-    return Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity, objects).function()
+    from .normalize_self_calls import LOOKUPS
+
+    lookups = set()  # the methods read from classes (classes.method_of): the transform's is_current checks them
+    token = LOOKUPS.set(lookups)
+    try:
+        normalized = Normalizer(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity, objects).function()
+    finally:
+        LOOKUPS.reset(token)
+    normalized.class_lookups = tuple(lookups)
+    return normalized
 

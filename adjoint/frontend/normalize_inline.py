@@ -8,6 +8,7 @@ import gast
 
 from .. import errors, rules
 from .gastutil import clone, load
+from .inline_ownership import BindingShare
 from .ir import is_library, lambda_as_def
 from .lower import lower_returns
 from .resolve import UNRESOLVED, local_names
@@ -109,6 +110,7 @@ class Inlining:
         keywords = {k.arg: argument(k.value) for k in call.keywords}
         defaults = dict(zip(user_params[len(params) - len(node.args.defaults):], node.args.defaults, strict=True))
         outer_version = dict(self.version)
+        share = BindingShare(self)  # (the caller's values its parameters hold: theirs again after the body)
         for position, (user_param, param) in enumerate(zip(user_params, params, strict=True)):
             if position < len(args):
                 value = args[position]
@@ -132,6 +134,8 @@ class Inlining:
             self.version[param] = param
         if receiver is not None and params:
             self.receiver_bindings.add(params[0])
+        else:
+            share.after(self)
         lower_returns(node, self.namer)
         if not isinstance(node.body[-1], gast.Return):
             # No return at the end (none at all, or only inside a with block):
@@ -161,6 +165,8 @@ class Inlining:
             # items.append(v) on a value of the closure): the caller sees it.
             self.version = {name: version for name, version in self.version.items()
                             if name in outer_version or name not in renames.values()}
+            if share.start is not None:
+                share.release(self, params, result)
         return load(result)
 
     def with_evaluated_defaults(self, function):

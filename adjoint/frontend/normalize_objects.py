@@ -41,6 +41,7 @@ from .normalize_cached import CachedProperties, read_as
 from .normalize_dataclasses import init_parameters, init_vars, slot_of
 from .normalize_held import Held, describe, passed_to_a_changer
 from .normalize_records import RECORDS_ONLY, SharedObjectsChanged, mark_records
+from .normalize_self_calls import objects_calling_own_methods
 from .normalize_star import StarObjects
 from .resolve import UNRESOLVED
 
@@ -205,7 +206,11 @@ class Objects(Held, CachedProperties, StarObjects):
         def local(name):
             return name in self.resolver.locals or name in params or name in self.version
 
-        for name, value in sorted(outside_objects_changed(node, self.resolver.value_of, local).items()):
+        changed = outside_objects_changed(node, self.resolver.value_of, local)
+        if self.follow_objects != RECORDS_ONLY:  # OSC.energy(x) calling self.accel(x): normalize_self_calls
+            changed.update(objects_calling_own_methods(node, self.resolver.value_of, local, self.method_function,
+                                                       user_instance, changed))
+        for name, value in sorted(changed.items()):
             version = self.namer.fresh(name)
             self.defined.add(version)
             self.ops.append(Op("assign", [version], load(name), NONDIFF, [], lineno=self.lineno,
