@@ -44,12 +44,13 @@ def square_svd(a):
     return np.sum(s ** 3) + np.sum(u * vt)
 
 
-def test_third_order_refusal_is_at_the_users_line():
-    """Third order through the SVD's factors is not supported: the refusal,
-    met in the code of the second derivative, names the user's line (the
-    generated line is kept in a note)."""
+def test_fourth_order_refusal_is_at_the_users_line():
+    """Fourth order through the SVD's factors is not supported (the third is,
+    tests/test_svd_third_order.py): the refusal, met in the code of the third
+    derivative, names the user's line (the generated line is kept in a note)."""
     with pytest.raises(errors.NoRuleError) as caught:
-        adjoint.jacrev(adjoint.jacrev(adjoint.jacrev(square_svd)))(np.array([[2.0, 0.5], [0.3, 1.0]]))
+        adjoint.jacrev(adjoint.jacrev(adjoint.jacrev(adjoint.jacrev(square_svd))))(
+            np.array([[2.0, 0.5], [0.3, 1.0]]))
     message = str(caught.value)
     assert message.startswith(f"{__file__}:"), message
     assert "np.linalg.svd(a, full_matrices=True)" in message

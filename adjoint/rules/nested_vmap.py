@@ -10,7 +10,7 @@ cannot be read (joins of a list of batched items, calls of scipy's
 factorizations, per-example loops).
 """
 from .. import runtime as rt
-from . import LINEAR_HELPERS, adjoint_rule, bar, dot, nondifferentiable, refuse_tangent, tangent_rule
+from . import LINEAR_HELPERS, adjoint_rule, bar, batch_rule, dot, nondifferentiable, refuse_tangent, tangent_rule, vec
 from .vmap_loop import register_per_example
 
 # Axes and orders read from the batched values' shapes and order (piecewise
@@ -44,6 +44,11 @@ def masked_array_adjoint(z, values, absent):
 @tangent_rule(rt.masked_array)
 def masked_array_tangent(z, values, absent):
     dot[z] = dot[values]
+
+
+@batch_rule(rt.masked_array)
+def masked_array_batched(z, values, absent):
+    vec[z] = rt.masked_array(vec[values], vec[absent])
 
 # vmap's SVD adjoint, differentiated again: example by example, the Jacobian
 # of svd_adjoint (singular values alone; through the factors a third
