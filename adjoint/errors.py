@@ -784,3 +784,11 @@ def looped_vmap_differentiated(reason):
         "Differentiate the function first and vmap the derivative (vmap(jacrev(f)) rather than "
         "jacrev(vmap(f))), or write this step without control flow on the values (np.where, a mask).",
     )
+
+
+def list_operator_with_array(symbol):
+    """A list built in the function joined (``+``) or repeated (``*``) with what is an array when it runs."""
+    meant = "joins two lists" if symbol == "+" else "repeats a list"
+    return (f"a list built in the function {symbol} a NumPy array: NumPy reads the list as an array here, "
+            f"but adjoint took {symbol} for Python's, which {meant}, as the other operand was not known to be "
+            f"an array. Write np.asarray([...]) {symbol} a to mean NumPy's {symbol}.")
