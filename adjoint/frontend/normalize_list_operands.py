@@ -121,38 +121,86 @@ class _Rename(gast.NodeTransformer):
 def lists_as_arrays(ops, namer, np_name):
     """``ops`` with each list operand of a NumPy function that reads it as an
     array made an array first (``t = np.asarray(items)``), in place, nested
-    blocks included. Returns ``ops``."""
+    blocks included; and each list item of a list literal handed to a
+    NumPy function that reads a sequence of arrays (``multi_dot([[[a, b],
+    [c, d]], B])``) too, in a copy of the literal. Returns ``ops``."""
     lists = _built_lists(ops)
     if lists:
-        _rewrite(ops, lists, namer, np_name)
+        literals = {op.targets[0]: op for op in walk_ops(ops) if op.prim in (rt.make_list, rt.make_tuple)
+                    and op.kind == "assign" and len(op.targets) == 1 and not op.kwargs}
+        _rewrite(ops, lists, literals, namer, np_name)
     return ops
 
 
-def _rewrite(ops, lists, namer, np_name):
+def _as_array_op(name, op, namer, np_name):
+    target = namer.temp()
+    func = gast.Attribute(value=load(np_name), attr="asarray", ctx=gast.Load())
+    value = gast.Call(func=func, args=[load(name)], keywords=[])
+    return target, Op("assign", [target], value, np.asarray, [load(name)], None, op.lineno, op.no_grad, op.construct)
+
+
+def _reads_sequences_of_arrays(prim):
+    """NumPy and SciPy functions that read a sequence of arrays item by item (np.stack, multi_dot)."""
+    try:
+        if prim not in rules.SEQUENCE_RULES or prim in (np.array, np.asarray, np.asanyarray) or rt.is_helper(prim):
+            return False
+    except TypeError:
+        return False
+    return (getattr(prim, "__module__", None) or "").split(".")[0] in ("numpy", "scipy")
+
+
+def _sequence_items(op, lists, literals, namer, np_name):
+    """``(ops to insert, renamed)``: the list literals ``op`` reads as
+    sequences of arrays, copied with their list items made arrays."""
+    made, renamed = [], {}
+    for atom in list(op.args) + list(op.kwargs.values()):
+        literal = literals.get(atom.id) if isinstance(atom, gast.Name) else None
+        if literal is None or atom.id in renamed:
+            continue
+        nested = [a for a in literal.args if isinstance(a, gast.Name) and a.id in lists]
+        if not nested:
+            continue
+        items = {}
+        for item in dict.fromkeys(a.id for a in nested):
+            items[item], converted = _as_array_op(item, op, namer, np_name)
+            made.append(converted)
+        elements = [load(items[a.id]) if isinstance(a, gast.Name) and a.id in items else clone(a)
+                    for a in literal.args]
+        target = namer.temp()
+        kind = gast.Tuple if literal.prim is rt.make_tuple else gast.List
+        made.append(Op("assign", [target], kind(elts=elements, ctx=gast.Load()), literal.prim,
+                       [clone(e) for e in elements], None, op.lineno, op.no_grad, op.construct))
+        renamed[atom.id] = target
+    return made, renamed
+
+
+def _rewrite(ops, lists, literals, namer, np_name):
     position = 0
     while position < len(ops):
         op = ops[position]
         if op.compound:
             for block in (op.body, op.orelse, op.latch, op.exit_check):
-                _rewrite(block, lists, namer, np_name)
+                _rewrite(block, lists, literals, namer, np_name)
             position += 1
             continue
-        if (op.kind != "assign" or op.statement is not None or not isinstance(op.value, (gast.Call, gast.BinOp))
-                or not _reads_arrays(op.prim)):
+        # (Python's operators but + and *, which lists do not take: [x, y] ** a is NumPy's with an
+        # array a; tuple(a) + b may join two tuples the normalizer took for NumPy's sum)
+        if op.kind != "assign" or op.statement is not None or not (isinstance(op.value, gast.Call) or (
+                isinstance(op.value, gast.BinOp) and not isinstance(op.value.op, (gast.Add, gast.Mult)))):
             position += 1
             continue
-        names = dict.fromkeys(a.id for a in _array_operands(op) if isinstance(a, gast.Name) and a.id in lists)
-        if not names:
+        if _reads_sequences_of_arrays(op.prim):
+            made, renamed = _sequence_items(op, lists, literals, namer, np_name)
+        elif _reads_arrays(op.prim):
+            made, renamed = [], {}
+            for name in dict.fromkeys(a.id for a in _array_operands(op) if isinstance(a, gast.Name) and a.id in lists):
+                renamed[name], converted = _as_array_op(name, op, namer, np_name)
+                made.append(converted)
+        else:
+            made = []
+        if not made:
             position += 1
             continue
-        renamed, made = {}, []
-        for name in names:
-            target = namer.temp()
-            func = gast.Attribute(value=load(np_name), attr="asarray", ctx=gast.Load())
-            value = gast.Call(func=func, args=[load(name)], keywords=[])
-            made.append(Op("assign", [target], value, np.asarray, [load(name)], None, op.lineno, op.no_grad,
-                           op.construct))
-            renamed[name] = target
         rename = _Rename(renamed)
         op.value = rename.visit(clone(op.value))
         op.args = [rename.visit(clone(a)) for a in op.args]
