@@ -808,3 +808,11 @@ def complex_arguments_refused(location, name):
         "complex values in this function (it may receive real and imaginary parts, or mark an "
         "argument with z = z + 0j), or inline its body into the caller (docs/complex.md)."
     )
+
+
+def list_operator_with_array(symbol):
+    """A list built in the function joined (``+``) or repeated (``*``) with what is an array when it runs."""
+    meant = "joins two lists" if symbol == "+" else "repeats a list"
+    return (f"a list built in the function {symbol} a NumPy array: NumPy reads the list as an array here, "
+            f"but adjoint took {symbol} for Python's, which {meant}, as the other operand was not known to be "
+            f"an array. Write np.asarray([...]) {symbol} a to mean NumPy's {symbol}.")

@@ -44,6 +44,7 @@ from .normalize_inline import Inlining
 from .normalize_iteration import Iteration
 from .normalize_module_lists import ModuleLists
 from .normalize_numpy_forms import NumpyForms
+from .normalize_list_operands import lists_as_arrays
 from .normalize_objects import Objects
 from .normalize_ownership import Ownership
 from .normalize_views import rewrite_views
@@ -210,6 +211,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
             self.output = constant(None)
             self.result = constant(None)
         self.without_unread_loop_inits(self.ops)
+        lists_as_arrays(self.ops, self.namer, self.np_name)  # np.power([x, y], 3): the list made an array once
         outside_stores = list(self.check_objects(self.ops)) + self.outside_list_stores
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.outside_stores = outside_stores

@@ -8,6 +8,7 @@ from .. import runtime as rt
 from .gastutil import clone, constant, load
 from .ir import BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, dotted, is_atom, symbol
 from .normalize_iteration import LOWERED_COMPREHENSIONS
+from .normalize_list_operands import known_array
 from .resolve import UNRESOLVED
 
 #: np.r_ and np.c_ (and any other AxisConcatenator): indexing them joins arrays.
@@ -81,6 +82,10 @@ class Expressions:
             target = self.bind(user_name)
         return self.emit(value, prim, args, kwargs, target=target, construct=construct, keys=keys)
 
+    def rt_helper_call(self, name, args):
+        func = gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())
+        return gast.Call(func=func, args=[clone(a) for a in args], keywords=[])
+
     def operation(self, node):
         """(value, prim, args, kwargs, construct, keys) for one expression."""
         if isinstance(node, gast.BinOp):
@@ -88,12 +93,19 @@ class Expressions:
             prim = BINARY_OPERATORS.get(type(node.op), NONDIFF)
             value = gast.BinOp(left=left, op=node.op, right=right)
             lists = [a for a in (left, right) if isinstance(a, gast.Name) and a.id in self.container_versions]
+            if len(lists) == 1 and known_array(self, right if lists[0] is left else left):
+                lists = []  # [x, y] + shift with an array shift: NumPy's sum (the list read as an array)
             if lists and isinstance(node.op, gast.Add):
-                # states + [h]: a list made here joined with another, not arithmetic
+                # states + [h]: a list made here joined with another, not arithmetic (with an operand
+                # not known to be a list, by the helper, which refuses an array: NumPy would add)
+                if len(lists) == 1:
+                    value = self.rt_helper_call("concat_items", [left, right])
                 return value, rt.concat_items, [left, right], {}, "list concatenation", None
             if len(lists) == 1 and isinstance(node.op, gast.Mult):
                 # items * n: Python repeats a list by an int (and refuses anything else)
                 count = right if lists[0] is left else left
+                if isinstance(count, gast.Name):  # (an array count would be NumPy's product: refused)
+                    value = self.rt_helper_call("repeat_items", [lists[0], count])
                 return value, rt.repeat_items, [lists[0], count], {}, "list repetition", None
             return value, prim, [left, right], {}, f"operator {symbol(node.op)}", None
         if isinstance(node, gast.UnaryOp):

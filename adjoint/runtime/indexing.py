@@ -363,12 +363,23 @@ def copy(value):
 
 def concat_items(a, b):
     """``a + b`` on lists (or tuples) the function made."""
+    _refuse_array_operand("+", a, b)
     return a + b
 
 
 def repeat_items(items, count):
     """``items * count`` on a list (or tuple) the function made."""
+    _refuse_array_operand("*", items, count)
     return items * count
+
+
+def _refuse_array_operand(symbol, *operands):
+    """NumPy reads ``[x, y] + a`` with an array ``a`` as an array sum: not the list join the code was made for."""
+    if any(isinstance(v, (np.ndarray, np.generic)) for v in operands):
+        from ..errors import list_operator_with_array
+        from .scipy_stats_helpers import ValueRefused
+
+        raise ValueRefused(list_operator_with_array(symbol))
 
 
 def _item_bars(g, length):
@@ -380,6 +391,7 @@ def _item_bars(g, length):
 
 def concat_items_adjoint(g, a, b, which):
     """The part of ``(a + b)``'s adjoint that belongs to ``a`` (which=0) or ``b``."""
+    _refuse_array_operand("+", a, b)
     bars = _item_bars(g, len(a) + len(b))
     part = bars[:len(a)] if which == 0 else bars[len(a):]
     return rebuild_like(a if which == 0 else b, part)
@@ -387,6 +399,7 @@ def concat_items_adjoint(g, a, b, which):
 
 def repeat_items_adjoint(g, items, count):
     """Adjoint of ``items * count``: each item's adjoints from every repeat, added."""
+    _refuse_array_operand("*", items, count)
     bars = _item_bars(g, len(items) * count)
     total = [None] * len(items)
     for position, bar in enumerate(bars):

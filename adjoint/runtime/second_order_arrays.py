@@ -519,7 +519,10 @@ def multi_dot_adjoint_tangent(t, g, arrays):
     its tangent, added up."""
     shapes = [np.shape(x) for x in arrays]
     matrices = [np.asarray(x) for x in arrays]
-    tangents = [t[:, i] for i in range(len(arrays))] if isinstance(t, np.ndarray) else list(t)
+    if isinstance(t, np.ndarray):
+        tangents = [t[:, i] for i in range(len(arrays))]
+    else:  # (an item given as a nested list, multi_dot([[[x, y], ...], b]): its items' tangents stacked)
+        tangents = [None if u is None else as_tangent(u, x) for u, x in zip(t, arrays, strict=True)]
     if matrices[0].ndim == 1:
         matrices[0] = matrices[0][None, :]
         if tangents[0] is not None:
