@@ -61,6 +61,8 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     nested_vmap,
     svd_higher,
     polynomials,
+    running_extrema,
+    interp_knots,
 )
 
 FAMILIES = (
@@ -74,7 +76,7 @@ FAMILIES = (
     batched_products,
     uniform_branches, batched_adjoints,
     nested_vmap,
-    svd_higher, polynomials,
+    svd_higher, polynomials, running_extrema, interp_knots,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():
