@@ -11,7 +11,7 @@
   inlined there as where the user calls it), the results stacked and their
   axes put where NumPy puts them;
 - ``np.vander`` and ``np.polynomial``'s ``polyval``, ``legval``,
-  ``chebval``, ``hermval`` call the NumPy-only source of written_numpy.py,
+  ``chebval``, ``hermval``, ``hermeval``, ``lagval`` call the NumPy-only source of written_numpy.py,
   which is followed like a function of the user's.
 
 Forms not listed (``out=``, ``dtype=``, extra ``*args`` to func1d) are left
@@ -32,11 +32,13 @@ _WRITTEN = {
     np.polynomial.legendre.legval: written_numpy.legval,
     np.polynomial.chebyshev.chebval: written_numpy.chebval,
     np.polynomial.hermite.hermval: written_numpy.hermval,
+    np.polynomial.hermite_e.hermeval: written_numpy.hermeval,
+    np.polynomial.laguerre.lagval: written_numpy.lagval,
 }
 
 # followed like the user's functions (frontend/ir.is_library)
 TRANSFORMED_LIBRARY_FUNCTIONS[written_numpy.__name__] = frozenset(
-    {"vander", "polyval", "legval", "chebval", "hermval", "_series_coefficients"})
+    {"vander", "polyval", "legval", "chebval", "hermval", "hermeval", "lagval", "_series_coefficients"})
 
 
 def _arguments(node, names):

@@ -1,7 +1,7 @@
 """NumPy functions that adjoint differentiates from the source written here:
 ``np.vander`` and the power-series evaluators of ``np.polynomial``
 (``polynomial.polyval``, ``legendre.legval``, ``chebyshev.chebval``,
-``hermite.hermval``). The normalizer calls these in place of NumPy's
+``hermite.hermval``, ``hermite_e.hermeval``, ``laguerre.lagval``). The normalizer calls these in place of NumPy's
 (normalize_numpy_more.py), and they are followed like a function of the
 user's, so every transform and every order works through them.
 
@@ -107,3 +107,43 @@ def hermval(x, c, tensor=True):
             c0 = c[-i] - c1 * (2 * (degree - 1))
             c1 = previous + c1 * x2
     return c0 + c1 * x2
+
+
+def hermeval(x, c, tensor=True):
+    c = _series_coefficients(c, "np.polynomial.hermite_e.hermeval")
+    if len(c) == 1:
+        c0 = c[0]
+        c1 = 0
+    elif len(c) == 2:
+        c0 = c[0]
+        c1 = c[1]
+    else:
+        degree = len(c)
+        c0 = c[-2]
+        c1 = c[-1]
+        for i in range(3, len(c) + 1):
+            previous = c0
+            degree = degree - 1
+            c0 = c[-i] - c1 * (degree - 1)
+            c1 = previous + c1 * x
+    return c0 + c1 * x
+
+
+def lagval(x, c, tensor=True):
+    c = _series_coefficients(c, "np.polynomial.laguerre.lagval")
+    if len(c) == 1:
+        c0 = c[0]
+        c1 = 0
+    elif len(c) == 2:
+        c0 = c[0]
+        c1 = c[1]
+    else:
+        degree = len(c)
+        c0 = c[-2]
+        c1 = c[-1]
+        for i in range(3, len(c) + 1):
+            previous = c0
+            degree = degree - 1
+            c0 = c[-i] - (c1 * (degree - 1)) / degree
+            c1 = previous + (c1 * ((2 * degree - 1) - x)) / degree
+    return c0 + c1 * (1 - x)
