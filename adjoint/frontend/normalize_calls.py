@@ -16,7 +16,7 @@ import numpy as np
 from .. import errors, made, rules
 from .. import runtime as rt
 from . import normalize_functional as functional, normalize_scipy, normalize_scipy_calls, operator_calls
-from . import normalize_scipy_distance
+from . import normalize_numpy_more, normalize_scipy_distance
 from .gastutil import clone, constant, load
 from .ir import (
     ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UndefinedName, UserCall,
@@ -101,6 +101,9 @@ class Calls:
         rewritten = self.numpy_form(callee, node)
         if rewritten is not None:  # np.sum(x, where=m), np.insert, np.bincount(x, w): see normalize_numpy_forms
             return rewritten
+        expression = normalize_numpy_more.as_rule_call(self, callee, node)
+        if expression is not None:  # np.maximum.accumulate, np.vander, ...: see normalize_numpy_more
+            return self.operation(expression)
         if callee is rt.check_unshared and len(node.args) >= 4 and self._is_locals_call(node.args[2]):
             node = self._explicit_scope(node)
         if callee in (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.globals):

@@ -157,17 +157,19 @@ if hasattr(np, "trapezoid"):  # NumPy >= 2.0: rules only for what the installed 
         vec[z] = rt.vtrapezoid(vec[y], vec[x], vec[dx], axis=axis)
 
 
-# No derivative in xp (the knots) nor in left and right: a call that
-# differentiates them is refused. period= is not accepted.
+# The knots xp: runtime/interp_knots.py. No derivative in left and right: a
+# call that differentiates them is refused. period= is not accepted.
 @adjoint_rule(np.interp)
 def interp_adjoint(z, x, xp, fp, left=None, right=None):
     bar[x] = rt.interp_adjoint_x(bar[z], x, xp, fp)
+    bar[xp] = rt.interp_adjoint_xp(bar[z], x, xp, fp, left=left, right=right)
     bar[fp] = rt.interp_adjoint_fp(bar[z], x, xp, fp, left=left, right=right)
 
 
 @tangent_rule(np.interp)
 def interp_tangent(z, x, xp, fp, left=None, right=None):
     dot[z] = dot[x] * rt.interp_slope(x, xp, fp)
+    dot[z] = rt.interp_tangent_xp(dot[xp], x, xp, fp, left=left, right=right)
     dot[z] = rt.interp_tangent_fp(dot[fp], x, xp, fp, left=left, right=right)
 
 

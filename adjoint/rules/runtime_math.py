@@ -261,9 +261,10 @@ def trapezoid_adjoint_dx_tangent(r, g, y, dx, axis=-1):
 
 
 # The segment x falls in is a piecewise-constant choice; the slope is linear in fp.
-@tangent_rule(rt.interp_adjoint_x, constant=("x", "xp", "left", "right"))
+@tangent_rule(rt.interp_adjoint_x, constant=("x", "left", "right"))
 def interp_adjoint_x_tangent(r, g, x, xp, fp, left=None, right=None):
     dot[r] = rt.merged(rt.interp_adjoint_x, dot[g], x, xp, fp, left=left, right=right)
+    dot[r] = rt.interp_adjoint_x_tangent_xp(dot[xp], g, x, xp, fp, left=left, right=right)
     dot[r] = rt.interp_adjoint_x_tangent_fp(dot[fp], g, x, xp, fp, left=left, right=right)
 
 
@@ -280,10 +281,11 @@ def interp_adjoint_x_batched(z, g, x, xp, fp, left=None, right=None):
                                 left=left, right=right)
 
 
-@tangent_rule(rt.interp_adjoint_fp, constant=("xp", "fp", "left", "right"))
+@tangent_rule(rt.interp_adjoint_fp, constant=("fp", "left", "right"))
 def interp_adjoint_fp_tangent(r, g, x, xp, fp, left=None, right=None):
     dot[r] = rt.merged(rt.interp_adjoint_fp, dot[g], x, xp, fp, left=left, right=right)
     dot[r] = rt.interp_adjoint_fp_tangent_x(dot[x], g, x, xp, fp, left=left, right=right)
+    dot[r] = rt.interp_adjoint_fp_tangent_xp(dot[xp], g, x, xp, fp, left=left, right=right)
 
 
 @batch_rule(rt.interp_adjoint_fp)

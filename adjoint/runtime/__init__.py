@@ -64,6 +64,8 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     dynamic_tangents,
     spectral,
     numpy_forms,
+    running_extrema,
+    interp_knots,
 )
 
 FAMILIES = (
@@ -77,7 +79,7 @@ FAMILIES = (
     batched_products,
     uniform_branches, batched_adjoints,
     nested_vmap,
-    svd_higher, polynomials, dynamic_tangents, spectral, numpy_forms,
+    svd_higher, polynomials, dynamic_tangents, spectral, numpy_forms, running_extrema, interp_knots,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():
