@@ -140,3 +140,16 @@ class Transformer(gast.NodeTransformer):
                 else:
                     setattr(node, field, new_node)
         return node
+
+
+class Rename(gast.NodeTransformer):
+    """Reads of the names in ``renamed`` made reads of their new names
+    (``renamed[old]``); stores are left alone."""
+
+    def __init__(self, renamed):
+        self.renamed = renamed
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.renamed:
+            return load(self.renamed[node.id])
+        return node

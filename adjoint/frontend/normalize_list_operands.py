@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import rules
 from .. import runtime as rt
-from .gastutil import clone, load
+from .gastutil import Rename, clone, load
 from .ir import Op, walk_ops
 
 #: primitives whose result is a list or tuple built in the function
@@ -106,16 +106,6 @@ def known_array(normalizer, atom):
                     and _reads_arrays(op.prim) and op.prim in rules.ADJOINT_RULES
                     and op.prim not in rules.TUPLE_RESULTS)
     return False
-
-
-class _Rename(gast.NodeTransformer):
-    def __init__(self, renamed):
-        self.renamed = renamed
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.renamed:
-            return load(self.renamed[node.id])
-        return node
 
 
 def lists_as_arrays(ops, namer, np_name):
@@ -201,7 +191,7 @@ def _rewrite(ops, lists, literals, namer, np_name):
         if not made:
             position += 1
             continue
-        rename = _Rename(renamed)
+        rename = Rename(renamed)
         op.value = rename.visit(clone(op.value))
         op.args = [rename.visit(clone(a)) for a in op.args]
         op.kwargs = {k: rename.visit(clone(v)) for k, v in op.kwargs.items()}

@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import rules
 from .. import runtime as rt
-from ..frontend.gastutil import clone, load
+from ..frontend.gastutil import Rename, clone, load
 from ..frontend.ir import UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from .templates import batch_template_for
 
@@ -81,16 +81,6 @@ def _reads_as_array(prim):
         return True
     module = getattr(prim, "__module__", None) or ""
     return module.split(".")[0] in ("numpy", "scipy")
-
-
-class _Rename(gast.NodeTransformer):
-    def __init__(self, renamed):
-        self.renamed = renamed
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.renamed:
-            return load(self.renamed[node.id])
-        return node
 
 
 def _rule_helpers():
@@ -159,7 +149,7 @@ def stack_list_operands(builder, op):
         statements.append(builder.assign(stacked, builder.rt_call("vasarray", load(name))))
         builder.batched.add(stacked)
         renamed[name] = stacked
-    rename = _Rename(renamed)
+    rename = Rename(renamed)
     changed = copy.copy(op)
     changed.value = rename.visit(clone(op.value))
     changed.args = [rename.visit(clone(a)) for a in op.args]
