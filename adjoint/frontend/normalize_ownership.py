@@ -68,6 +68,20 @@ class Ownership:
                 else:
                     self.owners[target] = before
 
+    def track_unbound_phi(self, phi):
+        """A loop-carried name with no value before the loop (first bound in
+        the body, under a branch or with an update that reads it): the None it
+        starts with is never updated (Python would fail first), so the name's
+        ownership is that of the values the iterations bring. It is taken as
+        owned, and every update in the body that relies on that is checked
+        again at the latch against the value the iteration leaves (a view of
+        another array is refused there, at the user's line), as for a name
+        bound before the loop."""
+        self.merged.add(phi)
+        self.assigned.add(phi)
+        self.owners[phi] = "owned"
+        self.rebind_ok.add(phi)
+
     def _track_ownership(self, op):
         prim, target = op.prim, op.targets[0] if op.targets else None
         if target is None:
