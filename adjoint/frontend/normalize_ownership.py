@@ -127,6 +127,16 @@ class Ownership:
                 # own (or a number); the next iteration may bring one that is not.
                 for name, node, what in self.owner_assumptions.get(target, []):
                     name = self.user_names.get(name, name)
+                    if what == "augmented assignment to an item" and source in self.container_versions:
+                        key = node.target.slice.value if isinstance(node.target.slice, gast.Constant) else None
+                        if not self.item_only_in_container(source, key):
+                            raise self.in_place_refusal(
+                                node, f"{what} of {name!r}",
+                                f"in a later iteration {name!r} is a list or dict whose item another name "
+                                "or container also holds (it is re-bound further down the loop), and NumPy "
+                                "would change that item too.",
+                                f"Write {name}[...] = {name}[...] + ... to make a new value.")
+                        continue
                     if not (rebind_ok if what == "augmented assignment" else owned):
                         raise self.in_place_refusal(
                             node, f"{what} of {name!r}",
