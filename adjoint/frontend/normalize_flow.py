@@ -275,6 +275,7 @@ class ControlFlow:
             self.ops.append(Op("assign", [phi], constant(None), NONDIFF, [], lineno=self.lineno,
                                construct="unbound"))
             self.defined.add(phi)
+            self.track_unbound_phi(phi)
             self.version[name] = phi
             carried[name] = phi
         return carried

@@ -93,6 +93,12 @@ class InPlace:
             return
         version = self.read(target.value.id)
         if version not in self.container_versions:
+            if version in self.merged:
+                # A loop's phi holding an array here: a later iteration may
+                # bring a list or dict, whose item NumPy would update in place
+                # (checked at the latch).
+                self.owner_assumptions.setdefault(version, []).append(
+                    (target.value.id, stmt, "augmented assignment to an item"))
             return
         key = target.slice.value if isinstance(target.slice, gast.Constant) else None
         if self.item_only_in_container(version, key):

@@ -68,6 +68,20 @@ class Ownership:
                 else:
                     self.owners[target] = before
 
+    def track_unbound_phi(self, phi):
+        """A loop-carried name with no value before the loop (first bound in
+        the body, under a branch or with an update that reads it): the None it
+        starts with is never updated (Python would fail first), so the name's
+        ownership is that of the values the iterations bring. It is taken as
+        owned, and every update in the body that relies on that is checked
+        again at the latch against the value the iteration leaves (a view of
+        another array is refused there, at the user's line), as for a name
+        bound before the loop."""
+        self.merged.add(phi)
+        self.assigned.add(phi)
+        self.owners[phi] = "owned"
+        self.rebind_ok.add(phi)
+
     def _track_ownership(self, op):
         prim, target = op.prim, op.targets[0] if op.targets else None
         if target is None:
@@ -113,6 +127,16 @@ class Ownership:
                 # own (or a number); the next iteration may bring one that is not.
                 for name, node, what in self.owner_assumptions.get(target, []):
                     name = self.user_names.get(name, name)
+                    if what == "augmented assignment to an item" and source in self.container_versions:
+                        key = node.target.slice.value if isinstance(node.target.slice, gast.Constant) else None
+                        if not self.item_only_in_container(source, key):
+                            raise self.in_place_refusal(
+                                node, f"{what} of {name!r}",
+                                f"in a later iteration {name!r} is a list or dict whose item another name "
+                                "or container also holds (it is re-bound further down the loop), and NumPy "
+                                "would change that item too.",
+                                f"Write {name}[...] = {name}[...] + ... to make a new value.")
+                        continue
                     if not (rebind_ok if what == "augmented assignment" else owned):
                         raise self.in_place_refusal(
                             node, f"{what} of {name!r}",
