@@ -132,7 +132,7 @@ def as_rule_call(normalizer, callee, node):
     """The expression to normalize in place of the call ``node`` of
     ``callee``, or None for a call this module does not rewrite."""
     owner = getattr(callee, "__self__", None)
-    if owner in _RUNNING and getattr(callee, "__name__", None) == "accumulate":
+    if isinstance(owner, np.ufunc) and owner in _RUNNING and getattr(callee, "__name__", None) == "accumulate":
         return _running_extremum(normalizer, _RUNNING[owner], node)
     if callee is np.apply_along_axis:
         return _apply_along_axis(normalizer, node)
