@@ -288,6 +288,18 @@ def interp_adjoint_fp_tangent(r, g, x, xp, fp, left=None, right=None):
     dot[r] = rt.interp_adjoint_fp_tangent_xp(dot[xp], g, x, xp, fp, left=left, right=right)
 
 
+@batch_rule(rt.interp_adjoint_x_tangent_xp)
+def interp_adjoint_x_tangent_xp_batched(r, t, g, x, xp, fp, left=None, right=None):
+    vec[r] = rt.vinterp_tangent_xp(rt.interp_adjoint_x_tangent_xp, vec[t], vec[g], vec[x], vec[xp], vec[fp],
+                                   left=left, right=right)
+
+
+@batch_rule(rt.interp_adjoint_fp_tangent_xp)
+def interp_adjoint_fp_tangent_xp_batched(r, t, g, x, xp, fp, left=None, right=None):
+    vec[r] = rt.vinterp_tangent_xp(rt.interp_adjoint_fp_tangent_xp, vec[t], vec[g], vec[x], vec[xp], vec[fp],
+                                   left=left, right=right)
+
+
 @batch_rule(rt.interp_adjoint_fp)
 def interp_adjoint_fp_batched(z, g, x, xp, fp, left=None, right=None):
     vec[z] = rt.vinterp_adjoint(batch, rt.vinterp_adjoint_fp, rt.interp_adjoint_fp, vec[g], vec[x], vec[xp], vec[fp],

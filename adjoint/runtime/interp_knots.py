@@ -12,6 +12,8 @@ derivatives in ``x`` and ``fp``. The helpers are plain NumPy with rules, so
 a derivative of a derivative differentiates their source."""
 import numpy as np
 
+from .tangents import as_tangent
+
 
 def interp_knot_slopes(x, xp, fp):
     """``d np.interp(x, xp, fp) / d xp``: ``x.shape + (len(xp),)``."""
@@ -67,7 +69,7 @@ def interp_adjoint_x_tangent_xp(t, g, x, xp, fp, left=None, right=None):
     of ``x``'s segment) from the tangent ``t`` of ``xp`` (``(T, len(xp))``):
     the slope ``s`` moves by ``-s / width * (t[j + 1] - t[j])``; ``(T, B) +
     x.shape``."""
-    t = np.asarray(t)
+    t = as_tangent(t, xp)  # (a list xp's tangent is its items' tangents: stacked)
     if np.shape(xp)[0] < 2:
         return np.zeros((np.shape(t)[0],) + np.shape(g))
     segment, width, slope, _, inside = _segment_terms(x, xp, fp)
@@ -80,7 +82,7 @@ def interp_adjoint_fp_tangent_xp(t, g, x, xp, fp, left=None, right=None):
     ``t`` of ``xp`` (``(T, len(xp))``): the share ``u`` of ``x``'s segment
     moves by ``(-t[j] - u * (t[j + 1] - t[j])) / width``, taken from
     ``fp[j]`` and given to ``fp[j + 1]``; ``(T, B, len(fp))``."""
-    t = np.asarray(t)
+    t = as_tangent(t, xp)  # (a list xp's tangent is its items' tangents: stacked)
     count = np.shape(fp)[0]
     rows, batch = np.shape(t)[0], np.shape(g)[0]
     if np.shape(xp)[0] < 2 or count < 2:
@@ -91,3 +93,23 @@ def interp_adjoint_fp_tangent_xp(t, g, x, xp, fp, left=None, right=None):
     flat = np.ravel(segment)
     direction = (np.expand_dims(flat + 1, -1) == knots) * 1.0 - (np.expand_dims(flat, -1) == knots)
     return np.einsum("bk,tk,kn->tbn", np.reshape(g, (batch, -1)), np.reshape(moved, (rows, -1)), direction)
+
+
+
+def vinterp_tangent_xp(helper, t, g, x, xp, fp, left=None, right=None):
+    """``helper`` (``interp_adjoint_x_tangent_xp`` or
+    ``interp_adjoint_fp_tangent_xp``) on a vmap batch: ``t`` is ``(V, T,
+    len(xp))`` (or a list xp's item tangents, each ``(V, T)``), the others
+    batched (``left`` and ``right`` are constants). Knots whose tangent is zero (a constant list saved by the
+    forward pass: the usual case) give zeros in one step; otherwise the
+    helper runs once per example, which is exact."""
+    from .batched import example, stack_examples
+
+    arrays = [item for item in t if item is not None] if isinstance(t, (list, tuple)) else [t]
+    if arrays and all(type(item) is np.ndarray and not np.any(item) for item in arrays):
+        rows, first_xp = arrays[0].shape[:2], example(xp, 0)
+        one = helper(np.zeros((rows[1], np.shape(first_xp)[0])), example(g, 0), example(x, 0), first_xp,
+                     example(fp, 0), left=left, right=right)
+        return np.zeros((rows[0],) + np.shape(one), dtype=np.result_type(one))
+    return stack_examples([helper(example(t, v), example(g, v), example(x, v), example(xp, v), example(fp, v),
+                                  left=left, right=right) for v in range(np.shape(x)[0])])
