@@ -699,15 +699,16 @@ def with_add_outer(x):
     return np.sum(np.add.outer(x, x))  # MARK
 
 
-def with_maximum_accumulate(x):
-    return np.sum(np.maximum.accumulate(x))  # MARK
+def with_hypot_accumulate(x):
+    return np.sum(np.hypot.accumulate(x))  # MARK
 
 
 # (np.add.reduce and the other reductions and scans of ufuncs have rules:
-# they are differentiated as np.sum, np.cumsum, ...)
+# they are differentiated as np.sum, np.cumsum, ...; np.maximum.accumulate
+# as the running maximum, tests/test_numpy_more.py)
 @pytest.mark.parametrize("func, name, advice", [
     (with_add_outer, "np.add.outer", "Use x[..., None] + y instead"),
-    (with_maximum_accumulate, "np.maximum.accumulate", "Write it with functions that have rules"),
+    (with_hypot_accumulate, "np.hypot.accumulate", "Write it with functions that have rules"),
 ])
 @pytest.mark.parametrize("transform", [adjoint.grad, adjoint.jacfwd])
 def test_a_ufunc_method_is_named_as_written_and_not_suggested_as_code(func, name, advice, transform):

@@ -136,8 +136,9 @@ def _twin(function):
 
 def _plans(function, mode):
     """What the stand-ins in ``function``'s transform decided, per shape."""
-    compiled = (cache.get_vjp(function, (0,), False) if mode == "vjp"
-                else cache.get_jvp(function, (0,), False))
+    # (the entry the API uses: called with real arguments, see cache.get_vjp)
+    compiled = (cache.get_vjp(function, (0,), False, real_params=True) if mode == "vjp"
+                else cache.get_jvp(function, (0,), False, real_params=True))
     found = {}
     for value in compiled.namespace.values():
         if isinstance(value, (local_calls.LocalForward, local_calls.LocalJVP)):
