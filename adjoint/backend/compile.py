@@ -534,6 +534,7 @@ def export_module(compiled, has_aux=False, arrays=None, prefix="constants", larg
         ]
     lines = about + [
         '"""',
+        "import contextlib",
         "import math",
         "import types",
         "",
