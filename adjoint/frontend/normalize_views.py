@@ -386,4 +386,27 @@ class _Rewriter:
 def rewrite_views(node, resolver, namer):
     """Rewrite in-place updates through named views of arrays made in the
     function (see the module docstring); other code is left as written."""
-    _Rewriter(node, resolver, namer).rewrite()
+    if _may_write_through_a_view(node):
+        _Rewriter(node, resolver, namer).rewrite()
+
+
+def _may_write_through_a_view(node):
+    """Whether ``node`` binds a name that may be a view (``v = a[...]``,
+    ``v = a.T``, ``a = b = ...``) and updates something in place (``+=``,
+    ``a[i] = ...``): only then can a write reach another name. One walk,
+    so that the functions without both (most) skip the rewriter's scan."""
+    view, update = False, False
+    for sub in gast.walk(node):
+        if isinstance(sub, gast.AugAssign):
+            update = True
+        elif isinstance(sub, gast.Assign):
+            if len(sub.targets) > 1:
+                view = True
+            if any(not isinstance(t, gast.Name) for t in sub.targets):
+                update = True
+            elif isinstance(sub.value, gast.Subscript) or (
+                    isinstance(sub.value, gast.Attribute) and sub.value.attr == "T"):
+                view = True
+        if view and update:
+            return True
+    return False
