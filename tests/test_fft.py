@@ -106,7 +106,9 @@ def test_rules_for_real_values_refuse_complex_ones_at_the_users_line():
     x = RNG.normal(size=4)
     for f, name, transform in ((variance_of_spectrum, "np.var", adjoint.jacrev),
                                (sign_of_spectrum, "np.sign", adjoint.jacfwd)):
-        with pytest.raises(TypeError, match=f"{name} of a complex value") as info:
+        # (NumPy 1 names np.sign's ufunc without its module: "sign of a complex value")
+        pattern = name.replace("np.", r"(np\.)?") + " of a complex value"
+        with pytest.raises(TypeError, match=pattern) as info:
             transform(f)(x)
         assert "test_fft.py" in str(info.value) + "".join(getattr(info.value, "__notes__", []))
     with pytest.raises(TypeError, match="complex values are not supported yet: output is complex"):

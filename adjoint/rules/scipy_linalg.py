@@ -292,4 +292,4 @@ def eigh_tangent(z, a, *, lower=True, driver=None):
 
 @batch_rule(linalg.eigh)
 def eigh_batched(z, a, *, lower=True, driver=None):
-    vec[z] = linalg.eigh(vec[a], lower=lower, driver=driver)
+    vec[z] = rt.vmatrix_pair(linalg.eigh, vec[a], lower=lower, driver=driver)  # (SciPy < 1.15: once per example)

@@ -730,6 +730,18 @@ def vmatrix_function(function, a, **kwargs):
     return np.stack([function(a[v], **kwargs) for v in range(np.shape(a)[0])])
 
 
+def vmatrix_pair(function, a, **kwargs):
+    """``function(a, **kwargs)`` (scipy.linalg.eigh: a pair of arrays) of
+    every example, as ``vmatrix_function``."""
+    if _scipy_batches():
+        try:
+            return function(a, **kwargs)
+        except ValueError:  # (this function of this SciPy takes one matrix: once per example)
+            pass
+    pairs = [function(a[v], **kwargs) for v in range(np.shape(a)[0])]
+    return tuple(np.stack(items) for items in zip(*pairs))
+
+
 def _solve_stack(function, first, b, batched_first, **kwargs):
     """``function(first, b, **kwargs)`` of every example, a right-hand side
     that is a vector in each example made a one-column matrix."""
