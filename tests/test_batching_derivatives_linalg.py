@@ -52,7 +52,7 @@ def test_hessian_of_interp_with_list_fp():
     X[:, 0] = 0.5  # away from the knots: the Hessian is diag(2 * slope**2)
     expected = np.stack([adjoint.hessian(f)(x) for x in X])
     got = _no_loop(adjoint.vmap(adjoint.hessian(f)), X)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)  # (a batched kernel may round differently)
     slope = np.where(X < 1, 2.0, -1.0)
     np.testing.assert_allclose(got, np.stack([np.diag(2 * s ** 2) for s in slope]), rtol=1e-12)
     # finite differences of the gradient
@@ -70,7 +70,7 @@ def test_hessian_of_interp_with_active_fp():
     X[:, :3] = [[0.3, 1.4, 0.8]] * B
     expected = np.stack([adjoint.hessian(f)(x) for x in X])
     got = adjoint.vmap(adjoint.hessian(f))(X)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)  # (a batched kernel may round differently)
     grad = adjoint.grad(f)
     for x, h in zip(X, got):
         np.testing.assert_allclose(h, _central_jacobian(grad, x), rtol=1e-6, atol=1e-6)
@@ -166,7 +166,7 @@ def test_vmap_of_hessian_of_solve():
     X = _examples((9,), 12)
     expected = np.stack([adjoint.hessian(f)(x) for x in X])
     got = _no_loop(adjoint.vmap(adjoint.hessian(f)), X)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)  # (a batched kernel may round differently)
     np.testing.assert_allclose(got[1], _central_jacobian(adjoint.grad(f), X[1]), rtol=1e-6, atol=1e-6)
 
 
@@ -234,7 +234,7 @@ def test_vmap_of_hessians_of_norms_is_the_loop(label, func, shape):
     X = _examples(shape, len(label) + 3)
     expected = np.stack([adjoint.hessian(func)(x) for x in X])
     got = _no_loop(adjoint.vmap(adjoint.hessian(func)), X)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)  # (a batched kernel may round differently)
     np.testing.assert_allclose(got[0], _central_jacobian(adjoint.grad(func), X[0]), rtol=1e-5, atol=1e-6)
 
 
@@ -246,7 +246,7 @@ def test_vmap_of_hessian_of_a_matrix_norm_runs_each_example():
     expected = np.stack([adjoint.hessian(func)(x) for x in X])
     with pytest.warns(RuntimeWarning, match="once per example"):
         got = adjoint.vmap(adjoint.hessian(func))(X)
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)  # (a batched kernel may round differently)
     np.testing.assert_allclose(got[0], _central_jacobian(adjoint.grad(func), X[0]), rtol=1e-5, atol=1e-6)
 
 
@@ -260,6 +260,6 @@ def test_interp_adjoint_tangent_from_fp_batched_matches_each_example():
     t = rng.standard_normal((B, 5, 3))
     got = rt.vinterp_adjoint_x_tangent_fp(t, g, x, np.broadcast_to(xp, (B, 3)), fp)
     expected = np.stack([rt.interp_adjoint_x_tangent_fp(t[v], g[v], x[v], xp, fp[v]) for v in range(B)])
-    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)  # (a batched kernel may round differently)
     # against the definition: interp_adjoint_x with each tangent row as fp
     np.testing.assert_array_equal(expected[0], np.stack([rt.interp_adjoint_x(g[0], x[0], xp, row) for row in t[0]]))

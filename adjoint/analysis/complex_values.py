@@ -79,11 +79,13 @@ class ComplexMix:
                         self.sources = True
                 except TypeError:  # an unhashable callable
                     pass
+            if self.sources:
+                continue  # (known: only the real results of complex values are still collected)
             atoms = list(getattr(op, "args", ())) + list(getattr(op, "kwargs", {}).values())
             if any(_is_complex_constant(a) for a in atoms):
                 self.sources = True
             value = getattr(op, "value", None)
-            if value is not None and _names_complex_type(value):
+            if value is not None and not self.sources and _names_complex_type(value):
                 self.sources = True
             if lookup is not None and not self.sources:
                 for atom in atoms:

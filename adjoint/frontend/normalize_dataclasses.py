@@ -68,6 +68,8 @@ class Dataclasses:
         """Follow the parameters holding a dataclass object (the call's, in
         ``object_params``) that ``node``'s body passes to
         ``dataclasses.replace`` or ``dataclasses.asdict``."""
+        if not any(dataclasses.is_dataclass(cls) for name, cls in self.object_params.items() if name in params):
+            return  # (no dataclass passed in: nothing to look for)
         handed = set()
         for child in gast.walk(node):
             if (isinstance(child, gast.Call) and child.args and isinstance(child.args[0], gast.Name)
