@@ -23,6 +23,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     linalg,
     shape,
     indexing,
+    in_place,
     calls,
     structure,
     tangents,
@@ -70,7 +71,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
 )
 
 FAMILIES = (
-    broadcasting, reductions, elementwise, linalg, shape, indexing, calls, structure,
+    broadcasting, reductions, elementwise, linalg, shape, indexing, in_place, calls, structure,
     tangents, jacobians, tangent_reductions, tangent_shape, tangent_linalg,
     second_order_arrays, second_order_math, tangent_elementwise, batched,
     batched_reductions, batched_linalg, batched_basis, batched_tangents, batched_derivatives, batched_shape,

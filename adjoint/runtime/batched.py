@@ -13,7 +13,8 @@ from .indexing import (
     rebuild_like,
 )
 from .jacobians import _IDENTITIES, _tree_map, jacobian_from_columns_tangent
-from .indexing import InPlaceRefused, setitem, write_back
+from .in_place import InPlaceRefused, write_back
+from .indexing import setitem
 from .masked_bars import masked_array
 
 

@@ -12,8 +12,8 @@ only the attributes that received one.
 
 import numpy as np
 
-from .indexing import (InPlaceRefused, _overlaps, absent_bar, batch_size, computed_attribute_error, is_plain_object,
-                       zeros_bar)
+from .in_place import InPlaceRefused, _overlaps
+from .indexing import absent_bar, batch_size, computed_attribute_error, is_plain_object, zeros_bar
 from .second_order_math import merged_items
 from .tangents import attribute_tangent
 
