@@ -114,20 +114,29 @@ def select_as_where(calls, node):
     return load(calls.read(result))
 
 
+def _function_once(calls, func):
+    """The function argument ``func`` of map, filter or functools.reduce as
+    the loop written for it calls it: a ``functools.partial(h, x)`` made
+    once (its calls then read as h's), a lambda, a nested function, a
+    function the resolver knows or a partial held in a name as written,
+    anything else evaluated once, before the items."""
+    if calls.is_partial_call(func):
+        name = calls.namer.temp()
+        calls.local_partial(name, func)
+        return load(name)
+    if not (isinstance(func, gast.Lambda) or calls.local_function(func) is not None
+            or calls.resolver.value_of(func) is not UNRESOLVED
+            or isinstance(func, gast.Name) and func.id in calls.version
+            and calls.read(func.id) in calls.local_partials):
+        return calls.atom(func)
+    return func
+
+
 def reduce_as_loop(calls, node):
     """``functools.reduce(f, iterable[, initial])`` as the loop it performs;
     the name its result is bound to."""
     bound = _bound(calls, node, REDUCE_PARAMETERS, "functools.reduce", required=2)
-    func = bound["function"]
-    if calls.is_partial_call(func):  # reduce(functools.partial(h, x), xs): made once, its calls as h's
-        name = calls.namer.temp()
-        calls.local_partial(name, func)
-        func = load(name)
-    elif not (isinstance(func, gast.Lambda) or calls.local_function(func) is not None
-              or calls.resolver.value_of(func) is not UNRESOLVED
-              or isinstance(func, gast.Name) and func.id in calls.version
-              and calls.read(func.id) in calls.local_partials):
-        func = calls.atom(func)  # evaluated once, before the items
+    func = _function_once(calls, bound["function"])
     for builtin in ("len", "range", "list", "TypeError"):
         if calls.resolver.lookup(builtin) is not getattr(builtins, builtin):
             raise calls.unsupported(node, "functools.reduce", f"the name {builtin} is bound to something "
@@ -174,15 +183,8 @@ def map_or_filter(calls, node, callee):
     func = node.args[0]
     if isinstance(func, gast.Constant) and func.value is None and callee is builtins.filter:
         func = None
-    elif calls.is_partial_call(func):  # map(functools.partial(h, x), xs): made once, its calls as h's
-        name = calls.namer.temp()
-        calls.local_partial(name, func)
-        func = load(name)
-    elif not (isinstance(func, gast.Lambda) or calls.local_function(func) is not None
-              or calls.resolver.value_of(func) is not UNRESOLVED
-              or isinstance(func, gast.Name) and func.id in calls.version
-              and calls.read(func.id) in calls.local_partials):
-        func = calls.atom(func)  # evaluated once, before the items
+    else:
+        func = _function_once(calls, func)
     sequences = [calls.atom(a) for a in node.args[1:]]
     result = calls.namer.fresh(f"{name}_result")
     items = [calls.namer.fresh("item") for _ in sequences]
