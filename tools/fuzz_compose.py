@@ -35,17 +35,17 @@ Failures are written to /tmp/fuzz_fail/compose_<seed>.txt.
 """
 import os
 import sys
-import traceback
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fuzz_common  # noqa: E402
 import fuzz_features  # noqa: E402
-import fuzz_transforms as base  # noqa: E402
-from fuzz_transforms import N, Failure, close, fd_matrix, flat, leaves  # noqa: E402
+from fuzz_common import (  # noqa: E402
+    Failure, _map_tree, close, fd_matrix, flat, jac_to_matrix, leaves, runner, same_tree)
+from fuzz_transforms import N  # noqa: E402
 
 import adjoint  # noqa: E402
-from adjoint.runtime.calls import ExceptionInBlock  # noqa: E402
 
 WRAPPERS = '''
 
@@ -122,20 +122,7 @@ def check(module, rng, checks):
             cache[key] = fd_matrix(g, (a, b), 1e-5)
         return cache[key]
 
-    def run(name, fn):
-        if name not in checks:
-            return
-        try:
-            with np.errstate(all="ignore"):
-                fn()
-            results.append((name, "ok"))
-        except Failure as error:
-            results.append((name, "WRONG " + str(error)))
-        except (adjoint.AdjointError, ExceptionInBlock) as error:
-            results.append((name, "refused " + str(error).splitlines()[0][:200]))
-        except Exception as error:
-            results.append((name, "CRASH " + "".join(traceback.format_exception_only(type(error), error)).strip()[:600]
-                            + "\n" + "".join(traceback.format_tb(error.__traceback__)[-3:])))
+    run = runner(checks, results)
 
     def t_nested():
         B1, B2 = 2, 3
@@ -165,7 +152,7 @@ def check(module, rng, checks):
         # hessian takes no has_aux (SPEC.md section 3): its definition, jacfwd(jacrev), with has_aux
         inner_aux = adjoint.jacrev(module.with_aux, argnums=(0, 1), has_aux=True)
         h, aux = adjoint.jacfwd(inner_aux, argnums=(0, 1), has_aux=True)(x.copy(), y.copy())
-        if not base.same_tree(aux, out):
+        if not same_tree(aux, out):
             raise Failure(f"hessian has_aux: aux {aux} != plain {out}")
         close(np.block([[h[0][0], h[0][1]], [h[1][0], h[1][1]]]), ref_hess(scalar, x, y),
               "hessian(argnums=(0, 1), has_aux=True)", rtol=1e-4, atol=1e-5)
@@ -202,7 +189,7 @@ def check(module, rng, checks):
     def t_vjpjacfwd():
         jf = adjoint.jacfwd(program, argnums=0)
         value, fn = adjoint.vjp(jf, x.copy(), y.copy())
-        ct = base._map_tree(lambda leaf: rng.normal(size=np.shape(leaf)), value)
+        ct = _map_tree(lambda leaf: rng.normal(size=np.shape(leaf)), value)
         gx, gy = fn(ct)
         ct_flat = flat(ct)
         ref = fd_matrix(lambda a, b: np.array([flat(jf(a, b)) @ ct_flat]), (x, y), 1e-5)[0]
@@ -229,7 +216,7 @@ def check(module, rng, checks):
         want = fd_matrix(withprim, (x, y), 1e-6)
         for transform in (adjoint.jacrev, adjoint.jacfwd):
             jac = transform(withprim, argnums=(0, 1))(x.copy(), y.copy())
-            close(base.jac_to_matrix(jac, out, 2), want, f"{transform.__name__}(withprim)", rtol=1e-4, atol=1e-5)
+            close(jac_to_matrix(jac, out, 2), want, f"{transform.__name__}(withprim)", rtol=1e-4, atol=1e-5)
         X = rng.uniform(-1.0, 1.0, (2, N))
         X[0] = x
         got = adjoint.vmap(adjoint.jacrev(sprim, argnums=0), in_dims=(0, None))(X.copy(), y.copy())
@@ -287,36 +274,9 @@ def check(module, rng, checks):
 
 
 def main():
-    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    checks = os.environ.get("CHECKS", ",".join(ALL)).split(",")
-    stmts = int(os.environ.get("STMTS", "5"))
-    os.makedirs("/tmp/fuzz_fail", exist_ok=True)
-    os.makedirs("/tmp/fuzz_mods", exist_ok=True)
-    tally = {}
-    for seed in range(first, first + count):
-        rng = np.random.default_rng(seed)
-        source = fuzz_features.FeatureBuilder(rng).program(stmts) + WRAPPERS
-        try:
-            module = base.load(f"/tmp/fuzz_mods/compose_{seed}.py", source, f"compose_{seed}")
-        except Exception as error:
-            print(seed, "LOAD", error)
-            continue
-        results = check(module, np.random.default_rng(20_000 + seed), checks)
-        if isinstance(results, str):
-            tally[results] = tally.get(results, 0) + 1
-            continue
-        bad = [(n, r) for n, r in results if r != "ok"]
-        for n, r in results:
-            key = r.split()[0]
-            tally[key] = tally.get(key, 0) + 1
-        if bad:
-            with open(f"/tmp/fuzz_fail/compose_{seed}.txt", "w") as handle:
-                handle.write(source + "\n# " + "\n# ".join(f"{n}: {r}" for n, r in bad).replace("\n", "\n# "))
-            for n, r in bad:
-                if not r.startswith("refused") or "--refused" in sys.argv:
-                    print(seed, n, r.splitlines()[0][:300], flush=True)
-    print(tally)
+    fuzz_common.main(__doc__, lambda rng, stmts: fuzz_features.FeatureBuilder(rng).program(stmts) + WRAPPERS,
+                     lambda module, seed, checks, source: check(module, np.random.default_rng(20_000 + seed), checks),
+                     ALL, "compose_", "compose_", count=20, stmts=5)
 
 
 if __name__ == "__main__":

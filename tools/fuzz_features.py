@@ -56,8 +56,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+import fuzz_common  # noqa: E402
 import fuzz_transforms as base  # noqa: E402
-from fuzz_transforms import N, Failure, close, fd_matrix, leaves  # noqa: E402
+from fuzz_common import Failure, close, fd_matrix, leaves, runner  # noqa: E402
+from fuzz_transforms import N  # noqa: E402
 
 import adjoint  # noqa: E402
 
@@ -329,18 +331,7 @@ def extra_checks(module, rng, checks, source):
     y = rng.uniform(-1.0, 1.0, N)
     results = []
 
-    def run(name, fn):
-        if name not in checks:
-            return
-        try:
-            fn()
-            results.append((name, "ok"))
-        except Failure as error:
-            results.append((name, "WRONG " + str(error)))
-        except adjoint.AdjointError as error:
-            results.append((name, "refused " + str(error).splitlines()[0][:200]))
-        except Exception as error:  # noqa: BLE001 (a crash inside the library is what is hunted)
-            results.append((name, f"CRASH {type(error).__name__}: {str(error)[:400]}"))
+    run = runner(checks, results)
 
     def t_vmap_dims():
         B = 3
@@ -407,39 +398,17 @@ def extra_checks(module, rng, checks, source):
 EXTRA = ["vmapdims", "vmapempty", "fresh"]
 
 
+def _check(module, seed, checks, source):
+    """The checks of fuzz_transforms, then this module's."""
+    results = base.check(module, np.random.default_rng(10_000 + seed), checks)
+    if isinstance(results, str):
+        return results
+    return results + extra_checks(module, np.random.default_rng(20_000 + seed), checks, source)
+
+
 def main():
-    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-    checks = os.environ.get("CHECKS", ",".join(base.ALL + EXTRA)).split(",")
-    stmts = int(os.environ.get("STMTS", "5"))
-    os.makedirs("/tmp/fuzz_fail", exist_ok=True)
-    os.makedirs("/tmp/fuzz_mods", exist_ok=True)
-    tally = {}
-    for seed in range(first, first + count):
-        rng = np.random.default_rng(seed)
-        source = FeatureBuilder(rng).program(stmts)
-        path = f"/tmp/fuzz_mods/ff_{seed}.py"
-        try:
-            module = base.load(path, source, f"ff_{seed}")
-        except Exception as error:  # noqa: BLE001
-            print(seed, "LOAD", error)
-            continue
-        results = base.check(module, np.random.default_rng(10_000 + seed), checks)
-        if isinstance(results, str):
-            tally[results] = tally.get(results, 0) + 1
-            continue
-        results += extra_checks(module, np.random.default_rng(20_000 + seed), checks, source)
-        bad = [(n, r) for n, r in results if r != "ok"]
-        for n, r in results:
-            key = r.split()[0]
-            tally[key] = tally.get(key, 0) + 1
-        if bad:
-            with open(f"/tmp/fuzz_fail/features_{seed}.txt", "w") as handle:
-                handle.write(source + "\n# " + "\n# ".join(f"{n}: {r}" for n, r in bad).replace("\n", "\n# "))
-            for n, r in bad:
-                if not r.startswith("refused") or "--refused" in sys.argv:
-                    print(seed, n, r.splitlines()[0][:300], flush=True)
-    print(tally)
+    fuzz_common.main(__doc__, lambda rng, stmts: FeatureBuilder(rng).program(stmts), _check, base.ALL + EXTRA,
+                     "ff_", "features_", count=50, stmts=5)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,19 @@ try blocks, factory closures and shape-changing loops, and checks
   executor, against central differences.
 
 Usage: python tools/fuzz_transforms.py [first_seed] [count] [--quiet]
-Failures are written to /tmp/fuzz_fail/<seed>.py with the failing check.
+Failures are written to /tmp/fuzz_fail/<seed>.txt with the failing check.
 """
-import copy
-import importlib.util
 import os
 import sys
-import traceback
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 import adjoint  # noqa: E402
-from adjoint.runtime.calls import ExceptionInBlock  # noqa: E402
+import fuzz_common  # noqa: E402
+from fuzz_common import (  # noqa: E402,F401 (load: tests/test_fuzz_transforms.py reads it here)
+    Failure, _example, _map_tree, call_copy, close, fd_matrix, flat, jac_to_matrix, leaves, load, runner, same_tree)
 import warnings  # noqa: E402
 warnings.simplefilter("ignore")
 
@@ -492,94 +492,6 @@ class Builder:
                 f"def scalar(x, y):\n    out = program(x * 1.0, y * 1.0)\n    return {scalar_of}\n")
 
 
-def load(path, source, name):
-    with open(path, "w") as handle:
-        handle.write(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def leaves(tree):
-    if isinstance(tree, dict):
-        return [leaf for v in tree.values() for leaf in leaves(v)]
-    if isinstance(tree, (list, tuple)):
-        return [leaf for v in tree for leaf in leaves(v)]
-    return [tree]
-
-
-def flat(tree):
-    return np.concatenate([np.ravel(np.asarray(leaf, dtype=np.float64)) for leaf in leaves(tree)])
-
-
-def call_copy(func, *args):
-    copies = [np.array(a, copy=True) for a in args]
-    out = func(*copies)
-    return out, copies
-
-
-def fd_matrix(func, args, eps):
-    """(N_out, N_in) central-difference matrix wrt all args (concatenated)."""
-    base = np.concatenate([np.ravel(a) for a in args])
-    sizes = [a.size for a in args]
-
-    def f(vec):
-        parts, off = [], 0
-        for a, s in zip(args, sizes):
-            parts.append(vec[off:off + s].reshape(a.shape).copy())
-            off += s
-        return flat(func(*parts))
-
-    cols = []
-    for i in range(base.size):
-        step = np.zeros_like(base)
-        step[i] = eps
-        cols.append((f(base + step) - f(base - step)) / (2 * eps))
-    return np.stack(cols, axis=1)
-
-
-def jac_to_matrix(jac, out, nargs):
-    """jacrev layout with tuple argnums -> (N_out, N_in) matrix."""
-    rows = []
-    out_leaves = leaves(out)
-    if isinstance(out, dict):
-        per_out = [jac[k] for k in out]
-    elif isinstance(out, (list, tuple)):
-        per_out = list(jac)
-    else:
-        per_out = [jac]
-    assert len(per_out) == len(out_leaves)
-    for leaf, blocks in zip(out_leaves, per_out):
-        size = np.size(leaf)
-        assert isinstance(blocks, tuple) and len(blocks) == nargs, type(blocks)
-        rows.append(np.concatenate([np.reshape(b, (size, -1)) for b in blocks], axis=1))
-    return np.concatenate(rows, axis=0)
-
-
-def same_tree(a, b):
-    la, lb = leaves(a), leaves(b)
-    if type(a) is not type(b) and not (np.isscalar(a) or isinstance(a, np.ndarray)):
-        return False
-    if len(la) != len(lb):
-        return False
-    return all(np.shape(p) == np.shape(q) and np.array_equal(np.asarray(p), np.asarray(q), equal_nan=True)
-               for p, q in zip(la, lb))
-
-
-class Failure(Exception):
-    pass
-
-
-def close(got, want, what, rtol=1e-5, atol=1e-6):
-    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
-    if got.shape != want.shape:
-        raise Failure(f"{what}: shape {got.shape} != {want.shape}")
-    if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-        diff = np.max(np.abs(got - want))
-        raise Failure(f"{what}: max abs diff {diff:.3g}\n got={got}\nwant={want}")
-
-
 def check(module, rng, checks):
     program, scalar = module.program, module.scalar
     x = rng.uniform(-1.0, 1.0, N)
@@ -597,19 +509,7 @@ def check(module, rng, checks):
         return "kink"
     results = []
 
-    def run(name, fn):
-        if name not in checks:
-            return
-        try:
-            fn()
-            results.append((name, "ok"))
-        except Failure as error:
-            results.append((name, "WRONG " + str(error)))
-        except (adjoint.AdjointError, ExceptionInBlock) as error:
-            results.append((name, "refused " + str(error).splitlines()[0][:200]))
-        except Exception as error:
-            results.append((name, "CRASH " + "".join(traceback.format_exception_only(type(error), error)).strip()[:600]
-                            + "\n" + "".join(traceback.format_tb(error.__traceback__)[-3:])))
+    run = runner(checks, results)
 
     def t_jacrev():
         xc, yc = x.copy(), y.copy()
@@ -829,62 +729,14 @@ def check(module, rng, checks):
     return results
 
 
-def _map_tree(function, tree):
-    if isinstance(tree, dict):
-        return {k: _map_tree(function, v) for k, v in tree.items()}
-    if isinstance(tree, tuple):
-        return tuple(_map_tree(function, v) for v in tree)
-    if isinstance(tree, list):
-        return [_map_tree(function, v) for v in tree]
-    return function(tree)
-
-
-def _example(tree, b):
-    if isinstance(tree, dict):
-        return {k: _example(v, b) for k, v in tree.items()}
-    if isinstance(tree, tuple):
-        return tuple(_example(v, b) for v in tree)
-    if isinstance(tree, list):
-        return [_example(v, b) for v in tree]
-    return np.asarray(tree)[b]
-
-
 ALL = ["sparse", "executor", "vmapneg", "jacvmap", "vmaphess", "vmap2", "vmapfwd", "jacrev", "jacrev1", "jacfwd", "jvp", "vjp", "grad", "hessian", "revrev", "fwdfwd",
        "vmap", "vmapjac", "third"]
 
 
 def main():
-    first = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 50
-    checks = os.environ.get("CHECKS", ",".join(ALL)).split(",")
-    stmts = int(os.environ.get("STMTS", "6"))
-    os.makedirs("/tmp/fuzz_fail", exist_ok=True)
-    os.makedirs("/tmp/fuzz_mods", exist_ok=True)
-    tally = {}
-    for seed in range(first, first + count):
-        rng = np.random.default_rng(seed)
-        source = Builder(rng).program(stmts)
-        path = f"/tmp/fuzz_mods/fz_{seed}.py"
-        try:
-            module = load(path, source, f"fz_{seed}")
-        except Exception as error:
-            print(seed, "LOAD", error)
-            continue
-        results = check(module, np.random.default_rng(10_000 + seed), checks)
-        if isinstance(results, str):
-            tally[results] = tally.get(results, 0) + 1
-            continue
-        bad = [(n, r) for n, r in results if r != "ok"]
-        for n, r in results:
-            key = r.split()[0]
-            tally[key] = tally.get(key, 0) + 1
-        if bad:
-            with open(f"/tmp/fuzz_fail/{seed}.txt", "w") as handle:
-                handle.write(source + "\n# " + "\n# ".join(f"{n}: {r}" for n, r in bad).replace("\n", "\n# "))
-            for n, r in bad:
-                if not r.startswith("refused") or "--refused" in sys.argv:
-                    print(seed, n, r.splitlines()[0][:300])
-    print(tally)
+    fuzz_common.main(__doc__, lambda rng, stmts: Builder(rng).program(stmts),
+                     lambda module, seed, checks, source: check(module, np.random.default_rng(10_000 + seed), checks),
+                     ALL, "fz_", "", count=50, stmts=6)
 
 
 if __name__ == "__main__":
