@@ -332,7 +332,8 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
-        if op.kind == "expr" and op.prim in (rt.refuse_complex, rt.refuse_complex_arguments):  # (read dtypes alone)
+        if op.kind == "expr" and (op.prim in (rt.refuse_complex, rt.refuse_complex_arguments, rt.check_bound)
+                                  or op.construct == "bound check"):  # (read dtypes alone; None is None batched)
             return [self.primal(op)]
         reads_batched = bool(self.reads_of(op) & self.batched)
         if not reads_batched:
