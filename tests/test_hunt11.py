@@ -151,3 +151,70 @@ def test_running_extrema_of_a_list_and_of_axis_none():
         np.testing.assert_allclose(adjoint.jacrev(f)(X.copy()), central(f, X), atol=1e-7)
     got = adjoint.vmap(running_max_of_a_list)(XS.copy())
     np.testing.assert_allclose(got, np.stack([running_max_of_a_list(row) for row in XS]), atol=1e-14)
+
+
+# ----- np.add.at and np.fill_diagonal in a loop: the next iteration reads the updated array
+
+
+def add_at_in_a_loop(x):
+    u = np.zeros(6)
+    for i in range(3):
+        np.add.at(u, [i, i + 1, i], x[i:i + 3] * u[i + 1])
+        np.add.at(u, [5], x[i])
+    return u * x
+
+
+def fill_diagonal_in_a_loop(x):
+    A = np.zeros((3, 3))
+    A += np.outer(x[:3], x[3:])
+    for i in range(2):
+        np.fill_diagonal(A, A[0] * x[i])
+    return A
+
+
+def test_updates_by_calls_in_a_loop_are_carried_to_the_next_iteration():
+    # (each iteration updated the array as it was before the loop: wrong values under every transform)
+    for f in (add_at_in_a_loop, fill_diagonal_in_a_loop):
+        value, _ = adjoint.vjp(f, X.copy())
+        np.testing.assert_allclose(value, f(X.copy()), rtol=1e-14)
+        np.testing.assert_allclose(adjoint.jacrev(f)(X.copy()), central(f, X), atol=1e-7)
+    got = adjoint.vmap(add_at_in_a_loop)(XS.copy())
+    np.testing.assert_allclose(got, np.stack([add_at_in_a_loop(row.copy()) for row in XS]), rtol=1e-14)
+
+
+# ----- vmap of a call of the user's function that changes its argument in place
+
+
+def _add_into(a, v):
+    np.add.at(a, [0, 2], v)
+
+
+def _write_out(a, v):
+    np.multiply(v, 2.0, out=a)
+
+
+def _push(items, v):
+    items.append(v)
+
+
+def adds_through_a_helper(x):
+    u = np.zeros(6)
+    for i in range(2):
+        _add_into(u, x[i] * u[0] + 1.0)
+    _write_out(u[3:], x[:3])
+    return u * x
+
+
+def pushes_through_a_helper(x):
+    items = [x * 1.0]
+    _push(items, x * 2.0)
+    return items[-1] * items[0]
+
+
+def test_vmap_of_helpers_that_change_their_argument():
+    # (each example wrote into one array shared by the batch, or into its own new list: lost)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (the function runs once per example)
+        for f in (adds_through_a_helper, pushes_through_a_helper):
+            got = adjoint.vmap(f)(XS.copy())
+            np.testing.assert_allclose(got, np.stack([f(row.copy()) for row in XS]), rtol=1e-14)
