@@ -152,6 +152,7 @@ class BatchBuilder:
         (``self.updated``), each example its own."""
         ops = list(walk_ops(self.normalized.ops))
         self.updated = set()
+        self.numpy_updated = set()  # (of those, the arrays NumPy writes into: np.copyto, ufunc.at, out=)
         made_here = self.defined - set(self.normalized.params)
         changed = True
         while changed:
@@ -164,12 +165,15 @@ class BatchBuilder:
                         batched.add(name)
                         self.updated.add(name)
                         changed = True
-                if op.prim is rt.identity and op.kind == "assign" and set(op.targets) & self.updated and isinstance(
-                        op.value, gast.Name) and op.value.id in made_here and op.value.id not in batched:
+                    if _numpy_writer(op.prim):
+                        self.numpy_updated.update(self.updated_names(op) & made_here)
+                if op.prim is rt.identity and op.kind == "assign" and set(op.targets) & self.numpy_updated and (
+                        isinstance(op.value, gast.Name) and op.value.id in made_here and op.value.id not in batched):
                     # another name of an array written per example: that array is written
                     # per example too (``w = u; np.copyto(w, x)`` changes u)
                     batched.add(op.value.id)
                     self.updated.add(op.value.id)
+                    self.numpy_updated.add(op.value.id)
                     changed = True
                 if not op.targets or self.shape_result(op) or op.prim in (rt.keep_attribute, rt.keep_init_attribute):
                     continue  # (a record's object holds batched values, read through no name: normalize_records)
@@ -342,7 +346,7 @@ class BatchBuilder:
             if op.targets and op.targets[0] in self.batched and op.kind == "assign":
                 # (an array that batched values update in place: a writable copy per example)
                 helper = "vwritable" if op.targets[0] in self.updated else "to_batched"
-                if helper == "vwritable" and not fresh_result(op.prim, op.kwargs):
+                if op.targets[0] in self.numpy_updated and not fresh_result(op.prim, op.kwargs):
                     # a view or another name of an array: a copy per example would take the
                     # writes that NumPy makes in the array the other names hold
                     raise Unbatchable(self.parsed.location(op), "a call that writes batched values into an "
@@ -691,6 +695,14 @@ class BatchBuilder:
         if not compiled.out_batched:
             value = self.rt_call("to_batched", value, load(self.batch_name))
         return [self.assign(op.targets[0], value)]
+
+
+def _numpy_writer(prim):
+    """Whether ``prim`` is NumPy's (a function, a ufunc or a ufunc's method):
+    a call of it run for its effect writes into an array."""
+    owner = getattr(prim, "__self__", None)
+    module = getattr(prim, "__module__", None) or ""
+    return isinstance(prim, np.ufunc) or isinstance(owner, np.ufunc) or module.split(".")[0] == "numpy"
 
 
 def warn_loops(function_name, looped):
