@@ -122,6 +122,16 @@ def read_on_the_first_iteration(x):
     return w
 
 
+def view_from_the_iteration_before(x):
+    u = np.zeros(6)
+    u += x
+    for i in range(2):
+        if i:
+            v *= 2.0
+        v = u[1:3]
+    return u
+
+
 def test_a_name_bound_later_in_the_loop_comes_from_the_iteration_before():
     x = X[:3].copy()
     expected = central(later_in_the_body, x)
@@ -133,6 +143,9 @@ def test_a_name_bound_later_in_the_loop_comes_from_the_iteration_before():
         read_on_the_first_iteration(x)
     with pytest.raises(UnboundLocalError, match=r"test_hunt11.py:\d+: local variable 'v' is read before"):
         adjoint.jacrev(read_on_the_first_iteration)(x)
+    # a view of u carried so: the update changes u (refused at the line, never a wrong number)
+    with pytest.raises(UnsupportedSyntaxError, match=r"test_hunt11.py:\d+: augmented assignment of 'v'"):
+        adjoint.jacrev(view_from_the_iteration_before)(X.copy())
 
 
 # ----- running extrema of a list, and axis=None
