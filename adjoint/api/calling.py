@@ -194,6 +194,11 @@ def _user_errors(fn: F) -> F:
                     errors.with_location(exc, place)
             elif isinstance(exc, errors.TransformError) and exc.location is not None:
                 errors.located_in_user_code(exc)  # refused in generated code differentiated again
+            elif isinstance(exc, errors.SourceUnavailableError) and len(exc.args) == 1:
+                # a call through a value (f = np.maximum.accumulate; f(x)) refused while generated code ran
+                place = errors.user_line_of_traceback(exc.__traceback__)
+                if place is not None:
+                    exc.args = (f"{errors.SourceLocation(*place)}: {exc.args[0]}",)
             raise exc.with_traceback(None) from None
         except runtime.MissingRule as exc:  # a branch without a derivative rule ran
             raise errors.no_rule_that_ran(str(exc)) from None

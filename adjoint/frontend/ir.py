@@ -272,6 +272,12 @@ def assigned_names(stmts):
         if (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
                 and node.func.attr == "append" and isinstance(node.func.value, gast.Name)):
             names.add(node.func.value.id)
+        # ``np.add.at(y, i, v)`` and ``np.fill_diagonal(y, v)`` give y a new version too
+        # (normalize_inplace), which a loop must carry to its next iteration
+        if (isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) and (
+                getattr(node.func, "attr", None) in ("at", "fill_diagonal")
+                or getattr(node.func, "id", None) == "fill_diagonal")):
+            names.add(node.args[0].id)
         stack.extend(gast.iter_child_nodes(node))
     return names
 

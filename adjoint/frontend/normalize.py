@@ -118,6 +118,9 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.mapping_versions = set()  # versions of dicts made here (for k in d visits their keys)
         self.params = set()
         self.user_names = {}  # an inlined function's renamed local -> the name its user wrote
+        #: loop-carried versions of names with no value before the loop (phi -> the user's name):
+        #: a read of one that the loop has not bound yet is checked when the code runs
+        self.maybe_unbound = {}
         self.loop_inits = set()  # ids of the ops that bind, before a loop, what it may leave unbound
         self.inline_stack = []  # nested functions being inlined (to catch recursion)
         self.inlining = []  # where each inlined function's return value goes

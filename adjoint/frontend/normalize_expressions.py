@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import runtime as rt
 from .gastutil import clone, constant, load
-from .ir import BINARY_OPERATORS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, dotted, is_atom, symbol
+from .ir import BINARY_OPERATORS, NONDIFF, Op, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, dotted, is_atom, symbol
 from .normalize_iteration import LOWERED_COMPREHENSIONS
 from .normalize_list_operands import known_array
 from .resolve import UNRESOLVED
@@ -33,6 +33,8 @@ class Expressions:
                                        "it is read before it is assigned.",
                                        "Assign it first.")
             self.check_unambiguous_function(node)
+            if self.version.get(node.id) in self.maybe_unbound:
+                self.check_bound(node)
             if self.read(node.id) in self.local_functions or self.read(node.id) in self.nested_partials:
                 name = self.user_names.get(node.id, node.id)  # the name the user wrote
                 raise self.unsupported(node, f"nested function {name!r} used as a value",
@@ -46,6 +48,20 @@ class Expressions:
                          and self.object_tokens.get(self.version.get(node.value.id)))):
             return clone(node)  # (an object of the module the function changes is followed: normalize_objects)
         return self.expression(node)
+
+    def check_bound(self, node):
+        """A read of a loop-carried name that the loop may not have bound
+        yet (no value before the loop): Python raises UnboundLocalError
+        there, and so does the generated code (the phi holds None until then)."""
+        version = self.version[node.id]
+        name = self.maybe_unbound[version]
+        message = (f"{self.parsed.location(node)}: local variable {name!r} is read before it is assigned (the "
+                   f"loop binds it later in its body, and no earlier iteration has). Assign {name} before the "
+                   "loop, or read it only once an iteration has bound it.")
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_bound", ctx=gast.Load()),
+                         args=[load(version), constant(message)], keywords=[])
+        self.ops.append(Op("expr", [], call, NONDIFF, [load(version)], lineno=self.lineno, no_grad=self.no_grad,
+                           construct="bound check"))
 
     def expression(self, node, target=None, user_name=None):
         if isinstance(node, gast.IfExp):

@@ -269,13 +269,17 @@ class ControlFlow:
         # A name first bound in the loop under a branch (or an inner loop)
         # keeps its value from one iteration to the next where that branch
         # does not run: it is carried too, unbound (None) before the loop.
-        for name in sorted(_bound_conditionally(stmt.body) - set(self.version)):
+        # So is a name the body reads before it binds it (``if i: w = v`` then
+        # ``v = ...``): the value of the iteration before, unbound on the first.
+        later = _read_before_bound(stmt.body) & assigned_names(stmt.body)
+        for name in sorted((_bound_conditionally(stmt.body) | later) - set(self.version)):
             phi = self.namer.fresh(name)
             self.user_versions[phi] = name
             self.ops.append(Op("assign", [phi], constant(None), NONDIFF, [], lineno=self.lineno,
                                construct="unbound"))
             self.defined.add(phi)
             self.track_unbound_phi(phi)
+            self.maybe_unbound[phi] = name
             self.version[name] = phi
             carried[name] = phi
         return carried
@@ -521,6 +525,23 @@ class ControlFlow:
         op.body, op.latch, op.exit_check = body, latch, body_exit[0]
         op.carried = list(carried.values())
         self.ops.append(op)
+
+
+def _read_before_bound(stmts):
+    """Names that ``stmts`` (a loop's body) may read before they bind them,
+    in the order Python runs them: a statement's reads come before its own
+    bindings, and a branch or an inner loop is read as a whole."""
+    bound, early = set(), set()
+    for stmt in stmts:
+        if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            bound.add(stmt.name)
+            continue
+        reads = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Store)}
+        if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
+            reads.add(stmt.target.id)
+        early |= reads - bound
+        bound |= assigned_names([stmt])
+    return early
 
 
 def _bound_conditionally(stmts):

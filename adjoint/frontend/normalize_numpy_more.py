@@ -70,7 +70,10 @@ def _running_extremum(normalizer, largest, node):
     given = _arguments(node, ("array", "axis"))
     if given is None or "array" not in given:
         return None
-    array = normalizer.atom(given["array"])
+    array = given["array"]
+    if not isinstance(array, gast.Name):  # (a list of values: one array, as the ufunc reads it)
+        array = _call(_constant(normalizer, np.asarray), array)
+    array = normalizer.atom(array)
     axis = normalizer.atom(given.get("axis", gast.Constant(value=0, kind=None)))
     positions = _call(_constant(normalizer, rt.running_extremum_index), clone(array), clone(axis),
                       gast.Constant(value=largest, kind=None))

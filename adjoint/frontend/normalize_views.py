@@ -111,6 +111,9 @@ class _Rewriter:
                 if isinstance(sub, gast.Call):
                     self._scan_call(sub)
             if isinstance(stmt, gast.Assign):
+                if len(stmt.targets) > 1 or not isinstance(stmt.targets[0], (gast.Name, gast.Subscript, gast.Attribute)):
+                    # ``a[:], b[:] = ...``: an update the rewrite does not follow
+                    self.refused.update(self._updated_through(stmt.targets))
                 for target in stmt.targets:
                     kind = "assign" if isinstance(target, gast.Name) else "other"
                     for n in gast.walk(target):
@@ -120,6 +123,8 @@ class _Rewriter:
                 self.stores.setdefault(stmt.target.id, []).append(("aug", position))
             else:
                 heads = [getattr(stmt, "target", None)] + [item.optional_vars for item in getattr(stmt, "items", [])]
+                if not isinstance(stmt, gast.AugAssign):  # (``v[i] += ...`` is rewritten)
+                    self.refused.update(self._updated_through([h for h in heads if h is not None]))
                 for head in heads:
                     for n in gast.walk(head) if head is not None else ():
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -128,6 +133,20 @@ class _Rewriter:
                 self._scan(getattr(stmt, field, []))
             for handler in getattr(stmt, "handlers", []):
                 self._scan(handler.body)
+
+    @staticmethod
+    def _updated_through(targets):
+        """The names whose items or attributes ``targets`` store into."""
+        names = set()
+        for target in targets:
+            for n in gast.walk(target):
+                if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, gast.Store):
+                    base = n.value
+                    while isinstance(base, (gast.Subscript, gast.Attribute)):
+                        base = base.value
+                    if isinstance(base, gast.Name):
+                        names.add(base.id)
+        return names
 
     def _scan_call(self, call):
         func = self.resolver.value_of(call.func)

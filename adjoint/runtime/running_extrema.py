@@ -14,8 +14,8 @@ def running_extremum_index(x, axis, largest):
     (NumPy's running extrema propagate NaN)."""
     x = np.asarray(x)
     ufunc = np.maximum if largest else np.minimum
-    running = ufunc.accumulate(x, axis=axis)
-    axis = axis % x.ndim if x.ndim else axis
+    running = ufunc.accumulate(x, axis=axis)  # (NumPy's own errors: a number, several axes)
+    axis = axis % x.ndim if axis is not None else 0  # (axis=None: a 1-d x, read whole)
     previous = np.take(running, np.arange(-1, x.shape[axis] - 1), axis=axis)
     same = (running == previous) | (np.isnan(running) & np.isnan(previous))
     first = np.zeros(x.shape[axis], dtype=bool)
@@ -31,5 +31,7 @@ def vrunning_extremum_index(x, axis, largest):
     """``running_extremum_index`` of every example of the batched ``x``
     (examples on axis 0; ``axis`` is one example's)."""
     x = np.asarray(x)
-    axis = axis % (x.ndim - 1) if x.ndim > 1 else axis
+    if axis is None and x.ndim != 2:
+        raise ValueError("accumulate does not allow multiple axes")
+    axis = axis % (x.ndim - 1) if axis is not None and x.ndim > 1 else 0
     return running_extremum_index(x, axis + 1, largest)

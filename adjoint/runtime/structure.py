@@ -67,6 +67,14 @@ def check_keys_unchanged(mapping, keys):
         raise RuntimeError("dictionary keys changed during iteration")
 
 
+def check_bound(value, message):
+    """Raise UnboundLocalError(message) where a loop reads a name that it
+    binds later in its body and no iteration has bound yet (its loop-carried
+    value is still the None it starts with): Python fails there too."""
+    if value is None:
+        raise UnboundLocalError(message)
+
+
 def sort_order(items, key, reverse):
     """The positions of ``items`` in the order ``sorted(items, key=key,
     reverse=reverse)`` puts them (Python's stable sort, the same comparisons)."""

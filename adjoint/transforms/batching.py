@@ -32,7 +32,7 @@ from .. import runtime as rt
 from ..frontend.gastutil import clone, constant, load, store
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
-    is_library, kept_constant, merged_constant_blocks, with_statement,
+    fresh_result, is_library, kept_constant, merged_constant_blocks, with_statement,
     walk_ops,
 )
 from ..rules.builtins import MATH_TWINS
@@ -152,6 +152,8 @@ class BatchBuilder:
         (``self.updated``), each example its own."""
         ops = list(walk_ops(self.normalized.ops))
         self.updated = set()
+        self.numpy_updated = set()  # (of those, the arrays NumPy writes into: np.copyto, ufunc.at, out=)
+        made_here = self.defined - set(self.normalized.params)
         changed = True
         while changed:
             changed = False
@@ -159,11 +161,20 @@ class BatchBuilder:
                 if op.kind == "expr" and self.reads_of(op) & batched and not isinstance(op.prim, (MethodCall, UserCall)):
                     # (a method or a function of the user's changes its objects as the
                     # objects' own transforms say, not as a NumPy call writes into an array)
-                    made_here = self.defined - set(self.normalized.params)
                     for name in (self.updated_names(op) & made_here) - batched:
                         batched.add(name)
                         self.updated.add(name)
                         changed = True
+                    if _numpy_writer(op.prim):
+                        self.numpy_updated.update(self.updated_names(op) & made_here)
+                if op.prim is rt.identity and op.kind == "assign" and set(op.targets) & self.numpy_updated and (
+                        isinstance(op.value, gast.Name) and op.value.id in made_here and op.value.id not in batched):
+                    # another name of an array written per example: that array is written
+                    # per example too (``w = u; np.copyto(w, x)`` changes u)
+                    batched.add(op.value.id)
+                    self.updated.add(op.value.id)
+                    self.numpy_updated.add(op.value.id)
+                    changed = True
                 if not op.targets or self.shape_result(op) or op.prim in (rt.keep_attribute, rt.keep_init_attribute):
                     continue  # (a record's object holds batched values, read through no name: normalize_records)
                 if self.reads_of(op) & batched and not batched.issuperset(op.targets):
@@ -325,7 +336,8 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
-        if op.kind == "expr" and op.prim in (rt.refuse_complex, rt.refuse_complex_arguments):  # (read dtypes alone)
+        if op.kind == "expr" and (op.prim in (rt.refuse_complex, rt.refuse_complex_arguments, rt.check_bound)
+                                  or op.construct == "bound check"):  # (read dtypes alone; None is None batched)
             return [self.primal(op)]
         reads_batched = bool(self.reads_of(op) & self.batched)
         if not reads_batched:
@@ -334,6 +346,12 @@ class BatchBuilder:
             if op.targets and op.targets[0] in self.batched and op.kind == "assign":
                 # (an array that batched values update in place: a writable copy per example)
                 helper = "vwritable" if op.targets[0] in self.updated else "to_batched"
+                if op.targets[0] in self.numpy_updated and not fresh_result(op.prim, op.kwargs):
+                    # a view or another name of an array: a copy per example would take the
+                    # writes that NumPy makes in the array the other names hold
+                    raise Unbatchable(self.parsed.location(op), "a call that writes batched values into an "
+                                      "array that may share memory with another value (a view of it, "
+                                      "or another name)")
                 return [statement, self.assign(op.targets[0], self.rt_call(
                     helper, load(op.targets[0]), load(self.batch_name)))]
             return [statement]
@@ -677,6 +695,14 @@ class BatchBuilder:
         if not compiled.out_batched:
             value = self.rt_call("to_batched", value, load(self.batch_name))
         return [self.assign(op.targets[0], value)]
+
+
+def _numpy_writer(prim):
+    """Whether ``prim`` is NumPy's (a function, a ufunc or a ufunc's method):
+    a call of it run for its effect writes into an array."""
+    owner = getattr(prim, "__self__", None)
+    module = getattr(prim, "__module__", None) or ""
+    return isinstance(prim, np.ufunc) or isinstance(owner, np.ufunc) or module.split(".")[0] == "numpy"
 
 
 def warn_loops(function_name, looped):

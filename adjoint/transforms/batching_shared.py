@@ -31,6 +31,11 @@ def _root(node):
     return node.id if isinstance(node, gast.Name) else None
 
 
+#: NumPy functions (and ufunc methods) that write into their first argument, and array methods that change theirs
+_WRITES_FIRST = {"at", "copyto", "fill_diagonal", "put", "place", "putmask", "put_along_axis"}
+_ARRAY_CHANGES = {"fill", "sort", "put", "partition", "resize", "itemset", "byteswap"}
+
+
 def changed_parameters(function, seen=None):
     """The names of ``function``'s parameters whose contents its body
     changes: ``p.h = v``, ``p.a.b = v``, ``p[i] = v``, ``p.h += v``,
@@ -64,8 +69,15 @@ def changed_parameters(function, seen=None):
             continue
         func = child.func
         if isinstance(func, gast.Attribute) and _root(func.value) in params:
-            if func.attr in CONTAINER_CHANGES:
+            if func.attr in CONTAINER_CHANGES or func.attr in _ARRAY_CHANGES:
                 found.add(_root(func.value))
+        # NumPy writing into its first argument (np.add.at(p, i, v), np.copyto(p, v)) or into out=p
+        written = child.args[:1] if getattr(func, "attr", getattr(func, "id", None)) in _WRITES_FIRST else []
+        written += [k.value for k in child.keywords if k.arg == "out"]
+        for value in written:
+            for part in (value.elts if isinstance(value, gast.Tuple) else [value]):
+                if isinstance(part, (gast.Name, gast.Attribute, gast.Subscript)) and _root(part) in params:
+                    found.add(_root(part))
         callee = function.__globals__.get(func.id) if isinstance(func, gast.Name) else None
         if isinstance(callee, types.FunctionType):  # helper(p, x), which changes its own parameter
             inner = changed_parameters(callee, seen)
@@ -109,6 +121,9 @@ def check_shared_changes(builder, op, node, callee):
     passed = [(params[leading + i], a) for i, a in enumerate(node.args) if leading + i < code.co_argcount]
     passed += [(k.arg, k.value) for k in node.keywords]
     shared += [name for name, arg in passed if name in changed and not builder.is_batched(arg)]
+    # (a list or dict of batched values: each example's is a new one, which the change would miss)
+    shared += [name for name, arg in passed if name in changed and builder.is_batched(arg) and isinstance(
+        arg, gast.Name) and (arg.id in builder.containers or arg.id in builder.maybe_sequences)]
     if not shared:
         return
     reason = Unbatchable(builder.parsed.location(op), f"a call of {callee.__name__}, which changes its argument "
