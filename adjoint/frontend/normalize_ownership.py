@@ -161,11 +161,11 @@ class Ownership:
             self.owners[target] = "owned"
             self.made_here.add(target)  # a new value, not a view of another
         lists = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.list_versions]
-        if prim in (rt.make_list, rt.append, list) or (lists and prim in (
+        if prim in (rt.make_list, rt.append, list, rt.array_to_list) or (lists and prim in (
                 rt.concat_items, rt.repeat_items, rt.copy, np.multiply, rt.replace_item)):
             self.list_versions.add(target)  # a list made here, which appends may grow
         if prim in (rt.make_list, rt.make_tuple, rt.append, rt.make_dict, rt.replace_item, rt.concat_items,
-                    rt.repeat_items, list, dict):
+                    rt.repeat_items, list, dict, rt.array_to_list):
             self.container_versions.add(target)
         containers = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.container_versions]
         if prim is rt.identity and containers:

@@ -66,6 +66,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     numpy_forms,
     running_extrema,
     interp_knots,
+    nested_lists,
 )
 
 FAMILIES = (
@@ -80,6 +81,7 @@ FAMILIES = (
     uniform_branches, batched_adjoints,
     nested_vmap,
     svd_higher, polynomials, dynamic_tangents, spectral, numpy_forms, running_extrema, interp_knots,
+    nested_lists,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():
