@@ -813,6 +813,12 @@ def complex_arguments_refused(location, name):
     )
 
 
+def tolist_of_a_number():
+    """``x.tolist()`` of a 0-d array, which gives a number, not a list."""
+    return ("x.tolist() of a 0-d array gives a number, not a list, but adjoint follows tolist's result as a "
+            "list (its + joins and its * repeats). Write x.item() or float(x) for the number.")
+
+
 def list_operator_with_array(symbol):
     """A list built in the function joined (``+``) or repeated (``*``) with what is an array when it runs."""
     meant = "joins two lists" if symbol == "+" else "repeats a list"

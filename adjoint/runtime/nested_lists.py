@@ -26,6 +26,10 @@ def array_to_list(a, like, skip=0):
         return None
     a = np.asarray(a)
     depth = np.ndim(like) - skip
+    if depth == 0:
+        from ..errors import tolist_of_a_number
+        from .scipy_stats_helpers import ValueRefused
+        raise ValueRefused(tolist_of_a_number())
     lead = a.ndim - depth
     if lead == 0 and not np.issubdtype(a.dtype, np.floating):
         return a.tolist()  # integers, booleans: no derivative, exactly tolist's values
