@@ -39,7 +39,9 @@ class Inlining:
     def function_taker(self, callee, node):
         """The FunctionDef of ``callee``, one of the user's functions of this
         module, when this call passes it a lambda, nested function or partial
-        made here (``apply(g, y)``, ``g = functools.partial(h, x)``): its body
+        made here (``apply(g, y)``, ``g = functools.partial(h, x)``), or a list
+        or tuple made here (``cube([x, y])``, so that a NumPy function inside
+        reads it as an array, see normalize_list_operands): its body
         is then inlined here with that parameter standing for the function
         passed, so each call of it inside is differentiated as the call it
         stands for, the values it closes over or binds included. None for
@@ -52,11 +54,12 @@ class Inlining:
             return None
 
         def made_here(value):
-            if isinstance(value, gast.Lambda) or self.is_partial_call(value):
-                return True
+            if isinstance(value, (gast.Lambda, gast.List, gast.Tuple, gast.ListComp)) or self.is_partial_call(value):
+                return True  # (a list or tuple made here too: NumPy calls inside read it as the array it makes)
             if isinstance(value, gast.Name) and value.id in self.version:
                 version = self.read(value.id)
-                return version in self.local_functions or version in self.local_partials
+                return (version in self.local_functions or version in self.local_partials
+                        or version in self.list_versions or version in self.literal_items)
             return False
 
         if not any(made_here(v) for v in values) or callee in self.__dict__.get("taker_stack", ()):
