@@ -813,6 +813,18 @@ def complex_arguments_refused(location, name):
     )
 
 
+def changed_container_argument_error(location, name):
+    """``params["w"] = v`` on an argument that is a dict or a list when the code runs."""
+    return UnsupportedSyntaxError(
+        location, f"item assignment into argument {name!r}, a list or dict",
+        "adjoint writes the updates of an argument array back into the caller's array, as the plain call "
+        "changes it, but the transforms hand the function lists and dicts of their own, so the caller's "
+        "list or dict would not end as the plain call leaves it.",
+        f"Work on a copy made in the function ({name} = dict({name}) or list({name})) and return what "
+        "the caller needs.",
+    )
+
+
 def tolist_of_a_number():
     """``x.tolist()`` of a 0-d array, which gives a number, not a list."""
     return ("x.tolist() of a 0-d array gives a number, not a list, but adjoint follows tolist's result as a "
