@@ -151,3 +151,32 @@ def test_hessian_of_a_bound_method_of_a_module_object():
         np.testing.assert_allclose(batched[1], expected, rtol=1e-12)
     finally:
         OSC.k = 3.0
+
+
+def joins_or_adds(x, y):
+    return np.array([x, 2.0 * x] + y) ** 2
+
+
+def test_list_plus_a_parameter_follows_the_kind_of_each_call():
+    """``[x, 2x] + y``: NumPy's sum when y is an array, Python's join when it
+    is a list; the transform is made for each kind and never reused for the other."""
+    x, y = np.array([0.3, 0.7]), np.array([1.1, -0.4])
+    sums = np.stack([np.diag(2 * (x + y)), np.diag(4 * (2 * x + y))])
+    joined = np.stack([np.diag(2 * x), np.diag(8 * x), np.zeros((2, 2))])
+    np.testing.assert_allclose(adjoint.jacrev(joins_or_adds)(x, y), sums, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacrev(joins_or_adds)(x, [y]), joined, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(joins_or_adds)(x, y), sums, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacrev(joins_or_adds)(x, y), numerical_jacobian(joins_or_adds, (x, y), 0),
+                               rtol=1e-6, atol=1e-8)
+
+    def total(a, b):
+        return np.sum(joins_or_adds(a, b))
+
+    np.testing.assert_allclose(adjoint.hessian(joins_or_adds)(x, y).sum(axis=(0, 1)), 10 * np.eye(2), rtol=1e-12)
+    np.testing.assert_allclose(adjoint.grad(total)(x, [y]), 10 * x, rtol=1e-12)  # (x is called through total)
+    batch = np.stack([x, 2 * x])
+    np.testing.assert_allclose(adjoint.vmap(joins_or_adds)(batch, np.stack([y, y]))[1], joins_or_adds(2 * x, y))
+    np.testing.assert_allclose(adjoint.vmap(joins_or_adds, in_dims=(0, None))(batch, [y])[1],
+                               joins_or_adds(2 * x, [y]))
+    np.testing.assert_allclose(adjoint.vmap(adjoint.jacrev(joins_or_adds))(batch, np.stack([y, y]))[0], sums,
+                               rtol=1e-12)

@@ -15,6 +15,7 @@ from ..backend import cache
 from . import derivatives, pytree
 from .hints import Dims, Function
 from .. import errors, made, rules, runtime
+from ..frontend import parameter_kinds
 from ..frontend.ir import arity_of
 
 
@@ -133,11 +134,13 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             raise
 
     def _batched_call(args, kwargs, batch):
-        if batch is not None:  # every argument an array with the same leading axis
+        if batch is not None and not _kind_sensitive(func):  # every argument an array with the same leading axis
             key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
             entry = found.get(key)
             if entry is None or not entry[0]():
                 run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
+                if _kind_sensitive(func):  # (made for the kinds of the arguments: frontend/parameter_kinds)
+                    return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
                 # (the generated function itself when its result always has the batch axis, called
                 # after the check of the floating arguments, inline, of _checking_floats)
                 floats = getattr(run, "float_positions", ())
@@ -246,7 +249,12 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
         from .calling import object_arguments  # objects given with in_dims None (backend/vmap_objects)
 
         objects = object_arguments(inner, final_args, positions, kwargs)
+    noted = parameter_kinds.sensitivity(inner)
     run = _batched_function(func, len(args), positions, tuple(kwargs), objects)
+    if type(inner) is types.FunctionType and parameter_kinds.sensitivity(inner) != noted:
+        # made again for the kinds of the arguments ([x, y] + a: see frontend/parameter_kinds)
+        objects = object_arguments(inner, final_args, positions, kwargs)
+        run = _batched_function(func, len(args), positions, tuple(kwargs), objects)
     chunk = batch if chunk_size is None else min(chunk_size, max(batch, 1))
     if batch == 0:
         result = _run_empty(run, final_args, batched, kwargs)
@@ -364,6 +372,15 @@ def _unmapped(array, axis):
                          "an output that does not depend on the mapped arguments. Give an int (the axis "
                          "of the batch in that output) instead.")
     return first
+
+
+def _kind_sensitive(func):
+    """Whether a transform of the function ``func`` is of depends on the kinds
+    of its arguments (see frontend/parameter_kinds): made by the general path."""
+    inner = func
+    while made.of(inner) is not None and made.vmap_of(inner) is None:
+        inner = made.of(inner)[0]
+    return parameter_kinds.sensitivity(inner) > 0
 
 
 def _batched_function(func, nargs, positions, keywords=(), objects=None):

@@ -29,6 +29,7 @@ import gast
 import numpy as np
 
 from .. import errors, rules
+from . import parameter_kinds
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .normalize_arguments import Arguments
@@ -73,6 +74,8 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.callees = callees
         self.arity = arity  # (positional count, keyword names) of the call a variadic function is made for
         self.object_params = dict(objects or ())  # parameter name -> class of the object the call passes
+        # parameter name -> "array", "sequence" or "other", for the parameters noted in parameter_kinds
+        self.param_kinds = dict(self.object_params.pop(parameter_kinds.KINDS_KEY, ()))
         self.prologue = []  # statements that take *args and **kwargs apart (see parameters)
         self.rt_name = rt_name
         self.parsed = parsed
