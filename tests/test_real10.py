@@ -180,3 +180,16 @@ def test_list_plus_a_parameter_follows_the_kind_of_each_call():
                                joins_or_adds(2 * x, [y]))
     np.testing.assert_allclose(adjoint.vmap(adjoint.jacrev(joins_or_adds))(batch, np.stack([y, y]))[0], sums,
                                rtol=1e-12)
+
+
+def rotates_a_list(x):
+    items = x.tolist()
+    return np.array(items[1:] + items[:1]) * x
+
+
+def test_slices_of_a_list_joined():
+    """``items[1:] + items[:1]``: slices of a list made here are lists, joined (not NumPy's sum)."""
+    jacobian = numerical_jacobian(rotates_a_list, (X,), 0)
+    np.testing.assert_allclose(adjoint.jacrev(rotates_a_list)(X), jacobian, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.jacfwd(rotates_a_list)(X), jacobian, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.vmap(rotates_a_list)(np.stack([X, 2 * X]))[1], rotates_a_list(2 * X))
