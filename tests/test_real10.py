@@ -58,7 +58,10 @@ def tolist_everywhere(x):
     items = x.tolist()
     items.append(x[0] * 3.0)
     pairs = [a * b for a, b in zip(items, items[1:])]
-    return np.array(products + [rows[1][0], sum(items)] + pairs) + np.array(rows).sum()
+    squares = 0.0
+    for v in x.tolist():
+        squares = squares + v * v
+    return np.array(products + [rows[1][0], sum(items), squares] + pairs) + np.array(rows).sum()
 
 
 def cube(v):
