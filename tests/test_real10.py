@@ -196,3 +196,17 @@ def test_slices_of_a_list_joined():
     np.testing.assert_allclose(adjoint.jacrev(rotates_a_list)(X), jacobian, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(adjoint.jacfwd(rotates_a_list)(X), jacobian, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(adjoint.vmap(rotates_a_list)(np.stack([X, 2 * X]))[1], rotates_a_list(2 * X))
+
+
+def lengths_of_a_list_made_twice(x):
+    items = list(x)
+    items.append(x[0] * 3.0)
+    return np.array(items) * len(list(x))
+
+
+def test_a_new_list_made_twice_is_two_lists():
+    """``list(x)`` twice: two lists (the first was taken for the second, after
+    an append changed it: len 5, not 4, a wrong number under every transform)."""
+    jacobian = numerical_jacobian(lengths_of_a_list_made_twice, (X,), 0)
+    np.testing.assert_allclose(adjoint.jacrev(lengths_of_a_list_made_twice)(X), jacobian, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(adjoint.jacfwd(lengths_of_a_list_made_twice)(X), jacobian, rtol=1e-6, atol=1e-8)
