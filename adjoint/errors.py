@@ -825,6 +825,13 @@ def changed_container_argument_error(location, name):
     )
 
 
+def replace_of_not_a_namedtuple(kind):
+    """``p._replace(a=v)`` followed as a namedtuple's, on a value that is not one when the code runs."""
+    return (f"._replace(...) of a {kind}: adjoint follows _replace as a namedtuple's (a new tuple with the "
+            "fields named replaced), and this value is not a namedtuple. Call a function that builds the "
+            "new value instead.")
+
+
 def tolist_of_a_number():
     """``x.tolist()`` of a 0-d array, which gives a number, not a list."""
     return ("x.tolist() of a 0-d array gives a number, not a list, but adjoint follows tolist's result as a "

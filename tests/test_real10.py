@@ -101,6 +101,8 @@ def test_replace_on_a_namedtuple_argument():
     hessian = adjoint.hessian(scaled_pair)(p, x)  # sum(a * x * b): x on the diagonal of the a, b block
     np.testing.assert_allclose(hessian.a.b, np.diag(x), rtol=1e-12)
     np.testing.assert_allclose(hessian.a.a, np.zeros((2, 2)), atol=1e-12)
+    with pytest.raises(ValueError, match=r"test_real10.py:\d+: ._replace\(...\) of a dict"):
+        adjoint.grad(scaled_pair, argnums=1)({"a": x, "b": x}, x)  # (Python: AttributeError)
 
 
 def tolist_of_a_number(x):

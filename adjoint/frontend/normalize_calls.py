@@ -19,7 +19,7 @@ from . import normalize_functional as functional, normalize_scipy, normalize_sci
 from . import normalize_numpy_more, normalize_scipy_distance
 from .gastutil import clone, constant, load
 from .ir import (
-    ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UndefinedName, UserCall,
+    ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, Op, UndefinedName, UserCall,
     arity_of, callable_name, dotted, is_library,
 )
 from .normalize_call_forms import is_xp_promote, ufunc_reduction
@@ -332,6 +332,10 @@ class Calls:
         """``p._replace(a=v, b=w)``: the tuple with one field replaced after
         another (``rt.replace_item`` with the field's name as its key, which
         names its slot when the code runs), each a new namedtuple of p's class."""
+        check = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_namedtuple", ctx=gast.Load()),
+                          args=[clone(receiver)], keywords=[])
+        self.ops.append(Op("expr", [], check, NONDIFF, [clone(receiver)], lineno=self.lineno, no_grad=self.no_grad,
+                           construct="argument check"))
         current = receiver
         for position, keyword in enumerate(keywords):
             key, item = constant(keyword.arg), self.atom(keyword.value)
