@@ -813,31 +813,6 @@ def complex_arguments_refused(location, name):
     )
 
 
-def changed_container_argument_error(location, name):
-    """``params["w"] = v`` on an argument that is a dict or a list when the code runs."""
-    return UnsupportedSyntaxError(
-        location, f"item assignment into argument {name!r}, a list or dict",
-        "adjoint writes the updates of an argument array back into the caller's array, as the plain call "
-        "changes it, but the transforms hand the function lists and dicts of their own, so the caller's "
-        "list or dict would not end as the plain call leaves it.",
-        f"Work on a copy made in the function ({name} = dict({name}) or list({name})) and return what "
-        "the caller needs.",
-    )
-
-
-def replace_of_not_a_namedtuple(kind):
-    """``p._replace(a=v)`` followed as a namedtuple's, on a value that is not one when the code runs."""
-    return (f"._replace(...) of a {kind}: adjoint follows _replace as a namedtuple's (a new tuple with the "
-            "fields named replaced), and this value is not a namedtuple. Call a function that builds the "
-            "new value instead.")
-
-
-def tolist_of_a_number():
-    """``x.tolist()`` of a 0-d array, which gives a number, not a list."""
-    return ("x.tolist() of a 0-d array gives a number, not a list, but adjoint follows tolist's result as a "
-            "list (its + joins and its * repeats). Write x.item() or float(x) for the number.")
-
-
 def list_operator_with_array(symbol):
     """A list built in the function joined (``+``) or repeated (``*``) with what is an array when it runs."""
     meant = "joins two lists" if symbol == "+" else "repeats a list"

@@ -86,7 +86,13 @@ class CallerObjects:
         """A check, made when the code runs, that the argument ``name``, whose
         items ``stmt`` sets, is not a list or dict: adjoint writes the updates
         of the caller's arrays back into them, not those of its containers."""
-        message = str(errors.changed_container_argument_error(self.parsed.location(stmt), name))
+        message = str(errors.UnsupportedSyntaxError(
+            self.parsed.location(stmt), f"item assignment into argument {name!r}, a list or dict",
+            "adjoint writes the updates of an argument array back into the caller's array, as the plain "
+            "call changes it, but the transforms hand the function lists and dicts of their own, so the "
+            "caller's list or dict would not end as the plain call leaves it.",
+            f"Work on a copy made in the function ({name} = dict({name}) or list({name})) and return what "
+            "the caller needs."))
         call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_not_container", ctx=gast.Load()),
                          args=[load(name), constant(message)], keywords=[])
         self.ops.append(Op("expr", [], call, NONDIFF, [load(name)], lineno=stmt.lineno,

@@ -650,22 +650,6 @@ def check_unshared(value, message, scope, names, *others, batched=False, slot=No
                 raise InPlaceRefused(message.replace("{other}", f"it shares memory with {label}"))
 
 
-def check_namedtuple(value):
-    """Refuse ``value._replace(...)`` (followed as a namedtuple's) when ``value`` is not a namedtuple."""
-    if not (isinstance(value, tuple) and hasattr(type(value), "_fields")):
-        from ..errors import replace_of_not_a_namedtuple
-        from .scipy_stats_helpers import ValueRefused
-
-        raise ValueRefused(replace_of_not_a_namedtuple(type(value).__name__))
-
-
-def check_not_container(value, message):
-    """Raise ``InPlaceRefused(message)`` if ``value``, an argument whose items
-    the function sets, is a list or dict (see errors.changed_container_argument_error)."""
-    if isinstance(value, (list, dict)):
-        raise InPlaceRefused(message)
-
-
 def check_not_array(value, message, batched=False):
     """Raise ``InPlaceRefused(message)`` if ``value`` is an array, list or
     dict (one the callee's ``p += v`` or ``p[0] = v`` would change in place,

@@ -18,6 +18,7 @@ import itertools
 import numpy as np
 
 from .indexing import batch_size
+from .scipy_stats_helpers import ValueRefused
 
 
 def array_to_list(a, like, skip=0):
@@ -26,10 +27,10 @@ def array_to_list(a, like, skip=0):
         return None
     a = np.asarray(a)
     depth = np.ndim(like) - skip
-    if depth == 0:
-        from ..errors import tolist_of_a_number
-        from .scipy_stats_helpers import ValueRefused
-        raise ValueRefused(tolist_of_a_number())
+    if depth == 0:  # x.tolist() of a 0-d array: a number
+        raise ValueRefused(
+            "x.tolist() of a 0-d array gives a number, not a list, but adjoint follows tolist's result as a "
+            "list (its + joins and its * repeats). Write x.item() or float(x) for the number.")
     lead = a.ndim - depth
     if lead == 0 and not np.issubdtype(a.dtype, np.floating):
         return a.tolist()  # integers, booleans: no derivative, exactly tolist's values
