@@ -393,7 +393,7 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
     if made.of(func) is not None:
         differentiated = _differentiated_positions(func, nargs)
         written = derivatives.derivative_function(func, nargs, "vmap", objects=objects)
-        if objects:  # (a refusal of vmap_objects names the user's line, not the written function's)
+        if parameter_kinds.user_objects(objects):  # (a refusal of vmap_objects names the user's line)
             inner = func
             while made.of(inner) is not None:
                 inner = made.of(inner)[0]
@@ -401,7 +401,7 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
         run = _batched_function(written, nargs, positions, keywords)
         if differentiated:
             run = _checking_floats(run, differentiated)
-        return run if objects else _seeds_marked_again(run)
+        return run if parameter_kinds.user_objects(objects) else _seeds_marked_again(run)
     if not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .calling import _differentiable
 

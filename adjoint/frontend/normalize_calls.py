@@ -51,7 +51,8 @@ class Calls:
                 and self.resolver.value_of(node.func.value) is UNRESOLVED):
             # x.reshape(*shape) is x.reshape(shape)
             node = gast.Call(func=node.func, args=[node.args[0].value], keywords=[])
-        if (isinstance(node.func, gast.Attribute) and node.func.attr == "_replace" and self.may_be_namedtuple(node.func.value)
+        if (isinstance(node.func, gast.Attribute) and node.func.attr == "_replace"
+                and self.may_be_namedtuple(node.func.value)
                 and (node.args or not all(self.known_mapping(k.value) for k in node.keywords if k.arg is None))):
             raise errors.namedtuple_replace_error(self.parsed.location(node), "method ._replace()")
         if not all(self.known_starred(a.value) for a in node.args if isinstance(a, gast.Starred)) or not all(

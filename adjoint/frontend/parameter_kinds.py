@@ -24,6 +24,12 @@ KINDS_KEY = "<parameter kinds>"
 _SENSITIVE = {}
 
 
+def user_objects(objects):
+    """``objects`` without the kinds entry: the objects of the user's classes a call passes, or None."""
+    found = tuple(entry for entry in objects or () if entry[0] != KINDS_KEY)
+    return found or None
+
+
 def note_sensitive(function, name):
     """Record that ``function``'s transform depends on the kind of its parameter ``name``."""
     code = getattr(function, "__code__", None)

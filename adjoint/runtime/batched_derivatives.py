@@ -12,7 +12,8 @@ import numpy as np
 
 from .broadcasting import unbroadcast, unreduce
 from .indexing import (
-    _absent_tree, _field_slot, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar,
+    _absent_tree, _field_slot, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar,
+    rebuild_like, zeros_bar,
 )
 from .shape import reshape_adjoint
 from .tangents import apply_merged, lift, merged, setitem_tangent
