@@ -404,13 +404,16 @@ def undefined_name_error(location, name):
 
 
 def namedtuple_replace_error(location, construct):
-    """``p._replace(a=v)`` on a differentiated namedtuple: its class (and so
-    its fields) is known only when the code runs."""
+    """``p._replace(**fields)`` (or with positional arguments) on a
+    differentiated namedtuple: which fields it replaces is known only when
+    the code runs. (``p._replace(a=v)`` with the fields named is followed.)"""
     return UnsupportedSyntaxError(
         location, construct,
-        "namedtuple's _replace is not followed: it rebuilds the tuple from fields that are known only "
-        "when the code runs, so the values it copies and the ones it puts in would get no derivative.",
-        "Build the new tuple with its class, naming every field: P(a=v, b=p.b) for p._replace(a=v).",
+        "namedtuple's _replace is followed only with the fields it replaces named as keywords "
+        "(p._replace(a=v)); here they are known only when the code runs, so the values it copies and "
+        "the ones it puts in would get no derivative.",
+        "Name each field replaced: p._replace(a=v, b=w), or build the new tuple with its class, "
+        "P(a=v, b=p.b).",
     )
 
 

@@ -133,9 +133,9 @@ def test_dataclass_argument_replaced_and_as_dict():
 Pair = collections.namedtuple("Pair", "a b")
 
 
-def test_namedtuple_replace_names_the_fix():
-    def doubled(p):
-        q = p._replace(a=p.a * 2.0)
+def test_namedtuple_replace_of_fields_known_only_when_it_runs_names_the_fix():
+    def doubled(p, name="a"):
+        q = p._replace(**{name: p.a * 2.0})
         return q.a * q.b
 
     with pytest.raises(adjoint.errors.UnsupportedSyntaxError, match=r"test_funcs4.py:\d+: .*P\(a=v, b=p.b\)"):

@@ -110,9 +110,22 @@ def test_vmap_of_jacrev_of_a_list():
     np.testing.assert_allclose(adjoint.vmap(multi_dot_of_nested_list)(a, b, c, d), want, rtol=1e-12)
 
 
-def test_list_joined_with_an_array_argument_is_refused_at_the_line():
-    """``[x, x] + y``: y is a parameter (not known to be an array when the
-    code is made), so + was taken for a list join; when y is an array the
-    derivative code refuses at the user's line instead of a wrong number."""
+def list_plus_a_parameter_of_the_caller(x, y):
+    return list_plus_parameter(x, y) * 2.0
+
+
+def test_list_joined_with_an_array_argument():
+    """``[x, x] + y`` with y a parameter: the transform is made for the kind
+    of y each call passes (frontend/parameter_kinds): NumPy's sum for an
+    array, the join for a list. Where the kind is not known (y a parameter
+    of a function the transformed one calls), + is taken for a list join,
+    and when y is an array the derivative code refuses at the user's line
+    instead of a wrong number."""
+    y = np.array([1.0, 2.0])
+    got = adjoint.jacrev(list_plus_parameter, argnums=(0, 1))(0.5, y)
+    want = autograd.grad(lambda x, y: anp.sum(anp.array([x, x]) + y), argnum=(0, 1))(0.5, y)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+    np.testing.assert_allclose(adjoint.grad(list_plus_parameter)(0.5, [1.0, 2.0]), 2.0, rtol=1e-12)
     with pytest.raises(rt.ValueRefused, match=r"test_list_operands\.py:\d+.*np\.asarray\(\[\.\.\.\]\) \+ a"):
-        adjoint.jacrev(list_plus_parameter)(0.5, np.array([1.0, 2.0]))
+        adjoint.jacrev(list_plus_a_parameter_of_the_caller)(0.5, y)

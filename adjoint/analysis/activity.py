@@ -227,6 +227,8 @@ class _ItemsRead:
                 return {container}, [(container, (False, frozenset([key])))]
         if prim is rt.replace_item and container is not None and len(op.args) == 3:
             known, key = self.key(container, op.args[1])
+            if op.construct == "method ._replace()":
+                known = False  # a namedtuple field's name, not the slot it names (known when the code runs)
             value = op.args[2]
             needed = set(n for n in reads if n != container)
             rest = _without(wanted, key) if known else wanted

@@ -15,7 +15,7 @@ import numpy as np
 from ..backend import cache
 from . import derivatives
 from .. import errors, made, rules, runtime
-from ..frontend import operator_calls
+from ..frontend import operator_calls, parameter_kinds
 from ..frontend.ir import arity_of, callable_name, is_library, specialized_parameters
 from ..frontend.normalize_call_forms import CALLS_AS_HELPERS
 from . import pytree
@@ -462,6 +462,9 @@ def object_arguments(func, args, positions, keywords=None):
         code = func.__code__
         if name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] and user_instance(arg):
             found = (found or ()) + ((name, type(arg)),) + _held_objects(name, arg, args, keywords)
+    kinds = parameter_kinds.argument_kinds(func, args, keywords)
+    if kinds:  # (parameters whose kind, array or list, decides what an operator means)
+        found = (found or ()) + ((parameter_kinds.KINDS_KEY, kinds),)
     return found
 
 
@@ -540,14 +543,25 @@ class _Finder:
         inner = self.inner
         objects = object_arguments(inner, args, positions, values) if type(inner) is types.FunctionType else None
         if not self.plain:
-            return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
-                                 objects=objects)
+            noted = parameter_kinds.sensitivity(inner)
+            compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
+                                     objects=objects)
+            if type(inner) is types.FunctionType and parameter_kinds.sensitivity(inner) != noted:
+                compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords,
+                                         mode=self.mode, objects=object_arguments(inner, args, positions, values))
+            return compiled
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
             return found[1]
         _check_call(self.func, args, keywords)
+        noted = parameter_kinds.sensitivity(inner)
         compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
                                  objects=objects)
+        if parameter_kinds.sensitivity(inner) != noted:  # made again for the kinds of this call's arguments
+            objects = object_arguments(inner, args, positions, values)
+            key = (len(args), positions, has_aux, keywords, objects)
+            compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
+                                     objects=objects)
         self.found[key] = (cache.generation, compiled)
         return compiled

@@ -29,6 +29,7 @@ import weakref
 
 from .. import errors, rules
 from .. import runtime as rt
+from ..frontend import parameter_kinds
 from .inlined import inlined_text
 from .inlined import register as register_lines
 
@@ -86,7 +87,7 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objec
         text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
     else:
         compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords,
-                                        objects=objects, outside_ok=bool(objects))
+                                        objects=objects, outside_ok=bool(parameter_kinds.user_objects(objects)))
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
         if not keywords:  # (keyword arguments: the calls, which pass them on)
             inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)

@@ -15,6 +15,7 @@ from ..backend import cache
 from . import derivatives, pytree
 from .hints import Dims, Function
 from .. import errors, made, rules, runtime
+from ..frontend import parameter_kinds
 from ..frontend.ir import arity_of
 
 
@@ -133,11 +134,13 @@ def vmap(func: Function, in_dims: Dims = 0, out_dims: Dims = 0, *,
             raise
 
     def _batched_call(args, kwargs, batch):
-        if batch is not None:  # every argument an array with the same leading axis
+        if batch is not None and not _kind_sensitive(func):  # every argument an array with the same leading axis
             key = (len(args), cache.generation, tuple(kwargs)) if kwargs else (len(args), cache.generation)
             entry = found.get(key)
             if entry is None or not entry[0]():
                 run = _batched_function(func, len(args), tuple(range(len(args))), tuple(kwargs))
+                if _kind_sensitive(func):  # (made for the kinds of the arguments: frontend/parameter_kinds)
+                    return _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs)
                 # (the generated function itself when its result always has the batch axis, called
                 # after the check of the floating arguments, inline, of _checking_floats)
                 floats = getattr(run, "float_positions", ())
@@ -246,7 +249,12 @@ def _vmap_call(func, in_dims, out_dims, chunk_size, args, kwargs):
         from .calling import object_arguments  # objects given with in_dims None (backend/vmap_objects)
 
         objects = object_arguments(inner, final_args, positions, kwargs)
+    noted = parameter_kinds.sensitivity(inner)
     run = _batched_function(func, len(args), positions, tuple(kwargs), objects)
+    if type(inner) is types.FunctionType and parameter_kinds.sensitivity(inner) != noted:
+        # made again for the kinds of the arguments ([x, y] + a: see frontend/parameter_kinds)
+        objects = object_arguments(inner, final_args, positions, kwargs)
+        run = _batched_function(func, len(args), positions, tuple(kwargs), objects)
     chunk = batch if chunk_size is None else min(chunk_size, max(batch, 1))
     if batch == 0:
         result = _run_empty(run, final_args, batched, kwargs)
@@ -366,6 +374,15 @@ def _unmapped(array, axis):
     return first
 
 
+def _kind_sensitive(func):
+    """Whether a transform of the function ``func`` is of depends on the kinds
+    of its arguments (see frontend/parameter_kinds): made by the general path."""
+    inner = func
+    while made.of(inner) is not None and made.vmap_of(inner) is None:
+        inner = made.of(inner)[0]
+    return parameter_kinds.sensitivity(inner) > 0
+
+
 def _batched_function(func, nargs, positions, keywords=(), objects=None):
     """``run(batch, args, kwargs)``: ``func`` on batched arguments (batch
     axis first at ``positions``), returning results with a batch axis
@@ -376,7 +393,7 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
     if made.of(func) is not None:
         differentiated = _differentiated_positions(func, nargs)
         written = derivatives.derivative_function(func, nargs, "vmap", objects=objects)
-        if objects:  # (a refusal of vmap_objects names the user's line, not the written function's)
+        if parameter_kinds.user_objects(objects):  # (a refusal of vmap_objects names the user's line)
             inner = func
             while made.of(inner) is not None:
                 inner = made.of(inner)[0]
@@ -384,7 +401,7 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
         run = _batched_function(written, nargs, positions, keywords)
         if differentiated:
             run = _checking_floats(run, differentiated)
-        return run if objects else _seeds_marked_again(run)
+        return run if parameter_kinds.user_objects(objects) else _seeds_marked_again(run)
     if not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .calling import _differentiable
 

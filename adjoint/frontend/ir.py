@@ -56,6 +56,7 @@ OWNED_RESULTS = {
     np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.eye,
     np.identity, np.arange, np.linspace, np.copy, np.array, rt.setitem, rt.append, rt.make_list,
     rt.make_dict, rt.replace_item, rt.copy, rt.add_at, rt.concat_items, rt.repeat_items, list, dict,
+    rt.array_to_list,
 }
 #: functions (besides ufuncs) whose result is always a new array, never a
 #: view of an argument. Anything else may share memory with its arguments

@@ -29,6 +29,7 @@ import gast
 import numpy as np
 
 from .. import errors, rules
+from . import parameter_kinds
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
 from .normalize_arguments import Arguments
@@ -73,6 +74,8 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.callees = callees
         self.arity = arity  # (positional count, keyword names) of the call a variadic function is made for
         self.object_params = dict(objects or ())  # parameter name -> class of the object the call passes
+        # parameter name -> "array", "sequence" or "other", for the parameters noted in parameter_kinds
+        self.param_kinds = dict(self.object_params.pop(parameter_kinds.KINDS_KEY, ()))
         self.prologue = []  # statements that take *args and **kwargs apart (see parameters)
         self.rt_name = rt_name
         self.parsed = parsed
@@ -153,8 +156,9 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         # (``x[:-1]`` written twice); names are SSA, so equal text is equal value.
         key = None
         # (Not an attribute read: an object that is not followed may have changed in between, obj.n = 1.)
+        # (Nor a new list or dict, list(x) twice: appends change the first one in place.)
         if not self.no_grad and prim is not rt.attribute and rules.lookup(prim) is not None and not isinstance(
-                rules.lookup(prim), rules.CustomVJP):
+                rules.lookup(prim), rules.CustomVJP) and not _new_container(prim):
             key = (id(prim), gast.dump(value))
             # (A new array bound to a user's name, ``v = x * 1.0`` twice, is
             # made again: one of them may be updated in place, and NumPy
@@ -622,6 +626,17 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
                                    "functions are inlined where they are called.",
                                    "Call it on each path where it is defined, or define module-level "
                                    "functions and choose between them: act = np.sin if c else np.cos.")
+
+
+def _new_container(prim):
+    """Whether ``prim`` returns a new list or dict (which appends and item updates may change in place)."""
+    try:
+        return prim in _NEW_CONTAINERS
+    except TypeError:  # (unhashable)
+        return False
+
+
+_NEW_CONTAINERS = {list, dict, rt.array_to_list, rt.copy, rt.concat_items, rt.repeat_items}
 
 
 def normalize(parsed, resolver, namer, has_aux, np_name, rt_name, callees, arity=None, objects=None):

@@ -13,11 +13,12 @@ from .ir import NONDIFF, Op
 def _changed_in_place(node, params):
     """The parameters ``node``'s body updates in place: ``x[...] = v``,
     ``x[...] op= v`` and ``x op= v`` (which re-binds a number, and changes an
-    array, a list or a dict in place)."""
-    found = set()
+    array, a list or a dict in place), each with the first statement that
+    updates it by item (``x[...] = v``) where one does."""
+    found = {}
     for stmt in walk(node):
         if _fills_diagonal(stmt) and stmt.value.args[0].id in params:
-            found.add(stmt.value.args[0].id)  # np.fill_diagonal(x, v): x[diagonal] = v (normalize_inplace)
+            found.setdefault(stmt.value.args[0].id, None)  # np.fill_diagonal(x, v): x[diagonal] = v (normalize_inplace)
             continue
         if isinstance(stmt, gast.AugAssign):
             targets = [stmt.target]
@@ -35,12 +36,14 @@ def _changed_in_place(node, params):
                 continue
             if isinstance(target, gast.Name):
                 if isinstance(stmt, gast.AugAssign) and target.id in params:
-                    found.add(target.id)
+                    found.setdefault(target.id, None)
                 continue
             while isinstance(target, gast.Subscript):
                 target = target.value
             if isinstance(target, gast.Name) and target.id in params:
-                found.add(target.id)
+                first = found.get(target.id)
+                if first is None or stmt.lineno < first.lineno:
+                    found[target.id] = stmt
     return found
 
 
@@ -68,6 +71,8 @@ class CallerObjects:
         for name in params:
             if name not in changed:
                 continue
+            if changed[name] is not None:
+                self.entry_container_check(changed[name], name)
             copy = self.namer.fresh(name)
             call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="entry_value", ctx=gast.Load()),
                              args=[load(name)], keywords=[])
@@ -76,6 +81,22 @@ class CallerObjects:
             self.version[name] = copy
             self.owners[copy] = "owned"
             self.caller_objects[copy] = name
+
+    def entry_container_check(self, stmt, name):
+        """A check, made when the code runs, that the argument ``name``, whose
+        items ``stmt`` sets, is not a list or dict: adjoint writes the updates
+        of the caller's arrays back into them, not those of its containers."""
+        message = str(errors.UnsupportedSyntaxError(
+            self.parsed.location(stmt), f"item assignment into argument {name!r}, a list or dict",
+            "adjoint writes the updates of an argument array back into the caller's array, as the plain "
+            "call changes it, but the transforms hand the function lists and dicts of their own, so the "
+            "caller's list or dict would not end as the plain call leaves it.",
+            f"Work on a copy made in the function ({name} = dict({name}) or list({name})) and return what "
+            "the caller needs."))
+        call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_not_container", ctx=gast.Load()),
+                         args=[load(name), constant(message)], keywords=[])
+        self.ops.append(Op("expr", [], call, NONDIFF, [load(name)], lineno=stmt.lineno,
+                           no_grad=self.no_grad, construct="argument check"))
 
     def entry_alias_check(self, node, name, others):
         """A check, made when the code runs, that the argument ``name``,

@@ -19,7 +19,7 @@ from . import normalize_functional as functional, normalize_scipy, normalize_sci
 from . import normalize_numpy_more, normalize_scipy_distance
 from .gastutil import clone, constant, load
 from .ir import (
-    ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, UndefinedName, UserCall,
+    ARRAY_METHODS, NONDIFF, VARARG_METHODS, MethodCall, Op, UndefinedName, UserCall,
     arity_of, callable_name, dotted, is_library,
 )
 from .normalize_call_forms import is_xp_promote, ufunc_reduction
@@ -51,6 +51,10 @@ class Calls:
                 and self.resolver.value_of(node.func.value) is UNRESOLVED):
             # x.reshape(*shape) is x.reshape(shape)
             node = gast.Call(func=node.func, args=[node.args[0].value], keywords=[])
+        if (isinstance(node.func, gast.Attribute) and node.func.attr == "_replace"
+                and self.may_be_namedtuple(node.func.value)
+                and (node.args or not all(self.known_mapping(k.value) for k in node.keywords if k.arg is None))):
+            raise errors.namedtuple_replace_error(self.parsed.location(node), "method ._replace()")
         if not all(self.known_starred(a.value) for a in node.args if isinstance(a, gast.Starred)) or not all(
                 self.known_mapping(k.value) for k in node.keywords if k.arg is None):
             return self.starred_call(node)
@@ -84,6 +88,8 @@ class Calls:
         made_object = self.object_call(node)  # State(x), obj.method(x): see normalize_objects
         if made_object is not None:
             return made_object
+        if isinstance(func, gast.Attribute) and func.attr == "_replace" and self.may_be_namedtuple(func.value):
+            return self.namedtuple_replace(self.atom(func.value), node.keywords)
         if isinstance(func, gast.Attribute) and self.resolver.value_of(func.value) is UNRESOLVED:
             return self.method_call(node)
         if (isinstance(func, gast.Attribute) and func.attr in ARRAY_METHODS
@@ -318,6 +324,28 @@ class Calls:
             call.arity = arity_of(call.function, len(call.leading) + len(args), tuple({**call.keywords, **kwargs}))
         return call
 
+    def may_be_namedtuple(self, node):
+        """``node`` (the receiver of ._replace) is a namedtuple, or is known only when the code runs."""
+        held = self.resolver.value_of(node)
+        return held is UNRESOLVED or isinstance(held, tuple) and hasattr(type(held), "_fields")
+
+    def namedtuple_replace(self, receiver, keywords):
+        """``p._replace(a=v, b=w)``: the tuple with one field replaced after
+        another (``rt.replace_item`` with the field's name as its key, which
+        names its slot when the code runs), each a new namedtuple of p's class."""
+        check = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="check_namedtuple", ctx=gast.Load()),
+                          args=[clone(receiver)], keywords=[])
+        self.ops.append(Op("expr", [], check, NONDIFF, [clone(receiver)], lineno=self.lineno, no_grad=self.no_grad,
+                           construct="argument check"))
+        current = receiver
+        for position, keyword in enumerate(keywords):
+            key, item = constant(keyword.arg), self.atom(keyword.value)
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="replace_item", ctx=gast.Load()),
+                             args=[current, key, item], keywords=[])
+            if position == len(keywords) - 1:
+                return call, rt.replace_item, [current, key, item], {}, "method ._replace()", None
+            current = self.emit(call, rt.replace_item, [current, key, item], construct="method ._replace()")
+
     def method_call(self, node):
         func = node.func
         if (func.attr == "append" and isinstance(func.value, gast.Name) and func.value.id in self.version
@@ -338,6 +366,11 @@ class Calls:
                 return value, rt.getitem, [receiver, index], {}, "indexing", None
             default = self.atom(node.args[1]) if len(node.args) > 1 else constant(None)
             return default, rt.identity if self.is_local(default) else NONDIFF, [default], {}, "copy", None
+        if func.attr == "tolist" and not node.args and not node.keywords:
+            # x.tolist(): nested lists of x's numbers (runtime.nested_lists), with a derivative
+            call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="array_to_list", ctx=gast.Load()),
+                             args=[receiver, clone(receiver)], keywords=[])
+            return call, rt.array_to_list, [receiver, clone(receiver)], {}, "method .tolist()", None
         rewritten = self.method_form(node, receiver, ARRAY_METHODS.get(func.attr))
         if rewritten is not None:  # x.sum(where=m): see normalize_numpy_forms
             return rewritten

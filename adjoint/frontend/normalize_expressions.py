@@ -5,6 +5,7 @@ import gast
 import numpy as np
 
 from .. import runtime as rt
+from . import parameter_kinds
 from .gastutil import clone, constant, load
 from .ir import BINARY_OPERATORS, NONDIFF, Op, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, dotted, is_atom, symbol
 from .normalize_iteration import LOWERED_COMPREHENSIONS
@@ -98,6 +99,22 @@ class Expressions:
             target = self.bind(user_name)
         return self.emit(value, prim, args, kwargs, target=target, construct=construct, keys=keys)
 
+    def parameter_kind(self, atom):
+        """The kind of the argument ``atom`` holds, where it is a parameter's
+        value at entry and the transform is made for that kind (see
+        parameter_kinds); else None, and the parameter is noted."""
+        if not isinstance(atom, gast.Name) or atom.id not in self.entry_parameters():
+            return None
+        if atom.id in self.param_kinds:
+            return self.param_kinds[atom.id]
+        parameter_kinds.note_sensitive(self.parsed.func, atom.id)
+        return None
+
+    def entry_parameters(self):
+        """Names of the function's own parameters (their versions at entry bear their names)."""
+        args = self.parsed.node.args
+        return {a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)}
+
     def rt_helper_call(self, name, args):
         func = gast.Attribute(value=load(self.rt_name), attr=name, ctx=gast.Load())
         return gast.Call(func=func, args=[clone(a) for a in args], keywords=[])
@@ -111,6 +128,17 @@ class Expressions:
             lists = [a for a in (left, right) if isinstance(a, gast.Name) and a.id in self.container_versions]
             if len(lists) == 1 and known_array(self, right if lists[0] is left else left):
                 lists = []  # [x, y] + shift with an array shift: NumPy's sum (the list read as an array)
+            elif len(lists) == 1 and isinstance(node.op, (gast.Add, gast.Mult)):
+                other = right if lists[0] is left else left
+                if self.parameter_kind(other) == "array":
+                    # [x, y] + a with a parameter a that is an array in this call (parameter_kinds):
+                    # NumPy's sum, the list made an array in the code (which is transformed again)
+                    func = gast.Attribute(value=load(self.np_name), attr="asarray", ctx=gast.Load())
+                    made = self.emit(gast.Call(func=func, args=[clone(lists[0])], keywords=[]), np.asarray,
+                                     [clone(lists[0])], construct="list read as an array")
+                    left, right = (made, right) if lists[0] is left else (left, made)
+                    value = gast.BinOp(left=left, op=node.op, right=right)
+                    lists = []
             if lists and isinstance(node.op, gast.Add):
                 # states + [h]: a list made here joined with another, not arithmetic (with an operand
                 # not known to be a list, by the helper, which refuses an array: NumPy would add)

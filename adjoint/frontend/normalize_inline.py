@@ -11,6 +11,7 @@ from .gastutil import clone, load
 from .inline_ownership import BindingShare
 from .ir import is_library, lambda_as_def
 from .lower import lower_returns
+from .normalize_caller_objects import _changed_in_place
 from .resolve import UNRESOLVED, local_names
 
 
@@ -39,7 +40,9 @@ class Inlining:
     def function_taker(self, callee, node):
         """The FunctionDef of ``callee``, one of the user's functions of this
         module, when this call passes it a lambda, nested function or partial
-        made here (``apply(g, y)``, ``g = functools.partial(h, x)``): its body
+        made here (``apply(g, y)``, ``g = functools.partial(h, x)``), or a list
+        or tuple made here (``cube([x, y])``, so that a NumPy function inside
+        reads it as an array, see normalize_list_operands): its body
         is then inlined here with that parameter standing for the function
         passed, so each call of it inside is differentiated as the call it
         stands for, the values it closes over or binds included. None for
@@ -59,11 +62,20 @@ class Inlining:
                 return version in self.local_functions or version in self.local_partials
             return False
 
-        if not any(made_here(v) for v in values) or callee in self.__dict__.get("taker_stack", ()):
+        def list_made_here(value):  # (NumPy calls inside read it as the array it makes)
+            if isinstance(value, (gast.List, gast.Tuple, gast.ListComp)):
+                return True
+            return (isinstance(value, gast.Name) and value.id in self.version
+                    and (self.read(value.id) in self.list_versions or self.read(value.id) in self.literal_items))
+
+        functions = any(made_here(v) for v in values)
+        if not (functions or any(list_made_here(v) for v in values)) or callee in self.__dict__.get("taker_stack", ()):
             return None
         definition = self.same_module_function(callee)
         if definition is None:
             return None
+        if not functions and _changed_in_place(definition, {a.id for a in definition.args.args}):
+            return None  # (a callee that changes its arguments is refused where it is called, as before)
         return self.with_evaluated_defaults(definition)
 
     def inline(self, function, call, result=None, callee=None):

@@ -431,7 +431,7 @@ class Iteration:
         if callee in (builtins.list, builtins.tuple, builtins.sorted) or (
                 callee is not UNRESOLVED and is_library(callee)
                 and getattr(callee, "__module__", "").startswith("numpy")) or (
-                isinstance(func, gast.Attribute) and func.attr in ARRAY_METHODS
+                isinstance(func, gast.Attribute) and (func.attr in ARRAY_METHODS or func.attr == "tolist")
                 and self.resolver.value_of(func.value) is UNRESOLVED):
             return self.indexed_iteration(stmt, [self.atom(iterable)])
         return None

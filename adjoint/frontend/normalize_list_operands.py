@@ -35,7 +35,7 @@ from .ir import Op, walk_ops
 
 #: primitives whose result is a list or tuple built in the function
 _MAKES_LISTS = (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items, rt.replace_item,
-                list, tuple)
+                list, tuple, rt.array_to_list)
 #: primitives whose result is their argument (a loop's copies of a value)
 _COPIES = (rt.identity, rt.copy, rt.entry_value)
 #: NumPy functions without a rule that reads sequences that read one item by item

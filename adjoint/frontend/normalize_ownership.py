@@ -161,12 +161,19 @@ class Ownership:
             self.owners[target] = "owned"
             self.made_here.add(target)  # a new value, not a view of another
         lists = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.list_versions]
-        if prim in (rt.make_list, rt.append, list) or (lists and prim in (
+        if prim in (rt.make_list, rt.append, list, rt.array_to_list) or (lists and prim in (
                 rt.concat_items, rt.repeat_items, rt.copy, np.multiply, rt.replace_item)):
             self.list_versions.add(target)  # a list made here, which appends may grow
         if prim in (rt.make_list, rt.make_tuple, rt.append, rt.make_dict, rt.replace_item, rt.concat_items,
-                    rt.repeat_items, list, dict):
+                    rt.repeat_items, list, dict, rt.array_to_list):
             self.container_versions.add(target)
+        slices = self.__dict__.setdefault("slice_positions", set())
+        if (op.construct == "position in the list" and len(op.args) == 2 and isinstance(op.args[1], gast.Subscript)
+                and isinstance(op.args[1].slice, gast.Slice)):
+            slices.add(target)  # rt.item_position(items, np.s_[1:]): a slice
+        if (prim is rt.getitem and len(op.args) == 2 and isinstance(op.args[1], gast.Name) and op.args[1].id in slices
+                and isinstance(op.args[0], gast.Name) and op.args[0].id in self.list_versions):
+            self.container_versions.add(target)  # items[1:]: a new list (items[1:] + items[:1] joins them)
         containers = [a for a in op.args if isinstance(a, gast.Name) and a.id in self.container_versions]
         if prim is rt.identity and containers:
             self.container_versions.add(target)  # z = items: the same list

@@ -68,6 +68,8 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     numpy_forms,
     running_extrema,
     interp_knots,
+    nested_lists,
+    argument_checks,
 )
 
 FAMILIES = (
@@ -82,6 +84,7 @@ FAMILIES = (
     uniform_branches, batched_adjoints,
     nested_vmap,
     svd_higher, polynomials, dynamic_tangents, spectral, numpy_forms, running_extrema, interp_knots,
+    nested_lists, argument_checks,
 )
 for _family in FAMILIES:
     for _name, _value in vars(_family).items():

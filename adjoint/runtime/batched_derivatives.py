@@ -12,7 +12,8 @@ import numpy as np
 
 from .broadcasting import unbroadcast, unreduce
 from .indexing import (
-    _absent_tree, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar, rebuild_like, zeros_bar,
+    _absent_tree, _field_slot, _scatter, add_bar, batch_size, batched_getitem, getitem_adjoint, item_bar,
+    rebuild_like, zeros_bar,
 )
 from .shape import reshape_adjoint
 from .tangents import apply_merged, lift, merged, setitem_tangent
@@ -113,6 +114,7 @@ def vabsent_bar(like, rows, batch):
 
 def velement_bar(container_bar, key, like, rows=None, batch=None):
     """``element_bar`` on a batch: one element's adjoint, zeros if it got none."""
+    key = _field_slot(container_bar, key)
     if isinstance(container_bar, np.ndarray):
         return container_bar[:, :, key]
     bar = None

@@ -326,10 +326,26 @@ def replace_item(container, key, value):
     """``container[key] = value`` on a list or dict the function made, as a
     new container: the forward pass keeps the old one for the backward pass,
     and nothing else holds it (the transformer checks), so no one sees the
-    difference."""
+    difference. A namedtuple (``p._replace(a=v)``, ``key`` the field's
+    name) gives a new namedtuple of its class."""
+    if isinstance(container, tuple):
+        items = list(container)
+        items[_field_slot(container, key)] = value
+        return rebuild_like(container, items)
     updated = container.copy()
     updated[key] = value
     return updated
+
+
+def _field_slot(container, key):
+    """The position of ``key`` in ``container``: a field's name (a str) is
+    its position in a namedtuple; any other key is its own."""
+    if isinstance(key, str) and isinstance(container, tuple):
+        fields = getattr(type(container), "_fields", None)
+        if fields is None or key not in fields:
+            raise TypeError(f"{type(container).__name__} has no field {key!r} to replace")
+        return fields.index(key)
+    return key
 
 
 def without_item(g, key, container):
@@ -337,6 +353,7 @@ def without_item(g, key, container):
     was replaced reaches nothing (a key the dict did not have is dropped)."""
     if g is None:
         return None
+    key = _field_slot(container, key)
     if isinstance(g, np.ndarray):  # a list that NumPy read as an array
         g = g.copy()
         g[:, key] = 0
@@ -452,6 +469,7 @@ def element_bar(container_bar, key, like, batch=None):
 
     A list that NumPy read as an array (``np.dot([x, y], w)``) gets an array
     adjoint; its element ``key`` is then a slice after the batch axis."""
+    key = _field_slot(container_bar, key)
     if isinstance(container_bar, np.ndarray):
         return container_bar[:, key]
     bar = None

@@ -5,8 +5,8 @@ generic ways to push a tangent through a helper that is linear in it.
 import numpy as np
 
 from .indexing import (
-    _batched_index, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem, holds_integers,
-    is_plain_object, rebuild_like, zeros_bar,
+    _batched_index, _field_slot, _is_advanced, _separated_advanced_ndim, batch_size, batched_getitem,
+    holds_integers, is_plain_object, rebuild_like, zeros_bar,
 )
 from .broadcasting import _shape
 from .calls import call_vjp
@@ -94,6 +94,10 @@ def append_tangent(t, items, value_t):
 
 
 def replace_item_tangent(t, container, key, value_t):
+    if isinstance(container, tuple):  # p._replace(a=v) on a namedtuple
+        items = list(no_tangents(container) if t is None else t)
+        items[_field_slot(container, key)] = value_t
+        return rebuild_like(container, items)
     updated = (no_tangents(container) if t is None else t).copy()
     updated[key] = value_t
     return updated

@@ -336,6 +336,8 @@ class BatchBuilder:
                          for pair in call.args[3].elts]
                 call.args[3] = gast.Tuple(elts=names, ctx=gast.Load())
             return [gast.Expr(value=call)]
+        if op.construct == "argument check":  # (normalize_caller_objects) a batched list or dict is one too
+            return [gast.Expr(value=clone(op.value))]
         if op.kind == "expr" and (op.prim in (rt.refuse_complex, rt.refuse_complex_arguments, rt.check_bound)
                                   or op.construct == "bound check"):  # (read dtypes alone; None is None batched)
             return [self.primal(op)]

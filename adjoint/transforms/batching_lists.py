@@ -30,7 +30,7 @@ from .templates import batch_template_for
 
 #: primitives whose result may be a list or tuple (so may a name they assign)
 _MAKES_SEQUENCES = (rt.make_list, rt.make_tuple, rt.append, rt.concat_items, rt.repeat_items, rt.replace_item,
-                    list, tuple)
+                    list, tuple, rt.array_to_list)
 #: primitives whose result may be an item of a container (a list too: residuals of generated code)
 _HOLDS_SEQUENCES = (UNPACK, rt.getitem, rt.attribute)
 #: primitives whose result is their argument (a loop's copies of a value): a list if that is one
