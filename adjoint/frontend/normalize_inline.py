@@ -15,6 +15,18 @@ from .normalize_caller_objects import _changed_in_place
 from .resolve import UNRESOLVED, local_names
 
 
+#: Methods of lists, dicts and arrays that change the object they are called on.
+_MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
+                               "setdefault", "popitem", "fill", "resize", "put", "itemset", "__setitem__"})
+
+
+def _mutates_by_method(definition, params):
+    """Whether ``definition``'s body calls a method that changes one of
+    ``params`` in place (``items.append(v)``, ``a.fill(0)``)."""
+    return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
+               and n.func.value.id in params and n.func.attr in _MUTATING_METHODS for n in gast.walk(definition))
+
+
 class Inlining:
     """Methods of ``normalize.Normalizer``; see its docstring for the state they share."""
 
@@ -74,7 +86,8 @@ class Inlining:
         definition = self.same_module_function(callee)
         if definition is None:
             return None
-        if not functions and _changed_in_place(definition, {a.id for a in definition.args.args}):
+        params = {a.id for a in definition.args.args}
+        if not functions and (_changed_in_place(definition, params) or _mutates_by_method(definition, params)):
             return None  # (a callee that changes its arguments is refused where it is called, as before)
         return self.with_evaluated_defaults(definition)
 

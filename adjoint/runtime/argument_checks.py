@@ -3,7 +3,7 @@ an argument for: an argument whose items the function sets is not a list or
 dict (``check_not_container``, normalize_caller_objects), and a value whose
 ``._replace(...)`` is followed as a namedtuple's is one (``check_namedtuple``,
 normalize_calls). Each refuses with a message naming the user's line."""
-from .indexing import InPlaceRefused
+from .in_place import InPlaceRefused
 from .scipy_stats_helpers import ValueRefused
 
 
