@@ -1,0 +1,86 @@
+"""Derivative code reads the values the forward pass computed instead of
+computing them again (backend/reuse_forward.py): the text shows it, the
+values stay those of autograd (or of central differences, for an update in
+place), and a value the caller may change, or that the function changes
+in place, is never read from the forward pass.
+"""
+import autograd
+import autograd.numpy as anp
+import numpy as np
+
+import adjoint
+
+X = np.array([0.3, -1.2, 2.0, 0.7])
+
+
+def wave(x):
+    return np.sin(x) * np.exp(-x ** 2) + x ** 3
+
+
+def wave_twin(x):
+    return anp.sin(x) * anp.exp(-x ** 2) + x ** 3
+
+
+def squares(x):
+    s = x ** 2  # returned: the caller may change it before the backward pass
+    return s, x ** 3
+
+
+def updated(x):
+    a = x ** 2
+    a[0] = 5.0  # changed in place: the backward pass must not read it for x ** 2
+    return np.sum(a * x ** 3)
+
+
+def looped(x):
+    y = x ** 2
+    for _ in range(2):
+        y = y * x ** 2 + np.sin(y)
+    return np.sum(y * x ** 2)
+
+
+def looped_twin(x):
+    y = x ** 2
+    for _ in range(2):
+        y = y * x ** 2 + anp.sin(y)
+    return anp.sum(y * x ** 2)
+
+
+def central_gradient(f, x, h=1e-6):
+    gradient = np.zeros_like(x)
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step[i] = h
+        gradient[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return gradient
+
+
+def code(text):
+    """The generated text without its comments (they quote the user's lines)."""
+    return "\n".join(line for line in text.splitlines() if not line.strip().startswith("#"))
+
+
+def test_forward_values_are_read_not_recomputed():
+    backward = code(adjoint.source(wave).split("_backward")[1])
+    tangent = code(adjoint.source(wave, mode="jvp"))
+    assert "x ** 2" not in backward and "3 * t2" in backward  # (t2 = x ** 2 in the forward pass)
+    assert "t1 * t4" not in backward
+    assert "3 * x ** 2" not in tangent and "3 * t2" in tangent
+    expected = autograd.jacobian(wave_twin)(X)
+    np.testing.assert_allclose(adjoint.jacrev(wave)(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.jacfwd(wave)(X), expected, rtol=1e-12)
+    # the backward code, differentiated again, follows the saved value
+    np.testing.assert_allclose(adjoint.jacrev(adjoint.jacrev(wave))(X), autograd.hessian(wave_twin)(X),
+                               rtol=1e-10)
+    np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacrev(wave))(X[:2]),
+                               autograd.hessian(wave_twin)(X[:2]), rtol=1e-10)
+
+
+def test_values_the_caller_or_the_function_may_change_are_computed_again():
+    (s, cube), pull = adjoint.vjp(squares, X)
+    assert "x ** 2" in code(adjoint.source(squares).split("_backward")[1])
+    s[...] = 100.0  # the caller's to change
+    gradient, = pull((np.ones(4), np.ones(4)))
+    np.testing.assert_allclose(gradient, 2 * X + 3 * X ** 2, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.grad(updated)(X), central_gradient(updated, X), rtol=1e-7)
+    np.testing.assert_allclose(adjoint.grad(looped)(X), autograd.grad(looped_twin)(X), rtol=1e-12)
