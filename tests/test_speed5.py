@@ -84,3 +84,28 @@ def test_values_the_caller_or_the_function_may_change_are_computed_again():
     np.testing.assert_allclose(gradient, 2 * X + 3 * X ** 2, rtol=1e-12)
     np.testing.assert_allclose(adjoint.grad(updated)(X), central_gradient(updated, X), rtol=1e-7)
     np.testing.assert_allclose(adjoint.grad(looped)(X), autograd.grad(looped_twin)(X), rtol=1e-12)
+
+
+def root_squared(x):
+    return np.sqrt(x) ** 2 + x
+
+
+def test_passes_that_cannot_guard_a_zero_run_bare_and_the_others_are_still_watched():
+    from adjoint.api import plain_passes
+    from adjoint.backend import cache
+
+    plain = cache.get_vjp(wave, (0,), False)
+    guarded = cache.get_vjp(root_squared, (0,), False)
+    assert plain_passes.plain(plain.backward) and not plain_passes.plain(guarded.backward)
+    assert plain_passes.plain(cache.get_jvp(wave, (0,), False).jvp)
+    assert not plain_passes.plain(lambda residuals, g: g)  # (not generated code)
+    # the zero cotangent of sqrt's infinite slope at 0 is still pulled back again, marked: the
+    # slope computed at 0 meets inf (0 * inf = NaN, as autograd has it on the diagonal) and the
+    # seed's own zeros stay 0 (autograd: NaN there too; SPEC's convention is 0)
+    x = np.array([0.0, 4.0])
+    diagonal = np.diag(autograd.jacobian(lambda v: anp.sqrt(v) ** 2 + v)(x))
+    assert np.isnan(diagonal[0]) and diagonal[1] == 2.0
+    expected = np.array([[np.nan, 0.0], [0.0, 2.0]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal(adjoint.jacrev(root_squared)(x), expected)
+        np.testing.assert_array_equal(adjoint.jacfwd(root_squared)(x), expected)

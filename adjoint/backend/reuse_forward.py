@@ -34,7 +34,7 @@ forward mode's one body, after the statement that assigns each name.
 import gast
 import numpy as np
 
-from ..frontend.gastutil import load, walk
+from ..frontend.gastutil import clone, load, walk
 from ..frontend.ir import walk_ops
 
 _OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult)
@@ -123,10 +123,12 @@ def forward_nodes(normalized):
     """The ids of the nodes the forward pass's ops hold (their statements
     may share them with derivative code: those are left as they are)."""
     ids = set()
+    parts = [normalized.result, *normalized.prologue]
     for op in walk_ops(normalized.ops):
-        for part in [op.value, op.statement, *op.args, *op.kwargs.values()]:
-            if isinstance(part, gast.AST):
-                ids.update(id(n) for n in walk(part))
+        parts.extend([op.value, op.statement, op.loop_target, *op.args, *op.kwargs.values()])
+    for part in parts:
+        if isinstance(part, gast.AST):
+            ids.update(id(n) for n in walk(part))
     return ids
 
 
@@ -167,7 +169,9 @@ def reuse_in_order(body, known, shared):
                   and isinstance(stmt.targets[0], gast.Name) else None)
         defines = target in by_name and _key(stmt.value) == by_name[target]
         if available and not defines:
-            stmt = _Reuse(available, shared).visit(stmt)
+            # (a copy: the tangent code shares subtrees between statements, and a
+            # statement before the one assigning a name must not read it)
+            stmt = _Reuse(available, shared).visit(clone(stmt))
         out.append(stmt)
         if defines:
             available[by_name[target]] = target
