@@ -1,8 +1,10 @@
 """Derivative code reads the values the forward pass computed instead of
-computing them again (backend/reuse_forward.py): the text shows it, the
-values stay those of autograd (or of central differences, for an update in
-place), and a value the caller may change, or that the function changes
-in place, is never read from the forward pass.
+computing them again (backend/reuse_forward.py), and writes a sum with a
+negated term as a difference: the text shows it, the values stay those of
+autograd (or of central differences, for an update in place), and a value
+the caller may change, or that the function changes in place, is never
+read from the forward pass. A generated pass that cannot guard a zero runs
+bare (api/plain_passes.py); one that can is still pulled back again.
 """
 import autograd
 import autograd.numpy as anp
@@ -66,6 +68,8 @@ def test_forward_values_are_read_not_recomputed():
     assert "x ** 2" not in backward and "3 * t2" in backward  # (t2 = x ** 2 in the forward pass)
     assert "t1 * t4" not in backward
     assert "3 * x ** 2" not in tangent and "3 * t2" in tangent
+    # a negated term of a sum is a difference (backend/optimize.py): one negation less
+    assert "3 * t2 - t5 * (2 * x)" in backward and "- 2 * x * t4 * t1" in tangent
     expected = autograd.jacobian(wave_twin)(X)
     np.testing.assert_allclose(adjoint.jacrev(wave)(X), expected, rtol=1e-12)
     np.testing.assert_allclose(adjoint.jacfwd(wave)(X), expected, rtol=1e-12)
