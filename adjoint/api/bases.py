@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import errors
 from .. import runtime as rt
-from . import pytree
+from . import plain_passes, pytree
 
 
 def _real(bar):
@@ -52,6 +52,8 @@ def push_seeds(jvp, rows, seeds, args, kwargs, retry=True):
     argument in ``seeds`` (the basis columns, jvp's own tangent, the sparse
     passes' compressed columns), pushed again as ``push_basis`` says with
     the zeros of ``seeds`` marked where a zero tangent met an infinite slope."""
+    if plain_passes.plain(jvp):  # (its code cannot guard a zero: api/plain_passes.py)
+        return jvp((rows,) + tuple(seeds), *args, **kwargs)
     pushed, guarded = rt.noting_guards(jvp, (rows,) + tuple(seeds), *args, **kwargs)
     if guarded and retry:
         with rt.guarding_zero_tangents(structural=True):
@@ -78,6 +80,8 @@ def pull_back(backward, residuals, seed):
     mode and autograd, and the seed's own zeros (the other rows of jacrev's
     identity, a zero entry of vjp's cotangent) stay 0. The backward pass only
     reads its residuals: running it twice is safe."""
+    if plain_passes.plain(backward):  # (its code cannot guard a zero: api/plain_passes.py)
+        return backward(residuals, seed)
     adjoints, guarded = rt.noting_guards(backward, residuals, seed)
     if not guarded:
         return adjoints

@@ -142,6 +142,14 @@ def _array_elements(value):
     tuples and dicts of them) holds: exact, except that a long list is
     scaled up from a sample of its items."""
     total = 0
+    if type(value) is tuple:  # (the common residuals: a flat tuple of arrays, counted in one loop)
+        for item in value:
+            if type(item) is not np.ndarray:
+                total = 0
+                break
+            total += item.size
+        else:
+            return total
     stack = [value]
     pop, extend = stack.pop, stack.extend
     while stack:

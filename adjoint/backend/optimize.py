@@ -181,7 +181,7 @@ class _Fold(Transformer):
             # 100.0 * (2 * x) (a scaling, then np.power's slope 2 * x): one pass over x
             return gast.BinOp(left=gast.Constant(value=left.value * right.left.value, kind=None), op=gast.Mult(),
                               right=right.right)
-        return node
+        return _without_negation(node, left, right)
 
     def visit_Call(self, node):
         # np.where(c, a, b) on literal numbers, as rule templates write it for
@@ -195,6 +195,44 @@ class _Fold(Transformer):
                 and len(node.args) == 3 and not node.keywords and all(_number(a) for a in node.args)):
             return node.args[1] if node.args[0].value else node.args[2]
         return _unguarded(node) if self.unguard and not written_bare else node
+
+
+def _negated(node):
+    return isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)
+
+
+def _without_negation(node, left, right):
+    """A sum with a negated term written as a difference: the same numbers
+    with one NumPy call less. ``a + -b`` is ``a - b`` and ``-a + b`` is
+    ``b - a`` (IEEE subtraction is the addition of the negation, and
+    addition commutes); ``a + -b * c * d`` is ``a - b * c * d`` (a
+    product's sign is its factors'). No number is negated: ``-2 * x`` would
+    be another type for an unsigned ``x``."""
+    if not isinstance(node.op, gast.Add):
+        return node
+    positive = _unnegated(right)
+    if positive is not None:
+        return gast.BinOp(left=left, op=gast.Sub(), right=positive)
+    positive = _unnegated(left)
+    if positive is not None and not any(isinstance(n, gast.Call) for n in walk(node)):
+        # (the terms swapped: read in the other order, so only where no call can change what the other reads)
+        return gast.BinOp(left=right, op=gast.Sub(), right=positive)
+    return node
+
+
+def _unnegated(term):
+    """``term`` without the negation of one of its factors (``-b * c``:
+    ``b * c``), or None."""
+    if _negated(term):
+        return term.operand
+    if isinstance(term, gast.BinOp) and isinstance(term.op, gast.Mult):
+        inner = _unnegated(term.left)
+        if inner is not None:
+            return gast.BinOp(left=inner, op=gast.Mult(), right=term.right)
+        inner = _unnegated(term.right)
+        if inner is not None:
+            return gast.BinOp(left=term.left, op=gast.Mult(), right=inner)
+    return None
 
 
 def _unguarded(node):

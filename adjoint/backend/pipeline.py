@@ -12,8 +12,8 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import (diagonal_rows, freshness, fuse_tangents, one_example, optimize, scaled_seed, shared_matrix,
-               vmap_objects)
+from . import (diagonal_rows, freshness, fuse_tangents, one_example, optimize, reuse_forward, scaled_seed,
+               shared_matrix, vmap_objects)
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store, walk
@@ -230,6 +230,8 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     back_body = optimize.fuse_scalings(back_body, batched, return_names, namer, rt_name)
     back_body = [optimize.fold_constants(stmt, unguard=False) for stmt in back_body]
     back_body = optimize.eliminate_dead_code(back_body, return_names)
+    back_body = reuse_forward.reuse(back_body, reuse_forward.forward_values(normalized),
+                                    reuse_forward.forward_nodes(normalized))  # (x ** 2: the forward's t2)
 
     primal_names = set(normalized.params)
     for op in walk_ops(normalized.ops):
@@ -345,6 +347,8 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
         body, output_dot, [dot for name, dot in builder.dot_names.items() if name not in sequences], namer,
         front.module_names["rt"], front.module_names["np"])
     body = [optimize.fold_constants(stmt, unguard=False) for stmt in body]
+    body = reuse_forward.reuse_in_order(body, reuse_forward.forward_values(normalized),
+                                        reuse_forward.forward_nodes(normalized))  # (x ** 2: the forward's t2)
     scaled = not normalized.prologue and len(front.wrt) == 1 and scaled_seed.single_scaling(
         body, builder.dot_of(front.wrt[0]), output_dot, front.module_names["rt"], unread=(builder.batch_name,))
     name = node.name
