@@ -8,6 +8,9 @@ PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
 MATRIX = py3.10-numpy1.26 py3.12-numpy2 py3.13-numpy2
 # Test runs at once (2 cores: two suites side by side).
 JOBS ?= 2
+# Test processes of each suite (pytest-xdist): a suite running alone, as the
+# last of `make test` does and `make test-current` on its own, uses both cores.
+export WORKERS ?= 2
 
 .PHONY: demo test test-current docs docs-check wheel-check bench install matrix-setup $(addprefix matrix-test-,$(MATRIX))
 
@@ -30,7 +33,7 @@ test:
 
 test-current:
 	@echo "current: $$($(PYTHON) -c 'import sys, numpy; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}")')"
-	$(PYTHON) -m pytest -rs
+	$(PYTHON) -m pytest -rs -n $(WORKERS)
 
 # Build the wheel and the sdist from a copy of the tree, install each in a
 # fresh virtual environment under a temporary folder, and run the CLI, a

@@ -57,7 +57,7 @@ test_suite() {
         exit 0
     fi
     echo "matrix: $name: $("$dir/bin/python" -c 'import sys, numpy; print(f"Python {sys.version.split()[0]}, NumPy {numpy.__version__}")')"
-    "$dir/bin/python" -m pytest -rs
+    "$dir/bin/python" -m pytest -rs -n "${WORKERS:-2}"
 }
 
 case $command in
