@@ -11,13 +11,16 @@ and their Hessians by ``hessian``, ``jacrev(jacrev)``, ``jacfwd(jacrev)``,
 ``jacrev(jacfwd)`` and ``vmap(hessian)``.
 
 The reference is autograd's derivative (``np.cbrt`` written as
-``sign(x) * |x| ** (1/3)`` there), with adjoint's documented convention
-(docs/supported.md, "Zeros and infinite slopes"): where autograd multiplies a
-zero of its seed by an infinite slope, adjoint gives 0. Such an entry is one
-whose output does not depend on that input at all (autograd's derivative at
-a generic point nearby is 0 there, and NaN at the edge): 0 or NaN is taken
-there. Every mode must moreover give the same numbers as ``jacrev`` (as
-``hessian`` for second derivatives), NaNs included.
+``sign(x) * |x| ** (1/3)`` there). Where autograd gives NaN, adjoint may give
+a number (docs/supported.md, "Zeros and infinite slopes"): where autograd
+multiplies a zero of its seed by an infinite slope (one on a path that does
+not reach the output, or does not start at the input), adjoint gives what
+that path leaves out, and this number must then be the one-sided finite
+difference of autograd's function (or gradient), 0 where the output does not
+depend on the input. Every mode must moreover give the same numbers as the
+first (``jacrev``; ``hessian`` for second derivatives), NaNs included: reverse
+and forward mode reach a NaN by different ways, so that is the check that a
+NaN was not lost on one of them.
 
 Disagreements are printed and the exit status is 1 when any is found. Run it
 with ``PYTHONPATH`` at the working copy (each function is transformed anew).
@@ -33,7 +36,7 @@ import numpy as np
 _M = "np.array([[1.0, 2.0], [0.5, 3.0]])"
 _M3 = "np.array([[1.0, 2.0, 0.5], [0.5, 3.0, 1.0]])"
 
-#: (body of f(x), point[, a generic point nearby: where every dependence shows])
+#: (body of f(x), point)
 CASES = [
     ("np.sqrt(x) ** 2", [0.0, 1.0]),
     ("np.sqrt(x ** 2)", [0.0, 1.0]),
@@ -41,7 +44,7 @@ CASES = [
     ("np.cbrt(x) ** 3", [0.0, 1.0]),
     ("np.cbrt(x ** 3)", [0.0, 1.0]),
     ("np.sqrt(np.abs(x)) ** 2", [0.0, 1.0]),
-    ("(np.arcsin(x) - np.pi / 2) ** 2", [1.0, 0.5], [0.7, 0.4]),
+    ("(np.arcsin(x) - np.pi / 2) ** 2", [1.0, 0.5]),
     ("np.sqrt(x) * np.sqrt(x)", [0.0, 1.0]),
     ("np.sin(np.sqrt(x) ** 2)", [0.0, 1.0]),
     ("np.sqrt(x) ** 2 + x[1]", [0.0, 2.0]),
@@ -91,16 +94,37 @@ def _functions(body, directory):
     return module.f, namespace["f"]
 
 
-def _agrees(actual, reference, independent):
-    """``actual`` is ``reference``, or 0 where that is NaN and the output
-    does not depend on the input (``independent``)."""
+def _agrees(actual, reference, slopes):
+    """``actual`` is ``reference``, or, where that is NaN (a zero times an
+    infinite slope somewhere in autograd's pass), the one-sided finite
+    difference ``slopes`` (0 where the output does not depend on the input)."""
     actual = np.asarray(actual, dtype=float)
     reference = np.array(reference, dtype=float)
     if actual.shape != reference.shape:
         return False
-    convention = independent & np.isnan(reference) & (actual == 0)
-    reference[convention] = 0.0
-    return bool(np.allclose(actual, reference, equal_nan=True, rtol=1e-7, atol=1e-12))
+    unknown = np.isnan(reference)
+    if not np.allclose(actual[~unknown], reference[~unknown], equal_nan=True, rtol=1e-7, atol=1e-12):
+        return False
+    finite = unknown & ~np.isnan(actual)
+    return bool(np.allclose(actual[finite], slopes[finite], rtol=1e-4, atol=1e-4))
+
+
+def _one_sided(g, x, h=1e-7):
+    """The derivative of ``g`` at ``x`` by one-sided differences (from the
+    side where ``g`` is defined; both offsets off ``x`` where ``g(x)`` is
+    not finite), an axis for ``x`` last; NaN where none is finite."""
+    base = np.asarray(g(x), dtype=float)
+    columns = []
+    for j in range(x.size):
+        step = np.zeros_like(x)
+        step.flat[j] = h
+        column = np.full(base.shape, np.nan)
+        for sign in (1.0, -1.0):
+            near, far = np.asarray(g(x + sign * step), dtype=float), np.asarray(g(x + 2 * sign * step), dtype=float)
+            estimate = np.where(np.isfinite(base), (near - base) / (sign * h), (far - near) / (sign * h))
+            column = np.where(np.isnan(column), estimate, column)
+        columns.append(column)
+    return np.stack(columns, axis=-1)
 
 
 def _same(actual, first):
@@ -109,7 +133,7 @@ def _same(actual, first):
 
 
 def _dense(value):
-    return value.toarray().reshape(value.shape) if hasattr(value, "toarray") else value
+    return value.toarray() if hasattr(value, "toarray") else value
 
 
 def _modes(f, x):
@@ -120,10 +144,6 @@ def _modes(f, x):
 
     def total(x):
         return np.sum(f(x))
-
-    def flat(out):
-        out = np.asarray(out)
-        return out.reshape(out.shape[0], -1)
 
     def from_jvp():
         return np.stack([adjoint.jvp(f, (x,), (eye[i],))[1] for i in range(n)], axis=-1)
@@ -152,7 +172,6 @@ def _modes(f, x):
         "jacrev_jacfwd": lambda: adjoint.jacrev(adjoint.jacfwd(total))(x),
         "vmap_hessian": lambda: adjoint.vmap(adjoint.hessian(total))(x[None])[0],
     }
-    del flat
     return jacobians, hessians
 
 
@@ -163,18 +182,17 @@ def sweep(cases=CASES):
     failures = 0
     with tempfile.TemporaryDirectory() as directory, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for body, point, *generic in cases:
+        for body, point in cases:
             f, autograd_f = _functions(body, directory)
             x = np.array(point)
-            nearby = np.array(generic[0]) if generic else x + 0.3 + 0.1 * np.arange(x.size)
 
             def autograd_total(x):
                 return anp.sum(autograd_f(x))
 
             references = (autograd.jacobian(autograd_f)(x), autograd.hessian(autograd_total)(x))
-            independent = (autograd.jacobian(autograd_f)(nearby) == 0, autograd.hessian(autograd_total)(nearby) == 0)
+            slopes = (_one_sided(autograd_f, x), _one_sided(autograd.grad(autograd_total), x))
             lines = []
-            for modes, reference, free in zip(_modes(f, x), references, independent):
+            for modes, reference, slope in zip(_modes(f, x), references, slopes):
                 first = None
                 for mode, run in modes.items():
                     try:
@@ -185,7 +203,8 @@ def sweep(cases=CASES):
                         lines.append(f"    {mode}: {value}")
                         continue
                     first = value if first is None else first
-                    if not _agrees(value, reference, free):
+                    value = np.reshape(value, np.shape(reference)) if np.size(value) == np.size(reference) else value
+                    if not _agrees(value, reference, slope):
                         lines.append(f"    {mode}: {np.asarray(value).tolist()}")
                     elif not _same(value, first):
                         lines.append(f"    {mode} (not the first mode's): {np.asarray(value).tolist()}")

@@ -32,6 +32,8 @@ class MaskedBar(np.ndarray):
                        np.ascontiguousarray, np.atleast_1d, np.atleast_2d})
     #: ... that gather a sequence of arrays into one (a plain array's exact zeros count as none, as for np.add)
     GATHERS = frozenset({np.stack, np.concatenate, np.vstack, np.hstack})
+    #: ... that split one array into several
+    SPLITS = frozenset({np.split, np.array_split})
     #: products of arrays (sums of elementwise products): an element is none where every term is
     PRODUCTS = frozenset({np.dot, np.einsum, np.tensordot, np.inner, np.outer, np.kron, np.vdot})
 
@@ -59,9 +61,10 @@ class MaskedBar(np.ndarray):
         super().__setitem__(index, value)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if (ufunc is np.add and method == "reduce" and "out" not in kwargs and "where" not in kwargs
-                and len(inputs) == 1 and inputs[0] is self and self.absent is not None):
-            return _sum(self, kwargs)
+        if (ufunc is np.add and method == "reduce" and "out" not in kwargs and kwargs.get("where", True) is True
+                and kwargs.get("initial") is None and len(inputs) == 1 and inputs[0] is self
+                and self.absent is not None):  # (ndarray.sum passes where=True)
+            return _sum(self, {k: v for k, v in kwargs.items() if k not in ("where", "initial")})
         if method != "__call__" or "out" in kwargs:
             # np.add.at(bar, ...) or out=bar write into a MaskedBar: its mask is dropped
             written = list(kwargs.get("out", ())) + ([inputs[0]] if method == "at" else [])
@@ -103,6 +106,9 @@ class MaskedBar(np.ndarray):
                 and not {"out", "where", "initial"} & set(kwargs)):
             return _sum(self, kwargs)
         result = func(*_plain_tree(args), **_plain_tree(kwargs))
+        if isinstance(result, list) and func in MaskedBar.SPLITS and args and args[0] is self and self.absent is not None:
+            masks = func(self.absent, *_plain_tree(args[1:]), **_plain_tree(kwargs))
+            return [masked_array(part, mask) for part, mask in zip(result, masks, strict=True)]
         if not isinstance(result, np.ndarray) or result.dtype.kind not in "fc":
             return result
         if func in MaskedBar.MOVES and args and args[0] is self and self.absent is not None:
