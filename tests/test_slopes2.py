@@ -118,6 +118,27 @@ def test_vmap_compositions_agree_with_the_derivative_example_by_example():
     _assert_same(adjoint.jacfwd(adjoint.vmap(root_of_dot))(np.zeros((1, 2)))[0, :, 0], expected)
 
 
+def steep_product(x):
+    return np.array([[1.0, 2.0], [0.5, 3.0]]) @ np.sqrt(x) ** 2
+
+
+def steep_total(x):
+    return np.sum(steep_product(x))
+
+
+def test_second_derivative_through_a_call_that_saves_a_constant():
+    # the constant matrix saved for steep_product's backward pass has no tangent: its zeros are the
+    # seed's (they gave 0 * NaN = NaN at [0, 1], where autograd has 0)
+    x = np.array([0.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = autograd.hessian(lambda x: anp.sum(anp.dot(M, anp.sqrt(x) ** 2)))(x)
+    assert np.isnan(expected[0, 0]) and np.isnan(expected[1, 0]) and expected[0, 1] == 0.0
+    expected[1, 0] = 0.0  # (autograd's zero of the seed times the infinite slope)
+    _assert_same(adjoint.hessian(steep_total)(x), expected)
+    _assert_same(adjoint.jacrev(adjoint.jacrev(steep_total))(x), expected)
+
+
 def test_forward_mode_of_a_function_that_changes_state():
     # pushed again on the state the first push started from: NaN, and the state changed once
     x = np.array([0.0, 2.0])
