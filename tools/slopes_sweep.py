@@ -22,8 +22,11 @@ first (``jacrev``; ``hessian`` for second derivatives), NaNs included: reverse
 and forward mode reach a NaN by different ways, so that is the check that a
 NaN was not lost on one of them.
 
-Disagreements are printed and the exit status is 1 when any is found. Run it
-with ``PYTHONPATH`` at the working copy (each function is transformed anew).
+Disagreements are printed; those the docs name as known (``KNOWN``: a
+second derivative through ``np.abs`` that is NaN where autograd's is 0) are
+printed as such and do not fail. The exit status is 1 when any other is
+found. Run it with ``PYTHONPATH`` at the working copy (each function is
+transformed anew; about 10 s).
 """
 import importlib.util
 import os
@@ -77,6 +80,13 @@ CASES = [
     ("np.sqrt(x[::-1]) ** 2 * x", [0.0, 1.0]),
     ("np.cumsum(np.sqrt(x) ** 2)", [0.0, 1.0]),
 ]
+
+
+#: (body, mode) disagreements the docs name (docs/supported.md, "Zeros and infinite slopes"): the
+#: gradient through np.abs's pullback is NaN at 0 and meets the zero slope of np.sign along the
+#: other columns in a plain product, NaN at d grad_0 / d x_1 where autograd has 0 (a NaN, not a number)
+KNOWN = {("np.sqrt(np.abs(x)) ** 2", mode)
+         for mode in ("hessian", "jacrev_jacrev", "jacfwd_jacrev", "jacrev_jacfwd", "vmap_hessian")}
 
 
 def _functions(body, directory):
@@ -179,7 +189,7 @@ def sweep(cases=CASES):
     import autograd
     import autograd.numpy as anp
 
-    failures = 0
+    failures = known = 0
     with tempfile.TemporaryDirectory() as directory, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for body, point in cases:
@@ -200,20 +210,28 @@ def sweep(cases=CASES):
                     except Exception as error:  # (reported, as a disagreement)
                         value = f"{type(error).__name__}: {error}"
                     if isinstance(value, str):
+                        failures += 1
                         lines.append(f"    {mode}: {value}")
                         continue
-                    first = value if first is None else first
                     value = np.reshape(value, np.shape(reference)) if np.size(value) == np.size(reference) else value
+                    first = value if first is None else first
                     if not _agrees(value, reference, slope):
-                        lines.append(f"    {mode}: {np.asarray(value).tolist()}")
+                        line = f"    {mode}: {np.asarray(value).tolist()}"
                     elif not _same(value, first):
-                        lines.append(f"    {mode} (not the first mode's): {np.asarray(value).tolist()}")
-            failures += len(lines)
+                        line = f"    {mode} (not the first mode's): {np.asarray(value).tolist()}"
+                    else:
+                        continue
+                    if (body, mode) in KNOWN and np.isnan(value).sum() >= np.isnan(reference).sum():
+                        known += 1
+                        line += " (known, see docs)"
+                    else:
+                        failures += 1
+                    lines.append(line)
             status = "ok " if not lines else "   "
             print(f"{status} {body} at {point}: autograd {references[0].tolist()}")
             for line in lines:
                 print(line)
-    print(f"{failures} disagreements")
+    print(f"{failures} disagreements, {known} known ones")
     return failures
 
 
