@@ -37,27 +37,33 @@ def _basis_chunk(out_leaves, out_treedef, start, stop):
     return pytree.unflatten(out_treedef, seeds)
 
 
-def push_basis(jvp, inputs, start, stop, args, kwargs, retry=True):
+def push_basis(jvp, inputs, start, stop, args, kwargs, guard=None):
     """``jvp`` of the basis columns ``start:stop``: ``(result, out_dot)``.
     Where a zero tangent met an infinite slope (``np.sqrt(x ** 2)`` at 0,
-    see rt.guarding_zero_tangents), the columns are pushed again (unless
-    ``retry`` is False: a function that changes its arguments) with the
+    see rt.guarding_zero_tangents), the columns are pushed again with the
     seed's zeros marked, so that a zero computed by a zero slope gives
-    ``0 * inf = NaN`` as in reverse mode, and the seed's zeros stay 0."""
-    return push_seeds(jvp, stop - start, _input_basis(inputs, start, stop), args, kwargs, retry)
+    ``0 * inf = NaN`` as in reverse mode, and the seed's zeros stay 0. A
+    function that changes its arguments or objects (``guard``, a
+    passes.Guard) is pushed again on the state it started from, and the
+    state is left as the first push left it."""
+    return push_seeds(jvp, stop - start, _input_basis(inputs, start, stop), args, kwargs, guard)
 
 
-def push_seeds(jvp, rows, seeds, args, kwargs, retry=True):
+def push_seeds(jvp, rows, seeds, args, kwargs, guard=None):
     """``jvp((rows,) + seeds, *args, **kwargs)``, one tangent pytree per
     argument in ``seeds`` (the basis columns, jvp's own tangent, the sparse
     passes' compressed columns), pushed again as ``push_basis`` says with
     the zeros of ``seeds`` marked where a zero tangent met an infinite slope."""
     if plain_passes.plain(jvp):  # (its code cannot guard a zero: api/plain_passes.py)
         return jvp((rows,) + tuple(seeds), *args, **kwargs)
+    snapshot = guard.snapshot(args, kwargs) if guard is not None else None
     pushed, guarded = rt.noting_guards(jvp, (rows,) + tuple(seeds), *args, **kwargs)
-    if guarded and retry:
+    if guarded:
+        marked = (rows,) + _marked(seeds)
         with rt.guarding_zero_tangents(structural=True):
-            pushed = jvp((rows,) + _marked(seeds), *args, **kwargs)
+            if snapshot is None:
+                return jvp(marked, *args, **kwargs)
+            return guard.replay(snapshot, lambda args, kwargs: jvp(marked, *args, **kwargs))
     return pushed
 
 

@@ -149,8 +149,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                 if pushed is not None and start == 0 and stop >= total:
                     result, out_dot = pushed
                 else:
-                    result, out_dot = bases.push_basis(compiled.jvp, inputs, start, stop, args, keywords,
-                                                       retry=not guard.changes)
+                    result, out_dot = bases.push_basis(compiled.jvp, inputs, start, stop, args, keywords, guard)
             except MemoryError as error:
                 if isinstance(error, errors.MemoryBudgetError):
                     raise
@@ -264,8 +263,7 @@ def _jvp_call(find, primals, tangents, has_aux):
             np.array(t, dtype=np.result_type(leaf))[None] for t, leaf in zip(t_leaves, leaves, strict=True)]))
     compiled = find(inputs.args, positions, has_aux)
     # (your tangent's zeros are the directions' own: see bases.push_seeds)
-    result, out_dot = bases.push_seeds(compiled.jvp, 1, batched, inputs.args, {},
-                                       retry=not _passes.changes_state(compiled))
+    result, out_dot = bases.push_seeds(compiled.jvp, 1, batched, inputs.args, {}, _passes.Guard(find.func, compiled))
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     tangent_out = _strip_batch(out_dot, out_treedef, out_leaves)

@@ -75,19 +75,47 @@ class Guard:
     def arguments(self, args, kwargs, last=False):
         if not self.changes or last:
             return args, kwargs
-        self.saved = [(obj, _saved_items(obj) if type(obj) is list else copy.deepcopy(vars(obj)))
-                      for obj in self.objects]
+        self.saved = _saved(self.objects)
         return copy.deepcopy((args, kwargs))
 
     def restore(self):
         saved, self.saved = self.saved, []
-        for obj, attributes in saved:
-            if type(obj) is list:
-                _restore_items(obj, attributes)
-                continue
-            namespace = vars(obj)
-            namespace.clear()
-            namespace.update(attributes)
+        _put_back(saved)
+
+    def snapshot(self, args, kwargs):
+        """Before a pass: copies of the arguments and the objects' state, for
+        ``replay`` (None when the code changes no state)."""
+        if not self.changes:
+            return None
+        return copy.deepcopy((args, kwargs)), _saved(self.objects)
+
+    def replay(self, snapshot, run):
+        """``run(args, kwargs)`` again on the state ``snapshot`` took (the
+        arguments' copies, the objects as they were then), the objects left
+        as the pass before it left them: a tangent pass run again with the
+        seed's zeros marked (api/bases.py) changes the caller's state no
+        second time."""
+        (args, kwargs), before = snapshot
+        after = _saved(self.objects)
+        _put_back(before)
+        try:
+            return run(*copy.deepcopy((args, kwargs)))
+        finally:
+            _put_back(after)
+
+
+def _saved(objects):
+    return [(obj, _saved_items(obj) if type(obj) is list else copy.deepcopy(vars(obj))) for obj in objects]
+
+
+def _put_back(saved):
+    for obj, attributes in saved:
+        if type(obj) is list:
+            _restore_items(obj, attributes)
+            continue
+        namespace = vars(obj)
+        namespace.clear()
+        namespace.update(attributes)
 
 
 def _saved_items(items):

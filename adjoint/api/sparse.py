@@ -517,7 +517,7 @@ def _forward_compressed(compiled, inputs, kwargs, colors, count, out_leaves, out
         args, keywords = guard.arguments(inputs.args, kwargs, last=stop >= count)
         try:
             # (a zero of the seed is no direction: see bases.push_seeds)
-            result, out_dot = bases.push_seeds(compiled.jvp, rows, seeds, args, keywords, retry=not guard.changes)
+            result, out_dot = bases.push_seeds(compiled.jvp, rows, seeds, args, keywords, guard)
         finally:
             guard.restore()
         compressed[start:stop] = _flat_dots(out_dot, out_treedef, out_leaves, rows)

@@ -401,7 +401,7 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
         run = _batched_function(written, nargs, positions, keywords)
         if differentiated:
             run = _checking_floats(run, differentiated)
-        return run if parameter_kinds.user_objects(objects) else _seeds_marked_again(run)
+        return run if parameter_kinds.user_objects(objects) else _seeds_marked_again(run, func, positions)
     if not isinstance(func, types.FunctionType) and rules.lookup(func) is not None:
         from .calling import _differentiable
 
@@ -427,29 +427,45 @@ def _batched_function(func, nargs, positions, keywords=(), objects=None):
     return run
 
 
-def _seeds_marked_again(run):
-    """``run`` (the batched code of a derivative) run again with the zeros
-    of the identity bases it makes marked, where a zero tangent or cotangent
-    met an infinite slope: as jacrev's and jacfwd's own passes are
-    (api/bases.py), so that a zero a zero slope computed gives NaN there and
-    ``vmap(jacrev(f))`` agrees with ``jacrev(f)`` example by example."""
-    def again(call):
+def _seeds_marked_again(run, func, positions):
+    """``run`` (the batched code of the derivative ``func``), where a zero
+    tangent or cotangent met an infinite slope, replaced by ``func`` itself
+    on each example: its own passes run again with the zeros of the
+    identity bases they make marked (api/bases.py), so that a zero a zero
+    slope computed gives NaN there and ``vmap(jacrev(f))`` agrees with
+    ``jacrev(f)`` example by example. (Marks are lost in some of vmap's
+    batched helpers, which read their arguments as plain arrays; this runs
+    only where the batched pass met a non-finite slope.)"""
+    def again(call, laid_out):
         def marked(*args, **kwargs):
             result, guarded = runtime.noting_guards(call, *args, **kwargs)
             if not guarded:
                 return result
-            with runtime.guarding_zero_tangents(structural=True):
-                return call(*args, **kwargs)
+            batch, call_args, call_kwargs = (args[0], args[1:], kwargs) if laid_out else args
+            if call_kwargs:  # (keywords may be batched: the batched code again, its seeds marked)
+                with runtime.guarding_zero_tangents(structural=True):
+                    return call(*args, **kwargs)
+            return _per_example(func, batch, call_args, positions)
         return marked
 
-    marked = again(run)
+    marked = again(run, False)
     marked.is_current = run.is_current
     for name in ("direct", "unchecked_direct"):
         if getattr(run, name, None) is not None:
-            setattr(marked, name, again(getattr(run, name)))
+            setattr(marked, name, again(getattr(run, name), True))
     if hasattr(run, "float_positions"):
         marked.float_positions = run.float_positions
     return marked
+
+
+def _per_example(func, batch, args, positions):
+    """``func`` on each of the ``batch`` examples of ``args`` (batched at
+    ``positions``), the results stacked along a new leading axis."""
+    results = [func(*[runtime.example(a, row) if i in positions else a for i, a in enumerate(args)])
+               for row in range(batch)]
+    flat = [pytree.flatten(result) for result in results]
+    leaves = [np.stack([np.asarray(leaves[i]) for leaves, _ in flat]) for i in range(len(flat[0][0]))]
+    return pytree.unflatten(flat[0][1], leaves)
 
 
 def _differentiated_positions(func, nargs):

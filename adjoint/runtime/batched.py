@@ -35,6 +35,9 @@ def to_batched(value, batch):
         return {k: to_batched(v, batch) for k, v in value.items()}
     elif isinstance(value, (tuple, list)):
         return rebuild_like(value, [to_batched(v, batch) for v in value])
+    elif getattr(value, "absent", None) is not None:
+        # a marked seed (rt.output_basis while the passes run again): its mask goes with every example
+        return masked_array(to_batched(value.view(np.ndarray), batch), to_batched(value.absent, batch))
     else:
         array = np.asarray(value)
     if array.flags.c_contiguous and array.dtype != object:

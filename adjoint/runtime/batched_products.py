@@ -19,6 +19,7 @@ from .batched_linalg import vmatmul, vouter_adjoint_left, vouter_adjoint_right
 from .linalg import outer_adjoint_left, outer_adjoint_right
 from .broadcasting import _shape, unbroadcast
 from .indexing import rebuild_like
+from .masked_bars import masked_array
 from .tangent_linalg import outer_tangent_left, outer_tangent_right
 from .tangent_shape import as_tangent
 
@@ -31,7 +32,16 @@ def tangent_of_vmatmul(t, a, b, wrt_b=False):
     operand padded to the same rank after its vmap axis); vectors go row by
     row."""
     a, b = np.asarray(a), np.asarray(b)
-    t = np.asarray(as_tangent(t, b if wrt_b else a))
+    t = as_tangent(t, b if wrt_b else a)
+    absent = getattr(t, "absent", None)
+    t = np.asarray(t)
+    if absent is not None:
+        # a tangent whose zeros are the seed's (api/bases.py): an element of the product is one where
+        # every term is, as masked_bars' products have it
+        result = tangent_of_vmatmul(t, a, b, wrt_b)
+        counts = tangent_of_vmatmul(np.logical_not(absent).astype(np.float64), np.ones(a.shape), np.ones(b.shape),
+                                    wrt_b)
+        return masked_array(np.where(counts != 0, result, 0.0), counts == 0)
     ra, rb = a.ndim - 1, b.ndim - 1
     if ra >= 2 and rb >= 2:
         rank = max(ra, rb)

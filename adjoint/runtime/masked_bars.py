@@ -28,7 +28,14 @@ class MaskedBar(np.ndarray):
 
     #: NumPy functions that move elements around: the mask moves with them
     MOVES = frozenset({np.reshape, np.expand_dims, np.broadcast_to, np.moveaxis, np.swapaxes, np.squeeze,
-                       np.transpose})
+                       np.transpose, np.real, np.ravel, np.copy, np.flip, np.roll, np.repeat, np.tile,
+                       np.ascontiguousarray, np.atleast_1d, np.atleast_2d})
+    #: ... that gather a sequence of arrays into one (a plain array's exact zeros count as none, as for np.add)
+    GATHERS = frozenset({np.stack, np.concatenate, np.vstack, np.hstack})
+    #: ... that split one array into several
+    SPLITS = frozenset({np.split, np.array_split})
+    #: products of arrays (sums of elementwise products): an element is none where every term is
+    PRODUCTS = frozenset({np.dot, np.einsum, np.tensordot, np.inner, np.outer, np.kron, np.vdot})
 
     def __array_finalize__(self, obj):
         absent = getattr(obj, "absent", None)
@@ -54,9 +61,10 @@ class MaskedBar(np.ndarray):
         super().__setitem__(index, value)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if (ufunc is np.add and method == "reduce" and "out" not in kwargs and "where" not in kwargs
-                and len(inputs) == 1 and inputs[0] is self and self.absent is not None):
-            return _sum(self, kwargs)
+        if (ufunc is np.add and method == "reduce" and "out" not in kwargs and kwargs.get("where", True) is True
+                and kwargs.get("initial") is None and len(inputs) == 1 and inputs[0] is self
+                and self.absent is not None):  # (ndarray.sum passes where=True)
+            return _sum(self, {k: v for k, v in kwargs.items() if k not in ("where", "initial")})
         if method != "__call__" or "out" in kwargs:
             # np.add.at(bar, ...) or out=bar write into a MaskedBar: its mask is dropped
             written = list(kwargs.get("out", ())) + ([inputs[0]] if method == "at" else [])
@@ -72,6 +80,8 @@ class MaskedBar(np.ndarray):
             result = ufunc(*plain, **kwargs)
         if not isinstance(result, np.ndarray) or result.dtype.kind not in "fc":
             return result
+        if ufunc is np.matmul:
+            return _product(result, ufunc, inputs, kwargs)
         masks = [_mask(i, result.shape) for i in inputs]
         if ufunc in MaskedBar.ANY:
             absent = _any(masks)
@@ -96,10 +106,51 @@ class MaskedBar(np.ndarray):
                 and not {"out", "where", "initial"} & set(kwargs)):
             return _sum(self, kwargs)
         result = func(*_plain_tree(args), **_plain_tree(kwargs))
-        if (func in MaskedBar.MOVES and args and args[0] is self and self.absent is not None
-                and isinstance(result, np.ndarray)):
+        if isinstance(result, list) and func in MaskedBar.SPLITS and args and args[0] is self and self.absent is not None:
+            masks = func(self.absent, *_plain_tree(args[1:]), **_plain_tree(kwargs))
+            return [masked_array(part, mask) for part, mask in zip(result, masks, strict=True)]
+        if not isinstance(result, np.ndarray) or result.dtype.kind not in "fc":
+            return result
+        if func in MaskedBar.MOVES and args and args[0] is self and self.absent is not None:
             return masked_array(result, func(self.absent, *_plain_tree(args[1:]), **_plain_tree(kwargs)))
+        if func in MaskedBar.PRODUCTS:
+            return _product(result, func, args, kwargs)
+        if func in MaskedBar.GATHERS and args and isinstance(args[0], (list, tuple)):
+            if any(getattr(item, "absent", None) is not None for item in args[0]):
+                absent = func([_absent_or_zero(item) for item in args[0]], *_plain_tree(args[1:]),
+                              **{k: v for k, v in _plain_tree(kwargs).items() if k not in ("dtype", "casting")})
+                return masked_array(result, absent)
         return result
+
+
+def _product(result, func, args, kwargs):
+    """``result`` of a product of arrays (``a @ b``, ``np.dot``, ``np.einsum``
+    ...), an element none where every term of its sum is: the same product
+    of 0/1 arrays (1 where an operand's element is not none; a plain operand
+    is 1 everywhere, its zeros are values) is 0 there."""
+    def present(value):
+        if isinstance(value, MaskedBar) and value.absent is not None:
+            return np.logical_not(value.absent).astype(np.float64)
+        if isinstance(value, (np.ndarray, float, complex, np.inexact)):  # (not einsum's subscripts, an axis)
+            return np.ones(np.shape(value))
+        return value
+
+    indicators = [present(a) for a in args]
+    if not any(isinstance(a, MaskedBar) and a.absent is not None for a in args):
+        return result
+    options = {k: v for k, v in kwargs.items() if k not in ("out", "dtype", "casting", "optimize")}
+    counts = func(*indicators, **options)
+    absent = np.equal(np.reshape(counts, result.shape), 0)
+    if not np.any(absent):
+        return masked_array(result, absent)
+    return masked_array(np.where(absent, 0.0, result).astype(result.dtype, copy=False), absent)
+
+
+def _absent_or_zero(value):
+    """The elements of ``value`` that are none: its mask, or a plain array's exact zeros."""
+    if isinstance(value, MaskedBar) and value.absent is not None:
+        return value.absent
+    return np.equal(_plain(value), 0)
 
 
 def _sum(bar, kwargs):

@@ -10,6 +10,8 @@ from .indexing import (
 )
 from .broadcasting import _shape
 from .calls import call_vjp
+from .elementwise import structural_zeros_known
+from .masked_bars import masked_array
 
 
 # ------------------------------------------------------------ forward mode
@@ -46,7 +48,16 @@ def batch_axis(axis):
 
 
 def tangent_of_item(t, batch, like):
-    return zeros_bar(like, batch) if t is None else t
+    """The tangent of an item, zeros where it has none: while the passes run
+    again with the seed's zeros marked (api/bases.py), zeros marked as the
+    seed's (no tangent reaches the item: a constant saved for the backward
+    pass meets its NaN as 0, not ``0 * NaN``)."""
+    if t is not None:
+        return t
+    zeros = zeros_bar(like, batch)
+    if type(zeros) is np.ndarray and structural_zeros_known():
+        return masked_array(zeros, np.ones(zeros.shape, dtype=bool))
+    return zeros
 
 
 def item_tangent(t, item, key, batch):
