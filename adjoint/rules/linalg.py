@@ -459,17 +459,18 @@ def inner_batched(z, a, b):
     vec[z] = rt.vinner(vec[a], vec[b])
 
 
-# Real arrays (np.vdot conjugates a complex a).
+# np.vdot(a, b) = sum(conj(a) * b): a complex a is conjugated (the
+# conjugate of a real array is itself).
 @adjoint_rule(np.vdot)
 def vdot_adjoint(z, a, b):
-    bar[a] = rt.vdot_adjoint(bar[z], b, a)
-    bar[b] = rt.vdot_adjoint(bar[z], a, b)
+    bar[a] = np.conjugate(rt.vdot_adjoint(bar[z], b, a))
+    bar[b] = rt.vdot_adjoint(bar[z], np.conjugate(a), b)
 
 
 @tangent_rule(np.vdot)
 def vdot_tangent(z, a, b):
-    dot[z] = rt.vdot_tangent(dot[a], a, b)
-    dot[z] = rt.vdot_tangent(dot[b], b, a)
+    dot[z] = rt.vdot_tangent(np.conjugate(dot[a]), a, b)
+    dot[z] = rt.vdot_tangent(dot[b], b, np.conjugate(a))
 
 
 @batch_rule(np.vdot)

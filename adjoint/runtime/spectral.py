@@ -105,9 +105,16 @@ def real_for(g, like):
     """``g`` as the cotangent (or tangent) of ``like``: its real part when
     ``like`` is real and ``g`` complex (a real value's cotangent is the real
     part of what flows back to it), ``g`` itself otherwise."""
-    if np.iscomplexobj(g) and is_real_value(like):
+    if isinstance(g, (np.ndarray, np.generic, complex)) and np.iscomplexobj(g) and _real_like(like):
         return np.real(g)
-    return g
+    return g  # (a container's cotangent: its items' rules took their real parts)
+
+
+def _real_like(like):
+    """``is_real_value`` of an array, or of every item of a list or tuple."""
+    if isinstance(like, (list, tuple)):
+        return all(_real_like(item) for item in like)
+    return is_real_value(like)
 
 
 def abs_slope(x):
