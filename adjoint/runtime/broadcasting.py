@@ -40,6 +40,8 @@ def is_real_value(x):
     without a dtype is not known to be real."""
     if isinstance(x, Shape):
         return x.dtype is not None and np.dtype(x.dtype).kind != "c"
+    if isinstance(x, np.ndarray) and x.dtype == object:  # (a Shape residual broadcast to vmap's batch)
+        return x.size > 0 and all(is_real_value(item) for item in x.flat[:1])
     return not np.iscomplexobj(x)
 
 
