@@ -31,7 +31,11 @@ def shape_of(value):
     try:  # arrays and NumPy scalars; this runs once per loop iteration
         return Shape(value.shape, value.dtype)
     except AttributeError:
+        pass
+    try:
         return Shape(np.shape(value), np.result_type(value))
+    except TypeError:  # an object of the user's class (read by rt.real_for): kept whole
+        return value
 
 
 def is_real_value(x):
