@@ -28,13 +28,14 @@ from ..frontend.gastutil import Transformer
 from ..frontend.ir import MethodCall, StarredCall, UserCall, walk_ops
 
 #: functions of complex values with real results (same shape, or a reduction of it)
-COMPLEX_TO_REAL = frozenset({np.abs, abs, np.real, np.imag, np.angle, np.fft.irfft, np.fft.irfft2, np.fft.irfftn})
+COMPLEX_TO_REAL = frozenset({np.abs, abs, np.real, np.imag, np.angle, np.fft.irfft, np.fft.irfft2, np.fft.irfftn,
+                             np.fft.hfft})
 #: functions that make complex values from real ones
 MAKES_COMPLEX = frozenset({
     np.fft.fft, np.fft.ifft, np.fft.rfft, np.fft.fft2, np.fft.ifft2, np.fft.rfft2, np.fft.fftn, np.fft.ifftn,
-    np.fft.rfftn, complex,
+    np.fft.rfftn, np.fft.ihfft, complex,
     # (of a real spectrum too: their adjoints make complex values)
-    np.fft.irfft, np.fft.irfft2, np.fft.irfftn} | {getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power",
+    np.fft.irfft, np.fft.irfft2, np.fft.irfftn, np.fft.hfft} | {getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power",
                                                                     "arcsin", "arccos", "arctanh")})
 #: names of complex types (a dtype argument, np.complex128(x))
 _COMPLEX_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "cdouble", "csingle", "clongdouble",
@@ -120,8 +121,11 @@ class _RealOnly(Transformer):
                 and func.value.id == self.rt_name) or node.keywords:
             return node
         if func.attr == "real_for" and len(node.args) == 2:
-            if isinstance(node.args[0], gast.Name):  # a cotangent: real in real code
-                return node.args[0]
+            first = node.args[0]
+            if isinstance(first, gast.Name) or (
+                    isinstance(first, gast.Call) and isinstance(first.func, gast.Attribute)
+                    and isinstance(first.func.value, gast.Name) and first.func.value.id == self.rt_name):
+                return first  # a cotangent, or a helper's product of real values: real in real code
             # an expression of the rule (-1j * g of np.imag): its real part
             return gast.Call(func=gast.Attribute(value=gast.Name(id=self.np_name, ctx=gast.Load(), annotation=None,
                                                                  type_comment=None), attr="real", ctx=gast.Load()),

@@ -66,6 +66,12 @@ def irfft_sizes(x, s, axes):
     return lengths[:-1] + (2 * (lengths[-1] - 1),)
 
 
+def swapped_norm(norm):
+    """The ``norm`` of the inverse direction (np.fft.hfft is an irfft of the
+    conjugate with it, ihfft the conjugate of an rfft)."""
+    return {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}[norm]
+
+
 def fit_to(g, lengths, axes):
     """``g`` cut to, or padded with zeros up to, ``lengths`` along ``axes``
     (what the transforms do to an input before transforming it)."""

@@ -40,10 +40,6 @@ _CONTAINER_PRIMS = STRUCTURAL | {rt.getitem, rt.identity, rt.attribute, rt.copy,
 COMMENT = "__adjoint_comment_{}__"
 
 
-#: helpers whose result is already the cotangent of their last argument, real for a real one
-_REAL_PART_HELPERS = ("real_for", "unbroadcast")
-
-
 class Comments:
     """Comment lines for generated code; astor cannot print comments, so a
     marker statement stands in for each and ``compile`` substitutes them."""
@@ -555,11 +551,6 @@ class VJPBuilder:
                 if op.prim in rules.SEQUENCE_RULES and (name in self.normalized.params or name in self.array_names):
                     # np.stack(x) of one array x: the items' adjoints, as x's adjoint
                     contribution = self.rt_call("sequence_adjoint_of", contribution, load(name))
-                elif self.complex_mix.possible and op.prim not in rules.SEQUENCE_RULES and not any(
-                        self.is_rt_call(contribution, helper) for helper in _REAL_PART_HELPERS):
-                    # a real value takes the real part of a complex cotangent (x @ z, np.dot(x, z), einsum
-                    # of real and complex operands: rules written as for real values; docs/complex.md)
-                    contribution = self.rt_call("real_for", contribution, load(name))
                 self.contribute(name, contribution)
 
     def without_noop_unbroadcast(self, expr, name, result):
