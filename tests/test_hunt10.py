@@ -4,6 +4,7 @@ complex operand, casts to complex, in-place updates of complex arrays, np.vdot,
 np.imag in a loop under vmap, hfft and ihfft. Every reference is central
 differences in float64 (NumPy alone)."""
 import numpy as np
+import pytest
 
 import adjoint
 
@@ -34,7 +35,7 @@ def products(x):
     # argument, which its rules did not (wrong in every mode)
     z = np.exp(1j * x[:3])
     w = x[3:] @ (Z * np.exp(1j * x[0])) + np.einsum("i,ij->j", x[:3], Z) + np.dot(x[3:], z) * z
-    v = np.vdot(z, x[3:] + 1j * x[:3]) + np.outer(x[:2], z).sum(axis=0)
+    v = np.vdot(z, x[3:] + 1j * x[:3]) + np.outer(x[:2], z).sum(axis=0) + np.polyval(x[3:], z)
     return np.concatenate([np.real(w) + np.imag(w), np.real(v), np.imag(v)])
 
 
@@ -101,3 +102,15 @@ def test_hfft_and_ihfft():
     second = np.array([[(total(X + a + b) - total(X + a - b) - total(X - a + b) + total(X - a - b)) / (4 * h * h)
                         for b in basis] for a in basis])
     np.testing.assert_allclose(adjoint.hessian(total)(X), second, rtol=1e-5, atol=1e-5)
+
+
+def correlated(x):
+    return np.real(np.correlate(x, np.exp(1j * x[:2])))  # conjugates its second argument
+
+
+def test_correlate_of_complex_values_is_refused_at_the_users_line():
+    # its rules were for real values: jacfwd was wrong (np.correlate conjugates v)
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        with pytest.raises(TypeError, match="np.correlate of a complex value") as info:
+            transform(correlated)(X)
+        assert "test_hunt10.py" in str(info.value) + "".join(getattr(info.value, "__notes__", []))

@@ -153,7 +153,11 @@ def _real_only_functions():
 #: functions whose derivative rules (or lack of one: np.sign is piecewise
 #: constant on real values only) hold for real values alone: a complex
 #: argument that carries a derivative is refused when the derivative runs.
-REAL_ONLY = _real_only_functions()
+REAL_ONLY = _real_only_functions() | {np.correlate, np.linalg.multi_dot}
+#: of these, a complex argument is refused even when it carries no derivative
+#: (np.correlate conjugates its second argument, which its rules do not;
+#: multi_dot's adjoint does not take the real part for a real matrix)
+REAL_ONLY_EVERY_ARGUMENT = frozenset({np.correlate, np.linalg.multi_dot})
 
 
 def complex_checks(op, varied, rt_call):
@@ -164,7 +168,11 @@ def complex_checks(op, varied, rt_call):
             return []
     except TypeError:
         return []
-    atoms = [a for a in list(op.args) + list(op.kwargs.values()) if isinstance(a, gast.Name) and a.id in varied]
+    every = op.prim in REAL_ONLY_EVERY_ARGUMENT
+    if every and not any(isinstance(a, gast.Name) and a.id in varied for a in list(op.args) + list(op.kwargs.values())):
+        return []
+    atoms = [a for a in list(op.args) + list(op.kwargs.values())
+             if isinstance(a, gast.Name) and (every or a.id in varied)]
     message = errors.complex_refused(op.construct or getattr(op.prim, "__name__", "this function"))
     return [gast.Expr(value=rt_call("refuse_complex", gast.Name(id=a.id, ctx=gast.Load(), annotation=None,
                                                                 type_comment=None), gast.Constant(value=message, kind=None)))

@@ -172,6 +172,10 @@ def refuse_complex(value, message):
     rule for real values only met a complex one (the error is placed at the
     user's line by the caller of derivative code). Reads only the dtype: the
     backward pass keeps ``rt.shape_of(value)`` for it."""
+    if isinstance(value, (list, tuple)):  # (the arrays of np.linalg.multi_dot)
+        for item in value:
+            refuse_complex(item, message)
+        return
     dtype = getattr(value, "dtype", None)  # (an array, or the Shape kept of one)
     if (np.dtype(dtype).kind == "c") if dtype is not None else np.iscomplexobj(value):
         raise TypeError(message)
