@@ -59,7 +59,8 @@ def _real_parts(pieces, items, g):
     part of what flows back to it, docs/complex.md). Linear in ``pieces``."""
     if not np.iscomplexobj(g):
         return pieces
-    return [np.real(p) if is_real_value(item) else p for p, item in zip(pieces, items, strict=True)]
+    return [np.real(p) if isinstance(p, np.ndarray) and p.dtype.kind == "c" and is_real_value(item) else p
+            for p, item in zip(pieces, items, strict=True)]  # (a nested list's pieces: done item by item)
 
 
 def array_adjoint(g, a, dtype=None):
