@@ -35,7 +35,8 @@ def products(x):
     # argument, which its rules did not (wrong in every mode)
     z = np.exp(1j * x[:3])
     w = x[3:] @ (Z * np.exp(1j * x[0])) + np.einsum("i,ij->j", x[:3], Z) + np.dot(x[3:], z) * z
-    v = np.vdot(z, x[3:] + 1j * x[:3]) + np.outer(x[:2], z).sum(axis=0) + np.polyval(x[3:], z)
+    v = (np.vdot(z, x[3:] + 1j * x[:3]) + np.vdot(z, x[3:]) * np.vdot(x[:3], z) + np.outer(x[:2], z).sum(axis=0)
+         + np.polyval(x[3:], z))
     return np.concatenate([np.real(w) + np.imag(w), np.real(v), np.imag(v)])
 
 

@@ -463,8 +463,8 @@ def inner_batched(z, a, b):
 # conjugate of a real array is itself).
 @adjoint_rule(np.vdot)
 def vdot_adjoint(z, a, b):
-    bar[a] = np.conjugate(rt.vdot_adjoint(bar[z], b, a))
-    bar[b] = rt.vdot_adjoint(bar[z], np.conjugate(a), b)
+    bar[a] = rt.real_for(rt.vdot_adjoint(np.conjugate(bar[z]), np.conjugate(b), a), a)
+    bar[b] = rt.real_for(rt.vdot_adjoint(bar[z], np.conjugate(a), b), b)
 
 
 @tangent_rule(np.vdot)
