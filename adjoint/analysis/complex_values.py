@@ -35,8 +35,9 @@ MAKES_COMPLEX = frozenset({
     np.fft.fft, np.fft.ifft, np.fft.rfft, np.fft.fft2, np.fft.ifft2, np.fft.rfft2, np.fft.fftn, np.fft.ifftn,
     np.fft.rfftn, np.fft.ihfft, complex,
     # (of a real spectrum too: their adjoints make complex values)
-    np.fft.irfft, np.fft.irfft2, np.fft.irfftn, np.fft.hfft} | {getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power",
-                                                                    "arcsin", "arccos", "arctanh")})
+    np.fft.irfft, np.fft.irfft2, np.fft.irfftn, np.fft.hfft} | {
+        getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power", "arcsin", "arccos",
+                                             "arctanh")})
 #: names of complex types (a dtype argument, np.complex128(x))
 _COMPLEX_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "cdouble", "csingle", "clongdouble",
                             "complex_", "complexfloating"})

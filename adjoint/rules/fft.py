@@ -33,8 +33,8 @@ import numpy as np
 from .. import runtime as rt
 from . import adjoint_rule, bar, batch_rule, dot, elementwise_helpers, nondifferentiable, tangent_rule, vec
 
-nondifferentiable(rt.neg_axes, rt.fft_axes, rt.vfft_axes, rt.fft_lengths, rt.fft_sizes, rt.irfft_sizes, rt.swapped_norm,
-                  rt.refuse_complex, rt.refuse_complex_arguments)  # (checks: derivative code for real values met complex ones)
+nondifferentiable(rt.neg_axes, rt.fft_axes, rt.vfft_axes, rt.fft_lengths, rt.fft_sizes, rt.irfft_sizes,
+                  rt.swapped_norm, rt.refuse_complex, rt.refuse_complex_arguments)  # (checks: derivative code for real values met complex ones)
 
 _ONE_AXIS = ("n", "axis", "norm")
 _AXES = ("s", "axes", "norm")

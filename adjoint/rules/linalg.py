@@ -11,6 +11,9 @@ from .. import runtime as rt
 from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
+# rt.real_for in the products' adjoints: a real operand of a product with a
+# complex one takes the real part of its cotangent (docs/complex.md); the
+# derivative code of real values keeps the helper's call alone.
 @adjoint_rule(np.matmul)
 def matmul_adjoint(z, x1, x2):
     bar[x1] = rt.real_for(rt.matmul_adjoint_left(bar[z], x1, x2), x1)
@@ -71,17 +74,17 @@ def outer_batched(z, a, b):
 def einsum_adjoint(z, subscripts, operand0, operand1=None, operand2=None, operand3=None,
                    operand4=None, operand5=None, *, optimize=False):
     bar[operand0] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 0, operand0, operand1, operand2, operand3,
-                                        operand4, operand5), operand0)
+                                                    operand4, operand5), operand0)
     bar[operand1] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 1, operand1, operand0, operand2, operand3,
-                                        operand4, operand5), operand1)
+                                                    operand4, operand5), operand1)
     bar[operand2] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 2, operand2, operand0, operand1, operand3,
-                                        operand4, operand5), operand2)
+                                                    operand4, operand5), operand2)
     bar[operand3] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 3, operand3, operand0, operand1, operand2,
-                                        operand4, operand5), operand3)
+                                                    operand4, operand5), operand3)
     bar[operand4] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 4, operand4, operand0, operand1, operand2,
-                                        operand3, operand5), operand4)
+                                                    operand3, operand5), operand4)
     bar[operand5] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 5, operand5, operand0, operand1, operand2,
-                                        operand3, operand4), operand5)
+                                                    operand3, operand4), operand5)
 
 
 @tangent_rule(np.einsum)
