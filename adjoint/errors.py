@@ -275,9 +275,9 @@ def complex_error(where, path):
 def complex_derivative_error():
     return TypeError(
         "a derivative came out complex: a real value received a complex derivative from a function "
-        "whose rule does not take the real part for it (np.concatenate or np.stack of real and complex "
-        "arrays, a rule for real values only). Make the real array complex first (x + 0j), or keep that "
-        "step real (split it into real and imaginary parts); docs/complex.md says what is differentiated."
+        "whose rule does not take the real part for it (a rule written for real values only). Make the "
+        "real value complex first (x + 0j), or keep that step real (split it into real and imaginary "
+        "parts); docs/complex.md says what is differentiated."
     )
 
 

@@ -1922,6 +1922,8 @@ FFT_ROWS = [
     Row(np.fft.ifftn, "np.fft.ifftn", lambda x: np.concatenate([np.real(np.fft.ifftn(x)), np.imag(np.fft.ifftn(x))]), ((2, 3),)),
     Row(np.fft.rfftn, "np.fft.rfftn(s,axes)", lambda x: np.concatenate([np.real(np.fft.rfftn(x, s=(4, 3), axes=(0, 1))), np.imag(np.fft.rfftn(x, s=(4, 3), axes=(0, 1)))]), ((3, 4),), autograd=False),
     Row(np.fft.irfftn, "np.fft.irfftn(s,axes)", lambda x: np.fft.irfftn(x * (1 - 2j), s=(3, 6), axes=(0, 1)), ((3, 4),)),
+    Row(np.fft.hfft, "np.fft.hfft(n,norm)", lambda x: np.fft.hfft(x[:4] + 1j * x[2:], n=5, norm="ortho"), ((6,),), autograd=False),
+    Row(np.fft.ihfft, "np.fft.ihfft(n)", lambda x: np.concatenate([np.real(np.fft.ihfft(x, n=7)), np.imag(np.fft.ihfft(x, n=7))]), ((6,),), autograd=False),
     Row(np.imag, "np.imag(complex)", lambda x: np.imag(np.exp(1j * x) * x), ((3, 4),)),
     Row(np.angle, "np.angle(complex,deg)", lambda x: np.angle(x + 1j * (x * x - 0.5), deg=True), ((3, 4),), autograd=False),
 ]

@@ -28,14 +28,16 @@ from ..frontend.gastutil import Transformer
 from ..frontend.ir import MethodCall, StarredCall, UserCall, walk_ops
 
 #: functions of complex values with real results (same shape, or a reduction of it)
-COMPLEX_TO_REAL = frozenset({np.abs, abs, np.real, np.imag, np.angle, np.fft.irfft, np.fft.irfft2, np.fft.irfftn})
+COMPLEX_TO_REAL = frozenset({np.abs, abs, np.real, np.imag, np.angle, np.fft.irfft, np.fft.irfft2, np.fft.irfftn,
+                             np.fft.hfft})
 #: functions that make complex values from real ones
 MAKES_COMPLEX = frozenset({
     np.fft.fft, np.fft.ifft, np.fft.rfft, np.fft.fft2, np.fft.ifft2, np.fft.rfft2, np.fft.fftn, np.fft.ifftn,
-    np.fft.rfftn, complex,
+    np.fft.rfftn, np.fft.ihfft, complex,
     # (of a real spectrum too: their adjoints make complex values)
-    np.fft.irfft, np.fft.irfft2, np.fft.irfftn} | {getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power",
-                                                                    "arcsin", "arccos", "arctanh")})
+    np.fft.irfft, np.fft.irfft2, np.fft.irfftn, np.fft.hfft} | {
+        getattr(np.emath, name) for name in ("sqrt", "log", "log2", "log10", "logn", "power", "arcsin", "arccos",
+                                             "arctanh")})
 #: names of complex types (a dtype argument, np.complex128(x))
 _COMPLEX_NAMES = frozenset({"complex", "complex64", "complex128", "complex256", "cdouble", "csingle", "clongdouble",
                             "complex_", "complexfloating"})
@@ -122,8 +124,11 @@ class _RealOnly(Transformer):
                 and func.value.id == self.rt_name) or node.keywords:
             return node
         if func.attr == "real_for" and len(node.args) == 2:
-            if isinstance(node.args[0], gast.Name):  # a cotangent: real in real code
-                return node.args[0]
+            first = node.args[0]
+            if isinstance(first, gast.Name) or (
+                    isinstance(first, gast.Call) and isinstance(first.func, gast.Attribute)
+                    and isinstance(first.func.value, gast.Name) and first.func.value.id == self.rt_name):
+                return first  # a cotangent, or a helper's product of real values: real in real code
             # an expression of the rule (-1j * g of np.imag): its real part
             return gast.Call(func=gast.Attribute(value=gast.Name(id=self.np_name, ctx=gast.Load(), annotation=None,
                                                                  type_comment=None), attr="real", ctx=gast.Load()),
@@ -151,7 +156,11 @@ def _real_only_functions():
 #: functions whose derivative rules (or lack of one: np.sign is piecewise
 #: constant on real values only) hold for real values alone: a complex
 #: argument that carries a derivative is refused when the derivative runs.
-REAL_ONLY = _real_only_functions()
+REAL_ONLY = _real_only_functions() | {np.correlate, np.linalg.multi_dot}
+#: of these, a complex argument is refused even when it carries no derivative
+#: (np.correlate conjugates its second argument, which its rules do not;
+#: multi_dot's adjoint does not take the real part for a real matrix)
+REAL_ONLY_EVERY_ARGUMENT = frozenset({np.correlate, np.linalg.multi_dot})
 
 
 def complex_checks(op, varied, rt_call):
@@ -162,7 +171,11 @@ def complex_checks(op, varied, rt_call):
             return []
     except TypeError:
         return []
-    atoms = [a for a in list(op.args) + list(op.kwargs.values()) if isinstance(a, gast.Name) and a.id in varied]
+    every = op.prim in REAL_ONLY_EVERY_ARGUMENT
+    if every and not any(isinstance(a, gast.Name) and a.id in varied for a in list(op.args) + list(op.kwargs.values())):
+        return []
+    atoms = [a for a in list(op.args) + list(op.kwargs.values())
+             if isinstance(a, gast.Name) and (every or a.id in varied)]
     message = errors.complex_refused(op.construct or getattr(op.prim, "__name__", "this function"))
     return [gast.Expr(value=rt_call("refuse_complex", gast.Name(id=a.id, ctx=gast.Load(), annotation=None,
                                                                 type_comment=None), gast.Constant(value=message, kind=None)))

@@ -34,7 +34,7 @@ from .. import runtime as rt
 from . import adjoint_rule, bar, batch_rule, dot, elementwise_helpers, nondifferentiable, tangent_rule, vec
 
 nondifferentiable(rt.neg_axes, rt.fft_axes, rt.vfft_axes, rt.fft_lengths, rt.fft_sizes, rt.irfft_sizes,
-                  rt.refuse_complex, rt.refuse_complex_arguments)  # (checks: derivative code for real values met complex ones)
+                  rt.swapped_norm, rt.refuse_complex, rt.refuse_complex_arguments)  # (checks: derivative code for real values met complex ones)
 
 _ONE_AXIS = ("n", "axis", "norm")
 _AXES = ("s", "axes", "norm")
@@ -109,6 +109,45 @@ def irfft_tangent(z, a, n=None, axis=-1, norm=None):
 @batch_rule(np.fft.irfft)
 def irfft_batched(z, a, n=None, axis=-1, norm=None):
     vec[z] = np.fft.irfft(vec[a], n=n, axis=rt.batch_axis(axis), norm=norm)
+
+
+# ---------------------------------------------------------- hfft and ihfft
+
+# hfft(a) = irfft(conj(a)) with the other norm: irfft's adjoint, conjugated.
+@adjoint_rule(np.fft.hfft, constant=_ONE_AXIS)
+def hfft_adjoint(z, a, n=None, axis=-1, norm=None):
+    axes = rt.neg_axes(a, axis)
+    bar[a] = rt.real_for(np.conjugate(rt.fit_to(rt.hermitian_weights(
+        np.fft.ifft(bar[z], axis=axes[0], norm=rt.swapped_norm(norm)), rt.irfft_sizes(a, n, axes)[0], axes[0]),
+        rt.fft_lengths(a, axes), axes)), a)
+
+
+@tangent_rule(np.fft.hfft, constant=_ONE_AXIS)
+def hfft_tangent(z, a, n=None, axis=-1, norm=None):
+    dot[z] = np.fft.hfft(dot[a], n=n, axis=rt.batch_axis(axis), norm=norm)
+
+
+@batch_rule(np.fft.hfft)
+def hfft_batched(z, a, n=None, axis=-1, norm=None):
+    vec[z] = np.fft.hfft(vec[a], n=n, axis=rt.batch_axis(axis), norm=norm)
+
+
+# ihfft(a) = conj(rfft(a)) with the other norm: rfft's adjoint of the conjugate.
+@adjoint_rule(np.fft.ihfft, constant=_ONE_AXIS)
+def ihfft_adjoint(z, a, n=None, axis=-1, norm=None):
+    axes = rt.neg_axes(a, axis)
+    bar[a] = np.real(rt.fit_to(np.fft.fft(np.conjugate(bar[z]), n=rt.fft_sizes(a, n, axes)[0], axis=axes[0],
+                                          norm=rt.swapped_norm(norm)), rt.fft_lengths(a, axes), axes))
+
+
+@tangent_rule(np.fft.ihfft, constant=_ONE_AXIS)
+def ihfft_tangent(z, a, n=None, axis=-1, norm=None):
+    dot[z] = np.fft.ihfft(dot[a], n=n, axis=rt.batch_axis(axis), norm=norm)
+
+
+@batch_rule(np.fft.ihfft)
+def ihfft_batched(z, a, n=None, axis=-1, norm=None):
+    vec[z] = np.fft.ihfft(vec[a], n=n, axis=rt.batch_axis(axis), norm=norm)
 
 
 # -------------------------------------------------------------- 2-d and n-d

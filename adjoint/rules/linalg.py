@@ -11,10 +11,13 @@ from .. import runtime as rt
 from . import adjoint_rule, bar, batch_rule, dot, nondifferentiable, tangent_rule, vec
 
 
+# rt.real_for in the products' adjoints: a real operand of a product with a
+# complex one takes the real part of its cotangent (docs/complex.md); the
+# derivative code of real values keeps the helper's call alone.
 @adjoint_rule(np.matmul)
 def matmul_adjoint(z, x1, x2):
-    bar[x1] = rt.matmul_adjoint_left(bar[z], x1, x2)
-    bar[x2] = rt.matmul_adjoint_right(bar[z], x1, x2)
+    bar[x1] = rt.real_for(rt.matmul_adjoint_left(bar[z], x1, x2), x1)
+    bar[x2] = rt.real_for(rt.matmul_adjoint_right(bar[z], x1, x2), x2)
 
 
 @tangent_rule(np.matmul)
@@ -30,8 +33,8 @@ def matmul_batched(z, x1, x2):
 
 @adjoint_rule(np.dot)
 def dot_adjoint(z, a, b):
-    bar[a] = rt.dot_adjoint_left(bar[z], a, b)
-    bar[b] = rt.dot_adjoint_right(bar[z], a, b)
+    bar[a] = rt.real_for(rt.dot_adjoint_left(bar[z], a, b), a)
+    bar[b] = rt.real_for(rt.dot_adjoint_right(bar[z], a, b), b)
 
 
 @tangent_rule(np.dot)
@@ -47,8 +50,8 @@ def dot_batched(z, a, b):
 
 @adjoint_rule(np.outer)
 def outer_adjoint(z, a, b):
-    bar[a] = rt.outer_adjoint_left(bar[z], a, b)
-    bar[b] = rt.outer_adjoint_right(bar[z], a, b)
+    bar[a] = rt.real_for(rt.outer_adjoint_left(bar[z], a, b), a)
+    bar[b] = rt.real_for(rt.outer_adjoint_right(bar[z], a, b), b)
 
 
 @tangent_rule(np.outer)
@@ -70,18 +73,18 @@ def outer_batched(z, a, b):
 @adjoint_rule(np.einsum)
 def einsum_adjoint(z, subscripts, operand0, operand1=None, operand2=None, operand3=None,
                    operand4=None, operand5=None, *, optimize=False):
-    bar[operand0] = rt.einsum_adjoint(bar[z], subscripts, 0, operand0, operand1, operand2, operand3,
-                                        operand4, operand5)
-    bar[operand1] = rt.einsum_adjoint(bar[z], subscripts, 1, operand1, operand0, operand2, operand3,
-                                        operand4, operand5)
-    bar[operand2] = rt.einsum_adjoint(bar[z], subscripts, 2, operand2, operand0, operand1, operand3,
-                                        operand4, operand5)
-    bar[operand3] = rt.einsum_adjoint(bar[z], subscripts, 3, operand3, operand0, operand1, operand2,
-                                        operand4, operand5)
-    bar[operand4] = rt.einsum_adjoint(bar[z], subscripts, 4, operand4, operand0, operand1, operand2,
-                                        operand3, operand5)
-    bar[operand5] = rt.einsum_adjoint(bar[z], subscripts, 5, operand5, operand0, operand1, operand2,
-                                        operand3, operand4)
+    bar[operand0] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 0, operand0, operand1, operand2, operand3,
+                                                    operand4, operand5), operand0)
+    bar[operand1] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 1, operand1, operand0, operand2, operand3,
+                                                    operand4, operand5), operand1)
+    bar[operand2] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 2, operand2, operand0, operand1, operand3,
+                                                    operand4, operand5), operand2)
+    bar[operand3] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 3, operand3, operand0, operand1, operand2,
+                                                    operand4, operand5), operand3)
+    bar[operand4] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 4, operand4, operand0, operand1, operand2,
+                                                    operand3, operand5), operand4)
+    bar[operand5] = rt.real_for(rt.einsum_adjoint(bar[z], subscripts, 5, operand5, operand0, operand1, operand2,
+                                                    operand3, operand4), operand5)
 
 
 @tangent_rule(np.einsum)
@@ -157,8 +160,8 @@ nondifferentiable(rt.einsum_spec_along, rt.einsum_adjoint_plan, rt.veinsum_plan,
 
 @adjoint_rule(np.tensordot)
 def tensordot_adjoint(z, a, b, axes=2):
-    bar[a] = rt.tensordot_adjoint_left(bar[z], a, b, axes=axes)
-    bar[b] = rt.tensordot_adjoint_right(bar[z], a, b, axes=axes)
+    bar[a] = rt.real_for(rt.tensordot_adjoint_left(bar[z], a, b, axes=axes), a)
+    bar[b] = rt.real_for(rt.tensordot_adjoint_right(bar[z], a, b, axes=axes), b)
 
 
 @tangent_rule(np.tensordot)
@@ -193,8 +196,8 @@ def cross_batched(z, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 @adjoint_rule(np.kron)
 def kron_adjoint(z, a, b):
-    bar[a] = rt.kron_adjoint_left(bar[z], a, b)
-    bar[b] = rt.kron_adjoint_right(bar[z], a, b)
+    bar[a] = rt.real_for(rt.kron_adjoint_left(bar[z], a, b), a)
+    bar[b] = rt.real_for(rt.kron_adjoint_right(bar[z], a, b), b)
 
 
 # the subscripts the kron helpers' own tangents build (differentiated again at third order)
@@ -245,7 +248,7 @@ def inv_batched(z, a):
 @adjoint_rule(np.linalg.solve)
 def solve_adjoint(z, a, b):
     b_bar = rt.solve_transposed(a, bar[z], b)
-    bar[a] = rt.solve_adjoint_matrix(b_bar, z, a, b)
+    bar[a] = rt.real_for(rt.solve_adjoint_matrix(b_bar, z, a, b), a)
     bar[b] = rt.unbroadcast(b_bar, b)
 
 
@@ -409,8 +412,8 @@ def matrix_power_batched(z, a, n):
 
 @adjoint_rule(np.convolve)
 def convolve_adjoint(z, a, v, mode="full"):
-    bar[a] = rt.convolve_adjoint(bar[z], a, v, mode=mode)
-    bar[v] = rt.convolve_adjoint(bar[z], a, v, mode=mode, wrt_v=True)
+    bar[a] = rt.real_for(rt.convolve_adjoint(bar[z], a, v, mode=mode), a)
+    bar[v] = rt.real_for(rt.convolve_adjoint(bar[z], a, v, mode=mode, wrt_v=True), v)
 
 
 @tangent_rule(np.convolve)
@@ -444,8 +447,8 @@ def correlate_batched(z, a, v, mode="valid"):
 
 @adjoint_rule(np.inner)
 def inner_adjoint(z, a, b):
-    bar[a] = rt.inner_adjoint(bar[z], a, b)
-    bar[b] = rt.inner_adjoint(bar[z], a, b, wrt_b=True)
+    bar[a] = rt.real_for(rt.inner_adjoint(bar[z], a, b), a)
+    bar[b] = rt.real_for(rt.inner_adjoint(bar[z], a, b, wrt_b=True), b)
 
 
 @tangent_rule(np.inner)
@@ -459,17 +462,18 @@ def inner_batched(z, a, b):
     vec[z] = rt.vinner(vec[a], vec[b])
 
 
-# Real arrays (np.vdot conjugates a complex a).
+# np.vdot(a, b) = sum(conj(a) * b): a complex a is conjugated (the
+# conjugate of a real array is itself).
 @adjoint_rule(np.vdot)
 def vdot_adjoint(z, a, b):
-    bar[a] = rt.vdot_adjoint(bar[z], b, a)
-    bar[b] = rt.vdot_adjoint(bar[z], a, b)
+    bar[a] = rt.real_for(rt.vdot_adjoint(np.conjugate(bar[z]), np.conjugate(b), a), a)
+    bar[b] = rt.real_for(rt.vdot_adjoint(bar[z], np.conjugate(a), b), b)
 
 
 @tangent_rule(np.vdot)
 def vdot_tangent(z, a, b):
-    dot[z] = rt.vdot_tangent(dot[a], a, b)
-    dot[z] = rt.vdot_tangent(dot[b], b, a)
+    dot[z] = rt.vdot_tangent(np.conjugate(dot[a]), a, b)
+    dot[z] = rt.vdot_tangent(dot[b], b, np.conjugate(a))
 
 
 @batch_rule(np.vdot)

@@ -13,8 +13,8 @@ from . import adjoint_rule, bar, batch_rule, dot, tangent_rule, vec
 
 @adjoint_rule(np.polyval)
 def polyval_adjoint(z, p, x):
-    bar[p] = rt.polyval_coefficients_bar(bar[z], p, x)
-    bar[x] = bar[z] * np.polyval(rt.polyder_coefficients(p), x)
+    bar[p] = rt.real_for(rt.polyval_coefficients_bar(bar[z], p, x), p)
+    bar[x] = rt.real_for(bar[z] * np.polyval(rt.polyder_coefficients(p), x), x)
 
 
 @tangent_rule(np.polyval)

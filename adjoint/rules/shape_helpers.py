@@ -64,7 +64,7 @@ def full_like_batched(z, a, fill_value, dtype=None, order="K", subok=True, shape
 
 @adjoint_rule(rt.astype)
 def astype_adjoint(z, value, dtype):
-    bar[value] = rt.cast_adjoint(bar[z], dtype)
+    bar[value] = rt.real_for(rt.cast_adjoint(bar[z], dtype), value)
 
 
 @tangent_rule(rt.astype)

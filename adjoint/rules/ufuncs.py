@@ -495,9 +495,10 @@ def real_if_close_adjoint(z, a, tol=100):
     bar[a] = bar[z]
 
 
+# (a complex value with a negligible imaginary part comes out real: its real part)
 @tangent_rule(np.real_if_close, elementwise=True)
 def real_if_close_tangent(z, a, tol=100):
-    dot[z] = dot[a]
+    dot[z] = rt.real_for(dot[a], z)
 
 
 # A tangent times a partial, exactly 0 where the tangent is 0 (the guard of the

@@ -31,7 +31,11 @@ def shape_of(value):
     try:  # arrays and NumPy scalars; this runs once per loop iteration
         return Shape(value.shape, value.dtype)
     except AttributeError:
+        pass
+    try:
         return Shape(np.shape(value), np.result_type(value))
+    except TypeError:  # an object of the user's class (read by rt.real_for): kept whole
+        return value
 
 
 def is_real_value(x):
@@ -40,6 +44,8 @@ def is_real_value(x):
     without a dtype is not known to be real."""
     if isinstance(x, Shape):
         return x.dtype is not None and np.dtype(x.dtype).kind != "c"
+    if isinstance(x, np.ndarray) and x.dtype == object:  # (a Shape residual broadcast to vmap's batch)
+        return x.size > 0 and all(is_real_value(item) for item in x.flat[:1])
     return not np.iscomplexobj(x)
 
 

@@ -150,11 +150,12 @@ def keyword_items(mapping, keys, name):
 # ----------------------------------------------- calls laid out when they run
 
 def _carries(value):
-    """Whether a value can carry a derivative (a float, or a container of some)."""
-    if isinstance(value, (float, np.floating)):
+    """Whether a value can carry a derivative (a float or a complex value,
+    or a container of some)."""
+    if isinstance(value, (float, complex, np.inexact)):
         return True
     if isinstance(value, np.ndarray):
-        return value.dtype.kind == "f"
+        return value.dtype.kind in "fc"
     if isinstance(value, (tuple, list)):
         return any(_carries(v) for v in value)
     if isinstance(value, dict):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .broadcasting import _shape, unbroadcast
+from .broadcasting import _shape, is_real_value, unbroadcast
 from .reductions import diff_adjoint
 from .linalg import _result_bars
 from .indexing import _integer_index, batch_size, rebuild_like
@@ -52,17 +52,32 @@ def linspace_adjoint(g, bound, num, endpoint=True, dtype=None, axis=0, stop=Fals
     return unbroadcast(np.tensordot(g, weights, axes=([1], [0])), bound)
 
 
+def _real_parts(pieces, items, g):
+    """The cotangents ``pieces`` of joined ``items``, each as its item's: the
+    real part of a piece whose item is real, when ``g`` is complex (a real
+    array joined with complex ones: a real value's cotangent is the real
+    part of what flows back to it, docs/complex.md). Linear in ``pieces``."""
+    if not np.iscomplexobj(g):
+        return pieces
+    return [np.real(p) if isinstance(p, np.ndarray) and p.dtype.kind == "c" and is_real_value(item) else p
+            for p, item in zip(pieces, items, strict=True)]  # (a nested list's pieces: done item by item)
+
+
 def array_adjoint(g, a, dtype=None):
     """Adjoint of ``np.array(a, dtype)``: ``a`` an array, or a list of arrays;
-    nothing flows through a cast to integers or booleans."""
+    nothing flows through a cast to integers or booleans (or, of a complex
+    cotangent, the imaginary part through a cast to a real dtype)."""
     if dtype is not None and not np.issubdtype(np.dtype(dtype), np.inexact):
         g = np.zeros_like(g)
+    elif dtype is not None and np.iscomplexobj(g) and not np.issubdtype(np.dtype(dtype), np.complexfloating):
+        g = np.real(g)
     if type(a) is list and all(type(item) is float or type(item) is np.float64 for item in a):
-        return [g[:, i] for i in range(len(a))]  # a list of scalars, the common case
+        return [np.real(g[:, i]) for i in range(len(a))]  # a list of scalars, the common case
     if isinstance(a, (list, tuple)):
-        return rebuild_like(a, [g[:, i] if isinstance(item, (float, np.generic)) else array_adjoint(g[:, i], item)
-                                for i, item in enumerate(a)])
-    return np.reshape(g, g.shape[:1] + np.shape(a))
+        return rebuild_like(a, _real_parts([g[:, i] if isinstance(item, (float, complex, np.generic))
+                                            else array_adjoint(g[:, i], item)
+                                            for i, item in enumerate(a)], list(a), g))
+    return _real_parts([np.reshape(g, g.shape[:1] + np.shape(a))], [a], g)[0]
 
 
 def transpose_adjoint(g, axes=None):
@@ -84,16 +99,17 @@ def concatenate_adjoint(g, arrays, axis=0):
     if axis is None:
         sizes = [np.size(a) for a in arrays]
         pieces = np.split(g, np.cumsum(sizes)[:-1], axis=1)
-        return [np.reshape(p, g.shape[:1] + np.shape(a)) for p, a in zip(pieces, arrays, strict=True)]
+        return _real_parts([np.reshape(p, g.shape[:1] + np.shape(a)) for p, a in zip(pieces, arrays, strict=True)],
+                           arrays, g)
     ndim = np.ndim(arrays[0])
     sizes = [np.shape(a)[axis % ndim] for a in arrays]
-    return np.split(g, np.cumsum(sizes)[:-1], axis=axis % ndim + 1)
+    return _real_parts(np.split(g, np.cumsum(sizes)[:-1], axis=axis % ndim + 1), arrays, g)
 
 
 def stack_adjoint(g, arrays, axis=0):
     """Unstack the cotangent of ``np.stack(arrays, axis)`` per input."""
     axis = axis % (np.ndim(arrays[0]) + 1)
-    return [np.take(g, i, axis=axis + 1) for i in range(len(arrays))]
+    return _real_parts([np.take(g, i, axis=axis + 1) for i in range(len(arrays))], arrays, g)
 
 
 def hstack_adjoint(g, tup):
@@ -105,7 +121,7 @@ def hstack_adjoint(g, tup):
     else:
         sizes, axis = [shape[1] for shape in shapes], 2
     pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [np.reshape(p, g.shape[:1] + s) for p, s in zip(pieces, shapes, strict=True)]
+    return _real_parts([np.reshape(p, g.shape[:1] + s) for p, s in zip(pieces, shapes, strict=True)], tup, g)
 
 
 def vstack_adjoint(g, tup):
@@ -114,7 +130,7 @@ def vstack_adjoint(g, tup):
     shapes = [np.shape(a) for a in tup]
     sizes = [shape[0] if len(shape) >= 2 else 1 for shape in shapes]
     pieces = np.split(g, np.cumsum(sizes)[:-1], axis=1)
-    return [np.reshape(p, g.shape[:1] + s) for p, s in zip(pieces, shapes, strict=True)]
+    return _real_parts([np.reshape(p, g.shape[:1] + s) for p, s in zip(pieces, shapes, strict=True)], tup, g)
 
 
 def _batched_axes(axis, g):
@@ -231,7 +247,8 @@ def _split_along(g, arrays, sizes, axis):
     """``g`` split along its (batched) ``axis`` into pieces of ``sizes``, each
     reshaped to the shape of its array (which gained size-1 axes when joined)."""
     pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
-    return [np.reshape(p, g.shape[:1] + np.shape(x)) for p, x in zip(pieces, arrays, strict=True)]
+    return _real_parts([np.reshape(p, g.shape[:1] + np.shape(x)) for p, x in zip(pieces, arrays, strict=True)],
+                       arrays, g)
 
 
 def column_stack_adjoint(g, tup):
@@ -258,8 +275,8 @@ def append_adjoint(g, arr, values, axis=None, wrt_values=False):
         axis = axis % np.ndim(arr)
         pieces = np.split(g, [np.shape(arr)[axis]], axis=axis + 1)
     if wrt_values:
-        return np.reshape(pieces[1], g.shape[:1] + np.shape(values))
-    return np.reshape(pieces[0], g.shape[:1] + np.shape(arr))
+        return _real_parts([np.reshape(pieces[1], g.shape[:1] + np.shape(values))], [values], g)[0]
+    return _real_parts([np.reshape(pieces[0], g.shape[:1] + np.shape(arr))], [arr], g)[0]
 
 
 def take_along_axis_adjoint(g, arr, indices, axis=-1):

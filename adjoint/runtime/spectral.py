@@ -66,6 +66,12 @@ def irfft_sizes(x, s, axes):
     return lengths[:-1] + (2 * (lengths[-1] - 1),)
 
 
+def swapped_norm(norm):
+    """The ``norm`` of the inverse direction (np.fft.hfft is an irfft of the
+    conjugate with it, ihfft the conjugate of an rfft)."""
+    return {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}[norm]
+
+
 def fit_to(g, lengths, axes):
     """``g`` cut to, or padded with zeros up to, ``lengths`` along ``axes``
     (what the transforms do to an input before transforming it)."""
@@ -105,9 +111,16 @@ def real_for(g, like):
     """``g`` as the cotangent (or tangent) of ``like``: its real part when
     ``like`` is real and ``g`` complex (a real value's cotangent is the real
     part of what flows back to it), ``g`` itself otherwise."""
-    if np.iscomplexobj(g) and is_real_value(like):
+    if isinstance(g, (np.ndarray, np.generic, complex)) and np.iscomplexobj(g) and _real_like(like):
         return np.real(g)
-    return g
+    return g  # (a container's cotangent: its items' rules took their real parts)
+
+
+def _real_like(like):
+    """``is_real_value`` of an array, or of every item of a list or tuple."""
+    if isinstance(like, (list, tuple)):
+        return all(_real_like(item) for item in like)
+    return is_real_value(like)
 
 
 def abs_slope(x):
@@ -159,6 +172,10 @@ def refuse_complex(value, message):
     rule for real values only met a complex one (the error is placed at the
     user's line by the caller of derivative code). Reads only the dtype: the
     backward pass keeps ``rt.shape_of(value)`` for it."""
+    if isinstance(value, (list, tuple)):  # (the arrays of np.linalg.multi_dot)
+        for item in value:
+            refuse_complex(item, message)
+        return
     dtype = getattr(value, "dtype", None)  # (an array, or the Shape kept of one)
     if (np.dtype(dtype).kind == "c") if dtype is not None else np.iscomplexobj(value):
         raise TypeError(message)

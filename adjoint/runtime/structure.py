@@ -135,9 +135,10 @@ def floating_type(x, force_floating=True):
 
 
 def cast_adjoint(g, dtype):
-    """Adjoint of a cast: the cotangent itself to a floating type; nothing
-    through a cast to integers or booleans, which is flat."""
-    if np.issubdtype(np.dtype(dtype), np.floating):
+    """Adjoint of a cast: the cotangent itself to a floating or complex type
+    (the rule of the cast's input takes the real part for a real one);
+    nothing through a cast to integers or booleans, which is flat."""
+    if np.issubdtype(np.dtype(dtype), np.inexact):
         return g
     return np.zeros_like(g)
 

@@ -208,8 +208,11 @@ def linspace_tangent(t, z, num, endpoint=True, dtype=None, axis=0, stop=False):
 
 def cast_tangent(t, dtype):
     """The tangent of ``value.astype(dtype)``: the tangent itself to a
-    floating type; zeros through a cast to integers or booleans (as
+    floating or complex type (its real part to a real type: the cast drops
+    an imaginary part); zeros through a cast to integers or booleans (as
     ``cast_adjoint``)."""
+    if dtype is not None and np.iscomplexobj(t) and np.issubdtype(np.dtype(dtype), np.floating):
+        return np.real(t)
     return cast_adjoint(t, dtype)
 
 

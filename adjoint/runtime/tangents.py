@@ -117,7 +117,11 @@ def replace_item_tangent(t, container, key, value_t):
 def setitem_tangent(t, index, value_t, result, batch):
     """The tangent of ``result = array; result[index] = value`` (nothing from
     ``value`` when ``result`` holds integers or booleans, see ``written_adjoint``)."""
-    updated = zeros_bar(result, batch) if t is None else np.array(t, dtype=np.result_type(t, float))
+    if t is None:
+        updated = zeros_bar(result, batch)
+    else:  # (a real tangent of a complex result, x + 0j, takes a complex part: no imaginary part cut off)
+        complex_part = np.iscomplexobj(value_t) if isinstance(value_t, np.ndarray) else False
+        updated = np.array(t, dtype=np.result_type(t, float, complex) if complex_part else np.result_type(t, float))
     region = batched_getitem(updated, index)
     if value_t is None or holds_integers(result):
         part = np.zeros_like(region)

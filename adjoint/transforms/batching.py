@@ -62,14 +62,15 @@ class Unbatchable(Exception):
 
 #: primitives whose result describes a shape, the same for every example.
 SHAPE_RESULTS = {len, np.shape, np.ndim, np.size, rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.shape_of, rt.size_of, rt.output_basis,
-                 rt.scalar_seed, rt.input_basis, rt.batch_count}
+                 rt.scalar_seed, rt.input_basis, rt.batch_count,
+                 np.iscomplexobj, np.isrealobj}  # (a dtype, the same for every example)
 #: runtime helpers of generated code that read only shapes and options
 SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "tangent_axes", "batch_axes", "batch_axis", "negative_axis", "scan_tangent_axis", "reduction_subscripts",
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
     "hsplit_axis", "vaxes", "_solve_reads_vectors", "einsum_spec_along", "einsum_adjoint_plan", "veinsum_plan",
     "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape",
-    "neg_axes", "fft_axes", "fft_lengths", "fft_sizes", "irfft_sizes", "result_dtype", "zip_length")
+    "neg_axes", "fft_axes", "fft_lengths", "fft_sizes", "irfft_sizes", "swapped_norm", "result_dtype", "zip_length")
     if hasattr(rt, name))
 
 

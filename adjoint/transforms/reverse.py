@@ -537,9 +537,15 @@ class VJPBuilder:
             load(op.targets[0]), result_bar, bindings, supplied, active, self.namer,
             names_for(template, self.module_names, self.namer, self.extra_globals)
         )
-        if any(self.is_rt_call(n, "real_for") or self.is_rt_call(n, "abs_slope")
-               for part in list(prelude) + list(contributions.values()) for n in gast.walk(part)):
-            self.complex_sensitive = True
+        found = [n for part in list(prelude) + list(contributions.values()) for n in gast.walk(part)
+                 if self.is_rt_call(n, "real_for") or self.is_rt_call(n, "abs_slope")]
+        if found:
+            # (the real part of a product's helper, x @ z, is no check on the arguments: real code of
+            # real values is as it was, a complex argument there refused as before, at the result)
+            if any(not (self.is_rt_call(n, "real_for") and isinstance(n.args[0], gast.Call)
+                        and isinstance(n.args[0].func, gast.Attribute) and isinstance(n.args[0].func.value, gast.Name)
+                        and n.args[0].func.value.id == self.module_names["rt"]) for n in found):
+                self.complex_sensitive = True
             if not self.complex_mix.possible:  # derivative code for real values (analysis/complex_values.py)
                 prelude = [real_only(stmt, self.module_names) for stmt in prelude]
                 contributions = {k: real_only(v, self.module_names) for k, v in contributions.items()}
