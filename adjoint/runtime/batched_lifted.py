@@ -1,0 +1,220 @@
+"""vmap of derivative helpers that broadcast over leading axes (the second
+derivatives of np.cross, np.average, np.var / np.std and the NaN-ignoring
+reductions, and np.quantile's adjoint): the vmap axis is *lifted* into the
+primal values as one more leading axis, the helper runs once on the whole
+batch, and the vmap axis is moved back in front.
+
+Takes: batched arguments as vmap hands them, the vmap axis first and then
+each argument's own leading rows (a cotangent ``(V, G) + z.shape``, a
+tangent ``(V, T) + x.shape``, a primal ``(V,) + x.shape``). Gives: the
+helper's result for every example, ``(V,) + its result for one example``,
+the numbers a loop over the examples computes (the helpers treat a leading
+primal axis as independent positions: no reduction, cross product or sort
+runs along it, since the reduced axes are named explicitly, shifted past
+it, and operands of other ranks are padded with size-1 axes after it).
+
+The helpers here are NumPy code that the transforms read as source when
+the batched code is differentiated again; the axis bookkeeping is in
+``_vl_*`` helpers without derivative (rules/batched_lifted.py).
+"""
+import numpy as np
+
+from .broadcasting import normalize_axes
+from .reductions import average_adjoint, quantile_adjoint
+from .second_order_arrays import cross_adjoint_tangent
+from .second_order_math import (
+    average_adjoint_tangent, nanprod_adjoint_tangent, nanstd_adjoint_tangent_z, nanvar_adjoint_tangent,
+    prod_others_tangent, std_adjoint_tangent_z, var_adjoint_tangent,
+)
+from .tangent_linalg import cross_tangent
+
+
+def _vl_axes(axis, ndim):
+    """A reduction's ``axis`` over an example's ``ndim`` axes as explicit
+    axes of the lifted value (the vmap axis in front is never reduced)."""
+    return tuple(d + 1 for d in normalize_axes(axis, ndim))
+
+
+def _vl_in(x, lead, pad=0):
+    """``(V,) + lead + shape`` as ``lead + (V,) + (1,) * pad + shape``."""
+    x = np.moveaxis(np.asarray(x), 0, lead)
+    return np.reshape(x, x.shape[:lead + 1] + (1,) * pad + x.shape[lead + 1:])
+
+
+def _vl_out(r, lead, shape):
+    """``lead + (V,) + padded shape`` back to ``(V,) + lead + shape``."""
+    r = np.moveaxis(r, lead, 0)
+    return np.reshape(r, r.shape[:lead + 1] + tuple(shape))
+
+
+def _vl_ndim(x):
+    """The number of axes of one example of the batched ``x``."""
+    return np.ndim(x) - 1
+
+
+def _vl_example_shape(x):
+    return np.shape(x)[1:]
+
+
+# ---------------------------------------------------------- reductions
+
+
+def vvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
+    """``var_adjoint_tangent`` on a batch: ``t`` ``(V, T) + a.shape``, ``g``
+    ``(V, G) + z.shape``, ``a`` batched; ``(V, T, G) + a.shape``."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    r = var_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, axis=axes, ddof=ddof, keepdims=keepdims)
+    return _vl_out(r, 2, _vl_example_shape(a))
+
+
+def vstd_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
+    """``std_adjoint_tangent_z`` on a batch (``t`` the tangent of ``z``)."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    r = std_adjoint_tangent_z(_vl_in(t, 1), _vl_in(g, 1), a, z, axis=axes, ddof=ddof, keepdims=keepdims)
+    return _vl_out(r, 2, _vl_example_shape(a))
+
+
+def vnanvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
+    """``nanvar_adjoint_tangent`` on a batch."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    r = nanvar_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, axis=axes, ddof=ddof, keepdims=keepdims)
+    return _vl_out(r, 2, _vl_example_shape(a))
+
+
+def vnanstd_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
+    """``nanstd_adjoint_tangent_z`` on a batch (``t`` the tangent of ``z``)."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    r = nanstd_adjoint_tangent_z(_vl_in(t, 1), _vl_in(g, 1), a, z, axis=axes, ddof=ddof, keepdims=keepdims)
+    return _vl_out(r, 2, _vl_example_shape(a))
+
+
+def vnanprod_adjoint_tangent(t, g, a, axis=None, keepdims=False):
+    """``nanprod_adjoint_tangent`` on a batch."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    r = nanprod_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, axis=axes, keepdims=keepdims)
+    return _vl_out(r, 2, _vl_example_shape(a))
+
+
+def vprod_others_tangent(t, x, axis=None):
+    """``prod_others_tangent`` on a batch: ``t`` ``(V, T) + x.shape``."""
+    axes = _vl_axes(axis, _vl_ndim(x))
+    r = prod_others_tangent(_vl_in(t, 1), x, axis=axes)
+    return _vl_out(r, 1, _vl_example_shape(x))
+
+
+def _vl_weights(a, weights, axis, lead=0):
+    """Batched weights ``(V,) + w.shape`` as full-rank weights of the lifted
+    ``a``: 1-d weights along an int ``axis`` get size-1 axes elsewhere
+    (``_average_weights`` places them by ``a``'s rank, which the vmap
+    axis changes), then broadcast to ``a``'s shape. ``lead``: axes after
+    the vmap axis (a tangent's rows) kept as they are. None stays None."""
+    if weights is None:
+        return None
+    weights = np.asarray(weights)
+    shape = np.shape(a)
+    if weights.shape[1 + lead:] != shape[1:] and axis is not None:
+        axes = normalize_axes(axis, len(shape) - 1)
+        kept = tuple(n if i in axes else 1 for i, n in enumerate(shape[1:]))
+        weights = np.reshape(weights, weights.shape[:1 + lead] + kept)
+    return np.broadcast_to(weights, weights.shape[:1 + lead] + shape[1:])
+
+
+def _vl_weights_bar(r, lead, weights, axis):
+    """A contribution to the lifted full-rank weights, ``lead + (V,) +
+    a.shape``, as ``(V,) + lead + weights.shape`` (summed over the axes that
+    1-d weights were repeated along)."""
+    shape = np.shape(weights)[1:]
+    full = r.shape[lead + 1:]
+    if tuple(shape) != tuple(full):
+        axes = normalize_axes(axis, len(full))
+        summed = tuple(lead + 1 + i for i in range(len(full)) if i not in axes)
+        r = np.sum(r, axis=summed)
+    return _vl_out(r, lead, shape)
+
+
+def _vl_average_lifts(g, axis, keepdims, weights, wrt_weights):
+    """Whether ``vaverage_adjoint`` lifts the vmap axis (one call) rather
+    than merging it with the cotangent's rows: with weights that differ
+    between the examples, or for the weights' own adjoint (which reads
+    ``a`` and ``z``, different in every example); ``axis`` and ``keepdims``
+    must be plain values (the same in every example) and ``g`` an array."""
+    if weights is None or not isinstance(g, np.ndarray) or isinstance(axis, np.ndarray):
+        return False
+    if isinstance(keepdims, np.ndarray):
+        return False
+    if wrt_weights:
+        return True
+    w = np.asarray(weights)
+    return w.ndim > 0 and w.dtype != object and not np.array_equal(w, np.broadcast_to(w[:1], w.shape))
+
+
+def vaverage_adjoint_lifted(g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False):
+    """``average_adjoint`` on a batch whose weights differ between the
+    examples: ``g`` ``(V, G) + z.shape``; ``(V, G) + a.shape`` (or the
+    weights' shape)."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    w = _vl_weights(a, weights, axis)
+    r = average_adjoint(_vl_in(g, 1), a, z, axis=axes, weights=w, keepdims=keepdims, wrt_weights=wrt_weights)
+    if wrt_weights:
+        return _vl_weights_bar(r, 1, weights, axis)
+    return _vl_out(r, 1, _vl_example_shape(a))
+
+
+def vaverage_adjoint_tangent(t, g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False, wrt="a"):
+    """``average_adjoint_tangent`` on a batch: ``t`` the tangent of ``a``,
+    ``z`` or the weights (``wrt``), ``(V, T) + its shape``."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    w = _vl_weights(a, weights, axis)
+    if wrt == "weights":
+        t = _vl_weights(a, t, axis, lead=1)
+    r = average_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, z, axis=axes, weights=w, keepdims=keepdims,
+                                wrt_weights=wrt_weights, wrt=wrt)
+    if wrt_weights:
+        return _vl_weights_bar(r, 2, weights, axis)
+    return _vl_out(r, 2, _vl_example_shape(a))
+
+
+def vquantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0, function="np.quantile"):
+    """``quantile_adjoint`` on a batch with ``q`` shared by the examples:
+    ``g`` is ``(V, G) + q.shape + the rest of z.shape``; the vmap axis goes
+    after ``q``'s axes, where it is a kept axis of the lifted ``a``."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    g = np.moveaxis(np.asarray(g), 0, 1 + np.ndim(q))
+    r = quantile_adjoint(g, a, q=q, axis=axes, method=method, keepdims=keepdims, scale=scale, function=function)
+    return _vl_out(r, 1, _vl_example_shape(a))
+
+
+# ---------------------------------------------------------- np.cross
+
+
+def _vl_cross_axes(a, b, axisa, axisb, axisc, axis):
+    """np.cross's axes for operands padded to one rank after the vmap axis:
+    ``(pad_a, pad_b, axisa, axisb, axisc)``."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    na, nb = _vl_ndim(a), _vl_ndim(b)
+    rank = max(na, nb)
+    pad_a, pad_b = rank - na, rank - nb
+    axisa = axisa + 1 + pad_a if axisa >= 0 else axisa
+    axisb = axisb + 1 + pad_b if axisb >= 0 else axisb
+    axisc = axisc + 1 if axisc >= 0 else axisc
+    return pad_a, pad_b, axisa, axisb, axisc
+
+
+def vcross_tangent(t, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False):
+    """``cross_tangent`` on a batch: ``t`` ``(V, T) +`` the shape of ``a``
+    (``b`` with ``wrt_b``); ``(V, T) +`` the result's shape."""
+    pad_a, pad_b, axisa, axisb, axisc = _vl_cross_axes(a, b, axisa, axisb, axisc, axis)
+    r = cross_tangent(_vl_in(t, 1, pad_b if wrt_b else pad_a), _vl_in(a, 0, pad_a), _vl_in(b, 0, pad_b),
+                      axisa=axisa, axisb=axisb, axisc=axisc, wrt_b=wrt_b)
+    return np.moveaxis(r, 1, 0)
+
+
+def vcross_adjoint_tangent(t, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, wrt_b=False, of_b=False):
+    """``cross_adjoint_tangent`` on a batch: ``t`` ``(V, T) +`` the shape of
+    ``a`` (``b`` with ``of_b``), ``g`` ``(V, G) +`` the result's shape;
+    ``(V, T, G) +`` the shape of ``a`` (``b`` with ``wrt_b``)."""
+    pad_a, pad_b, axisa, axisb, axisc = _vl_cross_axes(a, b, axisa, axisb, axisc, axis)
+    r = cross_adjoint_tangent(_vl_in(t, 1, pad_b if of_b else pad_a), _vl_in(g, 1), _vl_in(a, 0, pad_a),
+                              _vl_in(b, 0, pad_b), axisa=axisa, axisb=axisb, axisc=axisc, wrt_b=wrt_b, of_b=of_b)
+    return _vl_out(r, 2, _vl_example_shape(b if wrt_b else a))
