@@ -15,10 +15,10 @@ from .reductions import (
 )
 from .shape import cross_adjoint
 from .batched_reductions import vasarray, vnan_reduced, vstd_adjoint, vunbroadcast, vunreduce, vvar_adjoint
-from .batched_derivatives import MERGE_BATCHED
+from .batched_derivatives import MERGE_BATCHED, MERGE_BATCHED_KEYWORDS
 from .batched import to_batched
 from .batched_shape import vmerged_where_shared
-from .batched_lifted import _vl_average_lifts, vaverage_adjoint_lifted, vquantile_adjoint
+from .batched_lifted import _vl_average_lifts, _vl_option, vaverage_adjoint_lifted, vquantile_adjoint
 
 
 def vnanvar_adjoint(g, a, axis=None, ddof=0, keepdims=False):
@@ -58,8 +58,8 @@ def vaverage_adjoint(batch, g, a, z, axis=None, weights=None, keepdims=False, wr
     or the vmap axis lifts into ``a`` (``batched_lifted``: weights that
     differ between the examples, the weights' adjoint)."""
     if _vl_average_lifts(g, axis, keepdims, weights, wrt_weights):
-        return vaverage_adjoint_lifted(g, a, z, axis=axis, weights=weights, keepdims=keepdims,
-                                       wrt_weights=wrt_weights)
+        return vaverage_adjoint_lifted(g, a, z, axis=_vl_option(axis), weights=weights,
+                                       keepdims=_vl_option(keepdims), wrt_weights=wrt_weights)
     by_value = bool(wrt_weights)
     return vmerged_where_shared(batch, average_adjoint, g, (a, z), (by_value, by_value), axis=axis,
                                 weights=weights, keepdims=keepdims, wrt_weights=to_batched(by_value, batch))
@@ -120,8 +120,7 @@ def _vquantile_rows(g, a, q=0.5, axis=None, method="linear", keepdims=False, sca
 
 
 def _vaverage_rows(g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False):
-    if weights is not None:
-        weights = to_batched(weights, np.shape(a)[0])
+    # (the weights arrive batched: MERGE_BATCHED_KEYWORDS)
     return vaverage_adjoint_lifted(g, a, z, axis=axis, weights=weights, keepdims=keepdims, wrt_weights=wrt_weights)
 
 
@@ -133,3 +132,4 @@ MERGE_BATCHED[nanprod_adjoint] = vnanprod_adjoint
 MERGE_BATCHED[cross_adjoint] = vcross_adjoint
 MERGE_BATCHED[quantile_adjoint] = _vquantile_rows
 MERGE_BATCHED[average_adjoint] = _vaverage_rows
+MERGE_BATCHED_KEYWORDS[average_adjoint] = {"weights"}

@@ -132,15 +132,33 @@ def _vl_weights_bar(r, lead, weights, axis):
     return _vl_out(r, lead, shape)
 
 
+_VL_DIFFERS = object()
+
+
+def _vl_option(value):
+    """An option (an axis, ``keepdims``) that vmap handed batched, as the
+    plain value every example shares, or ``_VL_DIFFERS``."""
+    if isinstance(value, (list, tuple)):
+        items = [_vl_option(v) for v in value]
+        return _VL_DIFFERS if any(i is _VL_DIFFERS for i in items) else tuple(items)
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return value.item()
+        if value.dtype == object or value.shape[0] == 0 or not np.all(value == value[:1]):
+            return _VL_DIFFERS
+        return value[0].item() if value.ndim == 1 else _VL_DIFFERS
+    return value
+
+
 def _vl_average_lifts(g, axis, keepdims, weights, wrt_weights):
     """Whether ``vaverage_adjoint`` lifts the vmap axis (one call) rather
     than merging it with the cotangent's rows: with weights that differ
     between the examples, or for the weights' own adjoint (which reads
     ``a`` and ``z``, different in every example); ``axis`` and ``keepdims``
-    must be plain values (the same in every example) and ``g`` an array."""
-    if weights is None or not isinstance(g, np.ndarray) or isinstance(axis, np.ndarray):
+    must be the same in every example and ``g`` an array."""
+    if weights is None or not isinstance(g, np.ndarray):
         return False
-    if isinstance(keepdims, np.ndarray):
+    if _vl_option(axis) is _VL_DIFFERS or _vl_option(keepdims) is _VL_DIFFERS:
         return False
     if wrt_weights:
         return True
