@@ -102,6 +102,14 @@ def vprod_others_tangent(t, x, axis=None):
     return _vl_out(r, 1, _vl_example_shape(x))
 
 
+def _vl_batched_array(x):
+    """A batched value as one array ``(V,) + shape`` (vmap batches a list
+    item by item: a list of ``(V,) + item shape`` arrays)."""
+    if isinstance(x, (list, tuple)):
+        return np.stack([_vl_batched_array(item) for item in x], axis=1)
+    return np.asarray(x)
+
+
 def _vl_weights(a, weights, axis, lead=0):
     """Batched weights ``(V,) + w.shape`` as full-rank weights of the lifted
     ``a``: 1-d weights along an int ``axis`` get size-1 axes elsewhere
@@ -110,7 +118,7 @@ def _vl_weights(a, weights, axis, lead=0):
     the vmap axis (a tangent's rows) kept as they are. None stays None."""
     if weights is None:
         return None
-    weights = np.asarray(weights)
+    weights = _vl_batched_array(weights)
     shape = np.shape(a)
     if weights.shape[1 + lead:] != shape[1:] and axis is not None:
         axes = normalize_axes(axis, len(shape) - 1)
@@ -123,7 +131,7 @@ def _vl_weights_bar(r, lead, weights, axis):
     """A contribution to the lifted full-rank weights, ``lead + (V,) +
     a.shape``, as ``(V,) + lead + weights.shape`` (summed over the axes that
     1-d weights were repeated along)."""
-    shape = np.shape(weights)[1:]
+    shape = np.shape(_vl_batched_array(weights))[1:]
     full = r.shape[lead + 1:]
     if tuple(shape) != tuple(full):
         axes = normalize_axes(axis, len(full))
@@ -162,7 +170,7 @@ def _vl_average_lifts(g, axis, keepdims, weights, wrt_weights):
         return False
     if wrt_weights:
         return True
-    w = np.asarray(weights)
+    w = _vl_batched_array(weights)
     return w.ndim > 0 and w.dtype != object and not np.array_equal(w, np.broadcast_to(w[:1], w.shape))
 
 
