@@ -15,7 +15,7 @@ from .. import runtime as rt
 from . import batch_rule, nondifferentiable, vec
 
 # Axes, ranks and shapes read from the batched values (no derivative).
-nondifferentiable(rt._vl_axes, rt._vl_ndim, rt._vl_example_shape, rt._vl_cross_axes, rt._vl_average_lifts,
+nondifferentiable(rt._vl_axes, rt._vl_ndim, rt._vl_cross_axes, rt._vl_average_lifts,
                    rt._vl_option)
 # (_vl_batched_array is np.stack of the items: read as source)
 

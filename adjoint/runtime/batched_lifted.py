@@ -38,22 +38,25 @@ def _vl_axes(axis, ndim):
 def _vl_in(x, lead, pad=0):
     """``(V,) + lead + shape`` as ``lead + (V,) + (1,) * pad + shape``."""
     x = np.moveaxis(np.asarray(x), 0, lead)
-    return np.reshape(x, x.shape[:lead + 1] + (1,) * pad + x.shape[lead + 1:])
+    if pad:
+        x = np.expand_dims(x, tuple(range(lead + 1, lead + 1 + pad)))
+    return x
 
 
-def _vl_out(r, lead, shape):
-    """``lead + (V,) + padded shape`` back to ``(V,) + lead + shape``."""
+def _vl_out(r, lead, pad=0):
+    """``lead + (V,) + (1,) * pad + shape`` back to ``(V,) + lead + shape``.
+    (Axes moved, inserted and dropped, never a reshape to a shape read
+    from the values: the code is batched again under nested vmap, where
+    shapes gain axes.)"""
     r = np.moveaxis(r, lead, 0)
-    return np.reshape(r, r.shape[:lead + 1] + tuple(shape))
+    if pad:
+        r = np.squeeze(r, tuple(range(lead + 1, lead + 1 + pad)))
+    return r
 
 
 def _vl_ndim(x):
     """The number of axes of one example of the batched ``x``."""
     return np.ndim(x) - 1
-
-
-def _vl_example_shape(x):
-    return np.shape(x)[1:]
 
 
 # ---------------------------------------------------------- reductions
@@ -64,42 +67,42 @@ def vvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
     ``(V, G) + z.shape``, ``a`` batched; ``(V, T, G) + a.shape``."""
     axes = _vl_axes(axis, _vl_ndim(a))
     r = var_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, axis=axes, ddof=ddof, keepdims=keepdims)
-    return _vl_out(r, 2, _vl_example_shape(a))
+    return _vl_out(r, 2)
 
 
 def vstd_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
     """``std_adjoint_tangent_z`` on a batch (``t`` the tangent of ``z``)."""
     axes = _vl_axes(axis, _vl_ndim(a))
     r = std_adjoint_tangent_z(_vl_in(t, 1), _vl_in(g, 1), a, z, axis=axes, ddof=ddof, keepdims=keepdims)
-    return _vl_out(r, 2, _vl_example_shape(a))
+    return _vl_out(r, 2)
 
 
 def vnanvar_adjoint_tangent(t, g, a, axis=None, ddof=0, keepdims=False):
     """``nanvar_adjoint_tangent`` on a batch."""
     axes = _vl_axes(axis, _vl_ndim(a))
     r = nanvar_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, axis=axes, ddof=ddof, keepdims=keepdims)
-    return _vl_out(r, 2, _vl_example_shape(a))
+    return _vl_out(r, 2)
 
 
 def vnanstd_adjoint_tangent_z(t, g, a, z, axis=None, ddof=0, keepdims=False):
     """``nanstd_adjoint_tangent_z`` on a batch (``t`` the tangent of ``z``)."""
     axes = _vl_axes(axis, _vl_ndim(a))
     r = nanstd_adjoint_tangent_z(_vl_in(t, 1), _vl_in(g, 1), a, z, axis=axes, ddof=ddof, keepdims=keepdims)
-    return _vl_out(r, 2, _vl_example_shape(a))
+    return _vl_out(r, 2)
 
 
 def vnanprod_adjoint_tangent(t, g, a, axis=None, keepdims=False):
     """``nanprod_adjoint_tangent`` on a batch."""
     axes = _vl_axes(axis, _vl_ndim(a))
     r = nanprod_adjoint_tangent(_vl_in(t, 1), _vl_in(g, 1), a, axis=axes, keepdims=keepdims)
-    return _vl_out(r, 2, _vl_example_shape(a))
+    return _vl_out(r, 2)
 
 
 def vprod_others_tangent(t, x, axis=None):
     """``prod_others_tangent`` on a batch: ``t`` ``(V, T) + x.shape``."""
     axes = _vl_axes(axis, _vl_ndim(x))
     r = prod_others_tangent(_vl_in(t, 1), x, axis=axes)
-    return _vl_out(r, 1, _vl_example_shape(x))
+    return _vl_out(r, 1)
 
 
 def _vl_batched_array(x):
@@ -120,10 +123,9 @@ def _vl_weights(a, weights, axis, lead=0):
         return None
     weights = _vl_batched_array(weights)
     shape = np.shape(a)
-    if weights.shape[1 + lead:] != shape[1:] and axis is not None:
+    if np.ndim(weights) - 1 - lead != len(shape) - 1 and axis is not None:
         axes = normalize_axes(axis, len(shape) - 1)
-        kept = tuple(n if i in axes else 1 for i, n in enumerate(shape[1:]))
-        weights = np.reshape(weights, weights.shape[:1 + lead] + kept)
+        weights = np.expand_dims(weights, tuple(1 + lead + i for i in range(len(shape) - 1) if i not in axes))
     return np.broadcast_to(weights, weights.shape[:1 + lead] + shape[1:])
 
 
@@ -131,13 +133,12 @@ def _vl_weights_bar(r, lead, weights, axis):
     """A contribution to the lifted full-rank weights, ``lead + (V,) +
     a.shape``, as ``(V,) + lead + weights.shape`` (summed over the axes that
     1-d weights were repeated along)."""
-    shape = np.shape(_vl_batched_array(weights))[1:]
-    full = r.shape[lead + 1:]
-    if tuple(shape) != tuple(full):
-        axes = normalize_axes(axis, len(full))
-        summed = tuple(lead + 1 + i for i in range(len(full)) if i not in axes)
+    if _vl_ndim(_vl_batched_array(weights)) != r.ndim - lead - 1:  # 1-d weights along an int axis
+        ndim = r.ndim - lead - 1
+        axes = normalize_axes(axis, ndim)
+        summed = tuple(lead + 1 + i for i in range(ndim) if i not in axes)
         r = np.sum(r, axis=summed)
-    return _vl_out(r, lead, shape)
+    return _vl_out(r, lead)
 
 
 _VL_DIFFERS = object()
@@ -183,7 +184,7 @@ def vaverage_adjoint_lifted(g, a, z, axis=None, weights=None, keepdims=False, wr
     r = average_adjoint(_vl_in(g, 1), a, z, axis=axes, weights=w, keepdims=keepdims, wrt_weights=wrt_weights)
     if wrt_weights:
         return _vl_weights_bar(r, 1, weights, axis)
-    return _vl_out(r, 1, _vl_example_shape(a))
+    return _vl_out(r, 1)
 
 
 def vaverage_adjoint_tangent(t, g, a, z, axis=None, weights=None, keepdims=False, wrt_weights=False, wrt="a"):
@@ -197,7 +198,7 @@ def vaverage_adjoint_tangent(t, g, a, z, axis=None, weights=None, keepdims=False
                                 wrt_weights=wrt_weights, wrt=wrt)
     if wrt_weights:
         return _vl_weights_bar(r, 2, weights, axis)
-    return _vl_out(r, 2, _vl_example_shape(a))
+    return _vl_out(r, 2)
 
 
 def vquantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0, function="np.quantile"):
@@ -207,7 +208,7 @@ def vquantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, s
     axes = _vl_axes(axis, _vl_ndim(a))
     g = np.moveaxis(np.asarray(g), 0, 1 + np.ndim(q))
     r = quantile_adjoint(g, a, q=q, axis=axes, method=method, keepdims=keepdims, scale=scale, function=function)
-    return _vl_out(r, 1, _vl_example_shape(a))
+    return _vl_out(r, 1)
 
 
 # ---------------------------------------------------------- np.cross
@@ -243,4 +244,4 @@ def vcross_adjoint_tangent(t, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, 
     pad_a, pad_b, axisa, axisb, axisc = _vl_cross_axes(a, b, axisa, axisb, axisc, axis)
     r = cross_adjoint_tangent(_vl_in(t, 1, pad_b if of_b else pad_a), _vl_in(g, 1), _vl_in(a, 0, pad_a),
                               _vl_in(b, 0, pad_b), axisa=axisa, axisb=axisb, axisc=axisc, wrt_b=wrt_b, of_b=of_b)
-    return _vl_out(r, 2, _vl_example_shape(b if wrt_b else a))
+    return _vl_out(r, 2, pad_b if wrt_b else pad_a)
