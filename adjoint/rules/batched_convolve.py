@@ -40,3 +40,4 @@ def convolve_adjoint_tangent_batched(r, t, g, a, v, mode="full", wrt_v=False, co
 @batch_rule(rt.correlate_adjoint_tangent)
 def correlate_adjoint_tangent_batched(r, t, g, a, v, mode="valid", wrt_v=False, of_v=False):
     vec[r] = rt.vcorrelate_adjoint_tangent(vec[t], vec[g], vec[a], vec[v], mode=mode, wrt_v=wrt_v, of_v=of_v)
+
