@@ -9,6 +9,8 @@ from . import batch_rule, nondifferentiable, vec
 
 # Window indices, lengths and paddings read from shapes (no derivative).
 nondifferentiable(rt._vc_windows, rt._vc_lengths, rt._vc_pads, rt._convolve_start)
+# (and scipy.signal.convolve's batched windows, gathered by an index read from shapes)
+nondifferentiable(rt._window_index)
 
 
 @batch_rule(rt.convolve_adjoint)
