@@ -1,0 +1,112 @@
+"""vmap of derivatives without per-example loops (issue 8): the second
+derivatives of np.var / np.std, the NaN-ignoring reductions, np.average
+(weights that differ between the examples too), np.median / np.quantile /
+np.percentile, np.cross, np.convolve / np.correlate and
+scipy.signal.convolve run once on the whole batch under vmap(jacrev(f)),
+vmap(jacfwd(f)) and vmap(hessian(f)). Checked against autograd (the same
+program written with autograd's primitives, the NaNs and the sorted
+positions fixed as they are at the points) and, for jacrev(vmap(f)) of
+scipy.signal.convolve, against central differences."""
+import warnings
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import scipy.signal
+
+import adjoint
+from adjoint import runtime as rt
+
+
+def stats(x, w):  # x: (6,), w: (3,); x > 0.8 is a NaN for the NaN-ignoring reductions
+    holes = np.where(x > 0.8, np.nan, x)
+    return (np.var(x) * np.std(x[:4]) + np.nanvar(holes, ddof=1) + np.nanstd(holes) ** 3 + np.nanprod(holes)
+            + np.average(x[:3], weights=w) ** 3 + np.average(x) ** 3 + np.median(x) ** 3
+            + np.quantile(x, 0.3) * np.percentile(x, 70.0) ** 2
+            + np.sum(np.cross(x[:3], x[3:] * w) ** 2)
+            + np.sum(np.convolve(x, w) ** 3) + np.sum(np.correlate(x, w * x[:3], mode="same") ** 2))
+
+
+def _convolve_full(a, v):  # full[k] = sum_i a[i] v[k - i]
+    n, m = a.shape[0], v.shape[0]
+    return anp.stack([sum(a[i] * v[k - i] for i in range(max(0, k - m + 1), min(n, k + 1)))
+                      for k in range(n + m - 1)])
+
+
+def reference(x, w, kept, order):
+    """``stats`` in autograd: ``kept`` the elements that are not NaN,
+    ``order`` the sorting permutation of ``x`` at the point."""
+    s = x[order]
+    kept_x = x[kept]
+    return (anp.var(x) * anp.std(x[:4]) + anp.var(kept_x) * kept_x.size / (kept_x.size - 1)
+            + anp.std(kept_x) ** 3 + anp.prod(kept_x)
+            + (anp.sum(w * x[:3]) / anp.sum(w)) ** 3 + anp.mean(x) ** 3 + (0.5 * (s[2] + s[3])) ** 3
+            + (0.5 * (s[1] + s[2])) * (0.5 * (s[3] + s[4])) ** 2
+            + anp.sum(anp.cross(x[:3], x[3:] * w) ** 2)
+            + anp.sum(_convolve_full(x, w) ** 3) + anp.sum(_convolve_full(x, (w * x[:3])[::-1])[1:7] ** 2))
+
+
+def _no_loops(run):
+    before = rt.PER_EXAMPLE_LOOPS[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # (vmap warns when it loops over the examples)
+        result = run()
+    assert rt.PER_EXAMPLE_LOOPS[0] == before
+    return result
+
+
+def test_second_derivatives_of_reductions_cross_and_convolve_run_once_for_the_batch():
+    rng = np.random.default_rng(0)
+    xs = rng.uniform(-1.0, 1.0, (3, 6))
+    xs[0, 1] = 0.9  # a NaN in the first example
+    ws = rng.uniform(0.5, 1.5, (3, 3))  # weights that differ between the examples
+    expected = {"jacrev": [], "hessian": []}
+    for x, w in zip(xs, ws, strict=True):
+        kept, order = ~(x > 0.8), np.argsort(x)
+        assert np.isclose(reference(x, w, kept, order), stats(x, w), rtol=1e-12)
+        expected["jacrev"].append(autograd.grad(reference)(x, w, kept, order))
+        expected["hessian"].append(autograd.hessian(reference)(x, w, kept, order))
+    got = _no_loops(lambda: adjoint.vmap(adjoint.jacrev(stats))(xs, ws))
+    np.testing.assert_allclose(got, expected["jacrev"], rtol=1e-10, atol=1e-10)
+    # (vmap(hessian(f)) runs forward mode over the whole gradient program: the
+    # tangents of np.cross and np.convolve that vmap(jacfwd(f)) runs, and those
+    # of the adjoint helpers)
+    got = _no_loops(lambda: adjoint.vmap(adjoint.hessian(stats))(xs, ws))
+    np.testing.assert_allclose(got, expected["hessian"], rtol=1e-9, atol=1e-9)
+
+
+def averaged(a, w):  # a: (2, 3), w: (3,) weights along axis 1, their own adjoint taken too
+    return np.average(a, axis=1, weights=w) ** 2
+
+
+def test_average_with_weights_that_differ_between_the_examples():
+    rng = np.random.default_rng(1)
+    a, w = rng.standard_normal((4, 2, 3)), rng.uniform(0.5, 1.5, (4, 3))
+    got_a, got_w = _no_loops(lambda: adjoint.vmap(adjoint.jacrev(averaged, argnums=(0, 1)))(a, w))
+
+    def by_autograd(a, w):
+        return (anp.sum(a * w, axis=1) / anp.sum(w)) ** 2
+
+    np.testing.assert_allclose(got_a, [autograd.jacobian(by_autograd, 0)(*e) for e in zip(a, w)], atol=1e-12)
+    np.testing.assert_allclose(got_w, [autograd.jacobian(by_autograd, 1)(*e) for e in zip(a, w)], atol=1e-12)
+
+
+def signal_same(a, v):
+    return scipy.signal.correlate(a, v, mode="same") ** 2
+
+
+def test_jacrev_of_vmap_of_scipy_signal_convolve():
+    rng = np.random.default_rng(2)
+    a, v = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 2, 2))
+    got = adjoint.jacrev(adjoint.vmap(signal_same))(a, v)  # (2, 3, 4) + a.shape
+    step = 1e-6
+    columns = []
+    for e in np.eye(a.size):
+        e = np.reshape(e, a.shape)
+        columns.append((np.stack([signal_same(*p) for p in zip(a + step * e, v)])
+                        - np.stack([signal_same(*p) for p in zip(a - step * e, v)])) / (2 * step))
+    differences = np.moveaxis(np.array(columns), 0, -1).reshape(got.shape)
+    np.testing.assert_allclose(got, differences, atol=1e-7)
+    # vmap(jacrev(f)) of it runs once for the batch: each example's block
+    got = _no_loops(lambda: adjoint.vmap(adjoint.jacrev(signal_same))(a, v))
+    np.testing.assert_allclose(got, [differences[i, :, :, i] for i in range(2)], atol=1e-7)
