@@ -75,3 +75,25 @@ def cross_adjoint_tangent_batched(r, t, g, a, b, axisa=-1, axisb=-1, axisc=-1, a
                                   of_b=False):
     vec[r] = rt.vcross_adjoint_tangent(vec[t], vec[g], vec[a], vec[b], axisa=axisa, axisb=axisb, axisc=axisc,
                                        axis=axis, wrt_b=wrt_b, of_b=of_b)
+
+
+# np.linalg.eig / eigvals (runtime/batched_eig.py): the batched primal
+# values get a size-1 axis for the cotangent's or tangent's rows.
+@batch_rule(rt.eig_adjoint)
+def eig_adjoint_batched(r, g, z):
+    vec[r] = rt.veig_adjoint(vec[g], vec[z])
+
+
+@batch_rule(rt.eig_tangent)
+def eig_tangent_batched(r, t, z):
+    vec[r] = rt.veig_tangent(vec[t], vec[z])
+
+
+@batch_rule(rt.eigvals_adjoint)
+def eigvals_adjoint_batched(r, g, a):
+    vec[r] = rt.veigvals_adjoint(vec[g], vec[a])
+
+
+@batch_rule(rt.eigvals_tangent)
+def eigvals_tangent_batched(r, t, a):
+    vec[r] = rt.veigvals_tangent(vec[t], vec[a])
