@@ -110,3 +110,22 @@ def test_jacrev_of_vmap_of_scipy_signal_convolve():
     # vmap(jacrev(f)) of it runs once for the batch: each example's block
     got = _no_loops(lambda: adjoint.vmap(adjoint.jacrev(signal_same))(a, v))
     np.testing.assert_allclose(got, [differences[i, :, :, i] for i in range(2)], atol=1e-7)
+
+
+def spectrum(a):  # a real spectrum: a symmetric positive definite matrix (eig, not eigh)
+    s = a @ a.T + np.diag([1.0, 2.0, 3.0])
+    w, v = np.linalg.eig(s)
+    return np.sum(w ** 2) + np.sum(v[:, 0] ** 2 * w) + np.sum(np.linalg.eigvals(s * 2.0) ** 3)
+
+
+def test_eig_and_eigvals_derivatives_run_once_for_the_batch():
+    a = np.random.default_rng(3).standard_normal((3, 3, 3))
+
+    def by_autograd(a):
+        s = anp.dot(a, a.T) + anp.diag(anp.array([1.0, 2.0, 3.0]))
+        w, v = anp.linalg.eig(s)
+        return anp.sum(w ** 2) + anp.sum(v[:, 0] ** 2 * w) + anp.sum(anp.linalg.eig(s * 2.0)[0] ** 3)
+
+    expected = [autograd.grad(by_autograd)(x) for x in a]
+    np.testing.assert_allclose(_no_loops(lambda: adjoint.vmap(adjoint.jacrev(spectrum))(a)), expected, atol=1e-9)
+    np.testing.assert_allclose(_no_loops(lambda: adjoint.vmap(adjoint.jacfwd(spectrum))(a)), expected, atol=1e-9)
