@@ -97,3 +97,15 @@ def eigvals_adjoint_batched(r, g, a):
 @batch_rule(rt.eigvals_tangent)
 def eigvals_tangent_batched(r, t, a):
     vec[r] = rt.veigvals_tangent(vec[t], vec[a])
+
+
+# scipy.stats.multivariate_normal.logpdf / pdf (runtime/batched_mvn.py): a
+# covariance, mean and points per example, solved as one stack.
+@batch_rule(rt.mvn_logpdf_adjoint)
+def mvn_logpdf_adjoint_batched(r, g, x, mean, cov, wrt="x"):
+    vec[r] = rt.vmvn_logpdf_adjoint(vec[g], vec[x], vec[mean], vec[cov], wrt=wrt)
+
+
+@batch_rule(rt.mvn_logpdf_tangent)
+def mvn_logpdf_tangent_batched(r, t, x, mean, cov, z, wrt="x"):
+    vec[r] = rt.vmvn_logpdf_tangent(vec[t], vec[x], vec[mean], vec[cov], vec[z], wrt=wrt)
