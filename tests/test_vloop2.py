@@ -13,6 +13,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import scipy.signal
+import scipy.stats
 
 import adjoint
 from adjoint import runtime as rt
@@ -129,3 +130,22 @@ def test_eig_and_eigvals_derivatives_run_once_for_the_batch():
     expected = [autograd.grad(by_autograd)(x) for x in a]
     np.testing.assert_allclose(_no_loops(lambda: adjoint.vmap(adjoint.jacrev(spectrum))(a)), expected, atol=1e-9)
     np.testing.assert_allclose(_no_loops(lambda: adjoint.vmap(adjoint.jacfwd(spectrum))(a)), expected, atol=1e-9)
+
+
+def gaussian(x, mean, c):  # points (2, 3), a mean and a covariance per example
+    return np.sum(scipy.stats.multivariate_normal.logpdf(x, mean, c @ c.T + np.eye(3)))
+
+
+def test_multivariate_normal_derivatives_run_once_for_the_batch():
+    from autograd.scipy.stats import multivariate_normal as normal
+
+    rng = np.random.default_rng(4)
+    args = rng.standard_normal((3, 2, 3)), rng.standard_normal((3, 3)), rng.standard_normal((3, 3, 3))
+
+    def by_autograd(x, mean, c):
+        return anp.sum(normal.logpdf(x, mean, anp.dot(c, c.T) + anp.eye(3)))
+
+    for transform in (adjoint.jacrev, adjoint.jacfwd):
+        got = _no_loops(lambda: adjoint.vmap(transform(gaussian, argnums=(0, 1, 2)))(*args))
+        for k in range(3):
+            np.testing.assert_allclose(got[k], [autograd.grad(by_autograd, k)(*e) for e in zip(*args)], atol=1e-10)
