@@ -62,6 +62,7 @@ from . import (  # noqa: F401 (each family's helpers are re-exported below)
     batched_convolve,
     batched_eig,
     batched_mvn,
+    batched_sylvester,
     nested_vmap,
     svd_higher,
     polynomials,
@@ -81,7 +82,7 @@ FAMILIES = (
     batched_scatter, batched_scipy,
     differences, cholesky_solve, masked_bars, objects, einsums, scipy_slopes, scipy_stats_helpers, eig, tree_axes,
     batched_products,
-    uniform_branches, batched_adjoints, batched_lifted, batched_convolve, batched_eig, batched_mvn,
+    uniform_branches, batched_adjoints, batched_lifted, batched_convolve, batched_eig, batched_mvn, batched_sylvester,
     nested_vmap,
     svd_higher, polynomials, dynamic_tangents, spectral, numpy_forms, running_extrema, interp_knots,
 )
