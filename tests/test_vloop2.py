@@ -3,15 +3,17 @@ derivatives of np.var / np.std, the NaN-ignoring reductions, np.average
 (weights that differ between the examples too), np.median / np.quantile /
 np.percentile, np.cross, np.convolve / np.correlate and
 scipy.signal.convolve run once on the whole batch under vmap(jacrev(f)),
-vmap(jacfwd(f)) and vmap(hessian(f)). Checked against autograd (the same
-program written with autograd's primitives, the NaNs and the sorted
-positions fixed as they are at the points) and, for jacrev(vmap(f)) of
-scipy.signal.convolve, against central differences."""
+vmap(jacfwd(f)) and vmap(hessian(f)), and so do the first derivatives of
+np.linalg.eig / eigvals, multivariate_normal.logpdf and solve_sylvester.
+Checked against autograd (the same program written with autograd's
+primitives, the NaNs and the sorted positions fixed as they are at the
+points) or central differences (scipy.signal, solve_sylvester)."""
 import warnings
 
 import autograd
 import autograd.numpy as anp
 import numpy as np
+import scipy.linalg
 import scipy.signal
 import scipy.stats
 
@@ -149,3 +151,25 @@ def test_multivariate_normal_derivatives_run_once_for_the_batch():
         got = _no_loops(lambda: adjoint.vmap(transform(gaussian, argnums=(0, 1, 2)))(*args))
         for k in range(3):
             np.testing.assert_allclose(got[k], [autograd.grad(by_autograd, k)(*e) for e in zip(*args)], atol=1e-10)
+
+
+def sylvester(a, b, q):
+    return scipy.linalg.solve_sylvester(a + 4.0 * np.eye(3), b + 4.0 * np.eye(2), q) ** 2
+
+
+def test_solve_sylvester_derivatives_run_once_for_the_batch():
+    rng = np.random.default_rng(5)
+    args = [rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 2, 2)), rng.standard_normal((2, 3, 2))]
+    got = _no_loops(lambda: adjoint.vmap(adjoint.jacrev(sylvester, argnums=(0, 1, 2)))(*args))
+    step = 1e-6
+    for k, arg in enumerate(args):
+        for i in range(2):
+            example = [a[i] for a in args]
+            columns = []
+            for e in np.eye(arg[i].size):
+                plus, minus = list(example), list(example)
+                plus[k] = arg[i] + step * e.reshape(arg[i].shape)
+                minus[k] = arg[i] - step * e.reshape(arg[i].shape)
+                columns.append((sylvester(*plus) - sylvester(*minus)) / (2 * step))
+            np.testing.assert_allclose(got[k][i], np.moveaxis(np.array(columns), 0, -1).reshape(got[k][i].shape),
+                                       atol=1e-7)

@@ -7,6 +7,10 @@ Each calls its form in ``runtime/batched_lifted.py``, which lifts the vmap
 axis into the primal values and runs the helper once on the whole batch:
 the numbers of a loop over the examples, without the loop.
 
+Below them, the rules of the first derivatives of np.linalg.eig / eigvals
+(``runtime/batched_eig.py``) and scipy.stats.multivariate_normal
+(``runtime/batched_mvn.py``), which run their formulas on the stack.
+
 An argument read here without ``vec`` (np.quantile's ``q``, the axes)
 must be the same in every example; where it is not, vmap runs the helper
 once per example (exact, and it warns).
