@@ -173,3 +173,27 @@ def test_solve_sylvester_derivatives_run_once_for_the_batch():
                 columns.append((sylvester(*plus) - sylvester(*minus)) / (2 * step))
             np.testing.assert_allclose(got[k][i], np.moveaxis(np.array(columns), 0, -1).reshape(got[k][i].shape),
                                        atol=1e-7)
+
+
+def norms(a):
+    return np.linalg.norm(a, 2) + np.linalg.norm(a, "nuc") * 0.5 + np.linalg.norm(a, 1) ** 2
+
+
+def test_matrix_norm_slopes_run_once_for_the_batch():
+    a = np.random.default_rng(6).standard_normal((3, 3, 2))
+    got = _no_loops(lambda: adjoint.vmap(adjoint.jacrev(norms))(a))
+    step = 1e-6
+    for i in range(3):
+        differences = [(norms(a[i] + step * e.reshape(3, 2)) - norms(a[i] - step * e.reshape(3, 2))) / (2 * step)
+                       for e in np.eye(6)]
+        np.testing.assert_allclose(got[i], np.reshape(differences, (3, 2)), atol=1e-7)
+
+    def squared(a):  # piecewise quadratic: its second differences are exact
+        return np.linalg.norm(a, 1) ** 2 + np.linalg.norm(a, np.inf) ** 2
+
+    got = _no_loops(lambda: adjoint.vmap(adjoint.hessian(squared))(a))
+    h, eye = 1e-3, np.eye(6).reshape(6, 3, 2)
+    for i in range(3):
+        second = [[(squared(a[i] + h * (p + q)) - squared(a[i] + h * (p - q)) - squared(a[i] - h * (p - q))
+                    + squared(a[i] - h * (p + q))) / (4 * h * h) for q in eye] for p in eye]
+        np.testing.assert_allclose(got[i].reshape(6, 6), second, atol=1e-6)
