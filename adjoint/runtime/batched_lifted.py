@@ -155,6 +155,8 @@ def _vl_option(value):
             return value.item()
         if value.dtype == object or value.shape[0] == 0 or not np.all(value == value[:1]):
             return _VL_DIFFERS
+        if value.ndim == 2:  # a tuple of axes, batched as one array
+            return tuple(value[0].tolist())
         return value[0].item() if value.ndim == 1 else _VL_DIFFERS
     return value
 
