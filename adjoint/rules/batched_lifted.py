@@ -61,6 +61,11 @@ def average_adjoint_tangent_batched(r, t, g, a, z, axis=None, weights=None, keep
                                          keepdims=keepdims, wrt_weights=wrt_weights, wrt=wrt)
 
 
+@batch_rule(rt.average_tangent_weights)
+def average_tangent_weights_batched(r, t, a, z, axis=None, weights=None, keepdims=False):
+    vec[r] = rt.vaverage_tangent_weights(vec[t], vec[a], vec[z], axis=axis, weights=vec[weights], keepdims=keepdims)
+
+
 @batch_rule(rt.quantile_adjoint)
 def quantile_adjoint_batched(r, g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0,
                              function="np.quantile"):

@@ -22,6 +22,7 @@ import numpy as np
 from .broadcasting import normalize_axes
 from .reductions import average_adjoint, quantile_adjoint
 from .second_order_arrays import cross_adjoint_tangent
+from .tangent_reductions import average_tangent_weights
 from .second_order_math import (
     average_adjoint_tangent, nanprod_adjoint_tangent, nanstd_adjoint_tangent_z, nanvar_adjoint_tangent,
     prod_others_tangent, std_adjoint_tangent_z, var_adjoint_tangent,
@@ -201,6 +202,17 @@ def vaverage_adjoint_tangent(t, g, a, z, axis=None, weights=None, keepdims=False
     if wrt_weights:
         return _vl_weights_bar(r, 2, weights, axis)
     return _vl_out(r, 2)
+
+
+def vaverage_tangent_weights(t, a, z, axis=None, weights=None, keepdims=False):
+    """``average_tangent_weights`` on a batch: ``t`` ``(V, T) +`` the
+    weights' shape (the tangent of weights that differ between the
+    examples); ``(V, T) + z.shape``."""
+    axes = _vl_axes(axis, _vl_ndim(a))
+    w = _vl_weights(a, weights, axis)
+    t = _vl_weights(a, t, axis, lead=1)
+    r = average_tangent_weights(_vl_in(t, 1), a, z, axis=axes, weights=w, keepdims=keepdims)
+    return _vl_out(r, 1)
 
 
 def vquantile_adjoint(g, a, q=0.5, axis=None, method="linear", keepdims=False, scale=1.0, function="np.quantile"):
