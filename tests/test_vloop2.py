@@ -1,7 +1,7 @@
 """vmap of derivatives without per-example loops (issue 8): the second
 derivatives of np.var / np.std, the NaN-ignoring reductions, np.average
 (weights that differ between the examples too), np.median / np.quantile /
-np.percentile, np.cross, np.convolve / np.correlate and
+np.percentile, np.cross, np.sinc, np.convolve / np.correlate and
 scipy.signal.convolve run once on the whole batch under vmap(jacrev(f)),
 vmap(jacfwd(f)) and vmap(hessian(f)), and so do the first derivatives of
 np.linalg.eig / eigvals, multivariate_normal.logpdf and solve_sylvester.
@@ -27,7 +27,8 @@ def stats(x, w):  # x: (6,), w: (3,); x > 0.8 is a NaN for the NaN-ignoring redu
             + np.average(x[:3], weights=w) ** 3 + np.average(x) ** 3 + np.median(x) ** 3
             + np.quantile(x, 0.3) * np.percentile(x, 70.0) ** 2
             + np.sum(np.cross(x[:3], x[3:] * w) ** 2)
-            + np.sum(np.convolve(x, w) ** 3) + np.sum(np.correlate(x, w * x[:3], mode="same") ** 2))
+            + np.sum(np.convolve(x, w) ** 3) + np.sum(np.correlate(x, w * x[:3], mode="same") ** 2)
+            + np.sum(np.sinc(x) * x))
 
 
 def _convolve_full(a, v):  # full[k] = sum_i a[i] v[k - i]
@@ -46,7 +47,8 @@ def reference(x, w, kept, order):
             + (anp.sum(w * x[:3]) / anp.sum(w)) ** 3 + anp.mean(x) ** 3 + (0.5 * (s[2] + s[3])) ** 3
             + (0.5 * (s[1] + s[2])) * (0.5 * (s[3] + s[4])) ** 2
             + anp.sum(anp.cross(x[:3], x[3:] * w) ** 2)
-            + anp.sum(_convolve_full(x, w) ** 3) + anp.sum(_convolve_full(x, (w * x[:3])[::-1])[1:7] ** 2))
+            + anp.sum(_convolve_full(x, w) ** 3) + anp.sum(_convolve_full(x, (w * x[:3])[::-1])[1:7] ** 2)
+            + anp.sum(anp.sinc(x) * x))
 
 
 def _no_loops(run):
