@@ -1,7 +1,7 @@
 """vmap of derivatives without per-example loops (issue 8): the second
 derivatives of np.var / np.std, the NaN-ignoring reductions, np.average
 (weights that differ between the examples too), np.median / np.quantile /
-np.percentile, np.cross, np.sinc, np.convolve / np.correlate and
+np.percentile, np.cumprod, np.cross, np.sinc, np.convolve / np.correlate and
 scipy.signal.convolve run once on the whole batch under vmap(jacrev(f)),
 vmap(jacfwd(f)) and vmap(hessian(f)), and so do the first derivatives of
 np.linalg.eig / eigvals, multivariate_normal.logpdf and solve_sylvester.
@@ -200,3 +200,27 @@ def test_matrix_norm_slopes_run_once_for_the_batch():
         second = [[(squared(a[i] + h * (p + q)) - squared(a[i] + h * (p - q)) - squared(a[i] - h * (p - q))
                     + squared(a[i] - h * (p + q))) / (4 * h * h) for q in eye] for p in eye]
         np.testing.assert_allclose(got[i].reshape(6, 6), second, atol=1e-6)
+
+
+def running(x):  # x: (2, 3); the running products along the rows, a zero among them
+    return np.sum(np.cumprod(x, axis=1) ** 2) + np.sum(np.cumprod(x) * x.ravel())
+
+
+def test_cumprod_second_derivatives_run_once_for_the_batch():
+    xs = np.random.default_rng(7).standard_normal((3, 2, 3))
+    xs[1, 0, 1] = 0.0
+
+    def products(v):  # running products by multiplication (autograd's prod divides by v: nan at a zero)
+        out = [v[0]]
+        for k in range(1, v.shape[0]):
+            out.append(out[-1] * v[k])
+        return anp.stack(out)
+
+    def by_autograd(x):
+        flat = anp.reshape(x, (6,))
+        return anp.sum(anp.stack([products(row) for row in x]) ** 2) + anp.sum(products(flat) * flat)
+
+    got = _no_loops(lambda: adjoint.vmap(adjoint.jacfwd(running))(xs))
+    np.testing.assert_allclose(got, [autograd.grad(by_autograd)(x) for x in xs], atol=1e-12)
+    got = _no_loops(lambda: adjoint.vmap(adjoint.hessian(running))(xs))
+    np.testing.assert_allclose(got, [autograd.hessian(by_autograd)(x) for x in xs], atol=1e-12)

@@ -1,6 +1,6 @@
 """Batching rules (vmap) of the derivative helpers that broadcast over
 leading axes: the second derivatives of np.cross, np.average, np.var /
-np.std, np.prod and the NaN-ignoring reductions (``vmap(hessian(f))``,
+np.std, np.prod, np.cumprod and the NaN-ignoring reductions (``vmap(hessian(f))``,
 ``vmap(jacfwd(f))``), np.quantile's adjoint (np.median, np.percentile),
 and np.average's adjoint with weights that differ between the examples.
 Each calls its form in ``runtime/batched_lifted.py``, which lifts the vmap
@@ -19,7 +19,7 @@ from .. import runtime as rt
 from . import batch_rule, nondifferentiable, vec
 
 # Axes, ranks and shapes read from the batched values (no derivative).
-nondifferentiable(rt._vl_axes, rt._vl_ndim, rt._vl_cross_axes, rt._vl_average_lifts,
+nondifferentiable(rt._vl_axes, rt._vl_ndim, rt._vl_scan_axis, rt._vl_cross_axes, rt._vl_average_lifts,
                    rt._vl_option)
 # (_vl_batched_array is np.stack of the items: read as source)
 
@@ -64,6 +64,16 @@ def average_adjoint_tangent_batched(r, t, g, a, z, axis=None, weights=None, keep
 @batch_rule(rt.average_tangent_weights)
 def average_tangent_weights_batched(r, t, a, z, axis=None, weights=None, keepdims=False):
     vec[r] = rt.vaverage_tangent_weights(vec[t], vec[a], vec[z], axis=axis, weights=vec[weights], keepdims=keepdims)
+
+
+@batch_rule(rt.cumprod_tangent)
+def cumprod_tangent_batched(r, t, a, z, axis=None):
+    vec[r] = rt.vcumprod_tangent(vec[t], vec[a], vec[z], axis=axis)
+
+
+@batch_rule(rt.cumprod_adjoint_tangent)
+def cumprod_adjoint_tangent_batched(r, t, g, a, axis=None):
+    vec[r] = rt.vcumprod_adjoint_tangent(vec[t], vec[g], vec[a], axis=axis)
 
 
 @batch_rule(rt.quantile_adjoint)

@@ -10,11 +10,13 @@ import numpy as np
 
 from .broadcasting import normalize_axes, prod_others
 from .reductions import (
-    average_adjoint, nanprod_adjoint, nanstd_adjoint, nanvar_adjoint, quantile_adjoint, std_adjoint, std_divisor,
-    var_adjoint, var_scale,
+    average_adjoint, cumprod_adjoint, nanprod_adjoint, nanstd_adjoint, nanvar_adjoint, quantile_adjoint, std_adjoint,
+    std_divisor, var_adjoint, var_scale,
 )
 from .shape import cross_adjoint
-from .batched_reductions import vasarray, vnan_reduced, vstd_adjoint, vunbroadcast, vunreduce, vvar_adjoint
+from .batched_reductions import (
+    vasarray, vcumprod_adjoint, vnan_reduced, vstd_adjoint, vunbroadcast, vunreduce, vvar_adjoint,
+)
 from .batched_derivatives import MERGE_BATCHED, MERGE_BATCHED_KEYWORDS
 from .batched import to_batched
 from .batched_shape import vmerged_where_shared
@@ -125,6 +127,7 @@ def _vaverage_rows(g, a, z, axis=None, weights=None, keepdims=False, wrt_weights
 
 
 MERGE_BATCHED[var_adjoint] = vvar_adjoint
+MERGE_BATCHED[cumprod_adjoint] = vcumprod_adjoint
 MERGE_BATCHED[std_adjoint] = vstd_adjoint
 MERGE_BATCHED[nanvar_adjoint] = vnanvar_adjoint
 MERGE_BATCHED[nanstd_adjoint] = vnanstd_adjoint

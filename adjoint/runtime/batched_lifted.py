@@ -22,9 +22,9 @@ import numpy as np
 from .broadcasting import normalize_axes
 from .reductions import average_adjoint, quantile_adjoint
 from .second_order_arrays import cross_adjoint_tangent
-from .tangent_reductions import average_tangent_weights
+from .tangent_reductions import average_tangent_weights, cumprod_tangent
 from .second_order_math import (
-    average_adjoint_tangent, nanprod_adjoint_tangent, nanstd_adjoint_tangent_z, nanvar_adjoint_tangent,
+    average_adjoint_tangent, cumprod_adjoint_tangent, nanprod_adjoint_tangent, nanstd_adjoint_tangent_z, nanvar_adjoint_tangent,
     prod_others_tangent, std_adjoint_tangent_z, var_adjoint_tangent,
 )
 from .tangent_linalg import cross_tangent
@@ -259,3 +259,35 @@ def vcross_adjoint_tangent(t, g, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None, 
     r = cross_adjoint_tangent(_vl_in(t, 1, pad_b if of_b else pad_a), _vl_in(g, 1), _vl_in(a, 0, pad_a),
                               _vl_in(b, 0, pad_b), axisa=axisa, axisb=axisb, axisc=axisc, wrt_b=wrt_b, of_b=of_b)
     return _vl_out(r, 2, pad_b if wrt_b else pad_a)
+
+
+# ---------------------------------------------------------- np.cumprod
+
+
+def _vl_scan_axis(a, axis):
+    """np.cumprod's ``axis`` as an axis of the lifted value (None: the
+    flattened examples, ``_vl_flat``)."""
+    return 1 if axis is None or _vl_ndim(a) == 0 else axis % _vl_ndim(a) + 1
+
+
+def _vl_flat(x, lead, axis):
+    """``x`` with each example flattened where np.cumprod flattens (``axis=None``)."""
+    if axis is None or np.ndim(x) == lead + 1:
+        return np.reshape(x, np.shape(x)[:lead + 1] + (-1,))
+    return x
+
+
+def vcumprod_tangent(t, a, z, axis=None):
+    """``cumprod_tangent`` on a batch: ``t`` ``(V, T) + a.shape``; ``(V, T) + z.shape``."""
+    r = cumprod_tangent(_vl_in(_vl_flat(t, 1, axis), 1), _vl_flat(a, 0, axis), _vl_flat(z, 0, axis),
+                        axis=_vl_scan_axis(a, axis))
+    return _vl_out(r, 1)
+
+
+def vcumprod_adjoint_tangent(t, g, a, axis=None):
+    """``cumprod_adjoint_tangent`` on a batch: ``t`` ``(V, T) + a.shape``,
+    ``g`` ``(V, G) + z.shape``; ``(V, T, G) + a.shape``."""
+    r = cumprod_adjoint_tangent(_vl_in(_vl_flat(t, 1, axis), 1), _vl_in(_vl_flat(g, 1, axis), 1),
+                                _vl_flat(a, 0, axis), axis=_vl_scan_axis(a, axis))
+    r = _vl_out(r, 2)
+    return np.reshape(r, np.shape(r)[:3] + np.shape(a)[1:])
