@@ -1,6 +1,6 @@
 """vmap of derivative helpers that broadcast over leading axes (the second
-derivatives of np.cross, np.average, np.var / np.std and the NaN-ignoring
-reductions, and np.quantile's adjoint): the vmap axis is *lifted* into the
+derivatives of np.cross, np.average, np.var / np.std, np.prod, np.cumprod
+and the NaN-ignoring reductions, and np.quantile's adjoint): the vmap axis is *lifted* into the
 primal values as one more leading axis, the helper runs once on the whole
 batch, and the vmap axis is moved back in front.
 
