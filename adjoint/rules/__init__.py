@@ -411,4 +411,4 @@ def registered_tangents():
 
 
 # Importing the families registers their rules.
-from . import operators, ufuncs, fft, reductions, shape, shape_helpers, linalg, structure, builtins, forward_helpers, runtime_math, runtime_arrays, objects, batched_backward, batched_second_order, batched_index_tricks, batched_decompositions, vmap_loop, nested_vmap, polynomials, numpy_forms, running_extrema, nested_lists  # noqa: E402,F401
+from . import operators, ufuncs, fft, reductions, shape, shape_helpers, linalg, structure, builtins, forward_helpers, runtime_math, runtime_arrays, objects, batched_backward, batched_second_order, batched_index_tricks, batched_decompositions, batched_lifted, batched_convolve, vmap_loop, nested_vmap, polynomials, numpy_forms, running_extrema, nested_lists  # noqa: E402,F401

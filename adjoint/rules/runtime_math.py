@@ -643,3 +643,6 @@ def written_adjoint_batched(r, g, array):
 
 
 nondifferentiable(rt.holds_integers)
+# np.sinc's second derivative: the slopes of rt.sinc_derivative in x and z
+# are elementwise (vmap(hessian(f)) batches them as such)
+elementwise_helpers(rt.sinc_derivative_slope_x, rt.sinc_derivative_slope_z)

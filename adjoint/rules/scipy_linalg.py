@@ -268,7 +268,17 @@ def sylvester_each_tangent(z, solve, a, b, q):
 
 @batch_rule(rt.sylvester_each)
 def sylvester_each_batched(z, solve, a, b, q):
-    vec[z] = rt.sylvester_each(solve, a, b, vec[q])
+    vec[z] = rt.vsylvester_each(solve, vec[a], vec[b], vec[q])  # (runtime/batched_sylvester.py)
+
+
+@batch_rule(rt.sylvester_factor_bar)
+def sylvester_factor_bar_batched(r, y, z, wrt="a"):
+    vec[r] = rt.vsylvester_factor_bar(vec[y], vec[z], wrt=wrt)
+
+
+@batch_rule(rt.sylvester_factor_dot)
+def sylvester_factor_dot_batched(r, t, z, wrt="a"):
+    vec[r] = rt.vsylvester_factor_dot(vec[t], vec[z], wrt=wrt)
 
 
 # ----------------------------------------------------------------- eigh

@@ -85,9 +85,11 @@ def window_of_tangent(z, c, starts, like):
     dot[z] = rt.window_of(dot[c], starts, like)
 
 
+# (``like`` is read for its trailing shape: batched, it is the same there;
+# the starts, read from shapes, are the same in every example)
 @batch_rule(rt.window_of)
 def window_of_batched(z, c, starts, like):
-    vec[z] = rt.window_of(vec[c], starts, like)
+    vec[z] = rt.window_of(vec[c], starts, vec[like])
 
 
 @adjoint_rule(rt.window_into, constant=("starts", "like"))
@@ -102,4 +104,4 @@ def window_into_tangent(z, g, starts, like):
 
 @batch_rule(rt.window_into)
 def window_into_batched(z, g, starts, like):
-    vec[z] = rt.window_into(vec[g], starts, like)
+    vec[z] = rt.window_into(vec[g], starts, vec[like])

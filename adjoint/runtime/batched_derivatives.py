@@ -279,7 +279,10 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
         joined = _map_leaves(lambda a: np.reshape(a, (outer * inner,) + a.shape[2:]), t)
         result = merge(helper, joined, *args, **kwargs)
         return _map_leaves(lambda a: np.reshape(a, (outer, inner) + np.shape(a)[1:]), result)
-    if helper in MERGE_BATCHED and flags[2] and not any(keyword_flags.values()):
+    batched_keywords = {k for k, f in keyword_flags.items() if f}
+    if helper in MERGE_BATCHED and flags[2] and batched_keywords <= MERGE_BATCHED_KEYWORDS.get(helper, set()):
+        kwargs = {k: to_batched(v, batch) if k in MERGE_BATCHED_KEYWORDS.get(helper, ()) and k not in batched_keywords
+                  else v for k, v in kwargs.items()}
         found = _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, merge is not merged)
         if found is not None:
             return found
@@ -308,6 +311,9 @@ def vmerged_call(batch, flags, keyword_flags, merge, helper, t, *args, **kwargs)
 #: what ``rt.merged`` of the helper on a batch runs when the helper reads
 #: values that differ between examples, instead of once per example
 MERGE_BATCHED = {}
+#: helper -> keyword arguments its batched form takes batched (given to it
+#: batched, broadcast when they are not); other keywords stay as they are
+MERGE_BATCHED_KEYWORDS = {}
 
 
 def _merged_by_rows(batch, helper, t, args, arg_flags, kwargs, items):

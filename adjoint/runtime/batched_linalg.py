@@ -13,6 +13,7 @@ from .linalg import (
     outer_adjoint_right, solve_transposed, tensordot_adjoint_left, tensordot_adjoint_right,
 )
 from .indexing import rebuild_like
+from .reductions import _convolve_mode
 from .batched import stack_examples, vmultiply_shared
 
 
@@ -415,16 +416,23 @@ def _vcorrelate(a, w, mode, start_same):
     return z if z.shape[0] == batch else np.broadcast_to(z, (batch,) + z.shape[1:])
 
 
+def _vconvolve_operand(x):
+    """A batched operand of np.convolve as ``(B, n)``: 0-d examples have one element."""
+    x = np.asarray(x)
+    return x[:, None] if x.ndim == 1 else x
+
+
 def vconvolve(a, v, mode="full"):
-    """``np.convolve(a, v, mode)`` of every example (1-d)."""
-    a, v = np.asarray(a), np.asarray(v)
+    """``np.convolve(a, v, mode)`` of every example (1-d; a 0-d example is
+    one element, and ``mode`` may be NumPy's 0, 1, 2, as np.convolve reads them)."""
+    a, v, mode = _vconvolve_operand(a), _vconvolve_operand(v), _convolve_mode(mode)
     short = min(a.shape[1], v.shape[1])
     return _vcorrelate(a, v[:, ::-1], mode, short - 1 - short // 2)
 
 
 def vcorrelate(a, v, mode="valid"):
-    """``np.correlate(a, v, mode)`` of every example (1-d)."""
-    a, v = np.asarray(a), np.asarray(v)
+    """``np.correlate(a, v, mode)`` of every example (1-d; see ``vconvolve``)."""
+    a, v, mode = _vconvolve_operand(a), _vconvolve_operand(v), _convolve_mode(mode)
     if np.iscomplexobj(v):
         v = np.conj(v)
     short = min(a.shape[1], v.shape[1])

@@ -21,6 +21,7 @@ from .broadcasting import normalize_axes
 from .batched_reductions import vunreduce
 from .indexing import rebuild_like
 from .second_order_math import norm_adjoint_tangent
+from .reductions import MATRIX_NORMS
 from .batched_shape import _DIFFERS, _common
 from .cholesky_solve import (
     _solve_columns, cho_factor_adjoint, cho_factor_rest, cho_factor_tangent, cho_factor_triangle, cho_solve_adjoint,
@@ -200,7 +201,12 @@ def vnorm_adjoint_tangent(t, g, x, z, ord=None, axis=None, keepdims=False, wrt="
     x = np.asarray(x)
     ndim = x.ndim - 1
     axes = tuple(range(ndim)) if axis is None else normalize_axes(axis, ndim)
-    if type(t) is not np.ndarray or type(g) is not np.ndarray or (len(axes) == 2 and ord not in (None, "fro")):
+    matrix = len(axes) == 2 and ord not in (None, "fro")
+    if (matrix and type(t) is np.ndarray and type(g) is np.ndarray
+            and (wrt == "z" or MATRIX_NORMS.get(ord, (None,))[0] is not None)):  # piecewise constant slopes
+        return np.broadcast_to(np.zeros((), dtype=np.result_type(t, g, np.float64)),
+                               t.shape[:2] + g.shape[1:2] + x.shape[1:])
+    if type(t) is not np.ndarray or type(g) is not np.ndarray or matrix:
         return _solver_per_example(norm_adjoint_tangent, (t, g, x, z),
                                    {"ord": ord, "axis": axis, "keepdims": keepdims, "wrt": wrt})
     zeros_shape = t.shape[:2] + g.shape[1:2] + x.shape[1:]

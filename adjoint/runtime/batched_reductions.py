@@ -429,7 +429,8 @@ def vnorm_adjoint(g, x, z, ord=None, axis=None, keepdims=False):  # noqa: A002 (
         axes = normalize_axes(axis, ndim)
         matrix = len(axes) == 2
     if matrix and ord not in (None, "fro"):
-        slopes = stack_examples([matrix_norm_slope(row, ord, matrix_axes(axis, ndim)) for row in x])  # (announced)
+        # (the matrices of every example as one stack: the vmap axis is one more stack axis)
+        slopes = matrix_norm_slope(x, ord, tuple(a + 1 for a in matrix_axes(axis, ndim)))
         return vunreduce(g, x, axes, keepdims) * slopes[:, None]
     if not matrix and (isinstance(ord, str) or (ord is not None and not (ord >= 1 or ord == -np.inf))):
         raise ValueError(f"the derivative of the vector norm with ord={ord!r} is not implemented; "

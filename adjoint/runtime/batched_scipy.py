@@ -33,6 +33,23 @@ SYLVESTER_KRONECKER_SIZE = 64
 
 # ----------------------------------------------------------------- convolution
 
+def _window_index(sizes, kernel):
+    """Index arrays gathering the windows of ``kernel``'s shape from axes of
+    ``sizes`` (``sliding_window_view``'s values, as a gather: the code is
+    differentiated again, ``jacrev(vmap(f))``, and a strided view has no
+    derivative): ``(positions..., offsets...)`` after the batch axis."""
+    count = len(kernel)
+    index = []
+    for axis, (size, k) in enumerate(zip(sizes, kernel, strict=True)):
+        shape = [1] * (2 * count)
+        shape[axis] = size - k + 1
+        positions = np.reshape(np.arange(size - k + 1), shape)
+        shape = [1] * (2 * count)
+        shape[count + axis] = k
+        index.append(positions + np.reshape(np.arange(k), shape))
+    return tuple(index)
+
+
 def _full_direct(in1, in2):
     """The full n-d convolution of every example: ``in1`` padded by the
     kernel's size less one on both sides of each example axis, its windows
@@ -41,7 +58,7 @@ def _full_direct(in1, in2):
     pad = [(0, 0)] + [(k - 1, k - 1) for k in kernel]
     padded = np.pad(in1, pad)
     axes = tuple(range(1, in1.ndim))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=axes)
+    windows = padded[(slice(None),) + _window_index(padded.shape[1:], kernel)]
     flipped = np.flip(in2, axis=axes)
     count = len(kernel)
     letters = "abcdefghijklmnopqrstuvw"[:count]

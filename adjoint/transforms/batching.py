@@ -70,7 +70,8 @@ SHAPE_RESULTS.update(getattr(rt, name) for name in (
     "unit_cotangent", "quantile_basis", "batch_permutation", "result_rank", "size_along", "batch_size",
     "hsplit_axis", "vaxes", "_solve_reads_vectors", "einsum_spec_along", "einsum_adjoint_plan", "veinsum_plan",
     "veinsum_adjoint_plan", "einsum_path_for", "einsum_operand_count", "_shape",
-    "neg_axes", "fft_axes", "fft_lengths", "fft_sizes", "irfft_sizes", "swapped_norm", "result_dtype", "zip_length")
+    "neg_axes", "fft_axes", "fft_lengths", "fft_sizes", "irfft_sizes", "swapped_norm", "result_dtype", "zip_length",
+    "convolution_window", "window_after")
     if hasattr(rt, name))
 
 
