@@ -106,6 +106,17 @@ class ComplexMix:
         return False
 
 
+#: runtime helpers of the products' adjoints (x @ z, np.dot, einsum, ...): real
+#: for real operands and a real cotangent, so ``rt.real_for`` of one of them
+#: is the helper itself in derivative code for real values (an FFT's adjoint
+#: is complex for a real spectrum: its real part is taken)
+REAL_PRODUCT_HELPERS = frozenset({
+    "matmul_adjoint_left", "matmul_adjoint_right", "dot_adjoint_left", "dot_adjoint_right", "outer_adjoint_left",
+    "outer_adjoint_right", "einsum_adjoint", "tensordot_adjoint_left", "tensordot_adjoint_right", "kron_adjoint_left",
+    "kron_adjoint_right", "solve_adjoint_matrix", "convolve_adjoint", "inner_adjoint", "vdot_adjoint",
+    "polyval_coefficients_bar", "cast_adjoint"})
+
+
 class _RealOnly(Transformer):
     """Derivative code for real values: ``rt.real_for(g, x)`` is ``g`` (the
     real part of a rule's complex expression, ``-1j * g``) and
@@ -127,7 +138,8 @@ class _RealOnly(Transformer):
             first = node.args[0]
             if isinstance(first, gast.Name) or (
                     isinstance(first, gast.Call) and isinstance(first.func, gast.Attribute)
-                    and isinstance(first.func.value, gast.Name) and first.func.value.id == self.rt_name):
+                    and isinstance(first.func.value, gast.Name) and first.func.value.id == self.rt_name
+                    and first.func.attr in REAL_PRODUCT_HELPERS):
                 return first  # a cotangent, or a helper's product of real values: real in real code
             # an expression of the rule (-1j * g of np.imag): its real part
             return gast.Call(func=gast.Attribute(value=gast.Name(id=self.np_name, ctx=gast.Load(), annotation=None,

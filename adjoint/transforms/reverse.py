@@ -26,7 +26,7 @@ from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL, carries_derivative
 from ..frontend.gastutil import Transformer, clone, constant, load, store
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
-from ..analysis.complex_values import ComplexMix, complex_checks, real_only, unchecked_params
+from ..analysis.complex_values import REAL_PRODUCT_HELPERS, ComplexMix, complex_checks, real_only, unchecked_params
 from ..analysis.shapes import SCALAR, same_shape_classes
 from .templates import names_for, template_for
 
@@ -544,7 +544,8 @@ class VJPBuilder:
             # real values is as it was, a complex argument there refused as before, at the result)
             if any(not (self.is_rt_call(n, "real_for") and isinstance(n.args[0], gast.Call)
                         and isinstance(n.args[0].func, gast.Attribute) and isinstance(n.args[0].func.value, gast.Name)
-                        and n.args[0].func.value.id == self.module_names["rt"]) for n in found):
+                        and n.args[0].func.value.id == self.module_names["rt"]
+                        and n.args[0].func.attr in REAL_PRODUCT_HELPERS) for n in found):
                 self.complex_sensitive = True
             if not self.complex_mix.possible:  # derivative code for real values (analysis/complex_values.py)
                 prelude = [real_only(stmt, self.module_names) for stmt in prelude]
