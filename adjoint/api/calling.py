@@ -328,12 +328,15 @@ class _FixedArguments:
 
 
 def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp",
-                  objects=None, outside_ok=False, real_params=True):
+                  objects=None, outside_ok=False, real_params=True, top_level=False):
     """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
     ``nargs`` positional arguments and ``keywords``, differentiated at
     ``positions`` (counted among the positional ones). ``objects``: see
     ``object_arguments`` (for a plain Python function); ``outside_ok``: see
-    ``cache.get_vjp``."""
+    ``cache.get_vjp``; ``top_level``: the user called the transform of
+    ``func`` (``hessian(f)(x)``), not code being differentiated, so a
+    derivative ``func`` may change the module's objects and lists with
+    differentiated values (nothing else reads them, derivatives.py)."""
     if mode == "jvp":
         def get(function, wrt, arity=None, objects=None):
             return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects,
@@ -343,7 +346,8 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
             return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects,
                                  outside_ok=outside_ok, real_params=real_params)
     if made.of(func) is not None:  # a derivative differentiated again: its code
-        func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects)
+        func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects,
+                                               top_level=top_level)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
     if (function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function)
@@ -536,13 +540,13 @@ class _Finder:
         objects = object_arguments(inner, args, positions, values) if type(inner) is types.FunctionType else None
         if not self.plain:
             return compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
-                                 objects=objects)
+                                 objects=objects, top_level=True)
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
         if found is not None and found[0] == cache.generation and found[1].is_current():
             return found[1]
         _check_call(self.func, args, keywords)
         compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
-                                 objects=objects)
+                                 objects=objects, top_level=True)
         self.found[key] = (cache.generation, compiled)
         return compiled

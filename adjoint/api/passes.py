@@ -33,14 +33,7 @@ def derivative_changes_state(func):
     it whose attributes ``f`` sets (``hessian(f, 1)(model, x)``). Its own
     transform reads those changes as plain calls of the passes, so the
     passes written for it are asked (api/derivatives.py)."""
-    from .. import made
-    from .derivatives import _made_for
-
-    while made.of(func) is not None:
-        if any(changes_state(compiled) for _, compiled in list(_made_for(func).values())):
-            return True
-        func = made.of(func)[0]
-    return False
+    return any(changes_state(compiled) for _, compiled in _transforms_run(func, None))
 
 
 def _changed_objects(func, compiled):
@@ -49,15 +42,46 @@ def _changed_objects(func, compiled):
     object of a bound method or a callable object."""
     from ..analysis import structure
 
-    function, leading, _ = calling._callable_parts(func)
-    found = [value for value in leading if hasattr(value, "__dict__")]
-    for name in getattr(compiled, "followed_globals", None) or ():
-        try:
-            value = structure.free_value(function, name)
-        except AttributeError:  # (not a plain function)
+    found = []
+    for function, compiled in _transforms_run(func, compiled):
+        if function is None:
             continue
-        if (hasattr(value, "__dict__") or type(value) is list) and not any(value is seen for seen in found):
-            found.append(value)
+        function, leading, _ = calling._callable_parts(function)
+        candidates = [value for value in leading if hasattr(value, "__dict__")]
+        for name in getattr(compiled, "followed_globals", None) or ():
+            try:
+                candidates.append(structure.free_value(function, name))
+            except AttributeError:  # (not a plain function)
+                continue
+        for value in candidates:
+            if (hasattr(value, "__dict__") or type(value) is list) and not any(value is seen for seen in found):
+                found.append(value)
+    return found
+
+
+def _transforms_run(func, compiled):
+    """``(function, its transform)`` for ``func`` (with ``compiled`` unless
+    None) and, if it is a derivative (``jacrev(f)`` differentiated again by
+    ``hessian``, or the function derivatives.py writes for it), for the
+    functions it is a derivative of, whose passes it runs: the objects of
+    their module they change are changed by every pass of ``func``'s."""
+    from .. import made
+    from .derivatives import _made_for
+
+    found, todo, seen = [], [(func, compiled)], set()
+    while todo:
+        function, transform = todo.pop(0)
+        if transform is not None:
+            found.append((function, transform))
+        if function is None or id(function) in seen:
+            continue
+        seen.add(id(function))
+        written = getattr(function, "__adjoint_derivative__", None)  # (a derivative function written)
+        if written is not None:
+            todo.append((getattr(written, "func", None), written))
+        if made.of(function) is not None:
+            inner = made.of(function)[0]
+            todo.extend((inner, transform) for _, transform in list(_made_for(function).values()))
     return found
 
 
