@@ -282,6 +282,7 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
                     changed = True
     activity = Activity(varied, useful)
     activity.in_branches = _ops_in_branches(normalized.ops)
+    activity.frozen_in_branches = getattr(normalized, "frozen_in_branches", set())
     # Numbers and flags, and values of shape () (NumPy gives scalars for
     # them): a callee's ``p += v`` re-binds them, changing nothing in place.
     immutable = normalized.immutable | shapes.scalar_names(ops) | _temporary_arguments(normalized)
@@ -618,6 +619,9 @@ def check_rule(op, activity, parsed, mode="vjp"):
             )
         if op.prim.name == "_replace" and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
             raise errors.namedtuple_replace_error(location, op.construct)
+        if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
+                and receiver.id in getattr(activity, "frozen_in_branches", ())):
+            raise errors.frozen_in_branches_error(location, op.prim.name, receiver.id)
         if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
                 and not hasattr(np.ndarray, op.prim.name)):
             raise errors.UnsupportedSyntaxError(

@@ -113,6 +113,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)
         self.user_versions = {}  # every version bound to a user's name -> that name
+        self.frozen_in_branches = set()  # versions of a name frozen in a branch, read as d.logpdf(x) (normalize_scipy)
         self.aliases = {}  # version -> the versions whose values it may share memory with (both ways)
         self.untracked = set()  # values whose other holders are not visible here (a callee's result)
         self.mapping_versions = set()  # versions of dicts made here (for k in d visits their keys)
@@ -218,6 +219,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         # (any of them, differentiated or not: passes of the code run more than once restore it, api/passes.py)
         normalized.changes_module_state = bool(outside_stores)
         normalized.followed_globals = self.followed_globals
+        normalized.frozen_in_branches = self.frozen_in_branches
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
