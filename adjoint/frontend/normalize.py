@@ -46,6 +46,7 @@ from .normalize_module_lists import ModuleLists
 from .normalize_numpy_forms import NumpyForms
 from .normalize_list_operands import lists_as_arrays
 from .normalize_objects import Objects
+from .normalize_operators import Operators
 from .normalize_ownership import Ownership
 from .normalize_views import rewrite_views
 from .ir import (
@@ -59,7 +60,7 @@ from ..rules.signatures import call_signature
 
 
 class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
-                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists):
+                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists, Operators):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
@@ -312,9 +313,12 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
                 self.check_rebinding_update(stmt)
                 before = self.read(stmt.target.id)
                 current = load(stmt.target.id)
-                self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
+                value = gast.copy_location(gast.BinOp(left=current, op=stmt.op, right=stmt.value), stmt)
+                # (v += w on an object of the user's class: v.__iadd__(w), normalize_operators)
+                self.assign(stmt.target, self.operator_as_method(value, in_place=True))
                 self.changed_in_place(stmt, stmt.target.id, before)
             elif isinstance(stmt.target, gast.Subscript):
+                self.refuse_object_item_store(stmt.target)
                 self.check_item_update(stmt)
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
                                       ctx=gast.Load())

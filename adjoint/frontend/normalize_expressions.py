@@ -48,6 +48,7 @@ class Expressions:
         return self.expression(node)
 
     def expression(self, node, target=None, user_name=None):
+        node = self.operator_as_method(node)  # v + w on objects of the user's class: normalize_operators
         if isinstance(node, gast.IfExp):
             if user_name is None:
                 return self.conditional_expression(node, target or self.namer.temp())

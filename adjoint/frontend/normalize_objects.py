@@ -367,8 +367,11 @@ class Objects(Held, CachedProperties, StarObjects):
         if isinstance(func, gast.Attribute) and self.held_chain(func.value):  # a.layer.step(x)
             return self.call_through_holder(node, func.value)
         receiver = None
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
-            receiver = func.value
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and (
+                func.value.id in self.version or self.object_tokens.get(func.value.id)):
+            receiver = func.value  # (a user's name, or an object computed above: (-v).norm())
+        elif isinstance(func, gast.Attribute) and self.computed_receiver(func.value):
+            receiver = self.atom(func.value)  # (-(a - b)).norm2(), b.add(x).mul(y): normalize_operators
         elif isinstance(func, gast.Attribute) and self.super_method(func) is not None:
             return self.super_call(node)  # super(Child, self).__init__(x): see normalize_held
         elif (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
