@@ -21,10 +21,12 @@ import copy
 from . import calling
 
 
-def changes_state(compiled):
-    """Whether the generated code changes anything besides its result."""
-    return bool(getattr(compiled, "augmented_params", None) or getattr(compiled, "outside_stores", None)
-                or getattr(compiled, "changes_module_state", False))
+def changes_state(compiled, called=False):
+    """Whether the generated code changes anything besides its result
+    (``called``: the code of a function another one calls, whose changes of
+    its own arguments are its caller's business: only the module's state)."""
+    return bool((not called and getattr(compiled, "augmented_params", None))
+                or getattr(compiled, "outside_stores", None) or getattr(compiled, "changes_module_state", False))
 
 
 def derivative_changes_state(func):
@@ -33,7 +35,7 @@ def derivative_changes_state(func):
     it whose attributes ``f`` sets (``hessian(f, 1)(model, x)``). Its own
     transform reads those changes as plain calls of the passes, so the
     passes written for it are asked (api/derivatives.py)."""
-    return any(changes_state(compiled) for _, compiled in _transforms_run(func, None))
+    return any(changes_state(compiled, called) for _, compiled, called in _transforms_run(func, None))
 
 
 def _changed_objects(func, compiled):
@@ -43,7 +45,7 @@ def _changed_objects(func, compiled):
     from ..analysis import structure
 
     found = []
-    for function, compiled in _transforms_run(func, compiled):
+    for function, compiled, _ in _transforms_run(func, compiled):
         if function is None:
             continue
         function, leading, _ = calling._callable_parts(function)
@@ -60,28 +62,34 @@ def _changed_objects(func, compiled):
 
 
 def _transforms_run(func, compiled):
-    """``(function, its transform)`` for ``func`` (with ``compiled`` unless
+    """``(function, its transform, called)`` for ``func`` (with ``compiled`` unless
     None) and, if it is a derivative (``jacrev(f)`` differentiated again by
     ``hessian``, or the function derivatives.py writes for it), for the
-    functions it is a derivative of, whose passes it runs: the objects of
-    their module they change are changed by every pass of ``func``'s."""
+    functions it is a derivative of, whose passes it runs, and for the
+    functions their code calls: the objects of their module they change are
+    changed by every pass of ``func``'s (``called``: reached through a
+    call, see changes_state)."""
     from .. import made
     from .derivatives import _made_for
 
-    found, todo, seen = [], [(func, compiled)], set()
+    found, todo, seen, seen_transforms = [], [(func, compiled, False)], set(), set()
     while todo:
-        function, transform = todo.pop(0)
-        if transform is not None:
-            found.append((function, transform))
+        function, transform, called = todo.pop(0)
+        if transform is not None and id(transform) not in seen_transforms:
+            seen_transforms.add(id(transform))
+            found.append((function, transform, called))
+            # (a function it calls that changes an object of its own module: g(x) calling f(x))
+            todo.extend((getattr(callee, "func", None), callee, True)
+                        for callee in getattr(transform, "callee_transforms", None) or ())
         if function is None or id(function) in seen:
             continue
         seen.add(id(function))
         written = getattr(function, "__adjoint_derivative__", None)  # (a derivative function written)
         if written is not None:
-            todo.append((getattr(written, "func", None), written))
+            todo.append((getattr(written, "func", None), written, called))
         if made.of(function) is not None:
             inner = made.of(function)[0]
-            todo.extend((inner, transform) for _, transform in list(_made_for(function).values()))
+            todo.extend((inner, transform, called) for _, transform in list(_made_for(function).values()))
     return found
 
 
@@ -92,7 +100,7 @@ class Guard:
     their attributes back (not after the last pass)."""
 
     def __init__(self, func, compiled):
-        self.changes = changes_state(compiled) or derivative_changes_state(func)
+        self.changes = any(changes_state(transform, called) for _, transform, called in _transforms_run(func, compiled))
         self.objects = _changed_objects(func, compiled) if self.changes else []
         self.saved = []
 
