@@ -464,55 +464,13 @@ def object_arguments(func, args, positions, keywords=None):
     return found
 
 
-#: how many links of objects held by objects an argument's chain may have
-#: (``model.deep.net.block.layer``): deeper chains stay refused.
-HELD_DEPTH = 8
+def _held_objects(name, obj, args=(), keywords=None):
+    """The objects ``obj``, the argument ``name``, holds: see
+    frontend.held_objects (the other arguments may hold them too)."""
+    from ..frontend.held_objects import held_objects
 
-
-def _held_objects(name, obj, args=(), keywords=None, depth=HELD_DEPTH):
-    """``((f"{name}.{attribute}", class), ...)``: the objects of the user's
-    classes that the argument ``obj`` holds in its attributes when the call
-    is made (``model.layer``), and those they hold in turn, up to ``depth``
-    links (``model.block.layer``), so that a change through them
-    (``model.layer.h = v``, ``model.deep.net.block.layer.W = v``) is followed
-    (normalize_objects). An object held twice (under two attributes, by
-    another argument, or given as an argument itself) is left out, and what
-    it holds with it: a change through one name would reach the other
-    without its derivative, so it stays refused."""
-    from ..frontend.normalize_objects import user_instance
-
-    def held_by(value):
-        attributes = getattr(value, "__dict__", None) or {}
-        return [(attribute, item) for attribute, item in attributes.items()
-                if type(item) not in _PLAIN_ARGUMENTS and user_instance(item)]
-
-    found, level, expanded = [], [(name, obj)], set()
-    for _ in range(depth):
-        # (an object met again, by a cycle or a second path, is held twice: left out below, and not
-        # looked into again, so a cycle ends)
-        inner = []
-        for path, value in level:
-            if id(value) not in expanded:
-                expanded.add(id(value))
-                inner.extend((f"{path}.{attribute}", item) for attribute, item in held_by(value))
-        level = inner
-        found.extend(level)
-        if not level:
-            break
-    if not found:
-        return ()
-    counts = {}
     others = [a for a in list(args) + list((keywords or {}).values()) if a is not obj]
-    for value in others + [v for o in others for v in getattr(o, "__dict__", {}).values()] + [obj]:
-        counts[id(value)] = counts.get(id(value), 0) + 1
-    for _, value in found:
-        counts[id(value)] = counts.get(id(value), 0) + 1
-    kept = []
-    for path, value in found:
-        parent = path.rsplit(".", 1)[0]
-        if counts[id(value)] == 1 and (parent == name or any(p == parent for p, _ in kept)):
-            kept.append((path, value))
-    return tuple((path, type(value)) for path, value in kept)
+    return held_objects(name, obj, others)
 
 
 class _Finder:
