@@ -92,7 +92,10 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objec
         text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
     else:
         compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords,
-                                        objects=objects, outside_ok=bool(objects) or top_level)
+                                        objects=objects, outside_ok=bool(objects) or top_level or purpose == "vmap")
+        stores = getattr(compiled, "outside_stores", None)
+        if purpose == "vmap" and stores and not objects and not top_level:  # vmap(jacrev(f)), f changing MODEL.a.W
+            raise errors.vmap_changed_module_state(stores[0])
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
         if not keywords:  # (keyword arguments: the calls, which pass them on)
             inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)

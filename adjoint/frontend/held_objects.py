@@ -26,8 +26,8 @@ def held_objects(name, obj, others=(), depth=HELD_DEPTH):
     classes that ``obj`` holds in its attributes (``model.layer``), and
     those they hold in turn, up to ``depth`` links (``model.block.layer``),
     so that a change through them (``model.layer.h = v``) is followed. An
-    object held twice (under two attributes, by one of ``others`` or one of
-    their attributes, or ``obj`` itself) is left out, and what it holds
+    object held twice (under two attributes, by one of ``others``, one of
+    their attributes or items, or ``obj`` itself) is left out, and what it holds
     with it: it stays refused."""
     def held_by(value):
         attributes = getattr(value, "__dict__", None) or {}
@@ -50,8 +50,7 @@ def held_objects(name, obj, others=(), depth=HELD_DEPTH):
     if not found:
         return ()
     counts = {}
-    others = list(others)
-    for value in others + [v for o in others for v in (getattr(o, "__dict__", None) or {}).values()] + [obj]:
+    for value in [v for other in others for v in _held_by_other(other)] + [obj]:
         counts[id(value)] = counts.get(id(value), 0) + 1
     for _, value in found:
         counts[id(value)] = counts.get(id(value), 0) + 1
@@ -61,3 +60,12 @@ def held_objects(name, obj, others=(), depth=HELD_DEPTH):
         if counts[id(value)] == 1 and (parent == name or any(p == parent for p, _ in kept)):
             kept.append((path, value))
     return tuple((path, type(value)) for path, value in kept)
+
+
+def _held_by_other(other):
+    """``other`` and what it holds directly: a list's or tuple's items, a dict's values, an object's attributes."""
+    if isinstance(other, dict):
+        return [other] + list(other.values())
+    if isinstance(other, (list, tuple)):
+        return [other] + list(other)
+    return [other] + list((getattr(other, "__dict__", None) or {}).values())

@@ -207,6 +207,7 @@ class Objects(Held, CachedProperties, StarObjects):
             return name in self.resolver.locals or name in params or name in self.version
 
         changed = outside_objects_changed(node, self.resolver.value_of, local)
+        chains = self.module_chains(node, local, changed)  # MODEL.layer.W = v: normalize_module_held
         if self.follow_objects != RECORDS_ONLY:  # OSC.energy(x) calling self.accel(x): normalize_self_calls
             changed.update(objects_calling_own_methods(node, self.resolver.value_of, local, self.method_function,
                                                        user_instance, changed))
@@ -221,6 +222,8 @@ class Objects(Held, CachedProperties, StarObjects):
             # its class's methods are inlined: the transform is stale once the name holds another class's object
             self.followed_globals[name] = type(value)
             self.followed_global_tokens[version] = name
+            if name in chains:
+                self.bind_module_held(node, name, version, value, chains[name][1])
         # Objects passed in whose methods set attributes (``model.step(x)``): followed
         # the same way. The transform is made for their classes (the cache's key).
         for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):

@@ -142,4 +142,4 @@ def jacobian_blocks_batched(z, blocks, out):
 nondifferentiable(rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.sort_order, rt.extremum_position,
                   rt.check_keys_unchanged)
 # Checks made when generated code runs (an update in place that NumPy would show elsewhere): no derivative.
-nondifferentiable(rt.check_unshared, rt.check_not_array, rt.check_basic_index)
+nondifferentiable(rt.check_unshared, rt.check_not_array, rt.check_basic_index, rt.check_held_objects)
