@@ -18,6 +18,9 @@ last pass changes the caller's state once, as the plain call does.
 """
 import copy
 
+import numpy as np
+
+from .. import runtime as rt
 from . import calling
 
 
@@ -107,30 +110,54 @@ class Guard:
     def arguments(self, args, kwargs, last=False):
         if not self.changes or last:
             return args, kwargs
-        self.saved = [(obj, _saved_items(obj) if type(obj) is list else copy.deepcopy(vars(obj)))
-                      for obj in self.objects]
+        self.saved = [_snapshot(obj) for obj in self.objects]
         return copy.deepcopy((args, kwargs))
 
     def restore(self):
         saved, self.saved = self.saved, []
-        for obj, attributes in saved:
-            if type(obj) is list:
-                _restore_items(obj, attributes)
+        for snapshot in saved:
+            _restore(snapshot)
+
+
+def _snapshot(root, depth=8):
+    """What ``root`` (an object of the module, or a list of it) and what it
+    holds, ``depth`` links deep, are made of: each object's attributes, each
+    list's and dict's items, each array's values (``MODEL.block.layer.W *=
+    2`` changes one in place), so that ``_restore`` gives them back in place:
+    whatever else holds them sees them as they were."""
+    found, level, seen = [], [root], set()
+    for _ in range(depth + 1):
+        inner = []
+        for value in level:
+            if id(value) in seen:
                 continue
-            namespace = vars(obj)
+            seen.add(id(value))
+            if type(value) is list:
+                found.append((value, list(value)))
+                inner.extend(value)
+            elif type(value) is dict:
+                found.append((value, dict(value)))
+                inner.extend(value.values())
+            elif isinstance(value, np.ndarray):
+                if value.flags.writeable and value.base is None:
+                    found.append((value, value.copy()))
+            elif hasattr(value, "__dict__") and not isinstance(value, type) and rt.is_plain_object(value):
+                found.append((value, dict(vars(value))))
+                inner.extend(vars(value).values())
+        level = inner
+    return found
+
+
+def _restore(snapshot):
+    for value, saved in snapshot:
+        if type(value) is list:
+            value[:] = saved
+        elif type(value) is dict:
+            value.clear()
+            value.update(saved)
+        elif isinstance(value, np.ndarray):
+            value[...] = saved
+        else:
+            namespace = vars(value)
             namespace.clear()
-            namespace.update(attributes)
-
-
-def _saved_items(items):
-    """The items of a list of the module, and the values of its arrays
-    (which ``LAYERS[k] op= v`` updates in place)."""
-    return [(item, item.copy() if hasattr(item, "__array__") and hasattr(item, "copy") else None)
-            for item in items]
-
-
-def _restore_items(items, saved):
-    items[:] = [item for item, _ in saved]
-    for item, values in saved:
-        if values is not None:
-            item[...] = values
+            namespace.update(saved)

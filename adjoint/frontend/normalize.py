@@ -115,6 +115,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)
         self.user_versions = {}  # every version bound to a user's name -> that name
+        self.updated_through_chains = False  # MODEL.layer.W *= 2 (normalize_module_held)
         self.frozen_in_branches = set()  # versions of a name frozen in a branch, read as d.logpdf(x) (normalize_scipy)
         self.aliases = {}  # version -> the versions whose values it may share memory with (both ways)
         self.untracked = set()  # values whose other holders are not visible here (a callee's result)
@@ -219,7 +220,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.outside_stores = outside_stores
         # (any of them, differentiated or not: passes of the code run more than once restore it, api/passes.py)
-        normalized.changes_module_state = bool(outside_stores)
+        normalized.changes_module_state = bool(outside_stores) or self.updated_through_chains
         normalized.followed_globals = self.followed_globals
         normalized.frozen_in_branches = self.frozen_in_branches
         normalized.prologue = self.prologue

@@ -1,7 +1,9 @@
 """Objects held by an object of the module that the function changes
-through an attribute chain: ``MODEL.layer.W = v``, ``MODEL.layer.W *= 2``,
+through an attribute chain: ``MODEL.layer.W = v``,
 ``MODEL.block.layer.step(x)`` on ``MODEL`` of the function's module (or a
-closure), with or without a derivative.
+closure), with or without a derivative. (``MODEL.layer.W *= 2`` alone
+updates the module's array in place as written, with no derivative
+through it; with one of the others it is refused as for an argument's.)
 
 Such a root is followed as an object of the module whose attributes the
 function sets (normalize_objects.bind_outside_objects), and the objects of
@@ -44,11 +46,21 @@ def _load_name(name):
 
 
 def chains_changed(function_node, value_of, local, user_instance):
-    """``{name: (object, first changing node)}``: the objects of the module
-    or closure changed through an attribute chain of two links or more
-    (``MODEL.layer.W = v``, ``MODEL.layer.W += v``, ``MODEL.layer.step(x)``)."""
-    found = {}
+    """``({name: (object, first changing node)}, {name: object})``: the
+    objects of the module or closure changed through an attribute chain of
+    two links or more (``MODEL.layer.W = v``, ``MODEL.layer.step(x)``; an
+    update in place, ``MODEL.layer.W *= 2``, counts only with one of
+    those), and those only updated in place through one."""
+    found, updated_roots = {}, {}
+    # (MODEL.layer.W *= 2 alone: an update in place of the module's array, run as written, as before)
+    updated = {id(child.target) for child in walk_tree(function_node) if isinstance(child, gast.AugAssign)}
     for child in walk_tree(function_node):
+        if id(child) in updated:
+            root = _root(child)
+            value = value_of(_load_name(root.id)) if root is not None and not local(root.id) else UNRESOLVED
+            if value is not UNRESOLVED and user_instance(value):
+                updated_roots[root.id] = value
+            continue
         if isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store):
             root = _root(child)
         elif isinstance(child, gast.Call) and isinstance(child.func, gast.Attribute):
@@ -60,7 +72,7 @@ def chains_changed(function_node, value_of, local, user_instance):
         value = value_of(_load_name(root.id))
         if value is not UNRESOLVED and user_instance(value):
             found[root.id] = (value, child)
-    return found
+    return found, updated_roots
 
 
 class ModuleHeld:
@@ -98,9 +110,12 @@ class ModuleHeld:
     def module_chains(self, node, local, changed):
         """``chains_changed`` for ``node``; their roots are added to
         ``changed`` (the objects of the module followed)."""
-        chains = chains_changed(node, self.resolver.value_of, local, self.user_instance)
+        chains, updated = chains_changed(node, self.resolver.value_of, local, self.user_instance)
         for name, (value, _) in chains.items():
             changed.setdefault(name, value)
+        for name, value in updated.items():  # (not followed; passes give its state back: api/passes.py)
+            self.followed_globals.setdefault(name, type(value))
+            self.updated_through_chains = True
         return chains
 
     def user_instance(self, value):

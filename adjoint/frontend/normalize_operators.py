@@ -17,7 +17,9 @@ line:
 - an object on the right of an operand that is not a number written in the
   source (``k * v`` with ``k`` a name: an array's operator would run
   first, elementwise over the object);
-- an item of a followed object set (``t[i] = v``).
+- an item of a followed object set (``t[i] = v``);
+- an operand that is an object of the module the function only reads,
+  whose class defines the operator.
 """
 import gast
 
@@ -80,6 +82,7 @@ class Operators:
             self.operator_method(left, f"__{stem}__", node, f"operator {SYMBOLS[stem]} on an object")
             return _method_call(node.left, f"__{stem}__", [node.right], node)
         if right is None:
+            self.refuse_unfollowed_operands(node, stem)
             return node
         construct = f"operator {SYMBOLS[stem]} with an object of class {right.__name__} on the right"
         if not (isinstance(node.left, gast.Constant) and isinstance(node.left.value, (int, float))
@@ -103,6 +106,23 @@ class Operators:
         if isinstance(node, gast.UnaryOp) and self.computed_receiver(node.operand):
             return gast.copy_location(gast.UnaryOp(op=node.op, operand=self.atom(node.operand)), node)
         return node
+
+    def refuse_unfollowed_operands(self, node, stem):
+        """An operand that is an object of the user's class defining this
+        operator, which the function does not follow (one of its module it
+        only reads): its method would run as written, without derivative."""
+        from .normalize_objects import user_instance
+
+        for operand, name in ((node.left, f"__{stem}__"), (node.right, f"__r{stem}__")):
+            value = self.resolver.value_of(operand) if isinstance(operand, gast.Name) else None
+            if value is None or not user_instance(value) or method_of(type(value), name) is None:
+                continue
+            raise self.unsupported(
+                node, f"operator {SYMBOLS[stem]} on {operand.id}, an object of class {type(value).__name__}",
+                "adjoint follows the operators of objects the function makes or changes, and this one it "
+                "only reads, so the values its method computes would get no derivative.",
+                f"Make the object in the function ({type(value).__name__}(...)), or compute with the arrays "
+                f"it holds ({operand.id}.attribute).")
 
     def operator_method(self, cls, name, node, construct):
         """Refuses an operator whose method ``cls`` lacks or that may return NotImplemented."""
@@ -133,6 +153,10 @@ class Operators:
             return self.followed_class(node.value) is not None
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
             return self.followed_class(node.func.value) is not None or self.computed_receiver(node.func.value)
+        if isinstance(node, gast.Call) and getattr(self, "follow_objects", False):
+            from .normalize_objects import user_class
+
+            return user_class(self.resolver.value_of(node.func))  # Vec(x) * 2.0: the object made first
         return False
 
     def refuse_object_item_store(self, target):
