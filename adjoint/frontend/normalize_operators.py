@@ -145,14 +145,16 @@ class Operators:
         a followed object by an operator or a method of it (``(a - b).norm()``,
         ``b.add(x).mul(y)``), so that it is evaluated first and its method
         read in place (normalize_objects.object_call)."""
+        if isinstance(node, gast.Name):
+            return self.followed_class(node) is not None
         if isinstance(node, gast.BinOp):
-            return self.followed_class(node.left) is not None or self.followed_class(node.right) is not None
+            return self.computed_receiver(node.left) or self.computed_receiver(node.right)
         if isinstance(node, gast.UnaryOp):
-            return self.followed_class(node.operand) is not None or self.computed_receiver(node.operand)
+            return self.computed_receiver(node.operand)
         if isinstance(node, gast.Subscript):
-            return self.followed_class(node.value) is not None
+            return self.computed_receiver(node.value)
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-            return self.followed_class(node.func.value) is not None or self.computed_receiver(node.func.value)
+            return self.computed_receiver(node.func.value)
         if isinstance(node, gast.Call) and getattr(self, "follow_objects", False):
             from .normalize_objects import user_class
 
