@@ -58,6 +58,8 @@ def line_of(fn, text):
 
 
 class Layer:
+    scale = 1.0
+
     def __init__(self, W):
         self.W = W
 
@@ -87,13 +89,14 @@ MODEL, CELL, LAYERS = Model(), Cell(), [np.ones(3)]
 
 
 def reset():
+    Layer.scale = 1.0
     MODEL.__init__()
     CELL.__init__()
     LAYERS[:] = [np.ones(3)]
 
 
 def state():
-    return [MODEL.block.layer.W.copy(), MODEL.block.n, CELL.h.copy(), LAYERS[0].copy()]
+    return [MODEL.block.layer.W.copy(), MODEL.block.n, CELL.h.copy(), LAYERS[0].copy(), Layer.scale]
 
 
 def stores_everywhere(x):
@@ -113,7 +116,8 @@ def counts(x):
 
 
 def calls_a_state_changer(x):
-    return np.tanh(counts(x)) * x
+    Layer.scale = Layer.scale * 2.0  # (a class attribute of the user's: state too)
+    return np.tanh(counts(x)) * x * Layer.scale
 
 
 def test_second_order_of_stores_into_module_objects_and_lists():
@@ -130,7 +134,7 @@ def test_second_order_of_stores_into_module_objects_and_lists():
         for got, want in zip(state(), plain):  # (as one plain call left it)
             np.testing.assert_allclose(got, want, rtol=1e-12)
     reset()
-    counts(X)
+    calls_a_state_changer(X)
     plain = state()
     expected = central(calls_a_state_changer, X, reset)
     np.testing.assert_allclose(adjoint.jacfwd(calls_a_state_changer, chunk_size=1)(X), expected, rtol=1e-6,

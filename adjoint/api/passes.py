@@ -58,6 +58,7 @@ def _changed_objects(func, compiled):
                 candidates.append(structure.free_value(function, name))
             except AttributeError:  # (not a plain function)
                 continue
+        candidates.extend(getattr(compiled, "changed_values", None) or ())  # (Counter.n += 1, MODEL.a.b.W *= 2)
         for value in candidates:
             if (hasattr(value, "__dict__") or type(value) is list) and not any(value is seen for seen in found):
                 found.append(value)
@@ -144,6 +145,9 @@ def _snapshot(root, depth=8):
             elif hasattr(value, "__dict__") and not isinstance(value, type) and rt.is_plain_object(value):
                 found.append((value, dict(vars(value))))
                 inner.extend(vars(value).values())
+            elif isinstance(value, type) and value is root:  # a class of the user's: its class attributes
+                found.append((value, dict(vars(value))))
+                inner.extend(v for v in vars(value).values() if isinstance(v, (np.ndarray, list, dict)))
         level = inner
     return found
 
@@ -157,6 +161,12 @@ def _restore(snapshot):
             value.update(saved)
         elif isinstance(value, np.ndarray):
             value[...] = saved
+        elif isinstance(value, type):
+            for name in [n for n in vars(value) if n not in saved]:
+                delattr(value, name)
+            for name, item in saved.items():
+                if vars(value).get(name, saved) is not item and name not in ("__dict__", "__weakref__", "__doc__"):
+                    setattr(value, name, item)
         else:
             namespace = vars(value)
             namespace.clear()

@@ -115,7 +115,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)
         self.user_versions = {}  # every version bound to a user's name -> that name
-        self.updated_through_chains = False  # MODEL.layer.W *= 2 (normalize_module_held)
+        self.changed_values = []  # objects and classes of the module changed as written (normalize_module_held)
         self.frozen_in_branches = set()  # versions of a name frozen in a branch, read as d.logpdf(x) (normalize_scipy)
         self.aliases = {}  # version -> the versions whose values it may share memory with (both ways)
         self.untracked = set()  # values whose other holders are not visible here (a callee's result)
@@ -220,7 +220,8 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.outside_stores = outside_stores
         # (any of them, differentiated or not: passes of the code run more than once restore it, api/passes.py)
-        normalized.changes_module_state = bool(outside_stores) or self.updated_through_chains
+        normalized.changes_module_state = bool(outside_stores) or bool(self.changed_values)
+        normalized.changed_values = self.changed_values
         normalized.followed_globals = self.followed_globals
         normalized.frozen_in_branches = self.frozen_in_branches
         normalized.prologue = self.prologue
@@ -330,6 +331,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
             elif isinstance(stmt.target, gast.Attribute):
                 # obj.n += v, as Python does it (an array attribute is updated in
                 # place); like obj.n = v, refused where v carries a derivative
+                self.note_module_change(stmt.target.value)  # (Counter.n += 1: passes give it back)
                 receiver, value = self.atom(stmt.target.value), self.atom(stmt.value)
                 kept = gast.AugAssign(target=gast.Attribute(value=receiver, attr=stmt.target.attr, ctx=gast.Store()),
                                       op=stmt.op, value=value)
@@ -466,6 +468,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         elif isinstance(target, gast.Attribute):
             # obj.attr = value: done in the forward pass; a differentiated value
             # stored so is refused (activity), as its readers would miss its derivative
+            self.note_module_change(target.value)  # (Counter.scale = v: passes give it back)
             receiver, stored = self.atom(target.value), self.atom(value)
             call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="set_attribute", ctx=gast.Load()),
                              args=[receiver, constant(target.attr), stored], keywords=[])

@@ -115,8 +115,26 @@ class ModuleHeld:
             changed.setdefault(name, value)
         for name, value in updated.items():  # (not followed; passes give its state back: api/passes.py)
             self.followed_globals.setdefault(name, type(value))
-            self.updated_through_chains = True
         return chains
+
+    def note_module_change(self, receiver):
+        """``receiver.attr = v`` or ``op= v`` run as written (not followed):
+        if ``receiver`` is an object or a class of the user's that the
+        module holds (``MODEL.block.layer``, ``Counter``), it is listed on
+        ``Normalized.changed_values``, whose state the passes of a
+        derivative give back (api/passes.py)."""
+        from .normalize_objects import user_class
+
+        root = receiver
+        while isinstance(root, gast.Attribute):
+            root = root.value
+        if not isinstance(root, gast.Name) or root.id in self.resolver.locals or root.id in self.params:
+            return
+        value = self.resolver.value_of(receiver)
+        if value is UNRESOLVED or not (user_class(value) or self.user_instance(value)):
+            return
+        if not any(value is seen for seen in self.changed_values):
+            self.changed_values.append(value)
 
     def user_instance(self, value):
         from .normalize_objects import user_instance
