@@ -1,5 +1,5 @@
 """Operators on followed objects of the user's classes: ``v + w``,
-``2.0 * v``, ``-v``, ``t[i]`` and ``v += w`` where ``v`` is an object the
+``2.0 * v``, ``-v``, ``t[i]``, ``v += w`` and ``a < b`` where ``v`` is an object the
 function follows (made in it, ``Vec(x)``, or one of the module or the
 arguments whose attributes it follows, normalize_objects).
 
@@ -29,6 +29,8 @@ from .gastutil import clone
 BINARY = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv", gast.FloorDiv: "floordiv",
           gast.Mod: "mod", gast.Pow: "pow", gast.MatMult: "matmul"}
 UNARY = {gast.USub: "__neg__", gast.UAdd: "__pos__", gast.Invert: "__invert__"}
+COMPARE = {gast.Lt: "__lt__", gast.LtE: "__le__", gast.Gt: "__gt__", gast.GtE: "__ge__", gast.Eq: "__eq__",
+           gast.NotEq: "__ne__"}
 SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%", "pow": "**",
            "matmul": "@"}
 
@@ -65,10 +67,16 @@ class Operators:
             name = UNARY[type(node.op)]
             self.operator_method(cls, name, node, f"unary {name[2:-2]} of an object")
             return _method_call(node.operand, name, [], node)
+        if isinstance(node, gast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in COMPARE:
+            cls = self.followed_class(node.left)
+            name = COMPARE[type(node.ops[0])]
+            if cls is None or method_of(cls, name) is None or _returns_not_implemented(method_of(cls, name)):
+                return node  # (object's own comparison, identity: as written)
+            return _method_call(node.left, name, [node.comparators[0]], node)
         if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
             cls = self.followed_class(node.value)
-            if cls is None:
-                return node
+            if cls is None or method_of(cls, "__getitem__") is None:
+                return node  # (a loop over the object reads it by position: refused there, naming the loop)
             self.operator_method(cls, "__getitem__", node, "item of an object")
             return _method_call(node.value, "__getitem__", [node.slice], node)
         if not (isinstance(node, gast.BinOp) and type(node.op) in BINARY):
