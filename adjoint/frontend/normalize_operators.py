@@ -70,8 +70,9 @@ class Operators:
         if isinstance(node, gast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in COMPARE:
             cls = self.followed_class(node.left)
             name = COMPARE[type(node.ops[0])]
-            if cls is None or method_of(cls, name) is None or _returns_not_implemented(method_of(cls, name)):
-                return node  # (object's own comparison, identity: as written)
+            method = method_of(cls, name) if cls is not None else None
+            if method is None or _returns_not_implemented(method) or self.method_function(method) is None:
+                return node  # (identity, a dataclass's generated __eq__: run as written, no derivative needed)
             return _method_call(node.left, name, [node.comparators[0]], node)
         if isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Load):
             cls = self.followed_class(node.value)
