@@ -783,18 +783,6 @@ def outside_object_change_error(location):
         "value from this function and use the returned value.")
 
 
-def frozen_in_branches_error(location, method, name):
-    """``d.logpdf(x)`` after ``d = stats.norm(loc, scale)`` in a branch, with
-    differentiated parameters (frontend/normalize_scipy)."""
-    return UnsupportedSyntaxError(
-        location, f"method .{method}() of a frozen distribution made in a branch",
-        f"{name} is a scipy.stats distribution frozen with differentiated parameters inside an if/else, a "
-        "loop or a with block, and adjoint follows a frozen distribution's parameters only from a freeze "
-        "in the same block as its use, so they would get no derivative here.",
-        f"Choose the parameters in the branches and freeze once after them ({name} = stats.norm(loc, "
-        f"scale)), or call {name}.{method}(...) inside each branch.")
-
-
 def looped_vmap_differentiated(reason):
     """A derivative of a vmap whose function runs once per example
     (``reason``: the TransformError that names the user's line that made it

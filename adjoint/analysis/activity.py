@@ -622,7 +622,9 @@ def check_rule(op, activity, parsed, mode="vjp"):
             raise errors.namedtuple_replace_error(location, op.construct)
         if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
                 and receiver.id in getattr(activity, "frozen_in_branches", ())):
-            raise errors.frozen_in_branches_error(location, op.prim.name, receiver.id)
+            from ..frontend.normalize_scipy import frozen_in_branches_error
+
+            raise frozen_in_branches_error(location, op.prim.name, receiver.id)
         if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
                 and not hasattr(np.ndarray, op.prim.name)):
             raise errors.UnsupportedSyntaxError(

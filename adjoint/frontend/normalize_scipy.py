@@ -19,6 +19,7 @@ import sys
 
 import gast
 
+from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 
@@ -132,6 +133,18 @@ def _freezing_op(normalizer, name):
         if name in op.targets:
             return op if op.kind == "assign" and op.targets == [name] else None
     return None
+
+
+def frozen_in_branches_error(location, method, name):
+    """``d.logpdf(x)`` after ``d = stats.norm(loc, scale)`` in a branch, with
+    differentiated parameters (frontend/normalize_scipy)."""
+    return errors.UnsupportedSyntaxError(
+        location, f"method .{method}() of a frozen distribution made in a branch",
+        f"{name} is a scipy.stats distribution frozen with differentiated parameters inside an if/else, a "
+        "loop or a with block, and adjoint follows a frozen distribution's parameters only from a freeze "
+        "in the same block as its use, so they would get no derivative here.",
+        f"Choose the parameters in the branches and freeze once after them ({name} = stats.norm(loc, "
+        f"scale)), or call {name}.{method}(...) inside each branch.")
 
 
 def _frozen_in_branches(normalizer, name):
