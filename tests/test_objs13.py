@@ -195,10 +195,32 @@ def vector_program(x):
     return (-(u + v)).norm2() * u[0] + u[2]
 
 
+class Gauss:
+    def __init__(self, mu, s):
+        self.mu, self.s = mu, s
+
+    @classmethod
+    def standard(cls, mu):
+        return cls(mu, 1.0)
+
+    @staticmethod
+    def kernel(z):
+        return np.exp(-0.5 * z ** 2)
+
+    def pdf(self, x):
+        return self.kernel((x - self.mu) / self.s) / self.s
+
+
+def class_and_static_methods(x):
+    return np.sum(Gauss.standard(x[0]).pdf(x) * x)
+
+
 def test_operators_of_a_users_class_against_autograd():
     expected = autograd.grad(lambda z: vector_program(anp.array(z)))(X)
     np.testing.assert_allclose(adjoint.grad(vector_program)(X), expected, rtol=1e-12)
     np.testing.assert_allclose(adjoint.jacfwd(vector_program)(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(adjoint.grad(class_and_static_methods)(X),
+                               central(class_and_static_methods, X, lambda: None), rtol=1e-7, atol=1e-9)
 
 
 def scaled_by_a_name(x):

@@ -48,6 +48,7 @@ from .normalize_list_operands import lists_as_arrays
 from .normalize_objects import Objects
 from .normalize_operators import Operators
 from .normalize_module_held import ModuleHeld
+from .normalize_class_methods import ClassMethods
 from .normalize_ownership import Ownership
 from .normalize_views import rewrite_views
 from .ir import (
@@ -61,7 +62,8 @@ from ..rules.signatures import call_signature
 
 
 class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
-                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists, Operators, ModuleHeld):
+                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists, Operators, ModuleHeld,
+                 ClassMethods):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by

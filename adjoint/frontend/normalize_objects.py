@@ -394,15 +394,16 @@ class Objects(Held, CachedProperties, StarObjects):
         if receiver is not None:
             version = self.read(receiver.id)
             cls = self.object_class(version)
-            if cls is None:
-                return None
+            if cls is None:  # (a receiver computed above is not computed again: (CELL.step(x) * 2).sum())
+                return None if receiver is func.value else self.call(gast.Call(func=gast.Attribute(
+                    value=receiver, attr=func.attr, ctx=gast.Load()), args=node.args, keywords=node.keywords))
             method = method_of(cls, func.attr)
             if method is None:
                 if receiver is not func.value:
                     value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                                       args=node.args, keywords=node.keywords)
                     return self.call(value)
-                return None  # a callable attribute, a static or class method: as before
+                return self.static_method_call(node, cls, func.attr)  # (self.kernel(z): normalize_class_methods)
             function = self.method_function(method)
             if function is None:
                 raise self.unsupported(

@@ -21,6 +21,8 @@ line:
 - an operand that is an object of the module the function only reads,
   whose class defines the operator.
 """
+import types
+
 import gast
 
 from .classes import method_of
@@ -162,12 +164,16 @@ class Operators:
             return self.computed_receiver(node.operand)
         if isinstance(node, gast.Subscript):
             return self.computed_receiver(node.value)
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute):
-            return self.computed_receiver(node.func.value)
-        if isinstance(node, gast.Call) and getattr(self, "follow_objects", False):
-            from .normalize_objects import user_class
+        if not (isinstance(node, gast.Call) and getattr(self, "follow_objects", False)):
+            return False
+        from .normalize_objects import user_class
 
-            return user_class(self.resolver.value_of(node.func))  # Vec(x) * 2.0: the object made first
+        callee = self.resolver.value_of(node.func)
+        if isinstance(callee, types.MethodType) and isinstance(callee.__self__, type):
+            return user_class(callee.__self__)  # Gauss.standard(mu).pdf(x): a class method (normalize_class_methods)
+        if isinstance(node.func, gast.Attribute):
+            return self.computed_receiver(node.func.value)
+        return user_class(callee)  # Vec(x) * 2.0: the object made first
         return False
 
     def refuse_object_item_store(self, target):
