@@ -611,6 +611,20 @@ def vmap_changed_module_object(location, name, kind=None):
     )
 
 
+def vmap_changed_module_state(location):
+    """vmap of a derivative of a function that sets an attribute of an
+    object of its module (or an item of a list of it) to a differentiated
+    value (``vmap(jacrev(f))``)."""
+    what = ("item of a list of the module" if isinstance(location, ModuleListLocation)
+            else "attribute of an object of the module")
+    return UnsupportedSyntaxError(
+        location, f"{what} set to a differentiated value under vmap",
+        "every example would change that one object in turn, and each would then read what the previous "
+        "example stored there, which a batch of independent examples does not do.",
+        "Pass the object to the function as an argument, or make it inside the function, or call the "
+        "derivative in a loop over the examples.")
+
+
 class ModuleListLocation(SourceLocation):
     """The place of ``LAYERS[k] = v`` on a list of the module (see
     ``outside_object_change_error``)."""

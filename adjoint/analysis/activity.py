@@ -284,6 +284,7 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
                     changed = True
     activity = Activity(varied, useful)
     activity.in_branches = _ops_in_branches(normalized.ops)
+    activity.frozen_in_branches = getattr(normalized, "frozen_in_branches", set())
     # Numbers and flags, and values of shape () (NumPy gives scalars for
     # them): a callee's ``p += v`` re-binds them, changing nothing in place.
     immutable = normalized.immutable | shapes.scalar_names(ops) | _temporary_arguments(normalized)
@@ -471,11 +472,12 @@ def check_effects(op, varied, parsed, callees, mode="vjp"):
         if isinstance(op.args[2], gast.Name) and op.args[2].id in varied:
             raise errors.UnsupportedSyntaxError(
                 parsed.location(op), f"{op.construct} to a differentiated value",
-                "adjoint follows the attributes of objects the function makes (State(x), a dataclass) and "
-                "of objects of the module or a closure whose methods it calls (cell.step(x)); this one is "
-                "neither (an argument of the function, an object reached through another object or a "
-                "container, or a method run by a function the differentiated one calls), so code that reads "
-                "the attribute back would get no derivative.",
+                "adjoint follows the attributes of objects the function makes (State(x), a dataclass), of "
+                "objects of the module or a closure it changes (cell.h = v, cell.step(x)) and of the objects "
+                "they or the arguments hold once each (MODEL.layer.W = v); this one is none of those (an "
+                "object held under two names, or in a container, or changed by a method that a function the "
+                "differentiated one calls runs), so code that reads the attribute back would get no "
+                "derivative.",
                 "Make the object in the function, or keep the value in a local name or return it; objects "
                 "may hold values that are not differentiated (settings, counters, arrays given as constants).")
         return
@@ -620,6 +622,11 @@ def check_rule(op, activity, parsed, mode="vjp"):
             )
         if op.prim.name == "_replace" and isinstance(receiver, gast.Name) and receiver.id in activity.varied:
             raise errors.namedtuple_replace_error(location, op.construct)
+        if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
+                and receiver.id in getattr(activity, "frozen_in_branches", ())):
+            from ..frontend.normalize_scipy import frozen_in_branches_error
+
+            raise frozen_in_branches_error(location, op.prim.name, receiver.id)
         if (op.prim.name is not None and isinstance(receiver, gast.Name) and receiver.id in activity.varied
                 and not hasattr(np.ndarray, op.prim.name)):
             raise errors.UnsupportedSyntaxError(

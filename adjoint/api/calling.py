@@ -333,12 +333,15 @@ class _FixedArguments:
 
 
 def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipped=0, keywords=(), mode="vjp",
-                  objects=None, outside_ok=False, real_params=True):
+                  objects=None, outside_ok=False, real_params=True, top_level=False):
     """The compiled VJP (``mode="jvp"``: JVP) of calling ``func`` with
     ``nargs`` positional arguments and ``keywords``, differentiated at
     ``positions`` (counted among the positional ones). ``objects``: see
     ``object_arguments`` (for a plain Python function); ``outside_ok``: see
-    ``cache.get_vjp``."""
+    ``cache.get_vjp``; ``top_level``: the user called the transform of
+    ``func`` (``hessian(f)(x)``), not code being differentiated, so a
+    derivative ``func`` may change the module's objects and lists with
+    differentiated values (nothing else reads them, derivatives.py)."""
     if mode == "jvp":
         def get(function, wrt, arity=None, objects=None):
             return cache.get_jvp(function, wrt, has_aux, arity=arity, for_caller=for_caller, objects=objects,
@@ -348,7 +351,8 @@ def compiled_call(func, nargs, positions, has_aux=False, for_caller=False, skipp
             return cache.get_vjp(function, wrt, has_aux, for_caller, arity=arity, objects=objects,
                                  outside_ok=outside_ok, real_params=real_params)
     if made.of(func) is not None:  # a derivative differentiated again: its code
-        func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects)
+        func = derivatives.derivative_function(func, nargs, keywords=keywords, objects=objects,
+                                               top_level=top_level)
     function, leading, fixed = _callable_parts(func)
     _refuse_library_callable(func, function)
     if (function is not func and isinstance(function, types.FunctionType) and not _has_custom_rule(function)
@@ -468,55 +472,13 @@ def object_arguments(func, args, positions, keywords=None):
     return found
 
 
-#: how many links of objects held by objects an argument's chain may have
-#: (``model.deep.net.block.layer``): deeper chains stay refused.
-HELD_DEPTH = 8
+def _held_objects(name, obj, args=(), keywords=None):
+    """The objects ``obj``, the argument ``name``, holds: see
+    frontend.held_objects (the other arguments may hold them too)."""
+    from ..frontend.held_objects import held_objects
 
-
-def _held_objects(name, obj, args=(), keywords=None, depth=HELD_DEPTH):
-    """``((f"{name}.{attribute}", class), ...)``: the objects of the user's
-    classes that the argument ``obj`` holds in its attributes when the call
-    is made (``model.layer``), and those they hold in turn, up to ``depth``
-    links (``model.block.layer``), so that a change through them
-    (``model.layer.h = v``, ``model.deep.net.block.layer.W = v``) is followed
-    (normalize_objects). An object held twice (under two attributes, by
-    another argument, or given as an argument itself) is left out, and what
-    it holds with it: a change through one name would reach the other
-    without its derivative, so it stays refused."""
-    from ..frontend.normalize_objects import user_instance
-
-    def held_by(value):
-        attributes = getattr(value, "__dict__", None) or {}
-        return [(attribute, item) for attribute, item in attributes.items()
-                if type(item) not in _PLAIN_ARGUMENTS and user_instance(item)]
-
-    found, level, expanded = [], [(name, obj)], set()
-    for _ in range(depth):
-        # (an object met again, by a cycle or a second path, is held twice: left out below, and not
-        # looked into again, so a cycle ends)
-        inner = []
-        for path, value in level:
-            if id(value) not in expanded:
-                expanded.add(id(value))
-                inner.extend((f"{path}.{attribute}", item) for attribute, item in held_by(value))
-        level = inner
-        found.extend(level)
-        if not level:
-            break
-    if not found:
-        return ()
-    counts = {}
     others = [a for a in list(args) + list((keywords or {}).values()) if a is not obj]
-    for value in others + [v for o in others for v in getattr(o, "__dict__", {}).values()] + [obj]:
-        counts[id(value)] = counts.get(id(value), 0) + 1
-    for _, value in found:
-        counts[id(value)] = counts.get(id(value), 0) + 1
-    kept = []
-    for path, value in found:
-        parent = path.rsplit(".", 1)[0]
-        if counts[id(value)] == 1 and (parent == name or any(p == parent for p, _ in kept)):
-            kept.append((path, value))
-    return tuple((path, type(value)) for path, value in kept)
+    return held_objects(name, obj, others)
 
 
 class _Finder:
@@ -545,10 +507,11 @@ class _Finder:
         if not self.plain:
             noted = parameter_kinds.sensitivity(inner)
             compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
-                                     objects=objects)
+                                     objects=objects, top_level=True)
             if type(inner) is types.FunctionType and parameter_kinds.sensitivity(inner) != noted:
                 compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords,
-                                         mode=self.mode, objects=object_arguments(inner, args, positions, values))
+                                         mode=self.mode, objects=object_arguments(inner, args, positions, values),
+                                         top_level=True)
             return compiled
         key = (len(args), positions, has_aux, keywords, objects)
         found = self.found.get(key)
@@ -557,11 +520,11 @@ class _Finder:
         _check_call(self.func, args, keywords)
         noted = parameter_kinds.sensitivity(inner)
         compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
-                                 objects=objects)
+                                 objects=objects, top_level=True)
         if parameter_kinds.sensitivity(inner) != noted:  # made again for the kinds of this call's arguments
             objects = object_arguments(inner, args, positions, values)
             key = (len(args), positions, has_aux, keywords, objects)
             compiled = compiled_call(self.func, len(args), positions, has_aux, keywords=keywords, mode=self.mode,
-                                     objects=objects)
+                                     objects=objects, top_level=True)
         self.found[key] = (cache.generation, compiled)
         return compiled

@@ -46,7 +46,7 @@ from ..made import derived, of, register, vmap_of  # noqa: E402,F401 (what trans
 API = {}
 
 
-def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objects=None):
+def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objects=None, top_level=False):
     """The Python function computing ``wrapper(*args, **kwargs)`` for
     ``nargs`` positional arguments and the keyword names ``keywords``
     (keyword-only parameters of the function written, passed on to the
@@ -54,12 +54,18 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objec
     generated code it runs (``purpose``: what it is for, "derivative" or
     "vmap", named by errors). ``objects``: the classes of the objects of the
     user's classes among the arguments (``calling.object_arguments``), whose
-    changes the code follows (``hessian(f, 1)(model, x)``)."""
+    changes the code follows (``hessian(f, 1)(model, x)``). ``top_level``:
+    the user called the transform of the function written
+    (``hessian(f)(x)``): ``f`` may set attributes of objects of its module
+    and items of its lists to differentiated values, which nothing reads
+    between the passes written here (api/passes.py restores them)."""
     made_for = _made_for(wrapper)
     keywords = tuple(keywords)
     key = (nargs, keywords) if keywords else nargs
     if objects:
         key = (key, objects)
+    if top_level:
+        key = (key, "top level")
     made = made_for.get(key)
     if made is not None and made[1].is_current():
         return made[0]
@@ -87,7 +93,12 @@ def derivative_function(wrapper, nargs, purpose="derivative", keywords=(), objec
         text, namespace = _forward_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
     else:
         compiled = API["compiled_call"](func, nargs, positions, has_aux, for_caller=True, keywords=keywords,
-                                        objects=objects, outside_ok=bool(parameter_kinds.user_objects(objects)))
+                                        objects=objects, outside_ok=bool(parameter_kinds.user_objects(objects)) or top_level
+                                        or purpose == "vmap")
+        stores = getattr(compiled, "outside_stores", None)
+        if (purpose == "vmap" and stores and not parameter_kinds.user_objects(objects)
+                and not top_level):  # vmap(jacrev(f)), f changing MODEL.a.W
+            raise errors.vmap_changed_module_state(stores[0])
         text, namespace = _reverse_text(name, kind, params, positions, argnums, has_aux, compiled, keywords)
         if not keywords:  # (keyword arguments: the calls, which pass them on)
             inlined = inlined_text(name, kind, params, positions, argnums, has_aux, compiled)
@@ -289,6 +300,29 @@ def _vmapped(func, in_dims, out_dims, nargs):
     return function, compiled
 
 
+def _restoring_state(jacobian, function, positions, has_aux):
+    """``jacobian`` (the jacfwd of the derivative function ``function``),
+    or, if ``function`` changes state besides its result (attributes of an
+    object of its module, items of a module's list: api/passes.py), a
+    function calling it that gives that state back as it was before: the
+    value's call after it changes the state once, as the plain call does."""
+    from . import passes
+
+    if not passes.derivative_changes_state(function):
+        return jacobian
+
+    def restoring(*args, **kwargs):
+        guard = passes.Guard(function, None)
+        args, kwargs = guard.arguments(args, kwargs)
+        try:
+            return jacobian(*args, **kwargs)
+        finally:
+            guard.restore()
+
+    register(restoring, function, "jacfwd", tuple(positions), has_aux)  # (transformed again: jacfwd(function))
+    return restoring
+
+
 class JacobianVJP:
     """The reverse-mode transform of a derivative function, carried out by
     forward mode over it: its forward pass computes the value and, by the
@@ -306,8 +340,8 @@ class JacobianVJP:
     ``g(x) = grad(f)(x) * x``)::
 
         def f_grad_forward(x):
-            value = f_grad(x)
             blocks = f_grad_jacfwd(x)
+            value = f_grad(x)
             return value, (blocks, value)
 
         def f_grad_backward(residuals, g):
@@ -336,10 +370,12 @@ class JacobianVJP:
         name = function.__name__ if function.__name__.isidentifier() else "f"
         args = call_with_keywords(params, keywords)
         value = "value, aux" if has_aux else "value"
+        # (the blocks first, the value last: a function that changes the module's state
+        # changes it once, by the value's call, and its blocks are taken at the state of entry)
         lines = [f"def {name}_forward({signature_with_keywords(params, keywords)}):",
+                 f"    blocks, _ = {name}_jacfwd({args})" if has_aux else f"    blocks = {name}_jacfwd({args})",
                  f"    result = {name}({args})",
                  f"    {value} = result" if has_aux else "    value = result",
-                 f"    blocks, _ = {name}_jacfwd({args})" if has_aux else f"    blocks = {name}_jacfwd({args})",
                  "    return result, (blocks, value)",
                  "",
                  "",
@@ -355,7 +391,7 @@ class JacobianVJP:
         filename = unique_filename(filename, self.source)
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
         namespace = {"rt": rt, "__name__": "adjoint_generated", name: function,
-                     f"{name}_jacfwd": self.jacobian}
+                     f"{name}_jacfwd": _restoring_state(self.jacobian, function, positions, has_aux)}
         exec(compile(self.source, filename, "exec"), namespace)
         self.namespace = namespace  # (read by backend.compile.transforms_reached, for source())
         self.forward = namespace[f"{name}_forward"]

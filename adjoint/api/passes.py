@@ -18,13 +18,18 @@ last pass changes the caller's state once, as the plain call does.
 """
 import copy
 
+import numpy as np
+
+from .. import runtime as rt
 from . import calling
 
 
-def changes_state(compiled):
-    """Whether the generated code changes anything besides its result."""
-    return bool(getattr(compiled, "augmented_params", None) or getattr(compiled, "outside_stores", None)
-                or getattr(compiled, "changes_module_state", False))
+def changes_state(compiled, called=False):
+    """Whether the generated code changes anything besides its result
+    (``called``: the code of a function another one calls, whose changes of
+    its own arguments are its caller's business: only the module's state)."""
+    return bool((not called and getattr(compiled, "augmented_params", None))
+                or getattr(compiled, "outside_stores", None) or getattr(compiled, "changes_module_state", False))
 
 
 def derivative_changes_state(func):
@@ -33,14 +38,7 @@ def derivative_changes_state(func):
     it whose attributes ``f`` sets (``hessian(f, 1)(model, x)``). Its own
     transform reads those changes as plain calls of the passes, so the
     passes written for it are asked (api/derivatives.py)."""
-    from .. import made
-    from .derivatives import _made_for
-
-    while made.of(func) is not None:
-        if any(changes_state(compiled) for _, compiled in list(_made_for(func).values())):
-            return True
-        func = made.of(func)[0]
-    return False
+    return any(changes_state(compiled, called) for _, compiled, called in _transforms_run(func, None))
 
 
 def _changed_objects(func, compiled):
@@ -49,15 +47,53 @@ def _changed_objects(func, compiled):
     object of a bound method or a callable object."""
     from ..analysis import structure
 
-    function, leading, _ = calling._callable_parts(func)
-    found = [value for value in leading if hasattr(value, "__dict__")]
-    for name in getattr(compiled, "followed_globals", None) or ():
-        try:
-            value = structure.free_value(function, name)
-        except AttributeError:  # (not a plain function)
+    found = []
+    for function, compiled, _ in _transforms_run(func, compiled):
+        if function is None:
             continue
-        if (hasattr(value, "__dict__") or type(value) is list) and not any(value is seen for seen in found):
-            found.append(value)
+        function, leading, _ = calling._callable_parts(function)
+        candidates = [value for value in leading if hasattr(value, "__dict__")]
+        for name in getattr(compiled, "followed_globals", None) or ():
+            try:
+                candidates.append(structure.free_value(function, name))
+            except AttributeError:  # (not a plain function)
+                continue
+        candidates.extend(getattr(compiled, "changed_values", None) or ())  # (Counter.n += 1, MODEL.a.b.W *= 2)
+        for value in candidates:
+            if (hasattr(value, "__dict__") or type(value) is list) and not any(value is seen for seen in found):
+                found.append(value)
+    return found
+
+
+def _transforms_run(func, compiled):
+    """``(function, its transform, called)`` for ``func`` (with ``compiled`` unless
+    None) and, if it is a derivative (``jacrev(f)`` differentiated again by
+    ``hessian``, or the function derivatives.py writes for it), for the
+    functions it is a derivative of, whose passes it runs, and for the
+    functions their code calls: the objects of their module they change are
+    changed by every pass of ``func``'s (``called``: reached through a
+    call, see changes_state)."""
+    from .. import made
+    from .derivatives import _made_for
+
+    found, todo, seen, seen_transforms = [], [(func, compiled, False)], set(), set()
+    while todo:
+        function, transform, called = todo.pop(0)
+        if transform is not None and id(transform) not in seen_transforms:
+            seen_transforms.add(id(transform))
+            found.append((function, transform, called))
+            # (a function it calls that changes an object of its own module: g(x) calling f(x))
+            todo.extend((getattr(callee, "func", None), callee, True)
+                        for callee in getattr(transform, "callee_transforms", None) or ())
+        if function is None or id(function) in seen:
+            continue
+        seen.add(id(function))
+        written = getattr(function, "__adjoint_derivative__", None)  # (a derivative function written)
+        if written is not None:
+            todo.append((getattr(written, "func", None), written, called))
+        if made.of(function) is not None:
+            inner = made.of(function)[0]
+            todo.extend((inner, transform, called) for _, transform in list(_made_for(function).values()))
     return found
 
 
@@ -68,7 +104,7 @@ class Guard:
     their attributes back (not after the last pass)."""
 
     def __init__(self, func, compiled):
-        self.changes = changes_state(compiled) or derivative_changes_state(func)
+        self.changes = any(changes_state(transform, called) for _, transform, called in _transforms_run(func, compiled))
         self.objects = _changed_objects(func, compiled) if self.changes else []
         self.saved = []
 
@@ -105,28 +141,62 @@ class Guard:
 
 
 def _saved(objects):
-    return [(obj, _saved_items(obj) if type(obj) is list else copy.deepcopy(vars(obj))) for obj in objects]
+    return [_snapshot(obj) for obj in objects]
 
 
 def _put_back(saved):
-    for obj, attributes in saved:
-        if type(obj) is list:
-            _restore_items(obj, attributes)
-            continue
-        namespace = vars(obj)
-        namespace.clear()
-        namespace.update(attributes)
+    for snapshot in saved:
+        _restore(snapshot)
 
 
-def _saved_items(items):
-    """The items of a list of the module, and the values of its arrays
-    (which ``LAYERS[k] op= v`` updates in place)."""
-    return [(item, item.copy() if hasattr(item, "__array__") and hasattr(item, "copy") else None)
-            for item in items]
+def _snapshot(root, depth=8):
+    """What ``root`` (an object of the module, or a list of it) and what it
+    holds, ``depth`` links deep, are made of: each object's attributes, each
+    list's and dict's items, each array's values (``MODEL.block.layer.W *=
+    2`` changes one in place), so that ``_restore`` gives them back in place:
+    whatever else holds them sees them as they were."""
+    found, level, seen = [], [root], set()
+    for _ in range(depth + 1):
+        inner = []
+        for value in level:
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if type(value) is list:
+                found.append((value, list(value)))
+                inner.extend(value)
+            elif type(value) is dict:
+                found.append((value, dict(value)))
+                inner.extend(value.values())
+            elif isinstance(value, np.ndarray):
+                if value.flags.writeable and value.base is None:
+                    found.append((value, value.copy()))
+            elif hasattr(value, "__dict__") and not isinstance(value, type) and rt.is_plain_object(value):
+                found.append((value, dict(vars(value))))
+                inner.extend(vars(value).values())
+            elif isinstance(value, type) and value is root:  # a class of the user's: its class attributes
+                found.append((value, dict(vars(value))))
+                inner.extend(v for v in vars(value).values() if isinstance(v, (np.ndarray, list, dict)))
+        level = inner
+    return found
 
 
-def _restore_items(items, saved):
-    items[:] = [item for item, _ in saved]
-    for item, values in saved:
-        if values is not None:
-            item[...] = values
+def _restore(snapshot):
+    for value, saved in snapshot:
+        if type(value) is list:
+            value[:] = saved
+        elif type(value) is dict:
+            value.clear()
+            value.update(saved)
+        elif isinstance(value, np.ndarray):
+            value[...] = saved
+        elif isinstance(value, type):
+            for name in [n for n in vars(value) if n not in saved]:
+                delattr(value, name)
+            for name, item in saved.items():
+                if vars(value).get(name, saved) is not item and name not in ("__dict__", "__weakref__", "__doc__"):
+                    setattr(value, name, item)
+        else:
+            namespace = vars(value)
+            namespace.clear()
+            namespace.update(saved)

@@ -324,6 +324,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     compiled.outside_stores = normalized.outside_stores
     compiled.changes_module_state = getattr(normalized, "changes_module_state", False)
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
+    compiled.changed_values = getattr(normalized, "changed_values", ())
     compiled.callee_transforms = builder.callee_transforms
     compiled.same_for_caller = same_for_caller
     compiled.scaled_seed = len(returns) == 1 and scaled_seed.single_scaling(
@@ -382,6 +383,7 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     compiled.outside_stores = normalized.outside_stores
     compiled.changes_module_state = getattr(normalized, "changes_module_state", False)
     compiled.followed_globals = getattr(normalized, "followed_globals", {})
+    compiled.changed_values = getattr(normalized, "changed_values", ())
     compiled.number_globals = {**builder.number_globals, **getattr(normalized, "followed_globals", {})}
     compiled.attribute_callees = attribute_callees + class_checks(normalized, namespace)
     compiled.class_lookups = normalized.class_lookups

@@ -47,6 +47,9 @@ from .normalize_module_lists import ModuleLists
 from .normalize_numpy_forms import NumpyForms
 from .normalize_list_operands import lists_as_arrays
 from .normalize_objects import Objects
+from .normalize_operators import Operators
+from .normalize_module_held import ModuleHeld
+from .normalize_class_methods import ClassMethods
 from .normalize_ownership import Ownership
 from .normalize_views import rewrite_views
 from .ir import (
@@ -60,7 +63,8 @@ from ..rules.signatures import call_signature
 
 
 class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerObjects, Calls, Arguments, Inlining,
-                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists):
+                 CallForms, NumpyForms, Iteration, Expressions, ModuleLists, Operators, ModuleHeld,
+                 ClassMethods):
     """Builds the ops of one function; see the module docstring.
 
     State shared with the mixins: ``ops`` (the list being filled, swapped by
@@ -116,6 +120,8 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.list_versions = set()  # versions of lists made here (by literals and appends)
         self.container_versions = set()  # versions of lists and dicts made here (item assignment)
         self.user_versions = {}  # every version bound to a user's name -> that name
+        self.changed_values = []  # objects and classes of the module changed as written (normalize_module_held)
+        self.frozen_in_branches = set()  # versions of a name frozen in a branch, read as d.logpdf(x) (normalize_scipy)
         self.aliases = {}  # version -> the versions whose values it may share memory with (both ways)
         self.untracked = set()  # values whose other holders are not visible here (a callee's result)
         self.mapping_versions = set()  # versions of dicts made here (for k in d visits their keys)
@@ -223,8 +229,10 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         normalized = Normalized(node.name, params, self.ops, self.output, self.result)
         normalized.outside_stores = outside_stores
         # (any of them, differentiated or not: passes of the code run more than once restore it, api/passes.py)
-        normalized.changes_module_state = bool(outside_stores)
+        normalized.changes_module_state = bool(outside_stores) or bool(self.changed_values)
+        normalized.changed_values = self.changed_values
         normalized.followed_globals = self.followed_globals
+        normalized.frozen_in_branches = self.frozen_in_branches
         normalized.prologue = self.prologue
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
@@ -317,9 +325,12 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
                 self.check_rebinding_update(stmt)
                 before = self.read(stmt.target.id)
                 current = load(stmt.target.id)
-                self.assign(stmt.target, gast.BinOp(left=current, op=stmt.op, right=stmt.value))
+                value = gast.copy_location(gast.BinOp(left=current, op=stmt.op, right=stmt.value), stmt)
+                # (v += w on an object of the user's class: v.__iadd__(w), normalize_operators)
+                self.assign(stmt.target, self.operator_as_method(value, in_place=True))
                 self.changed_in_place(stmt, stmt.target.id, before)
             elif isinstance(stmt.target, gast.Subscript):
+                self.refuse_object_item_store(stmt.target)
                 self.check_item_update(stmt)
                 read = gast.Subscript(value=clone(stmt.target.value), slice=clone(stmt.target.slice),
                                       ctx=gast.Load())
@@ -329,6 +340,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
             elif isinstance(stmt.target, gast.Attribute):
                 # obj.n += v, as Python does it (an array attribute is updated in
                 # place); like obj.n = v, refused where v carries a derivative
+                self.note_module_change(stmt.target.value)  # (Counter.n += 1: passes give it back)
                 receiver, value = self.atom(stmt.target.value), self.atom(stmt.value)
                 kept = gast.AugAssign(target=gast.Attribute(value=receiver, attr=stmt.target.attr, ctx=gast.Store()),
                                       op=stmt.op, value=value)
@@ -465,6 +477,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         elif isinstance(target, gast.Attribute):
             # obj.attr = value: done in the forward pass; a differentiated value
             # stored so is refused (activity), as its readers would miss its derivative
+            self.note_module_change(target.value)  # (Counter.scale = v: passes give it back)
             receiver, stored = self.atom(target.value), self.atom(value)
             call = gast.Call(func=gast.Attribute(value=load(self.rt_name), attr="set_attribute", ctx=gast.Load()),
                              args=[receiver, constant(target.attr), stored], keywords=[])

@@ -44,9 +44,11 @@ class Expressions:
                                        "Define the function at module level and pass the values it "
                                        "uses as arguments (functools.partial fixes some of them).")
             return load(self.read(node.id))
+        root = node
+        while isinstance(root, gast.Attribute):
+            root = root.value  # (MODEL.layer.W on an object of the module followed: normalize_module_held)
         if (isinstance(node, gast.Attribute) and self.resolver.value_of(node) is not UNRESOLVED
-                and not (isinstance(node.value, gast.Name)
-                         and self.object_tokens.get(self.version.get(node.value.id)))):
+                and not (isinstance(root, gast.Name) and self.object_tokens.get(self.version.get(root.id)))):
             return clone(node)  # (an object of the module the function changes is followed: normalize_objects)
         return self.expression(node)
 
@@ -65,6 +67,7 @@ class Expressions:
                            construct="bound check"))
 
     def expression(self, node, target=None, user_name=None):
+        node = self.operator_as_method(node)  # v + w on objects of the user's class: normalize_operators
         if isinstance(node, gast.IfExp):
             if user_name is None:
                 return self.conditional_expression(node, target or self.namer.temp())

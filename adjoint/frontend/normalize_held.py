@@ -225,6 +225,9 @@ class Held:
         from .resolve import UNRESOLVED
 
         callee = self.resolver.value_of(node.func)
+        made = self.class_method_call(node, callee)  # Gauss.standard(mu) making cls(...): normalize_class_methods
+        if made is not None:
+            return made
         if callee is UNRESOLVED or not callable(callee) or isinstance(callee, type):
             return None
         passed = [(i, a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords]

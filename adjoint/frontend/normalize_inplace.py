@@ -228,6 +228,7 @@ class InPlace:
                                        "is transformed.", "Pass the arguments one by one.")
 
     def setitem(self, target, value):
+        self.refuse_object_item_store(target)  # (t[i] = v on an object of the user's class)
         if isinstance(target.value, gast.Subscript):
             return self.setitem_of_an_item(target, value)
         if isinstance(target.value, gast.Name) and target.value.id not in self.version:

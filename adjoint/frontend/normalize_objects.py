@@ -207,6 +207,7 @@ class Objects(Held, CachedProperties, StarObjects):
             return name in self.resolver.locals or name in params or name in self.version
 
         changed = outside_objects_changed(node, self.resolver.value_of, local)
+        chains = self.module_chains(node, local, changed)  # MODEL.layer.W = v: normalize_module_held
         if self.follow_objects != RECORDS_ONLY:  # OSC.energy(x) calling self.accel(x): normalize_self_calls
             changed.update(objects_calling_own_methods(node, self.resolver.value_of, local, self.method_function,
                                                        user_instance, changed))
@@ -221,6 +222,8 @@ class Objects(Held, CachedProperties, StarObjects):
             # its class's methods are inlined: the transform is stale once the name holds another class's object
             self.followed_globals[name] = type(value)
             self.followed_global_tokens[version] = name
+            if name in chains:
+                self.bind_module_held(node, name, version, value, chains[name][1])
         # Objects passed in whose methods set attributes (``model.step(x)``): followed
         # the same way. The transform is made for their classes (the cache's key).
         for name, cls in sorted(parameter_objects_changed(node, self.object_params, self.resolver.value_of).items()):
@@ -367,8 +370,11 @@ class Objects(Held, CachedProperties, StarObjects):
         if isinstance(func, gast.Attribute) and self.held_chain(func.value):  # a.layer.step(x)
             return self.call_through_holder(node, func.value)
         receiver = None
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in self.version:
-            receiver = func.value
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and (
+                func.value.id in self.version or self.object_tokens.get(func.value.id)):
+            receiver = func.value  # (a user's name, or an object computed above: (-v).norm())
+        elif isinstance(func, gast.Attribute) and self.computed_receiver(func.value):
+            receiver = self.atom(func.value)  # (-(a - b)).norm2(), b.add(x).mul(y): normalize_operators
         elif isinstance(func, gast.Attribute) and self.super_method(func) is not None:
             return self.super_call(node)  # super(Child, self).__init__(x): see normalize_held
         elif (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
@@ -388,15 +394,16 @@ class Objects(Held, CachedProperties, StarObjects):
         if receiver is not None:
             version = self.read(receiver.id)
             cls = self.object_class(version)
-            if cls is None:
-                return None
+            if cls is None:  # (a receiver computed above is not computed again: (CELL.step(x) * 2).sum())
+                return None if receiver is func.value else self.call(gast.Call(func=gast.Attribute(
+                    value=receiver, attr=func.attr, ctx=gast.Load()), args=node.args, keywords=node.keywords))
             method = method_of(cls, func.attr)
             if method is None:
                 if receiver is not func.value:
                     value = gast.Call(func=gast.Attribute(value=receiver, attr=func.attr, ctx=gast.Load()),
                                       args=node.args, keywords=node.keywords)
                     return self.call(value)
-                return None  # a callable attribute, a static or class method: as before
+                return self.static_method_call(node, cls, func.attr)  # (self.kernel(z): normalize_class_methods)
             function = self.method_function(method)
             if function is None:
                 raise self.unsupported(

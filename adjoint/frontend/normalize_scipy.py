@@ -19,6 +19,7 @@ import sys
 
 import gast
 
+from .. import errors
 from .. import runtime as rt
 from .gastutil import clone, constant, load
 
@@ -134,6 +135,35 @@ def _freezing_op(normalizer, name):
     return None
 
 
+def frozen_in_branches_error(location, method, name):
+    """``d.logpdf(x)`` after ``d = stats.norm(loc, scale)`` in a branch, with
+    differentiated parameters (frontend/normalize_scipy)."""
+    return errors.UnsupportedSyntaxError(
+        location, f"method .{method}() of a frozen distribution made in a branch",
+        f"{name} is a scipy.stats distribution frozen with differentiated parameters inside an if/else, a "
+        "loop or a with block, and adjoint follows a frozen distribution's parameters only from a freeze "
+        "in the same block as its use, so they would get no derivative here.",
+        f"Choose the parameters in the branches and freeze once after them ({name} = stats.norm(loc, "
+        f"scale)), or call {name}.{method}(...) inside each branch.")
+
+
+def _frozen_in_branches(normalizer, name):
+    """Whether the user's ``name`` was bound to a frozen distribution inside
+    an if/else, a loop or a with block above: its merged value is not known
+    to be the distribution made there, so ``name.logpdf(x)`` is a call of a
+    method of an object (fine if its parameters are constants)."""
+    def frozen_in(ops):
+        for op in ops:
+            if (op.kind == "assign" and len(op.targets) == 1 and _distribution(op.prim) is not None
+                    and normalizer.user_versions.get(op.targets[0], op.targets[0]) == name):
+                return True
+            if any(frozen_in(getattr(op, part, None) or ()) for part in ("body", "orelse")):
+                return True
+        return False
+
+    return frozen_in(op for op in normalizer.ops if op.kind != "assign")
+
+
 def frozen_method_call(normalizer, node):
     """The operation of ``d.method(args)`` on a frozen distribution,
     written as the distribution's method with the frozen arguments; None
@@ -157,6 +187,9 @@ def frozen_method_call(normalizer, node):
     else:
         if isinstance(receiver, gast.Name) and receiver.id in normalizer.version:
             op = _freezing_op(normalizer, normalizer.read(receiver.id))
+            if op is None and _frozen_in_branches(normalizer, receiver.id):
+                # (refused by activity if its parameters are differentiated: errors.frozen_in_branches)
+                normalizer.frozen_in_branches.add(normalizer.read(receiver.id))
             if op is None or not isinstance(op.value, gast.Call):
                 return None
             made = _distribution(op.prim)

@@ -143,4 +143,4 @@ nondifferentiable(rt.loop_length, rt.mapping_keys, rt.loop_keys, rt.sort_order, 
                   rt.check_keys_unchanged)
 # Checks made when generated code runs (an update in place that NumPy would show elsewhere): no derivative.
 nondifferentiable(rt.check_unshared, rt.check_not_array, rt.check_basic_index, rt.check_bound, rt.check_not_container,
-                  rt.check_namedtuple)
+                  rt.check_namedtuple, rt.check_held_objects)

@@ -197,3 +197,44 @@ def outside_item_back(items, key, value, in_place, originals, others, message):
         np.copyto(old, value, casting="same_kind")
         return
     items[key] = value
+
+
+def check_held_objects(root, expected, message, others=()):
+    """Raise ``InPlaceRefused(message)`` unless the object of the module
+    ``root`` still holds, at each ``(path, class)`` of ``expected`` (paths
+    ``"name.a.b"``, as frontend/held_objects made them when the function was
+    transformed), an object of that class that nothing else holds: not
+    another attribute of the objects under ``root`` (8 links deep),
+    not ``root`` itself, not one of ``others`` (the other objects, lists and
+    dicts of the module the function reads) nor their items or attributes.
+    Changes through those paths are followed in the derivative code, which
+    would miss them read under another name."""
+    held = []
+    for path, cls in expected:
+        value = root
+        for attribute in path.split(".")[1:]:
+            value = getattr(value, "__dict__", {}).get(attribute, message)
+        if value is message or type(value) is not cls:
+            now = "holds nothing" if value is message else f"holds an object of class {type(value).__name__}"
+            raise InPlaceRefused(message.replace("{other}", f"{path} now {now}, not the {cls.__name__} it held"))
+        held.append((path, id(value)))
+    counts = {}
+    level, seen = [root], set()
+    for _ in range(9):  # (frontend/held_objects.HELD_DEPTH links, and the root)
+        inner = []
+        for value in level:
+            counts[id(value)] = counts.get(id(value), 0) + 1
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            inner.extend(v for v in (getattr(value, "__dict__", None) or {}).values() if is_plain_object(v))
+        level = inner
+    for other in others:
+        items = other.values() if isinstance(other, dict) else other if isinstance(other, (list, tuple)) else \
+            [other] + list((getattr(other, "__dict__", None) or {}).values())
+        for value in items:
+            counts[id(value)] = counts.get(id(value), 0) + 1
+    for path, identity in held:
+        if counts.get(identity, 0) != 1:
+            raise InPlaceRefused(message.replace("{other}", f"the object at {path} is now held under another "
+                                                            "name too"))
