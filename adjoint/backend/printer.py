@@ -17,7 +17,8 @@ does not know to print the same on both of today's printers (astor, and
 it raises ``Unsupported`` and the caller prints the module the old way. That
 covers what the transforms never generate (classes, async, f-strings,
 yield, annotations of returns, type comments) and the forms the two old
-printers write differently (a bare ``lambda: x``, an operator in a place
+printers write differently (a bare ``lambda: x``, ``f(x for x in y)``, a
+statement after a def at the top level, an operator or number in a place
 astor leaves without a precedence: a ``for`` iterable, a dict key, a
 comprehension's element, a starred value, a ``with`` item).
 ``ADJOINT_CHECK_PRINTER=1`` makes ``compile.to_source`` print every module
@@ -113,7 +114,25 @@ def _constant(node, place):
         return repr(value)
     if value is Ellipsis:
         return "..."
+    if kind is tuple and _plain(value):
+        return repr(value)  # (a folded shape, say)
     raise Unsupported(f"a constant of type {kind.__name__}")
+
+
+def _plain(value):
+    """Whether a tuple constant holds only values whose repr both printers
+    write (no infinity or NaN, which repr writes as names)."""
+    for item in value:
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is tuple:
+            if not _plain(item):
+                return False
+        elif not (kind in (int, bool, str, bytes) or item is None):
+            return False
+    return True
 
 
 def _number(value, place):
@@ -255,8 +274,9 @@ def _dictcomp(node, place):
 
 
 def _generatorexp(node, place):
-    text = _expr(node.elt, _COMMA) + _generators(node.generators)
-    return text if place == _ONE_ARG else f"({text})"
+    if place == _ONE_ARG:
+        raise Unsupported("a generator expression as the only argument")
+    return f"({_expr(node.elt, _COMMA)}{_generators(node.generators)})"
 
 
 _EXPRESSIONS = {
@@ -518,7 +538,12 @@ def source(module):
     where it cannot promise that."""
     writer = _Writer()
     if type(module) is gast.Module:
+        after_def = False
         for statement in module.body:
+            is_def = type(statement) is gast.FunctionDef
+            if after_def and not is_def:
+                raise Unsupported("a statement after a def at the top level")
+            after_def = is_def
             writer.statement(statement)
     else:
         writer.statement(module)
