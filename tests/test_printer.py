@@ -182,3 +182,16 @@ def test_the_module_is_not_changed_by_printing():
     assert printer.source(copy.deepcopy(module)) == printer.source(module) == "z = (-2.0) ** x\n"
     assert gast.dump(module) == before
     assert ast.dump(gast_to_ast(module))  # (still a tree the old path converts)
+
+
+def test_a_tree_the_printer_did_not_expect_goes_the_old_way(monkeypatch):
+    module = gast.parse("z = a + b\n")
+
+    def broken(module):
+        raise KeyError("an operator it does not know")
+
+    monkeypatch.setattr(printer, "source", broken)
+    assert render.print_module(module) == "z = a + b\n"
+    monkeypatch.setattr(render, "_CHECK_PRINTER", "1")  # (while developing, it shows)
+    with pytest.raises(KeyError):
+        render.print_module(module)
