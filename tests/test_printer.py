@@ -62,6 +62,7 @@ def f(a, b=-1, /, c=2.5, *args, d, e=None, **kw):
     s = 'it\\'s', "say \\"hi\\"", 'a\\\\b', 'caf\u00e9', b'\\x00', '', '{}'.format(a), ...
     t = [i for i, j in z if i if j], {k: v for k, v in z}, {1, 2}, {'a': 1, **kw}, [*a, *b]
     u = a < b <= c is not d not in e, (a < b) < c, a @ b.T % c // d | e ^ f & g << 1 >> 2
+    o = a or b or c == d or e | f, a and b == c and d + e and -f, (a or b) and c, a and b or c
     v, (q, *r) = w
     v += ~a
     del v, w[0]
@@ -125,7 +126,8 @@ OLD_WAY = ["f = lambda: 1\n", "z = f'{x!r}'\n", "'doc'\n", "'a'.join(x)\n", "z =
            "for i in a + b:\n    pass\n", "z = [x + 1 for x in y]\n", "z = f(*(a + b))\n", "z = 'a\\nb'\n",
            "def f() -> int:\n    pass\n",
            "z = T\n",
-           "z = f(x for x in y)\n", "def f():\n    pass\nx = 1\n"]
+           "z = f(x for x in y)\n", "def f():\n    pass\nx = 1\n",
+           "z = a or b and c\n", "z = a and not b\n", "z = a or b or c or d == e\n"]
 
 
 def test_forms_the_old_printers_write_differently_go_the_old_way():

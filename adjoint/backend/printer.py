@@ -197,9 +197,42 @@ def _unaryop(node, place):
     return _wrap(symbol + _expr(node.operand, own), own, place)
 
 
+#: ast.unparse's precedence levels from ``or`` up, on this module's scale
+_LEVELS = [31, 33, _NOT, _CMP, 39, 41, 43, 45, 47, 49, _UNARY, _POW, 57]
+
+
 def _boolop(node, place):
     symbol, own = _BOOL[type(node.op)]
-    return _wrap(symbol.join([_expr(value, own + 1) for value in node.values]), own, place)
+    values = node.values
+    # ast.unparse asks each value of a BoolOp for one level more than the
+    # one before it (``a or (b and c)``; astor: ``a or b and c``).
+    start = _LEVELS.index(own) + 1
+    for index in range(1, len(values)):
+        value_own = _own(values[index])
+        if value_own is not None and (value_own < own + 1) != (
+                start + index >= len(_LEVELS) or value_own < _LEVELS[start + index]):
+            raise Unsupported("a value of and/or that ast.unparse puts in parentheses")
+    return _wrap(symbol.join([_expr(value, own + 1) for value in values]), own, place)
+
+
+def _own(node):
+    """The precedence of an operator node (None: an atom)."""
+    kind = type(node)
+    if kind is gast.BinOp:
+        return _BINARY[type(node.op)][1]
+    if kind is gast.UnaryOp:
+        return _UNARY_OPS[type(node.op)][1]
+    if kind is gast.BoolOp:
+        return _BOOL[type(node.op)][1]
+    if kind is gast.Compare:
+        return _CMP
+    if kind in (gast.IfExp, gast.Lambda):
+        return _LAMBDA
+    if kind is gast.Tuple:
+        return _TUPLE
+    if kind is gast.Constant and negative(node.value):
+        return _UNARY
+    return None
 
 
 def _compare(node, place):
