@@ -65,17 +65,18 @@ def test_astor_path_writes_the_golden_text(name, monkeypatch):
 @pytest.mark.skipif(not ASTOR_WORKS, reason="astor does not work on this Python")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_astor_and_unparse_agree_on_the_golden_programs_trees(name, monkeypatch):
-    trees = []
-    real = render.unparse
+    modules = []
+    real = render.print_module
 
-    def keep(tree):
-        trees.append(copy.deepcopy(tree))
-        return real(tree)
+    def keep(module):
+        modules.append(copy.deepcopy(module))
+        return real(module)
 
-    monkeypatch.setattr(render, "unparse", keep)
+    monkeypatch.setattr(render, "print_module", keep)
     generated(name)
-    assert trees
-    for tree in trees:
+    assert modules
+    for module in modules:
+        tree = gast.gast_to_ast(module)
         assert render._unparse(copy.deepcopy(tree)) == render._astor(tree)
 
 

@@ -1,17 +1,19 @@
 """Generated gast tree -> source text -> live functions.
 
-``to_source`` prints a gast module with astor and turns comment markers into
-real comments. ``load_module`` compiles the text once under a file name of its
-own, registers it with ``linecache`` (tracebacks and pdb show the generated
-lines) and executes it in the given namespace. ``export_module`` writes the
-same code as a standalone module that needs NumPy alone: the runtime helpers
-it calls are copied into it.
+``to_source`` prints a gast module (``printer.source``, or astor where that
+printer leaves a form alone) and turns comment markers into real comments.
+``load_module`` compiles the text once under a file name of its own,
+registers it with ``linecache`` (tracebacks and pdb show the generated lines)
+and executes it in the given namespace. ``export_module`` writes the same
+code as a standalone module that needs NumPy alone: the runtime helpers it
+calls are copied into it.
 """
 import ast
+import difflib
 import functools
 import inspect
 import linecache
-import math
+import os
 import re
 import warnings
 
@@ -20,6 +22,7 @@ import gast
 
 from .. import errors, runtime
 from ..frontend.gastutil import store, walk
+from . import printer
 from .to_ast import gast_to_ast
 
 _MARKER = re.compile(r"^(\s*)__adjoint_comment_(\d+)__$")
@@ -133,34 +136,8 @@ class _AstorStyle(ast._Unparser):
         super()._function_helper(node, fill_suffix)
 
 
-def _astor_number(value):
-    """A float or complex as astor writes it: infinities as 1e1000, 1.0j
-    for 1j, a complex with a real part in parentheses."""
-    def part(x, suffix=""):
-        if math.isinf(x):
-            return ("-1e1000" if x < 0 else "1e1000") + suffix
-        if math.isnan(x):
-            return f"(1e1000{suffix}-1e1000{suffix})"
-        return repr(x) + suffix
-
-    if not isinstance(value, complex):
-        return part(value)
-    imag = part(value.imag, "j")
-    if value.real == 0:
-        return imag
-    if value.imag == 0:
-        return f"({part(value.real)}+0j)"
-    return f"({part(value.real)}{'' if imag.startswith('-') else '+'}{imag})"
-
-
-def _negative(value):
-    """Whether a number constant is written with a leading minus sign."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
-        return False
-    if isinstance(value, complex):
-        # written as a bare imaginary part only when the real part is zero
-        return value.real == 0 and not math.isnan(value.imag) and math.copysign(1.0, value.imag) < 0
-    return not math.isnan(value) and math.copysign(1.0, value) < 0
+_astor_number = printer.astor_number
+_negative = printer.negative
 
 
 def _signed(tree):
@@ -217,15 +194,53 @@ def _astor_works():
     return True
 
 
+#: ADJOINT_CHECK_PRINTER=1 (a development switch, read once): every module
+#: printer.source prints is printed the old way too, and a difference raises;
+#: =both: compared with astor's text and with ast.unparse's (what Python 3.14 uses)
+_CHECK_PRINTER = os.environ.get("ADJOINT_CHECK_PRINTER", "0").strip().lower()
+_CHECK_PRINTER = "" if _CHECK_PRINTER in ("", "0") else _CHECK_PRINTER
+
+
+def print_module(module):
+    """The source text of a generated gast module: ``printer.source``, which
+    reads the gast tree directly, or for a form it leaves alone the old path
+    (the tree converted to ``ast``, then astor or ``ast.unparse``)."""
+    try:
+        text = printer.source(module)
+    except printer.Unsupported:
+        return unparse(gast_to_ast(module))
+    except Exception:  # noqa: BLE001 (a tree it did not expect: the old path prints it)
+        if _CHECK_PRINTER:
+            raise
+        return unparse(gast_to_ast(module))
+    if _CHECK_PRINTER:
+        _check_printer(module, text)
+    return text
+
+
+def _check_printer(module, text):
+    olds = {"the old printer": unparse}
+    if _CHECK_PRINTER == "both":
+        olds = {"astor": _astor, "ast.unparse": _unparse} if _astor_works() else {"ast.unparse": _unparse}
+    for name, old in olds.items():
+        expected = old(gast_to_ast(module))
+        if text != expected:
+            diff = "\n".join(difflib.unified_diff(expected.splitlines(), text.splitlines(),
+                                                  name, "printer.source", lineterm=""))
+            raise AssertionError(f"printer.source differs from {name}:\n{diff}")
+
+
 def to_source(module, comments):
-    text = unparse(gast_to_ast(module))
+    text = print_module(module)
     lines = []
     last = {}  # indentation -> the last comment written at it
     for line in text.splitlines():
-        indent = len(line) - len(line.lstrip())
-        for depth in [d for d in last if d > indent]:
-            del last[depth]  # a block ended: its comments no longer apply
-        match = _MARKER.match(line)
+        body = line.lstrip()
+        indent = len(line) - len(body)
+        if last:
+            for depth in [d for d in last if d > indent]:
+                del last[depth]  # a block ended: its comments no longer apply
+        match = _MARKER.match(line) if body.startswith("__adjoint_comment_") else None
         if match:
             comment = f"{match.group(1)}# {comments[int(match.group(2))]}"
             if last.get(indent) == comment:
@@ -233,7 +248,7 @@ def to_source(module, comments):
             last[indent] = comment
             lines.append(comment)
         else:
-            if line.rstrip().endswith(":"):
+            if body.rstrip().endswith(":"):
                 last.pop(indent, None)  # a compound statement: its body starts afresh
             lines.append(line)
     return "\n".join(lines) + "\n"
