@@ -19,7 +19,7 @@ import numpy as np
 from .. import errors
 from . import shapes
 from .. import rules
-from ..frontend.gastutil import clone, loaded_names
+from ..frontend.gastutil import clone, loaded_names, walk as walk_tree
 from ..frontend.ir import NONDIFF, OPAQUE, UNPACK, MethodCall, Op, StarredCall, UndefinedName, UserCall, is_library, walk_ops
 from .. import runtime as rt
 
@@ -376,7 +376,7 @@ def _temporary_arguments(normalized):
         for name in op.reads():
             reads[name] = reads.get(name, 0) + 1
     for node in (normalized.output, normalized.result):
-        for name in (n.id for n in gast.walk(node) if isinstance(n, gast.Name)) if node is not None else ():
+        for name in (n.id for n in walk_tree(node) if isinstance(n, gast.Name)) if node is not None else ():
             reads[name] = reads.get(name, 0) + 2  # the value returned is read again by the caller
     found = set()
 

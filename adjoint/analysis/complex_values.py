@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import errors
 from .. import runtime as rt
-from ..frontend.gastutil import Transformer
+from ..frontend.gastutil import Transformer, walk as walk_tree
 from ..frontend.ir import MethodCall, StarredCall, UserCall, walk_ops
 
 #: functions of complex values with real results (same shape, or a reduction of it)
@@ -51,7 +51,7 @@ def _is_complex_constant(atom):
 
 def _names_complex_type(node):
     return any((isinstance(n, gast.Attribute) and n.attr in _COMPLEX_NAMES)
-               or (isinstance(n, gast.Name) and n.id == "complex") for n in gast.walk(node))
+               or (isinstance(n, gast.Name) and n.id == "complex") for n in walk_tree(node))
 
 
 def _complex_value(lookup, name):

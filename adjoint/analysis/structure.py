@@ -40,7 +40,7 @@ import operator
 import gast
 import numpy as np
 
-from ..frontend.gastutil import loaded_names
+from ..frontend.gastutil import loaded_names, walk as walk_tree
 from ..frontend.ir import NONDIFF, OPAQUE, MethodCall, StarredCall, UserCall, walk_ops
 from .. import runtime as rt
 from .structural_arguments import tainted_argument
@@ -329,7 +329,7 @@ def _attribute_chains(normalized, root):
         node = op.statement if op.statement is not None else op.value
         if not isinstance(node, gast.AST):
             continue
-        for sub in gast.walk(node):
+        for sub in walk_tree(node):
             if not isinstance(sub, gast.Attribute):
                 continue
             path = []

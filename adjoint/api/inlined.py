@@ -33,15 +33,16 @@ one pass that the other binds as a local. Otherwise the calls are written.
 import ast
 
 from .. import errors
+from ..frontend.gastutil import walk as walk_tree
 
 
 def _names(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk_tree(node) if isinstance(n, ast.Name)}
 
 
 def _stored(node):
-    stored = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
-    for n in ast.walk(node):
+    stored = {n.id for n in walk_tree(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+    for n in walk_tree(node):
         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             stored.add(n.name)
         elif isinstance(n, (ast.Import, ast.ImportFrom)):
@@ -52,7 +53,7 @@ def _stored(node):
 def _plain(function):
     """One return, as the last statement; no global/nonlocal, yield or await."""
     returns = 0
-    for node in ast.walk(function):
+    for node in walk_tree(function):
         if isinstance(node, (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await)):
             return False
         if isinstance(node, ast.Return):
@@ -78,10 +79,10 @@ def _containers(function):
         return isinstance(value, ast.BinOp) and (built(value.left) or built(value.right))
 
     names = set()
-    for node in ast.walk(function):
+    for node in walk_tree(function):
         if isinstance(node, ast.Assign) and built(node.value):
             for target in node.targets:
-                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+                names |= {n.id for n in walk_tree(target) if isinstance(n, ast.Name)}
     return names
 
 

@@ -45,7 +45,7 @@ every name is assigned once (the normal form).
 """
 import gast
 
-from ..frontend.gastutil import load, store
+from ..frontend.gastutil import load, store, walk as walk_tree
 
 
 def fuse_diagonal_rows(body, rt_name, namer, keep, batch_name=None):
@@ -164,7 +164,7 @@ def _counts(body):
     """How many times each name is read and bound anywhere in ``body``."""
     reads, stores = {}, {}
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk_tree(stmt):
             if isinstance(node, gast.Name):
                 counts = reads if isinstance(node.ctx, gast.Load) else stores
                 counts[node.id] = counts.get(node.id, 0) + 1

@@ -29,7 +29,7 @@ statement is left as it is.
 """
 import gast
 
-from ..frontend.gastutil import constant, load
+from ..frontend.gastutil import constant, load, walk as walk_tree
 
 #: runtime helpers that read their argument at this position (or these
 #: positions) through its first example alone
@@ -53,7 +53,7 @@ def on_first_example(body, batched, batch_name, rt_name, np_name, keep):
     carrying the batch axis; ``keep``: names whose whole value is needed
     (the parameters, the result)."""
     body = list(body)
-    if any(isinstance(node, (gast.Global, gast.Nonlocal)) for stmt in body for node in gast.walk(stmt)):
+    if any(isinstance(node, (gast.Global, gast.Nonlocal)) for stmt in body for node in walk_tree(stmt)):
         return body  # (a name bound there may be one the caller sees)
     rewritten = set()
     while True:
@@ -119,7 +119,7 @@ def _occurrences(body, rt_name):
 
 def _pure(value, rt_name, np_name):
     """Whether ``value`` is made of operations that write into none of their operands."""
-    for node in gast.walk(value):
+    for node in walk_tree(value):
         if isinstance(node, gast.Call):
             func = node.func
             if any(keyword.arg == "out" for keyword in node.keywords):

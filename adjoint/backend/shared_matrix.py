@@ -23,14 +23,14 @@ its place, with its batched operands sliced to that example).
 """
 import gast
 
-from ..frontend.gastutil import load
+from ..frontend.gastutil import load, walk as walk_tree
 
 
 def shared_matmuls(body, rt_name, batch_name):
     """``body`` with ``rt.vmatmul(rt.to_batched(W, batch), x)`` written
     ``rt.vshared_matmul(x, W)`` in the batched code of a derivative (see
     the module's text)."""
-    if not any(_helper_call(node, rt_name, "output_basis") for stmt in body for node in gast.walk(stmt)):
+    if not any(_helper_call(node, rt_name, "output_basis") for stmt in body for node in walk_tree(stmt)):
         return body
     rewriter = _Rewriter(rt_name, batch_name)
     return [rewriter.visit(stmt) for stmt in body]

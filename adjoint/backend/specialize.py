@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 from .. import runtime as rt
+from ..frontend.gastutil import walk as walk_tree
 
 #: runtime helpers whose result's shape and type follow from their
 #: arguments' shapes and types (and literal indices).
@@ -223,7 +224,7 @@ def _specialize(compiled, args, tangents, primal):
     plain = _Plain(function, np_names, rt_name)
     if not plain.function(function):
         return None
-    for node in ast.walk(function):  # no other global (its value or shape could change between calls)
+    for node in walk_tree(function):  # no other global (its value or shape could change between calls)
         if (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and not plain.local(node)
                 and node.id not in np_names and node.id != rt_name):
             return None
@@ -269,7 +270,7 @@ def _probe(function, namespace, args, tangents):
 def _written_into(body, plain):
     """Names a helper may write into (never made shared constants)."""
     found = set()
-    for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+    for node in walk_tree(ast.Module(body=body, type_ignores=[])):
         if isinstance(node, ast.Call):
             helper = plain.helper(node.func)
             position = WRITES_INTO.get(helper)
@@ -293,7 +294,7 @@ def _shape_valued(value, plain, constants):
     if isinstance(value, (ast.BinOp, ast.UnaryOp)):  # arithmetic of constants (``out_bar / 4.0``)
         return all(isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.operator, ast.unaryop))
                    or (isinstance(n, ast.Name) and n.id in constants)
-                   or isinstance(n, ast.expr_context) for n in ast.walk(value))
+                   or isinstance(n, ast.expr_context) for n in walk_tree(value))
     if not isinstance(value, ast.Call):
         return False
     helper = plain.helper(value.func)
@@ -435,7 +436,7 @@ ADDED_AT = "added_at__"
 def _reads(body):
     counts = {}
     for stmt in body:
-        for node in ast.walk(stmt.value):
+        for node in walk_tree(stmt.value):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 counts[node.id] = counts.get(node.id, 0) + 1
     return counts
@@ -554,7 +555,7 @@ def _exact_scalings(body):
     passes over the arrays."""
     reads = {}
     for stmt in body:
-        for node in ast.walk(stmt.value):
+        for node in walk_tree(stmt.value):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 reads[node.id] = reads.get(node.id, 0) + 1
     chains = {}  # name -> (base name, exact factor)
@@ -595,10 +596,10 @@ def _live_only(body):
     for stmt in reversed([s for s in body if s is not None]):
         if isinstance(stmt, ast.Assign):
             target = stmt.targets[0]
-            names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+            names = {n.id for n in walk_tree(target) if isinstance(n, ast.Name)}
             if not names & live:
                 continue
-        live |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        live |= {n.id for n in walk_tree(stmt.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         kept.append(stmt)
     return list(reversed(kept))
 

@@ -9,6 +9,7 @@ import types
 import gast
 
 from .. import errors
+from .gastutil import walk as walk_tree
 
 
 def computed_by_class(cls, name):
@@ -50,7 +51,7 @@ def mutates_self(cls, function, seen=None):
     if not node.args.args:
         return False
     first = node.args.args[0].id
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         if (isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store)
                 and isinstance(child.value, gast.Name) and child.value.id == first):
             return True
@@ -97,7 +98,7 @@ def changes_held(cls, function, held, seen=None):
 
 def body_changes_held(node, name, cls, held, seen=None):
     """``changes_held`` for the code ``node`` with the object under ``name``."""
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         if isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store):
             root = _chain_root(child.value)
             if root is not None and root[0] == name and root[1] in held:
@@ -124,7 +125,7 @@ def methods_called_on(node, name):
     uses ``name`` otherwise too, or calls what is not a method (a stored
     function, a static method)."""
     called, calls = set(), set()
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         if not isinstance(child, gast.Call):
             continue
         if isinstance(child.func, gast.Attribute) and isinstance(child.func.value, gast.Name) \

@@ -18,7 +18,7 @@ import types
 
 import gast
 
-from .gastutil import clone
+from .gastutil import clone, walk as walk_tree
 
 
 class ClassMethods:
@@ -40,7 +40,7 @@ class ClassMethods:
         first = (function.args.posonlyargs + function.args.args)[0].id
         holder = self.namer.fresh(f"class_{callee.__self__.__name__}")
         self.resolver.constants[holder] = callee.__self__
-        for child in gast.walk(function):
+        for child in walk_tree(function):
             if isinstance(child, gast.Name) and child.id == first and not isinstance(child.ctx, gast.Param):
                 child.id = holder
         if function.args.posonlyargs:

@@ -28,7 +28,7 @@ import types
 
 import gast
 
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, walk as walk_tree
 
 
 def init_parameters(cls):
@@ -71,7 +71,7 @@ class Dataclasses:
         if not any(dataclasses.is_dataclass(cls) for name, cls in self.object_params.items() if name in params):
             return  # (no dataclass passed in: nothing to look for)
         handed = set()
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if (isinstance(child, gast.Call) and child.args and isinstance(child.args[0], gast.Name)
                     and self.resolver.value_of(child.func) in (dataclasses.replace, dataclasses.asdict)):
                 handed.add(child.args[0].id)
@@ -124,7 +124,7 @@ class Dataclasses:
         holder = self.namer.fresh(cls.__name__)
         self.resolver.constants[holder] = cls
         call = gast.Call(func=load(holder), args=[], keywords=keywords)
-        for child in gast.walk(call):
+        for child in walk_tree(call):
             if "lineno" in child._attributes and getattr(child, "lineno", None) is None:
                 gast.copy_location(child, node)
         return self.call(call)

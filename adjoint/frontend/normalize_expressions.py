@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import runtime as rt
 from . import parameter_kinds
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, walk as walk_tree
 from .ir import BINARY_OPERATORS, NONDIFF, Op, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, dotted, is_atom, symbol
 from .normalize_iteration import LOWERED_COMPREHENSIONS
 from .normalize_list_operands import known_array
@@ -230,9 +230,9 @@ class Expressions:
     def rename_opaque(self, node):
         """A copy of ``node`` reading the current versions of the user's names."""
         node = clone(node)
-        bound = {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+        bound = {n.id for n in walk_tree(node) if isinstance(n, gast.Name)
                  and isinstance(n.ctx, (gast.Store, gast.Param))}  # (a lambda's parameters too)
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in bound:
                 child.id = self.read(child.id)
         return node

@@ -7,7 +7,7 @@ get derivatives."""
 import gast
 
 from .. import runtime as rt
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, walk as walk_tree
 from .ir import NONDIFF, Op, assigned_names, is_atom, walk_ops
 from .resolve import UNRESOLVED
 
@@ -291,7 +291,7 @@ class ControlFlow:
         function known here counts, and every one made in ``stmts``."""
         functions = []
         calls_local = False
-        for node in (n for stmt in stmts for n in gast.walk(stmt)):
+        for node in (n for stmt in stmts for n in walk_tree(stmt)):
             if isinstance(node, (gast.FunctionDef, gast.Lambda)):
                 functions.append(node)
             elif (isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
@@ -303,7 +303,7 @@ class ControlFlow:
         changed = set()
         for function in functions:
             body = function.body if isinstance(function, gast.FunctionDef) else [function.body]
-            for inner in (n for stmt in body for n in gast.walk(stmt)):
+            for inner in (n for stmt in body for n in walk_tree(stmt)):
                 if isinstance(inner, (gast.FunctionDef, gast.Lambda)):
                     changed |= assigned_names(inner.body if isinstance(inner, gast.FunctionDef)
                                               else [inner.body])
@@ -357,7 +357,7 @@ class ControlFlow:
         def build_body():
             if plain_target is not None:
                 target_node = clone(plain_target)
-                for name_node in gast.walk(target_node):
+                for name_node in walk_tree(target_node):
                     if isinstance(name_node, gast.Name):
                         name_node.id = self.bind(name_node.id)
                 loop_target.append(target_node)
@@ -377,7 +377,7 @@ class ControlFlow:
         self.bound_before_loop(before)
         target = loop_target[0]
         if isinstance(target, gast.AST):  # a loop over an iterator: its own target names
-            target_names = [n.id for n in gast.walk(target) if isinstance(n, gast.Name)]
+            target_names = [n.id for n in walk_tree(target) if isinstance(n, gast.Name)]
             op = Op("for", target_names, loop_iter, NONDIFF, [], lineno=lineno, construct="for loop")
             op.loop_target = target
         else:
@@ -413,7 +413,7 @@ class ControlFlow:
             read = set().union(*(op.reads() for op in walk_ops(ops)))
             for atom in (self.output, self.result):
                 if atom is not None:
-                    read.update(n.id for n in gast.walk(atom) if isinstance(n, gast.Name))
+                    read.update(n.id for n in walk_tree(atom) if isinstance(n, gast.Name))
             unread = {id(op) for op in walk_ops(ops) if id(op) in self.loop_inits and op.targets[0] not in read}
             if not unread:
                 return ops
@@ -536,7 +536,7 @@ def _read_before_bound(stmts):
         if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
             bound.add(stmt.name)
             continue
-        reads = {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Store)}
+        reads = {n.id for n in walk_tree(stmt) if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Store)}
         if isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
             reads.add(stmt.target.id)
         early |= reads - bound
@@ -568,8 +568,8 @@ def splits_in_try(statements):
         return False
     if any(isinstance(n, (gast.For, gast.While, gast.With, gast.Try, gast.FunctionDef, gast.Lambda, gast.Return,
                           gast.Break, gast.Continue, gast.Yield, gast.ClassDef))
-           for n in gast.walk(statement)):
+           for n in walk_tree(statement)):
         return False
-    return sum(isinstance(n, gast.If) for s in statements for n in gast.walk(s)) <= 4
+    return sum(isinstance(n, gast.If) for s in statements for n in walk_tree(s)) <= 4
 
 

@@ -25,7 +25,7 @@ import functools
 import gast
 import numpy as np
 
-from .gastutil import clone, load
+from .gastutil import clone, load, walk as walk_tree
 from .resolve import UNRESOLVED
 
 SELECT_PARAMETERS = ("condlist", "choicelist", "default")
@@ -61,7 +61,7 @@ def _bound(calls, node, parameters, construct, required):
 
 
 def _located(tree, node):
-    for child in gast.walk(tree):
+    for child in walk_tree(tree):
         if "lineno" in child._attributes:
             gast.copy_location(child, node)
     return tree
@@ -193,7 +193,7 @@ def map_or_filter(calls, node, callee):
         return gast.Name(id=identifier, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
 
     def located(tree):
-        for child in gast.walk(tree):
+        for child in walk_tree(tree):
             if "lineno" in child._attributes:
                 gast.copy_location(child, node)
         return tree

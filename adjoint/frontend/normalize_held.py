@@ -25,7 +25,7 @@ import gast
 
 from .. import runtime as rt
 from .classes import computed_by_class, method_of, methods_called_on, mutates_self
-from .gastutil import clone, load
+from .gastutil import clone, load, walk as walk_tree
 from .ir import NONDIFF
 
 
@@ -165,7 +165,7 @@ class Held:
             self.write_back(node.value, items)
             return
         target = clone(node)
-        for child in gast.walk(target):
+        for child in walk_tree(target):
             if hasattr(child, "ctx"):
                 child.ctx = gast.Load()
         target.ctx = gast.Store()
@@ -301,7 +301,7 @@ class Held:
         """Whether ``function`` (a function of the module) returns an object
         of the user's class it makes: ``return Net(...)``, or ``net = Net(...)``
         then ``return net``; the caller then follows that object."""
-        body = [n for stmt in function.body for n in gast.walk(stmt)]
+        body = [n for stmt in function.body for n in walk_tree(stmt)]
         if any(isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef)) for n in body):
             return False
         made = {t.id for n in body if isinstance(n, gast.Assign) and self.made_object_class(n.value) is not None
@@ -347,7 +347,7 @@ class Held:
         if not isinstance(root, gast.Name):
             return None
         name, shown = stmt.target.id, gast.dump(iterable)
-        for node in (n for s in stmt.body for n in gast.walk(s)):
+        for node in (n for s in stmt.body for n in walk_tree(s)):
             if isinstance(node, (gast.Break, gast.Continue, gast.Return, gast.Yield, gast.ClassDef)):
                 return None
             if isinstance(node, gast.Name) and node.id == name and not isinstance(node.ctx, gast.Load):
@@ -371,7 +371,7 @@ class Held:
                                                                     type_comment=None), ctx=gast.Load())
         body = [clone(s) for s in stmt.body]
         for statement in body:
-            for parent in gast.walk(statement):
+            for parent in walk_tree(statement):
                 for field, value in gast.iter_fields(parent):
                     if isinstance(value, gast.Name) and value.id == name:
                         setattr(parent, field, gast.copy_location(clone(item), value))
@@ -415,13 +415,13 @@ class Held:
         inside = set()
         for body in self.open_blocks:
             for other in body:
-                for node in gast.walk(other):
+                for node in walk_tree(other):
                     if node is stmt or isinstance(node, gast.For) and isinstance(node.target, gast.Name) and (
                             node.target.id == name):
-                        inside.update(id(n) for n in gast.walk(node))  # (a loop binding the name itself)
+                        inside.update(id(n) for n in walk_tree(node))  # (a loop binding the name itself)
         if not any(isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)
                    and id(node) not in inside for body in self.open_blocks for other in body
-                   for node in gast.walk(other)):
+                   for node in walk_tree(other)):
             return []
 
         def located(node):
@@ -465,7 +465,7 @@ class Held:
             return False
         owner = self.namer.fresh(f"{method.__name__}_class")
         self.resolver.constants[owner] = method.__closure__[0].cell_contents
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if (isinstance(child, gast.Call) and isinstance(child.func, gast.Name) and child.func.id == "super"
                     and not child.args and not child.keywords):
                 child.args = [gast.Name(id=owner, ctx=gast.Load(), annotation=None, type_comment=None),
@@ -552,7 +552,7 @@ def changes_parameter(function_node, name, cls, resolve, depth=0):
             node = node.value
         return node.id if isinstance(node, gast.Name) else None
 
-    for child in gast.walk(function_node):
+    for child in walk_tree(function_node):
         if isinstance(child, gast.Attribute) and isinstance(child.ctx, gast.Store) and root(child) == name:
             return True
         if not isinstance(child, gast.Call):

@@ -7,11 +7,12 @@ refusal of statements without support."""
 import importlib
 
 import gast
+from .gastutil import walk as walk_tree
 
 
 def _stored_names(function_node):
     """Names the function binds other than by an import."""
-    return {child.id for child in gast.walk(function_node)
+    return {child.id for child in walk_tree(function_node)
             if isinstance(child, gast.Name) and isinstance(child.ctx, (gast.Store, gast.Del))}
 
 

@@ -7,7 +7,7 @@ import types
 import gast
 
 from .. import errors, rules
-from .gastutil import clone, load
+from .gastutil import clone, load, walk as walk_tree
 from .inline_ownership import BindingShare
 from .ir import is_library, lambda_as_def
 from .lower import lower_returns
@@ -24,7 +24,7 @@ def _mutates_by_method(definition, params):
     """Whether ``definition``'s body calls a method that changes one of
     ``params`` in place (``items.append(v)``, ``a.fill(0)``)."""
     return any(isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name)
-               and n.func.value.id in params and n.func.attr in _MUTATING_METHODS for n in gast.walk(definition))
+               and n.func.value.id in params and n.func.attr in _MUTATING_METHODS for n in walk_tree(definition))
 
 
 class Inlining:
@@ -107,10 +107,10 @@ class Inlining:
         own = local_names(node)
         # The names it reads from its module stay as they are: no local of a function inlined
         # inside it may take them (Layer(W) in a method reading the module's W, Layer's parameter W).
-        self.namer.taken.update(n.id for n in gast.walk(node) if isinstance(n, gast.Name) and n.id not in own)
+        self.namer.taken.update(n.id for n in walk_tree(node) if isinstance(n, gast.Name) and n.id not in own)
         renames = {name: self.namer.fresh(name) for name in sorted(own)}
         self.user_names.update({new: name for name, new in renames.items()})
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if isinstance(child, gast.Name) and child.id in renames:
                 child.id = renames[child.id]
             elif isinstance(child, gast.FunctionDef) and child is not node and child.name in renames:
@@ -253,9 +253,9 @@ class Inlining:
             return None
         if node.args.vararg is not None or node.args.kwarg is not None or node.args.kwonlyargs:
             return None
-        own = local_names(node) | {n.id for n in gast.walk(node)
+        own = local_names(node) | {n.id for n in walk_tree(node)
                                    if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param))}
-        free = {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and n.id not in own}
+        free = {n.id for n in walk_tree(node) if isinstance(n, gast.Name) and n.id not in own}
         if free & (self.resolver.locals | set(self.resolver.cells)):
             return None
         return node
@@ -288,7 +288,7 @@ class Inlining:
         function = clone(function)
         own = local_names(function)
         kept = self.__dict__.setdefault("closure_held", {})
-        for child in gast.walk(function):
+        for child in walk_tree(function):
             if (isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and child.id not in own
                     and child.id in self.version):
                 user = child.id

@@ -32,7 +32,7 @@ import builtins
 import gast
 
 from .. import runtime as rt
-from .gastutil import clone, constant, load, store
+from .gastutil import clone, constant, load, store, walk as walk_tree
 from .ir import ARRAY_METHODS, NONDIFF, Op, assigned_names, is_library
 from .resolve import UNRESOLVED
 
@@ -47,7 +47,7 @@ MAPPING_VIEWS = ("items", "values")
 
 def _locate(node, origin):
     """Give ``node`` and the nodes under it without a location ``origin``'s."""
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         if isinstance(child, (gast.stmt, gast.expr)) and getattr(child, "lineno", None) is None:
             gast.copy_location(child, origin)
     return node
@@ -55,7 +55,7 @@ def _locate(node, origin):
 
 def _rename(nodes, renames):
     for node in nodes:
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if isinstance(child, gast.Name) and child.id in renames:
                 child.id = renames[child.id]
 
@@ -74,12 +74,12 @@ def _comprehension_of(iterable, origin, pairs=False):
 def _subscripted_by(body, container, target):
     """Whether ``body`` reads ``container[... k ...]`` for a name ``k`` of
     the loop's ``target``."""
-    names = {n.id for n in gast.walk(target) if isinstance(n, gast.Name)}
+    names = {n.id for n in walk_tree(target) if isinstance(n, gast.Name)}
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk_tree(stmt):
             if (isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name)
                     and node.value.id == container
-                    and any(isinstance(n, gast.Name) and n.id in names for n in gast.walk(node.slice))):
+                    and any(isinstance(n, gast.Name) and n.id in names for n in walk_tree(node.slice))):
                 return True
     return False
 
@@ -87,7 +87,7 @@ def _subscripted_by(body, container, target):
 def _rebinds(body, name):
     """Whether ``body`` binds ``name`` again (not an update of its items)."""
     return any(isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) and node.id == name
-               for stmt in body for node in gast.walk(stmt))
+               for stmt in body for node in walk_tree(stmt))
 
 
 def _plainly_boolean(node, local_names):
@@ -103,7 +103,7 @@ def _plainly_boolean(node, local_names):
     return not any(isinstance(n, (gast.Lambda, gast.ListComp, gast.DictComp, gast.SetComp, gast.GeneratorExp,
                                   gast.NamedExpr, gast.BoolOp, gast.IfExp))
                    or (isinstance(n, gast.Name) and n.id in local_names)
-                   for n in gast.walk(node))
+                   for n in walk_tree(node))
 
 
 class Iteration:
@@ -121,7 +121,7 @@ class Iteration:
                                        "Use a plain comprehension.")
             # Each generator's variables are visible in its conditions, in the
             # later generators and in the result, and nowhere else.
-            names = sorted({n.id for n in gast.walk(generator.target) if isinstance(n, gast.Name)})
+            names = sorted({n.id for n in walk_tree(generator.target) if isinstance(n, gast.Name)})
             renames = {name: self.namer.fresh(name) for name in names}
             own_names.update(renames.values())
             later = [part for g in node.generators[position + 1:] for part in [g.target, g.iter] + g.ifs]
@@ -342,7 +342,7 @@ class Iteration:
         an order, which has no derivative."""
         if key is None:
             return constant(None)
-        for child in gast.walk(key):
+        for child in walk_tree(key):
             if isinstance(child, gast.Name) and isinstance(child.ctx, gast.Load) and (
                     self.read(child.id) in self.local_functions or self.read(child.id) in self.nested_partials):
                 raise self.unsupported(node, f"key={child.id} of a nested function",
@@ -484,7 +484,7 @@ class Iteration:
         if backwards:
             keys = gast.Call(func=load("reversed"), args=[keys], keywords=[])
         # After the last iteration too, unless a break (or return) may end the loop.
-        jumps = any(isinstance(n, (gast.Break, gast.Return)) for s in stmt.body for n in gast.walk(s))
+        jumps = any(isinstance(n, (gast.Break, gast.Return)) for s in stmt.body for n in walk_tree(s))
         return keys, (key, bind, check if checked and not jumps else None)
 
     def track_mapping(self, target, prim, args, construct=""):

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import runtime as rt
 from . import written_numpy
-from .gastutil import clone, load
+from .gastutil import clone, load, walk as walk_tree
 from .ir import TRANSFORMED_LIBRARY_FUNCTIONS
 
 _RUNNING = {np.maximum: True, np.minimum: False}
@@ -90,7 +90,7 @@ _APPLY_ALONG_AXIS = """
 def _located(tree, node):
     """``tree`` with the user's call's place on every node that has none, so
     what it lowers to (a comprehension's loop) is located at the user's line."""
-    for part in gast.walk(tree):
+    for part in walk_tree(tree):
         for attribute in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
             if attribute in getattr(part, "_attributes", ()) and getattr(part, attribute, None) is None:
                 setattr(part, attribute, getattr(node, attribute, None))

@@ -21,7 +21,7 @@ import gast
 
 from .. import errors
 from .. import runtime as rt
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, walk as walk_tree
 
 #: logsumexp's parameters, in order
 _LOGSUMEXP = ("a", "axis", "b", "keepdims", "return_sign")
@@ -219,7 +219,7 @@ def frozen_method_call(normalizer, node):
     normalizer.resolver.constants[holder] = canonical
     call = gast.Call(func=gast.Attribute(value=load(holder), attr=func.attr, ctx=gast.Load()),
                      args=list(node.args) + frozen_args, keywords=frozen_kwargs)
-    for child in gast.walk(call):
+    for child in walk_tree(call):
         if "lineno" in child._attributes:
             gast.copy_location(child, node)
     return normalizer.call(call)

@@ -32,7 +32,7 @@ import sys
 import gast
 import numpy as np
 
-from .gastutil import clone, constant, load
+from .gastutil import clone, constant, load, walk as walk_tree
 
 #: keyword arguments that change no value (SciPy's memory and checking options)
 _IGNORED = frozenset({"overwrite_a", "overwrite_b", "check_finite"})
@@ -132,7 +132,7 @@ class _Call:
 
     def written(self, call):
         """The operation of ``call``, at the user's line."""
-        for child in gast.walk(call):
+        for child in walk_tree(call):
             if "lineno" in child._attributes:
                 gast.copy_location(child, self.node)
         call.scipy_written = True  # (eigh's call, kept SciPy's, is not rewritten again)

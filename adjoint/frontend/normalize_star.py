@@ -21,7 +21,7 @@ import gast
 
 from .. import runtime as rt
 from .classes import method_of, mutates_self
-from .gastutil import clone
+from .gastutil import clone, walk as walk_tree
 
 
 def star_object_key(vararg, index):
@@ -65,7 +65,7 @@ class StarObjects:
         items = [a.id for a in made.args]
         unroll_star_loops(node, star, len(items))  # for layer in layers: ... read by constant index
         reads, others = [], False
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             for field, value in gast.iter_fields(child):
                 values = value if isinstance(value, list) else [value]
                 for position, sub in enumerate(values):
@@ -78,7 +78,7 @@ class StarObjects:
                             reads.append((child, field, position if isinstance(value, list) else None, sub, index))
         used = {id(r[3].value) for r in reads}
         if others or any(isinstance(n, gast.Name) and n.id == star and id(n) not in used and n is not vararg
-                         for n in gast.walk(node)):
+                         for n in walk_tree(node)):
             return  # models used otherwise (a loop, len, passed on): not followed
         changed = False
         for index, cls in classes.items():
@@ -110,7 +110,7 @@ class StarObjects:
         """The method names called on ``star[index]`` (and ``__call__`` when
         it is called itself; "" for an attribute set on it)."""
         found = set()
-        for child in gast.walk(node):
+        for child in walk_tree(node):
             if (isinstance(child, gast.Attribute) and not isinstance(child.ctx, gast.Load)
                     and isinstance(child.value, gast.Subscript) and isinstance(child.value.value, gast.Name)
                     and child.value.value.id == star and _constant_index(child.value, count) == index):
@@ -131,7 +131,7 @@ def unroll_star_loops(node, star, count):
     (then its ``else:``), where that is the same program (see the module's
     docstring); other loops are left as they are."""
     while True:
-        found = next(((parent, field, position, stmt) for parent in gast.walk(node)
+        found = next(((parent, field, position, stmt) for parent in walk_tree(node)
                       for field in ("body", "orelse", "finalbody", "handlers")
                       if isinstance(getattr(parent, field, None), list)
                       for position, stmt in enumerate(getattr(parent, field))
@@ -143,7 +143,7 @@ def unroll_star_loops(node, star, count):
         for index in range(count):
             for statement in loop.body:
                 copy = clone(statement)
-                for child in gast.walk(copy):
+                for child in walk_tree(copy):
                     for name, value in gast.iter_fields(child):
                         values = value if isinstance(value, list) else [value]
                         for i, sub in enumerate(values):
@@ -167,12 +167,12 @@ def _unrollable(function, stmt, star):
             and isinstance(stmt.target, gast.Name)):
         return False
     if any(isinstance(n, gast.Name) and n.id == star and not isinstance(n.ctx, (gast.Load, gast.Param))
-           for n in gast.walk(function)):
+           for n in walk_tree(function)):
         return False  # (the name given another value: its length may differ)
     name = stmt.target.id
-    inside = {id(n) for part in stmt.body for n in gast.walk(part)} | {id(stmt.target)}
+    inside = {id(n) for part in stmt.body for n in walk_tree(part)} | {id(stmt.target)}
     for part in stmt.body:
-        for child in gast.walk(part):
+        for child in walk_tree(part):
             if isinstance(child, (gast.Break, gast.Continue, gast.FunctionDef, gast.Lambda, gast.ClassDef)):
                 return False
             if isinstance(child, gast.Name) and child.id == name and not isinstance(child.ctx, gast.Load):
@@ -180,4 +180,4 @@ def _unrollable(function, stmt, star):
             if isinstance(child, (gast.Global, gast.Nonlocal)):
                 return False
     # the name used elsewhere (after the loop it is the last item; a nested function reads it): as it is
-    return not any(isinstance(n, gast.Name) and n.id == name and id(n) not in inside for n in gast.walk(function))
+    return not any(isinstance(n, gast.Name) and n.id == name and id(n) not in inside for n in walk_tree(function))

@@ -30,7 +30,7 @@ at the user's line as before.
 import gast
 import numpy as np
 
-from .gastutil import clone, constant, load, store
+from .gastutil import clone, constant, load, store, walk as walk_tree
 from .ir import fresh_result
 
 #: NumPy functions and methods that change an argument in place: a view
@@ -90,7 +90,7 @@ class _Rewriter:
         self.refused = set()  # names a nested function, a user's call or a mutating method reaches
         self.first_use = {}  # name -> the position of the first statement that reads or binds it
         self.views = {}  # view name -> _View, once its statement was seen
-        self.parents = {child: parent for parent in gast.walk(node) for child in gast.iter_child_nodes(parent)}
+        self.parents = {child: parent for parent in walk_tree(node) for child in gast.iter_child_nodes(parent)}
         self._scan(node.body)
 
     # ----- what the function does with each name
@@ -102,12 +102,12 @@ class _Rewriter:
             for field, value in gast.iter_fields(stmt):
                 if field not in ("body", "orelse", "finalbody", "handlers"):
                     for part in value if isinstance(value, list) else [value]:
-                        for n in gast.walk(part) if isinstance(part, gast.AST) else ():
+                        for n in walk_tree(part) if isinstance(part, gast.AST) else ():
                             if isinstance(n, gast.Name):
                                 self.first_use.setdefault(n.id, position)
-            for sub in gast.walk(stmt):
+            for sub in walk_tree(stmt):
                 if isinstance(sub, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda, gast.ClassDef)):
-                    self.refused.update(n.id for n in gast.walk(sub) if isinstance(n, gast.Name))
+                    self.refused.update(n.id for n in walk_tree(sub) if isinstance(n, gast.Name))
                 if isinstance(sub, gast.Call):
                     self._scan_call(sub)
             if isinstance(stmt, gast.Assign):
@@ -116,7 +116,7 @@ class _Rewriter:
                     self.refused.update(self._updated_through(stmt.targets))
                 for target in stmt.targets:
                     kind = "assign" if isinstance(target, gast.Name) else "other"
-                    for n in gast.walk(target):
+                    for n in walk_tree(target):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                             self.stores.setdefault(n.id, []).append((kind, position))
             elif isinstance(stmt, gast.AugAssign) and isinstance(stmt.target, gast.Name):
@@ -126,7 +126,7 @@ class _Rewriter:
                 if not isinstance(stmt, gast.AugAssign):  # (``v[i] += ...`` is rewritten)
                     self.refused.update(self._updated_through([h for h in heads if h is not None]))
                 for head in heads:
-                    for n in gast.walk(head) if head is not None else ():
+                    for n in walk_tree(head) if head is not None else ():
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                             self.stores.setdefault(n.id, []).append(("other", position))
             for field in ("body", "orelse", "finalbody"):
@@ -139,7 +139,7 @@ class _Rewriter:
         """The names whose items or attributes ``targets`` store into."""
         names = set()
         for target in targets:
-            for n in gast.walk(target):
+            for n in walk_tree(target):
                 if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.ctx, gast.Store):
                     base = n.value
                     while isinstance(base, (gast.Subscript, gast.Attribute)):
@@ -192,7 +192,7 @@ class _Rewriter:
         made by an index held in a name) would miss later updates."""
         if name in seen:
             return False
-        for node in gast.walk(self.node):
+        for node in walk_tree(self.node):
             if not (isinstance(node, gast.Name) and node.id == name and isinstance(node.ctx, gast.Load)):
                 continue
             if not self._read_right_away(node, (*seen, name)):
@@ -415,7 +415,7 @@ def _may_write_through_a_view(node):
     ``a[i] = ...``): only then can a write reach another name. One walk,
     so that the functions without both (most) skip the rewriter's scan."""
     view, update = False, False
-    for sub in gast.walk(node):
+    for sub in walk_tree(node):
         if isinstance(sub, gast.AugAssign):
             update = True
         elif isinstance(sub, gast.Assign):

@@ -24,7 +24,7 @@ import gast
 
 from .. import errors
 from ..made import of
-from .gastutil import clone
+from .gastutil import clone, walk as walk_tree
 from .code_match import code_objects as _code_objects, same_code as _same_code
 from .parse_block import quick_definition
 
@@ -334,8 +334,8 @@ def _names_in_code(code):
 
 def _names_in_node(node):
     """The same names, read from a lambda's tree."""
-    return ({n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
-            | {n.attr for n in gast.walk(node) if isinstance(n, gast.Attribute)})
+    return ({n.id for n in walk_tree(node) if isinstance(n, gast.Name)}
+            | {n.attr for n in walk_tree(node) if isinstance(n, gast.Attribute)})
 
 
 def _find_lambda(tree, code, filename):

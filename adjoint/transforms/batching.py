@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import errors, rules
 from .. import runtime as rt
-from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.gastutil import clone, constant, load, store, walk as walk_tree
 from ..frontend.ir import (
     BINARY_OPERATORS, COMPARISONS, NONDIFF, NONDIFF_ATTRIBUTES, OPAQUE, UNARY_OPERATORS, UNPACK, MethodCall, UserCall,
     fresh_result, is_library, kept_constant, merged_constant_blocks, with_statement,
@@ -209,7 +209,7 @@ class BatchBuilder:
     def reads_of(self, op):
         """The names whose batch makes ``op``'s result batched."""
         if self.list_position(op):
-            return {n.id for a in op.args[1:] for n in gast.walk(a) if isinstance(n, gast.Name)}
+            return {n.id for a in op.args[1:] for n in walk_tree(a) if isinstance(n, gast.Name)}
         return op.reads()
 
     def shape_result(self, op):
@@ -242,7 +242,7 @@ class BatchBuilder:
         if isinstance(atom, gast.Name):
             return atom.id in self.batched
         return isinstance(atom, gast.AST) and any(
-            isinstance(n, gast.Name) and n.id in self.batched for n in gast.walk(atom))
+            isinstance(n, gast.Name) and n.id in self.batched for n in walk_tree(atom))
 
     def rt_call(self, helper, *args, **keywords):
         func = gast.Attribute(value=load(self.module_names["rt"]), attr=helper, ctx=gast.Load())
@@ -298,7 +298,7 @@ class BatchBuilder:
         if op.kind == "while" and self.is_batched(op.value):
             raise Unbatchable(location, "a while loop whose test depends on the batched values")
         if op.kind == "for" and any(isinstance(n, gast.Name) and n.id in self.batched
-                                    for n in gast.walk(op.value)):
+                                    for n in walk_tree(op.value)):
             raise Unbatchable(location, "a for loop over values that depend on the batched values")
         if op.kind == "if" and op.guard is not None:
             raise Unbatchable(location, "a try statement (an exception of one example must not stop the others)")

@@ -18,6 +18,7 @@ import gast
 from .. import errors
 from .. import runtime as rt
 from ..frontend.ir import is_library
+from ..frontend.gastutil import walk as walk_tree
 
 #: methods of lists, dicts and sets that change them in place
 CONTAINER_CHANGES = frozenset(("append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
@@ -54,7 +55,7 @@ def changed_parameters(function, seen=None):
     arguments = node.args
     params = [a.id for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
     found = set()
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         targets = []
         if isinstance(child, gast.Assign):
             targets = list(child.targets)

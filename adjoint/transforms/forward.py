@@ -23,7 +23,7 @@ import gast
 from .. import errors, rules
 from ..analysis.activity import carries_derivative
 from .. import runtime as rt
-from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.gastutil import clone, constant, load, store, walk as walk_tree
 from ..frontend.ir import (NONDIFF, UNPACK, MethodCall, Op, StarredCall, UserCall, arity_of, kept_constant,
                            merged_constant_blocks, try_statements, walk_ops, with_statement)
 from ..analysis.complex_values import ComplexMix, complex_checks, real_only, unchecked_params
@@ -497,7 +497,7 @@ class JVPBuilder:
             {**names_for(template, self.module_names, self.namer, self.extra_globals), "batch": self.batch_name})
         if any(isinstance(n, gast.Attribute) and n.attr in ("real_for", "abs_slope") and isinstance(n.value, gast.Name)
                and n.value.id == self.module_names["rt"] for part in list(prelude) + [e for _, e in contributions]
-               for n in gast.walk(part)):
+               for n in walk_tree(part)):
             self.complex_sensitive = True
             if not self.complex_mix.possible:  # tangent code for real values (analysis/complex_values.py)
                 prelude = [real_only(stmt, self.module_names) for stmt in prelude]

@@ -26,7 +26,7 @@ import gast
 import numpy as np
 
 from .. import runtime as rt
-from ..frontend.gastutil import clone, constant, load, store
+from ..frontend.gastutil import clone, constant, load, store, walk as walk_tree
 from ..frontend.ir import UNPACK, UserCall
 
 #: the largest total input size and output size written out entry by entry
@@ -151,7 +151,7 @@ class _Writer:
         if isinstance(op.prim, UserCall) or op.call_forward is not None:
             raise NotLocal("a call")
         if op.kind == UNPACK:
-            if op.statement is not None and any(isinstance(n, gast.Starred) for n in gast.walk(op.statement)):
+            if op.statement is not None and any(isinstance(n, gast.Starred) for n in walk_tree(op.statement)):
                 raise NotLocal("starred unpacking")
             self.body.append(gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in op.targets],
                                                              ctx=gast.Store())],

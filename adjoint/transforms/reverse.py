@@ -24,7 +24,7 @@ from .. import errors
 from .. import rules
 from .. import runtime as rt
 from ..analysis.activity import STRUCTURAL, carries_derivative
-from ..frontend.gastutil import Transformer, clone, constant, load, store
+from ..frontend.gastutil import Transformer, clone, constant, load, store, walk as walk_tree
 from ..frontend.ir import NONDIFF, UNPACK, MethodCall, StarredCall, UserCall, walk_ops
 from ..analysis.complex_values import REAL_PRODUCT_HELPERS, ComplexMix, complex_checks, real_only, unchecked_params
 from ..analysis.shapes import SCALAR, same_shape_classes
@@ -537,7 +537,7 @@ class VJPBuilder:
             load(op.targets[0]), result_bar, bindings, supplied, active, self.namer,
             names_for(template, self.module_names, self.namer, self.extra_globals)
         )
-        found = [n for part in list(prelude) + list(contributions.values()) for n in gast.walk(part)
+        found = [n for part in list(prelude) + list(contributions.values()) for n in walk_tree(part)
                  if self.is_rt_call(n, "real_for") or self.is_rt_call(n, "abs_slope")]
         if found:
             # (the real part of a product's helper, x @ z, is no check on the arguments: real code of
