@@ -331,6 +331,8 @@ def _vjp_call(find, primals, has_aux):
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     output = pytree.map_leaves(_copy_array, output)
+    if has_aux:  # (aux may hold a residual itself: changing it must not change vjp_fn's results)
+        aux = _copy_arrays_in(aux)
 
     @_user_errors
     def vjp_fn(cotangent):
@@ -475,6 +477,21 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
 
 def _copy_array(leaf):
     return leaf.copy() if isinstance(leaf, np.ndarray) else leaf
+
+
+def _copy_arrays_in(value):
+    """``value`` with every array in it, through tuples, lists, dicts and
+    namedtuples of exactly those types, copied (other objects as they are)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    kind = type(value)
+    if kind in (tuple, list):
+        return kind(_copy_arrays_in(v) for v in value)
+    if kind is dict:
+        return {k: _copy_arrays_in(v) for k, v in value.items()}
+    if pytree._is_namedtuple(value):
+        return kind(*(_copy_arrays_in(v) for v in value))
+    return value
 
 
 def _strip_batch(param_bar, treedef, leaves):
