@@ -70,3 +70,16 @@ def test_changing_aux_before_calling_vjp_fn_changes_nothing():
     aux[:] = 50.0
     want = autograd.grad(lambda z: anp.sum(z ** 4))(X)
     assert np.allclose(vjp_fn(1.0)[0], want)
+
+
+def power_before_a_write_through_a_view(x):
+    y = np.ones(3) * 2.0
+    v = y[:2]
+    t = x ** y
+    np.copyto(v, 5.0)  # changes y too
+    return t
+
+
+def test_a_change_through_a_view_after_a_differentiated_read_is_refused():
+    with pytest.raises(InPlaceChangeError, match=r"test_hunt12.py:\d+: np.copyto writing into 'y'"):
+        adjoint.jacrev(power_before_a_write_through_a_view)(X)

@@ -244,6 +244,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
         normalized.rt_name = self.rt_name
+        normalized.aliases = self.aliases  # (which values may share memory: analysis/activity.py)
         # (a caller may update in place what this returns: nothing else holds it)
         normalized.returns_new_value = (isinstance(self.result, gast.Name) and not self.has_aux
                                         and self.owners.get(self.result.id) == "owned"
