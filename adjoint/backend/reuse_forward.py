@@ -91,7 +91,9 @@ def _plain_use(op):
         fresh = op.prim in _FRESH
     except TypeError:  # (an unhashable callable)
         return False
-    return fresh and "out" not in op.kwargs and not any(k.arg is None for k in op.value.keywords)
+    # (two positional arguments at most: np.dot(a, b, out) and np.max(a, axis, out) take an output third)
+    return (fresh and len(op.value.args) <= 2 and "out" not in op.kwargs
+            and not any(k.arg is None for k in op.value.keywords))
 
 
 def _may_change(op):
