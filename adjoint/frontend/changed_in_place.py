@@ -41,13 +41,24 @@ def _ufunc_outputs(call):
     return isinstance(ufunc, np.ufunc) and len(call.args) > ufunc.nin
 
 
+def _reads_only(func):
+    """Whether a call of ``func`` run as a statement only reads its arguments:
+    ``print``, and the checks derivative code makes (``rt.check_bound``,
+    ``rt.refuse_complex_arguments``)."""
+    if isinstance(func, gast.Name):
+        return func.id == "print"
+    return (isinstance(func, gast.Attribute) and func.attr.startswith(("check_", "refuse_"))
+            and isinstance(func.value, gast.Name) and func.value.id.startswith("rt"))
+
+
 def changed_in_place(node):
     """The names of function ``node`` whose arrays may change in place (see the module's text)."""
     local_defs = {n.name for n in gast.walk(node) if isinstance(n, gast.FunctionDef) and n is not node}
     changed = set()
     for child in gast.walk(node):
         if isinstance(child, gast.Expr) and isinstance(child.value, gast.Call):
-            changed |= _names(child.value)
+            if not _reads_only(child.value.func):
+                changed |= _names(child.value)
         elif isinstance(child, gast.Call):
             func = child.func
             if (any(k.arg == "out" for k in child.keywords) or _ufunc_outputs(child)
