@@ -65,10 +65,23 @@ def cube_with_square_as_aux(x):
     return np.sum(t * x * x), t
 
 
+class Box:
+    def __init__(self, value):
+        self.value = value
+
+
+def cube_with_square_in_an_object(x):
+    t = x * x
+    return np.sum(t * x * x), Box(t[1:])  # (a view of the residual t)
+
+
 def test_changing_aux_before_calling_vjp_fn_changes_nothing():
+    want = autograd.grad(lambda z: anp.sum(z ** 4))(X)
     _, vjp_fn, aux = adjoint.vjp(cube_with_square_as_aux, X, has_aux=True)
     aux[:] = 50.0
-    want = autograd.grad(lambda z: anp.sum(z ** 4))(X)
+    assert np.allclose(vjp_fn(1.0)[0], want)
+    _, vjp_fn, aux = adjoint.vjp(cube_with_square_in_an_object, X, has_aux=True)
+    aux.value[:] = 50.0
     assert np.allclose(vjp_fn(1.0)[0], want)
 
 
