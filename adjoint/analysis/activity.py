@@ -299,6 +299,8 @@ def analyze(normalized, wrt, parsed, callees, mode="vjp"):
                     parsed.location(op), "for loop over an iterator of differentiated values",
                     "the items of this kind of iterable cannot carry derivatives.",
                     "Loop over the sequence itself, or over range(len(...)) and index it.")
+    if mode != "jvp":  # (forward mode computes each derivative where its op runs)
+        _check_changed_after_read(normalized.ops, varied, parsed, set(), getattr(normalized, "aliases", {}))
     for op, check in checks:
         _insert_before(normalized.ops, op, check)
     for op in walk_ops(normalized.ops):
@@ -331,6 +333,63 @@ def _changes_arguments(op):
         return prim in IN_PLACE_FUNCTIONS
     except TypeError:
         return False
+
+
+def _written_in_place(op):
+    """The names whose arrays ``op`` writes into (np.copyto(y, v), y.fill(v),
+    np.multiply(a, b, y), out=y), or an empty set."""
+    names = set()
+    if _changes_arguments(op) and op.args:
+        names = op.args[0].id if isinstance(op.args[0], gast.Name) else None
+        names = {names} if names else set()
+        if isinstance(op.prim, np.ufunc) and len(op.args) > op.prim.nin:
+            names = {a.id for a in op.args[op.prim.nin:] if isinstance(a, gast.Name)}
+    out = op.kwargs.get("out")
+    if isinstance(out, gast.AST):
+        names |= {n.id for n in gast.walk(out) if isinstance(n, gast.Name)}
+    return names
+
+
+def _sharing(names, aliases):
+    """``names`` with every value that may share memory with one of them."""
+    component, pending = set(names), list(names)
+    while pending:
+        for other in aliases.get(pending.pop(), ()):
+            if other not in component:
+                component.add(other)
+                pending.append(other)
+    return component
+
+
+def _check_changed_after_read(ops, varied, parsed, read, aliases):
+    """Refuses an array that carries no derivative changed in place after
+    (or, in a loop, around) an op on differentiated values read it: that
+    op's derivative reads its operands when the derivative code runs, and
+    would get the changed values (x ** y, then np.copyto(y, 3.0), or into
+    a view of y). ``read``: the names such ops read so far (grown in place);
+    ``aliases``: the normalizer's links between values that may share memory."""
+    for op in ops:
+        if op.compound:
+            if op.kind in ("for", "while"):
+                read |= {n for inner in walk_ops(op.body + op.orelse + op.latch) if not inner.compound
+                         and inner.reads() & varied for n in inner.reads()}
+            for block in (op.body, op.orelse, op.latch, op.exit_check):
+                _check_changed_after_read(block, varied, parsed, read, aliases)
+            continue
+        written = _written_in_place(op)
+        stale = sorted(_sharing(written, aliases) & read - varied) if written else []
+        if stale:
+            named = [n for n in stale if not (n[:1] == "t" and n[1:].isdigit())]  # (not a temporary)
+            what, name = (repr(named[0]), named[0]) if named else ("an array", "y")
+            raise errors.InPlaceChangeError(
+                parsed.location(op), f"{op.construct} writing into {what}",
+                f"an operation on differentiated values read {what} before, and its derivative "
+                "reads it again when the derivative code runs, after this change: it would get the new "
+                "values, a wrong derivative.",
+                f"Write the new values into a new array ({name} = np.full_like({name}, v), "
+                f"{name} = np.exp({name})), or change a copy: {name} = {name}.copy() first.")
+        if op.reads() & varied:
+            read |= op.reads()
 
 
 def _callee_transform(callees, mode, function, positions, arity):

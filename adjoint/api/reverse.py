@@ -331,6 +331,8 @@ def _vjp_call(find, primals, has_aux):
     output, aux = result if has_aux else (result, None)
     out_leaves, out_treedef = _output_leaves(output)
     output = pytree.map_leaves(_copy_array, output)
+    if has_aux:  # (aux may hold a residual itself: changing it must not change vjp_fn's results)
+        residuals = _unshared(residuals, _arrays_in(aux, set(), []))
 
     @_user_errors
     def vjp_fn(cotangent):
@@ -475,6 +477,40 @@ def _grad_call(find, argnums, has_aux, args, kwargs, with_value=False):
 
 def _copy_array(leaf):
     return leaf.copy() if isinstance(leaf, np.ndarray) else leaf
+
+
+def _arrays_in(value, seen, found, depth=0):
+    """``found`` with the arrays ``value`` holds: through tuples, lists, sets,
+    dicts and the attributes of objects (``aux`` of vjp)."""
+    if id(value) in seen or depth > 20 or len(found) > 1000:
+        return found
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        found.append(value)
+    elif isinstance(value, (tuple, list, set, frozenset)):
+        for item in value:
+            _arrays_in(item, seen, found, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _arrays_in(item, seen, found, depth + 1)
+    elif not isinstance(value, type) and isinstance(getattr(value, "__dict__", None), dict):
+        for item in vars(value).values():
+            _arrays_in(item, seen, found, depth + 1)
+    return found
+
+
+def _unshared(residuals, arrays):
+    """``residuals`` with a copy of each array (in its tuples, lists and
+    dicts) that may share memory with one of ``arrays``."""
+    if not arrays:
+        return residuals
+    if isinstance(residuals, np.ndarray):
+        return residuals.copy() if any(np.may_share_memory(residuals, a) for a in arrays) else residuals
+    if type(residuals) in (tuple, list):
+        return type(residuals)(_unshared(r, arrays) for r in residuals)
+    if type(residuals) is dict:
+        return {k: _unshared(r, arrays) for k, r in residuals.items()}
+    return residuals
 
 
 def _strip_batch(param_bar, treedef, leaves):

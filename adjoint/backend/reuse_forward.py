@@ -19,11 +19,17 @@ name then holds exactly what ``expr`` would compute again):
   returns a new value, never a view of an operand;
 * the name and every name the expression reads are assigned once in the
   whole function (parameters: never), so each means one value everywhere;
-* the name is used in the forward pass only by other arithmetic ops or as
-  an argument of a NumPy ufunc called without keywords (which make new
-  arrays): nothing can change it in place, hand it to a function that
-  might, or return it (an output the caller could change before the
-  backward pass runs).
+* the name (and, where an op of the function may change an array in
+  place, every name the expression reads) is used in the forward pass
+  only by other arithmetic ops, as inputs of a NumPy ufunc called without
+  an output argument, or as arguments of a NumPy function whose
+  result is always new (``_FRESH``, without ``out=``); a name bound to one
+  of them by ``a = b`` counts as it: nothing can change them in place
+  (``np.copyto(y, v)``, ``y.fill(v)``, ``np.multiply(y, 2, y)``, a write
+  through a view), hand them to a function that might, or return them (an
+  output the caller could change before the backward pass runs). (A read
+  changed in place after the value was made would give the derivative code
+  the value from before the change.)
 
 ``reuse`` leaves alone every name the derivative code assigns itself (a
 loop's backward body unpacks its tape into the forward's names), and
@@ -35,7 +41,7 @@ import gast
 import numpy as np
 
 from ..frontend.gastutil import clone, load, walk
-from ..frontend.ir import walk_ops
+from ..frontend.ir import MethodCall, StarredCall, UserCall, walk_ops
 
 _OPERATORS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow, gast.MatMult)
 
@@ -61,15 +67,65 @@ def _names(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
+#: NumPy functions whose result is always a new array (never a view of an
+#: argument) and that change no argument unless given ``out=``
+_FRESH = frozenset({np.sum, np.mean, np.prod, np.dot, np.inner, np.outer, np.vdot, np.max, np.min,
+                    np.amax, np.amin, np.std, np.var, np.trace, np.cumsum, np.cumprod,
+                    np.linalg.norm, np.linalg.det, np.linalg.inv, np.linalg.solve})
+
+
 def _plain_use(op):
     """Whether ``op`` only reads its names to make a new value (arithmetic,
-    or a NumPy ufunc without keywords)."""
+    a NumPy ufunc without an output argument, or a function of ``_FRESH``
+    without ``out=``): it neither changes them in place nor makes a view of
+    them."""
     if op.compound or op.kind != "assign" or op.statement is not None or op.call_forward is not None:
         return False
     if _arithmetic(op.value):
         return True
-    return isinstance(op.prim, np.ufunc) and not op.kwargs and isinstance(op.value, gast.Call) and not any(
-        isinstance(a, gast.Starred) for a in op.value.args)
+    if not isinstance(op.value, gast.Call) or any(isinstance(a, gast.Starred) for a in op.value.args):
+        return False
+    if isinstance(op.prim, np.ufunc):  # (a third positional argument of np.multiply is its output)
+        return not op.kwargs and len(op.value.args) <= op.prim.nin
+    try:
+        fresh = op.prim in _FRESH
+    except TypeError:  # (an unhashable callable)
+        return False
+    # (two positional arguments at most: np.dot(a, b, out) and np.max(a, axis, out) take an output third)
+    return (fresh and len(op.value.args) <= 2 and "out" not in op.kwargs
+            and not any(k.arg is None for k in op.value.keywords))
+
+
+def _may_change(op):
+    """Whether ``op`` may change an array in place (a call run for its
+    effect other than a check, an output argument, a call of a method or of
+    the user's function, a statement kept as it is)."""
+    if op.compound:
+        return False  # (its ops are walked)
+    if op.kind == "expr":
+        func = op.value.func if isinstance(op.value, gast.Call) else None
+        return not (isinstance(func, gast.Attribute) and func.attr.startswith("check"))
+    if op.kind not in ("assign", "unpack") or op.statement is not None or op.call_forward is not None:
+        return True
+    if "out" in op.kwargs or isinstance(op.prim, (MethodCall, UserCall, StarredCall)):
+        return True
+    return (isinstance(op.prim, np.ufunc) and isinstance(op.value, gast.Call)
+            and len(op.value.args) > op.prim.nin)
+
+
+def _aliased(normalized, unsafe):
+    """``unsafe`` with every name bound to another by ``a = b`` (the same
+    array: a change through one is a change of the other) joined to it."""
+    pairs = [(op.targets[0], op.value.id) for op in walk_ops(normalized.ops)
+             if op.kind == "assign" and len(op.targets) == 1 and isinstance(op.value, gast.Name)]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in pairs:
+            if (a in unsafe) != (b in unsafe):
+                unsafe |= {a, b}
+                changed = True
+    return unsafe
 
 
 def forward_values(normalized):
@@ -88,6 +144,10 @@ def forward_values(normalized):
                 if isinstance(part, gast.AST):
                     unsafe |= _names(part)
     unsafe |= _names(normalized.result) if isinstance(normalized.result, gast.AST) else set()
+    unsafe = _aliased(normalized, unsafe)
+    # (where nothing changes an array in place, the names an expression reads
+    # keep their values: they may be read by anything, views included)
+    guarded_reads = unsafe if any(_may_change(op) for op in walk_ops(normalized.ops)) else set()
     known = {}
     for op in normalized.ops:
         if (op.compound or op.kind != "assign" or op.statement is not None or op.call_forward is not None
@@ -95,7 +155,8 @@ def forward_values(normalized):
             continue
         name = op.targets[0]
         reads = _names(op.value)
-        if not reads or name in unsafe or counts.get(name) != 1 or any(counts.get(r) != 1 for r in reads):
+        if (not reads or name in unsafe or reads & guarded_reads or counts.get(name) != 1
+                or any(counts.get(r) != 1 for r in reads)):
             continue
         known.setdefault(_key(op.value), (name, frozenset(reads)))
     return known

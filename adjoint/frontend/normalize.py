@@ -32,6 +32,7 @@ from .. import errors, rules
 from . import parameter_kinds
 from .. import runtime as rt
 from .gastutil import clone, constant, load, store
+from .changed_in_place import changed_in_place
 from .normalize_arguments import Arguments
 from .normalize_call_forms import CallForms, is_array_namespace
 from .normalize_caller_objects import CallerObjects
@@ -91,6 +92,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.version = {}
         self.defined = set()  # every name the normalized code assigns
         self.computed = {}  # (primitive, expression text) -> the name holding it
+        self.changed_names = set()  # the user's names whose arrays may change in place (changed_in_place)
         self.lineno = parsed.node.lineno
         self.local_functions = {}  # version name -> FunctionDef of a nested def or lambda
         self.ambiguous_functions = set()  # versions bound to different nested functions on different paths
@@ -157,6 +159,18 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         self.defined.add(new)
         return new
 
+    def may_change(self, value):
+        """Whether ``value`` reads a name whose array the function may change
+        in place (np.copyto(y, v): ``y - 1`` before and after differ)."""
+        if not self.changed_names:
+            return False
+        for n in gast.walk(value):
+            if isinstance(n, gast.Name):
+                name = self.user_versions.get(n.id, n.id)
+                if name in self.changed_names or self.user_names.get(name, name) in self.changed_names:
+                    return True
+        return False
+
     def emit(self, value, prim, args=(), kwargs=None, target=None, construct="", keys=None):
         # The same pure primitive on the same values is computed once
         # (``x[:-1]`` written twice); names are SSA, so equal text is equal value.
@@ -164,7 +178,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         # (Not an attribute read: an object that is not followed may have changed in between, obj.n = 1.)
         # (Nor a new list or dict, list(x) twice: appends change the first one in place.)
         if not self.no_grad and prim is not rt.attribute and rules.lookup(prim) is not None and not isinstance(
-                rules.lookup(prim), rules.CustomVJP) and not _new_container(prim):
+                rules.lookup(prim), rules.CustomVJP) and not _new_container(prim) and not self.may_change(value):
             key = (id(prim), gast.dump(value))
             # (A new array bound to a user's name, ``v = x * 1.0`` twice, is
             # made again: one of them may be updated in place, and NumPy
@@ -215,6 +229,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         for name in params:
             self.user_versions[name] = name
         self.values_at_entry(node, params)
+        self.changed_names = changed_in_place(node)  # (their expressions are computed where written)
         self.bind_outside_objects(node)
         self.bind_outside_lists(node)  # LAYERS[k] = v on a list of the module (normalize_module_lists)
         rewrite_views(node, self.resolver, self.namer)  # u[1:-1] held in a name and updated (normalize_views)
@@ -237,6 +252,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         normalized.augmented_params = self.augmented_params
         normalized.immutable = set(self.rebindable)
         normalized.rt_name = self.rt_name
+        normalized.aliases = self.aliases  # (which values may share memory: analysis/activity.py)
         # (a caller may update in place what this returns: nothing else holds it)
         normalized.returns_new_value = (isinstance(self.result, gast.Name) and not self.has_aux
                                         and self.owners.get(self.result.id) == "owned"
