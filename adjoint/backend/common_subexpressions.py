@@ -30,6 +30,15 @@ assigned from an expression over the other other than a pure one (a call,
 a slice, a copy; tuple unpacking relates all its targets and sources).
 Compound statements, ``global``/``nonlocal`` and ``:=`` end a run of
 straight-line code: nothing is shared across them.
+
+``drop_unread`` removes, from forward mode's body, the tangents that nothing
+reads: the fused tangent code (``fuse_tangents``) writes a chain's sum where
+it is read and leaves the statements of its links, each a pass over the
+batch of tangents (``jacfwd`` of ``x ** 2 + 3.0 * x ** 3`` computed
+``t1_dot``, ``t2_dot`` and ``t3_dot``, then ``t4_dot`` from ``x_dot``
+alone). Only a top-level assignment of one tangent name by a pure
+expression (above) that no later statement reads and that is not returned
+is removed; the primal statements all stay.
 """
 import gast
 import numpy as np
@@ -228,3 +237,21 @@ def _first_repetition(body, np_name, rt_name):
         ((sum(1 for _ in walk(group[1][0])), -group[0], group[1]) for group in closed),
         key=lambda entry: entry[:2])
     return -first, occurrences
+
+
+def drop_unread(body, tangents, returned, np_name):
+    """``body`` without the top-level assignments of a name in ``tangents``
+    by a pure expression that no later statement reads and that is not in
+    ``returned`` (see the module's text)."""
+    if any(isinstance(n, (gast.Global, gast.Nonlocal)) for stmt in body for n in walk(stmt)):
+        return list(body)
+    live = set(returned)
+    kept = []
+    for stmt in reversed(body):
+        if (isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], gast.Name)
+                and stmt.targets[0].id in tangents and stmt.targets[0].id not in live
+                and _pure(stmt.value, np_name)):
+            continue
+        live |= _names(stmt)
+        kept.append(stmt)
+    return kept[::-1]
