@@ -21,11 +21,13 @@ inside a slice (index arithmetic stays as written), a conditional
 expression, a boolean operator, a lambda or a comprehension (which may not
 evaluate it). Two occurrences are one value when no statement from the
 first to the second (the first's own target excepted, which is bound after
-its value is computed) re-binds a name the expression reads or may change
-it in place: a subscript or attribute store, an augmented assignment, or a
-call of anything that is not known to leave its arguments alone (NumPy
-functions without ``out=``, the runtime helpers in ``READERS``) passing a
-name that may share memory with it. Names may share memory when one was
+its value is computed) re-binds a name the expression reads, or may change
+in place one of those names or a name assigned from an occurrence (which
+may hold the value the temporary shares): a subscript or attribute store, an augmented assignment, or a
+call of a NumPy function with ``out=`` or of a runtime helper not known to
+leave its arguments alone (``READERS``) passing a name that may share
+memory with it. A call of anything else (a function of the user's, a
+method) may change any value: nothing is shared across it. Names may share memory when one was
 assigned from an expression over the other other than a pure one (a call,
 a slice, a copy; tuple unpacking relates all its targets and sources).
 Compound statements, ``global``/``nonlocal`` and ``:=`` end a run of
@@ -159,11 +161,24 @@ class _Aliases:
         return {n for n in set(self.parent) | set(names) if self.find(n) in roots} | set(names)
 
 
-def _barrier(stmt):
+def _barrier(stmt, np_name, rt_name):
+    """Whether ``stmt`` may change what any name holds: a compound statement,
+    ``:=``, or a call of anything other than a NumPy function or a runtime
+    helper (a function of the user's, a method, another transform's code may
+    change a global array or an object's state)."""
     if not isinstance(stmt, (gast.Assign, gast.AugAssign, gast.Expr, gast.Return)):
         return True
-    return any(isinstance(n, (gast.NamedExpr, gast.Global, gast.Nonlocal, gast.Yield, gast.Await))
-               for n in walk(stmt))
+    for node in walk(stmt):
+        if isinstance(node, (gast.NamedExpr, gast.Global, gast.Nonlocal, gast.Yield, gast.Await)):
+            return True
+        if isinstance(node, gast.Call):
+            func = node.func
+            while isinstance(func, gast.Attribute):
+                func = func.value
+            if not (isinstance(func, gast.Name) and func.id in (np_name, rt_name)
+                    and isinstance(node.func, gast.Attribute)):
+                return True
+    return False
 
 
 class _Replace(gast.NodeTransformer):
@@ -198,7 +213,7 @@ def _first_repetition(body, np_name, rt_name):
     earliest among equals): (index of the statement first computing it, its
     occurrences), or None."""
     aliases = _Aliases()
-    open_groups = {}  # dump -> (first index, occurrences, names)
+    open_groups = {}  # dump -> (first index, occurrences, names read, names that may hold it)
     closed = []
 
     def close(keys):
@@ -208,12 +223,12 @@ def _first_repetition(body, np_name, rt_name):
                 closed.append(group)
 
     for i, stmt in enumerate(body):
-        if _barrier(stmt):
+        if _barrier(stmt, np_name, rt_name):
             close(list(open_groups))
             continue
         bound, changed = _stores(stmt)
         written_here = aliases.closure(_calls_writing(stmt, np_name, rt_name) | changed)
-        close([key for key, group in open_groups.items() if group[2] & written_here])
+        close([key for key, group in open_groups.items() if (group[2] | group[3]) & written_here])
         found = []
         if stmt.value is not None:
             _candidates(stmt.value, np_name, found)
@@ -222,10 +237,10 @@ def _first_repetition(body, np_name, rt_name):
             if names & written_here:
                 continue
             key = gast.dump(node)
-            if key in open_groups:
-                open_groups[key][1].append(node)
-            else:
-                open_groups[key] = (i, [node], names)
+            if key not in open_groups:
+                open_groups[key] = (i, [], names, set())
+            open_groups[key][1].append(node)
+            open_groups[key][3].update(bound)  # (names that may hold the shared value itself)
         close([key for key, group in open_groups.items() if group[2] & bound])
         if isinstance(stmt, gast.Assign) and not (_pure(stmt.value, np_name)
                                                   and not isinstance(stmt.value, gast.Name)):
