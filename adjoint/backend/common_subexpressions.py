@@ -9,9 +9,9 @@ and reads the name at every occurrence.
 
 What it takes: the top-level statements of one generated function (the
 backward body, or forward mode's body) and the function's namer. What it
-guarantees: the code computes the same values, in the same order of NumPy
-calls on the same operands, minus the repeated ones; its text is the same
-in every run (occurrences are met in a fixed walk order).
+guarantees: the code computes the same values, minus the repeated
+computations; its text is the same in every run (occurrences are met in a
+fixed walk order).
 
 An expression is a candidate when it is pure: arithmetic operators
 (``+ - * / // % ** @``, unary ``-``, ``+``, ``~``) and NumPy ufuncs called
@@ -23,15 +23,16 @@ evaluate it). Two occurrences are one value when no statement from the
 first to the second (the first's own target excepted, which is bound after
 its value is computed) re-binds a name the expression reads, or may change
 in place one of those names or a name assigned from an occurrence (which
-may hold the value the temporary shares): a subscript or attribute store, an augmented assignment, or a
+may hold the very value the temporary shares). What may change a name in
+place: a store into a subscript or attribute, an augmented assignment, a
 call of a NumPy function with ``out=`` or of a runtime helper not known to
-leave its arguments alone (``READERS``) passing a name that may share
-memory with it. A call of anything else (a function of the user's, a
-method) may change any value: nothing is shared across it. Names may share memory when one was
-assigned from an expression over the other other than a pure one (a call,
-a slice, a copy; tuple unpacking relates all its targets and sources).
-Compound statements, ``global``/``nonlocal`` and ``:=`` end a run of
-straight-line code: nothing is shared across them.
+leave its arguments alone (``READERS``) that is passed a name that may
+share memory with it. Names may share memory when one was assigned from an
+expression over the other that is not pure (a call, a slice, a plain copy
+of the name; tuple unpacking relates all its targets and sources). A call
+of anything else (a function of the user's, a method), a compound
+statement, ``global``/``nonlocal`` and ``:=`` may change any value:
+nothing is shared across them.
 
 ``drop_unread`` removes, from forward mode's body, the tangents that nothing
 reads: the fused tangent code (``fuse_tangents``) writes a chain's sum where
