@@ -43,8 +43,10 @@ def matmul_adjoint_right(g, x, y):
         if _IDENTITIES.get(id(g)) is g and g.shape == (x.shape[0], x.shape[0]) and g.dtype == x.dtype:
             # the identity basis over the output (jacrev's rows): its product with the matrix
             # is the matrix, copied (the caller's array), when every value is finite (the sum
-            # is: else 0 * inf makes NaN off the diagonal, which the product keeps)
-            if math.isfinite(x.sum()):
+            # of squares is, one BLAS call: else 0 * inf makes NaN off the diagonal, which the
+            # product keeps; a sum that overflows takes the product too)
+            flat = x.ravel()
+            if math.isfinite(flat @ flat):
                 return x.copy()
         return g @ x
     if x_nd == 2 and y_nd == 2:
