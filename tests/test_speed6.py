@@ -135,3 +135,23 @@ def test_identity_rows_times_a_matrix_is_the_matrix_and_keeps_the_products_nans(
     np.testing.assert_array_equal(got, W2)
     got[0, 0] = 7.0  # the caller's matrix is not handed out
     assert W2[0, 0] != 7.0
+
+
+def test_unbroadcast_sums_an_axis_followed_by_few_elements_as_numpy_does():
+    rng = np.random.default_rng(5)
+    cases = [((1, 9, 9, 3), (9, 1, 3)), ((2, 8, 10, 2), (8, 1, 2)), ((2, 10, 3), (1, 3)), ((3, 9, 4), (9, 4))]
+    for g_shape, x_shape in cases:
+        g = rng.standard_normal(g_shape)
+        g[0, 0, 0] = np.inf
+        g[-1, -1, -1] = np.nan
+        expected = g
+        axes = tuple(i + 1 for i, n in enumerate(x_shape) if n == 1 and g_shape[i + 1] != 1)
+        if axes:
+            expected = g.sum(axis=axes, keepdims=True)
+        got = rt.unbroadcast(g, np.zeros(x_shape))
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-14, atol=0)
+    X = rng.standard_normal((9, 3))
+    pair = lambda X: np.sum(1.0 / np.sqrt(np.sum((X[:, None, :] - X[None, :, :]) ** 2, -1) + np.eye(9)))
+    pair_twin = lambda X: anp.sum(1.0 / anp.sqrt(anp.sum((X[:, None, :] - X[None, :, :]) ** 2, -1) + np.eye(9)))
+    np.testing.assert_allclose(adjoint.grad(pair)(X), autograd.grad(pair_twin)(X), rtol=1e-11)
