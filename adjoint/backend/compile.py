@@ -562,6 +562,10 @@ def export_module(compiled, has_aux=False, arrays=None, prefix="constants", larg
         lines.append("")
     for _, text in helpers:
         lines.extend(["", text.rstrip(), ""])
+    if any(re.search(r"\b_IDENTITIES\b", text) for _, text in helpers):
+        # (the runtime's shared identity bases, which helpers recognise to skip a product
+        # with them: the exported code makes its own, so none is shared here)
+        lines.extend(["", "_IDENTITIES = {}", ""])
     members = ", ".join(f"{name}={name}" for name, _ in helpers)
     lines.append(f"{compiled.rt_name} = types.SimpleNamespace({members})")
     lines.append("")

@@ -12,8 +12,8 @@ import gast
 import numpy as np
 
 from ..analysis import activity as activity_pass
-from . import (diagonal_rows, freshness, fuse_tangents, one_example, optimize, reuse_forward, scaled_seed,
-               shared_matrix, vmap_objects)
+from . import (common_subexpressions, diagonal_rows, freshness, fuse_tangents, one_example, optimize,
+               reuse_forward, scaled_seed, shared_matrix, vmap_objects)
 from .. import errors, runtime
 from .compile import load_module, to_source, unique_filename
 from ..frontend.gastutil import clone, constant, load, store, walk
@@ -232,6 +232,7 @@ def _vjp_transform(func, wrt_positions, has_aux, for_caller, callees, arity=None
     back_body = optimize.eliminate_dead_code(back_body, return_names)
     back_body = reuse_forward.reuse(back_body, reuse_forward.forward_values(normalized),
                                     reuse_forward.forward_nodes(normalized))  # (x ** 2: the forward's t2)
+    back_body = common_subexpressions.eliminate(back_body, namer, np_name, rt_name)  # (200.0 * t4 once)
 
     primal_names = set(normalized.params)
     for op in walk_ops(normalized.ops):
@@ -350,6 +351,9 @@ def jvp_transform(func, wrt_positions, has_aux, callees, arity=None, objects=Non
     body = [optimize.fold_constants(stmt, unguard=False) for stmt in body]
     body = reuse_forward.reuse_in_order(body, reuse_forward.forward_values(normalized),
                                         reuse_forward.forward_nodes(normalized))  # (x ** 2: the forward's t2)
+    body = common_subexpressions.drop_unread(body, set(builder.dot_names.values()), optimize.reads(output_dot),
+                                             front.module_names["np"])  # (the links of a fused chain)
+    body = common_subexpressions.eliminate(body, namer, front.module_names["np"], front.module_names["rt"])
     scaled = not normalized.prologue and len(front.wrt) == 1 and scaled_seed.single_scaling(
         body, builder.dot_of(front.wrt[0]), output_dot, front.module_names["rt"], unread=(builder.batch_name,))
     name = node.name

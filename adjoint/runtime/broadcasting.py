@@ -81,8 +81,27 @@ def unbroadcast(g, x):
         g = g.sum(axis=tuple(range(1, 1 + extra)))
     axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
     if axes:
+        if len(axes) == 1 and type(g) is np.ndarray and _einsum_sums_faster(g, axes[0]):
+            axis = axes[0]
+            letters = "abcdefghijklmnopqrstuvwxyz"[:g.ndim]  # (a literal: exported modules copy functions)
+            summed = np.einsum(f"{letters}->{letters[:axis]}{letters[axis + 1:]}", g)
+            return summed.reshape(g.shape[:axis] + (1,) + g.shape[axis + 1:])
         g = g.sum(axis=axes, keepdims=True)
     return g
+
+
+def _einsum_sums_faster(g, axis):
+    """Whether ``np.einsum`` sums the float array ``g`` over ``axis`` faster
+    than ``g.sum``: an axis followed by a few elements (the pairs of points
+    ``X[:, None, :] - X[None, :, :]`` summed over one point, ``(1, 50, 50, 3)``
+    over its third axis: 10 us against 39 us), where NumPy's reduction loops
+    over the few trailing elements innermost."""
+    if g.ndim > 26 or axis == g.ndim - 1 or g.dtype.kind not in "fc":
+        return False
+    trailing = 1
+    for n in g.shape[axis + 1:]:
+        trailing *= n
+    return trailing <= 8 and g.shape[axis] >= 8
 
 
 def normalize_axes(axis, ndim):

@@ -1,10 +1,13 @@
 """Adjoint helpers of products and ``np.linalg``: matmul, einsum, solve,
 inverse, determinants, decompositions, least squares.
 """
+import math
+
 import numpy as np
 
 from .broadcasting import _shape, unbroadcast
 from .indexing import batch_size, zeros_bar
+from .jacobians import _IDENTITIES
 
 
 # ----------------------------------------------------------- linear algebra
@@ -37,6 +40,14 @@ def matmul_adjoint_right(g, x, y):
     else:
         x_nd, y_nd = np.ndim(x), np.ndim(y)
     if x_nd == 2 and y_nd == 1:  # matrix @ vector: rows of g times the matrix
+        if _IDENTITIES.get(id(g)) is g and g.shape == (x.shape[0], x.shape[0]) and g.dtype == x.dtype:
+            # the identity basis over the output (jacrev's rows): its product with the matrix
+            # is the matrix, copied (the caller's array), when every value is finite (the sum
+            # of squares is, one BLAS call: else 0 * inf makes NaN off the diagonal, which the
+            # product keeps; a sum that overflows takes the product too)
+            flat = x.ravel()
+            if math.isfinite(flat @ flat):
+                return x.copy()
         return g @ x
     if x_nd == 2 and y_nd == 2:
         return x.T @ g
