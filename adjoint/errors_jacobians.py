@@ -3,7 +3,6 @@ the memory budget and its chunks (``MemoryBudgetError``), sparse Jacobians
 (``sparse=True``, ``adjoint.sparsity``) and executors (``executor=`` of
 jacrev / jacfwd). Built as ``adjoint.errors`` builds the others: what went
 wrong, then what to do."""
-from .errors import MemoryBudgetError
 
 
 # ------------------------------------------------------------------ memory
@@ -53,6 +52,7 @@ def retitled(error, composition):
 
 
 def jacobian_too_large_error(mode, name, n_out, n_in, nbytes, budget):
+    from .errors import MemoryBudgetError  # (errors re-exports this module's names)
     return _titled(f"{mode} of {name}", MemoryBudgetError(
         f"{mode} of {name}: the Jacobian has {n_out:,} x {n_in:,} = {n_out * n_in:,} elements "
         f"({format_bytes(nbytes)}), more than the memory budget of {format_bytes(budget)}. "
@@ -62,6 +62,7 @@ def jacobian_too_large_error(mode, name, n_out, n_in, nbytes, budget):
 
 
 def chunk_too_large_error(mode, name, n_out, n_in, per_pass, left, budget):
+    from .errors import MemoryBudgetError  # (errors re-exports this module's names)
     what = ("one row of the reverse pass (a basis row over every output and the batched adjoints "
             "it flows through)" if mode == "jacrev" else
             "one column of the forward pass (a basis column over every input and the batched "
@@ -76,6 +77,7 @@ def chunk_too_large_error(mode, name, n_out, n_in, per_pass, left, budget):
 
 def out_of_memory_error(mode, name, n_out, n_in, chunk, error):
     """``n_out``: None if the output's size is not known yet."""
+    from .errors import MemoryBudgetError  # (errors re-exports this module's names)
     outputs = "?" if n_out is None else f"{n_out:,}"
     return _titled(f"{mode} of {name}", MemoryBudgetError(
         f"{mode} of {name}: ran out of memory in a chunk of {chunk:,} "

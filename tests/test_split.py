@@ -25,6 +25,53 @@ def test_every_module_of_the_library_and_its_tools_is_under_800_lines():
     assert not long, long
 
 
+def _top_level_imports():
+    """``{module: modules of adjoint it imports when it is imported}``: the
+    imports at module level (a function's own imports run when it is
+    called), an import of a package's submodule counted as that submodule's,
+    and the packages a module sits in left out (Python imports them first)."""
+    import ast
+
+    modules = {}
+    for path in ROOT.glob("adjoint/**/*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        parents = {".".join(name.split(".")[:k]) for k in range(1, name.count(".") + 1)}
+        edges = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            parts = package.split(".")
+            base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else [])) \
+                if node.level else (node.module or "")
+            subs = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in modules]
+            edges.update(subs if len(subs) == len(node.names) else [base, *subs])
+        graph[name] = {m for m in edges if m in modules and m != name and m not in parents}
+    return graph
+
+
+def test_the_import_graph_has_no_cycle():
+    # (issue 8: imports run one way, front end -> analyses -> transforms -> back end -> api)
+    graph, state, cycles = _top_level_imports(), {}, []
+
+    def visit(module, path):
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                cycles.append(path[path.index(target):] + [target])
+            elif target not in state:
+                visit(target, path + [target])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not cycles, cycles
+
+
 def test_moved_names_resolve_where_generated_code_and_callers_look():
     for name in ("vmatrix_function", "vmatrix_pair", "vsolve_triangular", "vcho_factor", "vcho_solve",
                  "check_unshared", "check_not_array", "check_basic_index", "entry_value", "write_back",
