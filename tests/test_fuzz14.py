@@ -22,3 +22,18 @@ def test_second_derivative_of_joined_slices_of_tolist():
     want = autograd.hessian(rolled_ref)(x)
     np.testing.assert_allclose(adjoint.hessian(rolled)(x), want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(adjoint.jacfwd(adjoint.jacfwd(rolled))(x), want, rtol=1e-12, atol=1e-12)
+
+
+def masked(x, y):
+    # the unused branch's infinite slope at 0 makes the tangent a marked array (MaskedBar)
+    return x + np.array(y.tolist()) * np.where(y > 5.0, np.sqrt(y * 0.0), x)
+
+
+def test_jacfwd_of_two_arguments_with_a_marked_tangent():
+    # jacfwd with argnums=(0, 1) split a marked tangent whose mask kept the untransposed
+    # shape (crashed: 'operands could not be broadcast', (8,4) and (4,4))
+    x, y = np.array([0.3, -0.2, 0.5, 0.7]), np.array([0.1, 0.4, -0.6, 0.2])
+    jx, jy = adjoint.jacfwd(masked, argnums=(0, 1))(x, y)
+    assert type(jx) is np.ndarray and type(jy) is np.ndarray
+    np.testing.assert_allclose(jx, np.diag(1.0 + y), rtol=1e-12, atol=1e-12)  # by hand: x + y * x
+    np.testing.assert_allclose(jy, np.diag(x), rtol=1e-12, atol=1e-12)
