@@ -37,3 +37,32 @@ def test_jacfwd_of_two_arguments_with_a_marked_tangent():
     assert type(jx) is np.ndarray and type(jy) is np.ndarray
     np.testing.assert_allclose(jx, np.diag(1.0 + y), rtol=1e-12, atol=1e-12)  # by hand: x + y * x
     np.testing.assert_allclose(jy, np.diag(x), rtol=1e-12, atol=1e-12)
+
+
+def grow(items, v):
+    items.append(v * 2.0)
+    return items
+
+
+def ends(items):
+    return items[0] * items[-1] + items[1]
+
+
+def through_helpers(x, y):
+    items = [y, np.sin(y)]
+    grow(items, y)  # a call whose result is not kept
+    out = x * ends(items)
+    return np.sum(out * np.cos(out))
+
+
+def through_helpers_ref(x, y):
+    out = x * (y * (2.0 * y) + anp.sin(y))
+    return anp.sum(out * anp.cos(out))
+
+
+def test_vmap_hessian_with_a_call_statement_of_a_list_helper():
+    # vmap's container scan read the target of a call statement without one (IndexError)
+    X, y = np.array([[0.3, -0.2], [0.5, 0.7]]), np.array([0.1, 0.6])
+    got = adjoint.vmap(adjoint.hessian(through_helpers), in_dims=(0, None))(X, y)
+    for b in range(2):
+        np.testing.assert_allclose(got[b], autograd.hessian(through_helpers_ref)(X[b], y), rtol=1e-10, atol=1e-12)
