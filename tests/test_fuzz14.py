@@ -1,4 +1,6 @@
 """Programs the fuzzers found (session fuzz14), minimized, against autograd."""
+import collections
+
 import autograd
 import autograd.numpy as anp
 import numpy as np
@@ -66,3 +68,25 @@ def test_vmap_hessian_with_a_call_statement_of_a_list_helper():
     got = adjoint.vmap(adjoint.hessian(through_helpers), in_dims=(0, None))(X, y)
     for b in range(2):
         np.testing.assert_allclose(got[b], autograd.hessian(through_helpers_ref)(X[b], y), rtol=1e-10, atol=1e-12)
+
+
+State = collections.namedtuple("State", "a b")
+
+
+def replaced(x):
+    p = State(x, x * 2.0)
+    p = p._replace(b=np.sin(p.a) + p.b)
+    return np.sum(p.a * p.b)
+
+
+def replaced_ref(x):
+    return anp.sum(x * (anp.sin(x) + x * 2.0))
+
+
+def test_vmap_hessian_of_namedtuple_replace():
+    # vmap's merge of a namedtuple's cotangent tangents made it a plain tuple, whose field
+    # 'b' _replace's adjoint could not find (TypeError: tuple has no field 'b' to replace)
+    X = np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]])
+    got = adjoint.vmap(adjoint.hessian(replaced))(X)
+    for b in range(2):
+        np.testing.assert_allclose(got[b], autograd.hessian(replaced_ref)(X[b]), rtol=1e-12, atol=1e-12)
