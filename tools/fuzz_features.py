@@ -47,7 +47,10 @@ and loops), plus checks of this module:
   the next derivative is that of the new code.
 
 Usage: python tools/fuzz_features.py [first_seed] [count]
-(NEWER=1 draws half the statements from the kinds of the last four items.)
+(NEWER=1 draws half the statements from the kinds of the last four items;
+NEWEST=1 half from kind 19: x.tolist(), namedtuple _replace, lists through a
+same-module function, in-place writes through a named view in a loop, complex
+intermediates of np.fft.)
 Failures are written to /tmp/fuzz_fail/features_<seed>.txt.
 """
 import os
