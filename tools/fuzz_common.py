@@ -186,16 +186,21 @@ def main(doc, make_source, check, all_checks, module_prefix, fail_prefix, count=
     os.makedirs("/tmp/fuzz_fail", exist_ok=True)
     os.makedirs("/tmp/fuzz_mods", exist_ok=True)
     tally = {}
-    for seed in range(first, first + count):
-        source = make_source(np.random.default_rng(seed), stmts)
-        try:
-            module = load(f"/tmp/fuzz_mods/{module_prefix}{seed}.py", source, f"{module_prefix}{seed}")
-        except Exception as error:  # noqa: BLE001
-            print(seed, "LOAD", error)
-            continue
-        results = check(module, seed, checks, source)
-        if isinstance(results, str):
-            tally[results] = tally.get(results, 0) + 1
-            continue
-        report(tally, results, seed, source, f"/tmp/fuzz_fail/{fail_prefix}{seed}.txt")
-    print(tally)
+    seed = first
+    try:  # (interrupted, e.g. by ``timeout -s INT``, it reports the seeds done)
+        for seed in range(first, first + count):
+            source = make_source(np.random.default_rng(seed), stmts)
+            try:
+                module = load(f"/tmp/fuzz_mods/{module_prefix}{seed}.py", source, f"{module_prefix}{seed}")
+            except Exception as error:  # noqa: BLE001
+                print(seed, "LOAD", error)
+                continue
+            results = check(module, seed, checks, source)
+            if isinstance(results, str):
+                tally[results] = tally.get(results, 0) + 1
+                continue
+            report(tally, results, seed, source, f"/tmp/fuzz_fail/{fail_prefix}{seed}.txt")
+        seed += 1
+    except KeyboardInterrupt:
+        print(f"interrupted at seed {seed}")
+    print(f"seeds {first}..{seed - 1}:", tally)

@@ -47,7 +47,10 @@ and loops), plus checks of this module:
   the next derivative is that of the new code.
 
 Usage: python tools/fuzz_features.py [first_seed] [count]
-(NEWER=1 draws half the statements from the kinds of the last four items.)
+(NEWER=1 draws half the statements from the kinds of the last four items;
+NEWEST=1 half from kind 19: x.tolist(), namedtuple _replace, lists through a
+same-module function, in-place writes through a named view in a loop, complex
+intermediates of np.fft.)
 Failures are written to /tmp/fuzz_fail/features_<seed>.txt.
 """
 import os
@@ -158,24 +161,43 @@ class Pair:
 
     def mix(self, v):
         return self.total * v + self.a * self.b
+
+
+import collections
+
+State = collections.namedtuple("State", "a b")
+
+
+def grow(items, v):
+    items.append(v * 2.0)
+    return items
+
+
+def ends(items):
+    return items[0] * items[-1] + items[1]
 '''
 
 
 #: draw half the statements from the newest kinds (local Jacobians, records, SciPy, decompositions)
 NEWER = bool(os.environ.get("NEWER"))
+#: NEWEST=1: half the statements of kind 19 (tolist, _replace, lists through helpers, views in loops, np.fft)
+NEWEST = bool(os.environ.get("NEWEST"))
 
 
 class FeatureBuilder(base.Builder):
     """fuzz_transforms' programs with statements of the newest features."""
 
     def statement(self, ind, in_loop=False):
+        if NEWEST and self.r(2):
+            self.newer(ind, 19)
+            return
         if NEWER and self.r(2):  # (NEWER=1: half the statements of kinds 13 to 18)
             self.newer(ind, self.choice([13, 14, 15, 16, 17, 18]))
             return
         if self.r(3):
             super().statement(ind, in_loop)
             return
-        kind = self.choice([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18])
+        kind = self.choice([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
         if kind >= 13:
             self.newer(ind, kind)
             return
@@ -303,6 +325,8 @@ class FeatureBuilder(base.Builder):
                 f"np.linalg.matrix_power({matrix} * 0.3, 3) @ {w}",
                 f"np.linalg.multi_dot([{v}, {matrix}, {matrix}])",
             ]))
+        elif kind == 19:
+            self.newest(ind, v, w, target)
         else:  # statistics of rows and Kronecker products
             self.emit(ind, f"{target} = " + self.choice([
                 f"np.cov(np.stack([{v}, {w}, {v} * {w}, {w} ** 2]))[0] + {v}[:3].sum()",
@@ -310,6 +334,55 @@ class FeatureBuilder(base.Builder):
                 f"np.kron({v}[:2], {w}[2:])",
             ]))
         self.vectors.append(target)
+
+    def newest(self, ind, v, w, target):
+        """tolist, namedtuple _replace, lists through helper functions,
+        in-place writes through a named view in a loop, complex values of np.fft."""
+        c = self.count
+        form = self.r(5)
+        if form == 0:
+            self.emit(ind, f"t{c} = {v}.tolist()")
+            choice = self.r(3)
+            if choice == 0:
+                self.emit(ind, f"{target} = np.array(t{c}[1:] + t{c}[:1]) * {w}")
+            elif choice == 1:
+                self.emit(ind, f"s{c} = 0.0")
+                self.emit(ind, f"for e{c} in t{c}:")
+                self.emit(ind + 1, f"s{c} = s{c} + e{c} * e{c}")
+                self.emit(ind, f"{target} = s{c} * {w}")
+            else:
+                self.emit(ind, f"t{c}.append(sum(t{c}))")
+                self.emit(ind, f"{target} = np.array(t{c}[:4]) * t{c}[-1] + {w}")
+        elif form == 1:
+            self.emit(ind, f"p{c} = State({v}, {w} * 2.0)")
+            self.emit(ind, f"p{c} = p{c}._replace(b=np.sin(p{c}.a) + p{c}.b)")
+            self.emit(ind, f"{target} = p{c}.a * p{c}.b")
+        elif form == 2:
+            self.emit(ind, f"l{c} = [{v}, {w}]")
+            if self.r(2):
+                self.emit(ind, f"l{c} = grow(l{c}, {self.vec()})")
+            else:
+                self.emit(ind, f"grow(l{c}, {self.vec()})")
+            self.emit(ind, f"{target} = ends(l{c}) + len(l{c})")
+        elif form == 3:
+            base_ = f"u{c}"
+            self.emit(ind, f"{base_} = np.zeros(6)")
+            self.emit(ind, f"{base_}[1:5] = {v}")
+            view = self.choice([f"{base_}[1:-1]", f"{base_}[2:]", f"{base_}[:4]"])
+            self.emit(ind, f"in{c} = {view}")
+            self.emit(ind, f"for k{c} in range({1 + self.r(3)}):")
+            self.emit(ind + 1, self.choice([f"in{c} += 0.1 * ({base_}[:-2] - 2.0 * {base_}[1:-1] + {base_}[2:])",
+                                             f"in{c} *= 0.5 + 0.1 * {w}",
+                                             f"in{c}[0] = in{c}[0] + {base_}[5] * 0.5"]))
+            self.emit(ind, f"{target} = {base_}[1:5] + {w}")
+        else:
+            self.autograd_ok = False
+            self.emit(ind, f"{target} = " + self.choice([
+                f"np.real(np.fft.ifft(np.fft.fft({v}) * np.fft.fft({w})))",
+                f"np.abs(np.fft.fft({v} + 1j * {w})) + {v}",
+                f"np.fft.irfft(np.fft.rfft({v}) * (1.0 + 0.5j), n=4) * {w}",
+                f"np.imag(np.fft.fft({v}) * np.exp(1j * {w})) + {w}",
+            ]))
 
     def program(self, statements):
         text = super().program(statements)

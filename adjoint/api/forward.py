@@ -170,7 +170,7 @@ def _jacfwd_call(find, argnums, has_aux, chunk_size, args, kwargs, progress=Fals
                                                           get_memory_budget())
             dots = _leaf_adjoints(out_dot, out_treedef)
             columns.append([np.zeros((stop - start, leaf.size), dtype=leaf.dtype) if dot is None
-                            else np.reshape(bases._real(dot), (stop - start, leaf.size))
+                            else np.reshape(np.asarray(bases._real(dot)), (stop - start, leaf.size))
                             for dot, leaf in zip(dots, out_leaves, strict=True)])
             report(stop, total)
             start = stop

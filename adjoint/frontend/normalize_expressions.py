@@ -144,9 +144,11 @@ class Expressions:
                     lists = []
             if lists and isinstance(node.op, gast.Add):
                 # states + [h]: a list made here joined with another, not arithmetic (with an operand
-                # not known to be a list, by the helper, which refuses an array: NumPy would add)
-                if len(lists) == 1:
-                    value = self.rt_helper_call("concat_items", [left, right])
+                # not known to be a list, by the helper, which refuses an array: NumPy would add).
+                # Written as the helper's call even when both are lists, so that code transforming the
+                # derivative code again sees a join where its operands are not known lists (slices of
+                # x.tolist() read through rt.item_position: hessian of np.array(t[1:] + t[:1]) crashed)
+                value = self.rt_helper_call("concat_items", [left, right])
                 return value, rt.concat_items, [left, right], {}, "list concatenation", None
             if len(lists) == 1 and isinstance(node.op, gast.Mult):
                 # items * n: Python repeats a list by an int (and refuses anything else)

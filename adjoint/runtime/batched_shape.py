@@ -376,7 +376,7 @@ def _merge(g):
     if isinstance(g, (list, tuple)):
         merged = [_merge(item) for item in g]
         lead = next((m[1] for m in merged if m[1] is not None), None)
-        return type(g)(m[0] for m in merged) if isinstance(g, list) else tuple(m[0] for m in merged), lead
+        return rebuild_like(g, [m[0] for m in merged]), lead  # (a namedtuple keeps its class: fields by name)
     g = np.asarray(g)
     return np.reshape(g, (g.shape[0] * g.shape[1],) + g.shape[2:]), g.shape[:2]
 
@@ -387,8 +387,7 @@ def _unmerge(result, lead):
     if isinstance(result, dict):
         return {key: _unmerge(item, lead) for key, item in result.items()}
     if isinstance(result, (list, tuple)):
-        items = [_unmerge(item, lead) for item in result]
-        return items if isinstance(result, list) else tuple(items)
+        return rebuild_like(result, [_unmerge(item, lead) for item in result])
     result = np.asarray(result)
     return np.reshape(result, tuple(lead) + result.shape[1:])
 

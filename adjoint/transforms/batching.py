@@ -137,7 +137,8 @@ class BatchBuilder:
         #: names certain to hold a tuple or list (a literal, a call's results)
         self.containers = set()
         for op in walk_ops(normalized.ops):
-            if op.prim in (rt.make_tuple, rt.make_list) or (isinstance(op.prim, UserCall) and any(
+            called = isinstance(op.prim, UserCall) and op.targets  # (a call statement has no target)
+            if op.prim in (rt.make_tuple, rt.make_list) or (called and any(
                     o.prim is UNPACK and o.args and getattr(o.args[0], "id", None) == op.targets[0]
                     for o in walk_ops(normalized.ops))):
                 self.containers.update(op.targets[:1])
