@@ -346,7 +346,7 @@ def _written_in_place(op):
             names = {a.id for a in op.args[op.prim.nin:] if isinstance(a, gast.Name)}
     out = op.kwargs.get("out")
     if isinstance(out, gast.AST):
-        names |= {n.id for n in gast.walk(out) if isinstance(n, gast.Name)}
+        names |= {n.id for n in walk_tree(out) if isinstance(n, gast.Name)}
     return names
 
 

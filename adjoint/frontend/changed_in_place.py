@@ -21,6 +21,7 @@ loses the sharing of equal expressions.
 """
 import gast
 import numpy as np
+from .gastutil import walk as walk_tree
 
 #: methods of an array that change it in place
 _CHANGING_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "itemset", "setfield",
@@ -29,7 +30,7 @@ _CHANGING_METHODS = frozenset({"sort", "fill", "resize", "put", "partition", "it
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk_tree(node) if isinstance(n, gast.Name)}
 
 
 def _ufunc_outputs(call):
@@ -53,9 +54,9 @@ def _reads_only(func):
 
 def changed_in_place(node):
     """The names of function ``node`` whose arrays may change in place (see the module's text)."""
-    local_defs = {n.name for n in gast.walk(node) if isinstance(n, gast.FunctionDef) and n is not node}
+    local_defs = {n.name for n in walk_tree(node) if isinstance(n, gast.FunctionDef) and n is not node}
     changed = set()
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         if isinstance(child, gast.Expr) and isinstance(child.value, gast.Call):
             if not _reads_only(child.value.func):
                 changed |= _names(child.value)
@@ -68,7 +69,7 @@ def changed_in_place(node):
     if not changed:
         return changed
     pairs = []
-    for child in gast.walk(node):
+    for child in walk_tree(node):
         if isinstance(child, (gast.Assign, gast.AnnAssign, gast.AugAssign, gast.NamedExpr)) and child.value is not None:
             targets = child.targets if isinstance(child, gast.Assign) else [child.target]
             written = set().union(*(_names(t) for t in targets))

@@ -31,7 +31,7 @@ import numpy as np
 from .. import errors, rules
 from . import parameter_kinds
 from .. import runtime as rt
-from .gastutil import clone, constant, load, store
+from .gastutil import clone, constant, load, store, walk as walk_tree
 from .changed_in_place import changed_in_place
 from .normalize_arguments import Arguments
 from .normalize_call_forms import CallForms, is_array_namespace
@@ -164,7 +164,7 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
         in place (np.copyto(y, v): ``y - 1`` before and after differ)."""
         if not self.changed_names:
             return False
-        for n in gast.walk(value):
+        for n in walk_tree(value):
             if isinstance(n, gast.Name):
                 name = self.user_versions.get(n.id, n.id)
                 if name in self.changed_names or self.user_names.get(name, name) in self.changed_names:
@@ -223,7 +223,6 @@ class Normalizer(Dataclasses, Objects, ControlFlow, InPlace, Ownership, CallerOb
 
     def function(self):
         node = self.parsed.node
-        args = node.args
         params = self.parameters()
         self.params = set(params)
         for name in params:
